@@ -1,0 +1,18 @@
+/**
+ * The pipeable tidewater operators, one per file.
+ *
+ * @example
+ * ```ts
+ * import { eventTime, keyBy, map, filter, values } from 'tidewater/operators';
+ * ```
+ *
+ * @packageDocumentation
+ */
+export type { RecordContext } from './context.js';
+export { eventTime } from './eventTime.js';
+export { filter } from './filter.js';
+export { flatMap } from './flatMap.js';
+export { ingestionTime } from './ingestionTime.js';
+export { keyBy } from './keyBy.js';
+export { map } from './map.js';
+export { values } from './values.js';

@@ -1,0 +1,41 @@
+import type { OperatorFunction } from 'rxjs';
+import type { Key, StreamElement } from '../src/elements/index.js';
+import { failUserFunction, operator, subscribeElements } from '../src/elements/plumbing.js';
+import { InvalidKeyError } from '../src/errors/index.js';
+import { isKey } from '../src/keys/validate.js';
+
+/**
+ * Sets each record's key to `keyOf(value)`. A key must be a {@link Key}: a string, a number other than NaN, a
+ * boolean, a bigint, or an array of those; anything else (an object, `undefined`, `null`, NaN …) fails the stream
+ * with an `InvalidKeyError` naming the value. Control elements pass in order.
+ *
+ * @example
+ * ```ts
+ * import { keyBy } from 'tidewater/operators';
+ *
+ * clicks$.pipe(keyBy((c) => c.user));               // string key
+ * orders$.pipe(keyBy((o) => [o.region, o.shopId])); // composite key
+ * ```
+ */
+export function keyBy<T, K extends Key>(keyOf: (value: T) => K): OperatorFunction<StreamElement<T, unknown>, StreamElement<T, K>> {
+  return operator<StreamElement<T, unknown>, StreamElement<T, K>>((source, out) => {
+    return subscribeElements(source, out, (e) => {
+      if (e.kind !== 'record') {
+        out.next(e);
+        return;
+      }
+      let key: K;
+      try {
+        key = keyOf(e.value);
+      } catch (err) {
+        failUserFunction(out, 'keyBy', e, err);
+        return;
+      }
+      if (!isKey(key)) {
+        out.error(new InvalidKeyError('keyBy', key, e.value));
+        return;
+      }
+      out.next({ kind: 'record', value: e.value, timestamp: e.timestamp, key });
+    });
+  });
+}

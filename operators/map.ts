@@ -1,0 +1,37 @@
+import type { OperatorFunction } from 'rxjs';
+import type { StreamElement } from '../src/elements/index.js';
+import { failUserFunction, operator, subscribeElements } from '../src/elements/plumbing.js';
+import { newContext, type RecordContext } from './context.js';
+
+/**
+ * Maps each record's value with `fn(value, ctx)`; timestamp and key are kept; control elements pass in order.
+ * A throwing `fn` fails the stream with a `UserFunctionError` naming `map` and the record.
+ *
+ * @example
+ * ```ts
+ * import { map } from 'tidewater/operators';
+ *
+ * clicks$.pipe(map((c, { timestamp }) => ({ page: c.page, second: Math.floor(timestamp / 1000) })));
+ * ```
+ */
+export function map<T, R, K = unknown>(fn: (value: T, ctx: RecordContext<K>) => R): OperatorFunction<StreamElement<T, K>, StreamElement<R, K>> {
+  return operator<StreamElement<T, K>, StreamElement<R, K>>((source, out) => {
+    const ctx = newContext<K>();
+    return subscribeElements(source, out, (e) => {
+      if (e.kind !== 'record') {
+        out.next(e);
+        return;
+      }
+      ctx.timestamp = e.timestamp;
+      ctx.key = e.key;
+      let value: R;
+      try {
+        value = fn(e.value, ctx);
+      } catch (err) {
+        failUserFunction(out, 'map', e, err);
+        return;
+      }
+      out.next({ kind: 'record', value, timestamp: e.timestamp, key: e.key });
+    });
+  });
+}

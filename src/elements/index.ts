@@ -1,0 +1,209 @@
+import type { Observable } from 'rxjs';
+
+/**
+ * A key a keyed stream may carry: a primitive, or a tuple of primitives (composite key).
+ *
+ * @example
+ * ```ts
+ * const k1: Key = 'user-42';
+ * const k2: Key = ['eu-west', 7];
+ * ```
+ */
+export type Key = string | number | boolean | bigint | readonly (string | number | boolean | bigint)[];
+
+/**
+ * A data element: a value with its event timestamp (ms) and, after `keyBy`, its key.
+ * All records have the same four fields (one object shape on the hot path).
+ *
+ * @example
+ * ```ts
+ * const r: StreamRecord<number> = record(42, 1_000);
+ * r.kind; // 'record'
+ * ```
+ */
+export interface StreamRecord<T, K = unknown> {
+  readonly kind: 'record';
+  readonly value: T;
+  readonly timestamp: number;
+  readonly key: K;
+}
+
+/**
+ * Event-time progress: no more records with `timestamp <= this.timestamp` are expected.
+ *
+ * @example
+ * ```ts
+ * const w: Watermark = watermark(5_000);
+ * ```
+ */
+export interface Watermark {
+  readonly kind: 'watermark';
+  readonly timestamp: number;
+}
+
+/**
+ * Idleness status of a stream: an idle stream is left out of watermark combination downstream.
+ *
+ * @example
+ * ```ts
+ * const s: StreamStatus = idle(); // { kind: 'status', idle: true }
+ * ```
+ */
+export interface StreamStatus {
+  readonly kind: 'status';
+  readonly idle: boolean;
+}
+
+/**
+ * In-band checkpoint marker: everything before it belongs to checkpoint `checkpointId`.
+ *
+ * @example
+ * ```ts
+ * const b: CheckpointBarrier = barrier(1);
+ * ```
+ */
+export interface CheckpointBarrier {
+  readonly kind: 'barrier';
+  readonly checkpointId: number;
+}
+
+/**
+ * Everything that flows through a tidewater pipeline: records and, in order with them, control elements.
+ *
+ * @example
+ * ```ts
+ * const els: StreamElement<string>[] = [record('a', 1), watermark(0), barrier(1)];
+ * ```
+ */
+export type StreamElement<T, K = unknown> = StreamRecord<T, K> | Watermark | StreamStatus | CheckpointBarrier;
+
+/**
+ * A control element: anything in a stream that is not a record.
+ *
+ * @example
+ * ```ts
+ * const c: ControlElement = watermark(10);
+ * ```
+ */
+export type ControlElement = Watermark | StreamStatus | CheckpointBarrier;
+
+/**
+ * A pipeline stream: an observable of stream elements.
+ *
+ * @example
+ * ```ts
+ * const s: Stream<number> = of(record(1, 0), watermark(MAX_WATERMARK));
+ * ```
+ */
+export type Stream<T, K = unknown> = Observable<StreamElement<T, K>>;
+
+/**
+ * The watermark every operator starts at (Flink's `Long.MIN_VALUE`).
+ *
+ * @example
+ * ```ts
+ * watermark(MIN_WATERMARK);
+ * ```
+ */
+export const MIN_WATERMARK = -Infinity;
+
+/**
+ * The end-of-event-time watermark (Flink's `Long.MAX_VALUE`): emitted at the end of a finite stream.
+ *
+ * @example
+ * ```ts
+ * of(record('a', 1), watermark(MAX_WATERMARK));
+ * ```
+ */
+export const MAX_WATERMARK = Infinity;
+
+/**
+ * Makes a record. Every record has all four fields, so `key` is `undefined` until `keyBy`.
+ *
+ * @example
+ * ```ts
+ * record({ user: 'ann' }, 1_000);         // unkeyed
+ * record({ user: 'ann' }, 1_000, 'ann');  // keyed
+ * ```
+ */
+export function record<T, K = undefined>(value: T, timestamp: number, key?: K): StreamRecord<T, K> {
+  return { kind: 'record', value, timestamp, key: key as K };
+}
+
+/**
+ * Makes a watermark.
+ *
+ * @example
+ * ```ts
+ * watermark(999); // { kind: 'watermark', timestamp: 999 }
+ * ```
+ */
+export function watermark(timestamp: number): Watermark {
+  return { kind: 'watermark', timestamp };
+}
+
+/**
+ * Makes a checkpoint barrier.
+ *
+ * @example
+ * ```ts
+ * barrier(3); // { kind: 'barrier', checkpointId: 3 }
+ * ```
+ */
+export function barrier(checkpointId: number): CheckpointBarrier {
+  return { kind: 'barrier', checkpointId };
+}
+
+const IDLE: StreamStatus = Object.freeze({ kind: 'status', idle: true });
+const ACTIVE: StreamStatus = Object.freeze({ kind: 'status', idle: false });
+
+/**
+ * The idle stream status.
+ *
+ * @example
+ * ```ts
+ * idle(); // { kind: 'status', idle: true }
+ * ```
+ */
+export function idle(): StreamStatus {
+  return IDLE;
+}
+
+/**
+ * The active stream status.
+ *
+ * @example
+ * ```ts
+ * active(); // { kind: 'status', idle: false }
+ * ```
+ */
+export function active(): StreamStatus {
+  return ACTIVE;
+}
+
+/**
+ * True for any stream element shape (record, watermark, status or barrier).
+ * Used by operators that accept plain values or elements (`eventTime`).
+ *
+ * @example
+ * ```ts
+ * isStreamElement(record(1, 0)); // true
+ * isStreamElement({ id: 1 });    // false
+ * ```
+ */
+export function isStreamElement(v: unknown): v is StreamElement<unknown> {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as { kind?: unknown };
+  switch (e.kind) {
+    case 'record':
+      return 'value' in e && typeof (e as { timestamp?: unknown }).timestamp === 'number';
+    case 'watermark':
+      return typeof (e as { timestamp?: unknown }).timestamp === 'number';
+    case 'status':
+      return typeof (e as { idle?: unknown }).idle === 'boolean';
+    case 'barrier':
+      return typeof (e as { checkpointId?: unknown }).checkpointId === 'number';
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,1 @@
+export { isKey } from './validate.js';

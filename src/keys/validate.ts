@@ -1,0 +1,32 @@
+import type { Key } from '../elements/index.js';
+
+function isKeyPart(v: unknown): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+    case 'bigint':
+      return true;
+    case 'number':
+      return v === v; // not NaN
+    default:
+      return false;
+  }
+}
+
+/**
+ * True when `v` is a valid {@link Key}: a string, a number other than NaN, a boolean, a bigint, or an array of those.
+ *
+ * @example
+ * ```ts
+ * isKey('a');        // true
+ * isKey(['eu', 3]);  // true
+ * isKey(NaN);        // false
+ * isKey({ id: 1 });  // false
+ * ```
+ */
+export function isKey(v: unknown): v is Key {
+  if (isKeyPart(v)) return true;
+  if (!Array.isArray(v)) return false;
+  for (let i = 0; i < v.length; i++) if (!isKeyPart(v[i])) return false;
+  return true;
+}

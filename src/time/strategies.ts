@@ -1,0 +1,259 @@
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { ConfigurationError, InvalidTimestampError } from '../errors/index.js';
+
+/**
+ * Where a {@link WatermarkGenerator} sends what it decides. The emitter behind it drops watermarks that do not
+ * increase, and switches an idle stream back to active before the next watermark.
+ *
+ * @example
+ * ```ts
+ * const gen: WatermarkGenerator<unknown> = {
+ *   onEvent: () => {},
+ *   onPeriodicEmit: (out: WatermarkOutput) => out.emitWatermark(0),
+ * };
+ * ```
+ */
+export interface WatermarkOutput {
+  /** Emits a watermark; ignored unless it is greater than the last one emitted. */
+  emitWatermark(timestamp: number): void;
+  /** Marks the stream idle (emits `idle()` once, on the transition). */
+  markIdle(): void;
+  /** Marks the stream active again (emits `active()` if it was idle). */
+  markActive(): void;
+}
+
+/**
+ * Flink's `WatermarkGenerator`: sees every event and is asked periodically for a watermark.
+ *
+ * @example
+ * ```ts
+ * // a generator that never lets event time advance past 1 000
+ * const capped: WatermarkGenerator<unknown> = {
+ *   onEvent: () => {},
+ *   onPeriodicEmit: (out) => out.emitWatermark(1_000),
+ * };
+ * ```
+ */
+export interface WatermarkGenerator<T> {
+  /** Called for each record, before the record is emitted downstream. */
+  onEvent(value: T, timestamp: number, output: WatermarkOutput): void;
+  /** Called every `interval` ms of scheduler time (or after each event when `interval` is 0) and once at the end. */
+  onPeriodicEmit(output: WatermarkOutput): void;
+}
+
+/**
+ * How `eventTime` / `ingestionTime` generate watermarks: a generator factory plus its emission schedule.
+ * Build one with {@link boundedOutOfOrderness}, {@link monotonousTimestamps}, {@link punctuated} or
+ * {@link noWatermarks}, or implement it for a custom generator.
+ *
+ * @example
+ * ```ts
+ * const strategy: WatermarkStrategy<Click> = boundedOutOfOrderness(5_000, { idleTimeout: 60_000 });
+ * clicks$.pipe(eventTime((c) => c.at, strategy));
+ * ```
+ */
+export interface WatermarkStrategy<T = unknown> {
+  /** Makes a fresh generator for one subscription. */
+  createGenerator(): WatermarkGenerator<T>;
+  /** Periodic emit interval in ms of scheduler time; 0 = a periodic emit after every event (no timer). */
+  readonly interval: number;
+  /** Idleness timeout in ms, if idleness detection is on. */
+  readonly idleTimeout: number | undefined;
+  /** Scheduler for periodic emits, idleness and ingestion time; `asyncScheduler` when undefined. */
+  readonly scheduler: SchedulerLike | undefined;
+}
+
+/**
+ * Options shared by the built-in watermark strategies.
+ *
+ * @example
+ * ```ts
+ * const opts: WatermarkStrategyOptions = { idleTimeout: 1_000, interval: 200, scheduler: asyncScheduler };
+ * ```
+ */
+export interface WatermarkStrategyOptions {
+  /** Mark the stream idle when no event arrived for longer than this many ms (checked at periodic emits). */
+  readonly idleTimeout?: number;
+  /** Periodic emit interval in ms (default 200); 0 = emit on every advance. */
+  readonly interval?: number;
+  /** Scheduler for time (default `asyncScheduler`); pass a `TestScheduler` or let marbles virtualise it. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** Flink's default `pipeline.auto-watermark-interval`. */
+const DEFAULT_INTERVAL = 200;
+
+function checkOptions(op: string, opts: WatermarkStrategyOptions, defaultInterval: number): { interval: number; idleTimeout: number | undefined } {
+  const interval = opts.interval ?? defaultInterval;
+  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0) {
+    throw new ConfigurationError(op, interval, `${op}: interval ${String(interval)} must be a finite number of ms >= 0 (0 = emit on every advance).`);
+  }
+  const idleTimeout = opts.idleTimeout;
+  if (idleTimeout !== undefined) {
+    if (typeof idleTimeout !== 'number' || !Number.isFinite(idleTimeout) || idleTimeout <= 0) {
+      throw new ConfigurationError(op, idleTimeout, `${op}: idleTimeout ${String(idleTimeout)} must be a finite number of ms > 0.`);
+    }
+    if (interval === 0) {
+      throw new ConfigurationError(
+        op,
+        idleTimeout,
+        `${op}: idleTimeout needs periodic emits (idleness is checked at each one, as in Flink); set interval > 0, e.g. { interval: 200 }.`,
+      );
+    }
+  }
+  return { interval, idleTimeout };
+}
+
+function strategy<T>(
+  opts: WatermarkStrategyOptions,
+  checked: { interval: number; idleTimeout: number | undefined },
+  create: () => WatermarkGenerator<T>,
+): WatermarkStrategy<T> {
+  const { interval, idleTimeout } = checked;
+  return { createGenerator: create, interval, idleTimeout, scheduler: opts.scheduler };
+}
+
+class BoundedOutOfOrdernessGenerator implements WatermarkGenerator<unknown> {
+  private maxTs: number;
+  constructor(private readonly bound: number) {
+    // Flink: maxTimestamp = Long.MIN_VALUE + bound + 1, so the first periodic emit is exactly MIN.
+    this.maxTs = -Infinity;
+  }
+  onEvent(_value: unknown, timestamp: number): void {
+    if (timestamp > this.maxTs) this.maxTs = timestamp;
+  }
+  onPeriodicEmit(output: WatermarkOutput): void {
+    output.emitWatermark(this.maxTs - this.bound - 1);
+  }
+}
+
+/**
+ * Watermarks for events that arrive at most `maxOutOfOrderness` ms late: watermark = max timestamp seen − bound − 1,
+ * emitted every `interval` ms of scheduler time (default 200) when it increased. With `idleTimeout`, the stream is
+ * marked idle when no event arrived for longer than the timeout (Flink's `withIdleness`).
+ *
+ * @example
+ * ```ts
+ * clicks$.pipe(eventTime((c) => c.at, boundedOutOfOrderness(5_000, { idleTimeout: 60_000 })));
+ * ```
+ */
+export function boundedOutOfOrderness(maxOutOfOrdernessMs: number, opts: WatermarkStrategyOptions = {}): WatermarkStrategy<unknown> {
+  const op = 'boundedOutOfOrderness';
+  if (typeof maxOutOfOrdernessMs !== 'number' || !Number.isFinite(maxOutOfOrdernessMs) || maxOutOfOrdernessMs < 0) {
+    throw new ConfigurationError(op, maxOutOfOrdernessMs, `${op}: bound ${String(maxOutOfOrdernessMs)} must be a finite number of ms >= 0.`);
+  }
+  const checked = checkOptions(op, opts, DEFAULT_INTERVAL);
+  return strategy(opts, checked, () => withIdleness(new BoundedOutOfOrdernessGenerator(maxOutOfOrdernessMs), checked.idleTimeout, opts.scheduler));
+}
+
+/**
+ * Watermarks for timestamps that never decrease: watermark = max timestamp seen − 1 (bounded out-of-orderness 0).
+ *
+ * @example
+ * ```ts
+ * ticks$.pipe(eventTime((t) => t.time, monotonousTimestamps()));
+ * ```
+ */
+export function monotonousTimestamps(opts: WatermarkStrategyOptions = {}): WatermarkStrategy<unknown> {
+  const checked = checkOptions('monotonousTimestamps', opts, DEFAULT_INTERVAL);
+  return strategy(opts, checked, () => withIdleness(new BoundedOutOfOrdernessGenerator(0), checked.idleTimeout, opts.scheduler));
+}
+
+/**
+ * Watermarks carried by the data: `watermarkOf(value, timestamp)` returns a watermark to emit for this event, or
+ * `undefined`. As in Flink, a watermark decided on an event is emitted *before* that event's record.
+ * Periodic emits only serve idleness (interval defaults to 0 unless `idleTimeout` is set, then 200).
+ *
+ * @example
+ * ```ts
+ * // sensor batches end with a marker that carries the batch's event-time bound
+ * readings$.pipe(eventTime((r) => r.at, punctuated((r) => (r.endOfBatch ? r.at : undefined))));
+ * ```
+ */
+export function punctuated<T>(
+  watermarkOf: (value: T, timestamp: number) => number | undefined,
+  opts: WatermarkStrategyOptions = {},
+): WatermarkStrategy<T> {
+  const op = 'punctuated';
+  const checked = checkOptions(op, opts, opts.idleTimeout !== undefined ? DEFAULT_INTERVAL : 0);
+  return strategy(opts, checked, () =>
+    withIdleness<T>(
+      {
+        onEvent(value, timestamp, output) {
+          const w = watermarkOf(value, timestamp);
+          if (w === undefined) return;
+          if (typeof w !== 'number' || Number.isNaN(w)) {
+            throw new InvalidTimestampError(
+              'eventTime(punctuated)',
+              w,
+              value,
+              'The punctuated watermark function must return a number (ms) or undefined.',
+            );
+          }
+          output.emitWatermark(w);
+        },
+        onPeriodicEmit() {},
+      },
+      checked.idleTimeout,
+      opts.scheduler,
+    ),
+  );
+}
+
+/**
+ * No watermarks at all (event time only advances with the end-of-input `MAX_WATERMARK`).
+ *
+ * @example
+ * ```ts
+ * replay$.pipe(eventTime((e) => e.at, noWatermarks()));
+ * ```
+ */
+export function noWatermarks(): WatermarkStrategy<unknown> {
+  return {
+    createGenerator: () => ({ onEvent() {}, onPeriodicEmit() {} }),
+    interval: 0,
+    idleTimeout: undefined,
+    scheduler: undefined,
+  };
+}
+
+/**
+ * Flink's `WatermarksWithIdleness` + `IdlenessTimer`: idleness is evaluated only at periodic emits, with a clock
+ * relative to the first inactive check, and the stream is idle once `now - startOfInactivity > timeout`.
+ */
+function withIdleness<T>(inner: WatermarkGenerator<T>, timeout: number | undefined, scheduler: SchedulerLike | undefined): WatermarkGenerator<T> {
+  if (timeout === undefined) return inner;
+  let activity = 0;
+  let lastActivity = 0;
+  let inactiveSince: number | undefined;
+  let idleNow = false;
+  return {
+    onEvent(value, timestamp, output) {
+      inner.onEvent(value, timestamp, output);
+      activity++;
+      idleNow = false;
+    },
+    onPeriodicEmit(output) {
+      const now = (scheduler ?? asyncScheduler).now();
+      let isIdle: boolean;
+      if (activity !== lastActivity) {
+        lastActivity = activity;
+        inactiveSince = undefined;
+        isIdle = false;
+      } else if (inactiveSince === undefined) {
+        inactiveSince = now;
+        isIdle = false;
+      } else {
+        isIdle = now - inactiveSince > timeout;
+      }
+      if (isIdle) {
+        if (!idleNow) {
+          output.markIdle();
+          idleNow = true;
+        }
+      } else {
+        inner.onPeriodicEmit(output);
+      }
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Helpers for marble-testing tidewater pipelines with `rxjs-marbles` or RxJS `TestScheduler`.
+ *
+ * @example
+ * ```ts
+ * import { marbles } from 'rxjs-marbles/...'; // or configure() for vitest
+ * import { rec, wm } from 'tidewater/testing';
+ *
+ * const input = m.cold('a-b-|', { a: { at: 5 }, b: { at: 2 } });
+ * m.expect(input.pipe(eventTime((v) => v.at, boundedOutOfOrderness(0, { interval: 0 })))).toBeObservable(
+ *   'ab-(cd|)', { a: rec({ at: 5 }, 5), ... });
+ * ```
+ *
+ * @packageDocumentation
+ */
+import {
+  active,
+  barrier,
+  idle,
+  record,
+  watermark,
+  type CheckpointBarrier,
+  type StreamRecord,
+  type StreamStatus,
+  type Watermark,
+} from '../src/elements/index.js';
+
+/**
+ * A record for a marble value map: `rec(value, timestamp, key?)`.
+ *
+ * @example
+ * ```ts
+ * m.cold('a-b|', { a: rec('click', 10, 'ann'), b: rec('view', 12, 'bob') });
+ * ```
+ */
+export function rec<T, K = undefined>(value: T, timestamp: number, key?: K): StreamRecord<T, K> {
+  return record(value, timestamp, key);
+}
+
+/**
+ * A watermark for a marble value map.
+ *
+ * @example
+ * ```ts
+ * m.cold('a-w|', { a: rec(1, 10), w: wm(10) });
+ * ```
+ */
+export function wm(timestamp: number): Watermark {
+  return watermark(timestamp);
+}
+
+/**
+ * A checkpoint barrier for a marble value map.
+ *
+ * @example
+ * ```ts
+ * m.cold('a-c|', { a: rec(1, 10), c: ckpt(1) });
+ * ```
+ */
+export function ckpt(checkpointId: number): CheckpointBarrier {
+  return barrier(checkpointId);
+}
+
+export { active, idle };
+export type { StreamStatus };
