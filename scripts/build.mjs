@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// Library build: ESM bundles in dist/ (shared code split into chunks so every entry point shares one copy),
+// then declarations with tsc into dist/types.
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { build } from 'esbuild';
+
+rmSync('dist', { recursive: true, force: true });
+await build({
+  entryPoints: { index: 'src/index.ts', operators: 'operators/index.ts', testing: 'testing/index.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'warning',
+});
+execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+console.log('built dist/ (index.js, operators.js, testing.js + types)');

@@ -1,0 +1,37 @@
+// `npm start` (the demo) and the package build: run as a user would, in child processes.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+describe('npm start', () => {
+  it('runs the demo to the end and exits 0', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'demo/clickstream.ts'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^tidewater demo: 40 clicks/);
+    expect(r.stdout).toContain('  watermark  MAX\n');
+    // the source is paced on the real clock, so how many periodic watermarks fall between records varies
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^done: 33 records \(7 \/health filtered out\), \d+ watermarks, 0 records behind the watermark$/);
+  });
+});
+
+describe('package build', () => {
+  it('builds dist/ and every export path resolves by package name', { timeout: 120_000 }, () => {
+    execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'pipe' });
+    const probe = `
+      const root = await import('tidewater');
+      const ops = await import('tidewater/operators');
+      const testing = await import('tidewater/testing');
+      const { of, lastValueFrom, toArray } = await import('rxjs');
+      const out = await lastValueFrom(of({ at: 5 }).pipe(ops.eventTime((v) => v.at), ops.values(), toArray()));
+      console.log(JSON.stringify({ root: typeof root.boundedOutOfOrderness, ops: Object.keys(ops).sort(), rec: testing.rec(1, 2), out }));
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toStrictEqual({
+      root: 'function',
+      ops: ['eventTime', 'filter', 'flatMap', 'ingestionTime', 'keyBy', 'map', 'values'],
+      rec: { kind: 'record', value: 1, timestamp: 2 },
+      out: [{ at: 5 }],
+    });
+  });
+});
