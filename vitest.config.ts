@@ -2,17 +2,7 @@ import { existsSync } from 'node:fs';
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 
-/** Chromium for the browser project: CHROMIUM_PATH, else Debian's /usr/bin/chromium (see scripts/test.mjs). */
-const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { chromiumArgs, chromiumPath as chromium } from './test/support/chromium.js';
 
 const node: TestProjectInlineConfiguration = {
   test: {
