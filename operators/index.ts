@@ -15,4 +15,5 @@ export { flatMap } from './flatMap.js';
 export { ingestionTime } from './ingestionTime.js';
 export { keyBy } from './keyBy.js';
 export { map } from './map.js';
+export { process, type ProcessContext, type ProcessSpec, type TimerContext, type TimerService } from './process.js';
 export { values } from './values.js';

@@ -34,3 +34,31 @@ export {
 } from './errors/index.js';
 export * from './keys/index.js';
 export * from './time/index.js';
+export {
+  aggregatingState,
+  listState,
+  mapState,
+  reducingState,
+  valueState,
+  type Aggregator,
+  type AggregatingState,
+  type AggregatingStateDescriptor,
+  type ListState,
+  type ListStateDescriptor,
+  type MapState,
+  type MapStateDescriptor,
+  type ReducingState,
+  type ReducingStateDescriptor,
+  type StateDescriptor,
+  type StateHandle,
+  type StateHandles,
+  type StateKind,
+  type StateOptions,
+  type TtlConfig,
+  type ValueState,
+  type ValueStateDescriptor,
+} from './state/descriptors.js';
+export { StateRestoreError, StateSerializationError } from './state/backend.js';
+export { decodeValue, encodeValue, UnserializableValueError } from './state/codec.js';
+export { mergeSnapshots, type OperatorSnapshot, type SnapshotEntry } from './checkpoints/snapshot.js';
+export type { StatefulOperatorInstance } from './core/environment.js';

@@ -63,3 +63,5 @@ export function ckpt(checkpointId: number): CheckpointBarrier {
 
 export { active, idle };
 export type { StreamStatus };
+export { harness, type Harness, type HarnessCheckpoint, type HarnessOptions } from './harness.js';
+export { ManualScheduler } from './manualScheduler.js';

@@ -160,5 +160,9 @@ function describeElement(e: unknown): string {
     const key = r.key === undefined ? '' : ` key ${describeValue(r.key)}`;
     return `record value ${describeValue(r.value)} @ ${describeValue(r.timestamp)}${key}`;
   }
+  if (typeof e === 'object' && e !== null && (e as { kind?: unknown }).kind === 'timer') {
+    const t = e as { timestamp: number; domain: string; key: unknown };
+    return `${t.domain}-time timer ${describeValue(t.timestamp)} of key ${describeValue(t.key)}`;
+  }
   return `value ${describeValue(e)}`;
 }

@@ -1,4 +1,4 @@
-import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
 import { ConfigurationError, InvalidTimestampError } from '../errors/index.js';
 
 /**
@@ -53,14 +53,27 @@ export interface WatermarkGenerator<T> {
  * ```
  */
 export interface WatermarkStrategy<T = unknown> {
-  /** Makes a fresh generator for one subscription. */
-  createGenerator(): WatermarkGenerator<T>;
+  /** Makes a fresh generator for one subscription; `context.scheduler` is the clock the operator runs on. */
+  createGenerator(context: WatermarkGeneratorContext): WatermarkGenerator<T>;
   /** Periodic emit interval in ms of scheduler time; 0 = a periodic emit after every event (no timer). */
   readonly interval: number;
   /** Idleness timeout in ms, if idleness detection is on. */
   readonly idleTimeout: number | undefined;
   /** Scheduler for periodic emits, idleness and ingestion time; `asyncScheduler` when undefined. */
   readonly scheduler: SchedulerLike | undefined;
+}
+
+/**
+ * What a generator is made with: the clock of the operator it runs in (the strategy's `scheduler`, else the job's or
+ * harness's, else `asyncScheduler`).
+ *
+ * @example
+ * ```ts
+ * const strategy: WatermarkStrategy = { ...boundedOutOfOrderness(0), createGenerator: ({ scheduler }) => myGenerator(scheduler) };
+ * ```
+ */
+export interface WatermarkGeneratorContext {
+  readonly scheduler: SchedulerLike;
 }
 
 /**
@@ -107,7 +120,7 @@ function checkOptions(op: string, opts: WatermarkStrategyOptions, defaultInterva
 function strategy<T>(
   opts: WatermarkStrategyOptions,
   checked: { interval: number; idleTimeout: number | undefined },
-  create: () => WatermarkGenerator<T>,
+  create: (context: WatermarkGeneratorContext) => WatermarkGenerator<T>,
 ): WatermarkStrategy<T> {
   const { interval, idleTimeout } = checked;
   return { createGenerator: create, interval, idleTimeout, scheduler: opts.scheduler };
@@ -143,7 +156,7 @@ export function boundedOutOfOrderness(maxOutOfOrdernessMs: number, opts: Waterma
     throw new ConfigurationError(op, maxOutOfOrdernessMs, `${op}: bound ${String(maxOutOfOrdernessMs)} must be a finite number of ms >= 0.`);
   }
   const checked = checkOptions(op, opts, DEFAULT_INTERVAL);
-  return strategy(opts, checked, () => withIdleness(new BoundedOutOfOrdernessGenerator(maxOutOfOrdernessMs), checked.idleTimeout, opts.scheduler));
+  return strategy(opts, checked, ({ scheduler }) => withIdleness(new BoundedOutOfOrdernessGenerator(maxOutOfOrdernessMs), checked.idleTimeout, scheduler));
 }
 
 /**
@@ -156,7 +169,7 @@ export function boundedOutOfOrderness(maxOutOfOrdernessMs: number, opts: Waterma
  */
 export function monotonousTimestamps(opts: WatermarkStrategyOptions = {}): WatermarkStrategy<unknown> {
   const checked = checkOptions('monotonousTimestamps', opts, DEFAULT_INTERVAL);
-  return strategy(opts, checked, () => withIdleness(new BoundedOutOfOrdernessGenerator(0), checked.idleTimeout, opts.scheduler));
+  return strategy(opts, checked, ({ scheduler }) => withIdleness(new BoundedOutOfOrdernessGenerator(0), checked.idleTimeout, scheduler));
 }
 
 /**
@@ -176,7 +189,7 @@ export function punctuated<T>(
 ): WatermarkStrategy<T> {
   const op = 'punctuated';
   const checked = checkOptions(op, opts, opts.idleTimeout !== undefined ? DEFAULT_INTERVAL : 0);
-  return strategy(opts, checked, () =>
+  return strategy(opts, checked, ({ scheduler }) =>
     withIdleness<T>(
       {
         onEvent(value, timestamp, output) {
@@ -195,7 +208,7 @@ export function punctuated<T>(
         onPeriodicEmit() {},
       },
       checked.idleTimeout,
-      opts.scheduler,
+      scheduler,
     ),
   );
 }
@@ -221,7 +234,7 @@ export function noWatermarks(): WatermarkStrategy<unknown> {
  * Flink's `WatermarksWithIdleness` + `IdlenessTimer`: idleness is evaluated only at periodic emits, with a clock
  * relative to the first inactive check, and the stream is idle once `now - startOfInactivity > timeout`.
  */
-function withIdleness<T>(inner: WatermarkGenerator<T>, timeout: number | undefined, scheduler: SchedulerLike | undefined): WatermarkGenerator<T> {
+function withIdleness<T>(inner: WatermarkGenerator<T>, timeout: number | undefined, scheduler: SchedulerLike): WatermarkGenerator<T> {
   if (timeout === undefined) return inner;
   let activity = 0;
   let lastActivity = 0;
@@ -234,7 +247,7 @@ function withIdleness<T>(inner: WatermarkGenerator<T>, timeout: number | undefin
       idleNow = false;
     },
     onPeriodicEmit(output) {
-      const now = (scheduler ?? asyncScheduler).now();
+      const now = scheduler.now();
       let isIdle: boolean;
       if (activity !== lastActivity) {
         lastActivity = activity;

@@ -1,0 +1,250 @@
+import { asyncScheduler, Observable, type Observer, type OperatorFunction, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { MAX_WATERMARK, MIN_WATERMARK, type Key, type StreamElement, type StreamRecord } from '../elements/index.js';
+import { subscribeElements } from '../elements/plumbing.js';
+import { describeValue, InvalidKeyError, InvalidTimestampError, TidewaterError, UserFunctionError } from '../errors/index.js';
+import { isKey } from '../keys/validate.js';
+import { KeyedStateBackend, type KeyEntry } from '../state/backend.js';
+import type { StateDescriptor } from '../state/descriptors.js';
+import type { Timer } from '../timers/queue.js';
+import { currentEnvironment, type OperatorEnvironment, type StatefulOperatorInstance } from './environment.js';
+
+/** What a keyed operator core is built from. @internal */
+export interface CoreArgs<OUT> {
+  readonly name: string;
+  readonly kind: string;
+  readonly out: Subscriber<StreamElement<OUT, Key>>;
+  readonly scheduler: SchedulerLike;
+  readonly env: OperatorEnvironment | undefined;
+}
+
+/**
+ * The one stateful core under `process`, windows and joins: keyed state and timers in a {@link KeyedStateBackend},
+ * element dispatch, watermark → timers → forward, processing-time wake-ups on the scheduler, snapshot/restore.
+ * Subclasses say what a record and a timer do.
+ *
+ * Order rules (SEMANTICS §2.5, §5): on a watermark W (only strictly increasing ones are taken), the current
+ * watermark is set to W first, then every event-time timer ≤ W fires in ascending timestamp (ties: registration
+ * order), including timers registered while firing, then W is forwarded. A timer registered at or below the current
+ * watermark fires at the next watermark. Processing-time timers fire on the scheduler, all timers ≤ now in order.
+ * On complete without a MAX watermark the operator acts as if MAX arrived, emits it, then completes; pending
+ * processing-time timers are dropped at the end (as Flink does when input ends).
+ *
+ * @internal
+ */
+export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInstance {
+  readonly name: string;
+  readonly backend: KeyedStateBackend;
+  watermark = MIN_WATERMARK;
+  protected readonly out: Subscriber<StreamElement<OUT, Key>>;
+  protected readonly scheduler: SchedulerLike;
+  private readonly env: OperatorEnvironment | undefined;
+  private wakeUp: Subscription | undefined;
+  private wakeUpAt = Infinity;
+  private finished = false;
+
+  constructor(args: CoreArgs<OUT>, state: Readonly<Record<string, StateDescriptor>>) {
+    this.name = args.name;
+    this.out = args.out;
+    this.scheduler = args.scheduler;
+    this.env = args.env;
+    this.backend = new KeyedStateBackend({
+      operator: args.name,
+      state,
+      scheduler: args.scheduler,
+      onProcessingTimer: (ts) => this.scheduleWakeUp(ts),
+    });
+  }
+
+  /** Restores from the environment's snapshots for this operator, if any. Call once, before elements flow. */
+  restoreFromEnvironment(): void {
+    const snaps = this.env?.restoreFor?.(this.name);
+    if (snaps !== undefined && snaps.length > 0) this.restore(snaps);
+  }
+
+  restore(snapshots: readonly OperatorSnapshot[]): void {
+    this.backend.restore(snapshots);
+  }
+
+  // ---- subclass hooks -------------------------------------------------------------------------------------------
+
+  /** A record, with the backend's current key set to its key. */
+  protected abstract onRecord(record: StreamRecord<IN, Key>): void;
+  /** A timer, with the backend's current key (and namespace) set to the timer's. */
+  protected abstract onTimer(timer: Timer<KeyEntry>): void;
+
+  // ---- dispatch --------------------------------------------------------------------------------------------------
+
+  next(e: StreamElement<IN, unknown>): void {
+    switch (e.kind) {
+      case 'record': {
+        const key = e.key;
+        if (!isKey(key)) {
+          this.fail(
+            new InvalidKeyError(this.name, key, e.value),
+            // a more specific remedy for the common mistake
+            key === undefined ? `${this.name}: records have no key: put keyBy(...) before ${this.kindLabel()}.` : undefined,
+          );
+          return;
+        }
+        this.backend.setCurrentKey(key);
+        try {
+          this.onRecord(e as StreamRecord<IN, Key>);
+        } catch (err) {
+          this.failUser(err, e);
+        }
+        this.backend.endKey();
+        return;
+      }
+      case 'watermark':
+        if (e.timestamp > this.watermark) this.advanceWatermark(e.timestamp);
+        return;
+      default:
+        this.out.next(e);
+    }
+  }
+
+  complete(): void {
+    if (this.watermark < MAX_WATERMARK) this.advanceWatermark(MAX_WATERMARK);
+    this.finish();
+    if (!this.out.closed) this.out.complete();
+  }
+
+  finish(): void {
+    this.finished = true;
+    this.wakeUp?.unsubscribe();
+    this.wakeUp = undefined;
+  }
+
+  private advanceWatermark(w: number): void {
+    this.watermark = w;
+    const b = this.backend;
+    let t: Timer<KeyEntry> | undefined;
+    while (!this.out.closed && (t = b.popTimer('event', w)) !== undefined) this.fire(t);
+    if (!this.out.closed) this.out.next({ kind: 'watermark', timestamp: w });
+  }
+
+  private fire(t: Timer<KeyEntry>): void {
+    this.backend.setCurrentEntry(t.entry, t.ns);
+    try {
+      this.onTimer(t);
+    } catch (err) {
+      this.failUser(err, { kind: 'timer', timestamp: t.timestamp, domain: t.domain, key: t.entry.key });
+    }
+    this.backend.endKey();
+  }
+
+  // ---- processing time ---------------------------------------------------------------------------------------------
+
+  private scheduleWakeUp(ts: number): void {
+    if (this.finished || ts >= this.wakeUpAt) return;
+    this.wakeUp?.unsubscribe();
+    this.wakeUpAt = ts;
+    const delay = Math.max(0, ts - this.scheduler.now());
+    this.wakeUp = this.scheduler.schedule(() => this.onWakeUp(), Number.isFinite(delay) ? delay : 0);
+  }
+
+  private onWakeUp(): void {
+    this.wakeUp = undefined;
+    this.wakeUpAt = Infinity;
+    this.fireProcessingTimers(this.scheduler.now());
+  }
+
+  /** Fires every processing-time timer <= now, in order, then schedules the next wake-up. */
+  fireProcessingTimers(now: number): void {
+    const b = this.backend;
+    let t: Timer<KeyEntry> | undefined;
+    while (!this.out.closed && (t = b.popTimer('processing', now)) !== undefined) this.fire(t);
+    const next = b.processingTimers.peek();
+    if (next !== undefined && !this.out.closed) this.scheduleWakeUp(next.timestamp);
+  }
+
+  // ---- errors ------------------------------------------------------------------------------------------------------
+
+  protected kindLabel(): string {
+    return this.name;
+  }
+
+  protected fail(err: TidewaterError, message?: string): void {
+    if (message !== undefined) err.message = `${message} ${err.message}`;
+    this.finish();
+    this.out.error(err);
+  }
+
+  protected failUser(err: unknown, what: unknown): void {
+    this.finish();
+    if (err instanceof TidewaterError) this.out.error(err);
+    else this.out.error(new UserFunctionError(this.name, what, err));
+  }
+
+  /** Validates a timestamp given by user code (timers, emit): a number, not NaN. */
+  protected checkTimestamp(what: string, ts: unknown): number {
+    if (typeof ts !== 'number' || Number.isNaN(ts)) {
+      throw new InvalidTimestampError(this.name, ts, what, 'Timestamps are numbers of ms (MAX_WATERMARK allowed for timers).');
+    }
+    return ts;
+  }
+
+  // ---- StatefulOperatorInstance -----------------------------------------------------------------------------------
+
+  snapshot(options?: { full?: boolean }): OperatorSnapshot {
+    return this.backend.snapshot(options?.full === true);
+  }
+  peekState(key: unknown, name: string, namespace = ''): unknown {
+    if (!isKey(key)) throw new InvalidKeyError(this.name, key, describeValue(key));
+    return this.backend.peekState(key, name, namespace);
+  }
+  keys(): unknown[] {
+    return this.backend.allKeys();
+  }
+  timersOf(key: unknown): [domain: 'event' | 'processing', timestamp: number, namespace: string][] {
+    if (!isKey(key)) throw new InvalidKeyError(this.name, key, describeValue(key));
+    return this.backend.timersOf(key);
+  }
+  get stateEntries(): number {
+    return this.backend.entryCount;
+  }
+
+  /** Side output through the environment (the harness records them), else straight to the observer. */
+  protected sideOutput<X>(observer: Observer<X>, value: X): void {
+    if (this.env?.sideOutput !== undefined) this.env.sideOutput(this.name, observer, value);
+    else observer.next(value);
+  }
+}
+
+/**
+ * Makes the pipeable operator of a keyed core: on subscribe it takes the ambient environment (clock, registration,
+ * restore), builds the core, restores it, and feeds it every element.
+ *
+ * @internal
+ */
+export function keyedOperator<IN, K, OUT>(
+  kind: string,
+  name: string | undefined,
+  create: (args: CoreArgs<OUT>) => KeyedOperatorCore<IN, OUT>,
+): OperatorFunction<StreamElement<IN, K>, StreamElement<OUT, K>> {
+  return (source) =>
+    new Observable<StreamElement<OUT, K>>((out) => {
+      const env = currentEnvironment();
+      const position = env?.nextPosition?.();
+      const core = create({
+        name: name ?? (position === undefined ? kind : `${kind}#${position}`),
+        kind,
+        out: out as unknown as Subscriber<StreamElement<OUT, Key>>,
+        scheduler: env?.scheduler ?? asyncScheduler,
+        env,
+      });
+      core.restoreFromEnvironment();
+      env?.register?.(core);
+      const sub = subscribeElements(
+        source,
+        out,
+        (e) => core.next(e),
+        () => core.complete(),
+      );
+      return () => {
+        core.finish();
+        sub.unsubscribe();
+      };
+    });
+}

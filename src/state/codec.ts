@@ -1,0 +1,143 @@
+/**
+ * The state codec: values ⇄ strings that a store writes, portable between Node and browsers.
+ * JSON, plus tagged forms for what JSON cannot say: `undefined`, NaN/±Infinity/-0, bigint, Date, Map, Set, and
+ * objects whose own keys start with `$`. Anything else (functions, symbols, class instances, typed arrays …) is
+ * rejected with the path to the offending part, so state never changes shape silently on restore.
+ */
+
+/** Thrown by {@link encodeValue} for a value the codec cannot represent. */
+export class UnserializableValueError extends Error {
+  override name = 'UnserializableValueError';
+  constructor(
+    readonly path: string,
+    readonly offending: unknown,
+    reason: string,
+  ) {
+    super(`${reason} at ${path || '(root)'}`);
+  }
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function toJson(v: unknown, path: string, seen: Set<object>): Json {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      if (Number.isFinite(v) && !Object.is(v, -0)) return v;
+      return { $n: Object.is(v, -0) ? '-0' : String(v) };
+    case 'undefined':
+      return { $u: 1 };
+    case 'bigint':
+      return { $b: v.toString() };
+    case 'object': {
+      if (v === null) return null;
+      if (seen.has(v)) throw new UnserializableValueError(path, v, 'a circular reference cannot be serialized');
+      seen.add(v);
+      try {
+        if (Array.isArray(v)) {
+          const out: Json[] = new Array<Json>(v.length);
+          for (let i = 0; i < v.length; i++) out[i] = toJson(v[i], `${path}[${i}]`, seen);
+          return out;
+        }
+        const proto = Object.getPrototypeOf(v) as unknown;
+        if (proto === Object.prototype || proto === null) {
+          const src = v as Record<string, unknown>;
+          let dollar = false;
+          const out: { [k: string]: Json } = {};
+          for (const k of Object.keys(src)) {
+            if (k.charCodeAt(0) === 36 /* $ */) dollar = true;
+            out[k] = toJson(src[k], `${path}.${k}`, seen);
+          }
+          if (Object.getOwnPropertySymbols(src).length > 0) {
+            throw new UnserializableValueError(path, v, 'an object with symbol keys cannot be serialized');
+          }
+          return dollar ? { $o: Object.entries(out).map(([k, x]) => [k, x]) } : out;
+        }
+        if (v instanceof Date) return { $d: v.getTime() };
+        if (v instanceof Map) {
+          const out: Json[] = [];
+          let i = 0;
+          for (const [k, x] of v) {
+            out.push([toJson(k, `${path}<key ${i}>`, seen), toJson(x, `${path}<value ${i}>`, seen)]);
+            i++;
+          }
+          return { $m: out };
+        }
+        if (v instanceof Set) {
+          const out: Json[] = [];
+          let i = 0;
+          for (const x of v) out.push(toJson(x, `${path}<item ${i++}>`, seen));
+          return { $s: out };
+        }
+        const name = (v as { constructor?: { name?: string } }).constructor?.name ?? 'unknown';
+        throw new UnserializableValueError(
+          path,
+          v,
+          `an instance of ${name} cannot be serialized (only plain objects, arrays, Map, Set, Date and primitives restore faithfully; store plain data)`,
+        );
+      } finally {
+        seen.delete(v);
+      }
+    }
+    default:
+      throw new UnserializableValueError(path, v, `a ${typeof v} cannot be serialized`);
+  }
+}
+
+function fromJson(j: Json): unknown {
+  if (j === null || typeof j !== 'object') return j;
+  if (Array.isArray(j)) return j.map(fromJson);
+  const keys = Object.keys(j);
+  if (keys.length === 1) {
+    const tag = keys[0] as string;
+    const x = j[tag] as Json;
+    switch (tag) {
+      case '$u':
+        return undefined;
+      case '$n':
+        return x === '-0' ? -0 : Number(x);
+      case '$b':
+        return BigInt(x as string);
+      case '$d':
+        return new Date(x as number);
+      case '$m':
+        return new Map((x as Json[][]).map(([k, v]) => [fromJson(k as Json), fromJson(v as Json)]));
+      case '$s':
+        return new Set((x as Json[]).map(fromJson));
+      case '$o': {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of x as [string, Json][]) out[k] = fromJson(v);
+        return out;
+      }
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = fromJson(j[k] as Json);
+  return out;
+}
+
+/**
+ * Encodes a value to a string; throws {@link UnserializableValueError} naming the offending path.
+ *
+ * @example
+ * ```ts
+ * encodeValue({ n: 1n, at: new Date(0) }); // '{"n":{"$b":"1"},"at":{"$d":0}}'
+ * ```
+ */
+export function encodeValue(v: unknown): string {
+  return JSON.stringify(toJson(v, '', new Set()));
+}
+
+/**
+ * Decodes a string made by {@link encodeValue}.
+ *
+ * @example
+ * ```ts
+ * decodeValue(encodeValue(new Map([['a', 1]]))); // Map { 'a' => 1 }
+ * ```
+ */
+export function decodeValue(s: string): unknown {
+  return fromJson(JSON.parse(s) as Json);
+}

@@ -1,0 +1,212 @@
+import { Subject, type Observer, type OperatorFunction } from 'rxjs';
+import type { OperatorSnapshot } from '../src/checkpoints/snapshot.js';
+import { positionalEnvironment, withEnvironment, type StatefulOperatorInstance } from '../src/core/environment.js';
+import { barrier, record, watermark, type StreamElement, type StreamRecord } from '../src/elements/index.js';
+import { ManualScheduler } from './manualScheduler.js';
+
+/**
+ * A checkpoint taken by a harness: per stateful operator, the chain of snapshots to restore from (the last full one
+ * and the deltas after it) and the snapshot just taken (a delta after the first).
+ *
+ * @example
+ * ```ts
+ * const cp = h.snapshot();
+ * cp.latest.get('counter')?.entries.length; // what changed since the previous snapshot
+ * const h2 = h.restore(cp);
+ * ```
+ */
+export interface HarnessCheckpoint {
+  readonly operators: ReadonlyMap<string, readonly OperatorSnapshot[]>;
+  readonly latest: ReadonlyMap<string, OperatorSnapshot>;
+}
+
+/**
+ * Options of {@link harness}.
+ *
+ * @example
+ * ```ts
+ * harness(op, { processingTime: 1_000 });
+ * ```
+ */
+export interface HarnessOptions {
+  /** Initial processing time of the harness clock (default 0). */
+  readonly processingTime?: number;
+  /** Restore the operator's state from this checkpoint before anything is pushed. */
+  readonly restore?: HarnessCheckpoint;
+}
+
+/**
+ * Drives an operator (or a whole `pipe(...)` of them) by hand. See {@link harness}.
+ *
+ * @example
+ * ```ts
+ * h.record('a', 10, 'k').watermark(10).setProcessingTime(500);
+ * h.output();
+ * ```
+ */
+export interface Harness<T, K, R> {
+  /** Pushes elements as they are. */
+  push(...elements: StreamElement<T, K>[]): this;
+  /** Pushes a record. */
+  record(value: T, timestamp: number, key: K): this;
+  /** Pushes a watermark. */
+  watermark(timestamp: number): this;
+  /** Pushes a checkpoint barrier. */
+  barrier(checkpointId: number): this;
+  /** Moves processing time forward to `time`, firing processing-time timers and periodic actions due by then. */
+  setProcessingTime(time: number): this;
+  /** Current processing time of the harness clock. */
+  readonly processingTime: number;
+  /** Completes the input. */
+  complete(): this;
+  /** Everything emitted so far. */
+  output(): StreamElement<R, K>[];
+  /** The records emitted so far. */
+  records(): StreamRecord<R, K>[];
+  /** Everything emitted since the last call to `takeOutput` (and forgets it). */
+  takeOutput(): StreamElement<R, K>[];
+  /** Values sent to a side output so far. */
+  sideOutput<X>(side: Observer<X>): X[];
+  /** Physically present keyed state of a key (no TTL side effects); `operator` picks one of several. */
+  state(key: K, name: string, options?: { operator?: string; namespace?: string }): unknown;
+  /** Keys with state or timers. */
+  keys(options?: { operator?: string }): K[];
+  /** Pending timers of a key: `[domain, timestamp, namespace]` in firing order. */
+  timers(key: K, options?: { operator?: string }): [domain: 'event' | 'processing', timestamp: number, namespace: string][];
+  /** The stateful operator instances inside, in subscription order. */
+  readonly operators: readonly StatefulOperatorInstance[];
+  /** Takes a checkpoint of every stateful operator inside (incremental after the first). */
+  snapshot(options?: { full?: boolean }): HarnessCheckpoint;
+  /** A fresh harness of the same operator, restored from `checkpoint`, at this harness's processing time. */
+  restore(checkpoint: HarnessCheckpoint): Harness<T, K, R>;
+  /** Whether the output completed, and the error it failed with, if any. */
+  readonly completed: boolean;
+  readonly error: unknown;
+}
+
+/**
+ * Drives one operator by hand: push records and watermarks, move processing time, take a checkpoint and restore it
+ * into a fresh operator, read the output, the side outputs and the keyed state. Processing time runs on a
+ * {@link ManualScheduler} (starting at 0), never the wall clock.
+ *
+ * @example
+ * ```ts
+ * import { valueState } from 'tidewater';
+ * import { process } from 'tidewater/operators';
+ * import { harness } from 'tidewater/testing';
+ *
+ * const h = harness(process<string, string, number, { n: ValueStateDescriptor<number> }>({
+ *   name: 'count',
+ *   state: { n: valueState<number>() },
+ *   onElement(v, ctx) { const n = (ctx.state.n.get() ?? 0) + 1; ctx.state.n.set(n); ctx.emit(n); },
+ * }));
+ * h.record('x', 1, 'a').record('y', 2, 'a');
+ * h.records().map((r) => r.value); // [1, 2]
+ * const h2 = h.restore(h.snapshot());
+ * h2.record('z', 3, 'a').records().map((r) => r.value); // [3]
+ * ```
+ */
+export function harness<T, K, R>(operator: OperatorFunction<StreamElement<T, K>, StreamElement<R, K>>, options: HarnessOptions = {}): Harness<T, K, R> {
+  const clock = new ManualScheduler(options.processingTime ?? 0);
+  const input = new Subject<StreamElement<T, K>>();
+  const out: StreamElement<R, K>[] = [];
+  let taken = 0;
+  const sides = new Map<Observer<unknown>, unknown[]>();
+  let completed = false;
+  let error: unknown;
+  const chains = new Map<string, OperatorSnapshot[]>();
+  if (options.restore !== undefined) for (const [name, chain] of options.restore.operators) chains.set(name, [...chain]);
+
+  const env = positionalEnvironment({
+    scheduler: clock,
+    ...(options.restore !== undefined ? { restore: options.restore.operators } : {}),
+    sideOutput: <X>(_op: string, observer: Observer<X>, value: X) => {
+      const list = sides.get(observer as Observer<unknown>) ?? [];
+      list.push(value);
+      sides.set(observer as Observer<unknown>, list);
+      observer.next(value);
+    },
+  });
+  withEnvironment(env, () =>
+    operator(input).subscribe({
+      next: (e) => out.push(e),
+      error: (e: unknown) => (error = e),
+      complete: () => (completed = true),
+    }),
+  );
+
+  const pick = (name: string | undefined): StatefulOperatorInstance => {
+    const inst = name === undefined ? env.instances[0] : env.instances.find((i) => i.name === name);
+    if (inst === undefined) {
+      throw new Error(
+        name === undefined
+          ? 'harness: the operator has no keyed state (no stateful operator inside)'
+          : `harness: no stateful operator named '${name}' (have: ${env.instances.map((i) => i.name).join(', ')})`,
+      );
+    }
+    return inst;
+  };
+
+  const h: Harness<T, K, R> = {
+    push(...elements) {
+      for (const e of elements) input.next(e);
+      return h;
+    },
+    record(value, timestamp, key) {
+      input.next(record(value, timestamp, key));
+      return h;
+    },
+    watermark(timestamp) {
+      input.next(watermark(timestamp));
+      return h;
+    },
+    barrier(id) {
+      input.next(barrier(id));
+      return h;
+    },
+    setProcessingTime(time) {
+      clock.advanceTo(time);
+      return h;
+    },
+    get processingTime() {
+      return clock.now();
+    },
+    complete() {
+      input.complete();
+      return h;
+    },
+    output: () => [...out],
+    records: () => out.filter((e): e is StreamRecord<R, K> => e.kind === 'record'),
+    takeOutput() {
+      const fresh = out.slice(taken);
+      taken = out.length;
+      return fresh;
+    },
+    sideOutput: <X>(side: Observer<X>) => [...((sides.get(side as Observer<unknown>) ?? []) as X[])],
+    state: (key, name, opts) => pick(opts?.operator).peekState(key, name, opts?.namespace),
+    keys: (opts) => pick(opts?.operator).keys() as K[],
+    timers: (key, opts) => pick(opts?.operator).timersOf(key),
+    get operators() {
+      return env.instances;
+    },
+    snapshot(opts) {
+      const latest = new Map<string, OperatorSnapshot>();
+      for (const inst of env.instances) {
+        const snap = inst.snapshot(opts);
+        latest.set(inst.name, snap);
+        chains.set(inst.name, snap.full ? [snap] : [...(chains.get(inst.name) ?? []), snap]);
+      }
+      return { operators: new Map([...chains].map(([k, v]) => [k, [...v]])), latest };
+    },
+    restore(checkpoint) {
+      return harness(operator, { processingTime: clock.now(), restore: checkpoint });
+    },
+    get completed() {
+      return completed;
+    },
+    get error() {
+      return error;
+    },
+  };
+  return h;
+}
