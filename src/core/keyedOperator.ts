@@ -81,9 +81,12 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
         const key = e.key;
         if (!isKey(key)) {
           this.fail(
-            new InvalidKeyError(this.name, key, e.value),
-            // a more specific remedy for the common mistake
-            key === undefined ? `${this.name}: records have no key: put keyBy(...) before ${this.kindLabel()}.` : undefined,
+            new InvalidKeyError(
+              this.name,
+              key,
+              e.value,
+              key === undefined ? `The stream is not keyed: put keyBy(...) before ${this.kindLabel()}.` : undefined,
+            ),
           );
           return;
         }
@@ -165,8 +168,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     return this.name;
   }
 
-  protected fail(err: TidewaterError, message?: string): void {
-    if (message !== undefined) err.message = `${message} ${err.message}`;
+  protected fail(err: TidewaterError): void {
     this.finish();
     this.out.error(err);
   }

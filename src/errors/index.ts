@@ -113,13 +113,14 @@ export class InvalidTimestampError extends TidewaterError {
  */
 export class InvalidKeyError extends TidewaterError {
   override name = 'InvalidKeyError';
-  constructor(operator: string, key: unknown, element: unknown) {
+  constructor(operator: string, key: unknown, element: unknown, remedy?: string) {
     super(
       operator,
       key,
       `${operator}: key ${describeValue(key)} of ${describeValue(element)} is not a valid key. ` +
-        'A key must be a string, a number other than NaN, a boolean, a bigint, or an array of those; ' +
-        'derive one from the value (e.g. `v => v.user.id` or `v => [v.region, v.shop]`).',
+        (remedy ??
+          'A key must be a string, a number other than NaN, a boolean, a bigint, or an array of those; ' +
+            'derive one from the value (e.g. `v => v.user.id` or `v => [v.region, v.shop]`).'),
     );
   }
 }

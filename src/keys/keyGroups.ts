@@ -50,7 +50,8 @@ function doubleHash(v: number): number {
 /**
  * The Java-compatible `hashCode` tidewater uses for a key, so that key groups match Flink's for the same keys:
  * - string → `String.hashCode`;
- * - number: int32 → the value (`Integer`); other safe integers → `Long.hashCode`; anything else → `Double.hashCode`;
+ * - number: int32 → the value (`Integer`; -0 counts as 0, as in a `Map`); other safe integers → `Long.hashCode`;
+ *   anything else → `Double.hashCode`;
  * - boolean → 1231 / 1237 (`Boolean.hashCode`);
  * - bigint: in int64 range → `Long.hashCode`; beyond → `BigInteger.hashCode`;
  * - array → Flink's `TupleN.hashCode`: `h = hash(f0)`, then `h = 31 * h + hash(fi)` (empty array → 0).
@@ -67,7 +68,7 @@ export function javaHashCode(key: Key): number {
     case 'string':
       return stringHash(key);
     case 'number':
-      if ((key | 0) === key && !Object.is(key, -0)) return key;
+      if ((key | 0) === key) return key | 0; // int32 (and -0, which is the same key as 0)
       if (Number.isSafeInteger(key)) return longHash(BigInt(key));
       return doubleHash(key);
     case 'boolean':

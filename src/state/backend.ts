@@ -40,7 +40,8 @@ export class StateSerializationError extends TidewaterError {
     super(
       operator,
       value,
-      `${operator}: state '${state}' of key ${describeValue(key)} cannot be serialized for a checkpoint: ${cause.message}. ` +
+      `${operator}: state '${state}' of key ${describeValue(key)} cannot be serialized for a checkpoint: ${cause.reason} at ` +
+        `${cause.path || '(root)'}. ` +
         'Keep state as plain data (objects, arrays, Map, Set, Date, primitives).',
       { cause },
     );
@@ -449,7 +450,9 @@ export class KeyedStateBackend {
       value = encodeValue(payload);
     } catch (err) {
       if (err instanceof UnserializableValueError) {
-        throw new StateSerializationError(this.operator, c.entry.key, name, c.value, err);
+        // report the path inside the user's value, not inside the stored payload
+        const path = userPath(d.kind, ttl, err.path);
+        throw new StateSerializationError(this.operator, c.entry.key, name, c.value, new UnserializableValueError(path, err.offending, err.reason));
       }
       throw err;
     }
@@ -523,25 +526,27 @@ export class KeyedStateBackend {
    * and left out (fully in a full snapshot; in an incremental one, the changed entries plus a rotating batch of keys).
    */
   snapshot(full = false): OperatorSnapshot {
-    const out: SnapshotEntry[] = [];
     const now = this.hasTtl ? this.now() : 0;
+    const out: SnapshotEntry[] = [];
     if (full || !this.tracking) {
-      this.tracking = true; // so expiry below marks nothing stale; lists are reset afterwards
-      for (const e of [...this.keys.values()]) {
-        if (this.hasTtl) this.forEachCell(e, (c) => this.expire(c, now));
+      const all = [...this.keys.values()];
+      if (this.hasTtl) for (const e of all) this.forEachCell(e, (c) => this.expire(c, now));
+      // encode first: a value that cannot be serialized throws before any bookkeeping changes
+      for (const e of all) {
+        this.forEachCell(e, (c) => {
+          if (c.present) out.push(this.encodeCell(c));
+        });
+        if ((e.timers?.size ?? 0) > 0) out.push(this.timersEntry(e));
+      }
+      this.tracking = true;
+      for (const e of all) {
         this.forEachCell(e, (c) => {
           c.dirty = false;
-          if (c.present) {
-            out.push(this.encodeCell(c));
-            c.persisted = true;
-          } else {
-            c.persisted = false;
-            this.dropCell(c);
-          }
+          c.persisted = c.present;
+          if (!c.present) this.dropCell(c);
         });
         e.timersDirty = false;
         e.timersPersisted = (e.timers?.size ?? 0) > 0;
-        if (e.timersPersisted) out.push(this.timersEntry(e));
         this.sweep(e);
       }
       this.dirtyCells = [];
@@ -549,36 +554,33 @@ export class KeyedStateBackend {
       return { operator: this.operator, full: true, maxParallelism: this.maxParallelism, entries: out };
     }
 
-    if (this.hasTtl) this.incrementalTtlCleanup(now);
-    const touched: KeyEntry[] = [];
+    if (this.hasTtl) {
+      this.incrementalTtlCleanup(now);
+      for (const c of this.dirtyCells) this.expire(c, now);
+    }
     const cells = this.dirtyCells;
+    const timerEntries = this.dirtyTimerEntries;
+    for (const c of cells) {
+      if (c.present) out.push(this.encodeCell(c));
+      else if (c.persisted) out.push(this.deletedCell(c));
+    }
+    for (const e of timerEntries) {
+      if ((e.timers?.size ?? 0) > 0 || e.timersPersisted) out.push(this.timersEntry(e));
+    }
+    // commit
     this.dirtyCells = [];
+    this.dirtyTimerEntries = [];
     for (const c of cells) {
       c.dirty = false;
-      if (this.hasTtl) {
-        this.expire(c, now);
-        c.dirty = false;
-      }
-      if (c.present) {
-        out.push(this.encodeCell(c));
-        c.persisted = true;
-      } else {
-        if (c.persisted) out.push(this.deletedCell(c));
-        c.persisted = false;
-        this.dropCell(c);
-      }
-      touched.push(c.entry);
+      c.persisted = c.present;
+      if (!c.present) this.dropCell(c);
     }
-    this.dirtyCells = [];
-    for (const e of this.dirtyTimerEntries) {
+    for (const e of timerEntries) {
       e.timersDirty = false;
-      const has = (e.timers?.size ?? 0) > 0;
-      if (has || e.timersPersisted) out.push(this.timersEntry(e));
-      e.timersPersisted = has;
-      touched.push(e);
+      e.timersPersisted = (e.timers?.size ?? 0) > 0;
     }
-    this.dirtyTimerEntries = [];
-    for (const e of touched) this.sweep(e);
+    for (const c of cells) this.sweep(c.entry);
+    for (const e of timerEntries) this.sweep(e);
     return { operator: this.operator, full: false, maxParallelism: this.maxParallelism, entries: out };
   }
 
@@ -704,6 +706,22 @@ export class KeyedStateBackend {
         c.ts = hadTtl ? (payload[2] ?? now) : now;
     }
   }
+}
+
+/** Maps a path inside a stored payload (`[flag, data…]`) to the path inside the user's value. */
+function userPath(kind: StateKind, ttl: boolean, p: string): string {
+  const m = /^\[1\](.*)$/.exec(p);
+  if (m === null) return p;
+  const rest = m[1] ?? '';
+  if (kind === 'list' && ttl) {
+    const x = /^(\[\d+\])\[0\](.*)$/.exec(rest);
+    return x === null ? rest : `${x[1] ?? ''}${x[2] ?? ''}`;
+  }
+  if (kind === 'map') {
+    const x = /^\[(\d+)\]\[([01])\](.*)$/.exec(rest);
+    return x === null ? rest : `<${x[2] === '0' ? 'key' : 'value'} of entry ${x[1] ?? ''}>${x[3] ?? ''}`;
+  }
+  return rest;
 }
 
 // ---- handles --------------------------------------------------------------------------------------------------------

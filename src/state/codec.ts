@@ -11,13 +11,19 @@ export class UnserializableValueError extends Error {
   constructor(
     readonly path: string,
     readonly offending: unknown,
-    reason: string,
+    readonly reason: string,
   ) {
     super(`${reason} at ${path || '(root)'}`);
   }
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** Sets an own property, also for the key `__proto__` (which plain assignment would treat as the prototype). */
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
 
 function toJson(v: unknown, path: string, seen: Set<object>): Json {
   switch (typeof v) {
@@ -48,7 +54,7 @@ function toJson(v: unknown, path: string, seen: Set<object>): Json {
           const out: { [k: string]: Json } = {};
           for (const k of Object.keys(src)) {
             if (k.charCodeAt(0) === 36 /* $ */) dollar = true;
-            out[k] = toJson(src[k], `${path}.${k}`, seen);
+            setOwn(out, k, toJson(src[k], `${path}.${k}`, seen));
           }
           if (Object.getOwnPropertySymbols(src).length > 0) {
             throw new UnserializableValueError(path, v, 'an object with symbol keys cannot be serialized');
@@ -108,13 +114,13 @@ function fromJson(j: Json): unknown {
         return new Set((x as Json[]).map(fromJson));
       case '$o': {
         const out: Record<string, unknown> = {};
-        for (const [k, v] of x as [string, Json][]) out[k] = fromJson(v);
+        for (const [k, v] of x as [string, Json][]) setOwn(out, k, fromJson(v));
         return out;
       }
     }
   }
   const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = fromJson(j[k] as Json);
+  for (const k of keys) setOwn(out, k, fromJson(j[k] as Json));
   return out;
 }
 

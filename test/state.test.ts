@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import {
+  aggregatingState,
+  ConfigurationError,
+  InvalidKeyError,
+  listState,
+  mapState,
+  reducingState,
+  valueState,
+  type Aggregator,
+  type TtlConfig,
+} from '../src/index.js';
+import { stateRig } from './support/stateRig.js';
+
+const avg: Aggregator<number, { sum: number; n: number }, number> = {
+  create: () => ({ sum: 0, n: 0 }),
+  add: (a, v) => ({ sum: a.sum + v, n: a.n + 1 }),
+  result: (a) => a.sum / a.n,
+};
+
+describe('keyed state kinds (scoped to the current key)', () => {
+  it('value: get/set/clear, per key', () => {
+    const r = stateRig({ v: valueState<{ n: number }>() });
+    expect(r.run((s) => s.v.get())).toBe(undefined);
+    r.run((s) => s.v.set({ n: 1 }));
+    expect(r.run((s) => s.v.get())).toStrictEqual({ n: 1 });
+    expect(r.run((s) => s.v.get(), 'other')).toBe(undefined);
+    r.run((s) => s.v.clear());
+    expect(r.run((s) => s.v.get())).toBe(undefined);
+    expect(r.h.keys()).toStrictEqual([]);
+  });
+
+  it('list: get/add/addAll/set/clear; get returns a copy; empty set clears', () => {
+    const r = stateRig({ l: listState<string>() });
+    expect(r.run((s) => s.l.get())).toStrictEqual([]);
+    r.run((s) => {
+      s.l.add('a');
+      s.l.addAll(['b', 'c']);
+    });
+    const got = r.run((s) => s.l.get());
+    expect(got).toStrictEqual(['a', 'b', 'c']);
+    got.push('mutated');
+    expect(r.run((s) => s.l.get())).toStrictEqual(['a', 'b', 'c']);
+    r.run((s) => s.l.set(new Set(['x'])));
+    expect(r.run((s) => s.l.get())).toStrictEqual(['x']);
+    r.run((s) => s.l.set([]));
+    expect(r.h.state('k', 'l')).toBe(undefined);
+    r.run((s) => s.l.addAll([]));
+    expect(r.h.keys()).toStrictEqual([]);
+  });
+
+  it('map: get/set/has/delete/entries/keys/values/size/clear; keys compared by value (arrays too)', () => {
+    const r = stateRig({ m: mapState<string | readonly [string, number], number>() });
+    r.run((s) => {
+      s.m.set('a', 1);
+      s.m.set(['x', 1], 2);
+      s.m.set(['x', 1], 3);
+    });
+    expect(r.run((s) => [s.m.get('a'), s.m.get(['x', 1]), s.m.get('zz'), s.m.has(['x', 1]), s.m.has('b'), s.m.size])).toStrictEqual([
+      1,
+      3,
+      undefined,
+      true,
+      false,
+      2,
+    ]);
+    expect(r.run((s) => s.m.entries())).toStrictEqual([
+      ['a', 1],
+      [['x', 1], 3],
+    ]);
+    expect(r.run((s) => [s.m.keys(), s.m.values()])).toStrictEqual([['a', ['x', 1]], [1, 3]]);
+    expect(r.run((s) => [s.m.delete('a'), s.m.delete('a')])).toStrictEqual([true, false]);
+    r.run((s) => s.m.delete(['x', 1]));
+    expect(r.h.keys()).toStrictEqual([]);
+    r.run((s) => s.m.set('q', 9));
+    r.run((s) => s.m.clear());
+    expect(r.run((s) => s.m.size)).toBe(0);
+  });
+
+  it('map: a map key outside Key is an InvalidKeyError naming the state', () => {
+    const r = stateRig({ m: mapState<string, number>() });
+    expect(() => r.run((s) => s.m.set({} as unknown as string, 1))).toThrow(InvalidKeyError);
+    expect(r.h.error).toBeInstanceOf(InvalidKeyError);
+    expect((r.h.error as Error).message).toMatch(/^rig \(mapState 'm'\): key \{\} of \{\} is not a valid key\./);
+  });
+
+  it('reducing: add folds with reduce(acc, value); get/clear', () => {
+    const r = stateRig({ r: reducingState((a: string, b: string) => `${a}+${b}`) });
+    r.run((s) => ['x', 'y', 'z'].forEach((v) => s.r.add(v)));
+    expect(r.run((s) => s.r.get())).toBe('x+y+z');
+    r.run((s) => s.r.clear());
+    expect(r.run((s) => s.r.get())).toBe(undefined);
+  });
+
+  it('aggregating: add through the aggregator, get = result', () => {
+    const r = stateRig({ a: aggregatingState(avg) });
+    expect(r.run((s) => s.a.get())).toBe(undefined);
+    r.run((s) => [1, 2, 6].forEach((v) => s.a.add(v)));
+    expect(r.run((s) => s.a.get())).toBe(3);
+    expect(r.h.state('k', 'a')).toBe(3);
+  });
+
+  it('bad descriptors are rejected', () => {
+    expect(() => valueState({ ttl: { ms: 0 } })).toThrow(new ConfigurationError('valueState', 0, 'valueState: ttl.ms 0 must be a finite number of ms > 0.'));
+    expect(() => listState({ ttl: { ms: 5, update: 'sometimes' as 'on-read-and-write' } })).toThrow(
+      "listState: ttl.update must be 'on-create-and-write' or 'on-read-and-write'.",
+    );
+    expect(() => reducingState(42 as unknown as (a: number, b: number) => number)).toThrow('reducingState: the first argument must be a function');
+    expect(() => aggregatingState({} as Aggregator<number, number, number>)).toThrow('aggregatingState: the aggregator needs create(), add(acc, value) and result(acc).');
+  });
+});
+
+const UPDATES: NonNullable<TtlConfig['update']>[] = ['on-create-and-write', 'on-read-and-write'];
+const VISIBILITIES: NonNullable<TtlConfig['visibility']>[] = ['never-return-expired', 'return-expired-if-not-cleaned-up'];
+
+describe('TTL (processing time; expired ⇔ lastAccess + ttl <= now)', () => {
+  for (const update of UPDATES) {
+    for (const visibility of VISIBILITIES) {
+      const ttl = { ms: 100, update, visibility } as const;
+      const readRefreshes = update === 'on-read-and-write';
+      const returnsExpired = visibility === 'return-expired-if-not-cleaned-up';
+
+      it(`value, ${update}, ${visibility}`, () => {
+        const r = stateRig({ v: valueState<string>({ ttl }) });
+        r.at(0).run((s) => s.v.set('x'));
+        expect(r.at(99).run((s) => s.v.get())).toBe('x'); // 0 + 100 > 99
+        // on-read-and-write: the read at 99 moved lastAccess to 99, so at 150 it is alive
+        expect(r.at(150).run((s) => s.v.get())).toBe(readRefreshes ? 'x' : returnsExpired ? 'x' : undefined);
+        // the first expired read cleans the value up: afterwards it is gone whatever the visibility
+        const expiredAt = readRefreshes ? 250 : 150;
+        if (readRefreshes) expect(r.at(expiredAt).run((s) => s.v.get())).toBe(returnsExpired ? 'x' : undefined);
+        expect(r.run((s) => s.v.get())).toBe(undefined);
+        expect(r.h.keys()).toStrictEqual([]);
+        // a write refreshes
+        r.at(300).run((s) => s.v.set('y'));
+        expect(r.at(399).run((s) => s.v.get())).toBe('y');
+        r.at(450).run((s) => s.v.set('z'));
+        expect(r.at(549).run((s) => s.v.get())).toBe('z');
+        expect(r.at(readRefreshes ? 649 : 550).run((s) => s.v.get())).toBe(returnsExpired ? 'z' : undefined);
+      });
+
+      it(`list elements expire on their own, ${update}, ${visibility}`, () => {
+        const r = stateRig({ l: listState<string>({ ttl }) });
+        r.at(0).run((s) => s.l.add('a'));
+        r.at(50).run((s) => s.l.add('b'));
+        // at 100: 'a' expired (0 + 100 <= 100), 'b' alive
+        expect(r.at(100).run((s) => s.l.get())).toStrictEqual(returnsExpired ? ['a', 'b'] : ['b']);
+        // 'a' was cleaned up by that read
+        expect(r.h.state('k', 'l')).toStrictEqual(['b']);
+        // b: last access 50, or 100 after the read refresh
+        expect(r.at(160).run((s) => s.l.get())).toStrictEqual(readRefreshes ? ['b'] : returnsExpired ? ['b'] : []);
+        // expired-but-present is returned once (then cleaned): here only if the 160 read found it alive
+        expect(r.at(500).run((s) => s.l.get())).toStrictEqual(returnsExpired && readRefreshes ? ['b'] : []);
+        expect(r.h.keys()).toStrictEqual([]);
+      });
+
+      it(`map entries expire on their own, ${update}, ${visibility}`, () => {
+        const r = stateRig({ m: mapState<string, number>({ ttl }) });
+        r.at(0).run((s) => s.m.set('a', 1));
+        r.at(50).run((s) => s.m.set('b', 2));
+        expect(r.at(99).run((s) => s.m.get('a'))).toBe(1); // refreshes a to 99 with on-read-and-write
+        expect(r.at(120).run((s) => [s.m.has('b'), s.m.get('a')])).toStrictEqual(
+          readRefreshes ? [true, 1] : [true, returnsExpired ? 1 : undefined],
+        );
+        const entries = r.at(260).run((s) => s.m.entries());
+        // a: last access 0 (or 120), b: 50 (or 120) → at 260 both expired either way
+        expect(entries).toStrictEqual(returnsExpired ? (readRefreshes ? [['a', 1], ['b', 2]] : [['b', 2]]) : []);
+        expect(r.run((s) => s.m.size)).toBe(0);
+        expect(r.h.keys()).toStrictEqual([]);
+      });
+
+      it(`reducing and aggregating, ${update}, ${visibility}`, () => {
+        const r = stateRig({ r: reducingState((a: number, b: number) => a + b, { ttl }), a: aggregatingState(avg, { ttl }) });
+        r.at(0).run((s) => {
+          s.r.add(1);
+          s.a.add(4);
+        });
+        expect(r.at(50).run((s) => [s.r.get(), s.a.get()])).toStrictEqual([1, 4]);
+        // an add onto an expired value starts afresh (expired state is never folded in)
+        r.at(readRefreshes ? 150 : 100).run((s) => {
+          s.r.add(10);
+          s.a.add(8);
+        });
+        expect(r.run((s) => [s.r.get(), s.a.get()])).toStrictEqual([10, 8]);
+      });
+    }
+  }
+});
