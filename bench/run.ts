@@ -3,10 +3,12 @@
  * ratios (copy them into BENCHMARKS.md). Optional argument: a benchmark name to run only that one.
  */
 import { cpus } from 'node:os';
+import { keyedCountBench } from './keyedCount.js';
 import { mapFilterBench } from './mapFilter.js';
 
 const benches: Record<string, () => { report: string }> = {
   'map-filter': () => mapFilterBench(),
+  'keyed-count': () => keyedCountBench(),
 };
 
 const only = process.argv[2];

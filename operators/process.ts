@@ -1,7 +1,6 @@
 import type { Observer, OperatorFunction } from 'rxjs';
 import type { Key, StreamElement, StreamRecord } from '../src/elements/index.js';
 import { KeyedOperatorCore, keyedOperator, type CoreArgs } from '../src/core/keyedOperator.js';
-import type { KeyEntry } from '../src/state/backend.js';
 import type { StateDescriptor, StateHandles } from '../src/state/descriptors.js';
 import type { Timer } from '../src/timers/queue.js';
 
@@ -85,17 +84,17 @@ export interface ProcessSpec<T, K, R, S extends Record<string, StateDescriptor>>
   onTimer?(timestamp: number, ctx: TimerContext<K, S, R>): void;
 }
 
-class ProcessCore<T, K, R, S extends Record<string, StateDescriptor>> extends KeyedOperatorCore<T, R> {
-  private readonly spec: ProcessSpec<T, K, R, S>;
-  private readonly ctx: TimerContext<K, S, R> & { key: K; timestamp: number; timeDomain: 'event' | 'processing' };
-
-  constructor(args: CoreArgs<R>, spec: ProcessSpec<T, K, R, S>) {
-    super(args, spec.state ?? {});
-    this.spec = spec;
-    const core = this;
-    const b = this.backend;
-    const out = this.out;
-    const timers: TimerService = {
+/** The reused context object of a process operator (a class: one hidden class, prototype getters). */
+class Context<K, S extends Record<string, StateDescriptor>, R> implements TimerContext<K, S, R> {
+  key: K = undefined as K;
+  timestamp = 0;
+  timeDomain: 'event' | 'processing' = 'event';
+  readonly state: StateHandles<S>;
+  readonly timers: TimerService;
+  constructor(private readonly core: ProcessCore<unknown, K, R, S>) {
+    this.state = core.backend.handles as StateHandles<S>;
+    const b = core.backend;
+    this.timers = {
       registerEventTime(ts) {
         b.registerTimer('event', core.checkTimestamp('registerEventTime', ts));
       },
@@ -109,27 +108,43 @@ class ProcessCore<T, K, R, S extends Record<string, StateDescriptor>> extends Ke
         b.deleteTimer('processing', ts);
       },
     };
-    const ctx: TimerContext<K, S, R> & { key: K; timestamp: number; timeDomain: 'event' | 'processing' } = {
-      key: undefined as K,
-      timestamp: 0,
-      timeDomain: 'event',
-      get currentWatermark() {
-        return core.watermark;
-      },
-      get currentProcessingTime() {
-        return core.scheduler.now();
-      },
-      state: b.handles as StateHandles<S>,
-      timers,
-      emit(value, timestamp) {
-        const ts = timestamp === undefined ? ctx.timestamp : core.checkTimestamp('emit', timestamp);
-        out.next({ kind: 'record', value, timestamp: ts, key: ctx.key as Key });
-      },
-      output(side, value) {
-        core.sideOutput(side, value);
-      },
-    };
-    this.ctx = ctx;
+  }
+  get currentWatermark(): number {
+    return this.core.watermark;
+  }
+  get currentProcessingTime(): number {
+    return this.core.now();
+  }
+  /** Own arrow properties: `const { emit } = ctx` works too. */
+  readonly emit = (value: R, timestamp?: number): void => {
+    const ts = timestamp === undefined ? this.timestamp : this.core.checkTimestamp('emit', timestamp);
+    this.core.emitRecord(value, ts, this.key as Key);
+  };
+  readonly output = <X>(side: Observer<X>, value: X): void => {
+    this.core.emitSide(side, value);
+  };
+}
+
+class ProcessCore<T, K, R, S extends Record<string, StateDescriptor>> extends KeyedOperatorCore<T, R> {
+  private readonly spec: ProcessSpec<T, K, R, S>;
+  private readonly ctx: Context<K, S, R>;
+
+  constructor(args: CoreArgs<R>, spec: ProcessSpec<T, K, R, S>) {
+    super(args, spec.state ?? {});
+    this.spec = spec;
+    this.ctx = new Context<K, S, R>(this as unknown as ProcessCore<unknown, K, R, S>);
+  }
+
+  now(): number {
+    return this.scheduler.now();
+  }
+
+  emitRecord(value: R, timestamp: number, key: Key): void {
+    this.out.next({ kind: 'record', value, timestamp, key });
+  }
+
+  emitSide<X>(side: Observer<X>, value: X): void {
+    this.sideOutput(side, value);
   }
 
   protected onRecord(r: StreamRecord<T, Key>): void {
@@ -139,11 +154,11 @@ class ProcessCore<T, K, R, S extends Record<string, StateDescriptor>> extends Ke
     this.spec.onElement(r.value, ctx);
   }
 
-  protected onTimer(t: Timer<KeyEntry>): void {
+  protected onTimer(t: Timer): void {
     const onTimer = this.spec.onTimer;
     if (onTimer === undefined) return;
     const ctx = this.ctx;
-    ctx.key = t.entry.key as K;
+    ctx.key = t.key as K;
     ctx.timestamp = t.timestamp;
     ctx.timeDomain = t.domain;
     onTimer.call(this.spec, t.timestamp, ctx);

@@ -219,7 +219,7 @@ describe('snapshot and restore errors', () => {
     const a = new KeyedStateBackend({ operator: 'op', state: { v: valueState<string>() }, scheduler: asyncScheduler });
     for (const k of ['key1', 'key2', 42, -1]) {
       a.setCurrentKey(k);
-      a.writeValue(0, undefined, `v${String(k)}`);
+      a.put(0, `v${String(k)}`);
     }
     const snap = a.snapshot();
     const b = new KeyedStateBackend({ operator: 'op', state: { v: valueState<string>() }, scheduler: asyncScheduler });

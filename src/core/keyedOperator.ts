@@ -3,8 +3,9 @@ import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { MAX_WATERMARK, MIN_WATERMARK, type Key, type StreamElement, type StreamRecord } from '../elements/index.js';
 import { subscribeElements } from '../elements/plumbing.js';
 import { describeValue, InvalidKeyError, InvalidTimestampError, TidewaterError, UserFunctionError } from '../errors/index.js';
+import { checkedKeyIdOf, NOT_A_KEY } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
-import { KeyedStateBackend, type KeyEntry } from '../state/backend.js';
+import { KeyedStateBackend } from '../state/backend.js';
 import type { StateDescriptor } from '../state/descriptors.js';
 import type { Timer } from '../timers/queue.js';
 import { currentEnvironment, type OperatorEnvironment, type StatefulOperatorInstance } from './environment.js';
@@ -71,39 +72,31 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   /** A record, with the backend's current key set to its key. */
   protected abstract onRecord(record: StreamRecord<IN, Key>): void;
   /** A timer, with the backend's current key (and namespace) set to the timer's. */
-  protected abstract onTimer(timer: Timer<KeyEntry>): void;
+  protected abstract onTimer(timer: Timer): void;
 
   // ---- dispatch --------------------------------------------------------------------------------------------------
 
   next(e: StreamElement<IN, unknown>): void {
-    switch (e.kind) {
-      case 'record': {
-        const key = e.key;
-        if (!isKey(key)) {
-          this.fail(
-            new InvalidKeyError(
-              this.name,
-              key,
-              e.value,
-              key === undefined ? `The stream is not keyed: put keyBy(...) before ${this.kindLabel()}.` : undefined,
-            ),
-          );
-          return;
-        }
-        this.backend.setCurrentKey(key);
-        try {
-          this.onRecord(e as StreamRecord<IN, Key>);
-        } catch (err) {
-          this.failUser(err, e);
-        }
-        this.backend.endKey();
-        return;
-      }
-      case 'watermark':
-        if (e.timestamp > this.watermark) this.advanceWatermark(e.timestamp);
-        return;
-      default:
-        this.out.next(e);
+    if (e.kind === 'record') this.nextRecord(e);
+    else if (e.kind === 'watermark') {
+      if (e.timestamp > this.watermark) this.advanceWatermark(e.timestamp);
+    } else this.out.next(e);
+  }
+
+  private nextRecord(e: StreamRecord<IN, unknown>): void {
+    const key = e.key;
+    const id = checkedKeyIdOf(key);
+    if (id === NOT_A_KEY) {
+      this.fail(
+        new InvalidKeyError(this.name, key, e.value, key === undefined ? `The stream is not keyed: put keyBy(...) before ${this.kindLabel()}.` : undefined),
+      );
+      return;
+    }
+    this.backend.setCurrent(key as Key, id);
+    try {
+      this.onRecord(e as StreamRecord<IN, Key>);
+    } catch (err) {
+      this.failUser(err, e);
     }
   }
 
@@ -122,19 +115,18 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   private advanceWatermark(w: number): void {
     this.watermark = w;
     const b = this.backend;
-    let t: Timer<KeyEntry> | undefined;
+    let t: Timer | undefined;
     while (!this.out.closed && (t = b.popTimer('event', w)) !== undefined) this.fire(t);
     if (!this.out.closed) this.out.next({ kind: 'watermark', timestamp: w });
   }
 
-  private fire(t: Timer<KeyEntry>): void {
-    this.backend.setCurrentEntry(t.entry, t.ns);
+  private fire(t: Timer): void {
+    this.backend.setCurrentTimer(t);
     try {
       this.onTimer(t);
     } catch (err) {
-      this.failUser(err, { kind: 'timer', timestamp: t.timestamp, domain: t.domain, key: t.entry.key });
+      this.failUser(err, { kind: 'timer', timestamp: t.timestamp, domain: t.domain, key: t.key });
     }
-    this.backend.endKey();
   }
 
   // ---- processing time ---------------------------------------------------------------------------------------------
@@ -156,10 +148,10 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   /** Fires every processing-time timer <= now, in order, then schedules the next wake-up. */
   fireProcessingTimers(now: number): void {
     const b = this.backend;
-    let t: Timer<KeyEntry> | undefined;
+    let t: Timer | undefined;
     while (!this.out.closed && (t = b.popTimer('processing', now)) !== undefined) this.fire(t);
-    const next = b.processingTimers.peek();
-    if (next !== undefined && !this.out.closed) this.scheduleWakeUp(next.timestamp);
+    const next = b.nextProcessingTimer();
+    if (next !== undefined && !this.out.closed) this.scheduleWakeUp(next);
   }
 
   // ---- errors ------------------------------------------------------------------------------------------------------
@@ -180,7 +172,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   }
 
   /** Validates a timestamp given by user code (timers, emit): a number, not NaN. */
-  protected checkTimestamp(what: string, ts: unknown): number {
+  checkTimestamp(what: string, ts: unknown): number {
     if (typeof ts !== 'number' || Number.isNaN(ts)) {
       throw new InvalidTimestampError(this.name, ts, what, 'Timestamps are numbers of ms (MAX_WATERMARK allowed for timers).');
     }

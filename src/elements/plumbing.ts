@@ -1,5 +1,34 @@
-import { Observable, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, Subscriber, type Subscription } from 'rxjs';
 import { TidewaterError, UserFunctionError } from '../errors/index.js';
+
+/**
+ * The subscriber tidewater operators subscribe upstream with: a `Subscriber` chained to the downstream one (so
+ * unsubscription and `closed` propagate as in RxJS's own operators), calling the operator's handler directly for
+ * each element — no `SafeSubscriber` wrapper per hop.
+ */
+class ElementSubscriber<I, O> extends Subscriber<I> {
+  constructor(
+    destination: Subscriber<O>,
+    private readonly onNext: (value: I) => void,
+    private readonly onComplete: (() => void) | undefined,
+  ) {
+    super(destination);
+  }
+  protected override _next(value: I): void {
+    this.onNext(value);
+  }
+  protected override _complete(): void {
+    if (this.onComplete === undefined) {
+      super._complete();
+      return;
+    }
+    try {
+      this.onComplete();
+    } finally {
+      this.unsubscribe();
+    }
+  }
+}
 
 /**
  * Builds an operator body: subscribes `source`, calls `next` for each element while `destination` is open,
@@ -12,15 +41,7 @@ export function subscribeElements<I, O>(
   next: (value: I) => void,
   complete?: () => void,
 ): Subscription {
-  return source.subscribe({
-    next(value) {
-      if (!destination.closed) next(value);
-    },
-    error(err: unknown) {
-      destination.error(err);
-    },
-    complete: complete ?? (() => destination.complete()),
-  });
+  return source.subscribe(new ElementSubscriber<I, O>(destination, next, complete));
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Key } from '../elements/index.js';
-import { encodeValue } from '../state/codec.js';
+import { isKey } from './validate.js';
+import { decodeValue, encodeValue } from '../state/codec.js';
 
 /**
  * The in-memory identity of a key, usable as a `Map` key: primitives stand for themselves (so `1`, `'1'`, `1n` and
@@ -8,9 +9,40 @@ import { encodeValue } from '../state/codec.js';
  */
 export type KeyId = string | number | boolean | bigint;
 
+/** Returned by {@link checkedKeyIdOf} for a value that is not a {@link Key}. @internal */
+export const NOT_A_KEY: unique symbol = Symbol('not a key');
+
+/**
+ * The key id of a value that may not be a key: validates and maps in one pass (the per-record path of keyed
+ * operators). @internal
+ */
+export function checkedKeyIdOf(key: unknown): KeyId | typeof NOT_A_KEY {
+  switch (typeof key) {
+    case 'string':
+      return key.charCodeAt(0) === 0 ? '\u0000' + key : key;
+    case 'number':
+      return key === key ? key : NOT_A_KEY;
+    case 'boolean':
+    case 'bigint':
+      return key;
+    case 'object':
+      return isKey(key) ? '\u0000' + encodeValue(key) : NOT_A_KEY;
+    default:
+      return NOT_A_KEY;
+  }
+}
+
 /** @internal */
 export function keyIdOf(key: Key): KeyId {
   if (typeof key === 'object') return '\u0000' + encodeValue(key);
   if (typeof key === 'string' && key.charCodeAt(0) === 0) return '\u0000' + key;
   return key;
+}
+
+/** @internal the key a {@link KeyId} stands for. */
+export function keyOfId(id: KeyId): Key {
+  if (typeof id === 'string' && id.charCodeAt(0) === 0) {
+    return id.charCodeAt(1) === 0 ? id.slice(1) : (decodeValue(id.slice(1)) as Key);
+  }
+  return id;
 }

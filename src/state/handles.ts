@@ -1,0 +1,331 @@
+import type { Key } from '../elements/index.js';
+import { InvalidKeyError } from '../errors/index.js';
+import { keyIdOf, type KeyId } from '../keys/keyId.js';
+import { isKey } from '../keys/validate.js';
+import type { KeyedStateBackend } from './backend.js';
+import type {
+  AggregatingState,
+  Aggregator,
+  ListState,
+  MapState,
+  ReducingState,
+  StateDescriptor,
+  TtlConfig,
+  ValueState,
+} from './descriptors.js';
+
+/** Stands for a stored `undefined` (an accumulator may be undefined; a stored value never is). @internal */
+export const UNDEFINED: unique symbol = Symbol('undefined');
+
+/** A value-like state with TTL: the value and its last-access time. @internal */
+export interface TtlBox {
+  v: unknown;
+  t: number;
+}
+/** A list element with its TTL timestamp. @internal */
+export interface TtlItem<V> {
+  v: V;
+  t: number;
+}
+/** A map-state entry: the key as given, the value, its TTL timestamp. @internal */
+export interface MapItem<MK, MV> {
+  k: MK;
+  v: MV;
+  t: number;
+}
+
+type Ttl = Required<TtlConfig>;
+const NONE: unique symbol = Symbol('none');
+
+/** @internal the handle object of a state descriptor, bound to a backend (scoped to its current key and namespace). */
+export function makeHandle(b: KeyedStateBackend, idx: number, d: StateDescriptor): unknown {
+  switch (d.kind) {
+    case 'value':
+      return d.ttl === undefined ? new ValueHandle(b, idx) : new TtlValueHandle(b, idx, d.ttl);
+    case 'list':
+      return new ListHandle(b, idx, d.ttl);
+    case 'map':
+      return new MapHandle(b, idx, d.ttl, `${b.operator} (mapState '${b.names[idx] ?? ''}')`);
+    case 'reducing':
+      return new ReducingHandle(b, idx, d.ttl, (a, v) => d.reduce(a, v));
+    case 'aggregating':
+      return new AggregatingHandle(b, idx, d.ttl, d.aggregator);
+  }
+}
+
+/**
+ * Value-like read (SEMANTICS §6.2): absent → NONE; with TTL, expired → removed, then returned only with
+ * return-expired visibility (never when reading for a write); alive → refreshed with on-read-and-write.
+ */
+function readValue(b: KeyedStateBackend, idx: number, ttl: Ttl | undefined, forWrite: boolean): unknown {
+  const v = b.get(idx);
+  if (v === undefined) return NONE;
+  if (ttl === undefined) return v === UNDEFINED ? undefined : v;
+  const box = v as TtlBox;
+  const now = b.now();
+  const value = box.v === UNDEFINED ? undefined : box.v;
+  if (box.t + ttl.ms <= now) {
+    b.remove(idx);
+    return !forWrite && ttl.visibility === 'return-expired-if-not-cleaned-up' ? value : NONE;
+  }
+  if (!forWrite && ttl.update === 'on-read-and-write') {
+    b.touch(idx);
+    box.t = now;
+  }
+  return value;
+}
+
+function writeValue(b: KeyedStateBackend, idx: number, ttl: Ttl | undefined, v: unknown): void {
+  const raw = v === undefined ? UNDEFINED : v;
+  b.put(idx, ttl === undefined ? raw : { v: raw, t: b.now() });
+}
+
+class ValueHandle<T> implements ValueState<T> {
+  /** the column of the default namespace: the per-record fast path reads and writes it directly */
+  private readonly col: Map<KeyId, unknown>;
+  constructor(
+    private readonly b: KeyedStateBackend,
+    private readonly idx: number,
+  ) {
+    this.col = b.cols[idx] as Map<KeyId, unknown>;
+  }
+  get(): T | undefined {
+    const b = this.b;
+    return (b.ns === '' ? this.col.get(b.id) : b.get(this.idx)) as T | undefined;
+  }
+  /** `set(undefined)` clears, as Flink's `update(null)`. */
+  set(value: T): void {
+    const b = this.b;
+    if (value === undefined) b.remove(this.idx);
+    else if (b.ns === '' && !b.tracking) this.col.set(b.id, value);
+    else b.put(this.idx, value);
+  }
+  clear(): void {
+    this.b.remove(this.idx);
+  }
+}
+
+class TtlValueHandle<T> implements ValueState<T> {
+  constructor(
+    private readonly b: KeyedStateBackend,
+    private readonly idx: number,
+    private readonly ttl: Ttl,
+  ) {}
+  get(): T | undefined {
+    const v = readValue(this.b, this.idx, this.ttl, false);
+    return v === NONE ? undefined : (v as T);
+  }
+  set(value: T): void {
+    if (value === undefined) this.b.remove(this.idx);
+    else writeValue(this.b, this.idx, this.ttl, value);
+  }
+  clear(): void {
+    this.b.remove(this.idx);
+  }
+}
+
+class ReducingHandle<T> implements ReducingState<T> {
+  constructor(
+    private readonly b: KeyedStateBackend,
+    private readonly idx: number,
+    private readonly ttl: Ttl | undefined,
+    private readonly reduce: (acc: T, v: T) => T,
+  ) {}
+  get(): T | undefined {
+    const v = readValue(this.b, this.idx, this.ttl, false);
+    return v === NONE ? undefined : (v as T);
+  }
+  add(value: T): void {
+    const cur = readValue(this.b, this.idx, this.ttl, true);
+    writeValue(this.b, this.idx, this.ttl, cur === NONE ? value : this.reduce(cur as T, value));
+  }
+  clear(): void {
+    this.b.remove(this.idx);
+  }
+}
+
+class AggregatingHandle<T, A, R> implements AggregatingState<T, R> {
+  constructor(
+    private readonly b: KeyedStateBackend,
+    private readonly idx: number,
+    private readonly ttl: Ttl | undefined,
+    private readonly agg: Aggregator<T, A, R>,
+  ) {}
+  get(): R | undefined {
+    const v = readValue(this.b, this.idx, this.ttl, false);
+    return v === NONE ? undefined : this.agg.result(v as A);
+  }
+  add(value: T): void {
+    const cur = readValue(this.b, this.idx, this.ttl, true);
+    writeValue(this.b, this.idx, this.ttl, this.agg.add(cur === NONE ? this.agg.create() : (cur as A), value));
+  }
+  clear(): void {
+    this.b.remove(this.idx);
+  }
+}
+
+class ListHandle<T> implements ListState<T> {
+  constructor(
+    private readonly b: KeyedStateBackend,
+    private readonly idx: number,
+    private readonly ttl: Ttl | undefined,
+  ) {}
+  get(): T[] {
+    const v = this.b.get(this.idx);
+    if (v === undefined) return [];
+    const ttl = this.ttl;
+    if (ttl === undefined) return [...(v as T[])];
+    const now = this.b.now();
+    const items = v as TtlItem<T>[];
+    const alive = items.filter((x) => x.t + ttl.ms > now);
+    const result = (ttl.visibility === 'return-expired-if-not-cleaned-up' ? items : alive).map((x) => x.v);
+    if (alive.length === 0) this.b.remove(this.idx);
+    else if (alive.length !== items.length || ttl.update === 'on-read-and-write') {
+      this.b.touch(this.idx);
+      if (ttl.update === 'on-read-and-write') for (const x of alive) x.t = now;
+      if (alive.length !== items.length) {
+        items.length = 0;
+        items.push(...alive);
+      }
+    }
+    return result;
+  }
+  add(value: T): void {
+    this.addAll([value]);
+  }
+  addAll(values: Iterable<T>): void {
+    const b = this.b;
+    const fresh: unknown[] = [];
+    if (this.ttl === undefined) for (const v of values) fresh.push(v);
+    else {
+      const t = b.now();
+      for (const v of values) fresh.push({ v, t });
+    }
+    if (fresh.length === 0) return;
+    const cur = b.get(this.idx) as unknown[] | undefined;
+    if (cur === undefined) b.put(this.idx, fresh);
+    else {
+      b.touch(this.idx);
+      for (const x of fresh) cur.push(x);
+    }
+  }
+  set(values: Iterable<T>): void {
+    this.b.remove(this.idx);
+    this.addAll(values);
+  }
+  clear(): void {
+    this.b.remove(this.idx);
+  }
+}
+
+class MapHandle<MK extends Key, MV> implements MapState<MK, MV> {
+  constructor(
+    private readonly b: KeyedStateBackend,
+    private readonly idx: number,
+    private readonly ttl: Ttl | undefined,
+    private readonly label: string,
+  ) {}
+
+  private id(key: MK): KeyId {
+    if (!isKey(key)) throw new InvalidKeyError(this.label, key, key);
+    return keyIdOf(key);
+  }
+
+  private map(): Map<KeyId, MapItem<MK, MV>> | undefined {
+    return this.b.get(this.idx) as Map<KeyId, MapItem<MK, MV>> | undefined;
+  }
+
+  /** Removes entries (the whole state when none is left), recording the change first. */
+  private drop(m: Map<KeyId, MapItem<MK, MV>>, ids: readonly KeyId[]): void {
+    if (ids.length === 0) return;
+    if (ids.length >= m.size && ids.every((id) => m.has(id)) && new Set(ids).size === m.size) {
+      this.b.remove(this.idx);
+      return;
+    }
+    this.b.touch(this.idx);
+    for (const id of ids) m.delete(id);
+  }
+
+  /** Looks an entry up with TTL rules: expired → removed, returned only with return-expired visibility on a read. */
+  private lookup(key: MK, forRead: boolean): MapItem<MK, MV> | undefined {
+    const id = this.id(key);
+    const m = this.map();
+    const item = m?.get(id);
+    if (m === undefined || item === undefined) return undefined;
+    const ttl = this.ttl;
+    if (ttl === undefined) return item;
+    const now = this.b.now();
+    if (item.t + ttl.ms <= now) {
+      this.drop(m, [id]);
+      return forRead && ttl.visibility === 'return-expired-if-not-cleaned-up' ? item : undefined;
+    }
+    if (forRead && ttl.update === 'on-read-and-write') {
+      this.b.touch(this.idx);
+      item.t = now;
+    }
+    return item;
+  }
+
+  /** All unexpired items (expired ones are removed; returned too with return-expired visibility). */
+  private items(): MapItem<MK, MV>[] {
+    const m = this.map();
+    if (m === undefined) return [];
+    const ttl = this.ttl;
+    if (ttl === undefined) return [...m.values()];
+    const now = this.b.now();
+    const out: MapItem<MK, MV>[] = [];
+    const expired: KeyId[] = [];
+    const refresh = ttl.update === 'on-read-and-write';
+    for (const [id, item] of m) {
+      if (item.t + ttl.ms <= now) {
+        expired.push(id);
+        if (ttl.visibility === 'return-expired-if-not-cleaned-up') out.push(item);
+      } else out.push(item);
+    }
+    if (refresh && expired.length < m.size) {
+      this.b.touch(this.idx);
+      for (const item of m.values()) if (item.t + ttl.ms > now) item.t = now;
+    }
+    this.drop(m, expired);
+    return out;
+  }
+
+  get(key: MK): MV | undefined {
+    return this.lookup(key, true)?.v;
+  }
+  set(key: MK, value: MV): void {
+    const id = this.id(key);
+    const item: MapItem<MK, MV> = { k: key, v: value, t: this.ttl === undefined ? 0 : this.b.now() };
+    const m = this.map();
+    if (m === undefined) this.b.put(this.idx, new Map([[id, item]]));
+    else {
+      this.b.touch(this.idx);
+      m.set(id, item);
+    }
+  }
+  has(key: MK): boolean {
+    return this.lookup(key, true) !== undefined;
+  }
+  delete(key: MK): boolean {
+    const existed = this.lookup(key, false) !== undefined;
+    const m = this.map();
+    const id = this.id(key);
+    if (m !== undefined && m.has(id)) this.drop(m, [id]);
+    return existed;
+  }
+  entries(): [MK, MV][] {
+    return this.items().map((x) => [x.k, x.v]);
+  }
+  keys(): MK[] {
+    return this.items().map((x) => x.k);
+  }
+  values(): MV[] {
+    return this.items().map((x) => x.v);
+  }
+  get size(): number {
+    return this.items().length;
+  }
+  clear(): void {
+    this.b.remove(this.idx);
+  }
+}
