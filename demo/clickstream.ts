@@ -1,16 +1,21 @@
 /**
  * `npm start`: a generated clickstream through tidewater. Clicks arrive out of order (paced on the real clock);
- * event time with bounded out-of-orderness produces watermarks; keyBy user; filter out health checks; map to a line.
+ * event time with bounded out-of-orderness produces watermarks; keyBy user (each key's key group and the partition
+ * of 4 that owns it, as Flink's hash partitioning assigns them); filter out health checks; a keyed process function
+ * counts each user's page views in keyed state.
  * Prints every element that flows, in order: records with their key and timestamp, watermarks, the end-of-input MAX.
  */
 import { map as rxMap, take, timer } from 'rxjs';
-import { boundedOutOfOrderness, MAX_WATERMARK, type StreamElement } from '../src/index.js';
-import { eventTime, filter, keyBy, map } from '../operators/index.js';
-import { generateClicks } from './clicks.js';
+import { boundedOutOfOrderness, keyGroupOf, MAX_WATERMARK, partitionOfKeyGroup, valueState, type StreamElement } from '../src/index.js';
+import { eventTime, filter, keyBy, process } from '../operators/index.js';
+import { generateClicks, type Click } from './clicks.js';
 
 const clicks = generateClicks(40, { seed: 7, stepMs: 100, maxDelayMs: 250 });
 const t0 = clicks.reduce((min, c) => Math.min(min, c.at), Infinity);
 const rel = (ts: number): string => (ts === MAX_WATERMARK ? 'MAX' : `+${ts - t0}ms`);
+
+// keyed state of the process function below: one count per user
+const state = { views: valueState<number>() };
 
 const pipeline = timer(0, 10).pipe(
   take(clicks.length),
@@ -18,8 +23,22 @@ const pipeline = timer(0, 10).pipe(
   eventTime((c) => c.at, boundedOutOfOrderness(250, { interval: 50 })),
   keyBy((c) => c.user),
   filter((c) => c.page !== '/health'),
-  map((c) => c.page),
+  process<Click, string, string, typeof state>({
+    name: 'views-per-user',
+    state,
+    onElement(c, ctx) {
+      const views = (ctx.state.views.get() ?? 0) + 1;
+      ctx.state.views.set(views);
+      ctx.emit(`${c.page.padEnd(10)} view #${views}`);
+    },
+  }),
 );
+
+const PARTITIONS = 4;
+const where = (user: string): string => {
+  const group = keyGroupOf(user);
+  return `kg ${String(group).padStart(3)} → p${partitionOfKeyGroup(group, PARTITIONS)}/${PARTITIONS}`;
+};
 
 let records = 0;
 let watermarks = 0;
@@ -31,7 +50,7 @@ const show = (e: StreamElement<string, string>): void => {
       records++;
       const behind = e.timestamp <= lastWatermark;
       if (behind) late++;
-      console.log(`  record     ${e.key.padEnd(4)} ${e.value.padEnd(10)} t=${rel(e.timestamp)}${behind ? '   (behind the watermark: a window would call it late)' : ''}`);
+      console.log(`  record     ${e.key.padEnd(4)} (${where(e.key)})  ${e.value}  t=${rel(e.timestamp)}${behind ? '   (behind the watermark: a window would call it late)' : ''}`);
       break;
     }
     case 'watermark':
@@ -53,7 +72,7 @@ pipeline.subscribe({
   next: show,
   error: (err: unknown) => {
     console.error(err);
-    process.exitCode = 1;
+    globalThis.process.exitCode = 1; // (`process` here is tidewater's operator)
   },
   complete: () => console.log(`\ndone: ${records} records (${clicks.length - records} /health filtered out), ${watermarks} watermarks, ${late} records behind the watermark`),
 });

@@ -5,7 +5,14 @@
  * rejected with the path to the offending part, so state never changes shape silently on restore.
  */
 
-/** Thrown by {@link encodeValue} for a value the codec cannot represent. */
+/**
+ * Thrown by {@link encodeValue} for a value the codec cannot represent; `path` locates the offending part.
+ *
+ * @example
+ * ```ts
+ * try { encodeValue({ cb: () => 1 }); } catch (e) { (e as UnserializableValueError).path; } // '.cb'
+ * ```
+ */
 export class UnserializableValueError extends Error {
   override name = 'UnserializableValueError';
   constructor(

@@ -52,7 +52,14 @@ export interface StateOptions {
   readonly ttl?: TtlConfig;
 }
 
-/** The kinds of keyed state. */
+/**
+ * The kinds of keyed state.
+ *
+ * @example
+ * ```ts
+ * const k: StateKind = valueState<number>().kind; // 'value'
+ * ```
+ */
 export type StateKind = 'value' | 'list' | 'map' | 'reducing' | 'aggregating';
 
 interface DescriptorBase<K extends StateKind> {
