@@ -1,7 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import type { StreamElement } from '../src/elements/index.js';
-import { failUserFunction, operator, subscribeElements } from '../src/elements/plumbing.js';
-import { newContext, type RecordContext } from './context.js';
+import { recordOperator, type RecordContext } from './context.js';
 
 /**
  * Maps each record's value with `fn(value, ctx)`; timestamp and key are kept; control elements pass in order.
@@ -15,23 +14,8 @@ import { newContext, type RecordContext } from './context.js';
  * ```
  */
 export function map<T, R, K = unknown>(fn: (value: T, ctx: RecordContext<K>) => R): OperatorFunction<StreamElement<T, K>, StreamElement<R, K>> {
-  return operator<StreamElement<T, K>, StreamElement<R, K>>((source, out) => {
-    const ctx = newContext<K>();
-    return subscribeElements(source, out, (e) => {
-      if (e.kind !== 'record') {
-        out.next(e);
-        return;
-      }
-      ctx.timestamp = e.timestamp;
-      ctx.key = e.key;
-      let value: R;
-      try {
-        value = fn(e.value, ctx);
-      } catch (err) {
-        failUserFunction(out, 'map', e, err);
-        return;
-      }
-      out.next({ kind: 'record', value, timestamp: e.timestamp, key: e.key });
-    });
+  return recordOperator<T, R, K>('map', (e, ctx, out) => {
+    const value = fn(e.value, ctx);
+    out.next({ kind: 'record', value, timestamp: e.timestamp, key: e.key });
   });
 }
