@@ -8,6 +8,7 @@
  *
  * @packageDocumentation
  */
+export { aggregate } from './aggregate.js';
 export type { RecordContext } from './context.js';
 export { eventTime } from './eventTime.js';
 export { filter } from './filter.js';
@@ -15,5 +16,8 @@ export { flatMap } from './flatMap.js';
 export { ingestionTime } from './ingestionTime.js';
 export { keyBy } from './keyBy.js';
 export { map } from './map.js';
+export { processWindow } from './processWindow.js';
+export { reduce } from './reduce.js';
+export { window, type Windowed } from './window.js';
 export { process, type ProcessContext, type ProcessSpec, type TimerContext, type TimerService } from './process.js';
 export { values } from './values.js';

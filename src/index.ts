@@ -62,3 +62,28 @@ export { StateRestoreError, StateSerializationError } from './state/backend.js';
 export { decodeValue, encodeValue, UnserializableValueError } from './state/codec.js';
 export { mergeSnapshots, type OperatorSnapshot, type SnapshotEntry } from './checkpoints/snapshot.js';
 export type { StatefulOperatorInstance } from './core/environment.js';
+export {
+  globalWindows,
+  sessionWindows,
+  slidingWindows,
+  tumblingWindows,
+  windowStart,
+  type WindowAssigner,
+  type WindowOptions,
+} from './windows/assigners.js';
+export {
+  continuousEventTimeTrigger,
+  countTrigger,
+  endOfStreamTrigger,
+  eventTimeTrigger,
+  neverTrigger,
+  processingTimeTrigger,
+  purging,
+  type OnMergeContext,
+  type Trigger,
+  type TriggerContext,
+  type TriggerResult,
+} from './windows/triggers.js';
+export { collect, count, max, mean, min, sum, topN } from './windows/aggregators.js';
+export type { TimeWindow, WindowContext, WindowResult } from './windows/types.js';
+export type { WindowOperatorOptions } from './windows/windowOperator.js';

@@ -68,17 +68,21 @@ export interface Harness<T, K, R> {
   /** Values sent to a side output so far. */
   sideOutput<X>(side: Observer<X>): X[];
   /** Physically present keyed state of a key (no TTL side effects); `operator` picks one of several. */
-  state(key: K, name: string, options?: { operator?: string; namespace?: string }): unknown;
+  state(key: K, name: string, options?: { operator?: string; namespace?: string | number }): unknown;
   /** Keys with state or timers. */
   keys(options?: { operator?: string }): K[];
   /** Pending timers of a key: `[domain, timestamp, namespace]` in firing order. */
-  timers(key: K, options?: { operator?: string }): [domain: 'event' | 'processing', timestamp: number, namespace: string][];
+  timers(key: K, options?: { operator?: string }): [domain: 'event' | 'processing', timestamp: number, namespace: string | number][];
   /** The stateful operator instances inside, in subscription order. */
   readonly operators: readonly StatefulOperatorInstance[];
   /** Takes a checkpoint of every stateful operator inside (incremental after the first). */
   snapshot(options?: { full?: boolean }): HarnessCheckpoint;
   /** A fresh harness of the same operator, restored from `checkpoint`, at this harness's processing time. */
   restore(checkpoint: HarnessCheckpoint): Harness<T, K, R>;
+  /** Warnings the operators gave (e.g. late records dropped), in order. */
+  warnings(): string[];
+  /** Counters of a stateful operator inside (e.g. `lateRecordsDropped`). */
+  metrics(options?: { operator?: string }): Record<string, number>;
   /** Whether the output completed, and the error it failed with, if any. */
   readonly completed: boolean;
   readonly error: unknown;
@@ -115,6 +119,7 @@ export function harness<T, K, R>(operator: OperatorFunction<StreamElement<T, K>,
   let completed = false;
   let error: unknown;
   const chains = new Map<string, OperatorSnapshot[]>();
+  const warnings: string[] = [];
   if (options.restore !== undefined) for (const [name, chain] of options.restore.operators) chains.set(name, [...chain]);
 
   const env = positionalEnvironment({
@@ -125,6 +130,9 @@ export function harness<T, K, R>(operator: OperatorFunction<StreamElement<T, K>,
       list.push(value);
       sides.set(observer as Observer<unknown>, list);
       observer.next(value);
+    },
+    warn: (_op, message) => {
+      warnings.push(message);
     },
   });
   withEnvironment(env, () =>
@@ -201,6 +209,8 @@ export function harness<T, K, R>(operator: OperatorFunction<StreamElement<T, K>,
     restore(checkpoint) {
       return harness(operator, { processingTime: clock.now(), restore: checkpoint });
     },
+    warnings: () => [...warnings],
+    metrics: (opts) => pick(opts?.operator).metrics(),
     get completed() {
       return completed;
     },

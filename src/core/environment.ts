@@ -16,13 +16,15 @@ export interface StatefulOperatorInstance {
   /** Snapshot of keyed state and timers: all of it the first time (or with `full`), else only what changed. */
   snapshot(options?: { full?: boolean }): OperatorSnapshot;
   /** Physically present value of state `name` for `key` (no TTL side effects), or undefined. */
-  peekState(key: unknown, name: string, namespace?: string): unknown;
+  peekState(key: unknown, name: string, namespace?: string | number): unknown;
   /** Keys that have state or timers. */
   keys(): unknown[];
   /** Pending timers of a key, in firing order. */
-  timersOf(key: unknown): [domain: 'event' | 'processing', timestamp: number, namespace: string][];
+  timersOf(key: unknown): [domain: 'event' | 'processing', timestamp: number, namespace: string | number][];
   /** Number of state entries held. */
   readonly stateEntries: number;
+  /** Counters: `stateEntries`, and per operator kind e.g. `lateRecordsDropped` for windows. */
+  metrics(): Record<string, number>;
 }
 
 /**
@@ -39,6 +41,8 @@ export interface OperatorEnvironment {
   restoreFor?(name: string): readonly OperatorSnapshot[] | undefined;
   /** Side outputs: default `observer.next(value)`. */
   sideOutput?<X>(operator: string, observer: Observer<X>, value: X): void;
+  /** Warnings (e.g. late records dropped without a lateData observer): default `console.warn`. */
+  warn?(operator: string, message: string): void;
   /** The next stateful operator's position (0, 1, …): unnamed operators are named `${kind}#${position}`. */
   nextPosition?(): number;
 }
@@ -76,6 +80,7 @@ export function positionalEnvironment(opts: {
   scheduler?: SchedulerLike;
   restore?: ReadonlyMap<string, readonly OperatorSnapshot[]>;
   sideOutput?: <X>(operator: string, observer: Observer<X>, value: X) => void;
+  warn?: (operator: string, message: string) => void;
 }): OperatorEnvironment & { readonly instances: StatefulOperatorInstance[] } {
   const instances: StatefulOperatorInstance[] = [];
   let position = 0;
@@ -89,5 +94,6 @@ export function positionalEnvironment(opts: {
   };
   if (opts.scheduler !== undefined) (env as { scheduler?: SchedulerLike }).scheduler = opts.scheduler;
   if (opts.sideOutput !== undefined) env.sideOutput = opts.sideOutput;
+  if (opts.warn !== undefined) env.warn = opts.warn;
   return env;
 }

@@ -184,19 +184,28 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   snapshot(options?: { full?: boolean }): OperatorSnapshot {
     return this.backend.snapshot(options?.full === true);
   }
-  peekState(key: unknown, name: string, namespace = ''): unknown {
+  peekState(key: unknown, name: string, namespace: string | number = ''): unknown {
     if (!isKey(key)) throw new InvalidKeyError(this.name, key, describeValue(key));
     return this.backend.peekState(key, name, namespace);
   }
   keys(): unknown[] {
     return this.backend.allKeys();
   }
-  timersOf(key: unknown): [domain: 'event' | 'processing', timestamp: number, namespace: string][] {
+  timersOf(key: unknown): [domain: 'event' | 'processing', timestamp: number, namespace: string | number][] {
     if (!isKey(key)) throw new InvalidKeyError(this.name, key, describeValue(key));
     return this.backend.timersOf(key);
   }
   get stateEntries(): number {
     return this.backend.entryCount;
+  }
+  metrics(): Record<string, number> {
+    return { stateEntries: this.backend.entryCount };
+  }
+
+  /** A warning about lost or suspicious input, through the environment (the harness records them), else console. */
+  protected warn(message: string): void {
+    if (this.env?.warn !== undefined) this.env.warn(this.name, message);
+    else console.warn(message);
   }
 
   /** Side output through the environment (the harness records them), else straight to the observer. */

@@ -51,7 +51,7 @@ export class StateRestoreError extends TidewaterError {
   override name = 'StateRestoreError';
 }
 
-function timerKey(domain: 'event' | 'processing', ns: string, ts: number): string | number {
+function timerKey(domain: 'event' | 'processing', ns: Namespace, ts: number): string | number {
   if (ns === '' && domain === 'event') return ts;
   return `${domain === 'event' ? 'e' : 'p'}${ns}@${ts}`;
 }
@@ -84,11 +84,13 @@ export interface BackendOptions {
   readonly ttlCleanupBatch?: number;
 }
 
+/** A state namespace: '' for none (process functions), a number or string for windows. @internal */
+export type Namespace = string | number;
 /** keyId → (namespace → value) */
-type NsColumn = Map<KeyId, Map<string, unknown>>;
+type NsColumn = Map<KeyId, Map<Namespace, unknown>>;
 /** keyId → was the key present in the last snapshot (recorded at its first change after that snapshot) */
 type Dirty = Map<KeyId, boolean>;
-type NsDirty = Map<KeyId, Map<string, boolean>>;
+type NsDirty = Map<KeyId, Map<Namespace, boolean>>;
 
 /**
  * The keyed state and timers of one operator instance, stored by column: one `Map<keyId, value>` per declared state
@@ -122,7 +124,7 @@ export class KeyedStateBackend {
   /** current key, its id, and the current namespace ('' = none) */
   key: Key | undefined = undefined;
   id: KeyId = '';
-  ns = '';
+  ns: Namespace = '';
   /** true once a snapshot was taken or state restored: from then on changes are tracked for incremental snapshots */
   tracking = false;
 
@@ -148,9 +150,9 @@ export class KeyedStateBackend {
     this.descriptors = this.names.map((n) => opts.state[n] as StateDescriptor);
     this.hasTtl = this.descriptors.some((d) => d.ttl !== undefined);
     this.cols = this.names.map(() => new Map<KeyId, unknown>());
-    this.nsCols = this.names.map(() => new Map<KeyId, Map<string, unknown>>());
+    this.nsCols = this.names.map(() => new Map<KeyId, Map<Namespace, unknown>>());
     this.dirty = this.names.map(() => new Map<KeyId, boolean>());
-    this.nsDirty = this.names.map(() => new Map<KeyId, Map<string, boolean>>());
+    this.nsDirty = this.names.map(() => new Map<KeyId, Map<Namespace, boolean>>());
     this.cleanupCursors = this.names.map(() => undefined);
     const handles: Record<string, unknown> = {};
     this.names.forEach((name, i) => {
@@ -219,7 +221,7 @@ export class KeyedStateBackend {
     if (this.tracking) this.mark(i, this.id, this.ns);
   }
 
-  private removeAt(i: number, id: KeyId, ns: string): void {
+  private removeAt(i: number, id: KeyId, ns: Namespace): void {
     if (ns === '') {
       const col = this.cols[i] as Map<KeyId, unknown>;
       if (!col.has(id)) return;
@@ -235,7 +237,7 @@ export class KeyedStateBackend {
     }
   }
 
-  private mark(i: number, id: KeyId, ns: string): void {
+  private mark(i: number, id: KeyId, ns: Namespace): void {
     if (ns === '') {
       const d = this.dirty[i] as Dirty;
       if (!d.has(id)) d.set(id, (this.cols[i] as Map<KeyId, unknown>).has(id));
@@ -251,14 +253,14 @@ export class KeyedStateBackend {
   }
 
   /** Namespaces that hold state `i` for the current key. */
-  namespaces(i: number): string[] {
+  namespaces(i: number): Namespace[] {
     const m = (this.nsCols[i] as NsColumn).get(this.id);
     return m === undefined ? [] : [...m.keys()];
   }
 
   // ---- timers -----------------------------------------------------------------------------------------------------
 
-  registerTimer(domain: 'event' | 'processing', timestamp: number, ns: string = this.ns): void {
+  registerTimer(domain: 'event' | 'processing', timestamp: number, ns: Namespace = this.ns): void {
     const id = this.id;
     let m = this.timers.get(id);
     if (m === undefined) {
@@ -274,7 +276,7 @@ export class KeyedStateBackend {
     if (domain === 'processing') this.onProcessingTimer?.(timestamp);
   }
 
-  deleteTimer(domain: 'event' | 'processing', timestamp: number, ns: string = this.ns): void {
+  deleteTimer(domain: 'event' | 'processing', timestamp: number, ns: Namespace = this.ns): void {
     const m = this.timers.get(this.id);
     if (m === undefined) return;
     const tk = timerKey(domain, ns, timestamp);
@@ -335,7 +337,7 @@ export class KeyedStateBackend {
    * The physically present value of a state for a key, without TTL side effects: value-like → the value
    * (aggregating → the result), list → array, map → `Map` (keys as given). `undefined` when absent.
    */
-  peekState(key: Key, name: string, ns = ''): unknown {
+  peekState(key: Key, name: string, ns: Namespace = ''): unknown {
     const i = this.names.indexOf(name);
     if (i < 0) throw new StateRestoreError(this.operator, name, `${this.operator}: no state named '${name}' (states: ${this.names.join(', ') || 'none'})`);
     const id = keyIdOf(key);
@@ -356,7 +358,7 @@ export class KeyedStateBackend {
   }
 
   /** Timers of a key: `[domain, timestamp, namespace]`, in firing order (event time first). */
-  timersOf(key: Key): [domain: 'event' | 'processing', timestamp: number, ns: string][] {
+  timersOf(key: Key): [domain: 'event' | 'processing', timestamp: number, ns: Namespace][] {
     const m = this.timers.get(keyIdOf(key));
     if (m === undefined) return [];
     return [...m.values()]
@@ -367,7 +369,7 @@ export class KeyedStateBackend {
   // ---- TTL cleanup ------------------------------------------------------------------------------------------------
 
   /** Drops expired TTL data of state `i` at (id, ns): the whole value, or list elements / map entries. */
-  private expire(i: number, id: KeyId, ns: string, now: number): void {
+  private expire(i: number, id: KeyId, ns: Namespace, now: number): void {
     const d = this.descriptors[i] as StateDescriptor;
     const ttl = d.ttl;
     if (ttl === undefined) return;
@@ -435,12 +437,12 @@ export class KeyedStateBackend {
     return murmurHash(javaHashCode(keyOfId(id))) % this.maxParallelism;
   }
 
-  private path(i: number, id: KeyId, ns: string): string {
+  private path(i: number, id: KeyId, ns: Namespace): string {
     const d = this.descriptors[i] as StateDescriptor;
     return JSON.stringify(['s', this.names[i], d.kind, ns, encodeValue(keyOfId(id))]);
   }
 
-  private encode(i: number, id: KeyId, ns: string, v: unknown): SnapshotEntry {
+  private encode(i: number, id: KeyId, ns: Namespace, v: unknown): SnapshotEntry {
     const d = this.descriptors[i] as StateDescriptor;
     const ttl = d.ttl !== undefined;
     let payload: unknown;
@@ -558,7 +560,7 @@ export class KeyedStateBackend {
     }
     this.tracking = false;
     const now = this.now();
-    const pendingTimers: { key: Key; domain: 'event' | 'processing'; ns: string; ts: number; seq: number }[] = [];
+    const pendingTimers: { key: Key; domain: 'event' | 'processing'; ns: Namespace; ts: number; seq: number }[] = [];
     for (const se of merged.entries) {
       if (se.value === undefined) continue;
       if (keyGroups !== undefined && !keyGroups(se.keyGroup)) continue;
@@ -575,12 +577,12 @@ export class KeyedStateBackend {
       if (!isKey(key)) throw new InvalidKeyError(this.operator, key, se.path);
       const payload = decodeValue(se.value);
       if (path[0] === 't') {
-        for (const [d, ns, ts, seq] of payload as [0 | 1, string, number, number][]) {
+        for (const [d, ns, ts, seq] of payload as [0 | 1, Namespace, number, number][]) {
           pendingTimers.push({ key, domain: d === 0 ? 'event' : 'processing', ns, ts, seq });
         }
         continue;
       }
-      const [, name, stateKind, ns] = path as [string, string, StateKind, string];
+      const [, name, stateKind, ns] = path as [string, string, StateKind, Namespace];
       const i = this.names.indexOf(name);
       if (i < 0) {
         throw new StateRestoreError(

@@ -14,7 +14,7 @@ export interface Timer {
   readonly key: Key;
   readonly id: KeyId;
   /** Namespace ('' for a process function; the window for windows). */
-  readonly ns: string;
+  readonly ns: string | number;
   readonly domain: 'event' | 'processing';
   live: boolean;
 }

@@ -1,0 +1,133 @@
+import { ConfigurationError, TidewaterError, describeValue } from '../errors/index.js';
+import type { Aggregator } from '../state/descriptors.js';
+import { ORDER_SENSITIVE } from './types.js';
+
+function numberOf<T>(op: string, of: ((v: T) => number) | undefined, v: T): number {
+  const x = of === undefined ? v : of(v);
+  if (typeof x !== 'number' || Number.isNaN(x)) {
+    throw new TidewaterError(
+      op,
+      v,
+      `${op}: ${of === undefined ? 'value' : 'extracted value'} ${describeValue(x)} of ${describeValue(v)} is not a number. ` +
+        `Pass an extractor returning a number, e.g. ${op}((v) => v.amount).`,
+    );
+  }
+  return x;
+}
+
+function orderSensitive<T, A, R>(a: Aggregator<T, A, R>): Aggregator<T, A, R> {
+  return Object.assign(a, { [ORDER_SENSITIVE]: true });
+}
+
+/**
+ * Counts elements.
+ *
+ * @example
+ * ```ts
+ * clicks$.pipe(keyBy((c) => c.page), window(tumblingWindows(60_000)), aggregate(count()));
+ * ```
+ */
+export function count(): Aggregator<unknown, number, number> {
+  return { create: () => 0, add: (a) => a + 1, result: (a) => a, merge: (a, b) => a + b };
+}
+
+/**
+ * Sums numbers (the values, or `of(value)`). A non-number fails with an error naming the value.
+ *
+ * @example
+ * ```ts
+ * orders$.pipe(keyBy((o) => o.shop), window(tumblingWindows(3_600_000)), aggregate(sum((o) => o.amount)));
+ * ```
+ */
+export function sum<T = number>(of?: (value: T) => number): Aggregator<T, number, number> {
+  return { create: () => 0, add: (a, v) => a + numberOf('sum', of, v), result: (a) => a, merge: (a, b) => a + b };
+}
+
+/**
+ * The smallest number (of the values, or `of(value)`).
+ *
+ * @example
+ * ```ts
+ * readings$.pipe(keyBy((r) => r.sensor), window(tumblingWindows(60_000)), aggregate(min((r) => r.celsius)));
+ * ```
+ */
+export function min<T = number>(of?: (value: T) => number): Aggregator<T, number, number> {
+  return { create: () => Infinity, add: (a, v) => Math.min(a, numberOf('min', of, v)), result: (a) => a, merge: (a, b) => Math.min(a, b) };
+}
+
+/**
+ * The largest number (of the values, or `of(value)`).
+ *
+ * @example
+ * ```ts
+ * readings$.pipe(keyBy((r) => r.sensor), window(tumblingWindows(60_000)), aggregate(max((r) => r.celsius)));
+ * ```
+ */
+export function max<T = number>(of?: (value: T) => number): Aggregator<T, number, number> {
+  return { create: () => -Infinity, add: (a, v) => Math.max(a, numberOf('max', of, v)), result: (a) => a, merge: (a, b) => Math.max(a, b) };
+}
+
+/**
+ * The arithmetic mean (of the values, or `of(value)`).
+ *
+ * @example
+ * ```ts
+ * ticks$.pipe(keyBy((t) => t.symbol), window(slidingWindows(60_000, 5_000)), aggregate(mean((t) => t.price)));
+ * ```
+ */
+export function mean<T = number>(of?: (value: T) => number): Aggregator<T, { sum: number; count: number }, number> {
+  return {
+    create: () => ({ sum: 0, count: 0 }),
+    add: (a, v) => ({ sum: a.sum + numberOf('mean', of, v), count: a.count + 1 }),
+    result: (a) => a.sum / a.count,
+    merge: (a, b) => ({ sum: a.sum + b.sum, count: a.count + b.count }),
+  };
+}
+
+/**
+ * Collects the elements, in arrival order (merged sessions: the earlier window's first).
+ *
+ * @example
+ * ```ts
+ * clicks$.pipe(keyBy((c) => c.user), window(sessionWindows(1_800_000)), aggregate(collect()));
+ * ```
+ */
+export function collect<T>(): Aggregator<T, T[], T[]> {
+  return orderSensitive<T, T[], T[]>({
+    create: () => [],
+    add: (a, v) => {
+      a.push(v);
+      return a;
+    },
+    result: (a) => [...a],
+    merge: (a, b) => [...a, ...b],
+  });
+}
+
+/**
+ * The `n` elements with the largest `by(value)`, largest first (ties: earlier first).
+ *
+ * @example
+ * ```ts
+ * // the 3 biggest orders per shop and hour
+ * orders$.pipe(keyBy((o) => o.shop), window(tumblingWindows(3_600_000)), aggregate(topN(3, (o) => o.amount)));
+ * ```
+ */
+export function topN<T>(n: number, by: (value: T) => number): Aggregator<T, { v: T; s: number }[], T[]> {
+  if (!Number.isInteger(n) || n < 1) throw new ConfigurationError('topN', n, `topN: n ${String(n)} must be an integer >= 1.`);
+  if (typeof by !== 'function') throw new ConfigurationError('topN', by, 'topN: `by` must be a function (value) => number.');
+  const insert = (acc: { v: T; s: number }[], item: { v: T; s: number }): { v: T; s: number }[] => {
+    let i = acc.length;
+    while (i > 0 && (acc[i - 1] as { s: number }).s < item.s) i--;
+    if (i >= n) return acc;
+    acc.splice(i, 0, item);
+    if (acc.length > n) acc.pop();
+    return acc;
+  };
+  return orderSensitive<T, { v: T; s: number }[], T[]>({
+    create: () => [],
+    add: (a, v) => insert(a, { v, s: numberOf('topN', by, v) }),
+    result: (a) => a.map((x) => x.v),
+    merge: (a, b) => b.reduce(insert, [...a]),
+  });
+}

@@ -1,0 +1,215 @@
+import { ConfigurationError, InvalidTimestampError } from '../errors/index.js';
+import type { Namespace } from '../state/backend.js';
+import { eventTimeTrigger, neverTrigger, processingTimeTrigger, type Trigger } from './triggers.js';
+import type { TimeWindow } from './types.js';
+
+/**
+ * Assigns elements to windows (Flink's `WindowAssigner`). Made by {@link tumblingWindows}, {@link slidingWindows},
+ * {@link sessionWindows} and {@link globalWindows}.
+ *
+ * @example
+ * ```ts
+ * const a: WindowAssigner<Click> = tumblingWindows(60_000);
+ * a.assign(click, 61_000, 0); // [{ start: 60000, end: 120000 }]
+ * ```
+ */
+export interface WindowAssigner<T> {
+  readonly kind: 'tumbling' | 'sliding' | 'session' | 'global';
+  /** Event-time assigners decide lateness and clean up on watermarks; processing-time ones on the clock. */
+  readonly isEventTime: boolean;
+  /** Session windows merge. */
+  readonly merging: boolean;
+  /** Windows of an element, in the order Flink processes them (sliding: descending start). */
+  assign(value: T, timestamp: number, processingTime: number): TimeWindow[];
+  /** The trigger used when `window(...)` is given none. */
+  defaultTrigger(): Trigger<T>;
+  /** @internal the state namespace of a window, and back */
+  namespaceOf(w: TimeWindow): Namespace;
+  /** @internal */
+  windowOf(ns: Namespace): TimeWindow;
+  /** Sliding only: size and slide (for the pane optimisation). */
+  readonly size?: number;
+  readonly slide?: number;
+  readonly offset?: number;
+}
+
+/**
+ * Options of the time-window assigners.
+ *
+ * @example
+ * ```ts
+ * tumblingWindows(86_400_000, { offset: -8 * 3_600_000 }); // days starting at midnight UTC+8
+ * tumblingWindows(1_000, { time: 'processing' });
+ * ```
+ */
+export interface WindowOptions {
+  /** Shifts the window grid (|offset| < size, or < slide for sliding windows). */
+  readonly offset?: number;
+  /** `'processing'`: windows by the scheduler clock at arrival instead of event time. */
+  readonly time?: 'event' | 'processing';
+}
+
+/** Flink's `TimeWindow.getWindowStartWithOffset`: floor to the grid `offset + k·size` (negative timestamps too). */
+export function windowStart(ts: number, offset: number, size: number): number {
+  const r = (ts - offset) % size;
+  return r < 0 ? ts - (r + size) : ts - r;
+}
+
+function positive(op: string, name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new ConfigurationError(op, v, `${op}: ${name} ${String(v)} must be a finite number of ms > 0.`);
+  }
+  return v;
+}
+
+function timeOf(op: string, opts: WindowOptions): boolean {
+  const t = opts.time ?? 'event';
+  if (t !== 'event' && t !== 'processing') throw new ConfigurationError(op, t, `${op}: time must be 'event' or 'processing'.`);
+  return t === 'event';
+}
+
+function checkTs(op: string, ts: number, value: unknown): void {
+  if (!Number.isFinite(ts)) {
+    throw new InvalidTimestampError(op, ts, value, 'Window assignment needs finite timestamps: stamp records with eventTime(...) first.');
+  }
+}
+
+/**
+ * Tumbling windows: fixed-size, non-overlapping `[start, start + size)`, with
+ * `start = ts - ((ts - offset) mod size)` (floor, so negative timestamps round down). Default trigger: event time
+ * (processing time with `{ time: 'processing' }`).
+ *
+ * @example
+ * ```ts
+ * clicks$.pipe(keyBy((c) => c.page), window(tumblingWindows(60_000)), aggregate(count()));
+ * ```
+ */
+export function tumblingWindows<T = unknown>(size: number, opts: WindowOptions = {}): WindowAssigner<T> {
+  const op = 'tumblingWindows';
+  positive(op, 'size', size);
+  const offset = opts.offset ?? 0;
+  if (typeof offset !== 'number' || !Number.isFinite(offset) || Math.abs(offset) >= size) {
+    throw new ConfigurationError(op, offset, `${op}: offset ${String(offset)} must satisfy |offset| < size (${size}).`);
+  }
+  const eventTime = timeOf(op, opts);
+  return {
+    kind: 'tumbling',
+    isEventTime: eventTime,
+    merging: false,
+    size,
+    slide: size,
+    offset,
+    assign(value, timestamp, processingTime) {
+      const ts = eventTime ? timestamp : processingTime;
+      checkTs(op, ts, value);
+      const start = windowStart(ts, offset, size);
+      return [{ start, end: start + size }];
+    },
+    defaultTrigger: () => (eventTime ? eventTimeTrigger() : processingTimeTrigger()),
+    namespaceOf: (w) => w.start,
+    windowOf: (ns) => ({ start: ns as number, end: (ns as number) + size }),
+  };
+}
+
+/**
+ * Sliding windows of `size`, one starting every `slide`: an element belongs to every window `[st, st + size)` with
+ * `st` on the slide grid and `st > ts - size`, processed in descending start order. Requires |offset| < slide.
+ *
+ * @example
+ * ```ts
+ * // a 1-minute average, updated every 10 seconds
+ * readings$.pipe(keyBy((r) => r.sensor), window(slidingWindows(60_000, 10_000)), aggregate(mean((r) => r.value)));
+ * ```
+ */
+export function slidingWindows<T = unknown>(size: number, slide: number, opts: WindowOptions = {}): WindowAssigner<T> {
+  const op = 'slidingWindows';
+  positive(op, 'size', size);
+  positive(op, 'slide', slide);
+  if (size / slide > 10_000_000) throw new ConfigurationError(op, size / slide, `${op}: size / slide must be <= 10 000 000.`);
+  const offset = opts.offset ?? 0;
+  if (typeof offset !== 'number' || !Number.isFinite(offset) || Math.abs(offset) >= slide) {
+    throw new ConfigurationError(op, offset, `${op}: offset ${String(offset)} must satisfy |offset| < slide (${slide}).`);
+  }
+  const eventTime = timeOf(op, opts);
+  return {
+    kind: 'sliding',
+    isEventTime: eventTime,
+    merging: false,
+    size,
+    slide,
+    offset,
+    assign(value, timestamp, processingTime) {
+      const ts = eventTime ? timestamp : processingTime;
+      checkTs(op, ts, value);
+      const out: TimeWindow[] = [];
+      for (let st = windowStart(ts, offset, slide); st > ts - size; st -= slide) out.push({ start: st, end: st + size });
+      return out;
+    },
+    defaultTrigger: () => (eventTime ? eventTimeTrigger() : processingTimeTrigger()),
+    namespaceOf: (w) => w.start,
+    windowOf: (ns) => ({ start: ns as number, end: (ns as number) + size }),
+  };
+}
+
+/**
+ * Session windows: each element opens `[ts, ts + gap)` and windows that overlap **or touch** merge (two elements
+ * exactly `gap` apart share a session). `gap` may be a function of the element (dynamic gap, > 0).
+ *
+ * @example
+ * ```ts
+ * clicks$.pipe(keyBy((c) => c.user), window(sessionWindows(30 * 60_000)), aggregate(count()));
+ * ```
+ */
+export function sessionWindows<T = unknown>(gap: number | ((value: T) => number), opts: Pick<WindowOptions, 'time'> = {}): WindowAssigner<T> {
+  const op = 'sessionWindows';
+  if (typeof gap !== 'function') positive(op, 'gap', gap);
+  const eventTime = timeOf(op, opts);
+  return {
+    kind: 'session',
+    isEventTime: eventTime,
+    merging: true,
+    assign(value, timestamp, processingTime) {
+      const ts = eventTime ? timestamp : processingTime;
+      checkTs(op, ts, value);
+      let g: number;
+      if (typeof gap === 'function') {
+        g = gap(value);
+        if (typeof g !== 'number' || !Number.isFinite(g) || g <= 0) {
+          throw new ConfigurationError(op, g, `${op}: the dynamic gap ${String(g)} for this element must be a finite number of ms > 0.`);
+        }
+      } else g = gap;
+      return [{ start: ts, end: ts + g }];
+    },
+    defaultTrigger: () => (eventTime ? eventTimeTrigger() : processingTimeTrigger()),
+    namespaceOf: (w) => `${w.start},${w.end}`,
+    windowOf: (ns) => {
+      const [a, b] = String(ns).split(',');
+      return { start: Number(a), end: Number(b) };
+    },
+  };
+}
+
+const GLOBAL: TimeWindow = Object.freeze({ start: -Infinity, end: Infinity });
+
+/**
+ * One window for everything (per key), max timestamp `MAX_WATERMARK`. Default trigger: `neverTrigger()` — no
+ * output at all, not even at end of input; give a trigger (`countTrigger(n)`, `endOfStreamTrigger()`, …).
+ * Nothing is ever late and there is no cleanup.
+ *
+ * @example
+ * ```ts
+ * // every 100 elements of a key
+ * events$.pipe(keyBy((e) => e.device), window(globalWindows(), { trigger: purging(countTrigger(100)) }), aggregate(count()));
+ * ```
+ */
+export function globalWindows<T = unknown>(): WindowAssigner<T> {
+  return {
+    kind: 'global',
+    isEventTime: false,
+    merging: false,
+    assign: () => [GLOBAL],
+    defaultTrigger: () => neverTrigger(),
+    namespaceOf: () => 'g',
+    windowOf: () => GLOBAL,
+  };
+}

@@ -1,0 +1,519 @@
+import type { Observer } from 'rxjs';
+import { MAX_WATERMARK, type Key, type StreamRecord } from '../elements/index.js';
+import { ConfigurationError, TidewaterError } from '../errors/index.js';
+import { KeyedOperatorCore, type CoreArgs } from '../core/keyedOperator.js';
+import type { Namespace } from '../state/backend.js';
+import {
+  aggregatingState,
+  listState,
+  reducingState,
+  valueState,
+  type Aggregator,
+  type ReducingState,
+  type StateDescriptor,
+} from '../state/descriptors.js';
+import { UNDEFINED } from '../state/handles.js';
+import type { Timer } from '../timers/queue.js';
+import { windowStart, type WindowAssigner } from './assigners.js';
+import { MergingWindowSet } from './mergingWindowSet.js';
+import type { OnMergeContext, Trigger, TriggerContext, TriggerResult } from './triggers.js';
+import { maxTimestamp, ORDER_SENSITIVE, type TimeWindow, type WindowContext, type WindowResult } from './types.js';
+
+/** How a window keeps its contents and turns them into results. @internal */
+export type WindowFunction<T, K, R> =
+  | { readonly kind: 'reduce'; readonly reduce: (a: T, b: T) => T; readonly name: string }
+  | { readonly kind: 'aggregate'; readonly aggregator: Aggregator<T, unknown, R>; readonly name: string }
+  | {
+      readonly kind: 'process';
+      readonly aggregator: Aggregator<T, unknown, unknown> | undefined;
+      readonly fn: (elements: readonly unknown[], ctx: WindowContext<K>) => R | readonly R[] | undefined;
+      readonly name: string;
+    };
+
+/**
+ * Options of `window(...)`.
+ *
+ * @example
+ * ```ts
+ * const late = new Subject<StreamRecord<Click, string>>();
+ * window(tumblingWindows(60_000), { allowedLateness: 10_000, lateData: late });
+ * ```
+ */
+export interface WindowOperatorOptions<T, K> {
+  /** Replaces the assigner's default trigger. */
+  readonly trigger?: Trigger<T>;
+  /** Keep windows this many ms of event time after their end, re-firing on late elements (default 0). */
+  readonly allowedLateness?: number;
+  /** Where records too late for every window go; without it they are dropped, counted and warned about once. */
+  readonly lateData?: Observer<StreamRecord<T, K>>;
+  /** Stable id of this operator's state in checkpoints; defaults to its position (`window#N`). */
+  readonly name?: string;
+}
+
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+const CONTENTS = 0;
+const MERGING_SET = 1;
+
+class WindowCtx<K> implements WindowContext<K> {
+  key!: K;
+  window!: TimeWindow;
+  constructor(private readonly core: WindowOperatorCore<unknown, K, unknown>) {}
+  get currentWatermark(): number {
+    return this.core.watermark;
+  }
+  get currentProcessingTime(): number {
+    return this.core.now();
+  }
+}
+
+/**
+ * Flink's `WindowOperator` on the shared keyed core: window contents, trigger state and the merging-window set are
+ * keyed state (namespaced by window), triggers and cleanup are keyed timers, so snapshot/restore covers everything.
+ * Processing order is SEMANTICS §3.3/§3.4/§3.12 exactly.
+ *
+ * @internal
+ */
+export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResult<K, R>> {
+  private readonly assigner: WindowAssigner<T>;
+  private readonly trigger: Trigger<T>;
+  private readonly lateness: number;
+  private readonly lateData: Observer<StreamRecord<T, K>> | undefined;
+  private readonly fn: WindowFunction<T, K, R>;
+  /** the default event-time trigger on a non-merging assigner: re-registering its timers for a window that already
+   * has contents is a no-op, so it is skipped */
+  private readonly fastEventTrigger: boolean;
+  /** sliding windows pre-aggregated per pane (gcd of size and slide) */
+  private readonly pane: number;
+  private readonly triggerStateIndex = new Map<string, number>();
+  private readonly tctx: TriggerCtx<T, K, R>;
+  private readonly wctx: WindowCtx<K>;
+  private lateDropped = 0;
+  private warned = false;
+
+  constructor(args: CoreArgs<WindowResult<K, R>>, assigner: WindowAssigner<T>, options: WindowOperatorOptions<T, K>, fn: WindowFunction<T, K, R>) {
+    const trigger = options.trigger ?? assigner.defaultTrigger();
+    const state: Record<string, StateDescriptor> = { contents: WindowOperatorCore.contentsDescriptor(fn) };
+    if (assigner.merging) state['merging-window-set'] = valueState<[number, number, number, number][]>();
+    for (const [name, d] of Object.entries(trigger.state ?? {})) state[`trigger:${name}`] = d;
+    super(args, state);
+    const op = args.name;
+    const lateness = options.allowedLateness ?? 0;
+    if (typeof lateness !== 'number' || Number.isNaN(lateness) || lateness < 0) {
+      throw new ConfigurationError(op, lateness, `${op}: allowedLateness ${String(lateness)} must be a number of ms >= 0.`);
+    }
+    if (assigner.merging && !trigger.canMerge) {
+      throw new ConfigurationError(op, trigger.kind, `${op}: the trigger cannot merge windows, so it cannot be used with session windows.`);
+    }
+    if (assigner.merging && fn.kind !== 'reduce' && fn.aggregator !== undefined && fn.aggregator.merge === undefined) {
+      throw new ConfigurationError(op, fn.name, `${op}: session windows merge, so the aggregator needs merge(a, b).`);
+    }
+    this.assigner = assigner;
+    this.trigger = trigger;
+    this.lateness = assigner.isEventTime ? lateness : 0;
+    this.lateData = options.lateData;
+    this.fn = fn;
+    this.fastEventTrigger = !assigner.merging && trigger.kind === 'event-time';
+    const agg = fn.kind === 'reduce' ? undefined : fn.aggregator;
+    const panes =
+      assigner.kind === 'sliding' &&
+      assigner.isEventTime &&
+      trigger.kind === 'event-time' &&
+      agg?.merge !== undefined &&
+      (agg as { [ORDER_SENSITIVE]?: boolean })[ORDER_SENSITIVE] !== true &&
+      (assigner.slide ?? 0) < (assigner.size ?? 0);
+    this.pane = panes ? gcd(assigner.size as number, assigner.slide as number) : 0;
+    this.backend.names.forEach((n, i) => {
+      if (n.startsWith('trigger:')) this.triggerStateIndex.set(n.slice(8), i);
+    });
+    this.tctx = new TriggerCtx<T, K, R>(this);
+    this.wctx = new WindowCtx<K>(this as unknown as WindowOperatorCore<unknown, K, unknown>);
+  }
+
+  private static contentsDescriptor<T, K, R>(fn: WindowFunction<T, K, R>): StateDescriptor {
+    if (fn.kind === 'reduce') return reducingState(fn.reduce) as StateDescriptor;
+    if (fn.aggregator !== undefined) return aggregatingState(fn.aggregator) as StateDescriptor;
+    return listState<T>() as StateDescriptor;
+  }
+
+  now(): number {
+    return this.scheduler.now();
+  }
+
+  protected override kindLabel(): string {
+    return 'window';
+  }
+
+  override metrics(): Record<string, number> {
+    return { ...super.metrics(), lateRecordsDropped: this.lateDropped };
+  }
+
+  // ---- time rules (SEMANTICS §3.2) -----------------------------------------------------------------------------------
+
+  private cleanupTime(w: TimeWindow): number {
+    return this.assigner.isEventTime ? maxTimestamp(w) + this.lateness : maxTimestamp(w);
+  }
+
+  private isWindowLate(w: TimeWindow): boolean {
+    return this.assigner.isEventTime && this.cleanupTime(w) <= this.watermark;
+  }
+
+  private registerCleanupTimer(w: TimeWindow): void {
+    const t = this.cleanupTime(w);
+    if (t === MAX_WATERMARK) return;
+    this.backend.registerTimer(this.assigner.isEventTime ? 'event' : 'processing', t, this.assigner.namespaceOf(w));
+  }
+
+  private deleteCleanupTimer(w: TimeWindow): void {
+    const t = this.cleanupTime(w);
+    if (t === MAX_WATERMARK) return;
+    this.backend.deleteTimer(this.assigner.isEventTime ? 'event' : 'processing', t, this.assigner.namespaceOf(w));
+  }
+
+  // ---- contents ---------------------------------------------------------------------------------------------------
+
+  private contentsHandle(): { get(): unknown; add(v: T): void; clear(): void } {
+    return this.backend.handles.contents as { get(): unknown; add(v: T): void; clear(): void };
+  }
+
+  private addToContents(ns: Namespace, value: T): void {
+    this.backend.ns = ns;
+    this.contentsHandle().add(value);
+  }
+
+  /** Stored contents of a namespace in the form the window function takes (reduced value / aggregate / list). */
+  private readContents(ns: Namespace): unknown {
+    this.backend.ns = ns;
+    return this.contentsHandle().get();
+  }
+
+  private hasContents(ns: Namespace): boolean {
+    this.backend.ns = ns;
+    return this.backend.get(CONTENTS) !== undefined;
+  }
+
+  private clearContents(ns: Namespace): void {
+    this.backend.ns = ns;
+    this.backend.remove(CONTENTS);
+  }
+
+  /** Flink's mergeNamespaces: target = merge(target, merge(sources…)), sources removed. */
+  private mergeContents(target: Namespace, sources: readonly Namespace[]): void {
+    const b = this.backend;
+    const combine = (a: unknown, c: unknown): unknown => {
+      if (this.fn.kind === 'reduce') return this.fn.reduce(a as T, c as T);
+      if (this.fn.aggregator !== undefined) return (this.fn.aggregator.merge as (x: unknown, y: unknown) => unknown)(a, c);
+      return [...(a as unknown[]), ...(c as unknown[])];
+    };
+    const raw = (v: unknown): unknown => (v === UNDEFINED ? undefined : v);
+    let merged: unknown;
+    let have = false;
+    for (const ns of sources) {
+      b.ns = ns;
+      const v = b.get(CONTENTS);
+      if (v === undefined) continue;
+      b.remove(CONTENTS);
+      merged = have ? combine(merged, raw(v)) : raw(v);
+      have = true;
+    }
+    if (!have) return;
+    b.ns = target;
+    const t = b.get(CONTENTS);
+    const next = t === undefined ? merged : combine(raw(t), merged);
+    b.put(CONTENTS, next === undefined ? UNDEFINED : next);
+  }
+
+  /** Pane path: the window's contents = merge of its panes' accumulators, in pane order. */
+  private readPanes(w: TimeWindow): { found: boolean; value: unknown } {
+    const b = this.backend;
+    const agg = (this.fn as { aggregator: Aggregator<T, unknown, unknown> }).aggregator;
+    const merge = agg.merge as (a: unknown, c: unknown) => unknown;
+    let acc: unknown;
+    let found = false;
+    for (let ps = w.start; ps < w.end; ps += this.pane) {
+      b.ns = ps;
+      const v = b.get(CONTENTS);
+      if (v === undefined) continue;
+      const x = v === UNDEFINED ? undefined : v;
+      acc = found ? merge(acc, x) : x;
+      found = true;
+    }
+    return { found, value: found ? agg.result(acc) : undefined };
+  }
+
+  // ---- emitting ----------------------------------------------------------------------------------------------------
+
+  /** Evaluates the window function on contents (already in result form) and emits, stamped `maxTimestamp(w)`. */
+  private emitWindow(w: TimeWindow, contents: unknown): void {
+    const key = this.backend.key as unknown as K;
+    const fn = this.fn;
+    const window = { start: w.start, end: w.end };
+    const ts = maxTimestamp(w);
+    if (fn.kind !== 'process') {
+      this.emitOne(key, window, contents as R, ts);
+      return;
+    }
+    const ctx = this.wctx;
+    ctx.key = key;
+    ctx.window = window;
+    const elements = fn.aggregator === undefined ? (contents as unknown[]) : [contents];
+    const out = fn.fn(elements, ctx);
+    if (out === undefined) return;
+    if (Array.isArray(out)) for (const r of out as readonly R[]) this.emitOne(key, window, r, ts);
+    else this.emitOne(key, window, out as R, ts);
+  }
+
+  private emitOne(key: K, window: TimeWindow, value: R, ts: number): void {
+    this.out.next({ kind: 'record', value: { key, window, value }, timestamp: ts, key: key as unknown as Key });
+  }
+
+  private fireIfContents(w: TimeWindow, stateNs: Namespace): void {
+    if (this.pane > 0) {
+      const c = this.readPanes(w);
+      if (c.found) this.emitWindow(w, c.value);
+      return;
+    }
+    if (!this.hasContents(stateNs)) return;
+    this.emitWindow(w, this.readContents(stateNs));
+  }
+
+  private late(r: StreamRecord<T, Key>): void {
+    if (this.lateData !== undefined) {
+      this.sideOutput(this.lateData, r as unknown as StreamRecord<T, K>);
+      return;
+    }
+    this.lateDropped++;
+    if (!this.warned) {
+      this.warned = true;
+      this.warn(
+        `${this.name}: a record arrived after its windows were cleaned up (timestamp ${r.timestamp} + allowedLateness ${this.lateness} <= watermark ${this.watermark}) and was dropped. ` +
+          'Dropped records are counted in the lateRecordsDropped metric; pass { lateData: subject } to window(...) to receive them, or raise allowedLateness.',
+      );
+    }
+  }
+
+  // ---- records (SEMANTICS §3.3) -------------------------------------------------------------------------------------
+
+  protected onRecord(r: StreamRecord<T, Key>): void {
+    const a = this.assigner;
+    const windows = a.assign(r.value, r.timestamp, a.isEventTime ? 0 : this.scheduler.now());
+    let skipped = true;
+    if (this.pane > 0) skipped = this.onRecordPanes(r, windows);
+    else if (a.merging) {
+      const b = this.backend;
+      b.ns = '';
+      const set = new MergingWindowSet(b.get(MERGING_SET) as [number, number, number, number][] | undefined);
+      for (const w of windows) {
+        const actual = set.add(w, (result, merged, stateWindow, mergedStateWindows) => this.onMerge(result, merged, stateWindow, mergedStateWindows));
+        if (this.isWindowLate(actual)) {
+          set.retire(actual);
+          continue;
+        }
+        skipped = false;
+        const stateWindow = set.stateWindowOf(actual) as TimeWindow;
+        this.addAndTrigger(r, actual, a.namespaceOf(stateWindow), false);
+      }
+      this.persistSet(set);
+    } else {
+      for (const w of windows) {
+        if (this.isWindowLate(w)) continue;
+        skipped = false;
+        const ns = a.namespaceOf(w);
+        this.addAndTrigger(r, w, ns, this.fastEventTrigger && this.hasContents(ns));
+      }
+    }
+    if (skipped && a.isEventTime && r.timestamp + this.lateness <= this.watermark) this.late(r);
+  }
+
+  private addAndTrigger(r: StreamRecord<T, Key>, w: TimeWindow, stateNs: Namespace, existed: boolean): void {
+    this.addToContents(stateNs, r.value);
+    let result: TriggerResult;
+    if (existed && maxTimestamp(w) > this.watermark) result = 'continue';
+    else result = this.callTrigger(w, () => this.trigger.onElement(r.value, r.timestamp, w, this.tctx));
+    this.apply(result, w, stateNs);
+    if (!existed) {
+      this.backend.ns = this.assigner.namespaceOf(w);
+      this.registerCleanupTimer(w);
+    }
+  }
+
+  private apply(result: TriggerResult, w: TimeWindow, stateNs: Namespace): void {
+    if (result === 'fire' || result === 'fire-and-purge') this.fireIfContents(w, stateNs);
+    if (result === 'purge' || result === 'fire-and-purge') this.clearContents(stateNs);
+  }
+
+  private callTrigger(w: TimeWindow, call: () => TriggerResult): TriggerResult {
+    this.backend.ns = this.assigner.namespaceOf(w);
+    this.tctx.window = w;
+    return call();
+  }
+
+  /** Sliding windows with a mergeable aggregator: one accumulator per pane, windows merge their panes at firing. */
+  private onRecordPanes(r: StreamRecord<T, Key>, windows: TimeWindow[]): boolean {
+    const live = windows.filter((w) => !this.isWindowLate(w));
+    if (live.length === 0) return true;
+    const a = this.assigner;
+    const ps = windowStart(r.timestamp, a.offset ?? 0, this.pane);
+    const existed = this.hasContents(ps);
+    this.addToContents(ps, r.value);
+    const b = this.backend;
+    for (const w of live) {
+      const max = maxTimestamp(w);
+      if (max <= this.watermark) this.fireIfContents(w, ps);
+      else if (!existed) b.registerTimer('event', max, w.start);
+    }
+    if (!existed) {
+      // the pane lives until the cleanup of the last window that contains it (the one with the largest start)
+      const last = windows[0] as TimeWindow;
+      const t = this.cleanupTime(last);
+      if (t !== MAX_WATERMARK) b.registerTimer('event', t, `pane:${ps}`);
+    }
+    return false;
+  }
+
+  // ---- merging (SEMANTICS §1.4) ---------------------------------------------------------------------------------------
+
+  private persistSet(set: MergingWindowSet): void {
+    if (!set.dirty) return;
+    const b = this.backend;
+    b.ns = '';
+    if (set.size === 0) b.remove(MERGING_SET);
+    else b.put(MERGING_SET, set.persisted());
+  }
+
+  private onMerge(result: TimeWindow, merged: readonly TimeWindow[], stateWindow: TimeWindow, mergedStateWindows: readonly TimeWindow[]): void {
+    const a = this.assigner;
+    if (a.isEventTime && this.cleanupTime(result) <= this.watermark) {
+      throw new TidewaterError(this.name, result, `${this.name}: merging produced window [${result.start}, ${result.end}) that is already late (watermark ${this.watermark}); this assigner cannot be used with this lateness.`);
+    }
+    if (!a.isEventTime && maxTimestamp(result) <= this.scheduler.now()) {
+      throw new TidewaterError(this.name, result, `${this.name}: merging produced processing-time window [${result.start}, ${result.end}) that has already ended.`);
+    }
+    this.tctx.mergedWindows = merged;
+    this.callTrigger(result, () => {
+      this.trigger.onMerge?.(result, this.tctx);
+      return 'continue';
+    });
+    this.tctx.mergedWindows = [];
+    for (const m of merged) {
+      this.callTrigger(m, () => {
+        this.trigger.clear(m, this.tctx);
+        return 'continue';
+      });
+      this.deleteCleanupTimer(m);
+    }
+    this.mergeContents(a.namespaceOf(stateWindow), mergedStateWindows.map((w) => a.namespaceOf(w)));
+  }
+
+  // ---- timers (SEMANTICS §3.4) -----------------------------------------------------------------------------------------
+
+  protected onTimer(t: Timer): void {
+    const a = this.assigner;
+    const b = this.backend;
+    if (this.pane > 0) {
+      if (typeof t.ns === 'string') {
+        // pane cleanup
+        this.clearContents(Number(t.ns.slice(5)));
+        return;
+      }
+      this.fireIfContents(a.windowOf(t.ns), t.ns);
+      return;
+    }
+    const w = a.windowOf(t.ns);
+    let stateNs: Namespace = t.ns;
+    let set: MergingWindowSet | undefined;
+    if (a.merging) {
+      b.ns = '';
+      set = new MergingWindowSet(b.get(MERGING_SET) as [number, number, number, number][] | undefined);
+      const sw = set.stateWindowOf(w);
+      if (sw === undefined) return; // a stale timer of a merged-away window
+      stateNs = a.namespaceOf(sw);
+    }
+    const result = this.callTrigger(w, () =>
+      t.domain === 'event' ? this.trigger.onEventTime(t.timestamp, w, this.tctx) : this.trigger.onProcessingTime(t.timestamp, w, this.tctx),
+    );
+    this.apply(result, w, stateNs);
+    const cleanupDomain = a.isEventTime ? 'event' : 'processing';
+    if (t.domain === cleanupDomain && t.timestamp === this.cleanupTime(w)) {
+      this.clearContents(stateNs);
+      this.callTrigger(w, () => {
+        this.trigger.clear(w, this.tctx);
+        return 'continue';
+      });
+      if (set !== undefined) {
+        set.retire(w);
+        this.persistSet(set);
+      }
+    }
+  }
+
+  // ---- trigger context hooks -------------------------------------------------------------------------------------
+
+  triggerState(name: string): ReducingState<number> {
+    const i = this.triggerStateIndex.get(name);
+    if (i === undefined) {
+      throw new ConfigurationError(this.name, name, `${this.name}: the trigger uses state '${name}' it did not declare in its \`state\`.`);
+    }
+    return this.backend.handles[`trigger:${name}`] as ReducingState<number>;
+  }
+
+  mergeTriggerState(name: string, into: TimeWindow, from: readonly TimeWindow[]): void {
+    const h = this.triggerState(name);
+    const b = this.backend;
+    const a = this.assigner;
+    for (const m of from) {
+      b.ns = a.namespaceOf(m);
+      const v = h.get();
+      h.clear();
+      if (v === undefined) continue;
+      b.ns = a.namespaceOf(into);
+      h.add(v);
+    }
+    b.ns = a.namespaceOf(into);
+  }
+
+  registerTimer(domain: 'event' | 'processing', ts: number): void {
+    this.backend.registerTimer(domain, this.checkTimestamp(domain === 'event' ? 'registerEventTimeTimer' : 'registerProcessingTimeTimer', ts));
+  }
+
+  deleteTimer(domain: 'event' | 'processing', ts: number): void {
+    this.backend.deleteTimer(domain, ts);
+  }
+}
+
+class TriggerCtx<T, K, R> implements OnMergeContext {
+  window: TimeWindow = { start: 0, end: 0 };
+  mergedWindows: readonly TimeWindow[] = [];
+  constructor(private readonly core: WindowOperatorCore<T, K, R>) {}
+  get currentWatermark(): number {
+    return this.core.watermark;
+  }
+  get currentProcessingTime(): number {
+    return this.core.now();
+  }
+  registerEventTimeTimer(ts: number): void {
+    this.core.registerTimer('event', ts);
+  }
+  registerProcessingTimeTimer(ts: number): void {
+    this.core.registerTimer('processing', ts);
+  }
+  deleteEventTimeTimer(ts: number): void {
+    this.core.deleteTimer('event', ts);
+  }
+  deleteProcessingTimeTimer(ts: number): void {
+    this.core.deleteTimer('processing', ts);
+  }
+  state<V>(name: string): ReducingState<V> {
+    return this.core.triggerState(name) as unknown as ReducingState<V>;
+  }
+  mergeState(name: string): void {
+    this.core.mergeTriggerState(name, this.window, this.mergedWindows);
+  }
+}
+
+/** Tells the result type apart when the contents are kept as a list (processWindow without an aggregator). @internal */
+export type { TriggerContext };

@@ -1,0 +1,46 @@
+import type { OperatorFunction } from 'rxjs';
+import { MAX_WATERMARK, type StreamElement, type WindowResult } from '../../src/index.js';
+import { harness, type Harness } from '../../testing/index.js';
+
+/** (key, value) tuples, as Flink's WindowOperatorTest uses. */
+export type E = [string, number];
+export const sumE = (a: E, b: E): E => [a[0], a[1] + b[1]];
+
+/** One line per element: `key [start,end) value @ts`, `W ts`, `idle`, `barrier n`. */
+export function fmt(e: StreamElement<unknown, unknown>): string {
+  switch (e.kind) {
+    case 'record': {
+      const v = e.value as WindowResult<unknown, unknown>;
+      const ts = e.timestamp === MAX_WATERMARK ? 'MAX' : String(e.timestamp);
+      if (typeof v === 'object' && v !== null && 'window' in v) {
+        const { start, end } = v.window;
+        const win = start === -Infinity ? 'global' : `[${start},${end})`;
+        return `${String(v.key)} ${win} ${JSON.stringify(v.value)} @${ts}`;
+      }
+      return `${JSON.stringify(e.value)} @${ts}`;
+    }
+    case 'watermark':
+      return `W ${e.timestamp === MAX_WATERMARK ? 'MAX' : e.timestamp}`;
+    case 'status':
+      return e.idle ? 'idle' : 'active';
+    case 'barrier':
+      return `barrier ${e.checkpointId}`;
+  }
+}
+
+/** Steps: [key, value, timestamp] records, numbers are watermarks. */
+export type Step = [string, number, number] | number;
+
+export function feed<R>(h: Harness<E, string, R>, steps: readonly Step[]): Harness<E, string, R> {
+  for (const s of steps) {
+    if (typeof s === 'number') h.watermark(s);
+    else h.record([s[0], s[1]], s[2], s[0]);
+  }
+  return h;
+}
+
+export function windowed<R>(op: OperatorFunction<StreamElement<E, string>, StreamElement<R, string>>, steps: readonly Step[]): Harness<E, string, R> {
+  return feed(harness(op), steps);
+}
+
+export const lines = (h: Harness<E, string, unknown>): string[] => h.takeOutput().map(fmt);

@@ -1,0 +1,303 @@
+import { Subject, of, pipe, type OperatorFunction } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import {
+  collect,
+  ConfigurationError,
+  continuousEventTimeTrigger,
+  count,
+  countTrigger,
+  endOfStreamTrigger,
+  eventTimeTrigger,
+  globalWindows,
+  max,
+  mean,
+  min,
+  neverTrigger,
+  processingTimeTrigger,
+  purging,
+  sessionWindows,
+  slidingWindows,
+  sum,
+  topN,
+  tumblingWindows,
+  type StreamElement,
+  type StreamRecord,
+  type WindowAssigner,
+  type WindowResult,
+} from '../src/index.js';
+import { aggregate, keyBy, map, processWindow, reduce, window } from '../operators/index.js';
+import { harness, rec, wm } from '../testing/index.js';
+import { marbles } from './support/marbles.js';
+import { feed, fmt, lines, sumE, windowed, type E, type Step } from './support/windows.js';
+
+const sumOf = (els: readonly E[]): number => els.reduce((a, e) => a + e[1], 0);
+
+// Flink WindowOperatorTest's input for tumbling and sliding windows (out of order)
+const FLINK_INPUT: Step[] = [
+  ['key2', 1, 3999],
+  ['key2', 1, 3000],
+  ['key1', 1, 20],
+  ['key1', 1, 0],
+  ['key1', 1, 999],
+  ['key2', 1, 1998],
+  ['key2', 1, 1999],
+  ['key2', 1, 1000],
+];
+
+describe('WindowOperatorTest scenarios: sliding and tumbling event-time windows', () => {
+  const slidingOps: [string, () => OperatorFunction<StreamElement<E, string>, StreamElement<WindowResult<string, unknown>, string>>][] = [
+    ['reduce', () => pipe(window<E, string>(slidingWindows(3000, 1000)), reduce(sumE))],
+    ['aggregate (pane pre-aggregation)', () => pipe(window<E, string>(slidingWindows(3000, 1000)), aggregate({ create: () => ['', 0] as E, add: (a: E, v: E): E => [v[0], a[1] + v[1]], result: (a: E) => a, merge: (a: E, b: E): E => [a[0] || b[0], a[1] + b[1]] }))],
+    ['processWindow', () => pipe(window<E, string>(slidingWindows(3000, 1000)), processWindow((els: readonly E[]) => [[els[0]?.[0], sumOf(els)]]))], // an array return emits each item
+  ];
+  for (const [name, op] of slidingOps) {
+    it(`sliding 3 s / 1 s, ${name}: Flink's expected output, with a snapshot/restore after watermark 2999`, () => {
+      const h = windowed(op(), [...FLINK_INPUT, 999, 1999, 2999]);
+      expect(lines(h)).toStrictEqual([
+        'key1 [-2000,1000) ["key1",3] @999',
+        'W 999',
+        'key1 [-1000,2000) ["key1",3] @1999',
+        'key2 [-1000,2000) ["key2",3] @1999',
+        'W 1999',
+        'key1 [0,3000) ["key1",3] @2999',
+        'key2 [0,3000) ["key2",3] @2999',
+        'W 2999',
+      ]);
+      const r = feed(h.restore(h.snapshot()), [3999, 4999, 5999, 6999, 7999]);
+      expect(lines(r)).toStrictEqual([
+        'key2 [1000,4000) ["key2",5] @3999',
+        'W 3999',
+        'key2 [2000,5000) ["key2",2] @4999',
+        'W 4999',
+        'key2 [3000,6000) ["key2",2] @5999',
+        'W 5999',
+        'W 6999',
+        'W 7999',
+      ]);
+      expect(r.keys()).toStrictEqual([]);
+      expect(r.operators[0]?.stateEntries).toBe(0);
+    });
+  }
+
+  it('tumbling 3 s, reduce: Flink\'s expected output, restore in the middle', () => {
+    const h = windowed(pipe(window<E, string>(tumblingWindows(3000)), reduce(sumE)), [...FLINK_INPUT, 999, 1999, 2999]);
+    expect(lines(h)).toStrictEqual(['W 999', 'W 1999', 'key1 [0,3000) ["key1",3] @2999', 'key2 [0,3000) ["key2",3] @2999', 'W 2999']);
+    const r = feed(h.restore(h.snapshot()), [3999, 4999, 5999, 6999, 7999]);
+    expect(lines(r)).toStrictEqual(['W 3999', 'W 4999', 'key2 [3000,6000) ["key2",2] @5999', 'W 5999', 'W 6999', 'W 7999']);
+    expect(r.keys()).toStrictEqual([]);
+  });
+
+  it('the results a watermark causes come before it; end of input fires the rest at MAX', () => {
+    const h = windowed(pipe(window<E, string>(tumblingWindows(1000)), aggregate(count())), [
+      ['a', 1, 10],
+      ['b', 1, 1500],
+      ['a', 1, 2500],
+      1999,
+    ]);
+    h.complete();
+    expect(lines(h)).toStrictEqual(['a [0,1000) 1 @999', 'b [1000,2000) 1 @1999', 'W 1999', 'a [2000,3000) 1 @2999', 'W MAX']);
+  });
+});
+
+describe('WindowOperatorTest scenarios: session windows', () => {
+  const sessionFn = () =>
+    pipe(
+      window<E, string>(sessionWindows(3000)),
+      processWindow((els: readonly E[], ctx) => `${ctx.key}-${sumOf(els)}`),
+    );
+  const first: Step[] = [
+    ['key2', 1, 0],
+    ['key2', 2, 1000],
+    ['key2', 3, 2500],
+    ['key1', 1, 10],
+    ['key1', 2, 1000],
+  ];
+  const second: Step[] = [['key1', 3, 2500], ['key2', 4, 5501], ['key2', 5, 6000], ['key2', 5, 6000], ['key2', 6, 6050], 12000];
+
+  it('merge on overlap or touch; Flink\'s expected output with a restore between the two halves', () => {
+    const h = windowed(sessionFn(), first);
+    const r = feed(h.restore(h.snapshot()), second);
+    expect(lines(r)).toStrictEqual(['key2 [0,5500) "key2-6" @5499', 'key1 [10,5500) "key1-6" @5499', 'key2 [5501,9050) "key2-20" @9049', 'W 12000']);
+    feed(r, [['key1', 10, 15000], ['key1', 20, 15000], 17999]);
+    expect(lines(r)).toStrictEqual(['key1 [15000,18000) "key1-30" @17999', 'W 17999']);
+    expect(r.keys()).toStrictEqual([]);
+  });
+
+  it('two elements exactly gap apart share a session, one ms more and they do not', () => {
+    const h = windowed(pipe(window<E, string>(sessionWindows(3000)), aggregate(count())), [['k', 1, 0], ['k', 1, 3000], ['j', 1, 0], ['j', 1, 3001], 10000]);
+    expect(lines(h)).toStrictEqual(['j [0,3000) 1 @2999', 'k [0,6000) 2 @5999', 'j [3001,6001) 1 @6000', 'W 10000']);
+  });
+
+  it('dynamic gaps; a new window inside an existing session does not re-merge', () => {
+    const gapOf = (e: E) => e[1];
+    const h = windowed(pipe(window<E, string>(sessionWindows(gapOf)), aggregate(collect<E>())), [['k', 100, 0], ['k', 10, 50], ['k', 1000, 60], 5000]);
+    expect(lines(h)).toStrictEqual(['k [0,1060) [["k",100],["k",10],["k",1000]] @1059', 'W 5000']);
+  });
+
+  it('purging count trigger: fires every 4 elements of the merged session, counts merge', () => {
+    const h = windowed(
+      pipe(window<E, string>(sessionWindows(3000), { trigger: purging(countTrigger(4)) }), processWindow((els: readonly E[], ctx) => `${ctx.key}-${sumOf(els)}`)),
+      [['key2', 1, 0], ['key2', 2, 1000], ['key2', 3, 2500], ['key1', 1, 10], ['key1', 2, 1000]],
+    );
+    expect(lines(h)).toStrictEqual([]);
+    const r = feed(h.restore(h.snapshot()), [['key2', 4, 3500], ['key1', 3, 2500], ['key1', 4, 5000], ['key2', 2, 20000], 50000]);
+    // key2's 4th element merges [0,3500) with [3500,6500): count 3 + 1 = 4 → fire-and-purge the merged session
+    // key1: 10,1000,2500 (3) + 5000 → 4 → fires; key2 @20000 starts a new session with count 1: never fires
+    expect(lines(r)).toStrictEqual(['key2 [0,6500) "key2-10" @6499', 'key1 [10,8000) "key1-10" @7999', 'W 50000']);
+    expect(r.keys()).toStrictEqual([]);
+  });
+
+  it('continuous event-time trigger on sessions: early firings every interval, fire times merge, final firing at the end', () => {
+    const h = windowed(
+      pipe(window<E, string>(sessionWindows(3000), { trigger: continuousEventTimeTrigger(1000) }), processWindow((els: readonly E[], ctx) => `${ctx.key}-${sumOf(els)}`)),
+      [['k', 1, 0], ['k', 2, 500], 1000, ['k', 3, 2500], 2000, 3000, 10000],
+    );
+    expect(lines(h)).toStrictEqual(['k [0,3500) "k-3" @3499', 'W 1000', 'k [0,5500) "k-6" @5499', 'W 2000', 'k [0,5500) "k-6" @5499', 'W 3000', 'k [0,5500) "k-6" @5499', 'k [0,5500) "k-6" @5499', 'k [0,5500) "k-6" @5499', 'W 10000']);
+  });
+});
+
+describe('global windows and count / end-of-stream triggers', () => {
+  it('purging(countTrigger(3)) emits non-overlapping batches; the remainder is dropped at the end', () => {
+    const h = windowed(pipe(window<E, string>(globalWindows(), { trigger: purging(countTrigger(3)) }), aggregate(count())), [
+      ['a', 1, 1], ['a', 1, 2], ['b', 1, 3], ['a', 1, 4], ['a', 1, 5], ['a', 1, 6], ['a', 1, 7],
+    ]);
+    h.complete();
+    expect(lines(h)).toStrictEqual(['a global 3 @MAX', 'a global 3 @MAX', 'W MAX']);
+  });
+
+  it('countTrigger without purging accumulates', () => {
+    const h = windowed(pipe(window<E, string>(globalWindows(), { trigger: countTrigger(2) }), reduce(sumE)), [['a', 1, 1], ['a', 2, 2], ['a', 3, 3], ['a', 4, 4]]);
+    expect(lines(h)).toStrictEqual(['a global ["a",3] @MAX', 'a global ["a",10] @MAX']);
+  });
+
+  it('the default trigger never fires, not even at end of input', () => {
+    const h = windowed(pipe(window<E, string>(globalWindows()), aggregate(count())), [['a', 1, 1], 100]);
+    h.complete();
+    expect(lines(h)).toStrictEqual(['W 100', 'W MAX']);
+    const n = windowed(pipe(window<E, string>(tumblingWindows(10), { trigger: neverTrigger() }), aggregate(count())), [['a', 1, 1], 100]);
+    expect(lines(n)).toStrictEqual(['W 100']);
+    expect(n.keys()).toStrictEqual([]); // cleaned up all the same
+  });
+
+  it('endOfStreamTrigger fires once on MAX, stamped MAX', () => {
+    const h = windowed(pipe(window<E, string>(globalWindows(), { trigger: endOfStreamTrigger() }), reduce(sumE)), [['a', 1, 1], ['b', 5, 2], 1000, ['a', 2, 3]]);
+    h.complete();
+    expect(lines(h)).toStrictEqual(['W 1000', 'a global ["a",3] @MAX', 'b global ["b",5] @MAX', 'W MAX']);
+  });
+
+  it('continuous trigger on a global window: fires every interval and once at MAX (no loop towards MAX)', () => {
+    const h = windowed(pipe(window<E, string>(globalWindows(), { trigger: continuousEventTimeTrigger(100) }), aggregate(count())), [['a', 1, 5], ['a', 1, 150], 99, 100, 250]);
+    h.complete();
+    expect(lines(h)).toStrictEqual(['W 99', 'a global 2 @MAX', 'W 100', 'a global 2 @MAX', 'W 250', 'a global 2 @MAX', 'W MAX']);
+  });
+});
+
+describe('continuous event-time trigger on time windows', () => {
+  it('fires at each interval (next firing clamped to the window end), then at the end; all stamped end - 1', () => {
+    const h = windowed(pipe(window<E, string>(tumblingWindows(1000), { trigger: continuousEventTimeTrigger(400) }), aggregate(count())), [
+      ['a', 1, 100], 399, 400, ['a', 1, 500], 799, 800, 999,
+    ]);
+    expect(lines(h)).toStrictEqual(['W 399', 'a [0,1000) 1 @999', 'W 400', 'W 799', 'a [0,1000) 2 @999', 'W 800', 'a [0,1000) 2 @999', 'W 999']);
+    expect(h.keys()).toStrictEqual([]);
+  });
+});
+
+describe('allowed lateness, late firings and late side output', () => {
+  const lateOf = (h: ReturnType<typeof harness>, s: Subject<StreamRecord<E, string>>) => h.sideOutput(s).map((r) => `${(r as StreamRecord<E, string>).value[1]}@${(r as StreamRecord<E, string>).timestamp}`);
+
+  for (const [L, expected, lateRecords] of [
+    [0, ['key2 [0,2000) 2 @1999', 'W 1999', 'W 2500', 'key2 [2000,4000) 1 @3999', 'W 5000'], ['3@1998', '4@1000']],
+    // with lateness 1000 the window lives until 2999: at watermark 2500 the element @1000 is accepted (late firing)
+    [1000, ['key2 [0,2000) 2 @1999', 'W 1999', 'key2 [0,2000) 3 @1999', 'W 2500', 'key2 [0,2000) 4 @1999', 'key2 [2000,4000) 1 @3999', 'W 5000'], []],
+    [Number.MAX_SAFE_INTEGER, ['key2 [0,2000) 2 @1999', 'W 1999', 'key2 [0,2000) 3 @1999', 'W 2500', 'key2 [0,2000) 4 @1999', 'key2 [2000,4000) 1 @3999', 'W 5000'], []],
+  ] as [number, string[], string[]][]) {
+    it(`tumbling, allowedLateness ${L}: late firings re-emit the accumulated result; only records late for every window go to lateData`, () => {
+      const late = new Subject<StreamRecord<E, string>>();
+      const h = windowed(pipe(window<E, string>(tumblingWindows(2000), { allowedLateness: L, lateData: late }), aggregate(count())), [
+        ['key2', 1, 0],
+        ['key2', 2, 1999],
+        1999,
+        ['key2', 3, 1998], // late for a window at its end (fires again if within lateness)
+        2500,
+        ['key2', 4, 1000], // its window is still there if 1999 + L > 2500
+        ['key2', 5, 2001],
+        5000,
+      ]);
+      expect(lines(h)).toStrictEqual(expected);
+      expect(lateOf(h, late)).toStrictEqual(lateRecords);
+      expect(h.metrics().lateRecordsDropped).toBe(0);
+    });
+  }
+
+  it('sliding, lateness 0: an element late for some windows is accepted by the others (no side output)', () => {
+    const late = new Subject<StreamRecord<E, string>>();
+    const h = windowed(pipe(window<E, string>(slidingWindows(2000, 1000), { lateData: late }), aggregate(count())), [['k', 1, 1500], 1999, ['k', 2, 1500], ['k', 3, 500], 5000]);
+    expect(lines(h)).toStrictEqual(['k [0,2000) 1 @1999', 'W 1999', 'k [1000,3000) 2 @2999', 'W 5000']);
+    expect(lateOf(h, late)).toStrictEqual(['3@500']);
+  });
+
+  it('sessions with lateness: a late-but-allowed element merges with a session that already fired and fires the merged one at once', () => {
+    const late = new Subject<StreamRecord<E, string>>();
+    const h = windowed(pipe(window<E, string>(sessionWindows(1000), { allowedLateness: 2000, lateData: late }), aggregate(count())), [
+      ['k', 1, 0],
+      ['k', 1, 1500],
+      2600, // fires [0,1000) and [1500,2500); [0,1000) lives until 999 + 2000
+      ['k', 1, 900], // merges [0,1000) + [900,1900) + [1500,2500) → [0,2500): late firing
+      4600, // cleanup of [0,2500) at 2499 + 2000 = 4499
+      ['k', 1, 100], // too late: side output
+    ]);
+    expect(lines(h)).toStrictEqual(['k [0,1000) 1 @999', 'k [1500,2500) 1 @2499', 'W 2600', 'k [0,2500) 3 @2499', 'W 4600']);
+    expect(lateOf(h, late)).toStrictEqual(['1@100']);
+    expect(h.keys()).toStrictEqual([]);
+  });
+
+  it('without lateData, dropped records are counted and warned about once', () => {
+    const h = windowed(pipe(window<E, string>(tumblingWindows(100), { name: 'clicks-per-100ms' }), aggregate(count())), [['k', 1, 5], 500, ['k', 1, 6], ['k', 1, 7]]);
+    expect(h.metrics().lateRecordsDropped).toBe(2);
+    expect(h.warnings()).toStrictEqual([
+      'clicks-per-100ms: a record arrived after its windows were cleaned up (timestamp 6 + allowedLateness 0 <= watermark 500) and was dropped. Dropped records are counted in the lateRecordsDropped metric; pass { lateData: subject } to window(...) to receive them, or raise allowedLateness.',
+    ]);
+  });
+
+  it('cleanup with lateness: contents, trigger state and timers are gone after end - 1 + lateness', () => {
+    const h = windowed(pipe(window<E, string>(tumblingWindows(1000), { allowedLateness: 500 }), aggregate(count())), [['k', 1, 10], 999]);
+    expect(h.timers('k')).toStrictEqual([['event', 1499, 0]]);
+    expect(h.state('k', 'contents', { namespace: 0 })).toBe(1);
+    feed(h, [1498]);
+    expect(h.keys()).toStrictEqual(['k']);
+    feed(h, [1499]);
+    expect(h.keys()).toStrictEqual([]);
+    expect(h.operators[0]?.stateEntries).toBe(0);
+  });
+});
+
+describe('processing-time windows', () => {
+  it('tumbling by the clock at arrival; fire and clean up on processing-time timers; no lateness', () => {
+    const late = new Subject<StreamRecord<E, string>>();
+    const h = harness(pipe(window<E, string>(tumblingWindows(1000, { time: 'processing' }), { lateData: late, allowedLateness: 5000 }), aggregate(count())), {
+      processingTime: 100,
+    });
+    feed(h, [['a', 1, 999_999], ['b', 1, -5], 10_000_000]);
+    h.setProcessingTime(998);
+    expect(lines(h)).toStrictEqual(['W 10000000']);
+    h.setProcessingTime(999);
+    expect(lines(h)).toStrictEqual(['a [0,1000) 1 @999', 'b [0,1000) 1 @999']);
+    h.setProcessingTime(1500);
+    feed(h, [['a', 1, 0]]);
+    h.setProcessingTime(2500);
+    expect(lines(h)).toStrictEqual(['a [1000,2000) 1 @1999']);
+    expect(h.keys()).toStrictEqual([]);
+    expect(h.sideOutput(late)).toStrictEqual([]);
+  });
+
+  it('sessions by the clock, with processingTimeTrigger merging', () => {
+    const h = harness(pipe(window<E, string>(sessionWindows(100, { time: 'processing' }), { trigger: processingTimeTrigger() }), aggregate(count())));
+    feed(h, [['a', 1, 0]]);
+    h.setProcessingTime(50);
+    feed(h, [['a', 1, 0]]);
+    h.setProcessingTime(149);
+    expect(lines(h)).toStrictEqual(['a [0,150) 2 @149']);
+    h.setProcessingTime(1000);
+    expect(h.keys()).toStrictEqual([]);
+  });
+});
