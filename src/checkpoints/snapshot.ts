@@ -29,6 +29,12 @@ export interface OperatorSnapshot {
   /** True when `entries` is the whole state; false when it is a delta on the previous snapshot. */
   readonly full: boolean;
   readonly maxParallelism: number;
+  /**
+   * The operator's event-time clock (its current watermark) when the snapshot was taken, encoded with the state
+   * codec (so MIN/MAX survive JSON). Restored with the state so that lateness decisions after a restore are the
+   * ones an uninterrupted run makes; undefined = MIN.
+   */
+  readonly watermark?: string;
   readonly entries: readonly SnapshotEntry[];
 }
 
@@ -60,6 +66,7 @@ export function mergeSnapshots(snapshots: readonly OperatorSnapshot[]): Operator
     operator: last.operator,
     full,
     maxParallelism: last.maxParallelism,
+    ...(last.watermark !== undefined ? { watermark: last.watermark } : {}),
     entries: [...table].map(([path, { keyGroup, value }]) => ({ keyGroup, path, value })),
   };
 }

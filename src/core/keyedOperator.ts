@@ -6,6 +6,7 @@ import { describeValue, InvalidKeyError, InvalidTimestampError, TidewaterError, 
 import { checkedKeyIdOf, NOT_A_KEY } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import { KeyedStateBackend } from '../state/backend.js';
+import { decodeValue, encodeValue } from '../state/codec.js';
 import type { StateDescriptor } from '../state/descriptors.js';
 import type { Timer } from '../timers/queue.js';
 import { currentEnvironment, type OperatorEnvironment, type StatefulOperatorInstance } from './environment.js';
@@ -30,6 +31,10 @@ export interface CoreArgs<OUT> {
  * watermark fires at the next watermark. Processing-time timers fire on the scheduler, all timers ≤ now in order.
  * On complete without a MAX watermark the operator acts as if MAX arrived, emits it, then completes; pending
  * processing-time timers are dropped at the end (as Flink does when input ends).
+ *
+ * The operator's current watermark is part of its snapshot (a deviation from Flink, where operators restart at MIN):
+ * after a restore, watermarks at or below it are ignored and records are judged late exactly as they would have
+ * been without the interruption, so a restored run emits what an uninterrupted one does.
  *
  * @internal
  */
@@ -65,6 +70,8 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 
   restore(snapshots: readonly OperatorSnapshot[]): void {
     this.backend.restore(snapshots);
+    const last = snapshots[snapshots.length - 1];
+    if (last?.watermark !== undefined) this.watermark = decodeValue(last.watermark) as number;
   }
 
   // ---- subclass hooks -------------------------------------------------------------------------------------------
@@ -182,7 +189,8 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   // ---- StatefulOperatorInstance -----------------------------------------------------------------------------------
 
   snapshot(options?: { full?: boolean }): OperatorSnapshot {
-    return this.backend.snapshot(options?.full === true);
+    const snap = this.backend.snapshot(options?.full === true);
+    return this.watermark === MIN_WATERMARK ? snap : { ...snap, watermark: encodeValue(this.watermark) };
   }
   peekState(key: unknown, name: string, namespace: string | number = ''): unknown {
     if (!isKey(key)) throw new InvalidKeyError(this.name, key, describeValue(key));
