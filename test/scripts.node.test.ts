@@ -29,7 +29,7 @@ describe('package build', () => {
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toStrictEqual({
       root: 'function',
-      ops: ['eventTime', 'filter', 'flatMap', 'ingestionTime', 'keyBy', 'map', 'process', 'values'],
+      ops: ['aggregate', 'eventTime', 'filter', 'flatMap', 'ingestionTime', 'keyBy', 'map', 'process', 'processWindow', 'reduce', 'values', 'window'],
       rec: { kind: 'record', value: 1, timestamp: 2 },
       out: [{ at: 5 }],
     });

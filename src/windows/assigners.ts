@@ -49,7 +49,17 @@ export interface WindowOptions {
   readonly time?: 'event' | 'processing';
 }
 
-/** Flink's `TimeWindow.getWindowStartWithOffset`: floor to the grid `offset + k·size` (negative timestamps too). */
+/**
+ * Flink's `TimeWindow.getWindowStartWithOffset`: floors a timestamp to the grid `offset + k·size` (negative
+ * timestamps round down too).
+ *
+ * @example
+ * ```ts
+ * windowStart(1500, 0, 1000);  // 1000
+ * windowStart(-1, 0, 1000);    // -1000
+ * windowStart(50, 100, 1000);  // -900
+ * ```
+ */
 export function windowStart(ts: number, offset: number, size: number): number {
   const r = (ts - offset) % size;
   return r < 0 ? ts - (r + size) : ts - r;
