@@ -5,10 +5,12 @@
 import { cpus } from 'node:os';
 import { keyedCountBench } from './keyedCount.js';
 import { mapFilterBench } from './mapFilter.js';
+import { windowsBench } from './windows.js';
 
 const benches: Record<string, () => { report: string }> = {
   'map-filter': () => mapFilterBench(),
   'keyed-count': () => keyedCountBench(),
+  windows: () => windowsBench(),
 };
 
 const only = process.argv[2];

@@ -13,7 +13,7 @@ import {
 } from '../src/index.js';
 import { aggregate, processWindow, reduce, window } from '../operators/index.js';
 import { harness } from '../testing/index.js';
-import { feed, fmt, sumE, type E, type Step } from './support/windows.js';
+import { feed, fmt, sortRuns, sumE, type E, type Step } from './support/windows.js';
 
 type W = { start: number; end: number };
 type Op = OperatorFunction<StreamElement<E, string>, StreamElement<WindowResult<string, unknown>, string>>;
@@ -153,7 +153,8 @@ describe('property: streaming windows equal a batch oracle', () => {
         const b = stream(list, late, steps);
         const c = stream(panes, late, steps);
         expect(b).toStrictEqual(a);
-        expect(c).toStrictEqual(a);
+        // the pane ring may order keys differently at one timestamp (unspecified in Flink); nothing else differs
+        expect({ out: sortRuns(c.out), late: c.late }).toStrictEqual({ out: sortRuns(a.out), late: a.late });
         const want = fixedOracle(steps, (ts) => slidingWindows(30, 10).assign(null, ts, 0), L);
         expect(sorted(firings(a.out))).toStrictEqual(sorted(want.fired));
         expect(sorted(a.late)).toStrictEqual(sorted(want.late));

@@ -28,7 +28,7 @@ import {
 import { aggregate, keyBy, map, processWindow, reduce, window } from '../operators/index.js';
 import { harness, rec, wm } from '../testing/index.js';
 import { marbles } from './support/marbles.js';
-import { feed, fmt, lines, sumE, windowed, type E, type Step } from './support/windows.js';
+import { feed, fmt, lines, sortRuns, sumE, windowed, type E, type Step } from './support/windows.js';
 
 const sumOf = (els: readonly E[]): number => els.reduce((a, e) => a + e[1], 0);
 
@@ -53,7 +53,8 @@ describe('WindowOperatorTest scenarios: sliding and tumbling event-time windows'
   for (const [name, op] of slidingOps) {
     it(`sliding 3 s / 1 s, ${name}: Flink's expected output, with a snapshot/restore after watermark 2999`, () => {
       const h = windowed(op(), [...FLINK_INPUT, 999, 1999, 2999]);
-      expect(lines(h)).toStrictEqual([
+      // Flink compares sorted: the order of keys at one timestamp is unspecified (see sortRuns)
+      expect(sortRuns(lines(h))).toStrictEqual([
         'key1 [-2000,1000) ["key1",3] @999',
         'W 999',
         'key1 [-1000,2000) ["key1",3] @1999',
@@ -64,7 +65,7 @@ describe('WindowOperatorTest scenarios: sliding and tumbling event-time windows'
         'W 2999',
       ]);
       const r = feed(h.restore(h.snapshot()), [3999, 4999, 5999, 6999, 7999]);
-      expect(lines(r)).toStrictEqual([
+      expect(sortRuns(lines(r))).toStrictEqual([
         'key2 [1000,4000) ["key2",5] @3999',
         'W 3999',
         'key2 [2000,5000) ["key2",2] @4999',
@@ -261,8 +262,8 @@ describe('allowed lateness, late firings and late side output', () => {
 
   it('cleanup with lateness: contents, trigger state and timers are gone after end - 1 + lateness', () => {
     const h = windowed(pipe(window<E, string>(tumblingWindows(1000), { allowedLateness: 500 }), aggregate(count())), [['k', 1, 10], 999]);
-    expect(h.timers('k')).toStrictEqual([['event', 1499, 0]]);
-    expect(h.state('k', 'contents', { namespace: 0 })).toBe(1);
+    expect(h.timers('k').map(([, ts]) => ts)).toStrictEqual([1499]);
+    expect(h.operators[0]?.stateEntries).toBe(1);
     feed(h, [1498]);
     expect(h.keys()).toStrictEqual(['k']);
     feed(h, [1499]);

@@ -6,7 +6,7 @@ import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import type { OperatorSnapshot, SnapshotEntry } from '../checkpoints/snapshot.js';
 import { mergeSnapshots } from '../checkpoints/snapshot.js';
-import { TimerQueue, type Timer } from '../timers/queue.js';
+import { TimerService, type Namespace, type Timer } from '../timers/queue.js';
 import { decodeValue, encodeValue, UnserializableValueError } from './codec.js';
 import type { StateDescriptor, StateKind } from './descriptors.js';
 import { makeHandle, UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
@@ -84,8 +84,7 @@ export interface BackendOptions {
   readonly ttlCleanupBatch?: number;
 }
 
-/** A state namespace: '' for none (process functions), a number or string for windows. @internal */
-export type Namespace = string | number;
+export type { Namespace };
 /** keyId → (namespace → value) */
 type NsColumn = Map<KeyId, Map<Namespace, unknown>>;
 /** keyId → was the key present in the last snapshot (recorded at its first change after that snapshot) */
@@ -111,8 +110,8 @@ export class KeyedStateBackend {
   readonly names: readonly string[];
   readonly descriptors: readonly StateDescriptor[];
   readonly maxParallelism: number;
-  readonly eventTimers = new TimerQueue();
-  readonly processingTimers = new TimerQueue();
+  readonly eventTimers = new TimerService('event');
+  readonly processingTimers = new TimerService('processing');
   /** typed handles by state name */
   readonly handles: Record<string, unknown>;
   /** per state: keyId → value (default namespace) */
@@ -130,8 +129,9 @@ export class KeyedStateBackend {
 
   private readonly dirty: Dirty[];
   private readonly nsDirty: NsDirty[];
-  private readonly timers = new Map<KeyId, Map<string | number, Timer>>();
-  private readonly timersDirty: Dirty = new Map();
+  /** keys whose timers changed since the last snapshot, and keys that had timers in it */
+  private readonly timersDirty = new Set<KeyId>();
+  private timersPersisted = new Set<KeyId>();
   private seq = 0;
   private readonly scheduler: SchedulerLike;
   private readonly onProcessingTimer: ((timestamp: number) => void) | undefined;
@@ -261,50 +261,41 @@ export class KeyedStateBackend {
   // ---- timers -----------------------------------------------------------------------------------------------------
 
   registerTimer(domain: 'event' | 'processing', timestamp: number, ns: Namespace = this.ns): void {
-    const id = this.id;
-    let m = this.timers.get(id);
-    if (m === undefined) {
-      m = new Map();
-      this.timers.set(id, m);
-    }
-    const tk = timerKey(domain, ns, timestamp);
-    if (m.has(tk)) return;
-    if (this.tracking && !this.timersDirty.has(id)) this.timersDirty.set(id, m.size > 0);
-    const t: Timer = { timestamp, seq: this.seq++, key: this.key as Key, id, ns, domain, live: true };
-    m.set(tk, t);
-    (domain === 'event' ? this.eventTimers : this.processingTimers).push(t);
+    const service = domain === 'event' ? this.eventTimers : this.processingTimers;
+    if (!service.register(this.key as Key, this.id, ns, timestamp, this.seq++)) return;
+    if (this.tracking) this.timersDirty.add(this.id);
     if (domain === 'processing') this.onProcessingTimer?.(timestamp);
   }
 
   deleteTimer(domain: 'event' | 'processing', timestamp: number, ns: Namespace = this.ns): void {
-    const m = this.timers.get(this.id);
-    if (m === undefined) return;
-    const tk = timerKey(domain, ns, timestamp);
-    const t = m.get(tk);
-    if (t === undefined) return;
-    this.dropTimer(t, m, tk);
-    (domain === 'event' ? this.eventTimers : this.processingTimers).kill(t);
+    const t = (domain === 'event' ? this.eventTimers : this.processingTimers).delete(this.id, ns, timestamp);
+    if (t !== undefined && this.tracking) this.timersDirty.add(this.id);
   }
 
   /** Pops the next timer of a domain with timestamp <= limit (ascending timestamp, then registration order). */
   popTimer(domain: 'event' | 'processing', limit: number): Timer | undefined {
-    const t = (domain === 'event' ? this.eventTimers : this.processingTimers).popUpTo(limit);
-    if (t === undefined) return undefined;
-    t.live = false;
-    const m = this.timers.get(t.id);
-    if (m !== undefined) this.dropTimer(t, m, timerKey(domain, t.ns, t.timestamp));
+    const t = (domain === 'event' ? this.eventTimers : this.processingTimers).pop(limit);
+    if (t !== undefined && this.tracking) this.timersDirty.add(t.id);
     return t;
-  }
-
-  private dropTimer(t: Timer, m: Map<string | number, Timer>, tk: string | number): void {
-    if (this.tracking && !this.timersDirty.has(t.id)) this.timersDirty.set(t.id, true);
-    m.delete(tk);
-    if (m.size === 0) this.timers.delete(t.id);
   }
 
   /** The earliest pending processing-time timer. */
   nextProcessingTimer(): number | undefined {
-    return this.processingTimers.peek()?.timestamp;
+    return this.processingTimers.peek();
+  }
+
+  /** Pending timers by key (a scan: for snapshots and inspection, not the per-record path). */
+  private timersByKey(only?: ReadonlySet<KeyId>): Map<KeyId, Timer[]> {
+    const out = new Map<KeyId, Timer[]>();
+    for (const service of [this.eventTimers, this.processingTimers]) {
+      for (const t of service.all()) {
+        if (only !== undefined && !only.has(t.id)) continue;
+        const list = out.get(t.id);
+        if (list === undefined) out.set(t.id, [t]);
+        else list.push(t);
+      }
+    }
+    return out;
   }
 
   // ---- inspection -------------------------------------------------------------------------------------------------
@@ -320,7 +311,7 @@ export class KeyedStateBackend {
   }
 
   private allIds(): Set<KeyId> {
-    const ids = new Set<KeyId>(this.timers.keys());
+    const ids = new Set<KeyId>(this.timersByKey().keys());
     for (let i = 0; i < this.n; i++) {
       for (const id of (this.cols[i] as Map<KeyId, unknown>).keys()) ids.add(id);
       for (const id of (this.nsCols[i] as NsColumn).keys()) ids.add(id);
@@ -359,9 +350,9 @@ export class KeyedStateBackend {
 
   /** Timers of a key: `[domain, timestamp, namespace]`, in firing order (event time first). */
   timersOf(key: Key): [domain: 'event' | 'processing', timestamp: number, ns: Namespace][] {
-    const m = this.timers.get(keyIdOf(key));
+    const m = this.timersByKey(new Set([keyIdOf(key)])).get(keyIdOf(key));
     if (m === undefined) return [];
-    return [...m.values()]
+    return [...m]
       .sort((a, b) => (a.domain === b.domain ? a.timestamp - b.timestamp || a.seq - b.seq : a.domain === 'event' ? -1 : 1))
       .map((t) => [t.domain, t.timestamp, t.ns]);
   }
@@ -473,11 +464,11 @@ export class KeyedStateBackend {
     return { keyGroup: this.groupOfId(id), path: this.path(i, id, ns), value };
   }
 
-  private timersEntry(id: KeyId): SnapshotEntry {
+  private timersEntry(id: KeyId, timers: readonly Timer[] | undefined): SnapshotEntry {
     const path = JSON.stringify(['t', encodeValue(keyOfId(id))]);
-    const m = this.timers.get(id);
-    if (m === undefined || m.size === 0) return { keyGroup: this.groupOfId(id), path, value: undefined };
-    return { keyGroup: this.groupOfId(id), path, value: encodeValue([...m.values()].map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq])) };
+    if (timers === undefined || timers.length === 0) return { keyGroup: this.groupOfId(id), path, value: undefined };
+    const sorted = [...timers].sort((a, b) => a.seq - b.seq);
+    return { keyGroup: this.groupOfId(id), path, value: encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq])) };
   }
 
   private clearTracking(): void {
@@ -501,9 +492,11 @@ export class KeyedStateBackend {
         for (const [id, v] of this.cols[i] as Map<KeyId, unknown>) out.push(this.encode(i, id, '', v));
         for (const [id, m] of this.nsCols[i] as NsColumn) for (const [ns, v] of m) out.push(this.encode(i, id, ns, v));
       }
-      for (const id of this.timers.keys()) out.push(this.timersEntry(id));
+      const timers = this.timersByKey();
+      for (const [id, list] of timers) out.push(this.timersEntry(id, list));
       this.tracking = true;
       this.clearTracking();
+      this.timersPersisted = new Set(timers.keys());
       return { operator: this.operator, full: true, maxParallelism: this.maxParallelism, entries: out };
     }
 
@@ -531,7 +524,15 @@ export class KeyedStateBackend {
         }
       }
     }
-    for (const [id, was] of this.timersDirty) if (this.timers.has(id) || was) out.push(this.timersEntry(id));
+    if (this.timersDirty.size > 0) {
+      const timers = this.timersByKey(this.timersDirty);
+      for (const id of this.timersDirty) {
+        const list = timers.get(id);
+        if (list !== undefined || this.timersPersisted.has(id)) out.push(this.timersEntry(id, list));
+        if (list !== undefined) this.timersPersisted.add(id);
+        else this.timersPersisted.delete(id);
+      }
+    }
     this.clearTracking();
     return { operator: this.operator, full: false, maxParallelism: this.maxParallelism, entries: out };
   }
@@ -603,6 +604,7 @@ export class KeyedStateBackend {
     for (const t of pendingTimers) {
       this.setCurrentKey(t.key);
       this.registerTimer(t.domain, t.ts, t.ns);
+      this.timersPersisted.add(this.id);
     }
     this.tracking = true;
     this.key = undefined;

@@ -1,6 +1,9 @@
 import type { Key } from '../elements/index.js';
 import type { KeyId } from '../keys/keyId.js';
 
+/** A state/timer namespace: '' for none (process functions), a number or string for windows. @internal */
+export type Namespace = string | number;
+
 /**
  * A timer of the keyed timer service. One per (key, namespace, timestamp) per domain: registering it again is a
  * no-op. Ties between timers with the same timestamp fire in registration order (`seq`): Flink leaves that order
@@ -14,72 +17,140 @@ export interface Timer {
   readonly key: Key;
   readonly id: KeyId;
   /** Namespace ('' for a process function; the window for windows). */
-  readonly ns: string | number;
+  readonly ns: Namespace;
   readonly domain: 'event' | 'processing';
   live: boolean;
 }
 
+/** The timers of one timestamp, in registration order, indexed namespace → key for dedup. */
+class Bucket {
+  timers: Timer[] = [];
+  cursor = 0;
+  live = 0;
+  readonly index = new Map<Namespace, Map<KeyId, Timer>>();
+  constructor(readonly ts: number) {}
+}
+
 /**
- * A binary min-heap of timers by (timestamp, seq), with lazy deletion: deleted timers are marked dead and skipped
- * when they reach the top; the heap is rebuilt when the dead outnumber the live.
+ * The timers of one time domain. Timers are grouped by timestamp — windows of every key end at the same few
+ * timestamps, so this keeps a small min-heap of distinct timestamps and, per timestamp, a bucket of timers in
+ * registration order with a namespace → key index for dedup (no string keys, no per-timer heap work).
+ * Pops are in (timestamp, registration) order; a timer registered while firing at an earlier timestamp is popped
+ * next, as from a heap of timers.
  *
  * @internal
  */
-export class TimerQueue {
-  private heap: Timer[] = [];
-  private dead = 0;
+export class TimerService {
+  private readonly buckets = new Map<number, Bucket>();
+  private heap: number[] = [];
+  private count = 0;
 
+  constructor(readonly domain: 'event' | 'processing') {}
+
+  /** Number of pending timers. */
   get size(): number {
-    return this.heap.length - this.dead;
+    return this.count;
   }
 
-  push(t: Timer): void {
+  /** Adds a timer unless one exists for (key, ns, ts); returns whether it was added. */
+  register(key: Key, id: KeyId, ns: Namespace, timestamp: number, seq: number): boolean {
+    let b = this.buckets.get(timestamp);
+    if (b === undefined) {
+      b = new Bucket(timestamp);
+      this.buckets.set(timestamp, b);
+      this.heapPush(timestamp);
+    }
+    let byKey = b.index.get(ns);
+    if (byKey === undefined) {
+      byKey = new Map();
+      b.index.set(ns, byKey);
+    } else if (byKey.has(id)) return false;
+    const t: Timer = { timestamp, seq, key, id, ns, domain: this.domain, live: true };
+    byKey.set(id, t);
+    b.timers.push(t);
+    b.live++;
+    this.count++;
+    return true;
+  }
+
+  /** Deletes the timer for (key, ns, ts) if there is one; returns it. */
+  delete(id: KeyId, ns: Namespace, timestamp: number): Timer | undefined {
+    const b = this.buckets.get(timestamp);
+    const byKey = b?.index.get(ns);
+    const t = byKey?.get(id);
+    if (b === undefined || byKey === undefined || t === undefined) return undefined;
+    t.live = false;
+    this.unindex(b, byKey, t);
+    if (b.live === 0) this.buckets.delete(timestamp); // its heap entry is skipped when it surfaces
+    else if (b.timers.length > 64 && b.live * 2 < b.timers.length - b.cursor) {
+      b.timers = b.timers.slice(b.cursor).filter((x) => x.live);
+      b.cursor = 0;
+    }
+    return t;
+  }
+
+  private unindex(b: Bucket, byKey: Map<KeyId, Timer>, t: Timer): void {
+    byKey.delete(t.id);
+    if (byKey.size === 0) b.index.delete(t.ns);
+    b.live--;
+    this.count--;
+  }
+
+  /** Removes and returns the next timer with timestamp <= limit. */
+  pop(limit: number): Timer | undefined {
+    for (;;) {
+      const ts = this.heap[0];
+      if (ts === undefined || ts > limit) return undefined;
+      const b = this.buckets.get(ts);
+      if (b !== undefined) {
+        while (b.cursor < b.timers.length) {
+          const t = b.timers[b.cursor++] as Timer;
+          if (!t.live) continue;
+          t.live = false;
+          this.unindex(b, b.index.get(t.ns) as Map<KeyId, Timer>, t);
+          if (b.live === 0) this.buckets.delete(ts);
+          return t;
+        }
+        this.buckets.delete(ts);
+      }
+      this.heapPop();
+    }
+  }
+
+  /** The earliest pending timestamp. */
+  peek(): number | undefined {
+    for (;;) {
+      const ts = this.heap[0];
+      if (ts === undefined || this.buckets.has(ts)) return ts;
+      this.heapPop();
+    }
+  }
+
+  /** Every pending timer (in no particular order). */
+  *all(): IterableIterator<Timer> {
+    for (const b of this.buckets.values()) for (let i = b.cursor; i < b.timers.length; i++) if ((b.timers[i] as Timer).live) yield b.timers[i] as Timer;
+  }
+
+  private heapPush(x: number): void {
     const h = this.heap;
-    h.push(t);
+    h.push(x);
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      const parent = h[p] as Timer;
-      if (!less(t, parent)) break;
+      const parent = h[p] as number;
+      if (parent <= x) break;
       h[i] = parent;
       i = p;
     }
-    h[i] = t;
+    h[i] = x;
+    // stale timestamps (buckets deleted while their time had not come) are dropped when they surface; rebuild
+    // the heap if they make up most of it
+    if (h.length > 1024 && h.length > 2 * this.buckets.size) this.heap = [...new Set(h.filter((ts) => this.buckets.has(ts)))].sort((a, b) => a - b);
   }
 
-  /** Marks a timer deleted (it stays in the heap until it surfaces or the heap is compacted). */
-  kill(t: Timer): void {
-    if (!t.live) return;
-    t.live = false;
-    this.dead++;
-    if (this.dead > 1024 && this.dead * 2 > this.heap.length) this.compact();
-  }
-
-  /** The live timer with the smallest (timestamp, seq), or undefined. */
-  peek(): Timer | undefined {
-    this.dropDead();
-    return this.heap[0];
-  }
-
-  /** Removes and returns the head if its timestamp is <= `limit`. */
-  popUpTo(limit: number): Timer | undefined {
-    this.dropDead();
-    const top = this.heap[0];
-    if (top === undefined || top.timestamp > limit) return undefined;
-    this.removeTop();
-    return top;
-  }
-
-  private dropDead(): void {
-    while (this.heap.length > 0 && !(this.heap[0] as Timer).live) {
-      this.removeTop();
-      this.dead--;
-    }
-  }
-
-  private removeTop(): void {
+  private heapPop(): void {
     const h = this.heap;
-    const last = h.pop() as Timer;
+    const last = h.pop() as number;
     if (h.length === 0) return;
     let i = 0;
     const n = h.length;
@@ -87,23 +158,11 @@ export class TimerQueue {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
-      const c = r < n && less(h[r] as Timer, h[l] as Timer) ? r : l;
-      const child = h[c] as Timer;
-      if (!less(child, last)) break;
-      h[i] = child;
+      const c = r < n && (h[r] as number) < (h[l] as number) ? r : l;
+      if ((h[c] as number) >= last) break;
+      h[i] = h[c] as number;
       i = c;
     }
     h[i] = last;
   }
-
-  private compact(): void {
-    const live = this.heap.filter((t) => t.live);
-    live.sort((a, b) => (less(a, b) ? -1 : 1));
-    this.heap = live; // a sorted array is a valid heap
-    this.dead = 0;
-  }
-}
-
-function less(a: Timer, b: Timer): boolean {
-  return a.timestamp < b.timestamp || (a.timestamp === b.timestamp && a.seq < b.seq);
 }

@@ -14,7 +14,7 @@ import {
 } from '../state/descriptors.js';
 import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
-import { windowStart, type WindowAssigner } from './assigners.js';
+import type { WindowAssigner } from './assigners.js';
 import { MergingWindowSet } from './mergingWindowSet.js';
 import type { OnMergeContext, Trigger, TriggerContext, TriggerResult } from './triggers.js';
 import { maxTimestamp, ORDER_SENSITIVE, type TimeWindow, type WindowContext, type WindowResult } from './types.js';
@@ -52,11 +52,15 @@ export interface WindowOperatorOptions<T, K> {
 
 
 function gcd(a: number, b: number): number {
+  a = Math.abs(a);
+  b = Math.abs(b);
   while (b !== 0) [a, b] = [b, a % b];
   return a;
 }
 
 const CONTENTS = 0;
+/** an empty pane accumulator */
+const NONE: unique symbol = Symbol('none');
 const MERGING_SET = 1;
 
 class WindowCtx<K> implements WindowContext<K> {
@@ -87,8 +91,12 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   /** the default event-time trigger on a non-merging assigner: re-registering its timers for a window that already
    * has contents is a no-op, so it is skipped */
   private readonly fastEventTrigger: boolean;
-  /** sliding windows pre-aggregated per pane (gcd of size and slide) */
-  private readonly pane: number;
+  /**
+   * The pane ring (tumbling, or sliding with a mergeable aggregator, on the default event-time trigger): per key one
+   * state value `Map<pane index, accumulator>` with panes of gcd(size, slide) ms, windows folded from their panes at
+   * firing, and a chain of one timer per key at the next window end that has contents. `undefined` = general path.
+   */
+  private readonly ring: { readonly p: number; readonly s: number; readonly m: number; readonly offset: number } | undefined;
   private readonly triggerStateIndex = new Map<string, number>();
   private readonly tctx: TriggerCtx<T, K, R>;
   private readonly wctx: WindowCtx<K>;
@@ -97,7 +105,10 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
 
   constructor(args: CoreArgs<WindowResult<K, R>>, assigner: WindowAssigner<T>, options: WindowOperatorOptions<T, K>, fn: WindowFunction<T, K, R>) {
     const trigger = options.trigger ?? assigner.defaultTrigger();
-    const state: Record<string, StateDescriptor> = { contents: WindowOperatorCore.contentsDescriptor(fn) };
+    const ring = WindowOperatorCore.ringOf(assigner, trigger, fn);
+    const state: Record<string, StateDescriptor> = {
+      contents: ring !== undefined ? (valueState<Map<number, unknown>>() as StateDescriptor) : WindowOperatorCore.contentsDescriptor(fn),
+    };
     if (assigner.merging) state['merging-window-set'] = valueState<[number, number, number, number][]>();
     for (const [name, d] of Object.entries(trigger.state ?? {})) state[`trigger:${name}`] = d;
     super(args, state);
@@ -118,20 +129,31 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.lateData = options.lateData;
     this.fn = fn;
     this.fastEventTrigger = !assigner.merging && trigger.kind === 'event-time';
-    const agg = fn.kind === 'reduce' ? undefined : fn.aggregator;
-    const panes =
-      assigner.kind === 'sliding' &&
-      assigner.isEventTime &&
-      trigger.kind === 'event-time' &&
-      agg?.merge !== undefined &&
-      (agg as { [ORDER_SENSITIVE]?: boolean })[ORDER_SENSITIVE] !== true &&
-      (assigner.slide ?? 0) < (assigner.size ?? 0);
-    this.pane = panes ? gcd(assigner.size as number, assigner.slide as number) : 0;
+    this.ring = ring;
     this.backend.names.forEach((n, i) => {
       if (n.startsWith('trigger:')) this.triggerStateIndex.set(n.slice(8), i);
     });
     this.tctx = new TriggerCtx<T, K, R>(this);
     this.wctx = new WindowCtx<K>(this as unknown as WindowOperatorCore<unknown, K, unknown>);
+  }
+
+  /** Whether the pane ring applies: see {@link WindowOperatorCore.ring}. */
+  private static ringOf<T, K, R>(
+    a: WindowAssigner<T>,
+    trigger: Trigger<T>,
+    fn: WindowFunction<T, K, R>,
+  ): { p: number; s: number; m: number; offset: number } | undefined {
+    if ((a.kind !== 'tumbling' && a.kind !== 'sliding') || !a.isEventTime || trigger.kind !== 'event-time') return undefined;
+    const size = a.size as number;
+    const slide = a.slide as number;
+    if (!Number.isInteger(size) || !Number.isInteger(slide) || !Number.isInteger(a.offset ?? 0)) return undefined;
+    if (slide < size) {
+      // several windows per element: panes must merge, in any order
+      const agg = fn.kind === 'reduce' ? undefined : fn.aggregator;
+      if (agg?.merge === undefined || (agg as { [ORDER_SENSITIVE]?: boolean })[ORDER_SENSITIVE] === true) return undefined;
+    } else if (slide > size) return undefined;
+    const p = gcd(size, slide);
+    return { p, s: slide / p, m: size / p, offset: a.offset ?? 0 };
   }
 
   private static contentsDescriptor<T, K, R>(fn: WindowFunction<T, K, R>): StateDescriptor {
@@ -227,24 +249,6 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     b.put(CONTENTS, next === undefined ? UNDEFINED : next);
   }
 
-  /** Pane path: the window's contents = merge of its panes' accumulators, in pane order. */
-  private readPanes(w: TimeWindow): { found: boolean; value: unknown } {
-    const b = this.backend;
-    const agg = (this.fn as { aggregator: Aggregator<T, unknown, unknown> }).aggregator;
-    const merge = agg.merge as (a: unknown, c: unknown) => unknown;
-    let acc: unknown;
-    let found = false;
-    for (let ps = w.start; ps < w.end; ps += this.pane) {
-      b.ns = ps;
-      const v = b.get(CONTENTS);
-      if (v === undefined) continue;
-      const x = v === UNDEFINED ? undefined : v;
-      acc = found ? merge(acc, x) : x;
-      found = true;
-    }
-    return { found, value: found ? agg.result(acc) : undefined };
-  }
-
   // ---- emitting ----------------------------------------------------------------------------------------------------
 
   /** Evaluates the window function on contents (already in result form) and emits, stamped `maxTimestamp(w)`. */
@@ -272,11 +276,6 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   }
 
   private fireIfContents(w: TimeWindow, stateNs: Namespace): void {
-    if (this.pane > 0) {
-      const c = this.readPanes(w);
-      if (c.found) this.emitWindow(w, c.value);
-      return;
-    }
     if (!this.hasContents(stateNs)) return;
     this.emitWindow(w, this.readContents(stateNs));
   }
@@ -299,11 +298,14 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   // ---- records (SEMANTICS §3.3) -------------------------------------------------------------------------------------
 
   protected onRecord(r: StreamRecord<T, Key>): void {
+    if (this.ring !== undefined) {
+      this.ringRecord(r, this.ring);
+      return;
+    }
     const a = this.assigner;
     const windows = a.assign(r.value, r.timestamp, a.isEventTime ? 0 : this.scheduler.now());
     let skipped = true;
-    if (this.pane > 0) skipped = this.onRecordPanes(r, windows);
-    else if (a.merging) {
+    if (a.merging) {
       const b = this.backend;
       b.ns = '';
       const set = new MergingWindowSet(b.get(MERGING_SET) as [number, number, number, number][] | undefined);
@@ -352,27 +354,129 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     return call();
   }
 
-  /** Sliding windows with a mergeable aggregator: one accumulator per pane, windows merge their panes at firing. */
-  private onRecordPanes(r: StreamRecord<T, Key>, windows: TimeWindow[]): boolean {
-    const live = windows.filter((w) => !this.isWindowLate(w));
-    if (live.length === 0) return true;
-    const a = this.assigner;
-    const ps = windowStart(r.timestamp, a.offset ?? 0, this.pane);
-    const existed = this.hasContents(ps);
-    this.addToContents(ps, r.value);
+  // ---- the pane ring -----------------------------------------------------------------------------------------------
+  //
+  // Window k covers panes [k·s, k·s + m); pane j holds the elements with floor((ts − offset) / p) = j. Every rule is
+  // the general path's (SEMANTICS §3.3–3.5): a window is late when its cleanup time (max timestamp + lateness) is at
+  // or below the watermark; an element accepted by no window and late itself goes to the late output; a window at
+  // or below the watermark fires at once when an element joins it (windows in descending start order), the others
+  // when the watermark reaches their end. What differs is bookkeeping: one state value and about one timer per key.
+
+  private ringStart(k: number, r: { p: number; s: number; offset: number }): number {
+    return r.offset + k * r.s * r.p;
+  }
+
+  private ringMax(k: number, r: { p: number; s: number; m: number; offset: number }): number {
+    return this.ringStart(k, r) + r.m * r.p - 1;
+  }
+
+  /** Whether window k's cleanup time has come by `time` (the watermark, or the timer being fired). */
+  private ringLate(k: number, r: { p: number; s: number; m: number; offset: number }, time = this.watermark): boolean {
+    return this.ringMax(k, r) + this.lateness <= time;
+  }
+
+  private ringPanes(): Map<number, unknown> | undefined {
+    this.backend.ns = '';
+    return this.backend.get(CONTENTS) as Map<number, unknown> | undefined;
+  }
+
+  private ringRecord(rec: StreamRecord<T, Key>, r: { p: number; s: number; m: number; offset: number }): void {
+    const ts = rec.timestamp;
+    if (!Number.isFinite(ts)) this.assigner.assign(rec.value, ts, 0); // throws the assigner's error
+    const j = Math.floor((ts - r.offset) / r.p);
+    const kmax = Math.floor(j / r.s);
+    if (this.ringLate(kmax, r)) {
+      // every window of the element is late (the one with the largest start ends last)
+      if (ts + this.lateness <= this.watermark) this.late(rec);
+      return;
+    }
     const b = this.backend;
-    for (const w of live) {
-      const max = maxTimestamp(w);
-      if (max <= this.watermark) this.fireIfContents(w, ps);
-      else if (!existed) b.registerTimer('event', max, w.start);
+    let panes = this.ringPanes();
+    if (panes === undefined) {
+      panes = new Map();
+      b.put(CONTENTS, panes);
+    } else b.touch(CONTENTS);
+    const acc = panes.get(j);
+    const isNew = acc === undefined;
+    panes.set(j, this.accumulate(isNew ? NONE : acc === UNDEFINED ? undefined : acc, rec.value));
+    const kmin = Math.floor((j - r.m) / r.s) + 1;
+    // windows of the element that already ended (maxTs <= watermark) fire now, in descending start order; the first
+    // one still open gets the key's next timer (when the pane is new: otherwise the chain already covers it)
+    const wm = this.watermark;
+    const kOpen = Math.max(kmin, wm === -Infinity ? kmin : Math.floor((wm + 1 - r.offset - r.m * r.p) / (r.s * r.p)) + 1);
+    for (let k = Math.min(kmax, kOpen - 1); k >= kmin; k--) {
+      if (this.ringLate(k, r)) break; // smaller k end earlier: late too
+      this.ringFire(k, panes, r);
     }
-    if (!existed) {
-      // the pane lives until the cleanup of the last window that contains it (the one with the largest start)
-      const last = windows[0] as TimeWindow;
-      const t = this.cleanupTime(last);
-      if (t !== MAX_WATERMARK) b.registerTimer('event', t, `pane:${ps}`);
+    if (isNew) {
+      if (kOpen <= kmax) b.registerTimer('event', this.ringMax(kOpen, r));
+      // the pane is dropped at the cleanup of its last window; without lateness that is a window end the chain
+      // reaches anyway
+      if (this.lateness > 0) {
+        const cleanup = this.ringMax(kmax, r) + this.lateness;
+        if (cleanup !== MAX_WATERMARK) b.registerTimer('event', cleanup);
+      }
     }
-    return false;
+  }
+
+  /** Adds a value to a pane accumulator (NONE = empty pane). */
+  private accumulate(acc: unknown, value: T): unknown {
+    const fn = this.fn;
+    let next: unknown;
+    if (fn.kind === 'reduce') next = acc === NONE ? value : fn.reduce(acc as T, value);
+    else if (fn.aggregator !== undefined) next = fn.aggregator.add(acc === NONE ? fn.aggregator.create() : acc, value);
+    else {
+      const list = acc === NONE ? [] : (acc as unknown[]);
+      list.push(value);
+      next = list;
+    }
+    return next === undefined ? UNDEFINED : next;
+  }
+
+  /** Folds window k from its panes and emits it (nothing when it has no pane). */
+  private ringFire(k: number, panes: Map<number, unknown>, r: { p: number; s: number; m: number; offset: number }): void {
+    let acc: unknown = NONE;
+    const merge = this.fn.kind === 'reduce' ? undefined : this.fn.aggregator?.merge;
+    for (let j = k * r.s, end = k * r.s + r.m; j < end; j++) {
+      const x = panes.get(j);
+      if (x === undefined) continue;
+      const v = x === UNDEFINED ? undefined : x;
+      acc = acc === NONE ? v : (merge as (a: unknown, b: unknown) => unknown)(acc, v);
+    }
+    if (acc === NONE) return;
+    const fn = this.fn;
+    let contents: unknown = acc;
+    if (fn.kind !== 'reduce' && fn.aggregator !== undefined) contents = fn.aggregator.result(acc);
+    else if (fn.kind === 'process') contents = [...(acc as unknown[])];
+    const start = this.ringStart(k, r);
+    this.emitWindow({ start, end: start + r.m * r.p }, contents);
+  }
+
+  private ringTimer(T: number, r: { p: number; s: number; m: number; offset: number }): void {
+    const panes = this.ringPanes();
+    if (panes === undefined) return;
+    // a window end: fire it, then chain to the next window that has a pane
+    const kf = ((T + 1 - r.offset) / r.p - r.m) / r.s;
+    if (Number.isInteger(kf)) {
+      this.ringFire(kf, panes, r);
+      let next = Infinity;
+      for (const j of panes.keys()) {
+        const lo = Math.max(kf + 1, Math.floor((j - r.m) / r.s) + 1);
+        if (lo <= Math.floor(j / r.s) && lo < next) next = lo;
+      }
+      if (next !== Infinity) this.backend.registerTimer('event', this.ringMax(next, r));
+    }
+    // drop the panes whose last window's cleanup time is this timer's (later timers of the same watermark still
+    // need theirs: cleanup happens in timer order, as in the general path)
+    let dropped = false;
+    for (const j of [...panes.keys()]) {
+      if (this.ringLate(Math.floor(j / r.s), r, T)) {
+        panes.delete(j);
+        dropped = true;
+      }
+    }
+    if (panes.size === 0) this.backend.remove(CONTENTS);
+    else if (dropped) this.backend.touch(CONTENTS);
   }
 
   // ---- merging (SEMANTICS §1.4) ---------------------------------------------------------------------------------------
@@ -414,13 +518,8 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   protected onTimer(t: Timer): void {
     const a = this.assigner;
     const b = this.backend;
-    if (this.pane > 0) {
-      if (typeof t.ns === 'string') {
-        // pane cleanup
-        this.clearContents(Number(t.ns.slice(5)));
-        return;
-      }
-      this.fireIfContents(a.windowOf(t.ns), t.ns);
+    if (this.ring !== undefined) {
+      this.ringTimer(t.timestamp, this.ring);
       return;
     }
     const w = a.windowOf(t.ns);

@@ -44,3 +44,25 @@ export function windowed<R>(op: OperatorFunction<StreamElement<E, string>, Strea
 }
 
 export const lines = (h: Harness<E, string, unknown>): string[] => h.takeOutput().map(fmt);
+
+/**
+ * Sorts each run of records between two watermarks by timestamp, then text: the canonical form for comparing outputs
+ * where only the order of different keys at one timestamp may differ (Flink leaves it unspecified).
+ */
+export function sortRuns(out: readonly string[]): string[] {
+  const res: string[] = [];
+  let run: string[] = [];
+  const ts = (l: string): number => Number(l.slice(l.lastIndexOf('@') + 1).replace('MAX', 'Infinity'));
+  const flush = () => {
+    res.push(...run.sort((a, b) => ts(a) - ts(b) || (a < b ? -1 : a > b ? 1 : 0)));
+    run = [];
+  };
+  for (const l of out) {
+    if (l.startsWith('W ')) {
+      flush();
+      res.push(l);
+    } else run.push(l);
+  }
+  flush();
+  return res;
+}
