@@ -64,7 +64,7 @@ export class TimerService {
     if (byKey === undefined) {
       byKey = new Map();
       b.index.set(ns, byKey);
-    } else if (byKey.has(id)) return false;
+    } else if (byKey.get(id)?.live === true) return false;
     const t: Timer = { timestamp, seq, key, id, ns, domain: this.domain, live: true };
     byKey.set(id, t);
     b.timers.push(t);
@@ -78,22 +78,18 @@ export class TimerService {
     const b = this.buckets.get(timestamp);
     const byKey = b?.index.get(ns);
     const t = byKey?.get(id);
-    if (b === undefined || byKey === undefined || t === undefined) return undefined;
+    if (b === undefined || byKey === undefined || t === undefined || !t.live) return undefined;
     t.live = false;
-    this.unindex(b, byKey, t);
+    byKey.delete(id);
+    if (byKey.size === 0) b.index.delete(ns);
+    b.live--;
+    this.count--;
     if (b.live === 0) this.buckets.delete(timestamp); // its heap entry is skipped when it surfaces
     else if (b.timers.length > 64 && b.live * 2 < b.timers.length - b.cursor) {
       b.timers = b.timers.slice(b.cursor).filter((x) => x.live);
       b.cursor = 0;
     }
     return t;
-  }
-
-  private unindex(b: Bucket, byKey: Map<KeyId, Timer>, t: Timer): void {
-    byKey.delete(t.id);
-    if (byKey.size === 0) b.index.delete(t.ns);
-    b.live--;
-    this.count--;
   }
 
   /** Removes and returns the next timer with timestamp <= limit. */
@@ -106,8 +102,11 @@ export class TimerService {
         while (b.cursor < b.timers.length) {
           const t = b.timers[b.cursor++] as Timer;
           if (!t.live) continue;
+          // popped timers stay in the index, dead (no Map shrinking while a bucket drains); the whole bucket goes
+          // when it is exhausted
           t.live = false;
-          this.unindex(b, b.index.get(t.ns) as Map<KeyId, Timer>, t);
+          b.live--;
+          this.count--;
           if (b.live === 0) this.buckets.delete(ts);
           return t;
         }

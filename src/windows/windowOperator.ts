@@ -63,6 +63,95 @@ const CONTENTS = 0;
 const NONE: unique symbol = Symbol('none');
 const MERGING_SET = 1;
 
+/**
+ * A key's panes: the newest inline (nearly every element of in-order data goes there: no second lookup), the older
+ * ones in an array from index `b` (`null` = no pane; an accumulator that is itself null or undefined is boxed), so
+ * folding a sliding window reads contiguous memory. A plain object: it snapshots with the state codec as it is.
+ */
+interface Panes {
+  /** index of the inline pane, NaN when none */
+  j: number;
+  a: unknown;
+  /** pane index of r[0] */
+  b: number;
+  r: unknown[];
+}
+
+const NIL = '\u0000tidewater:nil';
+function box(v: unknown): unknown {
+  return v === null || v === undefined ? { [NIL]: v === null ? 0 : 1 } : v;
+}
+function unbox(v: unknown): unknown {
+  if (typeof v === 'object' && v !== null && NIL in v) return (v as Record<string, number>)[NIL] === 0 ? null : undefined;
+  return v;
+}
+
+function paneGet(p: Panes, j: number): unknown {
+  if (p.j === j) return p.a;
+  const i = j - p.b;
+  const v = i >= 0 && i < p.r.length ? p.r[i] : null;
+  return v === null || v === undefined ? NONE : unbox(v);
+}
+
+function paneSetOld(p: Panes, j: number, acc: unknown): void {
+  const r = p.r;
+  if (r.length === 0) {
+    p.b = j;
+    r.push(box(acc));
+    return;
+  }
+  let i = j - p.b;
+  if (i < 0) {
+    r.unshift(...(new Array<unknown>(-i).fill(null) as unknown[]));
+    p.b = j;
+    i = 0;
+  }
+  while (r.length <= i) r.push(null);
+  r[i] = box(acc);
+}
+
+function paneSet(p: Panes, j: number, acc: unknown): void {
+  if (p.j === j) p.a = acc;
+  else if (Number.isNaN(p.j)) {
+    p.j = j;
+    p.a = acc;
+  } else if (j > p.j) {
+    paneSetOld(p, p.j, p.a);
+    p.j = j;
+    p.a = acc;
+  } else paneSetOld(p, j, acc);
+}
+
+function paneDelete(p: Panes, j: number): void {
+  if (p.j === j) {
+    p.j = NaN;
+    p.a = undefined;
+    return;
+  }
+  const r = p.r;
+  const i = j - p.b;
+  if (i < 0 || i >= r.length) return;
+  r[i] = null;
+  let lead = 0;
+  while (lead < r.length && r[lead] === null) lead++;
+  if (lead > 0) {
+    r.splice(0, lead);
+    p.b += lead;
+  }
+  while (r.length > 0 && r[r.length - 1] === null) r.pop();
+}
+
+function paneIndexes(p: Panes): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < p.r.length; i++) if (p.r[i] !== null) out.push(p.b + i);
+  if (!Number.isNaN(p.j)) out.push(p.j);
+  return out;
+}
+
+function panesEmpty(p: Panes): boolean {
+  return Number.isNaN(p.j) && p.r.length === 0;
+}
+
 class WindowCtx<K> implements WindowContext<K> {
   key!: K;
   window!: TimeWindow;
@@ -107,7 +196,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const trigger = options.trigger ?? assigner.defaultTrigger();
     const ring = WindowOperatorCore.ringOf(assigner, trigger, fn);
     const state: Record<string, StateDescriptor> = {
-      contents: ring !== undefined ? (valueState<Map<number, unknown>>() as StateDescriptor) : WindowOperatorCore.contentsDescriptor(fn),
+      contents: ring !== undefined ? (valueState<Panes>() as StateDescriptor) : WindowOperatorCore.contentsDescriptor(fn),
     };
     if (assigner.merging) state['merging-window-set'] = valueState<[number, number, number, number][]>();
     for (const [name, d] of Object.entries(trigger.state ?? {})) state[`trigger:${name}`] = d;
@@ -375,15 +464,19 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     return this.ringMax(k, r) + this.lateness <= time;
   }
 
-  private ringPanes(): Map<number, unknown> | undefined {
+  private ringPanes(): Panes | undefined {
     this.backend.ns = '';
-    return this.backend.get(CONTENTS) as Map<number, unknown> | undefined;
+    return this.backend.get(CONTENTS) as Panes | undefined;
   }
 
   private ringRecord(rec: StreamRecord<T, Key>, r: { p: number; s: number; m: number; offset: number }): void {
     const ts = rec.timestamp;
     if (!Number.isFinite(ts)) this.assigner.assign(rec.value, ts, 0); // throws the assigner's error
     const j = Math.floor((ts - r.offset) / r.p);
+    if (r.m === 1) {
+      this.tumblingRecord(rec, j, r);
+      return;
+    }
     const kmax = Math.floor(j / r.s);
     if (this.ringLate(kmax, r)) {
       // every window of the element is late (the one with the largest start ends last)
@@ -393,12 +486,12 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const b = this.backend;
     let panes = this.ringPanes();
     if (panes === undefined) {
-      panes = new Map();
+      panes = { j: NaN, a: undefined, b: 0, r: [] };
       b.put(CONTENTS, panes);
     } else b.touch(CONTENTS);
-    const acc = panes.get(j);
-    const isNew = acc === undefined;
-    panes.set(j, this.accumulate(isNew ? NONE : acc === UNDEFINED ? undefined : acc, rec.value));
+    const acc = paneGet(panes, j);
+    const isNew = acc === NONE;
+    paneSet(panes, j, this.accumulate(acc, rec.value));
     const kmin = Math.floor((j - r.m) / r.s) + 1;
     // windows of the element that already ended (maxTs <= watermark) fire now, in descending start order; the first
     // one still open gets the key's next timer (when the pane is new: otherwise the chain already covers it)
@@ -419,6 +512,28 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     }
   }
 
+  /** Tumbling windows: pane = window, so window j is pane j. */
+  private tumblingRecord(rec: StreamRecord<T, Key>, j: number, r: { p: number; s: number; m: number; offset: number }): void {
+    const max = r.offset + (j + 1) * r.p - 1;
+    const wm = this.watermark;
+    if (max + this.lateness <= wm) {
+      if (rec.timestamp + this.lateness <= wm) this.late(rec);
+      return;
+    }
+    const b = this.backend;
+    b.ns = '';
+    let panes = b.get(CONTENTS) as Panes | undefined;
+    if (panes === undefined) {
+      panes = { j: NaN, a: undefined, b: 0, r: [] };
+      b.put(CONTENTS, panes);
+    } else if (b.tracking) b.touch(CONTENTS);
+    const acc = paneGet(panes, j);
+    paneSet(panes, j, this.accumulate(acc, rec.value));
+    if (max <= wm) this.ringFire(j, panes, r);
+    else if (acc === NONE) b.registerTimer('event', max);
+    if (acc === NONE && this.lateness > 0 && max + this.lateness !== MAX_WATERMARK) b.registerTimer('event', max + this.lateness);
+  }
+
   /** Adds a value to a pane accumulator (NONE = empty pane). */
   private accumulate(acc: unknown, value: T): unknown {
     const fn = this.fn;
@@ -430,17 +545,16 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       list.push(value);
       next = list;
     }
-    return next === undefined ? UNDEFINED : next;
+    return next;
   }
 
   /** Folds window k from its panes and emits it (nothing when it has no pane). */
-  private ringFire(k: number, panes: Map<number, unknown>, r: { p: number; s: number; m: number; offset: number }): void {
+  private ringFire(k: number, panes: Panes, r: { p: number; s: number; m: number; offset: number }): void {
     let acc: unknown = NONE;
     const merge = this.fn.kind === 'reduce' ? undefined : this.fn.aggregator?.merge;
     for (let j = k * r.s, end = k * r.s + r.m; j < end; j++) {
-      const x = panes.get(j);
-      if (x === undefined) continue;
-      const v = x === UNDEFINED ? undefined : x;
+      const v = paneGet(panes, j);
+      if (v === NONE) continue;
       acc = acc === NONE ? v : (merge as (a: unknown, b: unknown) => unknown)(acc, v);
     }
     if (acc === NONE) return;
@@ -460,7 +574,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     if (Number.isInteger(kf)) {
       this.ringFire(kf, panes, r);
       let next = Infinity;
-      for (const j of panes.keys()) {
+      for (const j of paneIndexes(panes)) {
         const lo = Math.max(kf + 1, Math.floor((j - r.m) / r.s) + 1);
         if (lo <= Math.floor(j / r.s) && lo < next) next = lo;
       }
@@ -469,14 +583,14 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     // drop the panes whose last window's cleanup time is this timer's (later timers of the same watermark still
     // need theirs: cleanup happens in timer order, as in the general path)
     let dropped = false;
-    for (const j of [...panes.keys()]) {
+    for (const j of paneIndexes(panes)) {
       if (this.ringLate(Math.floor(j / r.s), r, T)) {
-        panes.delete(j);
+        if (!dropped) this.backend.touch(CONTENTS);
+        paneDelete(panes, j);
         dropped = true;
       }
     }
-    if (panes.size === 0) this.backend.remove(CONTENTS);
-    else if (dropped) this.backend.touch(CONTENTS);
+    if (panesEmpty(panes)) this.backend.remove(CONTENTS);
   }
 
   // ---- merging (SEMANTICS §1.4) ---------------------------------------------------------------------------------------
