@@ -2,12 +2,24 @@
  * `npm start`: a generated clickstream through tidewater. Clicks arrive out of order (paced on the real clock);
  * event time with bounded out-of-orderness produces watermarks; keyBy user (each key's key group and the partition
  * of 4 that owns it, as Flink's hash partitioning assigns them); filter out health checks; a keyed process function
- * counts each user's page views in keyed state.
- * Prints every element that flows, in order: records with their key and timestamp, watermarks, the end-of-input MAX.
+ * counts each user's page views in keyed state; and a tumbling event-time window counts each user's page views per
+ * second, emitting when the watermark passes the end of the second.
+ * Prints every element that flows, in order: records with their key and timestamp, watermarks, the end-of-input MAX,
+ * and the window results.
  */
-import { map as rxMap, take, timer } from 'rxjs';
-import { boundedOutOfOrderness, keyGroupOf, MAX_WATERMARK, partitionOfKeyGroup, valueState, type StreamElement } from '../src/index.js';
-import { eventTime, filter, keyBy, process } from '../operators/index.js';
+import { map as rxMap, share, take, timer } from 'rxjs';
+import {
+  boundedOutOfOrderness,
+  count,
+  keyGroupOf,
+  MAX_WATERMARK,
+  partitionOfKeyGroup,
+  tumblingWindows,
+  valueState,
+  type StreamElement,
+  type WindowResult,
+} from '../src/index.js';
+import { aggregate, eventTime, filter, keyBy, process, window } from '../operators/index.js';
 import { generateClicks, type Click } from './clicks.js';
 
 const clicks = generateClicks(40, { seed: 7, stepMs: 100, maxDelayMs: 250 });
@@ -17,12 +29,19 @@ const rel = (ts: number): string => (ts === MAX_WATERMARK ? 'MAX' : `+${ts - t0}
 // keyed state of the process function below: one count per user
 const state = { views: valueState<number>() };
 
-const pipeline = timer(0, 10).pipe(
+const pageViews = timer(0, 10).pipe(
   take(clicks.length),
   rxMap((i) => clicks[i]!),
   eventTime((c) => c.at, boundedOutOfOrderness(250, { interval: 50 })),
   keyBy((c) => c.user),
   filter((c) => c.page !== '/health'),
+  share(),
+);
+
+// page views per user and second of event time
+const perSecond = pageViews.pipe(window(tumblingWindows(1_000)), aggregate(count()));
+
+const pipeline = pageViews.pipe(
   process<Click, string, string, typeof state>({
     name: 'views-per-user',
     state,
@@ -67,12 +86,28 @@ const show = (e: StreamElement<string, string>): void => {
   }
 };
 
+let windowResults = 0;
+let windowed = 0;
+const showWindow = (e: StreamElement<WindowResult<string, number>, string>): void => {
+  if (e.kind !== 'record') return;
+  windowResults++;
+  windowed += e.value.value;
+  const { key, window: w, value } = e.value;
+  const clock = (ts: number): string => new Date(ts).toISOString().slice(11, 19);
+  console.log(`  window     ${key.padEnd(4)} ${clock(w.start)}–${clock(w.end)} UTC: ${value} view(s)`);
+};
+
 console.log(`tidewater demo: ${clicks.length} clicks, out of order by up to 250 ms, watermarks = max seen − 250 − 1 every 50 ms\n`);
+perSecond.subscribe({ next: showWindow, error: (err: unknown) => console.error(err) });
 pipeline.subscribe({
   next: show,
   error: (err: unknown) => {
     console.error(err);
     globalThis.process.exitCode = 1; // (`process` here is tidewater's operator)
   },
-  complete: () => console.log(`\ndone: ${records} records (${clicks.length - records} /health filtered out), ${watermarks} watermarks, ${late} records behind the watermark`),
+  complete: () =>
+    console.log(
+      `\ndone: ${records} records (${clicks.length - records} /health filtered out), ${watermarks} watermarks, ${late} records behind the watermark, ` +
+        `${windowResults} window results counting ${windowed} views`,
+    ),
 });

@@ -10,7 +10,10 @@ describe('npm start', () => {
     expect(r.stdout).toMatch(/^tidewater demo: 40 clicks/);
     expect(r.stdout).toContain('  watermark  MAX\n');
     // the source is paced on the real clock, so how many periodic watermarks fall between records varies
-    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^done: 33 records \(7 \/health filtered out\), \d+ watermarks, 0 records behind the watermark$/);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(
+      /^done: 33 records \(7 \/health filtered out\), \d+ watermarks, 0 records behind the watermark, 20 window results counting 33 views$/,
+    );
+    expect(r.stdout).toContain('  window     eli  22:13:21–22:13:22 UTC: 1 view(s)\n');
   });
 });
 
