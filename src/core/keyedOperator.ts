@@ -49,7 +49,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   private wakeUpAt = Infinity;
   private finished = false;
 
-  constructor(args: CoreArgs<OUT>, state: Readonly<Record<string, StateDescriptor>>) {
+  constructor(args: CoreArgs<OUT>, state: Readonly<Record<string, StateDescriptor>>, layout?: { namespaceMajor?: readonly string[] }) {
     this.name = args.name;
     this.out = args.out;
     this.scheduler = args.scheduler;
@@ -59,6 +59,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
       state,
       scheduler: args.scheduler,
       onProcessingTimer: (ts) => this.scheduleWakeUp(ts),
+      ...(layout?.namespaceMajor !== undefined ? { namespaceMajor: layout.namespaceMajor } : {}),
     });
   }
 

@@ -82,6 +82,11 @@ export interface BackendOptions {
   readonly onProcessingTimer?: (timestamp: number) => void;
   /** how many keys one incremental snapshot checks for expired TTL state, per TTL'd state (default 1000) */
   readonly ttlCleanupBatch?: number;
+  /**
+   * States whose namespaced values are stored namespace-major (`namespace → key → value`): for window contents,
+   * where each element touches one of a few open windows, so the per-window map stays hot.
+   */
+  readonly namespaceMajor?: readonly string[];
 }
 
 export type { Namespace };
@@ -116,8 +121,9 @@ export class KeyedStateBackend {
   readonly handles: Record<string, unknown>;
   /** per state: keyId → value (default namespace) */
   readonly cols: Map<KeyId, unknown>[];
-  /** per state: keyId → namespace → value */
+  /** per state: keyId → namespace → value (key-major), or namespace → keyId → value (namespace-major) */
   readonly nsCols: NsColumn[];
+  private readonly nsMajor: boolean[];
   readonly hasTtl: boolean;
 
   /** current key, its id, and the current namespace ('' = none) */
@@ -151,6 +157,7 @@ export class KeyedStateBackend {
     this.hasTtl = this.descriptors.some((d) => d.ttl !== undefined);
     this.cols = this.names.map(() => new Map<KeyId, unknown>());
     this.nsCols = this.names.map(() => new Map<KeyId, Map<Namespace, unknown>>());
+    this.nsMajor = this.names.map((n) => opts.namespaceMajor?.includes(n) === true);
     this.dirty = this.names.map(() => new Map<KeyId, boolean>());
     this.nsDirty = this.names.map(() => new Map<KeyId, Map<Namespace, boolean>>());
     this.cleanupCursors = this.names.map(() => undefined);
@@ -193,22 +200,83 @@ export class KeyedStateBackend {
   /** The stored value of state `i` (undefined when absent). */
   get(i: number): unknown {
     if (this.ns === '') return (this.cols[i] as Map<KeyId, unknown>).get(this.id);
-    return (this.nsCols[i] as NsColumn).get(this.id)?.get(this.ns);
+    return this.nsGet(i, this.id, this.ns);
+  }
+
+  // ---- namespaced columns, in either layout ---------------------------------------------------------------------
+
+  private nsGet(i: number, id: KeyId, ns: Namespace): unknown {
+    const col = this.nsCols[i] as Map<unknown, Map<unknown, unknown>>;
+    return this.nsMajor[i] ? col.get(ns)?.get(id) : col.get(id)?.get(ns);
+  }
+
+  private nsHas(i: number, id: KeyId, ns: Namespace): boolean {
+    const col = this.nsCols[i] as Map<unknown, Map<unknown, unknown>>;
+    return (this.nsMajor[i] ? col.get(ns)?.has(id) : col.get(id)?.has(ns)) === true;
+  }
+
+  private nsSet(i: number, id: KeyId, ns: Namespace, v: unknown): void {
+    const col = this.nsCols[i] as Map<unknown, Map<unknown, unknown>>;
+    const major = this.nsMajor[i] === true;
+    const outer = major ? ns : id;
+    const inner = major ? id : ns;
+    let m = col.get(outer);
+    if (m === undefined) {
+      m = new Map();
+      col.set(outer, m);
+    }
+    m.set(inner, v);
+  }
+
+  /** Deletes; returns whether there was a value. */
+  private nsDelete(i: number, id: KeyId, ns: Namespace): boolean {
+    const col = this.nsCols[i] as Map<unknown, Map<unknown, unknown>>;
+    const major = this.nsMajor[i] === true;
+    const outer = major ? ns : id;
+    const inner = major ? id : ns;
+    const m = col.get(outer);
+    if (m === undefined || !m.delete(inner)) return false;
+    if (m.size === 0) col.delete(outer);
+    return true;
+  }
+
+  /** Every (key, namespace, value) of a namespaced column. */
+  private *nsEntries(i: number): IterableIterator<[KeyId, Namespace, unknown]> {
+    const col = this.nsCols[i] as Map<unknown, Map<unknown, unknown>>;
+    for (const [outer, m] of col) {
+      for (const [inner, v] of m) yield this.nsMajor[i] ? [inner as KeyId, outer as Namespace, v] : [outer as KeyId, inner as Namespace, v];
+    }
+  }
+
+  private nsSize(i: number): number {
+    let n = 0;
+    for (const m of (this.nsCols[i] as Map<unknown, Map<unknown, unknown>>).values()) n += m.size;
+    return n;
+  }
+
+  /** Namespaces of a key in a namespaced column. */
+  private nsOfKey(i: number, id: KeyId): Namespace[] {
+    if (!this.nsMajor[i]) {
+      const m = (this.nsCols[i] as NsColumn).get(id);
+      return m === undefined ? [] : [...m.keys()];
+    }
+    const out: Namespace[] = [];
+    for (const [ns, m] of this.nsCols[i] as Map<unknown, Map<unknown, unknown>>) if (m.has(id)) out.push(ns as Namespace);
+    return out;
+  }
+
+  private nsIds(i: number): Iterable<KeyId> {
+    if (!this.nsMajor[i]) return (this.nsCols[i] as NsColumn).keys();
+    const ids = new Set<KeyId>();
+    for (const m of (this.nsCols[i] as Map<unknown, Map<unknown, unknown>>).values()) for (const id of m.keys()) ids.add(id as KeyId);
+    return ids;
   }
 
   /** Stores a value (never `undefined`). */
   put(i: number, v: unknown): void {
     if (this.tracking) this.mark(i, this.id, this.ns);
     if (this.ns === '') (this.cols[i] as Map<KeyId, unknown>).set(this.id, v);
-    else {
-      const col = this.nsCols[i] as NsColumn;
-      let m = col.get(this.id);
-      if (m === undefined) {
-        m = new Map();
-        col.set(this.id, m);
-      }
-      m.set(this.ns, v);
-    }
+    else this.nsSet(i, this.id, this.ns, v);
   }
 
   /** Removes the value of state `i`. */
@@ -228,12 +296,9 @@ export class KeyedStateBackend {
       if (this.tracking) this.mark(i, id, ns);
       col.delete(id);
     } else {
-      const col = this.nsCols[i] as NsColumn;
-      const m = col.get(id);
-      if (m === undefined || !m.has(ns)) return;
+      if (!this.nsHas(i, id, ns)) return;
       if (this.tracking) this.mark(i, id, ns);
-      m.delete(ns);
-      if (m.size === 0) col.delete(id);
+      this.nsDelete(i, id, ns);
     }
   }
 
@@ -249,13 +314,12 @@ export class KeyedStateBackend {
       d = new Map();
       nd.set(id, d);
     }
-    if (!d.has(ns)) d.set(ns, (this.nsCols[i] as NsColumn).get(id)?.has(ns) ?? false);
+    if (!d.has(ns)) d.set(ns, this.nsHas(i, id, ns));
   }
 
   /** Namespaces that hold state `i` for the current key. */
   namespaces(i: number): Namespace[] {
-    const m = (this.nsCols[i] as NsColumn).get(this.id);
-    return m === undefined ? [] : [...m.keys()];
+    return this.nsOfKey(i, this.id);
   }
 
   // ---- timers -----------------------------------------------------------------------------------------------------
@@ -304,8 +368,7 @@ export class KeyedStateBackend {
   get entryCount(): number {
     let n = 0;
     for (let i = 0; i < this.n; i++) {
-      n += (this.cols[i] as Map<KeyId, unknown>).size;
-      for (const m of (this.nsCols[i] as NsColumn).values()) n += m.size;
+      n += (this.cols[i] as Map<KeyId, unknown>).size + this.nsSize(i);
     }
     return n;
   }
@@ -314,7 +377,7 @@ export class KeyedStateBackend {
     const ids = new Set<KeyId>(this.timersByKey().keys());
     for (let i = 0; i < this.n; i++) {
       for (const id of (this.cols[i] as Map<KeyId, unknown>).keys()) ids.add(id);
-      for (const id of (this.nsCols[i] as NsColumn).keys()) ids.add(id);
+      for (const id of this.nsIds(i)) ids.add(id);
     }
     return ids;
   }
@@ -332,7 +395,7 @@ export class KeyedStateBackend {
     const i = this.names.indexOf(name);
     if (i < 0) throw new StateRestoreError(this.operator, name, `${this.operator}: no state named '${name}' (states: ${this.names.join(', ') || 'none'})`);
     const id = keyIdOf(key);
-    const v = ns === '' ? (this.cols[i] as Map<KeyId, unknown>).get(id) : (this.nsCols[i] as NsColumn).get(id)?.get(ns);
+    const v = ns === '' ? (this.cols[i] as Map<KeyId, unknown>).get(id) : this.nsGet(i, id, ns);
     if (v === undefined) return undefined;
     const d = this.descriptors[i] as StateDescriptor;
     switch (d.kind) {
@@ -364,7 +427,7 @@ export class KeyedStateBackend {
     const d = this.descriptors[i] as StateDescriptor;
     const ttl = d.ttl;
     if (ttl === undefined) return;
-    const v = ns === '' ? (this.cols[i] as Map<KeyId, unknown>).get(id) : (this.nsCols[i] as NsColumn).get(id)?.get(ns);
+    const v = ns === '' ? (this.cols[i] as Map<KeyId, unknown>).get(id) : this.nsGet(i, id, ns);
     if (v === undefined) return;
     if (d.kind === 'list') {
       const items = v as TtlItem<unknown>[];
@@ -392,14 +455,13 @@ export class KeyedStateBackend {
 
   private expireKey(i: number, id: KeyId, now: number): void {
     this.expire(i, id, '', now);
-    const m = (this.nsCols[i] as NsColumn).get(id);
-    if (m !== undefined) for (const ns of [...m.keys()]) this.expire(i, id, ns, now);
+    for (const ns of this.nsOfKey(i, id)) this.expire(i, id, ns, now);
   }
 
   private expireEverything(now: number): void {
     for (let i = 0; i < this.n; i++) {
       if ((this.descriptors[i] as StateDescriptor).ttl === undefined) continue;
-      const ids = new Set<KeyId>([...(this.cols[i] as Map<KeyId, unknown>).keys(), ...(this.nsCols[i] as NsColumn).keys()]);
+      const ids = new Set<KeyId>([...(this.cols[i] as Map<KeyId, unknown>).keys(), ...this.nsIds(i)]);
       for (const id of ids) this.expireKey(i, id, now);
     }
   }
@@ -490,7 +552,7 @@ export class KeyedStateBackend {
       if (this.hasTtl) this.expireEverything(now);
       for (let i = 0; i < this.n; i++) {
         for (const [id, v] of this.cols[i] as Map<KeyId, unknown>) out.push(this.encode(i, id, '', v));
-        for (const [id, m] of this.nsCols[i] as NsColumn) for (const [ns, v] of m) out.push(this.encode(i, id, ns, v));
+        for (const [id, ns, v] of this.nsEntries(i)) out.push(this.encode(i, id, ns, v));
       }
       const timers = this.timersByKey();
       for (const [id, list] of timers) out.push(this.timersEntry(id, list));
@@ -515,10 +577,9 @@ export class KeyedStateBackend {
         if (v !== undefined) out.push(this.encode(i, id, '', v));
         else if (was) out.push({ keyGroup: this.groupOfId(id), path: this.path(i, id, ''), value: undefined });
       }
-      const nsCol = this.nsCols[i] as NsColumn;
       for (const [id, m] of this.nsDirty[i] as NsDirty) {
         for (const [ns, was] of m) {
-          const v = nsCol.get(id)?.get(ns);
+          const v = this.nsGet(i, id, ns);
           if (v !== undefined) out.push(this.encode(i, id, ns, v));
           else if (was) out.push({ keyGroup: this.groupOfId(id), path: this.path(i, id, ns), value: undefined });
         }

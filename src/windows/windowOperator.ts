@@ -14,7 +14,7 @@ import {
 } from '../state/descriptors.js';
 import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
-import type { WindowAssigner } from './assigners.js';
+import { windowStart, type WindowAssigner } from './assigners.js';
 import { MergingWindowSet } from './mergingWindowSet.js';
 import type { OnMergeContext, Trigger, TriggerContext, TriggerResult } from './triggers.js';
 import { maxTimestamp, ORDER_SENSITIVE, type TimeWindow, type WindowContext, type WindowResult } from './types.js';
@@ -181,7 +181,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
    * has contents is a no-op, so it is skipped */
   private readonly fastEventTrigger: boolean;
   /**
-   * The pane ring (tumbling, or sliding with a mergeable aggregator, on the default event-time trigger): per key one
+   * The pane ring (sliding windows with a mergeable aggregator, on the default event-time trigger): per key one
    * state value `Map<pane index, accumulator>` with panes of gcd(size, slide) ms, windows folded from their panes at
    * firing, and a chain of one timer per key at the next window end that has contents. `undefined` = general path.
    */
@@ -200,7 +200,9 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     };
     if (assigner.merging) state['merging-window-set'] = valueState<[number, number, number, number][]>();
     for (const [name, d] of Object.entries(trigger.state ?? {})) state[`trigger:${name}`] = d;
-    super(args, state);
+    // non-merging windows: contents namespace-major (window → key → accumulator), so an element costs one lookup in
+    // the map of one of the few open windows
+    super(args, state, assigner.merging || ring !== undefined ? undefined : { namespaceMajor: ['contents'] });
     const op = args.name;
     const lateness = options.allowedLateness ?? 0;
     if (typeof lateness !== 'number' || Number.isNaN(lateness) || lateness < 0) {
@@ -236,11 +238,10 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const size = a.size as number;
     const slide = a.slide as number;
     if (!Number.isInteger(size) || !Number.isInteger(slide) || !Number.isInteger(a.offset ?? 0)) return undefined;
-    if (slide < size) {
-      // several windows per element: panes must merge, in any order
-      const agg = fn.kind === 'reduce' ? undefined : fn.aggregator;
-      if (agg?.merge === undefined || (agg as { [ORDER_SENSITIVE]?: boolean })[ORDER_SENSITIVE] === true) return undefined;
-    } else if (slide > size) return undefined;
+    // tumbling windows take the general path (namespace-major contents); sliding ones need a mergeable aggregator
+    if (slide >= size) return undefined;
+    const agg = fn.kind === 'reduce' ? undefined : fn.aggregator;
+    if (agg?.merge === undefined || (agg as { [ORDER_SENSITIVE]?: boolean })[ORDER_SENSITIVE] === true) return undefined;
     const p = gcd(size, slide);
     return { p, s: slide / p, m: size / p, offset: a.offset ?? 0 };
   }
@@ -291,9 +292,19 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     return this.backend.handles.contents as { get(): unknown; add(v: T): void; clear(): void };
   }
 
-  private addToContents(ns: Namespace, value: T): void {
-    this.backend.ns = ns;
-    this.contentsHandle().add(value);
+  /** The stored contents after adding `value` (the representation the state handles use: UNDEFINED for undefined). */
+  private addRaw(raw: unknown, value: T): unknown {
+    const fn = this.fn;
+    const cur = raw === UNDEFINED ? undefined : raw;
+    let next: unknown;
+    if (fn.kind === 'reduce') next = raw === undefined ? value : fn.reduce(cur as T, value);
+    else if (fn.aggregator !== undefined) next = fn.aggregator.add(raw === undefined ? fn.aggregator.create() : cur, value);
+    else {
+      const list = raw === undefined ? [] : (raw as unknown[]);
+      list.push(value);
+      next = list;
+    }
+    return next === undefined ? UNDEFINED : next;
   }
 
   /** Stored contents of a namespace in the form the window function takes (reduced value / aggregate / list). */
@@ -392,6 +403,10 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       return;
     }
     const a = this.assigner;
+    if (a.kind === 'tumbling') {
+      this.tumblingRecord(r);
+      return;
+    }
     const windows = a.assign(r.value, r.timestamp, a.isEventTime ? 0 : this.scheduler.now());
     let skipped = true;
     if (a.merging) {
@@ -413,15 +428,20 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       for (const w of windows) {
         if (this.isWindowLate(w)) continue;
         skipped = false;
-        const ns = a.namespaceOf(w);
-        this.addAndTrigger(r, w, ns, this.fastEventTrigger && this.hasContents(ns));
+        this.addAndTrigger(r, w, a.namespaceOf(w), this.fastEventTrigger);
       }
     }
     if (skipped && a.isEventTime && r.timestamp + this.lateness <= this.watermark) this.late(r);
   }
 
-  private addAndTrigger(r: StreamRecord<T, Key>, w: TimeWindow, stateNs: Namespace, existed: boolean): void {
-    this.addToContents(stateNs, r.value);
+  /** Adds the element to the window's contents, calls the trigger (skipped for the default event-time trigger when
+   * the window already had contents and has not ended: it would only re-register its timers), applies the result. */
+  private addAndTrigger(r: StreamRecord<T, Key>, w: TimeWindow, stateNs: Namespace, fast: boolean): void {
+    const b = this.backend;
+    b.ns = stateNs;
+    const raw = b.get(CONTENTS);
+    const existed = fast && raw !== undefined;
+    b.put(CONTENTS, this.addRaw(raw, r.value));
     let result: TriggerResult;
     if (existed && maxTimestamp(w) > this.watermark) result = 'continue';
     else result = this.callTrigger(w, () => this.trigger.onElement(r.value, r.timestamp, w, this.tctx));
@@ -473,10 +493,6 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const ts = rec.timestamp;
     if (!Number.isFinite(ts)) this.assigner.assign(rec.value, ts, 0); // throws the assigner's error
     const j = Math.floor((ts - r.offset) / r.p);
-    if (r.m === 1) {
-      this.tumblingRecord(rec, j, r);
-      return;
-    }
     const kmax = Math.floor(j / r.s);
     if (this.ringLate(kmax, r)) {
       // every window of the element is late (the one with the largest start ends last)
@@ -491,7 +507,8 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     } else b.touch(CONTENTS);
     const acc = paneGet(panes, j);
     const isNew = acc === NONE;
-    paneSet(panes, j, this.accumulate(acc, rec.value));
+    const next = this.addRaw(acc === NONE ? undefined : acc === undefined ? UNDEFINED : acc, rec.value);
+    paneSet(panes, j, next === UNDEFINED ? undefined : next);
     const kmin = Math.floor((j - r.m) / r.s) + 1;
     // windows of the element that already ended (maxTs <= watermark) fire now, in descending start order; the first
     // one still open gets the key's next timer (when the pane is new: otherwise the chain already covers it)
@@ -512,40 +529,36 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     }
   }
 
-  /** Tumbling windows: pane = window, so window j is pane j. */
-  private tumblingRecord(rec: StreamRecord<T, Key>, j: number, r: { p: number; s: number; m: number; offset: number }): void {
-    const max = r.offset + (j + 1) * r.p - 1;
+  /**
+   * Tumbling windows, without allocating a window per element: one window, by arithmetic; the element goes into its
+   * contents (one lookup in the open window's map); the trigger is called when the general path would do more than
+   * re-register timers. Same rules as the general path.
+   */
+  private tumblingRecord(rec: StreamRecord<T, Key>): void {
+    const a = this.assigner;
+    const size = a.size as number;
+    const ts = a.isEventTime ? rec.timestamp : this.scheduler.now();
+    if (!Number.isFinite(ts)) a.assign(rec.value, ts, ts); // throws the assigner's error
+    const start = windowStart(ts, a.offset ?? 0, size);
+    const max = start + size - 1;
     const wm = this.watermark;
-    if (max + this.lateness <= wm) {
+    if (a.isEventTime && max + this.lateness <= wm) {
       if (rec.timestamp + this.lateness <= wm) this.late(rec);
       return;
     }
     const b = this.backend;
-    b.ns = '';
-    let panes = b.get(CONTENTS) as Panes | undefined;
-    if (panes === undefined) {
-      panes = { j: NaN, a: undefined, b: 0, r: [] };
-      b.put(CONTENTS, panes);
-    } else if (b.tracking) b.touch(CONTENTS);
-    const acc = paneGet(panes, j);
-    paneSet(panes, j, this.accumulate(acc, rec.value));
-    if (max <= wm) this.ringFire(j, panes, r);
-    else if (acc === NONE) b.registerTimer('event', max);
-    if (acc === NONE && this.lateness > 0 && max + this.lateness !== MAX_WATERMARK) b.registerTimer('event', max + this.lateness);
-  }
-
-  /** Adds a value to a pane accumulator (NONE = empty pane). */
-  private accumulate(acc: unknown, value: T): unknown {
-    const fn = this.fn;
-    let next: unknown;
-    if (fn.kind === 'reduce') next = acc === NONE ? value : fn.reduce(acc as T, value);
-    else if (fn.aggregator !== undefined) next = fn.aggregator.add(acc === NONE ? fn.aggregator.create() : acc, value);
-    else {
-      const list = acc === NONE ? [] : (acc as unknown[]);
-      list.push(value);
-      next = list;
+    b.ns = start;
+    const raw = b.get(CONTENTS);
+    b.put(CONTENTS, this.addRaw(raw, rec.value));
+    const existed = raw !== undefined;
+    if (this.fastEventTrigger && existed && max > wm) return;
+    const w: TimeWindow = { start, end: start + size };
+    const result = this.callTrigger(w, () => this.trigger.onElement(rec.value, rec.timestamp, w, this.tctx));
+    this.apply(result, w, start);
+    if (!existed || !this.fastEventTrigger) {
+      b.ns = start;
+      this.registerCleanupTimer(w);
     }
-    return next;
   }
 
   /** Folds window k from its panes and emits it (nothing when it has no pane). */
