@@ -205,14 +205,29 @@ export class KeyedStateBackend {
 
   // ---- namespaced columns, in either layout ---------------------------------------------------------------------
 
+  /** namespace-major columns: the last namespace used and its map (elements mostly go to the same open window) */
+  private lastNs: unknown[] = [];
+  private lastMap: (Map<unknown, unknown> | undefined)[] = [];
+
+  private nsMap(i: number, ns: Namespace): Map<unknown, unknown> | undefined {
+    const cached = this.lastMap[i];
+    if (cached !== undefined && this.lastNs[i] === ns) return cached;
+    const m = (this.nsCols[i] as Map<unknown, Map<unknown, unknown>>).get(ns);
+    if (m !== undefined) {
+      this.lastNs[i] = ns;
+      this.lastMap[i] = m;
+    }
+    return m;
+  }
+
   private nsGet(i: number, id: KeyId, ns: Namespace): unknown {
-    const col = this.nsCols[i] as Map<unknown, Map<unknown, unknown>>;
-    return this.nsMajor[i] ? col.get(ns)?.get(id) : col.get(id)?.get(ns);
+    if (this.nsMajor[i] === true) return this.nsMap(i, ns)?.get(id);
+    return (this.nsCols[i] as NsColumn).get(id)?.get(ns);
   }
 
   private nsHas(i: number, id: KeyId, ns: Namespace): boolean {
-    const col = this.nsCols[i] as Map<unknown, Map<unknown, unknown>>;
-    return (this.nsMajor[i] ? col.get(ns)?.has(id) : col.get(id)?.has(ns)) === true;
+    if (this.nsMajor[i] === true) return this.nsMap(i, ns)?.has(id) === true;
+    return (this.nsCols[i] as NsColumn).get(id)?.has(ns) === true;
   }
 
   private nsSet(i: number, id: KeyId, ns: Namespace, v: unknown): void {
@@ -220,10 +235,14 @@ export class KeyedStateBackend {
     const major = this.nsMajor[i] === true;
     const outer = major ? ns : id;
     const inner = major ? id : ns;
-    let m = col.get(outer);
+    let m = major ? this.nsMap(i, ns) : col.get(outer);
     if (m === undefined) {
       m = new Map();
       col.set(outer, m);
+      if (major) {
+        this.lastNs[i] = ns;
+        this.lastMap[i] = m;
+      }
     }
     m.set(inner, v);
   }
@@ -236,7 +255,13 @@ export class KeyedStateBackend {
     const inner = major ? id : ns;
     const m = col.get(outer);
     if (m === undefined || !m.delete(inner)) return false;
-    if (m.size === 0) col.delete(outer);
+    if (m.size === 0) {
+      col.delete(outer);
+      if (major && this.lastNs[i] === ns) {
+        this.lastNs[i] = undefined;
+        this.lastMap[i] = undefined;
+      }
+    }
     return true;
   }
 
