@@ -1,6 +1,7 @@
 /**
- * Tiny benchmark harness: runs each case `rounds` times after a warm-up, reports the median rate.
- * Baselines are measured in the same run, so ratios are what to compare across machines.
+ * Tiny benchmark harness: runs each case `rounds` times after a warm-up, cases interleaved within each round.
+ * Rates are medians over rounds; ratios are medians of the per-round ratios (each against the baseline measured in
+ * the same round), which cancels most of the drift of a shared 2-core machine.
  */
 export interface Case {
   readonly name: string;
@@ -12,17 +13,23 @@ export interface Result {
   readonly name: string;
   readonly eventsPerSec: number;
   readonly checksum: number;
+  /** per-round times in ms */
+  readonly times: readonly number[];
 }
 
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+
 export function measure(events: number, cases: readonly Case[], rounds = 7): Result[] {
-  const times = new Map<string, number[]>();
+  const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   const sums = new Map<string, number>();
   for (const c of cases) {
     c.run();
     c.run(); // warm-up
   }
   for (let r = 0; r < rounds; r++) {
-    // interleave cases so drift (GC, thermal, the other core) hits all of them alike
     for (const c of cases) {
       const t0 = performance.now();
       const sum = c.run();
@@ -30,14 +37,21 @@ export function measure(events: number, cases: readonly Case[], rounds = 7): Res
       const prev = sums.get(c.name);
       if (prev !== undefined && prev !== sum) throw new Error(`${c.name}: checksum changed between rounds`);
       sums.set(c.name, sum);
-      (times.get(c.name) ?? times.set(c.name, []).get(c.name)!).push(dt);
+      times.get(c.name)?.push(dt);
     }
   }
   return cases.map((c) => {
-    const ts = [...(times.get(c.name) ?? [])].sort((a, b) => a - b);
-    const median = ts[Math.floor(ts.length / 2)] ?? NaN;
-    return { name: c.name, eventsPerSec: (events / median) * 1000, checksum: sums.get(c.name) ?? NaN };
+    const ts = times.get(c.name) ?? [];
+    return { name: c.name, eventsPerSec: (events / median(ts)) * 1000, checksum: sums.get(c.name) ?? NaN, times: ts };
   });
+}
+
+/** Median over rounds of (rate of `a`) / (rate of `b`) in the same round. */
+export function ratio(results: readonly Result[], a: string, b: string): number {
+  const ra = results.find((r) => r.name === a);
+  const rb = results.find((r) => r.name === b);
+  if (ra === undefined || rb === undefined) return NaN;
+  return median(ra.times.map((t, i) => (rb.times[i] ?? NaN) / t));
 }
 
 export function fmtRate(r: number): string {
@@ -45,10 +59,7 @@ export function fmtRate(r: number): string {
 }
 
 export function table(title: string, results: readonly Result[], baseline: string): string {
-  const base = results.find((r) => r.name === baseline);
-  const lines = [`### ${title}`, '', '| case | events/s | × ' + baseline + ' |', '| --- | ---: | ---: |'];
-  for (const r of results) {
-    lines.push(`| ${r.name} | ${fmtRate(r.eventsPerSec)} | ${base ? (r.eventsPerSec / base.eventsPerSec).toFixed(2) : '-'} |`);
-  }
+  const lines = [`### ${title}`, '', '| case | events/s (median) | × ' + baseline + ' (median of per-round ratios) |', '| --- | ---: | ---: |'];
+  for (const r of results) lines.push(`| ${r.name} | ${fmtRate(r.eventsPerSec)} | ${ratio(results, r.name, baseline).toFixed(2)} |`);
   return lines.join('\n');
 }

@@ -2,7 +2,7 @@ import { from, groupBy, mergeMap, scan } from 'rxjs';
 import { record, valueState, type StreamElement, type StreamRecord } from '../src/index.js';
 import { process } from '../operators/index.js';
 import { prng } from '../demo/clicks.js';
-import { measure, table, type Result } from './harness.js';
+import { measure, ratio, table, type Result } from './harness.js';
 
 /**
  * Keyed running count over N records with K keys (keys drawn at random): tidewater `process` + `valueState` vs a
@@ -72,12 +72,10 @@ export function keyedCountBench(n = 1_000_000, keyCounts: readonly number[] = [1
           return sum;
         },
       },
-    ], k >= 100_000 ? 3 : 5);
+    ], k >= 100_000 ? 5 : 9);
     all.push(results);
-    const by = new Map(results.map((r) => [r.name, r.eventsPerSec]));
-    const tw = by.get('tidewater process + valueState') ?? NaN;
-    const vsMap = tw / (by.get('Map loop') ?? NaN);
-    const vsGroupBy = tw / (by.get('RxJS groupBy+mergeMap+scan') ?? NaN);
+    const vsMap = ratio(results, 'tidewater process + valueState', 'Map loop');
+    const vsGroupBy = ratio(results, 'tidewater process + valueState', 'RxJS groupBy+mergeMap+scan');
     reports.push(
       table(`keyed running count, ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys`, results, 'Map loop') +
         `\n\ntidewater / Map loop: ${vsMap.toFixed(2)}× (target ≥ 0.5: ${vsMap >= 0.5 ? 'met' : 'NOT met'})` +

@@ -1,7 +1,7 @@
 import { from, filter as rxFilter, map as rxMap } from 'rxjs';
 import { record, type StreamElement, type StreamRecord } from '../src/index.js';
 import { filter, map } from '../operators/index.js';
-import { measure, table, type Result } from './harness.js';
+import { measure, ratio, table, type Result } from './harness.js';
 
 /**
  * map → filter over N records: tidewater (records with timestamp and key) vs plain RxJS on plain values vs a plain
@@ -55,11 +55,9 @@ export function mapFilterBench(n = 1_000_000): { results: Result[]; report: stri
       },
     },
   ]);
-  const byName = new Map(results.map((r) => [r.name, r.eventsPerSec]));
-  const tw = byName.get('tidewater') ?? NaN;
   const ratios = {
-    'tidewater / plain RxJS': tw / (byName.get('plain RxJS') ?? NaN),
-    'tidewater / plain JS loop': tw / (byName.get('plain JS loop') ?? NaN),
+    'tidewater / plain RxJS': ratio(results, 'tidewater', 'plain RxJS'),
+    'tidewater / plain JS loop': ratio(results, 'tidewater', 'plain JS loop'),
   };
   const report =
     table(`map → filter, ${n.toLocaleString('en')} records`, results, 'plain RxJS') +

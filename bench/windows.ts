@@ -2,7 +2,7 @@ import { from, pipe, type OperatorFunction } from 'rxjs';
 import { count, record, sessionWindows, slidingWindows, tumblingWindows, watermark, type StreamElement, type WindowResult } from '../src/index.js';
 import { aggregate, window } from '../operators/index.js';
 import { prng } from '../demo/clicks.js';
-import { measure, table, type Result } from './harness.js';
+import { measure, ratio, table, type Result } from './harness.js';
 
 /**
  * Windowed count per key over N events: K devices drawn at random, 10 000 events per second of event time (each
@@ -72,13 +72,10 @@ export function windowsBench(n = 1_000_000, k = 10_000): { report: string; resul
       { name: 'tidewater sliding 1 min / 6 s', run: run(pipe(window<number, string>(slidingWindows(SIZE, 6_000)), aggregate(count()))) },
       { name: 'tidewater sessions, gap 3 s', run: run(pipe(window<number, string>(sessionWindows(3_000)), aggregate(count()))) },
     ],
-    5,
+    7,
   );
-  const by = new Map(results.map((r) => [r.name, r.eventsPerSec]));
-  const tumbling = by.get('tidewater tumbling 1 min') ?? NaN;
-  const sliding = by.get('tidewater sliding 1 min / 6 s') ?? NaN;
-  const vsLoop = tumbling / (by.get('Map loop (tumbling count)') ?? NaN);
-  const slidingCost = tumbling / sliding;
+  const vsLoop = ratio(results, 'tidewater tumbling 1 min', 'Map loop (tumbling count)');
+  const slidingCost = ratio(results, 'tidewater tumbling 1 min', 'tidewater sliding 1 min / 6 s');
   const report =
     table(`windowed count, ${n.toLocaleString('en')} events, ${k.toLocaleString('en')} keys`, results, 'Map loop (tumbling count)') +
     `\n\ntumbling / Map loop: ${vsLoop.toFixed(2)}× (target ≥ 0.5: ${vsLoop >= 0.5 ? 'met' : 'NOT met'})` +
