@@ -1,7 +1,6 @@
-import { asyncScheduler, Observable, type Observer, type OperatorFunction, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import { asyncScheduler, Observable, Subscriber, type Observer, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { MAX_WATERMARK, MIN_WATERMARK, type Key, type StreamElement, type StreamRecord } from '../elements/index.js';
-import { subscribeElements } from '../elements/plumbing.js';
 import { describeValue, InvalidKeyError, InvalidTimestampError, TidewaterError, UserFunctionError } from '../errors/index.js';
 import { checkedKeyIdOf, NOT_A_KEY } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
@@ -224,6 +223,26 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   }
 }
 
+/** Feeds a keyed core straight from upstream (a `Subscriber` chained to the downstream one, no closure per hop). */
+class CoreSubscriber<IN, K, OUT> extends Subscriber<StreamElement<IN, K>> {
+  constructor(
+    destination: Subscriber<StreamElement<OUT, K>>,
+    private readonly core: KeyedOperatorCore<IN, OUT>,
+  ) {
+    super(destination);
+  }
+  protected override _next(e: StreamElement<IN, K>): void {
+    this.core.next(e);
+  }
+  protected override _complete(): void {
+    try {
+      this.core.complete();
+    } finally {
+      this.unsubscribe();
+    }
+  }
+}
+
 /**
  * Makes the pipeable operator of a keyed core: on subscribe it takes the ambient environment (clock, registration,
  * restore), builds the core, restores it, and feeds it every element.
@@ -248,12 +267,7 @@ export function keyedOperator<IN, K, OUT>(
       });
       core.restoreFromEnvironment();
       env?.register?.(core);
-      const sub = subscribeElements(
-        source,
-        out,
-        (e) => core.next(e),
-        () => core.complete(),
-      );
+      const sub = source.subscribe(new CoreSubscriber<IN, K, OUT>(out, core));
       return () => {
         core.finish();
         sub.unsubscribe();
