@@ -1,7 +1,9 @@
 /**
- * `npm run bench`: every benchmark, each with its baselines measured in the same run. Prints markdown tables and
- * ratios (copy them into BENCHMARKS.md). Optional argument: a benchmark name to run only that one.
+ * `npm run bench`: every benchmark, each in its own Node process (so one benchmark's JIT state — e.g. call sites
+ * made megamorphic by another operator — does not colour the next), each with its baselines measured in the same
+ * run. Prints markdown tables and ratios (copy them into BENCHMARKS.md). `npm run bench -- NAME` runs one.
  */
+import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { keyedCountBench } from './keyedCount.js';
 import { mapFilterBench } from './mapFilter.js';
@@ -14,8 +16,17 @@ const benches: Record<string, () => { report: string }> = {
 };
 
 const only = process.argv[2];
-console.log(`# tidewater benchmarks — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}\n`);
-for (const [name, run] of Object.entries(benches)) {
-  if (only && only !== name) continue;
-  console.log(run().report + '\n');
+if (only !== undefined) {
+  const bench = benches[only];
+  if (bench === undefined) {
+    console.error(`unknown benchmark '${only}'; have: ${Object.keys(benches).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(bench().report + '\n');
+} else {
+  console.log(`# tidewater benchmarks — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}\n`);
+  for (const name of Object.keys(benches)) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', name], { stdio: 'inherit' });
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
 }
