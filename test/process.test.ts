@@ -154,7 +154,7 @@ describe('process: processing-time timers', () => {
       const input = m.cold<StreamElement<string, string>>('a 9ms b 99ms |', { a: rec('x', 1, 'k1'), b: rec('y', 2, 'k2') });
       const out = input.pipe(
         process<string, string, string>({
-          onElement(v, ctx) {
+          onElement(_v, ctx) {
             ctx.timers.registerProcessingTime(ctx.currentProcessingTime + 50);
           },
           onTimer(ts, ctx) {

@@ -1,34 +1,25 @@
-import { Subject, of, pipe, type OperatorFunction } from 'rxjs';
+import { Subject, pipe, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   collect,
-  ConfigurationError,
   continuousEventTimeTrigger,
   count,
   countTrigger,
   endOfStreamTrigger,
-  eventTimeTrigger,
   globalWindows,
-  max,
-  mean,
-  min,
   neverTrigger,
   processingTimeTrigger,
   purging,
   sessionWindows,
   slidingWindows,
-  sum,
-  topN,
   tumblingWindows,
   type StreamElement,
   type StreamRecord,
-  type WindowAssigner,
   type WindowResult,
 } from '../src/index.js';
-import { aggregate, keyBy, map, processWindow, reduce, window } from '../operators/index.js';
-import { harness, rec, wm } from '../testing/index.js';
-import { marbles } from './support/marbles.js';
-import { feed, fmt, lines, sortRuns, sumE, windowed, type E, type Step } from './support/windows.js';
+import { aggregate, processWindow, reduce, window } from '../operators/index.js';
+import { harness } from '../testing/index.js';
+import { feed, lines, sortRuns, sumE, windowed, type E, type Step } from './support/windows.js';
 
 const sumOf = (els: readonly E[]): number => els.reduce((a, e) => a + e[1], 0);
 

@@ -51,10 +51,6 @@ export class StateRestoreError extends TidewaterError {
   override name = 'StateRestoreError';
 }
 
-function timerKey(domain: 'event' | 'processing', ns: Namespace, ts: number): string | number {
-  if (ns === '' && domain === 'event') return ts;
-  return `${domain === 'event' ? 'e' : 'p'}${ns}@${ts}`;
-}
 
 /** Maps a path inside a stored payload (`[flag, data…]`) to the path inside the user's value. */
 function userPath(kind: StateKind, ttl: boolean, p: string): string {
@@ -342,10 +338,6 @@ export class KeyedStateBackend {
     if (!d.has(ns)) d.set(ns, this.nsHas(i, id, ns));
   }
 
-  /** Namespaces that hold state `i` for the current key. */
-  namespaces(i: number): Namespace[] {
-    return this.nsOfKey(i, this.id);
-  }
 
   // ---- timers -----------------------------------------------------------------------------------------------------
 
