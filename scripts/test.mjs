@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: runs vitest's node project and, when a Chromium is found, its browser project (real Chromium).
+// `npm test`: typechecks, then runs vitest's node project and, when a Chromium is found, its browser project
+// (real Chromium).
 // Prints a final line `N passed, N failed` read from vitest's JSON reporter.
 // TIDEWATER_REQUIRE_BROWSER=1 (set by .ci/run) turns a missing Chromium into a failure.
 import { spawnSync } from 'node:child_process';
@@ -23,6 +24,14 @@ if (!haveBrowser) {
     process.exit(1);
   }
   banner(lines);
+}
+
+// strict TypeScript is part of the test: the sources, the tests (expectTypeOf assertions) and the examples
+const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit', env: process.env });
+if (tsc.status !== 0) {
+  console.error('!! typecheck failed (npx tsc -p tsconfig.json)');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
 }
 
 const results = '.vitest-results.json';
