@@ -27,7 +27,9 @@ export function measure(events: number, cases: readonly Case[], rounds = 7): Res
   const sums = new Map<string, number>();
   for (const c of cases) {
     c.run();
-    c.run(); // warm-up
+    c.run();
+    c.run();
+    c.run(); // warm-up: let the JIT settle before measuring
   }
   for (let r = 0; r < rounds; r++) {
     for (const c of cases) {

@@ -1,4 +1,4 @@
-import type { Observer, OperatorFunction } from 'rxjs';
+import type { Observer, OperatorFunction, Subscriber } from 'rxjs';
 import type { Key, StreamElement, StreamRecord } from '../src/elements/index.js';
 import { KeyedOperatorCore, keyedOperator, type CoreArgs } from '../src/core/keyedOperator.js';
 import type { StateDescriptor, StateHandles } from '../src/state/descriptors.js';
@@ -91,7 +91,9 @@ class Context<K, S extends Record<string, StateDescriptor>, R> implements TimerC
   timeDomain: 'event' | 'processing' = 'event';
   readonly state: StateHandles<S>;
   readonly timers: TimerService;
+  private readonly out: Subscriber<StreamElement<R, Key>>;
   constructor(private readonly core: ProcessCore<unknown, K, R, S>) {
+    this.out = core.output;
     this.state = core.backend.handles as StateHandles<S>;
     const b = core.backend;
     this.timers = {
@@ -118,7 +120,7 @@ class Context<K, S extends Record<string, StateDescriptor>, R> implements TimerC
   /** Own arrow properties: `const { emit } = ctx` works too. */
   readonly emit = (value: R, timestamp?: number): void => {
     const ts = timestamp === undefined ? this.timestamp : this.core.checkTimestamp('emit', timestamp);
-    this.core.emitRecord(value, ts, this.key as Key);
+    this.out.next({ kind: 'record', value, timestamp: ts, key: this.key as Key });
   };
   readonly output = <X>(side: Observer<X>, value: X): void => {
     this.core.emitSide(side, value);
@@ -139,8 +141,9 @@ class ProcessCore<T, K, R, S extends Record<string, StateDescriptor>> extends Ke
     return this.scheduler.now();
   }
 
-  emitRecord(value: R, timestamp: number, key: Key): void {
-    this.out.next({ kind: 'record', value, timestamp, key });
+  /** The downstream subscriber (the context emits into it directly). */
+  get output(): Subscriber<StreamElement<R, Key>> {
+    return this.out;
   }
 
   emitSide<X>(side: Observer<X>, value: X): void {
