@@ -166,10 +166,6 @@ class ProcessCore<T, K, R, S extends Record<string, StateDescriptor>> extends Ke
     ctx.timeDomain = t.domain;
     onTimer.call(this.spec, t.timestamp, ctx);
   }
-
-  protected override kindLabel(): string {
-    return 'process';
-  }
 }
 
 /**

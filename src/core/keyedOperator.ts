@@ -39,6 +39,7 @@ export interface CoreArgs<OUT> {
  */
 export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInstance {
   readonly name: string;
+  readonly kind: string;
   readonly backend: KeyedStateBackend;
   watermark = MIN_WATERMARK;
   protected readonly out: Subscriber<StreamElement<OUT, Key>>;
@@ -50,6 +51,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 
   constructor(args: CoreArgs<OUT>, state: Readonly<Record<string, StateDescriptor>>, layout?: { namespaceMajor?: readonly string[] }) {
     this.name = args.name;
+    this.kind = args.kind;
     this.out = args.out;
     this.scheduler = args.scheduler;
     this.env = args.env;
@@ -163,8 +165,9 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 
   // ---- errors ------------------------------------------------------------------------------------------------------
 
+  /** The operator kind (`process`, `window`), for messages. */
   protected kindLabel(): string {
-    return this.name;
+    return this.kind;
   }
 
   protected fail(err: TidewaterError): void {

@@ -72,6 +72,14 @@ function positive(op: string, name: string, v: unknown): number {
   return v;
 }
 
+function offsetOf(op: string, opts: WindowOptions, limit: number, limitName: string): number {
+  const offset = opts.offset ?? 0;
+  if (typeof offset !== 'number' || !Number.isFinite(offset) || Math.abs(offset) >= limit) {
+    throw new ConfigurationError(op, offset, `${op}: offset ${String(offset)} must satisfy |offset| < ${limitName} (${limit}).`);
+  }
+  return offset;
+}
+
 function timeOf(op: string, opts: WindowOptions): boolean {
   const t = opts.time ?? 'event';
   if (t !== 'event' && t !== 'processing') throw new ConfigurationError(op, t, `${op}: time must be 'event' or 'processing'.`);
@@ -97,10 +105,7 @@ function checkTs(op: string, ts: number, value: unknown): void {
 export function tumblingWindows<T = unknown>(size: number, opts: WindowOptions = {}): WindowAssigner<T> {
   const op = 'tumblingWindows';
   positive(op, 'size', size);
-  const offset = opts.offset ?? 0;
-  if (typeof offset !== 'number' || !Number.isFinite(offset) || Math.abs(offset) >= size) {
-    throw new ConfigurationError(op, offset, `${op}: offset ${String(offset)} must satisfy |offset| < size (${size}).`);
-  }
+  const offset = offsetOf(op, opts, size, 'size');
   const eventTime = timeOf(op, opts);
   return {
     kind: 'tumbling',
@@ -136,10 +141,7 @@ export function slidingWindows<T = unknown>(size: number, slide: number, opts: W
   positive(op, 'size', size);
   positive(op, 'slide', slide);
   if (size / slide > 10_000_000) throw new ConfigurationError(op, size / slide, `${op}: size / slide must be <= 10 000 000.`);
-  const offset = opts.offset ?? 0;
-  if (typeof offset !== 'number' || !Number.isFinite(offset) || Math.abs(offset) >= slide) {
-    throw new ConfigurationError(op, offset, `${op}: offset ${String(offset)} must satisfy |offset| < slide (${slide}).`);
-  }
+  const offset = offsetOf(op, opts, slide, 'slide');
   const eventTime = timeOf(op, opts);
   return {
     kind: 'sliding',

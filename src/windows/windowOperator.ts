@@ -16,7 +16,7 @@ import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
 import { windowStart, type WindowAssigner } from './assigners.js';
 import { MergingWindowSet } from './mergingWindowSet.js';
-import type { OnMergeContext, Trigger, TriggerContext, TriggerResult } from './triggers.js';
+import type { OnMergeContext, Trigger, TriggerResult } from './triggers.js';
 import { maxTimestamp, ORDER_SENSITIVE, type TimeWindow, type WindowContext, type WindowResult } from './types.js';
 
 /** How a window keeps its contents and turns them into results. @internal */
@@ -254,10 +254,6 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
 
   now(): number {
     return this.scheduler.now();
-  }
-
-  protected override kindLabel(): string {
-    return 'window';
   }
 
   override metrics(): Record<string, number> {
@@ -740,6 +736,3 @@ class TriggerCtx<T, K, R> implements OnMergeContext {
     this.core.mergeTriggerState(name, this.window, this.mergedWindows);
   }
 }
-
-/** Tells the result type apart when the contents are kept as a list (processWindow without an aggregator). @internal */
-export type { TriggerContext };
