@@ -43,6 +43,11 @@ export interface OperatorEnvironment {
   sideOutput?<X>(operator: string, observer: Observer<X>, value: X): void;
   /** Warnings (e.g. late records dropped without a lateData observer): default `console.warn`. */
   warn?(operator: string, message: string): void;
+  /**
+   * A checkpoint barrier reached `instance`: the job snapshots it now (every effect of the elements before the barrier,
+   * none after). Called before the barrier is forwarded downstream.
+   */
+  onBarrier?(instance: StatefulOperatorInstance, checkpointId: number): void;
   /** The next stateful operator's position (0, 1, …): unnamed operators are named `${kind}#${position}`. */
   nextPosition?(): number;
 }

@@ -89,7 +89,10 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     if (e.kind === 'record') this.nextRecord(e);
     else if (e.kind === 'watermark') {
       if (e.timestamp > this.watermark) this.advanceWatermark(e.timestamp);
-    } else this.out.next(e);
+    } else {
+      if (e.kind === 'barrier') this.env?.onBarrier?.(this, e.checkpointId);
+      this.out.next(e);
+    }
   }
 
   private nextRecord(e: StreamRecord<IN, unknown>): void {

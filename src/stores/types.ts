@@ -1,0 +1,145 @@
+import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
+
+/**
+ * One operation of an atomic batch on a {@link KeyValueBackend}.
+ *
+ * @example
+ * ```ts
+ * const ops: BatchOp[] = [{ type: 'put', key: 'a', value: '1' }, { type: 'del', key: 'b' }];
+ * ```
+ */
+export type BatchOp = { readonly type: 'put'; readonly key: string; readonly value: string } | { readonly type: 'del'; readonly key: string };
+
+/**
+ * The ordered string key-value store a {@link StateStore} is built on: a `Map` (memory), LevelDB (`level`) or an
+ * IndexedDB object store (`idb-keyval`). Keys are compared by UTF-16 code unit (tidewater only writes ASCII keys, for
+ * which LevelDB's byte order and IndexedDB's order agree).
+ *
+ * @example
+ * ```ts
+ * await kv.batch([{ type: 'put', key: 'cp/job/1/done', value: 'ok' }]);
+ * await kv.range('cp/job/', 'cp/job0'); // [['cp/job/1/done', 'ok']]
+ * ```
+ */
+export interface KeyValueBackend {
+  /** The value at `key`, or undefined. */
+  get(key: string): Promise<string | undefined>;
+  /** Applies every op or none (one LevelDB batch, one IndexedDB transaction); resolves when durable. */
+  batch(ops: readonly BatchOp[]): Promise<void>;
+  /** Entries with `gte <= key < lt`, ascending by key. */
+  range(gte: string, lt: string): Promise<[key: string, value: string][]>;
+  /** Keys with `gte <= key < lt`, ascending. */
+  keys(gte: string, lt: string): Promise<string[]>;
+  /** Releases the backend (closes the database). */
+  close(): Promise<void>;
+}
+
+/**
+ * What a job hands the store to write as checkpoint `id`: each stateful operator's snapshot (full, or a delta on the
+ * job's checkpoint `parent`), the source offsets and the sink's transaction state, already encoded.
+ *
+ * @example
+ * ```ts
+ * await store.writeCheckpoint({ job: 'clicks', id: 4, parent: 3, timestamp: 1_000, savepoint: false,
+ *   operators: [h.snapshot()], sources: ['{"index":120}'], sink: '{"pending":[]}' });
+ * ```
+ */
+export interface CheckpointWrite {
+  readonly job: string;
+  /** Checkpoint ids strictly increase within a job. */
+  readonly id: number;
+  /** The checkpoint the delta snapshots in `operators` build on; undefined when every snapshot is full. */
+  readonly parent?: number;
+  /** Scheduler time when the checkpoint was triggered. */
+  readonly timestamp: number;
+  /** A savepoint: written full, never deleted by retention. */
+  readonly savepoint: boolean;
+  readonly operators: readonly OperatorSnapshot[];
+  /** One encoded offset per source, in the job's source order. */
+  readonly sources: readonly string[];
+  /** The sink's encoded transaction state (pending pre-committed transactions), or undefined without a sink. */
+  readonly sink?: string;
+}
+
+/**
+ * A complete checkpoint as listed by a store (no state entries).
+ *
+ * @example
+ * ```ts
+ * const [newest] = await store.listCheckpoints('clicks'); // newest first
+ * newest?.id;
+ * ```
+ */
+export interface CheckpointMeta {
+  readonly job: string;
+  readonly id: number;
+  readonly parent?: number;
+  readonly timestamp: number;
+  readonly savepoint: boolean;
+  /** Characters written for this checkpoint (its own entries, not its parents'). */
+  readonly bytes: number;
+  /** State entries written for this checkpoint (its own, not its parents'). */
+  readonly entries: number;
+}
+
+/**
+ * A checkpoint loaded for a restore: every operator's state materialised into one full snapshot (its chain of deltas
+ * folded), plus offsets and sink state, and the newer checkpoints that were skipped because they are torn or corrupt.
+ *
+ * @example
+ * ```ts
+ * const cp = await store.loadCheckpoint('clicks', 'latest');
+ * cp?.skipped; // [{ id: 7, reason: 'checksum mismatch in chunk 3 of operator "counts"' }]
+ * ```
+ */
+export interface LoadedCheckpoint extends CheckpointMeta {
+  readonly operators: readonly OperatorSnapshot[];
+  readonly sources: readonly string[];
+  readonly sink?: string;
+  /** Newer checkpoints (or chain members) that could not be used, newest first, with the reason. */
+  readonly skipped: readonly { readonly id: number; readonly reason: string }[];
+}
+
+/**
+ * Where checkpoints (and source journals) live: `memoryStore()`, `levelStore(location)` from `tidewater/level`,
+ * `indexedDbStore(name)` from `tidewater/indexeddb`, or `openDefaultStore(name)`. One checkpoint is written in one
+ * atomic batch with a manifest, per-chunk checksums and a completion marker, so a torn or corrupt checkpoint is
+ * detected and never loaded.
+ *
+ * @example
+ * ```ts
+ * const job = runJob({ name: 'clicks', source, pipeline, sink,
+ *   checkpoint: { intervalMs: 1000, store: memoryStore() } });
+ * ```
+ */
+export interface StateStore {
+  /** e.g. `memory`, `level:/var/lib/app/state`, `indexeddb:dashboard`. */
+  readonly description: string;
+  /** Writes checkpoint `write.id` in one atomic batch; resolves when it is durable. */
+  writeCheckpoint(write: CheckpointWrite): Promise<CheckpointMeta>;
+  /** Complete, verified-by-marker checkpoints of a job, newest first (contents are verified by `loadCheckpoint`). */
+  listCheckpoints(job: string): Promise<CheckpointMeta[]>;
+  /**
+   * Loads the newest usable checkpoint (`'latest'`) or the newest usable one with id ≤ `id`, folding delta chains;
+   * torn or corrupt checkpoints are skipped (reported in `skipped`). Undefined when none is usable.
+   */
+  loadCheckpoint(job: string, which: 'latest' | number): Promise<LoadedCheckpoint | undefined>;
+  /**
+   * Deletes checkpoints beyond the newest `retain` complete ones, except savepoints and checkpoints that a kept one's
+   * delta chain needs; also deletes torn leftovers older than the newest complete checkpoint.
+   */
+  prune(job: string, retain: number): Promise<void>;
+  /** A portable savepoint file (JSON text, checksummed) of checkpoint `id` (default: newest usable), full state. */
+  exportSavepoint(job: string, id?: number): Promise<string>;
+  /** Imports a savepoint file as a complete full checkpoint of `job` (default: the job named in the file). */
+  importSavepoint(text: string, options?: { job?: string }): Promise<CheckpointMeta>;
+  /** Appends values (encoded) to journal `name` at sequence numbers `from`, `from + 1`, …, atomically; durable on resolve. */
+  appendJournal(name: string, from: number, values: readonly string[]): Promise<void>;
+  /** Journal values from sequence number `from` on, in order (at most `limit`). */
+  readJournal(name: string, from: number, limit?: number): Promise<string[]>;
+  /** Deletes journal entries below sequence number `before`. */
+  truncateJournal(name: string, before: number): Promise<void>;
+  /** The backend this store writes through (tests use it to simulate corruption). */
+  readonly kv: KeyValueBackend;
+  close(): Promise<void>;
+}
