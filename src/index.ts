@@ -87,3 +87,5 @@ export {
 export { collect, count, max, mean, min, sum, topN } from './windows/aggregators.js';
 export type { TimeWindow, WindowContext, WindowResult } from './windows/types.js';
 export type { WindowOperatorOptions } from './windows/windowOperator.js';
+export * from './jobs/index.js';
+export type { BatchOp, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, StateStore } from './stores/types.js';

@@ -21,6 +21,8 @@ export interface StatefulOperatorInstance {
   keys(): unknown[];
   /** Pending timers of a key, in firing order. */
   timersOf(key: unknown): [domain: 'event' | 'processing', timestamp: number, namespace: string | number][];
+  /** The operator's current event time (its last watermark). */
+  readonly watermark: number;
   /** Number of state entries held. */
   readonly stateEntries: number;
   /** Counters: `stateEntries`, and per operator kind e.g. `lateRecordsDropped` for windows. */

@@ -1,0 +1,271 @@
+import type * as NodeFs from 'node:fs';
+import type * as NodePath from 'node:path';
+import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
+import type { Sink, SinkContext, SinkWriter, Source, SourceRead } from './types.js';
+
+interface NodeProcess {
+  getBuiltinModule?(id: string): unknown;
+}
+
+/** Node's `fs` and `path`, found at run time (no import statement, so browser bundles never see them). */
+function nodeModules(what: string): { fs: typeof NodeFs; path: typeof NodePath } {
+  const proc = (globalThis as { process?: NodeProcess }).process;
+  const fs = proc?.getBuiltinModule?.('node:fs') as typeof NodeFs | undefined;
+  const path = proc?.getBuiltinModule?.('node:path') as typeof NodePath | undefined;
+  if (fs === undefined || path === undefined) {
+    throw new ConfigurationError(what, undefined, `${what} needs Node.js ≥ 20.16 (files); in a browser use fromObservable/fromArray and callbackSink.`);
+  }
+  return { fs, path };
+}
+
+/** A file that does not hold what a job expects (a line that is not JSON, a transaction file gone missing). */
+export class FileFormatError extends TidewaterError {
+  override name = 'FileFormatError';
+}
+
+const CHUNK = 1 << 20;
+
+/**
+ * A source reading a newline-delimited JSON file: one value per line (blank lines skipped). Its offset is the byte
+ * position after the last line read, so a restored job resumes right after it.
+ *
+ * @example
+ * ```ts
+ * runJob({ name: 'orders', source: fromNdjsonFile('orders.ndjson'), pipeline, sink: toNdjsonFile('totals.ndjson'), checkpoint });
+ * ```
+ */
+export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
+  const description = `fromNdjsonFile(${file})`;
+  return {
+    description,
+    async open(offset) {
+      const { fs } = nodeModules(description);
+      let position = 0;
+      if (offset !== undefined) {
+        position = Number(offset);
+        if (!Number.isSafeInteger(position) || position < 0) {
+          throw new ConfigurationError(description, offset, `${description}: checkpoint offset ${describeValue(offset)} is not a byte position; restore from a checkpoint of this job.`);
+        }
+      }
+      const fh = await fs.promises.open(file, 'r');
+      /** Byte position of the first unread byte of the file. */
+      let readPos = position;
+      let rest: Buffer = Buffer.alloc(0);
+      let eof = false;
+      let values: T[] = [];
+      let ends: number[] = [];
+      let taken = 0;
+      const parse = (line: Buffer, start: number): void => {
+        const text = line.toString('utf8');
+        if (text.trim() === '') return;
+        try {
+          values.push(JSON.parse(text) as T);
+        } catch (err) {
+          throw new FileFormatError(description, text, `${description}: the line at byte ${start} is not JSON (${err instanceof Error ? err.message : describeValue(err)}): ${describeValue(text, 120)}. Fix or remove the line.`);
+        }
+        ends.push(start + line.length + 1);
+      };
+      const fill = async (): Promise<void> => {
+        const buf = Buffer.allocUnsafe(CHUNK);
+        const { bytesRead } = await fh.read(buf, 0, CHUNK, readPos);
+        readPos += bytesRead;
+        const data = rest.length === 0 ? buf.subarray(0, bytesRead) : Buffer.concat([rest, buf.subarray(0, bytesRead)]);
+        const base = readPos - data.length;
+        let from = 0;
+        values = [];
+        ends = [];
+        taken = 0;
+        for (let nl = data.indexOf(10, from); nl !== -1; nl = data.indexOf(10, from)) {
+          parse(data.subarray(from, nl), base + from);
+          from = nl + 1;
+        }
+        rest = Buffer.from(data.subarray(from));
+        if (bytesRead === 0) {
+          eof = true;
+          if (rest.length > 0) {
+            parse(rest, base + from);
+            const last = ends.length - 1;
+            if (last >= 0) ends[last] = (ends[last] as number) - 1; // no newline after the last line
+            rest = Buffer.alloc(0);
+          }
+        }
+      };
+      const take = (max: number): SourceRead<T> => {
+        const end = Math.min(values.length, taken + max);
+        const out = values.slice(taken, end);
+        if (end > taken) position = ends[end - 1] as number;
+        taken = end;
+        return { values: out, done: eof && taken >= values.length };
+      };
+      return {
+        read(max: number): SourceRead<T> | Promise<SourceRead<T>> {
+          if (taken < values.length || eof) return take(max);
+          return (async () => {
+            while (taken >= values.length && !eof) await fill();
+            return take(max);
+          })();
+        },
+        offset: () => String(position),
+        close: () => fh.close(),
+      };
+    },
+  };
+}
+
+interface PendingTxn {
+  readonly id: number;
+  readonly start: number;
+  readonly length: number;
+}
+
+interface NdjsonState {
+  readonly committed: number;
+  readonly pending: readonly PendingTxn[];
+}
+
+function parseNdjsonState(sink: string, state: string): NdjsonState {
+  try {
+    const s = JSON.parse(state) as NdjsonState;
+    if (Number.isSafeInteger(s.committed) && Array.isArray(s.pending)) return s;
+  } catch {
+    // reported below
+  }
+  throw new ConfigurationError(sink, state, `${sink}: sink state ${describeValue(state)} from the checkpoint is not this sink's; restore with the sink the job was checkpointed with.`);
+}
+
+/**
+ * A sink writing one JSON line per value to `file`. With checkpointing it is a two-phase-commit sink: the values of a
+ * checkpoint interval are written to `file.pending-<id>` and fsynced at the barrier (pre-commit); when the checkpoint
+ * is durable they are appended to `file` (commit: truncate to the transaction's start, append, fsync, delete the
+ * pending file — so a commit repeated after a crash is harmless). On restore, the pending transactions of the
+ * checkpoint are committed and everything after them is cut off and aborted, so `file` holds each result exactly
+ * once. Without checkpointing, lines are appended as they come. The file is emptied when a job starts from scratch.
+ *
+ * @example
+ * ```ts
+ * runJob({ name: 'counts', source, pipeline, sink: toNdjsonFile('out/counts.ndjson'),
+ *   checkpoint: { intervalMs: 1000, store: levelStore('state') } });
+ * ```
+ */
+export function toNdjsonFile<R>(file: string): Sink<R> {
+  const description = `toNdjsonFile(${file})`;
+  return {
+    description,
+    async open(context: SinkContext): Promise<SinkWriter<R>> {
+      const { fs, path } = nodeModules(description);
+      const fsp = fs.promises;
+      const pendingFile = (id: number): string => `${file}.pending-${id}`;
+      const sizeOf = async (f: string): Promise<number | undefined> => {
+        try {
+          return (await fsp.stat(f)).size;
+        } catch {
+          return undefined;
+        }
+      };
+      const commitOne = async (t: PendingTxn): Promise<void> => {
+        const pf = pendingFile(t.id);
+        const size = (await sizeOf(file)) ?? 0;
+        if (t.length === 0) return;
+        if ((await sizeOf(pf)) === undefined) {
+          if (size >= t.start + t.length) return; // committed before
+          throw new FileFormatError(description, t, `${description}: transaction ${t.id} is neither committed nor pending (${pf} is missing); the output file was changed behind the job's back. Delete the checkpoints and start over.`);
+        }
+        if (size < t.start) {
+          throw new FileFormatError(description, t, `${description}: ${file} is shorter (${size} B) than its committed output (${t.start} B); it was changed behind the job's back. Delete the checkpoints and start over.`);
+        }
+        const data = await fsp.readFile(pf);
+        const fh = await fsp.open(file, 'r+');
+        try {
+          await fh.truncate(t.start);
+          await fh.write(data, 0, data.length, t.start);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await fsp.unlink(pf);
+      };
+      const removeStrayPending = async (): Promise<void> => {
+        const dir = path.dirname(file);
+        const prefix = `${path.basename(file)}.pending-`;
+        for (const name of await fsp.readdir(dir)) if (name.startsWith(prefix)) await fsp.unlink(path.join(dir, name));
+      };
+
+      let end = 0;
+      if (context.transactional && context.restored !== undefined) {
+        const state = parseNdjsonState(description, context.restored);
+        for (const t of state.pending) await commitOne(t);
+        end = state.committed;
+      }
+      await removeStrayPending();
+      await fsp.mkdir(path.dirname(file), { recursive: true });
+      const fh0 = await fsp.open(file, 'a');
+      try {
+        await fh0.truncate(end);
+        await fh0.sync();
+      } finally {
+        await fh0.close();
+      }
+
+      let lines: string[] = [];
+      let pending: PendingTxn[] = [];
+      const line = (v: R): string => {
+        const s = JSON.stringify(v) as string | undefined;
+        if (s === undefined) throw new ConfigurationError(description, v, `${description}: ${describeValue(v)} has no JSON form; map results to JSON values before the sink.`);
+        return s;
+      };
+      if (!context.transactional) {
+        let chain: Promise<void> = Promise.resolve();
+        const flush = (): void => {
+          if (lines.length === 0) return;
+          const data = lines.join('\n') + '\n';
+          lines = [];
+          chain = chain.then(() => fsp.appendFile(file, data));
+        };
+        return {
+          write(v) {
+            lines.push(line(v));
+            if (lines.length >= 4096) flush();
+          },
+          preCommit: () => '{"committed":0,"pending":[]}',
+          commit() {},
+          async close() {
+            flush();
+            await chain;
+          },
+        };
+      }
+      return {
+        write(v) {
+          lines.push(line(v));
+        },
+        async preCommit(id) {
+          const data = lines.length === 0 ? '' : lines.join('\n') + '\n';
+          lines = [];
+          const length = Buffer.byteLength(data);
+          if (length > 0) {
+            const fh = await fsp.open(pendingFile(id), 'w');
+            try {
+              await fh.writeFile(data);
+              await fh.sync();
+            } finally {
+              await fh.close();
+            }
+          }
+          pending.push({ id, start: end, length });
+          end += length;
+          const state: NdjsonState = { committed: end, pending };
+          return JSON.stringify(state);
+        },
+        async commit(id) {
+          while (pending.length > 0 && (pending[0] as PendingTxn).id <= id) {
+            await commitOne(pending[0] as PendingTxn);
+            pending = pending.slice(1);
+          }
+        },
+        close() {
+          lines = [];
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,256 @@
+import type { Observable, Subscription } from 'rxjs';
+import { ConfigurationError, describeValue } from '../errors/index.js';
+import { decodeValue, encodeValue } from '../state/codec.js';
+import type { StateStore } from '../stores/types.js';
+import type { Source, SourceContext, SourceRead, SourceReader } from './types.js';
+
+/** Parses an offset the job stored: a non-negative integer count of values consumed. */
+function countOffset(source: string, offset: string | undefined): number {
+  if (offset === undefined) return 0;
+  const n = Number(offset);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new ConfigurationError(source, offset, `${source}: checkpoint offset ${describeValue(offset)} is not a count of values; restore from a checkpoint of this job.`);
+  }
+  return n;
+}
+
+/** A reader over a synchronous iterator that already skipped `start` values. */
+class IteratorReader<T> implements SourceReader<T> {
+  private done = false;
+  constructor(
+    private readonly it: Iterator<T>,
+    private position: number,
+  ) {}
+  read(max: number): SourceRead<T> {
+    const values: T[] = [];
+    while (!this.done && values.length < max) {
+      const r = this.it.next();
+      if (r.done === true) this.done = true;
+      else values.push(r.value);
+    }
+    this.position += values.length;
+    return { values, done: this.done };
+  }
+  offset(): string {
+    return String(this.position);
+  }
+  close(): void {
+    if (!this.done) this.it.return?.();
+  }
+}
+
+/**
+ * A source over an array: its offset is the index of the next value, so a restored job resumes right after the
+ * last value its checkpoint covered.
+ *
+ * @example
+ * ```ts
+ * runJob({ name: 'demo', source: fromArray([1, 2, 3]), pipeline: pipe(map(x => x * 2)), sink: toArray() });
+ * ```
+ */
+export function fromArray<T>(values: readonly T[]): Source<T> {
+  const description = `fromArray(${values.length} values)`;
+  return {
+    description,
+    open(offset) {
+      const start = countOffset(description, offset);
+      let i = Math.min(start, values.length);
+      return {
+        read(max: number): SourceRead<T> {
+          const end = Math.min(values.length, i + max);
+          const out = values.slice(i, end);
+          i = end;
+          return { values: out, done: i >= values.length };
+        },
+        offset: () => String(i),
+        close() {},
+      };
+    },
+  };
+}
+
+/**
+ * A source over an iterable made by `factory` (called again on restore, then the first `offset` values are
+ * skipped): the iterable must yield the same values each time.
+ *
+ * @example
+ * ```ts
+ * fromIterable(function* () { for (let i = 0; i < 1e6; i++) yield { id: i % 100, at: i }; });
+ * ```
+ */
+export function fromIterable<T>(factory: () => Iterable<T>): Source<T> {
+  const description = 'fromIterable';
+  return {
+    description,
+    open(offset) {
+      const skip = countOffset(description, offset);
+      const it = factory()[Symbol.iterator]();
+      for (let i = 0; i < skip; i++) if (it.next().done === true) break;
+      return new IteratorReader(it, skip);
+    },
+  };
+}
+
+/**
+ * A source over an async iterable made by `factory` (called again on restore, then the first `offset` values are
+ * skipped): the iterable must yield the same values each time.
+ *
+ * @example
+ * ```ts
+ * fromAsyncIterable(async function* () { for await (const line of lines()) yield JSON.parse(line); });
+ * ```
+ */
+export function fromAsyncIterable<T>(factory: () => AsyncIterable<T>): Source<T> {
+  const description = 'fromAsyncIterable';
+  return {
+    description,
+    async open(offset) {
+      const skip = countOffset(description, offset);
+      const it = factory()[Symbol.asyncIterator]();
+      let position = skip;
+      let done = false;
+      for (let i = 0; i < skip && !done; i++) done = (await it.next()).done === true;
+      return {
+        // One value per read: an async iterator cannot say whether its next value is ready without awaiting it.
+        async read(): Promise<SourceRead<T>> {
+          if (done) return { values: [], done };
+          const r = await it.next();
+          if (r.done === true) {
+            done = true;
+            return { values: [], done };
+          }
+          position++;
+          return { values: [r.value], done: false };
+        },
+        offset: () => String(position),
+        async close() {
+          if (!done) await it.return?.();
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Options of {@link fromObservable}.
+ *
+ * @example
+ * ```ts
+ * fromObservable(fromEvent(button, 'click'), { journal: await openDefaultStore('clicks') });
+ * ```
+ */
+export interface FromObservableOptions {
+  /**
+   * Where values are made durable (in batches, in arrival order) before they are processed, and replayed from on
+   * restore. Without it the source is live only: values that arrived after the last checkpoint are lost on a crash.
+   */
+  readonly journal?: StateStore;
+  /** Journal name (default `${job}/source-${index}`). */
+  readonly name?: string;
+}
+
+/**
+ * A source for streams that cannot replay (DOM events, sockets, subjects). With a `journal`, each value is written
+ * to the journal (batched: whatever arrived while the previous write was in flight) and only processed once durable;
+ * its offset is the journal sequence number, so a restored job replays what its checkpoint did not cover and then
+ * continues live, exactly once. Journal entries older than the oldest retained checkpoint are deleted.
+ *
+ * @example
+ * ```ts
+ * runJob({ name: 'taps', source: fromObservable(taps$, { journal: memoryStore() }), pipeline, checkpoint });
+ * ```
+ */
+export function fromObservable<T>(source$: Observable<T>, options: FromObservableOptions = {}): Source<T> {
+  const description = 'fromObservable';
+  return {
+    description,
+    async open(offset, context: SourceContext) {
+      const journal = options.journal;
+      const name = options.name ?? `${context.job}/source-${context.index}`;
+      let position = countOffset(description, offset);
+      /** Values ready to process (durable when journaled), in order. */
+      let ready: T[] = [];
+      let incoming: T[] = [];
+      let nextSeq = position;
+      let writing = false;
+      let completed = false;
+      let failure: unknown;
+      let wake: (() => void) | undefined;
+      const signal = (): void => {
+        const w = wake;
+        wake = undefined;
+        w?.();
+      };
+      if (journal !== undefined) {
+        const replay = await journal.readJournal(name, position);
+        for (const s of replay) ready.push(decodeValue(s) as T);
+        nextSeq = position + replay.length;
+      }
+      const flush = (): void => {
+        if (journal === undefined || writing || incoming.length === 0) return;
+        const batch = incoming;
+        incoming = [];
+        writing = true;
+        const encoded = batch.map((v) => encodeValue(v));
+        journal.appendJournal(name, nextSeq, encoded).then(
+          () => {
+            nextSeq += batch.length;
+            writing = false;
+            for (const v of batch) ready.push(v);
+            signal();
+            flush();
+          },
+          (err: unknown) => {
+            failure = err;
+            signal();
+          },
+        );
+      };
+      const sub: Subscription = source$.subscribe({
+        next: (v) => {
+          if (journal === undefined) {
+            ready.push(v);
+            signal();
+          } else {
+            incoming.push(v);
+            flush();
+          }
+        },
+        error: (err: unknown) => {
+          failure = err;
+          signal();
+        },
+        complete: () => {
+          completed = true;
+          signal();
+        },
+      });
+      const take = (max: number): SourceRead<T> => {
+        const values = ready.length <= max ? ready : ready.slice(0, max);
+        ready = ready.length <= max ? [] : ready.slice(max);
+        position += values.length;
+        const done = completed && ready.length === 0 && incoming.length === 0 && !writing;
+        return { values, done };
+      };
+      return {
+        read(max: number): SourceRead<T> | Promise<SourceRead<T>> {
+          if (failure !== undefined) throw failure;
+          if (ready.length > 0 || (completed && incoming.length === 0 && !writing)) return take(max);
+          return new Promise<SourceRead<T>>((resolve, reject) => {
+            wake = () => {
+              if (failure !== undefined) reject(failure instanceof Error ? failure : new Error(describeValue(failure)));
+              else resolve(take(max));
+            };
+          });
+        },
+        offset: () => String(position),
+        async release(oldestOffset: string) {
+          if (journal !== undefined) await journal.truncateJournal(name, countOffset(description, oldestOffset));
+        },
+        close() {
+          sub.unsubscribe();
+        },
+      } satisfies SourceReader<T>;
+    },
+  };
+}

@@ -1,0 +1,269 @@
+import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
+import type { StreamElement } from '../elements/index.js';
+import type { StateStore } from '../stores/types.js';
+
+/**
+ * What a source reader hands the job per read: the next values (possibly none yet) and whether the source is
+ * exhausted.
+ *
+ * @example
+ * ```ts
+ * const r: SourceRead<number> = { values: [1, 2, 3], done: false };
+ * ```
+ */
+export interface SourceRead<T> {
+  readonly values: readonly T[];
+  readonly done: boolean;
+}
+
+/**
+ * Where a job's source opens: the job, the source's index among the job's sources, the clock and the checkpoint
+ * store (journals live there).
+ *
+ * @example
+ * ```ts
+ * const reader = await source.open(undefined, { job: 'clicks', index: 0, scheduler: asyncScheduler });
+ * ```
+ */
+export interface SourceContext {
+  readonly job: string;
+  readonly index: number;
+  readonly scheduler: SchedulerLike;
+  readonly store?: StateStore;
+}
+
+/**
+ * An open source: reads values in batches and tells its position. A position (`offset()`) is an encoded string the
+ * job stores in checkpoints; opening the source at that offset resumes right after the last value read before it.
+ *
+ * @example
+ * ```ts
+ * const { values, done } = await reader.read(1024);
+ * const resumeAt = reader.offset();
+ * ```
+ */
+export interface SourceReader<T> {
+  /**
+   * Up to `max` next values. Synchronous sources return at once; asynchronous ones return a promise that resolves
+   * as soon as at least one value (or the end) is available.
+   */
+  read(max: number): SourceRead<T> | Promise<SourceRead<T>>;
+  /** The encoded position just after the last value returned by `read`. */
+  offset(): string;
+  /**
+   * Checkpoints older than the one at `oldestRetained` are gone: a source that keeps data for replay (a journal) may
+   * delete what lies before it.
+   */
+  release?(oldestRetained: string): void | Promise<void>;
+  /** Releases the source (unsubscribes, closes files). */
+  close(): void | Promise<void>;
+}
+
+/**
+ * A replayable source of a job: `fromArray`, `fromIterable`, `fromAsyncIterable`, `fromNdjsonFile`,
+ * `fromObservable`. A restored job reopens each source at the offset of its checkpoint.
+ *
+ * @example
+ * ```ts
+ * const source: Source<number> = fromArray([1, 2, 3]);
+ * ```
+ */
+export interface Source<T> {
+  /** For messages, e.g. `fromArray(3 values)`. */
+  readonly description: string;
+  /** Opens a reader at `offset` (from a checkpoint) or, when undefined, at the start. */
+  open(offset: string | undefined, context: SourceContext): SourceReader<T> | Promise<SourceReader<T>>;
+}
+
+/**
+ * Where a job's sink opens: whether output is transactional (the job checkpoints) and, after a restore, the sink
+ * state stored in that checkpoint (its pre-committed transactions, to commit now; anything after them is aborted).
+ *
+ * @example
+ * ```ts
+ * const writer = await sink.open({ job: 'clicks', transactional: true, restored: undefined });
+ * ```
+ */
+export interface SinkContext {
+  readonly job: string;
+  /** True when the job checkpoints: output becomes visible only when its checkpoint completes (two-phase commit). */
+  readonly transactional: boolean;
+  /** The sink state of the checkpoint the job restored from, or undefined on a fresh start. */
+  readonly restored: string | undefined;
+  /** The id of the checkpoint the job restored from, or undefined on a fresh start. */
+  readonly restoredCheckpoint?: number;
+}
+
+/**
+ * An open sink, driven by the job with Flink's two-phase-commit protocol: `write` puts values into the current
+ * transaction; at checkpoint n's barrier `preCommit(n)` flushes it, makes it pending under n and returns the sink
+ * state to store with checkpoint n; when checkpoint n is durable, `commit(n)` makes every pending transaction ≤ n
+ * visible. Without checkpointing, `write` is visible at once (or at `close`).
+ *
+ * @example
+ * ```ts
+ * writer.write(value);
+ * const state = await writer.preCommit(7);
+ * await writer.commit(7);
+ * ```
+ */
+export interface SinkWriter<R> {
+  write(value: R): void;
+  preCommit(checkpointId: number): string | Promise<string>;
+  commit(checkpointId: number): void | Promise<void>;
+  /** The job ended (`completed`: its last checkpoint committed everything) or stopped: release resources. */
+  close(completed: boolean): void | Promise<void>;
+}
+
+/**
+ * Where a job's results go: `toArray`, `toNdjsonFile`, `callbackSink`.
+ *
+ * @example
+ * ```ts
+ * const sink: Sink<string> = toArray();
+ * ```
+ */
+export interface Sink<R> {
+  readonly description: string;
+  open(context: SinkContext): SinkWriter<R> | Promise<SinkWriter<R>>;
+}
+
+/**
+ * Checkpointing of a job.
+ *
+ * @example
+ * ```ts
+ * runJob({ name: 'clicks', source, pipeline, checkpoint: { intervalMs: 1000, store: memoryStore(), retain: 3 } });
+ * ```
+ */
+export interface CheckpointConfig {
+  /** A checkpoint every `intervalMs` of scheduler time (at most one in flight). */
+  readonly intervalMs: number;
+  readonly store: StateStore;
+  /** Newest complete checkpoints kept (default 3); savepoints are never deleted. */
+  readonly retain?: number;
+  /**
+   * `exactly-once` (default) or `at-least-once`. A job has one input stream and no shuffle, so barriers never need
+   * alignment and both modes give the same (exactly-once) state; the mode is accepted for Flink parity.
+   */
+  readonly mode?: 'exactly-once' | 'at-least-once';
+}
+
+/**
+ * The description of a job for {@link runJob}.
+ *
+ * @example
+ * ```ts
+ * const config: JobConfig<Click, Count> = { name: 'clicks', source: fromArray(clicks), pipeline: pipe(eventTime(c => c.ts), keyBy(c => c.user), window(tumblingWindows(1000)), aggregate(count())) };
+ * ```
+ */
+export interface JobConfig<T, R> {
+  /** Names the job's checkpoints in the store. */
+  readonly name: string;
+  readonly source: Source<T> | readonly Source<T>[];
+  /**
+   * Built with `pipe(...)`: it receives each source value as an unkeyed record stamped with the scheduler's clock
+   * (a source value that already is a stream element — a record, a watermark — is passed as it is), plus the job's
+   * checkpoint barriers; usually `eventTime(...)` comes first.
+   */
+  readonly pipeline: OperatorFunction<StreamElement<T, undefined>, StreamElement<R>>;
+  readonly sink?: Sink<R>;
+  readonly checkpoint?: CheckpointConfig;
+  /** `'latest'` (default with a store), a checkpoint id (the newest usable one ≤ it), or false to start empty. */
+  readonly restore?: 'latest' | number | false;
+  /** Restore even if the checkpoint holds state of an operator the pipeline lacks (that state is dropped). */
+  readonly allowNonRestoredState?: boolean;
+  /** Clock for checkpoint intervals and every operator inside (default `asyncScheduler`). */
+  readonly scheduler?: SchedulerLike;
+  /** Largest number of source values pushed between two checks of the clock (default 1024). */
+  readonly batchSize?: number;
+}
+
+/**
+ * A completed checkpoint, as reported by `checkpoints$` and `triggerCheckpoint()`.
+ *
+ * @example
+ * ```ts
+ * job.checkpoints$.subscribe(c => console.log(`checkpoint ${c.id}: ${c.entries} entries, ${c.bytes} B in ${c.durationMs} ms`));
+ * ```
+ */
+export interface CheckpointInfo {
+  readonly id: number;
+  /** Scheduler time from the barrier's injection to the commit of the sink. */
+  readonly durationMs: number;
+  /** Characters written for this checkpoint. */
+  readonly bytes: number;
+  /** State entries written (changed entries for an incremental checkpoint). */
+  readonly entries: number;
+  /** Decoded source offsets, one per source. */
+  readonly sourceOffsets: readonly unknown[];
+  /** True when every operator snapshot in it is full (not a delta). */
+  readonly full: boolean;
+  readonly savepoint: boolean;
+}
+
+/**
+ * Per-operator figures of a running job.
+ *
+ * @example
+ * ```ts
+ * job.metrics$.subscribe(m => console.log(m.recordsIn, m.operators['counts']?.stateEntries));
+ * ```
+ */
+export interface JobMetrics {
+  /** Values read from the sources. */
+  readonly recordsIn: number;
+  /** Values that reached the sink. */
+  readonly recordsOut: number;
+  readonly checkpointsCompleted: number;
+  /** Per stateful operator (by name): its watermark and its counters (`stateEntries`, `lateRecordsDropped`, …). */
+  readonly operators: Readonly<Record<string, { readonly watermark: number } & Readonly<Record<string, number>>>>;
+}
+
+/**
+ * How a job ended.
+ *
+ * @example
+ * ```ts
+ * const summary = await job.done;
+ * summary.restoredFrom; // checkpoint id or undefined
+ * ```
+ */
+export interface JobSummary extends JobMetrics {
+  readonly name: string;
+  /** `finished` (sources exhausted, everything committed) or `stopped` (by `stop()`). */
+  readonly state: 'finished' | 'stopped';
+  /** The checkpoint the job restored from, if any. */
+  readonly restoredFrom?: number;
+  /** Newer checkpoints that were skipped at restore because they are torn or corrupt. */
+  readonly skipped: readonly { readonly id: number; readonly reason: string }[];
+  /** The last checkpoint (or savepoint) the job completed, if any. */
+  readonly lastCheckpoint?: number;
+}
+
+/**
+ * A running job (see {@link runJob}).
+ *
+ * @example
+ * ```ts
+ * const job = runJob({ name: 'clicks', source, pipeline, sink: toArray() });
+ * job.output$.subscribe(console.log);
+ * await job.done;
+ * ```
+ */
+export interface Job<R> {
+  /** Values as they reach the sink (before they are committed). */
+  readonly output$: Observable<R>;
+  readonly checkpoints$: Observable<CheckpointInfo>;
+  /** Emitted after each checkpoint and once at the end. */
+  readonly metrics$: Observable<JobMetrics>;
+  readonly done: Promise<JobSummary>;
+  /** Takes a checkpoint now (waits for one in flight first). Rejects without a checkpoint store. */
+  triggerCheckpoint(): Promise<CheckpointInfo>;
+  /**
+   * Stops the job. `drain`: sources stop, then the end of input flows through (MAX watermark: every window fires) and
+   * the last transaction commits. `savepoint`: a full checkpoint flagged as savepoint is taken last (never deleted by
+   * retention; export it with `store.exportSavepoint`). Without `drain`, pending windows stay in the state.
+   */
+  stop(options?: { savepoint?: boolean; drain?: boolean }): Promise<void>;
+}

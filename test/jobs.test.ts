@@ -1,0 +1,169 @@
+import { pipe, Subject } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import {
+  boundedOutOfOrderness,
+  callbackSink,
+  ConfigurationError,
+  count,
+  fromArray,
+  fromAsyncIterable,
+  fromIterable,
+  fromObservable,
+  runJob,
+  toArray,
+  tumblingWindows,
+  UserFunctionError,
+  valueState,
+  type StreamElement,
+  type WindowResult,
+} from '../src/index.js';
+import { aggregate, eventTime, keyBy, map, process, window } from '../operators/index.js';
+
+interface Click {
+  readonly user: string;
+  readonly ts: number;
+}
+
+const clicks: Click[] = [
+  { user: 'a', ts: 100 },
+  { user: 'b', ts: 200 },
+  { user: 'a', ts: 900 },
+  { user: 'a', ts: 1100 },
+  { user: 'b', ts: 1500 },
+  { user: 'a', ts: 2100 },
+];
+
+const perSecond = pipe(
+  eventTime((c: Click) => c.ts, boundedOutOfOrderness(0, { interval: 0 })),
+  keyBy((c: Click) => c.user),
+  window(tumblingWindows(1000)),
+  aggregate(count()),
+);
+
+const expectedCounts: WindowResult<string, number>[] = [
+  { key: 'a', window: { start: 0, end: 1000 }, value: 2 },
+  { key: 'b', window: { start: 0, end: 1000 }, value: 1 },
+  { key: 'a', window: { start: 1000, end: 2000 }, value: 1 },
+  { key: 'b', window: { start: 1000, end: 2000 }, value: 1 },
+  { key: 'a', window: { start: 2000, end: 3000 }, value: 1 },
+];
+
+describe('runJob without checkpoints', () => {
+  it('runs a windowed pipeline from an array into toArray, in order, and summarises', async () => {
+    const out = toArray<WindowResult<string, number>>();
+    const job = runJob({ name: 'counts', source: fromArray(clicks), pipeline: perSecond, sink: out });
+    const seen: WindowResult<string, number>[] = [];
+    job.output$.subscribe((v) => seen.push(v));
+    const summary = await job.done;
+    expect(out.values).toStrictEqual(expectedCounts);
+    expect(seen).toStrictEqual(expectedCounts);
+    expect(summary).toStrictEqual({
+      name: 'counts',
+      state: 'finished',
+      recordsIn: 6,
+      recordsOut: 5,
+      checkpointsCompleted: 0,
+      skipped: [],
+      operators: { 'window#0': { stateEntries: 0, lateRecordsDropped: 0, watermark: Infinity } },
+    });
+  });
+
+  it('reads iterables, async iterables and observables, in batches', async () => {
+    const double = pipe(map((x: number) => x * 2));
+    const a = toArray<number>();
+    await runJob({ name: 'it', source: fromIterable(() => [1, 2, 3]), pipeline: double, sink: a, batchSize: 2 }).done;
+    expect(a.values).toStrictEqual([2, 4, 6]);
+    const b = toArray<number>();
+    async function* gen(): AsyncGenerator<number> {
+      for (let i = 1; i <= 4; i++) yield i;
+    }
+    await runJob({ name: 'ait', source: fromAsyncIterable(gen), pipeline: double, sink: b }).done;
+    expect(b.values).toStrictEqual([2, 4, 6, 8]);
+    const subject = new Subject<number>();
+    const c = toArray<number>();
+    const job = runJob({ name: 'obs', source: fromObservable(subject), pipeline: double, sink: c });
+    await new Promise((r) => setTimeout(r, 5));
+    subject.next(5);
+    subject.next(6);
+    subject.complete();
+    await job.done;
+    expect(c.values).toStrictEqual([10, 12]);
+  });
+
+  it('merges several sources round-robin by batch', async () => {
+    const out = toArray<string>();
+    await runJob({
+      name: 'two',
+      source: [fromArray(['a1', 'a2', 'a3']), fromArray(['b1'])],
+      pipeline: pipe(map((s: string) => s)),
+      sink: out,
+      batchSize: 2,
+    }).done;
+    expect(out.values).toStrictEqual(['a1', 'a2', 'b1', 'a3']);
+  });
+
+  it('passes stream elements from a source through as they are', async () => {
+    const out = toArray<number>();
+    const els: StreamElement<number>[] = [
+      { kind: 'record', value: 1, timestamp: 5, key: 'k' },
+      { kind: 'watermark', timestamp: 10 },
+    ];
+    await runJob({
+      name: 'els',
+      source: fromArray(els as unknown as number[]), // elements pass through as they are
+      pipeline: pipe(
+        keyBy(() => 'k'),
+        process<number, string, number, { n: ReturnType<typeof valueState<number>> }>({
+          state: { n: valueState<number>() },
+          onElement(v, ctx) {
+            ctx.emit(v + ctx.timestamp);
+          },
+        }),
+      ),
+      sink: out,
+    }).done;
+    expect(out.values).toStrictEqual([6]);
+  });
+
+  it('calls a callback sink per value', async () => {
+    const written: number[] = [];
+    await runJob({ name: 'cb', source: fromArray([1, 2]), pipeline: pipe(map((x: number) => x)), sink: callbackSink<number>({ write: (v) => written.push(v) }) }).done;
+    expect(written).toStrictEqual([1, 2]);
+  });
+
+  it('fails with the operator and the record when a user function throws', async () => {
+    const job = runJob({
+      name: 'boom',
+      source: fromArray([1, 2, 3]),
+      pipeline: pipe(
+        map((x: number) => {
+          if (x === 2) throw new Error('no twos');
+          return x;
+        }),
+      ),
+    });
+    await expect(job.done).rejects.toThrow(UserFunctionError);
+    await expect(job.done).rejects.toThrow('map: user function threw on record value 2');
+  });
+
+  it('rejects bad configuration with a clear error', async () => {
+    expect(() => runJob({ name: '', source: fromArray([1]), pipeline: pipe(map((x: number) => x)) })).toThrow(ConfigurationError);
+    expect(() => runJob({ name: 'j', source: [], pipeline: pipe(map((x: number) => x)) })).toThrow('runJob(j): give at least one source.');
+    const job = runJob({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)) });
+    await expect(job.triggerCheckpoint()).rejects.toThrow('runJob(j): triggerCheckpoint needs checkpoint: { intervalMs, store }.');
+    await job.done;
+  });
+
+  it('stops a job waiting on a live source', async () => {
+    const subject = new Subject<number>();
+    const out = toArray<number>();
+    const job = runJob({ name: 'live', source: fromObservable(subject), pipeline: pipe(map((x: number) => x)), sink: out });
+    await new Promise((r) => setTimeout(r, 5));
+    subject.next(1);
+    await new Promise((r) => setTimeout(r, 5));
+    await job.stop();
+    const summary = await job.done;
+    expect(summary.state).toBe('stopped');
+    expect(out.values).toStrictEqual([1]);
+  });
+});
