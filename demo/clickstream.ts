@@ -5,7 +5,8 @@
  * counts each user's page views in keyed state; and a tumbling event-time window counts each user's page views per
  * second, emitting when the watermark passes the end of the second.
  * Prints every element that flows, in order: records with their key and timestamp, watermarks, the end-of-input MAX,
- * and the window results.
+ * and the window results. Then part two (`demo/checkpoints.ts`): a job checkpointing to LevelDB is killed with SIGKILL,
+ * resumed from its checkpoint, and shown to commit exactly the output of an uninterrupted run.
  */
 import { map as rxMap, share, take, timer } from 'rxjs';
 import {
@@ -20,6 +21,7 @@ import {
   type WindowResult,
 } from '../src/index.js';
 import { aggregate, eventTime, filter, keyBy, process, window } from '../operators/index.js';
+import { checkpointDemo } from './checkpoints.js';
 import { generateClicks, type Click } from './clicks.js';
 
 const clicks = generateClicks(40, { seed: 7, stepMs: 100, maxDelayMs: 250 });
@@ -105,9 +107,20 @@ pipeline.subscribe({
     console.error(err);
     globalThis.process.exitCode = 1; // (`process` here is tidewater's operator)
   },
-  complete: () =>
+  complete: () => {
     console.log(
       `\ndone: ${records} records (${clicks.length - records} /health filtered out), ${watermarks} watermarks, ${late} records behind the watermark, ` +
         `${windowResults} window results counting ${windowed} views`,
-    ),
+    );
+    // part two: a checkpointed job, killed and resumed, with exactly-once output
+    checkpointDemo().then(
+      (same) => {
+        if (!same) globalThis.process.exitCode = 1;
+      },
+      (err: unknown) => {
+        console.error(err);
+        globalThis.process.exitCode = 1;
+      },
+    );
+  },
 });

@@ -196,8 +196,8 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
         for (const t of state.pending) await commitOne(t);
         end = state.committed;
       }
-      await removeStrayPending();
       await fsp.mkdir(path.dirname(file), { recursive: true });
+      await removeStrayPending();
       const fh0 = await fsp.open(file, 'a');
       try {
         await fh0.truncate(end);

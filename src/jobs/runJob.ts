@@ -204,7 +204,13 @@ class JobRunner<T, R> {
     this.phase = 'running';
     this.pipelineSub = withEnvironment(env, () =>
       config.pipeline(input$).subscribe({
-        next: (e) => this.atSink(e),
+        next: (e) => {
+          try {
+            this.atSink(e);
+          } catch (err) {
+            this.fail(err);
+          }
+        },
         error: (e: unknown) => this.fail(e),
         complete: () => {
           this.onPipelineComplete().catch((e: unknown) => this.fail(e));

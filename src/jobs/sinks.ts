@@ -99,16 +99,16 @@ export interface SinkCallbacks<R> {
    */
   commit?(checkpointId: number): void | Promise<void>;
   /**
-   * On restore from checkpoint `afterCheckpointId` (undefined: from scratch): discard everything written after it
-   * (those values are produced again).
+   * At the start of a checkpointed job, restored from checkpoint `afterCheckpointId` (undefined: starting from
+   * scratch): discard everything written after it (those values are produced again).
    */
   abort?(afterCheckpointId: number | undefined): void | Promise<void>;
 }
 
 /**
  * A sink that calls your functions, with Flink's two-phase-commit protocol when the job checkpoints: `write` per
- * value, `preCommit(n)` at checkpoint n's barrier, `commit(n)` once checkpoint n is durable, and on restore
- * `commit(k)` (recover) then `abort(k)` for the checkpoint k restored from. Without checkpointing only `write` is
+ * value, `preCommit(n)` at checkpoint n's barrier, `commit(n)` once checkpoint n is durable, and at the start
+ * `commit(k)` (recover) then `abort(k)` for the checkpoint k restored from (`abort(undefined)` on a fresh start). Without checkpointing only `write` is
  * called.
  *
  * @example
@@ -129,7 +129,7 @@ export function callbackSink<R>(callbacks: SinkCallbacks<R>): Sink<R> {
       const last = parseSinkState(description, context.restored, 'last');
       if (context.transactional) {
         if (last !== undefined) await callbacks.commit?.(last);
-        if (context.restored !== undefined || context.restoredCheckpoint !== undefined) await callbacks.abort?.(last);
+        await callbacks.abort?.(last);
       }
       return {
         write: (v) => callbacks.write(v),

@@ -1,0 +1,130 @@
+/**
+ * Drives the crash test: runs test/crash/job.ts once uninterrupted (the reference), then again in a fresh directory,
+ * SIGKILLing the child process at `kills` random points (seeded) and restarting it each time until it finishes;
+ * the committed output of the crashed run must equal the reference byte for byte.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { generateClicks, prng } from '../../demo/clicks.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+/** Bundles the child once (plain `node` starts it in ~0.1 s, tsx would take ~0.5 s per restart). */
+async function bundleChild(): Promise<string> {
+  const outdir = join(root, 'node_modules/.cache/tidewater-crash');
+  mkdirSync(outdir, { recursive: true });
+  const outfile = join(outdir, 'job.mjs');
+  await build({ entryPoints: [join(root, 'test/crash/job.ts')], outfile, bundle: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', logLevel: 'warning' });
+  return outfile;
+}
+
+interface RunResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** ms from the child's "ready" line to its exit (or kill) */
+  readonly ranMs: number;
+}
+
+function runChild(script: string, dir: string, killAfterMs: number | undefined, env: Record<string, string>): Promise<RunResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [script, dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    let readyAt: number | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (readyAt === undefined && stdout.includes('ready\n')) {
+        readyAt = performance.now();
+        if (killAfterMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', fail);
+    child.on('exit', (code, signal) => {
+      if (timer !== undefined) clearTimeout(timer);
+      done({ code, signal, stdout, stderr, ranMs: readyAt === undefined ? 0 : performance.now() - readyAt });
+    });
+  });
+}
+
+/** What a crash test saw. */
+export interface CrashReport {
+  readonly seed: number;
+  readonly kills: number;
+  readonly runs: number;
+  readonly referenceMs: number;
+  readonly referenceBytes: number;
+  readonly outputBytes: number;
+  readonly identical: boolean;
+  /** restores that skipped a checkpoint (should stay empty: every checkpoint is one atomic batch) */
+  readonly skipped: string[];
+  readonly reference: string;
+  readonly output: string;
+}
+
+/**
+ * Runs the crash test.
+ *
+ * @example
+ * ```ts
+ * const r = await crashTest({ kills: 20, clicks: 20_000, seed: 1 });
+ * r.identical; // true
+ * ```
+ */
+export async function crashTest(opts: { kills: number; clicks: number; seed: number; intervalMs?: number; log?: (line: string) => void }): Promise<CrashReport> {
+  const script = await bundleChild();
+  const env = { CRASH_INTERVAL_MS: String(opts.intervalMs ?? 5) };
+  const input = generateClicks(opts.clicks, { seed: opts.seed }).map((c) => JSON.stringify(c)).join('\n') + '\n';
+  const base = mkdtempSync(join(tmpdir(), 'tidewater-crash-'));
+  const refDir = join(base, 'reference');
+  const crashDir = join(base, 'crashed');
+  for (const d of [refDir, crashDir]) {
+    mkdirSync(d);
+    writeFileSync(join(d, 'input.ndjson'), input);
+  }
+  const ref = await runChild(script, refDir, undefined, env);
+  if (ref.code !== 0) throw new Error(`reference run failed (${ref.code}): ${ref.stderr}`);
+  const reference = readFileSync(join(refDir, 'output.ndjson'), 'utf8');
+  const rnd = prng(opts.seed);
+  // Each run progresses by a random part of about 1/kills of the whole job, so the kills spread over all of it
+  // (processing, checkpoint writes, commits, restores) and the job is still unfinished at the last kill.
+  const maxDelay = Math.max(2, ref.ranMs / opts.kills);
+  let kills = 0;
+  let runs = 0;
+  const skipped: string[] = [];
+  for (;;) {
+    const killAfter = kills < opts.kills ? rnd() * maxDelay : undefined;
+    const r = await runChild(script, crashDir, killAfter, env);
+    runs++;
+    if (r.signal === 'SIGKILL') {
+      kills++;
+      opts.log?.(`run ${runs}: killed after ${killAfter?.toFixed(1)} ms`);
+      continue;
+    }
+    if (r.code !== 0) throw new Error(`run ${runs} failed (${r.code}): ${r.stderr}`);
+    const last = r.stdout.trim().split('\n').at(-1) ?? '{}';
+    const s = JSON.parse(last) as { skipped: { id: number; reason: string }[] };
+    for (const k of s.skipped) skipped.push(`run ${runs}: checkpoint ${k.id}: ${k.reason}`);
+    opts.log?.(`run ${runs}: finished: ${last}`);
+    break; // finished (the caller checks that it took the kills it asked for)
+  }
+  const output = readFileSync(join(crashDir, 'output.ndjson'), 'utf8');
+  return {
+    seed: opts.seed,
+    kills,
+    runs,
+    referenceMs: ref.ranMs,
+    referenceBytes: reference.length,
+    outputBytes: output.length,
+    identical: output === reference,
+    skipped,
+    reference,
+    output,
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * The crash test's job (run in a child process, killed with SIGKILL at random points and restarted): clicks from an
+ * NDJSON file → event time → per-user running count in keyed state (`process`) → per-user tumbling 1 s windows →
+ * NDJSON output through the two-phase-commit sink, checkpointing to LevelDB every few ms.
+ *
+ * Usage: node job.mjs <dir>   (reads <dir>/input.ndjson, writes <dir>/output.ndjson, state in <dir>/state)
+ */
+import { join } from 'node:path';
+import { fromNdjsonFile, runJob, toNdjsonFile } from '../../src/index.js';
+import { levelStore } from '../../src/stores/level.js';
+import type { Click } from '../../demo/clicks.js';
+import { crashPipeline } from './pipeline.js';
+
+const dir = globalThis.process.argv[2];
+if (dir !== undefined) {
+  const interval = Number(globalThis.process.env['CRASH_INTERVAL_MS'] ?? '5');
+  const store = levelStore(join(dir, 'state'));
+  const job = runJob({
+    name: 'crash',
+    source: fromNdjsonFile<Click>(join(dir, 'input.ndjson')),
+    pipeline: crashPipeline,
+    sink: toNdjsonFile(join(dir, 'output.ndjson')),
+    checkpoint: { intervalMs: interval, store, retain: 2 },
+    batchSize: 64,
+  });
+  globalThis.process.stdout.write('ready\n');
+  const s = await job.done;
+  await store.close();
+  globalThis.process.stdout.write(`${JSON.stringify({ restoredFrom: s.restoredFrom ?? null, lastCheckpoint: s.lastCheckpoint ?? null, recordsIn: s.recordsIn, skipped: s.skipped })}\n`);
+}

@@ -1,0 +1,77 @@
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipe } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { FileFormatError, fromArray, fromNdjsonFile, toNdjsonFile, runJob, type SourceReader } from '../src/index.js';
+import { map } from '../operators/index.js';
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'tidewater-files-'));
+}
+
+async function readAll<T>(reader: SourceReader<T>, max: number): Promise<{ values: T[]; offsets: string[] }> {
+  const values: T[] = [];
+  const offsets: string[] = [];
+  for (;;) {
+    const r = await reader.read(max);
+    values.push(...r.values);
+    offsets.push(reader.offset());
+    if (r.done) return { values, offsets };
+  }
+}
+
+const ctx = { job: 'j', index: 0, scheduler: { now: () => 0, schedule: () => ({ unsubscribe() {} }) } } as never;
+
+describe('fromNdjsonFile', () => {
+  it('reads one value per line, skips blank lines, and resumes at a byte offset', async () => {
+    const dir = tmp();
+    const file = join(dir, 'in.ndjson');
+    writeFileSync(file, '{"a":1}\n\n{"a":"ü"}\n{"a":3}'); // no newline at the end; a 2-byte character
+    const source = fromNdjsonFile<{ a: unknown }>(file);
+    const r1 = await source.open(undefined, ctx);
+    const all = await readAll(r1, 2);
+    expect(all.values).toStrictEqual([{ a: 1 }, { a: 'ü' }, { a: 3 }]);
+    expect(all.offsets).toStrictEqual(['20', '27']);
+    await r1.close();
+    const r2 = await source.open('8', ctx); // right after the first line
+    expect((await readAll(r2, 10)).values).toStrictEqual([{ a: 'ü' }, { a: 3 }]);
+    await r2.close();
+    const r3 = await source.open('27', ctx);
+    expect(await r3.read(10)).toStrictEqual({ values: [], done: true });
+    await r3.close();
+  });
+
+  it('names the file, the byte position and the line when a line is not JSON', async () => {
+    const file = join(tmp(), 'bad.ndjson');
+    writeFileSync(file, '{"a":1}\n{oops\n');
+    const r = await fromNdjsonFile(file).open(undefined, ctx);
+    await expect(Promise.resolve().then(() => r.read(10))).rejects.toThrow(FileFormatError);
+    await r.close();
+    const r2 = await fromNdjsonFile(file).open(undefined, ctx);
+    await expect(Promise.resolve().then(() => r2.read(10))).rejects.toThrow(`fromNdjsonFile(${file}): the line at byte 8 is not JSON`);
+    await r2.close();
+  });
+
+  it('feeds a job that writes NDJSON (no checkpoints: lines appended as they come)', async () => {
+    const dir = tmp();
+    const input = join(dir, 'in.ndjson');
+    const output = join(dir, 'out', 'doubled.ndjson');
+    writeFileSync(input, Array.from({ length: 10_000 }, (_, i) => JSON.stringify({ i })).join('\n') + '\n');
+    const summary = await runJob({
+      name: 'double',
+      source: fromNdjsonFile<{ i: number }>(input),
+      pipeline: pipe(map((v: { i: number }) => v.i * 2)),
+      sink: toNdjsonFile<number>(output),
+    }).done;
+    expect(summary.recordsOut).toBe(10_000);
+    expect(readFileSync(output, 'utf8')).toBe(Array.from({ length: 10_000 }, (_, i) => String(i * 2)).join('\n') + '\n');
+    expect(existsSync(`${output}.pending-1`)).toBe(false);
+  });
+
+  it('rejects a value without a JSON form, naming it', async () => {
+    const output = join(tmp(), 'out.ndjson');
+    const job = runJob({ name: 'undef', source: fromArray([1]), pipeline: pipe(map(() => undefined)), sink: toNdjsonFile<undefined>(output) });
+    await expect(job.done).rejects.toThrow(`toNdjsonFile(${output}): undefined has no JSON form; map results to JSON values before the sink.`);
+  });
+});
