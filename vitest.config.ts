@@ -9,6 +9,9 @@ const node: TestProjectInlineConfiguration = {
     name: 'node',
     environment: 'node',
     include: ['test/**/*.test.ts'],
+    exclude: ['test/**/*.browser.test.ts'],
+    // IndexedDB for Node tests only: in the browser project it would replace the real one
+    setupFiles: ['fake-indexeddb/auto'],
   },
 };
 

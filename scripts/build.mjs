@@ -7,7 +7,13 @@ import { build } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });
 await build({
-  entryPoints: { index: 'src/index.ts', operators: 'operators/index.ts', testing: 'testing/index.ts' },
+  entryPoints: {
+    index: 'src/index.ts',
+    operators: 'operators/index.ts',
+    testing: 'testing/index.ts',
+    level: 'src/stores/level.ts',
+    indexeddb: 'src/stores/indexedDb.ts',
+  },
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -19,4 +25,4 @@ await build({
   logLevel: 'warning',
 });
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-console.log('built dist/ (index.js, operators.js, testing.js + types)');
+console.log('built dist/ (index.js, operators.js, testing.js, level.js, indexeddb.js + types)');

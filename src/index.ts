@@ -26,6 +26,7 @@ export {
 } from './elements/index.js';
 export {
   ConfigurationError,
+  CorruptCheckpointError,
   describeValue,
   InvalidKeyError,
   InvalidTimestampError,
@@ -61,6 +62,10 @@ export {
 export { StateRestoreError, StateSerializationError } from './state/backend.js';
 export { decodeValue, encodeValue, UnserializableValueError } from './state/codec.js';
 export { mergeSnapshots, type OperatorSnapshot, type SnapshotEntry } from './checkpoints/snapshot.js';
+export { checkpointStore } from './stores/checkpointStore.js';
+export { memoryStore } from './stores/memory.js';
+export { openDefaultStore } from './stores/default.js';
+export type { BatchOp, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, StateStore } from './stores/types.js';
 export type { StatefulOperatorInstance } from './core/environment.js';
 export {
   globalWindows,

@@ -7,6 +7,8 @@ const entries: Record<string, string> = {
   tidewater: 'src/index.ts',
   'tidewater/operators': 'operators/index.ts',
   'tidewater/testing': 'testing/index.ts',
+  'tidewater/level': 'src/stores/level.ts',
+  'tidewater/indexeddb': 'src/stores/indexedDb.ts',
 };
 
 function undocumented(entry: string): string[] {

@@ -24,9 +24,19 @@ describe('package build', () => {
       const root = await import('tidewater');
       const ops = await import('tidewater/operators');
       const testing = await import('tidewater/testing');
+      const level = await import('tidewater/level');
+      const idb = await import('tidewater/indexeddb');
       const { of, lastValueFrom, toArray } = await import('rxjs');
       const out = await lastValueFrom(of({ at: 5 }).pipe(ops.eventTime((v) => v.at), ops.values(), toArray()));
-      console.log(JSON.stringify({ root: typeof root.boundedOutOfOrderness, ops: Object.keys(ops).sort(), rec: testing.rec(1, 2), out }));
+      const { mkdtempSync, rmSync } = await import('node:fs');
+      const dir = mkdtempSync((await import('node:os')).tmpdir() + '/tidewater-probe-');
+      const store = level.levelStore(dir);
+      await store.writeCheckpoint({ job: 'j', id: 1, timestamp: 0, savepoint: false, operators: [], sources: ['7'] });
+      const cp = await store.loadCheckpoint('j', 'latest');
+      await store.close();
+      rmSync(dir, { recursive: true });
+      const stores = [typeof root.memoryStore, typeof root.openDefaultStore, typeof idb.indexedDbStore, cp.sources];
+      console.log(JSON.stringify({ root: typeof root.boundedOutOfOrderness, ops: Object.keys(ops).sort(), rec: testing.rec(1, 2), out, stores }));
     `;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
@@ -35,6 +45,7 @@ describe('package build', () => {
       ops: ['aggregate', 'eventTime', 'filter', 'flatMap', 'ingestionTime', 'keyBy', 'map', 'process', 'processWindow', 'reduce', 'values', 'window'],
       rec: { kind: 'record', value: 1, timestamp: 2 },
       out: [{ at: 5 }],
+      stores: ['function', 'function', 'function', ['7']],
     });
   });
 });

@@ -167,3 +167,34 @@ function describeElement(e: unknown): string {
   }
   return `value ${describeValue(e)}`;
 }
+
+/**
+ * A checkpoint or savepoint that cannot be used: torn, failing its checksums, missing a chunk or a parent, or a file
+ * that is not a tidewater savepoint. The message names the store, the job, the checkpoint and what to do; `problem` is
+ * the bare reason. (`operator` holds the store's description, `value` the checkpoint id.)
+ *
+ * @example
+ * ```ts
+ * try { await store.importSavepoint(text); }
+ * catch (e) { if (e instanceof CorruptCheckpointError) console.error(e.store, e.job, e.checkpoint, e.problem); }
+ * ```
+ */
+export class CorruptCheckpointError extends TidewaterError {
+  override name = 'CorruptCheckpointError';
+  constructor(
+    /** The store's description, e.g. `level:/var/lib/app/state`. */
+    readonly store: string,
+    /** The job, when known. */
+    readonly job: string | undefined,
+    /** The checkpoint id, when known. */
+    readonly checkpoint: number | undefined,
+    /** What is wrong, e.g. `checksum mismatch in chunk 3 of operator "counts"`. */
+    readonly problem: string,
+    remedy: string,
+  ) {
+    const where = [job === undefined ? undefined : `job ${JSON.stringify(job)}`, checkpoint === undefined ? undefined : `checkpoint ${checkpoint}`]
+      .filter((s) => s !== undefined)
+      .join(', ');
+    super(store, checkpoint, `store ${store}${where === '' ? '' : `, ${where}`}: ${problem}. ${remedy}`);
+  }
+}

@@ -26,8 +26,8 @@ export interface KeyValueBackend {
   get(key: string): Promise<string | undefined>;
   /** Applies every op or none (one LevelDB batch, one IndexedDB transaction); resolves when durable. */
   batch(ops: readonly BatchOp[]): Promise<void>;
-  /** Entries with `gte <= key < lt`, ascending by key. */
-  range(gte: string, lt: string): Promise<[key: string, value: string][]>;
+  /** Entries with `gte <= key < lt`, ascending by key; at most `limit` of them when given. */
+  range(gte: string, lt: string, limit?: number): Promise<[key: string, value: string][]>;
   /** Keys with `gte <= key < lt`, ascending. */
   keys(gte: string, lt: string): Promise<string[]>;
   /** Releases the backend (closes the database). */

@@ -1,0 +1,570 @@
+/**
+ * The checkpoint layer, written once for every backend: checkpoints, savepoint files and source journals on top of
+ * an ordered string key-value store ({@link KeyValueBackend}).
+ *
+ * Key layout (ASCII; `<job>` and `<name>` are `encodeURIComponent`-escaped, ids and sequence numbers are zero-padded
+ * to 16 digits so that they sort):
+ *
+ * | key | value |
+ * | --- | --- |
+ * | `cp/<job>/c/<id>/<op:4>/<chunk:6>` | a chunk of operator `op`'s snapshot entries: JSON `[[keyGroup, path, value?], …]` (~64 K characters; no value = deletion) |
+ * | `cp/<job>/m/<id>` | the manifest: JSON (id, parent, timestamp, savepoint, operators with their chunk checksums, sources, sink, bytes) |
+ * | `cp/<job>/d/<id>` | the completion marker: the manifest's checksum |
+ * | `jr/<name>/<seq>` | journal value `seq` of journal `name` |
+ *
+ * A checkpoint's chunks, manifest and marker are written in one `kv.batch`.
+ */
+import { mergeSnapshots, type OperatorSnapshot, type SnapshotEntry } from '../checkpoints/snapshot.js';
+import { ConfigurationError, CorruptCheckpointError } from '../errors/index.js';
+import type { BatchOp, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, StateStore } from './types.js';
+
+/** FNV-1a (32 bit) over UTF-16 code units, as 8 hex digits: any single changed character changes it. */
+export function checksum(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * Rejects (with a TypeError naming the op) a batch with a key or value that is not a string, before any of it is
+ * applied: every backend calls it first, so a malformed batch changes nothing anywhere.
+ *
+ * @example
+ * ```ts
+ * checkBatch([{ type: 'put', key: 'a', value: '1' }]); // ok
+ * ```
+ */
+export function checkBatch(ops: readonly BatchOp[]): void {
+  for (const [i, op] of ops.entries()) {
+    if (typeof op.key !== 'string' || (op.type === 'put' && typeof op.value !== 'string') || (op.type !== 'put' && op.type !== 'del')) {
+      throw new TypeError(`batch op ${i} (${JSON.stringify(op)}): keys and values must be strings and type 'put' or 'del'`);
+    }
+  }
+}
+
+/** Characters of snapshot JSON per chunk (a chunk closes once it reaches this size). */
+const CHUNK_CHARS = 64 * 1024;
+const pad = (n: number, width = 16): string => String(n).padStart(width, '0');
+const isIndex = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+
+/** One row of a chunk: `[keyGroup, path]` (deletion) or `[keyGroup, path, value]`. */
+type Row = [number, string] | [number, string, string];
+
+interface OperatorManifest {
+  readonly name: string;
+  readonly full: boolean;
+  readonly maxParallelism: number;
+  readonly watermark?: string;
+  readonly entries: number;
+  /** One checksum per chunk, in chunk order (their number is the chunk count). */
+  readonly chunks: readonly string[];
+}
+
+/** A checkpoint's manifest: its meta, and per operator what is needed to read and check its chunks. */
+interface Manifest extends CheckpointMeta {
+  readonly format: typeof MANIFEST_FORMAT;
+  readonly operators: readonly OperatorManifest[];
+  readonly sources: readonly string[];
+  readonly sink?: string;
+}
+const MANIFEST_FORMAT = 'tidewater-checkpoint/1';
+const SAVEPOINT_FORMAT = 'tidewater-savepoint';
+const SAVEPOINT_VERSION = 1;
+
+/** Why a checkpoint cannot be used (becomes a `skipped` entry). */
+class Unusable {
+  constructor(readonly reason: string) {}
+}
+
+/** What a scan of a job's keys found per checkpoint id. */
+interface Found {
+  marker?: string;
+  manifest?: string;
+  readonly chunkKeys: string[];
+}
+
+interface Verified {
+  readonly manifest: Manifest;
+  readonly snapshots: readonly OperatorSnapshot[];
+}
+
+class JobKeys {
+  readonly base: string;
+  constructor(job: string) {
+    this.base = `cp/${encodeURIComponent(job)}/`;
+  }
+  marker(id: number): string {
+    return `${this.base}d/${pad(id)}`;
+  }
+  manifest(id: number): string {
+    return `${this.base}m/${pad(id)}`;
+  }
+  chunks(id: number): string {
+    return `${this.base}c/${pad(id)}/`;
+  }
+  chunk(id: number, op: number, i: number): string {
+    return `${this.chunks(id)}${pad(op, 4)}/${pad(i, 6)}`;
+  }
+  /** [gte, lt) of every key under `<base><kind>/` ('0' follows '/'). */
+  all(kind: 'c' | 'd' | 'm'): [string, string] {
+    return [`${this.base}${kind}/`, `${this.base}${kind}0`];
+  }
+}
+
+function packChunks(entries: readonly SnapshotEntry[]): string[] {
+  const chunks: string[] = [];
+  let rows: Row[] = [];
+  let size = 0;
+  for (const e of entries) {
+    rows.push(e.value === undefined ? [e.keyGroup, e.path] : [e.keyGroup, e.path, e.value]);
+    size += e.path.length + (e.value === undefined ? 0 : e.value.length) + 12;
+    if (size >= CHUNK_CHARS) {
+      chunks.push(JSON.stringify(rows));
+      rows = [];
+      size = 0;
+    }
+  }
+  if (rows.length > 0) chunks.push(JSON.stringify(rows));
+  return chunks;
+}
+
+function unpackRows(rows: unknown, out: SnapshotEntry[]): boolean {
+  if (!Array.isArray(rows)) return false;
+  for (const r of rows as unknown[]) {
+    if (!Array.isArray(r)) return false;
+    const [keyGroup, path, value] = r as unknown[];
+    if (!isIndex(keyGroup) || typeof path !== 'string' || (value !== undefined && typeof value !== 'string') || r.length > 3) return false;
+    out.push({ keyGroup, path, value });
+  }
+  return true;
+}
+
+function parseManifest(text: string): Manifest | undefined {
+  try {
+    const m = JSON.parse(text) as Partial<Manifest> | null;
+    if (m === null || typeof m !== 'object' || m.format !== MANIFEST_FORMAT || !isIndex(m.id) || !Array.isArray(m.operators)) return undefined;
+    return m as Manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+function metaOf(m: Manifest): CheckpointMeta {
+  return {
+    job: m.job,
+    id: m.id,
+    ...(m.parent !== undefined ? { parent: m.parent } : {}),
+    timestamp: m.timestamp,
+    savepoint: m.savepoint,
+    bytes: m.bytes,
+    entries: m.entries,
+  };
+}
+
+/** A full snapshot as is when it has no deletions; otherwise (or for a chain) folded by {@link mergeSnapshots}. */
+function fold(chain: readonly OperatorSnapshot[]): OperatorSnapshot {
+  const only = chain.length === 1 ? chain[0] : undefined;
+  if (only?.full === true && only.entries.every((e) => e.value !== undefined)) return only;
+  return mergeSnapshots(chain);
+}
+
+/**
+ * Builds a {@link StateStore} (checkpoints with manifests, chunk checksums and completion markers; delta chains;
+ * retention; savepoint files; journals) on any ordered key-value backend. `memoryStore`, `levelStore` and
+ * `indexedDbStore` are this over a `Map`, LevelDB and IndexedDB.
+ *
+ * @example
+ * ```ts
+ * const store = checkpointStore(myBackend, 'custom:redis');
+ * await store.writeCheckpoint({ job: 'clicks', id: 1, timestamp: 0, savepoint: false, operators: [], sources: [] });
+ * ```
+ */
+export function checkpointStore(kv: KeyValueBackend, description: string): StateStore {
+  return new CheckpointStore(kv, description);
+}
+
+class CheckpointStore implements StateStore {
+  constructor(
+    readonly kv: KeyValueBackend,
+    readonly description: string,
+  ) {}
+
+  private corrupt(job: string | undefined, id: number | undefined, problem: string, remedy: string): CorruptCheckpointError {
+    return new CorruptCheckpointError(this.description, job, id, problem, remedy);
+  }
+
+  private misuse(what: string, value: unknown, message: string): ConfigurationError {
+    return new ConfigurationError(`store ${this.description}`, value, `store ${this.description}: ${what}: ${message}`);
+  }
+
+  async writeCheckpoint(write: CheckpointWrite): Promise<CheckpointMeta> {
+    const { job, id } = write;
+    if (!isIndex(id)) throw this.misuse(`job ${JSON.stringify(job)}`, id, `checkpoint id ${String(id)} is not a non-negative safe integer`);
+    if (write.parent !== undefined && (!isIndex(write.parent) || write.parent >= id)) {
+      throw this.misuse(`job ${JSON.stringify(job)}, checkpoint ${id}`, write.parent, `parent ${String(write.parent)} must be an earlier checkpoint id`);
+    }
+    const names = new Set(write.operators.map((o) => o.operator));
+    if (names.size !== write.operators.length) {
+      throw this.misuse(`job ${JSON.stringify(job)}, checkpoint ${id}`, write.operators.map((o) => o.operator), 'operator names must be unique');
+    }
+    const k = new JobKeys(job);
+    const [marker, manifest] = await Promise.all([this.kv.get(k.marker(id)), this.kv.get(k.manifest(id))]);
+    if (marker !== undefined || manifest !== undefined) {
+      throw this.misuse(`job ${JSON.stringify(job)}`, id, `checkpoint ${id} already exists; checkpoint ids must strictly increase`);
+    }
+
+    const ops: BatchOp[] = [];
+    let bytes = 0;
+    const put = (key: string, value: string): void => {
+      ops.push({ type: 'put', key, value });
+      bytes += key.length + value.length;
+    };
+    let entries = 0;
+    const operators = write.operators.map((s, i): OperatorManifest => {
+      const chunks = packChunks(s.entries).map((text, j) => {
+        put(k.chunk(id, i, j), text);
+        return checksum(text);
+      });
+      entries += s.entries.length;
+      return {
+        name: s.operator,
+        full: s.full,
+        maxParallelism: s.maxParallelism,
+        ...(s.watermark !== undefined ? { watermark: s.watermark } : {}),
+        entries: s.entries.length,
+        chunks,
+      };
+    });
+    const body: Omit<Manifest, 'bytes'> = {
+      format: MANIFEST_FORMAT,
+      job,
+      id,
+      ...(write.parent !== undefined ? { parent: write.parent } : {}),
+      timestamp: write.timestamp,
+      savepoint: write.savepoint,
+      operators,
+      sources: write.sources,
+      ...(write.sink !== undefined ? { sink: write.sink } : {}),
+      entries,
+    };
+    // `bytes` counts every character written, the manifest's own included: iterate to the fixed point.
+    const fixed = bytes + k.manifest(id).length + k.marker(id).length + 8;
+    let total = fixed;
+    let text = '';
+    for (;;) {
+      text = JSON.stringify({ ...body, bytes: total });
+      if (fixed + text.length === total) break;
+      total = fixed + text.length;
+    }
+    put(k.manifest(id), text);
+    put(k.marker(id), checksum(text));
+    await this.kv.batch(ops);
+    return metaOf({ ...body, bytes: total });
+  }
+
+  /** Every checkpoint id of `job` with whatever of it exists (marker, manifest, chunk keys). */
+  private async scan(k: JobKeys): Promise<Map<number, Found>> {
+    const [markers, manifests, chunkKeys] = await Promise.all([
+      this.kv.range(...k.all('d')),
+      this.kv.range(...k.all('m')),
+      this.kv.keys(...k.all('c')),
+    ]);
+    const found = new Map<number, Found>();
+    const at = (id: number): Found => {
+      let f = found.get(id);
+      if (f === undefined) found.set(id, (f = { chunkKeys: [] }));
+      return f;
+    };
+    const idOf = (key: string, prefix: string): number => Number(key.slice(prefix.length, prefix.length + 16));
+    const [d] = k.all('d');
+    const [m] = k.all('m');
+    const [c] = k.all('c');
+    for (const [key, v] of markers) at(idOf(key, d)).marker = v;
+    for (const [key, v] of manifests) at(idOf(key, m)).manifest = v;
+    for (const key of chunkKeys) at(idOf(key, c)).chunkKeys.push(key);
+    return found;
+  }
+
+  /** The manifest of a checkpoint whose marker and manifest agree, or why there is none. */
+  private completeManifest(f: Found | undefined): Manifest | Unusable {
+    if (f?.marker === undefined) return new Unusable('torn: no completion marker (the write never completed)');
+    if (f.manifest === undefined) return new Unusable('missing manifest');
+    if (checksum(f.manifest) !== f.marker) return new Unusable('checksum mismatch in manifest');
+    return parseManifest(f.manifest) ?? new Unusable('unreadable manifest');
+  }
+
+  /** Reads and checks every chunk of a checkpoint. */
+  private async verify(k: JobKeys, id: number, f: Found | undefined): Promise<Verified | Unusable> {
+    const manifest = this.completeManifest(f);
+    if (manifest instanceof Unusable) return manifest;
+    const chunks = new Map(await this.kv.range(k.chunks(id), `${k.chunks(id).slice(0, -1)}0`));
+    const snapshots: OperatorSnapshot[] = [];
+    for (const [i, op] of manifest.operators.entries()) {
+      const entries: SnapshotEntry[] = [];
+      for (const [j, sum] of op.chunks.entries()) {
+        const text = chunks.get(k.chunk(id, i, j));
+        const where = `chunk ${j} of operator ${JSON.stringify(op.name)}`;
+        if (text === undefined) return new Unusable(`missing ${where} (truncated write)`);
+        if (checksum(text) !== sum) return new Unusable(`checksum mismatch in ${where}`);
+        let rows: unknown;
+        try {
+          rows = JSON.parse(text);
+        } catch {
+          rows = undefined;
+        }
+        if (!unpackRows(rows, entries)) return new Unusable(`unreadable ${where}`);
+      }
+      if (entries.length !== op.entries) {
+        return new Unusable(`operator ${JSON.stringify(op.name)} has ${entries.length} entries, its manifest says ${op.entries}`);
+      }
+      snapshots.push({
+        operator: op.name,
+        full: op.full,
+        maxParallelism: op.maxParallelism,
+        ...(op.watermark !== undefined ? { watermark: op.watermark } : {}),
+        entries,
+      });
+    }
+    return { manifest, snapshots };
+  }
+
+  /** Checkpoint `id` with every operator's delta chain folded, or why it cannot be used. */
+  private async assemble(id: number, verify: (id: number) => Promise<Verified | Unusable>, found: Map<number, Found>): Promise<LoadedCheckpoint | Unusable> {
+    const own = await verify(id);
+    if (own instanceof Unusable) return own;
+    // chains[i]: operator i's snapshots, newest first, until a full one
+    const chains = own.snapshots.map((s) => [s]);
+    const open = (): number[] => chains.flatMap((c, i) => ((c.at(-1) as OperatorSnapshot).full ? [] : [i]));
+    let parent = own.manifest.parent;
+    for (let pending = open(); pending.length > 0; pending = open()) {
+      const names = pending.map((i) => JSON.stringify(own.manifest.operators[i]?.name)).join(', ');
+      if (parent === undefined) return new Unusable(`broken chain: no full snapshot of operator ${names} precedes it`);
+      if (!found.has(parent)) return new Unusable(`broken chain: parent checkpoint ${parent} is missing`);
+      const p = await verify(parent);
+      if (p instanceof Unusable) return new Unusable(`broken chain: parent checkpoint ${parent} is unusable (${p.reason})`);
+      for (const i of pending) {
+        const name = own.manifest.operators[i]?.name;
+        const s = p.snapshots.find((x) => x.operator === name);
+        if (s === undefined) return new Unusable(`broken chain: parent checkpoint ${parent} has no snapshot of operator ${JSON.stringify(name)}`);
+        chains[i]?.push(s);
+      }
+      parent = p.manifest.parent;
+    }
+    const m = own.manifest;
+    return {
+      ...metaOf(m),
+      operators: chains.map((c) => fold(c.reverse())),
+      sources: m.sources,
+      ...(m.sink !== undefined ? { sink: m.sink } : {}),
+      skipped: [],
+    };
+  }
+
+  async listCheckpoints(job: string): Promise<CheckpointMeta[]> {
+    const found = await this.scan(new JobKeys(job));
+    const out: CheckpointMeta[] = [];
+    for (const f of found.values()) {
+      const m = this.completeManifest(f);
+      if (!(m instanceof Unusable)) out.push(metaOf(m));
+    }
+    return out.sort((a, b) => b.id - a.id);
+  }
+
+  async loadCheckpoint(job: string, which: 'latest' | number): Promise<LoadedCheckpoint | undefined> {
+    if (which !== 'latest' && !isIndex(which)) throw this.misuse(`job ${JSON.stringify(job)}`, which, `loadCheckpoint takes 'latest' or a checkpoint id, not ${String(which)}`);
+    const k = new JobKeys(job);
+    const found = await this.scan(k);
+    const cache = new Map<number, Promise<Verified | Unusable>>();
+    const verify = (id: number): Promise<Verified | Unusable> => {
+      let p = cache.get(id);
+      if (p === undefined) cache.set(id, (p = this.verify(k, id, found.get(id))));
+      return p;
+    };
+    const ids = [...found.keys()].filter((id) => which === 'latest' || id <= which).sort((a, b) => b - a);
+    const skipped: { id: number; reason: string }[] = [];
+    for (const id of ids) {
+      const cp = await this.assemble(id, verify, found);
+      if (!(cp instanceof Unusable)) return { ...cp, skipped };
+      skipped.push({ id, reason: cp.reason });
+    }
+    return undefined;
+  }
+
+  async prune(job: string, retain: number): Promise<void> {
+    if (!isIndex(retain)) throw this.misuse(`job ${JSON.stringify(job)}`, retain, `prune: retain must be a non-negative integer, not ${String(retain)}`);
+    const k = new JobKeys(job);
+    const found = await this.scan(k);
+    const complete = new Map<number, Manifest>();
+    for (const [id, f] of found) {
+      const m = this.completeManifest(f);
+      if (!(m instanceof Unusable)) complete.set(id, m);
+    }
+    const newestFirst = [...complete.keys()].sort((a, b) => b - a);
+    const keep = new Set([...newestFirst.slice(0, retain), ...newestFirst.filter((id) => complete.get(id)?.savepoint === true)]);
+    for (const id of [...keep]) {
+      const m = complete.get(id) as Manifest;
+      const pending = new Set(m.operators.filter((o) => !o.full).map((o) => o.name));
+      for (let p = m.parent; pending.size > 0 && p !== undefined; ) {
+        keep.add(p);
+        const pm = complete.get(p);
+        if (pm === undefined) break;
+        for (const o of pm.operators) if (o.full) pending.delete(o.name);
+        p = pm.parent;
+      }
+    }
+    const newest = newestFirst[0] ?? -1;
+    const ops: BatchOp[] = [];
+    for (const [id, f] of found) {
+      if (keep.has(id) || (!complete.has(id) && id >= newest)) continue;
+      if (f.marker !== undefined) ops.push({ type: 'del', key: k.marker(id) });
+      if (f.manifest !== undefined) ops.push({ type: 'del', key: k.manifest(id) });
+      for (const key of f.chunkKeys) ops.push({ type: 'del', key });
+    }
+    if (ops.length > 0) await this.kv.batch(ops);
+  }
+
+  async exportSavepoint(job: string, id?: number): Promise<string> {
+    const cp = await this.loadCheckpoint(job, id ?? 'latest');
+    if (cp === undefined || (id !== undefined && cp.id !== id)) {
+      const skipped = cp?.skipped ?? [];
+      const why = skipped.find((s) => s.id === id)?.reason;
+      throw this.corrupt(
+        job,
+        id,
+        id === undefined ? 'no usable checkpoint to export' : why === undefined ? 'no such checkpoint' : `checkpoint unusable: ${why}`,
+        'List the usable ones with listCheckpoints(job) and export one of those (or take a new checkpoint first).',
+      );
+    }
+    const content = JSON.stringify({
+      job,
+      id: cp.id,
+      timestamp: cp.timestamp,
+      operators: cp.operators.map((o) => ({
+        operator: o.operator,
+        maxParallelism: o.maxParallelism,
+        ...(o.watermark !== undefined ? { watermark: o.watermark } : {}),
+        entries: o.entries.map((e) => [e.keyGroup, e.path, e.value]),
+      })),
+      sources: cp.sources,
+      ...(cp.sink !== undefined ? { sink: cp.sink } : {}),
+    });
+    return `{"format":"${SAVEPOINT_FORMAT}","version":${SAVEPOINT_VERSION},"checksum":"${checksum(content)}","content":${content}}\n`;
+  }
+
+  async importSavepoint(text: string, options?: { job?: string }): Promise<CheckpointMeta> {
+    const content = this.readSavepoint(text);
+    const job = options?.job ?? content.job;
+    const found = await this.scan(new JobKeys(job));
+    const newest = Math.max(-1, ...found.keys());
+    return this.writeCheckpoint({
+      job,
+      id: Math.max(content.id, newest + 1),
+      timestamp: content.timestamp,
+      savepoint: true,
+      operators: content.operators,
+      sources: content.sources,
+      ...(content.sink !== undefined ? { sink: content.sink } : {}),
+    });
+  }
+
+  /** Parses and verifies a savepoint file; throws a {@link CorruptCheckpointError} naming the problem. */
+  private readSavepoint(text: string): SavepointContent {
+    const fail = (problem: string, job?: string, id?: number): CorruptCheckpointError =>
+      this.corrupt(job, id, `cannot import savepoint: ${problem}`, 'Use the unmodified text returned by exportSavepoint (export it again if the file was damaged).');
+    let file: unknown;
+    try {
+      file = JSON.parse(text);
+    } catch (e) {
+      throw fail(`the file is not JSON (${(e as Error).message})`);
+    }
+    const f = (typeof file === 'object' && file !== null ? file : {}) as { format?: unknown; version?: unknown; checksum?: unknown; content?: unknown };
+    if (f.format !== SAVEPOINT_FORMAT) throw fail(`not a tidewater savepoint (format is ${JSON.stringify(f.format) ?? 'missing'}, expected "${SAVEPOINT_FORMAT}")`);
+    if (f.version !== SAVEPOINT_VERSION) throw fail(`unsupported savepoint version ${JSON.stringify(f.version) ?? 'missing'} (this tidewater reads version ${SAVEPOINT_VERSION})`);
+    const c = (typeof f.content === 'object' && f.content !== null ? f.content : {}) as Record<string, unknown>;
+    const job = typeof c.job === 'string' ? c.job : undefined;
+    const id = isIndex(c.id) ? c.id : undefined;
+    if (typeof f.checksum !== 'string' || checksum(JSON.stringify(f.content) ?? '') !== f.checksum) {
+      throw fail('checksum mismatch (the file was modified or damaged)', job, id);
+    }
+    const parsed = parseSavepointContent(c);
+    if (typeof parsed === 'string') throw fail(`malformed content: ${parsed}`, job, id);
+    return parsed;
+  }
+
+  async appendJournal(name: string, from: number, values: readonly string[]): Promise<void> {
+    this.checkSeq(name, from);
+    this.checkSeq(name, from + values.length);
+    await this.kv.batch(values.map((value, i) => ({ type: 'put', key: journalKey(name, from + i), value })));
+  }
+
+  async readJournal(name: string, from: number, limit?: number): Promise<string[]> {
+    this.checkSeq(name, from);
+    if (limit !== undefined && !isIndex(limit)) throw this.misuse(`journal ${JSON.stringify(name)}`, limit, `limit must be a non-negative integer, not ${String(limit)}`);
+    if (limit === 0) return [];
+    const rows = await this.kv.range(journalKey(name, from), journalEnd(name), limit);
+    return rows.map(([, v]) => v);
+  }
+
+  async truncateJournal(name: string, before: number): Promise<void> {
+    this.checkSeq(name, before);
+    const keys = await this.kv.keys(journalKey(name, 0), journalKey(name, before));
+    if (keys.length > 0) await this.kv.batch(keys.map((key) => ({ type: 'del', key })));
+  }
+
+  private checkSeq(name: string, seq: number): void {
+    if (!isIndex(seq)) throw this.misuse(`journal ${JSON.stringify(name)}`, seq, `sequence number ${String(seq)} is not a non-negative safe integer`);
+  }
+
+  close(): Promise<void> {
+    return this.kv.close();
+  }
+}
+
+const journalKey = (name: string, seq: number): string => `jr/${encodeURIComponent(name)}/${pad(seq)}`;
+const journalEnd = (name: string): string => `jr/${encodeURIComponent(name)}0`;
+
+interface SavepointContent {
+  readonly job: string;
+  readonly id: number;
+  readonly timestamp: number;
+  readonly operators: OperatorSnapshot[];
+  readonly sources: string[];
+  readonly sink?: string;
+}
+
+/** The savepoint's content, or what is wrong with it. */
+function parseSavepointContent(c: Record<string, unknown>): SavepointContent | string {
+  if (typeof c.job !== 'string') return 'no job name';
+  if (!isIndex(c.id)) return 'no checkpoint id';
+  if (typeof c.timestamp !== 'number') return 'no timestamp';
+  if (!Array.isArray(c.sources) || !c.sources.every((s) => typeof s === 'string')) return 'sources must be an array of strings';
+  if (c.sink !== undefined && typeof c.sink !== 'string') return 'sink must be a string';
+  if (!Array.isArray(c.operators)) return 'no operators';
+  const operators: OperatorSnapshot[] = [];
+  for (const o of c.operators as unknown[]) {
+    const op = (typeof o === 'object' && o !== null ? o : {}) as Record<string, unknown>;
+    if (typeof op.operator !== 'string' || !isIndex(op.maxParallelism) || (op.watermark !== undefined && typeof op.watermark !== 'string')) {
+      return `operator ${operators.length} lacks a name, maxParallelism or a valid watermark`;
+    }
+    const entries: SnapshotEntry[] = [];
+    if (!unpackRows(op.entries, entries) || entries.some((e) => e.value === undefined)) return `entries of operator ${JSON.stringify(op.operator)} are malformed`;
+    operators.push({
+      operator: op.operator,
+      full: true,
+      maxParallelism: op.maxParallelism,
+      ...(op.watermark !== undefined ? { watermark: op.watermark } : {}),
+      entries,
+    });
+  }
+  return {
+    job: c.job,
+    id: c.id,
+    timestamp: c.timestamp,
+    operators,
+    sources: c.sources as string[],
+    ...(c.sink !== undefined ? { sink: c.sink } : {}),
+  };
+}

@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openDefaultStore } from '../src/index.js';
+import { levelStore } from '../src/stores/level.js';
+import { snap, storeConformance } from './support/storeConformance.js';
+
+const root = mkdtempSync(join(tmpdir(), 'tidewater-level-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const dir = (): string => join(root, `db${n++}`);
+
+storeConformance('levelStore', () => levelStore(dir()), { propertyRuns: 25 });
+
+describe('levelStore', () => {
+  it('keeps everything across close and reopen of the same directory', async () => {
+    const location = dir();
+    const a = levelStore(location);
+    expect(a.description).toBe(`level:${location}`);
+    await a.writeCheckpoint({ job: 'j', id: 1, timestamp: 5, savepoint: false, operators: [snap('o', true, [['k', '1']], '3')], sources: ['0'] });
+    await a.writeCheckpoint({ job: 'j', id: 2, parent: 1, timestamp: 6, savepoint: false, operators: [snap('o', false, [['k', undefined], ['m', '2']], '4')], sources: ['1'] });
+    await a.appendJournal('src', 0, ['x', 'y']);
+    await a.close();
+    const b = levelStore(location, { sync: false });
+    const loaded = await b.loadCheckpoint('j', 'latest');
+    expect([loaded?.id, loaded?.operators, loaded?.sources, loaded?.skipped]).toStrictEqual([2, [snap('o', true, [['m', '2']], '4')], ['1'], []]);
+    expect(await b.readJournal('src', 0)).toStrictEqual(['x', 'y']);
+    await b.close();
+  });
+
+  it('accepts an open level database (structural LevelLike)', async () => {
+    const db = new Level<string, string>(dir());
+    const store = levelStore(db);
+    expect(store.description).toBe(`level:${db.location}`);
+    await store.appendJournal('j', 0, ['a']);
+    expect(await db.get('jr/j/0000000000000000')).toBe('a');
+    await store.close();
+    expect(db.status).toBe('closed');
+  });
+
+  it('openDefaultStore is LevelDB in Node', async () => {
+    const location = dir();
+    const store = await openDefaultStore(location);
+    expect(store.description).toBe(`level:${location}`);
+    await store.appendJournal('j', 0, ['x']);
+    expect(await store.readJournal('j', 0)).toStrictEqual(['x']);
+    await store.close();
+  });
+});
