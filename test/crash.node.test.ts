@@ -6,8 +6,10 @@ import { crashTest } from './crash/driver.js';
 
 describe('crash test', () => {
   it('SIGKILLed at 20 random points and restarted, the job commits exactly the uninterrupted output', { timeout: 180_000 }, async () => {
-    const r = await crashTest({ kills: 20, clicks: 40_000, seed: 20261124 });
+    const r = await crashTest({ kills: 20, clicks: 100_000, seed: 20261124 });
     expect(r.kills).toBeGreaterThanOrEqual(20);
+    expect(r.killsAfterProgress).toBeGreaterThanOrEqual(10);
+    expect(r.restoredAtEnd).not.toBeNull();
     expect(r.referenceBytes).toBeGreaterThan(100_000);
     expect(r.skipped).toStrictEqual([]);
     expect(r.outputBytes).toBe(r.referenceBytes);

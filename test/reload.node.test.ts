@@ -86,7 +86,7 @@ describe('browser reload (chromium, IndexedDB)', () => {
         checkpoints.push(Number(state['checkpoint']));
         await page.reload();
       }
-      await page.waitForSelector('#status[data-state=done]', { timeout: 30_000 });
+      await page.waitForSelector('#status[data-state=done]', { timeout: 30_000, state: 'attached' });
       const result = await page.evaluate(() => ({
         status: { ...document.getElementById('status')?.dataset },
         out: JSON.parse(localStorage.getItem('out') ?? '[]') as unknown[],

@@ -3,17 +3,22 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 describe('npm start', () => {
-  it('runs the demo to the end and exits 0', () => {
+  it('runs the demo to the end and exits 0', { timeout: 60_000 }, () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'demo/clickstream.ts'], { encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^tidewater demo: 40 clicks/);
     expect(r.stdout).toContain('  watermark  MAX\n');
     // the source is paced on the real clock, so how many periodic watermarks fall between records varies
-    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines.find((l) => l.startsWith('done: '))).toMatch(
       /^done: 33 records \(7 \/health filtered out\), \d+ watermarks, 0 records behind the watermark, 20 window results counting 33 views$/,
     );
     expect(r.stdout).toContain('  window     eli  22:13:21–22:13:22 UTC: 1 view(s)\n');
+    // part two: checkpoint, SIGKILL, restore, exactly-once output
+    expect(r.stdout).toContain('  run 1  -- killed with SIGKILL 50 ms after checkpoint 3 --\n');
+    expect(r.stdout).toMatch(/\n {2}run 2 {2}finished: \d+ clicks read in this run, restored from checkpoint 3\n/);
+    expect(lines.at(-1)).toMatch(/^exactly once: \d+ window results counting \d+ views, identical to an uninterrupted run$/);
   });
 });
 

@@ -18,7 +18,15 @@ function nodeModules(what: string): { fs: typeof NodeFs; path: typeof NodePath }
   return { fs, path };
 }
 
-/** A file that does not hold what a job expects (a line that is not JSON, a transaction file gone missing). */
+/**
+ * A file that does not hold what a job expects: a line that is not JSON, a transaction file gone missing, an output
+ * file changed behind the job's back.
+ *
+ * @example
+ * ```ts
+ * job.done.catch((e) => { if (e instanceof FileFormatError) console.error(e.message); });
+ * ```
+ */
 export class FileFormatError extends TidewaterError {
   override name = 'FileFormatError';
 }

@@ -30,7 +30,13 @@ interface RunResult {
   readonly ranMs: number;
 }
 
-function runChild(script: string, dir: string, killAfterMs: number | undefined, env: Record<string, string>): Promise<RunResult> {
+/** When to kill a run: after it completed `checkpoints` checkpoints of its own (0: during startup/restore), `delayMs` later. */
+interface KillPoint {
+  readonly checkpoints: number;
+  readonly delayMs: number;
+}
+
+function runChild(script: string, dir: string, kill: KillPoint | undefined, env: Record<string, string>): Promise<RunResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [script, dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
@@ -39,9 +45,10 @@ function runChild(script: string, dir: string, killAfterMs: number | undefined, 
     let timer: NodeJS.Timeout | undefined;
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       stdout += d;
-      if (readyAt === undefined && stdout.includes('ready\n')) {
-        readyAt = performance.now();
-        if (killAfterMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      if (readyAt === undefined && stdout.includes('ready\n')) readyAt = performance.now();
+      const completed = stdout.split('\ncp ').length - 1;
+      if (kill !== undefined && timer === undefined && readyAt !== undefined && completed >= kill.checkpoints) {
+        timer = setTimeout(() => child.kill('SIGKILL'), kill.delayMs);
       }
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -57,6 +64,10 @@ function runChild(script: string, dir: string, killAfterMs: number | undefined, 
 export interface CrashReport {
   readonly seed: number;
   readonly kills: number;
+  /** kills of runs that had completed a checkpoint of their own (so the job moved forward) */
+  readonly killsAfterProgress: number;
+  /** the checkpoint the last (unkilled) run restored from */
+  readonly restoredAtEnd: number | null;
   readonly runs: number;
   readonly referenceMs: number;
   readonly referenceBytes: number;
@@ -92,24 +103,30 @@ export async function crashTest(opts: { kills: number; clicks: number; seed: num
   if (ref.code !== 0) throw new Error(`reference run failed (${ref.code}): ${ref.stderr}`);
   const reference = readFileSync(join(refDir, 'output.ndjson'), 'utf8');
   const rnd = prng(opts.seed);
-  // Each run progresses by a random part of about 1/kills of the whole job, so the kills spread over all of it
-  // (processing, checkpoint writes, commits, restores) and the job is still unfinished at the last kill.
-  const maxDelay = Math.max(2, ref.ranMs / opts.kills);
+  // A run is killed after 0, 1 or 2 checkpoints of its own (0: while it starts and restores) plus a random delay of
+  // up to a few slices, so kills land in every phase — reading, processing, pre-commit, the checkpoint write, the
+  // sink's commit, pruning, restoring — and each run that gets past a checkpoint moves the job forward.
   let kills = 0;
   let runs = 0;
+  let progressed = 0;
+  let restoredAtEnd: number | null = null;
   const skipped: string[] = [];
   for (;;) {
-    const killAfter = kills < opts.kills ? rnd() * maxDelay : undefined;
-    const r = await runChild(script, crashDir, killAfter, env);
+    const roll = rnd();
+    const kill = kills < opts.kills ? { checkpoints: roll < 0.2 ? 0 : roll < 0.8 ? 1 : 2, delayMs: rnd() * 25 } : undefined;
+    const r = await runChild(script, crashDir, kill, env);
     runs++;
     if (r.signal === 'SIGKILL') {
       kills++;
-      opts.log?.(`run ${runs}: killed after ${killAfter?.toFixed(1)} ms`);
+      const cps = r.stdout.split('\ncp ').length - 1;
+      if (cps > 0) progressed++;
+      opts.log?.(`run ${runs}: killed ${kill?.delayMs.toFixed(1)} ms after checkpoint #${kill?.checkpoints} of the run (${cps} completed)`);
       continue;
     }
     if (r.code !== 0) throw new Error(`run ${runs} failed (${r.code}): ${r.stderr}`);
     const last = r.stdout.trim().split('\n').at(-1) ?? '{}';
-    const s = JSON.parse(last) as { skipped: { id: number; reason: string }[] };
+    const s = JSON.parse(last) as { restoredFrom: number | null; skipped: { id: number; reason: string }[] };
+    restoredAtEnd = s.restoredFrom;
     for (const k of s.skipped) skipped.push(`run ${runs}: checkpoint ${k.id}: ${k.reason}`);
     opts.log?.(`run ${runs}: finished: ${last}`);
     break; // finished (the caller checks that it took the kills it asked for)
@@ -118,6 +135,8 @@ export async function crashTest(opts: { kills: number; clicks: number; seed: num
   return {
     seed: opts.seed,
     kills,
+    killsAfterProgress: progressed,
+    restoredAtEnd,
     runs,
     referenceMs: ref.ranMs,
     referenceBytes: reference.length,

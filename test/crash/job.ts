@@ -24,6 +24,7 @@ if (dir !== undefined) {
     batchSize: 64,
   });
   globalThis.process.stdout.write('ready\n');
+  job.checkpoints$.subscribe((c) => globalThis.process.stdout.write(`cp ${c.id} ${String(c.sourceOffsets[0])} ${performance.now().toFixed(0)}\n`));
   const s = await job.done;
   await store.close();
   globalThis.process.stdout.write(`${JSON.stringify({ restoredFrom: s.restoredFrom ?? null, lastCheckpoint: s.lastCheckpoint ?? null, recordsIn: s.recordsIn, skipped: s.skipped })}\n`);
