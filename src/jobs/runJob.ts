@@ -177,8 +177,8 @@ class JobRunner<T, R> {
           throw new JobError('runJob', which, `runJob(${config.name}): no usable checkpoint ≤ ${which} in ${store.description}; use restore: 'latest' or false.`);
         }
       }
-      const listed = await store.listCheckpoints(config.name);
-      this.nextId = Math.max(0, loaded?.id ?? 0, ...listed.map((c) => c.id)) + 1;
+      // ids strictly increase, past torn or corrupt leftovers too (a new checkpoint never reuses an id)
+      this.nextId = Math.max(loaded === undefined ? 1 : loaded.id + 1, await store.nextCheckpointId(config.name));
     } else if (config.restore !== undefined && config.restore !== false) {
       throw new ConfigurationError('runJob', config.restore, `runJob(${config.name}): restore needs checkpoint.store.`);
     }
@@ -274,7 +274,7 @@ class JobRunner<T, R> {
       throw new JobError(
         unknown[0] as string,
         unknown,
-        `runJob(${this.config.name}): checkpoint ${loaded.id} holds state of operator(s) ${unknown.map((n) => `'${n}'`).join(', ')} that the pipeline lacks (it has: ${[...names].map((n) => `'${n}'`).join(', ') || 'none'}). Name the operators as before (name: '…'), or pass allowNonRestoredState: true to drop that state.`,
+        `runJob(${this.config.name}): checkpoint ${loaded.id} holds state of operator(s) ${unknown.map((n) => `'${n}'`).join(', ')} that the pipeline lacks (it has: ${[...names].sort().map((n) => `'${n}'`).join(', ') || 'none'}). Name the operators as before (name: '…'), or pass allowNonRestoredState: true to drop that state.`,
       );
     }
   }

@@ -109,12 +109,14 @@ export function fromAsyncIterable<T>(factory: () => AsyncIterable<T>): Source<T>
       const it = factory()[Symbol.asyncIterator]();
       let position = skip;
       let done = false;
+      let reading = false;
       for (let i = 0; i < skip && !done; i++) done = (await it.next()).done === true;
       return {
         // One value per read: an async iterator cannot say whether its next value is ready without awaiting it.
         async read(): Promise<SourceRead<T>> {
           if (done) return { values: [], done };
-          const r = await it.next();
+          reading = true;
+          const r = await it.next().finally(() => (reading = false));
           if (r.done === true) {
             done = true;
             return { values: [], done };
@@ -124,7 +126,11 @@ export function fromAsyncIterable<T>(factory: () => AsyncIterable<T>): Source<T>
         },
         offset: () => String(position),
         async close() {
-          if (!done) await it.return?.();
+          if (done) return;
+          done = true;
+          // A generator suspended inside a read finishes that read before it can return: ask, but don't wait for it.
+          if (reading) void it.return?.();
+          else await it.return?.();
         },
       };
     },

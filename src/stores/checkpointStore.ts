@@ -373,6 +373,13 @@ class CheckpointStore implements StateStore {
     return out.sort((a, b) => b.id - a.id);
   }
 
+  async nextCheckpointId(job: string): Promise<number> {
+    const found = await this.scan(new JobKeys(job));
+    let max = 0;
+    for (const id of found.keys()) max = Math.max(max, id);
+    return max + 1;
+  }
+
   async loadCheckpoint(job: string, which: 'latest' | number): Promise<LoadedCheckpoint | undefined> {
     if (which !== 'latest' && !isIndex(which)) throw this.misuse(`job ${JSON.stringify(job)}`, which, `loadCheckpoint takes 'latest' or a checkpoint id, not ${String(which)}`);
     const k = new JobKeys(job);
@@ -403,7 +410,9 @@ class CheckpointStore implements StateStore {
       if (!(m instanceof Unusable)) complete.set(id, m);
     }
     const newestFirst = [...complete.keys()].sort((a, b) => b - a);
-    const keep = new Set([...newestFirst.slice(0, retain), ...newestFirst.filter((id) => complete.get(id)?.savepoint === true)]);
+    // as in Flink, savepoints do not count towards the retained checkpoints
+    const isSavepoint = (id: number): boolean => complete.get(id)?.savepoint === true;
+    const keep = new Set([...newestFirst.filter((id) => !isSavepoint(id)).slice(0, retain), ...newestFirst.filter(isSavepoint)]);
     for (const id of [...keep]) {
       const m = complete.get(id) as Manifest;
       const pending = new Set(m.operators.filter((o) => !o.full).map((o) => o.name));

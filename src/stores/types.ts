@@ -119,6 +119,8 @@ export interface StateStore {
   writeCheckpoint(write: CheckpointWrite): Promise<CheckpointMeta>;
   /** Complete, verified-by-marker checkpoints of a job, newest first (contents are verified by `loadCheckpoint`). */
   listCheckpoints(job: string): Promise<CheckpointMeta[]>;
+  /** One more than the highest checkpoint id of `job` that left anything in the store (complete, torn or corrupt). */
+  nextCheckpointId(job: string): Promise<number>;
   /**
    * Loads the newest usable checkpoint (`'latest'`) or the newest usable one with id ≤ `id`, folding delta chains;
    * torn or corrupt checkpoints are skipped (reported in `skipped`). Undefined when none is usable.
