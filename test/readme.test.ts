@@ -1,7 +1,8 @@
 // The README's marble example, verbatim, so the README stays true.
 import { expect, it } from 'vitest';
 import { configure } from 'rxjs-marbles';
-import { boundedOutOfOrderness, count, MAX_WATERMARK, tumblingWindows } from '../src/index.js';
+import { pipe } from 'rxjs';
+import { boundedOutOfOrderness, count, fromArray, MAX_WATERMARK, memoryStore, runJob, toArray, tumblingWindows, type WindowResult } from '../src/index.js';
 import { aggregate, eventTime, keyBy, window } from '../operators/index.js';
 import { rec, wm } from '../testing/index.js';
 
@@ -37,3 +38,27 @@ it('counts views per page and second', marbles((m) => {
     i: r('/', 2_000, 1), z: wm(3_999), j: r('/', 4_000, 1), M: wm(MAX_WATERMARK),
   });
 }));
+
+it('runs the checkpointed job of the README', async () => {
+  const store = memoryStore(); // levelStore('state') from 'tidewater/level' in Node, indexedDbStore('app') in browsers
+  const out = toArray<WindowResult<string, number>>();
+  const job = runJob({
+    name: 'views-per-page',
+    source: fromArray([{ page: '/', at: 1_000 }, { page: '/cart', at: 1_200 }, { page: '/', at: 2_500 }]),
+    pipeline: pipe(
+      eventTime((v: { page: string; at: number }) => v.at),
+      keyBy((v) => v.page),
+      window(tumblingWindows(1_000), { name: 'views' }), // names identify state in checkpoints
+      aggregate(count()),
+    ),
+    sink: out,
+    checkpoint: { intervalMs: 1_000, store },
+  });
+  const summary = await job.done;
+  expect(summary).toMatchObject({ state: 'finished', recordsIn: 3, recordsOut: 3, lastCheckpoint: 1 });
+  expect(out.values).toStrictEqual([
+    { key: '/', window: { start: 1000, end: 2000 }, value: 1 },
+    { key: '/cart', window: { start: 1000, end: 2000 }, value: 1 },
+    { key: '/', window: { start: 2000, end: 3000 }, value: 1 },
+  ]);
+});
