@@ -22,30 +22,70 @@ const median = (xs: readonly number[]): number => {
   return s.length === 0 ? NaN : s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
 
+/** Per-case round times and checksums, turned into results. */
+class Rounds {
+  private readonly times = new Map<string, number[]>();
+  private readonly sums = new Map<string, number>();
+  record(name: string, sum: number, dt: number): void {
+    const prev = this.sums.get(name);
+    if (prev !== undefined && prev !== sum) throw new Error(`${name}: checksum changed between rounds`);
+    this.sums.set(name, sum);
+    const ts = this.times.get(name);
+    if (ts === undefined) this.times.set(name, [dt]);
+    else ts.push(dt);
+  }
+  results(events: number, names: readonly string[]): Result[] {
+    return names.map((name) => {
+      const ts = this.times.get(name) ?? [];
+      return { name, eventsPerSec: (events / median(ts)) * 1000, checksum: this.sums.get(name) ?? NaN, times: ts };
+    });
+  }
+}
+
 export function measure(events: number, cases: readonly Case[], rounds = 7): Result[] {
-  const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
-  const sums = new Map<string, number>();
+  const r = new Rounds();
   for (const c of cases) {
     c.run();
     c.run();
     c.run();
     c.run(); // warm-up: let the JIT settle before measuring
   }
-  for (let r = 0; r < rounds; r++) {
+  for (let i = 0; i < rounds; i++) {
     for (const c of cases) {
       const t0 = performance.now();
       const sum = c.run();
-      const dt = performance.now() - t0;
-      const prev = sums.get(c.name);
-      if (prev !== undefined && prev !== sum) throw new Error(`${c.name}: checksum changed between rounds`);
-      sums.set(c.name, sum);
-      times.get(c.name)?.push(dt);
+      r.record(c.name, sum, performance.now() - t0);
     }
   }
-  return cases.map((c) => {
-    const ts = times.get(c.name) ?? [];
-    return { name: c.name, eventsPerSec: (events / median(ts)) * 1000, checksum: sums.get(c.name) ?? NaN, times: ts };
-  });
+  return r.results(
+    events,
+    cases.map((c) => c.name),
+  );
+}
+
+/** An asynchronous workload (I/O); `after` runs untimed after each run (e.g. to delete what it wrote). */
+export interface AsyncCase {
+  readonly name: string;
+  readonly run: () => Promise<number>;
+  readonly after?: () => Promise<void>;
+}
+
+/** {@link measure} for asynchronous workloads (fewer warm-up runs: they are long). */
+export async function measureAsync(events: number, cases: readonly AsyncCase[], rounds = 5, warmUp = 2): Promise<Result[]> {
+  const r = new Rounds();
+  for (let i = -warmUp; i < rounds; i++) {
+    for (const c of cases) {
+      const t0 = performance.now();
+      const sum = await c.run();
+      const dt = performance.now() - t0;
+      if (i >= 0) r.record(c.name, sum, dt);
+      await c.after?.();
+    }
+  }
+  return r.results(
+    events,
+    cases.map((c) => c.name),
+  );
 }
 
 /** Median over rounds of (rate of `a`) / (rate of `b`) in the same round. */

@@ -5,14 +5,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
+import { checkpointStoreBench } from './checkpointStore.js';
 import { keyedCountBench } from './keyedCount.js';
 import { mapFilterBench } from './mapFilter.js';
 import { windowsBench } from './windows.js';
 
-const benches: Record<string, () => { report: string }> = {
+const benches: Record<string, () => { report: string } | Promise<{ report: string }>> = {
   'map-filter': () => mapFilterBench(),
   'keyed-count': () => keyedCountBench(),
   windows: () => windowsBench(),
+  'checkpoint-store': () => checkpointStoreBench(),
 };
 
 const only = process.argv[2];
@@ -22,7 +24,7 @@ if (only !== undefined) {
     console.error(`unknown benchmark '${only}'; have: ${Object.keys(benches).join(', ')}`);
     process.exit(2);
   }
-  console.log(bench().report + '\n');
+  console.log((await bench()).report + '\n');
 } else {
   console.log(`# tidewater benchmarks — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}\n`);
   for (const name of Object.keys(benches)) {

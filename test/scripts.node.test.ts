@@ -1,5 +1,6 @@
 // `npm start` (the demo) and the package build: run as a user would, in child processes.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 describe('npm start', () => {
@@ -43,6 +44,9 @@ describe('package build', () => {
       const stores = [typeof root.memoryStore, typeof root.openDefaultStore, typeof idb.indexedDbStore, cp.sources];
       console.log(JSON.stringify({ root: typeof root.boundedOutOfOrderness, ops: Object.keys(ops).sort(), rec: testing.rec(1, 2), out, stores }));
     `;
+    // the core bundle does not pull in level or idb-keyval: only their own entry points import them
+    const importers = (pkg: string) => readdirSync('dist').filter((f) => f.endsWith('.js') && readFileSync(`dist/${f}`, 'utf8').includes(`from "${pkg}"`));
+    expect([importers('level'), importers('idb-keyval')]).toStrictEqual([['level.js'], ['indexeddb.js']]);
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toStrictEqual({

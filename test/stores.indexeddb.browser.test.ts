@@ -17,3 +17,6 @@ describe('indexedDbStore in a browser', () => {
     await store.close();
   });
 });
+
+// `level` in a browser bundle is browser-level (IndexedDB underneath; needs the `events` package)
+storeConformance('levelStore (browser-level)', async () => (await import('../src/stores/level.js')).levelStore(`tidewater-level-${run}-${n++}`), { propertyRuns: 10 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryStore } from '../src/index.js';
+import { checkpointStore, memoryStore, TidewaterError, type KeyValueBackend } from '../src/index.js';
 import { storeConformance } from './support/storeConformance.js';
 
 storeConformance('memoryStore', () => memoryStore());
@@ -12,3 +12,23 @@ describe('memoryStore', () => {
     await expect(store.kv.get('a')).rejects.toThrow('memoryStore: the store is closed');
   });
 });
+
+describe('checkpointStore over a custom backend', () => {
+  it('a failing write rejects with the store, job, checkpoint and the backend error as cause', async () => {
+    const inner = memoryStore().kv;
+    const boom = new Error('disk full');
+    const store = checkpointStore({ ...bind(inner), batch: () => Promise.reject(boom) }, 'custom:test');
+    const err = await store.writeCheckpoint({ job: 'j', id: 3, timestamp: 0, savepoint: false, operators: [], sources: [] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TidewaterError);
+    expect((err as Error).message).toBe(
+      'store custom:test, job "j", checkpoint 3: the write failed (disk full); nothing of it was stored. ' +
+        'Check that the store is open and has space; the previous complete checkpoint is still the one a restore uses.',
+    );
+    expect((err as Error).cause).toBe(boom);
+    expect(await store.listCheckpoints('j')).toStrictEqual([]);
+  });
+});
+
+function bind(kv: KeyValueBackend): KeyValueBackend {
+  return { get: (k) => kv.get(k), batch: (o) => kv.batch(o), range: (a, b, l) => kv.range(a, b, l), keys: (a, b) => kv.keys(a, b), close: () => kv.close() };
+}

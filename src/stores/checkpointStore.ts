@@ -15,7 +15,7 @@
  * A checkpoint's chunks, manifest and marker are written in one `kv.batch`.
  */
 import { mergeSnapshots, type OperatorSnapshot, type SnapshotEntry } from '../checkpoints/snapshot.js';
-import { ConfigurationError, CorruptCheckpointError } from '../errors/index.js';
+import { ConfigurationError, CorruptCheckpointError, TidewaterError } from '../errors/index.js';
 import type { BatchOp, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, StateStore } from './types.js';
 
 /** FNV-1a (32 bit) over UTF-16 code units, as 8 hex digits: any single changed character changes it. */
@@ -261,7 +261,18 @@ class CheckpointStore implements StateStore {
     }
     put(k.manifest(id), text);
     put(k.marker(id), checksum(text));
-    await this.kv.batch(ops);
+    try {
+      await this.kv.batch(ops);
+    } catch (cause) {
+      const why = cause instanceof Error ? cause.message : String(cause);
+      throw new TidewaterError(
+        `store ${this.description}`,
+        id,
+        `store ${this.description}, job ${JSON.stringify(job)}, checkpoint ${id}: the write failed (${why}); nothing of it was stored. ` +
+          'Check that the store is open and has space; the previous complete checkpoint is still the one a restore uses.',
+        { cause },
+      );
+    }
     return metaOf({ ...body, bytes: total });
   }
 

@@ -10,7 +10,10 @@ import type { BatchOp, KeyValueBackend, StateStore } from './types.js';
 const OBJECT_STORE = 'tidewater';
 
 class IndexedDbBackend implements KeyValueBackend {
-  constructor(private readonly use: UseStore) {}
+  constructor(
+    private readonly use: UseStore,
+    private readonly durability: IDBTransactionDurability,
+  ) {}
 
   get(key: string): Promise<string | undefined> {
     return this.use('readonly', (s) => promisifyRequest(s.get(key) as IDBRequest<string | undefined>));
@@ -23,17 +26,20 @@ class IndexedDbBackend implements KeyValueBackend {
       return Promise.reject(e);
     }
     if (ops.length === 0) return Promise.resolve();
-    return this.use('readwrite', (s) => {
+    return this.use('readonly', (s) => {
+      // our own transaction, to ask for the durability (idb-keyval's has the browser's default, relaxed in Chromium)
+      const tx = s.transaction.db.transaction(s.name, 'readwrite', { durability: this.durability });
+      const store = tx.objectStore(s.name);
       try {
         for (const op of ops) {
-          if (op.type === 'put') s.put(op.value, op.key);
-          else s.delete(op.key);
+          if (op.type === 'put') store.put(op.value, op.key);
+          else store.delete(op.key);
         }
       } catch (e) {
-        s.transaction.abort(); // all or nothing
+        tx.abort(); // all or nothing
         throw e;
       }
-      return promisifyRequest(s.transaction);
+      return promisifyRequest(tx);
     });
   }
 
@@ -57,8 +63,26 @@ class IndexedDbBackend implements KeyValueBackend {
 }
 
 /**
+ * Options of {@link indexedDbStore}.
+ *
+ * @example
+ * ```ts
+ * const store = indexedDbStore('dashboard', { durability: 'relaxed' }); // faster; may lose the last writes on power loss
+ * ```
+ */
+export interface IndexedDbStoreOptions {
+  /**
+   * The durability of each write transaction (a checkpoint, a journal append). Default `'strict'`: the transaction
+   * completes once flushed to disk, so the promise resolves when the write survives a power loss (Chromium's own
+   * default is `'relaxed'`: written to the OS, not flushed).
+   */
+  readonly durability?: 'strict' | 'relaxed' | 'default';
+}
+
+/**
  * A {@link StateStore} in IndexedDB database `name` (object store `tidewater`, created on first use). One checkpoint
- * is one readwrite transaction; the promise resolves when the transaction completes.
+ * is one readwrite transaction (durability `'strict'` unless told otherwise); the promise resolves when the
+ * transaction completes.
  *
  * @example
  * ```ts
@@ -67,6 +91,6 @@ class IndexedDbBackend implements KeyValueBackend {
  * const job = runJob({ name: 'clicks', source, pipeline, checkpoint: { intervalMs: 1000, store } });
  * ```
  */
-export function indexedDbStore(name: string): StateStore {
-  return checkpointStore(new IndexedDbBackend(createStore(name, OBJECT_STORE)), `indexeddb:${name}`);
+export function indexedDbStore(name: string, options: IndexedDbStoreOptions = {}): StateStore {
+  return checkpointStore(new IndexedDbBackend(createStore(name, OBJECT_STORE), options.durability ?? 'strict'), `indexeddb:${name}`);
 }

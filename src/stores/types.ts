@@ -76,7 +76,10 @@ export interface CheckpointMeta {
   readonly parent?: number;
   readonly timestamp: number;
   readonly savepoint: boolean;
-  /** Characters written for this checkpoint (its own entries, not its parents'). */
+  /**
+   * Characters written for this checkpoint: keys and values of its chunks, manifest and completion marker (its own
+   * entries, not its parents').
+   */
   readonly bytes: number;
   /** State entries written for this checkpoint (its own, not its parents'). */
   readonly entries: number;
@@ -96,7 +99,12 @@ export interface LoadedCheckpoint extends CheckpointMeta {
   readonly operators: readonly OperatorSnapshot[];
   readonly sources: readonly string[];
   readonly sink?: string;
-  /** Newer checkpoints (or chain members) that could not be used, newest first, with the reason. */
+  /**
+   * Newer checkpoints that could not be used, newest first, with the reason: `torn: no completion marker (the write
+   * never completed)`, `missing manifest`, `checksum mismatch in manifest`, `missing chunk 2 of operator "counts"
+   * (truncated write)`, `checksum mismatch in chunk 3 of operator "counts"`, `broken chain: parent checkpoint 4 is
+   * missing`, `broken chain: parent checkpoint 4 is unusable (…)`.
+   */
   readonly skipped: readonly { readonly id: number; readonly reason: string }[];
 }
 
@@ -115,7 +123,11 @@ export interface LoadedCheckpoint extends CheckpointMeta {
 export interface StateStore {
   /** e.g. `memory`, `level:/var/lib/app/state`, `indexeddb:dashboard`. */
   readonly description: string;
-  /** Writes checkpoint `write.id` in one atomic batch; resolves when it is durable. */
+  /**
+   * Writes checkpoint `write.id` in one atomic batch; resolves when it is durable. Rejects with a `ConfigurationError`
+   * when the id already exists (ids strictly increase) or `parent` is not an earlier id, and with a `TidewaterError`
+   * (the backend's error as `cause`) when the write fails — nothing of it is stored then.
+   */
   writeCheckpoint(write: CheckpointWrite): Promise<CheckpointMeta>;
   /** Complete, verified-by-marker checkpoints of a job, newest first (contents are verified by `loadCheckpoint`). */
   listCheckpoints(job: string): Promise<CheckpointMeta[]>;
@@ -131,9 +143,16 @@ export interface StateStore {
    * delta chain needs; also deletes torn leftovers older than the newest complete checkpoint.
    */
   prune(job: string, retain: number): Promise<void>;
-  /** A portable savepoint file (JSON text, checksummed) of checkpoint `id` (default: newest usable), full state. */
+  /**
+   * A portable savepoint file (JSON text, checksummed) of checkpoint `id` (default: newest usable), full state.
+   * Rejects with a `CorruptCheckpointError` naming the reason when that checkpoint is missing or unusable.
+   */
   exportSavepoint(job: string, id?: number): Promise<string>;
-  /** Imports a savepoint file as a complete full checkpoint of `job` (default: the job named in the file). */
+  /**
+   * Imports a savepoint file as a complete full checkpoint of `job` (default: the job named in the file), flagged
+   * savepoint, under the file's id or, when the job already has checkpoints at or above it, the next free id (so it is
+   * what `'latest'` loads). Rejects with a `CorruptCheckpointError` naming the problem for a damaged or foreign file.
+   */
   importSavepoint(text: string, options?: { job?: string }): Promise<CheckpointMeta>;
   /** Appends values (encoded) to journal `name` at sequence numbers `from`, `from + 1`, …, atomically; durable on resolve. */
   appendJournal(name: string, from: number, values: readonly string[]): Promise<void>;
