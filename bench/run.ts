@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { checkpointStoreBench } from './checkpointStore.js';
+import { jobsBench } from './jobs.js';
 import { keyedCountBench } from './keyedCount.js';
 import { mapFilterBench } from './mapFilter.js';
 import { windowsBench } from './windows.js';
@@ -15,6 +16,7 @@ const benches: Record<string, () => { report: string } | Promise<{ report: strin
   'keyed-count': () => keyedCountBench(),
   windows: () => windowsBench(),
   'checkpoint-store': () => checkpointStoreBench(),
+  jobs: () => jobsBench(),
 };
 
 const only = process.argv[2];

@@ -90,7 +90,8 @@ export type { Namespace };
 type NsColumn = Map<KeyId, Map<Namespace, unknown>>;
 /** keyId → was the key present in the last snapshot (recorded at its first change after that snapshot) */
 type Dirty = Map<KeyId, boolean>;
-type NsDirty = Map<KeyId, Map<Namespace, boolean>>;
+/** Changed namespaced entries: namespace → key → present at the previous snapshot (namespace-major: windows are few, keys many). */
+type NsDirty = Map<Namespace, Map<KeyId, boolean>>;
 
 /**
  * The keyed state and timers of one operator instance, stored by column: one `Map<keyId, value>` per declared state
@@ -155,7 +156,7 @@ export class KeyedStateBackend {
     this.nsCols = this.names.map(() => new Map<KeyId, Map<Namespace, unknown>>());
     this.nsMajor = this.names.map((n) => opts.namespaceMajor?.includes(n) === true);
     this.dirty = this.names.map(() => new Map<KeyId, boolean>());
-    this.nsDirty = this.names.map(() => new Map<KeyId, Map<Namespace, boolean>>());
+    this.nsDirty = this.names.map(() => new Map<Namespace, Map<KeyId, boolean>>());
     this.cleanupCursors = this.names.map(() => undefined);
     const handles: Record<string, unknown> = {};
     this.names.forEach((name, i) => {
@@ -330,12 +331,12 @@ export class KeyedStateBackend {
       return;
     }
     const nd = this.nsDirty[i] as NsDirty;
-    let d = nd.get(id);
+    let d = nd.get(ns);
     if (d === undefined) {
       d = new Map();
-      nd.set(id, d);
+      nd.set(ns, d);
     }
-    if (!d.has(ns)) d.set(ns, this.nsHas(i, id, ns));
+    if (!d.has(id)) d.set(id, this.nsHas(i, id, ns));
   }
 
 
@@ -507,15 +508,19 @@ export class KeyedStateBackend {
     return murmurHash(javaHashCode(keyOfId(id))) % this.maxParallelism;
   }
 
+  /** `["s",<name>,<kind>,` per state: a path is this prefix, the namespace and the encoded key. */
+  private pathPrefixes: string[] | undefined;
+
   private path(i: number, id: KeyId, ns: Namespace): string {
-    const d = this.descriptors[i] as StateDescriptor;
-    return JSON.stringify(['s', this.names[i], d.kind, ns, encodeValue(keyOfId(id))]);
+    const prefixes = (this.pathPrefixes ??= this.descriptors.map((d, j) => JSON.stringify(['s', this.names[j], d.kind]).slice(0, -1) + ','));
+    // same text as JSON.stringify(['s', name, kind, ns, encodeValue(key)])
+    return `${prefixes[i] as string}${JSON.stringify(ns)},${JSON.stringify(encodeKey(id))}]`;
   }
 
   private encode(i: number, id: KeyId, ns: Namespace, v: unknown): SnapshotEntry {
     const d = this.descriptors[i] as StateDescriptor;
     const ttl = d.ttl !== undefined;
-    let payload: unknown;
+    let payload: unknown[];
     switch (d.kind) {
       case 'list':
         payload = ttl ? [1, (v as TtlItem<unknown>[]).map((x) => [x.v, x.t])] : [0, v];
@@ -531,7 +536,9 @@ export class KeyedStateBackend {
     }
     let value: string;
     try {
-      value = encodeValue(payload);
+      value = typeof payload[1] === 'number' && payload.length === 2 && Number.isFinite(payload[1]) && !Object.is(payload[1], -0)
+        ? `[${payload[0] as number},${payload[1]}]` // a plain number: what encodeValue gives, without the walk
+        : encodeValue(payload);
     } catch (err) {
       if (err instanceof UnserializableValueError) {
         // report the path inside the user's value, not inside the stored payload
@@ -544,7 +551,7 @@ export class KeyedStateBackend {
   }
 
   private timersEntry(id: KeyId, timers: readonly Timer[] | undefined): SnapshotEntry {
-    const path = JSON.stringify(['t', encodeValue(keyOfId(id))]);
+    const path = `["t",${JSON.stringify(encodeKey(id))}]`;
     if (timers === undefined || timers.length === 0) return { keyGroup: this.groupOfId(id), path, value: undefined };
     const sorted = [...timers].sort((a, b) => a.seq - b.seq);
     return { keyGroup: this.groupOfId(id), path, value: encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq])) };
@@ -584,7 +591,7 @@ export class KeyedStateBackend {
       for (let i = 0; i < this.n; i++) {
         if ((this.descriptors[i] as StateDescriptor).ttl === undefined) continue;
         for (const id of [...(this.dirty[i] as Dirty).keys()]) this.expire(i, id, '', now);
-        for (const [id, m] of [...(this.nsDirty[i] as NsDirty)]) for (const ns of [...m.keys()]) this.expire(i, id, ns, now);
+        for (const [ns, m] of [...(this.nsDirty[i] as NsDirty)]) for (const id of [...m.keys()]) this.expire(i, id, ns, now);
       }
     }
     for (let i = 0; i < this.n; i++) {
@@ -594,8 +601,8 @@ export class KeyedStateBackend {
         if (v !== undefined) out.push(this.encode(i, id, '', v));
         else if (was) out.push({ keyGroup: this.groupOfId(id), path: this.path(i, id, ''), value: undefined });
       }
-      for (const [id, m] of this.nsDirty[i] as NsDirty) {
-        for (const [ns, was] of m) {
+      for (const [ns, m] of this.nsDirty[i] as NsDirty) {
+        for (const [id, was] of m) {
           const v = this.nsGet(i, id, ns);
           if (v !== undefined) out.push(this.encode(i, id, ns, v));
           else if (was) out.push({ keyGroup: this.groupOfId(id), path: this.path(i, id, ns), value: undefined });
@@ -710,4 +717,12 @@ export class KeyedStateBackend {
       }
     }
   }
+}
+
+/** `encodeValue(keyOfId(id))`, without the codec's walk for the common string and number keys. */
+function encodeKey(id: KeyId): string {
+  const key = keyOfId(id);
+  if (typeof key === 'string') return JSON.stringify(key);
+  if (typeof key === 'number' && Number.isFinite(key) && !Object.is(key, -0)) return String(key);
+  return encodeValue(key);
 }
