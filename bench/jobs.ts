@@ -14,9 +14,8 @@ interface Event {
 }
 
 /**
- * Job throughput with a checkpoint every second vs none, at 10 K keys (each key updated about once a second, as in
- * the windows benchmark) and at 100 K keys (every key's state changes between two checkpoints: the worst case for
- * incremental checkpoints). The job: N events of K keys drawn at random (10 000 events
+ * Job throughput with a checkpoint every second vs none, at 10 K and at 100 K keys. At these rates every key's state
+ * changes between two checkpoints (the worst case for incremental checkpoints: each one writes the whole state). The job: N events of K keys drawn at random (10 000 events
  * per second of event time, watermark records inline), a keyed running count in `process` state that passes every
  * event on, and a 10 s tumbling window count per key, into a counting sink. Checkpoints go to LevelDB (`levelStore`,
  * fsync per checkpoint) or to `memoryStore`; every case runs once per round, rounds interleaved, the ratio is the

@@ -20,6 +20,7 @@ import {
   type WindowResult,
 } from '../src/index.js';
 import { aggregate, eventTime, keyBy, map, process, window } from '../operators/index.js';
+import { ManualScheduler } from '../testing/index.js';
 
 interface Click {
   readonly user: string;
@@ -257,5 +258,61 @@ describe('checkpointed jobs', () => {
     await job.stop();
     expect(ids.length).toBeGreaterThanOrEqual(3);
     expect(ids.slice(0, 3)).toStrictEqual([1, 2, 3]);
+  });
+});
+
+describe('jobs on a virtual clock', () => {
+  it('checkpoints every intervalMs of scheduler time, and processing-time state follows the same clock', async () => {
+    const clock = new ManualScheduler(0);
+    /** runs what is due now, then lets promises (store writes) settle, a few times over */
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 10; i++) {
+        clock.advanceBy(0);
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    };
+    const store = memoryStore();
+    const input = new Subject<string>();
+    const out = toArray<string>();
+    const job = runJob({
+      name: 'virtual',
+      source: fromObservable(input),
+      pipeline: pipe(
+        keyBy((s: string) => s),
+        process<string, string, string, Record<string, never>>({
+          onElement(_s, ctx) {
+            ctx.timers.registerProcessingTime(ctx.currentProcessingTime + 1_500);
+          },
+          onTimer(ts, ctx) {
+            ctx.emit(`${ctx.key} @ ${ts}`);
+          },
+        }),
+      ),
+      sink: out,
+      checkpoint: { intervalMs: 1_000, store },
+      scheduler: clock,
+    });
+    const seen: [number, number][] = [];
+    job.checkpoints$.subscribe((c) => seen.push([c.id, clock.now()]));
+    await settle();
+    input.next('a');
+    await settle();
+    clock.advanceBy(999);
+    await settle();
+    expect(seen).toStrictEqual([]);
+    clock.advanceBy(1);
+    await settle();
+    expect(seen).toStrictEqual([[1, 1_000]]);
+    clock.advanceBy(500); // the timer fires at 1 500 …
+    await settle();
+    expect(out.values).toStrictEqual([]); // … but its output commits only with checkpoint 2
+    clock.advanceBy(500);
+    await settle();
+    expect(seen).toStrictEqual([
+      [1, 1_000],
+      [2, 2_000],
+    ]);
+    expect(out.values).toStrictEqual(['a @ 1500']);
+    await job.stop();
   });
 });
