@@ -6,7 +6,6 @@ import {
   boundedOutOfOrderness,
   count,
   fromArray,
-  fromAsyncIterable,
   fromObservable,
   JobError,
   memoryStore,
@@ -15,12 +14,12 @@ import {
   tumblingWindows,
   valueState,
   type CheckpointInfo,
-  type Source,
   type StateStore,
   type WindowResult,
 } from '../src/index.js';
 import { aggregate, eventTime, keyBy, map, process, window } from '../operators/index.js';
 import { ManualScheduler } from '../testing/index.js';
+import { gated as gatedSource } from './support/gated.js';
 
 interface Click {
   readonly user: string;
@@ -56,26 +55,7 @@ async function uninterrupted(n = clicks.length): Promise<Out[]> {
   return [...out.values];
 }
 
-/** A replayable async source of `clicks` that stops before index `gateAt` until `open()` (the first time only). */
-function gated(gateAt: number): { source: Source<Click>; reached: Promise<void>; open(): void } {
-  let open!: () => void;
-  const gate = new Promise<void>((r) => (open = r));
-  let reached!: () => void;
-  const atGate = new Promise<void>((r) => (reached = r));
-  let first = true;
-  const source = fromAsyncIterable(async function* () {
-    const gateHere = first;
-    first = false;
-    for (let i = 0; i < clicks.length; i++) {
-      if (gateHere && i === gateAt) {
-        reached();
-        await gate;
-      }
-      yield clicks[i] as Click;
-    }
-  });
-  return { source, reached: atGate, open };
-}
+const gated = (gateAt: number) => gatedSource(clicks, gateAt);
 
 const manual = (store: StateStore, retain = 3) => ({ intervalMs: 1e9, store, retain });
 

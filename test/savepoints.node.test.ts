@@ -4,31 +4,19 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fromArray, fromAsyncIterable, runJob, toArray, type StateStore, type WindowResult } from '../src/index.js';
+import { fromArray, runJob, toArray, type StateStore, type WindowResult } from '../src/index.js';
 import { indexedDbStore } from '../src/stores/indexedDb.js';
 import { levelStore } from '../src/stores/level.js';
-import { generateClicks, type Click } from '../demo/clicks.js';
+import { generateClicks } from '../demo/clicks.js';
 import { crashPipeline } from './crash/pipeline.js';
+import { gated } from './support/gated.js';
 
 const clicks = generateClicks(2000, { seed: 3 });
 type Out = WindowResult<string, unknown>;
 
 /** Runs the pipeline over clicks[0..cut) on `from`, stops with a savepoint, moves it to `to`, and finishes there. */
 async function moveMidStream(from: StateStore, to: StateStore, cut: number): Promise<{ out: readonly Out[]; restoredFrom: number | undefined }> {
-  let reached!: () => void;
-  const atCut = new Promise<void>((r) => (reached = r));
-  let first = true;
-  const source = fromAsyncIterable(async function* () {
-    const stopHere = first;
-    first = false;
-    for (let i = 0; i < clicks.length; i++) {
-      if (stopHere && i === cut) {
-        reached();
-        await new Promise(() => {}); // the first run never reads past the cut
-      }
-      yield clicks[i] as Click;
-    }
-  });
+  const { source, reached: atCut } = gated(clicks, cut); // the first run never reads past the cut
   const out = toArray<Out>();
   const checkpoint = (store: StateStore) => ({ intervalMs: 1e9, store });
   const job1 = runJob({ name: 'portable', source, pipeline: crashPipeline, sink: out, checkpoint: checkpoint(from) });

@@ -393,10 +393,10 @@ class JobRunner<T, R> {
     this.injectBarrier(savepoint);
   }
 
-  private injectBarrier(savepoint: boolean): void {
-    const id = this.nextId++;
-    const cp: PendingCheckpoint = {
-      id,
+  /** A new checkpoint at the sources' current offsets. */
+  private newCheckpoint(savepoint: boolean): PendingCheckpoint {
+    return {
+      id: this.nextId++,
       startedAt: this.scheduler.now(),
       offsets: this.readers.map((r) => r.offset()),
       full: savepoint || this.forceFull,
@@ -404,6 +404,11 @@ class JobRunner<T, R> {
       snapshots: [],
       reachedSink: false,
     };
+  }
+
+  private injectBarrier(savepoint: boolean): void {
+    const cp = this.newCheckpoint(savepoint);
+    const id = cp.id;
     this.current = cp;
     (this.input as Subscriber<StreamElement<T, undefined>>).next(barrier(id));
     this.current = undefined;
@@ -422,11 +427,8 @@ class JobRunner<T, R> {
 
   /** The barrier passed every operator: pre-commit the sink, write the checkpoint, commit, prune (asynchronously). */
   private complete(cp: PendingCheckpoint): void {
-    const allFull = cp.snapshots.every((s) => s.full);
-    const parent = allFull ? undefined : this.snapshotBase;
-    this.snapshotBase = cp.id;
     this.nextDueAt = cp.startedAt + (this.config.checkpoint?.intervalMs ?? 0);
-    const writing = this.persist(cp, parent, allFull);
+    const writing = this.persist(cp);
     this.inFlight = writing.then(
       () => {
         this.inFlight = undefined;
@@ -439,7 +441,11 @@ class JobRunner<T, R> {
     );
   }
 
-  private async persist(cp: PendingCheckpoint, parent: number | undefined, allFull: boolean): Promise<void> {
+  private async persist(cp: PendingCheckpoint): Promise<void> {
+    // (synchronous up to the first await: the next checkpoint's deltas build on this one)
+    const allFull = cp.snapshots.every((s) => s.full);
+    const parent = allFull ? undefined : this.snapshotBase;
+    this.snapshotBase = cp.id;
     const store = this.store as StateStore;
     const sink = this.writer === undefined ? undefined : await this.writer.preCommit(cp.id);
     let meta;
@@ -517,21 +523,10 @@ class JobRunner<T, R> {
     this.phase = 'ending';
     await this.inFlight;
     if (this.config.checkpoint !== undefined) {
-      const savepoint = this.stopRequest?.savepoint === true;
-      const cp: PendingCheckpoint = {
-        id: this.nextId++,
-        startedAt: this.scheduler.now(),
-        offsets: this.readers.map((r) => r.offset()),
-        full: savepoint || this.forceFull,
-        savepoint,
-        snapshots: [],
-        reachedSink: true,
-      };
+      // the input has ended: no barrier can flow, so the operators are snapshotted directly
+      const cp = this.newCheckpoint(this.stopRequest?.savepoint === true);
       for (const i of this.instances) cp.snapshots.push(i.snapshot({ full: cp.full }));
-      const allFull = cp.snapshots.every((s) => s.full);
-      const parent = allFull ? undefined : this.snapshotBase;
-      this.snapshotBase = cp.id;
-      await this.persist(cp, parent, allFull);
+      await this.persist(cp);
     }
     await this.finish(this.stopRequest === undefined ? 'finished' : 'stopped', true);
   }
