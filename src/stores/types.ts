@@ -139,8 +139,9 @@ export interface StateStore {
    */
   loadCheckpoint(job: string, which: 'latest' | number): Promise<LoadedCheckpoint | undefined>;
   /**
-   * Deletes checkpoints beyond the newest `retain` complete ones, except savepoints and checkpoints that a kept one's
-   * delta chain needs; also deletes torn leftovers older than the newest complete checkpoint.
+   * Keeps the newest `retain` complete checkpoints (savepoints do not count towards them, as in Flink), every
+   * savepoint, and every checkpoint a kept one's delta chain needs; deletes the rest, and torn leftovers older than
+   * the newest complete checkpoint.
    */
   prune(job: string, retain: number): Promise<void>;
   /**

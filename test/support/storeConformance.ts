@@ -396,7 +396,7 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
               model.set(next++, { state, parent, savepoint: c.savepoint });
             } else if (c.kind === 'prune') {
               const ids = [...model.keys()].sort((a, b) => b - a);
-              const keep = new Set([...ids.slice(0, c.retain), ...ids.filter((id) => model.get(id)?.savepoint)]);
+              const keep = new Set([...ids.filter((id) => model.get(id)?.savepoint !== true).slice(0, c.retain), ...ids.filter((id) => model.get(id)?.savepoint)]);
               for (const id of [...keep]) for (let p = model.get(id)?.parent; p !== undefined; p = model.get(p)?.parent) keep.add(p);
               for (const id of ids) if (!keep.has(id)) model.delete(id);
               await store.prune('m', c.retain);
