@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipe } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { FileFormatError, fromArray, fromNdjsonFile, toNdjsonFile, runJob, type SourceReader } from '../src/index.js';
+import { FileFormatError, fromArray, fromNdjsonFile, memoryStore, toNdjsonFile, runJob, type SourceReader } from '../src/index.js';
 import { map } from '../operators/index.js';
 
 function tmp(): string {
@@ -42,6 +42,15 @@ describe('fromNdjsonFile', () => {
     await r3.close();
   });
 
+  it('skips a UTF-8 byte order mark at the start of the file', async () => {
+    const file = join(tmp(), 'bom.ndjson');
+    writeFileSync(file, '\ufeff{"a":1}\n{"a":2}\n');
+    const r = await fromNdjsonFile(file).open(undefined, ctx);
+    const all = await readAll(r, 10);
+    expect(all).toStrictEqual({ values: [{ a: 1 }, { a: 2 }], offsets: all.offsets.length === 1 ? ['19'] : ['19', '19'] });
+    await r.close();
+  });
+
   it('names the file, the byte position and the line when a line is not JSON', async () => {
     const file = join(tmp(), 'bad.ndjson');
     writeFileSync(file, '{"a":1}\n{oops\n');
@@ -73,5 +82,20 @@ describe('fromNdjsonFile', () => {
     const output = join(tmp(), 'out.ndjson');
     const job = runJob({ name: 'undef', source: fromArray([1]), pipeline: pipe(map(() => undefined)), sink: toNdjsonFile<undefined>(output) });
     await expect(job.done).rejects.toThrow(`toNdjsonFile(${output}): undefined has no JSON form; map results to JSON values before the sink.`);
+  });
+});
+
+describe('toNdjsonFile (two-phase commit)', () => {
+  it('refuses to resume when the output file lost committed lines', async () => {
+    const dir = tmp();
+    const output = join(dir, 'out.ndjson');
+    const store = memoryStore();
+    const cfg = { intervalMs: 1e9, store };
+    await runJob({ name: 'n', source: fromArray([1, 2, 3]), pipeline: pipe(map((x: number) => x)), sink: toNdjsonFile<number>(output), checkpoint: cfg }).done;
+    expect(readFileSync(output, 'utf8')).toBe('1\n2\n3\n');
+    writeFileSync(output, '1\n');
+    const job = runJob({ name: 'n', source: fromArray([1, 2, 3]), pipeline: pipe(map((x: number) => x)), sink: toNdjsonFile<number>(output), checkpoint: cfg });
+    await expect(job.done).rejects.toThrow(FileFormatError);
+    await expect(job.done).rejects.toThrow(`toNdjsonFile(${output}): transaction 1 is neither committed nor pending (${output}.pending-1 is missing); the output file was changed behind the job's back.`);
   });
 });

@@ -18,7 +18,7 @@ describe('npm start', () => {
     expect(r.stdout).toContain('  window     eli  22:13:21–22:13:22 UTC: 1 view(s)\n');
     // part two: checkpoint, SIGKILL, restore, exactly-once output
     expect(r.stdout).toContain('  run 1  -- killed with SIGKILL 50 ms after checkpoint 3 --\n');
-    expect(r.stdout).toMatch(/\n {2}run 2 {2}finished: \d+ clicks read in this run, restored from checkpoint 3\n/);
+    expect(r.stdout).toMatch(/\n {2}run 2 {2}finished: \d+ clicks read in this run, restored from checkpoint \d+\n/);
     expect(lines.at(-1)).toMatch(/^exactly once: \d+ window results counting \d+ views, identical to an uninterrupted run$/);
   });
 });

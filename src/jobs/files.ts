@@ -79,7 +79,8 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
         readPos += bytesRead;
         const data = rest.length === 0 ? buf.subarray(0, bytesRead) : Buffer.concat([rest, buf.subarray(0, bytesRead)]);
         const base = readPos - data.length;
-        let from = 0;
+        // a UTF-8 byte order mark at the start of the file is not part of the first line
+        let from = base === 0 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf ? 3 : 0;
         values = [];
         ends = [];
         taken = 0;
@@ -127,6 +128,7 @@ interface PendingTxn {
 }
 
 interface NdjsonState {
+  readonly sink: 'toNdjsonFile';
   readonly committed: number;
   readonly pending: readonly PendingTxn[];
 }
@@ -134,7 +136,7 @@ interface NdjsonState {
 function parseNdjsonState(sink: string, state: string): NdjsonState {
   try {
     const s = JSON.parse(state) as NdjsonState;
-    if (Number.isSafeInteger(s.committed) && Array.isArray(s.pending)) return s;
+    if (s.sink === 'toNdjsonFile' && Number.isSafeInteger(s.committed) && Array.isArray(s.pending)) return s;
   } catch {
     // reported below
   }
@@ -203,6 +205,10 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
         const state = parseNdjsonState(description, context.restored);
         for (const t of state.pending) await commitOne(t);
         end = state.committed;
+        const size = (await sizeOf(file)) ?? 0;
+        if (size < end) {
+          throw new FileFormatError(description, size, `${description}: ${file} is shorter (${size} B) than the output its checkpoint committed (${end} B); it was changed behind the job's back. Restore it, or start over (restore: false).`);
+        }
       }
       await fsp.mkdir(path.dirname(file), { recursive: true });
       await removeStrayPending();
@@ -221,6 +227,19 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
         if (s === undefined) throw new ConfigurationError(description, v, `${description}: ${describeValue(v)} has no JSON form; map results to JSON values before the sink.`);
         return s;
       };
+      /** Makes a created (or removed) file's directory entry durable too (Linux needs the directory fsynced). */
+      const syncDir = async (): Promise<void> => {
+        try {
+          const dh = await fsp.open(path.dirname(file), 'r');
+          try {
+            await dh.sync();
+          } finally {
+            await dh.close();
+          }
+        } catch {
+          // platforms that cannot open or fsync a directory (Windows) persist entries with the file
+        }
+      };
       if (!context.transactional) {
         let chain: Promise<void> = Promise.resolve();
         const flush = (): void => {
@@ -234,7 +253,7 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
             lines.push(line(v));
             if (lines.length >= 4096) flush();
           },
-          preCommit: () => '{"committed":0,"pending":[]}',
+          preCommit: () => '{"sink":"toNdjsonFile","committed":0,"pending":[]}',
           commit() {},
           async close() {
             flush();
@@ -258,10 +277,11 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
             } finally {
               await fh.close();
             }
+            await syncDir();
           }
           pending.push({ id, start: end, length });
           end += length;
-          const state: NdjsonState = { committed: end, pending };
+          const state: NdjsonState = { sink: 'toNdjsonFile', committed: end, pending };
           return JSON.stringify(state);
         },
         async commit(id) {

@@ -99,13 +99,17 @@ class JobRunner<T, R> {
 
   private phase: 'starting' | 'running' | 'ending' | 'ended' = 'starting';
   private readers: SourceReader<T>[] = [];
+  /** Per source: exhausted; a read in flight (async sources); the offset after the last value pushed. */
   private readerDone: boolean[] = [];
+  private readerBusy: boolean[] = [];
+  private offsets: string[] = [];
   private nextReader = 0;
   private writer: SinkWriter<R> | undefined;
   private input: Subscriber<StreamElement<T, undefined>> | undefined;
   private pipelineSub: Subscription | undefined;
   private readonly instances: StatefulOperatorInstance[] = [];
-  private waiting = false;
+  /** True while a batch is being pushed: checkpoints and stops asked for meanwhile wait for the batch's end. */
+  private pushing = false;
   private pumpScheduled = false;
   private ticker: Subscription | undefined;
 
@@ -128,7 +132,6 @@ class JobRunner<T, R> {
   private forceFull = false;
   private fullBytes = 0;
   private deltaBytes = 0;
-  private readonly retainedOffsets: (readonly string[])[] = [];
   private stopRequest: { savepoint: boolean; drain: boolean; resolve: () => void; reject: (e: unknown) => void } | undefined;
 
   constructor(private readonly config: JobConfig<T, R>) {
@@ -155,7 +158,7 @@ class JobRunner<T, R> {
       checkpoints$: this.checkpoints$.asObservable(),
       metrics$: this.metrics$.asObservable(),
       done,
-      triggerCheckpoint: () => this.triggerCheckpoint(false),
+      triggerCheckpoint: () => this.triggerCheckpoint(),
       stop: (options) => this.stop(options?.savepoint === true, options?.drain === true),
     };
     // Start on the scheduler, so that subscribers of output$ / checkpoints$ attached right after runJob see everything.
@@ -168,40 +171,54 @@ class JobRunner<T, R> {
 
   private async start(): Promise<void> {
     const { config, store } = this;
+    const name = config.name;
     let loaded: LoadedCheckpoint | undefined;
     if (store !== undefined) {
       const which = config.restore ?? 'latest';
-      if (which !== false) {
-        loaded = await store.loadCheckpoint(config.name, which);
-        if (loaded === undefined && typeof which === 'number') {
-          throw new JobError('runJob', which, `runJob(${config.name}): no usable checkpoint ≤ ${which} in ${store.description}; use restore: 'latest' or false.`);
+      if (which === false) {
+        // starting over: the job's checkpoints (not its savepoints) belong to a timeline that must not be resumed
+        await store.prune(name, 0);
+      } else {
+        loaded = await store.loadCheckpoint(name, which);
+        if (loaded === undefined) {
+          const existing = (await store.listCheckpoints(name)).filter((c) => typeof which !== 'number' || c.id <= which);
+          if (typeof which === 'number' || existing.length > 0) {
+            throw new JobError('runJob', which, `runJob(${name}): ${existing.length === 0 ? `no checkpoint ≤ ${String(which)}` : `none of the ${existing.length} checkpoint(s) ${existing.map((c) => c.id).join(', ')} is usable (torn or corrupt)`} in ${store.description}; restore another one, or pass restore: false to start over.`);
+          }
         }
       }
       // ids strictly increase, past torn or corrupt leftovers too (a new checkpoint never reuses an id)
-      this.nextId = Math.max(loaded === undefined ? 1 : loaded.id + 1, await store.nextCheckpointId(config.name));
+      this.nextId = Math.max(loaded === undefined ? 1 : loaded.id + 1, await store.nextCheckpointId(name));
     } else if (config.restore !== undefined && config.restore !== false) {
-      throw new ConfigurationError('runJob', config.restore, `runJob(${config.name}): restore needs checkpoint.store.`);
+      throw new ConfigurationError('runJob', config.restore, `runJob(${name}): restore needs checkpoint.store.`);
     }
     if (loaded !== undefined) {
       this.restoredFrom = loaded.id;
       this.skipped = loaded.skipped;
       this.snapshotBase = loaded.id;
+      // a restored delta chain is not extended: the first checkpoint after it is full (bounded chains and restores)
+      this.forceFull = loaded.parent !== undefined;
+      this.fullBytes = loaded.parent === undefined ? loaded.bytes : 0;
       if (loaded.sources.length !== this.sources.length) {
-        throw new JobError('runJob', loaded.sources.length, `runJob(${config.name}): checkpoint ${loaded.id} has ${loaded.sources.length} source offsets but the job has ${this.sources.length} sources; restore with the sources it was taken with, or restore: false.`);
+        throw new JobError('runJob', loaded.sources.length, `runJob(${name}): checkpoint ${loaded.id} has ${loaded.sources.length} source offsets but the job has ${this.sources.length} sources; restore with the sources it was taken with, or restore: false.`);
       }
-      this.retainedOffsets.push(loaded.sources);
     }
     if (config.sink !== undefined) {
       this.writer = await config.sink.open({
-        job: config.name,
+        job: name,
         transactional: config.checkpoint !== undefined,
         restored: loaded?.sink,
         ...(loaded !== undefined ? { restoredCheckpoint: loaded.id } : {}),
       });
     }
-    const ctx = { job: config.name, scheduler: this.scheduler, ...(store !== undefined ? { store } : {}) };
-    this.readers = await Promise.all(this.sources.map((s, index) => s.open(loaded?.sources[index], { ...ctx, index })));
+    const ctx = { job: name, scheduler: this.scheduler, startOver: config.restore === false, ...(store !== undefined ? { store } : {}) };
+    const opened = await Promise.allSettled(this.sources.map((s, index) => s.open(loaded?.sources[index], { ...ctx, index })));
+    this.readers = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     this.readerDone = this.readers.map(() => false);
+    this.readerBusy = this.readers.map(() => false);
+    this.offsets = this.readers.map((r) => r.offset());
     if (this.phase === 'ended') return;
 
     const restore = new Map<string, readonly OperatorSnapshot[]>();
@@ -212,7 +229,7 @@ class JobRunner<T, R> {
       register: (i) => {
         this.instances.push(i);
       },
-      restoreFor: (name) => restore.get(name),
+      restoreFor: (op) => restore.get(op),
       nextPosition: () => position++,
       onBarrier: (i, id) => this.onBarrier(i, id),
     };
@@ -244,19 +261,17 @@ class JobRunner<T, R> {
     this.pump();
   }
 
-  /** A timer at the next due time, so that checkpoints are taken while sources are idle (waiting) too. */
+  /** A timer at the next due time, so that checkpoints are taken while sources are idle too. */
   private scheduleTick(): void {
-    const delay = Math.max(1, this.nextDueAt - this.scheduler.now());
+    const interval = this.config.checkpoint?.intervalMs ?? 1;
+    const until = this.nextDueAt - this.scheduler.now();
+    // while a checkpoint is in flight the due time may have passed: its completion takes the next one
+    const delay = until > 0 && Number.isFinite(until) ? until : interval;
     this.ticker = this.scheduler.schedule(() => {
       if (this.phase !== 'running') return;
-      try {
-        this.maybeCheckpoint();
-      } catch (e) {
-        this.fail(e);
-        return;
-      }
-      this.scheduleTick();
-    }, Number.isFinite(delay) ? delay : (this.config.checkpoint?.intervalMs ?? 1));
+      this.safely(() => this.maybeCheckpoint());
+      if (this.phase === 'running') this.scheduleTick();
+    }, delay);
   }
 
   /** Every operator named in the checkpoint must be in the pipeline (unless allowNonRestoredState); names unique. */
@@ -279,6 +294,15 @@ class JobRunner<T, R> {
     }
   }
 
+  /** Runs `fn`; a throw fails the job. */
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
   // ---- the pump: sources → pipeline ---------------------------------------------------------------------------------
 
   private schedulePump(): void {
@@ -294,6 +318,11 @@ class JobRunner<T, R> {
     else this.scheduler.schedule(run);
   }
 
+  /**
+   * Reads the sources round-robin, a batch at a time, and pushes what they give into the pipeline; between batches it
+   * takes due checkpoints and handles stops. Synchronous sources are read in slices of ~5 ms; an asynchronous source
+   * has at most one read in flight, and the others go on meanwhile.
+   */
   private pump(): void {
     const sliceStart = this.scheduler.now();
     let pushed = 0;
@@ -305,28 +334,25 @@ class JobRunner<T, R> {
         }
         this.maybeCheckpoint();
         const i = this.pickReader();
-        if (i < 0) {
+        if (i === -1) {
           this.endInput();
           return;
         }
+        if (i === -2) return; // every unfinished source has a read in flight: they resume the pump
         const r = (this.readers[i] as SourceReader<T>).read(this.batchSize);
         if (r instanceof Promise) {
-          this.waiting = true;
+          this.readerBusy[i] = true;
           r.then(
             (res) => {
-              this.waiting = false;
+              this.readerBusy[i] = false;
+              // values read after the job stopped are not pushed; its checkpoints never counted them
               if (this.phase !== 'running') return;
-              try {
-                this.push(i, res);
-              } catch (e) {
-                this.fail(e);
-                return;
-              }
+              this.safely(() => this.push(i, res));
               this.pump();
             },
             (e: unknown) => this.fail(e),
           );
-          return;
+          continue;
         }
         this.push(i, r);
         pushed += r.values.length;
@@ -340,16 +366,21 @@ class JobRunner<T, R> {
     }
   }
 
+  /** The next source to read: its index, -1 when all are exhausted, -2 when the others all have reads in flight. */
   private pickReader(): number {
     const n = this.readers.length;
+    let busy = false;
     for (let k = 0; k < n; k++) {
       const i = (this.nextReader + k) % n;
-      if (!this.readerDone[i]) {
-        this.nextReader = (i + 1) % n;
-        return i;
+      if (this.readerDone[i]) continue;
+      if (this.readerBusy[i]) {
+        busy = true;
+        continue;
       }
+      this.nextReader = (i + 1) % n;
+      return i;
     }
-    return -1;
+    return busy ? -2 : -1;
   }
 
   private push(i: number, r: SourceRead<T>): void {
@@ -358,10 +389,17 @@ class JobRunner<T, R> {
     const now = this.scheduler.now();
     const vs = r.values;
     this.recordsIn += vs.length;
-    for (let k = 0; k < vs.length && !input.closed; k++) {
-      const v = vs[k] as T;
-      input.next(isStreamElement(v) ? (v as StreamElement<T, undefined>) : record(v, now));
+    this.pushing = true;
+    try {
+      for (let k = 0; k < vs.length && !input.closed; k++) {
+        const v = vs[k] as T;
+        input.next(isStreamElement(v) ? (v as StreamElement<T, undefined>) : record(v, now));
+      }
+    } finally {
+      this.pushing = false;
     }
+    // a checkpoint's offsets are the positions after whole batches pushed (never a batch half through the pipeline)
+    this.offsets[i] = (this.readers[i] as SourceReader<T>).offset();
   }
 
   private endInput(): void {
@@ -385,7 +423,7 @@ class JobRunner<T, R> {
   // ---- checkpoints -------------------------------------------------------------------------------------------------
 
   private maybeCheckpoint(): void {
-    if (this.config.checkpoint === undefined || this.inFlight !== undefined || this.phase !== 'running') return;
+    if (this.config.checkpoint === undefined || this.inFlight !== undefined || this.phase !== 'running' || this.pushing) return;
     const due = this.scheduler.now() >= this.nextDueAt;
     if (!due && this.requested === undefined) return;
     const savepoint = this.requested?.savepoint === true;
@@ -393,12 +431,12 @@ class JobRunner<T, R> {
     this.injectBarrier(savepoint);
   }
 
-  /** A new checkpoint at the sources' current offsets. */
+  /** A new checkpoint at the positions of what was pushed so far. */
   private newCheckpoint(savepoint: boolean): PendingCheckpoint {
     return {
       id: this.nextId++,
       startedAt: this.scheduler.now(),
-      offsets: this.readers.map((r) => r.offset()),
+      offsets: [...this.offsets],
       full: savepoint || this.forceFull,
       savepoint,
       snapshots: [],
@@ -408,31 +446,23 @@ class JobRunner<T, R> {
 
   private injectBarrier(savepoint: boolean): void {
     const cp = this.newCheckpoint(savepoint);
-    const id = cp.id;
     this.current = cp;
-    (this.input as Subscriber<StreamElement<T, undefined>>).next(barrier(id));
-    this.current = undefined;
+    this.pushing = true;
+    try {
+      (this.input as Subscriber<StreamElement<T, undefined>>).next(barrier(cp.id));
+    } finally {
+      this.pushing = false;
+      this.current = undefined;
+    }
     if (this.phase !== 'running') return;
     if (!cp.reachedSink) {
-      throw new JobError('runJob', id, `runJob(${this.config.name}): checkpoint barrier ${id} did not reach the sink while it was pushed: an operator in the pipeline drops or delays control elements. Use tidewater operators, or forward non-record elements unchanged and synchronously.`);
+      throw new JobError('runJob', cp.id, `runJob(${this.config.name}): checkpoint barrier ${cp.id} did not reach the sink while it was pushed: an operator in the pipeline drops or delays control elements. Use tidewater operators, or forward non-record elements unchanged and synchronously.`);
     }
-    this.complete(cp);
-  }
-
-  private onBarrier(instance: StatefulOperatorInstance, id: number): void {
-    const cp = this.current;
-    if (cp === undefined || cp.id !== id) return; // a barrier the job did not inject (e.g. in the source data)
-    cp.snapshots.push(instance.snapshot({ full: cp.full }));
-  }
-
-  /** The barrier passed every operator: pre-commit the sink, write the checkpoint, commit, prune (asynchronously). */
-  private complete(cp: PendingCheckpoint): void {
     this.nextDueAt = cp.startedAt + (this.config.checkpoint?.intervalMs ?? 0);
-    const writing = this.persist(cp);
-    this.inFlight = writing.then(
+    this.inFlight = this.persist(cp).then(
       () => {
         this.inFlight = undefined;
-        if (this.phase === 'running' && (this.requested !== undefined || this.waiting)) this.maybeCheckpoint();
+        if (this.phase === 'running' && this.stopRequest === undefined) this.safely(() => this.maybeCheckpoint());
       },
       (e: unknown) => {
         this.inFlight = undefined;
@@ -441,6 +471,13 @@ class JobRunner<T, R> {
     );
   }
 
+  private onBarrier(instance: StatefulOperatorInstance, id: number): void {
+    const cp = this.current;
+    if (cp === undefined || cp.id !== id) return; // a barrier the job did not inject (e.g. in the source data)
+    cp.snapshots.push(instance.snapshot({ full: cp.full }));
+  }
+
+  /** Pre-commits the sink, writes the checkpoint, then (unless the job failed meanwhile) commits, prunes, releases. */
   private async persist(cp: PendingCheckpoint): Promise<void> {
     // (synchronous up to the first await: the next checkpoint's deltas build on this one)
     const allFull = cp.snapshots.every((s) => s.full);
@@ -448,6 +485,7 @@ class JobRunner<T, R> {
     this.snapshotBase = cp.id;
     const store = this.store as StateStore;
     const sink = this.writer === undefined ? undefined : await this.writer.preCommit(cp.id);
+    if (this.failed) return;
     let meta;
     try {
       meta = await store.writeCheckpoint({
@@ -463,12 +501,12 @@ class JobRunner<T, R> {
     } catch (e) {
       throw new JobError('runJob', cp.id, `runJob(${this.config.name}): writing checkpoint ${cp.id} to ${store.description} failed: ${e instanceof Error ? e.message : describeValue(e)}. The job stops; it restarts from the last complete checkpoint.`, { cause: e });
     }
+    // a failed job commits nothing more: a restart restores this checkpoint and commits it then
+    if (this.failed) return;
     await this.writer?.commit(cp.id);
+    if (this.failed) return;
     await store.prune(this.config.name, this.retain);
-    this.retainedOffsets.push(cp.offsets);
-    while (this.retainedOffsets.length > this.retain) this.retainedOffsets.shift();
-    const oldest = this.retainedOffsets[0] as readonly string[];
-    for (let i = 0; i < this.readers.length; i++) await this.readers[i]?.release?.(oldest[i] as string);
+    await this.releaseSources(store);
     if (allFull) {
       this.fullBytes = meta.bytes;
       this.deltaBytes = 0;
@@ -497,21 +535,37 @@ class JobRunner<T, R> {
     });
   }
 
-  private triggerCheckpoint(savepoint: boolean): Promise<CheckpointInfo> {
+  /** Sources that keep data for replay (journals) may drop what every checkpoint left in the store has read. */
+  private async releaseSources(store: StateStore): Promise<void> {
+    if (!this.readers.some((r) => r.release !== undefined)) return;
+    const kept = await store.listCheckpoints(this.config.name);
+    for (let i = 0; i < this.readers.length; i++) {
+      const reader = this.readers[i] as SourceReader<T>;
+      if (reader.release === undefined) continue;
+      let oldest: string | undefined;
+      let oldestN = Infinity;
+      for (const c of kept) {
+        const o = c.sources[i];
+        const n = Number(o);
+        if (o !== undefined && (Number.isFinite(n) ? n < oldestN : oldest === undefined)) {
+          oldest = o;
+          oldestN = n;
+        }
+      }
+      if (oldest !== undefined) await reader.release(oldest);
+    }
+  }
+
+  private triggerCheckpoint(): Promise<CheckpointInfo> {
     if (this.config.checkpoint === undefined) {
       return Promise.reject(new ConfigurationError('runJob', undefined, `runJob(${this.config.name}): triggerCheckpoint needs checkpoint: { intervalMs, store }.`));
     }
     if (this.phase === 'ended') return Promise.reject(new JobError('runJob', undefined, `runJob(${this.config.name}): the job has ended.`));
     return new Promise<CheckpointInfo>((resolve, reject) => {
       this.waiters.push({ atLeast: this.nextId, resolve, reject });
-      this.requested = { savepoint: savepoint || this.requested?.savepoint === true };
-      if (this.phase === 'running' && this.inFlight === undefined && !this.pumpScheduled) {
-        try {
-          this.maybeCheckpoint();
-        } catch (e) {
-          this.fail(e);
-        }
-      }
+      this.requested = { savepoint: this.requested?.savepoint === true };
+      // from inside the pipeline (pushing) the pump takes it after the batch; else now, or when the one in flight is done
+      this.safely(() => this.maybeCheckpoint());
     });
   }
 
@@ -522,11 +576,19 @@ class JobRunner<T, R> {
     if (this.phase === 'ended') return;
     this.phase = 'ending';
     await this.inFlight;
-    if (this.config.checkpoint !== undefined) {
+    if (this.config.checkpoint !== undefined && this.phase === 'ending') {
       // the input has ended: no barrier can flow, so the operators are snapshotted directly
-      const cp = this.newCheckpoint(this.stopRequest?.savepoint === true);
-      for (const i of this.instances) cp.snapshots.push(i.snapshot({ full: cp.full }));
-      await this.persist(cp);
+      const final = async (savepoint: boolean): Promise<void> => {
+        const cp = this.newCheckpoint(savepoint);
+        for (const i of this.instances) cp.snapshots.push(i.snapshot({ full: cp.full }));
+        await this.persist(cp);
+      };
+      await final(this.stopRequest?.savepoint === true);
+      // a stop({ savepoint }) that came while the last checkpoint was being written still gets its savepoint
+      if (this.stopRequest?.savepoint === true && this.lastCheckpoint !== undefined && this.phase === 'ending') {
+        const last = this.lastCheckpoint;
+        if (!(await (this.store as StateStore).listCheckpoints(this.config.name)).some((c) => c.id === last && c.savepoint)) await final(true);
+      }
     }
     await this.finish(this.stopRequest === undefined ? 'finished' : 'stopped', true);
   }
@@ -539,11 +601,8 @@ class JobRunner<T, R> {
     if (this.stopRequest !== undefined) return this.job.done.then(() => undefined);
     return new Promise<void>((resolve, reject) => {
       this.stopRequest = { savepoint, drain, resolve, reject };
-      // The pump handles the request at its next step; a pump waiting on an async source is not coming back soon.
-      if (this.phase === 'running' && (this.waiting || !this.pumpScheduled)) {
-        this.waiting = false;
-        this.handleStop();
-      }
+      // from inside the pipeline (pushing) the pump handles it after the batch; otherwise now
+      if (!this.pushing) this.handleStop();
     });
   }
 
@@ -557,9 +616,10 @@ class JobRunner<T, R> {
     this.phase = 'ending';
     (async () => {
       await this.inFlight;
-      if (req.savepoint) {
+      if (req.savepoint && this.phase === 'ending') {
         this.phase = 'running';
         const taken = new Promise<CheckpointInfo>((resolve, reject) => this.waiters.push({ atLeast: this.nextId, resolve, reject }));
+        taken.catch(() => undefined); // a failure is reported by done and stop()
         this.injectBarrier(true);
         this.phase = 'ending';
         await this.inFlight;
@@ -574,8 +634,13 @@ class JobRunner<T, R> {
     this.phase = 'ended';
     this.ticker?.unsubscribe();
     this.pipelineSub?.unsubscribe();
-    await this.writer?.close(completed);
-    for (const r of this.readers) await r.close();
+    try {
+      await this.writer?.close(completed);
+      for (const r of this.readers) await r.close();
+    } catch (e) {
+      this.settleFailed(e);
+      return;
+    }
     const metrics = this.metrics();
     this.metrics$.next(metrics);
     const summary: JobSummary = {
@@ -595,20 +660,27 @@ class JobRunner<T, R> {
     this.resolveDone(summary);
   }
 
+  private failed = false;
+
+  /** Fails the job: stops at once; `done` rejects once the checkpoint in flight has settled and everything is closed. */
   private fail(e: unknown): void {
     if (this.phase === 'ended') return;
     this.phase = 'ended';
+    this.failed = true;
     this.ticker?.unsubscribe();
     this.pipelineSub?.unsubscribe();
-    const closeAll = async (): Promise<void> => {
+    (async () => {
+      await this.inFlight?.catch(() => undefined);
       try {
         await this.writer?.close(false);
         for (const r of this.readers) await r.close();
       } catch {
         // the job failed already; the first error is the one reported
       }
-    };
-    void closeAll();
+    })().then(() => this.settleFailed(e));
+  }
+
+  private settleFailed(e: unknown): void {
     this.output$.error(e);
     this.checkpoints$.error(e);
     this.metrics$.error(e);

@@ -1,17 +1,21 @@
 import { ConfigurationError, describeValue } from '../errors/index.js';
 import type { Sink, SinkContext, SinkWriter } from './types.js';
 
-/** Reads a sink state written by this module's sinks: `{"committed": n}` or `{"last": n}`. */
-export function parseSinkState(sink: string, state: string | undefined, field: string): number | undefined {
+/**
+ * Reads a sink state of sink kind `kind` (`{"sink": kind, …}`) and returns its field `field`: a non-negative integer.
+ * A state of another sink is refused.
+ */
+export function parseSinkState(description: string, kind: string, state: string | undefined, field: string): number | undefined {
   if (state === undefined) return undefined;
-  let v: unknown;
+  let o: Record<string, unknown> | undefined;
   try {
-    v = (JSON.parse(state) as Record<string, unknown>)[field];
+    o = JSON.parse(state) as Record<string, unknown>;
   } catch {
-    v = undefined;
+    o = undefined;
   }
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
-    throw new ConfigurationError(sink, state, `${sink}: sink state ${describeValue(state)} from the checkpoint is not this sink's; restore with the sink the job was checkpointed with.`);
+  const v = o?.[field];
+  if (o?.['sink'] !== kind || typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new ConfigurationError(description, state, `${description}: sink state ${describeValue(state)} from the checkpoint is not a ${kind} sink's; restore with the sink the job was checkpointed with.`);
   }
   return v;
 }
@@ -33,8 +37,9 @@ export interface ArraySink<R> extends Sink<R> {
 
 /**
  * A sink into an array ({@link ArraySink.values}). With checkpointing it is two-phase: values of a transaction are
- * appended when its checkpoint completes, and a job restored (in the same process) from an earlier checkpoint first
- * cuts the array back to what that checkpoint had committed — so `values` holds every result exactly once. In memory
+ * appended when its checkpoint completes, and a job restored (in the same process) from a checkpoint first cuts the
+ * array back to what was committed when that checkpoint was taken and then commits its transactions (kept with the
+ * sink) — so `values` holds every result exactly once. In memory
  * only: a new process starts with an empty array.
  *
  * @example
@@ -47,31 +52,40 @@ export interface ArraySink<R> extends Sink<R> {
 export function toArray<R>(): ArraySink<R> {
   const values: R[] = [];
   const description = 'toArray';
+  /** Pre-committed, not yet committed transactions by checkpoint id, kept with the sink (in memory, not in checkpoints). */
+  const pending = new Map<number, R[]>();
+  const commitUpTo = (id: number): void => {
+    for (const [tid, vs] of [...pending].sort((a, b) => a[0] - b[0])) {
+      if (tid > id) break;
+      for (const v of vs) values.push(v);
+      pending.delete(tid);
+    }
+  };
   return {
     description,
     values,
     open(context: SinkContext): SinkWriter<R> {
-      const committed = parseSinkState(description, context.restored, 'committed');
-      if (committed !== undefined && values.length > committed) values.length = committed;
+      // `committed`: the length `values` has once the checkpoint's transactions are committed
+      const target = parseSinkState(description, 'toArray', context.restored, 'committed');
+      if (target !== undefined) {
+        commitUpTo(context.restoredCheckpoint ?? -1); // recover: commit what the checkpoint pre-committed
+        if (values.length > target) values.length = target; // abort what came after it
+      }
+      pending.clear();
       let current: R[] = [];
-      const pending: [id: number, values: R[]][] = [];
       return {
         write(value) {
           if (context.transactional) current.push(value);
           else values.push(value);
         },
         preCommit(id) {
-          pending.push([id, current]);
+          pending.set(id, current);
           current = [];
-          let total = values.length;
-          for (const [, vs] of pending) total += vs.length;
-          return JSON.stringify({ committed: total });
+          let target = values.length;
+          for (const vs of pending.values()) target += vs.length;
+          return JSON.stringify({ sink: 'toArray', committed: target });
         },
-        commit(id) {
-          while (pending.length > 0 && (pending[0] as [number, R[]])[0] <= id) {
-            for (const v of (pending.shift() as [number, R[]])[1]) values.push(v);
-          }
-        },
+        commit: commitUpTo,
         close() {
           current = [];
         },
@@ -126,7 +140,7 @@ export function callbackSink<R>(callbacks: SinkCallbacks<R>): Sink<R> {
   return {
     description,
     async open(context) {
-      const last = parseSinkState(description, context.restored, 'last');
+      const last = parseSinkState(description, 'callbackSink', context.restored, 'last');
       if (context.transactional) {
         if (last !== undefined) await callbacks.commit?.(last);
         await callbacks.abort?.(last);
@@ -135,7 +149,7 @@ export function callbackSink<R>(callbacks: SinkCallbacks<R>): Sink<R> {
         write: (v) => callbacks.write(v),
         async preCommit(id) {
           await callbacks.preCommit?.(id);
-          return JSON.stringify({ last: id });
+          return JSON.stringify({ sink: 'callbackSink', last: id });
         },
         commit: (id) => callbacks.commit?.(id),
         close() {},

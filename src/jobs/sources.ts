@@ -188,6 +188,8 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
         w?.();
       };
       if (journal !== undefined) {
+        // starting over: what the journal holds belongs to an abandoned run
+        if (context.startOver === true) await journal.truncateJournal(name, Number.MAX_SAFE_INTEGER);
         const replay = await journal.readJournal(name, position);
         for (const s of replay) ready.push(decodeValue(s) as T);
         nextSeq = position + replay.length;

@@ -30,6 +30,8 @@ export interface SourceContext {
   readonly index: number;
   readonly scheduler: SchedulerLike;
   readonly store?: StateStore;
+  /** The job starts over (`restore: false`): data a source kept for replay (a journal) belongs to an old run. */
+  readonly startOver?: boolean;
 }
 
 /**

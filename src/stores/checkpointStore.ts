@@ -161,6 +161,7 @@ function metaOf(m: Manifest): CheckpointMeta {
     savepoint: m.savepoint,
     bytes: m.bytes,
     entries: m.entries,
+    sources: m.sources,
   };
 }
 
@@ -368,7 +369,6 @@ class CheckpointStore implements StateStore {
     return {
       ...metaOf(m),
       operators: chains.map((c) => fold(c.reverse())),
-      sources: m.sources,
       ...(m.sink !== undefined ? { sink: m.sink } : {}),
       skipped: [],
     };

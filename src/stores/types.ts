@@ -83,6 +83,8 @@ export interface CheckpointMeta {
   readonly bytes: number;
   /** State entries written for this checkpoint (its own, not its parents'). */
   readonly entries: number;
+  /** The encoded source offsets (sources that keep data for replay, like journals, must keep it from the oldest). */
+  readonly sources: readonly string[];
 }
 
 /**

@@ -138,7 +138,7 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
         const meta = await store.writeCheckpoint(cp('clicks', 4, [snap('counts', true, [['x', '"y"']])], { savepoint: true }));
         const all = await store.kv.range('cp/', 'cp0');
         const written = all.filter(([k]) => k.includes(`/${id16(4)}`)).reduce((n, [k, v]) => n + k.length + v.length, 0);
-        expect(meta).toStrictEqual({ job: 'clicks', id: 4, timestamp: 4000, savepoint: true, bytes: written, entries: 1 });
+        expect(meta).toStrictEqual({ job: 'clicks', id: 4, timestamp: 4000, savepoint: true, bytes: written, entries: 1, sources: ['{"index":40}'] });
         expect((await store.listCheckpoints('clicks'))[0]).toStrictEqual(meta);
         expect(all.filter(([k]) => k.includes(`/${id16(4)}`)).map(([k]) => k)).toStrictEqual([
           chunkKey('clicks', 4, 0, 0),

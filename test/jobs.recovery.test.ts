@@ -1,0 +1,208 @@
+// Recovery corner cases (memoryStore; Node and Chromium): checkpoints and stops asked for from inside the pipeline,
+// stops while a read is in flight, journals with savepoints, failures during a checkpoint write, idle sources next to
+// busy ones, bounded delta chains across restarts, unusable checkpoints.
+import { pipe, Subject } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { fromArray, fromObservable, JobError, memoryStore, runJob, toArray, valueState, type StateStore } from '../src/index.js';
+import { keyBy, map, process } from '../operators/index.js';
+import { gated } from './support/gated.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** running sum of everything seen (one key): any lost or repeated value shows in every later result */
+const runningSum = () =>
+  pipe(
+    keyBy((_: number) => 'k'),
+    process<number, string, number, { sum: ReturnType<typeof valueState<number>> }>({
+      name: 'sum',
+      state: { sum: valueState<number>() },
+      onElement(v, ctx) {
+        const s = (ctx.state.sum.get() ?? 0) + v;
+        ctx.state.sum.set(s);
+        ctx.emit(s);
+      },
+    }),
+  );
+
+const sums = (n: number): number[] => Array.from({ length: n }, (_, i) => ((i + 1) * (i + 2)) / 2);
+const values = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
+
+/** A store whose checkpoint writes take `ms` (journal appends stay fast). */
+function slowStore(ms: number): StateStore {
+  const store = memoryStore();
+  const kv = store.kv as unknown as { batch: (ops: readonly { key: string }[]) => Promise<void> };
+  const batch = kv.batch.bind(kv);
+  kv.batch = async (ops) => {
+    if (ops.some((o) => o.key.startsWith('cp/'))) await sleep(ms);
+    return batch(ops);
+  };
+  return store;
+}
+
+describe('recovery corner cases', () => {
+  it('a checkpoint asked for from inside the pipeline is taken after the batch, at consistent offsets', async () => {
+    const store = memoryStore();
+    const out = toArray<number>();
+    const job = runJob({ name: 'j', source: fromArray(values(20)), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store }, batchSize: 4 });
+    let asked: Promise<unknown> | undefined;
+    job.output$.subscribe((s) => {
+      if (s === 6) asked ??= job.triggerCheckpoint(); // in the middle of the first batch of 4
+    });
+    expect(await job.done).toMatchObject({ lastCheckpoint: 2 });
+    expect(await asked).toMatchObject({ id: 1, sourceOffsets: [4] });
+    expect((await store.loadCheckpoint('j', 1))?.operators[0]?.entries.map((e) => e.value)).toStrictEqual(['[0,10]']);
+    // going back to checkpoint 1 gives the same output again
+    await runJob({ name: 'j', source: fromArray(values(20)), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store }, restore: 1 }).done;
+    expect(out.values).toStrictEqual(sums(20));
+  });
+
+  it('a stop from inside the pipeline waits for the batch; its savepoint covers exactly what was pushed', async () => {
+    const store = memoryStore();
+    const out = toArray<number>();
+    const job = runJob({ name: 'j', source: fromArray(values(10)), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store }, batchSize: 4 });
+    job.output$.subscribe((s) => {
+      if (s === 3) void job.stop({ savepoint: true });
+    });
+    await job.done;
+    const sp = await store.loadCheckpoint('j', 'latest');
+    expect([sp?.savepoint, sp?.sources]).toStrictEqual([true, ['4']]);
+    expect(out.values).toStrictEqual(sums(4));
+    await runJob({ name: 'j', source: fromArray(values(10)), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store } }).done;
+    expect(out.values).toStrictEqual(sums(10));
+  });
+
+  it('stop({ savepoint }) while a read is in flight: a value that arrives meanwhile is replayed, not lost', async () => {
+    const store = slowStore(30);
+    const journal = memoryStore();
+    const out = toArray<number>();
+    const live = new Subject<number>();
+    const job = runJob({ name: 'j', source: fromObservable(live, { journal }), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store } });
+    await sleep(10);
+    live.next(1);
+    await sleep(10);
+    const first = job.triggerCheckpoint(); // being written for 30 ms
+    await sleep(5);
+    const stopped = job.stop({ savepoint: true }); // waits for it, then takes the savepoint
+    live.next(2); // journaled and read meanwhile, but never pushed
+    await first;
+    await stopped;
+    expect((await store.loadCheckpoint('j', 'latest'))?.sources).toStrictEqual(['1']);
+    const live2 = new Subject<number>();
+    const job2 = runJob({ name: 'j', source: fromObservable(live2, { journal }), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store } });
+    await sleep(10);
+    live2.next(3);
+    live2.complete();
+    await job2.done;
+    expect(out.values).toStrictEqual(sums(3));
+  });
+
+  it('the journal keeps what savepoints need: restoring an old savepoint replays the right values', async () => {
+    const store = memoryStore();
+    const cfg = { intervalMs: 1e9, store, retain: 1 };
+    const run = async (restore: 'latest' | number, feed: (s: Subject<number>, job: ReturnType<typeof runJob<number, number>>) => Promise<void>) => {
+      const live = new Subject<number>();
+      const out = toArray<number>();
+      const job = runJob({ name: 'j', source: fromObservable(live, { journal: store }), pipeline: runningSum(), sink: out, checkpoint: cfg, restore });
+      await sleep(5);
+      await feed(live, job);
+      return out.values;
+    };
+    await run('latest', async (s, job) => {
+      s.next(1);
+      s.next(2);
+      await sleep(5);
+      await job.stop({ savepoint: true }); // savepoint 1 at offset 2
+    });
+    await run('latest', async (s, job) => {
+      s.next(3);
+      s.next(4);
+      await sleep(5);
+      await job.triggerCheckpoint(); // checkpoint 2 at offset 4 (retain 1)
+      s.next(5);
+      await sleep(5);
+      await job.stop();
+    });
+    const back = await run(1, async (s, job) => {
+      s.next(6);
+      await sleep(5);
+      await job.stop({ drain: true });
+    });
+    // from savepoint 1 (sum 3): the journal replays 3, 4, 5, then 6 arrives
+    expect(back).toStrictEqual([6, 10, 15, 21]);
+  });
+
+  it('a job failing while a checkpoint is written settles after it and commits nothing more; a restart is exactly once', async () => {
+    const store = slowStore(50);
+    const out = toArray<number>();
+    let poisoned = true;
+    const pipeline = () =>
+      pipe(
+        map((v: number) => {
+          if (v === 15 && poisoned) {
+            poisoned = false;
+            throw new Error('transient failure at 15');
+          }
+          return v;
+        }),
+        runningSum(),
+      );
+    const g = gated(values(20), 10);
+    const job1 = runJob({ name: 'j', source: g.source, pipeline: pipeline(), sink: out, checkpoint: { intervalMs: 1e9, store } });
+    job1.checkpoints$.subscribe({ error: () => undefined });
+    await g.reached;
+    void job1.triggerCheckpoint().catch(() => undefined);
+    g.open();
+    await expect(job1.done).rejects.toThrow('transient failure at 15');
+    expect(out.values).toStrictEqual([]); // checkpoint 1 is durable, but a failed job does not commit
+    const s2 = await runJob({ name: 'j', source: fromArray(values(20)), pipeline: pipeline(), sink: out, checkpoint: { intervalMs: 1e9, store } }).done;
+    expect(s2.restoredFrom).toBe(1);
+    expect(out.values).toStrictEqual(sums(20));
+  });
+
+  it('an idle asynchronous source does not hold back the others', async () => {
+    const idle = new Subject<number>();
+    const out = toArray<number>();
+    const job = runJob({ name: 'j', source: [fromObservable(idle), fromArray([1, 2, 3])], pipeline: pipe(map((x: number) => x)), sink: out });
+    await sleep(20);
+    expect(out.values).toStrictEqual([1, 2, 3]);
+    idle.next(99);
+    idle.complete();
+    await job.done;
+    expect(out.values).toStrictEqual([1, 2, 3, 99]);
+  });
+
+  it('a job restarted again and again keeps its delta chains short (a full checkpoint after each restore from a delta)', async () => {
+    const store = memoryStore();
+    const live = () => new Subject<number>();
+    for (let run = 0; run < 8; run++) {
+      const s = live();
+      const job = runJob({ name: 'j', source: fromObservable(s), pipeline: runningSum(), checkpoint: { intervalMs: 1e9, store, retain: 2 } });
+      await sleep(2);
+      for (let i = 0; i < 2; i++) {
+        s.next(1);
+        await sleep(1);
+        await job.triggerCheckpoint();
+      }
+      await job.stop();
+    }
+    const list = await store.listCheckpoints('j');
+    expect(list.map((c) => [c.id, c.parent ?? null])).toStrictEqual([
+      [16, 15],
+      [15, null],
+    ]);
+  });
+
+  it('refuses to start from scratch when checkpoints exist but none is usable, and restore: false starts over', async () => {
+    const store = memoryStore();
+    await runJob({ name: 'j', source: fromArray(values(3)), pipeline: runningSum(), checkpoint: { intervalMs: 1e9, store } }).done;
+    const [key, value] = (await store.kv.range('cp/j/c/', 'cp/j/c0'))[0] ?? ['', ''];
+    await store.kv.batch([{ type: 'put', key, value: value.replace('[', '[ ') }]);
+    const job = runJob({ name: 'j', source: fromArray(values(3)), pipeline: runningSum(), checkpoint: { intervalMs: 1e9, store } });
+    await expect(job.done).rejects.toThrow(JobError);
+    await expect(job.done).rejects.toThrow(`runJob(j): none of the 1 checkpoint(s) 1 is usable (torn or corrupt) in ${store.description}; restore another one, or pass restore: false to start over.`);
+    const out = toArray<number>();
+    const s = await runJob({ name: 'j', source: fromArray(values(3)), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store }, restore: false }).done;
+    expect([s.restoredFrom, s.lastCheckpoint, out.values]).toStrictEqual([undefined, 1, sums(3)]);
+    expect((await store.listCheckpoints('j')).map((c) => c.id)).toStrictEqual([1]); // the old timeline is gone
+  });
+});
