@@ -143,7 +143,9 @@ describe('checkpointed jobs', () => {
     const [key, value] = (await store.kv.range('', '\uffff')).find(([k, v]) => k.includes('2') && v.includes('"id":2')) ?? ['', ''];
     expect(key).not.toBe('');
     await store.kv.batch([{ type: 'put', key, value: value.replace('"id":2', '"id":3') }]);
-    const s2 = await runJob({ name: 'c', source: g.source, pipeline: pipeline(), sink: out, checkpoint: manual(store) }).done;
+    const warnings: string[] = [];
+    const s2 = await runJob({ name: 'c', source: g.source, pipeline: pipeline(), sink: out, checkpoint: manual(store), onWarning: (m) => warnings.push(m) }).done;
+    expect(warnings).toStrictEqual(['runJob(c): restoring checkpoint 1; skipped checkpoint 2 (checksum mismatch in manifest).']);
     expect(s2.restoredFrom).toBe(1);
     expect(s2.skipped).toStrictEqual([{ id: 2, reason: 'checksum mismatch in manifest' }]);
     expect(s2.lastCheckpoint).toBe(3); // ids never reused

@@ -195,6 +195,10 @@ class JobRunner<T, R> {
     if (loaded !== undefined) {
       this.restoredFrom = loaded.id;
       this.skipped = loaded.skipped;
+      if (loaded.skipped.length > 0) {
+        const warn = config.onWarning ?? ((m: string) => console.warn(m));
+        warn(`runJob(${name}): restoring checkpoint ${loaded.id}; skipped ${loaded.skipped.map((k) => `checkpoint ${k.id} (${k.reason})`).join(', ')}.`);
+      }
       this.snapshotBase = loaded.id;
       // a restored delta chain is not extended: the first checkpoint after it is full (bounded chains and restores)
       this.forceFull = loaded.parent !== undefined;

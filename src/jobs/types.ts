@@ -179,6 +179,8 @@ export interface JobConfig<T, R> {
   readonly scheduler?: SchedulerLike;
   /** Largest number of source values pushed between two checks of the clock (default 1024). */
   readonly batchSize?: number;
+  /** Where the job says what it skipped or dropped (unusable checkpoints at restore): default `console.warn`. */
+  readonly onWarning?: (message: string) => void;
 }
 
 /**
