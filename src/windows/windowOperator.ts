@@ -68,20 +68,20 @@ const MERGING_SET = 1;
 const PANES = 1;
 
 /**
- * The pane path's state of one key besides its open panes (`panes` state, default namespace). Per pane `b + i`: in
- * `q[i]` whether the key has it (>= 0) and, tumbling, when it got its first element (an operator sequence number), in
- * `r[i]` the accumulator once the pane is closed (one that is itself null or undefined is boxed). `kq`: when the
- * key's state was created. `t`: the key's next event time (a window end to fire, or a pane's cleanup), `v` counting
- * its schedulings. A plain object: it snapshots with the state codec as it is, schedule included.
+ * The pane path's state of one key besides its open panes (`panes` state, default namespace), one flat array (an
+ * element of it is one memory access away): `[kq, t, v, b, q0, a0, q1, a1, …]`. `kq`: when the key's state was
+ * created (an operator sequence number); `t`: the key's next event time (a window end to fire, or a pane's cleanup;
+ * NaN = none), `v` counting its schedulings; then per pane `b + i`: in `qi` whether the key has it (>= 0) and,
+ * tumbling, when it got its first element (a sequence number), in `ai` its accumulator once the pane is closed (one
+ * that is itself null or undefined is boxed). Plain data: it snapshots with the state codec as it is.
  */
-interface KeyPanes {
-  kq: number;
-  t: number;
-  v: number;
-  b: number;
-  r: unknown[];
-  q: number[];
-}
+type KeyPanes = unknown[];
+const KQ = 0;
+const KT = 1;
+const KV = 2;
+const KB = 3;
+/** index of the first pane's `q` */
+const K0 = 4;
 
 /**
  * The keys due at one event time of the pane path, in parallel arrays: the key, its state, the scheduling (`v`; an
@@ -264,8 +264,10 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.paneWatermark(g);
     for (const [id, v] of this.panesCol) {
       const kp = v as KeyPanes;
-      for (const q of [kp.kq, ...kp.q]) if (q >= this.nextQ) this.nextQ = q + 1;
-      if (Number.isFinite(kp.t)) this.paneSchedule(id, kp, kp.t, g);
+      for (let i = K0; i < kp.length; i += 2) this.nextQ = Math.max(this.nextQ, (kp[i] as number) + 1);
+      this.nextQ = Math.max(this.nextQ, (kp[KQ] as number) + 1);
+      const t = kp[KT] as number;
+      if (Number.isFinite(t)) this.paneSchedule(id, kp, t, g);
     }
   }
 
@@ -280,7 +282,8 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const kp = this.peekState(key, 'panes') as KeyPanes | undefined;
     if (kp === undefined) return timers;
     const id = keyIdOf(key as Key);
-    const panes = kp.q.flatMap((q, i) => (q >= 0 ? [kp.b + i] : []));
+    const panes: number[] = [];
+    for (let i = K0; i < kp.length; i += 2) if ((kp[i] as number) >= 0) panes.push((kp[KB] as number) + (i - K0) / 2);
     for (const [ns, m] of this.openCol) if (m.has(id)) panes.push(((ns as number) - g.offset) / g.p);
     const out = new Map<string, [domain: 'event' | 'processing', timestamp: number, namespace: string | number]>();
     const wm = this.watermark;
@@ -565,7 +568,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const b = this.backend;
     let kp = this.panesCol.get(b.id) as KeyPanes | undefined;
     if (kp === undefined) {
-      kp = { kq: this.nextQ++, t: NaN, v: 0, b: j, r: [], q: [] };
+      kp = [this.nextQ++, NaN, 0, j];
       b.put(PANES, kp);
     }
     if (j >= this.jQuiet) {
@@ -580,16 +583,16 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       // tumbling: the order of the keys firing a window is the order of their first elements in it
       if (raw === undefined && g.m === 1) {
         if (b.tracking) b.touch(PANES);
-        kp.q[this.paneSlot(kp, j)] = this.nextQ++;
+        kp[this.paneSlot(kp, j)] = this.nextQ++;
       }
       return;
     }
     // a closed pane: one of its windows has ended (a late-but-allowed element)
     if (b.tracking) b.touch(PANES);
     const i = this.paneSlot(kp, j);
-    const isNew = (kp.q[i] as number) < 0;
-    if (isNew) kp.q[i] = this.nextQ++;
-    kp.r[i] = box(this.paneAdd(isNew ? NONE : unbox(kp.r[i]), rec.value));
+    const isNew = (kp[i] as number) < 0;
+    if (isNew) kp[i] = this.nextQ++;
+    kp[i + 1] = box(this.paneAdd(isNew ? NONE : unbox(kp[i + 1]), rec.value));
     // its windows that already ended fire now, in descending start order
     const kmin = Math.floor((j - g.m) / g.s) + 1;
     for (let k = Math.min(kmax, this.kOpen - 1); k >= kmin; k--) {
@@ -599,21 +602,21 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     if (isNew) this.paneFirstEvent(b.id, kp, j, this.kOpen, g);
   }
 
-  /** The index of pane j in a key's arrays, made room for. */
+  /** The index of pane j's `q` in a key's array, made room for. */
   private paneSlot(kp: KeyPanes, j: number): number {
-    const r = kp.r;
-    if (r.length === 0) kp.b = j;
-    let i = j - kp.b;
-    if (i < 0) {
-      r.unshift(...(new Array<unknown>(-i).fill(null) as unknown[]));
-      kp.q.unshift(...(new Array<number>(-i).fill(-1) as number[]));
-      kp.b = j;
-      i = 0;
+    if (kp.length === K0) kp[KB] = j;
+    const first = kp[KB] as number;
+    if (j < first) {
+      const add = new Array<unknown>(2 * (first - j));
+      for (let x = 0; x < add.length; x += 2) {
+        add[x] = -1;
+        add[x + 1] = null;
+      }
+      kp.splice(K0, 0, ...add);
+      kp[KB] = j;
     }
-    while (r.length <= i) {
-      r.push(null);
-      kp.q.push(-1);
-    }
+    const i = K0 + 2 * (j - (kp[KB] as number));
+    while (kp.length <= i) kp.push(-1, null);
     return i;
   }
 
@@ -627,25 +630,25 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const kf = Math.max(kmin, kFrom);
     let t = kf <= kmax ? this.paneMax(kf, g) : Infinity;
     if (this.lateness > 0) t = Math.min(t, this.paneMax(kmax, g) + this.lateness);
+    const cur = kp[KT] as number;
     // (tumbling: again at an equal time, to take the pane's place in the firing order)
-    if (t < kp.t || Number.isNaN(kp.t) || (t === kp.t && g.m === 1)) this.paneSchedule(id, kp, t, g);
+    if (t < cur || Number.isNaN(cur) || (t === cur && g.m === 1)) this.paneSchedule(id, kp, t, g);
   }
 
   /** Folds window k of a key from its (closed) panes and emits it (nothing when it has no pane). */
   private paneFire(kp: KeyPanes, k: number, g: PaneGrid): void {
-    const r = kp.r;
-    const q = kp.q;
-    const lo = Math.max(0, k * g.s - kp.b);
-    const hi = Math.min(r.length, k * g.s + g.m - kp.b);
+    const first = kp[KB] as number;
+    const lo = K0 + 2 * Math.max(0, k * g.s - first);
+    const hi = Math.min(kp.length, K0 + 2 * (k * g.s + g.m - first));
     const fn = this.fn;
     let acc: unknown = NONE;
     if (g.m === 1) {
-      if (lo < hi && (q[lo] as number) >= 0) acc = unbox(r[lo]);
+      if (lo < hi && (kp[lo] as number) >= 0) acc = unbox(kp[lo + 1]);
     } else {
       const merge = (fn.kind === 'reduce' ? undefined : fn.aggregator?.merge) as (a: unknown, b: unknown) => unknown;
-      for (let i = lo; i < hi; i++) {
-        if ((q[i] as number) < 0) continue;
-        acc = acc === NONE ? unbox(r[i]) : merge(acc, unbox(r[i]));
+      for (let i = lo; i < hi; i += 2) {
+        if ((kp[i] as number) < 0) continue;
+        acc = acc === NONE ? unbox(kp[i + 1]) : merge(acc, unbox(kp[i + 1]));
       }
     }
     if (acc === NONE) return;
@@ -669,8 +672,8 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
           b.touch(PANES);
         }
         const i = this.paneSlot(kp, j);
-        if ((kp.q[i] as number) < 0) kp.q[i] = 0;
-        kp.r[i] = box(raw === UNDEFINED ? undefined : raw);
+        if ((kp[i] as number) < 0) kp[i] = 0;
+        kp[i + 1] = box(raw === UNDEFINED ? undefined : raw);
         this.paneFirstEvent(id, kp, j, -Infinity, g); // none of an open pane's windows has fired
       }
       b.dropNamespace(CONTENTS, ns as number);
@@ -679,8 +682,9 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
 
   /** Puts a key on the due list of event time t (it may still be on another one: stale entries are skipped). */
   private paneSchedule(id: KeyId, kp: KeyPanes, t: number, g: PaneGrid): void {
-    kp.t = t;
-    kp.v++;
+    kp[KT] = t;
+    const v = (kp[KV] as number) + 1;
+    kp[KV] = v;
     if (t === Infinity) return; // a cleanup time that overflows: never (as the general path)
     let list = this.due.get(t);
     if (list === undefined) {
@@ -693,16 +697,16 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     }
     // the firing order: sliding, when the key's state was created; tumbling, when the key got its first element
     // into the window (as the general path's timers); an event without a firing keeps its place
-    let o = g.m === 1 ? -1 : kp.kq;
+    let o = g.m === 1 ? -1 : (kp[KQ] as number);
     if (g.m === 1) {
       const kf = (t + 1 - g.offset) / g.p - 1;
-      const i = kf - kp.b;
-      if (Number.isInteger(i) && i >= 0 && i < kp.q.length) o = kp.q[i] as number;
+      const i = K0 + 2 * (kf - (kp[KB] as number));
+      if (Number.isInteger(i) && i >= K0 && i < kp.length) o = kp[i] as number;
       if (o < 0) o = list.os.length === 0 ? -1 : (list.os[list.os.length - 1] as number);
     }
     list.ids.push(id);
     list.ps.push(kp);
-    list.vs.push(kp.v);
+    list.vs.push(v);
     list.os.push(o);
   }
 
@@ -732,7 +736,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       for (let n = 0; n < os.length; n++) {
         const i = order === undefined ? n : (order[n] as number);
         const kp = list.ps[i] as KeyPanes;
-        if (kp.v !== list.vs[i]) continue; // scheduled again since, or gone
+        if (kp[KV] !== list.vs[i]) continue; // scheduled again since, or gone
         const id = list.ids[i] as KeyId;
         const key = keyOfId(id);
         b.setCurrent(key, id);
@@ -756,35 +760,34 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const kf = ((t + 1 - g.offset) / g.p - g.m) / g.s;
     if (Number.isInteger(kf)) this.paneFire(kp, kf, g);
     const L = this.lateness;
-    const r = kp.r;
-    const q = kp.q;
+    let first = kp[KB] as number;
     let drop = 0;
-    while (drop < r.length && ((q[drop] as number) < 0 || this.paneMax(Math.floor((kp.b + drop) / g.s), g) + L <= t)) drop++;
+    while (K0 + 2 * drop < kp.length && ((kp[K0 + 2 * drop] as number) < 0 || this.paneMax(Math.floor((first + drop) / g.s), g) + L <= t)) drop++;
     if (drop > 0) {
-      r.splice(0, drop);
-      q.splice(0, drop);
-      kp.b += drop;
+      kp.splice(K0, 2 * drop);
+      first += drop;
+      kp[KB] = first;
     }
     // the first window ending after t that has a pane (panes ascend, so do their first windows)
     const kNext = Math.floor((t + 1 - g.offset - g.m * g.p) / (g.s * g.p)) + 1;
     let next = NaN;
-    for (let i = 0; i < r.length; i++) {
-      if ((q[i] as number) < 0) continue;
-      const j = kp.b + i;
+    for (let i = K0; i < kp.length; i += 2) {
+      if ((kp[i] as number) < 0) continue;
+      const j = first + (i - K0) / 2;
       if (Math.floor(j / g.s) >= kNext) {
         next = this.paneMax(Math.max(Math.floor((j - g.m) / g.s) + 1, kNext), g);
         break;
       }
     }
     // the lowest pane is cleaned up first
-    if (L > 0 && r.length > 0) next = Math.min(Number.isNaN(next) ? Infinity : next, this.paneMax(Math.floor(kp.b / g.s), g) + L);
+    if (L > 0 && kp.length > K0) next = Math.min(Number.isNaN(next) ? Infinity : next, this.paneMax(Math.floor(first / g.s), g) + L);
     if (!Number.isNaN(next)) {
       this.paneSchedule(b.id, kp, next, g);
       return;
     }
     // nothing closed left: the key's state goes, unless it has open panes (they schedule it when they close)
-    kp.t = NaN;
-    kp.v++;
+    kp[KT] = NaN;
+    kp[KV] = (kp[KV] as number) + 1;
     for (const m of this.openCol.values()) if (m.has(b.id)) return;
     b.remove(PANES);
   }
