@@ -69,9 +69,11 @@ const PANES = 1;
 
 /**
  * The pane path's state of one key besides its open panes (`panes` state, default namespace), one flat array (an
- * element of it is one memory access away): `[kq, t, v, b, q0, a0, q1, a1, …]`. `kq`: when the key's state was
+ * element of it is one memory access away): `[kq, t, v, b, o, q0, a0, q1, a1, …]`. `kq`: when the key's state was
  * created (an operator sequence number); `t`: the key's next event time (a window end to fire, or a pane's cleanup;
- * NaN = none), `v` counting its schedulings; then per pane `b + i`: in `qi` whether the key has it (>= 0) and,
+ * NaN = none), `v` counting its schedulings; `o`: the first window end of its earliest open pane (NaN = none, the
+ * key's open panes are pulled in at its first event after they close); then per pane `b + i`: in `qi` whether the
+ * key has it (>= 0) and,
  * tumbling, when it got its first element (a sequence number), in `ai` its accumulator once the pane is closed (one
  * that is itself null or undefined is boxed). Plain data: it snapshots with the state codec as it is.
  */
@@ -80,8 +82,9 @@ const KQ = 0;
 const KT = 1;
 const KV = 2;
 const KB = 3;
+const KO = 4;
 /** index of the first pane's `q` */
-const K0 = 4;
+const K0 = 5;
 
 /**
  * The keys due at one event time of the pane path, in parallel arrays: the key, its state, the scheduling (`v`; an
@@ -158,6 +161,8 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   /** pane path: the keys due per event time, and those times ascending */
   private readonly due = new Map<number, DueList>();
   private dueTimes: number[] = [];
+  /** pane path, during a watermark: the open panes it closed (index, map), pulled into their keys' arrays */
+  private closing: [number, Map<KeyId, unknown>][] = [];
   /** pane path: the sequence number of the next new pane of a key */
   private nextQ = 0;
   /** pane path, derived from the watermark: the first window not yet ended, and the first open pane */
@@ -568,11 +573,11 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const b = this.backend;
     let kp = this.panesCol.get(b.id) as KeyPanes | undefined;
     if (kp === undefined) {
-      kp = [this.nextQ++, NaN, 0, j];
+      kp = [this.nextQ++, NaN, 0, j, NaN];
       b.put(PANES, kp);
     }
     if (j >= this.jQuiet) {
-      // an open pane: its accumulator lives in `contents`; the key is scheduled when the pane closes
+      // an open pane: its accumulator lives in `contents`; the key's first event after the pane closes pulls it in
       const start = g.offset + j * g.p;
       b.ns = start;
       const raw = b.get(CONTENTS);
@@ -580,11 +585,14 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       b.put(CONTENTS, next === undefined ? UNDEFINED : next);
       b.ns = '';
       if (j === this.lastJ) this.lastMap = this.openCol.get(start);
+      if (raw !== undefined) return;
+      if (b.tracking) b.touch(PANES);
       // tumbling: the order of the keys firing a window is the order of their first elements in it
-      if (raw === undefined && g.m === 1) {
-        if (b.tracking) b.touch(PANES);
-        kp[this.paneSlot(kp, j)] = this.nextQ++;
-      }
+      if (g.m === 1) kp[this.paneSlot(kp, j)] = this.nextQ++;
+      const tf = this.paneMax(Math.floor((j - g.m) / g.s) + 1, g);
+      const o = kp[KO] as number;
+      if (!(o <= tf)) kp[KO] = tf;
+      this.paneScheduleAt(b.id, kp, tf, g);
       return;
     }
     // a closed pane: one of its windows has ended (a late-but-allowed element)
@@ -630,8 +638,13 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const kf = Math.max(kmin, kFrom);
     let t = kf <= kmax ? this.paneMax(kf, g) : Infinity;
     if (this.lateness > 0) t = Math.min(t, this.paneMax(kmax, g) + this.lateness);
+    this.paneScheduleAt(id, kp, t, g);
+  }
+
+  /** Schedules a key at t unless it is due earlier (tumbling: again at an equal time, to take a new pane's place in
+   * the firing order). */
+  private paneScheduleAt(id: KeyId, kp: KeyPanes, t: number, g: PaneGrid): void {
     const cur = kp[KT] as number;
-    // (tumbling: again at an equal time, to take the pane's place in the firing order)
     if (t < cur || Number.isNaN(cur) || (t === cur && g.m === 1)) this.paneSchedule(id, kp, t, g);
   }
 
@@ -656,28 +669,23 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.emitWindow({ start, end: start + g.m * g.p }, fn.kind !== 'reduce' && fn.aggregator !== undefined ? fn.aggregator.result(acc) : acc);
   }
 
-  /**
-   * Moves the open panes the watermark has closed (a window of theirs ended) into their keys' {@link KeyPanes} and
-   * schedules the keys.
-   */
-  private paneClose(g: PaneGrid): void {
-    const b = this.backend;
+  /** Pulls a key's open panes that the watermark closed into its array; recomputes its first open window end. */
+  private panePull(kp: KeyPanes, id: KeyId, g: PaneGrid): void {
+    for (const [j, m] of this.closing) {
+      const raw = m.get(id);
+      if (raw === undefined) continue;
+      const i = this.paneSlot(kp, j);
+      if ((kp[i] as number) < 0) kp[i] = 0;
+      kp[i + 1] = box(raw === UNDEFINED ? undefined : raw);
+    }
+    let o = NaN;
     for (const [ns, m] of this.openCol) {
       const j = ((ns as number) - g.offset) / g.p;
-      if (j >= this.jQuiet) continue;
-      for (const [id, raw] of m) {
-        const kp = this.panesCol.get(id) as KeyPanes;
-        if (b.tracking) {
-          b.id = id;
-          b.touch(PANES);
-        }
-        const i = this.paneSlot(kp, j);
-        if ((kp[i] as number) < 0) kp[i] = 0;
-        kp[i + 1] = box(raw === UNDEFINED ? undefined : raw);
-        this.paneFirstEvent(id, kp, j, -Infinity, g); // none of an open pane's windows has fired
-      }
-      b.dropNamespace(CONTENTS, ns as number);
+      if (j < this.jQuiet || !m.has(id)) continue;
+      const tf = this.paneMax(Math.floor((j - g.m) / g.s) + 1, g);
+      if (!(o <= tf)) o = tf;
     }
+    kp[KO] = o;
   }
 
   /** Puts a key on the due list of event time t (it may still be on another one: stale entries are skipped). */
@@ -717,7 +725,18 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.paneWatermark(g);
     this.lastLo = this.lastHi = NaN;
     this.lastMap = undefined;
-    this.paneClose(g);
+    this.closing = [];
+    for (const [ns, m] of this.openCol) {
+      const j = ((ns as number) - g.offset) / g.p;
+      if (j < this.jQuiet) this.closing.push([j, m]);
+    }
+    this.paneDue(wm, g);
+    // every key of a closed pane was due by now (its first window ended) and has pulled it in
+    for (const [j] of this.closing) this.backend.dropNamespace(CONTENTS, g.offset + j * g.p);
+    this.closing = [];
+  }
+
+  private paneDue(wm: number, g: PaneGrid): void {
     const b = this.backend;
     for (;;) {
       const t = this.dueTimes[0];
@@ -757,6 +776,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   private paneEvent(kp: KeyPanes, t: number, g: PaneGrid): void {
     const b = this.backend;
     if (b.tracking) b.touch(PANES);
+    if ((kp[KO] as number) <= this.watermark) this.panePull(kp, b.id, g);
     const kf = ((t + 1 - g.offset) / g.p - g.m) / g.s;
     if (Number.isInteger(kf)) this.paneFire(kp, kf, g);
     const L = this.lateness;
@@ -779,16 +799,17 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
         break;
       }
     }
-    // the lowest pane is cleaned up first
+    // the lowest pane is cleaned up first; an open pane's first window may come earlier
     if (L > 0 && kp.length > K0) next = Math.min(Number.isNaN(next) ? Infinity : next, this.paneMax(Math.floor(first / g.s), g) + L);
+    const o = kp[KO] as number;
+    if (!Number.isNaN(o) && !(next <= o)) next = o;
     if (!Number.isNaN(next)) {
       this.paneSchedule(b.id, kp, next, g);
       return;
     }
-    // nothing closed left: the key's state goes, unless it has open panes (they schedule it when they close)
+    // no pane left: the key's state goes
     kp[KT] = NaN;
     kp[KV] = (kp[KV] as number) + 1;
-    for (const m of this.openCol.values()) if (m.has(b.id)) return;
     b.remove(PANES);
   }
 
