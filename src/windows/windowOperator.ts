@@ -161,6 +161,10 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   /** pane path: the keys due per event time, and those times ascending */
   private readonly due = new Map<number, DueList>();
   private dueTimes: number[] = [];
+  private lastDueT = NaN;
+  private lastDue: DueList | undefined = undefined;
+  /** pane path: the window of the last firing (results of one window share it) */
+  private lastWindow: TimeWindow = Object.freeze({ start: NaN, end: NaN });
   /** pane path, during a watermark: the open panes it closed (index, map), pulled into their keys' arrays */
   private closing: [number, Map<KeyId, unknown>][] = [];
   /** pane path: the sequence number of the next new pane of a key */
@@ -395,11 +399,14 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
 
   // ---- emitting ----------------------------------------------------------------------------------------------------
 
-  /** Evaluates the window function on contents (already in result form) and emits, stamped `maxTimestamp(w)`. */
-  private emitWindow(w: TimeWindow, contents: unknown): void {
+  /**
+   * Evaluates the window function on contents (already in result form) and emits, stamped `maxTimestamp(w)`. The
+   * results carry a copy of `w`, or `w` itself when `shared` (a frozen window the caller gives every key's result).
+   */
+  private emitWindow(w: TimeWindow, contents: unknown, shared = false): void {
     const key = this.backend.key as unknown as K;
     const fn = this.fn;
-    const window = { start: w.start, end: w.end };
+    const window = shared ? w : { start: w.start, end: w.end };
     const ts = maxTimestamp(w);
     if (fn.kind !== 'process') {
       this.emitOne(key, window, contents as R, ts);
@@ -579,13 +586,21 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     if (j >= this.jQuiet) {
       // an open pane: its accumulator lives in `contents`; the key's first event after the pane closes pulls it in
       const start = g.offset + j * g.p;
-      b.ns = start;
-      const raw = b.get(CONTENTS);
-      const next = this.paneAdd(raw === undefined ? NONE : raw === UNDEFINED ? undefined : raw, rec.value);
-      b.put(CONTENTS, next === undefined ? UNDEFINED : next);
-      b.ns = '';
-      if (j === this.lastJ) this.lastMap = this.openCol.get(start);
-      if (raw !== undefined) return;
+      const m = this.lastMap;
+      if (m !== undefined) {
+        // the pane's map, where paneRecord found no value for the key
+        if (b.tracking) this.touchOpen(start);
+        const next = this.paneAdd(NONE, rec.value);
+        m.set(b.id, next === undefined ? UNDEFINED : next);
+      } else {
+        b.ns = start;
+        const raw = b.get(CONTENTS);
+        const next = this.paneAdd(raw === undefined ? NONE : raw === UNDEFINED ? undefined : raw, rec.value);
+        b.put(CONTENTS, next === undefined ? UNDEFINED : next);
+        b.ns = '';
+        this.lastMap = this.openCol.get(start);
+        if (raw !== undefined) return;
+      }
       if (b.tracking) b.touch(PANES);
       // tumbling: the order of the keys firing a window is the order of their first elements in it
       if (g.m === 1) kp[this.paneSlot(kp, j)] = this.nextQ++;
@@ -666,7 +681,9 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     }
     if (acc === NONE) return;
     const start = g.offset + k * g.s * g.p;
-    this.emitWindow({ start, end: start + g.m * g.p }, fn.kind !== 'reduce' && fn.aggregator !== undefined ? fn.aggregator.result(acc) : acc);
+    let w = this.lastWindow;
+    if (w.start !== start) this.lastWindow = w = Object.freeze({ start, end: start + g.m * g.p });
+    this.emitWindow(w, fn.kind !== 'reduce' && fn.aggregator !== undefined ? fn.aggregator.result(acc) : acc, true);
   }
 
   /** Pulls a key's open panes that the watermark closed into its array; recomputes its first open window end. */
@@ -694,7 +711,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const v = (kp[KV] as number) + 1;
     kp[KV] = v;
     if (t === Infinity) return; // a cleanup time that overflows: never (as the general path)
-    let list = this.due.get(t);
+    let list = t === this.lastDueT ? this.lastDue : this.due.get(t);
     if (list === undefined) {
       list = { ids: [], ps: [], vs: [], os: [] };
       this.due.set(t, list);
@@ -712,6 +729,8 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       if (Number.isInteger(i) && i >= K0 && i < kp.length) o = kp[i] as number;
       if (o < 0) o = list.os.length === 0 ? -1 : (list.os[list.os.length - 1] as number);
     }
+    this.lastDueT = t;
+    this.lastDue = list;
     list.ids.push(id);
     list.ps.push(kp);
     list.vs.push(v);
@@ -744,6 +763,10 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       this.dueTimes.shift();
       const list = this.due.get(t) as DueList;
       this.due.delete(t);
+      if (this.lastDueT === t) {
+        this.lastDueT = NaN;
+        this.lastDue = undefined;
+      }
       const os = list.os;
       let order: number[] | undefined;
       for (let n = 1; n < os.length; n++) {
