@@ -69,11 +69,10 @@ const PANES = 1;
 
 /**
  * The pane path's state of one key besides its open panes (`panes` state, default namespace), one flat array (an
- * element of it is one memory access away): `[kq, t, v, b, o, q0, a0, q1, a1, …]`. `kq`: when the key's state was
+ * element of it is one memory access away): `[kq, t, v, b, q0, a0, q1, a1, …]`. `kq`: when the key's state was
  * created (an operator sequence number); `t`: the key's next event time (a window end to fire, or a pane's cleanup;
- * NaN = none), `v` counting its schedulings; `o`: the first window end of its earliest open pane (NaN = none, the
- * key's open panes are pulled in at its first event after they close); then per pane `b + i`: in `qi` whether the
- * key has it (>= 0) and,
+ * NaN = none; the key's open panes are pulled in at its first event after they close), `v` counting its
+ * schedulings; then per pane `b + i`: in `qi` whether the key has it (>= 0) and,
  * tumbling, when it got its first element (a sequence number), in `ai` its accumulator once the pane is closed (one
  * that is itself null or undefined is boxed). Plain data: it snapshots with the state codec as it is.
  */
@@ -82,9 +81,8 @@ const KQ = 0;
 const KT = 1;
 const KV = 2;
 const KB = 3;
-const KO = 4;
 /** index of the first pane's `q` */
-const K0 = 5;
+const K0 = 4;
 
 /**
  * The keys due at one event time of the pane path, in parallel arrays: the key, its state, the scheduling (`v`; an
@@ -167,6 +165,8 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   private lastWindow: TimeWindow = Object.freeze({ start: NaN, end: NaN });
   /** pane path, during a watermark: the open panes it closed (index, map), pulled into their keys' arrays */
   private closing: [number, Map<KeyId, unknown>][] = [];
+  /** pane path: keys with state that may not be due by the end of the first open window (derived from the state) */
+  private readonly idle = new Set<KeyId>();
   /** pane path: the sequence number of the next new pane of a key */
   private nextQ = 0;
   /** pane path, derived from the watermark: the first window not yet ended, and the first open pane */
@@ -277,6 +277,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       this.nextQ = Math.max(this.nextQ, (kp[KQ] as number) + 1);
       const t = kp[KT] as number;
       if (Number.isFinite(t)) this.paneSchedule(id, kp, t, g);
+      else this.paneIdle(id, kp, g);
     }
   }
 
@@ -580,7 +581,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const b = this.backend;
     let kp = this.panesCol.get(b.id) as KeyPanes | undefined;
     if (kp === undefined) {
-      kp = [this.nextQ++, NaN, 0, j, NaN];
+      kp = [this.nextQ++, NaN, 0, j];
       b.put(PANES, kp);
     }
     if (j >= this.jQuiet) {
@@ -601,13 +602,18 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
         this.lastMap = this.openCol.get(start);
         if (raw !== undefined) return;
       }
-      if (b.tracking) b.touch(PANES);
-      // tumbling: the order of the keys firing a window is the order of their first elements in it
-      if (g.m === 1) kp[this.paneSlot(kp, j)] = this.nextQ++;
+      // the key must be due by the pane's first window end; one that is not idle is due by the end of the first open
+      // window already (sliding: no need to look at its array)
       const tf = this.paneMax(Math.floor((j - g.m) / g.s) + 1, g);
-      const o = kp[KO] as number;
-      if (!(o <= tf)) kp[KO] = tf;
-      this.paneScheduleAt(b.id, kp, tf, g);
+      if (g.m === 1) {
+        // tumbling: the order of the keys firing a window is the order of their first elements in it
+        if (b.tracking) b.touch(PANES);
+        kp[this.paneSlot(kp, j)] = this.nextQ++;
+        this.paneScheduleAt(b.id, kp, tf, g);
+      } else if (Number.isNaN(kp[KT] as number) || (this.idle.size > 0 && this.idle.has(b.id))) {
+        if (b.tracking) b.touch(PANES);
+        this.paneScheduleAt(b.id, kp, tf, g);
+      }
       return;
     }
     // a closed pane: one of its windows has ended (a late-but-allowed element)
@@ -686,8 +692,8 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.emitWindow(w, fn.kind !== 'reduce' && fn.aggregator !== undefined ? fn.aggregator.result(acc) : acc, true);
   }
 
-  /** Pulls a key's open panes that the watermark closed into its array; recomputes its first open window end. */
-  private panePull(kp: KeyPanes, id: KeyId, g: PaneGrid): void {
+  /** Pulls a key's open panes that the watermark closed into its array. */
+  private panePull(kp: KeyPanes, id: KeyId): void {
     for (const [j, m] of this.closing) {
       const raw = m.get(id);
       if (raw === undefined) continue;
@@ -695,6 +701,21 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       if ((kp[i] as number) < 0) kp[i] = 0;
       kp[i + 1] = box(raw === UNDEFINED ? undefined : raw);
     }
+  }
+
+  /**
+   * Sliding: keeps a key in `idle` while it is not due by the end of the first open window (a new open pane of the
+   * key must then look whether it has to be due earlier).
+   */
+  private paneIdle(id: KeyId, kp: KeyPanes, g: PaneGrid): void {
+    if (g.m === 1) return;
+    if ((kp[KT] as number) <= this.paneMax(this.kOpen, g)) {
+      if (this.idle.size > 0) this.idle.delete(id);
+    } else this.idle.add(id);
+  }
+
+  /** The first window end of a key's earliest open pane (NaN: none). */
+  private paneOpenFirst(id: KeyId, g: PaneGrid): number {
     let o = NaN;
     for (const [ns, m] of this.openCol) {
       const j = ((ns as number) - g.offset) / g.p;
@@ -702,7 +723,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       const tf = this.paneMax(Math.floor((j - g.m) / g.s) + 1, g);
       if (!(o <= tf)) o = tf;
     }
-    kp[KO] = o;
+    return o;
   }
 
   /** Puts a key on the due list of event time t (it may still be on another one: stale entries are skipped). */
@@ -710,6 +731,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     kp[KT] = t;
     const v = (kp[KV] as number) + 1;
     kp[KV] = v;
+    this.paneIdle(id, kp, g);
     if (t === Infinity) return; // a cleanup time that overflows: never (as the general path)
     let list = t === this.lastDueT ? this.lastDue : this.due.get(t);
     if (list === undefined) {
@@ -799,7 +821,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   private paneEvent(kp: KeyPanes, t: number, g: PaneGrid): void {
     const b = this.backend;
     if (b.tracking) b.touch(PANES);
-    if ((kp[KO] as number) <= this.watermark) this.panePull(kp, b.id, g);
+    if (this.closing.length > 0) this.panePull(kp, b.id);
     const kf = ((t + 1 - g.offset) / g.p - g.m) / g.s;
     if (Number.isInteger(kf)) this.paneFire(kp, kf, g);
     const L = this.lateness;
@@ -822,10 +844,13 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
         break;
       }
     }
-    // the lowest pane is cleaned up first; an open pane's first window may come earlier
+    // the lowest pane is cleaned up first
     if (L > 0 && kp.length > K0) next = Math.min(Number.isNaN(next) ? Infinity : next, this.paneMax(Math.floor(first / g.s), g) + L);
-    const o = kp[KO] as number;
-    if (!Number.isNaN(o) && !(next <= o)) next = o;
+    if (!(next <= this.paneMax(this.kOpen, g))) {
+      // not due by the end of the first open window: an open pane's first window may come earlier
+      const o = this.paneOpenFirst(b.id, g);
+      if (!Number.isNaN(o) && !(next <= o)) next = o;
+    }
     if (!Number.isNaN(next)) {
       this.paneSchedule(b.id, kp, next, g);
       return;
@@ -833,6 +858,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     // no pane left: the key's state goes
     kp[KT] = NaN;
     kp[KV] = (kp[KV] as number) + 1;
+    this.idle.delete(b.id);
     b.remove(PANES);
   }
 
