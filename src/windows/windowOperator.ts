@@ -580,6 +580,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     }
     const b = this.backend;
     let kp = this.panesCol.get(b.id) as KeyPanes | undefined;
+    const created = kp === undefined;
     if (kp === undefined) {
       kp = [this.nextQ++, NaN, 0, j];
       b.put(PANES, kp);
@@ -610,7 +611,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
         if (b.tracking) b.touch(PANES);
         kp[this.paneSlot(kp, j)] = this.nextQ++;
         this.paneScheduleAt(b.id, kp, tf, g);
-      } else if (Number.isNaN(kp[KT] as number) || (this.idle.size > 0 && this.idle.has(b.id))) {
+      } else if (created || (this.idle.size > 0 && this.idle.has(b.id))) {
         if (b.tracking) b.touch(PANES);
         this.paneScheduleAt(b.id, kp, tf, g);
       }
