@@ -823,19 +823,25 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const b = this.backend;
     if (b.tracking) b.touch(PANES);
     if (this.closing.length > 0) this.panePull(kp, b.id);
-    const kf = ((t + 1 - g.offset) / g.p - g.m) / g.s;
+    const span = g.s * g.p;
+    const base = t + 1 - g.offset - g.m * g.p; // window k ends at t iff k = base / span
+    const kf = base / span;
     if (Number.isInteger(kf)) this.paneFire(kp, kf, g);
+    // drop the panes whose last window (floor(j / s)) is cleaned up by t, and holes before the first pane left
     const L = this.lateness;
+    const jKeep = (Math.floor((base - L) / span) + 1) * g.s;
     let first = kp[KB] as number;
-    let drop = 0;
-    while (K0 + 2 * drop < kp.length && ((kp[K0 + 2 * drop] as number) < 0 || this.paneMax(Math.floor((first + drop) / g.s), g) + L <= t)) drop++;
-    if (drop > 0) {
-      kp.splice(K0, 2 * drop);
-      first += drop;
+    const n = kp.length;
+    let i0 = K0;
+    while (i0 < n && ((kp[i0] as number) < 0 || first + (i0 - K0) / 2 < jKeep)) i0 += 2;
+    if (i0 > K0) {
+      for (let x = i0, y = K0; x < n; x++, y++) kp[y] = kp[x];
+      kp.length = n - (i0 - K0);
+      first += (i0 - K0) / 2;
       kp[KB] = first;
     }
     // the first window ending after t that has a pane (panes ascend, so do their first windows)
-    const kNext = Math.floor((t + 1 - g.offset - g.m * g.p) / (g.s * g.p)) + 1;
+    const kNext = Math.floor(base / span) + 1;
     let next = NaN;
     for (let i = K0; i < kp.length; i += 2) {
       if ((kp[i] as number) < 0) continue;
