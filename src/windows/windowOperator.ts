@@ -68,13 +68,13 @@ const MERGING_SET = 1;
 const PANES = 1;
 
 /**
- * The pane path's state of one key besides its open panes (`panes` state, default namespace), one flat array (an
- * element of it is one memory access away): `[kq, t, v, b, q0, a0, q1, a1, …]`. `kq`: when the key's state was
- * created (an operator sequence number); `t`: the key's next event time (a window end to fire, or a pane's cleanup;
- * NaN = none; the key's open panes are pulled in at its first event after they close), `v` counting its
- * schedulings; then per pane `b + i`: in `qi` whether the key has it (>= 0) and,
- * tumbling, when it got its first element (a sequence number), in `ai` its accumulator once the pane is closed (one
- * that is itself null or undefined is boxed). Plain data: it snapshots with the state codec as it is.
+ * The pane path's state of one key besides its open panes (`panes` state, default namespace), one flat array (one
+ * memory access away): `[kq, t, v, b, q0, a0, q1, a1, …]`. `kq`: when the key's state was created (an operator
+ * sequence number: the firing order of sliding windows); `t`: the key's next event time (a window end to fire, or a
+ * pane's cleanup; NaN = none), `v` counting its schedulings; then per pane `b + i`: `qi` >= 0 when the key has the
+ * pane (tumbling: when the pane got its first element, a sequence number: the firing order), `ai` its accumulator
+ * once the pane is closed (an accumulator that is itself null or undefined is boxed). The key's open panes are pulled
+ * in at its first event after they close. Plain data: it snapshots with the state codec as it is.
  */
 type KeyPanes = unknown[];
 const KQ = 0;
