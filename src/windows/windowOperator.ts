@@ -519,8 +519,9 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   // or below the watermark fires at once when an element joins it (windows in descending start order), the others
   // when the watermark reaches their end, in ascending end order. What differs is bookkeeping: one state value per
   // key instead of one per (key, window), and instead of keyed timers a list of due keys per event time, so a
-  // watermark fires window-major. Keys that fire at one timestamp do so in the order their state was created (`q`,
-  // which a snapshot keeps); Flink leaves that order unspecified.
+  // watermark fires window-major. Keys that fire at one timestamp (Flink leaves their order open) do so, tumbling, in
+  // the order of their first elements in the window (the general path's timer order); sliding, in the order their
+  // state was created. Both orders are sequence numbers in the state, so a restored run keeps them.
 
   private paneMax(k: number, g: PaneGrid): number {
     return g.offset + (k * g.s + g.m) * g.p - 1;
