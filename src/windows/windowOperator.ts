@@ -450,10 +450,12 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   // ---- records (SEMANTICS §3.3) -------------------------------------------------------------------------------------
 
   protected onRecord(r: StreamRecord<T, Key>): void {
-    if (this.grid !== undefined) {
-      this.paneRecord(r, this.grid);
-      return;
-    }
+    // (the general path in a method of its own: an operator on it in the same program does not swell this hot one)
+    if (this.grid !== undefined) this.paneRecord(r, this.grid);
+    else this.generalRecord(r);
+  }
+
+  private generalRecord(r: StreamRecord<T, Key>): void {
     const a = this.assigner;
     const windows = a.assign(r.value, r.timestamp, a.isEventTime ? 0 : this.scheduler.now());
     let skipped = true;
