@@ -154,8 +154,9 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   private readonly openCol: Map<unknown, Map<KeyId, unknown>>;
   /** pane path: keyId → {@link KeyPanes} */
   private readonly panesCol: Map<KeyId, unknown>;
-  /** pane path: how each element is added to its pane's accumulator (`NONE` = empty pane) */
+  /** pane path: how each element is added to its pane's accumulator (`NONE` = empty pane); sliding: how panes merge */
   private readonly paneAdd: (acc: unknown, value: T) => unknown;
+  private readonly paneMerge: (a: unknown, b: unknown) => unknown;
   /** pane path: the keys due per event time, and those times ascending */
   private readonly due = new Map<number, DueList>();
   private dueTimes: number[] = [];
@@ -163,8 +164,9 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   private lastDue: DueList | undefined = undefined;
   /** pane path: the window of the last firing (results of one window share it) */
   private lastWindow: TimeWindow = Object.freeze({ start: NaN, end: NaN });
-  /** pane path, during a watermark: the open panes it closed (index, map), pulled into their keys' arrays */
-  private closing: [number, Map<KeyId, unknown>][] = [];
+  /** pane path, during a watermark: the open panes it closed (indexes, maps), pulled into their keys' arrays */
+  private closingJ: number[] = [];
+  private closingM: Map<KeyId, unknown>[] = [];
   /** pane path: keys with state that may not be due by the end of the first open window (derived from the state) */
   private readonly idle = new Set<KeyId>();
   /** pane path: the sequence number of the next new pane of a key */
@@ -216,6 +218,8 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.openCol = this.backend.nsCols[CONTENTS] as Map<unknown, Map<KeyId, unknown>>;
     this.panesCol = this.backend.cols[PANES] as Map<KeyId, unknown>;
     this.paneAdd = WindowOperatorCore.adder(fn);
+    const agg = fn.kind === 'reduce' ? undefined : fn.aggregator;
+    this.paneMerge = agg?.merge === undefined ? (a) => a : (a, b) => (agg as Required<Aggregator<T, unknown, unknown>>).merge(a, b);
     this.backend.names.forEach((n, i) => {
       if (n.startsWith('trigger:')) this.triggerStateIndex.set(n.slice(8), i);
     });
@@ -683,7 +687,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     if (g.m === 1) {
       if (lo < hi && (kp[lo] as number) >= 0) acc = unbox(kp[lo + 1]);
     } else {
-      const merge = (fn.kind === 'reduce' ? undefined : fn.aggregator?.merge) as (a: unknown, b: unknown) => unknown;
+      const merge = this.paneMerge;
       for (let i = lo; i < hi; i += 2) {
         if ((kp[i] as number) < 0) continue;
         acc = acc === NONE ? unbox(kp[i + 1]) : merge(acc, unbox(kp[i + 1]));
@@ -698,10 +702,11 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
 
   /** Pulls a key's open panes that the watermark closed into its array. */
   private panePull(kp: KeyPanes, id: KeyId): void {
-    for (const [j, m] of this.closing) {
-      const raw = m.get(id);
+    const ms = this.closingM;
+    for (let c = 0; c < ms.length; c++) {
+      const raw = (ms[c] as Map<KeyId, unknown>).get(id);
       if (raw === undefined) continue;
-      const i = this.paneSlot(kp, j);
+      const i = this.paneSlot(kp, this.closingJ[c] as number);
       if ((kp[i] as number) < 0) kp[i] = 0;
       kp[i + 1] = box(raw === UNDEFINED ? undefined : raw);
     }
@@ -770,15 +775,22 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.paneWatermark(g);
     this.lastLo = this.lastHi = NaN;
     this.lastMap = undefined;
-    this.closing = [];
+    const closingJ: number[] = [];
+    const closingM: Map<KeyId, unknown>[] = [];
     for (const [ns, m] of this.openCol) {
       const j = ((ns as number) - g.offset) / g.p;
-      if (j < this.jQuiet) this.closing.push([j, m]);
+      if (j < this.jQuiet) {
+        closingJ.push(j);
+        closingM.push(m);
+      }
     }
+    this.closingJ = closingJ;
+    this.closingM = closingM;
     this.paneDue(wm, g);
     // every key of a closed pane was due by now (its first window ended) and has pulled it in
-    for (const [j] of this.closing) this.backend.dropNamespace(CONTENTS, g.offset + j * g.p);
-    this.closing = [];
+    for (const j of closingJ) this.backend.dropNamespace(CONTENTS, g.offset + j * g.p);
+    this.closingJ = [];
+    this.closingM = [];
   }
 
   private paneDue(wm: number, g: PaneGrid): void {
@@ -825,7 +837,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   private paneEvent(kp: KeyPanes, t: number, g: PaneGrid): void {
     const b = this.backend;
     if (b.tracking) b.touch(PANES);
-    if (this.closing.length > 0) this.panePull(kp, b.id);
+    if (this.closingM.length > 0) this.panePull(kp, b.id);
     const span = g.s * g.p;
     const base = t + 1 - g.offset - g.m * g.p; // window k ends at t iff k = base / span
     const kf = base / span;
