@@ -82,6 +82,13 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   protected abstract onRecord(record: StreamRecord<IN, Key>): void;
   /** A timer, with the backend's current key (and namespace) set to the timer's. */
   protected abstract onTimer(timer: Timer): void;
+  /**
+   * A new watermark, already current, before the keyed event-time timers up to it fire: for a subclass that keeps an
+   * event-time schedule of its own (the window operator's pane path). Default: nothing.
+   */
+  protected onWatermark(watermark: number): void {
+    void watermark;
+  }
 
   // ---- dispatch --------------------------------------------------------------------------------------------------
 
@@ -126,6 +133,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 
   private advanceWatermark(w: number): void {
     this.watermark = w;
+    this.onWatermark(w);
     const b = this.backend;
     let t: Timer | undefined;
     while (!this.out.closed && (t = b.popTimer('event', w)) !== undefined) this.fire(t);

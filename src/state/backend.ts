@@ -294,6 +294,22 @@ export class KeyedStateBackend {
     return ids;
   }
 
+  /**
+   * Removes the values of every key in namespace `ns` of state `i` at once (a namespace-major column; tracked like
+   * removing them one by one).
+   */
+  dropNamespace(i: number, ns: Namespace): void {
+    const col = this.nsCols[i] as Map<unknown, Map<unknown, unknown>>;
+    const m = col.get(ns);
+    if (m === undefined || this.nsMajor[i] !== true) return;
+    if (this.tracking) for (const id of m.keys()) this.mark(i, id as KeyId, ns);
+    col.delete(ns);
+    if (this.lastNs[i] === ns) {
+      this.lastNs[i] = undefined;
+      this.lastMap[i] = undefined;
+    }
+  }
+
   /** Stores a value (never `undefined`). */
   put(i: number, v: unknown): void {
     if (this.tracking) this.mark(i, this.id, this.ns);

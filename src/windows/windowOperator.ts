@@ -3,6 +3,8 @@ import { MAX_WATERMARK, type Key, type StreamRecord } from '../elements/index.js
 import { ConfigurationError, TidewaterError } from '../errors/index.js';
 import { KeyedOperatorCore, type CoreArgs } from '../core/keyedOperator.js';
 import type { Namespace } from '../state/backend.js';
+import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
+import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import {
   aggregatingState,
   listState,
@@ -14,7 +16,7 @@ import {
 } from '../state/descriptors.js';
 import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
-import { windowStart, type WindowAssigner } from './assigners.js';
+import type { WindowAssigner } from './assigners.js';
 import { MergingWindowSet } from './mergingWindowSet.js';
 import type { OnMergeContext, Trigger, TriggerResult } from './triggers.js';
 import { maxTimestamp, ORDER_SENSITIVE, type TimeWindow, type WindowContext, type WindowResult } from './types.js';
@@ -62,19 +64,43 @@ const CONTENTS = 0;
 /** an empty pane accumulator */
 const NONE: unique symbol = Symbol('none');
 const MERGING_SET = 1;
+/** pane path: the state index of the per-key {@link KeyPanes} */
+const PANES = 1;
 
 /**
- * A key's panes: the newest inline (nearly every element of in-order data goes there: no second lookup), the older
- * ones in an array from index `b` (`null` = no pane; an accumulator that is itself null or undefined is boxed), so
- * folding a sliding window reads contiguous memory. A plain object: it snapshots with the state codec as it is.
+ * The pane path's state of one key besides its open panes (`panes` state, default namespace), one flat array (one
+ * memory access away): `[kq, t, v, b, q0, a0, q1, a1, …]`. `kq`: when the key's state was created (an operator
+ * sequence number: the firing order of sliding windows); `t`: the key's next event time (a window end to fire, or a
+ * pane's cleanup; NaN = none), `v` counting its schedulings; then per pane `b + i`: `qi` >= 0 when the key has the
+ * pane (tumbling: when the pane got its first element, a sequence number: the firing order), `ai` its accumulator
+ * once the pane is closed (an accumulator that is itself null or undefined is boxed). The key's open panes are pulled
+ * in at its first event after they close. Plain data: it snapshots with the state codec as it is.
  */
-interface Panes {
-  /** index of the inline pane, NaN when none */
-  j: number;
-  a: unknown;
-  /** pane index of r[0] */
-  b: number;
-  r: unknown[];
+type KeyPanes = unknown[];
+const KQ = 0;
+const KT = 1;
+const KV = 2;
+const KB = 3;
+/** index of the first pane's `q` */
+const K0 = 4;
+
+/**
+ * The keys due at one event time of the pane path, in parallel arrays: the key, its state, the scheduling (`v`; an
+ * entry whose key was scheduled again since is stale) and the firing order (`o`, ascending).
+ */
+interface DueList {
+  ids: KeyId[];
+  ps: KeyPanes[];
+  vs: number[];
+  os: number[];
+}
+
+/** The pane grid: panes of `p` ms from `offset`; window k covers panes [k·s, k·s + m). */
+interface PaneGrid {
+  readonly p: number;
+  readonly s: number;
+  readonly m: number;
+  readonly offset: number;
 }
 
 const NIL = '\u0000tidewater:nil';
@@ -84,72 +110,6 @@ function box(v: unknown): unknown {
 function unbox(v: unknown): unknown {
   if (typeof v === 'object' && v !== null && NIL in v) return (v as Record<string, number>)[NIL] === 0 ? null : undefined;
   return v;
-}
-
-function paneGet(p: Panes, j: number): unknown {
-  if (p.j === j) return p.a;
-  const i = j - p.b;
-  const v = i >= 0 && i < p.r.length ? p.r[i] : null;
-  return v === null || v === undefined ? NONE : unbox(v);
-}
-
-function paneSetOld(p: Panes, j: number, acc: unknown): void {
-  const r = p.r;
-  if (r.length === 0) {
-    p.b = j;
-    r.push(box(acc));
-    return;
-  }
-  let i = j - p.b;
-  if (i < 0) {
-    r.unshift(...(new Array<unknown>(-i).fill(null) as unknown[]));
-    p.b = j;
-    i = 0;
-  }
-  while (r.length <= i) r.push(null);
-  r[i] = box(acc);
-}
-
-function paneSet(p: Panes, j: number, acc: unknown): void {
-  if (p.j === j) p.a = acc;
-  else if (Number.isNaN(p.j)) {
-    p.j = j;
-    p.a = acc;
-  } else if (j > p.j) {
-    paneSetOld(p, p.j, p.a);
-    p.j = j;
-    p.a = acc;
-  } else paneSetOld(p, j, acc);
-}
-
-function paneDelete(p: Panes, j: number): void {
-  if (p.j === j) {
-    p.j = NaN;
-    p.a = undefined;
-    return;
-  }
-  const r = p.r;
-  const i = j - p.b;
-  if (i < 0 || i >= r.length) return;
-  r[i] = null;
-  let lead = 0;
-  while (lead < r.length && r[lead] === null) lead++;
-  if (lead > 0) {
-    r.splice(0, lead);
-    p.b += lead;
-  }
-  while (r.length > 0 && r[r.length - 1] === null) r.pop();
-}
-
-function paneIndexes(p: Panes): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < p.r.length; i++) if (p.r[i] !== null) out.push(p.b + i);
-  if (!Number.isNaN(p.j)) out.push(p.j);
-  return out;
-}
-
-function panesEmpty(p: Panes): boolean {
-  return Number.isNaN(p.j) && p.r.length === 0;
 }
 
 class WindowCtx<K> implements WindowContext<K> {
@@ -181,11 +141,44 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
    * has contents is a no-op, so it is skipped */
   private readonly fastEventTrigger: boolean;
   /**
-   * The pane ring (sliding windows with a mergeable aggregator, on the default event-time trigger): per key one
-   * state value `Map<pane index, accumulator>` with panes of gcd(size, slide) ms, windows folded from their panes at
-   * firing, and a chain of one timer per key at the next window end that has contents. `undefined` = general path.
+   * The pane path (event-time tumbling and sliding windows on the default event-time trigger; sliding ones need a
+   * mergeable, order-insensitive aggregator): panes of gcd(size, slide) ms (tumbling: one pane per window). Open panes
+   * (all of whose windows are still to fire) keep their accumulators in `contents`, namespace-major by pane start (an
+   * element: one lookup in the open pane's map, as a hand-written loop does); when the watermark ends a pane's first
+   * window, the pane moves into its keys' {@link KeyPanes}, from which windows are folded at firing. No keyed
+   * timers: the operator keeps the keys due per event time and fires window-major as the watermark passes.
+   * `undefined` = general path.
    */
-  private readonly ring: { readonly p: number; readonly s: number; readonly m: number; readonly offset: number } | undefined;
+  private readonly grid: PaneGrid | undefined;
+  /** pane path: the open panes (pane start → keyId → accumulator in the state handles' form) */
+  private readonly openCol: Map<unknown, Map<KeyId, unknown>>;
+  /** pane path: keyId → {@link KeyPanes} */
+  private readonly panesCol: Map<KeyId, unknown>;
+  /** pane path: how each element is added to its pane's accumulator (`NONE` = empty pane); sliding: how panes merge */
+  private readonly paneAdd: (acc: unknown, value: T) => unknown;
+  private readonly paneMerge: (a: unknown, b: unknown) => unknown;
+  /** pane path: the keys due per event time, and those times ascending */
+  private readonly due = new Map<number, DueList>();
+  private dueTimes: number[] = [];
+  private lastDueT = NaN;
+  private lastDue: DueList | undefined = undefined;
+  /** pane path: the window of the last firing (results of one window share it) */
+  private lastWindow: TimeWindow = Object.freeze({ start: NaN, end: NaN });
+  /** pane path, during a watermark: the open panes it closed (indexes, maps), pulled into their keys' arrays */
+  private closingJ: number[] = [];
+  private closingM: Map<KeyId, unknown>[] = [];
+  /** pane path: keys with state that may not be due by the end of the first open window (derived from the state) */
+  private readonly idle = new Set<KeyId>();
+  /** pane path: the sequence number of the next new pane of a key */
+  private nextQ = 0;
+  /** pane path, derived from the watermark: the first window not yet ended, and the first open pane */
+  private kOpen = -Infinity;
+  private jQuiet = -Infinity;
+  /** pane path: the pane of the last element (index, time range, and its map when open) */
+  private lastJ = NaN;
+  private lastLo = NaN;
+  private lastHi = NaN;
+  private lastMap: Map<KeyId, unknown> | undefined = undefined;
   private readonly triggerStateIndex = new Map<string, number>();
   private readonly tctx: TriggerCtx<T, K, R>;
   private readonly wctx: WindowCtx<K>;
@@ -194,15 +187,16 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
 
   constructor(args: CoreArgs<WindowResult<K, R>>, assigner: WindowAssigner<T>, options: WindowOperatorOptions<T, K>, fn: WindowFunction<T, K, R>) {
     const trigger = options.trigger ?? assigner.defaultTrigger();
-    const ring = WindowOperatorCore.ringOf(assigner, trigger, fn);
+    const grid = WindowOperatorCore.gridOf(assigner, trigger, fn);
     const state: Record<string, StateDescriptor> = {
-      contents: ring !== undefined ? (valueState<Panes>() as StateDescriptor) : WindowOperatorCore.contentsDescriptor(fn),
+      contents: WindowOperatorCore.contentsDescriptor(fn),
     };
+    if (grid !== undefined) state['panes'] = valueState<KeyPanes>();
     if (assigner.merging) state['merging-window-set'] = valueState<[number, number, number, number][]>();
     for (const [name, d] of Object.entries(trigger.state ?? {})) state[`trigger:${name}`] = d;
     // non-merging windows: contents namespace-major (window → key → accumulator), so an element costs one lookup in
     // the map of one of the few open windows
-    super(args, state, assigner.merging || ring !== undefined ? undefined : { namespaceMajor: ['contents'] });
+    super(args, state, assigner.merging ? undefined : { namespaceMajor: ['contents'] });
     const op = args.name;
     const lateness = options.allowedLateness ?? 0;
     if (typeof lateness !== 'number' || Number.isNaN(lateness) || lateness < 0) {
@@ -220,7 +214,12 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.lateData = options.lateData;
     this.fn = fn;
     this.fastEventTrigger = !assigner.merging && trigger.kind === 'event-time';
-    this.ring = ring;
+    this.grid = grid;
+    this.openCol = this.backend.nsCols[CONTENTS] as Map<unknown, Map<KeyId, unknown>>;
+    this.panesCol = this.backend.cols[PANES] as Map<KeyId, unknown>;
+    this.paneAdd = WindowOperatorCore.adder(fn);
+    const agg = fn.kind === 'reduce' ? undefined : fn.aggregator;
+    this.paneMerge = agg?.merge === undefined ? (a) => a : (a, b) => (agg as Required<Aggregator<T, unknown, unknown>>).merge(a, b);
     this.backend.names.forEach((n, i) => {
       if (n.startsWith('trigger:')) this.triggerStateIndex.set(n.slice(8), i);
     });
@@ -228,22 +227,36 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.wctx = new WindowCtx<K>(this as unknown as WindowOperatorCore<unknown, K, unknown>);
   }
 
-  /** Whether the pane ring applies: see {@link WindowOperatorCore.ring}. */
-  private static ringOf<T, K, R>(
-    a: WindowAssigner<T>,
-    trigger: Trigger<T>,
-    fn: WindowFunction<T, K, R>,
-  ): { p: number; s: number; m: number; offset: number } | undefined {
+  /** Whether the pane path applies: see {@link WindowOperatorCore.grid}. */
+  private static gridOf<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>, fn: WindowFunction<T, K, R>): PaneGrid | undefined {
     if ((a.kind !== 'tumbling' && a.kind !== 'sliding') || !a.isEventTime || trigger.kind !== 'event-time') return undefined;
     const size = a.size as number;
     const slide = a.slide as number;
-    if (!Number.isInteger(size) || !Number.isInteger(slide) || !Number.isInteger(a.offset ?? 0)) return undefined;
-    // tumbling windows take the general path (namespace-major contents); sliding ones need a mergeable aggregator
-    if (slide >= size) return undefined;
-    const agg = fn.kind === 'reduce' ? undefined : fn.aggregator;
-    if (agg?.merge === undefined || (agg as { [ORDER_SENSITIVE]?: boolean })[ORDER_SENSITIVE] === true) return undefined;
+    const offset = a.offset ?? 0;
+    if (!Number.isSafeInteger(size) || !Number.isSafeInteger(slide) || !Number.isSafeInteger(offset)) return undefined;
+    if (slide < size) {
+      // overlapping windows share panes: the aggregator must merge, and element order must not matter
+      const agg = fn.kind === 'reduce' ? undefined : fn.aggregator;
+      if (agg?.merge === undefined || (agg as { [ORDER_SENSITIVE]?: boolean })[ORDER_SENSITIVE] === true) return undefined;
+    } else if (slide > size) return undefined;
     const p = gcd(size, slide);
-    return { p, s: slide / p, m: size / p, offset: a.offset ?? 0 };
+    return { p, s: slide / p, m: size / p, offset };
+  }
+
+  /** How the pane path adds an element to a pane's accumulator (the state handles' rules: reduce keeps the existing
+   * value first, an aggregator creates its accumulator on the first element, a list appends). */
+  private static adder<T, K, R>(fn: WindowFunction<T, K, R>): (acc: unknown, value: T) => unknown {
+    if (fn.kind === 'reduce') {
+      const reduce = fn.reduce;
+      return (acc, v) => (acc === NONE ? v : reduce(acc as T, v));
+    }
+    const agg = fn.aggregator;
+    if (agg !== undefined) return (acc, v) => agg.add(acc === NONE ? agg.create() : acc, v);
+    return (acc, v) => {
+      const list = acc === NONE ? [] : (acc as unknown[]);
+      list.push(v);
+      return list;
+    };
   }
 
   private static contentsDescriptor<T, K, R>(fn: WindowFunction<T, K, R>): StateDescriptor {
@@ -254,6 +267,50 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
 
   now(): number {
     return this.scheduler.now();
+  }
+
+  /** Restores state, then the pane path's schedule from its state values. */
+  override restore(snapshots: readonly OperatorSnapshot[]): void {
+    super.restore(snapshots);
+    const g = this.grid;
+    if (g === undefined) return;
+    this.paneWatermark(g);
+    for (const [id, v] of this.panesCol) {
+      const kp = v as KeyPanes;
+      for (let i = K0; i < kp.length; i += 2) this.nextQ = Math.max(this.nextQ, (kp[i] as number) + 1);
+      this.nextQ = Math.max(this.nextQ, (kp[KQ] as number) + 1);
+      const t = kp[KT] as number;
+      if (Number.isFinite(t)) this.paneSchedule(id, kp, t, g);
+      else this.paneIdle(id, kp, g);
+    }
+  }
+
+  /**
+   * Pending timers of a key. The pane path keeps no keyed timers; it reports the ones the general path (Flink) has:
+   * per window with contents, its end until it fires and its cleanup time (with lateness) until it is cleaned up.
+   */
+  override timersOf(key: unknown): [domain: 'event' | 'processing', timestamp: number, namespace: string | number][] {
+    const timers = super.timersOf(key);
+    const g = this.grid;
+    if (g === undefined) return timers;
+    const kp = this.peekState(key, 'panes') as KeyPanes | undefined;
+    if (kp === undefined) return timers;
+    const id = keyIdOf(key as Key);
+    const panes: number[] = [];
+    for (let i = K0; i < kp.length; i += 2) if ((kp[i] as number) >= 0) panes.push((kp[KB] as number) + (i - K0) / 2);
+    for (const [ns, m] of this.openCol) if (m.has(id)) panes.push(((ns as number) - g.offset) / g.p);
+    const out = new Map<string, [domain: 'event' | 'processing', timestamp: number, namespace: string | number]>();
+    const wm = this.watermark;
+    const L = this.lateness;
+    panes.forEach((j) => {
+      for (let k = Math.floor((j - g.m) / g.s) + 1; k <= Math.floor(j / g.s); k++) {
+        const max = this.paneMax(k, g);
+        const start = g.offset + k * g.s * g.p;
+        if (max > wm) out.set(`${max},${start}`, ['event', max, start]);
+        if (L > 0 && max + L > wm && max + L !== MAX_WATERMARK) out.set(`${max + L},${start}`, ['event', max + L, start]);
+      }
+    });
+    return [...timers, ...[...out.values()].sort((x, y) => x[1] - y[1] || (x[2] as number) - (y[2] as number))];
   }
 
   override metrics(): Record<string, number> {
@@ -347,11 +404,14 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
 
   // ---- emitting ----------------------------------------------------------------------------------------------------
 
-  /** Evaluates the window function on contents (already in result form) and emits, stamped `maxTimestamp(w)`. */
-  private emitWindow(w: TimeWindow, contents: unknown): void {
+  /**
+   * Evaluates the window function on contents (already in result form) and emits, stamped `maxTimestamp(w)`. The
+   * results carry a copy of `w`, or `w` itself when `shared` (a frozen window the caller gives every key's result).
+   */
+  private emitWindow(w: TimeWindow, contents: unknown, shared = false): void {
     const key = this.backend.key as unknown as K;
     const fn = this.fn;
-    const window = { start: w.start, end: w.end };
+    const window = shared ? w : { start: w.start, end: w.end };
     const ts = maxTimestamp(w);
     if (fn.kind !== 'process') {
       this.emitOne(key, window, contents as R, ts);
@@ -394,15 +454,13 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   // ---- records (SEMANTICS §3.3) -------------------------------------------------------------------------------------
 
   protected onRecord(r: StreamRecord<T, Key>): void {
-    if (this.ring !== undefined) {
-      this.ringRecord(r, this.ring);
-      return;
-    }
+    // (the general path in a method of its own: an operator on it in the same program does not swell this hot one)
+    if (this.grid !== undefined) this.paneRecord(r, this.grid);
+    else this.generalRecord(r);
+  }
+
+  private generalRecord(r: StreamRecord<T, Key>): void {
     const a = this.assigner;
-    if (a.kind === 'tumbling') {
-      this.tumblingRecord(r);
-      return;
-    }
     const windows = a.assign(r.value, r.timestamp, a.isEventTime ? 0 : this.scheduler.now());
     let skipped = true;
     if (a.merging) {
@@ -459,147 +517,371 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     return call();
   }
 
-  // ---- the pane ring -----------------------------------------------------------------------------------------------
+  // ---- the pane path ------------------------------------------------------------------------------------------------
   //
   // Window k covers panes [k·s, k·s + m); pane j holds the elements with floor((ts − offset) / p) = j. Every rule is
   // the general path's (SEMANTICS §3.3–3.5): a window is late when its cleanup time (max timestamp + lateness) is at
   // or below the watermark; an element accepted by no window and late itself goes to the late output; a window at
   // or below the watermark fires at once when an element joins it (windows in descending start order), the others
-  // when the watermark reaches their end. What differs is bookkeeping: one state value and about one timer per key.
+  // when the watermark reaches their end, in ascending end order. What differs is bookkeeping: one state value per
+  // key instead of one per (key, window), and instead of keyed timers a list of due keys per event time, so a
+  // watermark fires window-major. Keys that fire at one timestamp (Flink leaves their order open) do so, tumbling, in
+  // the order of their first elements in the window (the general path's timer order); sliding, in the order their
+  // state was created. Both orders are sequence numbers in the state, so a restored run keeps them.
 
-  private ringStart(k: number, r: { p: number; s: number; offset: number }): number {
-    return r.offset + k * r.s * r.p;
+  private paneMax(k: number, g: PaneGrid): number {
+    return g.offset + (k * g.s + g.m) * g.p - 1;
   }
 
-  private ringMax(k: number, r: { p: number; s: number; m: number; offset: number }): number {
-    return this.ringStart(k, r) + r.m * r.p - 1;
+  /** Recomputes what the pane path derives from the watermark: the first open window and the first quiet pane. */
+  private paneWatermark(g: PaneGrid): void {
+    const wm = this.watermark;
+    this.kOpen = wm === -Infinity ? -Infinity : wm === Infinity ? Infinity : Math.floor((wm + 1 - g.offset - g.m * g.p) / (g.s * g.p)) + 1;
+    this.jQuiet = (this.kOpen - 1) * g.s + g.m;
   }
 
-  /** Whether window k's cleanup time has come by `time` (the watermark, or the timer being fired). */
-  private ringLate(k: number, r: { p: number; s: number; m: number; offset: number }, time = this.watermark): boolean {
-    return this.ringMax(k, r) + this.lateness <= time;
+  private paneRecord(rec: StreamRecord<T, Key>, g: PaneGrid): void {
+    const ts = rec.timestamp;
+    if (!(ts >= this.lastLo && ts < this.lastHi)) this.paneOf(rec, g);
+    const m = this.lastMap;
+    if (m !== undefined) {
+      // the common case: an open pane the key has already
+      const id = this.backend.id;
+      const raw = m.get(id);
+      if (raw !== undefined) {
+        const next = this.paneAdd(raw === UNDEFINED ? undefined : raw, rec.value);
+        m.set(id, next === undefined ? UNDEFINED : next);
+        if (this.backend.tracking) this.touchOpen(this.lastLo);
+        return;
+      }
+    }
+    this.paneRecordSlow(rec, g, this.lastJ);
   }
 
-  private ringPanes(): Panes | undefined {
-    this.backend.ns = '';
-    return this.backend.get(CONTENTS) as Panes | undefined;
-  }
-
-  private ringRecord(rec: StreamRecord<T, Key>, r: { p: number; s: number; m: number; offset: number }): void {
+  /** Caches the pane of an element: its index, time range and (when open and present) its map. */
+  private paneOf(rec: StreamRecord<T, Key>, g: PaneGrid): void {
     const ts = rec.timestamp;
     if (!Number.isFinite(ts)) this.assigner.assign(rec.value, ts, 0); // throws the assigner's error
-    const j = Math.floor((ts - r.offset) / r.p);
-    const kmax = Math.floor(j / r.s);
-    if (this.ringLate(kmax, r)) {
+    const j = Math.floor((ts - g.offset) / g.p);
+    this.lastJ = j;
+    this.lastLo = g.offset + j * g.p;
+    this.lastHi = this.lastLo + g.p;
+    this.lastMap = j >= this.jQuiet ? this.openCol.get(this.lastLo) : undefined;
+  }
+
+  private touchOpen(ns: number): void {
+    const b = this.backend;
+    b.ns = ns;
+    b.touch(CONTENTS);
+    b.ns = '';
+  }
+
+  private paneRecordSlow(rec: StreamRecord<T, Key>, g: PaneGrid, j: number): void {
+    const kmax = Math.floor(j / g.s);
+    const L = this.lateness;
+    const wm = this.watermark;
+    if (this.paneMax(kmax, g) + L <= wm) {
       // every window of the element is late (the one with the largest start ends last)
-      if (ts + this.lateness <= this.watermark) this.late(rec);
+      if (rec.timestamp + L <= wm) this.late(rec);
       return;
     }
     const b = this.backend;
-    let panes = this.ringPanes();
-    if (panes === undefined) {
-      panes = { j: NaN, a: undefined, b: 0, r: [] };
-      b.put(CONTENTS, panes);
-    } else b.touch(CONTENTS);
-    const acc = paneGet(panes, j);
-    const isNew = acc === NONE;
-    const next = this.addRaw(acc === NONE ? undefined : acc === undefined ? UNDEFINED : acc, rec.value);
-    paneSet(panes, j, next === UNDEFINED ? undefined : next);
-    const kmin = Math.floor((j - r.m) / r.s) + 1;
-    // windows of the element that already ended (maxTs <= watermark) fire now, in descending start order; the first
-    // one still open gets the key's next timer (when the pane is new: otherwise the chain already covers it)
-    const wm = this.watermark;
-    const kOpen = Math.max(kmin, wm === -Infinity ? kmin : Math.floor((wm + 1 - r.offset - r.m * r.p) / (r.s * r.p)) + 1);
-    for (let k = Math.min(kmax, kOpen - 1); k >= kmin; k--) {
-      if (this.ringLate(k, r)) break; // smaller k end earlier: late too
-      this.ringFire(k, panes, r);
+    let kp = this.panesCol.get(b.id) as KeyPanes | undefined;
+    const created = kp === undefined;
+    if (kp === undefined) {
+      kp = [this.nextQ++, NaN, 0, j];
+      b.put(PANES, kp);
     }
-    if (isNew) {
-      if (kOpen <= kmax) b.registerTimer('event', this.ringMax(kOpen, r));
-      // the pane is dropped at the cleanup of its last window; without lateness that is a window end the chain
-      // reaches anyway
-      if (this.lateness > 0) {
-        const cleanup = this.ringMax(kmax, r) + this.lateness;
-        if (cleanup !== MAX_WATERMARK) b.registerTimer('event', cleanup);
+    if (j >= this.jQuiet) {
+      // an open pane: its accumulator lives in `contents`; the key's first event after the pane closes pulls it in
+      const start = g.offset + j * g.p;
+      const m = this.lastMap;
+      if (m !== undefined) {
+        // the pane's map, where paneRecord found no value for the key
+        if (b.tracking) this.touchOpen(start);
+        const next = this.paneAdd(NONE, rec.value);
+        m.set(b.id, next === undefined ? UNDEFINED : next);
+      } else {
+        b.ns = start;
+        const raw = b.get(CONTENTS);
+        const next = this.paneAdd(raw === undefined ? NONE : raw === UNDEFINED ? undefined : raw, rec.value);
+        b.put(CONTENTS, next === undefined ? UNDEFINED : next);
+        b.ns = '';
+        this.lastMap = this.openCol.get(start);
+        if (raw !== undefined) return;
+      }
+      // the key must be due by the pane's first window end; one that is not idle is due by the end of the first open
+      // window already (sliding: no need to look at its array)
+      const tf = this.paneMax(Math.floor((j - g.m) / g.s) + 1, g);
+      if (g.m === 1) {
+        // tumbling: the order of the keys firing a window is the order of their first elements in it
+        if (b.tracking) b.touch(PANES);
+        kp[this.paneSlot(kp, j)] = this.nextQ++;
+        this.paneScheduleAt(b.id, kp, tf, g);
+      } else if (created || (this.idle.size > 0 && this.idle.has(b.id))) {
+        if (b.tracking) b.touch(PANES);
+        this.paneScheduleAt(b.id, kp, tf, g);
+      }
+      return;
+    }
+    // a closed pane: one of its windows has ended (a late-but-allowed element)
+    if (b.tracking) b.touch(PANES);
+    const i = this.paneSlot(kp, j);
+    const isNew = (kp[i] as number) < 0;
+    if (isNew) kp[i] = this.nextQ++;
+    kp[i + 1] = box(this.paneAdd(isNew ? NONE : unbox(kp[i + 1]), rec.value));
+    // its windows that already ended fire now, in descending start order
+    const kmin = Math.floor((j - g.m) / g.s) + 1;
+    for (let k = Math.min(kmax, this.kOpen - 1); k >= kmin; k--) {
+      if (this.paneMax(k, g) + L <= wm) break; // smaller k end earlier: late too
+      this.paneFire(kp, k, g);
+    }
+    if (isNew) this.paneFirstEvent(b.id, kp, j, this.kOpen, g);
+  }
+
+  /** The index of pane j's `q` in a key's array, made room for. */
+  private paneSlot(kp: KeyPanes, j: number): number {
+    if (kp.length === K0) kp[KB] = j;
+    const first = kp[KB] as number;
+    if (j < first) {
+      const add = new Array<unknown>(2 * (first - j));
+      for (let x = 0; x < add.length; x += 2) {
+        add[x] = -1;
+        add[x + 1] = null;
+      }
+      kp.splice(K0, 0, ...add);
+      kp[KB] = j;
+    }
+    const i = K0 + 2 * (j - (kp[KB] as number));
+    while (kp.length <= i) kp.push(-1, null);
+    return i;
+  }
+
+  /**
+   * Schedules a key for a closed pane it just got: the end of the pane's first window from `kFrom` on (the windows
+   * before have fired), or the pane's cleanup if earlier.
+   */
+  private paneFirstEvent(id: KeyId, kp: KeyPanes, j: number, kFrom: number, g: PaneGrid): void {
+    const kmin = Math.floor((j - g.m) / g.s) + 1;
+    const kmax = Math.floor(j / g.s);
+    const kf = Math.max(kmin, kFrom);
+    let t = kf <= kmax ? this.paneMax(kf, g) : Infinity;
+    if (this.lateness > 0) t = Math.min(t, this.paneMax(kmax, g) + this.lateness);
+    this.paneScheduleAt(id, kp, t, g);
+  }
+
+  /** Schedules a key at t unless it is due earlier (tumbling: again at an equal time, to take a new pane's place in
+   * the firing order). */
+  private paneScheduleAt(id: KeyId, kp: KeyPanes, t: number, g: PaneGrid): void {
+    const cur = kp[KT] as number;
+    if (t < cur || Number.isNaN(cur) || (t === cur && g.m === 1)) this.paneSchedule(id, kp, t, g);
+  }
+
+  /** Folds window k of a key from its (closed) panes and emits it (nothing when it has no pane). */
+  private paneFire(kp: KeyPanes, k: number, g: PaneGrid): void {
+    const first = kp[KB] as number;
+    const lo = K0 + 2 * Math.max(0, k * g.s - first);
+    const hi = Math.min(kp.length, K0 + 2 * (k * g.s + g.m - first));
+    const fn = this.fn;
+    let acc: unknown = NONE;
+    if (g.m === 1) {
+      if (lo < hi && (kp[lo] as number) >= 0) acc = unbox(kp[lo + 1]);
+    } else {
+      const merge = this.paneMerge;
+      for (let i = lo; i < hi; i += 2) {
+        if ((kp[i] as number) < 0) continue;
+        acc = acc === NONE ? unbox(kp[i + 1]) : merge(acc, unbox(kp[i + 1]));
+      }
+    }
+    if (acc === NONE) return;
+    const start = g.offset + k * g.s * g.p;
+    let w = this.lastWindow;
+    if (w.start !== start) this.lastWindow = w = Object.freeze({ start, end: start + g.m * g.p });
+    this.emitWindow(w, fn.kind !== 'reduce' && fn.aggregator !== undefined ? fn.aggregator.result(acc) : acc, true);
+  }
+
+  /** Pulls a key's open panes that the watermark closed into its array. */
+  private panePull(kp: KeyPanes, id: KeyId): void {
+    const ms = this.closingM;
+    for (let c = 0; c < ms.length; c++) {
+      const raw = (ms[c] as Map<KeyId, unknown>).get(id);
+      if (raw === undefined) continue;
+      const i = this.paneSlot(kp, this.closingJ[c] as number);
+      if ((kp[i] as number) < 0) kp[i] = 0;
+      kp[i + 1] = box(raw === UNDEFINED ? undefined : raw);
+    }
+  }
+
+  /**
+   * Sliding: keeps a key in `idle` while it is not due by the end of the first open window (a new open pane of the
+   * key must then look whether it has to be due earlier).
+   */
+  private paneIdle(id: KeyId, kp: KeyPanes, g: PaneGrid): void {
+    if (g.m === 1) return;
+    if ((kp[KT] as number) <= this.paneMax(this.kOpen, g)) {
+      if (this.idle.size > 0) this.idle.delete(id);
+    } else this.idle.add(id);
+  }
+
+  /** The first window end of a key's earliest open pane (NaN: none). */
+  private paneOpenFirst(id: KeyId, g: PaneGrid): number {
+    let o = NaN;
+    for (const [ns, m] of this.openCol) {
+      const j = ((ns as number) - g.offset) / g.p;
+      if (j < this.jQuiet || !m.has(id)) continue;
+      const tf = this.paneMax(Math.floor((j - g.m) / g.s) + 1, g);
+      if (!(o <= tf)) o = tf;
+    }
+    return o;
+  }
+
+  /** Puts a key on the due list of event time t (it may still be on another one: stale entries are skipped). */
+  private paneSchedule(id: KeyId, kp: KeyPanes, t: number, g: PaneGrid): void {
+    kp[KT] = t;
+    const v = (kp[KV] as number) + 1;
+    kp[KV] = v;
+    this.paneIdle(id, kp, g);
+    if (t === Infinity) return; // a cleanup time that overflows: never (as the general path)
+    let list = t === this.lastDueT ? this.lastDue : this.due.get(t);
+    if (list === undefined) {
+      list = { ids: [], ps: [], vs: [], os: [] };
+      this.due.set(t, list);
+      const times = this.dueTimes;
+      let i = times.length;
+      while (i > 0 && (times[i - 1] as number) > t) i--;
+      times.splice(i, 0, t);
+    }
+    // the firing order: sliding, when the key's state was created; tumbling, when the key got its first element
+    // into the window (as the general path's timers); an event without a firing keeps its place
+    let o = g.m === 1 ? -1 : (kp[KQ] as number);
+    if (g.m === 1) {
+      const kf = (t + 1 - g.offset) / g.p - 1;
+      const i = K0 + 2 * (kf - (kp[KB] as number));
+      if (Number.isInteger(i) && i >= K0 && i < kp.length) o = kp[i] as number;
+      if (o < 0) o = list.os.length === 0 ? -1 : (list.os[list.os.length - 1] as number);
+    }
+    this.lastDueT = t;
+    this.lastDue = list;
+    list.ids.push(id);
+    list.ps.push(kp);
+    list.vs.push(v);
+    list.os.push(o);
+  }
+
+  /** On a watermark: close panes, then every due event time up to it, ascending; at each, the due keys in order. */
+  protected override onWatermark(wm: number): void {
+    const g = this.grid;
+    if (g === undefined) return;
+    this.paneWatermark(g);
+    this.lastLo = this.lastHi = NaN;
+    this.lastMap = undefined;
+    const closingJ: number[] = [];
+    const closingM: Map<KeyId, unknown>[] = [];
+    for (const [ns, m] of this.openCol) {
+      const j = ((ns as number) - g.offset) / g.p;
+      if (j < this.jQuiet) {
+        closingJ.push(j);
+        closingM.push(m);
+      }
+    }
+    this.closingJ = closingJ;
+    this.closingM = closingM;
+    this.paneDue(wm, g);
+    // every key of a closed pane was due by now (its first window ended) and has pulled it in
+    for (const j of closingJ) this.backend.dropNamespace(CONTENTS, g.offset + j * g.p);
+    this.closingJ = [];
+    this.closingM = [];
+  }
+
+  private paneDue(wm: number, g: PaneGrid): void {
+    const b = this.backend;
+    for (;;) {
+      const t = this.dueTimes[0];
+      if (t === undefined || t > wm || this.out.closed) return;
+      this.dueTimes.shift();
+      const list = this.due.get(t) as DueList;
+      this.due.delete(t);
+      if (this.lastDueT === t) {
+        this.lastDueT = NaN;
+        this.lastDue = undefined;
+      }
+      const os = list.os;
+      let order: number[] | undefined;
+      for (let n = 1; n < os.length; n++) {
+        if ((os[n] as number) < (os[n - 1] as number)) {
+          order = os.map((_, i) => i).sort((x, y) => (os[x] as number) - (os[y] as number) || x - y);
+          break;
+        }
+      }
+      for (let n = 0; n < os.length; n++) {
+        const i = order === undefined ? n : (order[n] as number);
+        const kp = list.ps[i] as KeyPanes;
+        if (kp[KV] !== list.vs[i]) continue; // scheduled again since, or gone
+        const id = list.ids[i] as KeyId;
+        const key = keyOfId(id);
+        b.setCurrent(key, id);
+        try {
+          this.paneEvent(kp, t, g);
+        } catch (err) {
+          this.failUser(err, { kind: 'timer', timestamp: t, domain: 'event', key });
+        }
+        if (this.out.closed) return;
       }
     }
   }
 
   /**
-   * Tumbling windows, without allocating a window per element: one window, by arithmetic; the element goes into its
-   * contents (one lookup in the open window's map); the trigger is called when the general path would do more than
-   * re-register timers. Same rules as the general path.
+   * A key's event at time t: fire the window ending at t, drop the panes whose last window is cleaned up, and
+   * schedule the next event (the next window end with contents, or the next cleanup).
    */
-  private tumblingRecord(rec: StreamRecord<T, Key>): void {
-    const a = this.assigner;
-    const size = a.size as number;
-    const ts = a.isEventTime ? rec.timestamp : this.scheduler.now();
-    if (!Number.isFinite(ts)) a.assign(rec.value, ts, ts); // throws the assigner's error
-    const start = windowStart(ts, a.offset ?? 0, size);
-    const max = start + size - 1;
-    const wm = this.watermark;
-    if (a.isEventTime && max + this.lateness <= wm) {
-      if (rec.timestamp + this.lateness <= wm) this.late(rec);
+  private paneEvent(kp: KeyPanes, t: number, g: PaneGrid): void {
+    const b = this.backend;
+    if (b.tracking) b.touch(PANES);
+    if (this.closingM.length > 0) this.panePull(kp, b.id);
+    const span = g.s * g.p;
+    const base = t + 1 - g.offset - g.m * g.p; // window k ends at t iff k = base / span
+    const kf = base / span;
+    if (Number.isInteger(kf)) this.paneFire(kp, kf, g);
+    // drop the panes whose last window (floor(j / s)) is cleaned up by t, and holes before the first pane left
+    const L = this.lateness;
+    const jKeep = (Math.floor((base - L) / span) + 1) * g.s;
+    let first = kp[KB] as number;
+    const n = kp.length;
+    let i0 = K0;
+    while (i0 < n && ((kp[i0] as number) < 0 || first + (i0 - K0) / 2 < jKeep)) i0 += 2;
+    if (i0 > K0) {
+      for (let x = i0, y = K0; x < n; x++, y++) kp[y] = kp[x];
+      kp.length = n - (i0 - K0);
+      first += (i0 - K0) / 2;
+      kp[KB] = first;
+    }
+    // the first window ending after t that has a pane (panes ascend, so do their first windows)
+    const kNext = Math.floor(base / span) + 1;
+    let next = NaN;
+    for (let i = K0; i < kp.length; i += 2) {
+      if ((kp[i] as number) < 0) continue;
+      const j = first + (i - K0) / 2;
+      if (Math.floor(j / g.s) >= kNext) {
+        next = this.paneMax(Math.max(Math.floor((j - g.m) / g.s) + 1, kNext), g);
+        break;
+      }
+    }
+    // the lowest pane is cleaned up first
+    if (L > 0 && kp.length > K0) next = Math.min(Number.isNaN(next) ? Infinity : next, this.paneMax(Math.floor(first / g.s), g) + L);
+    if (!(next <= this.paneMax(this.kOpen, g))) {
+      // not due by the end of the first open window: an open pane's first window may come earlier
+      const o = this.paneOpenFirst(b.id, g);
+      if (!Number.isNaN(o) && !(next <= o)) next = o;
+    }
+    if (!Number.isNaN(next)) {
+      this.paneSchedule(b.id, kp, next, g);
       return;
     }
-    const b = this.backend;
-    b.ns = start;
-    const raw = b.get(CONTENTS);
-    b.put(CONTENTS, this.addRaw(raw, rec.value));
-    const existed = raw !== undefined;
-    if (this.fastEventTrigger && existed && max > wm) return;
-    const w: TimeWindow = { start, end: start + size };
-    const result = this.callTrigger(w, () => this.trigger.onElement(rec.value, rec.timestamp, w, this.tctx));
-    this.apply(result, w, start);
-    if (!existed || !this.fastEventTrigger) {
-      b.ns = start;
-      this.registerCleanupTimer(w);
-    }
-  }
-
-  /** Folds window k from its panes and emits it (nothing when it has no pane). */
-  private ringFire(k: number, panes: Panes, r: { p: number; s: number; m: number; offset: number }): void {
-    let acc: unknown = NONE;
-    const merge = this.fn.kind === 'reduce' ? undefined : this.fn.aggregator?.merge;
-    for (let j = k * r.s, end = k * r.s + r.m; j < end; j++) {
-      const v = paneGet(panes, j);
-      if (v === NONE) continue;
-      acc = acc === NONE ? v : (merge as (a: unknown, b: unknown) => unknown)(acc, v);
-    }
-    if (acc === NONE) return;
-    const fn = this.fn;
-    let contents: unknown = acc;
-    if (fn.kind !== 'reduce' && fn.aggregator !== undefined) contents = fn.aggregator.result(acc);
-    else if (fn.kind === 'process') contents = [...(acc as unknown[])];
-    const start = this.ringStart(k, r);
-    this.emitWindow({ start, end: start + r.m * r.p }, contents);
-  }
-
-  private ringTimer(T: number, r: { p: number; s: number; m: number; offset: number }): void {
-    const panes = this.ringPanes();
-    if (panes === undefined) return;
-    // a window end: fire it, then chain to the next window that has a pane
-    const kf = ((T + 1 - r.offset) / r.p - r.m) / r.s;
-    if (Number.isInteger(kf)) {
-      this.ringFire(kf, panes, r);
-      let next = Infinity;
-      for (const j of paneIndexes(panes)) {
-        const lo = Math.max(kf + 1, Math.floor((j - r.m) / r.s) + 1);
-        if (lo <= Math.floor(j / r.s) && lo < next) next = lo;
-      }
-      if (next !== Infinity) this.backend.registerTimer('event', this.ringMax(next, r));
-    }
-    // drop the panes whose last window's cleanup time is this timer's (later timers of the same watermark still
-    // need theirs: cleanup happens in timer order, as in the general path)
-    let dropped = false;
-    for (const j of paneIndexes(panes)) {
-      if (this.ringLate(Math.floor(j / r.s), r, T)) {
-        if (!dropped) this.backend.touch(CONTENTS);
-        paneDelete(panes, j);
-        dropped = true;
-      }
-    }
-    if (panesEmpty(panes)) this.backend.remove(CONTENTS);
+    // no pane left: the key's state goes
+    kp[KT] = NaN;
+    kp[KV] = (kp[KV] as number) + 1;
+    this.idle.delete(b.id);
+    b.remove(PANES);
   }
 
   // ---- merging (SEMANTICS §1.4) ---------------------------------------------------------------------------------------
@@ -641,10 +923,6 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   protected onTimer(t: Timer): void {
     const a = this.assigner;
     const b = this.backend;
-    if (this.ring !== undefined) {
-      this.ringTimer(t.timestamp, this.ring);
-      return;
-    }
     const w = a.windowOf(t.ns);
     let stateNs: Namespace = t.ns;
     let set: MergingWindowSet | undefined;
