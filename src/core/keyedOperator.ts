@@ -106,9 +106,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     const key = e.key;
     const id = checkedKeyIdOf(key);
     if (id === NOT_A_KEY) {
-      this.fail(
-        new InvalidKeyError(this.name, key, e.value, key === undefined ? `The stream is not keyed: put keyBy(...) before ${this.kindLabel()}.` : undefined),
-      );
+      this.failKey(e);
       return;
     }
     this.backend.setCurrent(key as Key, id);
@@ -117,6 +115,14 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     } catch (err) {
       this.failUser(err, e);
     }
+  }
+
+  /** The cold path of {@link nextRecord}, kept out of it so the per-record dispatch stays small enough to inline. */
+  private failKey(e: StreamRecord<IN, unknown>): void {
+    const key = e.key;
+    this.fail(
+      new InvalidKeyError(this.name, key, e.value, key === undefined ? `The stream is not keyed: put keyBy(...) before ${this.kindLabel()}.` : undefined),
+    );
   }
 
   complete(): void {
@@ -244,6 +250,16 @@ class CoreSubscriber<IN, K, OUT> extends Subscriber<StreamElement<IN, K>> {
     private readonly core: KeyedOperatorCore<IN, OUT>,
   ) {
     super(destination);
+  }
+  /**
+   * Upstream calls this per element. Overridden so that the hot path skips `Subscriber.prototype.next`: that one
+   * function serves every subscriber of the process, so its `this._next(…)` call site goes polymorphic or
+   * megamorphic as soon as other operators run (e.g. `groupBy` in the same process), and how it is compiled then
+   * depends on when TurboFan happened to (re)optimise it. Same semantics: a stopped subscriber defers to RxJS.
+   */
+  override next(e: StreamElement<IN, K>): void {
+    if (this.isStopped) super.next(e);
+    else this.core.next(e);
   }
   protected override _next(e: StreamElement<IN, K>): void {
     this.core.next(e);

@@ -17,19 +17,13 @@ export const NOT_A_KEY: unique symbol = Symbol('not a key');
  * operators). @internal
  */
 export function checkedKeyIdOf(key: unknown): KeyId | typeof NOT_A_KEY {
-  switch (typeof key) {
-    case 'string':
-      return key.charCodeAt(0) === 0 ? '\u0000' + key : key;
-    case 'number':
-      return key === key ? key : NOT_A_KEY;
-    case 'boolean':
-    case 'bigint':
-      return key;
-    case 'object':
-      return isKey(key) ? '\u0000' + encodeValue(key) : NOT_A_KEY;
-    default:
-      return NOT_A_KEY;
-  }
+  // `typeof x === '…'` tests, not `switch (typeof x)`: the tests compile to inline type checks, while a switch
+  // materialises the typeof string through a builtin call on every record (≈ 10 % of a keyed count's time).
+  if (typeof key === 'string') return key.charCodeAt(0) === 0 ? '\u0000' + key : key;
+  if (typeof key === 'number') return key === key ? key : NOT_A_KEY;
+  if (typeof key === 'boolean' || typeof key === 'bigint') return key;
+  if (typeof key === 'object') return isKey(key) ? '\u0000' + encodeValue(key) : NOT_A_KEY;
+  return NOT_A_KEY;
 }
 
 /** @internal */
