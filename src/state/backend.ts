@@ -132,6 +132,12 @@ export class KeyedStateBackend {
 
   private readonly dirty: Dirty[];
   private readonly nsDirty: NsDirty[];
+  /**
+   * Namespaces of namespace-major states (without TTL) created since the last snapshot: written whole by the next
+   * snapshot, so their entries need no per-key change tracking (windows open and close many panes between two
+   * checkpoints: those cost nothing to track).
+   */
+  private readonly freshNs: Set<Namespace>[];
   /** keys whose timers changed since the last snapshot, and keys that had timers in it */
   private readonly timersDirty = new Set<KeyId>();
   private timersPersisted = new Set<KeyId>();
@@ -155,6 +161,7 @@ export class KeyedStateBackend {
     this.cols = this.names.map(() => new Map<KeyId, unknown>());
     this.nsCols = this.names.map(() => new Map<KeyId, Map<Namespace, unknown>>());
     this.nsMajor = this.names.map((n) => opts.namespaceMajor?.includes(n) === true);
+    this.freshNs = this.names.map(() => new Set<Namespace>());
     this.dirty = this.names.map(() => new Map<KeyId, boolean>());
     this.nsDirty = this.names.map(() => new Map<Namespace, Map<KeyId, boolean>>());
     this.cleanupCursors = this.names.map(() => undefined);
@@ -302,7 +309,22 @@ export class KeyedStateBackend {
     const col = this.nsCols[i] as Map<unknown, Map<unknown, unknown>>;
     const m = col.get(ns);
     if (m === undefined || this.nsMajor[i] !== true) return;
-    if (this.tracking) for (const id of m.keys()) this.mark(i, id as KeyId, ns);
+    if (this.tracking && !(this.freshNs[i] as Set<Namespace>).delete(ns)) {
+      // only entries the previous snapshot had need a deletion; the rest of the namespace leaves no trace
+      const nd = this.nsDirty[i] as NsDirty;
+      const d = nd.get(ns);
+      const kept = new Map<KeyId, boolean>();
+      if (d === undefined) for (const id of m.keys()) kept.set(id as KeyId, true);
+      else {
+        for (const id of m.keys()) {
+          const was = d.get(id as KeyId);
+          if (was !== false) kept.set(id as KeyId, true);
+        }
+        for (const [id, was] of d) if (was && !m.has(id)) kept.set(id, true);
+      }
+      if (kept.size > 0) nd.set(ns, kept);
+      else nd.delete(ns);
+    }
     col.delete(ns);
     if (this.lastNs[i] === ns) {
       this.lastNs[i] = undefined;
@@ -331,11 +353,20 @@ export class KeyedStateBackend {
     if (ns === '') {
       const col = this.cols[i] as Map<KeyId, unknown>;
       if (!col.has(id)) return;
-      if (this.tracking) this.mark(i, id, ns);
+      if (this.tracking) {
+        // created since the previous snapshot and gone again: nothing to write
+        const d = this.dirty[i] as Dirty;
+        if (d.get(id) === false) d.delete(id);
+        else d.set(id, true);
+      }
       col.delete(id);
     } else {
       if (!this.nsHas(i, id, ns)) return;
-      if (this.tracking) this.mark(i, id, ns);
+      if (this.tracking) {
+        this.mark(i, id, ns);
+        const d = (this.nsDirty[i] as NsDirty).get(ns);
+        if (d?.get(id) === false) d.delete(id);
+      }
       this.nsDelete(i, id, ns);
     }
   }
@@ -349,6 +380,15 @@ export class KeyedStateBackend {
     const nd = this.nsDirty[i] as NsDirty;
     let d = nd.get(ns);
     if (d === undefined) {
+      if (this.nsMajor[i] === true && (this.descriptors[i] as StateDescriptor).ttl === undefined) {
+        const fresh = this.freshNs[i] as Set<Namespace>;
+        if (fresh.has(ns)) return;
+        // a namespace that neither exists nor changed since the last snapshot did not exist then: it is fresh
+        if (!(this.nsCols[i] as Map<unknown, unknown>).has(ns)) {
+          fresh.add(ns);
+          return;
+        }
+      }
       d = new Map();
       nd.set(ns, d);
     }
@@ -576,6 +616,7 @@ export class KeyedStateBackend {
   private clearTracking(): void {
     for (const d of this.dirty) d.clear();
     for (const d of this.nsDirty) d.clear();
+    for (const f of this.freshNs) f.clear();
     this.timersDirty.clear();
   }
 
@@ -616,6 +657,10 @@ export class KeyedStateBackend {
         const v = col.get(id);
         if (v !== undefined) out.push(this.encode(i, id, '', v));
         else if (was) out.push({ keyGroup: this.groupOfId(id), path: this.path(i, id, ''), value: undefined });
+      }
+      for (const ns of this.freshNs[i] as Set<Namespace>) {
+        const m = (this.nsCols[i] as Map<unknown, Map<unknown, unknown>>).get(ns);
+        if (m !== undefined) for (const [id, v] of m) out.push(this.encode(i, id as KeyId, ns, v));
       }
       for (const [ns, m] of this.nsDirty[i] as NsDirty) {
         for (const [id, was] of m) {
