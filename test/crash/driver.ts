@@ -30,10 +30,18 @@ interface RunResult {
   readonly ranMs: number;
 }
 
-/** When to kill a run: after it completed `checkpoints` checkpoints of its own (0: during startup/restore), `delayMs` later. */
+/**
+ * When to kill a run: `delayMs` after it reports a checkpoint at source offset ≥ `atOffset` (byte position in the
+ * input), or — without `atOffset` — `delayMs` after it starts (while it restores and starts up).
+ */
 interface KillPoint {
-  readonly checkpoints: number;
+  readonly atOffset?: number;
   readonly delayMs: number;
+}
+
+/** Source offsets of the checkpoints a run reported (`cp <id> <offset> …` lines). */
+function reportedOffsets(stdout: string): number[] {
+  return [...stdout.matchAll(/^cp \d+ (\d+) /gm)].map((m) => Number(m[1]));
 }
 
 function runChild(script: string, dir: string, kill: KillPoint | undefined, env: Record<string, string>): Promise<RunResult> {
@@ -46,10 +54,8 @@ function runChild(script: string, dir: string, kill: KillPoint | undefined, env:
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       stdout += d;
       if (readyAt === undefined && stdout.includes('ready\n')) readyAt = performance.now();
-      const completed = stdout.split('\ncp ').length - 1;
-      if (kill !== undefined && timer === undefined && readyAt !== undefined && completed >= kill.checkpoints) {
-        timer = setTimeout(() => child.kill('SIGKILL'), kill.delayMs);
-      }
+      const due = kill !== undefined && readyAt !== undefined && (kill.atOffset === undefined || reportedOffsets(stdout).some((o) => o >= (kill.atOffset as number)));
+      if (due && timer === undefined) timer = setTimeout(() => child.kill('SIGKILL'), kill.delayMs);
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', fail);
@@ -103,24 +109,28 @@ export async function crashTest(opts: { kills: number; clicks: number; seed: num
   if (ref.code !== 0) throw new Error(`reference run failed (${ref.code}): ${ref.stderr}`);
   const reference = readFileSync(join(refDir, 'output.ndjson'), 'utf8');
   const rnd = prng(opts.seed);
-  // A run is killed after 0, 1 or 2 checkpoints of its own (0: while it starts and restores) plus a random delay of
-  // up to a few slices, so kills land in every phase — reading, processing, pre-commit, the checkpoint write, the
-  // sink's commit, pruning, restoring — and each run that gets past a checkpoint moves the job forward.
+  // A run is killed a few ms (0–10) after it reports a checkpoint past a random point up to 1/(1.5 × kills) of the
+  // input beyond where the job stands — or, one run in five, 0–30 ms after it starts (while it restores). So kills
+  // land in every phase — reading, processing, pre-commit, the checkpoint write, the sink's commit, pruning,
+  // restoring — and the job is still far from its end at the last kill, whatever the speed of the machine.
+  const budget = Buffer.byteLength(input) / (1.5 * opts.kills);
+  let reached = 0;
   let kills = 0;
   let runs = 0;
   let progressed = 0;
   let restoredAtEnd: number | null = null;
   const skipped: string[] = [];
   for (;;) {
-    const roll = rnd();
-    const kill = kills < opts.kills ? { checkpoints: roll < 0.2 ? 0 : roll < 0.8 ? 1 : 2, delayMs: rnd() * 25 } : undefined;
+    const kill: KillPoint | undefined =
+      kills >= opts.kills ? undefined : rnd() < 0.2 ? { delayMs: rnd() * 30 } : { atOffset: reached + 1 + rnd() * budget, delayMs: rnd() * 10 };
     const r = await runChild(script, crashDir, kill, env);
     runs++;
+    const offsets = reportedOffsets(r.stdout);
     if (r.signal === 'SIGKILL') {
       kills++;
-      const cps = r.stdout.split('\ncp ').length - 1;
-      if (cps > 0) progressed++;
-      opts.log?.(`run ${runs}: killed ${kill?.delayMs.toFixed(1)} ms after checkpoint #${kill?.checkpoints} of the run (${cps} completed)`);
+      if (offsets.length > 0) progressed++;
+      reached = Math.max(reached, ...offsets);
+      opts.log?.(`run ${runs}: killed ${kill?.delayMs.toFixed(1)} ms after ${kill?.atOffset === undefined ? 'it started' : `a checkpoint past byte ${Math.round(kill.atOffset)}`} (${offsets.length} checkpoints, up to byte ${reached})`);
       continue;
     }
     if (r.code !== 0) throw new Error(`run ${runs} failed (${r.code}): ${r.stderr}`);

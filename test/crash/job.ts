@@ -6,10 +6,28 @@
  * Usage: node job.mjs <dir>   (reads <dir>/input.ndjson, writes <dir>/output.ndjson, state in <dir>/state)
  */
 import { join } from 'node:path';
-import { fromNdjsonFile, runJob, toNdjsonFile } from '../../src/index.js';
+import { fromNdjsonFile, runJob, toNdjsonFile, type Source } from '../../src/index.js';
 import { levelStore } from '../../src/stores/level.js';
 import type { Click } from '../../demo/clicks.js';
 import { crashPipeline } from './pipeline.js';
+
+/**
+ * Paces a source like a live feed: each read waits for a timer first (≈ 1 ms), so a run covers many checkpoints
+ * whatever the speed of the machine, and the kills of the crash test land between them.
+ */
+function paced<T>(source: Source<T>): Source<T> {
+  return {
+    description: `paced(${source.description})`,
+    async open(offset, context) {
+      const inner = await source.open(offset, context);
+      return {
+        read: (max) => new Promise((resolve, reject) => setTimeout(() => Promise.resolve(inner.read(max)).then(resolve, reject), 1)),
+        offset: () => inner.offset(),
+        close: () => inner.close(),
+      };
+    },
+  };
+}
 
 const dir = globalThis.process.argv[2];
 if (dir !== undefined) {
@@ -17,11 +35,11 @@ if (dir !== undefined) {
   const store = levelStore(join(dir, 'state'));
   const job = runJob({
     name: 'crash',
-    source: fromNdjsonFile<Click>(join(dir, 'input.ndjson')),
+    source: paced(fromNdjsonFile<Click>(join(dir, 'input.ndjson'))),
     pipeline: crashPipeline,
     sink: toNdjsonFile(join(dir, 'output.ndjson')),
     checkpoint: { intervalMs: interval, store, retain: 2 },
-    batchSize: 64,
+    batchSize: 100,
   });
   globalThis.process.stdout.write('ready\n');
   job.checkpoints$.subscribe((c) => globalThis.process.stdout.write(`cp ${c.id} ${String(c.sourceOffsets[0])} ${performance.now().toFixed(0)}\n`));
