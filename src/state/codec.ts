@@ -140,7 +140,38 @@ function fromJson(j: Json): unknown {
  * ```
  */
 export function encodeValue(v: unknown): string {
-  return JSON.stringify(toJson(v, '', new Set()));
+  // most state is plain JSON already: then JSON.stringify gives exactly what the tagged walk would, without its copy
+  return isPlainJson(v, 0) ? JSON.stringify(v) : JSON.stringify(toJson(v, '', new Set()));
+}
+
+/**
+ * True when `v` is JSON that the codec writes untagged: finite numbers (not -0), strings, booleans, null, arrays
+ * without holes or `undefined`, and plain objects without `$`-keys or symbol keys, nested at most 64 deep (deeper or
+ * possibly circular values take the tagged walk, which detects cycles).
+ */
+function isPlainJson(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0);
+    case 'object': {
+      if (v === null) return true;
+      if (depth >= 64) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!isPlainJson(v[i], depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto !== Object.prototype && proto !== null) return false;
+      const o = v as Record<string, unknown>;
+      for (const k of Object.keys(o)) if (k.charCodeAt(0) === 36 /* $ */ || !isPlainJson(o[k], depth + 1)) return false;
+      return Object.getOwnPropertySymbols(o).length === 0;
+    }
+    default:
+      return false;
+  }
 }
 
 /**
