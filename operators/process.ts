@@ -120,6 +120,7 @@ class Context<K, S extends Record<string, StateDescriptor>, R> implements TimerC
   /** Own arrow properties: `const { emit } = ctx` works too. */
   readonly emit = (value: R, timestamp?: number): void => {
     const ts = timestamp === undefined ? this.timestamp : this.core.checkTimestamp('emit', timestamp);
+    this.core.recordsOut++;
     this.out.next({ kind: 'record', value, timestamp: ts, key: this.key as Key });
   };
   readonly output = <X>(side: Observer<X>, value: X): void => {

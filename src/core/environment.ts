@@ -25,7 +25,7 @@ export interface StatefulOperatorInstance {
   readonly watermark: number;
   /** Number of state entries held. */
   readonly stateEntries: number;
-  /** Counters: `stateEntries`, and per operator kind e.g. `lateRecordsDropped` for windows. */
+  /** Counters: `recordsIn`, `recordsOut`, `stateEntries`, and per operator kind e.g. `lateRecordsDropped` for windows. */
   metrics(): Record<string, number>;
 }
 

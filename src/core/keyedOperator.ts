@@ -42,6 +42,9 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   readonly kind: string;
   readonly backend: KeyedStateBackend;
   watermark = MIN_WATERMARK;
+  /** Records this operator took in and emitted (metrics). */
+  recordsIn = 0;
+  recordsOut = 0;
   protected readonly out: Subscriber<StreamElement<OUT, Key>>;
   protected readonly scheduler: SchedulerLike;
   private readonly env: OperatorEnvironment | undefined;
@@ -103,6 +106,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   }
 
   private nextRecord(e: StreamRecord<IN, unknown>): void {
+    this.recordsIn++;
     const key = e.key;
     const id = checkedKeyIdOf(key);
     if (id === NOT_A_KEY) {
@@ -227,7 +231,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     return this.backend.entryCount;
   }
   metrics(): Record<string, number> {
-    return { stateEntries: this.backend.entryCount };
+    return { recordsIn: this.recordsIn, recordsOut: this.recordsOut, stateEntries: this.backend.entryCount };
   }
 
   /** A warning about lost or suspicious input, through the environment (the harness records them), else console. */

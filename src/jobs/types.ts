@@ -220,7 +220,7 @@ export interface JobMetrics {
   /** Values that reached the sink. */
   readonly recordsOut: number;
   readonly checkpointsCompleted: number;
-  /** Per stateful operator (by name): its watermark and its counters (`stateEntries`, `lateRecordsDropped`, …). */
+  /** Per stateful operator (by name): its watermark and its counters (`recordsIn`, `recordsOut`, `stateEntries`, `lateRecordsDropped`, …). */
   readonly operators: Readonly<Record<string, { readonly watermark: number } & Readonly<Record<string, number>>>>;
 }
 

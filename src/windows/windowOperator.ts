@@ -428,6 +428,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   }
 
   private emitOne(key: K, window: TimeWindow, value: R, ts: number): void {
+    this.recordsOut++;
     this.out.next({ kind: 'record', value: { key, window, value }, timestamp: ts, key: key as unknown as Key });
   }
 
