@@ -8,7 +8,6 @@ import type {
   Aggregator,
   ListState,
   MapState,
-  ReducingState,
   StateDescriptor,
   TtlConfig,
   ValueState,
@@ -47,7 +46,12 @@ export function makeHandle(b: KeyedStateBackend, idx: number, d: StateDescriptor
     case 'map':
       return new MapHandle(b, idx, d.ttl, `${b.operator} (mapState '${b.names[idx] ?? ''}')`);
     case 'reducing':
-      return new ReducingHandle(b, idx, d.ttl, (a, v) => d.reduce(a, v));
+      // a reducing state is an aggregating one whose accumulator starts as "nothing yet"
+      return new AggregatingHandle(b, idx, d.ttl, {
+        create: () => NONE,
+        add: (acc: unknown, v: unknown) => (acc === NONE ? v : d.reduce(acc, v)),
+        result: (acc: unknown) => acc,
+      });
     case 'aggregating':
       return new AggregatingHandle(b, idx, d.ttl, d.aggregator);
   }
@@ -118,26 +122,6 @@ class TtlValueHandle<T> implements ValueState<T> {
   set(value: T): void {
     if (value === undefined) this.b.remove(this.idx);
     else writeValue(this.b, this.idx, this.ttl, value);
-  }
-  clear(): void {
-    this.b.remove(this.idx);
-  }
-}
-
-class ReducingHandle<T> implements ReducingState<T> {
-  constructor(
-    private readonly b: KeyedStateBackend,
-    private readonly idx: number,
-    private readonly ttl: Ttl | undefined,
-    private readonly reduce: (acc: T, v: T) => T,
-  ) {}
-  get(): T | undefined {
-    const v = readValue(this.b, this.idx, this.ttl, false);
-    return v === NONE ? undefined : (v as T);
-  }
-  add(value: T): void {
-    const cur = readValue(this.b, this.idx, this.ttl, true);
-    writeValue(this.b, this.idx, this.ttl, cur === NONE ? value : this.reduce(cur as T, value));
   }
   clear(): void {
     this.b.remove(this.idx);
