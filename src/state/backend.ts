@@ -570,7 +570,7 @@ export class KeyedStateBackend {
   private path(i: number, id: KeyId, ns: Namespace): string {
     const prefixes = (this.pathPrefixes ??= this.descriptors.map((d, j) => JSON.stringify(['s', this.names[j], d.kind]).slice(0, -1) + ','));
     // same text as JSON.stringify(['s', name, kind, ns, encodeValue(key)])
-    return `${prefixes[i] as string}${JSON.stringify(ns)},${JSON.stringify(encodeKey(id))}]`;
+    return `${prefixes[i] as string}${JSON.stringify(ns)},${JSON.stringify(encodeValue(keyOfId(id)))}]`;
   }
 
   private encode(i: number, id: KeyId, ns: Namespace, v: unknown): SnapshotEntry {
@@ -592,9 +592,7 @@ export class KeyedStateBackend {
     }
     let value: string;
     try {
-      value = typeof payload[1] === 'number' && payload.length === 2 && Number.isFinite(payload[1]) && !Object.is(payload[1], -0)
-        ? `[${payload[0] as number},${payload[1]}]` // a plain number: what encodeValue gives, without the walk
-        : encodeValue(payload);
+      value = encodeValue(payload);
     } catch (err) {
       if (err instanceof UnserializableValueError) {
         // report the path inside the user's value, not inside the stored payload
@@ -607,7 +605,7 @@ export class KeyedStateBackend {
   }
 
   private timersEntry(id: KeyId, timers: readonly Timer[] | undefined): SnapshotEntry {
-    const path = `["t",${JSON.stringify(encodeKey(id))}]`;
+    const path = `["t",${JSON.stringify(encodeValue(keyOfId(id)))}]`;
     if (timers === undefined || timers.length === 0) return { keyGroup: this.groupOfId(id), path, value: undefined };
     const sorted = [...timers].sort((a, b) => a.seq - b.seq);
     return { keyGroup: this.groupOfId(id), path, value: encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq])) };
@@ -778,12 +776,4 @@ export class KeyedStateBackend {
       }
     }
   }
-}
-
-/** `encodeValue(keyOfId(id))`, without the codec's walk for the common string and number keys. */
-function encodeKey(id: KeyId): string {
-  const key = keyOfId(id);
-  if (typeof key === 'string') return JSON.stringify(key);
-  if (typeof key === 'number' && Number.isFinite(key) && !Object.is(key, -0)) return String(key);
-  return encodeValue(key);
 }
