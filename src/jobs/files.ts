@@ -1,6 +1,8 @@
 import type * as NodeFs from 'node:fs';
 import type * as NodePath from 'node:path';
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
+import { isCount, parseSinkState } from './sinks.js';
+import { parseOffset } from './sources.js';
 import type { Sink, SinkContext, SinkWriter, Source, SourceRead } from './types.js';
 
 interface NodeProcess {
@@ -48,13 +50,7 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
     description,
     async open(offset) {
       const { fs } = nodeModules(description);
-      let position = 0;
-      if (offset !== undefined) {
-        position = Number(offset);
-        if (!Number.isSafeInteger(position) || position < 0) {
-          throw new ConfigurationError(description, offset, `${description}: checkpoint offset ${describeValue(offset)} is not a byte position; restore from a checkpoint of this job.`);
-        }
-      }
+      let position = parseOffset(description, offset, 'byte position');
       const fh = await fs.promises.open(file, 'r');
       /** Byte position of the first unread byte of the file. */
       let readPos = position;
@@ -133,15 +129,6 @@ interface NdjsonState {
   readonly pending: readonly PendingTxn[];
 }
 
-function parseNdjsonState(sink: string, state: string): NdjsonState {
-  try {
-    const s = JSON.parse(state) as NdjsonState;
-    if (s.sink === 'toNdjsonFile' && Number.isSafeInteger(s.committed) && Array.isArray(s.pending)) return s;
-  } catch {
-    // reported below
-  }
-  throw new ConfigurationError(sink, state, `${sink}: sink state ${describeValue(state)} from the checkpoint is not this sink's; restore with the sink the job was checkpointed with.`);
-}
 
 /**
  * A sink writing one JSON line per value to `file`. With checkpointing it is a two-phase-commit sink: the values of a
@@ -202,7 +189,7 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
 
       let end = 0;
       if (context.transactional && context.restored !== undefined) {
-        const state = parseNdjsonState(description, context.restored);
+        const state = parseSinkState(description, 'toNdjsonFile', context.restored, (o) => isCount(o['committed']) && Array.isArray(o['pending'])) as unknown as NdjsonState;
         for (const t of state.pending) await commitOne(t);
         end = state.committed;
         const size = (await sizeOf(file)) ?? 0;

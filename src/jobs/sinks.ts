@@ -1,23 +1,28 @@
 import { ConfigurationError, describeValue } from '../errors/index.js';
 import type { Sink, SinkContext, SinkWriter } from './types.js';
 
+/** @internal a non-negative safe integer */
+export function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
 /**
- * Reads a sink state of sink kind `kind` (`{"sink": kind, …}`) and returns its field `field`: a non-negative integer.
- * A state of another sink is refused.
+ * Reads the sink state a checkpoint holds for a sink of kind `kind` (`{"sink": kind, …}`, accepted by `valid`); a
+ * state of another sink, or a damaged one, is refused with a clear error.
+ *
+ * @internal
  */
-export function parseSinkState(description: string, kind: string, state: string | undefined, field: string): number | undefined {
-  if (state === undefined) return undefined;
+export function parseSinkState(description: string, kind: string, state: string, valid: (s: Record<string, unknown>) => boolean): Record<string, unknown> {
   let o: Record<string, unknown> | undefined;
   try {
     o = JSON.parse(state) as Record<string, unknown>;
   } catch {
     o = undefined;
   }
-  const v = o?.[field];
-  if (o?.['sink'] !== kind || typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+  if (typeof o !== 'object' || o === null || o['sink'] !== kind || !valid(o)) {
     throw new ConfigurationError(description, state, `${description}: sink state ${describeValue(state)} from the checkpoint is not a ${kind} sink's; restore with the sink the job was checkpointed with.`);
   }
-  return v;
+  return o;
 }
 
 /**
@@ -66,7 +71,7 @@ export function toArray<R>(): ArraySink<R> {
     values,
     open(context: SinkContext): SinkWriter<R> {
       // `committed`: the length `values` has once the checkpoint's transactions are committed
-      const target = parseSinkState(description, 'toArray', context.restored, 'committed');
+      const target = context.restored === undefined ? undefined : (parseSinkState(description, 'toArray', context.restored, (o) => isCount(o['committed']))['committed'] as number);
       if (target !== undefined) {
         commitUpTo(context.restoredCheckpoint ?? -1); // recover: commit what the checkpoint pre-committed
         if (values.length > target) values.length = target; // abort what came after it
@@ -140,7 +145,7 @@ export function callbackSink<R>(callbacks: SinkCallbacks<R>): Sink<R> {
   return {
     description,
     async open(context) {
-      const last = parseSinkState(description, 'callbackSink', context.restored, 'last');
+      const last = context.restored === undefined ? undefined : (parseSinkState(description, 'callbackSink', context.restored, (o) => isCount(o['last']))['last'] as number);
       if (context.transactional) {
         if (last !== undefined) await callbacks.commit?.(last);
         await callbacks.abort?.(last);

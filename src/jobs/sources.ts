@@ -4,12 +4,16 @@ import { decodeValue, encodeValue } from '../state/codec.js';
 import type { StateStore } from '../stores/types.js';
 import type { Source, SourceContext, SourceRead, SourceReader } from './types.js';
 
-/** Parses an offset the job stored: a non-negative integer count of values consumed. */
-function countOffset(source: string, offset: string | undefined): number {
+/**
+ * Parses an offset the job stored: a non-negative integer (`unit`: what it counts, for the message); undefined → 0.
+ *
+ * @internal
+ */
+export function parseOffset(source: string, offset: string | undefined, unit = 'count of values'): number {
   if (offset === undefined) return 0;
   const n = Number(offset);
   if (!Number.isSafeInteger(n) || n < 0) {
-    throw new ConfigurationError(source, offset, `${source}: checkpoint offset ${describeValue(offset)} is not a count of values; restore from a checkpoint of this job.`);
+    throw new ConfigurationError(source, offset, `${source}: checkpoint offset ${describeValue(offset)} is not a ${unit}; restore from a checkpoint of this job.`);
   }
   return n;
 }
@@ -53,7 +57,7 @@ export function fromArray<T>(values: readonly T[]): Source<T> {
   return {
     description,
     open(offset) {
-      const start = countOffset(description, offset);
+      const start = parseOffset(description, offset);
       let i = Math.min(start, values.length);
       return {
         read(max: number): SourceRead<T> {
@@ -83,7 +87,7 @@ export function fromIterable<T>(factory: () => Iterable<T>): Source<T> {
   return {
     description,
     open(offset) {
-      const skip = countOffset(description, offset);
+      const skip = parseOffset(description, offset);
       const it = factory()[Symbol.iterator]();
       for (let i = 0; i < skip; i++) if (it.next().done === true) break;
       return new IteratorReader(it, skip);
@@ -105,7 +109,7 @@ export function fromAsyncIterable<T>(factory: () => AsyncIterable<T>): Source<T>
   return {
     description,
     async open(offset) {
-      const skip = countOffset(description, offset);
+      const skip = parseOffset(description, offset);
       const it = factory()[Symbol.asyncIterator]();
       let position = skip;
       let done = false;
@@ -173,7 +177,7 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
     async open(offset, context: SourceContext) {
       const journal = options.journal;
       const name = options.name ?? `${context.job}/source-${context.index}`;
-      let position = countOffset(description, offset);
+      let position = parseOffset(description, offset);
       /** Values ready to process (durable when journaled), in order. */
       let ready: T[] = [];
       let incoming: T[] = [];
@@ -253,7 +257,7 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
         },
         offset: () => String(position),
         async release(oldestOffset: string) {
-          if (journal !== undefined) await journal.truncateJournal(name, countOffset(description, oldestOffset));
+          if (journal !== undefined) await journal.truncateJournal(name, parseOffset(description, oldestOffset));
         },
         close() {
           sub.unsubscribe();
