@@ -119,6 +119,9 @@ class JobRunner<T, R> {
   private restoredFrom: number | undefined;
   private skipped: readonly { id: number; reason: string }[] = [];
   private lastCheckpoint: number | undefined;
+  private lastWasSavepoint = false;
+  /** The job failed: a checkpoint still being written commits nothing more. */
+  private failed = false;
 
   // checkpointing
   private nextId = 1;
@@ -521,6 +524,7 @@ class JobRunner<T, R> {
     }
     this.checkpointsCompleted++;
     this.lastCheckpoint = cp.id;
+    this.lastWasSavepoint = cp.savepoint;
     const info: CheckpointInfo = {
       id: cp.id,
       durationMs: this.scheduler.now() - cp.startedAt,
@@ -589,10 +593,7 @@ class JobRunner<T, R> {
       };
       await final(this.stopRequest?.savepoint === true);
       // a stop({ savepoint }) that came while the last checkpoint was being written still gets its savepoint
-      if (this.stopRequest?.savepoint === true && this.lastCheckpoint !== undefined && this.phase === 'ending') {
-        const last = this.lastCheckpoint;
-        if (!(await (this.store as StateStore).listCheckpoints(this.config.name)).some((c) => c.id === last && c.savepoint)) await final(true);
-      }
+      if (this.stopRequest?.savepoint === true && !this.lastWasSavepoint && this.phase === 'ending') await final(true);
     }
     await this.finish(this.stopRequest === undefined ? 'finished' : 'stopped', true);
   }
@@ -633,14 +634,23 @@ class JobRunner<T, R> {
     })().catch((e: unknown) => this.fail(e));
   }
 
-  private async finish(state: 'finished' | 'stopped', completed: boolean): Promise<void> {
-    if (this.phase === 'ended') return;
+  /** Stops everything that runs (pump, checkpoint timer, pipeline); the job takes no more input. */
+  private end(): void {
     this.phase = 'ended';
     this.ticker?.unsubscribe();
     this.pipelineSub?.unsubscribe();
+  }
+
+  private async closeAll(completed: boolean): Promise<void> {
+    await this.writer?.close(completed);
+    for (const r of this.readers) await r.close();
+  }
+
+  private async finish(state: 'finished' | 'stopped', completed: boolean): Promise<void> {
+    if (this.phase === 'ended') return;
+    this.end();
     try {
-      await this.writer?.close(completed);
-      for (const r of this.readers) await r.close();
+      await this.closeAll(completed);
     } catch (e) {
       this.settleFailed(e);
       return;
@@ -664,23 +674,15 @@ class JobRunner<T, R> {
     this.resolveDone(summary);
   }
 
-  private failed = false;
-
   /** Fails the job: stops at once; `done` rejects once the checkpoint in flight has settled and everything is closed. */
   private fail(e: unknown): void {
     if (this.phase === 'ended') return;
-    this.phase = 'ended';
     this.failed = true;
-    this.ticker?.unsubscribe();
-    this.pipelineSub?.unsubscribe();
+    this.end();
     (async () => {
       await this.inFlight?.catch(() => undefined);
-      try {
-        await this.writer?.close(false);
-        for (const r of this.readers) await r.close();
-      } catch {
-        // the job failed already; the first error is the one reported
-      }
+      // the job failed already; the first error is the one reported
+      await this.closeAll(false).catch(() => undefined);
     })().then(() => this.settleFailed(e));
   }
 
