@@ -4,16 +4,16 @@
  * exactly the output of an uninterrupted run of the same pipeline in Node.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromArray, runJob, toArray } from '../src/index.js';
 import { generateClicks } from '../demo/clicks.js';
 import { crashPipeline } from './crash/pipeline.js';
+import { startServer, type PlaygroundServer } from '../playground/serve.js';
 import { chromiumArgs, chromiumPath } from './support/chromium.js';
 
 const hasChromium = existsSync(chromiumPath);
@@ -28,7 +28,7 @@ describe('browser reload (chromium, IndexedDB)', () => {
     return;
   }
   let dir: string;
-  let server: Server;
+  let server: PlaygroundServer;
   let url: string;
 
   beforeAll(async () => {
@@ -36,27 +36,12 @@ describe('browser reload (chromium, IndexedDB)', () => {
     const here = resolve(import.meta.dirname, 'reload');
     await build({ entryPoints: [join(here, 'page.ts')], outfile: join(dir, 'page.js'), bundle: true, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'warning' });
     await copyFile(join(here, 'index.html'), join(dir, 'index.html'));
-    server = createServer((req, res) => {
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-      const file = join(dir, path === '/' ? 'index.html' : path.slice(1));
-      readFile(file).then(
-        (body) => {
-          res.writeHead(200, { 'content-type': extname(file) === '.js' ? 'text/javascript' : 'text/html' });
-          res.end(body);
-        },
-        () => {
-          res.writeHead(404);
-          res.end();
-        },
-      );
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const address = server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/?clicks=${CLICKS}`;
+    server = await startServer(0, { outdir: dir, build: false }); // serves what is in dir
+    url = `${server.url}?clicks=${CLICKS}`;
   }, 30_000);
 
   afterAll(async () => {
-    await new Promise((r) => server.close(r));
+    await server.close();
     await rm(dir, { recursive: true, force: true });
   });
 
