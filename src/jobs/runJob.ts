@@ -3,7 +3,7 @@ import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { withEnvironment, type OperatorEnvironment, type StatefulOperatorInstance } from '../core/environment.js';
 import { barrier, isStreamElement, record, type StreamElement } from '../elements/index.js';
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
-import type { LoadedCheckpoint, StateStore } from '../stores/types.js';
+import type { CheckpointMeta, LoadedCheckpoint, StateStore } from '../stores/types.js';
 import type { CheckpointInfo, Job, JobConfig, JobMetrics, JobSummary, SinkWriter, Source, SourceRead, SourceReader } from './types.js';
 
 /**
@@ -512,8 +512,7 @@ class JobRunner<T, R> {
     if (this.failed) return;
     await this.writer?.commit(cp.id);
     if (this.failed) return;
-    await store.prune(this.config.name, this.retain);
-    await this.releaseSources(store);
+    await this.releaseSources(await store.prune(this.config.name, this.retain));
     if (allFull) {
       this.fullBytes = meta.bytes;
       this.deltaBytes = 0;
@@ -543,10 +542,8 @@ class JobRunner<T, R> {
     });
   }
 
-  /** Sources that keep data for replay (journals) may drop what every checkpoint left in the store has read. */
-  private async releaseSources(store: StateStore): Promise<void> {
-    if (!this.readers.some((r) => r.release !== undefined)) return;
-    const kept = await store.listCheckpoints(this.config.name);
+  /** Sources that keep data for replay (journals) may drop what every checkpoint left in the store (`kept`) has read. */
+  private async releaseSources(kept: readonly CheckpointMeta[]): Promise<void> {
     for (let i = 0; i < this.readers.length; i++) {
       const reader = this.readers[i] as SourceReader<T>;
       if (reader.release === undefined) continue;

@@ -411,7 +411,7 @@ class CheckpointStore implements StateStore {
     return undefined;
   }
 
-  async prune(job: string, retain: number): Promise<void> {
+  async prune(job: string, retain: number): Promise<CheckpointMeta[]> {
     if (!isIndex(retain)) throw this.misuse(`job ${JSON.stringify(job)}`, retain, `prune: retain must be a non-negative integer, not ${String(retain)}`);
     const k = new JobKeys(job);
     const found = await this.scan(k);
@@ -444,6 +444,10 @@ class CheckpointStore implements StateStore {
       for (const key of f.chunkKeys) ops.push({ type: 'del', key });
     }
     if (ops.length > 0) await this.kv.batch(ops);
+    return [...keep]
+      .filter((id) => complete.has(id))
+      .sort((a, b) => b - a)
+      .map((id) => metaOf(complete.get(id) as Manifest));
   }
 
   async exportSavepoint(job: string, id?: number): Promise<string> {

@@ -143,9 +143,9 @@ export interface StateStore {
   /**
    * Keeps the newest `retain` complete checkpoints (savepoints do not count towards them, as in Flink), every
    * savepoint, and every checkpoint a kept one's delta chain needs; deletes the rest, and torn leftovers older than
-   * the newest complete checkpoint.
+   * the newest complete checkpoint. Resolves with the complete checkpoints kept, newest first.
    */
-  prune(job: string, retain: number): Promise<void>;
+  prune(job: string, retain: number): Promise<CheckpointMeta[]>;
   /**
    * A portable savepoint file (JSON text, checksummed) of checkpoint `id` (default: newest usable), full state.
    * Rejects with a `CorruptCheckpointError` naming the reason when that checkpoint is missing or unusable.
