@@ -11,7 +11,10 @@ import {
   type OperatorSnapshot,
   type StreamElement,
 } from '../src/index.js';
-import { KeyedStateBackend } from '../src/state/backend.js';
+import { KeyedStateBackend, SATURATION_MIN } from '../src/state/backend.js';
+import { ChunkWriter } from '../src/checkpoints/snapshot.js';
+import { decodeValue, encodeValue } from '../src/state/codec.js';
+import { keyIdOf, keyOfId } from '../src/keys/keyId.js';
 import { process } from '../operators/index.js';
 import { harness, rec, wm, type Harness, type HarnessCheckpoint } from '../testing/index.js';
 import { rigOf, stateRig } from './support/stateRig.js';
@@ -178,6 +181,82 @@ describe('incremental snapshots', () => {
     expect(r.h.keys()).toStrictEqual(['b']);
     r.at(200);
     expect(r.h.snapshot({ full: true }).latest.get('rig')?.entries).toStrictEqual([]);
+  });
+});
+
+describe('full snapshots when most of the state changed', () => {
+  const many = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `k${from + i}`);
+
+  it(`a delta stays exact below half the state; from half on (and at least ${SATURATION_MIN} changes) the next snapshot is full`, () => {
+    const r = stateRig({ v: valueState<number>() });
+    for (const k of many(10_000)) r.run((s) => s.v.set(1), k);
+    expect(r.h.snapshot().latest.get('rig')?.full).toBe(true);
+    const chain: OperatorSnapshot[] = [r.h.snapshot().latest.get('rig') as OperatorSnapshot]; // empty delta
+    // 4 999 of 10 000 keys change: an exact delta
+    for (const k of many(4_999)) r.run((s) => s.v.set(2), k);
+    const delta = r.h.snapshot().latest.get('rig') as OperatorSnapshot;
+    expect([delta.full, delta.entries.length]).toStrictEqual([false, 4_999]);
+    expect(new Set(delta.entries.map((e) => e.value))).toStrictEqual(new Set(['[0,2]']));
+    // 5 000 change (two of them twice): tracking stops, the next snapshot is the whole state
+    for (const k of [...many(5_000), 'k0', 'k1']) r.run((s) => s.v.set(3), k);
+    r.run((s) => s.v.clear(), 'k9999');
+    const whole = r.h.snapshot().latest.get('rig') as OperatorSnapshot;
+    expect([whole.full, whole.entries.length]).toStrictEqual([true, 9_999]);
+    expect(whole.entries.filter((e) => e.value === '[0,3]').length).toBe(5_000);
+    // and after it, deltas are exact again
+    r.run((s) => s.v.set(4), 'k7');
+    r.run((s) => s.v.clear(), 'k8');
+    const after = r.h.snapshot().latest.get('rig') as OperatorSnapshot;
+    expect(after.entries.map((e) => [e.path, e.value])).toStrictEqual([
+      ['["s","v","value","","\\"k7\\""]', '[0,4]'],
+      ['["s","v","value","","\\"k8\\""]', undefined],
+    ]);
+    // a restore from the chain (full, deltas, full, delta) has exactly the state
+    const back = new KeyedStateBackend({ operator: 'rig', state: { v: valueState<number>() }, scheduler: asyncScheduler });
+    back.restore([...chain, delta, whole, after]);
+    expect(back.allKeys().length).toBe(9_998);
+    expect([back.peekState('k0', 'v'), back.peekState('k4999', 'v'), back.peekState('k5000', 'v'), back.peekState('k7', 'v'), back.peekState('k8', 'v')]).toStrictEqual([3, 3, 1, 4, undefined]);
+  });
+
+  it('deletions count as changes: deleting most keys gives a full snapshot without deletion rows', () => {
+    const r = stateRig({ v: valueState<number>() });
+    for (const k of many(10_000)) r.run((s) => s.v.set(1), k);
+    r.h.snapshot();
+    for (const k of many(6_000)) r.run((s) => s.v.clear(), k);
+    const snap = r.h.snapshot().latest.get('rig') as OperatorSnapshot;
+    expect([snap.full, snap.entries.length, snap.entries.every((e) => e.value === '[0,1]')]).toStrictEqual([true, 4_000, true]);
+  });
+});
+
+describe('packed snapshot chunks', () => {
+  // keys and values with everything JSON escapes: quotes, backslashes, control characters, lone surrogates
+  const text = fc.string({ unit: fc.oneof(fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\ud800', '\udfff', 'é', '😀'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })) });
+  const keyArb = fc.oneof(text, fc.integer(), fc.double({ noNaN: true }), fc.constant(-0), fc.boolean(), fc.array(fc.oneof(text, fc.integer()), { maxLength: 3 }));
+  const valueArb = fc.oneof(fc.jsonValue(), text, fc.double(), fc.constant(undefined));
+
+  it('are the entries packed: what a store would write for them, paths as the codec makes them', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(keyArb, valueArb, fc.oneof(fc.constant(''), fc.integer(), text)), { maxLength: 30 }), (items) => {
+        const b = new KeyedStateBackend({ operator: 'op', state: { v: valueState<unknown>(), l: listState<unknown>() }, scheduler: asyncScheduler });
+        for (const [k, v, ns] of items) {
+          b.setCurrentKey(k as never);
+          b.ns = ns;
+          b.put(0, v === undefined ? null : v);
+          b.put(1, [v === undefined ? null : v, k]);
+        }
+        const snap = b.snapshot();
+        const w = new ChunkWriter();
+        for (const e of snap.entries) w.entry(e);
+        expect(snap.chunks).toStrictEqual(w.finish());
+        expect(snap.count).toBe(snap.entries.length);
+        for (const e of snap.entries) {
+          const [tag, name, kind, ns, key] = JSON.parse(e.path) as [string, string, string, string | number, string];
+          expect(e.path).toBe(JSON.stringify([tag, name, kind, ns, key]));
+          expect(e.path).toBe(JSON.stringify(['s', name, kind, ns, encodeValue(keyOfId(keyIdOf(decodeValue(key) as never)))]));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

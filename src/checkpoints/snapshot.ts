@@ -70,3 +70,128 @@ export function mergeSnapshots(snapshots: readonly OperatorSnapshot[]): Operator
     entries: [...table].map(([path, { keyGroup, value }]) => ({ keyGroup, path, value })),
   };
 }
+
+/** Characters of snapshot JSON per chunk (a chunk closes once it reaches this size). @internal */
+export const CHUNK_CHARS = 64 * 1024;
+
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * The text of a string inside a JSON string literal (what `JSON.stringify(s)` has between its quotes); the string
+ * itself when it has nothing to escape. @internal
+ */
+export function escapeJson(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s).slice(1, -1) : s;
+}
+
+/**
+ * Packs snapshot rows into chunk texts as they are produced: each chunk is the JSON array `[[keyGroup, path,
+ * value?], …]` a store writes (a row without value is a deletion), closed once it reaches {@link CHUNK_CHARS}
+ * characters. Paths and values are given as they appear inside the JSON string literals (escaped), so a row costs
+ * a few concatenations and no intermediate objects. @internal
+ */
+export class ChunkWriter {
+  readonly chunks: string[] = [];
+  count = 0;
+  /** the open chunk's rows and their length; joined once the chunk is full (appending to one string builds a rope
+   * whose pieces outlive young-generation collections: several times slower) */
+  private rows: string[] = [];
+  private chars = 0;
+
+  /** A row; `path` and `value` already escaped ({@link escapeJson}); no value = deletion. */
+  row(keyGroup: number, path: string, value: string | undefined): void {
+    const r = value === undefined ? `[${keyGroup},"${path}"]` : `[${keyGroup},"${path}","${value}"]`;
+    this.rows.push(r);
+    this.count++;
+    if ((this.chars += r.length + 1) >= CHUNK_CHARS) this.close();
+  }
+
+  private close(): void {
+    this.chunks.push(`[${this.rows.join(',')}]`);
+    this.rows = [];
+    this.chars = 0;
+  }
+
+  /** An entry in its plain form (escaped here). */
+  entry(e: SnapshotEntry): void {
+    this.row(e.keyGroup, escapeJson(e.path), e.value === undefined ? undefined : escapeJson(e.value));
+  }
+
+  /** The chunks, the last one closed. */
+  finish(): string[] {
+    if (this.rows.length > 0) this.close();
+    return this.chunks;
+  }
+}
+
+const isIndex = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+
+/** Decodes parsed chunk rows (`[[keyGroup, path, value?], …]`) into entries (appended to `out`); false when malformed. @internal */
+export function unpackRows(rows: unknown, out: SnapshotEntry[]): boolean {
+  if (!Array.isArray(rows)) return false;
+  for (const r of rows as unknown[]) {
+    if (!Array.isArray(r)) return false;
+    const [keyGroup, path, value] = r as unknown[];
+    if (!isIndex(keyGroup) || typeof path !== 'string' || (value !== undefined && typeof value !== 'string') || r.length > 3) return false;
+    out.push({ keyGroup, path, value });
+  }
+  return true;
+}
+
+/** Decodes the rows of one chunk text into entries (appended to `out`); false when it is not a valid chunk. @internal */
+export function unpackChunk(text: string, out: SnapshotEntry[]): boolean {
+  let rows: unknown;
+  try {
+    rows = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  return unpackRows(rows, out);
+}
+
+/**
+ * An {@link OperatorSnapshot} whose entries were packed into chunk texts as the operator produced them (what keyed
+ * operators take): a store writes the chunks as they are, and `entries` is decoded from them on first use.
+ * @internal
+ */
+export class PackedSnapshot implements OperatorSnapshot {
+  private decoded: SnapshotEntry[] | undefined;
+  readonly watermark?: string;
+  constructor(
+    readonly operator: string,
+    readonly full: boolean,
+    readonly maxParallelism: number,
+    /** chunk texts, see {@link ChunkWriter} */
+    readonly chunks: readonly string[],
+    /** number of entries in the chunks */
+    readonly count: number,
+    watermark?: string,
+  ) {
+    if (watermark !== undefined) this.watermark = watermark;
+  }
+
+  get entries(): readonly SnapshotEntry[] {
+    if (this.decoded === undefined) {
+      const out: SnapshotEntry[] = [];
+      for (const c of this.chunks) if (!unpackChunk(c, out)) throw new Error(`${this.operator}: a packed snapshot chunk does not decode`);
+      this.decoded = out;
+    }
+    return this.decoded;
+  }
+
+  /** The plain {@link OperatorSnapshot} form (what `JSON.stringify` writes). */
+  toJSON(): OperatorSnapshot {
+    return {
+      operator: this.operator,
+      full: this.full,
+      maxParallelism: this.maxParallelism,
+      ...(this.watermark !== undefined ? { watermark: this.watermark } : {}),
+      entries: this.entries,
+    };
+  }
+
+  /** The same snapshot with the operator's watermark. */
+  withWatermark(watermark: string): PackedSnapshot {
+    return new PackedSnapshot(this.operator, this.full, this.maxParallelism, this.chunks, this.count, watermark);
+  }
+}

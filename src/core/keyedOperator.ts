@@ -214,7 +214,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 
   snapshot(options?: { full?: boolean }): OperatorSnapshot {
     const snap = this.backend.snapshot(options?.full === true);
-    return this.watermark === MIN_WATERMARK ? snap : { ...snap, watermark: encodeValue(this.watermark) };
+    return this.watermark === MIN_WATERMARK ? snap : snap.withWatermark(encodeValue(this.watermark));
   }
   peekState(key: unknown, name: string, namespace: string | number = ''): unknown {
     if (!isKey(key)) throw new InvalidKeyError(this.name, key, describeValue(key));

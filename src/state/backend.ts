@@ -4,8 +4,8 @@ import { InvalidKeyError, TidewaterError, describeValue } from '../errors/index.
 import { javaHashCode, murmurHash } from '../keys/keyGroups.js';
 import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
-import type { OperatorSnapshot, SnapshotEntry } from '../checkpoints/snapshot.js';
-import { mergeSnapshots } from '../checkpoints/snapshot.js';
+import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { ChunkWriter, escapeJson, mergeSnapshots, PackedSnapshot } from '../checkpoints/snapshot.js';
 import { TimerService, type Namespace, type Timer } from '../timers/queue.js';
 import { decodeValue, encodeValue, UnserializableValueError } from './codec.js';
 import type { StateDescriptor, StateKind } from './descriptors.js';
@@ -67,6 +67,12 @@ function userPath(kind: StateKind, ttl: boolean, p: string): string {
   }
   return rest;
 }
+
+/**
+ * Fewest changes since the last snapshot after which tracking may stop and the next snapshot be full (see
+ * `KeyedStateBackend.changed`): small states always get exact deltas. @internal
+ */
+export const SATURATION_MIN = 4096;
 
 /** Options of {@link KeyedStateBackend}. @internal */
 export interface BackendOptions {
@@ -138,6 +144,11 @@ export class KeyedStateBackend {
    * checkpoints: those cost nothing to track).
    */
   private readonly freshNs: Set<Namespace>[];
+  /** per state: the namespace last found fresh (an element mostly goes to the same open window) */
+  private readonly lastFresh: (Namespace | undefined)[];
+  /** changes recorded since the last snapshot, and how many stop tracking (see {@link changed}) */
+  private changes = 0;
+  private saturateAt = Infinity;
   /** keys whose timers changed since the last snapshot, and keys that had timers in it */
   private readonly timersDirty = new Set<KeyId>();
   private timersPersisted = new Set<KeyId>();
@@ -162,6 +173,7 @@ export class KeyedStateBackend {
     this.nsCols = this.names.map(() => new Map<KeyId, Map<Namespace, unknown>>());
     this.nsMajor = this.names.map((n) => opts.namespaceMajor?.includes(n) === true);
     this.freshNs = this.names.map(() => new Set<Namespace>());
+    this.lastFresh = this.names.map(() => undefined);
     this.dirty = this.names.map(() => new Map<KeyId, boolean>());
     this.nsDirty = this.names.map(() => new Map<Namespace, Map<KeyId, boolean>>());
     this.cleanupCursors = this.names.map(() => undefined);
@@ -309,6 +321,7 @@ export class KeyedStateBackend {
     const col = this.nsCols[i] as Map<unknown, Map<unknown, unknown>>;
     const m = col.get(ns);
     if (m === undefined || this.nsMajor[i] !== true) return;
+    if (this.lastFresh[i] === ns) this.lastFresh[i] = undefined;
     if (this.tracking && !(this.freshNs[i] as Set<Namespace>).delete(ns)) {
       // only entries the previous snapshot had need a deletion; the rest of the namespace leaves no trace
       const nd = this.nsDirty[i] as NsDirty;
@@ -356,8 +369,12 @@ export class KeyedStateBackend {
       if (this.tracking) {
         // created since the previous snapshot and gone again: nothing to write
         const d = this.dirty[i] as Dirty;
-        if (d.get(id) === false) d.delete(id);
-        else d.set(id, true);
+        const was = d.get(id);
+        if (was === false) d.delete(id);
+        else if (was === undefined) {
+          d.set(id, true);
+          this.changed();
+        }
       }
       col.delete(id);
     } else {
@@ -374,25 +391,56 @@ export class KeyedStateBackend {
   private mark(i: number, id: KeyId, ns: Namespace): void {
     if (ns === '') {
       const d = this.dirty[i] as Dirty;
-      if (!d.has(id)) d.set(id, (this.cols[i] as Map<KeyId, unknown>).has(id));
+      if (!d.has(id)) {
+        d.set(id, (this.cols[i] as Map<KeyId, unknown>).has(id));
+        this.changed();
+      }
       return;
     }
+    if (this.lastFresh[i] === ns) return;
     const nd = this.nsDirty[i] as NsDirty;
     let d = nd.get(ns);
     if (d === undefined) {
       if (this.nsMajor[i] === true && (this.descriptors[i] as StateDescriptor).ttl === undefined) {
         const fresh = this.freshNs[i] as Set<Namespace>;
-        if (fresh.has(ns)) return;
+        if (fresh.has(ns)) {
+          this.lastFresh[i] = ns;
+          return;
+        }
         // a namespace that neither exists nor changed since the last snapshot did not exist then: it is fresh
         if (!(this.nsCols[i] as Map<unknown, unknown>).has(ns)) {
           fresh.add(ns);
+          this.lastFresh[i] = ns;
+          this.changed();
           return;
         }
       }
       d = new Map();
       nd.set(ns, d);
     }
-    if (!d.has(id)) d.set(id, this.nsHas(i, id, ns));
+    if (!d.has(id)) {
+      d.set(id, this.nsHas(i, id, ns));
+      this.changed();
+    }
+  }
+
+  /**
+   * Counts a change recorded since the last snapshot. Once they reach half the state's entries (and at least
+   * {@link SATURATION_MIN}), tracking stops until the next snapshot, which is then a full one: past that point a full
+   * snapshot writes at most twice what a delta would, while tracking every further change would cost a lookup per
+   * write (at high rates, where every key changes between two checkpoints, most of a checkpoint's cost).
+   */
+  private changed(): void {
+    if (++this.changes >= this.saturateAt) {
+      this.tracking = false;
+      this.clearTracking();
+    }
+  }
+
+  /** Where {@link changed} stops tracking, from the state's current size. */
+  private resetSaturation(): void {
+    this.changes = 0;
+    this.saturateAt = Math.max(SATURATION_MIN, Math.ceil(this.entryCount / 2));
   }
 
 
@@ -401,19 +449,25 @@ export class KeyedStateBackend {
   registerTimer(domain: 'event' | 'processing', timestamp: number, ns: Namespace = this.ns): void {
     const service = domain === 'event' ? this.eventTimers : this.processingTimers;
     if (!service.register(this.key as Key, this.id, ns, timestamp, this.seq++)) return;
-    if (this.tracking) this.timersDirty.add(this.id);
+    if (this.tracking) this.timerChanged(this.id);
     if (domain === 'processing') this.onProcessingTimer?.(timestamp);
   }
 
   deleteTimer(domain: 'event' | 'processing', timestamp: number, ns: Namespace = this.ns): void {
     const t = (domain === 'event' ? this.eventTimers : this.processingTimers).delete(this.id, ns, timestamp);
-    if (t !== undefined && this.tracking) this.timersDirty.add(this.id);
+    if (t !== undefined && this.tracking) this.timerChanged(this.id);
+  }
+
+  private timerChanged(id: KeyId): void {
+    if (this.timersDirty.has(id)) return;
+    this.timersDirty.add(id);
+    this.changed();
   }
 
   /** Pops the next timer of a domain with timestamp <= limit (ascending timestamp, then registration order). */
   popTimer(domain: 'event' | 'processing', limit: number): Timer | undefined {
     const t = (domain === 'event' ? this.eventTimers : this.processingTimers).pop(limit);
-    if (t !== undefined && this.tracking) this.timersDirty.add(t.id);
+    if (t !== undefined && this.tracking) this.timerChanged(t.id);
     return t;
   }
 
@@ -564,18 +618,32 @@ export class KeyedStateBackend {
     return murmurHash(javaHashCode(keyOfId(id))) % this.maxParallelism;
   }
 
-  /** `["s",<name>,<kind>,` per state: a path is this prefix, the namespace and the encoded key. */
+  /**
+   * `["s",<name>,<kind>,` per state, as it appears inside a chunk's JSON string (escaped): a path is this prefix, the
+   * namespace and the encoded key.
+   */
   private pathPrefixes: string[] | undefined;
 
-  private path(i: number, id: KeyId, ns: Namespace): string {
-    const prefixes = (this.pathPrefixes ??= this.descriptors.map((d, j) => JSON.stringify(['s', this.names[j], d.kind]).slice(0, -1) + ','));
-    // same text as JSON.stringify(['s', name, kind, ns, encodeValue(key)])
-    return `${prefixes[i] as string}${JSON.stringify(ns)},${JSON.stringify(encodeValue(keyOfId(id)))}]`;
+  /** The key's element of a path (`JSON.stringify(encodeValue(key))`), escaped. */
+  private static keyText(id: KeyId): string {
+    // a number key (not -0, which the codec tags) is its digits: no stringify, nothing to escape
+    if (typeof id === 'number' && Number.isFinite(id) && !Object.is(id, -0)) return `\\"${id}\\"`;
+    return escapeJson(JSON.stringify(encodeValue(keyOfId(id))));
   }
 
-  private encode(i: number, id: KeyId, ns: Namespace, v: unknown): SnapshotEntry {
+  /** The path of an entry (`JSON.stringify(['s', name, kind, ns, encodeValue(key)])`), escaped. */
+  private path(i: number, id: KeyId, ns: Namespace): string {
+    const prefixes = (this.pathPrefixes ??= this.descriptors.map((d, j) => escapeJson(JSON.stringify(['s', this.names[j], d.kind]).slice(0, -1) + ',')));
+    const nsText = ns === '' ? '\\"\\"' : typeof ns === 'number' ? JSON.stringify(ns) : escapeJson(JSON.stringify(ns));
+    return `${prefixes[i] as string}${nsText},${KeyedStateBackend.keyText(id)}]`;
+  }
+
+  /** The stored form of a value (`encodeValue([ttl flag, data, …])`), escaped. */
+  private valueText(i: number, id: KeyId, v: unknown): string {
     const d = this.descriptors[i] as StateDescriptor;
     const ttl = d.ttl !== undefined;
+    // the common case: a number in a value-like state without TTL
+    if (!ttl && typeof v === 'number' && d.kind !== 'list' && d.kind !== 'map' && Number.isFinite(v) && !Object.is(v, -0)) return `[0,${v}]`;
     let payload: unknown[];
     switch (d.kind) {
       case 'list':
@@ -590,9 +658,8 @@ export class KeyedStateBackend {
         payload = ttl ? [1, val, (v as TtlBox).t] : [0, val];
       }
     }
-    let value: string;
     try {
-      value = encodeValue(payload);
+      return escapeJson(encodeValue(payload));
     } catch (err) {
       if (err instanceof UnserializableValueError) {
         // report the path inside the user's value, not inside the stored payload
@@ -601,20 +668,28 @@ export class KeyedStateBackend {
       }
       throw err;
     }
-    return { keyGroup: this.groupOfId(id), path: this.path(i, id, ns), value };
   }
 
-  private timersEntry(id: KeyId, timers: readonly Timer[] | undefined): SnapshotEntry {
-    const path = `["t",${JSON.stringify(encodeValue(keyOfId(id)))}]`;
-    if (timers === undefined || timers.length === 0) return { keyGroup: this.groupOfId(id), path, value: undefined };
+  /** Writes the entry of state `i` at (id, ns): its value, or (`v` undefined) its deletion. */
+  private row(w: ChunkWriter, i: number, id: KeyId, ns: Namespace, v: unknown): void {
+    w.row(this.groupOfId(id), this.path(i, id, ns), v === undefined ? undefined : this.valueText(i, id, v));
+  }
+
+  private timersRow(w: ChunkWriter, id: KeyId, timers: readonly Timer[] | undefined): void {
+    const path = `[\\"t\\",${KeyedStateBackend.keyText(id)}]`;
+    if (timers === undefined || timers.length === 0) {
+      w.row(this.groupOfId(id), path, undefined);
+      return;
+    }
     const sorted = [...timers].sort((a, b) => a.seq - b.seq);
-    return { keyGroup: this.groupOfId(id), path, value: encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq])) };
+    w.row(this.groupOfId(id), path, escapeJson(encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq]))));
   }
 
   private clearTracking(): void {
     for (const d of this.dirty) d.clear();
     for (const d of this.nsDirty) d.clear();
     for (const f of this.freshNs) f.clear();
+    this.lastFresh.fill(undefined);
     this.timersDirty.clear();
   }
 
@@ -624,21 +699,22 @@ export class KeyedStateBackend {
    * and left out (all of it in a full snapshot; in an incremental one, the changed entries plus a rotating batch of
    * keys). A value that cannot be serialized throws before anything is marked as taken.
    */
-  snapshot(full = false): OperatorSnapshot {
+  snapshot(full = false): PackedSnapshot {
     const now = this.hasTtl ? this.now() : 0;
-    const out: SnapshotEntry[] = [];
+    const out = new ChunkWriter();
     if (full || !this.tracking) {
       if (this.hasTtl) this.expireEverything(now);
       for (let i = 0; i < this.n; i++) {
-        for (const [id, v] of this.cols[i] as Map<KeyId, unknown>) out.push(this.encode(i, id, '', v));
-        for (const [id, ns, v] of this.nsEntries(i)) out.push(this.encode(i, id, ns, v));
+        for (const [id, v] of this.cols[i] as Map<KeyId, unknown>) this.row(out, i, id, '', v);
+        for (const [id, ns, v] of this.nsEntries(i)) this.row(out, i, id, ns, v);
       }
       const timers = this.timersByKey();
-      for (const [id, list] of timers) out.push(this.timersEntry(id, list));
+      for (const [id, list] of timers) this.timersRow(out, id, list);
       this.tracking = true;
       this.clearTracking();
+      this.resetSaturation();
       this.timersPersisted = new Set(timers.keys());
-      return { operator: this.operator, full: true, maxParallelism: this.maxParallelism, entries: out };
+      return new PackedSnapshot(this.operator, true, this.maxParallelism, out.finish(), out.count);
     }
 
     if (this.hasTtl) {
@@ -653,18 +729,16 @@ export class KeyedStateBackend {
       const col = this.cols[i] as Map<KeyId, unknown>;
       for (const [id, was] of this.dirty[i] as Dirty) {
         const v = col.get(id);
-        if (v !== undefined) out.push(this.encode(i, id, '', v));
-        else if (was) out.push({ keyGroup: this.groupOfId(id), path: this.path(i, id, ''), value: undefined });
+        if (v !== undefined || was) this.row(out, i, id, '', v);
       }
       for (const ns of this.freshNs[i] as Set<Namespace>) {
         const m = (this.nsCols[i] as Map<unknown, Map<unknown, unknown>>).get(ns);
-        if (m !== undefined) for (const [id, v] of m) out.push(this.encode(i, id as KeyId, ns, v));
+        if (m !== undefined) for (const [id, v] of m) this.row(out, i, id as KeyId, ns, v);
       }
       for (const [ns, m] of this.nsDirty[i] as NsDirty) {
         for (const [id, was] of m) {
           const v = this.nsGet(i, id, ns);
-          if (v !== undefined) out.push(this.encode(i, id, ns, v));
-          else if (was) out.push({ keyGroup: this.groupOfId(id), path: this.path(i, id, ns), value: undefined });
+          if (v !== undefined || was) this.row(out, i, id, ns, v);
         }
       }
     }
@@ -672,13 +746,14 @@ export class KeyedStateBackend {
       const timers = this.timersByKey(this.timersDirty);
       for (const id of this.timersDirty) {
         const list = timers.get(id);
-        if (list !== undefined || this.timersPersisted.has(id)) out.push(this.timersEntry(id, list));
+        if (list !== undefined || this.timersPersisted.has(id)) this.timersRow(out, id, list);
         if (list !== undefined) this.timersPersisted.add(id);
         else this.timersPersisted.delete(id);
       }
     }
     this.clearTracking();
-    return { operator: this.operator, full: false, maxParallelism: this.maxParallelism, entries: out };
+    this.resetSaturation();
+    return new PackedSnapshot(this.operator, false, this.maxParallelism, out.finish(), out.count);
   }
 
   /**
@@ -751,6 +826,7 @@ export class KeyedStateBackend {
       this.timersPersisted.add(this.id);
     }
     this.tracking = true;
+    this.resetSaturation();
     this.key = undefined;
     this.ns = '';
   }

@@ -14,7 +14,7 @@
  *
  * A checkpoint's chunks, manifest and marker are written in one `kv.batch`.
  */
-import { mergeSnapshots, type OperatorSnapshot, type SnapshotEntry } from '../checkpoints/snapshot.js';
+import { ChunkWriter, mergeSnapshots, PackedSnapshot, unpackChunk, unpackRows, type OperatorSnapshot, type SnapshotEntry } from '../checkpoints/snapshot.js';
 import { ConfigurationError, CorruptCheckpointError, TidewaterError } from '../errors/index.js';
 import type { BatchOp, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, StateStore } from './types.js';
 
@@ -45,13 +45,8 @@ export function checkBatch(ops: readonly BatchOp[]): void {
   }
 }
 
-/** Characters of snapshot JSON per chunk (a chunk closes once it reaches this size). */
-const CHUNK_CHARS = 64 * 1024;
 const pad = (n: number, width = 16): string => String(n).padStart(width, '0');
 const isIndex = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-
-/** One row of a chunk: `[keyGroup, path]` (deletion) or `[keyGroup, path, value]`. */
-type Row = [number, string] | [number, string, string];
 
 interface OperatorManifest {
   readonly name: string;
@@ -112,34 +107,6 @@ class JobKeys {
   all(kind: 'c' | 'd' | 'm'): [string, string] {
     return [`${this.base}${kind}/`, `${this.base}${kind}0`];
   }
-}
-
-function packChunks(entries: readonly SnapshotEntry[]): string[] {
-  const chunks: string[] = [];
-  let rows: Row[] = [];
-  let size = 0;
-  for (const e of entries) {
-    rows.push(e.value === undefined ? [e.keyGroup, e.path] : [e.keyGroup, e.path, e.value]);
-    size += e.path.length + (e.value === undefined ? 0 : e.value.length) + 12;
-    if (size >= CHUNK_CHARS) {
-      chunks.push(JSON.stringify(rows));
-      rows = [];
-      size = 0;
-    }
-  }
-  if (rows.length > 0) chunks.push(JSON.stringify(rows));
-  return chunks;
-}
-
-function unpackRows(rows: unknown, out: SnapshotEntry[]): boolean {
-  if (!Array.isArray(rows)) return false;
-  for (const r of rows as unknown[]) {
-    if (!Array.isArray(r)) return false;
-    const [keyGroup, path, value] = r as unknown[];
-    if (!isIndex(keyGroup) || typeof path !== 'string' || (value !== undefined && typeof value !== 'string') || r.length > 3) return false;
-    out.push({ keyGroup, path, value });
-  }
-  return true;
 }
 
 function parseManifest(text: string): Manifest | undefined {
@@ -225,17 +192,29 @@ class CheckpointStore implements StateStore {
     };
     let entries = 0;
     const operators = write.operators.map((s, i): OperatorManifest => {
-      const chunks = packChunks(s.entries).map((text, j) => {
+      // keyed operators hand over their entries packed already; other snapshots are packed here
+      let texts: readonly string[];
+      let count: number;
+      if (s instanceof PackedSnapshot) {
+        texts = s.chunks;
+        count = s.count;
+      } else {
+        const w = new ChunkWriter();
+        for (const e of s.entries) w.entry(e);
+        texts = w.finish();
+        count = w.count;
+      }
+      const chunks = texts.map((text, j) => {
         put(k.chunk(id, i, j), text);
         return checksum(text);
       });
-      entries += s.entries.length;
+      entries += count;
       return {
         name: s.operator,
         full: s.full,
         maxParallelism: s.maxParallelism,
         ...(s.watermark !== undefined ? { watermark: s.watermark } : {}),
-        entries: s.entries.length,
+        entries: count,
         chunks,
       };
     });
@@ -321,13 +300,7 @@ class CheckpointStore implements StateStore {
         const where = `chunk ${j} of operator ${JSON.stringify(op.name)}`;
         if (text === undefined) return new Unusable(`missing ${where} (truncated write)`);
         if (checksum(text) !== sum) return new Unusable(`checksum mismatch in ${where}`);
-        let rows: unknown;
-        try {
-          rows = JSON.parse(text);
-        } catch {
-          rows = undefined;
-        }
-        if (!unpackRows(rows, entries)) return new Unusable(`unreadable ${where}`);
+        if (!unpackChunk(text, entries)) return new Unusable(`unreadable ${where}`);
       }
       if (entries.length !== op.entries) {
         return new Unusable(`operator ${JSON.stringify(op.name)} has ${entries.length} entries, its manifest says ${op.entries}`);
