@@ -107,7 +107,8 @@ type NsDirty = Map<Namespace, Map<KeyId, boolean>>;
  * `process`, windows and joins all keep their state here.
  *
  * Change tracking starts with the first snapshot (or a restore): before that there is nothing to be incremental to,
- * and an operator that is never checkpointed keeps no bookkeeping. A change records, once per key and state, whether
+ * and an operator that is never checkpointed keeps no bookkeeping. It stops again once half the state changed since
+ * the last snapshot (see `changed`): the next snapshot is then full. A change records, once per key and state, whether
  * the key was present at the last snapshot (= present before its first change since), so a snapshot writes what is
  * present and deletes what was persisted and is gone — and nothing for state created and dropped in between.
  *
