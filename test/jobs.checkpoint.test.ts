@@ -6,6 +6,7 @@ import {
   boundedOutOfOrderness,
   count,
   fromArray,
+  fromAsyncIterable,
   fromObservable,
   JobError,
   memoryStore,
@@ -109,6 +110,80 @@ describe('checkpointed jobs', () => {
       ['per-second', true, ['["s","contents","aggregating",0,"\\"a\\""]', '["s","contents","aggregating",0,"\\"b\\""]', '["s","panes","value","","\\"a\\""]', '["s","panes","value","","\\"b\\""]']],
     ]);
     await job.stop();
+  });
+
+  it('an operator most of whose state changed writes a full snapshot inside an incremental checkpoint; the mixed chain restores exactly', async () => {
+    // 'wide' keeps a count per user (10 000 users), 'narrow' one total: after 6 000 of the users changed, wide's
+    // snapshot is full (tracking stopped at half its state) while narrow's is a delta
+    const input: Click[] = [
+      ...Array.from({ length: 10_000 }, (_, i) => ({ user: `u${i}`, ts: i })),
+      ...Array.from({ length: 6_000 }, (_, i) => ({ user: `u${i}`, ts: 10_000 + i })),
+      ...Array.from({ length: 100 }, (_, i) => ({ user: `u${i * 7}`, ts: 16_000 + i })),
+    ];
+    const wide = () =>
+      pipe(
+        keyBy((c: Click) => c.user),
+        process<Click, string, number, { n: ReturnType<typeof valueState<number>> }>({
+          name: 'wide',
+          state: { n: valueState<number>() },
+          onElement(_c, ctx) {
+            const n = (ctx.state.n.get() ?? 0) + 1;
+            ctx.state.n.set(n);
+            ctx.emit(n);
+          },
+        }),
+        keyBy(() => 'all'),
+        process<number, string, number, { total: ReturnType<typeof valueState<number>> }>({
+          name: 'narrow',
+          state: { total: valueState<number>() },
+          onElement(n, ctx) {
+            const t = (ctx.state.total.get() ?? 0) + n;
+            ctx.state.total.set(t);
+            ctx.emit(t);
+          },
+        }),
+      );
+    const reference = toArray<number>();
+    await runJob({ name: 'ref', source: fromArray(input), pipeline: wide(), sink: reference }).done;
+
+    // a source that pauses before indexes 10 000, 16 000 and 16 030 on its first run
+    const gates = [10_000, 16_000, 16_030].map((at) => {
+      let open!: () => void;
+      let reached!: () => void;
+      return { at, opened: new Promise<void>((r) => (open = r)), reached: new Promise<void>((r) => (reached = r)), open: () => open(), reach: () => reached() };
+    });
+    let firstRun = true;
+    const source = fromAsyncIterable(async function* () {
+      const gated = firstRun;
+      firstRun = false;
+      for (let i = 0; i < input.length; i++) {
+        const g = gated ? gates.find((x) => x.at === i) : undefined;
+        if (g !== undefined) {
+          g.reach();
+          await g.opened;
+        }
+        yield input[i] as Click;
+      }
+    });
+    const store = memoryStore();
+    const out = toArray<number>();
+    const job1 = runJob({ name: 'mixed', source, pipeline: wide(), sink: out, checkpoint: manual(store) });
+    const taken: CheckpointInfo[] = [];
+    for (const g of gates) {
+      await g.reached;
+      taken.push(await job1.triggerCheckpoint());
+      if (g.at !== 16_030) g.open();
+    }
+    await job1.stop();
+    // 1: both full; 2: wide whole (10 000) + narrow's delta (1); 3: wide's delta again (30 users) + narrow's (1)
+    expect(taken.map((c) => [c.id, c.full, c.entries])).toStrictEqual([
+      [1, true, 10_001],
+      [2, false, 10_001],
+      [3, false, 31],
+    ]);
+    const job2 = await runJob({ name: 'mixed', source, pipeline: wide(), sink: out, checkpoint: manual(store) }).done;
+    expect(job2.restoredFrom).toBe(3);
+    expect(out.values).toStrictEqual(reference.values);
   });
 
   it('refuses a checkpoint with state of an operator the pipeline lacks, unless allowNonRestoredState', async () => {

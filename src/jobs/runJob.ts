@@ -1,5 +1,5 @@
 import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
-import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { withEnvironment, type OperatorEnvironment, type StatefulOperatorInstance } from '../core/environment.js';
 import { barrier, isStreamElement, record, type StreamElement } from '../elements/index.js';
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
@@ -49,6 +49,12 @@ interface PendingCheckpoint {
   readonly savepoint: boolean;
   readonly snapshots: OperatorSnapshot[];
   reachedSink: boolean;
+}
+
+/** Characters of a snapshot's entries as a store writes them (its chunks when packed). */
+function snapshotChars(s: OperatorSnapshot): number {
+  if (s instanceof PackedSnapshot) return s.chunks.reduce((n, c) => n + c.length, 0);
+  return s.entries.reduce((n, e) => n + e.path.length + (e.value?.length ?? 0) + 12, 0);
 }
 
 /**
@@ -518,7 +524,9 @@ class JobRunner<T, R> {
       this.deltaBytes = 0;
       this.forceFull = false;
     } else {
-      this.deltaBytes += meta.bytes;
+      // what a restore reads besides the last full checkpoint: the operators' deltas (an operator whose snapshot was
+      // full, because most of its state changed, starts its chain afresh here)
+      this.deltaBytes += cp.snapshots.reduce((n, s) => (s.full ? n : n + snapshotChars(s)), 0);
       this.forceFull = this.deltaBytes >= Math.max(this.fullBytes, 1 << 16);
     }
     this.checkpointsCompleted++;
