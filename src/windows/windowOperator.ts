@@ -106,12 +106,14 @@ interface PaneGrid {
 
 /**
  * An open pane of the pane path: its accumulators by key slot (`undefined`: the key has none; an accumulator that is
- * itself undefined is stored as `UNDEFINED`), and how many it holds.
+ * itself undefined is stored as `UNDEFINED`), how many it holds, and (once snapshots are taken) the slots changed
+ * since the last one.
  */
 interface OpenPane {
   readonly j: number;
   vals: unknown[];
   n: number;
+  readonly dirty: Set<number>;
 }
 
 const NIL = '\u0000tidewater:nil';
@@ -156,14 +158,15 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
    * mergeable, order-insensitive aggregator): panes of gcd(size, slide) ms (tumbling: one pane per window). Open panes
    * (all of whose windows are still to fire) keep their accumulators in arrays indexed by a dense slot per key (an
    * element: one lookup of its key's slot, then an array element; a key's first element in a pane writes an array
-   * element instead of growing a fresh map); they are written into `contents` (namespace-major by pane start) only
-   * while a snapshot is taken, and read back from it on restore. When the watermark ends a pane's first
+   * element instead of growing a fresh map). `contents` (namespace-major by pane start) holds them as of the last
+   * snapshot: a snapshot writes what changed since (all of it when full), a restore reads them back, and the pane's
+   * namespace goes when it closes. When the watermark ends a pane's first
    * window, the pane moves into its keys' {@link KeyPanes}, from which windows are folded at firing. No keyed
    * timers: the operator keeps the keys due per event time and fires window-major as the watermark passes.
    * `undefined` = general path.
    */
   private readonly grid: PaneGrid | undefined;
-  /** the `contents` column (namespace-major): the pane path's open panes are there only during a snapshot/restore */
+  /** the `contents` column (namespace-major): the pane path's open panes as of the last snapshot */
   private readonly openCol: Map<unknown, Map<KeyId, unknown>>;
   /** pane path: keyId → {@link KeyPanes} */
   private readonly panesCol: Map<KeyId, unknown>;
@@ -177,6 +180,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
    */
   private readonly slotOf = new Map<KeyId, number>();
   private slotIds: (KeyId | undefined)[] = [];
+  private slotKeys: (Key | undefined)[] = [];
   private slotKps: (KeyPanes | undefined)[] = [];
   private freeSlots: number[] = [];
   private slotCap = 0;
@@ -302,10 +306,9 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const g = this.grid;
     if (g === undefined) return;
     this.paneWatermark(g);
-    for (const [id, v] of this.panesCol) this.slotNew(id, v as KeyPanes);
-    // the open panes: out of `contents` into their arrays
-    const b = this.backend;
-    for (const [ns, m] of [...this.openCol]) {
+    for (const [id, v] of this.panesCol) this.slotNew(keyOfId(id), id, v as KeyPanes);
+    // the open panes: from `contents` (which keeps them as of this snapshot) into their arrays
+    for (const [ns, m] of this.openCol) {
       const pane = this.paneOpen(((ns as number) - g.offset) / g.p);
       for (const [id, raw] of m) {
         const slot = this.slotOf.get(id);
@@ -315,7 +318,6 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
         pane.vals[slot] = raw;
         pane.n++;
       }
-      b.dropNamespace(CONTENTS, ns as number);
     }
     for (const [id, v] of this.panesCol) {
       const kp = v as KeyPanes;
@@ -328,7 +330,8 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     }
   }
 
-  /** The pane path's open panes are written into `contents` for the snapshot, and taken out again after it. */
+  /** Brings `contents` up to date with the pane path's open panes (what changed since the last snapshot; all of it
+   * for a full one), then snapshots. */
   override snapshot(options?: { full?: boolean }): OperatorSnapshot {
     const g = this.grid;
     if (g === undefined || this.open.size === 0) return super.snapshot(options);
@@ -336,35 +339,39 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const key = b.key;
     const id = b.id;
     const ns = b.ns;
-    const written: number[] = [];
+    const all = options?.full === true || !b.tracking;
     try {
       for (const pane of this.open.values()) {
-        if (pane.n === 0) continue;
         const start = g.offset + pane.j * g.p;
-        written.push(start);
         const vals = pane.vals;
-        for (let s = 0; s < vals.length; s++) {
-          const raw = vals[s];
-          if (raw === undefined) continue;
-          const sid = this.slotIds[s] as KeyId;
-          b.setCurrent(keyOfId(sid), sid);
-          b.ns = start;
-          b.put(CONTENTS, raw);
+        if (all) {
+          for (let s = 0; s < vals.length; s++) if (vals[s] !== undefined) this.paneMirror(s, start, vals[s]);
+        } else {
+          for (const s of pane.dirty) if (vals[s] !== undefined) this.paneMirror(s, start, vals[s]);
         }
+        pane.dirty.clear();
       }
       return super.snapshot(options);
     } finally {
-      for (const start of written) b.dropNamespace(CONTENTS, start);
       b.key = key;
       b.id = id;
       b.ns = ns;
     }
   }
 
-  /** State values held: the backend's and the open panes' accumulators. */
+  private paneMirror(slot: number, start: number, raw: unknown): void {
+    const b = this.backend;
+    b.setCurrent(this.slotKeys[slot] as Key, this.slotIds[slot] as KeyId);
+    b.ns = start;
+    b.put(CONTENTS, raw);
+  }
+
+  /** State values held: the backend's, with the open panes' accumulators counted once. */
   override get stateEntries(): number {
     let n = super.stateEntries;
-    for (const pane of this.open.values()) n += pane.n;
+    const g = this.grid;
+    if (g === undefined) return n;
+    for (const pane of this.open.values()) n += pane.n - (this.openCol.get(g.offset + pane.j * g.p)?.size ?? 0);
     return n;
   }
 
@@ -654,6 +661,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
         if (raw !== undefined) {
           const next = this.paneAdd(raw === UNDEFINED ? undefined : raw, rec.value);
           vals[slot] = next === undefined ? UNDEFINED : next;
+          if (this.backend.tracking) (this.lastPane as OpenPane).dirty.add(slot);
           return;
         }
       }
@@ -681,17 +689,18 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       vals = new Array<unknown>(this.slotCap);
       vals.fill(undefined);
     }
-    const pane: OpenPane = { j, vals, n: 0 };
+    const pane: OpenPane = { j, vals, n: 0, dirty: new Set() };
     this.open.set(j, pane);
     return pane;
   }
 
   /** Gives a key with new pane state a slot (every open pane's array grows with the slots). */
-  private slotNew(id: KeyId, kp: KeyPanes): number {
+  private slotNew(key: Key, id: KeyId, kp: KeyPanes): number {
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
       slot = this.slotIds.length;
       this.slotIds.push(undefined);
+      this.slotKeys.push(undefined);
       this.slotKps.push(undefined);
       if (slot >= this.slotCap) {
         const cap = Math.max(1024, this.slotCap * 2);
@@ -703,6 +712,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     }
     this.slotOf.set(id, slot);
     this.slotIds[slot] = id;
+    this.slotKeys[slot] = key;
     this.slotKps[slot] = kp;
     return slot;
   }
@@ -712,6 +722,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const id = this.slotIds[slot] as KeyId;
     this.slotOf.delete(id);
     this.slotIds[slot] = undefined;
+    this.slotKeys[slot] = undefined;
     this.slotKps[slot] = undefined;
     this.freeSlots.push(slot);
   }
@@ -732,7 +743,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     if (kp === undefined) {
       kp = [this.nextQ++, NaN, 0, j];
       b.put(PANES, kp);
-      slot = this.slotNew(b.id, kp);
+      slot = this.slotNew(keyOfId(b.id), b.id, kp);
     }
     const s = slot as number;
     if (j >= this.jQuiet) {
@@ -746,6 +757,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       const raw = pane.vals[s];
       const next = this.paneAdd(raw === undefined ? NONE : raw === UNDEFINED ? undefined : raw, rec.value);
       pane.vals[s] = next === undefined ? UNDEFINED : next;
+      if (b.tracking) pane.dirty.add(s);
       if (raw !== undefined) return;
       pane.n++;
       // the key must be due by the pane's first window end; one that is not idle is due by the end of the first open
@@ -929,7 +941,10 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.closing = closing;
     this.paneDue(wm, g);
     // every key of a closed pane was due by now (its first window ended) and has pulled it in: its array is clear
-    for (const pane of closing) if (pane.n === 0 && pane.vals.length === this.slotCap) this.pool.push(pane.vals);
+    for (const pane of closing) {
+      this.backend.dropNamespace(CONTENTS, g.offset + pane.j * g.p);
+      if (pane.n === 0 && pane.vals.length === this.slotCap) this.pool.push(pane.vals);
+    }
     this.closing = [];
   }
 
@@ -958,9 +973,8 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
         const kp = list.ps[i] as KeyPanes;
         if (kp[KV] !== list.vs[i]) continue; // scheduled again since, or gone
         const slot = list.ss[i] as number;
-        const id = this.slotIds[slot] as KeyId;
-        const key = keyOfId(id);
-        b.setCurrent(key, id);
+        const key = this.slotKeys[slot] as Key;
+        b.setCurrent(key, this.slotIds[slot] as KeyId);
         try {
           this.paneEvent(kp, slot, t, g);
         } catch (err) {
@@ -990,9 +1004,18 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const n = kp.length;
     let i0 = K0;
     while (i0 < n && ((kp[i0] as number) < 0 || first + (i0 - K0) / 2 < jKeep)) i0 += 2;
+    const has = i0 < n; // the key keeps a pane (then the one at K0)
     if (i0 > K0) {
-      for (let x = i0, y = K0; x < n; x++, y++) kp[y] = kp[x];
-      kp.length = n - (i0 - K0);
+      // shift left, leaving the array's length (a pane pulled in next takes a place at its end without growing it)
+      let y = K0;
+      for (let x = i0; x < n; x++, y++) kp[y] = kp[x];
+      if (n - y > 4 * g.m + 8) kp.length = y;
+      else {
+        for (; y < n; y += 2) {
+          kp[y] = -1;
+          kp[y + 1] = null;
+        }
+      }
       first += (i0 - K0) / 2;
       kp[KB] = first;
     }
@@ -1008,7 +1031,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       }
     }
     // the lowest pane is cleaned up first
-    if (L > 0 && kp.length > K0) next = Math.min(Number.isNaN(next) ? Infinity : next, this.paneMax(Math.floor(first / g.s), g) + L);
+    if (L > 0 && has) next = Math.min(Number.isNaN(next) ? Infinity : next, this.paneMax(Math.floor(first / g.s), g) + L);
     if (!(next <= this.paneMax(this.kOpen, g))) {
       // not due by the end of the first open window: an open pane's first window may come earlier
       const o = this.paneOpenFirst(slot, g);
