@@ -186,7 +186,6 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   private slotCap = 0;
   /** pane path: how each element is added to its pane's accumulator (`NONE` = empty pane); sliding: how panes merge */
   private readonly paneAdd: (acc: unknown, value: T) => unknown;
-  private readonly paneMerge: (a: unknown, b: unknown) => unknown;
   /** pane path: the keys due per event time, and those times ascending */
   private readonly due = new Map<number, DueList>();
   private dueTimes: number[] = [];
@@ -249,8 +248,6 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.openCol = this.backend.nsCols[CONTENTS] as Map<unknown, Map<KeyId, unknown>>;
     this.panesCol = this.backend.cols[PANES] as Map<KeyId, unknown>;
     this.paneAdd = WindowOperatorCore.adder(fn);
-    const agg = fn.kind === 'reduce' ? undefined : fn.aggregator;
-    this.paneMerge = agg?.merge === undefined ? (a) => a : (a, b) => (agg as Required<Aggregator<T, unknown, unknown>>).merge(a, b);
     this.backend.names.forEach((n, i) => {
       if (n.startsWith('trigger:')) this.triggerStateIndex.set(n.slice(8), i);
     });
@@ -837,17 +834,21 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     if (g.m === 1) {
       if (lo < hi && (kp[lo] as number) >= 0) acc = unbox(kp[lo + 1]);
     } else {
-      const merge = this.paneMerge;
+      // (m > 1: the aggregator merges; called as its method, unboxing only what is boxed)
+      const agg = fn.kind === 'reduce' ? undefined : (fn.aggregator as Required<Aggregator<T, unknown, unknown>>);
       for (let i = lo; i < hi; i += 2) {
         if ((kp[i] as number) < 0) continue;
-        acc = acc === NONE ? unbox(kp[i + 1]) : merge(acc, unbox(kp[i + 1]));
+        const v = kp[i + 1];
+        const x = typeof v === 'object' && v !== null ? unbox(v) : v;
+        acc = acc === NONE ? x : (agg as Required<Aggregator<T, unknown, unknown>>).merge(acc, x);
       }
     }
     if (acc === NONE) return;
     const start = g.offset + k * g.s * g.p;
     let w = this.lastWindow;
     if (w.start !== start) this.lastWindow = w = Object.freeze({ start, end: start + g.m * g.p });
-    this.emitWindow(w, fn.kind !== 'reduce' && fn.aggregator !== undefined ? fn.aggregator.result(acc) : acc, true);
+    if (fn.kind === 'process') this.emitWindow(w, fn.aggregator !== undefined ? fn.aggregator.result(acc) : acc, true);
+    else this.emitOne(this.backend.key as unknown as K, w, (fn.kind === 'aggregate' ? fn.aggregator.result(acc) : acc) as R, w.end - 1);
   }
 
   /** Pulls a key's open panes that the watermark closed into its array. */
