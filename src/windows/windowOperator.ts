@@ -20,7 +20,7 @@ import type { Timer } from '../timers/queue.js';
 import type { WindowAssigner } from './assigners.js';
 import { MergingWindowSet } from './mergingWindowSet.js';
 import type { OnMergeContext, Trigger, TriggerResult } from './triggers.js';
-import { maxTimestamp, ORDER_SENSITIVE, type TimeWindow, type WindowContext, type WindowResult } from './types.js';
+import { addMerge, maxTimestamp, ORDER_SENSITIVE, type TimeWindow, type WindowContext, type WindowResult } from './types.js';
 
 /** How a window keeps its contents and turns them into results. @internal */
 export type WindowFunction<T, K, R> =
@@ -836,11 +836,23 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     } else {
       // (m > 1: the aggregator merges; called as its method, unboxing only what is boxed)
       const agg = fn.kind === 'reduce' ? undefined : (fn.aggregator as Required<Aggregator<T, unknown, unknown>>);
-      for (let i = lo; i < hi; i += 2) {
-        if ((kp[i] as number) < 0) continue;
-        const v = kp[i + 1];
-        const x = typeof v === 'object' && v !== null ? unbox(v) : v;
-        acc = acc === NONE ? x : (agg as Required<Aggregator<T, unknown, unknown>>).merge(acc, x);
+      if (agg?.merge === addMerge) {
+        // count() / sum(): number accumulators, never boxed
+        let n = 0;
+        let any = false;
+        for (let i = lo; i < hi; i += 2) {
+          if ((kp[i] as number) < 0) continue;
+          n += kp[i + 1] as number;
+          any = true;
+        }
+        if (any) acc = n;
+      } else {
+        for (let i = lo; i < hi; i += 2) {
+          if ((kp[i] as number) < 0) continue;
+          const v = kp[i + 1];
+          const x = typeof v === 'object' && v !== null ? unbox(v) : v;
+          acc = acc === NONE ? x : (agg as Required<Aggregator<T, unknown, unknown>>).merge(acc, x);
+        }
       }
     }
     if (acc === NONE) return;
@@ -1004,10 +1016,15 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     let first = kp[KB] as number;
     const n = kp.length;
     let i0 = K0;
-    while (i0 < n && ((kp[i0] as number) < 0 || first + (i0 - K0) / 2 < jKeep)) i0 += 2;
-    const has = i0 < n; // the key keeps a pane (then the one at K0)
-    if (i0 > K0) {
-      // shift left, leaving the array's length (a pane pulled in next takes a place at its end without growing it)
+    while (i0 < n && ((kp[i0] as number) < 0 || first + (i0 - K0) / 2 < jKeep)) {
+      kp[i0] = -1;
+      kp[i0 + 1] = null;
+      i0 += 2;
+    }
+    const has = i0 < n; // the key keeps a pane (the one at i0)
+    if (i0 - K0 >= 2 * g.m || (!has && i0 > K0)) {
+      // shift left once the dropped panes (now holes) at the front are m (not at each event), leaving the array's
+      // length (a pane pulled in next takes a place at its end without growing it)
       let y = K0;
       for (let x = i0; x < n; x++, y++) kp[y] = kp[x];
       if (n - y > 4 * g.m + 8) kp.length = y;
@@ -1019,11 +1036,12 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       }
       first += (i0 - K0) / 2;
       kp[KB] = first;
+      i0 = K0;
     }
     // the first window ending after t that has a pane (panes ascend, so do their first windows)
     const kNext = Math.floor(base / span) + 1;
     let next = NaN;
-    for (let i = K0; i < kp.length; i += 2) {
+    for (let i = i0; i < kp.length; i += 2) {
       if ((kp[i] as number) < 0) continue;
       const j = first + (i - K0) / 2;
       if (Math.floor(j / g.s) >= kNext) {
@@ -1032,7 +1050,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       }
     }
     // the lowest pane is cleaned up first
-    if (L > 0 && has) next = Math.min(Number.isNaN(next) ? Infinity : next, this.paneMax(Math.floor(first / g.s), g) + L);
+    if (L > 0 && has) next = Math.min(Number.isNaN(next) ? Infinity : next, this.paneMax(Math.floor((first + (i0 - K0) / 2) / g.s), g) + L);
     if (!(next <= this.paneMax(this.kOpen, g))) {
       // not due by the end of the first open window: an open pane's first window may come earlier
       const o = this.paneOpenFirst(slot, g);
