@@ -87,9 +87,11 @@ const K0 = 4;
 
 /**
  * The keys due at one event time of the pane path, in parallel arrays: the key's slot, its state, the scheduling
- * (`v`; an entry whose key was scheduled again since is stale) and the firing order (`o`, ascending).
+ * (`v`; an entry whose key was scheduled again since is stale) and the firing order (`o`, ascending); the first `n`
+ * entries count (a list is reused once fired: its arrays keep their capacity).
  */
 interface DueList {
+  n: number;
   ss: number[];
   ps: KeyPanes[];
   vs: number[];
@@ -191,6 +193,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   private dueTimes: number[] = [];
   private lastDueT = NaN;
   private lastDue: DueList | undefined = undefined;
+  private spareDue: DueList[] = [];
   /** pane path: the window of the last firing (results of one window share it) */
   private lastWindow: TimeWindow = Object.freeze({ start: NaN, end: NaN });
   /** pane path, during a watermark: the open panes it closed, pulled into their keys' arrays */
@@ -909,7 +912,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     if (t === Infinity) return; // a cleanup time that overflows: never (as the general path)
     let list = t === this.lastDueT ? this.lastDue : this.due.get(t);
     if (list === undefined) {
-      list = { ss: [], ps: [], vs: [], os: [] };
+      list = this.spareDue.pop() ?? { n: 0, ss: [], ps: [], vs: [], os: [] };
       this.due.set(t, list);
       const times = this.dueTimes;
       let i = times.length;
@@ -923,14 +926,15 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       const kf = (t + 1 - g.offset) / g.p - 1;
       const i = K0 + 2 * (kf - (kp[KB] as number));
       if (Number.isInteger(i) && i >= K0 && i < kp.length) o = kp[i] as number;
-      if (o < 0) o = list.os.length === 0 ? -1 : (list.os[list.os.length - 1] as number);
+      if (o < 0) o = list.n === 0 ? -1 : (list.os[list.n - 1] as number);
     }
     this.lastDueT = t;
     this.lastDue = list;
-    list.ss.push(slot);
-    list.ps.push(kp);
-    list.vs.push(v);
-    list.os.push(o);
+    const n = list.n++;
+    list.ss[n] = slot;
+    list.ps[n] = kp;
+    list.vs[n] = v;
+    list.os[n] = o;
   }
 
   /** On a watermark: close panes, then every due event time up to it, ascending; at each, the due keys in order. */
@@ -974,14 +978,15 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
         this.lastDue = undefined;
       }
       const os = list.os;
+      const len = list.n;
       let order: number[] | undefined;
-      for (let n = 1; n < os.length; n++) {
+      for (let n = 1; n < len; n++) {
         if ((os[n] as number) < (os[n - 1] as number)) {
-          order = os.map((_, i) => i).sort((x, y) => (os[x] as number) - (os[y] as number) || x - y);
+          order = Array.from({ length: len }, (_, i) => i).sort((x, y) => (os[x] as number) - (os[y] as number) || x - y);
           break;
         }
       }
-      for (let n = 0; n < os.length; n++) {
+      for (let n = 0; n < len; n++) {
         const i = order === undefined ? n : (order[n] as number);
         const kp = list.ps[i] as KeyPanes;
         if (kp[KV] !== list.vs[i]) continue; // scheduled again since, or gone
@@ -995,6 +1000,8 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
         }
         if (this.out.closed) return;
       }
+      list.n = 0;
+      if (this.spareDue.length < 4) this.spareDue.push(list);
     }
   }
 
