@@ -1,6 +1,6 @@
 import { ConfigurationError, TidewaterError, describeValue } from '../errors/index.js';
 import type { Aggregator } from '../state/descriptors.js';
-import { ORDER_SENSITIVE } from './types.js';
+import { addMerge, ORDER_SENSITIVE } from './types.js';
 
 function numberOf<T>(op: string, of: ((v: T) => number) | undefined, v: T): number {
   const x = of === undefined ? v : of(v);
@@ -28,7 +28,7 @@ function orderSensitive<T, A, R>(a: Aggregator<T, A, R>): Aggregator<T, A, R> {
  * ```
  */
 export function count(): Aggregator<unknown, number, number> {
-  return { create: () => 0, add: (a) => a + 1, result: (a) => a, merge: (a, b) => a + b };
+  return { create: () => 0, add: (a) => a + 1, result: (a) => a, merge: addMerge };
 }
 
 /**
@@ -40,7 +40,7 @@ export function count(): Aggregator<unknown, number, number> {
  * ```
  */
 export function sum<T = number>(of?: (value: T) => number): Aggregator<T, number, number> {
-  return { create: () => 0, add: (a, v) => a + numberOf('sum', of, v), result: (a) => a, merge: (a, b) => a + b };
+  return { create: () => 0, add: (a, v) => a + numberOf('sum', of, v), result: (a) => a, merge: addMerge };
 }
 
 /**

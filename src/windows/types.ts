@@ -51,3 +51,9 @@ export function maxTimestamp(w: TimeWindow): number {
 
 /** Marks built-in aggregators whose result depends on element order (no pane pre-aggregation for them). @internal */
 export const ORDER_SENSITIVE: unique symbol = Symbol('order-sensitive');
+
+/**
+ * The merge of the built-in `count()` and `sum()`: numeric addition. The pane path folds windows of an aggregator
+ * whose `merge` is this very function with `+` instead of a call per pane. @internal
+ */
+export const addMerge = (a: number, b: number): number => a + b;

@@ -4,6 +4,7 @@ import { ConfigurationError, TidewaterError } from '../errors/index.js';
 import { KeyedOperatorCore, type CoreArgs } from '../core/keyedOperator.js';
 import type { Namespace } from '../state/backend.js';
 import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
+import { isKey } from '../keys/validate.js';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import {
   aggregatingState,
@@ -19,7 +20,7 @@ import type { Timer } from '../timers/queue.js';
 import type { WindowAssigner } from './assigners.js';
 import { MergingWindowSet } from './mergingWindowSet.js';
 import type { OnMergeContext, Trigger, TriggerResult } from './triggers.js';
-import { maxTimestamp, ORDER_SENSITIVE, type TimeWindow, type WindowContext, type WindowResult } from './types.js';
+import { addMerge, maxTimestamp, ORDER_SENSITIVE, type TimeWindow, type WindowContext, type WindowResult } from './types.js';
 
 /** How a window keeps its contents and turns them into results. @internal */
 export type WindowFunction<T, K, R> =
@@ -85,11 +86,13 @@ const KB = 3;
 const K0 = 4;
 
 /**
- * The keys due at one event time of the pane path, in parallel arrays: the key, its state, the scheduling (`v`; an
- * entry whose key was scheduled again since is stale) and the firing order (`o`, ascending).
+ * The keys due at one event time of the pane path, in parallel arrays: the key's slot, its state, the scheduling
+ * (`v`; an entry whose key was scheduled again since is stale) and the firing order (`o`, ascending); the first `n`
+ * entries count (a list is reused once fired: its arrays keep their capacity).
  */
 interface DueList {
-  ids: KeyId[];
+  n: number;
+  ss: number[];
   ps: KeyPanes[];
   vs: number[];
   os: number[];
@@ -101,6 +104,18 @@ interface PaneGrid {
   readonly s: number;
   readonly m: number;
   readonly offset: number;
+}
+
+/**
+ * An open pane of the pane path: its accumulators by key slot (`undefined`: the key has none; an accumulator that is
+ * itself undefined is stored as `UNDEFINED`), how many it holds, and (once snapshots are taken) the slots changed
+ * since the last one.
+ */
+interface OpenPane {
+  readonly j: number;
+  vals: unknown[];
+  n: number;
+  readonly dirty: Set<number>;
 }
 
 const NIL = '\u0000tidewater:nil';
@@ -143,42 +158,60 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   /**
    * The pane path (event-time tumbling and sliding windows on the default event-time trigger; sliding ones need a
    * mergeable, order-insensitive aggregator): panes of gcd(size, slide) ms (tumbling: one pane per window). Open panes
-   * (all of whose windows are still to fire) keep their accumulators in `contents`, namespace-major by pane start (an
-   * element: one lookup in the open pane's map, as a hand-written loop does); when the watermark ends a pane's first
+   * (all of whose windows are still to fire) keep their accumulators in arrays indexed by a dense slot per key (an
+   * element: one lookup of its key's slot, then an array element; a key's first element in a pane writes an array
+   * element instead of growing a fresh map). `contents` (namespace-major by pane start) holds them as of the last
+   * snapshot: a snapshot writes what changed since (all of it when full), a restore reads them back, and the pane's
+   * namespace goes when it closes. When the watermark ends a pane's first
    * window, the pane moves into its keys' {@link KeyPanes}, from which windows are folded at firing. No keyed
    * timers: the operator keeps the keys due per event time and fires window-major as the watermark passes.
    * `undefined` = general path.
    */
   private readonly grid: PaneGrid | undefined;
-  /** pane path: the open panes (pane start → keyId → accumulator in the state handles' form) */
+  /** the `contents` column (namespace-major): the pane path's open panes as of the last snapshot */
   private readonly openCol: Map<unknown, Map<KeyId, unknown>>;
   /** pane path: keyId → {@link KeyPanes} */
   private readonly panesCol: Map<KeyId, unknown>;
+  /** pane path: the open panes by index, in creation order */
+  private readonly open = new Map<number, OpenPane>();
+  /** pane path: cleared value arrays of closed panes, for new open panes (all of length `slotCap`) */
+  private pool: unknown[][] = [];
+  /**
+   * pane path: a dense slot per key with pane state (derived from the `panes` state; slots of removed keys are reused):
+   * slot of a key, and per slot its id and {@link KeyPanes}; every open pane's array is `slotCap` long.
+   */
+  private readonly slotOf = new Map<KeyId, number>();
+  private slotIds: (KeyId | undefined)[] = [];
+  private slotKeys: (Key | undefined)[] = [];
+  private slotKps: (KeyPanes | undefined)[] = [];
+  private freeSlots: number[] = [];
+  private slotCap = 0;
   /** pane path: how each element is added to its pane's accumulator (`NONE` = empty pane); sliding: how panes merge */
   private readonly paneAdd: (acc: unknown, value: T) => unknown;
-  private readonly paneMerge: (a: unknown, b: unknown) => unknown;
   /** pane path: the keys due per event time, and those times ascending */
   private readonly due = new Map<number, DueList>();
   private dueTimes: number[] = [];
   private lastDueT = NaN;
   private lastDue: DueList | undefined = undefined;
+  private spareDue: DueList[] = [];
   /** pane path: the window of the last firing (results of one window share it) */
   private lastWindow: TimeWindow = Object.freeze({ start: NaN, end: NaN });
-  /** pane path, during a watermark: the open panes it closed (indexes, maps), pulled into their keys' arrays */
-  private closingJ: number[] = [];
-  private closingM: Map<KeyId, unknown>[] = [];
-  /** pane path: keys with state that may not be due by the end of the first open window (derived from the state) */
-  private readonly idle = new Set<KeyId>();
+  /** pane path, during a watermark: the open panes it closed, pulled into their keys' arrays */
+  private closing: OpenPane[] = [];
+  /** pane path: slots of keys with state that may not be due by the end of the first open window (derived from the
+   * state) */
+  private readonly idle = new Set<number>();
   /** pane path: the sequence number of the next new pane of a key */
   private nextQ = 0;
   /** pane path, derived from the watermark: the first window not yet ended, and the first open pane */
   private kOpen = -Infinity;
   private jQuiet = -Infinity;
-  /** pane path: the pane of the last element (index, time range, and its map when open) */
+  /** pane path: the pane of the last element (index, time range, and when open the pane and its values) */
   private lastJ = NaN;
   private lastLo = NaN;
   private lastHi = NaN;
-  private lastMap: Map<KeyId, unknown> | undefined = undefined;
+  private lastPane: OpenPane | undefined = undefined;
+  private lastVals: unknown[] | undefined = undefined;
   private readonly triggerStateIndex = new Map<string, number>();
   private readonly tctx: TriggerCtx<T, K, R>;
   private readonly wctx: WindowCtx<K>;
@@ -218,8 +251,6 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.openCol = this.backend.nsCols[CONTENTS] as Map<unknown, Map<KeyId, unknown>>;
     this.panesCol = this.backend.cols[PANES] as Map<KeyId, unknown>;
     this.paneAdd = WindowOperatorCore.adder(fn);
-    const agg = fn.kind === 'reduce' ? undefined : fn.aggregator;
-    this.paneMerge = agg?.merge === undefined ? (a) => a : (a, b) => (agg as Required<Aggregator<T, unknown, unknown>>).merge(a, b);
     this.backend.names.forEach((n, i) => {
       if (n.startsWith('trigger:')) this.triggerStateIndex.set(n.slice(8), i);
     });
@@ -275,14 +306,91 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const g = this.grid;
     if (g === undefined) return;
     this.paneWatermark(g);
+    for (const [id, v] of this.panesCol) this.slotNew(keyOfId(id), id, v as KeyPanes);
+    // the open panes: from `contents` (which keeps them as of this snapshot) into their arrays
+    for (const [ns, m] of this.openCol) {
+      const pane = this.paneOpen(((ns as number) - g.offset) / g.p);
+      for (const [id, raw] of m) {
+        const slot = this.slotOf.get(id);
+        if (slot === undefined) {
+          throw new TidewaterError(this.name, keyOfId(id), `${this.name}: the snapshot has window contents of a key without pane state; it was not taken by this operator.`);
+        }
+        pane.vals[slot] = raw;
+        pane.n++;
+      }
+    }
     for (const [id, v] of this.panesCol) {
       const kp = v as KeyPanes;
+      const slot = this.slotOf.get(id) as number;
       for (let i = K0; i < kp.length; i += 2) this.nextQ = Math.max(this.nextQ, (kp[i] as number) + 1);
       this.nextQ = Math.max(this.nextQ, (kp[KQ] as number) + 1);
       const t = kp[KT] as number;
-      if (Number.isFinite(t)) this.paneSchedule(id, kp, t, g);
-      else this.paneIdle(id, kp, g);
+      if (Number.isFinite(t)) this.paneSchedule(slot, kp, t, g);
+      else this.paneIdle(slot, kp, g);
     }
+  }
+
+  /** Brings `contents` up to date with the pane path's open panes (what changed since the last snapshot; all of it
+   * for a full one), then snapshots. */
+  override snapshot(options?: { full?: boolean }): OperatorSnapshot {
+    const g = this.grid;
+    if (g === undefined || this.open.size === 0) return super.snapshot(options);
+    const b = this.backend;
+    const key = b.key;
+    const id = b.id;
+    const ns = b.ns;
+    const all = options?.full === true || !b.tracking;
+    try {
+      for (const pane of this.open.values()) {
+        const start = g.offset + pane.j * g.p;
+        const vals = pane.vals;
+        if (all) {
+          for (let s = 0; s < vals.length; s++) if (vals[s] !== undefined) this.paneMirror(s, start, vals[s]);
+        } else {
+          for (const s of pane.dirty) if (vals[s] !== undefined) this.paneMirror(s, start, vals[s]);
+        }
+        pane.dirty.clear();
+      }
+      return super.snapshot(options);
+    } finally {
+      b.key = key;
+      b.id = id;
+      b.ns = ns;
+    }
+  }
+
+  private paneMirror(slot: number, start: number, raw: unknown): void {
+    const b = this.backend;
+    b.setCurrent(this.slotKeys[slot] as Key, this.slotIds[slot] as KeyId);
+    b.ns = start;
+    b.put(CONTENTS, raw);
+  }
+
+  /** State values held: the backend's, with the open panes' accumulators counted once. */
+  override get stateEntries(): number {
+    let n = super.stateEntries;
+    const g = this.grid;
+    if (g === undefined) return n;
+    for (const pane of this.open.values()) n += pane.n - (this.openCol.get(g.offset + pane.j * g.p)?.size ?? 0);
+    return n;
+  }
+
+  /** The present value of a state; the pane path's open panes are read from their arrays. */
+  override peekState(key: unknown, name: string, namespace: string | number = ''): unknown {
+    const g = this.grid;
+    if (g !== undefined && name === 'contents' && typeof namespace === 'number' && isKey(key)) {
+      const pane = this.open.get((namespace - g.offset) / g.p);
+      const slot = this.slotOf.get(keyIdOf(key));
+      if (pane !== undefined && slot !== undefined && pane.vals[slot] !== undefined) {
+        const raw = pane.vals[slot];
+        const v = raw === UNDEFINED ? undefined : raw;
+        const fn = this.fn;
+        if (fn.kind === 'reduce') return v;
+        if (fn.aggregator !== undefined) return fn.aggregator.result(v);
+        return [...(v as unknown[])];
+      }
+    }
+    return super.peekState(key, name, namespace);
   }
 
   /**
@@ -295,10 +403,10 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     if (g === undefined) return timers;
     const kp = this.peekState(key, 'panes') as KeyPanes | undefined;
     if (kp === undefined) return timers;
-    const id = keyIdOf(key as Key);
+    const slot = this.slotOf.get(keyIdOf(key as Key));
     const panes: number[] = [];
     for (let i = K0; i < kp.length; i += 2) if ((kp[i] as number) >= 0) panes.push((kp[KB] as number) + (i - K0) / 2);
-    for (const [ns, m] of this.openCol) if (m.has(id)) panes.push(((ns as number) - g.offset) / g.p);
+    if (slot !== undefined) for (const [j, pane] of this.open) if (pane.vals[slot] !== undefined) panes.push(j);
     const out = new Map<string, [domain: 'event' | 'processing', timestamp: number, namespace: string | number]>();
     const wm = this.watermark;
     const L = this.lateness;
@@ -314,7 +422,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   }
 
   override metrics(): Record<string, number> {
-    return { ...super.metrics(), lateRecordsDropped: this.lateDropped };
+    return { ...super.metrics(), stateEntries: this.stateEntries, lateRecordsDropped: this.lateDropped };
   }
 
   // ---- time rules (SEMANTICS §3.2) -----------------------------------------------------------------------------------
@@ -544,22 +652,24 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   private paneRecord(rec: StreamRecord<T, Key>, g: PaneGrid): void {
     const ts = rec.timestamp;
     if (!(ts >= this.lastLo && ts < this.lastHi)) this.paneOf(rec, g);
-    const m = this.lastMap;
-    if (m !== undefined) {
-      // the common case: an open pane the key has already
-      const id = this.backend.id;
-      const raw = m.get(id);
-      if (raw !== undefined) {
-        const next = this.paneAdd(raw === UNDEFINED ? undefined : raw, rec.value);
-        m.set(id, next === undefined ? UNDEFINED : next);
-        if (this.backend.tracking) this.touchOpen(this.lastLo);
-        return;
+    const vals = this.lastVals;
+    if (vals !== undefined) {
+      // the common case: an open pane the key has already (open panes are written whole into a snapshot: no tracking)
+      const slot = this.slotOf.get(this.backend.id);
+      if (slot !== undefined) {
+        const raw = vals[slot];
+        if (raw !== undefined) {
+          const next = this.paneAdd(raw === UNDEFINED ? undefined : raw, rec.value);
+          vals[slot] = next === undefined ? UNDEFINED : next;
+          if (this.backend.tracking) (this.lastPane as OpenPane).dirty.add(slot);
+          return;
+        }
       }
     }
     this.paneRecordSlow(rec, g, this.lastJ);
   }
 
-  /** Caches the pane of an element: its index, time range and (when open and present) its map. */
+  /** Caches the pane of an element: its index, time range and (when open and present) the pane. */
   private paneOf(rec: StreamRecord<T, Key>, g: PaneGrid): void {
     const ts = rec.timestamp;
     if (!Number.isFinite(ts)) this.assigner.assign(rec.value, ts, 0); // throws the assigner's error
@@ -567,14 +677,54 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.lastJ = j;
     this.lastLo = g.offset + j * g.p;
     this.lastHi = this.lastLo + g.p;
-    this.lastMap = j >= this.jQuiet ? this.openCol.get(this.lastLo) : undefined;
+    const pane = j >= this.jQuiet ? this.open.get(j) : undefined;
+    this.lastPane = pane;
+    this.lastVals = pane?.vals;
   }
 
-  private touchOpen(ns: number): void {
-    const b = this.backend;
-    b.ns = ns;
-    b.touch(CONTENTS);
-    b.ns = '';
+  /** A new open pane (its array from the pool when there is one). */
+  private paneOpen(j: number): OpenPane {
+    let vals = this.pool.pop();
+    if (vals === undefined) {
+      vals = new Array<unknown>(this.slotCap);
+      vals.fill(undefined);
+    }
+    const pane: OpenPane = { j, vals, n: 0, dirty: new Set() };
+    this.open.set(j, pane);
+    return pane;
+  }
+
+  /** Gives a key with new pane state a slot (every open pane's array grows with the slots). */
+  private slotNew(key: Key, id: KeyId, kp: KeyPanes): number {
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.slotIds.length;
+      this.slotIds.push(undefined);
+      this.slotKeys.push(undefined);
+      this.slotKps.push(undefined);
+      if (slot >= this.slotCap) {
+        const cap = Math.max(1024, this.slotCap * 2);
+        for (const pane of this.open.values()) for (let x = pane.vals.length; x < cap; x++) pane.vals.push(undefined);
+        for (const pane of this.closing) for (let x = pane.vals.length; x < cap; x++) pane.vals.push(undefined);
+        this.pool = [];
+        this.slotCap = cap;
+      }
+    }
+    this.slotOf.set(id, slot);
+    this.slotIds[slot] = id;
+    this.slotKeys[slot] = key;
+    this.slotKps[slot] = kp;
+    return slot;
+  }
+
+  /** Frees the slot of a key whose pane state is gone (it has no open pane either). */
+  private slotFree(slot: number): void {
+    const id = this.slotIds[slot] as KeyId;
+    this.slotOf.delete(id);
+    this.slotIds[slot] = undefined;
+    this.slotKeys[slot] = undefined;
+    this.slotKps[slot] = undefined;
+    this.freeSlots.push(slot);
   }
 
   private paneRecordSlow(rec: StreamRecord<T, Key>, g: PaneGrid, j: number): void {
@@ -587,30 +737,29 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       return;
     }
     const b = this.backend;
-    let kp = this.panesCol.get(b.id) as KeyPanes | undefined;
+    let slot = this.slotOf.get(b.id);
+    let kp = slot === undefined ? undefined : this.slotKps[slot];
     const created = kp === undefined;
     if (kp === undefined) {
       kp = [this.nextQ++, NaN, 0, j];
       b.put(PANES, kp);
+      slot = this.slotNew(keyOfId(b.id), b.id, kp);
     }
+    const s = slot as number;
     if (j >= this.jQuiet) {
-      // an open pane: its accumulator lives in `contents`; the key's first event after the pane closes pulls it in
-      const start = g.offset + j * g.p;
-      const m = this.lastMap;
-      if (m !== undefined) {
-        // the pane's map, where paneRecord found no value for the key
-        if (b.tracking) this.touchOpen(start);
-        const next = this.paneAdd(NONE, rec.value);
-        m.set(b.id, next === undefined ? UNDEFINED : next);
-      } else {
-        b.ns = start;
-        const raw = b.get(CONTENTS);
-        const next = this.paneAdd(raw === undefined ? NONE : raw === UNDEFINED ? undefined : raw, rec.value);
-        b.put(CONTENTS, next === undefined ? UNDEFINED : next);
-        b.ns = '';
-        this.lastMap = this.openCol.get(start);
-        if (raw !== undefined) return;
+      // an open pane: its accumulator lives in the pane's array; the key's first event after the pane closes pulls it in
+      let pane = this.lastPane;
+      if (pane === undefined) {
+        pane = this.open.get(j) ?? this.paneOpen(j);
+        this.lastPane = pane;
+        this.lastVals = pane.vals;
       }
+      const raw = pane.vals[s];
+      const next = this.paneAdd(raw === undefined ? NONE : raw === UNDEFINED ? undefined : raw, rec.value);
+      pane.vals[s] = next === undefined ? UNDEFINED : next;
+      if (b.tracking) pane.dirty.add(s);
+      if (raw !== undefined) return;
+      pane.n++;
       // the key must be due by the pane's first window end; one that is not idle is due by the end of the first open
       // window already (sliding: no need to look at its array)
       const tf = this.paneMax(Math.floor((j - g.m) / g.s) + 1, g);
@@ -618,10 +767,10 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
         // tumbling: the order of the keys firing a window is the order of their first elements in it
         if (b.tracking) b.touch(PANES);
         kp[this.paneSlot(kp, j)] = this.nextQ++;
-        this.paneScheduleAt(b.id, kp, tf, g);
-      } else if (created || (this.idle.size > 0 && this.idle.has(b.id))) {
+        this.paneScheduleAt(s, kp, tf, g);
+      } else if (created || (this.idle.size > 0 && this.idle.has(s))) {
         if (b.tracking) b.touch(PANES);
-        this.paneScheduleAt(b.id, kp, tf, g);
+        this.paneScheduleAt(s, kp, tf, g);
       }
       return;
     }
@@ -637,7 +786,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       if (this.paneMax(k, g) + L <= wm) break; // smaller k end earlier: late too
       this.paneFire(kp, k, g);
     }
-    if (isNew) this.paneFirstEvent(b.id, kp, j, this.kOpen, g);
+    if (isNew) this.paneFirstEvent(s, kp, j, this.kOpen, g);
   }
 
   /** The index of pane j's `q` in a key's array, made room for. */
@@ -662,20 +811,20 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
    * Schedules a key for a closed pane it just got: the end of the pane's first window from `kFrom` on (the windows
    * before have fired), or the pane's cleanup if earlier.
    */
-  private paneFirstEvent(id: KeyId, kp: KeyPanes, j: number, kFrom: number, g: PaneGrid): void {
+  private paneFirstEvent(slot: number, kp: KeyPanes, j: number, kFrom: number, g: PaneGrid): void {
     const kmin = Math.floor((j - g.m) / g.s) + 1;
     const kmax = Math.floor(j / g.s);
     const kf = Math.max(kmin, kFrom);
     let t = kf <= kmax ? this.paneMax(kf, g) : Infinity;
     if (this.lateness > 0) t = Math.min(t, this.paneMax(kmax, g) + this.lateness);
-    this.paneScheduleAt(id, kp, t, g);
+    this.paneScheduleAt(slot, kp, t, g);
   }
 
   /** Schedules a key at t unless it is due earlier (tumbling: again at an equal time, to take a new pane's place in
    * the firing order). */
-  private paneScheduleAt(id: KeyId, kp: KeyPanes, t: number, g: PaneGrid): void {
+  private paneScheduleAt(slot: number, kp: KeyPanes, t: number, g: PaneGrid): void {
     const cur = kp[KT] as number;
-    if (t < cur || Number.isNaN(cur) || (t === cur && g.m === 1)) this.paneSchedule(id, kp, t, g);
+    if (t < cur || Number.isNaN(cur) || (t === cur && g.m === 1)) this.paneSchedule(slot, kp, t, g);
   }
 
   /** Folds window k of a key from its (closed) panes and emits it (nothing when it has no pane). */
@@ -688,26 +837,45 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     if (g.m === 1) {
       if (lo < hi && (kp[lo] as number) >= 0) acc = unbox(kp[lo + 1]);
     } else {
-      const merge = this.paneMerge;
-      for (let i = lo; i < hi; i += 2) {
-        if ((kp[i] as number) < 0) continue;
-        acc = acc === NONE ? unbox(kp[i + 1]) : merge(acc, unbox(kp[i + 1]));
+      // (m > 1: the aggregator merges; called as its method, unboxing only what is boxed)
+      const agg = fn.kind === 'reduce' ? undefined : (fn.aggregator as Required<Aggregator<T, unknown, unknown>>);
+      if (agg?.merge === addMerge) {
+        // count() / sum(): number accumulators, never boxed
+        let n = 0;
+        let any = false;
+        for (let i = lo; i < hi; i += 2) {
+          if ((kp[i] as number) < 0) continue;
+          n += kp[i + 1] as number;
+          any = true;
+        }
+        if (any) acc = n;
+      } else {
+        for (let i = lo; i < hi; i += 2) {
+          if ((kp[i] as number) < 0) continue;
+          const v = kp[i + 1];
+          const x = typeof v === 'object' && v !== null ? unbox(v) : v;
+          acc = acc === NONE ? x : (agg as Required<Aggregator<T, unknown, unknown>>).merge(acc, x);
+        }
       }
     }
     if (acc === NONE) return;
     const start = g.offset + k * g.s * g.p;
     let w = this.lastWindow;
     if (w.start !== start) this.lastWindow = w = Object.freeze({ start, end: start + g.m * g.p });
-    this.emitWindow(w, fn.kind !== 'reduce' && fn.aggregator !== undefined ? fn.aggregator.result(acc) : acc, true);
+    if (fn.kind === 'process') this.emitWindow(w, fn.aggregator !== undefined ? fn.aggregator.result(acc) : acc, true);
+    else this.emitOne(this.backend.key as unknown as K, w, (fn.kind === 'aggregate' ? fn.aggregator.result(acc) : acc) as R, w.end - 1);
   }
 
   /** Pulls a key's open panes that the watermark closed into its array. */
-  private panePull(kp: KeyPanes, id: KeyId): void {
-    const ms = this.closingM;
-    for (let c = 0; c < ms.length; c++) {
-      const raw = (ms[c] as Map<KeyId, unknown>).get(id);
+  private panePull(kp: KeyPanes, slot: number): void {
+    const closing = this.closing;
+    for (let c = 0; c < closing.length; c++) {
+      const pane = closing[c] as OpenPane;
+      const raw = pane.vals[slot];
       if (raw === undefined) continue;
-      const i = this.paneSlot(kp, this.closingJ[c] as number);
+      pane.vals[slot] = undefined;
+      pane.n--;
+      const i = this.paneSlot(kp, pane.j);
       if ((kp[i] as number) < 0) kp[i] = 0;
       kp[i + 1] = box(raw === UNDEFINED ? undefined : raw);
     }
@@ -717,19 +885,18 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
    * Sliding: keeps a key in `idle` while it is not due by the end of the first open window (a new open pane of the
    * key must then look whether it has to be due earlier).
    */
-  private paneIdle(id: KeyId, kp: KeyPanes, g: PaneGrid): void {
+  private paneIdle(slot: number, kp: KeyPanes, g: PaneGrid): void {
     if (g.m === 1) return;
     if ((kp[KT] as number) <= this.paneMax(this.kOpen, g)) {
-      if (this.idle.size > 0) this.idle.delete(id);
-    } else this.idle.add(id);
+      if (this.idle.size > 0) this.idle.delete(slot);
+    } else this.idle.add(slot);
   }
 
   /** The first window end of a key's earliest open pane (NaN: none). */
-  private paneOpenFirst(id: KeyId, g: PaneGrid): number {
+  private paneOpenFirst(slot: number, g: PaneGrid): number {
     let o = NaN;
-    for (const [ns, m] of this.openCol) {
-      const j = ((ns as number) - g.offset) / g.p;
-      if (j < this.jQuiet || !m.has(id)) continue;
+    for (const [j, pane] of this.open) {
+      if (j < this.jQuiet || pane.vals[slot] === undefined) continue;
       const tf = this.paneMax(Math.floor((j - g.m) / g.s) + 1, g);
       if (!(o <= tf)) o = tf;
     }
@@ -737,15 +904,15 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   }
 
   /** Puts a key on the due list of event time t (it may still be on another one: stale entries are skipped). */
-  private paneSchedule(id: KeyId, kp: KeyPanes, t: number, g: PaneGrid): void {
+  private paneSchedule(slot: number, kp: KeyPanes, t: number, g: PaneGrid): void {
     kp[KT] = t;
     const v = (kp[KV] as number) + 1;
     kp[KV] = v;
-    this.paneIdle(id, kp, g);
+    this.paneIdle(slot, kp, g);
     if (t === Infinity) return; // a cleanup time that overflows: never (as the general path)
     let list = t === this.lastDueT ? this.lastDue : this.due.get(t);
     if (list === undefined) {
-      list = { ids: [], ps: [], vs: [], os: [] };
+      list = this.spareDue.pop() ?? { n: 0, ss: [], ps: [], vs: [], os: [] };
       this.due.set(t, list);
       const times = this.dueTimes;
       let i = times.length;
@@ -759,14 +926,15 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       const kf = (t + 1 - g.offset) / g.p - 1;
       const i = K0 + 2 * (kf - (kp[KB] as number));
       if (Number.isInteger(i) && i >= K0 && i < kp.length) o = kp[i] as number;
-      if (o < 0) o = list.os.length === 0 ? -1 : (list.os[list.os.length - 1] as number);
+      if (o < 0) o = list.n === 0 ? -1 : (list.os[list.n - 1] as number);
     }
     this.lastDueT = t;
     this.lastDue = list;
-    list.ids.push(id);
-    list.ps.push(kp);
-    list.vs.push(v);
-    list.os.push(o);
+    const n = list.n++;
+    list.ss[n] = slot;
+    list.ps[n] = kp;
+    list.vs[n] = v;
+    list.os[n] = o;
   }
 
   /** On a watermark: close panes, then every due event time up to it, ascending; at each, the due keys in order. */
@@ -775,23 +943,26 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     if (g === undefined) return;
     this.paneWatermark(g);
     this.lastLo = this.lastHi = NaN;
-    this.lastMap = undefined;
-    const closingJ: number[] = [];
-    const closingM: Map<KeyId, unknown>[] = [];
-    for (const [ns, m] of this.openCol) {
-      const j = ((ns as number) - g.offset) / g.p;
-      if (j < this.jQuiet) {
-        closingJ.push(j);
-        closingM.push(m);
-      }
+    this.lastPane = undefined;
+    this.lastVals = undefined;
+    let closing: OpenPane[] | undefined;
+    for (const [j, pane] of this.open) {
+      if (j >= this.jQuiet) continue;
+      (closing ??= []).push(pane);
     }
-    this.closingJ = closingJ;
-    this.closingM = closingM;
+    if (closing === undefined) {
+      this.paneDue(wm, g);
+      return;
+    }
+    for (const pane of closing) this.open.delete(pane.j);
+    this.closing = closing;
     this.paneDue(wm, g);
-    // every key of a closed pane was due by now (its first window ended) and has pulled it in
-    for (const j of closingJ) this.backend.dropNamespace(CONTENTS, g.offset + j * g.p);
-    this.closingJ = [];
-    this.closingM = [];
+    // every key of a closed pane was due by now (its first window ended) and has pulled it in: its array is clear
+    for (const pane of closing) {
+      this.backend.dropNamespace(CONTENTS, g.offset + pane.j * g.p);
+      if (pane.n === 0 && pane.vals.length === this.slotCap) this.pool.push(pane.vals);
+    }
+    this.closing = [];
   }
 
   private paneDue(wm: number, g: PaneGrid): void {
@@ -807,27 +978,30 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
         this.lastDue = undefined;
       }
       const os = list.os;
+      const len = list.n;
       let order: number[] | undefined;
-      for (let n = 1; n < os.length; n++) {
+      for (let n = 1; n < len; n++) {
         if ((os[n] as number) < (os[n - 1] as number)) {
-          order = os.map((_, i) => i).sort((x, y) => (os[x] as number) - (os[y] as number) || x - y);
+          order = Array.from({ length: len }, (_, i) => i).sort((x, y) => (os[x] as number) - (os[y] as number) || x - y);
           break;
         }
       }
-      for (let n = 0; n < os.length; n++) {
+      for (let n = 0; n < len; n++) {
         const i = order === undefined ? n : (order[n] as number);
         const kp = list.ps[i] as KeyPanes;
         if (kp[KV] !== list.vs[i]) continue; // scheduled again since, or gone
-        const id = list.ids[i] as KeyId;
-        const key = keyOfId(id);
-        b.setCurrent(key, id);
+        const slot = list.ss[i] as number;
+        const key = this.slotKeys[slot] as Key;
+        b.setCurrent(key, this.slotIds[slot] as KeyId);
         try {
-          this.paneEvent(kp, t, g);
+          this.paneEvent(kp, slot, t, g);
         } catch (err) {
           this.failUser(err, { kind: 'timer', timestamp: t, domain: 'event', key });
         }
         if (this.out.closed) return;
       }
+      list.n = 0;
+      if (this.spareDue.length < 4) this.spareDue.push(list);
     }
   }
 
@@ -835,10 +1009,10 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
    * A key's event at time t: fire the window ending at t, drop the panes whose last window is cleaned up, and
    * schedule the next event (the next window end with contents, or the next cleanup).
    */
-  private paneEvent(kp: KeyPanes, t: number, g: PaneGrid): void {
+  private paneEvent(kp: KeyPanes, slot: number, t: number, g: PaneGrid): void {
     const b = this.backend;
     if (b.tracking) b.touch(PANES);
-    if (this.closingM.length > 0) this.panePull(kp, b.id);
+    if (this.closing.length > 0) this.panePull(kp, slot);
     const span = g.s * g.p;
     const base = t + 1 - g.offset - g.m * g.p; // window k ends at t iff k = base / span
     const kf = base / span;
@@ -849,17 +1023,32 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     let first = kp[KB] as number;
     const n = kp.length;
     let i0 = K0;
-    while (i0 < n && ((kp[i0] as number) < 0 || first + (i0 - K0) / 2 < jKeep)) i0 += 2;
-    if (i0 > K0) {
-      for (let x = i0, y = K0; x < n; x++, y++) kp[y] = kp[x];
-      kp.length = n - (i0 - K0);
+    while (i0 < n && ((kp[i0] as number) < 0 || first + (i0 - K0) / 2 < jKeep)) {
+      kp[i0] = -1;
+      kp[i0 + 1] = null;
+      i0 += 2;
+    }
+    const has = i0 < n; // the key keeps a pane (the one at i0)
+    if (i0 - K0 >= 2 * g.m || (!has && i0 > K0)) {
+      // shift left once the dropped panes (now holes) at the front are m (not at each event), leaving the array's
+      // length (a pane pulled in next takes a place at its end without growing it)
+      let y = K0;
+      for (let x = i0; x < n; x++, y++) kp[y] = kp[x];
+      if (n - y > 4 * g.m + 8) kp.length = y;
+      else {
+        for (; y < n; y += 2) {
+          kp[y] = -1;
+          kp[y + 1] = null;
+        }
+      }
       first += (i0 - K0) / 2;
       kp[KB] = first;
+      i0 = K0;
     }
     // the first window ending after t that has a pane (panes ascend, so do their first windows)
     const kNext = Math.floor(base / span) + 1;
     let next = NaN;
-    for (let i = K0; i < kp.length; i += 2) {
+    for (let i = i0; i < kp.length; i += 2) {
       if ((kp[i] as number) < 0) continue;
       const j = first + (i - K0) / 2;
       if (Math.floor(j / g.s) >= kNext) {
@@ -868,21 +1057,22 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       }
     }
     // the lowest pane is cleaned up first
-    if (L > 0 && kp.length > K0) next = Math.min(Number.isNaN(next) ? Infinity : next, this.paneMax(Math.floor(first / g.s), g) + L);
+    if (L > 0 && has) next = Math.min(Number.isNaN(next) ? Infinity : next, this.paneMax(Math.floor((first + (i0 - K0) / 2) / g.s), g) + L);
     if (!(next <= this.paneMax(this.kOpen, g))) {
       // not due by the end of the first open window: an open pane's first window may come earlier
-      const o = this.paneOpenFirst(b.id, g);
+      const o = this.paneOpenFirst(slot, g);
       if (!Number.isNaN(o) && !(next <= o)) next = o;
     }
     if (!Number.isNaN(next)) {
-      this.paneSchedule(b.id, kp, next, g);
+      this.paneSchedule(slot, kp, next, g);
       return;
     }
     // no pane left: the key's state goes
     kp[KT] = NaN;
     kp[KV] = (kp[KV] as number) + 1;
-    this.idle.delete(b.id);
+    this.idle.delete(slot);
     b.remove(PANES);
+    this.slotFree(slot);
   }
 
   // ---- merging (SEMANTICS §1.4) ---------------------------------------------------------------------------------------

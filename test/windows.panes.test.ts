@@ -1,0 +1,160 @@
+import { Subject, pipe, type OperatorFunction } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { count, mean, slidingWindows, type Aggregator, type StreamElement, type StreamRecord, type WindowResult } from '../src/index.js';
+import { aggregate, processWindow, window } from '../operators/index.js';
+import { harness, type HarnessCheckpoint } from '../testing/index.js';
+import { feed, fmt, sortRuns, type E, type Step } from './support/windows.js';
+
+type Op = OperatorFunction<StreamElement<E, string>, StreamElement<WindowResult<string, unknown>, string>>;
+type Late = Subject<StreamRecord<E, string>>;
+
+/**
+ * Many keys in phases: 1 500 keys, then 1 500 others (the first ones' state goes: their slots are reused), then all
+ * 3 000 again; timestamps slightly out of order, a watermark every 5 ms of event time, late records now and then.
+ */
+function data(): Step[] {
+  const steps: Step[] = [];
+  let x = 12345;
+  const rnd = (n: number): number => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x % n;
+  };
+  const phases: [from: number, to: number, k0: number, k1: number][] = [
+    [0, 120, 0, 1500],
+    [120, 240, 1500, 3000],
+    [240, 300, 0, 3000],
+  ];
+  let wm = -Infinity;
+  for (const [t0, t1, k0, k1] of phases) {
+    for (let t = t0; t < t1; t++) {
+      for (let i = 0; i < 40; i++) {
+        const late = rnd(50) === 0 ? 40 : 0;
+        steps.push([`k${k0 + rnd(k1 - k0)}`, rnd(9) + 1, Math.max(0, t - rnd(4) - late)]);
+      }
+      if (t % 5 === 4 && t - 3 > wm) steps.push((wm = t - 3));
+    }
+  }
+  return steps;
+}
+
+/** An order-insensitive aggregator whose accumulator is undefined until a value that is not a multiple of 3. */
+const sumNot3: Aggregator<E, number | undefined, number | null> = {
+  create: () => undefined,
+  add: (a, v) => (v[1] % 3 === 0 ? a : (a ?? 0) + v[1]),
+  merge: (a, b) => (a === undefined ? b : b === undefined ? a : a + b),
+  result: (a) => a ?? null,
+};
+
+function run(op: () => Op, late: Late, input: readonly Step[], cuts: readonly number[]): { out: string[]; late: string[]; entries: number } {
+  let h = harness(op());
+  const out: string[] = [];
+  const lates: string[] = [];
+  const drain = () => {
+    out.push(...h.output().map(fmt));
+    lates.push(...h.sideOutput(late).map((r) => `${r.key} ${r.value[1]}@${r.timestamp}`));
+  };
+  let at = 0;
+  let cp: HarnessCheckpoint | undefined;
+  for (const c of cuts) {
+    feed(h, input.slice(at, c));
+    at = c;
+    cp = h.snapshot();
+  }
+  if (cp !== undefined) {
+    drain();
+    h = h.restore(cp);
+  }
+  feed(h, input.slice(at));
+  h.complete();
+  drain();
+  return { out, late: lates, entries: h.operators[0]?.stateEntries ?? NaN };
+}
+
+describe('pane path with many keys (open panes by key slot)', () => {
+  const input = data();
+  const n = input.length;
+  const cases: [string, (L: number, late: Late) => Op, (L: number, late: Late) => Op][] = [
+    [
+      'mean (object accumulators)',
+      (L, late) => pipe(window<E, string>(slidingWindows(30, 10), { allowedLateness: L, lateData: late }), aggregate(mean((e: E) => e[1]))),
+      (L, late) =>
+        pipe(
+          window<E, string>(slidingWindows(30, 10), { allowedLateness: L, lateData: late }),
+          processWindow((els: readonly E[]) => els.reduce((s, e) => s + e[1], 0) / els.length),
+        ),
+    ],
+    [
+      'an accumulator that may be undefined',
+      (L, late) => pipe(window<E, string>(slidingWindows(25, 5, { offset: 3 }), { allowedLateness: L, lateData: late }), aggregate(sumNot3)),
+      (L, late) =>
+        pipe(
+          window<E, string>(slidingWindows(25, 5, { offset: 3 }), { allowedLateness: L, lateData: late }),
+          processWindow((els: readonly E[]) => {
+            const xs = els.filter((e) => e[1] % 3 !== 0);
+            return xs.length === 0 ? null : xs.reduce((s, e) => s + e[1], 0);
+          }),
+        ),
+    ],
+  ];
+  for (const [name, op, oracle] of cases) {
+    for (const L of [0, 20]) {
+      it(`${name}, lateness ${L}: equals the general path; restores mid-stream to exactly the uninterrupted output; no state left`, () => {
+        const late: Late = new Subject();
+        const whole = run(() => op(L, late), late, input, []);
+        const general = run(() => oracle(L, late), late, input, []);
+        expect(whole.out.length).toBeGreaterThan(10_000);
+        expect(sortRuns(whole.out)).toStrictEqual(sortRuns(general.out));
+        expect(whole.late).toStrictEqual(general.late);
+        expect(whole.entries).toBe(0);
+        // cuts: while the first keys arrive (slots grow past 1 024 with panes open), while they go, and in the last phase
+        for (const cuts of [[Math.floor(n * 0.1)], [Math.floor(n * 0.05), Math.floor(n * 0.3), Math.floor(n * 0.5)], [Math.floor(n * 0.45), Math.floor(n * 0.85)]]) {
+          const restored = run(() => op(L, late), late, input, cuts);
+          expect(restored.out).toStrictEqual(whole.out);
+          expect(restored.late).toStrictEqual(whole.late);
+          expect(restored.entries).toBe(0);
+        }
+      });
+    }
+  }
+});
+
+describe('pane path: open panes in snapshots and inspection', () => {
+  const op = () => pipe(window<E, string>(slidingWindows(30, 10)), aggregate(count()));
+
+  it('an incremental checkpoint writes only the open-pane values that changed; state entries count each value once', () => {
+    const h = feed(harness(op()), [['a', 1, 1], ['b', 1, 2], ['a', 1, 3], ['c', 1, 12]]);
+    // a: pane [0,10) = 2; b: pane [0,10) = 1; c: pane [10,20) = 1; and each key's pane state
+    expect(h.operators[0]?.stateEntries).toBe(6);
+    expect(h.state('a', 'contents', { namespace: 0 })).toBe(2);
+    expect(h.state('c', 'contents', { namespace: 10 })).toBe(1);
+    expect(h.state('c', 'contents', { namespace: 0 })).toBeUndefined();
+    const first = h.snapshot();
+    expect(first.latest.values().next().value?.entries.length).toBe(6);
+    expect(h.operators[0]?.stateEntries).toBe(6);
+    feed(h, [['b', 1, 5]]);
+    const second = h.snapshot();
+    expect(second.latest.values().next().value?.entries.map((e) => e.path)).toStrictEqual(['["s","contents","aggregating",0,"\\"b\\""]']);
+    expect(h.snapshot().latest.values().next().value?.entries).toStrictEqual([]);
+    expect(h.state('b', 'contents', { namespace: 0 })).toBe(2);
+    // the watermark closes pane [0,10): its values move into the keys' pane state, and contents of it is deleted
+    feed(h, [9]);
+    expect(h.records().map((r) => [r.key, r.value.window.start, r.value.value])).toStrictEqual([
+      ['a', -20, 2],
+      ['b', -20, 2],
+    ]);
+    expect(h.state('a', 'contents', { namespace: 0 })).toBeUndefined();
+    const third = h.snapshot();
+    const paths = third.latest.values().next().value?.entries.map((e) => [e.path, e.value === undefined]);
+    expect(paths).toContainEqual(['["s","contents","aggregating",0,"\\"a\\""]', true]);
+    expect(paths).toContainEqual(['["s","contents","aggregating",0,"\\"b\\""]', true]);
+    expect(h.operators[0]?.stateEntries).toBe(4);
+    const restored = h.restore(third);
+    expect(restored.operators[0]?.stateEntries).toBe(4);
+    expect(restored.state('c', 'contents', { namespace: 10 })).toBe(1);
+    restored.complete();
+    h.complete();
+    expect(restored.output().map(fmt)).toStrictEqual(h.output().map(fmt).slice(h.output().length - restored.output().length));
+    expect(restored.operators[0]?.stateEntries).toBe(0);
+    expect(restored.keys()).toStrictEqual([]);
+  });
+});
