@@ -823,11 +823,17 @@ export class KeyedStateBackend {
       this.put(i, this.fill(d, payload as [0 | 1, unknown, number?], now));
     }
     pendingTimers.sort((a, b) => a.ts - b.ts || a.seq - b.seq);
+    // timers keep their registration numbers: the entries of keys whose timers do not change again stay in the
+    // stored chain with them, so the timers registered from now on must number after every one of them
+    let nextSeq = 0;
     for (const t of pendingTimers) {
       this.setCurrentKey(t.key);
+      this.seq = t.seq;
       this.registerTimer(t.domain, t.ts, t.ns);
       this.timersPersisted.add(this.id);
+      nextSeq = Math.max(nextSeq, t.seq + 1);
     }
+    this.seq = nextSeq;
     this.tracking = true;
     this.resetSaturation();
     this.key = undefined;
