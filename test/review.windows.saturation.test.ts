@@ -4,11 +4,11 @@
 // gives the uninterrupted output.
 import { pipe, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { count, tumblingWindows, type OperatorSnapshot, type StreamElement, type WindowResult } from '../src/index.js';
-import { aggregate, window } from '../operators/index.js';
+import { count, slidingWindows, tumblingWindows, type OperatorSnapshot, type StreamElement, type WindowResult } from '../src/index.js';
+import { aggregate, reduce, window } from '../operators/index.js';
 import { harness, type Harness, type HarnessCheckpoint } from '../testing/index.js';
 import { SATURATION_MIN } from '../src/state/backend.js';
-import { fmt, type E } from './support/windows.js';
+import { fmt, sumE, type E } from './support/windows.js';
 
 type Op = OperatorFunction<StreamElement<E, string>, StreamElement<WindowResult<string, unknown>, string>>;
 const N = 5_000;
@@ -79,4 +79,56 @@ describe('pane path: saturation of change tracking', () => {
       }
     });
   });
+});
+
+describe('general path: saturation of change tracking', () => {
+  const ops: [string, () => Op][] = [
+    ['sliding 200 / 100, reduce (event time)', () => pipe(window<E, string>(slidingWindows(200, 100), { name: 'w' }), reduce(sumE)) as Op],
+    ['tumbling 100, processing time, count', () => pipe(window<E, string>(tumblingWindows(100, { time: 'processing' }), { name: 'w' }), aggregate(count()))],
+  ];
+  const steps: ((h: H) => void)[] = [
+    (h) => keys.forEach((k) => h.record([k, 1], 5, k)),
+    (h) => keys.forEach((k) => h.record([k, 1], 6, k)),
+    (h) => keys.slice(0, 10).forEach((k) => h.record([k, 1], 7, k)),
+    (h) => {
+      h.setProcessingTime(150);
+      keys.slice(0, 3).forEach((k) => h.record([k, 1], 150, k));
+      h.watermark(99);
+    },
+    (h) => keys.forEach((k) => h.record([k, 1], 120, k)),
+    (h) => {
+      h.setProcessingTime(400);
+      h.watermark(300);
+    },
+  ];
+  for (const [name, op] of ops) {
+    it(`${name}: restores from each point (and again after one more snapshot) match the uninterrupted run`, () => {
+      const whole = harness(op());
+      for (const p of steps) p(whole);
+      whole.complete();
+      const expected = whole.output().map(fmt);
+      const h = harness(op());
+      const cps: HarnessCheckpoint[] = [];
+      const outs: number[] = [];
+      const fulls: boolean[] = [];
+      const clock: number[] = [];
+      for (const p of steps) {
+        p(h);
+        clock.push(h.processingTime);
+        const cp = h.snapshot();
+        fulls.push((cp.latest.get('w') as OperatorSnapshot).full);
+        cps.push(viaJson(cp));
+        outs.push(h.output().length);
+      }
+      expect(fulls.slice(0, 3)).toStrictEqual([true, true, false]);
+      cps.forEach((cp, i) => {
+        const r1 = harness(op(), { restore: cp, processingTime: clock[i] as number });
+        for (const p of steps.slice(i + 1, i + 2)) p(r1);
+        const r2 = r1.restore(viaJson(r1.snapshot()));
+        for (const p of steps.slice(i + 2)) p(r2);
+        r2.complete();
+        expect([i, ...h.output().slice(0, outs[i]).map(fmt), ...r1.output().map(fmt), ...r2.output().map(fmt)]).toStrictEqual([i, ...expected]);
+      });
+    });
+  }
 });
