@@ -524,9 +524,10 @@ class JobRunner<T, R> {
       this.deltaBytes = 0;
       this.forceFull = false;
     } else {
-      // what a restore reads besides the last full checkpoint: the operators' deltas (an operator whose snapshot was
-      // full, because most of its state changed, starts its chain afresh here)
-      this.deltaBytes += cp.snapshots.reduce((n, s) => (s.full ? n : n + snapshotChars(s)), 0);
+      // what a restore reads besides the last full checkpoint: every snapshot of the checkpoints in the chain. An
+      // operator's full snapshot counts too: its own chain starts afresh here, but the checkpoint that holds it stays
+      // in the other operators' chains (retention keeps it and a restore reads it whole) until a full checkpoint.
+      this.deltaBytes += cp.snapshots.reduce((n, s) => n + snapshotChars(s), 0);
       this.forceFull = this.deltaBytes >= Math.max(this.fullBytes, 1 << 16);
     }
     this.checkpointsCompleted++;

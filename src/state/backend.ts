@@ -703,6 +703,16 @@ export class KeyedStateBackend {
   snapshot(full = false): PackedSnapshot {
     const now = this.hasTtl ? this.now() : 0;
     const out = new ChunkWriter();
+    if (!full && this.tracking && this.hasTtl) {
+      // (before choosing between full and delta: the deletions this cleanup records can saturate the tracking, and
+      // the snapshot must then be full)
+      this.incrementalTtlCleanup(now);
+      for (let i = 0; i < this.n && this.tracking; i++) {
+        if ((this.descriptors[i] as StateDescriptor).ttl === undefined) continue;
+        for (const id of [...(this.dirty[i] as Dirty).keys()]) this.expire(i, id, '', now);
+        for (const [ns, m] of [...(this.nsDirty[i] as NsDirty)]) for (const id of [...m.keys()]) this.expire(i, id, ns, now);
+      }
+    }
     if (full || !this.tracking) {
       if (this.hasTtl) this.expireEverything(now);
       for (let i = 0; i < this.n; i++) {
@@ -718,14 +728,6 @@ export class KeyedStateBackend {
       return new PackedSnapshot(this.operator, true, this.maxParallelism, out.finish(), out.count);
     }
 
-    if (this.hasTtl) {
-      this.incrementalTtlCleanup(now);
-      for (let i = 0; i < this.n; i++) {
-        if ((this.descriptors[i] as StateDescriptor).ttl === undefined) continue;
-        for (const id of [...(this.dirty[i] as Dirty).keys()]) this.expire(i, id, '', now);
-        for (const [ns, m] of [...(this.nsDirty[i] as NsDirty)]) for (const id of [...m.keys()]) this.expire(i, id, ns, now);
-      }
-    }
     for (let i = 0; i < this.n; i++) {
       const col = this.cols[i] as Map<KeyId, unknown>;
       for (const [id, was] of this.dirty[i] as Dirty) {
@@ -821,11 +823,17 @@ export class KeyedStateBackend {
       this.put(i, this.fill(d, payload as [0 | 1, unknown, number?], now));
     }
     pendingTimers.sort((a, b) => a.ts - b.ts || a.seq - b.seq);
+    // timers keep their registration numbers: the entries of keys whose timers do not change again stay in the
+    // stored chain with them, so the timers registered from now on must number after every one of them
+    let nextSeq = 0;
     for (const t of pendingTimers) {
       this.setCurrentKey(t.key);
+      this.seq = t.seq;
       this.registerTimer(t.domain, t.ts, t.ns);
       this.timersPersisted.add(this.id);
+      nextSeq = Math.max(nextSeq, t.seq + 1);
     }
+    this.seq = nextSeq;
     this.tracking = true;
     this.resetSaturation();
     this.key = undefined;
