@@ -340,6 +340,8 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const id = b.id;
     const ns = b.ns;
     const all = options?.full === true || !b.tracking;
+    // a full snapshot follows: what the mirroring changes need not be tracked
+    if (all) b.tracking = false;
     try {
       for (const pane of this.open.values()) {
         const start = g.offset + pane.j * g.p;
