@@ -1,12 +1,12 @@
-import { Subject, pipe, type OperatorFunction } from 'rxjs';
+import { Subject, pipe } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { count, mean, slidingWindows, type Aggregator, type StreamElement, type StreamRecord, type WindowResult } from '../src/index.js';
+import { count, mean, slidingWindows, type Aggregator } from '../src/index.js';
 import { aggregate, processWindow, window } from '../operators/index.js';
-import { harness, type HarnessCheckpoint } from '../testing/index.js';
-import { feed, fmt, sortRuns, type E, type Step } from './support/windows.js';
+import { harness } from '../testing/index.js';
+import { feed, fmt, sortRuns, type E, type Step, runWithRestore, type LateSide, type WindowOp } from './support/windows.js';
 
-type Op = OperatorFunction<StreamElement<E, string>, StreamElement<WindowResult<string, unknown>, string>>;
-type Late = Subject<StreamRecord<E, string>>;
+type Op = WindowOp;
+type Late = LateSide;
 
 /**
  * Many keys in phases: 1 500 keys, then 1 500 others (the first ones' state goes: their slots are reused), then all
@@ -45,30 +45,6 @@ const sumNot3: Aggregator<E, number | undefined, number | null> = {
   result: (a) => a ?? null,
 };
 
-function run(op: () => Op, late: Late, input: readonly Step[], cuts: readonly number[]): { out: string[]; late: string[]; entries: number } {
-  let h = harness(op());
-  const out: string[] = [];
-  const lates: string[] = [];
-  const drain = () => {
-    out.push(...h.output().map(fmt));
-    lates.push(...h.sideOutput(late).map((r) => `${r.key} ${r.value[1]}@${r.timestamp}`));
-  };
-  let at = 0;
-  let cp: HarnessCheckpoint | undefined;
-  for (const c of cuts) {
-    feed(h, input.slice(at, c));
-    at = c;
-    cp = h.snapshot();
-  }
-  if (cp !== undefined) {
-    drain();
-    h = h.restore(cp);
-  }
-  feed(h, input.slice(at));
-  h.complete();
-  drain();
-  return { out, late: lates, entries: h.operators[0]?.stateEntries ?? NaN };
-}
 
 describe('pane path with many keys (open panes by key slot)', () => {
   const input = data();
@@ -100,15 +76,15 @@ describe('pane path with many keys (open panes by key slot)', () => {
     for (const L of [0, 20]) {
       it(`${name}, lateness ${L}: equals the general path; restores mid-stream to exactly the uninterrupted output; no state left`, () => {
         const late: Late = new Subject();
-        const whole = run(() => op(L, late), late, input, []);
-        const general = run(() => oracle(L, late), late, input, []);
+        const whole = runWithRestore(() => op(L, late), late, input, []);
+        const general = runWithRestore(() => oracle(L, late), late, input, []);
         expect(whole.out.length).toBeGreaterThan(10_000);
         expect(sortRuns(whole.out)).toStrictEqual(sortRuns(general.out));
         expect(whole.late).toStrictEqual(general.late);
         expect(whole.entries).toBe(0);
         // cuts: while the first keys arrive (slots grow past 1 024 with panes open), while they go, and in the last phase
         for (const cuts of [[Math.floor(n * 0.1)], [Math.floor(n * 0.05), Math.floor(n * 0.3), Math.floor(n * 0.5)], [Math.floor(n * 0.45), Math.floor(n * 0.85)]]) {
-          const restored = run(() => op(L, late), late, input, cuts);
+          const restored = runWithRestore(() => op(L, late), late, input, cuts);
           expect(restored.out).toStrictEqual(whole.out);
           expect(restored.late).toStrictEqual(whole.late);
           expect(restored.entries).toBe(0);

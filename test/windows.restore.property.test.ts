@@ -1,13 +1,12 @@
 import fc from 'fast-check';
-import { Subject, pipe, type OperatorFunction } from 'rxjs';
+import { Subject, pipe } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { slidingWindows, sum, tumblingWindows, type StreamElement, type StreamRecord, type WindowResult } from '../src/index.js';
+import { slidingWindows, sum, tumblingWindows } from '../src/index.js';
 import { aggregate, processWindow, window } from '../operators/index.js';
-import { harness, type HarnessCheckpoint } from '../testing/index.js';
-import { feed, fmt, type E, type Step } from './support/windows.js';
+import { type E, type Step, runWithRestore, type LateSide, type WindowOp } from './support/windows.js';
 
-type Op = OperatorFunction<StreamElement<E, string>, StreamElement<WindowResult<string, unknown>, string>>;
-type Late = Subject<StreamRecord<E, string>>;
+type Op = WindowOp;
+type Late = LateSide;
 
 /** Up to 60 steps over four keys; watermarks are a running max. */
 const steps: fc.Arbitrary<Step[]> = fc
@@ -23,32 +22,6 @@ const steps: fc.Arbitrary<Step[]> = fc
     return xs.map((x) => (typeof x === 'number' ? (w = Math.max(w, x)) : x));
   });
 
-/** Output (in order) and late records of a run that checkpoints after each cut (a full snapshot, then deltas) and
- * restores from the last checkpoint. */
-function run(op: () => Op, late: Late, input: readonly Step[], cuts: readonly number[]): { out: string[]; late: string[] } {
-  let h = harness(op());
-  const out: string[] = [];
-  const lates: string[] = [];
-  const drain = () => {
-    out.push(...h.output().map(fmt));
-    lates.push(...h.sideOutput(late).map((r) => `${r.key} ${r.value[1]}@${r.timestamp}`));
-  };
-  let at = 0;
-  let cp: HarnessCheckpoint | undefined;
-  for (const c of cuts) {
-    feed(h, input.slice(at, c));
-    at = c;
-    cp = h.snapshot();
-  }
-  if (cp !== undefined) {
-    drain();
-    h = h.restore(cp);
-  }
-  feed(h, input.slice(at));
-  h.complete();
-  drain();
-  return { out, late: lates };
-}
 
 describe('property: the pane path restores from incremental checkpoints to exactly the uninterrupted output', () => {
   const cases: [string, (L: number, late: Late) => Op][] = [
@@ -63,7 +36,7 @@ describe('property: the pane path restores from incremental checkpoints to exact
         fc.property(steps, fc.constantFrom(0, 7, 30, 1000), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), (input, L, seeds) => {
           const late: Late = new Subject();
           const cuts = seeds.map((x) => x % (input.length + 1)).sort((a, b) => a - b);
-          expect(run(() => op(L, late), late, input, cuts)).toStrictEqual(run(() => op(L, late), late, input, []));
+          expect(runWithRestore(() => op(L, late), late, input, cuts)).toStrictEqual(runWithRestore(() => op(L, late), late, input, []));
         }),
         { numRuns: 200 },
       );

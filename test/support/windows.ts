@@ -1,6 +1,6 @@
-import type { OperatorFunction } from 'rxjs';
-import { MAX_WATERMARK, type StreamElement, type WindowResult } from '../../src/index.js';
-import { harness, type Harness } from '../../testing/index.js';
+import type { OperatorFunction, Subject } from 'rxjs';
+import { MAX_WATERMARK, type StreamElement, type StreamRecord, type WindowResult } from '../../src/index.js';
+import { harness, type Harness, type HarnessCheckpoint } from '../../testing/index.js';
 
 /** (key, value) tuples, as Flink's WindowOperatorTest uses. */
 export type E = [string, number];
@@ -65,4 +65,38 @@ export function sortRuns(out: readonly string[]): string[] {
   }
   flush();
   return res;
+}
+
+/** A window operator over {@link E} records (string keys), for {@link runWithRestore}. */
+export type WindowOp = OperatorFunction<StreamElement<E, string>, StreamElement<WindowResult<string, unknown>, string>>;
+/** The late-data side output of such an operator. */
+export type LateSide = Subject<StreamRecord<E, string>>;
+
+/**
+ * Output (in order), late records and final state entries of a run that checkpoints after each cut (a full
+ * snapshot, then deltas) and restores from the last checkpoint.
+ */
+export function runWithRestore(op: () => WindowOp, late: LateSide, input: readonly Step[], cuts: readonly number[]): { out: string[]; late: string[]; entries: number } {
+  let h = harness(op());
+  const out: string[] = [];
+  const lates: string[] = [];
+  const drain = () => {
+    out.push(...h.output().map(fmt));
+    lates.push(...h.sideOutput(late).map((r) => `${r.key} ${r.value[1]}@${r.timestamp}`));
+  };
+  let at = 0;
+  let cp: HarnessCheckpoint | undefined;
+  for (const c of cuts) {
+    feed(h, input.slice(at, c));
+    at = c;
+    cp = h.snapshot();
+  }
+  if (cp !== undefined) {
+    drain();
+    h = h.restore(cp);
+  }
+  feed(h, input.slice(at));
+  h.complete();
+  drain();
+  return { out, late: lates, entries: h.operators[0]?.stateEntries ?? NaN };
 }
