@@ -1,64 +1,20 @@
 // A job whose wide operator changes most of its state between checkpoints (its snapshots are full) while a narrow one
 // changes little: the delta chain of the narrow one must still be closed by full checkpoints, or every checkpoint
 // (each with the wide operator's whole state) is kept by retention and read by a restore.
-import { pipe } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { fromAsyncIterable, memoryStore, runJob, toArray, valueState, type CheckpointInfo } from '../src/index.js';
-import { keyBy, process } from '../operators/index.js';
-
-interface Click {
-  readonly user: string;
-  readonly ts: number;
-}
+import { memoryStore, runJob, toArray, type CheckpointInfo } from '../src/index.js';
+import { gatedAt, wideNarrow, type UserClick } from './support/gated.js';
 
 const USERS = 5_000;
 const ROUNDS = 8;
 
-const wideNarrow = () =>
-  pipe(
-    keyBy((c: Click) => c.user),
-    process<Click, string, number, { n: ReturnType<typeof valueState<number>> }>({
-      name: 'wide',
-      state: { n: valueState<number>() },
-      onElement(_c, ctx) {
-        const n = (ctx.state.n.get() ?? 0) + 1;
-        ctx.state.n.set(n);
-        if (ctx.key === 'u0') ctx.emit(n);
-      },
-    }),
-    keyBy(() => 'all'),
-    process<number, string, number, { total: ReturnType<typeof valueState<number>> }>({
-      name: 'narrow',
-      state: { total: valueState<number>() },
-      onElement(n, ctx) {
-        const t = (ctx.state.total.get() ?? 0) + n;
-        ctx.state.total.set(t);
-        ctx.emit(t);
-      },
-    }),
-  );
-
 describe('checkpoint chains with an operator that is full in every checkpoint', () => {
   it('stay bounded: retention drops old checkpoints and a restore reads about twice the state at most', async () => {
     // every round changes every user (the wide operator saturates), the narrow operator changes one value
-    const input: Click[] = Array.from({ length: ROUNDS * USERS }, (_, i) => ({ user: `u${i % USERS}`, ts: i }));
-    const gates = Array.from({ length: ROUNDS }, (_, r) => {
-      let open!: () => void;
-      let reached!: () => void;
-      return { at: (r + 1) * USERS, opened: new Promise<void>((x) => (open = x)), reached: new Promise<void>((x) => (reached = x)), open: () => open(), reach: () => reached() };
-    });
-    const source = fromAsyncIterable(async function* () {
-      for (let i = 0; i <= input.length; i++) {
-        const g = gates.find((x) => x.at === i);
-        if (g !== undefined) {
-          g.reach();
-          await g.opened;
-        }
-        if (i < input.length) yield input[i] as Click;
-      }
-    });
+    const input: UserClick[] = Array.from({ length: ROUNDS * USERS }, (_, i) => ({ user: `u${i % USERS}`, ts: i }));
+    const { source, gates } = gatedAt(input, Array.from({ length: ROUNDS }, (_, r) => (r + 1) * USERS));
     const store = memoryStore();
-    const job = runJob({ name: 'wn', source, pipeline: wideNarrow(), sink: toArray<number>(), checkpoint: { intervalMs: 1e9, store, retain: 2 } });
+    const job = runJob({ name: 'wn', source, pipeline: wideNarrow((user) => user === 'u0'), sink: toArray<number>(), checkpoint: { intervalMs: 1e9, store, retain: 2 } });
     const taken: CheckpointInfo[] = [];
     for (const g of gates) {
       await g.reached;

@@ -6,7 +6,6 @@ import {
   boundedOutOfOrderness,
   count,
   fromArray,
-  fromAsyncIterable,
   fromObservable,
   JobError,
   memoryStore,
@@ -20,7 +19,7 @@ import {
 } from '../src/index.js';
 import { aggregate, eventTime, keyBy, map, process, window } from '../operators/index.js';
 import { ManualScheduler } from '../testing/index.js';
-import { gated as gatedSource } from './support/gated.js';
+import { gated as gatedSource, gatedAt, wideNarrow } from './support/gated.js';
 
 interface Click {
   readonly user: string;
@@ -120,54 +119,14 @@ describe('checkpointed jobs', () => {
       ...Array.from({ length: 6_000 }, (_, i) => ({ user: `u${i}`, ts: 10_000 + i })),
       ...Array.from({ length: 100 }, (_, i) => ({ user: `u${i * 7}`, ts: 16_000 + i })),
     ];
-    const wide = () =>
-      pipe(
-        keyBy((c: Click) => c.user),
-        process<Click, string, number, { n: ReturnType<typeof valueState<number>> }>({
-          name: 'wide',
-          state: { n: valueState<number>() },
-          onElement(_c, ctx) {
-            const n = (ctx.state.n.get() ?? 0) + 1;
-            ctx.state.n.set(n);
-            ctx.emit(n);
-          },
-        }),
-        keyBy(() => 'all'),
-        process<number, string, number, { total: ReturnType<typeof valueState<number>> }>({
-          name: 'narrow',
-          state: { total: valueState<number>() },
-          onElement(n, ctx) {
-            const t = (ctx.state.total.get() ?? 0) + n;
-            ctx.state.total.set(t);
-            ctx.emit(t);
-          },
-        }),
-      );
     const reference = toArray<number>();
-    await runJob({ name: 'ref', source: fromArray(input), pipeline: wide(), sink: reference }).done;
+    await runJob({ name: 'ref', source: fromArray(input), pipeline: wideNarrow(), sink: reference }).done;
 
     // a source that pauses before indexes 10 000, 16 000 and 16 030 on its first run
-    const gates = [10_000, 16_000, 16_030].map((at) => {
-      let open!: () => void;
-      let reached!: () => void;
-      return { at, opened: new Promise<void>((r) => (open = r)), reached: new Promise<void>((r) => (reached = r)), open: () => open(), reach: () => reached() };
-    });
-    let firstRun = true;
-    const source = fromAsyncIterable(async function* () {
-      const gated = firstRun;
-      firstRun = false;
-      for (let i = 0; i < input.length; i++) {
-        const g = gated ? gates.find((x) => x.at === i) : undefined;
-        if (g !== undefined) {
-          g.reach();
-          await g.opened;
-        }
-        yield input[i] as Click;
-      }
-    });
+    const { source, gates } = gatedAt(input, [10_000, 16_000, 16_030]);
     const store = memoryStore();
     const out = toArray<number>();
-    const job1 = runJob({ name: 'mixed', source, pipeline: wide(), sink: out, checkpoint: manual(store) });
+    const job1 = runJob({ name: 'mixed', source, pipeline: wideNarrow(), sink: out, checkpoint: manual(store) });
     const taken: CheckpointInfo[] = [];
     for (const g of gates) {
       await g.reached;
@@ -181,7 +140,7 @@ describe('checkpointed jobs', () => {
       [2, false, 10_001],
       [3, false, 31],
     ]);
-    const job2 = await runJob({ name: 'mixed', source, pipeline: wide(), sink: out, checkpoint: manual(store) }).done;
+    const job2 = await runJob({ name: 'mixed', source, pipeline: wideNarrow(), sink: out, checkpoint: manual(store) }).done;
     expect(job2.restoredFrom).toBe(3);
     expect(out.values).toStrictEqual(reference.values);
   });
