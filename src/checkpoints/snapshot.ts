@@ -124,7 +124,8 @@ export class ChunkWriter {
   }
 }
 
-const isIndex = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+/** A non-negative safe integer (key groups, ids, counts in stored data). @internal */
+export const isIndex = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 
 /** Decodes parsed chunk rows (`[[keyGroup, path, value?], …]`) into entries (appended to `out`); false when malformed. @internal */
 export function unpackRows(rows: unknown, out: SnapshotEntry[]): boolean {

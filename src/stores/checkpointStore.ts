@@ -14,7 +14,7 @@
  *
  * A checkpoint's chunks, manifest and marker are written in one `kv.batch`.
  */
-import { ChunkWriter, mergeSnapshots, PackedSnapshot, unpackChunk, unpackRows, type OperatorSnapshot, type SnapshotEntry } from '../checkpoints/snapshot.js';
+import { ChunkWriter, isIndex, mergeSnapshots, PackedSnapshot, unpackChunk, unpackRows, type OperatorSnapshot, type SnapshotEntry } from '../checkpoints/snapshot.js';
 import { ConfigurationError, CorruptCheckpointError, TidewaterError } from '../errors/index.js';
 import type { BatchOp, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, StateStore } from './types.js';
 
@@ -46,7 +46,6 @@ export function checkBatch(ops: readonly BatchOp[]): void {
 }
 
 const pad = (n: number, width = 16): string => String(n).padStart(width, '0');
-const isIndex = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 
 interface OperatorManifest {
   readonly name: string;
