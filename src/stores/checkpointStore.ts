@@ -16,17 +16,8 @@
  */
 import { ChunkWriter, isIndex, mergeSnapshots, PackedSnapshot, unpackChunk, unpackRows, type OperatorSnapshot, type SnapshotEntry } from '../checkpoints/snapshot.js';
 import { ConfigurationError, CorruptCheckpointError, TidewaterError } from '../errors/index.js';
+import { CHECKSUM_CHARS, checksum, checksumMatches } from './checksum.js';
 import type { BatchOp, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, StateStore } from './types.js';
-
-/** FNV-1a (32 bit) over UTF-16 code units, as 8 hex digits: any single changed character changes it. */
-export function checksum(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, '0');
-}
 
 /**
  * Rejects (with a TypeError naming the op) a batch with a key or value that is not a string, before any of it is
@@ -230,7 +221,7 @@ class CheckpointStore implements StateStore {
       entries,
     };
     // `bytes` counts every character written, the manifest's own included: iterate to the fixed point.
-    const fixed = bytes + k.manifest(id).length + k.marker(id).length + 8;
+    const fixed = bytes + k.manifest(id).length + k.marker(id).length + CHECKSUM_CHARS;
     let total = fixed;
     let text = '';
     for (;;) {
@@ -282,7 +273,7 @@ class CheckpointStore implements StateStore {
   private completeManifest(f: Found | undefined): Manifest | Unusable {
     if (f?.marker === undefined) return new Unusable('torn: no completion marker (the write never completed)');
     if (f.manifest === undefined) return new Unusable('missing manifest');
-    if (checksum(f.manifest) !== f.marker) return new Unusable('checksum mismatch in manifest');
+    if (!checksumMatches(f.manifest, f.marker)) return new Unusable('checksum mismatch in manifest');
     return parseManifest(f.manifest) ?? new Unusable('unreadable manifest');
   }
 
@@ -298,7 +289,7 @@ class CheckpointStore implements StateStore {
         const text = chunks.get(k.chunk(id, i, j));
         const where = `chunk ${j} of operator ${JSON.stringify(op.name)}`;
         if (text === undefined) return new Unusable(`missing ${where} (truncated write)`);
-        if (checksum(text) !== sum) return new Unusable(`checksum mismatch in ${where}`);
+        if (!checksumMatches(text, sum)) return new Unusable(`checksum mismatch in ${where}`);
         if (!unpackChunk(text, entries)) return new Unusable(`unreadable ${where}`);
       }
       if (entries.length !== op.entries) {
@@ -482,7 +473,7 @@ class CheckpointStore implements StateStore {
     const c = (typeof f.content === 'object' && f.content !== null ? f.content : {}) as Record<string, unknown>;
     const job = typeof c.job === 'string' ? c.job : undefined;
     const id = isIndex(c.id) ? c.id : undefined;
-    if (typeof f.checksum !== 'string' || checksum(JSON.stringify(f.content) ?? '') !== f.checksum) {
+    if (typeof f.checksum !== 'string' || !checksumMatches(JSON.stringify(f.content) ?? '', f.checksum)) {
       throw fail('checksum mismatch (the file was modified or damaged)', job, id);
     }
     const parsed = parseSavepointContent(c);

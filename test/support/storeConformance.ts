@@ -255,6 +255,37 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
         expect((await store.listCheckpoints('clicks')).map((m) => m.id)).toStrictEqual([3, 2, 1]);
       });
 
+      it('checkpoints of earlier versions (8-digit FNV-1a checksums in manifest and marker) still load', async () => {
+        const store = await fresh();
+        await writeChain(store);
+        const fnv = (t: string): string => {
+          let h = 0x811c9dc5;
+          for (let i = 0; i < t.length; i++) h = Math.imul(h ^ t.charCodeAt(i), 0x01000193);
+          return (h >>> 0).toString(16).padStart(8, '0');
+        };
+        for (const id of [1, 2, 3]) {
+          const manifest = JSON.parse((await store.kv.get(manifestKey('clicks', id))) ?? '') as { operators: { chunks: string[] }[] };
+          for (const [i, op] of manifest.operators.entries()) {
+            for (const j of op.chunks.keys()) op.chunks[j] = fnv((await store.kv.get(chunkKey('clicks', id, i, j))) ?? '');
+          }
+          const text = JSON.stringify(manifest);
+          await store.kv.batch([
+            { type: 'put', key: manifestKey('clicks', id), value: text },
+            { type: 'put', key: markerKey('clicks', id), value: fnv(text) },
+          ]);
+        }
+        const latest = await store.loadCheckpoint('clicks', 'latest');
+        expect(latest?.skipped).toStrictEqual([]);
+        expect(latest?.operators).toStrictEqual([
+          snap('counts', true, [['a', '5'], ['c', '3'], ['d', '4']], '30'),
+          snap('win', true, [['w1', '[1,2]'], ['w2', '[3]']], '30'),
+        ]);
+        // and their damage is still found
+        const key = chunkKey('clicks', 3, 0, 0);
+        await store.kv.batch([{ type: 'put', key, value: flip((await store.kv.get(key)) ?? '', 3) }]);
+        expect((await store.loadCheckpoint('clicks', 'latest'))?.skipped).toStrictEqual([{ id: 3, reason: 'checksum mismatch in chunk 0 of operator "counts"' }]);
+      });
+
       it('a broken chain (corrupt or missing parent) falls back to an older usable checkpoint', async () => {
         const store = await fresh();
         const o = (id: number, full: boolean) => [snap('counts', full, [[`k${id}`, `${id}`]])];
