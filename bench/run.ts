@@ -16,7 +16,8 @@ const benches: Record<string, () => { report: string } | Promise<{ report: strin
   'keyed-count': () => keyedCountBench(),
   windows: () => windowsBench(),
   'checkpoint-store': () => checkpointStoreBench(),
-  jobs: () => jobsBench(),
+  // `npm run bench -- jobs 100000`: one key count only
+  jobs: () => jobsBench(undefined, undefined, process.argv[3] !== undefined ? [Number(process.argv[3])] : undefined),
 };
 
 const only = process.argv[2];

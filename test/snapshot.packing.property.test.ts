@@ -32,6 +32,10 @@ const valueArb = fc.oneof(
   fc.constantFrom(-0, NaN, Infinity, -Infinity, 1e21, undefined, null),
   fc.bigInt(),
   fc.dictionary(fc.constantFrom('$a', '__proto__', 'x'), fc.oneof(text, fc.integer())),
+  // arrays of numbers and nulls (the snapshot's direct path) and near misses: -0, NaN, ±Infinity, holes, undefined
+  fc.array(fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(null)), { maxLength: 6 }),
+  fc.array(fc.oneof(fc.integer(), fc.constantFrom(-0, NaN, Infinity, -Infinity, undefined, null)), { maxLength: 4 }),
+  fc.sparseArray(fc.integer(), { maxLength: 4 }),
 );
 const nsArb = fc.oneof(fc.constant(''), fc.integer(), text.filter((s) => s !== ''));
 

@@ -107,7 +107,12 @@ export class ChunkWriter {
   }
 
   private close(): void {
-    this.chunks.push(`[${this.rows.join(',')}]`);
+    // the brackets go onto the first and last row, not around the joined text: `[` + text + `]` would be a rope that
+    // the checksum and the store each flatten again (a copy of the whole chunk)
+    const rows = this.rows;
+    rows[0] = `[${rows[0] as string}`;
+    rows[rows.length - 1] = `${rows[rows.length - 1] as string}]`;
+    this.chunks.push(rows.join(','));
     this.rows = [];
     this.chars = 0;
   }

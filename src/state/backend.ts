@@ -68,6 +68,16 @@ function userPath(kind: StateKind, ttl: boolean, p: string): string {
   return rest;
 }
 
+/** Whether every element of `a` is null or a finite number other than -0 (no holes): JSON without tags. */
+function isNumberArray(a: readonly unknown[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    if (x === null) continue;
+    if (typeof x !== 'number' || !Number.isFinite(x) || Object.is(x, -0)) return false;
+  }
+  return true;
+}
+
 /**
  * Fewest changes since the last snapshot after which tracking may stop and the next snapshot be full (see
  * `KeyedStateBackend.changed`): small states always get exact deltas. @internal
@@ -645,6 +655,9 @@ export class KeyedStateBackend {
     const ttl = d.ttl !== undefined;
     // the common case: a number in a value-like state without TTL
     if (!ttl && typeof v === 'number' && d.kind !== 'list' && d.kind !== 'map' && Number.isFinite(v) && !Object.is(v, -0)) return `[0,${v}]`;
+    // and an array of such numbers and nulls (a list of numbers; the window operator's per-key pane state): its JSON
+    // is what the codec writes, with nothing to escape
+    if (!ttl && d.kind !== 'map' && Array.isArray(v) && isNumberArray(v)) return `[0,${JSON.stringify(v)}]`;
     let payload: unknown[];
     switch (d.kind) {
       case 'list':
