@@ -21,7 +21,7 @@ interface Event {
  * fsync per checkpoint) or to `memoryStore`; every case runs once per round, rounds interleaved, the ratio is the
  * median of per-round ratios against the run without checkpoints.
  */
-export async function jobsBench(n = 4_000_000, rounds = 3, keyCounts: readonly number[] = [10_000, 100_000]): Promise<{ report: string }> {
+export async function jobsBench(n = 4_000_000, rounds = 5, keyCounts: readonly number[] = [10_000, 100_000]): Promise<{ report: string }> {
   const parts: string[] = [];
   for (const k of keyCounts) parts.push(await jobsBenchWith(n, k, rounds));
   return { report: parts.join('\n\n') + '\n\nTarget: checkpointing every 1 s costs ≤ 20 % throughput (ratio ≥ 0.80).' };

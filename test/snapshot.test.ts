@@ -11,7 +11,7 @@ import {
   type OperatorSnapshot,
   type StreamElement,
 } from '../src/index.js';
-import { KeyedStateBackend, SATURATION_MIN } from '../src/state/backend.js';
+import { KeyedStateBackend, SATURATION_MIN, SATURATION_SKIP_MAX } from '../src/state/backend.js';
 import { ChunkWriter } from '../src/checkpoints/snapshot.js';
 import { decodeValue, encodeValue } from '../src/state/codec.js';
 import { keyIdOf, keyOfId } from '../src/keys/keyId.js';
@@ -203,19 +203,64 @@ describe('full snapshots when most of the state changed', () => {
     const whole = r.h.snapshot().latest.get('rig') as OperatorSnapshot;
     expect([whole.full, whole.entries.length]).toStrictEqual([true, 9_999]);
     expect(whole.entries.filter((e) => e.value === '[0,3]').length).toBe(5_000);
-    // and after it, deltas are exact again
+    // the interval after it goes untracked: full again
     r.run((s) => s.v.set(4), 'k7');
+    const untracked = r.h.snapshot().latest.get('rig') as OperatorSnapshot;
+    expect([untracked.full, untracked.entries.length]).toStrictEqual([true, 9_999]);
+    // and after that, deltas are exact again
+    r.run((s) => s.v.set(5), 'k7');
     r.run((s) => s.v.clear(), 'k8');
     const after = r.h.snapshot().latest.get('rig') as OperatorSnapshot;
     expect(after.entries.map((e) => [e.path, e.value])).toStrictEqual([
-      ['["s","v","value","","\\"k7\\""]', '[0,4]'],
+      ['["s","v","value","","\\"k7\\""]', '[0,5]'],
       ['["s","v","value","","\\"k8\\""]', undefined],
     ]);
-    // a restore from the chain (full, deltas, full, delta) has exactly the state
+    // a restore from the chain (full, deltas, full, full, delta) has exactly the state
     const back = new KeyedStateBackend({ operator: 'rig', state: { v: valueState<number>() }, scheduler: asyncScheduler });
-    back.restore([...chain, delta, whole, after]);
+    back.restore([...chain, delta, whole, untracked, after]);
     expect(back.allKeys().length).toBe(9_998);
-    expect([back.peekState('k0', 'v'), back.peekState('k4999', 'v'), back.peekState('k5000', 'v'), back.peekState('k7', 'v'), back.peekState('k8', 'v')]).toStrictEqual([3, 3, 1, 4, undefined]);
+    expect([back.peekState('k0', 'v'), back.peekState('k4999', 'v'), back.peekState('k5000', 'v'), back.peekState('k7', 'v'), back.peekState('k8', 'v')]).toStrictEqual([3, 3, 1, 5, undefined]);
+  });
+
+  it(`while tracking keeps saturating, 1, 2, then ${SATURATION_SKIP_MAX} intervals go untracked after each saturated one; one that stays below resets that`, () => {
+    const b = new KeyedStateBackend({ operator: 'rig', state: { v: valueState<number>() }, scheduler: asyncScheduler });
+    const set = (keys: readonly string[], v: number): void => {
+      for (const k of keys) {
+        b.setCurrentKey(k);
+        b.put(0, v);
+      }
+    };
+    set(many(10_000), 0);
+    b.snapshot();
+    // per interval: every key changes ('all') or one key does ('one'); a snapshot after each
+    const plan: ('all' | 'one')[] = ['all', 'all', 'all', 'one', 'one', 'all', 'one', 'one', 'one', 'all', 'one', 'one', 'one', 'one', 'all', 'one', 'one'];
+    const seen = plan.map((what, i) => {
+      set(what === 'all' ? many(10_000) : ['k1'], i + 1);
+      const s = b.snapshot();
+      return s.full ? 'full' : s.entries.length;
+    });
+    expect(seen).toStrictEqual([
+      'full', // tracked, saturated: 1 interval untracked
+      'full', // untracked
+      'full', // tracked, saturated again: 2 untracked
+      'full',
+      'full',
+      'full', // tracked, saturated again: 3 untracked
+      'full',
+      'full',
+      'full',
+      'full', // tracked, saturated again: 3 untracked (the most)
+      'full',
+      'full',
+      'full',
+      1, // tracked, one change: an exact delta, and the count starts over
+      'full', // tracked, saturated: 1 untracked
+      'full',
+      1,
+    ]);
+    const back = new KeyedStateBackend({ operator: 'rig', state: { v: valueState<number>() }, scheduler: asyncScheduler });
+    back.restore(b.snapshot(true));
+    expect([back.allKeys().length, back.peekState('k0', 'v'), back.peekState('k1', 'v'), back.peekState('k2', 'v')]).toStrictEqual([10_000, 15, 17, 15]);
   });
 
   it('deletions count as changes: deleting most keys gives a full snapshot without deletion rows', () => {

@@ -1,6 +1,6 @@
 // The pane path with enough keys to saturate change tracking (≥ SATURATION_MIN changes since the last snapshot):
 // inside the snapshot's own mirroring of open panes, during records, and during a watermark's cleanup. Every
-// snapshot after saturation is full, deltas after it are exact, and a restore from any point of the chain (via JSON)
+// snapshot after saturation is full, and so is the next (untracked) one; deltas after that are exact, and a restore from any point of the chain (via JSON)
 // gives the uninterrupted output.
 import { pipe, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
@@ -26,6 +26,7 @@ type H = Harness<E, string, WindowResult<string, unknown>>;
 const phases: ((h: H) => void)[] = [
   (h) => keys.forEach((k) => h.record([k, 1], 5, k)), // every key opens pane [0,100)
   (h) => keys.forEach((k) => h.record([k, 1], 6, k)), // every key again: only the open pane's arrays change
+  (h) => keys.slice(0, 5).forEach((k) => h.record([k, 1], 6, k)), // five keys, in the interval after saturation
   (h) => keys.slice(0, 10).forEach((k) => h.record([k, 1], 7, k)), // ten keys
   (h) => {
     keys.slice(0, 3).forEach((k) => h.record([k, 1], 150, k)); // a second pane for three keys
@@ -57,10 +58,11 @@ describe('pane path: saturation of change tracking', () => {
     expect(shape).toStrictEqual([
       [true, 2 * N], // first snapshot: panes + contents of every key
       [true, 2 * N], // 5 000 contents changed while mirrored: saturated inside the snapshot, full
-      [false, 10], // exact delta: ten contents
+      [true, 2 * N], // the interval after a saturated one goes untracked: full
+      [false, 10], // tracked again, exact delta: ten contents
       [true, 3 + 3], // 4 997 pane states and the pane's contents gone: full (3 keys, their pane state and contents)
-      [true, 2 * N], // 4 997 new pane states: saturated during the records, full
-      [true, 0], // everything fired and gone: full and empty
+      [true, 2 * N], // 4 997 new pane states (untracked after saturation): full
+      [true, 0], // everything fired and gone (tracked, saturated by the deletions): full and empty
     ]);
     expect([h.keys(), h.metrics().stateEntries]).toStrictEqual([[], 0]);
     cps.forEach((cp, i) => {
@@ -89,6 +91,7 @@ describe('general path: saturation of change tracking', () => {
   const steps: ((h: H) => void)[] = [
     (h) => keys.forEach((k) => h.record([k, 1], 5, k)),
     (h) => keys.forEach((k) => h.record([k, 1], 6, k)),
+    (h) => keys.slice(0, 5).forEach((k) => h.record([k, 1], 6, k)),
     (h) => keys.slice(0, 10).forEach((k) => h.record([k, 1], 7, k)),
     (h) => {
       h.setProcessingTime(150);
@@ -120,7 +123,8 @@ describe('general path: saturation of change tracking', () => {
         cps.push(viaJson(cp));
         outs.push(h.output().length);
       }
-      expect(fulls.slice(0, 3)).toStrictEqual([true, true, false]);
+      // first, saturated, untracked after saturation, exact delta
+      expect(fulls.slice(0, 4)).toStrictEqual([true, true, true, false]);
       cps.forEach((cp, i) => {
         const r1 = harness(op(), { restore: cp, processingTime: clock[i] as number });
         for (const p of steps.slice(i + 1, i + 2)) p(r1);

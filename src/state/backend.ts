@@ -83,6 +83,8 @@ function isNumberArray(a: readonly unknown[]): boolean {
  * `KeyedStateBackend.changed`): small states always get exact deltas. @internal
  */
 export const SATURATION_MIN = 4096;
+/** Most intervals left untracked after tracking saturated (see `KeyedStateBackend.trackNext`). @internal */
+export const SATURATION_SKIP_MAX = 3;
 
 /** Options of {@link KeyedStateBackend}. @internal */
 export interface BackendOptions {
@@ -118,7 +120,8 @@ type NsDirty = Map<Namespace, Map<KeyId, boolean>>;
  *
  * Change tracking starts with the first snapshot (or a restore): before that there is nothing to be incremental to,
  * and an operator that is never checkpointed keeps no bookkeeping. It stops again once half the state changed since
- * the last snapshot (see `changed`): the next snapshot is then full. A change records, once per key and state, whether
+ * the last snapshot (see `changed`): the next snapshot is then full, and while that keeps happening the intervals
+ * after it go untracked too (see `trackNext`). A change records, once per key and state, whether
  * the key was present at the last snapshot (= present before its first change since), so a snapshot writes what is
  * present and deletes what was persisted and is gone — and nothing for state created and dropped in between.
  *
@@ -160,6 +163,15 @@ export class KeyedStateBackend {
   /** changes recorded since the last snapshot, and how many stop tracking (see {@link changed}) */
   private changes = 0;
   private saturateAt = Infinity;
+  /**
+   * Whether tracking saturated since the last snapshot; how many tracked intervals in a row did (capped at
+   * {@link SATURATION_SKIP_MAX}); and how many intervals are still to go untracked (see `trackNext`).
+   */
+  private saturated = false;
+  private saturatedStreak = 0;
+  private untracked = 0;
+  /** whether tracking was on when the interval since the last snapshot began */
+  private intervalTracked = false;
   /** keys whose timers changed since the last snapshot, and keys that had timers in it */
   private readonly timersDirty = new Set<KeyId>();
   private timersPersisted = new Set<KeyId>();
@@ -444,8 +456,32 @@ export class KeyedStateBackend {
   private changed(): void {
     if (++this.changes >= this.saturateAt) {
       this.tracking = false;
+      this.saturated = true;
       this.clearTracking();
     }
+  }
+
+  /**
+   * After a full snapshot: whether to track the interval up to the next one. Tracking that saturated (most of the
+   * state changed between two snapshots: at high rates, every interval) would only pay a lookup per write again to
+   * end in another full snapshot, so after a saturated interval the next 1, 2, then 3 intervals (while they keep
+   * saturating when tracked) go untracked, their snapshots full; then tracking resumes, and one interval that stays
+   * below saturation resets the count.
+   */
+  private trackNext(): void {
+    if (this.intervalTracked) {
+      if (this.saturated) this.untracked = this.saturatedStreak = Math.min(this.saturatedStreak + 1, SATURATION_SKIP_MAX);
+      else this.saturatedStreak = 0;
+    }
+    this.saturated = false;
+    this.clearTracking();
+    if (this.untracked > 0) {
+      this.untracked--;
+      this.tracking = this.intervalTracked = false;
+      return;
+    }
+    this.tracking = this.intervalTracked = true;
+    this.resetSaturation();
   }
 
   /** Where {@link changed} stops tracking, from the state's current size. */
@@ -734,9 +770,7 @@ export class KeyedStateBackend {
       }
       const timers = this.timersByKey();
       for (const [id, list] of timers) this.timersRow(out, id, list);
-      this.tracking = true;
-      this.clearTracking();
-      this.resetSaturation();
+      this.trackNext();
       this.timersPersisted = new Set(timers.keys());
       return new PackedSnapshot(this.operator, true, this.maxParallelism, out.finish(), out.count);
     }
@@ -769,6 +803,7 @@ export class KeyedStateBackend {
     }
     this.clearTracking();
     this.resetSaturation();
+    this.saturatedStreak = 0;
     return new PackedSnapshot(this.operator, false, this.maxParallelism, out.finish(), out.count);
   }
 
@@ -847,7 +882,9 @@ export class KeyedStateBackend {
       nextSeq = Math.max(nextSeq, t.seq + 1);
     }
     this.seq = nextSeq;
-    this.tracking = true;
+    this.tracking = this.intervalTracked = true;
+    this.saturated = false;
+    this.saturatedStreak = this.untracked = 0;
     this.resetSaturation();
     this.key = undefined;
     this.ns = '';
