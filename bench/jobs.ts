@@ -19,7 +19,8 @@ interface Event {
  * per second of event time, watermark records inline), a keyed running count in `process` state that passes every
  * event on, and a 10 s tumbling window count per key, into a counting sink. Checkpoints go to LevelDB (`levelStore`,
  * fsync per checkpoint) or to `memoryStore`; every case runs once per round, rounds interleaved, the ratio is the
- * median of per-round ratios against the run without checkpoints.
+ * median of per-round ratios against the run without checkpoints (wall time: throughput; also the process's CPU time,
+ * all threads, which a shared machine's stolen time does not inflate).
  */
 export async function jobsBench(n = 4_000_000, rounds = 5, keyCounts: readonly number[] = [10_000, 100_000]): Promise<{ report: string }> {
   const parts: string[] = [];
@@ -62,9 +63,10 @@ async function jobsBenchWith(n: number, k: number, rounds: number): Promise<stri
 
   const dir = mkdtempSync(join(tmpdir(), 'tidewater-bench-jobs-'));
   let run = 0;
-  const once = async (store: StateStore | undefined): Promise<{ ms: number; sum: number; checkpoints: number; bytes: number }> => {
+  const once = async (store: StateStore | undefined): Promise<{ ms: number; cpuMs: number; sum: number; checkpoints: number; bytes: number }> => {
     let sum = 0;
     const t0 = performance.now();
+    const c0 = globalThis.process.cpuUsage();
     const job = runJob({
       name: `bench-${run++}`,
       source: fromIterable(elements),
@@ -79,7 +81,8 @@ async function jobsBenchWith(n: number, k: number, rounds: number): Promise<stri
       bytes += c.bytes;
     });
     await job.done;
-    return { ms: performance.now() - t0, sum, checkpoints, bytes };
+    const c1 = globalThis.process.cpuUsage(c0);
+    return { ms: performance.now() - t0, cpuMs: (c1.user + c1.system) / 1000, sum, checkpoints, bytes };
   };
 
   const cases: { name: string; store: () => StateStore | undefined }[] = [
@@ -88,6 +91,7 @@ async function jobsBenchWith(n: number, k: number, rounds: number): Promise<stri
     { name: 'checkpoint every 1 s, memoryStore', store: () => memoryStore() },
   ];
   const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  const cpu = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   const info = new Map<string, { checkpoints: number; bytes: number }>();
   let checksum: number | undefined;
   await once(undefined); // warm-up
@@ -99,6 +103,7 @@ async function jobsBenchWith(n: number, k: number, rounds: number): Promise<stri
       if (checksum !== undefined && res.sum !== checksum) throw new Error(`${c.name}: checksum ${res.sum} ≠ ${checksum}`);
       checksum = res.sum;
       times.get(c.name)?.push(res.ms);
+      cpu.get(c.name)?.push(res.cpuMs);
       info.set(c.name, { checkpoints: res.checkpoints, bytes: res.bytes });
     }
   }
@@ -108,15 +113,18 @@ async function jobsBenchWith(n: number, k: number, rounds: number): Promise<stri
   const lines = [
     `### ${k / 1000} K keys (${(n / 1e6).toFixed(0)} M events; median of ${rounds} interleaved rounds)`,
     '',
-    '| case | events/s | checkpoints per run | bytes per checkpoint | × no checkpoints |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    '| case | events/s | checkpoints per run | bytes per checkpoint | × no checkpoints | rounds min – max | CPU time: × no checkpoints |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const c of cases) {
     const ts = times.get(c.name) as number[];
-    const ratio = median(ts.map((t, i) => (base[i] as number) / t));
+    const ratios = ts.map((t, i) => (base[i] as number) / t);
+    const ratio = median(ratios);
+    const cpuBase = cpu.get('no checkpoints') as number[];
+    const cpuRatio = median((cpu.get(c.name) as number[]).map((t, i) => (cpuBase[i] as number) / t));
     const inf = info.get(c.name) ?? { checkpoints: 0, bytes: 0 };
     lines.push(
-      `| ${c.name} | ${fmtRate((n / median(ts)) * 1000)} | ${inf.checkpoints} | ${inf.checkpoints === 0 ? '–' : Math.round(inf.bytes / inf.checkpoints).toLocaleString('en')} | ${ratio.toFixed(2)} |`,
+      `| ${c.name} | ${fmtRate((n / median(ts)) * 1000)} | ${inf.checkpoints} | ${inf.checkpoints === 0 ? '–' : Math.round(inf.bytes / inf.checkpoints).toLocaleString('en')} | ${ratio.toFixed(2)} | ${Math.min(...ratios).toFixed(2)} – ${Math.max(...ratios).toFixed(2)} | ${cpuRatio.toFixed(2)} |`,
     );
   }
   return lines.join('\n');

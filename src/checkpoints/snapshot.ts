@@ -71,7 +71,7 @@ export function mergeSnapshots(snapshots: readonly OperatorSnapshot[]): Operator
   };
 }
 
-/** Characters of snapshot JSON per chunk (a chunk closes once it reaches this size). @internal */
+/** Bytes (UTF-8) of snapshot JSON per chunk (a chunk closes once it reaches this size). @internal */
 export const CHUNK_CHARS = 64 * 1024;
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
@@ -84,37 +84,189 @@ export function escapeJson(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s).slice(1, -1) : s;
 }
 
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/** UTF-8 of a text without lone surrogates, for {@link ChunkWriter.bytes}. @internal */
+export function encode(text: string): Uint8Array {
+  return utf8.encode(text);
+}
+
 /**
  * Packs snapshot rows into chunk texts as they are produced: each chunk is the JSON array `[[keyGroup, path,
- * value?], …]` a store writes (a row without value is a deletion), closed once it reaches {@link CHUNK_CHARS}
- * characters. Paths and values are given as they appear inside the JSON string literals (escaped), so a row costs
- * a few concatenations and no intermediate objects. @internal
+ * value?], …]` a store writes (a row without value is a deletion), closed once its UTF-8 text reaches
+ * {@link CHUNK_CHARS} bytes. Rows are written as UTF-8 into one growing byte buffer and a chunk becomes a string once,
+ * when it closes: no string per row or per piece of a row (building rows as strings and joining them cost twice as
+ * much, half of it in collecting the garbage). Paths and values are given as they appear inside the JSON string
+ * literals (escaped, so they hold no lone surrogates). A row is written piecewise — {@link begin}, {@link text},
+ * {@link ascii}, {@link num}, {@link value}, {@link end} — or whole with {@link row}.
+ *
+ * @example
+ * ```ts
+ * const w = new ChunkWriter();
+ * w.row(41, escapeJson('["s","n","value","","\\"k\\""]'), '[0,1]');
+ * w.finish(); // one chunk: the JSON of [[41, '["s","n","value","","\\"k\\""]', '[0,1]']]
+ * ```
+ * @internal
  */
 export class ChunkWriter {
   readonly chunks: string[] = [];
   count = 0;
-  /** the open chunk's rows and their length; joined once the chunk is full (appending to one string builds a rope
-   * whose pieces outlive young-generation collections: several times slower) */
-  private rows: string[] = [];
-  private chars = 0;
+  private buf = new Uint8Array(CHUNK_CHARS + 4096);
+  /** bytes of the open chunk */
+  private p = 0;
 
-  /** A row; `path` and `value` already escaped ({@link escapeJson}); no value = deletion. */
-  row(keyGroup: number, path: string, value: string | undefined): void {
-    const r = value === undefined ? `[${keyGroup},"${path}"]` : `[${keyGroup},"${path}","${value}"]`;
-    this.rows.push(r);
+  /** Where the next byte goes in the open chunk (for {@link rewind}). */
+  get position(): number {
+    return this.p;
+  }
+
+  /** Drops what was written after {@link position} `p` (within the same row). */
+  rewind(p: number): void {
+    this.p = p;
+  }
+
+  /** Room for `n` more bytes. */
+  private ensure(n: number): void {
+    if (this.p + n <= this.buf.length) return;
+    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.p + n + 4096));
+    bigger.set(this.buf.subarray(0, this.p));
+    this.buf = bigger;
+  }
+
+  /** Starts a row: `[keyGroup,"` (after the chunk's `[` or the previous row's `,`). */
+  begin(keyGroup: number): void {
+    this.ensure(16);
+    const first = this.p === 0;
+    this.buf[this.p++] = first ? 91 : 44; // '[' opens the chunk, ',' separates rows
+    this.buf[this.p++] = 91;
+    this.num(keyGroup);
+    this.buf[this.p++] = 44;
+    this.buf[this.p++] = 34;
+  }
+
+  /** Text with only ASCII characters (digits, JSON punctuation, escaped constants). */
+  ascii(s: string): void {
+    const n = s.length;
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.p;
+    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    this.p = p;
+  }
+
+  /** Bytes as they are (text encoded once with {@link encode}, e.g. a prefix every row repeats). */
+  bytes(b: Uint8Array): void {
+    const n = b.length;
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.p;
+    for (let i = 0; i < n; i++) buf[p++] = b[i] as number;
+    this.p = p;
+  }
+
+  /**
+   * An array of finite numbers (not -0) and nulls as its JSON (`[1,null,2]`), written directly; false (and nothing
+   * written) when it has anything else.
+   */
+  numbers(a: readonly unknown[]): boolean {
+    const start = this.p;
+    this.ensure(1);
+    this.buf[this.p++] = 91;
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i];
+      if (i > 0) {
+        this.ensure(1);
+        this.buf[this.p++] = 44;
+      }
+      if (x === null) this.ascii('null');
+      else if (typeof x === 'number' && Number.isFinite(x) && !Object.is(x, -0)) this.num(x);
+      else {
+        this.p = start;
+        return false;
+      }
+    }
+    this.ensure(1);
+    this.buf[this.p++] = 93;
+    return true;
+  }
+
+  /** Any text without lone surrogates (escaped JSON string content), as UTF-8. */
+  text(s: string): void {
+    const n = s.length;
+    this.ensure(3 * n);
+    if (n > 48) {
+      this.p += utf8.encodeInto(s, this.buf.subarray(this.p)).written;
+      return;
+    }
+    const buf = this.buf;
+    let p = this.p;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.p = p + utf8.encodeInto(s.slice(i), buf.subarray(p)).written;
+        return;
+      }
+      buf[p++] = c;
+    }
+    this.p = p;
+  }
+
+  /** A finite number as JSON writes it. */
+  num(x: number): void {
+    if (!(x === (x | 0) && x > -2147483648)) {
+      this.ascii(String(x));
+      return;
+    }
+    this.ensure(11);
+    const buf = this.buf;
+    if (x < 0) {
+      buf[this.p++] = 45;
+      x = -x;
+    }
+    let digits = 1;
+    for (let q = x; q >= 10; q = (q / 10) | 0) digits++;
+    let i = (this.p += digits);
+    do {
+      const q = (x / 10) | 0;
+      buf[--i] = 48 + x - q * 10;
+      x = q;
+    } while (x > 0);
+  }
+
+  /** Between a row's path and its value: `","`. */
+  value(): void {
+    this.ensure(3);
+    this.buf[this.p++] = 34;
+    this.buf[this.p++] = 44;
+    this.buf[this.p++] = 34;
+  }
+
+  /** Ends a row: `"]`; closes the chunk once it is full. */
+  end(): void {
+    this.ensure(3);
+    this.buf[this.p++] = 34;
+    this.buf[this.p++] = 93;
     this.count++;
-    if ((this.chars += r.length + 1) >= CHUNK_CHARS) this.close();
+    if (this.p >= CHUNK_CHARS) this.close();
+  }
+
+  /** A whole row; `path` and `value` already escaped ({@link escapeJson}); no value = deletion. */
+  row(keyGroup: number, path: string, value: string | undefined): void {
+    this.begin(keyGroup);
+    this.text(path);
+    if (value !== undefined) {
+      this.value();
+      this.text(value);
+    }
+    this.end();
   }
 
   private close(): void {
-    // the brackets go onto the first and last row, not around the joined text: `[` + text + `]` would be a rope that
-    // the checksum and the store each flatten again (a copy of the whole chunk)
-    const rows = this.rows;
-    rows[0] = `[${rows[0] as string}`;
-    rows[rows.length - 1] = `${rows[rows.length - 1] as string}]`;
-    this.chunks.push(rows.join(','));
-    this.rows = [];
-    this.chars = 0;
+    this.ensure(1);
+    this.buf[this.p++] = 93;
+    this.chunks.push(fromUtf8.decode(this.buf.subarray(0, this.p)));
+    this.p = 0;
   }
 
   /** An entry in its plain form (escaped here). */
@@ -124,7 +276,7 @@ export class ChunkWriter {
 
   /** The chunks, the last one closed. */
   finish(): string[] {
-    if (this.rows.length > 0) this.close();
+    if (this.p > 0) this.close();
     return this.chunks;
   }
 }

@@ -5,7 +5,7 @@ import { javaHashCode, murmurHash } from '../keys/keyGroups.js';
 import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
-import { ChunkWriter, escapeJson, mergeSnapshots, PackedSnapshot } from '../checkpoints/snapshot.js';
+import { ChunkWriter, encode, escapeJson, mergeSnapshots, PackedSnapshot } from '../checkpoints/snapshot.js';
 import { TimerService, type Namespace, type Timer } from '../timers/queue.js';
 import { decodeValue, encodeValue, UnserializableValueError } from './codec.js';
 import type { StateDescriptor, StateKind } from './descriptors.js';
@@ -66,16 +66,6 @@ function userPath(kind: StateKind, ttl: boolean, p: string): string {
     return x === null ? rest : `<${x[2] === '0' ? 'key' : 'value'} of entry ${x[1] ?? ''}>${x[3] ?? ''}`;
   }
   return rest;
-}
-
-/** Whether every element of `a` is null or a finite number other than -0 (no holes): JSON without tags. */
-function isNumberArray(a: readonly unknown[]): boolean {
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i];
-    if (x === null) continue;
-    if (typeof x !== 'number' || !Number.isFinite(x) || Object.is(x, -0)) return false;
-  }
-  return true;
 }
 
 /**
@@ -302,14 +292,6 @@ export class KeyedStateBackend {
       }
     }
     return true;
-  }
-
-  /** Every (key, namespace, value) of a namespaced column. */
-  private *nsEntries(i: number): IterableIterator<[KeyId, Namespace, unknown]> {
-    const col = this.nsCols[i] as Map<unknown, Map<unknown, unknown>>;
-    for (const [outer, m] of col) {
-      for (const [inner, v] of m) yield this.nsMajor[i] ? [inner as KeyId, outer as Namespace, v] : [outer as KeyId, inner as Namespace, v];
-    }
   }
 
   private nsSize(i: number): number {
@@ -669,31 +651,34 @@ export class KeyedStateBackend {
    * `["s",<name>,<kind>,` per state, as it appears inside a chunk's JSON string (escaped): a path is this prefix, the
    * namespace and the encoded key.
    */
-  private pathPrefixes: string[] | undefined;
+  private pathPrefixes: Uint8Array[] | undefined;
 
-  /** The key's element of a path (`JSON.stringify(encodeValue(key))`), escaped. */
-  private static keyText(id: KeyId): string {
+
+  /** Writes the path of an entry (`JSON.stringify(['s', name, kind, ns, encodeValue(key)])`), escaped. */
+  private writePath(w: ChunkWriter, i: number, id: KeyId, ns: Namespace): void {
+    const prefixes = (this.pathPrefixes ??= this.descriptors.map((d, j) => encode(escapeJson(JSON.stringify(['s', this.names[j], d.kind]).slice(0, -1) + ','))));
+    w.bytes(prefixes[i] as Uint8Array);
+    if (ns === '') w.ascii('\\"\\"');
+    else if (typeof ns === 'number' && Number.isFinite(ns)) w.num(ns);
+    else w.text(escapeJson(JSON.stringify(ns)));
+    w.ascii(',');
+    KeyedStateBackend.writeKey(w, id);
+    w.ascii(']');
+  }
+
+  /** Writes the key's element of a path (`JSON.stringify(encodeValue(key))`), escaped. */
+  private static writeKey(w: ChunkWriter, id: KeyId): void {
     // a number key (not -0, which the codec tags) is its digits: no stringify, nothing to escape
-    if (typeof id === 'number' && Number.isFinite(id) && !Object.is(id, -0)) return `\\"${id}\\"`;
-    return escapeJson(JSON.stringify(encodeValue(keyOfId(id))));
+    if (typeof id === 'number' && Number.isFinite(id) && !Object.is(id, -0)) {
+      w.ascii('\\"');
+      w.num(id);
+      w.ascii('\\"');
+    } else w.text(escapeJson(JSON.stringify(encodeValue(keyOfId(id)))));
   }
 
-  /** The path of an entry (`JSON.stringify(['s', name, kind, ns, encodeValue(key)])`), escaped. */
-  private path(i: number, id: KeyId, ns: Namespace): string {
-    const prefixes = (this.pathPrefixes ??= this.descriptors.map((d, j) => escapeJson(JSON.stringify(['s', this.names[j], d.kind]).slice(0, -1) + ',')));
-    const nsText = ns === '' ? '\\"\\"' : typeof ns === 'number' ? JSON.stringify(ns) : escapeJson(JSON.stringify(ns));
-    return `${prefixes[i] as string}${nsText},${KeyedStateBackend.keyText(id)}]`;
-  }
-
-  /** The stored form of a value (`encodeValue([ttl flag, data, …])`), escaped. */
   private valueText(i: number, id: KeyId, v: unknown): string {
     const d = this.descriptors[i] as StateDescriptor;
     const ttl = d.ttl !== undefined;
-    // the common case: a number in a value-like state without TTL
-    if (!ttl && typeof v === 'number' && d.kind !== 'list' && d.kind !== 'map' && Number.isFinite(v) && !Object.is(v, -0)) return `[0,${v}]`;
-    // and an array of such numbers and nulls (a list of numbers; the window operator's per-key pane state): its JSON
-    // is what the codec writes, with nothing to escape
-    if (!ttl && d.kind !== 'map' && Array.isArray(v) && isNumberArray(v)) return `[0,${JSON.stringify(v)}]`;
     let payload: unknown[];
     switch (d.kind) {
       case 'list':
@@ -722,17 +707,45 @@ export class KeyedStateBackend {
 
   /** Writes the entry of state `i` at (id, ns): its value, or (`v` undefined) its deletion. */
   private row(w: ChunkWriter, i: number, id: KeyId, ns: Namespace, v: unknown): void {
-    w.row(this.groupOfId(id), this.path(i, id, ns), v === undefined ? undefined : this.valueText(i, id, v));
+    w.begin(this.groupOfId(id));
+    this.writePath(w, i, id, ns);
+    if (v !== undefined) {
+      w.value();
+      const d = this.descriptors[i] as StateDescriptor;
+      // the common cases written directly: a number in a value-like state, an array of numbers and nulls (a list of
+      // numbers; the window operator's per-key pane state); their JSON is what the codec writes, nothing to escape
+      if (d.ttl === undefined && d.kind !== 'map' && typeof v === 'number' && d.kind !== 'list' && Number.isFinite(v) && !Object.is(v, -0)) {
+        w.ascii('[0,');
+        w.num(v);
+        w.ascii(']');
+      } else {
+        const at = w.position;
+        if (d.ttl === undefined && d.kind !== 'map' && Array.isArray(v)) {
+          w.ascii('[0,');
+          if (w.numbers(v)) {
+            w.ascii(']');
+            w.end();
+            return;
+          }
+          w.rewind(at);
+        }
+        w.text(this.valueText(i, id, v));
+      }
+    }
+    w.end();
   }
 
   private timersRow(w: ChunkWriter, id: KeyId, timers: readonly Timer[] | undefined): void {
-    const path = `[\\"t\\",${KeyedStateBackend.keyText(id)}]`;
-    if (timers === undefined || timers.length === 0) {
-      w.row(this.groupOfId(id), path, undefined);
-      return;
+    w.begin(this.groupOfId(id));
+    w.ascii('[\\"t\\",');
+    KeyedStateBackend.writeKey(w, id);
+    w.ascii(']');
+    if (timers !== undefined && timers.length > 0) {
+      const sorted = [...timers].sort((a, b) => a.seq - b.seq);
+      w.value();
+      w.text(escapeJson(encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq]))));
     }
-    const sorted = [...timers].sort((a, b) => a.seq - b.seq);
-    w.row(this.groupOfId(id), path, escapeJson(encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq]))));
+    w.end();
   }
 
   private clearTracking(): void {
@@ -766,7 +779,11 @@ export class KeyedStateBackend {
       if (this.hasTtl) this.expireEverything(now);
       for (let i = 0; i < this.n; i++) {
         for (const [id, v] of this.cols[i] as Map<KeyId, unknown>) this.row(out, i, id, '', v);
-        for (const [id, ns, v] of this.nsEntries(i)) this.row(out, i, id, ns, v);
+        const major = this.nsMajor[i] === true;
+        for (const [outer, m] of this.nsCols[i] as Map<unknown, Map<unknown, unknown>>) {
+          if (major) for (const [id, v] of m) this.row(out, i, id as KeyId, outer as Namespace, v);
+          else for (const [ns, v] of m) this.row(out, i, outer as KeyId, ns as Namespace, v);
+        }
       }
       const timers = this.timersByKey();
       for (const [id, list] of timers) this.timersRow(out, id, list);

@@ -1,0 +1,91 @@
+// The chunk writer that snapshots are packed with: rows written piece by piece into UTF-8 bytes read back as exactly
+// the JSON rows they stand for; numbers as JSON writes them; chunks closed at CHUNK_CHARS bytes.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CHUNK_CHARS, ChunkWriter, escapeJson } from '../src/checkpoints/snapshot.js';
+
+const utf8Length = (s: string): number => new TextEncoder().encode(s).length;
+
+describe('ChunkWriter', () => {
+  it('writes numbers as JSON does', () => {
+    const xs = [0, 1, 9, 10, 99, 100, -1, -9, -10, 2147483647, -2147483647, -2147483648, 2147483648, 4294967296, 2 ** 53, -(2 ** 53), 1e21, 1e-7, 0.1, -0.5, 123.456, 5e-324, Number.MAX_VALUE];
+    const w = new ChunkWriter();
+    for (const x of xs) {
+      w.begin(7);
+      w.num(x);
+      w.end();
+    }
+    const rows = JSON.parse(w.finish().join('')) as [number, string][];
+    expect(rows.map((r) => r[1])).toStrictEqual(xs.map((x) => JSON.stringify(x)));
+  });
+
+  it('writes arrays of numbers and nulls as JSON does, and writes nothing for any other array', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(null), fc.constantFrom(-0, NaN, Infinity, 'x', undefined))),
+        (a) => {
+          const w = new ChunkWriter();
+          w.begin(0);
+          w.ascii('v');
+          const ok = w.numbers(a);
+          w.end();
+          const plain = a.every((x) => x === null || (typeof x === 'number' && Number.isFinite(x) && !Object.is(x, -0)));
+          expect(ok).toBe(plain);
+          expect(JSON.parse(w.finish()[0] as string)).toStrictEqual([[0, plain ? `v${JSON.stringify(a)}` : 'v']]);
+        },
+      ),
+    );
+  });
+
+  it('rows read back exactly; chunks close at the first row that reaches CHUNK_CHARS bytes (multibyte text counted in bytes)', () => {
+    const text = fc.string({ unit: fc.oneof(fc.constantFrom('a', '"', '\\', '\n', 'é', '€', '😀', '\u0000'), fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 })), maxLength: 60 });
+    const row = fc.tuple(fc.nat({ max: 127 }), fc.oneof(text, text.map((s) => s.repeat(2_000))), fc.option(text, { nil: undefined }));
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 200 }), (rows) => {
+        const w = new ChunkWriter();
+        for (const [kg, path, value] of rows) w.row(kg, escapeJson(path), value === undefined ? undefined : escapeJson(value));
+        const chunks = w.finish();
+        expect(w.count).toBe(rows.length);
+        const back = chunks.flatMap((c) => JSON.parse(c) as unknown[]);
+        expect(back).toStrictEqual(rows.map(([kg, path, value]) => (value === undefined ? [kg, path] : [kg, path, value])));
+        chunks.forEach((c, i) => {
+          const parsed = JSON.parse(c) as unknown[];
+          const withoutLast = utf8Length(JSON.stringify(parsed.slice(0, -1)));
+          // every chunk but the last reached the size with its last row, and was under it before that row
+          if (i < chunks.length - 1) expect(utf8Length(c)).toBeGreaterThanOrEqual(CHUNK_CHARS);
+          expect(withoutLast).toBeLessThan(CHUNK_CHARS + 1);
+        });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a row far larger than a chunk grows the buffer and is one chunk of its own', () => {
+    const w = new ChunkWriter();
+    const big = '€'.repeat(3 * CHUNK_CHARS);
+    w.row(1, 'a', 'b');
+    w.row(2, big, big);
+    w.row(3, 'c', undefined);
+    const chunks = w.finish();
+    expect(chunks.map((c) => JSON.parse(c) as unknown)).toStrictEqual([
+      [
+        [1, 'a', 'b'],
+        [2, big, big],
+      ],
+      [[3, 'c']],
+    ]);
+  });
+
+  it('rewinds to a position within a row', () => {
+    const w = new ChunkWriter();
+    w.begin(5);
+    w.text('path');
+    const at = w.position;
+    w.ascii('discarded');
+    w.rewind(at);
+    w.value();
+    w.text('kept');
+    w.end();
+    expect(w.finish()).toStrictEqual(['[[5,"path","kept"]]']);
+  });
+});
