@@ -3,12 +3,13 @@
  *
  * The text is encoded as UTF-8 (`TextEncoder.encodeInto`, native in Node and browsers) in segments into one reused
  * buffer, and its 32-bit little-endian words are mixed in two independent lanes (even and odd words) with
- * MurmurHash3's block step; trailing bytes and the byte length go into the first lane, and both lanes are finalised
- * with MurmurHash3's mixer. Every step is a bijection of a lane's state for a given word, so a single changed word
- * always changes the result (hence a single character changed into one of the same UTF-8 length, in texts without
- * lone surrogates, which every text written here is: JSON with them escaped); other damage changes it but with
- * probability 2⁻⁶⁴. Two lanes break the multiply chain of a one-lane hash: about 0.5 ns per character,
- * against 2.5 for the FNV-1a over UTF-16 code units that came before (still accepted: {@link checksumMatches}).
+ * MurmurHash3's block step; trailing bytes go into the other lane than the word before them, the byte length into
+ * both, and both lanes are finalised with MurmurHash3's mixer. Every step is a bijection of a lane's state for a given
+ * word, so a single changed word always changes the result (hence a single character changed into one of the same
+ * UTF-8 length — it spans at most two adjacent words, one in each lane — in texts without lone surrogates, which
+ * every text written here is: JSON with them escaped); other damage changes it but with probability 2⁻⁶⁴. Two lanes
+ * break the multiply chain of a one-lane hash: about 0.5 ns per character, against 2.5 for the FNV-1a over UTF-16
+ * code units that came before (still accepted: {@link checksumMatches}).
  *
  * @internal
  */
@@ -90,7 +91,9 @@ export function checksum(text: string): string {
   }
   let tail = 0;
   for (; i < carry; i++) tail = (tail << 8) | (buf[i] as number);
-  a = mixWord(a, tail);
+  // into the other lane than the word before it: a character across both then changes one input of each lane
+  if (carry >= 4) b = mixWord(b, tail);
+  else a = mixWord(a, tail);
   a ^= total;
   b ^= total;
   return fmix(a).toString(16).padStart(8, '0') + fmix(b).toString(16).padStart(8, '0');
