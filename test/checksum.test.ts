@@ -105,5 +105,9 @@ describe('checksum', () => {
     expect(checksumMatches('foobar', 'bf9cf968')).toBe(true);
     expect(checksumMatches('foobaz', 'bf9cf968')).toBe(false);
     expect(checksumMatches(t, '')).toBe(false);
+    // a lone surrogate (damage: nothing written has one) would encode as U+FFFD: refused, whatever its sum
+    expect(checksumMatches('[1,"\ud800"]', checksum('[1,"\ufffd"]'))).toBe(false);
+    expect(checksumMatches('[1,"\udc00x"]', checksum('[1,"\udc00x"]'))).toBe(false);
+    expect(checksumMatches('[1,"😀"]', checksum('[1,"😀"]'))).toBe(true);
   });
 });

@@ -136,7 +136,7 @@ export class ChunkWriter {
 
   /** Starts a row: `[keyGroup,"` (after the chunk's `[` or the previous row's `,`). */
   begin(keyGroup: number): void {
-    this.ensure(16);
+    this.ensure(32);
     const first = this.p === 0;
     this.buf[this.p++] = first ? 91 : 44; // '[' opens the chunk, ',' separates rows
     this.buf[this.p++] = 91;

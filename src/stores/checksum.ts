@@ -120,5 +120,13 @@ function fnv1a(text: string): string {
  * @internal
  */
 export function checksumMatches(text: string, sum: string): boolean {
-  return sum.length === 8 ? fnv1a(text) === sum : checksum(text) === sum;
+  if (sum.length === 8) return fnv1a(text) === sum;
+  // every text written is well-formed UTF-16; UTF-8 would turn a lone surrogate (damage) into U+FFFD unnoticed
+  return wellFormed(text) && checksum(text) === sum;
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+function wellFormed(text: string): boolean {
+  const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  return native !== undefined ? native.call(text) : !LONE_SURROGATE.test(text);
 }
