@@ -1,3 +1,5 @@
+import { isPlainNumber } from '../state/codec.js';
+
 /**
  * One entry of an operator's snapshot: a piece of keyed state (or a key's timers) in one key group.
  * `value` is the encoded state; `undefined` means "deleted since the previous snapshot".
@@ -180,7 +182,7 @@ export class ChunkWriter {
         this.buf[this.p++] = 44;
       }
       if (x === null) this.ascii('null');
-      else if (typeof x === 'number' && Number.isFinite(x) && !Object.is(x, -0)) this.num(x);
+      else if (isPlainNumber(x)) this.num(x);
       else {
         this.p = start;
         return false;

@@ -7,7 +7,7 @@ import { isKey } from '../keys/validate.js';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { ChunkWriter, encode, escapeJson, mergeSnapshots, PackedSnapshot } from '../checkpoints/snapshot.js';
 import { TimerService, type Namespace, type Timer } from '../timers/queue.js';
-import { decodeValue, encodeValue, UnserializableValueError } from './codec.js';
+import { decodeValue, encodeValue, isPlainNumber, UnserializableValueError } from './codec.js';
 import type { StateDescriptor, StateKind } from './descriptors.js';
 import { makeHandle, UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
 
@@ -444,7 +444,8 @@ export class KeyedStateBackend {
   }
 
   /**
-   * After a full snapshot: whether to track the interval up to the next one. Tracking that saturated (most of the
+   * After a snapshot: whether to track the interval up to the next one (a delta's interval was tracked and did not
+   * saturate: tracking goes on, counting afresh). Tracking that saturated (most of the
    * state changed between two snapshots: at high rates, every interval) would only pay a lookup per write again to
    * end in another full snapshot, so after a saturated interval the next 1, 2, then 3 intervals (while they keep
    * saturating when tracked) go untracked, their snapshots full; then tracking resumes, and one interval that stays
@@ -669,7 +670,7 @@ export class KeyedStateBackend {
   /** Writes the key's element of a path (`JSON.stringify(encodeValue(key))`), escaped. */
   private static writeKey(w: ChunkWriter, id: KeyId): void {
     // a number key (not -0, which the codec tags) is its digits: no stringify, nothing to escape
-    if (typeof id === 'number' && Number.isFinite(id) && !Object.is(id, -0)) {
+    if (isPlainNumber(id)) {
       w.ascii('\\"');
       w.num(id);
       w.ascii('\\"');
@@ -711,28 +712,34 @@ export class KeyedStateBackend {
     this.writePath(w, i, id, ns);
     if (v !== undefined) {
       w.value();
-      const d = this.descriptors[i] as StateDescriptor;
-      // the common cases written directly: a number in a value-like state, an array of numbers and nulls (a list of
-      // numbers; the window operator's per-key pane state); their JSON is what the codec writes, nothing to escape
-      if (d.ttl === undefined && d.kind !== 'map' && typeof v === 'number' && d.kind !== 'list' && Number.isFinite(v) && !Object.is(v, -0)) {
+      this.writeValue(w, i, id, v);
+    }
+    w.end();
+  }
+
+  /** Writes a stored value as its payload `[0|1, …]`, escaped. */
+  private writeValue(w: ChunkWriter, i: number, id: KeyId, v: unknown): void {
+    const d = this.descriptors[i] as StateDescriptor;
+    // the common cases written directly: a number in a value-like state, an array of numbers and nulls (a list of
+    // numbers; the window operator's per-key pane state); their JSON is what the codec writes, nothing to escape
+    if (d.ttl === undefined && d.kind !== 'map') {
+      if (d.kind !== 'list' && isPlainNumber(v)) {
         w.ascii('[0,');
         w.num(v);
         w.ascii(']');
-      } else {
+        return;
+      }
+      if (Array.isArray(v)) {
         const at = w.position;
-        if (d.ttl === undefined && d.kind !== 'map' && Array.isArray(v)) {
-          w.ascii('[0,');
-          if (w.numbers(v)) {
-            w.ascii(']');
-            w.end();
-            return;
-          }
-          w.rewind(at);
+        w.ascii('[0,');
+        if (w.numbers(v)) {
+          w.ascii(']');
+          return;
         }
-        w.text(this.valueText(i, id, v));
+        w.rewind(at);
       }
     }
-    w.end();
+    w.text(this.valueText(i, id, v));
   }
 
   private timersRow(w: ChunkWriter, id: KeyId, timers: readonly Timer[] | undefined): void {
@@ -818,9 +825,7 @@ export class KeyedStateBackend {
         else this.timersPersisted.delete(id);
       }
     }
-    this.clearTracking();
-    this.resetSaturation();
-    this.saturatedStreak = 0;
+    this.trackNext();
     return new PackedSnapshot(this.operator, false, this.maxParallelism, out.finish(), out.count);
   }
 

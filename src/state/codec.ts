@@ -26,6 +26,20 @@ export class UnserializableValueError extends Error {
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
+/**
+ * Whether `v` is a number the codec writes as plain JSON digits: finite and not -0 (those are tagged).
+ *
+ * @example
+ * ```ts
+ * isPlainNumber(1.5); // true
+ * isPlainNumber(-0);  // false: written as { $n: '-0' }
+ * ```
+ * @internal
+ */
+export function isPlainNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0);
+}
+
 /** Sets an own property, also for the key `__proto__` (which plain assignment would treat as the prototype). */
 function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
   if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
@@ -38,7 +52,7 @@ function toJson(v: unknown, path: string, seen: Set<object>): Json {
     case 'boolean':
       return v;
     case 'number':
-      if (Number.isFinite(v) && !Object.is(v, -0)) return v;
+      if (isPlainNumber(v)) return v;
       return { $n: Object.is(v, -0) ? '-0' : String(v) };
     case 'undefined':
       return { $u: 1 };
@@ -155,7 +169,7 @@ function isPlainJson(v: unknown, depth: number): boolean {
     case 'boolean':
       return true;
     case 'number':
-      return Number.isFinite(v) && !Object.is(v, -0);
+      return isPlainNumber(v);
     case 'object': {
       if (v === null) return true;
       if (depth >= 64) return false;
