@@ -1,7 +1,8 @@
 import type * as NodeFs from 'node:fs';
 import type * as NodePath from 'node:path';
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
-import { isCount, parseSinkState } from './sinks.js';
+import { isIndex } from '../checkpoints/snapshot.js';
+import { parseSinkState } from './sinks.js';
 import { parseOffset } from './sources.js';
 import type { Sink, SinkContext, SinkWriter, Source, SourceRead } from './types.js';
 
@@ -189,7 +190,7 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
 
       let end = 0;
       if (context.transactional && context.restored !== undefined) {
-        const state = parseSinkState(description, 'toNdjsonFile', context.restored, (o) => isCount(o['committed']) && Array.isArray(o['pending'])) as unknown as NdjsonState;
+        const state = parseSinkState(description, 'toNdjsonFile', context.restored, (o) => isIndex(o['committed']) && Array.isArray(o['pending'])) as unknown as NdjsonState;
         for (const t of state.pending) await commitOne(t);
         end = state.committed;
         const size = (await sizeOf(file)) ?? 0;

@@ -1,10 +1,6 @@
+import { isIndex } from '../checkpoints/snapshot.js';
 import { ConfigurationError, describeValue } from '../errors/index.js';
 import type { Sink, SinkContext, SinkWriter } from './types.js';
-
-/** @internal a non-negative safe integer */
-export function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
 
 /**
  * Reads the sink state a checkpoint holds for a sink of kind `kind` (`{"sink": kind, …}`, accepted by `valid`); a
@@ -71,7 +67,7 @@ export function toArray<R>(): ArraySink<R> {
     values,
     open(context: SinkContext): SinkWriter<R> {
       // `committed`: the length `values` has once the checkpoint's transactions are committed
-      const target = context.restored === undefined ? undefined : (parseSinkState(description, 'toArray', context.restored, (o) => isCount(o['committed']))['committed'] as number);
+      const target = context.restored === undefined ? undefined : (parseSinkState(description, 'toArray', context.restored, (o) => isIndex(o['committed']))['committed'] as number);
       if (target !== undefined) {
         commitUpTo(context.restoredCheckpoint ?? -1); // recover: commit what the checkpoint pre-committed
         if (values.length > target) values.length = target; // abort what came after it
@@ -145,7 +141,7 @@ export function callbackSink<R>(callbacks: SinkCallbacks<R>): Sink<R> {
   return {
     description,
     async open(context) {
-      const last = context.restored === undefined ? undefined : (parseSinkState(description, 'callbackSink', context.restored, (o) => isCount(o['last']))['last'] as number);
+      const last = context.restored === undefined ? undefined : (parseSinkState(description, 'callbackSink', context.restored, (o) => isIndex(o['last']))['last'] as number);
       if (context.transactional) {
         if (last !== undefined) await callbacks.commit?.(last);
         await callbacks.abort?.(last);

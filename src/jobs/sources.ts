@@ -1,4 +1,5 @@
 import type { Observable, Subscription } from 'rxjs';
+import { isIndex } from '../checkpoints/snapshot.js';
 import { ConfigurationError, describeValue } from '../errors/index.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
 import type { StateStore } from '../stores/types.js';
@@ -12,7 +13,7 @@ import type { Source, SourceContext, SourceRead, SourceReader } from './types.js
 export function parseOffset(source: string, offset: string | undefined, unit = 'count of values'): number {
   if (offset === undefined) return 0;
   const n = Number(offset);
-  if (!Number.isSafeInteger(n) || n < 0) {
+  if (!isIndex(n)) {
     throw new ConfigurationError(source, offset, `${source}: checkpoint offset ${describeValue(offset)} is not a ${unit}; restore from a checkpoint of this job.`);
   }
   return n;
