@@ -20,6 +20,14 @@ function viaJson(cp: HarnessCheckpoint): HarnessCheckpoint {
   return { operators: new Map(ops), latest: new Map(latest) };
 }
 
+/** The output of all steps run without a snapshot or restore, formatted: what every restored run must give. */
+function uninterrupted(op: () => Op, steps: readonly ((h: H) => void)[]): string[] {
+  const whole: H = harness(op());
+  for (const p of steps) p(whole);
+  whole.complete();
+  return whole.output().map(fmt);
+}
+
 const op = (): Op => pipe(window<E, string>(tumblingWindows(100), { name: 'w' }), aggregate(count()));
 type H = Harness<E, string, WindowResult<string, unknown>>;
 
@@ -38,11 +46,7 @@ const phases: ((h: H) => void)[] = [
 
 describe('pane path: saturation of change tracking', () => {
   it(`snapshots after ≥ ${SATURATION_MIN} changes are full, the others exact; restores from each point match the uninterrupted run`, () => {
-    const whole = harness(op());
-    for (const p of phases) p(whole);
-    whole.complete();
-    const expected = whole.output().map(fmt);
-
+    const expected = uninterrupted(op, phases);
     const h = harness(op());
     const cps: HarnessCheckpoint[] = [];
     const outs: number[] = [];
@@ -106,10 +110,7 @@ describe('general path: saturation of change tracking', () => {
   ];
   for (const [name, op] of ops) {
     it(`${name}: restores from each point (and again after one more snapshot) match the uninterrupted run`, () => {
-      const whole = harness(op());
-      for (const p of steps) p(whole);
-      whole.complete();
-      const expected = whole.output().map(fmt);
+      const expected = uninterrupted(op, steps);
       const h = harness(op());
       const cps: HarnessCheckpoint[] = [];
       const outs: number[] = [];
