@@ -16,6 +16,10 @@ const node: TestProjectInlineConfiguration = {
 };
 
 const browser: TestProjectInlineConfiguration = {
+  // Every dependency a browser test imports, pre-bundled up front. Without the list, Vite finds one that its cache
+  // (node_modules/.vite) lacks only when a test imports it, re-bundles and reloads the page mid-run: modules are then
+  // loaded twice (e.g. two copies of RxJS's providers, so TestScheduler patches the other one) and tests flake.
+  optimizeDeps: { include: ['rxjs', 'rxjs/testing', 'rxjs-marbles', 'fast-check', 'idb-keyval', 'level'] },
   test: {
     name: 'browser',
     include: ['test/**/*.test.ts'],

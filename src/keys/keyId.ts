@@ -18,9 +18,15 @@ export const NOT_A_KEY: unique symbol = Symbol('not a key');
  */
 export function checkedKeyIdOf(key: unknown): KeyId | typeof NOT_A_KEY {
   // `typeof x === '…'` tests, not `switch (typeof x)`: the tests compile to inline type checks, while a switch
-  // materialises the typeof string through a builtin call on every record (≈ 10 % of a keyed count's time).
-  if (typeof key === 'string') return key.charCodeAt(0) === 0 ? '\u0000' + key : key;
-  if (typeof key === 'number') return key === key ? key : NOT_A_KEY;
+  // materialises the typeof string through a builtin call on every record (≈ 10 % of a keyed count's time). The
+  // common keys are answered here, the rest in a second function, so this one stays small enough to inline.
+  if (typeof key === 'string' ? key.charCodeAt(0) !== 0 : typeof key === 'number' && key === key) return key as KeyId;
+  return otherKeyIdOf(key);
+}
+
+/** {@link checkedKeyIdOf} for every other value: NaN, strings starting with U+0000, booleans, bigints, objects. */
+function otherKeyIdOf(key: unknown): KeyId | typeof NOT_A_KEY {
+  if (typeof key === 'string') return '\u0000' + key;
   if (typeof key === 'boolean' || typeof key === 'bigint') return key;
   if (typeof key === 'object') return isKey(key) ? '\u0000' + encodeValue(key) : NOT_A_KEY;
   return NOT_A_KEY;

@@ -100,9 +100,13 @@ class ValueHandle<T> implements ValueState<T> {
   /** `set(undefined)` clears, as Flink's `update(null)`. */
   set(value: T): void {
     const b = this.b;
-    if (value === undefined) b.remove(this.idx);
-    else if (b.ns === '' && !b.tracking) this.col.set(b.id, value);
-    else b.put(this.idx, value);
+    // the per-record case inline, the rest in setOther: small enough for TurboFan to inline into a record's path
+    if (b.ns === '' && !b.tracking && value !== undefined) this.col.set(b.id, value);
+    else this.setOther(value);
+  }
+  private setOther(value: T): void {
+    if (value === undefined) this.b.remove(this.idx);
+    else this.b.put(this.idx, value);
   }
   clear(): void {
     this.b.remove(this.idx);
