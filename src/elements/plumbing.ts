@@ -160,6 +160,12 @@ function isSubscriberLike(x: unknown): boolean {
  * count at 10 K keys, see BENCHMARKS.md). With RxJS's deprecated `useDeprecatedNextContext` or
  * `useDeprecatedSynchronousErrorHandling` config on, or given a `Subscriber`, it subscribes exactly as RxJS does.
  *
+ * @example
+ * ```ts
+ * const out$ = new OperatorObservable<number>((s) => { s.next(1); s.complete(); });
+ * out$.subscribe((v) => console.log(v)); // 1 — a throw in the callback goes to config.onUnhandledError, as in RxJS
+ * ```
+ *
  * @internal
  */
 export class OperatorObservable<T> extends Observable<T> {
