@@ -67,10 +67,26 @@ export function failUserFunction(destination: Subscriber<unknown>, operator: str
  * both through RxJS's timeout provider, which `TestScheduler.run` virtualises). A cold path: errors only.
  */
 function reportUnhandledError(err: unknown): void {
-  new Observable<unknown>((s) => s.next(err)).subscribe((e) => {
-    throw e;
-  });
+  try {
+    new Observable<unknown>((s) => s.next(err)).subscribe((e) => {
+      throw e;
+    });
+  } catch {
+    // Reached only with `config.useDeprecatedSynchronousErrorHandling` turned on after the consumer subscribed and no
+    // `subscribe` in progress: RxJS's `captureError` drops such an error too. (Inside a `subscribe`, RxJS records it
+    // for that `subscribe` to throw, and so it does here: nothing is thrown at this point then.)
+  }
 }
+
+/** A partial observer as `subscribe` receives it (any method may be missing or `undefined`). */
+interface Consumer<T> {
+  readonly next?: ((value: T) => void) | undefined;
+  readonly error?: ((err: unknown) => void) | undefined;
+  readonly complete?: (() => void) | undefined;
+}
+
+/** What a {@link ConsumerSubscriber} holds once it is closed, so that the consumer can be collected (as in RxJS). */
+const RELEASED: Consumer<unknown> = Object.freeze({});
 
 /**
  * What `Observable.subscribe` wraps a callback or a partial observer in, without the layers of RxJS's
@@ -80,17 +96,10 @@ function reportUnhandledError(err: unknown): void {
  * RxJS's default config, which {@link OperatorObservable} checks before using it: a callback that throws is reported
  * to RxJS's unhandled-error path and the subscription goes on; an `error` without a handler is reported likewise;
  * after `error`/`complete` (or unsubscribe) notifications go to `config.onStoppedNotification`; the observer's
- * methods are read at each call and called with the observer as `this`.
+ * methods are read at each call and called with the observer as `this`; once closed it lets go of the observer.
  */
-/** A partial observer as `subscribe` receives it (any method may be missing or `undefined`). */
-interface Consumer<T> {
-  readonly next?: ((value: T) => void) | undefined;
-  readonly error?: ((err: unknown) => void) | undefined;
-  readonly complete?: (() => void) | undefined;
-}
-
 class ConsumerSubscriber<T> extends Subscriber<T> {
-  constructor(private readonly observer: Consumer<T>) {
+  constructor(private observer: Consumer<T>) {
     super();
   }
   override next(value: T): void {
@@ -102,10 +111,11 @@ class ConsumerSubscriber<T> extends Subscriber<T> {
     super.next(value);
   }
   protected override _next(value: T): void {
-    const o = this.observer;
-    if (o.next) {
+    // the name is RxJS's: a `next` that is not a function fails with the same TypeError message
+    const partialObserver = this.observer;
+    if (partialObserver.next) {
       try {
-        o.next(value);
+        partialObserver.next(value);
       } catch (e) {
         reportUnhandledError(e);
       }
@@ -113,52 +123,77 @@ class ConsumerSubscriber<T> extends Subscriber<T> {
   }
   protected override _error(err: unknown): void {
     try {
-      if (this.observer.error) this.call('error', err);
-      else reportUnhandledError(err);
+      const partialObserver = this.observer;
+      if (partialObserver.error) {
+        try {
+          (partialObserver as { error(err: unknown): void }).error(err);
+        } catch (e) {
+          reportUnhandledError(e);
+        }
+      } else reportUnhandledError(err);
     } finally {
       this.unsubscribe();
     }
   }
   protected override _complete(): void {
     try {
-      if (this.observer.complete) this.call('complete');
+      const partialObserver = this.observer;
+      if (partialObserver.complete) {
+        try {
+          (partialObserver as { complete(): void }).complete();
+        } catch (e) {
+          reportUnhandledError(e);
+        }
+      }
     } finally {
       this.unsubscribe();
     }
   }
-  /** Calls the observer's `error` or `complete` as RxJS does: as a method, what it throws reported, not thrown. */
-  private call(method: 'error' | 'complete', err?: unknown): void {
-    const o = this.observer;
-    try {
-      if (method === 'error') o.error?.(err);
-      else o.complete?.();
-    } catch (e) {
-      reportUnhandledError(e);
-    }
+  override unsubscribe(): void {
+    if (this.closed) return;
+    super.unsubscribe();
+    this.observer = RELEASED;
   }
 }
 
 const isFn = (x: unknown): x is (...args: never[]) => unknown => typeof x === 'function';
 
-/** RxJS's own test for "already a subscriber" (`Observable.subscribe` then uses it as it is). */
+/** RxJS's own test for "already a subscriber" (`Observable.subscribe` then uses it as it is), read in its order. */
 function isSubscriberLike(x: unknown): boolean {
   if (x instanceof Subscriber) return true;
-  if (typeof x !== 'object' || x === null) return false;
+  if ((typeof x !== 'object' && typeof x !== 'function') || x === null) return false;
   const o = x as Partial<Record<'next' | 'error' | 'complete' | 'closed' | 'add' | 'remove' | 'unsubscribe', unknown>>;
   return (
     isFn(o.next) &&
     isFn(o.error) &&
     isFn(o.complete) &&
-    (x instanceof Subscription || ('closed' in o && isFn(o.add) && isFn(o.remove) && isFn(o.unsubscribe)))
+    (x instanceof Subscription || ('closed' in o && isFn(o.remove) && isFn(o.add) && isFn(o.unsubscribe)))
+  );
+}
+
+/** `Subscriber.prototype.next` as RxJS defines it, to notice instrumentation that patches it later. */
+const RXJS_NEXT = Subscriber.prototype.next;
+
+/**
+ * Whether delivery must go through RxJS's own `SafeSubscriber`: RxJS's deprecated config is on, or something
+ * instruments `Subscriber.prototype` (zone.js's `zone-patch-rxjs` re-enters the subscriber's zone there; it may have
+ * patched it before this module loaded, hence the test for zone.js itself).
+ */
+function rxjsDelivery(): boolean {
+  return (
+    config.useDeprecatedNextContext ||
+    config.useDeprecatedSynchronousErrorHandling ||
+    Subscriber.prototype.next !== RXJS_NEXT ||
+    (globalThis as { Zone?: unknown }).Zone !== undefined
   );
 }
 
 /**
  * The observable tidewater operators return. An `Observable` in every respect (`pipe`, `lift`, `forEach`, interop);
  * only `subscribe(fn)` / `subscribe(partialObserver)` wrap the consumer in a {@link ConsumerSubscriber} instead of
- * RxJS's `SafeSubscriber`, which saves three megamorphic calls per delivered element (≈ 20 % of a keyed running
- * count at 10 K keys, see BENCHMARKS.md). With RxJS's deprecated `useDeprecatedNextContext` or
- * `useDeprecatedSynchronousErrorHandling` config on, or given a `Subscriber`, it subscribes exactly as RxJS does.
+ * RxJS's `SafeSubscriber`, which saves three megamorphic calls per delivered element (BENCHMARKS.md, keyed-count).
+ * With RxJS's deprecated `useDeprecatedNextContext` or `useDeprecatedSynchronousErrorHandling` config on, with
+ * zone.js loaded or `Subscriber.prototype.next` patched, or given a `Subscriber`, it subscribes exactly as RxJS does.
  *
  * @example
  * ```ts
@@ -177,7 +212,7 @@ export class OperatorObservable<T> extends Observable<T> {
     error?: ((error: unknown) => void) | null,
     complete?: (() => void) | null,
   ): Subscription {
-    if (config.useDeprecatedNextContext || config.useDeprecatedSynchronousErrorHandling || isSubscriberLike(observerOrNext)) {
+    if (rxjsDelivery() || isSubscriberLike(observerOrNext)) {
       return super.subscribe(observerOrNext as ((value: T) => void) | null | undefined, error, complete);
     }
     const observer: Consumer<T> =
