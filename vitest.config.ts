@@ -4,9 +4,14 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
 
 import { chromiumArgs, chromiumPath as chromium } from './test/support/chromium.js';
 
+// The longest tests (property tests, restores from every point) take 1–4 s alone; on a 2-core CI machine running
+// both projects they can take several times that. The timeout is there to catch hangs, not to time them.
+const testTimeout = 30_000;
+
 const node: TestProjectInlineConfiguration = {
   test: {
     name: 'node',
+    testTimeout,
     environment: 'node',
     include: ['test/**/*.test.ts'],
     exclude: ['test/**/*.browser.test.ts'],
@@ -22,6 +27,7 @@ const browser: TestProjectInlineConfiguration = {
   optimizeDeps: { include: ['rxjs', 'rxjs/testing', 'rxjs-marbles', 'fast-check', 'idb-keyval', 'level'] },
   test: {
     name: 'browser',
+    testTimeout,
     include: ['test/**/*.test.ts'],
     exclude: ['test/**/*.node.test.ts'],
     browser: {

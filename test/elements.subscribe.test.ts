@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { config, Observable, of, Subject, Subscriber, type Observer, type Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { valueState, type StreamElement } from '../src/index.js';
+import type { StreamElement } from '../src/index.js';
 import { OperatorObservable } from '../src/elements/plumbing.js';
 import { map, process } from '../operators/index.js';
 import { rec } from '../testing/index.js';
@@ -161,9 +161,10 @@ async function runScript(make: (f: (s: Subscriber<number>) => () => void) => Obs
       log.push(`subscribe threw ${String(e)}`);
     }
     log.push(`returned closed: ${String(sub?.closed)}`);
-    // RxJS reports on a timeout; the second wait starts after a `later` producer has run (and scheduled its reports)
-    await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 5));
+    // RxJS reports on a timeout (0 ms); the second wait is scheduled after a `later` producer has run, so after its
+    // reports, and timers of equal delay fire in order (browsers clamp nested ones alike)
+    await new Promise((r) => setTimeout(r, 0));
+    await new Promise((r) => setTimeout(r, 0));
     return log;
   } finally {
     config.onUnhandledError = savedUnhandled;
@@ -417,14 +418,10 @@ describe('subscribe on tidewater operator outputs (OperatorObservable)', () => {
   it('tidewater operators return it, and it stays an Observable for pipe/forEach', async () => {
     const out$ = of<StreamElement<number, string>[]>(rec(1, 1, 'a'), rec(2, 2, 'a')).pipe(map((v: number) => v * 10));
     expect(out$).toBeInstanceOf(OperatorObservable);
-    const state = { n: valueState<number>() };
     const counted$ = of<StreamElement<number, string>[]>(rec(1, 1, 'a'), rec(2, 2, 'a')).pipe(
-      process<number, string, number, typeof state>({
-        state,
-        onElement(_v, ctx) {
-          const c = (ctx.state.n.get() ?? 0) + 1;
-          ctx.state.n.set(c);
-          ctx.emit(c);
+      process<number, string, number, Record<string, never>>({
+        onElement(v, ctx) {
+          ctx.emit(v);
         },
       }),
     );

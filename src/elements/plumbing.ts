@@ -78,6 +78,15 @@ function reportUnhandledError(err: unknown): void {
   }
 }
 
+/** Runs a consumer's `error` or `complete` handler; what it throws goes to {@link reportUnhandledError}. */
+function reporting(handler: () => void): void {
+  try {
+    handler();
+  } catch (e) {
+    reportUnhandledError(e);
+  }
+}
+
 /** A partial observer as `subscribe` receives it (any method may be missing or `undefined`). */
 interface Consumer<T> {
   readonly next?: ((value: T) => void) | undefined;
@@ -124,13 +133,8 @@ class ConsumerSubscriber<T> extends Subscriber<T> {
   protected override _error(err: unknown): void {
     try {
       const partialObserver = this.observer;
-      if (partialObserver.error) {
-        try {
-          (partialObserver as { error(err: unknown): void }).error(err);
-        } catch (e) {
-          reportUnhandledError(e);
-        }
-      } else reportUnhandledError(err);
+      if (partialObserver.error) reporting(() => (partialObserver as { error(err: unknown): void }).error(err));
+      else reportUnhandledError(err);
     } finally {
       this.unsubscribe();
     }
@@ -138,13 +142,7 @@ class ConsumerSubscriber<T> extends Subscriber<T> {
   protected override _complete(): void {
     try {
       const partialObserver = this.observer;
-      if (partialObserver.complete) {
-        try {
-          (partialObserver as { complete(): void }).complete();
-        } catch (e) {
-          reportUnhandledError(e);
-        }
-      }
+      if (partialObserver.complete) reporting(() => (partialObserver as { complete(): void }).complete());
     } finally {
       this.unsubscribe();
     }

@@ -654,7 +654,6 @@ export class KeyedStateBackend {
    */
   private pathPrefixes: Uint8Array[] | undefined;
 
-
   /** Writes the path of an entry (`JSON.stringify(['s', name, kind, ns, encodeValue(key)])`), escaped. */
   private writePath(w: ChunkWriter, i: number, id: KeyId, ns: Namespace): void {
     const prefixes = (this.pathPrefixes ??= this.descriptors.map((d, j) => encode(escapeJson(JSON.stringify(['s', this.names[j], d.kind]).slice(0, -1) + ','))));
@@ -677,6 +676,7 @@ export class KeyedStateBackend {
     } else w.text(escapeJson(JSON.stringify(encodeValue(keyOfId(id)))));
   }
 
+  /** The stored form of a value (`encodeValue([ttl flag, data, …])`), escaped: the general case of {@link writeValue}. */
   private valueText(i: number, id: KeyId, v: unknown): string {
     const d = this.descriptors[i] as StateDescriptor;
     const ttl = d.ttl !== undefined;
