@@ -1,6 +1,6 @@
 import type { OperatorFunction, Subscriber } from 'rxjs';
 import type { StreamElement, StreamRecord } from '../src/elements/index.js';
-import { failUserFunction, operator, subscribeElements } from '../src/elements/plumbing.js';
+import { failUserFunction, forwardControl, operator, subscribeElements } from '../src/elements/plumbing.js';
 
 /**
  * What a stateless operator's function sees besides the value: the record's timestamp and key.
@@ -34,8 +34,8 @@ export function recordOperator<T, R, K>(
   return operator<StreamElement<T, K>, StreamElement<R, K>>((source, out) => {
     const ctx = new MutableRecordContext<K>();
     return subscribeElements(source, out, (e) => {
-      if (e.kind !== 'record') {
-        out.next(e);
+      if (e?.kind !== 'record') {
+        forwardControl(name, e, out);
         return;
       }
       ctx.timestamp = e.timestamp;

@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Key, StreamElement } from '../src/elements/index.js';
-import { failUserFunction, operator, subscribeElements } from '../src/elements/plumbing.js';
+import { failUserFunction, forwardControl, operator, subscribeElements } from '../src/elements/plumbing.js';
 import { InvalidKeyError } from '../src/errors/index.js';
 import { isKey } from '../src/keys/validate.js';
 
@@ -20,8 +20,8 @@ import { isKey } from '../src/keys/validate.js';
 export function keyBy<T, K extends Key>(keyOf: (value: T) => K): OperatorFunction<StreamElement<T, unknown>, StreamElement<T, K>> {
   return operator<StreamElement<T, unknown>, StreamElement<T, K>>((source, out) => {
     return subscribeElements(source, out, (e) => {
-      if (e.kind !== 'record') {
-        out.next(e);
+      if (e?.kind !== 'record') {
+        forwardControl('keyBy', e, out);
         return;
       }
       let key: K;

@@ -30,6 +30,7 @@ export {
   describeValue,
   InvalidKeyError,
   InvalidTimestampError,
+  NotAStreamElementError,
   TidewaterError,
   UserFunctionError,
 } from './errors/index.js';
@@ -66,7 +67,7 @@ export { checkpointStore } from './stores/checkpointStore.js';
 export { memoryStore } from './stores/memory.js';
 export { openDefaultStore } from './stores/default.js';
 export type { BatchOp, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, StateStore } from './stores/types.js';
-export type { StatefulOperatorInstance } from './core/environment.js';
+export type { StatefulOperatorInstance } from './core/runtime.js';
 export {
   globalWindows,
   sessionWindows,

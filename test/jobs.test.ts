@@ -64,7 +64,7 @@ describe('runJob without checkpoints', () => {
       recordsOut: 5,
       checkpointsCompleted: 0,
       skipped: [],
-      operators: { 'window#0': { recordsIn: 6, recordsOut: 5, stateEntries: 0, lateRecordsDropped: 0, watermark: Infinity } },
+      operators: { 'window#0': { recordsIn: 6, recordsOut: 5, stateEntries: 0, lateRecordsDropped: 0, recordsAfterEndOfInput: 0, watermark: Infinity } },
     });
   });
 

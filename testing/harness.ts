@@ -1,6 +1,6 @@
 import { Subject, type Observer, type OperatorFunction } from 'rxjs';
 import type { OperatorSnapshot } from '../src/checkpoints/snapshot.js';
-import { positionalEnvironment, withEnvironment, type StatefulOperatorInstance } from '../src/core/environment.js';
+import { PipelineRuntime, type StatefulOperatorInstance } from '../src/core/runtime.js';
 import { barrier, record, watermark, type StreamElement, type StreamRecord } from '../src/elements/index.js';
 import { ManualScheduler } from './manualScheduler.js';
 
@@ -122,8 +122,10 @@ export function harness<T, K, R>(operator: OperatorFunction<StreamElement<T, K>,
   const warnings: string[] = [];
   if (options.restore !== undefined) for (const [name, chain] of options.restore.operators) chains.set(name, [...chain]);
 
-  const env = positionalEnvironment({
+  const runtime = new PipelineRuntime({
+    owner: 'harness',
     scheduler: clock,
+    checkpointed: true,
     ...(options.restore !== undefined ? { restore: options.restore.operators } : {}),
     sideOutput: <X>(_op: string, observer: Observer<X>, value: X) => {
       const list = sides.get(observer as Observer<unknown>) ?? [];
@@ -135,21 +137,19 @@ export function harness<T, K, R>(operator: OperatorFunction<StreamElement<T, K>,
       warnings.push(message);
     },
   });
-  withEnvironment(env, () =>
-    operator(input).subscribe({
-      next: (e) => out.push(e),
-      error: (e: unknown) => (error = e),
-      complete: () => (completed = true),
-    }),
-  );
+  runtime.subscribe(operator(input), {
+    next: (e) => out.push(e),
+    error: (e: unknown) => (error = e),
+    complete: () => (completed = true),
+  });
 
   const pick = (name: string | undefined): StatefulOperatorInstance => {
-    const inst = name === undefined ? env.instances[0] : env.instances.find((i) => i.name === name);
+    const inst = name === undefined ? runtime.instances[0] : runtime.instances.find((i) => i.name === name);
     if (inst === undefined) {
       throw new Error(
         name === undefined
           ? 'harness: the operator has no keyed state (no stateful operator inside)'
-          : `harness: no stateful operator named '${name}' (have: ${env.instances.map((i) => i.name).join(', ')})`,
+          : `harness: no stateful operator named '${name}' (have: ${runtime.instances.map((i) => i.name).join(', ')})`,
       );
     }
     return inst;
@@ -195,11 +195,11 @@ export function harness<T, K, R>(operator: OperatorFunction<StreamElement<T, K>,
     keys: (opts) => pick(opts?.operator).keys() as K[],
     timers: (key, opts) => pick(opts?.operator).timersOf(key),
     get operators() {
-      return env.instances;
+      return runtime.instances;
     },
     snapshot(opts) {
       const latest = new Map<string, OperatorSnapshot>();
-      for (const inst of env.instances) {
+      for (const inst of runtime.instances) {
         const snap = inst.snapshot(opts);
         latest.set(inst.name, snap);
         chains.set(inst.name, snap.full ? [snap] : [...(chains.get(inst.name) ?? []), snap]);

@@ -1,15 +1,15 @@
 import { asyncScheduler, Subscriber, type Observer, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { MAX_WATERMARK, MIN_WATERMARK, type Key, type StreamElement, type StreamRecord } from '../elements/index.js';
-import { describeValue, InvalidKeyError, InvalidTimestampError, TidewaterError, UserFunctionError } from '../errors/index.js';
-import { OperatorObservable } from '../elements/plumbing.js';
+import { describeValue, InvalidKeyError, InvalidTimestampError, NotAStreamElementError, TidewaterError, UserFunctionError } from '../errors/index.js';
+import { isControlElement, OperatorObservable } from '../elements/plumbing.js';
 import { checkedKeyIdOf, NOT_A_KEY } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import { KeyedStateBackend } from '../state/backend.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
 import type { StateDescriptor } from '../state/descriptors.js';
 import type { Timer } from '../timers/queue.js';
-import { currentEnvironment, type OperatorEnvironment, type StatefulOperatorInstance } from './environment.js';
+import { runtimeOf, type OperatorRuntime, type StatefulOperatorInstance } from './runtime.js';
 
 /** What a keyed operator core is built from. @internal */
 export interface CoreArgs<OUT> {
@@ -17,7 +17,7 @@ export interface CoreArgs<OUT> {
   readonly kind: string;
   readonly out: Subscriber<StreamElement<OUT, Key>>;
   readonly scheduler: SchedulerLike;
-  readonly env: OperatorEnvironment | undefined;
+  readonly runtime: OperatorRuntime | undefined;
 }
 
 /**
@@ -46,9 +46,11 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   /** Records this operator took in and emitted (metrics). */
   recordsIn = 0;
   recordsOut = 0;
+  /** Records that arrived after the MAX watermark (docs/SEMANTICS.md §2.6). */
+  private recordsAfterEnd = 0;
   protected readonly out: Subscriber<StreamElement<OUT, Key>>;
   protected readonly scheduler: SchedulerLike;
-  private readonly env: OperatorEnvironment | undefined;
+  private readonly runtime: OperatorRuntime | undefined;
   private wakeUp: Subscription | undefined;
   private wakeUpAt = Infinity;
   private finished = false;
@@ -58,7 +60,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     this.kind = args.kind;
     this.out = args.out;
     this.scheduler = args.scheduler;
-    this.env = args.env;
+    this.runtime = args.runtime;
     this.backend = new KeyedStateBackend({
       operator: args.name,
       state,
@@ -68,9 +70,9 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     });
   }
 
-  /** Restores from the environment's snapshots for this operator, if any. Call once, before elements flow. */
-  restoreFromEnvironment(): void {
-    const snaps = this.env?.restoreFor?.(this.name);
+  /** Restores from the runtime's snapshots for this operator, if any. Call once, before elements flow. */
+  restoreFromRuntime(): void {
+    const snaps = this.runtime?.restoreFor?.(this.name);
     if (snaps !== undefined && snaps.length > 0) this.restore(snaps);
   }
 
@@ -101,22 +103,28 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   // it, the user's `onElement` and everything under it become a real call per record (≈ 20 % of a keyed count).
 
   next(e: StreamElement<IN, unknown>): void {
-    if (e.kind === 'record') this.nextRecord(e);
+    if (e?.kind === 'record') this.nextRecord(e);
     else this.nextControl(e);
   }
 
-  /** Watermarks, barriers and the other control elements (the cold branch of {@link next}). */
+  /**
+   * Watermarks, barriers and status (the cold branch of {@link next}); anything else is not a stream element and
+   * fails the stream (plain values piped in without `eventTime`).
+   */
   private nextControl(e: Exclude<StreamElement<IN, unknown>, StreamRecord<IN, unknown>>): void {
-    if (e.kind === 'watermark') {
+    if (!isControlElement(e)) {
+      this.fail(new NotAStreamElementError(this.name, e));
+    } else if (e.kind === 'watermark') {
       if (e.timestamp > this.watermark) this.advanceWatermark(e.timestamp);
     } else {
-      if (e.kind === 'barrier') this.env?.onBarrier?.(this, e.checkpointId);
+      if (e.kind === 'barrier') this.runtime?.onBarrier?.(this, e.checkpointId);
       this.out.next(e);
     }
   }
 
   private nextRecord(e: StreamRecord<IN, unknown>): void {
     this.recordsIn++;
+    if (this.watermark === MAX_WATERMARK) this.afterEndOfInput();
     const key = e.key;
     const id = checkedKeyIdOf(key);
     if (id === NOT_A_KEY) {
@@ -128,6 +136,22 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
       this.onRecord(e as StreamRecord<IN, Key>);
     } catch (err) {
       this.failUser(err, e);
+    }
+  }
+
+  /**
+   * A record after the end of event time (the MAX watermark): it is processed as Flink processes it (windows find it
+   * late), but event-time timers it registers can never fire. Counted in `recordsAfterEndOfInput`; the first one is
+   * reported as a warning (docs/SEMANTICS.md §2.6).
+   */
+  private afterEndOfInput(): void {
+    if (this.recordsAfterEnd++ === 0) {
+      this.warn(
+        `${this.name}: a record arrived after the end of event time (watermark MAX_WATERMARK); it is processed, but ` +
+          'event-time timers it registers never fire, and a window it belongs to has already fired. Records must come ' +
+          'before the end-of-input watermark: check the source or the merge that emitted MAX_WATERMARK early ' +
+          '(metric recordsAfterEndOfInput counts them).',
+      );
     }
   }
 
@@ -241,18 +265,23 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     return this.backend.entryCount;
   }
   metrics(): Record<string, number> {
-    return { recordsIn: this.recordsIn, recordsOut: this.recordsOut, stateEntries: this.backend.entryCount };
+    return {
+      recordsIn: this.recordsIn,
+      recordsOut: this.recordsOut,
+      stateEntries: this.backend.entryCount,
+      recordsAfterEndOfInput: this.recordsAfterEnd,
+    };
   }
 
-  /** A warning about lost or suspicious input, through the environment (the harness records them), else console. */
+  /** A warning about lost or suspicious input, through the runtime (the harness records them), else console. */
   protected warn(message: string): void {
-    if (this.env?.warn !== undefined) this.env.warn(this.name, message);
+    if (this.runtime?.warn !== undefined) this.runtime.warn(this.name, message);
     else console.warn(message);
   }
 
-  /** Side output through the environment (the harness records them), else straight to the observer. */
+  /** Side output through the runtime (the harness records them), else straight to the observer. */
   protected sideOutput<X>(observer: Observer<X>, value: X): void {
-    if (this.env?.sideOutput !== undefined) this.env.sideOutput(this.name, observer, value);
+    if (this.runtime?.sideOutput !== undefined) this.runtime.sideOutput(this.name, observer, value);
     else observer.next(value);
   }
 }
@@ -288,8 +317,10 @@ class CoreSubscriber<IN, K, OUT> extends Subscriber<StreamElement<IN, K>> {
 }
 
 /**
- * Makes the pipeable operator of a keyed core: on subscribe it takes the ambient environment (clock, registration,
- * restore), builds the core, restores it, and feeds it every element.
+ * Makes the pipeable operator of a keyed core: on subscribe it finds the pipeline's runtime through its subscriber
+ * ({@link runtimeOf}: clock, registration, restore), builds the core, restores it, registers it, and feeds it every
+ * element. A runtime that refuses the instance (a stateful operator subscribed after a checkpointed job started)
+ * fails the stream with its error.
  *
  * @internal
  */
@@ -300,17 +331,22 @@ export function keyedOperator<IN, K, OUT>(
 ): OperatorFunction<StreamElement<IN, K>, StreamElement<OUT, K>> {
   return (source) =>
     new OperatorObservable<StreamElement<OUT, K>>((out) => {
-      const env = currentEnvironment();
-      const position = env?.nextPosition?.();
+      const runtime = runtimeOf(out);
+      const position = runtime?.nextPosition?.();
       const core = create({
         name: name ?? (position === undefined ? kind : `${kind}#${position}`),
         kind,
         out: out as unknown as Subscriber<StreamElement<OUT, Key>>,
-        scheduler: env?.scheduler ?? asyncScheduler,
-        env,
+        scheduler: runtime?.scheduler ?? asyncScheduler,
+        runtime,
       });
-      core.restoreFromEnvironment();
-      env?.register?.(core);
+      try {
+        runtime?.register?.(core);
+      } catch (err) {
+        out.error(err);
+        return undefined;
+      }
+      core.restoreFromRuntime();
       const sub = source.subscribe(new CoreSubscriber<IN, K, OUT>(out, core));
       return () => {
         core.finish();

@@ -1,5 +1,6 @@
 import { config, Observable, Subscriber, Subscription, type Observer } from 'rxjs';
-import { TidewaterError, UserFunctionError } from '../errors/index.js';
+import { NotAStreamElementError, TidewaterError, UserFunctionError } from '../errors/index.js';
+import type { CheckpointBarrier, StreamElement, StreamStatus, Watermark } from './index.js';
 
 /**
  * The subscriber tidewater operators subscribe upstream with: a `Subscriber` chained to the downstream one (so
@@ -51,6 +52,25 @@ export function subscribeElements<I, O>(
   complete?: () => void,
 ): Subscription {
   return source.subscribe(new ElementSubscriber<I, O>(destination, next, complete));
+}
+
+/**
+ * Whether `e` is a watermark, a status or a barrier — the control elements operators forward. Checked on the cold
+ * path only (after `kind !== 'record'`), so that plain values piped in without `eventTime` fail instead of passing
+ * through as if they were control elements.
+ */
+export function isControlElement(e: unknown): e is Watermark | StreamStatus | CheckpointBarrier {
+  const kind = (e as { kind?: unknown } | null | undefined)?.kind;
+  return kind === 'watermark' || kind === 'status' || kind === 'barrier';
+}
+
+/**
+ * What a stateless operator does with an element that is not a record: forwards a control element; fails the stream
+ * with a {@link NotAStreamElementError} naming `operator` for anything else.
+ */
+export function forwardControl<O>(operator: string, e: unknown, destination: Subscriber<StreamElement<O, unknown>>): void {
+  if (isControlElement(e)) destination.next(e);
+  else destination.error(new NotAStreamElementError(operator, e));
 }
 
 /**

@@ -126,6 +126,28 @@ export class InvalidKeyError extends TidewaterError {
 }
 
 /**
+ * A tidewater operator received a value that is not a stream element (a record, watermark, status or barrier):
+ * usually plain values piped into `keyBy`, `map`, `window` … without `eventTime` or `ingestionTime` first.
+ *
+ * @example
+ * ```ts
+ * of(1, 2).pipe(keyBy((v) => v % 2)); // errors with NotAStreamElementError: put eventTime(...) or ingestionTime() first
+ * ```
+ */
+export class NotAStreamElementError extends TidewaterError {
+  override name = 'NotAStreamElementError';
+  constructor(operator: string, value: unknown) {
+    super(
+      operator,
+      value,
+      `${operator}: received ${describeValue(value)}, which is not a stream element (a record, watermark, status or barrier). ` +
+        'tidewater operators act on stream elements: turn plain values into timestamped records first with ' +
+        'eventTime((v) => v.timestamp) or ingestionTime() at the start of the pipeline.',
+    );
+  }
+}
+
+/**
  * A user function (map, filter, keyBy, timestamp extractor …) threw: the job fails with the operator name and the
  * record in the message; the original error is the `cause`.
  *

@@ -1,6 +1,6 @@
 import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import { PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
-import { withEnvironment, type OperatorEnvironment, type StatefulOperatorInstance } from '../core/environment.js';
+import { PipelineRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
 import { barrier, isStreamElement, record, type StreamElement } from '../elements/index.js';
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
 import type { CheckpointMeta, LoadedCheckpoint, StateStore } from '../stores/types.js';
@@ -113,7 +113,7 @@ class JobRunner<T, R> {
   private writer: SinkWriter<R> | undefined;
   private input: Subscriber<StreamElement<T, undefined>> | undefined;
   private pipelineSub: Subscription | undefined;
-  private readonly instances: StatefulOperatorInstance[] = [];
+  private instances: readonly StatefulOperatorInstance[] = [];
   /** True while a batch is being pushed: checkpoints and stops asked for meanwhile wait for the batch's end. */
   private pushing = false;
   private pumpScheduled = false;
@@ -236,35 +236,33 @@ class JobRunner<T, R> {
 
     const restore = new Map<string, readonly OperatorSnapshot[]>();
     for (const s of loaded?.operators ?? []) restore.set(s.operator, [s]);
-    let position = 0;
-    const env: OperatorEnvironment = {
+    const warn = config.onWarning ?? ((m: string) => console.warn(m));
+    const runtime = new PipelineRuntime({
+      owner: `job ${JSON.stringify(name)}`,
       scheduler: this.scheduler,
-      register: (i) => {
-        this.instances.push(i);
-      },
-      restoreFor: (op) => restore.get(op),
-      nextPosition: () => position++,
+      restore,
+      checkpointed: config.checkpoint !== undefined,
+      warn: (_operator, message) => warn(`runJob(${name}): ${message}`),
       onBarrier: (i, id) => this.onBarrier(i, id),
-    };
+    });
+    this.instances = runtime.instances;
     const input$ = new Observable<StreamElement<T, undefined>>((s) => {
       this.input = s;
     });
     this.phase = 'running';
-    this.pipelineSub = withEnvironment(env, () =>
-      config.pipeline(input$).subscribe({
-        next: (e) => {
-          try {
-            this.atSink(e);
-          } catch (err) {
-            this.fail(err);
-          }
-        },
-        error: (e: unknown) => this.fail(e),
-        complete: () => {
-          this.onPipelineComplete().catch((e: unknown) => this.fail(e));
-        },
-      }),
-    );
+    this.pipelineSub = runtime.subscribe(config.pipeline(input$), {
+      next: (e) => {
+        try {
+          this.atSink(e);
+        } catch (err) {
+          this.fail(err);
+        }
+      },
+      error: (e: unknown) => this.fail(e),
+      complete: () => {
+        this.onPipelineComplete().catch((e: unknown) => this.fail(e));
+      },
+    });
     if (this.phase !== 'running') return;
     this.checkOperators(loaded);
     if (config.checkpoint !== undefined) {

@@ -10,7 +10,7 @@ import {
   watermark,
 } from '../elements/index.js';
 import { failUserFunction, operator, subscribeElements } from '../elements/plumbing.js';
-import { currentEnvironment } from '../core/environment.js';
+import { runtimeOf } from '../core/runtime.js';
 import { InvalidTimestampError } from '../errors/index.js';
 import type { WatermarkOutput, WatermarkStrategy } from './strategies.js';
 
@@ -28,7 +28,7 @@ export function assignTimestamps<T, K>(
   strategy: WatermarkStrategy<T>,
 ): OperatorFunction<T | StreamElement<T, K>, StreamElement<T, K>> {
   return operator<T | StreamElement<T, K>, StreamElement<T, K>>((source, out) => {
-    const scheduler: SchedulerLike = strategy.scheduler ?? currentEnvironment()?.scheduler ?? asyncScheduler;
+    const scheduler: SchedulerLike = strategy.scheduler ?? runtimeOf(out)?.scheduler ?? asyncScheduler;
     const generator = strategy.createGenerator({ scheduler });
     const interval = strategy.interval;
     let current = MIN_WATERMARK;

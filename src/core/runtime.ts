@@ -1,0 +1,233 @@
+import { Subscriber, type Observable, type Observer, type SchedulerLike, type Subscription } from 'rxjs';
+import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { ConfigurationError } from '../errors/index.js';
+
+/**
+ * What a stateful operator instance exposes to whoever runs it (the test harness, `runJob`): its name, its state
+ * snapshot and inspection.
+ *
+ * @example
+ * ```ts
+ * const snap = core.snapshot(); // incremental after the first
+ * ```
+ */
+export interface StatefulOperatorInstance {
+  /** Stable name of the operator's state in checkpoints. */
+  readonly name: string;
+  /** Snapshot of keyed state and timers: all of it the first time (or with `full`), else only what changed. */
+  snapshot(options?: { full?: boolean }): OperatorSnapshot;
+  /** Physically present value of state `name` for `key` (no TTL side effects), or undefined. */
+  peekState(key: unknown, name: string, namespace?: string | number): unknown;
+  /** Keys that have state or timers. */
+  keys(): unknown[];
+  /** Pending timers of a key, in firing order. */
+  timersOf(key: unknown): [domain: 'event' | 'processing', timestamp: number, namespace: string | number][];
+  /** The operator's current event time (its last watermark). */
+  readonly watermark: number;
+  /** Number of state entries held. */
+  readonly stateEntries: number;
+  /** Counters: `recordsIn`, `recordsOut`, `stateEntries`, and per operator kind e.g. `lateRecordsDropped` for windows. */
+  metrics(): Record<string, number>;
+}
+
+/**
+ * The runtime a stateful operator runs in: the clock, where to register for checkpoints, what to restore, where side
+ * outputs and warnings go. Whoever runs a pipeline (`runJob`, the test harness, a parallel subtask) subscribes it with
+ * a subscriber that carries its runtime ({@link PipelineRuntime.subscribe}); each operator finds it, when it is
+ * subscribed, by following the chain of subscribers downstream ({@link runtimeOf}) — so operators inside
+ * higher-order operators (`mergeMap`, `switchMap` …) find it too. See docs/ARCHITECTURE.md, "The operator runtime".
+ * Without a runtime (a pipeline subscribed by hand) operators use `asyncScheduler` and keep their state to
+ * themselves.
+ *
+ * @internal
+ */
+export interface OperatorRuntime {
+  readonly scheduler?: SchedulerLike | undefined;
+  /**
+   * Called with each stateful operator instance when it is subscribed (in subscription order). Throws a
+   * `TidewaterError` when the instance cannot be taken (e.g. subscribed after a checkpointed job started): the
+   * operator then fails its stream with it.
+   */
+  readonly register?: ((instance: StatefulOperatorInstance) => void) | undefined;
+  /** Snapshots (full, then deltas) to restore an operator from, by name; undefined = start empty. */
+  readonly restoreFor?: ((name: string) => readonly OperatorSnapshot[] | undefined) | undefined;
+  /** Side outputs: default `observer.next(value)`. */
+  readonly sideOutput?: (<X>(operator: string, observer: Observer<X>, value: X) => void) | undefined;
+  /** Warnings (e.g. late records dropped without a lateData observer): default `console.warn`. */
+  readonly warn?: ((operator: string, message: string) => void) | undefined;
+  /**
+   * A checkpoint barrier reached `instance`: the job snapshots it now (every effect of the elements before the barrier,
+   * none after). Called before the barrier is forwarded downstream.
+   */
+  readonly onBarrier?: ((instance: StatefulOperatorInstance, checkpointId: number) => void) | undefined;
+  /** The next stateful operator's position (0, 1, …): unnamed operators are named `${kind}#${position}`. */
+  readonly nextPosition?: (() => number) | undefined;
+}
+
+/** The property a runtime-carrying subscriber keeps its runtime under (one symbol for every copy of tidewater). */
+const RUNTIME: unique symbol = Symbol.for('tidewater.operatorRuntime') as never;
+
+/** How far down a chain of subscribers {@link runtimeOf} looks (a guard against cycles, far above real pipelines). */
+const MAX_CHAIN = 100_000;
+
+/**
+ * The runtime set while a {@link PipelineRuntime} subscribes its pipeline synchronously: the fallback for operators
+ * whose chain to the runtime's subscriber is cut by a `Subject` (`share()`, `multicast`), which subscribes upstream
+ * with a subscriber of its own. Never read after that subscription returned.
+ */
+let subscribing: OperatorRuntime | undefined;
+
+/**
+ * The runtime of the pipeline `subscriber` belongs to: the one carried by the first subscriber down its chain of
+ * destinations (RxJS operators, tidewater operators and the inner subscribers of `mergeMap` & co. all chain to their
+ * downstream subscriber), else the runtime whose pipeline is being subscribed right now, else undefined.
+ *
+ * @example
+ * ```ts
+ * new Observable<number>((subscriber) => {
+ *   const scheduler = runtimeOf(subscriber)?.scheduler ?? asyncScheduler;
+ *   // …
+ * });
+ * ```
+ *
+ * @internal
+ */
+export function runtimeOf(subscriber: Subscriber<unknown>): OperatorRuntime | undefined {
+  let s: unknown = subscriber;
+  for (let depth = 0; typeof s === 'object' && s !== null && depth < MAX_CHAIN; depth++) {
+    const runtime = (s as { [RUNTIME]?: OperatorRuntime })[RUNTIME];
+    if (runtime !== undefined) return runtime;
+    s = (s as { destination?: unknown }).destination;
+  }
+  return subscribing;
+}
+
+/** Where a {@link RuntimeSubscriber} delivers: every method present. */
+interface Sink<T> {
+  next(value: T): void;
+  error(err: unknown): void;
+  complete(): void;
+}
+
+/** The subscriber a pipeline's consumer is wrapped in: carries the runtime, delivers straight to the sink. */
+class RuntimeSubscriber<T> extends Subscriber<T> {
+  readonly [RUNTIME]: OperatorRuntime;
+  constructor(
+    runtime: OperatorRuntime,
+    private readonly sink: Sink<T>,
+  ) {
+    super();
+    this[RUNTIME] = runtime;
+  }
+  override next(value: T): void {
+    if (this.isStopped) super.next(value);
+    else this.sink.next(value);
+  }
+  protected override _next(value: T): void {
+    this.sink.next(value);
+  }
+  protected override _error(err: unknown): void {
+    try {
+      this.sink.error(err);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+  protected override _complete(): void {
+    try {
+      this.sink.complete();
+    } finally {
+      this.unsubscribe();
+    }
+  }
+}
+
+/** What a {@link PipelineRuntime} is made of. @internal */
+export interface PipelineRuntimeOptions {
+  /** Who runs the pipeline, for messages: e.g. `runJob(clicks)`, `harness`. */
+  readonly owner: string;
+  readonly scheduler?: SchedulerLike | undefined;
+  /** Snapshot chains (full, then deltas) by operator name. */
+  readonly restore?: ReadonlyMap<string, readonly OperatorSnapshot[]>;
+  /**
+   * Whether the owner takes checkpoints. If so, a stateful operator subscribed after the pipeline started (inside
+   * `mergeMap` & co.) is refused: its state could be in no consistent checkpoint. If not, it runs with this runtime's
+   * clock and warnings, unregistered.
+   */
+  readonly checkpointed: boolean;
+  readonly sideOutput?: <X>(operator: string, observer: Observer<X>, value: X) => void;
+  readonly warn?: (operator: string, message: string) => void;
+  readonly onBarrier?: (instance: StatefulOperatorInstance, checkpointId: number) => void;
+}
+
+/**
+ * The runtime of one pipeline run by `runJob` or the harness: names unnamed operators by position (`process#0`,
+ * `window#1`, …), collects the stateful instances subscribed when the pipeline starts, restores them by name, and
+ * subscribes the pipeline so that every operator in it finds this runtime.
+ *
+ * @example
+ * ```ts
+ * const runtime = new PipelineRuntime({ owner: 'harness', scheduler, checkpointed: true });
+ * const sub = runtime.subscribe(pipeline(input$), { next: …, error: …, complete: … });
+ * runtime.instances; // the stateful operators, in subscription order
+ * ```
+ *
+ * @internal
+ */
+export class PipelineRuntime implements OperatorRuntime {
+  readonly instances: StatefulOperatorInstance[] = [];
+  readonly scheduler: SchedulerLike | undefined;
+  readonly sideOutput: (<X>(operator: string, observer: Observer<X>, value: X) => void) | undefined;
+  readonly warn: ((operator: string, message: string) => void) | undefined;
+  readonly onBarrier: ((instance: StatefulOperatorInstance, checkpointId: number) => void) | undefined;
+  private position = 0;
+  private started = false;
+
+  constructor(private readonly options: PipelineRuntimeOptions) {
+    this.scheduler = options.scheduler;
+    this.sideOutput = options.sideOutput;
+    this.warn = options.warn;
+    this.onBarrier = options.onBarrier;
+  }
+
+  register(instance: StatefulOperatorInstance): void {
+    if (!this.started) {
+      this.instances.push(instance);
+      return;
+    }
+    if (!this.options.checkpointed) return;
+    throw new ConfigurationError(
+      instance.name,
+      instance.name,
+      `${instance.name}: a stateful operator was subscribed after ${this.options.owner} started — inside a higher-order ` +
+        'operator (mergeMap, switchMap, concatMap, exhaustMap …) or by a late subscription. Its keyed state and timers ' +
+        'could be in no consistent checkpoint, so it is refused. Subscribe stateful operators with the pipeline: move ' +
+        'it out of the higher-order operator (keyBy(...) then process(...) keeps state per key), or run without ' +
+        'checkpoints.',
+    );
+  }
+
+  restoreFor(name: string): readonly OperatorSnapshot[] | undefined {
+    return this.options.restore?.get(name);
+  }
+
+  nextPosition(): number {
+    return this.position++;
+  }
+
+  /**
+   * Subscribes `pipeline$` with a subscriber that carries this runtime and delivers to `sink`. Every stateful operator
+   * subscribed during this call registers; later ones are refused or unregistered (see
+   * {@link PipelineRuntimeOptions.checkpointed}).
+   */
+  subscribe<T>(pipeline$: Observable<T>, sink: Sink<T>): Subscription {
+    const outer = subscribing;
+    subscribing = this;
+    try {
+      return pipeline$.subscribe(new RuntimeSubscriber<T>(this, sink));
+    } finally {
+      subscribing = outer;
+      this.started = true;
+    }
+  }
+}
