@@ -271,9 +271,11 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
       if (record !== undefined && (restoredFrom === undefined || record.checkpoint > restoredFrom)) await writeRecord(restoredFrom, end);
       const fh0 = await fsp.open(file, 'a');
       try {
-        // only when longer: a device (e.g. /dev/full) cannot be truncated
-        if ((await fh0.stat()).size > end) await fh0.truncate(end);
-        await fh0.sync();
+        // only when longer: a device (e.g. /dev/full) can be neither truncated nor fsynced
+        if ((await fh0.stat()).size > end) {
+          await fh0.truncate(end);
+          await fh0.sync();
+        }
       } finally {
         await fh0.close();
       }
