@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ReplaySubject } from 'rxjs';
+import { filter, firstValueFrom, ReplaySubject } from 'rxjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fromArray, fromNdjsonFile, fromObservable, JobError, memoryStore, runJob, toNdjsonFile } from '../src/index.js';
 import { runningSum } from './support/gated.js';
@@ -24,9 +24,21 @@ async function failure(done: Promise<unknown>, phase: string, checkpoint: number
 }
 
 describe('file failures', () => {
-  it.runIf(process.platform === 'linux')('toNdjsonFile on a full disk (/dev/full): ENOSPC, phase write', async () => {
+  it.runIf(process.platform === 'linux')('toNdjsonFile on a full disk (/dev/full): ENOSPC, phase write (also when it fills while the job runs)', async () => {
     const job = runJob({ name: 'j', source: fromArray([1, 2]), pipeline: runningSum(), sink: toNdjsonFile<number>('/dev/full') });
     expect(await failure(job.done, 'write', undefined, 'ENOSPC')).toBe(
+      'runJob(j): sink toNdjsonFile(/dev/full) failed to write: ENOSPC: no space left on device, write. The job stopped; fix the cause and run it again.',
+    );
+    // more lines than one flush, then a pause: the failed append surfaces at the next write or at the end, never as
+    // an unhandled rejection meanwhile
+    const live = new ReplaySubject<number>();
+    const job2 = runJob({ name: 'j', source: fromObservable(live), pipeline: runningSum(), sink: toNdjsonFile<number>('/dev/full') });
+    for (let i = 0; i < 5_000; i++) live.next(1);
+    await firstValueFrom(job2.output$.pipe(filter((s) => s === 5_000)));
+    await new Promise((r) => setTimeout(r, 50));
+    live.next(1);
+    live.complete();
+    expect(await failure(job2.done, 'write', undefined, 'ENOSPC')).toBe(
       'runJob(j): sink toNdjsonFile(/dev/full) failed to write: ENOSPC: no space left on device, write. The job stopped; fix the cause and run it again.',
     );
   });

@@ -69,6 +69,17 @@ describe('source failures', () => {
 });
 
 describe('sink failures', () => {
+  it('a sink that fails while the job starts from a checkpoint: phase open, the restart resumes from it', async () => {
+    const boom = new Error('cannot reach the database');
+    const store = memoryStore();
+    await runJob({ name: 'j', source: fromArray([1]), pipeline: runningSum(), checkpoint: { intervalMs: 1e9, store } }).done;
+    const sink = callbackSink<number>({ write() {}, lastCommitted: () => { throw boom; } });
+    const job = runJob({ name: 'j', source: fromArray([2]), pipeline: runningSum(), sink, checkpoint: { intervalMs: 1e9, store } });
+    expect(await failure(job.done, 'open', 1, boom)).toBe(
+      'runJob(j): sink callbackSink failed to open (last checkpoint 1): cannot reach the database. The job stopped; fix the cause and run it again: it resumes from checkpoint 1.',
+    );
+  });
+
   it('a callbackSink whose write throws: phase write', async () => {
     const boom = new Error('disk on fire');
     const job = runJob({ name: 'j', source: fromArray([1, 2]), pipeline: runningSum(), sink: callbackSink<number>({ write: () => { throw boom; } }) });

@@ -302,14 +302,21 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
       };
       if (!context.transactional) {
         let chain: Promise<void> = Promise.resolve();
+        /** The first failed append: thrown by the next write, or at close (never left as an unhandled rejection). */
+        let failed: { readonly error: unknown } | undefined;
         const flush = (): void => {
           if (lines.length === 0) return;
           const data = lines.join('\n') + '\n';
           lines = [];
-          chain = chain.then(() => fsp.appendFile(file, data));
+          chain = chain
+            .then(() => (failed === undefined ? fsp.appendFile(file, data) : undefined))
+            .catch((error: unknown) => {
+              failed ??= { error };
+            });
         };
         return {
           write(v) {
+            if (failed !== undefined) throw failed.error;
             lines.push(line(v));
             if (lines.length >= 4096) flush();
           },
@@ -318,6 +325,7 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
           async close() {
             flush();
             await chain;
+            if (failed !== undefined) throw failed.error;
           },
         };
       }

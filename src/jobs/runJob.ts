@@ -188,6 +188,7 @@ class JobRunner<T, R> {
     if (loaded !== undefined && loaded.sources.length !== this.sources.length) {
       throw new JobError('runJob', loaded.sources.length, `runJob(${name}): checkpoint ${loaded.id} has ${loaded.sources.length} source offsets but the job has ${this.sources.length} sources; restore with the sources it was taken with, or restore: false.`);
     }
+    this.restoredFrom = loaded?.id;
     const sinkContext: SinkContext = {
       job: name,
       transactional: config.checkpoint !== undefined,
@@ -204,7 +205,6 @@ class JobRunner<T, R> {
       this.nextId = Math.max(loaded === undefined ? 1 : loaded.id + 1, await store.nextCheckpointId(name));
     }
     if (loaded !== undefined) {
-      this.restoredFrom = loaded.id;
       this.skipped = loaded.skipped;
       if (loaded.skipped.length > 0) {
         const warn = config.onWarning ?? ((m: string) => console.warn(m));
