@@ -138,8 +138,8 @@ interface CommitRecord {
 }
 const COMMIT_FORMAT = 'tidewater-ndjson-commit/1';
 
-/** The sink's `committed` byte count in a checkpoint's sink state. */
-function committedBytes(description: string, restored: string): NdjsonState {
+/** The state of a toNdjsonFile sink in a checkpoint (refused when it is another sink's). */
+function ndjsonState(description: string, restored: string): NdjsonState {
   return parseSinkState(description, 'toNdjsonFile', restored, (o) => isIndex(o['committed']) && Array.isArray(o['pending'])) as unknown as NdjsonState;
 }
 
@@ -191,7 +191,7 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
       const { fs } = nodeModules(description);
       const record = await readRecord(fs.promises);
       if (record === undefined) return undefined;
-      const from = context.transactional && context.restored !== undefined ? committedBytes(description, context.restored).committed : 0;
+      const from = context.transactional && context.restored !== undefined ? ndjsonState(description, context.restored).committed : 0;
       // a start at or after the recorded checkpoint cuts nothing committed (transactions are appended in id order)
       if (record.bytes <= from || (context.restoredCheckpoint !== undefined && record.checkpoint <= context.restoredCheckpoint)) return undefined;
       return { checkpoint: record.checkpoint, what: `${record.bytes} B of output`, loss: from === 0 ? 'discard it' : `discard ${record.bytes - from} B of it` };
@@ -255,7 +255,7 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
       let end = 0;
       const restoredFrom = context.transactional ? context.restoredCheckpoint : undefined;
       if (context.transactional && context.restored !== undefined) {
-        const state = committedBytes(description, context.restored);
+        const state = ndjsonState(description, context.restored);
         for (const t of state.pending) await commitOne(t);
         end = state.committed;
         const size = (await sizeOf(file)) ?? 0;

@@ -312,6 +312,14 @@ class JobRunner<T, R> {
     );
   }
 
+  private sourceName(i: number): string {
+    return (this.sources[i] as Source<T>).description;
+  }
+
+  private sinkName(): string {
+    return this.config.sink?.description ?? 'sink';
+  }
+
   /** The checkpoint a restart resumes from, as things stand: the last one completed, or the one restored. */
   private resumePoint(): number | undefined {
     return this.lastCheckpoint ?? this.restoredFrom;
@@ -436,7 +444,7 @@ class JobRunner<T, R> {
               this.safely(() => this.push(i, res));
               this.pump();
             },
-            (e: unknown) => this.fail(this.componentError('source', (this.sources[i] as Source<T>).description, 'read', e)),
+            (e: unknown) => this.fail(this.componentError('source', this.sourceName(i), 'read', e)),
           );
           continue;
         }
@@ -457,7 +465,7 @@ class JobRunner<T, R> {
     try {
       return (this.readers[i] as SourceReader<T>).read(this.batchSize);
     } catch (e) {
-      throw this.componentError('source', (this.sources[i] as Source<T>).description, 'read', e);
+      throw this.componentError('source', this.sourceName(i), 'read', e);
     }
   }
 
@@ -512,7 +520,7 @@ class JobRunner<T, R> {
         try {
           w.write(e.value);
         } catch (err) {
-          throw this.componentError('sink', (this.config.sink as { description: string }).description, 'write', err);
+          throw this.componentError('sink', this.sinkName(), 'write', err);
         }
       }
       this.output$.next(e.value);
@@ -587,8 +595,7 @@ class JobRunner<T, R> {
     this.snapshotBase = cp.id;
     const store = this.store as StateStore;
     const writer = this.writer;
-    const sinkName = this.config.sink?.description ?? 'sink';
-    const sink = writer === undefined ? undefined : await this.guarded('sink', sinkName, 'pre-commit', () => writer.preCommit(cp.id), cp.id);
+    const sink = writer === undefined ? undefined : await this.guarded('sink', this.sinkName(), 'pre-commit', () => writer.preCommit(cp.id), cp.id);
     if (this.failed) return;
     let meta;
     try {
@@ -607,7 +614,7 @@ class JobRunner<T, R> {
     }
     // a failed job commits nothing more: a restart restores this checkpoint and commits it then
     if (this.failed) return;
-    if (writer !== undefined) await this.guarded('sink', sinkName, 'commit', () => writer.commit(cp.id), cp.id);
+    if (writer !== undefined) await this.guarded('sink', this.sinkName(), 'commit', () => writer.commit(cp.id), cp.id);
     if (this.failed) return;
     await this.releaseSources(await store.prune(this.config.name, this.retain), cp.id);
     if (allFull) {
@@ -659,7 +666,7 @@ class JobRunner<T, R> {
       }
       if (oldest !== undefined) {
         const o = oldest;
-        await this.guarded('source', (this.sources[i] as Source<T>).description, 'commit', () => reader.release?.(o, completed), completed);
+        await this.guarded('source', this.sourceName(i), 'commit', () => reader.release?.(o, completed), completed);
       }
     }
   }
@@ -745,8 +752,8 @@ class JobRunner<T, R> {
     const writer = this.writer;
     // without checkpoints, closing a sink flushes what was written to it
     const phase = this.config.checkpoint === undefined ? 'write' : 'close';
-    if (writer !== undefined) await this.guarded('sink', this.config.sink?.description ?? 'sink', phase, () => writer.close(completed));
-    for (const [i, r] of this.readers.entries()) await this.guarded('source', (this.sources[i] as Source<T>).description, 'close', () => r.close());
+    if (writer !== undefined) await this.guarded('sink', this.sinkName(), phase, () => writer.close(completed));
+    for (const [i, r] of this.readers.entries()) await this.guarded('source', this.sourceName(i), 'close', () => r.close());
   }
 
   private async finish(state: 'finished' | 'stopped', completed: boolean): Promise<void> {
