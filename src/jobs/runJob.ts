@@ -55,6 +55,12 @@ function snapshotChars(s: OperatorSnapshot): number {
  * checkpoint is in flight. With a store the job starts from its newest usable checkpoint (state, timers, windows,
  * source offsets, sink transactions), skipping torn or corrupt ones.
  *
+ * A job never discards committed output on its own: when its start point (that checkpoint, none, `restore: <id>`, or
+ * `restore: false`) lies before what its sink or a journal committed — typically a store that lost checkpoints — `done`
+ * rejects with a `StoreBehindError` naming both checkpoints and the remedy, before anything is changed;
+ * `discardCommitted: true` starts anyway. A source or sink that fails fails the job with a `JobError` naming it, the
+ * phase (`open`, `read`, `write`, `pre-commit`, `commit`, `close`) and the checkpoint, with the error as `cause`.
+ *
  * Watermarks: sources restart their watermark generators at MIN on restore, as in Flink; each keyed operator,
  * however, restores its own last watermark from the checkpoint (a deviation from Flink), so records are judged late
  * after a restore exactly as in an uninterrupted run.
