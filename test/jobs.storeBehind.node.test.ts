@@ -110,6 +110,25 @@ describe('a store behind its sink: toNdjsonFile', () => {
     await s2.close();
   });
 
+  it("levelStore that lost LevelDB's CURRENT file (it opens empty): refuses to start and keeps the output", async () => {
+    const d = dir();
+    const file = join(d, 'out.ndjson');
+    const s1 = levelStore(join(d, 'state'));
+    await firstRun(s1, toNdjsonFile<number>(file));
+    await s1.close();
+    // opened once more, LevelDB moves its log into a table that only the manifest named by CURRENT points to
+    const again = levelStore(join(d, 'state'));
+    expect((await again.listCheckpoints('j')).map((c) => c.id)).toStrictEqual([2, 1]);
+    await again.close();
+    rmSync(join(d, 'state', 'CURRENT'));
+    const s2 = levelStore(join(d, 'state'));
+    const e = await secondRun(s2, toNdjsonFile<number>(file));
+    expect(e).toBeInstanceOf(StoreBehindError);
+    expect((e as Error).message).toContain(`store level:${join(d, 'state')} has no usable checkpoint of this job, but toNdjsonFile(${file}) already committed checkpoint 2 (6 B of output)`);
+    expect(readFileSync(file, 'utf8')).toBe('1\n3\n6\n');
+    await s2.close();
+  });
+
   it('levelStore that lost its completion markers: refuses to start and keeps the output', async () => {
     const d = dir();
     const file = join(d, 'out.ndjson');
