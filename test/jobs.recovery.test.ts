@@ -3,26 +3,11 @@
 // busy ones, bounded delta chains across restarts, unusable checkpoints.
 import { pipe, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { fromArray, fromObservable, JobError, memoryStore, runJob, toArray, valueState, type StateStore } from '../src/index.js';
-import { keyBy, map, process } from '../operators/index.js';
-import { gated } from './support/gated.js';
+import { fromArray, fromObservable, JobError, memoryStore, runJob, toArray, type StateStore } from '../src/index.js';
+import { map } from '../operators/index.js';
+import { gated, runningSum } from './support/gated.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** running sum of everything seen (one key): any lost or repeated value shows in every later result */
-const runningSum = () =>
-  pipe(
-    keyBy((_: number) => 'k'),
-    process<number, string, number, { sum: ReturnType<typeof valueState<number>> }>({
-      name: 'sum',
-      state: { sum: valueState<number>() },
-      onElement(v, ctx) {
-        const s = (ctx.state.sum.get() ?? 0) + v;
-        ctx.state.sum.set(s);
-        ctx.emit(s);
-      },
-    }),
-  );
 
 const sums = (n: number): number[] => Array.from({ length: n }, (_, i) => ((i + 1) * (i + 2)) / 2);
 const values = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);

@@ -177,6 +177,73 @@ export class ConfigurationError extends TidewaterError {
   override name = 'ConfigurationError';
 }
 
+/**
+ * What a job's source or sink was doing when it failed (see {@link JobError.phase}).
+ *
+ * @example
+ * ```ts
+ * const phase: JobPhase = 'pre-commit';
+ * ```
+ */
+export type JobPhase = 'open' | 'read' | 'write' | 'pre-commit' | 'commit' | 'close';
+
+/**
+ * A job failed for a reason of the job itself (not of an operator): a checkpoint that cannot be restored into this
+ * pipeline, a barrier that never reached the sink, a store that failed — or one of its sources or sinks failed: then
+ * `operator` names the source or sink, `phase` says what it was doing, `checkpoint` which checkpoint it was at, and
+ * `cause` is the original error (e.g. `ENOSPC`).
+ *
+ * @example
+ * ```ts
+ * job.done.catch((e) => {
+ *   if (e instanceof JobError) console.error(e.message, e.phase, e.checkpoint, e.cause);
+ * });
+ * ```
+ */
+export class JobError extends TidewaterError {
+  override name = 'JobError';
+  /** For a failure of a source or sink: what it was doing. */
+  readonly phase: JobPhase | undefined;
+  /**
+   * For a failure of a source or sink: the checkpoint being pre-committed or committed, or — for the other phases —
+   * the last checkpoint the job completed (or restored), which a restart resumes from; undefined without one.
+   */
+  readonly checkpoint: number | undefined;
+  constructor(operator: string, value: unknown, message: string, options?: { cause?: unknown; phase?: JobPhase; checkpoint?: number }) {
+    super(operator, value, message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.phase = options?.phase;
+    this.checkpoint = options?.checkpoint;
+  }
+}
+
+/**
+ * A job refused to start because the point it would start from — the store's newest usable checkpoint, none (a lost
+ * or damaged store), the checkpoint named by `restore`, or nothing with `restore: false` — lies before what its sinks
+ * or journals already committed: starting would discard committed output or lose journaled records. The message names
+ * the store, both checkpoints, each sink or journal, and the remedy (restore the store, or start over explicitly with
+ * `discardCommitted: true`).
+ *
+ * @example
+ * ```ts
+ * job.done.catch((e) => {
+ *   if (e instanceof StoreBehindError) console.error(`store at ${e.restoring ?? 'nothing'}, committed: ${e.committed.map((c) => c.checkpoint)}`);
+ * });
+ * ```
+ */
+export class StoreBehindError extends JobError {
+  override name = 'StoreBehindError';
+  constructor(
+    job: string,
+    /** The checkpoint the job would start from (undefined: from scratch). */
+    readonly restoring: number | undefined,
+    /** Each sink or journal ahead of it: its description and the newest checkpoint it committed. */
+    readonly committed: readonly { readonly component: string; readonly checkpoint: number }[],
+    message: string,
+  ) {
+    super(`runJob(${job})`, restoring, message);
+  }
+}
+
 function describeElement(e: unknown): string {
   if (typeof e === 'object' && e !== null && (e as { kind?: unknown }).kind === 'record') {
     const r = e as { value: unknown; timestamp: unknown; key: unknown };

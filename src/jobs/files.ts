@@ -130,6 +130,19 @@ interface NdjsonState {
   readonly pending: readonly PendingTxn[];
 }
 
+/** The commit record `<file>.committed`: the newest checkpoint whose lines were appended, and the file's size then. */
+interface CommitRecord {
+  readonly format: typeof COMMIT_FORMAT;
+  readonly checkpoint: number;
+  readonly bytes: number;
+}
+const COMMIT_FORMAT = 'tidewater-ndjson-commit/1';
+
+/** The state of a toNdjsonFile sink in a checkpoint (refused when it is another sink's). */
+function ndjsonState(description: string, restored: string): NdjsonState {
+  return parseSinkState(description, 'toNdjsonFile', restored, (o) => isIndex(o['committed']) && Array.isArray(o['pending'])) as unknown as NdjsonState;
+}
+
 
 /**
  * A sink writing one JSON line per value to `file`. With checkpointing it is a two-phase-commit sink: the values of a
@@ -137,7 +150,12 @@ interface NdjsonState {
  * is durable they are appended to `file` (commit: truncate to the transaction's start, append, fsync, delete the
  * pending file — so a commit repeated after a crash is harmless). On restore, the pending transactions of the
  * checkpoint are committed and everything after them is cut off and aborted, so `file` holds each result exactly
- * once. Without checkpointing, lines are appended as they come. The file is emptied when a job starts from scratch.
+ * once. Without checkpointing, lines are appended as they come.
+ *
+ * Each commit also notes in `file.committed` (replaced atomically) the checkpoint it committed and the file's size: a
+ * job whose store lost that checkpoint (a deleted store directory, lost completion markers) refuses to start with
+ * `StoreBehindError` instead of cutting the file back; `discardCommitted: true` (with `restore: false` to start over)
+ * lets it. A file without that note (not written by a checkpointed job) is emptied when a job starts from scratch.
  *
  * @example
  * ```ts
@@ -147,8 +165,37 @@ interface NdjsonState {
  */
 export function toNdjsonFile<R>(file: string): Sink<R> {
   const description = `toNdjsonFile(${file})`;
+  const recordFile = `${file}.committed`;
+  const readRecord = async (fsp: typeof NodeFs.promises): Promise<CommitRecord | undefined> => {
+    let text: string;
+    try {
+      text = await fsp.readFile(recordFile, 'utf8');
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    let r: Partial<CommitRecord> | undefined;
+    try {
+      r = JSON.parse(text) as Partial<CommitRecord>;
+    } catch {
+      r = undefined;
+    }
+    if (typeof r !== 'object' || r === null || r.format !== COMMIT_FORMAT || !isIndex(r.checkpoint) || !isIndex(r.bytes)) {
+      throw new FileFormatError(description, text, `${description}: the commit record ${recordFile} is damaged (${describeValue(text, 120)}); restore it, or delete it if ${file} holds no output you need to keep.`);
+    }
+    return r as CommitRecord;
+  };
   return {
     description,
+    async committedAhead(context) {
+      const { fs } = nodeModules(description);
+      const record = await readRecord(fs.promises);
+      if (record === undefined) return undefined;
+      const from = context.transactional && context.restored !== undefined ? ndjsonState(description, context.restored).committed : 0;
+      // a start at or after the recorded checkpoint cuts nothing committed (transactions are appended in id order)
+      if (record.bytes <= from || (context.restoredCheckpoint !== undefined && record.checkpoint <= context.restoredCheckpoint)) return undefined;
+      return { checkpoint: record.checkpoint, what: `${record.bytes} B of output`, loss: from === 0 ? 'discard it' : `discard ${record.bytes - from} B of it` };
+    },
     async open(context: SinkContext): Promise<SinkWriter<R>> {
       const { fs, path } = nodeModules(description);
       const fsp = fs.promises;
@@ -188,22 +235,47 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
         for (const name of await fsp.readdir(dir)) if (name.startsWith(prefix)) await fsp.unlink(path.join(dir, name));
       };
 
+      /** Notes checkpoint `checkpoint` as committed at `bytes` (undefined: removes the note), atomically. */
+      const writeRecord = async (checkpoint: number | undefined, bytes: number): Promise<void> => {
+        if (checkpoint === undefined) {
+          await fsp.rm(recordFile, { force: true });
+          return;
+        }
+        const tmp = `${recordFile}.tmp`;
+        const fh = await fsp.open(tmp, 'w');
+        try {
+          await fh.writeFile(JSON.stringify({ format: COMMIT_FORMAT, checkpoint, bytes } satisfies CommitRecord));
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await fsp.rename(tmp, recordFile);
+      };
+
       let end = 0;
+      const restoredFrom = context.transactional ? context.restoredCheckpoint : undefined;
       if (context.transactional && context.restored !== undefined) {
-        const state = parseSinkState(description, 'toNdjsonFile', context.restored, (o) => isIndex(o['committed']) && Array.isArray(o['pending'])) as unknown as NdjsonState;
+        const state = ndjsonState(description, context.restored);
         for (const t of state.pending) await commitOne(t);
         end = state.committed;
         const size = (await sizeOf(file)) ?? 0;
         if (size < end) {
           throw new FileFormatError(description, size, `${description}: ${file} is shorter (${size} B) than the output its checkpoint committed (${end} B); it was changed behind the job's back. Restore it, or start over (restore: false).`);
         }
+        if (state.pending.some((t) => t.length > 0) && restoredFrom !== undefined) await writeRecord(restoredFrom, end);
       }
       await fsp.mkdir(path.dirname(file), { recursive: true });
       await removeStrayPending();
+      // the job checked that nothing committed is cut here, or was told to (discardCommitted): the note follows first
+      const record = await readRecord(fsp);
+      if (record !== undefined && (restoredFrom === undefined || record.checkpoint > restoredFrom)) await writeRecord(restoredFrom, end);
       const fh0 = await fsp.open(file, 'a');
       try {
-        await fh0.truncate(end);
-        await fh0.sync();
+        // only when longer: a device (e.g. /dev/full) can be neither truncated nor fsynced
+        if ((await fh0.stat()).size > end) {
+          await fh0.truncate(end);
+          await fh0.sync();
+        }
       } finally {
         await fh0.close();
       }
@@ -230,14 +302,21 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
       };
       if (!context.transactional) {
         let chain: Promise<void> = Promise.resolve();
+        /** The first failed append: thrown by the next write, or at close (never left as an unhandled rejection). */
+        let failed: { readonly error: unknown } | undefined;
         const flush = (): void => {
           if (lines.length === 0) return;
           const data = lines.join('\n') + '\n';
           lines = [];
-          chain = chain.then(() => fsp.appendFile(file, data));
+          chain = chain
+            .then(() => (failed === undefined ? fsp.appendFile(file, data) : undefined))
+            .catch((error: unknown) => {
+              failed ??= { error };
+            });
         };
         return {
           write(v) {
+            if (failed !== undefined) throw failed.error;
             lines.push(line(v));
             if (lines.length >= 4096) flush();
           },
@@ -246,6 +325,7 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
           async close() {
             flush();
             await chain;
+            if (failed !== undefined) throw failed.error;
           },
         };
       }
@@ -273,10 +353,14 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
           return JSON.stringify(state);
         },
         async commit(id) {
+          let bytes: number | undefined;
           while (pending.length > 0 && (pending[0] as PendingTxn).id <= id) {
-            await commitOne(pending[0] as PendingTxn);
+            const t = pending[0] as PendingTxn;
+            await commitOne(t);
             pending = pending.slice(1);
+            if (t.length > 0) bytes = t.start + t.length;
           }
+          if (bytes !== undefined) await writeRecord(id, bytes);
         },
         close() {
           lines = [];

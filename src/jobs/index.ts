@@ -1,10 +1,12 @@
 export { fromArray, fromAsyncIterable, fromIterable, fromObservable, type FromObservableOptions } from './sources.js';
 export { callbackSink, toArray, type ArraySink, type SinkCallbacks } from './sinks.js';
 export { FileFormatError, fromNdjsonFile, toNdjsonFile } from './files.js';
-export { JobError, runJob } from './runJob.js';
+export { JobError, runJob, StoreBehindError } from './runJob.js';
+export type { JobPhase } from '../errors/index.js';
 export type {
   CheckpointConfig,
   CheckpointInfo,
+  CommittedAhead,
   Job,
   JobConfig,
   JobMetrics,

@@ -2,22 +2,11 @@ import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscribe
 import { PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { PipelineRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
 import { barrier, isStreamElement, record, type StreamElement } from '../elements/index.js';
-import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
+import { ConfigurationError, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
 import type { CheckpointMeta, LoadedCheckpoint, StateStore } from '../stores/types.js';
-import type { CheckpointInfo, Job, JobConfig, JobMetrics, JobSummary, SinkWriter, Source, SourceRead, SourceReader } from './types.js';
+import type { CheckpointInfo, CommittedAhead, Job, JobConfig, JobMetrics, JobSummary, SinkContext, SinkWriter, Source, SourceContext, SourceRead, SourceReader } from './types.js';
 
-/**
- * A job failed for a reason of the job itself (not of an operator): a checkpoint that cannot be restored into this
- * pipeline, a barrier that never reached the sink, a store that failed.
- *
- * @example
- * ```ts
- * job.done.catch((e) => { if (e instanceof JobError) console.error(e.message); });
- * ```
- */
-export class JobError extends TidewaterError {
-  override name = 'JobError';
-}
+export { JobError, StoreBehindError };
 
 /** The pump yields to the event loop after this much scheduler time (or this many values). */
 const SLICE_MS = 5;
@@ -65,6 +54,12 @@ function snapshotChars(s: OperatorSnapshot): number {
  * barrier, and once the checkpoint is durable in the store (one atomic write) the sink commits. At most one
  * checkpoint is in flight. With a store the job starts from its newest usable checkpoint (state, timers, windows,
  * source offsets, sink transactions), skipping torn or corrupt ones.
+ *
+ * A job never discards committed output on its own: when its start point (that checkpoint, none, `restore: <id>`, or
+ * `restore: false`) lies before what its sink or a journal committed — typically a store that lost checkpoints — `done`
+ * rejects with a `StoreBehindError` naming both checkpoints and the remedy, before anything is changed;
+ * `discardCommitted: true` starts anyway. A source or sink that fails fails the job with a `JobError` naming it, the
+ * phase (`open`, `read`, `write`, `pre-commit`, `commit`, `close`) and the checkpoint, with the error as `cause`.
  *
  * Watermarks: sources restart their watermark generators at MIN on restore, as in Flink; each keyed operator,
  * however, restores its own last watermark from the checkpoint (a deviation from Flink), so records are judged late
@@ -181,13 +176,10 @@ class JobRunner<T, R> {
   private async start(): Promise<void> {
     const { config, store } = this;
     const name = config.name;
+    const which = config.restore ?? 'latest';
     let loaded: LoadedCheckpoint | undefined;
     if (store !== undefined) {
-      const which = config.restore ?? 'latest';
-      if (which === false) {
-        // starting over: the job's checkpoints (not its savepoints) belong to a timeline that must not be resumed
-        await store.prune(name, 0);
-      } else {
+      if (which !== false) {
         loaded = await store.loadCheckpoint(name, which);
         if (loaded === undefined) {
           const existing = (await store.listCheckpoints(name)).filter((c) => typeof which !== 'number' || c.id <= which);
@@ -196,13 +188,29 @@ class JobRunner<T, R> {
           }
         }
       }
-      // ids strictly increase, past torn or corrupt leftovers too (a new checkpoint never reuses an id)
-      this.nextId = Math.max(loaded === undefined ? 1 : loaded.id + 1, await store.nextCheckpointId(name));
     } else if (config.restore !== undefined && config.restore !== false) {
       throw new ConfigurationError('runJob', config.restore, `runJob(${name}): restore needs checkpoint.store.`);
     }
+    if (loaded !== undefined && loaded.sources.length !== this.sources.length) {
+      throw new JobError('runJob', loaded.sources.length, `runJob(${name}): checkpoint ${loaded.id} has ${loaded.sources.length} source offsets but the job has ${this.sources.length} sources; restore with the sources it was taken with, or restore: false.`);
+    }
+    this.restoredFrom = loaded?.id;
+    const sinkContext: SinkContext = {
+      job: name,
+      transactional: config.checkpoint !== undefined,
+      restored: loaded?.sink,
+      ...(loaded !== undefined ? { restoredCheckpoint: loaded.id } : {}),
+    };
+    const ctx = { job: name, scheduler: this.scheduler, startOver: config.restore === false, ...(store !== undefined ? { store } : {}) };
+    // before anything is changed (checkpoints pruned, output cut back, journals emptied)
+    await this.checkCommitted(loaded, sinkContext, ctx);
+    if (store !== undefined) {
+      // starting over: the job's checkpoints (not its savepoints) belong to a timeline that must not be resumed
+      if (which === false) await store.prune(name, 0);
+      // ids strictly increase, past torn or corrupt leftovers too (a new checkpoint never reuses an id)
+      this.nextId = Math.max(loaded === undefined ? 1 : loaded.id + 1, await store.nextCheckpointId(name));
+    }
     if (loaded !== undefined) {
-      this.restoredFrom = loaded.id;
       this.skipped = loaded.skipped;
       if (loaded.skipped.length > 0) {
         const warn = config.onWarning ?? ((m: string) => console.warn(m));
@@ -212,20 +220,10 @@ class JobRunner<T, R> {
       // a restored delta chain is not extended: the first checkpoint after it is full (bounded chains and restores)
       this.forceFull = loaded.parent !== undefined;
       this.fullBytes = loaded.parent === undefined ? loaded.bytes : 0;
-      if (loaded.sources.length !== this.sources.length) {
-        throw new JobError('runJob', loaded.sources.length, `runJob(${name}): checkpoint ${loaded.id} has ${loaded.sources.length} source offsets but the job has ${this.sources.length} sources; restore with the sources it was taken with, or restore: false.`);
-      }
     }
-    if (config.sink !== undefined) {
-      this.writer = await config.sink.open({
-        job: name,
-        transactional: config.checkpoint !== undefined,
-        restored: loaded?.sink,
-        ...(loaded !== undefined ? { restoredCheckpoint: loaded.id } : {}),
-      });
-    }
-    const ctx = { job: name, scheduler: this.scheduler, startOver: config.restore === false, ...(store !== undefined ? { store } : {}) };
-    const opened = await Promise.allSettled(this.sources.map((s, index) => s.open(loaded?.sources[index], { ...ctx, index })));
+    const sink = config.sink;
+    if (sink !== undefined) this.writer = await this.guarded('sink', sink.description, 'open', () => sink.open(sinkContext));
+    const opened = await Promise.allSettled(this.sources.map((s, index) => this.guarded('source', s.description, 'open', () => s.open(loaded?.sources[index], { ...ctx, index }))));
     this.readers = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
@@ -270,6 +268,95 @@ class JobRunner<T, R> {
       this.scheduleTick();
     }
     this.pump();
+  }
+
+  /**
+   * Refuses to start (StoreBehindError) when a sink or a journal committed more than the point the job starts from —
+   * typically a store that lost checkpoints — unless `discardCommitted`: a job never discards committed output or
+   * journaled records on its own.
+   */
+  private async checkCommitted(loaded: LoadedCheckpoint | undefined, sinkContext: SinkContext, ctx: Omit<SourceContext, 'index'>): Promise<void> {
+    const ahead: (CommittedAhead & { readonly component: string })[] = [];
+    const note = (description: string, a: CommittedAhead | undefined): void => {
+      if (a !== undefined) ahead.push({ ...a, component: a.component ?? description });
+    };
+    const sink = this.config.sink;
+    if (sink?.committedAhead !== undefined) note(sink.description, await this.guarded('sink', sink.description, 'open', () => sink.committedAhead?.(sinkContext)));
+    for (const [index, s] of this.sources.entries()) {
+      if (s.committedAhead !== undefined) note(s.description, await this.guarded('source', s.description, 'open', () => s.committedAhead?.(loaded?.sources[index], { ...ctx, index })));
+    }
+    if (ahead.length === 0 || this.config.discardCommitted === true) return;
+    const { name, restore } = this.config;
+    const desc = this.store?.description;
+    const newest = Math.max(...ahead.map((a) => a.checkpoint));
+    const from = loaded === undefined ? 'from scratch' : `from checkpoint ${loaded.id}`;
+    let start: string;
+    let remedy: string;
+    if (desc === undefined) {
+      start = 'the job has no checkpoint store';
+      remedy = 'Give the job the checkpoint store it ran with (checkpoint: { intervalMs, store }), or pass discardCommitted: true to discard it.';
+    } else if (restore === false) {
+      start = 'restore: false starts empty';
+      remedy = `Resume with restore: 'latest' (from a store that holds checkpoint ${newest} or later), or pass discardCommitted: true to discard it.`;
+    } else if (typeof restore === 'number') {
+      start = `restore: ${restore} starts from checkpoint ${loaded?.id ?? '?'}`;
+      remedy = `Restore checkpoint ${newest} or later, or pass discardCommitted: true to roll the output back to checkpoint ${loaded?.id ?? '?'}.`;
+    } else {
+      start = loaded === undefined ? `store ${desc} has no usable checkpoint of this job` : `the newest usable checkpoint in store ${desc} is ${loaded.id}`;
+      remedy =
+        `The store lost checkpoints (a deleted or damaged directory, lost completion markers): restore it (e.g. from a backup) so that it holds checkpoint ${newest} or later, ` +
+        'or start over explicitly with restore: false, discardCommitted: true.';
+    }
+    const what = ahead.map((a) => `${a.component} already committed checkpoint ${a.checkpoint} (${a.what}): starting ${from} would ${a.loss}`).join('; and ');
+    throw new StoreBehindError(
+      name,
+      loaded?.id,
+      ahead.map((a) => ({ component: a.component, checkpoint: a.checkpoint })),
+      `runJob(${name}): ${start}, but ${what}. ${remedy}`,
+    );
+  }
+
+  private sourceName(i: number): string {
+    return (this.sources[i] as Source<T>).description;
+  }
+
+  private sinkName(): string {
+    return this.config.sink?.description ?? 'sink';
+  }
+
+  /** The checkpoint a restart resumes from, as things stand: the last one completed, or the one restored. */
+  private resumePoint(): number | undefined {
+    return this.lastCheckpoint ?? this.restoredFrom;
+  }
+
+  /**
+   * An error of a source or sink as a {@link JobError} naming it, the phase, the checkpoint and how the job goes on,
+   * with the error as `cause`. Errors tidewater raised (they name their cause already) are passed on as they are.
+   */
+  private componentError(kind: 'source' | 'sink', description: string, phase: JobPhase, e: unknown, checkpoint?: number): unknown {
+    if (e instanceof TidewaterError) return e;
+    const name = this.config.name;
+    const cp = checkpoint ?? this.resumePoint();
+    const doing = checkpoint !== undefined ? `${phase} checkpoint ${checkpoint}` : `${phase}${cp === undefined ? '' : ` (last checkpoint ${cp})`}`;
+    // a committed checkpoint is durable: a restart resumes from it (and commits it again)
+    const resume = phase === 'commit' ? checkpoint : this.resumePoint();
+    const restart =
+      this.store === undefined ? 'run it again' : resume === undefined ? 'run it again: it starts from the beginning' : `run it again: it resumes from checkpoint ${resume}`;
+    return new JobError(
+      description,
+      cp,
+      `runJob(${name}): ${kind} ${description} failed to ${doing}: ${e instanceof Error ? e.message : describeValue(e)}. The job stopped; fix the cause and ${restart}.`,
+      { cause: e, phase, ...(cp !== undefined ? { checkpoint: cp } : {}) },
+    );
+  }
+
+  /** Runs a source's or sink's `fn`; what it throws or rejects with becomes a {@link componentError}. */
+  private async guarded<X>(kind: 'source' | 'sink', description: string, phase: JobPhase, fn: () => X | Promise<X>, checkpoint?: number): Promise<X> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.componentError(kind, description, phase, e, checkpoint);
+    }
   }
 
   /** A timer at the next due time, so that checkpoints are taken while sources are idle too. */
@@ -350,7 +437,7 @@ class JobRunner<T, R> {
           return;
         }
         if (i === -2) return; // every unfinished source has a read in flight: they resume the pump
-        const r = (this.readers[i] as SourceReader<T>).read(this.batchSize);
+        const r = this.read(i);
         if (r instanceof Promise) {
           this.readerBusy[i] = true;
           r.then(
@@ -361,7 +448,7 @@ class JobRunner<T, R> {
               this.safely(() => this.push(i, res));
               this.pump();
             },
-            (e: unknown) => this.fail(e),
+            (e: unknown) => this.fail(this.componentError('source', this.sourceName(i), 'read', e)),
           );
           continue;
         }
@@ -374,6 +461,15 @@ class JobRunner<T, R> {
       }
     } catch (e) {
       this.fail(e);
+    }
+  }
+
+  /** Reads a batch from source `i`; a throw becomes a {@link componentError}. */
+  private read(i: number): SourceRead<T> | Promise<SourceRead<T>> {
+    try {
+      return (this.readers[i] as SourceReader<T>).read(this.batchSize);
+    } catch (e) {
+      throw this.componentError('source', this.sourceName(i), 'read', e);
     }
   }
 
@@ -423,7 +519,14 @@ class JobRunner<T, R> {
   private atSink(e: StreamElement<R>): void {
     if (e.kind === 'record') {
       this.recordsOut++;
-      this.writer?.write(e.value);
+      const w = this.writer;
+      if (w !== undefined) {
+        try {
+          w.write(e.value);
+        } catch (err) {
+          throw this.componentError('sink', this.sinkName(), 'write', err);
+        }
+      }
       this.output$.next(e.value);
     } else if (e.kind === 'barrier') {
       const cp = this.current;
@@ -495,7 +598,8 @@ class JobRunner<T, R> {
     const parent = allFull ? undefined : this.snapshotBase;
     this.snapshotBase = cp.id;
     const store = this.store as StateStore;
-    const sink = this.writer === undefined ? undefined : await this.writer.preCommit(cp.id);
+    const writer = this.writer;
+    const sink = writer === undefined ? undefined : await this.guarded('sink', this.sinkName(), 'pre-commit', () => writer.preCommit(cp.id), cp.id);
     if (this.failed) return;
     let meta;
     try {
@@ -514,9 +618,9 @@ class JobRunner<T, R> {
     }
     // a failed job commits nothing more: a restart restores this checkpoint and commits it then
     if (this.failed) return;
-    await this.writer?.commit(cp.id);
+    if (writer !== undefined) await this.guarded('sink', this.sinkName(), 'commit', () => writer.commit(cp.id), cp.id);
     if (this.failed) return;
-    await this.releaseSources(await store.prune(this.config.name, this.retain));
+    await this.releaseSources(await store.prune(this.config.name, this.retain), cp.id);
     if (allFull) {
       this.fullBytes = meta.bytes;
       this.deltaBytes = 0;
@@ -550,7 +654,7 @@ class JobRunner<T, R> {
   }
 
   /** Sources that keep data for replay (journals) may drop what every checkpoint left in the store (`kept`) has read. */
-  private async releaseSources(kept: readonly CheckpointMeta[]): Promise<void> {
+  private async releaseSources(kept: readonly CheckpointMeta[], completed: number): Promise<void> {
     for (let i = 0; i < this.readers.length; i++) {
       const reader = this.readers[i] as SourceReader<T>;
       if (reader.release === undefined) continue;
@@ -564,7 +668,10 @@ class JobRunner<T, R> {
           oldestN = n;
         }
       }
-      if (oldest !== undefined) await reader.release(oldest);
+      if (oldest !== undefined) {
+        const o = oldest;
+        await this.guarded('source', this.sourceName(i), 'commit', () => reader.release?.(o, completed), completed);
+      }
     }
   }
 
@@ -646,8 +753,11 @@ class JobRunner<T, R> {
   }
 
   private async closeAll(completed: boolean): Promise<void> {
-    await this.writer?.close(completed);
-    for (const r of this.readers) await r.close();
+    const writer = this.writer;
+    // without checkpoints, closing a sink flushes what was written to it
+    const phase = this.config.checkpoint === undefined ? 'write' : 'close';
+    if (writer !== undefined) await this.guarded('sink', this.sinkName(), phase, () => writer.close(completed));
+    for (const [i, r] of this.readers.entries()) await this.guarded('source', this.sourceName(i), 'close', () => r.close());
   }
 
   private async finish(state: 'finished' | 'stopped', completed: boolean): Promise<void> {

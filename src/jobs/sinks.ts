@@ -118,13 +118,19 @@ export interface SinkCallbacks<R> {
    * scratch): discard everything written after it (those values are produced again).
    */
   abort?(afterCheckpointId: number | undefined): void | Promise<void>;
+  /**
+   * The newest checkpoint whose values your `commit` published durably (in any earlier run), or undefined. With it a
+   * job refuses to start from an older checkpoint, or from none (a store that lost checkpoints), unless
+   * `discardCommitted` — then `abort(k)` asks you to discard what you published after checkpoint k.
+   */
+  lastCommitted?(): number | undefined | Promise<number | undefined>;
 }
 
 /**
  * A sink that calls your functions, with Flink's two-phase-commit protocol when the job checkpoints: `write` per
  * value, `preCommit(n)` at checkpoint n's barrier, `commit(n)` once checkpoint n is durable, and at the start
  * `commit(k)` (recover) then `abort(k)` for the checkpoint k restored from (`abort(undefined)` on a fresh start). Without checkpointing only `write` is
- * called.
+ * called. With `lastCommitted`, the job first checks that it does not start before what you published.
  *
  * @example
  * ```ts
@@ -140,6 +146,12 @@ export function callbackSink<R>(callbacks: SinkCallbacks<R>): Sink<R> {
   const description = 'callbackSink';
   return {
     description,
+    async committedAhead(context) {
+      const published = await callbacks.lastCommitted?.();
+      const from = context.restoredCheckpoint;
+      if (published === undefined || (from !== undefined && published <= from)) return undefined;
+      return { checkpoint: published, what: 'its lastCommitted()', loss: from === undefined ? 'discard it' : `discard what it published after checkpoint ${from}` };
+    },
     async open(context) {
       const last = context.restored === undefined ? undefined : (parseSinkState(description, 'callbackSink', context.restored, (o) => isIndex(o['last']))['last'] as number);
       if (context.transactional) {

@@ -156,15 +156,43 @@ export interface FromObservableOptions {
    * restore. Without it the source is live only: values that arrived after the last checkpoint are lost on a crash.
    */
   readonly journal?: StateStore;
-  /** Journal name (default `${job}/source-${index}`). */
+  /**
+   * Journal name (default `${job}/source-${index}`). Next to it, journal `<name>#committed` holds one entry: up to
+   * which record the journal was deleted, and which checkpoint covered them.
+   */
   readonly name?: string;
+}
+
+/** What a journal deleted: the records before `before`, once checkpoint `checkpoint` covered them. */
+interface JournalMark {
+  readonly checkpoint: number;
+  readonly before: number;
+}
+
+const markName = (journal: string): string => `${journal}#committed`;
+
+async function readMark(journal: StateStore, name: string): Promise<JournalMark | undefined> {
+  const [text] = await journal.readJournal(markName(name), 0, 1);
+  if (text === undefined) return undefined;
+  let m: Partial<JournalMark> | undefined;
+  try {
+    m = JSON.parse(text) as Partial<JournalMark>;
+  } catch {
+    m = undefined;
+  }
+  if (typeof m !== 'object' || m === null || !isIndex(m.checkpoint) || !isIndex(m.before)) {
+    throw new ConfigurationError('fromObservable', text, `fromObservable: the commit mark ${describeValue(text)} of journal ${JSON.stringify(name)} in ${journal.description} is damaged; restore the journal's store, or start over (restore: false, discardCommitted: true).`);
+  }
+  return { checkpoint: m.checkpoint, before: m.before };
 }
 
 /**
  * A source for streams that cannot replay (DOM events, sockets, subjects). With a `journal`, each value is written
  * to the journal (batched: whatever arrived while the previous write was in flight) and only processed once durable;
  * its offset is the journal sequence number, so a restored job replays what its checkpoint did not cover and then
- * continues live, exactly once. Journal entries older than the oldest retained checkpoint are deleted.
+ * continues live, exactly once. Journal entries older than the oldest retained checkpoint are deleted, and the journal
+ * notes which checkpoint covered them: a job whose store lost that checkpoint refuses to start (`StoreBehindError`)
+ * instead of losing them, unless `discardCommitted`.
  *
  * @example
  * ```ts
@@ -173,12 +201,28 @@ export interface FromObservableOptions {
  */
 export function fromObservable<T>(source$: Observable<T>, options: FromObservableOptions = {}): Source<T> {
   const description = 'fromObservable';
+  const journal = options.journal;
+  const journalName = (context: SourceContext): string => options.name ?? `${context.job}/source-${context.index}`;
   return {
     description,
+    async committedAhead(offset, context) {
+      if (journal === undefined) return undefined;
+      const name = journalName(context);
+      const mark = await readMark(journal, name);
+      const from = parseOffset(description, offset);
+      if (mark === undefined || (context.startOver !== true && from >= mark.before)) return undefined;
+      const first = context.startOver === true ? 0 : from;
+      return {
+        checkpoint: mark.checkpoint,
+        what: `it deleted records ${first}–${mark.before - 1} once checkpoint ${mark.checkpoint} covered them`,
+        loss: context.startOver === true ? 'drop the records it holds' : 'lose those records',
+        component: `${description} (journal ${JSON.stringify(name)} in ${journal.description})`,
+      };
+    },
     async open(offset, context: SourceContext) {
-      const journal = options.journal;
-      const name = options.name ?? `${context.job}/source-${context.index}`;
+      const name = journalName(context);
       let position = parseOffset(description, offset);
+      let deletedBefore = 0;
       /** Values ready to process (durable when journaled), in order. */
       let ready: T[] = [];
       let incoming: T[] = [];
@@ -193,8 +237,15 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
         w?.();
       };
       if (journal !== undefined) {
-        // starting over: what the journal holds belongs to an abandoned run
-        if (context.startOver === true) await journal.truncateJournal(name, Number.MAX_SAFE_INTEGER);
+        if (context.startOver === true) {
+          // starting over: what the journal holds belongs to an abandoned run
+          await journal.truncateJournal(markName(name), Number.MAX_SAFE_INTEGER);
+          await journal.truncateJournal(name, Number.MAX_SAFE_INTEGER);
+        } else {
+          // records the job starts before are gone (it was told to go on without them: discardCommitted)
+          deletedBefore = (await readMark(journal, name))?.before ?? 0;
+          position = Math.max(position, deletedBefore);
+        }
         const replay = await journal.readJournal(name, position);
         for (const s of replay) ready.push(decodeValue(s) as T);
         nextSeq = position + replay.length;
@@ -257,8 +308,15 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
           });
         },
         offset: () => String(position),
-        async release(oldestOffset: string) {
-          if (journal !== undefined) await journal.truncateJournal(name, parseOffset(description, oldestOffset));
+        async release(oldestOffset: string, completed: number) {
+          if (journal === undefined) return;
+          const before = parseOffset(description, oldestOffset);
+          if (before > deletedBefore) {
+            // noted first: a crash in between leaves a mark that claims no more than the store holds
+            await journal.appendJournal(markName(name), 0, [JSON.stringify({ checkpoint: completed, before } satisfies JournalMark)]);
+            deletedBefore = before;
+          }
+          await journal.truncateJournal(name, before);
         },
         close() {
           sub.unsubscribe();

@@ -53,12 +53,34 @@ export interface SourceReader<T> {
   /** The encoded position just after the last value returned by `read`. */
   offset(): string;
   /**
-   * Checkpoints older than the one at `oldestRetained` are gone: a source that keeps data for replay (a journal) may
-   * delete what lies before it.
+   * Checkpoint `completed` is durable, and checkpoints older than the one at `oldestRetained` are gone: a source that
+   * keeps data for replay (a journal) may delete what lies before it (and should note that `completed` covered it:
+   * see {@link Source.committedAhead}).
    */
-  release?(oldestRetained: string): void | Promise<void>;
+  release?(oldestRetained: string, completed: number): void | Promise<void>;
   /** Releases the source (unsubscribes, closes files). */
   close(): void | Promise<void>;
+}
+
+/**
+ * What a sink, or a source's journal, committed in an earlier run beyond the point a job is about to start from:
+ * starting there would discard committed output or lose journaled records (see `discardCommitted` of
+ * {@link JobConfig}).
+ *
+ * @example
+ * ```ts
+ * const ahead: CommittedAhead = { checkpoint: 12, what: '3456 B of output', loss: 'discard 120 B of it' };
+ * ```
+ */
+export interface CommittedAhead {
+  /** The newest checkpoint it committed. */
+  readonly checkpoint: number;
+  /** What it committed, for the message, e.g. `3456 B of output`. */
+  readonly what: string;
+  /** What starting at the job's start point would do, e.g. `discard 120 B of it`, `lose those records`. */
+  readonly loss: string;
+  /** Names it in the message (default: the source's or sink's description). */
+  readonly component?: string;
 }
 
 /**
@@ -75,6 +97,12 @@ export interface Source<T> {
   readonly description: string;
   /** Opens a reader at `offset` (from a checkpoint) or, when undefined, at the start. */
   open(offset: string | undefined, context: SourceContext): SourceReader<T> | Promise<SourceReader<T>>;
+  /**
+   * Called before anything is opened: what opening at `offset` (`context.startOver`: from scratch, dropping what the
+   * source kept) would lose of what the source committed durably in an earlier run (a journal's records deleted once a
+   * checkpoint covered them), or undefined. A job refuses to start then, unless `discardCommitted`.
+   */
+  committedAhead?(offset: string | undefined, context: SourceContext): CommittedAhead | undefined | Promise<CommittedAhead | undefined>;
 }
 
 /**
@@ -128,6 +156,12 @@ export interface SinkWriter<R> {
 export interface Sink<R> {
   readonly description: string;
   open(context: SinkContext): SinkWriter<R> | Promise<SinkWriter<R>>;
+  /**
+   * Called before anything is opened, with the context `open` will get: when the sink committed output durably up to
+   * a checkpoint newer than `context.restoredCheckpoint` (or any, on a fresh start), what opening would discard; else
+   * undefined. A job refuses to start then, unless `discardCommitted` (then `open` cuts the output back).
+   */
+  committedAhead?(context: SinkContext): CommittedAhead | undefined | Promise<CommittedAhead | undefined>;
 }
 
 /**
@@ -173,6 +207,14 @@ export interface JobConfig<T, R> {
   readonly checkpoint?: CheckpointConfig;
   /** `'latest'` (default with a store), a checkpoint id (the newest usable one ≤ it), or false to start empty. */
   readonly restore?: 'latest' | number | false;
+  /**
+   * Start even though sinks or journals committed more than the point the job starts from (a newer checkpoint than
+   * the one restored, or anything when starting empty): their committed output after it is discarded (`toNdjsonFile`
+   * cuts its file back) and journaled records the store no longer covers are dropped. Without it such a start fails
+   * with `StoreBehindError` — typically because the store lost checkpoints (a deleted directory, lost completion
+   * markers). Use it with `restore: false` to start over on purpose, or with `restore: <id>` to roll back.
+   */
+  readonly discardCommitted?: boolean;
   /** Restore even if the checkpoint holds state of an operator the pipeline lacks (that state is dropped). */
   readonly allowNonRestoredState?: boolean;
   /** Clock for checkpoint intervals and every operator inside (default `asyncScheduler`). */

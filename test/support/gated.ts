@@ -82,3 +82,18 @@ export function wideNarrow(emits: (user: string) => boolean = () => true) {
     }),
   );
 }
+
+/** A running sum of everything seen (one key, operator 'sum'): any lost or repeated value shows in every later result. */
+export const runningSum = () =>
+  pipe(
+    keyBy((_: number) => 'k'),
+    process<number, string, number, { sum: ReturnType<typeof valueState<number>> }>({
+      name: 'sum',
+      state: { sum: valueState<number>() },
+      onElement(v, ctx) {
+        const s = (ctx.state.sum.get() ?? 0) + v;
+        ctx.state.sum.set(s);
+        ctx.emit(s);
+      },
+    }),
+  );

@@ -1,0 +1,112 @@
+// Failures of sources and sinks (Node and Chromium): the job fails with a JobError naming the source or sink, the
+// phase (open, read, write, pre-commit, commit), the checkpoint and how a restart goes on, with the error as cause.
+import { ReplaySubject, throwError } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { callbackSink, fromArray, fromObservable, JobError, memoryStore, runJob, TidewaterError, type JobPhase, type Source } from '../src/index.js';
+import { runningSum } from './support/gated.js';
+
+/** A source whose `read` (or `open`) throws `error`. */
+function exploding(error: Error, where: 'open' | 'read'): Source<number> {
+  return {
+    description: 'exploding',
+    open() {
+      if (where === 'open') throw error;
+      return {
+        read() {
+          throw error;
+        },
+        offset: () => '0',
+        close() {},
+      };
+    },
+  };
+}
+
+/** The job's failure, checked to be a JobError with `phase`, `checkpoint` and `cause`. */
+async function failure(done: Promise<unknown>, phase: JobPhase, checkpoint: number | undefined, cause: Error): Promise<string> {
+  const e = await done.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(JobError);
+  expect(e).toBeInstanceOf(TidewaterError);
+  expect([(e as JobError).phase, (e as JobError).checkpoint, (e as JobError).cause]).toStrictEqual([phase, checkpoint, cause]);
+  return (e as JobError).message;
+}
+
+const manual = () => ({ intervalMs: 1e9, store: memoryStore() });
+
+describe('source failures', () => {
+  it('a source whose read throws: phase read, no checkpoint without a store', async () => {
+    const boom = new Error('source exploded');
+    const job = runJob({ name: 'j', source: exploding(boom, 'read'), pipeline: runningSum() });
+    expect(await failure(job.done, 'read', undefined, boom)).toBe('runJob(j): source exploding failed to read: source exploded. The job stopped; fix the cause and run it again.');
+  });
+
+  it('a source that cannot be opened: phase open; a checkpointed job starts from the beginning again', async () => {
+    const boom = new Error('no such topic');
+    const job = runJob({ name: 'j', source: exploding(boom, 'open'), pipeline: runningSum(), checkpoint: manual() });
+    expect(await failure(job.done, 'open', undefined, boom)).toBe('runJob(j): source exploding failed to open: no such topic. The job stopped; fix the cause and run it again: it starts from the beginning.');
+  });
+
+  it('an observable that errors after a checkpoint: phase read, the last checkpoint named', async () => {
+    const boom = new Error('source exploded');
+    const live = new ReplaySubject<number>();
+    const store = memoryStore();
+    const job = runJob({ name: 'j', source: fromObservable(live), pipeline: runningSum(), checkpoint: { intervalMs: 1e9, store } });
+    live.next(1);
+    await job.triggerCheckpoint();
+    live.error(boom);
+    expect(await failure(job.done, 'read', 1, boom)).toBe(
+      'runJob(j): source fromObservable failed to read (last checkpoint 1): source exploded. The job stopped; fix the cause and run it again: it resumes from checkpoint 1.',
+    );
+  });
+
+  it('errors tidewater raised itself pass unchanged (they name their cause already)', async () => {
+    const job = runJob({ name: 'j', source: fromObservable(throwError(() => new JobError('x', 1, 'already clear'))), pipeline: runningSum() });
+    await expect(job.done).rejects.toThrow(/^already clear$/);
+  });
+});
+
+describe('sink failures', () => {
+  it('a sink that fails while the job starts from a checkpoint: phase open, the restart resumes from it', async () => {
+    const boom = new Error('cannot reach the database');
+    const store = memoryStore();
+    await runJob({ name: 'j', source: fromArray([1]), pipeline: runningSum(), checkpoint: { intervalMs: 1e9, store } }).done;
+    const sink = callbackSink<number>({ write() {}, lastCommitted: () => { throw boom; } });
+    const job = runJob({ name: 'j', source: fromArray([2]), pipeline: runningSum(), sink, checkpoint: { intervalMs: 1e9, store } });
+    expect(await failure(job.done, 'open', 1, boom)).toBe(
+      'runJob(j): sink callbackSink failed to open (last checkpoint 1): cannot reach the database. The job stopped; fix the cause and run it again: it resumes from checkpoint 1.',
+    );
+  });
+
+  it('a callbackSink whose write throws: phase write', async () => {
+    const boom = new Error('disk on fire');
+    const job = runJob({ name: 'j', source: fromArray([1, 2]), pipeline: runningSum(), sink: callbackSink<number>({ write: () => { throw boom; } }) });
+    expect(await failure(job.done, 'write', undefined, boom)).toBe('runJob(j): sink callbackSink failed to write: disk on fire. The job stopped; fix the cause and run it again.');
+  });
+
+  it('a callbackSink whose preCommit throws: phase pre-commit of that checkpoint; a restart resumes from the one before', async () => {
+    const boom = new Error('cannot stage 2');
+    const live = new ReplaySubject<number>();
+    const sink = callbackSink<number>({ write() {}, preCommit: (id) => { if (id === 2) throw boom; } });
+    const job = runJob({ name: 'j', source: fromObservable(live), pipeline: runningSum(), sink, checkpoint: manual() });
+    live.next(1);
+    await job.triggerCheckpoint();
+    void job.triggerCheckpoint().catch(() => undefined);
+    expect(await failure(job.done, 'pre-commit', 2, boom)).toBe(
+      'runJob(j): sink callbackSink failed to pre-commit checkpoint 2: cannot stage 2. The job stopped; fix the cause and run it again: it resumes from checkpoint 1.',
+    );
+  });
+
+  it('a callbackSink whose commit throws: phase commit of that checkpoint, which a restart resumes from (and commits again)', async () => {
+    const live = new ReplaySubject<number>();
+    const sink = callbackSink<number>({ write() {}, commit: (id) => { if (id === 4) throw new Error(`commit failed for ${id}`); } });
+    const job = runJob({ name: 'j', source: fromObservable(live), pipeline: runningSum(), sink, checkpoint: manual() });
+    for (let i = 0; i < 3; i++) await job.triggerCheckpoint();
+    void job.triggerCheckpoint().catch(() => undefined);
+    const e = await job.done.catch((err: unknown) => err);
+    expect(e).toMatchObject({ name: 'JobError', phase: 'commit', checkpoint: 4, operator: 'callbackSink', cause: new Error('commit failed for 4') });
+    expect((e as Error).message).toBe('runJob(j): sink callbackSink failed to commit checkpoint 4: commit failed for 4. The job stopped; fix the cause and run it again: it resumes from checkpoint 4.');
+  });
+});
