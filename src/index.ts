@@ -65,7 +65,7 @@ export { mergeSnapshots, type OperatorSnapshot, type SnapshotEntry } from './che
 export { checkpointStore } from './stores/checkpointStore.js';
 export { memoryStore } from './stores/memory.js';
 export { openDefaultStore } from './stores/default.js';
-export type { BatchOp, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, StateStore } from './stores/types.js';
+export type { BatchOp, CheckpointFallback, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, SkipKind, SkippedCheckpoint, StateStore } from './stores/types.js';
 export type { StatefulOperatorInstance } from './core/environment.js';
 export {
   globalWindows,
