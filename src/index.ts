@@ -30,6 +30,7 @@ export {
   describeValue,
   InvalidKeyError,
   InvalidTimestampError,
+  StoreError,
   TidewaterError,
   UserFunctionError,
 } from './errors/index.js';

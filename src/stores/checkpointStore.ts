@@ -18,7 +18,7 @@
  * it reopens) is still known, and a restore that falls back past it says so (docs/ARCHITECTURE.md, stores).
  */
 import { ChunkWriter, isIndex, mergeSnapshots, PackedSnapshot, unpackChunk, unpackRows, type OperatorSnapshot, type SnapshotEntry } from '../checkpoints/snapshot.js';
-import { ConfigurationError, CorruptCheckpointError, TidewaterError } from '../errors/index.js';
+import { ConfigurationError, CorruptCheckpointError, StoreError, TidewaterError } from '../errors/index.js';
 import { CHECKSUM_CHARS, checksum, checksumMatches } from './checksum.js';
 import type { BatchOp, CheckpointFallback, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, SkipKind, SkippedCheckpoint, StateStore } from './types.js';
 
@@ -279,6 +279,7 @@ class CheckpointStore implements StateStore {
     try {
       await this.kv.batch(ops);
     } catch (cause) {
+      if (cause instanceof StoreError) throw cause; // names the store, the cause and the remedy already
       const why = cause instanceof Error ? cause.message : String(cause);
       throw new TidewaterError(
         `store ${this.description}`,
