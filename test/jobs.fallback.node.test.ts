@@ -1,7 +1,7 @@
 // Issue 12, item 2: a restore that falls back past the newest checkpoint says which one it expected, which one it
 // used and why — in the job summary (`fallback`, typed `skipped`) and as a warning — for a memory and a LevelDB store,
 // whether the newest checkpoint fails its checksum, misses a part or vanished entirely.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipe } from 'rxjs';
@@ -90,4 +90,61 @@ describe('a restore that falls back reports it', () => {
       });
     }
   }
+});
+
+/** The LevelDB log file of `location` (the database is closed) and the offset of the first byte of `text` in it, last occurrence. */
+function logAt(location: string, text: string): { file: string; at: number } {
+  const file = join(location, readdirSync(location).find((f) => f.endsWith('.log')) as string);
+  const at = readFileSync(file).lastIndexOf(Buffer.from(text));
+  expect(at).toBeGreaterThan(0);
+  return { file, at };
+}
+
+const damageLog: Record<string, (file: string, at: number) => void> = {
+  'a flipped byte': (file, at) => {
+    const bytes = readFileSync(file);
+    bytes[at] = (bytes[at] as number) ^ 0x20;
+    writeFileSync(file, bytes);
+  },
+  'a truncation': (file, at) => truncateSync(file, at),
+};
+
+describe("damage to LevelDB's log: a newest checkpoint that LevelDB drops when it reopens is reported as vanished", () => {
+  for (const [how, damage] of Object.entries(damageLog)) {
+    it(`levelStore, ${how} in the newest checkpoint's write`, async () => {
+      const location = join(root, `db${n++}`);
+      const a = levelStore(location);
+      for (const id of [1, 2, 3]) {
+        await a.writeCheckpoint({ job: 'j', id, timestamp: id, savepoint: false, operators: [{ operator: 'o', full: true, maxParallelism: 128, entries: [{ keyGroup: 0, path: 'k', value: `${id}` }] }], sources: [`${id}`] });
+        await a.prune('j', 2);
+      }
+      await a.close();
+      const { file, at } = logAt(location, '"id":3,');
+      damage(file, at);
+      const b = levelStore(location);
+      const loaded = await b.loadCheckpoint('j', 'latest');
+      const skipped = [{ id: 3, kind: 'vanished', reason: VANISHED }];
+      expect([loaded?.id, loaded?.skipped, loaded?.fallback]).toStrictEqual([2, skipped, { expected: 3, used: 2, skipped }]);
+      expect(await b.nextCheckpointId('j')).toBe(4);
+      await b.close();
+    });
+  }
+
+  it('runJob on levelStore: the summary and the warning say which checkpoint vanished', async () => {
+    const location = join(root, `db${n++}`);
+    for (const expected of [1, 2]) {
+      const store = levelStore(location);
+      expect(await run(store)).toMatchObject({ lastCheckpoint: expected });
+      await store.close();
+    }
+    const { file, at } = logAt(location, '"id":2,');
+    damageLog['a flipped byte']?.(file, at);
+    const store = levelStore(location);
+    const warnings: string[] = [];
+    const summary = await run(store, warnings);
+    const skipped = [{ id: 2, kind: 'vanished', reason: VANISHED }];
+    expect([summary.restoredFrom, summary.lastCheckpoint, summary.fallback]).toStrictEqual([1, 3, { expected: 2, used: 1, skipped }]);
+    expect(warnings).toStrictEqual([`runJob(j): restoring checkpoint 1 instead of checkpoint 2, the newest in level:${location}; skipped checkpoint 2 (${VANISHED}).`]);
+    await store.close();
+  });
 });

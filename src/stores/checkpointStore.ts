@@ -10,12 +10,14 @@
  * | `cp/<job>/c/<id>/<op:4>/<chunk:6>` | a chunk of operator `op`'s snapshot entries: JSON `[[keyGroup, path, value?], …]` (~64 K characters; no value = deletion) |
  * | `cp/<job>/m/<id>` | the manifest: JSON (id, parent, timestamp, savepoint, operators with their chunk checksums, sources, sink, bytes) |
  * | `cp/<job>/d/<id>` | the completion marker: the manifest's checksum |
- * | `cp/<job>/h` | the job's head: the ids of its complete checkpoints (savepoints included) as of the last checkpoint write or prune, checksummed |
+ * | `cp/<job>/h` | the job's head: the ids of its complete checkpoints (savepoints included) as of the last checkpoint write or prune, checksummed; also put aside where the backend can (`putAside`) |
  * | `jr/<name>/<seq>` | journal value `seq` of journal `name` |
  *
  * A checkpoint's chunks, manifest and marker are written in one `kv.batch`, together with the head; a prune rewrites the
- * head with the deletions. So a checkpoint that vanishes later (LevelDB drops a write it finds damaged in its log when
- * it reopens) is still known, and a restore that falls back past it says so (docs/ARCHITECTURE.md, stores).
+ * head with the deletions; once that batch is durable, the head is also put aside where the backend keeps values apart
+ * from its own storage (LevelDB: a file next to the database). So a checkpoint that vanishes later (LevelDB drops a
+ * write it finds damaged in its log when it reopens, and whatever followed it in that block of the log) is still
+ * known, and a restore that falls back past it says so (docs/ARCHITECTURE.md, stores).
  */
 import { ChunkWriter, isIndex, mergeSnapshots, PackedSnapshot, unpackChunk, unpackRows, type OperatorSnapshot, type SnapshotEntry } from '../checkpoints/snapshot.js';
 import { ConfigurationError, CorruptCheckpointError, StoreError, TidewaterError } from '../errors/index.js';
@@ -213,7 +215,7 @@ class CheckpointStore implements StateStore {
       throw this.misuse(`job ${JSON.stringify(job)}, checkpoint ${id}`, write.operators.map((o) => o.operator), 'operator names must be unique');
     }
     const k = new JobKeys(job);
-    const [marker, manifest, head] = await Promise.all([this.kv.get(k.marker(id)), this.kv.get(k.manifest(id)), this.kv.get(k.head())]);
+    const [marker, manifest, head] = await Promise.all([this.kv.get(k.marker(id)), this.kv.get(k.manifest(id)), this.head(k)]);
     if (marker !== undefined || manifest !== undefined) {
       throw this.misuse(`job ${JSON.stringify(job)}`, id, `checkpoint ${id} already exists; checkpoint ids must strictly increase`);
     }
@@ -275,7 +277,8 @@ class CheckpointStore implements StateStore {
     }
     put(k.manifest(id), text);
     put(k.marker(id), checksum(text));
-    ops.push({ type: 'put', key: k.head(), value: headValue([...headIds(head), id]) });
+    const headNow = headValue([...head.ids, id]);
+    ops.push({ type: 'put', key: k.head(), value: headNow });
     try {
       await this.kv.batch(ops);
     } catch (cause) {
@@ -289,6 +292,7 @@ class CheckpointStore implements StateStore {
         { cause },
       );
     }
+    await this.putHeadAside(k, headNow, head.aside);
     return metaOf({ ...body, bytes: total });
   }
 
@@ -315,9 +319,18 @@ class CheckpointStore implements StateStore {
     return found;
   }
 
-  /** The ids the job's head records as complete. */
-  private async known(k: JobKeys): Promise<number[]> {
-    return headIds(await this.kv.get(k.head()));
+  /**
+   * The job's head: the ids it records as complete, in the store and put aside (where the backend keeps a copy apart),
+   * with both raw values.
+   */
+  private async head(k: JobKeys): Promise<{ ids: number[]; inStore: string | undefined; aside: string | undefined }> {
+    const [inStore, aside] = await Promise.all([this.kv.get(k.head()), this.kv.getAside?.(k.head())]);
+    return { ids: [...headIds(inStore), ...headIds(aside)], inStore, aside };
+  }
+
+  /** Puts the head aside (after the batch holding it is durable), where the backend can and it changed. */
+  private async putHeadAside(k: JobKeys, value: string, aside: string | undefined): Promise<void> {
+    if (value !== aside) await this.kv.putAside?.(k.head(), value);
   }
 
   /** The manifest of a checkpoint whose marker and manifest agree, or why there is none. */
@@ -404,14 +417,14 @@ class CheckpointStore implements StateStore {
 
   /** The highest id that left anything in the store or that the head records (`none` when there is none). */
   private async newestId(k: JobKeys, none: number): Promise<number> {
-    const [found, known] = await Promise.all([this.scan(k), this.known(k)]);
-    return Math.max(none, ...found.keys(), ...known);
+    const [found, head] = await Promise.all([this.scan(k), this.head(k)]);
+    return Math.max(none, ...found.keys(), ...head.ids);
   }
 
   async loadCheckpoint(job: string, which: 'latest' | number): Promise<LoadedCheckpoint | undefined> {
     if (which !== 'latest' && !isIndex(which)) throw this.misuse(`job ${JSON.stringify(job)}`, which, `loadCheckpoint takes 'latest' or a checkpoint id, not ${String(which)}`);
     const k = new JobKeys(job);
-    const [found, known] = await Promise.all([this.scan(k), this.known(k)]);
+    const [found, { ids: known }] = await Promise.all([this.scan(k), this.head(k)]);
     const cache = new Map<number, Promise<Verified | Unusable>>();
     const verify = (id: number): Promise<Verified | Unusable> => {
       let p = cache.get(id);
@@ -434,7 +447,7 @@ class CheckpointStore implements StateStore {
   async prune(job: string, retain: number): Promise<CheckpointMeta[]> {
     if (!isIndex(retain)) throw this.misuse(`job ${JSON.stringify(job)}`, retain, `prune: retain must be a non-negative integer, not ${String(retain)}`);
     const k = new JobKeys(job);
-    const [found, head] = await Promise.all([this.scan(k), this.kv.get(k.head())]);
+    const [found, head] = await Promise.all([this.scan(k), this.head(k)]);
     const complete = new Map<number, Manifest>();
     for (const [id, f] of found) {
       const m = this.completeManifest(f);
@@ -466,9 +479,12 @@ class CheckpointStore implements StateStore {
     // the head keeps what is kept, and the recorded ids within the retained ones that are gone (still to be reported)
     const floor = Math.min(...[...keep].filter((id) => complete.has(id) && !isSavepoint(id)));
     const kept = [...keep].filter((id) => complete.has(id));
-    const value = headValue([...kept, ...headIds(head).filter((id) => id > floor && !complete.has(id))]);
-    if (value !== head) ops.push({ type: 'put', key: k.head(), value });
+    const value = headValue([...kept, ...head.ids.filter((id) => id > floor && !complete.has(id))]);
+    if (value !== head.inStore) ops.push({ type: 'put', key: k.head(), value });
     if (ops.length > 0) await this.kv.batch(ops);
+    // the next checkpoint puts the pruned head aside (what it still lists is older than anything kept, so never
+    // reported); a prune that keeps no checkpoint (starting over) puts it aside now
+    if (floor === Infinity) await this.putHeadAside(k, value, head.aside);
     return [...keep]
       .filter((id) => complete.has(id))
       .sort((a, b) => b - a)

@@ -4,9 +4,12 @@
  *
  * @packageDocumentation
  */
+import type * as NodeFs from 'node:fs';
+import type * as NodePath from 'node:path';
 import { Level } from 'level';
 import { StoreError } from '../errors/index.js';
 import { checkBatch, checkpointStore } from './checkpointStore.js';
+import { checksum } from './checksum.js';
 import type { BatchOp, KeyValueBackend, StateStore } from './types.js';
 
 /**
@@ -77,16 +80,77 @@ function remedy(cause: unknown, closed: boolean): string {
   return 'Check the location, its permissions and the free disk space.';
 }
 
+/** Node's `fs` and `path`, found at run time (no import statement: this module also runs in browsers). */
+function nodeModules(): { fs: typeof NodeFs; path: typeof NodePath } | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
+  const fs = proc?.getBuiltinModule?.('node:fs') as typeof NodeFs | undefined;
+  const path = proc?.getBuiltinModule?.('node:path') as typeof NodePath | undefined;
+  return fs === undefined || path === undefined ? undefined : { fs, path };
+}
+
+/**
+ * Values put aside: one small file per key in the database's directory (`tidewater-aside-<checksum of the key>`, JSON
+ * `{ key, value }`), replaced atomically (written to a temporary file, renamed). LevelDB ignores files it did not
+ * name, and they stay whole when LevelDB's own log is damaged. They are not fsynced (that would nearly double the cost
+ * of a checkpoint): a process crash keeps them, a power loss may leave the previous value (one checkpoint older) or a
+ * damaged one, which the store ignores (a head is checksummed) — what is put aside only helps to report a loss.
+ */
+class AsideFiles {
+  constructor(
+    private readonly node: { fs: typeof NodeFs; path: typeof NodePath },
+    private readonly dir: string,
+  ) {}
+
+  private file(key: string): string {
+    return this.node.path.join(this.dir, `tidewater-aside-${checksum(key)}`);
+  }
+
+  async put(key: string, value: string): Promise<void> {
+    const { promises: fs } = this.node.fs;
+    const file = this.file(key);
+    const tmp = `${file}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify({ key, value }));
+    await fs.rename(tmp, file);
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    let text: string;
+    try {
+      text = await this.node.fs.promises.readFile(this.file(key), 'utf8');
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    try {
+      const kept = JSON.parse(text) as { key?: unknown; value?: unknown };
+      return kept.key === key && typeof kept.value === 'string' ? kept.value : undefined;
+    } catch {
+      return undefined; // damaged: the value is lost (what it guards is then found by the store's own scan only)
+    }
+  }
+}
+
 class LevelBackend implements KeyValueBackend {
   /** The open, started by the first operation. */
   private opened: Promise<void> | undefined;
   private closed = false;
+  readonly putAside?: (key: string, value: string) => Promise<void>;
+  readonly getAside?: (key: string) => Promise<string | undefined>;
 
   constructor(
     private readonly db: LevelLike,
     private readonly sync: boolean,
     private readonly description: string,
-  ) {}
+    /** The database's directory, when values can be put aside in files there. */
+    dir?: string,
+  ) {
+    const node = dir === undefined ? undefined : nodeModules();
+    if (node !== undefined && dir !== undefined) {
+      const files = new AsideFiles(node, dir);
+      this.putAside = (key, value) => this.run('write', () => files.put(key, value));
+      this.getAside = (key) => this.run('read', () => files.get(key));
+    }
+  }
 
   /** Runs `op` on the open database; any failure becomes a {@link StoreError} with the real cause. */
   private async run<V>(action: 'read' | 'write', op: () => Promise<V>): Promise<V> {
@@ -150,5 +214,6 @@ class LevelBackend implements KeyValueBackend {
 export function levelStore(location: string | LevelLike, options: LevelStoreOptions = {}): StateStore {
   const db: LevelLike = typeof location === 'string' ? new Level<string, string>(location) : location;
   const where = typeof location === 'string' ? location : (location.location ?? 'database');
-  return checkpointStore(new LevelBackend(db, options.sync ?? true, `level:${where}`), `level:${where}`);
+  const dir = typeof location === 'string' ? location : undefined;
+  return checkpointStore(new LevelBackend(db, options.sync ?? true, `level:${where}`, dir), `level:${where}`);
 }

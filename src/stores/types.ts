@@ -32,6 +32,14 @@ export interface KeyValueBackend {
   keys(gte: string, lt: string): Promise<string[]>;
   /** Releases the backend (closes the database). */
   close(): Promise<void>;
+  /**
+   * Optional: keeps a small value apart from the backend's own storage (`levelStore` on a directory: a file next to the
+   * database), so that it survives damage that makes the database lose its newest writes (LevelDB drops what it finds
+   * corrupt in its log when it reopens). The store puts each job's head here after the batch that holds it is durable.
+   */
+  putAside?(key: string, value: string): Promise<void>;
+  /** The value last put aside under `key`, or undefined. */
+  getAside?(key: string): Promise<string | undefined>;
 }
 
 /**
