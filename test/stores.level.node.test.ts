@@ -58,6 +58,8 @@ describe('levelStore', () => {
     await write(3);
     expect(head()).toStrictEqual([1, 2, 3]);
     expect((await a.loadCheckpoint('j', 'latest'))?.fallback).toBeUndefined();
+    await a.prune('j', 1);
+    expect(head()).toStrictEqual([3]);
     await a.prune('j', 0); // starting over
     expect(head()).toStrictEqual([]);
     await a.close();

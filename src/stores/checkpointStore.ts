@@ -142,16 +142,16 @@ function headValue(ids: Iterable<number>): string {
   return checksum(text) + text;
 }
 
-/** The ids of a head value; none when it is missing or damaged (then only what is found in the store is known). */
-function headIds(value: string | undefined): number[] {
-  if (value === undefined) return [];
+/** The ids of a head value; undefined when it is missing or damaged (then only what is found in the store is known). */
+function headIds(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
   const text = value.slice(CHECKSUM_CHARS);
-  if (!checksumMatches(text, value.slice(0, CHECKSUM_CHARS))) return [];
+  if (!checksumMatches(text, value.slice(0, CHECKSUM_CHARS))) return undefined;
   try {
     const ids = JSON.parse(text) as unknown;
-    return Array.isArray(ids) ? ids.filter(isIndex) : [];
+    return Array.isArray(ids) ? ids.filter(isIndex) : undefined;
   } catch {
-    return [];
+    return undefined;
   }
 }
 
@@ -277,7 +277,7 @@ class CheckpointStore implements StateStore {
     }
     put(k.manifest(id), text);
     put(k.marker(id), checksum(text));
-    const headNow = headValue([...head.ids, id]);
+    const headNow = headValue([...head.last, id]);
     ops.push({ type: 'put', key: k.head(), value: headNow });
     try {
       await this.kv.batch(ops);
@@ -320,12 +320,14 @@ class CheckpointStore implements StateStore {
   }
 
   /**
-   * The job's head: the ids it records as complete, in the store and put aside (where the backend keeps a copy apart),
-   * with both raw values.
+   * The job's head: `ids`, every id recorded as complete in the store or put aside (where the backend keeps a copy
+   * apart); `last`, the ids as last written (the store's head, or the copy when that one is gone or damaged); and both
+   * raw values.
    */
-  private async head(k: JobKeys): Promise<{ ids: number[]; inStore: string | undefined; aside: string | undefined }> {
+  private async head(k: JobKeys): Promise<{ ids: number[]; last: number[]; inStore: string | undefined; aside: string | undefined }> {
     const [inStore, aside] = await Promise.all([this.kv.get(k.head()), this.kv.getAside?.(k.head())]);
-    return { ids: [...headIds(inStore), ...headIds(aside)], inStore, aside };
+    const [a, b] = [headIds(inStore), headIds(aside)];
+    return { ids: [...(a ?? []), ...(b ?? [])], last: a ?? b ?? [], inStore, aside };
   }
 
   /** Puts the head aside (after the batch holding it is durable), where the backend can and it changed. */
@@ -482,9 +484,7 @@ class CheckpointStore implements StateStore {
     const value = headValue([...kept, ...head.ids.filter((id) => id > floor && !complete.has(id))]);
     if (value !== head.inStore) ops.push({ type: 'put', key: k.head(), value });
     if (ops.length > 0) await this.kv.batch(ops);
-    // the next checkpoint puts the pruned head aside (what it still lists is older than anything kept, so never
-    // reported); a prune that keeps no checkpoint (starting over) puts it aside now
-    if (floor === Infinity) await this.putHeadAside(k, value, head.aside);
+    await this.putHeadAside(k, value, head.aside);
     return [...keep]
       .filter((id) => complete.has(id))
       .sort((a, b) => b - a)

@@ -385,6 +385,20 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
         expect((await store.loadCheckpoint('clicks', 3))?.id).toBeUndefined();
       });
 
+      it('checkpoints deleted by retention are never reported', async () => {
+        const store = await fresh();
+        await store.writeCheckpoint(cp('r', 1, [snap('o', true, [['k', '1']])], { savepoint: true }));
+        for (const id of [2, 3, 4, 5]) {
+          await store.writeCheckpoint(cp('r', id, [snap('o', true, [['k', `${id}`]])]));
+          await store.prune('r', 1);
+        }
+        const key = chunkKey('r', 5, 0, 0);
+        await store.kv.batch([{ type: 'put', key, value: flip((await store.kv.get(key)) ?? '', 3) }]);
+        const skipped = [{ id: 5, kind: 'checksum-mismatch', reason: 'checksum mismatch in chunk 0 of operator "o"' }];
+        const loaded = await store.loadCheckpoint('r', 'latest');
+        expect([loaded?.id, loaded?.fallback]).toStrictEqual([1, { expected: 5, used: 1, skipped }]);
+      });
+
       it('starting over (prune to 0) forgets the pruned checkpoints; savepoints stay expected', async () => {
         const store = await fresh();
         await writeChain(store);
