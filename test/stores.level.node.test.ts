@@ -69,6 +69,14 @@ describe('levelStore', () => {
     await b.close();
   });
 
+  it('values put aside at the same time end as the last put', async () => {
+    const store = levelStore(dir());
+    const { putAside, getAside } = store.kv as Required<typeof store.kv>;
+    await Promise.all([putAside('a', '1'), putAside('a', '2'), putAside('b', '3'), putAside('a', '4')]);
+    expect([await getAside('a'), await getAside('b'), await getAside('c')]).toStrictEqual(['4', '3', undefined]);
+    await store.close();
+  });
+
   it('openDefaultStore is LevelDB in Node', async () => {
     const location = dir();
     const store = await openDefaultStore(location);

@@ -96,6 +96,9 @@ function nodeModules(): { fs: typeof NodeFs; path: typeof NodePath } | undefined
  * damaged one, which the store ignores (a head is checksummed) — what is put aside only helps to report a loss.
  */
 class AsideFiles {
+  /** The last put: puts run one after another (they share a temporary file name). */
+  private last: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly node: { fs: typeof NodeFs; path: typeof NodePath },
     private readonly dir: string,
@@ -105,12 +108,16 @@ class AsideFiles {
     return this.node.path.join(this.dir, `tidewater-aside-${checksum(key)}`);
   }
 
-  async put(key: string, value: string): Promise<void> {
+  put(key: string, value: string): Promise<void> {
     const { promises: fs } = this.node.fs;
     const file = this.file(key);
     const tmp = `${file}.tmp`;
-    await fs.writeFile(tmp, JSON.stringify({ key, value }));
-    await fs.rename(tmp, file);
+    const done = this.last.then(async () => {
+      await fs.writeFile(tmp, JSON.stringify({ key, value }));
+      await fs.rename(tmp, file);
+    });
+    this.last = done.catch(() => undefined);
+    return done;
   }
 
   async get(key: string): Promise<string | undefined> {
