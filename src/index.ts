@@ -31,6 +31,7 @@ export {
   InvalidKeyError,
   InvalidTimestampError,
   NotAStreamElementError,
+  StoreError,
   TidewaterError,
   UserFunctionError,
 } from './errors/index.js';
@@ -66,7 +67,7 @@ export { mergeSnapshots, type OperatorSnapshot, type SnapshotEntry } from './che
 export { checkpointStore } from './stores/checkpointStore.js';
 export { memoryStore } from './stores/memory.js';
 export { openDefaultStore } from './stores/default.js';
-export type { BatchOp, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, StateStore } from './stores/types.js';
+export type { BatchOp, CheckpointFallback, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, SkipKind, SkippedCheckpoint, StateStore } from './stores/types.js';
 export type { StatefulOperatorInstance } from './core/runtime.js';
 export {
   globalWindows,

@@ -180,9 +180,9 @@ describe('checkpointed jobs', () => {
     await store.kv.batch([{ type: 'put', key, value: value.replace('"id":2', '"id":3') }]);
     const warnings: string[] = [];
     const s2 = await runJob({ name: 'c', source: g.source, pipeline: pipeline(), sink: out, checkpoint: manual(store), onWarning: (m) => warnings.push(m) }).done;
-    expect(warnings).toStrictEqual(['runJob(c): restoring checkpoint 1; skipped checkpoint 2 (checksum mismatch in manifest).']);
+    expect(warnings).toStrictEqual(['runJob(c): restoring checkpoint 1 instead of checkpoint 2, the newest in memory; skipped checkpoint 2 (checksum mismatch in manifest).']);
     expect(s2.restoredFrom).toBe(1);
-    expect(s2.skipped).toStrictEqual([{ id: 2, reason: 'checksum mismatch in manifest' }]);
+    expect(s2.skipped).toStrictEqual([{ id: 2, kind: 'checksum-mismatch', reason: 'checksum mismatch in manifest' }]);
     expect(s2.lastCheckpoint).toBe(3); // ids never reused
     expect(out.values).toStrictEqual(expected);
   });

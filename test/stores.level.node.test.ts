@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
@@ -38,6 +38,43 @@ describe('levelStore', () => {
     expect(await db.get('jr/j/0000000000000000')).toBe('a');
     await store.close();
     expect(db.status).toBe('closed');
+  });
+
+  it("puts each job's head aside in a file next to the database (kept by a restart, cleared by a start over, ignored when damaged)", async () => {
+    const location = dir();
+    const a = levelStore(location);
+    const write = (id: number) => a.writeCheckpoint({ job: 'j', id, timestamp: id, savepoint: false, operators: [snap('o', true, [['k', `${id}`]])], sources: [] });
+    await write(1);
+    await write(2);
+    const aside = readdirSync(location).filter((f) => f.startsWith('tidewater-aside-'));
+    expect(aside.length).toBe(1);
+    const file = join(location, aside[0] as string);
+    const head = (): unknown => JSON.parse((JSON.parse(readFileSync(file, 'utf8')) as { value: string }).value.slice(16));
+    expect([JSON.parse(readFileSync(file, 'utf8')).key, head()]).toStrictEqual(['cp/j/h', [1, 2]]);
+    // every entry of both checkpoints gone from LevelDB (the head in it too): the file still knows them
+    await a.kv.batch((await a.kv.keys('cp/j/', 'cp/j0')).map((key) => ({ type: 'del', key })));
+    expect(await a.nextCheckpointId('j')).toBe(3);
+    expect(await a.loadCheckpoint('j', 'latest')).toBeUndefined();
+    await write(3);
+    expect(head()).toStrictEqual([1, 2, 3]);
+    expect((await a.loadCheckpoint('j', 'latest'))?.fallback).toBeUndefined();
+    await a.prune('j', 1);
+    expect(head()).toStrictEqual([3]);
+    await a.prune('j', 0); // starting over
+    expect(head()).toStrictEqual([]);
+    await a.close();
+    writeFileSync(file, '{"key":"cp/j/h","value":"damaged"}');
+    const b = levelStore(location);
+    expect(await b.nextCheckpointId('j')).toBe(1);
+    await b.close();
+  });
+
+  it('values put aside at the same time end as the last put', async () => {
+    const store = levelStore(dir());
+    const { putAside, getAside } = store.kv as Required<typeof store.kv>;
+    await Promise.all([putAside('a', '1'), putAside('a', '2'), putAside('b', '3'), putAside('a', '4')]);
+    expect([await getAside('a'), await getAside('b'), await getAside('c')]).toStrictEqual(['4', '3', undefined]);
+    await store.close();
   });
 
   it('openDefaultStore is LevelDB in Node', async () => {

@@ -287,3 +287,32 @@ export class CorruptCheckpointError extends TidewaterError {
     super(store, checkpoint, `store ${store}${where === '' ? '' : `, ${where}`}: ${problem}. ${remedy}`);
   }
 }
+
+/**
+ * A store (LevelDB, IndexedDB …) that cannot be opened, read or written: the message names the store and its location,
+ * what failed, the underlying error's message and what to do; `cause` is the underlying error (for LevelDB, the error
+ * its open failed with — `LEVEL_LOCKED`, `LEVEL_CORRUPTION`, `EACCES` … — not `level`'s generic "Database is not open").
+ * (`operator` holds the store's description, `value` what failed: `open`, `read` or `write`.)
+ *
+ * @example
+ * ```ts
+ * try { await store.loadCheckpoint('clicks', 'latest'); }
+ * catch (e) { if (e instanceof StoreError) console.error(e.store, e.action, e.cause); }
+ * // StoreError: store level:./state: opening the database failed: IO error: lock ./state/LOCK: already held by process. Another process …
+ * ```
+ */
+export class StoreError extends TidewaterError {
+  override name = 'StoreError';
+  constructor(
+    /** The store's description, e.g. `level:/var/lib/app/state`. */
+    readonly store: string,
+    /** What failed. */
+    readonly action: 'open' | 'read' | 'write',
+    cause: unknown,
+    remedy: string,
+  ) {
+    const what = action === 'open' ? 'opening the database' : action === 'read' ? 'a read' : 'a write';
+    const why = (cause instanceof Error ? cause.message : describeValue(cause)).replace(/\.$/, '');
+    super(store, action, `store ${store}: ${what} failed: ${why}. ${remedy}`, { cause });
+  }
+}

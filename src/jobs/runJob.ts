@@ -3,7 +3,8 @@ import { PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.j
 import { PipelineRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
 import { barrier, isStreamElement, record, type StreamElement } from '../elements/index.js';
 import { ConfigurationError, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
-import type { CheckpointMeta, LoadedCheckpoint, StateStore } from '../stores/types.js';
+import { describeFallback } from '../stores/checkpointStore.js';
+import type { CheckpointFallback, CheckpointMeta, LoadedCheckpoint, SkippedCheckpoint, StateStore } from '../stores/types.js';
 import type { CheckpointInfo, CommittedAhead, Job, JobConfig, JobMetrics, JobSummary, SinkContext, SinkWriter, Source, SourceContext, SourceRead, SourceReader } from './types.js';
 
 export { JobError, StoreBehindError };
@@ -118,7 +119,8 @@ class JobRunner<T, R> {
   private recordsOut = 0;
   private checkpointsCompleted = 0;
   private restoredFrom: number | undefined;
-  private skipped: readonly { id: number; reason: string }[] = [];
+  private skipped: readonly SkippedCheckpoint[] = [];
+  private fallback: CheckpointFallback | undefined;
   private lastCheckpoint: number | undefined;
   private lastWasSavepoint = false;
   /** The job failed: a checkpoint still being written commits nothing more. */
@@ -212,10 +214,8 @@ class JobRunner<T, R> {
     }
     if (loaded !== undefined) {
       this.skipped = loaded.skipped;
-      if (loaded.skipped.length > 0) {
-        const warn = config.onWarning ?? ((m: string) => console.warn(m));
-        warn(`runJob(${name}): restoring checkpoint ${loaded.id}; skipped ${loaded.skipped.map((k) => `checkpoint ${k.id} (${k.reason})`).join(', ')}.`);
-      }
+      this.fallback = loaded.fallback;
+      if (loaded.fallback !== undefined) (config.onWarning ?? ((m: string) => console.warn(m)))(describeFallback(name, loaded.fallback, (store as StateStore).description));
       this.snapshotBase = loaded.id;
       // a restored delta chain is not extended: the first checkpoint after it is full (bounded chains and restores)
       this.forceFull = loaded.parent !== undefined;
@@ -776,6 +776,7 @@ class JobRunner<T, R> {
       name: this.config.name,
       state,
       skipped: this.skipped,
+      ...(this.fallback !== undefined ? { fallback: this.fallback } : {}),
       ...(this.restoredFrom !== undefined ? { restoredFrom: this.restoredFrom } : {}),
       ...(this.lastCheckpoint !== undefined ? { lastCheckpoint: this.lastCheckpoint } : {}),
     };

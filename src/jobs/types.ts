@@ -1,6 +1,6 @@
 import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
 import type { StreamElement } from '../elements/index.js';
-import type { StateStore } from '../stores/types.js';
+import type { CheckpointFallback, SkippedCheckpoint, StateStore } from '../stores/types.js';
 
 /**
  * What a source reader hands the job per read: the next values (possibly none yet) and whether the source is
@@ -221,7 +221,10 @@ export interface JobConfig<T, R> {
   readonly scheduler?: SchedulerLike;
   /** Largest number of source values pushed between two checks of the clock (default 1024). */
   readonly batchSize?: number;
-  /** Where the job says what it skipped or dropped (unusable checkpoints at restore): default `console.warn`. */
+  /**
+   * Where the job says what it skipped or dropped (a restore that fell back past unusable checkpoints — see
+   * `JobSummary.fallback`): default `console.warn`.
+   */
   readonly onWarning?: (message: string) => void;
 }
 
@@ -281,8 +284,13 @@ export interface JobSummary extends JobMetrics {
   readonly state: 'finished' | 'stopped';
   /** The checkpoint the job restored from, if any. */
   readonly restoredFrom?: number;
-  /** Newer checkpoints that were skipped at restore because they are torn or corrupt. */
-  readonly skipped: readonly { readonly id: number; readonly reason: string }[];
+  /** Newer checkpoints that were skipped at restore because they are torn, corrupt or gone, with why (`kind`, `reason`). */
+  readonly skipped: readonly SkippedCheckpoint[];
+  /**
+   * Present when the restore fell back: the checkpoint expected (the newest the store knows of), the one restored
+   * instead (`restoredFrom`) and `skipped`. It is also reported through `onWarning`.
+   */
+  readonly fallback?: CheckpointFallback;
   /** The last checkpoint (or savepoint) the job completed, if any. */
   readonly lastCheckpoint?: number;
 }

@@ -10,14 +10,19 @@
  * | `cp/<job>/c/<id>/<op:4>/<chunk:6>` | a chunk of operator `op`'s snapshot entries: JSON `[[keyGroup, path, value?], …]` (~64 K characters; no value = deletion) |
  * | `cp/<job>/m/<id>` | the manifest: JSON (id, parent, timestamp, savepoint, operators with their chunk checksums, sources, sink, bytes) |
  * | `cp/<job>/d/<id>` | the completion marker: the manifest's checksum |
+ * | `cp/<job>/h` | the job's head: the ids of its complete checkpoints (savepoints included) as of the last checkpoint write or prune, checksummed; also put aside where the backend can (`putAside`) |
  * | `jr/<name>/<seq>` | journal value `seq` of journal `name` |
  *
- * A checkpoint's chunks, manifest and marker are written in one `kv.batch`.
+ * A checkpoint's chunks, manifest and marker are written in one `kv.batch`, together with the head; a prune rewrites the
+ * head with the deletions; once that batch is durable, the head is also put aside where the backend keeps values apart
+ * from its own storage (LevelDB: a file next to the database). So a checkpoint that vanishes later (LevelDB drops a
+ * write it finds damaged in its log when it reopens, and whatever followed it in that block of the log) is still
+ * known, and a restore that falls back past it says so (docs/ARCHITECTURE.md, stores).
  */
 import { ChunkWriter, isIndex, mergeSnapshots, PackedSnapshot, unpackChunk, unpackRows, type OperatorSnapshot, type SnapshotEntry } from '../checkpoints/snapshot.js';
-import { ConfigurationError, CorruptCheckpointError, TidewaterError } from '../errors/index.js';
+import { ConfigurationError, CorruptCheckpointError, StoreError, TidewaterError } from '../errors/index.js';
 import { CHECKSUM_CHARS, checksum, checksumMatches } from './checksum.js';
-import type { BatchOp, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, StateStore } from './types.js';
+import type { BatchOp, CheckpointFallback, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, SkipKind, SkippedCheckpoint, StateStore } from './types.js';
 
 /**
  * Rejects (with a TypeError naming the op) a batch with a key or value that is not a string, before any of it is
@@ -61,7 +66,25 @@ const SAVEPOINT_VERSION = 1;
 
 /** Why a checkpoint cannot be used (becomes a `skipped` entry). */
 class Unusable {
-  constructor(readonly reason: string) {}
+  constructor(
+    readonly kind: SkipKind,
+    readonly reason: string,
+  ) {}
+}
+
+const VANISHED = 'vanished: the store recorded it as complete, but none of its entries are left (lost after it was written)';
+
+/**
+ * The warning a job gives when its restore fell back: which checkpoint it expected, which one it restores, and why.
+ *
+ * @example
+ * ```ts
+ * describeFallback('clicks', { expected: 12, used: 11, skipped: [{ id: 12, kind: 'vanished', reason: 'vanished: …' }] }, 'level:./state');
+ * // 'runJob(clicks): restoring checkpoint 11 instead of checkpoint 12, the newest in level:./state; skipped checkpoint 12 (vanished: …).'
+ * ```
+ */
+export function describeFallback(job: string, f: CheckpointFallback, store: string): string {
+  return `runJob(${job}): restoring checkpoint ${f.used} instead of checkpoint ${f.expected}, the newest in ${store}; skipped ${f.skipped.map((k) => `checkpoint ${k.id} (${k.reason})`).join(', ')}.`;
 }
 
 /** What a scan of a job's keys found per checkpoint id. */
@@ -84,6 +107,10 @@ class JobKeys {
   marker(id: number): string {
     return `${this.base}d/${pad(id)}`;
   }
+  /** The job's head (outside every `all(kind)` range). */
+  head(): string {
+    return `${this.base}h`;
+  }
   manifest(id: number): string {
     return `${this.base}m/${pad(id)}`;
   }
@@ -104,6 +131,25 @@ function parseManifest(text: string): Manifest | undefined {
     const m = JSON.parse(text) as Partial<Manifest> | null;
     if (m === null || typeof m !== 'object' || m.format !== MANIFEST_FORMAT || !isIndex(m.id) || !Array.isArray(m.operators)) return undefined;
     return m as Manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A head value: the checksum of the JSON id list, then the list. */
+function headValue(ids: Iterable<number>): string {
+  const text = JSON.stringify([...new Set(ids)].sort((a, b) => a - b));
+  return checksum(text) + text;
+}
+
+/** The ids of a head value; undefined when it is missing or damaged (then only what is found in the store is known). */
+function headIds(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const text = value.slice(CHECKSUM_CHARS);
+  if (!checksumMatches(text, value.slice(0, CHECKSUM_CHARS))) return undefined;
+  try {
+    const ids = JSON.parse(text) as unknown;
+    return Array.isArray(ids) ? ids.filter(isIndex) : undefined;
   } catch {
     return undefined;
   }
@@ -169,7 +215,7 @@ class CheckpointStore implements StateStore {
       throw this.misuse(`job ${JSON.stringify(job)}, checkpoint ${id}`, write.operators.map((o) => o.operator), 'operator names must be unique');
     }
     const k = new JobKeys(job);
-    const [marker, manifest] = await Promise.all([this.kv.get(k.marker(id)), this.kv.get(k.manifest(id))]);
+    const [marker, manifest, head] = await Promise.all([this.kv.get(k.marker(id)), this.kv.get(k.manifest(id)), this.head(k)]);
     if (marker !== undefined || manifest !== undefined) {
       throw this.misuse(`job ${JSON.stringify(job)}`, id, `checkpoint ${id} already exists; checkpoint ids must strictly increase`);
     }
@@ -231,9 +277,12 @@ class CheckpointStore implements StateStore {
     }
     put(k.manifest(id), text);
     put(k.marker(id), checksum(text));
+    const headNow = headValue([...head.last, id]);
+    ops.push({ type: 'put', key: k.head(), value: headNow });
     try {
       await this.kv.batch(ops);
     } catch (cause) {
+      if (cause instanceof StoreError) throw cause; // names the store, the cause and the remedy already
       const why = cause instanceof Error ? cause.message : String(cause);
       throw new TidewaterError(
         `store ${this.description}`,
@@ -243,6 +292,7 @@ class CheckpointStore implements StateStore {
         { cause },
       );
     }
+    await this.putHeadAside(k, headNow, head.aside);
     return metaOf({ ...body, bytes: total });
   }
 
@@ -269,12 +319,28 @@ class CheckpointStore implements StateStore {
     return found;
   }
 
+  /**
+   * The job's head: `ids`, every id recorded as complete in the store or put aside (where the backend keeps a copy
+   * apart); `last`, the ids as last written (the store's head, or the copy when that one is gone or damaged); and both
+   * raw values.
+   */
+  private async head(k: JobKeys): Promise<{ ids: number[]; last: number[]; inStore: string | undefined; aside: string | undefined }> {
+    const [inStore, aside] = await Promise.all([this.kv.get(k.head()), this.kv.getAside?.(k.head())]);
+    const [a, b] = [headIds(inStore), headIds(aside)];
+    return { ids: [...(a ?? []), ...(b ?? [])], last: a ?? b ?? [], inStore, aside };
+  }
+
+  /** Puts the head aside (after the batch holding it is durable), where the backend can and it changed. */
+  private async putHeadAside(k: JobKeys, value: string, aside: string | undefined): Promise<void> {
+    if (value !== aside) await this.kv.putAside?.(k.head(), value);
+  }
+
   /** The manifest of a checkpoint whose marker and manifest agree, or why there is none. */
   private completeManifest(f: Found | undefined): Manifest | Unusable {
-    if (f?.marker === undefined) return new Unusable('torn: no completion marker (the write never completed)');
-    if (f.manifest === undefined) return new Unusable('missing manifest');
-    if (!checksumMatches(f.manifest, f.marker)) return new Unusable('checksum mismatch in manifest');
-    return parseManifest(f.manifest) ?? new Unusable('unreadable manifest');
+    if (f?.marker === undefined) return new Unusable('torn', 'torn: no completion marker (the write never completed)');
+    if (f.manifest === undefined) return new Unusable('missing-part', 'missing manifest');
+    if (!checksumMatches(f.manifest, f.marker)) return new Unusable('checksum-mismatch', 'checksum mismatch in manifest');
+    return parseManifest(f.manifest) ?? new Unusable('unreadable', 'unreadable manifest');
   }
 
   /** Reads and checks every chunk of a checkpoint. */
@@ -288,12 +354,12 @@ class CheckpointStore implements StateStore {
       for (const [j, sum] of op.chunks.entries()) {
         const text = chunks.get(k.chunk(id, i, j));
         const where = `chunk ${j} of operator ${JSON.stringify(op.name)}`;
-        if (text === undefined) return new Unusable(`missing ${where} (truncated write)`);
-        if (!checksumMatches(text, sum)) return new Unusable(`checksum mismatch in ${where}`);
-        if (!unpackChunk(text, entries)) return new Unusable(`unreadable ${where}`);
+        if (text === undefined) return new Unusable('missing-part', `missing ${where} (truncated write)`);
+        if (!checksumMatches(text, sum)) return new Unusable('checksum-mismatch', `checksum mismatch in ${where}`);
+        if (!unpackChunk(text, entries)) return new Unusable('unreadable', `unreadable ${where}`);
       }
       if (entries.length !== op.entries) {
-        return new Unusable(`operator ${JSON.stringify(op.name)} has ${entries.length} entries, its manifest says ${op.entries}`);
+        return new Unusable('unreadable', `operator ${JSON.stringify(op.name)} has ${entries.length} entries, its manifest says ${op.entries}`);
       }
       snapshots.push({
         operator: op.name,
@@ -316,14 +382,14 @@ class CheckpointStore implements StateStore {
     let parent = own.manifest.parent;
     for (let pending = open(); pending.length > 0; pending = open()) {
       const names = pending.map((i) => JSON.stringify(own.manifest.operators[i]?.name)).join(', ');
-      if (parent === undefined) return new Unusable(`broken chain: no full snapshot of operator ${names} precedes it`);
-      if (!found.has(parent)) return new Unusable(`broken chain: parent checkpoint ${parent} is missing`);
+      if (parent === undefined) return new Unusable('broken-chain', `broken chain: no full snapshot of operator ${names} precedes it`);
+      if (!found.has(parent)) return new Unusable('broken-chain', `broken chain: parent checkpoint ${parent} is missing`);
       const p = await verify(parent);
-      if (p instanceof Unusable) return new Unusable(`broken chain: parent checkpoint ${parent} is unusable (${p.reason})`);
+      if (p instanceof Unusable) return new Unusable('broken-chain', `broken chain: parent checkpoint ${parent} is unusable (${p.reason})`);
       for (const i of pending) {
         const name = own.manifest.operators[i]?.name;
         const s = p.snapshots.find((x) => x.operator === name);
-        if (s === undefined) return new Unusable(`broken chain: parent checkpoint ${parent} has no snapshot of operator ${JSON.stringify(name)}`);
+        if (s === undefined) return new Unusable('broken-chain', `broken chain: parent checkpoint ${parent} has no snapshot of operator ${JSON.stringify(name)}`);
         chains[i]?.push(s);
       }
       parent = p.manifest.parent;
@@ -348,28 +414,34 @@ class CheckpointStore implements StateStore {
   }
 
   async nextCheckpointId(job: string): Promise<number> {
-    const found = await this.scan(new JobKeys(job));
-    let max = 0;
-    for (const id of found.keys()) max = Math.max(max, id);
-    return max + 1;
+    return (await this.newestId(new JobKeys(job), 0)) + 1;
+  }
+
+  /** The highest id that left anything in the store or that the head records (`none` when there is none). */
+  private async newestId(k: JobKeys, none: number): Promise<number> {
+    const [found, head] = await Promise.all([this.scan(k), this.head(k)]);
+    return Math.max(none, ...found.keys(), ...head.ids);
   }
 
   async loadCheckpoint(job: string, which: 'latest' | number): Promise<LoadedCheckpoint | undefined> {
     if (which !== 'latest' && !isIndex(which)) throw this.misuse(`job ${JSON.stringify(job)}`, which, `loadCheckpoint takes 'latest' or a checkpoint id, not ${String(which)}`);
     const k = new JobKeys(job);
-    const found = await this.scan(k);
+    const [found, { ids: known }] = await Promise.all([this.scan(k), this.head(k)]);
     const cache = new Map<number, Promise<Verified | Unusable>>();
     const verify = (id: number): Promise<Verified | Unusable> => {
       let p = cache.get(id);
       if (p === undefined) cache.set(id, (p = this.verify(k, id, found.get(id))));
       return p;
     };
-    const ids = [...found.keys()].filter((id) => which === 'latest' || id <= which).sort((a, b) => b - a);
-    const skipped: { id: number; reason: string }[] = [];
+    const ids = [...new Set([...found.keys(), ...known])].filter((id) => which === 'latest' || id <= which).sort((a, b) => b - a);
+    const skipped: SkippedCheckpoint[] = [];
     for (const id of ids) {
-      const cp = await this.assemble(id, verify, found);
-      if (!(cp instanceof Unusable)) return { ...cp, skipped };
-      skipped.push({ id, reason: cp.reason });
+      const cp = found.has(id) ? await this.assemble(id, verify, found) : new Unusable('vanished', VANISHED);
+      if (!(cp instanceof Unusable)) {
+        const expected = skipped[0]?.id;
+        return { ...cp, skipped, ...(expected !== undefined ? { fallback: { expected, used: cp.id, skipped } } : {}) };
+      }
+      skipped.push({ id, kind: cp.kind, reason: cp.reason });
     }
     return undefined;
   }
@@ -377,7 +449,7 @@ class CheckpointStore implements StateStore {
   async prune(job: string, retain: number): Promise<CheckpointMeta[]> {
     if (!isIndex(retain)) throw this.misuse(`job ${JSON.stringify(job)}`, retain, `prune: retain must be a non-negative integer, not ${String(retain)}`);
     const k = new JobKeys(job);
-    const found = await this.scan(k);
+    const [found, head] = await Promise.all([this.scan(k), this.head(k)]);
     const complete = new Map<number, Manifest>();
     for (const [id, f] of found) {
       const m = this.completeManifest(f);
@@ -406,7 +478,13 @@ class CheckpointStore implements StateStore {
       if (f.manifest !== undefined) ops.push({ type: 'del', key: k.manifest(id) });
       for (const key of f.chunkKeys) ops.push({ type: 'del', key });
     }
+    // the head keeps what is kept, and the recorded ids within the retained ones that are gone (still to be reported)
+    const floor = Math.min(...[...keep].filter((id) => complete.has(id) && !isSavepoint(id)));
+    const kept = [...keep].filter((id) => complete.has(id));
+    const value = headValue([...kept, ...head.ids.filter((id) => id > floor && !complete.has(id))]);
+    if (value !== head.inStore) ops.push({ type: 'put', key: k.head(), value });
     if (ops.length > 0) await this.kv.batch(ops);
+    await this.putHeadAside(k, value, head.aside);
     return [...keep]
       .filter((id) => complete.has(id))
       .sort((a, b) => b - a)
@@ -444,8 +522,7 @@ class CheckpointStore implements StateStore {
   async importSavepoint(text: string, options?: { job?: string }): Promise<CheckpointMeta> {
     const content = this.readSavepoint(text);
     const job = options?.job ?? content.job;
-    const found = await this.scan(new JobKeys(job));
-    const newest = Math.max(-1, ...found.keys());
+    const newest = await this.newestId(new JobKeys(job), -1);
     return this.writeCheckpoint({
       job,
       id: Math.max(content.id, newest + 1),

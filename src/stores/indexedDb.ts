@@ -3,20 +3,81 @@
  *
  * @packageDocumentation
  */
-import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
+import { promisifyRequest } from 'idb-keyval';
+import { StoreError } from '../errors/index.js';
 import { checkBatch, checkpointStore } from './checkpointStore.js';
 import type { BatchOp, KeyValueBackend, StateStore } from './types.js';
 
 const OBJECT_STORE = 'tidewater';
 
+/** What to do about an IndexedDB failure, from the DOMException's name. */
+function remedy(cause: unknown, closed: boolean): string {
+  if (closed) return 'The store was closed: open a new one.';
+  const name = (cause as { name?: unknown } | null)?.name;
+  if (name === 'QuotaExceededError') {
+    return "The browser's storage quota for this site is used up: free space (delete old data), or ask for more with navigator.storage.persist().";
+  }
+  return 'Check that this page may use IndexedDB (storage is not disabled, e.g. in a private window) and that there is space.';
+}
+
 class IndexedDbBackend implements KeyValueBackend {
+  /** The connection, opened by the first operation. */
+  private db: Promise<IDBDatabase> | undefined;
+  private closed = false;
+
   constructor(
-    private readonly use: UseStore,
+    private readonly name: string,
     private readonly durability: IDBTransactionDurability,
+    private readonly description: string,
   ) {}
 
+  /** Opens database `name`, creating the object store in a new database; rejects with a {@link StoreError}. */
+  private connect(): Promise<IDBDatabase> {
+    return new Promise<IDBDatabase>((resolve, reject) => {
+      const fail = (cause: unknown, fix = remedy(cause, false)): void => reject(new StoreError(this.description, 'open', cause, fix));
+      let request: IDBOpenDBRequest;
+      try {
+        request = indexedDB.open(this.name);
+      } catch (e) {
+        fail(e);
+        return;
+      }
+      request.onupgradeneeded = () => request.result.createObjectStore(OBJECT_STORE);
+      request.onerror = () => fail(request.error);
+      request.onsuccess = () => {
+        const db = request.result;
+        if (db.objectStoreNames.contains(OBJECT_STORE)) {
+          resolve(db);
+          return;
+        }
+        db.close();
+        fail(
+          new DOMException(`the database has no object store "${OBJECT_STORE}" (it was created by something else)`, 'NotFoundError'),
+          'Give indexedDbStore a name of its own.',
+        );
+      };
+    });
+  }
+
+  /** Runs `op` on the object store in a new transaction; any failure becomes a {@link StoreError} with the cause. */
+  private async run<V>(action: 'read' | 'write', mode: IDBTransactionMode, op: (store: IDBObjectStore) => Promise<V>): Promise<V> {
+    const opened = (this.db ??= this.connect());
+    let db: IDBDatabase;
+    try {
+      db = await opened;
+    } catch (e) {
+      if (this.db === opened) this.db = undefined; // the next operation tries again
+      throw e;
+    }
+    try {
+      return await op(db.transaction(OBJECT_STORE, mode, { durability: this.durability }).objectStore(OBJECT_STORE));
+    } catch (e) {
+      throw new StoreError(this.description, action, e, remedy(e, this.closed));
+    }
+  }
+
   get(key: string): Promise<string | undefined> {
-    return this.use('readonly', (s) => promisifyRequest(s.get(key) as IDBRequest<string | undefined>));
+    return this.run('read', 'readonly', (s) => promisifyRequest(s.get(key) as IDBRequest<string | undefined>));
   }
 
   batch(ops: readonly BatchOp[]): Promise<void> {
@@ -26,10 +87,9 @@ class IndexedDbBackend implements KeyValueBackend {
       return Promise.reject(e);
     }
     if (ops.length === 0) return Promise.resolve();
-    return this.use('readonly', (s) => {
-      // our own transaction, to ask for the durability (idb-keyval's has the browser's default, relaxed in Chromium)
-      const tx = s.transaction.db.transaction(s.name, 'readwrite', { durability: this.durability });
-      const store = tx.objectStore(s.name);
+    // our own transaction, with the durability asked for (Chromium's default is relaxed)
+    return this.run('write', 'readwrite', (store) => {
+      const tx = store.transaction;
       try {
         for (const op of ops) {
           if (op.type === 'put') store.put(op.value, op.key);
@@ -45,7 +105,7 @@ class IndexedDbBackend implements KeyValueBackend {
 
   range(gte: string, lt: string, limit?: number): Promise<[key: string, value: string][]> {
     if (gte >= lt) return Promise.resolve([]);
-    return this.use('readonly', async (s) => {
+    return this.run('read', 'readonly', async (s) => {
       const r = IDBKeyRange.bound(gte, lt, false, true);
       const [keys, values] = await Promise.all([promisifyRequest(s.getAllKeys(r, limit)), promisifyRequest(s.getAll(r, limit) as IDBRequest<string[]>)]);
       return keys.map((k, i): [string, string] => [k as string, values[i] as string]);
@@ -54,11 +114,13 @@ class IndexedDbBackend implements KeyValueBackend {
 
   keys(gte: string, lt: string): Promise<string[]> {
     if (gte >= lt) return Promise.resolve([]);
-    return this.use('readonly', (s) => promisifyRequest(s.getAllKeys(IDBKeyRange.bound(gte, lt, false, true)) as IDBRequest<string[]>));
+    return this.run('read', 'readonly', (s) => promisifyRequest(s.getAllKeys(IDBKeyRange.bound(gte, lt, false, true)) as IDBRequest<string[]>));
   }
 
-  close(): Promise<void> {
-    return this.use('readonly', (s) => s.transaction.db.close());
+  async close(): Promise<void> {
+    this.closed = true;
+    const db = await this.db?.catch(() => undefined);
+    db?.close();
   }
 }
 
@@ -82,7 +144,9 @@ export interface IndexedDbStoreOptions {
 /**
  * A {@link StateStore} in IndexedDB database `name` (object store `tidewater`, created on first use). One checkpoint
  * is one readwrite transaction (durability `'strict'` unless told otherwise); the promise resolves when the
- * transaction completes.
+ * transaction completes. The database opens on first use; when it cannot be opened, read or written (a database of
+ * that name made by something else, the storage quota used up, IndexedDB not allowed), the operation rejects with a
+ * `StoreError` naming the database, the cause and the remedy.
  *
  * @example
  * ```ts
@@ -92,5 +156,5 @@ export interface IndexedDbStoreOptions {
  * ```
  */
 export function indexedDbStore(name: string, options: IndexedDbStoreOptions = {}): StateStore {
-  return checkpointStore(new IndexedDbBackend(createStore(name, OBJECT_STORE), options.durability ?? 'strict'), `indexeddb:${name}`);
+  return checkpointStore(new IndexedDbBackend(name, options.durability ?? 'strict', `indexeddb:${name}`), `indexeddb:${name}`);
 }

@@ -4,8 +4,12 @@
  *
  * @packageDocumentation
  */
+import type * as NodeFs from 'node:fs';
+import type * as NodePath from 'node:path';
 import { Level } from 'level';
+import { StoreError } from '../errors/index.js';
 import { checkBatch, checkpointStore } from './checkpointStore.js';
+import { checksum } from './checksum.js';
 import type { BatchOp, KeyValueBackend, StateStore } from './types.js';
 
 /**
@@ -22,6 +26,11 @@ import type { BatchOp, KeyValueBackend, StateStore } from './types.js';
 export interface LevelLike {
   /** The directory (or, in browsers, the IndexedDB name); used in the store's description. */
   readonly location?: string;
+  /**
+   * Opens the database (a no-op when it is open). `levelStore` calls it before the first operation, so that a failed
+   * open rejects with its real cause (`level` keeps it in `cause` of `LEVEL_DATABASE_NOT_OPEN`).
+   */
+  open?(): Promise<void>;
   get(key: string): Promise<string | undefined>;
   batch(ops: BatchOp[], options?: { sync?: boolean }): Promise<void>;
   iterator(options: { gte: string; lt: string; limit?: number }): { all(): Promise<[string, string][]> };
@@ -46,32 +55,151 @@ export interface LevelStoreOptions {
   readonly sync?: boolean;
 }
 
+/** The error `level` failed with: the open's own error rather than its `LEVEL_DATABASE_NOT_OPEN` wrapper. */
+function rootCause(e: unknown): unknown {
+  const err = e as { code?: unknown; cause?: unknown } | null;
+  return err?.code === 'LEVEL_DATABASE_NOT_OPEN' && err.cause !== undefined ? err.cause : e;
+}
+
+/** What to do about a LevelDB failure, from its code and message. */
+function remedy(cause: unknown, closed: boolean): string {
+  if (closed) return 'The store was closed: open a new one.';
+  const { code, message } = (cause ?? {}) as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : '';
+  if (code === 'LEVEL_LOCKED') {
+    return 'Another process, or another store in this process, has this database open: stop that process or close that store first, or give each its own directory.';
+  }
+  if (code === 'EEXIST' || code === 'ENOTDIR') return 'The location is a file, not a directory: give levelStore the path of a directory (it is created when missing).';
+  if (code === 'EACCES' || code === 'EPERM' || /Permission denied/.test(text)) {
+    return 'This process may not read or write the directory: give its user read and write access to the directory and its files.';
+  }
+  if (code === 'LEVEL_CORRUPTION' || (code === 'LEVEL_IO_ERROR' && /No such file or directory/.test(text))) {
+    return 'The database is damaged (a file of it is missing or corrupt): restore the directory from a backup, or move it aside and start the job over (restore: false).';
+  }
+  if (/No space left|ENOSPC/.test(text) || code === 'ENOSPC') return 'The disk is full: free space, then restart the job (it resumes from its last complete checkpoint).';
+  return 'Check the location, its permissions and the free disk space.';
+}
+
+/** Node's `fs` and `path`, found at run time (no import statement: this module also runs in browsers). */
+function nodeModules(): { fs: typeof NodeFs; path: typeof NodePath } | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
+  const fs = proc?.getBuiltinModule?.('node:fs') as typeof NodeFs | undefined;
+  const path = proc?.getBuiltinModule?.('node:path') as typeof NodePath | undefined;
+  return fs === undefined || path === undefined ? undefined : { fs, path };
+}
+
+/**
+ * Values put aside: one small file per key in the database's directory (`tidewater-aside-<checksum of the key>`, JSON
+ * `{ key, value }`), replaced atomically (written to a temporary file, renamed). LevelDB ignores files it did not
+ * name, and they stay whole when LevelDB's own log is damaged. They are not fsynced (that would nearly double the cost
+ * of a checkpoint): a process crash keeps them, a power loss may leave the previous value (one checkpoint older) or a
+ * damaged one, which the store ignores (a head is checksummed) — what is put aside only helps to report a loss.
+ */
+class AsideFiles {
+  /** The last put: puts run one after another (they share a temporary file name). */
+  private last: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly node: { fs: typeof NodeFs; path: typeof NodePath },
+    private readonly dir: string,
+  ) {}
+
+  private file(key: string): string {
+    return this.node.path.join(this.dir, `tidewater-aside-${checksum(key)}`);
+  }
+
+  put(key: string, value: string): Promise<void> {
+    const { promises: fs } = this.node.fs;
+    const file = this.file(key);
+    const tmp = `${file}.tmp`;
+    const done = this.last.then(async () => {
+      await fs.writeFile(tmp, JSON.stringify({ key, value }));
+      await fs.rename(tmp, file);
+    });
+    this.last = done.catch(() => undefined);
+    return done;
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    let text: string;
+    try {
+      text = await this.node.fs.promises.readFile(this.file(key), 'utf8');
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    try {
+      const kept = JSON.parse(text) as { key?: unknown; value?: unknown };
+      return kept.key === key && typeof kept.value === 'string' ? kept.value : undefined;
+    } catch {
+      return undefined; // damaged: the value is lost (what it guards is then found by the store's own scan only)
+    }
+  }
+}
+
 class LevelBackend implements KeyValueBackend {
+  /** The open, started by the first operation. */
+  private opened: Promise<void> | undefined;
+  private closed = false;
+  readonly putAside?: (key: string, value: string) => Promise<void>;
+  readonly getAside?: (key: string) => Promise<string | undefined>;
+
   constructor(
     private readonly db: LevelLike,
     private readonly sync: boolean,
-  ) {}
+    private readonly description: string,
+    /** The database's directory, when values can be put aside in files there. */
+    dir?: string,
+  ) {
+    const node = dir === undefined ? undefined : nodeModules();
+    if (node !== undefined && dir !== undefined) {
+      const files = new AsideFiles(node, dir);
+      this.putAside = (key, value) => this.run('write', () => files.put(key, value));
+      this.getAside = (key) => this.run('read', () => files.get(key));
+    }
+  }
+
+  /** Runs `op` on the open database; any failure becomes a {@link StoreError} with the real cause. */
+  private async run<V>(action: 'read' | 'write', op: () => Promise<V>): Promise<V> {
+    if (!this.closed && this.db.open !== undefined) {
+      const opened = (this.opened ??= this.db.open());
+      try {
+        await opened;
+      } catch (e) {
+        this.opened = undefined; // the next operation tries again (another process may have let go of the lock)
+        const cause = rootCause(e);
+        throw new StoreError(this.description, 'open', cause, remedy(cause, false));
+      }
+    }
+    try {
+      return await op();
+    } catch (e) {
+      const cause = rootCause(e);
+      throw new StoreError(this.description, action, cause, remedy(cause, this.closed));
+    }
+  }
 
   get(key: string): Promise<string | undefined> {
-    return this.db.get(key);
+    return this.run('read', () => this.db.get(key));
   }
 
   async batch(ops: readonly BatchOp[]): Promise<void> {
     checkBatch(ops);
-    if (ops.length > 0) await this.db.batch([...ops], { sync: this.sync });
+    if (ops.length > 0) await this.run('write', () => this.db.batch([...ops], { sync: this.sync }));
   }
 
   range(gte: string, lt: string, limit?: number): Promise<[key: string, value: string][]> {
     if (gte >= lt) return Promise.resolve([]);
-    return this.db.iterator(limit === undefined ? { gte, lt } : { gte, lt, limit }).all();
+    return this.run('read', () => this.db.iterator(limit === undefined ? { gte, lt } : { gte, lt, limit }).all());
   }
 
   keys(gte: string, lt: string): Promise<string[]> {
     if (gte >= lt) return Promise.resolve([]);
-    return this.db.keys({ gte, lt }).all();
+    return this.run('read', () => this.db.keys({ gte, lt }).all());
   }
 
   close(): Promise<void> {
+    this.closed = true;
     return this.db.close();
   }
 }
@@ -79,7 +207,9 @@ class LevelBackend implements KeyValueBackend {
 /**
  * A {@link StateStore} in LevelDB: `location` is a directory (created if missing; in a browser bundle, an IndexedDB
  * name), or an open `level` database with string keys and values. One checkpoint is one LevelDB batch, durable
- * (fsync'd) when the promise resolves unless `{ sync: false }`.
+ * (fsync'd) when the promise resolves unless `{ sync: false }`. The database opens on first use; when it cannot be
+ * opened, read or written (locked by another process, damaged, not a directory, no permission), every operation
+ * rejects with a `StoreError` naming the location, the cause and the remedy.
  *
  * @example
  * ```ts
@@ -91,5 +221,6 @@ class LevelBackend implements KeyValueBackend {
 export function levelStore(location: string | LevelLike, options: LevelStoreOptions = {}): StateStore {
   const db: LevelLike = typeof location === 'string' ? new Level<string, string>(location) : location;
   const where = typeof location === 'string' ? location : (location.location ?? 'database');
-  return checkpointStore(new LevelBackend(db, options.sync ?? true), `level:${where}`);
+  const dir = typeof location === 'string' ? location : undefined;
+  return checkpointStore(new LevelBackend(db, options.sync ?? true, `level:${where}`, dir), `level:${where}`);
 }

@@ -32,6 +32,14 @@ export interface KeyValueBackend {
   keys(gte: string, lt: string): Promise<string[]>;
   /** Releases the backend (closes the database). */
   close(): Promise<void>;
+  /**
+   * Optional: keeps a small value apart from the backend's own storage (`levelStore` on a directory: a file next to the
+   * database), so that it survives damage that makes the database lose its newest writes (LevelDB drops what it finds
+   * corrupt in its log when it reopens). The store puts each job's head here after the batch that holds it is durable.
+   */
+  putAside?(key: string, value: string): Promise<void>;
+  /** The value last put aside under `key`, or undefined. */
+  getAside?(key: string): Promise<string | undefined>;
 }
 
 /**
@@ -88,13 +96,64 @@ export interface CheckpointMeta {
 }
 
 /**
+ * Why a checkpoint could not be restored:
+ * - `torn`: no completion marker (its write never completed);
+ * - `missing-part`: its manifest or one of its chunks is missing;
+ * - `checksum-mismatch`: its manifest or one of its chunks fails its checksum;
+ * - `unreadable`: a part passes its checksum but cannot be read (a foreign or newer format);
+ * - `broken-chain`: it is a delta whose parent checkpoint is missing or unusable;
+ * - `vanished`: the store recorded it as complete (see {@link StateStore.loadCheckpoint}), but none of its entries
+ *   are left — e.g. LevelDB dropped the write from a damaged log.
+ *
+ * @example
+ * ```ts
+ * const kind: SkipKind = 'checksum-mismatch';
+ * ```
+ */
+export type SkipKind = 'torn' | 'missing-part' | 'checksum-mismatch' | 'unreadable' | 'broken-chain' | 'vanished';
+
+/**
+ * A checkpoint a restore could not use: its id, why (`kind`) and the details (`reason`, e.g. `checksum mismatch in
+ * chunk 3 of operator "counts"`).
+ *
+ * @example
+ * ```ts
+ * const s: SkippedCheckpoint = { id: 7, kind: 'missing-part', reason: 'missing chunk 2 of operator "counts" (truncated write)' };
+ * ```
+ */
+export interface SkippedCheckpoint {
+  readonly id: number;
+  readonly kind: SkipKind;
+  readonly reason: string;
+}
+
+/**
+ * A restore that used an older checkpoint than the newest the store knows of: which one was expected, which one was
+ * used, and why each one in between was skipped (newest first; the first is `expected`).
+ *
+ * @example
+ * ```ts
+ * const f: CheckpointFallback = { expected: 12, used: 11, skipped: [{ id: 12, kind: 'vanished', reason: '…' }] };
+ * ```
+ */
+export interface CheckpointFallback {
+  /** The newest checkpoint the store knows of (within the ids asked for). */
+  readonly expected: number;
+  /** The checkpoint restored instead. */
+  readonly used: number;
+  readonly skipped: readonly SkippedCheckpoint[];
+}
+
+/**
  * A checkpoint loaded for a restore: every operator's state materialised into one full snapshot (its chain of deltas
- * folded), plus offsets and sink state, and the newer checkpoints that were skipped because they are torn or corrupt.
+ * folded), plus offsets and sink state, and the newer checkpoints that were skipped because they are torn, corrupt or
+ * gone.
  *
  * @example
  * ```ts
  * const cp = await store.loadCheckpoint('clicks', 'latest');
- * cp?.skipped; // [{ id: 7, reason: 'checksum mismatch in chunk 3 of operator "counts"' }]
+ * cp?.skipped; // [{ id: 7, kind: 'checksum-mismatch', reason: 'checksum mismatch in chunk 3 of operator "counts"' }]
+ * cp?.fallback; // { expected: 7, used: 6, skipped: [ … ] }
  * ```
  */
 export interface LoadedCheckpoint extends CheckpointMeta {
@@ -105,9 +164,12 @@ export interface LoadedCheckpoint extends CheckpointMeta {
    * Newer checkpoints that could not be used, newest first, with the reason: `torn: no completion marker (the write
    * never completed)`, `missing manifest`, `checksum mismatch in manifest`, `missing chunk 2 of operator "counts"
    * (truncated write)`, `checksum mismatch in chunk 3 of operator "counts"`, `broken chain: parent checkpoint 4 is
-   * missing`, `broken chain: parent checkpoint 4 is unusable (…)`.
+   * missing`, `broken chain: parent checkpoint 4 is unusable (…)`, `vanished: the store recorded it as complete, but
+   * none of its entries are left (lost after it was written)`.
    */
-  readonly skipped: readonly { readonly id: number; readonly reason: string }[];
+  readonly skipped: readonly SkippedCheckpoint[];
+  /** Present when `skipped` is not empty: the checkpoint expected, the one used, and `skipped`. */
+  readonly fallback?: CheckpointFallback;
 }
 
 /**
@@ -133,11 +195,16 @@ export interface StateStore {
   writeCheckpoint(write: CheckpointWrite): Promise<CheckpointMeta>;
   /** Complete, verified-by-marker checkpoints of a job, newest first (contents are verified by `loadCheckpoint`). */
   listCheckpoints(job: string): Promise<CheckpointMeta[]>;
-  /** One more than the highest checkpoint id of `job` that left anything in the store (complete, torn or corrupt). */
+  /**
+   * One more than the highest checkpoint id of `job` that left anything in the store (complete, torn or corrupt) or
+   * that the store recorded as complete (it may have vanished since).
+   */
   nextCheckpointId(job: string): Promise<number>;
   /**
    * Loads the newest usable checkpoint (`'latest'`) or the newest usable one with id ≤ `id`, folding delta chains;
-   * torn or corrupt checkpoints are skipped (reported in `skipped`). Undefined when none is usable.
+   * torn or corrupt checkpoints are skipped (reported in `skipped` and `fallback`). Every checkpoint write and every
+   * prune also records which complete checkpoints the job has, so one that vanished from the store entirely (every
+   * entry of it lost) is reported too, as `vanished`. Undefined when none is usable.
    */
   loadCheckpoint(job: string, which: 'latest' | number): Promise<LoadedCheckpoint | undefined>;
   /**

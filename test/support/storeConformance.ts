@@ -2,7 +2,7 @@
 // IndexedDB in Chromium). Exact expected values throughout.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CorruptCheckpointError, type CheckpointWrite, type OperatorSnapshot, type SnapshotEntry, type StateStore } from '../../src/index.js';
+import { CorruptCheckpointError, type BatchOp, type CheckpointWrite, type OperatorSnapshot, type SnapshotEntry, type StateStore } from '../../src/index.js';
 
 export type OpenStore = () => StateStore | Promise<StateStore>;
 
@@ -35,6 +35,8 @@ const cp = (job: string, id: number, operators: OperatorSnapshot[], extra: Parti
   ...extra,
 });
 const entriesOf = (s: OperatorSnapshot | undefined): [string, string | undefined][] => (s?.entries ?? []).map((e) => [e.path, e.value]);
+/** The reason given for a checkpoint the store recorded as complete but of which no entry is left. */
+export const VANISHED = 'vanished: the store recorded it as complete, but none of its entries are left (lost after it was written)';
 const flip = (s: string, at: number): string => s.slice(0, at) + (s[at] === 'x' ? 'y' : 'x') + s.slice(at + 1);
 
 /** A full/delta chain: 1 full, 2 delta on 1, 3 delta on 2 ("counts" changes, "win" is an empty delta each time). */
@@ -200,7 +202,7 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
         ]);
         await store.prune('p', 2); // newest complete: 8, 6 → chain 6 → 5 → 4 (full)
         expect((await store.listCheckpoints('p')).map((m) => m.id)).toStrictEqual([8, 6, 5, 4, 3]);
-        const ids = new Set((await store.kv.keys('cp/p/', 'cp/p0')).map((k) => Number(/\/(\d{16})(\/|$)/.exec(k)?.[1])));
+        const ids = new Set((await store.kv.keys('cp/p/', 'cp/p0')).flatMap((k) => /\/(\d{16})(\/|$)/.exec(k)?.[1] ?? []).map(Number));
         expect([...ids].sort((a, b) => a - b)).toStrictEqual([3, 4, 5, 6, 8, 9]);
         expect((await store.loadCheckpoint('p', 'latest'))?.operators).toStrictEqual([snap('o', true, [['k8', '8']])]);
         expect((await store.loadCheckpoint('p', 6))?.operators).toStrictEqual([snap('o', true, [['k4', '4'], ['k5', '5'], ['k6', '6']])]);
@@ -226,14 +228,14 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
       it('a missing completion marker (torn write) is skipped and the previous checkpoint loaded', async () => {
         const store = await fresh();
         const skipped = await torn(store, () => store.kv.batch([{ type: 'del', key: markerKey('clicks', 4) }]));
-        expect(skipped).toStrictEqual([{ id: 4, reason: 'torn: no completion marker (the write never completed)' }]);
+        expect(skipped).toStrictEqual([{ id: 4, kind: 'torn', reason: 'torn: no completion marker (the write never completed)' }]);
         expect((await store.listCheckpoints('clicks')).map((m) => m.id)).toStrictEqual([3, 2, 1]);
       });
 
       it('a truncated batch (marker present, a chunk missing) is skipped', async () => {
         const store = await fresh();
         const skipped = await torn(store, () => store.kv.batch([{ type: 'del', key: chunkKey('clicks', 4, 0, 0) }]));
-        expect(skipped).toStrictEqual([{ id: 4, reason: 'missing chunk 0 of operator "counts" (truncated write)' }]);
+        expect(skipped).toStrictEqual([{ id: 4, kind: 'missing-part', reason: 'missing chunk 0 of operator "counts" (truncated write)' }]);
       });
 
       it('a flipped character in a chunk is skipped', async () => {
@@ -242,7 +244,7 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
           const key = chunkKey('clicks', 4, 0, 0);
           await store.kv.batch([{ type: 'put', key, value: flip((await store.kv.get(key)) ?? '', 3) }]);
         });
-        expect(skipped).toStrictEqual([{ id: 4, reason: 'checksum mismatch in chunk 0 of operator "counts"' }]);
+        expect(skipped).toStrictEqual([{ id: 4, kind: 'checksum-mismatch', reason: 'checksum mismatch in chunk 0 of operator "counts"' }]);
       });
 
       it('a flipped character in a manifest is skipped (and not listed)', async () => {
@@ -251,7 +253,7 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
           const key = manifestKey('clicks', 4);
           await store.kv.batch([{ type: 'put', key, value: flip((await store.kv.get(key)) ?? '', 20) }]);
         });
-        expect(skipped).toStrictEqual([{ id: 4, reason: 'checksum mismatch in manifest' }]);
+        expect(skipped).toStrictEqual([{ id: 4, kind: 'checksum-mismatch', reason: 'checksum mismatch in manifest' }]);
         expect((await store.listCheckpoints('clicks')).map((m) => m.id)).toStrictEqual([3, 2, 1]);
       });
 
@@ -283,7 +285,7 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
         // and their damage is still found
         const key = chunkKey('clicks', 3, 0, 0);
         await store.kv.batch([{ type: 'put', key, value: flip((await store.kv.get(key)) ?? '', 3) }]);
-        expect((await store.loadCheckpoint('clicks', 'latest'))?.skipped).toStrictEqual([{ id: 3, reason: 'checksum mismatch in chunk 0 of operator "counts"' }]);
+        expect((await store.loadCheckpoint('clicks', 'latest'))?.skipped).toStrictEqual([{ id: 3, kind: 'checksum-mismatch', reason: 'checksum mismatch in chunk 0 of operator "counts"' }]);
       });
 
       it('a broken chain (corrupt or missing parent) falls back to an older usable checkpoint', async () => {
@@ -300,19 +302,112 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
         expect(loaded?.operators).toStrictEqual(o(1, true));
         const bad = 'checksum mismatch in chunk 0 of operator "counts"';
         expect(loaded?.skipped).toStrictEqual([
-          { id: 4, reason: `broken chain: parent checkpoint 2 is unusable (${bad})` },
-          { id: 3, reason: `broken chain: parent checkpoint 2 is unusable (${bad})` },
-          { id: 2, reason: bad },
+          { id: 4, kind: 'broken-chain', reason: `broken chain: parent checkpoint 2 is unusable (${bad})` },
+          { id: 3, kind: 'broken-chain', reason: `broken chain: parent checkpoint 2 is unusable (${bad})` },
+          { id: 2, kind: 'checksum-mismatch', reason: bad },
         ]);
-        // a missing parent
+        // a missing parent (it vanished: the store still knows it was there)
         await store.kv.batch([{ type: 'del', key: markerKey('c', 3) }, { type: 'del', key: manifestKey('c', 3) }, { type: 'del', key: chunkKey('c', 3, 0, 0) }]);
         expect((await store.loadCheckpoint('c', 'latest'))?.skipped).toStrictEqual([
-          { id: 4, reason: 'broken chain: parent checkpoint 3 is missing' },
-          { id: 2, reason: bad },
+          { id: 4, kind: 'broken-chain', reason: 'broken chain: parent checkpoint 3 is missing' },
+          { id: 3, kind: 'vanished', reason: VANISHED },
+          { id: 2, kind: 'checksum-mismatch', reason: bad },
         ]);
         // a delta whose operator has no full snapshot anywhere in its chain
         await store.writeCheckpoint(cp('d', 1, o(1, false)));
         expect(await store.loadCheckpoint('d', 'latest')).toBeUndefined();
+      });
+    });
+
+    describe('fallback report (which checkpoint was expected, which was used, why)', () => {
+      /** Checkpoints 1–3 (a chain), 4 full and pruned to the newest 3 as a job does, then `damage`; loads 'latest'. */
+      const fallBack = async (store: StateStore, damage: () => Promise<void>) => {
+        await writeChain(store);
+        await store.writeCheckpoint(cp('clicks', 4, [snap('counts', true, [['z', '9']], '40'), snap('win', true, [['w3', '[4]']], '40')]));
+        await store.prune('clicks', 3);
+        await damage();
+        const loaded = await store.loadCheckpoint('clicks', 'latest');
+        return { id: loaded?.id, skipped: loaded?.skipped, fallback: loaded?.fallback };
+      };
+      const report = (expected: number, used: number, skipped: { id: number; kind: string; reason: string }[]) => ({ id: used, skipped, fallback: { expected, used, skipped } });
+      const keysOf = async (store: StateStore, id: number): Promise<string[]> =>
+        (await store.kv.keys('cp/clicks/', 'cp/clicks0')).filter((k) => k.includes(`/${id16(id)}`));
+
+      it('a checksum failure of the newest checkpoint', async () => {
+        const store = await fresh();
+        const r = await fallBack(store, async () => {
+          const key = chunkKey('clicks', 4, 0, 0);
+          await store.kv.batch([{ type: 'put', key, value: flip((await store.kv.get(key)) ?? '', 3) }]);
+        });
+        expect(r).toStrictEqual(report(4, 3, [{ id: 4, kind: 'checksum-mismatch', reason: 'checksum mismatch in chunk 0 of operator "counts"' }]));
+      });
+
+      it('a missing part of the newest checkpoint', async () => {
+        const store = await fresh();
+        const r = await fallBack(store, () => store.kv.batch([{ type: 'del', key: chunkKey('clicks', 4, 1, 0) }]));
+        expect(r).toStrictEqual(report(4, 3, [{ id: 4, kind: 'missing-part', reason: 'missing chunk 0 of operator "win" (truncated write)' }]));
+      });
+
+      it('the newest checkpoint vanished entirely (every entry of it gone)', async () => {
+        const store = await fresh();
+        const r = await fallBack(store, async () => store.kv.batch((await keysOf(store, 4)).map((key) => ({ type: 'del', key }))));
+        expect(r).toStrictEqual(report(4, 3, [{ id: 4, kind: 'vanished', reason: VANISHED }]));
+        expect((await store.listCheckpoints('clicks')).map((m) => m.id)).toStrictEqual([3, 2, 1]);
+        // its id is never reused, and an imported savepoint goes past it
+        expect(await store.nextCheckpointId('clicks')).toBe(5);
+        const imported = await store.importSavepoint(await store.exportSavepoint('clicks', 3));
+        expect(imported.id).toBe(5);
+      });
+
+      it('several at once: the newest corrupt, the one before vanished', async () => {
+        const store = await fresh();
+        const r = await fallBack(store, async () => {
+          await store.writeCheckpoint(cp('clicks', 5, [snap('counts', true, [['y', '8']], '50'), snap('win', true, [], '50')]));
+          await store.kv.batch([...(await keysOf(store, 4)).map((key): BatchOp => ({ type: 'del', key })), { type: 'del', key: markerKey('clicks', 5) }]);
+        });
+        expect(r).toStrictEqual(
+          report(5, 3, [
+            { id: 5, kind: 'torn', reason: 'torn: no completion marker (the write never completed)' },
+            { id: 4, kind: 'vanished', reason: VANISHED },
+          ]),
+        );
+        // asked for an id at most 4: 4 is expected
+        const upTo4 = await store.loadCheckpoint('clicks', 4);
+        expect([upTo4?.id, upTo4?.fallback]).toStrictEqual([3, { expected: 4, used: 3, skipped: [{ id: 4, kind: 'vanished', reason: VANISHED }] }]);
+      });
+
+      it('no fallback: no report; checkpoints pruned by retention are not expected', async () => {
+        const store = await fresh();
+        const r = await fallBack(store, async () => {
+          await store.prune('clicks', 1);
+        });
+        expect(r).toStrictEqual({ id: 4, skipped: [], fallback: undefined });
+        expect((await store.loadCheckpoint('clicks', 3))?.id).toBeUndefined();
+      });
+
+      it('checkpoints deleted by retention are never reported', async () => {
+        const store = await fresh();
+        await store.writeCheckpoint(cp('r', 1, [snap('o', true, [['k', '1']])], { savepoint: true }));
+        for (const id of [2, 3, 4, 5]) {
+          await store.writeCheckpoint(cp('r', id, [snap('o', true, [['k', `${id}`]])]));
+          await store.prune('r', 1);
+        }
+        const key = chunkKey('r', 5, 0, 0);
+        await store.kv.batch([{ type: 'put', key, value: flip((await store.kv.get(key)) ?? '', 3) }]);
+        const skipped = [{ id: 5, kind: 'checksum-mismatch', reason: 'checksum mismatch in chunk 0 of operator "o"' }];
+        const loaded = await store.loadCheckpoint('r', 'latest');
+        expect([loaded?.id, loaded?.fallback]).toStrictEqual([1, { expected: 5, used: 1, skipped }]);
+      });
+
+      it('starting over (prune to 0) forgets the pruned checkpoints; savepoints stay expected', async () => {
+        const store = await fresh();
+        await writeChain(store);
+        await store.writeCheckpoint(cp('clicks', 4, [snap('counts', true, [['z', '9']])], { savepoint: true }));
+        await store.prune('clicks', 0);
+        expect((await store.listCheckpoints('clicks')).map((m) => m.id)).toStrictEqual([4]);
+        await store.kv.batch((await keysOf(store, 4)).map((key) => ({ type: 'del', key })));
+        expect(await store.loadCheckpoint('clicks', 'latest')).toBeUndefined();
+        expect(await store.nextCheckpointId('clicks')).toBe(5);
       });
     });
 
