@@ -7,7 +7,7 @@ import { isKey } from '../keys/validate.js';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { ChunkWriter, encode, escapeJson, mergeSnapshots, PackedSnapshot } from '../checkpoints/snapshot.js';
 import { TimerService, type Namespace, type Timer } from '../timers/queue.js';
-import { decodeValue, encodeValue, isPlainNumber, UnserializableValueError } from './codec.js';
+import { decodeValue, encodeValue, hasOnlyItems, isPlainNumber, UnserializableValueError } from './codec.js';
 import type { StateDescriptor, StateKind } from './descriptors.js';
 import { makeHandle, UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
 
@@ -732,7 +732,8 @@ export class KeyedStateBackend {
       if (Array.isArray(v)) {
         const at = w.position;
         w.ascii('[0,');
-        if (w.numbers(v)) {
+        // (a hole fails numbers(); an array with more than its items takes the codec's tagged form)
+        if (w.numbers(v) && hasOnlyItems(v)) {
           w.ascii(']');
           return;
         }
