@@ -1,13 +1,14 @@
 import { asyncScheduler, Subscriber, type Observer, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { MAX_WATERMARK, MIN_WATERMARK, type Key, type StreamElement, type StreamRecord } from '../elements/index.js';
-import { describeValue, InvalidKeyError, InvalidTimestampError, TidewaterError, UserFunctionError } from '../errors/index.js';
+import { describeValue, InvalidKeyError, TidewaterError, UserFunctionError } from '../errors/index.js';
 import { OperatorObservable } from '../elements/plumbing.js';
 import { checkedKeyIdOf, NOT_A_KEY } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import { KeyedStateBackend } from '../state/backend.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
 import type { StateDescriptor } from '../state/descriptors.js';
+import { checkTimestamp, isTimestamp } from '../time/timestamps.js';
 import type { Timer } from '../timers/queue.js';
 import { currentEnvironment, type OperatorEnvironment, type StatefulOperatorInstance } from './environment.js';
 
@@ -212,12 +213,9 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     else this.out.error(new UserFunctionError(this.name, what, err));
   }
 
-  /** Validates a timestamp given by user code (timers, emit): a number, not NaN. */
+  /** Validates a timestamp given by user code (timers, emit): within ±MAX_TIMESTAMP, or ±Infinity (src/time/timestamps.ts). */
   checkTimestamp(what: string, ts: unknown): number {
-    if (typeof ts !== 'number' || Number.isNaN(ts)) {
-      throw new InvalidTimestampError(this.name, ts, what, 'Timestamps are numbers of ms (MAX_WATERMARK allowed for timers).');
-    }
-    return ts;
+    return isTimestamp(ts) ? ts : checkTimestamp(this.name, ts, what, 'Timestamps are numbers of ms (MAX_WATERMARK allowed for timers).', true);
   }
 
   // ---- StatefulOperatorInstance -----------------------------------------------------------------------------------

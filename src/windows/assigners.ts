@@ -1,7 +1,8 @@
-import { ConfigurationError, InvalidTimestampError } from '../errors/index.js';
+import { ConfigurationError } from '../errors/index.js';
 import type { Namespace } from '../state/backend.js';
 import { eventTimeTrigger, neverTrigger, processingTimeTrigger, type Trigger } from './triggers.js';
 import type { TimeWindow } from './types.js';
+import { checkTimestamp, isTimestamp, MAX_WINDOW_SIZE } from '../time/timestamps.js';
 
 /**
  * Assigns elements to windows (Flink's `WindowAssigner`). Made by {@link tumblingWindows}, {@link slidingWindows},
@@ -61,13 +62,23 @@ export interface WindowOptions {
  * ```
  */
 export function windowStart(ts: number, offset: number, size: number): number {
+  // ts - r is exact (a multiple of the grid no farther from 0 than ts), and so is one size less; `ts - (r + size)`
+  // would round r + size first (docs/SEMANTICS.md §1.2)
   const r = (ts - offset) % size;
-  return r < 0 ? ts - (r + size) : ts - r;
+  const start = ts - r;
+  return r < 0 ? start - size : start;
 }
 
 function positive(op: string, name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
     throw new ConfigurationError(op, v, `${op}: ${name} ${String(v)} must be a finite number of ms > 0.`);
+  }
+  if (v > MAX_WINDOW_SIZE) {
+    throw new ConfigurationError(
+      op,
+      v,
+      `${op}: ${name} ${String(v)} is above MAX_WINDOW_SIZE (${MAX_WINDOW_SIZE} ms, about 3 170 years), beyond which window ends are no longer exact; use globalWindows() with a trigger for unbounded windows.`,
+    );
   }
   return v;
 }
@@ -87,9 +98,7 @@ function timeOf(op: string, opts: WindowOptions): boolean {
 }
 
 function checkTs(op: string, ts: number, value: unknown): void {
-  if (!Number.isFinite(ts)) {
-    throw new InvalidTimestampError(op, ts, value, 'Window assignment needs finite timestamps: stamp records with eventTime(...) first.');
-  }
+  if (!isTimestamp(ts)) checkTimestamp(op, ts, value, 'Window assignment needs finite timestamps: stamp records with eventTime(...) first.');
 }
 
 /**
@@ -189,6 +198,7 @@ export function sessionWindows<T = unknown>(gap: number | ((value: T) => number)
         if (typeof g !== 'number' || !Number.isFinite(g) || g <= 0) {
           throw new ConfigurationError(op, g, `${op}: the dynamic gap ${String(g)} for this element must be a finite number of ms > 0.`);
         }
+        positive(op, 'the dynamic gap', g);
       } else g = gap;
       return [{ start: ts, end: ts + g }];
     },

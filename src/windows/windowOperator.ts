@@ -17,6 +17,7 @@ import {
 } from '../state/descriptors.js';
 import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
+import { isTimestamp } from '../time/timestamps.js';
 import type { WindowAssigner } from './assigners.js';
 import { MergingWindowSet } from './mergingWindowSet.js';
 import type { OnMergeContext, Trigger, TriggerResult } from './triggers.js';
@@ -674,7 +675,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   /** Caches the pane of an element: its index, time range and (when open and present) the pane. */
   private paneOf(rec: StreamRecord<T, Key>, g: PaneGrid): void {
     const ts = rec.timestamp;
-    if (!Number.isFinite(ts)) this.assigner.assign(rec.value, ts, 0); // throws the assigner's error
+    if (!isTimestamp(ts)) this.assigner.assign(rec.value, ts, 0); // throws the assigner's error
     const j = Math.floor((ts - g.offset) / g.p);
     this.lastJ = j;
     this.lastLo = g.offset + j * g.p;
