@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
  * `guardMs` it is killed and the cases it has not finished are reported as 'hung' (the guard turns a regression into
  * a failure instead of a hung test run; it times nothing).
  */
-function runCases(entry: 'eventTime' | 'window', cases: readonly (readonly [string, number, ...unknown[]])[], guardMs = 60_000): Promise<unknown[]> {
+function runCases(entry: 'eventTime' | 'window' | 'span', cases: readonly (readonly [string, number, ...unknown[]])[], guardMs = 60_000): Promise<unknown[]> {
   const args = cases.flatMap(([assigner, ts]) => [assigner, String(ts)]);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/timestampCase.ts', entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -29,6 +29,9 @@ function runCases(entry: 'eventTime' | 'window', cases: readonly (readonly [stri
 
 const range = 'Timestamps are milliseconds since the epoch within ±8640000000000000 (-8640000000000000 … 8640000000000000); convert or drop such values before they enter the stream.';
 const outside = 'is outside the range of timestamps (±8.64e15 ms, the range of Date).';
+// inside operators (assigners, emit, timers) the bound leaves room for window ends past MAX_TIMESTAMP
+const opRange = 'Timestamps are milliseconds since the epoch within ±8907199254740991 (±MAX_TIMESTAMP and room for window ends); convert or drop such values before they enter the stream.';
+const opOutside = 'is outside the range in which tidewater computes exactly.';
 
 // the hangs and silent drops of issue 12 item 4: each now fails at once with InvalidTimestampError
 const cases: [assigner: string, ts: number, hint: string][] = [
@@ -61,7 +64,25 @@ describe('timestamps beyond ±MAX_TIMESTAMP fail fast where they enter (issue 12
     const op = assigner.split(' ')[0] as string;
     expect(intoWindow[i]).toStrictEqual({
       error: 'InvalidTimestampError',
-      message: `${op}Windows: timestamp ${String(ts)} of 1 ${outside} ${hint}${range}`,
+      message: `${op}Windows: timestamp ${String(ts)} of 1 ${opOutside} ${hint}${opRange}`,
     });
   });
+
+  it('one key with elements at both ends of the range (pane path): a clear error naming the key and the remedy, not a key array 1.7e16 panes long', async () => {
+    const [tumbling, sliding, near] = await runCases('span', [
+      ['tumbling 1 ms', 8.64e15],
+      ['sliding 10 ms / 1 ms', 8.64e15],
+      ['tumbling 1 s', -8.64e15 + 3_600_000_000],
+    ]);
+    const msg = (op: string, from: number, to: number, n: number, p: number) =>
+      `${op}: key "k" would hold panes from ${from} to ${to} ms at once, ${n} panes of ${p} ms (at most 4194304): this window operator keeps a key's panes ` +
+      'between its watermark and its newest element in one array. Advance the watermark with the data (e.g. boundedOutOfOrderness(bound, { interval: 0 })), ' +
+      'use larger windows or a smaller allowedLateness, or check the timestamps of this key.';
+    expect(tumbling).toStrictEqual({ error: 'TidewaterError', message: msg('window#0', -8.64e15, 8640000000000001, 17280000000000001, 1) });
+    expect(sliding).toStrictEqual({ error: 'TidewaterError', message: msg('window#0', -8.64e15, 8640000000000001, 17280000000000001, 1) });
+    // a thousand hours apart in 1 s panes is within the bound: both windows, exact
+    expect(near).toStrictEqual({
+      out: ['k [-8640000000000000,-8639999999999000) 1 @-8639999999999001', 'k [-8639996400000000,-8639996399999000) 1 @-8639996399999001', 'W MAX'],
+    });
+  }, 120_000);
 });

@@ -8,7 +8,7 @@ import { isKey } from '../keys/validate.js';
 import { KeyedStateBackend } from '../state/backend.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
 import type { StateDescriptor } from '../state/descriptors.js';
-import { checkTimestamp, isTimestamp } from '../time/timestamps.js';
+import { checkTimestamp, isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
 import type { Timer } from '../timers/queue.js';
 import { currentEnvironment, type OperatorEnvironment, type StatefulOperatorInstance } from './environment.js';
 
@@ -213,9 +213,10 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     else this.out.error(new UserFunctionError(this.name, what, err));
   }
 
-  /** Validates a timestamp given by user code (timers, emit): within ±MAX_TIMESTAMP, or ±Infinity (src/time/timestamps.ts). */
+  /** Validates a timestamp given by user code (timers, emit): within ±MAX_OPERATOR_TIMESTAMP, or ±Infinity (src/time/timestamps.ts). */
   checkTimestamp(what: string, ts: unknown): number {
-    return isTimestamp(ts) ? ts : checkTimestamp(this.name, ts, what, 'Timestamps are numbers of ms (MAX_WATERMARK allowed for timers).', true);
+    if (isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) return ts;
+    return checkTimestamp(this.name, ts, what, 'Timestamps are numbers of ms (MAX_WATERMARK allowed for timers).', true, MAX_OPERATOR_TIMESTAMP);
   }
 
   // ---- StatefulOperatorInstance -----------------------------------------------------------------------------------

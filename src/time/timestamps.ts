@@ -39,17 +39,32 @@ export const MIN_TIMESTAMP = -8.64e15;
 export const MAX_WINDOW_SIZE = 1e14;
 
 /**
- * Whether `ts` is a timestamp tidewater computes exactly with: a number within ±{@link MAX_TIMESTAMP}.
+ * The bound of timestamps inside operators (window assigners, `ctx.emit`, timers): {@link MAX_TIMESTAMP} plus room for
+ * what operators derive from it — a window result is stamped `end - 1`, one window size past its element — such
+ * that windows of such timestamps (sizes up to {@link MAX_WINDOW_SIZE}) still end below 2^53. Equal to
+ * `Number.MAX_SAFE_INTEGER - MAX_WINDOW_SIZE`.
  *
  * @example
  * ```ts
- * isTimestamp(1_700_000_000_000);     // true (ms)
+ * isTimestamp(MAX_TIMESTAMP + 86_399_999, MAX_OPERATOR_TIMESTAMP); // true: the result of the last day's window
+ * ```
+ * @internal
+ */
+export const MAX_OPERATOR_TIMESTAMP = Number.MAX_SAFE_INTEGER - MAX_WINDOW_SIZE;
+
+/**
+ * Whether `ts` is a timestamp tidewater computes exactly with: a number within ±`bound` (default
+ * {@link MAX_TIMESTAMP}).
+ *
+ * @example
+ * ```ts
+ * isTimestamp(1_700_000_000_000);         // true (ms)
  * isTimestamp(1_700_000_000_000_000_000); // false (ns)
- * isTimestamp(NaN);                   // false
+ * isTimestamp(NaN);                       // false
  * ```
  */
-export function isTimestamp(ts: unknown): ts is number {
-  return typeof ts === 'number' && ts >= MIN_TIMESTAMP && ts <= MAX_TIMESTAMP;
+export function isTimestamp(ts: unknown, bound: number = MAX_TIMESTAMP): ts is number {
+  return typeof ts === 'number' && ts >= -bound && ts <= bound;
 }
 
 /** What a finite timestamp beyond the range probably is, and how to turn it into milliseconds. */
@@ -61,10 +76,11 @@ function unitHint(ts: number): string {
 }
 
 /**
- * Checks a timestamp where it enters tidewater: a number within ±{@link MAX_TIMESTAMP} (and ±Infinity, i.e.
- * `MAX_WATERMARK`/`MIN_WATERMARK`, when `infinite` allows them). Throws {@link InvalidTimestampError} naming the
- * operator, the value and the remedy: `remedy` for a value that is not a finite number, the range and a unit hint
- * (nanoseconds? microseconds?) for one beyond it.
+ * Checks a timestamp where it enters tidewater: a number within ±`bound` ({@link MAX_TIMESTAMP} where values enter a
+ * stream; {@link MAX_OPERATOR_TIMESTAMP} in operators), and ±Infinity (`MAX_WATERMARK`/`MIN_WATERMARK`) when
+ * `infinite` allows them. Throws {@link InvalidTimestampError} naming the operator, the value and the remedy:
+ * `remedy` for a value that is not a finite number, the range and a unit hint (nanoseconds? microseconds?) for one
+ * beyond it.
  *
  * @example
  * ```ts
@@ -74,18 +90,18 @@ function unitHint(ts: number): string {
  * ```
  * @internal
  */
-export function checkTimestamp(operator: string, ts: unknown, element: unknown, remedy: string, infinite = false): number {
-  if (isTimestamp(ts)) return ts;
+export function checkTimestamp(operator: string, ts: unknown, element: unknown, remedy: string, infinite = false, bound = MAX_TIMESTAMP): number {
+  if (isTimestamp(ts, bound)) return ts;
   if (typeof ts !== 'number' || Number.isNaN(ts) || (!Number.isFinite(ts) && !infinite)) {
     throw new InvalidTimestampError(operator, ts, element, remedy);
   }
   if (!Number.isFinite(ts)) return ts;
+  const within = bound === MAX_TIMESTAMP ? `±${MAX_TIMESTAMP} (${MIN_TIMESTAMP} … ${MAX_TIMESTAMP})` : `±${bound} (±MAX_TIMESTAMP and room for window ends)`;
   throw new InvalidTimestampError(
     operator,
     ts,
     element,
-    `${unitHint(ts)}Timestamps are milliseconds since the epoch within ±${MAX_TIMESTAMP} (${MIN_TIMESTAMP} … ${MAX_TIMESTAMP}); ` +
-      'convert or drop such values before they enter the stream.',
-    `is outside the range of timestamps (±8.64e15 ms, the range of Date)`,
+    `${unitHint(ts)}Timestamps are milliseconds since the epoch within ${within}; convert or drop such values before they enter the stream.`,
+    bound === MAX_TIMESTAMP ? 'is outside the range of timestamps (±8.64e15 ms, the range of Date)' : 'is outside the range in which tidewater computes exactly',
   );
 }

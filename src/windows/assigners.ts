@@ -2,7 +2,7 @@ import { ConfigurationError } from '../errors/index.js';
 import type { Namespace } from '../state/backend.js';
 import { eventTimeTrigger, neverTrigger, processingTimeTrigger, type Trigger } from './triggers.js';
 import type { TimeWindow } from './types.js';
-import { checkTimestamp, isTimestamp, MAX_WINDOW_SIZE } from '../time/timestamps.js';
+import { checkTimestamp, isTimestamp, MAX_OPERATOR_TIMESTAMP, MAX_WINDOW_SIZE } from '../time/timestamps.js';
 
 /**
  * Assigns elements to windows (Flink's `WindowAssigner`). Made by {@link tumblingWindows}, {@link slidingWindows},
@@ -62,11 +62,8 @@ export interface WindowOptions {
  * ```
  */
 export function windowStart(ts: number, offset: number, size: number): number {
-  // ts - r is exact (a multiple of the grid no farther from 0 than ts), and so is one size less; `ts - (r + size)`
-  // would round r + size first (docs/SEMANTICS.md §1.2)
   const r = (ts - offset) % size;
-  const start = ts - r;
-  return r < 0 ? start - size : start;
+  return r < 0 ? ts - (r + size) : ts - r;
 }
 
 function positive(op: string, name: string, v: unknown): number {
@@ -98,7 +95,10 @@ function timeOf(op: string, opts: WindowOptions): boolean {
 }
 
 function checkTs(op: string, ts: number, value: unknown): void {
-  if (!isTimestamp(ts)) checkTimestamp(op, ts, value, 'Window assignment needs finite timestamps: stamp records with eventTime(...) first.');
+  // (a window result's timestamp, end - 1, may lie past MAX_TIMESTAMP: windows of windows take the operator bound)
+  if (!isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) {
+    checkTimestamp(op, ts, value, 'Window assignment needs finite timestamps: stamp records with eventTime(...) first.', false, MAX_OPERATOR_TIMESTAMP);
+  }
 }
 
 /**

@@ -4,7 +4,7 @@
  * run. Prints each outcome as one JSON line: the error (class, message) or the output.
  */
 import { pipe, type OperatorFunction } from 'rxjs';
-import { boundedOutOfOrderness, count, sessionWindows, slidingWindows, tumblingWindows, type StreamElement, type WindowAssigner } from '../../src/index.js';
+import { boundedOutOfOrderness, count, MAX_WATERMARK, MIN_TIMESTAMP, sessionWindows, slidingWindows, tumblingWindows, type StreamElement, type WindowAssigner } from '../../src/index.js';
 import { aggregate, eventTime, keyBy, window } from '../../operators/index.js';
 import { harness } from '../../testing/index.js';
 import { fmt } from './windows.js';
@@ -18,6 +18,8 @@ const assigners: Record<string, () => WindowAssigner<unknown>> = {
   'sliding 1 h / 10 min': () => slidingWindows(HOUR, HOUR / 6),
   'sliding 1 s / 100 ms': () => slidingWindows(1_000, 100),
   'session 1 s': () => sessionWindows(1_000),
+  'tumbling 1 ms': () => tumblingWindows(1),
+  'sliding 10 ms / 1 ms': () => slidingWindows(10, 1),
 };
 
 /** `eventTime` case: values stamped by eventTime, then keyed and windowed. */
@@ -38,6 +40,12 @@ function run(entry: string, assignerName: string, ts: number): unknown {
   if (entry === 'eventTime') {
     const h = harness(viaEventTime(a));
     h.record({ t: ts }, 0, undefined).record({ t: ts + 1 }, 0, undefined).complete();
+    error = h.error;
+    out = h.output();
+  } else if (entry === 'span') {
+    // one key with elements at both ends of the range before any watermark: panes ts - MIN_TIMESTAMP ms apart
+    const h = harness(pipe(window(a), aggregate(count())) as OperatorFunction<StreamElement<number, string>, StreamElement<unknown, string>>);
+    h.record(1, MIN_TIMESTAMP, 'k').record(2, ts, 'k').watermark(MAX_WATERMARK).complete();
     error = h.error;
     out = h.output();
   } else {
