@@ -96,12 +96,6 @@ function encodableKeys(o: object): string[] | Refusal {
   return keys;
 }
 
-/** True when the keys of array `a` (from {@link encodableKeys}) are exactly its indices: no holes, no extra properties. */
-function isDense(a: readonly unknown[], keys: readonly string[]): boolean {
-  // own index keys come first, ascending: `length` of them ending at `length - 1` are all of 0 … length - 1
-  return keys.length === a.length && (a.length === 0 || keys[a.length - 1] === String(a.length - 1));
-}
-
 function refuse(path: string, v: unknown, r: Refusal): never {
   throw new UnserializableValueError(r.key === '' ? path : `${path}.${r.key}`, v, r.reason);
 }
@@ -150,16 +144,22 @@ function toJson(v: unknown, path: string, seen: Set<object>): Json {
       try {
         const proto = Object.getPrototypeOf(v) as unknown;
         if (Array.isArray(v)) {
-          if (proto !== Array.prototype) notPlain(path, v);
-          const keys = encodableKeys(v);
-          if (!Array.isArray(keys)) refuse(path, v, keys);
-          if (!isDense(v, keys)) {
-            // holes or extra properties: the length and the own entries, so that both come back as they were
-            return { $a: [v.length, entriesToJson(v as unknown as Record<string, unknown>, keys, path, seen)] };
+          if (proto !== Array.prototype) return notPlain(path, v);
+          if (hasOnlyItems(v)) {
+            // (then a hole would be made up for by an extra property: seen as an undefined item that is not own)
+            const out: Json[] = new Array<Json>(v.length);
+            let i = 0;
+            for (; i < v.length; i++) {
+              const x: unknown = v[i];
+              if (x === undefined && !Object.prototype.hasOwnProperty.call(v, i)) break;
+              out[i] = toJson(x, `${path}[${i}]`, seen);
+            }
+            if (i === v.length) return out;
           }
-          const out: Json[] = new Array<Json>(v.length);
-          for (let i = 0; i < v.length; i++) out[i] = toJson(v[i], `${path}[${i}]`, seen);
-          return out;
+          // holes or extra properties: the length and the own entries, so that both come back as they were
+          const keys = encodableKeys(v);
+          if (!Array.isArray(keys)) return refuse(path, v, keys);
+          return { $a: [v.length, entriesToJson(v as unknown as Record<string, unknown>, keys, path, seen)] };
         }
         if (proto === Object.prototype || proto === null) {
           const src = v as Record<string, unknown>;

@@ -2,7 +2,7 @@ import type { Observer } from 'rxjs';
 import { MAX_WATERMARK, type Key, type StreamRecord } from '../elements/index.js';
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
 import { KeyedOperatorCore, type CoreArgs } from '../core/keyedOperator.js';
-import type { Namespace } from '../state/backend.js';
+import { engineArrays, type Namespace } from '../state/backend.js';
 import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
@@ -227,7 +227,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const state: Record<string, StateDescriptor> = {
       contents: WindowOperatorCore.contentsDescriptor(fn),
     };
-    if (grid !== undefined) state['panes'] = valueState<KeyPanes>();
+    if (grid !== undefined) state['panes'] = engineArrays(valueState<KeyPanes>());
     if (assigner.merging) state['merging-window-set'] = valueState<[number, number, number, number][]>();
     for (const [name, d] of Object.entries(trigger.state ?? {})) state[`trigger:${name}`] = d;
     // non-merging windows: contents namespace-major (window → key → accumulator), so an element costs one lookup in
