@@ -5,7 +5,8 @@
  * Anything else is rejected with the path to the offending part, so state never changes silently on restore: functions,
  * symbols, class instances and subclasses of Array/Date/Map/Set, typed arrays, symbol-keyed, non-enumerable and
  * getter/setter properties, own properties on a Date, Map or Set (docs/SEMANTICS.md §6). What is not kept: whether an
- * object was frozen or sealed, and which parts were shared (each reference restores as its own copy).
+ * object was frozen or sealed, which parts were shared (each reference restores as its own copy), and a getter
+ * defined on an array's index (read as its value: finding one would cost a look at every item's descriptor).
  */
 
 /**
