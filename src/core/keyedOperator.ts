@@ -1,13 +1,14 @@
 import { asyncScheduler, Subscriber, type Observer, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { MAX_WATERMARK, MIN_WATERMARK, type Key, type StreamElement, type StreamRecord } from '../elements/index.js';
-import { describeValue, InvalidKeyError, InvalidTimestampError, NotAStreamElementError, TidewaterError, UserFunctionError } from '../errors/index.js';
+import { describeValue, InvalidKeyError, NotAStreamElementError, TidewaterError, UserFunctionError } from '../errors/index.js';
 import { isControlElement, OperatorObservable } from '../elements/plumbing.js';
 import { checkedKeyIdOf, NOT_A_KEY } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import { KeyedStateBackend } from '../state/backend.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
 import type { StateDescriptor } from '../state/descriptors.js';
+import { checkTimestamp, isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
 import type { Timer } from '../timers/queue.js';
 import { runtimeOf, type OperatorRuntime, type StatefulOperatorInstance } from './runtime.js';
 
@@ -236,12 +237,10 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     else this.out.error(new UserFunctionError(this.name, what, err));
   }
 
-  /** Validates a timestamp given by user code (timers, emit): a number, not NaN. */
+  /** Validates a timestamp given by user code (timers, emit): within ±MAX_OPERATOR_TIMESTAMP, or ±Infinity (src/time/timestamps.ts). */
   checkTimestamp(what: string, ts: unknown): number {
-    if (typeof ts !== 'number' || Number.isNaN(ts)) {
-      throw new InvalidTimestampError(this.name, ts, what, 'Timestamps are numbers of ms (MAX_WATERMARK allowed for timers).');
-    }
-    return ts;
+    if (isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) return ts;
+    return checkTimestamp(this.name, ts, what, 'Timestamps are numbers of ms (MAX_WATERMARK allowed for timers).', true, MAX_OPERATOR_TIMESTAMP);
   }
 
   // ---- StatefulOperatorInstance -----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import { checkTimestamp, isTimestamp } from '../time/timestamps.js';
 
 /**
  * A key a keyed stream may carry: a primitive, or a tuple of primitives (composite key).
@@ -127,6 +128,7 @@ export const MAX_WATERMARK = Infinity;
  * ```
  */
 export function record<T, K = undefined>(value: T, timestamp: number, key?: K): StreamRecord<T, K> {
+  if (!isTimestamp(timestamp)) checkTimestamp('record', timestamp, value, 'Pass a finite number of ms (or MAX_WATERMARK).', true);
   return { kind: 'record', value, timestamp, key: key as K };
 }
 

@@ -85,21 +85,19 @@ export class TidewaterError extends Error {
 }
 
 /**
- * A timestamp that is not a finite number of milliseconds.
+ * A timestamp that is not a finite number of milliseconds, or one outside ±`MAX_TIMESTAMP` (8.64e15 ms, the range of
+ * `Date`), the range in which tidewater computes exactly (`problem` then says so, the remedy gives the likely unit).
  *
  * @example
  * ```ts
- * of({ t: NaN }).pipe(eventTime(v => v.t)); // errors with InvalidTimestampError
+ * of({ t: NaN }).pipe(eventTime(v => v.t));   // errors with InvalidTimestampError
+ * of({ t: 1.7e18 }).pipe(eventTime(v => v.t)); // errors too: "… Nanoseconds? Divide by 1e6 …"
  * ```
  */
 export class InvalidTimestampError extends TidewaterError {
   override name = 'InvalidTimestampError';
-  constructor(operator: string, timestamp: unknown, element: unknown, remedy: string) {
-    super(
-      operator,
-      timestamp,
-      `${operator}: timestamp ${describeValue(timestamp)} of ${describeValue(element)} is not a finite number of milliseconds. ${remedy}`,
-    );
+  constructor(operator: string, timestamp: unknown, element: unknown, remedy: string, problem = 'is not a finite number of milliseconds') {
+    super(operator, timestamp, `${operator}: timestamp ${describeValue(timestamp)} of ${describeValue(element)} ${problem}. ${remedy}`);
   }
 }
 

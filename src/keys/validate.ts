@@ -26,7 +26,8 @@ function isKeyPart(v: unknown): boolean {
  */
 export function isKey(v: unknown): v is Key {
   if (isKeyPart(v)) return true;
-  if (!Array.isArray(v)) return false;
+  // (an Array subclass is not a key: the codec would not restore it as one)
+  if (!Array.isArray(v) || Object.getPrototypeOf(v) !== Array.prototype) return false;
   for (let i = 0; i < v.length; i++) if (!isKeyPart(v[i])) return false;
   return true;
 }

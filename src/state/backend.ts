@@ -7,7 +7,7 @@ import { isKey } from '../keys/validate.js';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { ChunkWriter, encode, escapeJson, mergeSnapshots, PackedSnapshot } from '../checkpoints/snapshot.js';
 import { TimerService, type Namespace, type Timer } from '../timers/queue.js';
-import { decodeValue, encodeValue, isPlainNumber, UnserializableValueError } from './codec.js';
+import { decodeValue, encodeValue, hasOnlyItems, isPlainNumber, UnserializableValueError } from './codec.js';
 import type { StateDescriptor, StateKind } from './descriptors.js';
 import { makeHandle, UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
 
@@ -37,6 +37,25 @@ export class StateSerializationError extends TidewaterError {
       { cause },
     );
   }
+}
+
+/** Descriptors whose array values only the engine makes (see {@link engineArrays}). */
+const ENGINE_ARRAYS = new WeakSet<StateDescriptor>();
+
+/**
+ * Marks a state whose array values only the engine makes (e.g. the window operator's pane state): plain arrays,
+ * never with holes or extra properties, so a snapshot writes them without checking for those (a check that costs
+ * more than writing a short array of numbers). List states are such states already. Returns the descriptor.
+ *
+ * @example
+ * ```ts
+ * const panes = engineArrays(valueState<unknown[]>());
+ * ```
+ * @internal
+ */
+export function engineArrays<D extends StateDescriptor>(d: D): D {
+  ENGINE_ARRAYS.add(d);
+  return d;
 }
 
 /**
@@ -121,6 +140,8 @@ export class KeyedStateBackend {
   readonly operator: string;
   readonly names: readonly string[];
   readonly descriptors: readonly StateDescriptor[];
+  /** Per state: whether its array values are the engine's own, plain arrays (a list's items; see {@link engineArrays}). */
+  private readonly plainArrays: readonly boolean[];
   readonly maxParallelism: number;
   readonly eventTimers = new TimerService('event');
   readonly processingTimers = new TimerService('processing');
@@ -181,6 +202,7 @@ export class KeyedStateBackend {
     this.names = Object.keys(opts.state);
     this.n = this.names.length;
     this.descriptors = this.names.map((n) => opts.state[n] as StateDescriptor);
+    this.plainArrays = this.descriptors.map((d) => d.kind === 'list' || ENGINE_ARRAYS.has(d));
     this.hasTtl = this.descriptors.some((d) => d.ttl !== undefined);
     this.cols = this.names.map(() => new Map<KeyId, unknown>());
     this.nsCols = this.names.map(() => new Map<KeyId, Map<Namespace, unknown>>());
@@ -732,7 +754,8 @@ export class KeyedStateBackend {
       if (Array.isArray(v)) {
         const at = w.position;
         w.ascii('[0,');
-        if (w.numbers(v)) {
+        // (a hole fails numbers(); a user's array with more than its items takes the codec's tagged form)
+        if (w.numbers(v) && (this.plainArrays[i] === true || hasOnlyItems(v))) {
           w.ascii(']');
           return;
         }

@@ -1,8 +1,12 @@
 /**
  * The state codec: values ⇄ strings that a store writes, portable between Node and browsers.
- * JSON, plus tagged forms for what JSON cannot say: `undefined`, NaN/±Infinity/-0, bigint, Date, Map, Set, and
- * objects whose own keys start with `$`. Anything else (functions, symbols, class instances, typed arrays …) is
- * rejected with the path to the offending part, so state never changes shape silently on restore.
+ * JSON, plus tagged forms for what JSON cannot say: `undefined`, NaN/±Infinity/-0, bigint, Date (invalid ones too),
+ * Map, Set, null-prototype objects, arrays with holes or extra properties, and objects whose own keys start with `$`.
+ * Anything else is rejected with the path to the offending part, so state never changes silently on restore: functions,
+ * symbols, class instances and subclasses of Array/Date/Map/Set, typed arrays, symbol-keyed, non-enumerable and
+ * getter/setter properties, own properties on a Date, Map or Set (docs/SEMANTICS.md §6). What is not kept: whether an
+ * object was frozen or sealed, which parts were shared (each reference restores as its own copy), and a getter
+ * defined on an array's index (read as its value: finding one would cost a look at every item's descriptor).
  */
 
 /**
@@ -40,10 +44,86 @@ export function isPlainNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0);
 }
 
+/**
+ * Whether array `a`, whose items all read as defined, is a plain array and nothing more: of `Array.prototype`, and its
+ * own properties are its items and `length` (no extra or symbol-keyed property, so no hole either). The check the
+ * direct writers of arrays make before writing `a` as a JSON array.
+ *
+ * @example
+ * ```ts
+ * hasOnlyItems([1, 2]);                            // true
+ * hasOnlyItems(Object.assign([1, 2], { x: 1 }));   // false: written tagged, so x survives
+ * ```
+ * @internal
+ */
+export function hasOnlyItems(a: readonly unknown[]): boolean {
+  return (
+    Object.getPrototypeOf(a) === Array.prototype &&
+    Object.getOwnPropertyNames(a).length === a.length + 1 &&
+    Object.getOwnPropertySymbols(a).length === 0
+  );
+}
+
 /** Sets an own property, also for the key `__proto__` (which plain assignment would treat as the prototype). */
 function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
   if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   else o[k] = v;
+}
+
+/** Tells why `o` (a plain object or an array) would not restore as it is, or `undefined` when it would. */
+type Refusal = { key: string; reason: string };
+
+/**
+ * The keys of `o`'s own properties to encode: its enumerable string-keyed data properties (an array's `length`
+ * aside). A symbol key, a non-enumerable property or an accessor would not survive a checkpoint (JSON drops the
+ * first two and freezes the third into a data property), so they are refused rather than changed silently.
+ */
+function encodableKeys(o: object): string[] | Refusal {
+  const names = Object.getOwnPropertyNames(o);
+  const isArray = Array.isArray(o);
+  const keys: string[] = [];
+  for (const k of names) {
+    if (isArray && k === 'length') continue;
+    const d = Object.getOwnPropertyDescriptor(o, k) as PropertyDescriptor;
+    if (d.get !== undefined || d.set !== undefined) {
+      return { key: k, reason: `a getter/setter property cannot be serialized (it would restore as a plain value); store the value itself` };
+    }
+    if (d.enumerable !== true) {
+      return { key: k, reason: `a non-enumerable property cannot be serialized (it would be lost on restore); make it enumerable or drop it` };
+    }
+    keys.push(k);
+  }
+  if (Object.getOwnPropertySymbols(o).length > 0) return { key: '', reason: 'an object with symbol keys cannot be serialized' };
+  return keys;
+}
+
+function refuse(path: string, v: unknown, r: Refusal): never {
+  throw new UnserializableValueError(r.key === '' ? path : `${path}.${r.key}`, v, r.reason);
+}
+
+function notPlain(path: string, v: object): never {
+  const name = (v as { constructor?: { name?: string } }).constructor?.name ?? 'unknown';
+  throw new UnserializableValueError(
+    path,
+    v,
+    `an instance of ${name} cannot be serialized (only plain objects, arrays, Map, Set, Date and primitives restore faithfully; store plain data)`,
+  );
+}
+
+/** A Date, Map or Set carries nothing but its contents: an own property would be lost on restore. */
+function noOwnProperties(path: string, v: object, kind: string): void {
+  const own = Reflect.ownKeys(v);
+  if (own.length > 0) {
+    throw new UnserializableValueError(
+      path,
+      v,
+      `a ${kind} with own properties (${own.map((k) => String(k)).join(', ')}) cannot be serialized (they would be lost on restore); keep them beside it in a plain object`,
+    );
+  }
+}
+
+function entriesToJson(src: Record<string, unknown>, keys: readonly string[], path: string, seen: Set<object>): Json[] {
+  return keys.map((k) => [k, toJson(src[k], `${path}.${k}`, seen)]);
 }
 
 function toJson(v: unknown, path: string, seen: Set<object>): Json {
@@ -63,47 +143,61 @@ function toJson(v: unknown, path: string, seen: Set<object>): Json {
       if (seen.has(v)) throw new UnserializableValueError(path, v, 'a circular reference cannot be serialized');
       seen.add(v);
       try {
-        if (Array.isArray(v)) {
-          const out: Json[] = new Array<Json>(v.length);
-          for (let i = 0; i < v.length; i++) out[i] = toJson(v[i], `${path}[${i}]`, seen);
-          return out;
-        }
         const proto = Object.getPrototypeOf(v) as unknown;
+        if (Array.isArray(v)) {
+          if (proto !== Array.prototype) return notPlain(path, v);
+          if (hasOnlyItems(v)) {
+            // (then a hole would be made up for by an extra property: seen as an undefined item that is not own)
+            const out: Json[] = new Array<Json>(v.length);
+            let i = 0;
+            for (; i < v.length; i++) {
+              const x: unknown = v[i];
+              if (x === undefined && !Object.prototype.hasOwnProperty.call(v, i)) break;
+              out[i] = toJson(x, `${path}[${i}]`, seen);
+            }
+            if (i === v.length) return out;
+          }
+          // holes or extra properties: the length and the own entries, so that both come back as they were
+          const keys = encodableKeys(v);
+          if (!Array.isArray(keys)) return refuse(path, v, keys);
+          return { $a: [v.length, entriesToJson(v as unknown as Record<string, unknown>, keys, path, seen)] };
+        }
         if (proto === Object.prototype || proto === null) {
           const src = v as Record<string, unknown>;
-          let dollar = false;
+          const keys = encodableKeys(src);
+          if (!Array.isArray(keys)) refuse(path, v, keys);
+          // a null-prototype object keeps its null prototype ($z); an object with `$`-keys is tagged ($o) so that
+          // its keys cannot be read as a tag
+          if (proto === null) return { $z: entriesToJson(src, keys, path, seen) };
+          if (keys.some((k) => k.charCodeAt(0) === 36 /* $ */)) return { $o: entriesToJson(src, keys, path, seen) };
           const out: { [k: string]: Json } = {};
-          for (const k of Object.keys(src)) {
-            if (k.charCodeAt(0) === 36 /* $ */) dollar = true;
-            setOwn(out, k, toJson(src[k], `${path}.${k}`, seen));
-          }
-          if (Object.getOwnPropertySymbols(src).length > 0) {
-            throw new UnserializableValueError(path, v, 'an object with symbol keys cannot be serialized');
-          }
-          return dollar ? { $o: Object.entries(out).map(([k, x]) => [k, x]) } : out;
+          for (const k of keys) setOwn(out, k, toJson(src[k], `${path}.${k}`, seen));
+          return out;
         }
-        if (v instanceof Date) return { $d: v.getTime() };
-        if (v instanceof Map) {
+        if (proto === Date.prototype) {
+          noOwnProperties(path, v, 'Date');
+          // an invalid Date's time is NaN, written as null: decoded back to an invalid Date
+          const t = (v as Date).getTime();
+          return { $d: Number.isNaN(t) ? null : t };
+        }
+        if (proto === Map.prototype) {
+          noOwnProperties(path, v, 'Map');
           const out: Json[] = [];
           let i = 0;
-          for (const [k, x] of v) {
+          for (const [k, x] of v as Map<unknown, unknown>) {
             out.push([toJson(k, `${path}<key ${i}>`, seen), toJson(x, `${path}<value ${i}>`, seen)]);
             i++;
           }
           return { $m: out };
         }
-        if (v instanceof Set) {
+        if (proto === Set.prototype) {
+          noOwnProperties(path, v, 'Set');
           const out: Json[] = [];
           let i = 0;
-          for (const x of v) out.push(toJson(x, `${path}<item ${i++}>`, seen));
+          for (const x of v as Set<unknown>) out.push(toJson(x, `${path}<item ${i++}>`, seen));
           return { $s: out };
         }
-        const name = (v as { constructor?: { name?: string } }).constructor?.name ?? 'unknown';
-        throw new UnserializableValueError(
-          path,
-          v,
-          `an instance of ${name} cannot be serialized (only plain objects, arrays, Map, Set, Date and primitives restore faithfully; store plain data)`,
-        );
+        return notPlain(path, v);
       } finally {
         seen.delete(v);
       }
@@ -111,6 +205,10 @@ function toJson(v: unknown, path: string, seen: Set<object>): Json {
     default:
       throw new UnserializableValueError(path, v, `a ${typeof v} cannot be serialized`);
   }
+}
+
+function setEntries(out: Record<string, unknown>, entries: [string, Json][]): void {
+  for (const [k, v] of entries) setOwn(out, k, fromJson(v));
 }
 
 function fromJson(j: Json): unknown {
@@ -128,14 +226,25 @@ function fromJson(j: Json): unknown {
       case '$b':
         return BigInt(x as string);
       case '$d':
-        return new Date(x as number);
+        return new Date(x === null ? NaN : (x as number));
       case '$m':
         return new Map((x as Json[][]).map(([k, v]) => [fromJson(k as Json), fromJson(v as Json)]));
       case '$s':
         return new Set((x as Json[]).map(fromJson));
       case '$o': {
         const out: Record<string, unknown> = {};
-        for (const [k, v] of x as [string, Json][]) setOwn(out, k, fromJson(v));
+        setEntries(out, x as [string, Json][]);
+        return out;
+      }
+      case '$z': {
+        const out = Object.create(null) as Record<string, unknown>;
+        setEntries(out, x as [string, Json][]);
+        return out;
+      }
+      case '$a': {
+        const [length, entries] = x as [number, [string, Json][]];
+        const out = new Array<unknown>(length);
+        setEntries(out as unknown as Record<string, unknown>, entries);
         return out;
       }
     }
@@ -160,7 +269,8 @@ export function encodeValue(v: unknown): string {
 
 /**
  * True when `v` is JSON that the codec writes untagged: finite numbers (not -0), strings, booleans, null, arrays
- * without holes or `undefined`, and plain objects without `$`-keys or symbol keys, nested at most 64 deep (deeper or
+ * without holes, `undefined` or other properties, and plain objects (not null-prototype) without `$`-keys, symbol
+ * keys, non-enumerable or accessor properties, nested at most 64 deep (deeper or
  * possibly circular values take the tagged walk, which detects cycles).
  */
 function isPlainJson(v: unknown, depth: number): boolean {
@@ -175,13 +285,14 @@ function isPlainJson(v: unknown, depth: number): boolean {
       if (depth >= 64) return false;
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) if (!isPlainJson(v[i], depth + 1)) return false;
-        return true;
+        return hasOnlyItems(v);
       }
-      const proto = Object.getPrototypeOf(v) as unknown;
-      if (proto !== Object.prototype && proto !== null) return false;
+      if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+      const keys = encodableKeys(v);
+      if (!Array.isArray(keys)) return false;
       const o = v as Record<string, unknown>;
-      for (const k of Object.keys(o)) if (k.charCodeAt(0) === 36 /* $ */ || !isPlainJson(o[k], depth + 1)) return false;
-      return Object.getOwnPropertySymbols(o).length === 0;
+      for (const k of keys) if (k.charCodeAt(0) === 36 /* $ */ || !isPlainJson(o[k], depth + 1)) return false;
+      return true;
     }
     default:
       return false;

@@ -11,7 +11,7 @@ import {
 } from '../elements/index.js';
 import { failUserFunction, operator, subscribeElements } from '../elements/plumbing.js';
 import { runtimeOf } from '../core/runtime.js';
-import { InvalidTimestampError } from '../errors/index.js';
+import { checkTimestamp, isTimestamp } from './timestamps.js';
 import type { WatermarkOutput, WatermarkStrategy } from './strategies.js';
 
 /**
@@ -106,18 +106,20 @@ export function assignTimestamps<T, K>(
             return;
           }
         }
-        if (typeof ts !== 'number' || !Number.isFinite(ts)) {
-          out.error(
-            new InvalidTimestampError(
+        if (!isTimestamp(ts)) {
+          try {
+            checkTimestamp(
               name,
               ts,
               value,
               timestampOf === undefined
                 ? 'The scheduler clock must return finite milliseconds.'
                 : 'Return a finite number of ms (e.g. `Date.parse(v.at)`, checked with Number.isFinite); drop or repair bad values before eventTime.',
-            ),
-          );
-          return;
+            );
+          } catch (err) {
+            out.error(err);
+            return;
+          }
         }
         try {
           generator.onEvent(value, ts, output);

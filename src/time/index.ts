@@ -8,3 +8,4 @@ export {
   type WatermarkStrategy,
   type WatermarkStrategyOptions,
 } from './strategies.js';
+export { isTimestamp, MAX_TIMESTAMP, MAX_WINDOW_SIZE, MIN_TIMESTAMP } from './timestamps.js';

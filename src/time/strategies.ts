@@ -1,5 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
-import { ConfigurationError, InvalidTimestampError } from '../errors/index.js';
+import { ConfigurationError } from '../errors/index.js';
+import { checkTimestamp, isTimestamp } from './timestamps.js';
 
 /**
  * Where a {@link WatermarkGenerator} sends what it decides. The emitter behind it drops watermarks that do not
@@ -195,13 +196,8 @@ export function punctuated<T>(
         onEvent(value, timestamp, output) {
           const w = watermarkOf(value, timestamp);
           if (w === undefined) return;
-          if (typeof w !== 'number' || Number.isNaN(w)) {
-            throw new InvalidTimestampError(
-              'eventTime(punctuated)',
-              w,
-              value,
-              'The punctuated watermark function must return a number (ms) or undefined.',
-            );
+          if (!isTimestamp(w)) {
+            checkTimestamp('eventTime(punctuated)', w, value, 'The punctuated watermark function must return a number (ms) or undefined.', true);
           }
           output.emitWatermark(w);
         },

@@ -1,7 +1,8 @@
-import { ConfigurationError, InvalidTimestampError } from '../errors/index.js';
+import { ConfigurationError } from '../errors/index.js';
 import type { Namespace } from '../state/backend.js';
 import { eventTimeTrigger, neverTrigger, processingTimeTrigger, type Trigger } from './triggers.js';
 import type { TimeWindow } from './types.js';
+import { checkTimestamp, isTimestamp, MAX_OPERATOR_TIMESTAMP, MAX_WINDOW_SIZE } from '../time/timestamps.js';
 
 /**
  * Assigns elements to windows (Flink's `WindowAssigner`). Made by {@link tumblingWindows}, {@link slidingWindows},
@@ -69,6 +70,13 @@ function positive(op: string, name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
     throw new ConfigurationError(op, v, `${op}: ${name} ${String(v)} must be a finite number of ms > 0.`);
   }
+  if (v > MAX_WINDOW_SIZE) {
+    throw new ConfigurationError(
+      op,
+      v,
+      `${op}: ${name} ${String(v)} is above MAX_WINDOW_SIZE (${MAX_WINDOW_SIZE} ms, about 3 170 years), beyond which window ends are no longer exact; use globalWindows() with a trigger for unbounded windows.`,
+    );
+  }
   return v;
 }
 
@@ -87,8 +95,9 @@ function timeOf(op: string, opts: WindowOptions): boolean {
 }
 
 function checkTs(op: string, ts: number, value: unknown): void {
-  if (!Number.isFinite(ts)) {
-    throw new InvalidTimestampError(op, ts, value, 'Window assignment needs finite timestamps: stamp records with eventTime(...) first.');
+  // (a window result's timestamp, end - 1, may lie past MAX_TIMESTAMP: windows of windows take the operator bound)
+  if (!isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) {
+    checkTimestamp(op, ts, value, 'Window assignment needs finite timestamps: stamp records with eventTime(...) first.', false, MAX_OPERATOR_TIMESTAMP);
   }
 }
 
@@ -189,6 +198,7 @@ export function sessionWindows<T = unknown>(gap: number | ((value: T) => number)
         if (typeof g !== 'number' || !Number.isFinite(g) || g <= 0) {
           throw new ConfigurationError(op, g, `${op}: the dynamic gap ${String(g)} for this element must be a finite number of ms > 0.`);
         }
+        positive(op, 'the dynamic gap', g);
       } else g = gap;
       return [{ start: ts, end: ts + g }];
     },

@@ -1,8 +1,8 @@
 import type { Observer } from 'rxjs';
 import { MAX_WATERMARK, type Key, type StreamRecord } from '../elements/index.js';
-import { ConfigurationError, TidewaterError } from '../errors/index.js';
+import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
 import { KeyedOperatorCore, type CoreArgs } from '../core/keyedOperator.js';
-import type { Namespace } from '../state/backend.js';
+import { engineArrays, type Namespace } from '../state/backend.js';
 import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
@@ -17,6 +17,7 @@ import {
 } from '../state/descriptors.js';
 import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
+import { isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
 import type { WindowAssigner } from './assigners.js';
 import { MergingWindowSet } from './mergingWindowSet.js';
 import type { OnMergeContext, Trigger, TriggerResult } from './triggers.js';
@@ -84,6 +85,8 @@ const KV = 2;
 const KB = 3;
 /** index of the first pane's `q` */
 const K0 = 4;
+/** The most panes a key's {@link KeyPanes} spans (4 194 304: 48 days of 1 s panes; 8 years of 1 min panes). */
+const MAX_KEY_PANES = 1 << 22;
 
 /**
  * The keys due at one event time of the pane path, in parallel arrays: the key's slot, its state, the scheduling
@@ -224,7 +227,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const state: Record<string, StateDescriptor> = {
       contents: WindowOperatorCore.contentsDescriptor(fn),
     };
-    if (grid !== undefined) state['panes'] = valueState<KeyPanes>();
+    if (grid !== undefined) state['panes'] = engineArrays(valueState<KeyPanes>());
     if (assigner.merging) state['merging-window-set'] = valueState<[number, number, number, number][]>();
     for (const [name, d] of Object.entries(trigger.state ?? {})) state[`trigger:${name}`] = d;
     // non-merging windows: contents namespace-major (window → key → accumulator), so an element costs one lookup in
@@ -674,7 +677,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   /** Caches the pane of an element: its index, time range and (when open and present) the pane. */
   private paneOf(rec: StreamRecord<T, Key>, g: PaneGrid): void {
     const ts = rec.timestamp;
-    if (!Number.isFinite(ts)) this.assigner.assign(rec.value, ts, 0); // throws the assigner's error
+    if (!isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) this.assigner.assign(rec.value, ts, 0); // throws the assigner's error
     const j = Math.floor((ts - g.offset) / g.p);
     this.lastJ = j;
     this.lastLo = g.offset + j * g.p;
@@ -791,22 +794,47 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     if (isNew) this.paneFirstEvent(s, kp, j, this.kOpen, g);
   }
 
-  /** The index of pane j's `q` in a key's array, made room for. */
+  /**
+   * The index of pane j's `q` in a key's array, made room for. The array runs from the key's first pane to its last,
+   * so its length is their distance: beyond {@link MAX_KEY_PANES} the key fails with a clear error instead of
+   * growing by the distance of its timestamps (with timestamps up to ±MAX_TIMESTAMP, that could be 1.7e16 panes).
+   */
   private paneSlot(kp: KeyPanes, j: number): number {
     if (kp.length === K0) kp[KB] = j;
     const first = kp[KB] as number;
+    const last = first + (kp.length - K0) / 2 - 1;
+    if (j < first || j > last) {
+      const span = Math.max(j, last) - Math.min(j, first) + 1;
+      if (span > MAX_KEY_PANES) this.paneSpanError(Math.min(j, first), Math.max(j, last));
+    }
     if (j < first) {
-      const add = new Array<unknown>(2 * (first - j));
-      for (let x = 0; x < add.length; x += 2) {
-        add[x] = -1;
-        add[x + 1] = null;
+      // (moved by hand, not spliced: a spread of many arguments would overflow the stack)
+      const n = 2 * (first - j);
+      const len = kp.length;
+      kp.length = len + n;
+      for (let x = len - 1; x >= K0; x--) kp[x + n] = kp[x];
+      for (let x = K0; x < K0 + n; x += 2) {
+        kp[x] = -1;
+        kp[x + 1] = null;
       }
-      kp.splice(K0, 0, ...add);
       kp[KB] = j;
     }
     const i = K0 + 2 * (j - (kp[KB] as number));
     while (kp.length <= i) kp.push(-1, null);
     return i;
+  }
+
+  private paneSpanError(from: number, to: number): never {
+    const g = this.grid as PaneGrid;
+    const key = this.backend.key;
+    throw new TidewaterError(
+      this.name,
+      key,
+      `${this.name}: key ${describeValue(key)} would hold panes from ${g.offset + from * g.p} to ${g.offset + (to + 1) * g.p} ms at once, ` +
+        `${to - from + 1} panes of ${g.p} ms (at most ${MAX_KEY_PANES}): this window operator keeps a key's panes between its watermark and ` +
+        'its newest element in one array. Advance the watermark with the data (e.g. boundedOutOfOrderness(bound, { interval: 0 })), ' +
+        'use larger windows or a smaller allowedLateness, or check the timestamps of this key.',
+    );
   }
 
   /**
