@@ -2,7 +2,7 @@
 // phase (open, read, write, pre-commit, commit), the checkpoint and how a restart goes on, with the error as cause.
 import { ReplaySubject, throwError } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { callbackSink, fromArray, fromObservable, JobError, memoryStore, runJob, TidewaterError, type JobPhase, type Source } from '../src/index.js';
+import { callbackSink, fromArray, fromObservable, JobError, memoryStore, runJob, TidewaterError, UnserializableValueError, type JobPhase, type Source } from '../src/index.js';
 import { runningSum } from './support/gated.js';
 
 /** A source whose `read` (or `open`) throws `error`. */
@@ -59,6 +59,23 @@ describe('source failures', () => {
     live.error(boom);
     expect(await failure(job.done, 'read', 1, boom)).toBe(
       'runJob(j): source fromObservable failed to read (last checkpoint 1): source exploded. The job stopped; fix the cause and run it again: it resumes from checkpoint 1.',
+    );
+  });
+
+  it('a value the journal cannot hold: phase read, the codec error as cause (not an uncaught throw)', async () => {
+    const live = new ReplaySubject<unknown>();
+    const store = memoryStore();
+    const job = runJob({ name: 'j', source: fromObservable(live, { journal: store }), pipeline: runningSum(), checkpoint: { intervalMs: 1e9, store } });
+    live.next({ at: 1, callback: () => 1 });
+    const e = await job.done.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(JobError);
+    expect((e as JobError).phase).toBe('read');
+    expect((e as JobError).cause).toBeInstanceOf(UnserializableValueError);
+    expect((e as JobError).message).toBe(
+      'runJob(j): source fromObservable failed to read: a function cannot be serialized at .callback. The job stopped; fix the cause and run it again: it starts from the beginning.',
     );
   });
 

@@ -254,8 +254,17 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
         if (journal === undefined || writing || incoming.length === 0) return;
         const batch = incoming;
         incoming = [];
+        let encoded: string[];
+        try {
+          encoded = batch.map((v) => encodeValue(v));
+        } catch (err) {
+          // a value the journal cannot hold fails the job through the reader (a JobError naming this source), never
+          // as an uncaught throw inside the observable's subscriber
+          failure = err;
+          signal();
+          return;
+        }
         writing = true;
-        const encoded = batch.map((v) => encodeValue(v));
         journal.appendJournal(name, nextSeq, encoded).then(
           () => {
             nextSeq += batch.length;
