@@ -63,10 +63,10 @@ describe('source failures', () => {
   });
 
   it('a value the journal cannot hold: phase read, the codec error as cause (not an uncaught throw)', async () => {
-    const live = new ReplaySubject<unknown>();
+    const live = new ReplaySubject<number>();
     const store = memoryStore();
     const job = runJob({ name: 'j', source: fromObservable(live, { journal: store }), pipeline: runningSum(), checkpoint: { intervalMs: 1e9, store } });
-    live.next({ at: 1, callback: () => 1 });
+    live.next({ at: 1, callback: () => 1 } as unknown as number);
     const e = await job.done.then(
       () => undefined,
       (err: unknown) => err,

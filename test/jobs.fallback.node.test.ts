@@ -148,3 +148,24 @@ describe("damage to LevelDB's log: a newest checkpoint that LevelDB drops when i
     await store.close();
   });
 });
+
+describe('a store whose every checkpoint vanished, though its head records them', () => {
+  for (const [storeName, open] of Object.entries(stores)) {
+    it(`${storeName}: the job refuses to start over silently, naming the newest recorded checkpoint and the remedy`, async () => {
+      const store = open();
+      try {
+        await run(store);
+        expect(await run(store)).toMatchObject({ restoredFrom: 1, lastCheckpoint: 2 });
+        for (const id of [1, 2]) await store.kv.batch((await keysOf(store, id)).map((key) => ({ type: 'del', key })));
+        await expect(run(store)).rejects.toThrow(
+          `runJob(j): ${store.description} recorded checkpoints of this job up to checkpoint 2, but none of them is usable (torn, corrupt or vanished after it was written); restore the store (e.g. from a backup), or pass restore: false to start over.`,
+        );
+        // starting over is explicit
+        const fresh = await runJob({ name: 'j', source: fromArray(values), pipeline: sums(), sink: toArray<number>(), checkpoint: { intervalMs: 1e9, store }, restore: false }).done;
+        expect([fresh.restoredFrom, fresh.lastCheckpoint]).toStrictEqual([undefined, 1]); // a new timeline: ids start again
+      } finally {
+        await store.close();
+      }
+    });
+  }
+});

@@ -206,6 +206,17 @@ class JobRunner<T, R> {
     const ctx = { job: name, scheduler: this.scheduler, startOver: config.restore === false, ...(store !== undefined ? { store } : {}) };
     // before anything is changed (checkpoints pruned, output cut back, journals emptied)
     await this.checkCommitted(loaded, sinkContext, ctx);
+    if (store !== undefined && loaded === undefined && which === 'latest') {
+      // checkpoints were recorded (the store's head, or leftovers), yet none is usable: never start over silently
+      const recorded = (await store.nextCheckpointId(name)) - 1;
+      if (recorded > 0) {
+        throw new JobError(
+          'runJob',
+          recorded,
+          `runJob(${name}): ${store.description} recorded checkpoints of this job up to checkpoint ${recorded}, but none of them is usable (torn, corrupt or vanished after it was written); restore the store (e.g. from a backup), or pass restore: false to start over.`,
+        );
+      }
+    }
     if (store !== undefined) {
       // starting over: the job's checkpoints (not its savepoints) belong to a timeline that must not be resumed
       if (which === false) await store.prune(name, 0);
