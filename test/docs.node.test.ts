@@ -99,7 +99,7 @@ function sectionsOf(markdown: string): Set<string> {
 }
 
 /**
- * The sections of docs/SEMANTICS.md a text cites: `SEMANTICS §3.4` or `docs/SEMANTICS.md §3.4`, with the lists and
+ * The sections of docs/SEMANTICS.md a text cites: `docs/SEMANTICS.md §3.4` or `docs/SEMANTICS.md §3.4`, with the lists and
  * ranges comments use (`§2.5, §5`, `§3.3/§3.4/§3.12`, `§3.3–3.5`).
  */
 function citedSections(text: string): string[] {
@@ -155,7 +155,7 @@ describe('docs/SEMANTICS.md and docs/ARCHITECTURE.md', () => {
   const docs = ['README.md', ...filesUnder('docs', '.md')];
 
   it('reads citations in both forms, with lists and ranges', () => {
-    expect(citedSections('see SEMANTICS §3.3/§3.4/§3.12 and docs/SEMANTICS.md §2.5, §5; SEMANTICS §3.3–3.5, SEMANTICS §7.')).toStrictEqual([
+    expect(citedSections('see docs/SEMANTICS.md §3.3/§3.4/§3.12 and docs/SEMANTICS.md §2.5, §5; docs/SEMANTICS.md §3.3–3.5, docs/SEMANTICS.md §7.')).toStrictEqual([
       '3.3', '3.4', '3.12', '2.5', '5', '3.3', '3.4', '3.5', '7',
     ]);
     expect(citedSections('(docs/SEMANTICS.md §10.1)').filter((s) => !sections.has(s))).toStrictEqual(['10.1']);
@@ -172,7 +172,7 @@ describe('docs/SEMANTICS.md and docs/ARCHITECTURE.md', () => {
     expect(semantics).toContain('**Records after the end of input.**');
   });
 
-  it('every SEMANTICS § cited in comments of src/, operators/, testing/ and test/ names a section of docs/SEMANTICS.md', () => {
+  it('every docs/SEMANTICS.md § cited in comments of src/, operators/, testing/ and test/ names a section of docs/SEMANTICS.md', () => {
     const missing: string[] = [];
     let citations = 0;
     for (const f of sources) {

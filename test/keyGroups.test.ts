@@ -12,7 +12,7 @@ import {
 } from '../src/index.js';
 
 // Expected values computed with the JVM (javac 17): String/Integer/Long/Double/Boolean/BigInteger.hashCode and
-// Flink's murmurHash(code) % 128, ported to Java from SEMANTICS §7.
+// Flink's murmurHash(code) % 128, ported to Java from docs/SEMANTICS.md §7.
 const jvm: [string, Key, number, number][] = [
   ['String', 'key1', 3288498, 41],
   ['String', 'key2', 3288499, 27],

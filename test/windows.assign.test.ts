@@ -3,7 +3,7 @@ import { ConfigurationError, globalWindows, sessionWindows, slidingWindows, tumb
 
 const w = (start: number, end: number) => ({ start, end });
 
-describe('window assignment (SEMANTICS §1)', () => {
+describe('window assignment (docs/SEMANTICS.md §1)', () => {
   it('windowStart floors to the grid offset + k·size, negative timestamps included', () => {
     const table: [number, number, number, number][] = [
       // ts, offset, size, start

@@ -20,7 +20,7 @@ type Op = OperatorFunction<StreamElement<E, string>, StreamElement<WindowResult<
 
 const line = (k: string, w: W, v: number): string => `${k} [${w.start},${w.end}) ${v}`;
 
-/** Batch oracle for tumbling/sliding windows: which windows exist, when they fire, with what (SEMANTICS §3). */
+/** Batch oracle for tumbling/sliding windows: which windows exist, when they fire, with what (docs/SEMANTICS.md §3). */
 function fixedOracle(steps: readonly Step[], assign: (ts: number) => W[], L: number): { fired: string[]; late: string[] } {
   let wm = -Infinity;
   const live = new Map<string, { k: string; w: W; sum: number }>();

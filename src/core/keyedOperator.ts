@@ -26,7 +26,7 @@ export interface CoreArgs<OUT> {
  * element dispatch, watermark → timers → forward, processing-time wake-ups on the scheduler, snapshot/restore.
  * Subclasses say what a record and a timer do.
  *
- * Order rules (SEMANTICS §2.5, §5): on a watermark W (only strictly increasing ones are taken), the current
+ * Order rules (docs/SEMANTICS.md §2.5, §5): on a watermark W (only strictly increasing ones are taken), the current
  * watermark is set to W first, then every event-time timer ≤ W fires in ascending timestamp (ties: registration
  * order), including timers registered while firing, then W is forwarded. A timer registered at or below the current
  * watermark fires at the next watermark. Processing-time timers fire on the scheduler, all timers ≤ now in order.

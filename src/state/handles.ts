@@ -58,7 +58,7 @@ export function makeHandle(b: KeyedStateBackend, idx: number, d: StateDescriptor
 }
 
 /**
- * Value-like read (SEMANTICS §6.2): absent → NONE; with TTL, expired → removed, then returned only with
+ * Value-like read (docs/SEMANTICS.md §6.2): absent → NONE; with TTL, expired → removed, then returned only with
  * return-expired visibility (never when reading for a write); alive → refreshed with on-read-and-write.
  */
 function readValue(b: KeyedStateBackend, idx: number, ttl: Ttl | undefined, forWrite: boolean): unknown {

@@ -69,7 +69,7 @@ export class MergingWindowSet {
   }
 
   /**
-   * Adds a new window, merging as needed (SEMANTICS §1.4); returns the window the element belongs to. The callback is
+   * Adds a new window, merging as needed (docs/SEMANTICS.md §1.4); returns the window the element belongs to. The callback is
    * called for each real merge (not when the new window lies inside an existing one).
    */
   add(newWindow: TimeWindow, onMerge: MergeCallback): TimeWindow {

@@ -145,7 +145,7 @@ class WindowCtx<K> implements WindowContext<K> {
 /**
  * Flink's `WindowOperator` on the shared keyed core: window contents, trigger state and the merging-window set are
  * keyed state (namespaced by window), triggers and cleanup are keyed timers, so snapshot/restore covers everything.
- * Processing order is SEMANTICS §3.3/§3.4/§3.12 exactly.
+ * Processing order is docs/SEMANTICS.md §3.3/§3.4/§3.12 exactly.
  *
  * @internal
  */
@@ -430,7 +430,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     return { ...super.metrics(), stateEntries: this.stateEntries, lateRecordsDropped: this.lateDropped };
   }
 
-  // ---- time rules (SEMANTICS §3.2) -----------------------------------------------------------------------------------
+  // ---- time rules (docs/SEMANTICS.md §3.2) -----------------------------------------------------------------------------------
 
   private cleanupTime(w: TimeWindow): number {
     return this.assigner.isEventTime ? maxTimestamp(w) + this.lateness : maxTimestamp(w);
@@ -565,7 +565,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     }
   }
 
-  // ---- records (SEMANTICS §3.3) -------------------------------------------------------------------------------------
+  // ---- records (docs/SEMANTICS.md §3.3) -------------------------------------------------------------------------------------
 
   protected onRecord(r: StreamRecord<T, Key>): void {
     // (the general path in a method of its own: an operator on it in the same program does not swell this hot one)
@@ -634,7 +634,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   // ---- the pane path ------------------------------------------------------------------------------------------------
   //
   // Window k covers panes [k·s, k·s + m); pane j holds the elements with floor((ts − offset) / p) = j. Every rule is
-  // the general path's (SEMANTICS §3.3–3.5): a window is late when its cleanup time (max timestamp + lateness) is at
+  // the general path's (docs/SEMANTICS.md §3.3–3.5): a window is late when its cleanup time (max timestamp + lateness) is at
   // or below the watermark; an element accepted by no window and late itself goes to the late output; a window at
   // or below the watermark fires at once when an element joins it (windows in descending start order), the others
   // when the watermark reaches their end, in ascending end order. What differs is bookkeeping: one state value per
@@ -1105,7 +1105,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.slotFree(slot);
   }
 
-  // ---- merging (SEMANTICS §1.4) ---------------------------------------------------------------------------------------
+  // ---- merging (docs/SEMANTICS.md §1.4) ---------------------------------------------------------------------------------------
 
   private persistSet(set: MergingWindowSet): void {
     if (!set.dirty) return;
@@ -1139,7 +1139,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.mergeContents(a.namespaceOf(stateWindow), mergedStateWindows.map((w) => a.namespaceOf(w)));
   }
 
-  // ---- timers (SEMANTICS §3.4) -----------------------------------------------------------------------------------------
+  // ---- timers (docs/SEMANTICS.md §3.4) -----------------------------------------------------------------------------------------
 
   protected onTimer(t: Timer): void {
     const a = this.assigner;
