@@ -1,7 +1,7 @@
-import { mergeMap, Observable, of, pipe, share, Subject, switchMap } from 'rxjs';
+import { connect, mergeMap, Observable, of, pipe, ReplaySubject, share, shareReplay, Subject, switchMap } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, fromArray, fromObservable, memoryStore, runJob, toArray, valueState, type StreamElement } from '../src/index.js';
-import { keyBy, process } from '../operators/index.js';
+import { keyBy, map, process } from '../operators/index.js';
 import { harness, ManualScheduler } from '../testing/index.js';
 
 const counting = (name?: string) =>
@@ -17,7 +17,7 @@ const counting = (name?: string) =>
 
 const refused =
   'process#0: a stateful operator was subscribed after job "dynamic" started — inside a higher-order operator (mergeMap, ' +
-  'switchMap, concatMap, exhaustMap …) or by a late subscription. Its keyed state and timers could be in no consistent ' +
+  'switchMap, concatMap, exhaustMap …) or by a later (re)subscription (concat, repeat, retry). Its keyed state and timers could be in no consistent ' +
   'checkpoint, so it is refused. Subscribe stateful operators with the pipeline: move it out of the higher-order ' +
   'operator (keyBy(...) then process(...) keeps state per key), or run without checkpoints.';
 
@@ -41,6 +41,59 @@ describe('the operator runtime is found through the subscriber chain (issue 12, 
     expect((error as Error).message).toBe(refused);
   });
 
+  // behind a Subject the subscriber chain is cut: the runtime active while the job delivers input stands in
+  const cutChains: [string, (e: StreamElement<string, string>) => Observable<StreamElement<string, string>>][] = [
+    ['share', (e) => of(e).pipe(counting(), share())],
+    ['shareReplay', (e) => of(e).pipe(counting(), shareReplay(1))],
+    ['connect', (e) => of(e).pipe(counting(), connect((s) => s))],
+    ['a Subject fed by hand', (e) => {
+      const subject = new ReplaySubject<StreamElement<string, string>>();
+      of(e).pipe(counting()).subscribe(subject);
+      return subject;
+    }],
+  ];
+  for (const [how, inner] of cutChains) {
+    it(`a checkpointed job refuses a stateful operator inside mergeMap behind ${how}`, async () => {
+      const job = runJob({
+        name: 'dynamic',
+        source: fromArray(['a', 'b']),
+        pipeline: pipe(keyBy((s: string) => s), mergeMap(inner)),
+        sink: toArray<string>(),
+        checkpoint: { intervalMs: 1_000, store: memoryStore() },
+      });
+      const error = await job.done.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toBe(refused);
+    });
+
+    it(`the harness refuses one behind ${how} too`, () => {
+      const h = harness<string, string, string>(mergeMap(inner));
+      h.record('a', 1, 'k');
+      expect(h.error).toBeInstanceOf(ConfigurationError);
+      expect(h.operators).toStrictEqual([]);
+    });
+  }
+
+  it('an operator subscribed behind a Subject from a scheduled action of an operator (a processing-time timer) finds the runtime too', () => {
+    const ticks = process<string, string, string>({
+      name: 'ticks',
+      onElement(_v, ctx) {
+        ctx.timers.registerProcessingTime(10);
+      },
+      onTimer(_ts, ctx) {
+        ctx.emit('tick');
+      },
+    });
+    const h = harness<string, string, string>(pipe(ticks, mergeMap((e: StreamElement<string, string>) => of(e).pipe(counting(), share()))));
+    h.record('a', 1, 'k');
+    expect(h.error).toBeUndefined();
+    h.setProcessingTime(10);
+    expect(h.error).toBeInstanceOf(ConfigurationError);
+  });
+
   it('a job without checkpoints runs operators inside higher-order operators on the job clock', async () => {
     const clock = new ManualScheduler(7_000);
     const input = new Subject<string>();
@@ -51,6 +104,7 @@ describe('the operator runtime is found through the subscriber chain (issue 12, 
       pipeline: pipe(
         keyBy((s: string) => s),
         switchMap((e) => of(e).pipe(counting())),
+        mergeMap((e) => of(e).pipe(map((v: string) => v.toUpperCase()), keyBy((v: string) => v), counting(), share())),
       ),
       sink: out,
       scheduler: clock,
@@ -69,7 +123,7 @@ describe('the operator runtime is found through the subscriber chain (issue 12, 
     await settle();
     await job.done;
     // a fresh instance per inner subscription (so #1 each time), on the job's virtual clock, not the wall clock
-    expect(out.values).toStrictEqual(['a#1@7000', 'a#1@7000']);
+    expect(out.values).toStrictEqual(['A#1@7000#1@7000', 'A#1@7000#1@7000']);
   });
 
   it('the harness refuses a stateful operator subscribed late, too', () => {

@@ -157,19 +157,21 @@ export function harness<T, K, R>(operator: OperatorFunction<StreamElement<T, K>,
 
   const h: Harness<T, K, R> = {
     push(...elements) {
-      for (const e of elements) input.next(e);
+      runtime.run(() => {
+        for (const e of elements) input.next(e);
+      });
       return h;
     },
     record(value, timestamp, key) {
-      input.next(record(value, timestamp, key));
+      runtime.run(() => input.next(record(value, timestamp, key)));
       return h;
     },
     watermark(timestamp) {
-      input.next(watermark(timestamp));
+      runtime.run(() => input.next(watermark(timestamp)));
       return h;
     },
     barrier(id) {
-      input.next(barrier(id));
+      runtime.run(() => input.next(barrier(id)));
       return h;
     },
     setProcessingTime(time) {
@@ -180,7 +182,7 @@ export function harness<T, K, R>(operator: OperatorFunction<StreamElement<T, K>,
       return clock.now();
     },
     complete() {
-      input.complete();
+      runtime.run(() => input.complete());
       return h;
     },
     output: () => [...out],

@@ -1,4 +1,4 @@
-import { Subscriber, type Observable, type Observer, type SchedulerLike, type Subscription } from 'rxjs';
+import { Subscriber, type Observable, type Observer, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { ConfigurationError } from '../errors/index.js';
 
@@ -71,16 +71,17 @@ const RUNTIME: unique symbol = Symbol.for('tidewater.operatorRuntime') as never;
 const MAX_CHAIN = 100_000;
 
 /**
- * The runtime set while a {@link PipelineRuntime} subscribes its pipeline synchronously: the fallback for operators
- * whose chain to the runtime's subscriber is cut by a `Subject` (`share()`, `multicast`), which subscribes upstream
- * with a subscriber of its own. Never read after that subscription returned.
+ * The runtime whose pipeline is running right now, synchronously: set while a {@link PipelineRuntime} subscribes its
+ * pipeline, delivers input into it ({@link PipelineRuntime.run}) or runs one of its operators' scheduled actions (its
+ * scheduler sets it). The fallback for operators whose chain to the runtime's subscriber is cut by a `Subject`
+ * (`share()`, `shareReplay`, `connect`, `groupBy`'s groups), which subscribes upstream with a subscriber of its own.
  */
-let subscribing: OperatorRuntime | undefined;
+let active: OperatorRuntime | undefined;
 
 /**
  * The runtime of the pipeline `subscriber` belongs to: the one carried by the first subscriber down its chain of
  * destinations (RxJS operators, tidewater operators and the inner subscribers of `mergeMap` & co. all chain to their
- * downstream subscriber), else the runtime whose pipeline is being subscribed right now, else undefined.
+ * downstream subscriber), else the runtime whose pipeline is running right now (behind a `Subject`), else undefined.
  *
  * @example
  * ```ts
@@ -99,7 +100,7 @@ export function runtimeOf(subscriber: Subscriber<unknown>): OperatorRuntime | un
     if (runtime !== undefined) return runtime;
     s = (s as { destination?: unknown }).destination;
   }
-  return subscribing;
+  return active;
 }
 
 /** Where a {@link RuntimeSubscriber} delivers: every method present. */
@@ -176,6 +177,7 @@ export interface PipelineRuntimeOptions {
  */
 export class PipelineRuntime implements OperatorRuntime {
   readonly instances: StatefulOperatorInstance[] = [];
+  /** The owner's scheduler, wrapped so that actions scheduled through it run with this runtime active. */
   readonly scheduler: SchedulerLike | undefined;
   readonly sideOutput: (<X>(operator: string, observer: Observer<X>, value: X) => void) | undefined;
   readonly warn: ((operator: string, message: string) => void) | undefined;
@@ -184,7 +186,7 @@ export class PipelineRuntime implements OperatorRuntime {
   private started = false;
 
   constructor(private readonly options: PipelineRuntimeOptions) {
-    this.scheduler = options.scheduler;
+    this.scheduler = options.scheduler === undefined ? undefined : new ActivatingScheduler(options.scheduler, this);
     this.sideOutput = options.sideOutput;
     this.warn = options.warn;
     this.onBarrier = options.onBarrier;
@@ -200,7 +202,7 @@ export class PipelineRuntime implements OperatorRuntime {
       instance.name,
       instance.name,
       `${instance.name}: a stateful operator was subscribed after ${this.options.owner} started — inside a higher-order ` +
-        'operator (mergeMap, switchMap, concatMap, exhaustMap …) or by a late subscription. Its keyed state and timers ' +
+        'operator (mergeMap, switchMap, concatMap, exhaustMap …) or by a later (re)subscription (concat, repeat, retry). Its keyed state and timers ' +
         'could be in no consistent checkpoint, so it is refused. Subscribe stateful operators with the pipeline: move ' +
         'it out of the higher-order operator (keyBy(...) then process(...) keeps state per key), or run without ' +
         'checkpoints.',
@@ -221,13 +223,45 @@ export class PipelineRuntime implements OperatorRuntime {
    * {@link PipelineRuntimeOptions.checkpointed}).
    */
   subscribe<T>(pipeline$: Observable<T>, sink: Sink<T>): Subscription {
-    const outer = subscribing;
-    subscribing = this;
     try {
-      return pipeline$.subscribe(new RuntimeSubscriber<T>(this, sink));
+      return this.run(() => pipeline$.subscribe(new RuntimeSubscriber<T>(this, sink)));
     } finally {
-      subscribing = outer;
       this.started = true;
     }
+  }
+
+  /**
+   * Runs `deliver` (which pushes input into the pipeline: a batch of records, a barrier, the end) with this runtime
+   * active, so that an operator subscribed meanwhile behind a `Subject` still finds it.
+   */
+  run<R>(deliver: () => R): R {
+    const outer = active;
+    active = this;
+    try {
+      return deliver();
+    } finally {
+      active = outer;
+    }
+  }
+}
+
+/** A scheduler whose actions run with a runtime active ({@link PipelineRuntime.run}); time is the inner one's. */
+class ActivatingScheduler implements SchedulerLike {
+  constructor(
+    private readonly inner: SchedulerLike,
+    private readonly runtime: PipelineRuntime,
+  ) {}
+  now(): number {
+    return this.inner.now();
+  }
+  schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay?: number, state?: S): Subscription {
+    const runtime = this.runtime;
+    return this.inner.schedule<S>(
+      function (this: SchedulerAction<S>, s?: S) {
+        runtime.run(() => work.call(this, s));
+      },
+      delay,
+      state,
+    );
   }
 }

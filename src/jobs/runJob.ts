@@ -110,6 +110,8 @@ class JobRunner<T, R> {
   private input: Subscriber<StreamElement<T, undefined>> | undefined;
   private pipelineSub: Subscription | undefined;
   private instances: readonly StatefulOperatorInstance[] = [];
+  /** The pipeline's runtime (once started): input is delivered with it active. */
+  private runtime: PipelineRuntime | undefined;
   /** True while a batch is being pushed: checkpoints and stops asked for meanwhile wait for the batch's end. */
   private pushing = false;
   private pumpScheduled = false;
@@ -254,6 +256,7 @@ class JobRunner<T, R> {
       warn: (_operator, message) => warn(`runJob(${name}): ${message}`),
       onBarrier: (i, id) => this.onBarrier(i, id),
     });
+    this.runtime = runtime;
     this.instances = runtime.instances;
     const input$ = new Observable<StreamElement<T, undefined>>((s) => {
       this.input = s;
@@ -509,10 +512,12 @@ class JobRunner<T, R> {
     this.recordsIn += vs.length;
     this.pushing = true;
     try {
-      for (let k = 0; k < vs.length && !input.closed; k++) {
-        const v = vs[k] as T;
-        input.next(isStreamElement(v) ? (v as StreamElement<T, undefined>) : record(v, now));
-      }
+      this.deliver(() => {
+        for (let k = 0; k < vs.length && !input.closed; k++) {
+          const v = vs[k] as T;
+          input.next(isStreamElement(v) ? (v as StreamElement<T, undefined>) : record(v, now));
+        }
+      });
     } finally {
       this.pushing = false;
     }
@@ -520,9 +525,16 @@ class JobRunner<T, R> {
     this.offsets[i] = (this.readers[i] as SourceReader<T>).offset();
   }
 
+  /** Pushes input into the pipeline with its runtime active (docs/ARCHITECTURE.md, "The operator runtime"). */
+  private deliver(push: () => void): void {
+    if (this.runtime !== undefined) this.runtime.run(push);
+    else push();
+  }
+
   private endInput(): void {
     this.phase = 'ending';
-    this.input?.complete();
+    const input = this.input;
+    if (input !== undefined) this.deliver(() => input.complete());
   }
 
   // ---- the sink -----------------------------------------------------------------------------------------------------
@@ -574,7 +586,8 @@ class JobRunner<T, R> {
     this.current = cp;
     this.pushing = true;
     try {
-      (this.input as Subscriber<StreamElement<T, undefined>>).next(barrier(cp.id));
+      const input = this.input as Subscriber<StreamElement<T, undefined>>;
+      this.deliver(() => input.next(barrier(cp.id)));
     } finally {
       this.pushing = false;
       this.current = undefined;
