@@ -1,6 +1,6 @@
 import type { Key } from '../elements/index.js';
 import { isKey } from './validate.js';
-import { decodeValue, encodeValue } from '../state/codec.js';
+import { decodeValue, encodeValue, isPlainNumber } from '../state/codec.js';
 
 /**
  * The in-memory identity of a key, usable as a `Map` key: primitives stand for themselves (so `1`, `'1'`, `1n` and
@@ -28,13 +28,13 @@ export function checkedKeyIdOf(key: unknown): KeyId | typeof NOT_A_KEY {
 function otherKeyIdOf(key: unknown): KeyId | typeof NOT_A_KEY {
   if (typeof key === 'string') return '\u0000' + key;
   if (typeof key === 'boolean' || typeof key === 'bigint') return key;
-  if (typeof key === 'object') return isKey(key) ? '\u0000' + encodeValue(key) : NOT_A_KEY;
+  if (typeof key === 'object') return isKey(key) ? '\u0000' + arrayKeyText(key as readonly unknown[]) : NOT_A_KEY;
   return NOT_A_KEY;
 }
 
 /** @internal */
 export function keyIdOf(key: Key): KeyId {
-  if (typeof key === 'object') return '\u0000' + encodeValue(key);
+  if (typeof key === 'object') return '\u0000' + arrayKeyText(key);
   if (typeof key === 'string' && key.charCodeAt(0) === 0) return '\u0000' + key;
   return key;
 }
@@ -45,4 +45,18 @@ export function keyOfId(id: KeyId): Key {
     return id.charCodeAt(1) === 0 ? id.slice(1) : (decodeValue(id.slice(1)) as Key);
   }
   return id;
+}
+
+/**
+ * The encoding of an array key (already validated by `isKey`): its parts only — other properties of the array are not
+ * part of the key. Parts that JSON writes as they are (strings, booleans, finite numbers other than -0) take
+ * `JSON.stringify`, which reads indices only and equals the codec's output for such an array; bigint, NaN, ±Infinity
+ * and -0 parts take the codec on a plain copy. Per record for composite keys, so no property checks here.
+ */
+function arrayKeyText(key: readonly unknown[]): string {
+  for (let i = 0; i < key.length; i++) {
+    const part = key[i];
+    if (typeof part !== 'string' && typeof part !== 'boolean' && !isPlainNumber(part)) return encodeValue(Array.from(key));
+  }
+  return JSON.stringify(key);
 }
