@@ -1,11 +1,11 @@
 // A store that lost checkpoints (deleted directory, missing completion markers) must never make a job start over on
 // its own: sinks and journals know the checkpoint they committed last, and a job whose store is behind them refuses
 // to start (StoreBehindError) until the store is restored or the user starts over explicitly (discardCommitted).
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, promises as fsPromises, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { filter, firstValueFrom, ReplaySubject, Subject } from 'rxjs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { callbackSink, fromArray, fromObservable, JobError, memoryStore, runJob, StoreBehindError, TidewaterError, toArray, toNdjsonFile, type Sink, type Source, type StateStore } from '../src/index.js';
 import { levelStore } from '../src/stores/level.js';
 import { runningSum } from './support/gated.js';
@@ -24,8 +24,8 @@ async function dropMarkers(store: StateStore, job: string): Promise<void> {
   await store.kv.batch(keys.map((key) => ({ type: 'del', key })));
 }
 
-/** Runs job `name` over 1, 2, 3 with two checkpoints (after 2 and at the end) into `sink`. */
-async function firstRun(store: StateStore, sink: Sink<number>, name = 'j'): Promise<void> {
+/** Runs job `name` over 1, 2, 3 with two checkpoints (after 2 and at the end) into `sink`; resolves with its `done`. */
+async function feedRun(store: StateStore, sink: Sink<number>, name = 'j'): Promise<{ done: Promise<unknown> }> {
   const live = new ReplaySubject<number>();
   const job = runJob({ name, source: fromObservable(live), pipeline: runningSum(), sink, checkpoint: cfg(store) });
   const reached = firstValueFrom(job.output$.pipe(filter((s) => s === 3)));
@@ -35,7 +35,12 @@ async function firstRun(store: StateStore, sink: Sink<number>, name = 'j'): Prom
   await job.triggerCheckpoint();
   live.next(3);
   live.complete();
-  expect(await job.done).toMatchObject({ lastCheckpoint: 2 });
+  return { done: job.done };
+}
+
+/** {@link feedRun}, expected to complete with checkpoint 2. */
+async function firstRun(store: StateStore, sink: Sink<number>, name = 'j'): Promise<void> {
+  expect(await (await feedRun(store, sink, name)).done).toMatchObject({ lastCheckpoint: 2 });
 }
 
 /** A live source that says when it was opened (the job started: its checks passed, its sink opened). */
@@ -163,6 +168,61 @@ describe('a store behind its sink: toNdjsonFile', () => {
     // rolled back on request: checkpoint 1 covered 1 and 2 (output '1\n3\n'); the live source then ends
     expect(await secondRun(store, toNdjsonFile<number>(file), { restore: 1, discardCommitted: true })).toBe('running');
     expect(readFileSync(file, 'utf8')).toBe('1\n3\n');
+  });
+
+  it('a crash between an append and its commit record, then a store that lost that checkpoint: refuses to start and keeps the output', async () => {
+    const store = memoryStore();
+    const file = join(dir(), 'out.ndjson');
+    await firstRun(store, toNdjsonFile<number>(file));
+    expect(readFileSync(file, 'utf8')).toBe('1\n3\n6\n');
+    // what a crash after checkpoint 2's append but before its record was updated leaves: the record of checkpoint 1
+    writeFileSync(`${file}.committed`, JSON.stringify({ format: 'tidewater-ndjson-commit/1', checkpoint: 1, bytes: 4 }));
+    // the store then loses checkpoint 2 entirely, with the head that recorded it
+    const gone = (await store.kv.keys('cp/j/', 'cp/j0')).filter((key) => key.includes('/0000000000000002') || key === 'cp/j/h');
+    expect(gone.length).toBeGreaterThan(2);
+    await store.kv.batch(gone.map((key) => ({ type: 'del', key })));
+    expect((await store.listCheckpoints('j')).map((c) => c.id)).toStrictEqual([1]);
+    const e = await secondRun(store, toNdjsonFile<number>(file));
+    expect(readFileSync(file, 'utf8')).toBe('1\n3\n6\n'); // without the check it was cut back to '1\n3\n'
+    expect(e).toBeInstanceOf(StoreBehindError);
+    expect((e as Error).message).toBe(
+      `runJob(j): the newest usable checkpoint in store memory is 1, but toNdjsonFile(${file}) already committed checkpoint 2 ` +
+        `(6 B of output, the last 2 B by checkpoint 2 or later; its commit record ${file}.committed names only checkpoint 1 at 4 B: a crash cut its update short): ` +
+        `starting from checkpoint 1 would discard 2 B of it. ` +
+        `The store lost checkpoints (a deleted or damaged directory, lost completion markers): restore it (e.g. from a backup) so that it holds checkpoint 2 or later, ` +
+        `or start over explicitly with restore: false, discardCommitted: true.`,
+    );
+    expect(e).toMatchObject({ restoring: 1, committed: [{ component: `toNdjsonFile(${file})`, checkpoint: 2 }] });
+    // on request, the output is rolled back to checkpoint 1
+    expect(await secondRun(store, toNdjsonFile<number>(file), { discardCommitted: true })).toBe('running');
+    expect(readFileSync(file, 'utf8')).toBe('1\n3\n');
+  });
+
+  it('the commit record is written before the append: a commit stopped before its append still protects its checkpoint', async () => {
+    const store = memoryStore();
+    const file = join(dir(), 'out.ndjson');
+    // the process stops right before checkpoint 2's append (the second open of the output file for it)
+    const realOpen = fsPromises.open.bind(fsPromises);
+    let appends = 0;
+    const spy = vi.spyOn(fsPromises, 'open').mockImplementation(((path: string, flags?: string) => {
+      if (path === file && flags === 'r+' && ++appends === 2) return Promise.reject(new Error('stopped before the append'));
+      return realOpen(path, flags);
+    }) as typeof fsPromises.open);
+    try {
+      await expect((await feedRun(store, toNdjsonFile<number>(file))).done).rejects.toThrow('stopped before the append');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(readFileSync(file, 'utf8')).toBe('1\n3\n');
+    expect(JSON.parse(readFileSync(`${file}.committed`, 'utf8'))).toStrictEqual({ format: 'tidewater-ndjson-commit/1', checkpoint: 2, bytes: 6 });
+    // the store then loses checkpoint 2 with its head: the job refuses to drop checkpoint 2's lines (still pending)
+    const gone = (await store.kv.keys('cp/j/', 'cp/j0')).filter((key) => key.includes('/0000000000000002') || key === 'cp/j/h');
+    await store.kv.batch(gone.map((key) => ({ type: 'del', key })));
+    const e = await secondRun(store, toNdjsonFile<number>(file));
+    expect(e).toBeInstanceOf(StoreBehindError);
+    expect((e as Error).message).toContain(`the newest usable checkpoint in store memory is 1, but toNdjsonFile(${file}) already committed checkpoint 2 (6 B of output): starting from checkpoint 1 would discard 2 B of it.`);
+    expect(readFileSync(file, 'utf8')).toBe('1\n3\n');
+    expect(existsSync(`${file}.pending-2`)).toBe(true);
   });
 
   it('a store that is intact (or ahead) restores as before, and the output goes on', async () => {

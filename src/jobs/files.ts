@@ -138,6 +138,15 @@ interface CommitRecord {
 }
 const COMMIT_FORMAT = 'tidewater-ndjson-commit/1';
 
+/** The size of file `f`, or undefined when it does not exist. */
+async function sizeOf(fsp: typeof NodeFs.promises, f: string): Promise<number | undefined> {
+  try {
+    return (await fsp.stat(f)).size;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The state of a toNdjsonFile sink in a checkpoint (refused when it is another sink's). */
 function ndjsonState(description: string, restored: string): NdjsonState {
   return parseSinkState(description, 'toNdjsonFile', restored, (o) => isIndex(o['committed']) && Array.isArray(o['pending'])) as unknown as NdjsonState;
@@ -152,9 +161,10 @@ function ndjsonState(description: string, restored: string): NdjsonState {
  * checkpoint are committed and everything after them is cut off and aborted, so `file` holds each result exactly
  * once. Without checkpointing, lines are appended as they come.
  *
- * Each commit also notes in `file.committed` (replaced atomically) the checkpoint it committed and the file's size: a
- * job whose store lost that checkpoint (a deleted store directory, lost completion markers) refuses to start with
- * `StoreBehindError` instead of cutting the file back; `discardCommitted: true` (with `restore: false` to start over)
+ * Each commit first notes in `file.committed` (replaced atomically, before the lines are appended) the checkpoint it
+ * commits and the file's size after it: a job whose store lost that checkpoint (a deleted store directory, lost
+ * completion markers) refuses to start with `StoreBehindError` instead of cutting the file back (so does a restored job
+ * whose file is longer than its checkpoint's output, which only a newer commit makes it); `discardCommitted: true` (with `restore: false` to start over)
  * lets it. A file without that note (not written by a checkpointed job) is emptied when a job starts from scratch.
  *
  * @example
@@ -190,28 +200,33 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
     async committedAhead(context) {
       const { fs } = nodeModules(description);
       const record = await readRecord(fs.promises);
-      if (record === undefined) return undefined;
-      const from = context.transactional && context.restored !== undefined ? ndjsonState(description, context.restored).committed : 0;
+      const restored = context.transactional && context.restored !== undefined;
+      const from = restored ? ndjsonState(description, context.restored as string).committed : 0;
+      const at = context.restoredCheckpoint;
       // a start at or after the recorded checkpoint cuts nothing committed (transactions are appended in id order)
-      if (record.bytes <= from || (context.restoredCheckpoint !== undefined && record.checkpoint <= context.restoredCheckpoint)) return undefined;
-      return { checkpoint: record.checkpoint, what: `${record.bytes} B of output`, loss: from === 0 ? 'discard it' : `discard ${record.bytes - from} B of it` };
+      if (record !== undefined && record.bytes > from && (at === undefined || record.checkpoint > at)) {
+        return { checkpoint: record.checkpoint, what: `${record.bytes} B of output`, loss: from === 0 ? 'discard it' : `discard ${record.bytes - from} B of it` };
+      }
+      if (!restored) return undefined; // (a file without a record, not written by a checkpointed job, is emptied)
+      // Only commits extend the file, and only after their checkpoint is durable: a file longer than the restored
+      // checkpoint's output holds a newer checkpoint's lines, even when the record does not say so (a file left by a
+      // crash between an append and the record's update, before the record was written first; see commit below).
+      const size = (await sizeOf(fs.promises, file)) ?? 0;
+      if (size <= from) return undefined;
+      const after = Math.max(record?.checkpoint ?? -1, at ?? -1) + 1;
+      const note =
+        record === undefined ? `its commit record ${recordFile} is missing` : `its commit record ${recordFile} names only checkpoint ${record.checkpoint} at ${record.bytes} B: a crash cut its update short`;
+      return { checkpoint: after, what: `${size} B of output, the last ${size - from} B by checkpoint ${after} or later; ${note}`, loss: `discard ${size - from} B of it` };
     },
     async open(context: SinkContext): Promise<SinkWriter<R>> {
       const { fs, path } = nodeModules(description);
       const fsp = fs.promises;
       const pendingFile = (id: number): string => `${file}.pending-${id}`;
-      const sizeOf = async (f: string): Promise<number | undefined> => {
-        try {
-          return (await fsp.stat(f)).size;
-        } catch {
-          return undefined;
-        }
-      };
       const commitOne = async (t: PendingTxn): Promise<void> => {
         const pf = pendingFile(t.id);
-        const size = (await sizeOf(file)) ?? 0;
+        const size = (await sizeOf(fsp, file)) ?? 0;
         if (t.length === 0) return;
-        if ((await sizeOf(pf)) === undefined) {
+        if ((await sizeOf(fsp, pf)) === undefined) {
           if (size >= t.start + t.length) return; // committed before
           throw new FileFormatError(description, t, `${description}: transaction ${t.id} is neither committed nor pending (${pf} is missing); the output file was changed behind the job's back. Delete the checkpoints and start over.`);
         }
@@ -235,7 +250,21 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
         for (const name of await fsp.readdir(dir)) if (name.startsWith(prefix)) await fsp.unlink(path.join(dir, name));
       };
 
-      /** Notes checkpoint `checkpoint` as committed at `bytes` (undefined: removes the note), atomically. */
+      /** Makes a created (or removed) file's directory entry durable too (Linux needs the directory fsynced). */
+      const syncDir = async (): Promise<void> => {
+        try {
+          const dh = await fsp.open(path.dirname(file), 'r');
+          try {
+            await dh.sync();
+          } finally {
+            await dh.close();
+          }
+        } catch {
+          // platforms that cannot open or fsync a directory (Windows) persist entries with the file
+        }
+      };
+
+      /** Notes checkpoint `checkpoint` as committed at `bytes` (undefined: removes the note), atomically and durably. */
       const writeRecord = async (checkpoint: number | undefined, bytes: number): Promise<void> => {
         if (checkpoint === undefined) {
           await fsp.rm(recordFile, { force: true });
@@ -250,19 +279,21 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
           await fh.close();
         }
         await fsp.rename(tmp, recordFile);
+        await syncDir();
       };
 
       let end = 0;
       const restoredFrom = context.transactional ? context.restoredCheckpoint : undefined;
       if (context.transactional && context.restored !== undefined) {
         const state = ndjsonState(description, context.restored);
-        for (const t of state.pending) await commitOne(t);
         end = state.committed;
-        const size = (await sizeOf(file)) ?? 0;
+        // the record first, as in commit below
+        if (state.pending.some((t) => t.length > 0) && restoredFrom !== undefined) await writeRecord(restoredFrom, end);
+        for (const t of state.pending) await commitOne(t);
+        const size = (await sizeOf(fsp, file)) ?? 0;
         if (size < end) {
           throw new FileFormatError(description, size, `${description}: ${file} is shorter (${size} B) than the output its checkpoint committed (${end} B); it was changed behind the job's back. Restore it, or start over (restore: false).`);
         }
-        if (state.pending.some((t) => t.length > 0) && restoredFrom !== undefined) await writeRecord(restoredFrom, end);
       }
       await fsp.mkdir(path.dirname(file), { recursive: true });
       await removeStrayPending();
@@ -286,19 +317,6 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
         const s = JSON.stringify(v) as string | undefined;
         if (s === undefined) throw new ConfigurationError(description, v, `${description}: ${describeValue(v)} has no JSON form; map results to JSON values before the sink.`);
         return s;
-      };
-      /** Makes a created (or removed) file's directory entry durable too (Linux needs the directory fsynced). */
-      const syncDir = async (): Promise<void> => {
-        try {
-          const dh = await fsp.open(path.dirname(file), 'r');
-          try {
-            await dh.sync();
-          } finally {
-            await dh.close();
-          }
-        } catch {
-          // platforms that cannot open or fsync a directory (Windows) persist entries with the file
-        }
       };
       if (!context.transactional) {
         let chain: Promise<void> = Promise.resolve();
@@ -353,14 +371,20 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
           return JSON.stringify(state);
         },
         async commit(id) {
+          const due = pending.filter((t) => t.id <= id);
           let bytes: number | undefined;
-          while (pending.length > 0 && (pending[0] as PendingTxn).id <= id) {
-            const t = pending[0] as PendingTxn;
+          for (const t of due) if (t.length > 0) bytes = t.start + t.length;
+          // The record is written (durably) before the lines are appended, never after: their pending files are
+          // durable already, and checkpoint `id` is, so a crash at any point of the append leaves a record naming
+          // `id` and the size the file is about to reach, and a restart whose store lost `id` refuses to cut them
+          // (StoreBehindError, docs/SEMANTICS.md §8). A record written after the append left a window (appended,
+          // record still naming the older checkpoint) in which the file was cut back silently; committedAhead also
+          // measures the file itself, for files left in that state.
+          if (bytes !== undefined) await writeRecord(id, bytes);
+          for (const t of due) {
             await commitOne(t);
             pending = pending.slice(1);
-            if (t.length > 0) bytes = t.start + t.length;
           }
-          if (bytes !== undefined) await writeRecord(id, bytes);
         },
         close() {
           lines = [];

@@ -615,6 +615,11 @@ class JobRunner<T, R> {
     cp.snapshots.push(instance.snapshot({ full: cp.full }));
   }
 
+  /** A store's warning about a checkpoint that is complete nonetheless (e.g. its head could not be put aside). */
+  private warnStore(message: string): void {
+    (this.config.onWarning ?? ((m: string) => console.warn(m)))(`runJob(${this.config.name}): ${message}`);
+  }
+
   /** Pre-commits the sink, writes the checkpoint, then (unless the job failed meanwhile) commits, prunes, releases. */
   private async persist(cp: PendingCheckpoint): Promise<void> {
     // (synchronous up to the first await: the next checkpoint's deltas build on this one)
@@ -636,6 +641,7 @@ class JobRunner<T, R> {
         operators: cp.snapshots,
         sources: cp.offsets,
         ...(sink !== undefined ? { sink } : {}),
+        onWarning: (m) => this.warnStore(m),
       });
     } catch (e) {
       throw new JobError('runJob', cp.id, `runJob(${this.config.name}): writing checkpoint ${cp.id} to ${store.description} failed: ${e instanceof Error ? e.message : describeValue(e)}. The job stops; it restarts from the last complete checkpoint.`, { cause: e });
@@ -644,7 +650,7 @@ class JobRunner<T, R> {
     if (this.failed) return;
     if (writer !== undefined) await this.guarded('sink', this.sinkName(), 'commit', () => writer.commit(cp.id), cp.id);
     if (this.failed) return;
-    await this.releaseSources(await store.prune(this.config.name, this.retain), cp.id);
+    await this.releaseSources(await store.prune(this.config.name, this.retain, (m) => this.warnStore(m)), cp.id);
     if (allFull) {
       this.fullBytes = meta.bytes;
       this.deltaBytes = 0;

@@ -15,7 +15,8 @@
  *
  * A checkpoint's chunks, manifest and marker are written in one `kv.batch`, together with the head; a prune rewrites the
  * head with the deletions; once that batch is durable, the head is also put aside where the backend keeps values apart
- * from its own storage (LevelDB: a file next to the database). So a checkpoint that vanishes later (LevelDB drops a
+ * from its own storage (LevelDB: a file next to the database); a failure to do so is a warning, not a failed checkpoint
+ * (the copy only serves fallback reporting). So a checkpoint that vanishes later (LevelDB drops a
  * write it finds damaged in its log when it reopens, and whatever followed it in that block of the log) is still
  * known, and a restore that falls back past it says so (docs/ARCHITECTURE.md, stores).
  */
@@ -292,7 +293,7 @@ class CheckpointStore implements StateStore {
         { cause },
       );
     }
-    await this.putHeadAside(k, headNow, head.aside);
+    await this.putHeadAside(k, headNow, head.aside, `job ${JSON.stringify(job)}, checkpoint ${id}: the checkpoint`, write.onWarning);
     return metaOf({ ...body, bytes: total });
   }
 
@@ -330,9 +331,22 @@ class CheckpointStore implements StateStore {
     return { ids: [...(a ?? []), ...(b ?? [])], last: a ?? b ?? [], inStore, aside };
   }
 
-  /** Puts the head aside (after the batch holding it is durable), where the backend can and it changed. */
-  private async putHeadAside(k: JobKeys, value: string, aside: string | undefined): Promise<void> {
-    if (value !== aside) await this.kv.putAside?.(k.head(), value);
+  /**
+   * Puts the head aside (after the batch holding it is durable), where the backend can and it changed. The batch is
+   * complete and usable whatever happens here, and the copy only serves to report a newest checkpoint the store loses
+   * later (docs/SEMANTICS.md §8): a failure is a warning naming `what` was complete, never a rejection (the next write
+   * tries again, as its head differs from the copy).
+   */
+  private async putHeadAside(k: JobKeys, value: string, aside: string | undefined, what: string, onWarning: ((message: string) => void) | undefined): Promise<void> {
+    if (value === aside || this.kv.putAside === undefined) return;
+    try {
+      await this.kv.putAside(k.head(), value);
+    } catch (e) {
+      (onWarning ?? ((m: string) => console.warn(m)))(
+        `store ${this.description}, ${what} is complete, but putting the job's head aside failed (${e instanceof Error ? e.message : String(e)}); ` +
+          'the copy only serves to report a newest checkpoint that the store loses later. Check the space and permissions next to the store; the next checkpoint tries again.',
+      );
+    }
   }
 
   /** The manifest of a checkpoint whose marker and manifest agree, or why there is none. */
@@ -446,7 +460,7 @@ class CheckpointStore implements StateStore {
     return undefined;
   }
 
-  async prune(job: string, retain: number): Promise<CheckpointMeta[]> {
+  async prune(job: string, retain: number, onWarning?: (message: string) => void): Promise<CheckpointMeta[]> {
     if (!isIndex(retain)) throw this.misuse(`job ${JSON.stringify(job)}`, retain, `prune: retain must be a non-negative integer, not ${String(retain)}`);
     const k = new JobKeys(job);
     const [found, head] = await Promise.all([this.scan(k), this.head(k)]);
@@ -484,7 +498,8 @@ class CheckpointStore implements StateStore {
     const value = headValue([...kept, ...head.ids.filter((id) => id > floor && !complete.has(id))]);
     if (value !== head.inStore) ops.push({ type: 'put', key: k.head(), value });
     if (ops.length > 0) await this.kv.batch(ops);
-    await this.putHeadAside(k, value, head.aside);
+    // (only a head the prune changed: a copy left stale by a failed put is retried by the next checkpoint write)
+    if (value !== head.inStore) await this.putHeadAside(k, value, head.aside, `job ${JSON.stringify(job)}: the prune`, onWarning);
     return [...keep]
       .filter((id) => complete.has(id))
       .sort((a, b) => b - a)

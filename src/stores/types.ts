@@ -67,6 +67,12 @@ export interface CheckpointWrite {
   readonly sources: readonly string[];
   /** The sink's encoded transaction state (pending pre-committed transactions), or undefined without a sink. */
   readonly sink?: string;
+  /**
+   * Receives a warning about a failure after the checkpoint is durable that leaves it usable (putting the job's head
+   * aside, see {@link KeyValueBackend.putAside}) instead of a rejection; default `console.warn`. runJob passes its
+   * `onWarning`.
+   */
+  readonly onWarning?: (message: string) => void;
 }
 
 /**
@@ -210,9 +216,11 @@ export interface StateStore {
   /**
    * Keeps the newest `retain` complete checkpoints (savepoints do not count towards them, as in Flink), every
    * savepoint, and every checkpoint a kept one's delta chain needs; deletes the rest, and torn leftovers older than
-   * the newest complete checkpoint. Resolves with the complete checkpoints kept, newest first.
+   * the newest complete checkpoint. Resolves with the complete checkpoints kept, newest first. A failure after the
+   * deletions are durable that leaves the store consistent (putting the job's head aside) goes to `onWarning`
+   * (default `console.warn`) instead.
    */
-  prune(job: string, retain: number): Promise<CheckpointMeta[]>;
+  prune(job: string, retain: number, onWarning?: (message: string) => void): Promise<CheckpointMeta[]>;
   /**
    * A portable savepoint file (JSON text, checksummed) of checkpoint `id` (default: newest usable), full state.
    * Rejects with a `CorruptCheckpointError` naming the reason when that checkpoint is missing or unusable.
