@@ -18,7 +18,7 @@
  * from its own storage (LevelDB: a file next to the database); a failure to do so is a warning, not a failed checkpoint
  * (the copy only serves fallback reporting). So a checkpoint that vanishes later (LevelDB drops a
  * write it finds damaged in its log when it reopens, and whatever followed it in that block of the log) is still
- * known, and a restore that falls back past it says so (docs/ARCHITECTURE.md, stores).
+ * known, and a restore that falls back past it says so (docs/SEMANTICS.md §8, "tidewater: restore safety").
  */
 import { ChunkWriter, isIndex, mergeSnapshots, PackedSnapshot, unpackChunk, unpackRows, type OperatorSnapshot, type SnapshotEntry } from '../checkpoints/snapshot.js';
 import { ConfigurationError, CorruptCheckpointError, StoreError, TidewaterError } from '../errors/index.js';
