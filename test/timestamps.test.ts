@@ -117,10 +117,11 @@ function oracle(kind: 'tumbling' | 'sliding' | 'session', ts: number, size: numb
   return out;
 }
 
-function assignerOf(kind: 'tumbling' | 'sliding' | 'session', size: number, slide: number, offset: number): WindowAssigner<unknown> {
+function assignerOf(kind: 'tumbling' | 'sliding' | 'session', size: number, slide: number, offset: number, dynamic = false): WindowAssigner<unknown> {
   if (kind === 'tumbling') return tumblingWindows(size, { offset });
   if (kind === 'sliding') return slidingWindows(size, slide, { offset });
-  return sessionWindows(size);
+  // a dynamic gap is checked per element (docs/SEMANTICS.md §2.8), with the same windows as a fixed one
+  return dynamic ? sessionWindows(() => size) : sessionWindows(size);
 }
 
 /** The key of a timestamp in these tests: one per end of the range (a key's panes span its timestamps). */
@@ -181,11 +182,11 @@ const nearEnds = fc.oneof(
 // whole milliseconds only (docs/SEMANTICS.md §2.8): the usual sizes, and any from 1 ms to MAX_WINDOW_SIZE
 const sizeOf = fc.oneof(fc.constantFrom(...SIZES), fc.integer({ min: 1, max: MAX_WINDOW_SIZE }));
 const shape = fc
-  .tuple(fc.constantFrom<'tumbling' | 'sliding' | 'session'>('tumbling', 'sliding', 'session'), sizeOf, fc.integer({ min: 1, max: 10 }), fc.double({ min: -0.999, max: 0.999, noNaN: true }))
-  .map(([kind, size, div, frac]) => {
+  .tuple(fc.constantFrom<'tumbling' | 'sliding' | 'session'>('tumbling', 'sliding', 'session'), sizeOf, fc.integer({ min: 1, max: 10 }), fc.double({ min: -0.999, max: 0.999, noNaN: true }), fc.boolean())
+  .map(([kind, size, div, frac, dynamic]) => {
     // sliding: a slide that divides the size or not (both paths' grids), at most 10 windows per element
     const slide = kind === 'sliding' ? Math.max(1, Math.floor(size / div)) : size;
-    return { kind, size, slide, offset: kind === 'session' ? 0 : Math.trunc(frac * slide) };
+    return { kind, size, slide, offset: kind === 'session' ? 0 : Math.trunc(frac * slide), dynamic };
   });
 
 describe('timestamps: exact windows up to ±MAX_TIMESTAMP (BigInt oracle)', () => {
@@ -209,8 +210,8 @@ describe('timestamps: exact windows up to ±MAX_TIMESTAMP (BigInt oracle)', () =
 
   it('property: timestamps near the ends of the range get exactly the oracle windows', () => {
     fc.assert(
-      fc.property(shape, fc.array(nearEnds, { minLength: 1, maxLength: 8 }), ({ kind, size, slide, offset }, tss) => {
-        const a = assignerOf(kind, size, slide, offset);
+      fc.property(shape, fc.array(nearEnds, { minLength: 1, maxLength: 8 }), ({ kind, size, slide, offset, dynamic }, tss) => {
+        const a = assignerOf(kind, size, slide, offset, dynamic);
         for (const ts of tss) expect(a.assign(0, ts, 0).map((w) => [BigInt(w.start), BigInt(w.end)])).toStrictEqual(oracle(kind, ts, size, slide, offset));
         const want = oracleWindows(kind, tss, size, slide, offset);
         expect(operatorWindows(a, tss, false)).toStrictEqual(want);
