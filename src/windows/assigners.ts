@@ -191,12 +191,11 @@ export function sessionWindows<T = unknown>(gap: number | ((value: T) => number)
     assign(value, timestamp, processingTime) {
       const ts = eventTime ? timestamp : processingTime;
       checkTs(op, ts, value);
-      const g = typeof gap === 'function' ? gap(value) : gap;
-      if (typeof gap === 'function') {
-        // the same rule as a fixed gap, checked per element (docs/SEMANTICS.md §2.8); fails the stream
-        const problem = durationProblem(g, SIZES, BEYOND);
-        if (problem !== undefined) throw new ConfigurationError(op, g, `${op}: the dynamic gap ${String(g)} of the element ${describeValue(value)} at ${ts} ${problem}`);
-      }
+      if (typeof gap !== 'function') return [{ start: ts, end: ts + gap }];
+      // a dynamic gap: the rule of a fixed one, checked per element (docs/SEMANTICS.md §2.8); fails the stream
+      const g = gap(value);
+      const problem = durationProblem(g, SIZES, BEYOND);
+      if (problem !== undefined) throw new ConfigurationError(op, g, `${op}: the dynamic gap ${String(g)} of the element ${describeValue(value)} at ${ts} ${problem}`);
       return [{ start: ts, end: ts + g }];
     },
     defaultTrigger: () => (eventTime ? eventTimeTrigger() : processingTimeTrigger()),
