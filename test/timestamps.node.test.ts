@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
  * `guardMs` it is killed and the cases it has not finished are reported as 'hung' (the guard turns a regression into
  * a failure instead of a hung test run; it times nothing).
  */
-function runCases(entry: 'eventTime' | 'window' | 'span', cases: readonly (readonly [string, number, ...unknown[]])[], guardMs = 60_000): Promise<unknown[]> {
+function runCases(entry: 'eventTime' | 'window' | 'span' | 'fraction', cases: readonly (readonly [string, number, ...unknown[]])[], guardMs = 60_000): Promise<unknown[]> {
   const args = cases.flatMap(([assigner, ts]) => [assigner, String(ts)]);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/timestampCase.ts', entry, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -86,3 +86,31 @@ describe('timestamps beyond ±MAX_TIMESTAMP fail fast where they enter (issue 12
     });
   }, 120_000);
 });
+
+describe('fractional window sizes near the end of the range are refused, not hung or dropped (issue 12 item 4)', () => {
+  const whole = (noun: string, v: number, instead: number) =>
+    `is not a whole number of milliseconds: ${noun} are whole milliseconds, as timestamps are (near the ends of their range a fraction of a millisecond rounds away): use ${instead} instead of ${v}.`;
+  const sizes = 'window sizes, slides and gaps';
+  // (the cases that hung come last, so that on a hang the others still report) before: a hang (the window loop's `st -= slide` and the trigger's `t + interval` did not move), no window (the
+  // record dropped) or a window whose start equals its end
+  const cases: [name: string, ts: number, error: string, message: string][] = [
+    ['sliding 0.3 / 0.1', 8e15, 'ConfigurationError', `slidingWindows: size 0.3 ${whole(sizes, 0.3, 1)}`],
+    ['tumbling 0.1', 8e15, 'ConfigurationError', `tumblingWindows: size 0.1 ${whole(sizes, 0.1, 1)}`],
+    ['tumbling 0.1 processing', 8e15, 'ConfigurationError', `tumblingWindows: size 0.1 ${whole(sizes, 0.1, 1)}`],
+    ['tumbling 10 offset 0.5', 8e15, 'ConfigurationError', `tumblingWindows: offset 0.5 ${whole('window offsets', 0.5, 0)}`],
+    ['session 0.5', 8e15, 'ConfigurationError', `sessionWindows: gap 0.5 ${whole(sizes, 0.5, 1)}`],
+    ['session dynamic 0.5', 8e15, 'ConfigurationError', `sessionWindows: the dynamic gap 0.5 of the element 1 at 8000000000000000 ${whole(sizes, 0.5, 1)}`],
+    ['sliding 3 / 0.5', 8e15 + 1, 'ConfigurationError', `slidingWindows: slide 0.5 ${whole(sizes, 0.5, 1)}`],
+    ['continuous 0.5', 8e15 + 1, 'ConfigurationError', `continuousEventTimeTrigger: interval 0.5 ${whole('trigger intervals', 0.5, 1)}`],
+  ];
+  let outcomes: unknown[] = [];
+  beforeAll(async () => {
+    // a short guard: every case fails at once, at construction or with the first element
+    outcomes = await runCases('fraction', cases, 15_000);
+  }, 30_000);
+
+  it.each(cases.map((c, i) => [...c, i] as const))('%s at %d: %s', (_name, _ts, error, message, i) => {
+    expect(outcomes[i]).toStrictEqual({ error, message });
+  });
+});
+

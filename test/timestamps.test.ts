@@ -97,7 +97,7 @@ describe('timestamps: where they enter (issue 12 item 4)', () => {
     expect(() => tumblingWindows(2e14)).toThrow(msg('tumblingWindows', 'size'));
     expect(() => slidingWindows(2e14, 1e14)).toThrow(msg('slidingWindows', 'size'));
     expect(() => sessionWindows(2e14)).toThrow(msg('sessionWindows', 'gap'));
-    expect(() => sessionWindows(() => 2e14).assign(0, 0, 0)).toThrow(msg('sessionWindows', 'the dynamic gap'));
+    expect(() => sessionWindows(() => 2e14).assign(0, 0, 0)).toThrow(msg('sessionWindows', 'the dynamic gap').replace('200000000000000', '200000000000000 of the element 0 at 0'));
     expect(tumblingWindows(MAX_WINDOW_SIZE).assign(0, MAX_TIMESTAMP, 0)).toStrictEqual([{ start: 8.6e15, end: 8.7e15 }]);
   });
 });
@@ -117,10 +117,11 @@ function oracle(kind: 'tumbling' | 'sliding' | 'session', ts: number, size: numb
   return out;
 }
 
-function assignerOf(kind: 'tumbling' | 'sliding' | 'session', size: number, slide: number, offset: number): WindowAssigner<unknown> {
+function assignerOf(kind: 'tumbling' | 'sliding' | 'session', size: number, slide: number, offset: number, dynamic = false): WindowAssigner<unknown> {
   if (kind === 'tumbling') return tumblingWindows(size, { offset });
   if (kind === 'sliding') return slidingWindows(size, slide, { offset });
-  return sessionWindows(size);
+  // a dynamic gap is checked per element (docs/SEMANTICS.md §2.8), with the same windows as a fixed one
+  return dynamic ? sessionWindows(() => size) : sessionWindows(size);
 }
 
 /** The key of a timestamp in these tests: one per end of the range (a key's panes span its timestamps). */
@@ -178,12 +179,14 @@ const nearEnds = fc.oneof(
   fc.integer({ min: 0, max: 1_000_000 }).map((d) => MIN_TIMESTAMP + d),
   fc.integer({ min: -100_000, max: 100_000 }),
 );
+// whole milliseconds only (docs/SEMANTICS.md §2.8): the usual sizes, and any from 1 ms to MAX_WINDOW_SIZE
+const sizeOf = fc.oneof(fc.constantFrom(...SIZES), fc.integer({ min: 1, max: MAX_WINDOW_SIZE }));
 const shape = fc
-  .tuple(fc.constantFrom<'tumbling' | 'sliding' | 'session'>('tumbling', 'sliding', 'session'), fc.constantFrom(...SIZES), fc.integer({ min: 1, max: 10 }), fc.double({ min: -0.999, max: 0.999, noNaN: true }))
-  .map(([kind, size, div, frac]) => {
+  .tuple(fc.constantFrom<'tumbling' | 'sliding' | 'session'>('tumbling', 'sliding', 'session'), sizeOf, fc.integer({ min: 1, max: 10 }), fc.double({ min: -0.999, max: 0.999, noNaN: true }), fc.boolean())
+  .map(([kind, size, div, frac, dynamic]) => {
     // sliding: a slide that divides the size or not (both paths' grids), at most 10 windows per element
     const slide = kind === 'sliding' ? Math.max(1, Math.floor(size / div)) : size;
-    return { kind, size, slide, offset: kind === 'session' ? 0 : Math.trunc(frac * slide) };
+    return { kind, size, slide, offset: kind === 'session' ? 0 : Math.trunc(frac * slide), dynamic };
   });
 
 describe('timestamps: exact windows up to ±MAX_TIMESTAMP (BigInt oracle)', () => {
@@ -207,14 +210,41 @@ describe('timestamps: exact windows up to ±MAX_TIMESTAMP (BigInt oracle)', () =
 
   it('property: timestamps near the ends of the range get exactly the oracle windows', () => {
     fc.assert(
-      fc.property(shape, fc.array(nearEnds, { minLength: 1, maxLength: 8 }), ({ kind, size, slide, offset }, tss) => {
-        const a = assignerOf(kind, size, slide, offset);
+      fc.property(shape, fc.array(nearEnds, { minLength: 1, maxLength: 8 }), ({ kind, size, slide, offset, dynamic }, tss) => {
+        const a = assignerOf(kind, size, slide, offset, dynamic);
         for (const ts of tss) expect(a.assign(0, ts, 0).map((w) => [BigInt(w.start), BigInt(w.end)])).toStrictEqual(oracle(kind, ts, size, slide, offset));
         const want = oracleWindows(kind, tss, size, slide, offset);
         expect(operatorWindows(a, tss, false)).toStrictEqual(want);
         expect(operatorWindows(a, tss, true)).toStrictEqual(want);
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it('property: a size, slide, gap or offset with a fraction of a millisecond is refused at construction, naming the whole number to use', () => {
+    const fraction = fc.double({ min: 0, max: MAX_WINDOW_SIZE, noNaN: true }).filter((x) => x > 0 && !Number.isInteger(x));
+    const make: Record<string, (x: number) => unknown> = {
+      'tumblingWindows size': (x) => tumblingWindows(x),
+      'slidingWindows size': (x) => slidingWindows(x, Math.max(1, Math.ceil(x / 10))),
+      'slidingWindows slide': (x) => slidingWindows(Math.ceil(x), x),
+      'sessionWindows gap': (x) => sessionWindows(x, { time: 'processing' }),
+      'tumblingWindows offset': (x) => tumblingWindows(MAX_WINDOW_SIZE, { offset: -x }),
+    };
+    fc.assert(
+      fc.property(fraction, fc.constantFrom(...Object.keys(make)), (x, what) => {
+        const [op, name] = what.split(' ') as [string, string];
+        const v = name === 'offset' ? -x : x;
+        const noun = name === 'offset' ? 'window offsets' : 'window sizes, slides and gaps';
+        const instead = name === 'offset' ? Math.trunc(v) : Math.max(1, Math.round(v));
+        expect(() => (make[what] as (x: number) => unknown)(x)).toThrow(
+          new ConfigurationError(
+            op,
+            v,
+            `${op}: ${name} ${String(v)} is not a whole number of milliseconds: ${noun} are whole milliseconds, as timestamps are (near the ends of their range a fraction of a millisecond rounds away): use ${String(instead)} instead of ${String(v)}.`,
+          ),
+        );
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -261,6 +261,21 @@ describe('allowed lateness, late firings and late side output', () => {
     expect(h.keys()).toStrictEqual([]);
     expect(h.operators[0]?.stateEntries).toBe(0);
   });
+
+  it('allowedLateness is a whole number of ms (near the ends of the range a fraction rounded away: the window cleaned up at its end, a late record counted alone)', () => {
+    const at = (lateness: number) => {
+      const h = harness(pipe(window<E, string>(tumblingWindows(10), { allowedLateness: lateness }), aggregate(count())));
+      h.record(['k', 1], 8e15, 'k').watermark(8e15 + 9).record(['k', 1], 8e15 + 1, 'k');
+      return [(h.error as Error | undefined)?.name, (h.error as Error | undefined)?.message, lines(h)];
+    };
+    expect(at(0.5)).toStrictEqual([
+      'ConfigurationError',
+      'window#0: allowedLateness 0.5 is not a whole number of milliseconds: allowedLateness values are whole milliseconds, as timestamps are (near the ends of their range a fraction of a millisecond rounds away): use 1 instead of 0.5.',
+      [],
+    ]);
+    expect(at(1)).toStrictEqual([undefined, undefined, ['k [8000000000000000,8000000000000010) 1 @8000000000000009', 'W 8000000000000009', 'k [8000000000000000,8000000000000010) 2 @8000000000000009']]);
+    expect(at(Infinity)[0]).toBeUndefined();
+  });
 });
 
 describe('processing-time windows', () => {

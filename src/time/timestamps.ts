@@ -28,15 +28,54 @@ export const MAX_TIMESTAMP = 8.64e15;
 export const MIN_TIMESTAMP = -8.64e15;
 
 /**
- * The largest window size, slide or session gap: 1e14 ms (about 3 170 years). With timestamps inside
- * ±{@link MAX_TIMESTAMP}, window ends then stay below 2^53, where whole milliseconds are exact.
+ * The largest window size, slide, session gap or trigger interval: 1e14 ms (about 3 170 years). With timestamps inside
+ * ±{@link MAX_TIMESTAMP}, window ends then stay below 2^53, where whole milliseconds are exact. Sizes, slides, gaps,
+ * offsets and intervals are whole milliseconds too (docs/SEMANTICS.md §2.8).
  *
  * @example
  * ```ts
- * tumblingWindows(MAX_WINDOW_SIZE); // accepted; tumblingWindows(2e14) throws ConfigurationError
+ * tumblingWindows(MAX_WINDOW_SIZE); // accepted; tumblingWindows(2e14) and tumblingWindows(0.5) throw ConfigurationError
  * ```
  */
 export const MAX_WINDOW_SIZE = 1e14;
+
+/**
+ * Why `v` is no duration of a window or trigger — a size, slide, session gap or trigger interval, which must be a whole
+ * number of milliseconds from 1 to {@link MAX_WINDOW_SIZE} (docs/SEMANTICS.md §2.8) — or `undefined` when it is one.
+ * The reason reads after "<name> <value>": the range, or the whole number to use instead (near the ends of the range
+ * of timestamps one millisecond is the smallest step of a double, so a fraction of one rounds away: a window loop that
+ * does not advance, an empty window). `noun` names what the value is ("window sizes, slides and gaps"), `beyond` says
+ * what goes wrong above MAX_WINDOW_SIZE and what to do.
+ *
+ * @example
+ * ```ts
+ * durationProblem(0.5, 'window sizes', '…'); // 'is not a whole number of milliseconds: … use 1 instead of 0.5.'
+ * durationProblem(1_000, 'window sizes', '…'); // undefined
+ * ```
+ * @internal
+ */
+export function durationProblem(v: unknown, noun: string, beyond: string): string | undefined {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) return 'must be a finite number of ms > 0.';
+  if (v > MAX_WINDOW_SIZE) return `is above MAX_WINDOW_SIZE (${MAX_WINDOW_SIZE} ms, about 3 170 years), ${beyond}`;
+  return Number.isSafeInteger(v) ? undefined : notWholeMs(v, noun, Math.max(1, Math.round(v)));
+}
+
+/**
+ * The reason a duration or offset with a fraction of a millisecond is refused (see {@link durationProblem}), naming
+ * `instead`, the whole number to use.
+ *
+ * @example
+ * ```ts
+ * notWholeMs(0.5, 'window offsets', 0); // 'is not a whole number of milliseconds: window offsets are … use 0 instead of 0.5.'
+ * ```
+ * @internal
+ */
+export function notWholeMs(v: number, noun: string, instead: number): string {
+  return (
+    `is not a whole number of milliseconds: ${noun} are whole milliseconds, as timestamps are (near the ends of their range ` +
+    `a fraction of a millisecond rounds away): use ${String(instead)} instead of ${String(v)}.`
+  );
+}
 
 /**
  * The bound of timestamps inside operators (window assigners, `ctx.emit`, timers): {@link MAX_TIMESTAMP} plus room for

@@ -1,8 +1,8 @@
-import { ConfigurationError } from '../errors/index.js';
+import { ConfigurationError, describeValue } from '../errors/index.js';
 import type { Namespace } from '../state/backend.js';
 import { eventTimeTrigger, neverTrigger, processingTimeTrigger, type Trigger } from './triggers.js';
 import type { TimeWindow } from './types.js';
-import { checkTimestamp, isTimestamp, MAX_OPERATOR_TIMESTAMP, MAX_WINDOW_SIZE } from '../time/timestamps.js';
+import { checkTimestamp, durationProblem, isTimestamp, MAX_OPERATOR_TIMESTAMP, notWholeMs } from '../time/timestamps.js';
 
 /**
  * Assigns elements to windows (Flink's `WindowAssigner`). Made by {@link tumblingWindows}, {@link slidingWindows},
@@ -66,18 +66,15 @@ export function windowStart(ts: number, offset: number, size: number): number {
   return r < 0 ? ts - (r + size) : ts - r;
 }
 
+/** What window sizes, slides and gaps are, and what to do about one above MAX_WINDOW_SIZE (docs/SEMANTICS.md §2.8). */
+const SIZES = 'window sizes, slides and gaps';
+const BEYOND = 'beyond which window ends are no longer exact; use globalWindows() with a trigger for unbounded windows.';
+
+/** A size, slide or fixed gap: a whole number of ms from 1 to MAX_WINDOW_SIZE, or a ConfigurationError naming the assigner. */
 function positive(op: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new ConfigurationError(op, v, `${op}: ${name} ${String(v)} must be a finite number of ms > 0.`);
-  }
-  if (v > MAX_WINDOW_SIZE) {
-    throw new ConfigurationError(
-      op,
-      v,
-      `${op}: ${name} ${String(v)} is above MAX_WINDOW_SIZE (${MAX_WINDOW_SIZE} ms, about 3 170 years), beyond which window ends are no longer exact; use globalWindows() with a trigger for unbounded windows.`,
-    );
-  }
-  return v;
+  const problem = durationProblem(v, SIZES, BEYOND);
+  if (problem !== undefined) throw new ConfigurationError(op, v, `${op}: ${name} ${String(v)} ${problem}`);
+  return v as number;
 }
 
 function offsetOf(op: string, opts: WindowOptions, limit: number, limitName: string): number {
@@ -85,6 +82,7 @@ function offsetOf(op: string, opts: WindowOptions, limit: number, limitName: str
   if (typeof offset !== 'number' || !Number.isFinite(offset) || Math.abs(offset) >= limit) {
     throw new ConfigurationError(op, offset, `${op}: offset ${String(offset)} must satisfy |offset| < ${limitName} (${limit}).`);
   }
+  if (!Number.isSafeInteger(offset)) throw new ConfigurationError(op, offset, `${op}: offset ${String(offset)} ${notWholeMs(offset, 'window offsets', Math.trunc(offset) || 0)}`);
   return offset;
 }
 
@@ -174,7 +172,8 @@ export function slidingWindows<T = unknown>(size: number, slide: number, opts: W
 
 /**
  * Session windows: each element opens `[ts, ts + gap)` and windows that overlap **or touch** merge (two elements
- * exactly `gap` apart share a session). `gap` may be a function of the element (dynamic gap, > 0).
+ * exactly `gap` apart share a session). `gap` may be a function of the element (dynamic gap); fixed or dynamic, a gap is
+ * a whole number of ms from 1 to MAX_WINDOW_SIZE (a dynamic one that is not fails the stream with ConfigurationError).
  *
  * @example
  * ```ts
@@ -192,14 +191,11 @@ export function sessionWindows<T = unknown>(gap: number | ((value: T) => number)
     assign(value, timestamp, processingTime) {
       const ts = eventTime ? timestamp : processingTime;
       checkTs(op, ts, value);
-      let g: number;
-      if (typeof gap === 'function') {
-        g = gap(value);
-        if (typeof g !== 'number' || !Number.isFinite(g) || g <= 0) {
-          throw new ConfigurationError(op, g, `${op}: the dynamic gap ${String(g)} for this element must be a finite number of ms > 0.`);
-        }
-        positive(op, 'the dynamic gap', g);
-      } else g = gap;
+      if (typeof gap !== 'function') return [{ start: ts, end: ts + gap }];
+      // a dynamic gap: the rule of a fixed one, checked per element (docs/SEMANTICS.md §2.8); fails the stream
+      const g = gap(value);
+      const problem = durationProblem(g, SIZES, BEYOND);
+      if (problem !== undefined) throw new ConfigurationError(op, g, `${op}: the dynamic gap ${String(g)} of the element ${describeValue(value)} at ${ts} ${problem}`);
       return [{ start: ts, end: ts + g }];
     },
     defaultTrigger: () => (eventTime ? eventTimeTrigger() : processingTimeTrigger()),

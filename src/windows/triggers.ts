@@ -1,5 +1,6 @@
 import { MAX_WATERMARK } from '../elements/index.js';
 import { ConfigurationError } from '../errors/index.js';
+import { durationProblem } from '../time/timestamps.js';
 import { reducingState, type ReducingState, type ReducingStateDescriptor } from '../state/descriptors.js';
 import { maxTimestamp, type TimeWindow } from './types.js';
 
@@ -178,7 +179,8 @@ export function countTrigger<T = unknown>(n: number): Trigger<T> {
  * Fires every `interval` ms of event time while the window is open, and at its end (Flink's
  * `ContinuousEventTimeTrigger`, with the next firing clamped to the window's max timestamp). Every firing is
  * cumulative and stamped with the window's max timestamp. At `MAX_WATERMARK` it fires once and does not reschedule
- * (Flink would loop towards Long.MAX).
+ * (Flink would loop towards Long.MAX). `interval` is a whole number of ms from 1 to `MAX_WINDOW_SIZE`; anything else
+ * throws `ConfigurationError`.
  *
  * @example
  * ```ts
@@ -187,9 +189,14 @@ export function countTrigger<T = unknown>(n: number): Trigger<T> {
  * ```
  */
 export function continuousEventTimeTrigger<T = unknown>(interval: number): Trigger<T> {
-  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval <= 0) {
-    throw new ConfigurationError('continuousEventTimeTrigger', interval, `continuousEventTimeTrigger: interval ${String(interval)} must be a finite number of ms > 0.`);
-  }
+  // whole milliseconds up to MAX_WINDOW_SIZE, as window sizes (docs/SEMANTICS.md §2.8): near the ends of the range of
+  // timestamps a fraction would not advance `t + interval`, re-firing at the same time forever
+  const problem = durationProblem(
+    interval,
+    'trigger intervals',
+    "beyond which firing times are no longer exact; use endOfStreamTrigger() or the window's own trigger for a firing at its end.",
+  );
+  if (problem !== undefined) throw new ConfigurationError('continuousEventTimeTrigger', interval, `continuousEventTimeTrigger: interval ${String(interval)} ${problem}`);
   return {
     kind: 'continuous-event-time',
     state: { 'fire-time': minState() },

@@ -17,7 +17,7 @@ import {
 } from '../state/descriptors.js';
 import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
-import { isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
+import { isTimestamp, MAX_OPERATOR_TIMESTAMP, notWholeMs } from '../time/timestamps.js';
 import type { WindowAssigner } from './assigners.js';
 import { MergingWindowSet } from './mergingWindowSet.js';
 import type { OnMergeContext, Trigger, TriggerResult } from './triggers.js';
@@ -46,7 +46,7 @@ export type WindowFunction<T, K, R> =
 export interface WindowOperatorOptions<T, K> {
   /** Replaces the assigner's default trigger. */
   readonly trigger?: Trigger<T>;
-  /** Keep windows this many ms of event time after their end, re-firing on late elements (default 0). */
+  /** Keep windows this many whole ms of event time after their end, re-firing on late elements (default 0). */
   readonly allowedLateness?: number;
   /** Where records too late for every window go; without it they are dropped, counted and warned about once. */
   readonly lateData?: Observer<StreamRecord<T, K>>;
@@ -237,6 +237,10 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const lateness = options.allowedLateness ?? 0;
     if (typeof lateness !== 'number' || Number.isNaN(lateness) || lateness < 0) {
       throw new ConfigurationError(op, lateness, `${op}: allowedLateness ${String(lateness)} must be a number of ms >= 0.`);
+    }
+    if (!Number.isInteger(lateness) && lateness !== Infinity) {
+      // a fraction rounds away near the ends of the range of timestamps (docs/SEMANTICS.md §2.8)
+      throw new ConfigurationError(op, lateness, `${op}: allowedLateness ${String(lateness)} ${notWholeMs(lateness, 'allowedLateness values', Math.round(lateness))}`);
     }
     if (assigner.merging && !trigger.canMerge) {
       throw new ConfigurationError(op, trigger.kind, `${op}: the trigger cannot merge windows, so it cannot be used with session windows.`);

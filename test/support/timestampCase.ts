@@ -4,7 +4,18 @@
  * run. Prints each outcome as one JSON line: the error (class, message) or the output.
  */
 import { pipe, type OperatorFunction } from 'rxjs';
-import { boundedOutOfOrderness, count, MAX_WATERMARK, sessionWindows, slidingWindows, tumblingWindows, type StreamElement, type WindowAssigner } from '../../src/index.js';
+import {
+  boundedOutOfOrderness,
+  continuousEventTimeTrigger,
+  count,
+  MAX_WATERMARK,
+  sessionWindows,
+  slidingWindows,
+  tumblingWindows,
+  type StreamElement,
+  type Trigger,
+  type WindowAssigner,
+} from '../../src/index.js';
 import { aggregate, eventTime, keyBy, window } from '../../operators/index.js';
 import { harness } from '../../testing/index.js';
 import { fmt } from './windows.js';
@@ -32,8 +43,39 @@ function viaEventTime(a: WindowAssigner<unknown>): OperatorFunction<StreamElemen
   ) as unknown as OperatorFunction<StreamElement<{ t: number }, undefined>, StreamElement<unknown, undefined>>;
 }
 
+/** Two records of key "k" at `ts` and `ts + 6` through the window operator with assigner `a` (and `trigger`): the output. */
+function windowed(a: WindowAssigner<unknown>, ts: number, trigger?: Trigger<unknown>): unknown {
+  const h = harness(pipe(window(a, trigger === undefined ? {} : { trigger }), aggregate(count())) as OperatorFunction<StreamElement<number, string>, StreamElement<unknown, string>>);
+  h.record(1, ts, 'k').watermark(ts + 5).record(1, ts + 6, 'k').watermark(ts + 999).complete();
+  if (h.error !== undefined) throw h.error;
+  return h.output().map(fmt);
+}
+
+/**
+ * `fraction` cases: fractional sizes, slides, gaps and intervals near the end of the range of timestamps, where one
+ * millisecond is the smallest step of a double (each hung, dropped the record or gave an empty window before they were
+ * refused).
+ */
+const fractional: Record<string, (ts: number) => unknown> = {
+  'sliding 3 / 0.5': (ts) => slidingWindows(3, 0.5).assign(1, ts, 0),
+  'sliding 0.3 / 0.1': (ts) => slidingWindows(0.3, 0.1).assign(1, ts, 0),
+  'tumbling 0.1': (ts) => tumblingWindows(0.1).assign(1, ts, 0),
+  'tumbling 0.1 processing': (ts) => tumblingWindows(0.1, { time: 'processing' }).assign(1, 0, ts),
+  'tumbling 10 offset 0.5': (ts) => tumblingWindows(10, { offset: 0.5 }).assign(1, ts, 0),
+  'session 0.5': (ts) => sessionWindows(0.5).assign(1, ts, 0),
+  'session dynamic 0.5': (ts) => windowed(sessionWindows(() => 0.5), ts),
+  'continuous 0.5': (ts) => windowed(tumblingWindows(1_000), ts, continuousEventTimeTrigger(0.5)),
+};
+
 /** Runs one case; returns its outcome: the error (class, message) or the output lines. */
 function run(entry: string, assignerName: string, ts: number): unknown {
+  if (entry === 'fraction') {
+    try {
+      return { out: (fractional[assignerName] as (ts: number) => unknown)(ts) };
+    } catch (e) {
+      return { error: (e as Error).name, message: (e as Error).message };
+    }
+  }
   const a = (assigners[assignerName] as () => WindowAssigner<unknown>)();
   let error: unknown;
   let out: StreamElement<unknown, unknown>[];
