@@ -314,3 +314,22 @@ export class StoreError extends TidewaterError {
     super(store, action, `store ${store}: ${what} failed: ${why}. ${remedy}`, { cause });
   }
 }
+
+/**
+ * A partitioner gave `partitionStream` something it cannot route a record by: a function partitioner's index that is
+ * not an integer in `[0, n)`, or a range partitioner's sort key that is not a string or a number other than NaN, or
+ * of another type than the boundaries. The message names the value, the record and the remedy; the stream fails with
+ * it on every partition.
+ *
+ * @example
+ * ```ts
+ * partitionStream(source$, 2, (r) => r.value.shard); // a record with shard 5 fails every partition:
+ * // InvalidPartitionError: partitionStream: the partitioner returned 5 for record value {"shard":5} @ 0, not an integer in [0, 2). …
+ * ```
+ */
+export class InvalidPartitionError extends TidewaterError {
+  override name = 'InvalidPartitionError';
+  constructor(operator: string, value: unknown, element: unknown, problem: string, remedy: string) {
+    super(operator, value, `${operator}: ${problem} ${describeValue(value)} for ${describeElement(element)}. ${remedy}`);
+  }
+}
