@@ -122,11 +122,11 @@ class Fanout<T, K> extends Subscriber<StreamElement<T, K>> {
     return new Observable<StreamElement<T, K>>((subscriber) => this.attach(index, subscriber));
   }
 
-  private attach(index: number, subscriber: Subscriber<StreamElement<T, K>>): (() => void) | undefined {
+  private attach(index: number, subscriber: Subscriber<StreamElement<T, K>>): void {
     if (this.phase === 'ended') {
       if (this.ended === undefined) subscriber.complete();
       else subscriber.error(this.ended.error);
-      return undefined;
+      return;
     }
     if (this.phase === 'released') {
       subscriber.error(
@@ -137,16 +137,17 @@ class Fanout<T, K> extends Subscriber<StreamElement<T, K>> {
             'The source is subscribed once: call partitionStream again for a new run.',
         ),
       );
-      return undefined;
+      return;
     }
     const partition = this.partitions[index] as Partition<T, K>;
     partition.observers = [...partition.observers, subscriber];
     if (partition.observers.length === 1) this.covered++;
+    // registered before the source runs: a subscriber that leaves during a synchronous run is let go at once
+    subscriber.add(() => this.detach(partition, subscriber));
     if (this.covered === this.partitions.length && this.phase === 'waiting') {
       this.phase = 'running';
       this.source.subscribe(this);
     }
-    return () => this.detach(partition, subscriber);
   }
 
   private detach(partition: Partition<T, K>, subscriber: Subscriber<StreamElement<T, K>>): void {
