@@ -2,7 +2,7 @@
 // subscription once every partition has a subscriber, errors.
 import fc from 'fast-check';
 import { concat, defer, finalize, from, Observable, Subject, take, throwError } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   active,
   barrier,
@@ -10,6 +10,7 @@ import {
   idle,
   InvalidKeyError,
   InvalidPartitionError,
+  MAX_WATERMARK,
   keyGroupOf,
   NotAStreamElementError,
   partitionOfKeyGroup,
@@ -118,6 +119,15 @@ describe('partitionStream: round-robin, rescale, broadcast, global, forward, fun
     });
     expect(valuesOf(seen)).toStrictEqual([[0, 3, 6], [2, 5], [1, 4]]);
     expect(calls).toStrictEqual(input.map((r) => [r.value, 3]));
+  });
+
+  it('returns n streams: a tuple for a literal n, an array otherwise', () => {
+    const src = from([record(1, 0)]);
+    const three = partitionStream(src, 3, 'global');
+    const some = partitionStream(src, Number('2'), 'global');
+    expectTypeOf(three).toEqualTypeOf<[Stream<number, undefined>, Stream<number, undefined>, Stream<number, undefined>]>();
+    expectTypeOf(some).toEqualTypeOf<Stream<number, undefined>[]>();
+    expect([three.length, some.length]).toStrictEqual([3, 2]);
   });
 
   it('the same record object goes out (no copy)', () => {
@@ -374,8 +384,8 @@ describe('partitionStream: marbles', () => {
       const values = { a: rec('a', 1), b: rec('b', 2), c: rec('c', 3), d: rec('d', 4), w: wm(2), k: ckpt(1) };
       const input = m.cold('a-b-w-c-k-d|', values);
       const [p0, p1] = partitionStream(input, 2, 'round-robin');
-      m.expect(p0 as Stream<string>).toBeObservable('a---w-c-k--|', values);
-      m.expect(p1 as Stream<string>).toBeObservable('--b-w---k-d|', values);
+      m.expect(p0).toBeObservable('a---w-c-k--|', values);
+      m.expect(p1).toBeObservable('--b-w---k-d|', values);
       m.expect(input).toHaveSubscriptions('^----------!');
     }),
   );
@@ -441,5 +451,25 @@ describe('partitionStream: property', () => {
       ),
       { numRuns: 400 },
     );
+  });
+});
+
+describe("the README's Partitioning example", () => {
+  it('runs as written', () => {
+    const orders = from([
+      record({ user: 'ann', amount: 30 }, 1_000, 'ann'),
+      record({ user: 'cy', amount: 120 }, 1_100, 'cy'),
+      record({ user: 'ann', amount: 5 }, 1_200, 'ann'),
+      watermark(MAX_WATERMARK),
+    ]);
+    const [byKey0, byKey1] = partitionStream(orders, 2); // 'hash': cy's key group is 4 → 0, ann's is 100 → 1
+    const [small, large] = partitionStream(orders, 2, { range: { by: (o) => o.amount, boundaries: [100] } });
+    const seen: string[] = [];
+    byKey0.subscribe((e) => e.kind === 'record' && seen.push(`0: ${e.value.user}`));
+    byKey1.subscribe((e) => e.kind === 'record' && seen.push(`1: ${e.value.user}`)); // both subscribed: the source runs
+    small.subscribe((e) => e.kind === 'record' && seen.push(`< 100: ${e.value.amount}`));
+    large.subscribe((e) => e.kind === 'record' && seen.push(`≥ 100: ${e.value.amount}`));
+    expect(seen).toStrictEqual(['1: ann', '0: cy', '1: ann', '< 100: 30', '≥ 100: 120', '< 100: 5']);
+    expect([keyGroupOf('cy'), keyGroupOf('ann')]).toStrictEqual([4, 100]);
   });
 });

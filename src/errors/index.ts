@@ -324,7 +324,7 @@ export class StoreError extends TidewaterError {
  * @example
  * ```ts
  * partitionStream(source$, 2, (r) => r.value.shard); // a record with shard 5 fails every partition:
- * // InvalidPartitionError: partitionStream: the partitioner returned 5 for record value {"shard":5} @ 0, not an integer in [0, 2). …
+ * // InvalidPartitionError: partitionStream: the function partitioner returned 5 for record value {"shard":5} @ 0. Return an integer in [0, 2) (n = 2).
  * ```
  */
 export class InvalidPartitionError extends TidewaterError {

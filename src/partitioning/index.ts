@@ -1,2 +1,2 @@
-export { partitionStream, type PartitionOptions, type Partitioner, type RangePartitioner } from './partition.js';
+export { partitionStream, type PartitionOptions, type Partitioner, type Partitions, type RangePartitioner } from './partition.js';
 export { InvalidPartitionError } from '../errors/index.js';

@@ -1,6 +1,6 @@
-import { Observable, Subscriber } from 'rxjs';
+import { Subscriber } from 'rxjs';
 import type { Stream, StreamElement, StreamRecord } from '../elements/index.js';
-import { failUserFunction, isControlElement } from '../elements/plumbing.js';
+import { failUserFunction, isControlElement, OperatorObservable } from '../elements/plumbing.js';
 import { ConfigurationError, describeValue, InvalidKeyError, InvalidPartitionError, NotAStreamElementError } from '../errors/index.js';
 import { keyGroupOf, partitionOfKeyGroup } from '../keys/keyGroups.js';
 import { isKey } from '../keys/validate.js';
@@ -71,6 +71,24 @@ export interface PartitionOptions {
   readonly sampleSize?: number;
 }
 
+/**
+ * What {@link partitionStream} returns: for a literal `n` up to 64 a tuple of `n` streams (so that
+ * `const [a, b] = partitionStream(s, 2)` needs no `undefined` check), otherwise an array.
+ *
+ * @example
+ * ```ts
+ * type Two = Partitions<Stream<number>, 2>; // [Stream<number>, Stream<number>]
+ * type Some = Partitions<Stream<number>, number>; // Stream<number>[]
+ * ```
+ */
+export type Partitions<S, N extends number, Acc extends S[] = []> = number extends N
+  ? S[]
+  : Acc['length'] extends N
+    ? Acc
+    : Acc['length'] extends 64
+      ? S[]
+      : Partitions<S, N, [...Acc, S]>;
+
 /** What {@link Router.route} returns besides a partition index. */
 const BROADCAST = -1;
 const HELD = -2;
@@ -119,7 +137,7 @@ class Fanout<T, K> extends Subscriber<StreamElement<T, K>> {
 
   /** The observable of partition `index`. */
   output(index: number): Stream<T, K> {
-    return new Observable<StreamElement<T, K>>((subscriber) => this.attach(index, subscriber));
+    return new OperatorObservable<StreamElement<T, K>>((subscriber) => this.attach(index, subscriber));
   }
 
   private attach(index: number, subscriber: Subscriber<StreamElement<T, K>>): void {
@@ -411,9 +429,14 @@ function routerOf<T, K>(by: Partitioner<T, K>, n: number, maxParallelism: number
  * odds.subscribe((e) => console.log('odd', e));   // now the source runs: even 2, odd 1, then the watermark to both
  * ```
  */
-export function partitionStream<T, K = unknown>(source: Stream<T, K>, n: number, by: Partitioner<T, K> = 'hash', options: PartitionOptions = {}): Stream<T, K>[] {
+export function partitionStream<T, K = unknown, N extends number = number>(
+  source: Stream<T, K>,
+  n: N,
+  by: Partitioner<T, K> = 'hash',
+  options: PartitionOptions = {},
+): Partitions<Stream<T, K>, N> {
   checkN(n);
   const { maxParallelism, sampleSize } = checkOptions(options);
   const fanout = new Fanout<T, K>(source, n, routerOf(by, n, maxParallelism, sampleSize));
-  return Array.from({ length: n }, (_, i) => fanout.output(i));
+  return Array.from({ length: n }, (_, i) => fanout.output(i)) as Partitions<Stream<T, K>, N>;
 }
