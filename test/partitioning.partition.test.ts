@@ -195,6 +195,14 @@ describe('partitionStream: range', () => {
   it('n = 1 needs no boundaries and holds nothing back', () => {
     const seen = run([record(3, 0), watermark(0)], 1, { range: { by: byV } });
     expect(seen.map((s) => s.elements)).toStrictEqual([[record(3, 0), watermark(0)]]);
+    expect(valuesOf(run([record(3, 0)], 1, { range: { by: byV, boundaries: [] } }))).toStrictEqual([[3]]);
+  });
+
+  it('keeps its own copy of the boundaries', () => {
+    const boundaries = [10];
+    const parts = partitionStream(from([record(5, 0), record(15, 0)]), 2, { range: { by: byV, boundaries } });
+    boundaries[0] = 0;
+    expect(valuesOf(collect(parts))).toStrictEqual([[5], [15]]);
   });
 
   it('a sort key that is NaN, not a string or number, or of another type fails every partition', () => {
@@ -363,6 +371,7 @@ describe('partitionStream: bad arguments are ConfigurationErrors at call time', 
     ['sampleSize 0', () => partitionStream(src, 2, { range: { by: (v: number) => v } }, { sampleSize: 0 }), 'partitionStream: sampleSize 0 is not valid. Pass an integer ≥ 1 (default 1000).'],
     ['unknown partitioner', () => partitionStream(src, 2, 'shuffle' as Partitioner<number>), "partitionStream: \"shuffle\" is not a partitioner. Pass 'hash', 'round-robin', 'rescale', 'broadcast', 'global', 'forward', { range: { by, boundaries? } } or a function (record, n) => index."],
     ['range without by', () => partitionStream(src, 2, { range: {} } as unknown as Partitioner<number>), 'partitionStream: range partitioner: by undefined is not a function. Pass { range: { by: (v) => sortKey } }.'],
+    ['boundaries for n = 1', () => partitionStream(src, 1, { range: { by: (v: number) => v, boundaries: [5] } }), 'partitionStream: range partitioner: 1 boundaries for n = 1 partitions. Pass n − 1 = 0 strictly ascending boundaries, all numbers (not NaN) or all strings, or omit them to sample.'],
     ['too few boundaries', () => partitionStream(src, 3, { range: { by: (v: number) => v, boundaries: [1] } }), 'partitionStream: range partitioner: 1 boundaries for n = 3 partitions. Pass n − 1 = 2 strictly ascending boundaries, all numbers (not NaN) or all strings, or omit them to sample.'],
     ['boundaries not an array', () => partitionStream(src, 2, { range: { by: (v: number) => v, boundaries: 5 as unknown as number[] } }), 'partitionStream: range partitioner: boundaries 5 for n = 2 partitions. Pass n − 1 = 1 strictly ascending boundaries, all numbers (not NaN) or all strings, or omit them to sample.'],
     ['descending boundaries', () => partitionStream(src, 3, { range: { by: (v: number) => v, boundaries: [5, 5] } }), 'partitionStream: range partitioner: boundaries [5,5] are not strictly ascending at index 1. Pass n − 1 = 2 strictly ascending boundaries, all numbers (not NaN) or all strings, or omit them to sample.'],

@@ -109,7 +109,10 @@ interface Partition<T, K> {
   observers: readonly Subscriber<StreamElement<T, K>>[];
 }
 
-/** Where the fan-out is: waiting for every partition's first subscriber, running, or over. */
+/**
+ * Where the fan-out is: waiting for every partition's first subscriber, running, ended (the source completed or
+ * failed, or a partitioner failed), or released (every partition unsubscribed, so the source was unsubscribed).
+ */
 type Phase = 'waiting' | 'running' | 'ended' | 'released';
 
 /**
@@ -295,7 +298,7 @@ function checkBoundaries(boundaries: unknown, n: number): readonly (number | str
       throw new ConfigurationError(OP, b, `${OP}: range partitioner: boundaries ${describeValue(boundaries)} are not strictly ascending at index ${i}. ${remedy}`);
     }
   }
-  return boundaries as readonly (number | string)[];
+  return (boundaries as readonly (number | string)[]).slice(); // a copy: the caller may reuse the array
 }
 
 /** The range router (docs/SEMANTICS.md §9, tidewater): given boundaries, or boundaries sampled from a prefix. */
@@ -305,7 +308,7 @@ function rangeRouter<T, K>(spec: RangePartitioner<T>['range'] | undefined, n: nu
     throw new ConfigurationError(OP, by, `${OP}: range partitioner: by ${describeValue(by)} is not a function. Pass { range: { by: (v) => sortKey } }.`);
   }
   const sortKey = by as (value: T) => unknown;
-  let boundaries = n === 1 ? [] : spec?.boundaries === undefined ? undefined : checkBoundaries(spec.boundaries, n);
+  let boundaries = spec?.boundaries !== undefined ? checkBoundaries(spec.boundaries, n) : n === 1 ? [] : undefined;
   let type = boundaries?.length ? sortKeyType(boundaries[0]) : undefined;
   const keyOf = (r: StreamRecord<T, K>): number | string => {
     const v = sortKey(r.value);
