@@ -140,21 +140,21 @@ describe('partitionStream: round-robin, rescale, broadcast, global, forward, fun
 describe('partitionStream: range', () => {
   const byV = (v: number): number => v;
 
-  it('routes by n − 1 boundaries; a record equal to a boundary goes to the higher partition', () => {
+  it('routes by n − 1 boundaries; a record equal to a boundary goes to the lower partition (Flink)', () => {
     const seen = run([5, 10, 15, 20, 25, -Infinity, 9.5, Infinity].map((v) => record(v, 0)), 3, { range: { by: byV, boundaries: [10, 20] } });
-    expect(valuesOf(seen)).toStrictEqual([[5, -Infinity, 9.5], [10, 15], [20, 25, Infinity]]);
+    expect(valuesOf(seen)).toStrictEqual([[5, 10, -Infinity, 9.5], [15, 20], [25, Infinity]]);
   });
 
   it('string sort keys compare by UTF-16 code units', () => {
     const words = ['apple', 'g', 'grape', 'Zebra', 'pear', 'p', 'zoo'];
     const seen = run(words.map((w) => record(w, 0)), 3, { range: { by: (w: string) => w, boundaries: ['g', 'p'] } });
-    expect(valuesOf(seen)).toStrictEqual([['apple', 'Zebra'], ['g', 'grape'], ['pear', 'p', 'zoo']]);
+    expect(valuesOf(seen)).toStrictEqual([['apple', 'g', 'Zebra'], ['grape', 'p'], ['pear', 'zoo']]);
   });
 
   it('samples the boundaries from the first sampleSize records: boundary i − 1 = sorted sample [floor(i · m / n)]', () => {
     // sample 7, 3, 9, 1 → sorted 1 3 7 9, m = 4, n = 2: boundary sorted[2] = 7
     const seen = run([7, 3, 9, 1, 5, 8, 7].map((v) => record(v, 0)), 2, { range: { by: byV } }, { sampleSize: 4 });
-    expect(valuesOf(seen)).toStrictEqual([[3, 1, 5], [7, 9, 8, 7]]);
+    expect(valuesOf(seen)).toStrictEqual([[7, 3, 1, 5, 7], [9, 8]]);
   });
 
   it('the sample ends at the first control element: the held records go first, in input order, then the element', () => {
@@ -162,9 +162,9 @@ describe('partitionStream: range', () => {
     const input = [record(4, 0), record(2, 0), record(6, 0), watermark(0), record(5, 1), record(1, 1), record(7, 1)];
     const seen = run(input, 3, { range: { by: byV } });
     expect(seen.map((s) => s.elements)).toStrictEqual([
-      [record(2, 0), watermark(0), record(1, 1)],
-      [record(4, 0), watermark(0), record(5, 1)],
-      [record(6, 0), watermark(0), record(7, 1)],
+      [record(4, 0), record(2, 0), watermark(0), record(1, 1)],
+      [record(6, 0), watermark(0), record(5, 1)],
+      [watermark(0), record(7, 1)],
     ]);
   });
 
@@ -173,22 +173,22 @@ describe('partitionStream: range', () => {
     const seen = run(input, 2, { range: { by: byV } });
     // sample 8 2 → sorted 2 8, n = 2: boundary sorted[1] = 8
     expect(seen.map((s) => s.elements)).toStrictEqual([
-      [watermark(0), record(2, 0), barrier(1), record(3, 0)],
-      [watermark(0), record(8, 0), barrier(1)],
+      [watermark(0), record(8, 0), record(2, 0), barrier(1), record(3, 0)],
+      [watermark(0), barrier(1)],
     ]);
   });
 
   it('the end of the stream ends the sample: the held records, then completion', () => {
     const seen = run(['m', 'c', 'x', 'a', 'q'].map((v) => record(v, 0)), 3, { range: { by: (v: string) => v } });
     // sorted a c m q x, m = 5, n = 3: boundaries sorted[1] = c, sorted[3] = q
-    expect(valuesOf(seen)).toStrictEqual([['a'], ['m', 'c'], ['x', 'q']]);
+    expect(valuesOf(seen)).toStrictEqual([['c', 'a'], ['m', 'q'], ['x']]);
     expect(seen.map((s) => s.completed)).toStrictEqual([true, true, true]);
   });
 
   it('an error ends the sample too: the held records, then the error', () => {
     const boom = new Error('source down');
     const seen = collect(partitionStream(concat(from([record(2, 0), record(1, 0)]), throwError(() => boom)), 2, { range: { by: byV } }));
-    expect(valuesOf(seen)).toStrictEqual([[1], [2]]);
+    expect(valuesOf(seen)).toStrictEqual([[2, 1], []]); // boundary sorted[1] = 2: the sample's top key ends the lower range
     expect(seen.map((s) => s.error)).toStrictEqual([boom, boom]);
   });
 
@@ -476,9 +476,9 @@ describe("the README's Partitioning example", () => {
     const seen: string[] = [];
     byKey0.subscribe((e) => e.kind === 'record' && seen.push(`0: ${e.value.user}`));
     byKey1.subscribe((e) => e.kind === 'record' && seen.push(`1: ${e.value.user}`)); // both subscribed: the source runs
-    small.subscribe((e) => e.kind === 'record' && seen.push(`< 100: ${e.value.amount}`));
-    large.subscribe((e) => e.kind === 'record' && seen.push(`≥ 100: ${e.value.amount}`));
-    expect(seen).toStrictEqual(['1: ann', '0: cy', '1: ann', '< 100: 30', '≥ 100: 120', '< 100: 5']);
+    small.subscribe((e) => e.kind === 'record' && seen.push(`≤ 100: ${e.value.amount}`));
+    large.subscribe((e) => e.kind === 'record' && seen.push(`> 100: ${e.value.amount}`));
+    expect(seen).toStrictEqual(['1: ann', '0: cy', '1: ann', '≤ 100: 30', '> 100: 120', '≤ 100: 5']);
     expect([keyGroupOf('cy'), keyGroupOf('ann')]).toStrictEqual([4, 100]);
   });
 });

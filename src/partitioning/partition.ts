@@ -9,8 +9,8 @@ const OP = 'partitionStream';
 
 /**
  * A range partitioner: records are routed by a numeric or string sort key against `n − 1` ascending boundaries.
- * Partition `p` receives the records whose sort key `v` has exactly `p` boundaries `≤ v`: a record equal to a
- * boundary goes to the higher partition. Without `boundaries`, they are sampled from a prefix of the stream (see
+ * Partition `p` receives the records whose sort key `v` has exactly `p` boundaries `< v`: a boundary is the inclusive
+ * upper end of the lower range, as in Flink's `CommonRangeBoundaries`. Without `boundaries`, they are sampled from a prefix of the stream (see
  * {@link partitionStream}).
  *
  * @example
@@ -270,13 +270,13 @@ function sortKeyType(v: unknown): 'number' | 'string' | undefined {
   return undefined;
 }
 
-/** The partition of sort key `v`: how many boundaries are `≤ v` (binary search; equal goes higher). */
+/** The partition of sort key `v`: how many boundaries are `< v` (binary search; equal goes lower, as in Flink). */
 function rangeIndex(boundaries: readonly (number | string)[], v: number | string): number {
   let low = 0;
   let high = boundaries.length;
   while (low < high) {
     const mid = (low + high) >>> 1;
-    if ((boundaries[mid] as number | string) <= v) low = mid + 1;
+    if ((boundaries[mid] as number | string) < v) low = mid + 1;
     else high = mid;
   }
   return low;
