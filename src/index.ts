@@ -95,3 +95,4 @@ export { collect, count, max, mean, min, sum, topN } from './windows/aggregators
 export type { TimeWindow, WindowContext, WindowResult } from './windows/types.js';
 export type { WindowOperatorOptions } from './windows/windowOperator.js';
 export * from './jobs/index.js';
+export * from './partitioning/index.js';

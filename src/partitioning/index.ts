@@ -1,0 +1,2 @@
+export { StatusWatermarkValve } from './valve.js';
+export { mergeStreams, union, type MergedStream, type MergeOptions } from './merge.js';
