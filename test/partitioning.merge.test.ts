@@ -144,6 +144,29 @@ describe('mergeStreams: barriers (docs/SEMANTICS.md §8)', () => {
     expect(out).toStrictEqual(['barrier 1', '"a1" @0', 'W 2', 'W MAX', 'complete']);
   });
 
+  it('keeps arrival order when a consumer pushes into an input while held elements are released', () => {
+    const a = new Subject<El>();
+    const b = new Subject<El>();
+    const out: string[] = [];
+    mergeStreams(a, b).subscribe((e) => {
+      out.push(fmt(e));
+      if (e.kind === 'barrier') a.next(r('on barrier')); // a is still blocked: held behind a1
+      if (e.kind === 'record' && e.value === 'a1') a.next(r('on a1')); // during the release: after a2
+    });
+    push(a, ckpt(1), r('a1'), r('a2'));
+    b.next(ckpt(1));
+    expect(out).toStrictEqual(['barrier 1', '"a1" @0', '"a2" @0', '"on barrier" @0', '"on a1" @0']);
+  });
+
+  it('releases the held elements of several inputs in their arrival order across inputs', () => {
+    const { inputs: [a, b, c], out } = rig(3);
+    push(a!, ckpt(1), r('a1'));
+    push(b!, ckpt(1), r('b1'));
+    push(a!, r('a2'));
+    push(c!, r('c1'), ckpt(1), r('c2'));
+    expect(out).toStrictEqual(['"c1" @0', 'barrier 1', '"a1" @0', '"b1" @0', '"a2" @0', '"c2" @0']);
+  });
+
   it('a barrier that already left is dropped', () => {
     const { inputs: [a, b], out } = rig(2);
     a!.next(ckpt(1));
