@@ -21,3 +21,4 @@ export { reduce } from './reduce.js';
 export { window, type Windowed } from './window.js';
 export { process, type ProcessContext, type ProcessSpec, type TimerContext, type TimerService } from './process.js';
 export { values } from './values.js';
+export { unionWith } from './unionWith.js';

@@ -1,9 +1,9 @@
 // The README's marble example, verbatim, so the README stays true.
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { configure } from 'rxjs-marbles';
-import { pipe } from 'rxjs';
-import { boundedOutOfOrderness, count, fromArray, MAX_WATERMARK, memoryStore, runJob, toArray, tumblingWindows, type WindowResult } from '../src/index.js';
-import { aggregate, eventTime, keyBy, window } from '../operators/index.js';
+import { from, merge, pipe } from 'rxjs';
+import { boundedOutOfOrderness, count, fromArray, MAX_WATERMARK, memoryStore, mergeStreams, runJob, toArray, tumblingWindows, type WindowResult } from '../src/index.js';
+import { aggregate, eventTime, keyBy, values, window } from '../operators/index.js';
 import { rec, wm } from '../testing/index.js';
 
 const { marbles } = configure({
@@ -61,4 +61,27 @@ it('runs the checkpointed job of the README', async () => {
     { key: '/cart', window: { start: 1000, end: 2000 }, value: 1 },
     { key: '/', window: { start: 2000, end: 3000 }, value: 1 },
   ]);
+});
+
+it('merges a slow and a fast stream without late records (README, "Merging streams")', () => {
+  const logged: unknown[][] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void logged.push(args));
+  try {
+    const stamp = eventTime((c: { page: string; at: number }) => c.at, boundedOutOfOrderness(0, { interval: 0 }));
+    const fast$ = from([{ page: '/', at: 1_000 }, { page: '/', at: 2_500 }, { page: '/', at: 3_200 }]).pipe(stamp);
+    const slow$ = from([{ page: '/', at: 1_200 }, { page: '/', at: 2_100 }]).pipe(stamp);
+
+    mergeStreams(fast$, slow$)
+      .pipe(keyBy((c) => c.page), window(tumblingWindows(1_000)), aggregate(count()), values())
+      .subscribe((r) => console.log(r.window.start, r.value)); // 1000 2, 2000 2, 3000 1 (RxJS merge: 1000 1, 2000 1, 3000 1)
+    expect(logged).toStrictEqual([[1000, 2], [2000, 2], [3000, 1]]);
+
+    logged.length = 0;
+    merge(fast$, slow$)
+      .pipe(keyBy((c) => c.page), window(tumblingWindows(1_000), { lateData: { next: () => {}, error: () => {}, complete: () => {} } }), aggregate(count()), values())
+      .subscribe((r) => console.log(r.window.start, r.value));
+    expect(logged).toStrictEqual([[1000, 1], [2000, 1], [3000, 1]]);
+  } finally {
+    log.mockRestore();
+  }
 });

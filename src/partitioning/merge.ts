@@ -1,0 +1,301 @@
+import { isObservable, type Observable, type Subscriber } from 'rxjs';
+import type { CheckpointBarrier, StreamElement, StreamRecord, StreamStatus, Watermark } from '../elements/index.js';
+import { OperatorObservable, isControlElement, subscribeElements } from '../elements/plumbing.js';
+import { ConfigurationError, NotAStreamElementError, describeValue } from '../errors/index.js';
+import { StatusWatermarkValve } from './valve.js';
+
+/**
+ * Options of {@link mergeStreams}, {@link union} and `unionWith`, passed as the last argument.
+ *
+ * - `mode: 'exactly-once'` (default): barrier `n` leaves once it arrived on every input not yet completed; an input
+ *   that delivered it is blocked meanwhile — its records, watermarks and status are held back in order and released
+ *   in arrival order once the barrier left (Flink's aligned checkpoints, docs/SEMANTICS.md §8).
+ * - `mode: 'at-least-once'`: nothing is held back; only the barrier waits for every input and leaves once.
+ *
+ * @example
+ * ```ts
+ * const options: MergeOptions = { mode: 'at-least-once' };
+ * mergeStreams(a$, b$, options);
+ * ```
+ */
+export interface MergeOptions {
+  readonly mode?: 'exactly-once' | 'at-least-once';
+}
+
+/** Any tidewater stream, whatever its value and key types (the constraint of {@link mergeStreams}' inputs). */
+export type AnyStream = Observable<StreamElement<unknown, unknown>>;
+
+/** The record value type of a stream type (distributes over a union of stream types). */
+export type ValueOf<S> = S extends Observable<infer E> ? (Extract<E, { kind: 'record' }> extends StreamRecord<infer T, unknown> ? T : never) : never;
+/** The record key type of a stream type (distributes over a union of stream types). */
+export type KeyOf<S> = S extends Observable<infer E> ? (Extract<E, { kind: 'record' }> extends StreamRecord<unknown, infer K> ? K : never) : never;
+
+/**
+ * The stream {@link mergeStreams} returns for inputs `S`: the union of their value and key types.
+ *
+ * @example
+ * ```ts
+ * type M = MergedStream<[Stream<number, string>, Stream<boolean, string>]>; // Stream<number | boolean, string>
+ * ```
+ */
+export type MergedStream<S extends readonly AnyStream[]> = Observable<StreamElement<ValueOf<S[number]>, KeyOf<S[number]>>>;
+
+const NAME = 'union';
+
+/** The end of an input, held in order with its elements while the input is blocked. */
+const END: unique symbol = Symbol('end of input');
+type Held = StreamElement<unknown, unknown> | typeof END;
+
+/**
+ * One subscription of a merge: the valve, the barrier alignment and the elements held back
+ * (docs/SEMANTICS.md §2.4, §8).
+ */
+class Merge {
+  private readonly valve: StatusWatermarkValve;
+  /** Per input: 1 while it delivered a barrier that has not left yet (exactly-once only). */
+  private readonly blocked: Uint8Array;
+  /** Per input: 1 once it completed. */
+  private readonly done: Uint8Array;
+  /** Per input: the id of the newest barrier it delivered (`Infinity` once completed: it delivered every barrier). */
+  private readonly seen: Float64Array;
+  private readonly seenBarrier: (CheckpointBarrier | undefined)[];
+  private lastBarrier = -Infinity;
+  private live: number;
+  /** Elements held back, in arrival order: their inputs and the elements. */
+  private heldInputs: number[] = [];
+  private held: Held[] = [];
+  /** True while held elements are being released; what arrives meanwhile waits in `arrivals`. */
+  private draining = false;
+  /** Set when a barrier left while draining: the scan restarts, so that released inputs keep their order. */
+  private restart = false;
+  private arrivalInputs: number[] = [];
+  private arrivals: Held[] = [];
+
+  constructor(
+    private readonly destination: Subscriber<StreamElement<unknown, unknown>>,
+    n: number,
+    private readonly aligned: boolean,
+  ) {
+    this.valve = new StatusWatermarkValve(n);
+    this.blocked = new Uint8Array(n);
+    this.done = new Uint8Array(n);
+    this.seen = new Float64Array(n).fill(-Infinity);
+    this.seenBarrier = new Array<CheckpointBarrier | undefined>(n).fill(undefined);
+    this.live = n;
+  }
+
+  /** The hot path: a record of an unblocked input goes straight through. */
+  next(i: number, e: StreamElement<unknown, unknown>): void {
+    if (e?.kind === 'record' && this.blocked[i] === 0 && !this.draining) this.destination.next(e);
+    else this.arrive(i, e);
+  }
+
+  complete(i: number): void {
+    this.arrive(i, END);
+  }
+
+  private arrive(i: number, e: Held): void {
+    if (e !== END && e?.kind !== 'record' && !isControlElement(e)) {
+      this.destination.error(new NotAStreamElementError(NAME, e));
+      return;
+    }
+    if (this.draining) {
+      this.arrivalInputs.push(i);
+      this.arrivals.push(e);
+    } else {
+      this.process(i, e);
+    }
+  }
+
+  /** Handles `e` of input `i` in its turn: holds it if the input is blocked. */
+  private process(i: number, e: Held): void {
+    if (this.blocked[i] === 1) {
+      this.heldInputs.push(i);
+      this.held.push(e);
+      return;
+    }
+    if (e === END) {
+      this.done[i] = 1;
+      this.live--;
+      this.seen[i] = Infinity;
+      this.emit(this.valve.inputEnded(i));
+      this.align();
+      if (this.live === 0) this.destination.complete();
+      return;
+    }
+    switch (e.kind) {
+      case 'record':
+        this.destination.next(e);
+        return;
+      case 'watermark':
+        this.emit(this.valve.inputWatermark(i, e.timestamp));
+        return;
+      case 'status':
+        this.emit(this.valve.inputStatus(i, e.idle));
+        return;
+      case 'barrier':
+        if (e.checkpointId <= this.lastBarrier) return; // already left: deduplicated
+        this.seen[i] = e.checkpointId;
+        this.seenBarrier[i] = e;
+        if (this.aligned) this.blocked[i] = 1;
+        this.align();
+    }
+  }
+
+  private emit(out: readonly (Watermark | StreamStatus)[]): void {
+    for (let k = 0; k < out.length; k++) this.destination.next(out[k] as Watermark | StreamStatus);
+  }
+
+  /**
+   * Lets the barrier out that every input not yet completed delivered (the lowest of their newest ones), then
+   * unblocks the inputs that delivered it and releases what they held, in arrival order.
+   */
+  private align(): void {
+    let lowest = Infinity;
+    let from = -1;
+    for (let k = 0; k < this.seen.length; k++) {
+      if (this.done[k] === 0 && (this.seen[k] as number) < lowest) {
+        lowest = this.seen[k] as number;
+        from = k;
+      }
+    }
+    if (from < 0 || !(lowest > this.lastBarrier)) return;
+    this.lastBarrier = lowest;
+    this.destination.next(this.seenBarrier[from] as CheckpointBarrier);
+    if (!this.aligned) return;
+    for (let k = 0; k < this.blocked.length; k++) if ((this.seen[k] as number) <= lowest) this.blocked[k] = 0;
+    this.release();
+  }
+
+  /**
+   * Releases the held elements of unblocked inputs in arrival order. Processing one may block its input again (its
+   * next barrier) or let another barrier out; after the latter the scan restarts from the oldest held element.
+   */
+  private release(): void {
+    if (this.draining) {
+      this.restart = true;
+      return;
+    }
+    this.draining = true;
+    try {
+      for (;;) {
+        const inputs = this.heldInputs;
+        const elements = this.held;
+        this.heldInputs = [];
+        this.held = [];
+        this.restart = false;
+        let progressed = false;
+        for (let k = 0; k < elements.length; k++) {
+          const i = inputs[k] as number;
+          if (this.restart || this.blocked[i] === 1) {
+            this.heldInputs.push(i);
+            this.held.push(elements[k] as Held);
+          } else {
+            progressed = true;
+            this.process(i, elements[k] as Held);
+            if (this.destination.closed) return;
+          }
+        }
+        if (this.arrivals.length > 0) {
+          for (let k = 0; k < this.arrivals.length; k++) {
+            this.heldInputs.push(this.arrivalInputs[k] as number);
+            this.held.push(this.arrivals[k] as Held);
+          }
+          this.arrivalInputs = [];
+          this.arrivals = [];
+          progressed = true;
+        }
+        if (!progressed) return;
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+}
+
+/** Splits `mergeStreams`' arguments into the streams and the options, checking both. */
+export function streamsAndOptions(args: readonly unknown[], caller: string): { streams: AnyStream[]; aligned: boolean } {
+  const last = args[args.length - 1];
+  const hasOptions = args.length > 0 && !isObservable(last) && typeof last === 'object' && last !== null;
+  const streams = (hasOptions ? args.slice(0, -1) : args.slice()) as unknown[];
+  for (const s of streams) {
+    if (!isObservable(s)) {
+      throw new ConfigurationError(NAME, s, `${caller}: every input must be an Observable of stream elements, got ${describeValue(s)}; options go last ({ mode: 'exactly-once' | 'at-least-once' }).`);
+    }
+  }
+  const mode = hasOptions ? (last as MergeOptions).mode : undefined;
+  if (mode !== undefined && mode !== 'exactly-once' && mode !== 'at-least-once') {
+    throw new ConfigurationError(NAME, mode, `${caller}: mode must be 'exactly-once' or 'at-least-once', got ${describeValue(mode)}.`);
+  }
+  return { streams: streams as AnyStream[], aligned: mode !== 'at-least-once' };
+}
+
+/** The merge of `streams` (shared by every entry point). */
+export function mergeWithValve(streams: readonly AnyStream[], aligned: boolean): Observable<StreamElement<unknown, unknown>> {
+  return new OperatorObservable<StreamElement<unknown, unknown>>((destination) => {
+    if (streams.length === 0) {
+      destination.complete();
+      return;
+    }
+    const merge = new Merge(destination, streams.length, aligned);
+    streams.forEach((s, i) => {
+      if (destination.closed) return;
+      subscribeElements(
+        s,
+        destination,
+        (e: StreamElement<unknown, unknown>) => merge.next(i, e),
+        () => merge.complete(i),
+      );
+    });
+  });
+}
+
+/** {@link mergeStreams} and {@link union}, named after the caller for errors in their arguments. */
+function mergeArgs(args: readonly unknown[], caller: string): Observable<StreamElement<unknown, unknown>> {
+  const { streams, aligned } = streamsAndOptions(args, caller);
+  return mergeWithValve(streams, aligned);
+}
+
+/**
+ * Merges tidewater streams into one, with Flink's rules (docs/SEMANTICS.md §2.4, §8): records pass through as they
+ * come; the output watermark is the minimum over the active inputs and never decreases, idle inputs are left out, all
+ * idle turns the output idle, an input that turns active again re-joins once it caught up (`StatusWatermarkValve`);
+ * barrier `n` leaves once, after it arrived on every input not yet completed; the output completes when every input
+ * completed (a completed input counts as being at `MAX_WATERMARK`); an error of any input fails it at once.
+ *
+ * Options go last ({@link MergeOptions}): by default barriers are aligned (exactly-once): an input that delivered
+ * barrier `n` is held back until `n` left. `{ mode: 'at-least-once' }` holds nothing back.
+ *
+ * Unlike RxJS `merge`, a slow input holds the watermark back, so none of its records turns late downstream.
+ * A value that is not a stream element fails the output with `NotAStreamElementError` naming `union`.
+ *
+ * @example
+ * ```ts
+ * import { mergeStreams } from 'tidewater';
+ * import { eventTime } from 'tidewater/operators';
+ *
+ * const all$ = mergeStreams(slow$.pipe(eventTime((v) => v.at)), fast$.pipe(eventTime((v) => v.at)));
+ * const loose$ = mergeStreams(a$, b$, { mode: 'at-least-once' });
+ * ```
+ */
+export function mergeStreams<S extends readonly AnyStream[]>(...streams: S): MergedStream<S>;
+export function mergeStreams<S extends readonly AnyStream[]>(...args: [...streams: S, options: MergeOptions]): MergedStream<S>;
+export function mergeStreams(...args: unknown[]): Observable<StreamElement<unknown, unknown>> {
+  return mergeArgs(args, 'mergeStreams');
+}
+
+/**
+ * Flink's name for {@link mergeStreams} (`DataStream.union`): the same function.
+ *
+ * @example
+ * ```ts
+ * import { union } from 'tidewater';
+ *
+ * const all$ = union(clicksEu$, clicksUs$);
+ * ```
+ */
+export function union<S extends readonly AnyStream[]>(...streams: S): MergedStream<S>;
+export function union<S extends readonly AnyStream[]>(...args: [...streams: S, options: MergeOptions]): MergedStream<S>;
+export function union(...args: unknown[]): Observable<StreamElement<unknown, unknown>> {
+  return mergeArgs(args, 'union');
+}

@@ -1,0 +1,132 @@
+import { active, idle, MAX_WATERMARK, MIN_WATERMARK, watermark, type StreamStatus, type Watermark } from '../elements/index.js';
+import { ConfigurationError } from '../errors/index.js';
+
+/**
+ * Flink's `StatusWatermarkValve`: combines the watermarks and idleness of `n` inputs into one output watermark and
+ * status (docs/SEMANTICS.md §2.4). Per input: its watermark (start `MIN_WATERMARK`), its status (start active) and
+ * whether it is aligned (start true). The output watermark is the minimum over the active, aligned inputs and never
+ * decreases; an input turning idle is left out; when every input is idle the maximum watermark among them is flushed
+ * (if it advances the output) and the output turns idle; an input turning active again re-joins the minimum only once
+ * its watermark reached the output's.
+ *
+ * Each method returns what to emit downstream, in order (a watermark, then a status; often nothing). The returned
+ * array is the valve's own, reused by the next call: read it before calling the valve again.
+ *
+ * @example
+ * ```ts
+ * const valve = new StatusWatermarkValve(2);
+ * valve.inputWatermark(0, 5);  // []              — input 1 is still at MIN
+ * valve.inputWatermark(1, 3);  // [watermark(3)]
+ * valve.inputStatus(1, true);  // [watermark(5)]  — idle input 1 no longer holds the output back
+ * valve.inputStatus(0, true);  // [idle()]        — all idle: the max (5) is not above the output, so only the status
+ * ```
+ */
+export class StatusWatermarkValve {
+  private readonly watermarks: Float64Array;
+  private readonly idleInputs: Uint8Array;
+  private readonly aligned: Uint8Array;
+  private readonly out: (Watermark | StreamStatus)[] = [];
+  private lastWatermark = MIN_WATERMARK;
+  private lastIdle = false;
+
+  /** @param n the number of inputs (an integer ≥ 1). */
+  constructor(readonly n: number) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new ConfigurationError('StatusWatermarkValve', n, `StatusWatermarkValve: the number of inputs must be an integer ≥ 1, got ${String(n)}.`);
+    }
+    this.watermarks = new Float64Array(n).fill(MIN_WATERMARK);
+    this.idleInputs = new Uint8Array(n);
+    this.aligned = new Uint8Array(n).fill(1);
+  }
+
+  /** The last watermark the valve emitted (`MIN_WATERMARK` before the first). */
+  get outputWatermark(): number {
+    return this.lastWatermark;
+  }
+
+  /** Whether the valve's output is idle (every input is). */
+  get outputIdle(): boolean {
+    return this.lastIdle;
+  }
+
+  /**
+   * A watermark `timestamp` arrived on input `i`. Ignored when the input or the whole valve is idle, or when it does
+   * not exceed the input's previous watermark; otherwise returns the new output watermark if the minimum advanced.
+   */
+  inputWatermark(i: number, timestamp: number): readonly (Watermark | StreamStatus)[] {
+    this.checkInput(i);
+    this.out.length = 0;
+    if (this.lastIdle || this.idleInputs[i] === 1 || !(timestamp > (this.watermarks[i] as number))) return this.out;
+    this.watermarks[i] = timestamp;
+    if (this.aligned[i] === 0 && timestamp >= this.lastWatermark) this.aligned[i] = 1;
+    this.emitNewMin();
+    return this.out;
+  }
+
+  /**
+   * Input `i` turned idle (`isIdle` true) or active (false). Returns what the output does: going idle may advance the
+   * watermark (and, once no input is active, flush the maximum and turn the output idle); going active turns an idle
+   * output active. A status equal to the input's current one changes nothing.
+   */
+  inputStatus(i: number, isIdle: boolean): readonly (Watermark | StreamStatus)[] {
+    this.checkInput(i);
+    this.out.length = 0;
+    if (isIdle && this.idleInputs[i] === 0) {
+      this.idleInputs[i] = 1;
+      this.aligned[i] = 0;
+      if (this.idleInputs.indexOf(0) < 0) {
+        let max = MIN_WATERMARK;
+        for (const w of this.watermarks) if (w > max) max = w;
+        if (max > this.lastWatermark) this.emitWatermark(max);
+        this.lastIdle = true;
+        this.out.push(idle());
+      } else if (this.watermarks[i] === this.lastWatermark) {
+        this.emitNewMin();
+      }
+    } else if (!isIdle && this.idleInputs[i] === 1) {
+      this.idleInputs[i] = 0;
+      if ((this.watermarks[i] as number) >= this.lastWatermark) this.aligned[i] = 1;
+      if (this.lastIdle) {
+        this.lastIdle = false;
+        this.out.push(active());
+      }
+    }
+    return this.out;
+  }
+
+  /**
+   * Input `i` ended: it counts as an input at `MAX_WATERMARK` and no longer holds the output back. An idle input
+   * turns active first (as Flink's sources do before their last watermark), so an idle output turns active and then
+   * carries the new minimum (docs/SEMANTICS.md §2.4, tidewater).
+   */
+  inputEnded(i: number): readonly (Watermark | StreamStatus)[] {
+    const status = this.idleInputs[i] === 1 ? this.inputStatus(i, false)[0] : undefined;
+    this.inputWatermark(i, MAX_WATERMARK);
+    if (status !== undefined) this.out.unshift(status);
+    return this.out;
+  }
+
+  private emitNewMin(): void {
+    let min = MAX_WATERMARK;
+    let any = false;
+    for (let k = 0; k < this.n; k++) {
+      if (this.aligned[k] === 1) {
+        any = true;
+        const w = this.watermarks[k] as number;
+        if (w < min) min = w;
+      }
+    }
+    if (any && min > this.lastWatermark) this.emitWatermark(min);
+  }
+
+  private emitWatermark(timestamp: number): void {
+    this.lastWatermark = timestamp;
+    this.out.push(watermark(timestamp));
+  }
+
+  private checkInput(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.n) {
+      throw new ConfigurationError('StatusWatermarkValve', i, `StatusWatermarkValve: input ${String(i)} does not exist; inputs are 0 … ${this.n - 1}.`);
+    }
+  }
+}

@@ -1,0 +1,94 @@
+// StatusWatermarkValve against the vectors of docs/SEMANTICS.md §2.4.
+import { describe, expect, it } from 'vitest';
+import { active, ConfigurationError, idle, MAX_WATERMARK, StatusWatermarkValve, watermark, type StreamStatus, type Watermark } from '../src/index.js';
+
+type Step =
+  | readonly ['wm', number, number, readonly (Watermark | StreamStatus)[]]
+  | readonly ['idle' | 'active' | 'end', number, readonly (Watermark | StreamStatus)[]];
+
+/** Runs the steps on a valve of `n` inputs; returns each step's output (copied: the valve reuses its array). */
+function run(n: number, steps: readonly Step[]): { outputs: (Watermark | StreamStatus)[][]; expected: (readonly (Watermark | StreamStatus)[])[] } {
+  const valve = new StatusWatermarkValve(n);
+  const outputs = steps.map((s) => {
+    switch (s[0]) {
+      case 'wm':
+        return [...valve.inputWatermark(s[1], s[2])];
+      case 'idle':
+        return [...valve.inputStatus(s[1], true)];
+      case 'active':
+        return [...valve.inputStatus(s[1], false)];
+      case 'end':
+        return [...valve.inputEnded(s[1])];
+    }
+  });
+  return { outputs, expected: steps.map((s) => s[s.length - 1] as readonly (Watermark | StreamStatus)[]) };
+}
+
+const w = watermark;
+const cases: [string, number, Step[]][] = [
+  ['the minimum over the inputs, emitted only when it increases', 2, [
+    ['wm', 0, 5, []], ['wm', 1, 3, [w(3)]], ['wm', 1, 4, [w(4)]], ['wm', 1, 7, [w(5)]], ['wm', 0, 6, [w(6)]], ['wm', 0, 8, [w(7)]],
+  ]],
+  ['an input never goes back: a watermark not above its previous one is ignored', 2, [
+    ['wm', 0, 5, []], ['wm', 1, 5, [w(5)]], ['wm', 0, 4, []], ['wm', 0, 5, []], ['wm', 1, 9, []], ['wm', 0, 6, [w(6)]],
+  ]],
+  ['an idle input holding the minimum is left out: the minimum is recomputed', 2, [
+    ['wm', 0, 5, []], ['wm', 1, 3, [w(3)]], ['idle', 1, [w(5)]], ['wm', 1, 10, []], ['wm', 0, 6, [w(6)]],
+  ]],
+  ['an idle input below the minimum changes nothing until the next watermark', 3, [
+    ['wm', 0, 3, []], ['wm', 1, 5, []], ['wm', 2, 4, [w(3)]], ['idle', 1, []], ['wm', 0, 6, [w(4)]], ['wm', 2, 9, [w(6)]],
+  ]],
+  ['all idle: the maximum is flushed when it advances the output, then the output turns idle', 2, [
+    ['wm', 0, 3, []], ['wm', 1, 8, [w(3)]], ['idle', 1, []], ['idle', 0, [w(8), idle()]],
+  ]],
+  ['all idle at the output watermark: only the status', 2, [
+    ['wm', 0, 3, []], ['wm', 1, 8, [w(3)]], ['idle', 0, [w(8)]], ['idle', 1, [idle()]],
+  ]],
+  ['while idle, watermarks are ignored and a repeated status changes nothing', 2, [
+    ['idle', 0, []], ['idle', 0, []], ['idle', 1, [idle()]], ['wm', 0, 20, []], ['idle', 1, []],
+  ]],
+  ['an input turning active again re-joins only once it caught up, neither holding nor pulling back the output', 2, [
+    ['wm', 0, 3, []], ['wm', 1, 8, [w(3)]], ['idle', 1, []], ['idle', 0, [w(8), idle()]],
+    ['active', 0, [active()]], // input 0 is at 3 < 8: unaligned
+    ['active', 1, []], // input 1 is at 8 ≥ 8: aligned; the output is already active
+    ['wm', 1, 12, [w(12)]], // input 0 does not hold the output back
+    ['wm', 0, 10, []], // nor pulls it back
+    ['wm', 0, 13, []], // caught up: aligned again, min(13, 12) = 12
+    ['wm', 1, 20, [w(13)]],
+    ['active', 1, []],
+  ]],
+  ['an ended input counts as MAX_WATERMARK; once all ended the output is at MAX', 2, [
+    ['wm', 0, 3, []], ['wm', 1, 8, [w(3)]], ['end', 0, [w(8)]], ['end', 1, [w(MAX_WATERMARK)]], ['end', 1, []],
+  ]],
+  ['an idle input that ends turns active first, so an idle output turns active and carries the minimum', 2, [
+    ['wm', 0, 3, []], ['idle', 0, []], ['idle', 1, [w(3), idle()]], ['end', 0, [active(), w(MAX_WATERMARK)]], ['wm', 1, 5, []],
+  ]],
+  ['one input: its watermarks pass when they increase; idle and active pass as they change', 1, [
+    ['wm', 0, 1, [w(1)]], ['wm', 0, 1, []], ['idle', 0, [idle()]], ['active', 0, [active()]], ['wm', 0, 2, [w(2)]],
+  ]],
+];
+
+describe('StatusWatermarkValve (docs/SEMANTICS.md §2.4)', () => {
+  it.each(cases)('%s', (_name, n, steps) => {
+    const { outputs, expected } = run(n, steps);
+    expect(outputs).toStrictEqual(expected);
+  });
+
+  it('reports its output watermark and status', () => {
+    const valve = new StatusWatermarkValve(2);
+    valve.inputWatermark(0, 4);
+    valve.inputWatermark(1, 6);
+    valve.inputStatus(0, true);
+    expect([valve.outputWatermark, valve.outputIdle]).toStrictEqual([6, false]);
+    valve.inputStatus(1, true);
+    expect([valve.outputWatermark, valve.outputIdle]).toStrictEqual([6, true]);
+  });
+
+  it('refuses a number of inputs that is not an integer ≥ 1, and an input that does not exist', () => {
+    expect(() => new StatusWatermarkValve(0)).toThrow(ConfigurationError);
+    expect(() => new StatusWatermarkValve(1.5)).toThrow('StatusWatermarkValve: the number of inputs must be an integer ≥ 1, got 1.5.');
+    const valve = new StatusWatermarkValve(2);
+    expect(() => valve.inputWatermark(2, 0)).toThrow('StatusWatermarkValve: input 2 does not exist; inputs are 0 … 1.');
+    expect(() => valve.inputStatus(-1, true)).toThrow(ConfigurationError);
+  });
+});
