@@ -111,6 +111,36 @@ describe('mergeStreams: barriers (docs/SEMANTICS.md §8)', () => {
     expect(out).toStrictEqual(['"a1" @0', '"a2" @0', '"a3" @0', '"b1" @0', 'W 7', 'barrier 1', '"b2" @0', '"a4" @0']);
   });
 
+  it('at-least-once: a barrier whose input ended before the others delivered it still leaves, before the end', () => {
+    const { inputs: [a, b], out } = rig(2, { mode: 'at-least-once' });
+    a!.next(ckpt(1));
+    a!.complete();
+    b!.next(r('x', 1));
+    b!.complete();
+    expect(out).toStrictEqual(['"x" @1', 'W MAX', 'barrier 1', 'complete']);
+  });
+
+  it('a consumer feeding an input while a watermark and a status go out: what it feeds comes after them, in order', () => {
+    const [a, b] = [new Subject<El>(), new Subject<El>()];
+    let fed = false;
+    const merged = mergeStreams(a, b);
+    const seen: string[] = [];
+    merged.subscribe((e) => {
+      seen.push(fmt(e));
+      if (!fed && e.kind === 'watermark' && e.timestamp === 5) {
+        fed = true;
+        a!.complete();
+      }
+    });
+    push(a, wm(5));
+    push(b, wm(3));
+    a.next(idle());
+    b.next(idle());
+    // all idle: the maximum (5) is flushed, then idle; a's end, fed from inside, comes after both: a turns active
+    // again, then MAX — once
+    expect(seen).toStrictEqual(['W 3', 'W 5', 'idle', 'active', 'W MAX']);
+  });
+
   it('a held barrier n+1 blocks its input again when released', () => {
     const { inputs: [a, b], out } = rig(2);
     push(a!, ckpt(1), r('a1'), ckpt(2), r('a2'));
@@ -205,6 +235,15 @@ describe('mergeStreams: errors', () => {
     expect((errors[0] as Error).message).toContain('union: received 42, which is not a stream element');
     inputs[0]!.next(null);
     expect(errors).toHaveLength(1);
+  });
+
+  it('refuses an array of streams and unknown options, instead of merging nothing', () => {
+    expect(() => mergeStreams([of<El>(), of<El>()] as unknown as Observable<El>)).toThrow(
+      'mergeStreams: got an array; pass the streams as separate arguments: mergeStreams(a$, b$) or mergeStreams(...streams).',
+    );
+    expect(() => mergeStreams(of<El>(), { mod: 'at-least-once' } as unknown as MergeOptions)).toThrow(
+      `mergeStreams: unknown option(s) "mod" in {"mod":"at-least-once"}; the only option is mode: 'exactly-once' | 'at-least-once'.`,
+    );
   });
 
   it('refuses an input that is not an Observable and an unknown mode', () => {

@@ -51,7 +51,7 @@ describe('package build', () => {
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toStrictEqual({
       root: 'function',
-      ops: ['aggregate', 'eventTime', 'filter', 'flatMap', 'ingestionTime', 'keyBy', 'map', 'process', 'processWindow', 'reduce', 'values', 'window'],
+      ops: ['aggregate', 'eventTime', 'filter', 'flatMap', 'ingestionTime', 'keyBy', 'map', 'process', 'processWindow', 'reduce', 'unionWith', 'values', 'window'],
       rec: { kind: 'record', value: 1, timestamp: 2 },
       out: [{ at: 5 }],
       stores: ['function', 'function', 'function', ['7']],

@@ -64,8 +64,12 @@ class Merge {
   /** Elements held back, in arrival order: their inputs and the elements. */
   private heldInputs: number[] = [];
   private held: Held[] = [];
-  /** True while held elements are being released; what arrives meanwhile waits in `arrivals`. */
+  /** True while an element is being processed: what arrives meanwhile (re-entrantly) waits in `arrivals`. */
+  private busy = false;
+  /** True while held elements are being released. */
   private draining = false;
+  /** The newest barrier delivered by an input that has completed since (at-least-once: it must still leave). */
+  private endedBarrier: CheckpointBarrier | undefined;
   /** Set when a barrier left while draining: the scan restarts, so that released inputs keep their order. */
   private restart = false;
   private arrivalInputs: number[] = [];
@@ -86,7 +90,7 @@ class Merge {
 
   /** The hot path: a record of an unblocked input goes straight through. */
   next(i: number, e: StreamElement<unknown, unknown>): void {
-    if (e?.kind === 'record' && this.blocked[i] === 0 && !this.draining) this.destination.next(e);
+    if (e?.kind === 'record' && this.blocked[i] === 0 && !this.busy) this.destination.next(e);
     else this.arrive(i, e);
   }
 
@@ -99,11 +103,24 @@ class Merge {
       this.destination.error(new NotAStreamElementError(NAME, e));
       return;
     }
-    if (this.draining) {
+    if (this.busy) {
+      // arrived while an element's outputs are going out (a consumer feeding an input): in its turn, after them
       this.arrivalInputs.push(i);
       this.arrivals.push(e);
-    } else {
+      return;
+    }
+    this.busy = true;
+    try {
       this.process(i, e);
+      while (this.arrivals.length > 0 && !this.destination.closed) {
+        const inputs = this.arrivalInputs;
+        const elements = this.arrivals;
+        this.arrivalInputs = [];
+        this.arrivals = [];
+        for (let k = 0; k < elements.length && !this.destination.closed; k++) this.process(inputs[k] as number, elements[k] as Held);
+      }
+    } finally {
+      this.busy = false;
     }
   }
 
@@ -117,6 +134,8 @@ class Merge {
     if (e === END) {
       this.done[i] = 1;
       this.live--;
+      const last = this.seenBarrier[i];
+      if (last !== undefined && last.checkpointId > (this.endedBarrier?.checkpointId ?? -Infinity)) this.endedBarrier = last;
       this.seen[i] = Infinity;
       this.emit(this.valve.inputEnded(i));
       this.align();
@@ -159,7 +178,17 @@ class Merge {
         from = k;
       }
     }
-    if (from < 0 || !(lowest > this.lastBarrier)) return;
+    if (from < 0) {
+      // every input ended: a barrier delivered by one of them before it ended still leaves (an ended input counts as
+      // having delivered every barrier)
+      const last = this.endedBarrier;
+      if (last !== undefined && last.checkpointId > this.lastBarrier) {
+        this.lastBarrier = last.checkpointId;
+        this.destination.next(last);
+      }
+      return;
+    }
+    if (!(lowest > this.lastBarrier)) return;
     this.lastBarrier = lowest;
     this.destination.next(this.seenBarrier[from] as CheckpointBarrier);
     if (!this.aligned) return;
@@ -216,7 +245,14 @@ class Merge {
 /** Splits `mergeStreams`' arguments into the streams and the options, checking both. */
 export function streamsAndOptions(args: readonly unknown[], caller: string): { streams: AnyStream[]; aligned: boolean } {
   const last = args[args.length - 1];
+  if (Array.isArray(last)) {
+    throw new ConfigurationError(NAME, last, `${caller}: got an array; pass the streams as separate arguments: ${caller}(a$, b$) or ${caller}(...streams).`);
+  }
   const hasOptions = args.length > 0 && !isObservable(last) && typeof last === 'object' && last !== null;
+  const unknown = hasOptions ? Object.keys(last).filter((k) => k !== 'mode') : [];
+  if (unknown.length > 0) {
+    throw new ConfigurationError(NAME, last, `${caller}: unknown option(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} in ${describeValue(last)}; the only option is mode: 'exactly-once' | 'at-least-once'.`);
+  }
   const streams = (hasOptions ? args.slice(0, -1) : args.slice()) as unknown[];
   for (const s of streams) {
     if (!isObservable(s)) {

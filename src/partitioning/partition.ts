@@ -16,7 +16,7 @@ const OP = 'partitionStream';
  * @example
  * ```ts
  * const byAmount: RangePartitioner<{ amount: number }> = { range: { by: (o) => o.amount, boundaries: [10, 100] } };
- * // amount < 10 → partition 0; 10 ≤ amount < 100 → 1; amount ≥ 100 → 2
+ * // amount ≤ 10 → partition 0; 10 < amount ≤ 100 → 1; amount > 100 → 2 (a boundary ends its range, as in Flink)
  * ```
  */
 export interface RangePartitioner<T> {
@@ -414,7 +414,7 @@ function routerOf<T, K>(by: Partitioner<T, K>, n: number, maxParallelism: number
  * Range partitioning without boundaries samples a prefix, as Flink's `partitionByRange` samples its input: the first
  * `sampleSize` records (default 1000), fewer if a control element or the end comes first, are held back; boundary
  * `i − 1` is the element `floor(i · m / n)` of the `m` sorted sample keys; then the sample is routed and the stream
- * goes on. A record equal to a boundary goes to the higher partition.
+ * goes on. A record equal to a boundary goes to the lower partition (as in Flink).
  *
  * Bad arguments (`n` not an integer ≥ 1, `n > maxParallelism` for `'hash'`, `'forward'` with `n ≠ 1`, bad boundaries)
  * throw a `ConfigurationError` here. Bad records fail every partition: an unkeyed record under `'hash'` with an
