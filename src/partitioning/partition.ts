@@ -2,7 +2,7 @@ import { Subscriber } from 'rxjs';
 import type { Stream, StreamElement, StreamRecord } from '../elements/index.js';
 import { failUserFunction, isControlElement, OperatorObservable } from '../elements/plumbing.js';
 import { ConfigurationError, describeValue, InvalidKeyError, InvalidPartitionError, NotAStreamElementError } from '../errors/index.js';
-import { keyGroupOf, partitionOfKeyGroup } from '../keys/keyGroups.js';
+import { javaHashCode, murmurHash } from '../keys/keyGroups.js';
 import { isKey } from '../keys/validate.js';
 
 const OP = 'partitionStream';
@@ -372,7 +372,8 @@ function routerOf<T, K>(by: Partitioner<T, K>, n: number, maxParallelism: number
         route(r) {
           const key: unknown = r.key;
           if (!isKey(key)) throw new InvalidKeyError(OP, key, r.value, "'hash' partitioning routes records by key: key the stream first (keyBy(...)), or pick another partitioner.");
-          return partitionOfKeyGroup(keyGroupOf(key, maxParallelism), n, maxParallelism);
+          // keyGroupOf and partitionOfKeyGroup, without their argument checks (n and maxParallelism were checked once)
+          return Math.floor(((murmurHash(javaHashCode(key)) % maxParallelism) * n) / maxParallelism);
         },
       };
     case 'round-robin':
