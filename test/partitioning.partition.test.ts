@@ -157,8 +157,8 @@ describe('partitionStream: range', () => {
     expect(valuesOf(seen)).toStrictEqual([[7, 3, 1, 5, 7], [9, 8]]);
   });
 
-  it('the sample ends at the first control element: the held records go first, in input order, then the element', () => {
-    // sample 4 2 6 → sorted 2 4 6, n = 3: boundaries sorted[1] = 4, sorted[2] = 6
+  it('control elements met while sampling are held in their places: frequent watermarks do not cut the sample short', () => {
+    // sample 4 2 6 5 1 7 (the end releases it) → sorted 1 2 4 5 6 7, n = 3: boundaries sorted[2] = 4, sorted[4] = 6
     const input = [record(4, 0), record(2, 0), record(6, 0), watermark(0), record(5, 1), record(1, 1), record(7, 1)];
     const seen = run(input, 3, { range: { by: byV } });
     expect(seen.map((s) => s.elements)).toStrictEqual([
@@ -166,15 +166,19 @@ describe('partitionStream: range', () => {
       [record(6, 0), watermark(0), record(5, 1)],
       [watermark(0), record(7, 1)],
     ]);
+    // a watermark after every record: the sample still holds sampleSize records, so the ranges are even
+    const every = Array.from({ length: 40 }, (_, i) => [record(i, i), watermark(i)]).flat();
+    const counts = valuesOf(run(every, 4, { range: { by: byV } }, { sampleSize: 40 })).map((v) => v.length);
+    expect(counts).toStrictEqual([11, 10, 10, 9]);
   });
 
   it('a control element before any record does not end the (empty) sample', () => {
     const input = [watermark(0), record(8, 0), record(2, 0), barrier(1), record(3, 0)];
     const seen = run(input, 2, { range: { by: byV } });
-    // sample 8 2 → sorted 2 8, n = 2: boundary sorted[1] = 8
+    // sample 8 2 3 (the barrier is held in its place) → sorted 2 3 8, n = 2: boundary sorted[1] = 3
     expect(seen.map((s) => s.elements)).toStrictEqual([
-      [watermark(0), record(8, 0), record(2, 0), barrier(1), record(3, 0)],
-      [watermark(0), barrier(1)],
+      [watermark(0), record(2, 0), barrier(1), record(3, 0)],
+      [watermark(0), record(8, 0), barrier(1)],
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { Subscriber } from 'rxjs';
-import type { Stream, StreamElement, StreamRecord } from '../elements/index.js';
+import type { CheckpointBarrier, Stream, StreamElement, StreamRecord, StreamStatus, Watermark } from '../elements/index.js';
 import { failUserFunction, isControlElement, OperatorObservable } from '../elements/plumbing.js';
 import { ConfigurationError, describeValue, InvalidKeyError, InvalidPartitionError, NotAStreamElementError } from '../errors/index.js';
 import { javaHashCode, murmurHash } from '../keys/keyGroups.js';
@@ -10,8 +10,8 @@ const OP = 'partitionStream';
 /**
  * A range partitioner: records are routed by a numeric or string sort key against `n − 1` ascending boundaries.
  * Partition `p` receives the records whose sort key `v` has exactly `p` boundaries `< v`: a boundary is the inclusive
- * upper end of the lower range, as in Flink's `CommonRangeBoundaries`. Without `boundaries`, they are sampled from a prefix of the stream (see
- * {@link partitionStream}).
+ * upper end of the lower range, as in Flink's `CommonRangeBoundaries`. Without `boundaries`, they are sampled from a
+ * prefix of the stream (see {@link partitionStream}).
  *
  * @example
  * ```ts
@@ -101,7 +101,10 @@ const RELEASE = -3;
  */
 interface Router<T, K> {
   route(record: StreamRecord<T, K>): number;
-  release?(deliver: (partition: number, record: StreamRecord<T, K>) => void): void;
+  /** Keeps a control element back in its place among held records (true), or lets it go now (false). */
+  hold?(element: Watermark | StreamStatus | CheckpointBarrier): boolean;
+  /** Delivers what is held, in its order: records to their partitions, control elements to every partition. */
+  release?(deliver: (partition: number, element: StreamElement<T, K>) => void): void;
 }
 
 /** One partition's subscribers, copied on write so that delivery loops over a stable array. */
@@ -208,7 +211,8 @@ class Fanout<T, K> extends Subscriber<StreamElement<T, K>> {
       return;
     }
     // docs/SEMANTICS.md §9: watermarks, status and barriers go to every partition, after the records before them
-    this.router.release?.(this.deliverTo);
+    // (while a range sample is held, they are held with it, in their place)
+    if (this.router.hold?.(e) === true) return;
     this.broadcast(e);
   }
 
@@ -324,27 +328,37 @@ function rangeRouter<T, K>(spec: RangePartitioner<T>['range'] | undefined, n: nu
     const fixed = boundaries;
     return { route: (r) => rangeIndex(fixed, keyOf(r)) };
   }
-  // the sample: the first `sampleSize` records, fewer when a control element, an error or the end comes first
-  let held: StreamRecord<T, K>[] = [];
+  // the sample: the first `sampleSize` records (fewer when an error or the end comes first); control elements that
+  // arrive meanwhile are held in their places, so that frequent watermarks do not cut the sample short
+  let held: StreamElement<T, K>[] = [];
   let heldKeys: (number | string)[] = [];
   return {
     route(r) {
       if (boundaries !== undefined) return rangeIndex(boundaries, keyOf(r));
       heldKeys.push(keyOf(r));
       held.push(r);
-      return held.length < sampleSize ? HELD : RELEASE;
+      return heldKeys.length < sampleSize ? HELD : RELEASE;
+    },
+    hold(e) {
+      if (boundaries !== undefined || heldKeys.length === 0) return false;
+      held.push(e);
+      return true;
     },
     release(deliver) {
-      if (boundaries !== undefined || held.length === 0) return;
+      if (boundaries !== undefined || heldKeys.length === 0) return;
       // boundary i − 1 = the sorted sample's element floor(i · m / n) (equal-count quantiles)
       const sorted = heldKeys.slice().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       const m = sorted.length;
       const decided = Array.from({ length: n - 1 }, (_, i) => sorted[Math.floor(((i + 1) * m) / n)] as number | string);
       boundaries = decided;
-      const [records, keys] = [held, heldKeys];
+      const [elements, keys] = [held, heldKeys];
       held = [];
       heldKeys = [];
-      for (let i = 0; i < records.length; i++) deliver(rangeIndex(decided, keys[i] as number | string), records[i] as StreamRecord<T, K>);
+      let k = 0;
+      for (const e of elements) {
+        if (e.kind === 'record') deliver(rangeIndex(decided, keys[k++] as number | string), e);
+        else for (let p = 0; p < n; p++) deliver(p, e);
+      }
     },
   };
 }
@@ -413,7 +427,8 @@ function routerOf<T, K>(by: Partitioner<T, K>, n: number, maxParallelism: number
  * completion goes to every partition.
  *
  * Range partitioning without boundaries samples a prefix, as Flink's `partitionByRange` samples its input: the first
- * `sampleSize` records (default 1000), fewer if a control element or the end comes first, are held back; boundary
+ * `sampleSize` records (default 1000), fewer if an error or the end comes first, are held back, with the control
+ * elements that arrive meanwhile in their places; boundary
  * `i − 1` is the element `floor(i · m / n)` of the `m` sorted sample keys; then the sample is routed and the stream
  * goes on. A record equal to a boundary goes to the lower partition (as in Flink).
  *
