@@ -5,7 +5,23 @@ import { barrier, isStreamElement, record, type StreamElement } from '../element
 import { ConfigurationError, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
 import { describeFallback } from '../stores/checkpointStore.js';
 import type { CheckpointFallback, CheckpointMeta, LoadedCheckpoint, SkippedCheckpoint, StateStore } from '../stores/types.js';
-import type { CheckpointInfo, CommittedAhead, Job, JobConfig, JobMetrics, JobSummary, SinkContext, SinkWriter, Source, SourceContext, SourceRead, SourceReader } from './types.js';
+import type {
+  CheckpointInfo,
+  CommittedAhead,
+  Job,
+  JobConfig,
+  JobMetrics,
+  JobSummary,
+  NamedSources,
+  SinkContext,
+  SinkWriter,
+  Source,
+  SourceContext,
+  SourceRead,
+  SourceReader,
+  SourcesJobConfig,
+  SourceStreams,
+} from './types.js';
 
 export { JobError, StoreBehindError };
 
@@ -69,6 +85,11 @@ function snapshotChars(s: OperatorSnapshot): number {
  * Checkpoints are incremental (only changed state), with a full snapshot whenever the deltas written since the last
  * full one outgrow it, so that restoring reads at most about twice the state.
  *
+ * With named `sources` ({@link SourcesJobConfig}) each source feeds its own input stream and the pipeline combines
+ * them, usually with `mergeStreams` (docs/SEMANTICS.md §2.4): the watermark follows the slowest source, so none of its
+ * records turns late. Barrier n goes into every input at the same point and `mergeStreams` aligns it (§8); an
+ * exhausted source's input completes.
+ *
  * @example
  * ```ts
  * const job = runJob({
@@ -82,14 +103,32 @@ function snapshotChars(s: OperatorSnapshot): number {
  * await job.done;
  * ```
  */
-export function runJob<T, R>(config: JobConfig<T, R>): Job<R> {
-  return new JobRunner(config).job;
+export function runJob<T, R>(config: JobConfig<T, R>): Job<R>;
+/**
+ * {@link runJob} with named sources: `pipeline` gets one stream per source (typed by its values) and combines them.
+ *
+ * @example
+ * ```ts
+ * const job = runJob({
+ *   name: 'activity',
+ *   sources: { clicks: fromArray(clicks), views: fromNdjsonFile('views.ndjson') },
+ *   pipeline: ({ clicks, views }) =>
+ *     mergeStreams(clicks.pipe(eventTime((c) => c.ts)), views.pipe(eventTime((v) => v.at))).pipe(keyBy((e) => e.user), window(tumblingWindows(60_000)), aggregate(count())),
+ *   sink: toArray(),
+ * });
+ * ```
+ */
+export function runJob<S extends NamedSources, R, K>(config: SourcesJobConfig<S, R, K>): Job<R>;
+export function runJob<R>(config: JobConfig<unknown, R> | SourcesJobConfig<NamedSources, R>): Job<R> {
+  return new JobRunner<unknown, R>(config).job;
 }
 
 class JobRunner<T, R> {
   readonly job: Job<R>;
   private readonly scheduler: SchedulerLike;
   private readonly sources: readonly Source<T>[];
+  /** The names of the sources with named `sources` (each feeds its own input), else undefined (all feed one input). */
+  private readonly sourceNames: readonly string[] | undefined;
   private readonly store: StateStore | undefined;
   private readonly retain: number;
   private readonly batchSize: number;
@@ -107,7 +146,8 @@ class JobRunner<T, R> {
   private offsets: string[] = [];
   private nextReader = 0;
   private writer: SinkWriter<R> | undefined;
-  private input: Subscriber<StreamElement<T, undefined>> | undefined;
+  /** The pipeline's inputs as it subscribed them: one, or one per named source. */
+  private inputs: (Subscriber<StreamElement<T, undefined>> | undefined)[] = [];
   private pipelineSub: Subscription | undefined;
   private instances: readonly StatefulOperatorInstance[] = [];
   /** The pipeline's runtime (once started): input is delivered with it active. */
@@ -142,15 +182,25 @@ class JobRunner<T, R> {
   private deltaBytes = 0;
   private stopRequest: { savepoint: boolean; drain: boolean; resolve: () => void; reject: (e: unknown) => void } | undefined;
 
-  constructor(private readonly config: JobConfig<T, R>) {
+  constructor(private readonly config: JobConfig<T, R> | SourcesJobConfig<NamedSources, R>) {
     this.scheduler = config.scheduler ?? asyncScheduler;
-    this.sources = Array.isArray(config.source) ? (config.source as readonly Source<T>[]) : [config.source as Source<T>];
+    const named = config.sources;
+    const jobName = config.name;
+    if (named !== undefined && config.source !== undefined) {
+      throw new ConfigurationError('runJob', jobName, `runJob(${jobName}): give either source (one input stream) or sources (one named input stream each), not both.`);
+    }
+    if (named !== undefined && (typeof named !== 'object' || named === null || Array.isArray(named))) {
+      throw new ConfigurationError('runJob', named, `runJob(${jobName}): sources ${describeValue(named)} must be an object of named sources, e.g. { clicks: fromArray(clicks), views: fromNdjsonFile(path) }.`);
+    }
+    this.sourceNames = named === undefined ? undefined : Object.keys(named);
+    this.sources =
+      named !== undefined ? Object.values(named as Readonly<Record<string, Source<T>>>) : Array.isArray(config.source) ? (config.source as readonly Source<T>[]) : [config.source as Source<T>];
     this.store = config.checkpoint?.store;
     this.retain = config.checkpoint?.retain ?? 3;
     this.batchSize = config.batchSize ?? 1024;
     const name = config.name;
     if (typeof name !== 'string' || name === '') throw new ConfigurationError('runJob', name, `runJob: name ${describeValue(name)} must be a non-empty string (it names the job's checkpoints).`);
-    if (this.sources.length === 0) throw new ConfigurationError('runJob', config.source, `runJob(${name}): give at least one source.`);
+    if (this.sources.length === 0) throw new ConfigurationError('runJob', config.source ?? named, `runJob(${name}): give at least one source (source, or sources: { name: source }).`);
     const cp = config.checkpoint;
     if (cp !== undefined) {
       if (!(cp.intervalMs > 0)) throw new ConfigurationError('runJob', cp.intervalMs, `runJob(${name}): checkpoint.intervalMs ${describeValue(cp.intervalMs)} must be a positive number of ms.`);
@@ -196,7 +246,8 @@ class JobRunner<T, R> {
       throw new ConfigurationError('runJob', config.restore, `runJob(${name}): restore needs checkpoint.store.`);
     }
     if (loaded !== undefined && loaded.sources.length !== this.sources.length) {
-      throw new JobError('runJob', loaded.sources.length, `runJob(${name}): checkpoint ${loaded.id} has ${loaded.sources.length} source offsets but the job has ${this.sources.length} sources; restore with the sources it was taken with, or restore: false.`);
+      const names = this.sourceNames === undefined ? '' : ` (${this.sourceNames.map((n) => `'${n}'`).join(', ')})`;
+      throw new JobError('runJob', loaded.sources.length, `runJob(${name}): checkpoint ${loaded.id} has ${loaded.sources.length} source offsets but the job has ${this.sources.length} sources${names}; restore with the sources it was taken with, or restore: false.`);
     }
     this.restoredFrom = loaded?.id;
     const sinkContext: SinkContext = {
@@ -258,11 +309,17 @@ class JobRunner<T, R> {
     });
     this.runtime = runtime;
     this.instances = runtime.instances;
-    const input$ = new Observable<StreamElement<T, undefined>>((s) => {
-      this.input = s;
-    });
+    const input = (k: number) =>
+      new Observable<StreamElement<T, undefined>>((s) => {
+        this.inputs[k] = s;
+      });
+    const names = this.sourceNames;
+    const output$ =
+      names === undefined
+        ? (config as JobConfig<T, R>).pipeline(input(0))
+        : (config as SourcesJobConfig<NamedSources, R>).pipeline(Object.fromEntries(names.map((n, k) => [n, input(k)])) as SourceStreams<NamedSources>);
     this.phase = 'running';
-    this.pipelineSub = runtime.subscribe(config.pipeline(input$), {
+    this.pipelineSub = runtime.subscribe(output$, {
       next: (e) => {
         try {
           this.atSink(e);
@@ -276,6 +333,7 @@ class JobRunner<T, R> {
       },
     });
     if (this.phase !== 'running') return;
+    this.checkInputs();
     this.checkOperators(loaded);
     if (config.checkpoint !== undefined) {
       this.nextDueAt = this.scheduler.now() + config.checkpoint.intervalMs;
@@ -384,6 +442,19 @@ class JobRunner<T, R> {
       this.safely(() => this.maybeCheckpoint());
       if (this.phase === 'running') this.scheduleTick();
     }, delay);
+  }
+
+  /** The pipeline subscribed every input when it was subscribed (else a source would be read into nothing). */
+  private checkInputs(): void {
+    const names = this.sourceNames;
+    const missing = (names ?? ['source']).filter((_, k) => this.inputs[k] === undefined);
+    if (missing.length === 0) return;
+    const what = names === undefined ? 'its input stream' : `the stream(s) of source(s) ${missing.map((n) => `'${n}'`).join(', ')}`;
+    throw new ConfigurationError(
+      'runJob',
+      missing,
+      `runJob(${this.config.name}): the pipeline did not subscribe ${what} when the job started; use every source's stream (e.g. mergeStreams(${(names ?? ['input']).join(', ')})) and subscribe it synchronously.`,
+    );
   }
 
   /** Every operator named in the checkpoint must be in the pipeline (unless allowNonRestoredState); names unique. */
@@ -504,9 +575,14 @@ class JobRunner<T, R> {
     return busy ? -2 : -1;
   }
 
+  /** The input source `i` feeds: its own with named sources, else the one input. */
+  private inputOf(i: number): Subscriber<StreamElement<T, undefined>> {
+    return this.inputs[this.sourceNames === undefined ? 0 : i] as Subscriber<StreamElement<T, undefined>>;
+  }
+
   private push(i: number, r: SourceRead<T>): void {
     if (r.done) this.readerDone[i] = true;
-    const input = this.input as Subscriber<StreamElement<T, undefined>>;
+    const input = this.inputOf(i);
     const now = this.scheduler.now();
     const vs = r.values;
     this.recordsIn += vs.length;
@@ -523,6 +599,22 @@ class JobRunner<T, R> {
     }
     // a checkpoint's offsets are the positions after whole batches pushed (never a batch half through the pipeline)
     this.offsets[i] = (this.readers[i] as SourceReader<T>).offset();
+    // a named source's input ends with it (mergeStreams then counts it at MAX_WATERMARK, docs/SEMANTICS.md §2.4)
+    if (r.done && this.sourceNames !== undefined && !input.closed) {
+      this.pushing = true;
+      try {
+        this.deliver(() => input.complete());
+      } finally {
+        this.pushing = false;
+      }
+    }
+  }
+
+  /** Delivers `fn(input)` to every input still open (barriers at the same point of every input, the end of input). */
+  private toEveryInput(fn: (input: Subscriber<StreamElement<T, undefined>>) => void): void {
+    this.deliver(() => {
+      for (const input of this.inputs) if (input !== undefined && !input.closed) fn(input);
+    });
   }
 
   /** Pushes input into the pipeline with its runtime active (docs/ARCHITECTURE.md, "The operator runtime"). */
@@ -533,8 +625,7 @@ class JobRunner<T, R> {
 
   private endInput(): void {
     this.phase = 'ending';
-    const input = this.input;
-    if (input !== undefined) this.deliver(() => input.complete());
+    this.toEveryInput((input) => input.complete());
   }
 
   // ---- the sink -----------------------------------------------------------------------------------------------------
@@ -586,8 +677,7 @@ class JobRunner<T, R> {
     this.current = cp;
     this.pushing = true;
     try {
-      const input = this.input as Subscriber<StreamElement<T, undefined>>;
-      this.deliver(() => input.next(barrier(cp.id)));
+      this.toEveryInput((input) => input.next(barrier(cp.id)));
     } finally {
       this.pushing = false;
       this.current = undefined;

@@ -1,5 +1,5 @@
 import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
-import type { StreamElement } from '../elements/index.js';
+import type { Stream, StreamElement } from '../elements/index.js';
 import type { CheckpointFallback, SkippedCheckpoint, StateStore } from '../stores/types.js';
 
 /**
@@ -179,30 +179,25 @@ export interface CheckpointConfig {
   /** Newest complete checkpoints kept (default 3); savepoints are never deleted. */
   readonly retain?: number;
   /**
-   * `exactly-once` (default) or `at-least-once`. A job has one input stream and no shuffle, so barriers never need
-   * alignment and both modes give the same (exactly-once) state; the mode is accepted for Flink parity.
+   * `exactly-once` (default) or `at-least-once`. A job's pipeline itself has no shuffle: with one input stream barriers
+   * never need alignment, and with named `sources` the pipeline's `mergeStreams` aligns them (its own `mode` option);
+   * the mode is accepted for Flink parity.
    */
   readonly mode?: 'exactly-once' | 'at-least-once';
 }
 
 /**
- * The description of a job for {@link runJob}.
+ * What every job description has besides its sources and pipeline (see {@link JobConfig} and
+ * {@link SourcesJobConfig}).
  *
  * @example
  * ```ts
- * const config: JobConfig<Click, Count> = { name: 'clicks', source: fromArray(clicks), pipeline: pipe(eventTime(c => c.ts), keyBy(c => c.user), window(tumblingWindows(1000)), aggregate(count())) };
+ * const options: JobOptions<Count> = { name: 'clicks', sink: toArray(), checkpoint: { intervalMs: 1000, store: memoryStore() } };
  * ```
  */
-export interface JobConfig<T, R> {
+export interface JobOptions<R> {
   /** Names the job's checkpoints in the store. */
   readonly name: string;
-  readonly source: Source<T> | readonly Source<T>[];
-  /**
-   * Built with `pipe(...)`: it receives each source value as an unkeyed record stamped with the scheduler's clock
-   * (a source value that already is a stream element — a record, a watermark — is passed as it is), plus the job's
-   * checkpoint barriers; usually `eventTime(...)` comes first.
-   */
-  readonly pipeline: OperatorFunction<StreamElement<T, undefined>, StreamElement<R>>;
   readonly sink?: Sink<R>;
   readonly checkpoint?: CheckpointConfig;
   /** `'latest'` (default with a store), a checkpoint id (the newest usable one ≤ it), or false to start empty. */
@@ -226,6 +221,73 @@ export interface JobConfig<T, R> {
    * `JobSummary.fallback`): default `console.warn`.
    */
   readonly onWarning?: (message: string) => void;
+}
+
+/**
+ * The description of a job for {@link runJob} with one input stream: `source` (several sources are read round-robin
+ * into that one stream — to combine sources with different event-time progress, name them: {@link SourcesJobConfig}).
+ *
+ * @example
+ * ```ts
+ * const config: JobConfig<Click, Count> = { name: 'clicks', source: fromArray(clicks), pipeline: pipe(eventTime(c => c.ts), keyBy(c => c.user), window(tumblingWindows(1000)), aggregate(count())) };
+ * ```
+ */
+export interface JobConfig<T, R> extends JobOptions<R> {
+  readonly source: Source<T> | readonly Source<T>[];
+  /** Not with `source` (see {@link SourcesJobConfig}). */
+  readonly sources?: undefined;
+  /**
+   * Built with `pipe(...)`: it receives each source value as an unkeyed record stamped with the scheduler's clock
+   * (a source value that already is a stream element — a record, a watermark — is passed as it is), plus the job's
+   * checkpoint barriers; usually `eventTime(...)` comes first.
+   */
+  readonly pipeline: OperatorFunction<StreamElement<T, undefined>, StreamElement<R>>;
+}
+
+/**
+ * The named sources of a job ({@link SourcesJobConfig}): name → source.
+ *
+ * @example
+ * ```ts
+ * const sources: NamedSources = { clicks: fromArray(clicks), views: fromNdjsonFile('views.ndjson') };
+ * ```
+ */
+export type NamedSources = { readonly [name: string]: Source<unknown> };
+
+/**
+ * The input streams a {@link SourcesJobConfig} pipeline receives: one per named source, of that source's values.
+ *
+ * @example
+ * ```ts
+ * type In = SourceStreams<{ clicks: Source<Click>; views: Source<View> }>; // { clicks: Stream<Click, undefined>; views: Stream<View, undefined> }
+ * ```
+ */
+export type SourceStreams<S extends NamedSources> = { readonly [N in keyof S]: S[N] extends Source<infer T> ? Stream<T, undefined> : never };
+
+/**
+ * The description of a job for {@link runJob} with named sources: each source gets its own input stream, and the
+ * pipeline combines them — with `mergeStreams` (docs/SEMANTICS.md §2.4), so a slower source holds event time back
+ * instead of having its records turn late. Barrier n is injected into every input at the same point; an exhausted
+ * source's stream completes. The pipeline must subscribe every stream when the job starts (else a
+ * `ConfigurationError` naming the sources it left out). Checkpoints hold one offset per source, in the order of
+ * `Object.keys(sources)`.
+ *
+ * @example
+ * ```ts
+ * const config: SourcesJobConfig<{ clicks: Source<Click>; views: Source<View> }, Count, string> = {
+ *   name: 'activity',
+ *   sources: { clicks: fromArray(clicks), views: fromNdjsonFile('views.ndjson') },
+ *   pipeline: ({ clicks, views }) =>
+ *     mergeStreams(clicks.pipe(eventTime((c) => c.ts)), views.pipe(eventTime((v) => v.at))).pipe(keyBy((e) => e.user), window(tumblingWindows(1000)), aggregate(count())),
+ * };
+ * ```
+ */
+export interface SourcesJobConfig<S extends NamedSources, R, K = unknown> extends JobOptions<R> {
+  readonly sources: S;
+  /** Not with `sources` (see {@link JobConfig}). */
+  readonly source?: undefined;
+  /** Gets one unkeyed stream per source (values stamped as with `source`, plus the job's barriers) and returns the job's stream. */
+  readonly pipeline: (streams: SourceStreams<S>) => Stream<R, K>;
 }
 
 /**
