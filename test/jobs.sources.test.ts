@@ -120,9 +120,13 @@ describe('runJob with named sources', () => {
     expect(out.values).toStrictEqual([]);
   });
 
-  it('refuses source and sources together', () => {
+  it('refuses source and sources together, neither, and empty sources', () => {
     const config = { name: 'both', source: fromArray([1]), sources: { n: fromArray([2]) }, pipeline: pipe(values()) } as unknown as JobConfig<number, number>;
     expect(() => runJob(config)).toThrow(ConfigurationError);
     expect(() => runJob(config)).toThrow('runJob(both): give either source (one input stream) or sources (one named input stream each), not both.');
+    const neither = { name: 'neither', pipeline: pipe(values()) } as unknown as JobConfig<number, number>;
+    expect(() => runJob(neither)).toThrow(ConfigurationError);
+    expect(() => runJob(neither)).toThrow('runJob(neither): give source (one input stream) or sources (one named input stream each).');
+    expect(() => runJob({ name: 'empty', sources: {}, pipeline: () => mergeStreams() })).toThrow('runJob(empty): give at least one source in sources: { name: source }.');
   });
 });

@@ -63,6 +63,25 @@ it('runs the checkpointed job of the README', async () => {
   ]);
 });
 
+it('runs the job with named sources of the README', async () => {
+  const counts = toArray<WindowResult<string, number>>();
+  await runJob({
+    name: 'activity',
+    sources: {
+      clicks: fromArray([{ user: 'ann', ts: 1_000 }, { user: 'ann', ts: 2_500 }, { user: 'ann', ts: 3_200 }]),
+      views: fromArray([{ user: 'ann', at: 1_200 }, { user: 'ann', at: 2_100 }]),
+    },
+    pipeline: ({ clicks, views }) =>
+      mergeStreams(clicks.pipe(eventTime((c) => c.ts)), views.pipe(eventTime((v) => v.at))).pipe(
+        keyBy((e) => e.user),
+        window(tumblingWindows(1_000), { name: 'activity' }),
+        aggregate(count()),
+      ),
+    sink: counts,
+  }).done;
+  expect(counts.values.map((r) => [r.window.start, r.value])).toStrictEqual([[1000, 2], [2000, 2], [3000, 1]]);
+});
+
 it('merges a slow and a fast stream without late records (README, "Merging streams")', () => {
   const logged: unknown[][] = [];
   const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void logged.push(args));

@@ -200,7 +200,8 @@ class JobRunner<T, R> {
     this.batchSize = config.batchSize ?? 1024;
     const name = config.name;
     if (typeof name !== 'string' || name === '') throw new ConfigurationError('runJob', name, `runJob: name ${describeValue(name)} must be a non-empty string (it names the job's checkpoints).`);
-    if (this.sources.length === 0) throw new ConfigurationError('runJob', config.source ?? named, `runJob(${name}): give at least one source (source, or sources: { name: source }).`);
+    if (named === undefined && config.source === undefined) throw new ConfigurationError('runJob', undefined, `runJob(${name}): give source (one input stream) or sources (one named input stream each).`);
+    if (this.sources.length === 0) throw new ConfigurationError('runJob', config.source ?? named, `runJob(${name}): give at least one source${named === undefined ? '' : ' in sources: { name: source }'}.`);
     const cp = config.checkpoint;
     if (cp !== undefined) {
       if (!(cp.intervalMs > 0)) throw new ConfigurationError('runJob', cp.intervalMs, `runJob(${name}): checkpoint.intervalMs ${describeValue(cp.intervalMs)} must be a positive number of ms.`);
