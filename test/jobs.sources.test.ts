@@ -110,6 +110,28 @@ describe('runJob with named sources', () => {
     );
   });
 
+  it('restored from a savepoint at every cut (each pair of source positions), the merged output equals the uninterrupted run', async () => {
+    const clicks: Click[] = Array.from({ length: 18 }, (_, i) => ({ user: ['a', 'b'][i % 2] as string, ts: i * 150 }));
+    const views: View[] = Array.from({ length: 12 }, (_, i) => ({ user: ['a', 'c'][i % 2] as string, at: i * 90 }));
+    const reference = toArray<Out>();
+    await runJob({ name: 'ref', sources: { clicks: fromArray(clicks), views: fromArray(views) }, pipeline: merged, sink: reference }).done;
+    const expected = [...reference.values].sort(byWindow);
+    for (let a = 0; a <= clicks.length; a += 3) {
+      for (let b = 0; b <= views.length; b += 3) {
+        const checkpoint = { intervalMs: 1e9, store: memoryStore() };
+        const out = toArray<Out>();
+        const c = gated(clicks, a);
+        const v = gated(views, b);
+        const job1 = runJob({ name: 'cut', sources: { clicks: c.source, views: v.source }, pipeline: merged, sink: out, checkpoint });
+        await Promise.all([c.reached, v.reached]);
+        await job1.stop({ savepoint: true });
+        const s2 = await runJob({ name: 'cut', sources: { clicks: c.source, views: v.source }, pipeline: merged, sink: out, checkpoint }).done;
+        expect(s2.restoredFrom, `cut ${a}/${b}`).toBe(1);
+        expect([...out.values].sort(byWindow), `cut ${a}/${b}`).toStrictEqual(expected);
+      }
+    }
+  });
+
   it('a pipeline that leaves a source unsubscribed fails the job with a ConfigurationError naming it', async () => {
     const out = toArray<Click>();
     const job = runJob({ name: 'u', sources: { clicks: fromArray(fast), views: fromArray(slow) }, pipeline: ({ clicks }) => stampClicks(clicks), sink: out });
