@@ -131,6 +131,8 @@ class JobRunner<T, R> {
   private readonly sourceNames: readonly string[] | undefined;
   private readonly store: StateStore | undefined;
   private readonly retain: number;
+  /** Where the job's warnings go: `onWarning`, else the console. */
+  private readonly warn: (message: string) => void;
   private readonly batchSize: number;
   private readonly output$ = new Subject<R>();
   private readonly checkpoints$ = new Subject<CheckpointInfo>();
@@ -184,6 +186,7 @@ class JobRunner<T, R> {
 
   constructor(private readonly config: JobConfig<T, R> | SourcesJobConfig<NamedSources, R>) {
     this.scheduler = config.scheduler ?? asyncScheduler;
+    this.warn = config.onWarning ?? ((m: string) => console.warn(m));
     const named = config.sources;
     const jobName = config.name;
     if (named !== undefined && config.source !== undefined) {
@@ -260,9 +263,10 @@ class JobRunner<T, R> {
     const ctx = { job: name, scheduler: this.scheduler, startOver: config.restore === false, ...(store !== undefined ? { store } : {}) };
     // before anything is changed (checkpoints pruned, output cut back, journals emptied)
     await this.checkCommitted(loaded, sinkContext, ctx);
+    // the newest id the store recorded for this job (its head, or leftovers); asked once, before anything is pruned
+    const recorded = store !== undefined && which !== false ? (await store.nextCheckpointId(name)) - 1 : 0;
     if (store !== undefined && loaded === undefined && which === 'latest') {
-      // checkpoints were recorded (the store's head, or leftovers), yet none is usable: never start over silently
-      const recorded = (await store.nextCheckpointId(name)) - 1;
+      // checkpoints were recorded, yet none is usable: never start over silently
       if (recorded > 0) {
         throw new JobError(
           'runJob',
@@ -275,12 +279,12 @@ class JobRunner<T, R> {
       // starting over: the job's checkpoints (not its savepoints) belong to a timeline that must not be resumed
       if (which === false) await store.prune(name, 0);
       // ids strictly increase, past torn or corrupt leftovers too (a new checkpoint never reuses an id)
-      this.nextId = Math.max(loaded === undefined ? 1 : loaded.id + 1, await store.nextCheckpointId(name));
+      this.nextId = Math.max(loaded === undefined ? 1 : loaded.id + 1, which === false ? await store.nextCheckpointId(name) : recorded + 1);
     }
     if (loaded !== undefined) {
       this.skipped = loaded.skipped;
       this.fallback = loaded.fallback;
-      if (loaded.fallback !== undefined) (config.onWarning ?? ((m: string) => console.warn(m)))(describeFallback(name, loaded.fallback, (store as StateStore).description));
+      if (loaded.fallback !== undefined) this.warn(describeFallback(name, loaded.fallback, (store as StateStore).description));
       this.snapshotBase = loaded.id;
       // a restored delta chain is not extended: the first checkpoint after it is full (bounded chains and restores)
       this.forceFull = loaded.parent !== undefined;
@@ -299,13 +303,12 @@ class JobRunner<T, R> {
 
     const restore = new Map<string, readonly OperatorSnapshot[]>();
     for (const s of loaded?.operators ?? []) restore.set(s.operator, [s]);
-    const warn = config.onWarning ?? ((m: string) => console.warn(m));
     const runtime = new PipelineRuntime({
       owner: `job ${JSON.stringify(name)}`,
       scheduler: this.scheduler,
       restore,
       checkpointed: config.checkpoint !== undefined,
-      warn: (_operator, message) => warn(`runJob(${name}): ${message}`),
+      warn: (_operator, message) => this.warn(`runJob(${name}): ${message}`),
       onBarrier: (i, id) => this.onBarrier(i, id),
     });
     this.runtime = runtime;
@@ -708,7 +711,7 @@ class JobRunner<T, R> {
 
   /** A store's warning about a checkpoint that is complete nonetheless (e.g. its head could not be put aside). */
   private warnStore(message: string): void {
-    (this.config.onWarning ?? ((m: string) => console.warn(m)))(`runJob(${this.config.name}): ${message}`);
+    this.warn(`runJob(${this.config.name}): ${message}`);
   }
 
   /** Pre-commits the sink, writes the checkpoint, then (unless the job failed meanwhile) commits, prunes, releases. */

@@ -55,7 +55,6 @@ class Merge {
   /** Per input: 1 while it delivered a barrier that has not left yet (exactly-once only). */
   private readonly blocked: Uint8Array;
   /** Per input: 1 once it completed. */
-  private readonly done: Uint8Array;
   /** Per input: the id of the newest barrier it delivered (`Infinity` once completed: it delivered every barrier). */
   private readonly seen: Float64Array;
   private readonly seenBarrier: (CheckpointBarrier | undefined)[];
@@ -82,7 +81,6 @@ class Merge {
   ) {
     this.valve = new StatusWatermarkValve(n);
     this.blocked = new Uint8Array(n);
-    this.done = new Uint8Array(n);
     this.seen = new Float64Array(n).fill(-Infinity);
     this.seenBarrier = new Array<CheckpointBarrier | undefined>(n).fill(undefined);
     this.live = n;
@@ -132,7 +130,6 @@ class Merge {
       return;
     }
     if (e === END) {
-      this.done[i] = 1;
       this.live--;
       const last = this.seenBarrier[i];
       if (last !== undefined && last.checkpointId > (this.endedBarrier?.checkpointId ?? -Infinity)) this.endedBarrier = last;
@@ -173,7 +170,8 @@ class Merge {
     let lowest = Infinity;
     let from = -1;
     for (let k = 0; k < this.seen.length; k++) {
-      if (this.done[k] === 0 && (this.seen[k] as number) < lowest) {
+      // an ended input's `seen` is Infinity: it is never the one waited for
+      if ((this.seen[k] as number) < lowest) {
         lowest = this.seen[k] as number;
         from = k;
       }
