@@ -22,3 +22,4 @@ export { window, type Windowed } from './window.js';
 export { process, type ProcessContext, type ProcessSpec, type TimerContext, type TimerService } from './process.js';
 export { values } from './values.js';
 export { unionWith } from './unionWith.js';
+export { parallel, type ParallelOptions } from './parallel.js';

@@ -1,5 +1,6 @@
-import type { OperatorFunction } from 'rxjs';
-import type { Key, StreamElement } from '../src/elements/index.js';
+import type { OperatorFunction, Subscriber } from 'rxjs';
+import { runtimeOf } from '../src/core/runtime.js';
+import type { Key, Stream, StreamElement } from '../src/elements/index.js';
 import { failUserFunction, forwardControl, operator, subscribeElements } from '../src/elements/plumbing.js';
 import { InvalidKeyError } from '../src/errors/index.js';
 import { isKey } from '../src/keys/validate.js';
@@ -18,6 +19,17 @@ import { isKey } from '../src/keys/validate.js';
  * ```
  */
 export function keyBy<T, K extends Key>(keyOf: (value: T) => K): OperatorFunction<StreamElement<T, unknown>, StreamElement<T, K>> {
+  const keyed = keyInPlace(keyOf);
+  // inside parallel subtasks, re-keyed records go to the subtask that owns their key group (docs/ARCHITECTURE.md)
+  return operator<StreamElement<T, unknown>, StreamElement<T, K>>((source, out) => {
+    const exchange = runtimeOf(out)?.exchange;
+    if (exchange === undefined) return keyed(source).subscribe(out);
+    return exchange.join(keyed(source) as Stream<unknown, unknown>, out as Subscriber<StreamElement<unknown, unknown>>);
+  });
+}
+
+/** keyBy on one thread of records: sets each record's key. */
+function keyInPlace<T, K extends Key>(keyOf: (value: T) => K): OperatorFunction<StreamElement<T, unknown>, StreamElement<T, K>> {
   return operator<StreamElement<T, unknown>, StreamElement<T, K>>((source, out) => {
     return subscribeElements(source, out, (e) => {
       if (e?.kind !== 'record') {

@@ -13,6 +13,8 @@ await build({
     testing: 'testing/index.ts',
     level: 'src/stores/level.ts',
     indexeddb: 'src/stores/indexedDb.ts',
+    // the program of parallel's worker threads / Web Workers (src/parallel/threads/platform.ts loads ./worker.js)
+    worker: 'src/parallel/threads/workerEntry.ts',
   },
   outdir: 'dist',
   bundle: true,
@@ -25,4 +27,4 @@ await build({
   logLevel: 'warning',
 });
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-console.log('built dist/ (index.js, operators.js, testing.js, level.js, indexeddb.js + types)');
+console.log('built dist/ (index.js, operators.js, testing.js, level.js, indexeddb.js, worker.js + types)');

@@ -32,10 +32,12 @@ export {
   InvalidTimestampError,
   NotAStreamElementError,
   StoreError,
+  SubtaskError,
   TidewaterError,
   UserFunctionError,
 } from './errors/index.js';
 export * from './keys/index.js';
+export type { ParallelOptions, SubtaskMetrics } from './parallel/index.js';
 export * from './time/index.js';
 export {
   aggregatingState,

@@ -34,6 +34,9 @@ describe('package build', () => {
       const idb = await import('tidewater/indexeddb');
       const { of, lastValueFrom, toArray } = await import('rxjs');
       const out = await lastValueFrom(of({ at: 5 }).pipe(ops.eventTime((v) => v.at), ops.values(), toArray()));
+      const module = new URL('./test/fixtures/parallel/distPipeline.mjs', 'file://' + process.cwd() + '/');
+      const threaded = (await import(module.href)).default;
+      const par = await lastValueFrom(of(1, 2, 3).pipe(ops.eventTime(() => 0), ops.keyBy((v) => v), ops.parallel(2, threaded, { worker: module }), ops.values(), toArray()));
       const { mkdtempSync, rmSync } = await import('node:fs');
       const dir = mkdtempSync((await import('node:os')).tmpdir() + '/tidewater-probe-');
       const store = level.levelStore(dir);
@@ -42,19 +45,30 @@ describe('package build', () => {
       await store.close();
       rmSync(dir, { recursive: true });
       const stores = [typeof root.memoryStore, typeof root.openDefaultStore, typeof idb.indexedDbStore, cp.sources];
-      console.log(JSON.stringify({ root: typeof root.boundedOutOfOrderness, ops: Object.keys(ops).sort(), rec: testing.rec(1, 2), out, stores }));
+      console.log(JSON.stringify({ root: typeof root.boundedOutOfOrderness, ops: Object.keys(ops).sort(), rec: testing.rec(1, 2), out, stores, par: par.sort() }));
     `;
     // the core bundle does not pull in level or idb-keyval: only their own entry points import them
     const importers = (pkg: string) => readdirSync('dist').filter((f) => f.endsWith('.js') && readFileSync(`dist/${f}`, 'utf8').includes(`from "${pkg}"`));
     expect([importers('level'), importers('idb-keyval')]).toStrictEqual([['level.js'], ['indexeddb.js']]);
+    // msgpackr (threaded parallel) is loaded by the worker and by a chunk the operators import on demand only
+    const staticImports = (file: string, seen = new Set<string>()): Set<string> => {
+      for (const m of readFileSync(`dist/${file}`, 'utf8').matchAll(/^import[^;]*?from "\.\/([^"]+)";/gm)) {
+        const dep = m[1] as string;
+        if (!seen.has(dep)) staticImports(dep, seen.add(dep));
+      }
+      return seen;
+    };
+    const loadsMsgpackr = (entry: string) => [entry, ...staticImports(entry)].some((f) => importers('msgpackr').includes(f));
+    expect(['index.js', 'operators.js', 'testing.js', 'worker.js'].map(loadsMsgpackr)).toStrictEqual([false, false, false, true]);
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toStrictEqual({
       root: 'function',
-      ops: ['aggregate', 'eventTime', 'filter', 'flatMap', 'ingestionTime', 'keyBy', 'map', 'process', 'processWindow', 'reduce', 'unionWith', 'values', 'window'],
+      ops: ['aggregate', 'eventTime', 'filter', 'flatMap', 'ingestionTime', 'keyBy', 'map', 'parallel', 'process', 'processWindow', 'reduce', 'unionWith', 'values', 'window'],
       rec: { kind: 'record', value: 1, timestamp: 2 },
       out: [{ at: 5 }],
       stores: ['function', 'function', 'function', ['7']],
+      par: [10, 20, 30],
     });
   });
 });

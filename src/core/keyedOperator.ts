@@ -66,6 +66,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
       operator: args.name,
       state,
       scheduler: args.scheduler,
+      ...(args.runtime?.maxParallelism !== undefined ? { maxParallelism: args.runtime.maxParallelism } : {}),
       onProcessingTimer: (ts) => this.scheduleWakeUp(ts),
       ...(layout?.namespaceMajor !== undefined ? { namespaceMajor: layout.namespaceMajor } : {}),
     });
@@ -78,7 +79,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   }
 
   restore(snapshots: readonly OperatorSnapshot[]): void {
-    this.backend.restore(snapshots);
+    this.backend.restore(snapshots, this.runtime?.ownsKeyGroup);
     const last = snapshots[snapshots.length - 1];
     if (last?.watermark !== undefined) this.watermark = decodeValue(last.watermark) as number;
   }

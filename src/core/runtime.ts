@@ -1,6 +1,7 @@
-import { Subscriber, type Observable, type Observer, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
+import { Observable, Subscriber, type Observer, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { ConfigurationError } from '../errors/index.js';
+import type { KeyExchange } from '../parallel/exchange.js';
 
 /**
  * What a stateful operator instance exposes to whoever runs it (the test harness, `runJob`): its name, its state
@@ -62,6 +63,26 @@ export interface OperatorRuntime {
   readonly onBarrier?: ((instance: StatefulOperatorInstance, checkpointId: number) => void) | undefined;
   /** The next stateful operator's position (0, 1, …): unnamed operators are named `${kind}#${position}`. */
   readonly nextPosition?: (() => number) | undefined;
+  /** Number of key groups of keyed state (default 128): fixed for the life of a job's state (docs/SEMANTICS.md §7). */
+  readonly maxParallelism?: number | undefined;
+  /**
+   * The key groups this pipeline instance owns (a parallel subtask's range): restored state of other key groups is
+   * left out. Undefined = all.
+   */
+  readonly ownsKeyGroup?: ((group: number) => boolean) | undefined;
+  /** Whether checkpoint `checkpointId` takes full snapshots (else deltas after the operator's previous one). */
+  readonly fullSnapshot?: ((checkpointId: number) => boolean) | undefined;
+  /** Whether the owner takes checkpoints (see {@link PipelineRuntimeOptions.checkpointed}). */
+  readonly checkpointed?: boolean | undefined;
+  /** Set once the pipeline's stateful operators were all subscribed (later ones are refused or unregistered). */
+  readonly started?: boolean | undefined;
+  /**
+   * In a parallel subtask: where `keyBy` sends re-keyed records (to the subtask owning the key group). Undefined
+   * outside parallel subtasks: `keyBy` keys records in place.
+   */
+  readonly exchange?: KeyExchange | undefined;
+  /** A part of the pipeline runs in worker threads: barriers reach the end of the pipeline later than they are pushed. */
+  readonly crossThreads?: (() => void) | undefined;
 }
 
 /** The property a runtime-carrying subscriber keeps its runtime under (one symbol for every copy of tidewater). */
@@ -159,6 +180,17 @@ export interface PipelineRuntimeOptions {
   readonly sideOutput?: <X>(operator: string, observer: Observer<X>, value: X) => void;
   readonly warn?: (operator: string, message: string) => void;
   readonly onBarrier?: (instance: StatefulOperatorInstance, checkpointId: number) => void;
+  readonly maxParallelism?: number;
+  readonly fullSnapshot?: (checkpointId: number) => boolean;
+  /** The key groups this pipeline owns (a parallel subtask in a worker thread); undefined = all. */
+  readonly ownsKeyGroup?: (group: number) => boolean;
+  /**
+   * Positions for unnamed operators, in subscription order (a worker subtask takes the ones taken outside it);
+   * `null`: none (unnamed operators are named by their kind alone, as without a runtime).
+   */
+  readonly positions?: readonly number[] | null;
+  /** Where `keyBy` sends re-keyed records (a subtask in a worker thread: nowhere, it is refused). */
+  readonly exchange?: KeyExchange;
 }
 
 /**
@@ -182,14 +214,34 @@ export class PipelineRuntime implements OperatorRuntime {
   readonly sideOutput: (<X>(operator: string, observer: Observer<X>, value: X) => void) | undefined;
   readonly warn: ((operator: string, message: string) => void) | undefined;
   readonly onBarrier: ((instance: StatefulOperatorInstance, checkpointId: number) => void) | undefined;
+  readonly maxParallelism: number | undefined;
+  readonly fullSnapshot: ((checkpointId: number) => boolean) | undefined;
+  readonly checkpointed: boolean;
+  readonly ownsKeyGroup: ((group: number) => boolean) | undefined;
+  readonly exchange: KeyExchange | undefined;
+  /** Whether part of the pipeline runs in worker threads (see {@link OperatorRuntime.crossThreads}). */
+  crossesThreads = false;
   private position = 0;
-  private started = false;
+  started = false;
 
   constructor(private readonly options: PipelineRuntimeOptions) {
     this.scheduler = options.scheduler === undefined ? undefined : new ActivatingScheduler(options.scheduler, this);
     this.sideOutput = options.sideOutput;
     this.warn = options.warn;
     this.onBarrier = options.onBarrier;
+    this.maxParallelism = options.maxParallelism;
+    this.fullSnapshot = options.fullSnapshot;
+    this.checkpointed = options.checkpointed;
+    this.ownsKeyGroup = options.ownsKeyGroup;
+    this.exchange = options.exchange;
+    const positions = options.positions;
+    this.nextPosition =
+      positions === null
+        ? undefined
+        : () => {
+            const local = this.position++;
+            return positions?.[local] ?? local;
+          };
   }
 
   register(instance: StatefulOperatorInstance): void {
@@ -198,24 +250,18 @@ export class PipelineRuntime implements OperatorRuntime {
       return;
     }
     if (!this.options.checkpointed) return;
-    throw new ConfigurationError(
-      instance.name,
-      instance.name,
-      `${instance.name}: a stateful operator was subscribed after ${this.options.owner} started — inside a higher-order ` +
-        'operator (mergeMap, switchMap, concatMap, exhaustMap …) or by a later (re)subscription (concat, repeat, retry). Its keyed state and timers ' +
-        'could be in no consistent checkpoint, so it is refused. Subscribe stateful operators with the pipeline: move ' +
-        'it out of the higher-order operator (keyBy(...) then process(...) keeps state per key), or run without ' +
-        'checkpoints.',
-    );
+    throw lateOperatorError(instance.name, this.options.owner);
   }
 
   restoreFor(name: string): readonly OperatorSnapshot[] | undefined {
     return this.options.restore?.get(name);
   }
 
-  nextPosition(): number {
-    return this.position++;
+  crossThreads(): void {
+    this.crossesThreads = true;
   }
+
+  readonly nextPosition: (() => number) | undefined;
 
   /**
    * Subscribes `pipeline$` with a subscriber that carries this runtime and delivers to `sink`. Every stateful operator
@@ -242,6 +288,51 @@ export class PipelineRuntime implements OperatorRuntime {
     } finally {
       active = outer;
     }
+  }
+}
+
+/**
+ * The error for a stateful operator subscribed after a checkpointed pipeline started (see
+ * {@link PipelineRuntimeOptions.checkpointed}). @internal
+ */
+export function lateOperatorError(name: string, owner: string): ConfigurationError {
+  return new ConfigurationError(
+    name,
+    name,
+    `${name}: a stateful operator was subscribed after ${owner} started — inside a higher-order ` +
+      'operator (mergeMap, switchMap, concatMap, exhaustMap …) or by a later (re)subscription (concat, repeat, retry). Its keyed state and timers ' +
+      'could be in no consistent checkpoint, so it is refused. Subscribe stateful operators with the pipeline: move ' +
+      'it out of the higher-order operator (keyBy(...) then process(...) keeps state per key), or run without ' +
+      'checkpoints.',
+  );
+}
+
+/**
+ * `source$` subscribed with a subscriber that carries `runtime` (and with `runtime` active meanwhile): the operators
+ * in `source$` find `runtime` ({@link runtimeOf}), not the one of whoever subscribes the result. How a parallel
+ * subtask's pipeline gets the subtask's runtime. @internal
+ */
+export function withRuntime<T>(source$: Observable<T>, runtime: OperatorRuntime | undefined): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    const outer = active;
+    active = runtime;
+    try {
+      // without a runtime: none is active meanwhile either (an upstream subscribed from inside a subtask is not in it)
+      return source$.subscribe(runtime === undefined ? subscriber : new RuntimeSubscriber<T>(runtime, subscriber));
+    } finally {
+      active = outer;
+    }
+  });
+}
+
+/** Runs `fn` with `runtime` active (see {@link PipelineRuntime.run}), for runtimes that are not pipeline runtimes. @internal */
+export function runWithRuntime<R>(runtime: OperatorRuntime, fn: () => R): R {
+  const outer = active;
+  active = runtime;
+  try {
+    return fn();
+  } finally {
+    active = outer;
   }
 }
 

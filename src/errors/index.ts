@@ -333,3 +333,26 @@ export class InvalidPartitionError extends TidewaterError {
     super(operator, value, `${operator}: ${problem} ${describeValue(value)} for ${describeElement(element)}. ${remedy}`);
   }
 }
+
+/**
+ * A subtask of a `parallel` operator running in a worker thread failed: its pipeline threw or errored, its module
+ * could not be loaded, or the thread died. `subtask` is its index; `cause` is the worker's error (name, message and
+ * stack as the worker had them), or the thread's exit.
+ *
+ * @example
+ * ```ts
+ * job.done.catch((e) => { if (e instanceof SubtaskError) console.error(e.subtask, e.cause); });
+ * ```
+ */
+export class SubtaskError extends TidewaterError {
+  override name = 'SubtaskError';
+  constructor(
+    operator: string,
+    /** The failed subtask's index. */
+    readonly subtask: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(operator, subtask, message, options);
+  }
+}

@@ -1,6 +1,8 @@
 import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import { PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
-import { PipelineRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
+import { PipelineRuntime, withRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
+import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '../parallel/group.js';
+import { parallelOutputs } from '../parallel/parallel.js';
 import { barrier, isStreamElement, record, type StreamElement } from '../elements/index.js';
 import { ConfigurationError, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
 import { describeFallback } from '../stores/checkpointStore.js';
@@ -134,6 +136,10 @@ class JobRunner<T, R> {
   /** Where the job's warnings go: `onWarning`, else the console. */
   private readonly warn: (message: string) => void;
   private readonly batchSize: number;
+  private readonly parallelism: number;
+  private readonly maxParallelism: number;
+  /** Parallelism > 1: the subtask the next source record goes to (from 0 after each barrier). */
+  private nextSubtask = 0;
   private readonly output$ = new Subject<R>();
   private readonly checkpoints$ = new Subject<CheckpointInfo>();
   private readonly metrics$ = new Subject<JobMetrics>();
@@ -175,6 +181,8 @@ class JobRunner<T, R> {
   private nextDueAt = Infinity;
   private current: PendingCheckpoint | undefined;
   private inFlight: Promise<void> | undefined;
+  /** A checkpoint whose barrier is on its way through worker threads, and the settling of its {@link inFlight}. */
+  private barrierWaiter: { readonly cp: PendingCheckpoint; resolve(): void; reject(e: unknown): void } | undefined;
   private requested: { savepoint: boolean } | undefined;
   private waiters: { atLeast: number; resolve: (c: CheckpointInfo) => void; reject: (e: unknown) => void }[] = [];
   /** The checkpoint the operators' next delta snapshots build on. */
@@ -210,6 +218,17 @@ class JobRunner<T, R> {
       if (!(cp.intervalMs > 0)) throw new ConfigurationError('runJob', cp.intervalMs, `runJob(${name}): checkpoint.intervalMs ${describeValue(cp.intervalMs)} must be a positive number of ms.`);
       if (!Number.isSafeInteger(this.retain) || this.retain < 1) throw new ConfigurationError('runJob', cp.retain, `runJob(${name}): checkpoint.retain ${describeValue(cp.retain)} must be an integer ≥ 1.`);
     }
+    const maxP = config.maxParallelism ?? 128;
+    if (!Number.isInteger(maxP) || maxP < 1 || maxP > 32768) {
+      throw new ConfigurationError('runJob', config.maxParallelism, `runJob(${name}): maxParallelism ${describeValue(config.maxParallelism)} must be an integer in [1, 32768] (default 128).`);
+    }
+    const p = config.parallelism ?? 1;
+    if (!Number.isInteger(p) || p < 1) throw new ConfigurationError('runJob', config.parallelism, `runJob(${name}): parallelism ${describeValue(config.parallelism)} must be an integer ≥ 1.`);
+    if (p > maxP) {
+      throw new ConfigurationError('runJob', p, `runJob(${name}): parallelism ${p} exceeds maxParallelism ${maxP}: each subtask needs a key group at least. Lower parallelism, or raise maxParallelism (it is fixed for the life of the job's state).`);
+    }
+    this.parallelism = p;
+    this.maxParallelism = maxP;
     if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1) throw new ConfigurationError('runJob', config.batchSize, `runJob(${name}): batchSize ${describeValue(config.batchSize)} must be an integer ≥ 1.`);
     const done = new Promise<JobSummary>((resolve, reject) => {
       this.resolveDone = resolve;
@@ -302,7 +321,17 @@ class JobRunner<T, R> {
     if (this.phase === 'ended') return;
 
     const restore = new Map<string, readonly OperatorSnapshot[]>();
-    for (const s of loaded?.operators ?? []) restore.set(s.operator, [s]);
+    for (const s of loaded?.operators ?? []) {
+      if (s.maxParallelism !== this.maxParallelism) {
+        throw new JobError(
+          s.operator,
+          s.maxParallelism,
+          `runJob(${name}): checkpoint ${String(loaded?.id)} was taken with maxParallelism ${s.maxParallelism} (operator '${s.operator}'), the job has ${this.maxParallelism}. ` +
+            `Key groups cannot be re-split: run with maxParallelism: ${s.maxParallelism}, or restore: false to start over.`,
+        );
+      }
+      restore.set(s.operator, [s]);
+    }
     const runtime = new PipelineRuntime({
       owner: `job ${JSON.stringify(name)}`,
       scheduler: this.scheduler,
@@ -310,18 +339,34 @@ class JobRunner<T, R> {
       checkpointed: config.checkpoint !== undefined,
       warn: (_operator, message) => this.warn(`runJob(${name}): ${message}`),
       onBarrier: (i, id) => this.onBarrier(i, id),
+      maxParallelism: this.maxParallelism,
+      fullSnapshot: (id) => this.current?.id !== id || this.current.full,
     });
     this.runtime = runtime;
     this.instances = runtime.instances;
-    const input = (k: number) =>
-      new Observable<StreamElement<T, undefined>>((s) => {
-        this.inputs[k] = s;
-      });
     const names = this.sourceNames;
-    const output$ =
-      names === undefined
+    const inputCount = names === undefined ? 1 : names.length;
+    const build = (subtask: number): Observable<StreamElement<R>> => {
+      const input = (k: number) =>
+        new Observable<StreamElement<T, undefined>>((s) => {
+          this.inputs[subtask * inputCount + k] = s;
+        });
+      return names === undefined
         ? (config as JobConfig<T, R>).pipeline(input(0))
         : (config as SourcesJobConfig<NamedSources, R>).pipeline(Object.fromEntries(names.map((n, k) => [n, input(k)])) as SourceStreams<NamedSources>);
+    };
+    let output$: Observable<StreamElement<R>>;
+    if (this.parallelism === 1) {
+      output$ = build(0);
+    } else {
+      // docs/ARCHITECTURE.md, "Parallel subtasks": one pipeline per subtask, keyBy exchanges, outputs merged
+      const group = new ParallelGroup(runtime, { n: this.parallelism, maxParallelism: this.maxParallelism, byKeyGroup: true, partitioner: "'hash'" });
+      const runtimes = group.runtimes();
+      output$ = parallelOutputs(
+        group,
+        runtimes.map((r, i) => withRuntime(build(i), r)),
+      ) as Observable<StreamElement<R>>;
+    }
     this.phase = 'running';
     this.pipelineSub = runtime.subscribe(output$, {
       next: (e) => {
@@ -451,7 +496,9 @@ class JobRunner<T, R> {
   /** The pipeline subscribed every input when it was subscribed (else a source would be read into nothing). */
   private checkInputs(): void {
     const names = this.sourceNames;
-    const missing = (names ?? ['source']).filter((_, k) => this.inputs[k] === undefined);
+    const count = (names ?? ['source']).length;
+    const subscribed = (k: number) => Array.from({ length: this.parallelism }, (_, s) => this.inputs[s * count + k]).every((input) => input !== undefined);
+    const missing = (names ?? ['source']).filter((_, k) => !subscribed(k));
     if (missing.length === 0) return;
     const what = names === undefined ? 'its input stream' : `the stream(s) of source(s) ${missing.map((n) => `'${n}'`).join(', ')}`;
     throw new ConfigurationError(
@@ -579,23 +626,47 @@ class JobRunner<T, R> {
     return busy ? -2 : -1;
   }
 
-  /** The input source `i` feeds: its own with named sources, else the one input. */
-  private inputOf(i: number): Subscriber<StreamElement<T, undefined>> {
-    return this.inputs[this.sourceNames === undefined ? 0 : i] as Subscriber<StreamElement<T, undefined>>;
+  /**
+   * The input source `i` feeds: its own with named sources, else the one input — of the subtask whose turn it is
+   * (parallelism > 1: records are dealt in turn, from subtask 0 after each barrier, so a restored run deals them as
+   * the uninterrupted one did).
+   */
+  private inputOf(i: number, subtask: number): Subscriber<StreamElement<T, undefined>> {
+    const names = this.sourceNames;
+    return this.inputs[subtask * (names === undefined ? 1 : names.length) + (names === undefined ? 0 : i)] as Subscriber<StreamElement<T, undefined>>;
   }
 
   private push(i: number, r: SourceRead<T>): void {
     if (r.done) this.readerDone[i] = true;
-    const input = this.inputOf(i);
     const now = this.scheduler.now();
     const vs = r.values;
     this.recordsIn += vs.length;
     this.pushing = true;
     try {
       this.deliver(() => {
-        for (let k = 0; k < vs.length && !input.closed; k++) {
+        const p = this.parallelism;
+        if (p === 1) {
+          const input = this.inputOf(i, 0);
+          for (let k = 0; k < vs.length && !input.closed; k++) {
+            const v = vs[k] as T;
+            input.next(isStreamElement(v) ? (v as StreamElement<T, undefined>) : record(v, now));
+          }
+          return;
+        }
+        for (let k = 0; k < vs.length && this.phase !== 'ended'; k++) {
           const v = vs[k] as T;
-          input.next(isStreamElement(v) ? (v as StreamElement<T, undefined>) : record(v, now));
+          const e = isStreamElement(v) ? (v as StreamElement<T, undefined>) : record(v, now);
+          if (e.kind === 'record') {
+            const input = this.inputOf(i, this.nextSubtask);
+            this.nextSubtask = (this.nextSubtask + 1) % p;
+            if (!input.closed) input.next(e);
+          } else {
+            // control elements in the data go to every subtask
+            for (let s = 0; s < p; s++) {
+              const input = this.inputOf(i, s);
+              if (!input.closed) input.next(e);
+            }
+          }
         }
       });
     } finally {
@@ -604,10 +675,15 @@ class JobRunner<T, R> {
     // a checkpoint's offsets are the positions after whole batches pushed (never a batch half through the pipeline)
     this.offsets[i] = (this.readers[i] as SourceReader<T>).offset();
     // a named source's input ends with it (mergeStreams then counts it at MAX_WATERMARK, docs/SEMANTICS.md §2.4)
-    if (r.done && this.sourceNames !== undefined && !input.closed) {
+    if (r.done && this.sourceNames !== undefined) {
       this.pushing = true;
       try {
-        this.deliver(() => input.complete());
+        this.deliver(() => {
+          for (let s = 0; s < this.parallelism; s++) {
+            const input = this.inputOf(i, s);
+            if (!input.closed) input.complete();
+          }
+        });
       } finally {
         this.pushing = false;
       }
@@ -648,7 +724,14 @@ class JobRunner<T, R> {
       this.output$.next(e.value);
     } else if (e.kind === 'barrier') {
       const cp = this.current;
-      if (cp !== undefined && cp.id === e.checkpointId) cp.reachedSink = true;
+      if (cp !== undefined && cp.id === e.checkpointId) {
+        cp.reachedSink = true;
+        // (a barrier through worker threads arrives after it was pushed)
+        if (this.barrierWaiter?.cp === cp) {
+          this.current = undefined;
+          this.barrierAtSink(cp);
+        }
+      }
     }
   }
 
@@ -681,17 +764,35 @@ class JobRunner<T, R> {
     this.current = cp;
     this.pushing = true;
     try {
+      this.nextSubtask = 0;
       this.toEveryInput((input) => input.next(barrier(cp.id)));
     } finally {
       this.pushing = false;
-      this.current = undefined;
     }
-    if (this.phase !== 'running') return;
-    if (!cp.reachedSink) {
+    if (this.phase !== 'running') {
+      this.current = undefined;
+      return;
+    }
+    if (cp.reachedSink) {
+      this.current = undefined;
+      this.barrierAtSink(cp);
+      return;
+    }
+    if (this.runtime?.crossesThreads !== true) {
+      this.current = undefined;
       throw new JobError('runJob', cp.id, `runJob(${this.config.name}): checkpoint barrier ${cp.id} did not reach the sink while it was pushed: an operator in the pipeline drops or delays control elements. Use tidewater operators, or forward non-record elements unchanged and synchronously.`);
     }
-    this.nextDueAt = cp.startedAt + (this.config.checkpoint?.intervalMs ?? 0);
-    this.inFlight = this.persist(cp).then(
+    // a pipeline with worker threads: the barrier reaches the sink once every subtask passed it on (atSink)
+    this.track(
+      new Promise<void>((resolve, reject) => {
+        this.barrierWaiter = { cp, resolve, reject };
+      }),
+    );
+  }
+
+  /** `work` is the checkpoint in flight; when it settles, the next one may start (or the job fails). */
+  private track(work: Promise<void>): void {
+    this.inFlight = work.then(
       () => {
         this.inFlight = undefined;
         if (this.phase === 'running' && this.stopRequest === undefined) this.safely(() => this.maybeCheckpoint());
@@ -701,6 +802,19 @@ class JobRunner<T, R> {
         this.fail(e);
       },
     );
+  }
+
+  /** Barrier `cp` reached the sink: the checkpoint is taken; persist it. */
+  private barrierAtSink(cp: PendingCheckpoint): void {
+    this.nextDueAt = cp.startedAt + (this.config.checkpoint?.intervalMs ?? 0);
+    const persisted = this.persist(cp);
+    const waiter = this.barrierWaiter;
+    if (waiter !== undefined && waiter.cp === cp) {
+      this.barrierWaiter = undefined;
+      persisted.then(waiter.resolve, waiter.reject);
+      return;
+    }
+    this.track(persisted);
   }
 
   private onBarrier(instance: StatefulOperatorInstance, id: number): void {
@@ -872,6 +986,9 @@ class JobRunner<T, R> {
   /** Stops everything that runs (pump, checkpoint timer, pipeline); the job takes no more input. */
   private end(): void {
     this.phase = 'ended';
+    // a barrier on its way through worker threads will not arrive: its checkpoint is not taken
+    this.barrierWaiter?.resolve();
+    this.barrierWaiter = undefined;
     this.ticker?.unsubscribe();
     this.pipelineSub?.unsubscribe();
   }
@@ -937,8 +1054,13 @@ class JobRunner<T, R> {
 
   private metrics(): JobMetrics {
     const operators: Record<string, { watermark: number } & Record<string, number>> = {};
-    for (const i of this.instances) operators[i.name] = { ...i.metrics(), watermark: i.watermark };
-    return { recordsIn: this.recordsIn, recordsOut: this.recordsOut, checkpointsCompleted: this.checkpointsCompleted, operators };
+    const subtasks: Record<string, readonly SubtaskMetrics[]> = {};
+    for (const i of this.instances) {
+      operators[i.name] = { ...i.metrics(), watermark: i.watermark };
+      if (i instanceof ParallelOperatorInstance) subtasks[i.name] = i.subtasks();
+    }
+    const metrics = { recordsIn: this.recordsIn, recordsOut: this.recordsOut, checkpointsCompleted: this.checkpointsCompleted, operators };
+    return Object.keys(subtasks).length === 0 ? metrics : { ...metrics, subtasks };
   }
 }
 

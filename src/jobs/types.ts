@@ -1,3 +1,4 @@
+import type { SubtaskMetrics } from '../parallel/group.js';
 import type { Observable, OperatorFunction, SchedulerLike } from 'rxjs';
 import type { Stream, StreamElement } from '../elements/index.js';
 import type { CheckpointFallback, SkippedCheckpoint, StateStore } from '../stores/types.js';
@@ -213,6 +214,18 @@ export interface JobOptions<R> {
   /** Restore even if the checkpoint holds state of an operator the pipeline lacks (that state is dropped). */
   readonly allowNonRestoredState?: boolean;
   /** Clock for checkpoint intervals and every operator inside (default `asyncScheduler`). */
+  /**
+   * Runs the job's keyed part in this many subtasks (default 1): the pipeline is built once per subtask, source
+   * records are dealt to the subtasks in turn, and each `keyBy` sends a record to the subtask that owns its key
+   * group (Flink's hash shuffle), whose outputs are merged. In-process, on this thread; for more threads put
+   * `parallel(n, pipeline, { worker })` in the pipeline. A checkpoint taken at one parallelism restores at another.
+   */
+  readonly parallelism?: number;
+  /**
+   * Number of key groups of the job's keyed state (default 128, at most 32768): fixed for the life of its state; a
+   * checkpoint taken with another is refused. `parallelism` (and every `parallel` operator's `n`) must not exceed it.
+   */
+  readonly maxParallelism?: number;
   readonly scheduler?: SchedulerLike;
   /** Largest number of source values pushed between two checks of the clock (default 1024). */
   readonly batchSize?: number;
@@ -329,6 +342,11 @@ export interface JobMetrics {
   readonly checkpointsCompleted: number;
   /** Per stateful operator (by name): its watermark and its counters (`recordsIn`, `recordsOut`, `stateEntries`, `lateRecordsDropped`, …). */
   readonly operators: Readonly<Record<string, { readonly watermark: number } & Readonly<Record<string, number>>>>;
+  /**
+   * Operators that run in parallel subtasks (`parallel`, `runJob({ parallelism })`), by name: each subtask's records
+   * in/out, state entries and watermark (`operators` holds their sums and the lowest watermark).
+   */
+  readonly subtasks?: Readonly<Record<string, readonly SubtaskMetrics[]>>;
 }
 
 /**

@@ -1,0 +1,355 @@
+import type { Observer, SchedulerLike } from 'rxjs';
+import { PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { MIN_WATERMARK, type Key } from '../elements/index.js';
+import { ConfigurationError, InvalidKeyError, describeValue } from '../errors/index.js';
+import { keyGroupOf, keyGroupRange, partitionOfKeyGroup } from '../keys/keyGroups.js';
+import { isKey } from '../keys/validate.js';
+import { decodeValue, encodeValue } from '../state/codec.js';
+import { SubtaskExchange, type KeyExchange } from './exchange.js';
+import { lateOperatorError, type OperatorRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
+
+/**
+ * One subtask's view of a stateful operator of a parallel pipeline: its counters and watermark (in `job.metrics$`).
+ *
+ * @example
+ * ```ts
+ * job.metrics$.subscribe((m) => m.subtasks?.['window#1']?.forEach((s) => console.log(s.subtask, s.recordsIn)));
+ * ```
+ */
+export interface SubtaskMetrics {
+  /** The subtask's index, 0 … n − 1. */
+  readonly subtask: number;
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+  readonly stateEntries: number;
+  /** The subtask's current watermark for this operator. */
+  readonly watermark: number;
+}
+
+/** What a remote (worker) subtask last reported about one of its operators. @internal */
+export interface ReportedMetrics {
+  readonly counters: Record<string, number>;
+  readonly watermark: number;
+}
+
+/**
+ * Folds the snapshots the subtasks took of one operator at one checkpoint into the operator's one snapshot: the
+ * subtasks own disjoint key groups, so their entries side by side are the whole state (docs/SEMANTICS.md §7.1). The
+ * watermark is the lowest of theirs. All full or all deltas: the subtasks of a job snapshot in step.
+ *
+ * @internal
+ */
+export function combineSnapshots(name: string, parts: readonly OperatorSnapshot[]): OperatorSnapshot {
+  const first = parts[0];
+  if (first === undefined) throw new Error(`${name}: no subtask snapshots to combine`);
+  if (parts.length === 1) return first;
+  const full = first.full;
+  let watermark = Infinity;
+  let packed = true;
+  for (const p of parts) {
+    if (p.full !== full || p.maxParallelism !== first.maxParallelism) {
+      throw new Error(`${name}: subtask snapshots disagree (full ${String(p.full)} vs ${String(full)}, maxParallelism ${p.maxParallelism} vs ${first.maxParallelism})`);
+    }
+    watermark = Math.min(watermark, p.watermark === undefined ? MIN_WATERMARK : (decodeValue(p.watermark) as number));
+    if (!(p instanceof PackedSnapshot)) packed = false;
+  }
+  const wm = watermark === MIN_WATERMARK ? undefined : encodeValue(watermark);
+  if (packed) {
+    const chunks = (parts as readonly PackedSnapshot[]).flatMap((p) => p.chunks);
+    const count = (parts as readonly PackedSnapshot[]).reduce((n, p) => n + p.count, 0);
+    return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, wm);
+  }
+  return {
+    operator: name,
+    full,
+    maxParallelism: first.maxParallelism,
+    ...(wm !== undefined ? { watermark: wm } : {}),
+    entries: parts.flatMap((p) => p.entries),
+  };
+}
+
+/**
+ * One stateful operator of a parallel pipeline as the runtime outside sees it: the `n` subtasks' instances of one
+ * name, one checkpoint identity. Its snapshot is the subtasks' snapshots taken when the barrier passed each of them,
+ * combined; its state is found by key group (docs/SEMANTICS.md §7.1). In-process, the members are the instances;
+ * with worker threads they are remote, and what this knows of them comes with their output.
+ *
+ * @internal
+ */
+export class ParallelOperatorInstance implements StatefulOperatorInstance {
+  /** The in-process instances, by subtask. */
+  readonly members: (StatefulOperatorInstance | undefined)[];
+  /** Snapshots taken at a barrier, by checkpoint id, then subtask. */
+  private readonly captured = new Map<number, (OperatorSnapshot | undefined)[]>();
+  /** Remote subtasks: the last metrics each reported, and the full snapshot each sent when its input ended. */
+  readonly reported: (ReportedMetrics | undefined)[];
+  readonly finals: (OperatorSnapshot | undefined)[];
+  /** The checkpoint whose captured snapshots {@link snapshot} returns (set while the barrier passes). */
+  private taking: number | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly group: ParallelGroup,
+  ) {
+    const n = group.n;
+    this.members = new Array<StatefulOperatorInstance | undefined>(n).fill(undefined);
+    this.reported = new Array<ReportedMetrics | undefined>(n).fill(undefined);
+    this.finals = new Array<OperatorSnapshot | undefined>(n).fill(undefined);
+  }
+
+  capture(subtask: number, checkpointId: number, snapshot: OperatorSnapshot): void {
+    let list = this.captured.get(checkpointId);
+    if (list === undefined) {
+      list = new Array<OperatorSnapshot | undefined>(this.group.n).fill(undefined);
+      this.captured.set(checkpointId, list);
+    }
+    list[subtask] = snapshot;
+  }
+
+  /** Barrier `checkpointId` left the merge: the outer runtime takes this operator's snapshot now. */
+  barrierPassed(checkpointId: number, onBarrier: (instance: StatefulOperatorInstance, id: number) => void): void {
+    this.taking = checkpointId;
+    try {
+      onBarrier(this, checkpointId);
+    } finally {
+      this.taking = undefined;
+      for (const id of [...this.captured.keys()]) if (id <= checkpointId) this.captured.delete(id);
+    }
+  }
+
+  snapshot(options?: { full?: boolean }): OperatorSnapshot {
+    const captured = this.taking === undefined ? undefined : this.captured.get(this.taking);
+    const parts: OperatorSnapshot[] = [];
+    for (let i = 0; i < this.group.n; i++) {
+      // a subtask the barrier did not pass (its input had ended): its state now, or the one it sent at its end
+      const part = captured?.[i] ?? this.members[i]?.snapshot(options) ?? this.finals[i];
+      if (part === undefined) {
+        throw new ConfigurationError(
+          this.name,
+          i,
+          `${this.name}: subtask ${i} runs in a worker thread and its state can only be taken with a checkpoint barrier (or when its input ended). ` +
+            'Snapshot a threaded parallel pipeline through runJob checkpoints, or run it in-process (no worker option) to snapshot it by hand.',
+        );
+      }
+      parts.push(part);
+    }
+    return combineSnapshots(this.name, parts);
+  }
+
+  /** The subtask that owns `key` (by key group: state is found by key group, not by subtask number). */
+  private memberOf(key: unknown): StatefulOperatorInstance {
+    if (!isKey(key)) throw new InvalidKeyError(this.name, key, describeValue(key));
+    const g = this.group;
+    const i = partitionOfKeyGroup(keyGroupOf(key as Key, g.maxParallelism), g.n, g.maxParallelism);
+    const m = this.members[i];
+    if (m === undefined) {
+      throw new ConfigurationError(this.name, key, `${this.name}: subtask ${i} runs in a worker thread; its state cannot be read from here. Read it in-process (no worker option).`);
+    }
+    return m;
+  }
+
+  peekState(key: unknown, name: string, namespace?: string | number): unknown {
+    return this.memberOf(key).peekState(key, name, namespace);
+  }
+  keys(): unknown[] {
+    return this.members.flatMap((m) => m?.keys() ?? []);
+  }
+  timersOf(key: unknown): [domain: 'event' | 'processing', timestamp: number, namespace: string | number][] {
+    return this.memberOf(key).timersOf(key);
+  }
+  get watermark(): number {
+    let w = Infinity;
+    for (const s of this.subtasks()) w = Math.min(w, s.watermark);
+    return w === Infinity ? MIN_WATERMARK : w;
+  }
+  get stateEntries(): number {
+    return this.subtasks().reduce((n, s) => n + s.stateEntries, 0);
+  }
+  metrics(): Record<string, number> {
+    const sum: Record<string, number> = {};
+    for (let i = 0; i < this.group.n; i++) {
+      const counters = this.members[i]?.metrics() ?? this.reported[i]?.counters ?? {};
+      for (const [k, v] of Object.entries(counters)) sum[k] = (sum[k] ?? 0) + v;
+    }
+    return sum;
+  }
+  /** Per subtask: records in/out, state entries and watermark (remote ones as last reported). */
+  subtasks(): SubtaskMetrics[] {
+    const out: SubtaskMetrics[] = [];
+    for (let i = 0; i < this.group.n; i++) {
+      const m = this.members[i];
+      const counters = m?.metrics() ?? this.reported[i]?.counters ?? {};
+      out.push({
+        subtask: i,
+        recordsIn: counters.recordsIn ?? 0,
+        recordsOut: counters.recordsOut ?? 0,
+        stateEntries: counters.stateEntries ?? 0,
+        watermark: m?.watermark ?? this.reported[i]?.watermark ?? MIN_WATERMARK,
+      });
+    }
+    return out;
+  }
+}
+
+/** What a {@link ParallelGroup} is made of. @internal */
+export interface ParallelGroupOptions {
+  readonly n: number;
+  readonly maxParallelism: number;
+  /** Whether records are routed by key group (then each subtask owns a key-group range and restores only it). */
+  readonly byKeyGroup: boolean;
+  /** How the partitioner is named in messages (`'round-robin'`, `a function` …). */
+  readonly partitioner: string;
+}
+
+/**
+ * The `n` subtasks of one `parallel` operator: their runtimes, their stateful operators (one
+ * {@link ParallelOperatorInstance} per name, registered with the runtime outside), their positions (unnamed
+ * operators are named the same in every subtask, and as in the pipeline without `parallel`), and the barrier that
+ * leaves the merge (docs/ARCHITECTURE.md, "Parallel subtasks").
+ *
+ * @internal
+ */
+export class ParallelGroup {
+  readonly n: number;
+  readonly maxParallelism: number;
+  readonly operators = new Map<string, ParallelOperatorInstance>();
+  /** Positions taken from the outer runtime (by subtask 0), replayed by the others. */
+  private readonly positions: number[] = [];
+  /** Set once every subtask subscribed its pipeline: stateful operators after that are refused or unregistered. */
+  started = false;
+
+  constructor(
+    readonly parent: OperatorRuntime | undefined,
+    private readonly options: ParallelGroupOptions,
+  ) {
+    this.n = options.n;
+    this.maxParallelism = options.maxParallelism;
+  }
+
+  /** The position an unnamed operator of subtask `subtask` takes as its `local`-th. */
+  position(local: number): number | undefined {
+    const known = this.positions[local];
+    if (known !== undefined) return known;
+    const p = this.parent?.nextPosition?.();
+    if (p === undefined) return undefined;
+    this.positions[local] = p;
+    return p;
+  }
+
+  /** Positions taken so far (sent to worker subtasks). */
+  takenPositions(): readonly number[] {
+    return this.positions;
+  }
+
+  /** Subtask `subtask`'s first and last key group (by key group), else undefined. */
+  range(subtask: number): { readonly first: number; readonly last: number } | undefined {
+    return this.options.byKeyGroup ? keyGroupRange(subtask, this.n, this.maxParallelism) : undefined;
+  }
+
+  /** The stateful operator of this name (made and registered with the outer runtime on first sight). */
+  operator(name: string): ParallelOperatorInstance {
+    let op = this.operators.get(name);
+    if (op === undefined) {
+      if (this.parent?.checkpointed === true && !this.options.byKeyGroup) {
+        throw new ConfigurationError(
+          'parallel',
+          this.options.partitioner,
+          `parallel: stateful operator '${name}' runs in subtasks fed by the ${this.options.partitioner} partitioner, so a key's state could be split over ` +
+            "subtasks and no checkpoint could restore it. Keyed state inside parallel needs by: 'hash' (the default), or run without checkpoints.",
+        );
+      }
+      op = new ParallelOperatorInstance(name, this);
+      this.parent?.register?.(op);
+      this.operators.set(name, op);
+    }
+    return op;
+  }
+
+  register(subtask: number, instance: StatefulOperatorInstance): void {
+    if (this.started) {
+      if (this.parent?.checkpointed === true) throw lateOperatorError(instance.name, `parallel subtask ${subtask}`);
+      return;
+    }
+    const op = this.operator(instance.name);
+    if (op.members[subtask] !== undefined) {
+      throw new ConfigurationError(instance.name, instance.name, `parallel: two stateful operators in the parallel pipeline are named '${instance.name}'; give each a unique name.`);
+    }
+    op.members[subtask] = instance;
+  }
+
+  /** Barrier `checkpointId` left the merge: every operator's subtask snapshots go out as one. */
+  barrierPassed(checkpointId: number): void {
+    const onBarrier = this.parent?.onBarrier;
+    if (onBarrier === undefined) return;
+    for (const op of this.operators.values()) op.barrierPassed(checkpointId, onBarrier);
+  }
+
+  /** Whether snapshots are wanted at barriers (someone outside takes checkpoints). */
+  get snapshotsWanted(): boolean {
+    return this.parent?.onBarrier !== undefined;
+  }
+
+  /** The runtimes of the in-process subtasks, with the exchange their `keyBy`s re-key through. */
+  runtimes(): SubtaskRuntime[] {
+    const runtimes: SubtaskRuntime[] = [];
+    const exchange = new SubtaskExchange(this.n, this.maxParallelism, runtimes);
+    for (let i = 0; i < this.n; i++) runtimes.push(new SubtaskRuntime(this, i, exchange.forSubtask(i)));
+    return runtimes;
+  }
+}
+
+/** The runtime an in-process subtask's pipeline runs in (see {@link ParallelGroup}). @internal */
+export class SubtaskRuntime implements OperatorRuntime {
+  readonly scheduler: SchedulerLike | undefined;
+  readonly maxParallelism: number;
+  readonly ownsKeyGroup: ((group: number) => boolean) | undefined;
+  readonly checkpointed: boolean | undefined;
+  readonly fullSnapshot: ((checkpointId: number) => boolean) | undefined;
+  readonly sideOutput: (<X>(operator: string, observer: Observer<X>, value: X) => void) | undefined;
+  /** Unnamed operators take the positions subtask 0 took from the outer runtime (none without one). */
+  readonly nextPosition: (() => number) | undefined;
+  private local = 0;
+
+  readonly crossThreads: (() => void) | undefined;
+
+  constructor(
+    private readonly group: ParallelGroup,
+    private readonly subtask: number,
+    readonly exchange: KeyExchange,
+  ) {
+    const parent = group.parent;
+    this.crossThreads = parent?.crossThreads;
+    this.scheduler = parent?.scheduler;
+    this.maxParallelism = group.maxParallelism;
+    this.ownsKeyGroup = ownsKeyGroup(parent, group.range(subtask));
+    this.checkpointed = parent?.checkpointed;
+    this.fullSnapshot = parent?.fullSnapshot;
+    this.sideOutput = parent?.sideOutput;
+    this.nextPosition = parent?.nextPosition === undefined ? undefined : () => group.position(this.local++) as number;
+  }
+
+  register(instance: StatefulOperatorInstance): void {
+    this.group.register(this.subtask, instance);
+  }
+  restoreFor(name: string): readonly OperatorSnapshot[] | undefined {
+    return this.group.parent?.restoreFor?.(name);
+  }
+  warn(operator: string, message: string): void {
+    const text = `parallel subtask ${this.subtask}: ${message}`;
+    if (this.group.parent?.warn !== undefined) this.group.parent.warn(operator, text);
+    else console.warn(text);
+  }
+  onBarrier(instance: StatefulOperatorInstance, checkpointId: number): void {
+    if (!this.group.snapshotsWanted) return;
+    const full = this.fullSnapshot?.(checkpointId) ?? false;
+    this.group.operator(instance.name).capture(this.subtask, checkpointId, instance.snapshot({ full }));
+  }
+}
+
+/** A subtask's key-group filter: its range, within the outer runtime's own (nested parallel pipelines). @internal */
+export function ownsKeyGroup(parent: OperatorRuntime | undefined, range: { readonly first: number; readonly last: number } | undefined): ((group: number) => boolean) | undefined {
+  const outer = parent?.ownsKeyGroup;
+  if (range === undefined) return outer;
+  const { first, last } = range;
+  return outer === undefined ? (g) => g >= first && g <= last : (g) => g >= first && g <= last && outer(g);
+}

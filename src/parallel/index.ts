@@ -1,0 +1,2 @@
+export { parallel, type ParallelOptions } from './parallel.js';
+export type { SubtaskMetrics } from './group.js';

@@ -1,0 +1,224 @@
+import { NEVER, Subscriber, type Observable, type OperatorFunction } from 'rxjs';
+import { runtimeOf, withRuntime, type OperatorRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
+import type { StreamElement } from '../elements/index.js';
+import { OperatorObservable } from '../elements/plumbing.js';
+import { ConfigurationError, describeValue } from '../errors/index.js';
+import { mergeWithValve } from '../partitioning/merge.js';
+import { partitionStream, type Partitioner } from '../partitioning/partition.js';
+import { NO_EXCHANGE } from './exchange.js';
+import { ParallelGroup } from './group.js';
+import { ThreadedSubtasks } from './threads/host.js';
+
+/**
+ * Options of {@link parallel}.
+ *
+ * @example
+ * ```ts
+ * const options: ParallelOptions<Click, string> = { maxParallelism: 256, worker: new URL('./sessions.js', import.meta.url) };
+ * ```
+ */
+export interface ParallelOptions<T, K> {
+  /** How records are routed to the subtasks: `'hash'` (default: by key group, the one that keeps keyed state) or another partitioner. */
+  readonly by?: Partitioner<T, K>;
+  /** Number of key groups (default: the job's, else 128). Fixed for the life of the state; `n` must not exceed it. */
+  readonly maxParallelism?: number;
+  /**
+   * Run each subtask in a worker thread (Node) or Web Worker (browser): the URL (or path) of a module that exports
+   * the same pipeline, as `default` or as `pipeline`. Without it the subtasks run in-process, on this thread.
+   */
+  readonly worker?: URL | string;
+}
+
+const OP = 'parallel';
+
+/** Forwards the merge's output; a barrier first hands the subtasks' snapshots to the runtime outside. */
+class BarrierTap extends Subscriber<StreamElement<unknown, unknown>> {
+  constructor(
+    destination: Subscriber<StreamElement<unknown, unknown>>,
+    private readonly group: ParallelGroup,
+  ) {
+    super(destination);
+  }
+  protected override _next(e: StreamElement<unknown, unknown>): void {
+    if (e.kind === 'barrier') this.group.barrierPassed(e.checkpointId);
+    (this.destination as Subscriber<StreamElement<unknown, unknown>>).next(e);
+  }
+}
+
+function checkArguments(n: unknown, pipeline: unknown, options: ParallelOptions<unknown, unknown>): void {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+    throw new ConfigurationError(OP, n, `${OP}: n ${describeValue(n)} is not a number of subtasks. Pass an integer ≥ 1.`);
+  }
+  if (typeof pipeline !== 'function') {
+    throw new ConfigurationError(OP, pipeline, `${OP}: the pipeline ${describeValue(pipeline)} is not a function. Pass an operator function, e.g. pipe(window(...), aggregate(...)).`);
+  }
+  const maxP = options.maxParallelism;
+  if (maxP !== undefined && (!Number.isInteger(maxP) || maxP < 1 || maxP > 32768)) {
+    throw new ConfigurationError(OP, maxP, `${OP}: maxParallelism ${describeValue(maxP)} is not valid. Pass an integer in [1, 32768] (default 128).`);
+  }
+  const w = options.worker;
+  if (w !== undefined && typeof w !== 'string' && !(w instanceof URL)) {
+    throw new ConfigurationError(OP, w, `${OP}: worker ${describeValue(w)} must be a URL or a path of a module that exports the pipeline.`);
+  }
+}
+
+/** The job's key-group count unless the options give one; they must agree. */
+function maxParallelismOf(options: ParallelOptions<unknown, unknown>, parent: OperatorRuntime | undefined, n: number, byKeyGroup: boolean): number {
+  const own = options.maxParallelism;
+  const job = parent?.maxParallelism;
+  if (own !== undefined && job !== undefined && own !== job) {
+    throw new ConfigurationError(OP, own, `${OP}: maxParallelism ${own} differs from the job's ${job}; key groups must be the same throughout a job. Leave it out (the job's is used) or pass ${job}.`);
+  }
+  const maxP = own ?? job ?? 128;
+  if (byKeyGroup && n > maxP) {
+    throw new ConfigurationError(OP, n, `${OP}: n ${n} exceeds maxParallelism ${maxP}: each subtask needs a key group at least. Pass n ≤ ${maxP}, or a larger maxParallelism.`);
+  }
+  return maxP;
+}
+
+/** How a partitioner is named in messages. */
+function partitionerName(by: unknown): string {
+  return typeof by === 'string' ? `'${by}'` : typeof by === 'function' ? 'function' : 'range';
+}
+
+/** A module reference as an absolute URL (a path is taken relative to the working directory, or the page). */
+function moduleUrl(worker: URL | string): string {
+  if (worker instanceof URL) return worker.href;
+  try {
+    return new URL(worker).href;
+  } catch {
+    const proc = (globalThis as { process?: { cwd?(): string } }).process;
+    const base = proc?.cwd !== undefined ? `file://${proc.cwd()}/` : (globalThis as { location?: { href: string } }).location?.href;
+    return new URL(worker, base).href;
+  }
+}
+
+/** A value codec loader for the threads (loaded once, on first use). */
+let codecModule: Promise<typeof import('./threads/msgpack.js')> | undefined;
+
+/**
+ * Runs `pipeline` as `n` parallel subtasks: partitions the input (by key group by default), runs one instance of
+ * `pipeline` per partition, merges their outputs with the watermark rule and aligned barriers of
+ * {@link mergeStreams} (docs/SEMANTICS.md §2.4, §7, §8). Each subtask owns a range of key groups; its stateful
+ * operators are named as they would be without `parallel`, and each of them checkpoints as one operator whose state
+ * is found by key group — so a checkpoint taken with one `n` restores with another (same `maxParallelism`).
+ *
+ * In-process (default) the subtasks run on this thread (tests, marbles, the harness). With `options.worker` each
+ * runs in a worker thread (Node) or Web Worker (browser), which loads the module that exports the same pipeline;
+ * records cross in batches. Either way the output is the same, in the same order. A subtask that fails, or a thread
+ * that dies, fails the stream with a `SubtaskError` carrying its error.
+ *
+ * @example
+ * ```ts
+ * import { pipe } from 'rxjs';
+ * import { aggregate, eventTime, keyBy, parallel, window } from 'tidewater/operators';
+ * import { count, tumbling } from 'tidewater';
+ *
+ * const perUser = pipe(window(tumbling(60_000)), aggregate(count()));
+ * clicks$.pipe(eventTime((c) => c.at), keyBy((c) => c.user), parallel(4, perUser));
+ * // in 2 worker threads: the module exports `perUser` (export default perUser)
+ * clicks$.pipe(eventTime((c) => c.at), keyBy((c) => c.user), parallel(2, perUser, { worker: new URL('./perUser.js', import.meta.url) }));
+ * ```
+ */
+export function parallel<T, K, R, K2 = K>(
+  n: number,
+  pipeline: OperatorFunction<StreamElement<T, K>, StreamElement<R, K2>>,
+  options: ParallelOptions<T, K> = {},
+): OperatorFunction<StreamElement<T, K>, StreamElement<R, K2>> {
+  checkArguments(n, pipeline, options as ParallelOptions<unknown, unknown>);
+  const by: Partitioner<T, K> = options.by ?? 'hash';
+  const byKeyGroup = by === 'hash';
+  const module = options.worker === undefined ? undefined : moduleUrl(options.worker);
+  return (source) =>
+    new OperatorObservable<StreamElement<R, K2>>((out) => {
+      const parent = runtimeOf(out);
+      const maxParallelism = maxParallelismOf(options as ParallelOptions<unknown, unknown>, parent, n, byKeyGroup);
+      const group = new ParallelGroup(parent, { n, maxParallelism, byKeyGroup, partitioner: partitionerName(by) });
+      const tap = new BarrierTap(out as Subscriber<StreamElement<unknown, unknown>>, group);
+      if (module === undefined) {
+        // the input is subscribed (by the last subtask) in the runtime outside, not in that subtask's
+        const parts = partitionStream(withRuntime(source, parent), n, by, { maxParallelism });
+        const runtimes = group.runtimes();
+        const outputs = parts.map((p, i) => withRuntime(pipeline(p), runtimes[i] as OperatorRuntime));
+        mergeWithValve(outputs, true).subscribe(tap);
+        group.started = true;
+        return tap;
+      }
+      subscribeThreaded(source, tap, group, pipeline, by, module);
+      return tap;
+    });
+}
+
+/**
+ * The merge of subtask outputs (watermark = minimum, aligned barriers); a barrier leaving it hands the subtasks'
+ * snapshots to the runtime outside. How `runJob({ parallelism })` joins its subtasks. @internal
+ */
+export function parallelOutputs(group: ParallelGroup, outputs: readonly Observable<StreamElement<unknown, unknown>>[]): Observable<StreamElement<unknown, unknown>> {
+  return new OperatorObservable<StreamElement<unknown, unknown>>((out) => {
+    const tap = new BarrierTap(out, group);
+    mergeWithValve(outputs, true).subscribe(tap);
+    group.started = true;
+    return tap;
+  });
+}
+
+/** The stateful operators `pipeline` holds, found by subscribing it once to nothing (names and positions taken). */
+function probe<T, K, R, K2>(pipeline: OperatorFunction<StreamElement<T, K>, StreamElement<R, K2>>, group: ParallelGroup): string[] {
+  const names: string[] = [];
+  const parent = group.parent;
+  let local = 0;
+  let failure: { error: unknown } | undefined;
+  const runtime: OperatorRuntime = {
+    scheduler: parent?.scheduler,
+    maxParallelism: group.maxParallelism,
+    checkpointed: parent?.checkpointed,
+    register: (instance: StatefulOperatorInstance) => {
+      names.push(instance.name);
+      group.operator(instance.name);
+    },
+    nextPosition: parent?.nextPosition === undefined ? undefined : () => group.position(local++) as number,
+    restoreFor: () => undefined,
+    exchange: NO_EXCHANGE,
+  };
+  withRuntime(pipeline(NEVER), runtime)
+    .subscribe({ error: (error: unknown) => (failure = { error }) })
+    .unsubscribe();
+  if (failure !== undefined) throw failure.error;
+  return names;
+}
+
+/** The threaded path of {@link parallel}: probe, merge the worker outputs, route the input, start the threads. */
+function subscribeThreaded<T, K, R, K2>(
+  source: Observable<StreamElement<T, K>>,
+  tap: BarrierTap,
+  group: ParallelGroup,
+  pipeline: OperatorFunction<StreamElement<T, K>, StreamElement<R, K2>>,
+  by: Partitioner<T, K>,
+  module: string,
+): void {
+  let names: string[];
+  try {
+    names = probe(pipeline, group);
+  } catch (err) {
+    tap.error(err);
+    return;
+  }
+  group.started = true;
+  group.parent?.crossThreads?.();
+  const host = new ThreadedSubtasks(group, module, names, (err) => tap.error(err));
+  tap.add(() => host.close());
+  const outputs = Array.from({ length: group.n }, (_, i) => host.output(i));
+  mergeWithValve(outputs, true).subscribe(tap);
+  const parts = partitionStream(host.numbered(withRuntime(source, group.parent) as Observable<StreamElement<unknown, unknown>>), group.n, by as Partitioner<unknown, unknown>, {
+    maxParallelism: group.maxParallelism,
+  });
+  parts.forEach((p, i) => tap.add(p.subscribe(host.input(i))));
+  // the codec (msgpackr) loads with the first threaded operator; the input waits in the host meanwhile
+  codecModule ??= import('./threads/msgpack.js');
+  codecModule.then(
+    (m) => {
+      if (!tap.closed) host.start(m.createValueCodec());
+    },
+    (err: unknown) => tap.error(err),
+  );
+}

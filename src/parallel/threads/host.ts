@@ -1,0 +1,353 @@
+import { Observable, type Observer, type Subscriber, type Subscription } from 'rxjs';
+import type { OperatorSnapshot } from '../../checkpoints/snapshot.js';
+import type { StreamElement } from '../../elements/index.js';
+import { ConfigurationError, SubtaskError } from '../../errors/index.js';
+import { ownsKeyGroup, type ParallelGroup } from '../group.js';
+import { BatchDecoder, BatchEncoder, transferables, type ValueCodec } from './codec.js';
+import { startThread, type SubtaskThread } from './platform.js';
+import type { FromWorker, WireError, WireSnapshot } from './protocol.js';
+import { fromWireError, fromWireSnapshot } from './wire.js';
+
+type Element = StreamElement<unknown, unknown>;
+
+/** Records per subtask per input message (a barrier, the end or a pause in the input sends sooner). */
+const INPUT_BATCH = 2048;
+
+/** A FIFO of numbers without shifting. */
+class NumberQueue {
+  private items: number[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(v: number): void {
+    this.items.push(v);
+  }
+  peek(): number {
+    return this.items[this.head] as number;
+  }
+  shift(): number {
+    const v = this.items[this.head++] as number;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return v;
+  }
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+}
+
+/** One worker subtask as the operator sees it. */
+interface Remote {
+  readonly index: number;
+  thread: SubtaskThread | undefined;
+  /** Input not yet sent. */
+  readonly encoder: BatchEncoder;
+  /** First sequence number of each input message sent and not yet acknowledged, in order. */
+  readonly inflight: NumberQueue;
+  /** Output received and not yet released: sequence numbers and elements, in order. */
+  readonly outSeqs: NumberQueue;
+  outElements: Element[];
+  outHead: number;
+  /** The subscriber of this subtask's output stream (the merge's input). */
+  out: Subscriber<Element> | undefined;
+  /** The worker reported its pipeline complete (and sent its final state). */
+  done: boolean;
+  /** Its output stream was completed. */
+  closed: boolean;
+}
+
+/**
+ * The operator side of a threaded `parallel` subscription (docs/ARCHITECTURE.md, "Parallel subtasks"): routes the
+ * input to `n` worker threads in batches, each element numbered on arrival; collects each worker's output,
+ * snapshots and metrics; and releases the outputs into the merge in the order an in-process run emits them —
+ * by the number of the input element that caused them, then by subtask — once every subtask has processed every
+ * input up to that number. The output is thus the same whatever the timing of the threads.
+ *
+ * @internal
+ */
+export class ThreadedSubtasks {
+  private readonly remotes: Remote[] = [];
+  private codec: ValueCodec | undefined;
+  private decoder: BatchDecoder | undefined;
+  /** Sequence number of the latest input element. */
+  private seq = -1;
+  private flushScheduled = false;
+  private failed = false;
+  private releasing = false;
+  private inputEnded = 0;
+  /** The number of the end of input, once the input ended. */
+  private endSeq: number | undefined;
+  private readonly subscriptions: Subscription[] = [];
+
+  constructor(
+    private readonly group: ParallelGroup,
+    private readonly module: string,
+    private readonly names: readonly string[],
+    private readonly fail: (err: unknown) => void,
+  ) {
+    for (let i = 0; i < group.n; i++) {
+      this.remotes.push({
+        index: i,
+        thread: undefined,
+        encoder: new BatchEncoder(),
+        inflight: new NumberQueue(),
+        outSeqs: new NumberQueue(),
+        outElements: [],
+        outHead: 0,
+        out: undefined,
+        done: false,
+        closed: false,
+      });
+    }
+  }
+
+  /** The output stream of subtask `i` (one subscriber: the merge). */
+  output(i: number): Observable<Element> {
+    return new Observable<Element>((subscriber) => {
+      (this.remotes[i] as Remote).out = subscriber;
+    });
+  }
+
+  /** Numbers every element of `source` on arrival (before it is routed). */
+  numbered(source: Observable<Element>): Observable<Element> {
+    return new Observable<Element>((subscriber) =>
+      source.subscribe({
+        next: (e) => {
+          this.seq++;
+          subscriber.next(e);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      }),
+    );
+  }
+
+  /** The subscriber that takes partition `i`'s elements into subtask `i`'s next message. */
+  input(i: number): Partial<Observer<Element>> {
+    const r = this.remotes[i] as Remote;
+    const parent = this.group.parent;
+    return {
+      next: (e) => {
+        if (this.failed) return;
+        if (e.kind === 'barrier') {
+          r.encoder.add(this.seq, e, parent?.fullSnapshot?.(e.checkpointId) === true);
+          this.send(r);
+          return;
+        }
+        r.encoder.add(this.seq, e);
+        if (r.encoder.records >= INPUT_BATCH) this.send(r);
+        else this.scheduleFlush();
+      },
+      error: (err: unknown) => this.fail(err),
+      complete: () => {
+        if (++this.inputEnded < this.remotes.length) return;
+        // the end: one number for it, sent to every subtask after what is left of the input
+        this.endSeq = ++this.seq;
+        for (const x of this.remotes) {
+          this.send(x);
+          this.sendEnd(x);
+        }
+      },
+    };
+  }
+
+  /** Starts the worker threads (their module loads while the input is held back here). */
+  start(codec: ValueCodec): void {
+    this.codec = codec;
+    this.decoder = new BatchDecoder(codec);
+    const parent = this.group.parent;
+    for (const r of this.remotes) {
+      const range = this.group.range(r.index);
+      const owns = ownsKeyGroup(parent, range);
+      const restore: [string, WireSnapshot[]][] = [];
+      for (const name of this.names) {
+        const chain = parent?.restoreFor?.(name);
+        if (chain !== undefined && chain.length > 0) restore.push([name, chain.map((s) => restoreWire(s, owns))]);
+      }
+      const thread = startThread(this.module, {
+        message: (m) => this.onMessage(r, m),
+        error: (err) => this.failWith(r, undefined, err),
+        exit: (code) => {
+          if (!r.done && !this.failed) this.failWith(r, undefined, new Error(`the worker thread exited with code ${code} before its input ended`));
+        },
+      });
+      r.thread = thread;
+      thread.post({
+        type: 'init',
+        module: this.module,
+        subtask: r.index,
+        n: this.group.n,
+        maxParallelism: this.group.maxParallelism,
+        ...(range !== undefined ? { range } : {}),
+        positions: parent?.nextPosition === undefined ? null : this.group.takenPositions(),
+        names: this.names,
+        checkpointed: parent?.checkpointed === true && parent.onBarrier !== undefined,
+        restore,
+      });
+    }
+    for (const r of this.remotes) {
+      this.send(r);
+      this.sendEnd(r);
+    }
+  }
+
+  /** Tells subtask `r` its input ended (once the threads started). */
+  private sendEnd(r: Remote): void {
+    const seq = this.endSeq;
+    if (this.codec === undefined || seq === undefined || this.failed) return;
+    r.inflight.push(seq);
+    this.post(r, { type: 'end', seq });
+  }
+
+  private post(r: Remote, m: Parameters<SubtaskThread['post']>[0], transfer?: ArrayBuffer[]): void {
+    r.thread?.post(m, transfer);
+  }
+
+  /** Sends what subtask `r` has buffered (once the threads started). */
+  private send(r: Remote): void {
+    if (this.codec === undefined || r.encoder.size === 0 || this.failed) return;
+    r.inflight.push(r.encoder.firstSeq);
+    const batch = r.encoder.take(this.codec);
+    this.post(r, { type: 'batch', batch }, transferables(batch));
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      for (const r of this.remotes) this.send(r);
+    });
+  }
+
+  private onMessage(r: Remote, m: FromWorker): void {
+    if (this.failed) return;
+    switch (m.type) {
+      case 'ready': {
+        const same = m.names.length === this.names.length && m.names.every((n, k) => n === this.names[k]);
+        if (!same) {
+          this.failWith(
+            r,
+            new ConfigurationError(
+              'parallel',
+              m.names,
+              `parallel: the worker module ${this.module} builds a pipeline with stateful operators [${m.names.join(', ')}], the pipeline given to parallel has [${this.names.join(', ')}]. ` +
+                'Pass the pipeline the module exports (import it from the module).',
+            ),
+          );
+        }
+        return;
+      }
+      case 'output': {
+        for (const [id, list] of m.snapshots ?? []) for (const w of list) this.group.operator(w.operator).capture(r.index, id, fromWireSnapshot(w));
+        this.report(r, m.metrics);
+        for (const [operator, message] of m.warnings ?? []) {
+          if (this.group.parent?.warn !== undefined) this.group.parent.warn(operator, message);
+          else console.warn(message);
+        }
+        (this.decoder as BatchDecoder).decode(m.batch, (seq, e) => {
+          r.outSeqs.push(seq);
+          r.outElements.push(e);
+        });
+        for (let k = 0; k < m.acks && r.inflight.length > 0; k++) r.inflight.shift();
+        this.release();
+        return;
+      }
+      case 'complete': {
+        for (const w of m.finals) this.group.operator(w.operator).finals[r.index] = fromWireSnapshot(w);
+        this.report(r, m.metrics);
+        r.done = true;
+        r.inflight.clear();
+        this.release();
+        return;
+      }
+      case 'error':
+        this.failWith(r, undefined, m.error);
+        return;
+    }
+  }
+
+  private report(r: Remote, metrics: readonly (readonly [string, Record<string, number>, number])[]): void {
+    for (const [name, counters, watermark] of metrics) {
+      const op = this.group.operators.get(name);
+      if (op !== undefined) op.reported[r.index] = { counters, watermark };
+    }
+  }
+
+  /**
+   * Releases, in order of (input number, subtask), every output element whose input number every subtask has
+   * processed (or will never see: nothing of it is in flight to them).
+   */
+  private release(): void {
+    if (this.releasing) return;
+    this.releasing = true;
+    try {
+      let bound = Infinity;
+      for (const r of this.remotes) {
+        if (r.done) continue;
+        // the first input not yet processed: in flight, else buffered, else the end not yet sent
+        const first = r.inflight.length > 0 ? r.inflight.peek() : Math.min(r.encoder.firstSeq, this.codec === undefined ? (this.endSeq ?? Infinity) : Infinity);
+        if (first < bound) bound = first;
+      }
+      for (;;) {
+        let pick: Remote | undefined;
+        let min = Infinity;
+        for (const r of this.remotes) {
+          if (r.outSeqs.length > 0 && r.outSeqs.peek() < min) {
+            min = r.outSeqs.peek();
+            pick = r;
+          }
+        }
+        if (pick === undefined || min >= bound || this.failed) break;
+        pick.outSeqs.shift();
+        const e = pick.outElements[pick.outHead] as Element;
+        pick.outElements[pick.outHead++] = undefined as unknown as Element;
+        if (pick.outHead > 4096 && pick.outHead * 2 > pick.outElements.length) {
+          pick.outElements = pick.outElements.slice(pick.outHead);
+          pick.outHead = 0;
+        }
+        pick.out?.next(e);
+      }
+      for (const r of this.remotes) {
+        if (r.done && !r.closed && r.outSeqs.length === 0 && !this.failed) {
+          r.closed = true;
+          r.out?.complete();
+        }
+      }
+    } finally {
+      this.releasing = false;
+    }
+  }
+
+  private failWith(r: Remote, err: Error | undefined, cause?: unknown): void {
+    if (this.failed) return;
+    const wire = cause as WireError | undefined;
+    const what = err ?? new SubtaskError(
+      'parallel',
+      r.index,
+      `parallel: subtask ${r.index} (worker module ${this.module}) failed: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : wire !== undefined && typeof wire.message === 'string' ? `${wire.name}: ${wire.message}` : String(cause)}`,
+      { cause: cause instanceof Error ? cause : wire !== undefined ? fromWireError(wire) : cause },
+    );
+    this.fail(what);
+  }
+
+  /** Stops every thread (after the end, an error, or an unsubscription). */
+  close(): void {
+    this.failed = true;
+    for (const r of this.remotes) {
+      r.thread?.terminate();
+      r.thread = undefined;
+    }
+    for (const s of this.subscriptions) s.unsubscribe();
+  }
+}
+
+/** A restored snapshot, for a worker: only the entries of key groups it owns. */
+function restoreWire(s: OperatorSnapshot, owns: ((g: number) => boolean) | undefined): WireSnapshot {
+  const entries = owns === undefined ? s.entries : s.entries.filter((e) => owns(e.keyGroup));
+  return { operator: s.operator, full: s.full, maxParallelism: s.maxParallelism, ...(s.watermark !== undefined ? { watermark: s.watermark } : {}), entries };
+}

@@ -1,0 +1,111 @@
+import type { FromWorker, ToWorker } from './protocol.js';
+
+/**
+ * A worker thread as the threaded `parallel` operator uses it, the same on Node (`worker_threads`) and in browsers
+ * (Web Workers).
+ *
+ * @internal
+ */
+export interface SubtaskThread {
+  post(message: ToWorker, transfer?: ArrayBuffer[]): void;
+  terminate(): void;
+}
+
+/** What a thread reports. @internal */
+export interface ThreadEvents {
+  message(m: FromWorker): void;
+  /** An uncaught error in the thread, or a message that could not be read. */
+  error(err: unknown): void;
+  /** The thread stopped (Node: with its exit code). */
+  exit(code: number): void;
+}
+
+interface NodeProcess {
+  versions?: { node?: string };
+  getBuiltinModule?(id: string): unknown;
+}
+
+interface NodeWorker {
+  postMessage(m: unknown, transfer?: readonly ArrayBuffer[]): void;
+  terminate(): Promise<number>;
+  on(event: 'message', fn: (m: FromWorker) => void): void;
+  on(event: 'error' | 'messageerror', fn: (e: unknown) => void): void;
+  on(event: 'exit', fn: (code: number) => void): void;
+  unref?(): void;
+}
+
+/** Whether this is Node (worker_threads) rather than a browser (Web Workers). */
+function nodeProcess(): NodeProcess | undefined {
+  const proc = (globalThis as { process?: NodeProcess }).process;
+  return proc?.versions?.node !== undefined ? proc : undefined;
+}
+
+/**
+ * The worker entry: `workerEntry.ts` next to this file when tidewater runs from its sources (tests, tsx), else the
+ * built `worker.js` beside the bundle.
+ */
+function entryUrl(): URL {
+  const here = new URL(import.meta.url);
+  return here.pathname.endsWith('.ts') ? new URL('./workerEntry.ts', here) : new URL('./worker.js', here);
+}
+
+/**
+ * Starts a thread running the worker entry. On Node a TypeScript entry or pipeline module is loaded through tsx
+ * (a development setup: tests, `tsx` scripts); built code needs nothing.
+ *
+ * @internal
+ */
+export function startThread(module: string, events: ThreadEvents): SubtaskThread {
+  const entry = entryUrl();
+  const proc = nodeProcess();
+  if (proc === undefined) {
+    const WorkerCtor = (globalThis as { Worker?: new (url: URL, options: { type: 'module' }) => Worker }).Worker;
+    if (WorkerCtor === undefined) throw new Error('parallel: this environment has neither worker_threads nor Web Workers');
+    const w = new WorkerCtor(entry, { type: 'module' });
+    w.onmessage = (ev: MessageEvent<FromWorker>) => events.message(ev.data);
+    w.onerror = (ev: ErrorEvent) => {
+      ev.preventDefault();
+      events.error(ev.error ?? new Error(ev.message || 'the Web Worker failed to load or threw'));
+    };
+    w.onmessageerror = () => events.error(new Error('a message from the Web Worker could not be read'));
+    return {
+      post: (m, transfer) => w.postMessage(m, transfer ?? []),
+      terminate: () => w.terminate(),
+    };
+  }
+  const threads = proc.getBuiltinModule?.('node:worker_threads') as { Worker: new (code: string, options: object) => NodeWorker } | undefined;
+  if (threads === undefined) throw new Error('parallel: worker threads need Node.js ≥ 20.16');
+  const needsTsx = entry.pathname.endsWith('.ts') || /\.[mc]?tsx?$/.test(new URL(module, 'file:///').pathname);
+  // a tiny bootstrap (eval; valid as a script and as a module): registers tsx when TypeScript must be loaded, then
+  // imports the entry
+  const bootstrap =
+    "import('node:worker_threads').then(async ({ workerData }) => {" +
+    ' if (workerData.tsx) { const { register } = await import(workerData.tsx); register(); }' +
+    ' await import(workerData.entry); })' +
+    '.catch((e) => { setTimeout(() => { throw e; }); });';
+  const tsx = needsTsx ? tsxApi() : undefined;
+  const w = new threads.Worker(bootstrap, { eval: true, workerData: { entry: entry.href, tsx } });
+  w.on('message', (m) => events.message(m));
+  w.on('error', (e) => events.error(e));
+  w.on('messageerror', (e) => events.error(e));
+  w.on('exit', (code) => events.exit(code));
+  return {
+    post: (m, transfer) => w.postMessage(m, transfer),
+    terminate: () => void w.terminate(),
+  };
+}
+
+/** tsx's register API, resolved from the working directory (a development dependency of whoever runs sources). */
+function tsxApi(): string {
+  const proc = nodeProcess();
+  const mod = proc?.getBuiltinModule?.('node:module') as { createRequire(from: string): { resolve(id: string): string } } | undefined;
+  const cwd = (globalThis as { process?: { cwd(): string } }).process?.cwd() ?? '.';
+  try {
+    // the package's ESM register API (its CommonJS one cannot register ESM hooks from a worker's bootstrap)
+    const pkg = mod?.createRequire(`${cwd}/`).resolve('tsx/package.json');
+    if (pkg !== undefined) return new URL('./dist/esm/api/index.mjs', `file://${pkg}`).href;
+  } catch {
+    // fall through
+  }
+  throw new Error("parallel: running TypeScript in worker threads needs 'tsx' (npm install -D tsx), or build the worker module to JavaScript");
+}

@@ -1,0 +1,32 @@
+import { PackedSnapshot, type OperatorSnapshot } from '../../checkpoints/snapshot.js';
+import type { WireError, WireSnapshot } from './protocol.js';
+
+/** A snapshot in the form that crosses threads (packed chunks stay packed). @internal */
+export function toWireSnapshot(s: OperatorSnapshot): WireSnapshot {
+  const base = { operator: s.operator, full: s.full, maxParallelism: s.maxParallelism, ...(s.watermark !== undefined ? { watermark: s.watermark } : {}) };
+  return s instanceof PackedSnapshot ? { ...base, chunks: s.chunks, count: s.count } : { ...base, entries: s.entries };
+}
+
+/** A snapshot back from its wire form. @internal */
+export function fromWireSnapshot(w: WireSnapshot): OperatorSnapshot {
+  if (w.chunks !== undefined) return new PackedSnapshot(w.operator, w.full, w.maxParallelism, w.chunks, w.count ?? 0, w.watermark);
+  return { operator: w.operator, full: w.full, maxParallelism: w.maxParallelism, ...(w.watermark !== undefined ? { watermark: w.watermark } : {}), entries: w.entries ?? [] };
+}
+
+/** An error in the form that crosses threads. @internal */
+export function toWireError(err: unknown): WireError {
+  if (err instanceof Error) {
+    const operator = (err as { operator?: unknown }).operator;
+    return { name: err.name, message: err.message, ...(err.stack !== undefined ? { stack: err.stack } : {}), ...(typeof operator === 'string' ? { operator } : {}) };
+  }
+  return { name: 'Error', message: String(err) };
+}
+
+/** An error back from its wire form: name, message, stack (and operator) as the worker had them. @internal */
+export function fromWireError(w: WireError): Error {
+  const e = new Error(w.message);
+  e.name = w.name;
+  if (w.stack !== undefined) e.stack = w.stack;
+  if (w.operator !== undefined) (e as Error & { operator?: string }).operator = w.operator;
+  return e;
+}

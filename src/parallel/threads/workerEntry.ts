@@ -1,0 +1,231 @@
+/**
+ * The program of a worker thread (Node) or Web Worker (browser) that runs one subtask of a threaded `parallel`
+ * operator: it imports the module that exports the pipeline, subscribes the pipeline in a runtime of its own (the
+ * subtask's key groups, the restored state, the positions of unnamed operators taken outside), feeds it the
+ * batches it receives and sends back the output, the snapshots taken at barriers and the metrics
+ * (docs/ARCHITECTURE.md, "Parallel subtasks").
+ *
+ * @internal
+ */
+import { asyncScheduler, Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
+import type { OperatorSnapshot } from '../../checkpoints/snapshot.js';
+import { PipelineRuntime, type StatefulOperatorInstance } from '../../core/runtime.js';
+import type { StreamElement } from '../../elements/index.js';
+import { BatchDecoder, BatchEncoder, transferables } from './codec.js';
+import { createValueCodec } from './msgpack.js';
+import { NO_EXCHANGE } from '../exchange.js';
+import type { FromWorker, ToWorker, WireMetrics, WireSnapshot } from './protocol.js';
+import { fromWireSnapshot, toWireError, toWireSnapshot } from './wire.js';
+
+interface Port {
+  post(m: FromWorker, transfer?: ArrayBuffer[]): void;
+  onMessage(fn: (m: ToWorker) => void): void;
+}
+
+/** The channel to the operator: Node's `parentPort`, or the Web Worker's global scope. */
+function connect(): Port {
+  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?(id: string): unknown } }).process;
+  if (proc?.versions?.node !== undefined) {
+    const threads = proc.getBuiltinModule?.('node:worker_threads') as
+      | { parentPort: { postMessage(m: unknown, t?: readonly ArrayBuffer[]): void; on(e: 'message', fn: (m: ToWorker) => void): void } | null }
+      | undefined;
+    const parent = threads?.parentPort;
+    if (parent == null) throw new Error('tidewater worker entry: not running in a worker thread');
+    return { post: (m, t) => parent.postMessage(m, t), onMessage: (fn) => parent.on('message', fn) };
+  }
+  const scope = globalThis as unknown as { postMessage(m: unknown, t?: ArrayBuffer[]): void; onmessage: ((ev: MessageEvent<ToWorker>) => void) | null };
+  return {
+    post: (m, t) => scope.postMessage(m, t ?? []),
+    onMessage: (fn) => {
+      scope.onmessage = (ev) => fn(ev.data);
+    },
+  };
+}
+
+type Pipeline = OperatorFunction<StreamElement<unknown, unknown>, StreamElement<unknown, unknown>>;
+
+/** Output elements per message at most (a larger output goes out in several messages). */
+const OUTPUT_BATCH = 4096;
+
+/** One subtask: its pipeline, its input, what it owes the operator. */
+class Subtask {
+  private readonly codec = createValueCodec();
+  private readonly encoder = new BatchEncoder();
+  private readonly decoder = new BatchDecoder(this.codec);
+  private input: Subscriber<StreamElement<unknown, unknown>> | undefined;
+  private subscription: Subscription | undefined;
+  private readonly runtime: PipelineRuntime;
+  /** The sequence number of the input element being processed (or the last one): output elements carry it. */
+  private seq = -1;
+  private acks = 0;
+  private handling = false;
+  private flushScheduled = false;
+  private failed = false;
+  private completed = false;
+  /** Snapshots taken at barriers, sent with the batch the barrier leaves in. */
+  private readonly captured = new Map<number, WireSnapshot[]>();
+  private barriersOut: number[] = [];
+  private readonly fullFlags = new Map<number, boolean>();
+  private warnings: [string, string][] = [];
+
+  constructor(
+    private readonly port: Port,
+    init: Extract<ToWorker, { type: 'init' }>,
+    pipeline: Pipeline,
+  ) {
+    const restore = new Map<string, readonly OperatorSnapshot[]>(init.restore.map(([name, chain]) => [name, chain.map(fromWireSnapshot)]));
+    const range = init.range;
+    this.runtime = new PipelineRuntime({
+      owner: `parallel subtask ${init.subtask}`,
+      scheduler: asyncScheduler,
+      restore,
+      checkpointed: init.checkpointed,
+      maxParallelism: init.maxParallelism,
+      positions: init.positions,
+      exchange: NO_EXCHANGE,
+      ...(range !== undefined ? { ownsKeyGroup: (g: number) => g >= range.first && g <= range.last } : {}),
+      fullSnapshot: (id) => this.fullFlags.get(id) === true,
+      warn: (operator, message) => {
+        this.warnings.push([operator, `parallel subtask ${init.subtask}: ${message}`]);
+        this.scheduleFlush();
+      },
+      ...(init.checkpointed ? { onBarrier: (instance: StatefulOperatorInstance, id: number) => this.capture(instance, id) } : {}),
+    });
+    const input$ = new Observable<StreamElement<unknown, unknown>>((s) => {
+      this.input = s;
+    });
+    this.subscription = this.runtime.subscribe(pipeline(input$), {
+      next: (e) => this.out(e),
+      error: (err) => this.fail(err),
+      complete: () => this.complete(),
+    });
+    const names = this.runtime.instances.map((i) => i.name);
+    if (!this.failed) this.port.post({ type: 'ready', names });
+  }
+
+  private capture(instance: StatefulOperatorInstance, id: number): void {
+    let list = this.captured.get(id);
+    if (list === undefined) this.captured.set(id, (list = []));
+    list.push(toWireSnapshot(instance.snapshot({ full: this.fullFlags.get(id) === true })));
+  }
+
+  handle(m: ToWorker): void {
+    if (this.failed) return;
+    this.handling = true;
+    try {
+      if (m.type === 'batch') {
+        this.decoder.decode(m.batch, (seq, e, full) => {
+          this.seq = seq;
+          if (e.kind === 'barrier') this.fullFlags.set(e.checkpointId, full);
+          this.input?.next(e);
+          return !this.failed;
+        });
+      } else if (m.type === 'end') {
+        this.seq = m.seq;
+        this.input?.complete();
+      }
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.handling = false;
+    }
+    this.acks++;
+    this.flush();
+    if (this.completed) this.finish();
+  }
+
+  private out(e: StreamElement<unknown, unknown>): void {
+    this.encoder.add(this.seq, e);
+    if (e.kind === 'barrier') this.barriersOut.push(e.checkpointId);
+    if (this.encoder.size >= OUTPUT_BATCH) this.flush();
+    else if (!this.handling) this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.handling) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+      if (this.completed) this.finish();
+    });
+  }
+
+  private metrics(): WireMetrics {
+    return this.runtime.instances.map((i) => [i.name, i.metrics(), i.watermark] as const);
+  }
+
+  private flush(): void {
+    if (this.failed) return;
+    if (this.encoder.size === 0 && this.acks === 0 && this.warnings.length === 0) return;
+    const batch = this.encoder.take(this.codec);
+    const snapshots = this.barriersOut.flatMap((id) => {
+      const list = this.captured.get(id);
+      this.captured.delete(id);
+      this.fullFlags.delete(id);
+      return list === undefined ? [] : [[id, list] as const];
+    });
+    this.barriersOut = [];
+    const message: FromWorker = {
+      type: 'output',
+      batch,
+      acks: this.acks,
+      metrics: this.metrics(),
+      ...(snapshots.length > 0 ? { snapshots } : {}),
+      ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
+    };
+    this.acks = 0;
+    this.warnings = [];
+    this.port.post(message, transferables(batch));
+  }
+
+  private complete(): void {
+    this.completed = true;
+    if (!this.handling) this.scheduleFlush();
+  }
+
+  /** The pipeline completed and everything it emitted went out: the final state (full) goes to the operator. */
+  private finish(): void {
+    if (this.failed || this.subscription === undefined) return;
+    this.subscription = undefined;
+    try {
+      const finals = this.runtime.instances.map((i) => toWireSnapshot(i.snapshot({ full: true })));
+      this.port.post({ type: 'complete', finals, metrics: this.metrics() });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  fail(err: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.port.post({ type: 'error', error: toWireError(err) });
+  }
+}
+
+const port = connect();
+let subtask: Subtask | undefined;
+let pending: ToWorker[] | undefined = [];
+
+async function start(init: Extract<ToWorker, { type: 'init' }>): Promise<void> {
+  try {
+    const mod = (await import(/* @vite-ignore */ init.module)) as { default?: unknown; pipeline?: unknown };
+    const pipeline = typeof mod.default === 'function' ? mod.default : mod.pipeline;
+    if (typeof pipeline !== 'function') {
+      throw new TypeError(`parallel: worker module ${init.module} exports no pipeline: export it as default (export default pipe(...)) or as 'pipeline'.`);
+    }
+    subtask = new Subtask(port, init, pipeline as Pipeline);
+    const queued = pending ?? [];
+    pending = undefined;
+    for (const m of queued) subtask.handle(m);
+  } catch (err) {
+    pending = undefined;
+    port.post({ type: 'error', error: toWireError(err) });
+  }
+}
+
+port.onMessage((m) => {
+  if (m.type === 'init') void start(m);
+  else if (subtask !== undefined) subtask.handle(m);
+  else pending?.push(m);
+});
