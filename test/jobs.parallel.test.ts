@@ -1,0 +1,144 @@
+// runJob({ parallelism, maxParallelism }): the pipeline built per subtask, records dealt in turn, keyBy exchanges to
+// the key-group owner, outputs merged; checkpoints restore at another parallelism (docs/SEMANTICS.md §7.1).
+import { pipe } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import {
+  boundedOutOfOrderness,
+  ConfigurationError,
+  count,
+  fromArray,
+  fromAsyncIterable,
+  JobError,
+  memoryStore,
+  runJob,
+  toArray,
+  tumblingWindows,
+  type Source,
+  type StateStore,
+  type WindowResult,
+} from '../src/index.js';
+import { aggregate, eventTime, keyBy, window } from '../operators/index.js';
+import { wideNarrow, type UserClick } from './support/gated.js';
+
+const clicks: UserClick[] = Array.from({ length: 300 }, (_, i) => ({ user: `u${(i * 7919) % 23}`, ts: i * 10 }));
+
+/** Per user and 200 ms: the number of clicks (unnamed window: named by position, window#0 / window#1). */
+const windowed = pipe(
+  eventTime((c: UserClick) => c.ts, boundedOutOfOrderness(0, { interval: 0 })),
+  keyBy((c: UserClick) => c.user),
+  window(tumblingWindows(200)),
+  aggregate(count()),
+);
+type Out = WindowResult<string, number>;
+const byText = (a: Out, b: Out) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1);
+
+/**
+ * A replayable async source whose k-th opening pauses before index `stops[k]` until the job is stopped (later
+ * openings run through); `reached[k]` resolves at that pause.
+ */
+function stopping<T>(values: readonly T[], stops: readonly number[]): { source: Source<T>; reached: Promise<void>[] } {
+  const marks = stops.map(() => {
+    let hit!: () => void;
+    return { promise: new Promise<void>((r) => (hit = r)), hit: () => hit() };
+  });
+  let opening = 0;
+  const source = fromAsyncIterable(async function* () {
+    const run = opening++;
+    for (let i = 0; i < values.length; i++) {
+      if (i === stops[run]) {
+        marks[run]?.hit();
+        await new Promise(() => undefined); // until stopped
+      }
+      yield values[i] as T;
+    }
+  });
+  return { source, reached: marks.map((m) => m.promise) };
+}
+
+describe('runJob({ parallelism })', () => {
+  it('a keyed pipeline that re-keys (two keyBy) emits exactly what parallelism 1 emits, in the same order, at 2, 3 and 4', async () => {
+    const reference = toArray<number>();
+    await runJob({ name: 'p1', source: fromArray(clicks), pipeline: wideNarrow(), sink: reference }).done;
+    expect(reference.values).toHaveLength(300);
+    for (const parallelism of [2, 3, 4]) {
+      const out = toArray<number>();
+      const summary = await runJob({ name: `p${parallelism}`, source: fromArray(clicks), pipeline: wideNarrow(), sink: out, parallelism }).done;
+      expect(out.values, `parallelism ${parallelism}`).toStrictEqual(reference.values);
+      // every subtask's share of the 'wide' operator, and the sum is every record
+      const wide = summary.subtasks?.wide ?? [];
+      expect(wide.map((s) => s.subtask)).toStrictEqual(Array.from({ length: parallelism }, (_, i) => i));
+      expect(wide.reduce((n, s) => n + s.recordsIn, 0)).toBe(300);
+      expect(summary.operators.wide?.recordsIn).toBe(300);
+    }
+  });
+
+  it('a windowed job gives the output of parallelism 1 at parallelism 1 to 4', async () => {
+    const reference = toArray<Out>();
+    await runJob({ name: 'w1', source: fromArray(clicks), pipeline: windowed, sink: reference }).done;
+    const expected = [...reference.values].sort(byText);
+    expect(expected.length).toBeGreaterThan(100);
+    for (const parallelism of [1, 2, 3, 4]) {
+      const out = toArray<Out>();
+      await runJob({ name: `w${parallelism}`, source: fromArray(clicks), pipeline: windowed, sink: out, parallelism }).done;
+      expect([...out.values].sort(byText), `parallelism ${parallelism}`).toStrictEqual(expected);
+    }
+  });
+
+  it('rescales: parallelism 2, savepoint, resume at 3, savepoint, resume at 1 — the output of an uninterrupted single-threaded run', async () => {
+    const reference = toArray<Out>();
+    await runJob({ name: 'ref', source: fromArray(clicks), pipeline: windowed, sink: reference }).done;
+    const refSums = toArray<number>();
+    await runJob({ name: 'refsum', source: fromArray(clicks), pipeline: wideNarrow(), sink: refSums }).done;
+    for (const [a, b] of [
+      [40, 170],
+      [1, 299],
+      [150, 151],
+    ] as const) {
+      // windows (output compared as a multiset) and running totals (compared in order)
+      const cases = [
+        { pipeline: windowed, expected: [...reference.values].sort(byText), sorted: true },
+        { pipeline: wideNarrow(), expected: refSums.values, sorted: false },
+      ] as const;
+      for (const c of cases) {
+        const store: StateStore = memoryStore();
+        const checkpoint = { intervalMs: 1e9, store };
+        const out = toArray<unknown>();
+        const { source, reached } = stopping(clicks, [a, b]);
+        const run = (parallelism: number) => runJob({ name: 'rescale', source, pipeline: c.pipeline as typeof windowed, sink: out as never, checkpoint, parallelism });
+        const first = run(2);
+        await reached[0];
+        await first.stop({ savepoint: true });
+        const second = run(3);
+        await reached[1];
+        await second.stop({ savepoint: true });
+        const last = await run(1).done;
+        expect(last.restoredFrom, `cut ${a}/${b}`).toBe(2);
+        const got = c.sorted ? [...(out.values as Out[])].sort(byText) : out.values;
+        expect(got, `cut ${a}/${b}`).toStrictEqual(c.expected);
+      }
+    }
+  });
+
+  it('refuses a bad parallelism or maxParallelism, and a checkpoint of another maxParallelism', async () => {
+    const job = (extra: object) => () => runJob({ name: 'bad', source: fromArray(clicks), pipeline: windowed, ...extra });
+    expect(job({ parallelism: 0 })).toThrow(ConfigurationError);
+    expect(job({ parallelism: 0 })).toThrow('runJob(bad): parallelism 0 must be an integer ≥ 1.');
+    expect(job({ parallelism: 1.5 })).toThrow('runJob(bad): parallelism 1.5 must be an integer ≥ 1.');
+    expect(job({ maxParallelism: 0 })).toThrow('runJob(bad): maxParallelism 0 must be an integer in [1, 32768] (default 128).');
+    expect(job({ parallelism: 129 })).toThrow(
+      "runJob(bad): parallelism 129 exceeds maxParallelism 128: each subtask needs a key group at least. Lower parallelism, or raise maxParallelism (it is fixed for the life of the job's state).",
+    );
+    expect(job({ parallelism: 4, maxParallelism: 3 })).toThrow('runJob(bad): parallelism 4 exceeds maxParallelism 3');
+
+    const store = memoryStore();
+    const { source, reached } = stopping(clicks, [100]);
+    const first = runJob({ name: 'mp', source, pipeline: windowed, sink: toArray<Out>(), checkpoint: { intervalMs: 1e9, store }, parallelism: 2, maxParallelism: 256 });
+    await reached[0];
+    await first.stop({ savepoint: true });
+    const second = runJob({ name: 'mp', source, pipeline: windowed, sink: toArray<Out>(), checkpoint: { intervalMs: 1e9, store }, parallelism: 2 });
+    await expect(second.done).rejects.toThrow(JobError);
+    await expect(second.done).rejects.toThrow(
+      "runJob(mp): checkpoint 1 was taken with maxParallelism 256 (operator 'window#0'), the job has 128. Key groups cannot be re-split: run with maxParallelism: 256, or restore: false to start over.",
+    );
+  });
+});

@@ -1,0 +1,90 @@
+// parallel(n, pipeline, { worker }) in Node worker threads (docs/ARCHITECTURE.md, "Parallel subtasks"): the same output
+// as in-process, in the same order; checkpoints through threads; failures of a worker fail the stream with its error.
+import fc from 'fast-check';
+import { from, lastValueFrom, pipe, toArray } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { fromArray, fromAsyncIterable, memoryStore, record, runJob, SubtaskError, toArray as toArraySink, watermark, type Source } from '../src/index.js';
+import { eventTime, keyBy, parallel, values } from '../operators/index.js';
+import failing from './fixtures/parallel/failing.js';
+import exiting from './fixtures/parallel/exiting.js';
+import { pipeline as rekeying } from './fixtures/parallel/rekeying.js';
+import { windowCount, type Event } from './fixtures/parallel/windowCount.js';
+
+const fixture = (name: string) => new URL(`./fixtures/parallel/${name}.ts`, import.meta.url);
+const windowModule = fixture('windowCount');
+
+const keyed = (events: readonly (readonly [Event, number])[]) =>
+  from([...events.map(([e, ts]) => record(e, ts)), watermark(10_000)]).pipe(keyBy((e: Event) => e.user));
+
+describe('parallel in worker threads', () => {
+  it('emits exactly what the in-process run emits, in the same order, for n = 1..4 (property over random streams)', async () => {
+    const event = fc.record({ user: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g'), n: fc.nat(9) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(event, fc.nat(200)), { maxLength: 80 }), fc.integer({ min: 1, max: 4 }), async (events, n) => {
+        const inProcess = await lastValueFrom(keyed(events).pipe(parallel(n, windowCount), toArray()));
+        const threads = await lastValueFrom(keyed(events).pipe(parallel(n, windowCount, { worker: windowModule }), toArray()));
+        expect(threads).toStrictEqual(inProcess);
+        const plain = await lastValueFrom(keyed(events).pipe(windowCount, values(), toArray()));
+        expect([...threads.flatMap((e) => (e.kind === 'record' ? [e.value] : []))].sort()).toStrictEqual([...plain].sort());
+      }),
+      { numRuns: 5 },
+    );
+  });
+
+  it('a checkpointed job through threads: savepoint midway, resume — the uninterrupted output, exactly once', async () => {
+    const events = Array.from({ length: 400 }, (_, i) => ({ user: `u${(i * 31) % 17}`, n: i }));
+    const pipeline = pipe(eventTime((e: Event) => e.n), keyBy((e: Event) => e.user), parallel(2, windowCount, { worker: windowModule }));
+    const reference = toArraySink<string>();
+    const ref = await runJob({ name: 'ref', source: fromArray(events), pipeline, sink: reference, checkpoint: { intervalMs: 5, store: memoryStore() } }).done;
+    expect(ref.checkpointsCompleted).toBeGreaterThan(0);
+    expect(Object.keys(ref.subtasks ?? {})).toStrictEqual(['window#0']);
+    expect((ref.subtasks?.['window#0'] ?? []).reduce((n, s) => n + s.recordsIn, 0)).toBe(400);
+
+    let stopAt!: () => void;
+    const reached = new Promise<void>((r) => (stopAt = r));
+    let opening = 0;
+    const source: Source<Event> = fromAsyncIterable(async function* () {
+      const first = opening++ === 0;
+      for (let i = 0; i < events.length; i++) {
+        if (first && i === 230) {
+          stopAt();
+          await new Promise(() => undefined);
+        }
+        yield events[i] as Event;
+      }
+    });
+    const store = memoryStore();
+    const out = toArraySink<string>();
+    const job1 = runJob({ name: 'cut', source, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store } });
+    await reached;
+    await job1.stop({ savepoint: true });
+    const s2 = await runJob({ name: 'cut', source, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store } }).done;
+    expect(s2.restoredFrom).toBe(1);
+    expect(out.values).toStrictEqual(reference.values);
+  });
+
+  it('a pipeline that throws in a worker fails the stream with SubtaskError carrying the error', async () => {
+    const run = lastValueFrom(from([1, 13, 2].map((v) => record(v, v, v))).pipe(parallel(2, failing, { worker: fixture('failing') }), toArray()));
+    await expect(run).rejects.toThrow(SubtaskError);
+    await expect(run).rejects.toThrow(/^parallel: subtask [01] \(worker module file:.*failing\.ts\) failed: UserFunctionError: map: user function threw on record value 13 @ 13 key 13: unlucky 13$/);
+  });
+
+  it('a thread that exits, a module without a pipeline, and a keyBy inside a worker each fail the stream', async () => {
+    const input = () => from([1, 7, 2].map((v) => record(v, v, v)));
+    await expect(lastValueFrom(input().pipe(parallel(2, exiting, { worker: fixture('exiting') })))).rejects.toThrow(/parallel: subtask [01] .*failed: Error: the worker thread exited with code 3 before its input ended/);
+    await expect(lastValueFrom(input().pipe(parallel(2, failing, { worker: fixture('empty') })))).rejects.toThrow(
+      /failed: TypeError: parallel: worker module file:.*empty\.ts exports no pipeline: export it as default \(export default pipe\(\.\.\.\)\) or as 'pipeline'\./,
+    );
+    await expect(lastValueFrom(input().pipe(parallel(2, rekeying, { worker: fixture('rekeying') })))).rejects.toThrow(
+      // found on this thread, when the pipeline is probed for its operators, before any thread starts
+      /^keyBy: a pipeline run in worker threads by parallel\(…, \{ worker \}\) cannot re-key its stream: the new keys would live in subtasks that do not own their key groups\./,
+    );
+  });
+
+  it('refuses a worker module whose pipeline has other stateful operators than the one given', async () => {
+    const run = lastValueFrom(keyed([[{ user: 'a', n: 1 }, 1]]).pipe(parallel(2, pipe(values(), (s) => s as never), { worker: windowModule })));
+    await expect(run).rejects.toThrow(
+      /builds a pipeline with stateful operators \[window\], the pipeline given to parallel has \[\]\. Pass the pipeline the module exports \(import it from the module\)\./,
+    );
+  });
+});
