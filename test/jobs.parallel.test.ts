@@ -119,6 +119,31 @@ describe('runJob({ parallelism })', () => {
     }
   });
 
+  it('several unnamed sources: one copy per source (or per subtask, if more), the same output at parallelism 1 to 3, rescaled 3 → 1', async () => {
+    const a = clicks.filter((_, i) => i % 3 !== 0);
+    const b = clicks.filter((_, i) => i % 3 === 0).map((c) => ({ ...c, ts: c.ts + 5 }));
+    const reference = toArray<Out>();
+    await runJob({ name: 'ab', source: fromArray([...a, ...b].sort((x, y) => x.ts - y.ts)), pipeline: windowed, sink: reference }).done;
+    const expected = [...reference.values].sort(byText);
+    for (const parallelism of [1, 2, 3]) {
+      const out = toArray<Out>();
+      const summary = await runJob({ name: `ab${parallelism}`, source: [fromArray(a), fromArray(b)], pipeline: windowed, sink: out, parallelism }).done;
+      expect([...out.values].sort(byText), `parallelism ${parallelism}`).toStrictEqual(expected);
+      expect(summary.operators['window#0']?.lateRecordsDropped).toBe(0);
+      expect(summary.subtasks?.['window#0']).toHaveLength(Math.max(2, parallelism));
+    }
+    const store = memoryStore();
+    const out = toArray<Out>();
+    const first = stopping(a, [120]);
+    const second = stopping(b, [50]);
+    const job = runJob({ name: 'abr', source: [first.source, second.source], pipeline: windowed, sink: out, checkpoint: { intervalMs: 1e9, store }, parallelism: 3 });
+    await Promise.all([first.reached[0], second.reached[0]]);
+    await job.stop({ savepoint: true });
+    const last = await runJob({ name: 'abr', source: [first.source, second.source], pipeline: windowed, sink: out, checkpoint: { intervalMs: 1e9, store } }).done;
+    expect(last.restoredFrom).toBe(1);
+    expect([...out.values].sort(byText)).toStrictEqual(expected);
+  });
+
   it('refuses a bad parallelism or maxParallelism, and a checkpoint of another maxParallelism', async () => {
     const job = (extra: object) => () => runJob({ name: 'bad', source: fromArray(clicks), pipeline: windowed, ...extra });
     expect(job({ parallelism: 0 })).toThrow(ConfigurationError);

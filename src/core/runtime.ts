@@ -83,6 +83,11 @@ export interface OperatorRuntime {
   readonly exchange?: KeyExchange | undefined;
   /** A part of the pipeline runs in worker threads: barriers reach the end of the pipeline later than they are pushed. */
   readonly crossThreads?: (() => void) | undefined;
+  /**
+   * A part of the pipeline (worker threads) has too much input in flight (`true`) or caught up again (`false`):
+   * whoever feeds the pipeline pauses meanwhile. Each caller reports its own state.
+   */
+  readonly pressure?: ((source: object, on: boolean) => void) | undefined;
 }
 
 /** The property a runtime-carrying subscriber keeps its runtime under (one symbol for every copy of tidewater). */
@@ -259,6 +264,31 @@ export class PipelineRuntime implements OperatorRuntime {
 
   crossThreads(): void {
     this.crossesThreads = true;
+  }
+
+  private readonly pressing = new Set<object>();
+  private relieved: (() => void)[] = [];
+
+  pressure(source: object, on: boolean): void {
+    if (on) {
+      this.pressing.add(source);
+      return;
+    }
+    if (!this.pressing.delete(source) || this.pressing.size > 0) return;
+    const waiting = this.relieved;
+    this.relieved = [];
+    for (const fn of waiting) fn();
+  }
+
+  /** Whether a part of the pipeline asked its feeder to pause (see {@link OperatorRuntime.pressure}). */
+  get backpressured(): boolean {
+    return this.pressing.size > 0;
+  }
+
+  /** Calls `fn` once no part of the pipeline asks to pause any more. */
+  whenRelieved(fn: () => void): void {
+    if (this.pressing.size === 0) fn();
+    else this.relieved.push(fn);
   }
 
   readonly nextPosition: (() => number) | undefined;

@@ -138,7 +138,15 @@ class JobRunner<T, R> {
   private readonly batchSize: number;
   private readonly parallelism: number;
   private readonly maxParallelism: number;
-  /** Parallelism > 1: the subtask the next source record goes to (from 0 after each barrier). */
+  /**
+   * Copies of the pipeline: `parallelism`, or one per source when `source` lists more sources than that (each source
+   * then has its own copy — its own watermarks — and only the first `parallelism` copies own key groups,
+   * docs/SEMANTICS.md §7.1).
+   */
+  private copies = 1;
+  /** Whether each of several unnamed sources feeds its own copy (else records are dealt to the copies in turn). */
+  private perSource = false;
+  /** The copy the next dealt record goes to (from 0 after each barrier). */
   private nextSubtask = 0;
   private readonly output$ = new Subject<R>();
   private readonly checkpoints$ = new Subject<CheckpointInfo>();
@@ -346,21 +354,23 @@ class JobRunner<T, R> {
     this.instances = runtime.instances;
     const names = this.sourceNames;
     const inputCount = names === undefined ? 1 : names.length;
-    const build = (subtask: number): Observable<StreamElement<R>> => {
+    this.perSource = names === undefined && this.sources.length > 1;
+    this.copies = this.perSource ? Math.max(this.sources.length, this.parallelism) : this.parallelism;
+    const build = (copy: number): Observable<StreamElement<R>> => {
       const input = (k: number) =>
         new Observable<StreamElement<T, undefined>>((s) => {
-          this.inputs[subtask * inputCount + k] = s;
+          this.inputs[copy * inputCount + k] = s;
         });
       return names === undefined
         ? (config as JobConfig<T, R>).pipeline(input(0))
         : (config as SourcesJobConfig<NamedSources, R>).pipeline(Object.fromEntries(names.map((n, k) => [n, input(k)])) as SourceStreams<NamedSources>);
     };
     let output$: Observable<StreamElement<R>>;
-    if (this.parallelism === 1) {
+    if (this.copies === 1) {
       output$ = build(0);
     } else {
-      // docs/ARCHITECTURE.md, "Parallel subtasks": one pipeline per subtask, keyBy exchanges, outputs merged
-      const group = new ParallelGroup(runtime, { n: this.parallelism, maxParallelism: this.maxParallelism, byKeyGroup: true, partitioner: "'hash'" });
+      // docs/ARCHITECTURE.md, "Parallel subtasks": one pipeline per copy, keyBy exchanges, outputs merged
+      const group = new ParallelGroup(runtime, { n: this.copies, owners: this.parallelism, maxParallelism: this.maxParallelism, byKeyGroup: true, partitioner: "'hash'" });
       const runtimes = group.runtimes();
       output$ = parallelOutputs(
         group,
@@ -384,6 +394,8 @@ class JobRunner<T, R> {
     if (this.phase !== 'running') return;
     this.checkInputs();
     this.checkOperators(loaded);
+    // copies beyond the sources (parallelism > sources) read nothing: their inputs end now, they own key groups
+    if (this.perSource) for (let c = this.sources.length; c < this.copies; c++) this.deliver(() => this.inputOf(0, c).complete());
     if (config.checkpoint !== undefined) {
       this.nextDueAt = this.scheduler.now() + config.checkpoint.intervalMs;
       this.scheduleTick();
@@ -497,7 +509,7 @@ class JobRunner<T, R> {
   private checkInputs(): void {
     const names = this.sourceNames;
     const count = (names ?? ['source']).length;
-    const subscribed = (k: number) => Array.from({ length: this.parallelism }, (_, s) => this.inputs[s * count + k]).every((input) => input !== undefined);
+    const subscribed = (k: number) => Array.from({ length: this.copies }, (_, s) => this.inputs[s * count + k]).every((input) => input !== undefined);
     const missing = (names ?? ['source']).filter((_, k) => !subscribed(k));
     if (missing.length === 0) return;
     const what = names === undefined ? 'its input stream' : `the stream(s) of source(s) ${missing.map((n) => `'${n}'`).join(', ')}`;
@@ -567,6 +579,11 @@ class JobRunner<T, R> {
           return;
         }
         this.maybeCheckpoint();
+        // worker threads behind on their input: read on once they caught up (bounded memory, Flink's credits)
+        if (this.runtime?.backpressured === true) {
+          this.runtime.whenRelieved(() => this.schedulePump());
+          return;
+        }
         const i = this.pickReader();
         if (i === -1) {
           this.endInput();
@@ -626,16 +643,17 @@ class JobRunner<T, R> {
     return busy ? -2 : -1;
   }
 
-  /**
-   * The input source `i` feeds: its own with named sources, else the one input — of the subtask whose turn it is
-   * (parallelism > 1: records are dealt in turn, from subtask 0 after each barrier, so a restored run deals them as
-   * the uninterrupted one did).
-   */
-  private inputOf(i: number, subtask: number): Subscriber<StreamElement<T, undefined>> {
+  /** The input of copy `copy` that source `i` feeds: its own with named sources, else the copy's one input. */
+  private inputOf(i: number, copy: number): Subscriber<StreamElement<T, undefined>> {
     const names = this.sourceNames;
-    return this.inputs[subtask * (names === undefined ? 1 : names.length) + (names === undefined ? 0 : i)] as Subscriber<StreamElement<T, undefined>>;
+    return this.inputs[names === undefined ? copy : copy * names.length + i] as Subscriber<StreamElement<T, undefined>>;
   }
 
+  /**
+   * Pushes a batch of source `i`. Several copies of the pipeline: each of several unnamed sources feeds its own copy;
+   * otherwise records are dealt to the copies in turn, from copy 0 after each barrier (so a restored run deals them
+   * as the uninterrupted one did), and control elements in the data go to every copy.
+   */
   private push(i: number, r: SourceRead<T>): void {
     if (r.done) this.readerDone[i] = true;
     const now = this.scheduler.now();
@@ -644,9 +662,9 @@ class JobRunner<T, R> {
     this.pushing = true;
     try {
       this.deliver(() => {
-        const p = this.parallelism;
-        if (p === 1) {
-          const input = this.inputOf(i, 0);
+        const copies = this.copies;
+        if (copies === 1 || this.perSource) {
+          const input = this.inputOf(i, this.perSource ? i : 0);
           for (let k = 0; k < vs.length && !input.closed; k++) {
             const v = vs[k] as T;
             input.next(isStreamElement(v) ? (v as StreamElement<T, undefined>) : record(v, now));
@@ -658,12 +676,11 @@ class JobRunner<T, R> {
           const e = isStreamElement(v) ? (v as StreamElement<T, undefined>) : record(v, now);
           if (e.kind === 'record') {
             const input = this.inputOf(i, this.nextSubtask);
-            this.nextSubtask = (this.nextSubtask + 1) % p;
+            this.nextSubtask = (this.nextSubtask + 1) % copies;
             if (!input.closed) input.next(e);
           } else {
-            // control elements in the data go to every subtask
-            for (let s = 0; s < p; s++) {
-              const input = this.inputOf(i, s);
+            for (let c = 0; c < copies; c++) {
+              const input = this.inputOf(i, c);
               if (!input.closed) input.next(e);
             }
           }
@@ -674,19 +691,24 @@ class JobRunner<T, R> {
     }
     // a checkpoint's offsets are the positions after whole batches pushed (never a batch half through the pipeline)
     this.offsets[i] = (this.readers[i] as SourceReader<T>).offset();
-    // a named source's input ends with it (mergeStreams then counts it at MAX_WATERMARK, docs/SEMANTICS.md §2.4)
-    if (r.done && this.sourceNames !== undefined) {
-      this.pushing = true;
-      try {
-        this.deliver(() => {
-          for (let s = 0; s < this.parallelism; s++) {
-            const input = this.inputOf(i, s);
-            if (!input.closed) input.complete();
-          }
-        });
-      } finally {
-        this.pushing = false;
-      }
+    // a source with inputs of its own ends them with it (mergeStreams then counts them at MAX_WATERMARK,
+    // docs/SEMANTICS.md §2.4)
+    if (r.done && (this.sourceNames !== undefined || this.perSource)) this.endInputsOf(i);
+  }
+
+  /** Completes the inputs source `i` feeds alone (named sources: in every copy; several unnamed ones: its copy). */
+  private endInputsOf(i: number): void {
+    this.pushing = true;
+    try {
+      this.deliver(() => {
+        const copies = this.perSource ? [i] : Array.from({ length: this.copies }, (_, c) => c);
+        for (const c of copies) {
+          const input = this.inputOf(i, c);
+          if (!input.closed) input.complete();
+        }
+      });
+    } finally {
+      this.pushing = false;
     }
   }
 

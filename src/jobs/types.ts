@@ -237,8 +237,10 @@ export interface JobOptions<R> {
 }
 
 /**
- * The description of a job for {@link runJob} with one input stream: `source` (several sources are read round-robin
- * into that one stream — to combine sources with different event-time progress, name them: {@link SourcesJobConfig}).
+ * The description of a job for {@link runJob} with one input stream: `source`. Several sources (`source: [a, b]`) are
+ * Flink's union of sources: the pipeline runs once per source (each with its own `eventTime`, so a slower source holds
+ * event time back instead of turning late) and its keyed part is shared through `keyBy` (docs/SEMANTICS.md §7.1). To
+ * treat sources differently, name them: {@link SourcesJobConfig}.
  *
  * @example
  * ```ts

@@ -1,6 +1,7 @@
 import type { Observable, Subscriber } from 'rxjs';
 import { withRuntime, type OperatorRuntime } from '../core/runtime.js';
-import type { StreamElement } from '../elements/index.js';
+import type { Key, StreamElement, StreamRecord } from '../elements/index.js';
+import { javaHashCode, murmurHash } from '../keys/keyGroups.js';
 import { ConfigurationError } from '../errors/index.js';
 import { mergeWithValve } from '../partitioning/merge.js';
 import { partitionStream } from '../partitioning/partition.js';
@@ -36,6 +37,8 @@ export class SubtaskExchange {
 
   constructor(
     private readonly n: number,
+    /** The instances that own key groups (the first `owners`; the others receive control elements only). */
+    private readonly owners: number,
     private readonly maxParallelism: number,
     /** The runtime of each subtask (the upstream of its keyBy runs in it). */
     private readonly runtimes: readonly OperatorRuntime[],
@@ -57,7 +60,10 @@ export class SubtaskExchange {
     slot.outs[subtask] = out;
     if (++slot.joined < this.n) return;
     const s = slot;
-    const parts = s.keyed.map((k) => partitionStream(k as Observable<Element>, this.n, 'hash', { maxParallelism: this.maxParallelism }));
+    const { n, owners, maxParallelism } = this;
+    // (keys were checked by keyBy: the key group without checks, as 'hash' computes it)
+    const by = owners === n ? 'hash' : (r: StreamRecord<unknown, unknown>) => Math.floor(((murmurHash(javaHashCode(r.key as Key)) % maxParallelism) * owners) / maxParallelism);
+    const parts = s.keyed.map((k) => partitionStream(k as Observable<Element>, n, by, { maxParallelism }));
     for (let j = 0; j < this.n; j++) {
       const receiver = s.outs[j] as Subscriber<Element>;
       receiver.add(mergeWithValve(parts.map((p) => p[j] as Observable<Element>), true).subscribe(receiver));

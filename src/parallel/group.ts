@@ -140,7 +140,7 @@ export class ParallelOperatorInstance implements StatefulOperatorInstance {
   private memberOf(key: unknown): StatefulOperatorInstance {
     if (!isKey(key)) throw new InvalidKeyError(this.name, key, describeValue(key));
     const g = this.group;
-    const i = partitionOfKeyGroup(keyGroupOf(key as Key, g.maxParallelism), g.n, g.maxParallelism);
+    const i = partitionOfKeyGroup(keyGroupOf(key as Key, g.maxParallelism), g.owners, g.maxParallelism);
     const m = this.members[i];
     if (m === undefined) {
       throw new ConfigurationError(this.name, key, `${this.name}: subtask ${i} runs in a worker thread; its state cannot be read from here. Read it in-process (no worker option).`);
@@ -193,7 +193,13 @@ export class ParallelOperatorInstance implements StatefulOperatorInstance {
 
 /** What a {@link ParallelGroup} is made of. @internal */
 export interface ParallelGroupOptions {
+  /** Pipeline instances. */
   readonly n: number;
+  /**
+   * How many of them own key groups (default `n`): instances `0 … owners − 1` own `keyGroupRange(i, owners)`, the
+   * others none (`runJob` with more sources than `parallelism` runs one instance per source: docs/SEMANTICS.md §7.1).
+   */
+  readonly owners?: number;
   readonly maxParallelism: number;
   /** Whether records are routed by key group (then each subtask owns a key-group range and restores only it). */
   readonly byKeyGroup: boolean;
@@ -211,6 +217,7 @@ export interface ParallelGroupOptions {
  */
 export class ParallelGroup {
   readonly n: number;
+  readonly owners: number;
   readonly maxParallelism: number;
   readonly operators = new Map<string, ParallelOperatorInstance>();
   /** Positions taken from the outer runtime (by subtask 0), replayed by the others. */
@@ -223,6 +230,7 @@ export class ParallelGroup {
     private readonly options: ParallelGroupOptions,
   ) {
     this.n = options.n;
+    this.owners = options.owners ?? options.n;
     this.maxParallelism = options.maxParallelism;
   }
 
@@ -241,9 +249,10 @@ export class ParallelGroup {
     return this.positions;
   }
 
-  /** Subtask `subtask`'s first and last key group (by key group), else undefined. */
+  /** Subtask `subtask`'s first and last key group (by key group; none: first > last), else undefined. */
   range(subtask: number): { readonly first: number; readonly last: number } | undefined {
-    return this.options.byKeyGroup ? keyGroupRange(subtask, this.n, this.maxParallelism) : undefined;
+    if (!this.options.byKeyGroup) return undefined;
+    return subtask < this.owners ? keyGroupRange(subtask, this.owners, this.maxParallelism) : { first: 1, last: 0 };
   }
 
   /** The stateful operator of this name (made and registered with the outer runtime on first sight). */
@@ -292,7 +301,7 @@ export class ParallelGroup {
   /** The runtimes of the in-process subtasks, with the exchange their `keyBy`s re-key through. */
   runtimes(): SubtaskRuntime[] {
     const runtimes: SubtaskRuntime[] = [];
-    const exchange = new SubtaskExchange(this.n, this.maxParallelism, runtimes);
+    const exchange = new SubtaskExchange(this.n, this.owners, this.maxParallelism, runtimes);
     for (let i = 0; i < this.n; i++) runtimes.push(new SubtaskRuntime(this, i, exchange.forSubtask(i)));
     return runtimes;
   }
@@ -311,6 +320,7 @@ export class SubtaskRuntime implements OperatorRuntime {
   private local = 0;
 
   readonly crossThreads: (() => void) | undefined;
+  readonly pressure: ((source: object, on: boolean) => void) | undefined;
 
   constructor(
     private readonly group: ParallelGroup,
@@ -319,6 +329,7 @@ export class SubtaskRuntime implements OperatorRuntime {
   ) {
     const parent = group.parent;
     this.crossThreads = parent?.crossThreads;
+    this.pressure = parent?.pressure;
     this.scheduler = parent?.scheduler;
     this.maxParallelism = group.maxParallelism;
     this.ownsKeyGroup = ownsKeyGroup(parent, group.range(subtask));

@@ -13,6 +13,12 @@ type Element = StreamElement<unknown, unknown>;
 /** Records per subtask per input message (a barrier, the end or a pause in the input sends sooner). */
 const INPUT_BATCH = 2048;
 
+/**
+ * Input messages a subtask may have in flight before the runtime's feeder is asked to pause (`runJob`'s pump waits;
+ * a plain RxJS source cannot be paused and is buffered).
+ */
+const MAX_IN_FLIGHT = 8;
+
 /** A FIFO of numbers without shifting. */
 class NumberQueue {
   private items: number[] = [];
@@ -78,6 +84,8 @@ export class ThreadedSubtasks {
   private flushScheduled = false;
   private failed = false;
   private releasing = false;
+  /** Whether this asked the runtime's feeder to pause. */
+  private pressing = false;
   private inputEnded = 0;
   /** The number of the end of input, once the input ended. */
   private endSeq: number | undefined;
@@ -211,6 +219,7 @@ export class ThreadedSubtasks {
   private send(r: Remote): void {
     if (this.codec === undefined || r.encoder.size === 0 || this.failed) return;
     r.inflight.push(r.encoder.firstSeq);
+    if (r.inflight.length > MAX_IN_FLIGHT) this.press(true);
     const batch = r.encoder.take(this.codec);
     this.post(r, { type: 'batch', batch }, transferables(batch));
   }
@@ -254,6 +263,7 @@ export class ThreadedSubtasks {
           r.outElements.push(e);
         });
         for (let k = 0; k < m.acks && r.inflight.length > 0; k++) r.inflight.shift();
+        this.relieveIfCaughtUp();
         this.release();
         return;
       }
@@ -262,6 +272,7 @@ export class ThreadedSubtasks {
         this.report(r, m.metrics);
         r.done = true;
         r.inflight.clear();
+        this.relieveIfCaughtUp();
         this.release();
         return;
       }
@@ -335,8 +346,21 @@ export class ThreadedSubtasks {
     this.fail(what);
   }
 
+  /** Lets the feeder go on once every subtask is down to half its input in flight. */
+  private relieveIfCaughtUp(): void {
+    if (this.pressing && this.remotes.every((x) => x.inflight.length <= MAX_IN_FLIGHT / 2)) this.press(false);
+  }
+
+  /** Asks the runtime's feeder to pause (too much input in flight to a subtask) or to go on. */
+  private press(on: boolean): void {
+    if (this.pressing === on) return;
+    this.pressing = on;
+    this.group.parent?.pressure?.(this, on);
+  }
+
   /** Stops every thread (after the end, an error, or an unsubscription). */
   close(): void {
+    this.press(false);
     this.failed = true;
     for (const r of this.remotes) {
       r.thread?.terminate();
