@@ -1,3 +1,4 @@
+import { nodeFiles } from '../core/node.js';
 import type * as NodeFs from 'node:fs';
 import type * as NodePath from 'node:path';
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
@@ -6,19 +7,13 @@ import { parseSinkState } from './sinks.js';
 import { parseOffset } from './sources.js';
 import type { Sink, SinkContext, SinkWriter, Source, SourceRead } from './types.js';
 
-interface NodeProcess {
-  getBuiltinModule?(id: string): unknown;
-}
-
-/** Node's `fs` and `path`, found at run time (no import statement, so browser bundles never see them). */
+/** Node's `fs` and `path` (see src/core/node.ts), or an error naming `what` in a browser. */
 function nodeModules(what: string): { fs: typeof NodeFs; path: typeof NodePath } {
-  const proc = (globalThis as { process?: NodeProcess }).process;
-  const fs = proc?.getBuiltinModule?.('node:fs') as typeof NodeFs | undefined;
-  const path = proc?.getBuiltinModule?.('node:path') as typeof NodePath | undefined;
-  if (fs === undefined || path === undefined) {
+  const files = nodeFiles();
+  if (files === undefined) {
     throw new ConfigurationError(what, undefined, `${what} needs Node.js ≥ 20.16 (files); in a browser use fromObservable/fromArray and callbackSink.`);
   }
-  return { fs, path };
+  return files;
 }
 
 /**

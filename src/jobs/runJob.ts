@@ -1,6 +1,7 @@
 import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import { PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { PipelineRuntime, withRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
+import { isMaxParallelism } from '../keys/keyGroups.js';
 import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '../parallel/group.js';
 import { parallelOutputs } from '../parallel/parallel.js';
 import { barrier, isStreamElement, record, type StreamElement } from '../elements/index.js';
@@ -227,7 +228,7 @@ class JobRunner<T, R> {
       if (!Number.isSafeInteger(this.retain) || this.retain < 1) throw new ConfigurationError('runJob', cp.retain, `runJob(${name}): checkpoint.retain ${describeValue(cp.retain)} must be an integer ≥ 1.`);
     }
     const maxP = config.maxParallelism ?? 128;
-    if (!Number.isInteger(maxP) || maxP < 1 || maxP > 32768) {
+    if (!isMaxParallelism(maxP)) {
       throw new ConfigurationError('runJob', config.maxParallelism, `runJob(${name}): maxParallelism ${describeValue(config.maxParallelism)} must be an integer in [1, 32768] (default 128).`);
     }
     const p = config.parallelism ?? 1;

@@ -113,8 +113,21 @@ export function murmurHash(code: number): number {
   return h !== -2147483648 ? -h : 0;
 }
 
+/**
+ * Whether `v` is a valid number of key groups: an integer in [1, 32768] (Flink's bounds).
+ *
+ * @example
+ * ```ts
+ * isMaxParallelism(128); // true
+ * ```
+ * @internal
+ */
+export function isMaxParallelism(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 32768;
+}
+
 function checkMaxParallelism(op: string, maxParallelism: number): void {
-  if (!Number.isInteger(maxParallelism) || maxParallelism < 1 || maxParallelism > 32768) {
+  if (!isMaxParallelism(maxParallelism)) {
     throw new ConfigurationError(op, maxParallelism, `${op}: maxParallelism ${String(maxParallelism)} must be an integer in [1, 32768].`);
   }
 }
@@ -134,6 +147,20 @@ function checkMaxParallelism(op: string, maxParallelism: number): void {
 export function keyGroupOf(key: Key, maxParallelism = 128): number {
   checkMaxParallelism('keyGroupOf', maxParallelism);
   if (!isKey(key)) throw new InvalidKeyError('keyGroupOf', key, key);
+  return keyGroupUnchecked(key, maxParallelism);
+}
+
+/**
+ * {@link keyGroupOf} without its argument checks, for paths whose key and `maxParallelism` were checked before (a
+ * record's key checked by `keyBy`, the partition count checked once).
+ *
+ * @example
+ * ```ts
+ * keyGroupUnchecked('key1', 128); // 41
+ * ```
+ * @internal
+ */
+export function keyGroupUnchecked(key: Key, maxParallelism: number): number {
   return murmurHash(javaHashCode(key)) % maxParallelism;
 }
 

@@ -1,7 +1,7 @@
 import type { Observable, Subscriber } from 'rxjs';
 import { withRuntime, type OperatorRuntime } from '../core/runtime.js';
 import type { Key, StreamElement, StreamRecord } from '../elements/index.js';
-import { javaHashCode, murmurHash } from '../keys/keyGroups.js';
+import { keyGroupUnchecked } from '../keys/keyGroups.js';
 import { ConfigurationError } from '../errors/index.js';
 import { mergeWithValve } from '../partitioning/merge.js';
 import { partitionStream } from '../partitioning/partition.js';
@@ -62,7 +62,7 @@ export class SubtaskExchange {
     const s = slot;
     const { n, owners, maxParallelism } = this;
     // (keys were checked by keyBy: the key group without checks, as 'hash' computes it)
-    const by = owners === n ? 'hash' : (r: StreamRecord<unknown, unknown>) => Math.floor(((murmurHash(javaHashCode(r.key as Key)) % maxParallelism) * owners) / maxParallelism);
+    const by = owners === n ? 'hash' : (r: StreamRecord<unknown, unknown>) => Math.floor((keyGroupUnchecked(r.key as Key, maxParallelism) * owners) / maxParallelism);
     const parts = s.keyed.map((k) => partitionStream(k as Observable<Element>, n, by, { maxParallelism }));
     for (let j = 0; j < this.n; j++) {
       const receiver = s.outs[j] as Subscriber<Element>;

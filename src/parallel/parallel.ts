@@ -3,6 +3,7 @@ import { runtimeOf, withRuntime, type OperatorRuntime, type StatefulOperatorInst
 import type { StreamElement } from '../elements/index.js';
 import { OperatorObservable } from '../elements/plumbing.js';
 import { ConfigurationError, describeValue } from '../errors/index.js';
+import { isMaxParallelism } from '../keys/keyGroups.js';
 import { mergeWithValve } from '../partitioning/merge.js';
 import { partitionStream, type Partitioner } from '../partitioning/partition.js';
 import { NO_EXCHANGE } from './exchange.js';
@@ -53,7 +54,7 @@ function checkArguments(n: unknown, pipeline: unknown, options: ParallelOptions<
     throw new ConfigurationError(OP, pipeline, `${OP}: the pipeline ${describeValue(pipeline)} is not a function. Pass an operator function, e.g. pipe(window(...), aggregate(...)).`);
   }
   const maxP = options.maxParallelism;
-  if (maxP !== undefined && (!Number.isInteger(maxP) || maxP < 1 || maxP > 32768)) {
+  if (maxP !== undefined && !isMaxParallelism(maxP)) {
     throw new ConfigurationError(OP, maxP, `${OP}: maxParallelism ${describeValue(maxP)} is not valid. Pass an integer in [1, 32768] (default 128).`);
   }
   const w = options.worker;

@@ -2,7 +2,7 @@ import { Subscriber } from 'rxjs';
 import type { CheckpointBarrier, Stream, StreamElement, StreamRecord, StreamStatus, Watermark } from '../elements/index.js';
 import { failUserFunction, isControlElement, OperatorObservable } from '../elements/plumbing.js';
 import { ConfigurationError, describeValue, InvalidKeyError, InvalidPartitionError, NotAStreamElementError } from '../errors/index.js';
-import { javaHashCode, murmurHash } from '../keys/keyGroups.js';
+import { isMaxParallelism, keyGroupUnchecked } from '../keys/keyGroups.js';
 import { isKey } from '../keys/validate.js';
 
 const OP = 'partitionStream';
@@ -258,7 +258,7 @@ function checkN(n: unknown): asserts n is number {
 
 function checkOptions(options: PartitionOptions): { maxParallelism: number; sampleSize: number } {
   const { maxParallelism = 128, sampleSize = 1000 } = options;
-  if (!Number.isInteger(maxParallelism) || maxParallelism < 1 || maxParallelism > 32768) {
+  if (!isMaxParallelism(maxParallelism)) {
     throw new ConfigurationError(OP, maxParallelism, `${OP}: maxParallelism ${describeValue(maxParallelism)} is not valid. Pass an integer in [1, 32768] (default 128).`);
   }
   if (!Number.isInteger(sampleSize) || sampleSize < 1) {
@@ -387,7 +387,7 @@ function routerOf<T, K>(by: Partitioner<T, K>, n: number, maxParallelism: number
           const key: unknown = r.key;
           if (!isKey(key)) throw new InvalidKeyError(OP, key, r.value, "'hash' partitioning routes records by key: key the stream first (keyBy(...)), or pick another partitioner.");
           // keyGroupOf and partitionOfKeyGroup, without their argument checks (n and maxParallelism were checked once)
-          return Math.floor(((murmurHash(javaHashCode(key)) % maxParallelism) * n) / maxParallelism);
+          return Math.floor((keyGroupUnchecked(key, maxParallelism) * n) / maxParallelism);
         },
       };
     case 'round-robin':

@@ -1,7 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import type { Key } from '../elements/index.js';
 import { InvalidKeyError, TidewaterError, describeValue } from '../errors/index.js';
-import { javaHashCode, murmurHash } from '../keys/keyGroups.js';
+import { keyGroupUnchecked } from '../keys/keyGroups.js';
 import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
@@ -667,7 +667,7 @@ export class KeyedStateBackend {
   // ---- snapshot / restore -----------------------------------------------------------------------------------------
 
   private groupOfId(id: KeyId): number {
-    return murmurHash(javaHashCode(keyOfId(id))) % this.maxParallelism;
+    return keyGroupUnchecked(keyOfId(id), this.maxParallelism);
   }
 
   /**

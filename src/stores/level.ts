@@ -4,8 +4,7 @@
  *
  * @packageDocumentation
  */
-import type * as NodeFs from 'node:fs';
-import type * as NodePath from 'node:path';
+import { nodeFiles } from '../core/node.js';
 import { Level } from 'level';
 import { StoreError } from '../errors/index.js';
 import { checkBatch, checkpointStore } from './checkpointStore.js';
@@ -80,13 +79,8 @@ function remedy(cause: unknown, closed: boolean): string {
   return 'Check the location, its permissions and the free disk space.';
 }
 
-/** Node's `fs` and `path`, found at run time (no import statement: this module also runs in browsers). */
-function nodeModules(): { fs: typeof NodeFs; path: typeof NodePath } | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
-  const fs = proc?.getBuiltinModule?.('node:fs') as typeof NodeFs | undefined;
-  const path = proc?.getBuiltinModule?.('node:path') as typeof NodePath | undefined;
-  return fs === undefined || path === undefined ? undefined : { fs, path };
-}
+/** Node's `fs` and `path` (this module also runs in browsers). */
+const nodeModules = nodeFiles;
 
 /**
  * Values put aside: one small file per key in the database's directory (`tidewater-aside-<checksum of the key>`, JSON
@@ -100,7 +94,7 @@ class AsideFiles {
   private last: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly node: { fs: typeof NodeFs; path: typeof NodePath },
+    private readonly node: NonNullable<ReturnType<typeof nodeFiles>>,
     private readonly dir: string,
   ) {}
 

@@ -1,3 +1,4 @@
+import { nodeBuiltin } from '../../core/node.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 /**
@@ -20,11 +21,6 @@ export interface ThreadEvents {
   exit(code: number): void;
 }
 
-interface NodeProcess {
-  versions?: { node?: string };
-  getBuiltinModule?(id: string): unknown;
-}
-
 interface NodeWorker {
   postMessage(m: unknown, transfer?: readonly ArrayBuffer[]): void;
   terminate(): Promise<number>;
@@ -32,12 +28,6 @@ interface NodeWorker {
   on(event: 'error' | 'messageerror', fn: (e: unknown) => void): void;
   on(event: 'exit', fn: (code: number) => void): void;
   unref?(): void;
-}
-
-/** Whether this is Node (worker_threads) rather than a browser (Web Workers). */
-function nodeProcess(): NodeProcess | undefined {
-  const proc = (globalThis as { process?: NodeProcess }).process;
-  return proc?.versions?.node !== undefined ? proc : undefined;
 }
 
 /**
@@ -57,8 +47,8 @@ function entryUrl(): URL {
  */
 export function startThread(module: string, events: ThreadEvents): SubtaskThread {
   const entry = entryUrl();
-  const proc = nodeProcess();
-  if (proc === undefined) {
+  const threads = nodeBuiltin<{ Worker: new (code: string, options: object) => NodeWorker }>('node:worker_threads');
+  if (threads === undefined) {
     const WorkerCtor = (globalThis as { Worker?: new (url: URL, options: { type: 'module' }) => Worker }).Worker;
     if (WorkerCtor === undefined) throw new Error('parallel: this environment has neither worker_threads nor Web Workers');
     const w = new WorkerCtor(entry, { type: 'module' });
@@ -73,8 +63,6 @@ export function startThread(module: string, events: ThreadEvents): SubtaskThread
       terminate: () => w.terminate(),
     };
   }
-  const threads = proc.getBuiltinModule?.('node:worker_threads') as { Worker: new (code: string, options: object) => NodeWorker } | undefined;
-  if (threads === undefined) throw new Error('parallel: worker threads need Node.js ≥ 20.16');
   const needsTsx = entry.pathname.endsWith('.ts') || /\.[mc]?tsx?$/.test(new URL(module, 'file:///').pathname);
   // a tiny bootstrap (eval; valid as a script and as a module): registers tsx when TypeScript must be loaded, then
   // imports the entry
@@ -97,8 +85,7 @@ export function startThread(module: string, events: ThreadEvents): SubtaskThread
 
 /** tsx's register API, resolved from the working directory (a development dependency of whoever runs sources). */
 function tsxApi(): string {
-  const proc = nodeProcess();
-  const mod = proc?.getBuiltinModule?.('node:module') as { createRequire(from: string): { resolve(id: string): string } } | undefined;
+  const mod = nodeBuiltin<{ createRequire(from: string): { resolve(id: string): string } }>('node:module');
   const cwd = (globalThis as { process?: { cwd(): string } }).process?.cwd() ?? '.';
   try {
     // the package's ESM register API (its CommonJS one cannot register ESM hooks from a worker's bootstrap)

@@ -9,6 +9,7 @@
  */
 import { asyncScheduler, Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
 import type { OperatorSnapshot } from '../../checkpoints/snapshot.js';
+import { nodeBuiltin } from '../../core/node.js';
 import { PipelineRuntime, type StatefulOperatorInstance } from '../../core/runtime.js';
 import type { StreamElement } from '../../elements/index.js';
 import { BatchDecoder, BatchEncoder, transferables } from './codec.js';
@@ -24,12 +25,11 @@ interface Port {
 
 /** The channel to the operator: Node's `parentPort`, or the Web Worker's global scope. */
 function connect(): Port {
-  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?(id: string): unknown } }).process;
-  if (proc?.versions?.node !== undefined) {
-    const threads = proc.getBuiltinModule?.('node:worker_threads') as
-      | { parentPort: { postMessage(m: unknown, t?: readonly ArrayBuffer[]): void; on(e: 'message', fn: (m: ToWorker) => void): void } | null }
-      | undefined;
-    const parent = threads?.parentPort;
+  const threads = nodeBuiltin<{ parentPort: { postMessage(m: unknown, t?: readonly ArrayBuffer[]): void; on(e: 'message', fn: (m: ToWorker) => void): void } | null }>(
+    'node:worker_threads',
+  );
+  if (threads !== undefined) {
+    const parent = threads.parentPort;
     if (parent == null) throw new Error('tidewater worker entry: not running in a worker thread');
     return { post: (m, t) => parent.postMessage(m, t), onMessage: (fn) => parent.on('message', fn) };
   }
