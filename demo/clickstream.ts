@@ -5,24 +5,18 @@
  * counts each user's page views in keyed state; and a tumbling event-time window counts each user's page views per
  * second, emitting when the watermark passes the end of the second.
  * Prints every element that flows, in order: records with their key and timestamp, watermarks, the end-of-input MAX,
- * and the window results. Then part two (`demo/checkpoints.ts`): a job checkpointing to LevelDB is killed with SIGKILL,
- * resumed from its checkpoint, and shown to commit exactly the output of an uninterrupted run.
+ * and the window results. Then part two (`demo/parallel.ts`): the window part in a job on two worker threads, with
+ * each subtask's figures and the check that its output is the single-threaded run's. Then part three
+ * (`demo/checkpoints.ts`): a job checkpointing to LevelDB is killed with SIGKILL, resumed from its checkpoint, and
+ * shown to commit exactly the output of an uninterrupted run.
  */
 import { map as rxMap, share, take, timer } from 'rxjs';
-import {
-  boundedOutOfOrderness,
-  count,
-  keyGroupOf,
-  MAX_WATERMARK,
-  partitionOfKeyGroup,
-  tumblingWindows,
-  valueState,
-  type StreamElement,
-  type WindowResult,
-} from '../src/index.js';
-import { aggregate, eventTime, filter, keyBy, process, window } from '../operators/index.js';
+import { boundedOutOfOrderness, keyGroupOf, MAX_WATERMARK, partitionOfKeyGroup, valueState, type StreamElement, type WindowResult } from '../src/index.js';
+import { eventTime, filter, keyBy, process } from '../operators/index.js';
 import { checkpointDemo } from './checkpoints.js';
 import { generateClicks, type Click } from './clicks.js';
+import { parallelDemo } from './parallel.js';
+import { viewsPerSecond } from './viewsPerSecond.js';
 
 const clicks = generateClicks(40, { seed: 7, stepMs: 100, maxDelayMs: 250 });
 const t0 = clicks.reduce((min, c) => Math.min(min, c.at), Infinity);
@@ -40,8 +34,8 @@ const pageViews = timer(0, 10).pipe(
   share(),
 );
 
-// page views per user and second of event time
-const perSecond = pageViews.pipe(window(tumblingWindows(1_000)), aggregate(count()));
+// page views per user and second of event time (part two runs the same in two worker threads)
+const perSecond = pageViews.pipe(viewsPerSecond);
 
 const pipeline = pageViews.pipe(
   process<Click, string, string, typeof state>({
@@ -112,10 +106,14 @@ pipeline.subscribe({
       `\ndone: ${records} records (${clicks.length - records} /health filtered out), ${watermarks} watermarks, ${late} records behind the watermark, ` +
         `${windowResults} window results counting ${windowed} views`,
     );
-    // part two: a checkpointed job, killed and resumed, with exactly-once output
-    checkpointDemo().then(
-      (same) => {
-        if (!same) globalThis.process.exitCode = 1;
+    // part two: the window part on two worker threads; part three: a checkpointed job, killed and resumed, with
+    // exactly-once output
+    (async () => {
+      const threads = await parallelDemo(clicks);
+      return (await checkpointDemo()) && threads;
+    })().then(
+      (ok) => {
+        if (!ok) globalThis.process.exitCode = 1;
       },
       (err: unknown) => {
         console.error(err);

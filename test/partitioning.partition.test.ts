@@ -10,7 +10,6 @@ import {
   idle,
   InvalidKeyError,
   InvalidPartitionError,
-  MAX_WATERMARK,
   keyGroupOf,
   NotAStreamElementError,
   partitionOfKeyGroup,
@@ -464,25 +463,5 @@ describe('partitionStream: property', () => {
       ),
       { numRuns: 400 },
     );
-  });
-});
-
-describe("the README's Partitioning example", () => {
-  it('runs as written', () => {
-    const orders = from([
-      record({ user: 'ann', amount: 30 }, 1_000, 'ann'),
-      record({ user: 'cy', amount: 120 }, 1_100, 'cy'),
-      record({ user: 'ann', amount: 5 }, 1_200, 'ann'),
-      watermark(MAX_WATERMARK),
-    ]);
-    const [byKey0, byKey1] = partitionStream(orders, 2); // 'hash': cy's key group is 4 → 0, ann's is 100 → 1
-    const [small, large] = partitionStream(orders, 2, { range: { by: (o) => o.amount, boundaries: [100] } });
-    const seen: string[] = [];
-    byKey0.subscribe((e) => e.kind === 'record' && seen.push(`0: ${e.value.user}`));
-    byKey1.subscribe((e) => e.kind === 'record' && seen.push(`1: ${e.value.user}`)); // both subscribed: the source runs
-    small.subscribe((e) => e.kind === 'record' && seen.push(`≤ 100: ${e.value.amount}`));
-    large.subscribe((e) => e.kind === 'record' && seen.push(`> 100: ${e.value.amount}`));
-    expect(seen).toStrictEqual(['1: ann', '0: cy', '1: ann', '≤ 100: 30', '> 100: 120', '≤ 100: 5']);
-    expect([keyGroupOf('cy'), keyGroupOf('ann')]).toStrictEqual([4, 100]);
   });
 });

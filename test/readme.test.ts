@@ -1,10 +1,27 @@
 // The README's marble example, verbatim, so the README stays true.
-import { expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { configure } from 'rxjs-marbles';
-import { from, merge, pipe } from 'rxjs';
-import { boundedOutOfOrderness, count, fromArray, MAX_WATERMARK, memoryStore, mergeStreams, runJob, toArray, tumblingWindows, type WindowResult } from '../src/index.js';
-import { aggregate, eventTime, keyBy, values, window } from '../operators/index.js';
+import { from, lastValueFrom, merge, pipe, toArray as collect } from 'rxjs';
+import {
+  boundedOutOfOrderness,
+  ConfigurationError,
+  count,
+  fromArray,
+  keyGroupOf,
+  MAX_WATERMARK,
+  memoryStore,
+  mergeStreams,
+  partitionStream,
+  record,
+  runJob,
+  toArray,
+  tumblingWindows,
+  watermark,
+  type WindowResult,
+} from '../src/index.js';
+import { aggregate, eventTime, keyBy, parallel, values, window } from '../operators/index.js';
 import { rec, wm } from '../testing/index.js';
+import perUser, { type Click } from './fixtures/readme/perUser.js';
 
 const { marbles } = configure({
   assert: (v, m) => expect(v, m).toBeTruthy(),
@@ -103,4 +120,75 @@ it('merges a slow and a fast stream without late records (README, "Merging strea
   } finally {
     log.mockRestore();
   }
+});
+
+it('splits a stream by key group, by range and by a function (README, "Partitioning")', () => {
+  const orders = from([
+    record({ user: 'ann', amount: 30 }, 1_000, 'ann'),
+    record({ user: 'cy', amount: 120 }, 1_100, 'cy'),
+    record({ user: 'ann', amount: 5 }, 1_200, 'ann'),
+    watermark(MAX_WATERMARK),
+  ]);
+  const [byKey0, byKey1] = partitionStream(orders, 2); // 'hash': cy's key group is 4 → 0, ann's is 100 → 1
+  const [small, large] = partitionStream(orders, 2, { range: { by: (o) => o.amount, boundaries: [100] } });
+  const seen: string[] = [];
+  byKey0.subscribe((e) => e.kind === 'record' && seen.push(`0: ${e.value.user}`));
+  byKey1.subscribe((e) => e.kind === 'record' && seen.push(`1: ${e.value.user}`)); // both subscribed: the source runs
+  small.subscribe((e) => e.kind === 'record' && seen.push(`≤ 100: ${e.value.amount}`));
+  large.subscribe((e) => e.kind === 'record' && seen.push(`> 100: ${e.value.amount}`));
+  const [even, odd] = partitionStream(orders, 2, (r, n) => r.value.amount % n); // a function partitioner
+  even.subscribe((e) => e.kind === 'record' && seen.push(`even: ${e.value.amount}`));
+  odd.subscribe((e) => e.kind === 'record' && seen.push(`odd: ${e.value.amount}`));
+  expect(seen).toStrictEqual(['1: ann', '0: cy', '1: ann', '≤ 100: 30', '> 100: 120', '≤ 100: 5', 'even: 30', 'even: 120', 'odd: 5']);
+  expect([keyGroupOf('cy'), keyGroupOf('ann')]).toStrictEqual([4, 100]);
+});
+
+describe('the README\'s "Parallel subtasks" and "Jobs at a parallelism"', () => {
+  const clicks: Click[] = [
+    { user: 'ann', at: 1_000 }, { user: 'cy', at: 1_100 }, { user: 'bob', at: 1_500 },
+    { user: 'ann', at: 1_700 }, { user: 'cy', at: 2_200 }, { user: 'ann', at: 2_400 },
+  ];
+  const keyed$ = from(clicks).pipe(eventTime((c) => c.at), keyBy((c) => c.user));
+  const expected = ['cy 1000: 1', 'ann 1000: 2', 'bob 1000: 1', 'cy 2000: 1', 'ann 2000: 1'];
+
+  it('runs 2 subtasks in-process: per subtask, by input element (without parallel: the same results, ann first)', async () => {
+    expect(await lastValueFrom(keyed$.pipe(parallel(2, perUser), values(), collect()))).toStrictEqual(expected);
+    expect(await lastValueFrom(keyed$.pipe(perUser, values(), collect()))).toStrictEqual(['ann 1000: 2', 'cy 1000: 1', 'bob 1000: 1', 'cy 2000: 1', 'ann 2000: 1']);
+  });
+
+  it('runs 2 subtasks in worker threads: the same output, in the same order', async () => {
+    const worker = new URL('./fixtures/readme/perUser.ts', import.meta.url);
+    expect(await lastValueFrom(keyed$.pipe(parallel(2, perUser, { worker }), values(), collect()))).toStrictEqual(expected);
+  });
+
+  it('runs the job at parallelism 2, with per-subtask metrics in job.metrics$', async () => {
+    const logged: unknown[][] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void logged.push(args));
+    try {
+      const out = toArray<string>();
+      const job = runJob({
+        name: 'views',
+        source: fromArray(clicks), // the clicks above
+        pipeline: pipe(eventTime((c: Click) => c.at), keyBy((c) => c.user), perUser),
+        sink: out,
+        parallelism: 2,
+        maxParallelism: 128, // the default
+      });
+      job.metrics$.subscribe((m) => console.log(m.subtasks?.['views']?.map((s) => `subtask ${s.subtask}: ${s.recordsIn} in, ${s.recordsOut} out`)));
+      await job.done;
+      expect(logged).toStrictEqual([[['subtask 0: 2 in, 2 out', 'subtask 1: 4 in, 3 out']]]);
+      expect(out.values).toStrictEqual(expected);
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it('refuses n < 1 and a parallelism above maxParallelism with the messages it quotes', () => {
+    const bad = () => parallel(0, perUser);
+    expect(bad).toThrow(ConfigurationError);
+    expect(bad).toThrow(/^parallel: n 0 is not a number of subtasks\. Pass an integer ≥ 1\.$/);
+    const job = () => runJob({ name: 'views', source: fromArray(clicks), pipeline: pipe(eventTime((c: Click) => c.at), keyBy((c) => c.user), perUser), sink: toArray<string>(), parallelism: 200 });
+    expect(job).toThrow(ConfigurationError);
+    expect(job).toThrow(/^runJob\(views\): parallelism 200 exceeds maxParallelism 128: each subtask needs a key group at least\. /);
+  });
 });

@@ -16,7 +16,14 @@ describe('npm start', () => {
       /^done: 33 records \(7 \/health filtered out\), \d+ watermarks, 0 records behind the watermark, 20 window results counting 33 views$/,
     );
     expect(r.stdout).toContain('  window     eli  22:13:21–22:13:22 UTC: 1 view(s)\n');
-    // part two: checkpoint, SIGKILL, restore, exactly-once output
+    // part two: the window part in a job on two worker threads, per-subtask figures from job.metrics$
+    expect(r.stdout).toContain(
+      '\ntwo threads: the window part in a job, as parallel(2, viewsPerSecond, { worker: demo/viewsPerSecond.ts }), maxParallelism 256\n' +
+        '  subtask 0 (thread 1): key groups 0–127,   users ann, bob, cyd, fay   20 records in, 13 window results, watermark MAX\n' +
+        '  subtask 1 (thread 2): key groups 128–255, users dee, eli             13 records in,  7 window results, watermark MAX\n' +
+        '  20 window results counting 33 views: the same as the single-threaded run, in the same order as parallel(2) in-process\n',
+    );
+    // part three: checkpoint, SIGKILL, restore, exactly-once output
     expect(r.stdout).toContain('  run 1  -- killed with SIGKILL 50 ms after checkpoint 3 --\n');
     expect(r.stdout).toMatch(/\n {2}run 2 {2}finished: \d+ clicks read in this run, restored from checkpoint \d+\n/);
     expect(lines.at(-1)).toMatch(/^exactly once: \d+ window results counting \d+ views, identical to an uninterrupted run$/);
