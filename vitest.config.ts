@@ -24,7 +24,7 @@ const browser: TestProjectInlineConfiguration = {
   // Every dependency a browser test imports, pre-bundled up front. Without the list, Vite finds one that its cache
   // (node_modules/.vite) lacks only when a test imports it, re-bundles and reloads the page mid-run: modules are then
   // loaded twice (e.g. two copies of RxJS's providers, so TestScheduler patches the other one) and tests flake.
-  optimizeDeps: { include: ['rxjs', 'rxjs/testing', 'rxjs-marbles', 'fast-check', 'idb-keyval', 'level'] },
+  optimizeDeps: { include: ['rxjs', 'rxjs/testing', 'rxjs-marbles', 'fast-check', 'idb-keyval', 'level', 'msgpackr'] },
   test: {
     name: 'browser',
     testTimeout,

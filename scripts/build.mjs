@@ -3,6 +3,7 @@
 // then declarations with tsc into dist/types.
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });
@@ -25,6 +26,19 @@ await build({
   packages: 'external',
   sourcemap: true,
   logLevel: 'warning',
+  plugins: [
+    {
+      // the threads' worker entry is `./workerEntry.ts` in the sources, `./worker.js` in dist/ (platform.ts)
+      name: 'worker-entry',
+      setup(b) {
+        b.onLoad({ filter: /src[\\/]parallel[\\/]threads[\\/]platform\.ts$/ }, async (args) => {
+          const text = await readFile(args.path, 'utf8');
+          if (!text.includes("'./workerEntry.ts'")) throw new Error('build: platform.ts no longer names ./workerEntry.ts');
+          return { contents: text.replaceAll("'./workerEntry.ts'", "'./worker.js'"), loader: 'ts' };
+        });
+      },
+    },
+  ],
 });
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 console.log('built dist/ (index.js, operators.js, testing.js, level.js, indexeddb.js, worker.js + types)');

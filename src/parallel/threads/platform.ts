@@ -31,27 +31,20 @@ interface NodeWorker {
 }
 
 /**
- * The worker entry: `workerEntry.ts` next to this file when tidewater runs from its sources (tests, tsx), else the
- * built `worker.js` beside the bundle.
- */
-function entryUrl(): URL {
-  const here = new URL(import.meta.url);
-  return here.pathname.endsWith('.ts') ? new URL('./workerEntry.ts', here) : new URL('./worker.js', here);
-}
-
-/**
  * Starts a thread running the worker entry. On Node a TypeScript entry or pipeline module is loaded through tsx
  * (a development setup: tests, `tsx` scripts); built code needs nothing.
  *
  * @internal
  */
 export function startThread(module: string, events: ThreadEvents): SubtaskThread {
-  const entry = entryUrl();
+  // The worker entry, written as `new URL('<literal>', import.meta.url)` so that bundlers and dev servers (Vite) see
+  // the worker and serve or bundle it as one: from the sources (tests, tsx) `workerEntry.ts` next to this file; the
+  // build (scripts/build.mjs) rewrites it to the bundle's `./worker.js`.
+  const entry = new URL('./workerEntry.ts', import.meta.url);
   const threads = nodeBuiltin<{ Worker: new (code: string, options: object) => NodeWorker }>('node:worker_threads');
   if (threads === undefined) {
-    const WorkerCtor = (globalThis as { Worker?: new (url: URL, options: { type: 'module' }) => Worker }).Worker;
-    if (WorkerCtor === undefined) throw new Error('parallel: this environment has neither worker_threads nor Web Workers');
-    const w = new WorkerCtor(entry, { type: 'module' });
+    if (typeof Worker === 'undefined') throw new Error('parallel: this environment has neither worker_threads nor Web Workers');
+    const w = new Worker(new URL('./workerEntry.ts', import.meta.url), { type: 'module' });
     w.onmessage = (ev: MessageEvent<FromWorker>) => events.message(ev.data);
     w.onerror = (ev: ErrorEvent) => {
       ev.preventDefault();

@@ -26,6 +26,8 @@ export interface WireError {
   readonly message: string;
   readonly stack?: string;
   readonly operator?: string;
+  /** The error's own cause, in the same form (a UserFunctionError's is what the user function threw). */
+  readonly cause?: WireError;
 }
 
 /** Operator → worker. @internal */

@@ -13,18 +13,27 @@ export function fromWireSnapshot(w: WireSnapshot): OperatorSnapshot {
   return { operator: w.operator, full: w.full, maxParallelism: w.maxParallelism, ...(w.watermark !== undefined ? { watermark: w.watermark } : {}), entries: w.entries ?? [] };
 }
 
-/** An error in the form that crosses threads. @internal */
-export function toWireError(err: unknown): WireError {
+/** How deep a chain of causes crosses (a cycle or a very long chain is cut there). */
+const MAX_CAUSES = 8;
+
+/** An error in the form that crosses threads, with its chain of causes. @internal */
+export function toWireError(err: unknown, depth = 0): WireError {
   if (err instanceof Error) {
     const operator = (err as { operator?: unknown }).operator;
-    return { name: err.name, message: err.message, ...(err.stack !== undefined ? { stack: err.stack } : {}), ...(typeof operator === 'string' ? { operator } : {}) };
+    return {
+      name: err.name,
+      message: err.message,
+      ...(err.stack !== undefined ? { stack: err.stack } : {}),
+      ...(typeof operator === 'string' ? { operator } : {}),
+      ...(err.cause !== undefined && depth < MAX_CAUSES ? { cause: toWireError(err.cause, depth + 1) } : {}),
+    };
   }
   return { name: 'Error', message: String(err) };
 }
 
-/** An error back from its wire form: name, message, stack (and operator) as the worker had them. @internal */
+/** An error back from its wire form: name, message, stack, operator and causes as the worker had them. @internal */
 export function fromWireError(w: WireError): Error {
-  const e = new Error(w.message);
+  const e = new Error(w.message, w.cause !== undefined ? { cause: fromWireError(w.cause) } : undefined);
   e.name = w.name;
   if (w.stack !== undefined) e.stack = w.stack;
   if (w.operator !== undefined) (e as Error & { operator?: string }).operator = w.operator;
