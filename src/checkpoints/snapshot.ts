@@ -41,6 +41,16 @@ export interface OperatorSnapshot {
 }
 
 /**
+ * The path of a marker entry (no value) that clears one key group: in a delta, the entries of that key group that
+ * follow in the same snapshot replace all it held. A parallel operator's checkpoint carries them when some subtasks
+ * snapshotted their key groups in full and others as deltas (docs/SEMANTICS.md §7.1). State paths are JSON arrays
+ * starting with `"s"` or `"t"`, so it never names state.
+ *
+ * @internal
+ */
+export const CLEAR_KEY_GROUP_PATH = '["g"]';
+
+/**
  * Folds a full snapshot and the deltas after it into one full snapshot (what a store materialises on restore).
  *
  * @example
@@ -58,7 +68,12 @@ export function mergeSnapshots(snapshots: readonly OperatorSnapshot[]): Operator
       table.clear();
       full = true;
     }
+    // key groups this snapshot replaces whole (see CLEAR_KEY_GROUP_PATH): cleared first, in one pass
+    let cleared: Set<number> | undefined;
+    for (const e of s.entries) if (e.path === CLEAR_KEY_GROUP_PATH) (cleared ??= new Set()).add(e.keyGroup);
+    if (cleared !== undefined) for (const [path, e] of table) if (cleared.has(e.keyGroup)) table.delete(path);
     for (const e of s.entries) {
+      if (e.path === CLEAR_KEY_GROUP_PATH) continue;
       if (e.value === undefined) table.delete(e.path);
       else table.set(e.path, { keyGroup: e.keyGroup, value: e.value });
     }

@@ -1,5 +1,5 @@
 import type { Observer, SchedulerLike } from 'rxjs';
-import { PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { ChunkWriter, CLEAR_KEY_GROUP_PATH, PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { MIN_WATERMARK, type Key } from '../elements/index.js';
 import { ConfigurationError, InvalidKeyError, describeValue } from '../errors/index.js';
 import { keyGroupOf, keyGroupRange, partitionOfKeyGroup } from '../keys/keyGroups.js';
@@ -35,28 +35,51 @@ export interface ReportedMetrics {
 /**
  * Folds the snapshots the subtasks took of one operator at one checkpoint into the operator's one snapshot: the
  * subtasks own disjoint key groups, so their entries side by side are the whole state (docs/SEMANTICS.md §7.1). The
- * watermark is the lowest of theirs. All full or all deltas: the subtasks of a job snapshot in step.
+ * watermark is the lowest of theirs. All full: full. Otherwise a delta; a subtask that snapshotted in full (its
+ * first snapshot, or its change tracking saturated) has its key groups (`ranges[i]`) marked as replaced whole
+ * ({@link CLEAR_KEY_GROUP_PATH}), its entries following.
  *
  * @internal
  */
-export function combineSnapshots(name: string, parts: readonly OperatorSnapshot[]): OperatorSnapshot {
+export function combineSnapshots(
+  name: string,
+  parts: readonly OperatorSnapshot[],
+  ranges: readonly ({ readonly first: number; readonly last: number } | undefined)[] = [],
+): OperatorSnapshot {
   const first = parts[0];
   if (first === undefined) throw new Error(`${name}: no subtask snapshots to combine`);
   if (parts.length === 1) return first;
-  const full = first.full;
+  const full = parts.every((p) => p.full);
   let watermark = Infinity;
   let packed = true;
   for (const p of parts) {
-    if (p.full !== full || p.maxParallelism !== first.maxParallelism) {
-      throw new Error(`${name}: subtask snapshots disagree (full ${String(p.full)} vs ${String(full)}, maxParallelism ${p.maxParallelism} vs ${first.maxParallelism})`);
-    }
+    if (p.maxParallelism !== first.maxParallelism) throw new Error(`${name}: subtask snapshots disagree on maxParallelism (${p.maxParallelism} vs ${first.maxParallelism})`);
     watermark = Math.min(watermark, p.watermark === undefined ? MIN_WATERMARK : (decodeValue(p.watermark) as number));
     if (!(p instanceof PackedSnapshot)) packed = false;
   }
   const wm = watermark === MIN_WATERMARK ? undefined : encodeValue(watermark);
+  // a full part within a delta: its key groups are cleared before its entries
+  const markers = (i: number): ChunkWriter | undefined => {
+    const part = parts[i] as OperatorSnapshot;
+    if (full || !part.full) return undefined;
+    const range = ranges[i];
+    if (range === undefined) throw new Error(`${name}: subtask ${i} snapshotted in full, the others as deltas, and its key groups are not known`);
+    const w = new ChunkWriter();
+    for (let g = range.first; g <= range.last; g++) w.row(g, CLEAR_KEY_GROUP_PATH, undefined);
+    return w;
+  };
   if (packed) {
-    const chunks = (parts as readonly PackedSnapshot[]).flatMap((p) => p.chunks);
-    const count = (parts as readonly PackedSnapshot[]).reduce((n, p) => n + p.count, 0);
+    const chunks: string[] = [];
+    let count = 0;
+    (parts as readonly PackedSnapshot[]).forEach((p, i) => {
+      const m = markers(i);
+      if (m !== undefined) {
+        chunks.push(...m.finish());
+        count += m.count;
+      }
+      chunks.push(...p.chunks);
+      count += p.count;
+    });
     return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, wm);
   }
   return {
@@ -64,7 +87,11 @@ export function combineSnapshots(name: string, parts: readonly OperatorSnapshot[
     full,
     maxParallelism: first.maxParallelism,
     ...(wm !== undefined ? { watermark: wm } : {}),
-    entries: parts.flatMap((p) => p.entries),
+    entries: parts.flatMap((p, i) => {
+      const range = markers(i) === undefined ? undefined : ranges[i];
+      const clear = range === undefined ? [] : Array.from({ length: range.last - range.first + 1 }, (_, k) => ({ keyGroup: range.first + k, path: CLEAR_KEY_GROUP_PATH, value: undefined }));
+      return [...clear, ...p.entries];
+    }),
   };
 }
 
@@ -133,7 +160,7 @@ export class ParallelOperatorInstance implements StatefulOperatorInstance {
       }
       parts.push(part);
     }
-    return combineSnapshots(this.name, parts);
+    return combineSnapshots(this.name, parts, parts.map((_, i) => this.group.range(i)));
   }
 
   /** The subtask that owns `key` (by key group: state is found by key group, not by subtask number). */

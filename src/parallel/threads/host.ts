@@ -233,8 +233,17 @@ export class ThreadedSubtasks {
     });
   }
 
+  /** A message from subtask `r`'s thread; whatever it throws here (downstream, a checkpoint) fails the stream. */
   private onMessage(r: Remote, m: FromWorker): void {
     if (this.failed) return;
+    try {
+      this.take(r, m);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private take(r: Remote, m: FromWorker): void {
     switch (m.type) {
       case 'ready': {
         const same = m.names.length === this.names.length && m.names.every((n, k) => n === this.names[k]);
