@@ -1,24 +1,41 @@
 /**
  * Drives the crash test: runs test/crash/job.ts once uninterrupted (the reference), then again in a fresh directory,
  * SIGKILLing the child process at `kills` random points (seeded) and restarting it each time until it finishes;
- * the committed output of the crashed run must equal the reference byte for byte.
+ * the committed output of the crashed run must equal the reference byte for byte. With `threads` the job's keyed
+ * part runs in that many worker threads (the reference too), which die with the process.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { generateClicks, prng } from '../../demo/clicks.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
-/** Bundles the child once (plain `node` starts it in ~0.1 s, tsx would take ~0.5 s per restart). */
-async function bundleChild(): Promise<string> {
-  const outdir = join(root, 'node_modules/.cache/tidewater-crash');
+/**
+ * Bundles the child once (plain `node` starts it in ~0.1 s, tsx would take ~0.5 s per restart) into a directory of
+ * its own per checkout and mode, as ES modules. For the thread mode also the worker entry, as `worker.js` beside the
+ * library code (where the library looks for it), and the pipeline module the workers load; one build with shared
+ * chunks, so the job and its workers run one copy of the library. Returns the job script and, in thread mode, the
+ * pipeline module's URL.
+ */
+async function bundleChild(threads: boolean): Promise<{ script: string; worker?: string }> {
+  const checkout = createHash('sha256').update(root).digest('hex').slice(0, 8);
+  const outdir = join(root, 'node_modules/.cache', `tidewater-crash-${checkout}`, threads ? 'threads' : 'single');
+  rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
-  const outfile = join(outdir, 'job.mjs');
-  await build({ entryPoints: [join(root, 'test/crash/job.ts')], outfile, bundle: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', logLevel: 'warning' });
-  return outfile;
+  writeFileSync(join(outdir, 'package.json'), '{ "type": "module" }\n');
+  const entryPoints: Record<string, string> = { job: join(root, 'test/crash/job.ts') };
+  if (threads) {
+    entryPoints['worker'] = join(root, 'src/parallel/threads/workerEntry.ts');
+    entryPoints['pipeline'] = join(root, 'test/crash/pipeline.ts');
+  }
+  await build({ entryPoints, outdir, bundle: true, splitting: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', logLevel: 'warning' });
+  const script = join(outdir, 'job.js');
+  return threads ? { script, worker: pathToFileURL(join(outdir, 'pipeline.js')).href } : { script };
 }
 
 interface RunResult {
@@ -94,9 +111,18 @@ export interface CrashReport {
  * r.identical; // true
  * ```
  */
-export async function crashTest(opts: { kills: number; clicks: number; seed: number; intervalMs?: number; log?: (line: string) => void }): Promise<CrashReport> {
-  const script = await bundleChild();
-  const env = { CRASH_INTERVAL_MS: String(opts.intervalMs ?? 5) };
+export async function crashTest(opts: {
+  kills: number;
+  clicks: number;
+  seed: number;
+  intervalMs?: number;
+  /** run the job's keyed part in this many worker threads (`parallel(threads, keyedPipeline, { worker })`) */
+  threads?: number;
+  log?: (line: string) => void;
+}): Promise<CrashReport> {
+  const { script, worker } = await bundleChild(opts.threads !== undefined);
+  const env: Record<string, string> = { CRASH_INTERVAL_MS: String(opts.intervalMs ?? 5) };
+  if (worker !== undefined) Object.assign(env, { CRASH_WORKER: worker, CRASH_PARALLELISM: String(opts.threads) });
   const input = generateClicks(opts.clicks, { seed: opts.seed }).map((c) => JSON.stringify(c)).join('\n') + '\n';
   const base = mkdtempSync(join(tmpdir(), 'tidewater-crash-'));
   const refDir = join(base, 'reference');
