@@ -17,6 +17,6 @@ const started = performance.now();
 const r = await crashTest({ kills, clicks: Math.max(100_000, kills * 2_500), seed, ...(threads !== undefined ? { threads } : {}), log: (l) => console.log(l) });
 console.log(
   `crash test${threads !== undefined ? ` (${threads} threads)` : ''}: seed ${r.seed}, ${r.kills} kills (${r.killsAfterProgress} after progress) over ${r.runs} runs, last restore from checkpoint ${r.restoredAtEnd}, reference ${r.referenceBytes} B in ${r.referenceMs.toFixed(0)} ms; ` +
-    `output ${r.identical ? 'identical' : 'DIFFERENT'} (${r.outputBytes} B); ${r.skipped.length} skipped checkpoints; ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `output ${r.identical ? 'identical' : 'DIFFERENT'} (${r.outputBytes} B)${r.sameAsSingleThreaded === undefined ? '' : `, reference ${r.sameAsSingleThreaded ? 'identical to' : 'DIFFERENT from'} the single-threaded job's`}; ${r.skipped.length} skipped checkpoints; ${((performance.now() - started) / 1000).toFixed(1)} s`,
 );
-if (!r.identical || r.kills < kills || r.skipped.length > 0) process.exit(1);
+if (!r.identical || r.sameAsSingleThreaded === false || r.kills < kills || r.skipped.length > 0) process.exit(1);
