@@ -1,29 +1,37 @@
 // Exactly-once under crashes: a checkpointed job (LevelDB store, keyed process state + windows, two-phase-commit
 // NDJSON sink) is SIGKILLed at 20+ random points and restarted until it finishes; its committed output must equal an
-// uninterrupted run byte for byte. `npm run crash-test` runs the long variant (200+ kills).
+// uninterrupted run byte for byte. The same with the job's keyed part in 2 worker threads
+// (`parallel(2, keyedPipeline, { worker })`, the threads dying with the process). `npm run crash-test` runs the long
+// variants (200+ kills; `-- 200 <seed> --threads` for the thread mode).
 import { describe, expect, it } from 'vitest';
-import { crashTest } from './crash/driver.js';
+import { crashTest, type CrashReport } from './crash/driver.js';
+
+/** The figures of a crash test, in one object so that a failure shows every one of them. */
+function figures(r: CrashReport, minOutput: number) {
+  return {
+    kills: r.kills,
+    killsAfterProgress: r.killsAfterProgress >= 10 ? 'at least 10' : r.killsAfterProgress,
+    restoredAtEnd: r.restoredAtEnd === null ? null : 'a checkpoint',
+    skipped: r.skipped,
+    referenceBytes: r.referenceBytes > minOutput ? `over ${minOutput}` : r.referenceBytes,
+    outputBytes: r.outputBytes - r.referenceBytes,
+    identical: r.identical,
+  };
+}
+
+function expected(minOutput: number) {
+  return { kills: 20, killsAfterProgress: 'at least 10', restoredAtEnd: 'a checkpoint', skipped: [], referenceBytes: `over ${minOutput}`, outputBytes: 0, identical: true };
+}
 
 describe('crash test', () => {
   it('SIGKILLed at 20 random points and restarted, the job commits exactly the uninterrupted output', { timeout: 180_000 }, async () => {
     const r = await crashTest({ kills: 20, clicks: 100_000, seed: 20261124 });
-    // one object, so that a failure shows every figure
-    expect({
-      kills: r.kills,
-      killsAfterProgress: r.killsAfterProgress >= 10 ? 'at least 10' : r.killsAfterProgress,
-      restoredAtEnd: r.restoredAtEnd === null ? null : 'a checkpoint',
-      skipped: r.skipped,
-      referenceBytes: r.referenceBytes > 100_000 ? 'over 100 000' : r.referenceBytes,
-      outputBytes: r.outputBytes - r.referenceBytes,
-      identical: r.identical,
-    }).toStrictEqual({
-      kills: 20,
-      killsAfterProgress: 'at least 10',
-      restoredAtEnd: 'a checkpoint',
-      skipped: [],
-      referenceBytes: 'over 100 000',
-      outputBytes: 0,
-      identical: true,
-    });
+    expect(figures(r, 100_000)).toStrictEqual(expected(100_000));
+  });
+
+  it('in thread mode (keyed part in parallel(2) worker threads), SIGKILLed at 20 random points and restarted, the job commits exactly the uninterrupted output', { timeout: 300_000 }, async () => {
+    const r = await crashTest({ kills: 20, clicks: 100_000, seed: 20261202, threads: 2 });
+    // the uninterrupted run in threads also equals the single-threaded job's, byte for byte
+    expect({ ...figures(r, 100_000), sameAsSingleThreaded: r.sameAsSingleThreaded }).toStrictEqual({ ...expected(100_000), sameAsSingleThreaded: true });
   });
 });

@@ -1,24 +1,39 @@
 /**
  * Drives the crash test: runs test/crash/job.ts once uninterrupted (the reference), then again in a fresh directory,
  * SIGKILLing the child process at `kills` random points (seeded) and restarting it each time until it finishes;
- * the committed output of the crashed run must equal the reference byte for byte.
+ * the committed output of the crashed run must equal the reference byte for byte. With `threads` the job's keyed
+ * part runs in that many worker threads (the reference too), which die with the process.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { generateClicks, prng } from '../../demo/clicks.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
-/** Bundles the child once (plain `node` starts it in ~0.1 s, tsx would take ~0.5 s per restart). */
-async function bundleChild(): Promise<string> {
-  const outdir = join(root, 'node_modules/.cache/tidewater-crash');
-  mkdirSync(outdir, { recursive: true });
-  const outfile = join(outdir, 'job.mjs');
-  await build({ entryPoints: [join(root, 'test/crash/job.ts')], outfile, bundle: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', logLevel: 'warning' });
-  return outfile;
+/**
+ * Bundles the child once (plain `node` starts it in ~0.1 s, tsx would take ~0.5 s per restart), as ES modules, into
+ * a directory of its own under node_modules/.cache (where the job's packages resolve), removed by the caller. For
+ * the thread mode also the worker entry, as `worker.js` beside the library code (where the library looks for it),
+ * and the pipeline module the workers load: one build with shared chunks, so the job and its workers run one copy of
+ * the library. Returns the job script and, in thread mode, the pipeline module's URL.
+ */
+async function bundleChild(threads: boolean): Promise<{ dir: string; script: string; worker?: string }> {
+  const cache = join(root, 'node_modules/.cache');
+  mkdirSync(cache, { recursive: true });
+  const dir = mkdtempSync(join(cache, `tidewater-crash-${threads ? 'threads' : 'single'}-`));
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  const entryPoints: Record<string, string> = { job: join(root, 'test/crash/job.ts') };
+  if (threads) {
+    entryPoints['worker'] = join(root, 'src/parallel/threads/workerEntry.ts');
+    entryPoints['pipeline'] = join(root, 'test/crash/pipeline.ts');
+  }
+  await build({ entryPoints, outdir: dir, bundle: true, splitting: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', logLevel: 'warning' });
+  const script = join(dir, 'job.js');
+  return threads ? { dir, script, worker: pathToFileURL(join(dir, 'pipeline.js')).href } : { dir, script };
 }
 
 interface RunResult {
@@ -79,6 +94,8 @@ export interface CrashReport {
   readonly referenceBytes: number;
   readonly outputBytes: number;
   readonly identical: boolean;
+  /** thread mode: whether the uninterrupted run's output equals the single-threaded job's byte for byte */
+  readonly sameAsSingleThreaded?: boolean;
   /** restores that skipped a checkpoint (should stay empty: every checkpoint is one atomic batch) */
   readonly skipped: string[];
   readonly reference: string;
@@ -94,20 +111,49 @@ export interface CrashReport {
  * r.identical; // true
  * ```
  */
-export async function crashTest(opts: { kills: number; clicks: number; seed: number; intervalMs?: number; log?: (line: string) => void }): Promise<CrashReport> {
-  const script = await bundleChild();
-  const env = { CRASH_INTERVAL_MS: String(opts.intervalMs ?? 5) };
+export async function crashTest(opts: {
+  kills: number;
+  clicks: number;
+  seed: number;
+  intervalMs?: number;
+  /** run the job's keyed part in this many worker threads (`parallel(threads, keyedPipeline, { worker })`) */
+  threads?: number;
+  log?: (line: string) => void;
+}): Promise<CrashReport> {
+  const threads = opts.threads !== undefined;
+  const bundles = await Promise.all(threads ? [bundleChild(true), bundleChild(false)] : [bundleChild(false)]);
+  try {
+    return await crashRuns(opts, bundles[0] as Bundle, bundles[1]);
+  } finally {
+    for (const b of bundles) rmSync(b.dir, { recursive: true, force: true });
+  }
+}
+
+type Bundle = Awaited<ReturnType<typeof bundleChild>>;
+
+/** The runs of {@link crashTest}: the reference (and in thread mode the single-threaded job), then the crashed run. */
+async function crashRuns(opts: Parameters<typeof crashTest>[0], bundle: Bundle, single: Bundle | undefined): Promise<CrashReport> {
+  const { script, worker } = bundle;
+  const env: Record<string, string> = { CRASH_INTERVAL_MS: String(opts.intervalMs ?? 5) };
+  if (worker !== undefined) Object.assign(env, { CRASH_WORKER: worker, CRASH_PARALLELISM: String(opts.threads) });
   const input = generateClicks(opts.clicks, { seed: opts.seed }).map((c) => JSON.stringify(c)).join('\n') + '\n';
   const base = mkdtempSync(join(tmpdir(), 'tidewater-crash-'));
   const refDir = join(base, 'reference');
   const crashDir = join(base, 'crashed');
-  for (const d of [refDir, crashDir]) {
+  const singleDir = join(base, 'single-threaded');
+  for (const d of single !== undefined ? [refDir, crashDir, singleDir] : [refDir, crashDir]) {
     mkdirSync(d);
     writeFileSync(join(d, 'input.ndjson'), input);
   }
   const ref = await runChild(script, refDir, undefined, env);
   if (ref.code !== 0) throw new Error(`reference run failed (${ref.code}): ${ref.stderr}`);
   const reference = readFileSync(join(refDir, 'output.ndjson'), 'utf8');
+  let sameAsSingleThreaded: boolean | undefined;
+  if (single !== undefined) {
+    const s = await runChild(single.script, singleDir, undefined, { CRASH_INTERVAL_MS: env.CRASH_INTERVAL_MS as string });
+    if (s.code !== 0) throw new Error(`single-threaded reference run failed (${s.code}): ${s.stderr}`);
+    sameAsSingleThreaded = readFileSync(join(singleDir, 'output.ndjson'), 'utf8') === reference;
+  }
   const rnd = prng(opts.seed);
   // A run is killed a few ms (0–10) after it reports a checkpoint past a random point up to 1/(1.5 × kills) of the
   // input beyond where the job stands — or, one run in five, 0–30 ms after it starts (while it restores). So kills
@@ -142,6 +188,9 @@ export async function crashTest(opts: { kills: number; clicks: number; seed: num
     break; // finished (the caller checks that it took the kills it asked for)
   }
   const output = readFileSync(join(crashDir, 'output.ndjson'), 'utf8');
+  // kept when the output differs, to look into (the log names it)
+  if (output === reference) rmSync(base, { recursive: true, force: true });
+  else opts.log?.(`output differs: runs in ${base}`);
   return {
     seed: opts.seed,
     kills,
@@ -152,6 +201,7 @@ export async function crashTest(opts: { kills: number; clicks: number; seed: num
     referenceBytes: reference.length,
     outputBytes: output.length,
     identical: output === reference,
+    ...(sameAsSingleThreaded !== undefined ? { sameAsSingleThreaded } : {}),
     skipped,
     reference,
     output,

@@ -3,25 +3,40 @@
  * NDJSON file → event time → per-user running count in keyed state (`process`) → per-user tumbling 1 s windows →
  * NDJSON output through the two-phase-commit sink, checkpointing to LevelDB every few ms.
  *
- * Usage: node job.mjs <dir>   (reads <dir>/input.ndjson, writes <dir>/output.ndjson, state in <dir>/state)
+ * Usage: node job.js <dir>   (reads <dir>/input.ndjson, writes <dir>/output.ndjson, state in <dir>/state)
+ *
+ * With CRASH_WORKER set (the URL of test/crash/pipeline.ts built to JavaScript) the keyed part runs in
+ * `parallel(CRASH_PARALLELISM ?? 2, keyedPipeline, { worker: CRASH_WORKER })`: in worker threads, each loading that module.
  */
 import { join } from 'node:path';
 import { fromNdjsonFile, runJob, toNdjsonFile, type Source } from '../../src/index.js';
 import { levelStore } from '../../src/stores/level.js';
 import type { Click } from '../../demo/clicks.js';
-import { crashPipeline } from './pipeline.js';
+import { crashPipeline, threadedCrashPipeline } from './pipeline.js';
 
 /**
  * Paces a source like a live feed: each read waits for a timer first (≈ 1 ms), so a run covers many checkpoints
  * whatever the speed of the machine, and the kills of the crash test land between them.
+ *
+ * With `ahead` (thread mode) a read also waits (up to 1 s) while the source stands more than `ahead.bytes` past the
+ * newest checkpoint (or the offset it restored from): the worker threads take a while to start and nothing holds the
+ * source back meanwhile, so without it each run's first checkpoint would land far past where it restored, and the
+ * job would finish after a few kills.
  */
-function paced<T>(source: Source<T>): Source<T> {
+function paced<T>(source: Source<T>, ahead?: { bytes: number; checkpointed: () => number | undefined }): Source<T> {
   return {
     description: `paced(${source.description})`,
     async open(offset, context) {
       const inner = await source.open(offset, context);
+      const start = Number(inner.offset());
+      const behind = () => (ahead === undefined ? false : Number(inner.offset()) - (ahead.checkpointed() ?? start) > ahead.bytes);
+      const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
       return {
-        read: (max) => new Promise((resolve, reject) => setTimeout(() => Promise.resolve(inner.read(max)).then(resolve, reject), 1)),
+        read: async (max) => {
+          await wait(1);
+          for (let waited = 0; behind() && waited < 1000; waited++) await wait(1);
+          return inner.read(max);
+        },
         offset: () => inner.offset(),
         close: () => inner.close(),
       };
@@ -32,17 +47,23 @@ function paced<T>(source: Source<T>): Source<T> {
 const dir = globalThis.process.argv[2];
 if (dir !== undefined) {
   const interval = Number(globalThis.process.env['CRASH_INTERVAL_MS'] ?? '5');
+  const worker = globalThis.process.env['CRASH_WORKER'];
+  const parallelism = Number(globalThis.process.env['CRASH_PARALLELISM'] ?? '2');
+  let checkpointed: number | undefined;
   const store = levelStore(join(dir, 'state'));
   const job = runJob({
     name: 'crash',
-    source: paced(fromNdjsonFile<Click>(join(dir, 'input.ndjson'))),
-    pipeline: crashPipeline,
+    source: paced(fromNdjsonFile<Click>(join(dir, 'input.ndjson')), worker === undefined ? undefined : { bytes: 64 * 1024, checkpointed: () => checkpointed }),
+    pipeline: worker === undefined ? crashPipeline : threadedCrashPipeline(parallelism, worker),
     sink: toNdjsonFile(join(dir, 'output.ndjson')),
     checkpoint: { intervalMs: interval, store, retain: 2 },
     batchSize: 100,
   });
   globalThis.process.stdout.write('ready\n');
-  job.checkpoints$.subscribe((c) => globalThis.process.stdout.write(`cp ${c.id} ${String(c.sourceOffsets[0])} ${performance.now().toFixed(0)}\n`));
+  job.checkpoints$.subscribe((c) => {
+    checkpointed = Number(c.sourceOffsets[0]);
+    globalThis.process.stdout.write(`cp ${c.id} ${String(c.sourceOffsets[0])} ${performance.now().toFixed(0)}\n`);
+  });
   const s = await job.done;
   await store.close();
   globalThis.process.stdout.write(`${JSON.stringify({ restoredFrom: s.restoredFrom ?? null, lastCheckpoint: s.lastCheckpoint ?? null, recordsIn: s.recordsIn, skipped: s.skipped })}\n`);

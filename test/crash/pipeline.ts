@@ -2,10 +2,14 @@
  * The pipeline of the crash and reload tests: event time → per-user running count in keyed state (`process`) →
  * per-user tumbling 1 s windows summarising clicks, pages and the running count. Deterministic: watermarks on every
  * advance (`interval: 0`), no processing time.
+ *
+ * The keyed part (process state + windows) is also this module's default export, the pipeline that the crash test's
+ * thread mode runs in worker threads (`parallel(2, keyedPipeline, { worker })`, the worker loading this module
+ * bundled to JavaScript).
  */
 import { pipe } from 'rxjs';
 import { boundedOutOfOrderness, tumblingWindows, valueState, type Aggregator } from '../../src/index.js';
-import { aggregate, eventTime, keyBy, process as processFn, window } from '../../operators/index.js';
+import { aggregate, eventTime, keyBy, parallel, process as processFn, window } from '../../operators/index.js';
 import type { Click } from '../../demo/clicks.js';
 
 interface Seen extends Click {
@@ -20,9 +24,14 @@ const summary: Aggregator<Seen, { clicks: number; pages: string[]; lastN: number
   result: (a) => a,
 };
 
-export const crashPipeline = pipe(
+/** Clicks in event time, keyed by user. */
+const byUser = pipe(
   eventTime((c: Click) => c.at, boundedOutOfOrderness(300, { interval: 0 })),
   keyBy((c: Click) => c.user),
+);
+
+/** The keyed part: the running count per user (keyed state), then per-user 1 s windows. */
+export const keyedPipeline = pipe(
   processFn<Click, string, Seen, { n: ReturnType<typeof valueState<number>> }>({
     name: 'running-count',
     state: { n: valueState<number>() },
@@ -36,3 +45,11 @@ export const crashPipeline = pipe(
   aggregate(summary),
 );
 
+export const crashPipeline = pipe(byUser, keyedPipeline);
+
+/** The same job with its keyed part in `n` worker threads, each loading `worker` (this module, built). */
+export function threadedCrashPipeline(n: number, worker: URL | string) {
+  return pipe(byUser, parallel(n, keyedPipeline, { worker }));
+}
+
+export default keyedPipeline;
