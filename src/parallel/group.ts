@@ -1,5 +1,5 @@
 import type { Observer, SchedulerLike } from 'rxjs';
-import { ChunkWriter, CLEAR_KEY_GROUP_PATH, PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { ChunkWriter, CLEAR_KEY_GROUP_PATH, escapeJson, PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { MIN_WATERMARK, type Key } from '../elements/index.js';
 import { ConfigurationError, InvalidKeyError, describeValue } from '../errors/index.js';
 import { keyGroupOf, keyGroupRange, partitionOfKeyGroup } from '../keys/keyGroups.js';
@@ -65,7 +65,8 @@ export function combineSnapshots(
     const range = ranges[i];
     if (range === undefined) throw new Error(`${name}: subtask ${i} snapshotted in full, the others as deltas, and its key groups are not known`);
     const w = new ChunkWriter();
-    for (let g = range.first; g <= range.last; g++) w.row(g, CLEAR_KEY_GROUP_PATH, undefined);
+    const path = escapeJson(CLEAR_KEY_GROUP_PATH);
+    for (let g = range.first; g <= range.last; g++) w.row(g, path, undefined);
     return w;
   };
   if (packed) {
