@@ -3,8 +3,8 @@
 // then declarations with tsc into dist/types.
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { build } from 'esbuild';
+import { workerEntryPlugin } from './workerEntryPlugin.mjs';
 
 rmSync('dist', { recursive: true, force: true });
 await build({
@@ -26,19 +26,8 @@ await build({
   packages: 'external',
   sourcemap: true,
   logLevel: 'warning',
-  plugins: [
-    {
-      // the threads' worker entry is `./workerEntry.ts` in the sources, `./worker.js` in dist/ (platform.ts)
-      name: 'worker-entry',
-      setup(b) {
-        b.onLoad({ filter: /src[\\/]parallel[\\/]threads[\\/]platform\.ts$/ }, async (args) => {
-          const text = await readFile(args.path, 'utf8');
-          if (!text.includes("'./workerEntry.ts'")) throw new Error('build: platform.ts no longer names ./workerEntry.ts');
-          return { contents: text.replaceAll("'./workerEntry.ts'", "'./worker.js'"), loader: 'ts' };
-        });
-      },
-    },
-  ],
+  // the threads' worker entry: ./workerEntry.ts in the sources, ./worker.js in dist/
+  plugins: [workerEntryPlugin],
 });
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 console.log('built dist/ (index.js, operators.js, testing.js, level.js, indexeddb.js, worker.js + types)');

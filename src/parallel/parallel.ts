@@ -208,6 +208,7 @@ function subscribeThreaded<T, K, R, K2>(
   group.parent?.crossThreads?.();
   const host = new ThreadedSubtasks(group, module, names, (err) => tap.error(err));
   tap.add(() => host.close());
+  host.holdUntilReady();
   const outputs = Array.from({ length: group.n }, (_, i) => host.output(i));
   mergeWithValve(outputs, true).subscribe(tap);
   const parts = partitionStream(host.numbered(withRuntime(source, group.parent) as Observable<StreamElement<unknown, unknown>>), group.n, by as Partitioner<unknown, unknown>, {

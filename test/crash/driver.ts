@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { workerEntryPlugin } from '../../scripts/workerEntryPlugin.mjs';
 import { generateClicks, prng } from '../../demo/clicks.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -31,7 +32,7 @@ async function bundleChild(threads: boolean): Promise<{ dir: string; script: str
     entryPoints['worker'] = join(root, 'src/parallel/threads/workerEntry.ts');
     entryPoints['pipeline'] = join(root, 'test/crash/pipeline.ts');
   }
-  await build({ entryPoints, outdir: dir, bundle: true, splitting: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', logLevel: 'warning' });
+  await build({ entryPoints, outdir: dir, bundle: true, splitting: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', logLevel: 'warning', plugins: [workerEntryPlugin] });
   const script = join(dir, 'job.js');
   return threads ? { dir, script, worker: pathToFileURL(join(dir, 'pipeline.js')).href } : { dir, script };
 }

@@ -17,24 +17,18 @@ import { crashPipeline, threadedCrashPipeline } from './pipeline.js';
 /**
  * Paces a source like a live feed: each read waits for a timer first (≈ 1 ms), so a run covers many checkpoints
  * whatever the speed of the machine, and the kills of the crash test land between them.
- *
- * With `ahead` (thread mode) a read also waits (up to 1 s) while the source stands more than `ahead.bytes` past the
- * newest checkpoint (or the offset it restored from): the worker threads take a while to start and nothing holds the
- * source back meanwhile, so without it each run's first checkpoint would land far past where it restored, and the
- * job would finish after a few kills.
+ * (In thread mode the job's pump waits meanwhile for the worker threads to start and to keep up: backpressure,
+ * docs/ARCHITECTURE.md "Parallel subtasks".)
  */
-function paced<T>(source: Source<T>, ahead?: { bytes: number; checkpointed: () => number | undefined }): Source<T> {
+function paced<T>(source: Source<T>): Source<T> {
   return {
     description: `paced(${source.description})`,
     async open(offset, context) {
       const inner = await source.open(offset, context);
-      const start = Number(inner.offset());
-      const behind = () => (ahead === undefined ? false : Number(inner.offset()) - (ahead.checkpointed() ?? start) > ahead.bytes);
       const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
       return {
         read: async (max) => {
           await wait(1);
-          for (let waited = 0; behind() && waited < 1000; waited++) await wait(1);
           return inner.read(max);
         },
         offset: () => inner.offset(),
@@ -49,11 +43,10 @@ if (dir !== undefined) {
   const interval = Number(globalThis.process.env['CRASH_INTERVAL_MS'] ?? '5');
   const worker = globalThis.process.env['CRASH_WORKER'];
   const parallelism = Number(globalThis.process.env['CRASH_PARALLELISM'] ?? '2');
-  let checkpointed: number | undefined;
   const store = levelStore(join(dir, 'state'));
   const job = runJob({
     name: 'crash',
-    source: paced(fromNdjsonFile<Click>(join(dir, 'input.ndjson')), worker === undefined ? undefined : { bytes: 64 * 1024, checkpointed: () => checkpointed }),
+    source: paced(fromNdjsonFile<Click>(join(dir, 'input.ndjson'))),
     pipeline: worker === undefined ? crashPipeline : threadedCrashPipeline(parallelism, worker),
     sink: toNdjsonFile(join(dir, 'output.ndjson')),
     checkpoint: { intervalMs: interval, store, retain: 2 },
@@ -61,7 +54,6 @@ if (dir !== undefined) {
   });
   globalThis.process.stdout.write('ready\n');
   job.checkpoints$.subscribe((c) => {
-    checkpointed = Number(c.sourceOffsets[0]);
     globalThis.process.stdout.write(`cp ${c.id} ${String(c.sourceOffsets[0])} ${performance.now().toFixed(0)}\n`);
   });
   const s = await job.done;

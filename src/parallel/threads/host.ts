@@ -86,6 +86,8 @@ export class ThreadedSubtasks {
   private releasing = false;
   /** Whether this asked the runtime's feeder to pause. */
   private pressing = false;
+  /** Subtasks whose thread loaded the pipeline (the feeder waits until all did). */
+  private ready = 0;
   private inputEnded = 0;
   /** The number of the end of input, once the input ended. */
   private endSeq: number | undefined;
@@ -161,6 +163,14 @@ export class ThreadedSubtasks {
         }
       },
     };
+  }
+
+  /**
+   * Asks the runtime's feeder to wait while the threads start (what a synchronous source pushes meanwhile is held
+   * here), then starts them once the codec is loaded (see {@link start}).
+   */
+  holdUntilReady(): void {
+    this.press(true);
   }
 
   /** Starts the worker threads (their module loads while the input is held back here). */
@@ -246,6 +256,8 @@ export class ThreadedSubtasks {
   private take(r: Remote, m: FromWorker): void {
     switch (m.type) {
       case 'ready': {
+        this.ready++;
+        this.relieveIfCaughtUp();
         const same = m.names.length === this.names.length && m.names.every((n, k) => n === this.names[k]);
         if (!same) {
           this.failWith(
@@ -357,7 +369,7 @@ export class ThreadedSubtasks {
 
   /** Lets the feeder go on once every subtask is down to half its input in flight. */
   private relieveIfCaughtUp(): void {
-    if (this.pressing && this.remotes.every((x) => x.inflight.length <= MAX_IN_FLIGHT / 2)) this.press(false);
+    if (this.pressing && this.ready === this.remotes.length && this.remotes.every((x) => x.inflight.length <= MAX_IN_FLIGHT / 2)) this.press(false);
   }
 
   /** Asks the runtime's feeder to pause (too much input in flight to a subtask) or to go on. */
