@@ -10,7 +10,7 @@ import { keyedWork, spin } from './parallelPipeline.js';
 
 /**
  * `npm run bench -- parallel`: what `parallel(n, pipeline)` costs and gains, each part in its own Node process
- * (`npm run bench -- parallel speedup|overhead|shuffle [records]` runs one).
+ * (`npm run bench -- parallel speedup|overhead|shuffle [records]` runs one; `parallel all [records]`: all at that size).
  *
  * - **speedup**: a keyed pipeline (`process` + `valueState` running count) with ≈ 2 µs of user work per record (a
  *   deterministic busy loop calibrated at start), at 100 and 100 000 keys: the plain pipeline vs `parallel(1|2)`
@@ -91,6 +91,41 @@ function session<O>(
   };
 }
 
+/** Per case, the process's CPU time (every thread) of each run, in µs per record. */
+type CpuTimes = Map<string, number[]>;
+
+/** {@link measureAsync}, also recording each run's CPU time over all threads (stolen time does not inflate it). */
+async function measureWithCpu(n: number, cases: readonly AsyncCase[], rounds: number, warmUp: number): Promise<{ results: Result[]; cpu: CpuTimes }> {
+  const cpu: CpuTimes = new Map(cases.map((c) => [c.name, []]));
+  const timed = cases.map((c) => ({
+    name: c.name,
+    run: async () => {
+      const c0 = process.cpuUsage();
+      const sum = await c.run();
+      const c1 = process.cpuUsage(c0);
+      cpu.get(c.name)?.push((c1.user + c1.system) / n);
+      return sum;
+    },
+  }));
+  const results = await measureAsync(n, timed, rounds, warmUp);
+  for (const [name, xs] of cpu) cpu.set(name, xs.slice(warmUp));
+  return { results, cpu };
+}
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+/** The harness's table with a column of CPU time per record (all threads). */
+function tableWithCpu(title: string, results: readonly Result[], cpu: CpuTimes, baseline: string): string {
+  const lines = [
+    `### ${title}`,
+    '',
+    `| case | records/s (median) | × ${baseline} (median of per-round ratios) | CPU µs per record, all threads (median) |`,
+    '| --- | ---: | ---: | ---: |',
+  ];
+  for (const r of results) lines.push(`| ${r.name} | ${fmtRate(r.eventsPerSec)} | ${ratio(results, r.name, baseline).toFixed(2)} | ${median(cpu.get(r.name) ?? []).toFixed(2)} |`);
+  return lines.join('\n');
+}
+
 const recordValue = (e: StreamElement<number, string>): number | undefined => (e.kind === 'record' ? e.value : undefined);
 
 /** N records of K keys drawn at random (`user-<i>`), value = index, timestamp = index. */
@@ -134,7 +169,7 @@ const LOOP = 'hand-written loop (Map)';
 const RX = 'plain RxJS (map + Map)';
 
 /** The case matrix at one key count and one amount of work per record. */
-async function matrix(n: number, k: number, iterations: number, rounds: number): Promise<Result[]> {
+async function matrix(n: number, k: number, iterations: number, rounds: number): Promise<{ results: Result[]; cpu: CpuTimes }> {
   const { records, keys, values } = makeRecords(n, k);
   const query = `work=${iterations}`;
   const loopState = new Map<string, number>();
@@ -171,7 +206,7 @@ async function matrix(n: number, k: number, iterations: number, rounds: number):
     },
   };
   try {
-    return await measureAsync(n, [loop, ...sessions], rounds, 2);
+    return await measureWithCpu(n, [loop, ...sessions], rounds, 2);
   } finally {
     for (const s of sessions) s.close();
   }
@@ -209,9 +244,9 @@ async function speedupPart(n: number): Promise<string> {
   const { iterations, micros } = calibrate(2);
   const parts = [`calibrated user work: ${iterations} busy-loop steps ≈ ${micros.toFixed(2)} µs per record (fastest of 15 trials)`];
   for (const k of [100, 100_000]) {
-    const results = await matrix(n, k, iterations, 3);
+    const { results, cpu } = await matrix(n, k, iterations, 3);
     parts.push(
-      table(`speed-up: keyed count + ≈ 2 µs work per record, ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 3 rounds)`, results, PLAIN) +
+      tableWithCpu(`speed-up: keyed count + ≈ 2 µs work per record, ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 3 rounds)`, results, cpu, PLAIN) +
         '\n\n' +
         ratioLines(results, { name: T2, min: 1.6, label: 'speed-up, parallel(2) threads / plain' }),
     );
@@ -222,10 +257,10 @@ async function speedupPart(n: number): Promise<string> {
 async function overheadPart(n: number): Promise<string> {
   const parts: string[] = [];
   for (const k of [100, 100_000]) {
-    const results = await matrix(n, k, 0, 7);
+    const { results, cpu } = await matrix(n, k, 0, 7);
     const p1 = ratio(results, P1, PLAIN);
     parts.push(
-      table(`overhead: keyed count, no work, ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 7 rounds)`, results, PLAIN) +
+      tableWithCpu(`overhead: keyed count, no work, ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 7 rounds)`, results, cpu, PLAIN) +
         '\n\n' +
         ratioLines(results, undefined) +
         `\nin-process cost, parallel(1) over plain: ${((1 / p1 - 1) * 100).toFixed(1)} % (target ≤ 10 %: ${1 / p1 - 1 <= 0.1 ? 'met' : 'NOT met'})`,
@@ -245,8 +280,9 @@ async function shufflePart(n: number): Promise<string> {
     session('parallel(2, identity map) threads', records, parallel(2, identity, { worker: workerModule(mapQuery) }) as Pipeline, recordValue),
   ];
   let shuffle: Result[];
+  let cpu: CpuTimes;
   try {
-    shuffle = await measureAsync(n, sessions, 5, 2);
+    ({ results: shuffle, cpu } = await measureWithCpu(n, sessions, 5, 2));
   } finally {
     for (const s of sessions) s.close();
   }
@@ -317,7 +353,7 @@ async function shufflePart(n: number): Promise<string> {
   const codecBoth = 1 / (1 / enc + 1 / dec);
   const startMs = await startUp(3);
   return (
-    table(`cross-thread shuffle: identity map, ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 5 rounds)`, shuffle, 'identity map (plain, one thread)') +
+    tableWithCpu(`cross-thread shuffle: identity map, ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 5 rounds)`, shuffle, cpu, 'identity map (plain, one thread)') +
     `\n\nshuffle through parallel(2) threads: ${fmtRate(t2)} (target ≥ 3 M/s: ${t2 >= 3e6 ? 'met' : 'NOT met'})` +
     `\nthread start-up, parallel(2) over an empty input (worker modules loaded through tsx): ${startMs.toFixed(0)} ms (median of 3)` +
     '\n\n' +
@@ -333,18 +369,19 @@ const PARTS: Record<string, { run: (n: number) => Promise<string>; n: number }> 
 };
 
 /**
- * `part` given: runs that part here. Otherwise runs each part in a fresh Node process (so one part's JIT state does
- * not colour the next) and returns their reports.
+ * `part` given: runs that part here. Otherwise (or `'all'`) runs each part in a fresh Node process (so one part's JIT
+ * state does not colour the next) and returns their reports; `records` overrides every part's size.
  */
 export async function parallelBench(part?: string, records?: number): Promise<{ report: string }> {
-  if (part !== undefined) {
+  if (part !== undefined && part !== 'all') {
     const p = PARTS[part];
     if (p === undefined) throw new Error(`parallel bench: unknown part '${part}'; have: ${Object.keys(PARTS).join(', ')}`);
     return { report: await p.run(records ?? p.n) };
   }
   const reports: string[] = [];
   for (const name of Object.keys(PARTS)) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'parallel', name], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 });
+    const args = ['--import', 'tsx', 'bench/run.ts', 'parallel', name, ...(records !== undefined ? [String(records)] : [])];
+    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 });
     if (r.status !== 0) throw new Error(`parallel bench: part ${name} failed (exit ${r.status})`);
     reports.push(r.stdout.trimEnd());
   }

@@ -19,7 +19,7 @@ const benches: Record<string, () => { report: string } | Promise<{ report: strin
   'checkpoint-store': () => checkpointStoreBench(),
   // `npm run bench -- jobs 100000`: one key count only
   jobs: () => jobsBench(undefined, undefined, process.argv[3] !== undefined ? [Number(process.argv[3])] : undefined),
-  // `npm run bench -- parallel speedup|overhead|shuffle [records]`: one part, in this process
+  // `npm run bench -- parallel speedup|overhead|shuffle [records]`: one part, in this process (`all`: every part)
   parallel: () => parallelBench(process.argv[3], process.argv[4] !== undefined ? Number(process.argv[4]) : undefined),
 };
 
