@@ -9,6 +9,7 @@ import { checkpointStoreBench } from './checkpointStore.js';
 import { jobsBench } from './jobs.js';
 import { keyedCountBench } from './keyedCount.js';
 import { mapFilterBench } from './mapFilter.js';
+import { parallelBench } from './parallel.js';
 import { windowsBench } from './windows.js';
 
 const benches: Record<string, () => { report: string } | Promise<{ report: string }>> = {
@@ -18,6 +19,8 @@ const benches: Record<string, () => { report: string } | Promise<{ report: strin
   'checkpoint-store': () => checkpointStoreBench(),
   // `npm run bench -- jobs 100000`: one key count only
   jobs: () => jobsBench(undefined, undefined, process.argv[3] !== undefined ? [Number(process.argv[3])] : undefined),
+  // `npm run bench -- parallel speedup|overhead|shuffle [records]`: one part, in this process (`all`: every part)
+  parallel: () => parallelBench(process.argv[3], process.argv[4] !== undefined ? Number(process.argv[4]) : undefined),
 };
 
 const only = process.argv[2];

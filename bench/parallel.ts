@@ -1,0 +1,394 @@
+import { spawnSync } from 'node:child_process';
+import { map as rxMap, Subject, type OperatorFunction } from 'rxjs';
+import { record, type StreamElement, type StreamRecord } from '../src/index.js';
+import { parallel } from '../operators/index.js';
+import { BatchDecoder, BatchEncoder } from '../src/parallel/threads/codec.js';
+import { createValueCodec } from '../src/parallel/threads/msgpack.js';
+import { prng } from '../demo/clicks.js';
+import { fmtRate, measure, measureAsync, ratio, table, type AsyncCase, type Result } from './harness.js';
+import { keyedWork, spin } from './parallelPipeline.js';
+
+/**
+ * `npm run bench -- parallel`: what `parallel(n, pipeline)` costs and gains, each part in its own Node process
+ * (`npm run bench -- parallel speedup|overhead|shuffle [records]` runs one; `parallel all [records]`: all at that size).
+ *
+ * - **speedup**: a keyed pipeline (`process` + `valueState` running count) with ≈ 2 µs of user work per record (a
+ *   deterministic busy loop calibrated at start), at 100 and 100 000 keys: the plain pipeline vs `parallel(1|2)`
+ *   in-process and in worker threads, with a hand-written loop and plain RxJS doing the same work.
+ * - **overhead**: the same cases without the work (a cheap keyed count): the cost of `parallel` over the plain
+ *   pipeline.
+ * - **shuffle**: records per second through `parallel(2, identity map, { worker })`, the batch codec's encode and
+ *   decode per thread (`src/parallel/threads/codec.ts` + `msgpack.ts`), and structured clone of arrays of records
+ *   (what `postMessage` of plain arrays costs) for comparison.
+ *
+ * Every case is a long-lived subscription (a job's steady state: threads started and their code optimised by the
+ * warm-up rounds; thread start-up is measured on its own), fed from a `Subject` in chunks with a macrotask between
+ * them (as a job's source pump yields), and a run ends when the last output arrived. The keyed state persists
+ * across rounds, so the emitted value is `spin(v) + (count > 0 ? 1 : 0)`: state read and written per record, same
+ * checksum every round.
+ */
+
+type Pipeline = OperatorFunction<StreamElement<number, string>, StreamElement<number, string>>;
+
+const MODULE = new URL('./parallelPipeline.ts', import.meta.url);
+
+/** The module URL of the threads' pipeline (the query picks it, see `parallelPipeline.ts`). */
+function workerModule(query: string): URL {
+  return new URL(`${MODULE.href}?${query}`);
+}
+
+/** Records pushed into a session between two macrotasks. */
+const CHUNK = 16_384;
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * A subscription kept open over every round: `run()` pushes `records` into it and resolves with the checksum once
+ * `records.length` outputs came out.
+ */
+function session<O>(
+  name: string,
+  records: readonly StreamRecord<number, string>[],
+  op: OperatorFunction<StreamElement<number, string>, O>,
+  valueOf: (o: O) => number | undefined,
+): AsyncCase & { close(): void } {
+  const input = new Subject<StreamElement<number, string>>();
+  let sum = 0;
+  let seen = 0;
+  let done: ((sum: number) => void) | undefined;
+  let failed: ((err: unknown) => void) | undefined;
+  let failure: { error: unknown } | undefined;
+  const subscription = input.pipe(op).subscribe({
+    next: (o) => {
+      const v = valueOf(o);
+      if (v === undefined) return;
+      sum = (sum + v) | 0;
+      if (++seen === records.length) done?.(sum);
+    },
+    error: (error: unknown) => {
+      failure = { error };
+      failed?.(error);
+    },
+  });
+  return {
+    name,
+    async run() {
+      if (failure !== undefined) throw failure.error;
+      sum = 0;
+      seen = 0;
+      const result = new Promise<number>((resolve, reject) => {
+        done = resolve;
+        failed = reject;
+      });
+      for (let i = 0; i < records.length; i += CHUNK) {
+        const end = Math.min(records.length, i + CHUNK);
+        for (let j = i; j < end; j++) input.next(records[j] as StreamRecord<number, string>);
+        await yieldToLoop();
+      }
+      return result;
+    },
+    close: () => subscription.unsubscribe(),
+  };
+}
+
+/** Per case, the process's CPU time (every thread) of each run, in µs per record. */
+type CpuTimes = Map<string, number[]>;
+
+/** {@link measureAsync}, also recording each run's CPU time over all threads (stolen time does not inflate it). */
+async function measureWithCpu(n: number, cases: readonly AsyncCase[], rounds: number, warmUp: number): Promise<{ results: Result[]; cpu: CpuTimes }> {
+  const cpu: CpuTimes = new Map(cases.map((c) => [c.name, []]));
+  const timed = cases.map((c) => ({
+    name: c.name,
+    run: async () => {
+      const c0 = process.cpuUsage();
+      const sum = await c.run();
+      const c1 = process.cpuUsage(c0);
+      cpu.get(c.name)?.push((c1.user + c1.system) / n);
+      return sum;
+    },
+  }));
+  const results = await measureAsync(n, timed, rounds, warmUp);
+  for (const [name, xs] of cpu) cpu.set(name, xs.slice(warmUp));
+  return { results, cpu };
+}
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+/** The harness's table with a column of CPU time per record (all threads). */
+function tableWithCpu(title: string, results: readonly Result[], cpu: CpuTimes, baseline: string): string {
+  const lines = [
+    `### ${title}`,
+    '',
+    `| case | records/s (median) | × ${baseline} (median of per-round ratios) | CPU µs per record, all threads (median) |`,
+    '| --- | ---: | ---: | ---: |',
+  ];
+  for (const r of results) lines.push(`| ${r.name} | ${fmtRate(r.eventsPerSec)} | ${ratio(results, r.name, baseline).toFixed(2)} | ${median(cpu.get(r.name) ?? []).toFixed(2)} |`);
+  return lines.join('\n');
+}
+
+const recordValue = (e: StreamElement<number, string>): number | undefined => (e.kind === 'record' ? e.value : undefined);
+
+/** N records of K keys drawn at random (`user-<i>`), value = index, timestamp = index. */
+function makeRecords(n: number, k: number): { records: StreamRecord<number, string>[]; keys: string[]; values: number[] } {
+  const rnd = prng(k);
+  const names = Array.from({ length: k }, (_, i) => `user-${i}`);
+  const records: StreamRecord<number, string>[] = [];
+  const keys: string[] = [];
+  const values: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = names[Math.floor(rnd() * k)] as string;
+    keys.push(key);
+    values.push(i);
+    records.push(record(i, i, key));
+  }
+  return { records, keys, values };
+}
+
+/**
+ * Busy-loop steps that take ≈ `micros` µs of CPU here: the fastest of several trials, timed in CPU time (only this
+ * thread works meanwhile), so a loaded machine's stolen time does not shrink the work.
+ */
+function calibrate(micros: number): { iterations: number; micros: number } {
+  const probe = 2_000;
+  const calls = 20_000;
+  let best = Infinity;
+  let sink = 0;
+  for (let t = 0; t < 15; t++) {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < calls; i++) sink ^= spin(i, probe);
+    const c1 = process.cpuUsage(c0);
+    best = Math.min(best, (c1.user + c1.system) / calls);
+  }
+  if (sink === 0.5) console.log(sink);
+  // best: µs per call of `probe` steps
+  const iterations = Math.max(1, Math.round((probe * micros) / best));
+  return { iterations, micros: (best / probe) * iterations };
+}
+
+const PLAIN = 'tidewater pipeline (plain)';
+const P1 = 'parallel(1) in-process';
+const P2 = 'parallel(2) in-process';
+const T1 = 'parallel(1) threads';
+const T2 = 'parallel(2) threads';
+const LOOP = 'hand-written loop (Map)';
+const RX = 'plain RxJS (map + Map)';
+
+/** The case matrix at one key count and one amount of work per record. */
+async function matrix(n: number, k: number, iterations: number, rounds: number): Promise<{ results: Result[]; cpu: CpuTimes }> {
+  const { records, keys, values } = makeRecords(n, k);
+  const query = `work=${iterations}`;
+  const loopState = new Map<string, number>();
+  const rxState = new Map<string, number>();
+  const sessions = [
+    session(PLAIN, records, keyedWork(iterations), recordValue),
+    session(
+      RX,
+      records,
+      rxMap((r: StreamElement<number, string>) => {
+        const rec = r as StreamRecord<number, string>;
+        const c = (rxState.get(rec.key) ?? 0) + 1;
+        rxState.set(rec.key, c);
+        return spin(rec.value, iterations) + (c > 0 ? 1 : 0);
+      }),
+      (v: number) => v,
+    ),
+    session(P1, records, parallel(1, keyedWork(iterations)) as Pipeline, recordValue),
+    session(P2, records, parallel(2, keyedWork(iterations)) as Pipeline, recordValue),
+    session(T1, records, parallel(1, keyedWork(iterations), { worker: workerModule(query) }) as Pipeline, recordValue),
+    session(T2, records, parallel(2, keyedWork(iterations), { worker: workerModule(query) }) as Pipeline, recordValue),
+  ];
+  const loop: AsyncCase = {
+    name: LOOP,
+    run: () => {
+      let sum = 0;
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as string;
+        const c = (loopState.get(key) ?? 0) + 1;
+        loopState.set(key, c);
+        sum = (sum + spin(values[i] as number, iterations) + (c > 0 ? 1 : 0)) | 0;
+      }
+      return Promise.resolve(sum);
+    },
+  };
+  try {
+    return await measureWithCpu(n, [loop, ...sessions], rounds, 2);
+  } finally {
+    for (const s of sessions) s.close();
+  }
+}
+
+/** Thread start-up: `parallel(2)` in threads over an empty input, subscribed afresh each time (tsx loads TypeScript). */
+async function startUp(times: number): Promise<number> {
+  const ms: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const input = new Subject<StreamElement<number, string>>();
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      input.pipe(parallel(2, keyedWork(0), { worker: workerModule('work=0') }) as Pipeline).subscribe({ complete: resolve, error: reject });
+      input.complete();
+    });
+    ms.push(performance.now() - t0);
+  }
+  return ms.sort((a, b) => a - b)[Math.floor(ms.length / 2)] as number;
+}
+
+function ratioLines(results: readonly Result[], target: { name: string; min: number; label: string } | undefined): string {
+  const lines = [
+    `parallel(2) threads / plain: ${ratio(results, T2, PLAIN).toFixed(2)}×; parallel(1) threads / plain: ${ratio(results, T1, PLAIN).toFixed(2)}×`,
+    `parallel(1) in-process / plain: ${ratio(results, P1, PLAIN).toFixed(2)}× (cost ${((1 / ratio(results, P1, PLAIN) - 1) * 100).toFixed(1)} %); parallel(2) in-process / plain: ${ratio(results, P2, PLAIN).toFixed(2)}× (cost ${((1 / ratio(results, P2, PLAIN) - 1) * 100).toFixed(1)} %)`,
+    `plain / hand-written loop: ${ratio(results, PLAIN, LOOP).toFixed(2)}×; plain / plain RxJS: ${ratio(results, PLAIN, RX).toFixed(2)}×`,
+  ];
+  if (target !== undefined) {
+    const r = ratio(results, target.name, PLAIN);
+    lines.push(`${target.label}: ${r.toFixed(2)}× (target ≥ ${target.min.toFixed(2)}: ${r >= target.min ? 'met' : 'NOT met'})`);
+  }
+  return lines.join('\n');
+}
+
+async function speedupPart(n: number): Promise<string> {
+  const { iterations, micros } = calibrate(2);
+  const parts = [`calibrated user work: ${iterations} busy-loop steps ≈ ${micros.toFixed(2)} µs of CPU per record (fastest of 15 trials)`];
+  for (const k of [100, 100_000]) {
+    const { results, cpu } = await matrix(n, k, iterations, 3);
+    parts.push(
+      tableWithCpu(`speed-up: keyed count + ≈ 2 µs work per record, ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 3 rounds)`, results, cpu, PLAIN) +
+        '\n\n' +
+        ratioLines(results, { name: T2, min: 1.6, label: 'speed-up, parallel(2) threads / plain' }),
+    );
+  }
+  return parts.join('\n\n');
+}
+
+async function overheadPart(n: number): Promise<string> {
+  const parts: string[] = [];
+  for (const k of [100, 100_000]) {
+    const { results, cpu } = await matrix(n, k, 0, 7);
+    const p1 = ratio(results, P1, PLAIN);
+    parts.push(
+      tableWithCpu(`overhead: keyed count, no work, ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 7 rounds)`, results, cpu, PLAIN) +
+        '\n\n' +
+        ratioLines(results, undefined) +
+        `\nin-process cost, parallel(1) over plain: ${((1 / p1 - 1) * 100).toFixed(1)} % (target ≤ 10 %: ${1 / p1 - 1 <= 0.1 ? 'met' : 'NOT met'})`,
+    );
+  }
+  return parts.join('\n\n');
+}
+
+async function shufflePart(n: number): Promise<string> {
+  const k = 100_000;
+  const { records } = makeRecords(n, k);
+  const mapQuery = 'kind=map';
+  const identity = (await import('./parallelPipeline.js')).identity;
+  const sessions = [
+    session('identity map (plain, one thread)', records, identity, recordValue),
+    session('parallel(1, identity map) threads', records, parallel(1, identity, { worker: workerModule(mapQuery) }) as Pipeline, recordValue),
+    session('parallel(2, identity map) threads', records, parallel(2, identity, { worker: workerModule(mapQuery) }) as Pipeline, recordValue),
+  ];
+  let shuffle: Result[];
+  let cpu: CpuTimes;
+  try {
+    ({ results: shuffle, cpu } = await measureWithCpu(n, sessions, 5, 2));
+  } finally {
+    for (const s of sessions) s.close();
+  }
+  const t2 = shuffle.find((r) => r.name === 'parallel(2, identity map) threads')?.eventsPerSec ?? NaN;
+
+  // the codec alone, on this thread: batches of 2 048 records (the host's input batch), and structured clone of
+  // arrays of 1 000 records (what postMessage of plain arrays does: serialise here, deserialise there)
+  const codec = createValueCodec();
+  const batch = 2048;
+  const cn = Math.min(n, 400_000);
+  const sample = records.slice(0, cn);
+  const encoded = (() => {
+    const enc = new BatchEncoder();
+    const out = [];
+    for (let i = 0; i < cn; i += batch) {
+      for (let j = i; j < Math.min(cn, i + batch); j++) enc.add(j, sample[j] as StreamRecord<number, string>);
+      out.push(enc.take(codec));
+    }
+    return out;
+  })();
+  const arrays: StreamRecord<number, string>[][] = [];
+  for (let i = 0; i < cn; i += 1000) arrays.push(sample.slice(i, i + 1000));
+  const cloned = arrays.map((a) => structuredClone(a));
+  const decoder = new BatchDecoder(codec);
+  const codecResults = measure(cn, [
+    {
+      name: 'codec encode (BatchEncoder.add + take)',
+      run: () => {
+        const enc = new BatchEncoder();
+        let bytes = 0;
+        for (let i = 0; i < cn; i += batch) {
+          const end = Math.min(cn, i + batch);
+          for (let j = i; j < end; j++) enc.add(j, sample[j] as StreamRecord<number, string>);
+          const b = enc.take(codec);
+          bytes = (bytes + (b.payload?.length ?? 0)) | 0;
+        }
+        return bytes;
+      },
+    },
+    {
+      name: 'codec decode (BatchDecoder.decode)',
+      run: () => {
+        let sum = 0;
+        for (const b of encoded) decoder.decode(b, (_s, e) => void (sum = (sum + (e.kind === 'record' ? (e.value as number) : 0)) | 0));
+        return sum;
+      },
+    },
+    {
+      name: 'structured clone, serialise + deserialise (1 000-record arrays)',
+      run: () => {
+        let sum = 0;
+        for (const a of arrays) sum = (sum + (structuredClone(a)[0] as StreamRecord<number, string>).value) | 0;
+        return sum;
+      },
+    },
+    {
+      name: 'structured clone, walk of the clones (reference)',
+      run: () => {
+        let sum = 0;
+        for (const a of cloned) for (const r of a) sum = (sum + r.value) | 0;
+        return sum;
+      },
+    },
+  ], 7);
+  const enc = codecResults[0]?.eventsPerSec ?? NaN;
+  const dec = codecResults[1]?.eventsPerSec ?? NaN;
+  const sc = codecResults[2]?.eventsPerSec ?? NaN;
+  const codecBoth = 1 / (1 / enc + 1 / dec);
+  const startMs = await startUp(3);
+  return (
+    tableWithCpu(`cross-thread shuffle: identity map, ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 5 rounds)`, shuffle, cpu, 'identity map (plain, one thread)') +
+    `\n\nshuffle through parallel(2) threads: ${fmtRate(t2)} (target ≥ 3 M/s: ${t2 >= 3e6 ? 'met' : 'NOT met'})` +
+    `\nthread start-up, parallel(2) over an empty input (worker modules loaded through tsx): ${startMs.toFixed(0)} ms (median of 3)` +
+    '\n\n' +
+    table(`codec per thread, ${cn.toLocaleString('en')} records (batches of ${batch}) vs structured clone (median of 7 rounds)`, codecResults, 'codec encode (BatchEncoder.add + take)') +
+    `\n\ncodec encode + decode of one record (both sides, one thread): ${fmtRate(codecBoth)}; structured clone: ${fmtRate(sc)} → codec ${(codecBoth / sc).toFixed(1)}× structured clone`
+  );
+}
+
+const PARTS: Record<string, { run: (n: number) => Promise<string>; n: number }> = {
+  speedup: { run: speedupPart, n: 1_000_000 },
+  overhead: { run: overheadPart, n: 1_000_000 },
+  shuffle: { run: shufflePart, n: 2_000_000 },
+};
+
+/**
+ * `part` given: runs that part here. Otherwise (or `'all'`) runs each part in a fresh Node process (so one part's JIT
+ * state does not colour the next) and returns their reports; `records` overrides every part's size.
+ */
+export async function parallelBench(part?: string, records?: number): Promise<{ report: string }> {
+  if (part !== undefined && part !== 'all') {
+    const p = PARTS[part];
+    if (p === undefined) throw new Error(`parallel bench: unknown part '${part}'; have: ${Object.keys(PARTS).join(', ')}`);
+    return { report: await p.run(records ?? p.n) };
+  }
+  const reports: string[] = [];
+  for (const name of Object.keys(PARTS)) {
+    const args = ['--import', 'tsx', 'bench/run.ts', 'parallel', name, ...(records !== undefined ? [String(records)] : [])];
+    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (r.status !== 0) throw new Error(`parallel bench: part ${name} failed (exit ${r.status})`);
+    reports.push(r.stdout.trimEnd());
+  }
+  return { report: reports.join('\n\n') };
+}

@@ -1,0 +1,47 @@
+/**
+ * The pipelines of `bench/parallel.ts`, in a module of their own so that worker threads can load them
+ * (`parallel(n, pipeline, { worker })` imports the module that exports the pipeline as `default`). One module, several
+ * pipelines: the module URL's query picks one (`?work=ITERATIONS&kind=count|map`); each distinct URL is a module of
+ * its own, in the threads as here.
+ */
+import { pipe, type OperatorFunction } from 'rxjs';
+import { valueState, type StreamElement } from '../src/index.js';
+import { map, process } from '../operators/index.js';
+
+/** A deterministic busy loop of `iterations` steps over `v` (the user work per record), result in [0, 65 535]. */
+export function spin(v: number, iterations: number): number {
+  let x = v | 0;
+  for (let j = 0; j < iterations; j++) x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + j) | 0;
+  return x & 0xffff;
+}
+
+type Pipeline = OperatorFunction<StreamElement<number, string>, StreamElement<number, string>>;
+
+/**
+ * A keyed running count in `process` + `valueState` that also does `iterations` steps of {@link spin} per record and
+ * emits `spin + (count > 0 ? 1 : 0)` (with `iterations` 0: the cheap keyed pipeline).
+ */
+export function keyedWork(iterations: number): Pipeline {
+  return pipe(
+    process<number, string, number, { n: ReturnType<typeof valueState<number>> }>({
+      name: 'keyed-work',
+      state: { n: valueState<number>() },
+      onElement(v, ctx) {
+        const c = (ctx.state.n.get() ?? 0) + 1;
+        ctx.state.n.set(c);
+        // state read and written per record; the value the same every round (the state lives across rounds)
+        ctx.emit(spin(v, iterations) + (c > 0 ? 1 : 0));
+      },
+    }),
+  );
+}
+
+/** A stateless identity `map`: what the cross-thread shuffle costs with no work at all. */
+export const identity: Pipeline = pipe(map((v: number) => v));
+
+const query = new URL(import.meta.url).searchParams;
+
+/** The pipeline this module's URL names (default: the keyed pipeline without work). */
+const pipeline: Pipeline = query.get('kind') === 'map' ? identity : keyedWork(Number(query.get('work') ?? 0));
+
+export default pipeline;
