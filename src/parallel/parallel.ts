@@ -137,9 +137,15 @@ export function parallel<T, K, R, K2 = K>(
       const group = new ParallelGroup(parent, { n, maxParallelism, byKeyGroup, partitioner: partitionerName(by) });
       const tap = new BarrierTap(out as Subscriber<StreamElement<unknown, unknown>>, group);
       if (module === undefined) {
+        const runtimes = group.runtimes();
+        if (n === 1) {
+          // one subtask: nothing to route or merge (its runtime still names and checkpoints it as a subtask)
+          withRuntime(pipeline(withRuntime(source, parent)), runtimes[0] as OperatorRuntime).subscribe(tap);
+          group.started = true;
+          return tap;
+        }
         // the input is subscribed (by the last subtask) in the runtime outside, not in that subtask's
         const parts = partitionStream(withRuntime(source, parent), n, by, { maxParallelism });
-        const runtimes = group.runtimes();
         const outputs = parts.map((p, i) => withRuntime(pipeline(p), runtimes[i] as OperatorRuntime));
         mergeWithValve(outputs, true).subscribe(tap);
         group.started = true;

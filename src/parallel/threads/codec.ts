@@ -43,62 +43,81 @@ export interface ValueCodec {
  * @internal
  */
 export class BatchEncoder {
-  private seqs: number[] = [];
-  private stamps: number[] = [];
-  private kinds: number[] = [];
-  private values: unknown[] = [];
+  // columns written in place (grown by doubling), values and keys in one array reused from batch to batch
+  private seqs = new Float64Array(256);
+  private stamps = new Float64Array(256);
+  private kinds = new Uint8Array(256);
+  private n = 0;
+  private readonly values: unknown[] = [];
+  private nv = 0;
   /** Records in the batch. */
   records = 0;
 
   get size(): number {
-    return this.kinds.length;
+    return this.n;
   }
 
   /** The sequence number of the batch's first element (Infinity when empty). */
   get firstSeq(): number {
-    return this.seqs.length === 0 ? Infinity : (this.seqs[0] as number);
+    return this.n === 0 ? Infinity : (this.seqs[0] as number);
+  }
+
+  private grow(): void {
+    const cap = this.seqs.length * 2;
+    const seqs = new Float64Array(cap);
+    seqs.set(this.seqs);
+    const stamps = new Float64Array(cap);
+    stamps.set(this.stamps);
+    const kinds = new Uint8Array(cap);
+    kinds.set(this.kinds);
+    this.seqs = seqs;
+    this.stamps = stamps;
+    this.kinds = kinds;
   }
 
   add(seq: number, e: StreamElement<unknown, unknown>, fullBarrier = false): void {
-    this.seqs.push(seq);
+    const i = this.n;
+    if (i === this.seqs.length) this.grow();
+    this.seqs[i] = seq;
+    this.n = i + 1;
     switch (e.kind) {
       case 'record':
-        this.kinds.push(RECORD);
-        this.stamps.push(e.timestamp);
-        this.values.push(e.value, e.key);
+        this.kinds[i] = RECORD;
+        this.stamps[i] = e.timestamp;
+        this.values[this.nv++] = e.value;
+        this.values[this.nv++] = e.key;
         this.records++;
         return;
       case 'watermark':
-        this.kinds.push(WATERMARK);
-        this.stamps.push(e.timestamp);
+        this.kinds[i] = WATERMARK;
+        this.stamps[i] = e.timestamp;
         return;
       case 'status':
-        this.kinds.push(e.idle ? IDLE : ACTIVE);
-        this.stamps.push(0);
+        this.kinds[i] = e.idle ? IDLE : ACTIVE;
+        this.stamps[i] = 0;
         return;
       case 'barrier':
-        this.kinds.push(fullBarrier ? BARRIER_FULL : BARRIER);
-        this.stamps.push(e.checkpointId);
+        this.kinds[i] = fullBarrier ? BARRIER_FULL : BARRIER;
+        this.stamps[i] = e.checkpointId;
         return;
     }
   }
 
   /** The batch so far, encoded; the encoder is empty after. */
   take(codec: ValueCodec): EncodedBatch {
-    const n = this.kinds.length;
+    const n = this.n;
     const numbers = new Float64Array(2 * n);
-    for (let i = 0; i < n; i++) {
-      numbers[i] = this.seqs[i] as number;
-      numbers[n + i] = this.stamps[i] as number;
+    numbers.set(this.seqs.subarray(0, n));
+    numbers.set(this.stamps.subarray(0, n), n);
+    const kinds = this.kinds.slice(0, n);
+    let payload: Uint8Array | undefined;
+    if (this.nv > 0) {
+      this.values.length = this.nv;
+      // msgpackr packs into a shared buffer: the message takes a copy of its bytes
+      payload = Uint8Array.prototype.slice.call(codec.pack(this.values));
+      this.values.length = 0;
     }
-    const kinds = Uint8Array.from(this.kinds);
-    // msgpackr packs into a shared buffer: the message takes a copy of its bytes
-    const payload = this.values.length === 0 ? undefined : Uint8Array.prototype.slice.call(codec.pack(this.values));
-    this.seqs = [];
-    this.stamps = [];
-    this.kinds = [];
-    this.values = [];
-    this.records = 0;
+    this.n = this.nv = this.records = 0;
     return { numbers, kinds, payload };
   }
 }

@@ -46,6 +46,13 @@ class NumberQueue {
   }
 }
 
+/** The output elements of one message, with their input numbers; `pos`: the next one to release. */
+interface OutChunk {
+  readonly seqs: Float64Array;
+  readonly elements: Element[];
+  pos: number;
+}
+
 /** One worker subtask as the operator sees it. */
 interface Remote {
   readonly index: number;
@@ -54,12 +61,12 @@ interface Remote {
   readonly encoder: BatchEncoder;
   /** First sequence number of each input message sent and not yet acknowledged, in order. */
   readonly inflight: NumberQueue;
-  /** Output received and not yet released: sequence numbers and elements, in order. */
-  readonly outSeqs: NumberQueue;
-  outElements: Element[];
+  /** Output received and not yet released, as received: one chunk per message, in order. */
+  readonly out: OutChunk[];
+  /** The first chunk not fully released. */
   outHead: number;
   /** The subscriber of this subtask's output stream (the merge's input). */
-  out: Subscriber<Element> | undefined;
+  output: Subscriber<Element> | undefined;
   /** The worker reported its pipeline complete (and sent its final state). */
   done: boolean;
   /** Its output stream was completed. */
@@ -105,10 +112,9 @@ export class ThreadedSubtasks {
         thread: undefined,
         encoder: new BatchEncoder(),
         inflight: new NumberQueue(),
-        outSeqs: new NumberQueue(),
-        outElements: [],
+        out: [],
         outHead: 0,
-        out: undefined,
+        output: undefined,
         done: false,
         closed: false,
       });
@@ -118,7 +124,7 @@ export class ThreadedSubtasks {
   /** The output stream of subtask `i` (one subscriber: the merge). */
   output(i: number): Observable<Element> {
     return new Observable<Element>((subscriber) => {
-      (this.remotes[i] as Remote).out = subscriber;
+      (this.remotes[i] as Remote).output = subscriber;
     });
   }
 
@@ -279,10 +285,15 @@ export class ThreadedSubtasks {
           if (this.group.parent?.warn !== undefined) this.group.parent.warn(operator, message);
           else console.warn(message);
         }
-        (this.decoder as BatchDecoder).decode(m.batch, (seq, e) => {
-          r.outSeqs.push(seq);
-          r.outElements.push(e);
-        });
+        const n = m.batch.kinds.length;
+        if (n > 0) {
+          const elements = new Array<Element>(n);
+          let k = 0;
+          (this.decoder as BatchDecoder).decode(m.batch, (_seq, e) => {
+            elements[k++] = e;
+          });
+          r.out.push({ seqs: m.batch.numbers.subarray(0, n), elements, pos: 0 });
+        }
         for (let k = 0; k < m.acks && r.inflight.length > 0; k++) r.inflight.shift();
         this.relieveIfCaughtUp();
         this.release();
@@ -326,28 +337,45 @@ export class ThreadedSubtasks {
         if (first < bound) bound = first;
       }
       for (;;) {
+        // the remote whose next output has the lowest input number (ties: the lower subtask)
         let pick: Remote | undefined;
+        let chunk: OutChunk | undefined;
         let min = Infinity;
         for (const r of this.remotes) {
-          if (r.outSeqs.length > 0 && r.outSeqs.peek() < min) {
-            min = r.outSeqs.peek();
+          const c = r.out[r.outHead];
+          if (c !== undefined && (c.seqs[c.pos] as number) < min) {
+            min = c.seqs[c.pos] as number;
             pick = r;
+            chunk = c;
           }
         }
-        if (pick === undefined || min >= bound || this.failed) break;
-        pick.outSeqs.shift();
-        const e = pick.outElements[pick.outHead] as Element;
-        pick.outElements[pick.outHead++] = undefined as unknown as Element;
-        if (pick.outHead > 4096 && pick.outHead * 2 > pick.outElements.length) {
-          pick.outElements = pick.outElements.slice(pick.outHead);
-          pick.outHead = 0;
+        if (pick === undefined || chunk === undefined || min >= bound || this.failed) break;
+        // release the run of this chunk below the next remote's lowest number (and the bound)
+        let limit = bound;
+        for (const r of this.remotes) {
+          if (r === pick) continue;
+          const c = r.out[r.outHead];
+          if (c !== undefined) limit = Math.min(limit, (c.seqs[c.pos] as number) + (r.index < pick.index ? 0 : 1));
         }
-        pick.out?.next(e);
+        const { seqs, elements } = chunk;
+        const output = pick.output;
+        while (chunk.pos < elements.length && (seqs[chunk.pos] as number) < limit && !this.failed) {
+          const e = elements[chunk.pos] as Element;
+          elements[chunk.pos++] = undefined as unknown as Element;
+          output?.next(e);
+        }
+        if (chunk.pos === elements.length) {
+          pick.out[pick.outHead++] = undefined as unknown as OutChunk;
+          if (pick.outHead === pick.out.length) {
+            pick.out.length = 0;
+            pick.outHead = 0;
+          }
+        }
       }
       for (const r of this.remotes) {
-        if (r.done && !r.closed && r.outSeqs.length === 0 && !this.failed) {
+        if (r.done && !r.closed && r.out.length === r.outHead && !this.failed) {
           r.closed = true;
-          r.out?.complete();
+          r.output?.complete();
         }
       }
     } finally {
