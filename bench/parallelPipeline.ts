@@ -36,12 +36,35 @@ export function keyedWork(iterations: number): Pipeline {
   );
 }
 
+/**
+ * A keyed aggregation with the same user work: per record `iterations` steps of {@link spin} added to the key's sum
+ * in `valueState`, and a timer at the next watermark; each key emits its sum once per watermark (one output per key
+ * and round, not per record).
+ */
+export function keyedSum(iterations: number): Pipeline {
+  return pipe(
+    process<number, string, number, { sum: ReturnType<typeof valueState<number>> }>({
+      name: 'keyed-sum',
+      state: { sum: valueState<number>() },
+      onElement(v, ctx) {
+        ctx.state.sum.set(((ctx.state.sum.get() ?? 0) + spin(v, iterations)) | 0);
+        ctx.timers.registerEventTime(ctx.currentWatermark + 1);
+      },
+      onTimer(_ts, ctx) {
+        ctx.emit(ctx.state.sum.get() ?? 0);
+      },
+    }),
+  );
+}
+
 /** A stateless identity `map`: what the cross-thread shuffle costs with no work at all. */
 export const identity: Pipeline = pipe(map((v: number) => v));
 
 const query = new URL(import.meta.url).searchParams;
 
 /** The pipeline this module's URL names (default: the keyed pipeline without work). */
-const pipeline: Pipeline = query.get('kind') === 'map' ? identity : keyedWork(Number(query.get('work') ?? 0));
+const work = Number(query.get('work') ?? 0);
+const kind = query.get('kind');
+const pipeline: Pipeline = kind === 'map' ? identity : kind === 'sum' ? keyedSum(work) : keyedWork(work);
 
 export default pipeline;
