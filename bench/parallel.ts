@@ -342,6 +342,21 @@ async function shufflePart(n: number): Promise<string> {
   }
   const t2 = shuffle.find((r) => r.name === 'parallel(2, identity map) threads')?.eventsPerSec ?? NaN;
 
+  // one way: records shuffled by key to the threads, where a keyed sum takes them (one output per key and round)
+  const watermarkOf = (e: StreamElement<number, string>) => (e.kind === 'watermark' ? e.timestamp : undefined);
+  const oneWay = [
+    session('keyed sum (plain, one thread)', records, keyedSum(0), recordValue, { watermarkOf }),
+    session('parallel(2, keyed sum) threads', records, parallel(2, keyedSum(0), { worker: workerModule('work=0&kind=sum') }) as Pipeline, recordValue, { watermarkOf }),
+  ];
+  let oneWayResults: Result[];
+  let oneWayCpu: CpuTimes;
+  try {
+    ({ results: oneWayResults, cpu: oneWayCpu } = await measureWithCpu(n, oneWay, 5, 2));
+  } finally {
+    for (const s of oneWay) s.close();
+  }
+  const t2OneWay = oneWayResults.find((r) => r.name === 'parallel(2, keyed sum) threads')?.eventsPerSec ?? NaN;
+
   // the codec alone, on this thread: batches of 2 048 records (the host's input batch), and structured clone of
   // arrays of 1 000 records (what postMessage of plain arrays does: serialise here, deserialise there)
   const codec = createValueCodec();
@@ -408,7 +423,10 @@ async function shufflePart(n: number): Promise<string> {
   const startMs = await startUp(3);
   return (
     tableWithCpu(`cross-thread shuffle: identity map, ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 5 rounds)`, shuffle, cpu, 'identity map (plain, one thread)') +
-    `\n\nshuffle through parallel(2) threads: ${fmtRate(t2)} (target ≥ 3 M/s: ${t2 >= 3e6 ? 'met' : 'NOT met'})` +
+    `\n\nshuffle through parallel(2) threads and back: ${fmtRate(t2)} (target ≥ 3 M/s: ${t2 >= 3e6 ? 'met' : 'NOT met'})` +
+    '\n\n' +
+    tableWithCpu(`one-way shuffle: keyed sum (no work, one output per key and round), ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 5 rounds)`, oneWayResults, oneWayCpu, 'keyed sum (plain, one thread)') +
+    `\n\nshuffle into parallel(2) threads (one way): ${fmtRate(t2OneWay)} (target ≥ 3 M/s: ${t2OneWay >= 3e6 ? 'met' : 'NOT met'})` +
     `\nthread start-up, parallel(2) over an empty input (worker modules loaded through tsx): ${startMs.toFixed(0)} ms (median of 3)` +
     '\n\n' +
     table(`codec per thread, ${cn.toLocaleString('en')} records (batches of ${batch}) vs structured clone (median of 7 rounds)`, codecResults, 'codec encode (BatchEncoder.add + take)') +
