@@ -2,7 +2,7 @@
 // in two Web Workers and in-process, with checkpoints in IndexedDB (docs/ARCHITECTURE.md, "Parallel subtasks").
 import { pipe, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { fromArray, keyGroupOf, partitionOfKeyGroup, runJob, SubtaskError, toArray, UserFunctionError, type CheckpointInfo, type JobMetrics, type StreamElement } from '../src/index.js';
+import { boundedOutOfOrderness, fromArray, keyGroupOf, partitionOfKeyGroup, runJob, SubtaskError, toArray, UserFunctionError, type CheckpointInfo, type JobMetrics, type StreamElement } from '../src/index.js';
 import { indexedDbStore } from '../src/stores/indexedDb.js';
 import { eventTime, keyBy, parallel } from '../operators/index.js';
 import { FAILING_N, failing } from './fixtures/parallel/failingWindow.js';
@@ -25,7 +25,8 @@ const events: Event[] = (() => {
 type Keyed = OperatorFunction<StreamElement<Event, string>, StreamElement<string, string>>;
 
 /** The job's pipeline: event time from n, keyed by user, then `keyed` (windowCount, alone or under parallel). */
-const job = (keyed: Keyed) => pipe(eventTime((e: Event) => e.n), keyBy((e: Event) => e.user), keyed);
+// a watermark per advance (not every 200 ms of wall time): windows fire as the events go, whatever the timing
+const job = (keyed: Keyed) => pipe(eventTime((e: Event) => e.n, boundedOutOfOrderness(0, { interval: 0 })), keyBy((e: Event) => e.user), keyed);
 
 const run = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
 let dbs = 0;
