@@ -127,13 +127,18 @@ export class BatchEncoder {
   }
 }
 
-/** The first `count` items of `items` as a float64 column (all numbers) or msgpackr bytes; `items` is emptied. */
+/**
+ * The first `count` items of `items` as a float64 column (all numbers) or msgpackr bytes. `items` keeps its length
+ * (and its storage) from batch to batch: the next batch overwrites it.
+ */
 function column(items: unknown[], count: number, numeric: boolean, codec: ValueCodec): Float64Array | Uint8Array {
-  items.length = count;
+  if (numeric) {
+    const out = new Float64Array(count);
+    for (let i = 0; i < count; i++) out[i] = items[i] as number;
+    return out;
+  }
   // (msgpackr packs into a shared buffer: the message takes a copy of its bytes)
-  const out = numeric ? Float64Array.from(items as number[]) : Uint8Array.prototype.slice.call(codec.pack(items));
-  items.length = 0;
-  return out;
+  return Uint8Array.prototype.slice.call(codec.pack(items.length === count ? items : items.slice(0, count)));
 }
 
 /** A column back: the numbers of a float64 column, else what the msgpackr bytes hold. */

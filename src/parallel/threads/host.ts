@@ -1,4 +1,4 @@
-import { Observable, type Observer, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, Subscriber, type Subscription } from 'rxjs';
 import type { OperatorSnapshot } from '../../checkpoints/snapshot.js';
 import type { StreamElement } from '../../elements/index.js';
 import { ConfigurationError, SubtaskError } from '../../errors/index.js';
@@ -46,6 +46,49 @@ class NumberQueue {
   }
 }
 
+/** Numbers each element as it arrives, then passes it on (the hot path overridden as in src/elements/plumbing.ts). */
+class NumberingSubscriber extends Subscriber<Element> {
+  constructor(
+    destination: Subscriber<Element>,
+    private readonly host: ThreadedSubtasks,
+  ) {
+    super(destination);
+  }
+  override next(e: Element): void {
+    if (this.isStopped) super.next(e);
+    else this._next(e);
+  }
+  protected override _next(e: Element): void {
+    this.host.arrived();
+    (this.destination as Subscriber<Element>).next(e);
+  }
+}
+
+/** Takes one partition's elements into its subtask's messages. */
+class InputSubscriber extends Subscriber<Element> {
+  constructor(
+    private readonly host: ThreadedSubtasks,
+    private readonly remote: Remote,
+  ) {
+    super();
+  }
+  override next(e: Element): void {
+    if (this.isStopped) super.next(e);
+    else this.host.takeInput(this.remote, e);
+  }
+  protected override _next(e: Element): void {
+    this.host.takeInput(this.remote, e);
+  }
+  protected override _error(err: unknown): void {
+    this.unsubscribe();
+    this.host.inputFailed(err);
+  }
+  protected override _complete(): void {
+    this.unsubscribe();
+    this.host.inputEnded();
+  }
+}
+
 /** The output elements of one message, with their input numbers; `pos`: the next one to release. */
 interface OutChunk {
   readonly seqs: Float64Array;
@@ -88,14 +131,15 @@ export class ThreadedSubtasks {
   private decoder: BatchDecoder | undefined;
   /** Sequence number of the latest input element. */
   private seq = -1;
-  private flushScheduled = false;
+  /** Whether a flush of every subtask's buffered input is scheduled (at the end of the current burst). */
+  flushScheduled = false;
   private failed = false;
   private releasing = false;
   /** Whether this asked the runtime's feeder to pause. */
   private pressing = false;
   /** Subtasks whose thread loaded the pipeline (the feeder waits until all did). */
   private ready = 0;
-  private inputEnded = 0;
+  private partitionsEnded = 0;
   /** The number of the end of input, once the input ended. */
   private endSeq: number | undefined;
   private readonly subscriptions: Subscription[] = [];
@@ -130,45 +174,45 @@ export class ThreadedSubtasks {
 
   /** Numbers every element of `source` on arrival (before it is routed). */
   numbered(source: Observable<Element>): Observable<Element> {
-    return new Observable<Element>((subscriber) =>
-      source.subscribe({
-        next: (e) => {
-          this.seq++;
-          subscriber.next(e);
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
-      }),
-    );
+    return new Observable<Element>((subscriber) => source.subscribe(new NumberingSubscriber(subscriber, this)));
+  }
+
+  /** Counts an element arriving (see {@link numbered}). */
+  arrived(): void {
+    this.seq++;
   }
 
   /** The subscriber that takes partition `i`'s elements into subtask `i`'s next message. */
-  input(i: number): Partial<Observer<Element>> {
-    const r = this.remotes[i] as Remote;
-    const parent = this.group.parent;
-    return {
-      next: (e) => {
-        if (this.failed) return;
-        if (e.kind === 'barrier') {
-          r.encoder.add(this.seq, e, parent?.fullSnapshot?.(e.checkpointId) === true);
-          this.send(r);
-          return;
-        }
-        r.encoder.add(this.seq, e);
-        if (r.encoder.records >= INPUT_BATCH) this.send(r);
-        else this.scheduleFlush();
-      },
-      error: (err: unknown) => this.fail(err),
-      complete: () => {
-        if (++this.inputEnded < this.remotes.length) return;
-        // the end: one number for it, sent to every subtask after what is left of the input
-        this.endSeq = ++this.seq;
-        for (const x of this.remotes) {
-          this.send(x);
-          this.sendEnd(x);
-        }
-      },
-    };
+  input(i: number): Subscriber<Element> {
+    return new InputSubscriber(this, this.remotes[i] as Remote);
+  }
+
+  /** An element of subtask `r`'s partition: into its next message (a barrier sends the message at once). */
+  takeInput(r: Remote, e: Element): void {
+    if (this.failed) return;
+    if (e.kind === 'barrier') {
+      r.encoder.add(this.seq, e, this.group.parent?.fullSnapshot?.(e.checkpointId) === true);
+      this.send(r);
+      return;
+    }
+    r.encoder.add(this.seq, e);
+    if (r.encoder.records >= INPUT_BATCH) this.send(r);
+    else if (!this.flushScheduled) this.scheduleFlush();
+  }
+
+  /** A partition ended; once all did: one number for the end, sent to every subtask after what is left of the input. */
+  inputEnded(): void {
+    if (++this.partitionsEnded < this.remotes.length) return;
+    this.endSeq = ++this.seq;
+    for (const x of this.remotes) {
+      this.send(x);
+      this.sendEnd(x);
+    }
+  }
+
+  /** The input failed. */
+  inputFailed(err: unknown): void {
+    this.fail(err);
   }
 
   /**
