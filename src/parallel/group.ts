@@ -51,50 +51,33 @@ export function combineSnapshots(
   if (parts.length === 1) return first;
   const full = parts.every((p) => p.full);
   let watermark = Infinity;
-  let packed = true;
-  for (const p of parts) {
+  const chunks: string[] = [];
+  let count = 0;
+  parts.forEach((p, i) => {
     if (p.maxParallelism !== first.maxParallelism) throw new Error(`${name}: subtask snapshots disagree on maxParallelism (${p.maxParallelism} vs ${first.maxParallelism})`);
     watermark = Math.min(watermark, p.watermark === undefined ? MIN_WATERMARK : (decodeValue(p.watermark) as number));
-    if (!(p instanceof PackedSnapshot)) packed = false;
-  }
-  const wm = watermark === MIN_WATERMARK ? undefined : encodeValue(watermark);
-  // a full part within a delta: its key groups are cleared before its entries
-  const markers = (i: number): ChunkWriter | undefined => {
-    const part = parts[i] as OperatorSnapshot;
-    if (full || !part.full) return undefined;
+    // a full part within a delta: its key groups are cleared before its entries; a part not packed yet is packed
     const range = ranges[i];
-    if (range === undefined) throw new Error(`${name}: subtask ${i} snapshotted in full, the others as deltas, and its key groups are not known`);
-    const w = new ChunkWriter();
-    const path = escapeJson(CLEAR_KEY_GROUP_PATH);
-    for (let g = range.first; g <= range.last; g++) w.row(g, path, undefined);
-    return w;
-  };
-  if (packed) {
-    const chunks: string[] = [];
-    let count = 0;
-    (parts as readonly PackedSnapshot[]).forEach((p, i) => {
-      const m = markers(i);
-      if (m !== undefined) {
-        chunks.push(...m.finish());
-        count += m.count;
-      }
+    const clear = !full && p.full;
+    if (clear && range === undefined) throw new Error(`${name}: subtask ${i} snapshotted in full, the others as deltas, and its key groups are not known`);
+    if (clear || !(p instanceof PackedSnapshot)) {
+      const w = new ChunkWriter();
+      if (clear && range !== undefined) for (let g = range.first; g <= range.last; g++) w.row(g, CLEAR_PATH_ESCAPED, undefined);
+      if (!(p instanceof PackedSnapshot)) for (const e of p.entries) w.entry(e);
+      chunks.push(...w.finish());
+      count += w.count;
+    }
+    if (p instanceof PackedSnapshot) {
       chunks.push(...p.chunks);
       count += p.count;
-    });
-    return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, wm);
-  }
-  return {
-    operator: name,
-    full,
-    maxParallelism: first.maxParallelism,
-    ...(wm !== undefined ? { watermark: wm } : {}),
-    entries: parts.flatMap((p, i) => {
-      const range = markers(i) === undefined ? undefined : ranges[i];
-      const clear = range === undefined ? [] : Array.from({ length: range.last - range.first + 1 }, (_, k) => ({ keyGroup: range.first + k, path: CLEAR_KEY_GROUP_PATH, value: undefined }));
-      return [...clear, ...p.entries];
-    }),
-  };
+    }
+  });
+  const wm = watermark === MIN_WATERMARK ? undefined : encodeValue(watermark);
+  return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, wm);
 }
+
+/** {@link CLEAR_KEY_GROUP_PATH} as it is written inside a chunk's JSON string. */
+const CLEAR_PATH_ESCAPED = escapeJson(CLEAR_KEY_GROUP_PATH);
 
 /**
  * One stateful operator of a parallel pipeline as the runtime outside sees it: the `n` subtasks' instances of one

@@ -1,4 +1,4 @@
-import { NEVER, Subscriber, type Observable, type OperatorFunction } from 'rxjs';
+import { NEVER, Subscriber, Subscription, type Observable, type OperatorFunction } from 'rxjs';
 import { runtimeOf, withRuntime, type OperatorRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
 import type { StreamElement } from '../elements/index.js';
 import { OperatorObservable } from '../elements/plumbing.js';
@@ -135,35 +135,29 @@ export function parallel<T, K, R, K2 = K>(
       const parent = runtimeOf(out);
       const maxParallelism = maxParallelismOf(options as ParallelOptions<unknown, unknown>, parent, n, byKeyGroup);
       const group = new ParallelGroup(parent, { n, maxParallelism, byKeyGroup, partitioner: partitionerName(by) });
-      const tap = new BarrierTap(out as Subscriber<StreamElement<unknown, unknown>>, group);
-      if (module === undefined) {
-        const runtimes = group.runtimes();
-        if (n === 1) {
-          // one subtask: nothing to route or merge (its runtime still names and checkpoints it as a subtask)
-          withRuntime(pipeline(withRuntime(source, parent)), runtimes[0] as OperatorRuntime).subscribe(tap);
-          group.started = true;
-          return tap;
-        }
-        // the input is subscribed (by the last subtask) in the runtime outside, not in that subtask's
-        const parts = partitionStream(withRuntime(source, parent), n, by, { maxParallelism });
-        const outputs = parts.map((p, i) => withRuntime(pipeline(p), runtimes[i] as OperatorRuntime));
-        mergeWithValve(outputs, true).subscribe(tap);
-        group.started = true;
-        return tap;
-      }
-      subscribeThreaded(source, tap, group, pipeline, by, module);
-      return tap;
+      const out$ = out as Subscriber<StreamElement<unknown, unknown>>;
+      if (module !== undefined) return subscribeThreaded(source, out$, group, pipeline, by, module);
+      // the input is subscribed (by the last subtask) in the runtime outside, not in that subtask's; one subtask:
+      // nothing to route (its runtime still names and checkpoints it as a subtask)
+      const input = withRuntime(source, parent);
+      const parts = n === 1 ? [input] : partitionStream(input, n, by, { maxParallelism });
+      const runtimes = group.runtimes();
+      return parallelOutputs(
+        group,
+        parts.map((p, i) => withRuntime(pipeline(p), runtimes[i] as OperatorRuntime)),
+      ).subscribe(out$);
     });
 }
 
 /**
- * The merge of subtask outputs (watermark = minimum, aligned barriers); a barrier leaving it hands the subtasks'
- * snapshots to the runtime outside. How `runJob({ parallelism })` joins its subtasks. @internal
+ * The merge of subtask outputs (watermark = minimum, aligned barriers; one output as it is); a barrier leaving it
+ * hands the subtasks' snapshots to the runtime outside. Subscribing it subscribes every subtask: the group is started
+ * after. How `parallel` and `runJob({ parallelism })` join their subtasks. @internal
  */
 export function parallelOutputs(group: ParallelGroup, outputs: readonly Observable<StreamElement<unknown, unknown>>[]): Observable<StreamElement<unknown, unknown>> {
   return new OperatorObservable<StreamElement<unknown, unknown>>((out) => {
     const tap = new BarrierTap(out, group);
-    mergeWithValve(outputs, true).subscribe(tap);
+    (outputs.length === 1 ? (outputs[0] as Observable<StreamElement<unknown, unknown>>) : mergeWithValve(outputs, true)).subscribe(tap);
     group.started = true;
     return tap;
   });
@@ -194,39 +188,41 @@ function probe<T, K, R, K2>(pipeline: OperatorFunction<StreamElement<T, K>, Stre
   return names;
 }
 
-/** The threaded path of {@link parallel}: probe, merge the worker outputs, route the input, start the threads. */
+/**
+ * The threaded path of {@link parallel}: probe the pipeline for its stateful operators, merge the worker outputs,
+ * route the input, start the threads. Returns the subscription's teardown.
+ */
 function subscribeThreaded<T, K, R, K2>(
   source: Observable<StreamElement<T, K>>,
-  tap: BarrierTap,
+  out: Subscriber<StreamElement<unknown, unknown>>,
   group: ParallelGroup,
   pipeline: OperatorFunction<StreamElement<T, K>, StreamElement<R, K2>>,
   by: Partitioner<T, K>,
   module: string,
-): void {
+): Subscription | undefined {
   let names: string[];
   try {
     names = probe(pipeline, group);
   } catch (err) {
-    tap.error(err);
-    return;
+    out.error(err);
+    return undefined;
   }
-  group.started = true;
   group.parent?.crossThreads?.();
-  const host = new ThreadedSubtasks(group, module, names, (err) => tap.error(err));
-  tap.add(() => host.close());
+  const host = new ThreadedSubtasks(group, module, names, (err) => out.error(err));
+  const subscription = new Subscription(() => host.close());
   host.holdUntilReady();
-  const outputs = Array.from({ length: group.n }, (_, i) => host.output(i));
-  mergeWithValve(outputs, true).subscribe(tap);
+  subscription.add(parallelOutputs(group, Array.from({ length: group.n }, (_, i) => host.output(i))).subscribe(out));
   const parts = partitionStream(host.numbered(withRuntime(source, group.parent) as Observable<StreamElement<unknown, unknown>>), group.n, by as Partitioner<unknown, unknown>, {
     maxParallelism: group.maxParallelism,
   });
-  parts.forEach((p, i) => tap.add(p.subscribe(host.input(i))));
+  parts.forEach((p, i) => subscription.add(p.subscribe(host.input(i))));
   // the codec (msgpackr) loads with the first threaded operator; the input waits in the host meanwhile
   codecModule ??= import('./threads/msgpack.js');
   codecModule.then(
     (m) => {
-      if (!tap.closed) host.start(m.createValueCodec());
+      if (!subscription.closed) host.start(m.createValueCodec());
     },
-    (err: unknown) => tap.error(err),
+    (err: unknown) => out.error(err),
   );
+  return subscription;
 }

@@ -1,4 +1,4 @@
-import { Observable, Subscriber, type Subscription } from 'rxjs';
+import { Observable, Subscriber } from 'rxjs';
 import type { OperatorSnapshot } from '../../checkpoints/snapshot.js';
 import type { StreamElement } from '../../elements/index.js';
 import { ConfigurationError, SubtaskError } from '../../errors/index.js';
@@ -142,7 +142,6 @@ export class ThreadedSubtasks {
   private partitionsEnded = 0;
   /** The number of the end of input, once the input ended. */
   private endSeq: number | undefined;
-  private readonly subscriptions: Subscription[] = [];
 
   constructor(
     private readonly group: ParallelGroup,
@@ -297,13 +296,13 @@ export class ThreadedSubtasks {
   private onMessage(r: Remote, m: FromWorker): void {
     if (this.failed) return;
     try {
-      this.take(r, m);
+      this.handle(r, m);
     } catch (err) {
       this.fail(err);
     }
   }
 
-  private take(r: Remote, m: FromWorker): void {
+  private handle(r: Remote, m: FromWorker): void {
     switch (m.type) {
       case 'ready': {
         this.ready++;
@@ -459,7 +458,6 @@ export class ThreadedSubtasks {
       r.thread?.terminate();
       r.thread = undefined;
     }
-    for (const s of this.subscriptions) s.unsubscribe();
   }
 }
 
