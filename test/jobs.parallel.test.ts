@@ -17,7 +17,7 @@ import {
   type StateStore,
   type WindowResult,
 } from '../src/index.js';
-import { aggregate, eventTime, keyBy, window } from '../operators/index.js';
+import { aggregate, eventTime, keyBy, parallel, window } from '../operators/index.js';
 import { wideNarrow, type UserClick } from './support/gated.js';
 
 const clicks: UserClick[] = Array.from({ length: 300 }, (_, i) => ({ user: `u${(i * 7919) % 23}`, ts: i * 10 }));
@@ -142,6 +142,44 @@ describe('runJob({ parallelism })', () => {
     const last = await runJob({ name: 'abr', source: [first.source, second.source], pipeline: windowed, sink: out, checkpoint: { intervalMs: 1e9, store } }).done;
     expect(last.restoredFrom).toBe(1);
     expect([...out.values].sort(byText)).toStrictEqual(expected);
+  });
+
+  it('restored at every cut (every 15 records), from parallelism 2 into 3 and from parallel(2) into parallel(3): the uninterrupted output', async () => {
+    const reference = toArray<Out>();
+    await runJob({ name: 'ref', source: fromArray(clicks), pipeline: windowed, sink: reference }).done;
+    const expected = [...reference.values].sort(byText);
+    const refSums = toArray<number>();
+    await runJob({ name: 'refsum', source: fromArray(clicks), pipeline: wideNarrow(), sink: refSums }).done;
+    const inOperator = (n: number) =>
+      pipe(eventTime((c: UserClick) => c.ts, boundedOutOfOrderness(0, { interval: 0 })), keyBy((c: UserClick) => c.user), parallel(n, pipe(window<UserClick, string>(tumblingWindows(200)), aggregate(count()))));
+    for (let cut = 0; cut <= clicks.length; cut += 15) {
+      for (const [first, then] of [
+        [{ pipeline: windowed, parallelism: 2 }, { pipeline: windowed, parallelism: 3 }],
+        [{ pipeline: inOperator(2) }, { pipeline: inOperator(3) }],
+      ] as const) {
+        const store = memoryStore();
+        const out = toArray<Out>();
+        const { source, reached } = stopping(clicks, [cut]);
+        const job = runJob({ name: 'cut', source, sink: out, checkpoint: { intervalMs: 1e9, store }, ...first });
+        if (cut < clicks.length) {
+          await reached[0];
+          await job.stop({ savepoint: true });
+        } else await job.done;
+        await runJob({ name: 'cut', source, sink: out, checkpoint: { intervalMs: 1e9, store }, ...then }).done;
+        expect([...out.values].sort(byText), `cut ${cut}`).toStrictEqual(expected);
+      }
+      // running totals (two keyBy, order-sensitive) in order
+      const store = memoryStore();
+      const out = toArray<number>();
+      const { source, reached } = stopping(clicks, [cut]);
+      const job = runJob({ name: 'sums', source, pipeline: wideNarrow(), sink: out, checkpoint: { intervalMs: 1e9, store }, parallelism: 2 });
+      if (cut < clicks.length) {
+        await reached[0];
+        await job.stop({ savepoint: true });
+      } else await job.done;
+      await runJob({ name: 'sums', source, pipeline: wideNarrow(), sink: out, checkpoint: { intervalMs: 1e9, store }, parallelism: 3 }).done;
+      expect(out.values, `cut ${cut}`).toStrictEqual(refSums.values);
+    }
   });
 
   it('refuses a bad parallelism or maxParallelism, and a checkpoint of another maxParallelism', async () => {
