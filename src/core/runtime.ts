@@ -74,8 +74,6 @@ export interface OperatorRuntime {
   readonly fullSnapshot?: ((checkpointId: number) => boolean) | undefined;
   /** Whether the owner takes checkpoints (see {@link PipelineRuntimeOptions.checkpointed}). */
   readonly checkpointed?: boolean | undefined;
-  /** Set once the pipeline's stateful operators were all subscribed (later ones are refused or unregistered). */
-  readonly started?: boolean | undefined;
   /**
    * In a parallel subtask: where `keyBy` sends re-keyed records (to the subtask owning the key group). Undefined
    * outside parallel subtasks: `keyBy` keys records in place.
@@ -353,17 +351,6 @@ export function withRuntime<T>(source$: Observable<T>, runtime: OperatorRuntime 
       active = outer;
     }
   });
-}
-
-/** Runs `fn` with `runtime` active (see {@link PipelineRuntime.run}), for runtimes that are not pipeline runtimes. @internal */
-export function runWithRuntime<R>(runtime: OperatorRuntime, fn: () => R): R {
-  const outer = active;
-  active = runtime;
-  try {
-    return fn();
-  } finally {
-    active = outer;
-  }
 }
 
 /** A scheduler whose actions run with a runtime active ({@link PipelineRuntime.run}); time is the inner one's. */
