@@ -126,12 +126,14 @@ describe('runJob with named sources', () => {
         const out = toArray<Out>();
         const c = gated(clicks, a);
         const v = gated(views, b);
-        const job1 = runJob({ name: 'cut', sources: { clicks: c.source, views: v.source }, pipeline: merged, sink: out, checkpoint });
+        // and under parallelism: 2 subtasks before the cut, 3 after (the merged keyed part re-split by key group)
+        const [before, after] = (a + b) % 2 === 0 ? [1, 1] : [2, 3];
+        const job1 = runJob({ name: 'cut', sources: { clicks: c.source, views: v.source }, pipeline: merged, sink: out, checkpoint, parallelism: before });
         await Promise.all([c.reached, v.reached]);
         await job1.stop({ savepoint: true });
-        const s2 = await runJob({ name: 'cut', sources: { clicks: c.source, views: v.source }, pipeline: merged, sink: out, checkpoint }).done;
+        const s2 = await runJob({ name: 'cut', sources: { clicks: c.source, views: v.source }, pipeline: merged, sink: out, checkpoint, parallelism: after }).done;
         expect(s2.restoredFrom, `cut ${a}/${b}`).toBe(1);
-        expect([...out.values].sort(byWindow), `cut ${a}/${b}`).toStrictEqual(expected);
+        expect([...out.values].sort(byWindow), `cut ${a}/${b} (parallelism ${before} → ${after})`).toStrictEqual(expected);
       }
     }
   });
