@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { map as rxMap, Subject, type OperatorFunction } from 'rxjs';
 import { record, watermark, type StreamElement, type StreamRecord } from '../src/index.js';
 import { parallel } from '../operators/index.js';
-import { BatchDecoder, BatchEncoder } from '../src/parallel/threads/codec.js';
+import { BatchDecoder, BatchEncoder, transferables } from '../src/parallel/threads/codec.js';
 import { createValueCodec } from '../src/parallel/threads/msgpack.js';
 import { prng } from '../demo/clicks.js';
 import { fmtRate, measure, measureAsync, ratio, table, type AsyncCase, type Result } from './harness.js';
@@ -17,9 +17,10 @@ import { keyedSum, keyedWork, spin } from './parallelPipeline.js';
  *   in-process and in worker threads, with a hand-written loop and plain RxJS doing the same work.
  * - **overhead**: the same cases without the work (a cheap keyed count): the cost of `parallel` over the plain
  *   pipeline.
- * - **shuffle**: records per second through `parallel(2, identity map, { worker })`, the batch codec's encode and
- *   decode per thread (`src/parallel/threads/codec.ts` + `msgpack.ts`), and structured clone of arrays of records
- *   (what `postMessage` of plain arrays costs) for comparison.
+ * - **shuffle**: records per second through `parallel(1|2, identity map, { worker })` and back at 100 and 100 000
+ *   keys, one way into a keyed sum, and the batch codec's round trip on one thread (`src/parallel/threads/codec.ts` +
+ *   `msgpack.ts`: encode, copy as `postMessage` does, decode) against structured clone of arrays of records (what
+ *   `postMessage` of plain arrays costs).
  *
  * Every case is a long-lived subscription (a job's steady state: threads started and their code optimised by the
  * warm-up rounds; thread start-up is measured on its own), fed from a `Subject` in chunks with a macrotask between
@@ -323,8 +324,8 @@ async function overheadPart(n: number): Promise<string> {
   return parts.join('\n\n');
 }
 
-async function shufflePart(n: number): Promise<string> {
-  const k = 100_000;
+/** The round-trip shuffle at one key count: identity map, plain and through `parallel(1|2)` threads. */
+async function shuffleRoundTrip(n: number, k: number): Promise<{ results: Result[]; cpu: CpuTimes; t2: number }> {
   const { records } = makeRecords(n, k);
   const mapQuery = 'kind=map';
   const identity = (await import('./parallelPipeline.js')).identity;
@@ -333,14 +334,19 @@ async function shufflePart(n: number): Promise<string> {
     session('parallel(1, identity map) threads', records, parallel(1, identity, { worker: workerModule(mapQuery) }) as Pipeline, recordValue),
     session('parallel(2, identity map) threads', records, parallel(2, identity, { worker: workerModule(mapQuery) }) as Pipeline, recordValue),
   ];
-  let shuffle: Result[];
-  let cpu: CpuTimes;
   try {
-    ({ results: shuffle, cpu } = await measureWithCpu(n, sessions, 5, 2));
+    const { results, cpu } = await measureWithCpu(n, sessions, 5, 2);
+    return { results, cpu, t2: results.find((r) => r.name === 'parallel(2, identity map) threads')?.eventsPerSec ?? NaN };
   } finally {
     for (const s of sessions) s.close();
   }
-  const t2 = shuffle.find((r) => r.name === 'parallel(2, identity map) threads')?.eventsPerSec ?? NaN;
+}
+
+async function shufflePart(n: number): Promise<string> {
+  const k = 100_000;
+  const shuffleFew = await shuffleRoundTrip(n, 100);
+  const shuffleMany = await shuffleRoundTrip(n, k);
+  const { records } = makeRecords(n, k);
 
   // one way: records shuffled by key to the threads, where a keyed sum takes them (one output per key and round)
   const watermarkOf = (e: StreamElement<number, string>) => (e.kind === 'watermark' ? e.timestamp : undefined);
@@ -357,48 +363,39 @@ async function shufflePart(n: number): Promise<string> {
   }
   const t2OneWay = oneWayResults.find((r) => r.name === 'parallel(2, keyed sum) threads')?.eventsPerSec ?? NaN;
 
-  // the codec alone, on this thread: batches of 2 048 records (the host's input batch), and structured clone of
-  // arrays of 1 000 records (what postMessage of plain arrays does: serialise here, deserialise there)
+  // the codec alone, on this thread, as a long-lived channel (one encoder and one decoder kept across runs): batches
+  // of 8 192 records (the host's input batch), each encoded, copied as postMessage copies it (structuredClone, the
+  // buffers transferred) and decoded; against
+  // structured clone of arrays of 1 000 records (what postMessage of plain arrays does: serialise here, deserialise
+  // there)
   const codec = createValueCodec();
-  const batch = 2048;
+  const batch = 8192;
   const cn = Math.min(n, 400_000);
   const sample = records.slice(0, cn);
-  const encoded = (() => {
-    const enc = new BatchEncoder();
-    const out = [];
-    for (let i = 0; i < cn; i += batch) {
-      for (let j = i; j < Math.min(cn, i + batch); j++) enc.add(j, sample[j] as StreamRecord<number, string>);
-      out.push(enc.take(codec));
-    }
-    return out;
-  })();
+  const fewKeys = makeRecords(cn, 100).records;
+  const roundTrip = (input: readonly StreamRecord<number, string>[]): (() => number) => {
+    const encoder = new BatchEncoder();
+    const decoder = new BatchDecoder(codec);
+    return () => {
+      let sum = 0;
+      for (let i = 0; i < cn; i += batch) {
+        const end = Math.min(cn, i + batch);
+        for (let j = i; j < end; j++) encoder.add(j, input[j] as StreamRecord<number, string>);
+        const encoded = encoder.take(codec);
+        const copied = structuredClone(encoded, { transfer: transferables(encoded) });
+        decoder.decode(copied, (_s, e) => void (sum = (sum + (e.kind === 'record' ? (e.value as number) + (e.key as string).length : 0)) | 0));
+      }
+      return sum;
+    };
+  };
   const arrays: StreamRecord<number, string>[][] = [];
   for (let i = 0; i < cn; i += 1000) arrays.push(sample.slice(i, i + 1000));
   const cloned = arrays.map((a) => structuredClone(a));
-  const decoder = new BatchDecoder(codec);
+  const CODEC_FEW = 'codec round trip, 100 keys (encode, copy as postMessage does, decode)';
+  const CODEC_MANY = `codec round trip, ${k.toLocaleString('en')} keys (encode, copy as postMessage does, decode)`;
   const codecResults = measure(cn, [
-    {
-      name: 'codec encode (BatchEncoder.add + take)',
-      run: () => {
-        const enc = new BatchEncoder();
-        let bytes = 0;
-        for (let i = 0; i < cn; i += batch) {
-          const end = Math.min(cn, i + batch);
-          for (let j = i; j < end; j++) enc.add(j, sample[j] as StreamRecord<number, string>);
-          const b = enc.take(codec);
-          bytes = (bytes + (b.values?.byteLength ?? 0) + (b.keys?.byteLength ?? 0)) | 0;
-        }
-        return bytes;
-      },
-    },
-    {
-      name: 'codec decode (BatchDecoder.decode)',
-      run: () => {
-        let sum = 0;
-        for (const b of encoded) decoder.decode(b, (_s, e) => void (sum = (sum + (e.kind === 'record' ? (e.value as number) : 0)) | 0));
-        return sum;
-      },
-    },
+    { name: CODEC_FEW, run: roundTrip(fewKeys) },
+    { name: CODEC_MANY, run: roundTrip(sample) },
     {
       name: 'structured clone, serialise + deserialise (1 000-record arrays)',
       run: () => {
@@ -411,26 +408,30 @@ async function shufflePart(n: number): Promise<string> {
       name: 'structured clone, walk of the clones (reference)',
       run: () => {
         let sum = 0;
-        for (const a of cloned) for (const r of a) sum = (sum + r.value) | 0;
+        for (const a of cloned) for (const r of a) sum = (sum + r.value + r.key.length) | 0;
         return sum;
       },
     },
   ], 7);
-  const enc = codecResults[0]?.eventsPerSec ?? NaN;
-  const dec = codecResults[1]?.eventsPerSec ?? NaN;
+  const few = codecResults[0]?.eventsPerSec ?? NaN;
+  const many = codecResults[1]?.eventsPerSec ?? NaN;
   const sc = codecResults[2]?.eventsPerSec ?? NaN;
-  const codecBoth = 1 / (1 / enc + 1 / dec);
   const startMs = await startUp(3);
   return (
-    tableWithCpu(`cross-thread shuffle: identity map, ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 5 rounds)`, shuffle, cpu, 'identity map (plain, one thread)') +
-    `\n\nshuffle through parallel(2) threads and back: ${fmtRate(t2)} (target ≥ 3 M/s: ${t2 >= 3e6 ? 'met' : 'NOT met'})` +
+    [shuffleFew, shuffleMany]
+      .map(
+        (x, i) =>
+          tableWithCpu(`cross-thread shuffle: identity map, ${n.toLocaleString('en')} records, ${(i === 0 ? 100 : k).toLocaleString('en')} keys (median of 5 rounds)`, x.results, x.cpu, 'identity map (plain, one thread)') +
+          `\n\nshuffle through parallel(2) threads and back, ${(i === 0 ? 100 : k).toLocaleString('en')} keys: ${fmtRate(x.t2)} (target ≥ 3 M/s: ${x.t2 >= 3e6 ? 'met' : 'NOT met'})`,
+      )
+      .join('\n\n') +
     '\n\n' +
     tableWithCpu(`one-way shuffle: keyed sum (no work, one output per key and round), ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 5 rounds)`, oneWayResults, oneWayCpu, 'keyed sum (plain, one thread)') +
     `\n\nshuffle into parallel(2) threads (one way): ${fmtRate(t2OneWay)} (target ≥ 3 M/s: ${t2OneWay >= 3e6 ? 'met' : 'NOT met'})` +
     `\nthread start-up, parallel(2) over an empty input (worker modules loaded through tsx): ${startMs.toFixed(0)} ms (median of 3)` +
     '\n\n' +
-    table(`codec per thread, ${cn.toLocaleString('en')} records (batches of ${batch}) vs structured clone (median of 7 rounds)`, codecResults, 'codec encode (BatchEncoder.add + take)') +
-    `\n\ncodec encode + decode of one record (both sides, one thread): ${fmtRate(codecBoth)}; structured clone: ${fmtRate(sc)} → codec ${(codecBoth / sc).toFixed(1)}× structured clone`
+    table(`codec on one thread, ${cn.toLocaleString('en')} records (batches of ${batch}) vs structured clone (median of 7 rounds)`, codecResults, 'structured clone, serialise + deserialise (1 000-record arrays)') +
+    `\n\ncodec round trip of one record (both sides, one thread): ${fmtRate(few)} at 100 keys, ${fmtRate(many)} at ${k.toLocaleString('en')} keys; structured clone: ${fmtRate(sc)} → codec ${(few / sc).toFixed(1)}× / ${(many / sc).toFixed(1)}× structured clone`
   );
 }
 

@@ -51,4 +51,75 @@ describe('threads batch codec', () => {
     expect([batch.values, batch.keys]).toStrictEqual([undefined, undefined]);
     expect(out.map(([, e]) => e.kind)).toStrictEqual(['watermark', 'barrier']);
   });
+
+  it('string keys cross as dictionary ids, each key text once per channel; a batch re-read decodes the same', () => {
+    const codec = createValueCodec();
+    const enc = new BatchEncoder();
+    const dec = new BatchDecoder(codec);
+    const send = (keys: string[]) => {
+      keys.forEach((k, i) => enc.add(i, record(i, i, k)));
+      return enc.take(codec);
+    };
+    const read = (b: ReturnType<typeof send>) => {
+      const out: unknown[] = [];
+      dec.decode(b, (_s, e) => void out.push(e.kind === 'record' ? e.key : e.kind));
+      return out;
+    };
+    const first = send(['a', 'b', 'a', 'c']);
+    expect(first.keys).toStrictEqual(new Uint32Array([0, 1, 0, 2]));
+    expect([first.keyBase, codec.unpack(first.newKeys as Uint8Array)]).toStrictEqual([0, ['a', 'b', 'c']]);
+    const second = send(['c', 'd', 'a']);
+    expect(second.keys).toStrictEqual(new Uint32Array([2, 3, 0]));
+    expect([second.keyBase, codec.unpack(second.newKeys as Uint8Array)]).toStrictEqual([3, ['d']]);
+    const third = send(['b', 'b']);
+    expect(third.newKeys).toBeUndefined();
+    expect(read(first)).toStrictEqual(['a', 'b', 'a', 'c']);
+    expect(read(second)).toStrictEqual(['c', 'd', 'a']);
+    expect(read(third)).toStrictEqual(['b', 'b']);
+    // the receiver gets one string object per key: the same each time
+    const again: unknown[] = [];
+    dec.decode(second, (_s, e) => void again.push(e.kind === 'record' ? e.key : undefined));
+    expect(again).toStrictEqual(['c', 'd', 'a']);
+  });
+
+  it('past 16 384 distinct keys the dictionary is dropped: 64 batches of key text, then a new dictionary from id 0', () => {
+    const codec = createValueCodec();
+    const enc = new BatchEncoder();
+    const dec = new BatchDecoder(codec);
+    const kinds: string[] = [];
+    const decoded: unknown[][] = [];
+    for (let b = 0; b < 70; b++) {
+      const keys = Array.from({ length: 4096 }, (_, i) => `k${b < 4 ? b * 4096 + i : i % 7}`);
+      keys.forEach((k, i) => enc.add(i, record(i, i, k)));
+      const batch = enc.take(codec);
+      kinds.push(batch.keys instanceof Uint32Array ? `ids@${batch.keyBase}` : batch.keys instanceof Uint8Array ? 'text' : 'other');
+      const out: unknown[] = [];
+      dec.decode(batch, (_s, e) => void out.push(e.kind === 'record' ? e.key : undefined));
+      decoded.push(out);
+      expect(out).toStrictEqual(keys);
+    }
+    expect(kinds.slice(0, 4)).toStrictEqual(['ids@0', 'ids@4096', 'ids@8192', 'ids@12288']);
+    expect(kinds.slice(4, 68)).toStrictEqual(Array.from({ length: 64 }, () => 'text'));
+    expect(kinds.slice(68)).toStrictEqual(['ids@0', 'ids@7']);
+  });
+
+  it('keys by reference: an output record with the key of a record of the message being processed names its index', () => {
+    const codec = createValueCodec();
+    const enc = new BatchEncoder();
+    const key = ['eu', 1];
+    enc.add(7, record(1, 1, 'x'), false, 2);
+    enc.add(7, record(2, 1, 'other'));
+    enc.add(8, watermark(3));
+    enc.add(9, record(3, 4, 'y'), false, 0);
+    const batch = enc.take(codec);
+    expect(batch.keyRefs).toStrictEqual(new Int32Array([2, -1, 0]));
+    const sent = [key, 'k1', 'x'];
+    const out: StreamElement<unknown, unknown>[] = [];
+    new BatchDecoder(codec).decode(batch, (_s, e) => void out.push(e), sent);
+    expect(out).toStrictEqual([record(1, 1, 'x'), record(2, 1, 'other'), watermark(3), record(3, 4, key)]);
+    // the key object itself, not a copy
+    expect((out[3] as { key: unknown }).key).toBe(key);
+    // a reference beyond the message is an internal error, never a wrong key
+    expect(() => new BatchDecoder(codec).decode(batch, () => undefined, ['only'])).toThrow(/refers to key 2 of a message of 1 records/);
+  });
 });

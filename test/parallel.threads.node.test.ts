@@ -1,14 +1,14 @@
 // parallel(n, pipeline, { worker }) in Node worker threads (docs/ARCHITECTURE.md, "Parallel subtasks"): the same output
 // as in-process, in the same order; checkpoints through threads; failures of a worker fail the stream with its error.
 import fc from 'fast-check';
-import { from, lastValueFrom, pipe, toArray } from 'rxjs';
+import { from, lastValueFrom, pipe, tap, toArray, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { boundedOutOfOrderness, fromArray, fromAsyncIterable, memoryStore, record, runJob, SubtaskError, toArray as toArraySink, watermark, type Source } from '../src/index.js';
+import { boundedOutOfOrderness, fromArray, fromAsyncIterable, memoryStore, record, runJob, SubtaskError, toArray as toArraySink, watermark, type Key, type Source, type StreamElement } from '../src/index.js';
 import { eventTime, keyBy, parallel, values } from '../operators/index.js';
 import failing from './fixtures/parallel/failing.js';
 import exiting from './fixtures/parallel/exiting.js';
 import { pipeline as rekeying } from './fixtures/parallel/rekeying.js';
-import { windowCount, type Event } from './fixtures/parallel/windowCount.js';
+import { runningTotal, windowCount, type Event } from './fixtures/parallel/windowCount.js';
 
 const fixture = (name: string) => new URL(`./fixtures/parallel/${name}.ts`, import.meta.url);
 const windowModule = fixture('windowCount');
@@ -29,6 +29,27 @@ describe('parallel in worker threads', () => {
       }),
       { numRuns: 5 },
     );
+  });
+
+  it('many distinct string keys (past the key dictionary) and composite keys: the in-process output; keys come back as the input key objects', async () => {
+    const events = Array.from({ length: 60_000 }, (_, i) => ({ user: `user-${(i * 7919) % 40_000}`, n: i % 7 }));
+    // the running total per key, whatever the key's type (the fixture is typed for string keys)
+    const total = runningTotal as unknown as OperatorFunction<StreamElement<Event, Key>, StreamElement<string, Key>>;
+    for (const keyOf of [(e: Event): Key => e.user, (e: Event): Key => [e.user.length, e.n % 2]]) {
+      const input = () => from(events.map((e, i) => record(e, i))).pipe(keyBy(keyOf));
+      const inProcess = await lastValueFrom(input().pipe(parallel(2, total), toArray()));
+      const inputKeys = new Set<unknown>();
+      const threads = await lastValueFrom(
+        input().pipe(
+          tap((e) => e.kind === 'record' && inputKeys.add(e.key)),
+          parallel(2, total, { worker: fixture('runningTotal') }),
+          toArray(),
+        ),
+      );
+      expect(threads).toStrictEqual(inProcess);
+      expect(threads.filter((e) => e.kind === 'record').length).toBe(60_000);
+      expect(threads.every((e) => e.kind !== 'record' || inputKeys.has(e.key))).toBe(true);
+    }
   });
 
   it('a checkpointed job through threads: savepoint midway, resume — the uninterrupted output, exactly once', async () => {

@@ -4,9 +4,12 @@ import type { StreamElement } from '../../elements/index.js';
  * How stream elements cross between threads: in batches, each one message of a few transferred buffers — the numbers
  * of every element side by side (`Float64Array` sequence numbers and timestamps, a `Uint8Array` of kinds: written in
  * place, no per-element object), and the records' values and keys, each as a `Float64Array` column when they are
- * all numbers (the common case of keys and measurements), else encoded with msgpackr (its record extension writes an
- * object shape once per batch). Measured on a 2-core machine (bench/parallel.ts): structured clone of arrays of
- * records ≈ 0.6 M records/s, this ≈ 5 M/s encoded and ≈ 7 M/s decoded per thread. Values keep their types through
+ * all numbers (the common case of keys and measurements), string keys as ids into the channel's key dictionary
+ * ({@link BatchEncoder}), else encoded with msgpackr (its record extension writes an object shape once per batch); an
+ * output record whose key is that of the input record being processed refers to it ({@link EncodedBatch.keyRefs}).
+ * Measured on a 2-core machine (bench/parallel.ts), encode + copy + decode of a record on one thread: structured
+ * clone of arrays of records ≈ 0.6 M records/s, this ≈ 9.7 M/s with 100 string keys and ≈ 2.8 M/s with 100 000
+ * (the keys' text crosses). Values keep their types through
  * msgpackr (Date, Map, Set, bigint, typed arrays, undefined); class instances arrive as plain objects, `-0` as `0`,
  * functions as `undefined`; in a numeric column `-0` and NaN stay as they are (docs/ARCHITECTURE.md, "Parallel
  * subtasks").
@@ -30,8 +33,22 @@ export interface EncodedBatch {
   readonly kinds: Uint8Array;
   /** The records' values, in order: a column of float64 when all are numbers, else msgpackr of the array. */
   readonly values: Float64Array | Uint8Array | undefined;
-  /** The records' keys, the same way. */
-  readonly keys: Float64Array | Uint8Array | undefined;
+  /**
+   * The records' keys that are not {@link keyRefs} (all of them when there are none), in order: a float64 column
+   * when all are numbers; ids into the channel's key dictionary when all are strings (see {@link newKeys}); else
+   * msgpackr of the array.
+   */
+  readonly keys: Float64Array | Uint32Array | Uint8Array | undefined;
+  /** Keys this batch adds to the dictionary (msgpackr of a string array), with ids from {@link keyBase} on. */
+  readonly newKeys: Uint8Array | undefined;
+  /** The id of the first of {@link newKeys}: the receiver's dictionary is cut to this length first. */
+  readonly keyBase: number;
+  /**
+   * Per record, when some record's key is the key of an input record of the message being processed (a keyed
+   * operator's output): that record's index in that message, else −1 (the key is in {@link keys}). The receiver,
+   * which sent that message, still holds its keys (see {@link BatchDecoder.open}).
+   */
+  readonly keyRefs: Int32Array | undefined;
 }
 
 /** What encodes the records' values and keys (msgpackr, loaded with the threads: see `msgpack.ts`). @internal */
@@ -41,8 +58,20 @@ export interface ValueCodec {
 }
 
 /**
+ * The key dictionary's size past which the sender drops it: with many distinct keys its lookups miss the CPU caches
+ * and cost more than sending the keys' text (measured: a `Map` lookup of one of 100 000 string keys ≈ 350 ns, of one
+ * of 100 ≈ 20 ns; msgpackr encode + decode of a short string ≈ 75–240 ns).
+ */
+const DICTIONARY_LIMIT = 1 << 14;
+/** Batches whose string keys go as text after the dictionary was dropped, before a new one is tried. */
+const DICTIONARY_PAUSE = 64;
+
+/**
  * Collects elements with their sequence numbers and encodes them as one {@link EncodedBatch}. Reused: after
- * {@link take} it is empty again.
+ * {@link take} it is empty again. One encoder per channel (one direction between two threads): it keeps the channel's
+ * key dictionary — string keys cross as 32-bit ids, each distinct key's text once — so the receiver decodes keys with
+ * one {@link BatchDecoder} per channel, and gets the same string object for the same key each time (no string is
+ * decoded or allocated per record, and the string's hash is computed once).
  *
  * @internal
  */
@@ -57,6 +86,17 @@ export class BatchEncoder {
   /** Whether every value (key) so far is a number: then they travel as a float64 column. */
   private numericValues = true;
   private numericKeys = true;
+  /** Whether every key so far is a string: then they travel as dictionary ids. */
+  private stringKeys = true;
+  /** The channel's key dictionary: string key → id. */
+  private readonly keyIds = new Map<string, number>();
+  /** Batches left before the dictionary is used again (see {@link DICTIONARY_PAUSE}). */
+  private dictionaryPaused = 0;
+  /** Per record: the index of the input record whose key it has, or −1 (then its key is in `keys`). */
+  private refs = new Int32Array(256);
+  private refCount = 0;
+  /** Keys not given by reference. */
+  private otherKeys = 0;
   /** Records in the batch. */
   records = 0;
 
@@ -82,20 +122,40 @@ export class BatchEncoder {
     this.kinds = kinds;
   }
 
-  add(seq: number, e: StreamElement<unknown, unknown>, fullBarrier = false): void {
+  /**
+   * Adds an element. `keyRef` ≥ 0: the record's key is that of input record `keyRef` of the message the receiver
+   * sent and this side is processing (see {@link EncodedBatch.keyRefs}); the key itself is not sent.
+   */
+  add(seq: number, e: StreamElement<unknown, unknown>, fullBarrier = false, keyRef = -1): void {
     const i = this.n;
     if (i === this.seqs.length) this.grow();
     this.seqs[i] = seq;
     this.n = i + 1;
     switch (e.kind) {
-      case 'record':
+      case 'record': {
         this.kinds[i] = RECORD;
         this.stamps[i] = e.timestamp;
-        this.values[this.records] = e.value;
-        this.keys[this.records++] = e.key;
+        const r = this.records++;
+        this.values[r] = e.value;
         if (typeof e.value !== 'number') this.numericValues = false;
-        if (typeof e.key !== 'number') this.numericKeys = false;
+        if (r === this.refs.length) {
+          const refs = new Int32Array(r * 2);
+          refs.set(this.refs);
+          this.refs = refs;
+        }
+        this.refs[r] = keyRef;
+        if (keyRef >= 0) {
+          this.refCount++;
+          return;
+        }
+        const key = e.key;
+        this.keys[this.otherKeys++] = key;
+        if (typeof key !== 'number') {
+          this.numericKeys = false;
+          if (typeof key !== 'string') this.stringKeys = false;
+        } else this.stringKeys = false;
         return;
+      }
       case 'watermark':
         this.kinds[i] = WATERMARK;
         this.stamps[i] = e.timestamp;
@@ -111,6 +171,11 @@ export class BatchEncoder {
     }
   }
 
+  /** The keys of the batch's records so far (given by value: none by reference), in order: a copy. */
+  recordKeys(): unknown[] {
+    return this.keys.slice(0, this.otherKeys);
+  }
+
   /** The batch so far, encoded; the encoder is empty after. */
   take(codec: ValueCodec): EncodedBatch {
     const n = this.n;
@@ -120,10 +185,48 @@ export class BatchEncoder {
     const kinds = this.kinds.slice(0, n);
     const r = this.records;
     const values = r === 0 ? undefined : column(this.values, r, this.numericValues, codec);
-    const keys = r === 0 ? undefined : column(this.keys, r, this.numericKeys, codec);
-    this.n = this.records = 0;
-    this.numericValues = this.numericKeys = true;
-    return { numbers, kinds, values, keys };
+    const keyRefs = this.refCount > 0 ? this.refs.slice(0, r) : undefined;
+    const k = this.otherKeys;
+    let keys: EncodedBatch['keys'];
+    let newKeys: Uint8Array | undefined;
+    let keyBase = 0;
+    if (k === 0) keys = undefined;
+    else if (this.stringKeys && !this.numericKeys && this.dictionaryPaused === 0) {
+      keyBase = this.keyIds.size;
+      const fresh = this.dictionaryIds(k);
+      keys = fresh.ids;
+      if (fresh.keys.length > 0) newKeys = Uint8Array.prototype.slice.call(codec.pack(fresh.keys));
+    } else {
+      if (this.dictionaryPaused > 0 && this.stringKeys) this.dictionaryPaused--;
+      keys = column(this.keys, k, this.numericKeys, codec);
+    }
+    this.n = this.records = this.refCount = this.otherKeys = 0;
+    this.numericValues = this.numericKeys = this.stringKeys = true;
+    return { numbers, kinds, values, keys, newKeys, keyBase, keyRefs };
+  }
+
+  /** The ids of the batch's `count` string keys, with the keys new to the dictionary (in id order). */
+  private dictionaryIds(count: number): { ids: Uint32Array; keys: string[] } {
+    const ids = new Uint32Array(count);
+    const dictionary = this.keyIds;
+    const fresh: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const key = this.keys[i] as string;
+      let id = dictionary.get(key);
+      if (id === undefined) {
+        id = dictionary.size;
+        dictionary.set(key, id);
+        fresh.push(key);
+      }
+      ids[i] = id;
+    }
+    // too many distinct keys: the next batches send their keys' text; then a new dictionary starts (its first key
+    // gets id 0, which tells the receiver to drop its own)
+    if (dictionary.size >= DICTIONARY_LIMIT) {
+      dictionary.clear();
+      this.dictionaryPaused = DICTIONARY_PAUSE;
+    }
+    return { ids, keys: fresh };
   }
 }
 
@@ -147,57 +250,131 @@ function uncolumn(bytes: Float64Array | Uint8Array | undefined, codec: ValueCode
   return bytes instanceof Float64Array ? bytes : (codec.unpack(bytes) as unknown[]);
 }
 
-
 /** The buffers of a batch to transfer rather than copy with `postMessage`. @internal */
 export function transferables(batch: EncodedBatch): ArrayBuffer[] {
   const list = [batch.numbers.buffer as ArrayBuffer, batch.kinds.buffer as ArrayBuffer];
   if (batch.values !== undefined) list.push(batch.values.buffer as ArrayBuffer);
   if (batch.keys !== undefined) list.push(batch.keys.buffer as ArrayBuffer);
+  if (batch.newKeys !== undefined) list.push(batch.newKeys.buffer as ArrayBuffer);
+  if (batch.keyRefs !== undefined) list.push(batch.keyRefs.buffer as ArrayBuffer);
   return list;
 }
 
 /**
- * Decodes batches back into elements — records in the one shape of `record()` (`kind`, `value`, `timestamp`, `key`).
+ * One received batch, read element by element (the elements are made as they are read, so a consumer that holds
+ * a batch a while holds its columns, not an object per element).
+ *
+ * @internal
+ */
+export class BatchReader {
+  /** The next element's index. */
+  position = 0;
+  /** The index of the next record's value and key. */
+  private record = 0;
+  readonly length: number;
+
+  constructor(
+    private readonly numbers: Float64Array,
+    private readonly kinds: Uint8Array,
+    private readonly values: ArrayLike<unknown>,
+    private readonly keys: ArrayLike<unknown>,
+  ) {
+    this.length = kinds.length;
+  }
+
+  /** The sequence number of element `i`. */
+  seqAt(i: number): number {
+    return this.numbers[i] as number;
+  }
+
+  /** Whether the next element is a barrier whose checkpoint takes full snapshots. */
+  get fullBarrier(): boolean {
+    return this.kinds[this.position] === BARRIER_FULL;
+  }
+
+  /** The next element (in the one shape of `record()` for records); moves on. */
+  next(): StreamElement<unknown, unknown> {
+    const i = this.position++;
+    const t = this.numbers[this.length + i] as number;
+    switch (this.kinds[i]) {
+      case RECORD: {
+        const v = this.record++;
+        return { kind: 'record', value: this.values[v], timestamp: t, key: this.keys[v] };
+      }
+      case WATERMARK:
+        return { kind: 'watermark', timestamp: t };
+      case IDLE:
+        return { kind: 'status', idle: true };
+      case ACTIVE:
+        return { kind: 'status', idle: false };
+      default:
+        return { kind: 'barrier', checkpointId: t };
+    }
+  }
+}
+
+/** Every record's key: by reference into `sentKeys`, or the next of `others`. */
+function resolveRefs(refs: Int32Array, others: ArrayLike<unknown>, sentKeys: ArrayLike<unknown> | undefined): unknown[] {
+  const out = new Array<unknown>(refs.length);
+  let o = 0;
+  for (let i = 0; i < refs.length; i++) {
+    const ref = refs[i] as number;
+    if (ref < 0) out[i] = others[o++];
+    else {
+      if (sentKeys === undefined || ref >= sentKeys.length) {
+        throw new Error(`tidewater internal error: a batch refers to key ${ref} of a message of ${sentKeys?.length ?? 0} records`);
+      }
+      out[i] = sentKeys[ref];
+    }
+  }
+  return out;
+}
+
+/**
+ * Decodes the batches of one channel back into elements (it keeps the channel's key dictionary, see
+ * {@link BatchEncoder}).
  *
  * @internal
  */
 export class BatchDecoder {
+  /** The channel's key dictionary: id → key. */
+  private readonly dictionary: string[] = [];
+
   constructor(private readonly codec: ValueCodec) {}
 
   /**
-   * Calls `each(seq, element, fullBarrier)` for every element of `batch`, in order. `each` may stop early by
-   * returning false (the rest is dropped).
+   * A reader over `batch`'s elements (the batch's new keys enter the dictionary now). `sentKeys`: the keys of the
+   * records of the message the sender was processing, which its {@link EncodedBatch.keyRefs} point into.
    */
-  decode(batch: EncodedBatch, each: (seq: number, e: StreamElement<unknown, unknown>, fullBarrier: boolean) => boolean | void): void {
-    const { numbers, kinds } = batch;
-    const n = kinds.length;
+  open(batch: EncodedBatch, sentKeys?: ArrayLike<unknown>): BatchReader {
     const values = uncolumn(batch.values, this.codec);
-    const keys = uncolumn(batch.keys, this.codec);
-    let v = 0;
-    for (let i = 0; i < n; i++) {
-      const seq = numbers[i] as number;
-      const t = numbers[n + i] as number;
-      let e: StreamElement<unknown, unknown>;
-      let full = false;
-      switch (kinds[i]) {
-        case RECORD:
-          e = { kind: 'record', value: values[v], timestamp: t, key: keys[v] };
-          v++;
-          break;
-        case WATERMARK:
-          e = { kind: 'watermark', timestamp: t };
-          break;
-        case IDLE:
-          e = { kind: 'status', idle: true };
-          break;
-        case ACTIVE:
-          e = { kind: 'status', idle: false };
-          break;
-        default:
-          full = kinds[i] === BARRIER_FULL;
-          e = { kind: 'barrier', checkpointId: t };
+    let keys: ArrayLike<unknown>;
+    const ids = batch.keys;
+    if (ids instanceof Uint32Array) {
+      const dictionary = this.dictionary;
+      if (batch.newKeys !== undefined) {
+        dictionary.length = batch.keyBase;
+        for (const key of this.codec.unpack(batch.newKeys) as string[]) dictionary.push(key);
       }
-      if (each(seq, e, full) === false) return;
+      const out = new Array<string>(ids.length);
+      for (let i = 0; i < ids.length; i++) out[i] = dictionary[ids[i] as number] as string;
+      keys = out;
+    } else keys = uncolumn(ids, this.codec);
+    const refs = batch.keyRefs;
+    if (refs !== undefined) keys = resolveRefs(refs, keys, sentKeys);
+    return new BatchReader(batch.numbers, batch.kinds, values, keys);
+  }
+
+  /**
+   * Calls `each(seq, element, fullBarrier)` for every element of `batch`, in order. `each` may stop early by
+   * returning false (the rest is dropped). `sentKeys`: as for {@link open}.
+   */
+  decode(batch: EncodedBatch, each: (seq: number, e: StreamElement<unknown, unknown>, fullBarrier: boolean) => boolean | void, sentKeys?: ArrayLike<unknown>): void {
+    const reader = this.open(batch, sentKeys);
+    while (reader.position < reader.length) {
+      const seq = reader.seqAt(reader.position);
+      const full = reader.fullBarrier;
+      if (each(seq, reader.next(), full) === false) return;
     }
   }
 }

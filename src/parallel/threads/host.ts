@@ -3,15 +3,17 @@ import type { OperatorSnapshot } from '../../checkpoints/snapshot.js';
 import type { StreamElement } from '../../elements/index.js';
 import { ConfigurationError, SubtaskError } from '../../errors/index.js';
 import { ownsKeyGroup, type ParallelGroup } from '../group.js';
-import { BatchDecoder, BatchEncoder, transferables, type ValueCodec } from './codec.js';
+import { BatchDecoder, BatchEncoder, transferables, type BatchReader, type ValueCodec } from './codec.js';
 import { startThread, type SubtaskThread } from './platform.js';
 import type { FromWorker, WireError, WireSnapshot } from './protocol.js';
 import { fromWireError, fromWireSnapshot } from './wire.js';
 
 type Element = StreamElement<unknown, unknown>;
 
+const NO_KEYS: readonly unknown[] = [];
+
 /** Records per subtask per input message (a barrier, the end or a pause in the input sends sooner). */
-const INPUT_BATCH = 2048;
+const INPUT_BATCH = 8192;
 
 /**
  * Input messages a subtask may have in flight before the runtime's feeder is asked to pause (`runJob`'s pump waits;
@@ -19,21 +21,21 @@ const INPUT_BATCH = 2048;
  */
 const MAX_IN_FLIGHT = 8;
 
-/** A FIFO of numbers without shifting. */
-class NumberQueue {
-  private items: number[] = [];
+/** A FIFO without shifting. */
+class Queue<T> {
+  private items: T[] = [];
   private head = 0;
   get length(): number {
     return this.items.length - this.head;
   }
-  push(v: number): void {
+  push(v: T): void {
     this.items.push(v);
   }
-  peek(): number {
-    return this.items[this.head] as number;
+  peek(): T | undefined {
+    return this.items[this.head];
   }
-  shift(): number {
-    const v = this.items[this.head++] as number;
+  shift(): T {
+    const v = this.items[this.head++] as T;
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
@@ -89,23 +91,26 @@ class InputSubscriber extends Subscriber<Element> {
   }
 }
 
-/** The output elements of one message, with their input numbers; `pos`: the next one to release. */
-interface OutChunk {
-  readonly seqs: Float64Array;
-  readonly elements: Element[];
-  pos: number;
-}
-
 /** One worker subtask as the operator sees it. */
 interface Remote {
   readonly index: number;
   thread: SubtaskThread | undefined;
   /** Input not yet sent. */
   readonly encoder: BatchEncoder;
+  /** Decodes its output (made when the codec is loaded; one per channel: it keeps the channel's key dictionary). */
+  decoder: BatchDecoder | undefined;
   /** First sequence number of each input message sent and not yet acknowledged, in order. */
-  readonly inflight: NumberQueue;
-  /** Output received and not yet released, as received: one chunk per message, in order. */
-  readonly out: OutChunk[];
+  readonly inflight: Queue<number>;
+  /**
+   * The keys of each of those messages' records (a keyed operator's output refers to them rather than sending its
+   * keys back: see `EncodedBatch.keyRefs`).
+   */
+  readonly sentKeys: Queue<readonly unknown[]>;
+  /**
+   * Output received and not yet released, as received: one batch per message, in order (each element is made when
+   * it is released, so output held back for ordering is held as columns, not as objects that outlive a GC cycle).
+   */
+  readonly out: BatchReader[];
   /** The first chunk not fully released. */
   outHead: number;
   /** The subscriber of this subtask's output stream (the merge's input). */
@@ -128,7 +133,6 @@ interface Remote {
 export class ThreadedSubtasks {
   private readonly remotes: Remote[] = [];
   private codec: ValueCodec | undefined;
-  private decoder: BatchDecoder | undefined;
   /** Sequence number of the latest input element. */
   private seq = -1;
   /** Whether a flush of every subtask's buffered input is scheduled (at the end of the current burst). */
@@ -154,7 +158,9 @@ export class ThreadedSubtasks {
         index: i,
         thread: undefined,
         encoder: new BatchEncoder(),
-        inflight: new NumberQueue(),
+        decoder: undefined,
+        inflight: new Queue<number>(),
+        sentKeys: new Queue<readonly unknown[]>(),
         out: [],
         outHead: 0,
         output: undefined,
@@ -225,9 +231,9 @@ export class ThreadedSubtasks {
   /** Starts the worker threads (their module loads while the input is held back here). */
   start(codec: ValueCodec): void {
     this.codec = codec;
-    this.decoder = new BatchDecoder(codec);
     const parent = this.group.parent;
     for (const r of this.remotes) {
+      r.decoder = new BatchDecoder(codec);
       const range = this.group.range(r.index);
       const owns = ownsKeyGroup(parent, range);
       const restore: [string, WireSnapshot[]][] = [];
@@ -267,6 +273,7 @@ export class ThreadedSubtasks {
     const seq = this.endSeq;
     if (this.codec === undefined || seq === undefined || this.failed) return;
     r.inflight.push(seq);
+    r.sentKeys.push(NO_KEYS);
     this.post(r, { type: 'end', seq });
   }
 
@@ -278,6 +285,7 @@ export class ThreadedSubtasks {
   private send(r: Remote): void {
     if (this.codec === undefined || r.encoder.size === 0 || this.failed) return;
     r.inflight.push(r.encoder.firstSeq);
+    r.sentKeys.push(r.encoder.recordKeys());
     if (r.inflight.length > MAX_IN_FLIGHT) this.press(true);
     const batch = r.encoder.take(this.codec);
     this.post(r, { type: 'batch', batch }, transferables(batch));
@@ -328,16 +336,12 @@ export class ThreadedSubtasks {
           if (this.group.parent?.warn !== undefined) this.group.parent.warn(operator, message);
           else console.warn(message);
         }
-        const n = m.batch.kinds.length;
-        if (n > 0) {
-          const elements = new Array<Element>(n);
-          let k = 0;
-          (this.decoder as BatchDecoder).decode(m.batch, (_seq, e) => {
-            elements[k++] = e;
-          });
-          r.out.push({ seqs: m.batch.numbers.subarray(0, n), elements, pos: 0 });
+        // (key references point into the message the worker was processing: the first not yet acknowledged)
+        if (m.batch.kinds.length > 0) r.out.push((r.decoder as BatchDecoder).open(m.batch, r.sentKeys.peek()));
+        for (let k = 0; k < m.acks && r.inflight.length > 0; k++) {
+          r.inflight.shift();
+          r.sentKeys.shift();
         }
-        for (let k = 0; k < m.acks && r.inflight.length > 0; k++) r.inflight.shift();
         this.relieveIfCaughtUp();
         this.release();
         return;
@@ -347,6 +351,7 @@ export class ThreadedSubtasks {
         this.report(r, m.metrics);
         r.done = true;
         r.inflight.clear();
+        r.sentKeys.clear();
         this.relieveIfCaughtUp();
         this.release();
         return;
@@ -376,18 +381,18 @@ export class ThreadedSubtasks {
       for (const r of this.remotes) {
         if (r.done) continue;
         // the first input not yet processed: in flight, else buffered, else the end not yet sent
-        const first = r.inflight.length > 0 ? r.inflight.peek() : Math.min(r.encoder.firstSeq, this.codec === undefined ? (this.endSeq ?? Infinity) : Infinity);
+        const first = r.inflight.length > 0 ? (r.inflight.peek() as number) : Math.min(r.encoder.firstSeq, this.codec === undefined ? (this.endSeq ?? Infinity) : Infinity);
         if (first < bound) bound = first;
       }
       for (;;) {
         // the remote whose next output has the lowest input number (ties: the lower subtask)
         let pick: Remote | undefined;
-        let chunk: OutChunk | undefined;
+        let chunk: BatchReader | undefined;
         let min = Infinity;
         for (const r of this.remotes) {
           const c = r.out[r.outHead];
-          if (c !== undefined && (c.seqs[c.pos] as number) < min) {
-            min = c.seqs[c.pos] as number;
+          if (c !== undefined && c.seqAt(c.position) < min) {
+            min = c.seqAt(c.position);
             pick = r;
             chunk = c;
           }
@@ -398,17 +403,16 @@ export class ThreadedSubtasks {
         for (const r of this.remotes) {
           if (r === pick) continue;
           const c = r.out[r.outHead];
-          if (c !== undefined) limit = Math.min(limit, (c.seqs[c.pos] as number) + (r.index < pick.index ? 0 : 1));
+          if (c !== undefined) limit = Math.min(limit, c.seqAt(c.position) + (r.index < pick.index ? 0 : 1));
         }
-        const { seqs, elements } = chunk;
         const output = pick.output;
-        while (chunk.pos < elements.length && (seqs[chunk.pos] as number) < limit && !this.failed) {
-          const e = elements[chunk.pos] as Element;
-          elements[chunk.pos++] = undefined as unknown as Element;
+        const length = chunk.length;
+        while (chunk.position < length && chunk.seqAt(chunk.position) < limit && !this.failed) {
+          const e = chunk.next();
           output?.next(e);
         }
-        if (chunk.pos === elements.length) {
-          pick.out[pick.outHead++] = undefined as unknown as OutChunk;
+        if (chunk.position === length) {
+          pick.out[pick.outHead++] = undefined as unknown as BatchReader;
           if (pick.outHead === pick.out.length) {
             pick.out.length = 0;
             pick.outHead = 0;

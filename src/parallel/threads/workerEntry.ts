@@ -45,7 +45,7 @@ function connect(): Port {
 type Pipeline = OperatorFunction<StreamElement<unknown, unknown>, StreamElement<unknown, unknown>>;
 
 /** Output elements per message at most (a larger output goes out in several messages). */
-const OUTPUT_BATCH = 4096;
+const OUTPUT_BATCH = 8192;
 
 /** One subtask: its pipeline, its input, what it owes the operator. */
 class Subtask {
@@ -57,6 +57,12 @@ class Subtask {
   private readonly runtime: PipelineRuntime;
   /** The sequence number of the input element being processed (or the last one): output elements carry it. */
   private seq = -1;
+  /**
+   * The index of the latest record of the input message being processed (−1: none, or no message is), and its key:
+   * an output record with that key refers to it rather than carrying its key back (see `EncodedBatch.keyRefs`).
+   */
+  private inputIndex = -1;
+  private inputKey: unknown = undefined;
   private acks = 0;
   private handling = false;
   private flushScheduled = false;
@@ -116,7 +122,10 @@ class Subtask {
       if (m.type === 'batch') {
         this.decoder.decode(m.batch, (seq, e, full) => {
           this.seq = seq;
-          if (e.kind === 'barrier') this.fullFlags.set(e.checkpointId, full);
+          if (e.kind === 'record') {
+            this.inputIndex++;
+            this.inputKey = e.key;
+          } else if (e.kind === 'barrier') this.fullFlags.set(e.checkpointId, full);
           this.input?.next(e);
           return !this.failed;
         });
@@ -128,6 +137,8 @@ class Subtask {
       this.fail(err);
     } finally {
       this.handling = false;
+      this.inputIndex = -1;
+      this.inputKey = undefined;
     }
     this.acks++;
     this.flush();
@@ -135,7 +146,8 @@ class Subtask {
   }
 
   private out(e: StreamElement<unknown, unknown>): void {
-    this.encoder.add(this.seq, e);
+    const ref = this.inputIndex >= 0 && e.kind === 'record' && Object.is(e.key, this.inputKey) ? this.inputIndex : -1;
+    this.encoder.add(this.seq, e, false, ref);
     if (e.kind === 'barrier') this.barriersOut.push(e.checkpointId);
     if (this.encoder.size >= OUTPUT_BATCH) this.flush();
     else if (!this.handling) this.scheduleFlush();
