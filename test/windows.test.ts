@@ -12,8 +12,10 @@ import {
   purging,
   sessionWindows,
   slidingWindows,
+  sum,
   tumblingWindows,
   type StreamElement,
+  type Trigger,
   type StreamRecord,
   type WindowResult,
 } from '../src/index.js';
@@ -306,5 +308,25 @@ describe('processing-time windows', () => {
     expect(lines(h)).toStrictEqual(['a [0,150) 2 @149']);
     h.setProcessingTime(1000);
     expect(h.keys()).toStrictEqual([]);
+  });
+});
+
+describe('a trigger of your own whose kind says event-time', () => {
+  it('is called for every element (the operator recognises the built-in event-time trigger by identity, not by kind)', () => {
+    const calls: string[] = [];
+    const eager: Trigger<E> = {
+      kind: 'event-time',
+      canMerge: false,
+      onElement: (v, ts, w) => {
+        calls.push(`${v[0]}${v[1]}@${ts} [${w.start},${w.end})`);
+        return 'fire';
+      },
+      onEventTime: () => 'continue',
+      onProcessingTime: () => 'continue',
+      clear: () => undefined,
+    };
+    const h = windowed(pipe(window<E, string>(tumblingWindows(10), { trigger: eager }), aggregate(sum((e: E) => e[1]))), [['a', 1, 1], ['a', 2, 3], ['b', 5, 12], 20]);
+    expect(calls).toStrictEqual(['a1@1 [0,10)', 'a2@3 [0,10)', 'b5@12 [10,20)']);
+    expect(lines(h)).toStrictEqual(['a [0,10) 1 @9', 'a [0,10) 3 @9', 'b [10,20) 5 @19', 'W 20']);
   });
 });

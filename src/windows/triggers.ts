@@ -63,7 +63,10 @@ export interface OnMergeContext extends TriggerContext {
  * ```
  */
 export interface Trigger<T> {
-  /** Names the built-ins (`'event-time'` lets the window operator skip redundant timer registrations). */
+  /**
+   * Names the built-ins (informational: the window operator recognises the built-in event-time trigger by identity,
+   * so a trigger of your own is always called, whatever its `kind`).
+   */
   readonly kind?: string;
   /** Per-window trigger state, by name: reducing states (e.g. a count, a next fire time). */
   readonly state?: Readonly<Record<string, ReducingStateDescriptor<number>>>;
@@ -87,25 +90,38 @@ export interface Trigger<T> {
  * ```
  */
 export function eventTimeTrigger<T = unknown>(): Trigger<T> {
-  return {
-    kind: 'event-time',
-    canMerge: true,
-    onElement(_v, _ts, w, ctx) {
-      const max = maxTimestamp(w);
-      if (max <= ctx.currentWatermark) return 'fire';
-      ctx.registerEventTimeTimer(max);
-      return 'continue';
-    },
-    onEventTime: (t, w) => (t === maxTimestamp(w) ? 'fire' : 'continue'),
-    onProcessingTime: () => 'continue',
-    onMerge(w, ctx) {
-      const max = maxTimestamp(w);
-      if (max > ctx.currentWatermark) ctx.registerEventTimeTimer(max);
-    },
-    clear(w, ctx) {
-      ctx.deleteEventTimeTimer(maxTimestamp(w));
-    },
-  };
+  return EVENT_TIME_TRIGGER as Trigger<T>;
+}
+
+/** The one built-in event-time trigger (stateless, so shared): the window operator recognises it by identity. */
+const EVENT_TIME_TRIGGER: Trigger<unknown> = Object.freeze({
+  kind: 'event-time',
+  canMerge: true,
+  onElement(_v: unknown, _ts: number, w: TimeWindow, ctx: TriggerContext): TriggerResult {
+    const max = maxTimestamp(w);
+    if (max <= ctx.currentWatermark) return 'fire';
+    ctx.registerEventTimeTimer(max);
+    return 'continue';
+  },
+  onEventTime: (t: number, w: TimeWindow): TriggerResult => (t === maxTimestamp(w) ? 'fire' : 'continue'),
+  onProcessingTime: (): TriggerResult => 'continue',
+  onMerge(w: TimeWindow, ctx: OnMergeContext): void {
+    const max = maxTimestamp(w);
+    if (max > ctx.currentWatermark) ctx.registerEventTimeTimer(max);
+  },
+  clear(w: TimeWindow, ctx: TriggerContext): void {
+    ctx.deleteEventTimeTimer(maxTimestamp(w));
+  },
+});
+
+/**
+ * Whether `trigger` is the built-in {@link eventTimeTrigger} itself (whose rules the window operator may apply
+ * without calling it), not any trigger whose `kind` says `'event-time'`.
+ *
+ * @internal
+ */
+export function isEventTimeTrigger(trigger: Trigger<unknown>): boolean {
+  return trigger === EVENT_TIME_TRIGGER;
 }
 
 /**

@@ -20,7 +20,7 @@ import type { Timer } from '../timers/queue.js';
 import { isTimestamp, MAX_OPERATOR_TIMESTAMP, notWholeMs } from '../time/timestamps.js';
 import type { WindowAssigner } from './assigners.js';
 import { MergingWindowSet } from './mergingWindowSet.js';
-import type { OnMergeContext, Trigger, TriggerResult } from './triggers.js';
+import { isEventTimeTrigger, type OnMergeContext, type Trigger, type TriggerResult } from './triggers.js';
 import { addMerge, maxTimestamp, ORDER_SENSITIVE, type TimeWindow, type WindowContext, type WindowResult } from './types.js';
 
 /** How a window keeps its contents and turns them into results. @internal */
@@ -253,7 +253,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.lateness = assigner.isEventTime ? lateness : 0;
     this.lateData = options.lateData;
     this.fn = fn;
-    this.fastEventTrigger = !assigner.merging && trigger.kind === 'event-time';
+    this.fastEventTrigger = !assigner.merging && isEventTimeTrigger(trigger as Trigger<unknown>);
     this.grid = grid;
     this.openCol = this.backend.nsCols[CONTENTS] as Map<unknown, Map<KeyId, unknown>>;
     this.panesCol = this.backend.cols[PANES] as Map<KeyId, unknown>;
@@ -267,7 +267,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
 
   /** Whether the pane path applies: see {@link WindowOperatorCore.grid}. */
   private static gridOf<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>, fn: WindowFunction<T, K, R>): PaneGrid | undefined {
-    if ((a.kind !== 'tumbling' && a.kind !== 'sliding') || !a.isEventTime || trigger.kind !== 'event-time') return undefined;
+    if ((a.kind !== 'tumbling' && a.kind !== 'sliding') || !a.isEventTime || !isEventTimeTrigger(trigger as Trigger<unknown>)) return undefined;
     const size = a.size as number;
     const slide = a.slide as number;
     const offset = a.offset ?? 0;
