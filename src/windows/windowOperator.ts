@@ -118,6 +118,8 @@ interface OpenPane {
   readonly j: number;
   vals: unknown[];
   n: number;
+  /** The slots that got a value, in order (so closing the pane visits its values, not every slot). */
+  readonly slots: number[];
   readonly dirty: Set<number>;
 }
 
@@ -128,6 +130,30 @@ function box(v: unknown): unknown {
 function unbox(v: unknown): unknown {
   if (typeof v === 'object' && v !== null && NIL in v) return (v as Record<string, number>)[NIL] === 0 ? null : undefined;
   return v;
+}
+
+/** Entries of a due list at most for which {@link firingOrder} sorts numbers (an index takes 21 bits). */
+const ORDER_INDEX_BITS = 2 ** 21;
+
+/**
+ * The indexes `0 … len − 1` of a due list in ascending order of `os` (ties: by index). Sorted as numbers `o · 2²¹ + i`
+ * in a `Float64Array` (exact below 2⁵³: `o` ≥ −1 is a sequence number) — a native numeric sort instead of a
+ * comparator call per comparison; beyond 2²¹ entries or such sequence numbers, a comparator sort.
+ *
+ * @internal
+ */
+export function firingOrder(os: readonly number[], len: number): ArrayLike<number> {
+  let max = 0;
+  for (let n = 0; n < len; n++) if ((os[n] as number) > max) max = os[n] as number;
+  if (len > ORDER_INDEX_BITS || (max + 2) * ORDER_INDEX_BITS >= Number.MAX_SAFE_INTEGER) {
+    return Array.from({ length: len }, (_, i) => i).sort((x, y) => (os[x] as number) - (os[y] as number) || x - y);
+  }
+  const packed = new Float64Array(len);
+  for (let n = 0; n < len; n++) packed[n] = ((os[n] as number) + 1) * ORDER_INDEX_BITS + n;
+  packed.sort();
+  const order = new Uint32Array(len);
+  for (let n = 0; n < len; n++) order[n] = (packed[n] as number) % ORDER_INDEX_BITS;
+  return order;
 }
 
 class WindowCtx<K> implements WindowContext<K> {
@@ -187,6 +213,11 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   private slotIds: (KeyId | undefined)[] = [];
   private slotKeys: (Key | undefined)[] = [];
   private slotKps: (KeyPanes | undefined)[] = [];
+  /**
+   * pane path, per slot: an index of its {@link KeyPanes} before which every pane is a hole (dropped), so that a key's
+   * event does not walk the holes again (derived: {@link K0} after a restore)
+   */
+  private slotHeads: number[] = [];
   private freeSlots: number[] = [];
   private slotCap = 0;
   /** pane path: how each element is added to its pane's accumulator (`NONE` = empty pane); sliding: how panes merge */
@@ -324,6 +355,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
         }
         pane.vals[slot] = raw;
         pane.n++;
+        pane.slots.push(slot);
       }
     }
     for (const [id, v] of this.panesCol) {
@@ -698,7 +730,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       vals = new Array<unknown>(this.slotCap);
       vals.fill(undefined);
     }
-    const pane: OpenPane = { j, vals, n: 0, dirty: new Set() };
+    const pane: OpenPane = { j, vals, n: 0, slots: [], dirty: new Set() };
     this.open.set(j, pane);
     return pane;
   }
@@ -711,6 +743,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       this.slotIds.push(undefined);
       this.slotKeys.push(undefined);
       this.slotKps.push(undefined);
+      this.slotHeads.push(K0);
       if (slot >= this.slotCap) {
         const cap = Math.max(1024, this.slotCap * 2);
         for (const pane of this.open.values()) for (let x = pane.vals.length; x < cap; x++) pane.vals.push(undefined);
@@ -723,6 +756,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.slotIds[slot] = id;
     this.slotKeys[slot] = key;
     this.slotKps[slot] = kp;
+    this.slotHeads[slot] = K0;
     return slot;
   }
 
@@ -769,13 +803,14 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       if (b.tracking) pane.dirty.add(s);
       if (raw !== undefined) return;
       pane.n++;
+      pane.slots.push(s);
       // the key must be due by the pane's first window end; one that is not idle is due by the end of the first open
       // window already (sliding: no need to look at its array)
       const tf = this.paneMax(Math.floor((j - g.m) / g.s) + 1, g);
       if (g.m === 1) {
         // tumbling: the order of the keys firing a window is the order of their first elements in it
         if (b.tracking) b.touch(PANES);
-        kp[this.paneSlot(kp, j)] = this.nextQ++;
+        kp[this.paneSlot(kp, j, s)] = this.nextQ++;
         this.paneScheduleAt(s, kp, tf, g);
       } else if (created || (this.idle.size > 0 && this.idle.has(s))) {
         if (b.tracking) b.touch(PANES);
@@ -785,7 +820,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     }
     // a closed pane: one of its windows has ended (a late-but-allowed element)
     if (b.tracking) b.touch(PANES);
-    const i = this.paneSlot(kp, j);
+    const i = this.paneSlot(kp, j, s);
     const isNew = (kp[i] as number) < 0;
     if (isNew) kp[i] = this.nextQ++;
     kp[i + 1] = box(this.paneAdd(isNew ? NONE : unbox(kp[i + 1]), rec.value));
@@ -803,7 +838,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
    * so its length is their distance: beyond {@link MAX_KEY_PANES} the key fails with a clear error instead of
    * growing by the distance of its timestamps (with timestamps up to ±MAX_TIMESTAMP, that could be 1.7e16 panes).
    */
-  private paneSlot(kp: KeyPanes, j: number): number {
+  private paneSlot(kp: KeyPanes, j: number, slot: number): number {
     if (kp.length === K0) kp[KB] = j;
     const first = kp[KB] as number;
     const last = first + (kp.length - K0) / 2 - 1;
@@ -825,6 +860,7 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     }
     const i = K0 + 2 * (j - (kp[KB] as number));
     while (kp.length <= i) kp.push(-1, null);
+    if (i < (this.slotHeads[slot] as number)) this.slotHeads[slot] = i;
     return i;
   }
 
@@ -900,19 +936,25 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     else this.emitOne(this.backend.key as unknown as K, w, (fn.kind === 'aggregate' ? fn.aggregator.result(acc) : acc) as R, w.end - 1);
   }
 
-  /** Pulls a key's open panes that the watermark closed into its array. */
-  private panePull(kp: KeyPanes, slot: number): void {
-    const closing = this.closing;
-    for (let c = 0; c < closing.length; c++) {
-      const pane = closing[c] as OpenPane;
-      const raw = pane.vals[slot];
+  /**
+   * Moves the values of a pane the watermark closed into their keys' arrays: pane-major, visiting only the slots that
+   * have a value, so closing many panes at one watermark costs what they hold (not keys × panes).
+   */
+  private panePull(pane: OpenPane): void {
+    const vals = pane.vals;
+    const slots = pane.slots;
+    for (let c = 0; c < slots.length; c++) {
+      const slot = slots[c] as number;
+      const raw = vals[slot];
       if (raw === undefined) continue;
-      pane.vals[slot] = undefined;
+      vals[slot] = undefined;
       pane.n--;
-      const i = this.paneSlot(kp, pane.j);
+      const kp = this.slotKps[slot] as KeyPanes;
+      const i = this.paneSlot(kp, pane.j, slot);
       if ((kp[i] as number) < 0) kp[i] = 0;
       kp[i + 1] = box(raw === UNDEFINED ? undefined : raw);
     }
+    slots.length = 0;
   }
 
   /**
@@ -990,8 +1032,10 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     }
     for (const pane of closing) this.open.delete(pane.j);
     this.closing = closing;
+    // every key of a closed pane is due by now (the pane's first window ended): its values go into the keys' arrays
+    // before any fires (the keys' arrays are theirs alone, so the order of keys does not matter here)
+    for (const pane of closing) this.panePull(pane);
     this.paneDue(wm, g);
-    // every key of a closed pane was due by now (its first window ended) and has pulled it in: its array is clear
     for (const pane of closing) {
       this.backend.dropNamespace(CONTENTS, g.offset + pane.j * g.p);
       if (pane.n === 0 && pane.vals.length === this.slotCap) this.pool.push(pane.vals);
@@ -1013,10 +1057,10 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
       }
       const os = list.os;
       const len = list.n;
-      let order: number[] | undefined;
+      let order: ArrayLike<number> | undefined;
       for (let n = 1; n < len; n++) {
         if ((os[n] as number) < (os[n - 1] as number)) {
-          order = Array.from({ length: len }, (_, i) => i).sort((x, y) => (os[x] as number) - (os[y] as number) || x - y);
+          order = firingOrder(os, len);
           break;
         }
       }
@@ -1046,7 +1090,6 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
   private paneEvent(kp: KeyPanes, slot: number, t: number, g: PaneGrid): void {
     const b = this.backend;
     if (b.tracking) b.touch(PANES);
-    if (this.closing.length > 0) this.panePull(kp, slot);
     const span = g.s * g.p;
     const base = t + 1 - g.offset - g.m * g.p; // window k ends at t iff k = base / span
     const kf = base / span;
@@ -1056,16 +1099,19 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     const jKeep = (Math.floor((base - L) / span) + 1) * g.s;
     let first = kp[KB] as number;
     const n = kp.length;
-    let i0 = K0;
+    let i0 = Math.max(K0, this.slotHeads[slot] as number);
     while (i0 < n && ((kp[i0] as number) < 0 || first + (i0 - K0) / 2 < jKeep)) {
       kp[i0] = -1;
       kp[i0 + 1] = null;
       i0 += 2;
     }
+    this.slotHeads[slot] = i0;
     const has = i0 < n; // the key keeps a pane (the one at i0)
-    if (i0 - K0 >= 2 * g.m || (!has && i0 > K0)) {
-      // shift left once the dropped panes (now holes) at the front are m (not at each event), leaving the array's
-      // length (a pane pulled in next takes a place at its end without growing it)
+    if (i0 - K0 >= Math.max(2 * g.m, n - i0) || (!has && i0 > K0)) {
+      // shift left once the dropped panes (now holes) at the front are m and at least as many as the panes after them
+      // (so a key with many panes does not move them all at each event), leaving the array's length (a pane pulled in
+      // next takes a place at its end without growing it)
+      this.slotHeads[slot] = K0;
       let y = K0;
       for (let x = i0; x < n; x++, y++) kp[y] = kp[x];
       if (n - y > 4 * g.m + 8) kp.length = y;
