@@ -15,10 +15,24 @@ import { checkTimestamp, isTimestamp } from './timestamps.js';
 import type { WatermarkOutput, WatermarkStrategy } from './strategies.js';
 
 /**
+ * The record path reads the scheduler clock once per this many records to see whether a periodic emit is due
+ * (docs/SEMANTICS.md §2.2): a synchronous source never lets the timer run, and one clock read per record would cost.
+ *
+ * @internal exported for tests.
+ */
+export const CLOCK_CHECK_EVERY = 256;
+
+/**
  * Flink's `TimestampsAndWatermarksOperator`: stamps each value (or record) with a timestamp, runs the strategy's
  * generator, emits only strictly increasing watermarks, and switches idle → active before a watermark.
  * Upstream watermarks are ignored except MAX; upstream status is ignored; barriers pass in order.
  * On complete: one last periodic emit, MAX, complete.
+ *
+ * Periodic emits (`interval > 0`, docs/SEMANTICS.md §2.2): the timer emits every `interval` ms as before. The record
+ * path, every {@link CLOCK_CHECK_EVERY} records (after the record), reads the clock and emits too when `interval` ms
+ * passed since the last periodic emit (or since subscription), so that a synchronous source that never yields still
+ * gets watermarks during its burst. A timer that fires after such a record-path emit re-arms for the rest of the
+ * interval counted from that emit instead of emitting; so emits are always at least `interval` apart.
  *
  * @internal shared by `eventTime` and `ingestionTime`.
  */
@@ -57,16 +71,35 @@ export function assignTimestamps<T, K>(
       },
     };
 
+    // Periodic emits: the rule in the TSDoc above (docs/SEMANTICS.md §2.2).
+    let lastPeriodicAt = interval > 0 ? scheduler.now() : 0;
+    let recordsUntilClockCheck = CLOCK_CHECK_EVERY;
+    let recordPathEmitted = false;
+    /** Runs a periodic emit at scheduler time `now`; false if the generator threw (the stream has failed). */
+    const periodicEmit = (now: number): boolean => {
+      lastPeriodicAt = now;
+      try {
+        generator.onPeriodicEmit(output);
+        return true;
+      } catch (err) {
+        failUserFunction(out, name, undefined, err);
+        return false;
+      }
+    };
+
     let timer: Subscription | undefined;
     if (interval > 0) {
       timer = scheduler.schedule(function periodic() {
-        try {
-          generator.onPeriodicEmit(output);
-        } catch (err) {
-          failUserFunction(out, name, undefined, err);
-          return;
+        const now = scheduler.now();
+        if (recordPathEmitted) {
+          recordPathEmitted = false;
+          const rest = lastPeriodicAt + interval - now;
+          if (rest > 0) {
+            this.schedule(undefined, rest);
+            return;
+          }
         }
-        if (!out.closed) this.schedule(undefined, interval);
+        if (periodicEmit(now) && !out.closed) this.schedule(undefined, interval);
       }, interval);
     }
 
@@ -127,6 +160,16 @@ export function assignTimestamps<T, K>(
           if (interval === 0) generator.onPeriodicEmit(output);
         } catch (err) {
           failUserFunction(out, name, v, err);
+          return;
+        }
+        if (interval > 0 && --recordsUntilClockCheck === 0) {
+          recordsUntilClockCheck = CLOCK_CHECK_EVERY;
+          // ingestionTime already read the clock for this record's timestamp
+          const now = timestampOf === undefined ? ts : scheduler.now();
+          if (now - lastPeriodicAt >= interval) {
+            recordPathEmitted = true;
+            periodicEmit(now);
+          }
         }
       },
       () => {

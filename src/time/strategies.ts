@@ -38,7 +38,10 @@ export interface WatermarkOutput {
 export interface WatermarkGenerator<T> {
   /** Called for each record, before the record is emitted downstream. */
   onEvent(value: T, timestamp: number, output: WatermarkOutput): void;
-  /** Called every `interval` ms of scheduler time (or after each event when `interval` is 0) and once at the end. */
+  /**
+   * Called once `interval` ms of scheduler time passed since the last call — by a timer, or from the record path during
+   * a synchronous burst (docs/SEMANTICS.md §2.2) —, after each event when `interval` is 0, and once at the end.
+   */
   onPeriodicEmit(output: WatermarkOutput): void;
 }
 
@@ -56,7 +59,10 @@ export interface WatermarkGenerator<T> {
 export interface WatermarkStrategy<T = unknown> {
   /** Makes a fresh generator for one subscription; `context.scheduler` is the clock the operator runs on. */
   createGenerator(context: WatermarkGeneratorContext): WatermarkGenerator<T>;
-  /** Periodic emit interval in ms of scheduler time; 0 = a periodic emit after every event (no timer). */
+  /**
+   * Periodic emit interval in ms of scheduler time, at most one emit per interval (timer, or every 256 records when
+   * the clock passed it; docs/SEMANTICS.md §2.2); 0 = a periodic emit after every event (no timer).
+   */
   readonly interval: number;
   /** Idleness timeout in ms, if idleness detection is on. */
   readonly idleTimeout: number | undefined;
