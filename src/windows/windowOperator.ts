@@ -940,19 +940,29 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
    * Moves the values of a pane the watermark closed into their keys' arrays: pane-major, visiting only the slots that
    * have a value, so closing many panes at one watermark costs what they hold (not keys × panes).
    */
-  private panePull(pane: OpenPane): void {
+  private panePull(pane: OpenPane, g: PaneGrid): void {
     const vals = pane.vals;
     const slots = pane.slots;
-    for (let c = 0; c < slots.length; c++) {
-      const slot = slots[c] as number;
-      const raw = vals[slot];
-      if (raw === undefined) continue;
-      vals[slot] = undefined;
-      pane.n--;
-      const kp = this.slotKps[slot] as KeyPanes;
-      const i = this.paneSlot(kp, pane.j, slot);
-      if ((kp[i] as number) < 0) kp[i] = 0;
-      kp[i + 1] = box(raw === UNDEFINED ? undefined : raw);
+    const b = this.backend;
+    let c = 0;
+    try {
+      for (; c < slots.length; c++) {
+        const slot = slots[c] as number;
+        const raw = vals[slot];
+        if (raw === undefined) continue;
+        vals[slot] = undefined;
+        pane.n--;
+        const kp = this.slotKps[slot] as KeyPanes;
+        // (the key is current for the error of a key whose array would span too many panes)
+        b.setCurrent(this.slotKeys[slot] as Key, this.slotIds[slot] as KeyId);
+        const i = this.paneSlot(kp, pane.j, slot);
+        if ((kp[i] as number) < 0) kp[i] = 0;
+        kp[i + 1] = box(raw === UNDEFINED ? undefined : raw);
+      }
+    } catch (err) {
+      // as the key's event at the pane's first window end would have failed
+      const key = this.slotKeys[slots[c] as number] as Key;
+      this.failUser(err, { kind: 'timer', timestamp: this.paneMax(Math.floor((pane.j - g.m) / g.s) + 1, g), domain: 'event', key });
     }
     slots.length = 0;
   }
@@ -1034,7 +1044,10 @@ export class WindowOperatorCore<T, K, R> extends KeyedOperatorCore<T, WindowResu
     this.closing = closing;
     // every key of a closed pane is due by now (the pane's first window ended): its values go into the keys' arrays
     // before any fires (the keys' arrays are theirs alone, so the order of keys does not matter here)
-    for (const pane of closing) this.panePull(pane);
+    for (const pane of closing) {
+      this.panePull(pane, g);
+      if (this.out.closed) return;
+    }
     this.paneDue(wm, g);
     for (const pane of closing) {
       this.backend.dropNamespace(CONTENTS, g.offset + pane.j * g.p);
