@@ -15,7 +15,8 @@ import { windowsBench } from './windows.js';
 const benches: Record<string, () => { report: string } | Promise<{ report: string }>> = {
   'map-filter': () => mapFilterBench(),
   'keyed-count': () => keyedCountBench(),
-  windows: () => windowsBench(),
+  // `npm run bench -- windows [tumbling|sliding|sessions] [--sizes …] [--keys …] [--regimes …] [--events N] [--write]`
+  windows: () => windowsBench(process.argv.slice(3)),
   'checkpoint-store': () => checkpointStoreBench(),
   // `npm run bench -- jobs 100000`: one key count only
   jobs: () => jobsBench(undefined, undefined, process.argv[3] !== undefined ? [Number(process.argv[3])] : undefined),
