@@ -103,6 +103,21 @@ describe('parallel in worker threads', () => {
     );
   });
 
+  it('an unkeyed record or a plain value fails the stream with the error an in-process run gives', async () => {
+    const run = (input: readonly unknown[], worker: boolean) =>
+      lastValueFrom(from(input as StreamElement<Event, string>[]).pipe(parallel(2, windowCount, worker ? { worker: windowModule } : {}), toArray())).then(
+        () => 'completed',
+        (err: Error) => `${err.name}: ${err.message}`,
+      );
+    const unkeyed = [record({ user: 'a', n: 1 }, 1, 'a'), record({ user: 'b', n: 2 }, 2)];
+    const plain = [record({ user: 'a', n: 1 }, 1, 'a'), 42];
+    for (const input of [unkeyed, plain]) {
+      const inProcess = await run(input, false);
+      expect(inProcess).toMatch(/^(InvalidKeyError|NotAStreamElementError): partitionStream/);
+      expect(await run(input, true)).toBe(inProcess);
+    }
+  });
+
   it('refuses a worker module whose pipeline has other stateful operators than the one given', async () => {
     const run = lastValueFrom(keyed([[{ user: 'a', n: 1 }, 1]]).pipe(parallel(2, pipe(values(), (s) => s as never), { worker: windowModule })));
     await expect(run).rejects.toThrow(

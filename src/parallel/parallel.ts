@@ -212,10 +212,12 @@ function subscribeThreaded<T, K, R, K2>(
   const subscription = new Subscription(() => host.close());
   host.holdUntilReady();
   subscription.add(parallelOutputs(group, Array.from({ length: group.n }, (_, i) => host.output(i))).subscribe(out));
-  const parts = partitionStream(host.numbered(withRuntime(source, group.parent) as Observable<StreamElement<unknown, unknown>>), group.n, by as Partitioner<unknown, unknown>, {
-    maxParallelism: group.maxParallelism,
-  });
-  parts.forEach((p, i) => subscription.add(p.subscribe(host.input(i))));
+  const input = withRuntime(source, group.parent) as Observable<StreamElement<unknown, unknown>>;
+  if (by === 'hash') subscription.add(input.subscribe(host.hashInput()));
+  else {
+    const parts = partitionStream(host.numbered(input), group.n, by as Partitioner<unknown, unknown>, { maxParallelism: group.maxParallelism });
+    parts.forEach((p, i) => subscription.add(p.subscribe(host.input(i))));
+  }
   // the codec (msgpackr) loads with the first threaded operator; the input waits in the host meanwhile
   codecModule ??= import('./threads/msgpack.js');
   codecModule.then(

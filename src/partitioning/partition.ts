@@ -363,6 +363,19 @@ function rangeRouter<T, K>(spec: RangePartitioner<T>['range'] | undefined, n: nu
   };
 }
 
+/**
+ * The partition of a record under `'hash'` (docs/SEMANTICS.md §9): `partitionOfKeyGroup(keyGroupOf(key))` without
+ * their argument checks (`n` and `maxParallelism` are checked once by the caller); an unkeyed record throws the
+ * `InvalidKeyError` of {@link partitionStream}.
+ *
+ * @internal shared with the routing of threaded `parallel` (src/parallel/threads/host.ts)
+ */
+export function hashPartitionOf(r: StreamRecord<unknown, unknown>, n: number, maxParallelism: number): number {
+  const key: unknown = r.key;
+  if (!isKey(key)) throw new InvalidKeyError(OP, key, r.value, "'hash' partitioning routes records by key: key the stream first (keyBy(...)), or pick another partitioner.");
+  return Math.floor((keyGroupUnchecked(key, maxParallelism) * n) / maxParallelism);
+}
+
 /** The router of a partitioner, its arguments checked. */
 function routerOf<T, K>(by: Partitioner<T, K>, n: number, maxParallelism: number, sampleSize: number): Router<T, K> {
   if (typeof by === 'function') {
@@ -382,14 +395,7 @@ function routerOf<T, K>(by: Partitioner<T, K>, n: number, maxParallelism: number
       if (n > maxParallelism) {
         throw new ConfigurationError(OP, n, `${OP}: n ${n} exceeds maxParallelism ${maxParallelism}: 'hash' needs a key group per partition at least. Pass n ≤ ${maxParallelism}, or a larger { maxParallelism }.`);
       }
-      return {
-        route(r) {
-          const key: unknown = r.key;
-          if (!isKey(key)) throw new InvalidKeyError(OP, key, r.value, "'hash' partitioning routes records by key: key the stream first (keyBy(...)), or pick another partitioner.");
-          // keyGroupOf and partitionOfKeyGroup, without their argument checks (n and maxParallelism were checked once)
-          return Math.floor((keyGroupUnchecked(key, maxParallelism) * n) / maxParallelism);
-        },
-      };
+      return { route: (r) => hashPartitionOf(r, n, maxParallelism) };
     case 'round-robin':
     case 'rescale': {
       // docs/SEMANTICS.md §9, tidewater: the first record goes to partition 0 (Flink's rebalance starts at random)

@@ -1,7 +1,9 @@
 import { Observable, Subscriber } from 'rxjs';
 import type { OperatorSnapshot } from '../../checkpoints/snapshot.js';
 import type { StreamElement } from '../../elements/index.js';
-import { ConfigurationError, SubtaskError } from '../../errors/index.js';
+import { isControlElement } from '../../elements/plumbing.js';
+import { ConfigurationError, NotAStreamElementError, SubtaskError, TidewaterError, UserFunctionError } from '../../errors/index.js';
+import { hashPartitionOf } from '../../partitioning/partition.js';
 import { ownsKeyGroup, type ParallelGroup } from '../group.js';
 import { BatchDecoder, BatchEncoder, transferables, type BatchReader, type ValueCodec } from './codec.js';
 import { startThread, type SubtaskThread } from './platform.js';
@@ -11,6 +13,9 @@ import { fromWireError, fromWireSnapshot } from './wire.js';
 type Element = StreamElement<unknown, unknown>;
 
 const NO_KEYS: readonly unknown[] = [];
+
+/** Whose errors the routing of the input gives (the same as an in-process `parallel`'s). */
+const PARTITION_OP = 'partitionStream';
 
 /** Records per subtask per input message (a barrier, the end or a pause in the input sends sooner). */
 const INPUT_BATCH = 8192;
@@ -63,6 +68,55 @@ class NumberingSubscriber extends Subscriber<Element> {
   protected override _next(e: Element): void {
     this.host.arrived();
     (this.destination as Subscriber<Element>).next(e);
+  }
+}
+
+/**
+ * The input of the threads under `'hash'`, in one subscriber (what `partitionStream`, the numbering and the
+ * per-partition inputs do, without three calls per element): numbers each element, routes a record to the subtask
+ * that owns its key group (docs/SEMANTICS.md §9), and a watermark, status or barrier to every subtask in order.
+ * Errors are `partitionStream`'s.
+ */
+class HashInputSubscriber extends Subscriber<Element> {
+  constructor(
+    private readonly host: ThreadedSubtasks,
+    private readonly remotes: readonly Remote[],
+    private readonly maxParallelism: number,
+  ) {
+    super();
+  }
+  override next(e: Element): void {
+    if (this.isStopped) super.next(e);
+    else this._next(e);
+  }
+  protected override _next(e: Element): void {
+    const host = this.host;
+    if (e?.kind === 'record') {
+      let p: number;
+      try {
+        p = hashPartitionOf(e, this.remotes.length, this.maxParallelism);
+      } catch (err) {
+        this._error(err instanceof TidewaterError ? err : new UserFunctionError(PARTITION_OP, e, err));
+        return;
+      }
+      host.arrived();
+      host.takeInput(this.remotes[p] as Remote, e);
+      return;
+    }
+    if (!isControlElement(e)) {
+      this._error(new NotAStreamElementError(PARTITION_OP, e));
+      return;
+    }
+    host.arrived();
+    for (let i = 0; i < this.remotes.length; i++) host.takeInput(this.remotes[i] as Remote, e);
+  }
+  protected override _error(err: unknown): void {
+    this.unsubscribe();
+    this.host.inputFailed(err);
+  }
+  protected override _complete(): void {
+    this.unsubscribe();
+    this.host.inputEnded(this.remotes.length);
   }
 }
 
@@ -205,9 +259,21 @@ export class ThreadedSubtasks {
     else if (!this.flushScheduled) this.scheduleFlush();
   }
 
-  /** A partition ended; once all did: one number for the end, sent to every subtask after what is left of the input. */
-  inputEnded(): void {
-    if (++this.partitionsEnded < this.remotes.length) return;
+  /**
+   * The subscriber that takes the whole input under `'hash'` (numbering and routing included), in place of
+   * {@link numbered}, `partitionStream` and {@link input}.
+   */
+  hashInput(): Subscriber<Element> {
+    return new HashInputSubscriber(this, this.remotes, this.group.maxParallelism);
+  }
+
+  /**
+   * `partitions` partitions ended; once all did: one number for the end, sent to every subtask after what is left of
+   * the input.
+   */
+  inputEnded(partitions = 1): void {
+    this.partitionsEnded += partitions;
+    if (this.partitionsEnded < this.remotes.length) return;
     this.endSeq = ++this.seq;
     for (const x of this.remotes) {
       this.send(x);
