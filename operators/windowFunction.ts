@@ -3,7 +3,7 @@ import type { StreamElement } from '../src/elements/index.js';
 import { ConfigurationError } from '../src/errors/index.js';
 import { keyedOperator, type CoreArgs } from '../src/core/keyedOperator.js';
 import type { WindowAssigner } from '../src/windows/assigners.js';
-import { paneGridOf, SlicingWindowOperatorCore } from '../src/windows/slicingWindowOperator.js';
+import { sliceGridOf, SlicingWindowOperatorCore } from '../src/windows/slicingWindowOperator.js';
 import type { WindowResult } from '../src/windows/types.js';
 import { WindowOperatorCore } from '../src/windows/windowOperator.js';
 import type { WindowFunction, WindowOperatorBase, WindowOperatorOptions } from '../src/windows/windowOperatorBase.js';
@@ -11,7 +11,7 @@ import { WindowedObservable, type Windowed } from './window.js';
 
 /**
  * Which window operator a window function builds: `'auto'` (the default) the slicing one for the windows it takes
- * (aligned event-time windows on the built-in event-time trigger, see `paneGridOf`) and the general one for the
+ * (aligned event-time windows on the built-in event-time trigger, see `sliceGridOf`) and the general one for the
  * rest; `'general'` or `'slicing'` force one (for tests comparing the two; `'slicing'` fails the stream with a
  * {@link ConfigurationError} for windows it cannot take).
  *
@@ -42,7 +42,7 @@ export function windowOperatorOf<T, K, R>(
   fn: WindowFunction<T, K, R>,
   choice: WindowOperatorChoice = 'auto',
 ): WindowOperatorBase<T, K, R> {
-  const grid = choice === 'general' ? undefined : paneGridOf(assigner, options.trigger ?? assigner.defaultTrigger(), fn);
+  const grid = choice === 'general' ? undefined : sliceGridOf(assigner, options.trigger ?? assigner.defaultTrigger(), fn);
   if (grid !== undefined) return new SlicingWindowOperatorCore<T, K, R>(args, assigner, options, fn, grid);
   if (choice === 'slicing') {
     throw new ConfigurationError(
