@@ -273,7 +273,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     void t;
   }
 
-  /** Restores state, then the slicing operator's schedule from its state values. */
+  /** Restores state, then the schedule of due keys from the state values. */
   override restore(snapshots: readonly OperatorSnapshot[]): void {
     super.restore(snapshots);
     const grid = this.grid;
@@ -303,8 +303,8 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     }
   }
 
-  /** Brings `contents` up to date with the slicing operator's open slices (what changed since the last snapshot; all of it
-   * for a full one), then snapshots. */
+  /** Brings `contents` up to date with the open slices (what changed since the last snapshot; all of it for a full
+   * one), then snapshots. */
   override snapshot(options?: { full?: boolean }): OperatorSnapshot {
     const grid = this.grid;
     if (this.openSlices.size === 0) return super.snapshot(options);
@@ -349,7 +349,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     return n;
   }
 
-  /** The present value of a state; the slicing operator's open slices are read from their arrays. */
+  /** The present value of a state; the open slices are read from their arrays. */
   override peekState(key: unknown, name: string, namespace: string | number = ''): unknown {
     const grid = this.grid;
     if (name === 'contents' && typeof namespace === 'number' && isKey(key)) {
@@ -368,7 +368,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   }
 
   /**
-   * Pending timers of a key. The slicing operator keeps no keyed timers; it reports the ones the general operator (Flink) has:
+   * Pending timers of a key. This operator keeps no keyed timers; it reports the ones the general operator (Flink) has:
    * per window with contents, its end until it fires and its cleanup time (with lateness) until it is cleaned up.
    */
   override timersOf(key: unknown): [domain: 'event' | 'processing', timestamp: number, namespace: string | number][] {
@@ -394,30 +394,32 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     return [...timers, ...[...out.values()].sort((x, y) => x[1] - y[1] || (x[2] as number) - (y[2] as number))];
   }
 
-  // ---- the slicing operator ------------------------------------------------------------------------------------------------
+  // ---- records, slices and firing (docs/SEMANTICS.md §3.3–3.5, §4) ----------------------------------------------
   //
   // Window k covers slices [k·slicesPerSlide, k·slicesPerSlide + slicesPerWindow); a slice holds the elements with
-  // floor((ts − offset) / sliceSize) = its index (see SliceGrid). Every rule is
-  // the general operator's (docs/SEMANTICS.md §3.3–3.5): a window is late when its cleanup time (max timestamp + lateness) is at
-  // or below the watermark; an element accepted by no window and late itself goes to the late output; a window at
-  // or below the watermark fires at once when an element joins it (windows in descending start order), the others
-  // when the watermark reaches their end, in ascending end order. What differs is bookkeeping: one state value per
-  // key instead of one per (key, window), and instead of keyed timers a list of due keys per event time, so a
-  // watermark fires window-major. Keys that fire at one timestamp (Flink leaves their order open) do so, tumbling, in
-  // the order of their first elements in the window (the general operator's timer order); sliding, in the order their
-  // state was created. Both orders are sequence numbers in the state, so a restored run keeps them.
+  // floor((ts − offset) / sliceSize) = its index (see SliceGrid). Every rule is the general operator's
+  // (docs/SEMANTICS.md §3.3–3.5): a window is late when its cleanup time (max timestamp + lateness) is at or below the
+  // watermark; an element accepted by no window and late itself goes to the late output; a window at or below the
+  // watermark fires at once when an element joins it (windows in descending start order), the others when the
+  // watermark reaches their end, in ascending end order. What differs is bookkeeping: one state value per key
+  // instead of one per (key, window), and instead of keyed timers a list of due keys per event time, so a watermark
+  // fires window-major. Keys that fire at one timestamp (Flink leaves their order open) do so, tumbling, in the order
+  // of their first elements in the window (the general operator's timer order); sliding, in the order their state was
+  // created. Both orders are sequence numbers in the state, so a restored run keeps them.
 
+  /** The max timestamp of window k (its end − 1). */
   private windowMaxTimestamp(k: number, grid: SliceGrid): number {
     return grid.offset + (k * grid.slicesPerSlide + grid.slicesPerWindow) * grid.sliceSize - 1;
   }
 
-  /** Recomputes what the slicing operator derives from the watermark: the first open window and the first quiet slice. */
+  /** Recomputes what derives from the watermark: the first open window and the first open slice. */
   private deriveFromWatermark(grid: SliceGrid): void {
     const wm = this.watermark;
     this.firstOpenWindow = wm === -Infinity ? -Infinity : wm === Infinity ? Infinity : Math.floor((wm + 1 - grid.offset - grid.slicesPerWindow * grid.sliceSize) / (grid.slicesPerSlide * grid.sliceSize)) + 1;
     this.firstOpenSlice = (this.firstOpenWindow - 1) * grid.slicesPerSlide + grid.slicesPerWindow;
   }
 
+  /** A record: into its slice's accumulator (the common case: an open slice the key already has, inline). */
   protected onRecord(rec: StreamRecord<T, Key>): void {
     const grid = this.grid;
     const ts = rec.timestamp;

@@ -110,6 +110,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     if (t === MAX_WATERMARK) return;
     this.backend.deleteTimer(this.assigner.isEventTime ? 'event' : 'processing', t, this.assigner.namespaceOf(w));
   }
+
   // ---- contents ---------------------------------------------------------------------------------------------------
 
   private contentsHandle(): { get(): unknown; add(v: T): void; clear(): void } {
@@ -163,12 +164,16 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     const next = t === undefined ? merged : combine(raw(t), merged);
     b.put(CONTENTS, next === undefined ? UNDEFINED : next);
   }
+
+  /** Emits the window's result when it has contents (a trigger's fire). */
   private fireIfContents(w: TimeWindow, stateNs: Namespace): void {
     if (!this.hasContents(stateNs)) return;
     this.emitWindow(w, this.readContents(stateNs));
   }
+
   // ---- records (docs/SEMANTICS.md §3.3) -------------------------------------------------------------------------------------
 
+  /** A record: into each of its windows not late (merging them first for a merging assigner), else to `late`. */
   protected onRecord(r: StreamRecord<T, Key>): void {
     const a = this.assigner;
     const windows = a.assign(r.value, r.timestamp, a.isEventTime ? 0 : this.scheduler.now());
@@ -226,6 +231,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     this.tctx.window = w;
     return call();
   }
+
   // ---- merging (docs/SEMANTICS.md §1.4) ---------------------------------------------------------------------------------------
 
   private persistSet(set: MergingWindowSet): void {
