@@ -2,7 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import type { StreamElement } from '../src/elements/index.js';
 import { ConfigurationError } from '../src/errors/index.js';
 import type { WindowAssigner } from '../src/windows/assigners.js';
-import type { WindowOperatorOptions } from '../src/windows/windowOperator.js';
+import type { WindowOperatorOptions } from '../src/windows/windowOperatorBase.js';
 
 declare const WINDOWED: unique symbol;
 

@@ -1,13 +1,74 @@
 import { throwError, type Observable, type OperatorFunction } from 'rxjs';
 import type { StreamElement } from '../src/elements/index.js';
 import { ConfigurationError } from '../src/errors/index.js';
-import { keyedOperator } from '../src/core/keyedOperator.js';
-import { WindowOperatorCore, type WindowFunction } from '../src/windows/windowOperator.js';
+import { keyedOperator, type CoreArgs } from '../src/core/keyedOperator.js';
+import type { WindowAssigner } from '../src/windows/assigners.js';
+import { sliceGridOf, SlicingWindowOperatorCore } from '../src/windows/slicingWindowOperator.js';
 import type { WindowResult } from '../src/windows/types.js';
+import { WindowOperatorCore } from '../src/windows/windowOperator.js';
+import type { WindowFunction, WindowOperatorBase, WindowOperatorOptions } from '../src/windows/windowOperatorBase.js';
 import { WindowedObservable, type Windowed } from './window.js';
 
-/** @internal builds the window operator from `window(...)`'s spec and a window function. */
-export function windowFunction<T, K, R>(fn: WindowFunction<T, K, R>): OperatorFunction<Windowed<T, K>, StreamElement<WindowResult<K, R>, K>> {
+/**
+ * Which window operator a window function builds: `'auto'` (the default) the slicing one for the windows it takes
+ * (aligned event-time windows on the built-in event-time trigger, see `sliceGridOf`) and the general one for the
+ * rest; `'general'` or `'slicing'` force one (for tests comparing the two; `'slicing'` fails the stream with a
+ * {@link ConfigurationError} for windows it cannot take).
+ *
+ * @example
+ * ```ts
+ * windowFunction({ kind: 'aggregate', aggregator: count(), name: 'aggregate' }, 'general');
+ * ```
+ *
+ * @internal
+ */
+export type WindowOperatorChoice = 'auto' | 'general' | 'slicing';
+
+/**
+ * Builds the window operator for `window(...)`'s assigner and options and a window function: the choice between the
+ * general and the slicing operator is made here (docs/ARCHITECTURE.md, "Windows").
+ *
+ * @example
+ * ```ts
+ * keyedOperator('window', options.name, (args) => windowOperatorOf(args, assigner, options, fn));
+ * ```
+ *
+ * @internal
+ */
+export function windowOperatorOf<T, K, R>(
+  args: CoreArgs<WindowResult<K, R>>,
+  assigner: WindowAssigner<T>,
+  options: WindowOperatorOptions<T, K>,
+  fn: WindowFunction<T, K, R>,
+  choice: WindowOperatorChoice = 'auto',
+): WindowOperatorBase<T, K, R> {
+  const grid = choice === 'general' ? undefined : sliceGridOf(assigner, options.trigger ?? assigner.defaultTrigger(), fn);
+  if (grid !== undefined) return new SlicingWindowOperatorCore<T, K, R>(args, assigner, options, fn, grid);
+  if (choice === 'slicing') {
+    throw new ConfigurationError(
+      args.name,
+      assigner.kind,
+      `${args.name}: the slicing window operator takes only event-time tumbling and sliding windows on the event-time trigger (sliding: with a mergeable, order-insensitive aggregator); use the default operator choice.`,
+    );
+  }
+  return new WindowOperatorCore<T, K, R>(args, assigner, options, fn);
+}
+
+/**
+ * Builds the window operator from `window(...)`'s spec and a window function (`choice`: see
+ * {@link WindowOperatorChoice}).
+ *
+ * @example
+ * ```ts
+ * export const reduce = (f) => windowFunction({ kind: 'reduce', reduce: f, name: 'reduce' });
+ * ```
+ *
+ * @internal
+ */
+export function windowFunction<T, K, R>(
+  fn: WindowFunction<T, K, R>,
+  choice: WindowOperatorChoice = 'auto',
+): OperatorFunction<Windowed<T, K>, StreamElement<WindowResult<K, R>, K>> {
   return (source: Observable<Windowed<T, K>>) => {
     if (!(source instanceof WindowedObservable)) {
       return throwError(
@@ -15,6 +76,6 @@ export function windowFunction<T, K, R>(fn: WindowFunction<T, K, R>): OperatorFu
       );
     }
     const { upstream, assigner, options } = source as WindowedObservable<T, K>;
-    return keyedOperator<T, K, WindowResult<K, R>>('window', options.name, (args) => new WindowOperatorCore<T, K, R>(args, assigner, options, fn))(upstream);
+    return keyedOperator<T, K, WindowResult<K, R>>('window', options.name, (args) => windowOperatorOf<T, K, R>(args, assigner, options, fn, choice))(upstream);
   };
 }

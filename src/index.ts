@@ -95,6 +95,6 @@ export {
 } from './windows/triggers.js';
 export { collect, count, max, mean, min, sum, topN } from './windows/aggregators.js';
 export type { TimeWindow, WindowContext, WindowResult } from './windows/types.js';
-export type { WindowOperatorOptions } from './windows/windowOperator.js';
+export type { WindowOperatorOptions } from './windows/windowOperatorBase.js';
 export * from './jobs/index.js';
 export * from './partitioning/index.js';

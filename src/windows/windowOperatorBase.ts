@@ -1,0 +1,235 @@
+// What both window operators share (docs/ARCHITECTURE.md, "Windows"): the window function and the options of
+// `window(...)`, how an element is folded into a window's contents, how a window's result is emitted, and where late
+// records go. The general operator (`windowOperator.ts`) and the slicing one (`slicingWindowOperator.ts`) extend
+// {@link WindowOperatorBase}; `operators/windowFunction.ts` chooses between them.
+import type { Observer } from 'rxjs';
+import type { Key, StreamRecord } from '../elements/index.js';
+import { ConfigurationError } from '../errors/index.js';
+import { KeyedOperatorCore, type CoreArgs } from '../core/keyedOperator.js';
+import { aggregatingState, listState, reducingState, type Aggregator, type StateDescriptor } from '../state/descriptors.js';
+import { notWholeMs } from '../time/timestamps.js';
+import type { WindowAssigner } from './assigners.js';
+import type { Trigger } from './triggers.js';
+import { maxTimestamp, type TimeWindow, type WindowContext, type WindowResult } from './types.js';
+
+/**
+ * How a window keeps its contents and turns them into results.
+ *
+ * @example
+ * ```ts
+ * const fn: WindowFunction<Click, string, number> = { kind: 'aggregate', aggregator: count(), name: 'aggregate' };
+ * ```
+ *
+ * @internal
+ */
+export type WindowFunction<T, K, R> =
+  | { readonly kind: 'reduce'; readonly reduce: (a: T, b: T) => T; readonly name: string }
+  | { readonly kind: 'aggregate'; readonly aggregator: Aggregator<T, unknown, R>; readonly name: string }
+  | {
+      readonly kind: 'process';
+      readonly aggregator: Aggregator<T, unknown, unknown> | undefined;
+      readonly fn: (elements: readonly unknown[], ctx: WindowContext<K>) => R | readonly R[] | undefined;
+      readonly name: string;
+    };
+
+/**
+ * Options of `window(...)`.
+ *
+ * @example
+ * ```ts
+ * const late = new Subject<StreamRecord<Click, string>>();
+ * window(tumblingWindows(60_000), { allowedLateness: 10_000, lateData: late });
+ * ```
+ */
+export interface WindowOperatorOptions<T, K> {
+  /** Replaces the assigner's default trigger. */
+  readonly trigger?: Trigger<T>;
+  /** Keep windows this many whole ms of event time after their end, re-firing on late elements (default 0). */
+  readonly allowedLateness?: number;
+  /** Where records too late for every window go; without it they are dropped, counted and warned about once. */
+  readonly lateData?: Observer<StreamRecord<T, K>>;
+  /** Stable id of this operator's state in checkpoints; defaults to its position (`window#N`). */
+  readonly name?: string;
+}
+
+/** The state index of a window operator's `contents` (its first state). @internal */
+export const CONTENTS = 0;
+
+/**
+ * An empty accumulator, for {@link foldOf}: the window (or slice) has no element yet.
+ *
+ * @example
+ * ```ts
+ * const acc = foldOf(fn)(NONE, firstElement);
+ * ```
+ *
+ * @internal
+ */
+export const NONE: unique symbol = Symbol('none');
+
+/**
+ * How an element is folded into a window's accumulator, by the state handles' rules: reduce keeps the existing value
+ * first, an aggregator creates its accumulator on the first element ({@link NONE}: none yet), a list appends.
+ *
+ * @example
+ * ```ts
+ * const fold = foldOf({ kind: 'reduce', reduce: (a: number, b: number) => a + b, name: 'reduce' });
+ * fold(fold(NONE, 1), 2); // 3
+ * ```
+ *
+ * @internal
+ */
+export function foldOf<T, K, R>(fn: WindowFunction<T, K, R>): (acc: unknown, value: T) => unknown {
+  if (fn.kind === 'reduce') {
+    const reduce = fn.reduce;
+    return (acc, v) => (acc === NONE ? v : reduce(acc as T, v));
+  }
+  const agg = fn.aggregator;
+  if (agg !== undefined) return (acc, v) => agg.add(acc === NONE ? agg.create() : acc, v);
+  return (acc, v) => {
+    const list = acc === NONE ? [] : (acc as unknown[]);
+    list.push(v);
+    return list;
+  };
+}
+
+/**
+ * The descriptor of a window operator's `contents` state for a window function: reducing, aggregating or a list.
+ *
+ * @example
+ * ```ts
+ * const state = { contents: contentsDescriptor(fn) };
+ * ```
+ *
+ * @internal
+ */
+export function contentsDescriptor<T, K, R>(fn: WindowFunction<T, K, R>): StateDescriptor {
+  if (fn.kind === 'reduce') return reducingState(fn.reduce) as StateDescriptor;
+  if (fn.aggregator !== undefined) return aggregatingState(fn.aggregator) as StateDescriptor;
+  return listState<T>() as StateDescriptor;
+}
+
+/** The context a `processWindow` function gets: the key and window of the results it computes. */
+class WindowCtx<K> implements WindowContext<K> {
+  key!: K;
+  window!: TimeWindow;
+  constructor(private readonly core: WindowOperatorBase<unknown, K, unknown>) {}
+  get currentWatermark(): number {
+    return this.core.watermark;
+  }
+  get currentProcessingTime(): number {
+    return this.core.now();
+  }
+}
+
+/**
+ * The part both window operators share, on the keyed core: the validated options (allowed lateness, late-data
+ * output), the window function, emitting a window's result (stamped with its max timestamp) and the late-data rule
+ * (docs/SEMANTICS.md §3.3). A subclass declares its state and implements how elements reach windows and when they
+ * fire.
+ *
+ * @example
+ * ```ts
+ * class MyWindowOperator<T, K, R> extends WindowOperatorBase<T, K, R> { … }
+ * ```
+ *
+ * @internal
+ */
+export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, WindowResult<K, R>> {
+  protected readonly assigner: WindowAssigner<T>;
+  /** allowed lateness in ms (0 for processing-time windows) */
+  protected readonly lateness: number;
+  protected readonly lateData: Observer<StreamRecord<T, K>> | undefined;
+  protected readonly fn: WindowFunction<T, K, R>;
+  private readonly wctx: WindowCtx<K>;
+  private lateDropped = 0;
+  private warned = false;
+
+  /**
+   * Declares `state` on the keyed core (with its layout), then checks the options (a bad allowed lateness throws a
+   * {@link ConfigurationError} naming the operator).
+   */
+  constructor(
+    args: CoreArgs<WindowResult<K, R>>,
+    state: Readonly<Record<string, StateDescriptor>>,
+    layout: { namespaceMajor?: readonly string[] } | undefined,
+    assigner: WindowAssigner<T>,
+    options: WindowOperatorOptions<T, K>,
+    fn: WindowFunction<T, K, R>,
+  ) {
+    super(args, state, layout);
+    const op = args.name;
+    const lateness = options.allowedLateness ?? 0;
+    if (typeof lateness !== 'number' || Number.isNaN(lateness) || lateness < 0) {
+      throw new ConfigurationError(op, lateness, `${op}: allowedLateness ${String(lateness)} must be a number of ms >= 0.`);
+    }
+    if (!Number.isInteger(lateness) && lateness !== Infinity) {
+      // a fraction rounds away near the ends of the range of timestamps (docs/SEMANTICS.md §2.8)
+      throw new ConfigurationError(op, lateness, `${op}: allowedLateness ${String(lateness)} ${notWholeMs(lateness, 'allowedLateness values', Math.round(lateness))}`);
+    }
+    this.assigner = assigner;
+    this.lateness = assigner.isEventTime ? lateness : 0;
+    this.lateData = options.lateData;
+    this.fn = fn;
+    this.wctx = new WindowCtx<K>(this as unknown as WindowOperatorBase<unknown, K, unknown>);
+  }
+
+  /** The scheduler's clock (processing time). */
+  now(): number {
+    return this.scheduler.now();
+  }
+
+  /** The keyed core's metrics, with the state entries held and the late records dropped. */
+  override metrics(): Record<string, number> {
+    return { ...super.metrics(), stateEntries: this.stateEntries, lateRecordsDropped: this.lateDropped };
+  }
+
+  // ---- emitting ----------------------------------------------------------------------------------------------------
+
+  /**
+   * Evaluates the window function on contents (already in result form) and emits, stamped `maxTimestamp(w)`. The
+   * results carry a copy of `w`, or `w` itself when `shared` (a frozen window the caller gives every key's result).
+   */
+  protected emitWindow(w: TimeWindow, contents: unknown, shared = false): void {
+    const key = this.backend.key as unknown as K;
+    const fn = this.fn;
+    const window = shared ? w : { start: w.start, end: w.end };
+    const ts = maxTimestamp(w);
+    if (fn.kind !== 'process') {
+      this.emitOne(key, window, contents as R, ts);
+      return;
+    }
+    const ctx = this.wctx;
+    ctx.key = key;
+    ctx.window = window;
+    const elements = fn.aggregator === undefined ? (contents as unknown[]) : [contents];
+    const out = fn.fn(elements, ctx);
+    if (out === undefined) return;
+    if (Array.isArray(out)) for (const r of out as readonly R[]) this.emitOne(key, window, r, ts);
+    else this.emitOne(key, window, out as R, ts);
+  }
+
+  /** Emits one result of a window, stamped `ts`. */
+  protected emitOne(key: K, window: TimeWindow, value: R, ts: number): void {
+    this.recordsOut++;
+    this.out.next({ kind: 'record', value: { key, window, value }, timestamp: ts, key: key as unknown as Key });
+  }
+
+  // ---- late data (docs/SEMANTICS.md §3.3) ---------------------------------------------------------------------------
+
+  /** A record too late for every window: to the late-data output, else dropped, counted and warned about once. */
+  protected late(r: StreamRecord<T, Key>): void {
+    if (this.lateData !== undefined) {
+      this.sideOutput(this.lateData, r as unknown as StreamRecord<T, K>);
+      return;
+    }
+    this.lateDropped++;
+    if (!this.warned) {
+      this.warned = true;
+      this.warn(
+        `${this.name}: a record arrived after its windows were cleaned up (timestamp ${r.timestamp} + allowedLateness ${this.lateness} <= watermark ${this.watermark}) and was dropped. ` +
+          'Dropped records are counted in the lateRecordsDropped metric; pass { lateData: subject } to window(...) to receive them, or raise allowedLateness.',
+      );
+    }
+  }
+}

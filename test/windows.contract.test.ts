@@ -1,0 +1,251 @@
+// The window operators' contract (docs/ARCHITECTURE.md, "Windows"; docs/SEMANTICS.md §3.3–3.5): the same cases, with
+// exact outputs, run against the general operator (forced for windows the slicing one would take) and the slicing
+// operator, for tumbling and sliding windows. Where the two may legitimately differ — the order of different keys
+// firing at one timestamp, which Flink leaves open — outputs are compared in the canonical form `sortRuns` gives.
+import { Subject, pipe } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError, count, sessionWindows, slidingWindows, sum, tumblingWindows, type StreamRecord, type WindowAssigner, type WindowOperatorOptions } from '../src/index.js';
+import { window } from '../operators/index.js';
+import { windowFunction, type WindowOperatorChoice } from '../operators/windowFunction.js';
+import type { WindowFunction } from '../src/windows/windowOperatorBase.js';
+import { WindowOperatorCore } from '../src/windows/windowOperator.js';
+import { SlicingWindowOperatorCore } from '../src/windows/slicingWindowOperator.js';
+import { harness } from '../testing/index.js';
+import { feed, lines, runWithRestore, sortRuns, sumE, windowed, type E, type LateSide, type Step, type WindowOp } from './support/windows.js';
+
+/** Builds a window operator over {@link E} records from an assigner, `window(...)` options and a window function. */
+type WindowOperatorFactory = (assigner: WindowAssigner<E>, options: WindowOperatorOptions<E, string>, fn: WindowFunction<E, string, unknown>) => WindowOp;
+
+const factoryOf =
+  (choice: WindowOperatorChoice): WindowOperatorFactory =>
+  (assigner, options, fn) =>
+    pipe(window<E, string>(assigner, options), windowFunction<E, string, unknown>(fn, choice));
+
+const reduceSum: WindowFunction<E, string, unknown> = { kind: 'reduce', reduce: sumE, name: 'reduce' };
+const sumOfValues = (): WindowFunction<E, string, unknown> => ({ kind: 'aggregate', aggregator: sum((e: E) => e[1]), name: 'aggregate' });
+const countOf = (): WindowFunction<E, string, unknown> => ({ kind: 'aggregate', aggregator: count(), name: 'aggregate' });
+
+// Flink WindowOperatorTest's input for tumbling and sliding windows (out of order)
+const FLINK_INPUT: Step[] = [
+  ['key2', 1, 3999],
+  ['key2', 1, 3000],
+  ['key1', 1, 20],
+  ['key1', 1, 0],
+  ['key1', 1, 999],
+  ['key2', 1, 1998],
+  ['key2', 1, 1999],
+  ['key2', 1, 1000],
+];
+
+/** Many keys, slightly out of order, a watermark every 5 ms of event time, some records late by 80 ms. */
+function manyKeys(): Step[] {
+  const steps: Step[] = [];
+  let x = 4242;
+  const rnd = (n: number): number => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x % n;
+  };
+  let wm = -Infinity;
+  for (let t = 0; t < 200; t++) {
+    for (let i = 0; i < 12; i++) steps.push([`k${rnd(300)}`, rnd(9) + 1, Math.max(0, t - rnd(4) - (rnd(40) === 0 ? 80 : 0))]);
+    if (t % 5 === 4 && t - 3 > wm) steps.push((wm = t - 3));
+  }
+  return steps;
+}
+
+/**
+ * The contract every window operator meets for tumbling and sliding event-time windows on the event-time trigger:
+ * Flink's expected outputs, late firings and the late-data output, end of input, and restores that change nothing.
+ */
+function windowOperatorContract(name: string, make: WindowOperatorFactory): void {
+  describe(`window operator contract: ${name}`, () => {
+    it("tumbling 3 s, reduce: Flink's expected output, restore in the middle, no state left", () => {
+      const h = windowed(make(tumblingWindows(3000), {}, reduceSum), [...FLINK_INPUT, 999, 1999, 2999]);
+      expect(lines(h)).toStrictEqual(['W 999', 'W 1999', 'key1 [0,3000) ["key1",3] @2999', 'key2 [0,3000) ["key2",3] @2999', 'W 2999']);
+      const r = feed(h.restore(h.snapshot()), [3999, 4999, 5999, 6999, 7999]);
+      expect(lines(r)).toStrictEqual(['W 3999', 'W 4999', 'key2 [3000,6000) ["key2",2] @5999', 'W 5999', 'W 6999', 'W 7999']);
+      expect(r.keys()).toStrictEqual([]);
+      expect(r.operators[0]?.stateEntries).toBe(0);
+    });
+
+    it('tumbling 1 s, processWindow: the context has the key and window; an array return emits each item', () => {
+      const fn: WindowFunction<E, string, unknown> = {
+        kind: 'process',
+        aggregator: undefined,
+        fn: (els, ctx) => [`${String(ctx.key)}@${ctx.window.start}`, els.length],
+        name: 'processWindow',
+      };
+      const h = windowed(make(tumblingWindows(1000), {}, fn), [['a', 1, 10], ['b', 1, 20], ['a', 1, 999], ['a', 1, 1000], 999]);
+      h.complete();
+      expect(lines(h)).toStrictEqual([
+        'a [0,1000) "a@0" @999',
+        'a [0,1000) 2 @999',
+        'b [0,1000) "b@0" @999',
+        'b [0,1000) 1 @999',
+        'W 999',
+        'a [1000,2000) "a@1000" @1999',
+        'a [1000,2000) 1 @1999',
+        'W MAX',
+      ]);
+    });
+
+    it("sliding 3 s / 1 s, aggregate(sum): Flink's expected output (sorted per run), with a restore after watermark 2999", () => {
+      const h = windowed(make(slidingWindows(3000, 1000), {}, sumOfValues()), [...FLINK_INPUT, 999, 1999, 2999]);
+      expect(sortRuns(lines(h))).toStrictEqual([
+        'key1 [-2000,1000) 3 @999',
+        'W 999',
+        'key1 [-1000,2000) 3 @1999',
+        'key2 [-1000,2000) 3 @1999',
+        'W 1999',
+        'key1 [0,3000) 3 @2999',
+        'key2 [0,3000) 3 @2999',
+        'W 2999',
+      ]);
+      const r = feed(h.restore(h.snapshot()), [3999, 4999, 5999, 6999, 7999]);
+      expect(sortRuns(lines(r))).toStrictEqual([
+        'key2 [1000,4000) 5 @3999',
+        'W 3999',
+        'key2 [2000,5000) 2 @4999',
+        'W 4999',
+        'key2 [3000,6000) 2 @5999',
+        'W 5999',
+        'W 6999',
+        'W 7999',
+      ]);
+      expect(r.keys()).toStrictEqual([]);
+      expect(r.operators[0]?.stateEntries).toBe(0);
+    });
+
+    it('tumbling 2 s, allowedLateness 1 s: a late firing re-emits the accumulated result; a record late for every window goes to lateData', () => {
+      const late: LateSide = new Subject();
+      const h = windowed(make(tumblingWindows(2000), { allowedLateness: 1000, lateData: late }, countOf()), [
+        ['a', 1, 100],
+        ['a', 1, 500],
+        1999,
+        ['a', 1, 300],
+        2999,
+        ['a', 1, 400],
+        ['b', 1, 2500],
+      ]);
+      h.complete();
+      expect(lines(h)).toStrictEqual(['a [0,2000) 2 @1999', 'W 1999', 'a [0,2000) 3 @1999', 'W 2999', 'b [2000,4000) 1 @3999', 'W MAX']);
+      expect(h.sideOutput(late).map((r: StreamRecord<E, string>) => `${r.key} ${r.timestamp}`)).toStrictEqual(['a 400']);
+      expect(h.metrics().lateRecordsDropped).toBe(0);
+    });
+
+    it('without lateData, a record late for every window is dropped, counted and warned about once', () => {
+      const h = windowed(make(tumblingWindows(100), { name: 'w' }, countOf()), [['a', 1, 5], 500, ['a', 1, 6], ['b', 1, 7], ['c', 1, 550]]);
+      h.complete();
+      expect(lines(h)).toStrictEqual(['a [0,100) 1 @99', 'W 500', 'c [500,600) 1 @599', 'W MAX']);
+      expect(h.metrics().lateRecordsDropped).toBe(2);
+      expect(h.warnings()).toStrictEqual([
+        'w: a record arrived after its windows were cleaned up (timestamp 6 + allowedLateness 0 <= watermark 500) and was dropped. Dropped records are counted in the lateRecordsDropped metric; pass { lateData: subject } to window(...) to receive them, or raise allowedLateness.',
+      ]);
+    });
+
+    it('sliding 30 / 10, allowedLateness 20: a late element fires its ended windows at once, in descending start order', () => {
+      const late: LateSide = new Subject();
+      const h = windowed(make(slidingWindows(30, 10), { allowedLateness: 20, lateData: late }, sumOfValues()), [
+        ['k', 1, 5],
+        ['k', 2, 15],
+        29,
+        ['k', 4, 7],
+        ['k', 8, 35],
+        49,
+      ]);
+      h.complete();
+      expect(lines(h)).toStrictEqual([
+        'k [-20,10) 1 @9',
+        'k [-10,20) 3 @19',
+        'k [0,30) 3 @29',
+        'W 29',
+        'k [0,30) 7 @29',
+        'k [-10,20) 7 @19',
+        'k [10,40) 10 @39',
+        'k [20,50) 8 @49',
+        'W 49',
+        'k [30,60) 8 @59',
+        'W MAX',
+      ]);
+      expect(h.sideOutput(late)).toStrictEqual([]);
+    });
+
+    for (const [kind, assigner, fn] of [
+      ['tumbling 20, reduce', tumblingWindows<E>(20), reduceSum],
+      ['sliding 30 / 10, sum', slidingWindows<E>(30, 10), sumOfValues()],
+      ['sliding 25 / 5, offset 3, count', slidingWindows<E>(25, 5, { offset: 3 }), countOf()],
+    ] as const) {
+      it(`${kind}, many keys, lateness 15: restores at any cut give exactly the uninterrupted output; no state left`, () => {
+        const input = manyKeys();
+        const late: LateSide = new Subject();
+        const op = () => make(assigner, { allowedLateness: 15, lateData: late }, fn);
+        const whole = runWithRestore(op, late, input, []);
+        expect(whole.out.length).toBeGreaterThan(500);
+        expect(whole.late.length).toBeGreaterThan(0);
+        expect(whole.entries).toBe(0);
+        const n = input.length;
+        for (const cuts of [[Math.floor(n * 0.2)], [Math.floor(n * 0.1), Math.floor(n * 0.5), Math.floor(n * 0.9)]]) {
+          const restored = runWithRestore(op, late, input, cuts);
+          expect(restored.out).toStrictEqual(whole.out);
+          expect(restored.late).toStrictEqual(whole.late);
+          expect(restored.entries).toBe(0);
+        }
+      });
+    }
+  });
+}
+
+windowOperatorContract('general (WindowOperatorCore, forced)', factoryOf('general'));
+windowOperatorContract('slicing (SlicingWindowOperatorCore, forced)', factoryOf('slicing'));
+
+describe('the two window operators against each other', () => {
+  const general = factoryOf('general');
+  const slicing = factoryOf('slicing');
+  for (const [kind, assigner, fn, sorted] of [
+    ['tumbling 20, reduce (same key order)', tumblingWindows<E>(20), reduceSum, false],
+    ['tumbling 10, offset 4, count (same key order)', tumblingWindows<E>(10, { offset: 4 }), countOf(), false],
+    ['sliding 30 / 10, sum (key order per timestamp may differ)', slidingWindows<E>(30, 10), sumOfValues(), true],
+    ['sliding 25 / 5, offset 3, count (key order per timestamp may differ)', slidingWindows<E>(25, 5, { offset: 3 }), countOf(), true],
+  ] as const) {
+    for (const L of [0, 15]) {
+      it(`${kind}, lateness ${L}: equal outputs and late records`, () => {
+        const input = manyKeys();
+        const late: LateSide = new Subject();
+        const a = runWithRestore(() => general(assigner, { allowedLateness: L, lateData: late }, fn), late, input, []);
+        const b = runWithRestore(() => slicing(assigner, { allowedLateness: L, lateData: late }, fn), late, input, []);
+        expect(b.out.length).toBeGreaterThan(500);
+        if (sorted) expect(sortRuns(b.out)).toStrictEqual(sortRuns(a.out));
+        else expect(b.out).toStrictEqual(a.out);
+        expect(b.late).toStrictEqual(a.late);
+      });
+    }
+  }
+});
+
+describe('the choice of window operator (operators/windowFunction.ts)', () => {
+  const auto = factoryOf('auto');
+  it('by default: slicing for event-time tumbling and sliding windows on the event-time trigger, general for the rest', () => {
+    const kindOf = (op: WindowOp): string => {
+      const h = harness(op);
+      const core = h.operators[0];
+      return core instanceof SlicingWindowOperatorCore ? 'slicing' : core instanceof WindowOperatorCore ? 'general' : 'other';
+    };
+    expect(kindOf(auto(tumblingWindows(10), {}, reduceSum))).toBe('slicing');
+    expect(kindOf(auto(slidingWindows(30, 10), {}, countOf()))).toBe('slicing');
+    // sliding with reduce: no pre-aggregation of shared slices without merge
+    expect(kindOf(auto(slidingWindows(30, 10), {}, reduceSum))).toBe('general');
+    expect(kindOf(auto(sessionWindows(10), {}, countOf()))).toBe('general');
+    expect(kindOf(auto(tumblingWindows(10, { time: 'processing' }), {}, countOf()))).toBe('general');
+    expect(kindOf(factoryOf('general')(tumblingWindows(10), {}, reduceSum))).toBe('general');
+  });
+
+  it('forcing the slicing operator on windows it cannot take fails the stream with a ConfigurationError naming the operator', () => {
+    const h = harness(factoryOf('slicing')(sessionWindows(10), { name: 'sessions' }, countOf()));
+    const err = h.error;
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as Error).message).toBe(
+      'sessions: the slicing window operator takes only event-time tumbling and sliding windows on the event-time trigger (sliding: with a mergeable, order-insensitive aggregator); use the default operator choice.',
+    );
+  });
+
+});
