@@ -1,8 +1,8 @@
-// The pane path's firing order within one event time (src/windows/windowOperator.ts, firingOrder): ascending
+// The slicing operator's firing order within one event time (src/windows/slicingWindowOperator.ts, firingOrder): ascending
 // sequence number, ties by position — the comparator sort's order, by a numeric sort of packed numbers.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { firingOrder } from '../src/windows/windowOperator.js';
+import { firingOrder } from '../src/windows/slicingWindowOperator.js';
 
 const byComparator = (os: readonly number[]) => Array.from({ length: os.length }, (_, i) => i).sort((x, y) => (os[x] as number) - (os[y] as number) || x - y);
 

@@ -23,18 +23,6 @@ import {
 } from './windowOperatorBase.js';
 
 export type { WindowFunction, WindowOperatorOptions } from './windowOperatorBase.js';
-/**
- * The slicing operator's firing order, re-exported where it was defined before the split (see
- * `slicingWindowOperator.ts`).
- *
- * @example
- * ```ts
- * firingOrder([3, 1, 2], 3); // [1, 2, 0]
- * ```
- *
- * @internal
- */
-export { firingOrder } from './slicingWindowOperator.js';
 
 /** the state index of the merging-window set (merging assigners) */
 const MERGING_SET = 1;
