@@ -1,0 +1,133 @@
+import type { Key } from '../elements/index.js';
+import { InvalidKeyError, TidewaterError, describeValue } from '../errors/index.js';
+import { keyIdOf, type KeyId } from '../keys/keyId.js';
+import { isKey } from '../keys/validate.js';
+import { mergeSnapshots, type OperatorSnapshot } from '../checkpoints/snapshot.js';
+import type { Namespace } from '../timers/queue.js';
+import type { KeyedStateBackend } from './backend.js';
+import { decodeValue } from './codec.js';
+import type { StateDescriptor, StateKind } from './descriptors.js';
+import { UNDEFINED, type MapItem } from './handles.js';
+
+/**
+ * A snapshot that does not fit the operator it is restored into (unknown state name, other state kind, bad entry).
+ *
+ * @example
+ * ```ts
+ * harness(process({ name: 'op', state: { n: valueState() }, onElement() {} }), { restore: otherCheckpoint }).error;
+ * ```
+ */
+export class StateRestoreError extends TidewaterError {
+  override name = 'StateRestoreError';
+}
+
+/**
+ * Restores a fresh `KeyedStateBackend` from a full snapshot, or a full snapshot followed by deltas (merged first):
+ * every entry's value is decoded into the current descriptor's stored form (`fill`), timers are registered again in
+ * their stored order with their registration numbers, and change tracking starts (the restored state counts as the
+ * last snapshot). Only key groups accepted by `keyGroups` are taken (default: all).
+ *
+ * @example
+ * ```ts
+ * restoreBackend(backend, [full, delta1, delta2], (group) => group < 64);
+ * ```
+ * @internal
+ */
+export function restoreBackend(b: KeyedStateBackend, snapshots: OperatorSnapshot | readonly OperatorSnapshot[], keyGroups?: (group: number) => boolean): void {
+  const operator = b.operator;
+  const list: readonly OperatorSnapshot[] = Array.isArray(snapshots) ? snapshots : [snapshots as OperatorSnapshot];
+  if (list.length === 0) return;
+  const merged = list.length === 1 ? (list[0] as OperatorSnapshot) : mergeSnapshots(list);
+  if (!merged.full) {
+    throw new StateRestoreError(
+      operator,
+      merged.operator,
+      `${operator}: cannot restore from an incremental snapshot alone; give the full snapshot and the deltas after it, in order.`,
+    );
+  }
+  if (merged.maxParallelism !== b.maxParallelism) {
+    throw new StateRestoreError(
+      operator,
+      merged.maxParallelism,
+      `${operator}: snapshot has maxParallelism ${merged.maxParallelism}, operator has ${b.maxParallelism}; key groups cannot be remapped (keep maxParallelism fixed for the lifetime of the state).`,
+    );
+  }
+  b.tracking = false;
+  const now = b.now();
+  const pendingTimers: { key: Key; domain: 'event' | 'processing'; ns: Namespace; ts: number; seq: number }[] = [];
+  for (const se of merged.entries) {
+    if (se.value === undefined) continue;
+    if (keyGroups !== undefined && !keyGroups(se.keyGroup)) continue;
+    let path: unknown;
+    try {
+      path = JSON.parse(se.path);
+    } catch {
+      path = undefined;
+    }
+    if (!Array.isArray(path) || (path[0] !== 't' && path[0] !== 's')) {
+      throw new StateRestoreError(operator, se.path, `${operator}: corrupt snapshot entry path ${describeValue(se.path)}`);
+    }
+    const key = decodeValue((path[0] === 't' ? path[1] : path[4]) as string);
+    if (!isKey(key)) throw new InvalidKeyError(operator, key, se.path);
+    const payload = decodeValue(se.value);
+    if (path[0] === 't') {
+      for (const [d, ns, ts, seq] of payload as [0 | 1, Namespace, number, number][]) {
+        pendingTimers.push({ key, domain: d === 0 ? 'event' : 'processing', ns, ts, seq });
+      }
+      continue;
+    }
+    const [, name, stateKind, ns] = path as [string, string, StateKind, Namespace];
+    const i = b.names.indexOf(name);
+    if (i < 0) {
+      throw new StateRestoreError(
+        operator,
+        name,
+        `${operator}: the snapshot has state '${name}' that this operator does not declare (declared: ${b.names.join(', ') || 'none'}). Declare it, or restore into the operator it came from.`,
+      );
+    }
+    const d = b.descriptors[i] as StateDescriptor;
+    if (d.kind !== stateKind) {
+      throw new StateRestoreError(operator, name, `${operator}: state '${name}' is a ${d.kind} state here but a ${stateKind} state in the snapshot.`);
+    }
+    b.setCurrentKey(key);
+    b.ns = ns;
+    b.put(i, fill(d, payload as [0 | 1, unknown, number?], now));
+  }
+  pendingTimers.sort((x, y) => x.ts - y.ts || x.seq - y.seq);
+  // timers keep their registration numbers: the entries of keys whose timers do not change again stay in the
+  // stored chain with them, so the timers registered from now on must number after every one of them
+  let nextSeq = 0;
+  for (const t of pendingTimers) {
+    b.setCurrentKey(t.key);
+    b.timerSeq = t.seq;
+    b.registerTimer(t.domain, t.ts, t.ns);
+    b.tracker.timersPersisted.add(b.id);
+    nextSeq = Math.max(nextSeq, t.seq + 1);
+  }
+  b.timerSeq = nextSeq;
+  b.tracker.trackAfterRestore();
+  b.key = undefined;
+  b.ns = '';
+}
+
+/** The stored form of a snapshot payload under the current descriptor (TTL added or removed since is handled). */
+function fill(d: StateDescriptor, payload: [0 | 1, unknown, number?], now: number): unknown {
+  const [hadTtl, data] = payload;
+  const ttl = d.ttl !== undefined;
+  switch (d.kind) {
+    case 'list': {
+      const items = data as unknown[];
+      if (ttl) return hadTtl ? (items as [unknown, number][]).map(([x, t]) => ({ v: x, t })) : items.map((x) => ({ v: x, t: now }));
+      return hadTtl ? (items as [unknown, number][]).map(([x]) => x) : items;
+    }
+    case 'map': {
+      const m = new Map<KeyId, MapItem<Key, unknown>>();
+      for (const [k, x, t] of data as [Key, unknown, number?][]) m.set(keyIdOf(k), { k, v: x, t: hadTtl && t !== undefined ? t : now });
+      return m;
+    }
+    default: {
+      const raw = data === undefined ? UNDEFINED : data;
+      return ttl ? { v: raw, t: hadTtl ? (payload[2] ?? now) : now } : raw;
+    }
+  }
+}

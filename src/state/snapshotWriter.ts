@@ -1,0 +1,284 @@
+import type { Key } from '../elements/index.js';
+import { TidewaterError, describeValue } from '../errors/index.js';
+import { keyGroupUnchecked } from '../keys/keyGroups.js';
+import { keyOfId, type KeyId } from '../keys/keyId.js';
+import { ChunkWriter, encode, escapeJson, PackedSnapshot } from '../checkpoints/snapshot.js';
+import type { Namespace, Timer } from '../timers/queue.js';
+import type { KeyedStateBackend } from './backend.js';
+import { encodeValue, hasOnlyItems, isPlainNumber, UnserializableValueError } from './codec.js';
+import type { StateDescriptor, StateKind } from './descriptors.js';
+import { UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
+
+/**
+ * A state value that cannot be serialized, found while taking a snapshot: names the operator, the key, the state and
+ * the path inside the value.
+ *
+ * @example
+ * ```ts
+ * try { h.snapshot(); } catch (e) { if (e instanceof StateSerializationError) console.error(e.key, e.state); }
+ * ```
+ */
+export class StateSerializationError extends TidewaterError {
+  override name = 'StateSerializationError';
+  constructor(
+    operator: string,
+    readonly key: unknown,
+    readonly state: string,
+    value: unknown,
+    cause: UnserializableValueError,
+  ) {
+    super(
+      operator,
+      value,
+      `${operator}: state '${state}' of key ${describeValue(key)} cannot be serialized for a checkpoint: ${cause.reason} at ` +
+        `${cause.path || '(root)'}. Keep state as plain data (objects, arrays, Map, Set, Date, primitives).`,
+      { cause },
+    );
+  }
+}
+
+/** Descriptors whose array values only the engine makes (see {@link engineArrays}). */
+const ENGINE_ARRAYS = new WeakSet<StateDescriptor>();
+
+/**
+ * Marks a state whose array values only the engine makes (e.g. the window operator's pane state): plain arrays,
+ * never with holes or extra properties, so a snapshot writes them without checking for those (a check that costs
+ * more than writing a short array of numbers). List states are such states already. Returns the descriptor.
+ *
+ * @example
+ * ```ts
+ * const panes = engineArrays(valueState<unknown[]>());
+ * ```
+ * @internal
+ */
+export function engineArrays<D extends StateDescriptor>(d: D): D {
+  ENGINE_ARRAYS.add(d);
+  return d;
+}
+
+/** Maps a path inside a stored payload (`[flag, data…]`) to the path inside the user's value. */
+function userPath(kind: StateKind, ttl: boolean, p: string): string {
+  const m = /^\[1\](.*)$/.exec(p);
+  if (m === null) return p;
+  const rest = m[1] ?? '';
+  if (kind === 'list' && ttl) {
+    const x = /^(\[\d+\])\[0\](.*)$/.exec(rest);
+    return x === null ? rest : `${x[1] ?? ''}${x[2] ?? ''}`;
+  }
+  if (kind === 'map') {
+    const x = /^\[(\d+)\]\[([01])\](.*)$/.exec(rest);
+    return x === null ? rest : `<${x[2] === '0' ? 'key' : 'value'} of entry ${x[1] ?? ''}>${x[3] ?? ''}`;
+  }
+  return rest;
+}
+
+/** Writes the key's element of a path (`JSON.stringify(encodeValue(key))`), escaped. */
+function writeKey(w: ChunkWriter, id: KeyId): void {
+  // a number key (not -0, which the codec tags) is its digits: no stringify, nothing to escape
+  if (isPlainNumber(id)) {
+    w.ascii('\\"');
+    w.num(id);
+    w.ascii('\\"');
+  } else w.text(escapeJson(JSON.stringify(encodeValue(keyOfId(id)))));
+}
+
+/**
+ * Takes the snapshots of a `KeyedStateBackend`: chooses full or delta, runs the TTL cleanup (`src/state/ttl.ts`),
+ * and writes each entry as a row `[keyGroup, path, value?]` of a `PackedSnapshot` (docs/ARCHITECTURE.md, "One
+ * barrier, end to end"): the path `["s", name, kind, namespace, key]` (`["t", key]` for a key's timers), the value
+ * the state codec's text of `[ttl flag, data, …]` (docs/SEMANTICS.md §6.3). Common values (numbers, arrays of numbers) are written straight
+ * into the chunk; the bytes are those of the general path either way.
+ *
+ * @example
+ * ```ts
+ * const writer = new SnapshotWriter(backend);
+ * const first = writer.snapshot(false); // full: nothing to be incremental to yet
+ * const delta = writer.snapshot(false); // what changed since
+ * ```
+ * @internal
+ */
+export class SnapshotWriter {
+  /** Per state: whether its array values are the engine's own, plain arrays (a list's items; see {@link engineArrays}). */
+  private readonly plainArrays: readonly boolean[];
+  /**
+   * `["s",<name>,<kind>,` per state, as it appears inside a chunk's JSON string (escaped): a path is this prefix, the
+   * namespace and the encoded key.
+   */
+  private readonly pathPrefixes: readonly Uint8Array[];
+
+  constructor(private readonly b: KeyedStateBackend) {
+    this.plainArrays = b.descriptors.map((d) => d.kind === 'list' || ENGINE_ARRAYS.has(d));
+    this.pathPrefixes = b.descriptors.map((d, j) => encode(escapeJson(JSON.stringify(['s', b.names[j], d.kind]).slice(0, -1) + ',')));
+  }
+
+  /**
+   * Snapshot of all keyed state and timers, grouped by key group. The first snapshot (or `full: true`) has every
+   * entry; later ones only what changed or was deleted since the previous snapshot. Expired TTL state is cleaned up
+   * and left out (all of it in a full snapshot; in an incremental one, the changed entries plus a rotating batch of
+   * keys). A value that cannot be serialized throws before anything is marked as taken.
+   */
+  snapshot(full: boolean): PackedSnapshot {
+    const b = this.b;
+    const now = b.hasTtl ? b.now() : 0;
+    if (!full && b.tracking && b.ttlCleanup !== undefined) {
+      // (before choosing between full and delta: the deletions this cleanup records can saturate the tracking, and
+      // the snapshot must then be full)
+      b.ttlCleanup.expireBeforeDelta(now);
+    }
+    if (full || !b.tracking) {
+      b.ttlCleanup?.expireAll(now);
+      return this.full();
+    }
+    return this.delta();
+  }
+
+  /** Every entry and every key's timers. */
+  private full(): PackedSnapshot {
+    const b = this.b;
+    const out = new ChunkWriter();
+    for (let i = 0; i < b.descriptors.length; i++) {
+      for (const [id, v] of b.cols[i] as Map<KeyId, unknown>) this.row(out, i, id, '', v);
+      const major = b.namespaced.namespaceMajor[i] === true;
+      for (const [outer, m] of b.nsCols[i] as Map<unknown, Map<unknown, unknown>>) {
+        if (major) for (const [id, v] of m) this.row(out, i, id as KeyId, outer as Namespace, v);
+        else for (const [ns, v] of m) this.row(out, i, outer as KeyId, ns as Namespace, v);
+      }
+    }
+    const timers = b.timersByKey();
+    for (const [id, list] of timers) this.timersRow(out, id, list);
+    b.tracker.trackNext();
+    b.tracker.timersPersisted = new Set(timers.keys());
+    return new PackedSnapshot(b.operator, true, b.maxParallelism, out.finish(), out.count);
+  }
+
+  /** The entries and timers changed since the last snapshot: present ones written, persisted and gone ones deleted. */
+  private delta(): PackedSnapshot {
+    const b = this.b;
+    const tracker = b.tracker;
+    const out = new ChunkWriter();
+    for (let i = 0; i < b.descriptors.length; i++) {
+      const col = b.cols[i] as Map<KeyId, unknown>;
+      for (const [id, was] of tracker.dirty[i] as Map<KeyId, boolean>) {
+        const v = col.get(id);
+        if (v !== undefined || was) this.row(out, i, id, '', v);
+      }
+      for (const ns of tracker.freshNs[i] as Set<Namespace>) {
+        const m = (b.nsCols[i] as Map<unknown, Map<unknown, unknown>>).get(ns);
+        if (m !== undefined) for (const [id, v] of m) this.row(out, i, id as KeyId, ns, v);
+      }
+      for (const [ns, m] of tracker.nsDirty[i] as Map<Namespace, Map<KeyId, boolean>>) {
+        for (const [id, was] of m) {
+          const v = b.namespaced.get(i, id, ns);
+          if (v !== undefined || was) this.row(out, i, id, ns, v);
+        }
+      }
+    }
+    if (tracker.timersDirty.size > 0) {
+      const timers = b.timersByKey(tracker.timersDirty);
+      for (const id of tracker.timersDirty) {
+        const list = timers.get(id);
+        if (list !== undefined || tracker.timersPersisted.has(id)) this.timersRow(out, id, list);
+        if (list !== undefined) tracker.timersPersisted.add(id);
+        else tracker.timersPersisted.delete(id);
+      }
+    }
+    tracker.trackNext();
+    return new PackedSnapshot(b.operator, false, b.maxParallelism, out.finish(), out.count);
+  }
+
+  private groupOfId(id: KeyId): number {
+    return keyGroupUnchecked(keyOfId(id), this.b.maxParallelism);
+  }
+
+  /** Writes the path of an entry (`JSON.stringify(['s', name, kind, ns, encodeValue(key)])`), escaped. */
+  private writePath(w: ChunkWriter, i: number, id: KeyId, ns: Namespace): void {
+    w.bytes(this.pathPrefixes[i] as Uint8Array);
+    if (ns === '') w.ascii('\\"\\"');
+    else if (typeof ns === 'number' && Number.isFinite(ns)) w.num(ns);
+    else w.text(escapeJson(JSON.stringify(ns)));
+    w.ascii(',');
+    writeKey(w, id);
+    w.ascii(']');
+  }
+
+  /** The stored form of a value (`encodeValue([ttl flag, data, …])`), escaped: the general case of {@link writeValue}. */
+  private valueText(i: number, id: KeyId, v: unknown): string {
+    const d = this.b.descriptors[i] as StateDescriptor;
+    const ttl = d.ttl !== undefined;
+    let payload: unknown[];
+    switch (d.kind) {
+      case 'list':
+        payload = ttl ? [1, (v as TtlItem<unknown>[]).map((x) => [x.v, x.t])] : [0, v];
+        break;
+      case 'map':
+        payload = [ttl ? 1 : 0, [...(v as Map<KeyId, MapItem<Key, unknown>>).values()].map((x) => (ttl ? [x.k, x.v, x.t] : [x.k, x.v]))];
+        break;
+      default: {
+        const raw = ttl ? (v as TtlBox).v : v;
+        const val = raw === UNDEFINED ? undefined : raw;
+        payload = ttl ? [1, val, (v as TtlBox).t] : [0, val];
+      }
+    }
+    try {
+      return escapeJson(encodeValue(payload));
+    } catch (err) {
+      if (err instanceof UnserializableValueError) {
+        // report the path inside the user's value, not inside the stored payload
+        const path = userPath(d.kind, ttl, err.path);
+        throw new StateSerializationError(this.b.operator, keyOfId(id), this.b.names[i] ?? '', v, new UnserializableValueError(path, err.offending, err.reason));
+      }
+      throw err;
+    }
+  }
+
+  /** Writes the entry of state `i` at (id, ns): its value, or (`v` undefined) its deletion. */
+  private row(w: ChunkWriter, i: number, id: KeyId, ns: Namespace, v: unknown): void {
+    w.begin(this.groupOfId(id));
+    this.writePath(w, i, id, ns);
+    if (v !== undefined) {
+      w.value();
+      this.writeValue(w, i, id, v);
+    }
+    w.end();
+  }
+
+  /** Writes a stored value as its payload `[0|1, …]`, escaped. */
+  private writeValue(w: ChunkWriter, i: number, id: KeyId, v: unknown): void {
+    const d = this.b.descriptors[i] as StateDescriptor;
+    // the common cases written directly: a number in a value-like state, an array of numbers and nulls (a list of
+    // numbers; the window operator's per-key pane state); their JSON is what the codec writes, nothing to escape
+    if (d.ttl === undefined && d.kind !== 'map') {
+      if (d.kind !== 'list' && isPlainNumber(v)) {
+        w.ascii('[0,');
+        w.num(v);
+        w.ascii(']');
+        return;
+      }
+      if (Array.isArray(v)) {
+        const at = w.position;
+        w.ascii('[0,');
+        // (a hole fails numbers(); a user's array with more than its items takes the codec's tagged form)
+        if (w.numbers(v) && (this.plainArrays[i] === true || hasOnlyItems(v))) {
+          w.ascii(']');
+          return;
+        }
+        w.rewind(at);
+      }
+    }
+    w.text(this.valueText(i, id, v));
+  }
+
+  /** Writes the row of a key's timers (`["t", key]` → `[[domain, ns, timestamp, seq], …]` by registration), or its deletion. */
+  private timersRow(w: ChunkWriter, id: KeyId, timers: readonly Timer[] | undefined): void {
+    w.begin(this.groupOfId(id));
+    w.ascii('[\\"t\\",');
+    writeKey(w, id);
+    w.ascii(']');
+    if (timers !== undefined && timers.length > 0) {
+      const sorted = [...timers].sort((a, b) => a.seq - b.seq);
+      w.value();
+      w.text(escapeJson(encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq]))));
+    }
+    w.end();
+  }
+}

@@ -1,0 +1,243 @@
+import type { KeyId } from '../keys/keyId.js';
+import type { Namespace } from '../timers/queue.js';
+import type { KeyedStateBackend } from './backend.js';
+import type { NamespacedColumns } from './columns.js';
+
+/**
+ * Fewest changes since the last snapshot after which tracking may stop and the next snapshot be full (see
+ * `ChangeTracker.changed`): small states always get exact deltas.
+ *
+ * @example
+ * ```ts
+ * const saturatesAt = Math.max(SATURATION_MIN, Math.ceil(entries / 2));
+ * ```
+ * @internal
+ */
+export const SATURATION_MIN = 4096;
+/**
+ * Most intervals left untracked after tracking saturated (see `ChangeTracker.trackNext`).
+ *
+ * @example
+ * ```ts
+ * const skip = Math.min(streak + 1, SATURATION_SKIP_MAX);
+ * ```
+ * @internal
+ */
+export const SATURATION_SKIP_MAX = 3;
+
+/** keyId → was the key present in the last snapshot (recorded at its first change after that snapshot) */
+type Dirty = Map<KeyId, boolean>;
+/** Changed namespaced entries: namespace → key → present at the previous snapshot (namespace-major: windows are few, keys many). */
+type NsDirty = Map<Namespace, Map<KeyId, boolean>>;
+
+/**
+ * Change tracking of a `KeyedStateBackend` for incremental snapshots: what changed since the last snapshot, and when
+ * to stop tracking (saturation). The backend calls it only while `backend.tracking` is on (the per-record path pays
+ * one flag test when it is off; `markNamespaceDropped` checks the flag itself); the snapshot writer
+ * (`src/state/snapshotWriter.ts`) reads what it recorded.
+ *
+ * Change tracking starts with the first snapshot (or a restore): before that there is nothing to be incremental to,
+ * and an operator that is never checkpointed keeps no bookkeeping. It stops again once half the state changed since
+ * the last snapshot (see `changed`): the next snapshot is then full, and while that keeps happening the intervals
+ * after it go untracked too (see `trackNext`). A change records, once per key and state, whether the key was present
+ * at the last snapshot (= present before its first change since), so a snapshot writes what is present and deletes
+ * what was persisted and is gone — and nothing for state created and dropped in between.
+ *
+ * @example
+ * ```ts
+ * if (backend.tracking) backend.tracker.mark(i, backend.id, backend.ns); // before the value changes
+ * ```
+ * @internal
+ */
+export class ChangeTracker {
+  /** per state: changed keys of the default namespace, and whether each was present at the last snapshot */
+  readonly dirty: Dirty[];
+  /** per state: changed namespaced entries (namespace → key → present at the last snapshot) */
+  readonly nsDirty: NsDirty[];
+  /**
+   * Namespaces of namespace-major states (without TTL) created since the last snapshot: written whole by the next
+   * snapshot, so their entries need no per-key change tracking (windows open and close many panes between two
+   * checkpoints: those cost nothing to track).
+   */
+  readonly freshNs: Set<Namespace>[];
+  /** keys whose timers changed since the last snapshot */
+  readonly timersDirty = new Set<KeyId>();
+  /** keys that had timers in the last snapshot */
+  timersPersisted = new Set<KeyId>();
+
+  /** per state: the namespace last found fresh (an element mostly goes to the same open window) */
+  private readonly lastFresh: (Namespace | undefined)[];
+  /** per state: whether its new namespaces are tracked whole (namespace-major, no TTL) */
+  private readonly wholeNamespaces: readonly boolean[];
+  /** changes recorded since the last snapshot, and how many stop tracking (see {@link changed}) */
+  private changes = 0;
+  private saturateAt = Infinity;
+  /**
+   * Whether tracking saturated since the last snapshot; how many tracked intervals in a row did (capped at
+   * {@link SATURATION_SKIP_MAX}); and how many intervals are still to go untracked (see `trackNext`).
+   */
+  private saturated = false;
+  private saturatedStreak = 0;
+  private untracked = 0;
+  /** whether tracking was on when the interval since the last snapshot began */
+  private intervalTracked = false;
+  private readonly cols: readonly Map<KeyId, unknown>[];
+  private readonly namespaced: NamespacedColumns;
+
+  /** Tracks the changes of `b` (whose columns exist already). */
+  constructor(private readonly b: KeyedStateBackend) {
+    this.cols = b.cols;
+    this.namespaced = b.namespaced;
+    this.dirty = b.names.map(() => new Map<KeyId, boolean>());
+    this.nsDirty = b.names.map(() => new Map<Namespace, Map<KeyId, boolean>>());
+    this.freshNs = b.names.map(() => new Set<Namespace>());
+    this.lastFresh = b.names.map(() => undefined);
+    this.wholeNamespaces = b.descriptors.map((d, i) => this.namespaced.namespaceMajor[i] === true && d.ttl === undefined);
+  }
+
+  /** Records that the value of state `i` at (id, ns) is about to be set or changed in place. */
+  mark(i: number, id: KeyId, ns: Namespace): void {
+    if (ns === '') {
+      const d = this.dirty[i] as Dirty;
+      if (!d.has(id)) {
+        d.set(id, (this.cols[i] as Map<KeyId, unknown>).has(id));
+        this.changed();
+      }
+      return;
+    }
+    if (this.lastFresh[i] === ns) return;
+    const nd = this.nsDirty[i] as NsDirty;
+    let d = nd.get(ns);
+    if (d === undefined) {
+      if (this.wholeNamespaces[i] === true) {
+        const fresh = this.freshNs[i] as Set<Namespace>;
+        if (fresh.has(ns)) {
+          this.lastFresh[i] = ns;
+          return;
+        }
+        // a namespace that neither exists nor changed since the last snapshot did not exist then: it is fresh
+        if (!(this.namespaced.cols[i] as Map<unknown, unknown>).has(ns)) {
+          fresh.add(ns);
+          this.lastFresh[i] = ns;
+          this.changed();
+          return;
+        }
+      }
+      d = new Map();
+      nd.set(ns, d);
+    }
+    if (!d.has(id)) {
+      d.set(id, this.namespaced.has(i, id, ns));
+      this.changed();
+    }
+  }
+
+  /** Records that the (present) value of state `i` at (id, ns) is about to be removed. */
+  markRemoved(i: number, id: KeyId, ns: Namespace): void {
+    if (ns === '') {
+      // created since the previous snapshot and gone again: nothing to write
+      const d = this.dirty[i] as Dirty;
+      const was = d.get(id);
+      if (was === false) d.delete(id);
+      else if (was === undefined) {
+        d.set(id, true);
+        this.changed();
+      }
+      return;
+    }
+    this.mark(i, id, ns);
+    const d = (this.nsDirty[i] as NsDirty).get(ns);
+    if (d?.get(id) === false) d.delete(id);
+  }
+
+  /**
+   * Records that namespace `ns` of the namespace-major state `i` (its entries `m`) is about to be removed whole:
+   * tracked like removing its entries one by one. Called whether tracking is on or not.
+   */
+  markNamespaceDropped(i: number, ns: Namespace, m: ReadonlyMap<unknown, unknown>): void {
+    if (this.lastFresh[i] === ns) this.lastFresh[i] = undefined;
+    if (this.b.tracking && !(this.freshNs[i] as Set<Namespace>).delete(ns)) {
+      // only entries the previous snapshot had need a deletion; the rest of the namespace leaves no trace
+      const nd = this.nsDirty[i] as NsDirty;
+      const d = nd.get(ns);
+      const kept = new Map<KeyId, boolean>();
+      if (d === undefined) for (const id of m.keys()) kept.set(id as KeyId, true);
+      else {
+        for (const id of m.keys()) {
+          const was = d.get(id as KeyId);
+          if (was !== false) kept.set(id as KeyId, true);
+        }
+        for (const [id, was] of d) if (was && !m.has(id)) kept.set(id, true);
+      }
+      if (kept.size > 0) nd.set(ns, kept);
+      else nd.delete(ns);
+    }
+  }
+
+  /** Records that the timers of a key changed. */
+  markTimers(id: KeyId): void {
+    if (this.timersDirty.has(id)) return;
+    this.timersDirty.add(id);
+    this.changed();
+  }
+
+  /**
+   * Counts a change recorded since the last snapshot. Once they reach half the state's entries (and at least
+   * {@link SATURATION_MIN}), tracking stops until the next snapshot, which is then a full one: past that point a full
+   * snapshot writes at most twice what a delta would, while tracking every further change would cost a lookup per
+   * write (at high rates, where every key changes between two checkpoints, most of a checkpoint's cost).
+   */
+  private changed(): void {
+    if (++this.changes >= this.saturateAt) {
+      this.b.tracking = false;
+      this.saturated = true;
+      this.clear();
+    }
+  }
+
+  /**
+   * After a snapshot: whether to track the interval up to the next one (a delta's interval was tracked and did not
+   * saturate: tracking goes on, counting afresh). Tracking that saturated (most of the
+   * state changed between two snapshots: at high rates, every interval) would only pay a lookup per write again to
+   * end in another full snapshot, so after a saturated interval the next 1, 2, then 3 intervals (while they keep
+   * saturating when tracked) go untracked, their snapshots full; then tracking resumes, and one interval that stays
+   * below saturation resets the count.
+   */
+  trackNext(): void {
+    if (this.intervalTracked) {
+      if (this.saturated) this.untracked = this.saturatedStreak = Math.min(this.saturatedStreak + 1, SATURATION_SKIP_MAX);
+      else this.saturatedStreak = 0;
+    }
+    this.saturated = false;
+    this.clear();
+    if (this.untracked > 0) {
+      this.untracked--;
+      this.b.tracking = this.intervalTracked = false;
+      return;
+    }
+    this.b.tracking = this.intervalTracked = true;
+    this.resetSaturation();
+  }
+
+  /** After a restore: the restored state is the last snapshot; track from here, counting afresh. */
+  trackAfterRestore(): void {
+    this.b.tracking = this.intervalTracked = true;
+    this.saturated = false;
+    this.saturatedStreak = this.untracked = 0;
+    this.resetSaturation();
+  }
+
+  /** Where {@link changed} stops tracking, from the state's current size. */
+  private resetSaturation(): void {
+    this.changes = 0;
+    this.saturateAt = Math.max(SATURATION_MIN, Math.ceil(this.b.entryCount / 2));
+  }
+
+  private clear(): void {
+    for (const d of this.dirty) d.clear();
+    for (const d of this.nsDirty) d.clear();
+    for (const f of this.freshNs) f.clear();
+    this.lastFresh.fill(undefined);
+    this.timersDirty.clear();
+  }
+}
