@@ -1,7 +1,7 @@
 // Writes test/fixtures/checkpoints/windows-<date>.json: for each case of test/support/windowFormatCases.ts, the
 // checkpoints (a full one, then deltas) a harness took at each cut, the output between cuts and the late records so far.
 // Run once with the code whose format the file records: `npx tsx scripts/windowFormatFixture.ts <date>`; the test
-// (test/windows.format.test.ts) then restores every later version of the code from it.
+// (test/windows.format.node.test.ts) then restores every later version of the code from it.
 import { writeFileSync } from 'node:fs';
 import { harness, type HarnessCheckpoint } from '../testing/index.js';
 import { feed, fmt } from '../test/support/windows.js';

@@ -1,4 +1,4 @@
-// The window operators whose checkpoints test/windows.format.test.ts reads back from a file written by an earlier
+// The window operators whose checkpoints test/windows.format.node.test.ts reads back from a file written by an earlier
 // version of the code (test/fixtures/checkpoints/windows-2026-12-02.json, made by scripts/windowFormatFixture.ts):
 // one per path and state layout — the pane path (tumbling, sliding; aggregates and element lists), sessions (the
 // merging-window set), the general path with a custom trigger and its trigger state, allowed lateness.
