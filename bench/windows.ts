@@ -427,6 +427,8 @@ interface Cell {
   /** the loop's results and sum of counts at N and 2 N (tidewater's are checked equal when it ran to the end) */
   readonly totals: readonly [Totals, Totals];
   readonly capSeconds: number;
+  /** the group's process died (e.g. out of memory with its heap raised to 8 GB): how */
+  readonly failed?: string;
 }
 
 const median = (xs: readonly number[]): number => {
@@ -497,13 +499,24 @@ const kindSize = (g: Group): string =>
 const groupLabel = (g: Group): string => `${kindSize(g)}, watermark ${regimeLabel(g.regime)}, ${keysLabel(g.keys)}`;
 const groupArg = (g: Group): string => `${g.kind},${g.size},${g.regime},${g.keys}`;
 
+/** The heap of each group's process, in MB (the cells that hold every window to the end need more than the default). */
+const CHILD_HEAP_MB = 8192;
+
 const RUN_TS = fileURLToPath(new URL('./run.ts', import.meta.url));
 const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 
 function runChild(g: Group, o: Options): Cell {
-  const args = ['--import', 'tsx', RUN_TS, 'windows', '--group', groupArg(g), '--events', String(o.events), '--cap', String(o.capSeconds)];
+  const args = [`--max-old-space-size=${CHILD_HEAP_MB}`, '--import', 'tsx', RUN_TS, 'windows', '--group', groupArg(g), '--events', String(o.events), '--cap', String(o.capSeconds)];
   const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) fail(`group '${groupLabel(g)}' failed (exit ${r.status ?? r.signal}); its error is above`);
+  if (r.status !== 0) {
+    // a group whose process dies of a signal (V8 aborts when a cell that holds everything to the end runs out of
+    // memory) is reported as failed and the matrix goes on; an error (a failed check of results) stops the run
+    if (r.signal === null) fail(`group '${groupLabel(g)}' failed (exit ${r.status}); its error is above`);
+    const how = `killed by ${r.signal}${r.signal === 'SIGABRT' ? ', out of memory' : ''}`;
+    console.error(`windows bench: group '${groupLabel(g)}' died (${how}); reported as failed`);
+    const none: Totals = { results: 0, sum: 0 };
+    return { group: g, events: o.events, tidewaterMs: [null, null], loopMs: [NaN, NaN], vsLoop: [null, null], capped: [false, false], totals: [none, none], capSeconds: o.capSeconds, failed: how };
+  }
   const line = r.stdout.split('\n').find((l) => l.startsWith(CELL_MARK));
   if (line === undefined) fail(`group '${groupLabel(g)}' printed no result`);
   return JSON.parse(line.slice(CELL_MARK.length)) as Cell;
@@ -513,6 +526,7 @@ const mevs = (events: number, ms: number): string => `${((events / ms) / 1000).t
 
 /** "tidewater M ev/s · ratio to loop · 2N/N time ratio", misses of targets in bold. */
 function cellText(c: Cell): string {
+  if (c.failed !== undefined) return `**failed: ${c.failed}**`;
   const cap = `> ${c.capSeconds} s`;
   const [t1, t2] = c.tidewaterMs;
   if (t1 === null) return `${cap} (< ${mevs(c.events, c.capSeconds * 1000)}) · **< ${((c.loopMs[0] / 1000) / c.capSeconds).toFixed(2)}×** · –`;
@@ -524,6 +538,7 @@ function cellText(c: Cell): string {
 }
 
 function progressLine(c: Cell, i: number, total: number, seconds: number): string {
+  if (c.failed !== undefined) return `[${i}/${total}] ${groupLabel(c.group)} (${seconds.toFixed(0)} s): failed: ${c.failed}`;
   const [t1, t2] = c.tidewaterMs;
   const parts = [
     `[${i}/${total}] ${groupLabel(c.group)} (${seconds.toFixed(0)} s):`,
