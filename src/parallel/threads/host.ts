@@ -14,6 +14,12 @@ type Element = StreamElement<unknown, unknown>;
 
 const NO_KEYS: readonly unknown[] = [];
 
+/** An input message in flight to a subtask: see `Remote.inflight`. */
+interface InFlight {
+  readonly firstSeq: number;
+  readonly keys: readonly unknown[];
+}
+
 /** Whose errors the routing of the input gives (the same as an in-process `parallel`'s). */
 const PARTITION_OP = 'partitionStream';
 
@@ -153,13 +159,11 @@ interface Remote {
   readonly encoder: BatchEncoder;
   /** Decodes its output (made when the codec is loaded; one per channel: it keeps the channel's key dictionary). */
   decoder: BatchDecoder | undefined;
-  /** First sequence number of each input message sent and not yet acknowledged, in order. */
-  readonly inflight: Queue<number>;
   /**
-   * The keys of each of those messages' records (a keyed operator's output refers to them rather than sending its
-   * keys back: see `EncodedBatch.keyRefs`).
+   * Each input message sent and not yet acknowledged, in order: its first sequence number, and the keys of its
+   * records (a keyed operator's output refers to them rather than sending its keys back: see `EncodedBatch.keyRefs`).
    */
-  readonly sentKeys: Queue<readonly unknown[]>;
+  readonly inflight: Queue<InFlight>;
   /**
    * Output received and not yet released, as received: one batch per message, in order (each element is made when
    * it is released, so output held back for ordering is held as columns, not as objects that outlive a GC cycle).
@@ -213,8 +217,7 @@ export class ThreadedSubtasks {
         thread: undefined,
         encoder: new BatchEncoder(),
         decoder: undefined,
-        inflight: new Queue<number>(),
-        sentKeys: new Queue<readonly unknown[]>(),
+        inflight: new Queue<InFlight>(),
         out: [],
         outHead: 0,
         output: undefined,
@@ -338,8 +341,7 @@ export class ThreadedSubtasks {
   private sendEnd(r: Remote): void {
     const seq = this.endSeq;
     if (this.codec === undefined || seq === undefined || this.failed) return;
-    r.inflight.push(seq);
-    r.sentKeys.push(NO_KEYS);
+    r.inflight.push({ firstSeq: seq, keys: NO_KEYS });
     this.post(r, { type: 'end', seq });
   }
 
@@ -350,8 +352,7 @@ export class ThreadedSubtasks {
   /** Sends what subtask `r` has buffered (once the threads started). */
   private send(r: Remote): void {
     if (this.codec === undefined || r.encoder.size === 0 || this.failed) return;
-    r.inflight.push(r.encoder.firstSeq);
-    r.sentKeys.push(r.encoder.recordKeys());
+    r.inflight.push({ firstSeq: r.encoder.firstSeq, keys: r.encoder.recordKeys() });
     if (r.inflight.length > MAX_IN_FLIGHT) this.press(true);
     const batch = r.encoder.take(this.codec);
     this.post(r, { type: 'batch', batch }, transferables(batch));
@@ -403,11 +404,8 @@ export class ThreadedSubtasks {
           else console.warn(message);
         }
         // (key references point into the message the worker was processing: the first not yet acknowledged)
-        if (m.batch.kinds.length > 0) r.out.push((r.decoder as BatchDecoder).open(m.batch, r.sentKeys.peek()));
-        for (let k = 0; k < m.acks && r.inflight.length > 0; k++) {
-          r.inflight.shift();
-          r.sentKeys.shift();
-        }
+        if (m.batch.kinds.length > 0) r.out.push((r.decoder as BatchDecoder).open(m.batch, r.inflight.peek()?.keys));
+        for (let k = 0; k < m.acks && r.inflight.length > 0; k++) r.inflight.shift();
         this.relieveIfCaughtUp();
         this.release();
         return;
@@ -417,7 +415,6 @@ export class ThreadedSubtasks {
         this.report(r, m.metrics);
         r.done = true;
         r.inflight.clear();
-        r.sentKeys.clear();
         this.relieveIfCaughtUp();
         this.release();
         return;
@@ -447,7 +444,7 @@ export class ThreadedSubtasks {
       for (const r of this.remotes) {
         if (r.done) continue;
         // the first input not yet processed: in flight, else buffered, else the end not yet sent
-        const first = r.inflight.length > 0 ? (r.inflight.peek() as number) : Math.min(r.encoder.firstSeq, this.codec === undefined ? (this.endSeq ?? Infinity) : Infinity);
+        const first = r.inflight.length > 0 ? (r.inflight.peek() as InFlight).firstSeq : Math.min(r.encoder.firstSeq, this.codec === undefined ? (this.endSeq ?? Infinity) : Infinity);
         if (first < bound) bound = first;
       }
       for (;;) {
