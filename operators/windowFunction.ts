@@ -3,6 +3,7 @@ import type { StreamElement } from '../src/elements/index.js';
 import { ConfigurationError } from '../src/errors/index.js';
 import { keyedOperator, type CoreArgs } from '../src/core/keyedOperator.js';
 import type { WindowAssigner } from '../src/windows/assigners.js';
+import { SessionWindowOperatorCore, takesSessions } from '../src/windows/sessionWindowOperator.js';
 import { sliceGridOf, SlicingWindowOperatorCore } from '../src/windows/slicingWindowOperator.js';
 import type { WindowResult } from '../src/windows/types.js';
 import { WindowOperatorCore } from '../src/windows/windowOperator.js';
@@ -11,9 +12,10 @@ import { WindowedObservable, type Windowed } from './window.js';
 
 /**
  * Which window operator a window function builds: `'auto'` (the default) the slicing one for the windows it takes
- * (aligned event-time windows on the built-in event-time trigger, see `sliceGridOf`) and the general one for the
- * rest; `'general'` or `'slicing'` force one (for tests comparing the two; `'slicing'` fails the stream with a
- * {@link ConfigurationError} for windows it cannot take).
+ * (aligned event-time windows on the built-in event-time trigger, see `sliceGridOf`), the session one for the
+ * sessions it takes (`takesSessions`) and the general one for the rest; `'general'`, `'slicing'` or `'sessions'`
+ * force one (for tests comparing them; `'slicing'` and `'sessions'` fail the stream with a
+ * {@link ConfigurationError} for windows they cannot take).
  *
  * @example
  * ```ts
@@ -22,7 +24,7 @@ import { WindowedObservable, type Windowed } from './window.js';
  *
  * @internal
  */
-export type WindowOperatorChoice = 'auto' | 'general' | 'slicing';
+export type WindowOperatorChoice = 'auto' | 'general' | 'slicing' | 'sessions';
 
 /**
  * Builds the window operator for `window(...)`'s assigner and options and a window function: the choice between the
@@ -42,8 +44,19 @@ export function windowOperatorOf<T, K, R>(
   fn: WindowFunction<T, K, R>,
   choice: WindowOperatorChoice = 'auto',
 ): WindowOperatorBase<T, K, R> {
-  const grid = choice === 'general' ? undefined : sliceGridOf(assigner, options.trigger ?? assigner.defaultTrigger(), fn);
+  const trigger = options.trigger ?? assigner.defaultTrigger();
+  const grid = choice === 'general' || choice === 'sessions' ? undefined : sliceGridOf(assigner, trigger, fn);
   if (grid !== undefined) return new SlicingWindowOperatorCore<T, K, R>(args, assigner, options, fn, grid);
+  if ((choice === 'auto' || choice === 'sessions') && takesSessions(assigner, trigger, options.allowedLateness ?? 0, fn)) {
+    return new SessionWindowOperatorCore<T, K, R>(args, assigner, options, fn);
+  }
+  if (choice === 'sessions') {
+    throw new ConfigurationError(
+      args.name,
+      assigner.kind,
+      `${args.name}: the session window operator takes only event-time session windows with a fixed gap on the event-time trigger, without allowed lateness, with a mergeable, order-insensitive aggregator; use the default operator choice.`,
+    );
+  }
   if (choice === 'slicing') {
     throw new ConfigurationError(
       args.name,

@@ -71,7 +71,7 @@ describe('checkpointed jobs', () => {
     await g.reached;
     const info = await job1.triggerCheckpoint();
     expect(info).toMatchObject({ id: 1, full: true, savepoint: false, sourceOffsets: [25] });
-    expect(info.entries).toBe(3 + 3 + 3); // per user: the running count, the open window's count, the key's pane schedule
+    expect(info.entries).toBe(3 + 3 + 3); // per user: the running count, the open window's count and its order (sequence number)
     expect(infos).toStrictEqual([info]);
     // committed: the windows [0, 1000) and [1000, 2000) of every user
     expect(out.values).toStrictEqual(expected.slice(0, 6));
@@ -99,14 +99,14 @@ describe('checkpointed jobs', () => {
     const second = await job.triggerCheckpoint();
     const third = await job.triggerCheckpoint();
     expect([first.full, second.full, third.full]).toStrictEqual([true, false, false]);
-    // first: a's and b's running count, window count and pane schedule; then only a's running count and window count
+    // first: a's and b's running count, window count and order in the window; then only a's running count and window count
     expect([first.entries, second.entries, third.entries]).toStrictEqual([6, 2, 0]);
     const loaded = await store.loadCheckpoint('inc', 'latest');
     expect(loaded?.parent).toBe(2);
     // restored, the chain 1 ← 2 ← 3 folds into full snapshots
     expect(loaded?.operators.map((o) => [o.operator, o.full, o.entries.map((e) => e.path)])).toStrictEqual([
       ['running', true, ['["s","n","value","","\\"a\\""]', '["s","n","value","","\\"b\\""]']],
-      ['per-second', true, ['["s","contents","aggregating",0,"\\"a\\""]', '["s","contents","aggregating",0,"\\"b\\""]', '["s","panes","value","","\\"a\\""]', '["s","panes","value","","\\"b\\""]']],
+      ['per-second', true, ['["s","contents","aggregating",0,"\\"a\\""]', '["s","contents","aggregating",0,"\\"b\\""]', '["s","order","value",0,"\\"a\\""]', '["s","order","value",0,"\\"b\\""]']],
     ]);
     await job.stop();
   });

@@ -2,16 +2,18 @@
 // exact outputs, run against the general operator (forced for windows the slicing one would take) and the slicing
 // operator, for tumbling and sliding windows. Where the two may legitimately differ — the order of different keys
 // firing at one timestamp, which Flink leaves open — outputs are compared in the canonical form `sortRuns` gives.
+import fc from 'fast-check';
 import { Subject, pipe } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, count, sessionWindows, slidingWindows, sum, tumblingWindows, type StreamRecord, type WindowAssigner, type WindowOperatorOptions } from '../src/index.js';
+import { ConfigurationError, count, eventTimeTrigger, mean, sessionWindows, slidingWindows, sum, tumblingWindows, type StreamRecord, type WindowAssigner, type WindowOperatorOptions } from '../src/index.js';
 import { window } from '../operators/index.js';
 import { windowFunction, type WindowOperatorChoice } from '../operators/windowFunction.js';
 import type { WindowFunction } from '../src/windows/windowOperatorBase.js';
 import { WindowOperatorCore } from '../src/windows/windowOperator.js';
 import { SlicingWindowOperatorCore } from '../src/windows/slicingWindowOperator.js';
+import { SessionWindowOperatorCore } from '../src/windows/sessionWindowOperator.js';
 import { harness } from '../testing/index.js';
-import { feed, lines, runWithRestore, sortRuns, sumE, windowed, type E, type LateSide, type Step, type WindowOp } from './support/windows.js';
+import { feed, fmt, lines, runWithRestore, sortRuns, sumE, windowed, type E, type LateSide, type Step, type WindowOp } from './support/windows.js';
 
 /** Builds a window operator over {@link E} records from an assigner, `window(...)` options and a window function. */
 type WindowOperatorFactory = (assigner: WindowAssigner<E>, options: WindowOperatorOptions<E, string>, fn: WindowFunction<E, string, unknown>) => WindowOp;
@@ -228,15 +230,35 @@ describe('the choice of window operator (operators/windowFunction.ts)', () => {
     const kindOf = (op: WindowOp): string => {
       const h = harness(op);
       const core = h.operators[0];
-      return core instanceof SlicingWindowOperatorCore ? 'slicing' : core instanceof WindowOperatorCore ? 'general' : 'other';
+      return core instanceof SlicingWindowOperatorCore
+        ? 'slicing'
+        : core instanceof SessionWindowOperatorCore
+          ? 'sessions'
+          : core instanceof WindowOperatorCore
+            ? 'general'
+            : 'other';
     };
     expect(kindOf(auto(tumblingWindows(10), {}, reduceSum))).toBe('slicing');
     expect(kindOf(auto(slidingWindows(30, 10), {}, countOf()))).toBe('slicing');
     // sliding with reduce: no pre-aggregation of shared slices without merge
     expect(kindOf(auto(slidingWindows(30, 10), {}, reduceSum))).toBe('general');
-    expect(kindOf(auto(sessionWindows(10), {}, countOf()))).toBe('general');
+    expect(kindOf(auto(sessionWindows(10), {}, countOf()))).toBe('sessions');
+    // sessions: reduce, allowed lateness, a dynamic gap, a trigger that is not the built-in one (even a copy of it)
+    expect(kindOf(auto(sessionWindows(10), {}, reduceSum))).toBe('general');
+    expect(kindOf(auto(sessionWindows(10), { allowedLateness: 5 }, countOf()))).toBe('general');
+    expect(kindOf(auto(sessionWindows(() => 10), {}, countOf()))).toBe('general');
+    expect(kindOf(auto(sessionWindows(10), { trigger: { ...eventTimeTrigger() } }, countOf()))).toBe('general');
+    expect(kindOf(auto(sessionWindows(10, { time: 'processing' }), {}, countOf()))).toBe('general');
     expect(kindOf(auto(tumblingWindows(10, { time: 'processing' }), {}, countOf()))).toBe('general');
     expect(kindOf(factoryOf('general')(tumblingWindows(10), {}, reduceSum))).toBe('general');
+  });
+
+  it('forcing the session operator on windows it cannot take fails the stream with a ConfigurationError naming the operator', () => {
+    const h = harness(factoryOf('sessions')(sessionWindows(10), { name: 'sessions', allowedLateness: 5 }, countOf()));
+    expect(h.error).toBeInstanceOf(ConfigurationError);
+    expect((h.error as Error).message).toBe(
+      'sessions: the session window operator takes only event-time session windows with a fixed gap on the event-time trigger, without allowed lateness, with a mergeable, order-insensitive aggregator; use the default operator choice.',
+    );
   });
 
   it('forcing the slicing operator on windows it cannot take fails the stream with a ConfigurationError naming the operator', () => {
@@ -248,4 +270,61 @@ describe('the choice of window operator (operators/windowFunction.ts)', () => {
     );
   });
 
+});
+
+describe('the session operator against the general one (sessions with a fixed gap)', () => {
+  // records of five keys out of order (some far behind: late, or bridging two sessions), watermarks now and then
+  const stepsArb: fc.Arbitrary<Step[]> = fc.array(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e'), fc.integer({ min: 1, max: 9 }), fc.integer({ min: -30, max: 300 })) },
+      { weight: 1, arbitrary: fc.integer({ min: -30, max: 320 }) },
+    ),
+    { maxLength: 120 },
+  );
+  const meanOf = (): WindowFunction<E, string, unknown> => ({
+    kind: 'process',
+    aggregator: mean((e: E) => e[1]),
+    fn: (els, ctx) => `${String(ctx.key)} ${String(els[0])} wm ${ctx.currentWatermark}`,
+    name: 'processWindow',
+  });
+  for (const [name, fn] of [
+    ['count', countOf],
+    ['sum', sumOfValues],
+    ['processWindow with mean', meanOf],
+  ] as const) {
+    it(`gap 12, ${name}: the same output in the same order (ties included), the same late records, restores at any two cuts change nothing (property)`, () => {
+      fc.assert(
+        fc.property(stepsArb, fc.nat(), fc.nat(), (steps, c1, c2) => {
+          const late: LateSide = new Subject();
+          const cuts = [c1 % (steps.length + 1), c2 % (steps.length + 1)].sort((x, y) => x - y);
+          const general = runWithRestore(() => factoryOf('general')(sessionWindows(12), { lateData: late }, fn()), late, steps, []);
+          const sessions = runWithRestore(() => factoryOf('sessions')(sessionWindows(12), { lateData: late }, fn()), late, steps, []);
+          expect(sessions).toStrictEqual(general);
+          expect(runWithRestore(() => factoryOf('sessions')(sessionWindows(12), { lateData: late }, fn()), late, steps, cuts)).toStrictEqual(general);
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  it("restored from the general operator's checkpoint at any cut: the general operator's output (property)", () => {
+    fc.assert(
+      fc.property(stepsArb, fc.nat(), (steps, c) => {
+        const late: LateSide = new Subject();
+        const cut = c % (steps.length + 1);
+        const general = runWithRestore(() => factoryOf('general')(sessionWindows(12), { lateData: late }, sumOfValues()), late, steps, []);
+        const h = harness(factoryOf('general')(sessionWindows(12), { lateData: late }, sumOfValues()));
+        feed(h, steps.slice(0, cut));
+        const before = h.output().map(fmt);
+        const beforeLate = h.sideOutput(late).map((r) => `${r.key} ${r.value[1]}@${r.timestamp}`);
+        const r = harness(factoryOf('sessions')(sessionWindows(12), { lateData: late }, sumOfValues()), { restore: h.snapshot() });
+        feed(r, steps.slice(cut));
+        r.complete();
+        expect([...before, ...r.output().map(fmt)]).toStrictEqual(general.out);
+        expect([...beforeLate, ...r.sideOutput(late).map((x) => `${x.key} ${x.value[1]}@${x.timestamp}`)]).toStrictEqual(general.late);
+        expect(r.operators[0]?.stateEntries).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { OperatorSnapshot } from '../src/index.js';
 import { harness } from '../testing/index.js';
 import { formatCases, formatCuts, formatInput, lateSide } from './support/windowFormatCases.js';
-import { feed, fmt } from './support/windows.js';
+import { feed, fmt, sortRuns } from './support/windows.js';
 
 interface RecordedCase {
   readonly name: string;
@@ -32,6 +32,9 @@ describe('window checkpoints of 2026-12-02 restore', () => {
   for (const c of formatCases) {
     it(`${c.name}: from each checkpoint, the recorded output and today's uninterrupted run`, () => {
       const rec = recorded.cases.find((x) => x.name === c.name) as RecordedCase;
+      // sliding windows: the order of keys firing one window changed on 2026-12-03 (slice-major, docs/SEMANTICS.md
+      // §3.5; Flink leaves it open), so their outputs are compared per run of records between watermarks, sorted
+      const canon = c.name.startsWith('sliding') ? sortRuns : (out: string[]) => out;
       // today's uninterrupted run emits what the recorded run emitted
       const late = lateSide();
       const live = harness(c.op(late));
@@ -39,14 +42,14 @@ describe('window checkpoints of 2026-12-02 restore', () => {
       live.complete();
       const liveOut = live.output().map(fmt);
       const liveLate = live.sideOutput(late).map(lateLine);
-      expect(liveOut).toStrictEqual(rec.outputs.flat());
+      expect(canon(liveOut)).toStrictEqual(canon(rec.outputs.flat()));
       expect(liveLate).toStrictEqual(rec.lates[rec.lates.length - 1]);
       rec.checkpoints.forEach((cp, i) => {
         const side = lateSide();
         const restored = harness(c.op(side), { restore: { operators: new Map(cp.operators), latest: new Map(cp.latest) } });
         feed(restored, formatInput.slice(formatCuts[i]));
         restored.complete();
-        expect(restored.output().map(fmt)).toStrictEqual(rec.outputs.slice(i + 1).flat());
+        expect(canon(restored.output().map(fmt))).toStrictEqual(canon(rec.outputs.slice(i + 1).flat()));
         expect(restored.sideOutput(side).map(lateLine)).toStrictEqual(liveLate.slice((rec.lates[i] as string[]).length));
       });
     });

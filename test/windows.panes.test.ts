@@ -94,38 +94,48 @@ describe('pane path with many keys (open panes by key slot)', () => {
   }
 });
 
-describe('pane path: open panes in snapshots and inspection', () => {
+describe('slicing operator: slices in snapshots and inspection', () => {
   const op = () => pipe(window<E, string>(slidingWindows(30, 10)), aggregate(count()));
 
-  it('an incremental checkpoint writes only the open-pane values that changed; state entries count each value once', () => {
+  it('an incremental checkpoint writes only the slice entries that changed (and the order of new ones); state entries count each entry once', () => {
     const h = feed(harness(op()), [['a', 1, 1], ['b', 1, 2], ['a', 1, 3], ['c', 1, 12]]);
-    // a: pane [0,10) = 2; b: pane [0,10) = 1; c: pane [10,20) = 1; and each key's pane state
-    expect(h.operators[0]?.stateEntries).toBe(6);
+    // a: slice [0,10) = 2; b: slice [0,10) = 1; c: slice [10,20) = 1
+    expect(h.operators[0]?.stateEntries).toBe(3);
     expect(h.state('a', 'contents', { namespace: 0 })).toBe(2);
     expect(h.state('c', 'contents', { namespace: 10 })).toBe(1);
     expect(h.state('c', 'contents', { namespace: 0 })).toBeUndefined();
+    // the keys' sequence numbers: the order of their first elements in the slice
+    expect([h.state('a', 'order', { namespace: 0 }), h.state('b', 'order', { namespace: 0 }), h.state('c', 'order', { namespace: 10 })]).toStrictEqual([0, 1, 2]);
     const first = h.snapshot();
     expect(first.latest.values().next().value?.entries.length).toBe(6);
-    expect(h.operators[0]?.stateEntries).toBe(6);
+    expect(h.operators[0]?.stateEntries).toBe(3);
     feed(h, [['b', 1, 5]]);
     const second = h.snapshot();
     expect(second.latest.values().next().value?.entries.map((e) => e.path)).toStrictEqual(['["s","contents","aggregating",0,"\\"b\\""]']);
     expect(h.snapshot().latest.values().next().value?.entries).toStrictEqual([]);
     expect(h.state('b', 'contents', { namespace: 0 })).toBe(2);
-    // the watermark closes pane [0,10): its values move into the keys' pane state, and contents of it is deleted
-    feed(h, [9]);
+    // watermark 9 fires window [-20,10); slice [0,10) stays (windows [-10,20) and [0,30) hold it)
+    feed(h, [9, ['d', 1, 4]]);
     expect(h.records().map((r) => [r.key, r.value.window.start, r.value.value])).toStrictEqual([
       ['a', -20, 2],
       ['b', -20, 2],
     ]);
-    expect(h.state('a', 'contents', { namespace: 0 })).toBeUndefined();
+    expect(h.state('a', 'contents', { namespace: 0 })).toBe(2);
+    // d's late-but-accepted element went into slice [0,10) (window [-20,10) is cleaned up: no firing)
+    expect(h.state('d', 'contents', { namespace: 0 })).toBe(1);
+    expect(h.snapshot().latest.values().next().value?.entries.map((e) => e.path)).toStrictEqual([
+      '["s","contents","aggregating",0,"\\"d\\""]',
+      '["s","order","value",0,"\\"d\\""]',
+    ]);
+    // watermark 29 fires [-10,20) and [0,30) and drops slice [0,10): its contents and order are deleted
+    feed(h, [29]);
     const third = h.snapshot();
     const paths = third.latest.values().next().value?.entries.map((e) => [e.path, e.value === undefined]);
     expect(paths).toContainEqual(['["s","contents","aggregating",0,"\\"a\\""]', true]);
-    expect(paths).toContainEqual(['["s","contents","aggregating",0,"\\"b\\""]', true]);
-    expect(h.operators[0]?.stateEntries).toBe(4);
+    expect(paths).toContainEqual(['["s","order","value",0,"\\"b\\""]', true]);
+    expect(h.operators[0]?.stateEntries).toBe(1);
     const restored = h.restore(third);
-    expect(restored.operators[0]?.stateEntries).toBe(4);
+    expect(restored.operators[0]?.stateEntries).toBe(1);
     expect(restored.state('c', 'contents', { namespace: 10 })).toBe(1);
     restored.complete();
     h.complete();

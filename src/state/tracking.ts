@@ -171,6 +171,8 @@ export class ChangeTracker {
       }
       if (kept.size > 0) nd.set(ns, kept);
       else nd.delete(ns);
+      // (counted as that many removals, for saturation)
+      if (kept.size > 0) this.changed(kept.size);
     }
   }
 
@@ -187,8 +189,8 @@ export class ChangeTracker {
    * snapshot writes at most twice what a delta would, while tracking every further change would cost a lookup per
    * write (at high rates, where every key changes between two checkpoints, most of a checkpoint's cost).
    */
-  private changed(): void {
-    if (++this.changes >= this.saturateAt) {
+  private changed(n = 1): void {
+    if ((this.changes += n) >= this.saturateAt) {
       this.b.tracking = false;
       this.saturated = true;
       this.clear();

@@ -32,6 +32,8 @@ export interface WindowAssigner<T> {
   readonly size?: number;
   readonly slide?: number;
   readonly offset?: number;
+  /** Session windows with a fixed gap: the gap (for the session operator). */
+  readonly gap?: number;
 }
 
 /**
@@ -188,6 +190,7 @@ export function sessionWindows<T = unknown>(gap: number | ((value: T) => number)
     kind: 'session',
     isEventTime: eventTime,
     merging: true,
+    ...(typeof gap === 'function' ? {} : { gap }),
     assign(value, timestamp, processingTime) {
       const ts = eventTime ? timestamp : processingTime;
       checkTs(op, ts, value);

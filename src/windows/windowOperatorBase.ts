@@ -93,6 +93,39 @@ export function foldOf<T, K, R>(fn: WindowFunction<T, K, R>): (acc: unknown, val
   };
 }
 
+/** How a null or undefined accumulator is boxed inside the engine's arrays of window state (see {@link boxAccumulator}). */
+const NIL = '\u0000tidewater:nil';
+
+/**
+ * An accumulator as stored inside an array of window state: null and undefined boxed (as `{ [NIL]: 0 | 1 }`), so
+ * that the array is plain data for the state codec; {@link unboxAccumulator} reverses it.
+ *
+ * @example
+ * ```ts
+ * unboxAccumulator(boxAccumulator(undefined)); // undefined
+ * ```
+ *
+ * @internal
+ */
+export function boxAccumulator(v: unknown): unknown {
+  return v === null || v === undefined ? { [NIL]: v === null ? 0 : 1 } : v;
+}
+
+/**
+ * The accumulator stored by {@link boxAccumulator}.
+ *
+ * @example
+ * ```ts
+ * unboxAccumulator(boxAccumulator(null)); // null
+ * ```
+ *
+ * @internal
+ */
+export function unboxAccumulator(v: unknown): unknown {
+  if (typeof v === 'object' && v !== null && NIL in v) return (v as Record<string, number>)[NIL] === 0 ? null : undefined;
+  return v;
+}
+
 /**
  * The descriptor of a window operator's `contents` state for a window function: reducing, aggregating or a list.
  *

@@ -1,0 +1,432 @@
+// The session window operator (docs/ARCHITECTURE.md, "Windows"): event-time session windows with a fixed gap, on the
+// built-in event-time trigger, no allowed lateness, with a mergeable, order-insensitive aggregator. Per key its open
+// sessions in one array; an element that falls into or extends a session costs one lookup and a few comparisons; the
+// sessions due are kept in one heap ordered as the general operator's timers would fire. The general operator
+// (`windowOperator.ts`) takes every other merging window; `operators/windowFunction.ts` chooses.
+import type { Key, StreamRecord } from '../elements/index.js';
+import { TidewaterError } from '../errors/index.js';
+import type { CoreArgs } from '../core/keyedOperator.js';
+import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { engineArrays } from '../state/backend.js';
+import { valueState, type Aggregator, type StateDescriptor } from '../state/descriptors.js';
+import { UNDEFINED } from '../state/handles.js';
+import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
+import { isKey } from '../keys/validate.js';
+import type { Timer } from '../timers/queue.js';
+import { isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
+import type { WindowAssigner } from './assigners.js';
+import { isEventTimeTrigger, type Trigger } from './triggers.js';
+import { ORDER_SENSITIVE, type TimeWindow, type WindowResult } from './types.js';
+import {
+  boxAccumulator,
+  CONTENTS,
+  contentsDescriptor,
+  foldOf,
+  NONE,
+  unboxAccumulator,
+  WindowOperatorBase,
+  type WindowFunction,
+  type WindowOperatorOptions,
+} from './windowOperatorBase.js';
+
+/** The state index of `sessions` (see {@link KeySessions}). */
+const SESSIONS_STATE = 1;
+/** The general operator's merging-window set, read from its checkpoints on restore (then converted). */
+const MERGING_SET_STATE = 2;
+
+/**
+ * A key's open sessions, one flat array (one memory access away), ascending by start and never touching (touching
+ * sessions merge): per session {@link SESSION_FIELDS} entries `start, end, sequence, id, accumulator`. `sequence`:
+ * when the session's window last changed (the registration order of the timer the general operator would have for
+ * it: the firing order at one timestamp); `id`: the session's identity while it lives (its due-heap entries name it);
+ * the accumulator boxed when null or undefined. Plain data: it snapshots with the state codec as it is.
+ */
+type KeySessions = unknown[];
+const SESSION_FIELDS = 5;
+const START = 0;
+const END = 1;
+const SEQUENCE = 2;
+const ID = 3;
+const ACC = 4;
+
+/**
+ * Whether the session operator takes a window: event-time session windows with a fixed gap, on the built-in
+ * event-time trigger, with no allowed lateness and a mergeable, order-insensitive aggregator (`aggregate`, or
+ * `processWindow` with one). Everything else goes to the general operator.
+ *
+ * @example
+ * ```ts
+ * takesSessions(sessionWindows(30_000), eventTimeTrigger(), 0, { kind: 'aggregate', aggregator: count(), name: 'aggregate' }); // true
+ * ```
+ *
+ * @internal
+ */
+export function takesSessions<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>, lateness: number, fn: WindowFunction<T, K, R>): boolean {
+  if (a.kind !== 'session' || !a.isEventTime || a.gap === undefined || lateness !== 0) return false;
+  if (!isEventTimeTrigger(trigger as Trigger<unknown>) || fn.kind === 'reduce') return false;
+  const agg = fn.aggregator;
+  return agg?.merge !== undefined && (agg as { [ORDER_SENSITIVE]?: boolean })[ORDER_SENSITIVE] !== true;
+}
+
+/**
+ * The sessions due, a binary min-heap on (time, sequence) in parallel arrays: an entry names a key and a session id
+ * at the session's max timestamp when it was pushed. A session that grew since has a later (time, sequence) and is
+ * pushed again when its entry comes up; one that merged away or fired is gone, and its entry is skipped.
+ */
+class DueHeap {
+  times: number[] = [];
+  sequences: number[] = [];
+  sessionIds: number[] = [];
+  keyIds: KeyId[] = [];
+  keys: Key[] = [];
+
+  get size(): number {
+    return this.times.length;
+  }
+
+  push(time: number, sequence: number, sessionId: number, id: KeyId, key: Key): void {
+    let i = this.times.length;
+    this.times.push(time);
+    this.sequences.push(sequence);
+    this.sessionIds.push(sessionId);
+    this.keyIds.push(id);
+    this.keys.push(key);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(i, parent)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  /** Removes the top entry (read it first from index 0). */
+  pop(): void {
+    const last = this.times.length - 1;
+    this.swap(0, last);
+    this.times.pop();
+    this.sequences.pop();
+    this.sessionIds.pop();
+    this.keyIds.pop();
+    this.keys.pop();
+    const n = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && this.less(r, l) ? r : l;
+      if (!this.less(c, i)) break;
+      this.swap(i, c);
+      i = c;
+    }
+  }
+
+  private less(a: number, b: number): boolean {
+    const ta = this.times[a] as number;
+    const tb = this.times[b] as number;
+    return ta < tb || (ta === tb && (this.sequences[a] as number) < (this.sequences[b] as number));
+  }
+
+  private swap(a: number, b: number): void {
+    if (a === b) return;
+    const t = this.times[a] as number;
+    this.times[a] = this.times[b] as number;
+    this.times[b] = t;
+    const s = this.sequences[a] as number;
+    this.sequences[a] = this.sequences[b] as number;
+    this.sequences[b] = s;
+    const d = this.sessionIds[a] as number;
+    this.sessionIds[a] = this.sessionIds[b] as number;
+    this.sessionIds[b] = d;
+    const id = this.keyIds[a] as KeyId;
+    this.keyIds[a] = this.keyIds[b] as KeyId;
+    this.keyIds[b] = id;
+    const k = this.keys[a] as Key;
+    this.keys[a] = this.keys[b] as Key;
+    this.keys[b] = k;
+  }
+}
+
+/**
+ * The session window operator: Flink's merging-window semantics (docs/SEMANTICS.md §1.4, §3.3–3.5) for the sessions
+ * {@link takesSessions} accepts, with per key one array of open sessions ({@link KeySessions}) instead of a merging
+ * window set, contents per state window and timers. An element's window `[ts, ts + gap)` merges with the sessions it
+ * overlaps or touches exactly as the general operator merges them (the same accumulators merged in the same order),
+ * so results are the same; a session fires and goes when the watermark reaches its max timestamp, sessions of one
+ * timestamp in the order their windows last changed (the general operator's timer order).
+ *
+ * State in checkpoints: `sessions` (per key, {@link KeySessions}). Checkpoints of the general operator for the same
+ * window (its `contents`, `merging-window-set` and timers) are converted on restore.
+ *
+ * @example
+ * ```ts
+ * if (takesSessions(assigner, trigger, 0, fn)) keyedOperator('window', name, (args) => new SessionWindowOperatorCore(args, assigner, {}, fn));
+ * ```
+ *
+ * @internal
+ */
+export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
+  private readonly gap: number;
+  private readonly fold: (acc: unknown, value: T) => unknown;
+  private readonly merge: (a: unknown, b: unknown) => unknown;
+  /** keyId → {@link KeySessions} (the `sessions` column) */
+  private readonly sessionsColumn: Map<KeyId, KeySessions>;
+  private readonly due = new DueHeap();
+  /** the sequence number of the next window change, and the id of the next session */
+  private nextSequence = 0;
+  private nextSessionId = 0;
+
+  /** Declares the state (`contents` and `merging-window-set` only to read the general operator's checkpoints). */
+  constructor(args: CoreArgs<WindowResult<K, R>>, assigner: WindowAssigner<T>, options: WindowOperatorOptions<T, K>, fn: WindowFunction<T, K, R>) {
+    const state: Record<string, StateDescriptor> = {
+      contents: contentsDescriptor(fn),
+      sessions: engineArrays(valueState<KeySessions>()),
+      'merging-window-set': valueState<[number, number, number, number][]>(),
+    };
+    super(args, state, undefined, assigner, options, fn);
+    this.gap = assigner.gap as number;
+    this.fold = foldOf(fn);
+    const agg = (fn as { aggregator: Aggregator<T, unknown, unknown> }).aggregator;
+    const merge = agg.merge as (a: unknown, b: unknown) => unknown;
+    this.merge = (a, b) => merge.call(agg, a, b);
+    this.sessionsColumn = this.backend.cols[SESSIONS_STATE] as Map<KeyId, KeySessions>;
+  }
+
+  /** No keyed timers: sessions fire from {@link onWatermark}. */
+  protected onTimer(t: Timer): void {
+    void t;
+  }
+
+  // ---- records (docs/SEMANTICS.md §1.4, §3.3) ----------------------------------------------------------------------
+
+  /** A record: its window `[ts, ts + gap)` into the key's sessions (the common case — into or extending one session — inline). */
+  protected onRecord(rec: StreamRecord<T, Key>): void {
+    const ts = rec.timestamp;
+    const b = this.backend;
+    const sessions = this.sessionsColumn.get(b.id);
+    if (sessions !== undefined && sessions.length === SESSION_FIELDS) {
+      const start = sessions[START] as number;
+      const end = sessions[END] as number;
+      const windowEnd = ts + this.gap;
+      if (start <= windowEnd && end >= ts && isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) {
+        // the key's one session takes the element (touching windows merge)
+        if (b.tracking) b.touch(SESSIONS_STATE);
+        if (ts < start || windowEnd > end) {
+          // the window grows: the general operator's merge, a new timer (the session's heap entry moves when it comes up)
+          if (ts < start) sessions[START] = ts;
+          if (windowEnd > end) sessions[END] = windowEnd;
+          sessions[SEQUENCE] = this.nextSequence++;
+        }
+        sessions[ACC] = boxAccumulator(this.fold(unboxAccumulator(sessions[ACC]), rec.value));
+        return;
+      }
+    }
+    this.addSlow(rec, sessions);
+  }
+
+  /** The general case: a new session, or one merging several, or a late element. */
+  private addSlow(rec: StreamRecord<T, Key>, sessions: KeySessions | undefined): void {
+    const ts = rec.timestamp;
+    if (!isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) this.assigner.assign(rec.value, ts, 0); // throws the assigner's error
+    const b = this.backend;
+    const windowEnd = ts + this.gap;
+    // the sessions the window overlaps or touches: a run [lo, hi) (ascending, never touching)
+    let lo = 0;
+    let hi = 0;
+    if (sessions !== undefined) {
+      const n = sessions.length / SESSION_FIELDS;
+      while (lo < n && (sessions[lo * SESSION_FIELDS + END] as number) < ts) lo++;
+      hi = lo;
+      while (hi < n && (sessions[hi * SESSION_FIELDS + START] as number) <= windowEnd) hi++;
+    }
+    if (lo === hi) {
+      // a window of its own: late when its cleanup time (max timestamp, no lateness) has passed
+      if (windowEnd - 1 <= this.watermark) {
+        this.late(rec);
+        return;
+      }
+      const id = this.nextSessionId++;
+      const seq = this.nextSequence++;
+      const fresh = [ts, windowEnd, seq, id, boxAccumulator(this.fold(NONE, rec.value))];
+      if (sessions === undefined) b.put(SESSIONS_STATE, fresh);
+      else {
+        if (b.tracking) b.touch(SESSIONS_STATE);
+        sessions.splice(lo * SESSION_FIELDS, 0, ...fresh);
+      }
+      this.due.push(windowEnd - 1, seq, id, b.id, b.key as Key);
+      return;
+    }
+    const s = sessions as KeySessions;
+    if (b.tracking) b.touch(SESSIONS_STATE);
+    const first = lo * SESSION_FIELDS;
+    const start = Math.min(ts, s[first + START] as number);
+    const end = Math.max(windowEnd, s[(hi - 1) * SESSION_FIELDS + END] as number);
+    let acc = unboxAccumulator(s[first + ACC]);
+    if (hi - lo > 1) {
+      // the general operator's merge (Flink's mergeNamespaces): the first session's contents (its state window)
+      // merged with the merge of the others, in start order
+      let others = unboxAccumulator(s[first + SESSION_FIELDS + ACC]);
+      for (let i = lo + 2; i < hi; i++) others = this.merge(others, unboxAccumulator(s[i * SESSION_FIELDS + ACC]));
+      acc = this.merge(acc, others);
+    }
+    if (hi - lo > 1 || start !== s[first + START] || end !== s[first + END]) s[first + SEQUENCE] = this.nextSequence++;
+    s[first + START] = start;
+    s[first + END] = end;
+    s[first + ACC] = boxAccumulator(this.fold(acc, rec.value));
+    if (hi - lo > 1) s.splice(first + SESSION_FIELDS, (hi - lo - 1) * SESSION_FIELDS);
+  }
+
+  // ---- firing -----------------------------------------------------------------------------------------------------
+
+  /** On a watermark: every session whose max timestamp it reached fires and goes, in (time, sequence) order. */
+  protected override onWatermark(wm: number): void {
+    const due = this.due;
+    const b = this.backend;
+    while (due.size > 0 && (due.times[0] as number) <= wm) {
+      if (this.out.closed) return;
+      const time = due.times[0] as number;
+      const seq = due.sequences[0] as number;
+      const sessionId = due.sessionIds[0] as number;
+      const id = due.keyIds[0] as KeyId;
+      const key = due.keys[0] as Key;
+      due.pop();
+      const sessions = this.sessionsColumn.get(id);
+      if (sessions === undefined) continue;
+      let at = -1;
+      for (let i = 0; i < sessions.length; i += SESSION_FIELDS) {
+        if (sessions[i + ID] === sessionId) {
+          at = i;
+          break;
+        }
+      }
+      if (at < 0) continue; // merged into another session
+      const end = sessions[at + END] as number;
+      const current = sessions[at + SEQUENCE] as number;
+      if (end - 1 !== time || current !== seq) {
+        // the session grew since this entry: due later
+        due.push(end - 1, current, sessionId, id, key);
+        continue;
+      }
+      b.setCurrent(key, id);
+      try {
+        this.emitSession(sessions[at + START] as number, end, unboxAccumulator(sessions[at + ACC]));
+      } catch (err) {
+        this.failUser(err, { kind: 'timer', timestamp: time, domain: 'event', key });
+        return;
+      }
+      if (sessions.length === SESSION_FIELDS) b.remove(SESSIONS_STATE);
+      else {
+        if (b.tracking) b.touch(SESSIONS_STATE);
+        sessions.splice(at, SESSION_FIELDS);
+      }
+    }
+  }
+
+  /** Emits the current key's session result. */
+  private emitSession(start: number, end: number, acc: unknown): void {
+    const fn = this.fn;
+    const w: TimeWindow = { start, end };
+    if (fn.kind === 'aggregate') this.emitOne(this.backend.key as unknown as K, w, fn.aggregator.result(acc), end - 1);
+    else this.emitWindow(w, ((fn as { aggregator: Aggregator<T, unknown, unknown> }).aggregator).result(acc), true);
+  }
+
+  // ---- restore, inspection ----------------------------------------------------------------------------------------
+
+  /**
+   * Restores state, then the due heap from it. A checkpoint of the general operator (contents per state window, a
+   * merging-window set per key, a timer per window) is converted: each window becomes a session with its state
+   * window's contents, its sequence the registration number of its timer.
+   */
+  override restore(snapshots: readonly OperatorSnapshot[]): void {
+    super.restore(snapshots);
+    const b = this.backend;
+    const general = b.cols[MERGING_SET_STATE] as Map<KeyId, [number, number, number, number][]>;
+    if (general.size > 0) this.convertGeneral(general);
+    for (const [id, sessions] of this.sessionsColumn) {
+      const key = keyOfId(id);
+      for (let i = 0; i < sessions.length; i += SESSION_FIELDS) {
+        const seq = sessions[i + SEQUENCE] as number;
+        const sessionId = sessions[i + ID] as number;
+        this.due.push((sessions[i + END] as number) - 1, seq, sessionId, id, key);
+        if (seq >= this.nextSequence) this.nextSequence = seq + 1;
+        if (sessionId >= this.nextSessionId) this.nextSessionId = sessionId + 1;
+      }
+    }
+  }
+
+  private convertGeneral(general: Map<KeyId, [number, number, number, number][]>): void {
+    const b = this.backend;
+    const a = this.assigner;
+    const contents = b.namespaced;
+    const timers = new Map<string, number>();
+    for (const t of b.eventTimers.all()) {
+      const k = `${String(t.id)}\u0000${String(t.ns)}`;
+      const seq = timers.get(k);
+      if (seq === undefined || t.seq < seq) timers.set(k, t.seq);
+    }
+    let nextSeq = 0;
+    for (const t of b.eventTimers.all()) nextSeq = Math.max(nextSeq, t.seq + 1);
+    const converted: [KeyId, KeySessions][] = [];
+    for (const [id, mapping] of general) {
+      const sessions: [number, number, number, unknown][] = [];
+      for (const [ws, we, ss, se] of mapping) {
+        const raw = contents.get(CONTENTS, id, a.namespaceOf({ start: ss, end: se }));
+        if (raw === undefined) continue;
+        const ns = a.namespaceOf({ start: ws, end: we });
+        const seq = timers.get(`${String(id)}\u0000${String(ns)}`);
+        if (seq === undefined) {
+          throw new TidewaterError(this.name, keyOfId(id), `${this.name}: the snapshot has session window [${ws}, ${we}) without its timer; it was not taken by a session window operator.`);
+        }
+        sessions.push([ws, we, seq, raw === UNDEFINED ? undefined : raw]);
+      }
+      sessions.sort((x, y) => x[0] - y[0]);
+      const flat: KeySessions = [];
+      for (const [start, end, seq, acc] of sessions) flat.push(start, end, seq, this.nextSessionId++, boxAccumulator(acc));
+      converted.push([id, flat]);
+    }
+    // the general operator's state goes (tracked: the next snapshot deletes it)
+    for (const [id, mapping] of general) {
+      for (const [, , ss, se] of mapping) b.removeAt(CONTENTS, id, a.namespaceOf({ start: ss, end: se }));
+      b.removeAt(MERGING_SET_STATE, id, '');
+    }
+    for (const t of [...b.eventTimers.all()]) {
+      b.setCurrent(t.key, t.id);
+      b.deleteTimer('event', t.timestamp, t.ns);
+    }
+    for (const [id, flat] of converted) {
+      if (flat.length === 0) continue;
+      b.setCurrent(keyOfId(id), id);
+      b.put(SESSIONS_STATE, flat);
+    }
+    this.nextSequence = Math.max(this.nextSequence, nextSeq);
+  }
+
+  /** The present value of a state; `contents` (namespace: the session window `start,end`) from the key's sessions. */
+  override peekState(key: unknown, name: string, namespace: string | number = ''): unknown {
+    if (name === 'contents' && typeof namespace === 'string' && isKey(key)) {
+      const sessions = this.sessionsColumn.get(keyIdOf(key));
+      const w = this.assigner.windowOf(namespace);
+      if (sessions === undefined) return undefined;
+      for (let i = 0; i < sessions.length; i += SESSION_FIELDS) {
+        if (sessions[i + START] === w.start && sessions[i + END] === w.end) {
+          return (this.fn as { aggregator: Aggregator<T, unknown, unknown> }).aggregator.result(unboxAccumulator(sessions[i + ACC]));
+        }
+      }
+      return undefined;
+    }
+    return super.peekState(key, name, namespace);
+  }
+
+  /** Pending timers of a key: the ones the general operator has (per session, its max timestamp). */
+  override timersOf(key: unknown): [domain: 'event' | 'processing', timestamp: number, namespace: string | number][] {
+    const timers = super.timersOf(key);
+    const sessions = isKey(key) ? this.sessionsColumn.get(keyIdOf(key)) : undefined;
+    if (sessions === undefined) return timers;
+    const out: [domain: 'event' | 'processing', timestamp: number, namespace: string | number][] = [];
+    for (let i = 0; i < sessions.length; i += SESSION_FIELDS) {
+      const w = { start: sessions[i + START] as number, end: sessions[i + END] as number };
+      out.push(['event', w.end - 1, this.assigner.namespaceOf(w)]);
+    }
+    return [...timers, ...out.sort((x, y) => x[1] - y[1])];
+  }
+}
