@@ -35,14 +35,18 @@ const SESSIONS_STATE = 1;
 const MERGING_SET_STATE = 2;
 
 /**
- * A key's open sessions, one flat array (one memory access away), ascending by start and never touching (touching
- * sessions merge): per session {@link SESSION_FIELDS} entries `start, end, sequence, id, accumulator`. `sequence`:
+ * A key's open sessions, one flat array (one memory access away): `[head, session…]`, from index `head` on the live
+ * sessions ascending by start and never touching (touching sessions merge; so ends ascend too, and a key's sessions
+ * fire front to back: a fired session only moves `head`, the array is compacted now and then). Per session
+ * {@link SESSION_FIELDS} entries `start, end, sequence, id, accumulator`. `sequence`:
  * when the session's window last changed (the registration order of the timer the general operator would have for
  * it: the firing order at one timestamp); `id`: the session's identity while it lives (its due-heap entries name it);
  * the accumulator boxed when null or undefined. Plain data: it snapshots with the state codec as it is.
  */
 type KeySessions = unknown[];
 const SESSION_FIELDS = 5;
+/** {@link KeySessions}: the index of the first live session */
+const HEAD = 0;
 const START = 0;
 const END = 1;
 const SEQUENCE = 2;
@@ -69,65 +73,36 @@ export function takesSessions<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>
 }
 
 /**
- * The sessions due, a binary min-heap on (time, sequence) in parallel arrays: an entry names a key and a session id
- * at the session's max timestamp when it was pushed. A session that grew since has a later (time, sequence) and is
- * pushed again when its entry comes up; one that merged away or fired is gone, and its entry is skipped.
+ * Entries of the sessions due, in parallel arrays: an entry names a key and a session id at the session's max
+ * timestamp and sequence when it was pushed. A session that grew since has a later (time, sequence) and is pushed
+ * again when its entry comes up; one that merged away or fired is gone, and its entry is skipped.
  */
-class DueHeap {
+class DueEntries {
   times: number[] = [];
   sequences: number[] = [];
   sessionIds: number[] = [];
   keyIds: KeyId[] = [];
   keys: Key[] = [];
+  /** the key's sessions array when the entry was pushed (one that no longer holds the session is skipped) */
+  arrays: KeySessions[] = [];
 
-  get size(): number {
-    return this.times.length;
-  }
-
-  push(time: number, sequence: number, sessionId: number, id: KeyId, key: Key): void {
-    let i = this.times.length;
+  append(time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: KeySessions): void {
     this.times.push(time);
     this.sequences.push(sequence);
     this.sessionIds.push(sessionId);
     this.keyIds.push(id);
     this.keys.push(key);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.less(i, parent)) break;
-      this.swap(i, parent);
-      i = parent;
-    }
+    this.arrays.push(sessions);
   }
 
-  /** Removes the top entry (read it first from index 0). */
-  pop(): void {
-    const last = this.times.length - 1;
-    this.swap(0, last);
-    this.times.pop();
-    this.sequences.pop();
-    this.sessionIds.pop();
-    this.keyIds.pop();
-    this.keys.pop();
-    const n = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && this.less(r, l) ? r : l;
-      if (!this.less(c, i)) break;
-      this.swap(i, c);
-      i = c;
-    }
-  }
-
-  private less(a: number, b: number): boolean {
+  /** Is entry a before entry b in (time, sequence) order? */
+  before(a: number, b: number): boolean {
     const ta = this.times[a] as number;
     const tb = this.times[b] as number;
     return ta < tb || (ta === tb && (this.sequences[a] as number) < (this.sequences[b] as number));
   }
 
-  private swap(a: number, b: number): void {
+  swap(a: number, b: number): void {
     if (a === b) return;
     const t = this.times[a] as number;
     this.times[a] = this.times[b] as number;
@@ -144,6 +119,114 @@ class DueHeap {
     const k = this.keys[a] as Key;
     this.keys[a] = this.keys[b] as Key;
     this.keys[b] = k;
+    const x = this.arrays[a] as KeySessions;
+    this.arrays[a] = this.arrays[b] as KeySessions;
+    this.arrays[b] = x;
+  }
+
+  removeLast(): void {
+    this.times.pop();
+    this.sequences.pop();
+    this.sessionIds.pop();
+    this.keyIds.pop();
+    this.keys.pop();
+    this.arrays.pop();
+  }
+
+  /** Drops the first n entries. */
+  dropFirst(n: number): void {
+    this.times = this.times.slice(n);
+    this.sequences = this.sequences.slice(n);
+    this.sessionIds = this.sessionIds.slice(n);
+    this.keyIds = this.keyIds.slice(n);
+    this.keys = this.keys.slice(n);
+    this.arrays = this.arrays.slice(n);
+  }
+}
+
+/**
+ * The sessions due, in (time, sequence) order — the order the general operator's timers fire in. In-order data
+ * pushes entries in that order already: they go to a run (appended, taken from its front, O(1)); the others go to a
+ * binary min-heap. The earliest entry is the earlier of the two fronts; {@link take} moves it into `time`,
+ * `sequence`, `sessionId`, `keyId` and `key`.
+ */
+class DueQueue {
+  private readonly run = new DueEntries();
+  private runHead = 0;
+  private readonly heap = new DueEntries();
+  time = 0;
+  sequence = 0;
+  sessionId = 0;
+  keyId: KeyId = '';
+  key: Key = '';
+  sessions: KeySessions = [];
+
+  push(time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: KeySessions): void {
+    const run = this.run;
+    const last = run.times.length - 1;
+    if (last < this.runHead || time > (run.times[last] as number) || (time === run.times[last] && sequence > (run.sequences[last] as number))) {
+      run.append(time, sequence, sessionId, id, key, sessions);
+      return;
+    }
+    const heap = this.heap;
+    let i = heap.times.length;
+    heap.append(time, sequence, sessionId, id, key, sessions);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!heap.before(i, parent)) break;
+      heap.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  /** Takes the earliest entry if its time is at most `limit` (into the fields); false when there is none. */
+  take(limit: number): boolean {
+    const run = this.run;
+    const heap = this.heap;
+    const fromRun = this.runHead < run.times.length;
+    const fromHeap = heap.times.length > 0;
+    if (fromRun && (!fromHeap || this.runBeforeHeap())) {
+      const i = this.runHead;
+      if ((run.times[i] as number) > limit) return false;
+      this.load(run, i);
+      this.runHead = i + 1;
+      if (this.runHead >= 1024 && 2 * this.runHead >= run.times.length) {
+        run.dropFirst(this.runHead);
+        this.runHead = 0;
+      }
+      return true;
+    }
+    if (!fromHeap || (heap.times[0] as number) > limit) return false;
+    this.load(heap, 0);
+    const last = heap.times.length - 1;
+    heap.swap(0, last);
+    heap.removeLast();
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= last) break;
+      const r = l + 1;
+      const c = r < last && heap.before(r, l) ? r : l;
+      if (!heap.before(c, i)) break;
+      heap.swap(i, c);
+      i = c;
+    }
+    return true;
+  }
+
+  private runBeforeHeap(): boolean {
+    const tr = this.run.times[this.runHead] as number;
+    const th = this.heap.times[0] as number;
+    return tr < th || (tr === th && (this.run.sequences[this.runHead] as number) < (this.heap.sequences[0] as number));
+  }
+
+  private load(from: DueEntries, i: number): void {
+    this.time = from.times[i] as number;
+    this.sequence = from.sequences[i] as number;
+    this.sessionId = from.sessionIds[i] as number;
+    this.keyId = from.keyIds[i] as KeyId;
+    this.key = from.keys[i] as Key;
+    this.sessions = from.arrays[i] as KeySessions;
   }
 }
 
@@ -171,7 +254,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private readonly merge: (a: unknown, b: unknown) => unknown;
   /** keyId → {@link KeySessions} (the `sessions` column) */
   private readonly sessionsColumn: Map<KeyId, KeySessions>;
-  private readonly due = new DueHeap();
+  private readonly due = new DueQueue();
   /** the sequence number of the next window change, and the id of the next session */
   private nextSequence = 0;
   private nextSessionId = 0;
@@ -204,20 +287,22 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const ts = rec.timestamp;
     const b = this.backend;
     const sessions = this.sessionsColumn.get(b.id);
-    if (sessions !== undefined && sessions.length === SESSION_FIELDS) {
-      const start = sessions[START] as number;
-      const end = sessions[END] as number;
+    if (sessions !== undefined) {
+      const last = sessions.length - SESSION_FIELDS;
+      const head = sessions[HEAD] as number;
+      const start = sessions[last + START] as number;
+      const end = sessions[last + END] as number;
       const windowEnd = ts + this.gap;
-      if (start <= windowEnd && end >= ts && isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) {
-        // the key's one session takes the element (touching windows merge)
+      // the key's last session takes the element alone: the window overlaps or touches it, not the one before
+      if (start <= windowEnd && end >= ts && (last === head || (sessions[last - SESSION_FIELDS + END] as number) < ts) && isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) {
         if (b.tracking) b.touch(SESSIONS_STATE);
         if (ts < start || windowEnd > end) {
           // the window grows: the general operator's merge, a new timer (the session's heap entry moves when it comes up)
-          if (ts < start) sessions[START] = ts;
-          if (windowEnd > end) sessions[END] = windowEnd;
-          sessions[SEQUENCE] = this.nextSequence++;
+          if (ts < start) sessions[last + START] = ts;
+          if (windowEnd > end) sessions[last + END] = windowEnd;
+          sessions[last + SEQUENCE] = this.nextSequence++;
         }
-        sessions[ACC] = boxAccumulator(this.fold(unboxAccumulator(sessions[ACC]), rec.value));
+        sessions[last + ACC] = boxAccumulator(this.fold(unboxAccumulator(sessions[last + ACC]), rec.value));
         return;
       }
     }
@@ -233,11 +318,18 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     // the sessions the window overlaps or touches: a run [lo, hi) (ascending, never touching)
     let lo = 0;
     let hi = 0;
+    const head = sessions === undefined ? 1 : (sessions[HEAD] as number);
+    const n = sessions === undefined ? 0 : (sessions.length - head) / SESSION_FIELDS;
     if (sessions !== undefined) {
-      const n = sessions.length / SESSION_FIELDS;
-      while (lo < n && (sessions[lo * SESSION_FIELDS + END] as number) < ts) lo++;
+      // the first session ending at or after ts (ends ascend: sessions never overlap)
+      let top = n;
+      while (lo < top) {
+        const mid = (lo + top) >>> 1;
+        if ((sessions[head + mid * SESSION_FIELDS + END] as number) < ts) lo = mid + 1;
+        else top = mid;
+      }
       hi = lo;
-      while (hi < n && (sessions[hi * SESSION_FIELDS + START] as number) <= windowEnd) hi++;
+      while (hi < n && (sessions[head + hi * SESSION_FIELDS + START] as number) <= windowEnd) hi++;
     }
     if (lo === hi) {
       // a window of its own: late when its cleanup time (max timestamp, no lateness) has passed
@@ -247,26 +339,28 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       }
       const id = this.nextSessionId++;
       const seq = this.nextSequence++;
-      const fresh = [ts, windowEnd, seq, id, boxAccumulator(this.fold(NONE, rec.value))];
-      if (sessions === undefined) b.put(SESSIONS_STATE, fresh);
+      const acc = boxAccumulator(this.fold(NONE, rec.value));
+      let array = sessions;
+      if (array === undefined) b.put(SESSIONS_STATE, (array = [1, ts, windowEnd, seq, id, acc]));
       else {
         if (b.tracking) b.touch(SESSIONS_STATE);
-        sessions.splice(lo * SESSION_FIELDS, 0, ...fresh);
+        if (lo === n) array.push(ts, windowEnd, seq, id, acc);
+        else array.splice(head + lo * SESSION_FIELDS, 0, ts, windowEnd, seq, id, acc);
       }
-      this.due.push(windowEnd - 1, seq, id, b.id, b.key as Key);
+      this.due.push(windowEnd - 1, seq, id, b.id, b.key as Key, array);
       return;
     }
     const s = sessions as KeySessions;
     if (b.tracking) b.touch(SESSIONS_STATE);
-    const first = lo * SESSION_FIELDS;
+    const first = head + lo * SESSION_FIELDS;
     const start = Math.min(ts, s[first + START] as number);
-    const end = Math.max(windowEnd, s[(hi - 1) * SESSION_FIELDS + END] as number);
+    const end = Math.max(windowEnd, s[head + (hi - 1) * SESSION_FIELDS + END] as number);
     let acc = unboxAccumulator(s[first + ACC]);
     if (hi - lo > 1) {
       // the general operator's merge (Flink's mergeNamespaces): the first session's contents (its state window)
       // merged with the merge of the others, in start order
       let others = unboxAccumulator(s[first + SESSION_FIELDS + ACC]);
-      for (let i = lo + 2; i < hi; i++) others = this.merge(others, unboxAccumulator(s[i * SESSION_FIELDS + ACC]));
+      for (let i = lo + 2; i < hi; i++) others = this.merge(others, unboxAccumulator(s[head + i * SESSION_FIELDS + ACC]));
       acc = this.merge(acc, others);
     }
     if (hi - lo > 1 || start !== s[first + START] || end !== s[first + END]) s[first + SEQUENCE] = this.nextSequence++;
@@ -282,18 +376,15 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   protected override onWatermark(wm: number): void {
     const due = this.due;
     const b = this.backend;
-    while (due.size > 0 && (due.times[0] as number) <= wm) {
-      if (this.out.closed) return;
-      const time = due.times[0] as number;
-      const seq = due.sequences[0] as number;
-      const sessionId = due.sessionIds[0] as number;
-      const id = due.keyIds[0] as KeyId;
-      const key = due.keys[0] as Key;
-      due.pop();
-      const sessions = this.sessionsColumn.get(id);
-      if (sessions === undefined) continue;
+    while (!this.out.closed && due.take(wm)) {
+      const time = due.time;
+      const seq = due.sequence;
+      const sessionId = due.sessionId;
+      const id = due.keyId;
+      const key = due.key;
+      const sessions = due.sessions;
       let at = -1;
-      for (let i = 0; i < sessions.length; i += SESSION_FIELDS) {
+      for (let i = sessions[HEAD] as number; i < sessions.length; i += SESSION_FIELDS) {
         if (sessions[i + ID] === sessionId) {
           at = i;
           break;
@@ -304,7 +395,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const current = sessions[at + SEQUENCE] as number;
       if (end - 1 !== time || current !== seq) {
         // the session grew since this entry: due later
-        due.push(end - 1, current, sessionId, id, key);
+        due.push(end - 1, current, sessionId, id, key, sessions);
         continue;
       }
       b.setCurrent(key, id);
@@ -314,12 +405,31 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         this.failUser(err, { kind: 'timer', timestamp: time, domain: 'event', key });
         return;
       }
-      if (sessions.length === SESSION_FIELDS) b.remove(SESSIONS_STATE);
-      else {
-        if (b.tracking) b.touch(SESSIONS_STATE);
-        sessions.splice(at, SESSION_FIELDS);
-      }
+      this.removeSession(sessions, at);
     }
+  }
+
+  /** Removes the current key's session at index `at` (the first live one, as sessions fire front to back: `head` moves). */
+  private removeSession(sessions: KeySessions, at: number): void {
+    const b = this.backend;
+    const head = sessions[HEAD] as number;
+    if (sessions.length - head === SESSION_FIELDS) {
+      // the array holds no live session any more (due entries naming it find none), and leaves the state
+      sessions[HEAD] = sessions.length;
+      b.remove(SESSIONS_STATE);
+      return;
+    }
+    if (b.tracking) b.touch(SESSIONS_STATE);
+    if (at !== head) {
+      sessions.splice(at, SESSION_FIELDS);
+      return;
+    }
+    const next = head + SESSION_FIELDS;
+    if (next > 16 * SESSION_FIELDS && 2 * next > sessions.length) {
+      // compact: the fired sessions before head go
+      sessions.splice(1, next - 1);
+      sessions[HEAD] = 1;
+    } else sessions[HEAD] = next;
   }
 
   /** Emits the current key's session result. */
@@ -344,10 +454,10 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     if (general.size > 0) this.convertGeneral(general);
     for (const [id, sessions] of this.sessionsColumn) {
       const key = keyOfId(id);
-      for (let i = 0; i < sessions.length; i += SESSION_FIELDS) {
+      for (let i = sessions[HEAD] as number; i < sessions.length; i += SESSION_FIELDS) {
         const seq = sessions[i + SEQUENCE] as number;
         const sessionId = sessions[i + ID] as number;
-        this.due.push((sessions[i + END] as number) - 1, seq, sessionId, id, key);
+        this.due.push((sessions[i + END] as number) - 1, seq, sessionId, id, key, sessions);
         if (seq >= this.nextSequence) this.nextSequence = seq + 1;
         if (sessionId >= this.nextSessionId) this.nextSessionId = sessionId + 1;
       }
@@ -380,7 +490,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         sessions.push([ws, we, seq, raw === UNDEFINED ? undefined : raw]);
       }
       sessions.sort((x, y) => x[0] - y[0]);
-      const flat: KeySessions = [];
+      const flat: KeySessions = [1];
       for (const [start, end, seq, acc] of sessions) flat.push(start, end, seq, this.nextSessionId++, boxAccumulator(acc));
       converted.push([id, flat]);
     }
@@ -394,7 +504,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       b.deleteTimer('event', t.timestamp, t.ns);
     }
     for (const [id, flat] of converted) {
-      if (flat.length === 0) continue;
+      if (flat.length === 1) continue;
       b.setCurrent(keyOfId(id), id);
       b.put(SESSIONS_STATE, flat);
     }
@@ -407,7 +517,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const sessions = this.sessionsColumn.get(keyIdOf(key));
       const w = this.assigner.windowOf(namespace);
       if (sessions === undefined) return undefined;
-      for (let i = 0; i < sessions.length; i += SESSION_FIELDS) {
+      for (let i = sessions[HEAD] as number; i < sessions.length; i += SESSION_FIELDS) {
         if (sessions[i + START] === w.start && sessions[i + END] === w.end) {
           return (this.fn as { aggregator: Aggregator<T, unknown, unknown> }).aggregator.result(unboxAccumulator(sessions[i + ACC]));
         }
@@ -423,7 +533,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const sessions = isKey(key) ? this.sessionsColumn.get(keyIdOf(key)) : undefined;
     if (sessions === undefined) return timers;
     const out: [domain: 'event' | 'processing', timestamp: number, namespace: string | number][] = [];
-    for (let i = 0; i < sessions.length; i += SESSION_FIELDS) {
+    for (let i = sessions[HEAD] as number; i < sessions.length; i += SESSION_FIELDS) {
       const w = { start: sessions[i + START] as number, end: sessions[i + END] as number };
       out.push(['event', w.end - 1, this.assigner.namespaceOf(w)]);
     }

@@ -401,8 +401,11 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   protected override onWatermark(wm: number): void {
     const previous = this.firstOpenWindow;
     this.deriveFromWatermark();
-    this.lastSlice = undefined;
-    this.lastSliceStart = this.lastSliceEnd = NaN;
+    if (this.firstOpenWindow !== previous) {
+      // the cached slice may have closed
+      this.lastSlice = undefined;
+      this.lastSliceStart = this.lastSliceEnd = NaN;
+    }
     const order = this.sliceOrder;
     if (this.firstOpenWindow > previous && order.length > 0) this.fireWindows(previous, this.firstOpenWindow);
     if (this.out.closed) return;
