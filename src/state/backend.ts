@@ -145,6 +145,72 @@ export class KeyedStateBackend {
     this.ns = t.ns;
   }
 
+  /** The current key (undefined before the first). */
+  currentKey(): Key | undefined {
+    return this.key;
+  }
+
+  /** The current key's id. */
+  currentKeyId(): KeyId {
+    return this.id;
+  }
+
+  /** Sets the namespace of the current key's state ('' = none). */
+  setNamespace(ns: Namespace): void {
+    this.ns = ns;
+  }
+
+  /** Whether changes are tracked for the next (incremental) snapshot: then an in-place change needs `touch`. */
+  isTracking(): boolean {
+    return this.tracking;
+  }
+
+  /**
+   * Stops change tracking until the next snapshot, which is then full: for writes made just before a full snapshot
+   * (they need not be tracked).
+   */
+  untrackUntilSnapshot(): void {
+    this.tracking = false;
+  }
+
+  // ---- columns, for operators that keep their own layout in a state ------------------------------------------------
+
+  /**
+   * The live column of state `i` (default namespace): keyId → value. For an operator whose per-key value is its own
+   * structure, changed in place: read it here, `put` a new value, `touch` after an in-place change while tracking.
+   */
+  column(i: number): Map<KeyId, unknown> {
+    return this.cols[i] as Map<KeyId, unknown>;
+  }
+
+  /** The namespace-major column of state `i`: namespace → keyId → value (read only; write with {@link putAt}). */
+  namespaceMajorColumn(i: number): ReadonlyMap<Namespace, ReadonlyMap<KeyId, unknown>> {
+    if (this.namespaced.namespaceMajor[i] !== true) throw new Error(`${this.operator}: state '${this.names[i]}' is not namespace-major`);
+    return this.nsCols[i] as unknown as ReadonlyMap<Namespace, ReadonlyMap<KeyId, unknown>>;
+  }
+
+  /** How many namespaced values state `i` holds. */
+  namespacedSize(i: number): number {
+    return this.namespaced.size(i);
+  }
+
+  /** The stored value of state `i` at (id, ns), without moving the cursor (undefined when absent). */
+  getAt(i: number, id: KeyId, ns: Namespace): unknown {
+    return ns === '' ? (this.cols[i] as Map<KeyId, unknown>).get(id) : this.namespaced.get(i, id, ns);
+  }
+
+  /** Stores a value (never `undefined`) of state `i` at (key, ns), without moving the cursor (tracked). */
+  putAt(i: number, id: KeyId, ns: Namespace, v: unknown): void {
+    if (this.tracking) this.tracker.mark(i, id, ns);
+    if (ns === '') (this.cols[i] as Map<KeyId, unknown>).set(id, v);
+    else this.namespaced.set(i, id, ns, v);
+  }
+
+  /** The live timers of a domain (a scan: for restore and inspection). */
+  allTimers(domain: 'event' | 'processing'): Timer[] {
+    return [...(domain === 'event' ? this.eventTimers : this.processingTimers).all()];
+  }
+
   // ---- state of the current key and namespace ---------------------------------------------------------------------
 
   /** The stored value of state `i` (undefined when absent). */

@@ -272,7 +272,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const agg = (fn as { aggregator: Aggregator<T, unknown, unknown> }).aggregator;
     const merge = agg.merge as (a: unknown, b: unknown) => unknown;
     this.merge = (a, b) => merge.call(agg, a, b);
-    this.sessionsColumn = this.backend.cols[SESSIONS_STATE] as Map<KeyId, KeySessions>;
+    this.sessionsColumn = this.backend.column(SESSIONS_STATE) as Map<KeyId, KeySessions>;
   }
 
   /** No keyed timers: sessions fire from {@link onWatermark}. */
@@ -286,7 +286,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   protected onRecord(rec: StreamRecord<T, Key>): void {
     const ts = rec.timestamp;
     const b = this.backend;
-    const sessions = this.sessionsColumn.get(b.id);
+    const sessions = this.sessionsColumn.get(b.currentKeyId());
     if (sessions !== undefined) {
       const last = sessions.length - SESSION_FIELDS;
       const head = sessions[HEAD] as number;
@@ -295,7 +295,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const windowEnd = ts + this.gap;
       // the key's last session takes the element alone: the window overlaps or touches it, not the one before
       if (start <= windowEnd && end >= ts && (last === head || (sessions[last - SESSION_FIELDS + END] as number) < ts) && isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) {
-        if (b.tracking) b.touch(SESSIONS_STATE);
+        if (b.isTracking()) b.touch(SESSIONS_STATE);
         if (ts < start || windowEnd > end) {
           // the window grows: the general operator's merge, a new timer (the session's heap entry moves when it comes up)
           if (ts < start) sessions[last + START] = ts;
@@ -343,15 +343,15 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       let array = sessions;
       if (array === undefined) b.put(SESSIONS_STATE, (array = [1, ts, windowEnd, seq, id, acc]));
       else {
-        if (b.tracking) b.touch(SESSIONS_STATE);
+        if (b.isTracking()) b.touch(SESSIONS_STATE);
         if (lo === n) array.push(ts, windowEnd, seq, id, acc);
         else array.splice(head + lo * SESSION_FIELDS, 0, ts, windowEnd, seq, id, acc);
       }
-      this.due.push(windowEnd - 1, seq, id, b.id, b.key as Key, array);
+      this.due.push(windowEnd - 1, seq, id, b.currentKeyId(), b.currentKey() as Key, array);
       return;
     }
     const s = sessions as KeySessions;
-    if (b.tracking) b.touch(SESSIONS_STATE);
+    if (b.isTracking()) b.touch(SESSIONS_STATE);
     const first = head + lo * SESSION_FIELDS;
     const start = Math.min(ts, s[first + START] as number);
     const end = Math.max(windowEnd, s[head + (hi - 1) * SESSION_FIELDS + END] as number);
@@ -419,7 +419,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       b.remove(SESSIONS_STATE);
       return;
     }
-    if (b.tracking) b.touch(SESSIONS_STATE);
+    if (b.isTracking()) b.touch(SESSIONS_STATE);
     if (at !== head) {
       sessions.splice(at, SESSION_FIELDS);
       return;
@@ -436,7 +436,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private emitSession(start: number, end: number, acc: unknown): void {
     const fn = this.fn;
     const w: TimeWindow = { start, end };
-    if (fn.kind === 'aggregate') this.emitOne(this.backend.key as unknown as K, w, fn.aggregator.result(acc), end - 1);
+    if (fn.kind === 'aggregate') this.emitOne(this.backend.currentKey() as unknown as K, w, fn.aggregator.result(acc), end - 1);
     else this.emitWindow(w, ((fn as { aggregator: Aggregator<T, unknown, unknown> }).aggregator).result(acc), true);
   }
 
@@ -450,7 +450,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   override restore(snapshots: readonly OperatorSnapshot[]): void {
     super.restore(snapshots);
     const b = this.backend;
-    const general = b.cols[MERGING_SET_STATE] as Map<KeyId, [number, number, number, number][]>;
+    const general = b.column(MERGING_SET_STATE) as Map<KeyId, [number, number, number, number][]>;
     if (general.size > 0) this.convertGeneral(general);
     for (const [id, sessions] of this.sessionsColumn) {
       const key = keyOfId(id);
@@ -467,20 +467,19 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private convertGeneral(general: Map<KeyId, [number, number, number, number][]>): void {
     const b = this.backend;
     const a = this.assigner;
-    const contents = b.namespaced;
     const timers = new Map<string, number>();
-    for (const t of b.eventTimers.all()) {
+    for (const t of b.allTimers('event')) {
       const k = `${String(t.id)}\u0000${String(t.ns)}`;
       const seq = timers.get(k);
       if (seq === undefined || t.seq < seq) timers.set(k, t.seq);
     }
     let nextSeq = 0;
-    for (const t of b.eventTimers.all()) nextSeq = Math.max(nextSeq, t.seq + 1);
+    for (const t of b.allTimers('event')) nextSeq = Math.max(nextSeq, t.seq + 1);
     const converted: [KeyId, KeySessions][] = [];
     for (const [id, mapping] of general) {
       const sessions: [number, number, number, unknown][] = [];
       for (const [ws, we, ss, se] of mapping) {
-        const raw = contents.get(CONTENTS, id, a.namespaceOf({ start: ss, end: se }));
+        const raw = b.getAt(CONTENTS, id, a.namespaceOf({ start: ss, end: se }));
         if (raw === undefined) continue;
         const ns = a.namespaceOf({ start: ws, end: we });
         const seq = timers.get(`${String(id)}\u0000${String(ns)}`);
@@ -499,7 +498,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       for (const [, , ss, se] of mapping) b.removeAt(CONTENTS, id, a.namespaceOf({ start: ss, end: se }));
       b.removeAt(MERGING_SET_STATE, id, '');
     }
-    for (const t of [...b.eventTimers.all()]) {
+    for (const t of b.allTimers('event')) {
       b.setCurrent(t.key, t.id);
       b.deleteTimer('event', t.timestamp, t.ns);
     }

@@ -131,17 +131,15 @@ export function sliceGridOf<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>, 
 
 /**
  * One slice's state, slice-major: an entry per key that has elements in it, in the order of the keys' first elements
- * in the slice (ascending `sequences`), in parallel arrays; `positions` finds a key's entry. Sliding windows also
- * keep each entry's key slot (`slots`, see the operator). Change tracking for incremental snapshots: entries from
+ * in the slice, in parallel arrays (an entry's position is its order: the `order` state in snapshots); `positions`
+ * finds a key's entry by its id. Sliding windows also keep each entry's key slot (`slots`, see the operator). Change tracking for incremental snapshots: entries from
  * `entriesAtSnapshot` on are new since the last snapshot; `changed` lists the older ones changed since (each once:
  * `changedIn` holds the snapshot epoch of its last mark).
  */
 class Slice {
   readonly positions = new Map<KeyId, number>();
-  readonly ids: KeyId[] = [];
   readonly keys: Key[] = [];
   readonly accs: unknown[] = [];
-  readonly sequences: number[] = [];
   readonly slots: number[] = [];
   readonly changedIn: number[] = [];
   readonly changed: number[] = [];
@@ -154,7 +152,7 @@ class Slice {
   ) {}
 
   get size(): number {
-    return this.ids.length;
+    return this.keys.length;
   }
 }
 
@@ -190,8 +188,6 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   /** the live slices by index, and in ascending index */
   private readonly slices = new Map<number, Slice>();
   private sliceOrder: Slice[] = [];
-  /** the sequence number of the next new entry (the firing order of keys within a window) */
-  private nextSequence = 0;
   /** derived from the watermark: the first window not yet ended, and the first slice none of whose windows ended */
   private firstOpenWindow = -Infinity;
   private firstOpenSlice = -Infinity;
@@ -284,13 +280,13 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const ts = rec.timestamp;
     const slice = ts >= this.lastSliceStart && ts < this.lastSliceEnd ? (this.lastSlice as Slice) : this.openSliceOf(rec);
     if (slice === undefined) return;
-    const pos = slice.positions.get(this.backend.id);
+    const pos = slice.positions.get(this.backend.currentKeyId());
     if (pos === undefined) {
       this.addEntry(slice, rec.value);
       return;
     }
     slice.accs[pos] = this.fold(slice.accs[pos], rec.value);
-    if (this.backend.tracking && pos < slice.entriesAtSnapshot && slice.changedIn[pos] !== this.epoch) {
+    if (this.backend.isTracking() && pos < slice.entriesAtSnapshot && slice.changedIn[pos] !== this.epoch) {
       slice.changedIn[pos] = this.epoch;
       slice.changed.push(pos);
     }
@@ -331,14 +327,13 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
 
   /** A key's first element in a slice: a new entry (sliding: with the key's slot). */
   private addEntry(slice: Slice, value: T): number {
-    const id = this.backend.id;
-    const pos = slice.ids.length;
+    const id = this.backend.currentKeyId();
+    const key = this.backend.currentKey() as Key;
+    const pos = slice.keys.length;
     slice.accs.push(this.fold(NONE, value));
     slice.positions.set(id, pos);
-    slice.ids.push(id);
-    slice.keys.push(this.backend.key as Key);
-    slice.sequences.push(this.nextSequence++);
-    if (!this.tumbling) slice.slots.push(this.slotFor(id, this.backend.key as Key));
+    slice.keys.push(key);
+    if (!this.tumbling) slice.slots.push(this.slotFor(id, key));
     return pos;
   }
 
@@ -378,19 +373,19 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       return;
     }
     const slice = this.sliceAt(index);
-    const id = this.backend.id;
+    const id = this.backend.currentKeyId();
     let pos = slice.positions.get(id);
     if (pos === undefined) pos = this.addEntry(slice, rec.value);
     else {
       slice.accs[pos] = this.fold(slice.accs[pos], rec.value);
-      if (this.backend.tracking && pos < slice.entriesAtSnapshot && slice.changedIn[pos] !== this.epoch) {
+      if (this.backend.isTracking() && pos < slice.entriesAtSnapshot && slice.changedIn[pos] !== this.epoch) {
         slice.changedIn[pos] = this.epoch;
         slice.changed.push(pos);
       }
     }
     for (let k = Math.min(kmax, this.firstOpenWindow - 1), kmin = this.firstWindowOf(index); k >= kmin; k--) {
       if (this.windowMaxTimestamp(k) + L <= wm) break; // smaller k end earlier: late too
-      this.fireKey(k, id, this.backend.key as Key);
+      this.fireKey(k, id, this.backend.currentKey() as Key);
       if (this.out.closed) return;
     }
   }
@@ -461,7 +456,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     let pos = 0;
     try {
       for (; pos < accs.length; pos++) {
-        this.emitResult(keys[pos] as Key, slice.ids[pos] as KeyId, w, accs[pos]);
+        this.emitResult(keys[pos] as Key, w, accs[pos]);
         if (this.out.closed) return;
       }
     } catch (err) {
@@ -519,7 +514,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         slot = fired[x] as number;
         const v = acc[slot];
         acc[slot] = undefined;
-        this.emitResult(this.slotKeys[slot] as Key, this.slotIds[slot] as KeyId, w, v);
+        this.emitResult(this.slotKeys[slot] as Key, w, v);
         if (this.out.closed) return;
       }
     } catch (err) {
@@ -539,7 +534,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const a = (slice as Slice).accs[pos];
       v = v === NONE ? a : (this.merge as (a: unknown, b: unknown) => unknown)(v, a);
     }
-    if (v !== NONE) this.emitResult(key, id, this.windowOf(k), v);
+    if (v !== NONE) this.emitResult(key, this.windowOf(k), v);
   }
 
   /** the window of the last firing (results of one window share it) */
@@ -555,10 +550,10 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   }
 
   /** Emits a key's result of window w from its accumulator. */
-  private emitResult(key: Key, id: KeyId, w: TimeWindow, acc: unknown): void {
+  private emitResult(key: Key, w: TimeWindow, acc: unknown): void {
     const fn = this.fn;
     if (fn.kind === 'process') {
-      this.backend.setCurrent(key, id);
+      this.backend.setCurrent(key, keyIdOf(key));
       this.emitWindow(w, fn.aggregator !== undefined ? fn.aggregator.result(acc) : acc, true);
     } else this.emitOne(key as unknown as K, w, (fn.kind === 'aggregate' ? fn.aggregator.result(acc) : acc) as R, w.end - 1);
   }
@@ -589,43 +584,32 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
    */
   override snapshot(options?: { full?: boolean }): OperatorSnapshot {
     const b = this.backend;
-    const key = b.key;
-    const id = b.id;
-    const ns = b.ns;
-    const all = options?.full === true || !b.tracking;
+    const all = options?.full === true || !b.isTracking();
     // a full snapshot follows: what the mirroring changes need not be tracked
-    if (all) b.tracking = false;
+    if (all) b.untrackUntilSnapshot();
     const every = all || this.writeAllNext;
-    try {
-      for (const slice of this.sliceOrder) {
-        b.ns = slice.start;
-        if (every) {
-          for (let pos = 0; pos < slice.size; pos++) this.mirror(slice, pos, true);
-        } else {
-          for (const pos of slice.changed) this.mirror(slice, pos, false);
-          for (let pos = slice.entriesAtSnapshot; pos < slice.size; pos++) this.mirror(slice, pos, true);
-        }
-        slice.changed.length = 0;
-        slice.entriesAtSnapshot = slice.size;
+    for (const slice of this.sliceOrder) {
+      if (every) {
+        for (let pos = 0; pos < slice.size; pos++) this.mirror(slice, pos, true);
+      } else {
+        for (const pos of slice.changed) this.mirror(slice, pos, false);
+        for (let pos = slice.entriesAtSnapshot; pos < slice.size; pos++) this.mirror(slice, pos, true);
       }
-      this.epoch++;
-      this.writeAllNext = false;
-      return super.snapshot(options);
-    } finally {
-      b.key = key;
-      b.id = id;
-      b.ns = ns;
+      slice.changed.length = 0;
+      slice.entriesAtSnapshot = slice.size;
     }
+    this.epoch++;
+    this.writeAllNext = false;
+    return super.snapshot(options);
   }
 
-  /** Writes a slice entry into `contents` (and its sequence number into `order`), the namespace being set. */
+  /** Writes a slice entry into `contents` (and its position into `order`). */
   private mirror(slice: Slice, pos: number, withOrder: boolean): void {
     const b = this.backend;
-    b.key = slice.keys[pos] as Key;
-    b.id = slice.ids[pos] as KeyId;
+    const id = keyIdOf(slice.keys[pos] as Key);
     const acc = slice.accs[pos];
-    b.put(CONTENTS, acc === undefined ? UNDEFINED : acc);
-    if (withOrder) b.put(ORDER_STATE, slice.sequences[pos]);
+    b.putAt(CONTENTS, id, slice.start, acc === undefined ? UNDEFINED : acc);
+    if (withOrder) b.putAt(ORDER_STATE, id, slice.start, pos);
   }
 
   /** Restores state, then the live slices from it (converting slices of the legacy `panes` layout). */
@@ -634,9 +618,9 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     this.deriveFromWatermark();
     const grid = this.grid;
     const b = this.backend;
-    const contents = b.nsCols[CONTENTS] as Map<unknown, Map<KeyId, unknown>>;
-    const orders = b.nsCols[ORDER_STATE] as Map<unknown, Map<KeyId, unknown>>;
-    const legacy = b.cols[LEGACY_KEY_SLICES_STATE] as Map<KeyId, unknown[]>;
+    const contents = b.namespaceMajorColumn(CONTENTS);
+    const orders = b.namespaceMajorColumn(ORDER_STATE);
+    const legacy = b.column(LEGACY_KEY_SLICES_STATE) as Map<KeyId, unknown[]>;
     // entries per slice index: [sequence, id, accumulator]
     const restored = new Map<number, [number, KeyId, unknown][]>();
     const entriesOf = (index: number) => {
@@ -680,22 +664,26 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const sequence = list.map((e) => e[0]);
       const byOrder = firingOrder(sequence, list.length);
       const slice = this.sliceAt(index);
+      // (a restore of some key groups only, or of the legacy layout, leaves gaps: `order` is then rewritten)
+      let renumbered = false;
       for (let n = 0; n < list.length; n++) {
         const [seq, id, acc] = list[byOrder[n] as number] as [number, KeyId, unknown];
         const key = keyOfId(id);
-        slice.positions.set(id, slice.ids.length);
-        slice.ids.push(id);
+        slice.positions.set(id, slice.keys.length);
         slice.keys.push(key);
         slice.accs.push(acc);
-        slice.sequences.push(seq);
         if (!this.tumbling) slice.slots.push(this.slotFor(id, key));
-        if (seq >= this.nextSequence) this.nextSequence = seq + 1;
+        if (seq !== n) renumbered = true;
       }
-      slice.entriesAtSnapshot = this.writeAllNext ? 0 : slice.size;
+      if (renumbered) this.writeAllNext = true;
     }
+    for (const slice of this.sliceOrder) slice.entriesAtSnapshot = this.writeAllNext ? 0 : slice.size;
   }
 
-  /** The sequence number of a key's entry in a slice, from the legacy layout: tumbling, the slice's; sliding, the key's. */
+  /**
+   * The order of a key's entry in a slice, from the legacy layout (a sequence number): tumbling, the slice's; sliding,
+   * the key's.
+   */
   private legacySequence(keySlices: unknown[], index: number): number {
     if (this.tumbling) {
       const i = LEGACY_FIRST_SLICE_ENTRY + 2 * (index - (keySlices[LEGACY_FIRST_SLICE] as number));
@@ -705,14 +693,14 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   }
 
   /**
-   * State values held: the backend's, with one per entry of the live slices (its accumulator; its sequence number in
-   * `order` is not counted).
+   * State values held: the backend's, with one per entry of the live slices (its accumulator; its position in `order`
+   * is not counted).
    */
   override get stateEntries(): number {
     const b = this.backend;
     let live = 0;
     for (const slice of this.sliceOrder) live += slice.size;
-    return super.stateEntries - b.namespaced.size(CONTENTS) - b.namespaced.size(ORDER_STATE) + live;
+    return super.stateEntries - b.namespacedSize(CONTENTS) - b.namespacedSize(ORDER_STATE) + live;
   }
 
   /** Keys with state: the backend's and those of the live slices. */
@@ -725,7 +713,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     }
     for (const slice of this.sliceOrder) {
       for (let pos = 0; pos < slice.size; pos++) {
-        const id = slice.ids[pos] as KeyId;
+        const id = keyIdOf(slice.keys[pos] as Key);
         if (ids.has(id)) continue;
         ids.add(id);
         out.push(slice.keys[pos]);
@@ -741,7 +729,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const slice = this.slices.get((namespace - grid.offset) / grid.sliceSize);
       const pos = slice?.positions.get(keyIdOf(key));
       if (slice === undefined || pos === undefined) return undefined;
-      if (name === 'order') return slice.sequences[pos];
+      if (name === 'order') return pos;
       const v = slice.accs[pos];
       const fn = this.fn;
       if (fn.kind === 'reduce') return v;

@@ -113,17 +113,17 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
 
   /** Stored contents of a namespace in the form the window function takes (reduced value / aggregate / list). */
   private readContents(ns: Namespace): unknown {
-    this.backend.ns = ns;
+    this.backend.setNamespace(ns);
     return this.contentsHandle().get();
   }
 
   private hasContents(ns: Namespace): boolean {
-    this.backend.ns = ns;
+    this.backend.setNamespace(ns);
     return this.backend.get(CONTENTS) !== undefined;
   }
 
   private clearContents(ns: Namespace): void {
-    this.backend.ns = ns;
+    this.backend.setNamespace(ns);
     this.backend.remove(CONTENTS);
   }
 
@@ -139,7 +139,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     let merged: unknown;
     let have = false;
     for (const ns of sources) {
-      b.ns = ns;
+      b.setNamespace(ns);
       const v = b.get(CONTENTS);
       if (v === undefined) continue;
       b.remove(CONTENTS);
@@ -147,7 +147,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
       have = true;
     }
     if (!have) return;
-    b.ns = target;
+    b.setNamespace(target);
     const t = b.get(CONTENTS);
     const next = t === undefined ? merged : combine(raw(t), merged);
     b.put(CONTENTS, next === undefined ? UNDEFINED : next);
@@ -168,7 +168,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     let skipped = true;
     if (a.merging) {
       const b = this.backend;
-      b.ns = '';
+      b.setNamespace('');
       const set = new MergingWindowSet(b.get(MERGING_SET) as [number, number, number, number][] | undefined);
       for (const w of windows) {
         const actual = set.add(w, (result, merged, stateWindow, mergedStateWindows) => this.onMerge(result, merged, stateWindow, mergedStateWindows));
@@ -195,7 +195,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
    * the window already had contents and has not ended: it would only re-register its timers), applies the result. */
   private addAndTrigger(r: StreamRecord<T, Key>, w: TimeWindow, stateNs: Namespace, fast: boolean): void {
     const b = this.backend;
-    b.ns = stateNs;
+    b.setNamespace(stateNs);
     const raw = b.get(CONTENTS);
     const existed = fast && raw !== undefined;
     b.put(CONTENTS, this.addRaw(raw, r.value));
@@ -204,7 +204,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     else result = this.callTrigger(w, () => this.trigger.onElement(r.value, r.timestamp, w, this.tctx));
     this.apply(result, w, stateNs);
     if (!existed) {
-      this.backend.ns = this.assigner.namespaceOf(w);
+      this.backend.setNamespace(this.assigner.namespaceOf(w));
       this.registerCleanupTimer(w);
     }
   }
@@ -215,7 +215,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
   }
 
   private callTrigger(w: TimeWindow, call: () => TriggerResult): TriggerResult {
-    this.backend.ns = this.assigner.namespaceOf(w);
+    this.backend.setNamespace(this.assigner.namespaceOf(w));
     this.tctx.window = w;
     return call();
   }
@@ -225,7 +225,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
   private persistSet(set: MergingWindowSet): void {
     if (!set.dirty) return;
     const b = this.backend;
-    b.ns = '';
+    b.setNamespace('');
     if (set.size === 0) b.remove(MERGING_SET);
     else b.put(MERGING_SET, set.persisted());
   }
@@ -263,7 +263,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     let stateNs: Namespace = t.ns;
     let set: MergingWindowSet | undefined;
     if (a.merging) {
-      b.ns = '';
+      b.setNamespace('');
       set = new MergingWindowSet(b.get(MERGING_SET) as [number, number, number, number][] | undefined);
       const sw = set.stateWindowOf(w);
       if (sw === undefined) return; // a stale timer of a merged-away window
@@ -302,14 +302,14 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     const b = this.backend;
     const a = this.assigner;
     for (const m of from) {
-      b.ns = a.namespaceOf(m);
+      b.setNamespace(a.namespaceOf(m));
       const v = h.get();
       h.clear();
       if (v === undefined) continue;
-      b.ns = a.namespaceOf(into);
+      b.setNamespace(a.namespaceOf(into));
       h.add(v);
     }
-    b.ns = a.namespaceOf(into);
+    b.setNamespace(a.namespaceOf(into));
   }
 
   registerTimer(domain: 'event' | 'processing', ts: number): void {

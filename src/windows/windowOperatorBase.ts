@@ -224,7 +224,7 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
    * results carry a copy of `w`, or `w` itself when `shared` (a frozen window the caller gives every key's result).
    */
   protected emitWindow(w: TimeWindow, contents: unknown, shared = false): void {
-    const key = this.backend.key as unknown as K;
+    const key = this.backend.currentKey() as unknown as K;
     const fn = this.fn;
     const window = shared ? w : { start: w.start, end: w.end };
     const ts = maxTimestamp(w);
