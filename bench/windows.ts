@@ -38,7 +38,8 @@ import { ratio, type Result } from './harness.js';
  *
  * Each (kind, size, regime, keys) group runs in its own Node process (JIT state does not leak between cells): a
  * warm-up (tidewater and the loop, twice, on N / 10 events), then 3 rounds of (tidewater N, loop N, tidewater 2 N,
- * loop 2 N). Times are medians of the 3 rounds; a ratio to the loop is the median of the per-round ratios (`ratio`
+ * loop 2 N), each run after a full garbage collection (so that none pays for the garbage of the one before: at 2 N the
+ * input alone is twice as large). Times are medians of the 3 rounds; a ratio to the loop is the median of the per-round ratios (`ratio`
  * in bench/harness.ts). Time cap: a tidewater run stops feeding input once it has run for `--cap` seconds (default
  * 20); the cell is then reported as "> 20 s" and its further rounds and its 2 N size are skipped.
  *
@@ -360,7 +361,13 @@ function pipelineOf(g: Group): WindowCount {
 /** Keeps result objects alive past the sink (so they are really allocated). */
 let lastResult: WindowResult<string, number> | undefined;
 
+/** A full garbage collection before a timed run (the child runs with --expose-gc), so that no run pays for another's garbage. */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 function runTidewater(op: WindowCount, elements: readonly Element[], capMs: number): Run {
+  collectGarbage();
   let results = 0;
   let sum = 0;
   let capped = false;
@@ -396,6 +403,7 @@ function runLoop(g: Group, elements: readonly Element[]): Run {
     results++;
     sum += r.value;
   };
+  collectGarbage();
   const t0 = performance.now();
   if (g.kind === 'tumbling') tumblingLoop(elements, g.size, sink);
   else if (g.kind === 'sliding') slidingLoop(elements, g.size, g.size / 10, sink);
@@ -506,7 +514,7 @@ const RUN_TS = fileURLToPath(new URL('./run.ts', import.meta.url));
 const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 
 function runChild(g: Group, o: Options): Cell {
-  const args = [`--max-old-space-size=${CHILD_HEAP_MB}`, '--import', 'tsx', RUN_TS, 'windows', '--group', groupArg(g), '--events', String(o.events), '--cap', String(o.capSeconds)];
+  const args = [`--max-old-space-size=${CHILD_HEAP_MB}`, '--expose-gc', '--import', 'tsx', RUN_TS, 'windows', '--group', groupArg(g), '--events', String(o.events), '--cap', String(o.capSeconds)];
   const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) {
     // a group whose process dies of a signal (V8 aborts when a cell that holds everything to the end runs out of

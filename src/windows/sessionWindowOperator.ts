@@ -22,6 +22,7 @@ import {
   CONTENTS,
   contentsDescriptor,
   foldOf,
+  mergeOf,
   NONE,
   unboxAccumulator,
   WindowOperatorBase,
@@ -269,9 +270,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     super(args, state, undefined, assigner, options, fn);
     this.gap = assigner.gap as number;
     this.fold = foldOf(fn);
-    const agg = (fn as { aggregator: Aggregator<T, unknown, unknown> }).aggregator;
-    const merge = agg.merge as (a: unknown, b: unknown) => unknown;
-    this.merge = (a, b) => merge.call(agg, a, b);
+    this.merge = mergeOf(fn) as (a: unknown, b: unknown) => unknown;
     this.sessionsColumn = this.backend.column(SESSIONS_STATE) as Map<KeyId, KeySessions>;
   }
 

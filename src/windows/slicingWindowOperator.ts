@@ -10,7 +10,7 @@ import { engineArrays } from '../state/backend.js';
 import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
-import { valueState, type Aggregator, type StateDescriptor } from '../state/descriptors.js';
+import { valueState, type StateDescriptor } from '../state/descriptors.js';
 import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
 import { isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
@@ -21,6 +21,7 @@ import {
   CONTENTS,
   contentsDescriptor,
   foldOf,
+  mergeOf,
   NONE,
   unboxAccumulator,
   WindowOperatorBase,
@@ -227,9 +228,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     this.grid = grid;
     this.tumbling = grid.slicesPerWindow === 1;
     this.fold = foldOf(fn);
-    const agg = fn.kind === 'reduce' ? undefined : fn.aggregator;
-    this.merge = agg?.merge === undefined ? undefined : (a, b) => (agg as Required<Aggregator<T, unknown, unknown>>).merge(a, b);
-    if (agg?.merge === addMerge) this.merge = addMerge as (a: unknown, b: unknown) => unknown;
+    this.merge = mergeOf(fn);
   }
 
   /** No keyed timers: windows fire from {@link onWatermark}. */
@@ -341,7 +340,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private slotFor(id: KeyId, key: Key): number {
     let slot = this.slotOf.get(id);
     if (slot === undefined) {
-      slot = this.freeSlots.pop();
+      slot = this.freeSlots.length > 0 ? (this.freeSlots.pop() as number) : undefined;
       if (slot === undefined) {
         slot = this.slotKeys.length;
         this.slotKeys.push(undefined);

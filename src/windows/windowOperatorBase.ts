@@ -10,7 +10,7 @@ import { aggregatingState, listState, reducingState, type Aggregator, type State
 import { notWholeMs } from '../time/timestamps.js';
 import type { WindowAssigner } from './assigners.js';
 import type { Trigger } from './triggers.js';
-import { maxTimestamp, type TimeWindow, type WindowContext, type WindowResult } from './types.js';
+import { addMerge, maxTimestamp, type TimeWindow, type WindowContext, type WindowResult } from './types.js';
 
 /**
  * How a window keeps its contents and turns them into results.
@@ -80,6 +80,16 @@ export const NONE: unique symbol = Symbol('none');
  * @internal
  */
 export function foldOf<T, K, R>(fn: WindowFunction<T, K, R>): (acc: unknown, value: T) => unknown {
+  // one closure per window function, shared by every operator instance built from it (a pipeline subscribed again,
+  // a restarted job): the per-record call site then keeps one target
+  let fold = folds.get(fn) as ((acc: unknown, value: T) => unknown) | undefined;
+  if (fold === undefined) folds.set(fn, (fold = makeFold(fn)));
+  return fold;
+}
+
+const folds = new WeakMap<object, (acc: unknown, value: never) => unknown>();
+
+function makeFold<T, K, R>(fn: WindowFunction<T, K, R>): (acc: unknown, value: T) => unknown {
   if (fn.kind === 'reduce') {
     const reduce = fn.reduce;
     return (acc, v) => (acc === NONE ? v : reduce(acc as T, v));
@@ -125,6 +135,28 @@ export function unboxAccumulator(v: unknown): unknown {
   if (typeof v === 'object' && v !== null && NIL in v) return (v as Record<string, number>)[NIL] === 0 ? null : undefined;
   return v;
 }
+
+/**
+ * How two accumulators of a window function's aggregator merge (its `merge`, called as its method), one closure per
+ * window function (see {@link foldOf}); `undefined` without an aggregator or a merge.
+ *
+ * @example
+ * ```ts
+ * mergeOf({ kind: 'aggregate', aggregator: count(), name: 'aggregate' })?.(2, 3); // 5
+ * ```
+ *
+ * @internal
+ */
+export function mergeOf<T, K, R>(fn: WindowFunction<T, K, R>): ((a: unknown, b: unknown) => unknown) | undefined {
+  const agg = fn.kind === 'reduce' ? undefined : fn.aggregator;
+  const merge = agg?.merge;
+  if (agg === undefined || merge === undefined) return undefined;
+  let m = merges.get(fn);
+  if (m === undefined) merges.set(fn, (m = merge === addMerge ? (addMerge as (a: unknown, b: unknown) => unknown) : (a: unknown, b: unknown) => merge.call(agg, a, b)));
+  return m;
+}
+
+const merges = new WeakMap<object, (a: unknown, b: unknown) => unknown>();
 
 /**
  * The descriptor of a window operator's `contents` state for a window function: reducing, aggregating or a list.
