@@ -92,7 +92,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   protected abstract onTimer(timer: Timer): void;
   /**
    * A new watermark, already current, before the keyed event-time timers up to it fire: for a subclass that keeps an
-   * event-time schedule of its own (the window operator's pane path). Default: nothing.
+   * event-time schedule of its own (the slicing and session window operators). Default: nothing.
    */
   protected onWatermark(watermark: number): void {
     void watermark;

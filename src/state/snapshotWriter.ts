@@ -41,7 +41,7 @@ export class StateSerializationError extends TidewaterError {
 const ENGINE_ARRAYS = new WeakSet<StateDescriptor>();
 
 /**
- * Marks a state whose array values only the engine makes (e.g. the window operator's pane state): plain arrays,
+ * Marks a state whose array values only the engine makes (e.g. the session operator's per-key sessions): plain arrays,
  * never with holes or extra properties, so a snapshot writes them without checking for those (a check that costs
  * more than writing a short array of numbers). List states are such states already. Returns the descriptor.
  *
@@ -246,7 +246,7 @@ export class SnapshotWriter {
   private writeValue(w: ChunkWriter, i: number, id: KeyId, v: unknown): void {
     const d = this.b.descriptors[i] as StateDescriptor;
     // the common cases written directly: a number in a value-like state, an array of numbers and nulls (a list of
-    // numbers; the window operator's per-key pane state); their JSON is what the codec writes, nothing to escape
+    // numbers; the session operator's per-key sessions); their JSON is what the codec writes, nothing to escape
     if (d.ttl === undefined && d.kind !== 'map') {
       if (d.kind !== 'list' && isPlainNumber(v)) {
         w.ascii('[0,');

@@ -53,7 +53,7 @@ export function maxTimestamp(w: TimeWindow): number {
 export const ORDER_SENSITIVE: unique symbol = Symbol('order-sensitive');
 
 /**
- * The merge of the built-in `count()` and `sum()`: numeric addition. The pane path folds windows of an aggregator
- * whose `merge` is this very function with `+` instead of a call per pane. @internal
+ * The merge of the built-in `count()` and `sum()`: numeric addition. The slicing path folds windows of an aggregator
+ * whose `merge` is this very function with `+` instead of a call per slice. @internal
  */
 export const addMerge = (a: number, b: number): number => a + b;
