@@ -466,14 +466,15 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private convertGeneral(general: Map<KeyId, [number, number, number, number][]>): void {
     const b = this.backend;
     const a = this.assigner;
+    // each window's timer (the earliest registered, if its cleanup timer is separate) and the next registration number
     const timers = new Map<string, number>();
+    let nextSeq = 0;
     for (const t of b.allTimers('event')) {
       const k = `${String(t.id)}\u0000${String(t.ns)}`;
       const seq = timers.get(k);
       if (seq === undefined || t.seq < seq) timers.set(k, t.seq);
+      nextSeq = Math.max(nextSeq, t.seq + 1);
     }
-    let nextSeq = 0;
-    for (const t of b.allTimers('event')) nextSeq = Math.max(nextSeq, t.seq + 1);
     const converted: [KeyId, KeySessions][] = [];
     for (const [id, mapping] of general) {
       const sessions: [number, number, number, unknown][] = [];

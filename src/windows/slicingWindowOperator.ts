@@ -214,6 +214,8 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private firing = 0;
   /** the keys' slots of the window being fired, in firing order (reused) */
   private firedSlots: number[] = [];
+  /** the window of the last firing (results of one window share it) */
+  private lastWindow: TimeWindow = Object.freeze({ start: NaN, end: NaN });
 
   /** Declares the state (`contents`, the legacy `panes`, `order`, the trigger's), checks the options; `grid` from {@link sliceGridOf}. */
   constructor(args: CoreArgs<WindowResult<K, R>>, assigner: WindowAssigner<T>, options: WindowOperatorOptions<T, K>, fn: WindowFunction<T, K, R>, grid: SliceGrid) {
@@ -480,33 +482,19 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     let n = 0;
     let slot = -1;
     try {
-      if (merge === addMerge) {
-        for (let j = i; j < order.length && (order[j] as Slice).index < end; j++) {
-          const slice = order[j] as Slice;
-          const slots = slice.slots;
-          const accs = slice.accs;
-          for (let p = 0; p < slots.length; p++) {
-            slot = slots[p] as number;
-            if (mark[slot] !== firing) {
-              mark[slot] = firing;
-              acc[slot] = accs[p];
-              fired[n++] = slot;
-            } else acc[slot] = (acc[slot] as number) + (accs[p] as number);
-          }
-        }
-      } else {
-        for (let j = i; j < order.length && (order[j] as Slice).index < end; j++) {
-          const slice = order[j] as Slice;
-          const slots = slice.slots;
-          const accs = slice.accs;
-          for (let p = 0; p < slots.length; p++) {
-            slot = slots[p] as number;
-            if (mark[slot] !== firing) {
-              mark[slot] = firing;
-              acc[slot] = accs[p];
-              fired[n++] = slot;
-            } else acc[slot] = merge(acc[slot], accs[p]);
-          }
+      // count and sum: numbers added in place (no call per entry and slice)
+      const adds = merge === addMerge;
+      for (let j = i; j < order.length && (order[j] as Slice).index < end; j++) {
+        const slice = order[j] as Slice;
+        const slots = slice.slots;
+        const accs = slice.accs;
+        for (let p = 0; p < slots.length; p++) {
+          slot = slots[p] as number;
+          if (mark[slot] !== firing) {
+            mark[slot] = firing;
+            acc[slot] = accs[p];
+            fired[n++] = slot;
+          } else acc[slot] = adds ? (acc[slot] as number) + (accs[p] as number) : merge(acc[slot], accs[p]);
         }
       }
       for (let x = 0; x < n; x++) {
@@ -535,9 +523,6 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     }
     if (v !== NONE) this.emitResult(key, this.windowOf(k), v);
   }
-
-  /** the window of the last firing (results of one window share it) */
-  private lastWindow: TimeWindow = Object.freeze({ start: NaN, end: NaN });
 
   /** Window k, one frozen object shared by the results of a firing. */
   private windowOf(k: number): TimeWindow {
