@@ -11,8 +11,10 @@ import {
   JobError,
   memoryStore,
   runJob,
+  sessionWindows,
   toArray,
   tumblingWindows,
+  type JobConfig,
   type Source,
   type StateStore,
   type WindowResult,
@@ -53,6 +55,28 @@ function stopping<T>(values: readonly T[], stops: readonly number[]): { source: 
     }
   });
   return { source, reached: marks.map((m) => m.promise) };
+}
+
+/**
+ * Runs a windowed job on `values` until index `cut`, stops it with a savepoint, resumes with `then`'s pipeline and
+ * parallelism: the whole output, sorted (subtasks interleave).
+ */
+async function stopAndResume(
+  values: readonly UserClick[],
+  cut: number,
+  first: Pick<JobConfig<UserClick, Out>, 'pipeline' | 'parallelism'>,
+  then: Pick<JobConfig<UserClick, Out>, 'pipeline' | 'parallelism'>,
+): Promise<Out[]> {
+  const store = memoryStore();
+  const out = toArray<Out>();
+  const { source, reached } = stopping(values, [cut]);
+  const job = runJob({ name: 'cut', source, sink: out, checkpoint: { intervalMs: 1e9, store }, ...first });
+  if (cut < values.length) {
+    await reached[0];
+    await job.stop({ savepoint: true });
+  } else await job.done;
+  await runJob({ name: 'cut', source, sink: out, checkpoint: { intervalMs: 1e9, store }, ...then }).done;
+  return [...out.values].sort(byText);
 }
 
 describe('runJob({ parallelism })', () => {
@@ -157,16 +181,7 @@ describe('runJob({ parallelism })', () => {
         [{ pipeline: windowed, parallelism: 2 }, { pipeline: windowed, parallelism: 3 }],
         [{ pipeline: inOperator(2) }, { pipeline: inOperator(3) }],
       ] as const) {
-        const store = memoryStore();
-        const out = toArray<Out>();
-        const { source, reached } = stopping(clicks, [cut]);
-        const job = runJob({ name: 'cut', source, sink: out, checkpoint: { intervalMs: 1e9, store }, ...first });
-        if (cut < clicks.length) {
-          await reached[0];
-          await job.stop({ savepoint: true });
-        } else await job.done;
-        await runJob({ name: 'cut', source, sink: out, checkpoint: { intervalMs: 1e9, store }, ...then }).done;
-        expect([...out.values].sort(byText), `cut ${cut}`).toStrictEqual(expected);
+        expect(await stopAndResume(clicks, cut, first, then), `cut ${cut}`).toStrictEqual(expected);
       }
       // running totals (two keyBy, order-sensitive) in order
       const store = memoryStore();
@@ -179,6 +194,28 @@ describe('runJob({ parallelism })', () => {
       } else await job.done;
       await runJob({ name: 'sums', source, pipeline: wideNarrow(), sink: out, checkpoint: { intervalMs: 1e9, store }, parallelism: 3 }).done;
       expect(out.values, `cut ${cut}`).toStrictEqual(refSums.values);
+    }
+  });
+
+  it('session windows (the session operator) restored at every cut, from parallelism 2 into 3 and from parallel(2) into parallel(3): the uninterrupted output', async () => {
+    // users at irregular intervals, so sessions (gap 45 ms) open, grow, merge and fire all along
+    const visits: UserClick[] = Array.from({ length: 240 }, (_, i) => ({ user: `u${(i * i + 3 * i) % 13}`, ts: i * 10 }));
+    const sessions = (n?: number) => {
+      const count$ = pipe(window<UserClick, string>(sessionWindows(45)), aggregate(count()));
+      const keyed = pipe(eventTime((c: UserClick) => c.ts, boundedOutOfOrderness(0, { interval: 0 })), keyBy((c: UserClick) => c.user));
+      return n === undefined ? pipe(keyed, count$) : pipe(keyed, parallel(n, count$));
+    };
+    const reference = toArray<Out>();
+    await runJob({ name: 'ref', source: fromArray(visits), pipeline: sessions(), sink: reference }).done;
+    const expected = [...reference.values].sort(byText);
+    expect(expected.length).toBeGreaterThan(60);
+    for (let cut = 0; cut <= visits.length; cut += 15) {
+      for (const [first, then] of [
+        [{ pipeline: sessions(), parallelism: 2 }, { pipeline: sessions(), parallelism: 3 }],
+        [{ pipeline: sessions(2) }, { pipeline: sessions(3) }],
+      ] as const) {
+        expect(await stopAndResume(visits, cut, first, then), `cut ${cut}`).toStrictEqual(expected);
+      }
     }
   });
 

@@ -9,9 +9,28 @@ import failing from './fixtures/parallel/failing.js';
 import exiting from './fixtures/parallel/exiting.js';
 import { pipeline as rekeying } from './fixtures/parallel/rekeying.js';
 import { runningTotal, windowCount, type Event } from './fixtures/parallel/windowCount.js';
+import { sessionCount } from './fixtures/parallel/sessionCount.js';
 
 const fixture = (name: string) => new URL(`./fixtures/parallel/${name}.ts`, import.meta.url);
 const windowModule = fixture('windowCount');
+
+/** A replayable source whose first opening pauses before index `cut` until the job is stopped; `reached` resolves there. */
+function pausedAt(events: readonly Event[], cut: number): { source: Source<Event>; reached: Promise<void> } {
+  let stopAt!: () => void;
+  const reached = new Promise<void>((r) => (stopAt = r));
+  let opening = 0;
+  const source: Source<Event> = fromAsyncIterable(async function* () {
+    const first = opening++ === 0;
+    for (let i = 0; i < events.length; i++) {
+      if (first && i === cut) {
+        stopAt();
+        await new Promise(() => undefined);
+      }
+      yield events[i] as Event;
+    }
+  });
+  return { source, reached };
+}
 
 const keyed = (events: readonly (readonly [Event, number])[]) =>
   from([...events.map(([e, ts]) => record(e, ts)), watermark(10_000)]).pipe(keyBy((e: Event) => e.user));
@@ -62,19 +81,7 @@ describe('parallel in worker threads', () => {
     expect(Object.keys(ref.subtasks ?? {})).toStrictEqual(['window#0']);
     expect((ref.subtasks?.['window#0'] ?? []).reduce((n, s) => n + s.recordsIn, 0)).toBe(400);
 
-    let stopAt!: () => void;
-    const reached = new Promise<void>((r) => (stopAt = r));
-    let opening = 0;
-    const source: Source<Event> = fromAsyncIterable(async function* () {
-      const first = opening++ === 0;
-      for (let i = 0; i < events.length; i++) {
-        if (first && i === 230) {
-          stopAt();
-          await new Promise(() => undefined);
-        }
-        yield events[i] as Event;
-      }
-    });
+    const { source, reached } = pausedAt(events, 230);
     const store = memoryStore();
     const out = toArraySink<string>();
     const job1 = runJob({ name: 'cut', source, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store } });
@@ -83,6 +90,26 @@ describe('parallel in worker threads', () => {
     const s2 = await runJob({ name: 'cut', source, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store } }).done;
     expect(s2.restoredFrom).toBe(1);
     expect(out.values).toStrictEqual(reference.values);
+  });
+
+  it('session windows (the session operator) in worker threads: savepoints at three cuts, resumed — the uninterrupted output, exactly once', async () => {
+    // users at irregular times (n is the timestamp), so sessions open, grow, merge and fire all along
+    const events = Array.from({ length: 300 }, (_, i) => ({ user: `u${(i * i + 3 * i) % 13}`, n: i * 10 }));
+    const pipeline = pipe(eventTime((e: Event) => e.n, boundedOutOfOrderness(0, { interval: 0 })), keyBy((e: Event) => e.user), parallel(2, sessionCount, { worker: fixture('sessionCount') }));
+    const reference = toArraySink<string>();
+    await runJob({ name: 'ref', source: fromArray(events), pipeline, sink: reference }).done;
+    expect(reference.values.length).toBeGreaterThan(60);
+    for (const cut of [40, 150, 260]) {
+      const { source, reached } = pausedAt(events, cut);
+      const store = memoryStore();
+      const out = toArraySink<string>();
+      const job1 = runJob({ name: 'cut', source, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store } });
+      await reached;
+      await job1.stop({ savepoint: true });
+      const s2 = await runJob({ name: 'cut', source, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store } }).done;
+      expect(s2.restoredFrom, `cut ${cut}`).toBe(1);
+      expect(out.values, `cut ${cut}`).toStrictEqual(reference.values);
+    }
   });
 
   it('a pipeline that throws in a worker fails the stream with SubtaskError carrying the error', async () => {
