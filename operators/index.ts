@@ -20,6 +20,8 @@ export { processWindow } from './processWindow.js';
 export { reduce } from './reduce.js';
 export { window, type Windowed } from './window.js';
 export { process, type ProcessContext, type ProcessSpec, type TimerContext, type TimerService } from './process.js';
+export { coProcess, type CoProcessSpec } from './coProcess.js';
+export { intervalJoin, type IntervalJoinBounds, type IntervalJoinContext, type IntervalJoinOptions } from './intervalJoin.js';
 export { values } from './values.js';
 export { unionWith } from './unionWith.js';
 export { parallel, type ParallelOptions } from './parallel.js';

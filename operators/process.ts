@@ -1,67 +1,10 @@
-import type { Observer, OperatorFunction, Subscriber } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
 import type { Key, StreamElement, StreamRecord } from '../src/elements/index.js';
-import { KeyedOperatorCore, keyedOperator, type CoreArgs } from '../src/core/keyedOperator.js';
-import type { StateDescriptor, StateHandles } from '../src/state/descriptors.js';
-import type { Timer } from '../src/timers/queue.js';
+import { keyedOperator, type CoreArgs } from '../src/core/keyedOperator.js';
+import { ProcessCoreBase, type ProcessContext, type TimerContext } from '../src/core/processContext.js';
+import type { StateDescriptor } from '../src/state/descriptors.js';
 
-/**
- * Timers of the current key (Flink's `TimerService`). One timer per (key, timestamp) per time domain: registering
- * it again is a no-op, deleting a missing one too. Event-time timers fire when a watermark reaches them;
- * processing-time timers when the scheduler's clock does.
- *
- * @example
- * ```ts
- * ctx.timers.registerEventTime(ctx.timestamp + 60_000); // fires when the watermark passes it
- * ctx.timers.deleteEventTime(previousDeadline);
- * ```
- */
-export interface TimerService {
-  registerEventTime(timestamp: number): void;
-  registerProcessingTime(timestamp: number): void;
-  deleteEventTime(timestamp: number): void;
-  deleteProcessingTime(timestamp: number): void;
-}
-
-/**
- * What `onElement` sees: the record's key and timestamp, time, the key's typed state, timers, and outputs.
- * The object is reused between calls: read it inside the call, do not keep it.
- *
- * @example
- * ```ts
- * onElement(click, ctx) {
- *   const n = (ctx.state.count.get() ?? 0) + 1;
- *   ctx.state.count.set(n);
- *   ctx.emit(n);
- * }
- * ```
- */
-export interface ProcessContext<K, S extends Record<string, StateDescriptor>, R> {
-  readonly key: K;
-  /** The record's timestamp (in `onTimer`: the timer's). */
-  readonly timestamp: number;
-  readonly currentWatermark: number;
-  /** The scheduler's clock. */
-  readonly currentProcessingTime: number;
-  /** Typed handles of the declared state, scoped to `key`. */
-  readonly state: StateHandles<S>;
-  readonly timers: TimerService;
-  /** Emits a record with the current key; timestamp defaults to the record's (in `onTimer`: the timer's). */
-  emit(value: R, timestamp?: number): void;
-  /** Sends a value to a side output (any observer, e.g. a Subject). */
-  output<X>(side: Observer<X>, value: X): void;
-}
-
-/**
- * What `onTimer` sees: the process context plus which time domain fired.
- *
- * @example
- * ```ts
- * onTimer(ts, ctx) { if (ctx.timeDomain === 'event') ctx.emit(ctx.state.count.get() ?? 0); }
- * ```
- */
-export interface TimerContext<K, S extends Record<string, StateDescriptor>, R> extends ProcessContext<K, S, R> {
-  readonly timeDomain: 'event' | 'processing';
-}
+export type { ProcessContext, TimerContext, TimerService } from '../src/core/processContext.js';
 
 /**
  * The definition of a keyed process function.
@@ -84,88 +27,16 @@ export interface ProcessSpec<T, K, R, S extends Record<string, StateDescriptor>>
   onTimer?(timestamp: number, ctx: TimerContext<K, S, R>): void;
 }
 
-/** The reused context object of a process operator (a class: one hidden class, prototype getters). */
-class Context<K, S extends Record<string, StateDescriptor>, R> implements TimerContext<K, S, R> {
-  key: K = undefined as K;
-  timestamp = 0;
-  timeDomain: 'event' | 'processing' = 'event';
-  readonly state: StateHandles<S>;
-  readonly timers: TimerService;
-  private readonly out: Subscriber<StreamElement<R, Key>>;
-  constructor(private readonly core: ProcessCore<unknown, K, R, S>) {
-    this.out = core.output;
-    this.state = core.backend.handles as StateHandles<S>;
-    const b = core.backend;
-    this.timers = {
-      registerEventTime(ts) {
-        b.registerTimer('event', core.checkTimestamp('registerEventTime', ts));
-      },
-      registerProcessingTime(ts) {
-        b.registerTimer('processing', core.checkTimestamp('registerProcessingTime', ts));
-      },
-      deleteEventTime(ts) {
-        b.deleteTimer('event', ts);
-      },
-      deleteProcessingTime(ts) {
-        b.deleteTimer('processing', ts);
-      },
-    };
-  }
-  get currentWatermark(): number {
-    return this.core.watermark;
-  }
-  get currentProcessingTime(): number {
-    return this.core.now();
-  }
-  /** Own arrow properties: `const { emit } = ctx` works too. */
-  readonly emit = (value: R, timestamp?: number): void => {
-    const ts = timestamp === undefined ? this.timestamp : this.core.checkTimestamp('emit', timestamp);
-    this.core.recordsOut++;
-    this.out.next({ kind: 'record', value, timestamp: ts, key: this.key as Key });
-  };
-  readonly output = <X>(side: Observer<X>, value: X): void => {
-    this.core.emitSide(side, value);
-  };
-}
-
-class ProcessCore<T, K, R, S extends Record<string, StateDescriptor>> extends KeyedOperatorCore<T, R> {
-  private readonly spec: ProcessSpec<T, K, R, S>;
-  private readonly ctx: Context<K, S, R>;
-
-  constructor(args: CoreArgs<R>, spec: ProcessSpec<T, K, R, S>) {
-    super(args, spec.state ?? {});
-    this.spec = spec;
-    this.ctx = new Context<K, S, R>(this as unknown as ProcessCore<unknown, K, R, S>);
-  }
-
-  now(): number {
-    return this.scheduler.now();
-  }
-
-  /** The downstream subscriber (the context emits into it directly). */
-  get output(): Subscriber<StreamElement<R, Key>> {
-    return this.out;
-  }
-
-  emitSide<X>(side: Observer<X>, value: X): void {
-    this.sideOutput(side, value);
+class ProcessCore<T, K, R, S extends Record<string, StateDescriptor>> extends ProcessCoreBase<T, K, R, S> {
+  constructor(
+    args: CoreArgs<R>,
+    private readonly spec: ProcessSpec<T, K, R, S>,
+  ) {
+    super(args, spec.state, spec);
   }
 
   protected onRecord(r: StreamRecord<T, Key>): void {
-    const ctx = this.ctx;
-    ctx.key = r.key as K;
-    ctx.timestamp = r.timestamp;
-    this.spec.onElement(r.value, ctx);
-  }
-
-  protected onTimer(t: Timer): void {
-    const onTimer = this.spec.onTimer;
-    if (onTimer === undefined) return;
-    const ctx = this.ctx;
-    ctx.key = t.key as K;
-    ctx.timestamp = t.timestamp;
-    ctx.timeDomain = t.domain;
-    onTimer.call(this.spec, t.timestamp, ctx);
+    this.spec.onElement(r.value, this.contextOf(r));
   }
 }
 

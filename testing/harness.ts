@@ -1,4 +1,4 @@
-import { Subject, type Observer, type OperatorFunction } from 'rxjs';
+import { Subject, type Observable, type Observer, type OperatorFunction } from 'rxjs';
 import type { OperatorSnapshot } from '../src/checkpoints/snapshot.js';
 import { PipelineRuntime, type StatefulOperatorInstance } from '../src/core/runtime.js';
 import { barrier, record, watermark, type StreamElement, type StreamRecord } from '../src/elements/index.js';
@@ -111,6 +111,15 @@ export interface Harness<T, K, R> {
  * ```
  */
 export function harness<T, K, R>(operator: OperatorFunction<StreamElement<T, K>, StreamElement<R, K>>, options: HarnessOptions = {}): Harness<T, K, R> {
+  return harnessWith(operator, options, undefined).h;
+}
+
+/** {@link harness}, and the runtime its pushes run in (for a second input). */
+function harnessWith<T, K, R>(
+  operator: OperatorFunction<StreamElement<T, K>, StreamElement<R, K>>,
+  options: HarnessOptions,
+  onRestore: ((checkpoint: HarnessCheckpoint, processingTime: number) => Harness<T, K, R>) | undefined,
+): { h: Harness<T, K, R>; run: (f: () => void) => void } {
   const clock = new ManualScheduler(options.processingTime ?? 0);
   const input = new Subject<StreamElement<T, K>>();
   const out: StreamElement<R, K>[] = [];
@@ -209,7 +218,7 @@ export function harness<T, K, R>(operator: OperatorFunction<StreamElement<T, K>,
       return { operators: new Map([...chains].map(([k, v]) => [k, [...v]])), latest };
     },
     restore(checkpoint) {
-      return harness(operator, { processingTime: clock.now(), restore: checkpoint });
+      return onRestore !== undefined ? onRestore(checkpoint, clock.now()) : harness(operator, { processingTime: clock.now(), restore: checkpoint });
     },
     warnings: () => [...warnings],
     metrics: (opts) => pick(opts?.operator).metrics(),
@@ -220,5 +229,76 @@ export function harness<T, K, R>(operator: OperatorFunction<StreamElement<T, K>,
       return error;
     },
   };
-  return h;
+  return { h, run: (f) => runtime.run(f) };
+}
+
+/**
+ * A {@link Harness} of a two-input operator (Flink's `KeyedTwoInputStreamOperatorTestHarness`): the methods of
+ * `Harness` push into the first input, those ending in `2` into the second.
+ *
+ * @example
+ * ```ts
+ * const h = twoInputHarness((payments$) => coProcess(payments$, spec));
+ * h.record(order, 10, 'o-1').record2(payment, 12, 'o-1').watermark(20).watermark2(20);
+ * ```
+ */
+export interface TwoInputHarness<T1, T2, K, R> extends Harness<T1, K, R> {
+  push2(...elements: StreamElement<T2, K>[]): this;
+  record2(value: T2, timestamp: number, key: K): this;
+  watermark2(timestamp: number): this;
+  barrier2(checkpointId: number): this;
+  /** Completes the second input. */
+  complete2(): this;
+  /** A fresh harness of the same operator (both inputs new), restored from `checkpoint`. */
+  restore(checkpoint: HarnessCheckpoint): TwoInputHarness<T1, T2, K, R>;
+}
+
+/**
+ * Drives a two-input operator by hand: `operator` gets the second input and returns the operator to pipe the first
+ * into (`(right$) => coProcess(right$, spec)`). Otherwise as {@link harness}.
+ *
+ * @example
+ * ```ts
+ * import { coProcess } from 'tidewater/operators';
+ * import { twoInputHarness } from 'tidewater/testing';
+ *
+ * const h = twoInputHarness((right$) => coProcess<string, number, string, string>(right$, {
+ *   onElement1(v, ctx) { ctx.emit(`left ${v}`); },
+ *   onElement2(v, ctx) { ctx.emit(`right ${v}`); },
+ * }));
+ * h.record('a', 1, 'k').record2(7, 2, 'k');
+ * h.records().map((r) => r.value); // ['left a', 'right 7']
+ * ```
+ */
+export function twoInputHarness<T1, T2, K, R>(
+  operator: (second: Observable<StreamElement<T2, K>>) => OperatorFunction<StreamElement<T1, K>, StreamElement<R, K>>,
+  options: HarnessOptions = {},
+): TwoInputHarness<T1, T2, K, R> {
+  const second = new Subject<StreamElement<T2, K>>();
+  const { h, run } = harnessWith(operator(second), options, (checkpoint, processingTime) => twoInputHarness(operator, { processingTime, restore: checkpoint }));
+  const h2 = Object.assign(h, {
+    push2(...elements: StreamElement<T2, K>[]) {
+      run(() => {
+        for (const e of elements) second.next(e);
+      });
+      return h2;
+    },
+    record2(value: T2, timestamp: number, key: K) {
+      run(() => second.next(record(value, timestamp, key)));
+      return h2;
+    },
+    watermark2(timestamp: number) {
+      run(() => second.next(watermark(timestamp)));
+      return h2;
+    },
+    barrier2(id: number) {
+      run(() => second.next(barrier(id)));
+      return h2;
+    },
+    complete2() {
+      run(() => second.complete());
+      return h2;
+    },
+  }) as unknown as TwoInputHarness<T1, T2, K, R>;
+  return h2;
 }

@@ -63,5 +63,5 @@ export function ckpt(checkpointId: number): CheckpointBarrier {
 
 export { active, idle };
 export type { StreamStatus };
-export { harness, type Harness, type HarnessCheckpoint, type HarnessOptions } from './harness.js';
+export { harness, twoInputHarness, type Harness, type HarnessCheckpoint, type HarnessOptions, type TwoInputHarness } from './harness.js';
 export { ManualScheduler } from './manualScheduler.js';

@@ -10,6 +10,7 @@ import { decodeValue, encodeValue } from '../state/codec.js';
 import type { StateDescriptor } from '../state/descriptors.js';
 import { checkTimestamp, isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
 import type { Timer } from '../timers/queue.js';
+import type { WatermarkCombiner } from '../partitioning/valve.js';
 import { runtimeOf, type OperatorRuntime, type StatefulOperatorInstance } from './runtime.js';
 
 /** What a keyed operator core is built from. @internal */
@@ -47,6 +48,8 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   /** Records this operator took in and emitted (metrics). */
   recordsIn = 0;
   recordsOut = 0;
+  /** The input of the record being processed: 0, or 1 for the second input of a two-input operator. */
+  protected currentInput = 0;
   /** Records that arrived after the MAX watermark (docs/SEMANTICS.md §2.6). */
   private recordsAfterEnd = 0;
   protected readonly out: Subscriber<StreamElement<OUT, Key>>;
@@ -81,8 +84,22 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   restore(snapshots: readonly OperatorSnapshot[]): void {
     this.backend.restore(snapshots, this.runtime?.ownsKeyGroup);
     const last = snapshots[snapshots.length - 1];
-    if (last?.watermark !== undefined) this.watermark = decodeValue(last.watermark) as number;
+    if (last?.watermark === undefined) return;
+    // one input: the watermark; two inputs: [watermark, ...what the combiner knows of the inputs]
+    const w = decodeValue(last.watermark) as number | number[];
+    if (typeof w === 'number') {
+      this.watermark = w;
+      return;
+    }
+    this.watermark = w[0] as number;
+    this.inputs?.restore(w.slice(1));
   }
+
+  /**
+   * A two-input operator's combiner of its inputs' watermarks (docs/SEMANTICS.md §10.1): saved with the operator's
+   * watermark, so that a restored operator combines the inputs as the uninterrupted one does. Set before restoring.
+   */
+  inputs: WatermarkCombiner | undefined = undefined;
 
   // ---- subclass hooks -------------------------------------------------------------------------------------------
 
@@ -122,6 +139,15 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
       if (e.kind === 'barrier') this.runtime?.onBarrier?.(this, e.checkpointId);
       this.out.next(e);
     }
+  }
+
+  /**
+   * A record of input `input` (0: the first, 1: the second) of a two-input operator, delivered by its aligned inputs
+   * (docs/SEMANTICS.md §10): {@link currentInput} says which input the record being processed came from.
+   */
+  nextRecordFrom(input: number, e: StreamRecord<IN, unknown>): void {
+    this.currentInput = input;
+    this.nextRecord(e);
   }
 
   private nextRecord(e: StreamRecord<IN, unknown>): void {
@@ -248,6 +274,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 
   snapshot(options?: { full?: boolean }): OperatorSnapshot {
     const snap = this.backend.snapshot(options?.full === true);
+    if (this.inputs !== undefined) return snap.withWatermark(encodeValue([this.watermark, ...this.inputs.state()]));
     return this.watermark === MIN_WATERMARK ? snap : snap.withWatermark(encodeValue(this.watermark));
   }
   peekState(key: unknown, name: string, namespace: string | number = ''): unknown {

@@ -2,7 +2,7 @@ import { isObservable, type Observable, type Subscriber } from 'rxjs';
 import type { CheckpointBarrier, StreamElement, StreamRecord, StreamStatus, Watermark } from '../elements/index.js';
 import { OperatorObservable, isControlElement, subscribeElements } from '../elements/plumbing.js';
 import { ConfigurationError, NotAStreamElementError, describeValue } from '../errors/index.js';
-import { StatusWatermarkValve } from './valve.js';
+import { StatusWatermarkValve, type WatermarkCombiner } from './valve.js';
 
 /**
  * Options of {@link mergeStreams}, {@link union} and `unionWith`, passed as the last argument.
@@ -47,11 +47,50 @@ const END: unique symbol = Symbol('end of input');
 type Held = StreamElement<unknown, unknown> | typeof END;
 
 /**
- * One subscription of a merge: the valve, the barrier alignment and the elements held back
- * (docs/SEMANTICS.md §2.4, §8).
+ * Where {@link AlignedInputs} delivers: records with the index of their input, and one stream of control elements
+ * (the combined watermarks and statuses, each barrier once). The merge delivers both to one subscriber; a two-input
+ * operator hands records to its core with their input.
+ *
+ * @internal
  */
-class Merge {
-  private readonly valve: StatusWatermarkValve;
+export interface AlignedInputsTarget {
+  readonly closed: boolean;
+  record(input: number, e: StreamRecord<unknown, unknown>): void;
+  control(e: Watermark | StreamStatus | CheckpointBarrier): void;
+  complete(): void;
+  error(err: unknown): void;
+}
+
+/** The merge's target: everything to one subscriber. */
+class SubscriberTarget implements AlignedInputsTarget {
+  constructor(private readonly destination: Subscriber<StreamElement<unknown, unknown>>) {}
+  get closed(): boolean {
+    return this.destination.closed;
+  }
+  record(_input: number, e: StreamRecord<unknown, unknown>): void {
+    this.destination.next(e);
+  }
+  control(e: Watermark | StreamStatus | CheckpointBarrier): void {
+    this.destination.next(e);
+  }
+  complete(): void {
+    this.destination.complete();
+  }
+  error(err: unknown): void {
+    this.destination.error(err);
+  }
+}
+
+/**
+ * The inputs of one subscription of a merge or a two-input operator: their watermarks combined (the merge's valve, or
+ * a two-input operator's {@link WatermarkCombiner}), the barrier alignment and the elements held back
+ * (docs/SEMANTICS.md §2.4, §8, §10.1). Elements are handled one at a time, in arrival order; one that arrives while
+ * another's outputs are going out (re-entrantly) waits its turn.
+ *
+ * @internal
+ */
+export class AlignedInputs {
+  private readonly valve: WatermarkCombiner;
   /** Per input: 1 while it delivered a barrier that has not left yet (exactly-once only). */
   private readonly blocked: Uint8Array;
   /** Per input: 1 once it completed. */
@@ -75,11 +114,14 @@ class Merge {
   private arrivals: Held[] = [];
 
   constructor(
-    private readonly destination: Subscriber<StreamElement<unknown, unknown>>,
+    private readonly destination: AlignedInputsTarget,
     n: number,
     private readonly aligned: boolean,
+    combiner: WatermarkCombiner = new StatusWatermarkValve(n),
+    /** who is named in the error for a value that is not a stream element */
+    private readonly name: string = NAME,
   ) {
-    this.valve = new StatusWatermarkValve(n);
+    this.valve = combiner;
     this.blocked = new Uint8Array(n);
     this.seen = new Float64Array(n).fill(-Infinity);
     this.seenBarrier = new Array<CheckpointBarrier | undefined>(n).fill(undefined);
@@ -88,7 +130,7 @@ class Merge {
 
   /** The hot path: a record of an unblocked input goes straight through. */
   next(i: number, e: StreamElement<unknown, unknown>): void {
-    if (e?.kind === 'record' && this.blocked[i] === 0 && !this.busy) this.destination.next(e);
+    if (e?.kind === 'record' && this.blocked[i] === 0 && !this.busy) this.destination.record(i, e);
     else this.arrive(i, e);
   }
 
@@ -98,7 +140,7 @@ class Merge {
 
   private arrive(i: number, e: Held): void {
     if (e !== END && e?.kind !== 'record' && !isControlElement(e)) {
-      this.destination.error(new NotAStreamElementError(NAME, e));
+      this.destination.error(new NotAStreamElementError(this.name, e));
       return;
     }
     if (this.busy) {
@@ -141,7 +183,7 @@ class Merge {
     }
     switch (e.kind) {
       case 'record':
-        this.destination.next(e);
+        this.destination.record(i, e);
         return;
       case 'watermark':
         this.emit(this.valve.inputWatermark(i, e.timestamp));
@@ -159,7 +201,7 @@ class Merge {
   }
 
   private emit(out: readonly (Watermark | StreamStatus)[]): void {
-    for (let k = 0; k < out.length; k++) this.destination.next(out[k] as Watermark | StreamStatus);
+    for (let k = 0; k < out.length; k++) this.destination.control(out[k] as Watermark | StreamStatus);
   }
 
   /**
@@ -182,13 +224,13 @@ class Merge {
       const last = this.endedBarrier;
       if (last !== undefined && last.checkpointId > this.lastBarrier) {
         this.lastBarrier = last.checkpointId;
-        this.destination.next(last);
+        this.destination.control(last);
       }
       return;
     }
     if (!(lowest > this.lastBarrier)) return;
     this.lastBarrier = lowest;
-    this.destination.next(this.seenBarrier[from] as CheckpointBarrier);
+    this.destination.control(this.seenBarrier[from] as CheckpointBarrier);
     if (!this.aligned) return;
     for (let k = 0; k < this.blocked.length; k++) if ((this.seen[k] as number) <= lowest) this.blocked[k] = 0;
     this.release();
@@ -271,7 +313,7 @@ export function mergeWithValve(streams: readonly AnyStream[], aligned: boolean):
       destination.complete();
       return;
     }
-    const merge = new Merge(destination, streams.length, aligned);
+    const merge = new AlignedInputs(new SubscriberTarget(destination), streams.length, aligned);
     streams.forEach((s, i) => {
       if (destination.closed) return;
       subscribeElements(

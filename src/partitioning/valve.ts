@@ -2,6 +2,96 @@ import { active, idle, MAX_WATERMARK, MIN_WATERMARK, watermark, type StreamStatu
 import { ConfigurationError } from '../errors/index.js';
 
 /**
+ * What combines the watermarks and statuses of several inputs into one (the merge's valve, a two-input operator's
+ * combined watermark). Each method returns what to emit downstream, in order; the array is the combiner's own and is
+ * reused by its next call.
+ *
+ * @example
+ * ```ts
+ * const combiner: WatermarkCombiner = new StatusWatermarkValve(2);
+ * for (const e of combiner.inputWatermark(0, 10)) downstream.next(e);
+ * ```
+ *
+ * @internal
+ */
+export interface WatermarkCombiner {
+  /** The last watermark the combiner emitted (`MIN_WATERMARK` before the first). */
+  readonly outputWatermark: number;
+  inputWatermark(i: number, timestamp: number): readonly (Watermark | StreamStatus)[];
+  inputStatus(i: number, isIdle: boolean): readonly (Watermark | StreamStatus)[];
+  inputEnded(i: number): readonly (Watermark | StreamStatus)[];
+  /** What the combiner knows of its inputs, as numbers (for an operator's checkpoint). */
+  state(): number[];
+  /** Takes back {@link state}'s numbers (a restore). */
+  restore(state: readonly number[]): unknown;
+}
+
+/**
+ * What the combiners keep of their inputs and output: per input a watermark (start `MIN_WATERMARK`) and an idle flag,
+ * the last watermark and status emitted, the reused output array; the checks of input numbers; the checkpoint form.
+ *
+ * @example
+ * ```ts
+ * class MyCombiner extends InputWatermarks implements WatermarkCombiner { … }
+ * ```
+ *
+ * @internal
+ */
+export abstract class InputWatermarks {
+  protected readonly watermarks: Float64Array;
+  protected readonly idleInputs: Uint8Array;
+  protected readonly out: (Watermark | StreamStatus)[] = [];
+  protected lastWatermark = MIN_WATERMARK;
+  protected lastIdle = false;
+
+  /** @param kind the combiner's name, for errors; @param n the number of inputs (an integer ≥ 1). */
+  constructor(
+    private readonly kind: string,
+    readonly n: number,
+  ) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new ConfigurationError(kind, n, `${kind}: the number of inputs must be an integer ≥ 1, got ${String(n)}.`);
+    }
+    this.watermarks = new Float64Array(n).fill(MIN_WATERMARK);
+    this.idleInputs = new Uint8Array(n);
+  }
+
+  /** The last watermark emitted (`MIN_WATERMARK` before the first). */
+  get outputWatermark(): number {
+    return this.lastWatermark;
+  }
+
+  /** Whether the output is idle (every input is). */
+  get outputIdle(): boolean {
+    return this.lastIdle;
+  }
+
+  /** `[last watermark, last idle, ...watermarks, ...idle flags]` (a subclass appends what it adds). */
+  state(): number[] {
+    return [this.lastWatermark, this.lastIdle ? 1 : 0, ...this.watermarks, ...this.idleInputs];
+  }
+
+  /** Takes back {@link state}'s numbers; returns what a subclass appended. */
+  restore(state: readonly number[]): readonly number[] {
+    const n = this.n;
+    if (state.length < 2 + 2 * n) throw new Error(`${this.kind}: a checkpoint of fewer inputs cannot be restored into ${n}`);
+    this.lastWatermark = state[0] as number;
+    this.lastIdle = state[1] === 1;
+    for (let k = 0; k < n; k++) {
+      this.watermarks[k] = state[2 + k] as number;
+      this.idleInputs[k] = state[2 + n + k] as number;
+    }
+    return state.slice(2 + 2 * n);
+  }
+
+  protected checkInput(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.n) {
+      throw new ConfigurationError(this.kind, i, `${this.kind}: input ${String(i)} does not exist; inputs are 0 … ${this.n - 1}.`);
+    }
+  }
+}
+
+/**
  * Flink's `StatusWatermarkValve`: combines the watermarks and idleness of `n` inputs into one output watermark and
  * status (docs/SEMANTICS.md §2.4). Per input: its watermark (start `MIN_WATERMARK`), its status (start active) and
  * whether it is aligned (start true). The output watermark is the minimum over the active, aligned inputs and never
@@ -21,32 +111,13 @@ import { ConfigurationError } from '../errors/index.js';
  * valve.inputStatus(0, true);  // [idle()]        — all idle: the max (5) is not above the output, so only the status
  * ```
  */
-export class StatusWatermarkValve {
-  private readonly watermarks: Float64Array;
-  private readonly idleInputs: Uint8Array;
+export class StatusWatermarkValve extends InputWatermarks implements WatermarkCombiner {
   private readonly aligned: Uint8Array;
-  private readonly out: (Watermark | StreamStatus)[] = [];
-  private lastWatermark = MIN_WATERMARK;
-  private lastIdle = false;
 
   /** @param n the number of inputs (an integer ≥ 1). */
-  constructor(readonly n: number) {
-    if (!Number.isInteger(n) || n < 1) {
-      throw new ConfigurationError('StatusWatermarkValve', n, `StatusWatermarkValve: the number of inputs must be an integer ≥ 1, got ${String(n)}.`);
-    }
-    this.watermarks = new Float64Array(n).fill(MIN_WATERMARK);
-    this.idleInputs = new Uint8Array(n);
+  constructor(n: number) {
+    super('StatusWatermarkValve', n);
     this.aligned = new Uint8Array(n).fill(1);
-  }
-
-  /** The last watermark the valve emitted (`MIN_WATERMARK` before the first). */
-  get outputWatermark(): number {
-    return this.lastWatermark;
-  }
-
-  /** Whether the valve's output is idle (every input is). */
-  get outputIdle(): boolean {
-    return this.lastIdle;
   }
 
   /**
@@ -106,6 +177,16 @@ export class StatusWatermarkValve {
     return this.out;
   }
 
+  override state(): number[] {
+    return [...super.state(), ...this.aligned];
+  }
+
+  override restore(state: readonly number[]): readonly number[] {
+    const aligned = super.restore(state);
+    for (let k = 0; k < this.n; k++) this.aligned[k] = aligned[k] ?? 1;
+    return [];
+  }
+
   private emitNewMin(): void {
     let min = MAX_WATERMARK;
     let any = false;
@@ -122,11 +203,5 @@ export class StatusWatermarkValve {
   private emitWatermark(timestamp: number): void {
     this.lastWatermark = timestamp;
     this.out.push(watermark(timestamp));
-  }
-
-  private checkInput(i: number): void {
-    if (!Number.isInteger(i) || i < 0 || i >= this.n) {
-      throw new ConfigurationError('StatusWatermarkValve', i, `StatusWatermarkValve: input ${String(i)} does not exist; inputs are 0 … ${this.n - 1}.`);
-    }
   }
 }

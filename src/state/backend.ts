@@ -194,6 +194,14 @@ export class KeyedStateBackend {
     return this.namespaced.size(i);
   }
 
+  /**
+   * The current key's values of state `i` by namespace (a key-major namespaced column; live, read only; undefined when
+   * the key has none): for an operator that scans a key's namespaces (the interval join's buffers by timestamp).
+   */
+  namespacedValuesOfCurrentKey(i: number): ReadonlyMap<Namespace, unknown> | undefined {
+    return this.namespaced.valuesOf(i, this.id);
+  }
+
   /** The stored value of state `i` at (id, ns), without moving the cursor (undefined when absent). */
   getAt(i: number, id: KeyId, ns: Namespace): unknown {
     return ns === '' ? (this.cols[i] as Map<KeyId, unknown>).get(id) : this.namespaced.get(i, id, ns);

@@ -105,6 +105,12 @@ export class NamespacedColumns {
     return n;
   }
 
+  /** A key's values by namespace in a key-major column of state `i` (live; undefined when the key has none). */
+  valuesOf(i: number, id: KeyId): ReadonlyMap<Namespace, unknown> | undefined {
+    if (this.namespaceMajor[i] === true) throw new Error(`valuesOf: state ${i} is namespace-major`);
+    return (this.cols[i] as Map<KeyId, Map<Namespace, unknown>>).get(id);
+  }
+
   /** Namespaces of a key in the namespaced column of state `i`. */
   namespacesOf(i: number, id: KeyId): Namespace[] {
     if (this.namespaceMajor[i] !== true) {

@@ -1,0 +1,216 @@
+import type { Observer } from 'rxjs';
+import type { CoreArgs } from '../core/keyedOperator.js';
+import { KeyedOperatorCore } from '../core/keyedOperator.js';
+import { MIN_WATERMARK, type Key, type StreamRecord } from '../elements/index.js';
+import { ConfigurationError, describeValue } from '../errors/index.js';
+import { listState } from '../state/descriptors.js';
+import type { Timer } from '../timers/queue.js';
+
+/**
+ * The bounds of an interval join: `l` and `r` of one key join when `l.timestamp + lower ≤ r.timestamp ≤
+ * l.timestamp + upper` (each bound inclusive unless said otherwise).
+ *
+ * @example
+ * ```ts
+ * const bounds: IntervalJoinBounds = { lower: -5_000, upper: 10_000, upperInclusive: false };
+ * ```
+ */
+export interface IntervalJoinBounds {
+  /** ms relative to the left element's timestamp (may be negative) */
+  readonly lower: number;
+  /** ms relative to the left element's timestamp, `≥ lower` */
+  readonly upper: number;
+  /** default true */
+  readonly lowerInclusive?: boolean;
+  /** default true */
+  readonly upperInclusive?: boolean;
+}
+
+/**
+ * What the join function gets besides the two values.
+ *
+ * @example
+ * ```ts
+ * (click, view, ctx) => ({ user: ctx.key, delay: ctx.rightTimestamp - ctx.leftTimestamp })
+ * ```
+ */
+export interface IntervalJoinContext<K> {
+  readonly key: K;
+  readonly leftTimestamp: number;
+  readonly rightTimestamp: number;
+  /** the output record's timestamp: `max(leftTimestamp, rightTimestamp)` */
+  readonly timestamp: number;
+}
+
+/**
+ * Options of `intervalJoin`.
+ *
+ * @example
+ * ```ts
+ * const late = new Subject<StreamRecord<Click, string>>();
+ * const options: IntervalJoinOptions<Click, View, string> = { name: 'click-view', leftLateData: late };
+ * ```
+ */
+export interface IntervalJoinOptions<L, R, K> {
+  /** Stable id of the join's state in checkpoints; defaults to its position (`intervalJoin#0`, …). */
+  readonly name?: string;
+  /** Receives left records that arrived late (timestamp below the watermark); otherwise they are dropped and counted. */
+  readonly leftLateData?: Observer<StreamRecord<L, K>>;
+  /** The same for right records. */
+  readonly rightLateData?: Observer<StreamRecord<R, K>>;
+}
+
+/** State indices (declaration order). */
+const LEFT = 0;
+const RIGHT = 1;
+/** Timer namespaces of the two sides' cleanup timers. */
+const LEFT_CLEANUP = 'left';
+const RIGHT_CLEANUP = 'right';
+
+/** The reused context of the join function. */
+class JoinContext<K> implements IntervalJoinContext<K> {
+  key: K = undefined as K;
+  leftTimestamp = 0;
+  rightTimestamp = 0;
+  timestamp = 0;
+}
+
+/**
+ * Checks the bounds and returns the inclusive ones, `[lo, hi]` (docs/SEMANTICS.md §10.2, rule 1).
+ *
+ * @internal
+ */
+export function inclusiveBounds(name: string, bounds: IntervalJoinBounds): readonly [lo: number, hi: number] {
+  const { lower, upper } = bounds ?? ({} as IntervalJoinBounds);
+  const fix = 'Pass integer ms with lower ≤ upper, e.g. intervalJoin(right$, { lower: -5_000, upper: 5_000 }, fn).';
+  if (typeof bounds !== 'object' || bounds === null) throw new ConfigurationError(name, bounds, `${name}: bounds must be an object { lower, upper }, got ${describeValue(bounds)}. ${fix}`);
+  for (const [what, v] of [['lower', lower], ['upper', upper]] as const) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new ConfigurationError(name, v, `${name}: ${what} bound must be an integer number of ms, got ${describeValue(v)}. ${fix}`);
+  }
+  if (lower > upper) throw new ConfigurationError(name, bounds, `${name}: lower bound ${lower} is above upper bound ${upper}. ${fix}`);
+  for (const what of ['lowerInclusive', 'upperInclusive'] as const) {
+    const v = bounds[what];
+    if (v !== undefined && typeof v !== 'boolean') throw new ConfigurationError(name, v, `${name}: ${what} must be true or false, got ${describeValue(v)}.`);
+  }
+  return [bounds.lowerInclusive === false ? lower + 1 : lower, bounds.upperInclusive === false ? upper - 1 : upper];
+}
+
+/**
+ * The interval join (Flink's `IntervalJoinOperator`, docs/SEMANTICS.md §10.2): per key and side a buffer of values by
+ * timestamp (key-major namespaced list state `left` / `right`, namespace = timestamp, values in arrival order). An
+ * element that is not late joins the other side's buffered values in range, ascending timestamp then arrival order,
+ * is buffered, and registers its side's cleanup timer, which removes the whole bucket of its timestamp.
+ *
+ * @example
+ * ```ts
+ * twoInputOperator('intervalJoin', name, right$, 'operator', (args) => new IntervalJoinCore(args, bounds, fn, options));
+ * ```
+ *
+ * @internal
+ */
+export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT> {
+  /** inclusive bounds: `l.ts + lo ≤ r.ts ≤ l.ts + hi` */
+  private readonly lo: number;
+  private readonly hi: number;
+  /** how long after its timestamp a bucket is kept: the cleanup timer's offset per side */
+  private readonly leftKeep: number;
+  private readonly rightKeep: number;
+  private readonly ctx = new JoinContext<K>();
+  /** the other side's matching timestamps of the element being joined (reused) */
+  private readonly matches: number[] = [];
+  private lateDropped = 0;
+  private warnedLate = false;
+
+  constructor(
+    args: CoreArgs<OUT>,
+    bounds: IntervalJoinBounds,
+    private readonly fn: (left: L, right: R, ctx: IntervalJoinContext<K>) => OUT,
+    private readonly options: IntervalJoinOptions<L, R, K>,
+  ) {
+    super(args, { left: listState<L>(), right: listState<R>() });
+    [this.lo, this.hi] = inclusiveBounds(args.name, bounds);
+    this.leftKeep = Math.max(this.hi, 0);
+    this.rightKeep = Math.max(-this.lo, 0);
+  }
+
+  protected onRecord(r: StreamRecord<L | R, Key>): void {
+    const ts = r.timestamp;
+    const left = this.currentInput === 0;
+    // late: strictly below the operator watermark (§10.2 rule 3); MIN: nothing is late yet
+    if (this.watermark !== MIN_WATERMARK && ts < this.watermark) {
+      this.late(r, left);
+      return;
+    }
+    const b = this.backend;
+    const own = left ? LEFT : RIGHT;
+    b.setNamespace(ts);
+    const bucket = b.get(own) as unknown[] | undefined;
+    if (bucket === undefined) b.put(own, [r.value]);
+    else {
+      bucket.push(r.value);
+      b.touch(own);
+    }
+    // the other side's buckets in range: l.ts + lo ≤ r.ts ≤ l.ts + hi, i.e. for a right element r.ts − hi ≤ l.ts ≤ r.ts − lo
+    const others = b.namespacedValuesOfCurrentKey(left ? RIGHT : LEFT);
+    if (others !== undefined) {
+      const from = left ? ts + this.lo : ts - this.hi;
+      const to = left ? ts + this.hi : ts - this.lo;
+      const matches = this.matches;
+      matches.length = 0;
+      for (const t of others.keys()) if ((t as number) >= from && (t as number) <= to) matches.push(t as number);
+      if (matches.length > 1) matches.sort(ascending);
+      for (let m = 0; m < matches.length; m++) {
+        const t = matches[m] as number;
+        const values = others.get(t) as unknown[];
+        for (let v = 0, n = values.length; v < n; v++) {
+          if (left) this.emitPair(r.key, r.value as L, ts, values[v] as R, t);
+          else this.emitPair(r.key, values[v] as L, t, r.value as R, ts);
+        }
+      }
+    }
+    b.registerTimer('event', ts + (left ? this.leftKeep : this.rightKeep), left ? LEFT_CLEANUP : RIGHT_CLEANUP);
+  }
+
+  private emitPair(key: Key, l: L, lts: number, r: R, rts: number): void {
+    const ctx = this.ctx;
+    ctx.key = key as K;
+    ctx.leftTimestamp = lts;
+    ctx.rightTimestamp = rts;
+    const ts = lts > rts ? lts : rts;
+    ctx.timestamp = ts;
+    const value = this.fn(l, r, ctx);
+    this.recordsOut++;
+    this.out.next({ kind: 'record', value, timestamp: ts, key });
+  }
+
+  /** A cleanup timer: drops its side's bucket of the timestamp it was registered for; emits nothing (§10.2 rule 6). */
+  protected onTimer(t: Timer): void {
+    const left = t.ns === LEFT_CLEANUP;
+    this.backend.removeAt(left ? LEFT : RIGHT, this.backend.currentKeyId(), t.timestamp - (left ? this.leftKeep : this.rightKeep));
+  }
+
+  private late(r: StreamRecord<L | R, Key>, left: boolean): void {
+    const side = left ? this.options.leftLateData : this.options.rightLateData;
+    if (side !== undefined) {
+      this.sideOutput(side as Observer<StreamRecord<L | R, Key>>, r);
+      return;
+    }
+    this.lateDropped++;
+    if (this.warnedLate) return;
+    this.warnedLate = true;
+    this.warn(
+      `${this.name}: a ${left ? 'left' : 'right'} record arrived late (timestamp ${r.timestamp} < watermark ${this.watermark}) and was dropped. ` +
+        `Dropped records are counted in the lateRecordsDropped metric; pass { ${left ? 'leftLateData' : 'rightLateData'}: subject } to intervalJoin(...) to receive them, or allow more out-of-orderness in the watermarks of that input.`,
+    );
+  }
+
+  override metrics(): Record<string, number> {
+    return { ...super.metrics(), lateRecordsDropped: this.lateDropped };
+  }
+
+  protected override kindLabel(): string {
+    return 'intervalJoin (on both inputs)';
+  }
+}
+
+const ascending = (a: number, b: number): number => a - b;

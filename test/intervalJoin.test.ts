@@ -1,0 +1,228 @@
+// intervalJoin: the vectors of docs/SEMANTICS.md §10.2 and a property test against a batch oracle, restores included.
+import fc from 'fast-check';
+import { Subject, type Observable } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError, idle, MAX_WATERMARK, type StreamElement, type StreamRecord } from '../src/index.js';
+import { intervalJoin, type IntervalJoinBounds } from '../operators/index.js';
+import { rec, twoInputHarness, wm } from '../testing/index.js';
+
+type H = ReturnType<typeof twoInputHarness<string, string, string, string>>;
+
+const join = (bounds: IntervalJoinBounds, options: Parameters<typeof intervalJoin<string, string, string, string>>[3] = {}) =>
+  (right$: Observable<StreamElement<string, string>>) =>
+    intervalJoin<string, string, string, string>(right$, bounds, (l, r, ctx) => `${l}+${r} ${ctx.leftTimestamp}/${ctx.rightTimestamp}`, { name: 'j', ...options });
+
+/** The values of the records of a harness's output. */
+const values = (h: H): string[] => h.records().map((r) => r.value);
+
+describe('intervalJoin: configuration (docs/SEMANTICS.md §10.2 rule 1)', () => {
+  it('lower > upper, non-integer and missing bounds are refused at build time, naming the operator and the remedy', () => {
+    const right$ = new Subject<StreamElement<string, string>>();
+    expect(() => intervalJoin(right$, { lower: 5, upper: 1 }, () => 0)).toThrow(ConfigurationError);
+    expect(() => intervalJoin(right$, { lower: 5, upper: 1 }, () => 0)).toThrow('intervalJoin: lower bound 5 is above upper bound 1. Pass integer ms with lower ≤ upper');
+    expect(() => intervalJoin(right$, { lower: 0.5, upper: 1 }, () => 0, { name: 'x' })).toThrow('x: lower bound must be an integer number of ms, got 0.5.');
+    expect(() => intervalJoin(right$, { upper: 1 } as unknown as IntervalJoinBounds, () => 0)).toThrow('intervalJoin: lower bound must be an integer number of ms, got undefined.');
+    expect(() => intervalJoin(right$, { lower: 0, upper: 1, lowerInclusive: 'no' as unknown as boolean }, () => 0)).toThrow('intervalJoin: lowerInclusive must be true or false');
+  });
+
+  it('(0, 0) with both bounds exclusive is valid and joins nothing', () => {
+    const h = twoInputHarness(join({ lower: 0, upper: 0, lowerInclusive: false, upperInclusive: false }));
+    h.record('l', 10, 'k').record2('r', 10, 'k');
+    expect(values(h)).toStrictEqual([]);
+  });
+});
+
+describe('intervalJoin: membership, order and output (rules 2, 4, 5)', () => {
+  it('inclusive bounds: l.ts + lower ≤ r.ts ≤ l.ts + upper', () => {
+    const h = twoInputHarness(join({ lower: -2, upper: 2 }));
+    h.record('l', 10, 'k');
+    for (const t of [7, 8, 10, 12, 13]) h.record2(`r${t}`, t, 'k');
+    expect(values(h)).toStrictEqual(['l+r8 10/8', 'l+r10 10/10', 'l+r12 10/12']);
+  });
+
+  it('exclusive bounds drop the ends', () => {
+    const h = twoInputHarness(join({ lower: -2, upper: 2, lowerInclusive: false, upperInclusive: false }));
+    h.record('l', 10, 'k');
+    for (const t of [8, 9, 11, 12]) h.record2(`r${t}`, t, 'k');
+    expect(values(h)).toStrictEqual(['l+r9 10/9', 'l+r11 10/11']);
+  });
+
+  it('negative bounds: the right element before the left one', () => {
+    const h = twoInputHarness(join({ lower: -5, upper: -1 }));
+    for (const t of [4, 5, 9, 10]) h.record2(`r${t}`, t, 'k');
+    h.record('l', 10, 'k');
+    expect(values(h)).toStrictEqual(['l+r5 10/5', 'l+r9 10/9']);
+  });
+
+  it('the other side is scanned in ascending timestamp, then arrival order; only the same key joins; no self-join', () => {
+    const h = twoInputHarness(join({ lower: -10, upper: 10 }));
+    h.record2('a', 12, 'k').record2('b', 8, 'k').record2('c', 8, 'k').record2('x', 9, 'other').record('l0', 0, 'k').record('l', 10, 'k');
+    expect(values(h)).toStrictEqual(['l0+b 0/8', 'l0+c 0/8', 'l+b 10/8', 'l+c 10/8', 'l+a 10/12']);
+  });
+
+  it('one record per pair, stamped max(l.ts, r.ts), keyed by the join key', () => {
+    const h = twoInputHarness(join({ lower: -5, upper: 5 }));
+    h.record('l', 10, 'k').record2('r', 7, 'k').record2('s', 14, 'k');
+    expect(h.records()).toStrictEqual([rec('l+r 10/7', 10, 'k'), rec('l+s 10/14', 14, 'k')]);
+  });
+});
+
+describe('intervalJoin: watermark, lateness and cleanup (rules 3, 6, 7; §10.1)', () => {
+  it('the watermark is the minimum of both inputs: records of the slower input are not late', () => {
+    const h = twoInputHarness(join({ lower: 0, upper: 100 }));
+    h.watermark(1000).record2('r', 50, 'k').record('l', 20, 'k');
+    expect(values(h)).toStrictEqual(['l+r 20/50']);
+    expect(h.metrics()).toMatchObject({ lateRecordsDropped: 0 });
+  });
+
+  it('late is strictly below the watermark: dropped, counted, warned once; ts == W is not late', () => {
+    const h = twoInputHarness(join({ lower: 0, upper: 100 }));
+    h.watermark(10).watermark2(10);
+    h.record('late1', 9, 'k').record2('late2', 5, 'k').record('l', 10, 'k').record2('r', 10, 'k');
+    expect(values(h)).toStrictEqual(['l+r 10/10']);
+    expect(h.metrics()).toMatchObject({ lateRecordsDropped: 2 });
+    expect(h.warnings()).toStrictEqual([
+      'j: a left record arrived late (timestamp 9 < watermark 10) and was dropped. Dropped records are counted in the lateRecordsDropped metric; pass { leftLateData: subject } to intervalJoin(...) to receive them, or allow more out-of-orderness in the watermarks of that input.',
+    ]);
+  });
+
+  it('late records go to leftLateData / rightLateData when given, unchanged and not counted', () => {
+    const leftLate = new Subject<StreamRecord<string, string>>();
+    const rightLate = new Subject<StreamRecord<string, string>>();
+    const h = twoInputHarness(join({ lower: 0, upper: 1 }, { leftLateData: leftLate, rightLateData: rightLate }));
+    h.watermark(10).watermark2(10).record('a', 3, 'k').record2('b', 4, 'k');
+    expect(h.sideOutput(leftLate)).toStrictEqual([rec('a', 3, 'k')]);
+    expect(h.sideOutput(rightLate)).toStrictEqual([rec('b', 4, 'k')]);
+    expect(h.metrics()).toMatchObject({ lateRecordsDropped: 0 });
+    expect(h.warnings()).toStrictEqual([]);
+  });
+
+  it('a bucket is removed when the watermark reaches ts + max(upper, 0) (left) / ts − min(lower, 0) (right): state does not grow', () => {
+    const h = twoInputHarness(join({ lower: -3, upper: 5 }));
+    h.record('l', 10, 'k').record2('r', 20, 'k');
+    expect(h.timers('k')).toStrictEqual([['event', 15, 'left'], ['event', 23, 'right']]);
+    h.watermark(15).watermark2(15);
+    expect(h.state('k', 'left', { namespace: 10 })).toBeUndefined();
+    expect(h.state('k', 'right', { namespace: 20 })).toStrictEqual(['r']);
+    // r at l.ts + upper = 15 == W is not late, but l is gone: no pair (arrival order decides at the boundary)
+    h.record2('r15', 15, 'k');
+    expect(values(h)).toStrictEqual([]);
+    h.watermark(30).watermark2(30);
+    expect(h.keys()).toStrictEqual([]);
+  });
+
+  it('an idle input is left out of the watermark; cleanup follows the other input', () => {
+    const h = twoInputHarness(join({ lower: 0, upper: 5 }));
+    h.record('l', 10, 'k').push2(idle()).watermark(100);
+    expect(h.output()).toStrictEqual([wm(100)]);
+    expect(h.keys()).toStrictEqual([]);
+  });
+
+  it('end of input: MAX fires every cleanup timer, unmatched records vanish, MAX goes out once, then complete', () => {
+    const h = twoInputHarness(join({ lower: 0, upper: 5 }));
+    h.record('l', 10, 'k').record2('r', 100, 'k').complete();
+    expect(h.completed).toBe(false);
+    h.complete2();
+    expect(h.output()).toStrictEqual([wm(MAX_WATERMARK)]);
+    expect(h.completed).toBe(true);
+    expect(h.keys()).toStrictEqual([]);
+  });
+});
+
+// ---- property: against a batch oracle ----------------------------------------------------------------------------
+
+/** A step: a record on side 0 / 1 (key, timestamp), or a watermark on side 0 / 1. */
+type Step = readonly ['rec', 0 | 1, string, number] | readonly ['wm', 0 | 1, number];
+
+/**
+ * The oracle (docs/SEMANTICS.md §10.1–10.2, written from the rules, not the operator): W is the min of the two
+ * inputs' max watermarks; an element is late iff ts < W at its arrival; a pair (first, second) joins iff both are not
+ * late, same key, in range, and first's bucket was not cleaned up before second arrived (W at second's arrival <
+ * first.ts + keep(first)). Outputs come at the second's arrival, the first ones in ascending timestamp then arrival.
+ */
+function oracle(steps: readonly Step[], lo: number, hi: number): string[] {
+  const inputWm = [-Infinity, -Infinity];
+  let w = -Infinity;
+  const keep = [Math.max(hi, 0), Math.max(-lo, 0)];
+  const seen: { side: 0 | 1; key: string; ts: number; name: string }[] = [];
+  const out: string[] = [];
+  steps.forEach((s, n) => {
+    if (s[0] === 'wm') {
+      inputWm[s[1]] = Math.max(inputWm[s[1]] as number, s[2]);
+      w = Math.max(w, Math.min(inputWm[0] as number, inputWm[1] as number));
+      return;
+    }
+    const [, side, key, ts] = s;
+    if (ts < w) return;
+    const name = `${side === 0 ? 'l' : 'r'}${n}`;
+    const partners = seen
+      .filter((e) => e.side !== side && e.key === key && w < e.ts + (keep[e.side] as number))
+      .filter((e) => (side === 0 ? e.ts >= ts + lo && e.ts <= ts + hi : ts >= e.ts + lo && ts <= e.ts + hi))
+      .sort((a, b) => a.ts - b.ts); // stable: arrival order within a timestamp
+    for (const p of partners) {
+      const [l, r] = side === 0 ? [{ name, ts }, p] : [p, { name, ts }];
+      out.push(`${key}: ${l.name}+${r.name} ${l.ts}/${r.ts} @${Math.max(l.ts, r.ts)}`);
+    }
+    seen.push({ side, key, ts, name });
+  });
+  return out;
+}
+
+/** Runs the steps through the operator, restoring from a snapshot before each index in `cuts`. */
+function runOperator(steps: readonly Step[], bounds: IntervalJoinBounds, cuts: ReadonlySet<number>): string[] {
+  const op = (right$: Observable<StreamElement<string, string>>) =>
+    intervalJoin<string, string, string, string>(right$, bounds, (l, r, ctx) => `${ctx.key}: ${l}+${r} ${ctx.leftTimestamp}/${ctx.rightTimestamp}`, { name: 'p' });
+  let h = twoInputHarness(op);
+  const out: string[] = [];
+  const take = (): void => {
+    for (const e of h.takeOutput()) if (e.kind === 'record') out.push(`${e.value} @${e.timestamp}`);
+  };
+  steps.forEach((s, n) => {
+    if (cuts.has(n)) {
+      take();
+      h = h.restore(h.snapshot());
+    }
+    if (s[0] === 'wm') {
+      if (s[1] === 0) h.watermark(s[2]);
+      else h.watermark2(s[2]);
+    } else if (s[1] === 0) h.record(`l${n}`, s[3], s[2]);
+    else h.record2(`r${n}`, s[3], s[2]);
+  });
+  take();
+  return out;
+}
+
+describe('intervalJoin: property against a batch oracle', () => {
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    { weight: 4, arbitrary: fc.tuple(fc.constant('rec' as const), fc.constantFrom(0 as const, 1 as const), fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 0, max: 60 })) },
+    { weight: 1, arbitrary: fc.tuple(fc.constant('wm' as const), fc.constantFrom(0 as const, 1 as const), fc.integer({ min: 0, max: 60 })) },
+  );
+  const bounds = fc
+    .record({ lower: fc.integer({ min: -15, max: 10 }), width: fc.integer({ min: 0, max: 20 }), lowerInclusive: fc.boolean(), upperInclusive: fc.boolean() })
+    .map(({ lower, width, lowerInclusive, upperInclusive }): IntervalJoinBounds => ({ lower, upper: lower + width, lowerInclusive, upperInclusive }));
+
+  it('random out-of-order two-input streams: exactly the oracle\'s pairs, in its order, with restores at random cuts', () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), bounds, fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 4 }), (steps, b, cuts) => {
+        const lo = b.lowerInclusive === false ? b.lower + 1 : b.lower;
+        const hi = b.upperInclusive === false ? b.upper - 1 : b.upper;
+        const expected = oracle(steps, lo, hi);
+        expect(runOperator(steps, b, new Set())).toStrictEqual(expected);
+        expect(runOperator(steps, b, new Set(cuts))).toStrictEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a restore at every cut of one run equals the uninterrupted run', () => {
+    const steps: Step[] = [
+      ['rec', 0, 'a', 10], ['rec', 1, 'a', 12], ['wm', 0, 5], ['rec', 1, 'b', 3], ['wm', 1, 8], ['rec', 0, 'b', 6],
+      ['rec', 0, 'a', 14], ['wm', 0, 20], ['wm', 1, 14], ['rec', 1, 'a', 15], ['rec', 1, 'a', 13], ['wm', 1, 40], ['wm', 0, 40],
+    ];
+    const b: IntervalJoinBounds = { lower: -2, upper: 3 };
+    const expected = runOperator(steps, b, new Set());
+    expect(expected).toStrictEqual(oracle(steps, -2, 3));
+    expect(expected.length).toBeGreaterThan(2);
+    for (let cut = 0; cut <= steps.length; cut++) expect(runOperator(steps, b, new Set([cut])), `cut ${cut}`).toStrictEqual(expected);
+  });
+});
