@@ -22,6 +22,8 @@ export { window, type Windowed } from './window.js';
 export { process, type ProcessContext, type ProcessSpec, type TimerContext, type TimerService } from './process.js';
 export { coProcess, type CoProcessSpec } from './coProcess.js';
 export { intervalJoin, type IntervalJoinBounds, type IntervalJoinContext, type IntervalJoinOptions } from './intervalJoin.js';
+export { windowJoin, type WindowJoinOptions } from './windowJoin.js';
+export { coGroup } from './coGroup.js';
 export { values } from './values.js';
 export { unionWith } from './unionWith.js';
 export { parallel, type ParallelOptions } from './parallel.js';

@@ -2,8 +2,8 @@
 // `window(...)`, how an element is folded into a window's contents, how a window's result is emitted, and where late
 // records go. The general operator (`windowOperator.ts`) and the slicing one (`slicingWindowOperator.ts`) extend
 // {@link WindowOperatorBase}; `operators/windowFunction.ts` chooses between them.
-import type { Observer } from 'rxjs';
-import type { Key, StreamRecord } from '../elements/index.js';
+import type { Observer, Subscriber } from 'rxjs';
+import type { Key, StreamElement, StreamRecord } from '../elements/index.js';
 import { ConfigurationError } from '../errors/index.js';
 import { KeyedOperatorCore, type CoreArgs } from '../core/keyedOperator.js';
 import { aggregatingState, listState, reducingState, type Aggregator, type StateDescriptor } from '../state/descriptors.js';
@@ -30,6 +30,11 @@ export type WindowFunction<T, K, R> =
       readonly aggregator: Aggregator<T, unknown, unknown> | undefined;
       readonly fn: (elements: readonly unknown[], ctx: WindowContext<K>) => R | readonly R[] | undefined;
       readonly name: string;
+      /**
+       * Emit each result as the record's value itself, not as `{ key, window, value }` (window joins and `coGroup`,
+       * docs/SEMANTICS.md §10.3); and, when a record is late, send `lateValue(value)` to `lateData` in its place.
+       */
+      readonly plain?: { readonly lateValue: (value: unknown) => unknown };
     };
 
 /**
@@ -205,6 +210,8 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
   /** allowed lateness in ms (0 for processing-time windows) */
   protected readonly lateness: number;
   protected readonly lateData: Observer<StreamRecord<T, K>> | undefined;
+  /** results as plain values (joins; see {@link WindowFunction}) */
+  private readonly plain: { readonly lateValue: (value: unknown) => unknown } | undefined;
   protected readonly fn: WindowFunction<T, K, R>;
   private readonly wctx: WindowCtx<K>;
   private lateDropped = 0;
@@ -236,6 +243,7 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
     this.lateness = assigner.isEventTime ? lateness : 0;
     this.lateData = options.lateData;
     this.fn = fn;
+    this.plain = fn.kind === 'process' ? fn.plain : undefined;
     this.wctx = new WindowCtx<K>(this as unknown as WindowOperatorBase<unknown, K, unknown>);
   }
 
@@ -277,7 +285,8 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
   /** Emits one result of a window, stamped `ts`. */
   protected emitOne(key: K, window: TimeWindow, value: R, ts: number): void {
     this.recordsOut++;
-    this.out.next({ kind: 'record', value: { key, window, value }, timestamp: ts, key: key as unknown as Key });
+    if (this.plain === undefined) this.out.next({ kind: 'record', value: { key, window, value }, timestamp: ts, key: key as unknown as Key });
+    else (this.out as unknown as Subscriber<StreamElement<R, Key>>).next({ kind: 'record', value, timestamp: ts, key: key as unknown as Key });
   }
 
   // ---- late data (docs/SEMANTICS.md §3.3) ---------------------------------------------------------------------------
@@ -285,7 +294,8 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
   /** A record too late for every window: to the late-data output, else dropped, counted and warned about once. */
   protected late(r: StreamRecord<T, Key>): void {
     if (this.lateData !== undefined) {
-      this.sideOutput(this.lateData, r as unknown as StreamRecord<T, K>);
+      const late = this.plain === undefined ? r : { kind: 'record' as const, value: this.plain.lateValue(r.value), timestamp: r.timestamp, key: r.key };
+      this.sideOutput(this.lateData, late as unknown as StreamRecord<T, K>);
       return;
     }
     this.lateDropped++;

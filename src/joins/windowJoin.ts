@@ -1,0 +1,95 @@
+import type { Observable, Observer, OperatorFunction } from 'rxjs';
+import { keyedOperator, type CoreArgs, type KeyedOperatorCore } from '../core/keyedOperator.js';
+import type { StreamElement, StreamRecord } from '../elements/index.js';
+import { forwardControl, operator, subscribeElements } from '../elements/plumbing.js';
+import { mergeWithValve } from '../partitioning/merge.js';
+import type { WindowAssigner } from '../windows/assigners.js';
+import type { WindowContext, WindowResult } from '../windows/types.js';
+import type { WindowFunction } from '../windows/windowOperatorBase.js';
+import { windowOperatorOf } from '../windows/windowOperatorChoice.js';
+
+/**
+ * Options of `windowJoin` and `coGroup`.
+ *
+ * @example
+ * ```ts
+ * const late = new Subject<StreamRecord<Click | View, string>>();
+ * const options: WindowJoinOptions<Click, View, string> = { name: 'clicks-views', allowedLateness: 5_000, lateData: late };
+ * ```
+ */
+export interface WindowJoinOptions<L, R, K> {
+  /** Stable id of the join's state in checkpoints; defaults to its position (`windowJoin#0`, `coGroup#0`, …). */
+  readonly name?: string;
+  /** Keep windows this many whole ms of event time after their end, firing again on late elements (default 0). */
+  readonly allowedLateness?: number;
+  /** Receives records of either input too late for every window; otherwise they are dropped, counted and warned about. */
+  readonly lateData?: Observer<StreamRecord<L | R, K>>;
+}
+
+/** A record's value with the input it came from (0: left, 1: right), as the window holds it. */
+interface Sided {
+  readonly side: 0 | 1;
+  readonly value: unknown;
+}
+
+/** Tags each record's value with its input; control elements pass. */
+function tagged<T, K>(side: 0 | 1, name: string): OperatorFunction<StreamElement<T, K>, StreamElement<Sided, K>> {
+  return operator<StreamElement<T, K>, StreamElement<Sided, K>>((source, out) =>
+    subscribeElements(source, out, (e) => {
+      if (e?.kind === 'record') out.next({ kind: 'record', value: { side, value: e.value }, timestamp: e.timestamp, key: e.key });
+      else forwardControl(name, e, out);
+    }),
+  );
+}
+
+const untag = (v: unknown): unknown => (v as Sided).value;
+
+/**
+ * Builds a window join or a coGroup as Flink does (`JoinedStreams`, `CoGroupedStreams`; docs/SEMANTICS.md §10.3,
+ * §10.4): the two inputs, their values tagged with their side, merged by the valve with aligned barriers (§2.4, §8),
+ * into one window operator holding both sides' elements per key and window; at each firing `fire(lefts, rights, ctx)`
+ * (each list in arrival order) returns the results, emitted as plain values stamped `end - 1`.
+ *
+ * @example
+ * ```ts
+ * windowJoinOperator('coGroup', right$, assigner, options, (ls, rs) => [{ ls, rs }]);
+ * ```
+ *
+ * @internal
+ */
+export function windowJoinOperator<L, R, K, OUT>(
+  kind: 'windowJoin' | 'coGroup',
+  right$: Observable<StreamElement<R, K>>,
+  assigner: WindowAssigner<L | R>,
+  options: WindowJoinOptions<L, R, K>,
+  fire: (lefts: L[], rights: R[], ctx: WindowContext<K>) => OUT | readonly OUT[] | undefined,
+): OperatorFunction<StreamElement<L, K>, StreamElement<OUT, K>> {
+  const fn: WindowFunction<Sided, K, OUT> = {
+    kind: 'process',
+    aggregator: undefined,
+    name: kind,
+    plain: { lateValue: untag },
+    fn: (elements, ctx) => {
+      const lefts: L[] = [];
+      const rights: R[] = [];
+      for (const e of elements as readonly Sided[]) {
+        if (e.side === 0) lefts.push(e.value as L);
+        else rights.push(e.value as R);
+      }
+      return fire(lefts, rights, ctx);
+    },
+  };
+  const windowOptions = {
+    ...(options.allowedLateness !== undefined ? { allowedLateness: options.allowedLateness } : {}),
+    ...(options.lateData !== undefined ? { lateData: options.lateData as unknown as Observer<StreamRecord<Sided, K>> } : {}),
+  };
+  // the window operator's output type says `WindowResult`; with `plain` its records carry the results themselves
+  const join = keyedOperator<Sided, K, OUT>(
+    kind,
+    options.name,
+    (args) =>
+      windowOperatorOf<Sided, K, OUT>(args as unknown as CoreArgs<WindowResult<K, OUT>>, assigner as WindowAssigner<Sided>, windowOptions, fn) as unknown as KeyedOperatorCore<Sided, OUT>,
+  );
+  return (left$) =>
+    (mergeWithValve([left$.pipe(tagged<L, K>(0, kind)), right$.pipe(tagged<R, K>(1, kind))], true) as Observable<StreamElement<Sided, K>>).pipe(join);
+}
