@@ -27,7 +27,7 @@ import type { WindowContext } from '../src/windows/types.js';
  */
 export function coGroup<L, R, K, OUT>(
   right$: Observable<StreamElement<R, K>>,
-  assigner: WindowAssigner<L | R>,
+  assigner: WindowAssigner<NoInfer<L | R>>,
   fn: (lefts: readonly L[], rights: readonly R[], ctx: WindowContext<K>) => OUT | readonly OUT[] | undefined,
   options: WindowJoinOptions<L, R, K> = {},
 ): OperatorFunction<StreamElement<L, K>, StreamElement<OUT, K>> {

@@ -38,7 +38,7 @@ export type { WindowJoinOptions } from '../src/joins/windowJoin.js';
  */
 export function windowJoin<L, R, K, OUT>(
   right$: Observable<StreamElement<R, K>>,
-  assigner: WindowAssigner<L | R>,
+  assigner: WindowAssigner<NoInfer<L | R>>,
   fn: (left: L, right: R, ctx: WindowContext<K>) => OUT,
   options: WindowJoinOptions<L, R, K> = {},
 ): OperatorFunction<StreamElement<L, K>, StreamElement<OUT, K>> {

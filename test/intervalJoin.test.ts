@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError, idle, MAX_WATERMARK, type StreamElement, type StreamRecord } from '../src/index.js';
 import { intervalJoin, type IntervalJoinBounds } from '../operators/index.js';
 import { rec, twoInputHarness, wm } from '../testing/index.js';
+import { runTwoInput, type Step } from './support/twoInputs.js';
 
 type H = ReturnType<typeof twoInputHarness<string, string, string, string>>;
 
@@ -131,8 +132,6 @@ describe('intervalJoin: watermark, lateness and cleanup (rules 3, 6, 7; §10.1)'
 
 // ---- property: against a batch oracle ----------------------------------------------------------------------------
 
-/** A step: a record on side 0 / 1 (key, timestamp), or a watermark on side 0 / 1. */
-type Step = readonly ['rec', 0 | 1, string, number] | readonly ['wm', 0 | 1, number];
 
 /**
  * The oracle (docs/SEMANTICS.md §10.1–10.2, written from the rules, not the operator): W is the min of the two
@@ -170,26 +169,11 @@ function oracle(steps: readonly Step[], lo: number, hi: number): string[] {
 
 /** Runs the steps through the operator, restoring from a snapshot before each index in `cuts`. */
 function runOperator(steps: readonly Step[], bounds: IntervalJoinBounds, cuts: ReadonlySet<number>): string[] {
-  const op = (right$: Observable<StreamElement<string, string>>) =>
-    intervalJoin<string, string, string, string>(right$, bounds, (l, r, ctx) => `${ctx.key}: ${l}+${r} ${ctx.leftTimestamp}/${ctx.rightTimestamp}`, { name: 'p' });
-  let h = twoInputHarness(op);
-  const out: string[] = [];
-  const take = (): void => {
-    for (const e of h.takeOutput()) if (e.kind === 'record') out.push(`${e.value} @${e.timestamp}`);
-  };
-  steps.forEach((s, n) => {
-    if (cuts.has(n)) {
-      take();
-      h = h.restore(h.snapshot());
-    }
-    if (s[0] === 'wm') {
-      if (s[1] === 0) h.watermark(s[2]);
-      else h.watermark2(s[2]);
-    } else if (s[1] === 0) h.record(`l${n}`, s[3], s[2]);
-    else h.record2(`r${n}`, s[3], s[2]);
-  });
-  take();
-  return out;
+  return runTwoInput(
+    steps,
+    (right$) => intervalJoin<string, string, string, string>(right$, bounds, (l, r, ctx) => `${ctx.key}: ${l}+${r} ${ctx.leftTimestamp}/${ctx.rightTimestamp}`, { name: 'p' }),
+    cuts,
+  );
 }
 
 describe('intervalJoin: property against a batch oracle', () => {

@@ -19,7 +19,7 @@ import {
   watermark,
   type WindowResult,
 } from '../src/index.js';
-import { aggregate, eventTime, keyBy, parallel, values, window } from '../operators/index.js';
+import { aggregate, eventTime, intervalJoin, keyBy, parallel, values, window, windowJoin } from '../operators/index.js';
 import { rec, wm } from '../testing/index.js';
 import perUser, { type Click } from './fixtures/readme/perUser.js';
 
@@ -191,4 +191,25 @@ describe('the README\'s "Parallel subtasks" and "Jobs at a parallelism"', () => 
     expect(job).toThrow(ConfigurationError);
     expect(job).toThrow(/^runJob\(views\): parallelism 200 exceeds maxParallelism 128: each subtask needs a key group at least\. /);
   });
+});
+
+it('joins orders and payments as the README shows ("Joining streams")', async () => {
+  type Order = { id: string; at: number };
+  type Payment = { order: string; at: number };
+  const orders = [{ id: 'o1', at: 1_000 }, { id: 'o2', at: 2_000 }];
+  const payments = [{ order: 'o2', at: 2_500 }, { order: 'o1', at: 700_000 }];
+  const orders$ = () => from(orders).pipe(eventTime((o: Order) => o.at), keyBy((o) => o.id));
+  const payments$ = () => from(payments).pipe(eventTime((p: Payment) => p.at), keyBy((p) => p.order));
+
+  expect(await lastValueFrom(orders$().pipe(
+    intervalJoin(payments$(), { lower: 0, upper: 600_000 }, (o, p) => `${o.id} paid after ${p.at - o.at} ms`),
+    values(),
+    collect(),
+  ))).toStrictEqual(['o2 paid after 500 ms']);
+
+  expect(await lastValueFrom(orders$().pipe(
+    windowJoin(payments$(), tumblingWindows(60_000), (o, p, { window }) => `${o.id} paid at ${p.at}, minute [${window.start}, ${window.end})`),
+    values(),
+    collect(),
+  ))).toStrictEqual(['o2 paid at 2500, minute [0, 60000)']);
 });

@@ -1,8 +1,8 @@
 import type { Observable, Observer, OperatorFunction } from 'rxjs';
-import { keyedOperator, type CoreArgs, type KeyedOperatorCore } from '../core/keyedOperator.js';
+import type { CoreArgs, KeyedOperatorCore } from '../core/keyedOperator.js';
+import { twoInputOperator } from '../core/twoInputOperator.js';
 import type { StreamElement, StreamRecord } from '../elements/index.js';
 import { forwardControl, operator, subscribeElements } from '../elements/plumbing.js';
-import { mergeWithValve } from '../partitioning/merge.js';
 import type { WindowAssigner } from '../windows/assigners.js';
 import type { WindowContext, WindowResult } from '../windows/types.js';
 import type { WindowFunction } from '../windows/windowOperatorBase.js';
@@ -46,8 +46,8 @@ const untag = (v: unknown): unknown => (v as Sided).value;
 
 /**
  * Builds a window join or a coGroup as Flink does (`JoinedStreams`, `CoGroupedStreams`; docs/SEMANTICS.md §10.3,
- * §10.4): the two inputs, their values tagged with their side, merged by the valve with aligned barriers (§2.4, §8),
- * into one window operator holding both sides' elements per key and window; at each firing `fire(lefts, rights, ctx)`
+ * §10.4): the two inputs, their values tagged with their side, merged by the valve with aligned barriers (§2.4, §8;
+ * the valve's state is checkpointed with the operator, §10.1), into one window operator holding both sides' elements per key and window; at each firing `fire(lefts, rights, ctx)`
  * (each list in arrival order) returns the results, emitted as plain values stamped `end - 1`.
  *
  * @example
@@ -84,12 +84,13 @@ export function windowJoinOperator<L, R, K, OUT>(
     ...(options.lateData !== undefined ? { lateData: options.lateData as unknown as Observer<StreamRecord<Sided, K>> } : {}),
   };
   // the window operator's output type says `WindowResult`; with `plain` its records carry the results themselves
-  const join = keyedOperator<Sided, K, OUT>(
+  const join = twoInputOperator<Sided, Sided, K, OUT>(
     kind,
     options.name,
+    right$.pipe(tagged<R, K>(1, kind)),
+    'union',
     (args) =>
       windowOperatorOf<Sided, K, OUT>(args as unknown as CoreArgs<WindowResult<K, OUT>>, assigner as WindowAssigner<Sided>, windowOptions, fn) as unknown as KeyedOperatorCore<Sided, OUT>,
   );
-  return (left$) =>
-    (mergeWithValve([left$.pipe(tagged<L, K>(0, kind)), right$.pipe(tagged<R, K>(1, kind))], true) as Observable<StreamElement<Sided, K>>).pipe(join);
+  return (left$) => left$.pipe(tagged<L, K>(0, kind), join);
 }
