@@ -24,6 +24,15 @@ export { coProcess, type CoProcessSpec } from './coProcess.js';
 export { intervalJoin, type IntervalJoinBounds, type IntervalJoinContext, type IntervalJoinOptions } from './intervalJoin.js';
 export { windowJoin, type WindowJoinOptions } from './windowJoin.js';
 export { coGroup } from './coGroup.js';
+export {
+  broadcastProcess,
+  type BroadcastProcessSpec,
+  type BroadcastSideContext,
+  type BroadcastState,
+  type BroadcastStateDescriptors,
+  type KeyedBroadcastContext,
+  type ReadOnlyBroadcastState,
+} from './broadcastProcess.js';
 export { values } from './values.js';
 export { unionWith } from './unionWith.js';
 export { parallel, type ParallelOptions } from './parallel.js';

@@ -13,6 +13,13 @@ import type { Timer } from '../timers/queue.js';
 import type { WatermarkCombiner } from '../partitioning/valve.js';
 import { runtimeOf, type OperatorRuntime, type StatefulOperatorInstance } from './runtime.js';
 
+/** What a two-input operator saves beside its keyed state (in the snapshot's watermark field). */
+interface OperatorLevelState {
+  readonly watermark: number;
+  readonly inputs: number[];
+  readonly operator?: unknown;
+}
+
 /** What a keyed operator core is built from. @internal */
 export interface CoreArgs<OUT> {
   readonly name: string;
@@ -85,14 +92,26 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     this.backend.restore(snapshots, this.runtime?.ownsKeyGroup);
     const last = snapshots[snapshots.length - 1];
     if (last?.watermark === undefined) return;
-    // one input: the watermark; two inputs: [watermark, ...what the combiner knows of the inputs]
-    const w = decodeValue(last.watermark) as number | number[];
-    if (typeof w === 'number') {
-      this.watermark = w;
+    // one input: the watermark; two inputs: { watermark, inputs: what the combiner knows of them, operator?: the
+    // operator's own state beside the keyed state (a broadcast state) }
+    const saved = decodeValue(last.watermark) as number | OperatorLevelState;
+    if (typeof saved === 'number') {
+      this.watermark = saved;
       return;
     }
-    this.watermark = w[0] as number;
-    this.inputs?.restore(w.slice(1));
+    this.watermark = saved.watermark;
+    this.inputs?.restore(saved.inputs);
+    if (saved.operator !== undefined) this.restoreOperatorState(saved.operator);
+  }
+
+  /** State of the operator instance beside its keyed state, in its checkpoints (undefined: none). */
+  protected operatorState(): unknown {
+    return undefined;
+  }
+
+  /** Takes back {@link operatorState} (a restore; every subtask gets the last snapshot's copy). */
+  protected restoreOperatorState(state: unknown): void {
+    void state;
   }
 
   /**
@@ -147,7 +166,21 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
    */
   nextRecordFrom(input: number, e: StreamRecord<IN, unknown>): void {
     this.currentInput = input;
-    this.nextRecord(e);
+    if (input === this.unkeyedInput) this.nextUnkeyedRecord(e);
+    else this.nextRecord(e);
+  }
+
+  /** The input whose records carry no key (a broadcast input, docs/SEMANTICS.md §10.6); -1: none. */
+  protected unkeyedInput = -1;
+
+  /** A record of the unkeyed input: no key context; `onRecord` sees it with {@link currentInput} set. */
+  private nextUnkeyedRecord(e: StreamRecord<IN, unknown>): void {
+    this.recordsIn++;
+    try {
+      this.onRecord(e as StreamRecord<IN, Key>);
+    } catch (err) {
+      this.failUser(err, e);
+    }
   }
 
   private nextRecord(e: StreamRecord<IN, unknown>): void {
@@ -274,7 +307,11 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 
   snapshot(options?: { full?: boolean }): OperatorSnapshot {
     const snap = this.backend.snapshot(options?.full === true);
-    if (this.inputs !== undefined) return snap.withWatermark(encodeValue([this.watermark, ...this.inputs.state()]));
+    if (this.inputs !== undefined) {
+      const operator = this.operatorState();
+      const saved: OperatorLevelState = { watermark: this.watermark, inputs: this.inputs.state(), ...(operator !== undefined ? { operator } : {}) };
+      return snap.withWatermark(encodeValue(saved));
+    }
     return this.watermark === MIN_WATERMARK ? snap : snap.withWatermark(encodeValue(this.watermark));
   }
   peekState(key: unknown, name: string, namespace: string | number = ''): unknown {

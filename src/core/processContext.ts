@@ -80,41 +80,22 @@ export interface ProcessContextHost {
 }
 
 /**
- * The reused context object of the process operators (a class: one hidden class, prototype getters).
+ * What every process-like context has: the current record's key and timestamp, the clocks, `emit` and `output`
+ * (the keyed contexts below, and `broadcastProcess`'s broadcast side).
  *
  * @example
  * ```ts
- * const ctx = new ProcessContextImpl<string, typeof state, number>(this);
- * ctx.key = record.key; ctx.timestamp = record.timestamp; spec.onElement(record.value, ctx);
+ * class BroadcastSideContextImpl extends EmittingContext<Key, R> { … }
  * ```
  *
  * @internal
  */
-export class ProcessContextImpl<K, S extends Record<string, StateDescriptor>, R> implements TimerContext<K, S, R> {
+export class EmittingContext<K, R> {
   key: K = undefined as K;
   timestamp = 0;
-  timeDomain: 'event' | 'processing' = 'event';
-  readonly state: StateHandles<S>;
-  readonly timers: TimerService;
   private readonly out: Subscriber<StreamElement<R, Key>>;
-  constructor(private readonly core: ProcessContextHost) {
+  constructor(protected readonly core: ProcessContextHost) {
     this.out = core.output as Subscriber<StreamElement<R, Key>>;
-    this.state = core.backend.handles as StateHandles<S>;
-    const b = core.backend;
-    this.timers = {
-      registerEventTime(ts) {
-        b.registerTimer('event', core.checkTimestamp('registerEventTime', ts));
-      },
-      registerProcessingTime(ts) {
-        b.registerTimer('processing', core.checkTimestamp('registerProcessingTime', ts));
-      },
-      deleteEventTime(ts) {
-        b.deleteTimer('event', ts);
-      },
-      deleteProcessingTime(ts) {
-        b.deleteTimer('processing', ts);
-      },
-    };
   }
   get currentWatermark(): number {
     return this.core.watermark;
@@ -133,6 +114,41 @@ export class ProcessContextImpl<K, S extends Record<string, StateDescriptor>, R>
   };
 }
 
+/**
+ * The reused context object of the process operators (a class: one hidden class, prototype getters).
+ *
+ * @example
+ * ```ts
+ * const ctx = new ProcessContextImpl<string, typeof state, number>(this);
+ * ctx.key = record.key; ctx.timestamp = record.timestamp; spec.onElement(record.value, ctx);
+ * ```
+ *
+ * @internal
+ */
+export class ProcessContextImpl<K, S extends Record<string, StateDescriptor>, R> extends EmittingContext<K, R> implements TimerContext<K, S, R> {
+  timeDomain: 'event' | 'processing' = 'event';
+  readonly state: StateHandles<S>;
+  readonly timers: TimerService;
+  constructor(core: ProcessContextHost) {
+    super(core);
+    this.state = core.backend.handles as StateHandles<S>;
+    const b = core.backend;
+    this.timers = {
+      registerEventTime(ts) {
+        b.registerTimer('event', core.checkTimestamp('registerEventTime', ts));
+      },
+      registerProcessingTime(ts) {
+        b.registerTimer('processing', core.checkTimestamp('registerProcessingTime', ts));
+      },
+      deleteEventTime(ts) {
+        b.deleteTimer('event', ts);
+      },
+      deleteProcessingTime(ts) {
+        b.deleteTimer('processing', ts);
+      },
+    };
+  }
+}
 
 /**
  * The core of the process operators (`process`, `coProcess`): the reused context, the host it needs, and `onTimer`
@@ -154,9 +170,10 @@ export abstract class ProcessCoreBase<IN, K, R, S extends Record<string, StateDe
     args: CoreArgs<R>,
     state: S | undefined,
     private readonly timerSpec: { onTimer?(timestamp: number, ctx: TimerContext<K, S, R>): void },
+    context: (host: ProcessContextHost) => ProcessContextImpl<K, S, R> = (host) => new ProcessContextImpl<K, S, R>(host),
   ) {
     super(args, state ?? {});
-    this.ctx = new ProcessContextImpl<K, S, R>(this);
+    this.ctx = context(this);
   }
 
   now(): number {

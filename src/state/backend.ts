@@ -329,6 +329,16 @@ export class KeyedStateBackend {
     return ids;
   }
 
+  /**
+   * Keys with a value in a declared state (default namespace; not those with timers only): state by state in
+   * declaration order, each in the order its current values were created (broadcast's `applyToKeyedState`).
+   */
+  keysWithState(): Key[] {
+    const ids = new Set<KeyId>();
+    for (let i = 0; i < this.n; i++) for (const id of (this.cols[i] as Map<KeyId, unknown>).keys()) ids.add(id);
+    return [...ids].map(keyOfId);
+  }
+
   /** Keys with state or timers. */
   allKeys(): Key[] {
     return [...this.allIds()].map(keyOfId);

@@ -1,0 +1,149 @@
+// broadcastProcess: docs/SEMANTICS.md §10.6 (and §10.1 for watermarks, barriers and end of input).
+import type { Observable } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError, InvalidKeyError, mapState, MAX_WATERMARK, valueState, type Key, type StreamElement } from '../src/index.js';
+import { broadcastProcess } from '../operators/index.js';
+import { rec, twoInputHarness, wm } from '../testing/index.js';
+
+type Click = { readonly page: string };
+type Rule = { readonly page: string; readonly alert: string } | { readonly clear: string };
+
+const broadcastState = { rules: mapState<string, string>() };
+const state = { seen: valueState<number>() };
+
+/** Clicks alerting by the page's rule; counts per user; a broadcast 'clear' resets every user's count. */
+const alerts = (rules$: Observable<StreamElement<Rule, unknown>>) =>
+  broadcastProcess<Click, Rule, string, string, typeof state, typeof broadcastState>(rules$, {
+    name: 'alerts',
+    state,
+    broadcastState,
+    onElement(c, ctx) {
+      const seen = (ctx.state.seen.get() ?? 0) + 1;
+      ctx.state.seen.set(seen);
+      const rule = ctx.broadcast.rules.get(c.page);
+      ctx.emit(rule === undefined ? `${ctx.key} ${c.page} #${seen}` : `${ctx.key} ${c.page} #${seen}: ${rule}`);
+      if (seen === 1) ctx.timers.registerEventTime(ctx.timestamp + 100);
+    },
+    onBroadcastElement(r, ctx) {
+      if ('clear' in r) {
+        const visited: Key[] = [];
+        ctx.applyToKeyedState((user, s) => {
+          visited.push(user);
+          s.seen.clear();
+        });
+        ctx.emit(`cleared ${visited.join(',')} (${r.clear})`);
+        return;
+      }
+      ctx.broadcast.rules.set(r.page, r.alert);
+      ctx.emit(`rule ${r.page} (${ctx.broadcast.rules.size} rules, wm ${ctx.currentWatermark})`);
+    },
+    onTimer(ts, ctx) {
+      ctx.emit(`timer ${ctx.key} at ${ts}, rules ${ctx.broadcast.rules.keys().join(',')}`);
+    },
+  });
+
+describe('broadcastProcess (docs/SEMANTICS.md §10.6)', () => {
+  it('a keyed record sees the broadcast state as the broadcast records before it left it; nothing is buffered', () => {
+    const h = twoInputHarness(alerts);
+    h.record({ page: '/a' }, 1, 'ann'); // before the rule: does not see it
+    h.push2(rec({ page: '/a', alert: 'A!' } as Rule, 2));
+    h.record({ page: '/a' }, 3, 'bob').record({ page: '/b' }, 4, 'ann');
+    expect(h.records()).toStrictEqual([
+      rec('ann /a #1', 1, 'ann'),
+      rec('rule /a (1 rules, wm -Infinity)', 2, undefined),
+      rec('bob /a #1: A!', 3, 'bob'),
+      rec('ann /b #2', 4, 'ann'),
+    ]);
+  });
+
+  it('the keyed side gets a read-only view; the broadcast side writes', () => {
+    let view: object | undefined;
+    const h = twoInputHarness((r$: Observable<StreamElement<Rule, unknown>>) =>
+      broadcastProcess<Click, Rule, string, string, typeof state, typeof broadcastState>(r$, {
+        broadcastState,
+        onElement(_c, ctx) {
+          view = ctx.broadcast.rules;
+        },
+        onBroadcastElement(r, ctx) {
+          if ('page' in r) ctx.broadcast.rules.set(r.page, r.alert);
+        },
+      }),
+    );
+    h.push2(rec({ page: '/a', alert: 'x' } as Rule, 1)).record({ page: '/a' }, 2, 'ann');
+    const seen = view as object;
+    expect(['set', 'delete', 'clear'].map((m) => m in seen)).toStrictEqual([false, false, false]);
+    expect((view as { entries(): unknown }).entries()).toStrictEqual([['/a', 'x']]);
+  });
+
+  it('applyToKeyedState visits every key with keyed state, in the order their state was created', () => {
+    const h = twoInputHarness(alerts);
+    h.record({ page: '/a' }, 1, 'cy').record({ page: '/a' }, 2, 'ann').record({ page: '/a' }, 3, 'cy');
+    h.push2(rec({ clear: 'now' } as Rule, 4));
+    expect(h.records().at(-1)).toStrictEqual(rec('cleared cy,ann (now)', 4, undefined));
+    expect([h.state('cy', 'seen'), h.state('ann', 'seen')]).toStrictEqual([undefined, undefined]);
+    h.record({ page: '/a' }, 5, 'ann');
+    expect(h.records().at(-1)).toStrictEqual(rec('ann /a #1', 5, 'ann'));
+  });
+
+  it('a broadcast input without watermarks holds event time at MIN until it ends; then the keyed side drives it', () => {
+    const h = twoInputHarness(alerts);
+    h.record({ page: '/a' }, 10, 'ann').watermark(500);
+    expect(h.output().filter((e) => e.kind === 'watermark')).toStrictEqual([]);
+    h.push2(rec({ page: '/b', alert: 'B' } as Rule, 20)).complete2();
+    expect(h.takeOutput().slice(-2)).toStrictEqual([rec('timer ann at 110, rules /b', 110, 'ann'), wm(500)]);
+    h.complete();
+    expect(h.takeOutput()).toStrictEqual([wm(MAX_WATERMARK)]);
+    expect(h.completed).toBe(true);
+  });
+
+  it('restores the broadcast state with the keyed state and timers: a restore at every cut equals the uninterrupted run', () => {
+    type HB = ReturnType<typeof twoInputHarness<Click, Rule, string, string>>;
+    const steps: ((h: HB) => void)[] = [
+      (h) => h.record({ page: '/a' }, 1, 'ann'),
+      (h) => h.push2(rec({ page: '/a', alert: 'A' } as Rule, 2)),
+      (h) => h.record({ page: '/a' }, 3, 'bob'),
+      (h) => h.push2(rec({ page: '/b', alert: 'B' } as Rule, 4)),
+      (h) => h.watermark(50).watermark2(60),
+      (h) => h.record({ page: '/b' }, 70, 'ann'),
+      (h) => h.push2(rec({ clear: 'x' } as Rule, 80)),
+      (h) => h.record({ page: '/a' }, 90, 'ann'),
+      (h) => h.complete().complete2(),
+    ];
+    const whole = twoInputHarness(alerts);
+    for (const step of steps) step(whole);
+    const expected = whole.output();
+    expect(expected.filter((e) => e.kind === 'record').map((e) => (e as { value: string }).value)).toStrictEqual([
+      'ann /a #1',
+      'rule /a (1 rules, wm -Infinity)',
+      'bob /a #1: A',
+      'rule /b (2 rules, wm -Infinity)',
+      'ann /b #2: B',
+      'cleared ann,bob (x)',
+      'ann /a #1: A',
+      'timer ann at 101, rules /a,/b',
+      'timer bob at 103, rules /a,/b',
+      'timer ann at 190, rules /a,/b',
+    ]);
+    for (let cut = 0; cut <= steps.length; cut++) {
+      const before = twoInputHarness(alerts);
+      for (const step of steps.slice(0, cut)) step(before);
+      const after = before.restore(before.snapshot());
+      for (const step of steps.slice(cut)) step(after);
+      expect([...before.output(), ...after.output()], `cut after step ${cut}`).toStrictEqual(expected);
+    }
+  });
+
+  it('refuses a broadcast state that is not a mapState, or has a TTL; an unkeyed keyed-side record fails', () => {
+    const bad = (broadcastState: Record<string, unknown>) => () =>
+      twoInputHarness((r$: Observable<StreamElement<Rule, unknown>>) =>
+        broadcastProcess(r$, { name: 'b', broadcastState: broadcastState as never, onElement() {}, onBroadcastElement() {} }),
+      ).error;
+    expect(bad({ rules: valueState<string>() })()).toBeInstanceOf(ConfigurationError);
+    expect(String(bad({ rules: valueState<string>() })())).toContain("b: broadcast state 'rules' must be a mapState<K, V>() descriptor");
+    expect(String(bad({ rules: mapState<string, string>({ ttl: { ms: 1000 } }) })())).toContain("b: broadcast state 'rules' cannot have a TTL");
+    const h = twoInputHarness(alerts);
+    h.push({ kind: 'record', value: { page: '/' }, timestamp: 1, key: undefined as unknown as string });
+    expect(h.error).toBeInstanceOf(InvalidKeyError);
+    expect((h.error as Error).message).toContain('put keyBy(...) before broadcastProcess (on its keyed input)');
+  });
+});
