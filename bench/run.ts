@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { checkpointStoreBench } from './checkpointStore.js';
 import { jobsBench } from './jobs.js';
+import { joinsBench } from './joins.js';
 import { keyedCountBench } from './keyedCount.js';
 import { mapFilterBench } from './mapFilter.js';
 import { parallelBench } from './parallel.js';
@@ -18,6 +19,7 @@ const benches: Record<string, () => { report: string } | Promise<{ report: strin
   // `npm run bench -- windows [tumbling|sliding|sessions] [--sizes …] [--keys …] [--regimes …] [--events N] [--write]`
   windows: () => windowsBench(process.argv.slice(3)),
   'checkpoint-store': () => checkpointStoreBench(),
+  joins: () => joinsBench(),
   // `npm run bench -- jobs 100000`: one key count only
   jobs: () => jobsBench(undefined, undefined, process.argv[3] !== undefined ? [Number(process.argv[3])] : undefined),
   // `npm run bench -- parallel speedup|overhead|shuffle [records]`: one part, in this process (`all`: every part)
