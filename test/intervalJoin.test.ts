@@ -210,3 +210,29 @@ describe('intervalJoin: property against a batch oracle', () => {
     for (let cut = 0; cut <= steps.length; cut++) expect(runOperator(steps, b, new Set([cut])), `cut ${cut}`).toStrictEqual(expected);
   });
 });
+
+describe('intervalJoin: state stays bounded (rule 6)', () => {
+  it('1 M events over 100 000 keys, in order with lagging watermarks: state entries stay below a fixed bound', () => {
+    const h = twoInputHarness(join({ lower: -50, upper: 50 }));
+    const rnd = ((seed: number) => () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32))(7);
+    const batch: [StreamElement<string, string>[], StreamElement<string, string>[]] = [[], []];
+    const counts = [0, 0];
+    let maxEntries = 0;
+    for (let i = 0; i < 1_000_000; i++) {
+      const side = rnd() < 0.5 ? 0 : 1;
+      const t = Math.floor(i / 10);
+      batch[side].push({ kind: 'record', value: 'v', timestamp: t, key: `k${Math.floor(rnd() * 100_000)}` });
+      if (++counts[side]! % 1000 === 0) batch[side].push({ kind: 'watermark', timestamp: t - 1 });
+      if (i % 10_000 === 9_999) {
+        h.push(...batch[0]).push2(...batch[1]);
+        batch[0] = [];
+        batch[1] = [];
+        maxEntries = Math.max(maxEntries, h.metrics().stateEntries ?? 0);
+      }
+    }
+    // buffered: ≈ the events of the last 50 ms plus the watermarks' lag (1 000 records per input ≈ 200 ms): ≈ 2 500
+    expect(maxEntries).toBeGreaterThan(1_000);
+    expect(maxEntries).toBeLessThan(10_000);
+    expect(h.records().length).toBeGreaterThan(0);
+  });
+});
