@@ -4,7 +4,7 @@ import { MIN_WATERMARK, type Key } from '../elements/index.js';
 import { ConfigurationError, InvalidKeyError, describeValue } from '../errors/index.js';
 import { keyGroupOf, keyGroupRange, partitionOfKeyGroup } from '../keys/keyGroups.js';
 import { isKey } from '../keys/validate.js';
-import { decodeValue, encodeValue } from '../state/codec.js';
+import { decodeValue } from '../state/codec.js';
 import { SubtaskExchange, type KeyExchange } from './exchange.js';
 import { lateOperatorError, type OperatorRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
 
@@ -50,12 +50,18 @@ export function combineSnapshots(
   if (first === undefined) throw new Error(`${name}: no subtask snapshots to combine`);
   if (parts.length === 1) return first;
   const full = parts.every((p) => p.full);
+  // the lowest watermark; a two-input operator's saved inputs (and broadcast state) come with it, whole
   let watermark = Infinity;
+  let savedWatermark: string | undefined;
   const chunks: string[] = [];
   let count = 0;
   parts.forEach((p, i) => {
     if (p.maxParallelism !== first.maxParallelism) throw new Error(`${name}: subtask snapshots disagree on maxParallelism (${p.maxParallelism} vs ${first.maxParallelism})`);
-    watermark = Math.min(watermark, p.watermark === undefined ? MIN_WATERMARK : (decodeValue(p.watermark) as number));
+    const w = operatorWatermarkOf(p);
+    if (w < watermark) {
+      watermark = w;
+      savedWatermark = p.watermark;
+    }
     // a full part within a delta: its key groups are cleared before its entries; a part not packed yet is packed
     const range = ranges[i];
     const clear = !full && p.full;
@@ -72,8 +78,17 @@ export function combineSnapshots(
       count += p.count;
     }
   });
-  const wm = watermark === MIN_WATERMARK ? undefined : encodeValue(watermark);
-  return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, wm);
+  return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, savedWatermark);
+}
+
+/**
+ * The event time a snapshot saved for its operator: one input saves its watermark (a number), two inputs an object
+ * with it (`KeyedOperatorCore.snapshot`); `MIN_WATERMARK` when none.
+ */
+function operatorWatermarkOf(p: OperatorSnapshot): number {
+  if (p.watermark === undefined) return MIN_WATERMARK;
+  const saved = decodeValue(p.watermark) as number | { readonly watermark: number };
+  return typeof saved === 'number' ? saved : saved.watermark;
 }
 
 /** {@link CLEAR_KEY_GROUP_PATH} as it is written inside a chunk's JSON string. */
