@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError, idle, MAX_WATERMARK, type StreamElement, type StreamRecord } from '../src/index.js';
 import { intervalJoin, type IntervalJoinBounds } from '../operators/index.js';
 import { rec, twoInputHarness, wm } from '../testing/index.js';
+import { prng } from '../demo/clicks.js';
 import { runTwoInput, type Step } from './support/twoInputs.js';
 
 type H = ReturnType<typeof twoInputHarness<string, string, string, string>>;
@@ -103,13 +104,21 @@ describe('intervalJoin: watermark, lateness and cleanup (rules 3, 6, 7; §10.1)'
     h.record('l', 10, 'k').record2('r', 20, 'k');
     expect(h.timers('k')).toStrictEqual([['event', 15, 'left'], ['event', 23, 'right']]);
     h.watermark(15).watermark2(15);
-    expect(h.state('k', 'left', { namespace: 10 })).toBeUndefined();
-    expect(h.state('k', 'right', { namespace: 20 })).toStrictEqual(['r']);
+    expect(h.state('k', 'left')).toBeUndefined();
+    expect(h.state('k', 'right')).toStrictEqual([20, ['r']]); // [timestamp, its values, …]
     // r at l.ts + upper = 15 == W is not late, but l is gone: no pair (arrival order decides at the boundary)
     h.record2('r15', 15, 'k');
     expect(values(h)).toStrictEqual([]);
     h.watermark(30).watermark2(30);
     expect(h.keys()).toStrictEqual([]);
+  });
+
+  it('an out-of-order element becomes the oldest bucket: it is dropped at its own cleanup time, not the later one', () => {
+    const h = twoInputHarness(join({ lower: -5, upper: 5 }));
+    h.record('l20', 20, 'k').record('l10', 10, 'k'); // l10 is the oldest bucket now: gone once W reaches 15
+    h.watermark(15).watermark2(15);
+    h.record2('r15', 15, 'k'); // not late (15 == W); l10 is gone, l20 (15 ≥ 20 − 5) joins
+    expect(values(h)).toStrictEqual(['l20+r15 20/15']);
   });
 
   it('an idle input is left out of the watermark; cleanup follows the other input', () => {
@@ -212,27 +221,46 @@ describe('intervalJoin: property against a batch oracle', () => {
 });
 
 describe('intervalJoin: state stays bounded (rule 6)', () => {
-  it('1 M events over 100 000 keys, in order with lagging watermarks: state entries stay below a fixed bound', () => {
+  it('1 M events over 100 000 keys, in order with lagging watermarks: state entries and buffered values stay below a fixed bound', () => {
     const h = twoInputHarness(join({ lower: -50, upper: 50 }));
-    const rnd = ((seed: number) => () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32))(7);
+    const rnd = prng(7);
     const batch: [StreamElement<string, string>[], StreamElement<string, string>[]] = [[], []];
     const counts = [0, 0];
+    const keys = new Set<string>();
     let maxEntries = 0;
+    let maxValues = 0;
     for (let i = 0; i < 1_000_000; i++) {
       const side = rnd() < 0.5 ? 0 : 1;
       const t = Math.floor(i / 10);
-      batch[side].push({ kind: 'record', value: 'v', timestamp: t, key: `k${Math.floor(rnd() * 100_000)}` });
+      const key = `k${Math.floor(rnd() * 100_000)}`;
+      keys.add(key);
+      batch[side].push({ kind: 'record', value: 'v', timestamp: t, key });
       if (++counts[side]! % 1000 === 0) batch[side].push({ kind: 'watermark', timestamp: t - 1 });
       if (i % 10_000 === 9_999) {
         h.push(...batch[0]).push2(...batch[1]);
         batch[0] = [];
         batch[1] = [];
         maxEntries = Math.max(maxEntries, h.metrics().stateEntries ?? 0);
+        if (i % 100_000 === 99_999) maxValues = Math.max(maxValues, bufferedValues(h));
       }
     }
+    expect(keys.size).toBeGreaterThan(99_000);
     // buffered: ≈ the events of the last 50 ms plus the watermarks' lag (1 000 records per input ≈ 200 ms): ≈ 2 500
-    expect(maxEntries).toBeGreaterThan(1_000);
+    expect(maxValues).toBeGreaterThan(1_000);
+    expect(maxValues).toBeLessThan(10_000);
     expect(maxEntries).toBeLessThan(10_000);
     expect(h.records().length).toBeGreaterThan(0);
   });
 });
+
+/** The values buffered on both sides, over every key with state. */
+function bufferedValues(h: H): number {
+  let n = 0;
+  for (const k of h.keys()) {
+    for (const side of ['left', 'right']) {
+      const buffer = h.state(k, side) as unknown[] | undefined;
+      if (buffer !== undefined) for (let j = 1; j < buffer.length; j += 2) n += (buffer[j] as unknown[]).length;
+    }
+  }
+  return n;
+}

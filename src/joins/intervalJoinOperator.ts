@@ -3,7 +3,8 @@ import type { CoreArgs } from '../core/keyedOperator.js';
 import { KeyedOperatorCore } from '../core/keyedOperator.js';
 import { MIN_WATERMARK, type Key, type StreamRecord } from '../elements/index.js';
 import { ConfigurationError, describeValue } from '../errors/index.js';
-import { listState } from '../state/descriptors.js';
+import { engineArrays } from '../state/backend.js';
+import { valueState } from '../state/descriptors.js';
 import type { Timer } from '../timers/queue.js';
 
 /**
@@ -60,12 +61,19 @@ export interface IntervalJoinOptions<L, R, K> {
   readonly rightLateData?: Observer<StreamRecord<R, K>>;
 }
 
-/** State indices (declaration order). */
+/** State indices (declaration order): per key, one side's buffer (see {@link Buffer}). */
 const LEFT = 0;
 const RIGHT = 1;
 /** Timer namespaces of the two sides' cleanup timers. */
 const LEFT_CLEANUP = 'left';
 const RIGHT_CLEANUP = 'right';
+
+/**
+ * A key's buffer of one side: `[ts₀, values₀, ts₁, values₁, …]`, timestamps ascending and distinct, each bucket's
+ * values in arrival order. In-order elements append to the last bucket or add one at the end; cleanup removes
+ * buckets from the front. Plain data: it snapshots with the state codec as it is.
+ */
+type Buffer = unknown[];
 
 /** The reused context of the join function. */
 class JoinContext<K> implements IntervalJoinContext<K> {
@@ -95,11 +103,26 @@ export function inclusiveBounds(name: string, bounds: IntervalJoinBounds): reado
   return [bounds.lowerInclusive === false ? lower + 1 : lower, bounds.upperInclusive === false ? upper - 1 : upper];
 }
 
+/** The index (even) of the first bucket of `buffer` with timestamp ≥ `ts` (`buffer.length` when none). */
+function firstBucketFrom(buffer: Buffer, ts: number): number {
+  let lo = 0;
+  let hi = buffer.length / 2;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((buffer[2 * mid] as number) < ts) lo = mid + 1;
+    else hi = mid;
+  }
+  return 2 * lo;
+}
+
 /**
  * The interval join (Flink's `IntervalJoinOperator`, docs/SEMANTICS.md §10.2): per key and side a buffer of values by
- * timestamp (key-major namespaced list state `left` / `right`, namespace = timestamp, values in arrival order). An
- * element that is not late joins the other side's buffered values in range, ascending timestamp then arrival order,
- * is buffered, and registers its side's cleanup timer, which removes the whole bucket of its timestamp.
+ * timestamp (state `left` / `right`, one {@link Buffer} per key). An element that is not late joins the other side's
+ * buffered values in range (ascending timestamp, then arrival order: a binary search, then a scan), and is buffered.
+ * Cleanup (rule 6: a bucket is dropped once the watermark reaches its timestamp + `max(hi, 0)` on the left,
+ * `+ max(−lo, 0)` on the right) runs on one keyed event-time timer per key and side, at the cleanup time of the
+ * key's oldest bucket: when it fires, every bucket due by then is dropped and the timer is set for the next one.
+ * That drops, at each watermark, exactly the buckets Flink's per-bucket timers drop, with fewer timers.
  *
  * @example
  * ```ts
@@ -112,12 +135,10 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
   /** inclusive bounds: `l.ts + lo ≤ r.ts ≤ l.ts + hi` */
   private readonly lo: number;
   private readonly hi: number;
-  /** how long after its timestamp a bucket is kept: the cleanup timer's offset per side */
+  /** how long after its timestamp a bucket is kept, per side */
   private readonly leftKeep: number;
   private readonly rightKeep: number;
   private readonly ctx = new JoinContext<K>();
-  /** the other side's matching timestamps of the element being joined (reused) */
-  private readonly matches: number[] = [];
   private lateDropped = 0;
   private warnedLate = false;
 
@@ -127,7 +148,7 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
     private readonly fn: (left: L, right: R, ctx: IntervalJoinContext<K>) => OUT,
     private readonly options: IntervalJoinOptions<L, R, K>,
   ) {
-    super(args, { left: listState<L>(), right: listState<R>() });
+    super(args, { left: engineArrays(valueState<Buffer>()), right: engineArrays(valueState<Buffer>()) });
     [this.lo, this.hi] = inclusiveBounds(args.name, bounds);
     this.leftKeep = Math.max(this.hi, 0);
     this.rightKeep = Math.max(-this.lo, 0);
@@ -142,33 +163,44 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
       return;
     }
     const b = this.backend;
-    const own = left ? LEFT : RIGHT;
-    b.setNamespace(ts);
-    const bucket = b.get(own) as unknown[] | undefined;
-    if (bucket === undefined) b.put(own, [r.value]);
-    else {
-      bucket.push(r.value);
-      b.touch(own);
-    }
     // the other side's buckets in range: l.ts + lo ≤ r.ts ≤ l.ts + hi, i.e. for a right element r.ts − hi ≤ l.ts ≤ r.ts − lo
-    const others = b.namespacedValuesOfCurrentKey(left ? RIGHT : LEFT);
+    const others = b.get(left ? RIGHT : LEFT) as Buffer | undefined;
     if (others !== undefined) {
-      const from = left ? ts + this.lo : ts - this.hi;
       const to = left ? ts + this.hi : ts - this.lo;
-      const matches = this.matches;
-      matches.length = 0;
-      for (const t of others.keys()) if ((t as number) >= from && (t as number) <= to) matches.push(t as number);
-      if (matches.length > 1) matches.sort(ascending);
-      for (let m = 0; m < matches.length; m++) {
-        const t = matches[m] as number;
-        const values = others.get(t) as unknown[];
+      for (let i = firstBucketFrom(others, left ? ts + this.lo : ts - this.hi); i < others.length; i += 2) {
+        const t = others[i] as number;
+        if (t > to) break;
+        const values = others[i + 1] as unknown[];
         for (let v = 0, n = values.length; v < n; v++) {
           if (left) this.emitPair(r.key, r.value as L, ts, values[v] as R, t);
           else this.emitPair(r.key, values[v] as L, t, r.value as R, ts);
         }
       }
     }
-    b.registerTimer('event', ts + (left ? this.leftKeep : this.rightKeep), left ? LEFT_CLEANUP : RIGHT_CLEANUP);
+    this.buffer(left ? LEFT : RIGHT, ts, r.value, left ? this.leftKeep : this.rightKeep, left ? LEFT_CLEANUP : RIGHT_CLEANUP);
+  }
+
+  /** Appends a value to its side's bucket of `ts` (made when new); a new oldest bucket sets the cleanup timer. */
+  private buffer(side: number, ts: number, value: unknown, keep: number, timerNs: string): void {
+    const b = this.backend;
+    const buffer = b.get(side) as Buffer | undefined;
+    if (buffer === undefined) {
+      b.put(side, [ts, [value]]);
+      b.registerTimer('event', ts + keep, timerNs);
+      return;
+    }
+    const last = buffer.length - 2;
+    if (buffer[last] === ts) (buffer[last + 1] as unknown[]).push(value);
+    else if ((buffer[last] as number) < ts) buffer.push(ts, [value]);
+    else {
+      const i = firstBucketFrom(buffer, ts);
+      if (buffer[i] === ts) (buffer[i + 1] as unknown[]).push(value);
+      else {
+        buffer.splice(i, 0, ts, [value]);
+        if (i === 0) b.registerTimer('event', ts + keep, timerNs);
+      }
+    }
+    b.touch(side);
   }
 
   private emitPair(key: Key, l: L, lts: number, r: R, rts: number): void {
@@ -183,10 +215,30 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
     this.out.next({ kind: 'record', value, timestamp: ts, key });
   }
 
-  /** A cleanup timer: drops its side's bucket of the timestamp it was registered for; emits nothing (§10.2 rule 6). */
+  /**
+   * A cleanup timer of one side: drops the key's buckets of that side due by the current watermark, and sets the
+   * timer of the next one; emits nothing (§10.2 rule 6).
+   */
   protected onTimer(t: Timer): void {
+    const b = this.backend;
+    b.setNamespace('');
     const left = t.ns === LEFT_CLEANUP;
-    this.backend.removeAt(left ? LEFT : RIGHT, this.backend.currentKeyId(), t.timestamp - (left ? this.leftKeep : this.rightKeep));
+    const side = left ? LEFT : RIGHT;
+    const keep = left ? this.leftKeep : this.rightKeep;
+    const buffer = b.get(side) as Buffer | undefined;
+    if (buffer === undefined) return;
+    const w = this.watermark;
+    let drop = 0;
+    while (drop < buffer.length && (buffer[drop] as number) + keep <= w) drop += 2;
+    if (drop === buffer.length) {
+      b.remove(side);
+      return;
+    }
+    if (drop > 0) {
+      buffer.splice(0, drop);
+      b.touch(side);
+    }
+    b.registerTimer('event', (buffer[0] as number) + keep, t.ns);
   }
 
   private late(r: StreamRecord<L | R, Key>, left: boolean): void {
@@ -212,5 +264,3 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
     return 'intervalJoin (on both inputs)';
   }
 }
-
-const ascending = (a: number, b: number): number => a - b;
