@@ -5,6 +5,8 @@ import { MIN_WATERMARK, type Key, type StreamRecord } from '../elements/index.js
 import { ConfigurationError, describeValue } from '../errors/index.js';
 import { engineArrays } from '../state/backend.js';
 import { valueState } from '../state/descriptors.js';
+import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
+import type { KeyId } from '../keys/keyId.js';
 import type { Timer } from '../timers/queue.js';
 
 /**
@@ -64,9 +66,102 @@ export interface IntervalJoinOptions<L, R, K> {
 /** State indices (declaration order): per key, one side's buffer (see {@link Buffer}). */
 const LEFT = 0;
 const RIGHT = 1;
-/** Timer namespaces of the two sides' cleanup timers. */
-const LEFT_CLEANUP = 'left';
-const RIGHT_CLEANUP = 'right';
+/**
+ * When keys' oldest buckets are due for cleanup: entries (time, key id, side) taken in time order. In-order data
+ * pushes them in time order: they go to a run (appended, taken from its front); the others to a binary min-heap.
+ * An entry may be stale (its bucket went, or an earlier one was inserted before it): the cleanup checks the buffer.
+ */
+class CleanupQueue {
+  private runTimes: number[] = [];
+  private runIds: KeyId[] = [];
+  private runSides: number[] = [];
+  private runHead = 0;
+  private readonly heapTimes: number[] = [];
+  private readonly heapIds: KeyId[] = [];
+  private readonly heapSides: number[] = [];
+  /** the entry {@link take} took */
+  id: KeyId = '';
+  side = 0;
+
+  push(time: number, id: KeyId, side: number): void {
+    const last = this.runTimes.length - 1;
+    if (last < this.runHead || time >= (this.runTimes[last] as number)) {
+      this.runTimes.push(time);
+      this.runIds.push(id);
+      this.runSides.push(side);
+      return;
+    }
+    const t = this.heapTimes;
+    let i = t.length;
+    t.push(time);
+    this.heapIds.push(id);
+    this.heapSides.push(side);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if ((t[parent] as number) <= time) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  /** Takes the earliest entry with time ≤ `limit` into `id` and `side`; false when there is none. */
+  take(limit: number): boolean {
+    const inRun = this.runHead < this.runTimes.length;
+    const inHeap = this.heapTimes.length > 0;
+    if (inRun && (!inHeap || (this.runTimes[this.runHead] as number) <= (this.heapTimes[0] as number))) {
+      const i = this.runHead;
+      if ((this.runTimes[i] as number) > limit) return false;
+      this.id = this.runIds[i] as KeyId;
+      this.side = this.runSides[i] as number;
+      this.runHead = i + 1;
+      if (this.runHead >= 1024 && 2 * this.runHead >= this.runTimes.length) {
+        this.runTimes = this.runTimes.slice(this.runHead);
+        this.runIds = this.runIds.slice(this.runHead);
+        this.runSides = this.runSides.slice(this.runHead);
+        this.runHead = 0;
+      }
+      return true;
+    }
+    const t = this.heapTimes;
+    if (!inHeap || (t[0] as number) > limit) return false;
+    this.id = this.heapIds[0] as KeyId;
+    this.side = this.heapSides[0] as number;
+    const last = t.length - 1;
+    this.swap(0, last);
+    t.pop();
+    this.heapIds.pop();
+    this.heapSides.pop();
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      if (l >= last) break;
+      const r = l + 1;
+      const c = r < last && (t[r] as number) < (t[l] as number) ? r : l;
+      if ((t[c] as number) >= (t[i] as number)) break;
+      this.swap(i, c);
+      i = c;
+    }
+    return true;
+  }
+
+  clear(): void {
+    this.runTimes = [];
+    this.runIds = [];
+    this.runSides = [];
+    this.runHead = 0;
+    this.heapTimes.length = 0;
+    this.heapIds.length = 0;
+    this.heapSides.length = 0;
+  }
+
+  private swap(a: number, b: number): void {
+    const t = this.heapTimes;
+    const ids = this.heapIds;
+    const sides = this.heapSides;
+    [t[a], t[b]] = [t[b] as number, t[a] as number];
+    [ids[a], ids[b]] = [ids[b] as KeyId, ids[a] as KeyId];
+    [sides[a], sides[b]] = [sides[b] as number, sides[a] as number];
+  }
+}
 
 /**
  * A key's buffer of one side: `[ts₀, values₀, ts₁, values₁, …]`, timestamps ascending and distinct, each bucket's
@@ -120,9 +215,10 @@ function firstBucketFrom(buffer: Buffer, ts: number): number {
  * timestamp (state `left` / `right`, one {@link Buffer} per key). An element that is not late joins the other side's
  * buffered values in range (ascending timestamp, then arrival order: a binary search, then a scan), and is buffered.
  * Cleanup (rule 6: a bucket is dropped once the watermark reaches its timestamp + `max(hi, 0)` on the left,
- * `+ max(−lo, 0)` on the right) runs on one keyed event-time timer per key and side, at the cleanup time of the
- * key's oldest bucket: when it fires, every bucket due by then is dropped and the timer is set for the next one.
- * That drops, at each watermark, exactly the buckets Flink's per-bucket timers drop, with fewer timers.
+ * `+ max(−lo, 0)` on the right) runs from a queue of the keys' oldest buckets by cleanup time ({@link CleanupQueue};
+ * rebuilt from the buffers on restore), as the session operator keeps its due sessions: at each watermark, the due
+ * keys drop every bucket due by then and queue their next oldest one. That drops, at each watermark, exactly the
+ * buckets Flink's per-bucket timers drop, without a keyed timer per bucket.
  *
  * @example
  * ```ts
@@ -139,6 +235,8 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
   private readonly leftKeep: number;
   private readonly rightKeep: number;
   private readonly ctx = new JoinContext<K>();
+  /** the keys' oldest buckets, by cleanup time */
+  private readonly cleanup = new CleanupQueue();
   private lateDropped = 0;
   private warnedLate = false;
 
@@ -177,16 +275,16 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
         }
       }
     }
-    this.buffer(left ? LEFT : RIGHT, ts, r.value, left ? this.leftKeep : this.rightKeep, left ? LEFT_CLEANUP : RIGHT_CLEANUP);
+    this.buffer(left ? LEFT : RIGHT, ts, r.value, left ? this.leftKeep : this.rightKeep);
   }
 
-  /** Appends a value to its side's bucket of `ts` (made when new); a new oldest bucket sets the cleanup timer. */
-  private buffer(side: number, ts: number, value: unknown, keep: number, timerNs: string): void {
+  /** Appends a value to its side's bucket of `ts` (made when new); a new oldest bucket is queued for cleanup. */
+  private buffer(side: number, ts: number, value: unknown, keep: number): void {
     const b = this.backend;
     const buffer = b.get(side) as Buffer | undefined;
     if (buffer === undefined) {
       b.put(side, [ts, [value]]);
-      b.registerTimer('event', ts + keep, timerNs);
+      this.cleanup.push(ts + keep, b.currentKeyId(), side);
       return;
     }
     const last = buffer.length - 2;
@@ -197,7 +295,7 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
       if (buffer[i] === ts) (buffer[i + 1] as unknown[]).push(value);
       else {
         buffer.splice(i, 0, ts, [value]);
-        if (i === 0) b.registerTimer('event', ts + keep, timerNs);
+        if (i === 0) this.cleanup.push(ts + keep, b.currentKeyId(), side);
       }
     }
     b.touch(side);
@@ -216,29 +314,44 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
   }
 
   /**
-   * A cleanup timer of one side: drops the key's buckets of that side due by the current watermark, and sets the
-   * timer of the next one; emits nothing (§10.2 rule 6).
+   * Cleanup (§10.2 rule 6), before the keyed timers of the new watermark: every queued key and side whose oldest
+   * bucket is due drops the buckets due by `w`, and queues its next oldest one. Emits nothing.
    */
-  protected onTimer(t: Timer): void {
+  protected override onWatermark(w: number): void {
+    const q = this.cleanup;
     const b = this.backend;
-    b.setNamespace('');
-    const left = t.ns === LEFT_CLEANUP;
-    const side = left ? LEFT : RIGHT;
-    const keep = left ? this.leftKeep : this.rightKeep;
-    const buffer = b.get(side) as Buffer | undefined;
-    if (buffer === undefined) return;
-    const w = this.watermark;
-    let drop = 0;
-    while (drop < buffer.length && (buffer[drop] as number) + keep <= w) drop += 2;
-    if (drop === buffer.length) {
-      b.remove(side);
-      return;
-    }
-    if (drop > 0) {
+    while (q.take(w)) {
+      const side = q.side;
+      const id = q.id;
+      const buffer = b.getAt(side, id, '') as Buffer | undefined;
+      if (buffer === undefined) continue;
+      const keep = side === LEFT ? this.leftKeep : this.rightKeep;
+      let drop = 0;
+      while (drop < buffer.length && (buffer[drop] as number) + keep <= w) drop += 2;
+      if (drop === 0) continue; // a stale entry: an earlier bucket was inserted, or this one went already
+      if (drop === buffer.length) {
+        b.removeAt(side, id, '');
+        continue;
+      }
       buffer.splice(0, drop);
-      b.touch(side);
+      b.putAt(side, id, '', buffer);
+      q.push((buffer[0] as number) + keep, id, side);
     }
-    b.registerTimer('event', (buffer[0] as number) + keep, t.ns);
+  }
+
+  /** The interval join registers no keyed timers. */
+  protected onTimer(t: Timer): void {
+    void t;
+  }
+
+  /** Restores the buffers, then queues every key's oldest buckets again (the queue is not in the snapshot). */
+  override restore(snapshots: readonly OperatorSnapshot[]): void {
+    super.restore(snapshots);
+    this.cleanup.clear();
+    for (const side of [LEFT, RIGHT]) {
+      const keep = side === LEFT ? this.leftKeep : this.rightKeep;
+      for (const [id, buffer] of this.backend.column(side)) this.cleanup.push(((buffer as Buffer)[0] as number) + keep, id, side);
+    }
   }
 
   private late(r: StreamRecord<L | R, Key>, left: boolean): void {

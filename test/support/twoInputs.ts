@@ -8,7 +8,8 @@ export type Step = readonly ['rec', 0 | 1, string, number] | readonly ['wm', 0 |
 
 /**
  * Runs `steps` through the two-input operator `op` (string values and keys), restoring it from a snapshot before each
- * step index in `cuts`, then completes both inputs; returns every output record as `value @timestamp`.
+ * step index in `cuts`, then passes a watermark beyond every timestamp on both inputs (and fails if any key still has
+ * state or timers), then completes both inputs; returns every output record as `value @timestamp`.
  */
 export function runTwoInput(
   steps: readonly Step[],
@@ -31,6 +32,10 @@ export function runTwoInput(
     } else if (s[1] === 0) h.record(`l${n}`, s[3], s[2]);
     else h.record2(`r${n}`, s[3], s[2]);
   });
+  // far past every timestamp: everything fires, and nothing may stay buffered (also after a restore)
+  h.watermark(1e9).watermark2(1e9);
+  const left = h.keys();
+  if (left.length > 0) throw new Error(`state left after the watermark passed everything, for keys ${left.join(', ')}`);
   h.complete().complete2();
   take();
   return out;
