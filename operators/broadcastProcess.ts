@@ -274,6 +274,7 @@ class BroadcastSideContextImpl<S extends Record<string, StateDescriptor>, R, BS 
  *
  * - elements are handled in arrival order across both inputs: a keyed record sees the broadcast state as every
  *   broadcast element before it left it; nothing is buffered (a record that comes before its rule does not see it);
+ *   `broadcast$` is subscribed first, so rules from a synchronous source (an array) arrive before any keyed record;
  * - `onBroadcastElement` has no key and no timers; `ctx.applyToKeyedState(fn)` visits every key's keyed state;
  * - outputs carry the keyed record's timestamp, the broadcast record's, or the timer's;
  * - the watermark is the minimum over both inputs: a broadcast input without watermarks holds it at MIN until it
@@ -306,5 +307,5 @@ export function broadcastProcess<T, B, K, R = unknown, S extends Record<string, 
   broadcast$: Observable<StreamElement<B, unknown>>,
   spec: BroadcastProcessSpec<T, B, K, R, S, BS>,
 ): OperatorFunction<StreamElement<T, K>, StreamElement<R, K>> {
-  return twoInputOperator<T, B, K, R>('broadcastProcess', spec.name, broadcast$ as Observable<StreamElement<B, K>>, 'operator', (args) => new BroadcastCore<T, B, K, R, S, BS>(args, spec));
+  return twoInputOperator<T, B, K, R>('broadcastProcess', spec.name, broadcast$ as Observable<StreamElement<B, K>>, 'operator', (args) => new BroadcastCore<T, B, K, R, S, BS>(args, spec), true);
 }

@@ -147,3 +147,32 @@ describe('broadcastProcess (docs/SEMANTICS.md §10.6)', () => {
     expect((h.error as Error).message).toContain('put keyBy(...) before broadcastProcess (on its keyed input)');
   });
 });
+
+describe('broadcastProcess under parallel (in-process subtasks)', () => {
+  it('every subtask receives every broadcast element: the same output as one instance', async () => {
+    const { from, lastValueFrom, toArray: collect } = await import('rxjs');
+    const { eventTime, keyBy, parallel, values } = await import('../operators/index.js');
+    const clicks = Array.from({ length: 40 }, (_, i) => ({ user: `u${i % 7}`, page: ['/a', '/b', '/c'][i % 3] as string, at: i * 10 }));
+    const rules = [{ page: '/a', alert: 'A' }, { page: '/c', alert: 'C' }];
+    const spec = () =>
+      broadcastProcess<Click & { user: string; at: number }, Rule, string, string, Record<never, never>, typeof broadcastState>(
+        from(rules.map((r, i) => rec(r as Rule, i))),
+        {
+          name: 'rules',
+          broadcastState,
+          onElement(c, ctx) {
+            const rule = ctx.broadcast.rules.get(c.page);
+            if (rule !== undefined) ctx.emit(`${ctx.key} ${c.page} ${rule}`);
+          },
+          onBroadcastElement(r, ctx) {
+            if ('page' in r) ctx.broadcast.rules.set(r.page, r.alert);
+          },
+        },
+      );
+    const keyed = () => from(clicks).pipe(eventTime((c) => c.at), keyBy((c) => c.user));
+    const one = await lastValueFrom(keyed().pipe(spec(), values(), collect()));
+    const two = await lastValueFrom(keyed().pipe(parallel(2, (s) => s.pipe(spec())), values(), collect()));
+    expect(one.length).toBe(27);
+    expect([...two].sort()).toStrictEqual([...one].sort());
+  });
+});

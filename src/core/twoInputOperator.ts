@@ -42,7 +42,7 @@ class CoreTarget<OUT> implements AlignedInputsTarget {
 
 /**
  * Makes the pipeable operator of a keyed core with two inputs: the piped stream is input 0, `second` is input 1.
- * Both are subscribed with the operator's subscriber as destination, so stateful operators inside `second` find the
+ * Both are subscribed (input 0 first, unless `secondFirst`) with the operator's subscriber as destination, so stateful operators inside `second` find the
  * same runtime. Their elements go through {@link AlignedInputs}: one element at a time in arrival order, watermarks
  * combined by `rule`, barrier `n` taken (snapshot, then forwarded) once it arrived on both inputs not yet completed,
  * an input that delivered it held back meanwhile (docs/SEMANTICS.md §8, §10.1). The output completes after both inputs
@@ -62,6 +62,8 @@ export function twoInputOperator<IN1, IN2, K, OUT>(
   second: Observable<StreamElement<IN2, K>>,
   rule: WatermarkRule,
   create: (args: CoreArgs<OUT>) => KeyedOperatorCore<IN1 | IN2, OUT>,
+  /** subscribe to `second` before the piped stream (`broadcastProcess`: synchronous rules arrive first) */
+  secondFirst = false,
 ): OperatorFunction<StreamElement<IN1, K>, StreamElement<OUT, K>> {
   return (first) =>
     new OperatorObservable<StreamElement<OUT, K>>((out) => {
@@ -82,7 +84,8 @@ export function twoInputOperator<IN1, IN2, K, OUT>(
       const inputs = new AlignedInputs(new CoreTarget(core as KeyedOperatorCore<unknown, OUT>, typedOut), 2, true, combiner, operatorName);
       const subscriptions: Subscription[] = [];
       const inputStreams = [first, second] as const;
-      for (let i = 0; i < 2 && !out.closed; i++) {
+      for (const i of secondFirst ? [1, 0] : [0, 1]) {
+        if (out.closed) break;
         subscriptions.push(
           subscribeElements(
             inputStreams[i] as Observable<StreamElement<unknown, unknown>>,
