@@ -31,5 +31,5 @@ export function coGroup<L, R, K, OUT>(
   fn: (lefts: readonly L[], rights: readonly R[], ctx: WindowContext<K>) => OUT | readonly OUT[] | undefined,
   options: WindowJoinOptions<L, R, K> = {},
 ): OperatorFunction<StreamElement<L, K>, StreamElement<OUT, K>> {
-  return windowJoinOperator<L, R, K, OUT>('coGroup', right$, assigner, options, fn);
+  return windowJoinOperator<L, R, K, OUT>('coGroup', right$, assigner, options, { group: fn });
 }

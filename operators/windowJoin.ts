@@ -42,10 +42,5 @@ export function windowJoin<L, R, K, OUT>(
   fn: (left: L, right: R, ctx: WindowContext<K>) => OUT,
   options: WindowJoinOptions<L, R, K> = {},
 ): OperatorFunction<StreamElement<L, K>, StreamElement<OUT, K>> {
-  return windowJoinOperator<L, R, K, OUT>('windowJoin', right$, assigner, options, (lefts, rights, ctx) => {
-    if (lefts.length === 0 || rights.length === 0) return undefined;
-    const out: OUT[] = [];
-    for (const l of lefts) for (const r of rights) out.push(fn(l, r, ctx));
-    return out;
-  });
+  return windowJoinOperator<L, R, K, OUT>('windowJoin', right$, assigner, options, { pair: fn });
 }

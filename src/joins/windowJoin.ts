@@ -52,7 +52,7 @@ const untag = (v: unknown): unknown => (v as Sided).value;
  *
  * @example
  * ```ts
- * windowJoinOperator('coGroup', right$, assigner, options, (ls, rs) => [{ ls, rs }]);
+ * windowJoinOperator('coGroup', right$, assigner, options, { group: (ls, rs) => [{ ls, rs }] });
  * ```
  *
  * @internal
@@ -62,13 +62,40 @@ export function windowJoinOperator<L, R, K, OUT>(
   right$: Observable<StreamElement<R, K>>,
   assigner: WindowAssigner<L | R>,
   options: WindowJoinOptions<L, R, K>,
-  fire: (lefts: L[], rights: R[], ctx: WindowContext<K>) => OUT | readonly OUT[] | undefined,
+  results:
+    | { readonly group: (lefts: L[], rights: R[], ctx: WindowContext<K>) => OUT | readonly OUT[] | undefined }
+    | { readonly pair: (left: L, right: R, ctx: WindowContext<K>) => OUT },
 ): OperatorFunction<StreamElement<L, K>, StreamElement<OUT, K>> {
+  // coGroup: one call per firing with both sides; windowJoin: one call per pair, emitted as it comes (no array)
+  const pair = 'pair' in results ? results.pair : undefined;
+  // a firing's sides, reused; a firing that starts while another runs (a result fed back into an input of
+  // another subscription of this operator) takes fresh arrays
+  const reused: [L[], R[]] = [[], []];
+  let firing = false;
+  const each =
+    pair === undefined
+      ? undefined
+      : (elements: readonly unknown[], ctx: WindowContext<unknown>, emit: (value: unknown) => void): void => {
+          const [lefts, rights]: [L[], R[]] = firing ? [[], []] : reused;
+          const outer = firing;
+          firing = true;
+          try {
+            lefts.length = 0;
+            rights.length = 0;
+            for (const e of elements as readonly Sided[]) {
+              if (e.side === 0) lefts.push(e.value as L);
+              else rights.push(e.value as R);
+            }
+            for (let i = 0; i < lefts.length; i++) for (let j = 0; j < rights.length; j++) emit(pair(lefts[i] as L, rights[j] as R, ctx as WindowContext<K>));
+          } finally {
+            firing = outer;
+          }
+        };
   const fn: WindowFunction<Sided, K, OUT> = {
     kind: 'process',
     aggregator: undefined,
     name: kind,
-    plain: { lateValue: untag },
+    plain: each === undefined ? { lateValue: untag } : { lateValue: untag, each },
     fn: (elements, ctx) => {
       const lefts: L[] = [];
       const rights: R[] = [];
@@ -76,7 +103,7 @@ export function windowJoinOperator<L, R, K, OUT>(
         if (e.side === 0) lefts.push(e.value as L);
         else rights.push(e.value as R);
       }
-      return fire(lefts, rights, ctx);
+      return 'group' in results ? results.group(lefts, rights, ctx) : undefined;
     },
   };
   const windowOptions = {

@@ -34,8 +34,18 @@ export type WindowFunction<T, K, R> =
        * Emit each result as the record's value itself, not as `{ key, window, value }` (window joins and `coGroup`,
        * docs/SEMANTICS.md §10.3); and, when a record is late, send `lateValue(value)` to `lateData` in its place.
        */
-      readonly plain?: { readonly lateValue: (value: unknown) => unknown };
+      readonly plain?: PlainResults;
     };
+
+/**
+ * Results as plain values (window joins and `coGroup`): the window function's values are the records' values, and a
+ * late record goes to `lateData` as `lateValue(value)`. With `each`, a firing calls `each(elements, ctx, emit)`, which
+ * emits its results one by one instead of returning them (no array per firing). @internal
+ */
+export interface PlainResults {
+  readonly lateValue: (value: unknown) => unknown;
+  readonly each?: (elements: readonly unknown[], ctx: WindowContext<unknown>, emit: (value: unknown) => void) => void;
+}
 
 /**
  * Options of `window(...)`.
@@ -210,8 +220,8 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
   /** allowed lateness in ms (0 for processing-time windows) */
   protected readonly lateness: number;
   protected readonly lateData: Observer<StreamRecord<T, K>> | undefined;
-  /** results as plain values (joins; see {@link WindowFunction}) */
-  private readonly plain: { readonly lateValue: (value: unknown) => unknown } | undefined;
+  /** results as plain values (joins; see {@link PlainResults}) */
+  private readonly plain: PlainResults | undefined;
   protected readonly fn: WindowFunction<T, K, R>;
   private readonly wctx: WindowCtx<K>;
   private lateDropped = 0;
@@ -276,11 +286,27 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
     ctx.key = key;
     ctx.window = window;
     const elements = fn.aggregator === undefined ? (contents as unknown[]) : [contents];
+    const each = this.plain?.each;
+    if (each !== undefined) {
+      this.firingKey = key as unknown as Key;
+      this.firingTs = ts;
+      each(elements, ctx as WindowContext<unknown>, this.emitPlain);
+      return;
+    }
     const out = fn.fn(elements, ctx);
     if (out === undefined) return;
     if (Array.isArray(out)) for (const r of out as readonly R[]) this.emitOne(key, window, r, ts);
     else this.emitOne(key, window, out as R, ts);
   }
+
+  /** The key and timestamp of the firing whose results {@link emitPlain} emits. */
+  private firingKey: Key = '';
+  private firingTs = 0;
+  /** Emits one plain result of the current firing (see {@link PlainResults}). */
+  private readonly emitPlain = (value: unknown): void => {
+    this.recordsOut++;
+    (this.out as unknown as Subscriber<StreamElement<unknown, Key>>).next({ kind: 'record', value, timestamp: this.firingTs, key: this.firingKey });
+  };
 
   /** Emits one result of a window, stamped `ts`. */
   protected emitOne(key: K, window: TimeWindow, value: R, ts: number): void {
