@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Subject } from 'rxjs';
 import { record, tumblingWindows, watermark, type StreamElement } from '../src/index.js';
 import { intervalJoin, windowJoin } from '../operators/index.js';
@@ -52,6 +54,53 @@ export function joinsBench(n = 1_000_000, keyCounts: readonly number[] = [1_000,
   lines.push(`| interval join (−50 ms, +50 ms) | ${rows.interval.join(' | ')} |`);
   lines.push(`| window join (tumbling 1 s) | ${rows.window.join(' | ')} |`);
   return { report: lines.join('\n'), results: all };
+}
+
+/**
+ * `npm run bench -- joins-memory`: an interval join (−50 ms, +50 ms) over 10 M events and 100 000 keys, fed as in
+ * {@link joinsBench} but generated as they flow (no input array): the records buffered and the live heap after a full
+ * GC, every 1 M events. The state must stay bounded: the buffered records and the heap level off.
+ */
+export function joinsMemoryBench(n = 10_000_000, keys = 100_000): { report: string } {
+  // a full GC before each reading: node's gc(), exposed here if the process was not started with --expose-gc
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const rnd = prng(11);
+  const names = Array.from({ length: keys }, (_, i) => `key-${i}`);
+  const left = new Subject<Element>();
+  const right = new Subject<Element>();
+  let pairs = 0;
+  left.pipe(intervalJoin<number, number, string, number>(right, { lower: -50, upper: 50 }, (l) => l, { name: 'memory' })).subscribe((e) => {
+    if (e.kind === 'record') pairs++;
+  });
+  const count = [0, 0];
+  const rows: string[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const side = rnd() < 0.5 ? 0 : 1;
+    const t = Math.floor(i / 10);
+    const input = side === 0 ? left : right;
+    input.next(record(i, t, names[Math.floor(rnd() * keys)] as string));
+    if (++(count[side] as number) % 1000 === 0) input.next(watermark(t - 1));
+    if ((i + 1) % 1_000_000 === 0) {
+      gc();
+      rows.push(`| ${((i + 1) / 1e6).toFixed(0)} M | ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)} MB | ${pairs.toLocaleString('en')} |`);
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  left.complete();
+  right.complete();
+  return {
+    report: [
+      '## interval join memory (issue 15)',
+      '',
+      `\`npm run bench -- joins-memory\`, ${new Date().toISOString()}: ${n.toLocaleString('en')} events, ${keys.toLocaleString('en')} keys, generated as they flow; ${(n / seconds / 1e6).toFixed(2)} M events/s in all (GC pauses included).`,
+      '',
+      '| events | live heap after a full GC | pairs so far |',
+      '| ---: | ---: | ---: |',
+      ...rows,
+    ].join('\n'),
+  };
 }
 
 type Element = StreamElement<number, string>;

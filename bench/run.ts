@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { checkpointStoreBench } from './checkpointStore.js';
 import { jobsBench } from './jobs.js';
-import { joinsBench } from './joins.js';
+import { joinsBench, joinsMemoryBench } from './joins.js';
 import { keyedCountBench } from './keyedCount.js';
 import { mapFilterBench } from './mapFilter.js';
 import { parallelBench } from './parallel.js';
@@ -20,6 +20,8 @@ const benches: Record<string, () => { report: string } | Promise<{ report: strin
   windows: () => windowsBench(process.argv.slice(3)),
   'checkpoint-store': () => checkpointStoreBench(),
   joins: () => joinsBench(),
+  // an interval join over 10 M events: the live heap every 1 M (state stays bounded)
+  'joins-memory': () => joinsMemoryBench(),
   // `npm run bench -- jobs 100000`: one key count only
   jobs: () => jobsBench(undefined, undefined, process.argv[3] !== undefined ? [Number(process.argv[3])] : undefined),
   // `npm run bench -- parallel speedup|overhead|shuffle [records]`: one part, in this process (`all`: every part)
