@@ -395,26 +395,47 @@ export function keyedOperator<IN, K, OUT>(
 ): OperatorFunction<StreamElement<IN, K>, StreamElement<OUT, K>> {
   return (source) =>
     new OperatorObservable<StreamElement<OUT, K>>((out) => {
-      const runtime = runtimeOf(out);
-      const position = runtime?.nextPosition?.();
-      const core = create({
-        name: name ?? (position === undefined ? kind : `${kind}#${position}`),
-        kind,
-        out: out as unknown as Subscriber<StreamElement<OUT, Key>>,
-        scheduler: runtime?.scheduler ?? asyncScheduler,
-        runtime,
-      });
-      try {
-        runtime?.register?.(core);
-      } catch (err) {
-        out.error(err);
-        return undefined;
-      }
-      core.restoreFromRuntime();
+      const core = startCore(kind, name, out as unknown as Subscriber<StreamElement<OUT, Key>>, create);
+      if (core === undefined) return undefined;
       const sub = source.subscribe(new CoreSubscriber<IN, K, OUT>(out, core));
       return () => {
         core.finish();
         sub.unsubscribe();
       };
     });
+}
+
+/**
+ * Builds a keyed core for a subscription (`keyedOperator`, `twoInputOperator`): finds the pipeline's runtime through
+ * the subscriber ({@link runtimeOf}: clock, registration, restore), names the core (`kind#position` by default),
+ * registers it, lets `prepare` set it up, and restores it. A runtime that refuses the instance fails `out` with its
+ * error; then `undefined`.
+ *
+ * @example
+ * ```ts
+ * const core = startCore('process', spec.name, out, (args) => new ProcessCore(args, spec));
+ * if (core === undefined) return undefined;
+ * ```
+ *
+ * @internal
+ */
+export function startCore<IN, OUT, C extends KeyedOperatorCore<IN, OUT>>(
+  kind: string,
+  name: string | undefined,
+  out: Subscriber<StreamElement<OUT, Key>>,
+  create: (args: CoreArgs<OUT>) => C,
+  prepare?: (core: C) => void,
+): C | undefined {
+  const runtime = runtimeOf(out);
+  const position = runtime?.nextPosition?.();
+  const core = create({ name: name ?? (position === undefined ? kind : `${kind}#${position}`), kind, out, scheduler: runtime?.scheduler ?? asyncScheduler, runtime });
+  try {
+    runtime?.register?.(core);
+  } catch (err) {
+    out.error(err);
+    return undefined;
+  }
+  prepare?.(core);
+  core.restoreFromRuntime();
+  return core;
 }

@@ -1,11 +1,10 @@
-import { asyncScheduler, type Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
+import type { Observable, OperatorFunction, Subscriber, Subscription } from 'rxjs';
 import type { CheckpointBarrier, Key, StreamElement, StreamRecord, StreamStatus, Watermark } from '../elements/index.js';
 import { OperatorObservable, subscribeElements } from '../elements/plumbing.js';
 import { CombinedWatermarkStatus } from '../partitioning/combinedWatermark.js';
 import { AlignedInputs, type AlignedInputsTarget } from '../partitioning/merge.js';
 import { StatusWatermarkValve } from '../partitioning/valve.js';
-import type { CoreArgs, KeyedOperatorCore } from './keyedOperator.js';
-import { runtimeOf } from './runtime.js';
+import { startCore, type CoreArgs, type KeyedOperatorCore } from './keyedOperator.js';
 
 /**
  * How a two-input operator combines its inputs' watermarks and statuses (docs/SEMANTICS.md §10.1):
@@ -67,21 +66,12 @@ export function twoInputOperator<IN1, IN2, K, OUT>(
 ): OperatorFunction<StreamElement<IN1, K>, StreamElement<OUT, K>> {
   return (first) =>
     new OperatorObservable<StreamElement<OUT, K>>((out) => {
-      const runtime = runtimeOf(out);
-      const position = runtime?.nextPosition?.();
-      const operatorName = name ?? (position === undefined ? kind : `${kind}#${position}`);
       const typedOut = out as unknown as Subscriber<StreamElement<OUT, Key>>;
-      const core = create({ name: operatorName, kind, out: typedOut, scheduler: runtime?.scheduler ?? asyncScheduler, runtime });
-      try {
-        runtime?.register?.(core);
-      } catch (err) {
-        out.error(err);
-        return undefined;
-      }
       const combiner = rule === 'operator' ? new CombinedWatermarkStatus(2) : new StatusWatermarkValve(2);
-      core.inputs = combiner;
-      core.restoreFromRuntime();
-      const inputs = new AlignedInputs(new CoreTarget(core as KeyedOperatorCore<unknown, OUT>, typedOut), 2, true, combiner, operatorName);
+      // the combiner's state is part of the core's snapshot: set it before the restore
+      const core = startCore(kind, name, typedOut, create, (c) => (c.inputs = combiner));
+      if (core === undefined) return undefined;
+      const inputs = new AlignedInputs(new CoreTarget(core as KeyedOperatorCore<unknown, OUT>, typedOut), 2, true, combiner, core.name);
       const subscriptions: Subscription[] = [];
       const inputStreams = [first, second] as const;
       for (const i of secondFirst ? [1, 0] : [0, 1]) {

@@ -44,6 +44,17 @@ function tagged<T, K>(side: 0 | 1, name: string): OperatorFunction<StreamElement
 
 const untag = (v: unknown): unknown => (v as Sided).value;
 
+/** A firing's elements split by side, each in arrival order. */
+function sides<L, R>(elements: readonly unknown[]): [L[], R[]] {
+  const lefts: L[] = [];
+  const rights: R[] = [];
+  for (const e of elements as readonly Sided[]) {
+    if (e.side === 0) lefts.push(e.value as L);
+    else rights.push(e.value as R);
+  }
+  return [lefts, rights];
+}
+
 /**
  * Builds a window join or a coGroup as Flink does (`JoinedStreams`, `CoGroupedStreams`; docs/SEMANTICS.md §10.3,
  * §10.4): the two inputs, their values tagged with their side, merged by the valve with aligned barriers (§2.4, §8;
@@ -68,43 +79,21 @@ export function windowJoinOperator<L, R, K, OUT>(
 ): OperatorFunction<StreamElement<L, K>, StreamElement<OUT, K>> {
   // coGroup: one call per firing with both sides; windowJoin: one call per pair, emitted as it comes (no array)
   const pair = 'pair' in results ? results.pair : undefined;
-  // a firing's sides, reused; a firing that starts while another runs (a result fed back into an input of
-  // another subscription of this operator) takes fresh arrays
-  const reused: [L[], R[]] = [[], []];
-  let firing = false;
-  const each =
-    pair === undefined
-      ? undefined
-      : (elements: readonly unknown[], ctx: WindowContext<unknown>, emit: (value: unknown) => void): void => {
-          const [lefts, rights]: [L[], R[]] = firing ? [[], []] : reused;
-          const outer = firing;
-          firing = true;
-          try {
-            lefts.length = 0;
-            rights.length = 0;
-            for (const e of elements as readonly Sided[]) {
-              if (e.side === 0) lefts.push(e.value as L);
-              else rights.push(e.value as R);
-            }
-            for (let i = 0; i < lefts.length; i++) for (let j = 0; j < rights.length; j++) emit(pair(lefts[i] as L, rights[j] as R, ctx as WindowContext<K>));
-          } finally {
-            firing = outer;
-          }
-        };
   const fn: WindowFunction<Sided, K, OUT> = {
     kind: 'process',
     aggregator: undefined,
     name: kind,
-    plain: each === undefined ? { lateValue: untag } : { lateValue: untag, each },
-    fn: (elements, ctx) => {
-      const lefts: L[] = [];
-      const rights: R[] = [];
-      for (const e of elements as readonly Sided[]) {
-        if (e.side === 0) lefts.push(e.value as L);
-        else rights.push(e.value as R);
-      }
-      return 'group' in results ? results.group(lefts, rights, ctx) : undefined;
-    },
+    plain:
+      pair === undefined
+        ? { lateValue: untag }
+        : {
+            lateValue: untag,
+            each: (elements, ctx, emit) => {
+              const [lefts, rights] = sides<L, R>(elements);
+              for (let i = 0; i < lefts.length; i++) for (let j = 0; j < rights.length; j++) emit(pair(lefts[i] as L, rights[j] as R, ctx as WindowContext<K>));
+            },
+          },
+    fn: (elements, ctx) => ('group' in results ? results.group(...sides<L, R>(elements), ctx) : undefined),
   };
   const windowOptions = {
     ...(options.allowedLateness !== undefined ? { allowedLateness: options.allowedLateness } : {}),
