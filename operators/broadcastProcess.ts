@@ -1,5 +1,5 @@
 import type { Observable, Observer, OperatorFunction } from 'rxjs';
-import type { Key, StreamElement, StreamRecord } from '../src/elements/index.js';
+import type { Key, OutputTag, StreamElement, StreamRecord } from '../src/elements/index.js';
 import type { CoreArgs } from '../src/core/keyedOperator.js';
 import { EmittingContext, ProcessContextImpl, ProcessCoreBase, type ProcessContext, type ProcessContextHost, type TimerContext } from '../src/core/processContext.js';
 import { twoInputOperator } from '../src/core/twoInputOperator.js';
@@ -86,7 +86,8 @@ export interface BroadcastSideContext<S extends Record<string, StateDescriptor>,
   readonly broadcast: Views<BS, true>;
   /** Emits a record with the broadcast record's key (usually none); timestamp defaults to the broadcast record's. */
   emit(value: R, timestamp?: number): void;
-  output<X>(side: Observer<X>, value: X): void;
+  /** Sends a value to a side output (a tag: stamped with the broadcast record's timestamp; or an observer). */
+  output<X>(side: OutputTag<X> | Observer<X>, value: X): void;
   /**
    * Calls `fn(key, state)` for every key with a value in the declared keyed state, `state` scoped to that key: state
    * by state in declaration order, each in the order its current values were created.

@@ -34,5 +34,6 @@ export {
   type ReadOnlyBroadcastState,
 } from './broadcastProcess.js';
 export { values } from './values.js';
+export { sideOutputOf } from './sideOutputOf.js';
 export { unionWith } from './unionWith.js';
 export { parallel, type ParallelOptions } from './parallel.js';

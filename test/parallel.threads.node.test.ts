@@ -3,8 +3,9 @@
 import fc from 'fast-check';
 import { from, lastValueFrom, pipe, tap, toArray, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { boundedOutOfOrderness, fromArray, fromAsyncIterable, memoryStore, record, runJob, SubtaskError, toArray as toArraySink, watermark, type Key, type Source, type StreamElement } from '../src/index.js';
-import { eventTime, keyBy, parallel, values } from '../operators/index.js';
+import { boundedOutOfOrderness, MAX_WATERMARK, fromArray, fromAsyncIterable, memoryStore, record, runJob, SubtaskError, toArray as toArraySink, watermark, type Key, type Source, type StreamElement } from '../src/index.js';
+import { eventTime, keyBy, parallel, process, sideOutputOf, values } from '../operators/index.js';
+import { odd, sideSplit } from './fixtures/parallel/sideSplit.js';
 import failing from './fixtures/parallel/failing.js';
 import exiting from './fixtures/parallel/exiting.js';
 import { pipeline as rekeying } from './fixtures/parallel/rekeying.js';
@@ -110,6 +111,27 @@ describe('parallel in worker threads', () => {
       expect(s2.restoredFrom, `cut ${cut}`).toBe(1);
       expect(out.values, `cut ${cut}`).toStrictEqual(reference.values);
     }
+  });
+
+  it('side outputs cross the threads: the in-process output, side records in their places; one passing into the workers reaches one subtask', async () => {
+    const events: Event[] = Array.from({ length: 300 }, (_, i) => ({ user: `u${i % 17}`, n: i % 13 }));
+    const input = () => from([...events.map((e, i) => record(e, i)), watermark(MAX_WATERMARK)]).pipe(keyBy((e: Event) => e.user));
+    for (const n of [1, 2, 3]) {
+      const inProcess = await lastValueFrom(input().pipe(parallel(n, sideSplit), toArray()));
+      const threads = await lastValueFrom(input().pipe(parallel(n, sideSplit, { worker: fixture('sideSplit') }), toArray()));
+      expect(threads, `n = ${n}`).toStrictEqual(inProcess);
+      expect(threads.filter((e) => e.kind === 'side')).toHaveLength(events.filter((e) => e.n % 2 === 1).length);
+    }
+    // side records made before the workers go into subtask 0 only, and come out once
+    const tee = process<Event, string, Event>({
+      name: 'tee',
+      onElement(e, ctx) {
+        if (e.n % 2 === 1) ctx.output(odd, e);
+        ctx.emit(e);
+      },
+    });
+    const upstream = await lastValueFrom(input().pipe(tee, parallel(2, windowCount, { worker: windowModule }), sideOutputOf(odd), toArray()));
+    expect(upstream.filter((e) => e.kind === 'record')).toHaveLength(events.filter((e) => e.n % 2 === 1).length);
   });
 
   it('a pipeline that throws in a worker fails the stream with SubtaskError carrying the error', async () => {

@@ -71,7 +71,7 @@ describe('package build', () => {
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toStrictEqual({
       root: 'function',
-      ops: ['aggregate', 'broadcastProcess', 'coGroup', 'coProcess', 'eventTime', 'filter', 'flatMap', 'ingestionTime', 'intervalJoin', 'keyBy', 'map', 'parallel', 'process', 'processWindow', 'reduce', 'unionWith', 'values', 'window', 'windowJoin'],
+      ops: ['aggregate', 'broadcastProcess', 'coGroup', 'coProcess', 'eventTime', 'filter', 'flatMap', 'ingestionTime', 'intervalJoin', 'keyBy', 'map', 'parallel', 'process', 'processWindow', 'reduce', 'sideOutputOf', 'unionWith', 'values', 'window', 'windowJoin'],
       rec: { kind: 'record', value: 1, timestamp: 2 },
       out: [{ at: 5 }],
       stores: ['function', 'function', 'function', ['7']],

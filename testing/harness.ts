@@ -1,7 +1,7 @@
 import { Subject, type Observable, type Observer, type OperatorFunction } from 'rxjs';
 import type { OperatorSnapshot } from '../src/checkpoints/snapshot.js';
 import { PipelineRuntime, type StatefulOperatorInstance } from '../src/core/runtime.js';
-import { barrier, record, watermark, type StreamElement, type StreamRecord } from '../src/elements/index.js';
+import { barrier, isOutputTag, record, watermark, type OutputTag, type StreamElement, type StreamRecord } from '../src/elements/index.js';
 import { ManualScheduler } from './manualScheduler.js';
 
 /**
@@ -65,8 +65,11 @@ export interface Harness<T, K, R> {
   records(): StreamRecord<R, K>[];
   /** Everything emitted since the last call to `takeOutput` (and forgets it). */
   takeOutput(): StreamElement<R, K>[];
-  /** Values sent to a side output so far. */
-  sideOutput<X>(side: Observer<X>): X[];
+  /**
+   * Values sent to a side output so far: to a tag (they are in `output()` too, as side records in their places), or
+   * to an observer.
+   */
+  sideOutput<X>(side: OutputTag<X> | Observer<X>): X[];
   /** Physically present keyed state of a key (no TTL side effects); `operator` picks one of several. */
   state(key: K, name: string, options?: { operator?: string; namespace?: string | number }): unknown;
   /** Keys with state or timers. */
@@ -201,7 +204,10 @@ function harnessWith<T, K, R>(
       taken = out.length;
       return fresh;
     },
-    sideOutput: <X>(side: Observer<X>) => [...((sides.get(side as Observer<unknown>) ?? []) as X[])],
+    sideOutput: <X>(side: OutputTag<X> | Observer<X>): X[] =>
+      isOutputTag(side)
+        ? out.flatMap((e) => (e.kind === 'side' && e.tag === side.name ? [e.value as X] : []))
+        : [...((sides.get(side as Observer<unknown>) ?? []) as X[])],
     state: (key, name, opts) => pick(opts?.operator).peekState(key, name, opts?.namespace),
     keys: (opts) => pick(opts?.operator).keys() as K[],
     timers: (key, opts) => pick(opts?.operator).timersOf(key),

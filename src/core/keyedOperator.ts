@@ -1,6 +1,6 @@
 import { asyncScheduler, Subscriber, type Observer, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
-import { MAX_WATERMARK, MIN_WATERMARK, type Key, type StreamElement, type StreamRecord } from '../elements/index.js';
+import { isOutputTag, MAX_WATERMARK, MIN_WATERMARK, type Key, type OutputTag, type StreamElement, type StreamRecord } from '../elements/index.js';
 import { describeValue, InvalidKeyError, NotAStreamElementError, TidewaterError, UserFunctionError } from '../errors/index.js';
 import { isControlElement, OperatorObservable } from '../elements/plumbing.js';
 import { checkedKeyIdOf, NOT_A_KEY } from '../keys/keyId.js';
@@ -343,10 +343,24 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     else console.warn(message);
   }
 
-  /** Side output through the runtime (the harness records them), else straight to the observer. */
+  /** Side output to an observer: through the runtime (the harness records them), else straight to the observer. */
   protected sideOutput<X>(observer: Observer<X>, value: X): void {
     if (this.runtime?.sideOutput !== undefined) this.runtime.sideOutput(this.name, observer, value);
     else observer.next(value);
+  }
+
+  /**
+   * A record of side output `tag`: downstream, in order with the main output's records, watermarks and barriers
+   * (docs/SEMANTICS.md §11).
+   */
+  emitToTag(tag: OutputTag<unknown>, value: unknown, timestamp: number): void {
+    (this.out as unknown as Subscriber<StreamElement<unknown, Key>>).next({ kind: 'side', tag: tag.name, value, timestamp });
+  }
+
+  /** A late record to its late-data output: a tag gets its value and timestamp, an observer the record itself. */
+  protected lateOutput<X>(target: Observer<StreamRecord<X, Key>> | OutputTag<X>, r: StreamRecord<X, Key>): void {
+    if (isOutputTag(target)) this.emitToTag(target, r.value, r.timestamp);
+    else this.sideOutput(target as Observer<StreamRecord<X, Key>>, r);
   }
 }
 

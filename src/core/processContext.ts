@@ -1,5 +1,5 @@
 import type { Observer, Subscriber } from 'rxjs';
-import type { Key, StreamElement, StreamRecord } from '../elements/index.js';
+import { isOutputTag, type Key, type OutputTag, type StreamElement, type StreamRecord } from '../elements/index.js';
 import type { KeyedStateBackend } from '../state/backend.js';
 import type { StateDescriptor, StateHandles } from '../state/descriptors.js';
 import type { Timer } from '../timers/queue.js';
@@ -48,8 +48,12 @@ export interface ProcessContext<K, S extends Record<string, StateDescriptor>, R>
   readonly timers: TimerService;
   /** Emits a record with the current key; timestamp defaults to the record's (in `onTimer`: the timer's). */
   emit(value: R, timestamp?: number): void;
-  /** Sends a value to a side output (any observer, e.g. a Subject). */
-  output<X>(side: Observer<X>, value: X): void;
+  /**
+   * Sends a value to a side output (docs/SEMANTICS.md §11): to a tag's stream (`sideOutputOf(tag)`, a job's sink of
+   * that name), stamped with the current timestamp and in order with the main output; or to any observer (e.g. a
+   * Subject), at once.
+   */
+  output<X>(side: OutputTag<X> | Observer<X>, value: X): void;
 }
 
 /**
@@ -77,6 +81,7 @@ export interface ProcessContextHost {
   now(): number;
   checkTimestamp(what: string, ts: unknown): number;
   emitSide<X>(side: Observer<X>, value: X): void;
+  emitToTag(tag: OutputTag<unknown>, value: unknown, timestamp: number): void;
 }
 
 /**
@@ -109,8 +114,9 @@ export class EmittingContext<K, R> {
     this.core.recordsOut++;
     this.out.next({ kind: 'record', value, timestamp: ts, key: this.key as Key });
   };
-  readonly output = <X>(side: Observer<X>, value: X): void => {
-    this.core.emitSide(side, value);
+  readonly output = <X>(side: OutputTag<X> | Observer<X>, value: X): void => {
+    if (isOutputTag(side)) this.core.emitToTag(side as OutputTag<unknown>, value, this.timestamp);
+    else this.core.emitSide(side, value);
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Observable, OperatorFunction, Subscriber, Subscription } from 'rxjs';
-import type { CheckpointBarrier, Key, StreamElement, StreamRecord, StreamStatus, Watermark } from '../elements/index.js';
+import type { ControlElement, Key, StreamElement, StreamRecord } from '../elements/index.js';
 import { OperatorObservable, subscribeElements } from '../elements/plumbing.js';
 import { CombinedWatermarkStatus } from '../partitioning/combinedWatermark.js';
 import { AlignedInputs, type AlignedInputsTarget } from '../partitioning/merge.js';
@@ -28,7 +28,7 @@ class CoreTarget<OUT> implements AlignedInputsTarget {
   record(input: number, e: StreamRecord<unknown, unknown>): void {
     this.core.nextRecordFrom(input, e);
   }
-  control(e: Watermark | StreamStatus | CheckpointBarrier): void {
+  control(e: ControlElement): void {
     this.core.next(e);
   }
   complete(): void {

@@ -1,5 +1,6 @@
-import type { Observable } from 'rxjs';
+import type { Observable, Observer } from 'rxjs';
 import { checkTimestamp, isTimestamp } from '../time/timestamps.js';
+import { ConfigurationError, describeValue } from '../errors/index.js';
 
 /**
  * A key a keyed stream may carry: a primitive, or a tuple of primitives (composite key).
@@ -69,24 +70,96 @@ export interface CheckpointBarrier {
 }
 
 /**
- * Everything that flows through a tidewater pipeline: records and, in order with them, control elements.
+ * A record of a side output (`ctx.output(tag, value)`, docs/SEMANTICS.md §11): it travels in the main stream, in
+ * order with its records, watermarks and barriers, so that `sideOutputOf(tag)` (and a job's named sink) sees it with
+ * the main output's watermarks and barriers. Every operator forwards it unchanged; `values()` and the main sink skip
+ * it.
+ *
+ * @example
+ * ```ts
+ * const s: SideRecord<string> = { kind: 'side', tag: 'rejected', value: 'bad line', timestamp: 1_000 };
+ * ```
+ */
+export interface SideRecord<T = unknown> {
+  readonly kind: 'side';
+  /** The name of its {@link OutputTag}. */
+  readonly tag: string;
+  readonly value: T;
+  readonly timestamp: number;
+}
+
+/**
+ * Everything that flows through a tidewater pipeline: records and, in order with them, control elements (and the
+ * records of side outputs, {@link SideRecord}).
  *
  * @example
  * ```ts
  * const els: StreamElement<string>[] = [record('a', 1), watermark(0), barrier(1)];
  * ```
  */
-export type StreamElement<T, K = unknown> = StreamRecord<T, K> | Watermark | StreamStatus | CheckpointBarrier;
+export type StreamElement<T, K = unknown> = StreamRecord<T, K> | Watermark | StreamStatus | CheckpointBarrier | SideRecord;
 
 /**
- * A control element: anything in a stream that is not a record.
+ * A control element: anything in a stream that is not a record of the stream itself — watermarks, status, barriers,
+ * and side-output records passing through. Operators forward these unchanged, in order.
  *
  * @example
  * ```ts
  * const c: ControlElement = watermark(10);
  * ```
  */
-export type ControlElement = Watermark | StreamStatus | CheckpointBarrier;
+export type ControlElement = Watermark | StreamStatus | CheckpointBarrier | SideRecord;
+
+/**
+ * Names a side output of a pipeline (Flink's `OutputTag`): made with {@link sideOutput}, given to `ctx.output(tag, v)`
+ * (in `process`, `coProcess`, `broadcastProcess`, window functions) or as a `lateData` option; `sideOutputOf(tag)`
+ * gives its stream, and `runJob({ sinks: { main, [tag.name]: sink } })` its sink. Two tags with one name are one
+ * side output.
+ *
+ * @example
+ * ```ts
+ * const rejected = sideOutput<string>('rejected');
+ * rejected.name; // 'rejected'
+ * ```
+ */
+export interface OutputTag<T> {
+  readonly kind: 'output-tag';
+  readonly name: string;
+  /** Carries `T` in the type only (never set). */
+  readonly __value?: (value: T) => T;
+}
+
+/**
+ * Makes a side-output tag (Flink's `new OutputTag<T>(name)`). The name identifies the side output across threads and
+ * in a job's `sinks`; `main` is reserved for the main output.
+ *
+ * @example
+ * ```ts
+ * const tooLarge = sideOutput<Order>('too-large');
+ * orders$.pipe(keyBy((o) => o.user), process({ name: 'check', onElement(o, ctx) { if (o.total > 1e4) ctx.output(tooLarge, o); else ctx.emit(o); } }));
+ * ```
+ */
+export function sideOutput<T>(name: string): OutputTag<T> {
+  if (typeof name !== 'string' || name.length === 0 || name === 'main') {
+    throw new ConfigurationError('sideOutput', name, `sideOutput(${describeValue(name)}): a side output needs a non-empty name other than 'main' (reserved for the main output), e.g. sideOutput<T>('rejected').`);
+  }
+  return Object.freeze({ kind: 'output-tag', name }) as OutputTag<T>;
+}
+
+/**
+ * Whether `x` is a side-output tag (else an `Observer` given where either is accepted).
+ *
+ * @example
+ * ```ts
+ * isOutputTag(sideOutput('late')); // true
+ * isOutputTag(new Subject());      // false
+ * ```
+ */
+export function isOutputTag<X>(x: OutputTag<X> | Observer<X>): x is OutputTag<X>;
+export function isOutputTag(x: unknown): x is OutputTag<unknown>;
+export function isOutputTag(x: unknown): x is OutputTag<unknown> {
+  return typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'output-tag' && typeof (x as { name?: unknown }).name === 'string';
+}
 
 /**
  * A pipeline stream: an observable of stream elements.
@@ -184,7 +257,7 @@ export function active(): StreamStatus {
 }
 
 /**
- * True for any stream element shape (record, watermark, status or barrier).
+ * True for any stream element shape (record, watermark, status, barrier or side record).
  * Used by operators that accept plain values or elements (`eventTime`).
  *
  * @example
@@ -205,6 +278,8 @@ export function isStreamElement(v: unknown): v is StreamElement<unknown> {
       return typeof (e as { idle?: unknown }).idle === 'boolean';
     case 'barrier':
       return typeof (e as { checkpointId?: unknown }).checkpointId === 'number';
+    case 'side':
+      return typeof (e as { tag?: unknown }).tag === 'string' && typeof (e as { timestamp?: unknown }).timestamp === 'number';
     default:
       return false;
   }

@@ -1,6 +1,6 @@
 import { config, Observable, Subscriber, Subscription, type Observer } from 'rxjs';
 import { NotAStreamElementError, TidewaterError, UserFunctionError } from '../errors/index.js';
-import type { CheckpointBarrier, StreamElement, StreamStatus, Watermark } from './index.js';
+import type { ControlElement, StreamElement } from './index.js';
 
 /**
  * The subscriber tidewater operators subscribe upstream with: a `Subscriber` chained to the downstream one (so
@@ -55,13 +55,13 @@ export function subscribeElements<I, O>(
 }
 
 /**
- * Whether `e` is a watermark, a status or a barrier — the control elements operators forward. Checked on the cold
- * path only (after `kind !== 'record'`), so that plain values piped in without `eventTime` fail instead of passing
- * through as if they were control elements.
+ * Whether `e` is a watermark, a status, a barrier or a side-output record — the elements operators forward. Checked
+ * on the cold path only (after `kind !== 'record'`), so that plain values piped in without `eventTime` fail instead
+ * of passing through as if they were control elements.
  */
-export function isControlElement(e: unknown): e is Watermark | StreamStatus | CheckpointBarrier {
+export function isControlElement(e: unknown): e is ControlElement {
   const kind = (e as { kind?: unknown } | null | undefined)?.kind;
-  return kind === 'watermark' || kind === 'status' || kind === 'barrier';
+  return kind === 'watermark' || kind === 'status' || kind === 'barrier' || kind === 'side';
 }
 
 /**

@@ -10,6 +10,7 @@ export type {
   Job,
   JobConfig,
   JobOptions,
+  JobSinks,
   NamedSources,
   SourceStreams,
   SourcesJobConfig,

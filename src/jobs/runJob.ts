@@ -4,7 +4,7 @@ import { PipelineRuntime, withRuntime, type StatefulOperatorInstance } from '../
 import { isMaxParallelism } from '../keys/keyGroups.js';
 import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '../parallel/group.js';
 import { parallelOutputs } from '../parallel/parallel.js';
-import { barrier, isStreamElement, record, type StreamElement } from '../elements/index.js';
+import { barrier, isStreamElement, record, type SideRecord, type StreamElement } from '../elements/index.js';
 import { ConfigurationError, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
 import { describeFallback } from '../stores/checkpointStore.js';
 import type { CheckpointFallback, CheckpointMeta, LoadedCheckpoint, SkippedCheckpoint, StateStore } from '../stores/types.js';
@@ -13,9 +13,11 @@ import type {
   CommittedAhead,
   Job,
   JobConfig,
+  JobOptions,
   JobMetrics,
   JobSummary,
   NamedSources,
+  Sink,
   SinkContext,
   SinkWriter,
   Source,
@@ -162,7 +164,14 @@ class JobRunner<T, R> {
   private readerBusy: boolean[] = [];
   private offsets: string[] = [];
   private nextReader = 0;
+  /** The job's sinks by output: `main`, then one per side output (see {@link JobOptions.sinks}). */
+  private readonly sinks: readonly NamedSink[];
+  /** The open writers, in the order of {@link sinks}; the main output's, if any; side outputs' by name. */
+  private writers: SinkWriter<unknown>[] = [];
   private writer: SinkWriter<R> | undefined;
+  private sideWriters = new Map<string, SinkWriter<unknown>>();
+  /** Side outputs that reached the end of the job without a sink (warned about once each). */
+  private readonly unsunk = new Set<string>();
   /** The pipeline's inputs as it subscribed them: one, or one per named source. */
   private inputs: (Subscriber<StreamElement<T, undefined>> | undefined)[] = [];
   private pipelineSub: Subscription | undefined;
@@ -215,6 +224,7 @@ class JobRunner<T, R> {
     this.sourceNames = named === undefined ? undefined : Object.keys(named);
     this.sources =
       named !== undefined ? Object.values(named as Readonly<Record<string, Source<T>>>) : Array.isArray(config.source) ? (config.source as readonly Source<T>[]) : [config.source as Source<T>];
+    this.sinks = namedSinks(config);
     this.store = config.checkpoint?.store;
     this.retain = config.checkpoint?.retain ?? 3;
     this.batchSize = config.batchSize ?? 1024;
@@ -282,15 +292,18 @@ class JobRunner<T, R> {
       throw new JobError('runJob', loaded.sources.length, `runJob(${name}): checkpoint ${loaded.id} has ${loaded.sources.length} source offsets but the job has ${this.sources.length} sources${names}; restore with the sources it was taken with, or restore: false.`);
     }
     this.restoredFrom = loaded?.id;
-    const sinkContext: SinkContext = {
-      job: name,
-      transactional: config.checkpoint !== undefined,
-      restored: loaded?.sink,
-      ...(loaded !== undefined ? { restoredCheckpoint: loaded.id } : {}),
-    };
+    const restoredSinks = decodeSinkStates(loaded?.sink, this.sinks);
+    const sinkContexts = this.sinks.map(
+      (s): SinkContext => ({
+        job: name,
+        transactional: config.checkpoint !== undefined,
+        restored: restoredSinks.get(s.output),
+        ...(loaded !== undefined ? { restoredCheckpoint: loaded.id } : {}),
+      }),
+    );
     const ctx = { job: name, scheduler: this.scheduler, startOver: config.restore === false, ...(store !== undefined ? { store } : {}) };
     // before anything is changed (checkpoints pruned, output cut back, journals emptied)
-    await this.checkCommitted(loaded, sinkContext, ctx);
+    await this.checkCommitted(loaded, sinkContexts, ctx);
     // the newest id the store recorded for this job (its head, or leftovers); asked once, before anything is pruned
     const recorded = store !== undefined && which !== false ? (await store.nextCheckpointId(name)) - 1 : 0;
     if (store !== undefined && loaded === undefined && which === 'latest') {
@@ -318,8 +331,12 @@ class JobRunner<T, R> {
       this.forceFull = loaded.parent !== undefined;
       this.fullBytes = loaded.parent === undefined ? loaded.bytes : 0;
     }
-    const sink = config.sink;
-    if (sink !== undefined) this.writer = await this.guarded('sink', sink.description, 'open', () => sink.open(sinkContext));
+    for (const [i, { output, sink }] of this.sinks.entries()) {
+      const writer = await this.guarded('sink', sink.description, 'open', () => sink.open(sinkContexts[i] as SinkContext));
+      this.writers.push(writer);
+      if (output === 'main') this.writer = writer as SinkWriter<R>;
+      else this.sideWriters.set(output, writer);
+    }
     const opened = await Promise.allSettled(this.sources.map((s, index) => this.guarded('source', s.description, 'open', () => s.open(loaded?.sources[index], { ...ctx, index }))));
     this.readers = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
@@ -409,13 +426,14 @@ class JobRunner<T, R> {
    * typically a store that lost checkpoints — unless `discardCommitted`: a job never discards committed output or
    * journaled records on its own.
    */
-  private async checkCommitted(loaded: LoadedCheckpoint | undefined, sinkContext: SinkContext, ctx: Omit<SourceContext, 'index'>): Promise<void> {
+  private async checkCommitted(loaded: LoadedCheckpoint | undefined, sinkContexts: readonly SinkContext[], ctx: Omit<SourceContext, 'index'>): Promise<void> {
     const ahead: (CommittedAhead & { readonly component: string })[] = [];
     const note = (description: string, a: CommittedAhead | undefined): void => {
       if (a !== undefined) ahead.push({ ...a, component: a.component ?? description });
     };
-    const sink = this.config.sink;
-    if (sink?.committedAhead !== undefined) note(sink.description, await this.guarded('sink', sink.description, 'open', () => sink.committedAhead?.(sinkContext)));
+    for (const [i, { sink }] of this.sinks.entries()) {
+      if (sink.committedAhead !== undefined) note(sink.description, await this.guarded('sink', sink.description, 'open', () => sink.committedAhead?.(sinkContexts[i] as SinkContext)));
+    }
     for (const [index, s] of this.sources.entries()) {
       if (s.committedAhead !== undefined) note(s.description, await this.guarded('source', s.description, 'open', () => s.committedAhead?.(loaded?.sources[index], { ...ctx, index })));
     }
@@ -454,8 +472,8 @@ class JobRunner<T, R> {
     return (this.sources[i] as Source<T>).description;
   }
 
-  private sinkName(): string {
-    return this.config.sink?.description ?? 'sink';
+  private sinkName(i = 0): string {
+    return this.sinks[i]?.sink.description ?? 'sink';
   }
 
   /** The checkpoint a restart resumes from, as things stand: the last one completed, or the one restored. */
@@ -675,7 +693,7 @@ class JobRunner<T, R> {
         for (let k = 0; k < vs.length && this.phase !== 'ended'; k++) {
           const v = vs[k] as T;
           const e = isStreamElement(v) ? (v as StreamElement<T, undefined>) : record(v, now);
-          if (e.kind === 'record') {
+          if (e.kind === 'record' || e.kind === 'side') {
             const input = this.inputOf(i, this.nextSubtask);
             this.nextSubtask = (this.nextSubtask + 1) % copies;
             if (!input.closed) input.next(e);
@@ -745,6 +763,8 @@ class JobRunner<T, R> {
         }
       }
       this.output$.next(e.value);
+    } else if (e.kind === 'side') {
+      this.atSideSink(e);
     } else if (e.kind === 'barrier') {
       const cp = this.current;
       if (cp !== undefined && cp.id === e.checkpointId) {
@@ -755,6 +775,24 @@ class JobRunner<T, R> {
           this.barrierAtSink(cp);
         }
       }
+    }
+  }
+
+  /** A side-output record at the end of the pipeline: to the sink of its name, else dropped (warned about once). */
+  private atSideSink(e: SideRecord): void {
+    const w = this.sideWriters.get(e.tag);
+    if (w === undefined) {
+      if (!this.unsunk.has(e.tag)) {
+        this.unsunk.add(e.tag);
+        const names = this.sinks.map((s) => s.output).join(', ');
+        this.warn(`runJob(${this.config.name}): side output '${e.tag}' has no sink (sinks: ${names || 'none'}), so its records are dropped. Give it one: sinks: { main: …, '${e.tag}': toNdjsonFile(…) }.`);
+      }
+      return;
+    }
+    try {
+      w.write(e.value);
+    } catch (err) {
+      throw this.componentError('sink', this.sinkName(this.writers.indexOf(w)), 'write', err);
     }
   }
 
@@ -858,8 +896,12 @@ class JobRunner<T, R> {
     const parent = allFull ? undefined : this.snapshotBase;
     this.snapshotBase = cp.id;
     const store = this.store as StateStore;
-    const writer = this.writer;
-    const sink = writer === undefined ? undefined : await this.guarded('sink', this.sinkName(), 'pre-commit', () => writer.preCommit(cp.id), cp.id);
+    const states = new Map<string, string>();
+    for (const [i, writer] of this.writers.entries()) {
+      states.set((this.sinks[i] as NamedSink).output, await this.guarded('sink', this.sinkName(i), 'pre-commit', () => writer.preCommit(cp.id), cp.id));
+      if (this.failed) return;
+    }
+    const sink = encodeSinkStates(states);
     if (this.failed) return;
     let meta;
     try {
@@ -879,8 +921,10 @@ class JobRunner<T, R> {
     }
     // a failed job commits nothing more: a restart restores this checkpoint and commits it then
     if (this.failed) return;
-    if (writer !== undefined) await this.guarded('sink', this.sinkName(), 'commit', () => writer.commit(cp.id), cp.id);
-    if (this.failed) return;
+    for (const [i, writer] of this.writers.entries()) {
+      await this.guarded('sink', this.sinkName(i), 'commit', () => writer.commit(cp.id), cp.id);
+      if (this.failed) return;
+    }
     await this.releaseSources(await store.prune(this.config.name, this.retain, (m) => this.warnStore(m)), cp.id);
     if (allFull) {
       this.fullBytes = meta.bytes;
@@ -1017,10 +1061,9 @@ class JobRunner<T, R> {
   }
 
   private async closeAll(completed: boolean): Promise<void> {
-    const writer = this.writer;
     // without checkpoints, closing a sink flushes what was written to it
     const phase = this.config.checkpoint === undefined ? 'write' : 'close';
-    if (writer !== undefined) await this.guarded('sink', this.sinkName(), phase, () => writer.close(completed));
+    for (const [i, writer] of this.writers.entries()) await this.guarded('sink', this.sinkName(i), phase, () => writer.close(completed));
     for (const [i, r] of this.readers.entries()) await this.guarded('source', this.sourceName(i), 'close', () => r.close());
   }
 
@@ -1093,4 +1136,65 @@ function decodeOffset(s: string): unknown {
   } catch {
     return s;
   }
+}
+
+/** A sink of a job and the output it takes: `main` or a side output's name. */
+interface NamedSink {
+  readonly output: string;
+  readonly sink: Sink<unknown>;
+}
+
+/** The job's sinks (`sink`, or `sinks` by output name), checked. */
+function namedSinks(config: JobOptions<unknown>): NamedSink[] {
+  const name = config.name;
+  const { sink, sinks } = config;
+  if (sink !== undefined && sinks !== undefined) {
+    throw new ConfigurationError('runJob', sinks, `runJob(${name}): give either sink (the main output) or sinks ({ main, [sideOutput]: sink }), not both.`);
+  }
+  const isSink = (s: unknown): s is Sink<unknown> => typeof s === 'object' && s !== null && typeof (s as { open?: unknown }).open === 'function';
+  if (sinks === undefined) {
+    if (sink === undefined) return [];
+    if (!isSink(sink)) throw new ConfigurationError('runJob', sink, `runJob(${name}): sink ${describeValue(sink)} is not a sink; use toArray(), toNdjsonFile(path) or callbackSink({ write }).`);
+    return [{ output: 'main', sink }];
+  }
+  if (typeof sinks !== 'object' || sinks === null || Array.isArray(sinks)) {
+    throw new ConfigurationError('runJob', sinks, `runJob(${name}): sinks ${describeValue(sinks)} must be an object of sinks by output, e.g. { main: toNdjsonFile('out.ndjson'), late: toNdjsonFile('late.ndjson') }.`);
+  }
+  const out: NamedSink[] = [];
+  // main first, then the side outputs in the object's order (the order they pre-commit and commit in)
+  for (const output of ['main', ...Object.keys(sinks).filter((k) => k !== 'main')]) {
+    const s = sinks[output];
+    if (s === undefined) continue;
+    if (!isSink(s)) {
+      throw new ConfigurationError('runJob', s, `runJob(${name}): sinks.${output} ${describeValue(s)} is not a sink; use toArray(), toNdjsonFile(path) or callbackSink({ write }).`);
+    }
+    out.push({ output, sink: s });
+  }
+  return out;
+}
+
+/** Marks a checkpoint's sink state that holds several sinks' states (a job with `sinks`). */
+const SINKS_PREFIX = 'tidewater-sinks:';
+
+/**
+ * The sink state a checkpoint stores: the main sink's own state when it is the job's only sink (as before side
+ * outputs), else every sink's by output name.
+ */
+function encodeSinkStates(states: ReadonlyMap<string, string>): string | undefined {
+  if (states.size === 0) return undefined;
+  if (states.size === 1 && states.has('main')) return states.get('main');
+  return SINKS_PREFIX + JSON.stringify(Object.fromEntries(states));
+}
+
+/** Each sink's state in a checkpoint's sink state (see {@link encodeSinkStates}); a single state is the main sink's. */
+function decodeSinkStates(stored: string | undefined, sinks: readonly NamedSink[]): Map<string, string> {
+  const states = new Map<string, string>();
+  if (stored === undefined) return states;
+  if (!stored.startsWith(SINKS_PREFIX)) {
+    states.set('main', stored);
+    return states;
+  }
+  const parsed = JSON.parse(stored.slice(SINKS_PREFIX.length)) as Record<string, string>;
+  for (const { output } of sinks) if (typeof parsed[output] === 'string') states.set(output, parsed[output]);
+  return states;
 }

@@ -166,6 +166,20 @@ export interface Sink<R> {
 }
 
 /**
+ * The sinks of a job with side outputs: `main` for the main output, one per side output by its name.
+ *
+ * @example
+ * ```ts
+ * const late = sideOutput<Click>('late');
+ * const sinks: JobSinks<Count> = { main: toNdjsonFile('counts.ndjson'), [late.name]: toNdjsonFile('late.ndjson') };
+ * ```
+ */
+export interface JobSinks<R> {
+  readonly main?: Sink<R>;
+  readonly [sideOutput: string]: Sink<unknown> | undefined;
+}
+
+/**
  * Checkpointing of a job.
  *
  * @example
@@ -199,7 +213,15 @@ export interface CheckpointConfig {
 export interface JobOptions<R> {
   /** Names the job's checkpoints in the store. */
   readonly name: string;
+  /** Where the main output goes (`output$` shows it too). Not with `sinks`. */
   readonly sink?: Sink<R>;
+  /**
+   * Several sinks: `main` gets the main output, every other name the side output of that name (`sideOutput(name)`,
+   * docs/SEMANTICS.md §11). With checkpoints each sink pre-commits at every barrier and commits with the checkpoint,
+   * so every one is exactly-once. A side output without a sink here is dropped (and said once through `onWarning`).
+   * Not with `sink`.
+   */
+  readonly sinks?: JobSinks<R>;
   readonly checkpoint?: CheckpointConfig;
   /** `'latest'` (default with a store), a checkpoint id (the newest usable one ≤ it), or false to start empty. */
   readonly restore?: 'latest' | number | false;

@@ -1,7 +1,7 @@
 import type { Observer } from 'rxjs';
 import type { CoreArgs } from '../core/keyedOperator.js';
 import { KeyedOperatorCore } from '../core/keyedOperator.js';
-import { MIN_WATERMARK, type Key, type StreamRecord } from '../elements/index.js';
+import { MIN_WATERMARK, type Key, type OutputTag, type StreamRecord } from '../elements/index.js';
 import { ConfigurationError, describeValue } from '../errors/index.js';
 import { engineArrays } from '../state/backend.js';
 import { valueState } from '../state/descriptors.js';
@@ -58,9 +58,9 @@ export interface IntervalJoinOptions<L, R, K> {
   /** Stable id of the join's state in checkpoints; defaults to its position (`intervalJoin#0`, …). */
   readonly name?: string;
   /** Receives left records that arrived late (timestamp below the watermark); otherwise they are dropped and counted. */
-  readonly leftLateData?: Observer<StreamRecord<L, K>>;
+  readonly leftLateData?: Observer<StreamRecord<L, K>> | OutputTag<L>;
   /** The same for right records. */
-  readonly rightLateData?: Observer<StreamRecord<R, K>>;
+  readonly rightLateData?: Observer<StreamRecord<R, K>> | OutputTag<R>;
 }
 
 /** State indices (declaration order): per key, one side's buffer (see {@link Buffer}). */
@@ -357,7 +357,7 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
   private late(r: StreamRecord<L | R, Key>, left: boolean): void {
     const side = left ? this.options.leftLateData : this.options.rightLateData;
     if (side !== undefined) {
-      this.sideOutput(side as Observer<StreamRecord<L | R, Key>>, r);
+      this.lateOutput(side as Observer<StreamRecord<L | R, Key>>, r);
       return;
     }
     this.lateDropped++;

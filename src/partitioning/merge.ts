@@ -1,5 +1,5 @@
 import { isObservable, type Observable, type Subscriber } from 'rxjs';
-import type { CheckpointBarrier, StreamElement, StreamRecord, StreamStatus, Watermark } from '../elements/index.js';
+import type { CheckpointBarrier, ControlElement, StreamElement, StreamRecord, StreamStatus, Watermark } from '../elements/index.js';
 import { OperatorObservable, isControlElement, subscribeElements } from '../elements/plumbing.js';
 import { ConfigurationError, NotAStreamElementError, describeValue } from '../errors/index.js';
 import { StatusWatermarkValve, type WatermarkCombiner } from './valve.js';
@@ -56,7 +56,8 @@ type Held = StreamElement<unknown, unknown> | typeof END;
 export interface AlignedInputsTarget {
   readonly closed: boolean;
   record(input: number, e: StreamRecord<unknown, unknown>): void;
-  control(e: Watermark | StreamStatus | CheckpointBarrier): void;
+  /** A control element to pass on (watermarks and status the combiner produced, a barrier, a side record in turn). */
+  control(e: ControlElement): void;
   complete(): void;
   error(err: unknown): void;
 }
@@ -70,7 +71,7 @@ class SubscriberTarget implements AlignedInputsTarget {
   record(_input: number, e: StreamRecord<unknown, unknown>): void {
     this.destination.next(e);
   }
-  control(e: Watermark | StreamStatus | CheckpointBarrier): void {
+  control(e: ControlElement): void {
     this.destination.next(e);
   }
   complete(): void {
@@ -184,6 +185,10 @@ export class AlignedInputs {
     switch (e.kind) {
       case 'record':
         this.destination.record(i, e);
+        return;
+      case 'side':
+        // a side-output record passing through: in its input's order, held back with its records (docs/SEMANTICS.md §11)
+        this.destination.control(e);
         return;
       case 'watermark':
         this.emit(this.valve.inputWatermark(i, e.timestamp));

@@ -1,5 +1,5 @@
 import { Subscriber } from 'rxjs';
-import type { CheckpointBarrier, Stream, StreamElement, StreamRecord, StreamStatus, Watermark } from '../elements/index.js';
+import type { ControlElement, Stream, StreamElement, StreamRecord } from '../elements/index.js';
 import { failUserFunction, isControlElement, OperatorObservable } from '../elements/plumbing.js';
 import { ConfigurationError, describeValue, InvalidKeyError, InvalidPartitionError, NotAStreamElementError } from '../errors/index.js';
 import { isMaxParallelism, keyGroupUnchecked } from '../keys/keyGroups.js';
@@ -102,7 +102,7 @@ const RELEASE = -3;
 interface Router<T, K> {
   route(record: StreamRecord<T, K>): number;
   /** Keeps a control element back in its place among held records (true), or lets it go now (false). */
-  hold?(element: Watermark | StreamStatus | CheckpointBarrier): boolean;
+  hold?(element: ControlElement): boolean;
   /** Delivers what is held, in its order: records to their partitions, control elements to every partition. */
   release?(deliver: (partition: number, element: StreamElement<T, K>) => void): void;
 }
@@ -211,9 +211,11 @@ class Fanout<T, K> extends Subscriber<StreamElement<T, K>> {
       return;
     }
     // docs/SEMANTICS.md §9: watermarks, status and barriers go to every partition, after the records before them
-    // (while a range sample is held, they are held with it, in their place)
+    // (while a range sample is held, they are held with it, in their place); a side-output record passing through goes
+    // to partition 0 only (§11: it is one record of the output it belongs to)
     if (this.router.hold?.(e) === true) return;
-    this.broadcast(e);
+    if (e.kind === 'side') this.deliver(0, e);
+    else this.broadcast(e);
   }
 
   protected override _error(err: unknown): void {
@@ -357,6 +359,7 @@ function rangeRouter<T, K>(spec: RangePartitioner<T>['range'] | undefined, n: nu
       let k = 0;
       for (const e of elements) {
         if (e.kind === 'record') deliver(rangeIndex(decided, keys[k++] as number | string), e);
+        else if (e.kind === 'side') deliver(0, e);
         else for (let p = 0; p < n; p++) deliver(p, e);
       }
     },

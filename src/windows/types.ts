@@ -1,3 +1,5 @@
+import type { Observer } from 'rxjs';
+import type { OutputTag } from '../elements/index.js';
 /**
  * A window: the interval `[start, end)`. Every time rule uses its max timestamp `end - 1`
  * (the global window: `start = -Infinity`, `end = Infinity`, max timestamp `MAX_WATERMARK`).
@@ -42,6 +44,11 @@ export interface WindowContext<K> {
   /** The watermark being processed when the firing came from a watermark; the current one otherwise. */
   readonly currentWatermark: number;
   readonly currentProcessingTime: number;
+  /**
+   * Sends a value to a side output (docs/SEMANTICS.md §11): a tag's stream gets it stamped like the window's results
+   * (`end - 1`), in order with them; an observer (e.g. a Subject) gets it at once.
+   */
+  output<X>(side: OutputTag<X> | Observer<X>, value: X): void;
 }
 
 /** The max timestamp of a window: `end - 1`, or MAX for the global window. @internal */

@@ -3,7 +3,7 @@
 // records go. The general operator (`windowOperator.ts`) and the slicing one (`slicingWindowOperator.ts`) extend
 // {@link WindowOperatorBase}; `operators/windowFunction.ts` chooses between them.
 import type { Observer, Subscriber } from 'rxjs';
-import type { Key, StreamElement, StreamRecord } from '../elements/index.js';
+import { isOutputTag, type Key, type OutputTag, type StreamElement, type StreamRecord } from '../elements/index.js';
 import { ConfigurationError } from '../errors/index.js';
 import { KeyedOperatorCore, type CoreArgs } from '../core/keyedOperator.js';
 import { aggregatingState, listState, reducingState, type Aggregator, type StateDescriptor } from '../state/descriptors.js';
@@ -61,8 +61,12 @@ export interface WindowOperatorOptions<T, K> {
   readonly trigger?: Trigger<T>;
   /** Keep windows this many whole ms of event time after their end, re-firing on late elements (default 0). */
   readonly allowedLateness?: number;
-  /** Where records too late for every window go; without it they are dropped, counted and warned about once. */
-  readonly lateData?: Observer<StreamRecord<T, K>>;
+  /**
+   * Where records too late for every window go: a side output (its stream gets each late value with its timestamp,
+   * docs/SEMANTICS.md §11) or an observer (gets the late record); without it they are dropped, counted and warned
+   * about once.
+   */
+  readonly lateData?: Observer<StreamRecord<T, K>> | OutputTag<T>;
   /** Stable id of this operator's state in checkpoints; defaults to its position (`window#N`). */
   readonly name?: string;
 }
@@ -200,6 +204,10 @@ class WindowCtx<K> implements WindowContext<K> {
   get currentProcessingTime(): number {
     return this.core.now();
   }
+  /** Own arrow property: `const { output } = ctx` works too. Stamped like the window's results (`end - 1`). */
+  readonly output = <X>(side: OutputTag<X> | Observer<X>, value: X): void => {
+    this.core.windowSideOutput(side, value, maxTimestamp(this.window));
+  };
 }
 
 /**
@@ -219,7 +227,7 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
   protected readonly assigner: WindowAssigner<T>;
   /** allowed lateness in ms (0 for processing-time windows) */
   protected readonly lateness: number;
-  protected readonly lateData: Observer<StreamRecord<T, K>> | undefined;
+  protected readonly lateData: Observer<StreamRecord<T, K>> | OutputTag<T> | undefined;
   /** results as plain values (joins; see {@link PlainResults}) */
   private readonly plain: PlainResults | undefined;
   protected readonly fn: WindowFunction<T, K, R>;
@@ -255,6 +263,12 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
     this.fn = fn;
     this.plain = fn.kind === 'process' ? fn.plain : undefined;
     this.wctx = new WindowCtx<K>(this as unknown as WindowOperatorBase<unknown, K, unknown>);
+  }
+
+  /** `ctx.output(side, value)` of the window function (a tag: stamped `ts`, in order with the results). */
+  windowSideOutput<X>(side: OutputTag<X> | Observer<X>, value: X, ts: number): void {
+    if (isOutputTag(side)) this.emitToTag(side as OutputTag<unknown>, value, ts);
+    else this.sideOutput(side, value);
   }
 
   /** The scheduler's clock (processing time). */
@@ -321,7 +335,7 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
   protected late(r: StreamRecord<T, Key>): void {
     if (this.lateData !== undefined) {
       const late = this.plain === undefined ? r : { kind: 'record' as const, value: this.plain.lateValue(r.value), timestamp: r.timestamp, key: r.key };
-      this.sideOutput(this.lateData, late as unknown as StreamRecord<T, K>);
+      this.lateOutput(this.lateData as Observer<StreamRecord<unknown, Key>>, late as StreamRecord<unknown, Key>);
       return;
     }
     this.lateDropped++;

@@ -25,6 +25,8 @@ export function fmt(e: StreamElement<unknown, unknown>): string {
       return e.idle ? 'idle' : 'active';
     case 'barrier':
       return `barrier ${e.checkpointId}`;
+    case 'side':
+      return `side ${e.tag} ${JSON.stringify(e.value)} @${e.timestamp}`;
   }
 }
 

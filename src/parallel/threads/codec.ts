@@ -25,6 +25,8 @@ const ACTIVE = 3;
 const BARRIER = 4;
 /** A barrier whose checkpoint takes full snapshots. */
 const BARRIER_FULL = 5;
+/** A side-output record: a record slot whose value is `[tag, value]` and whose key is undefined. */
+const SIDE = 6;
 
 /** One encoded batch: what a message carries. @internal */
 export interface EncodedBatch {
@@ -132,30 +134,17 @@ export class BatchEncoder {
     this.seqs[i] = seq;
     this.n = i + 1;
     switch (e.kind) {
-      case 'record': {
+      case 'record':
         this.kinds[i] = RECORD;
         this.stamps[i] = e.timestamp;
-        const r = this.records++;
-        this.values[r] = e.value;
-        if (typeof e.value !== 'number') this.numericValues = false;
-        if (r === this.refs.length) {
-          const refs = new Int32Array(r * 2);
-          refs.set(this.refs);
-          this.refs = refs;
-        }
-        this.refs[r] = keyRef;
-        if (keyRef >= 0) {
-          this.refCount++;
-          return;
-        }
-        const key = e.key;
-        this.keys[this.otherKeys++] = key;
-        if (typeof key !== 'number') {
-          this.numericKeys = false;
-          if (typeof key !== 'string') this.stringKeys = false;
-        } else this.stringKeys = false;
+        this.addSlot(e.value, e.key, keyRef);
         return;
-      }
+      case 'side':
+        // rare: its undefined key sends the batch's keys through msgpackr
+        this.kinds[i] = SIDE;
+        this.stamps[i] = e.timestamp;
+        this.addSlot([e.tag, e.value], undefined, -1);
+        return;
       case 'watermark':
         this.kinds[i] = WATERMARK;
         this.stamps[i] = e.timestamp;
@@ -169,6 +158,28 @@ export class BatchEncoder {
         this.stamps[i] = e.checkpointId;
         return;
     }
+  }
+
+  /** A record's value and key (or `keyRef`, see {@link add}) in the next record slot. */
+  private addSlot(value: unknown, key: unknown, keyRef: number): void {
+    const r = this.records++;
+    this.values[r] = value;
+    if (typeof value !== 'number') this.numericValues = false;
+    if (r === this.refs.length) {
+      const refs = new Int32Array(r * 2);
+      refs.set(this.refs);
+      this.refs = refs;
+    }
+    this.refs[r] = keyRef;
+    if (keyRef >= 0) {
+      this.refCount++;
+      return;
+    }
+    this.keys[this.otherKeys++] = key;
+    if (typeof key !== 'number') {
+      this.numericKeys = false;
+      if (typeof key !== 'string') this.stringKeys = false;
+    } else this.stringKeys = false;
   }
 
   /** The keys of the batch's records so far (given by value: none by reference), in order: a copy. */
@@ -307,6 +318,10 @@ export class BatchReader {
         return { kind: 'status', idle: true };
       case ACTIVE:
         return { kind: 'status', idle: false };
+      case SIDE: {
+        const [tag, value] = this.values[this.record++] as [string, unknown];
+        return { kind: 'side', tag, value, timestamp: t };
+      }
       default:
         return { kind: 'barrier', checkpointId: t };
     }

@@ -125,6 +125,10 @@ class Subtask {
           if (e.kind === 'record') {
             this.inputIndex++;
             this.inputKey = e.key;
+          } else if (e.kind === 'side') {
+            // (a side record takes a record slot of the batch: output keys refer to slots)
+            this.inputIndex++;
+            this.inputKey = undefined;
           } else if (e.kind === 'barrier') this.fullFlags.set(e.checkpointId, full);
           this.input?.next(e);
           return !this.failed;

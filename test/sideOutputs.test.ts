@@ -1,0 +1,263 @@
+// Side outputs as first-class outputs (docs/SEMANTICS.md §11): ctx.output(tag, value) in process-like operators and
+// window functions, late data to a tag, side records travelling in order with the main output through every operator,
+// merge and partition, sideOutputOf(tag), and runJob's named sinks (exactly-once with checkpoints).
+import { from, lastValueFrom, share, toArray as collect, type Observable } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigurationError,
+  count,
+  fromArray,
+  MAX_WATERMARK,
+  mapState,
+  memoryStore,
+  mergeStreams,
+  NotAStreamElementError,
+  runJob,
+  sideOutput,
+  toArray,
+  tumblingWindows,
+  boundedOutOfOrderness,
+  type StreamElement,
+  type Stream,
+} from '../src/index.js';
+import { aggregate, broadcastProcess, coProcess, eventTime, filter, intervalJoin, keyBy, map, parallel, process, processWindow, sideOutputOf, values, window } from '../operators/index.js';
+import { ckpt, harness, rec, twoInputHarness, wm } from '../testing/index.js';
+import { fmt } from './support/windows.js';
+import { gated } from './support/gated.js';
+import { odd, sideSplit } from './fixtures/parallel/sideSplit.js';
+import type { Event } from './fixtures/parallel/windowCount.js';
+
+const run = <T>(obs: Observable<T>): Promise<T[]> => lastValueFrom(obs.pipe(collect()));
+const text = (els: readonly StreamElement<unknown, unknown>[]): string[] => els.map(fmt);
+
+const rejected = sideOutput<number>('rejected');
+
+/** Even numbers to the main output, odd ones to `rejected`. */
+const split = () =>
+  process<number, string, number>({
+    name: 'split',
+    onElement(v, ctx) {
+      if (v % 2 === 1) ctx.output(rejected, v * 10);
+      else ctx.emit(v);
+    },
+  });
+
+describe('side outputs: ctx.output(tag, value)', () => {
+  it('process: a side record stamped with the current timestamp, in its place among the main output', () => {
+    const h = harness(split());
+    h.push(rec(1, 10, 'a'), rec(2, 20, 'a'), wm(15), ckpt(1), rec(3, 30, 'b'), wm(MAX_WATERMARK));
+    expect(text(h.output())).toStrictEqual(['side rejected 10 @10', '2 @20', 'W 15', 'barrier 1', 'side rejected 30 @30', 'W MAX']);
+    expect(h.sideOutput(rejected)).toStrictEqual([10, 30]);
+    expect(h.records().map((r) => r.value)).toStrictEqual([2]);
+  });
+
+  it('sideOutputOf(tag): the tag’s records (unkeyed) with the main output’s watermarks, status and barriers; values() skips side records', async () => {
+    const input = [rec(1, 10, 'a'), rec(2, 20, 'a'), wm(15), ckpt(1), rec(3, 30, 'b'), wm(MAX_WATERMARK)];
+    const other = sideOutput<number>('other');
+    expect(await run(from(input).pipe(split(), sideOutputOf(rejected)))).toStrictEqual([rec(10, 10), wm(15), ckpt(1), rec(30, 30), wm(MAX_WATERMARK)]);
+    expect(await run(from(input).pipe(split(), sideOutputOf(other)))).toStrictEqual([wm(15), ckpt(1), wm(MAX_WATERMARK)]);
+    expect(await run(from(input).pipe(split(), values()))).toStrictEqual([2]);
+    // one subscription, split in two
+    const out$ = from(input).pipe(split(), share());
+    const [main, side] = await Promise.all([run(out$.pipe(values())), run(out$.pipe(sideOutputOf(rejected), values()))]);
+    expect({ main, side }).toStrictEqual({ main: [2], side: [10, 30] });
+  });
+
+  it('side records pass unchanged through stateless and stateful operators downstream, in order', async () => {
+    const input = [rec(1, 1, 'a'), rec(2, 2, 'a'), rec(3, 12, 'a'), rec(4, 13, 'b'), wm(20), rec(5, 25, 'a'), wm(MAX_WATERMARK)];
+    const out = await run(
+      from(input).pipe(
+        split(),
+        map((v) => v + 100),
+        filter(() => true),
+        keyBy((v) => `k${v % 3}`),
+        window(tumblingWindows(10)),
+        aggregate(count()),
+        map((r) => `${String(r.key)}[${r.window.start}]=${r.value}`),
+      ),
+    );
+    expect(text(out)).toStrictEqual([
+      'side rejected 10 @1',
+      'side rejected 30 @12',
+      '"k0[0]=1" @9', // 102
+      '"k2[10]=1" @19', // 104
+      'W 20',
+      'side rejected 50 @25',
+      'W MAX',
+    ]);
+  });
+
+  it('a side output read downstream feeds windows like any stream', async () => {
+    const input = [rec(1, 1, 'a'), rec(3, 4, 'b'), rec(5, 12, 'a'), rec(2, 13, 'a'), wm(MAX_WATERMARK)];
+    const counts = await run(from(input).pipe(split(), sideOutputOf(rejected), keyBy(() => 'all'), window(tumblingWindows(10)), aggregate(count()), values()));
+    expect(counts.map((r) => [r.window.start, r.value])).toStrictEqual([
+      [0, 2],
+      [10, 1],
+    ]);
+  });
+
+  it('window function: ctx.output(tag, v) stamped end - 1 like the results, after the results emitted before it', () => {
+    const small = sideOutput<string>('small');
+    const h = harness((source: Stream<number, string>) =>
+      source.pipe(
+        window<number, string>(tumblingWindows(10)),
+        processWindow((vs, ctx) => {
+          if (vs.length < 2) ctx.output(small, `${ctx.key}:${vs.length}`);
+          return vs.length;
+        }),
+      ),
+    );
+    h.push(rec(1, 1, 'a'), rec(2, 2, 'a'), rec(3, 3, 'b'), wm(9));
+    expect(text(h.output())).toStrictEqual(['a [0,10) 2 @9', 'side small "b:1" @9', 'b [0,10) 1 @9', 'W 9']);
+    expect(h.sideOutput(small)).toStrictEqual(['b:1']);
+  });
+
+  it('late data to a tag: each late value with its timestamp (window, intervalJoin); an observer still gets the record', () => {
+    const late = sideOutput<number>('late');
+    const w = harness((s: Stream<number, string>) => s.pipe(window<number, string>(tumblingWindows(10), { lateData: late }), aggregate(count())));
+    w.push(rec(1, 5, 'a'), wm(20), rec(2, 3, 'a'), rec(3, 25, 'a'));
+    expect(text(w.output())).toStrictEqual(['a [0,10) 1 @9', 'W 20', 'side late 2 @3']);
+    expect(w.operators[0]?.metrics?.()['lateRecordsDropped']).toBe(0);
+
+    const lateLeft = sideOutput<string>('late-left');
+    const j = twoInputHarness((right$: Observable<StreamElement<number, string>>) =>
+      intervalJoin<string, number, string, string>(right$, { lower: 0, upper: 5 }, (l, r) => `${l}${r}`, { leftLateData: lateLeft }),
+    );
+    j.record('x', 10, 'k').watermark(20).watermark2(20).record('y', 12, 'k');
+    expect(text(j.output())).toStrictEqual(['W 20', 'side late-left "y" @12']);
+    expect(j.sideOutput(lateLeft)).toStrictEqual(['y']);
+  });
+
+  it('coProcess and broadcastProcess: ctx.output(tag, v) from either input and from the broadcast side', () => {
+    const seen = sideOutput<string>('seen');
+    const co = twoInputHarness((right$: Observable<StreamElement<number, string>>) =>
+      coProcess<string, number, string, string>(right$, {
+        name: 'co',
+        onElement1(v, ctx) {
+          ctx.output(seen, `left ${v}`);
+        },
+        onElement2(v, ctx) {
+          ctx.output(seen, `right ${v}`);
+          ctx.emit(`${ctx.key}`);
+        },
+      }),
+    );
+    co.record('a', 1, 'k').record2(7, 2, 'k');
+    expect(text(co.output())).toStrictEqual(['side seen "left a" @1', 'side seen "right 7" @2', '"k" @2']);
+
+    const rules = { rules: mapState<string, number>() };
+    const b = twoInputHarness((rules$: Observable<StreamElement<number, unknown>>) =>
+      broadcastProcess<string, number, string, string, Record<never, never>, typeof rules>(rules$, {
+        name: 'b',
+        broadcastState: rules,
+        onElement(v, ctx) {
+          if (!ctx.broadcast.rules.has(v)) ctx.output(seen, `unknown ${v}`);
+          else ctx.emit(v);
+        },
+        onBroadcastElement(n, ctx) {
+          ctx.broadcast.rules.set(`r${n}`, n);
+          ctx.output(seen, `rule ${n}`);
+        },
+      }),
+    );
+    b.push2(rec(1, 1, undefined as unknown as string)).record('r1', 2, 'k').record('r2', 3, 'k');
+    expect(text(b.output())).toStrictEqual(['side seen "rule 1" @1', '"r1" @2', 'side seen "unknown r2" @3']);
+  });
+});
+
+describe('side outputs through merges and partitions', () => {
+  const events: Event[] = Array.from({ length: 40 }, (_, i) => ({ user: `u${i % 5}`, n: i }));
+  const input = () => from([...events.map((e, i) => rec(e, i * 2)), wm(MAX_WATERMARK)]).pipe(keyBy((e: Event) => e.user));
+
+  it('parallel(n): every side record once, with the main output, whatever n', async () => {
+    const plain = await run(input().pipe(sideSplit));
+    const sideOf = (els: readonly StreamElement<unknown, unknown>[]) => els.flatMap((e) => (e.kind === 'side' ? [`${(e.value as Event).n}@${e.timestamp}`] : []));
+    const mainOf = (els: readonly StreamElement<unknown, unknown>[]) => els.flatMap((e) => (e.kind === 'record' ? [e.value as string] : []));
+    expect(sideOf(plain)).toHaveLength(20);
+    for (const n of [1, 2, 3]) {
+      const out = await run(input().pipe(parallel(n, sideSplit)));
+      expect(sideOf(out).sort(), `n = ${n}`).toStrictEqual(sideOf(plain).sort());
+      expect(mainOf(out).sort(), `n = ${n}`).toStrictEqual(mainOf(plain).sort());
+      // a side record passing into a parallel operator goes to one subtask only
+      const twice = await run(input().pipe(sideSplit, parallel(n, map((s: string) => s)), sideOutputOf(odd), values()));
+      expect(twice.map((e) => e.n).sort((a, b) => a - b), `n = ${n}`).toStrictEqual(events.filter((e) => e.n % 2 === 1).map((e) => e.n));
+    }
+  });
+
+  it('mergeStreams keeps each input’s side records in order with its records and holds them back while aligning a barrier', async () => {
+    const a = from([rec(1, 1, 'a'), ckpt(1), rec(3, 3, 'a'), wm(MAX_WATERMARK)]).pipe(split());
+    const b = from([rec(5, 2, 'b'), rec(6, 4, 'b'), ckpt(1), wm(MAX_WATERMARK)]).pipe(split());
+    // input a delivers barrier 1 first: its side record 30 waits until b delivered it too
+    expect(text(await run(mergeStreams(a, b)))).toStrictEqual(['side rejected 10 @1', 'side rejected 50 @2', '6 @4', 'barrier 1', 'side rejected 30 @3', 'W MAX']);
+  });
+});
+
+describe('side outputs in jobs: sinks { main, [name] }', () => {
+  interface Reading {
+    readonly sensor: string;
+    readonly at: number;
+    readonly value: number;
+  }
+  const invalid = sideOutput<Reading>('invalid');
+  const late = sideOutput<Reading>('late');
+  const readings: Reading[] = Array.from({ length: 60 }, (_, i) => ({ sensor: `s${i % 3}`, at: i * 100 - (i % 7 === 3 ? 900 : 0), value: i % 11 === 5 ? -1 : i }));
+  const pipeline = (s: Stream<Reading, undefined>) =>
+    s.pipe(
+      eventTime((r: Reading) => r.at, boundedOutOfOrderness(200, { interval: 0 })),
+      keyBy((r) => r.sensor),
+      process<Reading, string, Reading>({
+        name: 'validate',
+        onElement(r, ctx) {
+          if (r.value < 0) ctx.output(invalid, r);
+          else ctx.emit(r);
+        },
+      }),
+      window<Reading, string>(tumblingWindows(1_000), { lateData: late, name: 'w' }),
+      aggregate(count()),
+      map((c) => `${c.key}[${c.window.start}]=${c.value}`),
+    );
+
+  it('every sink gets its output; a savepoint at every cut, restored, gives each sink the uninterrupted output exactly once', async () => {
+    const ref = { main: toArray<string>(), invalid: toArray<Reading>(), late: toArray<Reading>() };
+    await runJob({ name: 'ref', source: fromArray(readings), pipeline, sinks: ref }).done;
+    const expected = { main: [...ref.main.values], invalid: [...ref.invalid.values], late: [...ref.late.values] };
+    expect(expected.invalid.map((r) => r.value)).toStrictEqual(readings.filter((r) => r.value < 0).map((r) => r.value));
+    expect(expected.invalid.length).toBeGreaterThan(3);
+    expect(expected.late.length).toBeGreaterThan(3);
+    for (let cut = 0; cut <= readings.length; cut += 7) {
+      const sinks = { main: toArray<string>(), invalid: toArray<Reading>(), late: toArray<Reading>() };
+      const checkpoint = { intervalMs: 1e9, store: memoryStore() };
+      const g = gated(readings, cut);
+      const job1 = runJob({ name: 'cut', source: g.source, pipeline, sinks, checkpoint });
+      await g.reached;
+      await job1.stop({ savepoint: true });
+      const summary = await runJob({ name: 'cut', source: g.source, pipeline, sinks, checkpoint }).done;
+      expect(summary.restoredFrom, `cut ${cut}`).toBe(1);
+      expect({ main: sinks.main.values, invalid: sinks.invalid.values, late: sinks.late.values }, `cut ${cut}`).toStrictEqual(expected);
+    }
+  });
+
+  it('a side output without a sink is dropped and said once; bad sinks are refused naming the remedy', async () => {
+    const warnings: string[] = [];
+    const main = toArray<string>();
+    await runJob({ name: 'w', source: fromArray(readings), pipeline, sinks: { main }, onWarning: (m) => warnings.push(m) }).done;
+    expect(warnings).toStrictEqual([
+      "runJob(w): side output 'late' has no sink (sinks: main), so its records are dropped. Give it one: sinks: { main: …, 'late': toNdjsonFile(…) }.",
+      "runJob(w): side output 'invalid' has no sink (sinks: main), so its records are dropped. Give it one: sinks: { main: …, 'invalid': toNdjsonFile(…) }.",
+    ]);
+    expect(main.values.length).toBeGreaterThan(10);
+    expect(() => runJob({ name: 'x', source: fromArray([1]), pipeline: (s) => s, sink: toArray(), sinks: { main: toArray() } })).toThrow(
+      'runJob(x): give either sink (the main output) or sinks ({ main, [sideOutput]: sink }), not both.',
+    );
+    expect(() => runJob({ name: 'x', source: fromArray([1]), pipeline: (s) => s, sinks: { main: toArray(), late: 'late.ndjson' as never } })).toThrow(
+      'runJob(x): sinks.late "late.ndjson" is not a sink; use toArray(), toNdjsonFile(path) or callbackSink({ write }).',
+    );
+  });
+
+  it('errors: a tag needs a name other than main; sideOutputOf needs a tag; a malformed element fails sideOutputOf', async () => {
+    expect(() => sideOutput('')).toThrow(`sideOutput(""): a side output needs a non-empty name other than 'main' (reserved for the main output), e.g. sideOutput<T>('rejected').`);
+    expect(() => sideOutput('main')).toThrow(ConfigurationError);
+    expect(() => sideOutputOf('late' as never)).toThrow('sideOutputOf("late"): pass a tag made with sideOutput<T>(name).');
+    await expect(run(from([42 as never]).pipe(sideOutputOf(late)))).rejects.toBeInstanceOf(NotAStreamElementError);
+  });
+});
