@@ -6,7 +6,7 @@ import { ConfigurationError, describeValue, NotAStreamElementError } from '../sr
 /**
  * The stream of side output `tag` (Flink's `getSideOutput(tag)`), taken from a stream its records travel in: each
  * side record of `tag` becomes an unkeyed record (its value and timestamp), and the main output's watermarks, status
- * and barriers come along in their places (docs/SEMANTICS.md §11), so the side stream can be piped on — windows,
+ * and barriers come along in their places (docs/SEMANTICS.md §14), so the side stream can be piped on — windows,
  * joins, a checkpointed job. Main records and other side outputs are left out. Subscribe the main and the side
  * streams through one shared subscription (`share()`), as with any RxJS stream split in two; in a job, name the sink
  * instead: `runJob({ sinks: { main, [tag.name]: sink } })`.

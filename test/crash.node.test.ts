@@ -34,4 +34,19 @@ describe('crash test', () => {
     // the uninterrupted run in threads also equals the single-threaded job's, byte for byte
     expect({ ...figures(r, 100_000), sameAsSingleThreaded: r.sameAsSingleThreaded }).toStrictEqual({ ...expected(100_000), sameAsSingleThreaded: true });
   });
+
+  it('a job joining two NDJSON files with two side outputs into three files, SIGKILLed at 20 random points and restarted, commits exactly the uninterrupted output in each file', { timeout: 300_000 }, async () => {
+    const r = await crashTest({ kills: 20, clicks: 60_000, seed: 20261203, join: true });
+    // lines per file of the reference: every file has output (the join's main output, late payments, large payments)
+    const lines = Object.fromEntries(
+      r.reference
+        .split(/^--- /m)
+        .filter((part) => part.length > 0)
+        .map((part) => {
+          const [file, ...rest] = part.split('\n');
+          return [file, rest.filter((l) => l.length > 0).length > 100 ? 'over 100' : rest.filter((l) => l.length > 0).length];
+        }),
+    );
+    expect({ ...figures(r, 100_000), lines }).toStrictEqual({ ...expected(100_000), lines: { 'output.ndjson': 'over 100', 'late-payments.ndjson': 'over 100', 'large.ndjson': 'over 100' } });
+  });
 });

@@ -14,12 +14,13 @@ import {
   partitionStream,
   record,
   runJob,
+  sideOutput,
   toArray,
   tumblingWindows,
   watermark,
   type WindowResult,
 } from '../src/index.js';
-import { aggregate, eventTime, intervalJoin, keyBy, parallel, values, window, windowJoin } from '../operators/index.js';
+import { aggregate, coGroup, eventTime, intervalJoin, keyBy, parallel, values, window, windowJoin } from '../operators/index.js';
 import { rec, wm } from '../testing/index.js';
 import perUser, { type Click } from './fixtures/readme/perUser.js';
 
@@ -212,4 +213,32 @@ it('joins orders and payments as the README shows ("Joining streams")', async ()
     values(),
     collect(),
   ))).toStrictEqual(['o2 paid at 2500, minute [0, 60000)']);
+});
+
+it('splits unpaid orders to a side output with its own sink, as the README shows ("Side outputs")', async () => {
+  type Order = { id: string; at: number };
+  type Payment = { order: string; at: number; amount: number };
+  const unpaid = sideOutput<string>('unpaid');
+  const paid = toArray<string>();
+  const reminders = toArray<string>();
+
+  await runJob({
+    name: 'billing',
+    sources: {
+      orders: fromArray<Order>([{ id: 'o1', at: 1_000 }, { id: 'o2', at: 2_000 }]),
+      payments: fromArray<Payment>([{ order: 'o2', at: 2_500, amount: 30 }]),
+    },
+    pipeline: ({ orders, payments }) =>
+      orders.pipe(
+        eventTime((o: Order) => o.at),
+        keyBy((o) => o.id),
+        coGroup(payments.pipe(eventTime((p: Payment) => p.at), keyBy((p) => p.order)), tumblingWindows(60_000), (os, ps, ctx) => {
+          if (ps.length === 0) ctx.output(unpaid, `remind ${ctx.key}`); // an order without payment in its minute
+          return os.length > 0 && ps.length > 0 ? `${ctx.key} paid ${ps[0]?.amount}` : undefined;
+        }),
+      ),
+    sinks: { main: paid, [unpaid.name]: reminders },
+  }).done;
+  expect(paid.values).toStrictEqual(['o2 paid 30']);
+  expect(reminders.values).toStrictEqual(['remind o1']);
 });

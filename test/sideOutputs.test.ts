@@ -1,4 +1,4 @@
-// Side outputs as first-class outputs (docs/SEMANTICS.md §11): ctx.output(tag, value) in process-like operators and
+// Side outputs as first-class outputs (docs/SEMANTICS.md §14): ctx.output(tag, value) in process-like operators and
 // window functions, late data to a tag, side records travelling in order with the main output through every operator,
 // merge and partition, sideOutputOf(tag), and runJob's named sinks (exactly-once with checkpoints).
 import { from, lastValueFrom, share, toArray as collect, type Observable } from 'rxjs';

@@ -351,7 +351,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 
   /**
    * A record of side output `tag`: downstream, in order with the main output's records, watermarks and barriers
-   * (docs/SEMANTICS.md §11).
+   * (docs/SEMANTICS.md §14).
    */
   emitToTag(tag: OutputTag<unknown>, value: unknown, timestamp: number): void {
     (this.out as unknown as Subscriber<StreamElement<unknown, Key>>).next({ kind: 'side', tag: tag.name, value, timestamp });

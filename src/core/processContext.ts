@@ -49,7 +49,7 @@ export interface ProcessContext<K, S extends Record<string, StateDescriptor>, R>
   /** Emits a record with the current key; timestamp defaults to the record's (in `onTimer`: the timer's). */
   emit(value: R, timestamp?: number): void;
   /**
-   * Sends a value to a side output (docs/SEMANTICS.md §11): to a tag's stream (`sideOutputOf(tag)`, a job's sink of
+   * Sends a value to a side output (docs/SEMANTICS.md §14): to a tag's stream (`sideOutputOf(tag)`, a job's sink of
    * that name), stamped with the current timestamp and in order with the main output; or to any observer (e.g. a
    * Subject), at once.
    */

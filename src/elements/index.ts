@@ -70,7 +70,7 @@ export interface CheckpointBarrier {
 }
 
 /**
- * A record of a side output (`ctx.output(tag, value)`, docs/SEMANTICS.md §11): it travels in the main stream, in
+ * A record of a side output (`ctx.output(tag, value)`, docs/SEMANTICS.md §14): it travels in the main stream, in
  * order with its records, watermarks and barriers, so that `sideOutputOf(tag)` (and a job's named sink) sees it with
  * the main output's watermarks and barriers. Every operator forwards it unchanged; `values()` and the main sink skip
  * it.

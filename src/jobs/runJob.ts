@@ -896,11 +896,13 @@ class JobRunner<T, R> {
     const parent = allFull ? undefined : this.snapshotBase;
     this.snapshotBase = cp.id;
     const store = this.store as StateStore;
+    // every sink's pre-commit starts here, at the barrier: a sink's transaction must close before the pump pushes
+    // the next batch (which would write into it), so none may wait for another's
+    const preCommits = await Promise.allSettled(this.writers.map((writer, i) => this.guarded('sink', this.sinkName(i), 'pre-commit', () => writer.preCommit(cp.id), cp.id)));
+    const failedPreCommit = preCommits.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+    if (failedPreCommit !== undefined) throw failedPreCommit.reason;
     const states = new Map<string, string>();
-    for (const [i, writer] of this.writers.entries()) {
-      states.set((this.sinks[i] as NamedSink).output, await this.guarded('sink', this.sinkName(i), 'pre-commit', () => writer.preCommit(cp.id), cp.id));
-      if (this.failed) return;
-    }
+    for (const [i, p] of preCommits.entries()) states.set((this.sinks[i] as NamedSink).output, (p as PromiseFulfilledResult<string>).value);
     const sink = encodeSinkStates(states);
     if (this.failed) return;
     let meta;

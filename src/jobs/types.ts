@@ -217,7 +217,7 @@ export interface JobOptions<R> {
   readonly sink?: Sink<R>;
   /**
    * Several sinks: `main` gets the main output, every other name the side output of that name (`sideOutput(name)`,
-   * docs/SEMANTICS.md §11). With checkpoints each sink pre-commits at every barrier and commits with the checkpoint,
+   * docs/SEMANTICS.md §14). With checkpoints each sink pre-commits at every barrier and commits with the checkpoint,
    * so every one is exactly-once. A side output without a sink here is dropped (and said once through `onWarning`).
    * Not with `sink`.
    */

@@ -187,7 +187,7 @@ export class AlignedInputs {
         this.destination.record(i, e);
         return;
       case 'side':
-        // a side-output record passing through: in its input's order, held back with its records (docs/SEMANTICS.md §11)
+        // a side-output record passing through: in its input's order, held back with its records (docs/SEMANTICS.md §14)
         this.destination.control(e);
         return;
       case 'watermark':

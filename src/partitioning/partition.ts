@@ -212,7 +212,7 @@ class Fanout<T, K> extends Subscriber<StreamElement<T, K>> {
     }
     // docs/SEMANTICS.md §9: watermarks, status and barriers go to every partition, after the records before them
     // (while a range sample is held, they are held with it, in their place); a side-output record passing through goes
-    // to partition 0 only (§11: it is one record of the output it belongs to)
+    // to partition 0 only (§14: it is one record of the output it belongs to)
     if (this.router.hold?.(e) === true) return;
     if (e.kind === 'side') this.deliver(0, e);
     else this.broadcast(e);

@@ -45,7 +45,7 @@ export interface WindowContext<K> {
   readonly currentWatermark: number;
   readonly currentProcessingTime: number;
   /**
-   * Sends a value to a side output (docs/SEMANTICS.md §11): a tag's stream gets it stamped like the window's results
+   * Sends a value to a side output (docs/SEMANTICS.md §14): a tag's stream gets it stamped like the window's results
    * (`end - 1`), in order with them; an observer (e.g. a Subject) gets it at once.
    */
   output<X>(side: OutputTag<X> | Observer<X>, value: X): void;

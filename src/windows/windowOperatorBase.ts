@@ -63,7 +63,7 @@ export interface WindowOperatorOptions<T, K> {
   readonly allowedLateness?: number;
   /**
    * Where records too late for every window go: a side output (its stream gets each late value with its timestamp,
-   * docs/SEMANTICS.md §11) or an observer (gets the late record); without it they are dropped, counted and warned
+   * docs/SEMANTICS.md §14) or an observer (gets the late record); without it they are dropped, counted and warned
    * about once.
    */
   readonly lateData?: Observer<StreamRecord<T, K>> | OutputTag<T>;

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { workerEntryPlugin } from '../../scripts/workerEntryPlugin.mjs';
 import { generateClicks, prng } from '../../demo/clicks.js';
+import { generateOrders, large, latePayments } from './joinPipeline.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -119,6 +120,11 @@ export async function crashTest(opts: {
   intervalMs?: number;
   /** run the job's keyed part in this many worker threads (`parallel(threads, keyedPipeline, { worker })`) */
   threads?: number;
+  /**
+   * run the join job instead (test/crash/joinPipeline.ts: `clicks` orders and their payments from two files, joined,
+   * with two side outputs, into three files — all compared)
+   */
+  join?: boolean;
   log?: (line: string) => void;
 }): Promise<CrashReport> {
   const threads = opts.threads !== undefined;
@@ -137,23 +143,34 @@ async function crashRuns(opts: Parameters<typeof crashTest>[0], bundle: Bundle, 
   const { script, worker } = bundle;
   const env: Record<string, string> = { CRASH_INTERVAL_MS: String(opts.intervalMs ?? 5) };
   if (worker !== undefined) Object.assign(env, { CRASH_WORKER: worker, CRASH_PARALLELISM: String(opts.threads) });
-  const input = generateClicks(opts.clicks, { seed: opts.seed }).map((c) => JSON.stringify(c)).join('\n') + '\n';
+  if (opts.join === true) env['CRASH_MODE'] = 'join';
+  const ndjson = (values: readonly unknown[]): string => values.map((v) => JSON.stringify(v)).join('\n') + '\n';
+  // the input files, the first one the file whose offset the kill points follow
+  const inputs: Record<string, string> = {};
+  if (opts.join === true) {
+    const { orders, payments } = generateOrders(opts.clicks, opts.seed);
+    inputs['orders.ndjson'] = ndjson(orders);
+    inputs['payments.ndjson'] = ndjson(payments);
+  } else inputs['input.ndjson'] = ndjson(generateClicks(opts.clicks, { seed: opts.seed }));
+  const input = Object.values(inputs)[0] as string;
+  const outputs = opts.join === true ? ['output.ndjson', `${latePayments.name}.ndjson`, `${large.name}.ndjson`] : ['output.ndjson'];
+  const readOutputs = (dir: string): string => outputs.map((f) => `--- ${f}\n${readFileSync(join(dir, f), 'utf8')}`).join('');
   const base = mkdtempSync(join(tmpdir(), 'tidewater-crash-'));
   const refDir = join(base, 'reference');
   const crashDir = join(base, 'crashed');
   const singleDir = join(base, 'single-threaded');
   for (const d of single !== undefined ? [refDir, crashDir, singleDir] : [refDir, crashDir]) {
     mkdirSync(d);
-    writeFileSync(join(d, 'input.ndjson'), input);
+    for (const [file, text] of Object.entries(inputs)) writeFileSync(join(d, file), text);
   }
   const ref = await runChild(script, refDir, undefined, env);
   if (ref.code !== 0) throw new Error(`reference run failed (${ref.code}): ${ref.stderr}`);
-  const reference = readFileSync(join(refDir, 'output.ndjson'), 'utf8');
+  const reference = readOutputs(refDir);
   let sameAsSingleThreaded: boolean | undefined;
   if (single !== undefined) {
     const s = await runChild(single.script, singleDir, undefined, { CRASH_INTERVAL_MS: env.CRASH_INTERVAL_MS as string });
     if (s.code !== 0) throw new Error(`single-threaded reference run failed (${s.code}): ${s.stderr}`);
-    sameAsSingleThreaded = readFileSync(join(singleDir, 'output.ndjson'), 'utf8') === reference;
+    sameAsSingleThreaded = readOutputs(singleDir) === reference;
   }
   const rnd = prng(opts.seed);
   // A run is killed a few ms (0–10) after it reports a checkpoint past a random point up to 1/(1.5 × kills) of the
@@ -188,7 +205,7 @@ async function crashRuns(opts: Parameters<typeof crashTest>[0], bundle: Bundle, 
     opts.log?.(`run ${runs}: finished: ${last}`);
     break; // finished (the caller checks that it took the kills it asked for)
   }
-  const output = readFileSync(join(crashDir, 'output.ndjson'), 'utf8');
+  const output = readOutputs(crashDir);
   // kept when the output differs, to look into (the log names it)
   if (output === reference) rmSync(base, { recursive: true, force: true });
   else opts.log?.(`output differs: runs in ${base}`);

@@ -5,6 +5,9 @@
  *
  * Usage: node job.js <dir>   (reads <dir>/input.ndjson, writes <dir>/output.ndjson, state in <dir>/state)
  *
+ * With CRASH_MODE=join it runs the join job instead (test/crash/joinPipeline.ts): <dir>/orders.ndjson and
+ * <dir>/payments.ndjson joined into output.ndjson, late-payments.ndjson and large.ndjson.
+ *
  * With CRASH_WORKER set (the URL of test/crash/pipeline.ts built to JavaScript) the keyed part runs in
  * `parallel(CRASH_PARALLELISM ?? 2, keyedPipeline, { worker: CRASH_WORKER })`: in worker threads, each loading that module.
  */
@@ -13,6 +16,7 @@ import { fromNdjsonFile, runJob, toNdjsonFile, type Source } from '../../src/ind
 import { levelStore } from '../../src/stores/level.js';
 import type { Click } from '../../demo/clicks.js';
 import { crashPipeline, threadedCrashPipeline } from './pipeline.js';
+import { joinPipeline, large, latePayments, type Order, type Payment } from './joinPipeline.js';
 
 /**
  * Paces a source like a live feed: each read waits for a timer first (≈ 1 ms), so a run covers many checkpoints
@@ -44,14 +48,29 @@ if (dir !== undefined) {
   const worker = globalThis.process.env['CRASH_WORKER'];
   const parallelism = Number(globalThis.process.env['CRASH_PARALLELISM'] ?? '2');
   const store = levelStore(join(dir, 'state'));
-  const job = runJob({
-    name: 'crash',
-    source: paced(fromNdjsonFile<Click>(join(dir, 'input.ndjson'))),
-    pipeline: worker === undefined ? crashPipeline : threadedCrashPipeline(parallelism, worker),
-    sink: toNdjsonFile(join(dir, 'output.ndjson')),
-    checkpoint: { intervalMs: interval, store, retain: 2 },
-    batchSize: 100,
-  });
+  const checkpoint = { intervalMs: interval, store, retain: 2 };
+  const job =
+    globalThis.process.env['CRASH_MODE'] === 'join'
+      ? runJob({
+          name: 'crash-join',
+          sources: { orders: paced(fromNdjsonFile<Order>(join(dir, 'orders.ndjson'))), payments: paced(fromNdjsonFile<Payment>(join(dir, 'payments.ndjson'))) },
+          pipeline: joinPipeline,
+          sinks: {
+            main: toNdjsonFile(join(dir, 'output.ndjson')),
+            [latePayments.name]: toNdjsonFile(join(dir, `${latePayments.name}.ndjson`)),
+            [large.name]: toNdjsonFile(join(dir, `${large.name}.ndjson`)),
+          },
+          checkpoint,
+          batchSize: 100,
+        })
+      : runJob({
+          name: 'crash',
+          source: paced(fromNdjsonFile<Click>(join(dir, 'input.ndjson'))),
+          pipeline: worker === undefined ? crashPipeline : threadedCrashPipeline(parallelism, worker),
+          sink: toNdjsonFile(join(dir, 'output.ndjson')),
+          checkpoint,
+          batchSize: 100,
+        });
   globalThis.process.stdout.write('ready\n');
   job.checkpoints$.subscribe((c) => {
     globalThis.process.stdout.write(`cp ${c.id} ${String(c.sourceOffsets[0])} ${performance.now().toFixed(0)}\n`);

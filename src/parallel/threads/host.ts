@@ -114,7 +114,7 @@ class HashInputSubscriber extends Subscriber<Element> {
       return;
     }
     host.arrived();
-    // a side-output record passing through goes to subtask 0 only (docs/SEMANTICS.md §11), the rest to every one
+    // a side-output record passing through goes to subtask 0 only (docs/SEMANTICS.md §14), the rest to every one
     if (e.kind === 'side') host.takeInput(this.remotes[0] as Remote, e);
     else for (let i = 0; i < this.remotes.length; i++) host.takeInput(this.remotes[i] as Remote, e);
   }
