@@ -20,7 +20,7 @@ import {
   type StreamElement,
   type Stream,
 } from '../src/index.js';
-import { aggregate, broadcastProcess, coProcess, eventTime, filter, intervalJoin, keyBy, map, parallel, process, processWindow, sideOutputOf, values, window } from '../operators/index.js';
+import { aggregate, broadcastProcess, coProcess, eventTime, filter, intervalJoin, keyBy, map, windowJoin, parallel, process, processWindow, sideOutputOf, values, window } from '../operators/index.js';
 import { ckpt, harness, rec, twoInputHarness, wm } from '../testing/index.js';
 import { fmt } from './support/windows.js';
 import { gated } from './support/gated.js';
@@ -126,6 +126,13 @@ describe('side outputs: ctx.output(tag, value)', () => {
     j.record('x', 10, 'k').watermark(20).watermark2(20).record('y', 12, 'k');
     expect(text(j.output())).toStrictEqual(['W 20', 'side late-left "y" @12']);
     expect(j.sideOutput(lateLeft)).toStrictEqual(['y']);
+
+    const lateEither = sideOutput<string | number>('late-either');
+    const wj = twoInputHarness((right$: Observable<StreamElement<number, string>>) =>
+      windowJoin<string, number, string, string>(right$, tumblingWindows(10), (l, r) => `${l}${r}`, { lateData: lateEither }),
+    );
+    wj.record('x', 1, 'k').record2(7, 2, 'k').watermark(20).watermark2(20).record2(8, 3, 'k').record('z', 25, 'k');
+    expect(text(wj.output())).toStrictEqual(['"x7" @9', 'W 20', 'side late-either 8 @3']);
   });
 
   it('coProcess and broadcastProcess: ctx.output(tag, v) from either input and from the broadcast side', () => {

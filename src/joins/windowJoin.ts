@@ -1,7 +1,7 @@
 import type { Observable, Observer, OperatorFunction } from 'rxjs';
 import type { CoreArgs, KeyedOperatorCore } from '../core/keyedOperator.js';
 import { twoInputOperator } from '../core/twoInputOperator.js';
-import type { StreamElement, StreamRecord } from '../elements/index.js';
+import type { OutputTag, StreamElement, StreamRecord } from '../elements/index.js';
 import { forwardControl, operator, subscribeElements } from '../elements/plumbing.js';
 import type { WindowAssigner } from '../windows/assigners.js';
 import type { WindowContext, WindowResult } from '../windows/types.js';
@@ -22,8 +22,11 @@ export interface WindowJoinOptions<L, R, K> {
   readonly name?: string;
   /** Keep windows this many whole ms of event time after their end, firing again on late elements (default 0). */
   readonly allowedLateness?: number;
-  /** Receives records of either input too late for every window; otherwise they are dropped, counted and warned about. */
-  readonly lateData?: Observer<StreamRecord<L | R, K>>;
+  /**
+   * Where records of either input too late for every window go: a side output (each late value with its timestamp,
+   * docs/SEMANTICS.md §14) or an observer (the record); otherwise they are dropped, counted and warned about.
+   */
+  readonly lateData?: Observer<StreamRecord<L | R, K>> | OutputTag<L | R>;
 }
 
 /** A record's value with the input it came from (0: left, 1: right), as the window holds it. */
@@ -97,7 +100,7 @@ export function windowJoinOperator<L, R, K, OUT>(
   };
   const windowOptions = {
     ...(options.allowedLateness !== undefined ? { allowedLateness: options.allowedLateness } : {}),
-    ...(options.lateData !== undefined ? { lateData: options.lateData as unknown as Observer<StreamRecord<Sided, K>> } : {}),
+    ...(options.lateData !== undefined ? { lateData: options.lateData as unknown as Observer<StreamRecord<Sided, K>> | OutputTag<Sided> } : {}),
   };
   // the window operator's output type says `WindowResult`; with `plain` its records carry the results themselves
   const join = twoInputOperator<Sided, Sided, K, OUT>(
