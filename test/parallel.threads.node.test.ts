@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { boundedOutOfOrderness, MAX_WATERMARK, fromArray, fromAsyncIterable, memoryStore, record, runJob, SubtaskError, toArray as toArraySink, watermark, type Key, type Source, type StreamElement } from '../src/index.js';
 import { eventTime, keyBy, parallel, process, sideOutputOf, values } from '../operators/index.js';
 import { odd, sideSplit } from './fixtures/parallel/sideSplit.js';
+import { selfJoin, type Trade } from './fixtures/parallel/selfJoin.js';
 import failing from './fixtures/parallel/failing.js';
 import exiting from './fixtures/parallel/exiting.js';
 import { pipeline as rekeying } from './fixtures/parallel/rekeying.js';
@@ -132,6 +133,19 @@ describe('parallel in worker threads', () => {
     });
     const upstream = await lastValueFrom(input().pipe(tee, parallel(2, windowCount, { worker: windowModule }), sideOutputOf(odd), toArray()));
     expect(upstream.filter((e) => e.kind === 'record')).toHaveLength(events.filter((e) => e.n % 2 === 1).length);
+  });
+
+  it('a two-input operator (intervalJoin of one input split with connect) in worker threads: the in-process output, and the join of a plain run', async () => {
+    const trades: Trade[] = Array.from({ length: 400 }, (_, i) => ({ side: i % 3 === 0 ? 'buy' : 'sell', user: `u${Math.floor(i / 4) % 11}`, n: i }));
+    const input = () => from([...trades.map((t, i) => record(t, i * 2 + (i % 4))), watermark(MAX_WATERMARK)]).pipe(keyBy((t: Trade) => t.user));
+    const plain = await lastValueFrom(input().pipe(selfJoin, values(), toArray()));
+    expect(plain.length).toBeGreaterThan(100);
+    for (const n of [1, 2, 3]) {
+      const inProcess = await lastValueFrom(input().pipe(parallel(n, selfJoin), toArray()));
+      const threads = await lastValueFrom(input().pipe(parallel(n, selfJoin, { worker: fixture('selfJoin') }), toArray()));
+      expect(threads, `n = ${n}`).toStrictEqual(inProcess);
+      expect(threads.flatMap((e) => (e.kind === 'record' ? [e.value] : [])).sort(), `n = ${n}`).toStrictEqual([...plain].sort());
+    }
   });
 
   it('a pipeline that throws in a worker fails the stream with SubtaskError carrying the error', async () => {

@@ -135,7 +135,7 @@ type Win = { start: number; end: number };
  * reaches end − 1, windows by ascending end, then by when their key's first element of that window arrived; its
  * pairs are lefts × rights in arrival order.
  */
-function oracle(steps: readonly Step[], windowsOf: (ts: number) => Win[]): string[] {
+function oracle(steps: readonly Step[], windowsOf: (ts: number) => Win[], group = false): string[] {
   const inputWm = [-Infinity, -Infinity];
   let w = -Infinity;
   let seq = 0;
@@ -145,7 +145,8 @@ function oracle(steps: readonly Step[], windowsOf: (ts: number) => Win[]): strin
     const due = [...open.values()].filter((x) => x.win.end - 1 <= limit).sort((a, b) => a.win.end - b.win.end || a.seq - b.seq);
     for (const x of due) {
       open.delete(`${x.key}|${x.win.start}`);
-      for (const l of x.ls) for (const r of x.rs) out.push(`${x.key} ${l}+${r} [${x.win.start},${x.win.end}) @${x.win.end - 1}`);
+      if (group) out.push(`${x.key} [${x.ls.join(',')}] [${x.rs.join(',')}] [${x.win.start},${x.win.end}) @${x.win.end - 1}`);
+      else for (const l of x.ls) for (const r of x.rs) out.push(`${x.key} ${l}+${r} [${x.win.start},${x.win.end}) @${x.win.end - 1}`);
     }
   };
   steps.forEach((s, n) => {
@@ -171,10 +172,12 @@ function oracle(steps: readonly Step[], windowsOf: (ts: number) => Win[]): strin
   return out;
 }
 
-function runOperator(steps: readonly Step[], assigner: WindowAssigner<string>, cuts: ReadonlySet<number>): string[] {
+function runOperator(steps: readonly Step[], assigner: WindowAssigner<string>, cuts: ReadonlySet<number>, group = false): string[] {
   return runTwoInput(
     steps,
-    (right$) => windowJoin<string, string, string, string>(right$, assigner, (l, r, { key, window }) => `${key} ${l}+${r} [${window.start},${window.end})`, { name: 'p' }),
+    group
+      ? (right$) => coGroup<string, string, string, string>(right$, assigner, (ls, rs, { key, window }) => `${key} [${ls.join(',')}] [${rs.join(',')}] [${window.start},${window.end})`, { name: 'p' })
+      : (right$) => windowJoin<string, string, string, string>(right$, assigner, (l, r, { key, window }) => `${key} ${l}+${r} [${window.start},${window.end})`, { name: 'p' }),
     cuts,
   );
 }
@@ -213,4 +216,28 @@ describe('windowJoin: property against a batch oracle', () => {
       { numRuns: 200 },
     );
   });
+
+  for (const [name, assigner, windowsOf] of [
+    ['tumbling', tumblingWindows(10), (ts: number): Win[] => [{ start: ts - (ts % 10), end: ts - (ts % 10) + 10 }]],
+    [
+      'sliding',
+      slidingWindows(10, 5),
+      (ts: number): Win[] => {
+        const out: Win[] = [];
+        for (let start = ts - (ts % 5); start > ts - 10; start -= 5) out.push({ start, end: start + 10 });
+        return out;
+      },
+    ],
+  ] as const) {
+    it(`coGroup, ${name}: one result per key and window with both sides' lists (either may be empty), exactly the oracle's, with restores at random cuts`, () => {
+      fc.assert(
+        fc.property(fc.array(step, { maxLength: 50 }), cuts, (steps, c) => {
+          const expected = oracle(steps, windowsOf, true);
+          expect(runOperator(steps, assigner, new Set(), true)).toStrictEqual(expected);
+          expect(runOperator(steps, assigner, new Set(c), true)).toStrictEqual(expected);
+        }),
+        { numRuns: 200 },
+      );
+    });
+  }
 });

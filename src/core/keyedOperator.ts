@@ -27,6 +27,8 @@ export interface CoreArgs<OUT> {
   readonly out: Subscriber<StreamElement<OUT, Key>>;
   readonly scheduler: SchedulerLike;
   readonly runtime: OperatorRuntime | undefined;
+  /** A two-input operator's combiner of its inputs' watermarks (see {@link KeyedOperatorCore.inputs}). */
+  readonly inputs?: WatermarkCombiner | undefined;
 }
 
 /**
@@ -72,6 +74,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     this.out = args.out;
     this.scheduler = args.scheduler;
     this.runtime = args.runtime;
+    this.inputs = args.inputs;
     this.backend = new KeyedStateBackend({
       operator: args.name,
       state,
@@ -116,9 +119,9 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 
   /**
    * A two-input operator's combiner of its inputs' watermarks (docs/SEMANTICS.md §10.1): saved with the operator's
-   * watermark, so that a restored operator combines the inputs as the uninterrupted one does. Set before restoring.
+   * watermark, so that a restored operator combines the inputs as the uninterrupted one does. Given at construction.
    */
-  inputs: WatermarkCombiner | undefined = undefined;
+  readonly inputs: WatermarkCombiner | undefined;
 
   // ---- subclass hooks -------------------------------------------------------------------------------------------
 
@@ -422,8 +425,8 @@ export function keyedOperator<IN, K, OUT>(
 /**
  * Builds a keyed core for a subscription (`keyedOperator`, `twoInputOperator`): finds the pipeline's runtime through
  * the subscriber ({@link runtimeOf}: clock, registration, restore), names the core (`kind#position` by default),
- * registers it, lets `prepare` set it up, and restores it. A runtime that refuses the instance fails `out` with its
- * error; then `undefined`.
+ * gives it `inputs` (a two-input operator's watermark combiner, part of its snapshot), registers it and restores it.
+ * A runtime that refuses the instance fails `out` with its error; then `undefined`.
  *
  * @example
  * ```ts
@@ -438,18 +441,17 @@ export function startCore<IN, OUT, C extends KeyedOperatorCore<IN, OUT>>(
   name: string | undefined,
   out: Subscriber<StreamElement<OUT, Key>>,
   create: (args: CoreArgs<OUT>) => C,
-  prepare?: (core: C) => void,
+  inputs?: WatermarkCombiner,
 ): C | undefined {
   const runtime = runtimeOf(out);
   const position = runtime?.nextPosition?.();
-  const core = create({ name: name ?? (position === undefined ? kind : `${kind}#${position}`), kind, out, scheduler: runtime?.scheduler ?? asyncScheduler, runtime });
+  const core = create({ name: name ?? (position === undefined ? kind : `${kind}#${position}`), kind, out, scheduler: runtime?.scheduler ?? asyncScheduler, runtime, inputs });
   try {
     runtime?.register?.(core);
   } catch (err) {
     out.error(err);
     return undefined;
   }
-  prepare?.(core);
   core.restoreFromRuntime();
   return core;
 }

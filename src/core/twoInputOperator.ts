@@ -68,8 +68,8 @@ export function twoInputOperator<IN1, IN2, K, OUT>(
     new OperatorObservable<StreamElement<OUT, K>>((out) => {
       const typedOut = out as unknown as Subscriber<StreamElement<OUT, Key>>;
       const combiner = rule === 'operator' ? new CombinedWatermarkStatus(2) : new StatusWatermarkValve(2);
-      // the combiner's state is part of the core's snapshot: set it before the restore
-      const core = startCore(kind, name, typedOut, create, (c) => (c.inputs = combiner));
+      // the combiner's state is part of the core's snapshot (restored with it)
+      const core = startCore(kind, name, typedOut, create, combiner);
       if (core === undefined) return undefined;
       const inputs = new AlignedInputs(new CoreTarget(core as KeyedOperatorCore<unknown, OUT>, typedOut), 2, true, combiner, core.name);
       const subscriptions: Subscription[] = [];
