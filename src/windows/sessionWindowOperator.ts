@@ -96,33 +96,29 @@ class DueEntries {
     this.arrays.push(sessions);
   }
 
-  /** Is entry a before entry b in (time, sequence) order? */
-  before(a: number, b: number): boolean {
+  /** Is entry a before (time, sequence) in (time, sequence) order? */
+  before(a: number, time: number, sequence: number): boolean {
     const ta = this.times[a] as number;
-    const tb = this.times[b] as number;
-    return ta < tb || (ta === tb && (this.sequences[a] as number) < (this.sequences[b] as number));
+    return ta < time || (ta === time && (this.sequences[a] as number) < sequence);
   }
 
-  swap(a: number, b: number): void {
-    if (a === b) return;
-    const t = this.times[a] as number;
-    this.times[a] = this.times[b] as number;
-    this.times[b] = t;
-    const s = this.sequences[a] as number;
-    this.sequences[a] = this.sequences[b] as number;
-    this.sequences[b] = s;
-    const d = this.sessionIds[a] as number;
-    this.sessionIds[a] = this.sessionIds[b] as number;
-    this.sessionIds[b] = d;
-    const id = this.keyIds[a] as KeyId;
-    this.keyIds[a] = this.keyIds[b] as KeyId;
-    this.keyIds[b] = id;
-    const k = this.keys[a] as Key;
-    this.keys[a] = this.keys[b] as Key;
-    this.keys[b] = k;
-    const x = this.arrays[a] as KeySessions;
-    this.arrays[a] = this.arrays[b] as KeySessions;
-    this.arrays[b] = x;
+  /** Copies entry `from` over entry `to` (a heap's sift moves entries into a hole instead of swapping them). */
+  move(from: number, to: number): void {
+    this.times[to] = this.times[from] as number;
+    this.sequences[to] = this.sequences[from] as number;
+    this.sessionIds[to] = this.sessionIds[from] as number;
+    this.keyIds[to] = this.keyIds[from] as KeyId;
+    this.keys[to] = this.keys[from] as Key;
+    this.arrays[to] = this.arrays[from] as KeySessions;
+  }
+
+  set(i: number, time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: KeySessions): void {
+    this.times[i] = time;
+    this.sequences[i] = sequence;
+    this.sessionIds[i] = sessionId;
+    this.keyIds[i] = id;
+    this.keys[i] = key;
+    this.arrays[i] = sessions;
   }
 
   removeLast(): void {
@@ -169,15 +165,17 @@ class DueQueue {
       run.append(time, sequence, sessionId, id, key, sessions);
       return;
     }
+    // sift up from a hole at the end: parents later than the entry move down into it, the entry goes where it stops
     const heap = this.heap;
     let i = heap.times.length;
     heap.append(time, sequence, sessionId, id, key, sessions);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!heap.before(i, parent)) break;
-      heap.swap(i, parent);
+      if (heap.before(parent, time, sequence)) break;
+      heap.move(parent, i);
       i = parent;
     }
+    heap.set(i, time, sequence, sessionId, id, key, sessions);
   }
 
   /** Takes the earliest entry if its time is at most `limit` (into the fields); false when there is none. */
@@ -199,19 +197,27 @@ class DueQueue {
     }
     if (!fromHeap || (heap.times[0] as number) > limit) return false;
     this.load(heap, 0);
+    // the last entry sifts down from a hole at the root: earlier children move up into it
     const last = heap.times.length - 1;
-    heap.swap(0, last);
+    const time = heap.times[last] as number;
+    const sequence = heap.sequences[last] as number;
+    const sessionId = heap.sessionIds[last] as number;
+    const keyId = heap.keyIds[last] as KeyId;
+    const key = heap.keys[last] as Key;
+    const sessions = heap.arrays[last] as KeySessions;
     heap.removeLast();
+    if (last === 0) return true;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= last) break;
       const r = l + 1;
-      const c = r < last && heap.before(r, l) ? r : l;
-      if (!heap.before(c, i)) break;
-      heap.swap(i, c);
+      const c = r < last && heap.before(r, heap.times[l] as number, heap.sequences[l] as number) ? r : l;
+      if (!heap.before(c, time, sequence)) break;
+      heap.move(c, i);
       i = c;
     }
+    heap.set(i, time, sequence, sessionId, keyId, key, sessions);
     return true;
   }
 
