@@ -353,16 +353,18 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   }
 
   /**
-   * A record of side output `tag`: downstream, in order with the main output's records, watermarks and barriers
-   * (docs/SEMANTICS.md §14).
+   * `ctx.output(side, value)`: to a tag, a side record stamped `timestamp` goes downstream in order with the main
+   * output's records, watermarks and barriers (docs/SEMANTICS.md §14); to an observer, the value at once
+   * ({@link sideOutput}).
    */
-  emitToTag(tag: OutputTag<unknown>, value: unknown, timestamp: number): void {
-    (this.out as unknown as Subscriber<StreamElement<unknown, Key>>).next({ kind: 'side', tag: tag.name, value, timestamp });
+  outputTo<X>(side: OutputTag<X> | Observer<X>, value: X, timestamp: number): void {
+    if (isOutputTag(side)) (this.out as unknown as Subscriber<StreamElement<unknown, Key>>).next({ kind: 'side', tag: side.name, value, timestamp });
+    else this.sideOutput(side, value);
   }
 
   /** A late record to its late-data output: a tag gets its value and timestamp, an observer the record itself. */
   protected lateOutput<X>(target: Observer<StreamRecord<X, Key>> | OutputTag<X>, r: StreamRecord<X, Key>): void {
-    if (isOutputTag(target)) this.emitToTag(target, r.value, r.timestamp);
+    if (isOutputTag(target)) this.outputTo(target, r.value, r.timestamp);
     else this.sideOutput(target as Observer<StreamRecord<X, Key>>, r);
   }
 }

@@ -1,5 +1,5 @@
 import type { Observer, Subscriber } from 'rxjs';
-import { isOutputTag, type Key, type OutputTag, type StreamElement, type StreamRecord } from '../elements/index.js';
+import type { Key, OutputTag, StreamElement, StreamRecord } from '../elements/index.js';
 import type { KeyedStateBackend } from '../state/backend.js';
 import type { StateDescriptor, StateHandles } from '../state/descriptors.js';
 import type { Timer } from '../timers/queue.js';
@@ -80,8 +80,7 @@ export interface ProcessContextHost {
   recordsOut: number;
   now(): number;
   checkTimestamp(what: string, ts: unknown): number;
-  emitSide<X>(side: Observer<X>, value: X): void;
-  emitToTag(tag: OutputTag<unknown>, value: unknown, timestamp: number): void;
+  outputTo<X>(side: OutputTag<X> | Observer<X>, value: X, timestamp: number): void;
 }
 
 /**
@@ -115,8 +114,7 @@ export class EmittingContext<K, R> {
     this.out.next({ kind: 'record', value, timestamp: ts, key: this.key as Key });
   };
   readonly output = <X>(side: OutputTag<X> | Observer<X>, value: X): void => {
-    if (isOutputTag(side)) this.core.emitToTag(side as OutputTag<unknown>, value, this.timestamp);
-    else this.core.emitSide(side, value);
+    this.core.outputTo(side, value, this.timestamp);
   };
 }
 
@@ -189,10 +187,6 @@ export abstract class ProcessCoreBase<IN, K, R, S extends Record<string, StateDe
   /** The downstream subscriber (the context emits into it directly). */
   get output(): Subscriber<StreamElement<R, Key>> {
     return this.out;
-  }
-
-  emitSide<X>(side: Observer<X>, value: X): void {
-    this.sideOutput(side, value);
   }
 
   /** The context, set for a record. */

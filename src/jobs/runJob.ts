@@ -166,10 +166,10 @@ class JobRunner<T, R> {
   private nextReader = 0;
   /** The job's sinks by output: `main`, then one per side output (see {@link JobOptions.sinks}). */
   private readonly sinks: readonly NamedSink[];
-  /** The open writers, in the order of {@link sinks}; the main output's, if any; side outputs' by name. */
+  /** The open writers, in the order of {@link sinks}; the main output's, if any; side outputs' indices by name. */
   private writers: SinkWriter<unknown>[] = [];
   private writer: SinkWriter<R> | undefined;
-  private sideWriters = new Map<string, SinkWriter<unknown>>();
+  private sideWriters = new Map<string, number>();
   /** Side outputs that reached the end of the job without a sink (warned about once each). */
   private readonly unsunk = new Set<string>();
   /** The pipeline's inputs as it subscribed them: one, or one per named source. */
@@ -292,7 +292,7 @@ class JobRunner<T, R> {
       throw new JobError('runJob', loaded.sources.length, `runJob(${name}): checkpoint ${loaded.id} has ${loaded.sources.length} source offsets but the job has ${this.sources.length} sources${names}; restore with the sources it was taken with, or restore: false.`);
     }
     this.restoredFrom = loaded?.id;
-    const restoredSinks = decodeSinkStates(loaded?.sink, this.sinks);
+    const restoredSinks = decodeSinkStates(name, loaded, this.sinks);
     const sinkContexts = this.sinks.map(
       (s): SinkContext => ({
         job: name,
@@ -333,9 +333,9 @@ class JobRunner<T, R> {
     }
     for (const [i, { output, sink }] of this.sinks.entries()) {
       const writer = await this.guarded('sink', sink.description, 'open', () => sink.open(sinkContexts[i] as SinkContext));
-      this.writers.push(writer);
       if (output === 'main') this.writer = writer as SinkWriter<R>;
-      else this.sideWriters.set(output, writer);
+      else this.sideWriters.set(output, this.writers.length);
+      this.writers.push(writer);
     }
     const opened = await Promise.allSettled(this.sources.map((s, index) => this.guarded('source', s.description, 'open', () => s.open(loaded?.sources[index], { ...ctx, index }))));
     this.readers = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
@@ -780,8 +780,8 @@ class JobRunner<T, R> {
 
   /** A side-output record at the end of the pipeline: to the sink of its name, else dropped (warned about once). */
   private atSideSink(e: SideRecord): void {
-    const w = this.sideWriters.get(e.tag);
-    if (w === undefined) {
+    const i = this.sideWriters.get(e.tag);
+    if (i === undefined) {
       if (!this.unsunk.has(e.tag)) {
         this.unsunk.add(e.tag);
         const names = this.sinks.map((s) => s.output).join(', ');
@@ -790,9 +790,9 @@ class JobRunner<T, R> {
       return;
     }
     try {
-      w.write(e.value);
+      (this.writers[i] as SinkWriter<unknown>).write(e.value);
     } catch (err) {
-      throw this.componentError('sink', this.sinkName(this.writers.indexOf(w)), 'write', err);
+      throw this.componentError('sink', this.sinkName(i), 'write', err);
     }
   }
 
@@ -1189,14 +1189,20 @@ function encodeSinkStates(states: ReadonlyMap<string, string>): string | undefin
 }
 
 /** Each sink's state in a checkpoint's sink state (see {@link encodeSinkStates}); a single state is the main sink's. */
-function decodeSinkStates(stored: string | undefined, sinks: readonly NamedSink[]): Map<string, string> {
+function decodeSinkStates(job: string, loaded: LoadedCheckpoint | undefined, sinks: readonly NamedSink[]): Map<string, string> {
   const states = new Map<string, string>();
+  const stored = loaded?.sink;
   if (stored === undefined) return states;
   if (!stored.startsWith(SINKS_PREFIX)) {
     states.set('main', stored);
     return states;
   }
-  const parsed = JSON.parse(stored.slice(SINKS_PREFIX.length)) as Record<string, string>;
+  let parsed: Record<string, string>;
+  try {
+    parsed = JSON.parse(stored.slice(SINKS_PREFIX.length)) as Record<string, string>;
+  } catch (e) {
+    throw new JobError('runJob', loaded?.id, `runJob(${job}): the sink states of checkpoint ${loaded?.id ?? '?'} are damaged (${describeValue(stored, 120)}); restore another checkpoint, or restore: false.`, { cause: e });
+  }
   for (const { output } of sinks) if (typeof parsed[output] === 'string') states.set(output, parsed[output]);
   return states;
 }

@@ -3,7 +3,7 @@
 // records go. The general operator (`windowOperator.ts`) and the slicing one (`slicingWindowOperator.ts`) extend
 // {@link WindowOperatorBase}; `operators/windowFunction.ts` chooses between them.
 import type { Observer, Subscriber } from 'rxjs';
-import { isOutputTag, type Key, type OutputTag, type StreamElement, type StreamRecord } from '../elements/index.js';
+import type { Key, OutputTag, StreamElement, StreamRecord } from '../elements/index.js';
 import { ConfigurationError } from '../errors/index.js';
 import { KeyedOperatorCore, type CoreArgs } from '../core/keyedOperator.js';
 import { aggregatingState, listState, reducingState, type Aggregator, type StateDescriptor } from '../state/descriptors.js';
@@ -206,7 +206,7 @@ class WindowCtx<K> implements WindowContext<K> {
   }
   /** Own arrow property: `const { output } = ctx` works too. Stamped like the window's results (`end - 1`). */
   readonly output = <X>(side: OutputTag<X> | Observer<X>, value: X): void => {
-    this.core.windowSideOutput(side, value, maxTimestamp(this.window));
+    this.core.outputTo(side, value, maxTimestamp(this.window));
   };
 }
 
@@ -263,12 +263,6 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
     this.fn = fn;
     this.plain = fn.kind === 'process' ? fn.plain : undefined;
     this.wctx = new WindowCtx<K>(this as unknown as WindowOperatorBase<unknown, K, unknown>);
-  }
-
-  /** `ctx.output(side, value)` of the window function (a tag: stamped `ts`, in order with the results). */
-  windowSideOutput<X>(side: OutputTag<X> | Observer<X>, value: X, ts: number): void {
-    if (isOutputTag(side)) this.emitToTag(side as OutputTag<unknown>, value, ts);
-    else this.sideOutput(side, value);
   }
 
   /** The scheduler's clock (processing time). */
