@@ -266,5 +266,9 @@ describe('side outputs in jobs: sinks { main, [name] }', () => {
     expect(() => sideOutput('main')).toThrow(ConfigurationError);
     expect(() => sideOutputOf('late' as never)).toThrow('sideOutputOf("late"): pass a tag made with sideOutput<T>(name).');
     await expect(run(from([42 as never]).pipe(sideOutputOf(late)))).rejects.toBeInstanceOf(NotAStreamElementError);
+    // a late-data option that is neither a tag nor an observer fails the stream, naming the operator and the option
+    await expect(run(from([rec(1, 1, 'a')]).pipe(window<number, string>(tumblingWindows(10), { lateData: 'late' as never, name: 'w' }), aggregate(count())))).rejects.toThrow(
+      'w: lateData "late" must be a side output (sideOutput<T>(name)) or an observer (e.g. a Subject).',
+    );
   });
 });

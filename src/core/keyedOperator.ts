@@ -1,7 +1,7 @@
 import { asyncScheduler, Subscriber, type Observer, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { isOutputTag, MAX_WATERMARK, MIN_WATERMARK, type Key, type OutputTag, type StreamElement, type StreamRecord } from '../elements/index.js';
-import { describeValue, InvalidKeyError, NotAStreamElementError, TidewaterError, UserFunctionError } from '../errors/index.js';
+import { ConfigurationError, describeValue, InvalidKeyError, NotAStreamElementError, TidewaterError, UserFunctionError } from '../errors/index.js';
 import { isControlElement, OperatorObservable } from '../elements/plumbing.js';
 import { checkedKeyIdOf, NOT_A_KEY } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
@@ -360,6 +360,12 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   outputTo<X>(side: OutputTag<X> | Observer<X>, value: X, timestamp: number): void {
     if (isOutputTag(side)) (this.out as unknown as Subscriber<StreamElement<unknown, Key>>).next({ kind: 'side', tag: side.name, value, timestamp });
     else this.sideOutput(side, value);
+  }
+
+  /** Checks a late-data option: a side-output tag, an observer, or undefined (else a ConfigurationError naming it). */
+  protected checkLateOutput(option: string, value: unknown): void {
+    if (value === undefined || isOutputTag(value) || typeof (value as { next?: unknown } | null)?.next === 'function') return;
+    throw new ConfigurationError(this.name, value, `${this.name}: ${option} ${describeValue(value)} must be a side output (sideOutput<T>(name)) or an observer (e.g. a Subject).`);
   }
 
   /** A late record to its late-data output: a tag gets its value and timestamp, an observer the record itself. */

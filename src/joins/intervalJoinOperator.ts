@@ -247,6 +247,8 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
     private readonly options: IntervalJoinOptions<L, R, K>,
   ) {
     super(args, { left: engineArrays(valueState<Buffer>()), right: engineArrays(valueState<Buffer>()) });
+    this.checkLateOutput('leftLateData', options.leftLateData);
+    this.checkLateOutput('rightLateData', options.rightLateData);
     [this.lo, this.hi] = inclusiveBounds(args.name, bounds);
     this.leftKeep = Math.max(this.hi, 0);
     this.rightKeep = Math.max(-this.lo, 0);

@@ -259,6 +259,7 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
     }
     this.assigner = assigner;
     this.lateness = assigner.isEventTime ? lateness : 0;
+    this.checkLateOutput('lateData', options.lateData);
     this.lateData = options.lateData;
     this.fn = fn;
     this.plain = fn.kind === 'process' ? fn.plain : undefined;
