@@ -36,7 +36,7 @@ describe('crash test', () => {
   });
 
   it('a job joining two NDJSON files with two side outputs into three files, SIGKILLed at 20 random points and restarted, commits exactly the uninterrupted output in each file', { timeout: 300_000 }, async () => {
-    const r = await crashTest({ kills: 20, clicks: 60_000, seed: 20261203, join: true });
+    const r = await crashTest({ kills: 20, clicks: 100_000, seed: 20261203, join: true });
     // lines per file of the reference: every file has output (the join's main output, late payments, large payments)
     const lines = Object.fromEntries(
       r.reference

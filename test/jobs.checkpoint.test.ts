@@ -270,8 +270,13 @@ describe('checkpointed jobs', () => {
     const input = new Subject<Click>();
     const job = runJob({ name: 'p', source: fromObservable(input), pipeline: pipeline(), checkpoint: { intervalMs: 5, store } });
     const ids: number[] = [];
-    job.checkpoints$.subscribe((c) => ids.push(c.id));
-    await new Promise((r) => setTimeout(r, 60));
+    // (waits for them rather than a fixed wall-clock time: a loaded CI machine may start the job late)
+    await new Promise<void>((resolve) =>
+      job.checkpoints$.subscribe((c) => {
+        ids.push(c.id);
+        if (ids.length === 3) resolve();
+      }),
+    );
     await job.stop();
     expect(ids.length).toBeGreaterThanOrEqual(3);
     expect(ids.slice(0, 3)).toStrictEqual([1, 2, 3]);
