@@ -1,0 +1,235 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { from, pipe } from 'rxjs';
+import { boundedOutOfOrderness, callbackSink, fromIterable, runJob } from '../../src/index.js';
+import { levelStore } from '../../src/stores/level.js';
+import { eventTime, values } from '../../operators/index.js';
+import { generateNexmark, type NexmarkEvent } from './generator.js';
+import { LOOPS } from './loops.js';
+import { QUERIES, type Query, type QueryName } from './queries.js';
+
+/**
+ * `npm run bench -- nexmark [--events 1000000] [--rate 10000] [--rounds 3] [--queries q0,q5]`: events per second of
+ * each Nexmark query on one core (bench/nexmark/README.md, "Throughput"), next to the published per-core figures of
+ * Flink, RisingWave and Feldera.
+ *
+ * Each query runs in its own Node process (JIT state does not leak between queries). The events are generated
+ * before any measurement (generation is not measured) and kept in an array. Cases, each run once per round, rounds
+ * interleaved, after one warm-up round on a tenth of the events; a full garbage collection before every run:
+ * - `pipe`: `from(events).pipe(eventTime((e) => e.dateTime, boundedOutOfOrderness(4000)), query, values())`;
+ * - `job`: the same pipeline in `runJob` (source `fromIterable`, a counting `callbackSink`), no checkpoints;
+ * - `job + checkpoints`: with a checkpoint every 1 s of wall time to LevelDB (`levelStore`, a fresh directory per run);
+ * - `loop` (q5, q7, q11): the hand-written loop of bench/nexmark/loops.ts over the same array.
+ * A rate is the number of input events (all kinds) over the median time; a ratio is the median of per-round ratios.
+ * Every case must produce the same number of results, or the run fails.
+ */
+
+const MARK = '@@nexmark-query ';
+const RUN_TS = fileURLToPath(new URL('../run.ts', import.meta.url));
+
+/** Published per-core throughput, events/s (bench/nexmark/README.md, "Published figures"). */
+const PUBLISHED: Record<QueryName, { flinkV1: number; flinkV2: number; risingWave?: number; feldera?: number }> = {
+  q0: { flinkV1: 155_000, flinkV2: 379_000, risingWave: 170_000, feldera: 436_000 },
+  q1: { flinkV1: 157_900, flinkV2: 395_000, risingWave: 168_000, feldera: 412_000 },
+  q2: { flinkV1: 175_200, flinkV2: 414_000, risingWave: 172_000, feldera: 422_000 },
+  q3: { flinkV1: 152_100, flinkV2: 219_000, risingWave: 136_000, feldera: 413_000 },
+  q4: { flinkV1: 34_300, flinkV2: 28_200, risingWave: 25_000, feldera: 265_000 },
+  q5: { flinkV1: 22_100, flinkV2: 74_500, risingWave: 11_000, feldera: 412_000 },
+  q7: { flinkV1: 12_300, flinkV2: 22_900, risingWave: 37_000, feldera: 196_000 },
+  q8: { flinkV1: 146_100, flinkV2: 162_000, risingWave: 84_000, feldera: 415_000 },
+  q9: { flinkV1: 14_200, flinkV2: 13_800, risingWave: 21_000, feldera: 57_000 },
+  q11: { flinkV1: 39_700, flinkV2: 46_100 },
+  q12: { flinkV1: 75_700, flinkV2: 194_000, risingWave: 92_000, feldera: 418_000 },
+  q14: { flinkV1: 161_200, flinkV2: 259_000, risingWave: 154_000, feldera: 429_000 },
+  q15: { flinkV1: 72_400, flinkV2: 168_000, risingWave: 130_000, feldera: 221_000 },
+  q16: { flinkV1: 18_700, flinkV2: 45_200, risingWave: 12_000, feldera: 51_000 },
+  q17: { flinkV1: 116_800, flinkV2: 161_000, risingWave: 43_000, feldera: 242_000 },
+  q18: { flinkV1: 53_700, flinkV2: 65_400, risingWave: 26_000, feldera: 85_000 },
+  q19: { flinkV1: 44_000, flinkV2: 42_700, risingWave: 17_000, feldera: 75_000 },
+  q20: { flinkV1: 19_000, flinkV2: 17_800, risingWave: 18_000, feldera: 85_000 },
+  q21: { flinkV1: 98_500, flinkV2: 147_000, risingWave: 117_000, feldera: 415_000 },
+  q22: { flinkV1: 130_000, flinkV2: 212_000, risingWave: 150_000, feldera: 394_000 },
+};
+
+interface Options {
+  events: number;
+  rate: number;
+  rounds: number;
+  queries: QueryName[];
+  child?: QueryName;
+}
+
+interface QueryResult {
+  query: QueryName;
+  events: number;
+  /** median ms per case */
+  ms: Record<string, number>;
+  /** median per-round ratio to `pipe` */
+  vsPipe: Record<string, number>;
+  results: number;
+  checkpoints: number;
+}
+
+function parseArgs(args: readonly string[]): Options {
+  const o: Options = { events: 1_000_000, rate: 10_000, rounds: 3, queries: Object.keys(QUERIES) as QueryName[] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const v = args[i + 1];
+    if (a === '--events') o.events = Number(v);
+    else if (a === '--rate') o.rate = Number(v);
+    else if (a === '--rounds') o.rounds = Number(v);
+    else if (a === '--queries') o.queries = (v ?? '').split(',') as QueryName[];
+    else if (a === '--child') o.child = v as QueryName;
+    else continue;
+    i++;
+  }
+  for (const q of [...o.queries, ...(o.child !== undefined ? [o.child] : [])]) if (!(q in QUERIES)) throw new Error(`nexmark bench: no query '${q}'`);
+  return o;
+}
+
+const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+function stampedQuery(q: Query) {
+  return pipe(eventTime((e: NexmarkEvent) => e.dateTime, boundedOutOfOrderness(4000)), (s) => q(s));
+}
+
+function runPipe(q: Query, events: readonly NexmarkEvent[]): { ms: number; results: number } {
+  let results = 0;
+  gc();
+  const t0 = performance.now();
+  from(events)
+    .pipe(stampedQuery(q), values())
+    .subscribe(() => results++);
+  return { ms: performance.now() - t0, results };
+}
+
+let jobRun = 0;
+async function runJobCase(q: Query, events: readonly NexmarkEvent[], dir: string | undefined): Promise<{ ms: number; results: number; checkpoints: number }> {
+  let results = 0;
+  let checkpoints = 0;
+  const store = dir === undefined ? undefined : levelStore(join(dir, `run-${jobRun}`));
+  gc();
+  const t0 = performance.now();
+  const job = runJob({
+    name: `nexmark-${jobRun++}`,
+    source: fromIterable(() => events),
+    pipeline: stampedQuery(q),
+    sink: callbackSink<unknown>({ write: () => void results++ }),
+    ...(store !== undefined ? { checkpoint: { intervalMs: 1_000, store, retain: 2 } } : {}),
+  });
+  job.checkpoints$.subscribe(() => void checkpoints++);
+  await job.done;
+  const ms = performance.now() - t0;
+  await store?.close();
+  return { ms, results, checkpoints };
+}
+
+function runLoop(name: QueryName, events: readonly NexmarkEvent[]): { ms: number; results: number } | undefined {
+  const loop = LOOPS[name];
+  if (loop === undefined) return undefined;
+  let results = 0;
+  let last: unknown;
+  gc();
+  const t0 = performance.now();
+  loop(events, (row) => {
+    results++;
+    last = row;
+  });
+  void last;
+  return { ms: performance.now() - t0, results };
+}
+
+async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
+  const q = QUERIES[name] as Query;
+  const events = generateNexmark({ events: o.events, rate: o.rate });
+  const dir = mkdtempSync(join(tmpdir(), 'tidewater-nexmark-'));
+  const times: Record<string, number[]> = { pipe: [], job: [], 'job + checkpoints': [], loop: [] };
+  const ratios: Record<string, number[]> = { job: [], 'job + checkpoints': [], loop: [] };
+  let results = -1;
+  let checkpoints = 0;
+  const same = (what: string, n: number): void => {
+    if (results >= 0 && n !== results) throw new Error(`nexmark bench ${name}: ${what} gave ${n} results, the pipe ${results}`);
+    results = n;
+  };
+  // warm-up on a tenth
+  const warm = events.slice(0, Math.floor(events.length / 10));
+  runPipe(q, warm);
+  await runJobCase(q, warm, undefined);
+  runLoop(name, warm);
+  for (let round = 0; round < o.rounds; round++) {
+    const p = runPipe(q, events);
+    same('pipe', p.results);
+    times.pipe?.push(p.ms);
+    const j = await runJobCase(q, events, undefined);
+    same('job', j.results);
+    times.job?.push(j.ms);
+    ratios.job?.push(p.ms / j.ms);
+    const c = await runJobCase(q, events, dir);
+    same('job + checkpoints', c.results);
+    checkpoints = c.checkpoints;
+    times['job + checkpoints']?.push(c.ms);
+    ratios['job + checkpoints']?.push(j.ms / c.ms);
+    const l = runLoop(name, events);
+    if (l !== undefined) {
+      same('loop', l.results);
+      times.loop?.push(l.ms);
+      ratios.loop?.push(l.ms / p.ms);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const ms: Record<string, number> = {};
+  const vs: Record<string, number> = {};
+  for (const [k, ts] of Object.entries(times)) if (ts.length > 0) ms[k] = median(ts);
+  for (const [k, rs] of Object.entries(ratios)) if (rs.length > 0) vs[k] = median(rs);
+  return { query: name, events: o.events, ms, vsPipe: vs, results, checkpoints };
+}
+
+const rate = (events: number, ms: number | undefined): number => (ms === undefined ? NaN : (events / ms) * 1000);
+const k = (r: number): string => (Number.isNaN(r) ? '–' : r >= 1e6 ? `${(r / 1e6).toFixed(2)} M` : `${Math.round(r / 1000)} K`);
+
+function report(rs: readonly QueryResult[], o: Options, command: string): string {
+  const lines = [
+    `\`${command}\` — ${o.events.toLocaleString('en')} events at ${o.rate.toLocaleString('en')} events/s of event time, one core; node ${globalThis.process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; median of ${o.rounds} interleaved rounds, each query in its own process.`,
+    '',
+    '"pipe": `from(events).pipe(eventTime(…, boundedOutOfOrderness(4000)), query, values())`; "job": in `runJob`; "+ ckpt": `runJob` with a LevelDB checkpoint every 1 s (× job); "× loop": tidewater\'s speed (pipe) over the hand-written loop\'s, where there is one. Published figures are per core (bench/nexmark/README.md, "Published figures"); "× Flink" is the pipe rate over the higher of Flink\'s V1 and V2 figures.',
+    '',
+    '| query | pipe events/s | job events/s | + ckpt (× job) | checkpoints | results | × loop | Flink V1 / V2 per core | × Flink | RisingWave | Feldera |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rs) {
+    const p = PUBLISHED[r.query];
+    const pipeRate = rate(r.events, r.ms.pipe);
+    const flink = Math.max(p.flinkV1, p.flinkV2);
+    const loop = r.vsPipe.loop === undefined ? '–' : `${r.vsPipe.loop.toFixed(2)}×`;
+    lines.push(
+      `| ${r.query} | ${k(pipeRate)} | ${k(rate(r.events, r.ms.job))} | ${(r.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)} | ${r.checkpoints} | ${r.results.toLocaleString('en')} | ${loop} | ${k(p.flinkV1)} / ${k(p.flinkV2)} | ${(pipeRate / flink).toFixed(1)}× | ${p.risingWave === undefined ? '–' : k(p.risingWave)} | ${p.feldera === undefined ? '–' : k(p.feldera)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The benchmark: one child process per query, then the table. */
+export async function nexmarkBench(args: readonly string[]): Promise<{ report: string }> {
+  const o = parseArgs(args);
+  if (o.child !== undefined) return { report: MARK + JSON.stringify(await runQuery(o.child, o)) };
+  const results: QueryResult[] = [];
+  for (const q of o.queries) {
+    const t0 = performance.now();
+    const r = spawnSync(
+      globalThis.process.execPath,
+      ['--max-old-space-size=8192', '--expose-gc', '--import', 'tsx', RUN_TS, 'nexmark', '--child', q, '--events', String(o.events), '--rate', String(o.rate), '--rounds', String(o.rounds)],
+      { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 },
+    );
+    const line = r.stdout.split('\n').find((l) => l.startsWith(MARK));
+    if (r.status !== 0 || line === undefined) throw new Error(`nexmark bench: query ${q} failed (exit ${r.status}, signal ${r.signal})`);
+    const res = JSON.parse(line.slice(MARK.length)) as QueryResult;
+    results.push(res);
+    console.error(`${q}: pipe ${k(rate(res.events, res.ms.pipe))} events/s, job ${k(rate(res.events, res.ms.job))}, + ckpt ×${(res.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)}${res.vsPipe.loop !== undefined ? `, × loop ${res.vsPipe.loop.toFixed(2)}` : ''} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  const command = `npm run bench -- nexmark${args.map((a) => ` ${a}`).join('')}`;
+  return { report: `## Nexmark (issue 16)\n\n${report(results, o, command)}` };
+}
