@@ -24,7 +24,8 @@ import { QUERIES, type Query, type QueryName } from './queries.js';
  * - `job + checkpoints`: with a checkpoint every 1 s of wall time to LevelDB (`levelStore`, a fresh directory per run);
  * - `loop` (q5, q7, q11): the hand-written loop of bench/nexmark/loops.ts over the same array.
  * A rate is the number of input events (all kinds) over the median time; a ratio is the median of per-round ratios.
- * Every case must produce the same number of results, or the run fails.
+ * Every case must produce the same number of results, or the run fails (except q12, whose windows are of the
+ * machine's clock).
  */
 
 const MARK = '@@nexmark-query ';
@@ -152,7 +153,8 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
   let results = -1;
   let checkpoints = 0;
   const same = (what: string, n: number): void => {
-    if (results >= 0 && n !== results) throw new Error(`nexmark bench ${name}: ${what} gave ${n} results, the pipe ${results}`);
+    // q12's windows are of the machine's clock: how many close during a run depends on when it runs
+    if (results >= 0 && n !== results && name !== 'q12') throw new Error(`nexmark bench ${name}: ${what} gave ${n} results, the pipe ${results}`);
     results = n;
   };
   // warm-up on a tenth

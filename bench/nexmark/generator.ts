@@ -134,11 +134,14 @@ function nextBase0AuctionId(eventId: number, rnd: JavaRandom): number {
 const A = 97;
 
 /** Beam's `nextString`: 3..maxLength−1 characters, each `special` with probability 1/13, else a–z; then Java `trim()` (spaces). */
+/** Characters of the string being made (every generated character is ASCII). */
+const chars = Buffer.alloc(1 << 16);
+
 function nextString(rnd: JavaRandom, maxLength: number, special = ' '): string {
   const length = 3 + rnd.nextInt(maxLength - 3);
-  let s = '';
-  for (let i = 0; i < length; i++) s += rnd.nextInt(13) === 0 ? special : String.fromCharCode(A + rnd.nextInt(26));
-  return special === ' ' ? trimSpaces(s) : s;
+  const specialCode = special.charCodeAt(0);
+  for (let i = 0; i < length; i++) chars[i] = rnd.nextInt(13) === 0 ? specialCode : A + rnd.nextInt(26);
+  return trimSpaces(chars.latin1Slice(0, length));
 }
 
 function trimSpaces(s: string): string {
@@ -151,14 +154,13 @@ function trimSpaces(s: string): string {
 
 /** Beam's `nextExactString`: one `nextInt()` per 6 characters, `'a' + r % 26` (Java's truncating `%` and `/`). */
 function nextExactString(rnd: JavaRandom, length: number): string {
-  const codes: number[] = new Array<number>(length);
   let r = 0;
   for (let i = 0; i < length; i++) {
     if (i % 6 === 0) r = rnd.nextInt();
-    codes[i] = A + (r % 26);
+    chars[i] = A + (r % 26);
     r = Math.trunc(r / 26);
   }
-  return String.fromCharCode.apply(null, codes);
+  return chars.latin1Slice(0, length);
 }
 
 function nextExtra(rnd: JavaRandom, currentSize: number, desiredAverageSize: number): string {
@@ -191,6 +193,14 @@ function absReversed(i: number): number {
   return r === -2147483648 ? r : Math.abs(r);
 }
 
+/**
+ * The string in one piece: V8 keeps a concatenation as a tree of parts until something reads it, and the tables are
+ * read per bid; strings parsed from a file or a message arrive in one piece too.
+ */
+function flat(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string;
+}
+
 function baseUrl(rnd: JavaRandom): string {
   return `https://www.nexmark.com/${nextString(rnd, 5, '_')}/${nextString(rnd, 5, '_')}/${nextString(rnd, 5, '_')}/item.htm?query=1`;
 }
@@ -198,11 +208,11 @@ function baseUrl(rnd: JavaRandom): string {
 /** Flink's URL tables, from a fixed seed: 4 hot URLs, then one per channel (9 in 10 with `&channel_id=`). */
 const { HOT_URLS, CHANNEL_URLS } = (() => {
   const rnd = new JavaRandom(URL_SEED);
-  const hot = HOT_CHANNELS.map(() => baseUrl(rnd));
+  const hot = HOT_CHANNELS.map(() => flat(baseUrl(rnd)));
   const channels: string[] = [];
   for (let i = 0; i < CHANNELS; i++) {
     const url = baseUrl(rnd);
-    channels.push(rnd.nextInt(10) > 0 ? `${url}&channel_id=${absReversed(i)}` : url);
+    channels.push(flat(rnd.nextInt(10) > 0 ? `${url}&channel_id=${absReversed(i)}` : url));
   }
   return { HOT_URLS: hot, CHANNEL_URLS: channels };
 })();

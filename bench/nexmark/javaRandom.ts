@@ -37,9 +37,11 @@ export class JavaRandom {
   next(bits: number): number {
     const lowProduct = this.low * MULT_LOW + ADDEND;
     const carry = Math.floor(lowProduct / TWO_24);
-    this.high = (this.high * MULT_LOW + this.low * MULT_HIGH + carry) % TWO_24;
-    this.low = lowProduct % TWO_24;
-    return Math.floor((this.high * TWO_24 + this.low) / 2 ** (48 - bits)) | 0;
+    const highProduct = this.high * MULT_LOW + this.low * MULT_HIGH + carry;
+    this.low = lowProduct - carry * TWO_24;
+    this.high = highProduct - Math.floor(highProduct / TWO_24) * TWO_24;
+    // the top `bits` (> 24) of the 48: all of `high` and the top `bits − 24` of `low`
+    return (this.high * (1 << (bits - 24)) + (this.low >>> (48 - bits))) | 0;
   }
 
   /** `nextInt()` without a bound, or `nextInt(bound)`: uniform in `[0, bound)` with Java's rejection rule. */

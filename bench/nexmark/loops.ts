@@ -86,30 +86,66 @@ export function q7Loop(events: readonly NexmarkEvent[], emit: (row: Q7Row) => vo
 }
 
 interface Session {
-  start: number;
-  last: number;
+  readonly bidder: number;
+  readonly start: number;
+  /** last bid + gap */
+  end: number;
   count: number;
+  open: boolean;
 }
 
-/** q11: bids per bidder and session (gap 10 s, touching sessions merge). */
+/**
+ * q11: bids per bidder and session (gap 10 s, touching sessions merge), fired as the watermark passes a session's
+ * end (the state stays bounded, as the query's): per bidder its open session, and a queue of (end, session) in end
+ * order — in-order data, so ends never decrease — whose stale entries (the session grew since) are skipped.
+ */
 export function q11Loop(events: readonly NexmarkEvent[], emit: (row: Q11Row) => void): void {
+  const GAP = 10_000;
   const sessions = new Map<number, Session>();
+  let dueEnds: number[] = [];
+  let dueSessions: Session[] = [];
+  let head = 0;
+  let watermark = -Infinity;
+  const fire = (s: Session): void => {
+    s.open = false;
+    if (sessions.get(s.bidder) === s) sessions.delete(s.bidder);
+    emit({ bidder: s.bidder, bidCount: s.count, starttime: s.start, endtime: s.end });
+  };
   for (const e of events) {
     if (e.type !== 'bid') continue;
     const t = e.dateTime;
+    const end = t + GAP;
     const s = sessions.get(e.bidder);
-    if (s === undefined) sessions.set(e.bidder, { start: t, last: t, count: 1 });
-    else if (t - s.last <= 10_000) {
-      if (t > s.last) s.last = t;
+    if (s !== undefined && t <= s.end) {
       s.count++;
+      if (end > s.end) {
+        s.end = end;
+        dueEnds.push(end);
+        dueSessions.push(s);
+      }
     } else {
-      emit({ bidder: e.bidder, bidCount: s.count, starttime: s.start, endtime: s.last + 10_000 });
-      s.start = t;
-      s.last = t;
-      s.count = 1;
+      const fresh: Session = { bidder: e.bidder, start: t, end, count: 1, open: true };
+      sessions.set(e.bidder, fresh);
+      dueEnds.push(end);
+      dueSessions.push(fresh);
+    }
+    if (t - BOUND - 1 > watermark) {
+      watermark = t - BOUND - 1;
+      for (; head < dueEnds.length && (dueEnds[head] as number) - 1 <= watermark; head++) {
+        const due = dueSessions[head] as Session;
+        if (due.open && due.end === dueEnds[head]) fire(due);
+      }
+      if (head >= 4096 && head * 2 >= dueEnds.length) {
+        dueEnds = dueEnds.slice(head);
+        dueSessions = dueSessions.slice(head);
+        head = 0;
+      }
     }
   }
-  for (const [bidder, s] of sessions) emit({ bidder, bidCount: s.count, starttime: s.start, endtime: s.last + 10_000 });
+  for (; head < dueEnds.length; head++) {
+    const due = dueSessions[head] as Session;
+    if (due.open && due.end === dueEnds[head]) fire(due);
+  }
 }
 
 /** The loops by query name. */

@@ -122,14 +122,31 @@ export const q21: Query<Q21Row> = (events) =>
   );
 export interface Q21Row { auction: number; bidder: number; price: number; channel: string; channelId: string }
 
-/** q22 URL directories: the three path segments after the host. */
+/** q22 URL directories: the three path segments after the host (Flink's `SPLIT_INDEX(url, '/', 3 | 4 | 5)`). */
 export const q22: Query<Q22Row> = (events) =>
   bidsOf(events).pipe(
-    map((b) => {
-      const parts = b.url.split('/');
-      return { auction: b.auction, bidder: b.bidder, price: b.price, channel: b.channel, dir1: parts[3] ?? null, dir2: parts[4] ?? null, dir3: parts[5] ?? null };
-    }),
+    map((b) => ({
+      auction: b.auction,
+      bidder: b.bidder,
+      price: b.price,
+      channel: b.channel,
+      dir1: splitIndex(b.url, '/', 3),
+      dir2: splitIndex(b.url, '/', 4),
+      dir3: splitIndex(b.url, '/', 5),
+    })),
   );
+
+/** Flink's `SPLIT_INDEX(s, separator, index)`: the `index`-th (0-based) part of `s` split at `separator`, or null. */
+function splitIndex(s: string, separator: string, index: number): string | null {
+  let start = 0;
+  for (let i = 0; i < index; i++) {
+    const at = s.indexOf(separator, start);
+    if (at < 0) return null;
+    start = at + separator.length;
+  }
+  const end = s.indexOf(separator, start);
+  return end < 0 ? s.slice(start) : s.slice(start, end);
+}
 export interface Q22Row { auction: number; bidder: number; price: number; channel: string; dir1: string | null; dir2: string | null; dir3: string | null }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -342,9 +359,30 @@ export interface Q20Row {
 /**
  * q7 highest bid: each 10-second window's highest price, joined back to the bids of that price from the window's
  * start to its end inclusive (`B.dateTime BETWEEN end − 10 s AND end`, so a bid at exactly `end` matches too).
+ *
+ * Only a bid at or above its window's maximum so far can be at the window's final maximum, and a bid at a window's
+ * first millisecond can also match the previous window's: the others are dropped before the join (exact, and the join
+ * then buffers a few bids per window instead of all of them).
  */
 export const q7: Query<Q7Row> = (events) => {
-  const [forMax, forJoin] = partitionStream(bidsOf(events), 2, 'broadcast');
+  const state = { max: valueState<number>() };
+  const candidates = bidsOf(events).pipe(
+    keyBy((b) => b.dateTime - (b.dateTime % 10_000)),
+    process<Bid, number, Bid, typeof state>({
+      name: 'q7-candidates',
+      state,
+      onElement(b, ctx) {
+        const max = ctx.state.max.get();
+        if (max === undefined) ctx.timers.registerEventTime(ctx.key + 10_000); // the window's state goes at its end
+        if (max === undefined || b.price > max) ctx.state.max.set(b.price);
+        if (max === undefined || b.price >= max || b.dateTime === ctx.key) ctx.emit(b);
+      },
+      onTimer(_, ctx) {
+        ctx.state.max.clear();
+      },
+    }),
+  );
+  const [forMax, forJoin] = partitionStream(candidates, 2, 'broadcast');
   const maxima = forMax.pipe(
     keyBy(() => 0),
     window(tumblingWindows(10_000)),
@@ -602,10 +640,10 @@ export const q19: Query<Change<Q19Row>> = (events) => {
         // rows from `rank` on move down one place; the tenth falls out
         for (let i = top.length - 1; i >= rank; i--) {
           const moved = top[i] as Bid;
-          ctx.emit({ kind: '-U', row: { ...moved, rankNumber: i + 1 } });
-          if (i + 1 < 10) ctx.emit({ kind: '+U', row: { ...moved, rankNumber: i + 2 } });
+          ctx.emit({ kind: '-U', row: ranked(moved, i + 1) });
+          if (i + 1 < 10) ctx.emit({ kind: '+U', row: ranked(moved, i + 2) });
         }
-        ctx.emit({ kind: '+I', row: { ...b, rankNumber: rank + 1 } });
+        ctx.emit({ kind: '+I', row: ranked(b, rank + 1) });
         top.splice(rank, 0, b);
         if (top.length > 10) top.length = 10;
         ctx.state.top.set(top);
@@ -614,6 +652,17 @@ export const q19: Query<Change<Q19Row>> = (events) => {
   );
 };
 export interface Q19Row extends Bid { rankNumber: number }
+
+/**
+ * A bid with its rank. Written out field by field: V8 (Node 20) makes `{ ...bid, rankNumber }` — a spread followed by
+ * a property — about 40× slower than a spread alone (≈ 3 µs per row), which made q19 run at a quarter of its speed.
+ */
+function ranked(b: Bid, rankNumber: number): Q19Row {
+  return {
+    type: b.type, eventId: b.eventId, auction: b.auction, bidder: b.bidder, price: b.price, channel: b.channel, url: b.url,
+    dateTime: b.dateTime, extra: b.extra, rankNumber,
+  };
+}
 
 /** Every query by name. */
 export const QUERIES = { q0, q1, q2, q3, q4, q5, q7, q8, q9, q11, q12, q14, q15, q16, q17, q18, q19, q20, q21, q22 } as const;
