@@ -6,10 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { from, pipe } from 'rxjs';
 import { boundedOutOfOrderness, callbackSink, fromIterable, runJob } from '../../src/index.js';
 import { levelStore } from '../../src/stores/level.js';
-import { eventTime, values } from '../../operators/index.js';
+import { eventTime, keyBy, parallel, values } from '../../operators/index.js';
 import { generateNexmark, type NexmarkEvent } from './generator.js';
 import { LOOPS } from './loops.js';
-import { QUERIES, type Query, type QueryName } from './queries.js';
+import { bidsOf, KEYED_STAGES, QUERIES, type Query, type QueryName } from './queries.js';
 
 /**
  * `npm run bench -- nexmark [--events 1000000] [--rate 10000] [--rounds 3] [--queries q0,q5]`: events per second of
@@ -22,7 +22,9 @@ import { QUERIES, type Query, type QueryName } from './queries.js';
  * - `pipe`: `from(events).pipe(eventTime((e) => e.dateTime, boundedOutOfOrderness(4000)), query, values())`;
  * - `job`: the same pipeline in `runJob` (source `fromIterable`, a counting `callbackSink`), no checkpoints;
  * - `job + checkpoints`: with a checkpoint every 1 s of wall time to LevelDB (`levelStore`, a fresh directory per run);
- * - `loop` (q5, q7, q11): the hand-written loop of bench/nexmark/loops.ts over the same array.
+ * - `loop` (q5, q7, q11): the hand-written loop of bench/nexmark/loops.ts over the same array;
+ * - `parallel(2)` (the queries that are one keyed stage over the bids, `KEYED_STAGES`): events read, stamped, filtered
+ *   and keyed on this thread, the stage in `parallel(2, stage, { worker })` — two worker threads.
  * A rate is the number of input events (all kinds) over the median time; a ratio is the median of per-round ratios.
  * Every case must produce the same number of results, or the run fails (except q12, whose windows are of the
  * machine's clock).
@@ -129,6 +131,28 @@ async function runJobCase(q: Query, events: readonly NexmarkEvent[], dir: string
   return { ms, results, checkpoints };
 }
 
+/** A keyed-stage query with its stage in `parallel(2)` worker threads (the events read, stamped and keyed on this thread). */
+async function runParallel(name: QueryName, events: readonly NexmarkEvent[]): Promise<{ ms: number; results: number } | undefined> {
+  const stage = KEYED_STAGES[name];
+  if (stage === undefined) return undefined;
+  const worker = new URL(`./stageWorker.ts?q=${name}`, import.meta.url);
+  let results = 0;
+  gc();
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) =>
+    from(events)
+      .pipe(
+        eventTime((e: NexmarkEvent) => e.dateTime, boundedOutOfOrderness(4000)),
+        (s) => bidsOf(s),
+        keyBy(stage.keyOf),
+        parallel(2, stage.stage, { worker }),
+        values(),
+      )
+      .subscribe({ next: () => void results++, error: reject, complete: resolve }),
+  );
+  return { ms: performance.now() - t0, results };
+}
+
 function runLoop(name: QueryName, events: readonly NexmarkEvent[]): { ms: number; results: number } | undefined {
   const loop = LOOPS[name];
   if (loop === undefined) return undefined;
@@ -148,8 +172,8 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
   const q = QUERIES[name] as Query;
   const events = generateNexmark({ events: o.events, rate: o.rate });
   const dir = mkdtempSync(join(tmpdir(), 'tidewater-nexmark-'));
-  const times: Record<string, number[]> = { pipe: [], job: [], 'job + checkpoints': [], loop: [] };
-  const ratios: Record<string, number[]> = { job: [], 'job + checkpoints': [], loop: [] };
+  const times: Record<string, number[]> = { pipe: [], job: [], 'job + checkpoints': [], loop: [], 'parallel(2)': [] };
+  const ratios: Record<string, number[]> = { job: [], 'job + checkpoints': [], loop: [], 'parallel(2)': [] };
   let results = -1;
   let checkpoints = 0;
   const same = (what: string, n: number): void => {
@@ -162,6 +186,7 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
   runPipe(q, warm);
   await runJobCase(q, warm, undefined);
   runLoop(name, warm);
+  await runParallel(name, warm);
   for (let round = 0; round < o.rounds; round++) {
     const p = runPipe(q, events);
     same('pipe', p.results);
@@ -181,6 +206,12 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
       times.loop?.push(l.ms);
       ratios.loop?.push(l.ms / p.ms);
     }
+    const par = await runParallel(name, events);
+    if (par !== undefined) {
+      same('parallel(2)', par.results);
+      times['parallel(2)']?.push(par.ms);
+      ratios['parallel(2)']?.push(p.ms / par.ms);
+    }
   }
   rmSync(dir, { recursive: true, force: true });
   const ms: Record<string, number> = {};
@@ -197,10 +228,10 @@ function report(rs: readonly QueryResult[], o: Options, command: string): string
   const lines = [
     `\`${command}\` — ${o.events.toLocaleString('en')} events at ${o.rate.toLocaleString('en')} events/s of event time, one core; node ${globalThis.process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; median of ${o.rounds} interleaved rounds, each query in its own process.`,
     '',
-    '"pipe": `from(events).pipe(eventTime(…, boundedOutOfOrderness(4000)), query, values())`; "job": in `runJob`; "+ ckpt": `runJob` with a LevelDB checkpoint every 1 s (× job); "× loop": tidewater\'s speed (pipe) over the hand-written loop\'s, where there is one. Published figures are per core (bench/nexmark/README.md, "Published figures"); "× Flink" is the pipe rate over the higher of Flink\'s V1 and V2 figures.',
+    '"pipe": `from(events).pipe(eventTime(…, boundedOutOfOrderness(4000)), query, values())`; "job": in `runJob`; "+ ckpt": `runJob` with a LevelDB checkpoint every 1 s (× job; the run\'s last snapshot, at the end of input, included); "parallel(2)": the keyed stage in two worker threads (× pipe); "× loop": tidewater\'s speed (pipe) over the hand-written loop\'s, where there is one. Published figures are per core (bench/nexmark/README.md, "Published figures"); "× Flink" is the pipe rate over the higher of Flink\'s V1 and V2 figures.',
     '',
-    '| query | pipe events/s | job events/s | + ckpt (× job) | checkpoints | results | × loop | Flink V1 / V2 per core | × Flink | RisingWave | Feldera |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| query | pipe events/s | job events/s | + ckpt (× job) | checkpoints | results | × loop | parallel(2) (× pipe) | Flink V1 / V2 per core | × Flink | RisingWave | Feldera |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rs) {
     const p = PUBLISHED[r.query];
@@ -208,7 +239,7 @@ function report(rs: readonly QueryResult[], o: Options, command: string): string
     const flink = Math.max(p.flinkV1, p.flinkV2);
     const loop = r.vsPipe.loop === undefined ? '–' : `${r.vsPipe.loop.toFixed(2)}×`;
     lines.push(
-      `| ${r.query} | ${k(pipeRate)} | ${k(rate(r.events, r.ms.job))} | ${(r.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)} | ${r.checkpoints} | ${r.results.toLocaleString('en')} | ${loop} | ${k(p.flinkV1)} / ${k(p.flinkV2)} | ${(pipeRate / flink).toFixed(1)}× | ${p.risingWave === undefined ? '–' : k(p.risingWave)} | ${p.feldera === undefined ? '–' : k(p.feldera)} |`,
+      `| ${r.query} | ${k(pipeRate)} | ${k(rate(r.events, r.ms.job))} | ${(r.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)} | ${r.checkpoints} | ${r.results.toLocaleString('en')} | ${loop} | ${r.ms['parallel(2)'] === undefined ? '–' : `${k(rate(r.events, r.ms['parallel(2)']))} (${(r.vsPipe['parallel(2)'] ?? NaN).toFixed(2)})`} | ${k(p.flinkV1)} / ${k(p.flinkV2)} | ${(pipeRate / flink).toFixed(1)}× | ${p.risingWave === undefined ? '–' : k(p.risingWave)} | ${p.feldera === undefined ? '–' : k(p.feldera)} |`,
     );
   }
   return lines.join('\n');
@@ -230,7 +261,7 @@ export async function nexmarkBench(args: readonly string[]): Promise<{ report: s
     if (r.status !== 0 || line === undefined) throw new Error(`nexmark bench: query ${q} failed (exit ${r.status}, signal ${r.signal})`);
     const res = JSON.parse(line.slice(MARK.length)) as QueryResult;
     results.push(res);
-    console.error(`${q}: pipe ${k(rate(res.events, res.ms.pipe))} events/s, job ${k(rate(res.events, res.ms.job))}, + ckpt ×${(res.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)}${res.vsPipe.loop !== undefined ? `, × loop ${res.vsPipe.loop.toFixed(2)}` : ''} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    console.error(`${q}: pipe ${k(rate(res.events, res.ms.pipe))} events/s, job ${k(rate(res.events, res.ms.job))}, + ckpt ×${(res.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)}${res.vsPipe.loop !== undefined ? `, × loop ${res.vsPipe.loop.toFixed(2)}` : ''}${res.vsPipe['parallel(2)'] !== undefined ? `, parallel(2) × ${res.vsPipe['parallel(2)'].toFixed(2)}` : ''} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
   const command = `npm run bench -- nexmark${args.map((a) => ` ${a}`).join('')}`;
   return { report: `## Nexmark (issue 16)\n\n${report(results, o, command)}` };

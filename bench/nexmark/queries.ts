@@ -1,4 +1,4 @@
-import type { Observable, OperatorFunction } from 'rxjs';
+import { pipe, type Observable, type OperatorFunction } from 'rxjs';
 import {
   count,
   listState,
@@ -9,6 +9,7 @@ import {
   tumblingWindows,
   valueState,
   type Aggregator,
+  type Key,
   type StreamElement,
 } from '../../src/index.js';
 import { aggregate, coGroup, coProcess, filter, intervalJoin, keyBy, map, process, processWindow, window } from '../../operators/index.js';
@@ -34,11 +35,21 @@ export interface Change<R> {
   readonly row: R;
 }
 
+/**
+ * The keyed part of a bids-only query: its key and what follows its `keyBy`. `parallel(n, stage, { worker })` can run
+ * it in worker threads (bench/nexmark/stageWorker.ts).
+ */
+export interface KeyedStage<K extends Key, R> {
+  readonly keyOf: (b: Bid) => K;
+  readonly stage: OperatorFunction<StreamElement<Bid, K>, StreamElement<R, K>>;
+}
+
 const isBid = (e: NexmarkEvent): e is Bid => e.type === 'bid';
 const isAuction = (e: NexmarkEvent): e is Auction => e.type === 'auction';
 const isPerson = (e: NexmarkEvent): e is Person => e.type === 'person';
 
-const bidsOf = (events: Events): Observable<StreamElement<Bid, unknown>> => events.pipe(filter(isBid));
+/** The bids of the event stream. */
+export const bidsOf = (events: Events): Observable<StreamElement<Bid, unknown>> => events.pipe(filter(isBid));
 
 /**
  * Two streams of one subscription to `events`: the first kind's events and the second's (the third kind dropped).
@@ -440,23 +451,27 @@ export const q5: Query<Q5Row> = (events) =>
 export interface Q5Row { auction: number; num: number; windowStart: number }
 
 /** q11 user sessions: bids per bidder and session (gap 10 s), with the session's start and end (last bid + 10 s). */
-export const q11: Query<Q11Row> = (events) =>
-  bidsOf(events).pipe(
-    keyBy((b) => b.bidder),
-    window(sessionWindows(10_000)),
+export const q11Stage: KeyedStage<number, Q11Row> = {
+  keyOf: (b) => b.bidder,
+  stage: pipe(
+    window<Bid, number>(sessionWindows(10_000)),
     aggregate(count()),
     map((r) => ({ bidder: r.key, bidCount: r.value, starttime: r.window.start, endtime: r.window.end })),
-  );
+  ),
+};
+export const q11: Query<Q11Row> = (events) => bidsOf(events).pipe(keyBy(q11Stage.keyOf), q11Stage.stage);
 export interface Q11Row { bidder: number; bidCount: number; starttime: number; endtime: number }
 
 /** q12 processing-time windows: bids per bidder per 10 seconds of processing time (the scheduler's clock). */
-export const q12: Query<Q12Row> = (events) =>
-  bidsOf(events).pipe(
-    keyBy((b) => b.bidder),
-    window(tumblingWindows(10_000, { time: 'processing' })),
+export const q12Stage: KeyedStage<number, Q12Row> = {
+  keyOf: (b) => b.bidder,
+  stage: pipe(
+    window<Bid, number>(tumblingWindows(10_000, { time: 'processing' })),
     aggregate(count()),
     map((r) => ({ bidder: r.key, bidCount: r.value, starttime: r.window.start, endtime: r.window.end })),
-  );
+  ),
+};
+export const q12: Query<Q12Row> = (events) => bidsOf(events).pipe(keyBy(q12Stage.keyOf), q12Stage.stage);
 export interface Q12Row { bidder: number; bidCount: number; starttime: number; endtime: number }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -566,10 +581,10 @@ interface AuctionStats {
 }
 
 /** q17 auction statistics per auction and day: counts per band, min, max, integer average and sum of prices. */
-export const q17: Query<Q17Row> = (events) =>
-  bidsOf(events).pipe(
-    keyBy((b) => b.auction),
-    window(tumblingWindows(DAY_MS)),
+export const q17Stage: KeyedStage<number, Q17Row> = {
+  keyOf: (b) => b.auction,
+  stage: pipe(
+    window<Bid, number>(tumblingWindows(DAY_MS)),
     aggregate<Bid, AuctionStats, AuctionStats, number>({
       create: () => ({ bids: 0, rank1: 0, rank2: 0, rank3: 0, min: Infinity, max: -Infinity, sum: 0 }),
       add(s, b) {
@@ -593,7 +608,9 @@ export const q17: Query<Q17Row> = (events) =>
         minPrice: s.min, maxPrice: s.max, avgPrice: Math.trunc(s.sum / s.bids), sumPrice: s.sum,
       };
     }),
-  );
+  ),
+};
+export const q17: Query<Q17Row> = (events) => bidsOf(events).pipe(keyBy(q17Stage.keyOf), q17Stage.stage);
 export interface Q17Row {
   auction: number; day: string; totalBids: number; rank1Bids: number; rank2Bids: number; rank3Bids: number;
   minPrice: number; maxPrice: number; avgPrice: number; sumPrice: number;
@@ -603,34 +620,32 @@ export interface Q17Row {
 // Ranking (changelogs)
 
 /** q18 find last bid: per bidder and auction the latest bid (equal times: the later arrival), as a changelog. */
-export const q18: Query<Change<Bid>> = (events) => {
-  const state = { last: valueState<Bid>() };
-  return bidsOf(events).pipe(
-    keyBy((b) => [b.bidder, b.auction]),
-    process<Bid, readonly number[], Change<Bid>, typeof state>({
-      name: 'q18',
-      state,
-      onElement(b, ctx) {
-        const last = ctx.state.last.get();
-        if (last === undefined) ctx.emit({ kind: '+I', row: b });
-        else if (b.dateTime >= last.dateTime) {
-          ctx.emit({ kind: '-U', row: last });
-          ctx.emit({ kind: '+U', row: b });
-        } else return;
-        ctx.state.last.set(b);
-      },
-    }),
-  );
+const q18State = { last: valueState<Bid>() };
+export const q18Stage: KeyedStage<readonly number[], Change<Bid>> = {
+  keyOf: (b) => [b.bidder, b.auction],
+  stage: process<Bid, readonly number[], Change<Bid>, typeof q18State>({
+    name: 'q18',
+    state: q18State,
+    onElement(b, ctx) {
+      const last = ctx.state.last.get();
+      if (last === undefined) ctx.emit({ kind: '+I', row: b });
+      else if (b.dateTime >= last.dateTime) {
+        ctx.emit({ kind: '-U', row: last });
+        ctx.emit({ kind: '+U', row: b });
+      } else return;
+      ctx.state.last.set(b);
+    },
+  }),
 };
+export const q18: Query<Change<Bid>> = (events) => bidsOf(events).pipe(keyBy(q18Stage.keyOf), q18Stage.stage);
 
 /** q19 auction top-10 price: per auction its ten highest bids with their rank (ties: the earlier arrival ranks higher), as a changelog. */
-export const q19: Query<Change<Q19Row>> = (events) => {
-  const state = { top: valueState<Bid[]>() };
-  return bidsOf(events).pipe(
-    keyBy((b) => b.auction),
-    process<Bid, number, Change<Q19Row>, typeof state>({
+const q19State = { top: valueState<Bid[]>() };
+export const q19Stage: KeyedStage<number, Change<Q19Row>> = {
+  keyOf: (b) => b.auction,
+  stage: process<Bid, number, Change<Q19Row>, typeof q19State>({
       name: 'q19',
-      state,
+      state: q19State,
       onElement(b, ctx) {
         const top = ctx.state.top.get() ?? [];
         // the new bid's rank: after every bid priced at least as high (earlier arrivals win ties)
@@ -649,8 +664,8 @@ export const q19: Query<Change<Q19Row>> = (events) => {
         ctx.state.top.set(top);
       },
     }),
-  );
 };
+export const q19: Query<Change<Q19Row>> = (events) => bidsOf(events).pipe(keyBy(q19Stage.keyOf), q19Stage.stage);
 export interface Q19Row extends Bid { rankNumber: number }
 
 /**
@@ -668,6 +683,15 @@ function ranked(b: Bid, rankNumber: number): Q19Row {
 export const QUERIES = { q0, q1, q2, q3, q4, q5, q7, q8, q9, q11, q12, q14, q15, q16, q17, q18, q19, q20, q21, q22 } as const;
 /** A query's name. */
 export type QueryName = keyof typeof QUERIES;
+
+/** The queries that are one keyed stage over the bids, by name (those `npm run bench -- nexmark` also runs in `parallel(2)`). */
+export const KEYED_STAGES: Readonly<Record<string, KeyedStage<Key, unknown>>> = {
+  q11: q11Stage as KeyedStage<Key, unknown>,
+  q12: q12Stage as KeyedStage<Key, unknown>,
+  q17: q17Stage as KeyedStage<Key, unknown>,
+  q18: q18Stage as KeyedStage<Key, unknown>,
+  q19: q19Stage as KeyedStage<Key, unknown>,
+};
 
 /** Names of the queries whose result is a changelog (`Change` records). */
 export const CHANGELOG_QUERIES: ReadonlySet<QueryName> = new Set<QueryName>(['q4', 'q18', 'q19']);
