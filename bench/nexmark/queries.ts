@@ -39,10 +39,19 @@ export interface Change<R> {
  * The keyed part of a bids-only query: its key and what follows its `keyBy`. `parallel(n, stage, { worker })` can run
  * it in worker threads (bench/nexmark/stageWorker.ts).
  */
-export interface KeyedStage<K extends Key, R> {
+export interface KeyedStage<V, K extends Key, R> {
   readonly keyOf: (b: Bid) => K;
-  readonly stage: OperatorFunction<StreamElement<Bid, K>, StreamElement<R, K>>;
+  /** What of a bid the stage needs (what crosses to a worker thread: a number crosses in a typed-array column) */
+  readonly project: (b: Bid) => V;
+  readonly stage: OperatorFunction<StreamElement<V, K>, StreamElement<R, K>>;
 }
+
+/** A keyed stage over the bids, sequentially: key, project, stage. */
+export function keyedQuery<V, K extends Key, R>(s: KeyedStage<V, K, R>): Query<R> {
+  return (events) => bidsOf(events).pipe(keyBy(s.keyOf), map(s.project), s.stage);
+}
+
+const whole = (b: Bid): Bid => b;
 
 const isBid = (e: NexmarkEvent): e is Bid => e.type === 'bid';
 const isAuction = (e: NexmarkEvent): e is Auction => e.type === 'auction';
@@ -451,27 +460,29 @@ export const q5: Query<Q5Row> = (events) =>
 export interface Q5Row { auction: number; num: number; windowStart: number }
 
 /** q11 user sessions: bids per bidder and session (gap 10 s), with the session's start and end (last bid + 10 s). */
-export const q11Stage: KeyedStage<number, Q11Row> = {
+export const q11Stage: KeyedStage<number, number, Q11Row> = {
   keyOf: (b) => b.bidder,
+  project: (b) => b.bidder,
   stage: pipe(
-    window<Bid, number>(sessionWindows(10_000)),
+    window<number, number>(sessionWindows(10_000)),
     aggregate(count()),
     map((r) => ({ bidder: r.key, bidCount: r.value, starttime: r.window.start, endtime: r.window.end })),
   ),
 };
-export const q11: Query<Q11Row> = (events) => bidsOf(events).pipe(keyBy(q11Stage.keyOf), q11Stage.stage);
+export const q11: Query<Q11Row> = keyedQuery(q11Stage);
 export interface Q11Row { bidder: number; bidCount: number; starttime: number; endtime: number }
 
 /** q12 processing-time windows: bids per bidder per 10 seconds of processing time (the scheduler's clock). */
-export const q12Stage: KeyedStage<number, Q12Row> = {
+export const q12Stage: KeyedStage<number, number, Q12Row> = {
   keyOf: (b) => b.bidder,
+  project: (b) => b.bidder,
   stage: pipe(
-    window<Bid, number>(tumblingWindows(10_000, { time: 'processing' })),
+    window<number, number>(tumblingWindows(10_000, { time: 'processing' })),
     aggregate(count()),
     map((r) => ({ bidder: r.key, bidCount: r.value, starttime: r.window.start, endtime: r.window.end })),
   ),
 };
-export const q12: Query<Q12Row> = (events) => bidsOf(events).pipe(keyBy(q12Stage.keyOf), q12Stage.stage);
+export const q12: Query<Q12Row> = keyedQuery(q12Stage);
 export interface Q12Row { bidder: number; bidCount: number; starttime: number; endtime: number }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -581,21 +592,22 @@ interface AuctionStats {
 }
 
 /** q17 auction statistics per auction and day: counts per band, min, max, integer average and sum of prices. */
-export const q17Stage: KeyedStage<number, Q17Row> = {
+export const q17Stage: KeyedStage<number, number, Q17Row> = {
   keyOf: (b) => b.auction,
+  project: (b) => b.price,
   stage: pipe(
-    window<Bid, number>(tumblingWindows(DAY_MS)),
-    aggregate<Bid, AuctionStats, AuctionStats, number>({
+    window<number, number>(tumblingWindows(DAY_MS)),
+    aggregate<number, AuctionStats, AuctionStats, number>({
       create: () => ({ bids: 0, rank1: 0, rank2: 0, rank3: 0, min: Infinity, max: -Infinity, sum: 0 }),
-      add(s, b) {
+      add(s, price) {
         s.bids++;
-        const i = band(b.price);
+        const i = band(price);
         if (i === 1) s.rank1++;
         else if (i === 2) s.rank2++;
         else s.rank3++;
-        if (b.price < s.min) s.min = b.price;
-        if (b.price > s.max) s.max = b.price;
-        s.sum += b.price;
+        if (price < s.min) s.min = price;
+        if (price > s.max) s.max = price;
+        s.sum += price;
         return s;
       },
       result: (s) => s,
@@ -610,7 +622,7 @@ export const q17Stage: KeyedStage<number, Q17Row> = {
     }),
   ),
 };
-export const q17: Query<Q17Row> = (events) => bidsOf(events).pipe(keyBy(q17Stage.keyOf), q17Stage.stage);
+export const q17: Query<Q17Row> = keyedQuery(q17Stage);
 export interface Q17Row {
   auction: number; day: string; totalBids: number; rank1Bids: number; rank2Bids: number; rank3Bids: number;
   minPrice: number; maxPrice: number; avgPrice: number; sumPrice: number;
@@ -621,8 +633,9 @@ export interface Q17Row {
 
 /** q18 find last bid: per bidder and auction the latest bid (equal times: the later arrival), as a changelog. */
 const q18State = { last: valueState<Bid>() };
-export const q18Stage: KeyedStage<readonly number[], Change<Bid>> = {
+export const q18Stage: KeyedStage<Bid, readonly number[], Change<Bid>> = {
   keyOf: (b) => [b.bidder, b.auction],
+  project: whole,
   stage: process<Bid, readonly number[], Change<Bid>, typeof q18State>({
     name: 'q18',
     state: q18State,
@@ -637,12 +650,13 @@ export const q18Stage: KeyedStage<readonly number[], Change<Bid>> = {
     },
   }),
 };
-export const q18: Query<Change<Bid>> = (events) => bidsOf(events).pipe(keyBy(q18Stage.keyOf), q18Stage.stage);
+export const q18: Query<Change<Bid>> = keyedQuery(q18Stage);
 
 /** q19 auction top-10 price: per auction its ten highest bids with their rank (ties: the earlier arrival ranks higher), as a changelog. */
 const q19State = { top: valueState<Bid[]>() };
-export const q19Stage: KeyedStage<number, Change<Q19Row>> = {
+export const q19Stage: KeyedStage<Bid, number, Change<Q19Row>> = {
   keyOf: (b) => b.auction,
+  project: whole,
   stage: process<Bid, number, Change<Q19Row>, typeof q19State>({
       name: 'q19',
       state: q19State,
@@ -665,7 +679,7 @@ export const q19Stage: KeyedStage<number, Change<Q19Row>> = {
       },
     }),
 };
-export const q19: Query<Change<Q19Row>> = (events) => bidsOf(events).pipe(keyBy(q19Stage.keyOf), q19Stage.stage);
+export const q19: Query<Change<Q19Row>> = keyedQuery(q19Stage);
 export interface Q19Row extends Bid { rankNumber: number }
 
 /**
@@ -685,12 +699,12 @@ export const QUERIES = { q0, q1, q2, q3, q4, q5, q7, q8, q9, q11, q12, q14, q15,
 export type QueryName = keyof typeof QUERIES;
 
 /** The queries that are one keyed stage over the bids, by name (those `npm run bench -- nexmark` also runs in `parallel(2)`). */
-export const KEYED_STAGES: Readonly<Record<string, KeyedStage<Key, unknown>>> = {
-  q11: q11Stage as KeyedStage<Key, unknown>,
-  q12: q12Stage as KeyedStage<Key, unknown>,
-  q17: q17Stage as KeyedStage<Key, unknown>,
-  q18: q18Stage as KeyedStage<Key, unknown>,
-  q19: q19Stage as KeyedStage<Key, unknown>,
+export const KEYED_STAGES: Readonly<Record<string, KeyedStage<unknown, Key, unknown>>> = {
+  q11: q11Stage as KeyedStage<unknown, Key, unknown>,
+  q12: q12Stage as KeyedStage<unknown, Key, unknown>,
+  q17: q17Stage as KeyedStage<unknown, Key, unknown>,
+  q18: q18Stage as KeyedStage<unknown, Key, unknown>,
+  q19: q19Stage as KeyedStage<unknown, Key, unknown>,
 };
 
 /** Names of the queries whose result is a changelog (`Change` records). */
