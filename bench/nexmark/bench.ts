@@ -19,10 +19,9 @@ import { bidsOf, KEYED_STAGES, QUERIES, type Query, type QueryName } from './que
  * Each query runs in its own Node process (JIT state does not leak between queries). The events are generated
  * before any measurement (generation is not measured) and kept in an array. Cases, each run once per round, rounds
  * interleaved, after a warm-up (the pipe twice and the loop once on all the events, the other cases once on a tenth).
- * No full garbage collection is forced between runs: one before each run made the queries 1.5–2× slower (q11: 2.3
- * instead of 4.4 M events/s; the loops hardly change) — likely because a full collection discards object maps and the
- * optimised code that depends on them,
- * and a job in a long-running process never sees one between its records. The cases:
+ * No full garbage collection is forced between runs: one before each run kept q11's pipe at 2.3 instead of 4.4 M
+ * events/s (likely because a full collection discards object maps and the optimised code that depends on them), and a
+ * job in a long-running process never sees one between its records. The cases:
  * - `pipe`: `from(events).pipe(eventTime((e) => e.dateTime, boundedOutOfOrderness(4000)), query, values())`;
  * - `job`: the same pipeline in `runJob` (source `fromIterable`, a counting `callbackSink`), no checkpoints;
  * - `job + checkpoints`: with a checkpoint every 1 s of wall time to LevelDB (`levelStore`, a fresh directory per run);
