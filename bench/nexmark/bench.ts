@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { from, pipe } from 'rxjs';
-import { boundedOutOfOrderness, callbackSink, fromIterable, runJob } from '../../src/index.js';
+import { from } from 'rxjs';
+import { callbackSink, fromIterable, runJob } from '../../src/index.js';
 import { levelStore } from '../../src/stores/level.js';
-import { eventTime, keyBy, map, parallel, values } from '../../operators/index.js';
+import { parallel, values } from '../../operators/index.js';
 import { generateNexmark, type NexmarkEvent } from './generator.js';
 import { LOOPS } from './loops.js';
-import { bidsOf, KEYED_STAGES, QUERIES, type Query, type QueryName } from './queries.js';
+import { KEYED_STAGES, keyedQuery, QUERIES, stamped, type Query, type QueryName } from './queries.js';
 
 /**
  * `npm run bench -- nexmark [--events 1000000] [--rate 10000] [--rounds 3] [--queries q0,q5]`: events per second of
@@ -99,15 +99,12 @@ function parseArgs(args: readonly string[]): Options {
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-function stampedQuery(q: Query) {
-  return pipe(eventTime((e: NexmarkEvent) => e.dateTime, boundedOutOfOrderness(4000)), (s) => q(s));
-}
 
 function runPipe(q: Query, events: readonly NexmarkEvent[]): { ms: number; results: number } {
   let results = 0;
   const t0 = performance.now();
   from(events)
-    .pipe(stampedQuery(q), values())
+    .pipe(stamped(q), values())
     .subscribe(() => results++);
   return { ms: performance.now() - t0, results };
 }
@@ -121,7 +118,7 @@ async function runJobCase(q: Query, events: readonly NexmarkEvent[], dir: string
   const job = runJob({
     name: `nexmark-${jobRun++}`,
     source: fromIterable(() => events),
-    pipeline: stampedQuery(q),
+    pipeline: stamped(q),
     sink: callbackSink<unknown>({ write: () => void results++ }),
     ...(store !== undefined ? { checkpoint: { intervalMs: 1_000, store, retain: 2 } } : {}),
   });
@@ -141,19 +138,13 @@ async function runParallel(name: QueryName, events: readonly NexmarkEvent[]): Pr
   const stage = KEYED_STAGES[name];
   if (stage === undefined) return undefined;
   const worker = new URL(`./stageWorker.ts?q=${name}`, import.meta.url);
+  const query = stamped(keyedQuery(stage, (s) => parallel(2, s, { worker })));
   const once = async (input: readonly NexmarkEvent[]): Promise<{ ms: number; results: number }> => {
     let results = 0;
-      const t0 = performance.now();
+    const t0 = performance.now();
     await new Promise<void>((resolve, reject) =>
       from(input)
-        .pipe(
-          eventTime((e: NexmarkEvent) => e.dateTime, boundedOutOfOrderness(4000)),
-          (s) => bidsOf(s),
-          keyBy(stage.keyOf),
-          map(stage.project),
-          parallel(2, stage.stage, { worker }),
-          values(),
-        )
+        .pipe(query, values())
         .subscribe({ next: () => void results++, error: reject, complete: resolve }),
     );
     return { ms: performance.now() - t0, results };

@@ -1,5 +1,6 @@
 import { pipe, type Observable, type OperatorFunction } from 'rxjs';
 import {
+  boundedOutOfOrderness,
   count,
   listState,
   max,
@@ -12,7 +13,7 @@ import {
   type Key,
   type StreamElement,
 } from '../../src/index.js';
-import { aggregate, coGroup, coProcess, filter, intervalJoin, keyBy, map, process, processWindow, window } from '../../operators/index.js';
+import { aggregate, coGroup, coProcess, eventTime, filter, intervalJoin, keyBy, map, process, processWindow, window } from '../../operators/index.js';
 import type { Auction, Bid, NexmarkEvent, Person } from './generator.js';
 
 /**
@@ -46,9 +47,20 @@ export interface KeyedStage<V, K extends Key, R> {
   readonly stage: OperatorFunction<StreamElement<V, K>, StreamElement<R, K>>;
 }
 
-/** A keyed stage over the bids, sequentially: key, project, stage. */
-export function keyedQuery<V, K extends Key, R>(s: KeyedStage<V, K, R>): Query<R> {
-  return (events) => bidsOf(events).pipe(keyBy(s.keyOf), map(s.project), s.stage);
+/**
+ * A keyed stage over the bids as a query: key, project, then the stage — on this thread, or as `run` runs it (e.g.
+ * `(stage) => parallel(2, stage, { worker })`).
+ */
+export function keyedQuery<V, K extends Key, R>(
+  s: KeyedStage<V, K, R>,
+  run: (stage: KeyedStage<V, K, R>['stage']) => KeyedStage<V, K, R>['stage'] = (stage) => stage,
+): Query<R> {
+  return (events) => bidsOf(events).pipe(keyBy(s.keyOf), map(s.project), run(s.stage));
+}
+
+/** A query over the events as they come from a source: stamped with Flink's Nexmark watermark first (`dateTime − 4 s`). */
+export function stamped<R>(query: Query<R>): OperatorFunction<NexmarkEvent | StreamElement<NexmarkEvent, undefined>, StreamElement<R, unknown>> {
+  return (source) => query(source.pipe(eventTime((e: NexmarkEvent) => e.dateTime, boundedOutOfOrderness(4000))));
 }
 
 const whole = (b: Bid): Bid => b;
@@ -74,7 +86,8 @@ function split<A extends NexmarkEvent, B extends NexmarkEvent>(
     2,
     (r) => (first(r.value) ? 0 : 1),
   );
-  return [(a as Observable<StreamElement<NexmarkEvent, unknown>>).pipe(filter(first)), (b as Observable<StreamElement<NexmarkEvent, unknown>>).pipe(filter(second))];
+  // the partitioner already sent each kind to its stream: the casts only tell the types
+  return [a as Observable<StreamElement<A, unknown>>, b as Observable<StreamElement<B, unknown>>];
 }
 
 const DAY_MS = 86_400_000;
@@ -710,5 +723,3 @@ export const KEYED_STAGES: Readonly<Record<string, KeyedStage<unknown, Key, unkn
 /** Names of the queries whose result is a changelog (`Change` records). */
 export const CHANGELOG_QUERIES: ReadonlySet<QueryName> = new Set<QueryName>(['q4', 'q18', 'q19']);
 
-/** (typing aid for callers that hold a query as an operator) */
-export const asOperator = <R>(q: Query<R>): OperatorFunction<StreamElement<NexmarkEvent, unknown>, StreamElement<R, unknown>> => (source) => q(source);
