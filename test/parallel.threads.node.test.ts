@@ -73,7 +73,7 @@ describe('parallel in worker threads', () => {
     }
   });
 
-  it('a checkpointed job through threads: savepoint midway, resume — the uninterrupted output, exactly once', async () => {
+  it('a checkpointed job through threads: savepoint midway, resume — the uninterrupted output, exactly once', { timeout: 120_000 }, async () => {
     const events = Array.from({ length: 400 }, (_, i) => ({ user: `u${(i * 31) % 17}`, n: i }));
     // a watermark per advance (not every 200 ms of wall time): where windows fire in the stream does not depend on timing
     const pipeline = pipe(eventTime((e: Event) => e.n, boundedOutOfOrderness(0, { interval: 0 })), keyBy((e: Event) => e.user), parallel(2, windowCount, { worker: windowModule }));
@@ -94,7 +94,9 @@ describe('parallel in worker threads', () => {
     expect(out.values).toStrictEqual(reference.values);
   });
 
-  it('session windows (the session operator) in worker threads: savepoints at three cuts, resumed — the uninterrupted output, exactly once', async () => {
+  // seven jobs, each starting two worker threads that load their module through tsx (1.5 s or more each): 18–30 s on
+  // a loaded 2-core machine, so a timeout of its own (it is there to catch a hang)
+  it('session windows (the session operator) in worker threads: savepoints at three cuts, resumed — the uninterrupted output, exactly once', { timeout: 120_000 }, async () => {
     // users at irregular times (n is the timestamp), so sessions open, grow, merge and fire all along
     const events = Array.from({ length: 300 }, (_, i) => ({ user: `u${(i * i + 3 * i) % 13}`, n: i * 10 }));
     const pipeline = pipe(eventTime((e: Event) => e.n, boundedOutOfOrderness(0, { interval: 0 })), keyBy((e: Event) => e.user), parallel(2, sessionCount, { worker: fixture('sessionCount') }));
