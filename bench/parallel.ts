@@ -18,7 +18,7 @@ import { keyedSum, keyedWork, spin } from './parallelPipeline.js';
  * - **overhead**: the same cases without the work (a cheap keyed count): the cost of `parallel` over the plain
  *   pipeline.
  * - **shuffle**: records per second through `parallel(1|2, identity map, { worker })` and back at 100 and 100 000
- *   keys, one way into a keyed sum, and the batch codec's round trip on one thread (`src/parallel/threads/codec.ts` +
+ *   keys, one way (into a filter that keeps nothing; into a keyed sum), and the batch codec's round trip on one thread (`src/parallel/threads/codec.ts` +
  *   `msgpack.ts`: encode, copy as `postMessage` does, decode) against structured clone of arrays of records (what
  *   `postMessage` of plain arrays costs).
  *
@@ -346,21 +346,32 @@ async function shufflePart(n: number): Promise<string> {
   const k = 100_000;
   const shuffleFew = await shuffleRoundTrip(n, 100);
   const shuffleMany = await shuffleRoundTrip(n, k);
-  const { records } = makeRecords(n, k);
-
-  // one way: records shuffled by key to the threads, where a keyed sum takes them (one output per key and round)
+  // one way: records shuffled by key into the threads and taken there (a filter that keeps none: only the round's
+  // watermark comes back), at 100 and 100 000 keys; then into a keyed sum (a timer per record: the threads' work
+  // bounds that one)
   const watermarkOf = (e: StreamElement<number, string>) => (e.kind === 'watermark' ? e.timestamp : undefined);
-  const oneWay = [
+  const dropModule = (await import('./parallelPipeline.js')).drop;
+  const oneWayAt = async (keys: number, cases: (records: readonly StreamRecord<number, string>[]) => (AsyncCase & { close(): void })[]): Promise<{ results: Result[]; cpu: CpuTimes }> => {
+    const { records } = makeRecords(n, keys);
+    const sessions = cases(records);
+    try {
+      return await measureWithCpu(n, sessions, 5, 2);
+    } finally {
+      for (const s of sessions) s.close();
+    }
+  };
+  const DROP2 = 'parallel(2, drop) threads';
+  const dropCases = (records: readonly StreamRecord<number, string>[]) => [
+    session('drop (plain, one thread)', records, dropModule, recordValue, { watermarkOf }),
+    session(DROP2, records, parallel(2, dropModule, { worker: workerModule('kind=drop') }) as Pipeline, recordValue, { watermarkOf }),
+  ];
+  const dropFew = await oneWayAt(100, dropCases);
+  const dropMany = await oneWayAt(k, dropCases);
+  const { results: oneWayResults, cpu: oneWayCpu } = await oneWayAt(k, (records) => [
     session('keyed sum (plain, one thread)', records, keyedSum(0), recordValue, { watermarkOf }),
     session('parallel(2, keyed sum) threads', records, parallel(2, keyedSum(0), { worker: workerModule('work=0&kind=sum') }) as Pipeline, recordValue, { watermarkOf }),
-  ];
-  let oneWayResults: Result[];
-  let oneWayCpu: CpuTimes;
-  try {
-    ({ results: oneWayResults, cpu: oneWayCpu } = await measureWithCpu(n, oneWay, 5, 2));
-  } finally {
-    for (const s of oneWay) s.close();
-  }
+  ]);
+  const { records } = makeRecords(n, k);
   const t2OneWay = oneWayResults.find((r) => r.name === 'parallel(2, keyed sum) threads')?.eventsPerSec ?? NaN;
 
   // the codec alone, on this thread, as a long-lived channel (one encoder and one decoder kept across runs): batches
@@ -426,8 +437,19 @@ async function shufflePart(n: number): Promise<string> {
       )
       .join('\n\n') +
     '\n\n' +
-    tableWithCpu(`one-way shuffle: keyed sum (no work, one output per key and round), ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 5 rounds)`, oneWayResults, oneWayCpu, 'keyed sum (plain, one thread)') +
-    `\n\nshuffle into parallel(2) threads (one way): ${fmtRate(t2OneWay)} (target ≥ 3 M/s: ${t2OneWay >= 3e6 ? 'met' : 'NOT met'})` +
+    [dropFew, dropMany]
+      .map((x, i) => {
+        const t2 = x.results.find((r) => r.name === DROP2)?.eventsPerSec ?? NaN;
+        const keys = (i === 0 ? 100 : k).toLocaleString('en');
+        return (
+          tableWithCpu(`one-way shuffle: a filter keeping no record, ${n.toLocaleString('en')} records, ${keys} keys (median of 5 rounds)`, x.results, x.cpu, 'drop (plain, one thread)') +
+          `\n\nshuffle into parallel(2) threads (one way), ${keys} keys: ${fmtRate(t2)} (target ≥ 3 M/s: ${t2 >= 3e6 ? 'met' : 'NOT met'})`
+        );
+      })
+      .join('\n\n') +
+    '\n\n' +
+    tableWithCpu(`one way into a keyed sum (no work, a timer per record, one output per key and round), ${n.toLocaleString('en')} records, ${k.toLocaleString('en')} keys (median of 5 rounds)`, oneWayResults, oneWayCpu, 'keyed sum (plain, one thread)') +
+    `\n\nparallel(2) threads / plain: ${ratio(oneWayResults, 'parallel(2, keyed sum) threads', 'keyed sum (plain, one thread)').toFixed(2)}× (${fmtRate(t2OneWay)})` +
     `\nthread start-up, parallel(2) over an empty input (worker modules loaded through tsx): ${startMs.toFixed(0)} ms (median of 3)` +
     '\n\n' +
     table(`codec on one thread, ${cn.toLocaleString('en')} records (batches of ${batch}) vs structured clone (median of 7 rounds)`, codecResults, 'structured clone, serialise + deserialise (1 000-record arrays)') +

@@ -1,12 +1,12 @@
 /**
  * The pipelines of `bench/parallel.ts`, in a module of their own so that worker threads can load them
  * (`parallel(n, pipeline, { worker })` imports the module that exports the pipeline as `default`). One module, several
- * pipelines: the module URL's query picks one (`?work=ITERATIONS&kind=count|map`); each distinct URL is a module of
+ * pipelines: the module URL's query picks one (`?work=ITERATIONS&kind=count|sum|map|drop`); each distinct URL is a module of
  * its own, in the threads as here.
  */
 import { pipe, type OperatorFunction } from 'rxjs';
 import { valueState, type StreamElement } from '../src/index.js';
-import { map, process } from '../operators/index.js';
+import { filter, map, process } from '../operators/index.js';
 
 /** A deterministic busy loop of `iterations` steps over `v` (the user work per record), result in [0, 65 535]. */
 export function spin(v: number, iterations: number): number {
@@ -60,11 +60,17 @@ export function keyedSum(iterations: number): Pipeline {
 /** A stateless identity `map`: what the cross-thread shuffle costs with no work at all. */
 export const identity: Pipeline = pipe(map((v: number) => v));
 
+/**
+ * A `filter` that keeps no record (watermarks pass): the one-way shuffle — records routed into the threads and taken
+ * there, nothing sent back but the watermarks that end a round.
+ */
+export const drop: Pipeline = pipe(filter((v: number) => v < 0));
+
 const query = new URL(import.meta.url).searchParams;
 
 /** The pipeline this module's URL names (default: the keyed pipeline without work). */
 const work = Number(query.get('work') ?? 0);
 const kind = query.get('kind');
-const pipeline: Pipeline = kind === 'map' ? identity : kind === 'sum' ? keyedSum(work) : keyedWork(work);
+const pipeline: Pipeline = kind === 'map' ? identity : kind === 'drop' ? drop : kind === 'sum' ? keyedSum(work) : keyedWork(work);
 
 export default pipeline;

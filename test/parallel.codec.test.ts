@@ -82,14 +82,15 @@ describe('threads batch codec', () => {
     expect(again).toStrictEqual(['c', 'd', 'a']);
   });
 
-  it('past 16 384 distinct keys the dictionary is dropped: 64 batches of key text, then a new dictionary from id 0', () => {
+  it('past 16 384 distinct keys the dictionary is dropped: the batch that overflows it and 64 more send key text, then a new dictionary from id 0', () => {
     const codec = createValueCodec();
     const enc = new BatchEncoder();
     const dec = new BatchDecoder(codec);
     const kinds: string[] = [];
     const decoded: unknown[][] = [];
-    for (let b = 0; b < 70; b++) {
-      const keys = Array.from({ length: 4096 }, (_, i) => `k${b < 4 ? b * 4096 + i : i % 7}`);
+    for (let b = 0; b < 71; b++) {
+      // batches 0–3 fill the dictionary; batch 4 has 4 known keys, then one more than it holds
+      const keys = Array.from({ length: 4096 }, (_, i) => `k${b < 4 ? b * 4096 + i : b === 4 ? 16_380 + i : i % 7}`);
       keys.forEach((k, i) => enc.add(i, record(i, i, k)));
       const batch = enc.take(codec);
       kinds.push(batch.keys instanceof Uint32Array ? `ids@${batch.keyBase}` : batch.keys instanceof Uint8Array ? 'text' : 'other');
@@ -99,8 +100,31 @@ describe('threads batch codec', () => {
       expect(out).toStrictEqual(keys);
     }
     expect(kinds.slice(0, 4)).toStrictEqual(['ids@0', 'ids@4096', 'ids@8192', 'ids@12288']);
-    expect(kinds.slice(4, 68)).toStrictEqual(Array.from({ length: 64 }, () => 'text'));
-    expect(kinds.slice(68)).toStrictEqual(['ids@0', 'ids@7']);
+    expect(kinds.slice(4, 69)).toStrictEqual(Array.from({ length: 65 }, () => 'text'));
+    expect(kinds.slice(69)).toStrictEqual(['ids@0', 'ids@7']);
+  });
+
+  it('a batch of mixed keys sends its new dictionary keys too: the next batch refers to them by id', () => {
+    const codec = createValueCodec();
+    const enc = new BatchEncoder();
+    const dec = new BatchDecoder(codec);
+    const send = (keys: readonly (string | number)[]): EncodedBatch => {
+      keys.forEach((k, i) => enc.add(i, record(i, i, k)));
+      return enc.take(codec);
+    };
+    const read = (batch: EncodedBatch): unknown[] => {
+      const out: unknown[] = [];
+      dec.decode(batch, (_s, e) => void out.push(e.kind === 'record' ? e.key : undefined));
+      return out;
+    };
+    const mixed = send(['x', 1, 'y']);
+    expect(mixed.keys).toBeInstanceOf(Uint8Array);
+    expect([mixed.keyBase, codec.unpack(mixed.newKeys as Uint8Array)]).toStrictEqual([0, ['x', 'y']]);
+    expect(read(mixed)).toStrictEqual(['x', 1, 'y']);
+    const next = send(['y', 'z', 'x']);
+    expect(next.keys).toStrictEqual(new Uint32Array([1, 2, 0]));
+    expect([next.keyBase, codec.unpack(next.newKeys as Uint8Array)]).toStrictEqual([2, ['z']]);
+    expect(read(next)).toStrictEqual(['y', 'z', 'x']);
   });
 
   it('keys by reference: an output record with the key of a record of the message being processed names its index', () => {

@@ -41,9 +41,12 @@ export interface EncodedBatch {
    * msgpackr of the array.
    */
   readonly keys: Float64Array | Uint32Array | Uint8Array | undefined;
-  /** Keys this batch adds to the dictionary (msgpackr of a string array), with ids from {@link keyBase} on. */
+  /**
+   * Keys this batch adds to the dictionary (msgpackr of a string array), with ids from {@link keyBase} on — also when
+   * its keys travel otherwise (a batch of mixed keys), so that the receiver's dictionary stays the sender's.
+   */
   readonly newKeys: Uint8Array | undefined;
-  /** The id of the first of {@link newKeys}: the receiver's dictionary is cut to this length first. */
+  /** The id of the first of {@link newKeys} (the receiver's dictionary is cut to this length first); else the dictionary's size. */
   readonly keyBase: number;
   /**
    * Per record, when some record's key is the key of an input record of the message being processed (a keyed
@@ -94,6 +97,21 @@ export class BatchEncoder {
   private readonly keyIds = new Map<string, number>();
   /** Batches left before the dictionary is used again (see {@link DICTIONARY_PAUSE}). */
   private dictionaryPaused = 0;
+  /** The dictionary reached {@link DICTIONARY_LIMIT} in this batch: it takes no more keys and is dropped at `take`. */
+  private dictionaryFull = false;
+  /** Per string key of the batch (by position among the keys not given by reference): its dictionary id, or −1. */
+  private ids = new Uint32Array(256);
+  /** Whether every key given by value so far has a dictionary id. */
+  private allIds = true;
+  /** The id of the first key this batch added to the dictionary. */
+  private firstNewId = 0;
+  /** Keys this batch added to the dictionary, in id order. */
+  private readonly newKeys: string[] = [];
+  /**
+   * Called when the dictionary is dropped (its ids are given to other keys from then on): whoever kept ids of this
+   * channel (the host's routing cache) forgets them.
+   */
+  onDictionaryDropped: (() => void) | undefined;
   /** Per record: the index of the input record whose key it has, or −1 (then its key is in `keys`). */
   private refs = new Int32Array(256);
   private refCount = 0;
@@ -128,7 +146,7 @@ export class BatchEncoder {
    * Adds an element. `keyRef` ≥ 0: the record's key is that of input record `keyRef` of the message the receiver
    * sent and this side is processing (see {@link EncodedBatch.keyRefs}); the key itself is not sent.
    */
-  add(seq: number, e: StreamElement<unknown, unknown>, fullBarrier = false, keyRef = -1): void {
+  add(seq: number, e: StreamElement<unknown, unknown>, fullBarrier = false, keyRef = -1, keyId = -1): void {
     const i = this.n;
     if (i === this.seqs.length) this.grow();
     this.seqs[i] = seq;
@@ -137,13 +155,13 @@ export class BatchEncoder {
       case 'record':
         this.kinds[i] = RECORD;
         this.stamps[i] = e.timestamp;
-        this.addSlot(e.value, e.key, keyRef);
+        this.addSlot(e.value, e.key, keyRef, keyId);
         return;
       case 'side':
         // rare: its undefined key sends the batch's keys through msgpackr
         this.kinds[i] = SIDE;
         this.stamps[i] = e.timestamp;
-        this.addSlot([e.tag, e.value], undefined, -1);
+        this.addSlot([e.tag, e.value], undefined, -1, -1);
         return;
       case 'watermark':
         this.kinds[i] = WATERMARK;
@@ -160,8 +178,31 @@ export class BatchEncoder {
     }
   }
 
-  /** A record's value and key (or `keyRef`, see {@link add}) in the next record slot. */
-  private addSlot(value: unknown, key: unknown, keyRef: number): void {
+  /**
+   * The dictionary id of string key `key` (added to the dictionary when new), or −1 while the dictionary takes no
+   * keys (too many distinct keys: they travel as text). The id holds until {@link onDictionaryDropped}.
+   */
+  keyId(key: string): number {
+    if (this.dictionaryPaused > 0 || this.dictionaryFull) return -1;
+    const dictionary = this.keyIds;
+    const id = dictionary.get(key);
+    if (id !== undefined) return id;
+    const fresh = dictionary.size;
+    if (fresh >= DICTIONARY_LIMIT) {
+      this.dictionaryFull = true;
+      return -1;
+    }
+    if (this.newKeys.length === 0) this.firstNewId = fresh;
+    dictionary.set(key, fresh);
+    this.newKeys.push(key);
+    return fresh;
+  }
+
+  /**
+   * A record's value and key (or `keyRef`, see {@link add}; `keyId`: the key's dictionary id when the caller has it
+   * from {@link keyId}) in the next record slot.
+   */
+  private addSlot(value: unknown, key: unknown, keyRef: number, keyId: number): void {
     const r = this.records++;
     this.values[r] = value;
     if (typeof value !== 'number') this.numericValues = false;
@@ -175,11 +216,26 @@ export class BatchEncoder {
       this.refCount++;
       return;
     }
-    this.keys[this.otherKeys++] = key;
-    if (typeof key !== 'number') {
+    const k = this.otherKeys++;
+    this.keys[k] = key;
+    if (typeof key === 'string') {
       this.numericKeys = false;
-      if (typeof key !== 'string') this.stringKeys = false;
-    } else this.stringKeys = false;
+      if (this.allIds) {
+        const id = keyId >= 0 ? keyId : this.keyId(key);
+        if (id < 0) this.allIds = false;
+        else {
+          if (k === this.ids.length) {
+            const ids = new Uint32Array(k * 2);
+            ids.set(this.ids);
+            this.ids = ids;
+          }
+          this.ids[k] = id;
+        }
+      }
+    } else {
+      this.stringKeys = false;
+      if (typeof key !== 'number') this.numericKeys = false;
+    }
   }
 
   /** The keys of the batch's records so far (given by value: none by reference), in order: a copy. */
@@ -200,44 +256,28 @@ export class BatchEncoder {
     const k = this.otherKeys;
     let keys: EncodedBatch['keys'];
     let newKeys: Uint8Array | undefined;
-    let keyBase = 0;
+    let keyBase = this.keyIds.size;
+    if (this.newKeys.length > 0) {
+      // (sent whatever way the keys travel: the receiver's dictionary follows the sender's)
+      keyBase = this.firstNewId;
+      newKeys = Uint8Array.prototype.slice.call(codec.pack(this.newKeys));
+      this.newKeys.length = 0;
+    }
     if (k === 0) keys = undefined;
-    else if (this.stringKeys && !this.numericKeys && this.dictionaryPaused === 0) {
-      keyBase = this.keyIds.size;
-      const fresh = this.dictionaryIds(k);
-      keys = fresh.ids;
-      if (fresh.keys.length > 0) newKeys = Uint8Array.prototype.slice.call(codec.pack(fresh.keys));
-    } else {
-      if (this.dictionaryPaused > 0 && this.stringKeys) this.dictionaryPaused--;
-      keys = column(this.keys, k, this.numericKeys, codec);
+    else if (this.stringKeys && this.allIds) keys = this.ids.slice(0, k);
+    else keys = column(this.keys, k, this.numericKeys, codec);
+    if (this.dictionaryPaused > 0) this.dictionaryPaused--;
+    if (this.dictionaryFull) {
+      // too many distinct keys: the next batches send their keys' text; then a new dictionary starts (its first key
+      // gets id 0, which tells the receiver to drop its own)
+      this.keyIds.clear();
+      this.dictionaryFull = false;
+      this.dictionaryPaused = DICTIONARY_PAUSE;
+      this.onDictionaryDropped?.();
     }
     this.n = this.records = this.refCount = this.otherKeys = 0;
-    this.numericValues = this.numericKeys = this.stringKeys = true;
+    this.numericValues = this.numericKeys = this.stringKeys = this.allIds = true;
     return { numbers, kinds, values, keys, newKeys, keyBase, keyRefs };
-  }
-
-  /** The ids of the batch's `count` string keys, with the keys new to the dictionary (in id order). */
-  private dictionaryIds(count: number): { ids: Uint32Array; keys: string[] } {
-    const ids = new Uint32Array(count);
-    const dictionary = this.keyIds;
-    const fresh: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const key = this.keys[i] as string;
-      let id = dictionary.get(key);
-      if (id === undefined) {
-        id = dictionary.size;
-        dictionary.set(key, id);
-        fresh.push(key);
-      }
-      ids[i] = id;
-    }
-    // too many distinct keys: the next batches send their keys' text; then a new dictionary starts (its first key
-    // gets id 0, which tells the receiver to drop its own)
-    if (dictionary.size >= DICTIONARY_LIMIT) {
-      dictionary.clear();
-      this.dictionaryPaused = DICTIONARY_PAUSE;
-    }
-    return { ids, keys: fresh };
   }
 }
 
@@ -365,12 +405,12 @@ export class BatchDecoder {
     const values = uncolumn(batch.values, this.codec);
     let keys: ArrayLike<unknown>;
     const ids = batch.keys;
+    const dictionary = this.dictionary;
+    if (batch.newKeys !== undefined) {
+      dictionary.length = batch.keyBase;
+      for (const key of this.codec.unpack(batch.newKeys) as string[]) dictionary.push(key);
+    }
     if (ids instanceof Uint32Array) {
-      const dictionary = this.dictionary;
-      if (batch.newKeys !== undefined) {
-        dictionary.length = batch.keyBase;
-        for (const key of this.codec.unpack(batch.newKeys) as string[]) dictionary.push(key);
-      }
       const out = new Array<string>(ids.length);
       for (let i = 0; i < ids.length; i++) out[i] = dictionary[ids[i] as number] as string;
       keys = out;

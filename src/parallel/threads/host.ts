@@ -84,12 +84,21 @@ class NumberingSubscriber extends Subscriber<Element> {
  * Errors are `partitionStream`'s.
  */
 class HashInputSubscriber extends Subscriber<Element> {
+  /**
+   * String key → `id * n + subtask`: its subtask and its id in that channel's key dictionary, learnt on the key's
+   * first record (one lookup routes and encodes a record, instead of hashing its key and looking its id up). Kept
+   * while the channels' dictionaries keep their ids; forgotten when one is dropped (many distinct keys: then keys are
+   * hashed and sent as text).
+   */
+  private readonly routes = new Map<string, number>();
+
   constructor(
     private readonly host: ThreadedSubtasks,
     private readonly remotes: readonly Remote[],
     private readonly maxParallelism: number,
   ) {
     super();
+    for (const r of remotes) r.encoder.onDictionaryDropped = () => this.routes.clear();
   }
   override next(e: Element): void {
     if (this.isStopped) super.next(e);
@@ -98,15 +107,33 @@ class HashInputSubscriber extends Subscriber<Element> {
   protected override _next(e: Element): void {
     const host = this.host;
     if (e?.kind === 'record') {
+      const key = e.key;
+      const n = this.remotes.length;
+      // (no routes while the dictionaries are dropped: many distinct keys, whose lookups would miss)
+      if (typeof key === 'string' && this.routes.size > 0) {
+        const route = this.routes.get(key);
+        if (route !== undefined) {
+          const p = route % n;
+          host.arrived();
+          host.takeRecord(this.remotes[p] as Remote, e, (route - p) / n);
+          return;
+        }
+      }
       let p: number;
       try {
-        p = hashPartitionOf(e, this.remotes.length, this.maxParallelism);
+        p = hashPartitionOf(e, n, this.maxParallelism);
       } catch (err) {
         this._error(err instanceof TidewaterError ? err : new UserFunctionError(PARTITION_OP, e, err));
         return;
       }
+      const r = this.remotes[p] as Remote;
+      let id = -1;
+      if (typeof key === 'string') {
+        id = r.encoder.keyId(key);
+        if (id >= 0) this.routes.set(key, id * n + p);
+      }
       host.arrived();
-      host.takeInput(this.remotes[p] as Remote, e);
+      host.takeRecord(r, e, id);
       return;
     }
     if (!isControlElement(e)) {
@@ -260,6 +287,14 @@ export class ThreadedSubtasks {
       return;
     }
     r.encoder.add(this.seq, e);
+    if (r.encoder.records >= INPUT_BATCH) this.send(r);
+    else if (!this.flushScheduled) this.scheduleFlush();
+  }
+
+  /** A record of subtask `r`'s partition whose key has dictionary id `keyId` (−1: none yet), into its next message. */
+  takeRecord(r: Remote, e: Element, keyId: number): void {
+    if (this.failed) return;
+    r.encoder.add(this.seq, e, false, -1, keyId);
     if (r.encoder.records >= INPUT_BATCH) this.send(r);
     else if (!this.flushScheduled) this.scheduleFlush();
   }
