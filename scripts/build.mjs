@@ -14,6 +14,7 @@ await build({
     testing: 'testing/index.ts',
     level: 'src/stores/level.ts',
     indexeddb: 'src/stores/indexedDb.ts',
+    nats: 'src/nats/index.ts',
     // the program of parallel's worker threads / Web Workers (src/parallel/threads/platform.ts loads ./worker.js)
     worker: 'src/parallel/threads/workerEntry.ts',
   },
@@ -30,4 +31,4 @@ await build({
   plugins: [workerEntryPlugin],
 });
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-console.log('built dist/ (index.js, operators.js, testing.js, level.js, indexeddb.js, worker.js + types)');
+console.log('built dist/ (index.js, operators.js, testing.js, level.js, indexeddb.js, nats.js, worker.js + types)');

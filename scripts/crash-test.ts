@@ -1,21 +1,32 @@
-// The long crash test (outside `npm test`): `npm run crash-test -- [kills=200] [seed] [--threads[=n]] [--join]`.
+// The long crash test (outside `npm test`): `npm run crash-test -- [kills=200] [seed] [--threads[=n]] [--join] [--nats]`.
 // `--threads` runs the job's keyed part in worker threads (parallel(n, keyedPipeline, { worker }), n = 2 by default);
-// `--join` runs the join job (two NDJSON inputs, an interval join, two side outputs, three output files).
+// `--join` runs the join job (two NDJSON inputs, an interval join, two side outputs, three output files);
+// `--nats` runs the NATS JetStream job (test/nats/job.ts: a JetStream stream into a JetStream subject; needs nats-server).
 import { crashTest } from '../test/crash/driver.js';
+import { natsCrashTest } from '../test/nats/driver.js';
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const [killsArg, seedArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const threadsFlag = flags.find((f) => f === '--threads' || f.startsWith('--threads='));
 const join = flags.includes('--join');
-const unknown = flags.filter((f) => f !== threadsFlag && f !== '--join');
+const nats = flags.includes('--nats');
+const unknown = flags.filter((f) => f !== threadsFlag && f !== '--join' && f !== '--nats');
 if (unknown.length > 0) {
-  console.error(`crash-test: unknown option ${unknown.join(' ')}. Usage: npm run crash-test -- [kills=200] [seed] [--threads[=n]] [--join]`);
+  console.error(`crash-test: unknown option ${unknown.join(' ')}. Usage: npm run crash-test -- [kills=200] [seed] [--threads[=n]] [--join] [--nats]`);
   process.exit(2);
 }
 const threads = threadsFlag === undefined ? undefined : threadsFlag === '--threads' ? 2 : Number(threadsFlag.slice('--threads='.length));
 const kills = Number(killsArg ?? 200);
 const seed = Number(seedArg ?? Date.now() % 1_000_000);
 const started = performance.now();
+if (nats) {
+  const n = await natsCrashTest({ kills, clicks: Math.max(60_000, kills * 3_000), seed, log: (l) => console.log(l) });
+  console.log(
+    `NATS crash test: seed ${seed}, ${n.kills} kills (${n.killsAfterProgress} after progress) over ${n.runs} runs, last restore from checkpoint ${n.restoredAtEnd}; ` +
+      `reference ${n.referenceMessages} messages, output ${n.outputMessages} messages, ${n.duplicateIds} duplicate ids, ${n.identical ? 'identical' : 'DIFFERENT'}; ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  process.exit(n.identical && n.duplicateIds === 0 && n.kills >= kills ? 0 : 1);
+}
 const r = await crashTest({ kills, clicks: Math.max(100_000, kills * 2_500), seed, ...(threads !== undefined ? { threads } : {}), join, log: (l) => console.log(l) });
 console.log(
   `crash test${join ? ' (join job)' : ''}${threads !== undefined ? ` (${threads} threads)` : ''}: seed ${r.seed}, ${r.kills} kills (${r.killsAfterProgress} after progress) over ${r.runs} runs, last restore from checkpoint ${r.restoredAtEnd}, reference ${r.referenceBytes} B in ${r.referenceMs.toFixed(0)} ms; ` +

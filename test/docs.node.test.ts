@@ -9,6 +9,7 @@ const entries: Record<string, string> = {
   'tidewater/testing': 'testing/index.ts',
   'tidewater/level': 'src/stores/level.ts',
   'tidewater/indexeddb': 'src/stores/indexedDb.ts',
+  'tidewater/nats': 'src/nats/index.ts',
 };
 
 function undocumented(entry: string): string[] {

@@ -1,7 +1,7 @@
 // The batch codec of threaded parallel (src/parallel/threads/codec.ts): every element kind and the value types that
 // cross threads come back as they were — numeric columns and msgpackr, mixed in one batch.
 import { describe, expect, it } from 'vitest';
-import { BatchDecoder, BatchEncoder } from '../src/parallel/threads/codec.js';
+import { BatchDecoder, BatchEncoder, type EncodedBatch } from '../src/parallel/threads/codec.js';
 import { createValueCodec } from '../src/parallel/threads/msgpack.js';
 import { active, barrier, idle, record, watermark, type StreamElement } from '../src/index.js';
 

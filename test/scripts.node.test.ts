@@ -39,6 +39,7 @@ describe('package build', () => {
       const testing = await import('tidewater/testing');
       const level = await import('tidewater/level');
       const idb = await import('tidewater/indexeddb');
+      const nats = await import('tidewater/nats');
       const { of, lastValueFrom, toArray } = await import('rxjs');
       const out = await lastValueFrom(of({ at: 5 }).pipe(ops.eventTime((v) => v.at), ops.values(), toArray()));
       const module = new URL('./test/fixtures/parallel/distPipeline.mjs', 'file://' + process.cwd() + '/');
@@ -51,12 +52,12 @@ describe('package build', () => {
       const cp = await store.loadCheckpoint('j', 'latest');
       await store.close();
       rmSync(dir, { recursive: true });
-      const stores = [typeof root.memoryStore, typeof root.openDefaultStore, typeof idb.indexedDbStore, cp.sources];
+      const stores = [typeof root.memoryStore, typeof root.openDefaultStore, typeof idb.indexedDbStore, cp.sources, typeof nats.jetStreamSource, typeof nats.jetStreamSink];
       console.log(JSON.stringify({ root: typeof root.boundedOutOfOrderness, ops: Object.keys(ops).sort(), rec: testing.rec(1, 2), out, stores, par: par.sort() }));
     `;
-    // the core bundle does not pull in level or idb-keyval: only their own entry points import them
+    // the core bundle does not pull in level, idb-keyval or the NATS client: only their own entry points import them
     const importers = (pkg: string) => readdirSync('dist').filter((f) => f.endsWith('.js') && readFileSync(`dist/${f}`, 'utf8').includes(`from "${pkg}"`));
-    expect([importers('level'), importers('idb-keyval')]).toStrictEqual([['level.js'], ['indexeddb.js']]);
+    expect([importers('level'), importers('idb-keyval'), importers('@nats-io/jetstream'), importers('@nats-io/nats-core')]).toStrictEqual([['level.js'], ['indexeddb.js'], ['nats.js'], ['nats.js']]);
     // msgpackr (threaded parallel) is loaded by the worker and by a chunk the operators import on demand only
     const staticImports = (file: string, seen = new Set<string>()): Set<string> => {
       for (const m of readFileSync(`dist/${file}`, 'utf8').matchAll(/^import[^;]*?from "\.\/([^"]+)";/gm)) {
@@ -74,7 +75,7 @@ describe('package build', () => {
       ops: ['aggregate', 'broadcastProcess', 'coGroup', 'coProcess', 'eventTime', 'filter', 'flatMap', 'ingestionTime', 'intervalJoin', 'keyBy', 'map', 'parallel', 'process', 'processWindow', 'reduce', 'sideOutputOf', 'unionWith', 'values', 'window', 'windowJoin'],
       rec: { kind: 'record', value: 1, timestamp: 2 },
       out: [{ at: 5 }],
-      stores: ['function', 'function', 'function', ['7']],
+      stores: ['function', 'function', 'function', ['7'], 'function', 'function'],
       par: [10, 20, 30],
     });
   });

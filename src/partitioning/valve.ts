@@ -56,6 +56,11 @@ export abstract class InputWatermarks {
     this.idleInputs = new Uint8Array(n);
   }
 
+  /** Whether input `i` is idle. */
+  isInputIdle(i: number): boolean {
+    return this.idleInputs[i] === 1;
+  }
+
   /** The last watermark emitted (`MIN_WATERMARK` before the first). */
   get outputWatermark(): number {
     return this.lastWatermark;

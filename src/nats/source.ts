@@ -1,0 +1,431 @@
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { isStreamElement, record } from '../elements/index.js';
+import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
+import { StatusWatermarkValve } from '../partitioning/valve.js';
+import { checkTimestamp } from '../time/timestamps.js';
+import type { WatermarkGenerator, WatermarkOutput, WatermarkStrategy } from '../time/strategies.js';
+import type { Source, SourceContext, SourceRead, SourceReader } from '../jobs/types.js';
+
+/**
+ * One message of a JetStream stream as a source sees it: what `decode`, `timestamp` and `partitionOf` get.
+ *
+ * @example
+ * ```ts
+ * const decode = (m: JetStreamMessage) => JSON.parse(new TextDecoder().decode(m.data)) as Click;
+ * ```
+ */
+export interface JetStreamMessage {
+  /** The subject it was published to. */
+  readonly subject: string;
+  /** Its sequence number in the stream. */
+  readonly seq: number;
+  readonly data: Uint8Array;
+  /** When the server stored it, in ms since the epoch. */
+  readonly storedAt: number;
+  /** Its headers (e.g. `Nats-Msg-Id`), if any. */
+  readonly headers: ReadonlyMap<string, string> | undefined;
+}
+
+/**
+ * Event time taken in the source, per partition (Flink's per-split watermarks in a Kafka source): each partition
+ * (by default the message's subject) has its own watermark generator, and the source emits the minimum over the
+ * partitions that are not idle, combined as the merge combines inputs (docs/SEMANTICS.md §2.4) — so a partition that
+ * is behind holds event time back rather than seeing its records dropped as late, and an idle one (with the
+ * strategy's `idleTimeout`) does not stall it.
+ *
+ * @example
+ * ```ts
+ * const eventTime: JetStreamEventTime<Click> = { timestamp: (c) => c.at, watermarks: boundedOutOfOrderness(5_000) };
+ * ```
+ */
+export interface JetStreamEventTime<T> {
+  /** The event time of a value, in ms. */
+  readonly timestamp: (value: T, message: JetStreamMessage) => number;
+  /**
+   * The watermark strategy of each partition, e.g. `boundedOutOfOrderness(5_000, { idleTimeout: 60_000 })`. Its
+   * watermark is taken after every message (so the output does not depend on how messages were batched); its
+   * `idleTimeout`, if any, is checked on the job's clock while the partition receives nothing.
+   */
+  readonly watermarks: WatermarkStrategy<unknown>;
+}
+
+/**
+ * Options of {@link jetStreamSource}.
+ *
+ * @example
+ * ```ts
+ * const options: JetStreamSourceOptions<Click> = { connection: nc, stream: 'CLICKS', bounded: true };
+ * ```
+ */
+export interface JetStreamSourceOptions<T> {
+  /** An open connection (`connect` of `@nats-io/transport-node` in Node, `wsconnect` of `@nats-io/nats-core` in browsers). */
+  readonly connection: NatsConnection;
+  /** The stream to read. */
+  readonly stream: string;
+  /** One subject filter (wildcards allowed: NATS 2.9 takes one per consumer); default: every subject of the stream. */
+  readonly filter?: string;
+  /** The value of a message (default: its data as UTF-8 JSON). */
+  readonly decode?: (message: JetStreamMessage) => T;
+  /** Timestamps and per-partition watermarks taken in the source (else the job stamps values with its clock). */
+  readonly eventTime?: JetStreamEventTime<T>;
+  /**
+   * The partitions whose watermarks are combined (with `eventTime`): by default each subject the stream holds when
+   * the job first starts is one. Name them to count partitions that have no message yet (they hold event time back
+   * until they have one, or turn idle with the strategy's `idleTimeout`).
+   */
+  readonly partitions?: readonly string[];
+  /** The partition of a message (default: its subject); must be one of {@link partitions}. */
+  readonly partitionOf?: (message: JetStreamMessage) => string;
+  /**
+   * Read up to the stream's last message when the job first starts, then end (a backfill, a test); default false: read
+   * on as messages arrive, never ending.
+   */
+  readonly bounded?: boolean;
+  /** Messages asked from the server at a time (default 1 024). */
+  readonly batch?: number;
+}
+
+/** What a checkpoint stores of the source (JSON): the position and the partitions' watermark state. */
+interface Position {
+  /** Stream sequence of the last message read (0: none). */
+  readonly seq: number;
+  /** The bounded end: the stream's last sequence when the job first started (−1: unbounded). */
+  readonly end: number;
+  /** Bounded: every message up to the end was read. */
+  readonly ended: boolean;
+  /** The partitions, in valve order (with `eventTime`). */
+  readonly partitions: readonly string[];
+  /** The valve's state (`StatusWatermarkValve.state()`), with `eventTime`. */
+  readonly valve: readonly number[] | null;
+}
+
+const OP = 'jetStreamSource';
+const utf8 = new TextDecoder();
+
+/** A `JsMsg` as the user's functions see it. */
+function messageOf(m: JsMsg): JetStreamMessage {
+  let headers: Map<string, string> | undefined;
+  if (m.headers !== undefined) {
+    headers = new Map();
+    for (const [k, v] of m.headers) headers.set(k, v.join(','));
+  }
+  return { subject: m.subject, seq: m.seq, data: m.data, storedAt: Number(m.timestampNanos / 1_000_000n), headers };
+}
+
+function parsePosition(description: string, offset: string): Position {
+  let p: unknown;
+  try {
+    p = JSON.parse(offset);
+  } catch {
+    p = undefined;
+  }
+  const ok =
+    typeof p === 'object' &&
+    p !== null &&
+    Number.isSafeInteger((p as Position).seq) &&
+    Number.isSafeInteger((p as Position).end) &&
+    typeof (p as Position).ended === 'boolean' &&
+    Array.isArray((p as Position).partitions) &&
+    ((p as Position).valve === null || Array.isArray((p as Position).valve));
+  if (!ok) throw new ConfigurationError(description, offset, `${description}: checkpoint offset ${describeValue(offset)} is not a position of this source; restore from a checkpoint of this job.`);
+  return p as Position;
+}
+
+/**
+ * Raised when the server or the connection fails under a JetStream source or sink; the client's error is its cause.
+ *
+ * @example
+ * ```ts
+ * job.done.catch((e) => { if (e instanceof JetStreamError) console.error(e.message, e.cause); });
+ * ```
+ */
+export class JetStreamError extends TidewaterError {
+  override name = 'JetStreamError';
+  constructor(operator: string, value: unknown, message: string, cause: unknown) {
+    super(operator, value, message, { cause });
+  }
+}
+
+/**
+ * One partition's watermark generator, feeding the source's valve as one of its inputs: a watermark of an idle
+ * partition, or a record of it, turns it active first (as a Flink split's output does).
+ */
+class PartitionClock implements WatermarkOutput {
+  /** The partition is idle (its generator said so, and nothing came since). */
+  idle = false;
+  constructor(
+    private readonly reader: JetStreamReader<unknown>,
+    readonly index: number,
+    readonly generator: WatermarkGenerator<unknown>,
+  ) {}
+  emitWatermark(timestamp: number): void {
+    if (this.idle) this.markActive();
+    this.reader.valveOutput(this.reader.valve?.inputWatermark(this.index, timestamp));
+  }
+  markIdle(): void {
+    if (this.idle) return;
+    this.idle = true;
+    this.reader.valveOutput(this.reader.valve?.inputStatus(this.index, true));
+  }
+  markActive(): void {
+    if (!this.idle) return;
+    this.idle = false;
+    this.reader.valveOutput(this.reader.valve?.inputStatus(this.index, false));
+  }
+}
+
+class JetStreamReader<T> implements SourceReader<unknown> {
+  /** Messages received and not yet read. */
+  private readonly queue: JsMsg[] = [];
+  private queueHead = 0;
+  private wake: (() => void) | undefined;
+  private failure: { error: unknown } | undefined;
+  private seq: number;
+  readonly valve: StatusWatermarkValve | undefined;
+  private readonly clocks: PartitionClock[] = [];
+  private readonly partitionIndex = new Map<string, number>();
+  /** Elements made by the valve while a message is processed (a watermark, a status). */
+  private readonly pending: unknown[] = [];
+  private closed = false;
+  /** The bounded end's stream sequence (−1: unbounded). */
+  private readonly endSeq: number;
+  /** Bounded: every message up to {@link endSeq} was read. */
+  private ended: boolean;
+
+  constructor(
+    private readonly options: JetStreamSourceOptions<T>,
+    private readonly description: string,
+    private readonly context: SourceContext,
+    start: Position,
+    private readonly messages: ConsumerMessages | undefined,
+  ) {
+    this.seq = start.seq;
+    this.endSeq = start.end;
+    this.ended = start.ended;
+    const eventTime = options.eventTime;
+    if (eventTime !== undefined) {
+      const n = Math.max(1, start.partitions.length);
+      this.valve = new StatusWatermarkValve(n);
+      if (start.valve !== null) this.valve.restore(start.valve);
+      start.partitions.forEach((p, i) => {
+        this.partitionIndex.set(p, i);
+        const clock = new PartitionClock(this as JetStreamReader<unknown>, i, eventTime.watermarks.createGenerator({ scheduler: context.scheduler }));
+        clock.idle = this.valve?.isInputIdle(i) === true; // (restored: a partition idle at the checkpoint is still)
+        this.clocks.push(clock);
+      });
+    }
+    if (messages !== undefined) void this.receive(messages);
+  }
+
+  private position(): Position {
+    return { seq: this.seq, end: this.endSeq, ended: this.ended, partitions: [...this.partitionIndex.keys()], valve: this.valve?.state() ?? null };
+  }
+
+  /** Collects the consumer's messages as they arrive. */
+  private async receive(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const m of messages) {
+        this.queue.push(m);
+        const w = this.wake;
+        this.wake = undefined;
+        w?.();
+      }
+    } catch (e) {
+      this.failure = { error: e };
+    }
+    // (the messages end only when closed here, or when the connection closed under them)
+    if (!this.closed && this.failure === undefined) this.failure = { error: new Error('the consumer stopped: the connection closed') };
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  valveOutput(out: readonly unknown[] | undefined): void {
+    if (out !== undefined) for (const e of out) this.pending.push(e);
+  }
+
+
+  read(max: number): SourceRead<unknown> | Promise<SourceRead<unknown>> {
+    if (this.failure !== undefined) throw new JetStreamError(OP, this.options.stream, `${this.description}: reading stream '${this.options.stream}' failed: ${String((this.failure.error as Error)?.message ?? this.failure.error)}`, this.failure.error);
+    if (this.ended) return { values: [], done: true };
+    if (this.queue.length - this.queueHead === 0) {
+      // nothing yet: wait for a message, or (partitions that may turn idle) for the next idleness check
+      const idleTimeout = this.options.eventTime?.watermarks.idleTimeout;
+      return new Promise<SourceRead<unknown>>((resolve, reject) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const settle = (): void => {
+          try {
+            resolve(this.take(max));
+          } catch (e) {
+            reject(e);
+          }
+        };
+        this.wake = () => {
+          if (timer !== undefined) clearTimeout(timer);
+          settle();
+        };
+        if (idleTimeout !== undefined) {
+          timer = setTimeout(() => {
+            this.wake = undefined;
+            settle();
+          }, idleTimeout);
+        }
+      });
+    }
+    return this.take(max);
+  }
+
+  /** Up to `max` values from what was received (with the watermarks and statuses they cause). */
+  private take(max: number): SourceRead<unknown> {
+    if (this.failure !== undefined && this.queue.length - this.queueHead === 0) {
+      throw new JetStreamError(OP, this.options.stream, `${this.description}: reading stream '${this.options.stream}' failed: ${String((this.failure.error as Error)?.message ?? this.failure.error)}`, this.failure.error);
+    }
+    const values: unknown[] = [];
+    const { decode, eventTime, partitionOf } = this.options;
+    const bounded = this.endSeq >= 0;
+    while (values.length < max && this.queueHead < this.queue.length && !this.ended) {
+      const m = this.queue[this.queueHead++] as JsMsg;
+      if (m.seq <= this.seq) continue; // (an ordered consumer re-created after a gap may deliver again)
+      if (bounded && m.seq > this.endSeq) {
+        // published after the job first started: past the end
+        this.ended = true;
+        break;
+      }
+      this.seq = m.seq;
+      // the last message up to the end: the end itself, or the last one the filter takes (none pending after it)
+      if (bounded && (m.seq === this.endSeq || m.info.pending === 0)) this.ended = true;
+      const message = messageOf(m);
+      let value: T;
+      try {
+        value = decode !== undefined ? decode(message) : (JSON.parse(utf8.decode(m.data)) as T);
+      } catch (e) {
+        throw new TidewaterError(OP, message, `${this.description}: message ${m.seq} on '${m.subject}' does not decode${decode === undefined ? ' as JSON' : ''}: ${(e as Error)?.message ?? String(e)}. Pass a decode option that reads it.`, { cause: e });
+      }
+      if (eventTime === undefined) {
+        values.push(isStreamElement(value) ? record(value, this.context.scheduler.now()) : value);
+        continue;
+      }
+      const partition = partitionOf !== undefined ? partitionOf(message) : m.subject;
+      const i = this.partitionIndex.get(partition);
+      if (i === undefined) {
+        throw new ConfigurationError(
+          OP,
+          partition,
+          `${this.description}: message ${m.seq} is of partition ${describeValue(partition)}, which is not one of the source's partitions [${[...this.partitionIndex.keys()].join(', ')}]. Name every partition in the partitions option.`,
+        );
+      }
+      const ts = checkTimestamp(OP, eventTime.timestamp(value, message), value, 'Return a finite number of ms from eventTime.timestamp.');
+      const clock = this.clocks[i] as PartitionClock;
+      // a partition coming back from idleness turns the output active before its record; its watermark follows it
+      clock.generator.onEvent(value, ts, clock);
+      clock.markActive();
+      this.flushPending(values);
+      values.push(record(value, ts));
+      clock.generator.onPeriodicEmit(clock);
+      this.flushPending(values);
+    }
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.queueHead);
+      this.queueHead = 0;
+    }
+    // idleness: every partition's generator looks at the clock when nothing of it came
+    if (eventTime !== undefined && eventTime.watermarks.idleTimeout !== undefined) {
+      for (const clock of this.clocks) clock.generator.onPeriodicEmit(clock);
+      this.flushPending(values);
+    }
+    return { values, done: this.ended };
+  }
+
+  /** Moves what the valve emitted into `values`. */
+  private flushPending(values: unknown[]): void {
+    if (this.pending.length === 0) return;
+    for (const e of this.pending) values.push(e);
+    this.pending.length = 0;
+  }
+
+  offset(): string {
+    return JSON.stringify(this.position());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake = undefined;
+    await this.messages?.close();
+  }
+}
+
+/**
+ * A replayable source reading a NATS JetStream stream (Flink's Kafka source, on JetStream): an ordered consumer from
+ * the stream's start, or — restored — right after the last message its checkpoint covered (the stream sequence is
+ * the checkpoint's offset, so a restored job reads every message exactly once into its state). Messages come in
+ * stream order, the same on every run. With `eventTime` the source stamps records and emits watermarks per partition
+ * (see {@link JetStreamEventTime}); else values are stamped with the job's clock like any source's.
+ * Connection and server failures fail the job with {@link JetStreamError} (the client's error as its cause).
+ *
+ * @example
+ * ```ts
+ * import { connect } from '@nats-io/transport-node';
+ * const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+ * runJob({
+ *   name: 'clicks',
+ *   source: jetStreamSource<Click>({ connection: nc, stream: 'CLICKS', eventTime: { timestamp: (c) => c.at, watermarks: boundedOutOfOrderness(5_000) } }),
+ *   pipeline: pipe(keyBy((c) => c.user), window(tumbling(60_000)), aggregate(count())),
+ *   sink: jetStreamSink({ connection: nc, subject: 'clicks.per-minute' }),
+ *   checkpoint: { intervalMs: 1_000, store: levelStore('./state') },
+ * });
+ * ```
+ */
+export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T> {
+  const { connection, stream } = options;
+  if (typeof stream !== 'string' || stream.length === 0) throw new ConfigurationError(OP, stream, `${OP}: stream ${describeValue(stream)} must be a stream's name.`);
+  const batch = options.batch ?? 1024;
+  if (!Number.isSafeInteger(batch) || batch < 1) throw new ConfigurationError(OP, batch, `${OP}: batch ${describeValue(batch)} must be a whole number of messages ≥ 1.`);
+  if (options.eventTime?.watermarks.interval !== undefined && typeof options.eventTime.timestamp !== 'function') {
+    throw new ConfigurationError(OP, options.eventTime, `${OP}: eventTime.timestamp must be a function (value, message) => ms.`);
+  }
+  const description = `${OP}(${stream}${options.filter !== undefined ? `, ${options.filter}` : ''})`;
+  return {
+    description,
+    async open(offset, context) {
+      let start: Position;
+      try {
+        if (offset !== undefined) start = parsePosition(description, offset);
+        else {
+          const jsm = await jetstreamManager(connection);
+          const info = await jsm.streams.info(stream, options.partitions === undefined && options.eventTime !== undefined ? { subjects_filter: options.filter ?? '>' } : undefined);
+          const partitions = options.eventTime === undefined ? [] : options.partitions !== undefined ? [...options.partitions] : Object.keys(info.state.subjects ?? {}).sort();
+          let end = -1;
+          let ended = false;
+          if (options.bounded === true) {
+            end = info.state.last_seq;
+            // nothing to read: an empty stream, or no message the filter takes
+            if (info.state.messages === 0) ended = true;
+            else if (options.filter !== undefined) {
+              const matching = await jsm.streams.info(stream, { subjects_filter: options.filter });
+              ended = Object.values(matching.state.subjects ?? {}).every((count) => count === 0);
+            }
+          }
+          start = { seq: 0, end, ended, partitions, valve: null };
+        }
+      } catch (e) {
+        if (e instanceof TidewaterError) throw e;
+        throw new JetStreamError(OP, stream, `${description}: cannot open stream '${stream}': ${(e as Error)?.message ?? String(e)}`, e);
+      }
+      if (start.ended) return new JetStreamReader<T>(options, description, context, start, undefined);
+      let messages: ConsumerMessages;
+      try {
+        const js = jetstream(connection);
+        const consumer = await js.consumers.get(stream, {
+          ...(options.filter !== undefined ? { filter_subjects: options.filter } : {}),
+          ...(start.seq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.seq + 1 } : { deliver_policy: DeliverPolicy.All }),
+        });
+        messages = await consumer.consume({ max_messages: batch });
+      } catch (e) {
+        throw new JetStreamError(OP, stream, `${description}: cannot read stream '${stream}': ${(e as Error)?.message ?? String(e)}`, e);
+      }
+      return new JetStreamReader<T>(options, description, context, start, messages);
+    },
+  } as Source<T>;
+}

@@ -1,0 +1,267 @@
+// tidewater/nats against a real nats-server (started here on a free loopback port, temporary store): the JetStream
+// source (order, offsets, per-partition watermarks, idleness, bad input) and the exactly-once sink (two-phase commit,
+// restored transactions published once, refused configurations).
+import { jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { asyncScheduler, pipe } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { active, boundedOutOfOrderness, count, idle, memoryStore, record, runJob, tumblingWindows, watermark, type StreamElement, type WindowResult } from '../src/index.js';
+import { aggregate, keyBy, map, window } from '../operators/index.js';
+import { jetStreamSink, jetStreamSource, JetStreamError } from '../src/nats/index.js';
+import type { Source, SourceReader } from '../src/jobs/types.js';
+import { natsAvailable, startNatsServer, type NatsServer } from './support/natsServer.js';
+
+const run = natsAvailable();
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+let server: NatsServer;
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+let streams = 0;
+
+/** A fresh stream with `subjects` (names are unique per test). */
+async function newStream(subjects: (name: string) => string[], retention: RetentionPolicy = RetentionPolicy.Limits): Promise<{ name: string; subjects: string[] }> {
+  const name = `S${++streams}`;
+  const list = subjects(name.toLowerCase());
+  await jsm.streams.add({ name, subjects: list, storage: StorageType.File, retention });
+  return { name, subjects: list };
+}
+
+async function publishAll(messages: readonly [subject: string, value: unknown][]): Promise<void> {
+  const js = (await import('@nats-io/jetstream')).jetstream(nc);
+  for (const [subject, value] of messages) await js.publish(subject, utf8.encode(JSON.stringify(value)));
+}
+
+/** Every message on `subject` of `stream`, in order: its data (JSON) and headers. */
+async function readSubject(stream: string, subject: string): Promise<{ value: unknown; id: string | undefined; checkpoint: string | undefined }[]> {
+  const info = await jsm.streams.info(stream, { subjects_filter: subject });
+  const total = info.state.subjects?.[subject] ?? 0;
+  const out: { value: unknown; id: string | undefined; checkpoint: string | undefined }[] = [];
+  if (total === 0) return out;
+  const js = (await import('@nats-io/jetstream')).jetstream(nc);
+  const consumer = await js.consumers.get(stream, { filter_subjects: subject });
+  const messages = await consumer.fetch({ max_messages: total, expires: 5_000 });
+  for await (const m of messages) {
+    out.push({ value: JSON.parse(fromUtf8.decode(m.data)), id: m.headers?.get('Nats-Msg-Id'), checkpoint: m.headers?.get('Tidewater-Checkpoint') });
+    if (out.length === total) break;
+  }
+  return out;
+}
+
+/** Reads a source to its end (or `limit` values), directly through its reader. */
+async function drain<T>(source: Source<T>, offset?: string, limit = Infinity): Promise<{ values: unknown[]; offset: string; reader: SourceReader<T> }> {
+  const reader = await source.open(offset, { job: 'test', index: 0, scheduler: asyncScheduler });
+  const values: unknown[] = [];
+  for (;;) {
+    const r = await reader.read(Math.min(64, limit - values.length));
+    values.push(...r.values);
+    if (r.done || values.length >= limit) break;
+  }
+  const at = reader.offset();
+  await reader.close();
+  return { values, offset: at, reader };
+}
+
+describe.runIf(run)('tidewater/nats', () => {
+  beforeAll(async () => {
+    server = await startNatsServer();
+    nc = await connect({ servers: server.url });
+    jsm = await jetstreamManager(nc);
+  }, 30_000);
+  afterAll(async () => {
+    await nc?.close();
+    await server?.stop();
+  });
+
+  describe('jetStreamSource', () => {
+    it('reads a stream in order to its end (bounded), and resumes after the offset a checkpoint took', async () => {
+      const { name, subjects } = await newStream((s) => [`${s}.*`]);
+      await publishAll(Array.from({ length: 10 }, (_, i) => [`${name.toLowerCase()}.${i % 3}`, { n: i }] as [string, unknown]));
+      expect(subjects).toStrictEqual([`${name.toLowerCase()}.*`]);
+      const source = jetStreamSource<{ n: number }>({ connection: nc, stream: name, bounded: true });
+      const all = await drain(source);
+      expect(all.values).toStrictEqual(Array.from({ length: 10 }, (_, i) => ({ n: i })));
+      const first = await drain(source, undefined, 4);
+      expect(first.values).toStrictEqual([{ n: 0 }, { n: 1 }, { n: 2 }, { n: 3 }]);
+      // messages published after the job first started are past a bounded source's end
+      await publishAll([[`${name.toLowerCase()}.0`, { n: 10 }]]);
+      const rest = await drain(source, first.offset);
+      expect(rest.values).toStrictEqual([4, 5, 6, 7, 8, 9].map((n) => ({ n })));
+    });
+
+    it('a filter reads one subject; an empty match ends at once', async () => {
+      const { name } = await newStream((s) => [`${s}.*`]);
+      const s = name.toLowerCase();
+      await publishAll(Array.from({ length: 9 }, (_, i) => [`${s}.${i % 3}`, i] as [string, unknown]));
+      expect((await drain(jetStreamSource<number>({ connection: nc, stream: name, filter: `${s}.1`, bounded: true }))).values).toStrictEqual([1, 4, 7]);
+      expect((await drain(jetStreamSource<number>({ connection: nc, stream: name, filter: `${s}.9`, bounded: true }))).values).toStrictEqual([]);
+    });
+
+    it('event time per partition: the watermark is the minimum over the partitions, so a partition behind loses nothing as late', async () => {
+      const { name } = await newStream((s) => [`${s}.*`]);
+      const s = name.toLowerCase();
+      // partition a runs 10 s ahead of partition b
+      await publishAll([
+        [`${s}.a`, { at: 10_000 }],
+        [`${s}.a`, { at: 11_000 }],
+        [`${s}.b`, { at: 1_000 }],
+        [`${s}.a`, { at: 12_000 }],
+        [`${s}.b`, { at: 2_000 }],
+      ]);
+      const source = jetStreamSource<{ at: number }>({
+        connection: nc,
+        stream: name,
+        bounded: true,
+        eventTime: { timestamp: (v) => v.at, watermarks: boundedOutOfOrderness(500, { interval: 0 }) },
+      });
+      const { values, offset } = await drain(source);
+      expect(values).toStrictEqual([
+        record({ at: 10_000 }, 10_000),
+        record({ at: 11_000 }, 11_000),
+        record({ at: 1_000 }, 1_000),
+        watermark(499), // b's first record: min(a 10 499, b 499)
+        record({ at: 12_000 }, 12_000),
+        record({ at: 2_000 }, 2_000),
+        watermark(1_499),
+      ] satisfies StreamElement<{ at: number }>[]);
+      // the partitions and their watermarks are part of the offset: a restore continues from them
+      expect(JSON.parse(offset)).toMatchObject({ seq: 5, ended: true, partitions: [`${s}.a`, `${s}.b`] });
+    });
+
+    it('a named partition without messages holds event time back until it turns idle (idleTimeout); a partition coming back turns the output active', async () => {
+      const { name } = await newStream((s) => [`${s}.*`]);
+      const s = name.toLowerCase();
+      await publishAll([
+        [`${s}.a`, { at: 5_000 }],
+        [`${s}.a`, { at: 6_000 }],
+      ]);
+      const source = jetStreamSource<{ at: number }>({
+        connection: nc,
+        stream: name,
+        partitions: [`${s}.a`, `${s}.b`],
+        eventTime: { timestamp: (v) => v.at, watermarks: boundedOutOfOrderness(0, { interval: 50, idleTimeout: 100 }) },
+      });
+      const reader = await source.open(undefined, { job: 'test', index: 0, scheduler: asyncScheduler });
+      const readUntil = async (done: (seen: unknown[]) => boolean): Promise<unknown[]> => {
+        const seen: unknown[] = [];
+        const deadline = Date.now() + 10_000;
+        while (!done(seen) && Date.now() < deadline) seen.push(...(await reader.read(64)).values);
+        return seen;
+      };
+      // the records; nothing else while b may still send; then, b idle (100 ms without a message), a's watermark;
+      // then a idle too: the output idle
+      const first = await readUntil((seen) => seen.some((e) => (e as StreamElement<unknown>).kind === 'status'));
+      expect(first).toStrictEqual([record({ at: 5_000 }, 5_000), record({ at: 6_000 }, 6_000), watermark(5_999), idle()]);
+      await publishAll([[`${s}.a`, { at: 7_000 }]]);
+      const second = await readUntil((seen) => seen.some((e) => (e as StreamElement<unknown>).kind === 'watermark'));
+      await reader.close();
+      expect(second).toStrictEqual([active(), record({ at: 7_000 }, 7_000), watermark(6_999)]);
+    });
+
+    it('bad input: a message that does not decode, a partition not named, a bad option — each named with the remedy', async () => {
+      const { name } = await newStream((s) => [`${s}.*`]);
+      const s = name.toLowerCase();
+      const js = (await import('@nats-io/jetstream')).jetstream(nc);
+      await js.publish(`${s}.x`, utf8.encode('not json'));
+      await expect(drain(jetStreamSource({ connection: nc, stream: name, bounded: true }))).rejects.toThrow(
+        `jetStreamSource(${name}): message 1 on '${s}.x' does not decode as JSON: Unexpected token 'o', "not json" is not valid JSON. Pass a decode option that reads it.`,
+      );
+      await expect(
+        drain(jetStreamSource({ connection: nc, stream: name, bounded: true, decode: () => 1, partitions: [`${s}.a`], eventTime: { timestamp: () => 0, watermarks: boundedOutOfOrderness(0) } })),
+      ).rejects.toThrow(`jetStreamSource(${name}): message 1 is of partition "${s}.x", which is not one of the source's partitions [${s}.a]. Name every partition in the partitions option.`);
+      expect(() => jetStreamSource({ connection: nc, stream: '' })).toThrow('jetStreamSource: stream "" must be a stream\'s name.');
+      await expect(drain(jetStreamSource({ connection: nc, stream: 'NO_SUCH_STREAM' }))).rejects.toBeInstanceOf(JetStreamError);
+    });
+  });
+
+  describe('jetStreamSink', () => {
+    it('a checkpointed job publishes each checkpoint\'s output once it is durable, with ids and headers naming it', async () => {
+      const input = await newStream((s) => [`${s}.in.*`]);
+      const output = await newStream((s) => [`${s}.out`]);
+      const s = input.name.toLowerCase();
+      await publishAll(Array.from({ length: 60 }, (_, i) => [`${s}.in.${i % 2}`, { user: `u${i % 3}`, at: i * 100 }] as [string, unknown]));
+      const job = runJob({
+        name: 'counts',
+        source: jetStreamSource<{ user: string; at: number }>({ connection: nc, stream: input.name, bounded: true, eventTime: { timestamp: (c) => c.at, watermarks: boundedOutOfOrderness(0, { interval: 0 }) } }),
+        pipeline: pipe(
+          keyBy((c: { user: string }) => c.user),
+          window(tumblingWindows(1_000)),
+          aggregate(count()),
+          map((r: WindowResult<string, number>) => r.value),
+        ),
+        sink: jetStreamSink<number>({ connection: nc, subject: output.subjects[0] as string }),
+        checkpoint: { intervalMs: 1, store: memoryStore() },
+        batchSize: 7,
+      });
+      await job.done;
+      const got = await readSubject(output.name, output.subjects[0] as string);
+      // 6 windows of 1 s, 3 users, 10 clicks per window split 4/3/3
+      expect(got.map((m) => m.value).sort()).toStrictEqual(Array.from({ length: 6 }, () => [3, 3, 4]).flat().sort());
+      expect(new Set(got.map((m) => m.id)).size).toBe(got.length);
+      expect(got.every((m) => /^[0-9a-f]{8}:\d+:\d+$/.test(m.id ?? '') && m.id?.split(':')[1] === m.checkpoint)).toBe(true);
+    });
+
+    it('a restored transaction is published once: what the crashed commit published is not sent again', async () => {
+      const output = await newStream((s) => [`${s}.out`]);
+      const subject = output.subjects[0] as string;
+      const sink = jetStreamSink<string>({ connection: nc, subject });
+      const first = await sink.open({ job: 'j', transactional: true, restored: undefined });
+      for (const v of ['a', 'b', 'c']) first.write(v);
+      const state = await first.preCommit(1);
+      // the crash: checkpoint 1 is durable, and its commit published 'a' and 'b' only
+      const run = (JSON.parse(state) as { pending: { run: string }[] }).pending[0]?.run as string;
+      const js = (await import('@nats-io/jetstream')).jetstream(nc);
+      const { headers } = await import('@nats-io/nats-core');
+      for (const [i, v] of ['a', 'b'].entries()) {
+        const h = headers();
+        h.set('Tidewater-Job', 'j');
+        h.set('Tidewater-Checkpoint', '1');
+        h.set('Tidewater-Index', String(i));
+        await js.publish(subject, utf8.encode(JSON.stringify(v)), { msgID: `${run}:1:${i}`, headers: h });
+      }
+      await first.close(false);
+      expect(await sink.committedAhead?.({ job: 'j', transactional: true, restored: state, restoredCheckpoint: 1 })).toBeUndefined();
+      const second = await sink.open({ job: 'j', transactional: true, restored: state, restoredCheckpoint: 1 });
+      second.write('d');
+      await second.preCommit(2);
+      await second.commit(2);
+      await second.close(true);
+      expect((await readSubject(output.name, subject)).map((m) => m.value)).toStrictEqual(['a', 'b', 'c', 'd']);
+      // restoring checkpoint 1 again now would publish checkpoint 2's output a second time: refused
+      expect(await sink.committedAhead?.({ job: 'j', transactional: true, restored: state, restoredCheckpoint: 1 })).toStrictEqual({
+        checkpoint: 2,
+        what: `messages on '${subject}' up to checkpoint 2 (stream sequence 4)`,
+        loss: 'publish that output again after them (a JetStream subject cannot be cut back)',
+      });
+    });
+
+    it('refuses what cannot be exactly once: a wildcard subject, a subject no stream takes, a work-queue stream', async () => {
+      expect(() => jetStreamSink({ connection: nc, subject: 'out.*' })).toThrow('jetStreamSink: subject "out.*" must be one subject, without wildcards or spaces.');
+      await expect(jetStreamSink({ connection: nc, subject: 'nobody.takes.this' }).open({ job: 'j', transactional: true, restored: undefined })).rejects.toThrow(
+        "jetStreamSink(nobody.takes.this): no JetStream stream takes subject 'nobody.takes.this' (create one whose subjects include it)",
+      );
+      const wq = await newStream((s) => [`${s}.out`], RetentionPolicy.Workqueue);
+      await expect(jetStreamSink({ connection: nc, subject: wq.subjects[0] as string }).open({ job: 'j', transactional: true, restored: undefined })).rejects.toThrow(
+        `jetStreamSink(${wq.subjects[0]}): stream '${wq.name}' has workqueue retention, which removes messages once consumed: a restarted job could not see how far its commit got, so exactly-once cannot hold. Publish to a stream with limits retention.`,
+      );
+    });
+  });
+});
+
+describe.runIf(run)('tidewater/nats crash test', () => {
+  it('a job reading a JetStream stream into a JetStream subject, SIGKILLed at 20 random points and restarted, publishes exactly the uninterrupted output', { timeout: 300_000 }, async () => {
+    const { natsCrashTest } = await import('./nats/driver.js');
+    const r = await natsCrashTest({ kills: 20, clicks: 60_000, seed: 20261203 });
+    expect({
+      kills: r.kills,
+      killsAfterProgress: r.killsAfterProgress >= 10 ? 'at least 10' : r.killsAfterProgress,
+      restoredAtEnd: r.restoredAtEnd === null ? null : 'a checkpoint',
+      referenceMessages: r.referenceMessages > 1_000 ? 'over 1 000' : r.referenceMessages,
+      missingOrExtra: r.outputMessages - r.referenceMessages,
+      duplicateIds: r.duplicateIds,
+      identical: r.identical,
+    }).toStrictEqual({ kills: 20, killsAfterProgress: 'at least 10', restoredAtEnd: 'a checkpoint', referenceMessages: 'over 1 000', missingOrExtra: 0, duplicateIds: 0, identical: true });
+  });
+});
