@@ -118,12 +118,13 @@ describe('the packed package in a consumer project with another rxjs 7.x', () =>
     typecheck = `${tsc.stdout}${tsc.stderr}`;
   }, 60_000);
 
-  it('installs one copy of rxjs (the consumer\'s), tidewater\'s LICENSE, and no level', () => {
+  it('installs one copy of rxjs (the consumer\'s), tidewater\'s LICENSE, and no level or NATS client', () => {
     expect(copiesOf(consumer, 'rxjs')).toStrictEqual([[join('node_modules', 'rxjs'), consumerRxjs]]);
     expect(existsSync(join(consumer, 'node_modules', 'tidewater', 'LICENSE'))).toBe(true);
     expect(copiesOf(consumer, 'level')).toStrictEqual([]);
+    expect([copiesOf(consumer, '@nats-io/jetstream'), copiesOf(consumer, '@nats-io/nats-core')]).toStrictEqual([[], []]);
     const installed = JSON.parse(readFileSync(join(consumer, 'node_modules', 'tidewater', 'package.json'), 'utf8')) as Record<string, unknown>;
-    expect(installed.peerDependencies).toStrictEqual({ level: '^10.0.0', rxjs: '^7.8.0' });
+    expect(installed.peerDependencies).toStrictEqual({ '@nats-io/jetstream': '^3.4.0', '@nats-io/nats-core': '^3.4.0', level: '^10.0.0', rxjs: '^7.8.0' });
   });
 
   it('typechecks the consumer\'s test against the packed declarations', () => {
