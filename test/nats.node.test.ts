@@ -160,6 +160,26 @@ describe.runIf(run)('tidewater/nats', () => {
       expect(second).toStrictEqual([active(), record({ at: 7_000 }, 7_000), watermark(6_999)]);
     });
 
+    it('a job slower than the stream holds a bounded backlog: the source stops receiving at 4 batches until it is read', async () => {
+      const { name } = await newStream((s) => [`${s}.*`]);
+      const s = name.toLowerCase();
+      const js = (await import('@nats-io/jetstream')).jetstream(nc);
+      await Promise.all(Array.from({ length: 5_000 }, (_, i) => js.publish(`${s}.a`, utf8.encode(String(i)))));
+      const reader = await jetStreamSource<number>({ connection: nc, stream: name, bounded: true, batch: 100 }).open(undefined, { job: 'test', index: 0, scheduler: asyncScheduler });
+      await new Promise((r) => setTimeout(r, 500));
+      // (the reader's queue of received messages, seen from outside)
+      const held = (reader as unknown as { queue: unknown[]; queueHead: number }).queue.length;
+      expect(held).toBe(400);
+      const values: unknown[] = [];
+      for (;;) {
+        const r = await reader.read(1_000);
+        values.push(...r.values);
+        if (r.done) break;
+      }
+      await reader.close();
+      expect(values).toStrictEqual(Array.from({ length: 5_000 }, (_, i) => i));
+    });
+
     it('bad input: a message that does not decode, a partition not named, a bad option — each named with the remedy', async () => {
       const { name } = await newStream((s) => [`${s}.*`]);
       const s = name.toLowerCase();

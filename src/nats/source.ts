@@ -180,6 +180,13 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   private readonly queue: JsMsg[] = [];
   private queueHead = 0;
   private wake: (() => void) | undefined;
+  /**
+   * Received messages held here at most (then the receiving waits, and the client pulls no more than its one batch
+   * ahead): a job slower than the stream holds a bounded backlog, not the stream.
+   */
+  private readonly capacity: number;
+  /** The receiving waits for room in the queue. */
+  private room: (() => void) | undefined;
   private failure: { error: unknown } | undefined;
   private seq: number;
   readonly valve: StatusWatermarkValve | undefined;
@@ -201,6 +208,7 @@ class JetStreamReader<T> implements SourceReader<unknown> {
     private readonly messages: ConsumerMessages | undefined,
   ) {
     this.seq = start.seq;
+    this.capacity = 4 * (options.batch ?? 1024);
     this.endSeq = start.end;
     this.ended = start.ended;
     const eventTime = options.eventTime;
@@ -230,6 +238,7 @@ class JetStreamReader<T> implements SourceReader<unknown> {
         const w = this.wake;
         this.wake = undefined;
         w?.();
+        if (this.queue.length - this.queueHead >= this.capacity && !this.closed) await new Promise<void>((resolve) => (this.room = resolve));
       }
     } catch (e) {
       this.failure = { error: e };
@@ -329,6 +338,11 @@ class JetStreamReader<T> implements SourceReader<unknown> {
       this.queue.splice(0, this.queueHead);
       this.queueHead = 0;
     }
+    if (this.room !== undefined && this.queue.length - this.queueHead < this.capacity / 2) {
+      const r = this.room;
+      this.room = undefined;
+      r();
+    }
     // idleness: every partition's generator looks at the clock when nothing of it came
     if (eventTime !== undefined && eventTime.watermarks.idleTimeout !== undefined) {
       for (const clock of this.clocks) clock.generator.onPeriodicEmit(clock);
@@ -352,6 +366,9 @@ class JetStreamReader<T> implements SourceReader<unknown> {
     if (this.closed) return;
     this.closed = true;
     this.wake = undefined;
+    const r = this.room;
+    this.room = undefined;
+    r?.();
     await this.messages?.close();
   }
 }

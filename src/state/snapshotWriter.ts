@@ -79,7 +79,7 @@ function writeKey(w: ChunkWriter, id: KeyId): void {
     w.ascii('\\"');
     w.num(id);
     w.ascii('\\"');
-  } else w.text(escapeJson(JSON.stringify(encodeValue(keyOfId(id)))));
+  } else w.escaped(JSON.stringify(encodeValue(keyOfId(id))));
 }
 
 /**
@@ -195,13 +195,13 @@ export class SnapshotWriter {
     w.bytes(this.pathPrefixes[i] as Uint8Array);
     if (ns === '') w.ascii('\\"\\"');
     else if (typeof ns === 'number' && Number.isFinite(ns)) w.num(ns);
-    else w.text(escapeJson(JSON.stringify(ns)));
+    else w.escaped(JSON.stringify(ns));
     w.ascii(',');
     writeKey(w, id);
     w.ascii(']');
   }
 
-  /** The stored form of a value (`encodeValue([ttl flag, data, …])`), escaped: the general case of {@link writeValue}. */
+  /** The stored form of a value (`encodeValue([ttl flag, data, …])`), not escaped: the general case of {@link writeValue}. */
   private valueText(i: number, id: KeyId, v: unknown): string {
     const d = this.b.descriptors[i] as StateDescriptor;
     const ttl = d.ttl !== undefined;
@@ -220,7 +220,7 @@ export class SnapshotWriter {
       }
     }
     try {
-      return escapeJson(encodeValue(payload));
+      return encodeValue(payload);
     } catch (err) {
       if (err instanceof UnserializableValueError) {
         // report the path inside the user's value, not inside the stored payload
@@ -264,8 +264,26 @@ export class SnapshotWriter {
         }
         w.rewind(at);
       }
+      if (d.kind !== 'list') {
+        // a value-like state without TTL: `[0,` + the value's text + `]` — what the codec writes for the payload
+        // `[0, value]` (JSON.stringify of an array is its items' text), without checking the engine's own array
+        w.ascii('[0,');
+        w.escaped(this.plainValueText(i, id, v));
+        w.ascii(']');
+        return;
+      }
     }
-    w.text(this.valueText(i, id, v));
+    w.escaped(this.valueText(i, id, v));
+  }
+
+  /** The codec's text of the value of a value-like state without TTL (errors name the path inside the user's value). */
+  private plainValueText(i: number, id: KeyId, v: unknown): string {
+    try {
+      return encodeValue(v === UNDEFINED ? undefined : v);
+    } catch (err) {
+      if (err instanceof UnserializableValueError) throw new StateSerializationError(this.b.operator, keyOfId(id), this.b.names[i] ?? '', v, err);
+      throw err;
+    }
   }
 
   /** Writes the row of a key's timers (`["t", key]` → `[[domain, ns, timestamp, seq], …]` by registration), or its deletion. */
@@ -277,7 +295,7 @@ export class SnapshotWriter {
     if (timers !== undefined && timers.length > 0) {
       const sorted = [...timers].sort((a, b) => a.seq - b.seq);
       w.value();
-      w.text(escapeJson(encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq]))));
+      w.escaped(encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq])));
     }
     w.end();
   }
