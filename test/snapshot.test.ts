@@ -12,7 +12,7 @@ import {
   type StreamElement,
 } from '../src/index.js';
 import { KeyedStateBackend, SATURATION_MIN, SATURATION_SKIP_MAX } from '../src/state/backend.js';
-import { ChunkWriter, escapeJson } from '../src/checkpoints/snapshot.js';
+import { ChunkWriter } from '../src/checkpoints/snapshot.js';
 import { decodeValue, encodeValue } from '../src/state/codec.js';
 import { keyIdOf, keyOfId } from '../src/keys/keyId.js';
 import { process } from '../operators/index.js';
@@ -301,23 +301,6 @@ describe('packed snapshot chunks', () => {
         }
       }),
       { numRuns: 300 },
-    );
-  });
-
-  it('ChunkWriter.escaped writes the bytes of text(escapeJson(s)): any UTF-16 text, lone surrogates and control characters included', () => {
-    const units = fc.oneof(fc.integer({ min: 0, max: 0x7f }), fc.integer({ min: 0, max: 0x7ff }), fc.integer({ min: 0xd7f0, max: 0xe010 }), fc.integer({ min: 0, max: 0xffff }));
-    fc.assert(
-      fc.property(fc.array(units, { maxLength: 80 }), (codes) => {
-        const s = String.fromCharCode(...codes);
-        const a = new ChunkWriter();
-        a.row(1, escapeJson(s), undefined);
-        const b = new ChunkWriter();
-        b.begin(1);
-        b.escaped(s);
-        b.end();
-        expect(b.finish()).toStrictEqual(a.finish());
-      }),
-      { numRuns: 2_000 },
     );
   });
 });

@@ -104,22 +104,6 @@ export function escapeJson(s: string): string {
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
-/** The letter of JSON's two-character escapes of control characters (`\b \t \n \f \r`), by code. */
-const SHORT_ESCAPES: readonly (number | undefined)[] = Array.from({ length: 0x20 }, (_, c) =>
-  c === 8 ? 0x62 : c === 9 ? 0x74 : c === 10 ? 0x6e : c === 12 ? 0x66 : c === 13 ? 0x72 : undefined,
-);
-const HEX = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
-
-/** Writes `u` and the 4 lowercase hex digits of `c` (after the backslash the caller wrote); returns the position after. */
-function writeUnicodeEscape(buf: Uint8Array, p: number, c: number): number {
-  buf[p++] = 0x75;
-  buf[p++] = HEX[(c >> 12) & 15] as number;
-  buf[p++] = HEX[(c >> 8) & 15] as number;
-  buf[p++] = HEX[(c >> 4) & 15] as number;
-  buf[p++] = HEX[c & 15] as number;
-  return p;
-}
-
 /** UTF-8 of a text without lone surrogates, for {@link ChunkWriter.bytes}. @internal */
 export function encode(text: string): Uint8Array {
   return utf8.encode(text);
@@ -241,52 +225,6 @@ export class ChunkWriter {
         return;
       }
       buf[p++] = c;
-    }
-    this.p = p;
-  }
-
-  /**
-   * Any text as the content of a JSON string literal, as UTF-8: the bytes of `text(escapeJson(s))`, escaped while it
-   * is written (JSON.stringify's escapes: `\"`, `\\`, `\b \f \n \r \t`, `\u00xx` for other control characters
-   * and `\udxxx` for a lone surrogate) — no second string, no second pass (a value's JSON inside the chunk's JSON).
-   */
-  escaped(s: string): void {
-    const n = s.length;
-    this.ensure(6 * n);
-    const buf = this.buf;
-    let p = this.p;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x20 && c < 0x80) {
-        if (c === 0x22 || c === 0x5c) buf[p++] = 0x5c;
-        buf[p++] = c;
-      } else if (c < 0x20) {
-        buf[p++] = 0x5c;
-        const short = SHORT_ESCAPES[c];
-        if (short !== undefined) buf[p++] = short;
-        else p = writeUnicodeEscape(buf, p, c);
-      } else if (c < 0x800) {
-        buf[p++] = 0xc0 | (c >> 6);
-        buf[p++] = 0x80 | (c & 0x3f);
-      } else if (c >= 0xd800 && c <= 0xdfff) {
-        const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
-        if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
-          const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-          buf[p++] = 0xf0 | (cp >> 18);
-          buf[p++] = 0x80 | ((cp >> 12) & 0x3f);
-          buf[p++] = 0x80 | ((cp >> 6) & 0x3f);
-          buf[p++] = 0x80 | (cp & 0x3f);
-          i++;
-        } else {
-          // a lone surrogate: escaped, as JSON.stringify does
-          buf[p++] = 0x5c;
-          p = writeUnicodeEscape(buf, p, c);
-        }
-      } else {
-        buf[p++] = 0xe0 | (c >> 12);
-        buf[p++] = 0x80 | ((c >> 6) & 0x3f);
-        buf[p++] = 0x80 | (c & 0x3f);
-      }
     }
     this.p = p;
   }

@@ -79,7 +79,7 @@ function writeKey(w: ChunkWriter, id: KeyId): void {
     w.ascii('\\"');
     w.num(id);
     w.ascii('\\"');
-  } else w.escaped(JSON.stringify(encodeValue(keyOfId(id))));
+  } else w.text(escapeJson(JSON.stringify(encodeValue(keyOfId(id)))));
 }
 
 /**
@@ -195,7 +195,7 @@ export class SnapshotWriter {
     w.bytes(this.pathPrefixes[i] as Uint8Array);
     if (ns === '') w.ascii('\\"\\"');
     else if (typeof ns === 'number' && Number.isFinite(ns)) w.num(ns);
-    else w.escaped(JSON.stringify(ns));
+    else w.text(escapeJson(JSON.stringify(ns)));
     w.ascii(',');
     writeKey(w, id);
     w.ascii(']');
@@ -268,12 +268,12 @@ export class SnapshotWriter {
         // a value-like state without TTL: `[0,` + the value's text + `]` — what the codec writes for the payload
         // `[0, value]` (JSON.stringify of an array is its items' text), without checking the engine's own array
         w.ascii('[0,');
-        w.escaped(this.plainValueText(i, id, v));
+        w.text(escapeJson(this.plainValueText(i, id, v)));
         w.ascii(']');
         return;
       }
     }
-    w.escaped(this.valueText(i, id, v));
+    w.text(escapeJson(this.valueText(i, id, v)));
   }
 
   /** The codec's text of the value of a value-like state without TTL (errors name the path inside the user's value). */
@@ -295,7 +295,7 @@ export class SnapshotWriter {
     if (timers !== undefined && timers.length > 0) {
       const sorted = [...timers].sort((a, b) => a.seq - b.seq);
       w.value();
-      w.escaped(encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq])));
+      w.text(escapeJson(encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq]))));
     }
     w.end();
   }
