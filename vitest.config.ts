@@ -24,9 +24,11 @@ const browser: TestProjectInlineConfiguration = {
   // Every dependency a browser test imports, pre-bundled up front. Without the list, Vite finds one that its cache
   // (node_modules/.vite) lacks only when a test imports it, re-bundles and reloads the page mid-run: modules are then
   // loaded twice (e.g. two copies of RxJS's providers, so TestScheduler patches the other one) and tests flake.
-  optimizeDeps: { include: ['rxjs', 'rxjs/testing', 'rxjs-marbles', 'fast-check', 'idb-keyval', 'level', 'msgpackr'] },
+  optimizeDeps: { include: ['rxjs', 'rxjs/testing', 'rxjs-marbles', 'fast-check', 'idb-keyval', 'level', 'msgpackr', '@nats-io/nats-core', '@nats-io/jetstream'] },
   test: {
     name: 'browser',
+    // a nats-server with a WebSocket listener for test/nats.browser.test.ts (its URL provided as natsWsUrl)
+    globalSetup: ['test/support/natsGlobalSetup.ts'],
     testTimeout,
     include: ['test/**/*.test.ts'],
     exclude: ['test/**/*.node.test.ts'],

@@ -5,7 +5,7 @@
  * TIDEWATER_REQUIRE_NATS=1 (set by `.ci/run`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,8 @@ export interface NatsServer {
   /** `nats://127.0.0.1:PORT` */
   readonly url: string;
   readonly port: number;
+  /** `ws://127.0.0.1:PORT` when started with `{ websocket: true }` (what a browser connects to). */
+  readonly wsUrl: string | undefined;
   /** Stops the server and removes its store. */
   stop(): Promise<void>;
   /** Kills the server at once (SIGKILL), keeping its store, and starts it again on the same ports. */
@@ -70,18 +72,29 @@ async function waitHealthy(monitor: number, child: ChildProcess, log: () => stri
   }
 }
 
-/** Starts a JetStream server on free loopback ports with a temporary store; ready when it reports healthy. */
-export async function startNatsServer(): Promise<NatsServer> {
+/**
+ * Starts a JetStream server on free loopback ports with a temporary store; ready when it reports healthy. With
+ * `websocket`, also a WebSocket listener (no TLS, loopback) for browsers.
+ */
+export async function startNatsServer(options: { websocket?: boolean } = {}): Promise<NatsServer> {
   const binary = natsServerPath();
   if (binary === undefined) throw new Error('nats-server is not installed (sudo apt-get install -y nats-server)');
   const dir = mkdtempSync(join(tmpdir(), 'tidewater-nats-'));
   const port = await freePort();
   const monitor = await freePort();
+  const ws = options.websocket === true ? await freePort() : undefined;
+  const args = ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor)];
+  if (ws !== undefined) {
+    // (the WebSocket listener is set in a configuration file only)
+    const conf = join(dir, 'nats.conf');
+    writeFileSync(conf, `websocket {\n  host: "127.0.0.1"\n  port: ${ws}\n  no_tls: true\n}\n`);
+    args.push('-c', conf);
+  }
   let child: ChildProcess;
   let output = '';
   const launch = async (): Promise<void> => {
     output = '';
-    child = spawn(binary, ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     await waitHealthy(monitor, child, () => output);
@@ -96,6 +109,7 @@ export async function startNatsServer(): Promise<NatsServer> {
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    wsUrl: ws === undefined ? undefined : `ws://127.0.0.1:${ws}`,
     async stop() {
       await kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
