@@ -193,6 +193,10 @@ describe.runIf(run)('tidewater/nats', () => {
       ).rejects.toThrow(`jetStreamSource(${name}): message 1 is of partition "${s}.x", which is not one of the source's partitions [${s}.a]. Name every partition in the partitions option.`);
       expect(() => jetStreamSource({ connection: nc, stream: '' })).toThrow('jetStreamSource: stream "" must be a stream\'s name.');
       await expect(drain(jetStreamSource({ connection: nc, stream: 'NO_SUCH_STREAM' }))).rejects.toBeInstanceOf(JetStreamError);
+      const empty = await newStream((x) => [`${x}.*`]);
+      await expect(drain(jetStreamSource({ connection: nc, stream: empty.name, eventTime: { timestamp: () => 0, watermarks: boundedOutOfOrderness(0) } }))).rejects.toThrow(
+        `jetStreamSource(${empty.name}): stream '${empty.name}' holds no message yet, so the partitions whose watermarks event time combines are unknown. Name them in the partitions option (e.g. the subjects the producers write to).`,
+      );
     });
   });
 

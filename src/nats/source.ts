@@ -254,7 +254,6 @@ class JetStreamReader<T> implements SourceReader<unknown> {
     if (out !== undefined) for (const e of out) this.pending.push(e);
   }
 
-
   read(max: number): SourceRead<unknown> | Promise<SourceRead<unknown>> {
     if (this.failure !== undefined) throw new JetStreamError(OP, this.options.stream, `${this.description}: reading stream '${this.options.stream}' failed: ${String((this.failure.error as Error)?.message ?? this.failure.error)}`, this.failure.error);
     if (this.ended) return { values: [], done: true };
@@ -423,6 +422,13 @@ export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T
               const matching = await jsm.streams.info(stream, { subjects_filter: options.filter });
               ended = Object.values(matching.state.subjects ?? {}).every((count) => count === 0);
             }
+          }
+          if (options.eventTime !== undefined && partitions.length === 0 && !ended) {
+            throw new ConfigurationError(
+              OP,
+              stream,
+              `${description}: stream '${stream}' holds no message yet, so the partitions whose watermarks event time combines are unknown. Name them in the partitions option (e.g. the subjects the producers write to).`,
+            );
           }
           start = { seq: 0, end, ended, partitions, valve: null };
         }
