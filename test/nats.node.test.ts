@@ -261,6 +261,18 @@ describe.runIf(run)('tidewater/nats', () => {
       });
     });
 
+    it('a value larger than a message may be is refused when written, naming its size and the server\'s limit', async () => {
+      const output = await newStream((s) => [`${s}.out`]);
+      const subject = output.subjects[0] as string;
+      const writer = await jetStreamSink<string>({ connection: nc, subject }).open({ job: 'j', transactional: true, restored: undefined });
+      const max = (nc.info?.max_payload ?? 0) - 512;
+      expect(() => writer.write('x'.repeat(max))).toThrow(
+        `jetStreamSink(${subject}): a value's message is ${max + 2} B, more than the ${max} B a message may carry on this server (max_payload ${max + 512} B, less 512 B for the headers). Make the values smaller, or raise max_payload in the server's configuration.`,
+      );
+      writer.write('x'.repeat(max - 2));
+      await writer.close(false);
+    });
+
     it('refuses what cannot be exactly once: a wildcard subject, a subject no stream takes, a work-queue stream', async () => {
       expect(() => jetStreamSink({ connection: nc, subject: 'out.*' })).toThrow('jetStreamSink: subject "out.*" must be one subject, without wildcards or spaces.');
       await expect(jetStreamSink({ connection: nc, subject: 'nobody.takes.this' }).open({ job: 'j', transactional: true, restored: undefined })).rejects.toThrow(

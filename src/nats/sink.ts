@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
-import { ConfigurationError, describeValue } from '../errors/index.js';
+import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
 import { parseSinkState } from '../jobs/sinks.js';
 import type { CommittedAhead, Sink, SinkContext, SinkWriter } from '../jobs/types.js';
 import { JetStreamError } from './source.js';
@@ -40,6 +40,8 @@ const utf8 = new TextEncoder();
 const JOB = 'Tidewater-Job';
 const TXN = 'Tidewater-Checkpoint';
 const INDEX = 'Tidewater-Index';
+/** Bytes of a message's size kept for its headers (the message id and the three above). */
+const HEADER_ROOM = 512;
 
 function toBase64(bytes: Uint8Array): string {
   let s = '';
@@ -103,9 +105,18 @@ export function jetStreamSink<R>(options: JetStreamSinkOptions<R>): Sink<R> {
   const description = `${OP}(${subject})`;
   const encode = (value: R): Uint8Array => {
     const data = options.encode !== undefined ? options.encode(value) : JSON.stringify(value);
-    if (typeof data === 'string') return utf8.encode(data);
-    if (data instanceof Uint8Array) return data;
-    throw new ConfigurationError(OP, data, `${description}: encode returned ${describeValue(data)}; return a string or a Uint8Array.`);
+    const bytes = typeof data === 'string' ? utf8.encode(data) : data;
+    if (!(bytes instanceof Uint8Array)) throw new ConfigurationError(OP, data, `${description}: encode returned ${describeValue(data)}; return a string or a Uint8Array.`);
+    // (refused here, when written, rather than by the server in the middle of a commit; room left for the headers)
+    const max = (connection.info?.max_payload ?? Infinity) - HEADER_ROOM;
+    if (bytes.length > max) {
+      throw new TidewaterError(
+        OP,
+        value,
+        `${description}: a value's message is ${bytes.length} B, more than the ${max} B a message may carry on this server (max_payload ${connection.info?.max_payload} B, less ${HEADER_ROOM} B for the headers). Make the values smaller, or raise max_payload in the server's configuration.`,
+      );
+    }
+    return bytes;
   };
   const failed = (what: string, e: unknown): JetStreamError =>
     e instanceof JetStreamError ? e : new JetStreamError(OP, subject, `${description}: ${what}: ${(e as Error)?.message ?? String(e)}`, e);
