@@ -87,7 +87,7 @@ interface LastCommitted {
  * runJob({
  *   name: 'counts',
  *   source: jetStreamSource<Click>({ connection: nc, stream: 'CLICKS' }),
- *   pipeline: pipe(keyBy((c) => c.user), window(tumbling(60_000)), aggregate(count())),
+ *   pipeline: pipe(keyBy((c) => c.user), window(tumblingWindows(60_000)), aggregate(count())),
  *   sink: jetStreamSink({ connection: nc, subject: 'counts.per-minute' }),
  *   checkpoint: { intervalMs: 1_000, store: levelStore('./state') },
  * });

@@ -387,7 +387,7 @@ class JetStreamReader<T> implements SourceReader<unknown> {
  * runJob({
  *   name: 'clicks',
  *   source: jetStreamSource<Click>({ connection: nc, stream: 'CLICKS', eventTime: { timestamp: (c) => c.at, watermarks: boundedOutOfOrderness(5_000) } }),
- *   pipeline: pipe(keyBy((c) => c.user), window(tumbling(60_000)), aggregate(count())),
+ *   pipeline: pipe(keyBy((c) => c.user), window(tumblingWindows(60_000)), aggregate(count())),
  *   sink: jetStreamSink({ connection: nc, subject: 'clicks.per-minute' }),
  *   checkpoint: { intervalMs: 1_000, store: levelStore('./state') },
  * });
