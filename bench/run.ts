@@ -10,6 +10,7 @@ import { jobsBench } from './jobs.js';
 import { joinsBench, joinsMemoryBench } from './joins.js';
 import { keyedCountBench } from './keyedCount.js';
 import { mapFilterBench } from './mapFilter.js';
+import { natsBench } from './nats.js';
 import { nexmarkBench } from './nexmark/bench.js';
 import { parallelBench } from './parallel.js';
 import { windowsBench } from './windows.js';
@@ -29,6 +30,7 @@ const benches: Record<string, () => { report: string } | Promise<{ report: strin
   // `npm run bench -- nexmark [--events N] [--rate R] [--rounds 3] [--queries q0,q5]`
   nexmark: () => nexmarkBench(process.argv.slice(3)),
   parallel: () => parallelBench(process.argv[3], process.argv[4] !== undefined ? Number(process.argv[4]) : undefined),
+  nats: () => natsBench(),
 };
 
 const only = process.argv[2];

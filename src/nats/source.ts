@@ -103,14 +103,28 @@ interface Position {
 const OP = 'jetStreamSource';
 const utf8 = new TextDecoder();
 
-/** A `JsMsg` as the user's functions see it. */
-function messageOf(m: JsMsg): JetStreamMessage {
-  let headers: Map<string, string> | undefined;
-  if (m.headers !== undefined) {
-    headers = new Map();
-    for (const [k, v] of m.headers) headers.set(k, v.join(','));
+/** A `JsMsg` as the user's functions see it: its time and headers read only when asked for (a BigInt division, a Map). */
+class Message implements JetStreamMessage {
+  constructor(private readonly m: JsMsg) {}
+  get subject(): string {
+    return this.m.subject;
   }
-  return { subject: m.subject, seq: m.seq, data: m.data, storedAt: Number(m.timestampNanos / 1_000_000n), headers };
+  get seq(): number {
+    return this.m.seq;
+  }
+  get data(): Uint8Array {
+    return this.m.data;
+  }
+  get storedAt(): number {
+    return Number(this.m.timestampNanos / 1_000_000n);
+  }
+  get headers(): ReadonlyMap<string, string> | undefined {
+    const h = this.m.headers;
+    if (h === undefined) return undefined;
+    const out = new Map<string, string>();
+    for (const [k, v] of h) out.set(k, v.join(','));
+    return out;
+  }
 }
 
 function parsePosition(description: string, offset: string): Position {
@@ -294,21 +308,22 @@ class JetStreamReader<T> implements SourceReader<unknown> {
     const bounded = this.endSeq >= 0;
     while (values.length < max && this.queueHead < this.queue.length && !this.ended) {
       const m = this.queue[this.queueHead++] as JsMsg;
-      if (m.seq <= this.seq) continue; // (an ordered consumer re-created after a gap may deliver again)
-      if (bounded && m.seq > this.endSeq) {
+      const seq = m.seq;
+      if (seq <= this.seq) continue; // (an ordered consumer re-created after a gap may deliver again)
+      if (bounded && seq > this.endSeq) {
         // published after the job first started: past the end
         this.ended = true;
         break;
       }
-      this.seq = m.seq;
+      this.seq = seq;
       // the last message up to the end: the end itself, or the last one the filter takes (none pending after it)
-      if (bounded && (m.seq === this.endSeq || m.info.pending === 0)) this.ended = true;
-      const message = messageOf(m);
+      if (bounded && (seq === this.endSeq || m.info.pending === 0)) this.ended = true;
+      const message = new Message(m);
       let value: T;
       try {
         value = decode !== undefined ? decode(message) : (JSON.parse(utf8.decode(m.data)) as T);
       } catch (e) {
-        throw new TidewaterError(OP, message, `${this.description}: message ${m.seq} on '${m.subject}' does not decode${decode === undefined ? ' as JSON' : ''}: ${(e as Error)?.message ?? String(e)}. Pass a decode option that reads it.`, { cause: e });
+        throw new TidewaterError(OP, message, `${this.description}: message ${seq} on '${m.subject}' does not decode${decode === undefined ? ' as JSON' : ''}: ${(e as Error)?.message ?? String(e)}. Pass a decode option that reads it.`, { cause: e });
       }
       if (eventTime === undefined) {
         values.push(isStreamElement(value) ? record(value, this.context.scheduler.now()) : value);
@@ -320,7 +335,7 @@ class JetStreamReader<T> implements SourceReader<unknown> {
         throw new ConfigurationError(
           OP,
           partition,
-          `${this.description}: message ${m.seq} is of partition ${describeValue(partition)}, which is not one of the source's partitions [${[...this.partitionIndex.keys()].join(', ')}]. Name every partition in the partitions option.`,
+          `${this.description}: message ${seq} is of partition ${describeValue(partition)}, which is not one of the source's partitions [${[...this.partitionIndex.keys()].join(', ')}]. Name every partition in the partitions option.`,
         );
       }
       const ts = checkTimestamp(OP, eventTime.timestamp(value, message), value, 'Return a finite number of ms from eventTime.timestamp.');
