@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
 import { parseSinkState } from '../jobs/sinks.js';
@@ -121,12 +121,16 @@ export function jetStreamSink<R>(options: JetStreamSinkOptions<R>): Sink<R> {
   const failed = (what: string, e: unknown): JetStreamError =>
     e instanceof JetStreamError ? e : new JetStreamError(OP, subject, `${description}: ${what}: ${(e as Error)?.message ?? String(e)}`, e);
 
+  // (one JetStream manager for the sink: making one asks the server for its API first)
+  let jsmOnce: Promise<JetStreamManager> | undefined;
+  const manager = (): Promise<JetStreamManager> => (jsmOnce ??= jetstreamManager(connection));
+
   /** The stream that captures the subject, checked for what exactly-once needs. */
   const checkStream = async (transactional: boolean): Promise<string> => {
     let name: string;
     let info;
     try {
-      const jsm = await jetstreamManager(connection);
+      const jsm = await manager();
       name = await jsm.streams.find(subject);
       info = await jsm.streams.info(name);
     } catch (e) {
@@ -153,7 +157,7 @@ export function jetStreamSink<R>(options: JetStreamSinkOptions<R>): Sink<R> {
   const lastCommitted = async (stream: string): Promise<LastCommitted | undefined> => {
     let m;
     try {
-      const jsm = await jetstreamManager(connection);
+      const jsm = await manager();
       m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
     } catch (e) {
       throw failed(`reading the last message of '${subject}' failed`, e);

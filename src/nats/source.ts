@@ -269,7 +269,7 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   }
 
   read(max: number): SourceRead<unknown> | Promise<SourceRead<unknown>> {
-    if (this.failure !== undefined) throw new JetStreamError(OP, this.options.stream, `${this.description}: reading stream '${this.options.stream}' failed: ${String((this.failure.error as Error)?.message ?? this.failure.error)}`, this.failure.error);
+    if (this.failure !== undefined) throw this.readFailed(this.failure.error);
     if (this.ended) return { values: [], done: true };
     if (this.queue.length - this.queueHead === 0) {
       // nothing yet: wait for a message, or (partitions that may turn idle) for the next idleness check
@@ -301,7 +301,7 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   /** Up to `max` values from what was received (with the watermarks and statuses they cause). */
   private take(max: number): SourceRead<unknown> {
     if (this.failure !== undefined && this.queue.length - this.queueHead === 0) {
-      throw new JetStreamError(OP, this.options.stream, `${this.description}: reading stream '${this.options.stream}' failed: ${String((this.failure.error as Error)?.message ?? this.failure.error)}`, this.failure.error);
+      throw this.readFailed(this.failure.error);
     }
     const values: unknown[] = [];
     const { decode, eventTime, partitionOf } = this.options;
@@ -365,6 +365,11 @@ class JetStreamReader<T> implements SourceReader<unknown> {
     return { values, done: this.ended };
   }
 
+  /** The error of a failed read: the consumer's failure as its cause. */
+  private readFailed(cause: unknown): JetStreamError {
+    return new JetStreamError(OP, this.options.stream, `${this.description}: reading stream '${this.options.stream}' failed: ${String((cause as Error)?.message ?? cause)}`, cause);
+  }
+
   /** Moves what the valve emitted into `values`. */
   private flushPending(values: unknown[]): void {
     if (this.pending.length === 0) return;
@@ -413,7 +418,7 @@ export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T
   if (typeof stream !== 'string' || stream.length === 0) throw new ConfigurationError(OP, stream, `${OP}: stream ${describeValue(stream)} must be a stream's name.`);
   const batch = options.batch ?? 1024;
   if (!Number.isSafeInteger(batch) || batch < 1) throw new ConfigurationError(OP, batch, `${OP}: batch ${describeValue(batch)} must be a whole number of messages ≥ 1.`);
-  if (options.eventTime?.watermarks.interval !== undefined && typeof options.eventTime.timestamp !== 'function') {
+  if (options.eventTime !== undefined && typeof options.eventTime.timestamp !== 'function') {
     throw new ConfigurationError(OP, options.eventTime, `${OP}: eventTime.timestamp must be a function (value, message) => ms.`);
   }
   const description = `${OP}(${stream}${options.filter !== undefined ? `, ${options.filter}` : ''})`;

@@ -12,35 +12,12 @@
  * `parallel(CRASH_PARALLELISM ?? 2, keyedPipeline, { worker: CRASH_WORKER })`: in worker threads, each loading that module.
  */
 import { join } from 'node:path';
-import { fromNdjsonFile, runJob, toNdjsonFile, type Source } from '../../src/index.js';
+import { fromNdjsonFile, runJob, toNdjsonFile } from '../../src/index.js';
 import { levelStore } from '../../src/stores/level.js';
 import type { Click } from '../../demo/clicks.js';
 import { crashPipeline, threadedCrashPipeline } from './pipeline.js';
 import { joinPipeline, large, latePayments, type Order, type Payment } from './joinPipeline.js';
-
-/**
- * Paces a source like a live feed: each read waits for a timer first (≈ 1 ms), so a run covers many checkpoints
- * whatever the speed of the machine, and the kills of the crash test land between them.
- * (In thread mode the job's pump waits meanwhile for the worker threads to start and to keep up: backpressure,
- * docs/ARCHITECTURE.md "Parallel subtasks".)
- */
-function paced<T>(source: Source<T>): Source<T> {
-  return {
-    description: `paced(${source.description})`,
-    async open(offset, context) {
-      const inner = await source.open(offset, context);
-      const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-      return {
-        read: async (max) => {
-          await wait(1);
-          return inner.read(max);
-        },
-        offset: () => inner.offset(),
-        close: () => inner.close(),
-      };
-    },
-  };
-}
+import { paced } from './paced.js';
 
 const dir = globalThis.process.argv[2];
 if (dir !== undefined) {

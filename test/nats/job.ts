@@ -7,29 +7,12 @@
  * Usage: node job.js <natsUrl> <stream> <outputSubject> <stateDir>
  */
 import { connect } from '@nats-io/transport-node';
-import { runJob, type Source } from '../../src/index.js';
+import { runJob } from '../../src/index.js';
 import { levelStore } from '../../src/stores/level.js';
 import { jetStreamSink, jetStreamSource } from '../../src/nats/index.js';
 import type { Click } from '../../demo/clicks.js';
 import { crashPipeline } from '../crash/pipeline.js';
-
-/** Paces a source like a live feed (≈ 1 ms before each read), so a run covers many checkpoints on any machine. */
-function paced<T>(source: Source<T>): Source<T> {
-  return {
-    description: `paced(${source.description})`,
-    async open(offset, context) {
-      const inner = await source.open(offset, context);
-      return {
-        read: async (max) => {
-          await new Promise((resolve) => setTimeout(resolve, 1));
-          return inner.read(max);
-        },
-        offset: () => inner.offset(),
-        close: () => inner.close(),
-      };
-    },
-  };
-}
+import { paced } from '../crash/paced.js';
 
 const [url, stream, subject, dir] = globalThis.process.argv.slice(2);
 if (url !== undefined && stream !== undefined && subject !== undefined && dir !== undefined) {
