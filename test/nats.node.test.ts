@@ -168,7 +168,7 @@ describe.runIf(run)('tidewater/nats', () => {
       const reader = await jetStreamSource<number>({ connection: nc, stream: name, bounded: true, batch: 100 }).open(undefined, { job: 'test', index: 0, scheduler: asyncScheduler });
       await new Promise((r) => setTimeout(r, 500));
       // (the reader's queue of received messages, seen from outside)
-      const held = (reader as unknown as { queue: unknown[]; queueHead: number }).queue.length;
+      const held = (reader as unknown as { messages: { size: number } }).messages.size;
       expect(held).toBe(400);
       const values: unknown[] = [];
       for (;;) {

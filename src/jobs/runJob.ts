@@ -4,6 +4,7 @@ import { PipelineRuntime, withRuntime, type StatefulOperatorInstance } from '../
 import { isMaxParallelism } from '../keys/keyGroups.js';
 import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '../parallel/group.js';
 import { parallelOutputs } from '../parallel/parallel.js';
+import type { KeyExchange } from '../parallel/exchange.js';
 import { barrier, isStreamElement, record, type SideRecord, type StreamElement } from '../elements/index.js';
 import { ConfigurationError, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
 import { describeFallback } from '../stores/checkpointStore.js';
@@ -125,7 +126,18 @@ export function runJob<T, R>(config: JobConfig<T, R>): Job<R>;
  */
 export function runJob<S extends NamedSources, R, K>(config: SourcesJobConfig<S, R, K>): Job<R>;
 export function runJob<R>(config: JobConfig<unknown, R> | SourcesJobConfig<NamedSources, R>): Job<R> {
-  return new JobRunner<unknown, R>(config).job;
+  return new JobRunner<unknown, R>(config, {}).job;
+}
+
+/** What runs a job inside something larger (a task of a cluster job, `tidewater/nats`) gives it besides its config. @internal */
+export interface JobInternals {
+  /** Where the pipeline's `keyBy`s send their records (a cluster task's stage exchange). */
+  readonly exchange?: KeyExchange;
+}
+
+/** {@link runJob} with {@link JobInternals}. @internal */
+export function runJobWith<T, R>(config: JobConfig<T, R>, internals: JobInternals): Job<R> {
+  return new JobRunner<T, R>(config, internals).job;
 }
 
 class JobRunner<T, R> {
@@ -210,7 +222,10 @@ class JobRunner<T, R> {
   private deltaBytes = 0;
   private stopRequest: { savepoint: boolean; drain: boolean; resolve: () => void; reject: (e: unknown) => void } | undefined;
 
-  constructor(private readonly config: JobConfig<T, R> | SourcesJobConfig<NamedSources, R>) {
+  constructor(
+    private readonly config: JobConfig<T, R> | SourcesJobConfig<NamedSources, R>,
+    private readonly internals: JobInternals,
+  ) {
     this.scheduler = config.scheduler ?? asyncScheduler;
     this.warn = config.onWarning ?? ((m: string) => console.warn(m));
     const named = config.sources;
@@ -367,6 +382,7 @@ class JobRunner<T, R> {
       onBarrier: (i, id) => this.onBarrier(i, id),
       maxParallelism: this.maxParallelism,
       fullSnapshot: (id) => this.current?.id !== id || this.current.full,
+      ...(this.internals.exchange !== undefined ? { exchange: this.internals.exchange } : {}),
     });
     this.runtime = runtime;
     this.instances = runtime.instances;

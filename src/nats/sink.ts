@@ -1,9 +1,10 @@
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
+import { jetstream, type PubAck } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
 import { parseSinkState } from '../jobs/sinks.js';
 import type { CommittedAhead, Sink, SinkContext, SinkWriter } from '../jobs/types.js';
-import { JetStreamError } from './source.js';
+import type { JetStreamError } from './source.js';
+import { HEADER_ROOM, newRun, TransactionPublisher, type SubjectBatch } from './publisher.js';
 
 /**
  * Options of {@link jetStreamSink}.
@@ -36,12 +37,6 @@ interface Transaction {
 
 const OP = 'jetStreamSink';
 const utf8 = new TextEncoder();
-/** The headers a committed message carries besides `Nats-Msg-Id`: the job's name, the transaction and its index. */
-const JOB = 'Tidewater-Job';
-const TXN = 'Tidewater-Checkpoint';
-const INDEX = 'Tidewater-Index';
-/** Bytes of a message's size kept for its headers (the message id and the three above). */
-const HEADER_ROOM = 512;
 
 function toBase64(bytes: Uint8Array): string {
   let s = '';
@@ -54,20 +49,6 @@ function fromBase64(text: string): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
-}
-
-/** A run's id: unique per opening, so that a job started over never reuses a message id of an earlier run. */
-function newRun(): string {
-  return globalThis.crypto.randomUUID().slice(0, 8);
-}
-
-/** Where the previous runs' commits got on the subject: the last message's job, transaction and index. */
-interface LastCommitted {
-  readonly job: string;
-  readonly run: string;
-  readonly checkpoint: number;
-  readonly index: number;
-  readonly seq: number;
 }
 
 /**
@@ -118,94 +99,18 @@ export function jetStreamSink<R>(options: JetStreamSinkOptions<R>): Sink<R> {
     }
     return bytes;
   };
-  const failed = (what: string, e: unknown): JetStreamError =>
-    e instanceof JetStreamError ? e : new JetStreamError(OP, subject, `${description}: ${what}: ${(e as Error)?.message ?? String(e)}`, e);
-
-  // (one JetStream manager for the sink: making one asks the server for its API first)
-  let jsmOnce: Promise<JetStreamManager> | undefined;
-  const manager = (): Promise<JetStreamManager> => (jsmOnce ??= jetstreamManager(connection));
-
-  /** The stream that captures the subject, checked for what exactly-once needs. */
-  const checkStream = async (transactional: boolean): Promise<string> => {
-    let name: string;
-    let info;
-    try {
-      const jsm = await manager();
-      name = await jsm.streams.find(subject);
-      info = await jsm.streams.info(name);
-    } catch (e) {
-      throw failed(`no JetStream stream takes subject '${subject}' (create one whose subjects include it)`, e);
-    }
-    if (transactional && info.config.retention !== 'limits') {
-      throw new ConfigurationError(
-        OP,
-        info.config.retention,
-        `${description}: stream '${name}' has ${info.config.retention} retention, which removes messages once consumed: a restarted job could not see how far its commit got, so exactly-once cannot hold. Publish to a stream with limits retention.`,
-      );
-    }
-    if (transactional && info.config.max_msgs_per_subject !== undefined && info.config.max_msgs_per_subject > 0 && info.config.max_msgs_per_subject < maxInFlight) {
-      throw new ConfigurationError(
-        OP,
-        info.config.max_msgs_per_subject,
-        `${description}: stream '${name}' keeps ${info.config.max_msgs_per_subject} messages per subject, fewer than the ${maxInFlight} a commit may have in flight: messages could be dropped before they are read. Raise max_msgs_per_subject (or lower maxInFlight).`,
-      );
-    }
-    return name;
-  };
-
-  /** The last message on the subject, as the sink wrote it (undefined: none, or not the sink's). */
-  const lastCommitted = async (stream: string): Promise<LastCommitted | undefined> => {
-    let m;
-    try {
-      const jsm = await manager();
-      m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
-    } catch (e) {
-      throw failed(`reading the last message of '${subject}' failed`, e);
-    }
-    if (m === null || m === undefined) return undefined;
-    const id = m.header?.get('Nats-Msg-Id') ?? '';
-    const job = m.header?.get(JOB) ?? '';
-    const checkpoint = Number(m.header?.get(TXN));
-    const index = Number(m.header?.get(INDEX));
-    const run = id.split(':')[0] ?? '';
-    if (job === '' || !Number.isSafeInteger(checkpoint) || !Number.isSafeInteger(index)) return undefined;
-    return { job, run, checkpoint, index, seq: m.seq };
-  };
-
+  const publisher = new TransactionPublisher(connection, OP, description, maxInFlight);
+  const failed = (what: string, e: unknown): JetStreamError => publisher.failed(what, e);
   const readState = (state: string): Transaction[] =>
     parseSinkState(description, OP, state, (o) => Array.isArray(o['pending']))['pending'] as Transaction[];
-
-  /** Publishes transaction `t` from message `from` on, `maxInFlight` at a time; in order (one connection). */
-  const publish = async (js: JetStreamClient, job: string, t: Transaction, from: number): Promise<void> => {
-    const inFlight: Promise<PubAck>[] = [];
-    for (let i = from; i < t.messages.length; i++) {
-      const h = natsHeaders();
-      h.set(JOB, job);
-      h.set(TXN, String(t.id));
-      h.set(INDEX, String(i));
-      inFlight.push(js.publish(subject, fromBase64(t.messages[i] as string), { msgID: `${t.run}:${t.id}:${i}`, headers: h }));
-      if (inFlight.length >= maxInFlight) {
-        try {
-          await Promise.all(inFlight);
-        } catch (e) {
-          throw failed(`publishing checkpoint ${t.id}'s output failed`, e);
-        }
-        inFlight.length = 0;
-      }
-    }
-    try {
-      await Promise.all(inFlight);
-    } catch (e) {
-      throw failed(`publishing checkpoint ${t.id}'s output failed`, e);
-    }
-  };
+  const batchOf = (t: Transaction): SubjectBatch => ({ subject, checkpoint: t.id, idPrefix: t.run, count: t.messages.length, message: (i) => fromBase64(t.messages[i] as string) });
 
   return {
     description,
     async committedAhead(context: SinkContext): Promise<CommittedAhead | undefined> {
       if (!context.transactional) return undefined;
-      const stream = await checkStream(true);
-      const last = await lastCommitted(stream);
+      const stream = await publisher.checkStream(subject, true);
+      const last = await publisher.lastCommitted(stream, subject);
       if (last === undefined || last.job !== context.job) return undefined;
       const at = context.restoredCheckpoint;
       if (at !== undefined && last.checkpoint <= at) return undefined;
@@ -216,7 +121,7 @@ export function jetStreamSink<R>(options: JetStreamSinkOptions<R>): Sink<R> {
       };
     },
     async open(context: SinkContext): Promise<SinkWriter<R>> {
-      const stream = await checkStream(context.transactional);
+      const stream = await publisher.checkStream(subject, context.transactional);
       const js = jetstream(connection);
       const run = newRun();
       const job = context.job;
@@ -250,15 +155,8 @@ export function jetStreamSink<R>(options: JetStreamSinkOptions<R>): Sink<R> {
       if (context.restored !== undefined) {
         const restored = readState(context.restored);
         if (restored.length > 0) {
-          const last = await lastCommitted(stream);
-          for (const t of restored) {
-            let from = 0;
-            if (last !== undefined && last.job === job) {
-              if (last.checkpoint > t.id) continue;
-              if (last.checkpoint === t.id && last.run === t.run) from = last.index + 1;
-            }
-            await publish(js, job, t, from);
-          }
+          const last = await publisher.lastCommitted(stream, subject);
+          for (const t of restored) await publisher.resume(job, batchOf(t), t.run, last);
         }
       }
       let current: string[] = [];
@@ -274,7 +172,7 @@ export function jetStreamSink<R>(options: JetStreamSinkOptions<R>): Sink<R> {
         },
         async commit(checkpointId) {
           while (pending.length > 0 && (pending[0] as Transaction).id <= checkpointId) {
-            await publish(js, job, pending[0] as Transaction, 0);
+            await publisher.publish(job, batchOf(pending[0] as Transaction), 0);
             pending = pending.slice(1);
           }
         },

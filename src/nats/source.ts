@@ -1,8 +1,9 @@
-import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { MessageQueue, openOrderedConsumer } from './consumer.js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { isStreamElement, record } from '../elements/index.js';
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
-import { StatusWatermarkValve } from '../partitioning/valve.js';
+import { StatusWatermarkValve, valveStateFromJson, valveStateToJson } from '../partitioning/valve.js';
 import { checkTimestamp } from '../time/timestamps.js';
 import type { WatermarkGenerator, WatermarkOutput, WatermarkStrategy } from '../time/strategies.js';
 import type { Source, SourceContext, SourceRead, SourceReader } from '../jobs/types.js';
@@ -97,7 +98,7 @@ interface Position {
   /** The partitions, in valve order (with `eventTime`). */
   readonly partitions: readonly string[];
   /** The valve's state (`StatusWatermarkValve.state()`), with `eventTime`. */
-  readonly valve: readonly number[] | null;
+  readonly valve: readonly (number | 'min' | 'max')[] | null;
 }
 
 const OP = 'jetStreamSource';
@@ -190,25 +191,12 @@ class PartitionClock implements WatermarkOutput {
 }
 
 class JetStreamReader<T> implements SourceReader<unknown> {
-  /** Messages received and not yet read. */
-  private readonly queue: JsMsg[] = [];
-  private queueHead = 0;
-  private wake: (() => void) | undefined;
-  /**
-   * Received messages held here at most (then the receiving waits, and the client pulls no more than its one batch
-   * ahead): a job slower than the stream holds a bounded backlog, not the stream.
-   */
-  private readonly capacity: number;
-  /** The receiving waits for room in the queue. */
-  private room: (() => void) | undefined;
-  private failure: { error: unknown } | undefined;
   private seq: number;
   readonly valve: StatusWatermarkValve | undefined;
   private readonly clocks: PartitionClock[] = [];
   private readonly partitionIndex = new Map<string, number>();
   /** Elements made by the valve while a message is processed (a watermark, a status). */
   private readonly pending: unknown[] = [];
-  private closed = false;
   /** The bounded end's stream sequence (−1: unbounded). */
   private readonly endSeq: number;
   /** Bounded: every message up to {@link endSeq} was read. */
@@ -219,17 +207,16 @@ class JetStreamReader<T> implements SourceReader<unknown> {
     private readonly description: string,
     private readonly context: SourceContext,
     start: Position,
-    private readonly messages: ConsumerMessages | undefined,
+    private readonly messages: MessageQueue | undefined,
   ) {
     this.seq = start.seq;
-    this.capacity = 4 * (options.batch ?? 1024);
     this.endSeq = start.end;
     this.ended = start.ended;
     const eventTime = options.eventTime;
     if (eventTime !== undefined) {
       const n = Math.max(1, start.partitions.length);
       this.valve = new StatusWatermarkValve(n);
-      if (start.valve !== null) this.valve.restore(start.valve);
+      if (start.valve !== null) this.valve.restore(valveStateFromJson(start.valve));
       start.partitions.forEach((p, i) => {
         this.partitionIndex.set(p, i);
         const clock = new PartitionClock(this as JetStreamReader<unknown>, i, eventTime.watermarks.createGenerator({ scheduler: context.scheduler }));
@@ -237,31 +224,10 @@ class JetStreamReader<T> implements SourceReader<unknown> {
         this.clocks.push(clock);
       });
     }
-    if (messages !== undefined) void this.receive(messages);
   }
 
   private position(): Position {
-    return { seq: this.seq, end: this.endSeq, ended: this.ended, partitions: [...this.partitionIndex.keys()], valve: this.valve?.state() ?? null };
-  }
-
-  /** Collects the consumer's messages as they arrive. */
-  private async receive(messages: ConsumerMessages): Promise<void> {
-    try {
-      for await (const m of messages) {
-        this.queue.push(m);
-        const w = this.wake;
-        this.wake = undefined;
-        w?.();
-        if (this.queue.length - this.queueHead >= this.capacity && !this.closed) await new Promise<void>((resolve) => (this.room = resolve));
-      }
-    } catch (e) {
-      this.failure = { error: e };
-    }
-    // (the messages end only when closed here, or when the connection closed under them)
-    if (!this.closed && this.failure === undefined) this.failure = { error: new Error('the consumer stopped: the connection closed') };
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
+    return { seq: this.seq, end: this.endSeq, ended: this.ended, partitions: [...this.partitionIndex.keys()], valve: this.valve === undefined ? null : valveStateToJson(this.valve.state()) };
   }
 
   valveOutput(out: readonly unknown[] | undefined): void {
@@ -269,45 +235,26 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   }
 
   read(max: number): SourceRead<unknown> | Promise<SourceRead<unknown>> {
-    if (this.failure !== undefined) throw this.readFailed(this.failure.error);
+    const failure = this.messages?.failure;
+    if (failure !== undefined && this.messages?.size === 0) throw this.readFailed(failure.error);
     if (this.ended) return { values: [], done: true };
-    if (this.queue.length - this.queueHead === 0) {
+    if (this.messages !== undefined && this.messages.size === 0) {
       // nothing yet: wait for a message, or (partitions that may turn idle) for the next idleness check
-      const idleTimeout = this.options.eventTime?.watermarks.idleTimeout;
-      return new Promise<SourceRead<unknown>>((resolve, reject) => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const settle = (): void => {
-          try {
-            resolve(this.take(max));
-          } catch (e) {
-            reject(e);
-          }
-        };
-        this.wake = () => {
-          if (timer !== undefined) clearTimeout(timer);
-          settle();
-        };
-        if (idleTimeout !== undefined) {
-          timer = setTimeout(() => {
-            this.wake = undefined;
-            settle();
-          }, idleTimeout);
-        }
-      });
+      return this.messages.waitForMessage(this.options.eventTime?.watermarks.idleTimeout).then(() => this.take(max));
     }
     return this.take(max);
   }
 
   /** Up to `max` values from what was received (with the watermarks and statuses they cause). */
   private take(max: number): SourceRead<unknown> {
-    if (this.failure !== undefined && this.queue.length - this.queueHead === 0) {
-      throw this.readFailed(this.failure.error);
-    }
+    const queue = this.messages;
+    if (queue?.failure !== undefined && queue.size === 0) throw this.readFailed(queue.failure.error);
     const values: unknown[] = [];
     const { decode, eventTime, partitionOf } = this.options;
     const bounded = this.endSeq >= 0;
-    while (values.length < max && this.queueHead < this.queue.length && !this.ended) {
-      const m = this.queue[this.queueHead++] as JsMsg;
+    while (queue !== undefined && values.length < max && !this.ended) {
+      const m = queue.take();
+      if (m === undefined) break;
       const seq = m.seq;
       if (seq <= this.seq) continue; // (an ordered consumer re-created after a gap may deliver again)
       if (bounded && seq > this.endSeq) {
@@ -348,15 +295,7 @@ class JetStreamReader<T> implements SourceReader<unknown> {
       clock.generator.onPeriodicEmit(clock);
       this.flushPending(values);
     }
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-      this.queue.splice(0, this.queueHead);
-      this.queueHead = 0;
-    }
-    if (this.room !== undefined && this.queue.length - this.queueHead < this.capacity / 2) {
-      const r = this.room;
-      this.room = undefined;
-      r();
-    }
+    queue?.taken();
     // idleness: every partition's generator looks at the clock when nothing of it came
     if (eventTime !== undefined && eventTime.watermarks.idleTimeout !== undefined) {
       for (const clock of this.clocks) clock.generator.onPeriodicEmit(clock);
@@ -382,12 +321,6 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.wake = undefined;
-    const r = this.room;
-    this.room = undefined;
-    r?.();
     await this.messages?.close();
   }
 }
@@ -457,14 +390,9 @@ export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T
         throw new JetStreamError(OP, stream, `${description}: cannot open stream '${stream}': ${(e as Error)?.message ?? String(e)}`, e);
       }
       if (start.ended) return new JetStreamReader<T>(options, description, context, start, undefined);
-      let messages: ConsumerMessages;
+      let messages: MessageQueue;
       try {
-        const js = jetstream(connection);
-        const consumer = await js.consumers.get(stream, {
-          ...(options.filter !== undefined ? { filter_subjects: options.filter } : {}),
-          ...(start.seq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.seq + 1 } : { deliver_policy: DeliverPolicy.All }),
-        });
-        messages = await consumer.consume({ max_messages: batch });
+        messages = await openOrderedConsumer(connection, stream, options.filter, start.seq, batch);
       } catch (e) {
         throw new JetStreamError(OP, stream, `${description}: cannot read stream '${stream}': ${(e as Error)?.message ?? String(e)}`, e);
       }

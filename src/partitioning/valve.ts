@@ -210,3 +210,23 @@ export class StatusWatermarkValve extends InputWatermarks implements WatermarkCo
     this.out.push(watermark(timestamp));
   }
 }
+
+/**
+ * A combiner's {@link WatermarkCombiner.state} as JSON can hold it: `MIN_WATERMARK` and `MAX_WATERMARK` (which
+ * `JSON.stringify` turns into `null`) as the strings `'min'` and `'max'`. {@link valveStateFromJson} takes it back.
+ *
+ * @example
+ * ```ts
+ * JSON.stringify(valveStateToJson(valve.state())); // '[-Infinity…' stays readable: '["min",0,"min","min",0,0,…]'
+ * ```
+ *
+ * @internal
+ */
+export function valveStateToJson(state: readonly number[]): (number | 'min' | 'max')[] {
+  return state.map((n) => (n === MIN_WATERMARK ? 'min' : n === MAX_WATERMARK ? 'max' : n));
+}
+
+/** The numbers of {@link valveStateToJson}'s form (`null`, as older offsets wrote ±∞, read as `MIN_WATERMARK`). @internal */
+export function valveStateFromJson(json: readonly unknown[]): number[] {
+  return json.map((v) => (v === 'max' ? MAX_WATERMARK : v === 'min' || v === null ? MIN_WATERMARK : Number(v)));
+}

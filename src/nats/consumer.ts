@@ -1,0 +1,115 @@
+import { DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+
+/**
+ * The messages of one ordered consumer, held for a reader that takes them synchronously: a JetStream source's reader
+ * and a cluster job's exchange reader (docs/NATS.md). At most `capacity` received messages wait here (then the
+ * receiving waits, and the client pulls no more than its one batch ahead): a job slower than the stream holds a
+ * bounded backlog, not the stream.
+ *
+ * @internal
+ */
+export class MessageQueue {
+  private readonly queue: JsMsg[] = [];
+  private head = 0;
+  private wake: (() => void) | undefined;
+  private room: (() => void) | undefined;
+  /** Why the receiving stopped (a failure, or the connection closed), once it did. */
+  failure: { readonly error: unknown } | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly messages: ConsumerMessages,
+    private readonly capacity: number,
+  ) {
+    void this.receive();
+  }
+
+  /** Messages received and not yet taken. */
+  get size(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** The next received message, or undefined when none is waiting. */
+  take(): JsMsg | undefined {
+    if (this.head >= this.queue.length) return undefined;
+    return this.queue[this.head++];
+  }
+
+  /** Call after a round of {@link take}s: compacts the queue and lets the receiving go on once half of it is free. */
+  taken(): void {
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.room !== undefined && this.size < this.capacity / 2) {
+      const r = this.room;
+      this.room = undefined;
+      r();
+    }
+  }
+
+  /** Resolves when a message arrives, the receiving stops, or after `timeoutMs` (when given). */
+  waitForMessage(timeoutMs?: number): Promise<void> {
+    if (this.size > 0 || this.failure !== undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      this.wake = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        resolve();
+      };
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.wake = undefined;
+          resolve();
+        }, timeoutMs);
+      }
+    });
+  }
+
+  private signal(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private async receive(): Promise<void> {
+    try {
+      for await (const m of this.messages) {
+        this.queue.push(m);
+        this.signal();
+        if (this.size >= this.capacity && !this.closed) await new Promise<void>((resolve) => (this.room = resolve));
+      }
+    } catch (e) {
+      this.failure = { error: e };
+    }
+    // (the messages end only when closed here, or when the connection closed under them)
+    if (!this.closed && this.failure === undefined) this.failure = { error: new Error('the consumer stopped: the connection closed') };
+    this.signal();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake = undefined;
+    const r = this.room;
+    this.room = undefined;
+    r?.();
+    await this.messages.close();
+  }
+}
+
+/**
+ * An ordered consumer of `stream` (one subject filter, or every subject) from the message after sequence `after`
+ * (0: from the start), its messages held in a {@link MessageQueue} of `4 × batch`.
+ *
+ * @internal
+ */
+export async function openOrderedConsumer(connection: NatsConnection, stream: string, filter: string | undefined, after: number, batch: number): Promise<MessageQueue> {
+  const js = jetstream(connection);
+  const consumer = await js.consumers.get(stream, {
+    ...(filter !== undefined ? { filter_subjects: filter } : {}),
+    ...(after > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 } : { deliver_policy: DeliverPolicy.All }),
+  });
+  return new MessageQueue(await consumer.consume({ max_messages: batch }), 4 * batch);
+}

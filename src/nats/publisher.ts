@@ -1,0 +1,157 @@
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
+import { ConfigurationError } from '../errors/index.js';
+import { JetStreamError } from './source.js';
+
+/** The headers a committed message carries besides `Nats-Msg-Id`: the job's name, the transaction and its index. */
+const JOB = 'Tidewater-Job';
+const TXN = 'Tidewater-Checkpoint';
+const INDEX = 'Tidewater-Index';
+/** Bytes of a message's size kept for its headers (the message id and the three above). @internal */
+export const HEADER_ROOM = 512;
+
+/** A run's id: unique per opening, so that a job started over never reuses a message id of an earlier run. @internal */
+export function newRun(): string {
+  return globalThis.crypto.randomUUID().slice(0, 8);
+}
+
+/** Where the previous runs' commits got on a subject: its last message's job, run, transaction and index. @internal */
+export interface LastCommitted {
+  readonly job: string;
+  readonly run: string;
+  readonly checkpoint: number;
+  readonly index: number;
+  readonly seq: number;
+}
+
+/** One transaction's messages on one subject, as a commit publishes them (docs/NATS.md, "exactly once"). @internal */
+export interface SubjectBatch {
+  readonly subject: string;
+  /** The checkpoint of the transaction. */
+  readonly checkpoint: number;
+  /** The message ids' prefix: `<run>` (one subject) or `<run>:<part>` (one of several subjects). */
+  readonly idPrefix: string;
+  readonly count: number;
+  message(index: number): Uint8Array;
+}
+
+/**
+ * What the exactly-once JetStream writers share (`jetStreamSink`, a cluster job's exchange writer): the stream check,
+ * reading how far a subject's commits got, and publishing a transaction's messages in order with their ids and
+ * headers, at most `maxInFlight` awaiting acknowledgement.
+ *
+ * @internal
+ */
+export class TransactionPublisher {
+  private jsmOnce: Promise<JetStreamManager> | undefined;
+  private jsOnce: JetStreamClient | undefined;
+
+  constructor(
+    private readonly connection: NatsConnection,
+    private readonly operator: string,
+    private readonly description: string,
+    private readonly maxInFlight: number,
+  ) {}
+
+  /** The client's error, or a failure, as a {@link JetStreamError} naming what failed. */
+  failed(what: string, e: unknown): JetStreamError {
+    return e instanceof JetStreamError ? e : new JetStreamError(this.operator, this.description, `${this.description}: ${what}: ${(e as Error)?.message ?? String(e)}`, e);
+  }
+
+  /** One JetStream manager per writer: making one asks the server for its API first. */
+  manager(): Promise<JetStreamManager> {
+    return (this.jsmOnce ??= jetstreamManager(this.connection));
+  }
+
+  private client(): JetStreamClient {
+    return (this.jsOnce ??= jetstream(this.connection));
+  }
+
+  /** The stream that captures `subject`, checked for what exactly-once needs (`transactional`). */
+  async checkStream(subject: string, transactional: boolean): Promise<string> {
+    const { operator, description } = this;
+    let name: string;
+    let info;
+    try {
+      const jsm = await this.manager();
+      name = await jsm.streams.find(subject);
+      info = await jsm.streams.info(name);
+    } catch (e) {
+      throw this.failed(`no JetStream stream takes subject '${subject}' (create one whose subjects include it)`, e);
+    }
+    if (transactional && info.config.retention !== 'limits') {
+      throw new ConfigurationError(
+        operator,
+        info.config.retention,
+        `${description}: stream '${name}' has ${info.config.retention} retention, which removes messages once consumed: a restarted job could not see how far its commit got, so exactly-once cannot hold. Publish to a stream with limits retention.`,
+      );
+    }
+    const perSubject = info.config.max_msgs_per_subject;
+    if (transactional && perSubject !== undefined && perSubject > 0 && perSubject < this.maxInFlight) {
+      throw new ConfigurationError(
+        operator,
+        perSubject,
+        `${description}: stream '${name}' keeps ${perSubject} messages per subject, fewer than the ${this.maxInFlight} a commit may have in flight: messages could be dropped before they are read. Raise max_msgs_per_subject (or lower maxInFlight).`,
+      );
+    }
+    return name;
+  }
+
+  /** The last message on `subject`, as a transactional writer wrote it (undefined: none, or not a writer's). */
+  async lastCommitted(stream: string, subject: string): Promise<LastCommitted | undefined> {
+    let m;
+    try {
+      const jsm = await this.manager();
+      m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+    } catch (e) {
+      throw this.failed(`reading the last message of '${subject}' failed`, e);
+    }
+    if (m === null || m === undefined) return undefined;
+    const id = m.header?.get('Nats-Msg-Id') ?? '';
+    const job = m.header?.get(JOB) ?? '';
+    const checkpoint = Number(m.header?.get(TXN));
+    const index = Number(m.header?.get(INDEX));
+    const run = id.split(':')[0] ?? '';
+    if (job === '' || !Number.isSafeInteger(checkpoint) || !Number.isSafeInteger(index)) return undefined;
+    return { job, run, checkpoint, index, seq: m.seq };
+  }
+
+  /**
+   * Publishes `batch` from message `from` on, in order (one connection: the server stores them in the order sent),
+   * each with `Nats-Msg-Id: <idPrefix>:<checkpoint>:<index>` and the job, checkpoint and index headers.
+   */
+  async publish(job: string, batch: SubjectBatch, from: number): Promise<void> {
+    const js = this.client();
+    const inFlight: Promise<PubAck>[] = [];
+    const settle = async (): Promise<void> => {
+      try {
+        await Promise.all(inFlight);
+      } catch (e) {
+        throw this.failed(`publishing checkpoint ${batch.checkpoint}'s output to '${batch.subject}' failed`, e);
+      }
+      inFlight.length = 0;
+    };
+    for (let i = from; i < batch.count; i++) {
+      const h = natsHeaders();
+      h.set(JOB, job);
+      h.set(TXN, String(batch.checkpoint));
+      h.set(INDEX, String(i));
+      inFlight.push(js.publish(batch.subject, batch.message(i), { msgID: `${batch.idPrefix}:${batch.checkpoint}:${i}`, headers: h }));
+      if (inFlight.length >= this.maxInFlight) await settle();
+    }
+    await settle();
+  }
+
+  /**
+   * Publishes a restored transaction's batch: only what the subject's last message (`last`) shows was not published
+   * yet — nothing when a newer transaction of the job went out, the rest when this run of it got part-way.
+   */
+  async resume(job: string, batch: SubjectBatch, run: string, last: LastCommitted | undefined): Promise<void> {
+    let from = 0;
+    if (last !== undefined && last.job === job) {
+      if (last.checkpoint > batch.checkpoint) return;
+      if (last.checkpoint === batch.checkpoint && last.run === run) from = last.index + 1;
+    }
+    await this.publish(job, batch, from);
+  }
+}
