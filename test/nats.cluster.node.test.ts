@@ -7,15 +7,16 @@ import { connect } from '@nats-io/transport-node';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipe } from 'rxjs';
+import { merge, pipe, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClicks } from '../demo/clicks.js';
-import { count, memoryStore, runJob, toArray, tumblingWindows, type Sink } from '../src/index.js';
+import { ConfigurationError, count, memoryStore, runJob, toArray, tumblingWindows, type Sink, type StreamElement } from '../src/index.js';
 import { aggregate, keyBy, map, window } from '../operators/index.js';
 import { runClusterJob } from '../src/nats/index.js';
 import { planStages } from '../src/nats/stages.js';
 import { clickSources, clusterMember, clusterPipeline } from './nats/clusterJob.js';
 import { natsAvailable, startNatsServer, type NatsServer } from './support/natsServer.js';
+import { clusterCrashTest } from './nats/clusterDriver.js';
 
 const run = natsAvailable();
 const INPUT_PARTITIONS = 3;
@@ -78,21 +79,100 @@ describe.runIf(run)('runClusterJob', () => {
     expect(planStages('t', clusterPipeline as never).stages).toBe(3);
     expect(planStages('t', clusterPipeline as never).edgeOfOrdinal.slice().sort()).toStrictEqual([0, 1]);
     expect(planStages('t', pipe(map((x: number) => x + 1)) as never).stages).toBe(1);
+    const joined = (s$: Observable<StreamElement<{ a: string; b: string }, undefined>>) => merge(s$.pipe(keyBy((v) => v.a)), s$.pipe(keyBy((v) => v.b)));
+    expect(() => planStages('runClusterJob(j)', joined as never)).toThrow(ConfigurationError);
+    expect(() => planStages('runClusterJob(j)', joined as never)).toThrow(
+      "runClusterJob(j): a cluster job's keyBys must form one chain (the pipeline's stream re-keyed one after another), so that each keyBy starts the next stage; this pipeline has 2 keyBys that start in parallel branches (a join or union of keyed streams). Run such a pipeline with runJob, or key the joined streams in one keyBy.",
+    );
+  });
+
+  it('refuses a bad configuration with what to change', () => {
+    const config = {
+      name: 'ok',
+      connection: nc,
+      members: 2,
+      member: 0,
+      sources: clickSources(nc, 1),
+      pipeline: clusterPipeline,
+      sink: () => toArray<unknown>() as Sink<unknown>,
+      checkpoint: { intervalMs: 10, store: () => memoryStore() },
+    };
+    expect(() => runClusterJob({ ...config, name: 'a.b' })).toThrow('runClusterJob: name "a.b" must be letters, digits, \'-\' or \'_\' (it names the job\'s subjects).');
+    expect(() => runClusterJob({ ...config, member: 2 })).toThrow('runClusterJob(ok): member 2 must be an integer in 0 … 1.');
+    expect(() => runClusterJob({ ...config, partitions: 0 })).toThrow('runClusterJob(ok): partitions 0 must be an integer in 1 … maxParallelism (128).');
+    expect(() => runClusterJob({ ...config, checkpoint: undefined as never })).toThrow(
+      'runClusterJob(ok): a cluster job needs checkpoint: { intervalMs, store: (task) => StateStore } — its exchange is exactly-once through checkpoints.',
+    );
+  });
+
+  it('a failing task fails its member with the error, and stops the member\'s other tasks', async () => {
+    const job = runClusterJob({
+      name: 'failing',
+      connection: nc,
+      members: 1,
+      member: 0,
+      sources: clickSources(nc, INPUT_PARTITIONS),
+      pipeline: pipe(keyBy(() => 1n), window(tumblingWindows(1000)), aggregate(count())),
+      sink: () => toArray<unknown>() as Sink<unknown>,
+      checkpoint: { intervalMs: 10, store: () => memoryStore() },
+    });
+    await expect(job.done).rejects.toThrow("runClusterJob(failing): key 1n is a bigint, which the exchange between processes (JSON) cannot carry; key by a string or number.");
+    const states = await Promise.all(job.tasks.map((t) => t.job.done.then((s) => s.state, () => 'failed')));
+    expect(states.filter((s) => s === 'failed').length).toBeGreaterThanOrEqual(1);
+    expect(states.every((s) => s === 'failed' || s === 'stopped')).toBe(true);
   });
 
   it('three members in one process produce exactly what one process produces', async () => {
-    const members = [0, 1, 2].map((member) => clusterMember(nc, { members: 3, member, dir: join(base, 'three'), out: 'out.three', inputPartitions: INPUT_PARTITIONS }));
+    const members = [0, 1, 2].map((member) => clusterMember(nc, { name: 'three', members: 3, member, dir: join(base, 'three'), out: 'out.three', inputPartitions: INPUT_PARTITIONS }));
     const summaries = await Promise.all(members.map((m) => m.done));
     expect(summaries.map((s) => s.state)).toStrictEqual(['finished', 'finished', 'finished']);
     // 3 + 4 + 4 tasks over 3 members
     expect(members.map((m) => m.tasks.map((t) => t.name))).toStrictEqual([
-      ['clicks.0.0', 'clicks.1.0', 'clicks.1.3', 'clicks.2.2'],
-      ['clicks.0.1', 'clicks.1.1', 'clicks.2.0', 'clicks.2.3'],
-      ['clicks.0.2', 'clicks.1.2', 'clicks.2.1'],
+      ['three.0.0', 'three.1.0', 'three.1.3', 'three.2.2'],
+      ['three.0.1', 'three.1.1', 'three.2.0', 'three.2.3'],
+      ['three.0.2', 'three.1.2', 'three.2.1'],
     ]);
     const out = await readOut('out.three');
     expect(expected.length).toBeGreaterThan(100);
     expect(sorted(out.data)).toStrictEqual(sorted(expected));
     expect(new Set(out.ids).size).toBe(out.ids.length);
   }, 120_000);
+
+  it('rescales: stopped with savepoints at 3 members, resumed at 2, stopped again, resumed at 4 — the same results', async () => {
+    const dir = join(base, 'rescale');
+    /** Runs `members` members until they read `records` more clicks, then stops them with savepoints (or to the end). */
+    const phase = async (members: number, records: number): Promise<string[]> => {
+      const jobs = Array.from({ length: members }, (_, member) => clusterMember(nc, { name: 'rescale', members, member, dir, out: 'out.rescale', inputPartitions: INPUT_PARTITIONS, pace: true, batchSize: 10 }));
+      const read = new Array<number>(members).fill(0);
+      let stopping = false;
+      for (const [i, j] of jobs.entries()) {
+        j.metrics$.subscribe((m) => {
+          read[i] = m.recordsIn;
+          if (!stopping && read.reduce((a, b) => a + b, 0) >= records) {
+            stopping = true;
+            for (const other of jobs) void other.stop({ savepoint: true });
+          }
+        });
+      }
+      const summaries = await Promise.all(jobs.map((j) => j.done));
+      return summaries.map((s) => s.state);
+    };
+    // (records read count from each restore: a third of the clicks, then another third, then the rest)
+    expect(await phase(3, CLICKS / 3)).toContain('stopped');
+    expect(await phase(2, CLICKS / 3)).toContain('stopped');
+    expect(await phase(4, Infinity)).toStrictEqual(['finished', 'finished', 'finished', 'finished']);
+    const out = await readOut('out.rescale');
+    expect(sorted(out.data)).toStrictEqual(sorted(expected));
+    expect(new Set(out.ids).size).toBe(out.ids.length);
+  }, 120_000);
+});
+
+describe.runIf(run)('runClusterJob: 3 member processes, a random one SIGKILLed 20 times', () => {
+  it('the output subjects hold exactly the results of one uninterrupted process: none missing, none twice', async () => {
+    const r = await clusterCrashTest({ kills: 20, clicks: 20_000, seed: 11 });
+    expect(r.kills).toBe(20);
+    expect(r.killsAfterProgress).toBeGreaterThanOrEqual(10);
+    expect(r.referenceResults).toBeGreaterThan(1_000);
+    expect({ identical: r.identical, outputResults: r.outputResults, duplicateIds: r.duplicateIds }).toStrictEqual({ identical: true, outputResults: r.referenceResults, duplicateIds: 0 });
+  }, 240_000);
 });

@@ -280,11 +280,16 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
     const job = runJobWith(jobConfig, { exchange });
     const task: ClusterTask = { name: taskName, stage, index, job };
     stores.set(task, store);
-    job.output$.subscribe((v) => output$.next(v as R));
-    job.checkpoints$.pipe(map((c): ClusterCheckpointInfo => ({ ...c, task: taskName }))).subscribe((c) => checkpoints$.next(c));
-    job.metrics$.subscribe((m) => {
-      latest.set(taskName, m);
-      metrics$.next(summed());
+    // (a task's failure reaches the member through its done)
+    const ignore = (): void => undefined;
+    job.output$.subscribe({ next: (v) => output$.next(v as R), error: ignore });
+    job.checkpoints$.pipe(map((c): ClusterCheckpointInfo => ({ ...c, task: taskName }))).subscribe({ next: (c) => checkpoints$.next(c), error: ignore });
+    job.metrics$.subscribe({
+      next: (m) => {
+        latest.set(taskName, m);
+        metrics$.next(summed());
+      },
+      error: ignore,
     });
     return task;
   };

@@ -53,9 +53,9 @@ export function clickSources(nc: NatsConnection, partitions: number, pace = fals
 }
 
 /** One member of the cluster job. */
-export function clusterMember(nc: NatsConnection, opts: { members: number; member: number; dir: string; out: string; inputPartitions: number; pace?: boolean; intervalMs?: number }): ClusterJob<unknown> {
+export function clusterMember(nc: NatsConnection, opts: { name?: string; members: number; member: number; dir: string; out: string; inputPartitions: number; pace?: boolean; intervalMs?: number; batchSize?: number }): ClusterJob<unknown> {
   return runClusterJob({
-    name: 'clicks',
+    name: opts.name ?? 'clicks',
     connection: nc,
     members: opts.members,
     member: opts.member,
@@ -64,7 +64,7 @@ export function clusterMember(nc: NatsConnection, opts: { members: number; membe
     sink: (task) => jetStreamSink({ connection: nc, subject: `${opts.out}.${task}` }),
     partitions: 4,
     checkpoint: { intervalMs: opts.intervalMs ?? 20, store: (task) => levelStore(`${opts.dir}/${task}`), retain: 2 },
-    batchSize: 100,
+    batchSize: opts.batchSize ?? 100,
   }) as ClusterJob<unknown>;
 }
 
@@ -72,7 +72,7 @@ const [url, members, member, dir, out, inputPartitions] = globalThis.process.arg
 if (url !== undefined && members !== undefined && member !== undefined && dir !== undefined && out !== undefined && inputPartitions !== undefined) {
   const { connect } = await import('@nats-io/transport-node');
   const nc = await connect({ servers: url });
-  const job = clusterMember(nc, { members: Number(members), member: Number(member), dir, out, inputPartitions: Number(inputPartitions), pace: true, intervalMs: Number(globalThis.process.env['CRASH_INTERVAL_MS'] ?? '10') });
+  const job = clusterMember(nc, { members: Number(members), member: Number(member), dir, out, inputPartitions: Number(inputPartitions), pace: true, intervalMs: Number(globalThis.process.env['CRASH_INTERVAL_MS'] ?? '10'), batchSize: Number(globalThis.process.env['CLUSTER_BATCH'] ?? '100') });
   globalThis.process.stdout.write('ready\n');
   job.checkpoints$.subscribe((c) => globalThis.process.stdout.write(`cp ${c.task} ${c.id}\n`));
   const s = await job.done;

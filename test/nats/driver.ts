@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { build } from 'esbuild';
 import { generateClicks, prng } from '../../demo/clicks.js';
@@ -16,14 +17,34 @@ import { startNatsServer } from '../support/natsServer.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
-/** Bundles the child once (plain `node` starts it in ~0.1 s), under node_modules/.cache where its packages resolve. */
-async function bundleChild(): Promise<{ dir: string; script: string }> {
+/**
+ * Bundles a child script once (plain `node` starts it in ~0.1 s), under node_modules/.cache where its packages
+ * resolve: `entry` relative to the repository, e.g. `test/nats/job.ts`.
+ */
+export async function bundleChild(entry = 'test/nats/job.ts'): Promise<{ dir: string; script: string }> {
   const cache = join(root, 'node_modules/.cache');
   mkdirSync(cache, { recursive: true });
   const dir = mkdtempSync(join(cache, 'tidewater-nats-crash-'));
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-  await build({ entryPoints: { job: join(root, 'test/nats/job.ts') }, outdir: dir, bundle: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', logLevel: 'warning' });
+  await build({ entryPoints: { job: join(root, entry) }, outdir: dir, bundle: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', logLevel: 'warning' });
   return { dir, script: join(dir, 'job.js') };
+}
+
+/**
+ * Streams CLICKS (subjects `clicks.*`, holding `n` seeded clicks dealt over `partitions` subjects in turn) and OUT
+ * (`out.>`) on a fresh server.
+ */
+export async function publishClicks(nc: NatsConnection, n: number, seed: number, partitions: number): Promise<{ jsm: JetStreamManager; js: JetStreamClient }> {
+  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc);
+  await jsm.streams.add({ name: 'CLICKS', subjects: ['clicks.*'], storage: StorageType.File });
+  await jsm.streams.add({ name: 'OUT', subjects: ['out.>'], storage: StorageType.File });
+  const clicks = generateClicks(n, { seed });
+  const encoder = new TextEncoder();
+  for (let i = 0; i < clicks.length; i += 1000) {
+    await Promise.all(clicks.slice(i, i + 1000).map((c, k) => js.publish(`clicks.${(i + k) % partitions}`, encoder.encode(JSON.stringify(c)))));
+  }
+  return { jsm, js };
 }
 
 interface RunResult {
@@ -96,15 +117,7 @@ export async function natsCrashTest(opts: { kills: number; clicks: number; seed:
   const base = mkdtempSync(join(tmpdir(), 'tidewater-nats-crash-'));
   const nc = await connect({ servers: server.url });
   try {
-    const jsm = await jetstreamManager(nc);
-    const js = jetstream(nc);
-    await jsm.streams.add({ name: 'CLICKS', subjects: ['clicks.*'], storage: StorageType.File });
-    await jsm.streams.add({ name: 'OUT', subjects: ['out.*'], storage: StorageType.File });
-    const clicks = generateClicks(opts.clicks, { seed: opts.seed });
-    const encoder = new TextEncoder();
-    for (let i = 0; i < clicks.length; i += 1000) {
-      await Promise.all(clicks.slice(i, i + 1000).map((c, k) => js.publish(`clicks.${(i + k) % 4}`, encoder.encode(JSON.stringify(c)))));
-    }
+    const { jsm, js } = await publishClicks(nc, opts.clicks, opts.seed, 4);
     const read = async (subject: string): Promise<{ data: string[]; ids: string[] }> => {
       const info = await jsm.streams.info('OUT', { subjects_filter: subject });
       const total = info.state.subjects?.[subject] ?? 0;
