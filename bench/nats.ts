@@ -7,7 +7,11 @@
  *   reader (bounded), and in a job (`runJob`, no checkpoints, into `toArray`), with per-partition event time;
  * - **write**: plain `js.publish` of every message with at most 1 024 awaiting acknowledgement (no ids) against
  *   `jetStreamSink` in a job without checkpoints (published as written) and with a checkpoint every 1 s (held until
- *   the checkpoint, then published with ids and headers: exactly once).
+ *   the checkpoint, then published with ids and headers: exactly once);
+ * - **cluster**: the job source → keyed 1 s windows → sink (test/nats/clusterJob.ts, one `keyBy`: two stages) run by
+ *   `runJob` in this process, and by `runClusterJob` in 1 and 2 member processes (4 source tasks, 4 window tasks,
+ *   LevelDB checkpoints every 1 s, the exchange through JetStream), against the plain consumer reading the stream. A
+ *   member run's time includes starting its processes (≈ 0.2 s).
  */
 import { jetstream, jetstreamManager, StorageType, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -17,6 +21,12 @@ import { boundedOutOfOrderness, fromArray, memoryStore, runJob, toArray, type St
 import { jetStreamSink, jetStreamSource } from '../src/nats/index.js';
 import { generateClicks, type Click } from '../demo/clicks.js';
 import { natsServerPath, startNatsServer } from '../test/support/natsServer.js';
+import { bundleChild } from '../test/nats/driver.js';
+import { clickSources, userWindowsPipeline } from '../test/nats/clusterJob.js';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { measureAsync, table, ratio, fmtRate } from './harness.js';
 
 const N = 200_000;
@@ -91,6 +101,45 @@ async function writeJob(nc: NatsConnection, subject: string, clicks: readonly Cl
   return s.recordsIn;
 }
 
+/** The windows job in this process: the 4 subjects' sources unioned, into one `jetStreamSink`, checkpoint every 1 s. */
+async function windowsJob(nc: NatsConnection): Promise<number> {
+  const s = await runJob({
+    name: 'bench-windows',
+    source: clickSources(nc, 4),
+    pipeline: userWindowsPipeline,
+    sink: jetStreamSink({ connection: nc, subject: 'out.single' }),
+    checkpoint: { intervalMs: 1_000, store: memoryStore() },
+    batchSize: 1024,
+  }).done;
+  return s.recordsIn;
+}
+
+/** The windows job run by `members` member processes (test/nats/clusterJob.ts); the clicks they read. */
+async function windowsCluster(script: string, url: string, members: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'tidewater-bench-cluster-'));
+  try {
+    const env = { ...process.env, CLUSTER_PACE: '0', CLUSTER_BATCH: '1024', CRASH_INTERVAL_MS: '1000', CLUSTER_PIPELINE: 'windows' };
+    const runs = Array.from(
+      { length: members },
+      (_, member) =>
+        new Promise<number>((resolve, reject) => {
+          const child = spawn(process.execPath, [script, url, String(members), String(member), dir, 'out.cluster', '4'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+          child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+          child.on('exit', (code) => {
+            if (code !== 0) reject(new Error(`member ${member} failed (${code}): ${stderr}`));
+            else resolve((JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { recordsIn: number }).recordsIn);
+          });
+        }),
+    );
+    return (await Promise.all(runs)).reduce((a, b) => a + b, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function purge(jsm: JetStreamManager, stream: string): Promise<void> {
   await jsm.streams.purge(stream);
 }
@@ -121,6 +170,23 @@ export async function natsBench(): Promise<{ report: string }> {
       { name: 'runJob(fromArray → jetStreamSink), checkpoint every 1 s (exactly once)', run: () => writeJob(nc, 'out.ckpt', clicks, true), after: () => purge(jsm, 'OUT') },
     ], 5, 1);
 
+    const bundle = await bundleChild('test/nats/clusterJob.ts');
+    const reset = async (): Promise<void> => {
+      await purge(jsm, 'OUT');
+      await jsm.streams.delete('TIDEWATER_clicks').catch(() => false);
+    };
+    let cluster;
+    try {
+      cluster = await measureAsync(N, [
+        { name: PLAIN_READ, run: () => readPlain(nc, 'CLICKS') },
+        { name: 'runJob, one process (4 sources → keyBy → 1 s windows → jetStreamSink)', run: () => windowsJob(nc), after: reset },
+        { name: 'runClusterJob, 1 member process', run: () => windowsCluster(bundle.script, server.url, 1), after: reset },
+        { name: 'runClusterJob, 2 member processes', run: () => windowsCluster(bundle.script, server.url, 2), after: reset },
+      ], 3, 1);
+    } finally {
+      rmSync(bundle.dir, { recursive: true, force: true });
+    }
+
     return {
       report: [
         table(`nats read: ${N.toLocaleString('en')} messages of a JetStream stream (file storage, loopback, median of 5)`, read, PLAIN_READ),
@@ -129,6 +195,10 @@ export async function natsBench(): Promise<{ report: string }> {
         '',
         `jetStreamSource reader / plain consumer: ${ratio(read, 'jetStreamSource reader (event time per subject)', PLAIN_READ).toFixed(2)}× (${fmtRate(read[1]?.eventsPerSec ?? NaN)}); ` +
           `exactly-once sink in a job / plain publish: ${ratio(write, 'runJob(fromArray → jetStreamSink), checkpoint every 1 s (exactly once)', PLAIN_WRITE).toFixed(2)}×`,
+        '',
+        table(`nats cluster: ${N.toLocaleString('en')} clicks (4 subjects) → keyBy(user) → 1 s windows → JetStream, exactly once, checkpoint every 1 s (median of 3)`, cluster, PLAIN_READ),
+        '',
+        `cluster, 2 members / 1 member: ${ratio(cluster, 'runClusterJob, 2 member processes', 'runClusterJob, 1 member process').toFixed(2)}×`,
       ].join('\n'),
     };
   } finally {

@@ -7,7 +7,9 @@
  * so every run — one process or several, interrupted or not — produces the same results.
  *
  * As a child process: `node clusterJob.js <natsUrl> <members> <member> <stateDir> <out> <inputPartitions>` prints
- * `ready`, then `cp <task> <id>` per checkpoint, then its summary (JSON) when its tasks finished.
+ * `ready`, then `cp <task> <id>` per checkpoint, then its summary (JSON) when its tasks finished. Environment:
+ * `CLUSTER_PACE=0` reads unpaced, `CLUSTER_BATCH` the job's batch size, `CRASH_INTERVAL_MS` the checkpoint interval,
+ * `CLUSTER_PIPELINE=windows` the one-keyBy job.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
 import { pipe } from 'rxjs';
@@ -44,6 +46,14 @@ export const clusterPipeline = pipe(
   aggregate(perWindow),
 );
 
+/** A one-keyBy job (two stages): per-user 1 s windows, as the NATS benchmark runs it. */
+export const userWindowsPipeline = pipe(
+  eventTime((c: Click) => c.at, boundedOutOfOrderness(300, { interval: 0 })),
+  keyBy((c: Click) => c.user),
+  window(tumblingWindows(1000)),
+  aggregate(perUser),
+);
+
 /** The input: one bounded source per subject `clicks.<i>` of stream CLICKS. */
 export function clickSources(nc: NatsConnection, partitions: number, pace = false): Source<Click>[] {
   return Array.from({ length: partitions }, (_, i) => {
@@ -53,14 +63,14 @@ export function clickSources(nc: NatsConnection, partitions: number, pace = fals
 }
 
 /** One member of the cluster job. */
-export function clusterMember(nc: NatsConnection, opts: { name?: string; members: number; member: number; dir: string; out: string; inputPartitions: number; pace?: boolean; intervalMs?: number; batchSize?: number }): ClusterJob<unknown> {
+export function clusterMember(nc: NatsConnection, opts: { name?: string; members: number; member: number; dir: string; out: string; inputPartitions: number; pace?: boolean; intervalMs?: number; batchSize?: number; pipeline?: 'two-stage' | 'windows' }): ClusterJob<unknown> {
   return runClusterJob({
     name: opts.name ?? 'clicks',
     connection: nc,
     members: opts.members,
     member: opts.member,
     sources: clickSources(nc, opts.inputPartitions, opts.pace === true),
-    pipeline: clusterPipeline,
+    pipeline: (opts.pipeline === 'windows' ? userWindowsPipeline : clusterPipeline) as typeof clusterPipeline,
     sink: (task) => jetStreamSink({ connection: nc, subject: `${opts.out}.${task}` }),
     partitions: 4,
     checkpoint: { intervalMs: opts.intervalMs ?? 20, store: (task) => levelStore(`${opts.dir}/${task}`), retain: 2 },
@@ -72,7 +82,18 @@ const [url, members, member, dir, out, inputPartitions] = globalThis.process.arg
 if (url !== undefined && members !== undefined && member !== undefined && dir !== undefined && out !== undefined && inputPartitions !== undefined) {
   const { connect } = await import('@nats-io/transport-node');
   const nc = await connect({ servers: url });
-  const job = clusterMember(nc, { members: Number(members), member: Number(member), dir, out, inputPartitions: Number(inputPartitions), pace: true, intervalMs: Number(globalThis.process.env['CRASH_INTERVAL_MS'] ?? '10'), batchSize: Number(globalThis.process.env['CLUSTER_BATCH'] ?? '100') });
+  const env = globalThis.process.env;
+  const job = clusterMember(nc, {
+    members: Number(members),
+    member: Number(member),
+    dir,
+    out,
+    inputPartitions: Number(inputPartitions),
+    pace: env['CLUSTER_PACE'] !== '0',
+    intervalMs: Number(env['CRASH_INTERVAL_MS'] ?? '10'),
+    batchSize: Number(env['CLUSTER_BATCH'] ?? '100'),
+    pipeline: env['CLUSTER_PIPELINE'] === 'windows' ? 'windows' : 'two-stage',
+  });
   globalThis.process.stdout.write('ready\n');
   job.checkpoints$.subscribe((c) => globalThis.process.stdout.write(`cp ${c.task} ${c.id}\n`));
   const s = await job.done;
