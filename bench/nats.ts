@@ -151,7 +151,7 @@ export async function natsBench(): Promise<{ report: string }> {
   try {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: 'CLICKS', subjects: ['clicks.*'], storage: StorageType.File });
-    await jsm.streams.add({ name: 'OUT', subjects: ['out.*'], storage: StorageType.File, duplicate_window: 10_000_000_000 });
+    await jsm.streams.add({ name: 'OUT', subjects: ['out.>'], storage: StorageType.File, duplicate_window: 10_000_000_000 });
     const clicks = generateClicks(N, { seed: 1 });
     const js = jetstream(nc);
     for (let i = 0; i < N; i += 1024) await Promise.all(clicks.slice(i, i + 1024).map((c, k) => js.publish(`clicks.${(i + k) % 4}`, utf8.encode(JSON.stringify(c)))));

@@ -17,6 +17,8 @@ import { planStages } from '../src/nats/stages.js';
 import { clickSources, clusterMember, clusterPipeline } from './nats/clusterJob.js';
 import { natsAvailable, startNatsServer, type NatsServer } from './support/natsServer.js';
 import { clusterCrashTest } from './nats/clusterDriver.js';
+import * as clusterExample from '../examples/cluster.js';
+import { generateClicks as clicksOf } from '../demo/clicks.js';
 
 const run = natsAvailable();
 const INPUT_PARTITIONS = 3;
@@ -168,11 +170,49 @@ describe.runIf(run)('runClusterJob', () => {
 });
 
 describe.runIf(run)('runClusterJob: 3 member processes, a random one SIGKILLed 20 times', () => {
-  it('the output subjects hold exactly the results of one uninterrupted process: none missing, none twice', async () => {
-    const r = await clusterCrashTest({ kills: 20, clicks: 20_000, seed: 11 });
+  it('the output subjects hold exactly the results of one uninterrupted process: none missing, none twice (checkpoints in jetStreamStore)', async () => {
+    const r = await clusterCrashTest({ kills: 20, clicks: 20_000, seed: 11, store: 'nats' });
     expect(r.kills).toBe(20);
     expect(r.killsAfterProgress).toBeGreaterThanOrEqual(10);
     expect(r.referenceResults).toBeGreaterThan(1_000);
     expect({ identical: r.identical, outputResults: r.outputResults, duplicateIds: r.duplicateIds }).toStrictEqual({ identical: true, outputResults: r.referenceResults, duplicateIds: 0 });
   }, 240_000);
+});
+
+describe.runIf(run)('examples/cluster.ts (the README\'s "Running on several machines")', () => {
+  it('publishes, runs 3 members to the end, and shows every (user, second) window once', async () => {
+    const own = await startNatsServer();
+    const conn = await connect({ servers: own.url });
+    const dir = mkdtempSync(join(tmpdir(), 'tidewater-cluster-example-'));
+    try {
+      const lines: string[] = [];
+      const log = (l: string): void => void lines.push(l);
+      await clusterExample.publish(conn, 3_000, log);
+      await Promise.all([0, 1, 2].map((member) => clusterExample.member(conn, { member, members: 3, dir, bounded: true }, log)));
+      const r = await clusterExample.results(conn, log);
+      // what the results must be, straight from the clicks
+      const perWindow = new Map<string, number>();
+      for (const c of clicksOf(3_000, { seed: 7 })) {
+        const w = `${c.user}@${Math.floor(c.at / 1000) * 1000}`;
+        perWindow.set(w, (perWindow.get(w) ?? 0) + 1);
+      }
+      const most = Math.max(...perWindow.values());
+      const shown = lines.filter((l) => !l.includes('checkpoints so far'));
+      expect(shown.slice(0, 4)).toStrictEqual([
+        'published 3000 clicks to clicks.0 … clicks.2',
+        'member 0 of 3: tasks counts.0.0, counts.1.0, counts.1.3',
+        'member 1 of 3: tasks counts.0.1, counts.1.1',
+        'member 2 of 3: tasks counts.0.2, counts.1.2',
+      ]);
+      expect(shown.slice(4, 7).sort()).toStrictEqual(['member 0: finished', 'member 1: finished', 'member 2: finished']);
+      expect(shown.slice(7)).toStrictEqual([
+        `${perWindow.size} results on counts.*, ${perWindow.size} distinct message ids, ${perWindow.size} distinct (user, second) windows; busiest: ${most} clicks in a second`,
+      ]);
+      expect(r).toStrictEqual({ results: perWindow.size, distinctIds: perWindow.size });
+    } finally {
+      await conn.close();
+      await own.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

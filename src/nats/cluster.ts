@@ -129,8 +129,10 @@ export interface ClusterCheckpointInfo extends CheckpointInfo {
  */
 export interface ClusterJob<R> extends Job<R> {
   readonly checkpoints$: Observable<ClusterCheckpointInfo>;
-  /** The tasks this member runs. */
+  /** The tasks this member runs (filled once the exchange stream is there: see {@link assigned} for their names at once). */
   readonly tasks: readonly ClusterTask[];
+  /** The names of the tasks this member runs (`<name>.<stage>.<index>`), known at once. */
+  readonly assigned: readonly string[];
   /** The stages the pipeline's `keyBy`s cut it into. */
   readonly stages: number;
 }
@@ -338,6 +340,7 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
     metrics$: metrics$.asObservable(),
     done,
     tasks,
+    assigned: mine.map(({ stage, index }) => `${name}.${stage}.${index}`),
     stages: plan.stages,
     async triggerCheckpoint() {
       await started;

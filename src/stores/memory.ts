@@ -1,8 +1,8 @@
 import { checkBatch, checkpointStore } from './checkpointStore.js';
 import type { BatchOp, KeyValueBackend, StateStore } from './types.js';
 
-/** A sorted in-memory {@link KeyValueBackend}: a `Map` plus a sorted key array (binary search). */
-class MemoryBackend implements KeyValueBackend {
+/** A sorted in-memory {@link KeyValueBackend}: a `Map` plus a sorted key array (binary search). @internal */
+export class MemoryBackend implements KeyValueBackend {
   private readonly map = new Map<string, string>();
   private readonly sorted: string[] = [];
   private closed = false;

@@ -1,5 +1,6 @@
 /**
- * Drives the cluster kill test: a nats-server of its own; the clicks published into a stream (3 subjects); the job of
+ * Drives the cluster kill test: a nats-server of its own; checkpoints in LevelDB directories the members share, or
+ * (`store: 'nats'`) in `jetStreamStore`; the clicks published into a stream (3 subjects); the job of
  * test/nats/clusterJob.ts run once by `runJob` in this process (the reference), then by 3 member processes at once,
  * of which a random one is SIGKILLed `kills` times (seeded: a random number of its checkpoints after it started,
  * or while it starts and restores) and restarted at once. The output subjects must hold exactly the reference's
@@ -77,7 +78,7 @@ class Member {
  * r.identical; // true
  * ```
  */
-export async function clusterCrashTest(opts: { kills: number; clicks: number; seed: number; log?: (line: string) => void }): Promise<ClusterCrashReport> {
+export async function clusterCrashTest(opts: { kills: number; clicks: number; seed: number; store?: 'level' | 'nats'; log?: (line: string) => void }): Promise<ClusterCrashReport> {
   const server = await startNatsServer();
   const bundle = await bundleChild('test/nats/clusterJob.ts');
   const base = mkdtempSync(join(tmpdir(), 'tidewater-cluster-crash-'));
@@ -90,7 +91,7 @@ export async function clusterCrashTest(opts: { kills: number; clicks: number; se
     const reference = out.values.map((v) => JSON.stringify(v));
 
     const start = (i: number): Member =>
-      new Member(bundle.script, [server.url, String(MEMBERS), String(i), join(base, 'state'), 'out.crashed', String(INPUT_PARTITIONS)], { CLUSTER_BATCH: '10' });
+      new Member(bundle.script, [server.url, String(MEMBERS), String(i), join(base, 'state'), 'out.crashed', String(INPUT_PARTITIONS)], { CLUSTER_BATCH: '10', CLUSTER_STORE: opts.store ?? 'level' });
     for (let i = 0; i < MEMBERS; i++) members.push(start(i));
     const rnd = prng(opts.seed);
     let kills = 0;

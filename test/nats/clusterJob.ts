@@ -9,14 +9,14 @@
  * As a child process: `node clusterJob.js <natsUrl> <members> <member> <stateDir> <out> <inputPartitions>` prints
  * `ready`, then `cp <task> <id>` per checkpoint, then its summary (JSON) when its tasks finished. Environment:
  * `CLUSTER_PACE=0` reads unpaced, `CLUSTER_BATCH` the job's batch size, `CRASH_INTERVAL_MS` the checkpoint interval,
- * `CLUSTER_PIPELINE=windows` the one-keyBy job.
+ * `CLUSTER_PIPELINE=windows` the one-keyBy job, `CLUSTER_STORE=nats` checkpoints in `jetStreamStore` (else LevelDB).
  */
 import type { NatsConnection } from '@nats-io/nats-core';
 import { pipe } from 'rxjs';
 import { boundedOutOfOrderness, tumblingWindows, type Aggregator, type Source, type WindowResult } from '../../src/index.js';
 import { aggregate, eventTime, keyBy, window } from '../../operators/index.js';
 import { levelStore } from '../../src/stores/level.js';
-import { jetStreamSink, jetStreamSource, runClusterJob, type ClusterJob } from '../../src/nats/index.js';
+import { jetStreamSink, jetStreamSource, jetStreamStore, runClusterJob, type ClusterJob } from '../../src/nats/index.js';
 import type { Click } from '../../demo/clicks.js';
 import { paced } from '../crash/paced.js';
 
@@ -63,7 +63,7 @@ export function clickSources(nc: NatsConnection, partitions: number, pace = fals
 }
 
 /** One member of the cluster job. */
-export function clusterMember(nc: NatsConnection, opts: { name?: string; members: number; member: number; dir: string; out: string; inputPartitions: number; pace?: boolean; intervalMs?: number; batchSize?: number; pipeline?: 'two-stage' | 'windows' }): ClusterJob<unknown> {
+export function clusterMember(nc: NatsConnection, opts: { name?: string; members: number; member: number; dir: string; out: string; inputPartitions: number; pace?: boolean; intervalMs?: number; batchSize?: number; pipeline?: 'two-stage' | 'windows'; store?: 'level' | 'nats' }): ClusterJob<unknown> {
   return runClusterJob({
     name: opts.name ?? 'clicks',
     connection: nc,
@@ -73,7 +73,12 @@ export function clusterMember(nc: NatsConnection, opts: { name?: string; members
     pipeline: (opts.pipeline === 'windows' ? userWindowsPipeline : clusterPipeline) as typeof clusterPipeline,
     sink: (task) => jetStreamSink({ connection: nc, subject: `${opts.out}.${task}` }),
     partitions: 4,
-    checkpoint: { intervalMs: opts.intervalMs ?? 20, store: (task) => levelStore(`${opts.dir}/${task}`), retain: 2 },
+    checkpoint: {
+      intervalMs: opts.intervalMs ?? 20,
+      // LevelDB in a directory the members share, or the JetStream store (members on machines that share nothing)
+      store: (task) => (opts.store === 'nats' ? jetStreamStore({ connection: nc, name: `${opts.dir.replace(/[^A-Za-z0-9_-]/g, '_')}.${task}` }) : levelStore(`${opts.dir}/${task}`)),
+      retain: 2,
+    },
     batchSize: opts.batchSize ?? 100,
   }) as ClusterJob<unknown>;
 }
@@ -93,6 +98,7 @@ if (url !== undefined && members !== undefined && member !== undefined && dir !=
     intervalMs: Number(env['CRASH_INTERVAL_MS'] ?? '10'),
     batchSize: Number(env['CLUSTER_BATCH'] ?? '100'),
     pipeline: env['CLUSTER_PIPELINE'] === 'windows' ? 'windows' : 'two-stage',
+    store: env['CLUSTER_STORE'] === 'nats' ? 'nats' : 'level',
   });
   globalThis.process.stdout.write('ready\n');
   job.checkpoints$.subscribe((c) => globalThis.process.stdout.write(`cp ${c.task} ${c.id}\n`));
