@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClicks } from '../demo/clicks.js';
 import { ConfigurationError, count, memoryStore, runJob, toArray, tumblingWindows, type Sink, type StreamElement } from '../src/index.js';
 import { aggregate, keyBy, map, window } from '../operators/index.js';
-import { runClusterJob } from '../src/nats/index.js';
+import { jetStreamSink, jetStreamSource, runClusterJob } from '../src/nats/index.js';
+import type { Click } from '../demo/clicks.js';
 import { planStages } from '../src/nats/stages.js';
 import { clickSources, clusterMember, clusterPipeline } from './nats/clusterJob.js';
 import { natsAvailable, startNatsServer, type NatsServer } from './support/natsServer.js';
@@ -139,6 +140,41 @@ describe.runIf(run)('runClusterJob', () => {
     expect(sorted(out.data)).toStrictEqual(sorted(expected));
     expect(new Set(out.ids).size).toBe(out.ids.length);
   }, 120_000);
+
+  it('a member not heard from is reported down (members$, onWarning), and back once it runs', async () => {
+    const warnings: string[] = [];
+    const member = (i: number) =>
+      runClusterJob({
+        name: 'beats',
+        connection: nc,
+        members: 2,
+        member: i,
+        sources: [0, 1, 2].map((p) => jetStreamSource<Click>({ connection: nc, stream: 'CLICKS', filter: `clicks.${p}` })),
+        pipeline: clusterPipeline,
+        sink: (task) => jetStreamSink({ connection: nc, subject: `out.beats.${task}` }),
+        checkpoint: { intervalMs: 50, store: () => memoryStore() },
+        heartbeat: { intervalMs: 50, timeoutMs: 300 },
+        onWarning: (m) => void warnings.push(`${i}: ${m}`),
+      });
+    const first = member(0);
+    const seen: string[] = [];
+    first.members$.subscribe((ms) => seen.push(ms.map((m) => m.state).join(',')));
+    const until = async (p: () => boolean): Promise<void> => {
+      while (!p()) await new Promise((r) => setTimeout(r, 20));
+    };
+    await until(() => warnings.length > 0);
+    expect(warnings).toStrictEqual([
+      "0: runClusterJob(beats): member 1 of 2 has not been heard from for more than 300 ms (the heartbeat timeout): its tasks (beats.0.1, beats.1.0, beats.1.2, beats.2.0, beats.2.2) are not running, and the stages after them wait (their event time holds). Start it again (its tasks resume from their checkpoints), or stop the job with a savepoint and restart it with fewer members.",
+    ]);
+    const second = member(1);
+    await until(() => warnings.length > 1);
+    expect(warnings[1]).toBe('0: runClusterJob(beats): member 1 is back (tasks beats.0.1, beats.1.0, beats.1.2, beats.2.0, beats.2.2).');
+    await Promise.all([first.stop(), second.stop()]);
+    await Promise.all([first.done, second.done]);
+    expect(seen.slice(0, 2)).toStrictEqual(['up,unknown', 'up,down']);
+    expect(seen).toContain('up,up');
+    expect(seen.at(-1)).toMatch(/^stopped,(up|stopped)$/);
+  });
 
   it('rescales: stopped with savepoints at 3 members, resumed at 2, stopped again, resumed at 4 — the same results', async () => {
     const dir = join(base, 'rescale');

@@ -10,6 +10,7 @@ import type { StateStore } from '../stores/types.js';
 import { exchangeSource } from './exchangeReader.js';
 import { exchangeSink } from './exchangeWriter.js';
 import { JetStreamError } from './source.js';
+import { MemberWatch, type ClusterMemberStatus } from './members.js';
 import { exchangeTag, planStages, StageExchange, stageInput, type StagePlan } from './stages.js';
 
 type Element = StreamElement<unknown, unknown>;
@@ -87,6 +88,12 @@ export interface ClusterJobConfig<T, R> {
   readonly scheduler?: SchedulerLike;
   readonly batchSize?: number;
   readonly exchange?: ClusterExchangeOptions;
+  /**
+   * The members' heartbeats (core NATS, `<prefix>.members.<member>`): one every `intervalMs` (default 1 000); a
+   * member not heard for `timeoutMs` (default 5 × `intervalMs`) is reported down (`members$`, `onWarning`).
+   */
+  readonly heartbeat?: { readonly intervalMs?: number; readonly timeoutMs?: number };
+  /** Where the job says what it skipped, and which members are down or back (default `console.warn`). */
   readonly onWarning?: (message: string) => void;
 }
 
@@ -135,6 +142,8 @@ export interface ClusterJob<R> extends Job<R> {
   readonly assigned: readonly string[];
   /** The stages the pipeline's `keyBy`s cut it into. */
   readonly stages: number;
+  /** Every member's state as this one knows it from their heartbeats, on every change: a dead member shows as `down`. */
+  readonly members$: Observable<readonly ClusterMemberStatus[]>;
 }
 
 const OP = 'runClusterJob';
@@ -221,6 +230,22 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
   const all: { stage: number; index: number }[] = [];
   for (let stage = 0; stage < plan.stages; stage++) for (let index = 0; index < tasksOf(stage); index++) all.push({ stage, index });
   const mine = all.filter((_, t) => t % members === member);
+  const taskName = ({ stage, index }: { stage: number; index: number }): string => `${name}.${stage}.${index}`;
+  const warn = config.onWarning ?? ((m: string) => console.warn(m));
+  const scheduler = config.scheduler ?? asyncScheduler;
+  const beatMs = config.heartbeat?.intervalMs ?? 1_000;
+  const watch = new MemberWatch(
+    connection,
+    prefix,
+    member,
+    members,
+    (m) => all.filter((_, t) => t % members === m).map(taskName),
+    scheduler,
+    beatMs,
+    config.heartbeat?.timeoutMs ?? 5 * beatMs,
+    warn,
+    owner,
+  );
 
   const output$ = new Subject<R>();
   const checkpoints$ = new Subject<ClusterCheckpointInfo>();
@@ -273,11 +298,11 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
       sinks,
       checkpoint: { intervalMs: config.checkpoint.intervalMs, store, ...(config.checkpoint.retain !== undefined ? { retain: config.checkpoint.retain } : {}) },
       maxParallelism,
-      scheduler: config.scheduler ?? asyncScheduler,
+      scheduler,
       ...(config.restore !== undefined ? { restore: config.restore } : {}),
       ...(config.discardCommitted !== undefined ? { discardCommitted: config.discardCommitted } : {}),
       ...(config.batchSize !== undefined ? { batchSize: config.batchSize } : {}),
-      ...(config.onWarning !== undefined ? { onWarning: config.onWarning } : {}),
+      onWarning: warn,
     };
     const job = runJobWith(jobConfig, { exchange });
     const task: ClusterTask = { name: taskName, stage, index, job };
@@ -312,6 +337,7 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
     }
     for (const { stage, index } of mine) tasks.push(startTask(stage, index));
     resolveStarted();
+    watch.start();
     let failure: unknown;
     const summaries = await Promise.all(
       tasks.map((t) =>
@@ -328,9 +354,10 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
     output$.complete();
     checkpoints$.complete();
     metrics$.complete();
+    const finished = failure === undefined && summaries.every((s) => s?.state === 'finished');
+    await watch.stop(finished ? 'finished' : 'stopped');
     if (failure !== undefined) throw failure;
     const m = summed();
-    const finished = summaries.every((s) => s?.state === 'finished');
     return { ...m, name, state: finished ? 'finished' : 'stopped', skipped: summaries.flatMap((s) => s?.skipped ?? []) };
   })();
 
@@ -340,7 +367,8 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
     metrics$: metrics$.asObservable(),
     done,
     tasks,
-    assigned: mine.map(({ stage, index }) => `${name}.${stage}.${index}`),
+    assigned: mine.map(taskName),
+    members$: watch.members$,
     stages: plan.stages,
     async triggerCheckpoint() {
       await started;

@@ -11,4 +11,5 @@
 export { jetStreamSource, JetStreamError, type JetStreamEventTime, type JetStreamMessage, type JetStreamSourceOptions } from './source.js';
 export { jetStreamSink, type JetStreamSinkOptions } from './sink.js';
 export { runClusterJob, type ClusterCheckpointInfo, type ClusterExchangeOptions, type ClusterJob, type ClusterJobConfig, type ClusterTask } from './cluster.js';
+export type { ClusterMemberStatus } from './members.js';
 export { jetStreamStore, type JetStreamStoreOptions } from './store.js';

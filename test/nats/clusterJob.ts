@@ -9,7 +9,7 @@
  * As a child process: `node clusterJob.js <natsUrl> <members> <member> <stateDir> <out> <inputPartitions>` prints
  * `ready`, then `cp <task> <id>` per checkpoint, then its summary (JSON) when its tasks finished. Environment:
  * `CLUSTER_PACE=0` reads unpaced, `CLUSTER_BATCH` the job's batch size, `CRASH_INTERVAL_MS` the checkpoint interval,
- * `CLUSTER_PIPELINE=windows` the one-keyBy job, `CLUSTER_STORE=nats` checkpoints in `jetStreamStore` (else LevelDB).
+ * `CLUSTER_PIPELINE=windows` the one-keyBy job (1-hour windows), `CLUSTER_STORE=nats` checkpoints in `jetStreamStore` (else LevelDB).
  */
 import type { NatsConnection } from '@nats-io/nats-core';
 import { pipe } from 'rxjs';
@@ -46,13 +46,15 @@ export const clusterPipeline = pipe(
   aggregate(perWindow),
 );
 
-/** A one-keyBy job (two stages): per-user 1 s windows, as the NATS benchmark runs it. */
-export const userWindowsPipeline = pipe(
-  eventTime((c: Click) => c.at, boundedOutOfOrderness(300, { interval: 0 })),
-  keyBy((c: Click) => c.user),
-  window(tumblingWindows(1000)),
-  aggregate(perUser),
-);
+/** A one-keyBy job (two stages): per-user windows of `sizeMs`, as the NATS benchmark runs it (1 hour). */
+export function userWindows(sizeMs: number) {
+  return pipe(
+    eventTime((c: Click) => c.at, boundedOutOfOrderness(300, { interval: 0 })),
+    keyBy((c: Click) => c.user),
+    window(tumblingWindows(sizeMs)),
+    aggregate(perUser),
+  );
+}
 
 /** The input: one bounded source per subject `clicks.<i>` of stream CLICKS. */
 export function clickSources(nc: NatsConnection, partitions: number, pace = false): Source<Click>[] {
@@ -70,7 +72,7 @@ export function clusterMember(nc: NatsConnection, opts: { name?: string; members
     members: opts.members,
     member: opts.member,
     sources: clickSources(nc, opts.inputPartitions, opts.pace === true),
-    pipeline: (opts.pipeline === 'windows' ? userWindowsPipeline : clusterPipeline) as typeof clusterPipeline,
+    pipeline: (opts.pipeline === 'windows' ? userWindows(3_600_000) : clusterPipeline) as typeof clusterPipeline,
     sink: (task) => jetStreamSink({ connection: nc, subject: `${opts.out}.${task}` }),
     partitions: 4,
     checkpoint: {
