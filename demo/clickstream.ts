@@ -8,12 +8,14 @@
  * and the window results. Then part two (`demo/parallel.ts`): the window part in a job on two worker threads, with
  * each subtask's figures and the check that its output is the single-threaded run's. Then part three
  * (`demo/checkpoints.ts`): a job checkpointing to LevelDB is killed with SIGKILL, resumed from its checkpoint, and
- * shown to commit exactly the output of an uninterrupted run.
+ * shown to commit exactly the output of an uninterrupted run. Part four (`demo/dashboard.ts`): a live job runs for 20 s
+ * with its dashboard, whose URL is printed.
  */
 import { map as rxMap, share, take, timer } from 'rxjs';
 import { boundedOutOfOrderness, keyGroupOf, MAX_WATERMARK, partitionOfKeyGroup, valueState, type StreamElement, type WindowResult } from '../src/index.js';
 import { eventTime, filter, keyBy, process } from '../operators/index.js';
 import { checkpointDemo } from './checkpoints.js';
+import { dashboardDemo } from './dashboard.js';
 import { generateClicks, type Click } from './clicks.js';
 import { parallelDemo } from './parallel.js';
 import { viewsPerSecond } from './viewsPerSecond.js';
@@ -110,7 +112,10 @@ pipeline.subscribe({
     // exactly-once output
     (async () => {
       const threads = await parallelDemo(clicks);
-      return (await checkpointDemo()) && threads;
+      const exactlyOnce = await checkpointDemo();
+      // part four: a live job and its dashboard
+      await dashboardDemo(Number(globalThis.process.env['TIDEWATER_DEMO_DASHBOARD_MS'] ?? 20_000));
+      return exactlyOnce && threads;
     })().then(
       (ok) => {
         if (!ok) globalThis.process.exitCode = 1;

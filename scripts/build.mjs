@@ -15,6 +15,7 @@ await build({
     level: 'src/stores/level.ts',
     indexeddb: 'src/stores/indexedDb.ts',
     nats: 'src/nats/index.ts',
+    dashboard: 'src/dashboard/index.ts',
     // the program of parallel's worker threads / Web Workers (src/parallel/threads/platform.ts loads ./worker.js)
     worker: 'src/parallel/threads/workerEntry.ts',
   },
@@ -30,5 +31,16 @@ await build({
   // the threads' worker entry: ./workerEntry.ts in the sources, ./worker.js in dist/
   plugins: [workerEntryPlugin],
 });
+// the dashboard's page (tidewater/dashboard serves dist/dashboard-page.js and .css): one browser bundle, uPlot inside
+await build({
+  entryPoints: { 'dashboard-page': 'src/dashboard/page.ts' },
+  outdir: 'dist',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  logLevel: 'warning',
+});
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-console.log('built dist/ (index.js, operators.js, testing.js, level.js, indexeddb.js, nats.js, worker.js + types)');
+console.log('built dist/ (index.js, operators.js, testing.js, level.js, indexeddb.js, nats.js, dashboard.js + its page, worker.js + types)');

@@ -127,6 +127,31 @@ describe('the packed package in a consumer project with another rxjs 7.x', () =>
     expect(installed.peerDependencies).toStrictEqual({ '@nats-io/jetstream': '^3.4.0', '@nats-io/nats-core': '^3.4.0', level: '^10.0.0', rxjs: '^7.8.0' });
   });
 
+  it('serves the dashboard from the package (its page built into dist/, no esbuild needed)', () => {
+    writeFileSync(
+      join(consumer, 'dashboard.mjs'),
+      `import { fromArray, runJob, toArray } from 'tidewater';
+import { serveDashboard } from 'tidewater/dashboard';
+const job = runJob({ name: 'n', source: fromArray([1, 2, 3]), pipeline: (s) => s, sink: toArray() });
+const d = await serveDashboard(job, { name: 'n' });
+const got = {};
+for (const path of ['', 'page.js', 'page.css', 'nope']) {
+  const r = await fetch(new URL(path, d.url));
+  got[path || '/'] = [r.status, r.headers.get('content-type'), (await r.text()).length > 1000];
+}
+await job.done;
+await d.close();
+console.log(JSON.stringify(got));
+`,
+    );
+    expect(JSON.parse(run(process.execPath, ['dashboard.mjs'], consumer))).toStrictEqual({
+      '/': [200, 'text/html; charset=utf-8', false],
+      'page.js': [200, 'text/javascript; charset=utf-8', true],
+      'page.css': [200, 'text/css; charset=utf-8', true],
+      nope: [404, 'text/plain; charset=utf-8', false],
+    });
+  });
+
   it('typechecks the consumer\'s test against the packed declarations', () => {
     expect(typecheck).toBe('');
   });

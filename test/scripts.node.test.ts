@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 describe('npm start', () => {
   it('runs the demo to the end and exits 0', { timeout: 60_000 }, () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'demo/clickstream.ts'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'demo/clickstream.ts'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, TIDEWATER_DEMO_DASHBOARD_MS: '1500' } });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^tidewater demo: 40 clicks/);
@@ -26,7 +26,10 @@ describe('npm start', () => {
     // part three: checkpoint, SIGKILL, restore, exactly-once output
     expect(r.stdout).toContain('  run 1  -- killed with SIGKILL 50 ms after checkpoint 3 --\n');
     expect(r.stdout).toMatch(/\n {2}run 2 {2}finished: \d+ clicks read in this run, restored from checkpoint \d+\n/);
-    expect(lines.at(-1)).toMatch(/^exactly once: \d+ window results counting \d+ views, identical to an uninterrupted run$/);
+    expect(r.stdout).toMatch(/\nexactly once: \d+ window results counting \d+ views, identical to an uninterrupted run\n/);
+    // part four: a live job, the dashboard's URL printed while it runs
+    expect(lines.at(-2)).toMatch(/^a live job with its dashboard: http:\/\/127\.0\.0\.1:\d+\/ \(open it now; the job runs 2 s\)$/);
+    expect(lines.at(-1)).toMatch(/^ {2}\d+ clicks read, \d+ checkpoints; the dashboard closed$/);
   });
 });
 

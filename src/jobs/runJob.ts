@@ -274,6 +274,7 @@ class JobRunner<T, R> {
       metrics$: this.metrics$.asObservable(),
       done,
       triggerCheckpoint: () => this.triggerCheckpoint(),
+      metrics: () => this.metrics(),
       stop: (options) => this.stop(options?.savepoint === true, options?.drain === true),
     };
     // Start on the scheduler, so that subscribers of output$ / checkpoints$ attached right after runJob see everything.
@@ -1143,7 +1144,13 @@ class JobRunner<T, R> {
       operators[i.name] = { ...i.metrics(), watermark: i.watermark };
       if (i instanceof ParallelOperatorInstance) subtasks[i.name] = i.subtasks();
     }
-    const metrics = { recordsIn: this.recordsIn, recordsOut: this.recordsOut, checkpointsCompleted: this.checkpointsCompleted, operators };
+    const metrics = {
+      recordsIn: this.recordsIn,
+      recordsOut: this.recordsOut,
+      checkpointsCompleted: this.checkpointsCompleted,
+      operators,
+      ...(this.restoredFrom !== undefined ? { restoredFrom: this.restoredFrom } : {}),
+    };
     return Object.keys(subtasks).length === 0 ? metrics : { ...metrics, subtasks };
   }
 }

@@ -364,6 +364,8 @@ export interface JobMetrics {
   /** Values that reached the sink. */
   readonly recordsOut: number;
   readonly checkpointsCompleted: number;
+  /** The checkpoint the job restored from, if any. */
+  readonly restoredFrom?: number;
   /** Per stateful operator (by name): its watermark and its counters (`recordsIn`, `recordsOut`, `stateEntries`, `lateRecordsDropped`, …). */
   readonly operators: Readonly<Record<string, { readonly watermark: number } & Readonly<Record<string, number>>>>;
   /**
@@ -418,6 +420,8 @@ export interface Job<R> {
   readonly done: Promise<JobSummary>;
   /** Takes a checkpoint now (waits for one in flight first). Rejects without a checkpoint store. */
   triggerCheckpoint(): Promise<CheckpointInfo>;
+  /** The job's figures now (what `metrics$` emits after each checkpoint), e.g. for a dashboard polling them. */
+  metrics(): JobMetrics;
   /**
    * Stops the job. `drain`: sources stop, then the end of input flows through (MAX watermark: every window fires) and
    * the last transaction commits. `savepoint`: a full checkpoint flagged as savepoint is taken last (never deleted by

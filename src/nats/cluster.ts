@@ -370,6 +370,10 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
     assigned: mine.map(taskName),
     members$: watch.members$,
     stages: plan.stages,
+    metrics: () => {
+      for (const t of tasks) latest.set(t.name, t.job.metrics());
+      return summed();
+    },
     async triggerCheckpoint() {
       await started;
       const infos = await Promise.all(tasks.map((t) => t.job.triggerCheckpoint()));

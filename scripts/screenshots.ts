@@ -1,0 +1,49 @@
+// `npm run screenshots`: the dashboard of a running job and the playground, at 1280 px and 375 px wide, in Debian's
+// chromium (playwright-core), written to docs/screenshots/ (shown in the README).
+import { mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { chromium } from 'playwright-core';
+import { serveDashboard } from '../src/dashboard/index.js';
+import { liveClicks } from '../demo/dashboard.js';
+import { startServer } from '../playground/serve.js';
+import { chromiumArgs, chromiumPath } from '../test/support/chromium.js';
+
+const out = join(import.meta.dirname, '../docs/screenshots');
+mkdirSync(out, { recursive: true });
+const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+const widths = [1280, 375] as const;
+
+// the dashboard: the demo's live job (demo/dashboard.ts), after 6 s
+const { job, stop } = liveClicks();
+const dashboard = await serveDashboard(job, { name: 'live-clicks', intervalMs: 250 });
+await sleep(6_000);
+for (const width of widths) {
+  const page = await browser.newPage({ viewport: { width, height: 900 }, deviceScaleFactor: 1 });
+  await page.goto(dashboard.url);
+  await page.waitForSelector('#checkpoints tbody tr:nth-child(3)');
+  await sleep(600);
+  await page.screenshot({ path: join(out, `dashboard-${width}.png`), fullPage: true });
+  await page.close();
+  console.log(`docs/screenshots/dashboard-${width}.png`);
+}
+stop();
+await job.done;
+await dashboard.close();
+
+// the playground
+const dir = await mkdtemp(join(tmpdir(), 'tidewater-shots-'));
+const playground = await startServer(0, { outdir: dir });
+for (const width of widths) {
+  const page = await browser.newPage({ viewport: { width, height: 900 }, deviceScaleFactor: 1 });
+  await page.goto(playground.url);
+  await page.waitForSelector('#status[data-state=done]');
+  await page.screenshot({ path: join(out, `playground-${width}.png`), fullPage: true });
+  await page.close();
+  console.log(`docs/screenshots/playground-${width}.png`);
+}
+await playground.close();
+await rm(dir, { recursive: true, force: true });
+await browser.close();

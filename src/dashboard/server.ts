@@ -1,0 +1,192 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Subscription } from 'rxjs';
+import { ConfigurationError, describeValue } from '../errors/index.js';
+import type { Job } from '../jobs/types.js';
+import { dashboardJson, type DashboardCheckpoint, type DashboardJobState, type DashboardMessage, type DashboardSample } from './protocol.js';
+
+/**
+ * Options of {@link serveDashboard}.
+ *
+ * @example
+ * ```ts
+ * const options: DashboardOptions = { port: 8081, name: 'clicks' };
+ * ```
+ */
+export interface DashboardOptions {
+  /** The port (default 0: a free one; the URL says which). */
+  readonly port?: number;
+  /** The address to listen on (default `127.0.0.1`: this machine only). */
+  readonly host?: string;
+  /** The job's name on the page (default `job`). */
+  readonly name?: string;
+  /** How often the job's figures are read (default 1 000 ms). */
+  readonly intervalMs?: number;
+  /** Readings kept for the charts (default 600). */
+  readonly keep?: number;
+}
+
+/**
+ * A running dashboard: its URL and how to stop it.
+ *
+ * @example
+ * ```ts
+ * const dashboard = await serveDashboard(job);
+ * console.log(`dashboard: ${dashboard.url}`);
+ * await dashboard.close();
+ * ```
+ */
+export interface Dashboard {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The page's script and style: built next to this module (`dist/`), or bundled from the sources when run from them. */
+async function pageAssets(): Promise<{ js: string; css: string }> {
+  const built = new URL('./dashboard-page.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) {
+    return { js: readFileSync(built, 'utf8'), css: readFileSync(new URL('./dashboard-page.css', import.meta.url), 'utf8') };
+  }
+  // (from the sources, with the repository's esbuild: a development dependency)
+  const esbuild = await import('esbuild');
+  const out = await esbuild.build({
+    entryPoints: [fileURLToPath(new URL('./page.ts', import.meta.url))],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    outdir: 'out',
+    logLevel: 'warning',
+  });
+  const text = (ext: string): string => out.outputFiles.find((f) => f.path.endsWith(ext))?.text ?? '';
+  return { js: text('.js'), css: text('.css') };
+}
+
+const HTML = (name: string): string => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${name.replace(/[<&"]/g, '')} · tidewater</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="page.css">
+</head>
+<body>
+<main id="app" data-state="connecting"></main>
+<script type="module" src="page.js"></script>
+</body>
+</html>
+`;
+
+/**
+ * Serves a live page for a running job (Flink's web UI for one job, on the job's own process): its stateful
+ * operators in pipeline order with records in and out, watermark, state entries and late records (and, for parallel
+ * operators, each subtask); charts of throughput, watermarks and checkpoints (uPlot); the checkpoint history
+ * (duration, size, full or incremental, savepoints, the checkpoint it restored from). The page gets its data over
+ * Server-Sent Events: the server reads `job.metrics()` every `intervalMs` and follows `job.checkpoints$`. Node only
+ * (`tidewater/dashboard`).
+ *
+ * @example
+ * ```ts
+ * import { serveDashboard } from 'tidewater/dashboard';
+ * const job = runJob({ name: 'clicks', source, pipeline, checkpoint: { intervalMs: 1_000, store } });
+ * const dashboard = await serveDashboard(job, { name: 'clicks' });
+ * console.log(`dashboard: ${dashboard.url}`);
+ * await job.done;
+ * await dashboard.close();
+ * ```
+ */
+export async function serveDashboard(job: Job<unknown>, options: DashboardOptions = {}): Promise<Dashboard> {
+  const intervalMs = options.intervalMs ?? 1_000;
+  if (!(intervalMs > 0)) throw new ConfigurationError('serveDashboard', intervalMs, `serveDashboard: intervalMs ${describeValue(intervalMs)} must be a positive number of ms.`);
+  const keep = options.keep ?? 600;
+  const name = options.name ?? 'job';
+  const assets = await pageAssets();
+  const samples: DashboardSample[] = [];
+  const checkpoints: DashboardCheckpoint[] = [];
+  let state: DashboardJobState = { state: 'running' };
+  const clients = new Set<ServerResponse>();
+  const send = (m: DashboardMessage): void => {
+    const line = `data: ${JSON.stringify(m, dashboardJson)}\n\n`;
+    for (const c of clients) c.write(line);
+  };
+  const sample = (): void => {
+    const s: DashboardSample = { at: Date.now(), metrics: job.metrics() };
+    samples.push(s);
+    if (samples.length > keep) samples.splice(0, samples.length - keep);
+    send({ type: 'sample', sample: s });
+  };
+  const subs: Subscription[] = [];
+  subs.push(
+    job.checkpoints$.subscribe({
+      next: (c) => {
+        const cp: DashboardCheckpoint = { ...c, at: Date.now() };
+        checkpoints.push(cp);
+        if (checkpoints.length > 200) checkpoints.shift();
+        send({ type: 'checkpoint', checkpoint: cp });
+      },
+      error: () => undefined,
+    }),
+  );
+  const timer = setInterval(sample, intervalMs);
+  timer.unref?.();
+  sample();
+  job.done.then(
+    (s) => {
+      clearInterval(timer);
+      sample();
+      state = { state: s.state };
+      send({ type: 'state', job_state: state });
+    },
+    (e: unknown) => {
+      clearInterval(timer);
+      state = { state: 'failed', error: e instanceof Error ? e.message : String(e) };
+      send({ type: 'state', job_state: state });
+    },
+  );
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      const hello: DashboardMessage = { type: 'hello', job: name, samples, checkpoints, job_state: state };
+      res.write(`data: ${JSON.stringify(hello, dashboardJson)}\n\n`);
+      clients.add(res);
+      req.on('close', () => clients.delete(res));
+      return;
+    }
+    const files: Record<string, [string, string]> = {
+      '/': ['text/html; charset=utf-8', HTML(name)],
+      '/page.js': ['text/javascript; charset=utf-8', assets.js],
+      '/page.css': ['text/css; charset=utf-8', assets.css],
+    };
+    const file = files[path];
+    if (file === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('not found\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': file[0], 'cache-control': 'no-store' });
+    res.end(file[1]);
+  };
+  const server = createServer(handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}/`,
+    close: async () => {
+      clearInterval(timer);
+      for (const s of subs) s.unsubscribe();
+      for (const c of clients) c.end();
+      clients.clear();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
