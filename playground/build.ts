@@ -1,6 +1,6 @@
 /**
- * Bundles the playground for the browser: `playground/main.ts` (with tidewater's sources and RxJS) into one ESM file
- * plus source map, next to a copy of `playground/index.html`.
+ * Bundles the playground for the browser: each page's script (`main.ts` for `index.html`, `scenes/eventTime.ts` for
+ * `event-time.html`, with tidewater's sources and RxJS) into an ESM file plus source map, next to copies of the pages.
  *
  * Run directly to build: `npx tsx playground/build.ts [outdir]`.
  */
@@ -13,7 +13,7 @@ import { build } from 'esbuild';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /**
- * Builds the playground into `outdir` (resolved against the working directory): `main.js`, `main.js.map` and
+ * Builds the playground into `outdir` (resolved against the working directory): `main.js`, `event-time.js` (and maps) and
  * `index.html`. Returns the absolute path of `outdir`.
  *
  * @example
@@ -28,8 +28,8 @@ export async function buildPlayground(outdir = 'playground/dist'): Promise<strin
   const out = resolve(outdir);
   await mkdir(out, { recursive: true });
   await build({
-    entryPoints: [resolve(here, 'main.ts')],
-    outfile: resolve(out, 'main.js'),
+    entryPoints: { main: resolve(here, 'main.ts'), 'event-time': resolve(here, 'scenes/eventTime.ts'), windows: resolve(here, 'scenes/windows.ts') },
+    outdir: out,
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -37,7 +37,7 @@ export async function buildPlayground(outdir = 'playground/dist'): Promise<strin
     sourcemap: true,
     logLevel: 'warning',
   });
-  await copyFile(resolve(here, 'index.html'), resolve(out, 'index.html'));
+  for (const page of ['index.html', 'event-time.html', 'windows.html']) await copyFile(resolve(here, page), resolve(out, page));
   return out;
 }
 

@@ -1,4 +1,4 @@
-// `npm run screenshots`: the dashboard of a running job and the playground, at 1280 px and 375 px wide, in Debian's
+// `npm run screenshots`: the dashboard of a running job and the playground's pages, at 1280 px and 375 px wide, in Debian's
 // chromium (playwright-core), written to docs/screenshots/ (shown in the README).
 import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,13 +36,21 @@ await dashboard.close();
 // the playground
 const dir = await mkdtemp(join(tmpdir(), 'tidewater-shots-'));
 const playground = await startServer(0, { outdir: dir });
-for (const width of widths) {
-  const page = await browser.newPage({ viewport: { width, height: 900 }, deviceScaleFactor: 1 });
-  await page.goto(playground.url);
-  await page.waitForSelector('#status[data-state=done]');
-  await page.screenshot({ path: join(out, `playground-${width}.png`), fullPage: true });
-  await page.close();
-  console.log(`docs/screenshots/playground-${width}.png`);
+// each page of the playground, when its run is done
+const pages = [
+  { name: 'playground', path: '', done: '#status[data-state=done]' },
+  { name: 'playground-event-time', path: 'event-time.html?idle=1000&speed=8', done: '#scene[data-state=done]' },
+  { name: 'playground-windows', path: 'windows.html?lateness=1000&speed=8', done: '#scene[data-state=done]' },
+];
+for (const { name, path, done } of pages) {
+  for (const width of widths) {
+    const page = await browser.newPage({ viewport: { width, height: 900 }, deviceScaleFactor: 1 });
+    await page.goto(new URL(path, playground.url).href);
+    await page.waitForSelector(done, { timeout: 30_000 });
+    await page.screenshot({ path: join(out, `${name}-${width}.png`), fullPage: true });
+    await page.close();
+    console.log(`docs/screenshots/${name}-${width}.png`);
+  }
 }
 await playground.close();
 await rm(dir, { recursive: true, force: true });
