@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { serveDashboard } from '../src/dashboard/index.js';
 import { liveClicks } from '../demo/dashboard.js';
 import { startServer } from '../playground/serve.js';
@@ -37,15 +37,23 @@ await dashboard.close();
 const dir = await mkdtemp(join(tmpdir(), 'tidewater-shots-'));
 const playground = await startServer(0, { outdir: dir });
 // each page of the playground, when its run is done
-const pages = [
+const crashAndRestore = async (page: Page): Promise<void> => {
+  await page.waitForFunction(() => Number((document.getElementById('progress') as HTMLElement).dataset['checkpoints']) >= 2);
+  await page.click('#crash');
+  await sleep(300);
+  await page.click('#restore');
+};
+const pages: { name: string; path: string; done: string; act?: (page: Page) => Promise<void> }[] = [
   { name: 'playground', path: '', done: '#status[data-state=done]' },
   { name: 'playground-event-time', path: 'event-time.html?idle=1000&speed=8', done: '#scene[data-state=done]' },
   { name: 'playground-windows', path: 'windows.html?lateness=1000&speed=8', done: '#scene[data-state=done]' },
+  { name: 'playground-checkpoints', path: 'checkpoints.html?interval=300&delay=10', done: '#scene[data-state=done]', act: crashAndRestore },
 ];
-for (const { name, path, done } of pages) {
+for (const { name, path, done, act } of pages) {
   for (const width of widths) {
     const page = await browser.newPage({ viewport: { width, height: 900 }, deviceScaleFactor: 1 });
     await page.goto(new URL(path, playground.url).href);
+    await act?.(page);
     await page.waitForSelector(done, { timeout: 30_000 });
     await page.screenshot({ path: join(out, `${name}-${width}.png`), fullPage: true });
     await page.close();

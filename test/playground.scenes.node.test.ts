@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type PlaygroundServer } from '../playground/serve.js';
 import { DEFAULTS, EventTimeRun, type EventTimeParams } from '../playground/scenes/eventTimeModel.js';
 import { WINDOW_DEFAULTS, WindowsRun, type WindowsParams } from '../playground/scenes/windowsModel.js';
+import { checkpointsPipeline, sceneClicks } from '../playground/scenes/checkpointsModel.js';
+import { fromArray, runJob, toArray } from '../src/index.js';
 import { chromiumArgs, chromiumPath } from './support/chromium.js';
 
 const hasChromium = existsSync(chromiumPath);
@@ -186,4 +188,29 @@ describe.runIf(hasChromium || requireBrowser)('playground scenes (chromium, end 
     await page.close();
     expect(errors).toStrictEqual([]);
   });
+
+  it('checkpoints: the crash button kills the job in its Web Worker, restore resumes it from IndexedDB, and the output is exactly the uninterrupted run\'s', async () => {
+    const reference = toArray<unknown>();
+    await runJob({ name: 'reference', source: fromArray(sceneClicks()), pipeline: checkpointsPipeline, sink: reference }).done;
+    const page = await open('checkpoints.html?interval=200&delay=10');
+    const progress = () => page.locator('#progress').evaluate((e) => ({ ...(e as HTMLElement).dataset }));
+    await page.waitForFunction(() => Number((document.getElementById('progress') as HTMLElement).dataset['checkpoints']) >= 2, undefined, { timeout: 20_000 });
+    await page.locator('#crash').click();
+    expect(await page.locator('#scene').getAttribute('data-state')).toBe('crashed');
+    const crashedAt = await progress();
+    expect(crashedAt.crashes).toBe('1');
+    // nothing moves while the worker is gone
+    await page.waitForTimeout(300);
+    expect((await progress()).offset).toBe(crashedAt.offset);
+    await page.locator('#restore').click();
+    await page.waitForSelector('#scene[data-state=done]', { timeout: 30_000 });
+    const r = await page.locator('#result').evaluate((e) => ({ ...(e as HTMLElement).dataset }));
+    expect(r.identical).toBe('true');
+    expect(Number(r.restoredFrom)).toBeGreaterThanOrEqual(2);
+    expect([r.results, r.expected]).toStrictEqual([String(reference.values.length), String(reference.values.length)]);
+    expect(await page.locator('#output li').count()).toBe(reference.values.length);
+    expect(await page.locator('#log li.restore').allTextContents()).toStrictEqual([`restored checkpoint ${r.restoredFrom}: reading on from its offset`, 'started from the beginning']);
+    await page.close();
+    expect(errors).toStrictEqual([]);
+  }, 60_000);
 });
