@@ -14,6 +14,7 @@ import { startServer, type PlaygroundServer } from '../playground/serve.js';
 import { DEFAULTS, EventTimeRun, type EventTimeParams } from '../playground/scenes/eventTimeModel.js';
 import { WINDOW_DEFAULTS, WindowsRun, type WindowsParams } from '../playground/scenes/windowsModel.js';
 import { checkpointsPipeline, sceneClicks } from '../playground/scenes/checkpointsModel.js';
+import { STATE_DEFAULTS, StateRun } from '../playground/scenes/stateModel.js';
 import { fromArray, runJob, toArray } from '../src/index.js';
 import { chromiumArgs, chromiumPath } from './support/chromium.js';
 
@@ -210,6 +211,31 @@ describe.runIf(hasChromium || requireBrowser)('playground scenes (chromium, end 
     expect([r.results, r.expected]).toStrictEqual([String(reference.values.length), String(reference.values.length)]);
     expect(await page.locator('#output li').count()).toBe(reference.values.length);
     expect(await page.locator('#log li.restore').allTextContents()).toStrictEqual([`restored checkpoint ${r.restoredFrom}: reading on from its offset`, 'started from the beginning']);
+    await page.close();
+    expect(errors).toStrictEqual([]);
+  }, 60_000);
+
+  it('keyed state: the table shows each user\'s state and timers as the harness reads them; sessions close as timers fire', async () => {
+    const page = await open('state.html?timeout=1000&speed=0.5');
+    // paused, stepped through 20 clicks: the state the model holds at the same processing time
+    await page.locator('#play').click();
+    for (let i = 0; i < 20; i++) await page.locator('#step').click();
+    const now = Number(await page.locator('#state-table').getAttribute('data-now'));
+    const mid = new StateRun({ ...STATE_DEFAULTS, timeout: 1000 }).advanceTo(now);
+    const rows = await page.locator('#state-table tbody tr').evaluateAll((trs) => trs.map((tr) => ({ ...(tr as HTMLElement).dataset })));
+    expect(rows).toStrictEqual(mid.rows.map((r) => ({ user: r.user, count: r.count === undefined ? '' : String(r.count), timers: r.timers.join(',') })));
+    expect(rows.some((r) => r.count !== '')).toBe(true);
+    // to the end: every session closed, no state left
+    await page.locator('#play').click();
+    await page.locator('#speed').evaluate((input) => {
+      (input as HTMLInputElement).value = '8';
+      input.dispatchEvent(new Event('change'));
+    });
+    await page.waitForSelector('#scene[data-state=done]', { timeout: 20_000 });
+    const end = new StateRun({ ...STATE_DEFAULTS, timeout: 1000 }).advanceTo(Infinity);
+    expect(await page.locator('#closed li').count()).toBe(end.closed.length);
+    expect(await page.locator('#state-table tbody tr[data-count=""]').count()).toBe(4);
+    expect(new URL(page.url()).searchParams.get('timeout')).toBe('1000');
     await page.close();
     expect(errors).toStrictEqual([]);
   }, 60_000);

@@ -125,7 +125,7 @@ export abstract class ClickRun<F> {
 
   constructor(
     params: Pick<EventTimeParams, 'disorder' | 'seed'>,
-    private readonly h: Harness<Click, undefined, unknown>,
+    protected readonly h: Harness<Click, undefined, unknown>,
   ) {
     this.clicks = clicksOf(params);
     this.endsAt = (this.clicks.at(-1)?.arrival ?? 0) + 1_000;
