@@ -28,7 +28,7 @@ export async function buildPlayground(outdir = 'playground/dist'): Promise<strin
   const out = resolve(outdir);
   await mkdir(out, { recursive: true });
   await build({
-    entryPoints: { main: resolve(here, 'main.ts'), 'event-time': resolve(here, 'scenes/eventTime.ts'), windows: resolve(here, 'scenes/windows.ts'), checkpoints: resolve(here, 'scenes/checkpoints.ts'), state: resolve(here, 'scenes/state.ts'), 'checkpoint-worker': resolve(here, 'scenes/checkpointWorker.ts') },
+    entryPoints: { main: resolve(here, 'main.ts'), 'event-time': resolve(here, 'scenes/eventTime.ts'), windows: resolve(here, 'scenes/windows.ts'), checkpoints: resolve(here, 'scenes/checkpoints.ts'), state: resolve(here, 'scenes/state.ts'), partitions: resolve(here, 'scenes/partitions.ts'), 'checkpoint-worker': resolve(here, 'scenes/checkpointWorker.ts') },
     outdir: out,
     bundle: true,
     format: 'esm',
@@ -37,7 +37,7 @@ export async function buildPlayground(outdir = 'playground/dist'): Promise<strin
     sourcemap: true,
     logLevel: 'warning',
   });
-  for (const page of ['index.html', 'event-time.html', 'windows.html', 'state.html', 'checkpoints.html']) await copyFile(resolve(here, page), resolve(out, page));
+  for (const page of ['index.html', 'event-time.html', 'windows.html', 'state.html', 'checkpoints.html', 'partitions.html']) await copyFile(resolve(here, page), resolve(out, page));
   return out;
 }
 

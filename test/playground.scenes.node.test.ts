@@ -15,6 +15,7 @@ import { DEFAULTS, EventTimeRun, type EventTimeParams } from '../playground/scen
 import { WINDOW_DEFAULTS, WindowsRun, type WindowsParams } from '../playground/scenes/windowsModel.js';
 import { checkpointsPipeline, sceneClicks } from '../playground/scenes/checkpointsModel.js';
 import { STATE_DEFAULTS, StateRun } from '../playground/scenes/stateModel.js';
+import { PARTITION_DEFAULTS, PartitionRun } from '../playground/scenes/partitionsModel.js';
 import { fromArray, runJob, toArray } from '../src/index.js';
 import { chromiumArgs, chromiumPath } from './support/chromium.js';
 
@@ -236,6 +237,29 @@ describe.runIf(hasChromium || requireBrowser)('playground scenes (chromium, end 
     expect(await page.locator('#closed li').count()).toBe(end.closed.length);
     expect(await page.locator('#state-table tbody tr[data-count=""]').count()).toBe(4);
     expect(new URL(page.url()).searchParams.get('timeout')).toBe('1000');
+    await page.close();
+    expect(errors).toStrictEqual([]);
+  }, 60_000);
+
+  it('partitioning: each record reaches the subtask owning its key group (round robin: in turn); key groups follow maxParallelism', async () => {
+    const page = await open('partitions.html?speed=8');
+    await page.waitForSelector('#scene[data-state=done]', { timeout: 20_000 });
+    const model = new PartitionRun(PARTITION_DEFAULTS);
+    const end = model.advanceTo(Infinity);
+    const counts = () => page.locator('.subtask').evaluateAll((cols) => cols.map((c) => Number((c as HTMLElement).dataset['records'])));
+    expect(await counts()).toStrictEqual(end.subtasks.map((r) => r.length));
+    const chips = await page.locator('.chip').evaluateAll((cs) => cs.map((c) => [(c as HTMLElement).dataset['key'] as string, Number((c as HTMLElement).dataset['partition'])] as const));
+    expect(chips.length).toBeGreaterThan(0);
+    for (const [key, partition] of chips) expect([key, partition]).toStrictEqual([key, model.ownerOf(key)]);
+    expect(await page.locator('.group').count()).toBe(16);
+    await page.locator('#partitioner').selectOption('round-robin');
+    await page.waitForSelector('#scene[data-state=done]', { timeout: 20_000 });
+    expect(new URL(page.url()).searchParams.get('roundRobin')).toBe('1');
+    expect(await counts()).toStrictEqual([40, 40, 40]);
+    await page.locator('#maxParallelism').selectOption('32');
+    await page.waitForSelector('#scene[data-state=done]', { timeout: 20_000 });
+    expect(await page.locator('.group').count()).toBe(32);
+    expect(await page.locator('.subtask').evaluateAll((cols) => cols.map((c) => `${(c as HTMLElement).dataset['first']}–${(c as HTMLElement).dataset['last']}`))).toStrictEqual(['0–10', '11–21', '22–31']);
     await page.close();
     expect(errors).toStrictEqual([]);
   }, 60_000);
