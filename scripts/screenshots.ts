@@ -45,10 +45,10 @@ const crashAndRestore = async (page: Page): Promise<void> => {
 };
 const pages: { name: string; path: string; done: string; act?: (page: Page) => Promise<void> }[] = [
   { name: 'playground', path: '', done: '#status[data-state=done]' },
-  { name: 'playground-event-time', path: 'event-time.html?idle=1000&speed=8', done: '#scene[data-state=done]' },
-  { name: 'playground-windows', path: 'windows.html?lateness=1000&speed=8', done: '#scene[data-state=done]' },
+  { name: 'playground-event-time', path: 'event-time.html?idle=1000&speed=32', done: '#scene[data-state=done]' },
+  { name: 'playground-windows', path: 'windows.html?lateness=1000&speed=32', done: '#scene[data-state=done]' },
   { name: 'playground-state', path: 'state.html?speed=1', done: '#scene[data-state=playing]', act: async () => sleep(5_000) },
-  { name: 'playground-partitions', path: 'partitions.html?speed=8', done: '#scene[data-state=done]' },
+  { name: 'playground-partitions', path: 'partitions.html?speed=32', done: '#scene[data-state=done]' },
   { name: 'playground-checkpoints', path: 'checkpoints.html?interval=300&delay=10', done: '#scene[data-state=done]', act: crashAndRestore },
 ];
 for (const { name, path, done, act } of pages) {

@@ -78,7 +78,7 @@ describe.runIf(hasChromium || requireBrowser)('playground scenes (chromium, end 
     });
 
   it('event time: plots what the eventTime operator yields for the settings in the URL', async () => {
-    const page = await open('event-time.html?speed=8');
+    const page = await open('event-time.html?speed=32');
     await page.waitForSelector('#scene[data-state=done]', { timeout: 15_000 });
     const defaults = expected({});
     expect(await drawn(page)).toStrictEqual(defaults);
@@ -91,7 +91,7 @@ describe.runIf(hasChromium || requireBrowser)('playground scenes (chromium, end 
   });
 
   it('event time: a control changes the URL and what is drawn (a wider bound: nothing late; an idle timeout: an idle spell)', async () => {
-    const page = await open('event-time.html?speed=8');
+    const page = await open('event-time.html?speed=32');
     await page.locator('#bound').evaluate((input) => {
       (input as HTMLInputElement).value = '2000';
       input.dispatchEvent(new Event('change'));
@@ -104,12 +104,37 @@ describe.runIf(hasChromium || requireBrowser)('playground scenes (chromium, end 
       (input as HTMLInputElement).value = '1000';
       input.dispatchEvent(new Event('change'));
     });
-    expect(new URL(page.url()).search).toBe('?bound=2000&interval=200&idle=1000&disorder=600&speed=8&seed=7');
+    expect(new URL(page.url()).search).toBe('?bound=2000&interval=200&idle=1000&disorder=600&speed=32&seed=7');
     await page.waitForSelector('#scene[data-state=done]', { timeout: 15_000 });
     const idle = expected({ bound: 2000, idle: 1000 });
     expect(await drawn(page)).toStrictEqual(idle);
     expect(idle.idleSpells).toBe('1');
     expect(await page.locator('rect.idle').count()).toBe(1);
+    await page.close();
+    expect(errors).toStrictEqual([]);
+  });
+
+  it('event time: the strategy edited as code sets the scene (parsed, never evaluated); a bad one is refused with why', async () => {
+    const page = await open('event-time.html?speed=32');
+    expect(await page.locator('#strategy').inputValue()).toBe('boundedOutOfOrderness(300, { interval: 200 })');
+    await page.locator('#strategy').fill('boundedOutOfOrderness(-5)');
+    await page.locator('#strategy').press('Enter');
+    expect(await page.locator('#strategy-error').textContent()).toBe('The bound -5 is outside 0–2000 ms here.');
+    await page.locator('#strategy').fill('alert(1)');
+    await page.locator('#strategy').press('Enter');
+    expect(await page.locator('#strategy-error').textContent()).toBe('Write boundedOutOfOrderness(ms, { interval: ms, idleTimeout: ms }) or monotonousTimestamps({ interval: ms }).');
+    // (what the library refuses, the page says in the library's words)
+    await page.locator('#strategy').fill('monotonousTimestamps({ interval: 0, idleTimeout: 1000 })');
+    await page.locator('#strategy').press('Enter');
+    expect(await page.locator('#strategy-error').textContent()).toBe(
+      'boundedOutOfOrderness: idleTimeout needs periodic emits (idleness is checked at each one, as in Flink); set interval > 0, e.g. { interval: 200 }.',
+    );
+    await page.locator('#strategy').fill('monotonousTimestamps({ interval: 100, idleTimeout: 1000 })');
+    await Promise.all([page.waitForURL(/bound=0/), page.locator('#strategy').press('Enter')]);
+    expect(new URL(page.url()).search).toBe('?bound=0&interval=100&idle=1000&disorder=600&speed=32&seed=7');
+    await page.waitForSelector('#scene[data-state=done]', { timeout: 15_000 });
+    expect(await drawn(page)).toStrictEqual(expected({ bound: 0, interval: 100, idle: 1000 }));
+    expect(await page.locator('#strategy').inputValue()).toBe('boundedOutOfOrderness(0, { interval: 100, idleTimeout: 1000 })');
     await page.close();
     expect(errors).toStrictEqual([]);
   });
@@ -131,7 +156,7 @@ describe.runIf(hasChromium || requireBrowser)('playground scenes (chromium, end 
   });
 
   it('event time: fits a phone (375 px wide) without scrolling sideways', async () => {
-    const page = await open('event-time.html?speed=8', 375);
+    const page = await open('event-time.html?speed=32', 375);
     await page.waitForSelector('#scene[data-state=done]', { timeout: 15_000 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await page.close();
@@ -145,7 +170,7 @@ describe.runIf(hasChromium || requireBrowser)('playground scenes (chromium, end 
     });
 
   it('windows: draws the window operator\'s firings and late data for the settings in the URL', async () => {
-    const page = await open('windows.html?speed=8');
+    const page = await open('windows.html?speed=32');
     await page.waitForSelector('#scene[data-state=done]', { timeout: 15_000 });
     const { windows, ...want } = expectedWindows({});
     expect(await windowsDrawn(page)).toStrictEqual(want);
@@ -161,7 +186,7 @@ describe.runIf(hasChromium || requireBrowser)('playground scenes (chromium, end 
   });
 
   it('windows: allowed lateness turns the late click into a late firing; session windows from the menu', async () => {
-    const page = await open('windows.html?speed=8');
+    const page = await open('windows.html?speed=32');
     await page.locator('#lateness').evaluate((input) => {
       (input as HTMLInputElement).value = '1000';
       input.dispatchEvent(new Event('change'));
@@ -184,7 +209,7 @@ describe.runIf(hasChromium || requireBrowser)('playground scenes (chromium, end 
   });
 
   it('windows: fits a phone (375 px wide) without scrolling sideways', async () => {
-    const page = await open('windows.html?speed=8&assigner=sliding', 375);
+    const page = await open('windows.html?speed=32&assigner=sliding', 375);
     await page.waitForSelector('#scene[data-state=done]', { timeout: 15_000 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await page.close();
@@ -229,7 +254,7 @@ describe.runIf(hasChromium || requireBrowser)('playground scenes (chromium, end 
     // to the end: every session closed, no state left
     await page.locator('#play').click();
     await page.locator('#speed').evaluate((input) => {
-      (input as HTMLInputElement).value = '8';
+      (input as HTMLInputElement).value = '32';
       input.dispatchEvent(new Event('change'));
     });
     await page.waitForSelector('#scene[data-state=done]', { timeout: 20_000 });
@@ -242,7 +267,7 @@ describe.runIf(hasChromium || requireBrowser)('playground scenes (chromium, end 
   }, 60_000);
 
   it('partitioning: each record reaches the subtask owning its key group (round robin: in turn); key groups follow maxParallelism', async () => {
-    const page = await open('partitions.html?speed=8');
+    const page = await open('partitions.html?speed=32');
     await page.waitForSelector('#scene[data-state=done]', { timeout: 20_000 });
     const model = new PartitionRun(PARTITION_DEFAULTS);
     const end = model.advanceTo(Infinity);

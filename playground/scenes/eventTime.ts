@@ -10,7 +10,7 @@
  * is a `circle.rec` (`data-id`, `data-late`); the watermark is `path#watermark`.
  */
 import './scene.css';
-import { EventTimeRun, LIMITS, paramsFromQuery, paramsToQuery, type EventTimeParams, type Frame } from './eventTimeModel.js';
+import { EventTimeRun, LIMITS, paramsFromQuery, paramsToQuery, parseStrategy, strategyCode, strategyProblem, type EventTimeParams, type Frame } from './eventTimeModel.js';
 import { byId, ms, player, rangeControl, svgEl, USERS } from './player.js';
 
 /** The plot's size in its own units: the width it is shown at (so text keeps its size on a phone), taller when narrow. */
@@ -32,15 +32,37 @@ const stats = byId('stats');
 let params: EventTimeParams = paramsFromQuery(location.search);
 let run = new EventTimeRun(params);
 
+const strategy = byId<HTMLInputElement>('strategy');
+const strategyError = byId('strategy-error');
+
 function showCode(): void {
-  const opts = [`interval: ${params.interval}`, ...(params.idle > 0 ? [`idleTimeout: ${params.idle}`] : [])].join(', ');
-  code.textContent = `clicks$.pipe(\n  eventTime((c) => c.at, boundedOutOfOrderness(${params.bound}, { ${opts} })),\n)`;
+  code.textContent = `clicks$.pipe(\n  eventTime((c) => c.at, ${strategyCode(params)}),\n)`;
+  strategy.value = strategyCode(params);
+  strategyError.textContent = '';
+  delete strategy.dataset['invalid'];
 }
+
+// the strategy, edited as code: read (not evaluated) into the settings, which the page then loads from its URL
+strategy.addEventListener('change', () => {
+  const parsed = parseStrategy(strategy.value, params);
+  if ('error' in parsed) {
+    strategyError.textContent = parsed.error;
+    strategy.dataset['invalid'] = 'true';
+    return;
+  }
+  location.search = `?${paramsToQuery(parsed)}`;
+});
 
 function setUpControls(restart: () => void): void {
   for (const k of ['bound', 'interval', 'idle', 'disorder', 'speed'] as const) {
     const format = k === 'speed' ? (v: number) => `${v}×` : k === 'idle' ? (v: number) => (v === 0 ? 'off' : ms(v)) : ms;
     rangeControl(k, LIMITS[k], params[k], format, (v) => {
+      // (a strategy the library refuses — an idle timeout without periodic emits — is said, not run)
+      const problem = strategyProblem({ ...params, [k]: v });
+      if (problem !== undefined) {
+        strategyError.textContent = problem;
+        return;
+      }
       params = { ...params, [k]: v };
       history.replaceState(null, '', `?${paramsToQuery(params)}`);
       // the speed only changes the playback; anything else runs the scene again from the start

@@ -34,7 +34,7 @@ export const LIMITS: { readonly [K in keyof EventTimeParams]: readonly [min: num
   interval: [0, 1000, 50],
   idle: [0, 3000, 250],
   disorder: [0, 2000, 50],
-  speed: [0.25, 8, 0.25],
+  speed: [0.25, 32, 0.25],
   seed: [1, 999, 1],
 };
 
@@ -57,8 +57,21 @@ export function settingsToQuery(p: object): string {
   return new URLSearchParams(Object.entries(p).map(([k, v]) => [k, String(v)])).toString();
 }
 
-/** The event-time scene's settings in a URL's query. */
-export const paramsFromQuery = (query: string): EventTimeParams => numbersFromQuery(query, DEFAULTS, LIMITS);
+/** Why the settings' watermark strategy cannot be made (the library's own error message), or undefined. */
+export function strategyProblem(p: Pick<EventTimeParams, 'bound' | 'interval' | 'idle'>): string | undefined {
+  try {
+    boundedOutOfOrderness(p.bound, { interval: p.interval, ...(p.idle > 0 ? { idleTimeout: p.idle } : {}) });
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/** The event-time scene's settings in a URL's query (an idle timeout the interval cannot serve is dropped). */
+export const paramsFromQuery = (query: string): EventTimeParams => {
+  const p = numbersFromQuery(query, DEFAULTS, LIMITS);
+  return strategyProblem(p) === undefined ? p : { ...p, idle: 0 };
+};
 export const paramsToQuery = (p: EventTimeParams): string => settingsToQuery(p);
 
 export interface Click {
@@ -198,3 +211,43 @@ export class EventTimeRun extends ClickRun<Frame> {
 
 /** Whether a watermark is the end of the stream. */
 export const isEnd = (w: number): boolean => w === MAX_WATERMARK;
+
+/**
+ * The watermark strategy as a user types it in the event-time scene — `boundedOutOfOrderness(bound, { interval,
+ * idleTimeout })` or `monotonousTimestamps({ interval, idleTimeout })` (bound 0), numbers in ms — read into the
+ * scene's settings (parsed, never evaluated: the text comes from a URL anyone can share). Anything else: why not.
+ */
+export function parseStrategy(text: string, current: EventTimeParams): EventTimeParams | { readonly error: string } {
+  const m = /^\s*(boundedOutOfOrderness|monotonousTimestamps)\s*\(\s*([^,{}()]*?)\s*(?:,?\s*\{([^{}]*)\})?\s*\)\s*;?\s*$/.exec(text);
+  if (m === null) return { error: 'Write boundedOutOfOrderness(ms, { interval: ms, idleTimeout: ms }) or monotonousTimestamps({ interval: ms }).' };
+  const [, fn, first = '', options = ''] = m;
+  const number = (what: string, v: string, limits: readonly [number, number, number]): number | string => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) return `${what} must be a number of ms, not '${v}'.`;
+    if (n < limits[0] || n > limits[1]) return `${what} ${n} is outside ${limits[0]}–${limits[1]} ms here.`;
+    return n;
+  };
+  let bound: number | string = 0;
+  if (fn === 'boundedOutOfOrderness') bound = number('The bound', first, LIMITS.bound);
+  else if (first !== '') return { error: 'monotonousTimestamps takes only the options: monotonousTimestamps({ interval: ms }).' };
+  if (typeof bound === 'string') return { error: bound };
+  let interval: number | string = DEFAULTS.interval;
+  let idle: number | string = 0;
+  for (const part of options.split(',').filter((p) => p.trim() !== '')) {
+    const kv = /^\s*(\w+)\s*:\s*(.*?)\s*$/.exec(part);
+    if (kv?.[1] === 'interval') interval = number('The interval', kv[2] ?? '', LIMITS.interval);
+    else if (kv?.[1] === 'idleTimeout') idle = number('The idleTimeout', kv[2] ?? '', LIMITS.idle);
+    else return { error: `Unknown option '${part.trim()}': the options are interval and idleTimeout.` };
+    if (typeof interval === 'string') return { error: interval };
+    if (typeof idle === 'string') return { error: idle };
+  }
+  const next = { ...current, bound, interval: interval as number, idle: idle as number };
+  const problem = strategyProblem(next);
+  return problem === undefined ? next : { error: problem };
+}
+
+/** The strategy of the settings, as code (what {@link parseStrategy} reads back). */
+export function strategyCode(p: EventTimeParams): string {
+  const opts = [`interval: ${p.interval}`, ...(p.idle > 0 ? [`idleTimeout: ${p.idle}`] : [])].join(', ');
+  return `boundedOutOfOrderness(${p.bound}, { ${opts} })`;
+}

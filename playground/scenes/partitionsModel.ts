@@ -19,7 +19,7 @@ export interface PartitionParams {
 }
 
 export const PARTITION_DEFAULTS: PartitionParams = { n: 3, maxParallelism: 16, roundRobin: 0, speed: 1, seed: 7 };
-export const PARTITION_LIMITS = { n: [1, 8, 1], maxParallelism: [8, 128, 8], roundRobin: [0, 1, 1], speed: [0.25, 8, 0.25], seed: [1, 999, 1] } as const;
+export const PARTITION_LIMITS = { n: [1, 8, 1], maxParallelism: [8, 128, 8], roundRobin: [0, 1, 1], speed: [0.25, 32, 0.25], seed: [1, 999, 1] } as const;
 export const partitionParamsFromQuery = (query: string): PartitionParams => {
   const p = numbersFromQuery(query, PARTITION_DEFAULTS, PARTITION_LIMITS);
   return p.n > p.maxParallelism ? { ...p, n: p.maxParallelism } : p;

@@ -21,7 +21,7 @@ export interface StateParams {
 }
 
 export const STATE_DEFAULTS: StateParams = { timeout: 1_500, bound: 300, disorder: 600, speed: 1, seed: 7 };
-export const STATE_LIMITS = { timeout: [250, 5_000, 250], bound: [0, 1_500, 50], disorder: [0, 2_000, 50], speed: [0.25, 8, 0.25], seed: [1, 999, 1] } as const;
+export const STATE_LIMITS = { timeout: [250, 5_000, 250], bound: [0, 1_500, 50], disorder: [0, 2_000, 50], speed: [0.25, 32, 0.25], seed: [1, 999, 1] } as const;
 export const stateParamsFromQuery = (query: string): StateParams => numbersFromQuery(query, STATE_DEFAULTS, STATE_LIMITS);
 export const stateParamsToQuery = (p: StateParams): string => settingsToQuery(p);
 

@@ -39,7 +39,7 @@ export const WINDOW_LIMITS: { readonly [K in Exclude<keyof WindowsParams, 'assig
   lateness: [0, 3_000, 250],
   bound: [0, 1_500, 50],
   disorder: [0, 2_000, 50],
-  speed: [0.25, 8, 0.25],
+  speed: [0.25, 32, 0.25],
   seed: [1, 999, 1],
 };
 
