@@ -288,4 +288,14 @@ describe.runIf(hasChromium || requireBrowser)('playground scenes (chromium, end 
     await page.close();
     expect(errors).toStrictEqual([]);
   }, 60_000);
+
+  it('every page fits a phone (375 px wide) without scrolling sideways', async () => {
+    for (const path of ['index.html', 'state.html?speed=32', 'checkpoints.html?delay=5', 'partitions.html?speed=32']) {
+      const page = await open(path, 375);
+      await page.waitForTimeout(500);
+      expect([path, await page.evaluate(() => document.documentElement.scrollWidth <= 375)]).toStrictEqual([path, true]);
+      await page.close();
+    }
+    expect(errors).toStrictEqual([]);
+  });
 });

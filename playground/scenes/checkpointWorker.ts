@@ -29,7 +29,7 @@ self.onmessage = (e: MessageEvent<StartMessage>) => {
     sink: committedTo((committed) => post({ type: 'commit', committed })),
     checkpoint: { intervalMs, store: indexedDbStore(`tidewater-playground-${name}`) },
   });
-  job.checkpoints$.subscribe((c) => post({ type: 'checkpoint', id: c.id, offset: offsetOf(c.sourceOffsets[0]) }));
+  job.checkpoints$.subscribe((c) => post({ type: 'checkpoint', id: c.id, offset: offsetOf(c.sourceOffsets[0]), entries: c.entries, bytes: c.bytes, full: c.full }));
   job.done.then(
     (s) => {
       post({ type: 'done', restoredFrom: s.restoredFrom ?? null });

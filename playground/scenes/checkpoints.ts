@@ -108,7 +108,9 @@ function start(): void {
         tick.style.left = pct(m.offset);
         tick.title = `checkpoint ${m.id} at click ${m.offset}`;
         marks.append(tick);
-        note(`checkpoint ${m.id}: the barrier passed after click ${m.offset}; state and offset stored in IndexedDB`);
+        note(
+          `checkpoint ${m.id}: barrier after click ${m.offset} → the window's state snapshot (${m.entries} ${m.full ? '' : 'changed '}entries) → the sink's results pre-committed → ${(m.bytes / 1024).toFixed(1)} KB durable in IndexedDB → committed`,
+        );
         showProgress();
         break;
       }

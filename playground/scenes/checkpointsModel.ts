@@ -88,7 +88,7 @@ export function committedTo(publish: (c: Committed) => void): Sink<Result> {
 export type WorkerMessage =
   | { readonly type: 'started'; readonly restoredFrom: number | null; readonly offset: number }
   | { readonly type: 'read'; readonly offset: number }
-  | { readonly type: 'checkpoint'; readonly id: number; readonly offset: number }
+  | { readonly type: 'checkpoint'; readonly id: number; readonly offset: number; readonly entries: number; readonly bytes: number; readonly full: boolean }
   | { readonly type: 'commit'; readonly committed: Committed }
   | { readonly type: 'done'; readonly restoredFrom: number | null }
   | { readonly type: 'failed'; readonly error: string };
