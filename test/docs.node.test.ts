@@ -10,6 +10,7 @@ const entries: Record<string, string> = {
   'tidewater/level': 'src/stores/level.ts',
   'tidewater/indexeddb': 'src/stores/indexedDb.ts',
   'tidewater/nats': 'src/nats/index.ts',
+  'tidewater/dashboard': 'src/dashboard/index.ts',
 };
 
 function undocumented(entry: string): string[] {

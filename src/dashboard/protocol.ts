@@ -14,12 +14,26 @@ export interface DashboardSample {
   readonly metrics: JobMetrics;
 }
 
-/** A completed checkpoint and when the dashboard saw it complete. */
+/**
+ * A completed checkpoint and when the dashboard saw it complete (ms since the epoch).
+ *
+ * @example
+ * ```ts
+ * const c: DashboardCheckpoint = { ...info, at: Date.now() };
+ * ```
+ */
 export interface DashboardCheckpoint extends CheckpointInfo {
   readonly at: number;
 }
 
-/** How the job stands: running, or how it ended. */
+/**
+ * How the job stands: running, or how it ended (and, failed, why).
+ *
+ * @example
+ * ```ts
+ * const s: DashboardJobState = { state: 'failed', error: 'store indexeddb:x: a write failed' };
+ * ```
+ */
 export type DashboardJobState = { readonly state: 'running' } | { readonly state: 'finished' | 'stopped' } | { readonly state: 'failed'; readonly error: string };
 
 /**
