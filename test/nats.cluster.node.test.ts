@@ -7,7 +7,7 @@ import { connect } from '@nats-io/transport-node';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { merge, pipe, type Observable } from 'rxjs';
+import { asyncScheduler, merge, pipe, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClicks } from '../demo/clicks.js';
 import { ConfigurationError, count, memoryStore, runJob, toArray, tumblingWindows, type Sink, type StreamElement } from '../src/index.js';
@@ -15,6 +15,7 @@ import { aggregate, keyBy, map, window } from '../operators/index.js';
 import { jetStreamSink, jetStreamSource, runClusterJob } from '../src/nats/index.js';
 import type { Click } from '../demo/clicks.js';
 import { planStages } from '../src/nats/stages.js';
+import { exchangeSource } from '../src/nats/exchangeReader.js';
 import { clickSources, clusterMember, clusterPipeline } from './nats/clusterJob.js';
 import { natsAvailable, startNatsServer, type NatsServer } from './support/natsServer.js';
 import { clusterCrashTest } from './nats/clusterDriver.js';
@@ -87,6 +88,18 @@ describe.runIf(run)('runClusterJob', () => {
     expect(() => planStages('runClusterJob(j)', joined as never)).toThrow(
       "runClusterJob(j): a cluster job's keyBys must form one chain (the pipeline's stream re-keyed one after another), so that each keyBy starts the next stage; this pipeline has 2 keyBys that start in parallel branches (a join or union of keyed streams). Run such a pipeline with runJob, or key the joined streams in one keyBy.",
     );
+  });
+
+  it('an exchange reader closed while a read waits settles the read', async () => {
+    const reader = await exchangeSource({ connection: nc, stream: 'OUT', filter: 'out.nothing.*', upstreamTasks: 1, description: 'exchange(test)' }).open(undefined, {
+      job: 't',
+      index: 0,
+      scheduler: asyncScheduler,
+    });
+    const pending = reader.read(10);
+    await new Promise((r) => setTimeout(r, 100));
+    await reader.close();
+    await expect(Promise.race([Promise.resolve(pending), new Promise((r) => setTimeout(() => r('still waiting'), 1_000))])).resolves.toStrictEqual({ values: [], done: false });
   });
 
   it('refuses a bad configuration with what to change', () => {
@@ -169,6 +182,10 @@ describe.runIf(run)('runClusterJob', () => {
     const second = member(1);
     await until(() => warnings.length > 1);
     expect(warnings[1]).toBe('0: runClusterJob(beats): member 1 is back (tasks beats.0.1, beats.1.0, beats.1.2, beats.2.0, beats.2.2).');
+    // a drain would tell the next stages their input ended while the sources have more: refused
+    await expect(first.stop({ drain: true })).rejects.toThrow(
+      'runClusterJob(beats): a cluster job cannot be stopped with drain: each task would tell the next stage its input ended while its sources have more. Stop it (with a savepoint, to rescale) and start it again; a bounded job ends by itself when its sources do.',
+    );
     await Promise.all([first.stop(), second.stop()]);
     await Promise.all([first.done, second.done]);
     expect(seen.slice(0, 2)).toStrictEqual(['up,unknown', 'up,down']);

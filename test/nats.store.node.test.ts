@@ -76,6 +76,13 @@ describe.runIf(run)('jetStreamStore', () => {
     expect(await jetStreamStore({ connection: nc, name: 'two-writers' }).kv.get('x')).toBe('a');
   });
 
+  it('writes of one store that overlap go one after another (a journal appended while a checkpoint is written)', async () => {
+    const a = jetStreamStore({ connection: nc, name: 'overlapping' });
+    await Promise.all([a.appendJournal('j', 1, ['a']), a.appendJournal('m', 0, ['b']), a.kv.batch([{ type: 'put', key: 'k', value: 'v' }])]);
+    const b = jetStreamStore({ connection: nc, name: 'overlapping' });
+    expect([await b.readJournal('j', 1), await b.readJournal('m', 0), await b.kv.get('k')]).toStrictEqual([['a'], ['b'], 'v']);
+  });
+
   it('a batch larger than a message is written in parts and read back whole', async () => {
     const big = 'x'.repeat(1_500_000) + 'é'.repeat(300_000);
     const a = jetStreamStore({ connection: nc, name: 'big' });

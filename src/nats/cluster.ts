@@ -322,6 +322,14 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
   };
 
   const stopAll = async (options?: { savepoint?: boolean; drain?: boolean }): Promise<void> => {
+    if (options?.drain === true) {
+      // a drained task would send its end downstream while its source has more: the next stages would end for good
+      throw new ConfigurationError(
+        OP,
+        options,
+        `${owner}: a cluster job cannot be stopped with drain: each task would tell the next stage its input ended while its sources have more. Stop it (with a savepoint, to rescale) and start it again; a bounded job ends by itself when its sources do.`,
+      );
+    }
     await started.catch(() => undefined);
     await Promise.all(tasks.map((t) => t.job.stop(options).catch(() => undefined)));
   };
@@ -333,6 +341,7 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
     } catch (e) {
       const error = new JetStreamError(OP, streamName, `${owner}: cannot open or create the exchange stream '${streamName}': ${(e as Error)?.message ?? String(e)}`, e);
       rejectStarted(error);
+      await watch.stop('stopped');
       throw error;
     }
     for (const { stage, index } of mine) tasks.push(startTask(stage, index));

@@ -49,9 +49,9 @@ export class MessageQueue {
     }
   }
 
-  /** Resolves when a message arrives, the receiving stops, or after `timeoutMs` (when given). */
+  /** Resolves when a message arrives, the receiving stops, the queue is closed, or after `timeoutMs` (when given). */
   waitForMessage(timeoutMs?: number): Promise<void> {
-    if (this.size > 0 || this.failure !== undefined) return Promise.resolve();
+    if (this.size > 0 || this.failure !== undefined || this.closed) return Promise.resolve();
     return new Promise<void>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       this.wake = () => {
@@ -91,7 +91,8 @@ export class MessageQueue {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.wake = undefined;
+    // (a read waiting for a message settles now: with what was received, none)
+    this.signal();
     const r = this.room;
     this.room = undefined;
     r?.();

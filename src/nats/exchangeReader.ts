@@ -82,7 +82,7 @@ class ExchangeReader implements SourceReader<Element> {
             values.push(record(entry[3], entry[1] as number, entry[2] as Key));
             break;
           case 1:
-            push(this.valve.inputWatermark(from, entry[1] === null ? Infinity : (entry[1] as number)));
+            push(this.valve.inputWatermark(from, entry[1] === null ? Infinity : entry[1] === 'min' ? -Infinity : (entry[1] as number)));
             break;
           case 2:
             push(this.valve.inputStatus(from, entry[1] === 1));

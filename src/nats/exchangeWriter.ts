@@ -1,4 +1,5 @@
 import type { NatsConnection } from '@nats-io/nats-core';
+import { TidewaterError } from '../errors/index.js';
 import { parseSinkState } from '../jobs/sinks.js';
 import type { CommittedAhead, Sink, SinkContext, SinkWriter } from '../jobs/types.js';
 import { HEADER_ROOM, newRun, TransactionPublisher, type SubjectBatch } from './publisher.js';
@@ -36,6 +37,8 @@ export function exchangeSink(options: {
   const publisher = new TransactionPublisher(connection, OP, description, 1024);
   const subjects = Array.from({ length: tasks }, (_, k) => subjectOf(k));
   const maxMessage = Math.min(MAX_MESSAGE, (connection.info?.max_payload ?? MAX_MESSAGE) - HEADER_ROOM);
+  /** The largest entry a message (of its own) can carry. */
+  const maxEntry = (connection.info?.max_payload ?? Infinity) - HEADER_ROOM;
   const readState = (state: string): Transaction[] => parseSinkState(description, OP, state, (o) => Array.isArray(o['pending']))['pending'] as Transaction[];
   const batchOf = (t: Transaction, k: number): SubjectBatch => {
     const messages = t.parts[k] ?? [];
@@ -88,6 +91,14 @@ export function exchangeSink(options: {
         write(entry) {
           const to = entry[0];
           const text = JSON.stringify(entry.slice(1));
+          // (refused when written, not by the server in the middle of a commit, which every restart would repeat)
+          if (text.length * 3 + 2 > maxEntry && utf8.encode(text).length + 2 > maxEntry) {
+            throw new TidewaterError(
+              OP,
+              entry[3],
+              `${description}: a record's exchange entry is ${utf8.encode(text).length} B, more than the ${maxEntry} B a message may carry on this server (max_payload less ${HEADER_ROOM} B for the headers). Make the records smaller, or raise max_payload in the server's configuration.`,
+            );
+          }
           if (to >= 0) {
             (entries[to] as string[]).push(text);
             lastIsWatermark[to] = 0;

@@ -10,14 +10,15 @@ type Element = StreamElement<unknown, unknown>;
 /**
  * One entry of a cluster job's exchange (docs/NATS.md, "Multi-process jobs"), as the sending stage's side output
  * carries it to the exchange writer: the downstream task it goes to (`-1`: every task), then the element — a record
- * `[to, 0, timestamp, key, value]`, a watermark `[-1, 1, timestamp]` (`null` for `MAX_WATERMARK`), a status
+ * `[to, 0, timestamp, key, value]`, a watermark `[-1, 1, timestamp]` (`null` for `MAX_WATERMARK`, `'min'` for
+ * `MIN_WATERMARK`), a status
  * `[-1, 2, idle]` (1 or 0), the end of the sender's stream `[-1, 3]`.
  *
  * @internal
  */
 export type ExchangeEntry =
   | readonly [to: number, kind: 0, timestamp: number, key: Key, value: unknown]
-  | readonly [to: -1, kind: 1, timestamp: number | null]
+  | readonly [to: -1, kind: 1, timestamp: number | null | 'min']
   | readonly [to: -1, kind: 2, idle: 0 | 1]
   | readonly [to: -1, kind: 3];
 
@@ -146,7 +147,7 @@ export class StageExchange implements KeyExchange {
               return;
             }
             case 'watermark':
-              out.next(side([-1, 1, Number.isFinite(e.timestamp) ? e.timestamp : null], e.timestamp));
+              out.next(side([-1, 1, Number.isFinite(e.timestamp) ? e.timestamp : e.timestamp > 0 ? null : 'min'], e.timestamp));
               return;
             case 'status':
               out.next(side([-1, 2, e.idle ? 1 : 0], 0));

@@ -219,13 +219,21 @@ class JetStreamBackend implements KeyValueBackend {
     return this.mirror.get(key);
   }
 
+  /** The batches of this writer, one after another (each expects the subject's sequence the one before left). */
+  private writing: Promise<void> = Promise.resolve();
+
   async batch(ops: readonly BatchOp[]): Promise<void> {
     checkBatch(ops);
-    await this.open();
-    if (ops.length === 0) return;
-    await this.publish(encodeOps(ops), false);
-    this.apply(ops);
-    if (this.logBytes > COMPACT_MIN && this.logBytes > COMPACT_FACTOR * this.liveBytes) await this.compact();
+    const run = async (): Promise<void> => {
+      await this.open();
+      if (ops.length === 0) return;
+      await this.publish(encodeOps(ops), false);
+      this.apply(ops);
+      if (this.logBytes > COMPACT_MIN && this.logBytes > COMPACT_FACTOR * this.liveBytes) await this.compact();
+    };
+    const done = this.writing.then(run, run);
+    this.writing = done.catch(() => undefined);
+    return done;
   }
 
   /** Writes the live data as one `reset` batch and purges the log before it. */
