@@ -6,7 +6,7 @@
  * a `harness` whose processing time the scene moves (play, pause, step, speed). Everything it emits is noted with the
  * processing time it came out at, so the page can plot records and the watermark against both times.
  */
-import { boundedOutOfOrderness, MAX_WATERMARK, MIN_WATERMARK, type StreamElement } from '../../src/index.js';
+import { boundedOutOfOrderness, MIN_WATERMARK, type StreamElement } from '../../src/index.js';
 import { eventTime } from '../../operators/index.js';
 import { harness, type Harness } from '../../testing/index.js';
 import { prng } from '../../demo/clicks.js';
@@ -209,8 +209,6 @@ export class EventTimeRun extends ClickRun<Frame> {
   }
 }
 
-/** Whether a watermark is the end of the stream. */
-export const isEnd = (w: number): boolean => w === MAX_WATERMARK;
 
 /**
  * The watermark strategy as a user types it in the event-time scene — `boundedOutOfOrderness(bound, { interval,

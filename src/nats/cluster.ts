@@ -277,22 +277,22 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
   };
 
   const startTask = (stage: number, index: number): ClusterTask => {
-    const taskName = `${name}.${stage}.${index}`;
+    const task = taskName({ stage, index });
     const last = stage === plan.stages - 1;
-    const store = config.checkpoint.store(taskName);
+    const store = config.checkpoint.store(task);
     const input = stage === 0 ? undefined : new Subject<Element>();
     const exchange = new StageExchange(plan, stage, input, last ? 0 : partitions, maxParallelism, owner);
     const source: Source<unknown> =
       stage === 0
         ? (sources[index] as Source<unknown>)
-        : exchangeSource({ connection, stream: streamName, filter: `${prefix}.${stage - 1}.${index}.*`, upstreamTasks: tasksOf(stage - 1), description: `exchange(${taskName})` });
+        : exchangeSource({ connection, stream: streamName, filter: `${prefix}.${stage - 1}.${index}.*`, upstreamTasks: tasksOf(stage - 1), description: `exchange(${task})` });
     const sinks: Record<string, Sink<unknown>> = {};
     if (last) sinks['main'] = config.sink(index) as Sink<unknown>;
     else {
-      sinks[exchangeTag(stage)] = exchangeSink({ connection, description: `exchange(${taskName})`, subjectOf: (to) => `${prefix}.${stage}.${to}.${index}`, tasks: partitions }) as Sink<unknown>;
+      sinks[exchangeTag(stage)] = exchangeSink({ connection, description: `exchange(${task})`, subjectOf: (to) => `${prefix}.${stage}.${to}.${index}`, tasks: partitions }) as Sink<unknown>;
     }
     const jobConfig: JobConfig<unknown, unknown> = {
-      name: taskName,
+      name: task,
       source,
       pipeline: (input === undefined ? pipeline : stageInput(pipeline, input)) as JobConfig<unknown, unknown>['pipeline'],
       sinks,
@@ -305,20 +305,20 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
       onWarning: warn,
     };
     const job = runJobWith(jobConfig, { exchange });
-    const task: ClusterTask = { name: taskName, stage, index, job };
-    stores.set(task, store);
+    const entry: ClusterTask = { name: task, stage, index, job };
+    stores.set(entry, store);
     // (a task's failure reaches the member through its done)
     const ignore = (): void => undefined;
     job.output$.subscribe({ next: (v) => output$.next(v as R), error: ignore });
-    job.checkpoints$.pipe(map((c): ClusterCheckpointInfo => ({ ...c, task: taskName }))).subscribe({ next: (c) => checkpoints$.next(c), error: ignore });
+    job.checkpoints$.pipe(map((c): ClusterCheckpointInfo => ({ ...c, task }))).subscribe({ next: (c) => checkpoints$.next(c), error: ignore });
     job.metrics$.subscribe({
       next: (m) => {
-        latest.set(taskName, m);
+        latest.set(task, m);
         metrics$.next(summed());
       },
       error: ignore,
     });
-    return task;
+    return entry;
   };
 
   const stopAll = async (options?: { savepoint?: boolean; drain?: boolean }): Promise<void> => {
