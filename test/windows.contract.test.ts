@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { Subject, pipe } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, count, eventTimeTrigger, mean, sessionWindows, slidingWindows, sum, tumblingWindows, type StreamRecord, type WindowAssigner, type WindowOperatorOptions } from '../src/index.js';
+import { ConfigurationError, count, eventTimeTrigger, mean, processingTimeTrigger, sessionWindows, slidingWindows, sum, tumblingWindows, type StreamRecord, type WindowAssigner, type WindowOperatorOptions } from '../src/index.js';
 import { window } from '../operators/index.js';
 import { windowFunction, type WindowOperatorChoice } from '../operators/windowFunction.js';
 import type { WindowFunction } from '../src/windows/windowOperatorBase.js';
@@ -224,6 +224,113 @@ describe('the two window operators against each other', () => {
   }
 });
 
+describe('processing-time tumbling windows: the slicing operator against the general one', () => {
+  /** Steps: a record (key, value) at the clock's time, or the clock moved on by `advance` ms. */
+  type ClockStep = { key: string; value: number } | { advance: number };
+  const stepsArb: fc.Arbitrary<ClockStep[]> = fc.array(
+    fc.oneof(
+      { weight: 5, arbitrary: fc.record({ key: fc.constantFrom('a', 'b', 'c', 'd'), value: fc.integer({ min: 1, max: 9 }) }) },
+      { weight: 2, arbitrary: fc.record({ advance: fc.integer({ min: 0, max: 25 }) }) },
+    ),
+    { maxLength: 100 },
+  );
+  const procFns = [
+    ['count', countOf],
+    ['reduce', () => reduceSum],
+    [
+      'processWindow',
+      (): WindowFunction<E, string, unknown> => ({
+        kind: 'process',
+        aggregator: undefined,
+        fn: (els, ctx) => `${String(ctx.key)} ${(els as E[]).map((e) => e[1]).join('+')} at ${ctx.currentProcessingTime}`,
+        name: 'processWindow',
+      }),
+    ],
+  ] as const;
+
+  /** Output lines of a run (restored from a snapshot at each cut), and what is left at the end. */
+  const runByClock = (choice: WindowOperatorChoice, fn: () => WindowFunction<E, string, unknown>, steps: readonly ClockStep[], cuts: readonly number[]) => {
+    const op = () => factoryOf(choice)(tumblingWindows(10, { time: 'processing', offset: 3 }), {}, fn());
+    let h = harness(op(), { processingTime: 5 });
+    const out: string[] = [];
+    steps.forEach((s, i) => {
+      if (cuts.includes(i)) {
+        out.push(...h.takeOutput().map(fmt));
+        h = h.restore(h.snapshot());
+      }
+      if ('advance' in s) h.setProcessingTime(h.processingTime + s.advance);
+      else h.record([s.key, s.value], 0, s.key);
+    });
+    const pending = ['a', 'b', 'c', 'd'].map((k) => JSON.stringify(h.timers(k)));
+    h.setProcessingTime(h.processingTime + 100);
+    out.push(...h.takeOutput().map(fmt));
+    return { out, pending, keys: h.keys(), entries: h.operators[0]?.stateEntries };
+  };
+
+  for (const [name, fn] of procFns) {
+    it(`${name}: the same output in the same order, the same pending timers, restores at any cut change nothing (property)`, () => {
+      fc.assert(
+        fc.property(stepsArb, fc.nat(), (steps, c) => {
+          const cut = c % (steps.length + 1);
+          const general = runByClock('general', fn, steps, []);
+          expect(runByClock('slicing', fn, steps, [])).toStrictEqual(general);
+          expect(runByClock('slicing', fn, steps, [cut])).toStrictEqual(general);
+          expect(general.keys).toStrictEqual([]);
+          expect(general.entries).toBe(0);
+        }),
+        { numRuns: 150 },
+      );
+    });
+  }
+
+  it("records by the clock at arrival, fired at the window's max timestamp; watermarks and lateness do not matter; pending windows are dropped at the end of input", () => {
+    const late = new Subject<StreamRecord<E, string>>();
+    const h = harness(factoryOf('slicing')(tumblingWindows(1000, { time: 'processing' }), { lateData: late, allowedLateness: 5000 }, countOf()), { processingTime: 100 });
+    feed(h, [['a', 1, 999_999], ['b', 1, -5], ['a', 1, 3], 10_000_000]);
+    expect(h.timers('a')).toStrictEqual([['processing', 999, 0]]);
+    h.setProcessingTime(998);
+    expect(lines(h)).toStrictEqual(['W 10000000']);
+    h.setProcessingTime(999);
+    expect(lines(h)).toStrictEqual(['a [0,1000) 2 @999', 'b [0,1000) 1 @999']);
+    h.setProcessingTime(1500);
+    feed(h, [['b', 1, 0]]);
+    h.setProcessingTime(2700);
+    feed(h, [['a', 1, 0]]);
+    expect(lines(h)).toStrictEqual(['b [1000,2000) 1 @1999']);
+    h.complete();
+    expect(lines(h)).toStrictEqual(['W MAX']);
+    expect(h.sideOutput(late)).toStrictEqual([]);
+  });
+
+  it("restores a processing-time checkpoint of the general operator (written before the slicing operator took these windows): the same results", () => {
+    const general = harness(factoryOf('general')(tumblingWindows(100, { time: 'processing' }), {}, countOf()), { processingTime: 0 });
+    feed(general, [['a', 1, 0], ['b', 1, 0], ['a', 1, 0]]);
+    general.setProcessingTime(150);
+    feed(general, [['b', 1, 0], ['c', 1, 0]]);
+    const cp = general.snapshot();
+    const restored = harness(factoryOf('slicing')(tumblingWindows(100, { time: 'processing' }), {}, countOf()), { processingTime: 150, restore: cp });
+    feed(restored, [['c', 1, 0]]);
+    restored.setProcessingTime(199);
+    expect(lines(restored)).toStrictEqual(['b [100,200) 1 @199', 'c [100,200) 2 @199']);
+    expect(restored.keys()).toStrictEqual([]);
+  });
+
+  it('a window function that throws fails the stream naming the processing-time firing', () => {
+    const fn: WindowFunction<E, string, unknown> = {
+      kind: 'process',
+      aggregator: undefined,
+      fn: () => {
+        throw new Error('boom');
+      },
+      name: 'processWindow',
+    };
+    const h = harness(factoryOf('slicing')(tumblingWindows(10, { time: 'processing' }), { name: 'w' }, fn));
+    feed(h, [['a', 1, 0]]);
+    h.setProcessingTime(9);
+    expect((h.error as Error).message).toContain('processing');
+  });
+});
+
 describe('the choice of window operator (operators/windowFunction.ts)', () => {
   const auto = factoryOf('auto');
   it('by default: slicing for event-time tumbling and sliding windows on the event-time trigger, general for the rest', () => {
@@ -249,7 +356,12 @@ describe('the choice of window operator (operators/windowFunction.ts)', () => {
     expect(kindOf(auto(sessionWindows(() => 10), {}, countOf()))).toBe('general');
     expect(kindOf(auto(sessionWindows(10), { trigger: { ...eventTimeTrigger() } }, countOf()))).toBe('general');
     expect(kindOf(auto(sessionWindows(10, { time: 'processing' }), {}, countOf()))).toBe('general');
-    expect(kindOf(auto(tumblingWindows(10, { time: 'processing' }), {}, countOf()))).toBe('general');
+    expect(kindOf(auto(tumblingWindows(10, { time: 'processing' }), {}, countOf()))).toBe('slicing');
+    expect(kindOf(auto(tumblingWindows(10, { time: 'processing' }), {}, reduceSum))).toBe('slicing');
+    // processing-time sliding windows, or a trigger that is not the built-in processing-time one: general
+    expect(kindOf(auto(slidingWindows(30, 10, { time: 'processing' }), {}, countOf()))).toBe('general');
+    expect(kindOf(auto(tumblingWindows(10, { time: 'processing' }), { trigger: { ...processingTimeTrigger() } }, countOf()))).toBe('general');
+    expect(kindOf(auto(tumblingWindows(10, { time: 'processing' }), { trigger: eventTimeTrigger() }, countOf()))).toBe('general');
     expect(kindOf(factoryOf('general')(tumblingWindows(10), {}, reduceSum))).toBe('general');
   });
 
@@ -266,7 +378,7 @@ describe('the choice of window operator (operators/windowFunction.ts)', () => {
     const err = h.error;
     expect(err).toBeInstanceOf(ConfigurationError);
     expect((err as Error).message).toBe(
-      'sessions: the slicing window operator takes only event-time tumbling and sliding windows on the event-time trigger (sliding: with a mergeable, order-insensitive aggregator); use the default operator choice.',
+      'sessions: the slicing window operator takes only event-time tumbling and sliding windows on the event-time trigger (sliding: with a mergeable, order-insensitive aggregator) and processing-time tumbling windows on the processing-time trigger; use the default operator choice.',
     );
   });
 

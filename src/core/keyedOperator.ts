@@ -259,7 +259,8 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 
   // ---- processing time ---------------------------------------------------------------------------------------------
 
-  private scheduleWakeUp(ts: number): void {
+  /** Wakes the operator up at processing time `ts` (at once if past; the earliest of those asked for). */
+  protected scheduleWakeUp(ts: number): void {
     if (this.finished || ts >= this.wakeUpAt) return;
     this.wakeUp?.unsubscribe();
     this.wakeUpAt = ts;

@@ -1,5 +1,6 @@
 // The slicing window operator (docs/ARCHITECTURE.md, "Windows"): aligned event-time windows — tumbling, and sliding
-// with a mergeable, order-insensitive aggregator — on the built-in event-time trigger. Elements go into slices of
+// with a mergeable, order-insensitive aggregator — on the built-in event-time trigger, and processing-time tumbling
+// windows on the built-in processing-time trigger. Elements go into slices of
 // gcd(size, slide) ms, slice-major (one accumulator per key and slice, the slice's keys in the order of their first
 // elements), and a window is folded from its slices when it fires; no keyed timers. The general operator
 // (`windowOperator.ts`) takes every other window; `operators/windowFunction.ts` chooses.
@@ -15,7 +16,7 @@ import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
 import { isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
 import type { WindowAssigner } from './assigners.js';
-import { isEventTimeTrigger, type Trigger } from './triggers.js';
+import { isEventTimeTrigger, isProcessingTimeTrigger, type Trigger } from './triggers.js';
 import { addMerge, ORDER_SENSITIVE, type TimeWindow, type WindowResult } from './types.js';
 import {
   CONTENTS,
@@ -105,7 +106,9 @@ export function firingOrder(orders: readonly number[], len: number): ArrayLike<n
 /**
  * The slice grid of a window operator when the slicing operator takes it, else `undefined`: event-time tumbling and
  * sliding windows on the built-in event-time trigger (sliding ones need a mergeable, order-insensitive aggregator),
- * with whole-ms size, slide and offset.
+ * and processing-time tumbling windows on the built-in processing-time trigger, with whole-ms size, slide and offset.
+ * (Processing-time sliding windows stay on the general operator: when the clock steps back, an element joins windows
+ * that already fired beside windows that did not, which slices shared between them cannot express.)
  *
  * @example
  * ```ts
@@ -115,7 +118,8 @@ export function firingOrder(orders: readonly number[], len: number): ArrayLike<n
  * @internal
  */
 export function sliceGridOf<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>, fn: WindowFunction<T, K, R>): SliceGrid | undefined {
-  if ((a.kind !== 'tumbling' && a.kind !== 'sliding') || !a.isEventTime || !isEventTimeTrigger(trigger as Trigger<unknown>)) return undefined;
+  if (a.kind !== 'tumbling' && a.kind !== 'sliding') return undefined;
+  if (a.isEventTime ? !isEventTimeTrigger(trigger as Trigger<unknown>) : a.kind !== 'tumbling' || !isProcessingTimeTrigger(trigger as Trigger<unknown>)) return undefined;
   const size = a.size as number;
   const slide = a.slide as number;
   const offset = a.offset ?? 0;
@@ -162,8 +166,10 @@ class Slice {
  * slice-major as Flink's `SlicingWindowOperator`: an element goes into its slice's accumulator for its key (one map
  * lookup when the key already has the slice), and when the watermark passes a window's end the window is folded from
  * its slices and each key's result emitted. No keyed timers and no per-key schedule: the slices are kept in index
- * order, fired window by window, and dropped when their last window is cleaned up. Build it only for the grid
- * {@link sliceGridOf} gives; the general operator (`WindowOperatorCore`) takes every other window.
+ * order, fired window by window, and dropped when their last window is cleaned up. Processing-time tumbling windows
+ * take the same slices, by the scheduler's clock at an element's arrival, and fire on a wake-up at their max timestamp
+ * (docs/SEMANTICS.md §3.12). Build it only for the grid {@link sliceGridOf} gives; the general operator
+ * (`WindowOperatorCore`) takes every other window.
  *
  * State in checkpoints: `contents` (namespace-major: slice start → key → accumulator) and `order` (slice start → key →
  * the entry's sequence number: restored, a slice's keys come back in the order of their first elements). The live
@@ -182,6 +188,8 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private readonly grid: SliceGrid;
   /** slicesPerWindow === 1 (then slicesPerSlide is 1 too): a window is one slice */
   private readonly tumbling: boolean;
+  /** processing-time windows (tumbling): slices by the clock, fired on wake-ups, never late */
+  private readonly processingTime: boolean;
   /** how each element is added to its slice's accumulator (`NONE` = a new entry) */
   private readonly fold: (acc: unknown, value: T) => unknown;
   /** how the slices of a sliding window combine (the aggregator's merge; `addMerge` for count and sum) */
@@ -229,6 +237,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     super(args, state, { namespaceMajor: ['contents', 'order'] }, assigner, options, fn);
     this.grid = grid;
     this.tumbling = grid.slicesPerWindow === 1;
+    this.processingTime = !assigner.isEventTime;
     this.fold = foldOf(fn);
     this.merge = mergeOf(fn);
   }
@@ -276,10 +285,13 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     this.firstOpenSlice = (this.firstOpenWindow - 1) * grid.slicesPerSlide + grid.slicesPerWindow;
   }
 
-  /** A record: into its slice's accumulator (the common case — an open slice the key already has — inline). */
+  /**
+   * A record: into its slice's accumulator (the common case — an open slice the key already has — inline). Its time is
+   * its timestamp, or for processing-time windows the scheduler's clock.
+   */
   protected onRecord(rec: StreamRecord<T, Key>): void {
-    const ts = rec.timestamp;
-    const slice = ts >= this.lastSliceStart && ts < this.lastSliceEnd ? (this.lastSlice as Slice) : this.openSliceOf(rec);
+    const ts = this.processingTime ? this.scheduler.now() : rec.timestamp;
+    const slice = ts >= this.lastSliceStart && ts < this.lastSliceEnd ? (this.lastSlice as Slice) : this.openSliceOf(rec, ts);
     if (slice === undefined) return;
     const pos = slice.positions.get(this.backend.currentKeyId());
     if (pos === undefined) {
@@ -294,13 +306,14 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   }
 
   /**
-   * The open slice of a record (made when new), cached with its time range; or, for a slice one of whose windows has
-   * ended, the record handled here (late-but-allowed, or late) and `undefined`.
+   * The open slice of a record at time `ts` (made when new), cached with its time range; or, for a slice one of whose
+   * windows has ended, the record handled here (late-but-allowed, or late) and `undefined`. Processing time: a slice
+   * is never closed (one whose window fired was dropped and is made again, to fire at the next wake-up, as the
+   * general operator fires a window again that gets an element after its timer); its wake-up is asked for here.
    */
-  private openSliceOf(rec: StreamRecord<T, Key>): Slice | undefined {
+  private openSliceOf(rec: StreamRecord<T, Key>, ts: number): Slice | undefined {
     const grid = this.grid;
-    const ts = rec.timestamp;
-    if (!isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) this.assigner.assign(rec.value, ts, 0); // throws the assigner's error
+    if (!isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) this.assigner.assign(rec.value, ts, ts); // throws the assigner's error
     const index = Math.floor((ts - grid.offset) / grid.sliceSize);
     if (index < this.firstOpenSlice) {
       this.onClosedSliceRecord(rec, index);
@@ -310,6 +323,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     this.lastSlice = slice;
     this.lastSliceStart = slice.start;
     this.lastSliceEnd = slice.start + grid.sliceSize;
+    if (this.processingTime) this.scheduleWakeUp(this.lastSliceEnd - 1);
     return slice;
   }
 
@@ -393,8 +407,12 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
 
   // ---- firing -----------------------------------------------------------------------------------------------------
 
-  /** On a watermark: fire every window it ended, ascending, then drop the slices whose last window is cleaned up. */
+  /**
+   * On a watermark: fire every window it ended, ascending, then drop the slices whose last window is cleaned up.
+   * (Processing-time windows ignore watermarks.)
+   */
   protected override onWatermark(wm: number): void {
+    if (this.processingTime) return;
     const previous = this.firstOpenWindow;
     this.deriveFromWatermark();
     if (this.firstOpenWindow !== previous) {
@@ -416,6 +434,37 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       n++;
     }
     if (n > 0) this.sliceOrder = order.slice(n);
+  }
+
+  /** On a wake-up (processing time `now`): the windows the clock ended fire, then the keyed timers (restored ones). */
+  override fireProcessingTimers(now: number): void {
+    if (this.processingTime) this.fireByClock(now);
+    if (!this.out.closed) super.fireProcessingTimers(now);
+  }
+
+  /**
+   * Processing-time tumbling windows: every live slice whose window's max timestamp is at or below `now` fires and is
+   * dropped (lateness is 0), ascending; then the wake-up for the next one is asked for.
+   */
+  private fireByClock(now: number): void {
+    const order = this.sliceOrder;
+    const size = this.grid.sliceSize;
+    let n = 0;
+    while (n < order.length) {
+      const slice = order[n] as Slice;
+      if (slice.start + size - 1 > now) break;
+      this.fireSlice(slice, slice.index);
+      if (this.out.closed) return;
+      this.dropSlice(slice);
+      n++;
+    }
+    if (n === 0) return;
+    this.sliceOrder = order.slice(n);
+    // the cached slice may be one of those dropped
+    this.lastSlice = undefined;
+    this.lastSliceStart = this.lastSliceEnd = NaN;
+    const next = this.sliceOrder[0];
+    if (next !== undefined) this.scheduleWakeUp(next.start + size - 1);
   }
 
   /** Fires the windows [from, to) that hold a live slice, ascending. */
@@ -461,7 +510,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         if (this.out.closed) return;
       }
     } catch (err) {
-      this.failUser(err, { kind: 'timer', timestamp: w.end - 1, domain: 'event', key: keys[pos] });
+      this.failUser(err, { kind: 'timer', timestamp: w.end - 1, domain: this.processingTime ? 'processing' : 'event', key: keys[pos] });
     }
   }
 
@@ -599,7 +648,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   /** Restores state, then the live slices from it (converting slices of the legacy `panes` layout). */
   override restore(snapshots: readonly OperatorSnapshot[]): void {
     super.restore(snapshots);
-    this.deriveFromWatermark();
+    if (!this.processingTime) this.deriveFromWatermark();
     const grid = this.grid;
     const b = this.backend;
     const contents = b.namespaceMajorColumn(CONTENTS);
@@ -617,7 +666,12 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const seqs = orders.get(ns);
       for (const [id, raw] of byKey) {
         let seq = seqs?.get(id) as number | undefined;
-        if (seq === undefined) {
+        if (seq === undefined && this.processingTime) {
+          // processing-time windows of the general operator (checkpoints written before 2026-12-03): no order state;
+          // a window's keys fire in the order the snapshot lists them
+          seq = entriesOf(index).length;
+          this.writeAllNext = true;
+        } else if (seq === undefined) {
           // a legacy open slice: tumbling, the sequence is in the key's array; sliding, the key's
           const keySlices = legacy.get(id);
           if (keySlices === undefined) {
@@ -662,6 +716,8 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       if (renumbered) this.writeAllNext = true;
     }
     for (const slice of this.sliceOrder) slice.entriesAtSnapshot = this.writeAllNext ? 0 : slice.size;
+    const first = this.sliceOrder[0];
+    if (this.processingTime && first !== undefined) this.scheduleWakeUp(first.start + grid.sliceSize - 1);
   }
 
   /**
@@ -725,7 +781,8 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
 
   /**
    * Pending timers of a key. This operator keeps no keyed timers; it reports the ones the general operator (Flink) has:
-   * per window with contents, its end until it fires and its cleanup time (with lateness) until it is cleaned up.
+   * per window with contents, its end until it fires and its cleanup time (with lateness) until it is cleaned up
+   * (processing time: its end, in the processing-time domain).
    */
   override timersOf(key: unknown): [domain: 'event' | 'processing', timestamp: number, namespace: string | number][] {
     const timers = super.timersOf(key);
@@ -739,7 +796,8 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       for (let k = this.firstWindowOf(slice.index); k <= this.lastWindowOf(slice.index); k++) {
         const max = this.windowMaxTimestamp(k);
         const start = grid.offset + k * grid.slicesPerSlide * grid.sliceSize;
-        if (max > wm) out.set(`${max},${start}`, ['event', max, start]);
+        if (this.processingTime) out.set(`${max},${start}`, ['processing', max, start]);
+        else if (max > wm) out.set(`${max},${start}`, ['event', max, start]);
         if (L > 0 && max + L > wm && max + L !== MAX_WATERMARK) out.set(`${max + L},${start}`, ['event', max + L, start]);
       }
     }

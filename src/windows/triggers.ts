@@ -133,23 +133,36 @@ export function isEventTimeTrigger(trigger: Trigger<unknown>): boolean {
  * ```
  */
 export function processingTimeTrigger<T = unknown>(): Trigger<T> {
-  return {
-    kind: 'processing-time',
-    canMerge: true,
-    onElement(_v, _ts, w, ctx) {
-      ctx.registerProcessingTimeTimer(maxTimestamp(w));
-      return 'continue';
-    },
-    onEventTime: () => 'continue',
-    onProcessingTime: () => 'fire',
-    onMerge(w, ctx) {
-      const max = maxTimestamp(w);
-      if (max > ctx.currentProcessingTime) ctx.registerProcessingTimeTimer(max);
-    },
-    clear(w, ctx) {
-      ctx.deleteProcessingTimeTimer(maxTimestamp(w));
-    },
-  };
+  return PROCESSING_TIME_TRIGGER as Trigger<T>;
+}
+
+/** The one built-in processing-time trigger (stateless, so shared): the window operator recognises it by identity. */
+const PROCESSING_TIME_TRIGGER: Trigger<unknown> = Object.freeze({
+  kind: 'processing-time',
+  canMerge: true,
+  onElement(_v: unknown, _ts: number, w: TimeWindow, ctx: TriggerContext): TriggerResult {
+    ctx.registerProcessingTimeTimer(maxTimestamp(w));
+    return 'continue';
+  },
+  onEventTime: (): TriggerResult => 'continue',
+  onProcessingTime: (): TriggerResult => 'fire',
+  onMerge(w: TimeWindow, ctx: OnMergeContext): void {
+    const max = maxTimestamp(w);
+    if (max > ctx.currentProcessingTime) ctx.registerProcessingTimeTimer(max);
+  },
+  clear(w: TimeWindow, ctx: TriggerContext): void {
+    ctx.deleteProcessingTimeTimer(maxTimestamp(w));
+  },
+});
+
+/**
+ * Whether `trigger` is the built-in {@link processingTimeTrigger} itself, not any trigger whose `kind` says
+ * `'processing-time'`.
+ *
+ * @internal
+ */
+export function isProcessingTimeTrigger(trigger: Trigger<unknown>): boolean {
+  return trigger === PROCESSING_TIME_TRIGGER;
 }
 
 const sumState = (): ReducingStateDescriptor<number> => reducingState((a: number, b: number) => a + b);

@@ -9,10 +9,10 @@ import type { WindowFunction, WindowOperatorBase, WindowOperatorOptions } from '
 
 /**
  * Which window operator a window function builds: `'auto'` (the default) the slicing one for the windows it takes
- * (aligned event-time windows on the built-in event-time trigger, see `sliceGridOf`), the session one for the
- * sessions it takes (`takesSessions`) and the general one for the rest; `'general'`, `'slicing'` or `'sessions'`
- * force one (for tests comparing them; `'slicing'` and `'sessions'` fail the stream with a
- * {@link ConfigurationError} for windows they cannot take).
+ * (aligned event-time windows on the built-in event-time trigger, processing-time tumbling windows on the built-in
+ * processing-time trigger: see `sliceGridOf`), the session one for the sessions it takes (`takesSessions`) and the
+ * general one for the rest; `'general'`, `'slicing'` or `'sessions'` force one (for tests comparing them; `'slicing'`
+ * and `'sessions'` fail the stream with a {@link ConfigurationError} for windows they cannot take).
  *
  * @example
  * ```ts
@@ -58,7 +58,7 @@ export function windowOperatorOf<T, K, R>(
     throw new ConfigurationError(
       args.name,
       assigner.kind,
-      `${args.name}: the slicing window operator takes only event-time tumbling and sliding windows on the event-time trigger (sliding: with a mergeable, order-insensitive aggregator); use the default operator choice.`,
+      `${args.name}: the slicing window operator takes only event-time tumbling and sliding windows on the event-time trigger (sliding: with a mergeable, order-insensitive aggregator) and processing-time tumbling windows on the processing-time trigger; use the default operator choice.`,
     );
   }
   return new WindowOperatorCore<T, K, R>(args, assigner, options, fn);
