@@ -17,7 +17,7 @@ describe('key ids of composite keys', () => {
     fc.assert(
       fc.property(fc.array(part, { maxLength: 5 }), (parts) => {
         const id = keyIdOf(parts as Key);
-        expect(id).toBe('\u0000' + encodeValue(parts));
+        expect(id).toBe(encodeValue(parts));
         expect(checkedKeyIdOf(parts)).toBe(id);
         const back = keyOfId(id) as unknown[];
         expect(back.length).toBe(parts.length);
@@ -31,7 +31,26 @@ describe('key ids of composite keys', () => {
     const plain = ['user-17', 42];
     const decorated = Object.assign(['user-17', 42], { source: 'kafka' });
     expect(checkedKeyIdOf(decorated)).toBe(checkedKeyIdOf(plain));
-    expect(keyIdOf(decorated as Key)).toBe('\u0000["user-17",42]');
+    expect(keyIdOf(decorated as Key)).toBe('["user-17",42]');
     expect(checkedKeyIdOf(Object.assign([1n, -0], { x: 1 }))).toBe(checkedKeyIdOf([1n, -0]));
+  });
+
+  it('never equal the id of a string key, whatever the string (one starting with "[" or U+0000 is escaped); each maps back', () => {
+    const strings = fc.oneof(fc.string(), fc.string().map((x) => `[${x}`), fc.string().map((x) => `\u0000${x}`), fc.constantFrom('[1,2]', '["a"]', '\u0000[1,2]', '[', ''));
+    fc.assert(
+      fc.property(strings, fc.array(part, { maxLength: 3 }), (text, parts) => {
+        const stringId = checkedKeyIdOf(text);
+        expect(stringId).toBe(keyIdOf(text));
+        expect(keyOfId(stringId as string)).toBe(text);
+        expect(stringId).not.toBe(keyIdOf(parts as Key));
+        expect(stringId).not.toBe(keyIdOf(JSON.parse(JSON.stringify(text === '' ? [] : [text])) as Key));
+      }),
+      { numRuns: 500 },
+    );
+    expect(keyIdOf('[1,2]')).toBe('\u0000[1,2]');
+    expect(keyIdOf([1, 2])).toBe('[1,2]');
+    expect(keyOfId(keyIdOf('[1,2]'))).toBe('[1,2]');
+    expect(keyOfId(keyIdOf([1, 2]))).toStrictEqual([1, 2]);
+    expect(keyIdOf('plain')).toBe('plain');
   });
 });

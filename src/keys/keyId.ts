@@ -4,8 +4,9 @@ import { decodeValue, encodeValue, isPlainNumber } from '../state/codec.js';
 
 /**
  * The in-memory identity of a key, usable as a `Map` key: primitives stand for themselves (so `1`, `'1'`, `1n` and
- * `true` stay distinct), an array key becomes `"\0" + its encoding`, and a string that itself starts with `"\0"`
- * gets a second `"\0"` so it can never collide with an array key.
+ * `true` stay distinct), an array key becomes its encoding (which starts with `[`), and a string that itself starts
+ * with `[` or `"\0"` gets a `"\0"` in front so it can never collide with an array key. (An array's id is the
+ * encoding itself, not a prefixed copy: a prefix would make a rope string that every `Map` lookup flattens.)
  */
 export type KeyId = string | number | boolean | bigint;
 
@@ -20,29 +21,36 @@ export function checkedKeyIdOf(key: unknown): KeyId | typeof NOT_A_KEY {
   // `typeof x === '…'` tests, not `switch (typeof x)`: the tests compile to inline type checks, while a switch
   // materialises the typeof string through a builtin call on every record (≈ 10 % of a keyed count's time). The
   // common keys are answered here, the rest in a second function, so this one stays small enough to inline.
-  if (typeof key === 'string' ? key.charCodeAt(0) !== 0 : typeof key === 'number' && key === key) return key as KeyId;
+  if (typeof key === 'string' ? !isEscapedInId(key.charCodeAt(0)) : typeof key === 'number' && key === key) return key as KeyId;
   return otherKeyIdOf(key);
 }
 
-/** {@link checkedKeyIdOf} for every other value: NaN, strings starting with U+0000, booleans, bigints, objects. */
+/** Whether a string key with this first character code is escaped in its id: U+0000 and `[` (an array's id). */
+function isEscapedInId(first: number): boolean {
+  return first === 0 || first === 91;
+}
+
+/** {@link checkedKeyIdOf} for every other value: NaN, strings starting with U+0000 or `[`, booleans, bigints, objects. */
 function otherKeyIdOf(key: unknown): KeyId | typeof NOT_A_KEY {
   if (typeof key === 'string') return '\u0000' + key;
   if (typeof key === 'boolean' || typeof key === 'bigint') return key;
-  if (typeof key === 'object') return isKey(key) ? '\u0000' + arrayKeyText(key as readonly unknown[]) : NOT_A_KEY;
+  if (typeof key === 'object') return isKey(key) ? arrayKeyText(key as readonly unknown[]) : NOT_A_KEY;
   return NOT_A_KEY;
 }
 
 /** @internal */
 export function keyIdOf(key: Key): KeyId {
-  if (typeof key === 'object') return '\u0000' + arrayKeyText(key);
-  if (typeof key === 'string' && key.charCodeAt(0) === 0) return '\u0000' + key;
+  if (typeof key === 'object') return arrayKeyText(key);
+  if (typeof key === 'string' && isEscapedInId(key.charCodeAt(0))) return '\u0000' + key;
   return key;
 }
 
 /** @internal the key a {@link KeyId} stands for. */
 export function keyOfId(id: KeyId): Key {
-  if (typeof id === 'string' && id.charCodeAt(0) === 0) {
-    return id.charCodeAt(1) === 0 ? id.slice(1) : (decodeValue(id.slice(1)) as Key);
+  if (typeof id === 'string') {
+    const first = id.charCodeAt(0);
+    if (first === 0) return id.slice(1);
+    if (first === 91) return decodeValue(id) as Key;
   }
   return id;
 }
