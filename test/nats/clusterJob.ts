@@ -19,6 +19,7 @@ import { levelStore } from '../../src/stores/level.js';
 import { jetStreamSink, jetStreamSource, jetStreamStore, runClusterJob, type ClusterJob } from '../../src/nats/index.js';
 import type { Click } from '../../demo/clicks.js';
 import { paced } from '../crash/paced.js';
+import { pathToFileURL } from 'node:url';
 
 /** Per user and window: clicks and distinct pages. */
 const perUser: Aggregator<Click, { clicks: number; pages: string[] }, { clicks: number; pages: string[] }> = {
@@ -85,7 +86,10 @@ export function clusterMember(nc: NatsConnection, opts: { name?: string; members
   }) as ClusterJob<unknown>;
 }
 
-const [url, members, member, dir, out, inputPartitions] = globalThis.process.argv.slice(2);
+// run as a member process only when this module is the program (bundled by test/nats/driver.ts's bundleChild, or
+// run by tsx), not when a test or a benchmark imports its exports with arguments of their own
+const isProgram = import.meta.url === pathToFileURL(globalThis.process.argv[1] ?? '').href;
+const [url, members, member, dir, out, inputPartitions] = isProgram ? globalThis.process.argv.slice(2) : [];
 if (url !== undefined && members !== undefined && member !== undefined && dir !== undefined && out !== undefined && inputPartitions !== undefined) {
   const { connect } = await import('@nats-io/transport-node');
   const nc = await connect({ servers: url });
