@@ -52,5 +52,28 @@ describe('key ids of composite keys', () => {
     expect(keyOfId(keyIdOf('[1,2]'))).toBe('[1,2]');
     expect(keyOfId(keyIdOf([1, 2]))).toStrictEqual([1, 2]);
     expect(keyIdOf('plain')).toBe('plain');
+    // the id of an array key, taken as a string key, is escaped: never the array's id
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 3 }), (parts) => {
+        expect(keyIdOf(String(keyIdOf(parts as Key)))).not.toBe(keyIdOf(parts as Key));
+      }),
+    );
+  });
+
+  it('arrays of numbers and booleans (built by concatenation) give the text JSON.stringify gives', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }).filter((x) => !Object.is(x, -0)), fc.boolean()), { maxLength: 6 }), (parts) => {
+        expect(keyIdOf(parts)).toBe(JSON.stringify(parts));
+      }),
+      { numRuns: 500 },
+    );
+    expect(keyIdOf([1e21, 5e-324, 2 ** 53 + 2, true, -1.5])).toBe('[1e+21,5e-324,9007199254740994,true,-1.5]');
+  });
+
+  it("an array's own toJSON changes nothing: its parts are the key", () => {
+    const decorated = Object.assign(['user-17', 42], { toJSON: () => 'user-17' });
+    expect(checkedKeyIdOf(decorated)).toBe('["user-17",42]');
+    expect(checkedKeyIdOf(decorated)).not.toBe(checkedKeyIdOf('"user-17"'));
+    expect(keyOfId(checkedKeyIdOf(decorated) as string)).toStrictEqual(['user-17', 42]);
   });
 });

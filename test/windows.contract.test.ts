@@ -3,9 +3,9 @@
 // operator, for tumbling and sliding windows. Where the two may legitimately differ — the order of different keys
 // firing at one timestamp, which Flink leaves open — outputs are compared in the canonical form `sortRuns` gives.
 import fc from 'fast-check';
-import { Subject, pipe } from 'rxjs';
+import { Subject, Subscription, pipe, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, count, eventTimeTrigger, mean, processingTimeTrigger, sessionWindows, slidingWindows, sum, tumblingWindows, type StreamRecord, type WindowAssigner, type WindowOperatorOptions } from '../src/index.js';
+import { ConfigurationError, count, eventTimeTrigger, mean, processingTimeTrigger, sessionWindows, slidingWindows, sum, tumblingWindows, type StreamElement, type StreamRecord, type WindowAssigner, type WindowOperatorOptions } from '../src/index.js';
 import { window } from '../operators/index.js';
 import { windowFunction, type WindowOperatorChoice } from '../operators/windowFunction.js';
 import type { WindowFunction } from '../src/windows/windowOperatorBase.js';
@@ -13,6 +13,7 @@ import { WindowOperatorCore } from '../src/windows/windowOperator.js';
 import { SlicingWindowOperatorCore } from '../src/windows/slicingWindowOperator.js';
 import { SessionWindowOperatorCore } from '../src/windows/sessionWindowOperator.js';
 import { harness } from '../testing/index.js';
+import { PipelineRuntime } from '../src/core/runtime.js';
 import { feed, fmt, lines, runWithRestore, sortRuns, sumE, windowed, type E, type LateSide, type Step, type WindowOp } from './support/windows.js';
 
 /** Builds a window operator over {@link E} records from an assigner, `window(...)` options and a window function. */
@@ -306,13 +307,71 @@ describe('processing-time tumbling windows: the slicing operator against the gen
     const general = harness(factoryOf('general')(tumblingWindows(100, { time: 'processing' }), {}, countOf()), { processingTime: 0 });
     feed(general, [['a', 1, 0], ['b', 1, 0], ['a', 1, 0]]);
     general.setProcessingTime(150);
-    feed(general, [['b', 1, 0], ['c', 1, 0]]);
+    feed(general, [['c', 1, 0], ['b', 1, 0]]);
     const cp = general.snapshot();
     const restored = harness(factoryOf('slicing')(tumblingWindows(100, { time: 'processing' }), {}, countOf()), { processingTime: 150, restore: cp });
+    // the general operator's timers are replaced by the slices' (one per key and window, as it had)
+    expect(restored.timers('c')).toStrictEqual(general.timers('c'));
+    expect(restored.timers('c')).toStrictEqual([['processing', 199, 100]]);
     feed(restored, [['c', 1, 0]]);
     restored.setProcessingTime(199);
-    expect(lines(restored)).toStrictEqual(['b [100,200) 1 @199', 'c [100,200) 2 @199']);
+    expect(lines(restored)).toStrictEqual(['c [100,200) 2 @199', 'b [100,200) 1 @199']);
     expect(restored.keys()).toStrictEqual([]);
+  });
+
+  it('a wake-up that comes before the window ends (the clock stepped back, a cut-short timer) asks for another: the window still fires', () => {
+    /** A clock whose timers can expire while it reads an earlier time (an NTP step back), as a host's clock can. */
+    class SteppingClock implements SchedulerLike {
+      time = 0;
+      private pending: { due: number; run: () => void }[] = [];
+      now(): number {
+        return this.time;
+      }
+      schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay = 0, state?: S): Subscription {
+        const entry = { due: this.time + delay, run: () => work.call(action, state) };
+        const action = new Subscription(() => void (this.pending = this.pending.filter((p) => p !== entry))) as unknown as SchedulerAction<S>;
+        this.pending.push(entry);
+        return action;
+      }
+      /** Every pending timer expires while the clock reads `time`. */
+      expireAllAt(time: number): void {
+        this.time = time;
+        const due = this.pending;
+        this.pending = [];
+        for (const p of due) p.run();
+      }
+      /** The clock moves on to `time`, running the timers due on the way. */
+      advanceTo(time: number): void {
+        for (;;) {
+          const next = [...this.pending].sort((x, y) => x.due - y.due)[0];
+          if (next === undefined || next.due > time) break;
+          this.pending = this.pending.filter((p) => p !== next);
+          this.time = Math.max(this.time, next.due);
+          next.run();
+        }
+        this.time = time;
+      }
+      get pendingCount(): number {
+        return this.pending.length;
+      }
+    }
+    for (const choice of ['general', 'slicing'] as const) {
+      const clock = new SteppingClock();
+      const runtime = new PipelineRuntime({ owner: 'test', scheduler: clock, checkpointed: false });
+      const input = new Subject<StreamElement<E, string>>();
+      const out: string[] = [];
+      runtime.subscribe(factoryOf(choice)(tumblingWindows(10, { time: 'processing' }), {}, countOf())(input), {
+        next: (e) => void out.push(fmt(e)),
+        error: (err: unknown) => void out.push(`error ${String(err)}`),
+        complete: () => void out.push('complete'),
+      });
+      clock.time = 5;
+      runtime.run(() => input.next({ kind: 'record', value: ['a', 1], timestamp: 0, key: 'a' })); // [0, 10): a wake-up at 9
+      clock.expireAllAt(8);
+      expect(out).toStrictEqual([]);
+      clock.advanceTo(100);
+      expect([choice, out, clock.pendingCount]).toStrictEqual([choice, ['a [0,10) 1 @9'], 0]);
+    }
   });
 
   it('a window function that throws fails the stream naming the processing-time firing', () => {

@@ -70,7 +70,10 @@ function arrayKeyText(key: readonly unknown[]): string {
     if (typeof part === 'string') strings = true;
     else if (typeof part !== 'boolean' && !isPlainNumber(part)) return encodeValue(Array.from(key));
   }
-  if (strings || key.length === 0) return JSON.stringify(key);
+  // (a `toJSON` of the array's own would make JSON.stringify write something else: its parts are the key)
+  if (strings || key.length === 0) {
+    return (key as { toJSON?: unknown }).toJSON === undefined ? JSON.stringify(key) : JSON.stringify(Array.from(key));
+  }
   let text = '[' + String(key[0]);
   for (let i = 1; i < key.length; i++) text += ',' + String(key[i]);
   return text + ']';

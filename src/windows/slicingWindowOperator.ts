@@ -444,7 +444,8 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
 
   /**
    * Processing-time tumbling windows: every live slice whose window's max timestamp is at or below `now` fires and is
-   * dropped (lateness is 0), ascending; then the wake-up for the next one is asked for.
+   * dropped (lateness is 0), ascending; then the wake-up for the next one is asked for — also when none fired (a
+   * wake-up that came early: the clock stepped back, or a timer longer than the host's longest delay was cut short).
    */
   private fireByClock(now: number): void {
     const order = this.sliceOrder;
@@ -458,11 +459,12 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       this.dropSlice(slice);
       n++;
     }
-    if (n === 0) return;
-    this.sliceOrder = order.slice(n);
-    // the cached slice may be one of those dropped
-    this.lastSlice = undefined;
-    this.lastSliceStart = this.lastSliceEnd = NaN;
+    if (n > 0) {
+      this.sliceOrder = order.slice(n);
+      // the cached slice may be one of those dropped
+      this.lastSlice = undefined;
+      this.lastSliceStart = this.lastSliceEnd = NaN;
+    }
     const next = this.sliceOrder[0];
     if (next !== undefined) this.scheduleWakeUp(next.start + size - 1);
   }
@@ -716,8 +718,16 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       if (renumbered) this.writeAllNext = true;
     }
     for (const slice of this.sliceOrder) slice.entriesAtSnapshot = this.writeAllNext ? 0 : slice.size;
-    const first = this.sliceOrder[0];
-    if (this.processingTime && first !== undefined) this.scheduleWakeUp(first.start + grid.sliceSize - 1);
+    if (this.processingTime) {
+      // the general operator's processing-time timers (its checkpoints): the slices fire instead (tracked, so the
+      // next snapshot deletes them)
+      for (const t of b.allTimers('processing')) {
+        b.setCurrent(t.key, t.id);
+        b.deleteTimer('processing', t.timestamp, t.ns);
+      }
+      const first = this.sliceOrder[0];
+      if (first !== undefined) this.scheduleWakeUp(first.start + grid.sliceSize - 1);
+    }
   }
 
   /**

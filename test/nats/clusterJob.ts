@@ -19,7 +19,8 @@ import { levelStore } from '../../src/stores/level.js';
 import { jetStreamSink, jetStreamSource, jetStreamStore, runClusterJob, type ClusterJob } from '../../src/nats/index.js';
 import type { Click } from '../../demo/clicks.js';
 import { paced } from '../crash/paced.js';
-import { pathToFileURL } from 'node:url';
+import { existsSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /** Per user and window: clicks and distinct pages. */
 const perUser: Aggregator<Click, { clicks: number; pages: string[] }, { clicks: number; pages: string[] }> = {
@@ -88,7 +89,7 @@ export function clusterMember(nc: NatsConnection, opts: { name?: string; members
 
 // run as a member process only when this module is the program (bundled by test/nats/driver.ts's bundleChild, or
 // run by tsx), not when a test or a benchmark imports its exports with arguments of their own
-const isProgram = import.meta.url === pathToFileURL(globalThis.process.argv[1] ?? '').href;
+const isProgram = ((script) => script !== undefined && existsSync(script) && realpathSync(fileURLToPath(import.meta.url)) === realpathSync(script))(globalThis.process.argv[1]);
 const [url, members, member, dir, out, inputPartitions] = isProgram ? globalThis.process.argv.slice(2) : [];
 if (url !== undefined && members !== undefined && member !== undefined && dir !== undefined && out !== undefined && inputPartitions !== undefined) {
   const { connect } = await import('@nats-io/transport-node');
