@@ -1,9 +1,9 @@
 // The slicing window operator (docs/ARCHITECTURE.md, "Windows"): aligned event-time windows — tumbling, and sliding
 // with a mergeable, order-insensitive aggregator — on the built-in event-time trigger, and processing-time tumbling
-// windows on the built-in processing-time trigger. Elements go into slices of
-// gcd(size, slide) ms, slice-major (one accumulator per key and slice, the slice's keys in the order of their first
-// elements), and a window is folded from its slices when it fires; no keyed timers. The general operator
-// (`windowOperator.ts`) takes every other window; `operators/windowFunction.ts` chooses.
+// windows on the built-in processing-time trigger. Elements go into slices of gcd(size, slide) ms, slice-major (one
+// accumulator per key and slice, the slice's keys in the order of their first elements), and a window is folded from
+// its slices when it fires; no keyed timers. The general operator (`windowOperator.ts`) takes every other window;
+// `operators/windowFunction.ts` chooses.
 import { MAX_WATERMARK, type Key, type StreamRecord } from '../elements/index.js';
 import { TidewaterError } from '../errors/index.js';
 import type { CoreArgs } from '../core/keyedOperator.js';
@@ -119,7 +119,8 @@ export function firingOrder(orders: readonly number[], len: number): ArrayLike<n
  */
 export function sliceGridOf<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>, fn: WindowFunction<T, K, R>): SliceGrid | undefined {
   if (a.kind !== 'tumbling' && a.kind !== 'sliding') return undefined;
-  if (a.isEventTime ? !isEventTimeTrigger(trigger as Trigger<unknown>) : a.kind !== 'tumbling' || !isProcessingTimeTrigger(trigger as Trigger<unknown>)) return undefined;
+  const builtIn = a.isEventTime ? isEventTimeTrigger(trigger as Trigger<unknown>) : a.kind === 'tumbling' && isProcessingTimeTrigger(trigger as Trigger<unknown>);
+  if (!builtIn) return undefined;
   const size = a.size as number;
   const slide = a.slide as number;
   const offset = a.offset ?? 0;
