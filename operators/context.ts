@@ -16,7 +16,8 @@ export interface RecordContext<K = unknown> {
   readonly key: K;
 }
 
-class MutableRecordContext<K> implements RecordContext<K> {
+/** The one context object of a stateless operator's subscription, set before each call. @internal */
+export class MutableRecordContext<K> implements RecordContext<K> {
   timestamp = 0;
   key: K = undefined as K;
 }

@@ -4,6 +4,7 @@ import type { Key, Stream, StreamElement } from '../src/elements/index.js';
 import { failUserFunction, forwardControl, operator, subscribeElements } from '../src/elements/plumbing.js';
 import { InvalidKeyError } from '../src/errors/index.js';
 import { isKey } from '../src/keys/validate.js';
+import { chainedRecordOperator } from './recordChain.js';
 
 /**
  * Sets each record's key to `keyOf(value)`. A key must be a {@link Key}: a string, a number other than NaN, a
@@ -19,6 +20,18 @@ import { isKey } from '../src/keys/validate.js';
  * ```
  */
 export function keyBy<T, K extends Key>(keyOf: (value: T) => K): OperatorFunction<StreamElement<T, unknown>, StreamElement<T, K>> {
+  // chained with the map, filter and keyBy operators around it (operators/recordChain.ts); alone where an exchange
+  // takes its records
+  return chainedRecordOperator<T, T, unknown, K>({
+    kind: 'keyBy',
+    name: 'keyBy',
+    fn: keyOf as (value: unknown) => unknown,
+    alone: () => keyByAlone(keyOf) as never,
+  });
+}
+
+/** `keyBy` as an operator of its own: in place, or through the runtime's exchange (parallel subtasks, cluster stages). */
+function keyByAlone<T, K extends Key>(keyOf: (value: T) => K): OperatorFunction<StreamElement<T, unknown>, StreamElement<T, K>> {
   const keyed = keyInPlace(keyOf);
   // inside parallel subtasks, re-keyed records go to the subtask that owns their key group (docs/ARCHITECTURE.md)
   return operator<StreamElement<T, unknown>, StreamElement<T, K>>((source, out) => {
