@@ -82,33 +82,54 @@ function runChain(upstream: Observable<StreamElement<unknown, unknown>>, stages:
     const timestamp = e.timestamp;
     let value = e.value;
     let key = e.key;
-    ctx.timestamp = timestamp;
-    ctx.key = key;
     // `e` itself while only filters ran (a filter passes its record on as it is)
     let same = true;
+    // the last map or filter stage and the record it was given: alone, it would have called the downstream's `next`
+    // (a keyBy's `next` throws through it), so an error thrown there is its (-1: only keyBys, the error goes up)
+    let nextStage = -1;
+    let nextValue: unknown;
+    let nextKey: unknown;
+    let nextSame = true;
     let i = 0;
     try {
       for (; i < n; i++) {
         const s = stages[i] as RecordStage;
-        if (s.kind === 'filter') {
-          if (!s.fn(value, ctx)) return;
-        } else if (s.kind === 'map') {
-          value = s.fn(value, ctx);
-          same = false;
-        } else {
+        if (s.kind === 'keyBy') {
           const k = s.fn(value);
           if (!isKey(k)) {
             out.error(new InvalidKeyError(s.name, k, value));
             return;
           }
-          ctx.key = key = k;
+          key = k;
           same = false;
+        } else {
+          nextStage = i;
+          nextValue = value;
+          nextKey = key;
+          nextSame = same;
+          // set before each call, as each operator alone sets its own: a function that pushes a record into the
+          // source re-enters this handler, which sets it for that record
+          ctx.timestamp = timestamp;
+          ctx.key = key;
+          if (s.kind === 'filter') {
+            if (!s.fn(value, ctx)) return;
+          } else {
+            value = s.fn(value, ctx);
+            same = false;
+          }
         }
+        // the downstream stopped (or the stream failed) during the call: alone, the later operators would be stopped
+        if (out.closed) return;
       }
-      i = n - 1;
-      out.next(same ? e : { kind: 'record', value, timestamp, key });
     } catch (err) {
       failUserFunction(out, (stages[i] as RecordStage).name, same ? e : recordOf(value, timestamp, key), err);
+      return;
+    }
+    try {
+      out.next(same ? e : { kind: 'record', value, timestamp, key });
+    } catch (err) {
+      if (nextStage < 0) throw err;
+      failUserFunction(out, (stages[nextStage] as RecordStage).name, nextSame ? e : recordOf(nextValue, timestamp, nextKey), err);
     }
   });
 }

@@ -1,11 +1,13 @@
 // Chains of map / filter / keyBy run by one subscriber (operators/recordChain.ts) against the same operators each run
-// alone (an RxJS operator between two stages ends a chain): the same elements, the same record objects where a
-// filter passes its record on, the same errors naming the same stage and record.
+// alone (the implementations a chain falls back to): the same elements, the same record objects where a filter passes
+// its record on, the same errors naming the same stage and record — also when a function pushes records into the
+// source, the downstream stops or throws.
 import fc from 'fast-check';
-import { Observable, Subject, from, map as rxMap } from 'rxjs';
+import { EMPTY, Observable, Subject, Subscriber, from, take } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { InvalidKeyError, MAX_WATERMARK, UserFunctionError, type Key, type StreamElement } from '../src/index.js';
 import { filter, keyBy, map } from '../operators/index.js';
+import type { RecordStage } from '../operators/recordChain.js';
 import { active, ckpt, idle, rec, wm } from '../testing/index.js';
 
 type El = StreamElement<number, Key>;
@@ -39,14 +41,17 @@ function operatorOf(s: Stage): (o: Observable<El>) => Observable<El> {
   return keyBy((v: number) => (v === s.bad ? (undefined as unknown as Key) : v % s.mod)) as unknown as (o: Observable<El>) => Observable<El>;
 }
 
+/** A stage's operator alone (the implementation a chain falls back to), from its chain of one. */
+function aloneOf(op: (o: Observable<El>) => Observable<El>): (o: Observable<El>) => Observable<El> {
+  const chain = op(EMPTY) as unknown as { stages: readonly RecordStage[] };
+  expect(chain.stages).toHaveLength(1);
+  return (chain.stages[0] as RecordStage).alone() as unknown as (o: Observable<El>) => Observable<El>;
+}
+
 /** Output elements (as they are: identity compared separately), the error's kind, operator and record, completion. */
 function run(source: Observable<El>, stages: readonly Stage[], chained: boolean) {
   let s = source;
-  for (const stage of stages) {
-    s = operatorOf(stage)(s);
-    // an RxJS operator in between: the next stage starts a chain of its own
-    if (!chained) s = s.pipe(rxMap((e) => e));
-  }
+  for (const stage of stages) s = chained ? operatorOf(stage)(s) : aloneOf(operatorOf(stage))(s);
   const out: El[] = [];
   let error: unknown;
   let completed = false;
@@ -68,6 +73,70 @@ describe('chains of map, filter and keyBy (one subscriber) against the same oper
         // a record only filters touched is passed on as the same object
         if (stages.every((s) => s.kind === 'filter')) chained.out.forEach((e, i) => expect(e).toBe(alone.out[i]));
       }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('functions that push records into the source, a downstream that stops or throws: the same calls, elements and errors (property)', () => {
+    const opArb = fc.record({ kind: fc.constantFrom('map' as const, 'filter' as const, 'keyBy' as const), pushAt: fc.integer({ min: 0, max: 12 }), throwAt: fc.integer({ min: 0, max: 40 }) });
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 12 }),
+        fc.array(opArb, { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 1, max: 15 }),
+        fc.integer({ min: 0, max: 20 }),
+        (values, ops, takeN, throwOnNth) => {
+          const runOnce = (chained: boolean) => {
+            const calls: string[] = [];
+            const input = new Subject<El>();
+            let pushes = 0;
+            let s: Observable<El> = input;
+            ops.forEach((o, j) => {
+              const f = (v: number, ctx: { timestamp: number; key: unknown }): number => {
+                calls.push(`${o.kind}${j} ${v} @${ctx.timestamp} k${String(ctx.key)}`);
+                // a push into the source from inside the chain (bounded)
+                if (v === o.pushAt && pushes++ < 3) input.next(rec(v + 20, 99, 'pushed'));
+                if (v === o.throwAt) throw new Error(`${o.kind}${j} ${v}`);
+                return v;
+              };
+              const op =
+                o.kind === 'map'
+                  ? map((v: number, ctx) => f(v, ctx) + 1)
+                  : o.kind === 'filter'
+                    ? filter((v: number, ctx) => f(v, ctx) % 3 !== 0)
+                    : keyBy((v: number) => f(v, { timestamp: -1, key: 'keyBy' }) % 2);
+              s = chained ? (op as (x: Observable<El>) => Observable<El>)(s) : aloneOf(op as (x: Observable<El>) => Observable<El>)(s);
+            });
+            const out: string[] = [];
+            let nth = 0;
+            // a downstream whose `next` throws (a Subscriber: RxJS would report a plain observer's throw elsewhere)
+            class Downstream extends Subscriber<El> {
+              protected override _next(e: El): void {
+                out.push(e.kind === 'record' ? `${String(e.value)}@${e.timestamp} k${String(e.key)}` : e.kind);
+                if (++nth === throwOnNth) throw new Error('downstream');
+              }
+              protected override _error(err: unknown): void {
+                out.push(err instanceof UserFunctionError ? `error ${err.operator} ${JSON.stringify(err.value)}` : `error ${String(err)}`);
+                this.unsubscribe();
+              }
+              protected override _complete(): void {
+                out.push('complete');
+                this.unsubscribe();
+              }
+            }
+            s.pipe(take(takeN)).subscribe(new Downstream());
+            try {
+              values.forEach((v, t) => input.next(rec(v, t, 'src')));
+              input.complete();
+            } catch (err) {
+              // thrown back to the source (only keyBys between it and the throwing downstream, as alone)
+              out.push(`thrown ${String(err)}`);
+            }
+            return { calls, out };
+          };
+          expect(runOnce(true)).toStrictEqual(runOnce(false));
+        },
+      ),
       { numRuns: 400 },
     );
   });
