@@ -5,7 +5,7 @@
 // the record it was given, control elements in order.
 import { Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
 import { runtimeOf } from '../src/core/runtime.js';
-import type { Key, StreamElement, StreamRecord } from '../src/elements/index.js';
+import { record, type StreamElement } from '../src/elements/index.js';
 import { failUserFunction, forwardControl, OperatorObservable, subscribeElements } from '../src/elements/plumbing.js';
 import { InvalidKeyError } from '../src/errors/index.js';
 import { isKey } from '../src/keys/validate.js';
@@ -122,19 +122,14 @@ function runChain(upstream: Observable<StreamElement<unknown, unknown>>, stages:
         if (out.closed) return;
       }
     } catch (err) {
-      failUserFunction(out, (stages[i] as RecordStage).name, same ? e : recordOf(value, timestamp, key), err);
+      failUserFunction(out, (stages[i] as RecordStage).name, same ? e : record(value, timestamp, key), err);
       return;
     }
     try {
       out.next(same ? e : { kind: 'record', value, timestamp, key });
     } catch (err) {
       if (nextStage < 0) throw err;
-      failUserFunction(out, (stages[nextStage] as RecordStage).name, nextSame ? e : recordOf(nextValue, timestamp, nextKey), err);
+      failUserFunction(out, (stages[nextStage] as RecordStage).name, nextSame ? e : record(nextValue, timestamp, nextKey), err);
     }
   });
-}
-
-/** The record a stage was given (for its error), made on the error path only. */
-function recordOf(value: unknown, timestamp: number, key: unknown): StreamRecord<unknown, unknown> {
-  return { kind: 'record', value, timestamp, key: key as Key };
 }

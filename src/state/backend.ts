@@ -214,6 +214,17 @@ export class KeyedStateBackend {
     else this.namespaced.set(i, id, ns, v);
   }
 
+  /**
+   * Deletes every timer of a domain (tracked, so the next snapshot deletes them too): a window operator converting
+   * another operator's restored state, whose timers it replaces with its own schedule. Moves the key cursor.
+   */
+  deleteAllTimers(domain: 'event' | 'processing'): void {
+    for (const t of this.allTimers(domain)) {
+      this.setCurrent(t.key, t.id);
+      this.deleteTimer(domain, t.timestamp, t.ns);
+    }
+  }
+
   /** The live timers of a domain (a scan: for restore and inspection). */
   allTimers(domain: 'event' | 'processing'): Timer[] {
     return [...(domain === 'event' ? this.eventTimers : this.processingTimers).all()];

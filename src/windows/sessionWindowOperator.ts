@@ -504,10 +504,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       for (const [, , ss, se] of mapping) b.removeAt(CONTENTS, id, a.namespaceOf({ start: ss, end: se }));
       b.removeAt(MERGING_SET_STATE, id, '');
     }
-    for (const t of b.allTimers('event')) {
-      b.setCurrent(t.key, t.id);
-      b.deleteTimer('event', t.timestamp, t.ns);
-    }
+    b.deleteAllTimers('event');
     for (const [id, flat] of converted) {
       if (flat.length === 1) continue;
       b.setCurrent(keyOfId(id), id);

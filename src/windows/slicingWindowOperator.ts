@@ -466,8 +466,13 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       this.lastSlice = undefined;
       this.lastSliceStart = this.lastSliceEnd = NaN;
     }
-    const next = this.sliceOrder[0];
-    if (next !== undefined) this.scheduleWakeUp(next.start + size - 1);
+    this.wakeUpForOldestSlice();
+  }
+
+  /** Processing time: asks for a wake-up at the max timestamp of the oldest live slice's window, if any. */
+  private wakeUpForOldestSlice(): void {
+    const oldest = this.sliceOrder[0];
+    if (oldest !== undefined) this.scheduleWakeUp(oldest.start + this.grid.sliceSize - 1);
   }
 
   /** Fires the windows [from, to) that hold a live slice, ascending. */
@@ -722,12 +727,8 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     if (this.processingTime) {
       // the general operator's processing-time timers (its checkpoints): the slices fire instead (tracked, so the
       // next snapshot deletes them)
-      for (const t of b.allTimers('processing')) {
-        b.setCurrent(t.key, t.id);
-        b.deleteTimer('processing', t.timestamp, t.ns);
-      }
-      const first = this.sliceOrder[0];
-      if (first !== undefined) this.scheduleWakeUp(first.start + grid.sliceSize - 1);
+      b.deleteAllTimers('processing');
+      this.wakeUpForOldestSlice();
     }
   }
 
