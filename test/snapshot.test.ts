@@ -12,7 +12,7 @@ import {
   type StreamElement,
 } from '../src/index.js';
 import { KeyedStateBackend, SATURATION_MIN, SATURATION_SKIP_MAX } from '../src/state/backend.js';
-import { ChunkWriter } from '../src/checkpoints/snapshot.js';
+import { ChunkWriter, escapeJson, PackedSnapshot } from '../src/checkpoints/snapshot.js';
 import { decodeValue, encodeValue } from '../src/state/codec.js';
 import { keyIdOf, keyOfId } from '../src/keys/keyId.js';
 import { process } from '../operators/index.js';
@@ -301,6 +301,40 @@ describe('packed snapshot chunks', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('hold keyed values as raw JSON; chunks written before raw rows (values as strings) read and restore the same', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(keyArb, valueArb, fc.oneof(fc.constant(''), fc.integer(), text)), { maxLength: 30 }), (items) => {
+        const state = () => ({ v: valueState<unknown>(), l: listState<unknown>() });
+        const b = new KeyedStateBackend({ operator: 'op', state: state(), scheduler: asyncScheduler });
+        for (const [k, v, ns] of items) {
+          b.setCurrentKey(k as never);
+          b.ns = ns;
+          b.put(0, v === undefined ? null : v);
+          b.put(1, [v === undefined ? null : v, k]);
+          b.registerTimer('event', 5, ns);
+        }
+        const snap = b.snapshot();
+        // the old form: every value a JSON string
+        const old = new ChunkWriter();
+        for (const e of snap.entries) old.row(e.keyGroup, escapeJson(e.path), e.value === undefined ? undefined : escapeJson(e.value));
+        const oldChunks = old.finish();
+        const rows = (chunks: readonly string[]) => chunks.flatMap((c) => JSON.parse(c) as unknown[][]);
+        expect(rows(snap.chunks).every((r) => Array.isArray(r[2]))).toBe(true);
+        expect(rows(oldChunks).every((r) => typeof r[2] === 'string')).toBe(true);
+        const fromOld = new PackedSnapshot('op', true, 128, oldChunks, snap.count);
+        expect(fromOld.entries.map((e) => [e.keyGroup, e.path, e.value])).toStrictEqual(snap.entries.map((e) => [e.keyGroup, e.path, e.value]));
+        const restored = (s: PackedSnapshot) => {
+          const r = new KeyedStateBackend({ operator: 'op', state: state(), scheduler: asyncScheduler });
+          r.restore(s);
+          return [r.allKeys().map((k) => [k, r.peekState(k, 'v'), r.peekState(k, 'l'), r.timersOf(k)]), r.snapshot(true).chunks];
+        };
+        expect(restored(fromOld)).toStrictEqual(restored(snap));
+        expect(restored(snap)[1]).toStrictEqual(snap.chunks);
+      }),
+      { numRuns: 200 },
     );
   });
 });

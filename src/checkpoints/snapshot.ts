@@ -61,7 +61,7 @@ export const CLEAR_KEY_GROUP_PATH = '["g"]';
 export function mergeSnapshots(snapshots: readonly OperatorSnapshot[]): OperatorSnapshot {
   const first = snapshots[0];
   if (first === undefined) throw new Error('mergeSnapshots: no snapshots given');
-  const table = new Map<string, { keyGroup: number; value: string }>();
+  const table = new Map<string, SnapshotEntry>();
   let full = false;
   for (const s of snapshots) {
     if (s.full) {
@@ -74,8 +74,9 @@ export function mergeSnapshots(snapshots: readonly OperatorSnapshot[]): Operator
     if (cleared !== undefined) for (const [path, e] of table) if (cleared.has(e.keyGroup)) table.delete(path);
     for (const e of s.entries) {
       if (e.path === CLEAR_KEY_GROUP_PATH) continue;
-      if (e.value === undefined) table.delete(e.path);
-      else table.set(e.path, { keyGroup: e.keyGroup, value: e.value });
+      // the entry itself is kept (a raw row's text is not made here)
+      if (!hasValue(e)) table.delete(e.path);
+      else table.set(e.path, e);
     }
   }
   const last = snapshots[snapshots.length - 1] ?? first;
@@ -84,7 +85,7 @@ export function mergeSnapshots(snapshots: readonly OperatorSnapshot[]): Operator
     full,
     maxParallelism: last.maxParallelism,
     ...(last.watermark !== undefined ? { watermark: last.watermark } : {}),
-    entries: [...table].map(([path, { keyGroup, value }]) => ({ keyGroup, path, value })),
+    entries: [...table.values()],
   };
 }
 
@@ -111,7 +112,8 @@ export function encode(text: string): Uint8Array {
 
 /**
  * Packs snapshot rows into chunk texts as they are produced: each chunk is the JSON array `[[keyGroup, path,
- * value?], …]` a store writes (a row without value is a deletion), closed once its UTF-8 text reaches
+ * value?], …]` a store writes (a row without value is a deletion; a value is a string, or — keyed state, written
+ * with {@link rawValue} — the JSON array the string would hold, without a second escaping), closed once its UTF-8 text reaches
  * {@link CHUNK_CHARS} bytes. Rows are written as UTF-8 into one growing byte buffer and a chunk becomes a string once,
  * when it closes: no string per row or per piece of a row (building rows as strings and joining them cost twice as
  * much, half of it in collecting the garbage). Paths and values are given as they appear inside the JSON string
@@ -251,6 +253,24 @@ export class ChunkWriter {
     } while (x > 0);
   }
 
+  /**
+   * Between a row's path and a value given as JSON itself (not inside a string literal): `",`. The row then ends with
+   * {@link endRaw}.
+   */
+  rawValue(): void {
+    this.ensure(2);
+    this.buf[this.p++] = 34;
+    this.buf[this.p++] = 44;
+  }
+
+  /** Ends a row whose value was written as JSON itself ({@link rawValue}): `]`; closes the chunk once it is full. */
+  endRaw(): void {
+    this.ensure(1);
+    this.buf[this.p++] = 93;
+    this.count++;
+    if (this.p >= CHUNK_CHARS) this.close();
+  }
+
   /** Between a row's path and its value: `","`. */
   value(): void {
     this.ensure(3);
@@ -286,9 +306,15 @@ export class ChunkWriter {
     this.p = 0;
   }
 
-  /** An entry in its plain form (escaped here). */
+  /** An entry in its plain form (escaped here); an entry read from a raw row as a raw row again. */
   entry(e: SnapshotEntry): void {
-    this.row(e.keyGroup, escapeJson(e.path), e.value === undefined ? undefined : escapeJson(e.value));
+    if (rawPayloadOf(e) !== undefined) {
+      this.begin(e.keyGroup);
+      this.text(escapeJson(e.path));
+      this.rawValue();
+      this.text(e.value as string);
+      this.endRaw();
+    } else this.row(e.keyGroup, escapeJson(e.path), e.value === undefined ? undefined : escapeJson(e.value));
   }
 
   /** The chunks, the last one closed. */
@@ -301,14 +327,53 @@ export class ChunkWriter {
 /** A non-negative safe integer (key groups, ids, counts in stored data). @internal */
 export const isIndex = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 
-/** Decodes parsed chunk rows (`[[keyGroup, path, value?], …]`) into entries (appended to `out`); false when malformed. @internal */
+const RAW_PAYLOAD = Symbol('tidewater.rawPayload');
+
+/**
+ * The entry of a raw row: `value` is its payload's text, made on first read (an own enumerable getter, so a copy,
+ * `JSON.stringify` or a structured clone of the entry sees the text); a restore takes the parsed payload itself
+ * ({@link rawPayloadOf}) and never makes the text.
+ */
+function rawEntry(keyGroup: number, path: string, payload: unknown[]): SnapshotEntry {
+  let text: string | undefined;
+  return {
+    keyGroup,
+    path,
+    get value(): string {
+      return (text ??= JSON.stringify(payload));
+    },
+    [RAW_PAYLOAD]: payload,
+  } as SnapshotEntry;
+}
+
+/**
+ * The payload of an entry read from a raw row as the chunk's parse gave it (JSON, not yet decoded by the state codec),
+ * or undefined for an entry whose value is only text. Not to be changed: the entry's `value` is made from it.
+ * @internal
+ */
+export function rawPayloadOf(e: SnapshotEntry): unknown[] | undefined {
+  return (e as { [RAW_PAYLOAD]?: unknown[] })[RAW_PAYLOAD];
+}
+
+/** Whether an entry has a value (is not a deletion), without making a raw row's text. @internal */
+export function hasValue(e: SnapshotEntry): boolean {
+  return rawPayloadOf(e) !== undefined || e.value !== undefined;
+}
+
+/**
+ * Decodes parsed chunk rows (`[[keyGroup, path, value?], …]`) into entries (appended to `out`); false when malformed.
+ * A value is the entry's text, or (keyed state, since the format's raw rows) that text's JSON array itself, given back
+ * as its text. @internal
+ */
 export function unpackRows(rows: unknown, out: SnapshotEntry[]): boolean {
   if (!Array.isArray(rows)) return false;
   for (const r of rows as unknown[]) {
     if (!Array.isArray(r)) return false;
     const [keyGroup, path, value] = r as unknown[];
-    if (!isIndex(keyGroup) || typeof path !== 'string' || (value !== undefined && typeof value !== 'string') || r.length > 3) return false;
-    out.push({ keyGroup, path, value });
+    if (!isIndex(keyGroup) || typeof path !== 'string' || r.length > 3) return false;
+    if (value === undefined || typeof value === 'string') out.push({ keyGroup, path, value });
+    else if (Array.isArray(value)) out.push(rawEntry(keyGroup, path, value));
+    else return false;
   }
   return true;
 }

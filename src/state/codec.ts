@@ -126,6 +126,11 @@ function entriesToJson(src: Record<string, unknown>, keys: readonly string[], pa
   return keys.map((k) => [k, toJson(src[k], `${path}.${k}`, seen)]);
 }
 
+/** A string, boolean or plain number: its own JSON (checked before a call of {@link toJson} and its path text). */
+function isPlainPrimitive(x: unknown): x is string | boolean | number {
+  return typeof x === 'string' || typeof x === 'boolean' || isPlainNumber(x);
+}
+
 function toJson(v: unknown, path: string, seen: Set<object>): Json {
   switch (typeof v) {
     case 'string':
@@ -153,7 +158,7 @@ function toJson(v: unknown, path: string, seen: Set<object>): Json {
             for (; i < v.length; i++) {
               const x: unknown = v[i];
               if (x === undefined && !Object.prototype.hasOwnProperty.call(v, i)) break;
-              out[i] = toJson(x, `${path}[${i}]`, seen);
+              out[i] = isPlainPrimitive(x) ? x : toJson(x, `${path}[${i}]`, seen);
             }
             if (i === v.length) return out;
           }
@@ -171,7 +176,10 @@ function toJson(v: unknown, path: string, seen: Set<object>): Json {
           if (proto === null) return { $z: entriesToJson(src, keys, path, seen) };
           if (keys.some((k) => k.charCodeAt(0) === 36 /* $ */)) return { $o: entriesToJson(src, keys, path, seen) };
           const out: { [k: string]: Json } = {};
-          for (const k of keys) setOwn(out, k, toJson(src[k], `${path}.${k}`, seen));
+          for (const k of keys) {
+            const x = src[k];
+            setOwn(out, k, isPlainPrimitive(x) ? x : toJson(x, `${path}.${k}`, seen));
+          }
           return out;
         }
         if (proto === Date.prototype) {
@@ -185,7 +193,7 @@ function toJson(v: unknown, path: string, seen: Set<object>): Json {
           const out: Json[] = [];
           let i = 0;
           for (const [k, x] of v as Map<unknown, unknown>) {
-            out.push([toJson(k, `${path}<key ${i}>`, seen), toJson(x, `${path}<value ${i}>`, seen)]);
+            out.push([isPlainPrimitive(k) ? k : toJson(k, `${path}<key ${i}>`, seen), isPlainPrimitive(x) ? x : toJson(x, `${path}<value ${i}>`, seen)]);
             i++;
           }
           return { $m: out };
@@ -194,7 +202,10 @@ function toJson(v: unknown, path: string, seen: Set<object>): Json {
           noOwnProperties(path, v, 'Set');
           const out: Json[] = [];
           let i = 0;
-          for (const x of v as Set<unknown>) out.push(toJson(x, `${path}<item ${i++}>`, seen));
+          for (const x of v as Set<unknown>) {
+            out.push(isPlainPrimitive(x) ? x : toJson(x, `${path}<item ${i}>`, seen));
+            i++;
+          }
           return { $s: out };
         }
         return notPlain(path, v);
@@ -288,11 +299,15 @@ function isPlainJson(v: unknown, depth: number): boolean {
         return hasOnlyItems(v);
       }
       if (Object.getPrototypeOf(v) !== Object.prototype) return false;
-      const keys = encodableKeys(v);
-      if (!Array.isArray(keys)) return false;
-      const o = v as Record<string, unknown>;
-      for (const k of keys) if (k.charCodeAt(0) === 36 /* $ */ || !isPlainJson(o[k], depth + 1)) return false;
-      return true;
+      // (the checks of encodableKeys, without its list of keys: the descriptor gives the value too)
+      const names = Object.getOwnPropertyNames(v);
+      for (let i = 0; i < names.length; i++) {
+        const k = names[i] as string;
+        const d = Object.getOwnPropertyDescriptor(v, k) as PropertyDescriptor;
+        if (d.get !== undefined || d.set !== undefined || d.enumerable !== true || k.charCodeAt(0) === 36 /* $ */) return false;
+        if (!isPlainJson(d.value, depth + 1)) return false;
+      }
+      return Object.getOwnPropertySymbols(v).length === 0;
     }
     default:
       return false;
@@ -309,4 +324,9 @@ function isPlainJson(v: unknown, depth: number): boolean {
  */
 export function decodeValue(s: string): unknown {
   return fromJson(JSON.parse(s) as Json);
+}
+
+/** {@link decodeValue} of text already parsed: `decodeParsed(JSON.parse(s))` equals `decodeValue(s)`. @internal */
+export function decodeParsed(parsed: unknown): unknown {
+  return fromJson(parsed as Json);
 }

@@ -2,10 +2,10 @@ import type { Key } from '../elements/index.js';
 import { InvalidKeyError, TidewaterError, describeValue } from '../errors/index.js';
 import { keyIdOf, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
-import { mergeSnapshots, type OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { mergeSnapshots, rawPayloadOf, type OperatorSnapshot } from '../checkpoints/snapshot.js';
 import type { Namespace } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
-import { decodeValue } from './codec.js';
+import { decodeParsed, decodeValue } from './codec.js';
 import type { StateDescriptor, StateKind } from './descriptors.js';
 import { UNDEFINED, type MapItem } from './handles.js';
 
@@ -56,7 +56,8 @@ export function restoreBackend(b: KeyedStateBackend, snapshots: OperatorSnapshot
   const now = b.now();
   const pendingTimers: { key: Key; domain: 'event' | 'processing'; ns: Namespace; ts: number; seq: number }[] = [];
   for (const se of merged.entries) {
-    if (se.value === undefined) continue;
+    const raw = rawPayloadOf(se);
+    if (raw === undefined && se.value === undefined) continue;
     if (keyGroups !== undefined && !keyGroups(se.keyGroup)) continue;
     let path: unknown;
     try {
@@ -69,7 +70,7 @@ export function restoreBackend(b: KeyedStateBackend, snapshots: OperatorSnapshot
     }
     const key = decodeValue((path[0] === 't' ? path[1] : path[4]) as string);
     if (!isKey(key)) throw new InvalidKeyError(operator, key, se.path);
-    const payload = decodeValue(se.value);
+    const payload = raw !== undefined ? decodeParsed(raw) : decodeValue(se.value as string);
     if (path[0] === 't') {
       for (const [d, ns, ts, seq] of payload as [0 | 1, Namespace, number, number][]) {
         pendingTimers.push({ key, domain: d === 0 ? 'event' : 'processing', ns, ts, seq });

@@ -236,10 +236,11 @@ export class SnapshotWriter {
     w.begin(this.groupOfId(id));
     this.writePath(w, i, id, ns);
     if (v !== undefined) {
-      w.value();
+      // the payload as JSON itself (a raw row, docs/ARCHITECTURE.md "Snapshot chunks"): no second escaping
+      w.rawValue();
       this.writeValue(w, i, id, v);
-    }
-    w.end();
+      w.endRaw();
+    } else w.end();
   }
 
   /** Writes a stored value as its payload `[0|1, …]`, escaped. */
@@ -268,12 +269,12 @@ export class SnapshotWriter {
         // a value-like state without TTL: `[0,` + the value's text + `]` — what the codec writes for the payload
         // `[0, value]` (JSON.stringify of an array is its items' text), without checking the engine's own array
         w.ascii('[0,');
-        w.text(escapeJson(this.plainValueText(i, id, v)));
+        w.text(this.plainValueText(i, id, v));
         w.ascii(']');
         return;
       }
     }
-    w.text(escapeJson(this.valueText(i, id, v)));
+    w.text(this.valueText(i, id, v));
   }
 
   /** The codec's text of the value of a value-like state without TTL (errors name the path inside the user's value). */
@@ -294,9 +295,9 @@ export class SnapshotWriter {
     w.ascii(']');
     if (timers !== undefined && timers.length > 0) {
       const sorted = [...timers].sort((a, b) => a.seq - b.seq);
-      w.value();
-      w.text(escapeJson(encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq]))));
-    }
-    w.end();
+      w.rawValue();
+      w.text(encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq])));
+      w.endRaw();
+    } else w.end();
   }
 }

@@ -20,7 +20,7 @@
  * write it finds damaged in its log when it reopens, and whatever followed it in that block of the log) is still
  * known, and a restore that falls back past it says so (docs/SEMANTICS.md §8, "tidewater: restore safety").
  */
-import { ChunkWriter, isIndex, mergeSnapshots, PackedSnapshot, unpackChunk, unpackRows, type OperatorSnapshot, type SnapshotEntry } from '../checkpoints/snapshot.js';
+import { ChunkWriter, hasValue, isIndex, mergeSnapshots, PackedSnapshot, unpackChunk, unpackRows, type OperatorSnapshot, type SnapshotEntry } from '../checkpoints/snapshot.js';
 import { ConfigurationError, CorruptCheckpointError, StoreError, TidewaterError } from '../errors/index.js';
 import { CHECKSUM_CHARS, checksum, checksumMatches } from './checksum.js';
 import type { BatchOp, CheckpointFallback, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, SkipKind, SkippedCheckpoint, StateStore } from './types.js';
@@ -172,7 +172,7 @@ function metaOf(m: Manifest): CheckpointMeta {
 /** A full snapshot as is when it has no deletions; otherwise (or for a chain) folded by {@link mergeSnapshots}. */
 function fold(chain: readonly OperatorSnapshot[]): OperatorSnapshot {
   const only = chain.length === 1 ? chain[0] : undefined;
-  if (only?.full === true && only.entries.every((e) => e.value !== undefined)) return only;
+  if (only?.full === true && only.entries.every(hasValue)) return only;
   return mergeSnapshots(chain);
 }
 
@@ -629,7 +629,7 @@ function parseSavepointContent(c: Record<string, unknown>): SavepointContent | s
       return `operator ${operators.length} lacks a name, maxParallelism or a valid watermark`;
     }
     const entries: SnapshotEntry[] = [];
-    if (!unpackRows(op.entries, entries) || entries.some((e) => e.value === undefined)) return `entries of operator ${JSON.stringify(op.operator)} are malformed`;
+    if (!unpackRows(op.entries, entries) || entries.some((e) => !hasValue(e))) return `entries of operator ${JSON.stringify(op.operator)} are malformed`;
     operators.push({
       operator: op.operator,
       full: true,
