@@ -50,7 +50,8 @@ export function keyOfId(id: KeyId): Key {
   if (typeof id === 'string') {
     const first = id.charCodeAt(0);
     if (first === 0) return id.slice(1);
-    if (first === 91) return decodeValue(id) as Key;
+    // (without a `{`, the text has no tagged part: JSON.parse gives what decodeValue would, without its copy)
+    if (first === 91) return (id.indexOf('{') < 0 ? JSON.parse(id) : decodeValue(id)) as Key;
   }
   return id;
 }

@@ -73,13 +73,26 @@ function userPath(kind: StateKind, ttl: boolean, p: string): string {
 }
 
 /** Writes the key's element of a path (`JSON.stringify(encodeValue(key))`), escaped. */
+/**
+ * The key's text as the codec writes it (`encodeValue(keyOfId(id))`), from its id: an array key's id is that text
+ * already, a string key's id the string (after a U+0000 when it starts with `[` or U+0000; src/keys/keyId.ts).
+ */
+function keyText(id: KeyId): string {
+  if (typeof id === 'string') {
+    const first = id.charCodeAt(0);
+    if (first === 91) return id;
+    return JSON.stringify(first === 0 ? id.slice(1) : id);
+  }
+  return encodeValue(keyOfId(id));
+}
+
 function writeKey(w: ChunkWriter, id: KeyId): void {
   // a number key (not -0, which the codec tags) is its digits: no stringify, nothing to escape
   if (isPlainNumber(id)) {
     w.ascii('\\"');
     w.num(id);
     w.ascii('\\"');
-  } else w.text(escapeJson(JSON.stringify(encodeValue(keyOfId(id)))));
+  } else w.text(escapeJson(JSON.stringify(keyText(id))));
 }
 
 /**
