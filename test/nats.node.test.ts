@@ -10,6 +10,7 @@ import { active, boundedOutOfOrderness, count, idle, memoryStore, record, runJob
 import { aggregate, keyBy, map, window } from '../operators/index.js';
 import { jetStreamSink, jetStreamSource, JetStreamError } from '../src/nats/index.js';
 import type { Source, SourceReader } from '../src/jobs/types.js';
+import { exchangeSource } from '../src/nats/exchangeReader.js';
 import { natsAvailable, startNatsServer, type NatsServer } from './support/natsServer.js';
 
 const run = natsAvailable();
@@ -178,6 +179,42 @@ describe.runIf(run)('tidewater/nats', () => {
       }
       await reader.close();
       expect(values).toStrictEqual(Array.from({ length: 5_000 }, (_, i) => i));
+    });
+
+    it('a restore after messages were removed (limits, a purge) fails naming them, or with onRemoved: \'skip\' resumes from the first one left', async () => {
+      const { name } = await newStream((s) => [`${s}.*`]);
+      const s = name.toLowerCase();
+      await publishAll(Array.from({ length: 8 }, (_, i) => [`${s}.${i % 2}`, i + 1] as [string, unknown]));
+      const source = (more: Partial<Parameters<typeof jetStreamSource<number>>[0]> = {}) => jetStreamSource<number>({ connection: nc, stream: name, bounded: true, ...more });
+      const first = await drain(source(), undefined, 2);
+      expect(first.values).toStrictEqual([1, 2]);
+      // messages 1–3 removed: message 3, after the checkpoint, is gone with them
+      await jsm.streams.purge(name, { seq: 4 });
+      await expect(drain(source(), first.offset)).rejects.toThrow(
+        `jetStreamSource(${name}): the checkpoint resumes after message 2, but stream '${name}' now starts at message 4: message 3 was removed while the job was down (the stream's limits — max_age, max_msgs, max_bytes — or a purge). Resuming would skip it. Raise the stream's limits so that its messages outlive a restart, or pass onRemoved: 'skip' to resume from message 4.`,
+      );
+      await jsm.streams.purge(name, { seq: 6 });
+      await expect(drain(source({ filter: `${s}.1` }), first.offset)).rejects.toThrow(
+        `jetStreamSource(${name}, ${s}.1): the checkpoint resumes after message 2, but stream '${name}' now starts at message 6: messages 3–5 were removed while the job was down (the stream's limits — max_age, max_msgs, max_bytes — or a purge), and may have held messages of filter '${s}.1'. Resuming would skip them. Raise the stream's limits so that its messages outlive a restart, or pass onRemoved: 'skip' to resume from message 6.`,
+      );
+      expect((await drain(source({ onRemoved: 'skip' }), first.offset)).values).toStrictEqual([6, 7, 8]);
+      // nothing after the checkpoint removed: no error
+      const later = await drain(source(), first.offset.replace('"seq":2', '"seq":5'));
+      expect(later.values).toStrictEqual([6, 7, 8]);
+      expect(() => source({ onRemoved: 'ignore' as never })).toThrow(`jetStreamSource: onRemoved "ignore" must be 'fail' or 'skip'.`);
+    });
+
+    it('an exchange reader restored after exchange messages were removed fails: exactly-once cannot hold', async () => {
+      const { name } = await newStream((s) => [`${s}.*`]);
+      const s = name.toLowerCase();
+      await publishAll(Array.from({ length: 4 }, (_, i) => [`${s}.0`, i] as [string, unknown]));
+      await jsm.streams.purge(name, { seq: 4 });
+      const exchange = exchangeSource({ connection: nc, stream: name, filter: `${s}.*`, upstreamTasks: 1, description: 'exchange(t)' });
+      await expect(exchange.open(JSON.stringify({ seq: 1, valve: null, ended: [false] }), { job: 't', index: 0, scheduler: asyncScheduler })).rejects.toThrow(
+        `exchange(t): the checkpoint resumes after message 1 of the exchange stream '${name}', which now starts at message 4: what the stage before sent in between was removed while the task was down (the stream's max_age, max_msgs or max_bytes, or a purge), so exactly-once cannot hold. Give the exchange stream limits that outlive a restart.`,
+      );
+      const reader = await exchange.open(JSON.stringify({ seq: 3, valve: null, ended: [false] }), { job: 't', index: 0, scheduler: asyncScheduler });
+      await reader.close();
     });
 
     it('bad input: a message that does not decode, a partition not named, a bad option — each named with the remedy', async () => {

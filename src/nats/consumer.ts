@@ -1,4 +1,4 @@
-import { DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 
 /**
@@ -113,4 +113,19 @@ export async function openOrderedConsumer(connection: NatsConnection, stream: st
     ...(after > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 } : { deliver_policy: DeliverPolicy.All }),
   });
   return new MessageQueue(await consumer.consume({ max_messages: batch }), 4 * batch);
+}
+
+/**
+ * The first message `stream` still holds when messages after sequence `after` (a checkpoint's position) are gone —
+ * removed by the stream's limits (`max_age`, `max_msgs`, `max_bytes`) or a purge while the job was down — or
+ * undefined when the stream holds every message after `after` (docs/NATS.md, "Resuming after removed messages").
+ *
+ * @internal
+ */
+export async function firstAfterRemoved(connection: NatsConnection, stream: string, after: number): Promise<number | undefined> {
+  if (after <= 0) return undefined;
+  const info = await (await jetstreamManager(connection)).streams.info(stream);
+  // (an empty stream's first sequence is its last + 1: nothing removed when `after` is its last)
+  const first = info.state.first_seq;
+  return first > after + 1 ? first : undefined;
 }

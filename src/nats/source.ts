@@ -1,5 +1,5 @@
 import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
-import { MessageQueue, openOrderedConsumer } from './consumer.js';
+import { firstAfterRemoved, MessageQueue, openOrderedConsumer } from './consumer.js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { isStreamElement, record } from '../elements/index.js';
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
@@ -85,6 +85,13 @@ export interface JetStreamSourceOptions<T> {
   readonly bounded?: boolean;
   /** Messages asked from the server at a time (default 1 024). */
   readonly batch?: number;
+  /**
+   * What a restored job does when the stream no longer holds every message after its checkpoint's position (its
+   * limits — `max_age`, `max_msgs`, `max_bytes` — or a purge removed them while the job was down): `'fail'` (default)
+   * fails the job with an error naming the messages that are gone; `'skip'` resumes from the stream's first message,
+   * without them.
+   */
+  readonly onRemoved?: 'fail' | 'skip';
 }
 
 /** What a checkpoint stores of the source (JSON): the position and the partitions' watermark state. */
@@ -351,6 +358,9 @@ export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T
   if (typeof stream !== 'string' || stream.length === 0) throw new ConfigurationError(OP, stream, `${OP}: stream ${describeValue(stream)} must be a stream's name.`);
   const batch = options.batch ?? 1024;
   if (!Number.isSafeInteger(batch) || batch < 1) throw new ConfigurationError(OP, batch, `${OP}: batch ${describeValue(batch)} must be a whole number of messages ≥ 1.`);
+  if (options.onRemoved !== undefined && options.onRemoved !== 'fail' && options.onRemoved !== 'skip') {
+    throw new ConfigurationError(OP, options.onRemoved, `${OP}: onRemoved ${describeValue(options.onRemoved)} must be 'fail' or 'skip'.`);
+  }
   if (options.eventTime !== undefined && typeof options.eventTime.timestamp !== 'function') {
     throw new ConfigurationError(OP, options.eventTime, `${OP}: eventTime.timestamp must be a function (value, message) => ms.`);
   }
@@ -391,6 +401,22 @@ export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T
       }
       if (start.ended) return new JetStreamReader<T>(options, description, context, start, undefined);
       let messages: MessageQueue;
+      let first: number | undefined;
+      try {
+        first = await firstAfterRemoved(connection, stream, start.seq);
+      } catch (e) {
+        throw new JetStreamError(OP, stream, `${description}: cannot open stream '${stream}': ${(e as Error)?.message ?? String(e)}`, e);
+      }
+      if (first !== undefined && options.onRemoved !== 'skip') {
+        throw new TidewaterError(
+          OP,
+          start.seq,
+          `${description}: the checkpoint resumes after message ${start.seq}, but stream '${stream}' now starts at message ${first}: ` +
+            `message${first - start.seq > 2 ? `s ${start.seq + 1}–${first - 1} were` : ` ${start.seq + 1} was`} removed while the job was down (the stream's limits — max_age, max_msgs, max_bytes — or a purge)` +
+            `${options.filter !== undefined ? `, and may have held messages of filter '${options.filter}'` : ''}. Resuming would skip ${first - start.seq > 2 ? 'them' : 'it'}. ` +
+            `Raise the stream's limits so that its messages outlive a restart, or pass onRemoved: 'skip' to resume from message ${first}.`,
+        );
+      }
       try {
         messages = await openOrderedConsumer(connection, stream, options.filter, start.seq, batch);
       } catch (e) {
