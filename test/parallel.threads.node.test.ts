@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { from, lastValueFrom, pipe, tap, toArray, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { boundedOutOfOrderness, MAX_WATERMARK, fromArray, fromAsyncIterable, memoryStore, record, runJob, SubtaskError, toArray as toArraySink, watermark, type Key, type Source, type StreamElement } from '../src/index.js';
+import { boundedOutOfOrderness, MAX_WATERMARK, fromArray, fromAsyncIterable, memoryStore, record, runJob, SubtaskError, toArray as toArraySink, watermark, type Key, type Source, type StreamElement, type StreamRecord } from '../src/index.js';
 import { eventTime, keyBy, parallel, process, sideOutputOf, values } from '../operators/index.js';
 import { odd, sideSplit } from './fixtures/parallel/sideSplit.js';
 import { selfJoin, type Trade } from './fixtures/parallel/selfJoin.js';
@@ -12,6 +12,7 @@ import exiting from './fixtures/parallel/exiting.js';
 import { pipeline as rekeying } from './fixtures/parallel/rekeying.js';
 import { runningTotal, windowCount, type Event } from './fixtures/parallel/windowCount.js';
 import { sessionCount } from './fixtures/parallel/sessionCount.js';
+import closureState from './fixtures/parallel/closureState.js';
 
 const fixture = (name: string) => new URL(`./fixtures/parallel/${name}.ts`, import.meta.url);
 const windowModule = fixture('windowCount');
@@ -71,6 +72,20 @@ describe('parallel in worker threads', () => {
       expect(threads.filter((e) => e.kind === 'record').length).toBe(60_000);
       expect(threads.every((e) => e.kind !== 'record' || inputKeys.has(e.key))).toBe(true);
     }
+  });
+
+  it('a plain pipe through threads takes no snapshot at the end: state no checkpoint could hold is fine; a checkpointed job refuses it', async () => {
+    const input = () => from([1, 2, 3, 4].map((v, i) => record(v, i))).pipe(keyBy((v: number) => (v % 2 === 0 ? 'even' : 'odd')));
+    const out = await lastValueFrom(input().pipe(parallel(2, closureState as unknown as OperatorFunction<StreamElement<number, Key>, StreamElement<number, Key>>, { worker: fixture('closureState') }), toArray()));
+    expect(out.filter((e) => e.kind === 'record').map((e) => (e as StreamRecord<number, Key>).value).sort()).toStrictEqual([0, 0, 1, 2]);
+    const job = runJob({
+      name: 'closures-checkpointed',
+      source: fromArray([1, 2, 3, 4]),
+      pipeline: pipe(keyBy((v: number) => (v % 2 === 0 ? 'even' : 'odd')), parallel(2, closureState, { worker: fixture('closureState') })),
+      sink: toArraySink<number>(),
+      checkpoint: { intervalMs: 60_000, store: memoryStore() },
+    });
+    await expect(job.done).rejects.toThrow("closures: state 'last' of key");
   });
 
   it('a checkpointed job through threads: savepoint midway, resume — the uninterrupted output, exactly once', { timeout: 120_000 }, async () => {

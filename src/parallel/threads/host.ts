@@ -365,6 +365,7 @@ export class ThreadedSubtasks {
         positions: parent?.nextPosition === undefined ? null : this.group.takenPositions(),
         names: this.names,
         checkpointed: parent?.checkpointed === true && parent.onBarrier !== undefined,
+        sendFinalState: parent?.checkpointed === true,
         restore,
       });
     }

@@ -46,6 +46,11 @@ export type ToWorker =
       /** Names of the stateful operators the operator's side found in the pipeline (the worker must find the same). */
       readonly names: readonly string[];
       readonly checkpointed: boolean;
+      /**
+       * The operator's side may take the subtask's state after its input ended (its runtime takes checkpoints: the
+       * job's last one, a harness snapshot): send it with `complete`. Else the state is not taken (a plain pipe).
+       */
+      readonly sendFinalState: boolean;
       /** Snapshot chains to restore from, by operator name (only the subtask's key groups). */
       readonly restore: readonly (readonly [string, readonly WireSnapshot[]])[];
     }
@@ -68,5 +73,5 @@ export type FromWorker =
       readonly metrics: WireMetrics;
       readonly warnings?: readonly (readonly [operator: string, message: string])[];
     }
-  | { readonly type: 'complete'; readonly finals: readonly WireSnapshot[]; readonly metrics: WireMetrics }
+  | { readonly type: 'complete'; /** empty unless `init.sendFinalState` */ readonly finals: readonly WireSnapshot[]; readonly metrics: WireMetrics }
   | { readonly type: 'error'; readonly error: WireError };

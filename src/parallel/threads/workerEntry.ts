@@ -73,12 +73,14 @@ class Subtask {
   private barriersOut: number[] = [];
   private readonly fullFlags = new Map<number, boolean>();
   private warnings: [string, string][] = [];
+  private readonly sendFinalState: boolean;
 
   constructor(
     private readonly port: Port,
     init: Extract<ToWorker, { type: 'init' }>,
     pipeline: Pipeline,
   ) {
+    this.sendFinalState = init.sendFinalState;
     const restore = new Map<string, readonly OperatorSnapshot[]>(init.restore.map(([name, chain]) => [name, chain.map(fromWireSnapshot)]));
     const range = init.range;
     this.runtime = new PipelineRuntime({
@@ -200,12 +202,15 @@ class Subtask {
     if (!this.handling) this.scheduleFlush();
   }
 
-  /** The pipeline completed and everything it emitted went out: the final state (full) goes to the operator. */
+  /**
+   * The pipeline completed and everything it emitted went out: the final state (full) goes to the operator when it
+   * may take it (`init.sendFinalState`; a plain pipe never does, and a full snapshot of a large state costs).
+   */
   private finish(): void {
     if (this.failed || this.subscription === undefined) return;
     this.subscription = undefined;
     try {
-      const finals = this.runtime.instances.map((i) => toWireSnapshot(i.snapshot({ full: true })));
+      const finals = this.sendFinalState ? this.runtime.instances.map((i) => toWireSnapshot(i.snapshot({ full: true }))) : [];
       this.port.post({ type: 'complete', finals, metrics: this.metrics() });
     } catch (err) {
       this.fail(err);
