@@ -13,6 +13,7 @@ import { mapFilterBench } from './mapFilter.js';
 import { natsBench } from './nats.js';
 import { nexmarkBench } from './nexmark/bench.js';
 import { parallelBench } from './parallel.js';
+import { snapshotsBench } from './snapshots.js';
 import { windowsBench } from './windows.js';
 
 const benches: Record<string, () => { report: string } | Promise<{ report: string }>> = {
@@ -21,6 +22,8 @@ const benches: Record<string, () => { report: string } | Promise<{ report: strin
   // `npm run bench -- windows [tumbling|sliding|sessions] [--sizes …] [--keys …] [--regimes …] [--events N] [--write]`
   windows: () => windowsBench(process.argv.slice(3)),
   'checkpoint-store': () => checkpointStoreBench(),
+  // a keyed operator's full snapshot and restore, over Nexmark-shaped state, against a JSON loop
+  snapshots: () => snapshotsBench(),
   joins: () => joinsBench(),
   // an interval join over 10 M events: the live heap every 1 M (state stays bounded)
   'joins-memory': () => joinsMemoryBench(),

@@ -12,7 +12,7 @@ import {
   type StreamElement,
 } from '../src/index.js';
 import { KeyedStateBackend, SATURATION_MIN, SATURATION_SKIP_MAX } from '../src/state/backend.js';
-import { ChunkWriter, escapeJson, PackedSnapshot } from '../src/checkpoints/snapshot.js';
+import { ChunkWriter, escapeJson, mergeSnapshots, PackedSnapshot, type SnapshotEntry } from '../src/checkpoints/snapshot.js';
 import { decodeValue, encodeValue } from '../src/state/codec.js';
 import { keyIdOf, keyOfId } from '../src/keys/keyId.js';
 import { process } from '../operators/index.js';
@@ -336,6 +336,24 @@ describe('packed snapshot chunks', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('entries read from raw rows', () => {
+  it('copied with a value of their own are that value: restored, merged (undefined: a deletion) and packed as such', () => {
+    const b = new KeyedStateBackend({ operator: 'op', state: { v: valueState<number>() }, scheduler: asyncScheduler });
+    b.setCurrentKey('k');
+    b.put(0, 1);
+    const loaded = new PackedSnapshot('op', true, 128, b.snapshot(true).chunks, 1);
+    const changed: OperatorSnapshot = { ...loaded.toJSON(), entries: loaded.entries.map((e) => ({ ...e, value: '[0,42]' })) };
+    const restored = new KeyedStateBackend({ operator: 'op', state: { v: valueState<number>() }, scheduler: asyncScheduler });
+    restored.restore(changed);
+    expect(restored.peekState('k', 'v')).toBe(42);
+    const deletion: OperatorSnapshot = { ...loaded.toJSON(), full: false, entries: loaded.entries.map((e) => ({ ...e, value: undefined })) };
+    expect(mergeSnapshots([loaded, deletion]).entries).toStrictEqual([]);
+    const w = new ChunkWriter();
+    for (const e of deletion.entries) w.entry(e);
+    expect(JSON.parse(w.finish()[0] as string)).toStrictEqual([[(loaded.entries[0] as SnapshotEntry).keyGroup, (loaded.entries[0] as SnapshotEntry).path]]);
   });
 });
 

@@ -327,23 +327,26 @@ export class ChunkWriter {
 /** A non-negative safe integer (key groups, ids, counts in stored data). @internal */
 export const isIndex = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 
-const RAW_PAYLOAD = Symbol('tidewater.rawPayload');
+/** The parsed payloads of entries read from raw rows (not on the entry itself: a copy of an entry is text only). */
+const RAW_PAYLOADS = new WeakMap<SnapshotEntry, unknown[]>();
 
 /**
  * The entry of a raw row: `value` is its payload's text, made on first read (an own enumerable getter, so a copy,
  * `JSON.stringify` or a structured clone of the entry sees the text); a restore takes the parsed payload itself
- * ({@link rawPayloadOf}) and never makes the text.
+ * ({@link rawPayloadOf}) and never makes the text. A copy of the entry (a spread, perhaps with a `value` of its own)
+ * is an entry of text only.
  */
 function rawEntry(keyGroup: number, path: string, payload: unknown[]): SnapshotEntry {
   let text: string | undefined;
-  return {
+  const entry: SnapshotEntry = {
     keyGroup,
     path,
     get value(): string {
       return (text ??= JSON.stringify(payload));
     },
-    [RAW_PAYLOAD]: payload,
-  } as SnapshotEntry;
+  };
+  RAW_PAYLOADS.set(entry, payload);
+  return entry;
 }
 
 /**
@@ -352,7 +355,7 @@ function rawEntry(keyGroup: number, path: string, payload: unknown[]): SnapshotE
  * @internal
  */
 export function rawPayloadOf(e: SnapshotEntry): unknown[] | undefined {
-  return (e as { [RAW_PAYLOAD]?: unknown[] })[RAW_PAYLOAD];
+  return RAW_PAYLOADS.get(e);
 }
 
 /** Whether an entry has a value (is not a deletion), without making a raw row's text. @internal */

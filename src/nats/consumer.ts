@@ -123,7 +123,6 @@ export async function openOrderedConsumer(connection: NatsConnection, stream: st
  * @internal
  */
 export async function firstAfterRemoved(connection: NatsConnection, stream: string, after: number): Promise<number | undefined> {
-  if (after <= 0) return undefined;
   const info = await (await jetstreamManager(connection)).streams.info(stream);
   // (an empty stream's first sequence is its last + 1: nothing removed when `after` is its last)
   const first = info.state.first_seq;

@@ -3,7 +3,7 @@ import { record, type Key, type StreamElement } from '../elements/index.js';
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
 import type { Source, SourceRead, SourceReader } from '../jobs/types.js';
 import { StatusWatermarkValve, valveStateFromJson, valveStateToJson } from '../partitioning/valve.js';
-import { firstAfterRemoved, openOrderedConsumer, type MessageQueue } from './consumer.js';
+import { openOrderedConsumer, type MessageQueue } from './consumer.js';
 import { JetStreamError } from './source.js';
 
 /** What a checkpoint stores of the reader (JSON). */
@@ -151,21 +151,6 @@ export function exchangeSource(options: {
       }
       if (start.ended.every(Boolean)) return new ExchangeReader(description, upstreamTasks, start, undefined);
       let messages: MessageQueue;
-      let first: number | undefined;
-      try {
-        first = await firstAfterRemoved(connection, stream, start.seq);
-      } catch (e) {
-        throw new JetStreamError(OP, description, `${description}: cannot read the exchange stream '${stream}': ${(e as Error)?.message ?? String(e)}`, e);
-      }
-      if (first !== undefined) {
-        throw new TidewaterError(
-          OP,
-          start.seq,
-          `${description}: the checkpoint resumes after message ${start.seq} of the exchange stream '${stream}', which now starts at message ${first}: ` +
-            `what the stage before sent in between was removed while the task was down (the stream's max_age, max_msgs or max_bytes, or a purge), so exactly-once cannot hold. ` +
-            `Give the exchange stream limits that outlive a restart.`,
-        );
-      }
       try {
         messages = await openOrderedConsumer(connection, stream, filter, start.seq, batch);
       } catch (e) {
