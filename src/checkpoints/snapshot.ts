@@ -102,6 +102,11 @@ export function escapeJson(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s).slice(1, -1) : s;
 }
 
+/** Whether `s` has a character JSON escapes inside a string literal (then {@link escapeJson} changes it). @internal */
+export function needsEscape(s: string): boolean {
+  return NEEDS_ESCAPE.test(s);
+}
+
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
@@ -327,35 +332,36 @@ export class ChunkWriter {
 /** A non-negative safe integer (key groups, ids, counts in stored data). @internal */
 export const isIndex = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 
-/** The parsed payloads of entries read from raw rows (not on the entry itself: a copy of an entry is text only). */
-const RAW_PAYLOADS = new WeakMap<SnapshotEntry, unknown[]>();
+const RAW_PAYLOAD = Symbol('tidewater.rawPayload');
 
 /**
  * The entry of a raw row: `value` is its payload's text, made on first read (an own enumerable getter, so a copy,
  * `JSON.stringify` or a structured clone of the entry sees the text); a restore takes the parsed payload itself
- * ({@link rawPayloadOf}) and never makes the text. A copy of the entry (a spread, perhaps with a `value` of its own)
- * is an entry of text only.
+ * ({@link rawPayloadOf}) and never makes the text.
  */
 function rawEntry(keyGroup: number, path: string, payload: unknown[]): SnapshotEntry {
   let text: string | undefined;
-  const entry: SnapshotEntry = {
+  return {
     keyGroup,
     path,
     get value(): string {
       return (text ??= JSON.stringify(payload));
     },
-  };
-  RAW_PAYLOADS.set(entry, payload);
-  return entry;
+    [RAW_PAYLOAD]: payload,
+  } as SnapshotEntry;
 }
 
 /**
  * The payload of an entry read from a raw row as the chunk's parse gave it (JSON, not yet decoded by the state codec),
- * or undefined for an entry whose value is only text. Not to be changed: the entry's `value` is made from it.
+ * or undefined for an entry whose value is only text. A copy of a raw entry (a spread, perhaps with a `value` of its
+ * own) carries the payload along but has `value` as data: it is an entry of text. Not to be changed: the entry's
+ * `value` is made from it. (Not a `WeakMap` beside the entries: hundreds of thousands of entries there made every
+ * collection of the garbage crawl.)
  * @internal
  */
 export function rawPayloadOf(e: SnapshotEntry): unknown[] | undefined {
-  return RAW_PAYLOADS.get(e);
+  const payload = (e as { [RAW_PAYLOAD]?: unknown[] })[RAW_PAYLOAD];
+  return payload !== undefined && Object.getOwnPropertyDescriptor(e, 'value')?.get !== undefined ? payload : undefined;
 }
 
 /** Whether an entry has a value (is not a deletion), without making a raw row's text. @internal */

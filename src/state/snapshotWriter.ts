@@ -2,7 +2,7 @@ import type { Key } from '../elements/index.js';
 import { TidewaterError, describeValue } from '../errors/index.js';
 import { keyGroupUnchecked } from '../keys/keyGroups.js';
 import { keyOfId, type KeyId } from '../keys/keyId.js';
-import { ChunkWriter, encode, escapeJson, PackedSnapshot } from '../checkpoints/snapshot.js';
+import { ChunkWriter, encode, escapeJson, needsEscape, PackedSnapshot } from '../checkpoints/snapshot.js';
 import type { Namespace, Timer } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import { encodeValue, hasOnlyItems, isPlainNumber, UnserializableValueError } from './codec.js';
@@ -92,7 +92,18 @@ function writeKey(w: ChunkWriter, id: KeyId): void {
     w.ascii('\\"');
     w.num(id);
     w.ascii('\\"');
+  } else if (typeof id === 'string' && !isEscapedStringId(id.charCodeAt(0)) && !needsEscape(id)) {
+    // a string key (its own id) with nothing to escape: its text `"k"` as a JSON string inside the path's string,
+    // `\"\\\"k\\\"\"`, written around it (what the general case makes with three JSON.stringify calls)
+    w.ascii('\\"\\\\\\"');
+    w.text(id);
+    w.ascii('\\\\\\"\\"');
   } else w.text(escapeJson(JSON.stringify(keyText(id))));
+}
+
+/** A string id starting with U+0000 (a string key that starts with it or with `[`) or `[` (an array key). */
+function isEscapedStringId(first: number): boolean {
+  return first === 0 || first === 91;
 }
 
 /**
