@@ -244,7 +244,7 @@ const k = (r: number): string => (Number.isNaN(r) ? '–' : r >= 1e6 ? `${(r / 1
 
 function report(rs: readonly QueryResult[], o: Options, command: string): string {
   const lines = [
-    `\`${command}\` — ${o.events.toLocaleString('en')} events at ${o.rate.toLocaleString('en')} events/s of event time, one core; node ${globalThis.process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; median of ${o.rounds} interleaved rounds, each query in its own process.`,
+    `\`${command}\` — ${o.events.toLocaleString('en')} events at ${o.rate.toLocaleString('en')} events/s of event time, one core; node ${globalThis.process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; median of ${o.rounds} rounds, each query in its own process, in three phases (the pipe and the loop, then the jobs, then the threads; rounds interleaved within a phase).`,
     '',
     '"pipe": `from(events).pipe(eventTime(…, boundedOutOfOrderness(4000)), query, values())`; "job": in `runJob`; "+ ckpt": `runJob` with a LevelDB checkpoint every 1 s (× job; the run\'s last snapshot, at the end of input, included); "parallel(2)": the keyed stage in two worker threads (× pipe); "× loop": tidewater\'s speed (pipe) over the hand-written loop\'s, where there is one. Published figures are per core (bench/nexmark/README.md, "Published figures"); "× Flink" is the pipe rate over the higher of Flink\'s V1 and V2 figures.',
     '',
