@@ -293,15 +293,24 @@ export class ChunkWriter {
     if (this.p >= CHUNK_CHARS) this.close();
   }
 
-  /** A whole row; `path` and `value` already escaped ({@link escapeJson}); no value = deletion. */
-  row(keyGroup: number, path: string, value: string | undefined): void {
+  /**
+   * A whole row; `path` and `value` already escaped ({@link escapeJson}), or `value` JSON written as it is (`raw`: a
+   * keyed payload); no value = deletion.
+   */
+  row(keyGroup: number, path: string, value: string | undefined, raw = false): void {
     this.begin(keyGroup);
     this.text(path);
-    if (value !== undefined) {
+    if (value === undefined) {
+      this.end();
+    } else if (raw) {
+      this.rawValue();
+      this.text(value);
+      this.endRaw();
+    } else {
       this.value();
       this.text(value);
+      this.end();
     }
-    this.end();
   }
 
   private close(): void {
@@ -313,13 +322,8 @@ export class ChunkWriter {
 
   /** An entry in its plain form (escaped here); an entry read from a raw row as a raw row again. */
   entry(e: SnapshotEntry): void {
-    if (rawPayloadOf(e) !== undefined) {
-      this.begin(e.keyGroup);
-      this.text(escapeJson(e.path));
-      this.rawValue();
-      this.text(e.value as string);
-      this.endRaw();
-    } else this.row(e.keyGroup, escapeJson(e.path), e.value === undefined ? undefined : escapeJson(e.value));
+    const raw = rawPayloadOf(e) !== undefined;
+    this.row(e.keyGroup, escapeJson(e.path), raw || e.value === undefined ? e.value : escapeJson(e.value), raw);
   }
 
   /** The chunks, the last one closed. */

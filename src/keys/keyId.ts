@@ -25,8 +25,8 @@ export function checkedKeyIdOf(key: unknown): KeyId | typeof NOT_A_KEY {
   return otherKeyIdOf(key);
 }
 
-/** Whether a string key with this first character code is escaped in its id: U+0000 and `[` (an array's id). */
-function isEscapedInId(first: number): boolean {
+/** Whether a string key with this first character code is escaped in its id: U+0000 and `[` (an array's id). @internal */
+export function isEscapedInId(first: number): boolean {
   return first === 0 || first === 91;
 }
 
@@ -54,6 +54,27 @@ export function keyOfId(id: KeyId): Key {
     if (first === 91) return (id.indexOf('{') < 0 ? JSON.parse(id) : decodeValue(id)) as Key;
   }
   return id;
+}
+
+/**
+ * The codec's text of the key with this id (`encodeValue(keyOfId(id))`, what snapshots write), without decoding it:
+ * an array key's id is that text already, a string key's id the string (after a U+0000 when it starts with one or
+ * with `[`).
+ *
+ * @example
+ * ```ts
+ * encodedKeyOfId(keyIdOf(['a', 1])); // '["a",1]'
+ * encodedKeyOfId(keyIdOf('user-7')); // '"user-7"'
+ * ```
+ * @internal
+ */
+export function encodedKeyOfId(id: KeyId): string {
+  if (typeof id === 'string') {
+    const first = id.charCodeAt(0);
+    if (first === 91) return id;
+    return JSON.stringify(first === 0 ? id.slice(1) : id);
+  }
+  return encodeValue(keyOfId(id));
 }
 
 /**

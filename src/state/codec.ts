@@ -78,6 +78,11 @@ type Refusal = { key: string; reason: string };
  * aside). A symbol key, a non-enumerable property or an accessor would not survive a checkpoint (JSON drops the
  * first two and freezes the third into a data property), so they are refused rather than changed silently.
  */
+/** An enumerable data property: what {@link encodableKeys} and {@link isPlainJson} encode (anything else is refused). */
+function isEncodableProperty(d: PropertyDescriptor): boolean {
+  return d.get === undefined && d.set === undefined && d.enumerable === true;
+}
+
 function encodableKeys(o: object): string[] | Refusal {
   const names = Object.getOwnPropertyNames(o);
   const isArray = Array.isArray(o);
@@ -85,13 +90,14 @@ function encodableKeys(o: object): string[] | Refusal {
   for (const k of names) {
     if (isArray && k === 'length') continue;
     const d = Object.getOwnPropertyDescriptor(o, k) as PropertyDescriptor;
+    if (isEncodableProperty(d)) {
+      keys.push(k);
+      continue;
+    }
     if (d.get !== undefined || d.set !== undefined) {
       return { key: k, reason: `a getter/setter property cannot be serialized (it would restore as a plain value); store the value itself` };
     }
-    if (d.enumerable !== true) {
-      return { key: k, reason: `a non-enumerable property cannot be serialized (it would be lost on restore); make it enumerable or drop it` };
-    }
-    keys.push(k);
+    return { key: k, reason: `a non-enumerable property cannot be serialized (it would be lost on restore); make it enumerable or drop it` };
   }
   if (Object.getOwnPropertySymbols(o).length > 0) return { key: '', reason: 'an object with symbol keys cannot be serialized' };
   return keys;
@@ -299,12 +305,12 @@ function isPlainJson(v: unknown, depth: number): boolean {
         return hasOnlyItems(v);
       }
       if (Object.getPrototypeOf(v) !== Object.prototype) return false;
-      // (the checks of encodableKeys, without its list of keys: the descriptor gives the value too)
+      // (the rule of encodableKeys, without its list of keys: the descriptor gives the value too)
       const names = Object.getOwnPropertyNames(v);
       for (let i = 0; i < names.length; i++) {
         const k = names[i] as string;
         const d = Object.getOwnPropertyDescriptor(v, k) as PropertyDescriptor;
-        if (d.get !== undefined || d.set !== undefined || d.enumerable !== true || k.charCodeAt(0) === 36 /* $ */) return false;
+        if (!isEncodableProperty(d) || k.charCodeAt(0) === 36 /* $ */) return false;
         if (!isPlainJson(d.value, depth + 1)) return false;
       }
       return Object.getOwnPropertySymbols(v).length === 0;

@@ -1,7 +1,7 @@
 import type { Key } from '../elements/index.js';
 import { TidewaterError, describeValue } from '../errors/index.js';
 import { keyGroupUnchecked } from '../keys/keyGroups.js';
-import { keyOfId, type KeyId } from '../keys/keyId.js';
+import { encodedKeyOfId, isEscapedInId, keyOfId, type KeyId } from '../keys/keyId.js';
 import { ChunkWriter, encode, escapeJson, needsEscape, PackedSnapshot } from '../checkpoints/snapshot.js';
 import type { Namespace, Timer } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
@@ -73,37 +73,19 @@ function userPath(kind: StateKind, ttl: boolean, p: string): string {
 }
 
 /** Writes the key's element of a path (`JSON.stringify(encodeValue(key))`), escaped. */
-/**
- * The key's text as the codec writes it (`encodeValue(keyOfId(id))`), from its id: an array key's id is that text
- * already, a string key's id the string (after a U+0000 when it starts with `[` or U+0000; src/keys/keyId.ts).
- */
-function keyText(id: KeyId): string {
-  if (typeof id === 'string') {
-    const first = id.charCodeAt(0);
-    if (first === 91) return id;
-    return JSON.stringify(first === 0 ? id.slice(1) : id);
-  }
-  return encodeValue(keyOfId(id));
-}
-
 function writeKey(w: ChunkWriter, id: KeyId): void {
   // a number key (not -0, which the codec tags) is its digits: no stringify, nothing to escape
   if (isPlainNumber(id)) {
     w.ascii('\\"');
     w.num(id);
     w.ascii('\\"');
-  } else if (typeof id === 'string' && !isEscapedStringId(id.charCodeAt(0)) && !needsEscape(id)) {
+  } else if (typeof id === 'string' && !isEscapedInId(id.charCodeAt(0)) && !needsEscape(id)) {
     // a string key (its own id) with nothing to escape: its text `"k"` as a JSON string inside the path's string,
     // `\"\\\"k\\\"\"`, written around it (what the general case makes with three JSON.stringify calls)
     w.ascii('\\"\\\\\\"');
     w.text(id);
     w.ascii('\\\\\\"\\"');
-  } else w.text(escapeJson(JSON.stringify(keyText(id))));
-}
-
-/** A string id starting with U+0000 (a string key that starts with it or with `[`) or `[` (an array key). */
-function isEscapedStringId(first: number): boolean {
-  return first === 0 || first === 91;
+  } else w.text(escapeJson(JSON.stringify(encodedKeyOfId(id))));
 }
 
 /**
