@@ -37,3 +37,39 @@ describe('checkpoint chains with an operator that is full in every checkpoint', 
     expect(kept.map((c) => c.id)).toStrictEqual([8, 7]);
   }, 20_000);
 });
+
+describe('checkpoint chains of a state that grows', () => {
+  it('stay deltas: each entry is written once, and the chain restores the whole state', async () => {
+    // 20 000 users, then five rounds of 5 000 new ones (fewer than the state each time: no saturation), then ten
+    // known users again
+    const users = (from: number, n: number): UserClick[] => Array.from({ length: n }, (_, i) => ({ user: `u${from + i}`, ts: from + i }));
+    const input = [...users(0, 20_000), ...[0, 1, 2, 3, 4].flatMap((r) => users(20_000 + r * 5_000, 5_000)), ...users(0, 10)];
+    const ats = [20_000, 25_000, 30_000, 35_000, 40_000, 45_000];
+    const { source, gates } = gatedAt(input, ats);
+    const store = memoryStore();
+    const pipeline = wideNarrow((user) => /^u\d$/.test(user));
+    const job = runJob({ name: 'grow', source, pipeline, sink: toArray<number>(), checkpoint: { intervalMs: 1e9, store, retain: 2 } });
+    const taken: CheckpointInfo[] = [];
+    for (const g of gates) {
+      await g.reached;
+      taken.push(await job.triggerCheckpoint());
+      if (g.at < 45_000) g.open();
+    }
+    await job.stop();
+    // the old rule (a full checkpoint once the deltas add up to the last full one) made the fifth one full
+    expect(taken.map((t) => [t.full, t.entries])).toStrictEqual([
+      [true, 20_001],
+      [false, 5_000],
+      [false, 5_000],
+      [false, 5_000],
+      [false, 5_000],
+      [false, 5_000],
+    ]);
+    // restored from the chain: the ten known users count their second click (u0…u9 emit; the total of their counts
+    // was 10 after their first clicks)
+    const sink = toArray<number>();
+    const again = runJob({ name: 'grow', source, pipeline, sink, checkpoint: { intervalMs: 1e9, store, retain: 2 } });
+    await again.done;
+    expect(sink.values).toStrictEqual([12, 14, 16, 18, 20, 22, 24, 26, 28, 30]);
+  }, 30_000);
+});

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeValue, type Key } from '../src/index.js';
-import { checkedKeyIdOf, keyIdOf, keyOfId } from '../src/keys/keyId.js';
+import { encodeValue, keyGroupOf, type Key } from '../src/index.js';
+import { checkedKeyIdOf, keyGroupOfId, keyIdOf, keyOfId } from '../src/keys/keyId.js';
 
 const part = fc.oneof(
   fc.string(),
@@ -77,3 +77,20 @@ describe('key ids of composite keys', () => {
     expect(keyOfId(checkedKeyIdOf(decorated) as string)).toStrictEqual(['user-17', 42]);
   });
 });
+
+describe('keyGroupOfId', () => {
+  it("is the key group of the id's key, for every kind of key (int32 arrays read in place, the rest decoded)", () => {
+    const int = fc.oneof(fc.integer(), fc.integer({ min: -1_000_000_000, max: 1_000_000_000 }), fc.constantFrom(0, -1, 999_999_999, -999_999_999, 1_000_000_000, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 2 ** 40));
+    const key = fc.oneof(fc.array(int, { maxLength: 4 }), fc.array(part, { maxLength: 3 }), part);
+    fc.assert(
+      fc.property(key, fc.constantFrom(128, 4096, 32768), (k, maxParallelism) => {
+        expect(keyGroupOfId(keyIdOf(k as Key), maxParallelism)).toBe(keyGroupOf(k as Key, maxParallelism));
+      }),
+      { numRuns: 2_000 },
+    );
+    expect([[], [0], [-7, 42], [1, 2.5], [1e21], [-0, 1]].map((k) => keyGroupOfId(keyIdOf(k as Key), 128))).toStrictEqual(
+      [[], [0], [-7, 42], [1, 2.5], [1e21], [-0, 1]].map((k) => keyGroupOf(k as Key, 128)),
+    );
+  });
+});
+

@@ -1,5 +1,6 @@
 import type { Key } from '../elements/index.js';
 import { isKey } from './validate.js';
+import { javaHashCode, murmurHash } from './keyGroups.js';
 import { decodeValue, encodeValue, isPlainNumber } from '../state/codec.js';
 
 /**
@@ -100,3 +101,48 @@ function arrayKeyText(key: readonly unknown[]): string {
   for (let i = 1; i < key.length; i++) text += ',' + String(key[i]);
   return text + ']';
 }
+
+/**
+ * The key group of the key with this id (`keyGroupUnchecked(keyOfId(id), maxParallelism)`): an array id of int32
+ * items (a composite key of ids, the common case) is read in place — Java's list hash of its items' int hashes —
+ * without parsing it into an array; every other id decodes its key.
+ *
+ * @example
+ * ```ts
+ * keyGroupOfId(keyIdOf([7, 42]), 128) === keyGroupOf([7, 42], 128); // true
+ * ```
+ * @internal
+ */
+export function keyGroupOfId(id: KeyId, maxParallelism: number): number {
+  const code = typeof id === 'string' && id.charCodeAt(0) === 91 ? int32ArrayHash(id) : undefined;
+  return murmurHash(code ?? javaHashCode(keyOfId(id))) % maxParallelism;
+}
+
+/**
+ * `javaHashCode` of the array with this id when its items are all int32 in canonical JSON (`[7,-42]`: optional `-`,
+ * one to nine digits, no leading zero); undefined for any other array.
+ */
+function int32ArrayHash(id: string): number | undefined {
+  const n = id.length;
+  if (n === 2) return id.charCodeAt(1) === 93 ? 0 : undefined;
+  let h = 0;
+  let i = 1;
+  for (;;) {
+    let c = id.charCodeAt(i);
+    const negative = c === 45;
+    if (negative) c = id.charCodeAt(++i);
+    if (c < 48 || c > 57 || (c === 48 && negative)) return undefined; // (not a digit; "-0…")
+    const first = i;
+    let v = 0;
+    while (c >= 48 && c <= 57) {
+      v = v * 10 + (c - 48);
+      c = id.charCodeAt(++i);
+    }
+    if (i - first > 9 || (i - first > 1 && id.charCodeAt(first) === 48)) return undefined; // beyond int32 digits; leading zero
+    h = (Math.imul(31, h) + (negative ? -v : v)) | 0;
+    if (c === 93) return i === n - 1 ? h : undefined;
+    if (c !== 44) return undefined; // a fraction, an exponent, another kind of item
+    i++;
+  }
+}
+

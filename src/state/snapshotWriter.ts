@@ -1,7 +1,6 @@
 import type { Key } from '../elements/index.js';
 import { TidewaterError, describeValue } from '../errors/index.js';
-import { keyGroupUnchecked } from '../keys/keyGroups.js';
-import { encodedKeyOfId, isEscapedInId, keyOfId, type KeyId } from '../keys/keyId.js';
+import { encodedKeyOfId, isEscapedInId, keyGroupOfId, keyOfId, type KeyId } from '../keys/keyId.js';
 import { ChunkWriter, encode, escapeJson, needsEscape, PackedSnapshot } from '../checkpoints/snapshot.js';
 import type { Namespace, Timer } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
@@ -193,7 +192,7 @@ export class SnapshotWriter {
   }
 
   private groupOfId(id: KeyId): number {
-    return keyGroupUnchecked(keyOfId(id), this.b.maxParallelism);
+    return keyGroupOfId(id, this.b.maxParallelism);
   }
 
   /** Writes the path of an entry (`JSON.stringify(['s', name, kind, ns, encodeValue(key)])`), escaped. */

@@ -9,7 +9,7 @@ import type { NamespacedColumns } from './columns.js';
  *
  * @example
  * ```ts
- * const saturatesAt = Math.max(SATURATION_MIN, Math.ceil(entries / 2));
+ * const saturated = changes >= SATURATION_MIN && 2 * updated + created >= entriesAtLastSnapshot;
  * ```
  * @internal
  */
@@ -37,8 +37,8 @@ type NsDirty = Map<Namespace, Map<KeyId, boolean>>;
  * (`src/state/snapshotWriter.ts`) reads what it recorded.
  *
  * Change tracking starts with the first snapshot (or a restore): before that there is nothing to be incremental to,
- * and an operator that is never checkpointed keeps no bookkeeping. It stops again once half the state changed since
- * the last snapshot (see `changed`): the next snapshot is then full, and while that keeps happening the intervals
+ * and an operator that is never checkpointed keeps no bookkeeping. It stops again once a full snapshot would write
+ * at most twice what a delta would (see `changed`): the next snapshot is then full, and while that keeps happening the intervals
  * after it go untracked too (see `trackNext`). A change records, once per key and state, whether the key was present
  * at the last snapshot (= present before its first change since), so a snapshot writes what is present and deletes
  * what was persisted and is gone — and nothing for state created and dropped in between.
@@ -69,8 +69,12 @@ export class ChangeTracker {
   private readonly lastFresh: (Namespace | undefined)[];
   /** per state: whether its new namespaces are tracked whole (namespace-major, no TTL) */
   private readonly wholeNamespaces: readonly boolean[];
-  /** changes recorded since the last snapshot, and how many stop tracking (see {@link changed}) */
+  /**
+   * Changes recorded since the last snapshot; their weight (2 for an entry the last snapshot had, 1 for one created
+   * since); and the weight that stops tracking: the state's entries at the last snapshot (see {@link changed}).
+   */
   private changes = 0;
+  private weight = 0;
   private saturateAt = Infinity;
   /**
    * Whether tracking saturated since the last snapshot; how many tracked intervals in a row did (capped at
@@ -100,8 +104,9 @@ export class ChangeTracker {
     if (ns === '') {
       const d = this.dirty[i] as Dirty;
       if (!d.has(id)) {
-        d.set(id, (this.cols[i] as Map<KeyId, unknown>).has(id));
-        this.changed();
+        const present = (this.cols[i] as Map<KeyId, unknown>).has(id);
+        d.set(id, present);
+        this.changed(1, present);
       }
       return;
     }
@@ -119,7 +124,7 @@ export class ChangeTracker {
         if (!(this.namespaced.cols[i] as Map<unknown, unknown>).has(ns)) {
           fresh.add(ns);
           this.lastFresh[i] = ns;
-          this.changed();
+          this.changed(1, false);
           return;
         }
       }
@@ -127,8 +132,9 @@ export class ChangeTracker {
       nd.set(ns, d);
     }
     if (!d.has(id)) {
-      d.set(id, this.namespaced.has(i, id, ns));
-      this.changed();
+      const present = this.namespaced.has(i, id, ns);
+      d.set(id, present);
+      this.changed(1, present);
     }
   }
 
@@ -141,7 +147,7 @@ export class ChangeTracker {
       if (was === false) d.delete(id);
       else if (was === undefined) {
         d.set(id, true);
-        this.changed();
+        this.changed(1, true);
       }
       return;
     }
@@ -172,7 +178,7 @@ export class ChangeTracker {
       if (kept.size > 0) nd.set(ns, kept);
       else nd.delete(ns);
       // (counted as that many removals, for saturation)
-      if (kept.size > 0) this.changed(kept.size);
+      if (kept.size > 0) this.changed(kept.size, true);
     }
   }
 
@@ -180,17 +186,22 @@ export class ChangeTracker {
   markTimers(id: KeyId): void {
     if (this.timersDirty.has(id)) return;
     this.timersDirty.add(id);
-    this.changed();
+    this.changed(1, this.timersPersisted.has(id));
   }
 
   /**
-   * Counts a change recorded since the last snapshot. Once they reach half the state's entries (and at least
-   * {@link SATURATION_MIN}), tracking stops until the next snapshot, which is then a full one: past that point a full
-   * snapshot writes at most twice what a delta would, while tracking every further change would cost a lookup per
-   * write (at high rates, where every key changes between two checkpoints, most of a checkpoint's cost).
+   * Counts `n` changes recorded since the last snapshot, of entries the last snapshot had (`persisted`: updated or
+   * removed) or created since. A delta writes `updated + created` entries, a full snapshot about `entries + created`
+   * (`entries`: the state's at the last snapshot); once the full one writes at most twice what the delta would —
+   * `2 · updated + created ≥ entries` — and at least {@link SATURATION_MIN} changes were recorded, tracking stops until
+   * the next snapshot, which is then a full one: tracking every further change would cost a lookup per write (at
+   * high rates, where every key changes between two checkpoints, most of a checkpoint's cost) to save at most half
+   * the snapshot. New entries weigh half: a state that grows (every key new, none changed) saturates only once it
+   * doubled since the last snapshot, not when half of it is new — its deltas stay exact.
    */
-  private changed(n = 1): void {
-    if ((this.changes += n) >= this.saturateAt) {
+  private changed(n: number, persisted: boolean): void {
+    this.changes += n;
+    if ((this.weight += persisted ? 2 * n : n) >= this.saturateAt && this.changes >= SATURATION_MIN) {
       this.b.tracking = false;
       this.saturated = true;
       this.clear();
@@ -231,8 +242,8 @@ export class ChangeTracker {
 
   /** Where {@link changed} stops tracking, from the state's current size. */
   private resetSaturation(): void {
-    this.changes = 0;
-    this.saturateAt = Math.max(SATURATION_MIN, Math.ceil(this.b.entryCount / 2));
+    this.changes = this.weight = 0;
+    this.saturateAt = this.b.entryCount;
   }
 
   private clear(): void {
