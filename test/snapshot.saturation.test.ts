@@ -82,7 +82,8 @@ describe('saturation weighs new entries half', () => {
     ];
     const probes = [0, 499, 500, 9_999, 10_000, 18_998, 18_999, 19_000, 37_999];
     snapshots.forEach((_, at) => {
-      const lastFull = snapshots.slice(0, at + 1).findLastIndex((s) => s.full);
+      let lastFull = at;
+      while (!(snapshots[lastFull] as OperatorSnapshot).full) lastFull--;
       const back = new KeyedStateBackend({ operator: 'grow', state, scheduler: { now: () => 0 } as never });
       back.restore(snapshots.slice(lastFull, at + 1));
       expect([at, probes.map((i) => back.peekState(`k${i}`, 'v'))]).toStrictEqual([at, probes.map((i) => (expected[at] as (i: number) => number | undefined)(i))]);

@@ -12,9 +12,10 @@ import { LOOPS } from './loops.js';
 import { KEYED_STAGES, keyedQuery, QUERIES, stamped, type Query, type QueryName } from './queries.js';
 
 /**
- * `npm run bench -- nexmark [--events 1000000] [--rate 10000] [--rounds 3] [--queries q0,q5]`: events per second of
- * each Nexmark query on one core (bench/nexmark/README.md, "Throughput"), next to the published per-core figures of
- * Flink, RisingWave and Feldera.
+ * `npm run bench -- nexmark [--events 1000000] [--rate 10000] [--rounds 3] [--queries q0,q5] [--no-threads]`: events
+ * per second of each Nexmark query on one core (bench/nexmark/README.md, "Throughput"), next to the published per-core
+ * figures of Flink, RisingWave and Feldera. `--no-threads` leaves out the third phase (parallel(2)): for long runs
+ * that measure the checkpoints of a growing state (`--events 3000000 --queries q18,q19 --no-threads`).
  *
  * Each query runs in its own Node process (JIT state does not leak between queries). The events are generated
  * before any measurement (generation is not measured) and kept in an array. The cases run in three phases — the pipe
@@ -68,6 +69,8 @@ interface Options {
   rate: number;
   rounds: number;
   queries: QueryName[];
+  /** run the parallel(2) phase (default true; `--no-threads`) */
+  threads: boolean;
   child?: QueryName;
 }
 
@@ -83,7 +86,7 @@ interface QueryResult {
 }
 
 function parseArgs(args: readonly string[]): Options {
-  const o: Options = { events: 1_000_000, rate: 10_000, rounds: 3, queries: Object.keys(QUERIES) as QueryName[] };
+  const o: Options = { events: 1_000_000, rate: 10_000, rounds: 3, queries: Object.keys(QUERIES) as QueryName[], threads: true };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const v = args[i + 1];
@@ -92,7 +95,10 @@ function parseArgs(args: readonly string[]): Options {
     else if (a === '--rounds') o.rounds = Number(v);
     else if (a === '--queries') o.queries = (v ?? '').split(',') as QueryName[];
     else if (a === '--child') o.child = v as QueryName;
-    else continue;
+    else {
+      if (a === '--no-threads') o.threads = false;
+      continue;
+    }
     i++;
   }
   for (const q of [...o.queries, ...(o.child !== undefined ? [o.child] : [])]) if (!(q in QUERIES)) throw new Error(`nexmark bench: no query '${q}'`);
@@ -221,7 +227,7 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
     ratios['job + checkpoints']?.push(j.ms / c.ms);
   }
   // Phase 3: parallel(2) threads (against the pipe's rounds of phase 1).
-  if (KEYED_STAGES[name] !== undefined) {
+  if (o.threads && KEYED_STAGES[name] !== undefined) {
     await runParallel(name, warm);
     for (let round = 0; round < o.rounds; round++) {
       const par = await runParallel(name, events);
@@ -272,7 +278,7 @@ export async function nexmarkBench(args: readonly string[]): Promise<{ report: s
     const t0 = performance.now();
     const r = spawnSync(
       globalThis.process.execPath,
-      ['--max-old-space-size=8192', '--expose-gc', '--import', 'tsx', RUN_TS, 'nexmark', '--child', q, '--events', String(o.events), '--rate', String(o.rate), '--rounds', String(o.rounds)],
+      ['--max-old-space-size=8192', '--expose-gc', '--import', 'tsx', RUN_TS, 'nexmark', '--child', q, '--events', String(o.events), '--rate', String(o.rate), '--rounds', String(o.rounds), ...(o.threads ? [] : ['--no-threads'])],
       { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 },
     );
     const line = r.stdout.split('\n').find((l) => l.startsWith(MARK));
