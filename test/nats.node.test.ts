@@ -51,8 +51,8 @@ async function readSubject(stream: string, subject: string): Promise<{ value: un
 }
 
 /** Reads a source to its end (or `limit` values), directly through its reader. */
-async function drain<T>(source: Source<T>, offset?: string, limit = Infinity): Promise<{ values: unknown[]; offset: string; reader: SourceReader<T> }> {
-  const reader = await source.open(offset, { job: 'test', index: 0, scheduler: asyncScheduler });
+async function drain<T>(source: Source<T>, offset?: string, limit = Infinity, warn?: (m: string) => void): Promise<{ values: unknown[]; offset: string; reader: SourceReader<T> }> {
+  const reader = await source.open(offset, { job: 'test', index: 0, scheduler: asyncScheduler, ...(warn !== undefined ? { warn } : {}) });
   const values: unknown[] = [];
   for (;;) {
     const r = await reader.read(Math.min(64, limit - values.length));
@@ -194,7 +194,12 @@ describe.runIf(run)('tidewater/nats', () => {
       );
       await jsm.streams.purge(name, { seq: 6 });
       await expect(drain(source(), first.offset)).rejects.toThrow(`stream '${name}' now starts at message 6: messages 3–5 were removed while the job was down`);
-      expect((await drain(source({ onRemoved: 'skip' }), first.offset)).values).toStrictEqual([6, 7, 8]);
+      const warnings: string[] = [];
+      expect((await drain(source({ onRemoved: 'skip' }), first.offset, Infinity, (m) => warnings.push(m))).values).toStrictEqual([6, 7, 8]);
+      // skipped as asked, and said so
+      expect(warnings).toStrictEqual([
+        `jetStreamSource(${name}): the checkpoint resumes after message 2, but stream '${name}' now starts at message 6: messages 3–5 were removed while the job was down (the stream's limits — max_age, max_msgs, max_bytes — or a purge). Skipped as asked (onRemoved: 'skip'): resuming from message 6.`,
+      ]);
       // nothing after the checkpoint removed: no error
       const later = await drain(source(), first.offset.replace('"seq":2', '"seq":5'));
       expect(later.values).toStrictEqual([6, 7, 8]);

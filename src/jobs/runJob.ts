@@ -322,7 +322,7 @@ class JobRunner<T, R> {
         ...(loaded !== undefined ? { restoredCheckpoint: loaded.id } : {}),
       }),
     );
-    const ctx = { job: name, scheduler: this.scheduler, startOver: config.restore === false, ...(store !== undefined ? { store } : {}) };
+    const ctx = { job: name, scheduler: this.scheduler, startOver: config.restore === false, warn: this.warn, ...(store !== undefined ? { store } : {}) };
     // before anything is changed (checkpoints pruned, output cut back, journals emptied)
     await this.checkCommitted(loaded, sinkContexts, ctx);
     // the newest id the store recorded for this job (its head, or leftovers); asked once, before anything is pruned

@@ -33,6 +33,11 @@ export interface SourceContext {
   readonly store?: StateStore;
   /** The job starts over (`restore: false`): data a source kept for replay (a journal) belongs to an old run. */
   readonly startOver?: boolean;
+  /**
+   * Reports something the job goes on despite (e.g. records a source skips because the user asked it to): `runJob`
+   * passes its `onWarning`. Absent when a source is opened by hand: then the source writes to the console.
+   */
+  readonly warn?: (message: string) => void;
 }
 
 /**

@@ -414,15 +414,20 @@ export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T
       } catch (e) {
         throw new JetStreamError(OP, stream, `${description}: cannot open stream '${stream}': ${(e as Error)?.message ?? String(e)}`, e);
       }
-      if (first !== undefined && options.onRemoved !== 'skip') {
-        throw new TidewaterError(
-          OP,
-          start.seq,
+      if (first !== undefined) {
+        const removed =
           `${description}: the checkpoint resumes after message ${start.seq}, but stream '${stream}' now starts at message ${first}: ` +
-            `message${first - start.seq > 2 ? `s ${start.seq + 1}–${first - 1} were` : ` ${start.seq + 1} was`} removed while the job was down (the stream's limits — max_age, max_msgs, max_bytes — or a purge). ` +
-            `Resuming would skip ${first - start.seq > 2 ? 'them' : 'it'}. ` +
-            `Raise the stream's limits so that its messages outlive a restart, or pass onRemoved: 'skip' to resume from message ${first}.`,
-        );
+          `message${first - start.seq > 2 ? `s ${start.seq + 1}–${first - 1} were` : ` ${start.seq + 1} was`} removed while the job was down (the stream's limits — max_age, max_msgs, max_bytes — or a purge).`;
+        if (options.onRemoved !== 'skip') {
+          throw new TidewaterError(
+            OP,
+            start.seq,
+            `${removed} Resuming would skip ${first - start.seq > 2 ? 'them' : 'it'}. ` +
+              `Raise the stream's limits so that its messages outlive a restart, or pass onRemoved: 'skip' to resume from message ${first}.`,
+          );
+        }
+        // skipped as asked, never silently
+        (context.warn ?? ((m: string) => console.warn(m)))(`${removed} Skipped as asked (onRemoved: 'skip'): resuming from message ${first}.`);
       }
       try {
         messages = await openOrderedConsumer(connection, stream, options.filter, start.seq, batch);
