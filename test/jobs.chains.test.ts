@@ -2,7 +2,9 @@
 // changes little: the delta chain of the narrow one must still be closed by full checkpoints, or every checkpoint
 // (each with the wide operator's whole state) is kept by retention and read by a restore.
 import { describe, expect, it } from 'vitest';
-import { memoryStore, runJob, toArray, type CheckpointInfo } from '../src/index.js';
+import { pipe } from 'rxjs';
+import { memoryStore, runJob, toArray, valueState, type CheckpointInfo, type JobConfig } from '../src/index.js';
+import { keyBy, process } from '../operators/index.js';
 import { gatedAt, wideNarrow, type UserClick } from './support/gated.js';
 
 const USERS = 5_000;
@@ -73,3 +75,68 @@ describe('checkpoint chains of a state that grows', () => {
     expect(sink.values).toStrictEqual([12, 14, 16, 18, 20, 22, 24, 26, 28, 30]);
   }, 30_000);
 });
+
+/**
+ * Runs `pipeline` over `input` with a checkpoint at each of `ats` (and a savepoint at the end): the checkpoints, what
+ * restoring the last one reads (it and its parents back to the last full one) and the size of the state in full.
+ */
+async function chainOf<T>(name: string, input: readonly T[], ats: readonly number[], pipeline: JobConfig<T, number>['pipeline']): Promise<{ taken: CheckpointInfo[]; read: number; state: number }> {
+  const { source, gates } = gatedAt(input, ats);
+  const job = runJob({ name, source, pipeline, sink: toArray<number>(), checkpoint: { intervalMs: 1e9, store: memoryStore(), retain: 100 } });
+  const taken: CheckpointInfo[] = [];
+  for (const g of gates) {
+    await g.reached;
+    taken.push(await job.triggerCheckpoint());
+    if (g.at < input.length) g.open();
+  }
+  const savepoints: CheckpointInfo[] = [];
+  job.checkpoints$.subscribe((c) => savepoints.push(c));
+  await job.stop({ savepoint: true });
+  let read = 0;
+  for (const t of [...taken].reverse()) {
+    read += t.bytes;
+    if (t.full) break;
+  }
+  return { taken, read, state: (savepoints.at(-1) as CheckpointInfo).bytes };
+}
+
+describe('checkpoint chains sized by what their deltas rewrite', () => {
+  // (found in review: sizing the state by its entries let these chains grow far past twice the state)
+  it('a tiny first checkpoint, many keys added, then rewritten round after round: a restore still reads about twice the state at most', async () => {
+    const users = (from: number, n: number): UserClick[] => Array.from({ length: n }, (_, i) => ({ user: `u${from + i}`, ts: from + i }));
+    const input: UserClick[] = [...users(0, 1), ...users(1, 5_000)];
+    const ats = [1, input.length];
+    for (let r = 0; r < 30; r++) {
+      input.push(...users((r * 2_000) % 5_000, 2_000));
+      ats.push(input.length);
+    }
+    const { taken, read, state } = await chainOf('tiny-first', input, ats, wideNarrow(() => false));
+    expect(taken.filter((t) => t.full).length).toBeGreaterThan(3);
+    expect(read).toBeLessThanOrEqual(2.2 * state);
+  }, 30_000);
+
+  it('one large entry rewritten every round beside many small new ones: a restore still reads about twice the state at most', async () => {
+    // 'big<r>' is the key 'big' (its array rewritten, 20 000 numbers), 's<i>' a counter of its own
+    const pipeline = pipe(
+      keyBy((k: string) => (k.startsWith('big') ? 'big' : k)),
+      process<string, string, number, { v: ReturnType<typeof valueState<number[] | number>> }>({
+        name: 'big-and-small',
+        state: { v: valueState<number[] | number>() },
+        onElement(k, ctx) {
+          if (ctx.key === 'big') ctx.state.v.set(Array.from({ length: 20_000 }, (_, i) => i + Number(k.slice(3)) / 8));
+          else ctx.state.v.set(((ctx.state.v.get() as number | undefined) ?? 0) + 1);
+        },
+      }),
+    );
+    const input: string[] = ['big0'];
+    const ats = [1];
+    for (let r = 0; r < 30; r++) {
+      input.push(`big${r + 1}`, ...Array.from({ length: 1_000 }, (_, i) => `s${r * 1_000 + i}`));
+      ats.push(input.length);
+    }
+    const { taken, read, state } = await chainOf('big-and-small', input, ats, pipeline);
+    expect(taken.filter((t) => t.full).length).toBeGreaterThan(3);
+    expect(read).toBeLessThanOrEqual(2.2 * state);
+  }, 30_000);
+});
+

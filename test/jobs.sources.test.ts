@@ -158,3 +158,20 @@ describe('runJob with named sources', () => {
     expect(() => runJob({ name: 'empty', sources: {}, pipeline: () => mergeStreams() })).toThrow('runJob(empty): give at least one source in sources: { name: source }.');
   });
 });
+
+describe('SourceContext.warn', () => {
+  it("carries a source's warnings to the job's onWarning", async () => {
+    const inner = fromArray([1, 2, 3]);
+    const warning: Source<number> = {
+      description: 'warning source',
+      open(offset, context) {
+        context.warn?.(`${this.description}: opened at ${offset ?? 'the start'}`);
+        return inner.open(offset, context);
+      },
+    };
+    const warnings: string[] = [];
+    const sink = toArray<number>();
+    await runJob({ name: 'warns', source: warning, pipeline: (s) => s, sink, onWarning: (m) => warnings.push(m) }).done;
+    expect([sink.values, warnings]).toStrictEqual([[1, 2, 3], ['warning source: opened at the start']]);
+  });
+});

@@ -139,6 +139,13 @@ export class ChunkWriter {
   private buf = new Uint8Array(CHUNK_CHARS + 4096);
   /** bytes of the open chunk */
   private p = 0;
+  /** bytes of the chunks closed so far */
+  private closedBytes = 0;
+
+  /** Bytes written so far, over all chunks (a row's size is the difference before and after it). */
+  get size(): number {
+    return this.closedBytes + this.p;
+  }
 
   /** Where the next byte goes in the open chunk (for {@link rewind}). */
   get position(): number {
@@ -317,6 +324,7 @@ export class ChunkWriter {
     this.ensure(1);
     this.buf[this.p++] = 93;
     this.chunks.push(fromUtf8.decode(this.buf.subarray(0, this.p)));
+    this.closedBytes += this.p;
     this.p = 0;
   }
 
@@ -419,6 +427,11 @@ export class PackedSnapshot implements OperatorSnapshot {
     /** number of entries in the chunks */
     readonly count: number,
     watermark?: string,
+    /**
+     * Of a delta: the UTF-8 bytes of its rows that rewrite or delete what the previous snapshot had (the rest add
+     * entries): what a restore reads twice. Undefined: not known (count the whole snapshot).
+     */
+    readonly rewritten?: number,
   ) {
     if (watermark !== undefined) this.watermark = watermark;
   }
@@ -445,6 +458,6 @@ export class PackedSnapshot implements OperatorSnapshot {
 
   /** The same snapshot with the operator's watermark. */
   withWatermark(watermark: string): PackedSnapshot {
-    return new PackedSnapshot(this.operator, this.full, this.maxParallelism, this.chunks, this.count, watermark);
+    return new PackedSnapshot(this.operator, this.full, this.maxParallelism, this.chunks, this.count, watermark, this.rewritten);
   }
 }

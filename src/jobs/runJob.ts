@@ -60,8 +60,6 @@ interface PendingCheckpoint {
   readonly full: boolean;
   readonly savepoint: boolean;
   readonly snapshots: OperatorSnapshot[];
-  /** the state entries of the operators snapshotted, when they were (sizes the state, see `persist`) */
-  stateEntries: number;
   reachedSink: boolean;
 }
 
@@ -90,9 +88,9 @@ function snapshotChars(s: OperatorSnapshot): number {
  * however, restores its own last watermark from the checkpoint (a deviation from Flink), so records are judged late
  * after a restore exactly as in an uninterrupted run.
  *
- * Checkpoints are incremental (only changed state), with a full snapshot whenever the last full one and the deltas
- * written since hold about twice the state (its size estimated from its entries), so that restoring reads at most
- * about twice the state.
+ * Checkpoints are incremental (only changed state), with a full one whenever the rows the deltas since the last full
+ * one rewrote (or deleted) add up to the state they build (the last full one and the entries added since), so that
+ * restoring reads at most about twice the state — and a state that only grows keeps writing deltas.
  *
  * With named `sources` ({@link SourcesJobConfig}) each source feeds its own input stream and the pipeline combines
  * them, usually with `mergeStreams` (docs/SEMANTICS.md §2.4): the watermark follows the slowest source, so none of its
@@ -222,9 +220,12 @@ class JobRunner<T, R> {
   private snapshotBase: number | undefined;
   private forceFull = false;
   private fullBytes = 0;
-  /** the state entries when the last full checkpoint was taken (0: not known, e.g. restored) */
-  private fullEntries = 0;
-  private deltaBytes = 0;
+  /**
+   * Since the last full checkpoint: the bytes of delta rows that added entries, and of those that rewrote or deleted
+   * what an earlier checkpoint of the chain holds (what a restore reads in vain). See `persist`.
+   */
+  private addedBytes = 0;
+  private rewrittenBytes = 0;
   private stopRequest: { savepoint: boolean; drain: boolean; resolve: () => void; reject: (e: unknown) => void } | undefined;
 
   constructor(
@@ -351,6 +352,7 @@ class JobRunner<T, R> {
       // a restored delta chain is not extended: the first checkpoint after it is full (bounded chains and restores)
       this.forceFull = loaded.parent !== undefined;
       this.fullBytes = loaded.parent === undefined ? loaded.bytes : 0;
+      this.addedBytes = this.rewrittenBytes = 0;
     }
     for (const [i, { output, sink }] of this.sinks.entries()) {
       const writer = await this.guarded('sink', sink.description, 'open', () => sink.open(sinkContexts[i] as SinkContext));
@@ -838,7 +840,6 @@ class JobRunner<T, R> {
       full: savepoint || this.forceFull,
       savepoint,
       snapshots: [],
-      stateEntries: 0,
       reachedSink: false,
     };
   }
@@ -904,12 +905,7 @@ class JobRunner<T, R> {
   private onBarrier(instance: StatefulOperatorInstance, id: number): void {
     const cp = this.current;
     if (cp === undefined || cp.id !== id) return; // a barrier the job did not inject (e.g. in the source data)
-    this.snapshotInto(cp, instance);
-  }
-
-  private snapshotInto(cp: PendingCheckpoint, instance: StatefulOperatorInstance): void {
     cp.snapshots.push(instance.snapshot({ full: cp.full }));
-    cp.stateEntries += instance.stateEntries;
   }
 
   /** A store's warning about a checkpoint that is complete nonetheless (e.g. its head could not be put aside). */
@@ -958,20 +954,23 @@ class JobRunner<T, R> {
     await this.releaseSources(await store.prune(this.config.name, this.retain, (m) => this.warnStore(m)), cp.id);
     if (allFull) {
       this.fullBytes = meta.bytes;
-      this.fullEntries = cp.stateEntries;
-      this.deltaBytes = 0;
+      this.addedBytes = this.rewrittenBytes = 0;
       this.forceFull = false;
     } else {
-      // what a restore reads besides the last full checkpoint: every snapshot of the checkpoints in the chain. An
-      // operator's full snapshot counts too: its own chain starts afresh here, but the checkpoint that holds it stays
-      // in the other operators' chains (retention keeps it and a restore reads it whole) until a full checkpoint.
-      this.deltaBytes += cp.snapshots.reduce((n, s) => n + snapshotChars(s), 0);
-      // The chain is closed once it holds about twice the state: the state's size now is estimated from the last
-      // full checkpoint's bytes per entry. A state that only grows (its deltas all new entries) then keeps exact
-      // deltas — a restore reads each entry once — while one whose entries are rewritten gets a full checkpoint once
-      // the deltas since the last one add up to it.
-      const stateBytes = this.fullEntries > 0 ? (this.fullBytes * cp.stateEntries) / this.fullEntries : this.fullBytes;
-      this.forceFull = this.deltaBytes >= Math.max(2 * stateBytes - this.fullBytes, 1 << 16);
+      // What a restore reads besides the last full checkpoint: every snapshot of the checkpoints in the chain. The
+      // rows of entries added since build the state; the rows that rewrite or delete an entry an earlier checkpoint
+      // holds are read in vain (the earlier row too, counted once: they are about the same size). An operator's full
+      // snapshot counts whole as rewritten: its own chain starts afresh here, but the checkpoints before it stay in
+      // the other operators' chains (retention keeps them and a restore reads them whole) until a full checkpoint.
+      for (const s of cp.snapshots) {
+        const chars = snapshotChars(s);
+        const rewritten = !s.full && s instanceof PackedSnapshot && s.rewritten !== undefined ? Math.min(s.rewritten, chars) : chars;
+        this.rewrittenBytes += rewritten;
+        this.addedBytes += chars - rewritten;
+      }
+      // the chain is closed once what it holds in vain adds up to the state it builds: a restore reads at most about
+      // twice the state, and a state that only grows (every delta row a new entry) keeps writing deltas
+      this.forceFull = this.rewrittenBytes >= Math.max(this.fullBytes + this.addedBytes, 1 << 16);
     }
     this.checkpointsCompleted++;
     this.lastCheckpoint = cp.id;
@@ -1040,7 +1039,7 @@ class JobRunner<T, R> {
       // the input has ended: no barrier can flow, so the operators are snapshotted directly
       const final = async (savepoint: boolean): Promise<void> => {
         const cp = this.newCheckpoint(savepoint);
-        for (const i of this.instances) this.snapshotInto(cp, i);
+        for (const i of this.instances) cp.snapshots.push(i.snapshot({ full: cp.full }));
         await this.persist(cp);
       };
       await final(this.stopRequest?.savepoint === true);

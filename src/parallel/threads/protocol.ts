@@ -17,6 +17,8 @@ export interface WireSnapshot {
   readonly watermark?: string;
   readonly chunks?: readonly string[];
   readonly count?: number;
+  /** see `PackedSnapshot.rewritten` */
+  readonly rewritten?: number;
   readonly entries?: readonly { readonly keyGroup: number; readonly path: string; readonly value: string | undefined }[];
 }
 
