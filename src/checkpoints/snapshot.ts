@@ -415,6 +415,22 @@ export function unpackChunk(text: string, out: SnapshotEntry[]): boolean {
  * operators take): a store writes the chunks as they are, and `entries` is decoded from them on first use.
  * @internal
  */
+/**
+ * What a delta snapshot rewrites of the state its chain holds, for sizing chains (`runJob`): the UTF-8 bytes of its
+ * rows that rewrite or delete an entry (or a key's timers) the previous snapshot had — the rest of its rows add
+ * entries — and how many of those rows are deletions (each makes an earlier row of the chain dead weight too).
+ *
+ * @example
+ * ```ts
+ * const churn: SnapshotChurn = { rewrittenBytes: 1_200, deletedRows: 3 };
+ * ```
+ * @internal
+ */
+export interface SnapshotChurn {
+  readonly rewrittenBytes: number;
+  readonly deletedRows: number;
+}
+
 export class PackedSnapshot implements OperatorSnapshot {
   private decoded: SnapshotEntry[] | undefined;
   readonly watermark?: string;
@@ -427,11 +443,8 @@ export class PackedSnapshot implements OperatorSnapshot {
     /** number of entries in the chunks */
     readonly count: number,
     watermark?: string,
-    /**
-     * Of a delta: the UTF-8 bytes of its rows that rewrite or delete what the previous snapshot had (the rest add
-     * entries): what a restore reads twice. Undefined: not known (count the whole snapshot).
-     */
-    readonly rewritten?: number,
+    /** Of a delta: how much of it rewrites or deletes what the chain holds (undefined: not known). */
+    readonly churn?: SnapshotChurn,
   ) {
     if (watermark !== undefined) this.watermark = watermark;
   }
@@ -458,6 +471,6 @@ export class PackedSnapshot implements OperatorSnapshot {
 
   /** The same snapshot with the operator's watermark. */
   withWatermark(watermark: string): PackedSnapshot {
-    return new PackedSnapshot(this.operator, this.full, this.maxParallelism, this.chunks, this.count, watermark, this.rewritten);
+    return new PackedSnapshot(this.operator, this.full, this.maxParallelism, this.chunks, this.count, watermark, this.churn);
   }
 }

@@ -220,12 +220,14 @@ class JobRunner<T, R> {
   private snapshotBase: number | undefined;
   private forceFull = false;
   private fullBytes = 0;
+  /** the entries (rows) of the last full checkpoint (0: not known) */
+  private fullEntries = 0;
   /**
-   * Since the last full checkpoint: the bytes of delta rows that added entries, and of those that rewrote or deleted
-   * what an earlier checkpoint of the chain holds (what a restore reads in vain). See `persist`.
+   * Since the last full checkpoint, estimated from the deltas' churn (see `persist`): the bytes of the state the
+   * chain builds, and the bytes a restore reads in vain (rows rewritten, deleted, and what they superseded).
    */
-  private addedBytes = 0;
-  private rewrittenBytes = 0;
+  private chainState = 0;
+  private chainDead = 0;
   private stopRequest: { savepoint: boolean; drain: boolean; resolve: () => void; reject: (e: unknown) => void } | undefined;
 
   constructor(
@@ -351,8 +353,9 @@ class JobRunner<T, R> {
       this.snapshotBase = loaded.id;
       // a restored delta chain is not extended: the first checkpoint after it is full (bounded chains and restores)
       this.forceFull = loaded.parent !== undefined;
-      this.fullBytes = loaded.parent === undefined ? loaded.bytes : 0;
-      this.addedBytes = this.rewrittenBytes = 0;
+      this.fullBytes = this.chainState = loaded.parent === undefined ? loaded.bytes : 0;
+      this.fullEntries = loaded.parent === undefined ? loaded.entries : 0;
+      this.chainDead = 0;
     }
     for (const [i, { output, sink }] of this.sinks.entries()) {
       const writer = await this.guarded('sink', sink.description, 'open', () => sink.open(sinkContexts[i] as SinkContext));
@@ -953,24 +956,33 @@ class JobRunner<T, R> {
     }
     await this.releaseSources(await store.prune(this.config.name, this.retain, (m) => this.warnStore(m)), cp.id);
     if (allFull) {
-      this.fullBytes = meta.bytes;
-      this.addedBytes = this.rewrittenBytes = 0;
+      this.fullBytes = this.chainState = meta.bytes;
+      this.fullEntries = meta.entries;
+      this.chainDead = 0;
       this.forceFull = false;
     } else {
-      // What a restore reads besides the last full checkpoint: every snapshot of the checkpoints in the chain. The
-      // rows of entries added since build the state; the rows that rewrite or delete an entry an earlier checkpoint
-      // holds are read in vain (the earlier row too, counted once: they are about the same size). An operator's full
-      // snapshot counts whole as rewritten: its own chain starts afresh here, but the checkpoints before it stay in
-      // the other operators' chains (retention keeps them and a restore reads them whole) until a full checkpoint.
+      // What a restore reads besides the last full checkpoint: every snapshot of the checkpoints in the chain. Rows
+      // that add an entry build the state; a row that rewrites an entry supersedes the chain's earlier row of it (one
+      // of the two is read in vain: they are about the same size); a deletion row is read in vain and so is the row
+      // it deletes (of the average size of the last full checkpoint's rows), which leaves the state. An operator's
+      // full snapshot (or one whose churn is not known) counts whole as read in vain: its own chain starts afresh
+      // here, but the checkpoints before it stay in the other operators' chains until a full checkpoint.
+      const rowBytes = this.fullEntries > 0 ? this.fullBytes / this.fullEntries : 0;
       for (const s of cp.snapshots) {
         const chars = snapshotChars(s);
-        const rewritten = !s.full && s instanceof PackedSnapshot && s.rewritten !== undefined ? Math.min(s.rewritten, chars) : chars;
-        this.rewrittenBytes += rewritten;
-        this.addedBytes += chars - rewritten;
+        const churn = !s.full && s instanceof PackedSnapshot ? s.churn : undefined;
+        if (churn === undefined) {
+          this.chainDead += chars;
+          continue;
+        }
+        const rewritten = Math.min(churn.rewrittenBytes, chars);
+        const deleted = churn.deletedRows * rowBytes;
+        this.chainState += chars - rewritten - deleted;
+        this.chainDead += rewritten + deleted;
       }
-      // the chain is closed once what it holds in vain adds up to the state it builds: a restore reads at most about
-      // twice the state, and a state that only grows (every delta row a new entry) keeps writing deltas
-      this.forceFull = this.rewrittenBytes >= Math.max(this.fullBytes + this.addedBytes, 1 << 16);
+      // closed once what the chain holds in vain reaches the state it builds: a restore reads at most about twice the
+      // state, and a state that only grows (every delta row a new entry) keeps writing deltas
+      this.forceFull = this.chainDead >= Math.max(this.chainState, 1 << 16);
     }
     this.checkpointsCompleted++;
     this.lastCheckpoint = cp.id;

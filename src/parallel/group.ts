@@ -55,8 +55,9 @@ export function combineSnapshots(
   let savedWatermark: string | undefined;
   const chunks: string[] = [];
   let count = 0;
-  // of a delta: the parts' rewritten bytes (a part that is full or not packed counts whole)
-  let rewritten = 0;
+  // of a delta: the parts' churn (a part that is full or not packed counts whole as rewritten)
+  let rewrittenBytes = 0;
+  let deletedRows = 0;
   parts.forEach((p, i) => {
     if (p.maxParallelism !== first.maxParallelism) throw new Error(`${name}: subtask snapshots disagree on maxParallelism (${p.maxParallelism} vs ${first.maxParallelism})`);
     const w = operatorWatermarkOf(p);
@@ -74,15 +75,18 @@ export function combineSnapshots(
       if (!(p instanceof PackedSnapshot)) for (const e of p.entries) w.entry(e);
       chunks.push(...w.finish());
       count += w.count;
-      rewritten += w.size;
+      rewrittenBytes += w.size;
     }
     if (p instanceof PackedSnapshot) {
       chunks.push(...p.chunks);
       count += p.count;
-      rewritten += !p.full && p.rewritten !== undefined ? p.rewritten : p.chunks.reduce((n, c) => n + c.length, 0);
+      if (!p.full && p.churn !== undefined) {
+        rewrittenBytes += p.churn.rewrittenBytes;
+        deletedRows += p.churn.deletedRows;
+      } else rewrittenBytes += p.chunks.reduce((n, c) => n + c.length, 0);
     }
   });
-  return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, savedWatermark, full ? undefined : rewritten);
+  return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, savedWatermark, full ? undefined : { rewrittenBytes, deletedRows });
 }
 
 /**

@@ -161,19 +161,22 @@ export class SnapshotWriter {
     const b = this.b;
     const tracker = b.tracker;
     const out = new ChunkWriter();
-    // the bytes of rows that rewrite or delete what the last snapshot had (the job sizes its chains by them)
-    let rewritten = 0;
+    // the rows that rewrite or delete what the last snapshot had: their bytes, and how many delete (the job sizes
+    // its checkpoint chains by them, see SnapshotChurn)
+    let rewrittenBytes = 0;
+    let deletedRows = 0;
+    const rewrite = (write: () => void, deletes: boolean): void => {
+      const at = out.size;
+      write();
+      rewrittenBytes += out.size - at;
+      if (deletes) deletedRows++;
+    };
     for (let i = 0; i < b.descriptors.length; i++) {
       const col = b.cols[i] as Map<KeyId, unknown>;
       for (const [id, was] of tracker.dirty[i] as Map<KeyId, boolean>) {
         const v = col.get(id);
-        if (!was) {
-          if (v !== undefined) this.row(out, i, id, '', v);
-        } else {
-          const at = out.size;
-          this.row(out, i, id, '', v);
-          rewritten += out.size - at;
-        }
+        if (was) rewrite(() => this.row(out, i, id, '', v), v === undefined);
+        else if (v !== undefined) this.row(out, i, id, '', v);
       }
       for (const ns of tracker.freshNs[i] as Set<Namespace>) {
         const m = (b.nsCols[i] as Map<unknown, Map<unknown, unknown>>).get(ns);
@@ -182,13 +185,8 @@ export class SnapshotWriter {
       for (const [ns, m] of tracker.nsDirty[i] as Map<Namespace, Map<KeyId, boolean>>) {
         for (const [id, was] of m) {
           const v = b.namespaced.get(i, id, ns);
-          if (!was) {
-            if (v !== undefined) this.row(out, i, id, ns, v);
-          } else {
-            const at = out.size;
-            this.row(out, i, id, ns, v);
-            rewritten += out.size - at;
-          }
+          if (was) rewrite(() => this.row(out, i, id, ns, v), v === undefined);
+          else if (v !== undefined) this.row(out, i, id, ns, v);
         }
       }
     }
@@ -196,17 +194,14 @@ export class SnapshotWriter {
       const timers = b.timersByKey(tracker.timersDirty);
       for (const id of tracker.timersDirty) {
         const list = timers.get(id);
-        if (tracker.timersPersisted.has(id)) {
-          const at = out.size;
-          this.timersRow(out, id, list);
-          rewritten += out.size - at;
-        } else if (list !== undefined) this.timersRow(out, id, list);
+        if (tracker.timersPersisted.has(id)) rewrite(() => this.timersRow(out, id, list), list === undefined);
+        else if (list !== undefined) this.timersRow(out, id, list);
         if (list !== undefined) tracker.timersPersisted.add(id);
         else tracker.timersPersisted.delete(id);
       }
     }
     tracker.trackNext();
-    return new PackedSnapshot(b.operator, false, b.maxParallelism, out.finish(), out.count, undefined, rewritten);
+    return new PackedSnapshot(b.operator, false, b.maxParallelism, out.finish(), out.count, undefined, { rewrittenBytes, deletedRows });
   }
 
   private groupOfId(id: KeyId): number {

@@ -1,3 +1,4 @@
+import type { SnapshotChurn } from '../../checkpoints/snapshot.js';
 import type { EncodedBatch } from './codec.js';
 
 /**
@@ -17,8 +18,8 @@ export interface WireSnapshot {
   readonly watermark?: string;
   readonly chunks?: readonly string[];
   readonly count?: number;
-  /** see `PackedSnapshot.rewritten` */
-  readonly rewritten?: number;
+  /** see `PackedSnapshot.churn` */
+  readonly churn?: SnapshotChurn;
   readonly entries?: readonly { readonly keyGroup: number; readonly path: string; readonly value: string | undefined }[];
 }
 
