@@ -122,8 +122,8 @@ describe('checkpointed jobs', () => {
     const reference = toArray<number>();
     await runJob({ name: 'ref', source: fromArray(input), pipeline: wideNarrow(), sink: reference }).done;
 
-    // a source that pauses before indexes 10 000, 16 000 and 16 030 on its first run
-    const { source, gates } = gatedAt(input, [10_000, 16_000, 16_030]);
+    // a source that pauses before indexes 10 000 and 16 000 on its first run
+    const { source, gates } = gatedAt(input, [10_000, 16_000]);
     const store = memoryStore();
     const out = toArray<number>();
     const job1 = runJob({ name: 'mixed', source, pipeline: wideNarrow(), sink: out, checkpoint: manual(store) });
@@ -131,18 +131,17 @@ describe('checkpointed jobs', () => {
     for (const g of gates) {
       await g.reached;
       taken.push(await job1.triggerCheckpoint());
-      if (g.at !== 16_030) g.open();
+      if (g.at !== 16_000) g.open();
     }
     await job1.stop();
-    // 1: both full; 2: wide whole (10 000) + narrow's delta (1); 3: wide whole again (the interval after a saturated
-    // one goes untracked) + narrow's delta (1)
+    // 1: both full; 2: wide whole (10 000) + narrow's delta (1). (A third would be a full checkpoint: the chain would
+    // then hold the state three times over.)
     expect(taken.map((c) => [c.id, c.full, c.entries])).toStrictEqual([
       [1, true, 10_001],
       [2, false, 10_001],
-      [3, false, 10_001],
     ]);
     const job2 = await runJob({ name: 'mixed', source, pipeline: wideNarrow(), sink: out, checkpoint: manual(store) }).done;
-    expect(job2.restoredFrom).toBe(3);
+    expect(job2.restoredFrom).toBe(2);
     expect(out.values).toStrictEqual(reference.values);
   });
 

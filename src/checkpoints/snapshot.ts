@@ -416,19 +416,21 @@ export function unpackChunk(text: string, out: SnapshotEntry[]): boolean {
  * @internal
  */
 /**
- * What a delta snapshot rewrites of the state its chain holds, for sizing chains (`runJob`): the UTF-8 bytes of its
- * rows that rewrite or delete an entry (or a key's timers) the previous snapshot had — the rest of its rows add
- * entries — and how many of those rows are deletions (each makes an earlier row of the chain dead weight too).
+ * What a delta snapshot does to the state its chain holds, for sizing chains (`runJob`): its rows that rewrite an
+ * entry (or a key's timers) the previous snapshot had, and those that delete one — each, how many and their UTF-8
+ * bytes; its other rows add entries. Both kinds make an earlier row of the chain dead weight.
  *
  * @example
  * ```ts
- * const churn: SnapshotChurn = { rewrittenBytes: 1_200, deletedRows: 3 };
+ * const churn: SnapshotChurn = { rewriteRows: 4, rewriteBytes: 1_200, deleteRows: 3, deleteBytes: 120 };
  * ```
  * @internal
  */
 export interface SnapshotChurn {
-  readonly rewrittenBytes: number;
-  readonly deletedRows: number;
+  readonly rewriteRows: number;
+  readonly rewriteBytes: number;
+  readonly deleteRows: number;
+  readonly deleteBytes: number;
 }
 
 export class PackedSnapshot implements OperatorSnapshot {

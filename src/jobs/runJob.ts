@@ -88,9 +88,9 @@ function snapshotChars(s: OperatorSnapshot): number {
  * however, restores its own last watermark from the checkpoint (a deviation from Flink), so records are judged late
  * after a restore exactly as in an uninterrupted run.
  *
- * Checkpoints are incremental (only changed state), with a full one whenever the rows the deltas since the last full
- * one rewrote (or deleted) add up to the state they build (the last full one and the entries added since), so that
- * restoring reads at most about twice the state — and a state that only grows keeps writing deltas.
+ * Checkpoints are incremental (only changed state); the next one is full once what a restore of the chain would read
+ * in vain (rows superseded by rewrites and deletions) adds up to the state the chain builds, so that restoring reads
+ * at most about twice the state plus one interval's changes — and a state that only grows keeps writing deltas.
  *
  * With named `sources` ({@link SourcesJobConfig}) each source feeds its own input stream and the pipeline combines
  * them, usually with `mergeStreams` (docs/SEMANTICS.md §2.4): the watermark follows the slowest source, so none of its
@@ -961,25 +961,29 @@ class JobRunner<T, R> {
       this.chainDead = 0;
       this.forceFull = false;
     } else {
-      // What a restore reads besides the last full checkpoint: every snapshot of the checkpoints in the chain. Rows
-      // that add an entry build the state; a row that rewrites an entry supersedes the chain's earlier row of it (one
-      // of the two is read in vain: they are about the same size); a deletion row is read in vain and so is the row
-      // it deletes (of the average size of the last full checkpoint's rows), which leaves the state. An operator's
-      // full snapshot (or one whose churn is not known) counts whole as read in vain: its own chain starts afresh
-      // here, but the checkpoints before it stay in the other operators' chains until a full checkpoint.
+      // What a restore reads besides the last full checkpoint: every checkpoint of the chain, each snapshot and the
+      // manifest around them (read in vain: the manifest, offsets and sink state of every checkpoint but the last).
+      // Rows that add an entry build the state. A row that rewrites an entry supersedes the chain's earlier row of it,
+      // which is read in vain; a deletion row is read in vain, and so is the row it supersedes, which leaves the
+      // state. A superseded row is taken at the size of the last full checkpoint's average row (of the rewriting row
+      // when that is larger): a row's size when it was written is not kept. An operator's full snapshot (or one whose
+      // churn is not known) counts whole as read in vain: its own chain starts afresh here, but the checkpoints
+      // before it stay in the other operators' chains until a full checkpoint.
       const rowBytes = this.fullEntries > 0 ? this.fullBytes / this.fullEntries : 0;
+      let rowChars = 0;
       for (const s of cp.snapshots) {
         const chars = snapshotChars(s);
+        rowChars += chars;
         const churn = !s.full && s instanceof PackedSnapshot ? s.churn : undefined;
         if (churn === undefined) {
           this.chainDead += chars;
           continue;
         }
-        const rewritten = Math.min(churn.rewrittenBytes, chars);
-        const deleted = churn.deletedRows * rowBytes;
-        this.chainState += chars - rewritten - deleted;
-        this.chainDead += rewritten + deleted;
+        const superseded = Math.max(churn.rewriteBytes, churn.rewriteRows * rowBytes) + churn.deleteRows * rowBytes;
+        this.chainState += chars - churn.deleteBytes - superseded;
+        this.chainDead += churn.deleteBytes + superseded;
       }
+      this.chainDead += Math.max(0, meta.bytes - rowChars);
       // closed once what the chain holds in vain reaches the state it builds: a restore reads at most about twice the
       // state, and a state that only grows (every delta row a new entry) keeps writing deltas
       this.forceFull = this.chainDead >= Math.max(this.chainState, 1 << 16);

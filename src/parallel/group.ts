@@ -55,9 +55,8 @@ export function combineSnapshots(
   let savedWatermark: string | undefined;
   const chunks: string[] = [];
   let count = 0;
-  // of a delta: the parts' churn (a part that is full or not packed counts whole as rewritten)
-  let rewrittenBytes = 0;
-  let deletedRows = 0;
+  // of a delta: the parts' churn (a part that is full or not packed counts whole as rewritten, each row a rewrite)
+  const churn = { rewriteRows: 0, rewriteBytes: 0, deleteRows: 0, deleteBytes: 0 };
   parts.forEach((p, i) => {
     if (p.maxParallelism !== first.maxParallelism) throw new Error(`${name}: subtask snapshots disagree on maxParallelism (${p.maxParallelism} vs ${first.maxParallelism})`);
     const w = operatorWatermarkOf(p);
@@ -75,18 +74,24 @@ export function combineSnapshots(
       if (!(p instanceof PackedSnapshot)) for (const e of p.entries) w.entry(e);
       chunks.push(...w.finish());
       count += w.count;
-      rewrittenBytes += w.size;
+      churn.rewriteRows += w.count;
+      churn.rewriteBytes += w.size;
     }
     if (p instanceof PackedSnapshot) {
       chunks.push(...p.chunks);
       count += p.count;
       if (!p.full && p.churn !== undefined) {
-        rewrittenBytes += p.churn.rewrittenBytes;
-        deletedRows += p.churn.deletedRows;
-      } else rewrittenBytes += p.chunks.reduce((n, c) => n + c.length, 0);
+        churn.rewriteRows += p.churn.rewriteRows;
+        churn.rewriteBytes += p.churn.rewriteBytes;
+        churn.deleteRows += p.churn.deleteRows;
+        churn.deleteBytes += p.churn.deleteBytes;
+      } else {
+        churn.rewriteRows += p.count;
+        churn.rewriteBytes += p.chunks.reduce((n, c) => n + c.length, 0);
+      }
     }
   });
-  return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, savedWatermark, full ? undefined : { rewrittenBytes, deletedRows });
+  return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, savedWatermark, full ? undefined : churn);
 }
 
 /**

@@ -161,15 +161,19 @@ export class SnapshotWriter {
     const b = this.b;
     const tracker = b.tracker;
     const out = new ChunkWriter();
-    // the rows that rewrite or delete what the last snapshot had: their bytes, and how many delete (the job sizes
-    // its checkpoint chains by them, see SnapshotChurn)
-    let rewrittenBytes = 0;
-    let deletedRows = 0;
+    // the rows that rewrite or delete what the last snapshot had (the job sizes its checkpoint chains by them, see
+    // SnapshotChurn)
+    const churn = { rewriteRows: 0, rewriteBytes: 0, deleteRows: 0, deleteBytes: 0 };
     const rewrite = (write: () => void, deletes: boolean): void => {
       const at = out.size;
       write();
-      rewrittenBytes += out.size - at;
-      if (deletes) deletedRows++;
+      if (deletes) {
+        churn.deleteRows++;
+        churn.deleteBytes += out.size - at;
+      } else {
+        churn.rewriteRows++;
+        churn.rewriteBytes += out.size - at;
+      }
     };
     for (let i = 0; i < b.descriptors.length; i++) {
       const col = b.cols[i] as Map<KeyId, unknown>;
@@ -201,7 +205,7 @@ export class SnapshotWriter {
       }
     }
     tracker.trackNext();
-    return new PackedSnapshot(b.operator, false, b.maxParallelism, out.finish(), out.count, undefined, { rewrittenBytes, deletedRows });
+    return new PackedSnapshot(b.operator, false, b.maxParallelism, out.finish(), out.count, undefined, churn);
   }
 
   private groupOfId(id: KeyId): number {
