@@ -141,6 +141,10 @@ export class ChunkWriter {
   private p = 0;
   /** bytes of the chunks closed so far */
   private closedBytes = 0;
+  /** where the open row starts in the open chunk (a chunk closes only after a row) */
+  private rowStart = 0;
+  /** The largest row written so far, in bytes. */
+  maxRowBytes = 0;
 
   /** Bytes written so far, over all chunks (a row's size is the difference before and after it). */
   get size(): number {
@@ -168,6 +172,7 @@ export class ChunkWriter {
   /** Starts a row: `[keyGroup,"` (after the chunk's `[` or the previous row's `,`). */
   begin(keyGroup: number): void {
     this.ensure(32);
+    this.rowStart = this.p;
     const first = this.p === 0;
     this.buf[this.p++] = first ? 91 : 44; // '[' opens the chunk, ',' separates rows
     this.buf[this.p++] = 91;
@@ -279,7 +284,12 @@ export class ChunkWriter {
   endRaw(): void {
     this.ensure(1);
     this.buf[this.p++] = 93;
+    this.rowEnded();
+  }
+
+  private rowEnded(): void {
     this.count++;
+    if (this.p - this.rowStart > this.maxRowBytes) this.maxRowBytes = this.p - this.rowStart;
     if (this.p >= CHUNK_CHARS) this.close();
   }
 
@@ -296,8 +306,7 @@ export class ChunkWriter {
     this.ensure(3);
     this.buf[this.p++] = 34;
     this.buf[this.p++] = 93;
-    this.count++;
-    if (this.p >= CHUNK_CHARS) this.close();
+    this.rowEnded();
   }
 
   /**
@@ -418,7 +427,8 @@ export function unpackChunk(text: string, out: SnapshotEntry[]): boolean {
 /**
  * What a delta snapshot does to the state its chain holds, for sizing chains (`runJob`): its rows that rewrite an
  * entry (or a key's timers) the previous snapshot had, and those that delete one — each, how many and their UTF-8
- * bytes; its other rows add entries. Both kinds make an earlier row of the chain dead weight.
+ * bytes; its other rows add entries. Both kinds make an earlier row of the chain dead weight (of at most the largest
+ * row the chain holds: `PackedSnapshot.maxRowBytes`).
  *
  * @example
  * ```ts
@@ -447,6 +457,8 @@ export class PackedSnapshot implements OperatorSnapshot {
     watermark?: string,
     /** Of a delta: how much of it rewrites or deletes what the chain holds (undefined: not known). */
     readonly churn?: SnapshotChurn,
+    /** The largest of its rows, in UTF-8 bytes (undefined: not known). */
+    readonly maxRowBytes?: number,
   ) {
     if (watermark !== undefined) this.watermark = watermark;
   }
@@ -473,6 +485,6 @@ export class PackedSnapshot implements OperatorSnapshot {
 
   /** The same snapshot with the operator's watermark. */
   withWatermark(watermark: string): PackedSnapshot {
-    return new PackedSnapshot(this.operator, this.full, this.maxParallelism, this.chunks, this.count, watermark, this.churn);
+    return new PackedSnapshot(this.operator, this.full, this.maxParallelism, this.chunks, this.count, watermark, this.churn, this.maxRowBytes);
   }
 }

@@ -63,6 +63,11 @@ interface PendingCheckpoint {
   reachedSink: boolean;
 }
 
+/** The largest row of a snapshot (its whole size when not known). */
+function maxRowOf(s: OperatorSnapshot): number {
+  return s instanceof PackedSnapshot && s.maxRowBytes !== undefined ? s.maxRowBytes : snapshotChars(s);
+}
+
 /** Characters of a snapshot's entries as a store writes them (its chunks when packed). */
 function snapshotChars(s: OperatorSnapshot): number {
   if (s instanceof PackedSnapshot) return s.chunks.reduce((n, c) => n + c.length, 0);
@@ -219,15 +224,13 @@ class JobRunner<T, R> {
   /** The checkpoint the operators' next delta snapshots build on. */
   private snapshotBase: number | undefined;
   private forceFull = false;
-  private fullBytes = 0;
-  /** the entries (rows) of the last full checkpoint (0: not known) */
-  private fullEntries = 0;
   /**
-   * Since the last full checkpoint, estimated from the deltas' churn (see `persist`): the bytes of the state the
-   * chain builds, and the bytes a restore reads in vain (rows rewritten, deleted, and what they superseded).
+   * The checkpoint chain since the last full checkpoint, per operator (see `persist`): the bytes of its rows a restore
+   * reads that are still the state (`live`, at least) and those read in vain (`dead`, at most), and its largest row;
+   * and the bytes of the chain's manifests (offsets, sink state) but the full one's.
    */
-  private chainState = 0;
-  private chainDead = 0;
+  private chain = new Map<string, { live: number; dead: number; maxRow: number }>();
+  private chainOverhead = 0;
   private stopRequest: { savepoint: boolean; drain: boolean; resolve: () => void; reject: (e: unknown) => void } | undefined;
 
   constructor(
@@ -351,11 +354,9 @@ class JobRunner<T, R> {
       this.fallback = loaded.fallback;
       if (loaded.fallback !== undefined) this.warn(describeFallback(name, loaded.fallback, (store as StateStore).description));
       this.snapshotBase = loaded.id;
-      // a restored delta chain is not extended: the first checkpoint after it is full (bounded chains and restores)
-      this.forceFull = loaded.parent !== undefined;
-      this.fullBytes = this.chainState = loaded.parent === undefined ? loaded.bytes : 0;
-      this.fullEntries = loaded.parent === undefined ? loaded.entries : 0;
-      this.chainDead = 0;
+      // a restored chain is not extended: the first checkpoint after a restore is full (bounded chains and restores)
+      this.forceFull = true;
+      // (the chain's row sizes are not known after a restore: the next checkpoint is full)
     }
     for (const [i, { output, sink }] of this.sinks.entries()) {
       const writer = await this.guarded('sink', sink.description, 'open', () => sink.open(sinkContexts[i] as SinkContext));
@@ -956,37 +957,46 @@ class JobRunner<T, R> {
     }
     await this.releaseSources(await store.prune(this.config.name, this.retain, (m) => this.warnStore(m)), cp.id);
     if (allFull) {
-      this.fullBytes = this.chainState = meta.bytes;
-      this.fullEntries = meta.entries;
-      this.chainDead = 0;
+      this.chain = new Map(cp.snapshots.map((s) => [s.operator, { live: snapshotChars(s), dead: 0, maxRow: maxRowOf(s) }]));
+      this.chainOverhead = 0;
       this.forceFull = false;
     } else {
       // What a restore reads besides the last full checkpoint: every checkpoint of the chain, each snapshot and the
-      // manifest around them (read in vain: the manifest, offsets and sink state of every checkpoint but the last).
-      // Rows that add an entry build the state. A row that rewrites an entry supersedes the chain's earlier row of it,
-      // which is read in vain; a deletion row is read in vain, and so is the row it supersedes, which leaves the
-      // state. A superseded row is taken at the size of the last full checkpoint's average row (of the rewriting row
-      // when that is larger): a row's size when it was written is not kept. An operator's full snapshot (or one whose
-      // churn is not known) counts whole as read in vain: its own chain starts afresh here, but the checkpoints
-      // before it stay in the other operators' chains until a full checkpoint.
-      const rowBytes = this.fullEntries > 0 ? this.fullBytes / this.fullEntries : 0;
+      // manifest around them (read in vain: the manifest, offsets and sink state of every checkpoint but the full
+      // one). Per operator: rows that add an entry are state; a row that rewrites or deletes an entry supersedes the
+      // chain's earlier row of it — at most the largest row the operator has in the chain — which is read in vain
+      // from then on, and so is a deletion row. An operator's full snapshot (saturated), or one whose churn is not
+      // known, supersedes all its earlier rows: the checkpoints before it stay in the other operators' chains until
+      // a full checkpoint. The estimates err one way: `live` at most the true state, `dead` at least what is read in
+      // vain.
       let rowChars = 0;
       for (const s of cp.snapshots) {
         const chars = snapshotChars(s);
         rowChars += chars;
+        let c = this.chain.get(s.operator);
+        if (c === undefined) this.chain.set(s.operator, (c = { live: 0, dead: 0, maxRow: 0 }));
         const churn = !s.full && s instanceof PackedSnapshot ? s.churn : undefined;
         if (churn === undefined) {
-          this.chainDead += chars;
+          c.dead += c.live;
+          c.live = chars;
+          c.maxRow = maxRowOf(s);
           continue;
         }
-        const superseded = Math.max(churn.rewriteBytes, churn.rewriteRows * rowBytes) + churn.deleteRows * rowBytes;
-        this.chainState += chars - churn.deleteBytes - superseded;
-        this.chainDead += churn.deleteBytes + superseded;
+        const superseded = Math.min(c.live, (churn.rewriteRows + churn.deleteRows) * c.maxRow);
+        c.dead += superseded + churn.deleteBytes;
+        c.live += chars - churn.deleteBytes - superseded;
+        c.maxRow = Math.max(c.maxRow, maxRowOf(s));
       }
-      this.chainDead += Math.max(0, meta.bytes - rowChars);
-      // closed once what the chain holds in vain reaches the state it builds: a restore reads at most about twice the
-      // state, and a state that only grows (every delta row a new entry) keeps writing deltas
-      this.forceFull = this.chainDead >= Math.max(this.chainState, 1 << 16);
+      this.chainOverhead += Math.max(0, meta.bytes - rowChars);
+      // the next checkpoint is full once what the chain holds in vain reaches the state it builds: a restore reads at
+      // most about twice the state (plus one interval's changes), and a state that only grows keeps writing deltas
+      let live = 0;
+      let dead = this.chainOverhead;
+      for (const c of this.chain.values()) {
+        live += c.live;
+        dead += c.dead;
+      }
+      this.forceFull = dead >= Math.max(live, 1 << 16);
     }
     this.checkpointsCompleted++;
     this.lastCheckpoint = cp.id;

@@ -55,8 +55,11 @@ export function combineSnapshots(
   let savedWatermark: string | undefined;
   const chunks: string[] = [];
   let count = 0;
-  // of a delta: the parts' churn (a part that is full or not packed counts whole as rewritten, each row a rewrite)
+  // of a delta: the parts' churn — not known when a part is full (its key groups' earlier rows all superseded) or not
+  // packed; and the largest row
   const churn = { rewriteRows: 0, rewriteBytes: 0, deleteRows: 0, deleteBytes: 0 };
+  let churnKnown = true;
+  let maxRowBytes: number | undefined = 0;
   parts.forEach((p, i) => {
     if (p.maxParallelism !== first.maxParallelism) throw new Error(`${name}: subtask snapshots disagree on maxParallelism (${p.maxParallelism} vs ${first.maxParallelism})`);
     const w = operatorWatermarkOf(p);
@@ -74,8 +77,8 @@ export function combineSnapshots(
       if (!(p instanceof PackedSnapshot)) for (const e of p.entries) w.entry(e);
       chunks.push(...w.finish());
       count += w.count;
-      churn.rewriteRows += w.count;
-      churn.rewriteBytes += w.size;
+      churnKnown = false;
+      maxRowBytes = maxRowBytes === undefined ? undefined : Math.max(maxRowBytes, w.maxRowBytes);
     }
     if (p instanceof PackedSnapshot) {
       chunks.push(...p.chunks);
@@ -85,13 +88,11 @@ export function combineSnapshots(
         churn.rewriteBytes += p.churn.rewriteBytes;
         churn.deleteRows += p.churn.deleteRows;
         churn.deleteBytes += p.churn.deleteBytes;
-      } else {
-        churn.rewriteRows += p.count;
-        churn.rewriteBytes += p.chunks.reduce((n, c) => n + c.length, 0);
-      }
+      } else churnKnown = false;
+      maxRowBytes = maxRowBytes === undefined || p.maxRowBytes === undefined ? undefined : Math.max(maxRowBytes, p.maxRowBytes);
     }
   });
-  return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, savedWatermark, full ? undefined : churn);
+  return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, savedWatermark, !full && churnKnown ? churn : undefined, maxRowBytes);
 }
 
 /**

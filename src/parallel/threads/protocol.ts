@@ -18,8 +18,9 @@ export interface WireSnapshot {
   readonly watermark?: string;
   readonly chunks?: readonly string[];
   readonly count?: number;
-  /** see `PackedSnapshot.churn` */
+  /** see `PackedSnapshot.churn`, `PackedSnapshot.maxRowBytes` */
   readonly churn?: SnapshotChurn;
+  readonly maxRowBytes?: number;
   readonly entries?: readonly { readonly keyGroup: number; readonly path: string; readonly value: string | undefined }[];
 }
 
