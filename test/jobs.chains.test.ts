@@ -265,5 +265,29 @@ describe('checkpoint chains sized by what their deltas rewrite', () => {
     const { read, state } = await chainOf('saturated-shrink', input, ats, withNarrow());
     expect(read).toBeLessThanOrEqual(2.5 * state);
   }, 30_000);
+
+  // (from the fourth review: charging every superseded row at the operator's largest row made a growing state with
+  // one large value take a full checkpoint every other time)
+  it('a growing state with one large value and a few rewrites per round keeps writing deltas', async () => {
+    const set = pipe(
+      keyBy((kv: string) => kv.slice(0, kv.indexOf('='))),
+      process<string, string, number, { v: ReturnType<typeof valueState<string>> }>({
+        name: 'kv',
+        state: { v: valueState<string>() },
+        onElement(kv, ctx) {
+          ctx.state.v.set(kv.slice(kv.indexOf('=') + 1));
+        },
+      }),
+    );
+    const value = (n: number, round: number): string => `${round}`.padEnd(n, '.');
+    const { input, ats } = rounds(
+      [...many(20_000, (i) => `k${i}=${value(40, 0)}`), `big=${value(500_000, 0)}`],
+      (r) => [...many(2_000, (i) => `k${20_000 + r * 2_000 + i}=${value(40, r)}`), ...many(10, (i) => `k${i}=${value(40, r + 1)}`)],
+      12,
+    );
+    const { taken, read, state } = await chainOf('one-large', input, ats, set);
+    expect(taken.map((t) => t.full)).toStrictEqual([true, ...Array.from({ length: 12 }, () => false)]);
+    expect(read).toBeLessThanOrEqual(1.2 * state);
+  }, 30_000);
 });
 

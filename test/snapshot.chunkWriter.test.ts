@@ -2,7 +2,7 @@
 // the JSON rows they stand for; numbers as JSON writes them; chunks closed at CHUNK_CHARS bytes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CHUNK_CHARS, ChunkWriter, escapeJson } from '../src/checkpoints/snapshot.js';
+import { CHUNK_CHARS, ChunkWriter, escapeJson, rowSizeClass, takeLargestRows } from '../src/checkpoints/snapshot.js';
 
 const utf8Length = (s: string): number => new TextEncoder().encode(s).length;
 
@@ -88,4 +88,28 @@ describe('ChunkWriter', () => {
     w.end();
     expect(w.finish()).toStrictEqual(['[[5,"path","kept"]]']);
   });
+
+  it('counts its rows by size class; takeLargestRows charges at least (and under twice) the largest rows, and removes them', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 300 }), { minLength: 1, maxLength: 60 }), fc.nat({ max: 70 }), (values, k) => {
+        const w = new ChunkWriter();
+        const sizes: number[] = [];
+        for (const v of values) {
+          const before = w.size;
+          w.row(3, 'p', escapeJson(v));
+          sizes.push(w.size - before);
+        }
+        const counts = [...w.rowSizes];
+        expect(counts.reduce((a, b) => a + b, 0)).toBe(values.length);
+        sizes.forEach((n) => expect(counts[rowSizeClass(n)]).toBeGreaterThan(0));
+        const largest = [...sizes].sort((a, b) => b - a).slice(0, k).reduce((a, b) => a + b, 0);
+        const charged = takeLargestRows(counts, k);
+        expect(charged).toBeGreaterThanOrEqual(largest);
+        expect(charged).toBeLessThan(2 * largest + 1);
+        expect(counts.reduce((a, b) => a + b, 0)).toBe(Math.max(0, values.length - k));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
+

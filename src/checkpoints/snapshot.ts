@@ -143,8 +143,8 @@ export class ChunkWriter {
   private closedBytes = 0;
   /** where the open row starts in the open chunk (a chunk closes only after a row) */
   private rowStart = 0;
-  /** The largest row written so far, in bytes. */
-  maxRowBytes = 0;
+  /** How many rows of each size were written so far: see {@link RowSizes}. */
+  readonly rowSizes: number[] = new Array<number>(ROW_SIZE_CLASSES).fill(0);
 
   /** Bytes written so far, over all chunks (a row's size is the difference before and after it). */
   get size(): number {
@@ -289,7 +289,7 @@ export class ChunkWriter {
 
   private rowEnded(): void {
     this.count++;
-    if (this.p - this.rowStart > this.maxRowBytes) this.maxRowBytes = this.p - this.rowStart;
+    (this.rowSizes[rowSizeClass(this.p - this.rowStart)] as number)++;
     if (this.p >= CHUNK_CHARS) this.close();
   }
 
@@ -427,8 +427,7 @@ export function unpackChunk(text: string, out: SnapshotEntry[]): boolean {
 /**
  * What a delta snapshot does to the state its chain holds, for sizing chains (`runJob`): its rows that rewrite an
  * entry (or a key's timers) the previous snapshot had, and those that delete one — each, how many and their UTF-8
- * bytes; its other rows add entries. Both kinds make an earlier row of the chain dead weight (of at most the largest
- * row the chain holds: `PackedSnapshot.maxRowBytes`).
+ * bytes; its other rows add entries. Both kinds make an earlier row of the chain dead weight (see {@link RowSizes}).
  *
  * @example
  * ```ts
@@ -441,6 +440,42 @@ export interface SnapshotChurn {
   readonly rewriteBytes: number;
   readonly deleteRows: number;
   readonly deleteBytes: number;
+}
+
+/** The number of size classes of {@link RowSizes}. @internal */
+export const ROW_SIZE_CLASSES = 32;
+
+/**
+ * How many rows of a snapshot (or a chain of them) are of each size: entry `c` counts the rows of `2^c` to
+ * `2^(c+1) − 1` UTF-8 bytes. A job charges the rows a delta supersedes at the largest rows its chain holds (see
+ * `runJob`), without keeping each row's size.
+ *
+ * @example
+ * ```ts
+ * const sizes: RowSizes = w.rowSizes; // sizes[6]: rows of 64–127 bytes
+ * ```
+ * @internal
+ */
+export type RowSizes = readonly number[];
+
+/** The size class of a row of `bytes` (≥ 1) bytes: `floor(log2(bytes))`. @internal */
+export function rowSizeClass(bytes: number): number {
+  return 31 - Math.clz32(bytes);
+}
+
+/**
+ * Removes the `k` largest rows from `sizes` (largest first) and returns at least their bytes (each at its class's
+ * upper end). @internal
+ */
+export function takeLargestRows(sizes: number[], k: number): number {
+  let bytes = 0;
+  for (let c = sizes.length - 1; c >= 0 && k > 0; c--) {
+    const n = Math.min(sizes[c] as number, k);
+    bytes += n * (2 ** (c + 1) - 1);
+    sizes[c] = (sizes[c] as number) - n;
+    k -= n;
+  }
+  return bytes;
 }
 
 export class PackedSnapshot implements OperatorSnapshot {
@@ -457,8 +492,8 @@ export class PackedSnapshot implements OperatorSnapshot {
     watermark?: string,
     /** Of a delta: how much of it rewrites or deletes what the chain holds (undefined: not known). */
     readonly churn?: SnapshotChurn,
-    /** The largest of its rows, in UTF-8 bytes (undefined: not known). */
-    readonly maxRowBytes?: number,
+    /** How many of its rows are of each size (undefined: not known). */
+    readonly rowSizes?: RowSizes,
   ) {
     if (watermark !== undefined) this.watermark = watermark;
   }
@@ -485,6 +520,6 @@ export class PackedSnapshot implements OperatorSnapshot {
 
   /** The same snapshot with the operator's watermark. */
   withWatermark(watermark: string): PackedSnapshot {
-    return new PackedSnapshot(this.operator, this.full, this.maxParallelism, this.chunks, this.count, watermark, this.churn, this.maxRowBytes);
+    return new PackedSnapshot(this.operator, this.full, this.maxParallelism, this.chunks, this.count, watermark, this.churn, this.rowSizes);
   }
 }

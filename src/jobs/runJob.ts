@@ -1,5 +1,5 @@
 import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
-import { PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { PackedSnapshot, ROW_SIZE_CLASSES, rowSizeClass, takeLargestRows, type OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { PipelineRuntime, withRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
 import { isMaxParallelism } from '../keys/keyGroups.js';
 import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '../parallel/group.js';
@@ -63,9 +63,12 @@ interface PendingCheckpoint {
   reachedSink: boolean;
 }
 
-/** The largest row of a snapshot (its whole size when not known). */
-function maxRowOf(s: OperatorSnapshot): number {
-  return s instanceof PackedSnapshot && s.maxRowBytes !== undefined ? s.maxRowBytes : snapshotChars(s);
+/** How many rows of a snapshot are of each size (when not known: one row of its whole size). */
+function rowSizesOf(s: OperatorSnapshot): number[] {
+  if (s instanceof PackedSnapshot && s.rowSizes !== undefined) return [...s.rowSizes];
+  const sizes = new Array<number>(ROW_SIZE_CLASSES).fill(0);
+  (sizes[rowSizeClass(Math.max(1, snapshotChars(s)))] as number)++;
+  return sizes;
 }
 
 /** Characters of a snapshot's entries as a store writes them (its chunks when packed). */
@@ -226,10 +229,11 @@ class JobRunner<T, R> {
   private forceFull = false;
   /**
    * The checkpoint chain since the last full checkpoint, per operator (see `persist`): the bytes of its rows a restore
-   * reads that are still the state (`live`, at least) and those read in vain (`dead`, at most), and its largest row;
-   * and the bytes of the chain's manifests (offsets, sink state) but the full one's.
+   * reads that are still the state (`live`, at least) and those read in vain (`dead`, at most), and the sizes of its
+   * rows not yet charged as superseded; and the bytes of the chain's manifests (offsets, sink state) but the full
+   * one's.
    */
-  private chain = new Map<string, { live: number; dead: number; maxRow: number }>();
+  private chain = new Map<string, { live: number; dead: number; sizes: number[] }>();
   private chainOverhead = 0;
   private stopRequest: { savepoint: boolean; drain: boolean; resolve: () => void; reject: (e: unknown) => void } | undefined;
 
@@ -957,35 +961,37 @@ class JobRunner<T, R> {
     }
     await this.releaseSources(await store.prune(this.config.name, this.retain, (m) => this.warnStore(m)), cp.id);
     if (allFull) {
-      this.chain = new Map(cp.snapshots.map((s) => [s.operator, { live: snapshotChars(s), dead: 0, maxRow: maxRowOf(s) }]));
+      this.chain = new Map(cp.snapshots.map((s) => [s.operator, { live: snapshotChars(s), dead: 0, sizes: rowSizesOf(s) }]));
       this.chainOverhead = 0;
       this.forceFull = false;
     } else {
       // What a restore reads besides the last full checkpoint: every checkpoint of the chain, each snapshot and the
       // manifest around them (read in vain: the manifest, offsets and sink state of every checkpoint but the full
       // one). Per operator: rows that add an entry are state; a row that rewrites or deletes an entry supersedes the
-      // chain's earlier row of it — at most the largest row the operator has in the chain — which is read in vain
-      // from then on, and so is a deletion row. An operator's full snapshot (saturated), or one whose churn is not
-      // known, supersedes all its earlier rows: the checkpoints before it stay in the other operators' chains until
-      // a full checkpoint. The estimates err one way: `live` at most the true state, `dead` at least what is read in
-      // vain.
+      // chain's earlier row of it, which is read in vain from then on, and so is a deletion row. The k rows a delta
+      // supersedes are charged as the k largest rows of the chain not charged yet (by size class, each at its class's
+      // upper end): over the chain, that adds up to at least what the superseded rows hold, whichever they were. An
+      // operator's full snapshot (saturated), or one whose churn is not known, supersedes all its earlier rows: the
+      // checkpoints before it stay in the other operators' chains until a full checkpoint. The estimates err one
+      // way: `live` at most the true state, `dead` at least what is read in vain.
       let rowChars = 0;
       for (const s of cp.snapshots) {
         const chars = snapshotChars(s);
         rowChars += chars;
         let c = this.chain.get(s.operator);
-        if (c === undefined) this.chain.set(s.operator, (c = { live: 0, dead: 0, maxRow: 0 }));
+        if (c === undefined) this.chain.set(s.operator, (c = { live: 0, dead: 0, sizes: new Array<number>(ROW_SIZE_CLASSES).fill(0) }));
         const churn = !s.full && s instanceof PackedSnapshot ? s.churn : undefined;
         if (churn === undefined) {
           c.dead += c.live;
           c.live = chars;
-          c.maxRow = maxRowOf(s);
+          c.sizes = rowSizesOf(s);
           continue;
         }
-        const superseded = Math.min(c.live, (churn.rewriteRows + churn.deleteRows) * c.maxRow);
+        const superseded = Math.min(c.live, takeLargestRows(c.sizes, churn.rewriteRows + churn.deleteRows));
         c.dead += superseded + churn.deleteBytes;
         c.live += chars - churn.deleteBytes - superseded;
-        c.maxRow = Math.max(c.maxRow, maxRowOf(s));
+        const added = rowSizesOf(s);
+        for (let k = 0; k < ROW_SIZE_CLASSES; k++) c.sizes[k] = (c.sizes[k] as number) + (added[k] as number);
       }
       this.chainOverhead += Math.max(0, meta.bytes - rowChars);
       // the next checkpoint is full once what the chain holds in vain reaches the state it builds: a restore reads at

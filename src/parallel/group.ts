@@ -1,5 +1,5 @@
 import type { Observer, SchedulerLike } from 'rxjs';
-import { ChunkWriter, CLEAR_KEY_GROUP_PATH, escapeJson, PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { ChunkWriter, CLEAR_KEY_GROUP_PATH, escapeJson, PackedSnapshot, ROW_SIZE_CLASSES, type OperatorSnapshot, type RowSizes } from '../checkpoints/snapshot.js';
 import { MIN_WATERMARK, type Key } from '../elements/index.js';
 import { ConfigurationError, InvalidKeyError, describeValue } from '../errors/index.js';
 import { keyGroupOf, keyGroupRange, partitionOfKeyGroup } from '../keys/keyGroups.js';
@@ -56,10 +56,14 @@ export function combineSnapshots(
   const chunks: string[] = [];
   let count = 0;
   // of a delta: the parts' churn — not known when a part is full (its key groups' earlier rows all superseded) or not
-  // packed; and the largest row
+  // packed; and their row sizes, added up
   const churn = { rewriteRows: 0, rewriteBytes: 0, deleteRows: 0, deleteBytes: 0 };
   let churnKnown = true;
-  let maxRowBytes: number | undefined = 0;
+  let rowSizes: number[] | undefined = new Array<number>(ROW_SIZE_CLASSES).fill(0);
+  const addSizes = (sizes: RowSizes | undefined): void => {
+    if (rowSizes === undefined || sizes === undefined) rowSizes = undefined;
+    else for (let c = 0; c < ROW_SIZE_CLASSES; c++) rowSizes[c] = (rowSizes[c] as number) + (sizes[c] ?? 0);
+  };
   parts.forEach((p, i) => {
     if (p.maxParallelism !== first.maxParallelism) throw new Error(`${name}: subtask snapshots disagree on maxParallelism (${p.maxParallelism} vs ${first.maxParallelism})`);
     const w = operatorWatermarkOf(p);
@@ -78,7 +82,7 @@ export function combineSnapshots(
       chunks.push(...w.finish());
       count += w.count;
       churnKnown = false;
-      maxRowBytes = maxRowBytes === undefined ? undefined : Math.max(maxRowBytes, w.maxRowBytes);
+      addSizes(w.rowSizes);
     }
     if (p instanceof PackedSnapshot) {
       chunks.push(...p.chunks);
@@ -89,10 +93,10 @@ export function combineSnapshots(
         churn.deleteRows += p.churn.deleteRows;
         churn.deleteBytes += p.churn.deleteBytes;
       } else churnKnown = false;
-      maxRowBytes = maxRowBytes === undefined || p.maxRowBytes === undefined ? undefined : Math.max(maxRowBytes, p.maxRowBytes);
+      addSizes(p.rowSizes);
     }
   });
-  return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, savedWatermark, !full && churnKnown ? churn : undefined, maxRowBytes);
+  return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, savedWatermark, !full && churnKnown ? churn : undefined, rowSizes);
 }
 
 /**

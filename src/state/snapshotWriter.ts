@@ -153,7 +153,7 @@ export class SnapshotWriter {
     for (const [id, list] of timers) this.timersRow(out, id, list);
     b.tracker.trackNext();
     b.tracker.timersPersisted = new Set(timers.keys());
-    return new PackedSnapshot(b.operator, true, b.maxParallelism, out.finish(), out.count, undefined, undefined, out.maxRowBytes);
+    return new PackedSnapshot(b.operator, true, b.maxParallelism, out.finish(), out.count, undefined, undefined, out.rowSizes);
   }
 
   /** The entries and timers changed since the last snapshot: present ones written, persisted and gone ones deleted. */
@@ -205,7 +205,7 @@ export class SnapshotWriter {
       }
     }
     tracker.trackNext();
-    return new PackedSnapshot(b.operator, false, b.maxParallelism, out.finish(), out.count, undefined, churn, out.maxRowBytes);
+    return new PackedSnapshot(b.operator, false, b.maxParallelism, out.finish(), out.count, undefined, churn, out.rowSizes);
   }
 
   private groupOfId(id: KeyId): number {

@@ -18,9 +18,9 @@ export interface WireSnapshot {
   readonly watermark?: string;
   readonly chunks?: readonly string[];
   readonly count?: number;
-  /** see `PackedSnapshot.churn`, `PackedSnapshot.maxRowBytes` */
+  /** see `PackedSnapshot.churn`, `PackedSnapshot.rowSizes` */
   readonly churn?: SnapshotChurn;
-  readonly maxRowBytes?: number;
+  readonly rowSizes?: readonly number[];
   readonly entries?: readonly { readonly keyGroup: number; readonly path: string; readonly value: string | undefined }[];
 }
 

@@ -4,12 +4,12 @@ import type { WireError, WireSnapshot } from './protocol.js';
 /** A snapshot in the form that crosses threads (packed chunks stay packed). @internal */
 export function toWireSnapshot(s: OperatorSnapshot): WireSnapshot {
   const base = { operator: s.operator, full: s.full, maxParallelism: s.maxParallelism, ...(s.watermark !== undefined ? { watermark: s.watermark } : {}) };
-  return s instanceof PackedSnapshot ? { ...base, chunks: s.chunks, count: s.count, ...(s.churn !== undefined ? { churn: s.churn } : {}), ...(s.maxRowBytes !== undefined ? { maxRowBytes: s.maxRowBytes } : {}) } : { ...base, entries: s.entries };
+  return s instanceof PackedSnapshot ? { ...base, chunks: s.chunks, count: s.count, ...(s.churn !== undefined ? { churn: s.churn } : {}), ...(s.rowSizes !== undefined ? { rowSizes: s.rowSizes } : {}) } : { ...base, entries: s.entries };
 }
 
 /** A snapshot back from its wire form. @internal */
 export function fromWireSnapshot(w: WireSnapshot): OperatorSnapshot {
-  if (w.chunks !== undefined) return new PackedSnapshot(w.operator, w.full, w.maxParallelism, w.chunks, w.count ?? 0, w.watermark, w.churn, w.maxRowBytes);
+  if (w.chunks !== undefined) return new PackedSnapshot(w.operator, w.full, w.maxParallelism, w.chunks, w.count ?? 0, w.watermark, w.churn, w.rowSizes);
   return { operator: w.operator, full: w.full, maxParallelism: w.maxParallelism, ...(w.watermark !== undefined ? { watermark: w.watermark } : {}), entries: w.entries ?? [] };
 }
 
