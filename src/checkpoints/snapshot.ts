@@ -442,7 +442,15 @@ export interface SnapshotChurn {
   readonly deleteBytes: number;
 }
 
-/** The number of size classes of {@link RowSizes}. @internal */
+/**
+ * The number of size classes of {@link RowSizes}.
+ *
+ * @example
+ * ```ts
+ * const sizes = new Array<number>(ROW_SIZE_CLASSES).fill(0);
+ * ```
+ * @internal
+ */
 export const ROW_SIZE_CLASSES = 32;
 
 /**
@@ -458,14 +466,29 @@ export const ROW_SIZE_CLASSES = 32;
  */
 export type RowSizes = readonly number[];
 
-/** The size class of a row of `bytes` (≥ 1) bytes: `floor(log2(bytes))`. @internal */
+/**
+ * The size class of a row of `bytes` (≥ 1) bytes: `floor(log2(bytes))`.
+ *
+ * @example
+ * ```ts
+ * rowSizeClass(100); // 6: rows of 64–127 bytes
+ * ```
+ * @internal
+ */
 export function rowSizeClass(bytes: number): number {
   return 31 - Math.clz32(bytes);
 }
 
 /**
  * Removes the `k` largest rows from `sizes` (largest first) and returns at least their bytes (each at its class's
- * upper end). @internal
+ * upper end).
+ *
+ * @example
+ * ```ts
+ * const sizes = [0, 0, 0, 0, 0, 0, 2]; // two rows of 64–127 bytes
+ * takeLargestRows(sizes, 1); // 127; sizes[6] is now 1
+ * ```
+ * @internal
  */
 export function takeLargestRows(sizes: number[], k: number): number {
   let bytes = 0;
