@@ -991,7 +991,7 @@ class JobRunner<T, R> {
         c.dead += superseded + churn.deleteBytes;
         c.live += chars - churn.deleteBytes - superseded;
         const added = rowSizesOf(s);
-        for (let k = 0; k < ROW_SIZE_CLASSES; k++) c.sizes[k] = (c.sizes[k] as number) + (added[k] as number);
+        for (let k = 0; k < ROW_SIZE_CLASSES; k++) c.sizes[k] = (c.sizes[k] ?? 0) + (added[k] ?? 0);
       }
       this.chainOverhead += Math.max(0, meta.bytes - rowChars);
       // the next checkpoint is full once what the chain holds in vain reaches the state it builds: a restore reads at
