@@ -443,7 +443,7 @@ export interface SnapshotChurn {
 }
 
 /**
- * The number of size classes of {@link RowSizes}.
+ * The number of size classes of {@link RowSizes}: four per power of two.
  *
  * @example
  * ```ts
@@ -451,42 +451,51 @@ export interface SnapshotChurn {
  * ```
  * @internal
  */
-export const ROW_SIZE_CLASSES = 32;
+export const ROW_SIZE_CLASSES = 128;
 
 /**
- * How many rows of a snapshot (or a chain of them) are of each size: entry `c` counts the rows of `2^c` to
- * `2^(c+1) − 1` UTF-8 bytes. A job charges the rows a delta supersedes at the largest rows its chain holds (see
- * `runJob`), without keeping each row's size.
+ * How many rows of a snapshot (or a chain of them) are of each size class ({@link rowSizeClass}: a quarter of a power
+ * of two wide, so a row is at least four fifths of its class's upper end). A job charges the rows a delta supersedes
+ * at the largest rows its chain holds (see `runJob`), without keeping each row's size.
  *
  * @example
  * ```ts
- * const sizes: RowSizes = w.rowSizes; // sizes[6]: rows of 64–127 bytes
+ * const sizes: RowSizes = w.rowSizes; // sizes[rowSizeClass(100)]: rows of 96–111 bytes
  * ```
  * @internal
  */
 export type RowSizes = readonly number[];
 
 /**
- * The size class of a row of `bytes` (≥ 1) bytes: `floor(log2(bytes))`.
+ * The size class of a row of `bytes` (≥ 1) bytes: `4 · floor(log2(bytes))` plus the two bits after the leading one
+ * (bytes 1–3: one class per power of two).
  *
  * @example
  * ```ts
- * rowSizeClass(100); // 6: rows of 64–127 bytes
+ * rowSizeClass(100); // 26: rows of 96–111 bytes
  * ```
  * @internal
  */
 export function rowSizeClass(bytes: number): number {
-  return 31 - Math.clz32(bytes);
+  const power = 31 - Math.clz32(bytes);
+  return power < 2 ? 4 * power : 4 * power + ((bytes >>> (power - 2)) & 3);
+}
+
+/** The largest row size of a class of {@link rowSizeClass}. */
+function classTop(sizeClass: number): number {
+  const power = sizeClass >> 2;
+  return power < 2 ? 2 ** (power + 1) - 1 : (5 + (sizeClass & 3)) * 2 ** (power - 2) - 1;
 }
 
 /**
  * Removes the `k` largest rows from `sizes` (largest first) and returns at least their bytes (each at its class's
- * upper end).
+ * upper end: under 5/4 of its size).
  *
  * @example
  * ```ts
- * const sizes = [0, 0, 0, 0, 0, 0, 2]; // two rows of 64–127 bytes
- * takeLargestRows(sizes, 1); // 127; sizes[6] is now 1
+ * const sizes = new Array<number>(ROW_SIZE_CLASSES).fill(0);
+ * sizes[rowSizeClass(100)] = 2; // two rows of 96–111 bytes
+ * takeLargestRows(sizes, 1); // 111; one row left
  * ```
  * @internal
  */
@@ -494,7 +503,8 @@ export function takeLargestRows(sizes: number[], k: number): number {
   let bytes = 0;
   for (let c = sizes.length - 1; c >= 0 && k > 0; c--) {
     const n = Math.min(sizes[c] as number, k);
-    bytes += n * (2 ** (c + 1) - 1);
+    if (n === 0) continue;
+    bytes += n * classTop(c);
     sizes[c] = (sizes[c] as number) - n;
     k -= n;
   }
