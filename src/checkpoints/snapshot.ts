@@ -144,7 +144,7 @@ export class ChunkWriter {
   /** where the open row starts in the open chunk (a chunk closes only after a row) */
   private rowStart = 0;
   /** How many rows of each size were written so far: see {@link RowSizes}. */
-  readonly rowSizes: number[] = new Array<number>(ROW_SIZE_CLASSES).fill(0);
+  readonly rowSizes: number[] = noRows();
 
   /** Bytes written so far, over all chunks (a row's size is the difference before and after it). */
   get size(): number {
@@ -420,11 +420,6 @@ export function unpackChunk(text: string, out: SnapshotEntry[]): boolean {
 }
 
 /**
- * An {@link OperatorSnapshot} whose entries were packed into chunk texts as the operator produced them (what keyed
- * operators take): a store writes the chunks as they are, and `entries` is decoded from them on first use.
- * @internal
- */
-/**
  * What a delta snapshot does to the state its chain holds, for sizing chains (`runJob`): its rows that rewrite an
  * entry (or a key's timers) the previous snapshot had, and those that delete one — each, how many and their UTF-8
  * bytes; its other rows add entries. Both kinds make an earlier row of the chain dead weight (see {@link RowSizes}).
@@ -481,6 +476,33 @@ export function rowSizeClass(bytes: number): number {
   return power < 2 ? 4 * power : 4 * power + ((bytes >>> (power - 2)) & 3);
 }
 
+/**
+ * A {@link RowSizes} with no rows, to add to.
+ *
+ * @example
+ * ```ts
+ * const sizes = noRows(); // sizes.every((n) => n === 0)
+ * ```
+ * @internal
+ */
+export function noRows(): number[] {
+  return new Array<number>(ROW_SIZE_CLASSES).fill(0);
+}
+
+/**
+ * Adds the rows counted in `sizes` to `into`.
+ *
+ * @example
+ * ```ts
+ * const chain = noRows();
+ * addRows(chain, writer.rowSizes);
+ * ```
+ * @internal
+ */
+export function addRows(into: number[], sizes: RowSizes): void {
+  for (let c = 0; c < ROW_SIZE_CLASSES; c++) into[c] = (into[c] ?? 0) + (sizes[c] ?? 0);
+}
+
 /** The largest row size of a class of {@link rowSizeClass}. */
 function classTop(sizeClass: number): number {
   const power = sizeClass >> 2;
@@ -493,7 +515,7 @@ function classTop(sizeClass: number): number {
  *
  * @example
  * ```ts
- * const sizes = new Array<number>(ROW_SIZE_CLASSES).fill(0);
+ * const sizes = noRows();
  * sizes[rowSizeClass(100)] = 2; // two rows of 96–111 bytes
  * takeLargestRows(sizes, 1); // 111; one row left
  * ```
@@ -511,6 +533,11 @@ export function takeLargestRows(sizes: number[], k: number): number {
   return bytes;
 }
 
+/**
+ * An {@link OperatorSnapshot} whose entries were packed into chunk texts as the operator produced them (what keyed
+ * operators take): a store writes the chunks as they are, and `entries` is decoded from them on first use.
+ * @internal
+ */
 export class PackedSnapshot implements OperatorSnapshot {
   private decoded: SnapshotEntry[] | undefined;
   readonly watermark?: string;

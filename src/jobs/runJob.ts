@@ -1,5 +1,5 @@
 import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
-import { PackedSnapshot, ROW_SIZE_CLASSES, rowSizeClass, takeLargestRows, type OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { addRows, noRows, PackedSnapshot, rowSizeClass, takeLargestRows, type OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { PipelineRuntime, withRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
 import { isMaxParallelism } from '../keys/keyGroups.js';
 import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '../parallel/group.js';
@@ -65,9 +65,9 @@ interface PendingCheckpoint {
 
 /** How many rows of a snapshot are of each size (when not known: one row of its whole size). */
 function rowSizesOf(s: OperatorSnapshot): number[] {
-  if (s instanceof PackedSnapshot && s.rowSizes !== undefined) return [...s.rowSizes];
-  const sizes = new Array<number>(ROW_SIZE_CLASSES).fill(0);
-  (sizes[rowSizeClass(Math.max(1, snapshotChars(s)))] as number)++;
+  const sizes = noRows();
+  if (s instanceof PackedSnapshot && s.rowSizes !== undefined) addRows(sizes, s.rowSizes);
+  else (sizes[rowSizeClass(Math.max(1, snapshotChars(s)))] as number)++;
   return sizes;
 }
 
@@ -358,9 +358,8 @@ class JobRunner<T, R> {
       this.fallback = loaded.fallback;
       if (loaded.fallback !== undefined) this.warn(describeFallback(name, loaded.fallback, (store as StateStore).description));
       this.snapshotBase = loaded.id;
-      // a restored chain is not extended: the first checkpoint after a restore is full (bounded chains and restores)
+      // a restored chain is not extended (its row sizes are not known): the first checkpoint after a restore is full
       this.forceFull = true;
-      // (the chain's row sizes are not known after a restore: the next checkpoint is full)
     }
     for (const [i, { output, sink }] of this.sinks.entries()) {
       const writer = await this.guarded('sink', sink.description, 'open', () => sink.open(sinkContexts[i] as SinkContext));
@@ -979,7 +978,7 @@ class JobRunner<T, R> {
         const chars = snapshotChars(s);
         rowChars += chars;
         let c = this.chain.get(s.operator);
-        if (c === undefined) this.chain.set(s.operator, (c = { live: 0, dead: 0, sizes: new Array<number>(ROW_SIZE_CLASSES).fill(0) }));
+        if (c === undefined) this.chain.set(s.operator, (c = { live: 0, dead: 0, sizes: noRows() }));
         const churn = !s.full && s instanceof PackedSnapshot ? s.churn : undefined;
         if (churn === undefined) {
           c.dead += c.live;
@@ -990,8 +989,7 @@ class JobRunner<T, R> {
         const superseded = Math.min(c.live, takeLargestRows(c.sizes, churn.rewriteRows + churn.deleteRows));
         c.dead += superseded + churn.deleteBytes;
         c.live += chars - churn.deleteBytes - superseded;
-        const added = rowSizesOf(s);
-        for (let k = 0; k < ROW_SIZE_CLASSES; k++) c.sizes[k] = (c.sizes[k] ?? 0) + (added[k] ?? 0);
+        addRows(c.sizes, rowSizesOf(s));
       }
       this.chainOverhead += Math.max(0, meta.bytes - rowChars);
       // the next checkpoint is full once what the chain holds in vain reaches the state it builds: a restore reads at

@@ -1,5 +1,5 @@
 import type { Observer, SchedulerLike } from 'rxjs';
-import { ChunkWriter, CLEAR_KEY_GROUP_PATH, escapeJson, PackedSnapshot, ROW_SIZE_CLASSES, type OperatorSnapshot, type RowSizes } from '../checkpoints/snapshot.js';
+import { addRows, ChunkWriter, CLEAR_KEY_GROUP_PATH, escapeJson, noRows, PackedSnapshot, type OperatorSnapshot, type RowSizes } from '../checkpoints/snapshot.js';
 import { MIN_WATERMARK, type Key } from '../elements/index.js';
 import { ConfigurationError, InvalidKeyError, describeValue } from '../errors/index.js';
 import { keyGroupOf, keyGroupRange, partitionOfKeyGroup } from '../keys/keyGroups.js';
@@ -59,10 +59,10 @@ export function combineSnapshots(
   // packed; and their row sizes, added up
   const churn = { rewriteRows: 0, rewriteBytes: 0, deleteRows: 0, deleteBytes: 0 };
   let churnKnown = true;
-  let rowSizes: number[] | undefined = new Array<number>(ROW_SIZE_CLASSES).fill(0);
+  let rowSizes: number[] | undefined = noRows();
   const addSizes = (sizes: RowSizes | undefined): void => {
     if (rowSizes === undefined || sizes === undefined) rowSizes = undefined;
-    else for (let c = 0; c < ROW_SIZE_CLASSES; c++) rowSizes[c] = (rowSizes[c] as number) + (sizes[c] ?? 0);
+    else addRows(rowSizes, sizes);
   };
   parts.forEach((p, i) => {
     if (p.maxParallelism !== first.maxParallelism) throw new Error(`${name}: subtask snapshots disagree on maxParallelism (${p.maxParallelism} vs ${first.maxParallelism})`);
