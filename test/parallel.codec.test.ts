@@ -1,9 +1,17 @@
 // The batch codec of threaded parallel (src/parallel/threads/codec.ts): every element kind and the value types that
 // cross threads come back as they were — numeric columns and msgpackr, mixed in one batch.
 import { describe, expect, it } from 'vitest';
-import { BatchDecoder, BatchEncoder, type EncodedBatch } from '../src/parallel/threads/codec.js';
+import { BatchDecoder, BatchEncoder, type EncodedBatch, type StringColumn } from '../src/parallel/threads/codec.js';
 import { createValueCodec } from '../src/parallel/threads/msgpack.js';
 import { active, barrier, idle, record, watermark, type StreamElement } from '../src/index.js';
+
+/** The strings of a string column, cut by its lengths. */
+const texts = (column: StringColumn | undefined): string[] => {
+  const out: string[] = [];
+  let at = 0;
+  for (const length of column?.lengths ?? []) out.push((column as StringColumn).text.slice(at, (at += length)));
+  return out;
+};
 
 const roundTrip = (elements: readonly StreamElement<unknown, unknown>[], full = false) => {
   const codec = createValueCodec();
@@ -46,6 +54,16 @@ describe('threads batch codec', () => {
     expect(out.map(([, e]) => e)).toStrictEqual(els);
   });
 
+  it('string values cross as a string column; one value of another type sends the batch through msgpackr', () => {
+    const values = ['', 'short', 'a value of more than thirteen characters', '\ud83d', '😀'];
+    const strings = roundTrip(values.map((v, i) => record(v, i, i)));
+    expect(texts(strings.batch.values as StringColumn)).toStrictEqual(values);
+    expect(strings.out.map(([, e]) => (e.kind === 'record' ? e.value : e.kind))).toStrictEqual(values);
+    const mixed = roundTrip([record('a', 1, 1), record(2, 2, 2), record('c', 3, 3)]);
+    expect(mixed.batch.values).toBeInstanceOf(Uint8Array);
+    expect(mixed.out.map(([, e]) => (e.kind === 'record' ? e.value : e.kind))).toStrictEqual(['a', 2, 'c']);
+  });
+
   it('a batch without records has no value or key column', () => {
     const { batch, out } = roundTrip([watermark(1), barrier(2)]);
     expect([batch.values, batch.keys]).toStrictEqual([undefined, undefined]);
@@ -67,10 +85,10 @@ describe('threads batch codec', () => {
     };
     const first = send(['a', 'b', 'a', 'c']);
     expect(first.keys).toStrictEqual(new Uint32Array([0, 1, 0, 2]));
-    expect([first.keyBase, codec.unpack(first.newKeys as Uint8Array)]).toStrictEqual([0, ['a', 'b', 'c']]);
+    expect([first.keyBase, texts(first.newKeys)]).toStrictEqual([0, ['a', 'b', 'c']]);
     const second = send(['c', 'd', 'a']);
     expect(second.keys).toStrictEqual(new Uint32Array([2, 3, 0]));
-    expect([second.keyBase, codec.unpack(second.newKeys as Uint8Array)]).toStrictEqual([3, ['d']]);
+    expect([second.keyBase, texts(second.newKeys)]).toStrictEqual([3, ['d']]);
     const third = send(['b', 'b']);
     expect(third.newKeys).toBeUndefined();
     expect(read(first)).toStrictEqual(['a', 'b', 'a', 'c']);
@@ -93,7 +111,7 @@ describe('threads batch codec', () => {
       const keys = Array.from({ length: 4096 }, (_, i) => `k${b < 4 ? b * 4096 + i : b === 4 ? 16_380 + i : i % 7}`);
       keys.forEach((k, i) => enc.add(i, record(i, i, k)));
       const batch = enc.take(codec);
-      kinds.push(batch.keys instanceof Uint32Array ? `ids@${batch.keyBase}` : batch.keys instanceof Uint8Array ? 'text' : 'other');
+      kinds.push(batch.keys instanceof Uint32Array ? `ids@${batch.keyBase}` : batch.keys !== undefined && 'text' in batch.keys ? 'text' : 'other');
       const out: unknown[] = [];
       dec.decode(batch, (_s, e) => void out.push(e.kind === 'record' ? e.key : undefined));
       decoded.push(out);
@@ -102,6 +120,24 @@ describe('threads batch codec', () => {
     expect(kinds.slice(0, 4)).toStrictEqual(['ids@0', 'ids@4096', 'ids@8192', 'ids@12288']);
     expect(kinds.slice(4, 69)).toStrictEqual(Array.from({ length: 65 }, () => 'text'));
     expect(kinds.slice(69)).toStrictEqual(['ids@0', 'ids@7']);
+  });
+
+  it('string keys past the dictionary cross as one text and their lengths: any length and any UTF-16, lone surrogates included', () => {
+    const codec = createValueCodec();
+    const enc = new BatchEncoder();
+    const dec = new BatchDecoder(codec);
+    // fill the dictionary past its limit with short keys, so that the next batches send their keys as text
+    for (let i = 0; i <= 16_384; i++) enc.add(i, record(i, i, `f${i}`));
+    dec.decode(enc.take(codec), () => undefined);
+    const keys = ['', 'a', 'twelve chars', 'thirteen char', 'é'.repeat(40), '😀 emoji', 'lone \ud800 high', 'lone \udc00 low', 'x'.repeat(5000)];
+    keys.forEach((k, i) => enc.add(i, record(i, i, k)));
+    enc.add(keys.length, watermark(1));
+    const batch = enc.take(codec);
+    expect(texts(batch.keys as StringColumn)).toStrictEqual(keys);
+    expect((batch.keys as StringColumn).lengths).toStrictEqual(new Uint32Array(keys.map((k) => k.length)));
+    const out: unknown[] = [];
+    dec.decode(batch, (_s, e) => void out.push(e.kind === 'record' ? e.key : e.kind));
+    expect(out).toStrictEqual([...keys, 'watermark']);
   });
 
   it('a batch of mixed keys sends its new dictionary keys too: the next batch refers to them by id', () => {
@@ -119,11 +155,11 @@ describe('threads batch codec', () => {
     };
     const mixed = send(['x', 1, 'y']);
     expect(mixed.keys).toBeInstanceOf(Uint8Array);
-    expect([mixed.keyBase, codec.unpack(mixed.newKeys as Uint8Array)]).toStrictEqual([0, ['x', 'y']]);
+    expect([mixed.keyBase, texts(mixed.newKeys)]).toStrictEqual([0, ['x', 'y']]);
     expect(read(mixed)).toStrictEqual(['x', 1, 'y']);
     const next = send(['y', 'z', 'x']);
     expect(next.keys).toStrictEqual(new Uint32Array([1, 2, 0]));
-    expect([next.keyBase, codec.unpack(next.newKeys as Uint8Array)]).toStrictEqual([2, ['z']]);
+    expect([next.keyBase, texts(next.newKeys)]).toStrictEqual([2, ['z']]);
     expect(read(next)).toStrictEqual(['y', 'z', 'x']);
   });
 

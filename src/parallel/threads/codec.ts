@@ -5,11 +5,12 @@ import type { StreamElement } from '../../elements/index.js';
  * of every element side by side (`Float64Array` sequence numbers and timestamps, a `Uint8Array` of kinds: written in
  * place, no per-element object), and the records' values and keys, each as a `Float64Array` column when they are
  * all numbers (the common case of keys and measurements), string keys as ids into the channel's key dictionary
- * ({@link BatchEncoder}), else encoded with msgpackr (its record extension writes an object shape once per batch); an
+ * ({@link BatchEncoder}) or, past the dictionary, as one text with their lengths ({@link StringColumn}), else encoded
+ * with msgpackr (its record extension writes an object shape once per batch); an
  * output record whose key is that of the input record being processed refers to it ({@link EncodedBatch.keyRefs}).
  * Measured on a 2-core machine (bench/parallel.ts), encode + copy + decode of a record on one thread: structured
- * clone of arrays of records ≈ 0.6 M records/s, this ≈ 9.7 M/s with 100 string keys and ≈ 2.8 M/s with 100 000
- * (the keys' text crosses). Values keep their types through
+ * clone of arrays of records ≈ 0.6 M records/s, this ≈ 11 M/s with 100 string keys and ≈ 5.4 M/s with 100 000
+ * (the keys' text crosses; 2.6 M/s with UUID keys). Values keep their types through
  * msgpackr (Date, Map, Set, bigint, typed arrays, undefined); class instances arrive as plain objects, `-0` as `0`,
  * functions as `undefined`; in a numeric column `-0` and NaN stay as they are (docs/ARCHITECTURE.md, "Parallel
  * subtasks").
@@ -28,24 +29,38 @@ const BARRIER_FULL = 5;
 /** A side-output record: a record slot whose value is `[tag, value]` and whose key is undefined. */
 const SIDE = 6;
 
+/**
+ * Strings side by side: their texts joined into one string and each one's length (a string crosses `postMessage` as
+ * one copy of its characters; msgpackr's UTF-8 encoding of many short strings costs ≈ 3–4× more on the sender).
+ *
+ * @internal
+ */
+export interface StringColumn {
+  readonly text: string;
+  readonly lengths: Uint32Array;
+}
+
 /** One encoded batch: what a message carries. @internal */
 export interface EncodedBatch {
   /** `count` sequence numbers, then `count` timestamps (or barrier ids), as float64. */
   readonly numbers: Float64Array;
   readonly kinds: Uint8Array;
-  /** The records' values, in order: a column of float64 when all are numbers, else msgpackr of the array. */
-  readonly values: Float64Array | Uint8Array | undefined;
+  /**
+   * The records' values, in order: a column of float64 when all are numbers, a {@link StringColumn} when all are
+   * strings, else msgpackr of the array.
+   */
+  readonly values: Float64Array | Uint8Array | StringColumn | undefined;
   /**
    * The records' keys that are not {@link keyRefs} (all of them when there are none), in order: a float64 column
-   * when all are numbers; ids into the channel's key dictionary when all are strings (see {@link newKeys}); else
-   * msgpackr of the array.
+   * when all are numbers; ids into the channel's key dictionary when all are strings that have one (see
+   * {@link newKeys}); a {@link StringColumn} when all are strings; else msgpackr of the array.
    */
-  readonly keys: Float64Array | Uint32Array | Uint8Array | undefined;
+  readonly keys: Float64Array | Uint32Array | Uint8Array | StringColumn | undefined;
   /**
-   * Keys this batch adds to the dictionary (msgpackr of a string array), with ids from {@link keyBase} on — also when
-   * its keys travel otherwise (a batch of mixed keys), so that the receiver's dictionary stays the sender's.
+   * Keys this batch adds to the dictionary, with ids from {@link keyBase} on — also when its keys travel otherwise (a
+   * batch of mixed keys), so that the receiver's dictionary stays the sender's.
    */
-  readonly newKeys: Uint8Array | undefined;
+  readonly newKeys: StringColumn | undefined;
   /** The id of the first of {@link newKeys} (the receiver's dictionary is cut to this length first); else the dictionary's size. */
   readonly keyBase: number;
   /**
@@ -90,6 +105,8 @@ export class BatchEncoder {
   private readonly keys: unknown[] = [];
   /** Whether every value (key) so far is a number: then they travel as a float64 column. */
   private numericValues = true;
+  /** Whether every value so far is a string: then they travel as a {@link StringColumn}. */
+  private stringValues = true;
   private numericKeys = true;
   /** Whether every key so far is a string: then they travel as dictionary ids. */
   private stringKeys = true;
@@ -206,6 +223,7 @@ export class BatchEncoder {
     const r = this.records++;
     this.values[r] = value;
     if (typeof value !== 'number') this.numericValues = false;
+    if (typeof value !== 'string') this.stringValues = false;
     if (r === this.refs.length) {
       const refs = new Int32Array(r * 2);
       refs.set(this.refs);
@@ -251,20 +269,20 @@ export class BatchEncoder {
     numbers.set(this.stamps.subarray(0, n), n);
     const kinds = this.kinds.slice(0, n);
     const r = this.records;
-    const values = r === 0 ? undefined : column(this.values, r, this.numericValues, codec);
+    const values = r === 0 ? undefined : this.stringValues ? stringColumn(this.values, r) : column(this.values, r, this.numericValues, codec);
     const keyRefs = this.refCount > 0 ? this.refs.slice(0, r) : undefined;
     const k = this.otherKeys;
     let keys: EncodedBatch['keys'];
-    let newKeys: Uint8Array | undefined;
+    let newKeys: StringColumn | undefined;
     let keyBase = this.keyIds.size;
     if (this.newKeys.length > 0) {
       // (sent whatever way the keys travel: the receiver's dictionary follows the sender's)
       keyBase = this.firstNewId;
-      newKeys = Uint8Array.prototype.slice.call(codec.pack(this.newKeys));
+      newKeys = stringColumn(this.newKeys, this.newKeys.length);
       this.newKeys.length = 0;
     }
     if (k === 0) keys = undefined;
-    else if (this.stringKeys && this.allIds) keys = this.ids.slice(0, k);
+    else if (this.stringKeys) keys = this.allIds ? this.ids.slice(0, k) : stringColumn(this.keys, k);
     else keys = column(this.keys, k, this.numericKeys, codec);
     if (this.dictionaryPaused > 0) this.dictionaryPaused--;
     if (this.dictionaryFull) {
@@ -276,7 +294,7 @@ export class BatchEncoder {
       this.onDictionaryDropped?.();
     }
     this.n = this.records = this.refCount = this.otherKeys = 0;
-    this.numericValues = this.numericKeys = this.stringKeys = this.allIds = true;
+    this.numericValues = this.stringValues = this.numericKeys = this.stringKeys = this.allIds = true;
     return { numbers, kinds, values, keys, newKeys, keyBase, keyRefs };
   }
 }
@@ -295,18 +313,51 @@ function column(items: unknown[], count: number, numeric: boolean, codec: ValueC
   return Uint8Array.prototype.slice.call(codec.pack(items.length === count ? items : items.slice(0, count)));
 }
 
-/** A column back: the numbers of a float64 column, else what the msgpackr bytes hold. */
-function uncolumn(bytes: Float64Array | Uint8Array | undefined, codec: ValueCodec): ArrayLike<unknown> {
+/** A column back: the numbers of a float64 column, the strings of a {@link StringColumn}, else what the msgpackr bytes hold. */
+function uncolumn(bytes: Float64Array | Uint8Array | StringColumn | undefined, codec: ValueCodec): ArrayLike<unknown> {
   if (bytes === undefined) return [];
-  return bytes instanceof Float64Array ? bytes : (codec.unpack(bytes) as unknown[]);
+  if (bytes instanceof Float64Array) return bytes;
+  return bytes instanceof Uint8Array ? (codec.unpack(bytes) as unknown[]) : strings(bytes);
 }
+
+/** The first `count` items of `items`, all strings, as a {@link StringColumn}. */
+function stringColumn(items: readonly unknown[], count: number): StringColumn {
+  const lengths = new Uint32Array(count);
+  for (let i = 0; i < count; i++) lengths[i] = (items[i] as string).length;
+  return { text: (items.length === count ? items : items.slice(0, count)).join(''), lengths };
+}
+
+/**
+ * V8 (Node, Chromium) makes a slice of 13 characters or more a view into the sliced string, which keeps all of it
+ * alive: a key kept in state would keep its whole batch's text. Slices that long are copied ({@link strings}).
+ */
+const SLICE_VIEW_LENGTH = 13;
+
+/** The strings of a {@link StringColumn}, each a string of its own (see {@link SLICE_VIEW_LENGTH}). */
+function strings({ text, lengths }: StringColumn): string[] {
+  const out = new Array<string>(lengths.length);
+  let at = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    const length = lengths[i] as number;
+    const end = at + length;
+    // (a slice of `slice + ' '`, which is flattened into a string of its own first: the view holds only that)
+    out[i] = length < SLICE_VIEW_LENGTH ? text.slice(at, end) : (text.slice(at, end) + ' ').slice(0, -1);
+    at = end;
+  }
+  if (at !== text.length) throw new Error(`tidewater internal error: a string column's lengths add up to ${at}, its text has ${text.length} characters`);
+  return out;
+}
+
+/** The buffer of a column (a string column's lengths: its text is copied). */
+const bufferOf = (column: Float64Array | Uint32Array | Uint8Array | StringColumn): ArrayBuffer =>
+  (ArrayBuffer.isView(column) ? column.buffer : column.lengths.buffer) as ArrayBuffer;
 
 /** The buffers of a batch to transfer rather than copy with `postMessage`. @internal */
 export function transferables(batch: EncodedBatch): ArrayBuffer[] {
   const list = [batch.numbers.buffer as ArrayBuffer, batch.kinds.buffer as ArrayBuffer];
-  if (batch.values !== undefined) list.push(batch.values.buffer as ArrayBuffer);
-  if (batch.keys !== undefined) list.push(batch.keys.buffer as ArrayBuffer);
-  if (batch.newKeys !== undefined) list.push(batch.newKeys.buffer as ArrayBuffer);
+  if (batch.values !== undefined) list.push(bufferOf(batch.values));
+  if (batch.keys !== undefined) list.push(bufferOf(batch.keys));
+  if (batch.newKeys !== undefined) list.push(batch.newKeys.lengths.buffer as ArrayBuffer);
   if (batch.keyRefs !== undefined) list.push(batch.keyRefs.buffer as ArrayBuffer);
   return list;
 }
@@ -408,7 +459,7 @@ export class BatchDecoder {
     const dictionary = this.dictionary;
     if (batch.newKeys !== undefined) {
       dictionary.length = batch.keyBase;
-      for (const key of this.codec.unpack(batch.newKeys) as string[]) dictionary.push(key);
+      for (const key of strings(batch.newKeys)) dictionary.push(key);
     }
     if (ids instanceof Uint32Array) {
       const out = new Array<string>(ids.length);
