@@ -1,7 +1,7 @@
 import type { Key } from '../elements/index.js';
 import { TidewaterError, describeValue } from '../errors/index.js';
 import { encodedKeyOfId, isEscapedInId, keyGroupOfId, keyOfId, type KeyId } from '../keys/keyId.js';
-import { ChunkWriter, encode, escapeJson, needsEscape, PackedSnapshot } from '../checkpoints/snapshot.js';
+import { ChunkWriter, encode, escapeJson, needsEscape, PackedSnapshot, type SnapshotChurn } from '../checkpoints/snapshot.js';
 import type { Namespace, Timer } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import { encodeValue, hasOnlyItems, isPlainNumber, UnserializableValueError } from './codec.js';
@@ -69,6 +69,17 @@ function userPath(kind: StateKind, ttl: boolean, p: string): string {
     return x === null ? rest : `<${x[2] === '0' ? 'key' : 'value'} of entry ${x[1] ?? ''}>${x[3] ?? ''}`;
   }
   return rest;
+}
+
+/** Counts a delta's row of `bytes` that rewrites or (`deletes`) deletes an entry the chain holds (see SnapshotChurn). */
+function superseded(churn: { -readonly [K in keyof SnapshotChurn]: SnapshotChurn[K] }, deletes: boolean, bytes: number): void {
+  if (deletes) {
+    churn.deleteRows++;
+    churn.deleteBytes += bytes;
+  } else {
+    churn.rewriteRows++;
+    churn.rewriteBytes += bytes;
+  }
 }
 
 /** Writes the key's element of a path (`JSON.stringify(encodeValue(key))`), escaped. */
@@ -164,23 +175,15 @@ export class SnapshotWriter {
     // the rows that rewrite or delete what the last snapshot had (the job sizes its checkpoint chains by them, see
     // SnapshotChurn)
     const churn = { rewriteRows: 0, rewriteBytes: 0, deleteRows: 0, deleteBytes: 0 };
-    const rewrite = (write: () => void, deletes: boolean): void => {
-      const at = out.size;
-      write();
-      if (deletes) {
-        churn.deleteRows++;
-        churn.deleteBytes += out.size - at;
-      } else {
-        churn.rewriteRows++;
-        churn.rewriteBytes += out.size - at;
-      }
-    };
     for (let i = 0; i < b.descriptors.length; i++) {
       const col = b.cols[i] as Map<KeyId, unknown>;
       for (const [id, was] of tracker.dirty[i] as Map<KeyId, boolean>) {
         const v = col.get(id);
-        if (was) rewrite(() => this.row(out, i, id, '', v), v === undefined);
-        else if (v !== undefined) this.row(out, i, id, '', v);
+        if (was) {
+          const at = out.size;
+          this.row(out, i, id, '', v);
+          superseded(churn, v === undefined, out.size - at);
+        } else if (v !== undefined) this.row(out, i, id, '', v);
       }
       for (const ns of tracker.freshNs[i] as Set<Namespace>) {
         const m = (b.nsCols[i] as Map<unknown, Map<unknown, unknown>>).get(ns);
@@ -189,8 +192,11 @@ export class SnapshotWriter {
       for (const [ns, m] of tracker.nsDirty[i] as Map<Namespace, Map<KeyId, boolean>>) {
         for (const [id, was] of m) {
           const v = b.namespaced.get(i, id, ns);
-          if (was) rewrite(() => this.row(out, i, id, ns, v), v === undefined);
-          else if (v !== undefined) this.row(out, i, id, ns, v);
+          if (was) {
+            const at = out.size;
+            this.row(out, i, id, ns, v);
+            superseded(churn, v === undefined, out.size - at);
+          } else if (v !== undefined) this.row(out, i, id, ns, v);
         }
       }
     }
@@ -198,8 +204,11 @@ export class SnapshotWriter {
       const timers = b.timersByKey(tracker.timersDirty);
       for (const id of tracker.timersDirty) {
         const list = timers.get(id);
-        if (tracker.timersPersisted.has(id)) rewrite(() => this.timersRow(out, id, list), list === undefined);
-        else if (list !== undefined) this.timersRow(out, id, list);
+        if (tracker.timersPersisted.has(id)) {
+          const at = out.size;
+          this.timersRow(out, id, list);
+          superseded(churn, list === undefined, out.size - at);
+        } else if (list !== undefined) this.timersRow(out, id, list);
         if (list !== undefined) tracker.timersPersisted.add(id);
         else tracker.timersPersisted.delete(id);
       }
