@@ -209,6 +209,57 @@ describe.runIf(run)('tidewater/nats', () => {
       expect(() => source({ onRemoved: 'ignore' as never })).toThrow(`jetStreamSource: onRemoved "ignore" must be 'fail' or 'skip'.`);
     });
 
+    it('messages removed while the job lags behind (limits, a purge, a deleted message) fail the read naming them, or are skipped with a warning', async () => {
+      const { name } = await newStream((s) => [`${s}.*`]);
+      const s = name.toLowerCase();
+      await publishAll(Array.from({ length: 20 }, (_, i) => [`${s}.${i % 2}`, i + 1] as [string, unknown]));
+      // batch 1: the reader holds at most 4 received messages, so messages 10–12 are still in the stream only
+      const open = async (onRemoved?: 'skip', warn?: (m: string) => void) => {
+        const reader = await jetStreamSource<number>({ connection: nc, stream: name, bounded: true, batch: 1, ...(onRemoved !== undefined ? { onRemoved } : {}) }).open(undefined, {
+          job: 'test',
+          index: 0,
+          scheduler: asyncScheduler,
+          ...(warn !== undefined ? { warn } : {}),
+        });
+        await new Promise((r) => setTimeout(r, 200));
+        return reader;
+      };
+      const readAll = async (reader: SourceReader<number>): Promise<unknown[]> => {
+        const values: unknown[] = [];
+        try {
+          for (;;) {
+            const r = await reader.read(64);
+            values.push(...r.values);
+            if (r.done) return values;
+          }
+        } finally {
+          await reader.close();
+        }
+      };
+      const failing = await open();
+      for (const seq of [10, 11, 12]) await jsm.streams.deleteMessage(name, seq);
+      await expect(readAll(failing)).rejects.toThrow(
+        `jetStreamSource(${name}): message 13 of stream '${name}' came after message 9: messages 10–12 were removed before the job read them (the stream's limits — max_age, max_msgs, max_bytes — a purge, or a deleted message). Going on would skip them. Raise the stream's limits so that its messages outlive the job's lag, or pass onRemoved: 'skip' to go on without them.`,
+      );
+      const warnings: string[] = [];
+      const skipping = await open('skip', (m) => warnings.push(m));
+      await jsm.streams.deleteMessage(name, 15);
+      expect(await readAll(skipping)).toStrictEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14, 16, 17, 18, 19, 20]);
+      expect(warnings).toStrictEqual([
+        `jetStreamSource(${name}): message 13 of stream '${name}' came after message 9: messages 10–12 were removed before the job read them (the stream's limits — max_age, max_msgs, max_bytes — a purge, or a deleted message). Skipped as asked (onRemoved: 'skip').`,
+        `jetStreamSource(${name}): message 16 of stream '${name}' came after message 14: message 15 was removed before the job read it (the stream's limits — max_age, max_msgs, max_bytes — a purge, or a deleted message). Skipped as asked (onRemoved: 'skip').`,
+      ]);
+      // a filter's position moves only with its messages: the gaps of other subjects are not a loss
+      expect(await readAll(await jetStreamSource<number>({ connection: nc, stream: name, bounded: true, filter: `${s}.0` }).open(undefined, { job: 'test', index: 0, scheduler: asyncScheduler }))).toStrictEqual([
+        1, 3, 5, 7, 9, 13, 17, 19,
+      ]);
+      // a first start reads from the stream's first message, whatever it is by then: messages 1–4 purged before it
+      await jsm.streams.purge(name, { seq: 5 });
+      const fresh = await open();
+      expect((await fresh.read(3)).values).toStrictEqual([5, 6, 7]);
+      await fresh.close();
+    });
+
     it('a checkpoint taken before any message was read still sees messages removed before the restore', async () => {
       const { name } = await newStream((s) => [`${s}.*`]);
       const s = name.toLowerCase();

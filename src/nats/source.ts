@@ -86,11 +86,13 @@ export interface JetStreamSourceOptions<T> {
   /** Messages asked from the server at a time (default 1 024). */
   readonly batch?: number;
   /**
-   * What a restored job does when the stream no longer holds every message after its checkpoint's position (its
-   * limits — `max_age`, `max_msgs`, `max_bytes` — or a purge removed them while the job was down): `'fail'` (default)
-   * fails the job with an error naming the messages that are gone; `'skip'` resumes from the stream's first message,
-   * without them. Checked for a source of every subject only: a filter's position moves only with the messages it
-   * takes, so a removed message of another subject could not be told from a lost one.
+   * What the source does when messages it has not read are gone from the stream — its limits (`max_age`, `max_msgs`,
+   * `max_bytes`), a purge or a deleted message removed them while the job was down (a restore finds the stream
+   * starting past its checkpoint's position) or while it lagged behind (the next message read is not the one after
+   * the last): `'fail'` (default) fails the job with an error naming the messages that are gone; `'skip'` goes on
+   * from the next message there is, without them, and warns (`SourceContext.warn`). Checked for a source of every
+   * subject only: a filter's position moves only with the messages it takes, so a removed message of another subject
+   * could not be told from a lost one.
    */
   readonly onRemoved?: 'fail' | 'skip';
 }
@@ -209,6 +211,14 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   private readonly endSeq: number;
   /** Bounded: every message up to {@link endSeq} was read. */
   private ended: boolean;
+  /** Whether a message after the last one read must be the next in the stream (a source of every subject). */
+  private readonly contiguous: boolean;
+  /**
+   * Whether {@link seq} is a position the job holds: restored, or a message was read. A job's first start reads from
+   * the stream's first message, whatever it is by the time the consumer starts (the stream's limits may remove
+   * messages meanwhile).
+   */
+  private anchored: boolean;
 
   constructor(
     private readonly options: JetStreamSourceOptions<T>,
@@ -216,10 +226,13 @@ class JetStreamReader<T> implements SourceReader<unknown> {
     private readonly context: SourceContext,
     start: Position,
     private readonly messages: MessageQueue | undefined,
+    restored: boolean,
   ) {
+    this.anchored = restored;
     this.seq = start.seq;
     this.endSeq = start.end;
     this.ended = start.ended;
+    this.contiguous = options.filter === undefined;
     const eventTime = options.eventTime;
     if (eventTime !== undefined) {
       const n = Math.max(1, start.partitions.length);
@@ -270,7 +283,9 @@ class JetStreamReader<T> implements SourceReader<unknown> {
         this.ended = true;
         break;
       }
+      if (this.contiguous && seq > this.seq + 1 && this.anchored) this.removedWhileRunning(seq);
       this.seq = seq;
+      this.anchored = true;
       // the last message up to the end: the end itself, or the last one the filter takes (none pending after it)
       if (bounded && (seq === this.endSeq || m.info.pending === 0)) this.ended = true;
       const message = new Message(m);
@@ -310,6 +325,27 @@ class JetStreamReader<T> implements SourceReader<unknown> {
       this.flushPending(values);
     }
     return { values, done: this.ended };
+  }
+
+  /**
+   * Message `seq` came right after the last one read, {@link seq}: the ones between were removed before the job read
+   * them (it lagged behind the stream's limits, or they were purged or deleted). Fails, or with `onRemoved: 'skip'`
+   * warns (docs/NATS.md, "Resuming after removed messages").
+   */
+  private removedWhileRunning(seq: number): void {
+    const after = this.seq;
+    const stream = this.options.stream;
+    const removed =
+      `${this.description}: message ${seq} of stream '${stream}' came after message ${after}: ` +
+      `message${seq - after > 2 ? `s ${after + 1}–${seq - 1} were` : ` ${after + 1} was`} removed before the job read ${seq - after > 2 ? 'them' : 'it'} (the stream's limits — max_age, max_msgs, max_bytes — a purge, or a deleted message).`;
+    if (this.options.onRemoved !== 'skip') {
+      throw new TidewaterError(
+        OP,
+        after,
+        `${removed} Going on would skip ${seq - after > 2 ? 'them' : 'it'}. Raise the stream's limits so that its messages outlive the job's lag, or pass onRemoved: 'skip' to go on without ${seq - after > 2 ? 'them' : 'it'}.`,
+      );
+    }
+    (this.context.warn ?? ((m: string) => console.warn(m)))(`${removed} Skipped as asked (onRemoved: 'skip').`);
   }
 
   /** The error of a failed read: the consumer's failure as its cause. */
@@ -404,7 +440,7 @@ export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T
         if (e instanceof TidewaterError) throw e;
         throw new JetStreamError(OP, stream, `${description}: cannot open stream '${stream}': ${(e as Error)?.message ?? String(e)}`, e);
       }
-      if (start.ended) return new JetStreamReader<T>(options, description, context, start, undefined);
+      if (start.ended) return new JetStreamReader<T>(options, description, context, start, undefined, restored);
       let messages: MessageQueue;
       let first: number | undefined;
       try {
@@ -426,15 +462,16 @@ export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T
               `Raise the stream's limits so that its messages outlive a restart, or pass onRemoved: 'skip' to resume from message ${first}.`,
           );
         }
-        // skipped as asked, never silently
+        // skipped as asked, never silently; the position moves past the messages skipped
         (context.warn ?? ((m: string) => console.warn(m)))(`${removed} Skipped as asked (onRemoved: 'skip'): resuming from message ${first}.`);
+        start = { ...start, seq: first - 1 };
       }
       try {
         messages = await openOrderedConsumer(connection, stream, options.filter, start.seq, batch);
       } catch (e) {
         throw new JetStreamError(OP, stream, `${description}: cannot read stream '${stream}': ${(e as Error)?.message ?? String(e)}`, e);
       }
-      return new JetStreamReader<T>(options, description, context, start, messages);
+      return new JetStreamReader<T>(options, description, context, start, messages, restored);
     },
   } as Source<T>;
 }
