@@ -116,15 +116,21 @@ export async function openOrderedConsumer(connection: NatsConnection, stream: st
 }
 
 /**
- * The first message `stream` still holds when messages after sequence `after` (a checkpoint's position) are gone —
- * removed by the stream's limits (`max_age`, `max_msgs`, `max_bytes`) or a purge while the job was down — or
- * undefined when the stream holds every message after `after` (docs/NATS.md, "Resuming after removed messages").
+ * What a source of every subject of `stream` can tell of messages removed before it read them (docs/NATS.md,
+ * "Resuming after removed messages"): `first`, the first message the stream still holds when messages after sequence
+ * `after` (a checkpoint's position) are gone — removed by the stream's limits (`max_age`, `max_msgs`, `max_bytes`) or
+ * a purge while the job was down — else undefined (also without `after`: a first start); and `contiguous`, whether a
+ * gap in the sequence numbers it reads means a loss — not when the stream removes a subject's older messages as newer
+ * ones come (a per-subject limit, rollup headers: a KV bucket's stream), which is its design (neither check is made
+ * then).
  *
  * @internal
  */
-export async function firstAfterRemoved(connection: NatsConnection, stream: string, after: number): Promise<number | undefined> {
+export async function removedMessages(connection: NatsConnection, stream: string, after: number | undefined): Promise<{ first: number | undefined; contiguous: boolean }> {
   const info = await (await jetstreamManager(connection)).streams.info(stream);
   // (an empty stream's first sequence is its last + 1: nothing removed when `after` is its last)
   const first = info.state.first_seq;
-  return first > after + 1 ? first : undefined;
+  const perSubject = (info.config.max_msgs_per_subject ?? -1) > 0 || info.config.allow_rollup_hdrs === true;
+  // (such a stream's first message moves on by its design too: no loss is told from it either)
+  return { first: after !== undefined && !perSubject && first > after + 1 ? first : undefined, contiguous: !perSubject };
 }

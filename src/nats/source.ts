@@ -1,5 +1,5 @@
 import { jetstreamManager, type JsMsg } from '@nats-io/jetstream';
-import { firstAfterRemoved, MessageQueue, openOrderedConsumer } from './consumer.js';
+import { MessageQueue, openOrderedConsumer, removedMessages } from './consumer.js';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { isStreamElement, record } from '../elements/index.js';
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
@@ -211,8 +211,6 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   private readonly endSeq: number;
   /** Bounded: every message up to {@link endSeq} was read. */
   private ended: boolean;
-  /** Whether a message after the last one read must be the next in the stream (a source of every subject). */
-  private readonly contiguous: boolean;
   /**
    * Whether {@link seq} is a position the job holds: restored, or a message was read. A job's first start reads from
    * the stream's first message, whatever it is by the time the consumer starts (the stream's limits may remove
@@ -227,12 +225,16 @@ class JetStreamReader<T> implements SourceReader<unknown> {
     start: Position,
     private readonly messages: MessageQueue | undefined,
     restored: boolean,
+    /**
+     * Whether a message after the last one read must be the next in the stream: a source of every subject of a
+     * stream that does not remove older messages per subject (see `removedMessages`).
+     */
+    private readonly contiguous: boolean,
   ) {
     this.anchored = restored;
     this.seq = start.seq;
     this.endSeq = start.end;
     this.ended = start.ended;
-    this.contiguous = options.filter === undefined;
     const eventTime = options.eventTime;
     if (eventTime !== undefined) {
       const n = Math.max(1, start.partitions.length);
@@ -440,13 +442,14 @@ export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T
         if (e instanceof TidewaterError) throw e;
         throw new JetStreamError(OP, stream, `${description}: cannot open stream '${stream}': ${(e as Error)?.message ?? String(e)}`, e);
       }
-      if (start.ended) return new JetStreamReader<T>(options, description, context, start, undefined, restored);
+      if (start.ended) return new JetStreamReader<T>(options, description, context, start, undefined, restored, false);
       let messages: MessageQueue;
       let first: number | undefined;
+      let contiguous = false;
       try {
         // (with a filter the position moves only with the messages it takes: a removed message of another subject
         // would look the same as a lost one, so only a source of every subject checks; docs/NATS.md)
-        if (restored && options.filter === undefined) first = await firstAfterRemoved(connection, stream, start.seq);
+        if (options.filter === undefined) ({ first, contiguous } = await removedMessages(connection, stream, restored ? start.seq : undefined));
       } catch (e) {
         throw new JetStreamError(OP, stream, `${description}: cannot open stream '${stream}': ${(e as Error)?.message ?? String(e)}`, e);
       }
@@ -471,7 +474,7 @@ export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T
       } catch (e) {
         throw new JetStreamError(OP, stream, `${description}: cannot read stream '${stream}': ${(e as Error)?.message ?? String(e)}`, e);
       }
-      return new JetStreamReader<T>(options, description, context, start, messages, restored);
+      return new JetStreamReader<T>(options, description, context, start, messages, restored, contiguous);
     },
   } as Source<T>;
 }
