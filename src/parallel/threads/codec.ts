@@ -82,7 +82,7 @@ export interface ValueCodec {
  * and cost more than sending the keys' text (measured: a `Map` lookup of one of 100 000 string keys ≈ 350 ns, of one
  * of 100 ≈ 20 ns; msgpackr encode + decode of a short string ≈ 75–240 ns).
  */
-const DICTIONARY_LIMIT = 1 << 14;
+const DICTIONARY_LIMIT = 1 << 17;
 /** Batches whose string keys go as text after the dictionary was dropped, before a new one is tried. */
 const DICTIONARY_PAUSE = 64;
 
