@@ -95,6 +95,12 @@ function writeKey(w: ChunkWriter, id: KeyId): void {
     w.ascii('\\"\\\\\\"');
     w.text(id);
     w.ascii('\\\\\\"\\"');
+  } else if (typeof id === 'string' && id.charCodeAt(0) === 91 && !needsEscape(id)) {
+    // an array key whose id (its JSON text) has nothing to escape — numbers, booleans: `[7,42]` — written between
+    // the escaped quotes the two stringify calls would put around it
+    w.ascii('\\"');
+    w.text(id);
+    w.ascii('\\"');
   } else w.text(escapeJson(JSON.stringify(encodedKeyOfId(id))));
 }
 
