@@ -6,9 +6,10 @@ import { createValueCodec } from '../src/parallel/threads/msgpack.js';
 import { active, barrier, idle, record, watermark, type StreamElement } from '../src/index.js';
 
 /** The strings of a string column, cut by its lengths. */
-const texts = (column: StringColumn | undefined): string[] => {
+const texts = (column: StringColumn | Uint8Array | undefined): string[] => {
   const out: string[] = [];
   let at = 0;
+  if (column instanceof Uint8Array) throw new Error('a string column was expected, not msgpackr bytes');
   for (const length of column?.lengths ?? []) out.push((column as StringColumn).text.slice(at, (at += length)));
   return out;
 };

@@ -60,7 +60,7 @@ export interface EncodedBatch {
    * Keys this batch adds to the dictionary, with ids from {@link keyBase} on — also when its keys travel otherwise (a
    * batch of mixed keys), so that the receiver's dictionary stays the sender's.
    */
-  readonly newKeys: StringColumn | undefined;
+  readonly newKeys: StringColumn | Uint8Array | undefined;
   /** The id of the first of {@link newKeys} (the receiver's dictionary is cut to this length first); else the dictionary's size. */
   readonly keyBase: number;
   /**
@@ -82,7 +82,7 @@ export interface ValueCodec {
  * and cost more than sending the keys' text (measured: a `Map` lookup of one of 100 000 string keys ≈ 350 ns, of one
  * of 100 ≈ 20 ns; msgpackr encode + decode of a short string ≈ 75–240 ns).
  */
-const DICTIONARY_LIMIT = 1 << 17;
+const DICTIONARY_LIMIT = 1 << 14;
 /** Batches whose string keys go as text after the dictionary was dropped, before a new one is tried. */
 const DICTIONARY_PAUSE = 64;
 
@@ -269,20 +269,20 @@ export class BatchEncoder {
     numbers.set(this.stamps.subarray(0, n), n);
     const kinds = this.kinds.slice(0, n);
     const r = this.records;
-    const values = r === 0 ? undefined : this.stringValues ? stringColumn(this.values, r) : column(this.values, r, this.numericValues, codec);
+    const values = r === 0 ? undefined : this.stringValues ? stringColumn(this.values, r, codec) : column(this.values, r, this.numericValues, codec);
     const keyRefs = this.refCount > 0 ? this.refs.slice(0, r) : undefined;
     const k = this.otherKeys;
     let keys: EncodedBatch['keys'];
-    let newKeys: StringColumn | undefined;
+    let newKeys: StringColumn | Uint8Array | undefined;
     let keyBase = this.keyIds.size;
     if (this.newKeys.length > 0) {
       // (sent whatever way the keys travel: the receiver's dictionary follows the sender's)
       keyBase = this.firstNewId;
-      newKeys = stringColumn(this.newKeys, this.newKeys.length);
+      newKeys = stringColumn(this.newKeys, this.newKeys.length, codec);
       this.newKeys.length = 0;
     }
     if (k === 0) keys = undefined;
-    else if (this.stringKeys) keys = this.allIds ? this.ids.slice(0, k) : stringColumn(this.keys, k);
+    else if (this.stringKeys) keys = this.allIds ? this.ids.slice(0, k) : stringColumn(this.keys, k, codec);
     else keys = column(this.keys, k, this.numericKeys, codec);
     if (this.dictionaryPaused > 0) this.dictionaryPaused--;
     if (this.dictionaryFull) {
@@ -320,10 +320,15 @@ function uncolumn(bytes: Float64Array | Uint8Array | StringColumn | undefined, c
   return bytes instanceof Uint8Array ? (codec.unpack(bytes) as unknown[]) : strings(bytes);
 }
 
-/** The first `count` items of `items`, all strings, as a {@link StringColumn}. */
-function stringColumn(items: readonly unknown[], count: number): StringColumn {
+/** The longest text a {@link StringColumn} joins (V8's strings end at 2²⁹ − 24 characters); longer goes through msgpackr. */
+const MAX_COLUMN_TEXT = 1 << 28;
+
+/** The first `count` items of `items`, all strings, as a {@link StringColumn} (msgpackr bytes when they are very long). */
+function stringColumn(items: readonly unknown[], count: number, codec: ValueCodec): StringColumn | Uint8Array {
   const lengths = new Uint32Array(count);
-  for (let i = 0; i < count; i++) lengths[i] = (items[i] as string).length;
+  let total = 0;
+  for (let i = 0; i < count; i++) total += lengths[i] = (items[i] as string).length;
+  if (total > MAX_COLUMN_TEXT) return Uint8Array.prototype.slice.call(codec.pack(items.slice(0, count)));
   return { text: (items.length === count ? items : items.slice(0, count)).join(''), lengths };
 }
 
@@ -357,7 +362,7 @@ export function transferables(batch: EncodedBatch): ArrayBuffer[] {
   const list = [batch.numbers.buffer as ArrayBuffer, batch.kinds.buffer as ArrayBuffer];
   if (batch.values !== undefined) list.push(bufferOf(batch.values));
   if (batch.keys !== undefined) list.push(bufferOf(batch.keys));
-  if (batch.newKeys !== undefined) list.push(batch.newKeys.lengths.buffer as ArrayBuffer);
+  if (batch.newKeys !== undefined) list.push(bufferOf(batch.newKeys));
   if (batch.keyRefs !== undefined) list.push(batch.keyRefs.buffer as ArrayBuffer);
   return list;
 }
@@ -459,7 +464,7 @@ export class BatchDecoder {
     const dictionary = this.dictionary;
     if (batch.newKeys !== undefined) {
       dictionary.length = batch.keyBase;
-      for (const key of strings(batch.newKeys)) dictionary.push(key);
+      for (const key of uncolumn(batch.newKeys, this.codec) as string[]) dictionary.push(key);
     }
     if (ids instanceof Uint32Array) {
       const out = new Array<string>(ids.length);
