@@ -207,15 +207,20 @@ describe.runIf(run)('tidewater/nats', () => {
       const odd = await drain(source({ filter: `${s}.0` }), undefined, 0);
       expect((await drain(source({ filter: `${s}.0` }), odd.offset)).values).toStrictEqual([7]);
       expect(() => source({ onRemoved: 'ignore' as never })).toThrow(`jetStreamSource: onRemoved "ignore" must be 'fail' or 'skip'.`);
+      // a bounded source whose every message up to its end is gone: nothing left to read, done
+      await jsm.streams.purge(name, { seq: 9 });
+      expect((await drain(source({ onRemoved: 'skip' }), first.offset, Infinity, () => undefined)).values).toStrictEqual([]);
     });
 
-    it('messages removed while the job lags behind (limits, a purge, a deleted message) fail the read naming them, or are skipped with a warning', async () => {
+    it('messages removed at the stream\'s head while the job lags behind fail the read naming them, or are skipped with a warning; messages deleted inside the stream are not a loss', async () => {
       const { name } = await newStream((s) => [`${s}.*`]);
       const s = name.toLowerCase();
-      await publishAll(Array.from({ length: 20 }, (_, i) => [`${s}.${i % 2}`, i + 1] as [string, unknown]));
-      // batch 1: the reader holds at most 4 received messages, so messages 10–12 are still in the stream only
-      const open = async (onRemoved?: 'skip', warn?: (m: string) => void) => {
-        const reader = await jetStreamSource<number>({ connection: nc, stream: name, bounded: true, batch: 1, ...(onRemoved !== undefined ? { onRemoved } : {}) }).open(undefined, {
+      const publish = (from: number, to: number) => publishAll(Array.from({ length: to - from + 1 }, (_, i) => [`${s}.${(from + i) % 2}`, from + i] as [string, unknown]));
+      const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+      await publish(1, 20);
+      // batch 1: a reader holds at most a few received messages, the rest is still in the stream only
+      const open = async (stream: string, more: { onRemoved?: 'skip'; bounded?: boolean } = {}, warn?: (m: string) => void) => {
+        const reader = await jetStreamSource<number>({ connection: nc, stream, batch: 1, bounded: true, ...more }).open(undefined, {
           job: 'test',
           index: 0,
           scheduler: asyncScheduler,
@@ -224,50 +229,64 @@ describe.runIf(run)('tidewater/nats', () => {
         await new Promise((r) => setTimeout(r, 200));
         return reader;
       };
-      const readAll = async (reader: SourceReader<number>): Promise<unknown[]> => {
+      const readAll = async (reader: SourceReader<number>, until = Infinity): Promise<unknown[]> => {
         const values: unknown[] = [];
         try {
           for (;;) {
             const r = await reader.read(64);
             values.push(...r.values);
-            if (r.done) return values;
+            if (r.done || values.length >= until) return values;
           }
         } finally {
           await reader.close();
         }
       };
-      const failing = await open();
-      for (const seq of [10, 11, 12]) await jsm.streams.deleteMessage(name, seq);
-      await expect(readAll(failing)).rejects.toThrow(
-        `jetStreamSource(${name}): message 13 of stream '${name}' came after message 9: messages 10–12 were removed before the job read them (the stream's limits — max_age, max_msgs, max_bytes — a purge, or a deleted message). Going on would skip them. Raise the stream's limits so that its messages outlive the job's lag, or pass onRemoved: 'skip' to go on without them.`,
-      );
       const warnings: string[] = [];
-      const skipping = await open('skip', (m) => warnings.push(m));
-      await jsm.streams.deleteMessage(name, 15);
-      expect(await readAll(skipping)).toStrictEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 14, 16, 17, 18, 19, 20]);
+      const warn = (m: string) => void warnings.push(m);
+      // deleted inside the stream — before the job starts, while it reads, a subject's purge: taken out on purpose
+      await jsm.streams.deleteMessage(name, 2);
+      const reading = await open(name, {}, warn);
+      await jsm.streams.deleteMessage(name, 10);
+      expect(await readAll(reading)).toStrictEqual([1, ...range(3, 9), ...range(11, 20)]);
+      expect(warnings).toStrictEqual([]);
+      // removed at the head while the job lags behind (a purge up to message 35, as the stream's limits do): a loss
+      await jsm.streams.purge(name);
+      await publish(21, 40);
+      const failing = await open(name);
+      await jsm.streams.purge(name, { seq: 36 });
+      await expect(readAll(failing)).rejects.toThrow(
+        new RegExp(
+          `^jetStreamSource\\(${name}\\): message 36 of stream '${name}' came after message 2\\d: messages 2\\d–35 were removed at the stream's head before the job read them \\(its limits — max_age, max_msgs, max_bytes — or a purge\\)\\. Going on would skip them\\. Raise the stream's limits so that its messages outlive the job's lag, or pass onRemoved: 'skip' to go on without them\\.$`,
+        ),
+      );
+      await publish(41, 50);
+      const skipping = await open(name, { onRemoved: 'skip' }, warn);
+      await jsm.streams.purge(name, { seq: 46 });
+      const skipped = await readAll(skipping);
+      // what it held before the purge (from message 36, the stream's first when it started), then 46 on
+      const held = skipped.filter((v) => (v as number) < 46);
+      expect([held, skipped.slice(held.length)]).toStrictEqual([range(36, 35 + held.length), range(46, 50)]);
       expect(warnings).toStrictEqual([
-        `jetStreamSource(${name}): message 13 of stream '${name}' came after message 9: messages 10–12 were removed before the job read them (the stream's limits — max_age, max_msgs, max_bytes — a purge, or a deleted message). Skipped as asked (onRemoved: 'skip').`,
-        `jetStreamSource(${name}): message 16 of stream '${name}' came after message 14: message 15 was removed before the job read it (the stream's limits — max_age, max_msgs, max_bytes — a purge, or a deleted message). Skipped as asked (onRemoved: 'skip').`,
+        `jetStreamSource(${name}): message 46 of stream '${name}' came after message ${35 + held.length}: messages ${36 + held.length}–45 were removed at the stream's head before the job read them (its limits — max_age, max_msgs, max_bytes — or a purge). Skipped as asked (onRemoved: 'skip').`,
       ]);
-      // a filter's position moves only with its messages: the gaps of other subjects are not a loss
-      expect(await readAll(await jetStreamSource<number>({ connection: nc, stream: name, bounded: true, filter: `${s}.0` }).open(undefined, { job: 'test', index: 0, scheduler: asyncScheduler }))).toStrictEqual([
-        1, 3, 5, 7, 9, 13, 17, 19,
-      ]);
-      // a stream that removes a subject's older messages itself (a per-subject limit, as a KV bucket's): its gaps are
-      // its design, not a loss
+      // a bounded source loses what it would have read up to its end, whatever came after it
+      const bounded = await open(name);
+      await jsm.streams.purge(name, { seq: 51 });
+      await publish(51, 51);
+      await expect(readAll(bounded)).rejects.toThrow(new RegExp(`message 51 of stream '${name}' came after message 4\\d: message(s 4\\d–| )50 w(as|ere) removed`));
+      // a stream that removes a subject's older messages itself (a per-subject limit, as a KV bucket's): its gaps
+      // and its first message moving on are its design, not a loss
       const kv = `${name}KV`;
       await jsm.streams.add({ name: kv, subjects: [`${s}kv.*`], storage: StorageType.File, max_msgs_per_subject: 1 });
       await publishAll([[`${s}kv.a`, 1], [`${s}kv.b`, 2], [`${s}kv.b`, 3], [`${s}kv.c`, 4]]);
       const kvFirst = await drain(jetStreamSource<number>({ connection: nc, stream: kv }), undefined, 1);
       expect(kvFirst.values).toStrictEqual([1]);
       expect((await drain(jetStreamSource<number>({ connection: nc, stream: kv }), kvFirst.offset, 2)).values).toStrictEqual([3, 4]);
-      // … and so is its first message moving on: a restore after message 1 finds messages 2–4 superseded
       await publishAll([[`${s}kv.a`, 5], [`${s}kv.b`, 6], [`${s}kv.c`, 7]]);
       expect((await drain(jetStreamSource<number>({ connection: nc, stream: kv }), kvFirst.offset, 3)).values).toStrictEqual([5, 6, 7]);
-      // a first start reads from the stream's first message, whatever it is by then: messages 1–4 purged before it
-      await jsm.streams.purge(name, { seq: 5 });
-      const fresh = await open();
-      expect((await fresh.read(3)).values).toStrictEqual([5, 6, 7]);
+      // a first start reads from the stream's first message, whatever it is by then
+      const fresh = await open(name);
+      expect((await fresh.read(3)).values).toStrictEqual([51]);
       await fresh.close();
     });
 

@@ -86,13 +86,14 @@ export interface JetStreamSourceOptions<T> {
   /** Messages asked from the server at a time (default 1 024). */
   readonly batch?: number;
   /**
-   * What the source does when messages it has not read are gone from the stream — its limits (`max_age`, `max_msgs`,
-   * `max_bytes`), a purge or a deleted message removed them while the job was down (a restore finds the stream
-   * starting past its checkpoint's position) or while it lagged behind (the next message read is not the one after
-   * the last): `'fail'` (default) fails the job with an error naming the messages that are gone; `'skip'` goes on
-   * from the next message there is, without them, and warns (`SourceContext.warn`). Checked for a source of every
-   * subject only: a filter's position moves only with the messages it takes, so a removed message of another subject
-   * could not be told from a lost one.
+   * What the source does when messages it has not read are removed at the stream's head — its limits (`max_age`,
+   * `max_msgs`, `max_bytes`) or a purge took them while the job was down (a restore finds the stream starting past
+   * its checkpoint's position) or while it lagged behind (a gap in what it reads, with the stream's first message now
+   * past it): `'fail'` (default) fails the job with an error naming the messages that are gone; `'skip'` goes on from
+   * the next message there is, without them, and warns (`SourceContext.warn`). Messages deleted inside the stream
+   * (a deleted message, a subject's purge) were taken out on purpose and are not a loss. Checked for a source of
+   * every subject only: a filter's position moves only with the messages it takes, so a removed message of another
+   * subject could not be told from a lost one.
    */
   readonly onRemoved?: 'fail' | 'skip';
 }
@@ -211,6 +212,8 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   private readonly endSeq: number;
   /** Bounded: every message up to {@link endSeq} was read. */
   private ended: boolean;
+  /** A message taken after a gap, held until {@link checkGap} has looked at it. */
+  private held: JsMsg | undefined;
   /**
    * Whether {@link seq} is a position the job holds: restored, or a message was read. A job's first start reads from
    * the stream's first message, whatever it is by the time the consumer starts (the stream's limits may remove
@@ -261,6 +264,7 @@ class JetStreamReader<T> implements SourceReader<unknown> {
     const failure = this.messages?.failure;
     if (failure !== undefined && this.messages?.size === 0) throw this.readFailed(failure.error);
     if (this.ended) return { values: [], done: true };
+    if (this.held !== undefined) return this.checkGap(this.held.seq).then(() => this.take(max));
     if (this.messages !== undefined && this.messages.size === 0) {
       // nothing yet: wait for a message, or (partitions that may turn idle) for the next idleness check
       return this.messages.waitForMessage(this.options.eventTime?.watermarks.idleTimeout).then(() => this.take(max));
@@ -276,16 +280,25 @@ class JetStreamReader<T> implements SourceReader<unknown> {
     const { decode, eventTime, partitionOf } = this.options;
     const bounded = this.endSeq >= 0;
     while (queue !== undefined && values.length < max && !this.ended) {
-      const m = queue.take();
-      if (m === undefined) break;
+      let m = this.held;
+      if (m !== undefined) this.held = undefined; // (its gap was looked at)
+      else {
+        m = queue.take();
+        if (m === undefined) break;
+        const seq = m.seq;
+        if (seq <= this.seq) continue; // (an ordered consumer re-created after a gap may deliver again)
+        if (this.contiguous && this.anchored && seq > this.seq + 1 && (!bounded || this.seq < this.endSeq)) {
+          // messages missing before it: held until `read` has asked the stream whether they went at its head
+          this.held = m;
+          break;
+        }
+      }
       const seq = m.seq;
-      if (seq <= this.seq) continue; // (an ordered consumer re-created after a gap may deliver again)
       if (bounded && seq > this.endSeq) {
         // published after the job first started: past the end
         this.ended = true;
         break;
       }
-      if (this.contiguous && seq > this.seq + 1 && this.anchored) this.removedWhileRunning(seq);
       this.seq = seq;
       this.anchored = true;
       // the last message up to the end: the end itself, or the last one the filter takes (none pending after it)
@@ -330,21 +343,39 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   }
 
   /**
-   * Message `seq` came right after the last one read, {@link seq}: the ones between were removed before the job read
-   * them (it lagged behind the stream's limits, or they were purged or deleted). Fails, or with `onRemoved: 'skip'`
-   * warns (docs/NATS.md, "Resuming after removed messages").
+   * Message `seq` came right after the last one read, {@link seq}: the ones between are gone. Removed at the stream's
+   * head — its limits (`max_age`, `max_msgs`, `max_bytes`) or a purge overtook the job — they are a loss: fails, or
+   * with `onRemoved: 'skip'` warns. Removed inside the stream — a deleted message, a purge of one subject, a mirror of
+   * a stream that had them deleted — they were taken out on purpose, as if never published (docs/NATS.md, "Resuming
+   * after removed messages").
    */
-  private removedWhileRunning(seq: number): void {
+  private async checkGap(seq: number): Promise<void> {
+    let first: number;
+    try {
+      first = (await (await jetstreamManager(this.options.connection)).streams.info(this.options.stream)).state.first_seq;
+    } catch (e) {
+      throw this.readFailed(e);
+    }
+    // (a bounded source loses only what it would have read: up to its end)
+    if (first > this.seq + 1) this.removedWhileRunning(seq, this.endSeq >= 0 ? Math.min(seq - 1, this.endSeq) : seq - 1);
+  }
+
+  /**
+   * Messages after {@link seq} up to `last` were removed at the stream's head before the job read them; `seq` came
+   * next (see {@link checkGap}).
+   */
+  private removedWhileRunning(seq: number, last: number): void {
     const after = this.seq;
     const stream = this.options.stream;
+    const many = last > after + 1;
     const removed =
       `${this.description}: message ${seq} of stream '${stream}' came after message ${after}: ` +
-      `message${seq - after > 2 ? `s ${after + 1}–${seq - 1} were` : ` ${after + 1} was`} removed before the job read ${seq - after > 2 ? 'them' : 'it'} (the stream's limits — max_age, max_msgs, max_bytes — a purge, or a deleted message).`;
+      `message${many ? `s ${after + 1}–${last} were` : ` ${after + 1} was`} removed at the stream's head before the job read ${many ? 'them' : 'it'} (its limits — max_age, max_msgs, max_bytes — or a purge).`;
     if (this.options.onRemoved !== 'skip') {
       throw new TidewaterError(
         OP,
         after,
-        `${removed} Going on would skip ${seq - after > 2 ? 'them' : 'it'}. Raise the stream's limits so that its messages outlive the job's lag, or pass onRemoved: 'skip' to go on without ${seq - after > 2 ? 'them' : 'it'}.`,
+        `${removed} Going on would skip ${many ? 'them' : 'it'}. Raise the stream's limits so that its messages outlive the job's lag, or pass onRemoved: 'skip' to go on without ${many ? 'them' : 'it'}.`,
       );
     }
     (this.context.warn ?? ((m: string) => console.warn(m)))(`${removed} Skipped as asked (onRemoved: 'skip').`);
@@ -467,7 +498,9 @@ export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T
         }
         // skipped as asked, never silently; the position moves past the messages skipped
         (context.warn ?? ((m: string) => console.warn(m)))(`${removed} Skipped as asked (onRemoved: 'skip'): resuming from message ${first}.`);
-        start = { ...start, seq: first - 1 };
+        // (a bounded source whose messages up to its end are all gone has nothing left to read)
+        start = { ...start, seq: first - 1, ended: start.end >= 0 && first - 1 >= start.end };
+        if (start.ended) return new JetStreamReader<T>(options, description, context, start, undefined, restored, false);
       }
       try {
         messages = await openOrderedConsumer(connection, stream, options.filter, start.seq, batch);
