@@ -338,7 +338,11 @@ function stringColumn(items: readonly unknown[], count: number, codec: ValueCode
  */
 const SLICE_VIEW_LENGTH = 13;
 
-/** The strings of a {@link StringColumn}, each a string of its own (see {@link SLICE_VIEW_LENGTH}). */
+/**
+ * The strings of a {@link StringColumn}, each a string of its own (see {@link SLICE_VIEW_LENGTH}). A text with a
+ * character past U+00FF is stored two bytes a character, and so are the strings cut from it (those the dictionary
+ * keeps included): twice the memory of the one-byte strings msgpackr decodes for ASCII.
+ */
 function strings({ text, lengths }: StringColumn): string[] {
   const out = new Array<string>(lengths.length);
   let at = 0;
