@@ -190,15 +190,15 @@ describe.runIf(run)('tidewater/nats', () => {
       // messages 1–3 removed: message 3, after the checkpoint, is gone with them
       await jsm.streams.purge(name, { seq: 4 });
       await expect(drain(source(), first.offset)).rejects.toThrow(
-        `jetStreamSource(${name}): the checkpoint resumes after message 2, but stream '${name}' now starts at message 4: message 3 was removed while the job was down (the stream's limits — max_age, max_msgs, max_bytes — or a purge). Resuming would skip it. Raise the stream's limits so that its messages outlive a restart, or pass onRemoved: 'skip' to resume from message 4.`,
+        `jetStreamSource(${name}): the checkpoint resumes after message 2, but stream '${name}' now starts at message 4: message 3 was removed (the stream's limits — max_age, max_msgs, max_bytes — or a purge) before the job read it. Resuming would skip it. Raise the stream's limits so that its messages outlive a restart, or pass onRemoved: 'skip' to resume from message 4.`,
       );
       await jsm.streams.purge(name, { seq: 6 });
-      await expect(drain(source(), first.offset)).rejects.toThrow(`stream '${name}' now starts at message 6: messages 3–5 were removed while the job was down`);
+      await expect(drain(source(), first.offset)).rejects.toThrow(`stream '${name}' now starts at message 6: messages 3–5 were removed (the stream's limits`);
       const warnings: string[] = [];
       expect((await drain(source({ onRemoved: 'skip' }), first.offset, Infinity, (m) => warnings.push(m))).values).toStrictEqual([6, 7, 8]);
       // skipped as asked, and said so
       expect(warnings).toStrictEqual([
-        `jetStreamSource(${name}): the checkpoint resumes after message 2, but stream '${name}' now starts at message 6: messages 3–5 were removed while the job was down (the stream's limits — max_age, max_msgs, max_bytes — or a purge). Skipped as asked (onRemoved: 'skip'): resuming from message 6.`,
+        `jetStreamSource(${name}): the checkpoint resumes after message 2, but stream '${name}' now starts at message 6: messages 3–5 were removed (the stream's limits — max_age, max_msgs, max_bytes — or a purge) before the job read them. Skipped as asked (onRemoved: 'skip'): resuming from message 6.`,
       ]);
       // nothing after the checkpoint removed: no error
       const later = await drain(source(), first.offset.replace('"seq":2', '"seq":5'));
@@ -209,7 +209,11 @@ describe.runIf(run)('tidewater/nats', () => {
       expect(() => source({ onRemoved: 'ignore' as never })).toThrow(`jetStreamSource: onRemoved "ignore" must be 'fail' or 'skip'.`);
       // a bounded source whose every message up to its end is gone: nothing left to read, done
       await jsm.streams.purge(name, { seq: 9 });
-      expect((await drain(source({ onRemoved: 'skip' }), first.offset, Infinity, () => undefined)).values).toStrictEqual([]);
+      const endWarnings: string[] = [];
+      expect((await drain(source({ onRemoved: 'skip' }), first.offset, Infinity, (m) => void endWarnings.push(m))).values).toStrictEqual([]);
+      expect(endWarnings).toStrictEqual([
+        `jetStreamSource(${name}): the checkpoint resumes after message 2, but stream '${name}' now starts at message 9: messages 3–8 were removed (the stream's limits — max_age, max_msgs, max_bytes — or a purge) before the job read them. Skipped as asked (onRemoved: 'skip'): nothing up to the source's end (message 8) is left.`,
+      ]);
     });
 
     it('messages removed at the stream\'s head while the job lags behind fail the read naming them, or are skipped with a warning; messages deleted inside the stream are not a loss', async () => {
@@ -274,6 +278,17 @@ describe.runIf(run)('tidewater/nats', () => {
       await jsm.streams.purge(name, { seq: 51 });
       await publish(51, 51);
       await expect(readAll(bounded)).rejects.toThrow(new RegExp(`message 51 of stream '${name}' came after message 4\\d: message(s 4\\d–| )50 w(as|ere) removed`));
+      // a bounded source waiting for messages its stream's head has passed: it looks (every second) and ends
+      const { name: other } = await newStream((x) => [`${x}.*`]);
+      await publishAll(range(1, 30).map((v) => [`${other.toLowerCase()}.x`, v] as [string, unknown]));
+      const waitingWarnings: string[] = [];
+      const waiting = await open(other, { onRemoved: 'skip' }, (m) => void waitingWarnings.push(m));
+      await jsm.streams.purge(other);
+      const got = await readAll(waiting);
+      expect(got).toStrictEqual(range(1, got.length));
+      expect(waitingWarnings).toStrictEqual([
+        `jetStreamSource(${other}): stream '${other}' now starts at message 31, past message ${got.length}, the last read: messages ${got.length + 1}–30 were removed at the stream's head before the job read them (its limits — max_age, max_msgs, max_bytes — or a purge). Skipped as asked (onRemoved: 'skip').`,
+      ]);
       // a stream that removes a subject's older messages itself (a per-subject limit, as a KV bucket's): its gaps
       // and its first message moving on are its design, not a loss
       const kv = `${name}KV`;
@@ -299,7 +314,7 @@ describe.runIf(run)('tidewater/nats', () => {
       await publishAll([1, 2, 3].map((v) => [`${s}.x`, v] as [string, unknown]));
       await jsm.streams.purge(name, { seq: 3 });
       await expect(drain(jetStreamSource<number>({ connection: nc, stream: name }), offset, 1)).rejects.toThrow(
-        `jetStreamSource(${name}): the checkpoint resumes after message 0, but stream '${name}' now starts at message 3: messages 1–2 were removed while the job was down`,
+        `jetStreamSource(${name}): the checkpoint resumes after message 0, but stream '${name}' now starts at message 3: messages 1–2 were removed (the stream's limits — max_age, max_msgs, max_bytes — or a purge) before the job read them`,
       );
       // a stream whose first messages were removed before the job started: its position starts after them
       const fresh = await jetStreamSource<number>({ connection: nc, stream: name }).open(undefined, { job: 'test', index: 0, scheduler: asyncScheduler });

@@ -91,9 +91,11 @@ export interface JetStreamSourceOptions<T> {
    * its checkpoint's position) or while it lagged behind (a gap in what it reads, with the stream's first message now
    * past it): `'fail'` (default) fails the job with an error naming the messages that are gone; `'skip'` goes on from
    * the next message there is, without them, and warns (`SourceContext.warn`). Messages deleted inside the stream
-   * (a deleted message, a subject's purge) were taken out on purpose and are not a loss. Checked for a source of
-   * every subject only: a filter's position moves only with the messages it takes, so a removed message of another
-   * subject could not be told from a lost one.
+   * (a deleted message, a subject's purge) were taken out on purpose and are not a loss. A loss while running is
+   * seen when a later message arrives (a bounded source also looks while it waits). Checked for a source of every
+   * subject only — a filter's position moves only with the messages it takes, so a removed message of another subject
+   * could not be told from a lost one — and not on a stream that removes a subject's older messages itself (a
+   * per-subject limit, rollup headers: a KV bucket's), whose head moves on by design (docs/NATS.md).
    */
   readonly onRemoved?: 'fail' | 'skip';
 }
@@ -113,6 +115,9 @@ interface Position {
 }
 
 const OP = 'jetStreamSource';
+
+/** How long a bounded source waits for a message before it asks the stream whether its head passed the rest. */
+const BOUNDED_CHECK_MS = 1_000;
 const utf8 = new TextDecoder();
 
 /** A `JsMsg` as the user's functions see it: its time and headers read only when asked for (a BigInt division, a Map). */
@@ -215,6 +220,13 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   /** A message taken after a gap, held until {@link checkGap} has looked at it. */
   private held: JsMsg | undefined;
   /**
+   * The stream's first sequence as {@link checkGap} found it during the current `read` (undefined between reads):
+   * the later gaps of the same read are judged by it, one request per read.
+   */
+  private firstSeen: number | undefined;
+  /** The stream's manager (for its info), made on the first gap. */
+  private manager: ReturnType<typeof jetstreamManager> | undefined;
+  /**
    * Whether {@link seq} is a position the job holds: restored, or a message was read. A job's first start reads from
    * the stream's first message, whatever it is by the time the consumer starts (the stream's limits may remove
    * messages meanwhile).
@@ -264,12 +276,26 @@ class JetStreamReader<T> implements SourceReader<unknown> {
     const failure = this.messages?.failure;
     if (failure !== undefined && this.messages?.size === 0) throw this.readFailed(failure.error);
     if (this.ended) return { values: [], done: true };
-    if (this.held !== undefined) return this.checkGap(this.held.seq).then(() => this.take(max));
+    if (this.held !== undefined) return this.checkGap(this.held.seq).then(() => this.readChecked(max));
     if (this.messages !== undefined && this.messages.size === 0) {
-      // nothing yet: wait for a message, or (partitions that may turn idle) for the next idleness check
-      return this.messages.waitForMessage(this.options.eventTime?.watermarks.idleTimeout).then(() => this.take(max));
+      // nothing yet: wait for a message, or (partitions that may turn idle) for the next idleness check; a bounded
+      // source of every subject also looks, every second, whether the stream's head passed what it has not read (then
+      // no message up to its end may come)
+      const bounded = this.contiguous && this.anchored && this.endSeq >= 0;
+      const idle = this.options.eventTime?.watermarks.idleTimeout;
+      const wait = bounded ? Math.min(idle ?? BOUNDED_CHECK_MS, BOUNDED_CHECK_MS) : idle;
+      return this.messages.waitForMessage(wait).then(() => (bounded && this.messages?.size === 0 ? this.checkGap(Infinity).then(() => this.readChecked(max)) : this.take(max)));
     }
     return this.take(max);
+  }
+
+  /** {@link take} after {@link checkGap}: the gaps it meets are judged by the first sequence found. */
+  private readChecked(max: number): SourceRead<unknown> {
+    try {
+      return this.ended ? { values: [], done: true } : this.take(max);
+    } finally {
+      this.firstSeen = undefined;
+    }
   }
 
   /** Up to `max` values from what was received (with the watermarks and statuses they cause). */
@@ -288,9 +314,13 @@ class JetStreamReader<T> implements SourceReader<unknown> {
         const seq = m.seq;
         if (seq <= this.seq) continue; // (an ordered consumer re-created after a gap may deliver again)
         if (this.contiguous && this.anchored && seq > this.seq + 1 && (!bounded || this.seq < this.endSeq)) {
-          // messages missing before it: held until `read` has asked the stream whether they went at its head
-          this.held = m;
-          break;
+          if (this.firstSeen === undefined) {
+            // messages missing before it: held until `read` has asked the stream whether they went at its head
+            this.held = m;
+            break;
+          }
+          // (asked during this read already: the stream's first message then)
+          this.judgeGap(seq, this.firstSeen);
         }
       }
       const seq = m.seq;
@@ -352,24 +382,41 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   private async checkGap(seq: number): Promise<void> {
     let first: number;
     try {
-      first = (await (await jetstreamManager(this.options.connection)).streams.info(this.options.stream)).state.first_seq;
+      this.manager ??= jetstreamManager(this.options.connection);
+      first = (await (await this.manager).streams.info(this.options.stream)).state.first_seq;
     } catch (e) {
+      this.manager = undefined;
       throw this.readFailed(e);
     }
+    this.firstSeen = first;
+    if (seq === Infinity) {
+      // a bounded source waiting: the messages up to its end it has not read are gone when the head passed them
+      if (first > this.seq + 1) {
+        this.removedWhileRunning(first, Math.min(first - 1, this.endSeq), false);
+        this.seq = Math.min(first - 1, this.endSeq);
+        if (this.seq >= this.endSeq) this.ended = true;
+      }
+      return;
+    }
+    this.judgeGap(seq, first);
+  }
+
+  /** Message `seq` came after a gap; the stream's first message is `first`: a loss when the head passed the gap. */
+  private judgeGap(seq: number, first: number): void {
     // (a bounded source loses only what it would have read: up to its end)
     if (first > this.seq + 1) this.removedWhileRunning(seq, this.endSeq >= 0 ? Math.min(seq - 1, this.endSeq) : seq - 1);
   }
 
   /**
    * Messages after {@link seq} up to `last` were removed at the stream's head before the job read them; `seq` came
-   * next (see {@link checkGap}).
+   * next (`arrived`), or is where the stream starts now (see {@link checkGap}).
    */
-  private removedWhileRunning(seq: number, last: number): void {
+  private removedWhileRunning(seq: number, last: number, arrived = true): void {
     const after = this.seq;
     const stream = this.options.stream;
     const many = last > after + 1;
     const removed =
-      `${this.description}: message ${seq} of stream '${stream}' came after message ${after}: ` +
+      `${this.description}: ${arrived ? `message ${seq} of stream '${stream}' came after message ${after}` : `stream '${stream}' now starts at message ${seq}, past message ${after}, the last read`}: ` +
       `message${many ? `s ${after + 1}–${last} were` : ` ${after + 1} was`} removed at the stream's head before the job read ${many ? 'them' : 'it'} (its limits — max_age, max_msgs, max_bytes — or a purge).`;
     if (this.options.onRemoved !== 'skip') {
       throw new TidewaterError(
@@ -484,22 +531,25 @@ export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T
       } catch (e) {
         throw new JetStreamError(OP, stream, `${description}: cannot open stream '${stream}': ${(e as Error)?.message ?? String(e)}`, e);
       }
-      if (first !== undefined) {
+      if (first !== undefined && (start.end < 0 || start.seq < start.end)) {
+        // (a bounded source loses only what it would have read: up to its end, after which nothing is left)
+        const last = start.end >= 0 ? Math.min(first - 1, start.end) : first - 1;
+        const past = start.end >= 0 && first - 1 >= start.end;
+        const many = last > start.seq + 1;
         const removed =
           `${description}: the checkpoint resumes after message ${start.seq}, but stream '${stream}' now starts at message ${first}: ` +
-          `message${first - start.seq > 2 ? `s ${start.seq + 1}–${first - 1} were` : ` ${start.seq + 1} was`} removed while the job was down (the stream's limits — max_age, max_msgs, max_bytes — or a purge).`;
+          `message${many ? `s ${start.seq + 1}–${last} were` : ` ${start.seq + 1} was`} removed (the stream's limits — max_age, max_msgs, max_bytes — or a purge) before the job read ${many ? 'them' : 'it'}.`;
+        const next = past ? `end: nothing up to the source's end (message ${start.end}) is left` : `resume from message ${first}`;
         if (options.onRemoved !== 'skip') {
           throw new TidewaterError(
             OP,
             start.seq,
-            `${removed} Resuming would skip ${first - start.seq > 2 ? 'them' : 'it'}. ` +
-              `Raise the stream's limits so that its messages outlive a restart, or pass onRemoved: 'skip' to resume from message ${first}.`,
+            `${removed} Resuming would skip ${many ? 'them' : 'it'}. Raise the stream's limits so that its messages outlive a restart, or pass onRemoved: 'skip' to ${next}.`,
           );
         }
         // skipped as asked, never silently; the position moves past the messages skipped
-        (context.warn ?? ((m: string) => console.warn(m)))(`${removed} Skipped as asked (onRemoved: 'skip'): resuming from message ${first}.`);
-        // (a bounded source whose messages up to its end are all gone has nothing left to read)
-        start = { ...start, seq: first - 1, ended: start.end >= 0 && first - 1 >= start.end };
+        (context.warn ?? ((m: string) => console.warn(m)))(`${removed} Skipped as asked (onRemoved: 'skip'): ${past ? `nothing up to the source's end (message ${start.end}) is left` : `resuming from message ${first}`}.`);
+        start = { ...start, seq: last, ended: past };
         if (start.ended) return new JetStreamReader<T>(options, description, context, start, undefined, restored, false);
       }
       try {
