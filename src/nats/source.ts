@@ -219,6 +219,8 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   private ended: boolean;
   /** A message taken after a gap, held until {@link checkGap} has looked at it. */
   private held: JsMsg | undefined;
+  /** When a waiting bounded source last asked where the stream's head is ({@link checkHead}). */
+  private lastHeadCheck = -Infinity;
   /**
    * The stream's first sequence as {@link checkGap} found it during the current `read` (undefined between reads):
    * the later gaps of the same read are judged by it, one request per read.
@@ -276,17 +278,50 @@ class JetStreamReader<T> implements SourceReader<unknown> {
     const failure = this.messages?.failure;
     if (failure !== undefined && this.messages?.size === 0) throw this.readFailed(failure.error);
     if (this.ended) return { values: [], done: true };
+    this.firstSeen = undefined;
     if (this.held !== undefined) return this.checkGap(this.held.seq).then(() => this.readChecked(max));
     if (this.messages !== undefined && this.messages.size === 0) {
       // nothing yet: wait for a message, or (partitions that may turn idle) for the next idleness check; a bounded
-      // source of every subject also looks, every second, whether the stream's head passed what it has not read (then
-      // no message up to its end may come)
+      // source of every subject also looks, at most every second, whether the stream's head passed what it has not
+      // read (then no message up to its end may come)
       const bounded = this.contiguous && this.anchored && this.endSeq >= 0;
       const idle = this.options.eventTime?.watermarks.idleTimeout;
       const wait = bounded ? Math.min(idle ?? BOUNDED_CHECK_MS, BOUNDED_CHECK_MS) : idle;
-      return this.messages.waitForMessage(wait).then(() => (bounded && this.messages?.size === 0 ? this.checkGap(Infinity).then(() => this.readChecked(max)) : this.take(max)));
+      return this.messages.waitForMessage(wait).then(() => {
+        if (!bounded || this.messages?.size !== 0 || this.clock() - this.lastHeadCheck < BOUNDED_CHECK_MS) return this.take(max);
+        this.lastHeadCheck = this.clock();
+        return this.checkHead().then(() => this.readChecked(max));
+      });
     }
     return this.take(max);
+  }
+
+  /** Wall-clock ms for spacing the head checks of a waiting bounded source (a wait, not event time). */
+  private clock(): number {
+    return this.context.scheduler.now();
+  }
+
+  /**
+   * A bounded source waiting for messages: those up to its end it has not read are gone when the stream's head passed
+   * them. A failed request is no news (a server away a moment: the consumer reconnects), and a message that arrived
+   * meanwhile is judged by {@link take} instead.
+   */
+  private async checkHead(): Promise<void> {
+    let first: number;
+    try {
+      this.manager ??= jetstreamManager(this.options.connection);
+      first = (await (await this.manager).streams.info(this.options.stream)).state.first_seq;
+    } catch {
+      this.manager = undefined;
+      return;
+    }
+    if (this.messages !== undefined && this.messages.size > 0) return;
+    if (first > this.seq + 1) {
+      const last = Math.min(first - 1, this.endSeq);
+      this.removedWhileRunning(first, last, false);
+      this.seq = last;
+      if (last >= this.endSeq) this.ended = true;
+    }
   }
 
   /** {@link take} after {@link checkGap}: the gaps it meets are judged by the first sequence found. */
@@ -389,15 +424,6 @@ class JetStreamReader<T> implements SourceReader<unknown> {
       throw this.readFailed(e);
     }
     this.firstSeen = first;
-    if (seq === Infinity) {
-      // a bounded source waiting: the messages up to its end it has not read are gone when the head passed them
-      if (first > this.seq + 1) {
-        this.removedWhileRunning(first, Math.min(first - 1, this.endSeq), false);
-        this.seq = Math.min(first - 1, this.endSeq);
-        if (this.seq >= this.endSeq) this.ended = true;
-      }
-      return;
-    }
     this.judgeGap(seq, first);
   }
 
@@ -539,7 +565,7 @@ export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T
         const removed =
           `${description}: the checkpoint resumes after message ${start.seq}, but stream '${stream}' now starts at message ${first}: ` +
           `message${many ? `s ${start.seq + 1}–${last} were` : ` ${start.seq + 1} was`} removed (the stream's limits — max_age, max_msgs, max_bytes — or a purge) before the job read ${many ? 'them' : 'it'}.`;
-        const next = past ? `end: nothing up to the source's end (message ${start.end}) is left` : `resume from message ${first}`;
+        const next = past ? `end the source: nothing up to its end (message ${start.end}) is left` : `resume from message ${first}`;
         if (options.onRemoved !== 'skip') {
           throw new TidewaterError(
             OP,
