@@ -116,6 +116,14 @@ interface Position {
 
 const OP = 'jetStreamSource';
 
+/** Messages `after + 1` … `last` in words: `message 3 was` / `messages 3–5 were`, and the pronoun for them. */
+function removedRange(after: number, last: number): { text: string; them: string } {
+  return last > after + 1 ? { text: `messages ${after + 1}–${last} were`, them: 'them' } : { text: `message ${after + 1} was`, them: 'it' };
+}
+
+/** The job's warning channel, else the console (a source opened by hand). */
+const warnOf = (context: SourceContext): ((message: string) => void) => context.warn ?? ((m: string) => console.warn(m));
+
 /** How long a bounded source waits for a message before it asks the stream whether its head passed the rest. */
 const BOUNDED_CHECK_MS = 1_000;
 const utf8 = new TextDecoder();
@@ -309,10 +317,8 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   private async checkHead(): Promise<void> {
     let first: number;
     try {
-      this.manager ??= jetstreamManager(this.options.connection);
-      first = (await (await this.manager).streams.info(this.options.stream)).state.first_seq;
+      first = await this.streamFirst();
     } catch {
-      this.manager = undefined;
       return;
     }
     if (this.messages !== undefined && this.messages.size > 0) return;
@@ -321,6 +327,17 @@ class JetStreamReader<T> implements SourceReader<unknown> {
       this.removedWhileRunning(first, last, false);
       this.seq = last;
       if (last >= this.endSeq) this.ended = true;
+    }
+  }
+
+  /** The stream's first sequence now (its manager made once; made again after a failed request). */
+  private async streamFirst(): Promise<number> {
+    try {
+      this.manager ??= jetstreamManager(this.options.connection);
+      return (await (await this.manager).streams.info(this.options.stream)).state.first_seq;
+    } catch (e) {
+      this.manager = undefined;
+      throw e;
     }
   }
 
@@ -417,10 +434,8 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   private async checkGap(seq: number): Promise<void> {
     let first: number;
     try {
-      this.manager ??= jetstreamManager(this.options.connection);
-      first = (await (await this.manager).streams.info(this.options.stream)).state.first_seq;
+      first = await this.streamFirst();
     } catch (e) {
-      this.manager = undefined;
       throw this.readFailed(e);
     }
     this.firstSeen = first;
@@ -440,18 +455,18 @@ class JetStreamReader<T> implements SourceReader<unknown> {
   private removedWhileRunning(seq: number, last: number, arrived = true): void {
     const after = this.seq;
     const stream = this.options.stream;
-    const many = last > after + 1;
+    const range = removedRange(after, last);
     const removed =
       `${this.description}: ${arrived ? `message ${seq} of stream '${stream}' came after message ${after}` : `stream '${stream}' now starts at message ${seq}, past message ${after}, the last read`}: ` +
-      `message${many ? `s ${after + 1}–${last} were` : ` ${after + 1} was`} removed at the stream's head before the job read ${many ? 'them' : 'it'} (its limits — max_age, max_msgs, max_bytes — or a purge).`;
+      `${range.text} removed at the stream's head before the job read ${range.them} (its limits — max_age, max_msgs, max_bytes — or a purge).`;
     if (this.options.onRemoved !== 'skip') {
       throw new TidewaterError(
         OP,
         after,
-        `${removed} Going on would skip ${many ? 'them' : 'it'}. Raise the stream's limits so that its messages outlive the job's lag, or pass onRemoved: 'skip' to go on without ${many ? 'them' : 'it'}.`,
+        `${removed} Going on would skip ${range.them}. Raise the stream's limits so that its messages outlive the job's lag, or pass onRemoved: 'skip' to go on without ${range.them}.`,
       );
     }
-    (this.context.warn ?? ((m: string) => console.warn(m)))(`${removed} Skipped as asked (onRemoved: 'skip').`);
+    warnOf(this.context)(`${removed} Skipped as asked (onRemoved: 'skip').`);
   }
 
   /** The error of a failed read: the consumer's failure as its cause. */
@@ -561,20 +576,20 @@ export function jetStreamSource<T>(options: JetStreamSourceOptions<T>): Source<T
         // (a bounded source loses only what it would have read: up to its end, after which nothing is left)
         const last = start.end >= 0 ? Math.min(first - 1, start.end) : first - 1;
         const past = start.end >= 0 && first - 1 >= start.end;
-        const many = last > start.seq + 1;
+        const range = removedRange(start.seq, last);
         const removed =
           `${description}: the checkpoint resumes after message ${start.seq}, but stream '${stream}' now starts at message ${first}: ` +
-          `message${many ? `s ${start.seq + 1}–${last} were` : ` ${start.seq + 1} was`} removed (the stream's limits — max_age, max_msgs, max_bytes — or a purge) before the job read ${many ? 'them' : 'it'}.`;
+          `${range.text} removed (the stream's limits — max_age, max_msgs, max_bytes — or a purge) before the job read ${range.them}.`;
         const next = past ? `end the source: nothing up to its end (message ${start.end}) is left` : `resume from message ${first}`;
         if (options.onRemoved !== 'skip') {
           throw new TidewaterError(
             OP,
             start.seq,
-            `${removed} Resuming would skip ${many ? 'them' : 'it'}. Raise the stream's limits so that its messages outlive a restart, or pass onRemoved: 'skip' to ${next}.`,
+            `${removed} Resuming would skip ${range.them}. Raise the stream's limits so that its messages outlive a restart, or pass onRemoved: 'skip' to ${next}.`,
           );
         }
         // skipped as asked, never silently; the position moves past the messages skipped
-        (context.warn ?? ((m: string) => console.warn(m)))(`${removed} Skipped as asked (onRemoved: 'skip'): ${past ? `nothing up to the source's end (message ${start.end}) is left` : `resuming from message ${first}`}.`);
+        warnOf(context)(`${removed} Skipped as asked (onRemoved: 'skip'): ${past ? `nothing up to the source's end (message ${start.end}) is left` : `resuming from message ${first}`}.`);
         start = { ...start, seq: last, ended: past };
         if (start.ended) return new JetStreamReader<T>(options, description, context, start, undefined, restored, false);
       }
