@@ -309,8 +309,12 @@ function column(items: unknown[], count: number, numeric: boolean, codec: ValueC
     for (let i = 0; i < count; i++) out[i] = items[i] as number;
     return out;
   }
-  // (msgpackr packs into a shared buffer: the message takes a copy of its bytes)
-  return Uint8Array.prototype.slice.call(codec.pack(items.length === count ? items : items.slice(0, count)));
+  return packed(items, count, codec);
+}
+
+/** The first `count` items of `items` packed by msgpackr (into a shared buffer: the message takes a copy of its bytes). */
+function packed(items: readonly unknown[], count: number, codec: ValueCodec): Uint8Array {
+  return Uint8Array.prototype.slice.call(codec.pack(items.length === count ? (items as unknown[]) : items.slice(0, count)));
 }
 
 /** A column back: the numbers of a float64 column, the strings of a {@link StringColumn}, else what the msgpackr bytes hold. */
@@ -328,7 +332,7 @@ function stringColumn(items: readonly unknown[], count: number, codec: ValueCode
   const lengths = new Uint32Array(count);
   let total = 0;
   for (let i = 0; i < count; i++) total += lengths[i] = (items[i] as string).length;
-  if (total > MAX_COLUMN_TEXT) return Uint8Array.prototype.slice.call(codec.pack(items.slice(0, count)));
+  if (total > MAX_COLUMN_TEXT) return packed(items, count, codec);
   return { text: (items.length === count ? items : items.slice(0, count)).join(''), lengths };
 }
 
