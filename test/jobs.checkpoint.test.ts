@@ -85,6 +85,50 @@ describe('checkpointed jobs', () => {
     expect(out.values).toStrictEqual(expected);
   });
 
+  it('the last checkpoint, after the end of input, holds the operators as finished: their clocks, no keyed state (as in Flink)', async () => {
+    const store = memoryStore();
+    const first = runJob({ name: 'fin', source: fromArray(clicks), pipeline: pipeline(), sink: toArray<Out>(), checkpoint: manual(store) });
+    const infos: CheckpointInfo[] = [];
+    first.checkpoints$.subscribe((c) => infos.push(c));
+    expect(await first.done).toMatchObject({ state: 'finished', lastCheckpoint: 1 });
+    expect(infos.map((c) => [c.id, c.full, c.entries, c.sourceOffsets])).toStrictEqual([[1, true, 0, [40]]]);
+    const loaded = await store.loadCheckpoint('fin', 'latest');
+    expect(loaded?.operators.map((o) => [o.operator, o.full, o.entries.length, o.watermark])).toStrictEqual([
+      ['per-second', true, 0, '{"$n":"Infinity"}'],
+      ['running', true, 0, '{"$n":"Infinity"}'],
+    ]);
+    // resumed with more input: the records come after the end of event time, into operators that kept no state
+    const warnings: string[] = [];
+    const out = toArray<Click & { n: number }>();
+    const more: Click[] = [...clicks, { user: 'a', ts: 9_000 }];
+    const resumed = await runJob({
+      name: 'fin',
+      source: fromArray(more),
+      pipeline: pipe(
+        eventTime((c: Click) => c.ts, boundedOutOfOrderness(0, { interval: 0 })),
+        keyBy((c: Click) => c.user),
+        process<Click, string, Click & { n: number }, { n: ReturnType<typeof valueState<number>> }>({
+          name: 'running',
+          state: { n: valueState<number>() },
+          onElement(c, ctx) {
+            const n = (ctx.state.n.get() ?? 0) + 1;
+            ctx.state.n.set(n);
+            ctx.emit({ ...c, n });
+          },
+        }),
+      ),
+      sink: out,
+      checkpoint: manual(store),
+      allowNonRestoredState: true,
+      onWarning: (m) => warnings.push(m),
+    }).done;
+    expect(resumed).toMatchObject({ state: 'finished', restoredFrom: 1, recordsIn: 1 });
+    expect(out.values).toStrictEqual([{ user: 'a', ts: 9_000, n: 1 }]);
+    expect(warnings).toStrictEqual([
+      'runJob(fin): running: a record arrived after the end of event time (watermark MAX_WATERMARK); it is processed, but event-time timers it registers never fire, and a window it belongs to has already fired. The operator was restored from a checkpoint taken after the end of input: it had finished, and its keyed state was not kept (docs/SEMANTICS.md §8). To go on with more input, resume from a savepoint taken without drain, job.stop({ savepoint: true }) (metric recordsAfterEndOfInput counts them).',
+    ]);
+  });
+
   it('checkpoints are incremental: only state that changed since the previous one', async () => {
     const store = memoryStore();
     const input = new Subject<Click>();

@@ -11,7 +11,7 @@ import type { StateDescriptor } from '../state/descriptors.js';
 import { checkTimestamp, isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
 import type { Timer } from '../timers/queue.js';
 import type { WatermarkCombiner } from '../partitioning/valve.js';
-import { runtimeOf, type OperatorRuntime, type StatefulOperatorInstance } from './runtime.js';
+import { runtimeOf, type OperatorRuntime, type SnapshotOptions, type StatefulOperatorInstance } from './runtime.js';
 
 /** What a two-input operator saves beside its keyed state (in the snapshot's watermark field). */
 interface OperatorLevelState {
@@ -61,6 +61,8 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   protected currentInput = 0;
   /** Records that arrived after the MAX watermark (docs/SEMANTICS.md §2.6). */
   private recordsAfterEnd = 0;
+  /** Restored at the end of event time: from a checkpoint taken after the end of input (its keyed state not kept). */
+  private restoredAtEnd = false;
   protected readonly out: Subscriber<StreamElement<OUT, Key>>;
   protected readonly scheduler: SchedulerLike;
   private readonly runtime: OperatorRuntime | undefined;
@@ -98,11 +100,9 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     // one input: the watermark; two inputs: { watermark, inputs: what the combiner knows of them, operator?: the
     // operator's own state beside the keyed state (a broadcast state) }
     const saved = decodeValue(last.watermark) as number | OperatorLevelState;
-    if (typeof saved === 'number') {
-      this.watermark = saved;
-      return;
-    }
-    this.watermark = saved.watermark;
+    this.watermark = typeof saved === 'number' ? saved : saved.watermark;
+    this.restoredAtEnd = this.watermark === MAX_WATERMARK;
+    if (typeof saved === 'number') return;
     this.inputs?.restore(saved.inputs);
     if (saved.operator !== undefined) this.restoreOperatorState(saved.operator);
   }
@@ -212,8 +212,13 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     if (this.recordsAfterEnd++ === 0) {
       this.warn(
         `${this.name}: a record arrived after the end of event time (watermark MAX_WATERMARK); it is processed, but ` +
-          'event-time timers it registers never fire, and a window it belongs to has already fired. Records must come ' +
-          'before the end-of-input watermark: check the source or the merge that emitted MAX_WATERMARK early ' +
+          'event-time timers it registers never fire, and a window it belongs to has already fired. ' +
+          (this.restoredAtEnd
+            ? 'The operator was restored from a checkpoint taken after the end of input: it had finished, and its keyed ' +
+              'state was not kept (docs/SEMANTICS.md §8). To go on with more input, resume from a savepoint taken ' +
+              'without drain, job.stop({ savepoint: true }) '
+            : 'Records must come before the end-of-input watermark: check the source or the merge that emitted ' +
+              'MAX_WATERMARK early ') +
           '(metric recordsAfterEndOfInput counts them).',
       );
     }
@@ -309,8 +314,8 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 
   // ---- StatefulOperatorInstance -----------------------------------------------------------------------------------
 
-  snapshot(options?: { full?: boolean }): OperatorSnapshot {
-    const snap = this.backend.snapshot(options?.full === true);
+  snapshot(options?: SnapshotOptions): OperatorSnapshot {
+    const snap = options?.finished === true ? this.backend.finishedSnapshot() : this.backend.snapshot(options?.full === true);
     if (this.inputs !== undefined) {
       const operator = this.operatorState();
       const saved: OperatorLevelState = { watermark: this.watermark, inputs: this.inputs.state(), ...(operator !== undefined ? { operator } : {}) };

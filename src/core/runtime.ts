@@ -4,6 +4,20 @@ import { ConfigurationError } from '../errors/index.js';
 import type { KeyExchange } from '../parallel/exchange.js';
 
 /**
+ * How {@link StatefulOperatorInstance.snapshot} snapshots: `full` (every entry, not a delta), `finished` (the operator
+ * finished: its clock and inputs, no keyed state or timers; implies `full`).
+ *
+ * @example
+ * ```ts
+ * const last = core.snapshot({ full: true, finished: true }); // after the end of input
+ * ```
+ */
+export interface SnapshotOptions {
+  readonly full?: boolean;
+  readonly finished?: boolean;
+}
+
+/**
  * What a stateful operator instance exposes to whoever runs it (the test harness, `runJob`): its name, its state
  * snapshot and inspection.
  *
@@ -15,8 +29,12 @@ import type { KeyExchange } from '../parallel/exchange.js';
 export interface StatefulOperatorInstance {
   /** Stable name of the operator's state in checkpoints. */
   readonly name: string;
-  /** Snapshot of keyed state and timers: all of it the first time (or with `full`), else only what changed. */
-  snapshot(options?: { full?: boolean }): OperatorSnapshot;
+  /**
+   * Snapshot of keyed state and timers: all of it the first time (or with `full`), else only what changed. With
+   * `finished` (the job's last checkpoint after the end of input, docs/SEMANTICS.md §8 "End of input"): a full snapshot
+   * of the operator's own clock and inputs only, without keyed state and timers — the operator finished.
+   */
+  snapshot(options?: SnapshotOptions): OperatorSnapshot;
   /** Physically present value of state `name` for `key` (no TTL side effects), or undefined. */
   peekState(key: unknown, name: string, namespace?: string | number): unknown;
   /** Keys that have state or timers. */

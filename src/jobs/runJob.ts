@@ -1066,10 +1066,11 @@ class JobRunner<T, R> {
     this.phase = 'ending';
     await this.inFlight;
     if (this.config.checkpoint !== undefined && this.phase === 'ending') {
-      // the input has ended: no barrier can flow, so the operators are snapshotted directly
+      // the input has ended: no barrier can flow, so the operators are snapshotted directly — as finished operators,
+      // their clocks and inputs without keyed state and timers (docs/SEMANTICS.md §8, "End of input")
       const final = async (savepoint: boolean): Promise<void> => {
-        const cp = this.newCheckpoint(savepoint);
-        for (const i of this.instances) cp.snapshots.push(i.snapshot({ full: cp.full }));
+        const cp = { ...this.newCheckpoint(savepoint), full: true };
+        for (const i of this.instances) cp.snapshots.push(i.snapshot({ full: true, finished: true }));
         await this.persist(cp);
       };
       await final(this.stopRequest?.savepoint === true);

@@ -6,7 +6,7 @@ import { keyGroupOf, keyGroupRange, partitionOfKeyGroup } from '../keys/keyGroup
 import { isKey } from '../keys/validate.js';
 import { decodeValue } from '../state/codec.js';
 import { SubtaskExchange, type KeyExchange } from './exchange.js';
-import { lateOperatorError, type OperatorRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
+import { lateOperatorError, type OperatorRuntime, type SnapshotOptions, type StatefulOperatorInstance } from '../core/runtime.js';
 
 /**
  * One subtask's view of a stateful operator of a parallel pipeline: its counters and watermark (in `job.metrics$`).
@@ -103,6 +103,11 @@ export function combineSnapshots(
  * The event time a snapshot saved for its operator: one input saves its watermark (a number), two inputs an object
  * with it (`KeyedOperatorCore.snapshot`); `MIN_WATERMARK` when none.
  */
+/** A subtask's snapshot as a finished one: full, its clock and inputs, no entries. */
+function finishedPart(s: OperatorSnapshot): OperatorSnapshot {
+  return new PackedSnapshot(s.operator, true, s.maxParallelism, [], 0, s.watermark);
+}
+
 function operatorWatermarkOf(p: OperatorSnapshot): number {
   if (p.watermark === undefined) return MIN_WATERMARK;
   const saved = decodeValue(p.watermark) as number | { readonly watermark: number };
@@ -161,12 +166,17 @@ export class ParallelOperatorInstance implements StatefulOperatorInstance {
     }
   }
 
-  snapshot(options?: { full?: boolean }): OperatorSnapshot {
+  snapshot(options?: SnapshotOptions): OperatorSnapshot {
     const captured = this.taking === undefined ? undefined : this.captured.get(this.taking);
     const parts: OperatorSnapshot[] = [];
     for (let i = 0; i < this.group.n; i++) {
       // a subtask the barrier did not pass (its input had ended): its state now, or the one it sent at its end
-      const part = captured?.[i] ?? this.members[i]?.snapshot(options) ?? this.finals[i];
+      // (finished: that one's clock and inputs only)
+      const final = this.finals[i];
+      const part =
+        captured?.[i] ??
+        this.members[i]?.snapshot(options) ??
+        (final !== undefined && options?.finished === true ? finishedPart(final) : final);
       if (part === undefined) {
         throw new ConfigurationError(
           this.name,

@@ -1,7 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import type { Key } from '../elements/index.js';
 import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
-import type { OperatorSnapshot, PackedSnapshot } from '../checkpoints/snapshot.js';
+import { PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { TimerService, type Namespace, type Timer } from '../timers/queue.js';
 import { NamespacedColumns } from './columns.js';
 import type { StateDescriptor } from './descriptors.js';
@@ -398,6 +398,15 @@ export class KeyedStateBackend {
    */
   snapshot(full = false): PackedSnapshot {
     return (this.writer ??= new SnapshotWriter(this)).snapshot(full);
+  }
+
+  /**
+   * The snapshot of a finished operator (docs/SEMANTICS.md §8 "End of input"): full and without entries — its state
+   * and timers are not written. A later snapshot, if any, is full.
+   */
+  finishedSnapshot(): PackedSnapshot {
+    this.tracking = false;
+    return new PackedSnapshot(this.operator, true, this.maxParallelism, [], 0);
   }
 
   /**

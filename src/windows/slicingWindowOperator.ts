@@ -11,6 +11,7 @@ import { engineArrays } from '../state/backend.js';
 import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
+import type { SnapshotOptions } from '../core/runtime.js';
 import { valueState, type StateDescriptor } from '../state/descriptors.js';
 import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
@@ -623,7 +624,12 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
    * Brings `contents` and `order` up to date with the live slices (what changed since the last snapshot; all of it
    * for a full one), then snapshots.
    */
-  override snapshot(options?: { full?: boolean }): OperatorSnapshot {
+  override snapshot(options?: SnapshotOptions): OperatorSnapshot {
+    // finished: no keyed state is written, so nothing is mirrored (a later snapshot, if any, writes it all)
+    if (options?.finished === true) {
+      this.writeAllNext = true;
+      return super.snapshot(options);
+    }
     const b = this.backend;
     const all = options?.full === true || !b.isTracking();
     // a full snapshot follows: what the mirroring changes need not be tracked

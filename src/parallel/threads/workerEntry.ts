@@ -203,14 +203,15 @@ class Subtask {
   }
 
   /**
-   * The pipeline completed and everything it emitted went out: the final state (full) goes to the operator when it
-   * may take it (`init.sendFinalState`; a plain pipe never does, and a full snapshot of a large state costs).
+   * The pipeline completed and everything it emitted went out: its operators finished, and their finished snapshots
+   * (clocks and inputs, no keyed state: docs/SEMANTICS.md §8 "End of input") go to the operator for the job's last
+   * checkpoint when it may take them (`init.sendFinalState`; a plain pipe never does).
    */
   private finish(): void {
     if (this.failed || this.subscription === undefined) return;
     this.subscription = undefined;
     try {
-      const finals = this.sendFinalState ? this.runtime.instances.map((i) => toWireSnapshot(i.snapshot({ full: true }))) : [];
+      const finals = this.sendFinalState ? this.runtime.instances.map((i) => toWireSnapshot(i.snapshot({ full: true, finished: true }))) : [];
       this.port.post({ type: 'complete', finals, metrics: this.metrics() });
     } catch (err) {
       this.fail(err);
