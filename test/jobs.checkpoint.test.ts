@@ -125,7 +125,39 @@ describe('checkpointed jobs', () => {
     expect(resumed).toMatchObject({ state: 'finished', restoredFrom: 1, recordsIn: 1 });
     expect(out.values).toStrictEqual([{ user: 'a', ts: 9_000, n: 1 }]);
     expect(warnings).toStrictEqual([
-      'runJob(fin): running: a record arrived after the end of event time (watermark MAX_WATERMARK); it is processed, but event-time timers it registers never fire, and a window it belongs to has already fired. The operator was restored from a checkpoint taken after the end of input: it had finished, and its keyed state was not kept (docs/SEMANTICS.md §8). To go on with more input, resume from a savepoint taken without drain, job.stop({ savepoint: true }) (metric recordsAfterEndOfInput counts them).',
+      'runJob(fin): running: a record arrived after the end of event time (watermark MAX_WATERMARK); it is processed, but event-time timers it registers never fire, and a window it belongs to has already fired. The operator was restored from a checkpoint taken after the end of input: it had finished, and its keyed state was not kept (docs/SEMANTICS.md §8). To go on with more input, resume from a savepoint taken before the input ended, job.stop({ savepoint: true }) (metric recordsAfterEndOfInput counts them).',
+    ]);
+  });
+
+  it('the last checkpoint of a parallel job holds the finished operators at MAX_WATERMARK too (its subtasks combined)', async () => {
+    const store = memoryStore();
+    await runJob({ name: 'fin2', source: fromArray(clicks), pipeline: pipeline(), parallelism: 2, checkpoint: manual(store) }).done;
+    const loaded = await store.loadCheckpoint('fin2', 'latest');
+    expect(loaded?.operators.map((o) => [o.operator, o.full, o.entries.length, o.watermark])).toStrictEqual([
+      ['per-second', true, 0, '{"$n":"Infinity"}'],
+      ['running', true, 0, '{"$n":"Infinity"}'],
+    ]);
+  });
+
+  it('stop({ savepoint: true }) after the input ended warns that the savepoint holds finished operators', async () => {
+    const store = memoryStore();
+    let stopped: Promise<void> | undefined;
+    // the stop comes while the last checkpoint is being written
+    const writing: StateStore = Object.create(store) as StateStore;
+    writing.writeCheckpoint = (w) => {
+      stopped ??= job.stop({ savepoint: true });
+      return store.writeCheckpoint(w);
+    };
+    const warnings: string[] = [];
+    const job = runJob({ name: 'late-sp', source: fromArray(clicks), pipeline: pipeline(), checkpoint: manual(writing), onWarning: (m) => warnings.push(m) });
+    expect((await job.done).state).toBe('stopped');
+    await stopped;
+    expect(warnings).toStrictEqual([
+      'runJob(late-sp): stop({ savepoint: true }) came after the input had ended, so the operators have finished and the savepoint holds no keyed state (docs/SEMANTICS.md §8). To carry state on, take the savepoint while the input runs.',
+    ]);
+    expect((await store.listCheckpoints('late-sp')).map((c) => [c.id, c.savepoint, c.entries])).toStrictEqual([
+      [2, true, 0],
+      [1, false, 0],
     ]);
   });
 

@@ -61,8 +61,11 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   protected currentInput = 0;
   /** Records that arrived after the MAX watermark (docs/SEMANTICS.md §2.6). */
   private recordsAfterEnd = 0;
-  /** Restored at the end of event time: from a checkpoint taken after the end of input (its keyed state not kept). */
-  private restoredAtEnd = false;
+  /**
+   * Restored at the end of event time, from a checkpoint taken after the end of input: as a finished operator (no
+   * keyed state), or with its state kept (a checkpoint written before finished snapshots); undefined: not so restored.
+   */
+  private restoredAtEnd: 'finished' | 'kept' | undefined;
   protected readonly out: Subscriber<StreamElement<OUT, Key>>;
   protected readonly scheduler: SchedulerLike;
   private readonly runtime: OperatorRuntime | undefined;
@@ -101,7 +104,8 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     // operator's own state beside the keyed state (a broadcast state) }
     const saved = decodeValue(last.watermark) as number | OperatorLevelState;
     this.watermark = typeof saved === 'number' ? saved : saved.watermark;
-    this.restoredAtEnd = this.watermark === MAX_WATERMARK;
+    // (a finished snapshot holds no keyed state; one taken at MAX before that existed holds all of it)
+    if (this.watermark === MAX_WATERMARK) this.restoredAtEnd = this.backend.entryCount === 0 ? 'finished' : 'kept';
     if (typeof saved === 'number') return;
     this.inputs?.restore(saved.inputs);
     if (saved.operator !== undefined) this.restoreOperatorState(saved.operator);
@@ -213,10 +217,10 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
       this.warn(
         `${this.name}: a record arrived after the end of event time (watermark MAX_WATERMARK); it is processed, but ` +
           'event-time timers it registers never fire, and a window it belongs to has already fired. ' +
-          (this.restoredAtEnd
-            ? 'The operator was restored from a checkpoint taken after the end of input: it had finished, and its keyed ' +
-              'state was not kept (docs/SEMANTICS.md §8). To go on with more input, resume from a savepoint taken ' +
-              'without drain, job.stop({ savepoint: true }) '
+          (this.restoredAtEnd !== undefined
+            ? `The operator was restored from a checkpoint taken after the end of input${this.restoredAtEnd === 'finished' ? ': it had finished, and its keyed state was not kept' : ''} ` +
+              '(docs/SEMANTICS.md §8). To go on with more input, resume from a savepoint taken before the input ' +
+              'ended, job.stop({ savepoint: true }) '
             : 'Records must come before the end-of-input watermark: check the source or the merge that emitted ' +
               'MAX_WATERMARK early ') +
           '(metric recordsAfterEndOfInput counts them).',

@@ -1086,6 +1086,13 @@ class JobRunner<T, R> {
     }
     if (this.phase === 'ended') return Promise.resolve();
     if (this.stopRequest !== undefined) return this.job.done.then(() => undefined);
+    if (savepoint && !drain && this.phase === 'ending') {
+      // the input ended before the stop: the savepoint is the last checkpoint, of finished operators
+      this.warn(
+        `runJob(${this.config.name}): stop({ savepoint: true }) came after the input had ended, so the operators have finished and the savepoint ` +
+          'holds no keyed state (docs/SEMANTICS.md §8). To carry state on, take the savepoint while the input runs.',
+      );
+    }
     return new Promise<void>((resolve, reject) => {
       this.stopRequest = { savepoint, drain, resolve, reject };
       // from inside the pipeline (pushing) the pump handles it after the batch; otherwise now

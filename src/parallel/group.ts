@@ -50,9 +50,10 @@ export function combineSnapshots(
   if (first === undefined) throw new Error(`${name}: no subtask snapshots to combine`);
   if (parts.length === 1) return first;
   const full = parts.every((p) => p.full);
-  // the lowest watermark; a two-input operator's saved inputs (and broadcast state) come with it, whole
-  let watermark = Infinity;
-  let savedWatermark: string | undefined;
+  // the lowest watermark; a two-input operator's saved inputs (and broadcast state) come with it, whole (the first
+  // part's when all are at MAX_WATERMARK, the end of input)
+  let watermark = operatorWatermarkOf(first);
+  let savedWatermark = first.watermark;
   const chunks: string[] = [];
   let count = 0;
   // of a delta: the parts' churn — not known when a part is full (its key groups' earlier rows all superseded) or not
@@ -103,11 +104,6 @@ export function combineSnapshots(
  * The event time a snapshot saved for its operator: one input saves its watermark (a number), two inputs an object
  * with it (`KeyedOperatorCore.snapshot`); `MIN_WATERMARK` when none.
  */
-/** A subtask's snapshot as a finished one: full, its clock and inputs, no entries. */
-function finishedPart(s: OperatorSnapshot): OperatorSnapshot {
-  return new PackedSnapshot(s.operator, true, s.maxParallelism, [], 0, s.watermark);
-}
-
 function operatorWatermarkOf(p: OperatorSnapshot): number {
   if (p.watermark === undefined) return MIN_WATERMARK;
   const saved = decodeValue(p.watermark) as number | { readonly watermark: number };
@@ -170,13 +166,18 @@ export class ParallelOperatorInstance implements StatefulOperatorInstance {
     const captured = this.taking === undefined ? undefined : this.captured.get(this.taking);
     const parts: OperatorSnapshot[] = [];
     for (let i = 0; i < this.group.n; i++) {
-      // a subtask the barrier did not pass (its input had ended): its state now, or the one it sent at its end
-      // (finished: that one's clock and inputs only)
+      // a subtask the barrier did not pass (its input had ended): its state now, or — a worker thread's — the finished
+      // snapshot it sent at its end (its clock and inputs), which only the job's last checkpoint may take
       const final = this.finals[i];
-      const part =
-        captured?.[i] ??
-        this.members[i]?.snapshot(options) ??
-        (final !== undefined && options?.finished === true ? finishedPart(final) : final);
+      const part = captured?.[i] ?? this.members[i]?.snapshot(options) ?? final;
+      if (final !== undefined && part === final && options?.finished !== true) {
+        throw new ConfigurationError(
+          this.name,
+          i,
+          `${this.name}: subtask ${i} runs in a worker thread and finished (its input ended) before this checkpoint, while the job goes on: ` +
+            'its keyed state ended with it. Give the threaded parallel pipeline an input that ends with the job, or run it in-process (no worker option).',
+        );
+      }
       if (part === undefined) {
         throw new ConfigurationError(
           this.name,
