@@ -128,6 +128,7 @@ describe('state codec: values that used to change silently (issue 12 item 3)', (
     ['an empty null-prototype object in an object', { dict: nullProto({}) }],
     ['null-prototype objects in a Map', new Map([[1, nullProto({ x: [, 1] })]])],
     ['-0 alone, in an array, in an object, as a Set item', [-0, { z: -0 }, new Set([-0])]],
+    ['tagged items between plain ones in a Set and a Map', [new Set([1, -0, 'a', new Date(3), 2, NaN, 3n]), new Map<unknown, unknown>([[1, new Date(1)], ['x', 2], [new Date(2), 'y'], [-0, undefined], [4, 5]])]],
     ['an object with a `__proto__` key and -0', JSON.parse('{"__proto__": -0, "$d": null}') as unknown],
   ];
 
