@@ -12,14 +12,16 @@ import {
   mergeStreams,
   runJob,
   toArray,
+  mapState,
   tumblingWindows,
+  valueState,
   type CheckpointInfo,
   type JobConfig,
   type Source,
   type Stream,
   type WindowResult,
 } from '../src/index.js';
-import { aggregate, eventTime, keyBy, values, window } from '../operators/index.js';
+import { aggregate, broadcastProcess, eventTime, keyBy, map, process, values, window } from '../operators/index.js';
 import { gated } from './support/gated.js';
 
 interface Click {
@@ -173,5 +175,81 @@ describe('SourceContext.warn', () => {
     const sink = toArray<number>();
     await runJob({ name: 'warns', source: warning, pipeline: (s) => s, sink, onWarning: (m) => warnings.push(m) }).done;
     expect([sink.values, warnings]).toStrictEqual([[1, 2, 3], ['warning source: opened at the start']]);
+  });
+  it('an operator whose source ended while another runs is in later checkpoints as finished (MAX_WATERMARK, no keyed state)', async () => {
+    const store = memoryStore();
+    const clicks: Click[] = [100, 1100, 2100, 3100].map((ts) => ({ user: 'u', ts }));
+    const views = gated<View>([{ user: 'v', at: 0 }, { user: 'v', at: 10 }], 1);
+    // clicks: counted per user in 'per-user' (its branch ends when the clicks do); views: passed on
+    const pipeline = ({ clicks, views: v }: { readonly clicks: Stream<Click, undefined>; readonly views: Stream<View, undefined> }) =>
+      mergeStreams(
+        stampClicks(clicks).pipe(
+          keyBy((c) => c.user),
+          process<Click, string, string, { n: ReturnType<typeof valueState<number>> }>({
+            name: 'per-user',
+            state: { n: valueState<number>() },
+            onElement(c, ctx) {
+              const n = (ctx.state.n.get() ?? 0) + 1;
+              ctx.state.n.set(n);
+              ctx.emit(`${c.user}:${n}`);
+            },
+          }),
+        ),
+        stampViews(v).pipe(map((x) => `view ${x.user}`)),
+      );
+    const out = toArray<string>();
+    const job = runJob({ name: 'ended-branch', sources: { clicks: fromArray(clicks), views: views.source }, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store } });
+    await views.reached;
+    const info = await job.triggerCheckpoint();
+    const cp = await store.loadCheckpoint('ended-branch', info.id);
+    expect(cp?.operators.map((o) => [o.operator, o.full, o.entries.length, o.watermark])).toStrictEqual([['per-user', true, 0, '{"$n":"Infinity"}']]);
+    await job.stop();
+    // restored from it: the clicks' operator at the end of event time, the views read on
+    const warnings: string[] = [];
+    const resumed = await runJob({ name: 'ended-branch', sources: { clicks: fromArray(clicks), views: views.source }, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store }, onWarning: (m) => warnings.push(m) }).done;
+    expect(resumed).toMatchObject({ state: 'finished', restoredFrom: info.id });
+    expect(out.values).toStrictEqual(['u:1', 'u:2', 'u:3', 'u:4', 'view v', 'view v']);
+    expect(warnings).toStrictEqual([]);
+  });
+  it('the last checkpoint of a parallel broadcast operator keeps its broadcast state beside its clock', async () => {
+    interface Visit { readonly user: string; readonly page: string; readonly at: number }
+    interface Rule { readonly page: string; readonly alert: string; readonly at: number }
+    const rulesState = { rules: mapState<string, string>() };
+    const pipeline = (s: { readonly visits: Stream<Visit, undefined>; readonly rules: Stream<Rule, undefined> }) =>
+      s.visits.pipe(
+        stamp((v: Visit) => v.at),
+        keyBy((v) => v.user),
+        broadcastProcess<Visit, Rule, string, string, Record<never, never>, typeof rulesState>(s.rules.pipe(stamp((r: Rule) => r.at)), {
+          name: 'alerts',
+          broadcastState: rulesState,
+          onElement(v, ctx) {
+            ctx.emit(`${v.user} ${v.page} ${ctx.broadcast.rules.get(v.page) ?? '-'}`);
+          },
+          onBroadcastElement(r, ctx) {
+            ctx.broadcast.rules.set(r.page, r.alert);
+          },
+        }),
+      );
+    const visits: Visit[] = [{ user: 'a', page: '/x', at: 10 }, { user: 'b', page: '/x', at: 20 }];
+    const rules: Rule[] = [{ page: '/x', alert: 'ALERT', at: 0 }];
+    const store = memoryStore();
+    await runJob({ name: 'bc', sources: { visits: fromArray(visits), rules: fromArray(rules) }, pipeline, parallelism: 2, checkpoint: { intervalMs: 1e9, store } }).done;
+    const cp = await store.loadCheckpoint('bc', 'latest');
+    expect(cp?.operators.map((o) => [o.operator, o.entries.length, o.watermark?.includes('"ALERT"')])).toStrictEqual([['alerts', 0, true]]);
+    // resumed with one more visit: the rule is still known (the record comes after the end of event time: warned)
+    const out = toArray<string>();
+    const warnings: string[] = [];
+    await runJob({
+      name: 'bc',
+      sources: { visits: fromArray([...visits, { user: 'c', page: '/x', at: 30 }]), rules: fromArray(rules) },
+      pipeline,
+      sink: out,
+      parallelism: 2,
+      checkpoint: { intervalMs: 1e9, store },
+      onWarning: (m) => warnings.push(m),
+    }).done;
+    expect(out.values).toStrictEqual(['c /x ALERT']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('alerts: a record arrived after the end of event time');
   });
 });

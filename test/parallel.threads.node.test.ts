@@ -3,8 +3,8 @@
 import fc from 'fast-check';
 import { from, lastValueFrom, pipe, tap, toArray, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { boundedOutOfOrderness, MAX_WATERMARK, fromArray, fromAsyncIterable, memoryStore, record, runJob, SubtaskError, toArray as toArraySink, watermark, type Key, type Source, type StreamElement, type StreamRecord } from '../src/index.js';
-import { eventTime, keyBy, parallel, process, sideOutputOf, values } from '../operators/index.js';
+import { boundedOutOfOrderness, MAX_WATERMARK, fromArray, fromAsyncIterable, memoryStore, mergeStreams, record, runJob, SubtaskError, toArray as toArraySink, watermark, type Key, type Source, type StreamElement, type StreamRecord } from '../src/index.js';
+import { eventTime, keyBy, map, parallel, process, sideOutputOf, values } from '../operators/index.js';
 import { odd, sideSplit } from './fixtures/parallel/sideSplit.js';
 import { selfJoin, type Trade } from './fixtures/parallel/selfJoin.js';
 import failing from './fixtures/parallel/failing.js';
@@ -208,5 +208,28 @@ describe('parallel in worker threads', () => {
     await expect(run).rejects.toThrow(
       /builds a pipeline with stateful operators \[window\], the pipeline given to parallel has \[\]\. Pass the pipeline the module exports \(import it from the module\)\./,
     );
+  });
+
+  it('threads inside a parallel job (each outer copy starts its own threads): a checkpoint while one branch ended, then the end', async () => {
+    const a: Event[] = [{ user: 'u1', n: 1 }, { user: 'u2', n: 2 }, { user: 'u1', n: 3 }, { user: 'u3', n: 4 }];
+    const b = gated(['x', 'y', 'z'], 2);
+    const out = toArraySink<string>();
+    const job = runJob({
+      name: 'nested',
+      sources: { a: fromArray(a), b: b.source },
+      pipeline: (s) =>
+        mergeStreams(
+          s.a.pipe(keyBy((e: Event) => e.user), parallel(2, runningTotal, { worker: fixture('runningTotal') })),
+          s.b.pipe(map((x: string) => `b:${x}`)),
+        ),
+      sink: out,
+      parallelism: 2,
+      checkpoint: { intervalMs: 1e9, store: memoryStore() },
+    });
+    await b.reached;
+    expect((await job.triggerCheckpoint()).id).toBe(1);
+    b.open();
+    expect((await job.done).state).toBe('finished');
+    expect([...out.values].sort()).toStrictEqual(['b:x', 'b:y', 'b:z', 'u1=1', 'u1=4', 'u2=2', 'u3=4']);
   });
 });

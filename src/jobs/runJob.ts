@@ -5,7 +5,7 @@ import { isMaxParallelism } from '../keys/keyGroups.js';
 import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '../parallel/group.js';
 import { parallelOutputs } from '../parallel/parallel.js';
 import type { KeyExchange } from '../parallel/exchange.js';
-import { barrier, isStreamElement, record, type SideRecord, type StreamElement } from '../elements/index.js';
+import { barrier, isStreamElement, MAX_WATERMARK, record, type SideRecord, type StreamElement } from '../elements/index.js';
 import { ConfigurationError, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
 import { describeFallback } from '../stores/checkpointStore.js';
 import type { CheckpointFallback, CheckpointMeta, LoadedCheckpoint, SkippedCheckpoint, StateStore } from '../stores/types.js';
@@ -915,6 +915,20 @@ class JobRunner<T, R> {
     cp.snapshots.push(instance.snapshot({ full: cp.full }));
   }
 
+  /**
+   * Operators that finished before checkpoint `cp` — their input ended (a source of theirs was exhausted while others
+   * run), so no barrier reached them and they are at `MAX_WATERMARK` — are in it as finished operators: their clocks
+   * and inputs, no keyed state (docs/SEMANTICS.md §8, "End of input"), so a restore starts them at the end of event
+   * time rather than at MIN.
+   */
+  private addFinished(cp: PendingCheckpoint): void {
+    if (cp.snapshots.length >= this.instances.length) return;
+    const taken = new Set(cp.snapshots.map((s) => s.operator));
+    for (const i of this.instances) {
+      if (!taken.has(i.name) && i.watermark === MAX_WATERMARK) cp.snapshots.push(i.snapshot({ full: true, finished: true }));
+    }
+  }
+
   /** A store's warning about a checkpoint that is complete nonetheless (e.g. its head could not be put aside). */
   private warnStore(message: string): void {
     this.warn(`runJob(${this.config.name}): ${message}`);
@@ -923,6 +937,7 @@ class JobRunner<T, R> {
   /** Pre-commits the sink, writes the checkpoint, then (unless the job failed meanwhile) commits, prunes, releases. */
   private async persist(cp: PendingCheckpoint): Promise<void> {
     // (synchronous up to the first await: the next checkpoint's deltas build on this one)
+    this.addFinished(cp);
     const allFull = cp.snapshots.every((s) => s.full);
     const parent = allFull ? undefined : this.snapshotBase;
     this.snapshotBase = cp.id;

@@ -167,17 +167,8 @@ export class ParallelOperatorInstance implements StatefulOperatorInstance {
     const parts: OperatorSnapshot[] = [];
     for (let i = 0; i < this.group.n; i++) {
       // a subtask the barrier did not pass (its input had ended): its state now, or — a worker thread's — the finished
-      // snapshot it sent at its end (its clock and inputs), which only the job's last checkpoint may take
-      const final = this.finals[i];
-      const part = captured?.[i] ?? this.members[i]?.snapshot(options) ?? final;
-      if (final !== undefined && part === final && options?.finished !== true) {
-        throw new ConfigurationError(
-          this.name,
-          i,
-          `${this.name}: subtask ${i} runs in a worker thread and finished (its input ended) before this checkpoint, while the job goes on: ` +
-            'its keyed state ended with it. Give the threaded parallel pipeline an input that ends with the job, or run it in-process (no worker option).',
-        );
-      }
+      // snapshot it sent at its end: its clock and inputs, its key groups empty (docs/SEMANTICS.md §8, "End of input")
+      const part = captured?.[i] ?? this.members[i]?.snapshot(options) ?? this.finals[i];
       if (part === undefined) {
         throw new ConfigurationError(
           this.name,
@@ -383,8 +374,9 @@ export class SubtaskRuntime implements OperatorRuntime {
     readonly exchange: KeyExchange,
   ) {
     const parent = group.parent;
-    this.crossThreads = parent?.crossThreads;
-    this.pressure = parent?.pressure;
+    // (bound to the parent: they are its methods)
+    this.crossThreads = parent?.crossThreads === undefined ? undefined : () => parent.crossThreads?.();
+    this.pressure = parent?.pressure === undefined ? undefined : (source, on) => parent.pressure?.(source, on);
     this.scheduler = parent?.scheduler;
     this.maxParallelism = group.maxParallelism;
     this.ownsKeyGroup = ownsKeyGroup(parent, group.range(subtask));
