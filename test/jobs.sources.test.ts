@@ -1,6 +1,6 @@
 // runJob with named sources: one input stream per source, combined by the pipeline with mergeStreams
 // (docs/SEMANTICS.md §2.4): barriers into every input, exhausted sources complete their input, checkpoints per source.
-import { pipe } from 'rxjs';
+import { pipe, take } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   boundedOutOfOrderness,
@@ -21,7 +21,7 @@ import {
   type Stream,
   type WindowResult,
 } from '../src/index.js';
-import { aggregate, broadcastProcess, eventTime, keyBy, map, process, values, window } from '../operators/index.js';
+import { aggregate, broadcastProcess, eventTime, keyBy, map, parallel, process, values, window } from '../operators/index.js';
 import { gated } from './support/gated.js';
 
 interface Click {
@@ -251,5 +251,40 @@ describe('SourceContext.warn', () => {
     expect(out.values).toStrictEqual(['c /x ALERT']);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('alerts: a record arrived after the end of event time');
+  });
+  describe('operators no barrier reaches are in the checkpoint all the same', () => {
+    const clicks: Click[] = [100, 1100, 2100, 3100, 4100, 5100].map((ts) => ({ user: 'u', ts }));
+    const counter = () =>
+      process<Click, string, string, { n: ReturnType<typeof valueState<number>> }>({
+        name: 'per-user',
+        state: { n: valueState<number>() },
+        onElement(c, ctx) {
+          const n = (ctx.state.n.get() ?? 0) + 1;
+          ctx.state.n.set(n);
+          ctx.emit(`${c.user}:${n}`);
+        },
+      });
+    /** The clicks' branch (given its stages after keyBy) beside the views, checkpointed while the views wait. */
+    async function midRun(stages: (s: Stream<Click, string>) => Stream<string, string | undefined>) {
+      const store = memoryStore();
+      const views = gated<View>([{ user: 'v', at: 0 }, { user: 'v', at: 10 }], 1);
+      const pipeline = (s: { readonly clicks: Stream<Click, undefined>; readonly views: Stream<View, undefined> }) =>
+        mergeStreams(stages(stampClicks(s.clicks).pipe(keyBy((c) => c.user))), stampViews(s.views).pipe(map((x) => `view ${x.user}`)));
+      const job = runJob({ name: 'unreached', sources: { clicks: fromArray(clicks), views: views.source }, pipeline, checkpoint: { intervalMs: 1e9, store } });
+      await views.reached;
+      const info = await job.triggerCheckpoint();
+      await job.stop();
+      const cp = await store.loadCheckpoint('unreached', info.id);
+      return cp?.operators.map((o) => [o.operator, o.full, o.entries.length, o.watermark]);
+    }
+
+    it('a parallel operator whose input ended: as finished (its subtasks all at MAX_WATERMARK)', async () => {
+      expect(await midRun((s) => s.pipe(parallel(2, counter())))).toStrictEqual([['per-user', true, 0, '{"$n":"Infinity"}']]);
+    });
+
+    it('an operator torn down before the barrier (a take after it): its whole state as it was left', async () => {
+      // take(3) unsubscribes the counter after the third click: it counted 3, and nothing can change that any more
+      expect(await midRun((s) => s.pipe(counter(), take(3)))).toStrictEqual([['per-user', true, 1, expect.any(String)]]);
+    });
   });
 });

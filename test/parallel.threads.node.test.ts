@@ -232,4 +232,26 @@ describe('parallel in worker threads', () => {
     expect((await job.done).state).toBe('finished');
     expect([...out.values].sort()).toStrictEqual(['b:x', 'b:y', 'b:z', 'u1=1', 'u1=4', 'u2=2', 'u3=4']);
   });
+  for (const threads of [false, true]) {
+    it(`a parallel inside a parallel job (${threads ? 'threads' : 'in-process'}): a checkpoint's barrier passes through it`, async () => {
+      const source = gated<Event>([{ user: 'u1', n: 1 }, { user: 'u2', n: 2 }, { user: 'u1', n: 3 }], 2);
+      const store = memoryStore();
+      const out = toArraySink<string>();
+      const job = runJob({
+        name: 'nested-barrier',
+        source: source.source,
+        pipeline: (s) => s.pipe(keyBy((e: Event) => e.user), parallel(2, runningTotal, threads ? { worker: fixture('runningTotal') } : {})),
+        sink: out,
+        parallelism: 2,
+        checkpoint: { intervalMs: 1e9, store },
+      });
+      await source.reached;
+      expect((await job.triggerCheckpoint()).id).toBe(1);
+      const cp = await store.loadCheckpoint('nested-barrier', 1);
+      expect(cp?.operators.map((o) => [o.operator, o.entries.length])).toStrictEqual([['total', 2]]);
+      source.open();
+      expect((await job.done).state).toBe('finished');
+      expect([...out.values].sort()).toStrictEqual(['u1=1', 'u1=4', 'u2=2']);
+    });
+  }
 });

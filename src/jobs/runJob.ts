@@ -916,16 +916,18 @@ class JobRunner<T, R> {
   }
 
   /**
-   * Operators that finished before checkpoint `cp` — their input ended (a source of theirs was exhausted while others
-   * run), so no barrier reached them and they are at `MAX_WATERMARK` — are in it as finished operators: their clocks
-   * and inputs, no keyed state (docs/SEMANTICS.md §8, "End of input"), so a restore starts them at the end of event
-   * time rather than at MIN.
+   * Operators that no barrier of checkpoint `cp` reached are in it all the same, never left out: one whose input ended
+   * (a source of its branch was exhausted while others run; it is at `MAX_WATERMARK`) as a finished operator — its
+   * clock and inputs, no keyed state (docs/SEMANTICS.md §8, "End of input") — so a restore starts it at the end of
+   * event time rather than at MIN; one torn down before the barrier (a `take` or `takeUntil` after it) with its whole
+   * state as it was left, which nothing can change any more.
    */
-  private addFinished(cp: PendingCheckpoint): void {
+  private addUnreached(cp: PendingCheckpoint): void {
     if (cp.snapshots.length >= this.instances.length) return;
     const taken = new Set(cp.snapshots.map((s) => s.operator));
     for (const i of this.instances) {
-      if (!taken.has(i.name) && i.watermark === MAX_WATERMARK) cp.snapshots.push(i.snapshot({ full: true, finished: true }));
+      if (taken.has(i.name)) continue;
+      cp.snapshots.push(i.watermark === MAX_WATERMARK ? i.snapshot({ full: true, finished: true }) : i.snapshot({ full: true }));
     }
   }
 
@@ -937,7 +939,7 @@ class JobRunner<T, R> {
   /** Pre-commits the sink, writes the checkpoint, then (unless the job failed meanwhile) commits, prunes, releases. */
   private async persist(cp: PendingCheckpoint): Promise<void> {
     // (synchronous up to the first await: the next checkpoint's deltas build on this one)
-    this.addFinished(cp);
+    this.addUnreached(cp);
     const allFull = cp.snapshots.every((s) => s.full);
     const parent = allFull ? undefined : this.snapshotBase;
     this.snapshotBase = cp.id;

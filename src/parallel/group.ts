@@ -204,9 +204,10 @@ export class ParallelOperatorInstance implements StatefulOperatorInstance {
     return this.memberOf(key).timersOf(key);
   }
   get watermark(): number {
-    let w = Infinity;
-    for (const s of this.subtasks()) w = Math.min(w, s.watermark);
-    return w === Infinity ? MIN_WATERMARK : w;
+    // the lowest of the subtasks' (MAX_WATERMARK when every one finished)
+    let w: number | undefined;
+    for (const s of this.subtasks()) w = w === undefined ? s.watermark : Math.min(w, s.watermark);
+    return w ?? MIN_WATERMARK;
   }
   get stateEntries(): number {
     return this.subtasks().reduce((n, s) => n + s.stateEntries, 0);
@@ -334,8 +335,10 @@ export class ParallelGroup {
 
   /** Barrier `checkpointId` left the merge: every operator's subtask snapshots go out as one. */
   barrierPassed(checkpointId: number): void {
-    const onBarrier = this.parent?.onBarrier;
-    if (onBarrier === undefined) return;
+    const parent = this.parent;
+    if (parent?.onBarrier === undefined) return;
+    // (called on the parent: it is its method)
+    const onBarrier = (instance: StatefulOperatorInstance, id: number): void => parent.onBarrier?.(instance, id);
     for (const op of this.operators.values()) op.barrierPassed(checkpointId, onBarrier);
   }
 
