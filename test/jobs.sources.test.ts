@@ -44,6 +44,18 @@ const stampViews = (s: Stream<View, undefined>) => s.pipe(stamp((v: View) => v.a
 const merged = ({ clicks, views }: { readonly clicks: Stream<Click, undefined>; readonly views: Stream<View, undefined> }) =>
   mergeStreams(stampClicks(clicks), stampViews(views)).pipe(keyBy((e) => e.user), window(tumblingWindows(1000), { name: 'w' }), aggregate(count()));
 
+/** Clicks counted per user ('per-user': `user:n`). */
+const perUserCount = () =>
+  process<Click, string, string, { n: ReturnType<typeof valueState<number>> }>({
+    name: 'per-user',
+    state: { n: valueState<number>() },
+    onElement(c, ctx) {
+      const n = (ctx.state.n.get() ?? 0) + 1;
+      ctx.state.n.set(n);
+      ctx.emit(`${c.user}:${n}`);
+    },
+  });
+
 const w = (user: string, start: number, value: number): Out => ({ key: user, window: { start, end: start + 1000 }, value });
 const byWindow = (a: Out, b: Out) => a.window.start - b.window.start || a.key.localeCompare(b.key);
 
@@ -185,15 +197,7 @@ describe('SourceContext.warn', () => {
       mergeStreams(
         stampClicks(clicks).pipe(
           keyBy((c) => c.user),
-          process<Click, string, string, { n: ReturnType<typeof valueState<number>> }>({
-            name: 'per-user',
-            state: { n: valueState<number>() },
-            onElement(c, ctx) {
-              const n = (ctx.state.n.get() ?? 0) + 1;
-              ctx.state.n.set(n);
-              ctx.emit(`${c.user}:${n}`);
-            },
-          }),
+          perUserCount(),
         ),
         stampViews(v).pipe(map((x) => `view ${x.user}`)),
       );
@@ -252,18 +256,9 @@ describe('SourceContext.warn', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('alerts: a record arrived after the end of event time');
   });
+
   describe('operators no barrier reaches are in the checkpoint all the same', () => {
     const clicks: Click[] = [100, 1100, 2100, 3100, 4100, 5100].map((ts) => ({ user: 'u', ts }));
-    const counter = () =>
-      process<Click, string, string, { n: ReturnType<typeof valueState<number>> }>({
-        name: 'per-user',
-        state: { n: valueState<number>() },
-        onElement(c, ctx) {
-          const n = (ctx.state.n.get() ?? 0) + 1;
-          ctx.state.n.set(n);
-          ctx.emit(`${c.user}:${n}`);
-        },
-      });
     /** The clicks' branch (given its stages after keyBy) beside the views, checkpointed while the views wait. */
     async function midRun(stages: (s: Stream<Click, string>) => Stream<string, string | undefined>) {
       const store = memoryStore();
@@ -279,12 +274,12 @@ describe('SourceContext.warn', () => {
     }
 
     it('a parallel operator whose input ended: as finished (its subtasks all at MAX_WATERMARK)', async () => {
-      expect(await midRun((s) => s.pipe(parallel(2, counter())))).toStrictEqual([['per-user', true, 0, '{"$n":"Infinity"}']]);
+      expect(await midRun((s) => s.pipe(parallel(2, perUserCount())))).toStrictEqual([['per-user', true, 0, '{"$n":"Infinity"}']]);
     });
 
     it('an operator torn down before the barrier (a take after it): its whole state as it was left', async () => {
       // take(3) unsubscribes the counter after the third click: it counted 3, and nothing can change that any more
-      expect(await midRun((s) => s.pipe(counter(), take(3)))).toStrictEqual([['per-user', true, 1, expect.any(String)]]);
+      expect(await midRun((s) => s.pipe(perUserCount(), take(3)))).toStrictEqual([['per-user', true, 1, expect.any(String)]]);
     });
   });
 });
