@@ -74,7 +74,7 @@ export { checkpointStore } from './stores/checkpointStore.js';
 export { memoryStore } from './stores/memory.js';
 export { openDefaultStore } from './stores/default.js';
 export type { BatchOp, CheckpointFallback, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, SkipKind, SkippedCheckpoint, StateStore } from './stores/types.js';
-export type { StatefulOperatorInstance } from './core/runtime.js';
+export type { SnapshotOptions, StatefulOperatorInstance } from './core/runtime.js';
 export {
   globalWindows,
   sessionWindows,

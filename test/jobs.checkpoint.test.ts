@@ -28,13 +28,13 @@ interface Click {
 
 const clicks: Click[] = Array.from({ length: 40 }, (_, i) => ({ user: ['a', 'b', 'c'][i % 3] as string, ts: i * 100 }));
 
-/** running count per user (process state) → clicks per user and second (window state) */
-function pipeline(names: { process?: string; window?: string } = {}) {
+/** running count per user (process state): each click with its user's count so far */
+function runningCount(name = 'running') {
   return pipe(
     eventTime((c: Click) => c.ts, boundedOutOfOrderness(0, { interval: 0 })),
     keyBy((c: Click) => c.user),
     process<Click, string, Click & { n: number }, { n: ReturnType<typeof valueState<number>> }>({
-      name: names.process ?? 'running',
+      name,
       state: { n: valueState<number>() },
       onElement(c, ctx) {
         const n = (ctx.state.n.get() ?? 0) + 1;
@@ -42,9 +42,12 @@ function pipeline(names: { process?: string; window?: string } = {}) {
         ctx.emit({ ...c, n });
       },
     }),
-    window(tumblingWindows(1000), { name: names.window ?? 'per-second' }),
-    aggregate(count()),
   );
+}
+
+/** running count per user (process state) → clicks per user and second (window state) */
+function pipeline(names: { process?: string; window?: string } = {}) {
+  return pipe(runningCount(names.process), window(tumblingWindows(1000), { name: names.window ?? 'per-second' }), aggregate(count()));
 }
 
 type Out = WindowResult<string, number>;
@@ -104,19 +107,7 @@ describe('checkpointed jobs', () => {
     const resumed = await runJob({
       name: 'fin',
       source: fromArray(more),
-      pipeline: pipe(
-        eventTime((c: Click) => c.ts, boundedOutOfOrderness(0, { interval: 0 })),
-        keyBy((c: Click) => c.user),
-        process<Click, string, Click & { n: number }, { n: ReturnType<typeof valueState<number>> }>({
-          name: 'running',
-          state: { n: valueState<number>() },
-          onElement(c, ctx) {
-            const n = (ctx.state.n.get() ?? 0) + 1;
-            ctx.state.n.set(n);
-            ctx.emit({ ...c, n });
-          },
-        }),
-      ),
+      pipeline: runningCount(),
       sink: out,
       checkpoint: manual(store),
       allowNonRestoredState: true,

@@ -58,6 +58,10 @@ export interface StatefulOperatorInstance {
  * Without a runtime (a pipeline subscribed by hand) operators use `asyncScheduler` and keep their state to
  * themselves.
  *
+ * A parallel subtask's runtime takes some of its parent's function members over as values (`onBarrier`,
+ * `crossThreads`, `pressure`, `fullSnapshot`, `sideOutput`, `ownsKeyGroup`): an implementation binds those
+ * (arrow-function properties, not prototype methods).
+ *
  * @internal
  */
 export interface OperatorRuntime {
@@ -278,14 +282,15 @@ export class PipelineRuntime implements OperatorRuntime {
     return this.options.restore?.get(name);
   }
 
-  crossThreads(): void {
+  // (function members are bound: a parallel subtask's runtime takes them over from its parent as they are)
+  readonly crossThreads = (): void => {
     this.crossesThreads = true;
-  }
+  };
 
   private readonly pressing = new Set<object>();
   private relieved: (() => void)[] = [];
 
-  pressure(source: object, on: boolean): void {
+  readonly pressure = (source: object, on: boolean): void => {
     if (on) {
       this.pressing.add(source);
       return;
@@ -294,7 +299,7 @@ export class PipelineRuntime implements OperatorRuntime {
     const waiting = this.relieved;
     this.relieved = [];
     for (const fn of waiting) fn();
-  }
+  };
 
   /** Whether a part of the pipeline asked its feeder to pause (see {@link OperatorRuntime.pressure}). */
   get backpressured(): boolean {

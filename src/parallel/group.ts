@@ -335,10 +335,8 @@ export class ParallelGroup {
 
   /** Barrier `checkpointId` left the merge: every operator's subtask snapshots go out as one. */
   barrierPassed(checkpointId: number): void {
-    const parent = this.parent;
-    if (parent?.onBarrier === undefined) return;
-    // (called on the parent: it is its method)
-    const onBarrier = (instance: StatefulOperatorInstance, id: number): void => parent.onBarrier?.(instance, id);
+    const onBarrier = this.parent?.onBarrier;
+    if (onBarrier === undefined) return;
     for (const op of this.operators.values()) op.barrierPassed(checkpointId, onBarrier);
   }
 
@@ -377,9 +375,8 @@ export class SubtaskRuntime implements OperatorRuntime {
     readonly exchange: KeyExchange,
   ) {
     const parent = group.parent;
-    // (bound to the parent: they are its methods)
-    this.crossThreads = parent?.crossThreads === undefined ? undefined : () => parent.crossThreads?.();
-    this.pressure = parent?.pressure === undefined ? undefined : (source, on) => parent.pressure?.(source, on);
+    this.crossThreads = parent?.crossThreads;
+    this.pressure = parent?.pressure;
     this.scheduler = parent?.scheduler;
     this.maxParallelism = group.maxParallelism;
     this.ownsKeyGroup = ownsKeyGroup(parent, group.range(subtask));
@@ -400,11 +397,12 @@ export class SubtaskRuntime implements OperatorRuntime {
     if (this.group.parent?.warn !== undefined) this.group.parent.warn(operator, text);
     else console.warn(text);
   }
-  onBarrier(instance: StatefulOperatorInstance, checkpointId: number): void {
+  // (bound: a nested group takes it over as it is, see OperatorRuntime)
+  readonly onBarrier = (instance: StatefulOperatorInstance, checkpointId: number): void => {
     if (!this.group.snapshotsWanted) return;
     const full = this.fullSnapshot?.(checkpointId) ?? false;
     this.group.operator(instance.name).capture(this.subtask, checkpointId, instance.snapshot({ full }));
-  }
+  };
 }
 
 /** A subtask's key-group filter: its range, within the outer runtime's own (nested parallel pipelines). @internal */

@@ -625,11 +625,9 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
    * for a full one), then snapshots.
    */
   override snapshot(options?: SnapshotOptions): OperatorSnapshot {
-    // finished: no keyed state is written, so nothing is mirrored (a later snapshot, if any, writes it all)
-    if (options?.finished === true) {
-      this.writeAllNext = true;
-      return super.snapshot(options);
-    }
+    // finished: no keyed state is written, so nothing is mirrored (the backend stops tracking: a later snapshot, if
+    // any, is full and mirrors every slice)
+    if (options?.finished === true) return super.snapshot(options);
     const b = this.backend;
     const all = options?.full === true || !b.isTracking();
     // a full snapshot follows: what the mirroring changes need not be tracked
