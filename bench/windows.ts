@@ -31,7 +31,7 @@ import { ratio, type Result } from './harness.js';
  * - data: N events (default 1 M) and 2 N, 10 events per ms of event time (timestamp `floor(i / 10)`), value 1,
  *   already keyed (`record(1, ts, key)` with the regime's watermarks interleaved), kept as typed arrays and made into
  *   elements as they are read (`Input`), as a source makes them, for tidewater and the loops alike;
- * - pipeline: `window(assigner)` then `aggregate(count())`, fed by `from(elements)`'s loop (plus a deadline check
+ * - pipeline: `window(assigner)` then `aggregate(count())`, fed by a loop over the elements as they are made (plus a deadline check
  *   every 4 096 elements, for the time cap below);
  * - baseline: a hand-written loop per kind (below) emitting one `{ key, window: { start, end }, value }` object per
  *   firing into a sink that sums the counts, as the tidewater case's subscriber does. Per cell and size, the number
@@ -41,8 +41,9 @@ import { ratio, type Result } from './harness.js';
  * warm-up (tidewater and the loop, twice, on N / 10 events), then 5 rounds, each of tidewater and the loop at N, then
  * at 2 N (see `runGroup`). Each run follows a full garbage collection, so that none pays for the garbage of the one
  * before. Times are medians of the 5 rounds; a ratio — to the loop, or of the time at 2 N to the time at N — is the
- * median of the per-round ratios (`ratio` in bench/harness.ts). Time cap: a tidewater run stops feeding input once it has run for `--cap` seconds (default
- * 20); the cell is then reported as "> 20 s" and its further rounds and its 2 N size are skipped.
+ * median of the per-round ratios (`ratio` in bench/harness.ts). Time cap: a tidewater run stops feeding input once
+ * it has run for `--cap` seconds (default 20); the cell is then reported as "> 20 s", and tidewater's further runs
+ * at that size (at 2 N too, when N was capped) are skipped.
  *
  * Targets: tumbling and sliding ≥ 0.5× their loop, sessions ≥ 0.3×; linearity: tidewater's time at 2 N ≤ 2.2× its
  * time at N.
@@ -195,6 +196,7 @@ function makeInput(n: number, keys: number, regime: Regime): Input {
     last = t;
   }
   push(MAX_WATERMARK, -1);
+  if (length !== capacity) throw new Error(`windows bench: ${length} elements made, ${capacity} expected`);
   return { length, timestamps, keyIndex, names };
 }
 
@@ -503,11 +505,12 @@ function runGroup(g: Group, n: number, capSeconds: number): Cell {
   warm = undefined;
   // Both sizes' inputs made after the warm-up, kept compact (`Input`: two typed arrays, off the JS heap) and made
   // into elements as they flow, by tidewater's source and the loops alike:
-  // - A major collection marks the whole heap. With the elements held as objects (≈ 240 MB at 2 M events) every
-  //   major collection in a run marked them, and a run at 2 N, whose state pushes the heap past V8's limit (set
-  //   from the live size after the collection before the run), paid one or two such collections that a run at N did
-  //   not: 2 N / N reached 2.3–2.9 for the loops as for tidewater in the cells that hold many windows (the fifth run
-  //   of the matrix). Now a collection marks the state, which is the work measured.
+  // - A major collection marks the whole heap. With the elements held as objects (≈ 174 MB of the 217 MB live at 2 M
+  //   events in the cell traced) every major collection in a run marked them, and a run at 2 N, whose state pushes
+  //   the heap past V8's limit (set from the live size after the collection before the run), paid one or two such
+  //   collections that a run at N did not: 2 N / N exceeded 2.2 for the loops as for tidewater in cells that hold
+  //   many windows (the fifth run of the matrix: up to 2.95 and 3.57). Now a collection marks the state, which is the
+  //   work measured.
   // - V8 generalizes the representation of a record's fields the first time a record with another kind of value
   //   goes by (here: the window results, whose values are objects). Records made before that keep the old,
   //   deprecated object shape and are migrated one by one when code first touches them; records made as they flow
