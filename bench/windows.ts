@@ -536,14 +536,13 @@ function runGroup(g: Group, n: number, capSeconds: number): Cell {
   }
   // a size capped in a later round: its completed rounds do not count either
   const tidewaterMs = [0, 1].map((s) => (capped[s] ? null : median(tw[s as 0 | 1]))) as [number | null, number | null];
-  const vsLoop = [0, 1].map((s) => {
-    if (capped[s]) return null;
-    const m = sizes[s as 0 | 1];
-    return ratio([asResult('tidewater', m, tw[s as 0 | 1]), asResult('loop', m, loop[s as 0 | 1])], 'tidewater', 'loop');
-  }) as [number | null, number | null];
+  // every ratio the median of per-round ratios (bench/harness.ts `ratio`): later[i] / earlier[i]
+  const perRound = (earlier: readonly number[], later: readonly number[]): number =>
+    ratio([asResult('earlier', 1, earlier), asResult('later', 1, later)], 'earlier', 'later');
+  const vsLoop = [0, 1].map((s) => (capped[s] ? null : perRound(tw[s as 0 | 1], loop[s as 0 | 1]))) as [number | null, number | null];
   const loopMs = [0, 1].map((s) => median(loop[s as 0 | 1])) as [number, number];
-  const growth = capped[1] ? null : median(tw[1].map((t, i) => t / (tw[0][i] as number)));
-  const loopGrowth = median(loop[1].map((t, i) => t / (loop[0][i] as number)));
+  const growth = capped[1] ? null : perRound(tw[0], tw[1]);
+  const loopGrowth = perRound(loop[0], loop[1]);
   void lastResult; // (written by the sinks only to keep their objects alive)
   return { group: g, events: n, tidewaterMs, loopMs, vsLoop, growth, loopGrowth, capped, totals, capSeconds };
 }
