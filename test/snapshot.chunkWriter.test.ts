@@ -6,17 +6,28 @@ import { CHUNK_CHARS, ChunkWriter, escapeJson, rowSizeClass, takeLargestRows } f
 
 const utf8Length = (s: string): number => new TextEncoder().encode(s).length;
 
+/** The text `ChunkWriter.num` writes for each number, read back from rows `[0, "<text>"]`. */
+function numbersAsWritten(xs: readonly number[]): string[] {
+  const w = new ChunkWriter();
+  for (const x of xs) {
+    w.begin(0);
+    w.num(x);
+    w.end();
+  }
+  return (JSON.parse(w.finish().join('')) as [number, string][]).map((r) => r[1]);
+}
+
 describe('ChunkWriter', () => {
   it('writes numbers as JSON does', () => {
     const xs = [0, 1, 9, 10, 99, 100, -1, -9, -10, 2147483647, -2147483647, -2147483648, 2147483648, 4294967296, 2 ** 53, -(2 ** 53), 1e21, 1e-7, 0.1, -0.5, 123.456, 5e-324, Number.MAX_VALUE];
-    const w = new ChunkWriter();
-    for (const x of xs) {
-      w.begin(7);
-      w.num(x);
-      w.end();
-    }
-    const rows = JSON.parse(w.finish().join('')) as [number, string][];
-    expect(rows.map((r) => r[1])).toStrictEqual(xs.map((x) => JSON.stringify(x)));
+    expect(numbersAsWritten(xs)).toStrictEqual(xs.map((x) => JSON.stringify(x)));
+  });
+
+  it('writes every digit count of an integer as JSON does (each power of ten and its neighbours)', () => {
+    const xs: number[] = [];
+    for (let p = 1; p <= 1e10; p *= 10) for (const x of [p - 1, p, p + 1, 2 * p, 5 * p + 7]) xs.push(x, -x);
+    fc.assert(fc.property(fc.integer(), (x) => void xs.push(x)), { numRuns: 200 });
+    expect(numbersAsWritten(xs)).toStrictEqual(xs.map((x) => JSON.stringify(x)));
   });
 
   it('writes arrays of numbers and nulls as JSON does, and writes nothing for any other array', () => {

@@ -108,6 +108,15 @@ export function needsEscape(s: string): boolean {
 }
 
 const utf8 = new TextEncoder();
+
+/** The ASCII codes of "00", "01", … "99", two bytes each (see {@link ChunkWriter.num}). */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => 48 + (i % 2 === 0 ? Math.floor(i / 20) : (i >> 1) % 10));
+
+/** How many decimal digits a non-negative int32 has. */
+function decimalDigits(x: number): number {
+  if (x < 100_000) return x < 10 ? 1 : x < 100 ? 2 : x < 1_000 ? 3 : x < 10_000 ? 4 : 5;
+  return x < 1_000_000 ? 6 : x < 10_000_000 ? 7 : x < 100_000_000 ? 8 : x < 1_000_000_000 ? 9 : 10;
+}
 const fromUtf8 = new TextDecoder();
 
 /** UTF-8 of a text without lone surrogates, for {@link ChunkWriter.bytes}. @internal */
@@ -191,6 +200,12 @@ export class ChunkWriter {
     this.p = p;
   }
 
+  /** One ASCII character by its code (JSON punctuation). */
+  byte(c: number): void {
+    this.ensure(1);
+    this.buf[this.p++] = c;
+  }
+
   /** Bytes as they are (text encoded once with {@link encode}, e.g. a prefix every row repeats). */
   bytes(b: Uint8Array): void {
     const n = b.length;
@@ -260,14 +275,21 @@ export class ChunkWriter {
       buf[this.p++] = 45;
       x = -x;
     }
-    let digits = 1;
-    for (let q = x; q >= 10; q = (q / 10) | 0) digits++;
-    let i = (this.p += digits);
-    do {
-      const q = (x / 10) | 0;
-      buf[--i] = 48 + x - q * 10;
+    // the digits from the right, two at a time (a table of the pairs "00"…"99": half the divisions)
+    const end = this.p + decimalDigits(x);
+    let i = end;
+    while (x >= 100) {
+      const q = (x / 100) | 0;
+      const pair = (x - q * 100) << 1;
+      buf[--i] = DIGIT_PAIRS[pair + 1] as number;
+      buf[--i] = DIGIT_PAIRS[pair] as number;
       x = q;
-    } while (x > 0);
+    }
+    if (x >= 10) {
+      buf[--i] = DIGIT_PAIRS[(x << 1) + 1] as number;
+      buf[--i] = DIGIT_PAIRS[x << 1] as number;
+    } else buf[--i] = 48 + x;
+    this.p = end;
   }
 
   /**

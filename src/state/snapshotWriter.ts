@@ -7,6 +7,7 @@ import type { KeyedStateBackend } from './backend.js';
 import { encodeValue, hasOnlyItems, isPlainNumber, UnserializableValueError } from './codec.js';
 import type { StateDescriptor, StateKind } from './descriptors.js';
 import { UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
+import { writeCodecJson } from './valueWriter.js';
 
 /**
  * A state value that cannot be serialized, found while taking a snapshot: names the operator, the key, the state and
@@ -238,30 +239,32 @@ export class SnapshotWriter {
     w.ascii(']');
   }
 
-  /** The stored form of a value (`encodeValue([ttl flag, data, …])`), not escaped: the general case of {@link writeValue}. */
-  private valueText(i: number, id: KeyId, v: unknown): string {
+  /** The stored form of a value before encoding: `[ttl flag, data, …]` (docs/SEMANTICS.md §6.3). */
+  private payload(i: number, v: unknown): unknown[] {
     const d = this.b.descriptors[i] as StateDescriptor;
     const ttl = d.ttl !== undefined;
-    let payload: unknown[];
     switch (d.kind) {
       case 'list':
-        payload = ttl ? [1, (v as TtlItem<unknown>[]).map((x) => [x.v, x.t])] : [0, v];
-        break;
+        return ttl ? [1, (v as TtlItem<unknown>[]).map((x) => [x.v, x.t])] : [0, v];
       case 'map':
-        payload = [ttl ? 1 : 0, [...(v as Map<KeyId, MapItem<Key, unknown>>).values()].map((x) => (ttl ? [x.k, x.v, x.t] : [x.k, x.v]))];
-        break;
+        return [ttl ? 1 : 0, [...(v as Map<KeyId, MapItem<Key, unknown>>).values()].map((x) => (ttl ? [x.k, x.v, x.t] : [x.k, x.v]))];
       default: {
         const raw = ttl ? (v as TtlBox).v : v;
         const val = raw === UNDEFINED ? undefined : raw;
-        payload = ttl ? [1, val, (v as TtlBox).t] : [0, val];
+        return ttl ? [1, val, (v as TtlBox).t] : [0, val];
       }
     }
+  }
+
+  /** The codec's text of the stored form (`encodeValue(payload)`), not escaped: the general case of {@link writeValue}. */
+  private valueText(i: number, id: KeyId, v: unknown): string {
+    const d = this.b.descriptors[i] as StateDescriptor;
     try {
-      return encodeValue(payload);
+      return encodeValue(this.payload(i, v));
     } catch (err) {
       if (err instanceof UnserializableValueError) {
         // report the path inside the user's value, not inside the stored payload
-        const path = userPath(d.kind, ttl, err.path);
+        const path = userPath(d.kind, d.ttl !== undefined, err.path);
         throw new StateSerializationError(this.b.operator, keyOfId(id), this.b.names[i] ?? '', v, new UnserializableValueError(path, err.offending, err.reason));
       }
       throw err;
@@ -304,13 +307,22 @@ export class SnapshotWriter {
       }
       if (d.kind !== 'list') {
         // a value-like state without TTL: `[0,` + the value's text + `]` — what the codec writes for the payload
-        // `[0, value]` (JSON.stringify of an array is its items' text), without checking the engine's own array
+        // `[0, value]` (JSON.stringify of an array is its items' text), written straight into the chunk when it can
+        // be (see writeCodecJson), else through the codec's text (which names what cannot be serialized)
+        const at = w.position;
         w.ascii('[0,');
-        w.text(this.plainValueText(i, id, v));
+        if (!writeCodecJson(w, v === UNDEFINED ? undefined : v, 1)) {
+          w.rewind(at);
+          w.ascii('[0,');
+          w.text(this.plainValueText(i, id, v));
+        }
         w.ascii(']');
         return;
       }
     }
+    const at = w.position;
+    if (writeCodecJson(w, this.payload(i, v), 0)) return;
+    w.rewind(at);
     w.text(this.valueText(i, id, v));
   }
 

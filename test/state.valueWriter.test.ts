@@ -1,0 +1,113 @@
+// The snapshot writer's direct path for state values: what it writes into a chunk is exactly the codec's text
+// (`encodeValue`), and it declines (false) whatever it leaves to the codec — which then writes the tagged form or
+// names what cannot be serialized.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ChunkWriter } from '../src/checkpoints/snapshot.js';
+import { encodeValue } from '../src/state/codec.js';
+import { writeCodecJson } from '../src/state/valueWriter.js';
+import { nullProto, Stamp, stateValue } from './support/stateValues.js';
+
+/** What the direct path writes for `v` (a raw row's value), or false when it declines. */
+function written(v: unknown): string | false {
+  const w = new ChunkWriter();
+  w.begin(0);
+  w.ascii('p');
+  w.rawValue();
+  const ok = writeCodecJson(w, v, 0);
+  w.endRaw();
+  const chunk = w.finish().join('');
+  const prefix = '[[0,"p",';
+  expect(chunk.startsWith(prefix) && chunk.endsWith(']]')).toBe(true);
+  return ok ? chunk.slice(prefix.length, -2) : false;
+}
+
+describe('writeCodecJson', () => {
+  it('writes the codec text of the forms state mostly holds', () => {
+    const accumulator = {
+      bids: 3,
+      bidsByBand: [1, 2, 0],
+      bidders: new Set([1001, 1002]),
+      biddersByBand: [new Set([1001]), new Set([1002]), new Set()],
+      minute: '12:07',
+    };
+    const cases: unknown[] = [
+      accumulator,
+      { u: undefined, n: [NaN, Infinity, -Infinity, -0, 1.5, 2 ** 40, -7], b: 12345678901234567890n, d: [new Date(86_400_000), new Date(NaN)] },
+      new Map<unknown, unknown>([['a', 1], [2, new Set(['x', null, true])], [{ k: 1 }, [undefined]]]),
+      { 'quote"': 'back\\slash', 'new\nline': '\u0000\u001f', surrogates: '😀 \ud800 \udfff', accents: 'héllo wörld', __proto__x: 1 },
+      Object.defineProperty({ a: 1 }, '__proto__', { value: 2, enumerable: true, writable: true, configurable: true }),
+      { 10: 'a', 2: 'b', z: 'c', 1: 'd' },
+      [],
+      {},
+      '',
+      null,
+      false,
+      undefined,
+    ];
+    for (const v of cases) expect(written(v)).toBe(encodeValue(v));
+  });
+
+  it('declines what the codec tags otherwise or refuses, and values nested deeper than 64', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 70; i++) deep = [deep];
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const cases: unknown[] = [
+      // eslint-disable-next-line no-sparse-arrays
+      [1, , 2],
+      Object.assign([1], { extra: 1 }),
+      { $b: 'a dollar key' },
+      nullProto({ a: 1 }),
+      new Stamp(0),
+      Object.assign(new Set([1]), { p: 1 }),
+      Object.assign(new Map(), { p: 1 }),
+      Object.assign(new Date(0), { p: 1 }),
+      { get g() { return 1; } },
+      Object.defineProperty({}, 'hidden', { value: 1 }),
+      { [Symbol('s')]: 1 },
+      { f: () => 1 },
+      new Set([Symbol('s')]),
+      new Uint8Array(2),
+      deep,
+      cyclic,
+    ];
+    for (const v of cases) expect(written(v)).toBe(false);
+  });
+
+  it('property: the codec text exactly, or declined; declined whenever the codec refuses', () => {
+    fc.assert(
+      fc.property(stateValue, (v) => {
+        const direct = written(v);
+        let text: string | undefined;
+        try {
+          text = encodeValue(v);
+        } catch {
+          expect(direct).toBe(false);
+          return;
+        }
+        if (direct !== false) expect(direct).toBe(text);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('writes most values itself (the property above is not passed by declining)', () => {
+    let declined = 0;
+    let encodable = 0;
+    fc.assert(
+      fc.property(stateValue, (v) => {
+        try {
+          encodeValue(v);
+        } catch {
+          return;
+        }
+        encodable++;
+        if (written(v) === false) declined++;
+      }),
+      { numRuns: 500, seed: 7 },
+    );
+    expect(encodable).toBeGreaterThan(200);
+    expect(declined / encodable).toBeLessThan(0.5);
+  });
+});
