@@ -110,8 +110,11 @@ export interface OperatorRuntime {
   readonly pressure?: ((source: object, on: boolean) => void) | undefined;
 }
 
-/** The property a runtime-carrying subscriber keeps its runtime under (one symbol for every copy of tidewater). */
-const RUNTIME: unique symbol = Symbol.for('tidewater.operatorRuntime') as never;
+/**
+ * The property a runtime-carrying subscriber keeps its runtime under (one symbol for every copy of tidewater); a
+ * subscriber may declare it undefined (then {@link runtimeOf} looks further down). @internal
+ */
+export const RUNTIME: unique symbol = Symbol.for('tidewater.operatorRuntime') as never;
 
 /** How far down a chain of subscribers {@link runtimeOf} looks (a guard against cycles, far above real pipelines). */
 const MAX_CHAIN = 100_000;
@@ -374,6 +377,22 @@ export function withRuntime<T>(source$: Observable<T>, runtime: OperatorRuntime 
       active = outer;
     }
   });
+}
+
+/**
+ * `source$` subscribed with `consumer` — a subscriber that carries `runtime` itself (its {@link RUNTIME} property) —
+ * with `runtime` active meanwhile: {@link withRuntime} without a subscriber of its own in every record's path, for a
+ * consumer that is a tidewater subscriber already (a parallel operator's barrier tap over its one subtask). @internal
+ */
+export function subscribeWithRuntime<T>(source$: Observable<T>, consumer: Subscriber<T> & { readonly [RUNTIME]: OperatorRuntime | undefined }, runtime: OperatorRuntime): void {
+  if (consumer[RUNTIME] !== runtime) throw new Error('subscribeWithRuntime: the consumer must carry the runtime');
+  const outer = active;
+  active = runtime;
+  try {
+    source$.subscribe(consumer);
+  } finally {
+    active = outer;
+  }
 }
 
 /** A scheduler whose actions run with a runtime active ({@link PipelineRuntime.run}); time is the inner one's. */

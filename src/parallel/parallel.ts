@@ -1,5 +1,5 @@
 import { NEVER, Subscriber, Subscription, type Observable, type OperatorFunction } from 'rxjs';
-import { runtimeOf, withRuntime, type OperatorRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
+import { RUNTIME, runtimeOf, subscribeWithRuntime, withRuntime, type OperatorRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
 import type { StreamElement } from '../elements/index.js';
 import { OperatorObservable } from '../elements/plumbing.js';
 import { ConfigurationError, describeValue } from '../errors/index.js';
@@ -32,13 +32,20 @@ export interface ParallelOptions<T, K> {
 
 const OP = 'parallel';
 
-/** Forwards the merge's output; a barrier first hands the subtasks' snapshots to the runtime outside. */
+/**
+ * Forwards the merge's output; a barrier first hands the subtasks' snapshots to the runtime outside. Over one
+ * in-process subtask it consumes the subtask's output itself and carries the subtask's runtime (one subscriber fewer
+ * in every record's path); else it carries none.
+ */
 class BarrierTap extends Subscriber<StreamElement<unknown, unknown>> {
+  readonly [RUNTIME]: OperatorRuntime | undefined;
   constructor(
     destination: Subscriber<StreamElement<unknown, unknown>>,
     private readonly group: ParallelGroup,
+    subtaskRuntime?: OperatorRuntime,
   ) {
     super(destination);
+    this[RUNTIME] = subtaskRuntime;
   }
   protected override _next(e: StreamElement<unknown, unknown>): void {
     if (e.kind === 'barrier') this.group.barrierPassed(e.checkpointId);
@@ -140,8 +147,16 @@ export function parallel<T, K, R, K2 = K>(
       // the input is subscribed (by the last subtask) in the runtime outside, not in that subtask's; one subtask:
       // nothing to route (its runtime still names and checkpoints it as a subtask)
       const input = withRuntime(source, parent);
-      const parts = n === 1 ? [input] : partitionStream(input, n, by, { maxParallelism });
       const runtimes = group.runtimes();
+      if (n === 1) {
+        // nothing to route or merge: the tap consumes the subtask's output (its runtime still names and checkpoints it)
+        const subtask = runtimes[0] as OperatorRuntime;
+        const tap = new BarrierTap(out$, group, subtask);
+        subscribeWithRuntime(pipeline(input), tap, subtask);
+        group.started = true;
+        return tap;
+      }
+      const parts = partitionStream(input, n, by, { maxParallelism });
       return parallelOutputs(
         group,
         parts.map((p, i) => withRuntime(pipeline(p), runtimes[i] as OperatorRuntime)),
