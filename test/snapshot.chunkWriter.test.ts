@@ -23,11 +23,31 @@ describe('ChunkWriter', () => {
     expect(numbersAsWritten(xs)).toStrictEqual(xs.map((x) => JSON.stringify(x)));
   });
 
-  it('writes every digit count of an integer as JSON does (each power of ten and its neighbours)', () => {
+  it('writes every digit count of an integer as JSON does (each power of ten and its neighbours, safe integers)', () => {
     const xs: number[] = [];
     for (let p = 1; p <= 1e10; p *= 10) for (const x of [p - 1, p, p + 1, 2 * p, 5 * p + 7]) xs.push(x, -x);
     fc.assert(fc.property(fc.integer(), (x) => void xs.push(x)), { numRuns: 200 });
+    // beyond int32: safe integers (epoch milliseconds) are written as two parts, the lower one zero-padded
+    xs.push(2 ** 31, -(2 ** 31) - 1, 1e8, 1e8 + 1, 2e8 - 1, 1436918400000, 1436918400007, 100000000000001, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER);
+    fc.assert(fc.property(fc.maxSafeInteger(), (x) => void xs.push(x)), { numRuns: 200 });
     expect(numbersAsWritten(xs)).toStrictEqual(xs.map((x) => JSON.stringify(x)));
+  });
+
+  it('writes a string of printable ASCII without quotes or backslashes as its literal, and nothing for any other', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.oneof(fc.constantFrom('"', '\\', '\n', '\u007f', 'é', '😀', '\ud800'), fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c))) }), (s) => {
+        const w = new ChunkWriter();
+        w.begin(0);
+        w.ascii('p');
+        w.rawValue();
+        const at = w.position;
+        const ok = w.plainString(s);
+        expect(ok).toBe(/^[\x20-\x7e]*$/.test(s) && !/["\\]/.test(s));
+        if (!ok) expect(w.position).toBe(at);
+        w.endRaw();
+        if (ok) expect(w.finish().join('')).toBe(`[[0,"p",${JSON.stringify(s)}]]`);
+      }),
+    );
   });
 
   it('writes arrays of numbers and nulls as JSON does, and writes nothing for any other array', () => {

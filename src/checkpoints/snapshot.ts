@@ -112,6 +112,24 @@ const utf8 = new TextEncoder();
 /** The ASCII codes of "00", "01", … "99", two bytes each (see {@link ChunkWriter.num}). */
 const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => 48 + (i % 2 === 0 ? Math.floor(i / 20) : (i >> 1) % 10));
 
+/**
+ * Writes the `digits` lowest decimal digits of the non-negative integer `x` (below 2³¹; zero-padded on the left) at
+ * `p`, two at a time from the right (a table of the pairs "00"…"99": half the divisions); returns the position after.
+ */
+function writeDigits(buf: Uint8Array, p: number, x: number, digits: number): number {
+  const end = p + digits;
+  let i = end;
+  while (i - p >= 2) {
+    const q = (x / 100) | 0;
+    const pair = (x - q * 100) << 1;
+    buf[--i] = DIGIT_PAIRS[pair + 1] as number;
+    buf[--i] = DIGIT_PAIRS[pair] as number;
+    x = q;
+  }
+  if (i > p) buf[--i] = 48 + (x % 10);
+  return end;
+}
+
 /** How many decimal digits a non-negative int32 has. */
 function decimalDigits(x: number): number {
   if (x < 100_000) return x < 10 ? 1 : x < 100 ? 2 : x < 1_000 ? 3 : x < 10_000 ? 4 : 5;
@@ -265,31 +283,48 @@ export class ChunkWriter {
 
   /** A finite number as JSON writes it. */
   num(x: number): void {
-    if (!(x === (x | 0) && x > -2147483648)) {
-      this.ascii(String(x));
+    if (x === (x | 0) && x > -2147483648) {
+      this.ensure(11);
+      if (x < 0) {
+        this.buf[this.p++] = 45;
+        x = -x;
+      }
+      this.p = writeDigits(this.buf, this.p, x, decimalDigits(x));
       return;
     }
-    this.ensure(11);
+    if (Number.isSafeInteger(x) && x !== 0) {
+      // (beyond int32, e.g. epoch milliseconds: the digits of the part above 10⁸, then the lower eight, zero-padded)
+      this.ensure(17);
+      if (x < 0) {
+        this.buf[this.p++] = 45;
+        x = -x;
+      }
+      const high = Math.floor(x / 100_000_000);
+      const low = x - high * 100_000_000;
+      this.p = writeDigits(this.buf, writeDigits(this.buf, this.p, high, decimalDigits(high)), low, 8);
+      return;
+    }
+    this.ascii(String(x));
+  }
+
+  /**
+   * A string as its JSON literal when every character is printable ASCII other than `"` and `\\` (checked as it is
+   * copied: no escaping, one byte each); false, with nothing written, for any other string.
+   */
+  plainString(s: string): boolean {
+    const n = s.length;
+    this.ensure(n + 2);
     const buf = this.buf;
-    if (x < 0) {
-      buf[this.p++] = 45;
-      x = -x;
+    let p = this.p;
+    buf[p++] = 34;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return false;
+      buf[p++] = c;
     }
-    // the digits from the right, two at a time (a table of the pairs "00"…"99": half the divisions)
-    const end = this.p + decimalDigits(x);
-    let i = end;
-    while (x >= 100) {
-      const q = (x / 100) | 0;
-      const pair = (x - q * 100) << 1;
-      buf[--i] = DIGIT_PAIRS[pair + 1] as number;
-      buf[--i] = DIGIT_PAIRS[pair] as number;
-      x = q;
-    }
-    if (x >= 10) {
-      buf[--i] = DIGIT_PAIRS[(x << 1) + 1] as number;
-      buf[--i] = DIGIT_PAIRS[x << 1] as number;
-    } else buf[--i] = 48 + x;
-    this.p = end;
+    buf[p++] = 34;
+    this.p = p;
+    return true;
   }
 
   /**
