@@ -33,6 +33,7 @@ import { KEYED_STAGES, keyedQuery, QUERIES, stamped, type Query, type QueryName 
  *   keyed and projected on this thread, the stage in `parallel(2, stage, { worker })` — two worker threads; the time of
  *   the same pipeline over no events (the threads' start-up) is subtracted.
  * A rate is the number of input events (all kinds) over the median time; a ratio is the median of per-round ratios.
+ * Phases 1 and 2 run `--rounds` rounds, and more (up to 15) until the phase has taken 3 s: short runs get more rounds.
  * Every case must produce the same number of results, or the run fails (except q12, whose windows are of the
  * machine's clock).
  */
@@ -118,6 +119,18 @@ function runPipe(q: Query, events: readonly NexmarkEvent[]): { ms: number; resul
 }
 
 let jobRun = 0;
+/**
+ * Whether a phase has run enough rounds after `done` of them: at least `rounds`, and more (up to {@link MAX_ROUNDS})
+ * until it has run {@link MIN_PHASE_MS} — a query whose runs take a tenth of a second gets a median of about ten
+ * rounds rather than three (the host's noise over 0.1–0.2 s is ± 20 %: q0 with checkpoints measured 0.83× one run and
+ * 1.00× the next).
+ */
+function enoughRounds(done: number, rounds: number, phaseStart: number): boolean {
+  return done >= rounds && (done >= MAX_ROUNDS || performance.now() - phaseStart >= MIN_PHASE_MS);
+}
+const MIN_PHASE_MS = 3_000;
+const MAX_ROUNDS = 15;
+
 async function runJobCase(q: Query, events: readonly NexmarkEvent[], dir: string | undefined): Promise<{ ms: number; results: number; checkpoints: number }> {
   let results = 0;
   let checkpoints = 0;
@@ -199,7 +212,8 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
   runPipe(q, events);
   runLoop(name, events);
   const pipeMs: number[] = [];
-  for (let round = 0; round < o.rounds; round++) {
+  let phaseStart = performance.now();
+  for (let round = 0; enoughRounds(round, o.rounds, phaseStart) === false; round++) {
     const p = runPipe(q, events);
     same('pipe', p.results);
     times.pipe?.push(p.ms);
@@ -215,11 +229,13 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
   const warm = events.slice(0, Math.floor(events.length / 10));
   await runJobCase(q, warm, undefined);
   await runJobCase(q, warm, dir);
-  for (let round = 0; round < o.rounds; round++) {
+  phaseStart = performance.now();
+  for (let round = 0; enoughRounds(round, o.rounds, phaseStart) === false; round++) {
     const j = await runJobCase(q, events, undefined);
     same('job', j.results);
     times.job?.push(j.ms);
-    ratios.job?.push((pipeMs[round] as number) / j.ms);
+    // (against the pipe's round of the same number, modulo the rounds phase 1 ran)
+    ratios.job?.push((pipeMs[round % pipeMs.length] as number) / j.ms);
     const c = await runJobCase(q, events, dir);
     same('job + checkpoints', c.results);
     checkpoints = c.checkpoints;
@@ -234,7 +250,7 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
       if (par === undefined) break;
       same('parallel(2)', par.results);
       times['parallel(2)']?.push(par.ms);
-      ratios['parallel(2)']?.push((pipeMs[round] as number) / par.ms);
+      ratios['parallel(2)']?.push((pipeMs[round % pipeMs.length] as number) / par.ms);
     }
   }
   rmSync(dir, { recursive: true, force: true });
