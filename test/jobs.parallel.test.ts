@@ -143,6 +143,20 @@ describe('runJob({ parallelism })', () => {
     }
   });
 
+  it('the parallel operator at n = 1 in a savepoint: resumed at n = 2 and back at 1, the output of an uninterrupted run', async () => {
+    const reference = toArray<Out>();
+    await runJob({ name: 'ref', source: fromArray(clicks), pipeline: windowed, sink: reference }).done;
+    const expected = [...reference.values].sort(byText);
+    const counted = pipe(window<UserClick, string>(tumblingWindows(200)), aggregate(count()));
+    const withParallel = (n: number) =>
+      pipe(eventTime((c: UserClick) => c.ts, boundedOutOfOrderness(0, { interval: 0 })), keyBy((c: UserClick) => c.user), parallel(n, counted));
+    for (const [first, then] of [[1, 2], [2, 1], [1, 1]] as const) {
+      // a cut inside a window: its counts so far must come back from the savepoint
+      const got = await stopAndResume(clicks, 150, { pipeline: withParallel(first) }, { pipeline: withParallel(then) });
+      expect(got, `parallel(${first}) → parallel(${then})`).toStrictEqual(expected);
+    }
+  });
+
   it('several unnamed sources: one copy per source (or per subtask, if more), the same output at parallelism 1 to 3, rescaled 3 → 1', async () => {
     const a = clicks.filter((_, i) => i % 3 !== 0);
     const b = clicks.filter((_, i) => i % 3 === 0).map((c) => ({ ...c, ts: c.ts + 5 }));

@@ -92,6 +92,21 @@ describe('writeCodecJson', () => {
     );
   });
 
+  it('property: any string, as a value and as a key, is written as the codec writes it', () => {
+    const unit = fc.oneof(
+      fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u007f', '\u2028', 'é', '€', '😀', '\ud800', '\udfff'),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+      fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+    );
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 40 }), (s) => {
+        expect(written(s)).toBe(encodeValue(s));
+        if (!s.startsWith('$')) expect(written({ [s]: s })).toBe(encodeValue({ [s]: s }));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('writes most values itself (the property above is not passed by declining)', () => {
     let declined = 0;
     let encodable = 0;

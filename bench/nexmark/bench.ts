@@ -234,8 +234,8 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
     const j = await runJobCase(q, events, undefined);
     same('job', j.results);
     times.job?.push(j.ms);
-    // (against the pipe's round of the same number, modulo the rounds phase 1 ran)
-    ratios.job?.push((pipeMs[round % pipeMs.length] as number) / j.ms);
+    // (against the pipe's median: the phases run one after the other and may run different numbers of rounds)
+    ratios.job?.push(median(pipeMs) / j.ms);
     const c = await runJobCase(q, events, dir);
     same('job + checkpoints', c.results);
     checkpoints = c.checkpoints;
@@ -250,7 +250,7 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
       if (par === undefined) break;
       same('parallel(2)', par.results);
       times['parallel(2)']?.push(par.ms);
-      ratios['parallel(2)']?.push((pipeMs[round % pipeMs.length] as number) / par.ms);
+      ratios['parallel(2)']?.push(median(pipeMs) / par.ms);
     }
   }
   rmSync(dir, { recursive: true, force: true });
@@ -266,7 +266,7 @@ const k = (r: number): string => (Number.isNaN(r) ? '–' : r >= 1e6 ? `${(r / 1
 
 function report(rs: readonly QueryResult[], o: Options, command: string): string {
   const lines = [
-    `\`${command}\` — ${o.events.toLocaleString('en')} events at ${o.rate.toLocaleString('en')} events/s of event time, one core; node ${globalThis.process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; median of ${o.rounds} rounds, each query in its own process, in three phases (the pipe and the loop, then the jobs, then the threads; rounds interleaved within a phase).`,
+    `\`${command}\` — ${o.events.toLocaleString('en')} events at ${o.rate.toLocaleString('en')} events/s of event time, one core; node ${globalThis.process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; medians of ${o.rounds} rounds or more (the pipe, the loop and the jobs: until each phase has run 3 s, at most 15 rounds; parallel(2): ${o.rounds}), each query in its own process, in three phases (the pipe and the loop, then the jobs, then the threads; rounds interleaved within a phase); the loop's and the checkpointed job's ratios are medians of per-round ratios, parallel(2)'s is over the pipe's median time.`,
     '',
     '"pipe": `from(events).pipe(eventTime(…, boundedOutOfOrderness(4000)), query, values())`; "job": in `runJob`; "+ ckpt": `runJob` with a LevelDB checkpoint every 1 s (× job; the run\'s last checkpoint, at the end of input, included: it holds the finished operators\' clocks, not their keyed state); "parallel(2)": the keyed stage in two worker threads (× pipe); "× loop": tidewater\'s speed (pipe) over the hand-written loop\'s, where there is one. Published figures are per core (bench/nexmark/README.md, "Published figures"); "× Flink" is the pipe rate over the higher of Flink\'s V1 and V2 figures.',
     '',
