@@ -1,6 +1,6 @@
 import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import { addRows, noRows, PackedSnapshot, rowSizeClass, takeLargestRows, type OperatorSnapshot } from '../checkpoints/snapshot.js';
-import { PipelineRuntime, withRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
+import { PipelineRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
 import { isMaxParallelism } from '../keys/keyGroups.js';
 import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '../parallel/group.js';
 import { parallelOutputs } from '../parallel/parallel.js';
@@ -423,7 +423,8 @@ class JobRunner<T, R> {
       const runtimes = group.runtimes();
       output$ = parallelOutputs(
         group,
-        runtimes.map((r, i) => withRuntime(build(i), r)),
+        runtimes.map((_, i) => build(i)),
+        runtimes,
       ) as Observable<StreamElement<R>>;
     }
     this.phase = 'running';

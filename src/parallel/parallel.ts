@@ -147,32 +147,34 @@ export function parallel<T, K, R, K2 = K>(
       // the input is subscribed (by the last subtask) in the runtime outside, not in that subtask's; one subtask:
       // nothing to route (its runtime still names and checkpoints it as a subtask)
       const input = withRuntime(source, parent);
-      const runtimes = group.runtimes();
-      if (n === 1) {
-        // nothing to route or merge: the tap consumes the subtask's output (its runtime still names and checkpoints it)
-        const subtask = runtimes[0] as OperatorRuntime;
-        const tap = new BarrierTap(out$, group, subtask);
-        subscribeWithRuntime(pipeline(input), tap, subtask);
-        group.started = true;
-        return tap;
-      }
-      const parts = partitionStream(input, n, by, { maxParallelism });
+      const parts = n === 1 ? [input] : partitionStream(input, n, by, { maxParallelism });
       return parallelOutputs(
         group,
-        parts.map((p, i) => withRuntime(pipeline(p), runtimes[i] as OperatorRuntime)),
+        parts.map((p) => pipeline(p)),
+        group.runtimes(),
       ).subscribe(out$);
     });
 }
 
 /**
  * The merge of subtask outputs (watermark = minimum, aligned barriers; one output as it is); a barrier leaving it
- * hands the subtasks' snapshots to the runtime outside. Subscribing it subscribes every subtask: the group is started
- * after. How `parallel` and `runJob({ parallelism })` join their subtasks. @internal
+ * hands the subtasks' snapshots to the runtime outside. `runtimes`: the subtasks' own (in-process), each output
+ * subscribed in its runtime — one output straight into the tap, which carries that runtime (no subscriber of
+ * `withRuntime` in every record's path). Subscribing it subscribes every subtask: the group is started after. How
+ * `parallel` and `runJob({ parallelism })` join their subtasks. @internal
  */
-export function parallelOutputs(group: ParallelGroup, outputs: readonly Observable<StreamElement<unknown, unknown>>[]): Observable<StreamElement<unknown, unknown>> {
+export function parallelOutputs(
+  group: ParallelGroup,
+  outputs: readonly Observable<StreamElement<unknown, unknown>>[],
+  runtimes?: readonly OperatorRuntime[],
+): Observable<StreamElement<unknown, unknown>> {
   return new OperatorObservable<StreamElement<unknown, unknown>>((out) => {
-    const tap = new BarrierTap(out, group);
-    (outputs.length === 1 ? (outputs[0] as Observable<StreamElement<unknown, unknown>>) : mergeWithValve(outputs, true)).subscribe(tap);
+    const only = outputs.length === 1 ? (outputs[0] as Observable<StreamElement<unknown, unknown>>) : undefined;
+    const runtime = only === undefined ? undefined : runtimes?.[0];
+    const tap = new BarrierTap(out, group, runtime);
+    if (runtime !== undefined) subscribeWithRuntime(only as Observable<StreamElement<unknown, unknown>>, tap, runtime);
+    else if (only !== undefined) only.subscribe(tap);
+    else mergeWithValve(runtimes === undefined ? outputs : outputs.map((o, i) => withRuntime(o, runtimes[i])), true).subscribe(tap);
     group.started = true;
     return tap;
   });

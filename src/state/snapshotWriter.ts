@@ -256,11 +256,14 @@ export class SnapshotWriter {
     }
   }
 
-  /** The codec's text of the stored form (`encodeValue(payload)`), not escaped: the general case of {@link writeValue}. */
-  private valueText(i: number, id: KeyId, v: unknown): string {
+  /**
+   * The codec's text of the stored form `payload` of value `v` (`encodeValue(payload)`), not escaped: the general
+   * case of {@link writeValue}.
+   */
+  private valueText(i: number, id: KeyId, v: unknown, payload: unknown[]): string {
     const d = this.b.descriptors[i] as StateDescriptor;
     try {
-      return encodeValue(this.payload(i, v));
+      return encodeValue(payload);
     } catch (err) {
       if (err instanceof UnserializableValueError) {
         // report the path inside the user's value, not inside the stored payload
@@ -286,15 +289,9 @@ export class SnapshotWriter {
   /** Writes a stored value as its payload `[0|1, …]`, escaped. */
   private writeValue(w: ChunkWriter, i: number, id: KeyId, v: unknown): void {
     const d = this.b.descriptors[i] as StateDescriptor;
-    // the common cases written directly: a number in a value-like state, an array of numbers and nulls (a list of
-    // numbers; the session operator's per-key sessions); their JSON is what the codec writes, nothing to escape
+    // the common cases written directly: an array of numbers and nulls (a list of numbers; the session operator's
+    // per-key sessions: engine arrays, not checked for extra properties), and any value of a value-like state
     if (d.ttl === undefined && d.kind !== 'map') {
-      if (d.kind !== 'list' && isPlainNumber(v)) {
-        w.ascii('[0,');
-        w.num(v);
-        w.ascii(']');
-        return;
-      }
       if (Array.isArray(v)) {
         const at = w.position;
         w.ascii('[0,');
@@ -309,11 +306,10 @@ export class SnapshotWriter {
         // a value-like state without TTL: `[0,` + the value's text + `]` — what the codec writes for the payload
         // `[0, value]` (JSON.stringify of an array is its items' text), written straight into the chunk when it can
         // be (see writeCodecJson), else through the codec's text (which names what cannot be serialized)
-        const at = w.position;
         w.ascii('[0,');
+        const at = w.position;
         if (!writeCodecJson(w, v === UNDEFINED ? undefined : v, 1)) {
           w.rewind(at);
-          w.ascii('[0,');
           w.text(this.plainValueText(i, id, v));
         }
         w.ascii(']');
@@ -321,9 +317,10 @@ export class SnapshotWriter {
       }
     }
     const at = w.position;
-    if (writeCodecJson(w, this.payload(i, v), 0)) return;
+    const payload = this.payload(i, v);
+    if (writeCodecJson(w, payload, 0)) return;
     w.rewind(at);
-    w.text(this.valueText(i, id, v));
+    w.text(this.valueText(i, id, v, payload));
   }
 
   /** The codec's text of the value of a value-like state without TTL (errors name the path inside the user's value). */
