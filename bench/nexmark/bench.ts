@@ -213,7 +213,7 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
   runLoop(name, events);
   const pipeMs: number[] = [];
   let phaseStart = performance.now();
-  for (let round = 0; enoughRounds(round, o.rounds, phaseStart) === false; round++) {
+  for (let round = 0; !enoughRounds(round, o.rounds, phaseStart); round++) {
     const p = runPipe(q, events);
     same('pipe', p.results);
     times.pipe?.push(p.ms);
@@ -230,7 +230,7 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
   await runJobCase(q, warm, undefined);
   await runJobCase(q, warm, dir);
   phaseStart = performance.now();
-  for (let round = 0; enoughRounds(round, o.rounds, phaseStart) === false; round++) {
+  for (let round = 0; !enoughRounds(round, o.rounds, phaseStart); round++) {
     const j = await runJobCase(q, events, undefined);
     same('job', j.results);
     times.job?.push(j.ms);
