@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import type { StreamElement } from '../src/elements/index.js';
-import { assignTimestamps } from '../src/time/assign.js';
+import { timestampChain } from './recordChain.js';
 import { boundedOutOfOrderness, type WatermarkStrategy } from '../src/time/strategies.js';
 
 /**
@@ -29,5 +29,5 @@ export function eventTime<T, K = undefined>(
   timestampOf: (value: T) => number,
   strategy: WatermarkStrategy<NoInfer<T>> = boundedOutOfOrderness(0),
 ): OperatorFunction<T | StreamElement<T, K>, StreamElement<T, K>> {
-  return assignTimestamps<T, K>('eventTime', timestampOf, strategy);
+  return timestampChain<T, K>({ name: 'eventTime', timestampOf, strategy });
 }

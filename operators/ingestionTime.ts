@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import type { StreamElement } from '../src/elements/index.js';
-import { assignTimestamps } from '../src/time/assign.js';
+import { timestampChain } from './recordChain.js';
 import { monotonousTimestamps, type WatermarkStrategy } from '../src/time/strategies.js';
 
 /**
@@ -21,5 +21,5 @@ import { monotonousTimestamps, type WatermarkStrategy } from '../src/time/strate
 export function ingestionTime<T, K = undefined>(
   strategy: WatermarkStrategy<NoInfer<T>> = monotonousTimestamps(),
 ): OperatorFunction<T | StreamElement<T, K>, StreamElement<T, K>> {
-  return assignTimestamps<T, K>('ingestionTime', undefined, strategy);
+  return timestampChain<T, K>({ name: 'ingestionTime', timestampOf: undefined, strategy });
 }

@@ -1,14 +1,16 @@
 // Chains of stateless record operators (`map`, `filter`, `keyBy`) run by one subscriber (docs/ARCHITECTURE.md,
 // "One record, end to end"): as Flink chains operators into one task, `source.pipe(filter(f), keyBy(k), map(m))`
 // subscribes upstream once and runs f, k and m in a row on each record's value, key and timestamp, making one record
-// object at the end instead of one per operator. Each stage keeps its own operator's behaviour: its name in errors,
-// the record it was given, control elements in order.
+// object at the end instead of one per operator. A chain may start with `eventTime` / `ingestionTime` (its head: the
+// timestamp assigner makes the record's fields out of each upstream value). Each stage keeps its own operator's
+// behaviour: its name in errors, the record it was given, control elements in order.
 import { Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
 import { runtimeOf } from '../src/core/runtime.js';
 import { record, type StreamElement } from '../src/elements/index.js';
 import { failUserFunction, forwardControl, OperatorObservable, subscribeElements } from '../src/elements/plumbing.js';
 import { InvalidKeyError } from '../src/errors/index.js';
 import { isKey } from '../src/keys/validate.js';
+import { TimestampAssigner, type TimestampHead } from '../src/time/assign.js';
 import { MutableRecordContext, type RecordContext } from './context.js';
 
 /**
@@ -36,13 +38,14 @@ export type RecordStage =
 
 type AnyOperator = OperatorFunction<StreamElement<unknown, unknown>, StreamElement<unknown, unknown>>;
 
-/** The observable of a chain: the stages after `upstream`, run by one subscriber. */
+/** The observable of a chain: the head (if any) and the stages after `upstream`, run by one subscriber. */
 class RecordChainObservable extends OperatorObservable<StreamElement<unknown, unknown>> {
   constructor(
-    readonly upstream: Observable<StreamElement<unknown, unknown>>,
+    readonly upstream: Observable<unknown>,
     readonly stages: readonly RecordStage[],
+    readonly head: TimestampHead<unknown> | undefined,
   ) {
-    super((out) => runChain(upstream, stages, out));
+    super((out) => runChain(upstream, stages, head, out));
   }
 }
 
@@ -60,76 +63,136 @@ class RecordChainObservable extends OperatorObservable<StreamElement<unknown, un
 export function chainedRecordOperator<T, R, K, L>(stage: RecordStage): OperatorFunction<StreamElement<T, K>, StreamElement<R, L>> {
   return ((source: Observable<StreamElement<unknown, unknown>>) =>
     source instanceof RecordChainObservable
-      ? new RecordChainObservable(source.upstream, [...source.stages, stage])
-      : new RecordChainObservable(source, [stage])) as unknown as OperatorFunction<StreamElement<T, K>, StreamElement<R, L>>;
+      ? new RecordChainObservable(source.upstream, [...source.stages, stage], source.head)
+      : new RecordChainObservable(source, [stage], undefined)) as unknown as OperatorFunction<StreamElement<T, K>, StreamElement<R, L>>;
 }
 
-/** Subscribes a chain: one subscriber running every stage; or, when a `keyBy` must reach an exchange, each operator alone. */
-function runChain(upstream: Observable<StreamElement<unknown, unknown>>, stages: readonly RecordStage[], out: Subscriber<StreamElement<unknown, unknown>>): Subscription {
+/**
+ * `eventTime` / `ingestionTime`: a chain of no stages yet, headed by the timestamp assigner (src/time/assign.ts), so
+ * that the `map`, `filter` and `keyBy` after it run in its subscriber, on the fields it stamped.
+ *
+ * @example
+ * ```ts
+ * export const eventTime = (timestampOf, strategy) => timestampChain({ name: 'eventTime', timestampOf, strategy });
+ * ```
+ *
+ * @internal
+ */
+export function timestampChain<T, K>(head: TimestampHead<T>): OperatorFunction<T | StreamElement<T, K>, StreamElement<T, K>> {
+  return ((source: Observable<unknown>) => new RecordChainObservable(source, [], head as TimestampHead<unknown>)) as unknown as OperatorFunction<
+    T | StreamElement<T, K>,
+    StreamElement<T, K>
+  >;
+}
+
+/**
+ * Subscribes a chain: one subscriber running the head and every stage; or, when a `keyBy` must reach an exchange,
+ * each operator alone (the head as a chain of its own).
+ */
+function runChain(
+  upstream: Observable<unknown>,
+  stages: readonly RecordStage[],
+  head: TimestampHead<unknown> | undefined,
+  out: Subscriber<StreamElement<unknown, unknown>>,
+): Subscription | (() => void) {
   if (stages.some((s) => s.kind === 'keyBy') && runtimeOf(out)?.exchange !== undefined) {
-    let stream = upstream;
+    let stream = head === undefined ? (upstream as Observable<StreamElement<unknown, unknown>>) : new RecordChainObservable(upstream, [], head);
     for (const s of stages) stream = s.alone()(stream);
     return stream.subscribe(out);
   }
   const ctx = new MutableRecordContext<unknown>();
   const n = stages.length;
-  const first = (stages[0] as RecordStage).name;
-  return subscribeElements(upstream, out, (e) => {
-    if (e?.kind !== 'record') {
-      forwardControl(first, e, out);
-      return;
-    }
-    const timestamp = e.timestamp;
-    let value = e.value;
-    let key = e.key;
-    // `e` itself while only filters ran (a filter passes its record on as it is)
-    let same = true;
-    // the last map or filter stage and the record it was given: alone, it would have called the downstream's `next`
-    // (a keyBy's `next` throws through it), so an error thrown there is its (-1: only keyBys, the error goes up)
-    let nextStage = -1;
-    let nextValue: unknown;
-    let nextKey: unknown;
-    let nextSame = true;
-    let i = 0;
-    try {
-      for (; i < n; i++) {
-        const s = stages[i] as RecordStage;
-        if (s.kind === 'keyBy') {
-          const k = s.fn(value);
-          if (!isKey(k)) {
-            out.error(new InvalidKeyError(s.name, k, value));
-            return;
-          }
-          key = k;
-          same = false;
-        } else {
-          nextStage = i;
-          nextValue = value;
-          nextKey = key;
-          nextSame = same;
-          // set before each call, as each operator alone sets its own: a function that pushes a record into the
-          // source re-enters this handler, which sets it for that record
-          ctx.timestamp = timestamp;
-          ctx.key = key;
-          if (s.kind === 'filter') {
-            if (!s.fn(value, ctx)) return;
-          } else {
-            value = s.fn(value, ctx);
-            same = false;
-          }
+  const first = head !== undefined ? head.name : (stages[0] as RecordStage).name;
+  const stamp = head === undefined ? undefined : new TimestampAssigner<unknown, unknown>(head, out);
+  const subscription = subscribeElements(
+    upstream,
+    out,
+    (v: unknown) => {
+      let e: StreamElement<unknown, unknown> | undefined;
+      let timestamp: number;
+      let value: unknown;
+      let key: unknown;
+      if (stamp !== undefined) {
+        if (!stamp.take(v)) return;
+        timestamp = stamp.timestamp;
+        value = stamp.value;
+        key = stamp.key;
+      } else {
+        e = v as StreamElement<unknown, unknown>;
+        if (e?.kind !== 'record') {
+          forwardControl(first, e, out);
+          return;
         }
-        // the downstream stopped (or the stream failed) during the call: alone, the later operators would be stopped
-        if (out.closed) return;
+        timestamp = e.timestamp;
+        value = e.value;
+        key = e.key;
       }
-    } catch (err) {
-      failUserFunction(out, (stages[i] as RecordStage).name, same ? e : record(value, timestamp, key), err);
-      return;
-    }
-    try {
-      out.next(same ? e : { kind: 'record', value, timestamp, key });
-    } catch (err) {
-      if (nextStage < 0) throw err;
-      failUserFunction(out, (stages[nextStage] as RecordStage).name, nextSame ? e : record(nextValue, timestamp, nextKey), err);
-    }
-  });
+      // `e` itself while only filters ran (a filter passes its record on as it is)
+      let same = e !== undefined;
+      // the last map or filter stage and the record it was given: alone, it would have called the downstream's `next`
+      // (a keyBy's `next` throws through it), so an error thrown there is its (-1: only keyBys; the error is the
+      // head's, or goes up)
+      let nextStage = -1;
+      let nextValue: unknown;
+      let nextKey: unknown;
+      let nextSame = true;
+      let i = 0;
+      let kept = true;
+      try {
+        for (; i < n; i++) {
+          const s = stages[i] as RecordStage;
+          if (s.kind === 'keyBy') {
+            const k = s.fn(value);
+            if (!isKey(k)) {
+              out.error(new InvalidKeyError(s.name, k, value));
+              return;
+            }
+            key = k;
+            same = false;
+          } else {
+            nextStage = i;
+            nextValue = value;
+            nextKey = key;
+            nextSame = same;
+            // set before each call, as each operator alone sets its own: a function that pushes a record into the
+            // source re-enters this handler, which sets it for that record
+            ctx.timestamp = timestamp;
+            ctx.key = key;
+            if (s.kind === 'filter') {
+              if (!s.fn(value, ctx)) {
+                kept = false;
+                break;
+              }
+            } else {
+              value = s.fn(value, ctx);
+              same = false;
+            }
+          }
+          // the downstream stopped (or the stream failed) during the call: alone, the later operators would be stopped
+          if (out.closed) return;
+        }
+      } catch (err) {
+        failUserFunction(out, (stages[i] as RecordStage).name, same ? e : record(value, timestamp, key), err);
+        return;
+      }
+      if (kept) {
+        try {
+          out.next(same ? (e as StreamElement<unknown, unknown>) : { kind: 'record', value, timestamp, key });
+        } catch (err) {
+          if (nextStage >= 0) {
+            failUserFunction(out, (stages[nextStage] as RecordStage).name, nextSame ? e : record(nextValue, timestamp, nextKey), err);
+          } else if (stamp !== undefined) failUserFunction(out, first, v, err);
+          else throw err;
+          return;
+        }
+      }
+      if (stamp !== undefined) stamp.recordDone(v);
+    },
+    stamp === undefined ? undefined : () => stamp.complete(),
+  );
+  if (stamp === undefined) return subscription;
+  return () => {
+    stamp.stop();
+    subscription.unsubscribe();
+  };
 }

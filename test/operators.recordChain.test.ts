@@ -1,12 +1,13 @@
 // Chains of map / filter / keyBy run by one subscriber (operators/recordChain.ts) against the same operators each run
 // alone (the implementations a chain falls back to): the same elements, the same record objects where a filter passes
 // its record on, the same errors naming the same stage and record — also when a function pushes records into the
-// source, the downstream stops or throws.
+// source, the downstream stops or throws; and headed by `eventTime` (the timestamp assigner in the chain's subscriber)
+// against `eventTime` subscribed on its own before the stages.
 import fc from 'fast-check';
 import { EMPTY, Observable, Subject, Subscriber, from, take } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { InvalidKeyError, MAX_WATERMARK, UserFunctionError, type Key, type StreamElement } from '../src/index.js';
-import { filter, keyBy, map } from '../operators/index.js';
+import { InvalidKeyError, InvalidTimestampError, MAX_WATERMARK, monotonousTimestamps, UserFunctionError, type Key, type StreamElement } from '../src/index.js';
+import { eventTime, filter, keyBy, map } from '../operators/index.js';
 import type { RecordStage } from '../operators/recordChain.js';
 import { active, ckpt, idle, rec, wm } from '../testing/index.js';
 
@@ -41,6 +42,28 @@ function operatorOf(s: Stage): (o: Observable<El>) => Observable<El> {
   return keyBy((v: number) => (v === s.bad ? (undefined as unknown as Key) : v % s.mod)) as unknown as (o: Observable<El>) => Observable<El>;
 }
 
+/** An `eventTime` head: stamps `v` at `3 v`; throws at `throwAt`, a NaN timestamp at `nanAt`; a watermark per advance. */
+interface Head {
+  throwAt: number;
+  nanAt: number;
+}
+const headArb: fc.Arbitrary<Head | undefined> = fc.option(fc.record({ throwAt: fc.integer({ min: -20, max: 60 }), nanAt: fc.integer({ min: -20, max: 60 }) }), { nil: undefined });
+
+function headOperator(h: Head): (o: Observable<El>) => Observable<El> {
+  return eventTime((v: number) => {
+    if (v === h.throwAt) throw new Error(`eventTime ${v}`);
+    return v === h.nanAt ? Number.NaN : 3 * v;
+  }, monotonousTimestamps({ interval: 0 })) as unknown as (o: Observable<El>) => Observable<El>;
+}
+
+/** `eventTime` subscribed on its own: behind an observable that is not a chain, the stages after it cannot join it. */
+function headAlone(h: Head): (o: Observable<El>) => Observable<El> {
+  return (o) => {
+    const stamped = headOperator(h)(o);
+    return new Observable<El>((s) => stamped.subscribe(s));
+  };
+}
+
 /** A stage's operator alone (the implementation a chain falls back to), from its chain of one. */
 function aloneOf(op: (o: Observable<El>) => Observable<El>): (o: Observable<El>) => Observable<El> {
   const chain = op(EMPTY) as unknown as { stages: readonly RecordStage[] };
@@ -49,8 +72,8 @@ function aloneOf(op: (o: Observable<El>) => Observable<El>): (o: Observable<El>)
 }
 
 /** Output elements (as they are: identity compared separately), the error's kind, operator and record, completion. */
-function run(source: Observable<El>, stages: readonly Stage[], chained: boolean) {
-  let s = source;
+function run(source: Observable<El>, stages: readonly Stage[], chained: boolean, head?: Head) {
+  let s = head === undefined ? source : chained ? headOperator(head)(source) : headAlone(head)(source);
   for (const stage of stages) s = chained ? operatorOf(stage)(s) : aloneOf(operatorOf(stage))(s);
   const out: El[] = [];
   let error: unknown;
@@ -59,19 +82,20 @@ function run(source: Observable<El>, stages: readonly Stage[], chained: boolean)
   const err =
     error instanceof UserFunctionError ? ['user', error.operator, error.value, (error.cause as Error).message]
     : error instanceof InvalidKeyError ? ['key', error.operator, error.message]
+    : error instanceof InvalidTimestampError ? ['timestamp', error.operator, error.message]
     : error;
   return { out, err, completed };
 }
 
 describe('chains of map, filter and keyBy (one subscriber) against the same operators alone', () => {
-  it('the same elements in the same order, the same errors (stage and record), the same completion (property)', () => {
+  it('the same elements in the same order, the same errors (stage and record), the same completion, with or without an eventTime head (property)', () => {
     fc.assert(
-      fc.property(fc.array(elementArb, { maxLength: 40 }), fc.array(stageArb, { minLength: 1, maxLength: 6 }), (elements, stages) => {
-        const chained = run(from(elements), stages, true);
-        const alone = run(from(elements), stages, false);
+      fc.property(fc.array(elementArb, { maxLength: 40 }), fc.array(stageArb, { minLength: 1, maxLength: 6 }), headArb, (elements, stages, head) => {
+        const chained = run(from(elements), stages, true, head);
+        const alone = run(from(elements), stages, false, head);
         expect(chained).toStrictEqual(alone);
         // a record only filters touched is passed on as the same object
-        if (stages.every((s) => s.kind === 'filter')) chained.out.forEach((e, i) => expect(e).toBe(alone.out[i]));
+        if (head === undefined && stages.every((s) => s.kind === 'filter')) chained.out.forEach((e, i) => expect(e).toBe(alone.out[i]));
       }),
       { numRuns: 400 },
     );
@@ -85,12 +109,13 @@ describe('chains of map, filter and keyBy (one subscriber) against the same oper
         fc.array(opArb, { minLength: 1, maxLength: 5 }),
         fc.integer({ min: 1, max: 15 }),
         fc.integer({ min: 0, max: 20 }),
-        (values, ops, takeN, throwOnNth) => {
+        headArb,
+        (values, ops, takeN, throwOnNth, head) => {
           const runOnce = (chained: boolean) => {
             const calls: string[] = [];
             const input = new Subject<El>();
             let pushes = 0;
-            let s: Observable<El> = input;
+            let s: Observable<El> = head === undefined ? input : chained ? headOperator(head)(input) : headAlone(head)(input);
             ops.forEach((o, j) => {
               const f = (v: number, ctx: { timestamp: number; key: unknown }): number => {
                 calls.push(`${o.kind}${j} ${v} @${ctx.timestamp} k${String(ctx.key)}`);
@@ -176,5 +201,30 @@ describe('chains of map, filter and keyBy (one subscriber) against the same oper
       true,
     );
     expect(err).toStrictEqual(['user', 'map', rec(6, 7, 0), 'map 6']);
+  });
+
+  it('a downstream that throws behind eventTime and keyBy only: the error names eventTime and the value it was given, as eventTime alone does', () => {
+    const head: Head = { throwAt: -99, nanAt: -99 };
+    const runOnce = (chained: boolean) => {
+      const input = new Subject<El>();
+      const stamped = chained ? headOperator(head)(input) : headAlone(head)(input);
+      const keyed = chained ? operatorOf({ kind: 'keyBy', mod: 2, bad: -99 })(stamped) : aloneOf(operatorOf({ kind: 'keyBy', mod: 2, bad: -99 }))(stamped);
+      const seen: unknown[] = [];
+      class Downstream extends Subscriber<El> {
+        protected override _next(e: El): void {
+          seen.push(e);
+          if (e.kind === 'record' && e.value === 5) throw new Error('downstream');
+        }
+        protected override _error(err: unknown): void {
+          seen.push(err instanceof UserFunctionError ? ['error', err.operator, err.value, (err.cause as Error).message] : err);
+          this.unsubscribe();
+        }
+      }
+      keyed.subscribe(new Downstream());
+      [4, 5, 6].forEach((v) => input.next(rec(v, 0, 'k')));
+      return seen;
+    };
+    expect(runOnce(true)).toStrictEqual([rec(4, 12, 0), wm(11), rec(5, 15, 1), ['error', 'eventTime', rec(5, 0, 'k'), 'downstream']]);
+    expect(runOnce(true)).toStrictEqual(runOnce(false));
   });
 });

@@ -1,4 +1,4 @@
-import { asyncScheduler, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { asyncScheduler, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import {
   active,
   idle,
@@ -9,10 +9,10 @@ import {
   type StreamRecord,
   watermark,
 } from '../elements/index.js';
-import { failUserFunction, operator, subscribeElements } from '../elements/plumbing.js';
+import { failUserFunction } from '../elements/plumbing.js';
 import { runtimeOf } from '../core/runtime.js';
 import { checkTimestamp, isTimestamp } from './timestamps.js';
-import type { WatermarkOutput, WatermarkStrategy } from './strategies.js';
+import type { WatermarkGenerator, WatermarkOutput, WatermarkStrategy } from './strategies.js';
 
 /**
  * The record path reads the scheduler clock once per this many records to see whether a periodic emit is due
@@ -23,170 +23,244 @@ import type { WatermarkOutput, WatermarkStrategy } from './strategies.js';
 export const CLOCK_CHECK_EVERY = 256;
 
 /**
- * Flink's `TimestampsAndWatermarksOperator`: stamps each value (or record) with a timestamp, runs the strategy's
- * generator, emits only strictly increasing watermarks, and switches idle → active before a watermark.
- * Upstream watermarks are ignored except MAX; upstream status is ignored; barriers pass in order.
+ * What `eventTime` / `ingestionTime` are: a name, how a value's timestamp is found (undefined: the scheduler clock)
+ * and the watermark strategy. The head of a record chain (operators/recordChain.ts), which opens one
+ * {@link TimestampAssigner} per subscription.
+ *
+ * @example
+ * ```ts
+ * const head: TimestampHead<Click> = { name: 'eventTime', timestampOf: (c) => c.at, strategy: boundedOutOfOrderness(5_000) };
+ * ```
+ *
+ * @internal
+ */
+export interface TimestampHead<T> {
+  readonly name: string;
+  readonly timestampOf: ((value: T) => number) | undefined;
+  readonly strategy: WatermarkStrategy<T>;
+}
+
+/**
+ * Flink's `TimestampsAndWatermarksOperator`, one subscription of it: stamps each value (or record) with a timestamp,
+ * runs the strategy's generator, emits only strictly increasing watermarks, and switches idle → active before a
+ * watermark. Upstream watermarks are ignored except MAX; upstream status is ignored; barriers pass in order.
  * On complete: one last periodic emit, MAX, complete.
  *
- * Periodic emits (`interval > 0`, docs/SEMANTICS.md §2.2): the timer emits every `interval` ms as before. The record
- * path, every {@link CLOCK_CHECK_EVERY} records (after the record), reads the clock and emits too when `interval` ms
- * passed since the last periodic emit (or since subscription), so that a synchronous source that never yields still
- * gets watermarks during its burst. A timer that fires after such a record-path emit re-arms for the rest of the
- * interval counted from that emit instead of emitting; so emits are always at least `interval` apart.
+ * Periodic emits (`interval > 0`, docs/SEMANTICS.md §2.2): the timer emits every `interval` ms. The record path,
+ * every {@link CLOCK_CHECK_EVERY} records (after the record), reads the clock and emits too when `interval` ms passed
+ * since the last periodic emit (or since subscription), so that a synchronous source that never yields still gets
+ * watermarks during its burst. A timer that fires after such a record-path emit re-arms for the rest of the interval
+ * counted from that emit instead of emitting; so emits are always at least `interval` apart.
  *
- * @internal shared by `eventTime` and `ingestionTime`.
+ * The record chain that runs it (operators/recordChain.ts) calls {@link take} per upstream element — for a record
+ * it leaves {@link value}, {@link key} and {@link timestamp} set — then, once the record went downstream (or a filter
+ * of the chain dropped it), {@link recordDone}; {@link complete} at the end and {@link stop} on teardown.
+ *
+ * @example
+ * ```ts
+ * const stamp = new TimestampAssigner(head, out);
+ * if (stamp.take(v)) out.next({ kind: 'record', value: stamp.value, timestamp: stamp.timestamp, key: stamp.key });
+ * stamp.recordDone(v);
+ * ```
+ *
+ * @internal
  */
-export function assignTimestamps<T, K>(
-  name: string,
-  timestampOf: ((value: T) => number) | undefined,
-  strategy: WatermarkStrategy<T>,
-): OperatorFunction<T | StreamElement<T, K>, StreamElement<T, K>> {
-  return operator<T | StreamElement<T, K>, StreamElement<T, K>>((source, out) => {
-    const scheduler: SchedulerLike = strategy.scheduler ?? runtimeOf(out)?.scheduler ?? asyncScheduler;
-    const generator = strategy.createGenerator({ scheduler });
-    const interval = strategy.interval;
-    let current = MIN_WATERMARK;
-    let isIdle = false;
-    const output: WatermarkOutput = {
-      emitWatermark(ts) {
-        if (!(ts > current)) return;
-        current = ts;
-        if (isIdle) {
-          isIdle = false;
-          out.next(active());
-        }
-        out.next(watermark(ts));
-      },
-      markIdle() {
-        if (!isIdle) {
-          isIdle = true;
-          out.next(idle());
-        }
-      },
-      markActive() {
-        if (isIdle) {
-          isIdle = false;
-          out.next(active());
-        }
-      },
-    };
+export class TimestampAssigner<T, K> implements WatermarkOutput {
+  /** The record {@link take} stamped: its value, key and timestamp. */
+  value: T = undefined as T;
+  key: K = undefined as K;
+  timestamp = 0;
+  private readonly name: string;
+  private readonly timestampOf: ((value: T) => number) | undefined;
+  private readonly scheduler: SchedulerLike;
+  private readonly generator: WatermarkGenerator<T>;
+  private readonly interval: number;
+  private current = MIN_WATERMARK;
+  private isIdle = false;
+  private lastPeriodicAt: number;
+  private recordsUntilClockCheck = CLOCK_CHECK_EVERY;
+  private recordPathEmitted = false;
+  private timer: Subscription | undefined;
 
-    // Periodic emits: the rule in the TSDoc above (docs/SEMANTICS.md §2.2).
-    let lastPeriodicAt = interval > 0 ? scheduler.now() : 0;
-    let recordsUntilClockCheck = CLOCK_CHECK_EVERY;
-    let recordPathEmitted = false;
-    /** Runs a periodic emit at scheduler time `now`; false if the generator threw (the stream has failed). */
-    const periodicEmit = (now: number): boolean => {
-      lastPeriodicAt = now;
-      try {
-        generator.onPeriodicEmit(output);
-        return true;
-      } catch (err) {
-        failUserFunction(out, name, undefined, err);
-        return false;
-      }
-    };
-
-    let timer: Subscription | undefined;
+  constructor(
+    head: TimestampHead<T>,
+    private readonly out: Subscriber<StreamElement<T, K>>,
+  ) {
+    this.name = head.name;
+    this.timestampOf = head.timestampOf;
+    const scheduler = head.strategy.scheduler ?? runtimeOf(out)?.scheduler ?? asyncScheduler;
+    this.scheduler = scheduler;
+    this.generator = head.strategy.createGenerator({ scheduler });
+    const interval = head.strategy.interval;
+    this.interval = interval;
+    this.lastPeriodicAt = interval > 0 ? scheduler.now() : 0;
     if (interval > 0) {
-      timer = scheduler.schedule(function periodic() {
+      // eslint-disable-next-line @typescript-eslint/no-this-alias
+      const self = this;
+      this.timer = scheduler.schedule(function periodic() {
         const now = scheduler.now();
-        if (recordPathEmitted) {
-          recordPathEmitted = false;
-          const rest = lastPeriodicAt + interval - now;
+        if (self.recordPathEmitted) {
+          self.recordPathEmitted = false;
+          const rest = self.lastPeriodicAt + interval - now;
           if (rest > 0) {
             this.schedule(undefined, rest);
             return;
           }
         }
-        if (periodicEmit(now) && !out.closed) this.schedule(undefined, interval);
+        if (self.periodicEmit(now) && !out.closed) this.schedule(undefined, interval);
       }, interval);
     }
+  }
 
-    const inner = subscribeElements<T | StreamElement<T, K>, StreamElement<T, K>>(
-      source,
-      out,
-      (v) => {
-        let value: T;
-        let key: K;
-        if (isStreamElement(v)) {
-          switch (v.kind) {
-            case 'record':
-              value = (v as StreamRecord<T, K>).value;
-              key = (v as StreamRecord<T, K>).key;
-              break;
-            case 'watermark':
-              if (v.timestamp === MAX_WATERMARK) output.emitWatermark(MAX_WATERMARK);
-              return;
-            case 'status':
-              return;
-            default:
-              out.next(v);
-              return;
-          }
-        } else {
-          value = v;
-          key = undefined as K;
-        }
-        let ts: number;
-        if (timestampOf === undefined) {
-          ts = scheduler.now();
-        } else {
-          try {
-            ts = timestampOf(value);
-          } catch (err) {
-            failUserFunction(out, name, v, err);
-            return;
-          }
-        }
-        if (!isTimestamp(ts)) {
-          try {
-            checkTimestamp(
-              name,
-              ts,
-              value,
-              timestampOf === undefined
-                ? 'The scheduler clock must return finite milliseconds.'
-                : 'Return a finite number of ms (e.g. `Date.parse(v.at)`, checked with Number.isFinite); drop or repair bad values before eventTime.',
-            );
-          } catch (err) {
-            out.error(err);
-            return;
-          }
-        }
-        try {
-          generator.onEvent(value, ts, output);
-          out.next({ kind: 'record', value, timestamp: ts, key });
-          if (interval === 0) generator.onPeriodicEmit(output);
-        } catch (err) {
-          failUserFunction(out, name, v, err);
-          return;
-        }
-        if (interval > 0 && --recordsUntilClockCheck === 0) {
-          recordsUntilClockCheck = CLOCK_CHECK_EVERY;
-          // ingestionTime already read the clock for this record's timestamp
-          const now = timestampOf === undefined ? ts : scheduler.now();
-          if (now - lastPeriodicAt >= interval) {
-            recordPathEmitted = true;
-            periodicEmit(now);
-          }
-        }
-      },
-      () => {
-        timer?.unsubscribe();
-        try {
-          generator.onPeriodicEmit(output);
-        } catch (err) {
-          failUserFunction(out, name, undefined, err);
-          return;
-        }
-        output.emitWatermark(MAX_WATERMARK);
-        out.complete();
-      },
-    );
-    return () => {
-      timer?.unsubscribe();
-      inner.unsubscribe();
-    };
-  });
+  // ---- WatermarkOutput (the generator's) -----------------------------------------------------------------------------
+
+  emitWatermark(ts: number): void {
+    if (!(ts > this.current)) return;
+    this.current = ts;
+    if (this.isIdle) {
+      this.isIdle = false;
+      this.out.next(active());
+    }
+    this.out.next(watermark(ts));
+  }
+
+  markIdle(): void {
+    if (!this.isIdle) {
+      this.isIdle = true;
+      this.out.next(idle());
+    }
+  }
+
+  markActive(): void {
+    if (this.isIdle) {
+      this.isIdle = false;
+      this.out.next(active());
+    }
+  }
+
+  // ---- elements --------------------------------------------------------------------------------------------------
+
+  /**
+   * An upstream element `v`: a value or a record is stamped (true: {@link value}, {@link key}, {@link timestamp}
+   * set, the generator told); a control element is handled (a MAX watermark emitted, a barrier passed on, the rest
+   * dropped), and a bad timestamp fails the stream (false both).
+   */
+  take(v: T | StreamElement<T, K>): boolean {
+    let value: T;
+    let key: K;
+    if (isStreamElement(v)) {
+      if (v.kind !== 'record') {
+        this.control(v);
+        return false;
+      }
+      value = (v as StreamRecord<T, K>).value;
+      key = (v as StreamRecord<T, K>).key;
+    } else {
+      value = v;
+      key = undefined as K;
+    }
+    let ts: number;
+    const timestampOf = this.timestampOf;
+    if (timestampOf === undefined) ts = this.scheduler.now();
+    else {
+      try {
+        ts = timestampOf(value);
+      } catch (err) {
+        failUserFunction(this.out, this.name, v, err);
+        return false;
+      }
+    }
+    if (!isTimestamp(ts)) {
+      this.badTimestamp(ts, value);
+      return false;
+    }
+    try {
+      this.generator.onEvent(value, ts, this);
+    } catch (err) {
+      failUserFunction(this.out, this.name, v, err);
+      return false;
+    }
+    this.value = value;
+    this.key = key;
+    this.timestamp = ts;
+    return true;
+  }
+
+  /** A control element from upstream: only a MAX watermark counts (emitted), status is dropped, the rest passes. */
+  private control(v: Exclude<StreamElement<T, K>, StreamRecord<T, K>>): void {
+    if (v.kind === 'watermark') {
+      if (v.timestamp === MAX_WATERMARK) this.emitWatermark(MAX_WATERMARK);
+    } else if (v.kind !== 'status') this.out.next(v);
+  }
+
+  private badTimestamp(ts: unknown, value: T): void {
+    try {
+      checkTimestamp(
+        this.name,
+        ts,
+        value,
+        this.timestampOf === undefined
+          ? 'The scheduler clock must return finite milliseconds.'
+          : 'Return a finite number of ms (e.g. `Date.parse(v.at)`, checked with Number.isFinite); drop or repair bad values before eventTime.',
+      );
+    } catch (err) {
+      this.out.error(err);
+    }
+  }
+
+  /**
+   * After the record {@link take} stamped from `v` went downstream (or was dropped by the chain): the periodic emit
+   * of `interval` 0, or the record path's clock check. False if the generator threw (the stream has failed).
+   */
+  recordDone(v: T | StreamElement<T, K>): boolean {
+    const interval = this.interval;
+    if (interval === 0) {
+      try {
+        this.generator.onPeriodicEmit(this);
+      } catch (err) {
+        failUserFunction(this.out, this.name, v, err);
+        return false;
+      }
+    } else if (--this.recordsUntilClockCheck === 0) {
+      this.recordsUntilClockCheck = CLOCK_CHECK_EVERY;
+      // ingestionTime already read the clock for this record's timestamp
+      const now = this.timestampOf === undefined ? this.timestamp : this.scheduler.now();
+      if (now - this.lastPeriodicAt >= interval) {
+        this.recordPathEmitted = true;
+        return this.periodicEmit(now);
+      }
+    }
+    return true;
+  }
+
+  /** Runs a periodic emit at scheduler time `now`; false if the generator threw (the stream has failed). */
+  private periodicEmit(now: number): boolean {
+    this.lastPeriodicAt = now;
+    try {
+      this.generator.onPeriodicEmit(this);
+      return true;
+    } catch (err) {
+      failUserFunction(this.out, this.name, undefined, err);
+      return false;
+    }
+  }
+
+  /** The end of input: one last periodic emit, MAX, complete. */
+  complete(): void {
+    this.stop();
+    try {
+      this.generator.onPeriodicEmit(this);
+    } catch (err) {
+      failUserFunction(this.out, this.name, undefined, err);
+      return;
+    }
+    this.emitWatermark(MAX_WATERMARK);
+    this.out.complete();
+  }
+
+  /** Stops the periodic timer (complete, unsubscribe). */
+  stop(): void {
+    this.timer?.unsubscribe();
+    this.timer = undefined;
+  }
 }
