@@ -90,6 +90,32 @@ describe('runJob without checkpoints', () => {
     expect(c.values).toStrictEqual([10, 12]);
   });
 
+  it('fromIterable over an array reads it as its iterator would: by batch, from an offset, and an array with an iterator of its own through it', () => {
+    const readAll = (values: Iterable<number>, offset?: string) => {
+      const reader = fromIterable(() => values).open(offset, { index: 0 } as never) as unknown as { read(max: number): { values: number[]; done: boolean }; offset(): string };
+      const batches: number[][] = [];
+      for (;;) {
+        const r = reader.read(2);
+        if (r.values.length > 0) batches.push(r.values);
+        if (r.done) return { batches, offset: reader.offset() };
+      }
+    };
+    expect(readAll([1, 2, 3, 4, 5])).toStrictEqual({ batches: [[1, 2], [3, 4], [5]], offset: '5' });
+    expect(readAll([1, 2, 3, 4, 5], '3')).toStrictEqual({ batches: [[4, 5]], offset: '5' });
+    // eslint-disable-next-line no-sparse-arrays
+    expect(readAll([1, , 3] as number[]).batches.flatMap((b) => [...b])).toStrictEqual([1, undefined, 3]); // a hole: undefined, as iterated
+    class Reversed extends Array<number> {
+      override *[Symbol.iterator](): ArrayIterator<number> {
+        for (let i = this.length - 1; i >= 0; i--) yield this[i] as number;
+      }
+    }
+    const reversed = Reversed.from([1, 2, 3]) as Reversed;
+    expect(readAll(reversed).batches.flat()).toStrictEqual([3, 2, 1]);
+    const own = [1, 2, 3];
+    Object.defineProperty(own, Symbol.iterator, { value: function* () { yield 9; } });
+    expect(readAll(own).batches.flat()).toStrictEqual([9]);
+  });
+
   it('merges several sources round-robin by batch', async () => {
     const out = toArray<string>();
     await runJob({

@@ -6,6 +6,7 @@ import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '..
 import { parallelOutputs } from '../parallel/parallel.js';
 import type { KeyExchange } from '../parallel/exchange.js';
 import { barrier, isStreamElement, MAX_WATERMARK, record, type SideRecord, type StreamElement } from '../elements/index.js';
+import { isTimestamp } from '../time/timestamps.js';
 import { ConfigurationError, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
 import { describeFallback } from '../stores/checkpointStore.js';
 import type { CheckpointFallback, CheckpointMeta, LoadedCheckpoint, SkippedCheckpoint, StateStore } from '../stores/types.js';
@@ -708,6 +709,8 @@ class JobRunner<T, R> {
   private push(i: number, r: SourceRead<T>): void {
     if (r.done) this.readerDone[i] = true;
     const now = this.scheduler.now();
+    // the clock checked once per batch; each value then becomes a record without the check `record()` makes
+    if (!isTimestamp(now)) record(undefined, now);
     const vs = r.values;
     this.recordsIn += vs.length;
     this.pushing = true;
@@ -718,13 +721,13 @@ class JobRunner<T, R> {
           const input = this.inputOf(i, this.perSource ? i : 0);
           for (let k = 0; k < vs.length && !input.closed; k++) {
             const v = vs[k] as T;
-            input.next(isStreamElement(v) ? (v as StreamElement<T, undefined>) : record(v, now));
+            input.next(isStreamElement(v) ? (v as StreamElement<T, undefined>) : { kind: 'record', value: v, timestamp: now, key: undefined });
           }
           return;
         }
         for (let k = 0; k < vs.length && this.phase !== 'ended'; k++) {
           const v = vs[k] as T;
-          const e = isStreamElement(v) ? (v as StreamElement<T, undefined>) : record(v, now);
+          const e: StreamElement<T, undefined> = isStreamElement(v) ? (v as StreamElement<T, undefined>) : { kind: 'record', value: v, timestamp: now, key: undefined };
           if (e.kind === 'record' || e.kind === 'side') {
             const input = this.inputOf(i, this.nextSubtask);
             this.nextSubtask = (this.nextSubtask + 1) % copies;
@@ -794,7 +797,8 @@ class JobRunner<T, R> {
           throw this.componentError('sink', this.sinkName(), 'write', err);
         }
       }
-      this.output$.next(e.value);
+      // (a Subject's `next` costs a closure per call even when nobody listens)
+      if (this.output$.observed) this.output$.next(e.value);
     } else if (e.kind === 'side') {
       this.atSideSink(e);
     } else if (e.kind === 'barrier') {

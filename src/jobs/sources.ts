@@ -58,21 +58,41 @@ export function fromArray<T>(values: readonly T[]): Source<T> {
   return {
     description,
     open(offset) {
-      const start = parseOffset(description, offset);
-      let i = Math.min(start, values.length);
-      return {
-        read(max: number): SourceRead<T> {
-          const end = Math.min(values.length, i + max);
-          const out = values.slice(i, end);
-          i = end;
-          return { values: out, done: i >= values.length };
-        },
-        offset: () => String(i),
-        close() {},
-      };
+      return new ArrayReader(values, parseOffset(description, offset));
     },
   };
 }
+
+/** A reader over an array from index `start` on: a batch is a slice (its length read at each read, as an iterator does). */
+class ArrayReader<T> implements SourceReader<T> {
+  private i: number;
+  constructor(
+    private readonly values: readonly T[],
+    start: number,
+  ) {
+    this.i = Math.min(start, values.length);
+  }
+  read(max: number): SourceRead<T> {
+    const values = this.values;
+    const end = Math.min(values.length, this.i + max);
+    const out = values.slice(this.i, end);
+    this.i = end;
+    return { values: out, done: end >= values.length };
+  }
+  offset(): string {
+    return String(this.i);
+  }
+  close(): void {}
+}
+
+/**
+ * Whether `iterable` is an array iterated by the built-in array iterator: then reading it by index is what iterating
+ * it does (`fromIterable` then reads slices, not one iterator step per value).
+ */
+function isPlainArray<T>(iterable: Iterable<T>): iterable is T[] {
+  return Array.isArray(iterable) && iterable[Symbol.iterator] === ARRAY_ITERATOR;
+}
+const ARRAY_ITERATOR = Array.prototype[Symbol.iterator];
 
 /**
  * A source over an iterable made by `factory` (called again on restore, then the first `offset` values are
@@ -89,7 +109,9 @@ export function fromIterable<T>(factory: () => Iterable<T>): Source<T> {
     description,
     open(offset) {
       const skip = parseOffset(description, offset);
-      const it = factory()[Symbol.iterator]();
+      const iterable = factory();
+      if (isPlainArray(iterable)) return new ArrayReader(iterable, skip);
+      const it = iterable[Symbol.iterator]();
       for (let i = 0; i < skip; i++) if (it.next().done === true) break;
       return new IteratorReader(it, skip);
     },
