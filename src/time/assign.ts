@@ -144,31 +144,34 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
    * An upstream element `v`: a value or a record is stamped (true: {@link value}, {@link key}, {@link timestamp}
    * set, the generator told); a control element is handled (a MAX watermark emitted, a barrier passed on, the rest
    * dropped), and a bad timestamp fails the stream (false both).
+   *
+   * Kept small, as {@link recordDone} is, so that TurboFan inlines both into the chain's handler whatever it compiled
+   * first: an object with a `kind` (perhaps a stream element) takes {@link takeElement}.
    */
   take(v: T | StreamElement<T, K>): boolean {
-    let value: T;
-    let key: K;
-    if (isStreamElement(v)) {
-      if (v.kind !== 'record') {
-        this.control(v);
-        return false;
-      }
-      value = (v as StreamRecord<T, K>).value;
-      key = (v as StreamRecord<T, K>).key;
-    } else {
-      value = v;
-      key = undefined as K;
+    if (typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind !== undefined) return this.takeElement(v);
+    return this.stamp(v as T, undefined as K, v);
+  }
+
+  /** {@link take} for an object with a `kind`: a stream element, or else a value like any other. */
+  private takeElement(v: T | StreamElement<T, K>): boolean {
+    if (!isStreamElement(v)) return this.stamp(v as T, undefined as K, v);
+    if (v.kind !== 'record') {
+      this.control(v);
+      return false;
     }
+    return this.stamp((v as StreamRecord<T, K>).value, (v as StreamRecord<T, K>).key, v);
+  }
+
+  /** Stamps `value` (upstream element `v`) with its timestamp and tells the generator; false if that failed the stream. */
+  private stamp(value: T, key: K, v: T | StreamElement<T, K>): boolean {
     let ts: number;
     const timestampOf = this.timestampOf;
-    if (timestampOf === undefined) ts = this.scheduler.now();
-    else {
-      try {
-        ts = timestampOf(value);
-      } catch (err) {
-        failUserFunction(this.out, this.name, v, err);
-        return false;
-      }
+    try {
+      ts = timestampOf === undefined ? this.scheduler.now() : timestampOf(value);
+    } catch (err) {
+      failUserFunction(this.out, this.name, v, err);
+      return false;
     }
     if (!isTimestamp(ts)) {
       this.badTimestamp(ts, value);
@@ -210,27 +213,34 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
 
   /**
    * After the record {@link take} stamped from `v` went downstream (or was dropped by the chain): the periodic emit
-   * of `interval` 0, or the record path's clock check. False if the generator threw (the stream has failed).
+   * of `interval` 0, or the record path's clock check every {@link CLOCK_CHECK_EVERY} records. False if the generator
+   * threw (the stream has failed).
    */
   recordDone(v: T | StreamElement<T, K>): boolean {
-    const interval = this.interval;
-    if (interval === 0) {
-      try {
-        this.generator.onPeriodicEmit(this);
-      } catch (err) {
-        failUserFunction(this.out, this.name, v, err);
-        return false;
-      }
-    } else if (--this.recordsUntilClockCheck === 0) {
-      this.recordsUntilClockCheck = CLOCK_CHECK_EVERY;
-      // ingestionTime already read the clock for this record's timestamp
-      const now = this.timestampOf === undefined ? this.timestamp : this.scheduler.now();
-      if (now - this.lastPeriodicAt >= interval) {
-        this.recordPathEmitted = true;
-        return this.periodicEmit(now);
-      }
-    }
+    if (this.interval === 0) return this.emitAfterRecord(v);
+    if (--this.recordsUntilClockCheck === 0) return this.checkClock();
     return true;
+  }
+
+  /** `interval` 0: a periodic emit after each record. */
+  private emitAfterRecord(v: T | StreamElement<T, K>): boolean {
+    try {
+      this.generator.onPeriodicEmit(this);
+      return true;
+    } catch (err) {
+      failUserFunction(this.out, this.name, v, err);
+      return false;
+    }
+  }
+
+  /** The record path's clock check: a periodic emit when `interval` ms passed since the last one. */
+  private checkClock(): boolean {
+    this.recordsUntilClockCheck = CLOCK_CHECK_EVERY;
+    // ingestionTime already read the clock for this record's timestamp
+    const now = this.timestampOf === undefined ? this.timestamp : this.scheduler.now();
+    if (now - this.lastPeriodicAt < this.interval) return true;
+    this.recordPathEmitted = true;
+    return this.periodicEmit(now);
   }
 
   /** Runs a periodic emit at scheduler time `now`; false if the generator threw (the stream has failed). */
