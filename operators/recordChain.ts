@@ -186,7 +186,9 @@ function runChain(
           return;
         }
       }
-      if (stamp !== undefined) stamp.recordDone(v);
+      // (not reached when the record failed the stream or the downstream stopped: alone, eventTime would still have
+      // asked its generator for a watermark, into a closed stream — only a custom generator's side effects differ)
+      if (stamp !== undefined) stamp.recordDone(v, timestamp);
     },
     stamp === undefined ? undefined : () => stamp.complete(),
   );

@@ -114,6 +114,31 @@ describe('runJob without checkpoints', () => {
     const own = [1, 2, 3];
     Object.defineProperty(own, Symbol.iterator, { value: function* () { yield 9; } });
     expect(readAll(own).batches.flat()).toStrictEqual([9]);
+    // an offset past the end: nothing, the offset kept (as the iterator skipping that far)
+    expect(readAll([1, 2], '5')).toStrictEqual({ batches: [], offset: '5' });
+    // a read that exactly fills its batch is not the end: values appended before the next read are read; a shrunk
+    // array ends the input where it is
+    const growing = [1, 2];
+    const reader = fromIterable(() => growing).open(undefined, { index: 0 } as never) as unknown as { read(max: number): { values: number[]; done: boolean }; offset(): string };
+    expect(reader.read(2)).toStrictEqual({ values: [1, 2], done: false });
+    growing.push(3, 4, 5);
+    expect(reader.read(2)).toStrictEqual({ values: [3, 4], done: false });
+    growing.length = 3;
+    expect(reader.read(2)).toStrictEqual({ values: [], done: true });
+    expect(reader.offset()).toBe('4');
+    // a subclass of Array (its own species) is iterated, never sliced through its constructor
+    let constructed = 0;
+    class Counted extends Array<number> {
+      constructor(...args: number[]) {
+        super(...args);
+        constructed++;
+      }
+    }
+    const counted = new Counted();
+    counted.push(1, 2, 3);
+    constructed = 0;
+    expect(readAll(counted).batches.flat()).toStrictEqual([1, 2, 3]);
+    expect(constructed).toBe(0);
   });
 
   it('merges several sources round-robin by batch', async () => {

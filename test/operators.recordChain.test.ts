@@ -4,10 +4,11 @@
 // source, the downstream stops or throws; and headed by `eventTime` (the timestamp assigner in the chain's subscriber)
 // against `eventTime` subscribed on its own before the stages.
 import fc from 'fast-check';
-import { EMPTY, Observable, Subject, Subscriber, from, take } from 'rxjs';
+import { EMPTY, Observable, Subject, Subscriber, Subscription, from, take, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { InvalidKeyError, InvalidTimestampError, MAX_WATERMARK, monotonousTimestamps, UserFunctionError, type Key, type StreamElement } from '../src/index.js';
-import { eventTime, filter, keyBy, map } from '../operators/index.js';
+import { boundedOutOfOrderness, InvalidKeyError, InvalidTimestampError, MAX_WATERMARK, monotonousTimestamps, UserFunctionError, type Key, type StreamElement } from '../src/index.js';
+import { eventTime, filter, ingestionTime, keyBy, map } from '../operators/index.js';
+import { assignTimestampsAlone } from './support/assignTimestampsOracle.js';
 import type { RecordStage } from '../operators/recordChain.js';
 import { active, ckpt, idle, rec, wm } from '../testing/index.js';
 
@@ -50,16 +51,24 @@ interface Head {
 const headArb: fc.Arbitrary<Head | undefined> = fc.option(fc.record({ throwAt: fc.integer({ min: -20, max: 60 }), nanAt: fc.integer({ min: -20, max: 60 }) }), { nil: undefined });
 
 function headOperator(h: Head): (o: Observable<El>) => Observable<El> {
-  return eventTime((v: number) => {
-    if (v === h.throwAt) throw new Error(`eventTime ${v}`);
-    return v === h.nanAt ? Number.NaN : 3 * v;
-  }, monotonousTimestamps({ interval: 0 })) as unknown as (o: Observable<El>) => Observable<El>;
+  return eventTime(timestampOf(h), monotonousTimestamps({ interval: 0 })) as unknown as (o: Observable<El>) => Observable<El>;
 }
 
-/** `eventTime` subscribed on its own: behind an observable that is not a chain, the stages after it cannot join it. */
+/** The stamping function of a head. */
+function timestampOf(h: Head): (v: number) => number {
+  return (v) => {
+    if (v === h.throwAt) throw new Error(`eventTime ${v}`);
+    return v === h.nanAt ? Number.NaN : 3 * v;
+  };
+}
+
+/**
+ * `eventTime` as it was before it joined chains — an operator of its own (test/support/assignTimestampsOracle.ts) —
+ * behind an observable that is not a chain, so the stages after it run alone too.
+ */
 function headAlone(h: Head): (o: Observable<El>) => Observable<El> {
   return (o) => {
-    const stamped = headOperator(h)(o);
+    const stamped = assignTimestampsAlone<number, Key>('eventTime', timestampOf(h), monotonousTimestamps({ interval: 0 }))(o as Observable<number | StreamElement<number, Key>>);
     return new Observable<El>((s) => stamped.subscribe(s));
   };
 }
@@ -226,5 +235,40 @@ describe('chains of map, filter and keyBy (one subscriber) against the same oper
     };
     expect(runOnce(true)).toStrictEqual([rec(4, 12, 0), wm(11), rec(5, 15, 1), ['error', 'eventTime', rec(5, 0, 'k'), 'downstream']]);
     expect(runOnce(true)).toStrictEqual(runOnce(false));
+  });
+
+  it('periodic watermarks on a clock: the record path checks the clock every 256 records, a filter\'s dropped ones counted, for eventTime and ingestionTime, as the operator alone did', () => {
+    for (const kind of ['eventTime', 'ingestionTime'] as const) {
+      const runOnce = (chained: boolean) => {
+        let clock = 0;
+        // a clock the test moves (1 ms a value); the periodic timer never fires, so only the record path emits
+        const scheduler = { now: () => clock, schedule: () => new Subscription() } as unknown as SchedulerLike;
+        const strategy = boundedOutOfOrderness(5, { interval: 10, scheduler });
+        const input = new Subject<number>();
+        const keep = (v: number) => v % 3 !== 0;
+        let stamped: Observable<El>;
+        if (chained) {
+          const head = kind === 'eventTime' ? eventTime((v: number) => 2 * v, strategy) : ingestionTime<number>(strategy);
+          stamped = input.pipe(head, filter(keep)) as unknown as Observable<El>;
+        } else {
+          const alone = assignTimestampsAlone<number, Key>(kind, kind === 'eventTime' ? (v: number) => 2 * v : undefined, strategy)(input);
+          stamped = aloneOf(filter(keep) as unknown as (o: Observable<El>) => Observable<El>)(new Observable<El>((o) => alone.subscribe(o)));
+        }
+        const out: string[] = [];
+        stamped.subscribe({ next: (e) => void out.push(e.kind === 'record' ? `r${String(e.value)}@${e.timestamp}` : e.kind === 'watermark' ? `w${e.timestamp}` : e.kind), complete: () => void out.push('end') });
+        for (let v = 0; v < 700; v++) {
+          clock++;
+          input.next(v);
+        }
+        input.complete();
+        return out;
+      };
+      const chained = runOnce(true);
+      expect(chained).toStrictEqual(runOnce(false));
+      // two record-path emits (after records 256 and 512, a third of them dropped), then the end's
+      const watermarks = chained.filter((x) => x.startsWith('w'));
+      expect(watermarks).toStrictEqual(kind === 'eventTime' ? ['w504', 'w1016', 'w1392', `w${MAX_WATERMARK}`] : ['w250', 'w506', 'w694', `w${MAX_WATERMARK}`]);
+      expect(chained.filter((x) => x.startsWith('r'))).toHaveLength(700 - Math.ceil(700 / 3));
+    }
   });
 });

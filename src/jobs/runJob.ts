@@ -709,8 +709,9 @@ class JobRunner<T, R> {
   private push(i: number, r: SourceRead<T>): void {
     if (r.done) this.readerDone[i] = true;
     const now = this.scheduler.now();
-    // the clock checked once per batch; each value then becomes a record without the check `record()` makes
-    if (!isTimestamp(now)) record(undefined, now);
+    // the clock checked once per batch; each value then becomes a record without the check `record()` makes (a bad
+    // clock: `record()` per value, which fails at the first plain value as before)
+    const clockOk = isTimestamp(now);
     const vs = r.values;
     this.recordsIn += vs.length;
     this.pushing = true;
@@ -721,13 +722,13 @@ class JobRunner<T, R> {
           const input = this.inputOf(i, this.perSource ? i : 0);
           for (let k = 0; k < vs.length && !input.closed; k++) {
             const v = vs[k] as T;
-            input.next(isStreamElement(v) ? (v as StreamElement<T, undefined>) : { kind: 'record', value: v, timestamp: now, key: undefined });
+            input.next(isStreamElement(v) ? (v as StreamElement<T, undefined>) : clockOk ? { kind: 'record', value: v, timestamp: now, key: undefined } : record(v, now));
           }
           return;
         }
         for (let k = 0; k < vs.length && this.phase !== 'ended'; k++) {
           const v = vs[k] as T;
-          const e: StreamElement<T, undefined> = isStreamElement(v) ? (v as StreamElement<T, undefined>) : { kind: 'record', value: v, timestamp: now, key: undefined };
+          const e: StreamElement<T, undefined> = isStreamElement(v) ? (v as StreamElement<T, undefined>) : clockOk ? { kind: 'record', value: v, timestamp: now, key: undefined } : record(v, now);
           if (e.kind === 'record' || e.kind === 'side') {
             const input = this.inputOf(i, this.nextSubtask);
             this.nextSubtask = (this.nextSubtask + 1) % copies;

@@ -63,7 +63,7 @@ export function fromArray<T>(values: readonly T[]): Source<T> {
   };
 }
 
-/** A reader over an array from index `start` on: a batch is a slice (its length read at each read, as an iterator does). */
+/** `fromArray`'s reader: from index `start` on, a batch is a slice; the end is reached with the last value. */
 class ArrayReader<T> implements SourceReader<T> {
   private i: number;
   constructor(
@@ -86,11 +86,44 @@ class ArrayReader<T> implements SourceReader<T> {
 }
 
 /**
- * Whether `iterable` is an array iterated by the built-in array iterator: then reading it by index is what iterating
- * it does (`fromIterable` then reads slices, not one iterator step per value).
+ * What {@link IteratorReader} does over a plain array's own iterator, without an iterator step per value: the reads
+ * follow the iterator's rules — the values read in order at read time (a hole reads `undefined`, an index getter is
+ * called once), the end reached only when a read finds fewer values than it asked for (values appended before then
+ * are read), and from then on nothing more; the offset counts from `start` even past the end.
+ */
+class ArrayIterationReader<T> implements SourceReader<T> {
+  private done = false;
+  constructor(
+    private readonly values: readonly T[],
+    private position: number,
+  ) {}
+  read(max: number): SourceRead<T> {
+    const out: T[] = [];
+    if (!this.done) {
+      const values = this.values;
+      for (let i = this.position; out.length < max; i++) {
+        if (i >= values.length) {
+          this.done = true;
+          break;
+        }
+        out.push(values[i] as T);
+      }
+      this.position += out.length;
+    }
+    return { values: out, done: this.done };
+  }
+  offset(): string {
+    return String(this.position);
+  }
+  close(): void {}
+}
+
+/**
+ * Whether `iterable` is a plain array (its prototype `Array.prototype`) iterated by the built-in array iterator: then
+ * reading it by index is what iterating it does (`fromIterable` reads it with {@link ArrayIterationReader}).
  */
 function isPlainArray<T>(iterable: Iterable<T>): iterable is T[] {
-  return Array.isArray(iterable) && iterable[Symbol.iterator] === ARRAY_ITERATOR;
+  return Array.isArray(iterable) && Object.getPrototypeOf(iterable) === Array.prototype && iterable[Symbol.iterator] === ARRAY_ITERATOR;
 }
 const ARRAY_ITERATOR = Array.prototype[Symbol.iterator];
 
@@ -110,7 +143,7 @@ export function fromIterable<T>(factory: () => Iterable<T>): Source<T> {
     open(offset) {
       const skip = parseOffset(description, offset);
       const iterable = factory();
-      if (isPlainArray(iterable)) return new ArrayReader(iterable, skip);
+      if (isPlainArray(iterable)) return new ArrayIterationReader(iterable, skip);
       const it = iterable[Symbol.iterator]();
       for (let i = 0; i < skip; i++) if (it.next().done === true) break;
       return new IteratorReader(it, skip);

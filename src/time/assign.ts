@@ -60,7 +60,7 @@ export interface TimestampHead<T> {
  * ```ts
  * const stamp = new TimestampAssigner(head, out);
  * if (stamp.take(v)) out.next({ kind: 'record', value: stamp.value, timestamp: stamp.timestamp, key: stamp.key });
- * stamp.recordDone(v);
+ * stamp.recordDone(v, stamp.timestamp);
  * ```
  *
  * @internal
@@ -167,11 +167,16 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
   private stamp(value: T, key: K, v: T | StreamElement<T, K>): boolean {
     let ts: number;
     const timestampOf = this.timestampOf;
-    try {
-      ts = timestampOf === undefined ? this.scheduler.now() : timestampOf(value);
-    } catch (err) {
-      failUserFunction(this.out, this.name, v, err);
-      return false;
+    // (ingestionTime: the clock is read outside the try, as at the other clock reads — a throwing clock is not a user
+    // function's error)
+    if (timestampOf === undefined) ts = this.scheduler.now();
+    else {
+      try {
+        ts = timestampOf(value);
+      } catch (err) {
+        failUserFunction(this.out, this.name, v, err);
+        return false;
+      }
     }
     if (!isTimestamp(ts)) {
       this.badTimestamp(ts, value);
@@ -212,13 +217,14 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
   }
 
   /**
-   * After the record {@link take} stamped from `v` went downstream (or was dropped by the chain): the periodic emit
-   * of `interval` 0, or the record path's clock check every {@link CLOCK_CHECK_EVERY} records. False if the generator
-   * threw (the stream has failed).
+   * After the record {@link take} stamped from `v` at `timestamp` went downstream (or was dropped by the chain): the
+   * periodic emit of `interval` 0, or the record path's clock check every {@link CLOCK_CHECK_EVERY} records. (The
+   * timestamp is passed, not read from {@link timestamp}: a stage that pushed into the source meanwhile re-entered
+   * {@link take}.) False if the generator threw (the stream has failed).
    */
-  recordDone(v: T | StreamElement<T, K>): boolean {
+  recordDone(v: T | StreamElement<T, K>, timestamp: number): boolean {
     if (this.interval === 0) return this.emitAfterRecord(v);
-    if (--this.recordsUntilClockCheck === 0) return this.checkClock();
+    if (--this.recordsUntilClockCheck === 0) return this.checkClock(timestamp);
     return true;
   }
 
@@ -234,10 +240,10 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
   }
 
   /** The record path's clock check: a periodic emit when `interval` ms passed since the last one. */
-  private checkClock(): boolean {
+  private checkClock(timestamp: number): boolean {
     this.recordsUntilClockCheck = CLOCK_CHECK_EVERY;
     // ingestionTime already read the clock for this record's timestamp
-    const now = this.timestampOf === undefined ? this.timestamp : this.scheduler.now();
+    const now = this.timestampOf === undefined ? timestamp : this.scheduler.now();
     if (now - this.lastPeriodicAt < this.interval) return true;
     this.recordPathEmitted = true;
     return this.periodicEmit(now);
