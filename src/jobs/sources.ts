@@ -58,31 +58,20 @@ export function fromArray<T>(values: readonly T[]): Source<T> {
   return {
     description,
     open(offset) {
-      return new ArrayReader(values, parseOffset(description, offset));
+      const start = parseOffset(description, offset);
+      let i = Math.min(start, values.length);
+      return {
+        read(max: number): SourceRead<T> {
+          const end = Math.min(values.length, i + max);
+          const out = values.slice(i, end);
+          i = end;
+          return { values: out, done: i >= values.length };
+        },
+        offset: () => String(i),
+        close() {},
+      };
     },
   };
-}
-
-/** `fromArray`'s reader: from index `start` on, a batch is a slice; the end is reached with the last value. */
-class ArrayReader<T> implements SourceReader<T> {
-  private i: number;
-  constructor(
-    private readonly values: readonly T[],
-    start: number,
-  ) {
-    this.i = Math.min(start, values.length);
-  }
-  read(max: number): SourceRead<T> {
-    const values = this.values;
-    const end = Math.min(values.length, this.i + max);
-    const out = values.slice(this.i, end);
-    this.i = end;
-    return { values: out, done: end >= values.length };
-  }
-  offset(): string {
-    return String(this.i);
-  }
-  close(): void {}
 }
 
 /**

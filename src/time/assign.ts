@@ -145,8 +145,8 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
    * set, the generator told); a control element is handled (a MAX watermark emitted, a barrier passed on, the rest
    * dropped), and a bad timestamp fails the stream (false both).
    *
-   * Kept small, as {@link recordDone} is, so that TurboFan inlines both into the chain's handler whatever it compiled
-   * first: an object with a `kind` (perhaps a stream element) takes {@link takeElement}.
+   * The common case (a plain value without a `kind`) is the short path; an object with a `kind` (perhaps a stream
+   * element) takes {@link takeElement}.
    */
   take(v: T | StreamElement<T, K>): boolean {
     if (typeof v === 'object' && v !== null && (v as { kind?: unknown }).kind !== undefined) return this.takeElement(v);
@@ -220,43 +220,39 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
    * After the record {@link take} stamped from `v` at `timestamp` went downstream (or was dropped by the chain): the
    * periodic emit of `interval` 0, or the record path's clock check every {@link CLOCK_CHECK_EVERY} records. (The
    * timestamp is passed, not read from {@link timestamp}: a stage that pushed into the source meanwhile re-entered
-   * {@link take}.) False if the generator threw (the stream has failed).
+   * {@link take}.) A generator that throws fails the stream.
    */
-  recordDone(v: T | StreamElement<T, K>, timestamp: number): boolean {
-    if (this.interval === 0) return this.emitAfterRecord(v);
-    if (--this.recordsUntilClockCheck === 0) return this.checkClock(timestamp);
-    return true;
-  }
-
-  /** `interval` 0: a periodic emit after each record. */
-  private emitAfterRecord(v: T | StreamElement<T, K>): boolean {
-    try {
-      this.generator.onPeriodicEmit(this);
-      return true;
-    } catch (err) {
-      failUserFunction(this.out, this.name, v, err);
-      return false;
-    }
+  recordDone(v: T | StreamElement<T, K>, timestamp: number): void {
+    if (this.interval === 0) this.askGenerator(v);
+    else if (--this.recordsUntilClockCheck === 0) this.checkClock(timestamp);
   }
 
   /** The record path's clock check: a periodic emit when `interval` ms passed since the last one. */
-  private checkClock(timestamp: number): boolean {
+  private checkClock(timestamp: number): void {
     this.recordsUntilClockCheck = CLOCK_CHECK_EVERY;
     // ingestionTime already read the clock for this record's timestamp
     const now = this.timestampOf === undefined ? timestamp : this.scheduler.now();
-    if (now - this.lastPeriodicAt < this.interval) return true;
+    if (now - this.lastPeriodicAt < this.interval) return;
     this.recordPathEmitted = true;
-    return this.periodicEmit(now);
+    this.periodicEmit(now);
   }
 
   /** Runs a periodic emit at scheduler time `now`; false if the generator threw (the stream has failed). */
   private periodicEmit(now: number): boolean {
     this.lastPeriodicAt = now;
+    return this.askGenerator(undefined);
+  }
+
+  /**
+   * Asks the generator for a periodic watermark (`onPeriodicEmit`); false if it threw — the stream then fails with a
+   * `UserFunctionError` naming the operator and `element` (the record's upstream element, or undefined).
+   */
+  private askGenerator(element: unknown): boolean {
     try {
       this.generator.onPeriodicEmit(this);
       return true;
     } catch (err) {
-      failUserFunction(this.out, this.name, undefined, err);
+      failUserFunction(this.out, this.name, element, err);
       return false;
     }
   }
@@ -264,12 +260,7 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
   /** The end of input: one last periodic emit, MAX, complete. */
   complete(): void {
     this.stop();
-    try {
-      this.generator.onPeriodicEmit(this);
-    } catch (err) {
-      failUserFunction(this.out, this.name, undefined, err);
-      return;
-    }
+    if (!this.askGenerator(undefined)) return;
     this.emitWatermark(MAX_WATERMARK);
     this.out.complete();
   }
