@@ -36,7 +36,14 @@ class ProcessCore<T, K, R, S extends Record<string, StateDescriptor>> extends Pr
   }
 
   protected onRecord(r: StreamRecord<T, Key>): void {
-    this.spec.onElement(r.value, this.contextOf(r));
+    this.onFields(r.value, r.timestamp, r.key);
+  }
+
+  protected override onFields(value: T, timestamp: number, key: Key): void {
+    const ctx = this.ctx;
+    ctx.key = key as K;
+    ctx.timestamp = timestamp;
+    this.spec.onElement(value, ctx);
   }
 }
 

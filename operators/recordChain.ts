@@ -6,6 +6,7 @@
 // behaviour: its name in errors, the record it was given, control elements in order.
 import { Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
 import { runtimeOf } from '../src/core/runtime.js';
+import { CoreSubscriber } from '../src/core/keyedOperator.js';
 import { record, type StreamElement } from '../src/elements/index.js';
 import { failUserFunction, forwardControl, OperatorObservable, subscribeElements } from '../src/elements/plumbing.js';
 import { InvalidKeyError } from '../src/errors/index.js';
@@ -101,6 +102,7 @@ function runChain(
     return stream.subscribe(out);
   }
   const ctx = new MutableRecordContext<unknown>();
+  const core = out instanceof CoreSubscriber ? (out as CoreSubscriber<unknown, unknown, unknown>) : undefined;
   const n = stages.length;
   const first = head !== undefined ? head.name : (stages[0] as RecordStage).name;
   const stamp = head === undefined ? undefined : new TimestampAssigner<unknown, unknown>(head, out);
@@ -177,7 +179,8 @@ function runChain(
       }
       if (kept) {
         try {
-          out.next(same ? (e as StreamElement<unknown, unknown>) : { kind: 'record', value, timestamp, key });
+          if (core !== undefined) core.nextFields(value, timestamp, key);
+          else out.next(same ? (e as StreamElement<unknown, unknown>) : { kind: 'record', value, timestamp, key });
         } catch (err) {
           if (nextStage >= 0) {
             failUserFunction(out, (stages[nextStage] as RecordStage).name, nextSame ? e : record(nextValue, timestamp, nextKey), err);

@@ -6,8 +6,22 @@
 import fc from 'fast-check';
 import { EMPTY, Observable, Subject, Subscriber, Subscription, from, take, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { boundedOutOfOrderness, InvalidKeyError, InvalidTimestampError, MAX_WATERMARK, monotonousTimestamps, UserFunctionError, type Key, type StreamElement } from '../src/index.js';
-import { eventTime, filter, ingestionTime, keyBy, map } from '../operators/index.js';
+import {
+  boundedOutOfOrderness,
+  count,
+  InvalidKeyError,
+  InvalidTimestampError,
+  MAX_WATERMARK,
+  monotonousTimestamps,
+  sessionWindows,
+  slidingWindows,
+  tumblingWindows,
+  UserFunctionError,
+  valueState,
+  type Key,
+  type StreamElement,
+} from '../src/index.js';
+import { aggregate, eventTime, filter, ingestionTime, keyBy, map, process, window } from '../operators/index.js';
 import { assignTimestampsAlone } from './support/assignTimestampsOracle.js';
 import type { RecordStage } from '../operators/recordChain.js';
 import { active, ckpt, idle, rec, wm } from '../testing/index.js';
@@ -80,10 +94,42 @@ function aloneOf(op: (o: Observable<El>) => Observable<El>): (o: Observable<El>)
   return (chain.stages[0] as RecordStage).alone() as unknown as (o: Observable<El>) => Observable<El>;
 }
 
+/** A keyed operator after the stages: a chain hands it each record as its fields (no record object). */
+type End = { kind: 'process'; throwAt: number } | { kind: 'tumbling' | 'sliding' | 'sessions' };
+const endArb: fc.Arbitrary<End> = fc.oneof(
+  fc.record({ kind: fc.constant('process' as const), throwAt: fc.integer({ min: -20, max: 60 }) }),
+  fc.record({ kind: fc.constantFrom('tumbling' as const, 'sliding' as const, 'sessions' as const) }),
+);
+
+/** The keyed operator of an end: a process counting per key with a timer, or a window counting. */
+function endOperator(end: End, late: unknown[]): (o: Observable<El>) => Observable<El> {
+  if (end.kind === 'process') {
+    const state = { n: valueState<number>() };
+    return process<number, Key, string, typeof state>({
+      name: 'p',
+      state,
+      onElement(v, ctx) {
+        if (v === end.throwAt) throw new Error(`process ${v}`);
+        const n = (ctx.state.n.get() ?? 0) + 1;
+        ctx.state.n.set(n);
+        ctx.timers.registerEventTime(ctx.timestamp + 5);
+        ctx.emit(`${v}#${n} k${String(ctx.key)} @${ctx.timestamp}`);
+      },
+      onTimer(ts, ctx) {
+        ctx.emit(`timer ${ts} k${String(ctx.key)} n${String(ctx.state.n.get())}`);
+      },
+    }) as unknown as (o: Observable<El>) => Observable<El>;
+  }
+  const assigner = end.kind === 'tumbling' ? tumblingWindows(10) : end.kind === 'sliding' ? slidingWindows(10, 5) : sessionWindows(4);
+  return (o) => (o as Observable<StreamElement<number, Key>>).pipe(window(assigner, { name: 'w', lateData: { next: (r: unknown) => void late.push(r), error: () => {}, complete: () => {} } }), aggregate(count())) as unknown as Observable<El>;
+}
+
 /** Output elements (as they are: identity compared separately), the error's kind, operator and record, completion. */
-function run(source: Observable<El>, stages: readonly Stage[], chained: boolean, head?: Head) {
+function run(source: Observable<El>, stages: readonly Stage[], chained: boolean, head?: Head, end?: End) {
   let s = head === undefined ? source : chained ? headOperator(head)(source) : headAlone(head)(source);
   for (const stage of stages) s = chained ? operatorOf(stage)(s) : aloneOf(operatorOf(stage))(s);
+  const late: unknown[] = [];
+  if (end !== undefined) s = endOperator(end, late)(s);
   const out: El[] = [];
   let error: unknown;
   let completed = false;
@@ -93,7 +139,7 @@ function run(source: Observable<El>, stages: readonly Stage[], chained: boolean,
     : error instanceof InvalidKeyError ? ['key', error.operator, error.message]
     : error instanceof InvalidTimestampError ? ['timestamp', error.operator, error.message]
     : error;
-  return { out, err, completed };
+  return { out, err, completed, late };
 }
 
 describe('chains of map, filter and keyBy (one subscriber) against the same operators alone', () => {
@@ -105,6 +151,26 @@ describe('chains of map, filter and keyBy (one subscriber) against the same oper
         expect(chained).toStrictEqual(alone);
         // a record only filters touched is passed on as the same object
         if (head === undefined && stages.every((s) => s.kind === 'filter')) chained.out.forEach((e, i) => expect(e).toBe(alone.out[i]));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a chain ending in process or a window hands it each record as its fields: the same output, errors and completion as records one by one (property)', () => {
+    // no MAX watermark before records here (a record after the end of input is warned about on the console)
+    const elements = fc.array(
+      fc.oneof(
+        // (an unkeyed record reaching the keyed operator fails the stream, naming it)
+        { weight: 6, arbitrary: fc.tuple(fc.integer({ min: 0, max: 40 }), fc.nat(100), fc.constantFrom<Key | undefined>('a', 'b', 1, 1, 'a', undefined)).map(([v, t, k]) => rec(v, t, k as Key)) },
+        { weight: 1, arbitrary: fc.constantFrom<El>(wm(10), wm(30), wm(60), idle(), active(), ckpt(3)) },
+      ),
+      { maxLength: 40 },
+    );
+    fc.assert(
+      fc.property(elements, fc.array(stageArb, { minLength: 1, maxLength: 4 }), headArb, endArb, (input, stages, head, end) => {
+        const chained = run(from(input), stages, true, head, end);
+        const alone = run(from(input), stages, false, head, end);
+        expect(chained).toStrictEqual(alone);
       }),
       { numRuns: 400 },
     );

@@ -191,20 +191,46 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   }
 
   private nextRecord(e: StreamRecord<IN, unknown>): void {
-    this.recordsIn++;
-    if (this.watermark === MAX_WATERMARK) this.afterEndOfInput();
-    const key = e.key;
-    const id = checkedKeyIdOf(key);
-    if (id === NOT_A_KEY) {
+    if (!this.enterRecord(e.key)) {
       this.failKey(e);
       return;
     }
-    this.backend.setCurrent(key as Key, id);
     try {
       this.onRecord(e as StreamRecord<IN, Key>);
     } catch (err) {
       this.failUser(err, e);
     }
+  }
+
+  /**
+   * A record given as its fields: from a chain of stateless operators ending in this operator, which makes no record
+   * object (operators/recordChain.ts). The same as {@link nextRecord}; the record is made only on an error path.
+   */
+  nextFields(value: IN, timestamp: number, key: unknown): void {
+    if (!this.enterRecord(key)) {
+      this.failKey({ kind: 'record', value, timestamp, key });
+      return;
+    }
+    try {
+      this.onFields(value, timestamp, key as Key);
+    } catch (err) {
+      this.failUser(err, { kind: 'record', value, timestamp, key });
+    }
+  }
+
+  /** Counts a record and sets its key as the current one; false when it is not a key (the caller fails the stream). */
+  private enterRecord(key: unknown): boolean {
+    this.recordsIn++;
+    if (this.watermark === MAX_WATERMARK) this.afterEndOfInput();
+    const id = checkedKeyIdOf(key);
+    if (id === NOT_A_KEY) return false;
+    this.backend.setCurrent(key as Key, id);
+    return true;
+  }
+
+  /** {@link onRecord} of a record given as its fields; by default, of a record made of them. */
+  protected onFields(value: IN, timestamp: number, key: Key): void {
+    this.onRecord({ kind: 'record', value, timestamp, key });
   }
 
   /**
@@ -385,8 +411,20 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   }
 }
 
-/** Feeds a keyed core straight from upstream (a `Subscriber` chained to the downstream one, no closure per hop). */
-class CoreSubscriber<IN, K, OUT> extends Subscriber<StreamElement<IN, K>> {
+/**
+ * Feeds a keyed core straight from upstream (a `Subscriber` chained to the downstream one, no closure per hop); a
+ * chain upstream hands it records as their fields ({@link CoreSubscriber.nextFields}).
+ *
+ * @example
+ * ```ts
+ * const sub = source.subscribe(new CoreSubscriber(out, core));
+ * // in a chain's handler, its downstream being a CoreSubscriber:
+ * downstream.nextFields(value, timestamp, key);
+ * ```
+ *
+ * @internal
+ */
+export class CoreSubscriber<IN, K, OUT> extends Subscriber<StreamElement<IN, K>> {
   constructor(
     destination: Subscriber<StreamElement<OUT, K>>,
     private readonly core: KeyedOperatorCore<IN, OUT>,
@@ -405,6 +443,11 @@ class CoreSubscriber<IN, K, OUT> extends Subscriber<StreamElement<IN, K>> {
   }
   protected override _next(e: StreamElement<IN, K>): void {
     this.core.next(e);
+  }
+  /** A record given as its fields, from a chain. */
+  nextFields(value: IN, timestamp: number, key: unknown): void {
+    if (this.isStopped) super.next({ kind: 'record', value, timestamp, key: key as K });
+    else this.core.nextFields(value, timestamp, key);
   }
   protected override _complete(): void {
     try {

@@ -287,9 +287,12 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
 
   // ---- records (docs/SEMANTICS.md §1.4, §3.3) ----------------------------------------------------------------------
 
-  /** A record: its window `[ts, ts + gap)` into the key's sessions (the common case — into or extending one session — inline). */
   protected onRecord(rec: StreamRecord<T, Key>): void {
-    const ts = rec.timestamp;
+    this.onFields(rec.value, rec.timestamp, rec.key);
+  }
+
+  /** A record: its window `[ts, ts + gap)` into the key's sessions (the common case — into or extending one session — inline). */
+  protected override onFields(value: T, ts: number, key: Key): void {
     const b = this.backend;
     const sessions = this.sessionsColumn.get(b.currentKeyId());
     if (sessions !== undefined) {
@@ -307,11 +310,11 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
           if (windowEnd > end) sessions[last + END] = windowEnd;
           sessions[last + SEQUENCE] = this.nextSequence++;
         }
-        sessions[last + ACC] = boxAccumulator(this.fold(unboxAccumulator(sessions[last + ACC]), rec.value));
+        sessions[last + ACC] = boxAccumulator(this.fold(unboxAccumulator(sessions[last + ACC]), value));
         return;
       }
     }
-    this.addSlow(rec, sessions);
+    this.addSlow({ kind: 'record', value, timestamp: ts, key }, sessions);
   }
 
   /** The general case: a new session, or one merging several, or a late element. */

@@ -292,15 +292,19 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
    * its timestamp, or for processing-time windows the scheduler's clock.
    */
   protected onRecord(rec: StreamRecord<T, Key>): void {
-    const ts = this.processingTime ? this.scheduler.now() : rec.timestamp;
-    const slice = ts >= this.lastSliceStart && ts < this.lastSliceEnd ? (this.lastSlice as Slice) : this.openSliceOf(rec, ts);
+    this.onFields(rec.value, rec.timestamp, rec.key);
+  }
+
+  protected override onFields(value: T, timestamp: number, key: Key): void {
+    const ts = this.processingTime ? this.scheduler.now() : timestamp;
+    const slice = ts >= this.lastSliceStart && ts < this.lastSliceEnd ? (this.lastSlice as Slice) : this.openSliceOf(value, timestamp, key, ts);
     if (slice === undefined) return;
     const pos = slice.positions.get(this.backend.currentKeyId());
     if (pos === undefined) {
-      this.addEntry(slice, rec.value);
+      this.addEntry(slice, value);
       return;
     }
-    slice.accs[pos] = this.fold(slice.accs[pos], rec.value);
+    slice.accs[pos] = this.fold(slice.accs[pos], value);
     if (this.backend.isTracking() && pos < slice.entriesAtSnapshot && slice.changedIn[pos] !== this.epoch) {
       slice.changedIn[pos] = this.epoch;
       slice.changed.push(pos);
@@ -313,12 +317,12 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
    * is never closed (one whose window fired was dropped and is made again, to fire at the next wake-up, as the
    * general operator fires a window again that gets an element after its timer); its wake-up is asked for here.
    */
-  private openSliceOf(rec: StreamRecord<T, Key>, ts: number): Slice | undefined {
+  private openSliceOf(value: T, timestamp: number, key: Key, ts: number): Slice | undefined {
     const grid = this.grid;
-    if (!isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) this.assigner.assign(rec.value, ts, ts); // throws the assigner's error
+    if (!isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) this.assigner.assign(value, ts, ts); // throws the assigner's error
     const index = Math.floor((ts - grid.offset) / grid.sliceSize);
     if (index < this.firstOpenSlice) {
-      this.onClosedSliceRecord(rec, index);
+      this.onClosedSliceRecord({ kind: 'record', value, timestamp, key }, index);
       return undefined;
     }
     const slice = this.sliceAt(index);
