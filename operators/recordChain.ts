@@ -179,8 +179,11 @@ function runChain(
       }
       if (kept) {
         try {
-          if (core !== undefined) core.nextFields(value, timestamp, key);
-          else out.next(same ? (e as StreamElement<unknown, unknown>) : { kind: 'record', value, timestamp, key });
+          // into a keyed operator, a record the chain would make is handed over as its fields (none made); one it
+          // passes on as it came (only filters ran) stays that object
+          if (same) out.next(e as StreamElement<unknown, unknown>);
+          else if (core !== undefined) core.nextFields(value, timestamp, key);
+          else out.next({ kind: 'record', value, timestamp, key });
         } catch (err) {
           if (nextStage >= 0) {
             failUserFunction(out, (stages[nextStage] as RecordStage).name, nextSame ? e : record(nextValue, timestamp, nextKey), err);

@@ -4,11 +4,12 @@
 // source, the downstream stops or throws; and headed by `eventTime` (the timestamp assigner in the chain's subscriber)
 // against `eventTime` subscribed on its own before the stages.
 import fc from 'fast-check';
-import { EMPTY, Observable, Subject, Subscriber, Subscription, from, take, type SchedulerLike } from 'rxjs';
+import { EMPTY, Observable, Subject, Subscriber, Subscription, from, pipe, take, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   boundedOutOfOrderness,
   count,
+  countTrigger,
   InvalidKeyError,
   InvalidTimestampError,
   MAX_WATERMARK,
@@ -24,7 +25,7 @@ import {
 import { aggregate, eventTime, filter, ingestionTime, keyBy, map, process, window } from '../operators/index.js';
 import { assignTimestampsAlone } from './support/assignTimestampsOracle.js';
 import type { RecordStage } from '../operators/recordChain.js';
-import { active, ckpt, idle, rec, wm } from '../testing/index.js';
+import { active, ckpt, harness, idle, rec, wm } from '../testing/index.js';
 
 type El = StreamElement<number, Key>;
 type Stage = { kind: 'map'; add: number; throwAt: number } | { kind: 'filter'; mod: number; throwAt: number } | { kind: 'keyBy'; mod: number; bad: number };
@@ -95,10 +96,11 @@ function aloneOf(op: (o: Observable<El>) => Observable<El>): (o: Observable<El>)
 }
 
 /** A keyed operator after the stages: a chain hands it each record as its fields (no record object). */
-type End = { kind: 'process'; throwAt: number } | { kind: 'tumbling' | 'sliding' | 'sessions' };
+type End = { kind: 'process'; throwAt: number } | { kind: 'tumbling' | 'sliding' | 'sessions' | 'general' };
 const endArb: fc.Arbitrary<End> = fc.oneof(
   fc.record({ kind: fc.constant('process' as const), throwAt: fc.integer({ min: -20, max: 60 }) }),
-  fc.record({ kind: fc.constantFrom('tumbling' as const, 'sliding' as const, 'sessions' as const) }),
+  // (general: the general window operator, through a trigger of its own, which makes a record of the fields)
+  fc.record({ kind: fc.constantFrom('tumbling' as const, 'sliding' as const, 'sessions' as const, 'general' as const) }),
 );
 
 /** The keyed operator of an end: a process counting per key with a timer, or a window counting. */
@@ -120,8 +122,9 @@ function endOperator(end: End, late: unknown[]): (o: Observable<El>) => Observab
       },
     }) as unknown as (o: Observable<El>) => Observable<El>;
   }
-  const assigner = end.kind === 'tumbling' ? tumblingWindows(10) : end.kind === 'sliding' ? slidingWindows(10, 5) : sessionWindows(4);
-  return (o) => (o as Observable<StreamElement<number, Key>>).pipe(window(assigner, { name: 'w', lateData: { next: (r: unknown) => void late.push(r), error: () => {}, complete: () => {} } }), aggregate(count())) as unknown as Observable<El>;
+  const assigner = end.kind === 'tumbling' || end.kind === 'general' ? tumblingWindows(10) : end.kind === 'sliding' ? slidingWindows(10, 5) : sessionWindows(4);
+  const trigger = end.kind === 'general' ? { trigger: countTrigger(2) } : {};
+  return (o) => (o as Observable<StreamElement<number, Key>>).pipe(window(assigner, { name: 'w', ...trigger, lateData: { next: (r: unknown) => void late.push(r), error: () => {}, complete: () => {} } }), aggregate(count())) as unknown as Observable<El>;
 }
 
 /** Output elements (as they are: identity compared separately), the error's kind, operator and record, completion. */
@@ -335,6 +338,66 @@ describe('chains of map, filter and keyBy (one subscriber) against the same oper
       const watermarks = chained.filter((x) => x.startsWith('w'));
       expect(watermarks).toStrictEqual(kind === 'eventTime' ? ['w504', 'w1016', 'w1392', `w${MAX_WATERMARK}`] : ['w250', 'w506', 'w694', `w${MAX_WATERMARK}`]);
       expect(chained.filter((x) => x.startsWith('r'))).toHaveLength(700 - Math.ceil(700 / 3));
+    }
+  });
+});
+
+describe('a chain into a keyed operator hands it records as fields', () => {
+  it('counts the records in, warns about a record after the end of input, emits what records one by one give', () => {
+    const h = harness(
+      pipe(
+        map((v: number) => v + 1),
+        keyBy((v: number) => v % 2),
+        process<number, number, string>({
+          name: 'p',
+          onElement(v, ctx) {
+            ctx.emit(`${v} k${ctx.key} @${ctx.timestamp}`);
+          },
+        }),
+      ) as unknown as (o: Observable<StreamElement<number, Key>>) => Observable<StreamElement<string, Key>>,
+    );
+    h.push(rec(1, 10, 'x'), rec(2, 20, 'x'), wm(MAX_WATERMARK), rec(3, 30, 'x'));
+    expect(h.records().map((r) => [r.value, r.key])).toStrictEqual([
+      ['2 k0 @10', 0],
+      ['3 k1 @20', 1],
+      ['4 k0 @30', 0],
+    ]);
+    expect(h.metrics({ operator: 'p' })).toMatchObject({ recordsIn: 3, recordsOut: 3, recordsAfterEndOfInput: 1 });
+    expect(h.warnings()).toHaveLength(1);
+    expect(h.warnings()[0]).toContain('p: a record arrived after the end of event time');
+  });
+
+  it('a record the chain passes on as it came (only filters ran) reaches the operator as that object: in errors and late-data outputs', () => {
+    const e = rec(7, 5, 'k');
+    let error: unknown;
+    from([e])
+      .pipe(
+        filter(() => true),
+        process<number, string>({
+          name: 'p',
+          onElement() {
+            throw new Error('boom');
+          },
+        }),
+      )
+      .subscribe({ error: (err: unknown) => void (error = err) });
+    expect(error).toBeInstanceOf(UserFunctionError);
+    expect((error as UserFunctionError).value).toBe(e);
+
+    for (const assigner of [tumblingWindows(10), slidingWindows(10, 5), sessionWindows(4)]) {
+      for (const chained of ['none', 'filter', 'keyBy'] as const) {
+        const late = rec(1, 3, 'a');
+        const got: unknown[] = [];
+        const before = (o: Observable<StreamElement<number, Key>>): Observable<StreamElement<number, Key>> =>
+          chained === 'none' ? o : chained === 'filter' ? o.pipe(filter(() => true)) : (o.pipe(keyBy(() => 'a')) as Observable<StreamElement<number, Key>>);
+        before(from([rec(5, 50, 'a'), wm(40), late]))
+          .pipe(window(assigner, { lateData: { next: (r: unknown) => void got.push(r), error: () => {}, complete: () => {} } }), aggregate(count()))
+          .subscribe();
+        expect(got).toHaveLength(1);
+        // as it came, unless the chain made a record of it (keyBy): then an equal one
+        if (chained === 'keyBy') expect(got[0]).toStrictEqual(late);
+        else expect(got[0]).toBe(late);
+      }
     }
   });
 });

@@ -204,7 +204,8 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 
   /**
    * A record given as its fields: from a chain of stateless operators ending in this operator, which makes no record
-   * object (operators/recordChain.ts). The same as {@link nextRecord}; the record is made only on an error path.
+   * object (operators/recordChain.ts). The same as {@link nextRecord}; a record is made only where one is handed on
+   * (to an error, a late-data output, a core without {@link onFields} of its own).
    */
   nextFields(value: IN, timestamp: number, key: unknown): void {
     if (!this.enterRecord(key)) {

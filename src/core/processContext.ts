@@ -160,8 +160,8 @@ export class ProcessContextImpl<K, S extends Record<string, StateDescriptor>, R>
  *
  * @example
  * ```ts
- * class ProcessCore extends ProcessCoreBase<T, K, R, S> {
- *   protected onRecord(r) { this.spec.onElement(r.value, this.contextOf(r)); }
+ * class CoProcessCore extends ProcessCoreBase<T, K, R, S> {
+ *   protected onRecord(r) { this.spec.onElement1(r.value, this.contextOf(r)); }
  * }
  * ```
  *

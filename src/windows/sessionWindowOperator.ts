@@ -288,11 +288,19 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   // ---- records (docs/SEMANTICS.md §1.4, §3.3) ----------------------------------------------------------------------
 
   protected onRecord(rec: StreamRecord<T, Key>): void {
-    this.onFields(rec.value, rec.timestamp, rec.key);
+    this.add(rec.value, rec.timestamp, rec.key, rec);
   }
 
-  /** A record: its window `[ts, ts + gap)` into the key's sessions (the common case — into or extending one session — inline). */
-  protected override onFields(value: T, ts: number, key: Key): void {
+  protected override onFields(value: T, timestamp: number, key: Key): void {
+    this.add(value, timestamp, key, undefined);
+  }
+
+  /**
+   * A record (`rec`: itself, when it came as one — a late record goes to the late-data output as it came — else made
+   * of its fields on the general path): its window `[ts, ts + gap)` into the key's sessions (the common case — into or
+   * extending one session — inline).
+   */
+  private add(value: T, ts: number, key: Key, rec: StreamRecord<T, Key> | undefined): void {
     const b = this.backend;
     const sessions = this.sessionsColumn.get(b.currentKeyId());
     if (sessions !== undefined) {
@@ -314,7 +322,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         return;
       }
     }
-    this.addSlow({ kind: 'record', value, timestamp: ts, key }, sessions);
+    this.addSlow(rec ?? { kind: 'record', value, timestamp: ts, key }, sessions);
   }
 
   /** The general case: a new session, or one merging several, or a late element. */

@@ -287,17 +287,23 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     this.firstOpenSlice = (this.firstOpenWindow - 1) * grid.slicesPerSlide + grid.slicesPerWindow;
   }
 
-  /**
-   * A record: into its slice's accumulator (the common case — an open slice the key already has — inline). Its time is
-   * its timestamp, or for processing-time windows the scheduler's clock.
-   */
   protected onRecord(rec: StreamRecord<T, Key>): void {
-    this.onFields(rec.value, rec.timestamp, rec.key);
+    this.add(rec.value, rec.timestamp, rec.key, rec);
   }
 
   protected override onFields(value: T, timestamp: number, key: Key): void {
+    this.add(value, timestamp, key, undefined);
+  }
+
+  /**
+   * A record (`rec`: itself, when it came as one — a late record goes to the late-data output as it came — else made
+   * of its fields where it is handed on): into its slice's accumulator (the common case — an open slice the key
+   * already has — inline). Its time is its timestamp, or for processing-time windows the scheduler's clock.
+   */
+  private add(value: T, timestamp: number, key: Key, rec: StreamRecord<T, Key> | undefined): void {
     const ts = this.processingTime ? this.scheduler.now() : timestamp;
-    const slice = ts >= this.lastSliceStart && ts < this.lastSliceEnd ? (this.lastSlice as Slice) : this.openSliceOf(value, timestamp, key, ts);
+    const slice =
+      ts >= this.lastSliceStart && ts < this.lastSliceEnd ? (this.lastSlice as Slice) : this.openSliceOf(rec ?? { kind: 'record', value, timestamp, key }, ts);
     if (slice === undefined) return;
     const pos = slice.positions.get(this.backend.currentKeyId());
     if (pos === undefined) {
@@ -317,12 +323,12 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
    * is never closed (one whose window fired was dropped and is made again, to fire at the next wake-up, as the
    * general operator fires a window again that gets an element after its timer); its wake-up is asked for here.
    */
-  private openSliceOf(value: T, timestamp: number, key: Key, ts: number): Slice | undefined {
+  private openSliceOf(rec: StreamRecord<T, Key>, ts: number): Slice | undefined {
     const grid = this.grid;
-    if (!isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) this.assigner.assign(value, ts, ts); // throws the assigner's error
+    if (!isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) this.assigner.assign(rec.value, ts, ts); // throws the assigner's error
     const index = Math.floor((ts - grid.offset) / grid.sliceSize);
     if (index < this.firstOpenSlice) {
-      this.onClosedSliceRecord({ kind: 'record', value, timestamp, key }, index);
+      this.onClosedSliceRecord(rec, index);
       return undefined;
     }
     const slice = this.sliceAt(index);
