@@ -197,6 +197,8 @@ function runChain(
       if (stamp !== undefined) stamp.recordDone(v, timestamp);
     },
     stamp === undefined ? undefined : () => stamp.complete(),
+    // the head stamps a plain value as it stamps an unkeyed record of it: a job may push values as they are
+    stamp !== undefined,
   );
   if (stamp === undefined) return subscription;
   return () => {

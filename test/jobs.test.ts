@@ -141,6 +141,32 @@ describe('runJob without checkpoints', () => {
     expect(constructed).toBe(0);
   });
 
+  it('a pipeline that starts with eventTime gets the values as they are: the same results and errors as through a record each', async () => {
+    // the values (one of them shaped as a stream element: a watermark, taken as one either way), then eventTime first
+    // (the job pushes the values themselves) or after an identity map (the job pushes a record per value)
+    const values: (Click | StreamElement<Click>)[] = [...clicks.slice(0, 3), { kind: 'watermark', timestamp: 5 }, ...clicks.slice(3)];
+    const first = toArray<WindowResult<string, number>>();
+    await runJob({ name: 'plain', source: fromArray(values as Click[]), pipeline: perSecond, sink: first }).done;
+    const second = toArray<WindowResult<string, number>>();
+    await runJob({ name: 'records', source: fromArray(values as Click[]), pipeline: pipe(map((c: Click) => c), perSecond), sink: second }).done;
+    expect(first.values).toStrictEqual(expectedCounts);
+    expect(second.values).toStrictEqual(expectedCounts);
+    // a timestamp function that throws: the error names eventTime and the value it was given, as in a pipe over the values
+    const failing = runJob({
+      name: 'throws',
+      source: fromArray(clicks),
+      pipeline: pipe(eventTime((c: Click) => {
+        if (c.ts === 900) throw new Error('no time');
+        return c.ts;
+      })),
+      sink: toArray(),
+    });
+    const err = await failing.done.then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(UserFunctionError);
+    expect((err as UserFunctionError).operator).toBe('eventTime');
+    expect((err as UserFunctionError).value).toStrictEqual({ user: 'a', ts: 900 });
+  });
+
   it('merges several sources round-robin by batch', async () => {
     const out = toArray<string>();
     await runJob({

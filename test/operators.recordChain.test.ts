@@ -24,6 +24,7 @@ import {
 } from '../src/index.js';
 import { aggregate, eventTime, filter, ingestionTime, keyBy, map, process, window } from '../operators/index.js';
 import { assignTimestampsAlone } from './support/assignTimestampsOracle.js';
+import { takesPlainValues } from '../src/elements/plumbing.js';
 import type { RecordStage } from '../operators/recordChain.js';
 import { active, ckpt, harness, idle, rec, wm } from '../testing/index.js';
 
@@ -339,6 +340,18 @@ describe('chains of map, filter and keyBy (one subscriber) against the same oper
       expect(watermarks).toStrictEqual(kind === 'eventTime' ? ['w504', 'w1016', 'w1392', `w${MAX_WATERMARK}`] : ['w250', 'w506', 'w694', `w${MAX_WATERMARK}`]);
       expect(chained.filter((x) => x.startsWith('r'))).toHaveLength(700 - Math.ceil(700 / 3));
     }
+  });
+
+  it('the subscriber of a chain headed by eventTime or ingestionTime takes plain values (a job pushes them as they are); others do not', () => {
+    const subscriberOf = (op: (o: Observable<unknown>) => Observable<unknown>): object => {
+      let captured: object | undefined;
+      op(new Observable<unknown>((s) => void (captured = s))).subscribe();
+      return captured as object;
+    };
+    expect(takesPlainValues(subscriberOf(eventTime((v: number) => v) as never))).toBe(true);
+    expect(takesPlainValues(subscriberOf((o) => o.pipe(ingestionTime(), filter(() => true), keyBy(() => 1)) as never))).toBe(true);
+    expect(takesPlainValues(subscriberOf(filter(() => true) as never))).toBe(false);
+    expect(takesPlainValues(subscriberOf(map((v) => v) as never))).toBe(false);
   });
 });
 

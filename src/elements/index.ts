@@ -206,6 +206,31 @@ export function record<T, K = undefined>(value: T, timestamp: number, key?: K): 
 }
 
 /**
+ * Records and watermarks made once at module load with every kind of field value, and kept: their hidden classes have
+ * the most general field representations from the start (docs/ARCHITECTURE.md, "One object shape").
+ *
+ * V8 gives every object literal `{ kind, value, timestamp, key }` the same hidden class, whose fields start as narrow
+ * as the first values stored (a small-integer key, say) and widen when a later one does not fit (a fractional or
+ * large number, a string): the narrower class is then deprecated. A literal site that took its boilerplate before
+ * keeps making records of the deprecated class, and each one is migrated to the new class when first read — a runtime
+ * call per record (measured: `parallel(2)` of Nexmark q11 took 1.6–2 s instead of 0.6 s a million events after jobs
+ * had run in the same process, 1.84 million migrations in two runs). Made "any value" here first, the fields never
+ * widen again. The objects are kept because V8 holds the literal classes weakly: once no object of the class is alive,
+ * a garbage collection drops it, and the next literal starts a narrow class again.
+ *
+ * @example
+ * ```ts
+ * void SETTLED_SHAPES; // made at module load; nothing to call
+ * ```
+ *
+ * @internal
+ */
+export const SETTLED_SHAPES: readonly object[] = [0, 0.5, '', undefined].flatMap((x): object[] => [
+  { kind: 'record', value: x, timestamp: x, key: x },
+  { kind: 'watermark', timestamp: x },
+]);
+
+/**
  * Makes a watermark.
  *
  * @example

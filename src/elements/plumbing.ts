@@ -50,8 +50,30 @@ export function subscribeElements<I, O>(
   destination: Subscriber<O>,
   next: (value: I) => void,
   complete?: () => void,
+  takesPlainValues = false,
 ): Subscription {
-  return source.subscribe(new ElementSubscriber<I, O>(destination, next, complete));
+  const subscriber = new ElementSubscriber<I, O>(destination, next, complete);
+  if (takesPlainValues) PLAIN_VALUE_INPUTS.add(subscriber);
+  return source.subscribe(subscriber);
+}
+
+/** Subscribers that take a plain value as they take an unkeyed record of it (see {@link takesPlainValues}). */
+const PLAIN_VALUE_INPUTS = new WeakSet<object>();
+
+/**
+ * Whether `subscriber` takes a plain value exactly as it takes an unkeyed record of that value — the subscriber of a
+ * chain headed by `eventTime` / `ingestionTime` (operators/recordChain.ts), which stamps either anew. `runJob` then
+ * pushes its sources' values as they are, without a record object each (docs/ARCHITECTURE.md, "Source → pipeline").
+ *
+ * @example
+ * ```ts
+ * input.next(takesPlainValues(input) ? value : { kind: 'record', value, timestamp: now, key: undefined });
+ * ```
+ *
+ * @internal
+ */
+export function takesPlainValues(subscriber: object): boolean {
+  return PLAIN_VALUE_INPUTS.has(subscriber);
 }
 
 /**

@@ -6,6 +6,7 @@ import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '..
 import { parallelOutputs } from '../parallel/parallel.js';
 import type { KeyExchange } from '../parallel/exchange.js';
 import { barrier, isStreamElement, MAX_WATERMARK, record, type SideRecord, type StreamElement } from '../elements/index.js';
+import { takesPlainValues } from '../elements/plumbing.js';
 import { isTimestamp } from '../time/timestamps.js';
 import { ConfigurationError, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
 import { describeFallback } from '../stores/checkpointStore.js';
@@ -720,6 +721,11 @@ class JobRunner<T, R> {
         const copies = this.copies;
         if (copies === 1 || this.perSource) {
           const input = this.inputOf(i, this.perSource ? i : 0);
+          if (clockOk && takesPlainValues(input)) {
+            // a pipeline starting with eventTime / ingestionTime: values as they are (its head stamps them anew)
+            for (let k = 0; k < vs.length && !input.closed; k++) input.next(vs[k] as StreamElement<T, undefined>);
+            return;
+          }
           for (let k = 0; k < vs.length && !input.closed; k++) {
             const v = vs[k] as T;
             input.next(isStreamElement(v) ? (v as StreamElement<T, undefined>) : clockOk ? { kind: 'record', value: v, timestamp: now, key: undefined } : record(v, now));
