@@ -141,7 +141,7 @@ describe('runJob without checkpoints', () => {
     expect(constructed).toBe(0);
   });
 
-  it('a pipeline that starts with eventTime gets the values as they are: the same results and errors as through a record each', async () => {
+  it('a pipeline that starts with eventTime gets the values as they are: the same results as through a record each; its errors name the value, as eventTime over the values does', async () => {
     // the values (one of them shaped as a stream element: a watermark, taken as one either way), then eventTime first
     // (the job pushes the values themselves) or after an identity map (the job pushes a record per value)
     const values: (Click | StreamElement<Click>)[] = [...clicks.slice(0, 3), { kind: 'watermark', timestamp: 5 }, ...clicks.slice(3)];

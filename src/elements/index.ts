@@ -220,7 +220,7 @@ export function record<T, K = undefined>(value: T, timestamp: number, key?: K): 
  *
  * @example
  * ```ts
- * void SETTLED_SHAPES; // made at module load; nothing to call
+ * void SETTLED_SHAPES; // made at module load (and kept on globalThis under Symbol.for('tidewater.settledShapes'))
  * ```
  *
  * @internal
@@ -229,6 +229,9 @@ export const SETTLED_SHAPES: readonly object[] = [0, 0.5, '', undefined].flatMap
   { kind: 'record', value: x, timestamp: x, key: x },
   { kind: 'watermark', timestamp: x },
 ]);
+// reachable from the global object too: a bundler that drops unused constants (Rollup, with the package's
+// `sideEffects: false`) keeps a store into it
+(globalThis as { [key: symbol]: unknown })[Symbol.for('tidewater.settledShapes')] = SETTLED_SHAPES;
 
 /**
  * Makes a watermark.

@@ -63,7 +63,8 @@ const PLAIN_VALUE_INPUTS = new WeakSet<object>();
 /**
  * Whether `subscriber` takes a plain value exactly as it takes an unkeyed record of that value — the subscriber of a
  * chain headed by `eventTime` / `ingestionTime` (operators/recordChain.ts), which stamps either anew. `runJob` then
- * pushes its sources' values as they are, without a record object each (docs/ARCHITECTURE.md, "Source → pipeline").
+ * pushes its sources' values as they are, without a record object each (docs/ARCHITECTURE.md, "Source → pipeline");
+ * the head's errors (a throwing timestamp function or generator) then name the value, not a record of it.
  *
  * @example
  * ```ts
