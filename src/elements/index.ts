@@ -206,8 +206,9 @@ export function record<T, K = undefined>(value: T, timestamp: number, key?: K): 
 }
 
 /**
- * Records and watermarks made once at module load with every kind of field value, and kept: their hidden classes have
- * the most general field representations from the start (docs/ARCHITECTURE.md, "One object shape").
+ * Records, watermarks and window results made once at module load with every kind of field value, and kept: their
+ * hidden classes have the most general field representations from the start (docs/ARCHITECTURE.md, "One object
+ * shape").
  *
  * V8 gives every object literal `{ kind, value, timestamp, key }` the same hidden class, whose fields start as narrow
  * as the first values stored (a small-integer key, say) and widen when a later one does not fit (a fractional or
@@ -228,6 +229,8 @@ export function record<T, K = undefined>(value: T, timestamp: number, key?: K): 
 export const SETTLED_SHAPES: readonly object[] = [0, 0.5, '', undefined].flatMap((x): object[] => [
   { kind: 'record', value: x, timestamp: x, key: x },
   { kind: 'watermark', timestamp: x },
+  // a window's result (`aggregate`: its key and value as varied as a record's)
+  { key: x, window: x, value: x },
 ]);
 // reachable from the global object too: a bundler that drops unused constants (Rollup, with the package's
 // `sideEffects: false`) keeps a store into it
