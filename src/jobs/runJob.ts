@@ -151,6 +151,15 @@ export function runJobWith<T, R>(config: JobConfig<T, R>, internals: JobInternal
   return new JobRunner<T, R>(config, internals).job;
 }
 
+/**
+ * A source's value as the element the pipeline gets: a stream element as it is, else an unkeyed record stamped `now`
+ * (`clockOk`: `now` already checked, for the batch; else `record()` checks it and throws).
+ */
+function elementOf<T>(v: T, now: number, clockOk: boolean): StreamElement<T, undefined> {
+  if (isStreamElement(v)) return v as StreamElement<T, undefined>;
+  return clockOk ? { kind: 'record', value: v, timestamp: now, key: undefined } : record(v, now);
+}
+
 class JobRunner<T, R> {
   readonly job: Job<R>;
   private readonly scheduler: SchedulerLike;
@@ -728,13 +737,13 @@ class JobRunner<T, R> {
           }
           for (let k = 0; k < vs.length && !input.closed; k++) {
             const v = vs[k] as T;
-            input.next(isStreamElement(v) ? (v as StreamElement<T, undefined>) : clockOk ? { kind: 'record', value: v, timestamp: now, key: undefined } : record(v, now));
+            input.next(elementOf(v, now, clockOk));
           }
           return;
         }
         for (let k = 0; k < vs.length && this.phase !== 'ended'; k++) {
           const v = vs[k] as T;
-          const e: StreamElement<T, undefined> = isStreamElement(v) ? (v as StreamElement<T, undefined>) : clockOk ? { kind: 'record', value: v, timestamp: now, key: undefined } : record(v, now);
+          const e = elementOf(v, now, clockOk);
           if (e.kind === 'record' || e.kind === 'side') {
             const input = this.inputOf(i, this.nextSubtask);
             this.nextSubtask = (this.nextSubtask + 1) % copies;
