@@ -1,8 +1,8 @@
 // The session window operator (docs/ARCHITECTURE.md, "Windows"): event-time session windows with a fixed gap, on the
 // built-in event-time trigger, no allowed lateness, with a mergeable, order-insensitive aggregator. Per key its open
 // sessions in one array; an element that falls into or extends a session costs one lookup and a few comparisons; the
-// sessions due are kept in one heap ordered as the general operator's timers would fire. The general operator
-// (`windowOperator.ts`) takes every other merging window; `operators/windowFunction.ts` chooses.
+// sessions due are kept in one queue ordered as the general operator's timers would fire (`sessionDueQueue.ts`). The
+// general operator (`windowOperator.ts`) takes every other merging window; `operators/windowFunction.ts` chooses.
 import type { Key, StreamRecord } from '../elements/index.js';
 import { TidewaterError } from '../errors/index.js';
 import type { CoreArgs } from '../core/keyedOperator.js';
@@ -17,6 +17,7 @@ import { isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
 import type { WindowAssigner } from './assigners.js';
 import { isEventTimeTrigger, type Trigger } from './triggers.js';
 import { ORDER_SENSITIVE, type TimeWindow, type WindowResult } from './types.js';
+import { DueQueue } from './sessionDueQueue.js';
 import {
   boxAccumulator,
   CONTENTS,
@@ -71,170 +72,6 @@ export function takesSessions<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>
   if (!isEventTimeTrigger(trigger as Trigger<unknown>) || fn.kind === 'reduce') return false;
   const agg = fn.aggregator;
   return agg?.merge !== undefined && (agg as { [ORDER_SENSITIVE]?: boolean })[ORDER_SENSITIVE] !== true;
-}
-
-/**
- * Entries of the sessions due, in parallel arrays: an entry names a key and a session id at the session's max
- * timestamp and sequence when it was pushed. A session that grew since has a later (time, sequence) and is pushed
- * again when its entry comes up; one that merged away or fired is gone, and its entry is skipped.
- */
-class DueEntries {
-  times: number[] = [];
-  sequences: number[] = [];
-  sessionIds: number[] = [];
-  keyIds: KeyId[] = [];
-  keys: Key[] = [];
-  /** the key's sessions array when the entry was pushed (one that no longer holds the session is skipped) */
-  arrays: KeySessions[] = [];
-
-  append(time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: KeySessions): void {
-    this.times.push(time);
-    this.sequences.push(sequence);
-    this.sessionIds.push(sessionId);
-    this.keyIds.push(id);
-    this.keys.push(key);
-    this.arrays.push(sessions);
-  }
-
-  /** Is entry a before (time, sequence) in (time, sequence) order? */
-  before(a: number, time: number, sequence: number): boolean {
-    const ta = this.times[a] as number;
-    return ta < time || (ta === time && (this.sequences[a] as number) < sequence);
-  }
-
-  /** Copies entry `from` over entry `to` (a heap's sift moves entries into a hole instead of swapping them). */
-  move(from: number, to: number): void {
-    this.times[to] = this.times[from] as number;
-    this.sequences[to] = this.sequences[from] as number;
-    this.sessionIds[to] = this.sessionIds[from] as number;
-    this.keyIds[to] = this.keyIds[from] as KeyId;
-    this.keys[to] = this.keys[from] as Key;
-    this.arrays[to] = this.arrays[from] as KeySessions;
-  }
-
-  set(i: number, time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: KeySessions): void {
-    this.times[i] = time;
-    this.sequences[i] = sequence;
-    this.sessionIds[i] = sessionId;
-    this.keyIds[i] = id;
-    this.keys[i] = key;
-    this.arrays[i] = sessions;
-  }
-
-  removeLast(): void {
-    this.times.pop();
-    this.sequences.pop();
-    this.sessionIds.pop();
-    this.keyIds.pop();
-    this.keys.pop();
-    this.arrays.pop();
-  }
-
-  /** Drops the first n entries. */
-  dropFirst(n: number): void {
-    this.times = this.times.slice(n);
-    this.sequences = this.sequences.slice(n);
-    this.sessionIds = this.sessionIds.slice(n);
-    this.keyIds = this.keyIds.slice(n);
-    this.keys = this.keys.slice(n);
-    this.arrays = this.arrays.slice(n);
-  }
-}
-
-/**
- * The sessions due, in (time, sequence) order — the order the general operator's timers fire in. In-order data
- * pushes entries in that order already: they go to a run (appended, taken from its front, O(1)); the others go to a
- * binary min-heap. The earliest entry is the earlier of the two fronts; {@link take} moves it into `time`,
- * `sequence`, `sessionId`, `keyId` and `key`.
- */
-class DueQueue {
-  private readonly run = new DueEntries();
-  private runHead = 0;
-  private readonly heap = new DueEntries();
-  time = 0;
-  sequence = 0;
-  sessionId = 0;
-  keyId: KeyId = '';
-  key: Key = '';
-  sessions: KeySessions = [];
-
-  push(time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: KeySessions): void {
-    const run = this.run;
-    const last = run.times.length - 1;
-    if (last < this.runHead || time > (run.times[last] as number) || (time === run.times[last] && sequence > (run.sequences[last] as number))) {
-      run.append(time, sequence, sessionId, id, key, sessions);
-      return;
-    }
-    // sift up from a hole at the end: parents later than the entry move down into it, the entry goes where it stops
-    const heap = this.heap;
-    let i = heap.times.length;
-    heap.append(time, sequence, sessionId, id, key, sessions);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap.before(parent, time, sequence)) break;
-      heap.move(parent, i);
-      i = parent;
-    }
-    heap.set(i, time, sequence, sessionId, id, key, sessions);
-  }
-
-  /** Takes the earliest entry if its time is at most `limit` (into the fields); false when there is none. */
-  take(limit: number): boolean {
-    const run = this.run;
-    const heap = this.heap;
-    const fromRun = this.runHead < run.times.length;
-    const fromHeap = heap.times.length > 0;
-    if (fromRun && (!fromHeap || this.runBeforeHeap())) {
-      const i = this.runHead;
-      if ((run.times[i] as number) > limit) return false;
-      this.load(run, i);
-      this.runHead = i + 1;
-      if (this.runHead >= 1024 && 2 * this.runHead >= run.times.length) {
-        run.dropFirst(this.runHead);
-        this.runHead = 0;
-      }
-      return true;
-    }
-    if (!fromHeap || (heap.times[0] as number) > limit) return false;
-    this.load(heap, 0);
-    // the last entry sifts down from a hole at the root: earlier children move up into it
-    const last = heap.times.length - 1;
-    const time = heap.times[last] as number;
-    const sequence = heap.sequences[last] as number;
-    const sessionId = heap.sessionIds[last] as number;
-    const keyId = heap.keyIds[last] as KeyId;
-    const key = heap.keys[last] as Key;
-    const sessions = heap.arrays[last] as KeySessions;
-    heap.removeLast();
-    if (last === 0) return true;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= last) break;
-      const r = l + 1;
-      const c = r < last && heap.before(r, heap.times[l] as number, heap.sequences[l] as number) ? r : l;
-      if (!heap.before(c, time, sequence)) break;
-      heap.move(c, i);
-      i = c;
-    }
-    heap.set(i, time, sequence, sessionId, keyId, key, sessions);
-    return true;
-  }
-
-  private runBeforeHeap(): boolean {
-    const tr = this.run.times[this.runHead] as number;
-    const th = this.heap.times[0] as number;
-    return tr < th || (tr === th && (this.run.sequences[this.runHead] as number) < (this.heap.sequences[0] as number));
-  }
-
-  private load(from: DueEntries, i: number): void {
-    this.time = from.times[i] as number;
-    this.sequence = from.sequences[i] as number;
-    this.sessionId = from.sessionIds[i] as number;
-    this.keyId = from.keyIds[i] as KeyId;
-    this.key = from.keys[i] as Key;
-    this.sessions = from.arrays[i] as KeySessions;
-  }
 }
 
 /**
@@ -459,7 +296,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   // ---- restore, inspection ----------------------------------------------------------------------------------------
 
   /**
-   * Restores state, then the due heap from it. A checkpoint of the general operator (contents per state window, a
+   * Restores state, then the due queue from it. A checkpoint of the general operator (contents per state window, a
    * merging-window set per key, a timer per window) is converted: each window becomes a session with its state
    * window's contents, its sequence the registration number of its timer.
    */

@@ -1,0 +1,231 @@
+// The sessions due of the session window operator (docs/ARCHITECTURE.md, "Windows"): entries in (time, sequence)
+// order, the order the general window operator's timers would fire in.
+import type { Key } from '../elements/index.js';
+import type { KeyId } from '../keys/keyId.js';
+
+/** A key's sessions array, as the session operator keeps it (the queue only hands it back). @internal */
+export type SessionsArray = unknown[];
+
+/**
+ * Entries appended in (time, sequence) order, in parallel arrays, taken from the front. @internal
+ */
+class DueRun {
+  times: number[] = [];
+  sequences: number[] = [];
+  sessionIds: number[] = [];
+  keyIds: KeyId[] = [];
+  keys: Key[] = [];
+  /** the key's sessions array when the entry was pushed (one that no longer holds the session is skipped) */
+  arrays: SessionsArray[] = [];
+  /** the first entry not taken */
+  head = 0;
+
+  get isEmpty(): boolean {
+    return this.head >= this.times.length;
+  }
+
+  /** Whether an entry at (time, sequence) may be appended: it comes after the last one. */
+  takes(time: number, sequence: number): boolean {
+    const last = this.times.length - 1;
+    return last < this.head || time > (this.times[last] as number) || (time === this.times[last] && sequence > (this.sequences[last] as number));
+  }
+
+  append(time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: SessionsArray): void {
+    this.times.push(time);
+    this.sequences.push(sequence);
+    this.sessionIds.push(sessionId);
+    this.keyIds.push(id);
+    this.keys.push(key);
+    this.arrays.push(sessions);
+  }
+
+  /** After the front entry was read: it goes (the taken prefix is dropped now and then). */
+  dropFront(): void {
+    const head = ++this.head;
+    if (head >= 1024 && 2 * head >= this.times.length) {
+      this.times = this.times.slice(head);
+      this.sequences = this.sequences.slice(head);
+      this.sessionIds = this.sessionIds.slice(head);
+      this.keyIds = this.keyIds.slice(head);
+      this.keys = this.keys.slice(head);
+      this.arrays = this.arrays.slice(head);
+      this.head = 0;
+    }
+  }
+}
+
+/**
+ * A binary min-heap of entries in (time, sequence) order. The heap itself is three typed arrays — per position the
+ * entry's time, sequence and slot — so that a sift moves three numbers a level and compares in place; an entry's
+ * other fields stay in its slot (written once when pushed, read once when taken; freed slots are reused). @internal
+ */
+class DueHeap {
+  private times = new Float64Array(64);
+  private sequences = new Float64Array(64);
+  private slots = new Int32Array(64);
+  size = 0;
+  // per slot
+  private readonly sessionIds: number[] = [];
+  private readonly keyIds: KeyId[] = [];
+  private readonly keys: Key[] = [];
+  private readonly arrays: (SessionsArray | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
+
+  /** The earliest entry's time and sequence (only when not empty). */
+  get firstTime(): number {
+    return this.times[0] as number;
+  }
+  get firstSequence(): number {
+    return this.sequences[0] as number;
+  }
+
+  push(time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: SessionsArray): void {
+    let slot = this.freeSlots.pop();
+    if (slot === undefined) {
+      slot = this.arrays.length;
+      this.sessionIds.push(sessionId);
+      this.keyIds.push(id);
+      this.keys.push(key);
+      this.arrays.push(sessions);
+    } else {
+      this.sessionIds[slot] = sessionId;
+      this.keyIds[slot] = id;
+      this.keys[slot] = key;
+      this.arrays[slot] = sessions;
+    }
+    if (this.size === this.slots.length) this.grow();
+    const times = this.times;
+    const sequences = this.sequences;
+    const slots = this.slots;
+    // sift up from a hole at the end: parents later than the entry move down into it
+    let i = this.size++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const tp = times[parent] as number;
+      if (tp < time || (tp === time && (sequences[parent] as number) < sequence)) break;
+      times[i] = tp;
+      sequences[i] = sequences[parent] as number;
+      slots[i] = slots[parent] as number;
+      i = parent;
+    }
+    times[i] = time;
+    sequences[i] = sequence;
+    slots[i] = slot;
+  }
+
+  /** Removes the earliest entry (only when not empty) into `into`'s fields. */
+  pop(into: DueQueue): void {
+    const times = this.times;
+    const sequences = this.sequences;
+    const slots = this.slots;
+    const slot = slots[0] as number;
+    into.time = times[0] as number;
+    into.sequence = sequences[0] as number;
+    into.sessionId = this.sessionIds[slot] as number;
+    into.keyId = this.keyIds[slot] as KeyId;
+    into.key = this.keys[slot] as Key;
+    into.sessions = this.arrays[slot] as SessionsArray;
+    // (the slot lets go of the sessions array: a fired key's array is not kept alive by a free slot)
+    this.arrays[slot] = undefined;
+    this.freeSlots.push(slot);
+    const last = --this.size;
+    if (last === 0) return;
+    // the last entry sifts down from a hole at the root: earlier children move up into it
+    const time = times[last] as number;
+    const sequence = sequences[last] as number;
+    const lastSlot = slots[last] as number;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= last) break;
+      const r = c + 1;
+      let tc = times[c] as number;
+      if (r < last) {
+        const tr = times[r] as number;
+        if (tr < tc || (tr === tc && (sequences[r] as number) < (sequences[c] as number))) {
+          c = r;
+          tc = tr;
+        }
+      }
+      if (tc > time || (tc === time && (sequences[c] as number) > sequence)) break;
+      times[i] = tc;
+      sequences[i] = sequences[c] as number;
+      slots[i] = slots[c] as number;
+      i = c;
+    }
+    times[i] = time;
+    sequences[i] = sequence;
+    slots[i] = lastSlot;
+  }
+
+  private grow(): void {
+    const cap = this.slots.length * 2;
+    const times = new Float64Array(cap);
+    times.set(this.times);
+    const sequences = new Float64Array(cap);
+    sequences.set(this.sequences);
+    const slots = new Int32Array(cap);
+    slots.set(this.slots);
+    this.times = times;
+    this.sequences = sequences;
+    this.slots = slots;
+  }
+}
+
+/**
+ * The sessions due, in (time, sequence) order — the order the general operator's timers fire in. An entry names a
+ * key and a session id at the session's max timestamp and sequence when it was pushed; a session that grew since is
+ * pushed again when its entry comes up (the operator checks), one that merged away or fired is skipped. In-order
+ * data pushes new sessions in that order already: they go to a run (appended, taken from its front, O(1)); the
+ * others — entries pushed again, out-of-order data — go to a binary heap. The earliest entry is the earlier of the
+ * two fronts; {@link take} moves it into `time`, `sequence`, `sessionId`, `keyId`, `key` and `sessions`.
+ *
+ * @example
+ * ```ts
+ * const due = new DueQueue();
+ * due.push(9_999, 0, 0, 'alice', 'alice', sessions);
+ * while (due.take(watermark)) fire(due.key, due.sessionId);
+ * ```
+ *
+ * @internal
+ */
+export class DueQueue {
+  private readonly run = new DueRun();
+  private readonly heap = new DueHeap();
+  time = 0;
+  sequence = 0;
+  sessionId = 0;
+  keyId: KeyId = '';
+  key: Key = '';
+  sessions: SessionsArray = [];
+
+  push(time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: SessionsArray): void {
+    if (this.run.takes(time, sequence)) this.run.append(time, sequence, sessionId, id, key, sessions);
+    else this.heap.push(time, sequence, sessionId, id, key, sessions);
+  }
+
+  /** Takes the earliest entry if its time is at most `limit` (into the fields); false when there is none. */
+  take(limit: number): boolean {
+    const run = this.run;
+    const heap = this.heap;
+    if (!run.isEmpty) {
+      const i = run.head;
+      const tr = run.times[i] as number;
+      const th = heap.size > 0 ? heap.firstTime : Infinity;
+      if (tr < th || (tr === th && (run.sequences[i] as number) < heap.firstSequence)) {
+        if (tr > limit) return false;
+        this.time = tr;
+        this.sequence = run.sequences[i] as number;
+        this.sessionId = run.sessionIds[i] as number;
+        this.keyId = run.keyIds[i] as KeyId;
+        this.key = run.keys[i] as Key;
+        this.sessions = run.arrays[i] as SessionsArray;
+        run.dropFront();
+        return true;
+      }
+    }
+    if (heap.size === 0 || heap.firstTime > limit) return false;
+    heap.pop(this);
+    return true;
+  }
+}
