@@ -1,10 +1,10 @@
-// The sessions due of the session window operator (docs/ARCHITECTURE.md, "Windows"): entries in (time, sequence)
-// order, the order the general window operator's timers would fire in.
+// The sessions due of the session window operator (docs/ARCHITECTURE.md, "One record, end to end"): entries in (time,
+// sequence) order, the order the general window operator's timers would fire in.
 import type { Key } from '../elements/index.js';
 import type { KeyId } from '../keys/keyId.js';
 
-/** A key's sessions array, as the session operator keeps it (the queue only hands it back). @internal */
-export type SessionsArray = unknown[];
+/** A key's sessions array, as the session operator keeps it (the queue only hands it back). */
+type SessionsArray = unknown[];
 
 /**
  * Entries appended in (time, sequence) order, in parallel arrays, taken from the front. @internal
@@ -16,7 +16,7 @@ class DueRun {
   keyIds: KeyId[] = [];
   keys: Key[] = [];
   /** the key's sessions array when the entry was pushed (one that no longer holds the session is skipped) */
-  arrays: SessionsArray[] = [];
+  sessions: SessionsArray[] = [];
   /** the first entry not taken */
   head = 0;
 
@@ -25,7 +25,7 @@ class DueRun {
   }
 
   /** Whether an entry at (time, sequence) may be appended: it comes after the last one. */
-  takes(time: number, sequence: number): boolean {
+  accepts(time: number, sequence: number): boolean {
     const last = this.times.length - 1;
     return last < this.head || time > (this.times[last] as number) || (time === this.times[last] && sequence > (this.sequences[last] as number));
   }
@@ -36,19 +36,27 @@ class DueRun {
     this.sessionIds.push(sessionId);
     this.keyIds.push(id);
     this.keys.push(key);
-    this.arrays.push(sessions);
+    this.sessions.push(sessions);
   }
 
-  /** After the front entry was read: it goes (the taken prefix is dropped now and then). */
+  /**
+   * After the front entry was read: it goes (the taken prefix is dropped when the run is empty, and when it is most
+   * of a long run — so that taken entries do not keep keys and sessions arrays alive).
+   */
   dropFront(): void {
     const head = ++this.head;
-    if (head >= 1024 && 2 * head >= this.times.length) {
+    const length = this.times.length;
+    if (head === length) {
+      this.times.length = this.sequences.length = this.sessionIds.length = 0;
+      this.keyIds.length = this.keys.length = this.sessions.length = 0;
+      this.head = 0;
+    } else if (head >= 1024 && 2 * head >= length) {
       this.times = this.times.slice(head);
       this.sequences = this.sequences.slice(head);
       this.sessionIds = this.sessionIds.slice(head);
       this.keyIds = this.keyIds.slice(head);
       this.keys = this.keys.slice(head);
-      this.arrays = this.arrays.slice(head);
+      this.sessions = this.sessions.slice(head);
       this.head = 0;
     }
   }
@@ -66,9 +74,9 @@ class DueHeap {
   size = 0;
   // per slot
   private readonly sessionIds: number[] = [];
-  private readonly keyIds: KeyId[] = [];
-  private readonly keys: Key[] = [];
-  private readonly arrays: (SessionsArray | undefined)[] = [];
+  private readonly keyIds: (KeyId | undefined)[] = [];
+  private readonly keys: (Key | undefined)[] = [];
+  private readonly sessions: (SessionsArray | undefined)[] = [];
   private readonly freeSlots: number[] = [];
 
   /** The earliest entry's time and sequence (only when not empty). */
@@ -82,16 +90,16 @@ class DueHeap {
   push(time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: SessionsArray): void {
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
-      slot = this.arrays.length;
+      slot = this.sessions.length;
       this.sessionIds.push(sessionId);
       this.keyIds.push(id);
       this.keys.push(key);
-      this.arrays.push(sessions);
+      this.sessions.push(sessions);
     } else {
       this.sessionIds[slot] = sessionId;
       this.keyIds[slot] = id;
       this.keys[slot] = key;
-      this.arrays[slot] = sessions;
+      this.sessions[slot] = sessions;
     }
     if (this.size === this.slots.length) this.grow();
     const times = this.times;
@@ -124,12 +132,16 @@ class DueHeap {
     into.sessionId = this.sessionIds[slot] as number;
     into.keyId = this.keyIds[slot] as KeyId;
     into.key = this.keys[slot] as Key;
-    into.sessions = this.arrays[slot] as SessionsArray;
-    // (the slot lets go of the sessions array: a fired key's array is not kept alive by a free slot)
-    this.arrays[slot] = undefined;
-    this.freeSlots.push(slot);
+    into.sessions = this.sessions[slot] as SessionsArray;
     const last = --this.size;
-    if (last === 0) return;
+    if (last === 0) {
+      // no entry left: every slot is free (the slots let go of their keys and sessions arrays)
+      this.sessionIds.length = this.keyIds.length = this.keys.length = this.sessions.length = this.freeSlots.length = 0;
+      return;
+    }
+    // (a free slot keeps no key or sessions array alive)
+    this.keyIds[slot] = this.keys[slot] = this.sessions[slot] = undefined;
+    this.freeSlots.push(slot);
     // the last entry sifts down from a hole at the root: earlier children move up into it
     const time = times[last] as number;
     const sequence = sequences[last] as number;
@@ -183,8 +195,10 @@ class DueHeap {
  * @example
  * ```ts
  * const due = new DueQueue();
+ * const sessions: unknown[] = [1, 0, 10_000, 0, 0, 1]; // alice's session [0, 10 000): head, start, end, sequence, id, count
  * due.push(9_999, 0, 0, 'alice', 'alice', sessions);
- * while (due.take(watermark)) fire(due.key, due.sessionId);
+ * due.take(9_998); // false: not due yet
+ * due.take(9_999); // true: due.key === 'alice', due.sessionId === 0
  * ```
  *
  * @internal
@@ -192,15 +206,19 @@ class DueHeap {
 export class DueQueue {
   private readonly run = new DueRun();
   private readonly heap = new DueHeap();
+  /** The entry {@link take} took: its time (the session's max timestamp when pushed) and sequence, */
   time = 0;
   sequence = 0;
+  /** the session it names, the key's id and the key, */
   sessionId = 0;
   keyId: KeyId = '';
   key: Key = '';
+  /** and the key's sessions array when it was pushed. */
   sessions: SessionsArray = [];
 
+  /** Adds an entry: session `sessionId` of key `key` (id `id`, sessions array `sessions`) due at (time, sequence). */
   push(time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: SessionsArray): void {
-    if (this.run.takes(time, sequence)) this.run.append(time, sequence, sessionId, id, key, sessions);
+    if (this.run.accepts(time, sequence)) this.run.append(time, sequence, sessionId, id, key, sessions);
     else this.heap.push(time, sequence, sessionId, id, key, sessions);
   }
 
@@ -211,15 +229,14 @@ export class DueQueue {
     if (!run.isEmpty) {
       const i = run.head;
       const tr = run.times[i] as number;
-      const th = heap.size > 0 ? heap.firstTime : Infinity;
-      if (tr < th || (tr === th && (run.sequences[i] as number) < heap.firstSequence)) {
+      if (heap.size === 0 || tr < heap.firstTime || (tr === heap.firstTime && (run.sequences[i] as number) < heap.firstSequence)) {
         if (tr > limit) return false;
         this.time = tr;
         this.sequence = run.sequences[i] as number;
         this.sessionId = run.sessionIds[i] as number;
         this.keyId = run.keyIds[i] as KeyId;
         this.key = run.keys[i] as Key;
-        this.sessions = run.arrays[i] as SessionsArray;
+        this.sessions = run.sessions[i] as SessionsArray;
         run.dropFront();
         return true;
       }

@@ -1,8 +1,9 @@
-// The session window operator (docs/ARCHITECTURE.md, "Windows"): event-time session windows with a fixed gap, on the
-// built-in event-time trigger, no allowed lateness, with a mergeable, order-insensitive aggregator. Per key its open
-// sessions in one array; an element that falls into or extends a session costs one lookup and a few comparisons; the
-// sessions due are kept in one queue ordered as the general operator's timers would fire (`sessionDueQueue.ts`). The
-// general operator (`windowOperator.ts`) takes every other merging window; `operators/windowFunction.ts` chooses.
+// The session window operator (docs/ARCHITECTURE.md, "One record, end to end"): event-time session windows with a fixed
+// gap, on the built-in event-time trigger, no allowed lateness, with a mergeable, order-insensitive aggregator. Per key
+// its open sessions in one array; an element that falls into or extends a session costs one lookup and a few
+// comparisons; the sessions due are kept in one queue ordered as the general operator's timers would fire
+// (`sessionDueQueue.ts`). The general operator (`windowOperator.ts`) takes every other merging window;
+// `operators/windowFunction.ts` chooses.
 import type { Key, StreamRecord } from '../elements/index.js';
 import { TidewaterError } from '../errors/index.js';
 import type { CoreArgs } from '../core/keyedOperator.js';
@@ -42,7 +43,7 @@ const MERGING_SET_STATE = 2;
  * fire front to back: a fired session only moves `head`, the array is compacted now and then). Per session
  * {@link SESSION_FIELDS} entries `start, end, sequence, id, accumulator`. `sequence`:
  * when the session's window last changed (the registration order of the timer the general operator would have for
- * it: the firing order at one timestamp); `id`: the session's identity while it lives (its due-heap entries name it);
+ * it: the firing order at one timestamp); `id`: the session's identity while it lives (its due entries name it);
  * the accumulator boxed when null or undefined. Plain data: it snapshots with the state codec as it is.
  */
 type KeySessions = unknown[];
@@ -150,7 +151,8 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       if (start <= windowEnd && end >= ts && (last === head || (sessions[last - SESSION_FIELDS + END] as number) < ts) && isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) {
         if (b.isTracking()) b.touch(SESSIONS_STATE);
         if (ts < start || windowEnd > end) {
-          // the window grows: the general operator's merge, a new timer (the session's heap entry moves when it comes up)
+          // the window grows: the general operator's merge, a new timer (the session's due entry is pushed again when
+          // it comes up)
           if (ts < start) sessions[last + START] = ts;
           if (windowEnd > end) sessions[last + END] = windowEnd;
           sessions[last + SEQUENCE] = this.nextSequence++;

@@ -1,8 +1,8 @@
-// The slicing window operator (docs/ARCHITECTURE.md, "Windows"): aligned event-time windows — tumbling, and sliding
-// with a mergeable, order-insensitive aggregator — on the built-in event-time trigger, and processing-time tumbling
-// windows on the built-in processing-time trigger. Elements go into slices of gcd(size, slide) ms, slice-major (one
-// accumulator per key and slice, the slice's keys in the order of their first elements), and a window is folded from
-// its slices when it fires; no keyed timers. The general operator (`windowOperator.ts`) takes every other window;
+// The slicing window operator (docs/ARCHITECTURE.md, "One record, end to end"): aligned event-time windows — tumbling,
+// and sliding with a mergeable, order-insensitive aggregator — on the built-in event-time trigger, and processing-time
+// tumbling windows on the built-in processing-time trigger. Elements go into slices of gcd(size, slide) ms, slice-major
+// (one accumulator per key and slice, the slice's keys in the order of their first elements), and a window is folded
+// from its slices when it fires; no keyed timers. The general operator (`windowOperator.ts`) takes every other window;
 // `operators/windowFunction.ts` chooses.
 import { MAX_WATERMARK, type Key, type StreamRecord } from '../elements/index.js';
 import { TidewaterError } from '../errors/index.js';

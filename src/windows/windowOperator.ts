@@ -1,6 +1,6 @@
-// The general window operator (docs/ARCHITECTURE.md, "Windows"): any assigner and trigger, merging windows, keyed
-// timers. Aligned event-time windows on the built-in event-time trigger go to the slicing operator instead
-// (`slicingWindowOperator.ts`); `operators/windowFunction.ts` chooses.
+// The general window operator (docs/ARCHITECTURE.md, "One record, end to end"): any assigner and trigger, merging
+// windows, keyed timers. Aligned event-time windows on the built-in event-time trigger go to the slicing operator
+// instead (`slicingWindowOperator.ts`); `operators/windowFunction.ts` chooses.
 import { MAX_WATERMARK, type Key, type StreamRecord } from '../elements/index.js';
 import { ConfigurationError, TidewaterError } from '../errors/index.js';
 import type { CoreArgs } from '../core/keyedOperator.js';

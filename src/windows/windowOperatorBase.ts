@@ -1,7 +1,7 @@
-// What both window operators share (docs/ARCHITECTURE.md, "Windows"): the window function and the options of
-// `window(...)`, how an element is folded into a window's contents, how a window's result is emitted, and where late
-// records go. The general operator (`windowOperator.ts`) and the slicing one (`slicingWindowOperator.ts`) extend
-// {@link WindowOperatorBase}; `operators/windowFunction.ts` chooses between them.
+// What both window operators share (docs/ARCHITECTURE.md, "One record, end to end"): the window function and the
+// options of `window(...)`, how an element is folded into a window's contents, how a window's result is emitted, and
+// where late records go. The general operator (`windowOperator.ts`) and the slicing one (`slicingWindowOperator.ts`)
+// extend {@link WindowOperatorBase}; `operators/windowFunction.ts` chooses between them.
 import type { Observer, Subscriber } from 'rxjs';
 import type { Key, OutputTag, StreamElement, StreamRecord } from '../elements/index.js';
 import { ConfigurationError } from '../errors/index.js';

@@ -25,7 +25,7 @@ export type WindowOperatorChoice = 'auto' | 'general' | 'slicing' | 'sessions';
 
 /**
  * Builds the window operator for `window(...)`'s assigner and options and a window function: the choice between the
- * general and the slicing operator is made here (docs/ARCHITECTURE.md, "Windows").
+ * general and the slicing operator is made here (docs/ARCHITECTURE.md, "One record, end to end").
  *
  * @example
  * ```ts
