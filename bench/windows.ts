@@ -46,7 +46,8 @@ import { ratio, type Result } from './harness.js';
  * at that size (at 2 N too, when N was capped) are skipped.
  *
  * Targets: tumbling and sliding ≥ 0.5× their loop, sessions ≥ 0.3×; linearity: tidewater's time at 2 N ≤ 2.2× its
- * time at N.
+ * time at N; the cost of a result on the slicing path ≤ 150 ns — measured, when the matrix has tumbling 60 s cells at
+ * 1 000 keys, against two extra groups of 100 ms windows (see `RESULT_COST`).
  *
  * The issue-4 case (1-minute tumbling, a watermark every 10 000 events, 10 000 keys — what this benchmark measured
  * before the matrix, on the same data) runs as an extra group whenever tumbling, 60 s, 10 000 keys and that regime
@@ -88,6 +89,14 @@ const DEFAULT_SIZES = [1_000, 10_000, 60_000];
 const DEFAULT_REGIMES: readonly Regime[] = ['advance', 1_000, 'end'];
 const DEFAULT_KEYS = [1_000, 10_000, 100_000];
 const LEGACY: Group = { kind: 'tumbling', size: 60_000, regime: 10_000, keys: 10_000 };
+/**
+ * The cost of a result (issue 14: one firing ≤ 150 ns on the slicing path): tumbling windows of 100 ms against 60 s
+ * at 1 000 keys, on the same events — they differ in the number of results only (≈ 630 000 against 2 000 per 1 M
+ * events), so the difference of their times over the difference of their results is what a result costs: its entry
+ * made in its slice, filled, fired and emitted. Measured with a watermark on every advance and only at the end (every
+ * entry held until then), when the matrix has the 60 s cells at 1 000 keys.
+ */
+const RESULT_COST = { small: 100, large: 60_000, keys: 1_000, regimes: ['advance', 'end'] as const, target: 150 };
 const ROUNDS = 5;
 const TARGET: Record<Kind, number> = { tumbling: 0.5, sliding: 0.5, sessions: 0.3 };
 const LINEARITY = 2.2;
@@ -615,7 +624,31 @@ function groupsOf(o: Options): Group[] {
   const legacy =
     o.kinds.includes('tumbling') && o.sizes.includes(LEGACY.size) && o.keys.includes(LEGACY.keys) && (!o.regimesGiven || o.regimes.includes(LEGACY.regime));
   if (legacy && !groups.some((g) => groupArg(g) === groupArg(LEGACY))) groups.push(LEGACY);
+  for (const regime of resultCostRegimes(o)) {
+    const small: Group = { kind: 'tumbling', size: RESULT_COST.small, regime, keys: RESULT_COST.keys };
+    if (!groups.some((g) => groupArg(g) === groupArg(small))) groups.push(small);
+  }
   return groups;
+}
+
+/** The regimes the cost of a result is measured at in this run (see {@link RESULT_COST}). */
+function resultCostRegimes(o: Options): Regime[] {
+  if (!o.kinds.includes('tumbling') || !o.sizes.includes(RESULT_COST.large) || !o.keys.includes(RESULT_COST.keys)) return [];
+  return RESULT_COST.regimes.filter((r) => o.regimes.includes(r));
+}
+
+/** The cost of a result at `regime` for tidewater and the loop, in ns (undefined: a cell missing, capped or failed). */
+function resultCost(cells: readonly Cell[], regime: Regime): { tidewater: number; loop: number; results: number } | undefined {
+  const find = (size: number) => cells.find((c) => c.group.kind === 'tumbling' && c.group.size === size && c.group.regime === regime && c.group.keys === RESULT_COST.keys);
+  const small = find(RESULT_COST.small);
+  const large = find(RESULT_COST.large);
+  if (small === undefined || large === undefined || small.failed !== undefined || large.failed !== undefined) return undefined;
+  const ts = small.tidewaterMs[0];
+  const tl = large.tidewaterMs[0];
+  if (ts === null || tl === null) return undefined;
+  const results = small.totals[0].results - large.totals[0].results;
+  if (results <= 0) return undefined;
+  return { tidewater: ((ts - tl) * 1e6) / results, loop: ((small.loopMs[0] - large.loopMs[0]) * 1e6) / results, results };
 }
 
 function report(cells: readonly Cell[], o: Options): string {
@@ -629,7 +662,8 @@ function report(cells: readonly Cell[], o: Options): string {
   ];
   const summary: string[] = [];
   for (const kind of o.kinds) {
-    const mine = cells.filter((c) => c.group.kind === kind && groupArg(c.group) !== groupArg(LEGACY));
+    // (the extra groups — issue 4's case, the 100 ms cells of the cost of a result — are reported on their own)
+    const mine = cells.filter((c) => c.group.kind === kind && groupArg(c.group) !== groupArg(LEGACY) && o.sizes.includes(c.group.size));
     if (mine.length === 0) continue;
     const title = kind === 'tumbling' ? 'tumbling windows (size)' : kind === 'sliding' ? 'sliding windows (size, slide = size / 10)' : 'session windows (gap)';
     out.push('', `### ${title}`, '', `| ${kind === 'sessions' ? 'gap' : 'size'} · watermark | ${o.keys.map(keysLabel).join(' | ')} |`, `| --- |${o.keys.map(() => ' ---: |').join('')}`);
@@ -657,6 +691,22 @@ function report(cells: readonly Cell[], o: Options): string {
       `Issue 4's case (what \`npm run bench -- windows\` measured before this matrix, same data): ${groupLabel(LEGACY)} — ${cellText(legacy)} ` +
         `(its loop now emits result objects; the old "Map loop" did not).`,
     );
+  }
+  const costs = resultCostRegimes(o).map((regime) => ({ regime, cost: resultCost(cells, regime) }));
+  if (costs.length > 0) {
+    const text = costs.map(({ regime, cost }) =>
+      cost === undefined
+        ? `${regimeLabel(regime)}: – (a cell missing, capped or failed)`
+        : `${regimeLabel(regime)}: **${cost.tidewater.toFixed(0)} ns** a result (the loop: ${cost.loop.toFixed(0)} ns; ${cost.results.toLocaleString('en')} results more)`,
+    );
+    out.push(
+      '',
+      `The cost of a result (tumbling ${sizeLabel(RESULT_COST.small)} against ${sizeLabel(RESULT_COST.large)}, ${keysLabel(RESULT_COST.keys)}, the same events: ` +
+        `the difference of their times at ${n.toLocaleString('en')} events over the difference of their results): ${text.join('; ')}.`,
+    );
+    for (const { regime, cost } of costs) {
+      if (cost !== undefined) summary.push(`- cost of a result on the slicing path, ${regimeLabel(regime)}: ${cost.tidewater.toFixed(0)} ns (target ≤ ${RESULT_COST.target} ns: ${cost.tidewater <= RESULT_COST.target ? 'met' : 'NOT met'})`);
+    }
   }
   out.push('', '**Targets**', '', ...summary);
   return out.join('\n');
