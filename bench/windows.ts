@@ -46,8 +46,8 @@ import { ratio, type Result } from './harness.js';
  * at that size (at 2 N too, when N was capped) are skipped.
  *
  * Targets: tumbling and sliding ≥ 0.5× their loop, sessions ≥ 0.3×; linearity: tidewater's time at 2 N ≤ 2.2× its
- * time at N; the cost of a result on the slicing path ≤ 150 ns — measured, when the matrix has tumbling 60 s cells at
- * 1 000 keys, against two extra groups of 100 ms windows (see `RESULT_COST`).
+ * time at N; the cost of a result on the slicing path ≤ 150 ns — measured in a process of its own per regime (every
+ * advance, end only) when the run selects tumbling windows, the 60 s size and 1 000 keys (see `RESULT_COST`).
  *
  * The issue-4 case (1-minute tumbling, a watermark every 10 000 events, 10 000 keys — what this benchmark measured
  * before the matrix, on the same data) runs as an extra group whenever tumbling, 60 s, 10 000 keys and that regime
@@ -82,6 +82,8 @@ interface Options {
   readonly write: boolean;
   /** `--group kind,size,regime,keys`: run that group here (the child process's mode) */
   readonly group: Group | undefined;
+  /** `--result-cost regime`: measure the cost of a result at that regime here (the child process's mode) */
+  readonly resultCost: Regime | undefined;
 }
 
 const KINDS: readonly Kind[] = ['tumbling', 'sliding', 'sessions'];
@@ -91,10 +93,12 @@ const DEFAULT_KEYS = [1_000, 10_000, 100_000];
 const LEGACY: Group = { kind: 'tumbling', size: 60_000, regime: 10_000, keys: 10_000 };
 /**
  * The cost of a result (issue 14: one firing ≤ 150 ns on the slicing path): tumbling windows of 100 ms against 60 s
- * at 1 000 keys, on the same events — they differ in the number of results only (≈ 630 000 against 2 000 per 1 M
- * events), so the difference of their times over the difference of their results is what a result costs: its entry
- * made in its slice, filled, fired and emitted. Measured with a watermark on every advance and only at the end (every
- * entry held until then), when the matrix has the 60 s cells at 1 000 keys.
+ * at 1 000 keys, on the same events. The 100 ms windows give ≈ 630 000 results per 1 M events against 2 000 (each
+ * key's first element in a slice makes an entry, the others update it), so the difference of their times over the
+ * difference of their results is what a result costs: its entry made in its slice, filled, fired and emitted. Both
+ * run in one process, rounds alternating, and the cost is the median of the per-round costs (a change in the host's
+ * speed weighs on both sides of a round alike). Measured for each of the regimes 'advance' and 'end' (every entry
+ * held until the end) the run selects, when it selects tumbling windows, the 60 s size and 1 000 keys.
  */
 const RESULT_COST = { small: 100, large: 60_000, keys: 1_000, regimes: ['advance', 'end'] as const, target: 150 };
 const ROUNDS = 5;
@@ -133,6 +137,7 @@ function parseArgs(args: readonly string[]): Options {
   let capSeconds = 20;
   let write = false;
   let group: Group | undefined;
+  let resultCost: Regime | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     if ((KINDS as readonly string[]).includes(a)) kinds.push(a as Kind);
@@ -150,10 +155,11 @@ function parseArgs(args: readonly string[]): Options {
       const [kind, size, regime, k] = (args[++i] ?? '').split(',');
       if (!(KINDS as readonly string[]).includes(kind ?? '')) fail(`--group: unknown kind '${kind}'`);
       group = { kind: kind as Kind, size: parseNumbers('--group size', size)[0] as number, regime: parseRegime(regime ?? ''), keys: parseNumbers('--group keys', k)[0] as number };
-    } else fail(`unknown argument '${a}'; usage: windows [tumbling|sliding|sessions] [--sizes 1000,10000] [--keys 1000] [--regimes advance,1000,end] [--events 1000000] [--cap 20] [--write]`);
+    } else if (a === '--result-cost') resultCost = parseRegime(args[++i] ?? '');
+    else fail(`unknown argument '${a}'; usage: windows [tumbling|sliding|sessions] [--sizes 1000,10000] [--keys 1000] [--regimes advance,1000,end] [--events 1000000] [--cap 20] [--write]`);
   }
   for (const s of sizes) if (s % 10 !== 0 && (kinds.length === 0 || kinds.includes('sliding'))) fail(`size ${s}: sliding windows slide by size / 10, so sizes must be multiples of 10 ms`);
-  return { kinds: kinds.length > 0 ? KINDS.filter((k) => kinds.includes(k)) : KINDS, sizes, regimes, regimesGiven, keys, events, capSeconds, write, group };
+  return { kinds: kinds.length > 0 ? KINDS.filter((k) => kinds.includes(k)) : KINDS, sizes, regimes, regimesGiven, keys, events, capSeconds, write, group, resultCost };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -624,10 +630,6 @@ function groupsOf(o: Options): Group[] {
   const legacy =
     o.kinds.includes('tumbling') && o.sizes.includes(LEGACY.size) && o.keys.includes(LEGACY.keys) && (!o.regimesGiven || o.regimes.includes(LEGACY.regime));
   if (legacy && !groups.some((g) => groupArg(g) === groupArg(LEGACY))) groups.push(LEGACY);
-  for (const regime of resultCostRegimes(o)) {
-    const small: Group = { kind: 'tumbling', size: RESULT_COST.small, regime, keys: RESULT_COST.keys };
-    if (!groups.some((g) => groupArg(g) === groupArg(small))) groups.push(small);
-  }
   return groups;
 }
 
@@ -637,21 +639,62 @@ function resultCostRegimes(o: Options): Regime[] {
   return RESULT_COST.regimes.filter((r) => o.regimes.includes(r));
 }
 
-/** The cost of a result at `regime` for tidewater and the loop, in ns (undefined: a cell missing, capped or failed). */
-function resultCost(cells: readonly Cell[], regime: Regime): { tidewater: number; loop: number; results: number } | undefined {
-  const find = (size: number) => cells.find((c) => c.group.kind === 'tumbling' && c.group.size === size && c.group.regime === regime && c.group.keys === RESULT_COST.keys);
-  const small = find(RESULT_COST.small);
-  const large = find(RESULT_COST.large);
-  if (small === undefined || large === undefined || small.failed !== undefined || large.failed !== undefined) return undefined;
-  const ts = small.tidewaterMs[0];
-  const tl = large.tidewaterMs[0];
-  if (ts === null || tl === null) return undefined;
-  const results = small.totals[0].results - large.totals[0].results;
-  if (results <= 0) return undefined;
-  return { tidewater: ((ts - tl) * 1e6) / results, loop: ((small.loopMs[0] - large.loopMs[0]) * 1e6) / results, results };
+/** What a child reports for the cost of a result at one regime (see {@link RESULT_COST}). */
+interface ResultCost {
+  readonly regime: Regime;
+  /** ns a result: tidewater (null: a run hit the time cap) and the loop, medians of the per-round costs */
+  readonly tidewaterNs: number | null;
+  readonly loopNs: number;
+  /** the per-round costs of tidewater, in ns */
+  readonly rounds: readonly number[];
+  /** how many more results the small windows give */
+  readonly results: number;
 }
 
-function report(cells: readonly Cell[], o: Options): string {
+/**
+ * The cost of a result at `regime` (the child's side): the 100 ms and 60 s pipelines and loops on the same `n` events,
+ * after a warm-up, {@link ROUNDS} rounds each running all four (tidewater's results checked against the loops').
+ */
+function runResultCost(regime: Regime, n: number, capSeconds: number): ResultCost {
+  const capMs = capSeconds * 1000;
+  const groups = [RESULT_COST.small, RESULT_COST.large].map((size): Group => ({ kind: 'tumbling', size, regime, keys: RESULT_COST.keys }));
+  const ops = groups.map(pipelineOf);
+  const warm = makeInput(Math.max(1, Math.floor(n / 10)), RESULT_COST.keys, regime);
+  for (let w = 0; w < 2; w++) for (let i = 0; i < 2; i++) runTidewater(ops[i] as WindowCount, warm, capMs), runLoop(groups[i] as Group, warm);
+  const input = makeInput(n, RESULT_COST.keys, regime);
+  const tw: number[] = [];
+  const loop: number[] = [];
+  let capped = false;
+  let results = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const runs = groups.map((g, i) => {
+      const a = capped ? undefined : runTidewater(ops[i] as WindowCount, input, capMs);
+      const b = runLoop(g, input);
+      if (a !== undefined && !a.capped) check(g, n, a, b);
+      else capped = true;
+      return { a, b };
+    });
+    const [small, large] = runs as [(typeof runs)[number], (typeof runs)[number]];
+    results = small.b.results - large.b.results;
+    if (results <= 0) fail(`cost of a result: ${sizeLabel(RESULT_COST.small)} windows gave ${small.b.results} results, ${sizeLabel(RESULT_COST.large)} ${large.b.results}`);
+    loop.push(((small.b.ms - large.b.ms) * 1e6) / results);
+    if (!capped && small.a !== undefined && large.a !== undefined) tw.push(((small.a.ms - large.a.ms) * 1e6) / results);
+  }
+  void lastResult;
+  return { regime, tidewaterNs: capped ? null : median(tw), loopNs: median(loop), rounds: capped ? [] : tw, results };
+}
+
+/** Runs {@link runResultCost} at `regime` in a child process. */
+function runResultCostChild(regime: Regime, o: Options): ResultCost {
+  const args = [`--max-old-space-size=${CHILD_HEAP_MB}`, '--expose-gc', '--import', 'tsx', RUN_TS, 'windows', '--result-cost', String(regime), '--events', String(o.events), '--cap', String(o.capSeconds)];
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) fail(`the cost of a result (${regimeLabel(regime)}) failed (exit ${r.status ?? r.signal}); its error is above`);
+  const line = r.stdout.split('\n').find((l) => l.startsWith(CELL_MARK));
+  if (line === undefined) fail(`the cost of a result (${regimeLabel(regime)}) printed no result`);
+  return JSON.parse(line.slice(CELL_MARK.length)) as ResultCost;
+}
+
+function report(cells: readonly Cell[], costs: readonly ResultCost[], o: Options): string {
   const n = o.events;
   const out: string[] = [
     `${n.toLocaleString('en')} and ${(2 * n).toLocaleString('en')} events (10 per ms of event time, value 1, keys at random), ` +
@@ -662,8 +705,7 @@ function report(cells: readonly Cell[], o: Options): string {
   ];
   const summary: string[] = [];
   for (const kind of o.kinds) {
-    // (the extra groups — issue 4's case, the 100 ms cells of the cost of a result — are reported on their own)
-    const mine = cells.filter((c) => c.group.kind === kind && groupArg(c.group) !== groupArg(LEGACY) && o.sizes.includes(c.group.size));
+    const mine = cells.filter((c) => c.group.kind === kind && groupArg(c.group) !== groupArg(LEGACY));
     if (mine.length === 0) continue;
     const title = kind === 'tumbling' ? 'tumbling windows (size)' : kind === 'sliding' ? 'sliding windows (size, slide = size / 10)' : 'session windows (gap)';
     out.push('', `### ${title}`, '', `| ${kind === 'sessions' ? 'gap' : 'size'} · watermark | ${o.keys.map(keysLabel).join(' | ')} |`, `| --- |${o.keys.map(() => ' ---: |').join('')}`);
@@ -692,20 +734,23 @@ function report(cells: readonly Cell[], o: Options): string {
         `(its loop now emits result objects; the old "Map loop" did not).`,
     );
   }
-  const costs = resultCostRegimes(o).map((regime) => ({ regime, cost: resultCost(cells, regime) }));
   if (costs.length > 0) {
-    const text = costs.map(({ regime, cost }) =>
-      cost === undefined
-        ? `${regimeLabel(regime)}: – (a cell missing, capped or failed)`
-        : `${regimeLabel(regime)}: **${cost.tidewater.toFixed(0)} ns** a result (the loop: ${cost.loop.toFixed(0)} ns; ${cost.results.toLocaleString('en')} results more)`,
+    const text = costs.map((c) =>
+      c.tidewaterNs === null
+        ? `${regimeLabel(c.regime)}: tidewater > ${o.capSeconds} s (the loop ${c.loopNs.toFixed(0)} ns)`
+        : `${regimeLabel(c.regime)}: **${c.tidewaterNs.toFixed(0)} ns** a result (per round ${c.rounds.map((x) => x.toFixed(0)).join(', ')}; the loop ${c.loopNs.toFixed(0)} ns)`,
     );
     out.push(
       '',
-      `The cost of a result (tumbling ${sizeLabel(RESULT_COST.small)} against ${sizeLabel(RESULT_COST.large)}, ${keysLabel(RESULT_COST.keys)}, the same events: ` +
-        `the difference of their times at ${n.toLocaleString('en')} events over the difference of their results): ${text.join('; ')}.`,
+      `The cost of a result (tumbling ${sizeLabel(RESULT_COST.small)} against ${sizeLabel(RESULT_COST.large)}, ${keysLabel(RESULT_COST.keys)}, the same ${n.toLocaleString('en')} events, ` +
+        `${(costs[0] as ResultCost).results.toLocaleString('en')} results more; in one process, rounds alternating: the median of the per-round differences of time over the difference of results): ${text.join('; ')}. Target ≤ ${RESULT_COST.target} ns.`,
     );
-    for (const { regime, cost } of costs) {
-      if (cost !== undefined) summary.push(`- cost of a result on the slicing path, ${regimeLabel(regime)}: ${cost.tidewater.toFixed(0)} ns (target ≤ ${RESULT_COST.target} ns: ${cost.tidewater <= RESULT_COST.target ? 'met' : 'NOT met'})`);
+    for (const c of costs) {
+      const value = c.tidewaterNs;
+      summary.push(
+        `- cost of a result on the slicing path, ${regimeLabel(c.regime)}: ` +
+          (value === null ? `not measured (a run hit the time cap)` : `${value.toFixed(0)} ns (target ≤ ${RESULT_COST.target} ns: ${value > 0 && value <= RESULT_COST.target ? 'met' : 'NOT met'})`),
+      );
     }
   }
   out.push('', '**Targets**', '', ...summary);
@@ -735,6 +780,7 @@ function writeSection(command: string, text: string): void {
 export function windowsBench(args: readonly string[] = []): { report: string } {
   const o = parseArgs(args);
   if (o.group !== undefined) return { report: CELL_MARK + JSON.stringify(runGroup(o.group, o.events, o.capSeconds)) };
+  if (o.resultCost !== undefined) return { report: CELL_MARK + JSON.stringify(runResultCost(o.resultCost, o.events, o.capSeconds)) };
   const groups = groupsOf(o);
   const cells: Cell[] = [];
   const t0 = performance.now();
@@ -744,7 +790,18 @@ export function windowsBench(args: readonly string[] = []): { report: string } {
     cells.push(c);
     console.error(progressLine(c, cells.length, groups.length, (performance.now() - t) / 1000));
   }
-  const text = report(cells, o);
+  const costs: ResultCost[] = [];
+  for (const regime of resultCostRegimes(o)) {
+    const t = performance.now();
+    const c = runResultCostChild(regime, o);
+    costs.push(c);
+    console.error(
+      `[cost of a result, ${regimeLabel(regime)}] (${((performance.now() - t) / 1000).toFixed(0)} s): ` +
+        (c.tidewaterNs === null ? 'tidewater hit the time cap' : `tidewater ${c.tidewaterNs.toFixed(0)} ns`) +
+        ` · loop ${c.loopNs.toFixed(0)} ns · ${c.results} results more`,
+    );
+  }
+  const text = report(cells, costs, o);
   const command = `npm run bench -- windows${args.filter((a) => a !== '--write').map((a) => ` ${a}`).join('')}`;
   console.error(`windows matrix: ${groups.length} groups in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   if (o.write) writeSection(command, text);
