@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -579,9 +579,21 @@ const CHILD_HEAP_MB = 8192;
 const RUN_TS = fileURLToPath(new URL('./run.ts', import.meta.url));
 const BENCHMARKS_MD = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 
+/** Runs this bench in a child process in the mode `mode` (`--group …` or `--result-cost …`), at the run's size and cap. */
+function spawnChild(mode: readonly string[], o: Options): SpawnSyncReturns<string> {
+  const args = [`--max-old-space-size=${CHILD_HEAP_MB}`, '--expose-gc', '--import', 'tsx', RUN_TS, 'windows', ...mode, '--events', String(o.events), '--cap', String(o.capSeconds)];
+  return spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 });
+}
+
+/** What a child printed on its marked line (see {@link CELL_MARK}), parsed; `what` names the child in the error. */
+function childResult<X>(stdout: string, what: string): X {
+  const line = stdout.split('\n').find((l) => l.startsWith(CELL_MARK));
+  if (line === undefined) fail(`${what} printed no result`);
+  return JSON.parse(line.slice(CELL_MARK.length)) as X;
+}
+
 function runChild(g: Group, o: Options): Cell {
-  const args = [`--max-old-space-size=${CHILD_HEAP_MB}`, '--expose-gc', '--import', 'tsx', RUN_TS, 'windows', '--group', groupArg(g), '--events', String(o.events), '--cap', String(o.capSeconds)];
-  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnChild(['--group', groupArg(g)], o);
   if (r.status !== 0) {
     // a group whose process dies of a signal (V8 aborts when a cell that holds everything to the end runs out of
     // memory) is reported as failed and the matrix goes on; an error (a failed check of results) stops the run
@@ -591,9 +603,7 @@ function runChild(g: Group, o: Options): Cell {
     const none: Totals = { results: 0, sum: 0 };
     return { group: g, events: o.events, tidewaterMs: [null, null], loopMs: [NaN, NaN], vsLoop: [null, null], growth: null, loopGrowth: NaN, capped: [false, false], totals: [none, none], capSeconds: o.capSeconds, failed: how };
   }
-  const line = r.stdout.split('\n').find((l) => l.startsWith(CELL_MARK));
-  if (line === undefined) fail(`group '${groupLabel(g)}' printed no result`);
-  return JSON.parse(line.slice(CELL_MARK.length)) as Cell;
+  return childResult<Cell>(r.stdout, `group '${groupLabel(g)}'`);
 }
 
 const mevs = (events: number, ms: number): string => `${((events / ms) / 1000).toFixed(2)}`;
@@ -686,12 +696,10 @@ function runResultCost(regime: Regime, n: number, capSeconds: number): ResultCos
 
 /** Runs {@link runResultCost} at `regime` in a child process. */
 function runResultCostChild(regime: Regime, o: Options): ResultCost {
-  const args = [`--max-old-space-size=${CHILD_HEAP_MB}`, '--expose-gc', '--import', 'tsx', RUN_TS, 'windows', '--result-cost', String(regime), '--events', String(o.events), '--cap', String(o.capSeconds)];
-  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) fail(`the cost of a result (${regimeLabel(regime)}) failed (exit ${r.status ?? r.signal}); its error is above`);
-  const line = r.stdout.split('\n').find((l) => l.startsWith(CELL_MARK));
-  if (line === undefined) fail(`the cost of a result (${regimeLabel(regime)}) printed no result`);
-  return JSON.parse(line.slice(CELL_MARK.length)) as ResultCost;
+  const what = `the cost of a result (${regimeLabel(regime)})`;
+  const r = spawnChild(['--result-cost', String(regime)], o);
+  if (r.status !== 0) fail(`${what} failed (exit ${r.status ?? r.signal}); its error is above`);
+  return childResult<ResultCost>(r.stdout, what);
 }
 
 function report(cells: readonly Cell[], costs: readonly ResultCost[], o: Options): string {

@@ -102,23 +102,15 @@ class DueHeap {
       this.sessions[slot] = sessions;
     }
     if (this.size === this.slots.length) this.grow();
-    const times = this.times;
-    const sequences = this.sequences;
-    const slots = this.slots;
     // sift up from a hole at the end: parents later than the entry move down into it
     let i = this.size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const tp = times[parent] as number;
-      if (tp < time || (tp === time && (sequences[parent] as number) < sequence)) break;
-      times[i] = tp;
-      sequences[i] = sequences[parent] as number;
-      slots[i] = slots[parent] as number;
+      if (this.before(parent, time, sequence)) break;
+      this.move(parent, i);
       i = parent;
     }
-    times[i] = time;
-    sequences[i] = sequence;
-    slots[i] = slot;
+    this.place(i, time, sequence, slot);
   }
 
   /** Removes the earliest entry (only when not empty) into `into`'s fields. */
@@ -151,23 +143,31 @@ class DueHeap {
       let c = 2 * i + 1;
       if (c >= last) break;
       const r = c + 1;
-      let tc = times[c] as number;
-      if (r < last) {
-        const tr = times[r] as number;
-        if (tr < tc || (tr === tc && (sequences[r] as number) < (sequences[c] as number))) {
-          c = r;
-          tc = tr;
-        }
-      }
-      if (tc > time || (tc === time && (sequences[c] as number) > sequence)) break;
-      times[i] = tc;
-      sequences[i] = sequences[c] as number;
-      slots[i] = slots[c] as number;
+      if (r < last && this.before(r, times[c] as number, sequences[c] as number)) c = r;
+      if (!this.before(c, time, sequence)) break;
+      this.move(c, i);
       i = c;
     }
-    times[i] = time;
-    sequences[i] = sequence;
-    slots[i] = lastSlot;
+    this.place(i, time, sequence, lastSlot);
+  }
+
+  /** Whether the entry at heap position `i` comes before (time, sequence). */
+  private before(i: number, time: number, sequence: number): boolean {
+    const t = this.times[i] as number;
+    return t < time || (t === time && (this.sequences[i] as number) < sequence);
+  }
+
+  /** The entry at heap position `from` into position `to` (a sift moves entries into a hole instead of swapping). */
+  private move(from: number, to: number): void {
+    this.times[to] = this.times[from] as number;
+    this.sequences[to] = this.sequences[from] as number;
+    this.slots[to] = this.slots[from] as number;
+  }
+
+  private place(i: number, time: number, sequence: number, slot: number): void {
+    this.times[i] = time;
+    this.sequences[i] = sequence;
+    this.slots[i] = slot;
   }
 
   private grow(): void {
