@@ -33,6 +33,30 @@ describe('ChunkWriter', () => {
     expect(numbersAsWritten(xs)).toStrictEqual(xs.map((x) => JSON.stringify(x)));
   });
 
+  it('writes items that are all integers below 10¹² in magnitude as JSON does, and nothing when any is not', () => {
+    const edge = [0, 7, 9, 10, 99, 100, 9999, 10_000, 99_999_999, 100_000_000, 2 ** 31, 999_999_999_999, -1, -10_000, -(2 ** 31), -999_999_999_999];
+    const integer = fc.oneof(fc.constantFrom(...edge), fc.integer(), fc.integer({ min: -999_999_999_999, max: 999_999_999_999 }));
+    fc.assert(
+      fc.property(fc.array(integer, { maxLength: 40 }), (xs) => {
+        const w = new ChunkWriter();
+        w.begin(0);
+        w.rawValue();
+        w.byte(91);
+        expect(w.integerItems(new Set(xs), new Set(xs).size)).toBe(true);
+        w.byte(93);
+        w.endRaw();
+        expect((JSON.parse(w.finish().join('')) as [[number, string, unknown]])[0][2]).toStrictEqual([...new Set(xs)]);
+      }),
+    );
+    for (const odd of [1e12, -1e12, 2 ** 53, 0.5, -0, NaN, Infinity, '1', null, undefined, 1n]) {
+      const w = new ChunkWriter();
+      w.begin(0);
+      const at = w.position;
+      expect(w.integerItems([1, 2, odd, 3], 4)).toBe(false);
+      expect(w.position).toBe(at);
+    }
+  });
+
   it('writes a string of printable ASCII without quotes or backslashes as its literal, and nothing for any other', () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.oneof(fc.constantFrom('"', '\\', '\n', '\u007f', 'é', '😀', '\ud800'), fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c))) }), (s) => {

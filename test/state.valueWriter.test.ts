@@ -92,6 +92,24 @@ describe('writeCodecJson', () => {
     );
   });
 
+  it('property: a Set of numbers (integers, large ones, fractions, -0, non-finite ones) and other items as the codec writes it', () => {
+    const item = fc.oneof(
+      fc.integer(),
+      fc.integer({ min: -999_999_999_999, max: 999_999_999_999 }),
+      fc.constantFrom(1e12, -1e12, 2 ** 53, -0, NaN, Infinity, -Infinity, 0.5),
+      fc.double(),
+      fc.string({ maxLength: 3 }),
+    );
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 30 }), fc.boolean(), (xs, onlyIntegers) => {
+        const set = new Set(onlyIntegers ? xs.filter((x) => Number.isSafeInteger(x) && Math.abs(x as number) < 1e12) : xs);
+        expect(written(set)).toBe(encodeValue(set));
+        expect(written({ s: set, a: [set] })).toBe(encodeValue({ s: set, a: [set] }));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('property: any string, as a value and as a key, is written as the codec writes it', () => {
     const unit = fc.oneof(
       fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u007f', '\u2028', 'é', '€', '😀', '\ud800', '\udfff'),

@@ -120,6 +120,7 @@ function writeObject(w: ChunkWriter, v: object, depth: number): boolean {
  * twice as slow.)
  */
 function writeSetItems(w: ChunkWriter, set: Set<unknown>, depth: number): boolean {
+  if (w.integerItems(set, set.size)) return true;
   let first = true;
   for (const x of set) {
     if (!first) w.byte(COMMA);
