@@ -1,6 +1,6 @@
 // coProcess and the two-input operator core: docs/SEMANTICS.md §10.1 (combined watermark, idleness, barriers, end of
 // input) and §10.5 (coProcess), with CombinedWatermarkStatus's vectors.
-import type { Observable } from 'rxjs';
+import { Subject, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { active, ConfigurationError, idle, InvalidKeyError, MAX_WATERMARK, UserFunctionError, valueState, watermark, type StreamElement, type StreamStatus, type Watermark } from '../src/index.js';
 import { CombinedWatermarkStatus } from '../src/partitioning/combinedWatermark.js';
@@ -211,6 +211,36 @@ describe('coProcess (docs/SEMANTICS.md §10.5)', () => {
     bad.record(1, 1, 'k').record2(2, 2, 'k');
     expect(bad.error).toBeInstanceOf(UserFunctionError);
     expect(String((bad.error as Error).message)).toContain('no 2');
+  });
+
+  it('a record fed into an input while another record\'s outputs go out waits its turn: it never runs under the other\'s key (§10.1 rule 1)', () => {
+    const left$ = new Subject<StreamElement<string, string>>();
+    const right$ = new Subject<StreamElement<string, string>>();
+    const log: string[] = [];
+    let fed = false;
+    left$
+      .pipe(
+        coProcess<string, string, string, string>(right$, {
+          name: 'feedback',
+          onElement1(v, ctx) {
+            ctx.emit(`1:${v}@${ctx.key} first`);
+            ctx.emit(`1:${v}@${ctx.key} second`);
+          },
+          onElement2(v, ctx) {
+            ctx.emit(`2:${v}@${ctx.key}`);
+          },
+        }),
+      )
+      .subscribe((e) => {
+        if (e.kind !== 'record') return;
+        log.push(e.value);
+        if (!fed) {
+          fed = true;
+          right$.next({ kind: 'record', value: 'fb', timestamp: 5, key: 'other' });
+        }
+      });
+    left$.next({ kind: 'record', value: 'a', timestamp: 1, key: 'k' });
+    expect(log).toStrictEqual(['1:a@k first', '1:a@k second', '2:fb@other']);
   });
 
   it('a value that is not a stream element on the second input fails the output naming the operator', () => {

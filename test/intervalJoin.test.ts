@@ -69,6 +69,30 @@ describe('intervalJoin: membership, order and output (rules 2, 4, 5)', () => {
   });
 });
 
+describe('intervalJoin: one element at a time (§10.1 rule 1)', () => {
+  it('a record fed into an input while a record\'s pairs go out waits its turn: the record is buffered under its own key', () => {
+    const left$ = new Subject<StreamElement<string, string>>();
+    const right$ = new Subject<StreamElement<string, string>>();
+    const log: string[] = [];
+    let fed = false;
+    left$.pipe(join({ lower: -10, upper: 10 })(right$)).subscribe((e) => {
+      if (e.kind !== 'record') return;
+      log.push(`${e.value} ${e.key as string}`);
+      if (!fed) {
+        fed = true;
+        right$.next({ kind: 'record', value: 'fb', timestamp: 5, key: 'other' });
+      }
+    });
+    right$.next({ kind: 'record', value: 'r1', timestamp: 1, key: 'k' });
+    right$.next({ kind: 'record', value: 'r2', timestamp: 2, key: 'k' });
+    left$.next({ kind: 'record', value: 'L', timestamp: 3, key: 'k' });
+    right$.next({ kind: 'record', value: 'probeK', timestamp: 3, key: 'k' });
+    right$.next({ kind: 'record', value: 'probeOther', timestamp: 3, key: 'other' });
+    // before the fix, `fb` ran inside L's turn and L was buffered under `other`: L joined probeOther, not probeK
+    expect(log).toStrictEqual(['L+r1 3/1 k', 'L+r2 3/2 k', 'L+probeK 3/3 k']);
+  });
+});
+
 describe('intervalJoin: watermark, lateness and cleanup (rules 3, 6, 7; §10.1)', () => {
   it('the watermark is the minimum of both inputs: records of the slower input are not late', () => {
     const h = twoInputHarness(join({ lower: 0, upper: 100 }));

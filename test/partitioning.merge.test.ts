@@ -141,6 +141,21 @@ describe('mergeStreams: barriers (docs/SEMANTICS.md §8)', () => {
     expect(seen).toStrictEqual(['W 3', 'W 5', 'idle', 'active', 'W MAX']);
   });
 
+  it('a consumer feeding an input while a record goes out: what it feeds comes after that record\'s handling, not inside it', () => {
+    const [a, b] = [new Subject<El>(), new Subject<El>()];
+    const seen: string[] = [];
+    let depth = 0;
+    mergeStreams(a, b).subscribe((e) => {
+      depth++;
+      seen.push(`${fmt(e)} depth ${depth}`);
+      if (e.kind === 'record' && e.value === 'x') b.next(r('fed', 2));
+      seen.push(`done ${fmt(e)}`);
+      depth--;
+    });
+    push(a, r('x', 1), r('y', 3));
+    expect(seen).toStrictEqual(['"x" @1 depth 1', 'done "x" @1', '"fed" @2 depth 1', 'done "fed" @2', '"y" @3 depth 1', 'done "y" @3']);
+  });
+
   it('a held barrier n+1 blocks its input again when released', () => {
     const { inputs: [a, b], out } = rig(2);
     push(a!, ckpt(1), r('a1'), ckpt(2), r('a2'));

@@ -129,10 +129,22 @@ export class AlignedInputs {
     this.live = n;
   }
 
-  /** The hot path: a record of an unblocked input goes straight through. */
+  /**
+   * The hot path: a record of an unblocked input goes straight through (its turn: what arrives meanwhile waits, as in
+   * {@link arrive}).
+   */
   next(i: number, e: StreamElement<unknown, unknown>): void {
-    if (e?.kind === 'record' && this.blocked[i] === 0 && !this.busy) this.destination.record(i, e);
-    else this.arrive(i, e);
+    if (e?.kind !== 'record' || this.blocked[i] !== 0 || this.busy) {
+      this.arrive(i, e);
+      return;
+    }
+    this.busy = true;
+    try {
+      this.destination.record(i, e);
+      if (this.arrivals.length > 0) this.takeArrivals();
+    } finally {
+      this.busy = false;
+    }
   }
 
   complete(i: number): void {
@@ -153,15 +165,20 @@ export class AlignedInputs {
     this.busy = true;
     try {
       this.process(i, e);
-      while (this.arrivals.length > 0 && !this.destination.closed) {
-        const inputs = this.arrivalInputs;
-        const elements = this.arrivals;
-        this.arrivalInputs = [];
-        this.arrivals = [];
-        for (let k = 0; k < elements.length && !this.destination.closed; k++) this.process(inputs[k] as number, elements[k] as Held);
-      }
+      this.takeArrivals();
     } finally {
       this.busy = false;
+    }
+  }
+
+  /** Processes, in their turn, the elements that arrived while one was being processed (and those they bring). */
+  private takeArrivals(): void {
+    while (this.arrivals.length > 0 && !this.destination.closed) {
+      const inputs = this.arrivalInputs;
+      const elements = this.arrivals;
+      this.arrivalInputs = [];
+      this.arrivals = [];
+      for (let k = 0; k < elements.length && !this.destination.closed; k++) this.process(inputs[k] as number, elements[k] as Held);
     }
   }
 
