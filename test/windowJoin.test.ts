@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { Subject, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { active, idle, InvalidKeyError, MAX_WATERMARK, sessionWindows, slidingWindows, tumblingWindows, type StreamElement, type StreamRecord } from '../src/index.js';
+import { active, countTrigger, globalWindows, idle, InvalidKeyError, MAX_WATERMARK, purging, sessionWindows, slidingWindows, tumblingWindows, type StreamElement, type StreamRecord, type Trigger } from '../src/index.js';
 import { coGroup, windowJoin } from '../operators/index.js';
 import { rec, twoInputHarness, wm } from '../testing/index.js';
 import { runTwoInput, type Step } from './support/twoInputs.js';
@@ -70,6 +70,7 @@ describe('windowJoin (docs/SEMANTICS.md §10.3)', () => {
     expect(h.metrics()).toMatchObject({ lateRecordsDropped: 2 });
     expect(h.warnings()).toHaveLength(1);
     expect(h.warnings()[0]).toMatch(/^wj: a record arrived after its windows were cleaned up \(timestamp 5 \+ allowedLateness 0 <= watermark 20\) and was dropped\./);
+    expect(h.warnings()[0]).toContain('pass { lateData: subject } to windowJoin(...) to receive them');
     const late = new Subject<StreamRecord<string, string>>();
     const h2 = twoInputHarness(joinIn(tumblingWindows(10), { lateData: late }));
     h2.watermark(20).watermark2(20).record('l', 5, 'k').record2('r', 6, 'k');
@@ -94,11 +95,50 @@ describe('windowJoin (docs/SEMANTICS.md §10.3)', () => {
     expect(h.completed).toBe(true);
   });
 
-  it('an unkeyed record fails the output naming windowJoin and the fix', () => {
+  it('an unkeyed record fails the output naming windowJoin, the value as given and the fix', () => {
     const h = twoInputHarness(joinIn(tumblingWindows(10)));
     h.push2({ kind: 'record', value: 'r', timestamp: 1, key: undefined as unknown as string });
     expect(h.error).toBeInstanceOf(InvalidKeyError);
-    expect((h.error as Error).message).toContain('put keyBy(...) before windowJoin');
+    expect((h.error as Error).message).toBe('wj: key undefined of "r" is not a valid key. The stream is not keyed: put keyBy(...) before windowJoin.');
+  });
+
+  it('errors name the value as given (not as the join holds it) and the join by its name', () => {
+    const bad = twoInputHarness(joinIn(tumblingWindows(10)));
+    bad.push2({ kind: 'record', value: 'v', timestamp: NaN, key: 'k' });
+    expect((bad.error as Error).message).toBe(
+      'tumblingWindows: timestamp NaN of "v" is not a finite number of milliseconds. Window assignment needs finite timestamps: stamp records with eventTime(...) first.',
+    );
+    const notAnElement = twoInputHarness(joinIn(tumblingWindows(10)));
+    notAnElement.push2(42 as unknown as StreamElement<string, string>);
+    expect((notAnElement.error as Error).message).toMatch(/^wj: received 42, which is not a stream element/);
+  });
+
+  it('the assigner gets each record\'s own value: a dynamic session gap read from either input', () => {
+    type V = { id: string; gap: number };
+    const h = twoInputHarness<V, V, string, string>((right$) =>
+      windowJoin<V, V, string, string>(right$, sessionWindows<V>((v) => v.gap), (l, r, { window }) => `${l.id}+${r.id} [${window.start},${window.end})`, { name: 'dyn' }),
+    );
+    h.record({ id: 'l', gap: 10 }, 1, 'k').record2({ id: 'r', gap: 4 }, 11, 'k').watermark(40).watermark2(40);
+    expect(h.error).toBeUndefined();
+    expect(h.records().map((r) => [r.value, r.timestamp])).toStrictEqual([['l+r [1,15)', 14]]);
+  });
+
+  it('a trigger replaces the default one; its onElement gets each record\'s own value; globalWindows fire with it', () => {
+    const seen: string[] = [];
+    const everyRight: Trigger<string> = {
+      canMerge: false,
+      onElement: (v) => (seen.push(v), v.startsWith('r') ? 'fire' : 'continue'),
+      onEventTime: () => 'continue',
+      onProcessingTime: () => 'continue',
+      clear: () => undefined,
+    };
+    const h = twoInputHarness(joinIn(globalWindows(), { trigger: everyRight }));
+    h.record('l1', 1, 'k').record2('r1', 2, 'k').record('l2', 3, 'k').record2('r2', 4, 'k');
+    expect(seen).toStrictEqual(['l1', 'r1', 'l2', 'r2']);
+    expect(records(h).map(([v]) => v)).toStrictEqual(['k l1+r1 [-Infinity,Infinity)', 'k l1+r1 [-Infinity,Infinity)', 'k l1+r2 [-Infinity,Infinity)', 'k l2+r1 [-Infinity,Infinity)', 'k l2+r2 [-Infinity,Infinity)']);
+    const counted = twoInputHarness(joinIn(globalWindows(), { trigger: purging(countTrigger(2)) }));
+    counted.record('a', 1, 'k').record2('b', 2, 'k').record('c', 3, 'k');
+    expect(records(counted).map(([v]) => v.split(' [')[0])).toStrictEqual(['k a+b']);
   });
 });
 

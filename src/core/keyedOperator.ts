@@ -259,7 +259,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   private failKey(e: StreamRecord<IN, unknown>): void {
     const key = e.key;
     this.fail(
-      new InvalidKeyError(this.name, key, e.value, key === undefined ? `The stream is not keyed: put keyBy(...) before ${this.kindLabel()}.` : undefined),
+      new InvalidKeyError(this.name, key, this.valueInErrors(e.value), key === undefined ? `The stream is not keyed: put keyBy(...) before ${this.kindLabel()}.` : undefined),
     );
   }
 
@@ -324,6 +324,11 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   /** The operator kind (`process`, `window`), for messages. */
   protected kindLabel(): string {
     return this.kind;
+  }
+
+  /** A record's value as the user gave it, for messages (a window join's operator holds it tagged with its input). */
+  protected valueInErrors(value: unknown): unknown {
+    return value;
   }
 
   protected fail(err: TidewaterError): void {

@@ -4,6 +4,7 @@ import { twoInputOperator } from '../core/twoInputOperator.js';
 import type { OutputTag, StreamElement, StreamRecord } from '../elements/index.js';
 import { forwardControl, operator, subscribeElements } from '../elements/plumbing.js';
 import type { WindowAssigner } from '../windows/assigners.js';
+import { isEventTimeTrigger, isProcessingTimeTrigger, type Trigger } from '../windows/triggers.js';
 import type { WindowContext, WindowResult } from '../windows/types.js';
 import type { WindowFunction } from '../windows/windowOperatorBase.js';
 import { windowOperatorOf } from '../windows/windowOperatorChoice.js';
@@ -20,6 +21,11 @@ import { windowOperatorOf } from '../windows/windowOperatorChoice.js';
 export interface WindowJoinOptions<L, R, K> {
   /** Stable id of the join's state in checkpoints; defaults to its position (`windowJoin#0`, `coGroup#0`, …). */
   readonly name?: string;
+  /**
+   * Replaces the assigner's default trigger (Flink's `JoinedStreams…window(…).trigger(…)`); its `onElement` gets each
+   * record's own value, of either input. `globalWindows()` needs one: its default trigger never fires.
+   */
+  readonly trigger?: Trigger<L | R>;
   /** Keep windows this many whole ms of event time after their end, firing again on late elements (default 0). */
   readonly allowedLateness?: number;
   /**
@@ -46,6 +52,27 @@ function tagged<T, K>(side: 0 | 1, name: string): OperatorFunction<StreamElement
 }
 
 const untag = (v: unknown): unknown => (v as Sided).value;
+
+/**
+ * The user's assigner over the tagged values: it is given each record's own value (a dynamic session gap, a custom
+ * assigner reading the value, the value named in its errors), everything else as the assigner has it.
+ */
+function sidedAssigner(assigner: WindowAssigner<unknown>): WindowAssigner<Sided> {
+  const sided = Object.create(assigner) as { assign: WindowAssigner<Sided>['assign'] };
+  sided.assign = (v, timestamp, processingTime) => assigner.assign(v.value, timestamp, processingTime);
+  return sided as unknown as WindowAssigner<Sided>;
+}
+
+/**
+ * The user's trigger over the tagged values, its `onElement` given each record's own value; the built-in event-time
+ * and processing-time triggers as they are (they read no value, and the window operators recognise them by identity).
+ */
+function sidedTrigger(trigger: Trigger<unknown>): Trigger<Sided> {
+  if (isEventTimeTrigger(trigger) || isProcessingTimeTrigger(trigger)) return trigger as Trigger<Sided>;
+  const sided = Object.create(trigger) as { onElement: Trigger<Sided>['onElement'] };
+  sided.onElement = (v, timestamp, window, ctx) => trigger.onElement(v.value, timestamp, window, ctx);
+  return sided as unknown as Trigger<Sided>;
+}
 
 /** A firing's elements split by side, each in arrival order. */
 function sides<L, R>(elements: readonly unknown[]): [L[], R[]] {
@@ -99,17 +126,20 @@ export function windowJoinOperator<L, R, K, OUT>(
     fn: (elements, ctx) => ('group' in results ? results.group(...sides<L, R>(elements), ctx) : undefined),
   };
   const windowOptions = {
+    ...(options.trigger !== undefined ? { trigger: sidedTrigger(options.trigger as Trigger<unknown>) } : {}),
     ...(options.allowedLateness !== undefined ? { allowedLateness: options.allowedLateness } : {}),
     ...(options.lateData !== undefined ? { lateData: options.lateData as unknown as Observer<StreamRecord<Sided, K>> | OutputTag<Sided> } : {}),
   };
   // the window operator's output type says `WindowResult`; with `plain` its records carry the results themselves
+  const sided = sidedAssigner(assigner as WindowAssigner<unknown>);
+  // (a value that is not a stream element is reported by the tagging, under the join's name when it has one)
+  const name = options.name ?? kind;
   const join = twoInputOperator<Sided, Sided, K, OUT>(
     kind,
     options.name,
-    right$.pipe(tagged<R, K>(1, kind)),
+    right$.pipe(tagged<R, K>(1, name)),
     'union',
-    (args) =>
-      windowOperatorOf<Sided, K, OUT>(args as unknown as CoreArgs<WindowResult<K, OUT>>, assigner as WindowAssigner<Sided>, windowOptions, fn) as unknown as KeyedOperatorCore<Sided, OUT>,
+    (args) => windowOperatorOf<Sided, K, OUT>(args as unknown as CoreArgs<WindowResult<K, OUT>>, sided, windowOptions, fn) as unknown as KeyedOperatorCore<Sided, OUT>,
   );
-  return (left$) => left$.pipe(tagged<L, K>(0, kind), join);
+  return (left$) => left$.pipe(tagged<L, K>(0, name), join);
 }

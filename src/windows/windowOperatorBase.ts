@@ -317,6 +317,10 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
     (this.out as unknown as Subscriber<StreamElement<unknown, Key>>).next({ kind: 'record', value, timestamp: this.firingTs, key: this.firingKey });
   };
 
+  protected override valueInErrors(value: unknown): unknown {
+    return this.plain === undefined ? value : this.plain.lateValue(value);
+  }
+
   /** Emits one result of a window, stamped `ts`. */
   protected emitOne(key: K, window: TimeWindow, value: R, ts: number): void {
     this.recordsOut++;
@@ -338,7 +342,7 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
       this.warned = true;
       this.warn(
         `${this.name}: a record arrived after its windows were cleaned up (timestamp ${r.timestamp} + allowedLateness ${this.lateness} <= watermark ${this.watermark}) and was dropped. ` +
-          'Dropped records are counted in the lateRecordsDropped metric; pass { lateData: subject } to window(...) to receive them, or raise allowedLateness.',
+          `Dropped records are counted in the lateRecordsDropped metric; pass { lateData: subject } to ${this.plain === undefined ? 'window' : this.fn.name}(...) to receive them, or raise allowedLateness.`,
       );
     }
   }
