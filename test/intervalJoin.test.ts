@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { Subject, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, idle, MAX_WATERMARK, type StreamElement, type StreamRecord } from '../src/index.js';
+import { ConfigurationError, idle, InvalidTimestampError, MAX_WATERMARK, type StreamElement, type StreamRecord } from '../src/index.js';
 import { intervalJoin, type IntervalJoinBounds } from '../operators/index.js';
 import { rec, twoInputHarness, wm } from '../testing/index.js';
 import { prng } from '../demo/clicks.js';
@@ -25,6 +25,16 @@ describe('intervalJoin: configuration (docs/SEMANTICS.md §10.2 rule 1)', () => 
     expect(() => intervalJoin(right$, { lower: 0.5, upper: 1 }, () => 0, { name: 'x' })).toThrow('x: lower bound must be an integer number of ms, got 0.5.');
     expect(() => intervalJoin(right$, { upper: 1 } as unknown as IntervalJoinBounds, () => 0)).toThrow('intervalJoin: lower bound must be an integer number of ms, got undefined.');
     expect(() => intervalJoin(right$, { lower: 0, upper: 1, lowerInclusive: 'no' as unknown as boolean }, () => 0)).toThrow('intervalJoin: lowerInclusive must be true or false');
+  });
+
+  it('a record without a finite timestamp fails the stream naming the join, the value and the fix (Flink: Long.MIN_VALUE)', () => {
+    for (const ts of [NaN, Infinity, -Infinity]) {
+      const h = twoInputHarness(join({ lower: -5, upper: 5 }));
+      h.record('l', 1, 'k').push2({ kind: 'record', value: 'bad', timestamp: ts, key: 'k' });
+      expect(h.error).toBeInstanceOf(InvalidTimestampError);
+      expect((h.error as Error).message).toMatch(/^j: timestamp (NaN|Infinity|-Infinity) of "bad" is not a finite number of milliseconds\. An interval join needs finite timestamps: stamp records with eventTime\(\.\.\.\) first\./);
+      expect(values(h)).toStrictEqual([]);
+    }
   });
 
   it('(0, 0) with both bounds exclusive is valid and joins nothing', () => {
