@@ -17,10 +17,12 @@ import {
   type JobConfig,
   type Source,
   type StateStore,
+  valueState,
   type WindowResult,
 } from '../src/index.js';
-import { aggregate, eventTime, keyBy, parallel, window } from '../operators/index.js';
-import { wideNarrow, type UserClick } from './support/gated.js';
+import { aggregate, eventTime, keyBy, parallel, process, window } from '../operators/index.js';
+import { keyGroupOf } from '../src/keys/keyGroups.js';
+import { gatedAt, wideNarrow, type UserClick } from './support/gated.js';
 
 const clicks: UserClick[] = Array.from({ length: 300 }, (_, i) => ({ user: `u${(i * 7919) % 23}`, ts: i * 10 }));
 
@@ -254,5 +256,45 @@ describe('runJob({ parallelism })', () => {
     await expect(second.done).rejects.toThrow(
       "runJob(mp): checkpoint 1 was taken with maxParallelism 256 (operator 'window#0'), the job has 128. Key groups cannot be re-split: run with maxParallelism: 256, or restore: false to start over.",
     );
+  });
+
+  it('parallel(3) inside parallelism 2: an inner subtask that snapshots in full within a delta clears only the key groups its outer subtask owns', async () => {
+    // inner subtask 1 of 3 has key groups 43..85; outer subtask 0 of 2 owns 0..63: its 64..85 are the other's
+    const low: string[] = [];
+    const high: string[] = [];
+    for (let i = 0; low.length < 5_000 || high.length < 20; i++) {
+      const k = `k${i}`;
+      const g = keyGroupOf(k, 128);
+      if (g >= 43 && g <= 63 && low.length < 5_000) low.push(k);
+      else if (g >= 64 && g <= 85 && high.length < 20) high.push(k);
+    }
+    const counter = process<{ user: string }, string, string, { n: ReturnType<typeof valueState<number>> }>({
+      name: 'counter',
+      state: { n: valueState<number>() },
+      onElement(c, ctx) {
+        const n = (ctx.state.n.get() ?? 0) + 1;
+        ctx.state.n.set(n);
+        ctx.emit(`${c.user}=${n}`);
+      },
+    });
+    const pipeline = pipe(keyBy((c: { user: string }) => c.user), parallel(3, counter));
+    const first = [...low, ...high].map((user) => ({ user }));
+    // the second round changes every low key: that inner subtask's tracking saturates, its snapshot is full
+    const input = [...first, ...low.map((user) => ({ user }))];
+    const { source, gates } = gatedAt(input, [first.length, input.length]);
+    const store = memoryStore();
+    const job = runJob({ name: 'nested', source, pipeline, sink: toArray<string>(), parallelism: 2, checkpoint: { intervalMs: 1e9, store, retain: 10 } });
+    const taken: boolean[] = [];
+    for (const g of gates) {
+      await g.reached;
+      taken.push((await job.triggerCheckpoint()).full);
+      if (g.at < input.length) g.open();
+    }
+    await job.stop();
+    expect(taken).toStrictEqual([true, false]);
+    // restored from the delta: the untouched keys of 64..85 are still counted
+    const out = toArray<string>();
+    await runJob({ name: 'nested', source: fromArray([...input, { user: high[0] as string }, { user: low[0] as string }]), pipeline, sink: out, parallelism: 2, checkpoint: { intervalMs: 1e9, store } }).done;
+    expect(out.values).toStrictEqual([`${high[0] as string}=2`, `${low[0] as string}=3`]);
   });
 });

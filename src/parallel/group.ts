@@ -36,7 +36,8 @@ export interface ReportedMetrics {
  * Folds the snapshots the subtasks took of one operator at one checkpoint into the operator's one snapshot: the
  * subtasks own disjoint key groups, so their entries side by side are the whole state (docs/SEMANTICS.md §7.1). The
  * watermark is the lowest of theirs. All full: full. Otherwise a delta; a subtask that snapshotted in full (its
- * first snapshot, or its change tracking saturated) has its key groups (`ranges[i]`) marked as replaced whole
+ * first snapshot, or its change tracking saturated) has its key groups (`ranges[i]`, of them only those `owns` says
+ * the group's own subtask owns: a group nested in a parallel job owns part of its range) marked as replaced whole
  * ({@link CLEAR_KEY_GROUP_PATH}), its entries following.
  *
  * @internal
@@ -45,6 +46,7 @@ export function combineSnapshots(
   name: string,
   parts: readonly OperatorSnapshot[],
   ranges: readonly ({ readonly first: number; readonly last: number } | undefined)[] = [],
+  owns?: (group: number) => boolean,
 ): OperatorSnapshot {
   const first = parts[0];
   if (first === undefined) throw new Error(`${name}: no subtask snapshots to combine`);
@@ -78,7 +80,7 @@ export function combineSnapshots(
     if (clear && range === undefined) throw new Error(`${name}: subtask ${i} snapshotted in full, the others as deltas, and its key groups are not known`);
     if (clear || !(p instanceof PackedSnapshot)) {
       const w = new ChunkWriter();
-      if (clear && range !== undefined) for (let g = range.first; g <= range.last; g++) w.row(g, CLEAR_PATH_ESCAPED, undefined);
+      if (clear && range !== undefined) for (let g = range.first; g <= range.last; g++) if (owns === undefined || owns(g)) w.row(g, CLEAR_PATH_ESCAPED, undefined);
       if (!(p instanceof PackedSnapshot)) for (const e of p.entries) w.entry(e);
       chunks.push(...w.finish());
       count += w.count;
@@ -179,7 +181,8 @@ export class ParallelOperatorInstance implements StatefulOperatorInstance {
       }
       parts.push(part);
     }
-    return combineSnapshots(this.name, parts, parts.map((_, i) => this.group.range(i)));
+    // (nested in a parallel job, the group owns only its subtask's key groups: the others' are not cleared)
+    return combineSnapshots(this.name, parts, parts.map((_, i) => this.group.range(i)), this.group.parent?.ownsKeyGroup);
   }
 
   /** The subtask that owns `key` (by key group: state is found by key group, not by subtask number). */
