@@ -3,9 +3,9 @@
 // busy ones, bounded delta chains across restarts, unusable checkpoints.
 import { pipe, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { fromArray, fromObservable, JobError, memoryStore, runJob, toArray, type StateStore } from '../src/index.js';
+import { fromArray, fromObservable, JobError, memoryStore, runJob, toArray, type Source, type StateStore } from '../src/index.js';
 import { map } from '../operators/index.js';
-import { gated, runningSum } from './support/gated.js';
+import { gated, gatedAt, runningSum } from './support/gated.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -193,7 +193,67 @@ describe('recovery corner cases', () => {
     await expect(job.done).rejects.toThrow(`runJob(j): none of the 1 checkpoint(s) 1 is usable (torn or corrupt) in ${store.description}; restore another one, or pass restore: false to start over.`);
     const out = toArray<number>();
     const s = await runJob({ name: 'j', source: fromArray(values(3)), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store }, restore: false }).done;
-    expect([s.restoredFrom, s.lastCheckpoint, out.values]).toStrictEqual([undefined, 1, sums(3)]);
-    expect((await store.listCheckpoints('j')).map((c) => c.id)).toStrictEqual([1]); // the old timeline is gone
+    expect([s.restoredFrom, s.lastCheckpoint, out.values]).toStrictEqual([undefined, 2, sums(3)]); // ids never repeat
+    expect((await store.listCheckpoints('j')).map((c) => c.id)).toStrictEqual([2]); // the old timeline is gone
+  });
+
+  it('restore: <id> rolls back: the checkpoints after it (not savepoints) go, so a restart before the new timeline\'s first checkpoint resumes from it; ids go on', async () => {
+    const store = memoryStore();
+    const g = gatedAt(values(8), [2, 4, 6, 8]);
+    const first = runJob({ name: 'rb', source: g.source, pipeline: runningSum(), checkpoint: { intervalMs: 1e9, store, retain: 10 } });
+    for (const gate of g.gates) {
+      await gate.reached;
+      await first.triggerCheckpoint();
+      if (gate.at < 8) gate.open();
+    }
+    await first.stop({ savepoint: true });
+    expect((await store.listCheckpoints('rb')).map((c) => [c.id, c.savepoint])).toStrictEqual([[5, true], [4, false], [3, false], [2, false], [1, false]]);
+    // roll back to 2; the run fails before its first checkpoint
+    const failing: Source<number> = {
+      description: 'failing',
+      open: () => ({
+        read: () => {
+          throw new Error('crash');
+        },
+        offset: () => '0',
+        close: () => undefined,
+      }),
+    };
+    const rolledBack = runJob({ name: 'rb', source: failing, pipeline: runningSum(), restore: 2, checkpoint: { intervalMs: 1e9, store, retain: 10 } });
+    await expect(rolledBack.done).rejects.toThrow('it resumes from checkpoint 2');
+    expect((await store.listCheckpoints('rb')).map((c) => c.id)).toStrictEqual([5, 2, 1]);
+    // the restart resumes from 2 (after 4 values), not from 4 of the abandoned timeline (after all 8: no output)
+    const out = toArray<number>();
+    const again = await runJob({ name: 'rb', source: fromArray(values(8)), pipeline: runningSum(), sink: out, restore: 4, checkpoint: { intervalMs: 1e9, store, retain: 10 } }).done;
+    expect([again.restoredFrom, out.values, again.lastCheckpoint]).toStrictEqual([2, sums(8).slice(4), 6]);
+  });
+
+  it('a source is released up to the oldest retained checkpoint\'s offset, whatever its offsets look like (JSON text)', async () => {
+    const g = gatedAt(values(6), [1, 2, 3, 4, 5]);
+    const released: string[] = [];
+    // the gated source's numeric offsets as JSON objects: not ranked as text
+    const json: Source<number> = {
+      description: 'json offsets',
+      open: async (offset, context) => {
+        const inner = await g.source.open(offset === undefined ? undefined : String((JSON.parse(offset) as { at: number }).at), context);
+        return {
+          read: (max) => inner.read(max),
+          offset: () => JSON.stringify({ at: Number(inner.offset()) }),
+          close: () => inner.close(),
+          release: (oldest, completed) => void released.push(`${completed}: ${oldest}`),
+        };
+      },
+    };
+    const store = memoryStore();
+    const job = runJob({ name: 'rel', source: json, pipeline: runningSum(), checkpoint: { intervalMs: 1e9, store, retain: 3 } });
+    for (const gate of g.gates) {
+      await gate.reached;
+      await job.triggerCheckpoint();
+      gate.open();
+    }
+    await job.done;
+    // every checkpoint a delta on the one before: all are kept (a chain), the oldest is 1 (before, the newest was told)
+    expect((await store.listCheckpoints('rel')).map((c) => [c.id, c.sources[0]])).toStrictEqual([6, 5, 4, 3, 2, 1].map((id) => [id, `{"at":${Math.min(id, 6)}}`]));
+    expect(released).toStrictEqual([1, 2, 3, 4, 5, 6].map((id) => `${id}: {"at":1}`));
   });
 });

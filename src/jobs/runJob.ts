@@ -347,7 +347,7 @@ class JobRunner<T, R> {
     // before anything is changed (checkpoints pruned, output cut back, journals emptied)
     await this.checkCommitted(loaded, sinkContexts, ctx);
     // the newest id the store recorded for this job (its head, or leftovers); asked once, before anything is pruned
-    const recorded = store !== undefined && which !== false ? (await store.nextCheckpointId(name)) - 1 : 0;
+    const recorded = store !== undefined ? (await store.nextCheckpointId(name)) - 1 : 0;
     if (store !== undefined && loaded === undefined && which === 'latest') {
       // checkpoints were recorded, yet none is usable: never start over silently
       if (recorded > 0) {
@@ -359,10 +359,14 @@ class JobRunner<T, R> {
       }
     }
     if (store !== undefined) {
-      // starting over: the job's checkpoints (not its savepoints) belong to a timeline that must not be resumed
-      if (which === false) await store.prune(name, 0);
-      // ids strictly increase, past torn or corrupt leftovers too (a new checkpoint never reuses an id)
-      this.nextId = Math.max(loaded === undefined ? 1 : loaded.id + 1, which === false ? await store.nextCheckpointId(name) : recorded + 1);
+      // starting over: the job's checkpoints (not its savepoints) belong to a timeline that must not be resumed; so do,
+      // restoring an older checkpoint, those after it — a restart must not resume them, nor fall back to them
+      if (which === false) await store.prune(name, 0, (m) => this.warnStore(m));
+      else if (typeof which === 'number' && loaded !== undefined && recorded > loaded.id) {
+        await store.prune(name, Number.MAX_SAFE_INTEGER, (m) => this.warnStore(m), { abandonAfter: loaded.id });
+      }
+      // ids strictly increase, past torn or corrupt leftovers and abandoned checkpoints too (never an id used before)
+      this.nextId = Math.max(loaded === undefined ? 1 : loaded.id + 1, recorded + 1);
     }
     if (loaded !== undefined) {
       this.skipped = loaded.skipped;
@@ -1061,21 +1065,31 @@ class JobRunner<T, R> {
     });
   }
 
-  /** Sources that keep data for replay (journals) may drop what every checkpoint left in the store (`kept`) has read. */
+  /**
+   * Sources that keep data for replay (journals) may drop what every checkpoint left in the store (`kept`) has read:
+   * each is told the offset of the oldest kept checkpoint that has one (by id: an offset is the source's own text, not
+   * ranked here; numeric offsets, the lowest of them).
+   */
   private async releaseSources(kept: readonly CheckpointMeta[], completed: number): Promise<void> {
     for (let i = 0; i < this.readers.length; i++) {
       const reader = this.readers[i] as SourceReader<T>;
       if (reader.release === undefined) continue;
       let oldest: string | undefined;
-      let oldestN = Infinity;
+      let oldestId = Infinity;
+      let lowest = Infinity;
+      let numeric = true;
       for (const c of kept) {
         const o = c.sources[i];
+        if (o === undefined) continue;
         const n = Number(o);
-        if (o !== undefined && (Number.isFinite(n) ? n < oldestN : oldest === undefined)) {
+        if (!Number.isFinite(n)) numeric = false;
+        else if (n < lowest) lowest = n;
+        if (c.id < oldestId) {
+          oldestId = c.id;
           oldest = o;
-          oldestN = n;
         }
       }
+      if (numeric && oldest !== undefined) oldest = kept.find((c) => Number(c.sources[i]) === lowest)?.sources[i] ?? oldest;
       if (oldest !== undefined) {
         const o = oldest;
         await this.guarded('source', this.sourceName(i), 'commit', () => reader.release?.(o, completed), completed);

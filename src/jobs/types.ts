@@ -228,7 +228,11 @@ export interface JobOptions<R> {
    */
   readonly sinks?: JobSinks<R>;
   readonly checkpoint?: CheckpointConfig;
-  /** `'latest'` (default with a store), a checkpoint id (the newest usable one ≤ it), or false to start empty. */
+  /**
+   * `'latest'` (default with a store), a checkpoint id (the newest usable one ≤ it: a roll-back — the checkpoints
+   * after it, not savepoints, are deleted before the job starts, docs/SEMANTICS.md §8), or false to start empty (the
+   * job's checkpoints, not savepoints, deleted). Checkpoint ids go on above every id used before.
+   */
   readonly restore?: 'latest' | number | false;
   /**
    * Start even though sinks or journals committed more than the point the job starts from (a newer checkpoint than

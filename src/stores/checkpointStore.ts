@@ -138,22 +138,38 @@ function parseManifest(text: string): Manifest | undefined {
 }
 
 /** A head value: the checksum of the JSON id list, then the list. */
-function headValue(ids: Iterable<number>): string {
-  const text = JSON.stringify([...new Set(ids)].sort((a, b) => a - b));
+/**
+ * A job's head: the ids of its complete checkpoints (and of those gone missing, still to be reported), and — when a
+ * prune deleted checkpoints above them — `{ "above": n }`, the highest id ever used, so that no id is used twice
+ * (docs/SEMANTICS.md §8). (Readers that know only ids skip that item.)
+ */
+function headValue(ids: Iterable<number>, above = 0): string {
+  const sorted = [...new Set(ids)].sort((a, b) => a - b);
+  const text = JSON.stringify(above > (sorted.at(-1) ?? 0) ? [...sorted, { above }] : sorted);
   return checksum(text) + text;
 }
 
-/** The ids of a head value; undefined when it is missing or damaged (then only what is found in the store is known). */
-function headIds(value: string | undefined): number[] | undefined {
+/** The items of a head value; undefined when it is missing or damaged (then only what is found in the store is known). */
+function headItems(value: string | undefined): unknown[] | undefined {
   if (value === undefined) return undefined;
   const text = value.slice(CHECKSUM_CHARS);
   if (!checksumMatches(text, value.slice(0, CHECKSUM_CHARS))) return undefined;
   try {
-    const ids = JSON.parse(text) as unknown;
-    return Array.isArray(ids) ? ids.filter(isIndex) : undefined;
+    const items = JSON.parse(text) as unknown;
+    return Array.isArray(items) ? items : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The highest id a head says was used (its `above` item), or 0. */
+function headAbove(items: readonly unknown[] | undefined): number {
+  let above = 0;
+  for (const item of items ?? []) {
+    const n = typeof item === 'object' && item !== null ? (item as { above?: unknown }).above : undefined;
+    if (isIndex(n) && n > above) above = n;
+  }
+  return above;
 }
 
 function metaOf(m: Manifest): CheckpointMeta {
@@ -278,7 +294,7 @@ class CheckpointStore implements StateStore {
     }
     put(k.manifest(id), text);
     put(k.marker(id), checksum(text));
-    const headNow = headValue([...head.last, id]);
+    const headNow = headValue([...head.last, id], head.above);
     ops.push({ type: 'put', key: k.head(), value: headNow });
     try {
       await this.kv.batch(ops);
@@ -325,10 +341,11 @@ class CheckpointStore implements StateStore {
    * apart); `last`, the ids as last written (the store's head, or the copy when that one is gone or damaged); and both
    * raw values.
    */
-  private async head(k: JobKeys): Promise<{ ids: number[]; last: number[]; inStore: string | undefined; aside: string | undefined }> {
+  private async head(k: JobKeys): Promise<{ ids: number[]; last: number[]; above: number; inStore: string | undefined; aside: string | undefined }> {
     const [inStore, aside] = await Promise.all([this.kv.get(k.head()), this.kv.getAside?.(k.head())]);
-    const [a, b] = [headIds(inStore), headIds(aside)];
-    return { ids: [...(a ?? []), ...(b ?? [])], last: a ?? b ?? [], inStore, aside };
+    const [a, b] = [headItems(inStore), headItems(aside)];
+    const [idsA, idsB] = [a?.filter(isIndex), b?.filter(isIndex)];
+    return { ids: [...(idsA ?? []), ...(idsB ?? [])], last: idsA ?? idsB ?? [], above: Math.max(headAbove(a), headAbove(b)), inStore, aside };
   }
 
   /**
@@ -434,7 +451,7 @@ class CheckpointStore implements StateStore {
   /** The highest id that left anything in the store or that the head records (`none` when there is none). */
   private async newestId(k: JobKeys, none: number): Promise<number> {
     const [found, head] = await Promise.all([this.scan(k), this.head(k)]);
-    return Math.max(none, ...found.keys(), ...head.ids);
+    return Math.max(none, ...found.keys(), ...head.ids, head.above);
   }
 
   async loadCheckpoint(job: string, which: 'latest' | number): Promise<LoadedCheckpoint | undefined> {
@@ -460,8 +477,12 @@ class CheckpointStore implements StateStore {
     return undefined;
   }
 
-  async prune(job: string, retain: number, onWarning?: (message: string) => void): Promise<CheckpointMeta[]> {
+  async prune(job: string, retain: number, onWarning?: (message: string) => void, options?: { readonly abandonAfter?: number }): Promise<CheckpointMeta[]> {
     if (!isIndex(retain)) throw this.misuse(`job ${JSON.stringify(job)}`, retain, `prune: retain must be a non-negative integer, not ${String(retain)}`);
+    const abandonAfter = options?.abandonAfter;
+    if (abandonAfter !== undefined && !isIndex(abandonAfter)) {
+      throw this.misuse(`job ${JSON.stringify(job)}`, abandonAfter, `prune: abandonAfter must be a checkpoint id, not ${String(abandonAfter)}`);
+    }
     const k = new JobKeys(job);
     const [found, head] = await Promise.all([this.scan(k), this.head(k)]);
     const complete = new Map<number, Manifest>();
@@ -469,6 +490,11 @@ class CheckpointStore implements StateStore {
       const m = this.completeManifest(f);
       if (!(m instanceof Unusable)) complete.set(id, m);
     }
+    // an abandoned timeline's checkpoints (complete, torn or corrupt) go; savepoints stay
+    const abandoned = (id: number): boolean => abandonAfter !== undefined && id > abandonAfter && complete.get(id)?.savepoint !== true;
+    // the highest id ever used, kept in the head: no id is used again (docs/SEMANTICS.md §8)
+    const above = Math.max(head.above, ...found.keys(), ...head.ids);
+    for (const id of [...complete.keys()]) if (abandoned(id)) complete.delete(id);
     const newestFirst = [...complete.keys()].sort((a, b) => b - a);
     // as in Flink, savepoints do not count towards the retained checkpoints
     const isSavepoint = (id: number): boolean => complete.get(id)?.savepoint === true;
@@ -487,7 +513,7 @@ class CheckpointStore implements StateStore {
     const newest = newestFirst[0] ?? -1;
     const ops: BatchOp[] = [];
     for (const [id, f] of found) {
-      if (keep.has(id) || (!complete.has(id) && id >= newest)) continue;
+      if (keep.has(id) || (!complete.has(id) && !abandoned(id) && id >= newest)) continue;
       if (f.marker !== undefined) ops.push({ type: 'del', key: k.marker(id) });
       if (f.manifest !== undefined) ops.push({ type: 'del', key: k.manifest(id) });
       for (const key of f.chunkKeys) ops.push({ type: 'del', key });
@@ -495,7 +521,7 @@ class CheckpointStore implements StateStore {
     // the head keeps what is kept, and the recorded ids within the retained ones that are gone (still to be reported)
     const floor = Math.min(...[...keep].filter((id) => complete.has(id) && !isSavepoint(id)));
     const kept = [...keep].filter((id) => complete.has(id));
-    const value = headValue([...kept, ...head.ids.filter((id) => id > floor && !complete.has(id))]);
+    const value = headValue([...kept, ...head.ids.filter((id) => id > floor && !complete.has(id) && !abandoned(id))], above);
     if (value !== head.inStore) ops.push({ type: 'put', key: k.head(), value });
     if (ops.length > 0) await this.kv.batch(ops);
     // (only a head the prune changed: a copy left stale by a failed put is retried by the next checkpoint write)

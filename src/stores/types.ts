@@ -216,11 +216,13 @@ export interface StateStore {
   /**
    * Keeps the newest `retain` complete checkpoints (savepoints do not count towards them, as in Flink), every
    * savepoint, and every checkpoint a kept one's delta chain needs; deletes the rest, and torn leftovers older than
-   * the newest complete checkpoint. Resolves with the complete checkpoints kept, newest first. A failure after the
+   * the newest complete checkpoint. With `abandonAfter`, also deletes every complete checkpoint (not savepoint) with a
+   * larger id: a timeline given up by restoring an older checkpoint (`runJob`'s `restore: <id>`), which must never be
+   * resumed or fallen back to. Resolves with the complete checkpoints kept, newest first. A failure after the
    * deletions are durable that leaves the store consistent (putting the job's head aside) goes to `onWarning`
    * (default `console.warn`) instead.
    */
-  prune(job: string, retain: number, onWarning?: (message: string) => void): Promise<CheckpointMeta[]>;
+  prune(job: string, retain: number, onWarning?: (message: string) => void, options?: { readonly abandonAfter?: number }): Promise<CheckpointMeta[]>;
   /**
    * A portable savepoint file (JSON text, checksummed) of checkpoint `id` (default: newest usable), full state.
    * Rejects with a `CorruptCheckpointError` naming the reason when that checkpoint is missing or unusable.

@@ -208,6 +208,34 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
         expect((await store.loadCheckpoint('p', 6))?.operators).toStrictEqual([snap('o', true, [['k4', '4'], ['k5', '5'], ['k6', '6']])]);
         await store.prune('p', 0);
         expect((await store.listCheckpoints('p')).map((m) => m.id)).toStrictEqual([3]);
+        // the pruned ids are never used again
+        expect(await store.nextCheckpointId('p')).toBe(10);
+      });
+
+      it('abandonAfter: the checkpoints above it (complete or torn, not savepoints) go and are never reported; ids go on above them', async () => {
+        const store = await fresh();
+        const full = (id: number, extra: Partial<CheckpointWrite> = {}) => cp('a', id, [snap('o', true, [[`k${id}`, `${id}`]])], extra);
+        await store.writeCheckpoint(full(1));
+        await store.writeCheckpoint(cp('a', 2, [snap('o', false, [['k2', '2']])], { parent: 1 }));
+        await store.writeCheckpoint(full(3));
+        await store.writeCheckpoint(full(4, { savepoint: true }));
+        await store.writeCheckpoint(full(5));
+        await store.writeCheckpoint(full(6));
+        await store.kv.batch([{ type: 'del', key: markerKey('a', 6) }]); // torn
+        await expect(store.prune('a', 5, undefined, { abandonAfter: -1 })).rejects.toThrow('prune: abandonAfter must be a checkpoint id, not -1');
+        const kept = await store.prune('a', 5, undefined, { abandonAfter: 2 });
+        expect(kept.map((m) => m.id)).toStrictEqual([4, 2, 1]);
+        expect((await store.listCheckpoints('a')).map((m) => m.id)).toStrictEqual([4, 2, 1]);
+        const ids = new Set((await store.kv.keys('cp/a/', 'cp/a0')).flatMap((k) => /\/(\d{16})(\/|$)/.exec(k)?.[1] ?? []).map(Number));
+        expect([...ids].sort((a, b) => a - b)).toStrictEqual([1, 2, 4]);
+        // 'latest' is the savepoint; up to 3 it is 2, with no fallback reported for the abandoned ones
+        expect((await store.loadCheckpoint('a', 'latest'))?.id).toBe(4);
+        const upTo3 = await store.loadCheckpoint('a', 3);
+        expect([upTo3?.id, upTo3?.fallback, upTo3?.skipped]).toStrictEqual([2, undefined, []]);
+        expect(await store.nextCheckpointId('a')).toBe(7);
+        await store.writeCheckpoint(full(7));
+        await store.prune('a', 1);
+        expect(await store.nextCheckpointId('a')).toBe(8);
       });
     });
 
