@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
@@ -67,6 +67,23 @@ describe('levelStore', () => {
     const b = levelStore(location);
     expect(await b.nextCheckpointId('j')).toBe(4);
     await b.close();
+  });
+
+  it('an unreadable head copy (a directory in its place) fails no checkpoint and no restore; its put warns', async () => {
+    const location = dir();
+    const a = levelStore(location);
+    const write = (id: number, warnings: string[]) =>
+      a.writeCheckpoint({ job: 'j', id, timestamp: id, savepoint: false, operators: [snap('o', true, [['k', `${id}`]])], sources: [], onWarning: (m) => void warnings.push(m) });
+    await write(1, []);
+    const file = join(location, readdirSync(location).find((f) => f.startsWith('tidewater-aside-')) as string);
+    rmSync(file);
+    mkdirSync(join(file, 'x'), { recursive: true });
+    const warnings: string[] = [];
+    await write(2, warnings);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/checkpoint 2: the checkpoint is complete, but putting the job's head aside failed/);
+    expect((await a.loadCheckpoint('j', 'latest'))?.id).toBe(2);
+    await a.close();
   });
 
   it('values put aside at the same time end as the last put', async () => {
