@@ -9,6 +9,34 @@ let n = 0;
 storeConformance('indexedDbStore (Chromium)', () => indexedDbStore(`tidewater-${run}-${n++}`), { propertyRuns: 15 });
 
 describe('indexedDbStore in a browser', () => {
+  it('gives way to another page upgrading its database, and opens a new connection for the next operation', async () => {
+    const name = `tidewater-${run}-upgrade`;
+    const store = indexedDbStore(name);
+    await store.appendJournal('j', 0, ['a']);
+    // another page's upgrade: blocked until the store's connection closes (before, it never closed)
+    const version = await new Promise<number>((resolve, reject) => {
+      const r = indexedDB.open(name);
+      r.onsuccess = () => {
+        const v = r.result.version;
+        r.result.close();
+        resolve(v);
+      };
+      r.onerror = () => reject(r.error);
+    });
+    await new Promise<void>((resolve, reject) => {
+      const r = indexedDB.open(name, version + 1);
+      r.onupgradeneeded = () => r.result.createObjectStore('other');
+      r.onsuccess = () => {
+        r.result.close();
+        resolve();
+      };
+      r.onerror = () => reject(r.error);
+    });
+    await store.appendJournal('j', 1, ['b']);
+    expect(await store.readJournal('j', 0)).toStrictEqual(['a', 'b']);
+    await store.close();
+  });
+
   it('openDefaultStore is IndexedDB in a browser', async () => {
     const store = await openDefaultStore(`tidewater-${run}-default`);
     expect(store.description).toBe(`indexeddb:tidewater-${run}-default`);

@@ -31,9 +31,13 @@ class IndexedDbBackend implements KeyValueBackend {
     private readonly description: string,
   ) {}
 
-  /** Opens database `name`, creating the object store in a new database; rejects with a {@link StoreError}. */
+  /**
+   * Opens database `name`, creating the object store in a new database; rejects with a {@link StoreError}. A
+   * connection another page wants to upgrade or delete (`versionchange`) is closed, and one the browser closed
+   * (storage cleared) is dropped: the next operation opens a new one, instead of every later one failing.
+   */
   private connect(): Promise<IDBDatabase> {
-    return new Promise<IDBDatabase>((resolve, reject) => {
+    const connection: Promise<IDBDatabase> = new Promise<IDBDatabase>((resolve, reject) => {
       const fail = (cause: unknown, fix = remedy(cause, false)): void => reject(new StoreError(this.description, 'open', cause, fix));
       let request: IDBOpenDBRequest;
       try {
@@ -47,6 +51,14 @@ class IndexedDbBackend implements KeyValueBackend {
       request.onsuccess = () => {
         const db = request.result;
         if (db.objectStoreNames.contains(OBJECT_STORE)) {
+          const forget = (): void => {
+            if (this.db === connection) this.db = undefined;
+          };
+          db.onversionchange = () => {
+            db.close();
+            forget();
+          };
+          db.onclose = forget;
           resolve(db);
           return;
         }
@@ -57,6 +69,7 @@ class IndexedDbBackend implements KeyValueBackend {
         );
       };
     });
+    return connection;
   }
 
   /** Runs `op` on the object store in a new transaction; any failure becomes a {@link StoreError} with the cause. */
