@@ -13,6 +13,7 @@ import { pipeline as rekeying } from './fixtures/parallel/rekeying.js';
 import { runningTotal, windowCount, type Event } from './fixtures/parallel/windowCount.js';
 import { sessionCount } from './fixtures/parallel/sessionCount.js';
 import closureState from './fixtures/parallel/closureState.js';
+import passThrough from './fixtures/parallel/passThrough.js';
 import { gated } from './support/gated.js';
 
 const fixture = (name: string) => new URL(`./fixtures/parallel/${name}.ts`, import.meta.url);
@@ -186,6 +187,18 @@ describe('parallel in worker threads', () => {
       // found on this thread, when the pipeline is probed for its operators, before any thread starts
       /^keyBy: a pipeline run in worker threads by parallel\(…, \{ worker \}\) cannot re-key its stream: the new keys would live in subtasks that do not own their key groups\./,
     );
+  });
+
+  it('a value that cannot cross to a worker (a symbol, a cycle) fails the stream with SubtaskError naming the fix', async () => {
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    for (const [v, cause] of [[{ tag: Symbol('t') }, 'Error: Unknown type: symbol'], [cyclic, 'RangeError: Maximum call stack size exceeded']] as const) {
+      const run = lastValueFrom(from([record(v, 1), record(2, 2)]).pipe(parallel(1, passThrough, { by: 'round-robin', worker: fixture('passThrough') }), toArray()));
+      await expect(run).rejects.toThrow(SubtaskError);
+      await expect(run).rejects.toThrow(
+        `parallel: a record for subtask 0 cannot cross to its worker thread (${cause}). Values and keys crossing threads must be plain data (no symbols, functions or cycles): map them to plain data before parallel(...), or run it in-process (no worker option).`,
+      );
+    }
   });
 
   it('an unkeyed record or a plain value fails the stream with the error an in-process run gives', async () => {

@@ -239,7 +239,12 @@ function subscribeThreaded<T, K, R, K2>(
   codecModule ??= import('./threads/msgpack.js');
   codecModule.then(
     (m) => {
-      if (!subscription.closed) host.start(m.createValueCodec());
+      // (a failure to start — no way to run TypeScript in workers, a worker that cannot be made — fails the stream)
+      try {
+        if (!subscription.closed) host.start(m.createValueCodec());
+      } catch (err) {
+        out.error(err);
+      }
     },
     (err: unknown) => out.error(err),
   );

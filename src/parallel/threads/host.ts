@@ -392,7 +392,23 @@ export class ThreadedSubtasks {
     if (this.codec === undefined || r.encoder.size === 0 || this.failed) return;
     r.inflight.push({ firstSeq: r.encoder.firstSeq, keys: r.encoder.recordKeys() });
     if (r.inflight.length > MAX_IN_FLIGHT) this.press(true);
-    const batch = r.encoder.take(this.codec);
+    let batch: ReturnType<BatchEncoder['take']>;
+    try {
+      batch = r.encoder.take(this.codec);
+    } catch (cause) {
+      // a value the codec cannot carry (a symbol, a cycle): the stream fails, naming it (in a microtask, nothing else would)
+      this.failWith(
+        r,
+        new SubtaskError(
+          'parallel',
+          r.index,
+          `parallel: a record for subtask ${r.index} cannot cross to its worker thread (${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}). ` +
+            'Values and keys crossing threads must be plain data (no symbols, functions or cycles): map them to plain data before parallel(...), or run it in-process (no worker option).',
+          { cause },
+        ),
+      );
+      return;
+    }
     this.post(r, { type: 'batch', batch }, transferables(batch));
   }
 
