@@ -141,6 +141,16 @@ describe('threads batch codec', () => {
     expect(out).toStrictEqual([...keys, 'watermark']);
   });
 
+  it('keys with a lone surrogate that would go through msgpackr (composite, mixed) cross as they are; values in msgpackr get U+FFFD (documented)', () => {
+    const els = [record({ v: 'a\ud800' }, 1, ['\ud800', 0]), record(2, 2, ['\udbff', 0]), record('x', 3, 7), record(['\udc00'], 4, 'k\ud800')];
+    const { batch, out } = roundTrip(els);
+    expect(Array.isArray(batch.keys)).toBe(true);
+    expect(out.map(([, e]) => (e as { key: unknown }).key)).toStrictEqual([['\ud800', 0], ['\udbff', 0], 7, 'k\ud800']);
+    expect(out.map(([, e]) => (e as { value: unknown }).value)).toStrictEqual([{ v: 'a\ufffd' }, 2, 'x', ['\ufffd']]);
+    // well-formed composite keys still go through msgpackr
+    expect(roundTrip([record(1, 1, ['a', 0]), record(2, 2, 'b')]).batch.keys).toBeInstanceOf(Uint8Array);
+  });
+
   it('a batch of mixed keys sends its new dictionary keys too: the next batch refers to them by id', () => {
     const codec = createValueCodec();
     const enc = new BatchEncoder();

@@ -126,7 +126,19 @@ export function checksumMatches(text: string, sum: string): boolean {
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-function wellFormed(text: string): boolean {
+
+/**
+ * Whether a text has no lone surrogate (`String.prototype.isWellFormed` where there is one): its UTF-8 encoding
+ * decodes back to it.
+ *
+ * @example
+ * ```ts
+ * wellFormed('a😀'); // true
+ * wellFormed('a\ud800'); // false
+ * ```
+ * @internal
+ */
+export function wellFormed(text: string): boolean {
   const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
   return native !== undefined ? native.call(text) : !LONE_SURROGATE.test(text);
 }

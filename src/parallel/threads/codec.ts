@@ -1,4 +1,5 @@
 import type { StreamElement } from '../../elements/index.js';
+import { wellFormed } from '../../stores/checksum.js';
 
 /**
  * How stream elements cross between threads: in batches, each one message of a few transferred buffers — the numbers
@@ -12,8 +13,9 @@ import type { StreamElement } from '../../elements/index.js';
  * clone of arrays of records ≈ 0.6 M records/s, this ≈ 11 M/s with 100 string keys and ≈ 5.4 M/s with 100 000
  * (the keys' text crosses; 2.6 M/s with UUID keys). Values keep their types through
  * msgpackr (Date, Map, Set, bigint, typed arrays, undefined); class instances arrive as plain objects, `-0` as `0`,
- * functions as `undefined`; in a numeric column `-0` and NaN stay as they are (docs/ARCHITECTURE.md, "Parallel
- * subtasks").
+ * functions as `undefined`, a lone surrogate in a string inside a value that msgpackr carries as U+FFFD (its UTF-8);
+ * in a numeric column `-0` and NaN stay as they are, and keys always arrive as they were sent — a batch whose keys
+ * would lose a lone surrogate sends them as an array, structured-cloned (docs/ARCHITECTURE.md, "Parallel subtasks").
  *
  * @internal
  */
@@ -53,9 +55,11 @@ export interface EncodedBatch {
   /**
    * The records' keys that are not {@link keyRefs} (all of them when there are none), in order: a float64 column
    * when all are numbers; ids into the channel's key dictionary when all are strings that have one (see
-   * {@link newKeys}); a {@link StringColumn} when all are strings; else msgpackr of the array.
+   * {@link newKeys}); a {@link StringColumn} when all are strings; else msgpackr of the array — or the array itself
+   * (structured-cloned by `postMessage`) when a key has a lone surrogate, which msgpackr's UTF-8 would turn into
+   * U+FFFD: another key, in another key group.
    */
-  readonly keys: Float64Array | Uint32Array | Uint8Array | StringColumn | undefined;
+  readonly keys: Float64Array | Uint32Array | Uint8Array | StringColumn | readonly unknown[] | undefined;
   /**
    * Keys this batch adds to the dictionary, with ids from {@link keyBase} on — also when its keys travel otherwise (a
    * batch of mixed keys), so that the receiver's dictionary stays the sender's.
@@ -283,7 +287,8 @@ export class BatchEncoder {
     }
     if (k === 0) keys = undefined;
     else if (this.stringKeys) keys = this.allIds ? this.ids.slice(0, k) : stringColumn(this.keys, k, codec);
-    else keys = column(this.keys, k, this.numericKeys, codec);
+    else if (this.numericKeys || keysWellFormed(this.keys, k)) keys = column(this.keys, k, this.numericKeys, codec);
+    else keys = this.keys.slice(0, k);
     if (this.dictionaryPaused > 0) this.dictionaryPaused--;
     if (this.dictionaryFull) {
       // too many distinct keys: the next batches send their keys' text; then a new dictionary starts (its first key
@@ -317,11 +322,29 @@ function packed(items: readonly unknown[], count: number, codec: ValueCodec): Ui
   return Uint8Array.prototype.slice.call(codec.pack(items.length === count ? (items as unknown[]) : items.slice(0, count)));
 }
 
-/** A column back: the numbers of a float64 column, the strings of a {@link StringColumn}, else what the msgpackr bytes hold. */
-function uncolumn(bytes: Float64Array | Uint8Array | StringColumn | undefined, codec: ValueCodec): ArrayLike<unknown> {
+/** Whether the first `count` keys (strings, numbers, booleans, bigints, arrays of them) have no lone surrogate. */
+function keysWellFormed(keys: readonly unknown[], count: number): boolean {
+  for (let i = 0; i < count; i++) if (!keyWellFormed(keys[i])) return false;
+  return true;
+}
+
+function keyWellFormed(key: unknown): boolean {
+  if (typeof key === 'string') return wellFormed(key);
+  if (Array.isArray(key)) {
+    for (const part of key as readonly unknown[]) if (!keyWellFormed(part)) return false;
+  }
+  return true;
+}
+
+/**
+ * A column back: the numbers of a float64 column, the strings of a {@link StringColumn}, a plain array as it came,
+ * else what the msgpackr bytes hold.
+ */
+function uncolumn(bytes: Float64Array | Uint8Array | StringColumn | readonly unknown[] | undefined, codec: ValueCodec): ArrayLike<unknown> {
   if (bytes === undefined) return [];
+  if (Array.isArray(bytes)) return bytes as readonly unknown[];
   if (bytes instanceof Float64Array) return bytes;
-  return bytes instanceof Uint8Array ? (codec.unpack(bytes) as unknown[]) : strings(bytes);
+  return bytes instanceof Uint8Array ? (codec.unpack(bytes) as unknown[]) : strings(bytes as StringColumn);
 }
 
 /** The longest text a {@link StringColumn} joins (V8's strings end at 2²⁹ − 24 characters); longer goes through msgpackr. */
@@ -369,7 +392,7 @@ const bufferOf = (column: Float64Array | Uint32Array | Uint8Array | StringColumn
 export function transferables(batch: EncodedBatch): ArrayBuffer[] {
   const list = [batch.numbers.buffer as ArrayBuffer, batch.kinds.buffer as ArrayBuffer];
   if (batch.values !== undefined) list.push(bufferOf(batch.values));
-  if (batch.keys !== undefined) list.push(bufferOf(batch.keys));
+  if (batch.keys !== undefined && !Array.isArray(batch.keys)) list.push(bufferOf(batch.keys as Float64Array | Uint32Array | Uint8Array | StringColumn));
   if (batch.newKeys !== undefined) list.push(bufferOf(batch.newKeys));
   if (batch.keyRefs !== undefined) list.push(batch.keyRefs.buffer as ArrayBuffer);
   return list;
