@@ -20,7 +20,7 @@ import {
   valueState,
   type WindowResult,
 } from '../src/index.js';
-import { aggregate, eventTime, keyBy, parallel, process, window } from '../operators/index.js';
+import { aggregate, eventTime, keyBy, map, parallel, process, window } from '../operators/index.js';
 import { keyGroupOf } from '../src/keys/keyGroups.js';
 import { gatedAt, wideNarrow, type UserClick } from './support/gated.js';
 
@@ -296,5 +296,23 @@ describe('runJob({ parallelism })', () => {
     const out = toArray<string>();
     await runJob({ name: 'nested', source: fromArray([...input, { user: high[0] as string }, { user: low[0] as string }]), pipeline, sink: out, parallelism: 2, checkpoint: { intervalMs: 1e9, store } }).done;
     expect(out.values).toStrictEqual([`${high[0] as string}=2`, `${low[0] as string}=3`]);
+  });
+
+  it('a checkpoint while a range partitioner is still sampling completes: the barrier closes the sample', async () => {
+    const g = gatedAt(Array.from({ length: 10 }, (_, i) => i), [5]);
+    const out = toArray<number>();
+    const job = runJob({
+      name: 'range-cp',
+      source: g.source,
+      pipeline: parallel(2, map((v: number) => v * 10), { by: { range: { by: (v: number) => v } } }),
+      sink: out,
+      checkpoint: { intervalMs: 1e9, store: memoryStore() },
+    });
+    await (g.gates[0] as { reached: Promise<void> }).reached;
+    const checkpoint = job.triggerCheckpoint();
+    (g.gates[0] as { open(): void }).open();
+    expect((await checkpoint).id).toBe(1);
+    await job.done;
+    expect([...out.values].sort((a, b) => a - b)).toStrictEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
   });
 });

@@ -172,12 +172,22 @@ describe('partitionStream: range', () => {
   });
 
   it('a control element before any record does not end the (empty) sample', () => {
-    const input = [watermark(0), record(8, 0), record(2, 0), barrier(1), record(3, 0)];
+    const input = [watermark(0), record(8, 0), record(2, 0), watermark(1), record(3, 0)];
     const seen = run(input, 2, { range: { by: byV } });
-    // sample 8 2 3 (the barrier is held in its place) → sorted 2 3 8, n = 2: boundary sorted[1] = 3
+    // sample 8 2 3 (the watermark is held in its place) → sorted 2 3 8, n = 2: boundary sorted[1] = 3
     expect(seen.map((s) => s.elements)).toStrictEqual([
-      [watermark(0), record(2, 0), barrier(1), record(3, 0)],
-      [watermark(0), record(8, 0), barrier(1)],
+      [watermark(0), record(2, 0), watermark(1), record(3, 0)],
+      [watermark(0), record(8, 0), watermark(1)],
+    ]);
+  });
+
+  it('a checkpoint barrier ends the sample: the records before it decide the boundaries, the barrier goes out in its place', () => {
+    const input = [record(8, 0), record(2, 0), record(9, 0), barrier(1), record(3, 0), record(10, 0)];
+    const seen = run(input, 2, { range: { by: byV } });
+    // sample 8 2 9 → sorted 2 8 9, n = 2: boundary sorted[1] = 8
+    expect(seen.map((s) => s.elements)).toStrictEqual([
+      [record(8, 0), record(2, 0), barrier(1), record(3, 0)],
+      [record(9, 0), barrier(1), record(10, 0)],
     ]);
   });
 

@@ -213,7 +213,11 @@ class Fanout<T, K> extends Subscriber<StreamElement<T, K>> {
     // docs/SEMANTICS.md §9: watermarks, status and barriers go to every partition, after the records before them
     // (while a range sample is held, they are held with it, in their place); a side-output record passing through goes
     // to partition 0 only (§14: it is one record of the output it belongs to)
-    if (this.router.hold?.(e) === true) return;
+    if (this.router.hold?.(e) === true) {
+      // a checkpoint barrier closes a range sample: the checkpoint must not wait for it (docs/SEMANTICS.md §9)
+      if (e.kind === 'barrier') this.router.release?.(this.deliverTo);
+      return;
+    }
     if (e.kind === 'side') this.deliver(0, e);
     else this.broadcast(e);
   }
@@ -330,7 +334,7 @@ function rangeRouter<T, K>(spec: RangePartitioner<T>['range'] | undefined, n: nu
     const fixed = boundaries;
     return { route: (r) => rangeIndex(fixed, keyOf(r)) };
   }
-  // the sample: the first `sampleSize` records (fewer when an error or the end comes first); control elements that
+  // the sample: the first `sampleSize` records (fewer when an error, the end or a barrier comes first); control elements that
   // arrive meanwhile are held in their places, so that frequent watermarks do not cut the sample short
   let held: StreamElement<T, K>[] = [];
   let heldKeys: (number | string)[] = [];
