@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pipe, type OperatorFunction } from 'rxjs';
 import { ConfigurationError, continuousEventTimeTrigger, count, globalWindows, sessionWindows, slidingWindows, tumblingWindows, windowStart, type StreamElement } from '../src/index.js';
 import { aggregate, window } from '../operators/index.js';
+import { windowFunction } from '../operators/windowFunction.js';
 import { harness } from '../testing/index.js';
 
 const w = (start: number, end: number) => ({ start, end });
@@ -24,6 +26,23 @@ describe('window assignment (docs/SEMANTICS.md §1)', () => {
       [-150, -100, 1000, -1100],
     ];
     for (const [ts, offset, size, start] of table) expect([ts, offset, size, windowStart(ts, offset, size)]).toStrictEqual([ts, offset, size, start]);
+  });
+
+  it('windowStart keeps a fractional timestamp on the grid with an offset: one window, on both window operators', () => {
+    expect(windowStart(423.28219671846125, -682, 1000)).toBe(318);
+    expect(windowStart(-0.5, 7, 10)).toBe(-3);
+    fc.assert(
+      fc.property(fc.double({ min: -1e9, max: 1e9, noNaN: true }), fc.integer({ min: -999, max: 999 }), (ts, offset) => {
+        const start = windowStart(ts, offset, 1000);
+        expect(Number.isInteger(start) && (start - offset) % 1000 === 0).toBe(true);
+        expect(start <= ts + 1e-6 && ts < start + 1000 + 1e-6).toBe(true);
+      }),
+    );
+    for (const choice of ['auto', 'general'] as const) {
+      const h = harness(pipe(window(tumblingWindows(1000, { offset: -682 })), windowFunction({ kind: 'aggregate', aggregator: count(), name: 'aggregate' }, choice)));
+      h.record('x', 423.28219671846125, 'k').record('y', 500, 'k').complete();
+      expect(h.records().map((r) => [(r.value as { window: unknown }).window, (r.value as { value: unknown }).value])).toStrictEqual([[{ start: 318, end: 1318 }, 2]]);
+    }
   });
 
   it('tumbling: one window [start, start + size), with offset (e.g. days at UTC+8 midnight)', () => {

@@ -64,8 +64,11 @@ export interface WindowOptions {
  * ```
  */
 export function windowStart(ts: number, offset: number, size: number): number {
-  const r = (ts - offset) % size;
-  return r < 0 ? ts - (r + size) : ts - r;
+  // in the shifted space: `x − r` is an exact multiple of `size`, so a fractional timestamp stays on the grid (taking
+  // `r` from `x` and subtracting it from `ts` left it off the grid by the rounding of `ts − offset`)
+  const x = ts - offset;
+  const r = x % size;
+  return (r < 0 ? x - r - size : x - r) + offset;
 }
 
 /** What window sizes, slides and gaps are, and what to do about one above MAX_WINDOW_SIZE (docs/SEMANTICS.md §2.8). */
