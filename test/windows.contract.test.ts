@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { Subject, Subscription, pipe, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, count, eventTimeTrigger, mean, processingTimeTrigger, sessionWindows, slidingWindows, sum, tumblingWindows, type StreamElement, type StreamRecord, type WindowAssigner, type WindowOperatorOptions } from '../src/index.js';
+import { ConfigurationError, count, eventTimeTrigger, mean, processingTimeTrigger, sessionWindows, slidingWindows, sum, tumblingWindows, type StreamElement, type StreamRecord, type WindowAssigner, type WindowOperatorOptions, type Aggregator } from '../src/index.js';
 import { window } from '../operators/index.js';
 import { windowFunction, type WindowOperatorChoice } from '../operators/windowFunction.js';
 import type { WindowFunction } from '../src/windows/windowOperatorBase.js';
@@ -171,6 +171,38 @@ function windowOperatorContract(name: string, make: WindowOperatorFactory): void
         'W MAX',
       ]);
       expect(h.sideOutput(late)).toStrictEqual([]);
+    });
+
+    it('processWindow gets the elements as its own copy: a late element does not change what a firing handed on', () => {
+      const handed: (readonly E[])[] = [];
+      const fn: WindowFunction<E, string, unknown> = {
+        kind: 'process',
+        aggregator: undefined,
+        fn: (els) => {
+          handed.push(els as readonly E[]);
+          return els.length;
+        },
+        name: 'processWindow',
+      };
+      const h = windowed(make(tumblingWindows(10), { allowedLateness: 100 }, fn), [['k', 1, 1], ['k', 5, 2], 20, ['k', 3, 3], 200]);
+      expect(lines(h)).toStrictEqual(['k [0,10) 2 @9', 'W 20', 'k [0,10) 3 @9', 'W 200']);
+      expect(handed.map((els) => els.map((e) => e[1]))).toStrictEqual([[1, 5], [1, 5, 3]]);
+    });
+
+    it('sliding 30 / 10 with an aggregator whose merge changes its first argument: each window its own sum', () => {
+      const total: WindowFunction<E, string, unknown> = {
+        kind: 'aggregate',
+        aggregator: {
+          create: () => ({ sum: 0 }),
+          add: (a: { sum: number }, e: E) => ((a.sum += e[1]), a),
+          result: (a: { sum: number }) => a.sum,
+          merge: (a: { sum: number }, b: { sum: number }) => ((a.sum += b.sum), a),
+        } as unknown as Aggregator<E, unknown, unknown>,
+        name: 'aggregate',
+      };
+      const h = windowed(make(slidingWindows(30, 10), {}, total), [['k', 1, 5], ['k', 10, 15], ['k', 100, 25]]);
+      h.complete();
+      expect(lines(h)).toStrictEqual(['k [-20,10) 1 @9', 'k [-10,20) 11 @19', 'k [0,30) 111 @29', 'k [10,40) 110 @39', 'k [20,50) 100 @49', 'W MAX']);
     });
 
     for (const [kind, assigner, fn] of [

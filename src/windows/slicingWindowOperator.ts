@@ -12,7 +12,7 @@ import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import type { SnapshotOptions } from '../core/runtime.js';
-import { valueState, type StateDescriptor } from '../state/descriptors.js';
+import { valueState, type Aggregator, type StateDescriptor } from '../state/descriptors.js';
 import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
 import { isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
@@ -560,7 +560,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
           slot = slots[p] as number;
           if (mark[slot] !== firing) {
             mark[slot] = firing;
-            acc[slot] = accs[p];
+            acc[slot] = adds ? accs[p] : this.foldStart(accs[p]);
             fired[n++] = slot;
           } else acc[slot] = adds ? (acc[slot] as number) + (accs[p] as number) : merge(acc[slot], accs[p]);
         }
@@ -587,9 +587,19 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const pos = slice?.positions.get(id);
       if (pos === undefined) continue;
       const a = (slice as Slice).accs[pos];
-      v = v === NONE ? a : (this.merge as (a: unknown, b: unknown) => unknown)(v, a);
+      v = v === NONE ? this.foldStart(a) : (this.merge as (a: unknown, b: unknown) => unknown)(v, a);
     }
     if (v !== NONE) this.emitResult(key, this.windowOf(k), v);
+  }
+
+  /**
+   * The start of a window's fold from a slice's accumulator: the accumulator itself when it is a primitive, else a fresh
+   * one merged with it — `merge` may change its first argument, and the slice's stays in state (docs/SEMANTICS.md §4).
+   */
+  private foldStart(a: unknown): unknown {
+    // (a tumbling window is one slice: nothing is merged into its accumulator)
+    if (typeof a !== 'object' || a === null || this.grid.slicesPerWindow === 1 || this.merge === undefined) return a;
+    return (this.merge as (a: unknown, b: unknown) => unknown)((this.fn as { readonly aggregator: Aggregator<unknown, unknown, unknown> }).aggregator.create(), a);
   }
 
   /** Window k, one frozen object shared by the results of a firing. */
@@ -606,7 +616,9 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const fn = this.fn;
     if (fn.kind === 'process') {
       this.backend.setCurrent(key, keyIdOf(key));
-      this.emitWindow(w, fn.aggregator !== undefined ? fn.aggregator.result(acc) : acc, true);
+      // (the elements as a copy, as the general path's list state gives them: the function may keep them, and a late
+      // element must not change what a firing already handed on)
+      this.emitWindow(w, fn.aggregator !== undefined ? fn.aggregator.result(acc) : (acc as unknown[]).slice(), true);
     } else this.emitOne(key as unknown as K, w, (fn.kind === 'aggregate' ? fn.aggregator.result(acc) : acc) as R, w.end - 1);
   }
 
