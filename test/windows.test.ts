@@ -2,6 +2,7 @@ import { Subject, pipe, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   collect,
+  ConfigurationError,
   continuousEventTimeTrigger,
   count,
   countTrigger,
@@ -328,5 +329,21 @@ describe('a trigger of your own whose kind says event-time', () => {
     const h = windowed(pipe(window<E, string>(tumblingWindows(10), { trigger: eager }), aggregate(sum((e: E) => e[1]))), [['a', 1, 1], ['a', 2, 3], ['b', 5, 12], 20]);
     expect(calls).toStrictEqual(['a1@1 [0,10)', 'a2@3 [0,10)', 'b5@12 [10,20)']);
     expect(lines(h)).toStrictEqual(['a [0,10) 1 @9', 'a [0,10) 3 @9', 'b [10,20) 5 @19', 'W 20']);
+  });
+
+  it('a result that is none of the four (Flink\'s \'FIRE\', nothing) fails the stream naming the operator, the value and the four', () => {
+    for (const [result, shown] of [['FIRE', '"FIRE"'], [undefined, 'undefined']] as const) {
+      const odd = {
+        canMerge: false,
+        onElement: () => 'continue',
+        onEventTime: () => result,
+        onProcessingTime: () => 'continue',
+        clear: () => undefined,
+      } as unknown as Trigger<E>;
+      const h = windowed(pipe(window<E, string>(tumblingWindows(10), { trigger: odd, name: 'w' }), aggregate(sum((e: E) => e[1]))), [['a', 1, 1], 20]);
+      expect(h.error).toBeInstanceOf(ConfigurationError);
+      expect((h.error as Error).message).toBe(`w: the trigger returned ${shown}; a trigger returns 'continue', 'fire', 'purge' or 'fire-and-purge' (lower case).`);
+      expect(lines(h)).toStrictEqual([]);
+    }
   });
 });

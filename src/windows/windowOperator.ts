@@ -2,7 +2,7 @@
 // windows, keyed timers. Aligned event-time windows on the built-in event-time trigger go to the slicing operator
 // instead (`slicingWindowOperator.ts`); `operators/windowFunction.ts` chooses.
 import { MAX_WATERMARK, type Key, type StreamRecord } from '../elements/index.js';
-import { ConfigurationError, TidewaterError } from '../errors/index.js';
+import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
 import type { CoreArgs } from '../core/keyedOperator.js';
 import type { Namespace } from '../state/backend.js';
 import { valueState, type ReducingState, type StateDescriptor } from '../state/descriptors.js';
@@ -217,7 +217,18 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
   private callTrigger(w: TimeWindow, call: () => TriggerResult): TriggerResult {
     this.backend.setNamespace(this.assigner.namespaceOf(w));
     this.tctx.window = w;
-    return call();
+    const result = call();
+    if (result !== 'continue' && result !== 'fire' && result !== 'purge' && result !== 'fire-and-purge') this.badTriggerResult(result);
+    return result;
+  }
+
+  /** A trigger result that is none of the four (e.g. Flink's `'FIRE'`, or nothing): refused, never taken as continue. */
+  private badTriggerResult(result: unknown): never {
+    throw new ConfigurationError(
+      this.name,
+      result,
+      `${this.name}: the trigger returned ${describeValue(result)}; a trigger returns 'continue', 'fire', 'purge' or 'fire-and-purge' (lower case).`,
+    );
   }
 
   // ---- merging (docs/SEMANTICS.md §1.4) ---------------------------------------------------------------------------------------
