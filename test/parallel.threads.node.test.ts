@@ -189,6 +189,16 @@ describe('parallel in worker threads', () => {
     );
   });
 
+  it('a range partitioner that samples: the in-process output, in its order (the held sample keeps its order)', async () => {
+    const by = { range: { by: (v: number) => v } } as const;
+    for (const vals of [[5, 1, 6, 2, 8, 3], Array.from({ length: 1200 }, (_, i) => (i * 7919) % 1200)]) {
+      const input = () => from([...vals.map((v, i) => record(v, i)), watermark(5_000)]);
+      const inProcess = await lastValueFrom(input().pipe(parallel(2, passThrough, { by }), toArray()));
+      const threads = await lastValueFrom(input().pipe(parallel(2, passThrough, { by, worker: fixture('passThrough') }), toArray()));
+      expect(threads).toStrictEqual(inProcess);
+    }
+  });
+
   it('a value that cannot cross to a worker (a symbol, a cycle) fails the stream with SubtaskError naming the fix', async () => {
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;

@@ -232,7 +232,7 @@ function subscribeThreaded<T, K, R, K2>(
   const input = withRuntime(source, group.parent) as Observable<StreamElement<unknown, unknown>>;
   if (by === 'hash') subscription.add(input.subscribe(host.hashInput()));
   else {
-    const parts = partitionStream(host.numbered(input), group.n, by as Partitioner<unknown, unknown>, { maxParallelism: group.maxParallelism });
+    const parts = partitionStream(input, group.n, by as Partitioner<unknown, unknown>, { maxParallelism: group.maxParallelism });
     parts.forEach((p, i) => subscription.add(p.subscribe(host.input(i))));
   }
   // the codec (msgpackr) loads with the first threaded operator; the input waits in the host meanwhile

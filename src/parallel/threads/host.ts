@@ -59,24 +59,6 @@ class Queue<T> {
   }
 }
 
-/** Numbers each element as it arrives, then passes it on (the hot path overridden as in src/elements/plumbing.ts). */
-class NumberingSubscriber extends Subscriber<Element> {
-  constructor(
-    destination: Subscriber<Element>,
-    private readonly host: ThreadedSubtasks,
-  ) {
-    super(destination);
-  }
-  override next(e: Element): void {
-    if (this.isStopped) super.next(e);
-    else this._next(e);
-  }
-  protected override _next(e: Element): void {
-    this.host.arrived();
-    (this.destination as Subscriber<Element>).next(e);
-  }
-}
-
 /**
  * The input of the threads under `'hash'`, in one subscriber (what `partitionStream`, the numbering and the
  * per-partition inputs do, without three calls per element): numbers each element, routes a record to the subtask
@@ -165,10 +147,10 @@ class InputSubscriber extends Subscriber<Element> {
   }
   override next(e: Element): void {
     if (this.isStopped) super.next(e);
-    else this.host.takeInput(this.remote, e);
+    else this.host.takePartitioned(this.remote, e);
   }
   protected override _next(e: Element): void {
-    this.host.takeInput(this.remote, e);
+    this.host.takePartitioned(this.remote, e);
   }
   protected override _error(err: unknown): void {
     this.unsubscribe();
@@ -210,7 +192,7 @@ interface Remote {
 
 /**
  * The operator side of a threaded `parallel` subscription (docs/ARCHITECTURE.md, "Parallel subtasks"): routes the
- * input to `n` worker threads in batches, each element numbered on arrival; collects each worker's output,
+ * input to `n` worker threads in batches, each element numbered in input order; collects each worker's output,
  * snapshots and metrics; and releases the outputs into the merge in the order an in-process run emits them —
  * by the number of the input element that caused them, then by subtask — once every subtask has processed every
  * input up to that number. The output is thus the same whatever the timing of the threads.
@@ -225,6 +207,8 @@ export class ThreadedSubtasks {
   /** Whether a flush of every subtask's buffered input is scheduled (at the end of the current burst). */
   flushScheduled = false;
   private failed = false;
+  /** The element {@link takePartitioned} numbered last. */
+  private lastDelivered: Element | undefined;
   private releasing = false;
   /** Whether this asked the runtime's feeder to pause. */
   private pressing = false;
@@ -263,14 +247,23 @@ export class ThreadedSubtasks {
     });
   }
 
-  /** Numbers every element of `source` on arrival (before it is routed). */
-  numbered(source: Observable<Element>): Observable<Element> {
-    return new Observable<Element>((subscriber) => source.subscribe(new NumberingSubscriber(subscriber, this)));
-  }
-
-  /** Counts an element arriving (see {@link numbered}). */
+  /** Counts an element arriving (the `'hash'` input numbers each element as it routes it). */
   arrived(): void {
     this.seq++;
+  }
+
+  /**
+   * An element `partitionStream` delivers to subtask `r` (every partitioner but `'hash'`), numbered as it is
+   * delivered: one number per element, the same for each subtask a broadcast reaches — so that a range sample held
+   * back and then released keeps its elements' order against each other (numbered on arrival, the held elements all
+   * took the number of the one that released them, and their outputs came out by subtask).
+   */
+  takePartitioned(r: Remote, e: Element): void {
+    if (e !== this.lastDelivered) {
+      this.seq++;
+      this.lastDelivered = e;
+    }
+    this.takeInput(r, e);
   }
 
   /** The subscriber that takes partition `i`'s elements into subtask `i`'s next message. */
@@ -301,7 +294,7 @@ export class ThreadedSubtasks {
 
   /**
    * The subscriber that takes the whole input under `'hash'` (numbering and routing included), in place of
-   * {@link numbered}, `partitionStream` and {@link input}.
+   * `partitionStream` and {@link input}.
    */
   hashInput(): Subscriber<Element> {
     return new HashInputSubscriber(this, this.remotes, this.group.maxParallelism);
