@@ -123,6 +123,44 @@ describe('windowJoin (docs/SEMANTICS.md §10.3)', () => {
     expect(h.records().map((r) => [r.value, r.timestamp])).toStrictEqual([['l+r [1,15)', 14]]);
   });
 
+  it('a frozen assigner and a trigger of a class with private fields work (the join calls them, it does not copy them); a throwing gap names the value', () => {
+    class Every {
+      readonly canMerge = true;
+      #calls = 0;
+      onElement(): 'continue' {
+        this.#calls++;
+        return 'continue';
+      }
+      onEventTime(time: number, w: { end: number }): 'fire' | 'continue' {
+        return time === w.end - 1 && this.#calls > 0 ? 'fire' : 'continue';
+      }
+      onProcessingTime(): 'continue' {
+        return 'continue';
+      }
+      onMerge(w: { end: number }, ctx: { registerEventTimeTimer(t: number): void }): void {
+        ctx.registerEventTimeTimer(w.end - 1);
+      }
+      clear(): void {}
+    }
+    const frozen = twoInputHarness(joinIn(Object.freeze(tumblingWindows<string>(10))));
+    frozen.record('l', 1, 'k').record2('r', 2, 'k').watermark(100).watermark2(100);
+    expect(records(frozen)).toStrictEqual([['k l+r [0,10)', 9]]);
+    const classy = twoInputHarness(joinIn(sessionWindows<string>(5), { trigger: new Every() as unknown as Trigger<string> }));
+    classy.record('l', 1, 'k').record2('r', 3, 'k').watermark(100).watermark2(100);
+    expect(classy.error).toBeUndefined();
+    expect(records(classy)).toStrictEqual([['k l+r [1,8)', 7]]);
+    const throwing = twoInputHarness(
+      joinIn(
+        sessionWindows<string>((v) => {
+          if (v === 'r') throw new Error('boom');
+          return 5;
+        }),
+      ),
+    );
+    throwing.record('l', 1, 'k').record2('r', 2, 'k');
+    expect((throwing.error as Error).message).toBe('wj: user function threw on record value "r" @ 2 key "k": boom');
+  });
+
   it('a trigger replaces the default one; its onElement gets each record\'s own value; globalWindows fire with it', () => {
     const seen: string[] = [];
     const everyRight: Trigger<string> = {

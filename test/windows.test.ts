@@ -331,6 +331,20 @@ describe('a trigger of your own whose kind says event-time', () => {
     expect(lines(h)).toStrictEqual(['a [0,10) 1 @9', 'a [0,10) 3 @9', 'b [10,20) 5 @19', 'W 20']);
   });
 
+  it('sliding windows folded from slices refuse an aggregator whose merge returns its second argument (a slice\'s accumulator)', () => {
+    const sneaky = {
+      create: () => ({ sum: 0 }),
+      add: (a: { sum: number }, e: E) => ((a.sum += e[1]), a),
+      result: (a: { sum: number }) => a.sum,
+      merge: (a: { sum: number }, b: { sum: number }) => (a.sum === 0 ? b : ((a.sum += b.sum), a)),
+    };
+    const h = windowed(pipe(window<E, string>(slidingWindows(30, 10), { name: 's' }), aggregate(sneaky)), [['k', 1, 5], ['k', 10, 15], 100]);
+    expect(h.error).toBeInstanceOf(ConfigurationError);
+    expect((h.error as Error).message).toBe(
+      "s: the aggregator's merge(a, b) returned b; sliding windows fold their slices' accumulators, which stay in state: merge may change and return a, and must neither change nor return b.",
+    );
+  });
+
   it('a result that is none of the four (Flink\'s \'FIRE\', nothing) fails the stream naming the operator, the value and the four', () => {
     for (const [result, shown] of [['FIRE', '"FIRE"'], [undefined, 'undefined']] as const) {
       const odd = {

@@ -339,7 +339,15 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   protected failUser(err: unknown, what: unknown): void {
     this.finish();
     if (err instanceof TidewaterError) this.out.error(err);
-    else this.out.error(new UserFunctionError(this.name, what, err));
+    else this.out.error(new UserFunctionError(this.name, this.recordInErrors(what), err));
+  }
+
+  /** A record named in an error with its value as the user gave it ({@link valueInErrors}); anything else as it is. */
+  private recordInErrors(what: unknown): unknown {
+    if ((what as { kind?: unknown } | null)?.kind !== 'record') return what;
+    const r = what as StreamRecord<unknown, unknown>;
+    const value = this.valueInErrors(r.value);
+    return value === r.value ? r : { ...r, value };
   }
 
   /** Validates a timestamp given by user code (timers, emit): within ±MAX_OPERATOR_TIMESTAMP, or ±Infinity (src/time/timestamps.ts). */

@@ -4,8 +4,8 @@ import { twoInputOperator } from '../core/twoInputOperator.js';
 import type { OutputTag, StreamElement, StreamRecord } from '../elements/index.js';
 import { forwardControl, operator, subscribeElements } from '../elements/plumbing.js';
 import type { WindowAssigner } from '../windows/assigners.js';
-import { isEventTimeTrigger, isProcessingTimeTrigger, type Trigger } from '../windows/triggers.js';
-import type { WindowContext, WindowResult } from '../windows/types.js';
+import { isEventTimeTrigger, isProcessingTimeTrigger, type OnMergeContext, type Trigger } from '../windows/triggers.js';
+import type { TimeWindow, WindowContext, WindowResult } from '../windows/types.js';
 import type { WindowFunction } from '../windows/windowOperatorBase.js';
 import { windowOperatorOf } from '../windows/windowOperatorChoice.js';
 
@@ -55,23 +55,43 @@ const untag = (v: unknown): unknown => (v as Sided).value;
 
 /**
  * The user's assigner over the tagged values: it is given each record's own value (a dynamic session gap, a custom
- * assigner reading the value, the value named in its errors), everything else as the assigner has it.
+ * assigner reading the value, the value named in its errors), everything else as the assigner has it — a new object
+ * calling the assigner's own methods (frozen assigners and class instances with private fields keep working).
  */
-function sidedAssigner(assigner: WindowAssigner<unknown>): WindowAssigner<Sided> {
-  const sided = Object.create(assigner) as { assign: WindowAssigner<Sided>['assign'] };
-  sided.assign = (v, timestamp, processingTime) => assigner.assign(v.value, timestamp, processingTime);
-  return sided as unknown as WindowAssigner<Sided>;
+function sidedAssigner(a: WindowAssigner<unknown>): WindowAssigner<Sided> {
+  return {
+    kind: a.kind,
+    isEventTime: a.isEventTime,
+    merging: a.merging,
+    assign: (v, timestamp, processingTime) => a.assign(v.value, timestamp, processingTime),
+    defaultTrigger: () => sidedTrigger(a.defaultTrigger()),
+    namespaceOf: (w) => a.namespaceOf(w),
+    windowOf: (ns) => a.windowOf(ns),
+    ...(a.size !== undefined ? { size: a.size } : {}),
+    ...(a.slide !== undefined ? { slide: a.slide } : {}),
+    ...(a.offset !== undefined ? { offset: a.offset } : {}),
+    ...(a.gap !== undefined ? { gap: a.gap } : {}),
+  };
 }
 
 /**
- * The user's trigger over the tagged values, its `onElement` given each record's own value; the built-in event-time
- * and processing-time triggers as they are (they read no value, and the window operators recognise them by identity).
+ * The user's trigger over the tagged values, its `onElement` given each record's own value; a new object calling the
+ * trigger's own methods. The built-in event-time and processing-time triggers as they are (they read no value, and
+ * the window operators recognise them by identity).
  */
-function sidedTrigger(trigger: Trigger<unknown>): Trigger<Sided> {
-  if (isEventTimeTrigger(trigger) || isProcessingTimeTrigger(trigger)) return trigger as Trigger<Sided>;
-  const sided = Object.create(trigger) as { onElement: Trigger<Sided>['onElement'] };
-  sided.onElement = (v, timestamp, window, ctx) => trigger.onElement(v.value, timestamp, window, ctx);
-  return sided as unknown as Trigger<Sided>;
+function sidedTrigger(t: Trigger<unknown>): Trigger<Sided> {
+  if (isEventTimeTrigger(t) || isProcessingTimeTrigger(t)) return t as Trigger<Sided>;
+  const onMerge = t.onMerge;
+  return {
+    ...(t.kind !== undefined ? { kind: t.kind } : {}),
+    ...(t.state !== undefined ? { state: t.state } : {}),
+    canMerge: t.canMerge,
+    onElement: (v, timestamp, window, ctx) => t.onElement(v.value, timestamp, window, ctx),
+    onEventTime: (time, window, ctx) => t.onEventTime(time, window, ctx),
+    onProcessingTime: (time, window, ctx) => t.onProcessingTime(time, window, ctx),
+    ...(onMerge !== undefined ? { onMerge: (window: TimeWindow, ctx: OnMergeContext) => onMerge.call(t, window, ctx) } : {}),
+    clear: (window, ctx) => t.clear(window, ctx),
+  };
 }
 
 /** A firing's elements split by side, each in arrival order. */

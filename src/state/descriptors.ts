@@ -4,7 +4,7 @@ import { ConfigurationError } from '../errors/index.js';
 /**
  * An incremental aggregation: `create` an accumulator, `add` values into it, read the `result`; `merge` combines two
  * accumulators (needed when session windows merge, and for sliding windows folded from slices): it may change and
- * return `a`, and must leave `b` as it is. Used by `aggregatingState` and the `aggregate` window function.
+ * return `a`, and must neither change nor return `b`. Used by `aggregatingState` and the `aggregate` window function.
  *
  * @example
  * ```ts

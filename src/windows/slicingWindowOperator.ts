@@ -5,7 +5,7 @@
 // from its slices when it fires; no keyed timers. The general operator (`windowOperator.ts`) takes every other window;
 // `operators/windowFunction.ts` chooses.
 import { MAX_WATERMARK, type Key, type StreamRecord } from '../elements/index.js';
-import { TidewaterError } from '../errors/index.js';
+import { ConfigurationError, TidewaterError } from '../errors/index.js';
 import type { CoreArgs } from '../core/keyedOperator.js';
 import { engineArrays } from '../state/backend.js';
 import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
@@ -562,7 +562,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
             mark[slot] = firing;
             acc[slot] = adds ? accs[p] : this.foldStart(accs[p]);
             fired[n++] = slot;
-          } else acc[slot] = adds ? (acc[slot] as number) + (accs[p] as number) : merge(acc[slot], accs[p]);
+          } else acc[slot] = adds ? (acc[slot] as number) + (accs[p] as number) : this.mergeSlice(acc[slot], accs[p]);
         }
       }
       for (let x = 0; x < n; x++) {
@@ -587,7 +587,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const pos = slice?.positions.get(id);
       if (pos === undefined) continue;
       const a = (slice as Slice).accs[pos];
-      v = v === NONE ? this.foldStart(a) : (this.merge as (a: unknown, b: unknown) => unknown)(v, a);
+      v = v === NONE ? this.foldStart(a) : this.mergeSlice(v, a);
     }
     if (v !== NONE) this.emitResult(key, this.windowOf(k), v);
   }
@@ -599,7 +599,23 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private foldStart(a: unknown): unknown {
     // (a tumbling window is one slice: nothing is merged into its accumulator)
     if (typeof a !== 'object' || a === null || this.grid.slicesPerWindow === 1 || this.merge === undefined) return a;
-    return (this.merge as (a: unknown, b: unknown) => unknown)((this.fn as { readonly aggregator: Aggregator<unknown, unknown, unknown> }).aggregator.create(), a);
+    return this.mergeSlice((this.fn as { readonly aggregator: Aggregator<unknown, unknown, unknown> }).aggregator.create(), a);
+  }
+
+  /**
+   * `merge(acc, sliceAcc)` of a window's fold; an aggregator whose `merge` returns its second argument — a slice's
+   * accumulator, still in state, which the fold would then change — is refused (docs/SEMANTICS.md §4).
+   */
+  private mergeSlice(acc: unknown, sliceAcc: unknown): unknown {
+    const merged = (this.merge as (a: unknown, b: unknown) => unknown)(acc, sliceAcc);
+    if (merged === sliceAcc && typeof sliceAcc === 'object' && sliceAcc !== null) {
+      throw new ConfigurationError(
+        this.name,
+        sliceAcc,
+        `${this.name}: the aggregator's merge(a, b) returned b; sliding windows fold their slices' accumulators, which stay in state: merge may change and return a, and must neither change nor return b.`,
+      );
+    }
+    return merged;
   }
 
   /** Window k, one frozen object shared by the results of a firing. */
