@@ -11,6 +11,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const sums = (n: number): number[] => Array.from({ length: n }, (_, i) => ((i + 1) * (i + 2)) / 2);
 const values = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
+/** A source whose every read throws 'crash' (a run that fails before its first checkpoint). */
+const crashingSource = (): Source<number> => ({
+  description: 'failing',
+  open: () => ({
+    read: () => {
+      throw new Error('crash');
+    },
+    offset: () => '0',
+    close: () => undefined,
+  }),
+});
 
 /** A store whose checkpoint writes take `ms` (journal appends stay fast). */
 function slowStore(ms: number): StateStore {
@@ -209,23 +220,29 @@ describe('recovery corner cases', () => {
     await first.stop({ savepoint: true });
     expect((await store.listCheckpoints('rb')).map((c) => [c.id, c.savepoint])).toStrictEqual([[5, true], [4, false], [3, false], [2, false], [1, false]]);
     // roll back to 2; the run fails before its first checkpoint
-    const failing: Source<number> = {
-      description: 'failing',
-      open: () => ({
-        read: () => {
-          throw new Error('crash');
-        },
-        offset: () => '0',
-        close: () => undefined,
-      }),
-    };
-    const rolledBack = runJob({ name: 'rb', source: failing, pipeline: runningSum(), restore: 2, checkpoint: { intervalMs: 1e9, store, retain: 10 } });
-    await expect(rolledBack.done).rejects.toThrow('it resumes from checkpoint 2');
+    const failing = crashingSource();
+    const warnings: string[] = [];
+    const rolledBack = runJob({ name: 'rb', source: failing, pipeline: runningSum(), restore: 2, checkpoint: { intervalMs: 1e9, store, retain: 10 }, onWarning: (m) => void warnings.push(m) });
+    // savepoint 5 stays: a default restart would resume from it, and the error and a warning say so
+    await expect(rolledBack.done).rejects.toThrow('it resumes from checkpoint 5');
+    expect(warnings).toStrictEqual([
+      "runJob(rb): restored checkpoint 2; the checkpoints after it are deleted, but savepoint 5 stays: until this run's first checkpoint, a restart with restore: 'latest' resumes from savepoint 5 — restart with restore: 2 to roll back again.",
+    ]);
     expect((await store.listCheckpoints('rb')).map((c) => c.id)).toStrictEqual([5, 2, 1]);
-    // the restart resumes from 2 (after 4 values), not from 4 of the abandoned timeline (after all 8: no output)
+    // restore: 4 (the newest usable one ≤ 4) is now 2 (after 4 values), not 4 of the abandoned timeline (after all 8)
     const out = toArray<number>();
     const again = await runJob({ name: 'rb', source: fromArray(values(8)), pipeline: runningSum(), sink: out, restore: 4, checkpoint: { intervalMs: 1e9, store, retain: 10 } }).done;
     expect([again.restoredFrom, out.values, again.lastCheckpoint]).toStrictEqual([2, sums(8).slice(4), 6]);
+  });
+
+  it('restore: false, then a crash before its first checkpoint: a restart starts empty (nothing recorded is unusable); ids go on', async () => {
+    const store = memoryStore();
+    expect((await runJob({ name: 'so', source: fromArray(values(3)), pipeline: runningSum(), sink: toArray<number>(), checkpoint: { intervalMs: 1e9, store } }).done).lastCheckpoint).toBe(1);
+    const failing = crashingSource();
+    await expect(runJob({ name: 'so', source: failing, pipeline: runningSum(), restore: false, checkpoint: { intervalMs: 1e9, store } }).done).rejects.toThrow('crash');
+    const out = toArray<number>();
+    const again = await runJob({ name: 'so', source: fromArray(values(3)), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store } }).done;
+    expect([again.restoredFrom, out.values, again.lastCheckpoint]).toStrictEqual([undefined, sums(3), 2]);
   });
 
   it('a source is released up to the oldest retained checkpoint\'s offset, whatever its offsets look like (JSON text)', async () => {

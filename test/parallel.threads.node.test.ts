@@ -199,6 +199,21 @@ describe('parallel in worker threads', () => {
     }
   });
 
+  it('one record object pushed twice, to a lower subtask the second time: two elements, in input order', async () => {
+    const total = runningTotal as unknown as OperatorFunction<StreamElement<Event, Key>, StreamElement<string, Key>>;
+    const twice = record({ user: 'k', n: 10 }, 2, 'k');
+    const input = () => from([record({ user: 'k', n: 1 }, 1, 'k'), twice, twice, watermark(10)]);
+    const by = () => {
+      const route = [1, 1, 0];
+      let i = 0;
+      return () => route[i++ % 3] as number;
+    };
+    const inProcess = await lastValueFrom(input().pipe(parallel(2, total, { by: by() }), toArray()));
+    const threads = await lastValueFrom(input().pipe(parallel(2, total, { by: by(), worker: fixture('runningTotal') }), toArray()));
+    expect(inProcess.filter((e) => e.kind === 'record').map((e) => (e as StreamRecord<string, Key>).value)).toStrictEqual(['k=1', 'k=11', 'k=10']);
+    expect(threads).toStrictEqual(inProcess);
+  });
+
   it('a value that cannot cross to a worker (a symbol, a cycle) fails the stream with SubtaskError naming the fix', async () => {
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;

@@ -48,6 +48,16 @@ describe('ChunkWriter', () => {
         expect((JSON.parse(w.finish().join('')) as [[number, string, unknown]])[0][2]).toStrictEqual([...new Set(xs)]);
       }),
     );
+    // more items than one step of room (4 096), of every length up to twelve digits and a sign
+    const many = Array.from({ length: 20_000 }, (_, i) => (i % 2 === 0 ? 1 : -1) * Math.floor(999_999_999_999 / (1 + (i % 997))));
+    const big = new ChunkWriter();
+    big.begin(0);
+    big.rawValue();
+    big.byte(91);
+    expect(big.integerItems(many, many.length)).toBe(true);
+    big.byte(93);
+    big.endRaw();
+    expect((JSON.parse(big.finish().join('')) as [[number, string, unknown]])[0][2]).toStrictEqual(many);
     for (const odd of [1e12, -1e12, 2 ** 53, 0.5, -0, NaN, Infinity, '1', null, undefined, 1n]) {
       const w = new ChunkWriter();
       w.begin(0);

@@ -118,6 +118,11 @@ for (let i = 0; i < 10_000; i++) {
   DIGIT_QUADS[4 * i + 3] = 48 + (i % 10);
 }
 
+/** The most bytes {@link ChunkWriter.integerItems} writes for one item (a comma, a sign, twelve digits). */
+const ITEM_BYTES = 14;
+/** How many items' room {@link ChunkWriter.integerItems} makes at a time. */
+const ITEMS_PER_STEP = 4096;
+
 /** Writes the decimal digits of `x` (0 ≤ x < 10 000, no leading zeros) at `p`; returns the position after. */
 function writeSmall(buf: Uint8Array, p: number, x: number): number {
   const at = 4 * x;
@@ -334,20 +339,26 @@ export class ChunkWriter {
   }
 
   /**
-   * `count` items as comma-separated JSON numbers when every one is an integer of at most 15 digits (not -0): true;
+   * The items as comma-separated JSON numbers when every one is an integer below 10¹² in magnitude (not -0): true;
    * otherwise false, with nothing written. One loop over the items with the buffer in locals (a `Set` of ids, as
-   * distinct counts hold, costs little more than iterating it).
+   * distinct counts hold, costs little more than iterating it); room is made as it goes (`count`, the number of
+   * items, bounds the first step), so a collection it declines at its first item costs no buffer.
    */
   integerItems(items: Iterable<unknown>, count: number): boolean {
-    this.ensure(17 * count + 1);
-    const buf = this.buf;
     const start = this.p;
+    this.ensure(ITEM_BYTES * Math.min(count, ITEMS_PER_STEP) + 1);
+    let buf = this.buf;
     let p = start;
     let first = true;
     for (const item of items) {
       if (typeof item !== 'number') {
         this.p = start;
         return false;
+      }
+      if (p + ITEM_BYTES > buf.length) {
+        this.p = p;
+        this.ensure(ITEM_BYTES * ITEMS_PER_STEP);
+        buf = this.buf;
       }
       let x = item;
       if (!first) buf[p++] = 44;

@@ -219,6 +219,8 @@ class JobRunner<T, R> {
   private recordsOut = 0;
   private checkpointsCompleted = 0;
   private restoredFrom: number | undefined;
+  /** A roll-back: the newest savepoint above the restored checkpoint (a restart with restore: 'latest' resumes from it). */
+  private newerSavepoint: number | undefined;
   private skipped: readonly SkippedCheckpoint[] = [];
   private fallback: CheckpointFallback | undefined;
   private lastCheckpoint: number | undefined;
@@ -346,8 +348,10 @@ class JobRunner<T, R> {
     const ctx = { job: name, scheduler: this.scheduler, startOver: config.restore === false, warn: this.warn, ...(store !== undefined ? { store } : {}) };
     // before anything is changed (checkpoints pruned, output cut back, journals emptied)
     await this.checkCommitted(loaded, sinkContexts, ctx);
-    // the newest id the store recorded for this job (its head, or leftovers); asked once, before anything is pruned
-    const recorded = store !== undefined ? (await store.nextCheckpointId(name)) - 1 : 0;
+    // the newest checkpoint the store recorded for this job (its head, or leftovers), and the newest id it used (also
+    // those a prune deleted); asked once, before anything is pruned
+    const recorded = store !== undefined ? (await store.nextCheckpointId(name, { recordedOnly: true })) - 1 : 0;
+    const used = store !== undefined ? (await store.nextCheckpointId(name)) - 1 : 0;
     if (store !== undefined && loaded === undefined && which === 'latest') {
       // checkpoints were recorded, yet none is usable: never start over silently
       if (recorded > 0) {
@@ -363,10 +367,20 @@ class JobRunner<T, R> {
       // restoring an older checkpoint, those after it — a restart must not resume them, nor fall back to them
       if (which === false) await store.prune(name, 0, (m) => this.warnStore(m));
       else if (typeof which === 'number' && loaded !== undefined && recorded > loaded.id) {
-        await store.prune(name, Number.MAX_SAFE_INTEGER, (m) => this.warnStore(m), { abandonAfter: loaded.id });
+        const kept = await store.prune(name, Number.MAX_SAFE_INTEGER, (m) => this.warnStore(m), { abandonAfter: loaded.id });
+        // savepoints stay (as in Flink, they are the user's): the newest above the restored checkpoint is where a
+        // restart with restore: 'latest' resumes until this run's first checkpoint
+        const savepoint = kept.find((c) => c.id > loaded.id);
+        if (savepoint !== undefined) {
+          this.newerSavepoint = savepoint.id;
+          this.warn(
+            `runJob(${name}): restored checkpoint ${loaded.id}; the checkpoints after it are deleted, but savepoint ${savepoint.id} stays: until this run's first checkpoint, ` +
+              `a restart with restore: 'latest' resumes from savepoint ${savepoint.id} — restart with restore: ${loaded.id} to roll back again.`,
+          );
+        }
       }
       // ids strictly increase, past torn or corrupt leftovers and abandoned checkpoints too (never an id used before)
-      this.nextId = Math.max(loaded === undefined ? 1 : loaded.id + 1, recorded + 1);
+      this.nextId = Math.max(loaded === undefined ? 1 : loaded.id + 1, used + 1);
     }
     if (loaded !== undefined) {
       this.skipped = loaded.skipped;
@@ -525,7 +539,7 @@ class JobRunner<T, R> {
 
   /** The checkpoint a restart resumes from, as things stand: the last one completed, or the one restored. */
   private resumePoint(): number | undefined {
-    return this.lastCheckpoint ?? this.restoredFrom;
+    return this.lastCheckpoint ?? this.newerSavepoint ?? this.restoredFrom;
   }
 
   /**

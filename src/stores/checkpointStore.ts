@@ -444,14 +444,17 @@ class CheckpointStore implements StateStore {
     return out.sort((a, b) => b.id - a.id);
   }
 
-  async nextCheckpointId(job: string): Promise<number> {
-    return (await this.newestId(new JobKeys(job), 0)) + 1;
+  async nextCheckpointId(job: string, options?: { readonly recordedOnly?: boolean }): Promise<number> {
+    return (await this.newestId(new JobKeys(job), 0, options?.recordedOnly !== true)) + 1;
   }
 
-  /** The highest id that left anything in the store or that the head records (`none` when there is none). */
-  private async newestId(k: JobKeys, none: number): Promise<number> {
+  /**
+   * The highest id that left anything in the store or that the head records (`none` when there is none); with
+   * `pruned`, also the highest a prune deleted.
+   */
+  private async newestId(k: JobKeys, none: number, pruned = true): Promise<number> {
     const [found, head] = await Promise.all([this.scan(k), this.head(k)]);
-    return Math.max(none, ...found.keys(), ...head.ids, head.above);
+    return Math.max(none, ...found.keys(), ...head.ids, pruned ? head.above : 0);
   }
 
   async loadCheckpoint(job: string, which: 'latest' | number): Promise<LoadedCheckpoint | undefined> {

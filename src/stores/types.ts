@@ -202,10 +202,11 @@ export interface StateStore {
   /** Complete, verified-by-marker checkpoints of a job, newest first (contents are verified by `loadCheckpoint`). */
   listCheckpoints(job: string): Promise<CheckpointMeta[]>;
   /**
-   * One more than the highest checkpoint id of `job` that left anything in the store (complete, torn or corrupt) or
-   * that the store recorded as complete (it may have vanished since).
+   * One more than the highest checkpoint id of `job` that left anything in the store (complete, torn or corrupt),
+   * that the store recorded as complete (it may have vanished since), or — unless `recordedOnly` — that a prune
+   * deleted (ids are never used twice).
    */
-  nextCheckpointId(job: string): Promise<number>;
+  nextCheckpointId(job: string, options?: { readonly recordedOnly?: boolean }): Promise<number>;
   /**
    * Loads the newest usable checkpoint (`'latest'`) or the newest usable one with id ≤ `id`, folding delta chains;
    * torn or corrupt checkpoints are skipped (reported in `skipped` and `fallback`). Every checkpoint write and every

@@ -207,8 +207,9 @@ export class ThreadedSubtasks {
   /** Whether a flush of every subtask's buffered input is scheduled (at the end of the current burst). */
   flushScheduled = false;
   private failed = false;
-  /** The element {@link takePartitioned} numbered last. */
+  /** The element {@link takePartitioned} numbered last, and the subtask it went to. */
   private lastDelivered: Element | undefined;
+  private lastDeliveredTo = -1;
   private releasing = false;
   /** Whether this asked the runtime's feeder to pause. */
   private pressing = false;
@@ -254,15 +255,16 @@ export class ThreadedSubtasks {
 
   /**
    * An element `partitionStream` delivers to subtask `r` (every partitioner but `'hash'`), numbered as it is
-   * delivered: one number per element, the same for each subtask a broadcast reaches — so that a range sample held
+   * delivered: one number per element, the same for each subtask a broadcast reaches (in increasing order) — so that a range sample held
    * back and then released keeps its elements' order against each other (numbered on arrival, the held elements all
    * took the number of the one that released them, and their outputs came out by subtask).
    */
   takePartitioned(r: Remote, e: Element): void {
-    if (e !== this.lastDelivered) {
-      this.seq++;
-      this.lastDelivered = e;
-    }
+    // a broadcast reaches the subtasks in increasing order: the same object to a lower or the same subtask again is
+    // another element (a source may push one object twice)
+    if (e !== this.lastDelivered || r.index <= this.lastDeliveredTo) this.seq++;
+    this.lastDelivered = e;
+    this.lastDeliveredTo = r.index;
     this.takeInput(r, e);
   }
 
