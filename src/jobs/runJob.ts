@@ -1095,7 +1095,7 @@ class JobRunner<T, R> {
       for (const c of kept) {
         const o = c.sources[i];
         if (o === undefined) continue;
-        const n = Number(o);
+        const n = o.trim() === '' ? NaN : Number(o); // (Number('') is 0: an empty offset is not a number)
         if (!Number.isFinite(n)) numeric = false;
         else if (n < lowest) lowest = n;
         if (c.id < oldestId) {
