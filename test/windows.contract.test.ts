@@ -530,4 +530,16 @@ describe('the session operator against the general one (sessions with a fixed ga
       { numRuns: 300 },
     );
   });
+
+  it("restored from a general checkpoint that kept fired sessions for allowed lateness, now with none: they are done, not fired again", () => {
+    const h = harness(factoryOf('general')(sessionWindows(10), { allowedLateness: 50 }, countOf()));
+    feed(h, [['k', 1, 0], 20]);
+    expect(lines(h)).toStrictEqual(['k [0,10) 1 @9', 'W 20']);
+    for (const choice of ['general', 'sessions'] as const) {
+      const r = harness(factoryOf(choice)(sessionWindows(10), {}, countOf()), { restore: h.snapshot() });
+      feed(r, [30, 100]);
+      expect(lines(r), choice).toStrictEqual(['W 30', 'W 100']);
+      expect(r.operators[0]?.stateEntries, choice).toBe(0);
+    }
+  });
 });

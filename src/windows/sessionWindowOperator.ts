@@ -336,7 +336,8 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const sessions: [number, number, number, unknown][] = [];
       for (const [ws, we, ss, se] of mapping) {
         const raw = b.getAt(CONTENTS, id, a.namespaceOf({ start: ss, end: se }));
-        if (raw === undefined) continue;
+        // a window the general operator kept past its end for allowed lateness has fired: with none now, it is done
+        if (raw === undefined || we - 1 <= this.watermark) continue;
         const ns = a.namespaceOf({ start: ws, end: we });
         const seq = timers.get(`${String(id)}\u0000${String(ns)}`);
         if (seq === undefined) {

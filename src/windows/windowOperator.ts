@@ -285,7 +285,9 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     );
     this.apply(result, w, stateNs);
     const cleanupDomain = a.isEventTime ? 'event' : 'processing';
-    if (t.domain === cleanupDomain && t.timestamp === this.cleanupTime(w)) {
+    // (at or past its cleanup time: a window restored with less allowed lateness than its timer was registered with
+    // is cleaned up by that timer, instead of staying forever; otherwise the cleanup timer fires at exactly that time)
+    if (t.domain === cleanupDomain && t.timestamp >= this.cleanupTime(w)) {
       this.clearContents(stateNs);
       this.callTrigger(w, () => {
         this.trigger.clear(w, this.tctx);
