@@ -323,6 +323,20 @@ describe.runIf(run)('tidewater/nats', () => {
       expect((await drain(jetStreamSource<number>({ connection: nc, stream: name }), at, 1)).values).toStrictEqual([3]);
     });
 
+    it('a stream deleted under a reading source fails the read with JetStreamError (it waited forever for the stream to come back)', async () => {
+      const input = await newStream((s) => [`${s}.in`]);
+      await publishAll([[input.subjects[0] as string, 1]]);
+      const reader = await jetStreamSource<number>({ connection: nc, stream: input.name }).open(undefined, { job: 'j', index: 0, scheduler: asyncScheduler });
+      expect((await reader.read(10)).values).toStrictEqual([1]);
+      await jsm.streams.delete(input.name);
+      const failed = (async () => {
+        for (;;) if ((await reader.read(10)).done) return 'done';
+      })();
+      await expect(failed).rejects.toThrow(JetStreamError);
+      await expect(failed).rejects.toThrow(`jetStreamSource(${input.name}): reading stream '${input.name}' failed`);
+      await reader.close();
+    });
+
     it('bad input: a message that does not decode, a partition not named, a bad option — each named with the remedy', async () => {
       const { name } = await newStream((s) => [`${s}.*`]);
       const s = name.toLowerCase();
@@ -414,6 +428,20 @@ describe.runIf(run)('tidewater/nats', () => {
       );
       writer.write('x'.repeat(max - 2));
       await writer.close(false);
+    });
+
+    it('not checkpointed: a publish that fails (its stream deleted) fails the sink at its next write or its close, never the process', async () => {
+      const output = await newStream((s) => [`${s}.out`]);
+      const subject = output.subjects[0] as string;
+      const writer = await jetStreamSink<number>({ connection: nc, subject }).open({ job: 'j', transactional: false, restored: undefined });
+      writer.write(1);
+      await jsm.streams.delete(output.name);
+      writer.write(2);
+      await new Promise((r) => setTimeout(r, 1_500));
+      await expect((async () => {
+        writer.write(3);
+        await writer.close(false);
+      })()).rejects.toThrow(`jetStreamSink(${subject}): publishing failed`);
     });
 
     it('refuses what cannot be exactly once: a wildcard subject, a subject no stream takes, a work-queue stream', async () => {

@@ -21,6 +21,8 @@ export class MessageQueue {
   constructor(
     private readonly messages: ConsumerMessages,
     private readonly capacity: number,
+    /** The connection's end (its error, if it failed): the cause when the messages stop because it closed. */
+    private readonly connectionClosed?: () => Promise<void | Error>,
   ) {
     void this.receive();
   }
@@ -83,8 +85,11 @@ export class MessageQueue {
     } catch (e) {
       this.failure = { error: e };
     }
-    // (the messages end only when closed here, or when the connection closed under them)
-    if (!this.closed && this.failure === undefined) this.failure = { error: new Error('the consumer stopped: the connection closed') };
+    // (the messages end only when closed here, or when the connection closed under them: then its error is the cause)
+    if (!this.closed && this.failure === undefined) {
+      const cause = await this.connectionClosed?.().catch((e: unknown) => e);
+      this.failure = { error: cause instanceof Error ? cause : new Error('the consumer stopped: the connection closed') };
+    }
     this.signal();
   }
 
@@ -112,7 +117,8 @@ export async function openOrderedConsumer(connection: NatsConnection, stream: st
     ...(filter !== undefined ? { filter_subjects: filter } : {}),
     ...(after > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 } : { deliver_policy: DeliverPolicy.All }),
   });
-  return new MessageQueue(await consumer.consume({ max_messages: batch }), 4 * batch);
+  // (a stream deleted under it ends the messages with an error, instead of waiting forever for it to come back)
+  return new MessageQueue(await consumer.consume({ max_messages: batch, abort_on_missing_resource: true }), 4 * batch, () => connection.closed());
 }
 
 /**

@@ -140,7 +140,12 @@ export function jetStreamSink<R>(options: JetStreamSinkOptions<R>): Sink<R> {
         return {
           write(value) {
             if (failure !== undefined) throw failed('publishing failed', failure);
-            inFlight.push(js.publish(subject, encode(value)));
+            const published = js.publish(subject, encode(value));
+            // (a failure is kept at once: left for the next settle, it was an unhandled rejection that ended the process)
+            published.catch((e: unknown) => {
+              failure ??= e;
+            });
+            inFlight.push(published);
             if (inFlight.length >= maxInFlight) void settle();
           },
           preCommit: () => '',
