@@ -444,6 +444,18 @@ describe.runIf(run)('tidewater/nats', () => {
       })()).rejects.toThrow(`jetStreamSink(${subject}): publishing failed`);
     });
 
+    it("a value larger than the stream's max_msg_size allows is refused when written, naming the stream's limit", async () => {
+      const name = `limited${streams++}`;
+      await jsm.streams.add({ name, subjects: [`${name}.out`], storage: StorageType.Memory, max_msg_size: 2_000 });
+      const subject = `${name}.out`;
+      const writer = await jetStreamSink<string>({ connection: nc, subject }).open({ job: 'j', transactional: true, restored: undefined });
+      expect(() => writer.write('x'.repeat(1_600))).toThrow(
+        `jetStreamSink(${subject}): a value's message is 1602 B, more than the 1488 B a message may carry in stream '${name}' (max_msg_size 2000 B, less 512 B for the headers). Make the values smaller, or raise the stream's max_msg_size.`,
+      );
+      writer.write('x'.repeat(1_000));
+      await writer.close(false);
+    });
+
     it('refuses what cannot be exactly once: a wildcard subject, a subject no stream takes, a work-queue stream', async () => {
       expect(() => jetStreamSink({ connection: nc, subject: 'out.*' })).toThrow('jetStreamSink: subject "out.*" must be one subject, without wildcards or spaces.');
       await expect(jetStreamSink({ connection: nc, subject: 'nobody.takes.this' }).open({ job: 'j', transactional: true, restored: undefined })).rejects.toThrow(

@@ -67,6 +67,30 @@ export class TransactionPublisher {
     return (this.jsOnce ??= jetstream(this.connection));
   }
 
+  /** The stream's own limit on a message (`max_msg_size`), once {@link checkStream} read it. */
+  private streamLimit: { readonly stream: string; readonly bytes: number } | undefined;
+
+  /**
+   * The most bytes a message's payload may have — the server's `max_payload` or, when smaller, the stream's
+   * `max_msg_size`, less {@link HEADER_ROOM} for the headers — and what sets it (for the error refusing a value).
+   */
+  payloadLimit(): { readonly max: number; readonly why: string; readonly remedy: string } {
+    const server = this.connection.info?.max_payload ?? Infinity;
+    const stream = this.streamLimit;
+    if (stream !== undefined && stream.bytes < server) {
+      return {
+        max: stream.bytes - HEADER_ROOM,
+        why: `in stream '${stream.stream}' (max_msg_size ${stream.bytes} B, less ${HEADER_ROOM} B for the headers)`,
+        remedy: "raise the stream's max_msg_size",
+      };
+    }
+    return {
+      max: server - HEADER_ROOM,
+      why: `on this server (max_payload ${server} B, less ${HEADER_ROOM} B for the headers)`,
+      remedy: "raise max_payload in the server's configuration",
+    };
+  }
+
   /** The stream that captures `subject`, checked for what exactly-once needs (`transactional`). */
   async checkStream(subject: string, transactional: boolean): Promise<string> {
     const { operator, description } = this;
@@ -86,6 +110,8 @@ export class TransactionPublisher {
         `${description}: stream '${name}' has ${info.config.retention} retention, which removes messages once consumed: a restarted job could not see how far its commit got, so exactly-once cannot hold. Publish to a stream with limits retention.`,
       );
     }
+    const maxMsgSize = info.config.max_msg_size;
+    this.streamLimit = maxMsgSize !== undefined && maxMsgSize > 0 ? { stream: name, bytes: maxMsgSize } : undefined;
     const perSubject = info.config.max_msgs_per_subject;
     if (transactional && perSubject !== undefined && perSubject > 0 && perSubject < this.maxInFlight) {
       throw new ConfigurationError(

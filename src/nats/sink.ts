@@ -4,7 +4,7 @@ import { ConfigurationError, describeValue, TidewaterError } from '../errors/ind
 import { parseSinkState } from '../jobs/sinks.js';
 import type { CommittedAhead, Sink, SinkContext, SinkWriter } from '../jobs/types.js';
 import type { JetStreamError } from './source.js';
-import { HEADER_ROOM, newRun, TransactionPublisher, type SubjectBatch } from './publisher.js';
+import { newRun, TransactionPublisher, type SubjectBatch } from './publisher.js';
 
 /**
  * Options of {@link jetStreamSink}.
@@ -88,13 +88,14 @@ export function jetStreamSink<R>(options: JetStreamSinkOptions<R>): Sink<R> {
     const data = options.encode !== undefined ? options.encode(value) : JSON.stringify(value);
     const bytes = typeof data === 'string' ? utf8.encode(data) : data;
     if (!(bytes instanceof Uint8Array)) throw new ConfigurationError(OP, data, `${description}: encode returned ${describeValue(data)}; return a string or a Uint8Array.`);
-    // (refused here, when written, rather than by the server in the middle of a commit; room left for the headers)
-    const max = (connection.info?.max_payload ?? Infinity) - HEADER_ROOM;
+    // (refused here, when written, rather than by the server or the stream in the middle of a commit — where a later
+    // message stored after a refused one would hide the gap from a restore; room left for the headers)
+    const { max, why, remedy } = publisher.payloadLimit();
     if (bytes.length > max) {
       throw new TidewaterError(
         OP,
         value,
-        `${description}: a value's message is ${bytes.length} B, more than the ${max} B a message may carry on this server (max_payload ${connection.info?.max_payload} B, less ${HEADER_ROOM} B for the headers). Make the values smaller, or raise max_payload in the server's configuration.`,
+        `${description}: a value's message is ${bytes.length} B, more than the ${max} B a message may carry ${why}. Make the values smaller, or ${remedy}.`,
       );
     }
     return bytes;
