@@ -138,6 +138,27 @@ describe.runIf(run)('runClusterJob', () => {
     expect(states.every((s) => s === 'failed' || s === 'stopped')).toBe(true);
   });
 
+  it('a task that cannot be made (its sink factory throws) fails the member; the tasks already started stop, stop() returns', async () => {
+    const job = runClusterJob({
+      name: 'unmade',
+      connection: nc,
+      members: 1,
+      member: 0,
+      sources: clickSources(nc, INPUT_PARTITIONS),
+      pipeline: clusterPipeline,
+      sink: (task) => {
+        if (task === 1) throw new Error('no sink for task 1');
+        return toArray<unknown>() as Sink<unknown>;
+      },
+      checkpoint: { intervalMs: 10, store: () => memoryStore() },
+    });
+    await expect(job.done).rejects.toThrow('runClusterJob(unmade): a task could not start: no sink for task 1');
+    await job.stop();
+    await expect(job.triggerCheckpoint()).rejects.toThrow('a task could not start');
+    const states = await Promise.all(job.tasks.map((t) => t.job.done.then((s) => s.state, () => 'failed')));
+    expect(states.every((s) => s === 'stopped' || s === 'failed')).toBe(true);
+  });
+
   it('three members in one process produce exactly what one process produces', async () => {
     const members = [0, 1, 2].map((member) => clusterMember(nc, { name: 'three', members: 3, member, dir: join(base, 'three'), out: 'out.three', inputPartitions: INPUT_PARTITIONS }));
     const summaries = await Promise.all(members.map((m) => m.done));

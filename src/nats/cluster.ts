@@ -259,6 +259,8 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
     resolveStarted = resolve;
     rejectStarted = reject;
   });
+  // (a failed start is reported by `done`; those who wait for the start see it too, and nobody need)
+  started.catch(() => undefined);
   const latest = new Map<string, JobMetrics>();
   const summed = (): JobMetrics => {
     let recordsIn = 0;
@@ -344,7 +346,20 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
       await watch.stop('stopped');
       throw error;
     }
-    for (const { stage, index } of mine) tasks.push(startTask(stage, index));
+    try {
+      for (const { stage, index } of mine) tasks.push(startTask(stage, index));
+    } catch (e) {
+      // a task that cannot be made (its store, its sink): the member fails, the tasks already started stop with it
+      const error = e instanceof JobError || e instanceof JetStreamError || e instanceof ConfigurationError ? e : new JobError(OP, name, `${owner}: a task could not start: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+      rejectStarted(error);
+      await Promise.all(tasks.map((t) => t.job.stop().catch(() => undefined)));
+      await Promise.all(tasks.map((t) => t.job.done.catch(() => undefined).finally(() => stores.get(t)?.close())));
+      output$.complete();
+      checkpoints$.complete();
+      metrics$.complete();
+      await watch.stop('stopped');
+      throw error;
+    }
     resolveStarted();
     watch.start();
     let failure: unknown;
