@@ -121,17 +121,12 @@ describe.runIf(run)('runClusterJob', () => {
     );
   });
 
+  /** A one-member cluster job over the click sources, checkpointed to memory every 10 ms. */
+  const oneMember = (name: string, pipeline: unknown, sink: (task: number) => Sink<unknown>) =>
+    runClusterJob({ name, connection: nc, members: 1, member: 0, sources: clickSources(nc, INPUT_PARTITIONS), pipeline: pipeline as never, sink, checkpoint: { intervalMs: 10, store: () => memoryStore() } });
+
   it('a failing task fails its member with the error, and stops the member\'s other tasks', async () => {
-    const job = runClusterJob({
-      name: 'failing',
-      connection: nc,
-      members: 1,
-      member: 0,
-      sources: clickSources(nc, INPUT_PARTITIONS),
-      pipeline: pipe(keyBy(() => 1n), window(tumblingWindows(1000)), aggregate(count())),
-      sink: () => toArray<unknown>() as Sink<unknown>,
-      checkpoint: { intervalMs: 10, store: () => memoryStore() },
-    });
+    const job = oneMember('failing', pipe(keyBy(() => 1n), window(tumblingWindows(1000)), aggregate(count())), () => toArray<unknown>() as Sink<unknown>);
     await expect(job.done).rejects.toThrow("runClusterJob(failing): key 1n is a bigint, which the exchange between processes (JSON) cannot carry; key by a string or number.");
     const states = await Promise.all(job.tasks.map((t) => t.job.done.then((s) => s.state, () => 'failed')));
     expect(states.filter((s) => s === 'failed').length).toBeGreaterThanOrEqual(1);
@@ -139,18 +134,9 @@ describe.runIf(run)('runClusterJob', () => {
   });
 
   it('a task that cannot be made (its sink factory throws) fails the member; the tasks already started stop, stop() returns', async () => {
-    const job = runClusterJob({
-      name: 'unmade',
-      connection: nc,
-      members: 1,
-      member: 0,
-      sources: clickSources(nc, INPUT_PARTITIONS),
-      pipeline: clusterPipeline,
-      sink: (task) => {
-        if (task === 1) throw new Error('no sink for task 1');
-        return toArray<unknown>() as Sink<unknown>;
-      },
-      checkpoint: { intervalMs: 10, store: () => memoryStore() },
+    const job = oneMember('unmade', clusterPipeline, (task) => {
+      if (task === 1) throw new Error('no sink for task 1');
+      return toArray<unknown>() as Sink<unknown>;
     });
     await expect(job.done).rejects.toThrow('runClusterJob(unmade): a task could not start: no sink for task 1');
     await job.stop();
