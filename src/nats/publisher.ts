@@ -69,12 +69,18 @@ export class TransactionPublisher {
 
   /** The stream's own limit on a message (`max_msg_size`), once {@link checkStream} read it. */
   private streamLimit: { readonly stream: string; readonly bytes: number } | undefined;
+  /** {@link payloadLimit}, made once (per record it is only read). */
+  private limit: { readonly max: number; readonly why: string; readonly remedy: string } | undefined;
 
   /**
    * The most bytes a message's payload may have — the server's `max_payload` or, when smaller, the stream's
    * `max_msg_size`, less {@link HEADER_ROOM} for the headers — and what sets it (for the error refusing a value).
    */
   payloadLimit(): { readonly max: number; readonly why: string; readonly remedy: string } {
+    return (this.limit ??= this.makeLimit());
+  }
+
+  private makeLimit(): { readonly max: number; readonly why: string; readonly remedy: string } {
     const server = this.connection.info?.max_payload ?? Infinity;
     const stream = this.streamLimit;
     if (stream !== undefined && stream.bytes < server) {
@@ -112,6 +118,7 @@ export class TransactionPublisher {
     }
     const maxMsgSize = info.config.max_msg_size;
     this.streamLimit = maxMsgSize !== undefined && maxMsgSize > 0 ? { stream: name, bytes: maxMsgSize } : undefined;
+    this.limit = undefined;
     const perSubject = info.config.max_msgs_per_subject;
     if (transactional && perSubject !== undefined && perSubject > 0 && perSubject < this.maxInFlight) {
       throw new ConfigurationError(
