@@ -155,8 +155,9 @@ function writeQuad(buf: Uint8Array, p: number, x: number): number {
 }
 
 /**
- * Writes the decimal digits of the integer `x` (0 ≤ x < 10¹², no leading zeros) at `p`, four at a time from a table
- * (one division per four digits, no branch on the digit count beyond the first four); returns the position after.
+ * Writes the decimal digits of the safe integer `x` (≥ 0, no leading zeros) at `p`, four at a time from a table (one
+ * division per four digits, no branch on the digit count beyond the first four); returns the position after. (From
+ * 10⁸ on: the digits above 10⁸ — fewer than 10⁸ of them for a safe integer — then the lower eight, zero-padded.)
  */
 function writeInt(buf: Uint8Array, p: number, x: number): number {
   if (x < 10_000) return writeSmall(buf, p, x);
@@ -324,15 +325,7 @@ export class ChunkWriter {
         this.buf[this.p++] = 45;
         x = -x;
       }
-      if (x < 1e12) {
-        this.p = writeInt(this.buf, this.p, x);
-        return;
-      }
-      // (beyond 10¹², e.g. epoch microseconds: the digits above 10⁸, then the lower eight, zero-padded)
-      const high = Math.floor(x / 100_000_000);
-      const low = x - high * 100_000_000;
-      const middle = Math.floor(low / 10_000);
-      this.p = writeQuad(this.buf, writeQuad(this.buf, writeInt(this.buf, this.p, high), middle), low - middle * 10_000);
+      this.p = writeInt(this.buf, this.p, x);
       return;
     }
     this.ascii(String(x));

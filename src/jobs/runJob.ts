@@ -348,10 +348,10 @@ class JobRunner<T, R> {
     const ctx = { job: name, scheduler: this.scheduler, startOver: config.restore === false, warn: this.warn, ...(store !== undefined ? { store } : {}) };
     // before anything is changed (checkpoints pruned, output cut back, journals emptied)
     await this.checkCommitted(loaded, sinkContexts, ctx);
-    // the newest checkpoint the store recorded for this job (its head, or leftovers), and the newest id it used (also
-    // those a prune deleted); asked once, before anything is pruned
-    const recorded = store !== undefined ? (await store.nextCheckpointId(name, { recordedOnly: true })) - 1 : 0;
+    // the newest id the store used for this job (also those a prune deleted), and — where a restore needs it — the newest
+    // checkpoint it recorded (its head, or leftovers); asked before anything is pruned
     const used = store !== undefined ? (await store.nextCheckpointId(name)) - 1 : 0;
+    const recorded = store !== undefined && (loaded === undefined ? which === 'latest' : typeof which === 'number') ? (await store.nextCheckpointId(name, { recordedOnly: true })) - 1 : 0;
     if (store !== undefined && loaded === undefined && which === 'latest') {
       // checkpoints were recorded, yet none is usable: never start over silently
       if (recorded > 0) {
@@ -1090,20 +1090,24 @@ class JobRunner<T, R> {
       if (reader.release === undefined) continue;
       let oldest: string | undefined;
       let oldestId = Infinity;
-      let lowest = Infinity;
+      let lowest: string | undefined;
+      let lowestN = Infinity;
       let numeric = true;
       for (const c of kept) {
         const o = c.sources[i];
         if (o === undefined) continue;
         const n = o.trim() === '' ? NaN : Number(o); // (Number('') is 0: an empty offset is not a number)
         if (!Number.isFinite(n)) numeric = false;
-        else if (n < lowest) lowest = n;
+        else if (n < lowestN) {
+          lowestN = n;
+          lowest = o;
+        }
         if (c.id < oldestId) {
           oldestId = c.id;
           oldest = o;
         }
       }
-      if (numeric && oldest !== undefined) oldest = kept.find((c) => Number(c.sources[i]) === lowest)?.sources[i] ?? oldest;
+      if (numeric && lowest !== undefined) oldest = lowest;
       if (oldest !== undefined) {
         const o = oldest;
         await this.guarded('source', this.sourceName(i), 'commit', () => reader.release?.(o, completed), completed);

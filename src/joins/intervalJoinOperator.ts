@@ -256,10 +256,9 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
   }
 
   protected onRecord(r: StreamRecord<L | R, Key>): void {
-    const ts = r.timestamp;
     // a finite timestamp, as Flink refuses Long.MIN_VALUE here (docs/SEMANTICS.md §10.2 rule 2): NaN or ±Infinity
     // would be joined at NaN / never be late / never be cleaned up
-    if (!isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) this.refuseTimestamp(r);
+    const ts = isTimestamp(r.timestamp, MAX_OPERATOR_TIMESTAMP) ? r.timestamp : this.checkedTimestamp(r);
     const left = this.currentInput === 0;
     // late: strictly below the operator watermark (§10.2 rule 3); MIN: nothing is late yet
     if (this.watermark !== MIN_WATERMARK && ts < this.watermark) {
@@ -284,10 +283,9 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
     this.buffer(left ? LEFT : RIGHT, ts, r.value, left ? this.leftKeep : this.rightKeep);
   }
 
-  /** Throws the error naming the join, the record's value and its timestamp (the cold path of {@link onRecord}). */
-  private refuseTimestamp(r: StreamRecord<L | R, Key>): never {
-    checkTimestamp(this.name, r.timestamp, r.value, 'An interval join needs finite timestamps: stamp records with eventTime(...) first.', false, MAX_OPERATOR_TIMESTAMP);
-    throw new Error('unreachable: checkTimestamp accepted a timestamp isTimestamp refused');
+  /** The cold path of {@link onRecord}: the error naming the join, the record's value and its timestamp. */
+  private checkedTimestamp(r: StreamRecord<L | R, Key>): number {
+    return checkTimestamp(this.name, r.timestamp, r.value, 'An interval join needs finite timestamps: stamp records with eventTime(...) first.', false, MAX_OPERATOR_TIMESTAMP);
   }
 
   /** Appends a value to its side's bucket of `ts` (made when new); a new oldest bucket is queued for cleanup. */

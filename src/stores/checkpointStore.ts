@@ -137,9 +137,8 @@ function parseManifest(text: string): Manifest | undefined {
   }
 }
 
-/** A head value: the checksum of the JSON id list, then the list. */
 /**
- * A job's head: the ids of its complete checkpoints (and of those gone missing, still to be reported), and — when a
+ * A job's head value (the checksum of a JSON list, then the list): the ids of its complete checkpoints (and of those gone missing, still to be reported), and — when a
  * prune deleted checkpoints above them — `{ "above": n }`, the highest id ever used, so that no id is used twice
  * (docs/SEMANTICS.md §8). (Readers that know only ids skip that item.)
  */
