@@ -381,7 +381,7 @@ describe.runIf(run)('tidewater/nats', () => {
       // 6 windows of 1 s, 3 users, 10 clicks per window split 4/3/3
       expect(got.map((m) => m.value).sort()).toStrictEqual(Array.from({ length: 6 }, () => [3, 3, 4]).flat().sort());
       expect(new Set(got.map((m) => m.id)).size).toBe(got.length);
-      expect(got.every((m) => /^[0-9a-f]{8}:\d+:\d+$/.test(m.id ?? '') && m.id?.split(':')[1] === m.checkpoint)).toBe(true);
+      expect(got.every((m) => /^[0-9a-f]{16}:\d+:\d+$/.test(m.id ?? '') && m.id?.split(':')[1] === m.checkpoint)).toBe(true);
     });
 
     it('a restored transaction is published once: what the crashed commit published is not sent again', async () => {

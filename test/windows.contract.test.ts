@@ -136,6 +136,26 @@ function windowOperatorContract(name: string, make: WindowOperatorFactory): void
       expect(h.metrics().lateRecordsDropped).toBe(0);
     });
 
+    it('restored with more (or less) allowed lateness: a window is cleaned up at the restoring operator\'s cleanup time', () => {
+      const before = windowed(make(tumblingWindows(10), { allowedLateness: 5 }, countOf()), [['a', 1, 1], ['a', 1, 2], ['b', 1, 3], 3]);
+      const cp = before.snapshot();
+      // lateness 20: window [0,10) stays until watermark 29 (the checkpoint's cleanup timer is at 14); an element
+      // within the new lateness fires it late with what it held
+      const more = feed(harness(make(tumblingWindows(10), { allowedLateness: 20 }, countOf()), { restore: cp }), [9, 16, ['a', 1, 5], 28]);
+      expect(lines(more)).toStrictEqual(['a [0,10) 2 @9', 'b [0,10) 1 @9', 'W 9', 'W 16', 'a [0,10) 3 @9', 'W 28']);
+      expect(more.operators[0]?.stateEntries).toBeGreaterThan(0);
+      feed(more, [29]);
+      expect(more.operators[0]?.stateEntries).toBe(0);
+      expect([more.timers('a'), more.timers('b')]).toStrictEqual([[], []]);
+      // b got no element after the restore: cleaned up all the same
+      feed(more, [['b', 1, 8]]);
+      expect(lines(more)).toStrictEqual(['W 29']);
+      // lateness 0: cleaned up as the window fires
+      const less = feed(harness(make(tumblingWindows(10), { allowedLateness: 0 }, countOf()), { restore: cp }), [9]);
+      expect(lines(less)).toStrictEqual(['a [0,10) 2 @9', 'b [0,10) 1 @9', 'W 9']);
+      expect(less.operators[0]?.stateEntries).toBe(0);
+    });
+
     it('without lateData, a record late for every window is dropped, counted and warned about once', () => {
       const h = windowed(make(tumblingWindows(100), { name: 'w' }, countOf()), [['a', 1, 5], 500, ['a', 1, 6], ['b', 1, 7], ['c', 1, 550]]);
       h.complete();

@@ -5,6 +5,8 @@ import { MAX_WATERMARK, type Key, type StreamRecord } from '../elements/index.js
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
 import type { CoreArgs } from '../core/keyedOperator.js';
 import type { Namespace } from '../state/backend.js';
+import type { KeyId } from '../keys/keyId.js';
+import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { valueState, type ReducingState, type StateDescriptor } from '../state/descriptors.js';
 import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
@@ -266,6 +268,35 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
   }
 
   // ---- timers (docs/SEMANTICS.md §3.4) -----------------------------------------------------------------------------------------
+
+  /**
+   * Restores state and timers; then a window whose event-time timers all come before its cleanup time here gets its
+   * cleanup timer (docs/SEMANTICS.md §3.4): restored with more allowed lateness than the checkpoint was taken with,
+   * its old cleanup timer comes too early to clean it up, and without a new one it would stay forever unless an
+   * element came for it. (With less, the old, later timer cleans it up: a new one at the window's max timestamp
+   * would fire it again.)
+   */
+  override restore(snapshots: readonly OperatorSnapshot[]): void {
+    super.restore(snapshots);
+    if (!this.assigner.isEventTime) return;
+    const b = this.backend;
+    // per key and window: its latest timer
+    const latest = new Map<KeyId, Map<Namespace, Timer>>();
+    for (const t of b.allTimers('event')) {
+      let windows = latest.get(t.id);
+      if (windows === undefined) latest.set(t.id, (windows = new Map()));
+      const seen = windows.get(t.ns);
+      if (seen === undefined || t.timestamp > seen.timestamp) windows.set(t.ns, t);
+    }
+    for (const windows of latest.values()) {
+      for (const t of windows.values()) {
+        const w = this.assigner.windowOf(t.ns);
+        if (this.cleanupTime(w) <= t.timestamp) continue;
+        b.setCurrent(t.key, t.id);
+        this.registerCleanupTimer(w);
+      }
+    }
+  }
 
   protected onTimer(t: Timer): void {
     const a = this.assigner;
