@@ -107,6 +107,15 @@ describe('parallel, in-process', () => {
     await expect(job.done).rejects.toThrow("parallel: maxParallelism 64 differs from the job's 256; key groups must be the same throughout a job. Leave it out (the job's is used) or pass 256.");
   });
 
+  it('a function partitioner is checked at n = 1 as at any n: an index out of range fails the stream, naming it', async () => {
+    const outOfRange = (n: number) => lastValueFrom(from([record(1, 0, 'k')]).pipe(parallel(n, map((v: number) => v), { by: () => 1 }), toArray()));
+    await expect(outOfRange(1)).rejects.toThrow('partitionStream: the function partitioner returned 1 for record value 1 @ 0 key "k". Return an integer in [0, 1) (n = 1).');
+    // (index 1 is in range at n = 2 and 4: the record, then the end's watermark)
+    for (const n of [2, 4]) await expect(outOfRange(n)).resolves.toHaveLength(2);
+    const throws = lastValueFrom(from([record(1, 0, 'k')]).pipe(parallel(1, map((v: number) => v), { by: () => { throw new Error('no route'); } })));
+    await expect(throws).rejects.toThrow('no route');
+  });
+
   it('refuses keyed state behind a partitioner other than hash in a checkpointed job', async () => {
     const job = runJob({
       name: 'rr',

@@ -144,10 +144,11 @@ export function parallel<T, K, R, K2 = K>(
       const group = new ParallelGroup(parent, { n, maxParallelism, byKeyGroup, partitioner: partitionerName(by) });
       const out$ = out as Subscriber<StreamElement<unknown, unknown>>;
       if (module !== undefined) return subscribeThreaded(source, out$, group, pipeline, by, module);
-      // the input is subscribed (by the last subtask) in the runtime outside, not in that subtask's; one subtask:
-      // nothing to route (its runtime still names and checkpoints it as a subtask)
+      // the input is subscribed (by the last subtask) in the runtime outside, not in that subtask's; one subtask
+      // under 'hash': nothing to route (its runtime still names and checkpoints it as a subtask); any other
+      // partitioner still runs at n = 1, so that what it refuses at n = 1 is what it refuses at any n
       const input = withRuntime(source, parent);
-      const parts = n === 1 ? [input] : partitionStream(input, n, by, { maxParallelism });
+      const parts = n === 1 && byKeyGroup ? [input] : partitionStream(input, n, by, { maxParallelism });
       return parallelOutputs(
         group,
         parts.map((p) => pipeline(p)),
