@@ -114,10 +114,12 @@ function runChain(
       let timestamp: number;
       let value: unknown;
       let key: unknown;
+      // the value the head stamped (its generator's onEvent gets it once the record went on)
+      let stamped: unknown;
       if (stamp !== undefined) {
         if (!stamp.take(v)) return;
         timestamp = stamp.timestamp;
-        value = stamp.value;
+        value = stamped = stamp.value;
         key = stamp.key;
       } else {
         e = v as StreamElement<unknown, unknown>;
@@ -193,8 +195,8 @@ function runChain(
         }
       }
       // (not reached when the record failed the stream or the downstream stopped: alone, eventTime would still have
-      // asked its generator for a watermark, into a closed stream — only a custom generator's side effects differ)
-      if (stamp !== undefined) stamp.recordDone(v, timestamp);
+      // told its generator, into a closed stream — only a custom generator's side effects differ)
+      if (stamp !== undefined) stamp.recordDone(v, stamped, timestamp);
     },
     stamp === undefined ? undefined : () => stamp.complete(),
     // the head stamps a plain value as it stamps an unkeyed record of it: a job may push values as they are

@@ -1,4 +1,4 @@
-import { of, Subject } from 'rxjs';
+import { from, of, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   boundedOutOfOrderness,
@@ -8,10 +8,12 @@ import {
   monotonousTimestamps,
   noWatermarks,
   punctuated,
+  sum,
+  tumblingWindows,
   UserFunctionError,
   type StreamElement,
 } from '../src/index.js';
-import { eventTime, ingestionTime } from '../operators/index.js';
+import { aggregate, eventTime, ingestionTime, keyBy, values, window } from '../operators/index.js';
 import { active, ckpt, idle, rec, wm } from '../testing/index.js';
 import { marbles } from './support/marbles.js';
 
@@ -178,11 +180,11 @@ describe('eventTime: upstream elements', () => {
 
 describe('eventTime: other strategies', () => {
   it(
-    'punctuated: the watermark decided on an event precedes that event (Flink order); non-increasing ones are dropped',
+    'punctuated: the watermark decided on an event follows that event (Flink order); non-increasing ones are dropped',
     marbles((m) => {
       const input = m.cold('a 9ms b 9ms c 9ms |', { a: { at: 10, end: true }, b: { at: 12, end: false }, c: { at: 9, end: true } });
       const out = input.pipe(eventTime((v: { at: number; end: boolean }) => v.at, punctuated((v, ts) => (v.end ? ts : undefined))));
-      m.expect(out).toBeObservable('(wa) 6ms b 9ms c 9ms (M|)', {
+      m.expect(out).toBeObservable('(aw) 6ms b 9ms c 9ms (M|)', {
         w: wm(10),
         a: rec({ at: 10, end: true }, 10),
         b: rec({ at: 12, end: false }, 12),
@@ -191,6 +193,26 @@ describe('eventTime: other strategies', () => {
       });
     }),
   );
+
+  it('punctuated: a marker at its batch bound counts in the batch window (its watermark follows it: not late)', () => {
+    const evs = [
+      { at: 1, n: 1 },
+      { at: 5, n: 10 },
+      { at: 9, n: 100, end: true },
+      { at: 12, n: 1000, end: true },
+    ];
+    const sums: string[] = [];
+    from(evs)
+      .pipe(
+        eventTime((e: (typeof evs)[number]) => e.at, punctuated((e: (typeof evs)[number], ts) => (e.end === true ? ts : undefined))),
+        keyBy(() => 'k'),
+        window(tumblingWindows(10)),
+        aggregate(sum((e: (typeof evs)[number]) => e.n)),
+        values(),
+      )
+      .subscribe((r) => sums.push(`[${r.window.start},${r.window.end}) ${r.value}`));
+    expect(sums).toStrictEqual(['[0,10) 111', '[10,20) 1000']);
+  });
 
   it(
     'noWatermarks: only MAX at the end',

@@ -60,7 +60,7 @@ export interface TimestampHead<T> {
  * ```ts
  * const stamp = new TimestampAssigner(head, out);
  * if (stamp.take(v)) out.next({ kind: 'record', value: stamp.value, timestamp: stamp.timestamp, key: stamp.key });
- * stamp.recordDone(v, stamp.timestamp);
+ * stamp.recordDone(v, stamp.value, stamp.timestamp);
  * ```
  *
  * @internal
@@ -182,12 +182,6 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
       this.badTimestamp(ts, value);
       return false;
     }
-    try {
-      this.generator.onEvent(value, ts, this);
-    } catch (err) {
-      failUserFunction(this.out, this.name, v, err);
-      return false;
-    }
     this.value = value;
     this.key = key;
     this.timestamp = ts;
@@ -217,12 +211,20 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
   }
 
   /**
-   * After the record {@link take} stamped from `v` at `timestamp` went downstream (or was dropped by the chain): the
-   * periodic emit of `interval` 0, or the record path's clock check every {@link CLOCK_CHECK_EVERY} records. (The
-   * timestamp is passed, not read from {@link timestamp}: a stage that pushed into the source meanwhile re-entered
-   * {@link take}.) A generator that throws fails the stream.
+   * After the record {@link take} stamped from `v` (its value `value`, at `timestamp`) went downstream, or was dropped
+   * by the chain: the generator's `onEvent` — after the record, as Flink's `TimestampsAndWatermarksOperator` calls it
+   * (docs/SEMANTICS.md §2.2: a watermark decided on a record follows it, so the record is not late for it) —, then the
+   * periodic emit of `interval` 0, or the record path's clock check every {@link CLOCK_CHECK_EVERY} records. (Value
+   * and timestamp are passed, not read from {@link value} and {@link timestamp}: a stage that pushed into the source
+   * meanwhile re-entered {@link take}.) A generator that throws fails the stream.
    */
-  recordDone(v: T | StreamElement<T, K>, timestamp: number): void {
+  recordDone(v: T | StreamElement<T, K>, value: T, timestamp: number): void {
+    try {
+      this.generator.onEvent(value, timestamp, this);
+    } catch (err) {
+      failUserFunction(this.out, this.name, v, err);
+      return;
+    }
     if (this.interval === 0) this.askGenerator(v);
     else if (--this.recordsUntilClockCheck === 0) this.checkClock(timestamp);
   }

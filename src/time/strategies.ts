@@ -36,7 +36,7 @@ export interface WatermarkOutput {
  * ```
  */
 export interface WatermarkGenerator<T> {
-  /** Called for each record, before the record is emitted downstream. */
+  /** Called for each record, after the record went downstream (as Flink calls it): a watermark emitted here follows it. */
   onEvent(value: T, timestamp: number, output: WatermarkOutput): void;
   /**
    * Called once `interval` ms of scheduler time passed since the last call — by a timer, or from the record path during
@@ -181,7 +181,8 @@ export function monotonousTimestamps(opts: WatermarkStrategyOptions = {}): Water
 
 /**
  * Watermarks carried by the data: `watermarkOf(value, timestamp)` returns a watermark to emit for this event, or
- * `undefined`. As in Flink, a watermark decided on an event is emitted *before* that event's record.
+ * `undefined`. As in Flink, a watermark decided on an event is emitted *after* that event's record (which is
+ * therefore not late for it: a marker at the batch's bound still counts in the batch's windows).
  * Periodic emits only serve idleness (interval defaults to 0 unless `idleTimeout` is set, then 200).
  *
  * @example
