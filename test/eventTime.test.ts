@@ -304,12 +304,20 @@ describe('eventTime: errors', () => {
     expect((error as Error).message).toBe(
       'eventTime(punctuated): timestamp NaN of {"at":1} is not a finite number of milliseconds. The punctuated watermark function must return a number (ms) or undefined.',
     );
+    // under ingestionTime, its errors name ingestionTime
+    of({ at: 1 })
+      .pipe(ingestionTime(punctuated(() => NaN)))
+      .subscribe({ error: (e: unknown) => (error = e) });
+    expect((error as Error).message).toMatch(/^ingestionTime\(punctuated\): timestamp NaN of \{"at":1\} is not a finite number of milliseconds\./);
   });
 
   it('rejects bad strategy options with ConfigurationError', () => {
     expect(() => boundedOutOfOrderness(-1)).toThrow(new ConfigurationError('boundedOutOfOrderness', -1, 'boundedOutOfOrderness: bound -1 must be a finite number of ms >= 0.'));
     expect(() => boundedOutOfOrderness(0, { interval: -5 })).toThrow(
-      'boundedOutOfOrderness: interval -5 must be a finite number of ms >= 0 (0 = emit on every advance).',
+      'boundedOutOfOrderness: interval -5 must be a number of ms from 0 (emit on every advance) to 2147483647 (the longest timer a host takes, ≈ 24.8 days).',
+    );
+    expect(() => boundedOutOfOrderness(0, { interval: 2 ** 31 })).toThrow(
+      'boundedOutOfOrderness: interval 2147483648 must be a number of ms from 0 (emit on every advance) to 2147483647 (the longest timer a host takes, ≈ 24.8 days).',
     );
     expect(() => monotonousTimestamps({ idleTimeout: 0 })).toThrow('monotonousTimestamps: idleTimeout 0 must be a finite number of ms > 0.');
     expect(() => boundedOutOfOrderness(0, { interval: 0, idleTimeout: 100 })).toThrow(

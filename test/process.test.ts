@@ -1,5 +1,5 @@
-import { Subject } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { asyncScheduler, Subject } from 'rxjs';
+import { describe, expect, it, vi } from 'vitest';
 import {
   InvalidKeyError,
   InvalidTimestampError,
@@ -116,6 +116,27 @@ describe('process: event-time timers', () => {
 });
 
 describe('process: processing-time timers', () => {
+  it('a timer further away than the host\'s longest timer (2³¹ − 1 ms) is waited for in steps of at most that, not re-asked every millisecond', () => {
+    const delays: number[] = [];
+    const schedule = asyncScheduler.schedule.bind(asyncScheduler);
+    const spy = vi.spyOn(asyncScheduler, 'schedule').mockImplementation(((work: never, delay?: number, state?: never) => {
+      delays.push(delay ?? 0);
+      return schedule(work, delay, state);
+    }) as typeof asyncScheduler.schedule);
+    const input = new Subject<StreamElement<string, string>>();
+    const sub = input
+      .pipe(process<string, string, string>({ name: 'reminder', onElement: (_v, ctx) => ctx.timers.registerProcessingTime(ctx.currentProcessingTime + 30 * 86_400_000) }))
+      .subscribe();
+    try {
+      input.next(rec('x', 1, 'k'));
+      // (a delay over 2³¹ − 1 would fire at once, find nothing due and ask again: a wake-up every millisecond for a month)
+      expect(delays).toStrictEqual([2 ** 31 - 1]);
+    } finally {
+      sub.unsubscribe();
+      spy.mockRestore();
+    }
+  });
+
   it('fire on the scheduler clock, in order, all due ones at once; deletes honoured', () => {
     const h = harness(scripted());
     h.record('preg:300 preg:100 preg:200 pdel:200', 1, 'a').record('preg:100', 2, 'b');

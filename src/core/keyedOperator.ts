@@ -8,7 +8,7 @@ import { isKey } from '../keys/validate.js';
 import { KeyedStateBackend } from '../state/backend.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
 import type { StateDescriptor } from '../state/descriptors.js';
-import { checkTimestamp, isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
+import { checkTimestamp, isTimestamp, MAX_OPERATOR_TIMESTAMP, MAX_SCHEDULE_DELAY } from '../time/timestamps.js';
 import type { Timer } from '../timers/queue.js';
 import type { WatermarkCombiner } from '../partitioning/valve.js';
 import { runtimeOf, type OperatorRuntime, type SnapshotOptions, type StatefulOperatorInstance } from './runtime.js';
@@ -300,8 +300,9 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     if (this.finished || ts >= this.wakeUpAt) return;
     this.wakeUp?.unsubscribe();
     this.wakeUpAt = ts;
-    const delay = Math.max(0, ts - this.scheduler.now());
-    this.wakeUp = this.scheduler.schedule(() => this.onWakeUp(), Number.isFinite(delay) ? delay : 0);
+    // (a wake-up further than the host's longest timer comes early, finds nothing due and asks again)
+    const delay = Math.min(Math.max(0, ts - this.scheduler.now()), MAX_SCHEDULE_DELAY);
+    this.wakeUp = this.scheduler.schedule(() => this.onWakeUp(), delay);
   }
 
   private onWakeUp(): void {

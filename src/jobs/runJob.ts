@@ -7,7 +7,7 @@ import { parallelOutputs } from '../parallel/parallel.js';
 import type { KeyExchange } from '../parallel/exchange.js';
 import { barrier, isStreamElement, MAX_WATERMARK, record, type SideRecord, type StreamElement } from '../elements/index.js';
 import { takesPlainValues } from '../elements/plumbing.js';
-import { isTimestamp } from '../time/timestamps.js';
+import { isTimestamp, MAX_SCHEDULE_DELAY } from '../time/timestamps.js';
 import { ConfigurationError, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
 import { describeFallback } from '../stores/checkpointStore.js';
 import type { CheckpointFallback, CheckpointMeta, LoadedCheckpoint, SkippedCheckpoint, StateStore } from '../stores/types.js';
@@ -577,7 +577,8 @@ class JobRunner<T, R> {
     const interval = this.config.checkpoint?.intervalMs ?? 1;
     const until = this.nextDueAt - this.scheduler.now();
     // while a checkpoint is in flight the due time may have passed: its completion takes the next one
-    const delay = until > 0 && Number.isFinite(until) ? until : interval;
+    // (at most the host's longest timer: a tick further away comes early, finds nothing due and asks again)
+    const delay = Math.min(until > 0 && Number.isFinite(until) ? until : interval, MAX_SCHEDULE_DELAY);
     this.ticker = this.scheduler.schedule(() => {
       if (this.phase !== 'running') return;
       this.safely(() => this.maybeCheckpoint());

@@ -267,7 +267,7 @@ class JetStreamReader<T> implements SourceReader<unknown> {
       if (start.valve !== null) this.valve.restore(valveStateFromJson(start.valve));
       start.partitions.forEach((p, i) => {
         this.partitionIndex.set(p, i);
-        const clock = new PartitionClock(this as JetStreamReader<unknown>, i, eventTime.watermarks.createGenerator({ scheduler: context.scheduler }));
+        const clock = new PartitionClock(this as JetStreamReader<unknown>, i, eventTime.watermarks.createGenerator({ scheduler: context.scheduler, operator: OP }));
         clock.idle = this.valve?.isInputIdle(i) === true; // (restored: a partition idle at the checkpoint is still)
         this.clocks.push(clock);
       });

@@ -90,7 +90,7 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
     this.timestampOf = head.timestampOf;
     const scheduler = head.strategy.scheduler ?? runtimeOf(out)?.scheduler ?? asyncScheduler;
     this.scheduler = scheduler;
-    this.generator = head.strategy.createGenerator({ scheduler });
+    this.generator = head.strategy.createGenerator({ scheduler, operator: head.name });
     const interval = head.strategy.interval;
     this.interval = interval;
     this.lastPeriodicAt = interval > 0 ? scheduler.now() : 0;

@@ -1,6 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import { ConfigurationError } from '../errors/index.js';
-import { checkTimestamp, isTimestamp } from './timestamps.js';
+import { checkTimestamp, isTimestamp, MAX_SCHEDULE_DELAY } from './timestamps.js';
 
 /**
  * Where a {@link WatermarkGenerator} sends what it decides. The emitter behind it drops watermarks that do not
@@ -81,6 +81,8 @@ export interface WatermarkStrategy<T = unknown> {
  */
 export interface WatermarkGeneratorContext {
   readonly scheduler: SchedulerLike;
+  /** The name of the operator the generator runs in (`eventTime`, `ingestionTime`, a source's), for its errors. */
+  readonly operator?: string;
 }
 
 /**
@@ -105,8 +107,12 @@ const DEFAULT_INTERVAL = 200;
 
 function checkOptions(op: string, opts: WatermarkStrategyOptions, defaultInterval: number): { interval: number; idleTimeout: number | undefined } {
   const interval = opts.interval ?? defaultInterval;
-  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0) {
-    throw new ConfigurationError(op, interval, `${op}: interval ${String(interval)} must be a finite number of ms >= 0 (0 = emit on every advance).`);
+  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0 || interval > MAX_SCHEDULE_DELAY) {
+    throw new ConfigurationError(
+      op,
+      interval,
+      `${op}: interval ${String(interval)} must be a number of ms from 0 (emit on every advance) to ${MAX_SCHEDULE_DELAY} (the longest timer a host takes, ≈ 24.8 days).`,
+    );
   }
   const idleTimeout = opts.idleTimeout;
   if (idleTimeout !== undefined) {
@@ -197,14 +203,14 @@ export function punctuated<T>(
 ): WatermarkStrategy<T> {
   const op = 'punctuated';
   const checked = checkOptions(op, opts, opts.idleTimeout !== undefined ? DEFAULT_INTERVAL : 0);
-  return strategy(opts, checked, ({ scheduler }) =>
+  return strategy(opts, checked, ({ scheduler, operator }) =>
     withIdleness<T>(
       {
         onEvent(value, timestamp, output) {
           const w = watermarkOf(value, timestamp);
           if (w === undefined) return;
           if (!isTimestamp(w)) {
-            checkTimestamp('eventTime(punctuated)', w, value, 'The punctuated watermark function must return a number (ms) or undefined.', true);
+            checkTimestamp(`${operator ?? 'eventTime'}(punctuated)`, w, value, 'The punctuated watermark function must return a number (ms) or undefined.', true);
           }
           output.emitWatermark(w);
         },

@@ -78,6 +78,20 @@ export function notWholeMs(v: number, noun: string, instead: number): string {
 }
 
 /**
+ * The longest delay a host timer takes (`setTimeout`, and so RxJS's `asyncScheduler`): 2³¹ − 1 ms, ≈ 24.8 days. A
+ * longer one fires at once (Node warns), so a wake-up further away is asked for in steps of at most this: it comes
+ * early, finds nothing due and asks again.
+ *
+ * @example
+ * ```ts
+ * scheduler.schedule(wake, Math.min(at - scheduler.now(), MAX_SCHEDULE_DELAY));
+ * ```
+ *
+ * @internal
+ */
+export const MAX_SCHEDULE_DELAY = 2_147_483_647;
+
+/**
  * The bound of timestamps inside operators (window assigners, `ctx.emit`, timers): {@link MAX_TIMESTAMP} plus room for
  * what operators derive from it — a window result is stamped `end - 1`, one window size past its element — such
  * that windows of such timestamps (sizes up to {@link MAX_WINDOW_SIZE}) still end below 2^53. Equal to
