@@ -114,6 +114,25 @@ const UPDATES: NonNullable<TtlConfig['update']>[] = ['on-create-and-write', 'on-
 const VISIBILITIES: NonNullable<TtlConfig['visibility']>[] = ['never-return-expired', 'return-expired-if-not-cleaned-up'];
 
 describe('TTL (processing time; expired ⇔ lastAccess + ttl <= now)', () => {
+  it('a long TTL list loses its expired elements, and only them, on read and in a snapshot (200 000 elements)', () => {
+    const n = 200_000;
+    const many = () => Array.from({ length: n }, (_, i) => i);
+    // the snapshot's cleanup
+    const r = stateRig({ l: listState<number>({ ttl: { ms: 1_000 } }) });
+    r.at(0).run((s) => s.l.add(-1));
+    r.at(500).run((s) => s.l.addAll(many()));
+    r.at(1_000);
+    const cp = r.h.snapshot();
+    expect((r.h.state('k', 'l') as unknown[]).length).toBe(n);
+    expect((r.h.restore(cp).state('k', 'l') as unknown[]).length).toBe(n);
+    // a read's cleanup
+    const q = stateRig({ l: listState<number>({ ttl: { ms: 1_000 } }) });
+    q.at(0).run((s) => s.l.add(-1));
+    q.at(500).run((s) => s.l.addAll(many()));
+    expect(q.at(1_000).run((s) => s.l.get().length)).toBe(n);
+    expect((q.h.state('k', 'l') as unknown[]).length).toBe(n);
+  });
+
   for (const update of UPDATES) {
     for (const visibility of VISIBILITIES) {
       const ttl = { ms: 100, update, visibility } as const;

@@ -21,6 +21,22 @@ export interface TtlBox {
   v: unknown;
   t: number;
 }
+/**
+ * Makes `items` hold exactly `kept` (a subsequence of it), in place: the stored list keeps its identity. Element by
+ * element — `push(...kept)` would pass every element as an argument, which overflows the stack past ≈ 10⁵ of them
+ * (after the list was emptied). @internal
+ *
+ * @example
+ * ```ts
+ * const items = [1, 2, 3];
+ * keepOnly(items, [1, 3]); // items is [1, 3]
+ * ```
+ */
+export function keepOnly<T>(items: T[], kept: readonly T[]): void {
+  for (let n = 0; n < kept.length; n++) items[n] = kept[n] as T;
+  items.length = kept.length;
+}
+
 /** A list element with its TTL timestamp. @internal */
 export interface TtlItem<V> {
   v: V;
@@ -171,10 +187,7 @@ class ListHandle<T> implements ListState<T> {
     else if (alive.length !== items.length || ttl.update === 'on-read-and-write') {
       this.b.touch(this.idx);
       if (ttl.update === 'on-read-and-write') for (const x of alive) x.t = now;
-      if (alive.length !== items.length) {
-        items.length = 0;
-        items.push(...alive);
-      }
+      if (alive.length !== items.length) keepOnly(items, alive);
     }
     return result;
   }

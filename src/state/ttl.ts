@@ -3,7 +3,7 @@ import type { KeyId } from '../keys/keyId.js';
 import type { Namespace } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import type { StateDescriptor } from './descriptors.js';
-import type { MapItem, TtlBox, TtlItem } from './handles.js';
+import { keepOnly, type MapItem, type TtlBox, type TtlItem } from './handles.js';
 
 /**
  * Cleanup of expired TTL state (docs/SEMANTICS.md §6.2) at snapshot time, for a `KeyedStateBackend` with TTL'd states:
@@ -46,8 +46,7 @@ export class TtlCleanup {
       if (alive.length === 0) b.removeAt(i, id, ns);
       else {
         if (b.tracking) b.tracker.mark(i, id, ns);
-        items.length = 0;
-        items.push(...alive);
+        keepOnly(items, alive);
       }
     } else if (d.kind === 'map') {
       const m = v as Map<KeyId, MapItem<Key, unknown>>;
