@@ -98,6 +98,44 @@ const matching = (right$: Observable<StreamElement<Payment, string>>) =>
   });
 
 describe('coProcess (docs/SEMANTICS.md §10.5)', () => {
+  it('a record fed back while a processing-time timer fires waits for the firing (docs/SEMANTICS.md §12): the timer keeps its key', async () => {
+    const left$ = new Subject<StreamElement<string, string>>();
+    const right$ = new Subject<StreamElement<string, string>>();
+    const state = { n: valueState<number>() };
+    const log: string[] = [];
+    let fed = false;
+    const sub = left$
+      .pipe(
+        coProcess<string, string, string, string, typeof state>(right$, {
+          name: 'co',
+          state,
+          onElement1(_v, ctx) {
+            ctx.timers.registerProcessingTime(ctx.currentProcessingTime + 5);
+          },
+          onElement2(v, ctx) {
+            ctx.emit(`2:${v}@${String(ctx.key)}`);
+          },
+          onTimer(_ts, ctx) {
+            ctx.emit(`timer@${String(ctx.key)} first`);
+            ctx.state.n.set(1);
+            ctx.emit(`timer@${String(ctx.key)} second (state ${ctx.state.n.get()})`);
+          },
+        }),
+      )
+      .subscribe((e) => {
+        if (e.kind !== 'record') return;
+        log.push(e.value);
+        if (!fed && e.value.startsWith('timer')) {
+          fed = true;
+          right$.next(rec('fb', 5, 'other'));
+        }
+      });
+    left$.next(rec('a', 1, 'k'));
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    sub.unsubscribe();
+    expect(log).toStrictEqual(['timer@k first', 'timer@k second (state 1)', '2:fb@other']);
+  });
+
   it('both inputs share the key state; outputs carry the record timestamp, timers the timer timestamp', () => {
     const h = twoInputHarness(matching);
     h.record({ id: 'a', amount: 5 }, 10, 'a').record2({ order: 'b', paid: 7 }, 11, 'b').record2({ order: 'a', paid: 5 }, 12, 'a');

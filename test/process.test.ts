@@ -3,12 +3,13 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   InvalidKeyError,
   InvalidTimestampError,
+  boundedOutOfOrderness,
   MAX_WATERMARK,
   UserFunctionError,
   valueState,
   type StreamElement,
 } from '../src/index.js';
-import { keyBy, process } from '../operators/index.js';
+import { eventTime, keyBy, process } from '../operators/index.js';
 import { harness, rec, wm } from '../testing/index.js';
 import { marbles } from './support/marbles.js';
 
@@ -293,6 +294,54 @@ describe('process: errors', () => {
 });
 
 describe('process: in a pipeline', () => {
+  it('an element fed back into the input while one is handled waits for it (docs/SEMANTICS.md §12): its key, state and watermarks stay its own', () => {
+    type Ev = { k: string; at: number };
+    const src = new Subject<Ev>();
+    const state = { count: valueState<number>() };
+    const out: string[] = [];
+    let fed = false;
+    src
+      .pipe(
+        eventTime((e: Ev) => e.at, boundedOutOfOrderness(0, { interval: 0 })),
+        keyBy((e: Ev) => e.k),
+        process<Ev, string, string, typeof state>({
+          name: 'counter',
+          state,
+          onElement(e, ctx) {
+            ctx.emit(`first ${e.k}`);
+            ctx.state.count.set((ctx.state.count.get() ?? 0) + 1);
+            ctx.emit(`second ${e.k} count ${ctx.state.count.get()}`);
+            ctx.timers.registerEventTime(e.at);
+          },
+          onTimer(ts, ctx) {
+            ctx.emit(`timer ${ts} of ${String(ctx.key)}`);
+          },
+        }),
+      )
+      .subscribe((el) => {
+        out.push(el.kind === 'record' ? `${el.value} (key ${String(el.key)}, ts ${el.timestamp})` : `${el.kind} ${el.kind === 'watermark' ? el.timestamp : ''}`);
+        if (el.kind === 'record' && !fed) {
+          fed = true;
+          src.next({ k: 'b', at: 50 }); // feedback, while a's record is being handled
+        }
+      });
+    src.next({ k: 'a', at: 1 });
+    src.next({ k: 'c', at: 60 });
+    expect(out).toStrictEqual([
+      'first a (key a, ts 1)',
+      'second a count 1 (key a, ts 1)',
+      // (b reached eventTime before a's watermark, 0, was decided: eventTime's watermark is b's, 49)
+      'first b (key b, ts 50)',
+      'second b count 1 (key b, ts 50)',
+      'timer 1 of a (key a, ts 1)',
+      'watermark 49',
+      'first c (key c, ts 60)',
+      'second c count 1 (key c, ts 60)',
+      'timer 50 of b (key b, ts 50)',
+      'watermark 59',
+    ]);
+  });
+
   it(
     'keyBy → process: running count per key, exact output with watermarks in order',
     marbles((m) => {

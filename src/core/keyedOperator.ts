@@ -31,6 +31,19 @@ export interface CoreArgs<OUT> {
   readonly inputs?: WatermarkCombiner | undefined;
 }
 
+/** What a keyed operator defers while it is busy (see `KeyedOperatorCore.busy`). */
+const DEFER_ELEMENT = 0;
+const DEFER_FROM = 1;
+const DEFER_COMPLETE = 2;
+const DEFER_WAKE_UP = 3;
+type DeferredKind = typeof DEFER_ELEMENT | typeof DEFER_FROM | typeof DEFER_COMPLETE | typeof DEFER_WAKE_UP;
+/** An arrival deferred: an element (of input `input` for {@link DEFER_FROM}), the end, or a wake-up. */
+interface Deferred<IN> {
+  readonly what: DeferredKind;
+  readonly e: StreamElement<IN, unknown> | undefined;
+  readonly input: number;
+}
+
 /**
  * The one stateful core under `process`, windows and joins: keyed state and timers in a {@link KeyedStateBackend},
  * element dispatch, watermark → timers → forward, processing-time wake-ups on the scheduler, snapshot/restore.
@@ -72,6 +85,14 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   private wakeUp: Subscription | undefined;
   private wakeUpAt = Infinity;
   private finished = false;
+  /**
+   * True while an element, a timer firing or the end is being handled: what arrives meanwhile (re-entrantly — a
+   * consumer of the output feeding the input) waits in {@link deferred} and is handled after it, in arrival order
+   * (docs/SEMANTICS.md §12: each is handled to completion before the next).
+   */
+  private busy = false;
+  private deferred: Deferred<IN>[] | undefined = undefined;
+  private draining = false;
 
   constructor(args: CoreArgs<OUT>, state: Readonly<Record<string, StateDescriptor>>, layout?: { namespaceMajor?: readonly string[] }) {
     this.name = args.name;
@@ -148,8 +169,42 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   // it, the user's `onElement` and everything under it become a real call per record (≈ 20 % of a keyed count).
 
   next(e: StreamElement<IN, unknown>): void {
-    if (e?.kind === 'record') this.nextRecord(e);
+    if (this.busy) this.defer(DEFER_ELEMENT, e, -1);
+    else if (e?.kind === 'record') this.nextRecord(e);
     else this.nextControl(e);
+  }
+
+  /**
+   * Handles an arrival after what is being handled now (see {@link busy}). (Data, not a closure: a closure over a
+   * per-record function's parameters would give every call of it a context object.)
+   */
+  private defer(what: DeferredKind, e: StreamElement<IN, unknown> | undefined, input: number): void {
+    (this.deferred ??= []).push({ what, e, input });
+  }
+
+  /** Handles what arrived while something was being handled, in arrival order (and what arrives meanwhile). */
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      const work = this.deferred as Deferred<IN>[];
+      for (let i = 0; i < work.length && !this.out.closed; i++) {
+        const { what, e, input } = work[i] as Deferred<IN>;
+        if (what === DEFER_ELEMENT) this.next(e as StreamElement<IN, unknown>);
+        else if (what === DEFER_FROM) this.nextRecordFrom(input, e as StreamRecord<IN, unknown>);
+        else if (what === DEFER_COMPLETE) this.complete();
+        else this.onWakeUp();
+      }
+    } finally {
+      this.deferred = undefined;
+      this.draining = false;
+    }
+  }
+
+  /** Ends a step begun with `busy = true`: the next one may start; what waited is handled. */
+  private done(): void {
+    this.busy = false;
+    if (this.deferred !== undefined) this.drain();
   }
 
   /**
@@ -160,7 +215,11 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     if (!isControlElement(e)) {
       this.fail(new NotAStreamElementError(this.name, e));
     } else if (e.kind === 'watermark') {
-      if (e.timestamp > this.watermark) this.advanceWatermark(e.timestamp);
+      if (e.timestamp > this.watermark) {
+        this.busy = true;
+        this.advanceWatermark(e.timestamp);
+        this.done();
+      }
     } else {
       if (e.kind === 'barrier') this.runtime?.onBarrier?.(this, e.checkpointId);
       this.out.next(e);
@@ -172,6 +231,10 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
    * (docs/SEMANTICS.md §10): {@link currentInput} says which input the record being processed came from.
    */
   nextRecordFrom(input: number, e: StreamRecord<IN, unknown>): void {
+    if (this.busy) {
+      this.defer(DEFER_FROM, e, input);
+      return;
+    }
     this.currentInput = input;
     if (input === this.unkeyedInput) this.nextUnkeyedRecord(e);
     else this.nextRecord(e);
@@ -183,11 +246,13 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   /** A record of the unkeyed input: no key context; `onRecord` sees it with {@link currentInput} set. */
   private nextUnkeyedRecord(e: StreamRecord<IN, unknown>): void {
     this.recordsIn++;
+    this.busy = true;
     try {
       this.onRecord(e as StreamRecord<IN, Key>);
     } catch (err) {
       this.failUser(err, e);
     }
+    this.done();
   }
 
   private nextRecord(e: StreamRecord<IN, unknown>): void {
@@ -195,11 +260,13 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
       this.failKey(e);
       return;
     }
+    this.busy = true;
     try {
       this.onRecord(e as StreamRecord<IN, Key>);
     } catch (err) {
       this.failUser(err, e);
     }
+    this.done();
   }
 
   /**
@@ -208,15 +275,21 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
    * (to an error, a late-data output, a core without {@link onFields} of its own).
    */
   nextFields(value: IN, timestamp: number, key: unknown): void {
+    if (this.busy) {
+      this.defer(DEFER_ELEMENT, { kind: 'record', value, timestamp, key }, -1);
+      return;
+    }
     if (!this.enterRecord(key)) {
       this.failKey({ kind: 'record', value, timestamp, key });
       return;
     }
+    this.busy = true;
     try {
       this.onFields(value, timestamp, key as Key);
     } catch (err) {
       this.failUser(err, { kind: 'record', value, timestamp, key });
     }
+    this.done();
   }
 
   /** Counts a record and sets its key as the current one; false when it is not a key (the caller fails the stream). */
@@ -264,9 +337,15 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   }
 
   complete(): void {
+    if (this.busy) {
+      this.defer(DEFER_COMPLETE, undefined, -1);
+      return;
+    }
+    this.busy = true;
     if (this.watermark < MAX_WATERMARK) this.advanceWatermark(MAX_WATERMARK);
     this.finish();
     if (!this.out.closed) this.out.complete();
+    this.done();
   }
 
   finish(): void {
@@ -308,7 +387,14 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   private onWakeUp(): void {
     this.wakeUp = undefined;
     this.wakeUpAt = Infinity;
+    if (this.busy) {
+      // (a scheduler that runs due work at once, while an element is being handled: after it)
+      this.defer(DEFER_WAKE_UP, undefined, -1);
+      return;
+    }
+    this.busy = true;
     this.fireProcessingTimers(this.scheduler.now());
+    this.done();
   }
 
   /** Fires every processing-time timer <= now, in order, then schedules the next wake-up. */
