@@ -6,6 +6,7 @@ import {
   listState,
   mapState,
   reducingState,
+  StateSerializationError,
   valueState,
   type Aggregator,
   type TtlConfig,
@@ -112,6 +113,18 @@ describe('keyed state kinds (scoped to the current key)', () => {
 
 const UPDATES: NonNullable<TtlConfig['update']>[] = ['on-create-and-write', 'on-read-and-write'];
 const VISIBILITIES: NonNullable<TtlConfig['visibility']>[] = ['never-return-expired', 'return-expired-if-not-cleaned-up'];
+
+describe('state that cannot be written', () => {
+  it('a value nested too deeply for the codec fails the snapshot with a StateSerializationError naming operator, state and key', () => {
+    type Cell = { v: number; next: Cell | null };
+    let list: Cell | null = null;
+    for (let i = 0; i < 20_000; i++) list = { v: i, next: list };
+    const r = stateRig({ recent: valueState<Cell | null>() }, 'history');
+    r.run((s) => s.recent.set(list), 'user-7');
+    expect(() => r.h.snapshot()).toThrow(StateSerializationError);
+    expect(() => r.h.snapshot()).toThrow(/^history: state 'recent' of key "user-7" cannot be serialized for a checkpoint: nested too deeply to encode \(/);
+  });
+});
 
 describe('TTL (processing time; expired ⇔ lastAccess + ttl <= now)', () => {
   it('a long TTL list loses its expired elements, and only them, on read and in a snapshot (200 000 elements)', () => {

@@ -270,7 +270,7 @@ export class SnapshotWriter {
         const path = userPath(d.kind, d.ttl !== undefined, err.path);
         throw new StateSerializationError(this.b.operator, keyOfId(id), this.b.names[i] ?? '', v, new UnserializableValueError(path, err.offending, err.reason));
       }
-      throw err;
+      throw this.tooDeep(i, id, v, err);
     }
   }
 
@@ -329,8 +329,18 @@ export class SnapshotWriter {
       return encodeValue(v === UNDEFINED ? undefined : v);
     } catch (err) {
       if (err instanceof UnserializableValueError) throw new StateSerializationError(this.b.operator, keyOfId(id), this.b.names[i] ?? '', v, err);
-      throw err;
+      throw this.tooDeep(i, id, v, err);
     }
+  }
+
+  /**
+   * A failure of the codec other than an unserializable value: a value nested too deeply for the codec's recursion
+   * (a `RangeError`: the stack) is reported as a {@link StateSerializationError} naming the operator, key and state;
+   * anything else as it is.
+   */
+  private tooDeep(i: number, id: KeyId, v: unknown, err: unknown): unknown {
+    if (!(err instanceof RangeError)) return err;
+    return new StateSerializationError(this.b.operator, keyOfId(id), this.b.names[i] ?? '', v, new UnserializableValueError('', v, `nested too deeply to encode (${err.message}; nest it less, e.g. an array in place of a linked list)`));
   }
 
   /** Writes the row of a key's timers (`["t", key]` → `[[domain, ns, timestamp, seq], …]` by registration), or its deletion. */
