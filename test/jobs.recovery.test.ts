@@ -92,6 +92,35 @@ describe('recovery corner cases', () => {
     expect(out.values).toStrictEqual(sums(3));
   });
 
+  it('stop() waits for the journal: values accepted while an append was in flight are journaled before the stop resolves', async () => {
+    const store = memoryStore();
+    // a journal whose appends take 20 ms (a slow disk)
+    const journal = memoryStore();
+    const kv = journal.kv as unknown as { batch: (ops: readonly { key: string }[]) => Promise<void> };
+    const batch = kv.batch.bind(kv);
+    kv.batch = async (ops) => {
+      if (ops.some((o) => o.key.startsWith('jr/'))) await sleep(20);
+      return batch(ops);
+    };
+    const out = toArray<number>();
+    const live = new Subject<number>();
+    const job = runJob({ name: 'j', source: fromObservable(live, { journal }), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store } });
+    await sleep(5);
+    for (const v of [1, 2, 3]) live.next(v); // 1 is being appended; 2 and 3 wait for it
+    await sleep(5);
+    await job.stop({ savepoint: true });
+    expect(await journal.readJournal('j/source-0', 0)).toStrictEqual(['1', '2', '3']);
+    // restarted at once on the same journal: the accepted values come first, then the new ones
+    const live2 = new Subject<number>();
+    const job2 = runJob({ name: 'j', source: fromObservable(live2, { journal }), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store } });
+    await sleep(60);
+    for (const v of [4, 5]) live2.next(v);
+    await sleep(60);
+    live2.complete();
+    await job2.done;
+    expect(out.values).toStrictEqual(sums(5));
+  });
+
   it('the journal keeps what savepoints need: restoring an old savepoint replays the right values', async () => {
     const store = memoryStore();
     const cfg = { intervalMs: 1e9, store, retain: 1 };
@@ -243,6 +272,20 @@ describe('recovery corner cases', () => {
     const out = toArray<number>();
     const again = await runJob({ name: 'so', source: fromArray(values(3)), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store } }).done;
     expect([again.restoredFrom, out.values, again.lastCheckpoint]).toStrictEqual([undefined, sums(3), 2]);
+  });
+
+  it('restore: false with a savepoint kept: the warning and the error of a run that fails before its first checkpoint say a restart resumes the savepoint', async () => {
+    const store = memoryStore();
+    const g = gatedAt(values(3), [3]);
+    const first = runJob({ name: 'sp', source: g.source, pipeline: runningSum(), checkpoint: { intervalMs: 1e9, store } });
+    await g.gates[0]?.reached;
+    await first.stop({ savepoint: true });
+    const warnings: string[] = [];
+    const over = runJob({ name: 'sp', source: crashingSource(), pipeline: runningSum(), restore: false, checkpoint: { intervalMs: 1e9, store }, onWarning: (m) => void warnings.push(m) });
+    await expect(over.done).rejects.toThrow('it resumes from checkpoint 1');
+    expect(warnings).toStrictEqual([
+      "runJob(sp): started over (restore: false); the checkpoints are deleted, but savepoint 1 stays: until this run's first checkpoint, a restart with restore: 'latest' resumes from savepoint 1 — restart with restore: false to start over again.",
+    ]);
   });
 
   it('a source is released up to the oldest retained checkpoint\'s offset, whatever its offsets look like (JSON text)', async () => {

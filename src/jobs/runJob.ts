@@ -365,8 +365,19 @@ class JobRunner<T, R> {
     if (store !== undefined) {
       // starting over: the job's checkpoints (not its savepoints) belong to a timeline that must not be resumed; so do,
       // restoring an older checkpoint, those after it — a restart must not resume them, nor fall back to them
-      if (which === false) await store.prune(name, 0, (m) => this.warnStore(m));
-      else if (typeof which === 'number' && loaded !== undefined && recorded > loaded.id) {
+      if (which === false) {
+        const kept = await store.prune(name, 0, (m) => this.warnStore(m));
+        // savepoints stay (the user's): the newest is where a restart with restore: 'latest' resumes until this run's
+        // first checkpoint — on the abandoned timeline's state and offsets
+        const savepoint = kept.reduce<CheckpointMeta | undefined>((newest, c) => (newest === undefined || c.id > newest.id ? c : newest), undefined);
+        if (savepoint !== undefined) {
+          this.newerSavepoint = savepoint.id;
+          this.warn(
+            `runJob(${name}): started over (restore: false); the checkpoints are deleted, but savepoint ${savepoint.id} stays: until this run's first checkpoint, ` +
+              `a restart with restore: 'latest' resumes from savepoint ${savepoint.id} — restart with restore: false to start over again.`,
+          );
+        }
+      } else if (typeof which === 'number' && loaded !== undefined && recorded > loaded.id) {
         const kept = await store.prune(name, Number.MAX_SAFE_INTEGER, (m) => this.warnStore(m), { abandonAfter: loaded.id });
         // savepoints stay (as in Flink, they are the user's): the newest above the restored checkpoint is where a
         // restart with restore: 'latest' resumes until this run's first checkpoint

@@ -272,6 +272,8 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
       let incoming: T[] = [];
       let nextSeq = position;
       let writing = false;
+      /** The journal append in flight (settled when none). */
+      let appending: Promise<void> = Promise.resolve();
       let completed = false;
       let failure: unknown;
       let wake: (() => void) | undefined;
@@ -309,7 +311,7 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
           return;
         }
         writing = true;
-        journal.appendJournal(name, nextSeq, encoded).then(
+        appending = journal.appendJournal(name, nextSeq, encoded).then(
           () => {
             nextSeq += batch.length;
             writing = false;
@@ -371,8 +373,15 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
           }
           await journal.truncateJournal(name, before);
         },
-        close() {
+        async close() {
           sub.unsubscribe();
+          // what the source accepted is journaled before the source is closed (the job's stop awaits this): an append
+          // still in flight, and what came meanwhile — a store closed after the stop would otherwise lose them, and a
+          // restart reading the journal before they landed would number its own values over them
+          while (journal !== undefined && failure === undefined && (writing || incoming.length > 0)) {
+            flush();
+            await appending;
+          }
         },
       } satisfies SourceReader<T>;
     },
