@@ -114,6 +114,20 @@ describe('keyed state kinds (scoped to the current key)', () => {
 const UPDATES: NonNullable<TtlConfig['update']>[] = ['on-create-and-write', 'on-read-and-write'];
 const VISIBILITIES: NonNullable<TtlConfig['visibility']>[] = ['never-return-expired', 'return-expired-if-not-cleaned-up'];
 
+describe('map state keys', () => {
+  it('an array key is kept and handed out as a copy: a caller changing its array changes no entry, live or restored', () => {
+    const r = stateRig({ views: mapState<[string, number], number>() });
+    const key: [string, number] = ['page', 1];
+    r.run((s) => s.views.set(key, 10));
+    key[1] = 2; // the caller reuses its key array
+    expect(r.run((s) => s.views.keys())).toStrictEqual([['page', 1]]);
+    r.run((s) => s.views.keys()[0]?.reverse()); // and changes a key it was handed
+    expect(r.run((s) => [s.views.get(['page', 1]), s.views.get(['page', 2])])).toStrictEqual([10, undefined]);
+    const restored = r.h.restore(r.h.snapshot());
+    expect(restored.state('k', 'views')).toStrictEqual(new Map([[['page', 1], 10]]));
+  });
+});
+
 describe('state that cannot be written', () => {
   it('a value nested too deeply for the codec fails the snapshot with a StateSerializationError naming operator, state and key', () => {
     type Cell = { v: number; next: Cell | null };

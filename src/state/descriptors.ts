@@ -170,7 +170,10 @@ export interface ValueState<T> {
  * ```
  */
 export interface ListState<T> {
-  /** A copy of the list (empty when absent). */
+  /**
+   * The list, as a new array (empty when absent): changing the array changes nothing stored, but its elements are the
+   * stored ones, held by reference — after changing one in place, `set` the list again.
+   */
   get(): T[];
   add(value: T): void;
   addAll(values: Iterable<T>): void;

@@ -21,6 +21,11 @@ export interface TtlBox {
   v: unknown;
   t: number;
 }
+/** A map state's key as it is kept and handed out: an array key (of primitives) copied, anything else itself. */
+function copyOfKey<K>(key: K): K {
+  return Array.isArray(key) ? (key.slice() as K) : key;
+}
+
 /**
  * Makes `items` hold exactly `kept` (a subsequence of it), in place: the stored list keeps its identity. Element by
  * element — `push(...kept)` would pass every element as an argument, which overflows the stack past ≈ 10⁵ of them
@@ -296,7 +301,9 @@ class MapHandle<MK extends Key, MV> implements MapState<MK, MV> {
   }
   set(key: MK, value: MV): void {
     const id = this.id(key);
-    const item: MapItem<MK, MV> = { k: key, v: value, t: this.ttl === undefined ? 0 : this.b.now() };
+    // (an array key is kept as a copy, and handed out as one: its id was taken now, and a caller that changes its
+    // array later must change neither the live entry's key nor what a checkpoint writes for it)
+    const item: MapItem<MK, MV> = { k: copyOfKey(key), v: value, t: this.ttl === undefined ? 0 : this.b.now() };
     const m = this.map();
     if (m === undefined) this.b.put(this.idx, new Map([[id, item]]));
     else {
@@ -315,10 +322,10 @@ class MapHandle<MK extends Key, MV> implements MapState<MK, MV> {
     return existed;
   }
   entries(): [MK, MV][] {
-    return this.items().map((x) => [x.k, x.v]);
+    return this.items().map((x) => [copyOfKey(x.k), x.v]);
   }
   keys(): MK[] {
-    return this.items().map((x) => x.k);
+    return this.items().map((x) => copyOfKey(x.k));
   }
   values(): MV[] {
     return this.items().map((x) => x.v);
