@@ -7,6 +7,7 @@ import {
   ConfigurationError,
   count,
   fromArray,
+  fromAsyncIterable,
   JobError,
   memoryStore,
   mergeStreams,
@@ -60,6 +61,21 @@ const w = (user: string, start: number, value: number): Out => ({ key: user, win
 const byWindow = (a: Out, b: Out) => a.window.start - b.window.start || a.key.localeCompare(b.key);
 
 describe('runJob with named sources', () => {
+  it('a failing source is named in the error by its name as well as its description (two of one kind stay apart)', async () => {
+    const ok = fromAsyncIterable(async function* () {
+      yield 1;
+      yield 2;
+    });
+    const bad = fromAsyncIterable(async function* () {
+      yield 1;
+      throw new Error('ECONNRESET');
+    });
+    const named = runJob({ name: 'activity', sources: { clicks: ok, views: bad }, pipeline: ({ clicks, views }) => mergeStreams(clicks, views), sink: toArray() });
+    await expect(named.done).rejects.toThrow("runJob(activity): source fromAsyncIterable 'views' failed to read: ECONNRESET.");
+    const unnamed = runJob({ name: 'activity', source: [ok, bad], pipeline: (s) => s, sink: toArray() });
+    await expect(unnamed.done).rejects.toThrow('runJob(activity): source fromAsyncIterable (source 1) failed to read: ECONNRESET.');
+  });
+
   // the fast source runs 2 s ahead of the slow one; the pump reads each in one batch, the fast one first
   const fast: Click[] = [100, 1100, 2100, 3100].map((ts) => ({ user: 'u', ts }));
   const slow: View[] = [200, 1200, 2200].map((at) => ({ user: 'u', at }));

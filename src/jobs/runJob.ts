@@ -540,8 +540,12 @@ class JobRunner<T, R> {
     );
   }
 
+  /** Source `i` in errors: its description, and with several sources, its name (or index) too. */
   private sourceName(i: number): string {
-    return (this.sources[i] as Source<T>).description;
+    const description = (this.sources[i] as Source<T>).description;
+    const name = this.sourceNames?.[i];
+    if (name !== undefined) return `${description} '${name}'`;
+    return this.sources.length > 1 ? `${description} (source ${i})` : description;
   }
 
   private sinkName(i = 0): string {
