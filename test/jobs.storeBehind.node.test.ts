@@ -70,6 +70,45 @@ async function secondRun(store: StateStore, sink: Sink<number>, options: { resto
   return settled;
 }
 
+describe('a sink left out of a run and added back', () => {
+  // run 1 with the sink (stopped with a savepoint after 1, 2), run 2 without it (after 3, 4), run 3 with it again
+  async function threeRuns(store: StateStore, sink: () => Sink<number>): Promise<unknown> {
+    const input = [1, 2, 3, 4, 5, 6];
+    const cp = { intervalMs: 1e9, store };
+    const first = runJob({ name: 'back', source: fromArray(input), pipeline: runningSum(), sink: sink(), batchSize: 2, checkpoint: cp });
+    first.output$.subscribe((v) => void (v === 1 && first.stop({ savepoint: true })));
+    await first.done;
+    const second = runJob({ name: 'back', source: fromArray(input), pipeline: runningSum(), batchSize: 2, checkpoint: cp });
+    second.output$.subscribe((v) => void (v === 6 && second.stop({ savepoint: true })));
+    await second.done;
+    return runJob({ name: 'back', source: fromArray(input), pipeline: runningSum(), sink: sink(), checkpoint: cp }).done;
+  }
+
+  it('toNdjsonFile keeps what it committed before the checkpoint restored (which has no state of it), then appends', async () => {
+    const file = join(dir(), 'out.ndjson');
+    expect(await threeRuns(memoryStore(), () => toNdjsonFile<number>(file))).toMatchObject({ restoredFrom: 2 });
+    expect(readFileSync(file, 'utf8')).toBe('1\n3\n15\n21\n');
+  });
+
+  it('callbackSink is told abort(k) for the checkpoint k restored, not abort(undefined) (discard everything)', async () => {
+    const calls: string[] = [];
+    let published: number | undefined;
+    const sink = () =>
+      callbackSink<number>({
+        write: () => {},
+        commit: (id) => {
+          calls.push(`commit(${id})`);
+          published = id;
+        },
+        abort: (after) => void calls.push(`abort(${after})`),
+        lastCommitted: () => published,
+      });
+    await threeRuns(memoryStore(), sink);
+    // run 1: abort(undefined) at its fresh start, commit(1) at its savepoint; run 3: abort(2), then its own commits
+    expect(calls.slice(0, 3)).toStrictEqual(['abort(undefined)', 'commit(1)', 'abort(2)']);
+  });
+});
+
 describe('a store behind its sink: toNdjsonFile', () => {
   it('memoryStore without completion markers: refuses to start, names both checkpoints and the remedy, keeps the output', async () => {
     const store = memoryStore();

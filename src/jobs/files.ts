@@ -289,6 +289,17 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
         if (size < end) {
           throw new FileFormatError(description, size, `${description}: ${file} is shorter (${size} B) than the output its checkpoint committed (${end} B); it was changed behind the job's back. Restore it, or start over (restore: false).`);
         }
+      } else if (restoredFrom !== undefined) {
+        // the restored checkpoint has no state of this sink (it was left out of the run that took it): the output an
+        // earlier checkpoint committed stays (only commits extend the file, each after its checkpoint is durable)
+        const record = await readRecord(fsp);
+        if (record !== undefined && record.checkpoint <= restoredFrom) {
+          end = record.bytes;
+          const size = (await sizeOf(fsp, file)) ?? 0;
+          if (size < end) {
+            throw new FileFormatError(description, size, `${description}: ${file} is shorter (${size} B) than the output checkpoint ${record.checkpoint} committed (${end} B); it was changed behind the job's back. Restore it, or start over (restore: false).`);
+          }
+        }
       }
       await fsp.mkdir(path.dirname(file), { recursive: true });
       await removeStrayPending();

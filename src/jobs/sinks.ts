@@ -156,7 +156,9 @@ export function callbackSink<R>(callbacks: SinkCallbacks<R>): Sink<R> {
       const last = context.restored === undefined ? undefined : (parseSinkState(description, 'callbackSink', context.restored, (o) => isIndex(o['last']))['last'] as number);
       if (context.transactional) {
         if (last !== undefined) await callbacks.commit?.(last);
-        await callbacks.abort?.(last);
+        // (a checkpoint without this sink's state — the sink was left out of the run that took it: what it committed
+        // before that checkpoint stays; after it, it goes)
+        await callbacks.abort?.(last ?? context.restoredCheckpoint);
       }
       return {
         write: (v) => callbacks.write(v),
