@@ -3,8 +3,8 @@
 // busy ones, bounded delta chains across restarts, unusable checkpoints.
 import { pipe, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { fromArray, fromObservable, JobError, memoryStore, runJob, toArray, type Source, type StateStore } from '../src/index.js';
-import { map } from '../operators/index.js';
+import { fromArray, fromObservable, JobError, memoryStore, runJob, toArray, valueState, type Source, type StateStore } from '../src/index.js';
+import { keyBy, map, process } from '../operators/index.js';
 import { gated, gatedAt, runningSum } from './support/gated.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -90,6 +90,41 @@ describe('recovery corner cases', () => {
     live2.complete();
     await job2.done;
     expect(out.values).toStrictEqual(sums(3));
+  });
+
+  it('a checkpoint or a stop asked for from output$ while a timer\'s output goes out is taken after it (not injected into it)', async () => {
+    // per key: the values' sum, emitted 5 ms (processing time) after the first
+    const flushing = () =>
+      pipe(
+        map((v: number) => v),
+        process<number, string, string, { sum: ReturnType<typeof valueState<number>> }>({
+          name: 'flushEvery5ms',
+          state: { sum: valueState<number>() },
+          onElement(v, ctx) {
+            const s = ctx.state.sum.get();
+            if (s === undefined) ctx.timers.registerProcessingTime(ctx.currentProcessingTime + 5);
+            ctx.state.sum.set((s ?? 0) + v);
+          },
+          onTimer(_ts, ctx) {
+            ctx.emit(`flush ${ctx.state.sum.get()}`);
+            ctx.state.sum.clear();
+          },
+        }),
+      );
+    for (const ask of ['checkpoint', 'stop'] as const) {
+      const out = toArray<string>();
+      const live = new Subject<number>();
+      const job = runJob({ name: 'j', source: fromObservable(live), pipeline: pipe(keyBy(() => 'k'), flushing()), sink: out, checkpoint: { intervalMs: 1e9, store: memoryStore() } });
+      const asked: Promise<unknown>[] = [];
+      job.output$.subscribe(() => void asked.push(ask === 'checkpoint' ? job.triggerCheckpoint().then((c) => c.id) : job.stop({ savepoint: true })));
+      await sleep(5);
+      live.next(1);
+      live.next(2);
+      await sleep(30); // the timer fires: "flush 3"
+      live.complete();
+      const summary = await job.done;
+      expect([ask, await Promise.all(asked), out.values, summary.state]).toStrictEqual([ask, [ask === 'checkpoint' ? 1 : undefined], ['flush 3'], ask === 'checkpoint' ? 'finished' : 'stopped']);
+    }
   });
 
   it('stop() waits for the journal: values accepted while an append was in flight are journaled before the stop resolves', async () => {

@@ -337,11 +337,24 @@ export class PipelineRuntime implements OperatorRuntime {
   run<R>(deliver: () => R): R {
     const outer = active;
     active = this;
+    this.deliveries++;
     try {
       return deliver();
     } finally {
+      this.deliveries--;
       active = outer;
     }
+  }
+
+  /** Runs of {@link run} under way (nested ones too). */
+  private deliveries = 0;
+
+  /**
+   * Whether something is being delivered into the pipeline now — a batch, a barrier, or work of the runtime's scheduler
+   * (a timer firing): a job asked for a checkpoint from inside it injects the barrier after it, not into it.
+   */
+  get delivering(): boolean {
+    return this.deliveries > 0;
   }
 }
 

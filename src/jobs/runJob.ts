@@ -1139,8 +1139,10 @@ class JobRunner<T, R> {
     return new Promise<CheckpointInfo>((resolve, reject) => {
       this.waiters.push({ atLeast: this.nextId, resolve, reject });
       this.requested = { savepoint: this.requested?.savepoint === true };
-      // from inside the pipeline (pushing) the pump takes it after the batch; else now, or when the one in flight is done
-      this.safely(() => this.maybeCheckpoint());
+      // from inside the pipeline: pushing, the pump takes it after the batch; delivering something else (a timer's
+      // output), a task after it; else now, or when the one in flight is done
+      if (this.runtime?.delivering === true && !this.pushing) this.scheduler.schedule(() => this.safely(() => this.maybeCheckpoint()));
+      else this.safely(() => this.maybeCheckpoint());
     });
   }
 
@@ -1181,8 +1183,11 @@ class JobRunner<T, R> {
     }
     return new Promise<void>((resolve, reject) => {
       this.stopRequest = { savepoint, drain, resolve, reject };
-      // from inside the pipeline (pushing) the pump handles it after the batch; otherwise now
-      if (!this.pushing) this.handleStop();
+      // from inside the pipeline: pushing, the pump handles it after the batch; delivering something else (a timer's
+      // output), a task after it; otherwise now
+      if (this.pushing) return;
+      if (this.runtime?.delivering === true) this.scheduler.schedule(() => this.handleStop());
+      else this.handleStop();
     });
   }
 
