@@ -201,7 +201,11 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     }
   }
 
-  /** Ends a step begun with `busy = true`: the next one may start; what waited is handled. */
+  /**
+   * Ends a step begun with `busy = true`: the next one may start; what waited is handled. (The cold steps — a
+   * watermark, the end, a wake-up — also clear `busy` in a `finally`: one that throws does not leave the operator
+   * deferring everything after it.)
+   */
   private done(): void {
     this.busy = false;
     if (this.deferred !== undefined) this.drain();
@@ -217,7 +221,11 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     } else if (e.kind === 'watermark') {
       if (e.timestamp > this.watermark) {
         this.busy = true;
-        this.advanceWatermark(e.timestamp);
+        try {
+          this.advanceWatermark(e.timestamp);
+        } finally {
+          this.busy = false;
+        }
         this.done();
       }
     } else {
@@ -342,9 +350,13 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
       return;
     }
     this.busy = true;
-    if (this.watermark < MAX_WATERMARK) this.advanceWatermark(MAX_WATERMARK);
-    this.finish();
-    if (!this.out.closed) this.out.complete();
+    try {
+      if (this.watermark < MAX_WATERMARK) this.advanceWatermark(MAX_WATERMARK);
+      this.finish();
+      if (!this.out.closed) this.out.complete();
+    } finally {
+      this.busy = false;
+    }
     this.done();
   }
 
@@ -393,7 +405,11 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
       return;
     }
     this.busy = true;
-    this.fireProcessingTimers(this.scheduler.now());
+    try {
+      this.fireProcessingTimers(this.scheduler.now());
+    } finally {
+      this.busy = false;
+    }
     this.done();
   }
 
