@@ -285,20 +285,16 @@ export function toNdjsonFile<R>(file: string): Sink<R> {
         // the record first, as in commit below
         if (state.pending.some((t) => t.length > 0) && restoredFrom !== undefined) await writeRecord(restoredFrom, end);
         for (const t of state.pending) await commitOne(t);
-        const size = (await sizeOf(fsp, file)) ?? 0;
-        if (size < end) {
-          throw new FileFormatError(description, size, `${description}: ${file} is shorter (${size} B) than the output its checkpoint committed (${end} B); it was changed behind the job's back. Restore it, or start over (restore: false).`);
-        }
       } else if (restoredFrom !== undefined) {
         // the restored checkpoint has no state of this sink (it was left out of the run that took it): the output an
         // earlier checkpoint committed stays (only commits extend the file, each after its checkpoint is durable)
         const record = await readRecord(fsp);
-        if (record !== undefined && record.checkpoint <= restoredFrom) {
-          end = record.bytes;
-          const size = (await sizeOf(fsp, file)) ?? 0;
-          if (size < end) {
-            throw new FileFormatError(description, size, `${description}: ${file} is shorter (${size} B) than the output checkpoint ${record.checkpoint} committed (${end} B); it was changed behind the job's back. Restore it, or start over (restore: false).`);
-          }
+        if (record !== undefined && record.checkpoint <= restoredFrom) end = record.bytes;
+      }
+      if (end > 0) {
+        const size = (await sizeOf(fsp, file)) ?? 0;
+        if (size < end) {
+          throw new FileFormatError(description, size, `${description}: ${file} is shorter (${size} B) than the output its checkpoint committed (${end} B); it was changed behind the job's back. Restore it, or start over (restore: false).`);
         }
       }
       await fsp.mkdir(path.dirname(file), { recursive: true });

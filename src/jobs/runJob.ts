@@ -365,30 +365,9 @@ class JobRunner<T, R> {
     if (store !== undefined) {
       // starting over: the job's checkpoints (not its savepoints) belong to a timeline that must not be resumed; so do,
       // restoring an older checkpoint, those after it — a restart must not resume them, nor fall back to them
-      if (which === false) {
-        const kept = await store.prune(name, 0, (m) => this.warnStore(m));
-        // savepoints stay (the user's): the newest is where a restart with restore: 'latest' resumes until this run's
-        // first checkpoint — on the abandoned timeline's state and offsets
-        const savepoint = kept.reduce<CheckpointMeta | undefined>((newest, c) => (newest === undefined || c.id > newest.id ? c : newest), undefined);
-        if (savepoint !== undefined) {
-          this.newerSavepoint = savepoint.id;
-          this.warn(
-            `runJob(${name}): started over (restore: false); the checkpoints are deleted, but savepoint ${savepoint.id} stays: until this run's first checkpoint, ` +
-              `a restart with restore: 'latest' resumes from savepoint ${savepoint.id} — restart with restore: false to start over again.`,
-          );
-        }
-      } else if (typeof which === 'number' && loaded !== undefined && recorded > loaded.id) {
-        const kept = await store.prune(name, Number.MAX_SAFE_INTEGER, (m) => this.warnStore(m), { abandonAfter: loaded.id });
-        // savepoints stay (as in Flink, they are the user's): the newest above the restored checkpoint is where a
-        // restart with restore: 'latest' resumes until this run's first checkpoint
-        const savepoint = kept.find((c) => c.id > loaded.id);
-        if (savepoint !== undefined) {
-          this.newerSavepoint = savepoint.id;
-          this.warn(
-            `runJob(${name}): restored checkpoint ${loaded.id}; the checkpoints after it are deleted, but savepoint ${savepoint.id} stays: until this run's first checkpoint, ` +
-              `a restart with restore: 'latest' resumes from savepoint ${savepoint.id} — restart with restore: ${loaded.id} to roll back again.`,
-          );
-        }
+      if (which === false) this.noteKeptSavepoint(await store.prune(name, 0, (m) => this.warnStore(m)), undefined);
+      else if (typeof which === 'number' && loaded !== undefined && recorded > loaded.id) {
+        this.noteKeptSavepoint(await store.prune(name, Number.MAX_SAFE_INTEGER, (m) => this.warnStore(m), { abandonAfter: loaded.id }), loaded.id);
       }
       // ids strictly increase, past torn or corrupt leftovers and abandoned checkpoints too (never an id used before)
       this.nextId = Math.max(loaded === undefined ? 1 : loaded.id + 1, used + 1);
@@ -537,6 +516,24 @@ class JobRunner<T, R> {
       loaded?.id,
       ahead.map((a) => ({ component: a.component, checkpoint: a.checkpoint })),
       `runJob(${name}): ${start}, but ${what}. ${remedy}`,
+    );
+  }
+
+  /**
+   * After a start that abandoned checkpoints — `restore: false` (`from` undefined), or a roll-back to checkpoint `from`
+   * — the newest savepoint the prune kept (`kept`, newest first) above `from`: savepoints stay (as in Flink, they are
+   * the user's), so a restart with restore: 'latest' resumes from it until this run's first checkpoint. Noted for the
+   * job's errors ({@link resumePoint}) and warned about.
+   */
+  private noteKeptSavepoint(kept: readonly CheckpointMeta[], from: number | undefined): void {
+    const savepoint = kept.find((c) => c.savepoint && (from === undefined || c.id > from));
+    if (savepoint === undefined) return;
+    const id = savepoint.id;
+    this.newerSavepoint = id;
+    const what = from === undefined ? 'started over (restore: false); the checkpoints are deleted' : `restored checkpoint ${from}; the checkpoints after it are deleted`;
+    this.warn(
+      `runJob(${this.config.name}): ${what}, but savepoint ${id} stays: until this run's first checkpoint, ` +
+        `a restart with restore: 'latest' resumes from savepoint ${id} — restart with restore: ${from ?? false} to ${from === undefined ? 'start over' : 'roll back'} again.`,
     );
   }
 
@@ -1131,6 +1128,16 @@ class JobRunner<T, R> {
     }
   }
 
+  /**
+   * Runs `work` (a checkpoint or a stop the user asked for) now — or, asked from inside a delivery into the pipeline
+   * that is not the pump's batch (a timer's output going out), in a task after it: a barrier injected into it would
+   * wait behind the operator that is firing.
+   */
+  private outsideDelivery(work: () => void): void {
+    if (this.runtime?.delivering === true && !this.pushing) this.scheduler.schedule(work);
+    else work();
+  }
+
   private triggerCheckpoint(): Promise<CheckpointInfo> {
     if (this.config.checkpoint === undefined) {
       return Promise.reject(new ConfigurationError('runJob', undefined, `runJob(${this.config.name}): triggerCheckpoint needs checkpoint: { intervalMs, store }.`));
@@ -1139,10 +1146,8 @@ class JobRunner<T, R> {
     return new Promise<CheckpointInfo>((resolve, reject) => {
       this.waiters.push({ atLeast: this.nextId, resolve, reject });
       this.requested = { savepoint: this.requested?.savepoint === true };
-      // from inside the pipeline: pushing, the pump takes it after the batch; delivering something else (a timer's
-      // output), a task after it; else now, or when the one in flight is done
-      if (this.runtime?.delivering === true && !this.pushing) this.scheduler.schedule(() => this.safely(() => this.maybeCheckpoint()));
-      else this.safely(() => this.maybeCheckpoint());
+      // from inside the pipeline (pushing) the pump takes it after the batch; else now, or when the one in flight is done
+      this.outsideDelivery(() => this.safely(() => this.maybeCheckpoint()));
     });
   }
 
@@ -1183,11 +1188,8 @@ class JobRunner<T, R> {
     }
     return new Promise<void>((resolve, reject) => {
       this.stopRequest = { savepoint, drain, resolve, reject };
-      // from inside the pipeline: pushing, the pump handles it after the batch; delivering something else (a timer's
-      // output), a task after it; otherwise now
-      if (this.pushing) return;
-      if (this.runtime?.delivering === true) this.scheduler.schedule(() => this.handleStop());
-      else this.handleStop();
+      // from inside the pipeline (pushing) the pump handles it after the batch; otherwise now
+      if (!this.pushing) this.outsideDelivery(() => this.handleStop());
     });
   }
 
