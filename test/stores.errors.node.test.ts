@@ -236,6 +236,43 @@ describe('indexedDbStore: open and read failures (fake-indexeddb)', () => {
     await store.close();
   });
 
+  it('a put whose request fails (its error event, then the transaction aborts): the error of the request is the cause', async () => {
+    const store = indexedDbStore(`request-error-${n++}`);
+    await store.appendJournal('j', 0, ['a']);
+    // a put that fails on its request, asynchronously, as a browser reports a quota error on a put: here an add of a
+    // key that exists (ConstraintError)
+    const proto = IDBObjectStore.prototype;
+    const put = proto.put;
+    proto.put = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+      return this.add(value, key);
+    };
+    try {
+      const e = await store.appendJournal('j', 0, ['b']).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(StoreError);
+      expect((e as StoreError).cause).toMatchObject({ name: 'ConstraintError' });
+      expect((e as StoreError).message).toMatch(
+        new RegExp(`^store ${store.description}: a write failed: \\S.*\\. Check that this page may use IndexedDB \\(storage is not disabled, e\\.g\\. in a private window\\) and that there is space\\.$`),
+      );
+    } finally {
+      proto.put = put;
+    }
+    expect(await store.readJournal('j', 0)).toStrictEqual(['a']);
+    await store.close();
+  });
+
+  it('a store closed before its first use opens no connection: reads and writes fail, nothing is written', async () => {
+    const name = `closed-early-${n++}`;
+    const store = indexedDbStore(name);
+    await store.close();
+    const e = await store.appendJournal('j', 0, ['a']).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(StoreError);
+    expect((e as StoreError).message).toBe(`store ${store.description}: a write failed: the store was closed. The store was closed: open a new one.`);
+    await expect(store.readJournal('j', 0)).rejects.toThrow('a read failed: the store was closed. The store was closed: open a new one.');
+    const again = indexedDbStore(name);
+    expect(await again.readJournal('j', 0)).toStrictEqual([]);
+    await again.close();
+  });
+
   it('use after close', async () => {
     const store = indexedDbStore(`closed-${n++}`);
     await store.appendJournal('j', 0, ['a']);

@@ -22,9 +22,9 @@ export interface DashboardOptions {
   readonly host?: string;
   /** The job's name on the page (default `job`). */
   readonly name?: string;
-  /** How often the job's figures are read (default 1 000 ms). */
+  /** How often the job's figures are read (default 1 000 ms; at most 2³¹ − 1). */
   readonly intervalMs?: number;
-  /** Readings kept for the charts (default 600). */
+  /** Readings kept for the charts, a positive integer (default 600). */
   readonly keep?: number;
 }
 
@@ -65,6 +65,12 @@ async function pageAssets(): Promise<{ js: string; css: string }> {
   return { js: text('.js'), css: text('.css') };
 }
 
+/** The longest `intervalMs`: a Node timer's longest delay (2³¹ − 1 ms); longer ones fire after 1 ms. */
+const MAX_INTERVAL_MS = 2 ** 31 - 1;
+
+/** Bytes a page may leave unread before it is disconnected (see `send`). */
+const CLIENT_BACKLOG_BYTES = 4 * 1024 * 1024;
+
 const HTML = (name: string): string => `<!doctype html>
 <html lang="en">
 <head>
@@ -101,8 +107,13 @@ const HTML = (name: string): string => `<!doctype html>
  */
 export async function serveDashboard(job: Job<unknown>, options: DashboardOptions = {}): Promise<Dashboard> {
   const intervalMs = options.intervalMs ?? 1_000;
-  if (!(intervalMs > 0)) throw new ConfigurationError('serveDashboard', intervalMs, `serveDashboard: intervalMs ${describeValue(intervalMs)} must be a positive number of ms.`);
+  if (!(intervalMs > 0 && intervalMs <= MAX_INTERVAL_MS)) {
+    throw new ConfigurationError('serveDashboard', intervalMs, `serveDashboard: intervalMs ${describeValue(intervalMs)} must be a positive number of ms, at most ${MAX_INTERVAL_MS} (a timer's longest delay).`);
+  }
   const keep = options.keep ?? 600;
+  if (!Number.isInteger(keep) || keep < 1) {
+    throw new ConfigurationError('serveDashboard', keep, `serveDashboard: keep ${describeValue(keep)} must be a positive integer (the readings a page gets when it connects).`);
+  }
   const name = options.name ?? 'job';
   const assets = await pageAssets();
   const samples: DashboardSample[] = [];
@@ -111,7 +122,14 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
   const clients = new Set<ServerResponse>();
   const send = (m: DashboardMessage): void => {
     const line = `data: ${JSON.stringify(m, dashboardJson)}\n\n`;
-    for (const c of clients) c.write(line);
+    for (const c of clients) {
+      // a page that stops reading (a frozen tab, a stuck proxy) is dropped once its backlog passes the limit, rather
+      // than buffered without bound: its EventSource reconnects and starts again from a fresh hello
+      if (!c.write(line) && c.writableLength > CLIENT_BACKLOG_BYTES) {
+        clients.delete(c);
+        c.destroy();
+      }
+    }
   };
   const sample = (): void => {
     const s: DashboardSample = { at: Date.now(), metrics: job.metrics() };
@@ -119,6 +137,45 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
     if (samples.length > keep) samples.splice(0, samples.length - keep);
     send({ type: 'sample', sample: s });
   };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      // a request target the URL parser refuses (`http://[`): answered, not thrown into the job's process
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('bad request\n');
+      return;
+    }
+    if (path === '/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      const hello: DashboardMessage = { type: 'hello', job: name, samples, checkpoints, job_state: state };
+      res.write(`data: ${JSON.stringify(hello, dashboardJson)}\n\n`);
+      clients.add(res);
+      req.on('close', () => clients.delete(res));
+      return;
+    }
+    const files: Record<string, [string, string]> = {
+      '/': ['text/html; charset=utf-8', HTML(name)],
+      '/page.js': ['text/javascript; charset=utf-8', assets.js],
+      '/page.css': ['text/css; charset=utf-8', assets.css],
+    };
+    const file = files[path];
+    if (file === undefined) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('not found\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': file[0], 'cache-control': 'no-store' });
+    res.end(file[1]);
+  };
+  const server = createServer(handle);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  // (reading the job starts once the server listens: a server that fails to start leaves nothing running)
   const subs: Subscription[] = [];
   subs.push(
     job.checkpoints$.subscribe({
@@ -147,36 +204,6 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
       send({ type: 'state', job_state: state });
     },
   );
-
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path === '/events') {
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-      const hello: DashboardMessage = { type: 'hello', job: name, samples, checkpoints, job_state: state };
-      res.write(`data: ${JSON.stringify(hello, dashboardJson)}\n\n`);
-      clients.add(res);
-      req.on('close', () => clients.delete(res));
-      return;
-    }
-    const files: Record<string, [string, string]> = {
-      '/': ['text/html; charset=utf-8', HTML(name)],
-      '/page.js': ['text/javascript; charset=utf-8', assets.js],
-      '/page.css': ['text/css; charset=utf-8', assets.css],
-    };
-    const file = files[path];
-    if (file === undefined) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end('not found\n');
-      return;
-    }
-    res.writeHead(200, { 'content-type': file[0], 'cache-control': 'no-store' });
-    res.end(file[1]);
-  };
-  const server = createServer(handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {

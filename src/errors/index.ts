@@ -310,7 +310,8 @@ export class StoreError extends TidewaterError {
     remedy: string,
   ) {
     const what = action === 'open' ? 'opening the database' : action === 'read' ? 'a read' : 'a write';
-    const why = (cause instanceof Error ? cause.message : describeValue(cause)).replace(/\.$/, '');
+    // (a DOMException may carry only its name: `QuotaExceededError` with an empty message)
+    const why = (cause instanceof Error ? cause.message || cause.name : describeValue(cause)).replace(/\.$/, '');
     super(store, action, `store ${store}: ${what} failed: ${why}. ${remedy}`, { cause });
   }
 }

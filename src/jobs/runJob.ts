@@ -1288,8 +1288,9 @@ class JobRunner<T, R> {
     const operators: Record<string, { watermark: number } & Record<string, number>> = {};
     const subtasks: Record<string, readonly SubtaskMetrics[]> = {};
     for (const i of this.instances) {
-      operators[i.name] = { ...i.metrics(), watermark: i.watermark };
-      if (i instanceof ParallelOperatorInstance) subtasks[i.name] = i.subtasks();
+      // (defined, not assigned: an operator named `__proto__` is an entry like any other)
+      ownEntry(operators, i.name, { ...i.metrics(), watermark: i.watermark });
+      if (i instanceof ParallelOperatorInstance) ownEntry(subtasks, i.name, i.subtasks());
     }
     const metrics = {
       recordsIn: this.recordsIn,
@@ -1375,4 +1376,9 @@ function decodeSinkStates(job: string, loaded: LoadedCheckpoint | undefined, sin
   }
   for (const { output } of sinks) if (typeof parsed[output] === 'string') states.set(output, parsed[output]);
   return states;
+}
+
+/** Sets `record[name]` as an own enumerable property, whatever the name (`__proto__` included). */
+function ownEntry<V>(record: Record<string, V>, name: string, value: V): void {
+  Object.defineProperty(record, name, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -25,6 +25,9 @@ import { ConfigurationError, CorruptCheckpointError, StoreError, TidewaterError 
 import { CHECKSUM_CHARS, checksum, checksumMatches } from './checksum.js';
 import type { BatchOp, CheckpointFallback, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, SkipKind, SkippedCheckpoint, StateStore } from './types.js';
 
+/** The largest count a backend's range read takes (IndexedDB's `getAll` counts are unsigned 32-bit). */
+const MAX_RANGE_LIMIT = 2 ** 32 - 1;
+
 /**
  * Rejects (with a TypeError naming the op) a batch with a key or value that is not a string, before any of it is
  * applied: every backend calls it first, so a malformed batch changes nothing anywhere.
@@ -611,7 +614,8 @@ class CheckpointStore implements StateStore {
     this.checkSeq(name, from);
     if (limit !== undefined && !isIndex(limit)) throw this.misuse(`journal ${JSON.stringify(name)}`, limit, `limit must be a non-negative integer, not ${String(limit)}`);
     if (limit === 0) return [];
-    const rows = await this.kv.range(journalKey(name, from), journalEnd(name), limit);
+    // (a limit past 2³² − 1 asks for everything: IndexedDB refuses such counts and LevelDB's wraps around)
+    const rows = await this.kv.range(journalKey(name, from), journalEnd(name), limit !== undefined && limit <= MAX_RANGE_LIMIT ? limit : undefined);
     return rows.map(([, v]) => v);
   }
 

@@ -20,6 +20,22 @@ function remedy(cause: unknown, closed: boolean): string {
   return 'Check that this page may use IndexedDB (storage is not disabled, e.g. in a private window) and that there is space.';
 }
 
+/**
+ * Resolves when `tx` commits; rejects with what aborted it. (A request's failure reaches the transaction's `error`
+ * event before the transaction aborts, while `tx.error` is still null: the cause is the request's error, taken from
+ * that event, or `tx.error` once aborted.)
+ */
+function completion(tx: IDBTransaction): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let cause: unknown;
+    tx.oncomplete = () => resolve();
+    tx.onerror = (event) => {
+      cause ??= (event.target as IDBRequest | null)?.error ?? undefined;
+    };
+    tx.onabort = () => reject(tx.error ?? cause ?? new DOMException('the transaction was aborted', 'AbortError'));
+  });
+}
+
 class IndexedDbBackend implements KeyValueBackend {
   /** The connection, opened by the first operation. */
   private db: Promise<IDBDatabase> | undefined;
@@ -74,6 +90,8 @@ class IndexedDbBackend implements KeyValueBackend {
 
   /** Runs `op` on the object store in a new transaction; any failure becomes a {@link StoreError} with the cause. */
   private async run<V>(action: 'read' | 'write', mode: IDBTransactionMode, op: (store: IDBObjectStore) => Promise<V>): Promise<V> {
+    // (a closed store opens no new connection: its writes would go to a database nobody closes)
+    if (this.closed) throw new StoreError(this.description, action, new DOMException('the store was closed', 'InvalidStateError'), remedy(undefined, true));
     const opened = (this.db ??= this.connect());
     let db: IDBDatabase;
     try {
@@ -112,7 +130,7 @@ class IndexedDbBackend implements KeyValueBackend {
         tx.abort(); // all or nothing
         throw e;
       }
-      return promisifyRequest(tx);
+      return completion(tx);
     });
   }
 
