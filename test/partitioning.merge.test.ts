@@ -203,6 +203,134 @@ describe('mergeStreams: barriers (docs/SEMANTICS.md §8)', () => {
     expect(out).toStrictEqual(['barrier 1', '"a1" @0', '"a2" @0', '"on barrier" @0', '"on a1" @0']);
   });
 
+  it('elements fed in while the release after a barrier is going out wait behind those fed in earlier: order within an input, nothing lost, exactly-once', () => {
+    // (each fed element is taken in its turn from one queue: a release that starts while earlier arrivals wait does
+    // not take later ones ahead of them)
+    const feed = (onOut: (e: El, a: Subject<El>, b: Subject<El>) => void, drive: (a: Subject<El>, b: Subject<El>) => void): string[] => {
+      const a = new Subject<El>();
+      const b = new Subject<El>();
+      const out: string[] = [];
+      mergeStreams(a, b).subscribe({ next: (e) => (out.push(fmt(e)), onOut(e, a, b)), complete: () => out.push('complete') });
+      drive(a, b);
+      return out;
+    };
+    // b's y was fed before z: it comes out before z
+    expect(
+      feed(
+        (e, _a, b) => {
+          if (e.kind === 'record' && e.value === 'x') push(b, ckpt(1), r('y', 2));
+          if (e.kind === 'record' && e.value === 'r0') b.next(r('z', 3));
+        },
+        (a, b) => {
+          push(a, ckpt(1), r('r0', 1));
+          b.next(r('x', 1));
+        },
+      ),
+    ).toStrictEqual(['"x" @1', 'barrier 1', '"r0" @1', '"y" @2', '"z" @3']);
+    // a's y was fed before a ended: it comes out, then the end
+    expect(
+      feed(
+        (e, a, b) => {
+          if (e.kind === 'record' && e.value === 'x') push(b, ckpt(1)), a.next(r('y', 5));
+          if (e.kind === 'record' && e.value === 'r0') a.complete(), b.complete();
+        },
+        (a, b) => {
+          push(a, ckpt(1), r('r0', 1));
+          b.next(r('x', 1));
+        },
+      ),
+    ).toStrictEqual(['"x" @1', 'barrier 1', '"r0" @1', '"y" @5', 'W MAX', 'complete']);
+    // a record fed into a after a's barrier 2 comes out after barrier 2
+    expect(
+      feed(
+        (e, a, b) => {
+          if (e.kind === 'record' && e.value === 'x') b.next(ckpt(1)), a.next(ckpt(2));
+          if (e.kind === 'record' && e.value === 'r0') a.next(r('after 2', 9));
+        },
+        (a, b) => {
+          push(a, ckpt(1), r('r0', 1));
+          push(b, r('x', 1), ckpt(2));
+        },
+      ),
+    ).toStrictEqual(['"x" @1', 'barrier 1', '"r0" @1', 'barrier 2', '"after 2" @9']);
+  });
+
+  it('property: with a consumer feeding the inputs as elements go out, the records of each input come out in order, all of them, between the barriers they were fed between', () => {
+    type Item = { readonly kind: 'r'; readonly id: string } | { readonly kind: 'b'; readonly id: number } | { readonly kind: 'end' };
+    /** Per input: records and ascending barrier ids, then its end. */
+    const script = (k: number) =>
+      fc.array(fc.oneof(fc.constant<'r'>('r'), fc.integer({ min: 1, max: 2 })), { maxLength: 10 }).map((steps) => {
+        let b = 0;
+        const items = steps.map((s, j): Item => (s === 'r' ? { kind: 'r', id: `${k}.${j}` } : { kind: 'b', id: (b += s) }));
+        return [...items, { kind: 'end' } as Item];
+      });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 3 }).chain((n) =>
+          fc.tuple(
+            fc.tuple(...Array.from({ length: n }, (_, i) => script(i))),
+            // per output element, the inputs the consumer feeds one item of
+            fc.array(fc.array(fc.nat({ max: n - 1 }), { maxLength: 2 }), { maxLength: 80 }),
+            fc.array(fc.nat({ max: n - 1 }), { maxLength: 40 }),
+          ),
+        ),
+        ([scripts, feeds, schedule]) => {
+          const n = scripts.length;
+          const inputs = scripts.map(() => new Subject<El>());
+          const next = scripts.map(() => 0);
+          /** Per input, how many barriers it had delivered when each of its records was fed. */
+          const epochOf = new Map<string, number>();
+          const delivered = scripts.map(() => 0);
+          const feed = (i: number) => {
+            const item = scripts[i]![next[i]!];
+            if (item === undefined) return;
+            next[i]!++;
+            if (item.kind === 'r') {
+              epochOf.set(item.id, delivered[i]!);
+              inputs[i]!.next(r(item.id));
+            } else if (item.kind === 'b') {
+              delivered[i] = item.id;
+              inputs[i]!.next(ckpt(item.id));
+            } else inputs[i]!.complete();
+          };
+          const records: string[][] = scripts.map(() => []);
+          const problems: string[] = [];
+          let lastBarrier = 0;
+          let completed = false;
+          let outputs = 0;
+          mergeStreams(...inputs).subscribe({
+            next: (e) => {
+              if (completed) problems.push(`${fmt(e)} after the end`);
+              if (e.kind === 'record') {
+                const i = Number(e.value.split('.')[0]);
+                records[i]!.push(e.value);
+                // fed after its input's barrier m: after m left; before m + 1 (which its input delivers after it)
+                const epoch = epochOf.get(e.value) as number;
+                if (lastBarrier < epoch) problems.push(`${e.value} (fed after barrier ${epoch}) before barrier ${epoch}`);
+              } else if (e.kind === 'barrier') {
+                if (e.checkpointId <= lastBarrier) problems.push(`barrier ${e.checkpointId} after ${lastBarrier}`);
+                for (const [id, epoch] of epochOf) {
+                  const i = Number(id.split('.')[0]);
+                  if (epoch < e.checkpointId && !records[i]!.includes(id) && delivered[i]! >= e.checkpointId) problems.push(`barrier ${e.checkpointId} before ${id}`);
+                }
+                lastBarrier = e.checkpointId;
+              }
+              for (const i of feeds[outputs++] ?? []) feed(i);
+            },
+            complete: () => (completed = true),
+          });
+          for (const i of schedule) feed(i);
+          for (let i = 0; i < n; i++) while (next[i]! < scripts[i]!.length) feed(i);
+          expect(problems).toStrictEqual([]);
+          expect(records).toStrictEqual(scripts.map((s) => s.flatMap((item) => (item.kind === 'r' ? [item.id] : []))));
+          expect(completed).toBe(true);
+          expect(lastBarrier).toBe(Math.max(0, ...delivered));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('releases the held elements of several inputs in their arrival order across inputs', () => {
     const { inputs: [a, b, c], out } = rig(3);
     push(a!, ckpt(1), r('a1'));
@@ -264,6 +392,10 @@ describe('mergeStreams: errors', () => {
   it('refuses an input that is not an Observable and an unknown mode', () => {
     expect(() => mergeStreams(of<El>(), 5 as unknown as Observable<El>)).toThrow(ConfigurationError);
     expect(() => mergeStreams(of<El>(), 5 as unknown as Observable<El>)).toThrow('mergeStreams: every input must be an Observable of stream elements, got 5');
+    // an object last that is not plain is an input, not the options (it was taken for empty options, its stream dropped)
+    for (const [last, shown] of [[Promise.resolve(r('p')), 'Promise {}'], [new Map(), 'Map {}']] as const) {
+      expect(() => mergeStreams(of<El>(), last as unknown as Observable<El>)).toThrow(`mergeStreams: every input must be an Observable of stream elements, got ${shown}`);
+    }
     expect(() => unionWith(of<El>(), { mode: 'exactly-twice' } as unknown as MergeOptions)).toThrow(
       "unionWith: mode must be 'exactly-once' or 'at-least-once', got \"exactly-twice\".",
     );

@@ -2,6 +2,7 @@ import { Subject, type Observable, type Observer, type OperatorFunction } from '
 import type { OperatorSnapshot } from '../src/checkpoints/snapshot.js';
 import { PipelineRuntime, type StatefulOperatorInstance } from '../src/core/runtime.js';
 import { barrier, isOutputTag, record, watermark, type OutputTag, type StreamElement, type StreamRecord } from '../src/elements/index.js';
+import { ConfigurationError, describeValue } from '../src/errors/index.js';
 import { ManualScheduler } from './manualScheduler.js';
 
 /**
@@ -187,6 +188,9 @@ function harnessWith<T, K, R>(
       return h;
     },
     setProcessingTime(time) {
+      if (!Number.isFinite(time)) {
+        throw new ConfigurationError('harness', time, `harness: setProcessingTime(${describeValue(time)}): the processing time must be a finite number of ms, at or after the clock's ${clock.now()}.`);
+      }
       clock.advanceTo(time);
       return h;
     },

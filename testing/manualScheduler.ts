@@ -1,4 +1,5 @@
 import { Subscription, type SchedulerAction, type SchedulerLike } from 'rxjs';
+import { ConfigurationError, describeValue } from '../src/errors/index.js';
 
 /**
  * A scheduler whose clock only moves when told: `advanceTo(t)` runs every action due at or before `t`, in due-time
@@ -18,6 +19,7 @@ export class ManualScheduler implements SchedulerLike {
   private queue: ManualAction<unknown>[] = [];
 
   constructor(start = 0) {
+    if (!Number.isFinite(start)) throw new ConfigurationError('ManualScheduler', start, `ManualScheduler: the start time ${describeValue(start)} must be a finite number of ms.`);
     this.time = start;
   }
 
@@ -31,8 +33,15 @@ export class ManualScheduler implements SchedulerLike {
     return action;
   }
 
-  /** Runs every action due at or before `time` (including ones they schedule), then sets the clock to `time`. */
+  /**
+   * Runs every action due at or before `time` (including ones they schedule), then sets the clock to `time`: a finite
+   * number of ms, not before the clock's time (a NaN clock would run every due action at time NaN; an infinite one
+   * would never stop running a periodic action).
+   */
   advanceTo(time: number): void {
+    if (!Number.isFinite(time)) {
+      throw new ConfigurationError('ManualScheduler', time, `ManualScheduler: cannot move the clock to ${describeValue(time)}: give a finite number of ms, at or after its time ${this.time}.`);
+    }
     if (time < this.time) throw new Error(`ManualScheduler: cannot move the clock back from ${this.time} to ${time}`);
     for (;;) {
       let best: ManualAction<unknown> | undefined;
@@ -45,8 +54,9 @@ export class ManualScheduler implements SchedulerLike {
     this.time = time;
   }
 
-  /** Advances the clock by `ms`. */
+  /** Advances the clock by `ms` (a finite number, ≥ 0). */
   advanceBy(ms: number): void {
+    if (!Number.isFinite(ms)) throw new ConfigurationError('ManualScheduler', ms, `ManualScheduler: cannot advance the clock by ${describeValue(ms)}: give a finite number of ms, ≥ 0.`);
     this.advanceTo(this.time + ms);
   }
 

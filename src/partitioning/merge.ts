@@ -111,8 +111,14 @@ export class AlignedInputs {
   private endedBarrier: CheckpointBarrier | undefined;
   /** Set when a barrier left while draining: the scan restarts, so that released inputs keep their order. */
   private restart = false;
+  /**
+   * Elements that arrived while one was being processed, in arrival order (one queue: they are taken one at a time
+   * from its head, so that what arrives while one of them is processed goes after all of them).
+   */
   private arrivalInputs: number[] = [];
   private arrivals: Held[] = [];
+  /** The index of the next arrival to process. */
+  private arrivalHead = 0;
 
   constructor(
     private readonly destination: AlignedInputsTarget,
@@ -141,7 +147,7 @@ export class AlignedInputs {
     this.busy = true;
     try {
       this.destination.record(i, e);
-      if (this.arrivals.length > 0) this.takeArrivals();
+      if (this.arrivals.length > this.arrivalHead) this.takeArrivals();
     } finally {
       this.busy = false;
     }
@@ -173,13 +179,16 @@ export class AlignedInputs {
 
   /** Processes, in their turn, the elements that arrived while one was being processed (and those they bring). */
   private takeArrivals(): void {
-    while (this.arrivals.length > 0 && !this.destination.closed) {
-      const inputs = this.arrivalInputs;
-      const elements = this.arrivals;
-      this.arrivalInputs = [];
-      this.arrivals = [];
-      for (let k = 0; k < elements.length && !this.destination.closed; k++) this.process(inputs[k] as number, elements[k] as Held);
+    while (this.arrivalHead < this.arrivals.length && !this.destination.closed) {
+      const k = this.arrivalHead++;
+      const e = this.arrivals[k] as Held;
+      this.arrivals[k] = END; // (not kept alive by the queue)
+      this.process(this.arrivalInputs[k] as number, e);
     }
+    // all taken (or nothing can go out any more: the destination closed)
+    this.arrivalInputs.length = 0;
+    this.arrivals.length = 0;
+    this.arrivalHead = 0;
   }
 
   /** Handles `e` of input `i` in its turn: holds it if the input is blocked. */
@@ -287,15 +296,7 @@ export class AlignedInputs {
             if (this.destination.closed) return;
           }
         }
-        if (this.arrivals.length > 0) {
-          for (let k = 0; k < this.arrivals.length; k++) {
-            this.heldInputs.push(this.arrivalInputs[k] as number);
-            this.held.push(this.arrivals[k] as Held);
-          }
-          this.arrivalInputs = [];
-          this.arrivals = [];
-          progressed = true;
-        }
+        // (what arrived meanwhile waits in the arrivals, after every held element: `takeArrivals` takes it in turn)
         if (!progressed) return;
       }
     } finally {
@@ -304,13 +305,19 @@ export class AlignedInputs {
   }
 }
 
+function isPlainObject(v: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
 /** Splits `mergeStreams`' arguments into the streams and the options, checking both. */
 export function streamsAndOptions(args: readonly unknown[], caller: string): { streams: AnyStream[]; aligned: boolean } {
   const last = args[args.length - 1];
   if (Array.isArray(last)) {
     throw new ConfigurationError(NAME, last, `${caller}: got an array; pass the streams as separate arguments: ${caller}(a$, b$) or ${caller}(...streams).`);
   }
-  const hasOptions = args.length > 0 && !isObservable(last) && typeof last === 'object' && last !== null;
+  // (options are a plain object: a Promise, a Map or a class instance last is an input that is not an Observable)
+  const hasOptions = args.length > 0 && !isObservable(last) && typeof last === 'object' && last !== null && isPlainObject(last);
   const unknown = hasOptions ? Object.keys(last).filter((k) => k !== 'mode') : [];
   if (unknown.length > 0) {
     throw new ConfigurationError(NAME, last, `${caller}: unknown option(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} in ${describeValue(last)}; the only option is mode: 'exactly-once' | 'at-least-once'.`);
