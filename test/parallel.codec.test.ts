@@ -141,12 +141,18 @@ describe('threads batch codec', () => {
     expect(out).toStrictEqual([...keys, 'watermark']);
   });
 
-  it('keys with a lone surrogate that would go through msgpackr (composite, mixed) cross as they are; values in msgpackr get U+FFFD (documented)', () => {
+  it('keys with a lone surrogate or a -0 that would go through msgpackr (composite, mixed) cross as they are; values in msgpackr get U+FFFD (documented)', () => {
     const els = [record({ v: 'a\ud800' }, 1, ['\ud800', 0]), record(2, 2, ['\udbff', 0]), record('x', 3, 7), record(['\udc00'], 4, 'k\ud800')];
     const { batch, out } = roundTrip(els);
     expect(Array.isArray(batch.keys)).toBe(true);
     expect(out.map(([, e]) => (e as { key: unknown }).key)).toStrictEqual([['\ud800', 0], ['\udbff', 0], 7, 'k\ud800']);
     expect(out.map(([, e]) => (e as { value: unknown }).value)).toStrictEqual([{ v: 'a\ufffd' }, 2, 'x', ['\ufffd']]);
+    // a -0 in a key, alone among other keys or inside a composite one, which msgpackr would send as 0: as it is
+    const zero = roundTrip([record(1, 1, -0), record(2, 2, 'a'), record(3, 3, [-0, 'b'])]);
+    expect(Array.isArray(zero.batch.keys)).toBe(true);
+    const keys = zero.out.map(([, e]) => (e as { key: unknown }).key);
+    expect(keys).toStrictEqual([-0, 'a', [-0, 'b']]);
+    expect([Object.is(keys[0], -0), Object.is((keys[2] as unknown[])[0], -0)]).toStrictEqual([true, true]);
     // well-formed composite keys still go through msgpackr
     expect(roundTrip([record(1, 1, ['a', 0]), record(2, 2, 'b')]).batch.keys).toBeInstanceOf(Uint8Array);
   });

@@ -1,5 +1,8 @@
 // parallel(n, pipeline, { worker }) in Node worker threads (docs/ARCHITECTURE.md, "Parallel subtasks"): the same output
 // as in-process, in the same order; checkpoints through threads; failures of a worker fail the stream with its error.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import fc from 'fast-check';
 import { from, lastValueFrom, pipe, tap, toArray, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +17,8 @@ import { runningTotal, windowCount, type Event } from './fixtures/parallel/windo
 import { sessionCount } from './fixtures/parallel/sessionCount.js';
 import closureState from './fixtures/parallel/closureState.js';
 import passThrough from './fixtures/parallel/passThrough.js';
+import sameNames from './fixtures/parallel/sameNames.js';
+import unsendable from './fixtures/parallel/unsendable.js';
 import { gated } from './support/gated.js';
 
 const fixture = (name: string) => new URL(`./fixtures/parallel/${name}.ts`, import.meta.url);
@@ -226,6 +231,40 @@ describe('parallel in worker threads', () => {
     }
   });
 
+  it('an output value that cannot cross back (a symbol, a cycle) fails the stream with SubtaskError naming the fix', async () => {
+    for (const [v, cause] of [['symbol', 'Error: Unknown type: symbol'], ['cycle', 'RangeError: Maximum call stack size exceeded']] as const) {
+      const input = from<StreamElement<unknown, undefined>[]>([record(v, 1), record(2, 2)]);
+      const run = lastValueFrom(input.pipe(parallel(1, unsendable, { by: 'round-robin', worker: fixture('unsendable') }), toArray()));
+      await expect(run).rejects.toThrow(SubtaskError);
+      await expect(run).rejects.toThrow(
+        `failed: Error: an output record cannot cross back from the worker thread (${cause}). Values and keys crossing threads must be plain data (no symbols, functions or cycles): map them to plain data at the end of the parallel pipeline, or run it in-process (no worker option).`,
+      );
+    }
+  });
+
+  it('a worker module given as a path whose names hold #, ? and % (taken as characters, not URL syntax), absolute or relative', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tidewater-module #?%41 '));
+    try {
+      const file = join(dir, 'pass #1 %41.mjs');
+      writeFileSync(file, `export { default } from ${JSON.stringify(fixture('passThrough').href)};\n`);
+      const input = () => from<StreamElement<number, string>[]>([record(1, 1, 'a'), record(2, 2, 'b')]);
+      for (const worker of [file, relative(globalThis.process.cwd(), file)]) {
+        const out = await lastValueFrom(input().pipe(parallel(2, passThrough as never, { worker }), toArray()));
+        expect(out.filter((e) => e.kind === 'record').map((e) => (e as StreamRecord<number, string>).value).sort()).toStrictEqual([1, 2]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('two stateful operators with one name are refused in threads as in-process (their state would mix in checkpoints)', async () => {
+    const message = "parallel: two stateful operators in the parallel pipeline are named 'same'; give each a unique name.";
+    for (const options of [{}, { worker: fixture('sameNames') }]) {
+      const run = lastValueFrom(from([record(1, 1, 'a'), record(2, 2, 'b')]).pipe(parallel(2, sameNames, options), toArray()));
+      await expect(run).rejects.toThrow(message);
+    }
+  });
+
   it('an unkeyed record or a plain value fails the stream with the error an in-process run gives', async () => {
     const run = (input: readonly unknown[], worker: boolean) =>
       lastValueFrom(from(input as StreamElement<Event, string>[]).pipe(parallel(2, windowCount, worker ? { worker: windowModule } : {}), toArray())).then(
@@ -238,6 +277,17 @@ describe('parallel in worker threads', () => {
       const inProcess = await run(input, false);
       expect(inProcess).toMatch(/^(InvalidKeyError|NotAStreamElementError): partitionStream/);
       expect(await run(input, true)).toBe(inProcess);
+    }
+    // and at n = 1, where nothing is routed: the keys are still checked, in-process as in threads
+    const one = (input: readonly unknown[], worker: boolean) =>
+      lastValueFrom(from(input as StreamElement<number, string>[]).pipe(parallel(1, passThrough as never, worker ? { worker: fixture('passThrough') } : {}), toArray())).then(
+        () => 'completed',
+        (err: Error) => `${err.name}: ${err.message}`,
+      );
+    for (const input of [unkeyed, plain, [record(1, 1, { id: 1 })]]) {
+      const inProcess = await one(input, false);
+      expect(inProcess).toMatch(/^(InvalidKeyError|NotAStreamElementError): partitionStream/);
+      expect(await one(input, true)).toBe(inProcess);
     }
   });
 

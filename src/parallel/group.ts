@@ -330,9 +330,7 @@ export class ParallelGroup {
       return;
     }
     const op = this.operator(instance.name);
-    if (op.members[subtask] !== undefined) {
-      throw new ConfigurationError(instance.name, instance.name, `parallel: two stateful operators in the parallel pipeline are named '${instance.name}'; give each a unique name.`);
-    }
+    if (op.members[subtask] !== undefined) throw duplicateNameError(instance.name);
     op.members[subtask] = instance;
   }
 
@@ -414,4 +412,12 @@ export function ownsKeyGroup(parent: OperatorRuntime | undefined, range: { reado
   if (range === undefined) return outer;
   const { first, last } = range;
   return outer === undefined ? (g) => g >= first && g <= last : (g) => g >= first && g <= last && outer(g);
+}
+
+/**
+ * Two stateful operators of a parallel pipeline with one name: their state would mix in checkpoints (in-process and
+ * in worker threads alike). @internal
+ */
+export function duplicateNameError(name: string): ConfigurationError {
+  return new ConfigurationError(name, name, `parallel: two stateful operators in the parallel pipeline are named '${name}'; give each a unique name.`);
 }

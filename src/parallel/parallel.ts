@@ -5,9 +5,9 @@ import { OperatorObservable } from '../elements/plumbing.js';
 import { ConfigurationError, describeValue } from '../errors/index.js';
 import { isMaxParallelism } from '../keys/keyGroups.js';
 import { mergeWithValve } from '../partitioning/merge.js';
-import { partitionStream, type Partitioner } from '../partitioning/partition.js';
+import { hashCheckedStream, partitionStream, type Partitioner } from '../partitioning/partition.js';
 import { NO_EXCHANGE } from './exchange.js';
-import { ParallelGroup } from './group.js';
+import { duplicateNameError, ParallelGroup } from './group.js';
 import { ThreadedSubtasks } from './threads/host.js';
 
 /**
@@ -25,7 +25,9 @@ export interface ParallelOptions<T, K> {
   readonly maxParallelism?: number;
   /**
    * Run each subtask in a worker thread (Node) or Web Worker (browser): the URL (or path) of a module that exports
-   * the same pipeline, as `default` or as `pipeline`. Without it the subtasks run in-process, on this thread.
+   * the same pipeline, as `default` or as `pipeline`. A string that is not a URL is, in Node, a file path relative to
+   * the working directory (its `#`, `?` and `%` are characters of the name); in a browser, a URL relative to the page.
+   * Without it the subtasks run in-process, on this thread.
    */
   readonly worker?: URL | string;
 }
@@ -89,16 +91,31 @@ function partitionerName(by: unknown): string {
   return typeof by === 'string' ? `'${by}'` : typeof by === 'function' ? 'function' : 'range';
 }
 
-/** A module reference as an absolute URL (a path is taken relative to the working directory, or the page). */
+/**
+ * A module reference as an absolute URL: a URL as it is; in Node a path, relative to the working directory, its
+ * characters taken as they are (`#`, `?` and `%` in a file name are not URL syntax; `C:\\…` is a Windows path, not a
+ * URL of scheme `c:`); in a browser, relative to the page.
+ */
 function moduleUrl(worker: URL | string): string {
   if (worker instanceof URL) return worker.href;
-  try {
-    return new URL(worker).href;
-  } catch {
-    const proc = (globalThis as { process?: { cwd?(): string } }).process;
-    const base = proc?.cwd !== undefined ? `file://${proc.cwd()}/` : (globalThis as { location?: { href: string } }).location?.href;
-    return new URL(worker, base).href;
+  const cwd = (globalThis as { process?: { cwd?(): string } }).process?.cwd?.();
+  if (cwd === undefined) return new URL(worker, (globalThis as { location?: { href: string } }).location?.href).href;
+  if (!WINDOWS_DRIVE.test(worker)) {
+    try {
+      return new URL(worker).href;
+    } catch {
+      // not a URL: a path
+    }
   }
+  return new URL(pathInUrl(worker), `file://${pathInUrl(cwd.endsWith('/') || cwd.endsWith('\\') ? cwd : `${cwd}/`)}`).href;
+}
+
+const WINDOWS_DRIVE = /^[A-Za-z]:[\\/]/;
+
+/** A file path written as a URL's path: `%`, `#` and `?` escaped, `\\` as `/`, a drive letter after a `/`. */
+function pathInUrl(path: string): string {
+  const escaped = path.replace(/%/g, '%25').replace(/#/g, '%23').replace(/\?/g, '%3F').replace(/\\/g, '/');
+  return WINDOWS_DRIVE.test(path) ? `/${escaped}` : escaped;
 }
 
 /** A value codec loader for the threads (loaded once, on first use). */
@@ -145,10 +162,10 @@ export function parallel<T, K, R, K2 = K>(
       const out$ = out as Subscriber<StreamElement<unknown, unknown>>;
       if (module !== undefined) return subscribeThreaded(source, out$, group, pipeline, by, module);
       // the input is subscribed (by the last subtask) in the runtime outside, not in that subtask's; one subtask
-      // under 'hash': nothing to route (its runtime still names and checkpoints it as a subtask); any other
+      // under 'hash': nothing to route, only keys to check (its runtime still names and checkpoints it as a subtask); any other
       // partitioner still runs at n = 1, so that what it refuses at n = 1 is what it refuses at any n
       const input = withRuntime(source, parent);
-      const parts = n === 1 && byKeyGroup ? [input] : partitionStream(input, n, by, { maxParallelism });
+      const parts = n === 1 && byKeyGroup ? [hashCheckedStream(input)] : partitionStream(input, n, by, { maxParallelism });
       return parallelOutputs(
         group,
         parts.map((p) => pipeline(p)),
@@ -192,6 +209,8 @@ function probe<T, K, R, K2>(pipeline: OperatorFunction<StreamElement<T, K>, Stre
     maxParallelism: group.maxParallelism,
     checkpointed: parent?.checkpointed,
     register: (instance: StatefulOperatorInstance) => {
+      // (as in-process: the workers' checkpoints would hold one of them under the name)
+      if (names.includes(instance.name)) throw duplicateNameError(instance.name);
       names.push(instance.name);
       group.operator(instance.name);
     },

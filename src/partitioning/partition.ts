@@ -1,6 +1,6 @@
-import { Subscriber } from 'rxjs';
+import { Subscriber, type Observable } from 'rxjs';
 import type { ControlElement, Stream, StreamElement, StreamRecord } from '../elements/index.js';
-import { failUserFunction, isControlElement, OperatorObservable } from '../elements/plumbing.js';
+import { failUserFunction, forwardControl, isControlElement, OperatorObservable, subscribeElements } from '../elements/plumbing.js';
 import { ConfigurationError, describeValue, InvalidKeyError, InvalidPartitionError, NotAStreamElementError } from '../errors/index.js';
 import { isMaxParallelism, keyGroupUnchecked } from '../keys/keyGroups.js';
 import { isKey } from '../keys/validate.js';
@@ -379,8 +379,35 @@ function rangeRouter<T, K>(spec: RangePartitioner<T>['range'] | undefined, n: nu
  */
 export function hashPartitionOf(r: StreamRecord<unknown, unknown>, n: number, maxParallelism: number): number {
   const key: unknown = r.key;
-  if (!isKey(key)) throw new InvalidKeyError(OP, key, r.value, "'hash' partitioning routes records by key: key the stream first (keyBy(...)), or pick another partitioner.");
+  if (!isKey(key)) throw unkeyedError(r);
   return Math.floor((keyGroupUnchecked(key, maxParallelism) * n) / maxParallelism);
+}
+
+/** What `'hash'` partitioning fails a record with whose key is not a key. */
+function unkeyedError(r: StreamRecord<unknown, unknown>): InvalidKeyError {
+  return new InvalidKeyError(OP, r.key, r.value, "'hash' partitioning routes records by key: key the stream first (keyBy(...)), or pick another partitioner.");
+}
+
+/**
+ * The one partition of `'hash'` at n = 1: the input as it is, each record's key checked as routing it would check it
+ * and anything that is not a stream element refused as {@link partitionStream} refuses it — so that `parallel(1)`
+ * refuses what `parallel(n)` refuses, in-process as in threads.
+ *
+ * @example
+ * ```ts
+ * const [only] = [hashCheckedStream(keyed$)]; // fails with partitionStream's InvalidKeyError on an unkeyed record
+ * ```
+ *
+ * @internal
+ */
+export function hashCheckedStream<T, K>(source: Observable<StreamElement<T, K>>): Observable<StreamElement<T, K>> {
+  return new OperatorObservable<StreamElement<T, K>>((out) =>
+    subscribeElements(source, out, (e: StreamElement<T, K>) => {
+      if (e?.kind !== 'record') forwardControl(OP, e, out);
+      else if (isKey(e.key)) out.next(e);
+      else out.error(unkeyedError(e));
+    }),
+  );
 }
 
 /** The router of a partitioner, its arguments checked. */

@@ -15,7 +15,7 @@ import { wellFormed } from '../../stores/checksum.js';
  * msgpackr (Date, Map, Set, bigint, typed arrays, undefined); class instances arrive as plain objects, `-0` as `0`,
  * functions as `undefined`, a lone surrogate in a string inside a value that msgpackr carries as U+FFFD (its UTF-8);
  * in a numeric column `-0` and NaN stay as they are, and keys always arrive as they were sent — a batch whose keys
- * would lose a lone surrogate sends them as an array, structured-cloned (docs/ARCHITECTURE.md, "Parallel subtasks").
+ * would lose a lone surrogate or a `-0` in msgpackr sends them as an array, structured-cloned (docs/ARCHITECTURE.md, "Parallel subtasks").
  *
  * @internal
  */
@@ -57,7 +57,7 @@ export interface EncodedBatch {
    * when all are numbers; ids into the channel's key dictionary when all are strings that have one (see
    * {@link newKeys}); a {@link StringColumn} when all are strings; else msgpackr of the array — or the array itself
    * (structured-cloned by `postMessage`) when a key has a lone surrogate, which msgpackr's UTF-8 would turn into
-   * U+FFFD: another key, in another key group.
+   * U+FFFD (another key, in another key group), or a `-0`, which msgpackr would send as 0.
    */
   readonly keys: Float64Array | Uint32Array | Uint8Array | StringColumn | readonly unknown[] | undefined;
   /**
@@ -287,7 +287,7 @@ export class BatchEncoder {
     }
     if (k === 0) keys = undefined;
     else if (this.stringKeys) keys = this.allIds ? this.ids.slice(0, k) : stringColumn(this.keys, k, codec);
-    else if (this.numericKeys || keysWellFormed(this.keys, k)) keys = column(this.keys, k, this.numericKeys, codec);
+    else if (this.numericKeys || keysSurvivePacking(this.keys, k)) keys = column(this.keys, k, this.numericKeys, codec);
     else keys = this.keys.slice(0, k);
     if (this.dictionaryPaused > 0) this.dictionaryPaused--;
     if (this.dictionaryFull) {
@@ -322,16 +322,20 @@ function packed(items: readonly unknown[], count: number, codec: ValueCodec): Ui
   return Uint8Array.prototype.slice.call(codec.pack(items.length === count ? (items as unknown[]) : items.slice(0, count)));
 }
 
-/** Whether the first `count` keys (strings, numbers, booleans, bigints, arrays of them) have no lone surrogate. */
-function keysWellFormed(keys: readonly unknown[], count: number): boolean {
-  for (let i = 0; i < count; i++) if (!keyWellFormed(keys[i])) return false;
+/**
+ * Whether the first `count` keys (strings, numbers, booleans, bigints, arrays of them) come back from msgpackr as
+ * they are: no lone surrogate (UTF-8 turns it into U+FFFD) and no `-0` (msgpackr writes it as the integer 0).
+ */
+function keysSurvivePacking(keys: readonly unknown[], count: number): boolean {
+  for (let i = 0; i < count; i++) if (!keySurvivesPacking(keys[i])) return false;
   return true;
 }
 
-function keyWellFormed(key: unknown): boolean {
+function keySurvivesPacking(key: unknown): boolean {
   if (typeof key === 'string') return wellFormed(key);
+  if (typeof key === 'number') return !Object.is(key, -0);
   if (Array.isArray(key)) {
-    for (const part of key as readonly unknown[]) if (!keyWellFormed(part)) return false;
+    for (const part of key as readonly unknown[]) if (!keySurvivesPacking(part)) return false;
   }
   return true;
 }
@@ -519,4 +523,13 @@ export class BatchDecoder {
       if (each(seq, reader.next(), full) === false) return;
     }
   }
+}
+
+/**
+ * Why a batch could not be encoded (a symbol, a cycle: what msgpackr refuses), and what to do: `what` names the
+ * record and its direction, `remedy` where to map it to plain data. @internal
+ */
+export function cannotCrossMessage(what: string, cause: unknown, remedy: string): string {
+  const why = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  return `${what} (${why}). Values and keys crossing threads must be plain data (no symbols, functions or cycles): ${remedy}, or run it in-process (no worker option).`;
 }

@@ -5,7 +5,7 @@ import { isControlElement } from '../../elements/plumbing.js';
 import { ConfigurationError, NotAStreamElementError, SubtaskError, TidewaterError, UserFunctionError } from '../../errors/index.js';
 import { hashPartitionOf } from '../../partitioning/partition.js';
 import { ownsKeyGroup, type ParallelGroup } from '../group.js';
-import { BatchDecoder, BatchEncoder, transferables, type BatchReader, type ValueCodec } from './codec.js';
+import { BatchDecoder, BatchEncoder, cannotCrossMessage, transferables, type BatchReader, type ValueCodec } from './codec.js';
 import { startThread, type SubtaskThread } from './platform.js';
 import type { FromWorker, WireError, WireSnapshot } from './protocol.js';
 import { fromWireError, fromWireSnapshot } from './wire.js';
@@ -397,8 +397,7 @@ export class ThreadedSubtasks {
         new SubtaskError(
           'parallel',
           r.index,
-          `parallel: a record for subtask ${r.index} cannot cross to its worker thread (${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}). ` +
-            'Values and keys crossing threads must be plain data (no symbols, functions or cycles): map them to plain data before parallel(...), or run it in-process (no worker option).',
+          cannotCrossMessage(`parallel: a record for subtask ${r.index} cannot cross to its worker thread`, cause, 'map them to plain data before parallel(...)'),
           { cause },
         ),
       );

@@ -12,7 +12,7 @@ import type { OperatorSnapshot } from '../../checkpoints/snapshot.js';
 import { nodeBuiltin } from '../../core/node.js';
 import { PipelineRuntime, type StatefulOperatorInstance } from '../../core/runtime.js';
 import type { StreamElement } from '../../elements/index.js';
-import { BatchDecoder, BatchEncoder, transferables } from './codec.js';
+import { BatchDecoder, BatchEncoder, cannotCrossMessage, transferables } from './codec.js';
 import { createValueCodec } from './msgpack.js';
 import { NO_EXCHANGE } from '../exchange.js';
 import type { FromWorker, ToWorker, WireMetrics, WireSnapshot } from './protocol.js';
@@ -176,7 +176,16 @@ class Subtask {
   private flush(): void {
     if (this.failed) return;
     if (this.encoder.size === 0 && this.acks === 0 && this.warnings.length === 0) return;
-    const batch = this.encoder.take(this.codec);
+    let batch: ReturnType<BatchEncoder['take']>;
+    try {
+      batch = this.encoder.take(this.codec);
+    } catch (cause) {
+      // a value the codec cannot carry (a symbol, a cycle), named as the input side names one (src/parallel/threads/host.ts)
+      this.fail(
+        new Error(cannotCrossMessage('an output record cannot cross back from the worker thread', cause, 'map them to plain data at the end of the parallel pipeline'), { cause }),
+      );
+      return;
+    }
     const snapshots = this.barriersOut.flatMap((id) => {
       const list = this.captured.get(id);
       this.captured.delete(id);
