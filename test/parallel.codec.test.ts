@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { BatchDecoder, BatchEncoder, type EncodedBatch, type StringColumn } from '../src/parallel/threads/codec.js';
 import { createValueCodec } from '../src/parallel/threads/msgpack.js';
+import { fromWireError, toWireError } from '../src/parallel/threads/wire.js';
 import { active, barrier, idle, record, watermark, type StreamElement } from '../src/index.js';
 
 /** The strings of a string column, cut by its lengths. */
@@ -198,5 +199,20 @@ describe('threads batch codec', () => {
     expect((out[3] as { key: unknown }).key).toBe(key);
     // a reference beyond the message is an internal error, never a wrong key
     expect(() => new BatchDecoder(codec).decode(batch, () => undefined, ['only'])).toThrow(/refers to key 2 of a message of 1 records/);
+  });
+});
+
+describe('errors crossing threads', () => {
+  it('keep name, message, operator and causes; a thrown value that is not an Error is described', () => {
+    const cause = Object.assign(new RangeError('too far'), { operator: 'window' });
+    const back = fromWireError(toWireError(new TypeError('outer', { cause })));
+    expect([back.name, back.message, (back.cause as Error).name, (back.cause as Error).message, (back.cause as { operator?: string }).operator]).toStrictEqual([
+      'TypeError',
+      'outer',
+      'RangeError',
+      'too far',
+      'window',
+    ]);
+    expect([toWireError({ code: 42 }).message, toWireError('plain text').message, toWireError(undefined).message]).toStrictEqual(['{"code":42}', 'plain text', 'undefined']);
   });
 });

@@ -1,4 +1,5 @@
 import { PackedSnapshot, type OperatorSnapshot } from '../../checkpoints/snapshot.js';
+import { describeValue } from '../../errors/index.js';
 import type { WireError, WireSnapshot } from './protocol.js';
 
 /** A snapshot in the form that crosses threads (packed chunks stay packed). @internal */
@@ -28,7 +29,8 @@ export function toWireError(err: unknown, depth = 0): WireError {
       ...(err.cause !== undefined && depth < MAX_CAUSES ? { cause: toWireError(err.cause, depth + 1) } : {}),
     };
   }
-  return { name: 'Error', message: String(err) };
+  // (a thrown value that is not an Error: described, `{"code":42}` rather than `[object Object]`)
+  return { name: 'Error', message: typeof err === 'string' ? err : describeValue(err) };
 }
 
 /** An error back from its wire form: name, message, stack, operator and causes as the worker had them. @internal */
