@@ -288,8 +288,24 @@ describe('process: errors', () => {
     h.record(1, 1, 'a');
     expect(h.error).toBeInstanceOf(InvalidTimestampError);
     expect((h.error as Error).message).toBe(
-      'process#0: timestamp NaN of "registerEventTime" is not a finite number of milliseconds. Timestamps are numbers of ms (MAX_WATERMARK allowed for timers).',
+      'process#0: timestamp NaN given to registerEventTime(…) is not a finite number of milliseconds. Timestamps are numbers of ms (MAX_WATERMARK allowed for timers).',
     );
+  });
+
+  it('a timestamp given to emit that is not a finite number of ms, or beyond the range, names emit', () => {
+    const emitting = (ts: number) => {
+      const h = harness(
+        process<number, string, number>({
+          onElement(v, ctx) {
+            ctx.emit(v, ts);
+          },
+        }),
+      );
+      h.record(1, 1, 'a');
+      return (h.error as Error).message;
+    };
+    expect(emitting(NaN)).toBe('process#0: timestamp NaN given to emit(…) is not a finite number of milliseconds. Timestamps are numbers of ms (MAX_WATERMARK allowed for timers).');
+    expect(emitting(1e17)).toMatch(/^process#0: timestamp 100000000000000000 given to emit\(…\) is outside the range in which tidewater computes exactly\. /);
   });
 });
 

@@ -456,7 +456,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   /** Validates a timestamp given by user code (timers, emit): within ±MAX_OPERATOR_TIMESTAMP, or ±Infinity (src/time/timestamps.ts). */
   checkTimestamp(what: string, ts: unknown): number {
     if (isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) return ts;
-    return checkTimestamp(this.name, ts, what, 'Timestamps are numbers of ms (MAX_WATERMARK allowed for timers).', true, MAX_OPERATOR_TIMESTAMP);
+    return checkTimestamp(this.name, ts, undefined, 'Timestamps are numbers of ms (MAX_WATERMARK allowed for timers).', true, MAX_OPERATOR_TIMESTAMP, `given to ${what}(…)`);
   }
 
   // ---- StatefulOperatorInstance -----------------------------------------------------------------------------------

@@ -96,8 +96,16 @@ export class TidewaterError extends Error {
  */
 export class InvalidTimestampError extends TidewaterError {
   override name = 'InvalidTimestampError';
-  constructor(operator: string, timestamp: unknown, element: unknown, remedy: string, problem = 'is not a finite number of milliseconds') {
-    super(operator, timestamp, `${operator}: timestamp ${describeValue(timestamp)} of ${describeValue(element)} ${problem}. ${remedy}`);
+  constructor(
+    operator: string,
+    timestamp: unknown,
+    element: unknown,
+    remedy: string,
+    problem = 'is not a finite number of milliseconds',
+    /** Where the timestamp came from, when not from an element (`'given to emit(…)'`): said instead of the element. */
+    origin?: string,
+  ) {
+    super(operator, timestamp, `${operator}: timestamp ${describeValue(timestamp)} ${origin ?? `of ${describeValue(element)}`} ${problem}. ${remedy}`);
   }
 }
 

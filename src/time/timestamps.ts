@@ -143,10 +143,10 @@ function unitHint(ts: number): string {
  * ```
  * @internal
  */
-export function checkTimestamp(operator: string, ts: unknown, element: unknown, remedy: string, infinite = false, bound = MAX_TIMESTAMP): number {
+export function checkTimestamp(operator: string, ts: unknown, element: unknown, remedy: string, infinite = false, bound = MAX_TIMESTAMP, origin?: string): number {
   if (isTimestamp(ts, bound)) return ts;
   if (typeof ts !== 'number' || Number.isNaN(ts) || (!Number.isFinite(ts) && !infinite)) {
-    throw new InvalidTimestampError(operator, ts, element, remedy);
+    throw new InvalidTimestampError(operator, ts, element, remedy, undefined, origin);
   }
   if (!Number.isFinite(ts)) return ts;
   const within = bound === MAX_TIMESTAMP ? `±${MAX_TIMESTAMP} (${MIN_TIMESTAMP} … ${MAX_TIMESTAMP})` : `±${bound} (±MAX_TIMESTAMP and room for window ends)`;
@@ -156,5 +156,6 @@ export function checkTimestamp(operator: string, ts: unknown, element: unknown, 
     element,
     `${unitHint(ts)}Timestamps are milliseconds since the epoch within ${within}; convert or drop such values before they enter the stream.`,
     bound === MAX_TIMESTAMP ? 'is outside the range of timestamps (±8.64e15 ms, the range of Date)' : 'is outside the range in which tidewater computes exactly',
+    origin,
   );
 }
