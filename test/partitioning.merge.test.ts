@@ -1,7 +1,7 @@
 // mergeStreams / union / unionWith: Flink's StatusWatermarkValve and barrier alignment over N inputs
 // (docs/SEMANTICS.md §2.4, §8).
 import fc from 'fast-check';
-import { merge, of, Subject, type Observable } from 'rxjs';
+import { merge, of, Subject, Subscriber, type Observable } from 'rxjs';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   boundedOutOfOrderness,
@@ -253,6 +253,31 @@ describe('mergeStreams: barriers (docs/SEMANTICS.md §8)', () => {
         },
       ),
     ).toStrictEqual(['"x" @1', 'barrier 1', '"r0" @1', 'barrier 2', '"after 2" @9']);
+  });
+
+  it('elements left waiting when handling one threw out of the merge go before anything that arrives later', () => {
+    const a = new Subject<El>();
+    const b = new Subject<El>();
+    const out: string[] = [];
+    let thrown = false;
+    // a Subscriber whose destination throws: RxJS passes the throw through to the merge (a SafeSubscriber would report it)
+    mergeStreams(a, b).subscribe(
+      new Subscriber<El>({
+        next: (e) => {
+          out.push(fmt(e));
+          if (e.kind === 'record' && e.value === 'x') a.next(r('y')), b.next(r('z'));
+          if (e.kind === 'record' && e.value === 'y' && !thrown) {
+            thrown = true;
+            throw new Error('consumer failed on y');
+          }
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      }),
+    );
+    expect(() => b.next(r('x'))).toThrow('consumer failed on y');
+    a.next(r('w'));
+    expect(out).toStrictEqual(['"x" @0', '"y" @0', '"z" @0', '"w" @0']);
   });
 
   it('property: with a consumer feeding the inputs as elements go out, the records of each input come out in order, all of them, between the barriers they were fed between', () => {

@@ -140,7 +140,7 @@ export class AlignedInputs {
    * {@link arrive}).
    */
   next(i: number, e: StreamElement<unknown, unknown>): void {
-    if (e?.kind !== 'record' || this.blocked[i] !== 0 || this.busy) {
+    if (e?.kind !== 'record' || this.blocked[i] !== 0 || this.busy || this.arrivalHead < this.arrivals.length) {
       this.arrive(i, e);
       return;
     }
@@ -162,10 +162,18 @@ export class AlignedInputs {
       this.destination.error(new NotAStreamElementError(this.name, e));
       return;
     }
-    if (this.busy) {
-      // arrived while an element's outputs are going out (a consumer feeding an input): in its turn, after them
+    if (this.busy || this.arrivalHead < this.arrivals.length) {
+      // arrived while an element's outputs are going out (a consumer feeding an input), or while earlier arrivals
+      // still wait (the processing of one threw out of `takeArrivals`): in its turn, after them
       this.arrivalInputs.push(i);
       this.arrivals.push(e);
+      if (this.busy) return;
+      this.busy = true;
+      try {
+        this.takeArrivals();
+      } finally {
+        this.busy = false;
+      }
       return;
     }
     this.busy = true;
