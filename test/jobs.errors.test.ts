@@ -2,7 +2,7 @@
 // phase (open, read, write, pre-commit, commit), the checkpoint and how a restart goes on, with the error as cause.
 import { ReplaySubject, throwError } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { callbackSink, fromArray, fromObservable, JobError, memoryStore, runJob, TidewaterError, UnserializableValueError, type JobPhase, type Source } from '../src/index.js';
+import { callbackSink, fromArray, fromObservable, JobError, memoryStore, runJob, TidewaterError, UnserializableValueError, type JobPhase, type Source, type StateStore } from '../src/index.js';
 import { runningSum } from './support/gated.js';
 
 /** A source whose `read` (or `open`) throws `error`. */
@@ -60,6 +60,45 @@ describe('source failures', () => {
     expect(await failure(job.done, 'read', 1, boom)).toBe(
       'runJob(j): source fromObservable failed to read (last checkpoint 1): source exploded. The job stopped; fix the cause and run it again: it resumes from checkpoint 1.',
     );
+  });
+
+  it('a checkpoint whose write lands after the source failed: the error names it as the one a restart resumes from', async () => {
+    const boom = new Error('source exploded');
+    const live = new ReplaySubject<number>();
+    const inner = memoryStore();
+    let writing!: () => void;
+    const started = new Promise<void>((r) => (writing = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // checkpoint 2's write waits until the source has failed
+    const store = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'writeCheckpoint') {
+          return async (w: Parameters<StateStore['writeCheckpoint']>[0]) => {
+            if (w.id === 2) {
+              writing();
+              await gate;
+            }
+            return target.writeCheckpoint(w);
+          };
+        }
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const job = runJob({ name: 'j', source: fromObservable(live), pipeline: runningSum(), checkpoint: { intervalMs: 1e9, store } });
+    live.next(1);
+    await job.triggerCheckpoint();
+    live.next(2);
+    const second = job.triggerCheckpoint().catch((e: unknown) => e);
+    await started;
+    live.error(boom);
+    release();
+    expect(await failure(job.done, 'read', 2, boom)).toBe(
+      'runJob(j): source fromObservable failed to read (last checkpoint 2): source exploded. The job stopped; fix the cause and run it again: it resumes from checkpoint 2.',
+    );
+    await second;
+    expect((await inner.listCheckpoints('j')).map((m) => m.id)).toStrictEqual([2, 1]); // (newest first)
   });
 
   it('a value the journal cannot hold: phase read, the codec error as cause (not an uncaught throw)', async () => {

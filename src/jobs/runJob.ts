@@ -224,6 +224,13 @@ class JobRunner<T, R> {
   private skipped: readonly SkippedCheckpoint[] = [];
   private fallback: CheckpointFallback | undefined;
   private lastCheckpoint: number | undefined;
+  /**
+   * The newest checkpoint the store holds complete: {@link lastCheckpoint}, or one whose write landed after the job
+   * failed (it commits nothing, but a restart resumes from it).
+   */
+  private lastWritten: number | undefined;
+  /** Errors {@link componentError} made, and how to make them again naming the checkpoint a restart resumes from. */
+  private readonly remakeErrors = new WeakMap<object, () => unknown>();
   private lastWasSavepoint = false;
   /** The job failed: a checkpoint still being written commits nothing more. */
   private failed = false;
@@ -551,7 +558,7 @@ class JobRunner<T, R> {
 
   /** The checkpoint a restart resumes from, as things stand: the last one completed, or the one restored. */
   private resumePoint(): number | undefined {
-    return this.lastCheckpoint ?? this.newerSavepoint ?? this.restoredFrom;
+    return this.lastWritten ?? this.lastCheckpoint ?? this.newerSavepoint ?? this.restoredFrom;
   }
 
   /**
@@ -560,11 +567,18 @@ class JobRunner<T, R> {
    */
   private componentError(kind: 'source' | 'sink', description: string, phase: JobPhase, e: unknown, checkpoint?: number): unknown {
     if (e instanceof TidewaterError) return e;
+    const error = this.makeComponentError(kind, description, phase, e, checkpoint, this.resumePoint());
+    this.remakeErrors.set(error, () => this.makeComponentError(kind, description, phase, e, checkpoint, this.resumePoint()));
+    return error;
+  }
+
+  /** {@link componentError}, the checkpoint a restart resumes from as given (`resumable`: as things stand). */
+  private makeComponentError(kind: 'source' | 'sink', description: string, phase: JobPhase, e: unknown, checkpoint: number | undefined, resumable: number | undefined): JobError {
     const name = this.config.name;
-    const cp = checkpoint ?? this.resumePoint();
+    const cp = checkpoint ?? resumable;
     const doing = checkpoint !== undefined ? `${phase} checkpoint ${checkpoint}` : `${phase}${cp === undefined ? '' : ` (last checkpoint ${cp})`}`;
     // a committed checkpoint is durable: a restart resumes from it (and commits it again)
-    const resume = phase === 'commit' ? checkpoint : this.resumePoint();
+    const resume = phase === 'commit' ? checkpoint : resumable;
     const restart =
       this.store === undefined ? 'run it again' : resume === undefined ? 'run it again: it starts from the beginning' : `run it again: it resumes from checkpoint ${resume}`;
     return new JobError(
@@ -1021,6 +1035,7 @@ class JobRunner<T, R> {
     } catch (e) {
       throw new JobError('runJob', cp.id, `runJob(${this.config.name}): writing checkpoint ${cp.id} to ${store.description} failed: ${e instanceof Error ? e.message : describeValue(e)}. The job stops; it restarts from the last complete checkpoint.`, { cause: e });
     }
+    this.lastWritten = cp.id;
     // a failed job commits nothing more: a restart restores this checkpoint and commits it then
     if (this.failed) return;
     for (const [i, writer] of this.writers.entries()) {
@@ -1271,7 +1286,11 @@ class JobRunner<T, R> {
       await this.inFlight?.catch(() => undefined);
       // the job failed already; the first error is the one reported
       await this.closeAll(false).catch(() => undefined);
-    })().then(() => this.settleFailed(e));
+    })().then(() => {
+      // a checkpoint whose write landed meanwhile is where a restart resumes: the error says so
+      const remade = this.lastWritten !== this.lastCheckpoint ? this.remakeErrors.get(e as object)?.() : undefined;
+      this.settleFailed(remade ?? e);
+    });
   }
 
   private settleFailed(e: unknown): void {
