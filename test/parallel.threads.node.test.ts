@@ -81,6 +81,32 @@ describe('parallel in worker threads', () => {
     }
   });
 
+  it('many distinct keys with watermarks between the records (routed in runs once the dictionary is dropped): the in-process output, in order; an unkeyed record among them fails as in-process', async () => {
+    const events = Array.from({ length: 50_000 }, (_, i) => ({ user: `u-${(i * 7919) % 45_000}`, n: i % 5 }));
+    const elements = (): StreamElement<Event, string>[] => {
+      const out: StreamElement<Event, string>[] = [];
+      events.forEach((e, i) => {
+        out.push(record(e, i, e.user));
+        if (i % 997 === 996) out.push(watermark(i));
+      });
+      return out;
+    };
+    const inProcess = await lastValueFrom(from(elements()).pipe(parallel(2, runningTotal), toArray()));
+    const threads = await lastValueFrom(from(elements()).pipe(parallel(2, runningTotal, { worker: fixture('runningTotal') }), toArray()));
+    expect(threads.length).toBe(50_000 + 50 + 1);
+    expect(threads).toStrictEqual(inProcess);
+    const broken = elements();
+    broken.splice(40_000, 0, record({ user: 'none', n: 0 }, 40_000) as StreamElement<Event, string>);
+    const failure = (worker: boolean) =>
+      lastValueFrom(from(broken).pipe(parallel(2, runningTotal, worker ? { worker: fixture('runningTotal') } : {}), toArray())).then(
+        () => 'completed',
+        (err: Error) => `${err.name}: ${err.message}`,
+      );
+    const expected = await failure(false);
+    expect(expected).toMatch(/^InvalidKeyError: partitionStream: key undefined/);
+    expect(await failure(true)).toBe(expected);
+  });
+
   it('a plain pipe through threads takes no snapshot at the end: state no checkpoint could hold is fine; a checkpointed job refuses it at a checkpoint', async () => {
     const input = () => from([1, 2, 3, 4].map((v, i) => record(v, i))).pipe(keyBy((v: number) => (v % 2 === 0 ? 'even' : 'odd')));
     const out = await lastValueFrom(input().pipe(parallel(2, closureState as unknown as OperatorFunction<StreamElement<number, Key>, StreamElement<number, Key>>, { worker: fixture('closureState') }), toArray()));

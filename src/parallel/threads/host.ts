@@ -1,6 +1,6 @@
 import { Observable, Subscriber } from 'rxjs';
 import type { OperatorSnapshot } from '../../checkpoints/snapshot.js';
-import type { StreamElement } from '../../elements/index.js';
+import type { StreamElement, StreamRecord } from '../../elements/index.js';
 import { isControlElement } from '../../elements/plumbing.js';
 import { ConfigurationError, NotAStreamElementError, SubtaskError, TidewaterError, UserFunctionError } from '../../errors/index.js';
 import { hashPartitionOf } from '../../partitioning/partition.js';
@@ -60,10 +60,23 @@ class Queue<T> {
 }
 
 /**
+ * Records the `'hash'` input routes at once (see {@link HashInputSubscriber}): enough for the CPU to have many keys'
+ * cache misses in flight together.
+ */
+const ROUTE_RUN = 128;
+
+/**
  * The input of the threads under `'hash'`, in one subscriber (what `partitionStream`, the numbering and the
  * per-partition inputs do, without three calls per element): numbers each element, routes a record to the subtask
  * that owns its key group (docs/SEMANTICS.md §9), and a watermark, status or barrier to every subtask in order.
  * Errors are `partitionStream`'s.
+ *
+ * With many distinct keys (once a channel's key dictionary was dropped), records are routed in runs of up to
+ * {@link ROUTE_RUN}, in arrival order: a run is routed when it is full, before a control element or the end, and at
+ * the end of the synchronous burst that brought it (a microtask). Routing reads each record's key, and with many
+ * distinct keys that read is a cache miss (the key's string is far from the record): one record at a time, each miss
+ * is waited for on its own; a run first reads every key in a loop of independent loads, whose misses the CPU
+ * overlaps, then routes the run with its keys in cache.
  */
 class HashInputSubscriber extends Subscriber<Element> {
   /**
@@ -73,6 +86,16 @@ class HashInputSubscriber extends Subscriber<Element> {
    * hashed and sent as text).
    */
   private readonly routes = new Map<string, number>();
+  /**
+   * Whether records are routed in runs: once a channel's dictionary was dropped (many distinct keys, whose reads
+   * miss the caches). With few keys each record is routed as it comes (a run would only cost).
+   */
+  private inRuns = false;
+  /** Records arrived and not yet routed, in arrival order. */
+  private readonly run: StreamRecord<unknown, unknown>[] = [];
+  private runScheduled = false;
+  /** What reading the run's keys added up (kept, so that the reads are not dropped as dead code). */
+  private touched = 0;
 
   constructor(
     private readonly host: ThreadedSubtasks,
@@ -80,44 +103,37 @@ class HashInputSubscriber extends Subscriber<Element> {
     private readonly maxParallelism: number,
   ) {
     super();
-    for (const r of remotes) r.encoder.onDictionaryDropped = () => this.routes.clear();
+    for (const r of remotes) {
+      r.encoder.onDictionaryDropped = () => {
+        this.routes.clear();
+        this.inRuns = true;
+      };
+    }
   }
   override next(e: Element): void {
     if (this.isStopped) super.next(e);
     else this._next(e);
   }
   protected override _next(e: Element): void {
-    const host = this.host;
     if (e?.kind === 'record') {
-      const key = e.key;
-      const n = this.remotes.length;
-      // (no routes while the dictionaries are dropped: many distinct keys, whose lookups would miss)
-      if (typeof key === 'string' && this.routes.size > 0) {
-        const route = this.routes.get(key);
-        if (route !== undefined) {
-          const p = route % n;
-          host.arrived();
-          host.takeRecord(this.remotes[p] as Remote, e, (route - p) / n);
-          return;
-        }
-      }
-      let p: number;
-      try {
-        p = hashPartitionOf(e, n, this.maxParallelism);
-      } catch (err) {
-        this._error(err instanceof TidewaterError ? err : new UserFunctionError(PARTITION_OP, e, err));
+      if (!this.inRuns) {
+        this.route(e);
         return;
       }
-      const r = this.remotes[p] as Remote;
-      let id = -1;
-      if (typeof key === 'string') {
-        id = r.encoder.keyId(key);
-        if (id >= 0) this.routes.set(key, id * n + p);
+      const run = this.run;
+      run.push(e);
+      if (run.length >= ROUTE_RUN) this.routeRun();
+      else if (!this.runScheduled) {
+        this.runScheduled = true;
+        queueMicrotask(() => {
+          this.runScheduled = false;
+          if (!this.closed) this.routeRun();
+        });
       }
-      host.arrived();
-      host.takeRecord(r, e, id);
       return;
     }
+    if (!this.routeRun()) return;
+    const host = this.host;
     if (!isControlElement(e)) {
       this._error(new NotAStreamElementError(PARTITION_OP, e));
       return;
@@ -127,11 +143,65 @@ class HashInputSubscriber extends Subscriber<Element> {
     if (e.kind === 'side') host.takeInput(this.remotes[0] as Remote, e);
     else for (let i = 0; i < this.remotes.length; i++) host.takeInput(this.remotes[i] as Remote, e);
   }
+
+  /** Routes the records of the run, in order; false when one failed the stream (the rest are dropped). */
+  private routeRun(): boolean {
+    const run = this.run;
+    const count = run.length;
+    if (count === 0) return true;
+    let touched = 0;
+    for (let i = 0; i < count; i++) {
+      const key = (run[i] as StreamRecord<unknown, unknown>).key;
+      if (typeof key === 'string') touched += key.length;
+    }
+    this.touched += touched;
+    try {
+      for (let i = 0; i < count; i++) if (!this.route(run[i] as StreamRecord<unknown, unknown>)) return false;
+      return true;
+    } finally {
+      run.length = 0;
+    }
+  }
+
+  /** Routes one record; false when it failed the stream. */
+  private route(e: StreamRecord<unknown, unknown>): boolean {
+    const host = this.host;
+    const key = e.key;
+    const n = this.remotes.length;
+    // (no routes while the dictionaries are dropped: many distinct keys, whose lookups would miss)
+    if (typeof key === 'string' && this.routes.size > 0) {
+      const route = this.routes.get(key);
+      if (route !== undefined) {
+        const p = route % n;
+        host.arrived();
+        host.takeRecord(this.remotes[p] as Remote, e, (route - p) / n);
+        return true;
+      }
+    }
+    let p: number;
+    try {
+      p = hashPartitionOf(e, n, this.maxParallelism);
+    } catch (err) {
+      this._error(err instanceof TidewaterError ? err : new UserFunctionError(PARTITION_OP, e, err));
+      return false;
+    }
+    const r = this.remotes[p] as Remote;
+    let id = -1;
+    if (typeof key === 'string') {
+      id = r.encoder.keyId(key);
+      if (id >= 0) this.routes.set(key, id * n + p);
+    }
+    host.arrived();
+    host.takeRecord(r, e, id);
+    return true;
+  }
   protected override _error(err: unknown): void {
+    this.run.length = 0;
     this.unsubscribe();
     this.host.inputFailed(err);
   }
   protected override _complete(): void {
+    if (!this.routeRun()) return;
     this.unsubscribe();
     this.host.inputEnded(this.remotes.length);
   }
