@@ -124,6 +124,42 @@ describe('threads batch codec', () => {
     expect(kinds.slice(69)).toStrictEqual(['ids@0', 'ids@7']);
   });
 
+  it('a dictionary dropped again in the batch that starts it doubles the pause before the next one (64, 128, 256 … 1 024 batches); one that lasted starts the pauses over', () => {
+    const codec = createValueCodec();
+    const enc = new BatchEncoder();
+    let fresh = 0;
+    /** Batches of one record until the dictionary takes keys again. */
+    const untilDictionary = (): number => {
+      let batches = 0;
+      while (enc.keyId(`probe-${fresh++}`) < 0) {
+        enc.add(0, record(0, 0, 'x'));
+        enc.take(codec);
+        batches++;
+      }
+      return batches;
+    };
+    /** A batch of 16 385 new keys: a dictionary in use overflows in it and is dropped. */
+    const overflow = (): void => {
+      for (let i = 0; i < 16_385; i++) enc.add(i, record(i, i, `n${fresh++}`));
+      enc.take(codec);
+    };
+    overflow();
+    const pauses: number[] = [];
+    for (let k = 0; k < 7; k++) {
+      pauses.push(untilDictionary());
+      overflow();
+    }
+    expect(pauses).toStrictEqual([64, 128, 256, 512, 1024, 1024, 1024]);
+    // a dictionary that lasts more than 64 batches (few keys), then overflows: the next pause is 64 again
+    untilDictionary();
+    for (let b = 0; b < 70; b++) {
+      for (let i = 0; i < 100; i++) enc.add(i, record(i, i, `k${i}`));
+      enc.take(codec);
+    }
+    overflow();
+    expect(untilDictionary()).toBe(64);
+  });
+
   it('string keys past the dictionary cross as one text and their lengths: any length and any UTF-16, lone surrogates included', () => {
     const codec = createValueCodec();
     const enc = new BatchEncoder();

@@ -89,6 +89,11 @@ export interface ValueCodec {
 const DICTIONARY_LIMIT = 1 << 14;
 /** Batches whose string keys go as text after the dictionary was dropped, before a new one is tried. */
 const DICTIONARY_PAUSE = 64;
+/**
+ * The longest pause: each drop right after a new dictionary doubles the pause (a channel that keeps seeing many keys
+ * stops paying for dictionaries it drops again), up to this many batches (≈ 8 M records), after which it tries again.
+ */
+const MAX_DICTIONARY_PAUSE = 1024;
 
 /**
  * Collects elements with their sequence numbers and encodes them as one {@link EncodedBatch}. Reused: after
@@ -118,6 +123,10 @@ export class BatchEncoder {
   private readonly keyIds = new Map<string, number>();
   /** Batches left before the dictionary is used again (see {@link DICTIONARY_PAUSE}). */
   private dictionaryPaused = 0;
+  /** The pause after the next drop (doubles while dictionaries are dropped again as soon as they are tried). */
+  private nextPause = DICTIONARY_PAUSE;
+  /** Batches taken since the dictionary was last started anew. */
+  private dictionaryAge = 0;
   /** The dictionary reached {@link DICTIONARY_LIMIT} in this batch: it takes no more keys and is dropped at `take`. */
   private dictionaryFull = false;
   /** Per string key of the batch (by position among the keys not given by reference): its dictionary id, or −1. */
@@ -290,12 +299,17 @@ export class BatchEncoder {
     else if (this.numericKeys || keysSurvivePacking(this.keys, k)) keys = column(this.keys, k, this.numericKeys, codec);
     else keys = this.keys.slice(0, k);
     if (this.dictionaryPaused > 0) this.dictionaryPaused--;
+    else this.dictionaryAge++;
     if (this.dictionaryFull) {
       // too many distinct keys: the next batches send their keys' text; then a new dictionary starts (its first key
       // gets id 0, which tells the receiver to drop its own)
       this.keyIds.clear();
       this.dictionaryFull = false;
-      this.dictionaryPaused = DICTIONARY_PAUSE;
+      // (a dictionary that lasted a while is a new phase of the stream: the pause starts short again)
+      if (this.dictionaryAge > DICTIONARY_PAUSE) this.nextPause = DICTIONARY_PAUSE;
+      this.dictionaryPaused = this.nextPause;
+      this.nextPause = Math.min(2 * this.nextPause, MAX_DICTIONARY_PAUSE);
+      this.dictionaryAge = 0;
       this.onDictionaryDropped?.();
     }
     this.n = this.records = this.refCount = this.otherKeys = 0;
