@@ -20,7 +20,7 @@ import { windowFunction } from './windowFunction.js';
  *   processWindow((clicks, { window }) => ({ pages: clicks.length, minutes: (window.end - window.start) / 60_000 })),
  * );
  * // incremental: the window holds a count, fn sees [count]
- * clicks$.pipe(keyBy((c) => c.user), window(tumblingWindows(60_000)), processWindow(([n]) => (n > 100 ? 'busy' : undefined), { aggregate: count() }));
+ * clicks$.pipe(keyBy((c) => c.user), window(tumblingWindows(60_000)), processWindow(([n]) => ((n ?? 0) > 100 ? 'busy' : undefined), { aggregate: count() }));
  * ```
  */
 export function processWindow<T, K, R>(

@@ -55,7 +55,9 @@ describe('element model', () => {
     expect(describeValue(-0)).toBe('-0');
     expect(describeValue(2n)).toBe('2n');
     expect(describeValue(undefined)).toBe('undefined');
-    expect(describeValue({ a: 1n, b: Infinity })).toBe('{"a":"1n","b":"Infinity"}');
+    expect(describeValue({ a: 1n, b: Infinity })).toBe('{"a":1n,"b":Infinity}');
+    // written as in JavaScript, unquoted: a key [NaN] is not the valid key ["NaN"]; a string stays quoted
+    expect(describeValue([NaN, undefined, -0, 'NaN', [-Infinity]])).toBe('[NaN,undefined,-0,"NaN",[-Infinity]]');
     const cyc: { self?: unknown } = {};
     cyc.self = cyc;
     expect(describeValue(cyc)).toBe('{"self":"[Circular]"}');

@@ -4,6 +4,7 @@ import {
   boundedOutOfOrderness,
   callbackSink,
   ConfigurationError,
+  memoryStore,
   count,
   fromArray,
   fromAsyncIterable,
@@ -226,6 +227,9 @@ describe('runJob without checkpoints', () => {
   it('rejects bad configuration with a clear error', async () => {
     expect(() => runJob({ name: '', source: fromArray([1]), pipeline: pipe(map((x: number) => x)) })).toThrow(ConfigurationError);
     expect(() => runJob({ name: 'j', source: [], pipeline: pipe(map((x: number) => x)) })).toThrow('runJob(j): give at least one source.');
+    expect(() =>
+      runJob({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)), checkpoint: { intervalMs: 10, store: memoryStore(), mode: 'exactly-twice' as 'exactly-once' } }),
+    ).toThrow(`runJob(j): checkpoint.mode "exactly-twice" must be 'exactly-once' or 'at-least-once'.`);
     const job = runJob({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)) });
     await expect(job.triggerCheckpoint()).rejects.toThrow('runJob(j): triggerCheckpoint needs checkpoint: { intervalMs, store }.');
     await job.done;

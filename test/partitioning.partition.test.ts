@@ -389,7 +389,7 @@ describe('partitionStream: bad arguments are ConfigurationErrors at call time', 
     ['boundaries not an array', () => partitionStream(src, 2, { range: { by: (v: number) => v, boundaries: 5 as unknown as number[] } }), 'partitionStream: range partitioner: boundaries 5 for n = 2 partitions. Pass n − 1 = 1 strictly ascending boundaries, all numbers (not NaN) or all strings, or omit them to sample.'],
     ['descending boundaries', () => partitionStream(src, 3, { range: { by: (v: number) => v, boundaries: [5, 5] } }), 'partitionStream: range partitioner: boundaries [5,5] are not strictly ascending at index 1. Pass n − 1 = 2 strictly ascending boundaries, all numbers (not NaN) or all strings, or omit them to sample.'],
     ['mixed boundaries', () => partitionStream(src, 3, { range: { by: (v: number) => v, boundaries: [1, 'b'] } }), 'partitionStream: range partitioner: boundary "b" (index 1) of [1,"b"] is not valid. Pass n − 1 = 2 strictly ascending boundaries, all numbers (not NaN) or all strings, or omit them to sample.'],
-    ['NaN boundary', () => partitionStream(src, 2, { range: { by: (v: number) => v, boundaries: [NaN] } }), 'partitionStream: range partitioner: boundary NaN (index 0) of ["NaN"] is not valid. Pass n − 1 = 1 strictly ascending boundaries, all numbers (not NaN) or all strings, or omit them to sample.'],
+    ['NaN boundary', () => partitionStream(src, 2, { range: { by: (v: number) => v, boundaries: [NaN] } }), 'partitionStream: range partitioner: boundary NaN (index 0) of [NaN] is not valid. Pass n − 1 = 1 strictly ascending boundaries, all numbers (not NaN) or all strings, or omit them to sample.'],
   ];
   for (const [name, call, message] of cases) {
     it(name, () => {

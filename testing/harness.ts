@@ -269,13 +269,17 @@ export interface TwoInputHarness<T1, T2, K, R> extends Harness<T1, K, R> {
  *
  * @example
  * ```ts
+ * import type { Observable } from 'rxjs';
+ * import type { StreamElement } from 'tidewater';
  * import { coProcess } from 'tidewater/operators';
  * import { twoInputHarness } from 'tidewater/testing';
  *
- * const h = twoInputHarness((right$) => coProcess<string, number, string, string>(right$, {
- *   onElement1(v, ctx) { ctx.emit(`left ${v}`); },
- *   onElement2(v, ctx) { ctx.emit(`right ${v}`); },
- * }));
+ * const h = twoInputHarness((right$: Observable<StreamElement<number, string>>) =>
+ *   coProcess<string, number, string, string>(right$, {
+ *     onElement1(v, ctx) { ctx.emit(`left ${v}`); },
+ *     onElement2(v, ctx) { ctx.emit(`right ${v}`); },
+ *   }),
+ * );
  * h.record('a', 1, 'k').record2(7, 2, 'k');
  * h.records().map((r) => r.value); // ['left a', 'right 7']
  * ```

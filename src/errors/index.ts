@@ -36,15 +36,21 @@ export function describeValue(v: unknown, max = 200): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
+/** Marks, around a value's text in JSON, text to write unquoted (JSON writes U+0000 and U+0001 as escapes). */
+const BARE = '\u0000\u0001';
+const BARE_END = '\u0001\u0000';
+const BARE_TEXT = /"\\u0000\\u0001([^"\\]*)\\u0001\\u0000"/g;
+
 function describeObject(v: unknown): string {
   if (v === null) return 'null';
   if (v instanceof Date) return `Date(${Number.isNaN(v.getTime()) ? 'Invalid' : v.toISOString()})`;
   const seen = new WeakSet<object>();
   try {
+    // (values JSON has no text for are written as they are in JavaScript, unquoted: [NaN] is not ["NaN"])
     const json = JSON.stringify(v, (_k, x: unknown) => {
-      if (typeof x === 'bigint') return `${x}n`;
-      if (typeof x === 'number' && !Number.isFinite(x)) return String(x);
-      if (x === undefined) return 'undefined';
+      if (typeof x === 'bigint') return `${BARE}${x}n${BARE_END}`;
+      if (typeof x === 'number' && (!Number.isFinite(x) || Object.is(x, -0))) return `${BARE}${Object.is(x, -0) ? '-0' : String(x)}${BARE_END}`;
+      if (x === undefined) return `${BARE}undefined${BARE_END}`;
       if (typeof x === 'object' && x !== null) {
         if (seen.has(x)) return '[Circular]';
         seen.add(x);
@@ -53,7 +59,7 @@ function describeObject(v: unknown): string {
     });
     const ctor = (v as { constructor?: { name?: string } }).constructor?.name;
     const prefix = ctor && ctor !== 'Object' && ctor !== 'Array' ? `${ctor} ` : '';
-    return prefix + (json ?? String(v));
+    return prefix + (json === undefined ? String(v) : json.replace(BARE_TEXT, '$1'));
   } catch {
     return Object.prototype.toString.call(v);
   }

@@ -286,6 +286,9 @@ class JobRunner<T, R> {
     if (cp !== undefined) {
       if (!(cp.intervalMs > 0)) throw new ConfigurationError('runJob', cp.intervalMs, `runJob(${name}): checkpoint.intervalMs ${describeValue(cp.intervalMs)} must be a positive number of ms.`);
       if (!Number.isSafeInteger(this.retain) || this.retain < 1) throw new ConfigurationError('runJob', cp.retain, `runJob(${name}): checkpoint.retain ${describeValue(cp.retain)} must be an integer ≥ 1.`);
+      if (cp.mode !== undefined && cp.mode !== 'exactly-once' && cp.mode !== 'at-least-once') {
+        throw new ConfigurationError('runJob', cp.mode, `runJob(${name}): checkpoint.mode ${describeValue(cp.mode)} must be 'exactly-once' or 'at-least-once'.`);
+      }
     }
     const maxP = config.maxParallelism ?? 128;
     if (!isMaxParallelism(maxP)) {

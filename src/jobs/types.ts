@@ -199,9 +199,11 @@ export interface CheckpointConfig {
   /** Newest complete checkpoints kept (default 3); savepoints are never deleted. */
   readonly retain?: number;
   /**
-   * `exactly-once` (default) or `at-least-once`. A job's pipeline itself has no shuffle: with one input stream barriers
-   * never need alignment, and with named `sources` the pipeline's `mergeStreams` aligns them (its own `mode` option);
-   * the mode is accepted for Flink parity.
+   * `exactly-once` (default) or `at-least-once` (anything else is refused). With one input stream barriers never need
+   * alignment; with named `sources` the pipeline's `mergeStreams` aligns them or not by its own `mode` option. The
+   * merges the job makes itself — of several unnamed sources, of the subtasks of `parallelism` and their `keyBy`
+   * exchanges — always align barriers (exactly-once): there `at-least-once` changes nothing yet (Flink's at-least-once
+   * would let records of inputs that delivered a barrier pass before the others deliver it).
    */
   readonly mode?: 'exactly-once' | 'at-least-once';
 }

@@ -137,9 +137,9 @@ let codecModule: Promise<typeof import('./threads/msgpack.js')> | undefined;
  * ```ts
  * import { pipe } from 'rxjs';
  * import { aggregate, eventTime, keyBy, parallel, window } from 'tidewater/operators';
- * import { count, tumbling } from 'tidewater';
+ * import { count, tumblingWindows } from 'tidewater';
  *
- * const perUser = pipe(window(tumbling(60_000)), aggregate(count()));
+ * const perUser = pipe(window(tumblingWindows(60_000)), aggregate(count()));
  * clicks$.pipe(eventTime((c) => c.at), keyBy((c) => c.user), parallel(4, perUser));
  * // in 2 worker threads: the module exports `perUser` (export default perUser)
  * clicks$.pipe(eventTime((c) => c.at), keyBy((c) => c.user), parallel(2, perUser, { worker: new URL('./perUser.js', import.meta.url) }));

@@ -485,7 +485,7 @@ function routerOf<T, K>(by: Partitioner<T, K>, n: number, maxParallelism: number
  *
  * const [evens, odds] = partitionStream(from([record(1, 0), record(2, 0), watermark(0)]), 2, (r) => r.value % 2);
  * evens.subscribe((e) => console.log('even', e)); // nothing yet: odds has no subscriber
- * odds.subscribe((e) => console.log('odd', e));   // now the source runs: even 2, odd 1, then the watermark to both
+ * odds.subscribe((e) => console.log('odd', e));   // now the source runs: odd 1, even 2, then the watermark to both
  * ```
  */
 export function partitionStream<T, K = unknown, N extends number = number>(
