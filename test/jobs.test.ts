@@ -5,6 +5,7 @@ import {
   callbackSink,
   ConfigurationError,
   memoryStore,
+  mergeStreams,
   count,
   fromArray,
   fromAsyncIterable,
@@ -18,7 +19,7 @@ import {
   type StreamElement,
   type WindowResult,
 } from '../src/index.js';
-import { aggregate, eventTime, keyBy, map, process, window } from '../operators/index.js';
+import { aggregate, eventTime, filter, keyBy, map, process, window } from '../operators/index.js';
 
 interface Click {
   readonly user: string;
@@ -233,6 +234,34 @@ describe('runJob without checkpoints', () => {
     const job = runJob({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)) });
     await expect(job.triggerCheckpoint()).rejects.toThrow('runJob(j): triggerCheckpoint needs checkpoint: { intervalMs, store }.');
     await job.done;
+  });
+
+  it('a pipeline that uses its input stream twice (two branches merged): each branch gets every element, and the job ends', async () => {
+    const out = toArray<string>();
+    const job = runJob({
+      name: 'branches',
+      source: fromArray([1, 2, 3, 4]),
+      pipeline: (in$) => {
+        const s$ = in$.pipe(eventTime((v: number) => v));
+        return mergeStreams(
+          s$.pipe(filter((v: number) => v % 2 === 0), map((v: number) => `even ${v}`)),
+          s$.pipe(filter((v: number) => v % 2 === 1), map((v: number) => `odd ${v}`)),
+        );
+      },
+      sink: out,
+    });
+    expect((await job.done).state).toBe('finished');
+    expect(out.values).toStrictEqual(['odd 1', 'even 2', 'odd 3', 'even 4']);
+    // named sources too, one of them subscribed twice
+    const named = toArray<number>();
+    const job2 = runJob({
+      name: 'named-twice',
+      sources: { a: fromArray([1, 2, 3]), b: fromArray([100]) },
+      pipeline: (s) => mergeStreams(s.a.pipe(map((v: number) => v * 10)), s.a, s.b),
+      sink: named,
+    });
+    expect((await job2.done).state).toBe('finished');
+    expect([...named.values].sort((x, y) => x - y)).toStrictEqual([1, 2, 3, 10, 20, 30, 100]);
   });
 
   it('stops a job waiting on a live source', async () => {

@@ -205,7 +205,7 @@ class JobRunner<T, R> {
   /** Side outputs that reached the end of the job without a sink (warned about once each). */
   private readonly unsunk = new Set<string>();
   /** The pipeline's inputs as it subscribed them: one, or one per named source. */
-  private inputs: (Subscriber<StreamElement<T, undefined>> | undefined)[] = [];
+  private inputs: (JobInput<StreamElement<T, undefined>> | undefined)[] = [];
   private pipelineSub: Subscription | undefined;
   private instances: readonly StatefulOperatorInstance[] = [];
   /** The pipeline's runtime (once started): input is delivered with it active. */
@@ -437,7 +437,12 @@ class JobRunner<T, R> {
     const build = (copy: number): Observable<StreamElement<R>> => {
       const input = (k: number) =>
         new Observable<StreamElement<T, undefined>>((s) => {
-          this.inputs[copy * inputCount + k] = s;
+          // (a pipeline may use its input stream more than once: each subscriber gets every element)
+          const at = copy * inputCount + k;
+          const first = this.inputs[at];
+          if (first === undefined) this.inputs[at] = s;
+          else if (first instanceof InputFanout) first.add(s);
+          else this.inputs[at] = new InputFanout([first as Subscriber<StreamElement<T, undefined>>, s]);
         });
       return names === undefined
         ? (config as JobConfig<T, R>).pipeline(input(0))
@@ -754,9 +759,9 @@ class JobRunner<T, R> {
   }
 
   /** The input of copy `copy` that source `i` feeds: its own with named sources, else the copy's one input. */
-  private inputOf(i: number, copy: number): Subscriber<StreamElement<T, undefined>> {
+  private inputOf(i: number, copy: number): JobInput<StreamElement<T, undefined>> {
     const names = this.sourceNames;
-    return this.inputs[names === undefined ? copy : copy * names.length + i] as Subscriber<StreamElement<T, undefined>>;
+    return this.inputs[names === undefined ? copy : copy * names.length + i] as JobInput<StreamElement<T, undefined>>;
   }
 
   /**
@@ -831,7 +836,7 @@ class JobRunner<T, R> {
   }
 
   /** Delivers `fn(input)` to every input still open (barriers at the same point of every input, the end of input). */
-  private toEveryInput(fn: (input: Subscriber<StreamElement<T, undefined>>) => void): void {
+  private toEveryInput(fn: (input: JobInput<StreamElement<T, undefined>>) => void): void {
     this.deliver(() => {
       for (const input of this.inputs) if (input !== undefined && !input.closed) fn(input);
     });
@@ -1403,4 +1408,33 @@ function decodeSinkStates(job: string, loaded: LoadedCheckpoint | undefined, sin
 /** Sets `record[name]` as an own enumerable property, whatever the name (`__proto__` included). */
 function ownEntry<V>(record: Record<string, V>, name: string, value: V): void {
   Object.defineProperty(record, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** Where the job pushes one input's elements: the pipeline's subscriber of that input stream, or several. */
+interface JobInput<E> {
+  readonly closed: boolean;
+  next(e: E): void;
+  complete(): void;
+}
+
+/**
+ * The subscribers of one input stream that the pipeline subscribed more than once (split into branches, say): each
+ * gets every element, in subscription order, as from an RxJS `Subject` (the values are made into elements first:
+ * no subscriber takes plain values from it).
+ */
+class InputFanout<E> implements JobInput<E> {
+  constructor(private readonly subscribers: Subscriber<E>[]) {}
+  add(s: Subscriber<E>): void {
+    this.subscribers.push(s);
+  }
+  get closed(): boolean {
+    for (const s of this.subscribers) if (!s.closed) return false;
+    return true;
+  }
+  next(e: E): void {
+    for (const s of this.subscribers) if (!s.closed) s.next(e);
+  }
+  complete(): void {
+    for (const s of this.subscribers) if (!s.closed) s.complete();
+  }
 }
