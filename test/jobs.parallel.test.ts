@@ -1,6 +1,6 @@
 // runJob({ parallelism, maxParallelism }): the pipeline built per subtask, records dealt in turn, keyBy exchanges to
 // the key-group owner, outputs merged; checkpoints restore at another parallelism (docs/SEMANTICS.md §7.1).
-import { pipe } from 'rxjs';
+import { pipe, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   boundedOutOfOrderness,
@@ -9,6 +9,7 @@ import {
   fromArray,
   fromAsyncIterable,
   JobError,
+  mapState,
   memoryStore,
   runJob,
   sessionWindows,
@@ -17,10 +18,11 @@ import {
   type JobConfig,
   type Source,
   type StateStore,
+  type StreamElement,
   valueState,
   type WindowResult,
 } from '../src/index.js';
-import { aggregate, eventTime, keyBy, map, parallel, process, window } from '../operators/index.js';
+import { aggregate, broadcastProcess, eventTime, keyBy, map, parallel, process, window } from '../operators/index.js';
 import { keyGroupOf } from '../src/keys/keyGroups.js';
 import { gatedAt, wideNarrow, type UserClick } from './support/gated.js';
 
@@ -143,6 +145,54 @@ describe('runJob({ parallelism })', () => {
         expect(got, `cut ${a}/${b}`).toStrictEqual(c.expected);
       }
     }
+  });
+
+  it('a broadcastProcess gets every broadcast element in every subtask (the broadcast source is dealt among them like any other): the output of parallelism 1 at 2 and 3, and rescaled 2 → 3', async () => {
+    type Rule = { readonly page: string; readonly alert: string };
+    type Visit = { readonly user: string; readonly page: string; readonly at: number };
+    const rules: Rule[] = [
+      { page: '/a', alert: 'A' },
+      { page: '/b', alert: 'B' },
+      { page: '/c', alert: 'C' },
+    ];
+    const visits: Visit[] = Array.from({ length: 90 }, (_, i) => ({ user: `u${(i * 7) % 13}`, page: ['/a', '/b', '/c', '/d'][i % 4] as string, at: i }));
+    const rulesState = { rules: mapState<string, string>() };
+    const pipeline = (s: { rules: Observable<StreamElement<Rule, undefined>>; visits: Observable<StreamElement<Visit, undefined>> }) =>
+      s.visits.pipe(
+        eventTime((v: Visit) => v.at),
+        keyBy((v: Visit) => v.user),
+        broadcastProcess(s.rules.pipe(eventTime(() => 0)), {
+          name: 'alerts',
+          broadcastState: rulesState,
+          onElement(v: Visit, ctx) {
+            ctx.emit(`${v.user} ${v.page} ${ctx.broadcast.rules.get(v.page) ?? '-'} @${v.at}`);
+          },
+          onBroadcastElement(r: Rule, ctx) {
+            ctx.broadcast.rules.set(r.page, r.alert);
+          },
+        }),
+      );
+    const run = async (parallelism: number): Promise<string[]> => {
+      const out = toArray<string>();
+      await runJob({ name: 'bc', sources: { rules: fromArray(rules), visits: fromArray(visits) }, pipeline, sink: out, parallelism }).done;
+      return [...out.values].sort();
+    };
+    const reference = await run(1);
+    expect(reference).toHaveLength(90);
+    expect(reference.filter((l) => l.includes(' - ')).length).toBe(22); // the /d visits only
+    expect(await run(2)).toStrictEqual(reference);
+    expect(await run(3)).toStrictEqual(reference);
+    // stopped at parallelism 2 with a savepoint (the broadcast state the same in every subtask), resumed at 3
+    const store = memoryStore();
+    const out = toArray<string>();
+    const { source, reached } = stopping(visits, [40]);
+    const job = (parallelism: number) =>
+      runJob({ name: 'bc-rescale', sources: { rules: fromArray(rules), visits: source }, pipeline, sink: out, parallelism, checkpoint: { intervalMs: 1e9, store } });
+    const first = job(2);
+    await reached[0];
+    await first.stop({ savepoint: true });
+    expect((await job(3).done).restoredFrom).toBe(1);
+    expect([...out.values].sort()).toStrictEqual(reference);
   });
 
   it('the parallel operator at n = 1 in a savepoint: resumed at n = 2 and back at 1, the output of an uninterrupted run', async () => {

@@ -1,10 +1,11 @@
-import type { Observable, OperatorFunction, Subscriber, Subscription } from 'rxjs';
+import { Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
 import type { ControlElement, Key, StreamElement, StreamRecord } from '../elements/index.js';
 import { OperatorObservable, subscribeElements } from '../elements/plumbing.js';
 import { CombinedWatermarkStatus } from '../partitioning/combinedWatermark.js';
 import { AlignedInputs, type AlignedInputsTarget } from '../partitioning/merge.js';
 import { StatusWatermarkValve } from '../partitioning/valve.js';
 import { startCore, type CoreArgs, type KeyedOperatorCore } from './keyedOperator.js';
+import { runtimeOf } from './runtime.js';
 
 /**
  * How a two-input operator combines its inputs' watermarks and statuses (docs/SEMANTICS.md §10.1):
@@ -61,8 +62,12 @@ export function twoInputOperator<IN1, IN2, K, OUT>(
   second: Observable<StreamElement<IN2, K>>,
   rule: WatermarkRule,
   create: (args: CoreArgs<OUT>) => KeyedOperatorCore<IN1 | IN2, OUT>,
-  /** subscribe to `second` before the piped stream (`broadcastProcess`: synchronous rules arrive first) */
-  secondFirst = false,
+  /**
+   * `second` is a broadcast input (`broadcastProcess`): subscribed before the piped stream (synchronous rules arrive
+   * first), and, in subtasks whose inputs are dealt among them (a job's `parallelism`), joined with every subtask's
+   * through the exchange (docs/ARCHITECTURE.md, "Parallel subtasks").
+   */
+  broadcast = false,
 ): OperatorFunction<StreamElement<IN1, K>, StreamElement<OUT, K>> {
   return (first) =>
     new OperatorObservable<StreamElement<OUT, K>>((out) => {
@@ -73,8 +78,13 @@ export function twoInputOperator<IN1, IN2, K, OUT>(
       if (core === undefined) return undefined;
       const inputs = new AlignedInputs(new CoreTarget(core as KeyedOperatorCore<unknown, OUT>, typedOut), 2, true, combiner, core.name);
       const subscriptions: Subscription[] = [];
-      const inputStreams = [first, second] as const;
-      for (const i of secondFirst ? [1, 0] : [0, 1]) {
+      // a broadcast input of subtasks whose inputs are dealt among them: every subtask's, through the exchange
+      const exchange = broadcast ? runtimeOf(out)?.exchange?.broadcast : undefined;
+      const inputStreams = [
+        first,
+        exchange === undefined ? second : new Observable<StreamElement<unknown, unknown>>((s) => exchange(second as Observable<StreamElement<unknown, unknown>>, s)),
+      ] as const;
+      for (const i of broadcast ? [1, 0] : [0, 1]) {
         if (out.closed) break;
         subscriptions.push(
           subscribeElements(

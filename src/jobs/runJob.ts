@@ -453,7 +453,7 @@ class JobRunner<T, R> {
       output$ = build(0);
     } else {
       // docs/ARCHITECTURE.md, "Parallel subtasks": one pipeline per copy, keyBy exchanges, outputs merged
-      const group = new ParallelGroup(runtime, { n: this.copies, owners: this.parallelism, maxParallelism: this.maxParallelism, byKeyGroup: true, partitioner: "'hash'" });
+      const group = new ParallelGroup(runtime, { n: this.copies, owners: this.parallelism, maxParallelism: this.maxParallelism, byKeyGroup: true, partitioner: "'hash'", dealtInputs: true });
       const runtimes = group.runtimes();
       output$ = parallelOutputs(
         group,

@@ -15,6 +15,12 @@ type Element = StreamElement<unknown, unknown>;
 export interface KeyExchange {
   /** `keyed$` is subtask-local `keyBy` output; `out` receives, for this subtask, the records of its key groups from every subtask. */
   join(keyed$: Observable<Element>, out: Subscriber<Element>): void;
+  /**
+   * Where the broadcast input of a `broadcastProcess` meets when the subtasks' inputs are dealt among them (a job's
+   * `parallelism`): `local$` is what this subtask read of it; `out` receives every subtask's (Flink's broadcast
+   * partitioning). Absent where every subtask reads all of it already (a stream from outside `parallel`).
+   */
+  readonly broadcast?: ((local$: Observable<Element>, out: Subscriber<Element>) => void) | undefined;
 }
 
 /** One `keyBy` position (the k-th `keyBy` subscribed in each subtask) across the `n` subtasks. */
@@ -34,6 +40,7 @@ interface Slot {
  */
 export class SubtaskExchange {
   private readonly slots: Slot[] = [];
+  private readonly broadcastSlots: Slot[] = [];
 
   constructor(
     private readonly n: number,
@@ -42,38 +49,49 @@ export class SubtaskExchange {
     private readonly maxParallelism: number,
     /** The runtime of each subtask (the upstream of its keyBy runs in it). */
     private readonly runtimes: readonly OperatorRuntime[],
+    /** Whether broadcast inputs meet here (the subtasks' inputs are dealt among them: see {@link KeyExchange.broadcast}). */
+    private readonly broadcasts = false,
   ) {}
 
-  /** The exchange as subtask `subtask` sees it (its keyBys in subscription order). */
+  /** The exchange as subtask `subtask` sees it (its keyBys, and its broadcast inputs, in subscription order). */
   forSubtask(subtask: number): KeyExchange {
     let ordinal = 0;
-    return { join: (keyed$, out) => this.join(ordinal++, subtask, keyed$, out) };
+    let broadcastOrdinal = 0;
+    return {
+      join: (keyed$, out) => this.meet(this.slots, ordinal++, subtask, keyed$, out, false),
+      broadcast: this.broadcasts ? (local$, out) => this.meet(this.broadcastSlots, broadcastOrdinal++, subtask, local$, out, true) : undefined,
+    };
   }
 
-  private join(ordinal: number, subtask: number, keyed$: Observable<Element>, out: Subscriber<Element>): void {
-    let slot = this.slots[ordinal];
+  /**
+   * Subtask `subtask`'s stream at one position of `slots`; once all `n` met, each receives the merge (watermark =
+   * minimum over the senders, aligned barriers) of its partitions of every subtask's stream: its key groups', or
+   * (`broadcast`) all of each.
+   */
+  private meet(slots: Slot[], ordinal: number, subtask: number, stream$: Observable<Element>, out: Subscriber<Element>, broadcast: boolean): void {
+    let slot = slots[ordinal];
     if (slot === undefined) {
       slot = { keyed: new Array(this.n).fill(undefined), outs: new Array(this.n).fill(undefined), joined: 0 };
-      this.slots[ordinal] = slot;
+      slots[ordinal] = slot;
     }
-    slot.keyed[subtask] = withRuntime(keyed$, this.runtimes[subtask] as OperatorRuntime);
+    slot.keyed[subtask] = withRuntime(stream$, this.runtimes[subtask] as OperatorRuntime);
     slot.outs[subtask] = out;
     if (++slot.joined < this.n) return;
     const s = slot;
     const { n, owners, maxParallelism } = this;
     // (keys were checked by keyBy: the key group without checks, as 'hash' computes it)
-    const by = owners === n ? 'hash' : (r: StreamRecord<unknown, unknown>) => Math.floor((keyGroupUnchecked(r.key as Key, maxParallelism) * owners) / maxParallelism);
+    const by = broadcast ? 'broadcast' : owners === n ? 'hash' : (r: StreamRecord<unknown, unknown>) => Math.floor((keyGroupUnchecked(r.key as Key, maxParallelism) * owners) / maxParallelism);
     const parts = s.keyed.map((k) => partitionStream(k as Observable<Element>, n, by, { maxParallelism }));
     for (let j = 0; j < this.n; j++) {
       const receiver = s.outs[j] as Subscriber<Element>;
       receiver.add(mergeWithValve(parts.map((p) => p[j] as Observable<Element>), true).subscribe(receiver));
     }
-    return;
   }
 }
 
 /** The exchange of subtasks in worker threads: a keyBy there would move keys away from their key groups. @internal */
 export const NO_EXCHANGE: KeyExchange = {
+  broadcast: undefined,
   join(_keyed$, out) {
     out.error(
       new ConfigurationError(

@@ -255,6 +255,12 @@ export interface ParallelGroupOptions {
   readonly byKeyGroup: boolean;
   /** How the partitioner is named in messages (`'round-robin'`, `a function` …). */
   readonly partitioner: string;
+  /**
+   * Whether a `broadcastProcess` in the subtasks gets every subtask's broadcast input (a job's `parallelism`, whose
+   * sources are dealt among the subtasks); otherwise each subtask reads its broadcast input whole itself (`parallel`,
+   * whose pipeline reads a stream from outside in every subtask).
+   */
+  readonly dealtInputs?: boolean;
 }
 
 /**
@@ -349,7 +355,7 @@ export class ParallelGroup {
   /** The runtimes of the in-process subtasks, with the exchange their `keyBy`s re-key through. */
   runtimes(): SubtaskRuntime[] {
     const runtimes: SubtaskRuntime[] = [];
-    const exchange = new SubtaskExchange(this.n, this.owners, this.maxParallelism, runtimes);
+    const exchange = new SubtaskExchange(this.n, this.owners, this.maxParallelism, runtimes, this.options.dealtInputs === true);
     for (let i = 0; i < this.n; i++) runtimes.push(new SubtaskRuntime(this, i, exchange.forSubtask(i)));
     return runtimes;
   }
