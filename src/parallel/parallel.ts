@@ -133,6 +133,12 @@ let codecModule: Promise<typeof import('./threads/msgpack.js')> | undefined;
  * records cross in batches. Either way the output is the same, in the same order. A subtask that fails, or a thread
  * that dies, fails the stream with a `SubtaskError` carrying its error.
  *
+ * A stream the pipeline takes from outside (the second input of a two-input operator: `pipe(coProcess(other$, …))`)
+ * is read whole by every subtask. That is what a `broadcastProcess` wants; a keyed second input would be processed
+ * once per subtask: derive both inputs from the pipeline's input instead (split it with RxJS `connect`, say), connect
+ * the streams before `parallel`, or run a job with named sources and `runJob({ parallelism })`, which routes each by
+ * key (docs/SEMANTICS.md §7.1).
+ *
  * @example
  * ```ts
  * import { pipe } from 'rxjs';
