@@ -262,7 +262,7 @@ describe('eventTime: errors', () => {
       expect(err.value).toBe(bad);
       const shown = typeof bad === 'string' ? `"${bad}"` : String(bad);
       expect(err.message).toBe(
-        `eventTime: timestamp ${shown} of {"at":${typeof bad === 'string' ? '"17"' : bad === undefined ? '"undefined"' : `"${String(bad)}"`}} is not a finite number of milliseconds. ` +
+        `eventTime: timestamp ${shown} of {"at":${typeof bad === 'string' ? '"17"' : String(bad)}} is not a finite number of milliseconds. ` +
           'Return a finite number of ms (e.g. `Date.parse(v.at)`, checked with Number.isFinite); drop or repair bad values before eventTime.',
       );
     });

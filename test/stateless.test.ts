@@ -149,7 +149,7 @@ describe('keyBy', () => {
     ['NaN', NaN, 'NaN'],
     ['an object', { id: 1 }, '{"id":1}'],
     ['a nested array', ['a', ['b']], '["a",["b"]]'],
-    ['an array holding NaN', ['a', NaN], '["a","NaN"]'],
+    ['an array holding NaN', ['a', NaN], '["a",NaN]'],
     ['a symbol', Symbol('s'), 'Symbol(s)'],
     ['a function', function f() {}, '[function f]'],
     ['a Date', new Date(0), 'Date(1970-01-01T00:00:00.000Z)'],

@@ -86,7 +86,7 @@ describe('timestamps: where they enter (issue 12 item 4)', () => {
     ] as [Parameters<typeof run>[0], string, string, string][]) {
       const h = run(f);
       expect(h.error).toBeInstanceOf(InvalidTimestampError);
-      expect((h.error as Error).message).toBe(`process#0: timestamp ${ts} of "${what}" ${opOutside} ${hint}${opRange}`);
+      expect((h.error as Error).message).toBe(`process#0: timestamp ${ts} given to ${what}(…) ${opOutside} ${hint}${opRange}`);
     }
   });
 

@@ -85,6 +85,9 @@ describe('window assignment (docs/SEMANTICS.md §1)', () => {
 
   it('global: one window, max timestamp MAX', () => {
     expect(globalWindows().assign(null, 5, 0)).toStrictEqual([w(-Infinity, Infinity)]);
+    // { time } as every assigner takes it: checked, and the same window
+    expect(globalWindows({ time: 'processing' }).assign(null, 5, 0)).toStrictEqual([w(-Infinity, Infinity)]);
+    expect(() => globalWindows({ time: 'wall' as 'event' })).toThrow("globalWindows: time must be 'event' or 'processing'.");
   });
 
   it('rejects bad parameters with clear errors', () => {

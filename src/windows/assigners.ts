@@ -218,7 +218,8 @@ const GLOBAL: TimeWindow = Object.freeze({ start: -Infinity, end: Infinity });
 /**
  * One window for everything (per key), max timestamp `MAX_WATERMARK`. Default trigger: `neverTrigger()` — no
  * output at all, not even at end of input; give a trigger (`countTrigger(n)`, `endOfStreamTrigger()`, …).
- * Nothing is ever late and there is no cleanup.
+ * Nothing is ever late and there is no cleanup. The window has no time: `{ time }` is accepted as by the other
+ * assigners (and checked), and changes nothing — the trigger decides which clock, if any, fires it.
  *
  * @example
  * ```ts
@@ -226,7 +227,8 @@ const GLOBAL: TimeWindow = Object.freeze({ start: -Infinity, end: Infinity });
  * events$.pipe(keyBy((e) => e.device), window(globalWindows(), { trigger: purging(countTrigger(100)) }), aggregate(count()));
  * ```
  */
-export function globalWindows<T = unknown>(): WindowAssigner<T> {
+export function globalWindows<T = unknown>(opts: Pick<WindowOptions, 'time'> = {}): WindowAssigner<T> {
+  timeOf('globalWindows', opts);
   return {
     kind: 'global',
     isEventTime: false,
