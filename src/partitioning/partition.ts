@@ -1,6 +1,6 @@
 import { Subscriber, type Observable } from 'rxjs';
 import type { ControlElement, Stream, StreamElement, StreamRecord } from '../elements/index.js';
-import { failUserFunction, forwardControl, isControlElement, OperatorObservable, subscribeElements } from '../elements/plumbing.js';
+import { failUserFunction, isControlElement, OperatorObservable } from '../elements/plumbing.js';
 import { ConfigurationError, describeValue, InvalidKeyError, InvalidPartitionError, NotAStreamElementError } from '../errors/index.js';
 import { isMaxParallelism, keyGroupUnchecked } from '../keys/keyGroups.js';
 import { isKey } from '../keys/validate.js';
@@ -401,13 +401,26 @@ function unkeyedError(r: StreamRecord<unknown, unknown>): InvalidKeyError {
  * @internal
  */
 export function hashCheckedStream<T, K>(source: Observable<StreamElement<T, K>>): Observable<StreamElement<T, K>> {
-  return new OperatorObservable<StreamElement<T, K>>((out) =>
-    subscribeElements(source, out, (e: StreamElement<T, K>) => {
-      if (e?.kind !== 'record') forwardControl(OP, e, out);
-      else if (isKey(e.key)) out.next(e);
-      else out.error(unkeyedError(e));
-    }),
-  );
+  return new OperatorObservable<StreamElement<T, K>>((out) => source.subscribe(new KeyCheckSubscriber(out as Subscriber<StreamElement<unknown, unknown>>)));
+}
+
+/**
+ * The subscriber of {@link hashCheckedStream}: a class of its own, so that its per-record path is one small method
+ * (the key's usual types tested inline) rather than a closure called through a shared subscriber class.
+ */
+class KeyCheckSubscriber extends Subscriber<StreamElement<unknown, unknown>> {
+  override next(e: StreamElement<unknown, unknown>): void {
+    if (this.isStopped) super.next(e);
+    else this._next(e);
+  }
+  protected override _next(e: StreamElement<unknown, unknown>): void {
+    if (e?.kind === 'record') {
+      const key = e.key;
+      if (typeof key === 'string' || (typeof key === 'number' && key === key) || isKey(key)) this.destination.next(e);
+      else this.error(unkeyedError(e));
+    } else if (isControlElement(e)) this.destination.next(e);
+    else this.error(new NotAStreamElementError(OP, e));
+  }
 }
 
 /** The router of a partitioner, its arguments checked. */
