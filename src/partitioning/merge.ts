@@ -2,6 +2,7 @@ import { isObservable, type Observable, type Subscriber } from 'rxjs';
 import type { CheckpointBarrier, ControlElement, StreamElement, StreamRecord, StreamStatus, Watermark } from '../elements/index.js';
 import { OperatorObservable, isControlElement, subscribeElements } from '../elements/plumbing.js';
 import { ConfigurationError, NotAStreamElementError, describeValue } from '../errors/index.js';
+import { MergeInstance } from './mergeState.js';
 import { StatusWatermarkValve, type WatermarkCombiner } from './valve.js';
 
 /**
@@ -64,6 +65,8 @@ export interface AlignedInputsTarget {
 
 /** The merge's target: everything to one subscriber. */
 class SubscriberTarget implements AlignedInputsTarget {
+  /** The merge in checkpoints, when its runtime takes them: told of each barrier as it leaves. */
+  state: MergeInstance | undefined;
   constructor(private readonly destination: Subscriber<StreamElement<unknown, unknown>>) {}
   get closed(): boolean {
     return this.destination.closed;
@@ -72,6 +75,7 @@ class SubscriberTarget implements AlignedInputsTarget {
     this.destination.next(e);
   }
   control(e: ControlElement): void {
+    if (e.kind === 'barrier') this.state?.barrier(e.checkpointId);
     this.destination.next(e);
   }
   complete(): void {
@@ -343,14 +347,22 @@ export function streamsAndOptions(args: readonly unknown[], caller: string): { s
   return { streams: streams as AnyStream[], aligned: mode !== 'at-least-once' };
 }
 
-/** The merge of `streams` (shared by every entry point). */
-export function mergeWithValve(streams: readonly AnyStream[], aligned: boolean): Observable<StreamElement<unknown, unknown>> {
+/**
+ * The merge of `streams` (shared by every entry point). `inCheckpoints`: its valve is in the checkpoints of a runtime
+ * that takes them (a merge the pipeline's author wrote, whose place in the pipeline is the same at any parallelism;
+ * not the merges `parallel` makes of its subtasks, which come and go with the parallelism).
+ */
+export function mergeWithValve(streams: readonly AnyStream[], aligned: boolean, inCheckpoints = false): Observable<StreamElement<unknown, unknown>> {
   return new OperatorObservable<StreamElement<unknown, unknown>>((destination) => {
     if (streams.length === 0) {
       destination.complete();
       return;
     }
-    const merge = new AlignedInputs(new SubscriberTarget(destination), streams.length, aligned);
+    const target = new SubscriberTarget(destination);
+    const valve = new StatusWatermarkValve(streams.length);
+    // (its valve in checkpoints, restored now, before any input is subscribed)
+    if (inCheckpoints) target.state = MergeInstance.of(destination, valve);
+    const merge = new AlignedInputs(target, streams.length, aligned, valve);
     streams.forEach((s, i) => {
       if (destination.closed) return;
       subscribeElements(
@@ -366,7 +378,7 @@ export function mergeWithValve(streams: readonly AnyStream[], aligned: boolean):
 /** {@link mergeStreams} and {@link union}, named after the caller for errors in their arguments. */
 function mergeArgs(args: readonly unknown[], caller: string): Observable<StreamElement<unknown, unknown>> {
   const { streams, aligned } = streamsAndOptions(args, caller);
-  return mergeWithValve(streams, aligned);
+  return mergeWithValve(streams, aligned, true);
 }
 
 /**

@@ -1,0 +1,105 @@
+// A merge of event-time streams restored from a savepoint combines its inputs' watermarks as the uninterrupted run
+// does (its valve is in the checkpoint, docs/SEMANTICS.md §2.4, §8): lateness and timer firings are the same.
+import { describe, expect, it } from 'vitest';
+import { boundedOutOfOrderness, count, memoryStore, mergeStreams, runJob, sideOutput, toArray, tumblingWindows, valueState, type Source, type SourceRead, type StreamElement, type WindowResult } from '../src/index.js';
+import { aggregate, eventTime, keyBy, map, process, window } from '../operators/index.js';
+import type { Observable } from 'rxjs';
+
+type E = { readonly id: string; readonly ts: number };
+const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+
+/** A replayable source whose reads wait for `step()`: the test decides how the two sources interleave. */
+function stepper(values: readonly E[]): { source: Source<E>; step: () => Promise<void> } {
+  let waiting: ((r: SourceRead<E>) => void) | undefined;
+  let i = 0;
+  const source: Source<E> = {
+    description: 'stepper',
+    open(offset) {
+      i = Number(offset ?? 0);
+      return { read: () => new Promise<SourceRead<E>>((res) => (waiting = res)), offset: () => String(i), close() {} };
+    },
+  };
+  const step = async (): Promise<void> => {
+    await tick();
+    const w = waiting as (r: SourceRead<E>) => void;
+    waiting = undefined;
+    w(i < values.length ? { values: [values[i++] as E], done: false } : { values: [], done: true });
+    await tick();
+  };
+  return { source, step };
+}
+
+type In = { a: Observable<StreamElement<E, undefined>>; b: Observable<StreamElement<E, undefined>> };
+const stamp = (s: Observable<StreamElement<E, undefined>>) => s.pipe(eventTime((e: E) => e.ts, boundedOutOfOrderness(0, { interval: 0 })));
+const late = sideOutput<E>('late');
+const windowed = ({ a, b }: In) =>
+  mergeStreams(stamp(a), stamp(b)).pipe(
+    keyBy(() => 'k'),
+    window(tumblingWindows(100), { lateData: late, name: 'w' }),
+    aggregate(count()),
+    map((r: WindowResult<string, number>) => `[${r.window.start}] n=${r.value}`),
+  );
+const timers = ({ a, b }: In) =>
+  mergeStreams(stamp(a), stamp(b)).pipe(
+    keyBy(() => 'k'),
+    process<E, string, string, { n: ReturnType<typeof valueState<number>> }>({
+      name: 'p',
+      state: { n: valueState<number>() },
+      onElement(e, ctx) {
+        ctx.state.n.set((ctx.state.n.get() ?? 0) + 1);
+        ctx.timers.registerEventTime(e.ts + 200);
+      },
+      onTimer(ts, ctx) {
+        ctx.emit(`timer@${ts} sees ${ctx.state.n.get() ?? 0} elements`);
+      },
+    }),
+  );
+
+/** Reads a0, b0, (a savepoint and a resume when `cut`), b1, b2, a1, then the ends. */
+async function scenario(pipeline: (s: In) => Observable<StreamElement<string, unknown>>, A: readonly E[], B: readonly E[], cut: boolean): Promise<{ main: string[]; late: string[] }> {
+  const store = memoryStore();
+  const sinks = { main: toArray<string>(), late: toArray<E>() };
+  const order = ['a', 'b', 'b', 'b', 'a', 'a', 'b'];
+  const a = stepper(A);
+  const b = stepper(B);
+  const start = () => runJob({ name: 'j', sources: { a: a.source, b: b.source }, pipeline, sinks, checkpoint: { intervalMs: 1e9, store } });
+  let job = start();
+  for (let k = 0; k < order.length; k++) {
+    if (cut && k === 2) {
+      await job.stop({ savepoint: true });
+      await job.done;
+      job = start();
+    }
+    await (order[k] === 'a' ? a : b).step();
+  }
+  await job.done;
+  return { main: [...sinks.main.values], late: sinks.late.values.map((e) => e.id) };
+}
+
+describe('a merge restored from a savepoint', () => {
+  const A = [
+    { id: 'a0', ts: 2000 },
+    { id: 'a1', ts: 2500 },
+  ];
+  it('finds late what the uninterrupted run finds late (the input ahead still counts)', async () => {
+    const B = [
+      { id: 'b0', ts: 1000 },
+      { id: 'b1', ts: 1500 },
+      { id: 'b2', ts: 1200 },
+    ];
+    const expected = { main: ['[1000] n=1', '[1500] n=1', '[2000] n=1', '[2500] n=1'], late: ['b2'] };
+    expect(await scenario(windowed, A, B, false)).toStrictEqual(expected);
+    expect(await scenario(windowed, A, B, true)).toStrictEqual(expected);
+  });
+
+  it('fires event-time timers where the uninterrupted run fires them', async () => {
+    const B = [
+      { id: 'b0', ts: 1000 },
+      { id: 'b1', ts: 1500 },
+      { id: 'b2', ts: 1600 },
+    ];
+    const uninterrupted = await scenario(timers, A, B, false);
+    expect(uninterrupted.main[0]).toBe('timer@1200 sees 3 elements');
+    expect(await scenario(timers, A, B, true)).toStrictEqual(uninterrupted);
+  });
+});
