@@ -127,6 +127,8 @@ describe('checkpointed jobs', () => {
     expect(loaded?.operators.map((o) => [o.operator, o.full, o.entries.length, o.watermark])).toStrictEqual([
       ['per-second', true, 0, '{"$n":"Infinity"}'],
       ['running', true, 0, '{"$n":"Infinity"}'],
+      // (where the job's dealing of records to its copies goes on: the copy the next record would go to)
+      ['runJob@dealing', true, 0, expect.stringMatching(/^[01]$/)],
     ]);
   });
 

@@ -362,7 +362,10 @@ describe('parallel in worker threads', () => {
       await source.reached;
       expect((await job.triggerCheckpoint()).id).toBe(1);
       const cp = await store.loadCheckpoint('nested-barrier', 1);
-      expect(cp?.operators.map((o) => [o.operator, o.entries.length])).toStrictEqual([['total', 2]]);
+      expect(cp?.operators.map((o) => [o.operator, o.entries.length])).toStrictEqual([
+        ['total', 2],
+        ['runJob@dealing', 0],
+      ]);
       source.open();
       expect((await job.done).state).toBe('finished');
       expect([...out.values].sort()).toStrictEqual(['u1=1', 'u1=4', 'u2=2']);

@@ -1,5 +1,6 @@
 import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import { addRows, noRows, PackedSnapshot, rowSizeClass, takeLargestRows, type OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { decodeValue, encodeValue } from '../state/codec.js';
 import { PipelineRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
 import { isMaxParallelism } from '../keys/keyGroups.js';
 import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '../parallel/group.js';
@@ -59,6 +60,8 @@ interface PendingCheckpoint {
   readonly id: number;
   readonly startedAt: number;
   readonly offsets: readonly string[];
+  /** The copy the next dealt record goes to, at the barrier (see {@link DEALING}). */
+  readonly dealing: number;
   readonly full: boolean;
   readonly savepoint: boolean;
   readonly snapshots: OperatorSnapshot[];
@@ -181,8 +184,10 @@ class JobRunner<T, R> {
   private copies = 1;
   /** Whether each of several unnamed sources feeds its own copy (else records are dealt to the copies in turn). */
   private perSource = false;
-  /** The copy the next dealt record goes to (from 0 after each barrier). */
+  /** The copy the next dealt record goes to (it goes on across barriers; in checkpoints: see {@link DEALING}). */
   private nextSubtask = 0;
+  /** The dealing position a restored checkpoint holds (applied once the number of copies is known). */
+  private dealtFrom = 0;
   private readonly output$ = new Subject<R>();
   private readonly checkpoints$ = new Subject<CheckpointInfo>();
   private readonly metrics$ = new Subject<JobMetrics>();
@@ -407,6 +412,11 @@ class JobRunner<T, R> {
 
     const restore = new Map<string, readonly OperatorSnapshot[]>();
     for (const s of loaded?.operators ?? []) {
+      if (s.operator === DEALING) {
+        const at = s.watermark === undefined ? 0 : Number(decodeValue(s.watermark));
+        this.dealtFrom = Number.isSafeInteger(at) && at >= 0 ? at : 0;
+        continue;
+      }
       if (s.maxParallelism !== this.maxParallelism) {
         throw new JobError(
           s.operator,
@@ -434,6 +444,8 @@ class JobRunner<T, R> {
     const inputCount = names === undefined ? 1 : names.length;
     this.perSource = names === undefined && this.sources.length > 1;
     this.copies = this.perSource ? Math.max(this.sources.length, this.parallelism) : this.parallelism;
+    // (restored at the parallelism it was taken with, the dealing goes on where it was; at another, from its place modulo the copies)
+    this.nextSubtask = this.dealtFrom % this.copies;
     const build = (copy: number): Observable<StreamElement<R>> => {
       const input = (k: number) =>
         new Observable<StreamElement<T, undefined>>((s) => {
@@ -645,7 +657,7 @@ class JobRunner<T, R> {
       names.add(i.name);
     }
     if (loaded === undefined || this.config.allowNonRestoredState === true) return;
-    const unknown = loaded.operators.map((s) => s.operator).filter((n) => !names.has(n));
+    const unknown = loaded.operators.map((s) => s.operator).filter((n) => !names.has(n) && n !== DEALING);
     if (unknown.length > 0) {
       throw new JobError(
         unknown[0] as string,
@@ -766,8 +778,8 @@ class JobRunner<T, R> {
 
   /**
    * Pushes a batch of source `i`. Several copies of the pipeline: each of several unnamed sources feeds its own copy;
-   * otherwise records are dealt to the copies in turn, from copy 0 after each barrier (so a restored run deals them
-   * as the uninterrupted one did), and control elements in the data go to every copy.
+   * otherwise records are dealt to the copies in turn, on across barriers (a checkpoint holds where: a restored run
+   * deals them as the uninterrupted one did), and control elements in the data go to every copy.
    */
   private push(i: number, r: SourceRead<T>): void {
     if (r.done) this.readerDone[i] = true;
@@ -918,6 +930,7 @@ class JobRunner<T, R> {
       id: this.nextId++,
       startedAt: this.scheduler.now(),
       offsets: [...this.offsets],
+      dealing: this.nextSubtask,
       full: savepoint || this.forceFull,
       savepoint,
       snapshots: [],
@@ -930,7 +943,6 @@ class JobRunner<T, R> {
     this.current = cp;
     this.pushing = true;
     try {
-      this.nextSubtask = 0;
       this.toEveryInput((input) => input.next(barrier(cp.id)));
     } finally {
       this.pushing = false;
@@ -1014,6 +1026,9 @@ class JobRunner<T, R> {
   private async persist(cp: PendingCheckpoint): Promise<void> {
     // (synchronous up to the first await: the next checkpoint's deltas build on this one)
     this.addUnreached(cp);
+    if (this.copies > 1 && !this.perSource) {
+      cp.snapshots.push({ operator: DEALING, full: true, maxParallelism: this.maxParallelism, watermark: encodeValue(cp.dealing), entries: [] });
+    }
     const allFull = cp.snapshots.every((s) => s.full);
     const parent = allFull ? undefined : this.snapshotBase;
     this.snapshotBase = cp.id;
@@ -1438,3 +1453,11 @@ class InputFanout<E> implements JobInput<E> {
     for (const s of this.subscribers) if (!s.closed) s.complete();
   }
 }
+
+/**
+ * The pseudo-operator under which a checkpoint of `runJob({ parallelism })` keeps its dealing position: the copy the
+ * next source record goes to. Dealing goes on across barriers (restarting it at each barrier made the output depend on
+ * where checkpoints fell: which copy's `eventTime` stamps a record moves the merged watermark), and a restore takes it
+ * up where the checkpoint left it. No stateful operator has this name (`@` and `#` mark the generated names).
+ */
+const DEALING = 'runJob@dealing';
