@@ -1,7 +1,6 @@
 import type { Subscriber } from 'rxjs';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { runtimeOf, type OperatorRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
-import { MIN_WATERMARK } from '../elements/index.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
 import type { WatermarkCombiner } from './valve.js';
 
@@ -74,7 +73,7 @@ export class MergeInstance implements StatefulOperatorInstance {
   }
 
   get watermark(): number {
-    return this.valve.outputWatermark ?? MIN_WATERMARK;
+    return this.valve.outputWatermark;
   }
 
   peekState(): unknown {
