@@ -57,7 +57,17 @@ export class MergeInstance implements StatefulOperatorInstance {
     const last = snapshots?.[snapshots.length - 1];
     if (last?.watermark !== undefined) {
       const saved = decodeValue(last.watermark) as SavedMerge | number;
-      if (typeof saved === 'object' && saved !== null && Array.isArray(saved.inputs)) valve.restore(saved.inputs);
+      if (typeof saved === 'object' && saved !== null && Array.isArray(saved.inputs)) {
+        // (a merge of another number of streams under this name: its inputs are not these; said, and started afresh)
+        if (saved.inputs.length === valve.state().length) valve.restore(saved.inputs);
+        else {
+          runtime.warn?.(
+            instance.name,
+            `${instance.name}: the checkpoint's merge at this place combined another number of streams; this one starts with every input at MIN_WATERMARK ` +
+              '(lateness right after the restore may differ from an uninterrupted run). Merge the same streams as before to restore it.',
+          );
+        }
+      }
     }
     return instance;
   }
