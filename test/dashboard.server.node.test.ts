@@ -25,18 +25,27 @@ function fakeJob(operators: Record<string, unknown> = {}): { job: Job<unknown>; 
   return { job, calls: () => calls, checkpoints$ };
 }
 
-/** What the server answers to `request` sent raw on a socket (until it closes the connection, or 2 s). */
-function rawRequest(port: number, request: string): Promise<string> {
+/**
+ * Sends `request` raw on a socket and reads what comes back until the server closes the connection (`closed`), or
+ * `timeoutMs` passed. `stallMs`: after the first chunk, reads nothing for that long, then reads on.
+ */
+function rawRequest(port: number, request: string, { timeoutMs = 2_000, stallMs }: { timeoutMs?: number; stallMs?: number } = {}): Promise<{ reply: string; closed: boolean }> {
   return new Promise((resolve) => {
     let reply = '';
     const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
     socket.on('data', (b) => (reply += b.toString()));
-    socket.on('close', () => resolve(reply));
-    socket.on('error', () => resolve(reply));
+    if (stallMs !== undefined) {
+      socket.once('data', () => {
+        socket.pause();
+        setTimeout(() => socket.resume(), stallMs);
+      });
+    }
+    socket.on('close', () => resolve({ reply, closed: true }));
+    socket.on('error', () => resolve({ reply, closed: true }));
     setTimeout(() => {
       socket.destroy();
-      resolve(reply);
-    }, 2_000);
+      resolve({ reply, closed: false });
+    }, timeoutMs);
   });
 }
 
@@ -60,7 +69,7 @@ describe('serveDashboard: the server', () => {
     const dashboard = await serveDashboard(job, { intervalMs: 60_000 });
     try {
       const port = Number(new URL(dashboard.url).port);
-      const bad = await rawRequest(port, 'GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      const { reply: bad } = await rawRequest(port, 'GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
       expect(bad.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
       const page = await fetch(dashboard.url);
       expect(page.status).toBe(200);
@@ -94,21 +103,9 @@ describe('serveDashboard: the server', () => {
     const dashboard = await serveDashboard(job, { intervalMs: 5, keep: 1 });
     try {
       const port = Number(new URL(dashboard.url).port);
-      const closed = await new Promise<boolean>((resolve) => {
-        const socket = net.connect(port, '127.0.0.1', () => socket.write('GET /events HTTP/1.1\r\nHost: x\r\n\r\n'));
-        // reads the first chunk, then nothing for a second; then reads on: the server has dropped it by then, so what
-        // it had sent drains and the connection ends (a stream it still fed would stay open)
-        socket.once('data', () => {
-          socket.pause();
-          setTimeout(() => socket.resume(), 1_000);
-        });
-        socket.on('close', () => resolve(true));
-        socket.on('error', () => resolve(true));
-        setTimeout(() => {
-          socket.destroy();
-          resolve(false);
-        }, 8_000);
-      });
+      // reads the first chunk, then nothing for a second; then reads on: the server has dropped it by then, so what
+      // it had sent drains and the connection ends (a stream it still fed would stay open)
+      const { closed } = await rawRequest(port, 'GET /events HTTP/1.1\r\nHost: x\r\n\r\n', { stallMs: 1_000, timeoutMs: 8_000 });
       expect(closed).toBe(true);
       expect((await fetch(dashboard.url)).status).toBe(200);
     } finally {
