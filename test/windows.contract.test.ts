@@ -166,6 +166,28 @@ function windowOperatorContract(name: string, make: WindowOperatorFactory): void
       ]);
     });
 
+    it('a fractional timestamp above the watermark but after its windows\' last millisecond is late: to lateData, else dropped, counted and warned about', () => {
+      // 9.5 is in [0, 10), whose last millisecond 9 (end − 1, as Flink) the watermark 9.2 passed: the window is gone
+      const late: LateSide = new Subject();
+      const h = windowed(make(tumblingWindows(10), { lateData: late }, countOf()), [['a', 1, 5], 9.2, ['a', 1, 9.5], ['a', 1, 10.5]]);
+      h.complete();
+      expect(lines(h)).toStrictEqual(['a [0,10) 1 @9', 'W 9.2', 'a [10,20) 1 @19', 'W MAX']);
+      expect(h.sideOutput(late).map((r: StreamRecord<E, string>) => `${r.key} ${r.timestamp}`)).toStrictEqual(['a 9.5']);
+      const sliding = windowed(make(slidingWindows(20, 10), { name: 'w' }, countOf()), [['a', 1, 5], 19.2, ['a', 1, 19.5], ['a', 1, 9.5]]);
+      sliding.complete();
+      // 19.5 is in [0, 20), gone, and in [10, 30), open: not late; 9.5 only in gone windows: late
+      expect(lines(sliding)).toStrictEqual(['a [-10,10) 1 @9', 'a [0,20) 1 @19', 'W 19.2', 'a [10,30) 1 @29', 'W MAX']);
+      expect(sliding.metrics().lateRecordsDropped).toBe(1);
+      expect(sliding.warnings()).toStrictEqual([
+        'w: a record arrived after its windows were cleaned up (timestamp 9.5 + allowedLateness 0 <= watermark 19.2) and was dropped. Dropped records are counted in the lateRecordsDropped metric; pass { lateData: subject } to window(...) to receive them, or raise allowedLateness.',
+      ]);
+      const dropped = windowed(make(tumblingWindows(10), { name: 'w' }, countOf()), [['a', 1, 5], 9.2, ['a', 1, 9.5]]);
+      expect(dropped.metrics().lateRecordsDropped).toBe(1);
+      expect(dropped.warnings()).toStrictEqual([
+        'w: a record arrived after its windows were cleaned up (timestamp 9.5, after the last millisecond of each of its windows, end − 1 + allowedLateness 0 <= watermark 9.2: stamp records in whole milliseconds) and was dropped. Dropped records are counted in the lateRecordsDropped metric; pass { lateData: subject } to window(...) to receive them, or raise allowedLateness.',
+      ]);
+    });
+
     it('sliding 30 / 10, allowedLateness 20: a late element fires its ended windows at once, in descending start order', () => {
       const late: LateSide = new Subject();
       const h = windowed(make(slidingWindows(30, 10), { allowedLateness: 20, lateData: late }, sumOfValues()), [

@@ -395,8 +395,9 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const wm = this.watermark;
     const kmax = this.lastWindowOf(index);
     if (this.windowMaxTimestamp(kmax) + L <= wm) {
-      // every window of the element is late (the one with the largest start ends last)
-      if (rec.timestamp + L <= wm) this.late(rec);
+      // every window of the element is late (the one with the largest start ends last): the element is, even when a
+      // fractional timestamp puts it above the watermark after its windows' last millisecond (docs/SEMANTICS.md §3.3)
+      this.late(rec);
       return;
     }
     const slice = this.sliceAt(index);

@@ -341,7 +341,11 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
     if (!this.warned) {
       this.warned = true;
       this.warn(
-        `${this.name}: a record arrived after its windows were cleaned up (timestamp ${r.timestamp} + allowedLateness ${this.lateness} <= watermark ${this.watermark}) and was dropped. ` +
+        `${this.name}: a record arrived after its windows were cleaned up (${
+          r.timestamp + this.lateness <= this.watermark
+            ? `timestamp ${r.timestamp} + allowedLateness ${this.lateness} <= watermark ${this.watermark}`
+            : `timestamp ${r.timestamp}, after the last millisecond of each of its windows, end − 1 + allowedLateness ${this.lateness} <= watermark ${this.watermark}: stamp records in whole milliseconds`
+        }) and was dropped. ` +
           `Dropped records are counted in the lateRecordsDropped metric; pass { lateData: subject } to ${this.plain === undefined ? 'window' : this.fn.name}(...) to receive them, or raise allowedLateness.`,
       );
     }
