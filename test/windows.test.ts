@@ -246,6 +246,23 @@ describe('allowed lateness, late firings and late side output', () => {
     expect(h.keys()).toStrictEqual([]);
   });
 
+  it('sessions restored with less allowed lateness: a kept session past its new cleanup time is cleaned up at the restore, a late element is late', () => {
+    const op = (lateness: number) => pipe(window<E, string>(sessionWindows(5), { name: 'w', allowedLateness: lateness }), processWindow((els: readonly E[]) => els.map((e) => e[1]).join('+')));
+    const before = windowed(op(10), [['k', 1, 5], ['k', 2, 10], 16]);
+    expect(lines(before)).toStrictEqual(['k [5,15) "1+2" @14', 'W 16']);
+    const cp = before.snapshot();
+    // the same lateness: [5,15) is kept until 24, so an element at 3 merges into it and fires it late
+    const same = feed(harness(op(10), { restore: cp }), [['k', 3, 3], 30]);
+    expect(lines(same)).toStrictEqual(['k [3,15) "1+2+3" @14', 'W 30']);
+    // none: [5,15) was done at 14 (≤ 16); an element at 3 (or 7, inside it) is late, and nothing stays behind
+    for (const ts of [3, 7]) {
+      const less = feed(harness(op(0), { restore: cp }), [['k', 3, ts]]);
+      expect([less.error, lines(less), less.metrics().lateRecordsDropped, less.keys(), less.timers('k')]).toStrictEqual([undefined, [], 1, [], []]);
+      feed(less, [1000]);
+      expect([lines(less), less.operators[0]?.stateEntries]).toStrictEqual([['W 1000'], 0]);
+    }
+  });
+
   it('without lateData, dropped records are counted and warned about once', () => {
     const h = windowed(pipe(window<E, string>(tumblingWindows(100), { name: 'clicks-per-100ms' }), aggregate(count())), [['k', 1, 5], 500, ['k', 1, 6], ['k', 1, 7]]);
     expect(h.metrics().lateRecordsDropped).toBe(2);

@@ -273,31 +273,68 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
   // ---- timers (docs/SEMANTICS.md §3.4) -----------------------------------------------------------------------------------------
 
   /**
-   * Restores state and timers; then a window whose event-time timers all come before its cleanup time here gets its
-   * cleanup timer (docs/SEMANTICS.md §3.4): restored with more allowed lateness than the checkpoint was taken with,
-   * its old cleanup timer comes too early to clean it up, and without a new one it would stay forever unless an
-   * element came for it. (With less, the old, later timer cleans it up: a new one at the window's max timestamp
-   * would fire it again.)
+   * Restores state and timers, then fits the windows to this operator's allowed lateness (docs/SEMANTICS.md §3.4):
+   * - restored with more allowed lateness than the checkpoint was taken with, a window whose event-time timers all
+   *   come before its cleanup time here gets its cleanup timer: its old one comes too early to clean it up, and without
+   *   a new one it would stay forever unless an element came for it;
+   * - restored with less, a window whose cleanup time here the restored watermark has passed is cleaned up now, as its
+   *   cleanup timer would have done (it fired when the watermark passed its end): kept, a late element could merge a
+   *   session into it (a window late from birth, which fails the stream) or be dropped without its contents going.
+   *   Other windows keep their old, later timer, which cleans them up (a new one at the window's max timestamp would
+   *   fire it again).
    */
   override restore(snapshots: readonly OperatorSnapshot[]): void {
     super.restore(snapshots);
     if (!this.assigner.isEventTime) return;
     const b = this.backend;
-    // per key and window: its latest timer
-    const latest = new Map<KeyId, Map<Namespace, Timer>>();
+    // per key and window: its timers
+    const byWindow = new Map<KeyId, Map<Namespace, Timer[]>>();
     for (const t of b.allTimers('event')) {
-      let windows = latest.get(t.id);
-      if (windows === undefined) latest.set(t.id, (windows = new Map()));
-      const seen = windows.get(t.ns);
-      if (seen === undefined || t.timestamp > seen.timestamp) windows.set(t.ns, t);
+      let windows = byWindow.get(t.id);
+      if (windows === undefined) byWindow.set(t.id, (windows = new Map()));
+      const timers = windows.get(t.ns);
+      if (timers === undefined) windows.set(t.ns, [t]);
+      else timers.push(t);
     }
-    for (const windows of latest.values()) {
-      for (const t of windows.values()) {
-        const w = this.assigner.windowOf(t.ns);
-        if (this.cleanupTime(w) <= t.timestamp) continue;
-        b.setCurrent(t.key, t.id);
+    for (const windows of byWindow.values()) {
+      for (const [ns, timers] of windows) {
+        const first = timers[0] as Timer;
+        b.setCurrent(first.key, first.id);
+        const w = this.assigner.windowOf(ns);
+        if (this.isWindowLate(w)) {
+          this.cleanUpRestored(w, timers);
+          continue;
+        }
+        let latest = first.timestamp;
+        for (const t of timers) if (t.timestamp > latest) latest = t.timestamp;
+        if (this.cleanupTime(w) <= latest) continue;
         this.registerCleanupTimer(w);
       }
+    }
+  }
+
+  /** A restored window of the current key past its cleanup time here: its contents, trigger state and timers go. */
+  private cleanUpRestored(w: TimeWindow, timers: readonly Timer[]): void {
+    const a = this.assigner;
+    const b = this.backend;
+    for (const t of timers) b.deleteTimer('event', t.timestamp, t.ns);
+    let set: MergingWindowSet | undefined;
+    let stateNs: Namespace = a.namespaceOf(w);
+    if (a.merging) {
+      b.setNamespace('');
+      set = new MergingWindowSet(b.get(MERGING_SET) as [number, number, number, number][] | undefined);
+      const sw = set.stateWindowOf(w);
+      if (sw === undefined) return; // the stale timers of a merged-away window
+      stateNs = a.namespaceOf(sw);
+    }
+    this.clearContents(stateNs);
+    this.callTrigger(w, () => {
+      this.trigger.clear(w, this.tctx);
+      return 'continue';
+    });
+    if (set !== undefined) {
+      set.retire(w);
+      this.persistSet(set);
     }
   }
 
