@@ -315,18 +315,27 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
 
   /** A restored window of the current key past its cleanup time here: its contents, trigger state and timers go. */
   private cleanUpRestored(w: TimeWindow, timers: readonly Timer[]): void {
+    for (const t of timers) this.backend.deleteTimer('event', t.timestamp, t.ns);
+    const found = this.stateOfWindow(w);
+    if (found !== undefined) this.cleanUp(w, found.stateNs, found.set);
+  }
+
+  /**
+   * Where window `w` of the current key keeps its contents: its own namespace, or with a merging assigner its state
+   * window's, with the key's merging set; undefined for a window merged away (whose timers are stale).
+   */
+  private stateOfWindow(w: TimeWindow): { readonly stateNs: Namespace; readonly set: MergingWindowSet | undefined } | undefined {
     const a = this.assigner;
+    if (!a.merging) return { stateNs: a.namespaceOf(w), set: undefined };
     const b = this.backend;
-    for (const t of timers) b.deleteTimer('event', t.timestamp, t.ns);
-    let set: MergingWindowSet | undefined;
-    let stateNs: Namespace = a.namespaceOf(w);
-    if (a.merging) {
-      b.setNamespace('');
-      set = new MergingWindowSet(b.get(MERGING_SET) as [number, number, number, number][] | undefined);
-      const sw = set.stateWindowOf(w);
-      if (sw === undefined) return; // the stale timers of a merged-away window
-      stateNs = a.namespaceOf(sw);
-    }
+    b.setNamespace('');
+    const set = new MergingWindowSet(b.get(MERGING_SET) as [number, number, number, number][] | undefined);
+    const sw = set.stateWindowOf(w);
+    return sw === undefined ? undefined : { stateNs: a.namespaceOf(sw), set };
+  }
+
+  /** A window's cleanup (docs/SEMANTICS.md §3.4): its contents, its trigger's state and timers, its place in the set. */
+  private cleanUp(w: TimeWindow, stateNs: Namespace, set: MergingWindowSet | undefined): void {
     this.clearContents(stateNs);
     this.callTrigger(w, () => {
       this.trigger.clear(w, this.tctx);
@@ -340,35 +349,17 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
 
   protected onTimer(t: Timer): void {
     const a = this.assigner;
-    const b = this.backend;
     const w = a.windowOf(t.ns);
-    let stateNs: Namespace = t.ns;
-    let set: MergingWindowSet | undefined;
-    if (a.merging) {
-      b.setNamespace('');
-      set = new MergingWindowSet(b.get(MERGING_SET) as [number, number, number, number][] | undefined);
-      const sw = set.stateWindowOf(w);
-      if (sw === undefined) return; // a stale timer of a merged-away window
-      stateNs = a.namespaceOf(sw);
-    }
+    const found = this.stateOfWindow(w);
+    if (found === undefined) return; // a stale timer of a merged-away window
     const result = this.callTrigger(w, () =>
       t.domain === 'event' ? this.trigger.onEventTime(t.timestamp, w, this.tctx) : this.trigger.onProcessingTime(t.timestamp, w, this.tctx),
     );
-    this.apply(result, w, stateNs);
+    this.apply(result, w, found.stateNs);
     const cleanupDomain = a.isEventTime ? 'event' : 'processing';
     // (at or past its cleanup time: a window restored with less allowed lateness than its timer was registered with
     // is cleaned up by that timer, instead of staying forever; otherwise the cleanup timer fires at exactly that time)
-    if (t.domain === cleanupDomain && t.timestamp >= this.cleanupTime(w)) {
-      this.clearContents(stateNs);
-      this.callTrigger(w, () => {
-        this.trigger.clear(w, this.tctx);
-        return 'continue';
-      });
-      if (set !== undefined) {
-        set.retire(w);
-        this.persistSet(set);
-      }
-    }
+    if (t.domain === cleanupDomain && t.timestamp >= this.cleanupTime(w)) this.cleanUp(w, found.stateNs, found.set);
   }
 
   // ---- trigger context hooks -------------------------------------------------------------------------------------
