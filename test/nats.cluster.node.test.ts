@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { asyncScheduler, merge, pipe, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClicks } from '../demo/clicks.js';
-import { ConfigurationError, count, memoryStore, runJob, toArray, tumblingWindows, type Sink, type StreamElement } from '../src/index.js';
+import { ConfigurationError, count, memoryStore, runJob, toArray, tumblingWindows, type Sink, type StateStore, type StreamElement } from '../src/index.js';
 import { aggregate, keyBy, map, window } from '../operators/index.js';
 import { jetStreamSink, jetStreamSource, runClusterJob } from '../src/nats/index.js';
 import type { Click } from '../demo/clicks.js';
@@ -122,8 +122,8 @@ describe.runIf(run)('runClusterJob', () => {
   });
 
   /** A one-member cluster job over the click sources, checkpointed to memory every 10 ms. */
-  const oneMember = (name: string, pipeline: unknown, sink: (task: number) => Sink<unknown>) =>
-    runClusterJob({ name, connection: nc, members: 1, member: 0, sources: clickSources(nc, INPUT_PARTITIONS), pipeline: pipeline as never, sink, checkpoint: { intervalMs: 10, store: () => memoryStore() } });
+  const oneMember = (name: string, pipeline: unknown, sink: (task: number) => Sink<unknown>, store: (task: string) => StateStore = () => memoryStore()) =>
+    runClusterJob({ name, connection: nc, members: 1, member: 0, sources: clickSources(nc, INPUT_PARTITIONS), pipeline: pipeline as never, sink, checkpoint: { intervalMs: 10, store } });
 
   it('a failing task fails its member with the error, and stops the member\'s other tasks', async () => {
     const job = oneMember('failing', pipe(keyBy(() => 1n), window(tumblingWindows(1000)), aggregate(count())), () => toArray<unknown>() as Sink<unknown>);
@@ -133,16 +133,44 @@ describe.runIf(run)('runClusterJob', () => {
     expect(states.every((s) => s === 'failed' || s === 'stopped')).toBe(true);
   });
 
-  it('a task that cannot be made (its sink factory throws) fails the member; the tasks already started stop, stop() returns', async () => {
-    const job = oneMember('unmade', clusterPipeline, (task) => {
-      if (task === 1) throw new Error('no sink for task 1');
-      return toArray<unknown>() as Sink<unknown>;
-    });
+  it('a task that cannot be made (its sink factory throws) fails the member; the tasks already started stop, stop() returns; every store opened is closed', async () => {
+    const stores = { opened: 0, closed: 0 };
+    const counted = (): StateStore => {
+      stores.opened++;
+      const store = memoryStore();
+      return Object.assign(Object.create(store) as StateStore, { close: () => (stores.closed++, store.close()) });
+    };
+    const job = oneMember(
+      'unmade',
+      clusterPipeline,
+      (task) => {
+        if (task === 1) throw new Error('no sink for task 1');
+        return toArray<unknown>() as Sink<unknown>;
+      },
+      counted,
+    );
     await expect(job.done).rejects.toThrow('runClusterJob(unmade): a task could not start: no sink for task 1');
+    // (the unmade task's store too: it was opened before its sink failed)
+    await new Promise((r) => setTimeout(r, 50));
+    expect(stores.opened).toBeGreaterThan(1);
+    expect(stores.closed).toBe(stores.opened);
     await job.stop();
     await expect(job.triggerCheckpoint()).rejects.toThrow('a task could not start');
     const states = await Promise.all(job.tasks.map((t) => t.job.done.then((s) => s.state, () => 'failed')));
     expect(states.every((s) => s === 'stopped' || s === 'failed')).toBe(true);
+  });
+
+  it('an exchange stream that cannot be created fails the member naming why, and its streams end', async () => {
+    // another stream takes the exchange's subjects
+    await jsm.streams.add({ name: 'TAKEN', subjects: ['tidewater.taken.>'], storage: StorageType.Memory });
+    const job = oneMember('taken', clusterPipeline, () => toArray<unknown>() as Sink<unknown>);
+    const ended = { output: false, checkpoints: false, metrics: false };
+    job.output$.subscribe({ complete: () => (ended.output = true) });
+    job.checkpoints$.subscribe({ complete: () => (ended.checkpoints = true) });
+    job.metrics$.subscribe({ complete: () => (ended.metrics = true) });
+    await expect(job.done).rejects.toThrow("runClusterJob(taken): cannot open or create the exchange stream 'TIDEWATER_taken': subjects overlap with an existing stream");
+    expect(ended).toStrictEqual({ output: true, checkpoints: true, metrics: true });
+    await jsm.streams.delete('TAKEN');
   });
 
   it('three members in one process produce exactly what one process produces', async () => {
@@ -195,6 +223,9 @@ describe.runIf(run)('runClusterJob', () => {
     );
     await Promise.all([first.stop(), second.stop()]);
     await Promise.all([first.done, second.done]);
+    // heartbeats are core NATS, outside the exchange stream: none stored there
+    const exchange = await jsm.streams.info('TIDEWATER_beats', { subjects_filter: '>' });
+    expect(Object.keys(exchange.state.subjects ?? {}).filter((s) => s.includes('members'))).toStrictEqual([]);
     expect(seen.slice(0, 2)).toStrictEqual(['up,unknown', 'up,down']);
     expect(seen).toContain('up,up');
     expect(seen.at(-1)).toMatch(/^stopped,(up|stopped)$/);

@@ -392,7 +392,8 @@ describe.runIf(run)('tidewater/nats', () => {
       for (const v of ['a', 'b', 'c']) first.write(v);
       const state = await first.preCommit(1);
       // the crash: checkpoint 1 is durable, and its commit published 'a' and 'b' only
-      const run = (JSON.parse(state) as { pending: { run: string }[] }).pending[0]?.run as string;
+      const saved = JSON.parse(state) as { pending: { run: string }[]; timeline: { id: string } };
+      const run = saved.pending[0]?.run as string;
       const js = (await import('@nats-io/jetstream')).jetstream(nc);
       const { headers } = await import('@nats-io/nats-core');
       for (const [i, v] of ['a', 'b'].entries()) {
@@ -400,6 +401,7 @@ describe.runIf(run)('tidewater/nats', () => {
         h.set('Tidewater-Job', 'j');
         h.set('Tidewater-Checkpoint', '1');
         h.set('Tidewater-Index', String(i));
+        h.set('Tidewater-Timeline', saved.timeline.id);
         await js.publish(subject, utf8.encode(JSON.stringify(v)), { msgID: `${run}:1:${i}`, headers: h });
       }
       await first.close(false);
@@ -414,6 +416,46 @@ describe.runIf(run)('tidewater/nats', () => {
       expect(await sink.committedAhead?.({ job: 'j', transactional: true, restored: state, restoredCheckpoint: 1 })).toStrictEqual({
         checkpoint: 2,
         what: `messages on '${subject}' up to checkpoint 2 (stream sequence 4)`,
+        loss: 'publish that output again after them (a JetStream subject cannot be cut back)',
+      });
+    });
+
+    it('checkpoint ids are compared within one line of checkpoints: a job started afresh on a new store publishes its restored output, although an earlier line went to higher ids', async () => {
+      const output = await newStream((s) => [`${s}.out`]);
+      const subject = output.subjects[0] as string;
+      const sink = jetStreamSink<string>({ connection: nc, subject });
+      const values = async () => (await readSubject(output.name, subject)).map((m) => m.value);
+      // line A (its store later lost) publishes checkpoints 1 to 3
+      const a = await sink.open({ job: 'j', transactional: true, restored: undefined });
+      let stateA = '';
+      for (const n of [1, 2, 3]) {
+        a.write(`a${n}`);
+        stateA = await a.preCommit(n);
+        await a.commit(n);
+      }
+      await a.close(true);
+      // line B starts afresh (a new store): the subject is ahead of it, as before; its checkpoint 1 is durable, its
+      // commit crashed before publishing
+      expect((await sink.committedAhead?.({ job: 'j', transactional: true, restored: undefined }))?.checkpoint).toBe(3);
+      const b = await sink.open({ job: 'j', transactional: true, restored: undefined });
+      b.write('b1');
+      b.write('b2');
+      const stateB = await b.preCommit(1);
+      await b.close(false);
+      // restored from B's checkpoint 1: A's checkpoint 3 is of another line, from before B began — not ahead, and
+      // B's transaction goes out whole (compared with A's 3, it was taken as published and lost)
+      expect(await sink.committedAhead?.({ job: 'j', transactional: true, restored: stateB, restoredCheckpoint: 1 })).toBeUndefined();
+      const b2 = await sink.open({ job: 'j', transactional: true, restored: stateB, restoredCheckpoint: 1 });
+      await b2.close(true);
+      expect(await values()).toStrictEqual(['a1', 'a2', 'a3', 'b1', 'b2']);
+      // restored from it once more: published already, nothing again
+      expect(await sink.committedAhead?.({ job: 'j', transactional: true, restored: stateB, restoredCheckpoint: 1 })).toBeUndefined();
+      await (await sink.open({ job: 'j', transactional: true, restored: stateB, restoredCheckpoint: 1 })).close(true);
+      expect(await values()).toStrictEqual(['a1', 'a2', 'a3', 'b1', 'b2']);
+      // back to line A's checkpoint 3: B published after A began, which A's ids cannot place — refused as ahead
+      expect(await sink.committedAhead?.({ job: 'j', transactional: true, restored: stateA, restoredCheckpoint: 3 })).toStrictEqual({
+        checkpoint: 1,
+        what: `messages on '${subject}' up to checkpoint 1 (stream sequence 5, of a run not restored from these checkpoints)`,
         loss: 'publish that output again after them (a JetStream subject cannot be cut back)',
       });
     });

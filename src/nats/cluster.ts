@@ -278,10 +278,29 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
     return { recordsIn, recordsOut, checkpointsCompleted, operators };
   };
 
+  /** The member's streams end (a start that failed: `done` says why). */
+  const endStreams = (): void => {
+    output$.complete();
+    checkpoints$.complete();
+    metrics$.complete();
+  };
+
   const startTask = (stage: number, index: number): ClusterTask => {
+    const store = config.checkpoint.store(taskName({ stage, index }));
+    try {
+      return startTaskWith(stage, index, store);
+    } catch (e) {
+      // (not started: its store is released here, as a started task's is when it ends)
+      void Promise.resolve()
+        .then(() => store.close())
+        .catch(() => undefined);
+      throw e;
+    }
+  };
+
+  const startTaskWith = (stage: number, index: number, store: StateStore): ClusterTask => {
     const task = taskName({ stage, index });
     const last = stage === plan.stages - 1;
-    const store = config.checkpoint.store(task);
     const input = stage === 0 ? undefined : new Subject<Element>();
     const exchange = new StageExchange(plan, stage, input, last ? 0 : partitions, maxParallelism, owner);
     const source: Source<unknown> =
@@ -343,6 +362,7 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
     } catch (e) {
       const error = new JetStreamError(OP, streamName, `${owner}: cannot open or create the exchange stream '${streamName}': ${(e as Error)?.message ?? String(e)}`, e);
       rejectStarted(error);
+      endStreams();
       await watch.stop('stopped');
       throw error;
     }
@@ -354,9 +374,7 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
       rejectStarted(error);
       await Promise.all(tasks.map((t) => t.job.stop().catch(() => undefined)));
       await Promise.all(tasks.map((t) => t.job.done.catch(() => undefined).finally(() => stores.get(t)?.close())));
-      output$.complete();
-      checkpoints$.complete();
-      metrics$.complete();
+      endStreams();
       await watch.stop('stopped');
       throw error;
     }

@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { TidewaterError } from '../errors/index.js';
 import { parseSinkState } from '../jobs/sinks.js';
 import type { CommittedAhead, Sink, SinkContext, SinkWriter } from '../jobs/types.js';
-import { HEADER_ROOM, newRun, TransactionPublisher, type SubjectBatch } from './publisher.js';
+import { committedBeyond, HEADER_ROOM, newRun, timelineOf, TransactionPublisher, type SubjectBatch, type Timeline } from './publisher.js';
 import type { ExchangeEntry } from './stages.js';
 
 /** A checkpoint's exchange messages: per downstream task, its messages (JSON arrays of entries). */
@@ -39,7 +39,10 @@ export function exchangeSink(options: {
   const maxMessage = Math.min(MAX_MESSAGE, (connection.info?.max_payload ?? MAX_MESSAGE) - HEADER_ROOM);
   /** The largest entry a message (of its own) can carry. */
   const maxEntry = (connection.info?.max_payload ?? Infinity) - HEADER_ROOM;
-  const readState = (state: string): Transaction[] => parseSinkState(description, OP, state, (o) => Array.isArray(o['pending']))['pending'] as Transaction[];
+  const readState = (state: string): { readonly pending: Transaction[]; readonly timeline: Timeline | undefined } => {
+    const o = parseSinkState(description, OP, state, (o) => Array.isArray(o['pending']));
+    return { pending: o['pending'] as Transaction[], timeline: timelineOf(o) };
+  };
   const batchOf = (t: Transaction, k: number): SubjectBatch => {
     const messages = t.parts[k] ?? [];
     return { subject: subjects[k] as string, checkpoint: t.id, idPrefix: `${t.run}:${k}`, count: messages.length, message: (i) => utf8.encode(messages[i] as string) };
@@ -52,18 +55,22 @@ export function exchangeSink(options: {
     async committedAhead(context: SinkContext): Promise<CommittedAhead | undefined> {
       if (!context.transactional) return undefined;
       const stream = await publisher.checkStream(subjects[0] as string, true);
-      const newest = Math.max(-1, ...(await lastOfEach(stream)).map((l) => (l !== undefined && l.job === context.job ? l.checkpoint : -1)));
-      if (newest < 0 || (context.restoredCheckpoint !== undefined && newest <= context.restoredCheckpoint)) return undefined;
+      const timeline = context.restored === undefined ? undefined : readState(context.restored).timeline;
+      const beyond = (await lastOfEach(stream)).map((l) => committedBeyond(l, context.job, timeline, context.restoredCheckpoint) ?? -1);
+      const newest = Math.max(-1, ...beyond);
+      if (newest < 0) return undefined;
       return { checkpoint: newest, what: `exchange messages up to checkpoint ${newest}`, loss: 'send those records to the next stage again' };
     },
     async open(context: SinkContext): Promise<SinkWriter<ExchangeEntry>> {
       const stream = await publisher.checkStream(subjects[0] as string, true);
       const job = context.job;
+      let timeline: Timeline | undefined = publisher.newTimeline();
       if (context.restored !== undefined) {
         const restored = readState(context.restored);
-        if (restored.length > 0) {
+        timeline = restored.timeline;
+        if (restored.pending.length > 0) {
           const last = await lastOfEach(stream);
-          for (const t of restored) await Promise.all(subjects.map((_, k) => publisher.resume(job, batchOf(t, k), t.run, last[k])));
+          for (const t of restored.pending) await Promise.all(subjects.map((_, k) => publisher.resume(job, timeline, batchOf(t, k), t.run, last[k])));
         }
       }
       const run = newRun();
@@ -118,12 +125,12 @@ export function exchangeSink(options: {
           pending.push({ id: checkpointId, run, parts: entries.map(pack) });
           entries = subjects.map(() => []);
           lastIsWatermark.fill(0);
-          return JSON.stringify({ sink: OP, pending });
+          return JSON.stringify({ sink: OP, pending, timeline });
         },
         async commit(checkpointId) {
           while (pending.length > 0 && (pending[0] as Transaction).id <= checkpointId) {
             const t = pending[0] as Transaction;
-            await Promise.all(subjects.map((_, k) => publisher.publish(job, batchOf(t, k), 0)));
+            await Promise.all(subjects.map((_, k) => publisher.publish(job, timeline, batchOf(t, k), 0)));
             pending = pending.slice(1);
           }
         },

@@ -33,7 +33,7 @@ interface Beat {
 
 /**
  * The members' heartbeats of a cluster job (docs/NATS.md, "Multi-process jobs"): each member publishes one every
- * `intervalMs` on `<prefix>.members.<member>` (core NATS, not stored) and listens to the others'; a member not heard
+ * `intervalMs` on `<prefix>-members.<member>` (core NATS, outside the exchange stream's `<prefix>.>`: not stored) and listens to the others'; a member not heard
  * for `timeoutMs` is `down`, said once through `warn` (and `back` when heard again), so that a dead member stops the
  * job's progress visibly. A member that runs with another `members` is said too: tasks would run twice or not at all.
  *
@@ -70,7 +70,7 @@ export class MemberWatch {
   }
 
   start(): void {
-    this.sub = this.connection.subscribe(`${this.prefix}.members.*`, {
+    this.sub = this.connection.subscribe(`${this.prefix}-members.*`, {
       callback: (err, msg) => {
         if (err !== null) return;
         try {
@@ -95,7 +95,7 @@ export class MemberWatch {
   private beat(): void {
     const beat: Beat = { member: this.member, members: this.members, tasks: this.tasksOf(this.member), state: this.state };
     try {
-      this.connection.publish(`${this.prefix}.members.${this.member}`, JSON.stringify(beat));
+      this.connection.publish(`${this.prefix}-members.${this.member}`, JSON.stringify(beat));
     } catch {
       // (a closed connection: the member is ending anyway)
     }

@@ -7,6 +7,7 @@ import { JetStreamError } from './source.js';
 const JOB = 'Tidewater-Job';
 const TXN = 'Tidewater-Checkpoint';
 const INDEX = 'Tidewater-Index';
+const TIMELINE = 'Tidewater-Timeline';
 /** Bytes of a message's size kept for its headers (the message id and the three above). @internal */
 export const HEADER_ROOM = 512;
 
@@ -20,10 +21,32 @@ export function newRun(): string {
   return ((words[0] as number).toString(16).padStart(8, '0') + (words[1] as number).toString(16).padStart(8, '0'));
 }
 
-/** Where the previous runs' commits got on a subject: its last message's job, run, transaction and index. @internal */
+/**
+ * The line of checkpoints a writer's state belongs to (docs/NATS.md, "Timelines"): an id given when a job starts
+ * without a checkpoint, kept through every restore of its checkpoints and sent on each message, and the stream's last
+ * sequence when the line began. Checkpoint ids are only comparable within one line: a job started afresh on a new
+ * store counts from 1 again, below the ids on the subject from the line before. @internal
+ */
+export interface Timeline {
+  readonly id: string;
+  /** The stream's last sequence when the line began: the job's messages up to it are of earlier lines. */
+  readonly since: number;
+}
+
+/** The timeline a writer's restored state holds (undefined: a state written before timelines, or none). @internal */
+export function timelineOf(state: Record<string, unknown>): Timeline | undefined {
+  const t = state['timeline'] as Partial<Timeline> | undefined;
+  return typeof t?.id === 'string' && Number.isSafeInteger(t.since) ? { id: t.id, since: t.since as number } : undefined;
+}
+
+/**
+ * Where the previous runs' commits got on a subject: its last message's job, run, timeline (`''`: written before
+ * timelines), transaction and index. @internal
+ */
 export interface LastCommitted {
   readonly job: string;
   readonly run: string;
+  readonly timeline: string;
   readonly checkpoint: number;
   readonly index: number;
   readonly seq: number;
@@ -121,6 +144,7 @@ export class TransactionPublisher {
         `${description}: stream '${name}' has ${info.config.retention} retention, which removes messages once consumed: a restarted job could not see how far its commit got, so exactly-once cannot hold. Publish to a stream with limits retention.`,
       );
     }
+    this.streamLastSeq = info.state.last_seq;
     const maxMsgSize = info.config.max_msg_size;
     this.streamLimit = maxMsgSize !== undefined && maxMsgSize > 0 ? { stream: name, bytes: maxMsgSize } : undefined;
     this.limit = undefined;
@@ -151,14 +175,25 @@ export class TransactionPublisher {
     const index = Number(m.header?.get(INDEX));
     const run = id.split(':')[0] ?? '';
     if (job === '' || !Number.isSafeInteger(checkpoint) || !Number.isSafeInteger(index)) return undefined;
-    return { job, run, checkpoint, index, seq: m.seq };
+    return { job, run, timeline: m.header?.get(TIMELINE) ?? '', checkpoint, index, seq: m.seq };
   }
 
   /**
-   * Publishes `batch` from message `from` on, in order (one connection: the server stores them in the order sent),
-   * each with `Nats-Msg-Id: <idPrefix>:<checkpoint>:<index>` and the job, checkpoint and index headers.
+   * A new timeline, beginning after the stream's messages so far (read by {@link checkStream}): for a writer that
+   * opens without a restored state.
    */
-  async publish(job: string, batch: SubjectBatch, from: number): Promise<void> {
+  newTimeline(): Timeline {
+    return { id: newRun(), since: this.streamLastSeq };
+  }
+
+  /** The stream's last sequence when {@link checkStream} read it. */
+  private streamLastSeq = 0;
+
+  /**
+   * Publishes `batch` from message `from` on, in order (one connection: the server stores them in the order sent),
+   * each with `Nats-Msg-Id: <idPrefix>:<checkpoint>:<index>` and the job, checkpoint, index and timeline headers.
+   */
+  async publish(job: string, timeline: Timeline | undefined, batch: SubjectBatch, from: number): Promise<void> {
     const js = this.client();
     const inFlight: Promise<PubAck>[] = [];
     const settle = async (): Promise<void> => {
@@ -174,6 +209,7 @@ export class TransactionPublisher {
       h.set(JOB, job);
       h.set(TXN, String(batch.checkpoint));
       h.set(INDEX, String(i));
+      if (timeline !== undefined) h.set(TIMELINE, timeline.id);
       inFlight.push(js.publish(batch.subject, batch.message(i), { msgID: `${batch.idPrefix}:${batch.checkpoint}:${i}`, headers: h }));
       if (inFlight.length >= this.maxInFlight) await settle();
     }
@@ -182,14 +218,30 @@ export class TransactionPublisher {
 
   /**
    * Publishes a restored transaction's batch: only what the subject's last message (`last`) shows was not published
-   * yet — nothing when a newer transaction of the job went out, the rest when this run of it got part-way.
+   * yet — nothing when a newer transaction of the job's line went out, the rest when this run of it got part-way, all
+   * of it when the last message is of another line (the job's checkpoint ids count again from 1 on a new store:
+   * compared across lines, an earlier line's higher id hid this one's output). `timeline` undefined: a state written
+   * before timelines, compared by checkpoint as then.
    */
-  async resume(job: string, batch: SubjectBatch, run: string, last: LastCommitted | undefined): Promise<void> {
+  async resume(job: string, timeline: Timeline | undefined, batch: SubjectBatch, run: string, last: LastCommitted | undefined): Promise<void> {
     let from = 0;
-    if (last !== undefined && last.job === job) {
+    if (last !== undefined && last.job === job && (timeline === undefined || last.timeline === timeline.id)) {
       if (last.checkpoint > batch.checkpoint) return;
       if (last.checkpoint === batch.checkpoint && last.run === run) from = last.index + 1;
     }
-    await this.publish(job, batch, from);
+    await this.publish(job, timeline, batch, from);
   }
+}
+
+/**
+ * The checkpoint of the job's output on a subject that a job starting from `checkpoint` (undefined: afresh) cannot
+ * account for, from the subject's last message (`committedAhead`, docs/SEMANTICS.md §8): afresh, any of the job's
+ * output; restored, a later checkpoint of its own line, or another line's output published after its line began
+ * (a line the job left and came back to). Undefined: none. @internal
+ */
+export function committedBeyond(last: LastCommitted | undefined, job: string, timeline: Timeline | undefined, checkpoint: number | undefined): number | undefined {
+  if (last === undefined || last.job !== job) return undefined;
+  if (checkpoint === undefined) return last.checkpoint;
+  if (timeline === undefined || last.timeline === timeline.id) return last.checkpoint > checkpoint ? last.checkpoint : undefined;
+  return last.seq > timeline.since ? last.checkpoint : undefined;
 }

@@ -4,7 +4,7 @@ import { ConfigurationError, describeValue, TidewaterError } from '../errors/ind
 import { parseSinkState } from '../jobs/sinks.js';
 import type { CommittedAhead, Sink, SinkContext, SinkWriter } from '../jobs/types.js';
 import type { JetStreamError } from './source.js';
-import { newRun, TransactionPublisher, type SubjectBatch } from './publisher.js';
+import { committedBeyond, newRun, timelineOf, TransactionPublisher, type SubjectBatch, type Timeline } from './publisher.js';
 
 /**
  * Options of {@link jetStreamSink}.
@@ -102,8 +102,10 @@ export function jetStreamSink<R>(options: JetStreamSinkOptions<R>): Sink<R> {
   };
   const publisher = new TransactionPublisher(connection, OP, description, maxInFlight);
   const failed = (what: string, e: unknown): JetStreamError => publisher.failed(what, e);
-  const readState = (state: string): Transaction[] =>
-    parseSinkState(description, OP, state, (o) => Array.isArray(o['pending']))['pending'] as Transaction[];
+  const readState = (state: string): { readonly pending: Transaction[]; readonly timeline: Timeline | undefined } => {
+    const o = parseSinkState(description, OP, state, (o) => Array.isArray(o['pending']));
+    return { pending: o['pending'] as Transaction[], timeline: timelineOf(o) };
+  };
   const batchOf = (t: Transaction): SubjectBatch => ({ subject, checkpoint: t.id, idPrefix: t.run, count: t.messages.length, message: (i) => fromBase64(t.messages[i] as string) });
 
   return {
@@ -112,12 +114,12 @@ export function jetStreamSink<R>(options: JetStreamSinkOptions<R>): Sink<R> {
       if (!context.transactional) return undefined;
       const stream = await publisher.checkStream(subject, true);
       const last = await publisher.lastCommitted(stream, subject);
-      if (last === undefined || last.job !== context.job) return undefined;
-      const at = context.restoredCheckpoint;
-      if (at !== undefined && last.checkpoint <= at) return undefined;
+      const timeline = context.restored === undefined ? undefined : readState(context.restored).timeline;
+      const beyond = committedBeyond(last, context.job, timeline, context.restoredCheckpoint);
+      if (last === undefined || beyond === undefined) return undefined;
       return {
-        checkpoint: last.checkpoint,
-        what: `messages on '${subject}' up to checkpoint ${last.checkpoint} (stream sequence ${last.seq})`,
+        checkpoint: beyond,
+        what: `messages on '${subject}' up to checkpoint ${beyond} (stream sequence ${last.seq}${timeline !== undefined && last.timeline !== timeline.id ? ', of a run not restored from these checkpoints' : ''})`,
         loss: 'publish that output again after them (a JetStream subject cannot be cut back)',
       };
     },
@@ -158,11 +160,13 @@ export function jetStreamSink<R>(options: JetStreamSinkOptions<R>): Sink<R> {
         };
       }
       // restored transactions first: only what the crashed commit did not publish
+      let timeline: Timeline | undefined = publisher.newTimeline();
       if (context.restored !== undefined) {
         const restored = readState(context.restored);
-        if (restored.length > 0) {
+        timeline = restored.timeline;
+        if (restored.pending.length > 0) {
           const last = await publisher.lastCommitted(stream, subject);
-          for (const t of restored) await publisher.resume(job, batchOf(t), t.run, last);
+          for (const t of restored.pending) await publisher.resume(job, timeline, batchOf(t), t.run, last);
         }
       }
       let current: string[] = [];
@@ -174,11 +178,11 @@ export function jetStreamSink<R>(options: JetStreamSinkOptions<R>): Sink<R> {
         preCommit(checkpointId) {
           pending.push({ id: checkpointId, run, messages: current });
           current = [];
-          return JSON.stringify({ sink: OP, pending });
+          return JSON.stringify({ sink: OP, pending, timeline });
         },
         async commit(checkpointId) {
           while (pending.length > 0 && (pending[0] as Transaction).id <= checkpointId) {
-            await publisher.publish(job, batchOf(pending[0] as Transaction), 0);
+            await publisher.publish(job, timeline, batchOf(pending[0] as Transaction), 0);
             pending = pending.slice(1);
           }
         },
