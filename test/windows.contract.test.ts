@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { Subject, Subscription, pipe, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, count, eventTimeTrigger, mean, processingTimeTrigger, sessionWindows, slidingWindows, sum, tumblingWindows, type StreamElement, type StreamRecord, type WindowAssigner, type WindowOperatorOptions, type Aggregator } from '../src/index.js';
-import { window } from '../operators/index.js';
+import { aggregate, window } from '../operators/index.js';
 import { windowFunction, type WindowOperatorChoice } from '../operators/windowFunction.js';
 import type { WindowFunction } from '../src/windows/windowOperatorBase.js';
 import { WindowOperatorCore } from '../src/windows/windowOperator.js';
@@ -571,6 +571,37 @@ describe('the session operator against the general one (sessions with a fixed ga
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("the general operator restored from the session operator's checkpoint at any cut: the uninterrupted output, ties in the same order (property)", () => {
+    fc.assert(
+      fc.property(stepsArb, fc.nat(), (steps, c) => {
+        const late: LateSide = new Subject();
+        const cut = c % (steps.length + 1);
+        const general = runWithRestore(() => factoryOf('general')(sessionWindows(12), { lateData: late }, sumOfValues()), late, steps, []);
+        const h = harness(factoryOf('sessions')(sessionWindows(12), { lateData: late }, sumOfValues()));
+        feed(h, steps.slice(0, cut));
+        const before = h.output().map(fmt);
+        const beforeLate = h.sideOutput(late).map((r) => `${r.key} ${r.value[1]}@${r.timestamp}`);
+        const r = harness(factoryOf('general')(sessionWindows(12), { lateData: late }, sumOfValues()), { restore: h.snapshot() });
+        feed(r, steps.slice(cut));
+        r.complete();
+        expect([...before, ...r.output().map(fmt)]).toStrictEqual(general.out);
+        expect([...beforeLate, ...r.sideOutput(late).map((x) => `${x.key} ${x.value[1]}@${x.timestamp}`)]).toStrictEqual(general.late);
+        expect(r.operators[0]?.stateEntries).toBe(0);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('sessions given allowed lateness after a checkpoint (the session operator\'s, read by the general one): the open sessions go on, a late element is kept', () => {
+    const h = harness(pipe(window<E, string>(sessionWindows(5), { name: 'w' }), aggregate(count())));
+    feed(h, [['a', 1, 10], ['a', 1, 12], ['b', 1, 11], 5]);
+    const r = harness(pipe(window<E, string>(sessionWindows(5), { name: 'w', allowedLateness: 5 }), aggregate(count())), { restore: h.snapshot() });
+    feed(r, [['a', 1, 13], 17, ['b', 1, 14]]);
+    r.complete();
+    expect(r.error).toBeUndefined();
+    expect(lines(r)).toStrictEqual(['b [11,16) 1 @15', 'a [10,18) 3 @17', 'W 17', 'b [11,19) 2 @18', 'W MAX']);
   });
 
   it("restored from a general checkpoint that kept fired sessions for allowed lateness, now with none: they are done, not fired again", () => {

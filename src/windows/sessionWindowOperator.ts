@@ -46,7 +46,7 @@ const MERGING_SET_STATE = 2;
  * it: the firing order at one timestamp); `id`: the session's identity while it lives (its due entries name it);
  * the accumulator boxed when null or undefined. Plain data: it snapshots with the state codec as it is.
  */
-type KeySessions = unknown[];
+export type KeySessions = unknown[];
 const SESSION_FIELDS = 5;
 /** {@link KeySessions}: the index of the first live session */
 const HEAD = 0;
@@ -55,6 +55,26 @@ const END = 1;
 const SEQUENCE = 2;
 const ID = 3;
 const ACC = 4;
+
+/**
+ * The live sessions of a key's {@link KeySessions} as the session operator's checkpoint holds them: each window, the
+ * sequence of its last change (its timer's place among the operator's timers), and its accumulator — for the general
+ * operator, which converts them on restore into contents, a merging-window set and timers.
+ *
+ * @example
+ * ```ts
+ * liveSessions([1, 0, 30, 4, 0, 2]); // [{ window: { start: 0, end: 30 }, sequence: 4, accumulator: 2 }]
+ * ```
+ *
+ * @internal
+ */
+export function liveSessions(sessions: KeySessions): { readonly window: TimeWindow; readonly sequence: number; readonly accumulator: unknown }[] {
+  const out: { window: TimeWindow; sequence: number; accumulator: unknown }[] = [];
+  for (let i = sessions[HEAD] as number; i < sessions.length; i += SESSION_FIELDS) {
+    out.push({ window: { start: sessions[i + START] as number, end: sessions[i + END] as number }, sequence: sessions[i + SEQUENCE] as number, accumulator: unboxAccumulator(sessions[i + ACC]) });
+  }
+  return out;
+}
 
 /**
  * Whether the session operator takes a window: event-time session windows with a fixed gap, on the built-in

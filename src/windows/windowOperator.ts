@@ -4,14 +4,15 @@
 import { MAX_WATERMARK, type Key, type StreamRecord } from '../elements/index.js';
 import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
 import type { CoreArgs } from '../core/keyedOperator.js';
-import type { Namespace } from '../state/backend.js';
-import type { KeyId } from '../keys/keyId.js';
+import { engineArrays, type Namespace } from '../state/backend.js';
+import { keyOfId, type KeyId } from '../keys/keyId.js';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { valueState, type ReducingState, type StateDescriptor } from '../state/descriptors.js';
 import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
 import type { WindowAssigner } from './assigners.js';
 import { MergingWindowSet } from './mergingWindowSet.js';
+import { liveSessions, type KeySessions } from './sessionWindowOperator.js';
 import { isEventTimeTrigger, type OnMergeContext, type Trigger, type TriggerResult } from './triggers.js';
 import { maxTimestamp, type TimeWindow, type WindowResult } from './types.js';
 import {
@@ -58,7 +59,11 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     const state: Record<string, StateDescriptor> = {
       contents: contentsDescriptor(fn),
     };
-    if (assigner.merging) state['merging-window-set'] = valueState<[number, number, number, number][]>();
+    if (assigner.merging) {
+      state['merging-window-set'] = valueState<[number, number, number, number][]>();
+      // only to read the session operator's checkpoints (converted on restore)
+      state['sessions'] = engineArrays(valueState<KeySessions>());
+    }
     for (const [name, d] of Object.entries(trigger.state ?? {})) state[`trigger:${name}`] = d;
     // non-merging windows: contents namespace-major (window → key → accumulator), so an element costs one lookup in
     // the map of one of the few open windows
@@ -287,6 +292,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     super.restore(snapshots);
     if (!this.assigner.isEventTime) return;
     const b = this.backend;
+    if (this.assigner.merging) this.convertSessions();
     // per key and window: its timers
     const byWindow = new Map<KeyId, Map<Namespace, Timer[]>>();
     for (const t of b.allTimers('event')) {
@@ -310,6 +316,41 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
         if (this.cleanupTime(w) <= latest) continue;
         this.registerCleanupTimer(w);
       }
+    }
+  }
+
+  /**
+   * A checkpoint of the session operator (taken without allowed lateness; restored here with some, or another
+   * trigger): each key's live sessions become windows of its merging-window set with their contents, and their
+   * timers — the trigger's at the window's max timestamp and the cleanup timer — registered in the order the session
+   * operator fires them (the sequence of each window's last change), as the general operator would have them.
+   */
+  private convertSessions(): void {
+    const b = this.backend;
+    const a = this.assigner;
+    const sessionsIndex = b.names.indexOf('sessions');
+    const column = b.column(sessionsIndex) as Map<KeyId, KeySessions>;
+    if (column.size === 0) return;
+    const timers: { readonly key: Key; readonly id: KeyId; readonly window: TimeWindow; readonly sequence: number }[] = [];
+    for (const [id, flat] of [...column]) {
+      const key = keyOfId(id);
+      b.setCurrent(key, id);
+      b.setNamespace('');
+      b.remove(sessionsIndex);
+      const sessions = liveSessions(flat);
+      if (sessions.length === 0) continue;
+      b.put(MERGING_SET, sessions.map(({ window: w }) => [w.start, w.end, w.start, w.end]));
+      for (const { window: w, sequence, accumulator } of sessions) {
+        b.setNamespace(a.namespaceOf(w));
+        b.put(CONTENTS, accumulator === undefined ? UNDEFINED : accumulator);
+        timers.push({ key, id, window: w, sequence });
+      }
+    }
+    timers.sort((x, y) => x.sequence - y.sequence);
+    for (const { key, id, window: w } of timers) {
+      b.setCurrent(key, id);
+      b.registerTimer('event', maxTimestamp(w), a.namespaceOf(w));
+      this.registerCleanupTimer(w);
     }
   }
 
