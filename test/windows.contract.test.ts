@@ -552,47 +552,31 @@ describe('the session operator against the general one (sessions with a fixed ga
     });
   }
 
-  it("restored from the general operator's checkpoint at any cut: the general operator's output (property)", () => {
-    fc.assert(
-      fc.property(stepsArb, fc.nat(), (steps, c) => {
-        const late: LateSide = new Subject();
-        const cut = c % (steps.length + 1);
-        const general = runWithRestore(() => factoryOf('general')(sessionWindows(12), { lateData: late }, sumOfValues()), late, steps, []);
-        const h = harness(factoryOf('general')(sessionWindows(12), { lateData: late }, sumOfValues()));
-        feed(h, steps.slice(0, cut));
-        const before = h.output().map(fmt);
-        const beforeLate = h.sideOutput(late).map((r) => `${r.key} ${r.value[1]}@${r.timestamp}`);
-        const r = harness(factoryOf('sessions')(sessionWindows(12), { lateData: late }, sumOfValues()), { restore: h.snapshot() });
-        feed(r, steps.slice(cut));
-        r.complete();
-        expect([...before, ...r.output().map(fmt)]).toStrictEqual(general.out);
-        expect([...beforeLate, ...r.sideOutput(late).map((x) => `${x.key} ${x.value[1]}@${x.timestamp}`)]).toStrictEqual(general.late);
-        expect(r.operators[0]?.stateEntries).toBe(0);
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it("the general operator restored from the session operator's checkpoint at any cut: the uninterrupted output, ties in the same order (property)", () => {
-    fc.assert(
-      fc.property(stepsArb, fc.nat(), (steps, c) => {
-        const late: LateSide = new Subject();
-        const cut = c % (steps.length + 1);
-        const general = runWithRestore(() => factoryOf('general')(sessionWindows(12), { lateData: late }, sumOfValues()), late, steps, []);
-        const h = harness(factoryOf('sessions')(sessionWindows(12), { lateData: late }, sumOfValues()));
-        feed(h, steps.slice(0, cut));
-        const before = h.output().map(fmt);
-        const beforeLate = h.sideOutput(late).map((r) => `${r.key} ${r.value[1]}@${r.timestamp}`);
-        const r = harness(factoryOf('general')(sessionWindows(12), { lateData: late }, sumOfValues()), { restore: h.snapshot() });
-        feed(r, steps.slice(cut));
-        r.complete();
-        expect([...before, ...r.output().map(fmt)]).toStrictEqual(general.out);
-        expect([...beforeLate, ...r.sideOutput(late).map((x) => `${x.key} ${x.value[1]}@${x.timestamp}`)]).toStrictEqual(general.late);
-        expect(r.operators[0]?.stateEntries).toBe(0);
-      }),
-      { numRuns: 300 },
-    );
-  });
+  for (const [from, to] of [
+    ['general', 'sessions'],
+    ['sessions', 'general'],
+  ] as const) {
+    it(`the ${to} operator restored from the ${from} operator's checkpoint at any cut: the uninterrupted output, ties in the same order (property)`, () => {
+      fc.assert(
+        fc.property(stepsArb, fc.nat(), (steps, c) => {
+          const late: LateSide = new Subject();
+          const cut = c % (steps.length + 1);
+          const general = runWithRestore(() => factoryOf('general')(sessionWindows(12), { lateData: late }, sumOfValues()), late, steps, []);
+          const h = harness(factoryOf(from)(sessionWindows(12), { lateData: late }, sumOfValues()));
+          feed(h, steps.slice(0, cut));
+          const before = h.output().map(fmt);
+          const beforeLate = h.sideOutput(late).map((r) => `${r.key} ${r.value[1]}@${r.timestamp}`);
+          const r = harness(factoryOf(to)(sessionWindows(12), { lateData: late }, sumOfValues()), { restore: h.snapshot() });
+          feed(r, steps.slice(cut));
+          r.complete();
+          expect([...before, ...r.output().map(fmt)]).toStrictEqual(general.out);
+          expect([...beforeLate, ...r.sideOutput(late).map((x) => `${x.key} ${x.value[1]}@${x.timestamp}`)]).toStrictEqual(general.late);
+          expect(r.operators[0]?.stateEntries).toBe(0);
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
 
   it('sessions given allowed lateness after a checkpoint (the session operator\'s, read by the general one): the open sessions go on, a late element is kept', () => {
     const h = harness(pipe(window<E, string>(sessionWindows(5), { name: 'w' }), aggregate(count())));
