@@ -13,18 +13,32 @@ const part = fc.oneof(
 );
 
 describe('key ids of composite keys', () => {
-  it('are the codec encoding of the plain array of parts, and map back to equal parts', () => {
+  it('are the codec encoding of the plain array of parts (-0 as 0), and map back to equal parts', () => {
     fc.assert(
       fc.property(fc.array(part, { maxLength: 5 }), (parts) => {
         const id = keyIdOf(parts as Key);
-        expect(id).toBe(encodeValue(parts));
+        const plain = parts.map((p) => (Object.is(p, -0) ? 0 : p));
+        expect(id).toBe(encodeValue(plain));
         expect(checkedKeyIdOf(parts)).toBe(id);
         const back = keyOfId(id) as unknown[];
         expect(back.length).toBe(parts.length);
-        back.forEach((p, i) => expect(Object.is(p, parts[i])).toBe(true));
+        back.forEach((p, i) => expect(Object.is(p, plain[i])).toBe(true));
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('-0 in a composite key is 0, as a key of its own is: one id, one key group', () => {
+    for (const [a, b] of [
+      [[-0], [0]],
+      [['a', -0, 1], ['a', 0, 1]],
+      [[1n, -0], [1n, 0]],
+      [[-0, 2.5], [0, 2.5]],
+    ] as const) {
+      expect(keyIdOf(a as unknown as Key)).toBe(keyIdOf(b as unknown as Key));
+      expect(checkedKeyIdOf(a)).toBe(keyIdOf(b as unknown as Key));
+      expect(keyGroupOf(a as unknown as Key, 128)).toBe(keyGroupOf(b as unknown as Key, 128));
+    }
   });
 
   it("an array's other properties are not part of the key: the same id as the plain array", () => {

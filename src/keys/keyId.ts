@@ -91,7 +91,11 @@ function arrayKeyText(key: readonly unknown[]): string {
   for (let i = 0; i < key.length; i++) {
     const part = key[i];
     if (typeof part === 'string') strings = true;
-    else if (typeof part !== 'boolean' && !isPlainNumber(part)) return encodeValue(Array.from(key));
+    else if (typeof part !== 'boolean' && !isPlainNumber(part)) {
+      // (-0 is the key 0, in an array as alone: a `Map` takes -0 for 0, the key group is 0's)
+      const parts = Array.from(key, (p) => (Object.is(p, -0) ? 0 : p));
+      return Object.is(part, -0) ? arrayKeyText(parts) : encodeValue(parts);
+    }
   }
   // (a `toJSON` of the array's own would make JSON.stringify write something else: its parts are the key)
   if (strings || key.length === 0) {
