@@ -80,7 +80,8 @@ export function makeHandle(b: KeyedStateBackend, idx: number, d: StateDescriptor
 
 /**
  * Value-like read (docs/SEMANTICS.md §6.2): absent → NONE; with TTL, expired → removed, then returned only with
- * return-expired visibility (never when reading for a write); alive → refreshed with on-read-and-write.
+ * return-expired visibility (for a write too: an add folds into it); alive → refreshed with on-read-and-write (not
+ * when reading for a write, which stamps the value anew).
  */
 function readValue(b: KeyedStateBackend, idx: number, ttl: Ttl | undefined, forWrite: boolean): unknown {
   const v = b.get(idx);
@@ -91,7 +92,8 @@ function readValue(b: KeyedStateBackend, idx: number, ttl: Ttl | undefined, forW
   const value = box.v === UNDEFINED ? undefined : box.v;
   if (box.t + ttl.ms <= now) {
     b.remove(idx);
-    return !forWrite && ttl.visibility === 'return-expired-if-not-cleaned-up' ? value : NONE;
+    // (an add folds into it too, as Flink's TtlReduceFunction / TtlAggregateFunction read through getUnexpired)
+    return ttl.visibility === 'return-expired-if-not-cleaned-up' ? value : NONE;
   }
   if (!forWrite && ttl.update === 'on-read-and-write') {
     b.touch(idx);
