@@ -6,6 +6,8 @@ import { twoInputOperator } from '../src/core/twoInputOperator.js';
 import { ConfigurationError, describeValue } from '../src/errors/index.js';
 import { isKey } from '../src/keys/validate.js';
 import { keyIdOf } from '../src/keys/keyId.js';
+import { encodeValue, UnserializableValueError } from '../src/state/codec.js';
+import { StateSerializationError } from '../src/state/snapshotWriter.js';
 import type { MapStateDescriptor, StateDescriptor, StateHandles } from '../src/state/descriptors.js';
 
 /**
@@ -238,6 +240,20 @@ class BroadcastCore<T, B, K, R, S extends Record<string, StateDescriptor>, BS ex
 
   protected override operatorState(): unknown {
     return [...this.maps].map(([name, m]) => [name, m.entries()]);
+  }
+
+  /** The broadcast state and entry whose value the codec refused (docs/SEMANTICS.md §6.3). */
+  protected override operatorStateError(err: UnserializableValueError): Error {
+    for (const [name, m] of this.maps) {
+      for (const [key, value] of m.entries()) {
+        try {
+          encodeValue(value);
+        } catch (e) {
+          if (e instanceof UnserializableValueError) return new StateSerializationError(this.name, undefined, name, value, e, `broadcast state '${name}', entry ${describeValue(key)},`);
+        }
+      }
+    }
+    return super.operatorStateError(err);
   }
 
   protected override restoreOperatorState(state: unknown): void {

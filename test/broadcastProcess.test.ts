@@ -75,6 +75,29 @@ describe('broadcastProcess (docs/SEMANTICS.md §10.6)', () => {
     expect((view as { entries(): unknown }).entries()).toStrictEqual([['/a', 'x']]);
   });
 
+  it('a broadcast state value that cannot be serialized fails the checkpoint naming the operator, the broadcast state and the entry', () => {
+    class Threshold {
+      constructor(readonly min: number) {}
+    }
+    const h = twoInputHarness((b$: Observable<StreamElement<Threshold, unknown>>) =>
+      broadcastProcess<number, Threshold, string, string, Record<never, never>, { rules: ReturnType<typeof mapState<string, Threshold>> }>(b$, {
+        name: 'rules',
+        broadcastState: { rules: mapState<string, Threshold>() },
+        onElement(v, ctx) {
+          ctx.emit(String(ctx.broadcast.rules.get('min')?.min ?? v));
+        },
+        onBroadcastElement(t, ctx) {
+          ctx.broadcast.rules.set('min', t);
+        },
+      }),
+    );
+    h.push2(rec(new Threshold(3), 0));
+    h.record(1, 1, 'k');
+    expect(() => h.snapshot()).toThrow(
+      'rules: broadcast state \'rules\', entry "min", cannot be serialized for a checkpoint: an instance of Threshold cannot be serialized (only plain objects, arrays, Map, Set, Date and primitives restore faithfully; store plain data) at (root). Keep state as plain data (objects, arrays, Map, Set, Date, primitives).',
+    );
+  });
+
   it('applyToKeyedState visits every key with keyed state, in the order their state was created', () => {
     const h = twoInputHarness(alerts);
     h.record({ page: '/a' }, 1, 'cy').record({ page: '/a' }, 2, 'ann').record({ page: '/a' }, 3, 'cy');

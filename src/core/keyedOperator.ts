@@ -6,7 +6,8 @@ import { isControlElement, OperatorObservable } from '../elements/plumbing.js';
 import { checkedKeyIdOf, NOT_A_KEY } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import { KeyedStateBackend } from '../state/backend.js';
-import { decodeValue, encodeValue } from '../state/codec.js';
+import { decodeValue, encodeValue, UnserializableValueError } from '../state/codec.js';
+import { StateSerializationError } from '../state/snapshotWriter.js';
 import type { StateDescriptor } from '../state/descriptors.js';
 import { checkTimestamp, isTimestamp, MAX_OPERATOR_TIMESTAMP, MAX_SCHEDULE_DELAY } from '../time/timestamps.js';
 import type { Timer } from '../timers/queue.js';
@@ -135,6 +136,14 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   /** State of the operator instance beside its keyed state, in its checkpoints (undefined: none). */
   protected operatorState(): unknown {
     return undefined;
+  }
+
+  /**
+   * The error for an {@link operatorState} the codec refused: which state and entry, when the operator can tell
+   * (by default the operator and the path in its state).
+   */
+  protected operatorStateError(err: UnserializableValueError): Error {
+    return new StateSerializationError(this.name, undefined, 'operator state', err.offending, err, 'its operator state (beside its keyed state)');
   }
 
   /** Takes back {@link operatorState} (a restore; every subtask gets the last snapshot's copy). */
@@ -466,7 +475,13 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     if (this.inputs !== undefined) {
       const operator = this.operatorState();
       const saved: OperatorLevelState = { watermark: this.watermark, inputs: this.inputs.state(), ...(operator !== undefined ? { operator } : {}) };
-      return snap.withWatermark(encodeValue(saved));
+      let encoded: string;
+      try {
+        encoded = encodeValue(saved);
+      } catch (err) {
+        throw err instanceof UnserializableValueError ? this.operatorStateError(err) : err;
+      }
+      return snap.withWatermark(encoded);
     }
     return this.watermark === MIN_WATERMARK ? snap : snap.withWatermark(encodeValue(this.watermark));
   }

@@ -26,11 +26,13 @@ export class StateSerializationError extends TidewaterError {
     readonly state: string,
     value: unknown,
     cause: UnserializableValueError,
+    /** What holds the value, when it is not a key's state (operator-level state: a broadcast state's entry). */
+    where = `state '${state}' of key ${describeValue(key)}`,
   ) {
     super(
       operator,
       value,
-      `${operator}: state '${state}' of key ${describeValue(key)} cannot be serialized for a checkpoint: ${cause.reason} at ` +
+      `${operator}: ${where} cannot be serialized for a checkpoint: ${cause.reason} at ` +
         `${cause.path || '(root)'}. Keep state as plain data (objects, arrays, Map, Set, Date, primitives).`,
       { cause },
     );
