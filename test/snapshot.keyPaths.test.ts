@@ -21,17 +21,20 @@ function paths(keys: readonly Key[]): unknown[][] {
   return rows.map(([, path]) => JSON.parse(path) as unknown[]);
 }
 
+/** The key as its state holds it: -0 is 0, in a composite key too. */
+const plainKey = (k: Key): Key => (Array.isArray(k) ? k.map((p) => (Object.is(p, -0) ? 0 : p)) : k);
+
 describe('snapshot row paths: the key element', () => {
   it('is the key\'s encoding as a string, whichever form wrote it', () => {
     const keys: Key[] = [7, -3.5, 'plain', 'with "quotes" and \\ back', '[looks like an array', [1001, 1000], [-7, 0, 2147483648, 1.5e-7], [true, false, 3], [], ['eu', 3], [-0], [NaN, 1], [1n, 2]];
-    expect(paths(keys).map((p) => p[4])).toStrictEqual(keys.map((k) => encodeValue(k)));
+    expect(paths(keys).map((p) => p[4])).toStrictEqual(keys.map((k) => encodeValue(plainKey(k))));
   });
 
   it('property: arrays of numbers, booleans and strings', () => {
     const part = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.string(), fc.constant(-0));
     fc.assert(
-      fc.property(fc.uniqueArray(fc.array(part, { maxLength: 4 }), { selector: (k) => encodeValue(k), maxLength: 20 }), (keys) => {
-        expect(paths(keys as Key[]).map((p) => p[4])).toStrictEqual(keys.map((k) => encodeValue(k)));
+      fc.property(fc.uniqueArray(fc.array(part, { maxLength: 4 }), { selector: (k) => encodeValue(plainKey(k as Key)), maxLength: 20 }), (keys) => {
+        expect(paths(keys as Key[]).map((p) => p[4])).toStrictEqual(keys.map((k) => encodeValue(plainKey(k as Key))));
       }),
       { numRuns: 200 },
     );

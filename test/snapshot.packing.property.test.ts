@@ -57,8 +57,8 @@ function apply(b: KeyedStateBackend, model: Map<string, [unknown, string | numbe
     } else {
       const stored = list ? [v, k] : v;
       b.put(i, list ? stored : v === undefined ? UNDEFINED : v);
-      // (a key -0 is the key 0: keys are Map keys)
-      model.set(id, [Object.is(k, -0) ? 0 : k, ns, i, stored]);
+      // (a key -0 is the key 0, alone or in a composite key: keys are Map keys)
+      model.set(id, [Object.is(k, -0) ? 0 : Array.isArray(k) ? k.map((p: unknown) => (Object.is(p, -0) ? 0 : p)) : k, ns, i, stored]);
     }
   }
 }

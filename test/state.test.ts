@@ -136,7 +136,20 @@ describe('state that cannot be written', () => {
     const r = stateRig({ recent: valueState<Cell | null>() }, 'history');
     r.run((s) => s.recent.set(list), 'user-7');
     expect(() => r.h.snapshot()).toThrow(StateSerializationError);
-    expect(() => r.h.snapshot()).toThrow(/^history: state 'recent' of key "user-7" cannot be serialized for a checkpoint: nested too deeply to encode \(/);
+    expect(() => r.h.snapshot()).toThrow(/^history: state 'recent' of key "user-7" cannot be serialized for a checkpoint: a value nested more than 1000 levels deep cannot be serialized \(nest it less, e.g. an array in place of a linked list\) at (\.next){1000}\./);
+  });
+
+  it('the nesting cap is fixed (1 000 levels), not the stack where the snapshot runs: what a snapshot takes, a restore reads back', () => {
+    const nested = (depth: number): unknown => {
+      let v: unknown = 'leaf';
+      for (let i = 0; i < depth; i++) v = i % 3 === 0 ? [v] : i % 3 === 1 ? { x: v } : new Map([[1, v]]);
+      return v;
+    };
+    const r = stateRig({ v: valueState<unknown>() }, 'deep');
+    r.run((s) => s.v.set(nested(1000)), 'k');
+    expect(r.h.restore(r.h.snapshot()).state('k', 'v')).toStrictEqual(nested(1000));
+    r.run((s) => s.v.set(nested(1001)), 'k');
+    expect(() => r.h.snapshot()).toThrow(/^deep: state 'v' of key "k" cannot be serialized for a checkpoint: a value nested more than 1000 levels deep/);
   });
 });
 

@@ -159,6 +159,9 @@ function firstTaggedEntry(entries: readonly (readonly [unknown, unknown])[], fro
   return i;
 }
 
+/** The deepest nesting of objects, arrays, Maps and Sets the codec writes (docs/SEMANTICS.md §6.3). */
+const MAX_NESTING = 1000;
+
 function toJson(v: unknown, path: string, seen: Set<object>): Json {
   switch (typeof v) {
     case 'string':
@@ -174,6 +177,11 @@ function toJson(v: unknown, path: string, seen: Set<object>): Json {
     case 'object': {
       if (v === null) return null;
       if (seen.has(v)) throw new UnserializableValueError(path, v, 'a circular reference cannot be serialized');
+      // (`seen` holds the objects the value is inside: its depth. A fixed cap, not the stack here: decoding takes
+      // more stack per level, so a value encoded up to the stack's end could not be restored)
+      if (seen.size >= MAX_NESTING) {
+        throw new UnserializableValueError(path, v, `a value nested more than ${MAX_NESTING} levels deep cannot be serialized (nest it less, e.g. an array in place of a linked list)`);
+      }
       seen.add(v);
       try {
         const proto = Object.getPrototypeOf(v) as unknown;
