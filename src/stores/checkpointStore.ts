@@ -21,7 +21,7 @@
  * known, and a restore that falls back past it says so (docs/SEMANTICS.md §8, "tidewater: restore safety").
  */
 import { ChunkWriter, hasValue, isIndex, mergeSnapshots, PackedSnapshot, unpackChunk, unpackRows, type OperatorSnapshot, type SnapshotEntry } from '../checkpoints/snapshot.js';
-import { ConfigurationError, CorruptCheckpointError, StoreError, TidewaterError } from '../errors/index.js';
+import { ConfigurationError, CorruptCheckpointError, describeValue, StoreError, TidewaterError } from '../errors/index.js';
 import { CHECKSUM_CHARS, checksum, checksumMatches } from './checksum.js';
 import type { BatchOp, CheckpointFallback, CheckpointMeta, CheckpointWrite, KeyValueBackend, LoadedCheckpoint, SkipKind, SkippedCheckpoint, StateStore } from './types.js';
 
@@ -103,10 +103,23 @@ interface Verified {
   readonly snapshots: readonly OperatorSnapshot[];
 }
 
+/** A job's or journal's name as it is in keys (`encodeURIComponent`); a name that is not well-formed text is refused. */
+function escapedName(kind: 'job' | 'journal', name: string): string {
+  try {
+    return encodeURIComponent(name);
+  } catch {
+    throw new ConfigurationError(
+      'checkpoint store',
+      name,
+      `checkpoint store: ${kind} name ${describeValue(name)} is not well-formed text (it holds a lone UTF-16 surrogate), so it cannot name the ${kind}'s keys; name the ${kind} with well-formed text.`,
+    );
+  }
+}
+
 class JobKeys {
   readonly base: string;
   constructor(job: string) {
-    this.base = `cp/${encodeURIComponent(job)}/`;
+    this.base = `cp/${escapedName('job', job)}/`;
   }
   marker(id: number): string {
     return `${this.base}d/${pad(id)}`;
@@ -223,7 +236,31 @@ class CheckpointStore implements StateStore {
     return new ConfigurationError(`store ${this.description}`, value, `store ${this.description}: ${what}: ${message}`);
   }
 
-  async writeCheckpoint(write: CheckpointWrite): Promise<CheckpointMeta> {
+  /**
+   * Per job, the last of its head's read-modify-writes in this store ({@link writeCheckpoint}, {@link prune}): they
+   * run one after another, so that two at once cannot both find an id free, or one put a head that drops the other's.
+   */
+  private readonly jobTurns = new Map<string, Promise<void>>();
+
+  private inTurn<R>(job: string, work: () => Promise<R>): Promise<R> {
+    const before = this.jobTurns.get(job) ?? Promise.resolve();
+    const run = before.then(work);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.jobTurns.set(job, settled);
+    void settled.then(() => {
+      if (this.jobTurns.get(job) === settled) this.jobTurns.delete(job);
+    });
+    return run;
+  }
+
+  writeCheckpoint(write: CheckpointWrite): Promise<CheckpointMeta> {
+    return this.inTurn(String(write.job), () => this.writeInTurn(write));
+  }
+
+  private async writeInTurn(write: CheckpointWrite): Promise<CheckpointMeta> {
     const { job, id } = write;
     if (!isIndex(id)) throw this.misuse(`job ${JSON.stringify(job)}`, id, `checkpoint id ${String(id)} is not a non-negative safe integer`);
     if (write.parent !== undefined && (!isIndex(write.parent) || write.parent >= id)) {
@@ -482,7 +519,11 @@ class CheckpointStore implements StateStore {
     return undefined;
   }
 
-  async prune(job: string, retain: number, onWarning?: (message: string) => void, options?: { readonly abandonAfter?: number }): Promise<CheckpointMeta[]> {
+  prune(job: string, retain: number, onWarning?: (message: string) => void, options?: { readonly abandonAfter?: number }): Promise<CheckpointMeta[]> {
+    return this.inTurn(String(job), () => this.pruneInTurn(job, retain, onWarning, options));
+  }
+
+  private async pruneInTurn(job: string, retain: number, onWarning?: (message: string) => void, options?: { readonly abandonAfter?: number }): Promise<CheckpointMeta[]> {
     if (!isIndex(retain)) throw this.misuse(`job ${JSON.stringify(job)}`, retain, `prune: retain must be a non-negative integer, not ${String(retain)}`);
     const abandonAfter = options?.abandonAfter;
     if (abandonAfter !== undefined && !isIndex(abandonAfter)) {
@@ -634,8 +675,8 @@ class CheckpointStore implements StateStore {
   }
 }
 
-const journalKey = (name: string, seq: number): string => `jr/${encodeURIComponent(name)}/${pad(seq)}`;
-const journalEnd = (name: string): string => `jr/${encodeURIComponent(name)}0`;
+const journalKey = (name: string, seq: number): string => `jr/${escapedName('journal', name)}/${pad(seq)}`;
+const journalEnd = (name: string): string => `jr/${escapedName('journal', name)}0`;
 
 interface SavepointContent {
   readonly job: string;

@@ -179,6 +179,25 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
         await expect(store.writeCheckpoint(cp('j', 2, [], { parent: 2 }))).rejects.toThrow('parent 2 must be an earlier checkpoint id');
         await expect(store.prune('j', -1)).rejects.toThrow('prune: retain must be a non-negative integer, not -1');
       });
+
+      it('writes and prunes of one job at once take turns: the same id twice is refused once; every id written is in the head', async () => {
+        const store = await fresh();
+        const same = await Promise.allSettled([store.writeCheckpoint(cp('j', 1, [])), store.writeCheckpoint(cp('j', 1, []))]);
+        expect(same.map((r) => r.status)).toStrictEqual(['fulfilled', 'rejected']);
+        await Promise.all([store.writeCheckpoint(cp('j', 2, [])), store.writeCheckpoint(cp('j', 3, [])), store.prune('j', 10), store.writeCheckpoint(cp('j', 4, []))]);
+        expect((await store.listCheckpoints('j')).map((m) => m.id)).toStrictEqual([4, 3, 2, 1]);
+        const head = (await store.kv.get('cp/j/h')) as string;
+        expect(JSON.parse(head.slice(head.indexOf('[')))).toStrictEqual([1, 2, 3, 4]);
+      });
+
+      it('a job or journal name that is not well-formed text (a lone surrogate) is refused naming it', async () => {
+        const store = await fresh();
+        const message = (kind: string) =>
+          `checkpoint store: ${kind} name "a\\ud800" is not well-formed text (it holds a lone UTF-16 surrogate), so it cannot name the ${kind}'s keys; name the ${kind} with well-formed text.`;
+        await expect(store.writeCheckpoint(cp('a\ud800', 1, []))).rejects.toThrow(message('job'));
+        await expect(store.listCheckpoints('a\ud800')).rejects.toThrow(message('job'));
+        await expect(store.appendJournal('a\ud800', 0, ['x'])).rejects.toThrow(message('journal'));
+      });
     });
 
     describe('prune', () => {
