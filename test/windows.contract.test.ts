@@ -295,8 +295,42 @@ describe('the two window operators against each other', () => {
         else expect(b.out).toStrictEqual(a.out);
         expect(b.late).toStrictEqual(a.late);
       });
+
+      it(`${kind}, lateness ${L}: a checkpoint of either restores into the other (a trigger given or taken) with the uninterrupted output`, () => {
+        const input = manyKeys();
+        const late: LateSide = new Subject();
+        const options = { allowedLateness: L, lateData: late };
+        const whole = runWithRestore(() => general(assigner, options, fn), late, input, []);
+        // (sliding windows of the general operator cannot be split into slices: below)
+        const directions = sorted ? [[slicing, general] as const] : ([[slicing, general], [general, slicing]] as const);
+        for (const [from, to] of directions) {
+          for (const cut of [1, 300, 1000, 1700, input.length - 5]) {
+            const h = harness(from(assigner, options, fn));
+            feed(h, input.slice(0, cut));
+            const out = h.output().map(fmt);
+            const lates = h.sideOutput(late).map((r) => `${r.key} ${r.value[1]}@${r.timestamp}`);
+            const r = harness(to(assigner, options, fn), { restore: h.snapshot() });
+            feed(r, input.slice(cut));
+            r.complete();
+            out.push(...r.output().map(fmt));
+            lates.push(...r.sideOutput(late).map((x) => `${x.key} ${x.value[1]}@${x.timestamp}`));
+            if (sorted) expect(sortRuns(out)).toStrictEqual(sortRuns(whole.out));
+            else expect(out).toStrictEqual(whole.out);
+            expect(lates).toStrictEqual(whole.late);
+            expect(r.operators[0]?.stateEntries).toBe(0);
+          }
+        }
+      });
     }
   }
+
+  it("sliding windows of the general operator restored into the slicing one fail naming why: whole windows cannot be split into slices", () => {
+    const h = windowed(general(slidingWindows<E>(30, 10), { name: 'w' }, countOf()), [['a', 1, 5]]);
+    const r = harness(slicing(slidingWindows<E>(30, 10), { name: 'w' }, countOf()), { restore: h.snapshot() });
+    expect((r.error as Error | undefined)?.message).toBe(
+      'w: the snapshot holds sliding windows of the general window operator (taken with another trigger); this operator keeps the windows\' slices, which whole windows cannot be split into. Restore it with the trigger it was taken with.',
+    );
+  });
 });
 
 describe('processing-time tumbling windows: the slicing operator against the general one', () => {

@@ -7,7 +7,7 @@
 import { MAX_WATERMARK, type Key, type StreamRecord } from '../elements/index.js';
 import { ConfigurationError, TidewaterError } from '../errors/index.js';
 import type { CoreArgs } from '../core/keyedOperator.js';
-import { engineArrays } from '../state/backend.js';
+import { engineArrays, type Namespace } from '../state/backend.js';
 import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
@@ -712,6 +712,21 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       if (list === undefined) restored.set(index, (list = []));
       return list;
     };
+    // a checkpoint of the general operator for these windows (taken with another trigger): a window's keys in the
+    // order of their timers' registration, the order it fires them in (docs/SEMANTICS.md §3.12)
+    let generalTimers: Map<string, number> | undefined;
+    const generalSequence = (id: KeyId, ns: Namespace): number | undefined => {
+      if (generalTimers === undefined) {
+        generalTimers = new Map();
+        for (const t of b.allTimers('event')) {
+          const k = `${String(t.id)}\u0000${String(t.ns)}`;
+          const seq = generalTimers.get(k);
+          if (seq === undefined || t.seq < seq) generalTimers.set(k, t.seq);
+        }
+      }
+      return generalTimers.get(`${String(id)}\u0000${String(ns)}`);
+    };
+    let fromGeneral = false;
     for (const [ns, byKey] of contents) {
       const index = ((ns as number) - grid.offset) / grid.sliceSize;
       const seqs = orders.get(ns);
@@ -725,10 +740,21 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         } else if (seq === undefined) {
           // a legacy open slice: tumbling, the sequence is in the key's array; sliding, the key's
           const keySlices = legacy.get(id);
-          if (keySlices === undefined) {
-            throw new TidewaterError(this.name, keyOfId(id), `${this.name}: the snapshot has window contents of a key without its order or pane state; it was not taken by this operator.`);
+          if (keySlices !== undefined) seq = this.legacySequence(keySlices, index);
+          else {
+            seq = generalSequence(id, ns);
+            if (seq === undefined) {
+              throw new TidewaterError(this.name, keyOfId(id), `${this.name}: the snapshot has window contents of a key without its order, pane state or timers; it was not taken by a window operator of these windows.`);
+            }
+            if (!this.tumbling) {
+              throw new TidewaterError(
+                this.name,
+                keyOfId(id),
+                `${this.name}: the snapshot holds sliding windows of the general window operator (taken with another trigger); this operator keeps the windows' slices, which whole windows cannot be split into. Restore it with the trigger it was taken with.`,
+              );
+            }
+            fromGeneral = true;
           }
-          seq = this.legacySequence(keySlices, index);
           this.writeAllNext = true;
         }
         entriesOf(index).push([seq, id, raw === UNDEFINED ? undefined : raw]);
@@ -772,7 +798,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       // next snapshot deletes them)
       b.deleteAllTimers('processing');
       this.wakeUpForOldestSlice();
-    }
+    } else if (fromGeneral) b.deleteAllTimers('event'); // (likewise its event-time timers, its trigger's and cleanup's)
   }
 
   /**

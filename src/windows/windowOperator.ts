@@ -13,12 +13,14 @@ import type { Timer } from '../timers/queue.js';
 import type { WindowAssigner } from './assigners.js';
 import { MergingWindowSet } from './mergingWindowSet.js';
 import { liveSessions, type KeySessions } from './sessionWindowOperator.js';
-import { isEventTimeTrigger, type OnMergeContext, type Trigger, type TriggerResult } from './triggers.js';
+import { sliceGridOf } from './slicingWindowOperator.js';
+import { eventTimeTrigger, isEventTimeTrigger, type OnMergeContext, type Trigger, type TriggerResult } from './triggers.js';
 import { maxTimestamp, type TimeWindow, type WindowResult } from './types.js';
 import {
   CONTENTS,
   contentsDescriptor,
   foldOf,
+  mergeOf,
   NONE,
   WindowOperatorBase,
   type WindowFunction,
@@ -64,10 +66,13 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
       // only to read the session operator's checkpoints (converted on restore)
       state['sessions'] = engineArrays(valueState<KeySessions>());
     }
+    // only to read the slicing operator's checkpoints (converted on restore)
+    const slicing = assigner.isEventTime && (assigner.kind === 'tumbling' || assigner.kind === 'sliding');
+    if (slicing) state['order'] = valueState<number>();
     for (const [name, d] of Object.entries(trigger.state ?? {})) state[`trigger:${name}`] = d;
     // non-merging windows: contents namespace-major (window → key → accumulator), so an element costs one lookup in
     // the map of one of the few open windows
-    super(args, state, assigner.merging ? undefined : { namespaceMajor: ['contents'] }, assigner, options, fn);
+    super(args, state, assigner.merging ? undefined : { namespaceMajor: slicing ? ['contents', 'order'] : ['contents'] }, assigner, options, fn);
     const op = args.name;
     if (assigner.merging && !trigger.canMerge) {
       throw new ConfigurationError(op, trigger.kind, `${op}: the trigger cannot merge windows, so it cannot be used with session windows.`);
@@ -293,6 +298,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     if (!this.assigner.isEventTime) return;
     const b = this.backend;
     if (this.assigner.merging) this.convertSessions();
+    else this.convertSlices();
     // per key and window: its timers
     const byWindow = new Map<KeyId, Map<Namespace, Timer[]>>();
     for (const t of b.allTimers('event')) {
@@ -351,6 +357,74 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
       b.setCurrent(key, id);
       b.registerTimer('event', maxTimestamp(w), a.namespaceOf(w));
       this.registerCleanupTimer(w);
+    }
+  }
+
+  /**
+   * A checkpoint of the slicing operator (tumbling or sliding windows on the built-in event-time trigger; restored here
+   * with another trigger): each window not yet cleaned up gets, per key, the fold of the key's slices in it as its
+   * contents, and its timers — the trigger's at its max timestamp unless it fired already, and the cleanup timer —
+   * registered window by window in ascending order, keys in the order the slicing operator fires them (slice by slice
+   * from the oldest, within a slice by first element: docs/SEMANTICS.md §3.12).
+   */
+  private convertSlices(): void {
+    const b = this.backend;
+    const a = this.assigner;
+    const orderIndex = b.names.indexOf('order');
+    if (orderIndex < 0) return;
+    const orders = b.namespaceMajorColumn(orderIndex);
+    if (orders.size === 0) return;
+    const grid = sliceGridOf(a, eventTimeTrigger() as Trigger<T>, this.fn);
+    if (grid === undefined) {
+      throw new TidewaterError(this.name, undefined, `${this.name}: the snapshot has window slices that these windows cannot have had; it was not taken by a window operator of these windows.`);
+    }
+    // the slices, oldest first, each with its entries in firing order
+    const slices: { readonly start: number; readonly entries: (readonly [KeyId, unknown])[] }[] = [];
+    for (const [ns, byKey] of b.namespaceMajorColumn(CONTENTS)) {
+      const seqs = orders.get(ns);
+      const list: [number, KeyId, unknown][] = [];
+      for (const [id, raw] of byKey) list.push([(seqs?.get(id) as number | undefined) ?? Number.MAX_SAFE_INTEGER, id, raw === UNDEFINED ? undefined : raw]);
+      list.sort((x, y) => x[0] - y[0]);
+      slices.push({ start: ns as number, entries: list.map(([, id, acc]) => [id, acc] as const) });
+    }
+    slices.sort((x, y) => x.start - y.start);
+    for (const { start } of slices) {
+      b.dropNamespace(CONTENTS, start);
+      b.dropNamespace(orderIndex, start);
+    }
+    for (const ns of [...orders.keys()]) b.dropNamespace(orderIndex, ns);
+    // per window start, each key's fold of its slices in it (a window's own accumulator: merge(create(), first), as
+    // the slicing operator folds), keys in order of first appearance
+    const slide = grid.slicesPerSlide * grid.sliceSize;
+    const size = grid.slicesPerWindow * grid.sliceSize;
+    const merge = mergeOf(this.fn);
+    const aggregator = this.fn.kind === 'reduce' ? undefined : this.fn.aggregator;
+    const windows = new Map<number, Map<KeyId, unknown>>();
+    for (const { start, entries } of slices) {
+      const s = (start - grid.offset) / grid.sliceSize;
+      for (let k = Math.ceil((s - grid.slicesPerWindow + 1) / grid.slicesPerSlide); k * grid.slicesPerSlide <= s; k++) {
+        const windowStart = grid.offset + k * slide;
+        let byKey = windows.get(windowStart);
+        if (byKey === undefined) windows.set(windowStart, (byKey = new Map()));
+        for (const [id, acc] of entries) {
+          if (!byKey.has(id)) {
+            const own = grid.slicesPerWindow > 1 && merge !== undefined && aggregator !== undefined && typeof acc === 'object' && acc !== null ? merge(aggregator.create(), acc) : acc;
+            byKey.set(id, own);
+          } else byKey.set(id, (merge as (x: unknown, y: unknown) => unknown)(byKey.get(id), acc));
+        }
+      }
+    }
+    for (const windowStart of [...windows.keys()].sort((x, y) => x - y)) {
+      const w = { start: windowStart, end: windowStart + size };
+      if (this.isWindowLate(w)) continue; // cleaned up already where the slices were
+      const ns = a.namespaceOf(w);
+      for (const [id, acc] of windows.get(windowStart) as Map<KeyId, unknown>) {
+        b.setCurrent(keyOfId(id), id);
+        b.setNamespace(ns);
+        b.put(CONTENTS, acc === undefined ? UNDEFINED : acc);
+        if (maxTimestamp(w) > this.watermark) b.registerTimer('event', maxTimestamp(w), ns);
+        this.registerCleanupTimer(w);
+      }
     }
   }
 
