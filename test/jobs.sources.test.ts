@@ -138,12 +138,42 @@ describe('runJob with named sources', () => {
     expect([...out.values].sort(byWindow)).toStrictEqual(expected);
     expect(s2.operators['w']?.lateRecordsDropped).toBe(0);
 
-    // a checkpoint of two sources does not restore into a job of one
+    // a checkpoint of two sources does not restore into a job of one: the views' position would be dropped
     const job3 = runJob({ name: 'sp', sources: { clicks: fromArray(clicks) }, pipeline: ({ clicks: s }) => stampClicks(s), checkpoint });
     await expect(job3.done).rejects.toThrow(JobError);
     await expect(job3.done).rejects.toThrow(
-      "runJob(sp): checkpoint 2 has 2 source offsets but the job has 1 sources ('clicks'); restore with the sources it was taken with, or restore: false.",
+      "runJob(sp): checkpoint 2 holds the position of source(s) 'views' that the job lacks (it has: 'clicks'). Name the sources as before, or pass allowNonRestoredState: true to drop those positions.",
     );
+  });
+
+  it('named sources find their positions by name: listed in another order, each resumes where it was; a new one reads from its beginning, with a warning', async () => {
+    const store = memoryStore();
+    const checkpoint = { intervalMs: 1e9, store };
+    const pipeline = (s: { readonly [name: string]: Stream<string, undefined> }) => mergeStreams(...Object.values(s));
+    const c = gated(['c0', 'c1', 'c2', 'c3'], 2);
+    const v = gated(['v0', 'v1', 'v2'], 1);
+    const first = toArray<string>();
+    const job1 = runJob({ name: 'named', sources: { clicks: c.source, views: v.source }, pipeline, sink: first, checkpoint });
+    await Promise.all([c.reached, v.reached]);
+    await job1.stop({ savepoint: true });
+    expect([...first.values].sort()).toStrictEqual(['c0', 'c1', 'v0']);
+    const out = toArray<string>();
+    const warnings: string[] = [];
+    const s2 = await runJob({
+      name: 'named',
+      sources: { audits: fromArray(['a0']), views: fromArray(['v0', 'v1', 'v2']), clicks: fromArray(['c0', 'c1', 'c2', 'c3']) },
+      pipeline,
+      sink: out,
+      checkpoint,
+      onWarning: (m) => warnings.push(m),
+    }).done;
+    expect(s2.restoredFrom).toBe(1);
+    expect([...out.values].sort()).toStrictEqual(['a0', 'c2', 'c3', 'v1', 'v2']);
+    expect(warnings).toStrictEqual([
+      "runJob(named): checkpoint 1 has no position of source 'audits' (not in the job when it was taken): it reads from its beginning.",
+      // (the pipeline now merges three streams)
+      "runJob(named): union@0: the checkpoint's merge at this place combined another number of streams; this one starts with every input at MIN_WATERMARK (lateness right after the restore may differ from an uninterrupted run). Merge the same streams as before to restore it.",
+    ]);
   });
 
   it('restored from a savepoint at every cut (each pair of source positions), the merged output equals the uninterrupted run', async () => {
@@ -228,6 +258,7 @@ describe('SourceContext.warn', () => {
     expect(cp?.operators.map((o) => [o.operator, o.full, o.entries.length, o.operator === 'union@0' ? undefined : o.watermark])).toStrictEqual([
       ['union@0', true, 0, undefined],
       ['per-user', true, 0, '{"$n":"Infinity"}'],
+      ['runJob@sources', true, 0, '["clicks","views"]'],
     ]);
     const valve = decodeValue(cp?.operators[0]?.watermark as string) as { readonly inputs: readonly number[] };
     expect(valve.inputs[2]).toBe(MAX_WATERMARK);
@@ -266,6 +297,7 @@ describe('SourceContext.warn', () => {
     expect(cp?.operators.map((o) => [o.operator, o.entries.length, o.watermark?.includes('"ALERT"')])).toStrictEqual([
       ['alerts', 0, true],
       ['runJob@dealing', 0, false],
+      ['runJob@sources', 0, false],
     ]);
     // resumed with one more visit: the rule is still known (the record comes after the end of event time: warned)
     const out = toArray<string>();
@@ -301,12 +333,20 @@ describe('SourceContext.warn', () => {
     }
 
     it('a parallel operator whose input ended: as finished (its subtasks all at MAX_WATERMARK)', async () => {
-      expect(await midRun((s) => s.pipe(parallel(2, perUserCount())))).toStrictEqual([['union@0', true, 0, expect.any(String)], ['per-user', true, 0, '{"$n":"Infinity"}']]);
+      expect(await midRun((s) => s.pipe(parallel(2, perUserCount())))).toStrictEqual([
+        ['union@0', true, 0, expect.any(String)],
+        ['per-user', true, 0, '{"$n":"Infinity"}'],
+        ['runJob@sources', true, 0, '["clicks","views"]'],
+      ]);
     });
 
     it('an operator torn down before the barrier (a take after it): its whole state as it was left', async () => {
       // take(3) unsubscribes the counter after the third click: it counted 3, and nothing can change that any more
-      expect(await midRun((s) => s.pipe(perUserCount(), take(3)))).toStrictEqual([['union@0', true, 0, expect.any(String)], ['per-user', true, 1, expect.any(String)]]);
+      expect(await midRun((s) => s.pipe(perUserCount(), take(3)))).toStrictEqual([
+        ['union@0', true, 0, expect.any(String)],
+        ['per-user', true, 1, expect.any(String)],
+        ['runJob@sources', true, 0, '["clicks","views"]'],
+      ]);
     });
   });
 });

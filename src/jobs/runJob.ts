@@ -186,6 +186,8 @@ class JobRunner<T, R> {
   private perSource = false;
   /** The copy the next dealt record goes to (it goes on across barriers; in checkpoints: see {@link DEALING}). */
   private nextSubtask = 0;
+  /** Each source's position to resume from (undefined: its beginning), by {@link offsetsToRestore}. */
+  private restoredOffsets: readonly (string | undefined)[] = [];
   /** The dealing position a restored checkpoint holds (applied once the number of copies is known). */
   private dealtFrom = 0;
   private readonly output$ = new Subject<R>();
@@ -346,10 +348,7 @@ class JobRunner<T, R> {
     } else if (config.restore !== undefined && config.restore !== false) {
       throw new ConfigurationError('runJob', config.restore, `runJob(${name}): restore needs checkpoint.store.`);
     }
-    if (loaded !== undefined && loaded.sources.length !== this.sources.length) {
-      const names = this.sourceNames === undefined ? '' : ` (${this.sourceNames.map((n) => `'${n}'`).join(', ')})`;
-      throw new JobError('runJob', loaded.sources.length, `runJob(${name}): checkpoint ${loaded.id} has ${loaded.sources.length} source offsets but the job has ${this.sources.length} sources${names}; restore with the sources it was taken with, or restore: false.`);
-    }
+    this.restoredOffsets = this.offsetsToRestore(loaded);
     this.restoredFrom = loaded?.id;
     const restoredSinks = decodeSinkStates(name, loaded, this.sinks);
     const sinkContexts = this.sinks.map(
@@ -401,7 +400,7 @@ class JobRunner<T, R> {
       else this.sideWriters.set(output, this.writers.length);
       this.writers.push(writer);
     }
-    const opened = await Promise.allSettled(this.sources.map((s, index) => this.guarded('source', s.description, 'open', () => s.open(loaded?.sources[index], { ...ctx, index }))));
+    const opened = await Promise.allSettled(this.sources.map((s, index) => this.guarded('source', s.description, 'open', () => s.open(this.restoredOffsets[index], { ...ctx, index }))));
     this.readers = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
@@ -412,6 +411,7 @@ class JobRunner<T, R> {
 
     const restore = new Map<string, readonly OperatorSnapshot[]>();
     for (const s of loaded?.operators ?? []) {
+      if (s.operator === SOURCE_NAMES) continue;
       if (s.operator === DEALING) {
         const at = s.watermark === undefined ? 0 : Number(decodeValue(s.watermark));
         this.dealtFrom = Number.isSafeInteger(at) && at >= 0 ? at : 0;
@@ -513,7 +513,7 @@ class JobRunner<T, R> {
       if (sink.committedAhead !== undefined) note(sink.description, await this.guarded('sink', sink.description, 'open', () => sink.committedAhead?.(sinkContexts[i] as SinkContext)));
     }
     for (const [index, s] of this.sources.entries()) {
-      if (s.committedAhead !== undefined) note(s.description, await this.guarded('source', s.description, 'open', () => s.committedAhead?.(loaded?.sources[index], { ...ctx, index })));
+      if (s.committedAhead !== undefined) note(s.description, await this.guarded('source', s.description, 'open', () => s.committedAhead?.(this.restoredOffsets[index], { ...ctx, index })));
     }
     if (ahead.length === 0 || this.config.discardCommitted === true) return;
     const { name, restore } = this.config;
@@ -647,6 +647,40 @@ class JobRunner<T, R> {
     );
   }
 
+  /**
+   * The position each source resumes from: named sources by name (a checkpoint of named sources holds their names,
+   * {@link SOURCE_NAMES}: listed in another order they still find their own), others by place. A named source the
+   * checkpoint has no position of starts from its beginning, with a warning; a position of a source the job lacks is
+   * refused, as an operator's state is, unless allowNonRestoredState.
+   */
+  private offsetsToRestore(loaded: LoadedCheckpoint | undefined): readonly (string | undefined)[] {
+    const name = this.config.name;
+    if (loaded === undefined) return this.sources.map(() => undefined);
+    const saved = loaded.operators.find((s) => s.operator === SOURCE_NAMES)?.watermark;
+    const savedNames = saved === undefined ? undefined : (decodeValue(saved) as string[]);
+    const names = this.sourceNames;
+    if (savedNames !== undefined && names !== undefined && savedNames.length === loaded.sources.length) {
+      const lacking = savedNames.filter((n) => !names.includes(n));
+      if (lacking.length > 0 && this.config.allowNonRestoredState !== true) {
+        throw new JobError(
+          'runJob',
+          lacking,
+          `runJob(${name}): checkpoint ${loaded.id} holds the position of source(s) ${lacking.map((n) => `'${n}'`).join(', ')} that the job lacks (it has: ${names.map((n) => `'${n}'`).join(', ')}). Name the sources as before, or pass allowNonRestoredState: true to drop those positions.`,
+        );
+      }
+      return names.map((n) => {
+        const at = savedNames.indexOf(n);
+        if (at < 0) this.warn(`runJob(${name}): checkpoint ${loaded.id} has no position of source '${n}' (not in the job when it was taken): it reads from its beginning.`);
+        return at < 0 ? undefined : loaded.sources[at];
+      });
+    }
+    if (loaded.sources.length !== this.sources.length) {
+      const listed = names === undefined ? '' : ` (${names.map((n) => `'${n}'`).join(', ')})`;
+      throw new JobError('runJob', loaded.sources.length, `runJob(${name}): checkpoint ${loaded.id} has ${loaded.sources.length} source offsets but the job has ${this.sources.length} sources${listed}; restore with the sources it was taken with, or restore: false.`);
+    }
+    return loaded.sources;
+  }
+
   /** Every operator named in the checkpoint must be in the pipeline (unless allowNonRestoredState); names unique. */
   private checkOperators(loaded: LoadedCheckpoint | undefined): void {
     const names = new Set<string>();
@@ -657,7 +691,7 @@ class JobRunner<T, R> {
       names.add(i.name);
     }
     if (loaded === undefined || this.config.allowNonRestoredState === true) return;
-    const unknown = loaded.operators.map((s) => s.operator).filter((n) => !names.has(n) && n !== DEALING);
+    const unknown = loaded.operators.map((s) => s.operator).filter((n) => !names.has(n) && n !== DEALING && n !== SOURCE_NAMES);
     if (unknown.length > 0) {
       throw new JobError(
         unknown[0] as string,
@@ -1028,6 +1062,9 @@ class JobRunner<T, R> {
     this.addUnreached(cp);
     if (this.copies > 1 && !this.perSource) {
       cp.snapshots.push({ operator: DEALING, full: true, maxParallelism: this.maxParallelism, watermark: encodeValue(cp.dealing), entries: [] });
+    }
+    if (this.sourceNames !== undefined) {
+      cp.snapshots.push({ operator: SOURCE_NAMES, full: true, maxParallelism: this.maxParallelism, watermark: encodeValue(this.sourceNames), entries: [] });
     }
     const allFull = cp.snapshots.every((s) => s.full);
     const parent = allFull ? undefined : this.snapshotBase;
@@ -1461,3 +1498,9 @@ class InputFanout<E> implements JobInput<E> {
  * up where the checkpoint left it. No stateful operator has this name (`@` and `#` mark the generated names).
  */
 const DEALING = 'runJob@dealing';
+
+/**
+ * The pseudo-operator under which a checkpoint of a job with named sources keeps their names, in the order of its
+ * source positions: a restore finds each source's position by its name, not its place in `sources: { … }`.
+ */
+const SOURCE_NAMES = 'runJob@sources';
