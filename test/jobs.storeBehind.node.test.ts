@@ -4,9 +4,10 @@
 import { existsSync, promises as fsPromises, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { filter, firstValueFrom, ReplaySubject, Subject } from 'rxjs';
+import { filter, firstValueFrom, pipe, ReplaySubject, Subject } from 'rxjs';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { callbackSink, fromArray, fromObservable, JobError, memoryStore, runJob, StoreBehindError, TidewaterError, toArray, toNdjsonFile, type Sink, type Source, type StateStore } from '../src/index.js';
+import { callbackSink, fromArray, fromObservable, JobError, memoryStore, runJob, sideOutput, StoreBehindError, TidewaterError, toArray, toNdjsonFile, type Sink, type Source, type StateStore } from '../src/index.js';
+import { keyBy, process } from '../operators/index.js';
 import { levelStore } from '../src/stores/level.js';
 import { runningSum } from './support/gated.js';
 
@@ -106,6 +107,38 @@ describe('a sink left out of a run and added back', () => {
     await threeRuns(memoryStore(), sink);
     // run 1: abort(undefined) at its fresh start, commit(1) at its savepoint; run 3: abort(2), then its own commits
     expect(calls.slice(0, 3)).toStrictEqual(['abort(undefined)', 'commit(1)', 'abort(2)']);
+  });
+});
+
+describe('a sink whose state is in the checkpoint, left out of the restored job', () => {
+  it('is refused, naming the output (its pending output would never be committed), unless allowNonRestoredState', async () => {
+    const store = memoryStore();
+    const odd = sideOutput<number>('odd');
+    const pipeline = pipe(
+      keyBy((x: number) => x % 2),
+      process<number, number, number>({
+        name: 'split',
+        onElement(v, ctx) {
+          if (v % 2 === 1) ctx.output(odd, v);
+          else ctx.emit(v);
+        },
+      }),
+    );
+    // checkpoint 1 holds the odd sink's transaction [1, 3]: its commit failed
+    const failing = callbackSink<number>({
+      write: () => {},
+      commit: (id) => {
+        throw new Error(`broker down at commit ${id}`);
+      },
+    });
+    const cp = { intervalMs: 1e9, store };
+    await expect(runJob({ name: 'split', source: fromArray([1, 2, 3, 4]), pipeline, sinks: { main: toArray<number>(), odd: failing }, checkpoint: cp }).done).rejects.toThrow('broker down at commit 1');
+    await expect(runJob({ name: 'split', source: fromArray([1, 2, 3, 4]), pipeline, sinks: { main: toArray<number>() }, checkpoint: cp }).done).rejects.toThrow(
+      'runJob(split): checkpoint 1 holds the state of the sink(s) of output(s) \'odd\', which the job lacks: their output pending in it would never be committed. Give the job those sinks again (sinks: { "odd": … }), or pass allowNonRestoredState: true to drop it.',
+    );
+    // dropped on purpose
+    const s = await runJob({ name: 'split', source: fromArray([1, 2, 3, 4]), pipeline, sinks: { main: toArray<number>() }, checkpoint: cp, allowNonRestoredState: true }).done;
+    expect(s.restoredFrom).toBe(1);
   });
 });
 

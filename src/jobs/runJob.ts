@@ -350,7 +350,7 @@ class JobRunner<T, R> {
     }
     this.restoredOffsets = this.offsetsToRestore(loaded);
     this.restoredFrom = loaded?.id;
-    const restoredSinks = decodeSinkStates(name, loaded, this.sinks);
+    const restoredSinks = decodeSinkStates(name, loaded, this.sinks, config.allowNonRestoredState === true);
     const sinkContexts = this.sinks.map(
       (s): SinkContext => ({
         job: name,
@@ -1439,7 +1439,7 @@ function encodeSinkStates(states: ReadonlyMap<string, string>): string | undefin
 }
 
 /** Each sink's state in a checkpoint's sink state (see {@link encodeSinkStates}); a single state is the main sink's. */
-function decodeSinkStates(job: string, loaded: LoadedCheckpoint | undefined, sinks: readonly NamedSink[]): Map<string, string> {
+function decodeSinkStates(job: string, loaded: LoadedCheckpoint | undefined, sinks: readonly NamedSink[], allowNonRestoredState: boolean): Map<string, string> {
   const states = new Map<string, string>();
   const stored = loaded?.sink;
   if (stored === undefined) return states;
@@ -1454,6 +1454,16 @@ function decodeSinkStates(job: string, loaded: LoadedCheckpoint | undefined, sin
     throw new JobError('runJob', loaded?.id, `runJob(${job}): the sink states of checkpoint ${loaded?.id ?? '?'} are damaged (${describeValue(stored, 120)}); restore another checkpoint, or restore: false.`, { cause: e });
   }
   for (const { output } of sinks) if (typeof parsed[output] === 'string') states.set(output, parsed[output]);
+  // a sink's state holds its pending transactions (docs/SEMANTICS.md §8): one the job lacks would drop them unsaid
+  const lacking = Object.keys(parsed).filter((output) => !states.has(output));
+  if (lacking.length > 0 && !allowNonRestoredState) {
+    throw new JobError(
+      'runJob',
+      lacking,
+      `runJob(${job}): checkpoint ${loaded?.id ?? '?'} holds the state of the sink(s) of output(s) ${lacking.map((o) => `'${o}'`).join(', ')}, which the job lacks: ` +
+        `their output pending in it would never be committed. Give the job those sinks again (sinks: { ${lacking.map((o) => `${JSON.stringify(o)}: …`).join(', ')} }), or pass allowNonRestoredState: true to drop it.`,
+    );
+  }
   return states;
 }
 
