@@ -22,5 +22,5 @@ export function unionWith<T, K, S extends readonly AnyStream[]>(
 ): OperatorFunction<StreamElement<T, K>, StreamElement<T | ValueOf<S[number]>, K | KeyOf<S[number]>>>;
 export function unionWith(...args: unknown[]): OperatorFunction<StreamElement<unknown, unknown>, StreamElement<unknown, unknown>> {
   const { streams, aligned } = streamsAndOptions(args, 'unionWith');
-  return (source) => mergeWithValve([source, ...streams], aligned);
+  return (source) => mergeWithValve([source, ...streams], aligned, true);
 }

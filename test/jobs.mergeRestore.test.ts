@@ -2,7 +2,7 @@
 // does (its valve is in the checkpoint, docs/SEMANTICS.md §2.4, §8): lateness and timer firings are the same.
 import { describe, expect, it } from 'vitest';
 import { boundedOutOfOrderness, count, memoryStore, mergeStreams, runJob, sideOutput, toArray, tumblingWindows, valueState, type Source, type SourceRead, type StreamElement, type WindowResult } from '../src/index.js';
-import { aggregate, eventTime, filter, keyBy, map, process, window } from '../operators/index.js';
+import { aggregate, eventTime, filter, keyBy, map, process, unionWith, window } from '../operators/index.js';
 import type { Observable } from 'rxjs';
 
 type E = { readonly id: string; readonly ts: number };
@@ -32,8 +32,13 @@ function stepper(values: readonly E[]): { source: Source<E>; step: () => Promise
 type In = { a: Observable<StreamElement<E, undefined>>; b: Observable<StreamElement<E, undefined>> };
 const stamp = (s: Observable<StreamElement<E, undefined>>) => s.pipe(eventTime((e: E) => e.ts, boundedOutOfOrderness(0, { interval: 0 })));
 const late = sideOutput<E>('late');
-const windowed = ({ a, b }: In) =>
-  mergeStreams(stamp(a), stamp(b)).pipe(
+type Merge = (x: Observable<StreamElement<E, undefined>>, y: Observable<StreamElement<E, undefined>>) => Observable<StreamElement<E, undefined>>;
+const MERGES: readonly (readonly [string, Merge])[] = [
+  ['mergeStreams', (x, y) => mergeStreams(x, y)],
+  ['unionWith', (x, y) => x.pipe(unionWith(y))],
+];
+const windowedBy = (merge: Merge) => ({ a, b }: In) =>
+  merge(stamp(a), stamp(b)).pipe(
     keyBy(() => 'k'),
     window(tumblingWindows(100), { lateData: late, name: 'w' }),
     aggregate(count()),
@@ -81,17 +86,20 @@ describe('a merge restored from a savepoint', () => {
     { id: 'a0', ts: 2000 },
     { id: 'a1', ts: 2500 },
   ];
-  it('finds late what the uninterrupted run finds late (the input ahead still counts)', async () => {
-    const B = [
-      { id: 'b0', ts: 1000 },
-      { id: 'b1', ts: 1500 },
-      { id: 'b2', ts: 1200 },
-    ];
-    const expected = { main: ['[1000] n=1', '[1500] n=1', '[2000] n=1', '[2500] n=1'], late: ['b2'] };
-    expect(await scenario(windowed, A, B, undefined)).toStrictEqual(expected);
-    // restored at every cut (up to the last read of a: a source read to its end before a cut is not read again here)
-    for (let cut = 1; cut <= 5; cut++) expect(await scenario(windowed, A, B, cut), `cut ${cut}`).toStrictEqual(expected);
-  });
+  for (const [name, merge] of MERGES) {
+    it(`${name}: finds late what the uninterrupted run finds late (the input ahead still counts)`, async () => {
+      const B = [
+        { id: 'b0', ts: 1000 },
+        { id: 'b1', ts: 1500 },
+        { id: 'b2', ts: 1200 },
+      ];
+      const expected = { main: ['[1000] n=1', '[1500] n=1', '[2000] n=1', '[2500] n=1'], late: ['b2'] };
+      const windowed = windowedBy(merge);
+      expect(await scenario(windowed, A, B, undefined)).toStrictEqual(expected);
+      // restored at every cut (up to the last read of a: a source read to its end before a cut is not read again here)
+      for (let cut = 1; cut <= 5; cut++) expect(await scenario(windowed, A, B, cut), `cut ${cut}`).toStrictEqual(expected);
+    });
+  }
 
   it('fires event-time timers where the uninterrupted run fires them', async () => {
     const B = [

@@ -84,7 +84,7 @@ export class SubtaskExchange {
     const parts = s.keyed.map((k) => partitionStream(k as Observable<Element>, n, by, { maxParallelism }));
     for (let j = 0; j < this.n; j++) {
       const receiver = s.outs[j] as Subscriber<Element>;
-      receiver.add(mergeWithValve(parts.map((p) => p[j] as Observable<Element>), true).subscribe(receiver));
+      receiver.add(mergeWithValve(parts.map((p) => p[j] as Observable<Element>), true, false).subscribe(receiver));
     }
   }
 }

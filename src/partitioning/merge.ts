@@ -352,7 +352,7 @@ export function streamsAndOptions(args: readonly unknown[], caller: string): { s
  * that takes them (a merge the pipeline's author wrote, whose place in the pipeline is the same at any parallelism;
  * not the merges `parallel` makes of its subtasks, which come and go with the parallelism).
  */
-export function mergeWithValve(streams: readonly AnyStream[], aligned: boolean, inCheckpoints = false): Observable<StreamElement<unknown, unknown>> {
+export function mergeWithValve(streams: readonly AnyStream[], aligned: boolean, inCheckpoints: boolean): Observable<StreamElement<unknown, unknown>> {
   return new OperatorObservable<StreamElement<unknown, unknown>>((destination) => {
     if (streams.length === 0) {
       destination.complete();
