@@ -91,4 +91,31 @@ describe('StatusWatermarkValve (docs/SEMANTICS.md §2.4)', () => {
     expect(() => valve.inputWatermark(2, 0)).toThrow('StatusWatermarkValve: input 2 does not exist; inputs are 0 … 1.');
     expect(() => valve.inputStatus(-1, true)).toThrow(ConfigurationError);
   });
+
+  it('restored, idle inputs come back active (their sources restart active): one behind rejoins once caught up, as after active(); an all-idle valve is not frozen', () => {
+    const wm = (es: readonly (Watermark | StreamStatus)[]) => es.map((e) => (e.kind === 'watermark' ? e.timestamp : e.idle ? 'idle' : 'active'));
+    const v = new StatusWatermarkValve(2);
+    v.inputWatermark(0, 999);
+    v.inputWatermark(1, 999);
+    v.inputStatus(1, true);
+    v.inputWatermark(0, 1999);
+    // uninterrupted: input 1 turns active (behind the output: not in the minimum yet), then catches up
+    const restored = new StatusWatermarkValve(2);
+    restored.restore(v.state());
+    expect(wm(v.inputStatus(1, false))).toStrictEqual([]);
+    for (const valve of [v, restored]) {
+      expect(wm(valve.inputWatermark(1, 1500))).toStrictEqual([]);
+      expect(wm(valve.inputWatermark(1, 2999))).toStrictEqual([]);
+      expect(wm(valve.inputWatermark(0, 4999))).toStrictEqual([2999]);
+    }
+    // every input idle at the checkpoint: restored, watermarks count again
+    const all = new StatusWatermarkValve(2);
+    all.inputWatermark(0, 10);
+    all.inputWatermark(1, 20);
+    expect(wm(all.inputStatus(0, true))).toStrictEqual([20]);
+    expect(wm(all.inputStatus(1, true))).toStrictEqual(['idle']);
+    const back = new StatusWatermarkValve(2);
+    back.restore(all.state());
+    expect([back.outputIdle, wm(back.inputWatermark(0, 500)), wm(back.inputWatermark(1, 600))]).toStrictEqual([false, [], [500]]);
+  });
 });

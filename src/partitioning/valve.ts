@@ -76,17 +76,27 @@ export abstract class InputWatermarks {
     return [this.lastWatermark, this.lastIdle ? 1 : 0, ...this.watermarks, ...this.idleInputs];
   }
 
-  /** Takes back {@link state}'s numbers; returns what a subclass appended. */
+  /**
+   * Takes back {@link state}'s watermarks; returns what a subclass appended. Every input comes back active, and so does
+   * the output: the inputs' sources restart active (their generators do, docs/SEMANTICS.md §2.6), so an input kept
+   * idle would never send the `active()` that lets its watermarks count again — and an output kept idle would ignore
+   * every watermark. An input that was idle rejoins as it would on `active()` (see {@link wasIdle}).
+   */
   restore(state: readonly number[]): readonly number[] {
     const n = this.n;
     if (state.length < 2 + 2 * n) throw new Error(`${this.kind}: a checkpoint of fewer inputs cannot be restored into ${n}`);
     this.lastWatermark = state[0] as number;
-    this.lastIdle = state[1] === 1;
+    this.lastIdle = false;
     for (let k = 0; k < n; k++) {
       this.watermarks[k] = state[2 + k] as number;
-      this.idleInputs[k] = state[2 + n + k] as number;
+      this.idleInputs[k] = 0;
     }
     return state.slice(2 + 2 * n);
+  }
+
+  /** Whether input `k` was idle in {@link state}'s numbers. */
+  protected wasIdle(state: readonly number[], k: number): boolean {
+    return state[2 + this.n + k] === 1;
   }
 
   protected checkInput(i: number): void {
@@ -188,7 +198,10 @@ export class StatusWatermarkValve extends InputWatermarks implements WatermarkCo
 
   override restore(state: readonly number[]): readonly number[] {
     const aligned = super.restore(state);
-    for (let k = 0; k < this.n; k++) this.aligned[k] = aligned[k] ?? 1;
+    // (an input that was idle rejoins the minimum once its watermark reaches the output's, as after `active()`)
+    for (let k = 0; k < this.n; k++) {
+      this.aligned[k] = this.wasIdle(state, k) ? ((this.watermarks[k] as number) >= this.lastWatermark ? 1 : 0) : (aligned[k] ?? 1);
+    }
     return [];
   }
 
