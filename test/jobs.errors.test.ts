@@ -43,6 +43,17 @@ describe('source failures', () => {
     expect(await failure(job.done, 'read', undefined, boom)).toBe('runJob(j): source exploding failed to read: source exploded. The job stopped; fix the cause and run it again.');
   });
 
+  it("a failed job: output$ errors with the failure, checkpoints$ and metrics$ complete (a handled failure is no uncaught exception for their subscribers)", async () => {
+    const boom = new Error('source exploded');
+    const job = runJob({ name: 'j', source: exploding(boom, 'read'), pipeline: runningSum(), checkpoint: manual() });
+    const ends: string[] = [];
+    job.output$.subscribe({ error: (e: unknown) => void ends.push(`output$ error: ${(e as Error).message.slice(0, 16)}`), complete: () => void ends.push('output$ complete') });
+    job.checkpoints$.subscribe({ complete: () => void ends.push('checkpoints$ complete') });
+    job.metrics$.subscribe({ complete: () => void ends.push('metrics$ complete') });
+    await expect(job.done).rejects.toThrow('source exploded');
+    expect(ends).toStrictEqual(['output$ error: runJob(j): sourc', 'checkpoints$ complete', 'metrics$ complete']);
+  });
+
   it('a source that cannot be opened: phase open; a checkpointed job starts from the beginning again', async () => {
     const boom = new Error('no such topic');
     const job = runJob({ name: 'j', source: exploding(boom, 'open'), pipeline: runningSum(), checkpoint: manual() });

@@ -1355,8 +1355,10 @@ class JobRunner<T, R> {
 
   private settleFailed(e: unknown): void {
     this.output$.error(e);
-    this.checkpoints$.error(e);
-    this.metrics$.error(e);
+    // (the job's figures end, as on success: the failure is `done`'s to report — an error here reached every
+    // subscriber without an error handler as an uncaught exception, although the caller handled `done`)
+    this.checkpoints$.complete();
+    this.metrics$.complete();
     for (const w of this.waiters) w.reject(e);
     this.waiters = [];
     this.stopRequest?.reject(e);

@@ -418,15 +418,19 @@ export interface JobSummary extends JobMetrics {
  * @example
  * ```ts
  * const job = runJob({ name: 'clicks', source, pipeline, sink: toArray() });
- * job.output$.subscribe(console.log);
+ * job.output$.subscribe({ next: console.log, error: () => undefined }); // (a failure: `done` rejects with it too)
  * await job.done;
  * ```
  */
 export interface Job<R> {
-  /** Values as they reach the sink (before they are committed). */
+  /**
+   * Values as they reach the sink (before they are committed). Completes when the job ends; errors with the job's
+   * failure (give `subscribe` an error handler: RxJS throws an error nobody handles as an uncaught exception).
+   */
   readonly output$: Observable<R>;
+  /** Each completed checkpoint. Completes when the job ends, failed or not (`done` reports a failure). */
   readonly checkpoints$: Observable<CheckpointInfo>;
-  /** Emitted after each checkpoint and once at the end. */
+  /** Emitted after each checkpoint and once at the end. Completes when the job ends, failed or not. */
   readonly metrics$: Observable<JobMetrics>;
   readonly done: Promise<JobSummary>;
   /** Takes a checkpoint now (waits for one in flight first). Rejects without a checkpoint store. */
