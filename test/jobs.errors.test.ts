@@ -2,7 +2,7 @@
 // phase (open, read, write, pre-commit, commit), the checkpoint and how a restart goes on, with the error as cause.
 import { ReplaySubject, throwError } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { callbackSink, fromArray, fromObservable, JobError, memoryStore, runJob, TidewaterError, UnserializableValueError, type JobPhase, type Source, type StateStore } from '../src/index.js';
+import { callbackSink, fromArray, fromObservable, JobError, memoryStore, mergeStreams, runJob, TidewaterError, UnserializableValueError, type JobPhase, type Source, type StateStore } from '../src/index.js';
 import { runningSum } from './support/gated.js';
 
 /** A source whose `read` (or `open`) throws `error`. */
@@ -145,6 +145,31 @@ describe('sink failures', () => {
     expect(await failure(job.done, 'open', 1, boom)).toBe(
       'runJob(j): sink callbackSink failed to open (last checkpoint 1): cannot reach the database. The job stopped; fix the cause and run it again: it resumes from checkpoint 1.',
     );
+  });
+
+  it('a sink whose close throws: the job fails with it, and every other sink and source is closed all the same', async () => {
+    const boom = new Error('close failed');
+    const closed: string[] = [];
+    const source = (name: string): Source<number> => ({
+      description: name,
+      open: () => {
+        let given = false;
+        return {
+          read: () => {
+            const values = given ? [] : [1];
+            given = true;
+            return { values, done: true };
+          },
+          offset: () => '0',
+          close: () => void closed.push(name),
+        };
+      },
+    });
+    const failing = { description: 'failing', open: () => ({ write() {}, preCommit: () => '', commit() {}, close() { throw boom; } }) };
+    const other = { description: 'other', open: () => ({ write() {}, preCommit: () => '', commit() {}, close: () => void closed.push('other sink') }) };
+    const job = runJob({ name: 'j', sources: { a: source('a'), b: source('b') }, pipeline: ({ a, b }) => mergeStreams(a, b), sinks: { main: failing, other }, checkpoint: manual() });
+    expect(await failure(job.done, 'close', 1, boom)).toContain('runJob(j): sink failing failed to close');
+    expect(closed).toStrictEqual(['other sink', 'a', 'b']);
   });
 
   it('a callbackSink whose write throws: phase write', async () => {

@@ -1301,11 +1301,21 @@ class JobRunner<T, R> {
     this.pipelineSub?.unsubscribe();
   }
 
+  /** Closes the sinks, then the sources — each one, whichever failed before it; the first failure is thrown. */
   private async closeAll(completed: boolean): Promise<void> {
     // without checkpoints, closing a sink flushes what was written to it
     const phase = this.config.checkpoint === undefined ? 'write' : 'close';
-    for (const [i, writer] of this.writers.entries()) await this.guarded('sink', this.sinkName(i), phase, () => writer.close(completed));
-    for (const [i, r] of this.readers.entries()) await this.guarded('source', this.sourceName(i), 'close', () => r.close());
+    let first: { readonly error: unknown } | undefined;
+    const close = async (run: () => Promise<unknown>): Promise<void> => {
+      try {
+        await run();
+      } catch (error) {
+        first ??= { error };
+      }
+    };
+    for (const [i, writer] of this.writers.entries()) await close(() => this.guarded('sink', this.sinkName(i), phase, () => writer.close(completed)));
+    for (const [i, r] of this.readers.entries()) await close(() => this.guarded('source', this.sourceName(i), 'close', () => r.close()));
+    if (first !== undefined) throw first.error;
   }
 
   private async finish(state: 'finished' | 'stopped', completed: boolean): Promise<void> {
