@@ -231,6 +231,11 @@ describe('runJob without checkpoints', () => {
     expect(() =>
       runJob({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)), checkpoint: { intervalMs: 10, store: memoryStore(), mode: 'exactly-twice' as 'exactly-once' } }),
     ).toThrow(`runJob(j): checkpoint.mode "exactly-twice" must be 'exactly-once' or 'at-least-once'.`);
+    for (const [restore, shown] of [[1.5, '1.5'], [0, '0'], ['newest', '"newest"'], [true, 'Boolean true']] as const) {
+      expect(() => runJob({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)), checkpoint: { intervalMs: 10, store: memoryStore() }, restore: restore as 'latest' })).toThrow(
+        `runJob(j): restore ${shown} must be 'latest' (the default: the newest usable checkpoint), a checkpoint id (an integer ≥ 1) or false (start empty).`,
+      );
+    }
     const job = runJob({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)) });
     await expect(job.triggerCheckpoint()).rejects.toThrow('runJob(j): triggerCheckpoint needs checkpoint: { intervalMs, store }.');
     await job.done;

@@ -309,6 +309,14 @@ class JobRunner<T, R> {
     this.parallelism = p;
     this.maxParallelism = maxP;
     if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1) throw new ConfigurationError('runJob', config.batchSize, `runJob(${name}): batchSize ${describeValue(config.batchSize)} must be an integer ≥ 1.`);
+    const restore: unknown = config.restore;
+    if (restore !== undefined && restore !== false && restore !== 'latest' && !(Number.isSafeInteger(restore) && (restore as number) >= 1)) {
+      throw new ConfigurationError(
+        'runJob',
+        restore,
+        `runJob(${name}): restore ${describeValue(restore)} must be 'latest' (the default: the newest usable checkpoint), a checkpoint id (an integer ≥ 1) or false (start empty).`,
+      );
+    }
     const done = new Promise<JobSummary>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
