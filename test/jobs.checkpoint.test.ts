@@ -154,6 +154,16 @@ describe('checkpointed jobs', () => {
     ]);
   });
 
+  it('stop({ savepoint: true }) after the job ended is refused saying so (no savepoint can be taken); a plain stop() resolves', async () => {
+    const store = memoryStore();
+    const job = runJob({ name: 'ended-sp', source: fromArray(clicks), pipeline: pipeline(), checkpoint: manual(store) });
+    await job.done;
+    await expect(job.stop({ savepoint: true })).rejects.toThrow(
+      'runJob(ended-sp): stop({ savepoint: true }) came after the job ended: no savepoint can be taken (its last checkpoint is 1). To carry state on, take the savepoint while the input runs.',
+    );
+    await expect(job.stop()).resolves.toBeUndefined();
+  });
+
   it('checkpoints are incremental: only state that changed since the previous one', async () => {
     const store = memoryStore();
     const input = new Subject<Click>();

@@ -1260,7 +1260,18 @@ class JobRunner<T, R> {
     if (savepoint && this.config.checkpoint === undefined) {
       return Promise.reject(new ConfigurationError('runJob', undefined, `runJob(${this.config.name}): a savepoint needs checkpoint: { intervalMs, store }.`));
     }
-    if (this.phase === 'ended') return Promise.resolve();
+    if (this.phase === 'ended') {
+      // (a stop of a job that ended is done; a savepoint, though, can no longer be taken: said, not passed over)
+      if (!savepoint) return Promise.resolve();
+      const last = this.lastCheckpoint === undefined ? 'it took no checkpoint' : `its last checkpoint is ${this.lastCheckpoint}`;
+      return Promise.reject(
+        new JobError(
+          'runJob',
+          undefined,
+          `runJob(${this.config.name}): stop({ savepoint: true }) came after the job ${this.failed ? 'failed' : 'ended'}: no savepoint can be taken (${last}). To carry state on, take the savepoint while the input runs.`,
+        ),
+      );
+    }
     if (this.stopRequest !== undefined) return this.job.done.then(() => undefined);
     if (savepoint && !drain && this.phase === 'ending') {
       // the input ended before the stop: the savepoint is the last checkpoint, of finished operators
