@@ -47,9 +47,28 @@ describe('recovery corner cases', () => {
     expect(await job.done).toMatchObject({ lastCheckpoint: 2 });
     expect(await asked).toMatchObject({ id: 1, sourceOffsets: [4] });
     expect((await store.loadCheckpoint('j', 1))?.operators[0]?.entries.map((e) => e.value)).toStrictEqual(['[0,10]']);
-    // going back to checkpoint 1 gives the same output again
-    await runJob({ name: 'j', source: fromArray(values(20)), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store }, restore: 1 }).done;
+    // going back to checkpoint 1 (rolling the committed output back to it: said so) gives the same output again
+    await expect(runJob({ name: 'j', source: fromArray(values(20)), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store }, restore: 1 }).done).rejects.toThrow(
+      'runJob(j): restore: 1 starts from checkpoint 1, but toArray already committed checkpoint 2 (20 values): starting from checkpoint 1 would discard the last 16. Restore checkpoint 2 or later, or pass discardCommitted: true to roll the output back to checkpoint 1.',
+    );
     expect(out.values).toStrictEqual(sums(20));
+    await runJob({ name: 'j', source: fromArray(values(20)), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store }, restore: 1, discardCommitted: true }).done;
+    expect(out.values).toStrictEqual(sums(20));
+  });
+
+  it('toArray: a fresh start of a checkpointed job after values were committed is refused (they would be kept and committed again); with discardCommitted the array starts empty', async () => {
+    const store = memoryStore();
+    const out = toArray<number>();
+    const run = (options: { readonly restore?: false; readonly discardCommitted?: boolean }) =>
+      runJob({ name: 'fresh', source: fromArray(values(3)), pipeline: runningSum(), sink: out, checkpoint: { intervalMs: 1e9, store }, ...options }).done;
+    await run({});
+    expect(out.values).toStrictEqual([1, 3, 6]);
+    await expect(run({ restore: false })).rejects.toThrow(
+      'runJob(fresh): restore: false starts empty, but toArray already committed checkpoint 1 (3 values): starting from scratch would discard them.',
+    );
+    expect(out.values).toStrictEqual([1, 3, 6]);
+    await run({ restore: false, discardCommitted: true });
+    expect(out.values).toStrictEqual([1, 3, 6]);
   });
 
   it('a stop from inside the pipeline waits for the batch; its savepoint covers exactly what was pushed', async () => {

@@ -1,6 +1,6 @@
 import { isIndex } from '../checkpoints/snapshot.js';
 import { ConfigurationError, describeValue } from '../errors/index.js';
-import type { Sink, SinkContext, SinkWriter } from './types.js';
+import type { CommittedAhead, Sink, SinkContext, SinkWriter } from './types.js';
 
 /**
  * Reads the sink state a checkpoint holds for a sink of kind `kind` (`{"sink": kind, …}`, accepted by `valid`); a
@@ -38,10 +38,11 @@ export interface ArraySink<R> extends Sink<R> {
 
 /**
  * A sink into an array ({@link ArraySink.values}). With checkpointing it is two-phase: values of a transaction are
- * appended when its checkpoint completes, and a job restored (in the same process) from a checkpoint first cuts the
- * array back to what was committed when that checkpoint was taken and then commits its transactions (kept with the
- * sink) — so `values` holds every result exactly once. In memory
- * only: a new process starts with an empty array.
+ * appended when its checkpoint completes, and a job restored (in the same process) from a checkpoint commits its
+ * transactions (kept with the sink) — so `values` holds every result exactly once. Values committed beyond where a
+ * job starts (a restore of an older checkpoint, or a fresh start of a checkpointed job after values were committed)
+ * are refused as any sink's are (`StoreBehindError`), unless `discardCommitted: true`: then the array is cut back to
+ * that point (emptied on a fresh start). In memory only: a new process starts with an empty array.
  *
  * @example
  * ```ts
@@ -55,23 +56,43 @@ export function toArray<R>(): ArraySink<R> {
   const description = 'toArray';
   /** Pre-committed, not yet committed transactions by checkpoint id, kept with the sink (in memory, not in checkpoints). */
   const pending = new Map<number, R[]>();
+  /** The newest checkpoint whose values are in `values`. */
+  let lastCommitted: number | undefined;
   const commitUpTo = (id: number): void => {
     for (const [tid, vs] of [...pending].sort((a, b) => a[0] - b[0])) {
       if (tid > id) break;
       for (const v of vs) values.push(v);
       pending.delete(tid);
+      lastCommitted = tid;
     }
   };
+  /** `committed` of a restored state: the length `values` has once that checkpoint's transactions are committed. */
+  const restoredLength = (context: SinkContext): number =>
+    context.restored === undefined ? 0 : (parseSinkState(description, 'toArray', context.restored, (o) => isIndex(o['committed']))['committed'] as number);
   return {
     description,
     values,
+    // (values committed beyond where the job starts would be cut back, or kept and committed again after a fresh
+    // start: refused, as for any sink, unless discardCommitted — docs/SEMANTICS.md §8, "restore safety")
+    committedAhead(context: SinkContext): CommittedAhead | undefined {
+      if (!context.transactional) return undefined;
+      const at = context.restoredCheckpoint;
+      let length = values.length;
+      if (at !== undefined) for (const [tid, vs] of pending) if (tid <= at) length += vs.length;
+      const target = restoredLength(context);
+      if (length <= target) return undefined;
+      return {
+        checkpoint: lastCommitted ?? at ?? 0,
+        what: `${length} values`,
+        loss: target === 0 ? 'discard them' : `discard the last ${length - target}`,
+      };
+    },
     open(context: SinkContext): SinkWriter<R> {
-      // `committed`: the length `values` has once the checkpoint's transactions are committed
-      const target = context.restored === undefined ? undefined : (parseSinkState(description, 'toArray', context.restored, (o) => isIndex(o['committed']))['committed'] as number);
-      if (target !== undefined) {
+      if (context.restored !== undefined) {
         commitUpTo(context.restoredCheckpoint ?? -1); // recover: commit what the checkpoint pre-committed
-        if (values.length > target) values.length = target; // abort what came after it
-      }
+        const target = restoredLength(context);
+        if (values.length > target) values.length = target; // abort what came after it (discardCommitted, or never committed)
+      } else if (context.transactional) values.length = 0; // a fresh start (with discardCommitted, if any were committed)
       pending.clear();
       let current: R[] = [];
       return {
