@@ -42,6 +42,32 @@ describe('fromNdjsonFile', () => {
     await r3.close();
   });
 
+  it('resumes in a file that grew by whole lines; refuses a position beyond the end or inside a line that grew after it was read', async () => {
+    const file = join(tmp(), 'grow.ndjson');
+    writeFileSync(file, '1\n2\n3'); // the last line without its line end: read as 3, position 5
+    const source = fromNdjsonFile<number>(file);
+    const r1 = await source.open(undefined, ctx);
+    expect((await readAll(r1, 10)).values).toStrictEqual([1, 2, 3]);
+    expect(r1.offset()).toBe('5');
+    await r1.close();
+    // the line end came, then whole lines: read on
+    writeFileSync(file, '1\n2\n3\n4\n');
+    const r2 = await source.open('5', ctx);
+    expect((await readAll(r2, 10)).values).toStrictEqual([4]);
+    await r2.close();
+    // the last line grew (3 was part of 34): the record taken from it was wrong
+    writeFileSync(file, '1\n2\n34\n5\n');
+    await expect(source.open('5', ctx)).rejects.toThrow(
+      `fromNdjsonFile(${file}): the checkpoint resumes at byte 5, inside a line: the file's last line was read without a line end, and that line has grown since, so the record taken from it was part of a line still being written. Write each line with its line end at once (or only whole lines), then start over (restore: false).`,
+    );
+    // cut back below the position
+    writeFileSync(file, '1\n');
+    await expect(source.open('5', ctx)).rejects.toThrow(
+      `fromNdjsonFile(${file}): the checkpoint resumes at byte 5, but the file has 2 B: it was cut back or replaced since. Restore the file, or start over (restore: false) to read it from its start.`,
+    );
+    await expect(source.open('5', ctx)).rejects.toThrow(FileFormatError);
+  });
+
   it('skips a UTF-8 byte order mark at the start of the file', async () => {
     const file = join(tmp(), 'bom.ndjson');
     writeFileSync(file, '\ufeff{"a":1}\n{"a":2}\n');

@@ -42,12 +42,46 @@ const CHUNK = 1 << 20;
  */
 export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
   const description = `fromNdjsonFile(${file})`;
+  /**
+   * A position to resume from must still fit the file (docs/SEMANTICS.md §8): not beyond its end (the file was cut
+   * back or replaced), and not inside a line (a last line read without its line end, which has grown since: the
+   * record it gave was part of a line being written).
+   */
+  const checkResumePosition = async (fh: { stat(): Promise<{ size: number }>; read(b: Buffer, o: number, l: number, p: number): Promise<{ bytesRead: number }> }, position: number): Promise<void> => {
+    const { size } = await fh.stat();
+    if (position > size) {
+      throw new FileFormatError(
+        description,
+        position,
+        `${description}: the checkpoint resumes at byte ${position}, but the file has ${size} B: it was cut back or replaced since. Restore the file, or start over (restore: false) to read it from its start.`,
+      );
+    }
+    if (position === size) return;
+    const around = Buffer.alloc(2);
+    await fh.read(around, 0, 2, position - 1);
+    if (around[0] !== 10 && around[1] !== 10 && around[1] !== 13) {
+      throw new FileFormatError(
+        description,
+        position,
+        `${description}: the checkpoint resumes at byte ${position}, inside a line: the file's last line was read without a line end, and that line has grown since, so the record taken from it was part of a line still being written. ` +
+          'Write each line with its line end at once (or only whole lines), then start over (restore: false).',
+      );
+    }
+  };
   return {
     description,
     async open(offset) {
       const { fs } = nodeModules(description);
       let position = parseOffset(description, offset, 'byte position');
       const fh = await fs.promises.open(file, 'r');
+      if (position > 0) {
+        try {
+          await checkResumePosition(fh, position);
+        } catch (e) {
+          await fh.close();
+          throw e;
+        }
+      }
       /** Byte position of the first unread byte of the file. */
       let readPos = position;
       let rest: Buffer = Buffer.alloc(0);
