@@ -2,10 +2,12 @@
 // input) and §10.5 (coProcess), with CombinedWatermarkStatus's vectors.
 import { Subject, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { active, ConfigurationError, idle, InvalidKeyError, MAX_WATERMARK, UserFunctionError, valueState, watermark, type StreamElement, type StreamStatus, type Watermark } from '../src/index.js';
+import { active, barrier, ConfigurationError, idle, InvalidKeyError, MAX_WATERMARK, UserFunctionError, valueState, watermark, type StreamElement, type StreamStatus, type Watermark } from '../src/index.js';
+import type { OperatorSnapshot } from '../src/checkpoints/snapshot.js';
+import { PipelineRuntime } from '../src/core/runtime.js';
 import { CombinedWatermarkStatus } from '../src/partitioning/combinedWatermark.js';
 import { coProcess } from '../operators/index.js';
-import { ckpt, rec, twoInputHarness, wm } from '../testing/index.js';
+import { ckpt, ManualScheduler, rec, twoInputHarness, wm } from '../testing/index.js';
 
 const w = watermark;
 
@@ -285,5 +287,68 @@ describe('coProcess (docs/SEMANTICS.md §10.5)', () => {
     const h = twoInputHarness(matching);
     h.push2(42 as unknown as StreamElement<Payment, string>);
     expect(String((h.error as Error).message)).toContain('match');
+  });
+});
+
+describe('coProcess: a processing-time firing whose output feeds its inputs', () => {
+  // the output of the timer at 10 pushes barrier 1 on both inputs, then watermark 50 on both: the snapshot taken at
+  // the barrier must hold the inputs' watermarks from before it (docs/SEMANTICS.md §12), so that a restore replaying
+  // what came after the barrier gives the uninterrupted run's output
+  function build(restore?: Map<string, OperatorSnapshot[]>) {
+    const clock = new ManualScheduler(0);
+    const left = new Subject<StreamElement<string, string>>();
+    const right = new Subject<StreamElement<string, string>>();
+    const snapshots = new Map<string, OperatorSnapshot[]>();
+    const out: string[] = [];
+    let feedback = true;
+    const runtime = new PipelineRuntime({
+      owner: 'test',
+      scheduler: clock,
+      checkpointed: true,
+      ...(restore !== undefined ? { restore } : {}),
+      onBarrier: (instance, id) => {
+        snapshots.set(instance.name, [instance.snapshot()]);
+        out.push(`snapshot ${id}`);
+      },
+    });
+    const op = coProcess<string, string, string, string>(right, {
+      name: 'co',
+      onElement1(v, ctx) {
+        if (v === 'ptimer') ctx.timers.registerProcessingTime(10);
+        ctx.timers.registerEventTime(40);
+      },
+      onElement2() {},
+      onTimer(ts, ctx) {
+        ctx.emit(`${ctx.timeDomain}@${ts}`);
+      },
+    });
+    runtime.subscribe(left.pipe(op), {
+      next: (e: StreamElement<string, string>) => {
+        out.push(e.kind === 'record' ? e.value : e.kind === 'watermark' ? `W ${e.timestamp}` : e.kind);
+        if (feedback && e.kind === 'record' && e.value === 'processing@10') {
+          feedback = false;
+          left.next(barrier(1));
+          right.next(barrier(1));
+          left.next(watermark(50));
+          right.next(watermark(50));
+        }
+      },
+      error: (e: unknown) => void out.push(`error ${String(e)}`),
+      complete: () => void out.push('complete'),
+    });
+    return { clock, left, right, snapshots, out, runtime };
+  }
+
+  it('the snapshot at the fed-back barrier holds the watermarks from before it: a restore replaying what came after gives the same output', () => {
+    const a = build();
+    a.runtime.run(() => a.left.next(rec('ptimer', 1, 'k')));
+    a.clock.advanceTo(20);
+    expect(a.out).toStrictEqual(['processing@10', 'snapshot 1', 'barrier', 'event@40', 'W 50']);
+    const b = build(a.snapshots);
+    b.runtime.run(() => {
+      b.left.next(watermark(50));
+      b.right.next(watermark(50));
+    });
+    expect(b.out).toStrictEqual(['event@40', 'W 50']);
   });
 });

@@ -413,6 +413,11 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
       this.defer(DEFER_WAKE_UP, undefined, -1);
       return;
     }
+    if (this.wakeUpGate !== undefined) this.wakeUpGate(this.fireWakeUp);
+    else this.fireWakeUp();
+  }
+
+  private readonly fireWakeUp = (): void => {
     this.busy = true;
     try {
       this.fireProcessingTimers(this.scheduler.now());
@@ -420,7 +425,14 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
       this.busy = false;
     }
     this.done();
-  }
+  };
+
+  /**
+   * Runs a processing-time firing in turn with the elements of the inputs in front of the operator (a two-input
+   * operator's `AlignedInputs`): what its output feeds back into them meanwhile waits there, so that their watermark
+   * combiner — in the operator's snapshot — sees nothing after a barrier before the barrier is taken.
+   */
+  wakeUpGate: ((fire: () => void) => void) | undefined;
 
   /** Fires every processing-time timer <= now, in order, then schedules the next wake-up. */
   fireProcessingTimers(now: number): void {

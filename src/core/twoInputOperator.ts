@@ -77,6 +77,7 @@ export function twoInputOperator<IN1, IN2, K, OUT>(
       const core = startCore(kind, name, typedOut, create, combiner);
       if (core === undefined) return undefined;
       const inputs = new AlignedInputs(new CoreTarget(core as KeyedOperatorCore<unknown, OUT>, typedOut), 2, true, combiner, core.name);
+      core.wakeUpGate = (fire) => inputs.inTurn(fire);
       const subscriptions: Subscription[] = [];
       // a broadcast input of subtasks whose inputs are dealt among them: every subtask's, through the exchange
       const exchange = broadcast ? runtimeOf(out)?.exchange?.broadcast : undefined;

@@ -161,6 +161,24 @@ export class AlignedInputs {
     this.arrive(i, END);
   }
 
+  /**
+   * Runs `work` — the operator behind firing timers on its own (processing time) — as one of the inputs' elements:
+   * what arrives meanwhile (its output fed back into an input) waits, then goes in its turn.
+   */
+  inTurn(work: () => void): void {
+    if (this.busy) {
+      work();
+      return;
+    }
+    this.busy = true;
+    try {
+      work();
+      if (this.arrivals.length > this.arrivalHead) this.takeArrivals();
+    } finally {
+      this.busy = false;
+    }
+  }
+
   private arrive(i: number, e: Held): void {
     if (e !== END && e?.kind !== 'record' && !isControlElement(e)) {
       this.destination.error(new NotAStreamElementError(this.name, e));
