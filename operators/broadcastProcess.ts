@@ -1,7 +1,7 @@
 import type { Observable, Observer, OperatorFunction } from 'rxjs';
 import type { Key, OutputTag, StreamElement, StreamRecord } from '../src/elements/index.js';
 import type { CoreArgs } from '../src/core/keyedOperator.js';
-import { EmittingContext, ProcessContextImpl, ProcessCoreBase, type ProcessContext, type ProcessContextHost, type TimerContext } from '../src/core/processContext.js';
+import { checkSpec, EmittingContext, ProcessContextImpl, ProcessCoreBase, type ProcessContext, type ProcessContextHost, type TimerContext } from '../src/core/processContext.js';
 import { twoInputOperator } from '../src/core/twoInputOperator.js';
 import { ConfigurationError, describeValue } from '../src/errors/index.js';
 import { isKey } from '../src/keys/validate.js';
@@ -324,5 +324,6 @@ export function broadcastProcess<T, B, K, R = unknown, S extends Record<string, 
   broadcast$: Observable<StreamElement<B, unknown>>,
   spec: BroadcastProcessSpec<T, B, K, R, S, BS>,
 ): OperatorFunction<StreamElement<T, K>, StreamElement<R, K>> {
+  checkSpec('broadcastProcess', spec, ['onElement', 'onBroadcastElement'], ['onTimer']);
   return twoInputOperator<T, B, K, R>('broadcastProcess', spec.name, broadcast$ as Observable<StreamElement<B, K>>, 'operator', (args) => new BroadcastCore<T, B, K, R, S, BS>(args, spec), true);
 }

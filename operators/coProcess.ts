@@ -1,7 +1,7 @@
 import type { Observable, OperatorFunction } from 'rxjs';
 import type { Key, StreamElement, StreamRecord } from '../src/elements/index.js';
 import type { CoreArgs } from '../src/core/keyedOperator.js';
-import { ProcessCoreBase, type ProcessContext, type TimerContext } from '../src/core/processContext.js';
+import { checkSpec, ProcessCoreBase, type ProcessContext, type TimerContext } from '../src/core/processContext.js';
 import { twoInputOperator } from '../src/core/twoInputOperator.js';
 import type { StateDescriptor } from '../src/state/descriptors.js';
 
@@ -98,5 +98,6 @@ export function coProcess<T1, T2, K, R = unknown, S extends Record<string, State
   right$: Observable<StreamElement<T2, K>>,
   spec: CoProcessSpec<T1, T2, K, R, S>,
 ): OperatorFunction<StreamElement<T1, K>, StreamElement<R, K>> {
+  checkSpec('coProcess', spec, ['onElement1', 'onElement2'], ['onTimer']);
   return twoInputOperator<T1, T2, K, R>('coProcess', spec.name, right$, 'operator', (args) => new CoProcessCore<T1, T2, K, R, S>(args, spec));
 }

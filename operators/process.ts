@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Key, StreamElement, StreamRecord } from '../src/elements/index.js';
 import { keyedOperator, type CoreArgs } from '../src/core/keyedOperator.js';
-import { ProcessCoreBase, type ProcessContext, type TimerContext } from '../src/core/processContext.js';
+import { checkSpec, ProcessCoreBase, type ProcessContext, type TimerContext } from '../src/core/processContext.js';
 import type { StateDescriptor } from '../src/state/descriptors.js';
 
 export type { ProcessContext, TimerContext, TimerService } from '../src/core/processContext.js';
@@ -90,5 +90,6 @@ class ProcessCore<T, K, R, S extends Record<string, StateDescriptor>> extends Pr
 export function process<T, K, R = unknown, S extends Record<string, StateDescriptor> = Record<never, never>>(
   spec: ProcessSpec<T, K, R, S>,
 ): OperatorFunction<StreamElement<T, K>, StreamElement<R, K>> {
+  checkSpec('process', spec, ['onElement'], ['onTimer']);
   return keyedOperator<T, K, R>('process', spec.name, (args) => new ProcessCore<T, K, R, S>(args, spec));
 }

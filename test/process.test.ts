@@ -1,6 +1,7 @@
 import { asyncScheduler, Subject } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import {
+  ConfigurationError,
   InvalidKeyError,
   InvalidTimestampError,
   boundedOutOfOrderness,
@@ -9,7 +10,7 @@ import {
   valueState,
   type StreamElement,
 } from '../src/index.js';
-import { eventTime, keyBy, process } from '../operators/index.js';
+import { broadcastProcess, coProcess, eventTime, keyBy, map, process } from '../operators/index.js';
 import { harness, rec, wm } from '../testing/index.js';
 import { marbles } from './support/marbles.js';
 
@@ -306,6 +307,27 @@ describe('process: errors', () => {
     };
     expect(emitting(NaN)).toBe('process#0: timestamp NaN given to emit(…) is not a finite number of milliseconds. Timestamps are numbers of ms (MAX_WATERMARK allowed for timers).');
     expect(emitting(1e17)).toMatch(/^process#0: timestamp 100000000000000000 given to emit\(…\) is outside the range in which tidewater computes exactly\. /);
+  });
+});
+
+describe('process functions given what is not one', () => {
+  it('are refused when the operator is made, naming the operator, the field and the remedy (not at the first record)', () => {
+    const bad = <T,>(spec: T) => spec as unknown as Parameters<typeof process>[0];
+    expect(() => process(bad({}))).toThrow('process: onElement is undefined, not a function; give process({ onElement(…) { … } }).');
+    expect(() => process(bad(undefined))).toThrow('process: the spec undefined is not an object; give process({ onElement(…) { … } }).');
+    expect(() => process(bad({ name: 'p', onElement() {}, onTimer: 'later' }))).toThrow(
+      'process(p): onTimer is "later", not a function; give process({ onElement(…) { … } }) (onTimer may be left out).',
+    );
+    expect(() => process(bad({}))).toThrow(ConfigurationError);
+    const right = new Subject<StreamElement<number, string>>();
+    expect(() => coProcess(right, { name: 'c', onElement1() {} } as unknown as Parameters<typeof coProcess>[1])).toThrow(
+      'coProcess(c): onElement2 is undefined, not a function; give coProcess({ onElement1(…) { … }, onElement2(…) { … } }).',
+    );
+    expect(() => broadcastProcess(right, { onElement() {} } as unknown as Parameters<typeof broadcastProcess>[1])).toThrow(
+      'broadcastProcess: onBroadcastElement is undefined, not a function; give broadcastProcess({ onElement(…) { … }, onBroadcastElement(…) { … } }).',
+    );
+    expect(() => map(123 as unknown as (v: number) => number)).toThrow('map: 123 is not a function; give map(fn), fn a function of the value.');
+    expect(() => keyBy('user' as unknown as (v: number) => string)).toThrow('keyBy: "user" is not a function; give keyBy(fn), fn a function of the value returning its key.');
   });
 });
 

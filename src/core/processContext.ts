@@ -3,7 +3,34 @@ import type { Key, OutputTag, StreamElement, StreamRecord } from '../elements/in
 import type { KeyedStateBackend } from '../state/backend.js';
 import type { StateDescriptor, StateHandles } from '../state/descriptors.js';
 import type { Timer } from '../timers/queue.js';
+import { ConfigurationError, describeValue } from '../errors/index.js';
 import { KeyedOperatorCore, type CoreArgs } from './keyedOperator.js';
+
+/**
+ * Checks a process function's spec when the operator is made (not at its first record, where a missing function
+ * failed as a user function's `TypeError`): an object, with the `required` functions, and the `optional` ones
+ * functions if given.
+ *
+ * @example
+ * ```ts
+ * checkSpec('coProcess', spec, ['onElement1', 'onElement2'], ['onTimer']);
+ * ```
+ *
+ * @internal
+ */
+export function checkSpec(kind: string, spec: unknown, required: readonly string[], optional: readonly string[]): void {
+  const example = `{ ${required.map((f) => `${f}(…) { … }`).join(', ')} }`;
+  if (typeof spec !== 'object' || spec === null) {
+    throw new ConfigurationError(kind, spec, `${kind}: the spec ${describeValue(spec)} is not an object; give ${kind}(${example}).`);
+  }
+  const named = (spec as { name?: unknown }).name;
+  const who = typeof named === 'string' ? `${kind}(${named})` : kind;
+  for (const f of [...required, ...optional]) {
+    const fn = (spec as Record<string, unknown>)[f];
+    if (typeof fn === 'function' || (fn === undefined && !required.includes(f))) continue;
+    throw new ConfigurationError(kind, fn, `${who}: ${f} is ${describeValue(fn)}, not a function; give ${kind}(${example})${required.includes(f) ? '' : ` (${f} may be left out)`}.`);
+  }
+}
 
 /**
  * Timers of the current key (Flink's `TimerService`). One timer per (key, timestamp) per time domain: registering
