@@ -207,6 +207,7 @@ function runChain(
     stamp !== undefined,
   );
   if (stamp === undefined) return subscription;
+  stamp.start();
   return () => {
     stamp.stop();
     subscription.unsubscribe();

@@ -126,6 +126,24 @@ describe('eventTime: idleness (timeout 1000 ms, interval 200 ms, virtual time)',
   );
 
   it(
+    'a record and a periodic tick at the same virtual time: the record first, at the first tick as at every later one',
+    marbles((m) => {
+      const [a, b, c] = [{ at: 100 }, { at: 300 }, { at: 500 }];
+      const input = m.cold('200ms a 199ms b 199ms c 199ms |', { a, b, c });
+      const out = input.pipe(eventTime(at, boundedOutOfOrderness(0, { interval: 200 })));
+      m.expect(out).toBeObservable('200ms (aw) 196ms (bx) 196ms (cy) 196ms (M|)', {
+        a: rec(a, 100),
+        w: wm(99),
+        b: rec(b, 300),
+        x: wm(299),
+        c: rec(c, 500),
+        y: wm(499),
+        M: wm(MAX_WATERMARK),
+      });
+    }),
+  );
+
+  it(
     'emits idle() once, and a stream that ends while idle flips to active() before MAX',
     marbles((m) => {
       const input = m.cold('a 3000ms |', { a: { at: 5 } });

@@ -54,13 +54,17 @@ export interface TimestampHead<T> {
  *
  * The record chain that runs it (operators/recordChain.ts) calls {@link take} per upstream element — for a record
  * it leaves {@link value}, {@link key} and {@link timestamp} set — then, once the record went downstream (or a filter
- * of the chain dropped it), {@link recordDone}; {@link complete} at the end and {@link stop} on teardown.
+ * of the chain dropped it), {@link recordDone}; {@link start} once the upstream is subscribed, {@link complete} at the end and
+ * {@link stop} on teardown.
  *
  * @example
  * ```ts
  * const stamp = new TimestampAssigner(head, out);
- * if (stamp.take(v)) out.next({ kind: 'record', value: stamp.value, timestamp: stamp.timestamp, key: stamp.key });
- * stamp.recordDone(v, stamp.value, stamp.timestamp);
+ * upstream.subscribe((v) => {
+ *   if (stamp.take(v)) out.next({ kind: 'record', value: stamp.value, timestamp: stamp.timestamp, key: stamp.key });
+ *   stamp.recordDone(v, stamp.value, stamp.timestamp);
+ * });
+ * stamp.start(); // the periodic emitter, once the upstream is subscribed
  * ```
  *
  * @internal
@@ -94,7 +98,16 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
     const interval = head.strategy.interval;
     this.interval = interval;
     this.lastPeriodicAt = interval > 0 ? scheduler.now() : 0;
-    if (interval > 0) {
+  }
+
+  /**
+   * Starts the periodic emitter, once the upstream is subscribed: on a virtual clock the first tick then sorts after
+   * the source's own work at the same time, as every later tick does (the tick re-armed at a time is scheduled after
+   * what the source scheduled for it). Nothing once the stream stopped (a synchronous source ended meanwhile).
+   */
+  start(): void {
+    const { interval, scheduler, out } = this;
+    if (interval > 0 && !this.stopped) {
       // eslint-disable-next-line @typescript-eslint/no-this-alias
       const self = this;
       this.timer = scheduler.schedule(function periodic() {
@@ -267,9 +280,12 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
     this.out.complete();
   }
 
-  /** Stops the periodic timer (complete, unsubscribe). */
+  /** Stops the periodic timer (complete, unsubscribe), for good. */
   stop(): void {
+    this.stopped = true;
     this.timer?.unsubscribe();
     this.timer = undefined;
   }
+
+  private stopped = false;
 }
