@@ -246,6 +246,13 @@ describe('allowed lateness, late firings and late side output', () => {
     expect(h.keys()).toStrictEqual([]);
   });
 
+  it('sliding windows with gaps (slide above size): an on-time element of no window is ignored, as in Flink, not late', () => {
+    const late = new Subject<StreamRecord<E, string>>();
+    const h = windowed(pipe(window<E, string>(slidingWindows(5, 10), { name: 'w', lateData: late }), aggregate(count())), [0, ['k', 1, 7], ['k', 1, 12], 20]);
+    expect(lines(h)).toStrictEqual(['W 0', 'k [10,15) 1 @14', 'W 20']);
+    expect([lateOf(h, late), h.metrics().lateRecordsDropped, h.warnings()]).toStrictEqual([[], 0, []]);
+  });
+
   it('sessions restored with less allowed lateness: a kept session past its new cleanup time is cleaned up at the restore, a late element is late', () => {
     const op = (lateness: number) => pipe(window<E, string>(sessionWindows(5), { name: 'w', allowedLateness: lateness }), processWindow((els: readonly E[]) => els.map((e) => e[1]).join('+')));
     const before = windowed(op(10), [['k', 1, 5], ['k', 2, 10], 16]);
