@@ -79,7 +79,8 @@ describe('a sink left out of a run and added back', () => {
     const first = runJob({ name: 'back', source: fromArray(input), pipeline: runningSum(), sink: sink(), batchSize: 2, checkpoint: cp });
     first.output$.subscribe((v) => void (v === 1 && first.stop({ savepoint: true })));
     await first.done;
-    const second = runJob({ name: 'back', source: fromArray(input), pipeline: runningSum(), batchSize: 2, checkpoint: cp });
+    // (without the sink, whose state the savepoint holds: dropped on purpose)
+    const second = runJob({ name: 'back', source: fromArray(input), pipeline: runningSum(), batchSize: 2, checkpoint: cp, allowNonRestoredState: true });
     second.output$.subscribe((v) => void (v === 6 && second.stop({ savepoint: true })));
     await second.done;
     return runJob({ name: 'back', source: fromArray(input), pipeline: runningSum(), sink: sink(), checkpoint: cp }).done;
@@ -139,6 +140,22 @@ describe('a sink whose state is in the checkpoint, left out of the restored job'
     // dropped on purpose
     const s = await runJob({ name: 'split', source: fromArray([1, 2, 3, 4]), pipeline, sinks: { main: toArray<number>() }, checkpoint: cp, allowNonRestoredState: true }).done;
     expect(s.restoredFrom).toBe(1);
+  });
+
+  it('so is the state of a job\'s one sink, restored into a job without it', async () => {
+    const store = memoryStore();
+    const cp = { intervalMs: 1e9, store };
+    const failing = callbackSink<number>({
+      write: () => {},
+      commit: (id) => {
+        throw new Error(`broker down at commit ${id}`);
+      },
+    });
+    await expect(runJob({ name: 'one', source: fromArray([1, 2]), pipeline: runningSum(), sink: failing, checkpoint: cp }).done).rejects.toThrow('broker down at commit 1');
+    const late = sideOutput<number>('late');
+    await expect(runJob({ name: 'one', source: fromArray([1, 2]), pipeline: runningSum(), sinks: { [late.name]: toArray<number>() }, checkpoint: cp }).done).rejects.toThrow(
+      "runJob(one): checkpoint 1 holds the state of the sink(s) of output(s) 'main', which the job lacks",
+    );
   });
 });
 

@@ -1475,7 +1475,9 @@ function decodeSinkStates(job: string, loaded: LoadedCheckpoint | undefined, sin
   const stored = loaded?.sink;
   if (stored === undefined) return states;
   if (!stored.startsWith(SINKS_PREFIX)) {
-    states.set('main', stored);
+    // (one sink's state, written before side outputs had sinks: the main one's)
+    if (sinks.some((s) => s.output === 'main') || allowNonRestoredState) states.set('main', stored);
+    else throw lackingSinks(job, loaded, ['main']);
     return states;
   }
   let parsed: Record<string, string>;
@@ -1487,15 +1489,18 @@ function decodeSinkStates(job: string, loaded: LoadedCheckpoint | undefined, sin
   for (const { output } of sinks) if (typeof parsed[output] === 'string') states.set(output, parsed[output]);
   // a sink's state holds its pending transactions (docs/SEMANTICS.md §8): one the job lacks would drop them unsaid
   const lacking = Object.keys(parsed).filter((output) => !states.has(output));
-  if (lacking.length > 0 && !allowNonRestoredState) {
-    throw new JobError(
-      'runJob',
-      lacking,
-      `runJob(${job}): checkpoint ${loaded?.id ?? '?'} holds the state of the sink(s) of output(s) ${lacking.map((o) => `'${o}'`).join(', ')}, which the job lacks: ` +
-        `their output pending in it would never be committed. Give the job those sinks again (sinks: { ${lacking.map((o) => `${JSON.stringify(o)}: …`).join(', ')} }), or pass allowNonRestoredState: true to drop it.`,
-    );
-  }
+  if (lacking.length > 0 && !allowNonRestoredState) throw lackingSinks(job, loaded, lacking);
   return states;
+}
+
+/** The refusal of a checkpoint holding the state of sinks the job lacks (docs/SEMANTICS.md §8). */
+function lackingSinks(job: string, loaded: LoadedCheckpoint | undefined, lacking: readonly string[]): JobError {
+  return new JobError(
+    'runJob',
+    lacking,
+    `runJob(${job}): checkpoint ${loaded?.id ?? '?'} holds the state of the sink(s) of output(s) ${lacking.map((o) => `'${o}'`).join(', ')}, which the job lacks: ` +
+      `their output pending in it would never be committed. Give the job those sinks again (sinks: { ${lacking.map((o) => `${JSON.stringify(o)}: …`).join(', ')} }), or pass allowNonRestoredState: true to drop it.`,
+  );
 }
 
 /** Sets `record[name]` as an own enumerable property, whatever the name (`__proto__` included). */

@@ -237,7 +237,8 @@ class CheckpointStore implements StateStore {
   }
 
   /**
-   * Per job, the last of its head's read-modify-writes in this store ({@link writeCheckpoint}, {@link prune}): they
+   * Per job, the last of its head's read-modify-writes in this store ({@link writeCheckpoint}, {@link prune},
+   * {@link importSavepoint}): they
    * run one after another, so that two at once cannot both find an id free, or one put a head that drops the other's.
    */
   private readonly jobTurns = new Map<string, Promise<void>>();
@@ -609,15 +610,18 @@ class CheckpointStore implements StateStore {
   async importSavepoint(text: string, options?: { job?: string }): Promise<CheckpointMeta> {
     const content = this.readSavepoint(text);
     const job = options?.job ?? content.job;
-    const newest = await this.newestId(new JobKeys(job), -1);
-    return this.writeCheckpoint({
-      job,
-      id: Math.max(content.id, newest + 1),
-      timestamp: content.timestamp,
-      savepoint: true,
-      operators: content.operators,
-      sources: content.sources,
-      ...(content.sink !== undefined ? { sink: content.sink } : {}),
+    // (its id chosen in the job's turn: above every id written before it, whatever else writes meanwhile)
+    return this.inTurn(job, async () => {
+      const newest = await this.newestId(new JobKeys(job), -1);
+      return this.writeInTurn({
+        job,
+        id: Math.max(content.id, newest + 1),
+        timestamp: content.timestamp,
+        savepoint: true,
+        operators: content.operators,
+        sources: content.sources,
+        ...(content.sink !== undefined ? { sink: content.sink } : {}),
+      });
     });
   }
 

@@ -188,6 +188,10 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
         expect((await store.listCheckpoints('j')).map((m) => m.id)).toStrictEqual([4, 3, 2, 1]);
         const head = (await store.kv.get('cp/j/h')) as string;
         expect(JSON.parse(head.slice(head.indexOf('[')))).toStrictEqual([1, 2, 3, 4]);
+        // imports take their turn too: each above every id written before it
+        const text = await store.exportSavepoint('j', 1);
+        const imported = await Promise.all([store.importSavepoint(text), store.writeCheckpoint(cp('j', 9, [])), store.importSavepoint(text)]);
+        expect(imported.map((m) => m.id)).toStrictEqual([5, 9, 10]);
       });
 
       it('a job or journal name that is not well-formed text (a lone surrogate) is refused naming it', async () => {
