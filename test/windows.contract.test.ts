@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { Subject, Subscription, pipe, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, count, eventTimeTrigger, mean, processingTimeTrigger, sessionWindows, slidingWindows, sum, tumblingWindows, type StreamElement, type StreamRecord, type WindowAssigner, type WindowOperatorOptions, type Aggregator } from '../src/index.js';
+import { ConfigurationError, count, countTrigger, eventTimeTrigger, mean, processingTimeTrigger, sessionWindows, slidingWindows, sum, tumblingWindows, type StreamElement, type StreamRecord, type Trigger, type WindowAssigner, type WindowOperatorOptions, type Aggregator } from '../src/index.js';
 import { aggregate, window } from '../operators/index.js';
 import { windowFunction, type WindowOperatorChoice } from '../operators/windowFunction.js';
 import type { WindowFunction } from '../src/windows/windowOperatorBase.js';
@@ -323,6 +323,23 @@ describe('the two window operators against each other', () => {
       });
     }
   }
+
+  it('a stateful trigger taken away (the general operator\'s checkpoint, with trigger state, into the slicing one): its state is dropped, the windows go on', () => {
+    const h = windowed(general(tumblingWindows<E>(10), { name: 'w', trigger: countTrigger(100) as Trigger<E> }, countOf()), [['a', 1, 1], ['a', 1, 2], ['b', 1, 3], 5]);
+    const r = harness(slicing(tumblingWindows<E>(10), { name: 'w' }, countOf()), { restore: h.snapshot() });
+    feed(r, [['a', 1, 4], 20]);
+    expect([r.error, lines(r), r.operators[0]?.stateEntries]).toStrictEqual([undefined, ['a [0,10) 3 @9', 'b [0,10) 1 @9', 'W 20'], 0]);
+  });
+
+  it('processing-time tumbling windows given a trigger (the slicing operator\'s checkpoint into the general one): each window fires by the clock as the trigger says', () => {
+    const a = tumblingWindows<E>(100, { time: 'processing' });
+    const h = harness(slicing(a, { name: 'w' }, countOf()), { processingTime: 0 });
+    feed(h, [['a', 1, 0], ['b', 1, 0], ['a', 1, 0]]);
+    const r = harness(general(a, { name: 'w', trigger: processingTimeTrigger() as Trigger<E> }, countOf()), { processingTime: 10, restore: h.snapshot() });
+    expect(r.timers('a')).toStrictEqual([['processing', 99, 0]]);
+    r.setProcessingTime(1000);
+    expect([r.error, lines(r), r.operators[0]?.stateEntries]).toStrictEqual([undefined, ['a [0,100) 2 @99', 'b [0,100) 1 @99'], 0]);
+  });
 
   it("sliding windows of the general operator restored into the slicing one fail naming why: whole windows cannot be split into slices", () => {
     const h = windowed(general(slidingWindows<E>(30, 10), { name: 'w' }, countOf()), [['a', 1, 5]]);

@@ -119,7 +119,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
   }
 
   restore(snapshots: readonly OperatorSnapshot[]): void {
-    this.backend.restore(snapshots, this.runtime?.ownsKeyGroup);
+    this.backend.restore(snapshots, this.runtime?.ownsKeyGroup, (name) => this.dropsOnRestore(name));
     const last = snapshots[snapshots.length - 1];
     if (last?.watermark === undefined) return;
     // one input: the watermark; two inputs: { watermark, inputs: what the combiner knows of them, operator?: the
@@ -131,6 +131,16 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     if (typeof saved === 'number') return;
     this.inputs?.restore(saved.inputs);
     if (saved.operator !== undefined) this.restoreOperatorState(saved.operator);
+  }
+
+  /**
+   * Whether a state of the restored snapshot that this operator does not declare is dropped (true) or refused
+   * (false, the default: docs/SEMANTICS.md §8) — for an operator reading another operator's checkpoints of the same
+   * function (the window operators' conversions).
+   */
+  protected dropsOnRestore(name: string): boolean {
+    void name;
+    return false;
   }
 
   /** State of the operator instance beside its keyed state, in its checkpoints (undefined: none). */

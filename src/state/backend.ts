@@ -413,7 +413,7 @@ export class KeyedStateBackend {
    * Restores state and timers from a full snapshot, or a full snapshot followed by deltas. Only key groups accepted
    * by `keyGroups` are taken (default: all). Must be called on a fresh backend. See `restoreBackend`.
    */
-  restore(snapshots: OperatorSnapshot | readonly OperatorSnapshot[], keyGroups?: (group: number) => boolean): void {
-    restoreBackend(this, snapshots, keyGroups);
+  restore(snapshots: OperatorSnapshot | readonly OperatorSnapshot[], keyGroups?: (group: number) => boolean, drops?: (name: string) => boolean): void {
+    restoreBackend(this, snapshots, keyGroups, drops);
   }
 }

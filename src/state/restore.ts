@@ -33,7 +33,13 @@ export class StateRestoreError extends TidewaterError {
  * ```
  * @internal
  */
-export function restoreBackend(b: KeyedStateBackend, snapshots: OperatorSnapshot | readonly OperatorSnapshot[], keyGroups?: (group: number) => boolean): void {
+export function restoreBackend(
+  b: KeyedStateBackend,
+  snapshots: OperatorSnapshot | readonly OperatorSnapshot[],
+  keyGroups?: (group: number) => boolean,
+  /** States of the snapshot that this operator drops instead of refusing (it has no use for them). */
+  drops?: (name: string) => boolean,
+): void {
   const operator = b.operator;
   const list: readonly OperatorSnapshot[] = Array.isArray(snapshots) ? snapshots : [snapshots as OperatorSnapshot];
   if (list.length === 0) return;
@@ -79,6 +85,7 @@ export function restoreBackend(b: KeyedStateBackend, snapshots: OperatorSnapshot
     }
     const [, name, stateKind, ns] = path as [string, string, StateKind, Namespace];
     const i = b.names.indexOf(name);
+    if (i < 0 && drops?.(name) === true) continue;
     if (i < 0) {
       throw new StateRestoreError(
         operator,

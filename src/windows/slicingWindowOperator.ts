@@ -696,6 +696,11 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     if (withOrder) b.putAt(ORDER_STATE, id, slice.start, pos);
   }
 
+  /** The general operator's trigger state (a checkpoint taken with another trigger): the built-in trigger keeps none. */
+  protected override dropsOnRestore(name: string): boolean {
+    return name.startsWith('trigger:');
+  }
+
   /** Restores state, then the live slices from it (converting slices of the legacy `panes` layout). */
   override restore(snapshots: readonly OperatorSnapshot[]): void {
     super.restore(snapshots);

@@ -14,7 +14,7 @@ import type { WindowAssigner } from './assigners.js';
 import { MergingWindowSet } from './mergingWindowSet.js';
 import { liveSessions, type KeySessions } from './sessionWindowOperator.js';
 import { sliceGridOf } from './slicingWindowOperator.js';
-import { eventTimeTrigger, isEventTimeTrigger, type OnMergeContext, type Trigger, type TriggerResult } from './triggers.js';
+import { eventTimeTrigger, isEventTimeTrigger, processingTimeTrigger, type OnMergeContext, type Trigger, type TriggerResult } from './triggers.js';
 import { maxTimestamp, type TimeWindow, type WindowResult } from './types.js';
 import {
   CONTENTS,
@@ -67,7 +67,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
       state['sessions'] = engineArrays(valueState<KeySessions>());
     }
     // only to read the slicing operator's checkpoints (converted on restore)
-    const slicing = assigner.isEventTime && (assigner.kind === 'tumbling' || assigner.kind === 'sliding');
+    const slicing = assigner.isEventTime ? assigner.kind === 'tumbling' || assigner.kind === 'sliding' : assigner.kind === 'tumbling';
     if (slicing) state['order'] = valueState<number>();
     for (const [name, d] of Object.entries(trigger.state ?? {})) state[`trigger:${name}`] = d;
     // non-merging windows: contents namespace-major (window → key → accumulator), so an element costs one lookup in
@@ -296,10 +296,10 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
    */
   override restore(snapshots: readonly OperatorSnapshot[]): void {
     super.restore(snapshots);
-    if (!this.assigner.isEventTime) return;
-    const b = this.backend;
     if (this.assigner.merging) this.convertSessions();
     else this.convertSlices();
+    if (!this.assigner.isEventTime) return;
+    const b = this.backend;
     // per key and window: its timers
     const byWindow = new Map<KeyId, Map<Namespace, Timer[]>>();
     for (const t of b.allTimers('event')) {
@@ -375,7 +375,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     if (orderIndex < 0) return;
     const orders = b.namespaceMajorColumn(orderIndex);
     if (orders.size === 0) return;
-    const grid = sliceGridOf(a, eventTimeTrigger() as Trigger<T>, this.fn);
+    const grid = sliceGridOf(a, (a.isEventTime ? eventTimeTrigger() : processingTimeTrigger()) as Trigger<T>, this.fn);
     if (grid === undefined) {
       throw new TidewaterError(this.name, undefined, `${this.name}: the snapshot has window slices that these windows cannot have had; it was not taken by a window operator of these windows.`);
     }
@@ -423,7 +423,9 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
         b.setCurrent(keyOfId(id), id);
         b.setNamespace(ns);
         b.put(CONTENTS, acc === undefined ? UNDEFINED : acc);
-        if (maxTimestamp(w) > this.watermark) b.registerTimer('event', maxTimestamp(w), ns);
+        // (processing time: the clock fires it, at once if it has passed its end)
+        if (!a.isEventTime) b.registerTimer('processing', maxTimestamp(w), ns);
+        else if (maxTimestamp(w) > this.watermark) b.registerTimer('event', maxTimestamp(w), ns);
         this.registerCleanupTimer(w);
       }
     }
