@@ -324,6 +324,6 @@ export function broadcastProcess<T, B, K, R = unknown, S extends Record<string, 
   broadcast$: Observable<StreamElement<B, unknown>>,
   spec: BroadcastProcessSpec<T, B, K, R, S, BS>,
 ): OperatorFunction<StreamElement<T, K>, StreamElement<R, K>> {
-  checkSpec('broadcastProcess', spec, ['onElement', 'onBroadcastElement'], ['onTimer']);
+  checkSpec('broadcastProcess', spec, ['onElement', 'onBroadcastElement'], ['onTimer'], 'broadcast$, ');
   return twoInputOperator<T, B, K, R>('broadcastProcess', spec.name, broadcast$ as Observable<StreamElement<B, K>>, 'operator', (args) => new BroadcastCore<T, B, K, R, S, BS>(args, spec), true);
 }

@@ -98,6 +98,6 @@ export function coProcess<T1, T2, K, R = unknown, S extends Record<string, State
   right$: Observable<StreamElement<T2, K>>,
   spec: CoProcessSpec<T1, T2, K, R, S>,
 ): OperatorFunction<StreamElement<T1, K>, StreamElement<R, K>> {
-  checkSpec('coProcess', spec, ['onElement1', 'onElement2'], ['onTimer']);
+  checkSpec('coProcess', spec, ['onElement1', 'onElement2'], ['onTimer'], 'right$, ');
   return twoInputOperator<T1, T2, K, R>('coProcess', spec.name, right$, 'operator', (args) => new CoProcessCore<T1, T2, K, R, S>(args, spec));
 }

@@ -321,10 +321,10 @@ describe('process functions given what is not one', () => {
     expect(() => process(bad({}))).toThrow(ConfigurationError);
     const right = new Subject<StreamElement<number, string>>();
     expect(() => coProcess(right, { name: 'c', onElement1() {} } as unknown as Parameters<typeof coProcess>[1])).toThrow(
-      'coProcess(c): onElement2 is undefined, not a function; give coProcess({ onElement1(…) { … }, onElement2(…) { … } }).',
+      'coProcess(c): onElement2 is undefined, not a function; give coProcess(right$, { onElement1(…) { … }, onElement2(…) { … } }).',
     );
     expect(() => broadcastProcess(right, { onElement() {} } as unknown as Parameters<typeof broadcastProcess>[1])).toThrow(
-      'broadcastProcess: onBroadcastElement is undefined, not a function; give broadcastProcess({ onElement(…) { … }, onBroadcastElement(…) { … } }).',
+      'broadcastProcess: onBroadcastElement is undefined, not a function; give broadcastProcess(broadcast$, { onElement(…) { … }, onBroadcastElement(…) { … } }).',
     );
     expect(() => map(123 as unknown as (v: number) => number)).toThrow('map: 123 is not a function; give map(fn), fn a function of the value.');
     expect(() => keyBy('user' as unknown as (v: number) => string)).toThrow('keyBy: "user" is not a function; give keyBy(fn), fn a function of the value returning its key.');

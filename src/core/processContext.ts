@@ -13,13 +13,13 @@ import { KeyedOperatorCore, type CoreArgs } from './keyedOperator.js';
  *
  * @example
  * ```ts
- * checkSpec('coProcess', spec, ['onElement1', 'onElement2'], ['onTimer']);
+ * checkSpec('coProcess', spec, ['onElement1', 'onElement2'], ['onTimer'], 'right$, ');
  * ```
  *
  * @internal
  */
-export function checkSpec(kind: string, spec: unknown, required: readonly string[], optional: readonly string[]): void {
-  const example = `{ ${required.map((f) => `${f}(…) { … }`).join(', ')} }`;
+export function checkSpec(kind: string, spec: unknown, required: readonly string[], optional: readonly string[], before = ''): void {
+  const example = `${before}{ ${required.map((f) => `${f}(…) { … }`).join(', ')} }`;
   if (typeof spec !== 'object' || spec === null) {
     throw new ConfigurationError(kind, spec, `${kind}: the spec ${describeValue(spec)} is not an object; give ${kind}(${example}).`);
   }

@@ -244,7 +244,10 @@ export interface JobOptions<R> {
    * markers). Use it with `restore: false` to start over on purpose, or with `restore: <id>` to roll back.
    */
   readonly discardCommitted?: boolean;
-  /** Restore even if the checkpoint holds state of an operator the pipeline lacks (that state is dropped). */
+  /**
+   * Restore even if the checkpoint holds state the job lacks — of an operator, of a sink (its pending output) or of a
+   * named source (its position): that state is dropped.
+   */
   readonly allowNonRestoredState?: boolean;
   /** Clock for checkpoint intervals and every operator inside (default `asyncScheduler`). */
   /**
@@ -317,8 +320,9 @@ export type SourceStreams<S extends NamedSources> = { readonly [N in keyof S]: S
  * pipeline combines them — with `mergeStreams` (docs/SEMANTICS.md §2.4), so a slower source holds event time back
  * instead of having its records turn late. Barrier n is injected into every input at the same point; an exhausted
  * source's stream completes. The pipeline must subscribe every stream when the job starts (else a
- * `ConfigurationError` naming the sources it left out). Checkpoints hold one offset per source, in the order of
- * `Object.keys(sources)`.
+ * `ConfigurationError` naming the sources it left out). Checkpoints hold each source's offset under its name: a restore
+ * finds each one's position whatever the order of `sources` (a new name reads from its beginning, with a warning; a
+ * position of a name the job lacks is refused unless `allowNonRestoredState`).
  *
  * @example
  * ```ts
@@ -440,7 +444,8 @@ export interface Job<R> {
   /**
    * Stops the job. `drain`: sources stop, then the end of input flows through (MAX watermark: every window fires) and
    * the last transaction commits. `savepoint`: a full checkpoint flagged as savepoint is taken last (never deleted by
-   * retention; export it with `store.exportSavepoint`). Without `drain`, pending windows stay in the state.
+   * retention; export it with `store.exportSavepoint`). Without `drain`, pending windows stay in the state. After the
+   * job ended, a stop resolves, but one asking for a savepoint rejects: none can be taken any more.
    */
   stop(options?: { savepoint?: boolean; drain?: boolean }): Promise<void>;
 }

@@ -89,7 +89,7 @@ export interface ClusterJobConfig<T, R> {
   readonly batchSize?: number;
   readonly exchange?: ClusterExchangeOptions;
   /**
-   * The members' heartbeats (core NATS, `<prefix>.members.<member>`): one every `intervalMs` (default 1 000); a
+   * The members' heartbeats (core NATS, `<prefix>-members.<member>`, outside the exchange stream): one every `intervalMs` (default 1 000); a
    * member not heard for `timeoutMs` (default 5 × `intervalMs`) is reported down (`members$`, `onWarning`).
    */
   readonly heartbeat?: { readonly intervalMs?: number; readonly timeoutMs?: number };
