@@ -682,6 +682,13 @@ class JobRunner<T, R> {
         return at < 0 ? undefined : loaded.sources[at];
       });
     }
+    if (names !== undefined && savedNames === undefined && loaded.sources.length === this.sources.length && names.length > 1) {
+      // (a checkpoint written before the names were kept: its positions are in the order the sources were listed)
+      this.warn(
+        `runJob(${name}): checkpoint ${loaded.id} holds its sources' positions by place, not by name (written before names were kept): they go to ${names.map((n) => `'${n}'`).join(', ')} in that order. ` +
+          'List the sources in the order of the run that took it; the next checkpoint keeps them by name.',
+      );
+    }
     if (loaded.sources.length !== this.sources.length) {
       const listed = names === undefined ? '' : ` (${names.map((n) => `'${n}'`).join(', ')})`;
       throw new JobError('runJob', loaded.sources.length, `runJob(${name}): checkpoint ${loaded.id} has ${loaded.sources.length} source offsets but the job has ${this.sources.length} sources${listed}; restore with the sources it was taken with, or restore: false.`);
@@ -699,7 +706,18 @@ class JobRunner<T, R> {
       names.add(i.name);
     }
     if (loaded === undefined || this.config.allowNonRestoredState === true) return;
-    const unknown = loaded.operators.map((s) => s.operator).filter((n) => !names.has(n) && n !== DEALING && n !== SOURCE_NAMES);
+    const missing = loaded.operators.map((s) => s.operator).filter((n) => !names.has(n) && n !== DEALING && n !== SOURCE_NAMES);
+    // a merge's valve (no keyed state) not restored — the merge is gone, or runs inside the job's parallel copies,
+    // whose merges are not in checkpoints yet (docs/SEMANTICS.md §2.6): said, not refused (a job of one copy could
+    // then never rescale)
+    const merges = missing.filter((n) => /^union@\d+$/.test(n));
+    if (merges.length > 0) {
+      this.warn(
+        `runJob(${this.config.name}): checkpoint ${loaded.id} holds what merge(s) ${merges.map((n) => `'${n}'`).join(', ')} knew of their inputs, which this run does not restore ` +
+          `(${this.copies > 1 ? 'its merges run inside the job\'s parallel copies' : 'the pipeline has no merge at that place'}): they start with every input at MIN_WATERMARK (lateness right after the restore may differ from an uninterrupted run).`,
+      );
+    }
+    const unknown = missing.filter((n) => !merges.includes(n));
     if (unknown.length > 0) {
       throw new JobError(
         unknown[0] as string,
