@@ -112,24 +112,31 @@ describe('runJob with named sources', () => {
     ]);
   });
 
-  it('a checkpointed job with two named sources, stopped with a savepoint mid-way and restored, gives the output of an uninterrupted run', async () => {
+  /**
+   * Clicks and views through `merged`: the uninterrupted output (sorted), and a job `name` stopped with a savepoint
+   * after 17 clicks and 6 views, its sources and store ready for a resume.
+   */
+  async function stoppedMidWay(name: string) {
     const clicks: Click[] = Array.from({ length: 30 }, (_, i) => ({ user: ['a', 'b'][i % 2] as string, ts: i * 150 }));
     const views: View[] = Array.from({ length: 20 }, (_, i) => ({ user: ['a', 'c'][i % 2] as string, at: i * 90 }));
     const reference = toArray<Out>();
     await runJob({ name: 'ref', sources: { clicks: fromArray(clicks), views: fromArray(views) }, pipeline: merged, sink: reference }).done;
-    const expected = [...reference.values].sort(byWindow);
-    expect(expected.reduce((n, r) => n + r.value, 0)).toBe(50);
-
     const store = memoryStore();
     const out = toArray<Out>();
     const c = gated(clicks, 17);
     const v = gated(views, 6);
     const checkpoint = { intervalMs: 1e9, store };
-    const job1 = runJob({ name: 'sp', sources: { clicks: c.source, views: v.source }, pipeline: merged, sink: out, checkpoint });
+    const job1 = runJob({ name, sources: { clicks: c.source, views: v.source }, pipeline: merged, sink: out, checkpoint });
     const infos: CheckpointInfo[] = [];
     job1.checkpoints$.subscribe((i) => infos.push(i));
     await Promise.all([c.reached, v.reached]);
     await job1.stop({ savepoint: true });
+    return { clicks, expected: [...reference.values].sort(byWindow), out, c, v, checkpoint, infos };
+  }
+
+  it('a checkpointed job with two named sources, stopped with a savepoint mid-way and restored, gives the output of an uninterrupted run', async () => {
+    const { clicks, expected, out, c, v, checkpoint, infos } = await stoppedMidWay('sp');
+    expect(expected.reduce((n, r) => n + r.value, 0)).toBe(50);
     expect(infos.map((i) => [i.id, i.savepoint, i.sourceOffsets])).toStrictEqual([[1, true, [17, 6]]]);
     expect(out.values.length).toBeLessThan(expected.length);
 
@@ -147,22 +154,11 @@ describe('runJob with named sources', () => {
   });
 
   it('a job merging named sources, stopped with a savepoint at parallelism 1, resumes at 2 (the merge inside the copies starts afresh, said): the uninterrupted output', async () => {
-    const clicks: Click[] = Array.from({ length: 30 }, (_, i) => ({ user: ['a', 'b'][i % 2] as string, ts: i * 150 }));
-    const views: View[] = Array.from({ length: 20 }, (_, i) => ({ user: ['a', 'c'][i % 2] as string, at: i * 90 }));
-    const reference = toArray<Out>();
-    await runJob({ name: 'ref', sources: { clicks: fromArray(clicks), views: fromArray(views) }, pipeline: merged, sink: reference }).done;
-    const store = memoryStore();
-    const out = toArray<Out>();
-    const c = gated(clicks, 17);
-    const v = gated(views, 6);
-    const checkpoint = { intervalMs: 1e9, store };
-    const job1 = runJob({ name: 'up', sources: { clicks: c.source, views: v.source }, pipeline: merged, sink: out, checkpoint });
-    await Promise.all([c.reached, v.reached]);
-    await job1.stop({ savepoint: true });
+    const { expected, out, c, v, checkpoint } = await stoppedMidWay('up');
     const warnings: string[] = [];
     const s2 = await runJob({ name: 'up', sources: { clicks: c.source, views: v.source }, pipeline: merged, sink: out, checkpoint, parallelism: 2, onWarning: (m) => warnings.push(m) }).done;
     expect(s2.restoredFrom).toBe(1);
-    expect([...out.values].sort(byWindow)).toStrictEqual([...reference.values].sort(byWindow));
+    expect([...out.values].sort(byWindow)).toStrictEqual(expected);
     expect(warnings).toStrictEqual([
       "runJob(up): checkpoint 1 holds what merge(s) 'union@0' knew of their inputs, which this run does not restore (its merges run inside the job's parallel copies): they start with every input at MIN_WATERMARK (lateness right after the restore may differ from an uninterrupted run).",
     ]);
