@@ -21,6 +21,7 @@ import {
   type WindowResult,
 } from '../src/index.js';
 import { aggregate, processWindow, reduce, window } from '../operators/index.js';
+import { windowFunction } from '../operators/windowFunction.js';
 import { harness } from '../testing/index.js';
 import { feed, lines, sortRuns, sumE, windowed, type E, type Step } from './support/windows.js';
 
@@ -244,6 +245,23 @@ describe('allowed lateness, late firings and late side output', () => {
     expect(lines(h)).toStrictEqual(['k [0,1000) 1 @999', 'k [1500,2500) 1 @2499', 'W 2600', 'k [0,2500) 3 @2499', 'W 4600']);
     expect(lateOf(h, late)).toStrictEqual(['1@100']);
     expect(h.keys()).toStrictEqual([]);
+  });
+
+  it('sessions restored with less allowed lateness, a kept session not late yet: cleaned up at its new cleanup time, so a later late element is late', () => {
+    const op = (lateness: number) => pipe(window<E, string>(sessionWindows(10), { name: 'w', allowedLateness: lateness }), aggregate(count()));
+    // [2, 12) fires at 15 (its timer at 11 passed): kept until 31 with lateness 20
+    const before = windowed(op(20), [15, ['a', 1, 2]]);
+    const restored = feed(harness(op(5), { restore: before.snapshot() }), [20, ['a', 1, 3], 60]);
+    // with lateness 5 it went at 16: 3 is late (it merged into it and failed the stream)
+    expect([restored.error, lines(restored), restored.metrics().lateRecordsDropped, restored.operators[0]?.stateEntries]).toStrictEqual([undefined, ['W 20', 'W 60'], 1, 0]);
+  });
+
+  it('a checkpoint taken with another, stateful trigger: its state is dropped, the windows go on with the new trigger (as in Flink)', () => {
+    const taken = windowed(pipe(window<E, string>(sessionWindows(10), { name: 'w', trigger: countTrigger(100) as Trigger<E> }), aggregate(count())), [['a', 1, 1], ['a', 1, 3], 2]);
+    for (const choice of ['auto', 'general'] as const) {
+      const r = feed(harness(pipe(window<E, string>(sessionWindows(10), { name: 'w' }), windowFunction<E, string, unknown>({ kind: 'aggregate', aggregator: count(), name: 'aggregate' }, choice)), { restore: taken.snapshot() }), [['a', 1, 4], 30]);
+      expect([r.error, lines(r), r.operators[0]?.stateEntries], choice).toStrictEqual([undefined, ['a [1,14) 3 @13', 'W 30'], 0]);
+    }
   });
 
   it('sliding windows with gaps (slide above size): an on-time element of no window is ignored, as in Flink, not late', () => {

@@ -317,6 +317,11 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
 
   // ---- restore, inspection ----------------------------------------------------------------------------------------
 
+  /** The general operator's trigger state (a checkpoint taken with another trigger): the built-in trigger keeps none. */
+  protected override dropsOnRestore(name: string): boolean {
+    return name.startsWith('trigger:');
+  }
+
   /**
    * Restores state, then the due queue from it. A checkpoint of the general operator (contents per state window, a
    * merging-window set per key, a timer per window) is converted: each window becomes a session with its state

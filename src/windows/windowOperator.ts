@@ -318,9 +318,9 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
           this.cleanUpRestored(w, timers);
           continue;
         }
-        let latest = first.timestamp;
-        for (const t of timers) if (t.timestamp > latest) latest = t.timestamp;
-        if (this.cleanupTime(w) <= latest) continue;
+        // its cleanup timer at this operator's cleanup time (one there already stays as it is): with more lateness
+        // the old one comes too early, with less too late — a late element could merge a session into the window
+        // meanwhile (docs/SEMANTICS.md §3.4)
         this.registerCleanupTimer(w);
       }
     }
@@ -429,6 +429,11 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
         this.registerCleanupTimer(w);
       }
     }
+  }
+
+  /** A checkpoint taken with another trigger: its state goes, the new trigger starts afresh (as in Flink). */
+  protected override dropsOnRestore(name: string): boolean {
+    return name.startsWith('trigger:');
   }
 
   /** A restored window of the current key past its cleanup time here: its contents, trigger state and timers go. */
