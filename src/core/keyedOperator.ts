@@ -494,9 +494,9 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 
   snapshot(options?: SnapshotOptions): OperatorSnapshot {
     const snap = options?.finished === true ? this.backend.finishedSnapshot() : this.backend.snapshot(options?.full === true);
-    if (this.inputs !== undefined) {
-      const operator = this.operatorState();
-      const saved: OperatorLevelState = { watermark: this.watermark, inputs: this.inputs.state(), ...(operator !== undefined ? { operator } : {}) };
+    const operator = this.operatorState();
+    if (this.inputs !== undefined || operator !== undefined) {
+      const saved: OperatorLevelState = { watermark: this.watermark, inputs: this.inputs?.state() ?? [], ...(operator !== undefined ? { operator } : {}) };
       let encoded: string;
       try {
         encoded = encodeValue(saved);

@@ -201,6 +201,12 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private sliceOrder: Slice[] = [];
   /** derived from the watermark: the first window not yet ended, and the first slice none of whose windows ended */
   private firstOpenWindow = -Infinity;
+  /**
+   * Windows whose max timestamp is at or below this were cleaned up before a restore, under the lateness the
+   * checkpoint was taken with: restored with more lateness, they stay gone (their slices, still held by newer windows,
+   * must not fold them back). `-Infinity`: nothing beyond what this operator's own lateness says.
+   */
+  private cleanedThrough = -Infinity;
   private firstOpenSlice = -Infinity;
   /** the open slice of the last element, and its time range (NaN: none cached) */
   private lastSlice: Slice | undefined = undefined;
@@ -391,10 +397,8 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
    * once, in descending start order (docs/SEMANTICS.md §3.3).
    */
   private onClosedSliceRecord(rec: StreamRecord<T, Key>, index: number): void {
-    const L = this.lateness;
-    const wm = this.watermark;
     const kmax = this.lastWindowOf(index);
-    if (this.windowMaxTimestamp(kmax) + L <= wm) {
+    if (this.windowGone(kmax)) {
       // every window of the element is late (the one with the largest start ends last): the element is, even when a
       // fractional timestamp puts it above the watermark after its windows' last millisecond (docs/SEMANTICS.md §3.3)
       this.late(rec);
@@ -412,7 +416,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       }
     }
     for (let k = Math.min(kmax, this.firstOpenWindow - 1), kmin = this.firstWindowOf(index); k >= kmin; k--) {
-      if (this.windowMaxTimestamp(k) + L <= wm) break; // smaller k end earlier: late too
+      if (this.windowGone(k)) break; // smaller k end earlier: gone too
       this.fireKey(k, id, this.backend.currentKey() as Key);
       if (this.out.closed) return;
     }
@@ -699,6 +703,27 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   /** The general operator's trigger state (a checkpoint taken with another trigger): the built-in trigger keeps none. */
   protected override dropsOnRestore(name: string): boolean {
     return name.startsWith('trigger:');
+  }
+
+  /**
+   * Sliding windows in event time, mid-stream: the windows cleaned up so far ({@link cleanedThrough}), for a restore
+   * with more lateness (tumbling windows need none: a cleaned-up window's slice went with it).
+   */
+  protected override operatorState(): unknown {
+    if (this.processingTime || this.tumbling) return undefined;
+    const through = Math.max(this.cleanedThrough, this.watermark - this.lateness);
+    return through === -Infinity || through === Infinity || Number.isNaN(through) ? undefined : { cleanedThrough: through };
+  }
+
+  protected override restoreOperatorState(state: unknown): void {
+    const through = (state as { cleanedThrough?: unknown } | null)?.cleanedThrough;
+    if (typeof through === 'number') this.cleanedThrough = through;
+  }
+
+  /** Whether window `k` has been cleaned up: past its cleanup time, or before a restore ({@link cleanedThrough}). */
+  private windowGone(k: number): boolean {
+    const max = this.windowMaxTimestamp(k);
+    return max + this.lateness <= this.watermark || max <= this.cleanedThrough;
   }
 
   /** Restores state, then the live slices from it (converting slices of the legacy `panes` layout). */

@@ -417,7 +417,8 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     }
     for (const windowStart of [...windows.keys()].sort((x, y) => x - y)) {
       const w = { start: windowStart, end: windowStart + size };
-      if (this.isWindowLate(w)) continue; // cleaned up already where the slices were
+      // cleaned up already where the slices were (under its lateness, or under the checkpoint's)
+      if (this.isWindowLate(w) || maxTimestamp(w) <= this.slicesCleanedThrough) continue;
       const ns = a.namespaceOf(w);
       for (const [id, acc] of windows.get(windowStart) as Map<KeyId, unknown>) {
         b.setCurrent(keyOfId(id), id);
@@ -429,6 +430,14 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
         this.registerCleanupTimer(w);
       }
     }
+  }
+
+  /** What a slicing operator's checkpoint says it cleaned up (windows ending at or before it are gone). */
+  private slicesCleanedThrough = -Infinity;
+
+  protected override restoreOperatorState(state: unknown): void {
+    const through = (state as { cleanedThrough?: unknown } | null)?.cleanedThrough;
+    if (typeof through === 'number') this.slicesCleanedThrough = through;
   }
 
   /** A checkpoint taken with another trigger: its state goes, the new trigger starts afresh (as in Flink). */
