@@ -264,6 +264,26 @@ describe('allowed lateness, late firings and late side output', () => {
     }
   });
 
+  it('restored windows without timers (kept for an allowed lateness of Infinity, or by a trigger that registers none) are fitted to the new lateness and trigger too', () => {
+    // a session kept forever with lateness Infinity, restored with 5: cleaned up at the restore, a later element late
+    const kept = windowed(pipe(window<E, string>(sessionWindows(10), { name: 'w', allowedLateness: Infinity }), aggregate(count())), [['a', 1, 1], 50]);
+    const five = feed(harness(pipe(window<E, string>(sessionWindows(10), { name: 'w', allowedLateness: 5 }), aggregate(count())), { restore: kept.snapshot() }), [100, ['a', 1, 2], 1000]);
+    expect([five.error, lines(five), five.metrics().lateRecordsDropped, five.operators[0]?.stateEntries]).toStrictEqual([undefined, ['W 100', 'W 1000'], 1, 0]);
+    // windows a count trigger held, unfired, restored with the event-time trigger and lateness 5: they fire at their end
+    for (const [assigner, fired] of [
+      [sessionWindows<E>(10), 'a [1,13) 2 @12'],
+      [tumblingWindows<E>(10), 'a [0,10) 2 @9'],
+    ] as const) {
+      const counted = windowed(pipe(window<E, string>(assigner, { name: 'w', trigger: countTrigger(100) as Trigger<E>, allowedLateness: 5 }), aggregate(count())), [['a', 1, 1], ['a', 1, 3], 2]);
+      const r = feed(harness(pipe(window<E, string>(assigner, { name: 'w', allowedLateness: 5 }), windowFunction<E, string, unknown>({ kind: 'aggregate', aggregator: count(), name: 'aggregate' }, 'general')), { restore: counted.snapshot() }), [30]);
+      expect([r.error, lines(r), r.operators[0]?.stateEntries]).toStrictEqual([undefined, [fired, 'W 30'], 0]);
+    }
+    // a session without a timer, into the session operator: it goes on
+    const untimed = windowed(pipe(window<E, string>(sessionWindows(10), { name: 'w', trigger: countTrigger(100) as Trigger<E>, allowedLateness: Infinity }), aggregate(count())), [['a', 1, 1]]);
+    const sessions = feed(harness(pipe(window<E, string>(sessionWindows(10), { name: 'w' }), windowFunction<E, string, unknown>({ kind: 'aggregate', aggregator: count(), name: 'aggregate' }, 'sessions')), { restore: untimed.snapshot() }), [30]);
+    expect([sessions.error, lines(sessions)]).toStrictEqual([undefined, ['a [1,11) 1 @10', 'W 30']]);
+  });
+
   it('sliding windows with gaps (slide above size): an on-time element of no window is ignored, as in Flink, not late', () => {
     const late = new Subject<StreamRecord<E, string>>();
     const h = windowed(pipe(window<E, string>(slidingWindows(5, 10), { name: 'w', lateData: late }), aggregate(count())), [0, ['k', 1, 7], ['k', 1, 12], 20]);

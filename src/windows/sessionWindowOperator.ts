@@ -5,7 +5,6 @@
 // (`sessionDueQueue.ts`). The general operator (`windowOperator.ts`) takes every other merging window;
 // `operators/windowFunction.ts` chooses.
 import type { Key, StreamRecord } from '../elements/index.js';
-import { TidewaterError } from '../errors/index.js';
 import type { CoreArgs } from '../core/keyedOperator.js';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { engineArrays } from '../state/backend.js';
@@ -364,10 +363,8 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         // a window the general operator kept past its end for allowed lateness has fired: with none now, it is done
         if (raw === undefined || we - 1 <= this.watermark) continue;
         const ns = a.namespaceOf({ start: ws, end: we });
-        const seq = timers.get(`${String(id)}\u0000${String(ns)}`);
-        if (seq === undefined) {
-          throw new TidewaterError(this.name, keyOfId(id), `${this.name}: the snapshot has session window [${ws}, ${we}) without its timer; it was not taken by a session window operator.`);
-        }
+        // (a window without a timer — kept with another trigger that registers none — fires after the others)
+        const seq = timers.get(`${String(id)}\u0000${String(ns)}`) ?? nextSeq++;
         sessions.push([ws, we, seq, raw === UNDEFINED ? undefined : raw]);
       }
       sessions.sort((x, y) => x[0] - y[0]);

@@ -399,6 +399,11 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private onClosedSliceRecord(rec: StreamRecord<T, Key>, index: number): void {
     const kmax = this.lastWindowOf(index);
     if (this.windowGone(kmax)) {
+      const max = this.windowMaxTimestamp(kmax);
+      if (!(max + this.lateness <= this.watermark)) {
+        this.late(rec, `timestamp ${rec.timestamp}: before the restore, under the allowed lateness of the checkpoint restored, windows ending up to ${this.cleanedThrough + 1} were cleaned up`);
+        return;
+      }
       // every window of the element is late (the one with the largest start ends last): the element is, even when a
       // fractional timestamp puts it above the watermark after its windows' last millisecond (docs/SEMANTICS.md §3.3)
       this.late(rec);

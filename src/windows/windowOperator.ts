@@ -302,26 +302,52 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     const b = this.backend;
     // per key and window: its timers
     const byWindow = new Map<KeyId, Map<Namespace, Timer[]>>();
+    const windowsOf = (id: KeyId): Map<Namespace, Timer[]> => {
+      let windows = byWindow.get(id);
+      if (windows === undefined) byWindow.set(id, (windows = new Map()));
+      return windows;
+    };
     for (const t of b.allTimers('event')) {
-      let windows = byWindow.get(t.id);
-      if (windows === undefined) byWindow.set(t.id, (windows = new Map()));
+      const windows = windowsOf(t.id);
       const timers = windows.get(t.ns);
       if (timers === undefined) windows.set(t.ns, [t]);
       else timers.push(t);
     }
-    for (const windows of byWindow.values()) {
+    // and the windows without timers (kept for an allowed lateness of Infinity, or a trigger that registers none)
+    if (this.assigner.merging) {
+      for (const [id, set] of b.column(MERGING_SET) as Map<KeyId, [number, number, number, number][]>) {
+        const windows = windowsOf(id);
+        for (const [start, end] of set) {
+          const ns = this.assigner.namespaceOf({ start, end });
+          if (!windows.has(ns)) windows.set(ns, []);
+        }
+      }
+    } else {
+      for (const [ns, byKey] of b.namespaceMajorColumn(CONTENTS)) {
+        for (const id of byKey.keys()) {
+          const windows = windowsOf(id);
+          if (!windows.has(ns)) windows.set(ns, []);
+        }
+      }
+    }
+    // the built-in event-time trigger of a window taken over from another trigger: the timer its onElement would
+    // have registered, so that the window fires at its end (docs/SEMANTICS.md §3.4)
+    const endTimer = isEventTimeTrigger(this.trigger as Trigger<unknown>);
+    for (const [id, windows] of byWindow) {
+      const key = keyOfId(id);
       for (const [ns, timers] of windows) {
-        const first = timers[0] as Timer;
-        b.setCurrent(first.key, first.id);
+        b.setCurrent(key, id);
         const w = this.assigner.windowOf(ns);
         if (this.isWindowLate(w)) {
           this.cleanUpRestored(w, timers);
           continue;
         }
+        if (this.assigner.merging && this.stateOfWindow(w) === undefined) continue; // stale timers of a merged-away window
         // its cleanup timer at this operator's cleanup time (one there already stays as it is): with more lateness
         // the old one comes too early, with less too late — a late element could merge a session into the window
         // meanwhile (docs/SEMANTICS.md §3.4)
         this.registerCleanupTimer(w);
+        if (endTimer && maxTimestamp(w) > this.watermark) b.registerTimer('event', maxTimestamp(w), ns);
       }
     }
   }

@@ -331,7 +331,7 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
   // ---- late data (docs/SEMANTICS.md §3.3) ---------------------------------------------------------------------------
 
   /** A record too late for every window: to the late-data output, else dropped, counted and warned about once. */
-  protected late(r: StreamRecord<T, Key>): void {
+  protected late(r: StreamRecord<T, Key>, why?: string): void {
     if (this.lateData !== undefined) {
       const late = this.plain === undefined ? r : { kind: 'record' as const, value: this.plain.lateValue(r.value), timestamp: r.timestamp, key: r.key };
       this.lateOutput(this.lateData as Observer<StreamRecord<unknown, Key>>, late as StreamRecord<unknown, Key>);
@@ -342,7 +342,9 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
       this.warned = true;
       this.warn(
         `${this.name}: a record arrived after its windows were cleaned up (${
-          r.timestamp + this.lateness <= this.watermark
+          why !== undefined
+            ? why
+            : r.timestamp + this.lateness <= this.watermark
             ? `timestamp ${r.timestamp} + allowedLateness ${this.lateness} <= watermark ${this.watermark}`
             : `timestamp ${r.timestamp}, after the last millisecond of each of its windows, end − 1 + allowedLateness ${this.lateness} <= watermark ${this.watermark}: stamp records in whole milliseconds`
         }) and was dropped. ` +
