@@ -19,6 +19,8 @@ import { isEventTimeTrigger, type Trigger } from './triggers.js';
 import { ORDER_SENSITIVE, type TimeWindow, type WindowResult } from './types.js';
 import { DueQueue } from './sessionDueQueue.js';
 import {
+  firstTimerSequences,
+  windowTimerKey,
   boxAccumulator,
   CONTENTS,
   contentsDescriptor,
@@ -316,11 +318,6 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
 
   // ---- restore, inspection ----------------------------------------------------------------------------------------
 
-  /** The general operator's trigger state (a checkpoint taken with another trigger): the built-in trigger keeps none. */
-  protected override dropsOnRestore(name: string): boolean {
-    return name.startsWith('trigger:');
-  }
-
   /**
    * Restores state, then the due queue from it. A checkpoint of the general operator (contents per state window, a
    * merging-window set per key, a timer per window) is converted: each window becomes a session with its state
@@ -347,14 +344,8 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const b = this.backend;
     const a = this.assigner;
     // each window's timer (the earliest registered, if its cleanup timer is separate) and the next registration number
-    const timers = new Map<string, number>();
-    let nextSeq = 0;
-    for (const t of b.allTimers('event')) {
-      const k = `${String(t.id)}\u0000${String(t.ns)}`;
-      const seq = timers.get(k);
-      if (seq === undefined || t.seq < seq) timers.set(k, t.seq);
-      nextSeq = Math.max(nextSeq, t.seq + 1);
-    }
+    const { first: timers, next } = firstTimerSequences(b.allTimers('event'));
+    let nextSeq = next;
     const converted: [KeyId, KeySessions][] = [];
     for (const [id, mapping] of general) {
       const sessions: [number, number, number, unknown][] = [];
@@ -364,7 +355,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         if (raw === undefined || we - 1 <= this.watermark) continue;
         const ns = a.namespaceOf({ start: ws, end: we });
         // (a window without a timer — kept with another trigger that registers none — fires after the others)
-        const seq = timers.get(`${String(id)}\u0000${String(ns)}`) ?? nextSeq++;
+        const seq = timers.get(windowTimerKey(id, ns)) ?? nextSeq++;
         sessions.push([ws, we, seq, raw === UNDEFINED ? undefined : raw]);
       }
       sessions.sort((x, y) => x[0] - y[0]);

@@ -20,6 +20,9 @@ import type { WindowAssigner } from './assigners.js';
 import { isEventTimeTrigger, isProcessingTimeTrigger, type Trigger } from './triggers.js';
 import { addMerge, ORDER_SENSITIVE, type TimeWindow, type WindowResult } from './types.js';
 import {
+  cleanedThroughOf,
+  firstTimerSequences,
+  windowTimerKey,
   CONTENTS,
   contentsDescriptor,
   foldOf,
@@ -705,11 +708,6 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     if (withOrder) b.putAt(ORDER_STATE, id, slice.start, pos);
   }
 
-  /** The general operator's trigger state (a checkpoint taken with another trigger): the built-in trigger keeps none. */
-  protected override dropsOnRestore(name: string): boolean {
-    return name.startsWith('trigger:');
-  }
-
   /**
    * Sliding windows in event time, mid-stream: the windows cleaned up so far ({@link cleanedThrough}), for a restore
    * with more lateness (tumbling windows need none: a cleaned-up window's slice went with it).
@@ -721,8 +719,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   }
 
   protected override restoreOperatorState(state: unknown): void {
-    const through = (state as { cleanedThrough?: unknown } | null)?.cleanedThrough;
-    if (typeof through === 'number') this.cleanedThrough = through;
+    this.cleanedThrough = cleanedThroughOf(state) ?? -Infinity;
   }
 
   /** Whether window `k` has been cleaned up: past its cleanup time, or before a restore ({@link cleanedThrough}). */
@@ -750,17 +747,8 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     // a checkpoint of the general operator for these windows (taken with another trigger): a window's keys in the
     // order of their timers' registration, the order it fires them in (docs/SEMANTICS.md §3.12)
     let generalTimers: Map<string, number> | undefined;
-    const generalSequence = (id: KeyId, ns: Namespace): number | undefined => {
-      if (generalTimers === undefined) {
-        generalTimers = new Map();
-        for (const t of b.allTimers('event')) {
-          const k = `${String(t.id)}\u0000${String(t.ns)}`;
-          const seq = generalTimers.get(k);
-          if (seq === undefined || t.seq < seq) generalTimers.set(k, t.seq);
-        }
-      }
-      return generalTimers.get(`${String(id)}\u0000${String(ns)}`);
-    };
+    const generalSequence = (id: KeyId, ns: Namespace): number | undefined =>
+      (generalTimers ??= firstTimerSequences(b.allTimers('event')).first).get(windowTimerKey(id, ns));
     let fromGeneral = false;
     for (const [ns, byKey] of contents) {
       const index = ((ns as number) - grid.offset) / grid.sliceSize;

@@ -19,6 +19,7 @@ import { maxTimestamp, type TimeWindow, type WindowResult } from './types.js';
 import {
   CONTENTS,
   contentsDescriptor,
+  cleanedThroughOf,
   foldOf,
   mergeOf,
   NONE,
@@ -284,15 +285,15 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
   // ---- timers (docs/SEMANTICS.md §3.4) -----------------------------------------------------------------------------------------
 
   /**
-   * Restores state and timers, then fits the windows to this operator's allowed lateness (docs/SEMANTICS.md §3.4):
-   * - restored with more allowed lateness than the checkpoint was taken with, a window whose event-time timers all
-   *   come before its cleanup time here gets its cleanup timer: its old one comes too early to clean it up, and without
-   *   a new one it would stay forever unless an element came for it;
-   * - restored with less, a window whose cleanup time here the restored watermark has passed is cleaned up now, as its
-   *   cleanup timer would have done (it fired when the watermark passed its end): kept, a late element could merge a
-   *   session into it (a window late from birth, which fails the stream) or be dropped without its contents going.
-   *   Other windows keep their old, later timer, which cleans them up (a new one at the window's max timestamp would
-   *   fire it again).
+   * Restores state and timers (converting a session or slicing operator's checkpoint), then fits every window — those
+   * with timers, and those without (kept for a lateness of `Infinity`, or by a trigger that registers none) — to this
+   * operator's allowed lateness and trigger (docs/SEMANTICS.md §3.4):
+   * - a window whose cleanup time here the restored watermark has passed is cleaned up now, as its cleanup timer would
+   *   have done: kept, a late element could merge a session into it (a window late from birth, which fails the stream)
+   *   or be dropped without its contents going;
+   * - every other window gets its cleanup timer at this operator's cleanup time (with more lateness the old one comes
+   *   too early, with less too late), and, with the built-in event-time trigger, the timer at its end its `onElement`
+   *   would have registered if it has not ended (a window taken over from another trigger fires there).
    */
   override restore(snapshots: readonly OperatorSnapshot[]): void {
     super.restore(snapshots);
@@ -415,10 +416,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
       slices.push({ start: ns as number, entries: list.map(([, id, acc]) => [id, acc] as const) });
     }
     slices.sort((x, y) => x.start - y.start);
-    for (const { start } of slices) {
-      b.dropNamespace(CONTENTS, start);
-      b.dropNamespace(orderIndex, start);
-    }
+    for (const { start } of slices) b.dropNamespace(CONTENTS, start);
     for (const ns of [...orders.keys()]) b.dropNamespace(orderIndex, ns);
     // per window start, each key's fold of its slices in it (a window's own accumulator: merge(create(), first), as
     // the slicing operator folds), keys in order of first appearance
@@ -462,13 +460,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
   private slicesCleanedThrough = -Infinity;
 
   protected override restoreOperatorState(state: unknown): void {
-    const through = (state as { cleanedThrough?: unknown } | null)?.cleanedThrough;
-    if (typeof through === 'number') this.slicesCleanedThrough = through;
-  }
-
-  /** A checkpoint taken with another trigger: its state goes, the new trigger starts afresh (as in Flink). */
-  protected override dropsOnRestore(name: string): boolean {
-    return name.startsWith('trigger:');
+    this.slicesCleanedThrough = cleanedThroughOf(state) ?? -Infinity;
   }
 
   /** A restored window of the current key past its cleanup time here: its contents, trigger state and timers go. */

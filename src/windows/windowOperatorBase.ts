@@ -6,6 +6,9 @@ import type { Observer, Subscriber } from 'rxjs';
 import type { Key, OutputTag, StreamElement, StreamRecord } from '../elements/index.js';
 import { ConfigurationError } from '../errors/index.js';
 import { KeyedOperatorCore, type CoreArgs } from '../core/keyedOperator.js';
+import type { KeyId } from '../keys/keyId.js';
+import type { Namespace } from '../state/backend.js';
+import type { Timer } from '../timers/queue.js';
 import { aggregatingState, listState, reducingState, type Aggregator, type StateDescriptor } from '../state/descriptors.js';
 import { notWholeMs } from '../time/timestamps.js';
 import type { WindowAssigner } from './assigners.js';
@@ -223,6 +226,47 @@ class WindowCtx<K> implements WindowContext<K> {
  *
  * @internal
  */
+/**
+ * The general operator's timers in a checkpoint another window operator converts (docs/SEMANTICS.md §3.12): per
+ * window of a key (`windowTimerKey`), the registration number of its earliest timer — the order it fires in — and the
+ * next registration number after all of them.
+ *
+ * @example
+ * ```ts
+ * const { first, next } = firstTimerSequences(backend.allTimers('event'));
+ * first.get(windowTimerKey(id, ns)); // e.g. 3
+ * ```
+ *
+ * @internal
+ */
+export function firstTimerSequences(timers: readonly Timer[]): { readonly first: Map<string, number>; readonly next: number } {
+  const first = new Map<string, number>();
+  let next = 0;
+  for (const t of timers) {
+    const k = windowTimerKey(t.id, t.ns);
+    const seq = first.get(k);
+    if (seq === undefined || t.seq < seq) first.set(k, t.seq);
+    next = Math.max(next, t.seq + 1);
+  }
+  return { first, next };
+}
+
+/** The key of a key's window in {@link firstTimerSequences}. @internal */
+export function windowTimerKey(id: KeyId, ns: Namespace): string {
+  return `${String(id)}\u0000${String(ns)}`;
+}
+
+/**
+ * What a slicing operator's checkpoint of sliding windows says it cleaned up before it was taken (windows ending at or
+ * before it; docs/SEMANTICS.md §3.4), from its operator-level state; undefined: nothing said.
+ *
+ * @internal
+ */
+export function cleanedThroughOf(state: unknown): number | undefined {
+  const through = (state as { cleanedThrough?: unknown } | null)?.cleanedThrough;
+  return typeof through === 'number' ? through : undefined;
+}
+
 export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, WindowResult<K, R>> {
   protected readonly assigner: WindowAssigner<T>;
   /** allowed lateness in ms (0 for processing-time windows) */
@@ -326,6 +370,14 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
     this.recordsOut++;
     if (this.plain === undefined) this.out.next({ kind: 'record', value: { key, window, value }, timestamp: ts, key: key as unknown as Key });
     else (this.out as unknown as Subscriber<StreamElement<R, Key>>).next({ kind: 'record', value, timestamp: ts, key: key as unknown as Key });
+  }
+
+  /**
+   * A checkpoint taken with another trigger (or by another window operator): that trigger's state goes, the trigger
+   * here starts afresh, as in Flink (docs/SEMANTICS.md §3.4). States of the trigger here are declared: restored.
+   */
+  protected override dropsOnRestore(name: string): boolean {
+    return name.startsWith('trigger:');
   }
 
   // ---- late data (docs/SEMANTICS.md §3.3) ---------------------------------------------------------------------------
