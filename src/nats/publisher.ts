@@ -25,7 +25,14 @@ export function newRun(): string {
  * The line of checkpoints a writer's state belongs to (docs/NATS.md, "Timelines"): an id given when a job starts
  * without a checkpoint, kept through every restore of its checkpoints and sent on each message, and the stream's last
  * sequence when the line began. Checkpoint ids are only comparable within one line: a job started afresh on a new
- * store counts from 1 again, below the ids on the subject from the line before. @internal
+ * store counts from 1 again, below the ids on the subject from the line before.
+ *
+ * @example
+ * ```ts
+ * const line: Timeline = publisher.newTimeline(); // { id: '9f3c…', since: 1204 }
+ * ```
+ *
+ * @internal
  */
 export interface Timeline {
   readonly id: string;
@@ -33,7 +40,16 @@ export interface Timeline {
   readonly since: number;
 }
 
-/** The timeline a writer's restored state holds (undefined: a state written before timelines, or none). @internal */
+/**
+ * The timeline a writer's restored state holds (undefined: a state written before timelines, or none).
+ *
+ * @example
+ * ```ts
+ * timelineOf({ sink: 'jetStreamSink', pending: [], timeline: { id: '9f3c', since: 12 } }); // { id: '9f3c', since: 12 }
+ * ```
+ *
+ * @internal
+ */
 export function timelineOf(state: Record<string, unknown>): Timeline | undefined {
   const t = state['timeline'] as Partial<Timeline> | undefined;
   return typeof t?.id === 'string' && Number.isSafeInteger(t.since) ? { id: t.id, since: t.since as number } : undefined;
@@ -237,7 +253,14 @@ export class TransactionPublisher {
  * The checkpoint of the job's output on a subject that a job starting from `checkpoint` (undefined: afresh) cannot
  * account for, from the subject's last message (`committedAhead`, docs/SEMANTICS.md §8): afresh, any of the job's
  * output; restored, a later checkpoint of its own line, or another line's output published after its line began
- * (a line the job left and came back to). Undefined: none. @internal
+ * (a line the job left and came back to). Undefined: none.
+ *
+ * @example
+ * ```ts
+ * const ahead = committedBeyond(await publisher.lastCommitted(stream, subject), 'clicks', timeline, 4); // e.g. 6
+ * ```
+ *
+ * @internal
  */
 export function committedBeyond(last: LastCommitted | undefined, job: string, timeline: Timeline | undefined, checkpoint: number | undefined): number | undefined {
   if (last === undefined || last.job !== job) return undefined;

@@ -251,7 +251,16 @@ export function firstTimerSequences(timers: readonly Timer[]): { readonly first:
   return { first, next };
 }
 
-/** The key of a key's window in {@link firstTimerSequences}. @internal */
+/**
+ * The key of a key's window in {@link firstTimerSequences}.
+ *
+ * @example
+ * ```ts
+ * windowTimerKey('user-7', 60000); // 'user-7\u000060000'
+ * ```
+ *
+ * @internal
+ */
 export function windowTimerKey(id: KeyId, ns: Namespace): string {
   return `${String(id)}\u0000${String(ns)}`;
 }
@@ -259,6 +268,11 @@ export function windowTimerKey(id: KeyId, ns: Namespace): string {
 /**
  * What a slicing operator's checkpoint of sliding windows says it cleaned up before it was taken (windows ending at or
  * before it; docs/SEMANTICS.md §3.4), from its operator-level state; undefined: nothing said.
+ *
+ * @example
+ * ```ts
+ * cleanedThroughOf({ cleanedThrough: 4 }); // 4
+ * ```
  *
  * @internal
  */
