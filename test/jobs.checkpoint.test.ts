@@ -124,9 +124,13 @@ describe('checkpointed jobs', () => {
     const store = memoryStore();
     await runJob({ name: 'fin2', source: fromArray(clicks), pipeline: pipeline(), parallelism: 2, checkpoint: manual(store) }).done;
     const loaded = await store.loadCheckpoint('fin2', 'latest');
+    const ended = '{"watermark":{"$n":"Infinity"},"inputs":[{"$n":"Infinity"},0,{"$n":"Infinity"},{"$n":"Infinity"},0,0,1,1],"merge":1}';
     expect(loaded?.operators.map((o) => [o.operator, o.full, o.entries.length, o.watermark])).toStrictEqual([
+      // (the merge of the copies' outputs, and the keyBy exchange's merge in each copy: every input ended)
+      ['runJob/outputs', true, 0, ended],
       ['per-second', true, 0, '{"$n":"Infinity"}'],
       ['running', true, 0, '{"$n":"Infinity"}'],
+      ['runJob/keyBy@0', true, 0, `{"watermark":{"$n":"Infinity"},"subtasks":[${ended},${ended}]}`],
       // (where the job's dealing of records to its copies goes on: the copy the next record would go to)
       ['runJob@dealing', true, 0, expect.stringMatching(/^[01]$/)],
     ]);

@@ -2,7 +2,7 @@
 // does (its valve is in the checkpoint, docs/SEMANTICS.md §2.4, §8): lateness and timer firings are the same.
 import { describe, expect, it } from 'vitest';
 import { boundedOutOfOrderness, count, memoryStore, mergeStreams, runJob, sideOutput, toArray, tumblingWindows, valueState, type Source, type SourceRead, type StreamElement, type WindowResult } from '../src/index.js';
-import { aggregate, eventTime, filter, keyBy, map, process, unionWith, window } from '../operators/index.js';
+import { aggregate, eventTime, filter, keyBy, map, parallel, process, unionWith, window } from '../operators/index.js';
 import type { Observable } from 'rxjs';
 
 type E = { readonly id: string; readonly ts: number };
@@ -136,26 +136,30 @@ describe('a merge restored from a savepoint', () => {
 });
 
 describe('runJob({ parallelism }): records dealt to the copies', () => {
-  /** Five records at 100 … 400 then 250, parallelism 2, a checkpoint (or a savepoint and a resume) after the third read when asked. */
-  async function dealt(mode: 'none' | 'checkpoint' | 'resume'): Promise<{ main: string[]; late: string[] }> {
+  /**
+   * Five records at 100 … 400 then 250, parallelism 2, a checkpoint (or a savepoint and a resume, at parallelism
+   * `resumeAt`) after `cut` records when asked.
+   */
+  async function dealt(mode: 'none' | 'checkpoint' | 'resume', cut = 3, resumeAt = 2, nested = false): Promise<{ main: string[]; late: string[] }> {
     const xs = [100, 200, 300, 400, 250].map((ts, i) => ({ id: `r${i}`, ts }));
     const s = stepper(xs);
     const sinks = { main: toArray<string>(), late: toArray<E>() };
     const store = memoryStore();
+    const windowed = (w: Observable<StreamElement<E, string>>) => w.pipe(window(tumblingWindows(100), { lateData: late, name: 'w' }), aggregate(count()));
     const pipeline = (src: Observable<StreamElement<E, undefined>>) =>
       stamp(src).pipe(
         keyBy(() => 'k'),
-        window(tumblingWindows(100), { lateData: late, name: 'w' }),
-        aggregate(count()),
+        // (nested: the window in a parallel of its own inside each copy, whose merges are in checkpoints too)
+        nested ? parallel(2, windowed) : windowed,
         map((r: WindowResult<string, number>) => `[${r.window.start}] n=${r.value}`),
       );
-    const start = () => runJob({ name: 'dealt', source: s.source, pipeline, sinks, parallelism: 2, checkpoint: { intervalMs: 1e9, store } });
+    const start = (parallelism = 2) => runJob({ name: 'dealt', source: s.source, pipeline, sinks, parallelism, checkpoint: { intervalMs: 1e9, store } });
     let job = start();
     for (let k = 0; k <= xs.length; k++) {
-      if (k === 3 && mode === 'checkpoint') await job.triggerCheckpoint();
-      if (k === 3 && mode === 'resume') {
+      if (k === cut && mode === 'checkpoint') await job.triggerCheckpoint();
+      if (k === cut && mode === 'resume') {
         await job.stop({ savepoint: true });
-        job = start();
+        job = start(resumeAt);
       }
       await s.step();
     }
@@ -167,7 +171,26 @@ describe('runJob({ parallelism }): records dealt to the copies', () => {
     const uninterrupted = await dealt('none');
     expect(uninterrupted).toStrictEqual({ main: ['[100] n=1', '[200] n=1', '[300] n=1', '[400] n=1'], late: ['r4'] });
     expect(await dealt('checkpoint')).toStrictEqual(uninterrupted);
-    // (a resume is not yet the uninterrupted run: the merges of the keyBy exchange start from MIN, docs/SEMANTICS.md §2.6)
+    // (the keyBy exchange's merges restore each copy's watermark: r4 at 250 stays late after a resume at any cut)
+    for (let cut = 0; cut <= 5; cut++) expect(await dealt('resume', cut), `resumed after ${cut} records`).toStrictEqual(uninterrupted);
+  });
+
+  it('with a parallel inside each copy: resumed at any cut, the uninterrupted output', async () => {
+    const uninterrupted = await dealt('none', 0, 2, true);
+    expect(uninterrupted).toStrictEqual({ main: ['[100] n=1', '[200] n=1', '[300] n=1', '[400] n=1'], late: ['r4'] });
+    for (let cut = 0; cut <= 5; cut++) expect(await dealt('resume', cut, 2, true), `resumed after ${cut} records`).toStrictEqual(uninterrupted);
+  });
+
+  it('resumed at another parallelism, each merge of the copies starts at its lowest watermark: never later than the uninterrupted run', async () => {
+    // after r0 … r2 the copies stood at 299 and 199: resumed at 3, every input of the exchange starts at 199, so r3
+    // (400) alone does not move the window on and r4 (250) is on time (a new parallelism deals records anew); at 1
+    // there is no exchange, and the one copy's own watermark (399 after r3) finds r4 late
+    expect(await dealt('resume', 3, 3)).toStrictEqual({ main: ['[100] n=1', '[200] n=2', '[300] n=1', '[400] n=1'], late: [] });
+    expect(await dealt('resume', 3, 1)).toStrictEqual({ main: ['[100] n=1', '[200] n=1', '[300] n=1', '[400] n=1'], late: ['r4'] });
+    // after r0 … r3 (299 and 399) the window stood at 299: r4 is late at any parallelism
+    for (const resumeAt of [3, 1]) {
+      expect(await dealt('resume', 4, resumeAt), `resumed at ${resumeAt}`).toStrictEqual({ main: ['[100] n=1', '[200] n=1', '[300] n=1', '[400] n=1'], late: ['r4'] });
+    }
   });
 
   it('a checkpoint holds the copy the next record goes to', async () => {

@@ -116,7 +116,7 @@ describe('runJob with named sources', () => {
    * Clicks and views through `merged`: the uninterrupted output (sorted), and a job `name` stopped with a savepoint
    * after 17 clicks and 6 views, its sources and store ready for a resume.
    */
-  async function stoppedMidWay(name: string) {
+  async function stoppedMidWay(name: string, parallelism = 1) {
     const clicks: Click[] = Array.from({ length: 30 }, (_, i) => ({ user: ['a', 'b'][i % 2] as string, ts: i * 150 }));
     const views: View[] = Array.from({ length: 20 }, (_, i) => ({ user: ['a', 'c'][i % 2] as string, at: i * 90 }));
     const reference = toArray<Out>();
@@ -126,7 +126,7 @@ describe('runJob with named sources', () => {
     const c = gated(clicks, 17);
     const v = gated(views, 6);
     const checkpoint = { intervalMs: 1e9, store };
-    const job1 = runJob({ name, sources: { clicks: c.source, views: v.source }, pipeline: merged, sink: out, checkpoint });
+    const job1 = runJob({ name, sources: { clicks: c.source, views: v.source }, pipeline: merged, sink: out, checkpoint, parallelism });
     const infos: CheckpointInfo[] = [];
     job1.checkpoints$.subscribe((i) => infos.push(i));
     await Promise.all([c.reached, v.reached]);
@@ -153,15 +153,20 @@ describe('runJob with named sources', () => {
     );
   });
 
-  it('a job merging named sources, stopped with a savepoint at parallelism 1, resumes at 2 (the merge inside the copies starts afresh, said): the uninterrupted output', async () => {
+  it('a job merging named sources, stopped with a savepoint at parallelism 1, resumes at 2 (the merge inside each copy starts at its watermark): the uninterrupted output', async () => {
     const { expected, out, c, v, checkpoint } = await stoppedMidWay('up');
     const warnings: string[] = [];
     const s2 = await runJob({ name: 'up', sources: { clicks: c.source, views: v.source }, pipeline: merged, sink: out, checkpoint, parallelism: 2, onWarning: (m) => warnings.push(m) }).done;
     expect(s2.restoredFrom).toBe(1);
     expect([...out.values].sort(byWindow)).toStrictEqual(expected);
-    expect(warnings).toStrictEqual([
-      "runJob(up): checkpoint 1 holds what merge(s) 'union@0' knew of their inputs, which this run does not restore (its merges run inside the job's parallel copies): they start with every input at MIN_WATERMARK (lateness right after the restore may differ from an uninterrupted run).",
-    ]);
+    expect(warnings).toStrictEqual([]);
+    // and back at parallelism 1 from a savepoint of the copies (their merges by subtask, combined)
+    const { expected: expected2, out: out2, c: c2, v: v2, checkpoint: checkpoint2 } = await stoppedMidWay('down', 2);
+    const warnings2: string[] = [];
+    const s3 = await runJob({ name: 'down', sources: { clicks: c2.source, views: v2.source }, pipeline: merged, sink: out2, checkpoint: checkpoint2, onWarning: (m) => warnings2.push(m) }).done;
+    expect(s3.restoredFrom).toBe(1);
+    expect([...out2.values].sort(byWindow)).toStrictEqual(expected2);
+    expect(warnings2).toStrictEqual([]);
   });
 
   it('named sources find their positions by name: listed in another order, each resumes where it was; a new one reads from its beginning, with a warning', async () => {
@@ -313,7 +318,10 @@ describe('SourceContext.warn', () => {
     await runJob({ name: 'bc', sources: { visits: fromArray(visits), rules: fromArray(rules) }, pipeline, parallelism: 2, checkpoint: { intervalMs: 1e9, store } }).done;
     const cp = await store.loadCheckpoint('bc', 'latest');
     expect(cp?.operators.map((o) => [o.operator, o.entries.length, o.watermark?.includes('"ALERT"')])).toStrictEqual([
+      ['runJob/outputs', 0, false],
       ['alerts', 0, true],
+      ['runJob/broadcast@0', 0, false],
+      ['runJob/keyBy@0', 0, false],
       ['runJob@dealing', 0, false],
       ['runJob@sources', 0, false],
     ]);
@@ -353,6 +361,8 @@ describe('SourceContext.warn', () => {
     it('a parallel operator whose input ended: as finished (its subtasks all at MAX_WATERMARK)', async () => {
       expect(await midRun((s) => s.pipe(parallel(2, perUserCount())))).toStrictEqual([
         ['union@0', true, 0, expect.any(String)],
+        // (the merge of the subtasks' outputs: every input ended)
+        ['parallel@0/outputs', true, 0, '{"watermark":{"$n":"Infinity"},"inputs":[{"$n":"Infinity"},0,{"$n":"Infinity"},{"$n":"Infinity"},0,0,1,1],"merge":1}'],
         ['per-user', true, 0, '{"$n":"Infinity"}'],
         ['runJob@sources', true, 0, '["clicks","views"]'],
       ]);

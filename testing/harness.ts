@@ -157,7 +157,8 @@ function harnessWith<T, K, R>(
   });
 
   const pick = (name: string | undefined): StatefulOperatorInstance => {
-    const inst = name === undefined ? runtime.instances[0] : runtime.instances.find((i) => i.name === name);
+    // (by default the first with keyed state: a merge's valve has none)
+    const inst = name === undefined ? runtime.instances.find((i) => i.isMerge !== true) : runtime.instances.find((i) => i.name === name);
     if (inst === undefined) {
       throw new Error(
         name === undefined

@@ -29,6 +29,8 @@ export interface SnapshotOptions {
 export interface StatefulOperatorInstance {
   /** Stable name of the operator's state in checkpoints. */
   readonly name: string;
+  /** True for a merge's valve (src/partitioning/mergeState.ts): no keyed state, its snapshot its inputs' watermarks. */
+  readonly isMerge?: boolean | undefined;
   /**
    * Snapshot of keyed state and timers: all of it the first time (or with `full`), else only what changed. With
    * `finished` (the job's last checkpoint after the end of input, docs/SEMANTICS.md §8 "End of input"): a full snapshot
@@ -48,6 +50,19 @@ export interface StatefulOperatorInstance {
   /** Counters: `recordsIn`, `recordsOut`, `stateEntries`, and per operator kind e.g. `lateRecordsDropped` for windows. */
   metrics(): Record<string, number>;
 }
+
+/**
+ * What {@link OperatorRuntime.nextPlace} numbers: merges (`union@<place>`) and `parallel` groups (`parallel@<place>`).
+ *
+ * @example
+ * ```ts
+ * const kind: PlaceKind = 'union';
+ * const name = `${kind}@${runtime.nextPlace?.(kind) ?? 0}`;
+ * ```
+ *
+ * @internal
+ */
+export type PlaceKind = 'union' | 'parallel';
 
 /**
  * The runtime a stateful operator runs in: the clock, where to register for checkpoints, what to restore, where side
@@ -85,6 +100,14 @@ export interface OperatorRuntime {
   readonly onBarrier?: ((instance: StatefulOperatorInstance, checkpointId: number) => void) | undefined;
   /** The next stateful operator's position (0, 1, …): unnamed operators are named `${kind}#${position}`. */
   readonly nextPosition?: (() => number) | undefined;
+  /**
+   * The place (0, 1, …) of the next merge (`'union'`: named `union@<place>` in checkpoints) or `parallel` group
+   * (`'parallel'`: `parallel@<place>`) subscribed in this runtime. A parallel subtask replays the places its first
+   * subtask took from the runtime outside, so that a merge has one name at any parallelism. Undefined: counted per
+   * runtime (src/partitioning/mergeState.ts); a runtime with an {@link exchange} and no places keeps its merges out of
+   * checkpoints (a cluster stage's).
+   */
+  readonly nextPlace?: ((kind: PlaceKind) => number) | undefined;
   /** Number of key groups of keyed state (default 128): fixed for the life of a job's state (docs/SEMANTICS.md §7). */
   readonly maxParallelism?: number | undefined;
   /**

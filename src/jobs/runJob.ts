@@ -426,11 +426,14 @@ class JobRunner<T, R> {
         continue;
       }
       if (s.maxParallelism !== this.maxParallelism) {
+        // (named after an operator with keyed state where one differs too: a merge's valve has none)
+        const keyed = loaded?.operators.find((o) => o.maxParallelism !== this.maxParallelism && !isMergeName(o.operator) && o.operator !== SOURCE_NAMES && o.operator !== DEALING);
+        const named = keyed !== undefined && isMergeName(s.operator) ? keyed : s;
         throw new JobError(
-          s.operator,
-          s.maxParallelism,
-          `runJob(${name}): checkpoint ${String(loaded?.id)} was taken with maxParallelism ${s.maxParallelism} (operator '${s.operator}'), the job has ${this.maxParallelism}. ` +
-            `Key groups cannot be re-split: run with maxParallelism: ${s.maxParallelism}, or restore: false to start over.`,
+          named.operator,
+          named.maxParallelism,
+          `runJob(${name}): checkpoint ${String(loaded?.id)} was taken with maxParallelism ${named.maxParallelism} (operator '${named.operator}'), the job has ${this.maxParallelism}. ` +
+            `Key groups cannot be re-split: run with maxParallelism: ${named.maxParallelism}, or restore: false to start over.`,
         );
       }
       restore.set(s.operator, [s]);
@@ -473,7 +476,7 @@ class JobRunner<T, R> {
       output$ = build(0);
     } else {
       // docs/ARCHITECTURE.md, "Parallel subtasks": one pipeline per copy, keyBy exchanges, outputs merged
-      const group = new ParallelGroup(runtime, { n: this.copies, owners: this.parallelism, maxParallelism: this.maxParallelism, byKeyGroup: true, partitioner: "'hash'", dealtInputs: true });
+      const group = new ParallelGroup(runtime, { n: this.copies, owners: this.parallelism, maxParallelism: this.maxParallelism, byKeyGroup: true, partitioner: "'hash'", dealtInputs: true, name: 'runJob' });
       const runtimes = group.runtimes();
       output$ = parallelOutputs(
         group,
@@ -706,15 +709,15 @@ class JobRunner<T, R> {
       names.add(i.name);
     }
     if (loaded === undefined || this.config.allowNonRestoredState === true) return;
-    const missing = loaded.operators.map((s) => s.operator).filter((n) => !names.has(n) && n !== DEALING && n !== SOURCE_NAMES);
-    // a merge's valve (no keyed state) not restored — the merge is gone, or runs inside the job's parallel copies,
-    // whose merges are not in checkpoints yet (docs/SEMANTICS.md §2.6): said, not refused (a job of one copy could
-    // then never rescale)
+    // the merges parallelism makes (of the job's copies, of a parallel pipeline's subtasks) come and go with it: a
+    // checkpoint's that this run lacks are dropped (docs/SEMANTICS.md §8)
+    const missing = loaded.operators.map((s) => s.operator).filter((n) => !names.has(n) && n !== DEALING && n !== SOURCE_NAMES && !PARALLEL_MERGE.test(n));
+    // a merge's valve (no keyed state) not restored — the merge is gone: said, not refused
     const merges = missing.filter((n) => /^union@\d+$/.test(n));
     if (merges.length > 0) {
       this.warn(
         `runJob(${this.config.name}): checkpoint ${loaded.id} holds what merge(s) ${merges.map((n) => `'${n}'`).join(', ')} knew of their inputs, which this run does not restore ` +
-          `(${this.copies > 1 ? 'its merges run inside the job\'s parallel copies' : 'the pipeline has no merge at that place'}): they start with every input at MIN_WATERMARK (lateness right after the restore may differ from an uninterrupted run).`,
+          `(the pipeline has no merge at that place): they start with every input at MIN_WATERMARK (lateness right after the restore may differ from an uninterrupted run).`,
       );
     }
     const unknown = missing.filter((n) => !merges.includes(n));
@@ -1562,6 +1565,10 @@ class InputFanout<E> implements JobInput<E> {
  * up where the checkpoint left it. No stateful operator has this name (`@` and `#` mark the generated names).
  */
 const DEALING = 'runJob@dealing';
+/** The names of the merges parallelism makes: `<group>/outputs`, `<group>/keyBy@<k>`, `<group>/broadcast@<k>` (src/partitioning/mergeState.ts). */
+const PARALLEL_MERGE = /\/(outputs|keyBy@\d+|broadcast@\d+)$/;
+/** Whether operator `name` is a merge (`union@<k>`, or one parallelism makes): its snapshot has no keyed state. */
+const isMergeName = (name: string): boolean => PARALLEL_MERGE.test(name) || /^union@\d+$/.test(name);
 
 /**
  * The pseudo-operator under which a checkpoint of a job with named sources keeps their names, in the order of its

@@ -43,6 +43,8 @@ export class SubtaskExchange {
   private readonly broadcastSlots: Slot[] = [];
 
   constructor(
+    /** The group's name: its merges are `<group>/keyBy@<k>` and `<group>/broadcast@<k>` in checkpoints. */
+    private readonly group: string,
     private readonly n: number,
     /** The instances that own key groups (the first `owners`; the others receive control elements only). */
     private readonly owners: number,
@@ -84,7 +86,9 @@ export class SubtaskExchange {
     const parts = s.keyed.map((k) => partitionStream(k as Observable<Element>, n, by, { maxParallelism }));
     for (let j = 0; j < this.n; j++) {
       const receiver = s.outs[j] as Subscriber<Element>;
-      receiver.add(mergeWithValve(parts.map((p) => p[j] as Observable<Element>), true, false).subscribe(receiver));
+      // (each receiver's merge in its subtask's checkpoints: its valve knows which sender was where)
+      const name = `${this.group}/${broadcast ? 'broadcast' : 'keyBy'}@${ordinal}`;
+      receiver.add(mergeWithValve(parts.map((p) => p[j] as Observable<Element>), true, name).subscribe(receiver));
     }
   }
 }

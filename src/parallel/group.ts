@@ -6,7 +6,8 @@ import { keyGroupOf, keyGroupRange, partitionOfKeyGroup } from '../keys/keyGroup
 import { isKey } from '../keys/validate.js';
 import { decodeValue } from '../state/codec.js';
 import { SubtaskExchange, type KeyExchange } from './exchange.js';
-import { lateOperatorError, type OperatorRuntime, type SnapshotOptions, type StatefulOperatorInstance } from '../core/runtime.js';
+import { lateOperatorError, type OperatorRuntime, type PlaceKind, type SnapshotOptions, type StatefulOperatorInstance } from '../core/runtime.js';
+import { combineMergeSnapshots, subtaskSnapshots, takePlace } from '../partitioning/mergeState.js';
 
 /**
  * One subtask's view of a stateful operator of a parallel pipeline: its counters and watermark (in `job.metrics$`).
@@ -181,8 +182,15 @@ export class ParallelOperatorInstance implements StatefulOperatorInstance {
       }
       parts.push(part);
     }
-    // (nested in a parallel job, the group owns only its subtask's key groups: the others' are not cleared)
+    // a merge's valve per subtask, side by side; keyed state by key group (nested in a parallel job, the group owns
+    // only its subtask's key groups: the others' are not cleared)
+    if (this.isMerge) return combineMergeSnapshots(this.name, parts);
     return combineSnapshots(this.name, parts, parts.map((_, i) => this.group.range(i)), this.group.parent?.ownsKeyGroup);
+  }
+
+  /** Whether the subtasks' instances are merges (or groups of them, nested): their snapshots are kept per subtask. */
+  get isMerge(): boolean {
+    return this.members.some((m) => m?.isMerge === true);
   }
 
   /** The subtask that owns `key` (by key group: state is found by key group, not by subtask number). */
@@ -261,6 +269,11 @@ export interface ParallelGroupOptions {
    * whose pipeline reads a stream from outside in every subtask).
    */
   readonly dealtInputs?: boolean;
+  /**
+   * What names the group's merges in checkpoints (`<name>/outputs`, `<name>/keyBy@<k>`): default
+   * `parallel@<place>`, the group's place among the job's `parallel` groups.
+   */
+  readonly name?: string;
 }
 
 /**
@@ -278,6 +291,10 @@ export class ParallelGroup {
   readonly operators = new Map<string, ParallelOperatorInstance>();
   /** Positions taken from the outer runtime (by subtask 0), replayed by the others. */
   private readonly positions: number[] = [];
+  /** Places of merges and groups taken from the outer runtime (by the first subtask to reach them), by kind. */
+  private readonly places = new Map<PlaceKind, number[]>();
+  /** What names the group's own merges in checkpoints (see {@link ParallelGroupOptions.name}). */
+  readonly name: string;
   /** Set once every subtask subscribed its pipeline: stateful operators after that are refused or unregistered. */
   started = false;
 
@@ -288,6 +305,21 @@ export class ParallelGroup {
     this.n = options.n;
     this.owners = options.owners ?? options.n;
     this.maxParallelism = options.maxParallelism;
+    this.name = options.name ?? `parallel@${parent === undefined ? 0 : takePlace(parent, 'parallel')}`;
+  }
+
+  /**
+   * The place the `local`-th merge or group of `kind` of a subtask takes: the one the first subtask to reach it took
+   * from the outer runtime (each subtask subscribes the same pipeline, so its `local`-th is the same one).
+   */
+  place(kind: PlaceKind, local: number): number {
+    let taken = this.places.get(kind);
+    if (taken === undefined) this.places.set(kind, (taken = []));
+    const known = taken[local];
+    if (known !== undefined) return known;
+    const p = this.parent === undefined ? local : takePlace(this.parent, kind);
+    taken[local] = p;
+    return p;
   }
 
   /** The position an unnamed operator of subtask `subtask` takes as its `local`-th. */
@@ -355,7 +387,7 @@ export class ParallelGroup {
   /** The runtimes of the in-process subtasks, with the exchange their `keyBy`s re-key through. */
   runtimes(): SubtaskRuntime[] {
     const runtimes: SubtaskRuntime[] = [];
-    const exchange = new SubtaskExchange(this.n, this.owners, this.maxParallelism, runtimes, this.options.dealtInputs === true);
+    const exchange = new SubtaskExchange(this.name, this.n, this.owners, this.maxParallelism, runtimes, this.options.dealtInputs === true);
     for (let i = 0; i < this.n; i++) runtimes.push(new SubtaskRuntime(this, i, exchange.forSubtask(i)));
     return runtimes;
   }
@@ -372,6 +404,9 @@ export class SubtaskRuntime implements OperatorRuntime {
   /** Unnamed operators take the positions subtask 0 took from the outer runtime (none without one). */
   readonly nextPosition: (() => number) | undefined;
   private local = 0;
+  /** Merges and groups subscribed so far in this subtask, by kind (see {@link OperatorRuntime.nextPlace}). */
+  private readonly localPlaces = new Map<PlaceKind, number>();
+  readonly nextPlace: ((kind: PlaceKind) => number) | undefined;
 
   readonly crossThreads: (() => void) | undefined;
   readonly pressure: ((source: object, on: boolean) => void) | undefined;
@@ -391,13 +426,23 @@ export class SubtaskRuntime implements OperatorRuntime {
     this.fullSnapshot = parent?.fullSnapshot;
     this.sideOutput = parent?.sideOutput;
     this.nextPosition = parent?.nextPosition === undefined ? undefined : () => group.position(this.local++) as number;
+    // (inside a cluster stage, whose merges stay out of checkpoints, so do the subtasks')
+    this.nextPlace =
+      parent?.exchange !== undefined && parent.nextPlace === undefined
+        ? undefined
+        : (kind) => {
+            const local = this.localPlaces.get(kind) ?? 0;
+            this.localPlaces.set(kind, local + 1);
+            return group.place(kind, local);
+          };
   }
 
   register(instance: StatefulOperatorInstance): void {
     this.group.register(this.subtask, instance);
   }
   restoreFor(name: string): readonly OperatorSnapshot[] | undefined {
-    return this.group.parent?.restoreFor?.(name);
+    // (keyed state is found by key group; a merge's valve is this subtask's own)
+    return subtaskSnapshots(name, this.group.parent?.restoreFor?.(name), this.subtask, this.group.n);
   }
   warn(operator: string, message: string): void {
     const text = `parallel subtask ${this.subtask}: ${message}`;

@@ -198,7 +198,7 @@ export function parallelOutputs(
     const tap = new BarrierTap(out, group, runtime);
     if (runtime !== undefined) subscribeWithRuntime(only as Observable<StreamElement<unknown, unknown>>, tap, runtime);
     else if (only !== undefined) only.subscribe(tap);
-    else mergeWithValve(runtimes === undefined ? outputs : outputs.map((o, i) => withRuntime(o, runtimes[i])), true, false).subscribe(tap);
+    else mergeWithValve(runtimes === undefined ? outputs : outputs.map((o, i) => withRuntime(o, runtimes[i])), true, `${group.name}/outputs`).subscribe(tap);
     group.started = true;
     return tap;
   });

@@ -366,11 +366,12 @@ export function streamsAndOptions(args: readonly unknown[], caller: string): { s
 }
 
 /**
- * The merge of `streams` (shared by every entry point). `inCheckpoints`: its valve is in the checkpoints of a runtime
- * that takes them (a merge the pipeline's author wrote, whose place in the pipeline is the same at any parallelism;
- * not the merges `parallel` makes of its subtasks, which come and go with the parallelism).
+ * The merge of `streams` (shared by every entry point). Its valve is in the checkpoints of a runtime that takes them
+ * (src/partitioning/mergeState.ts): `inCheckpoints` true names it by its place (`union@<k>`, a merge the pipeline's
+ * author wrote), a string is its name (a merge a parallel pipeline makes), false keeps it out (a merge inside an
+ * operator that restores its inputs itself).
  */
-export function mergeWithValve(streams: readonly AnyStream[], aligned: boolean, inCheckpoints: boolean): Observable<StreamElement<unknown, unknown>> {
+export function mergeWithValve(streams: readonly AnyStream[], aligned: boolean, inCheckpoints: boolean | string): Observable<StreamElement<unknown, unknown>> {
   return new OperatorObservable<StreamElement<unknown, unknown>>((destination) => {
     if (streams.length === 0) {
       destination.complete();
@@ -379,7 +380,7 @@ export function mergeWithValve(streams: readonly AnyStream[], aligned: boolean, 
     const target = new SubscriberTarget(destination);
     const valve = new StatusWatermarkValve(streams.length);
     // (its valve in checkpoints, restored now, before any input is subscribed)
-    if (inCheckpoints) target.state = MergeInstance.of(destination, valve);
+    if (inCheckpoints !== false) target.state = MergeInstance.of(destination, valve, inCheckpoints === true ? undefined : inCheckpoints);
     const merge = new AlignedInputs(target, streams.length, aligned, valve);
     streams.forEach((s, i) => {
       if (destination.closed) return;

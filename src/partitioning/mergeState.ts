@@ -1,31 +1,81 @@
 import type { Subscriber } from 'rxjs';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
-import { runtimeOf, type OperatorRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
+import { runtimeOf, type OperatorRuntime, type PlaceKind, type StatefulOperatorInstance } from '../core/runtime.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
 import type { WatermarkCombiner } from './valve.js';
 
-/** What a merge's snapshot holds (its `watermark` field, encoded): the output watermark and the valve's inputs. */
+/**
+ * What a merge's snapshot holds (its `watermark` field, encoded): the output watermark and the valve's inputs
+ * (`merge: 1` marks it; snapshots written before the mark have `inputs` only). A merge in parallel subtasks saves one
+ * of these per subtask ({@link combineMergeSnapshots}); a restore that cannot tell each input's watermark (another
+ * parallelism, another layout) gets {@link AtWatermark}.
+ */
 interface SavedMerge {
   readonly watermark: number;
   readonly inputs: number[];
+  readonly merge?: 1;
 }
+/** The merge snapshots of a parallel pipeline's subtasks, by subtask: one per subtask, each a SavedMerge or again this. */
+interface SavedSubtaskMerges {
+  readonly watermark: number;
+  readonly subtasks: (SavedMerge | SavedSubtaskMerges)[];
+}
+/** Every input at `watermark`, active: what a restore knows when the checkpoint's inputs were others. */
+interface AtWatermark {
+  readonly watermark: number;
+  readonly atWatermark: 1;
+}
+type SavedState = SavedMerge | SavedSubtaskMerges | AtWatermark;
 
-/** The merges subscribed so far in each runtime: the next one's place, which names it in checkpoints. */
-const mergesSubscribed = new WeakMap<OperatorRuntime, number>();
+/** The places taken so far in runtimes that do not number them themselves, by kind: the next one's place. */
+const placesTaken = new WeakMap<OperatorRuntime, Map<PlaceKind, number>>();
 
 /**
- * A merge's valve in checkpoints (docs/SEMANTICS.md §2.4, §8): in a runtime that takes checkpoints, each merge the
- * pipeline writes (`mergeStreams`, `union`, `unionWith`) is a stateful operator of its own,
- * named `union@<k>` by its place among the runtime's merges in subscription order, without keyed state. Its snapshot,
- * taken as a barrier leaves the merge, is what the valve knows of its inputs (each one's watermark and idleness); a
- * restore gives that back, so that the restored merge combines its inputs as the uninterrupted run does — not from
- * every input at `MIN_WATERMARK`, which let an input that was behind hold nothing back and an input that had moved on
- * count for nothing, until each sent a watermark again.
+ * The place of the next merge or `parallel` group subscribed in `runtime` (see {@link OperatorRuntime.nextPlace}):
+ * the runtime's own numbering, or else counted here per runtime.
+ *
+ * @example
+ * ```ts
+ * const name = `union@${takePlace(runtime, 'union')}`; // union@0, union@1, … in subscription order
+ * ```
+ *
+ * @internal
+ */
+export function takePlace(runtime: OperatorRuntime, kind: PlaceKind): number {
+  if (runtime.nextPlace !== undefined) return runtime.nextPlace(kind);
+  let places = placesTaken.get(runtime);
+  if (places === undefined) placesTaken.set(runtime, (places = new Map()));
+  const place = places.get(kind) ?? 0;
+  places.set(kind, place + 1);
+  return place;
+}
+
+/**
+ * Whether a runtime keeps merges in its checkpoints: one that takes checkpoints and registers operators, outside a
+ * cluster stage (a runtime with an exchange of its own and no numbering of places: its merges are its stage's).
+ */
+function keepsMerges(runtime: OperatorRuntime | undefined): runtime is OperatorRuntime & { register: NonNullable<OperatorRuntime['register']> } {
+  return runtime !== undefined && runtime.checkpointed === true && runtime.register !== undefined && (runtime.exchange === undefined || runtime.nextPlace !== undefined);
+}
+
+/**
+ * A merge's valve in checkpoints (docs/SEMANTICS.md §2.4, §8): in a runtime that takes checkpoints, each merge is a
+ * stateful operator of its own without keyed state — a merge the pipeline writes (`mergeStreams`, `union`,
+ * `unionWith`) named `union@<k>` by its place among the job's merges in subscription order (the same at any
+ * parallelism: subtasks replay the places), and the merges a parallel pipeline makes named after their group
+ * (`<group>/outputs`, `<group>/keyBy@<k>`, `<group>/broadcast@<k>`). Its snapshot, taken as a barrier leaves the
+ * merge, is what the valve knows of its inputs (each one's watermark and idleness); a restore gives that back, so
+ * that the restored merge combines its inputs as the uninterrupted run does — not from every input at
+ * `MIN_WATERMARK`, which let an input that was behind hold nothing back and an input that had moved on count for
+ * nothing, until each sent a watermark again. Restored at another parallelism (or a merge of the job's copies
+ * restored outside them, or the other way round), each input starts at the checkpoint's lowest watermark of the merge:
+ * never later than the uninterrupted run.
  *
  * @internal
  */
 export class MergeInstance implements StatefulOperatorInstance {
   readonly stateEntries = 0;
+  readonly isMerge = true;
 
   private constructor(
     readonly name: string,
@@ -36,18 +86,14 @@ export class MergeInstance implements StatefulOperatorInstance {
 
   /**
    * The merge's instance in the runtime of `destination` — registered, and its valve restored from the runtime's
-   * snapshot — or undefined without a runtime that takes checkpoints (or one that refuses operators subscribed after it
-   * started: a merge inside a higher-order operator keeps no state, as before merges had any).
+   * snapshot — or undefined without a runtime that keeps merges in checkpoints (or one that refuses operators
+   * subscribed after it started: a merge inside a higher-order operator keeps no state, as before merges had any).
+   * `name`: a merge a parallel pipeline makes (else the pipeline's own, `union@<place>`).
    */
-  static of(destination: Subscriber<unknown>, valve: WatermarkCombiner): MergeInstance | undefined {
+  static of(destination: Subscriber<unknown>, valve: WatermarkCombiner, name?: string): MergeInstance | undefined {
     const runtime = runtimeOf(destination);
-    if (runtime === undefined || runtime.checkpointed !== true || runtime.register === undefined) return undefined;
-    // (not yet inside parallel subtasks or cluster stages, whose runtimes have an exchange: their merges would need
-    // names unique across the subtasks' and the outer runtime's; they start from MIN after a restore, as before)
-    if (runtime.exchange !== undefined) return undefined;
-    const place = mergesSubscribed.get(runtime) ?? 0;
-    mergesSubscribed.set(runtime, place + 1);
-    const instance = new MergeInstance(`union@${place}`, valve, runtime.maxParallelism ?? 128, runtime);
+    if (!keepsMerges(runtime)) return undefined;
+    const instance = new MergeInstance(name ?? `union@${takePlace(runtime, 'union')}`, valve, runtime.maxParallelism ?? 128, runtime);
     try {
       runtime.register(instance);
     } catch {
@@ -55,21 +101,26 @@ export class MergeInstance implements StatefulOperatorInstance {
     }
     const snapshots = runtime.restoreFor?.(instance.name);
     const last = snapshots?.[snapshots.length - 1];
-    if (last?.watermark !== undefined) {
-      const saved = decodeValue(last.watermark) as SavedMerge | number;
-      if (typeof saved === 'object' && saved !== null && Array.isArray(saved.inputs)) {
-        // (a merge of another number of streams under this name: its inputs are not these; said, and started afresh)
-        if (saved.inputs.length === valve.state().length) valve.restore(saved.inputs);
-        else {
-          runtime.warn?.(
-            instance.name,
-            `${instance.name}: the checkpoint's merge at this place combined another number of streams; this one starts with every input at MIN_WATERMARK ` +
-              '(lateness right after the restore may differ from an uninterrupted run). Merge the same streams as before to restore it.',
-          );
-        }
-      }
-    }
+    if (last?.watermark !== undefined) instance.restore(decodeValue(last.watermark) as SavedState | number);
     return instance;
+  }
+
+  private restore(saved: SavedState | number): void {
+    if (typeof saved !== 'object' || saved === null) return;
+    if ('inputs' in saved && Array.isArray(saved.inputs)) {
+      if (saved.inputs.length === this.valve.state().length) {
+        this.valve.restore(saved.inputs);
+        return;
+      }
+      // (a merge of another number of streams under this name: its inputs are not these; said, and started afresh)
+      this.runtime.warn?.(
+        this.name,
+        `${this.name}: the checkpoint's merge at this place combined another number of streams; this one starts with every input at MIN_WATERMARK ` +
+          '(lateness right after the restore may differ from an uninterrupted run). Merge the same streams as before to restore it.',
+      );
+      return;
+    }
+    if (typeof saved.watermark === 'number') this.valve.restoreAt(saved.watermark);
   }
 
   /** A barrier leaves the merge: the runtime takes its snapshot now (the valve as the barrier found it). */
@@ -78,7 +129,7 @@ export class MergeInstance implements StatefulOperatorInstance {
   }
 
   snapshot(): OperatorSnapshot {
-    const saved: SavedMerge = { watermark: this.valve.outputWatermark, inputs: this.valve.state() };
+    const saved: SavedMerge = { watermark: this.valve.outputWatermark, inputs: this.valve.state(), merge: 1 };
     return { operator: this.name, full: true, maxParallelism: this.maxParallelism, watermark: encodeValue(saved), entries: [] };
   }
 
@@ -101,4 +152,52 @@ export class MergeInstance implements StatefulOperatorInstance {
   metrics(): Record<string, number> {
     return { stateEntries: 0 };
   }
+}
+
+/**
+ * The snapshot of a merge running in each of a parallel pipeline's subtasks: the subtasks' valves side by side (a
+ * merge's inputs are its subtask's, not found by key group), the watermark the lowest of theirs.
+ *
+ * @example
+ * ```ts
+ * combineMergeSnapshots('runJob/keyBy@0', [subtask0.snapshot(), subtask1.snapshot()]);
+ * ```
+ *
+ * @internal
+ */
+export function combineMergeSnapshots(name: string, parts: readonly OperatorSnapshot[]): OperatorSnapshot {
+  const subtasks = parts.map((p) => (p.watermark === undefined ? undefined : (decodeValue(p.watermark) as SavedState | number)));
+  let watermark = Infinity;
+  for (const s of subtasks) watermark = Math.min(watermark, typeof s === 'object' && s !== null ? s.watermark : -Infinity);
+  const saved: SavedSubtaskMerges = { watermark, subtasks: subtasks as (SavedMerge | SavedSubtaskMerges)[] };
+  return { operator: name, full: true, maxParallelism: parts[0]?.maxParallelism ?? 128, watermark: encodeValue(saved), entries: [] };
+}
+
+/**
+ * The snapshots of operator `name` as subtask `subtask` of `n` restores them: a merge's own part of its group's
+ * snapshot (see {@link combineMergeSnapshots}) when the checkpoint had `n` subtasks too, else every input at the
+ * merge's lowest watermark (another parallelism; a merge saved outside parallel subtasks); any other operator's as
+ * they are (its state is found by key group).
+ *
+ * @example
+ * ```ts
+ * restoreFor(name) { return subtaskSnapshots(name, parent.restoreFor(name), this.subtask, this.group.n); }
+ * ```
+ *
+ * @internal
+ */
+export function subtaskSnapshots(name: string, snapshots: readonly OperatorSnapshot[] | undefined, subtask: number, n: number): readonly OperatorSnapshot[] | undefined {
+  const last = snapshots?.[snapshots.length - 1];
+  if (last?.watermark === undefined || last.entries.length > 0) return snapshots;
+  const saved = decodeValue(last.watermark) as SavedState | number;
+  if (typeof saved !== 'object' || saved === null) return snapshots;
+  let part: SavedState;
+  if ('subtasks' in saved && Array.isArray(saved.subtasks)) {
+    const own = saved.subtasks[subtask];
+    part = saved.subtasks.length === n && own !== undefined ? own : { watermark: saved.watermark, atWatermark: 1 };
+  } else if (('merge' in saved && saved.merge === 1) || (/^union@\d+$/.test(name) && 'inputs' in saved)) {
+    // (a merge saved outside parallel subtasks: its inputs were the whole stream's, not this subtask's)
+    part = { watermark: saved.watermark, atWatermark: 1 };
+  } else return snapshots;
+  return [{ ...last, watermark: encodeValue(part) }];
 }

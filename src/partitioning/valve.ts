@@ -24,6 +24,8 @@ export interface WatermarkCombiner {
   state(): number[];
   /** Takes back {@link state}'s numbers (a restore). */
   restore(state: readonly number[]): unknown;
+  /** A restore that knows only a watermark: every input, and the output, active at `watermark`. */
+  restoreAt(watermark: number): void;
 }
 
 /**
@@ -92,6 +94,11 @@ export abstract class InputWatermarks {
       this.idleInputs[k] = 0;
     }
     return state.slice(2 + 2 * n);
+  }
+
+  /** A restore that knows only a watermark: every input, and the output, active at `watermark`. */
+  restoreAt(watermark: number): void {
+    this.restore([watermark, 0, ...new Array<number>(this.n).fill(watermark), ...new Array<number>(this.n).fill(0)]);
   }
 
   /** Whether input `k` was idle in {@link state}'s numbers. */
