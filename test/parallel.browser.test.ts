@@ -1,10 +1,10 @@
 // parallel() in real Chromium (browser project only): the keyed windowed job of test/fixtures/parallel/windowCount.ts
 // in two Web Workers and in-process, with checkpoints in IndexedDB (docs/ARCHITECTURE.md, "Parallel subtasks").
-import { pipe, type OperatorFunction } from 'rxjs';
+import { from, lastValueFrom, pipe, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { boundedOutOfOrderness, fromArray, keyGroupOf, partitionOfKeyGroup, runJob, SubtaskError, toArray, UserFunctionError, type CheckpointInfo, type JobMetrics, type StreamElement } from '../src/index.js';
+import { boundedOutOfOrderness, fromArray, record, keyGroupOf, partitionOfKeyGroup, runJob, SubtaskError, toArray, UserFunctionError, type CheckpointInfo, type JobMetrics, type StreamElement } from '../src/index.js';
 import { indexedDbStore } from '../src/stores/indexedDb.js';
-import { eventTime, keyBy, parallel } from '../operators/index.js';
+import { eventTime, keyBy, map, parallel } from '../operators/index.js';
 import { FAILING_N, failing } from './fixtures/parallel/failingWindow.js';
 import { windowCount, type Event } from './fixtures/parallel/windowCount.js';
 import { gated } from './support/gated.js';
@@ -169,6 +169,14 @@ describe('parallel in Web Workers (Chromium)', () => {
     const err: unknown = await j.done.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SubtaskError);
     expect((err as Error).message).toMatch(new RegExp(`^parallel: subtask [01] \\(worker module ${module.href.replace(/[.?]/g, '\\$&')}\\) failed: TypeError: this pipeline module cannot be loaded here`));
+  });
+
+  it('a worker pipeline that closes its Web Worker (self.close()) fails the stream with SubtaskError: nothing waits for it', async () => {
+    const closing = map((v: number) => v);
+    const input = from([1, 7, 2].map((v) => record(v, v, v)));
+    await expect(lastValueFrom(input.pipe(parallel(2, closing, { worker: fixture('closing.ts') })))).rejects.toThrow(
+      /^parallel: subtask [01] \(worker module .*closing\.ts\) failed: Error: the Web Worker closed itself \(self\.close\(\)\) before its input ended/,
+    );
   });
 
   it('a worker module that does not exist fails the job with SubtaskError naming it', async () => {

@@ -540,6 +540,9 @@ export class ThreadedSubtasks {
       case 'error':
         this.failWith(r, undefined, m.error);
         return;
+      case 'closed':
+        if (!r.done && !this.failed) this.failWith(r, undefined, new Error('the Web Worker closed itself (self.close()) before its input ended'));
+        return;
     }
   }
 

@@ -78,4 +78,6 @@ export type FromWorker =
       readonly warnings?: readonly (readonly [operator: string, message: string])[];
     }
   | { readonly type: 'complete'; /** empty unless `init.sendFinalState` */ readonly finals: readonly WireSnapshot[]; readonly metrics: WireMetrics }
-  | { readonly type: 'error'; readonly error: WireError };
+  | { readonly type: 'error'; readonly error: WireError }
+  /** A Web Worker's pipeline called `self.close()` (a browser tells the page nothing when a worker closes itself). */
+  | { readonly type: 'closed' };

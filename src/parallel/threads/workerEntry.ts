@@ -33,7 +33,17 @@ function connect(): Port {
     if (parent == null) throw new Error('tidewater worker entry: not running in a worker thread');
     return { post: (m, t) => parent.postMessage(m, t), onMessage: (fn) => parent.on('message', fn) };
   }
-  const scope = globalThis as unknown as { postMessage(m: unknown, t?: ArrayBuffer[]): void; onmessage: ((ev: MessageEvent<ToWorker>) => void) | null };
+  const scope = globalThis as unknown as { postMessage(m: unknown, t?: ArrayBuffer[]): void; onmessage: ((ev: MessageEvent<ToWorker>) => void) | null; close?: () => void };
+  // a Web Worker that closes itself sends no event to the page (Node's threads have 'exit'): it says so first, or
+  // the job would wait for it for ever
+  const close = scope.close;
+  if (typeof close === 'function') {
+    scope.close = () => {
+      const closed: FromWorker = { type: 'closed' };
+      scope.postMessage(closed);
+      close.call(scope);
+    };
+  }
   return {
     post: (m, t) => scope.postMessage(m, t ?? []),
     onMessage: (fn) => {
