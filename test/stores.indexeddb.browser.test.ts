@@ -1,6 +1,6 @@
 // indexedDbStore on the real IndexedDB of Chromium (browser project only).
 import { describe, expect, it } from 'vitest';
-import { openDefaultStore } from '../src/index.js';
+import { openDefaultStore, StoreError } from '../src/index.js';
 import { indexedDbStore } from '../src/stores/indexedDb.js';
 import { storeConformance } from './support/storeConformance.js';
 
@@ -34,6 +34,31 @@ describe('indexedDbStore in a browser', () => {
     });
     await store.appendJournal('j', 1, ['b']);
     expect(await store.readJournal('j', 0)).toStrictEqual(['a', 'b']);
+    await store.close();
+  });
+
+  it('a database deleted while the store is open fails every later operation with StoreError, instead of starting an empty one', async () => {
+    const name = `tidewater-${run}-deleted`;
+    const store = indexedDbStore(name);
+    await store.appendJournal('j', 0, ['a']);
+    // another page deletes the database: the store's connection gives way
+    await new Promise<void>((resolve, reject) => {
+      const r = indexedDB.deleteDatabase(name);
+      r.onsuccess = () => resolve();
+      r.onerror = () => reject(r.error);
+    });
+    const ops = [['write', () => store.appendJournal('j', 1, ['b'])], ['read', () => store.readJournal('j', 0)], ['read', () => store.loadCheckpoint('job', 'latest')]] as const;
+    for (const [action, op] of ops) {
+      const err: unknown = await op().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect((err as StoreError).message).toBe(
+        `store indexeddb:${name}: a ${action} failed: the database was deleted (by another page or script) while the store was open. ` +
+          'The checkpoints and journals it held are gone: open a new store, and start the job afresh (restore: false) or from a copy of its checkpoints kept elsewhere.',
+      );
+    }
+    // (and no empty database was made in its place)
+    const names = (await indexedDB.databases()).map((d) => d.name);
+    expect(names).not.toContain(name);
     await store.close();
   });
 

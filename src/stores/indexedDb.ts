@@ -40,6 +40,12 @@ class IndexedDbBackend implements KeyValueBackend {
   /** The connection, opened by the first operation. */
   private db: Promise<IDBDatabase> | undefined;
   private closed = false;
+  /**
+   * Why the database's content is gone while the store was open (deleted by another page, site data cleared by the
+   * browser or the user): every later operation fails with it. Opening a new connection would create an empty
+   * database in its place, and the store would go on as if the checkpoints it wrote were still there.
+   */
+  private lost: string | undefined;
 
   constructor(
     private readonly name: string,
@@ -49,8 +55,9 @@ class IndexedDbBackend implements KeyValueBackend {
 
   /**
    * Opens database `name`, creating the object store in a new database; rejects with a {@link StoreError}. A
-   * connection another page wants to upgrade or delete (`versionchange`) is closed, and one the browser closed
-   * (storage cleared) is dropped: the next operation opens a new one, instead of every later one failing.
+   * connection another page wants to upgrade (`versionchange` to a new version) is closed, and the next operation
+   * opens a new one. One whose database is deleted (`versionchange` to none) or that the browser closed (site data
+   * cleared, an I/O error) is closed for good: its checkpoints are gone, and every later operation fails saying so.
    */
   private connect(): Promise<IDBDatabase> {
     const connection: Promise<IDBDatabase> = new Promise<IDBDatabase>((resolve, reject) => {
@@ -70,11 +77,15 @@ class IndexedDbBackend implements KeyValueBackend {
           const forget = (): void => {
             if (this.db === connection) this.db = undefined;
           };
-          db.onversionchange = () => {
+          db.onversionchange = (event) => {
             db.close();
+            if (event.newVersion === null) this.lost ??= 'the database was deleted (by another page or script) while the store was open';
             forget();
           };
-          db.onclose = forget;
+          db.onclose = () => {
+            this.lost ??= 'the browser closed the database (site data cleared, or a storage failure) while the store was open';
+            forget();
+          };
           resolve(db);
           return;
         }
@@ -92,6 +103,14 @@ class IndexedDbBackend implements KeyValueBackend {
   private async run<V>(action: 'read' | 'write', mode: IDBTransactionMode, op: (store: IDBObjectStore) => Promise<V>): Promise<V> {
     // (a closed store opens no new connection: its writes would go to a database nobody closes)
     if (this.closed) throw new StoreError(this.description, action, new DOMException('the store was closed', 'InvalidStateError'), remedy(undefined, true));
+    if (this.lost !== undefined) {
+      throw new StoreError(
+        this.description,
+        action,
+        new DOMException(this.lost, 'InvalidStateError'),
+        "The checkpoints and journals it held are gone: open a new store, and start the job afresh (restore: false) or from a copy of its checkpoints kept elsewhere.",
+      );
+    }
     const opened = (this.db ??= this.connect());
     let db: IDBDatabase;
     try {
