@@ -32,14 +32,37 @@ describe('fromNdjsonFile', () => {
     const r1 = await source.open(undefined, ctx);
     const all = await readAll(r1, 2);
     expect(all.values).toStrictEqual([{ a: 1 }, { a: 'ü' }, { a: 3 }]);
-    expect(all.offsets).toStrictEqual(['20', '27']);
+    // (each with the fingerprint of the bytes before it: their number, their FNV-1a)
+    expect(all.offsets).toStrictEqual(['20:20:66da50c9', '27:7:8799c197']);
     await r1.close();
-    const r2 = await source.open('8', ctx); // right after the first line
+    const r2 = await source.open('8', ctx); // right after the first line (a plain position: an offset written before fingerprints)
     expect((await readAll(r2, 10)).values).toStrictEqual([{ a: 'ü' }, { a: 3 }]);
     await r2.close();
-    const r3 = await source.open('27', ctx);
+    const r3 = await source.open('27:7:8799c197', ctx);
     expect(await r3.read(10)).toStrictEqual({ values: [], done: true });
+    expect(r3.offset()).toBe('27:7:8799c197');
     await r3.close();
+  });
+
+  it('refuses to resume in a file replaced since, even one as long, whose bytes before the position differ', async () => {
+    const file = join(tmp(), 'rotated.ndjson');
+    writeFileSync(file, '{"n":1}\n{"n":2}\n');
+    const source = fromNdjsonFile<{ n: number }>(file);
+    const r1 = await source.open(undefined, ctx);
+    expect((await r1.read(1)).values).toStrictEqual([{ n: 1 }]);
+    const offset = r1.offset();
+    expect(offset).toBe('8:8:e9ce161e');
+    await r1.close();
+    // rotated: a new file, longer, with a line end at the same place
+    writeFileSync(file, '{"n":7}\n{"n":8}\n{"n":9}\n');
+    await expect(source.open(offset, ctx)).rejects.toThrow(
+      `fromNdjsonFile(${file}): the checkpoint resumes at byte 8, but the 8 B before it differ from those read before: the file was replaced or rewritten since. Restore the file, or start over (restore: false) to read it from its start.`,
+    );
+    // the same content again: resumes
+    writeFileSync(file, '{"n":1}\n{"n":2}\n{"n":3}\n');
+    const r2 = await source.open(offset, ctx);
+    expect((await readAll(r2, 10)).values).toStrictEqual([{ n: 2 }, { n: 3 }]);
+    await r2.close();
   });
 
   it('resumes in a file that grew by whole lines; refuses a position beyond the end or inside a line that grew after it was read', async () => {
@@ -48,7 +71,7 @@ describe('fromNdjsonFile', () => {
     const source = fromNdjsonFile<number>(file);
     const r1 = await source.open(undefined, ctx);
     expect((await readAll(r1, 10)).values).toStrictEqual([1, 2, 3]);
-    expect(r1.offset()).toBe('5');
+    expect(r1.offset()).toBe('5:1:360caa42');
     await r1.close();
     // the line end came, then whole lines: read on
     writeFileSync(file, '1\n2\n3\n4\n');
@@ -73,7 +96,7 @@ describe('fromNdjsonFile', () => {
     writeFileSync(file, '\ufeff{"a":1}\n{"a":2}\n');
     const r = await fromNdjsonFile(file).open(undefined, ctx);
     const all = await readAll(r, 10);
-    expect(all).toStrictEqual({ values: [{ a: 1 }, { a: 2 }], offsets: all.offsets.length === 1 ? ['19'] : ['19', '19'] });
+    expect(all).toStrictEqual({ values: [{ a: 1 }, { a: 2 }], offsets: all.offsets.length === 1 ? ['19:19:666575c1'] : ['19:19:666575c1', '19:19:666575c1'] });
     await r.close();
   });
 

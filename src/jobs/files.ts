@@ -31,9 +31,39 @@ export class FileFormatError extends TidewaterError {
 
 const CHUNK = 1 << 20;
 
+/** How many bytes before a position its fingerprint covers at most (see {@link fromNdjsonFile}). */
+const FINGERPRINT_BYTES = 64;
+
+/** FNV-1a (32 bits) of `bytes`, as 8 hex digits: the fingerprint of the bytes before a resume position. */
+function fnv1a(bytes: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ (bytes[i] as number), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** A resume position of {@link fromNdjsonFile}: the byte position, and the fingerprint of the bytes before it (if known). */
+interface NdjsonPosition {
+  readonly position: number;
+  readonly fingerprint?: { readonly length: number; readonly hash: string };
+}
+
+/** Reads an offset of {@link fromNdjsonFile}: `<position>:<length>:<hash>`, or a plain position (written before fingerprints). */
+function parseNdjsonOffset(description: string, offset: string | undefined): NdjsonPosition {
+  const m = offset === undefined ? null : /^(\d+):(\d+):([0-9a-f]{8})$/.exec(offset);
+  if (m === null) return { position: parseOffset(description, offset, 'byte position') };
+  const position = Number(m[1]);
+  const length = Number(m[2]);
+  if (!Number.isSafeInteger(position) || length > position || length > FINGERPRINT_BYTES) {
+    throw new ConfigurationError(description, offset, `${description}: checkpoint offset ${describeValue(offset)} is not a byte position; restore from a checkpoint of this job.`);
+  }
+  return { position, fingerprint: { length, hash: m[3] as string } };
+}
+
 /**
  * A source reading a newline-delimited JSON file: one value per line (blank lines skipped). Its offset is the byte
- * position after the last line read, so a restored job resumes right after it.
+ * position after the last line read, with a fingerprint of the bytes before it (up to 64, `<position>:<length>:<FNV-1a>`),
+ * so a restored job resumes right after that line — and refuses a file replaced or rewritten since, whose bytes there
+ * differ.
  *
  * @example
  * ```ts
@@ -47,7 +77,8 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
    * back or replaced), and not inside a line (a last line read without its line end, which has grown since: the
    * record it gave was part of a line being written).
    */
-  const checkResumePosition = async (fh: { stat(): Promise<{ size: number }>; read(b: Buffer, o: number, l: number, p: number): Promise<{ bytesRead: number }> }, position: number): Promise<void> => {
+  const checkResumePosition = async (fh: { stat(): Promise<{ size: number }>; read(b: Buffer, o: number, l: number, p: number): Promise<{ bytesRead: number }> }, resume: NdjsonPosition): Promise<void> => {
+    const { position, fingerprint } = resume;
     const { size } = await fh.stat();
     if (position > size) {
       throw new FileFormatError(
@@ -55,6 +86,17 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
         position,
         `${description}: the checkpoint resumes at byte ${position}, but the file has ${size} B: it was cut back or replaced since. Restore the file, or start over (restore: false) to read it from its start.`,
       );
+    }
+    if (fingerprint !== undefined) {
+      const before = Buffer.alloc(fingerprint.length);
+      const { bytesRead } = await fh.read(before, 0, fingerprint.length, position - fingerprint.length);
+      if (bytesRead !== fingerprint.length || fnv1a(before) !== fingerprint.hash) {
+        throw new FileFormatError(
+          description,
+          position,
+          `${description}: the checkpoint resumes at byte ${position}, but the ${fingerprint.length} B before it differ from those read before: the file was replaced or rewritten since. Restore the file, or start over (restore: false) to read it from its start.`,
+        );
+      }
     }
     if (position === size) return;
     const around = Buffer.alloc(2);
@@ -72,11 +114,14 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
     description,
     async open(offset) {
       const { fs } = nodeModules(description);
-      let position = parseOffset(description, offset, 'byte position');
+      const resume = parseNdjsonOffset(description, offset);
+      let position = resume.position;
+      // the offset: the position and the fingerprint of the bytes before it (the restored one until a line is taken)
+      let current = offset ?? '0';
       const fh = await fs.promises.open(file, 'r');
       if (position > 0) {
         try {
-          await checkResumePosition(fh, position);
+          await checkResumePosition(fh, resume);
         } catch (e) {
           await fh.close();
           throw e;
@@ -89,6 +134,9 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
       let values: T[] = [];
       let ends: number[] = [];
       let taken = 0;
+      /** The bytes the values come from, from the start of their first line, and its byte position. */
+      let chunk: Buffer = Buffer.alloc(0);
+      let chunkBase = 0;
       const parse = (line: Buffer, start: number): void => {
         const text = line.toString('utf8');
         if (text.trim() === '') return;
@@ -110,6 +158,8 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
         values = [];
         ends = [];
         taken = 0;
+        chunk = data;
+        chunkBase = base;
         for (let nl = data.indexOf(10, from); nl !== -1; nl = data.indexOf(10, from)) {
           parse(data.subarray(from, nl), base + from);
           from = nl + 1;
@@ -128,7 +178,11 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
       const take = (max: number): SourceRead<T> => {
         const end = Math.min(values.length, taken + max);
         const out = values.slice(taken, end);
-        if (end > taken) position = ends[end - 1] as number;
+        if (end > taken) {
+          position = ends[end - 1] as number;
+          const length = Math.min(FINGERPRINT_BYTES, position - chunkBase);
+          current = `${position}:${length}:${fnv1a(chunk.subarray(position - chunkBase - length, position - chunkBase))}`;
+        }
         taken = end;
         return { values: out, done: eof && taken >= values.length };
       };
@@ -140,7 +194,7 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
             return take(max);
           })();
         },
-        offset: () => String(position),
+        offset: () => current,
         close: () => fh.close(),
       };
     },

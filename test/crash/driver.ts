@@ -58,7 +58,8 @@ interface KillPoint {
 
 /** Source offsets of the checkpoints a run reported (`cp <id> <offset> …` lines). */
 function reportedOffsets(stdout: string): number[] {
-  return [...stdout.matchAll(/^cp \d+ (\d+) /gm)].map((m) => Number(m[1]));
+  // (an NDJSON offset is `<byte position>:<length>:<fingerprint>`: the position is what counts here)
+  return [...stdout.matchAll(/^cp \d+ (\d+)\S* /gm)].map((m) => Number(m[1]));
 }
 
 function runChild(script: string, dir: string, kill: KillPoint | undefined, env: Record<string, string>): Promise<RunResult> {
