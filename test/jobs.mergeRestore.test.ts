@@ -1,7 +1,7 @@
 // A merge of event-time streams restored from a savepoint combines its inputs' watermarks as the uninterrupted run
 // does (its valve is in the checkpoint, docs/SEMANTICS.md §2.4, §8): lateness and timer firings are the same.
 import { describe, expect, it } from 'vitest';
-import { boundedOutOfOrderness, count, memoryStore, mergeStreams, runJob, sideOutput, toArray, tumblingWindows, valueState, type Source, type SourceRead, type StreamElement, type WindowResult } from '../src/index.js';
+import { boundedOutOfOrderness, count, fromArray, memoryStore, mergeStreams, runJob, sideOutput, toArray, tumblingWindows, valueState, type Source, type SourceRead, type StreamElement, type StreamRecord, type WindowResult } from '../src/index.js';
 import { aggregate, eventTime, filter, keyBy, map, parallel, process, unionWith, window } from '../operators/index.js';
 import type { Observable } from 'rxjs';
 
@@ -203,5 +203,113 @@ describe('runJob({ parallelism }): records dealt to the copies', () => {
     // three records dealt, to copies 0, 1, 0: the next goes to copy 1
     expect(cp?.operators.find((o) => o.operator === 'runJob@dealing')?.watermark).toBe('1');
     await job.stop();
+  });
+});
+
+describe('the merges of parallel pipelines: names and restores', () => {
+  it("runJob({ parallelism }) pairs each copy's keyBy with the same keyBy of the others, whatever is upstream of it (every copy subscribes in one order)", async () => {
+    // a keyBy upstream of another keyBy in one branch, a keyBy in the other: the last copy to subscribe connected the
+    // exchange in the middle of its subscription, so its keyBys were numbered in another order and paired with the
+    // other copies' other ones — "x" reached the other branch's operator
+    const counter = (name: string) =>
+      process<unknown, string, string, { n: ReturnType<typeof valueState<number>> }>({
+        name,
+        state: { n: valueState<number>() },
+        onElement(v, ctx) {
+          const n = (ctx.state.n.get() ?? 0) + 1;
+          ctx.state.n.set(n);
+          ctx.emit(`${name}:${String(v)}:${ctx.key}#${n}`);
+        },
+      });
+    type In2 = { a: Observable<StreamElement<string, undefined>>; b: Observable<StreamElement<number, undefined>> };
+    const pipeline = ({ a, b }: In2) =>
+      mergeStreams(
+        a.pipe(keyBy((x: string) => `k-${x}`), counter('P1'), keyBy((s: string) => `k2-${s.length}`), map((s: string) => `A ${s}`)),
+        b.pipe(keyBy((x: number) => `k3-${x}`), counter('P2')),
+      );
+    const outputs: string[][] = [];
+    for (const parallelism of [1, 2, 3]) {
+      const out = toArray<string>();
+      await runJob({ name: `pairs${parallelism}`, sources: { a: fromArray(['x', 'y', 'z']), b: fromArray([10, 20, 30]) }, pipeline, sink: out, parallelism }).done;
+      outputs.push([...out.values].sort());
+    }
+    expect(outputs[0]).toStrictEqual(['A P1:x:k-x#1', 'A P1:y:k-y#1', 'A P1:z:k-z#1', 'P2:10:k3-10#1', 'P2:20:k3-20#1', 'P2:30:k3-30#1']);
+    expect(outputs[1]).toStrictEqual(outputs[0]);
+    expect(outputs[2]).toStrictEqual(outputs[0]);
+  });
+
+  it('a merge inside parallel subtasks is named after its group: the pipeline\'s own merges keep their names (in-process as in threads, as before)', async () => {
+    const store = memoryStore();
+    const inner = (s: Observable<StreamElement<E, string>>) => mergeStreams(s.pipe(filter((e: E) => e.ts % 2 === 0)), s.pipe(filter((e: E) => e.ts % 2 === 1)));
+    const pipeline = ({ a, b }: In) => mergeStreams(stamp(a), stamp(b)).pipe(keyBy((e: E) => e.id), parallel(2, inner), map((e: E) => e.id));
+    const s = { a: stepper([{ id: 'a0', ts: 100 }]), b: stepper([{ id: 'b0', ts: 200 }]) };
+    const job = runJob({ name: 'names', sources: { a: s.a.source, b: s.b.source }, pipeline, sink: toArray<string>(), checkpoint: { intervalMs: 1e9, store } });
+    await s.a.step();
+    await job.stop({ savepoint: true });
+    const cp = await store.loadCheckpoint('names', 'latest');
+    expect(cp?.operators.map((o) => o.operator)).toStrictEqual(['union@0', 'parallel@0/outputs', 'parallel@0/union@0', 'runJob@sources']);
+  });
+
+  it('under a partitioner other than hash, the merges inside the subtasks are in checkpoints too: a resume at any cut is the uninterrupted run', async () => {
+    const xs = [100, 200, 300, 400, 250].map((ts, i) => ({ id: `r${i}`, ts }));
+    const by = (r: StreamRecord<E, undefined>) => (r.value.id === 'r1' || r.value.id === 'r3' ? 1 : 0);
+    async function run(cut?: number): Promise<{ main: string[]; late: string[] }> {
+      const s = stepper(xs);
+      const store = memoryStore();
+      const sinks = { main: toArray<string>(), late: toArray<E>() };
+      // (each subtask stamps its own records: the keyBy exchange's merges decide the watermark)
+      const inner = (src: Observable<StreamElement<E, undefined>>) => stamp(src).pipe(keyBy((e: E) => e.id), map((e: E) => e));
+      const pipeline = (src: Observable<StreamElement<E, undefined>>) =>
+        src.pipe(
+          parallel(2, inner, { by }),
+          keyBy(() => 'k'),
+          window(tumblingWindows(100), { lateData: late, name: 'w' }),
+          aggregate(count()),
+          map((r: WindowResult<string, number>) => `[${r.window.start}] n=${r.value}`),
+        );
+      const start = () => runJob({ name: 'by', source: s.source, pipeline, sinks, checkpoint: { intervalMs: 1e9, store } });
+      let job = start();
+      for (let k = 0; k <= xs.length; k++) {
+        if (k === cut) {
+          await job.stop({ savepoint: true });
+          job = start();
+        }
+        await s.step();
+      }
+      await job.done;
+      return { main: [...sinks.main.values], late: sinks.late.values.map((e) => e.id) };
+    }
+    const uninterrupted = await run();
+    expect(uninterrupted).toStrictEqual({ main: ['[100] n=1', '[200] n=1', '[300] n=1', '[400] n=1'], late: ['r4'] });
+    for (let cut = 0; cut <= 5; cut++) expect(await run(cut), `resumed after ${cut} records`).toStrictEqual(uninterrupted);
+  });
+
+  it('rescaled, the merges of the copies start at their lowest watermark without a word; a job whose only state is merges takes another maxParallelism', async () => {
+    const s = stepper([100, 200, 300, 400].map((ts, i) => ({ id: `r${i}`, ts })));
+    const store = memoryStore();
+    const pipeline = (src: Observable<StreamElement<E, undefined>>) => stamp(src).pipe(keyBy((e: E) => e.id), map((e: E) => e.id));
+    const job = runJob({ name: 'rescale', source: s.source, pipeline, sink: toArray<string>(), parallelism: 2, checkpoint: { intervalMs: 1e9, store } });
+    await s.step();
+    await s.step();
+    await job.stop({ savepoint: true });
+    const warnings: string[] = [];
+    const out = toArray<string>();
+    const resumed = runJob({ name: 'rescale', source: s.source, pipeline, sink: out, parallelism: 3, maxParallelism: 256, checkpoint: { intervalMs: 1e9, store }, onWarning: (m) => warnings.push(m) });
+    for (let k = 0; k < 3; k++) await s.step();
+    expect((await resumed.done).restoredFrom).toBe(1);
+    expect([...out.values].sort()).toStrictEqual(['r2', 'r3']);
+    expect(warnings).toStrictEqual([]);
+  });
+
+  it("a stateful operator named like a merge of parallelism ('x/outputs') is refused when the pipeline lacks it, as any other", async () => {
+    const store = memoryStore();
+    const counting = (name: string) => (src: Observable<StreamElement<E, undefined>>) =>
+      src.pipe(
+        keyBy((e: E) => e.id),
+        process<E, string, string, { n: ReturnType<typeof valueState<number>> }>({ name, state: { n: valueState<number>() }, onElement: (_e, ctx) => ctx.state.n.set(1) }),
+      );
+    await runJob({ name: 'slash', source: fromArray([{ id: 'a', ts: 1 }]), pipeline: counting('per-user/outputs'), sink: toArray<string>(), checkpoint: { intervalMs: 1e9, store } }).done;
+    const job = runJob({ name: 'slash', source: fromArray([{ id: 'a', ts: 1 }]), pipeline: counting('other'), sink: toArray<string>(), checkpoint: { intervalMs: 1e9, store } });
+    await expect(job.done).rejects.toThrow("runJob(slash): checkpoint 1 holds state of operator(s) 'per-user/outputs' that the pipeline lacks");
   });
 });

@@ -365,7 +365,7 @@ describe('parallel in worker threads', () => {
       // (the merges of the job's copies and of the inner subtasks are there too, by name: no keyed state)
       expect(cp?.operators.map((o) => [o.operator, o.entries.length])).toStrictEqual([
         ['runJob/outputs', 0],
-        ...(threads ? [['total', 2], ['parallel@0/outputs', 0]] : [['parallel@0/outputs', 0], ['total', 2]]),
+        ...(threads ? [['total', 2], ['runJob/parallel@0/outputs', 0]] : [['runJob/parallel@0/outputs', 0], ['total', 2]]),
         ['runJob/keyBy@0', 0],
         ['runJob@dealing', 0],
       ]);

@@ -52,12 +52,12 @@ export interface StatefulOperatorInstance {
 }
 
 /**
- * What {@link OperatorRuntime.nextPlace} numbers: merges (`union@<place>`) and `parallel` groups (`parallel@<place>`).
+ * What {@link OperatorRuntime.placeName} names: merges (`union@<k>`) and `parallel` groups (`parallel@<k>`).
  *
  * @example
  * ```ts
  * const kind: PlaceKind = 'union';
- * const name = `${kind}@${runtime.nextPlace?.(kind) ?? 0}`;
+ * const name = runtime.placeName?.(kind) ?? `${kind}@0`;
  * ```
  *
  * @internal
@@ -101,13 +101,13 @@ export interface OperatorRuntime {
   /** The next stateful operator's position (0, 1, …): unnamed operators are named `${kind}#${position}`. */
   readonly nextPosition?: (() => number) | undefined;
   /**
-   * The place (0, 1, …) of the next merge (`'union'`: named `union@<place>` in checkpoints) or `parallel` group
-   * (`'parallel'`: `parallel@<place>`) subscribed in this runtime. A parallel subtask replays the places its first
-   * subtask took from the runtime outside, so that a merge has one name at any parallelism. Undefined: counted per
-   * runtime (src/partitioning/mergeState.ts); a runtime with an {@link exchange} and no places keeps its merges out of
+   * The checkpoint name of the next merge (`'union'`) or `parallel` group (`'parallel'`) subscribed in this runtime:
+   * in a parallel subtask `<group>/union@<k>`, `k` counted in the subtask (every subtask subscribes its pipeline in
+   * the same order, so each names its merges alike). Undefined: `union@<k>`, counted per runtime
+   * (src/partitioning/mergeState.ts); a runtime with an {@link exchange} and no names keeps its merges out of
    * checkpoints (a cluster stage's).
    */
-  readonly nextPlace?: ((kind: PlaceKind) => number) | undefined;
+  readonly placeName?: ((kind: PlaceKind) => string) | undefined;
   /** Number of key groups of keyed state (default 128): fixed for the life of a job's state (docs/SEMANTICS.md §7). */
   readonly maxParallelism?: number | undefined;
   /**

@@ -5,6 +5,7 @@ import { PipelineRuntime, type StatefulOperatorInstance } from '../core/runtime.
 import { isMaxParallelism } from '../keys/keyGroups.js';
 import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '../parallel/group.js';
 import { parallelOutputs } from '../parallel/parallel.js';
+import { mergeSnapshotKind } from '../partitioning/mergeState.js';
 import type { KeyExchange } from '../parallel/exchange.js';
 import { barrier, isStreamElement, MAX_WATERMARK, record, type SideRecord, type StreamElement } from '../elements/index.js';
 import { takesPlainValues } from '../elements/plumbing.js';
@@ -425,15 +426,13 @@ class JobRunner<T, R> {
         this.dealtFrom = Number.isSafeInteger(at) && at >= 0 ? at : 0;
         continue;
       }
-      if (s.maxParallelism !== this.maxParallelism) {
-        // (named after an operator with keyed state where one differs too: a merge's valve has none)
-        const keyed = loaded?.operators.find((o) => o.maxParallelism !== this.maxParallelism && !isMergeName(o.operator) && o.operator !== SOURCE_NAMES && o.operator !== DEALING);
-        const named = keyed !== undefined && isMergeName(s.operator) ? keyed : s;
+      // (a merge's valve has no key groups: it restores at any maxParallelism)
+      if (s.maxParallelism !== this.maxParallelism && mergeSnapshotKind(s) === undefined) {
         throw new JobError(
-          named.operator,
-          named.maxParallelism,
-          `runJob(${name}): checkpoint ${String(loaded?.id)} was taken with maxParallelism ${named.maxParallelism} (operator '${named.operator}'), the job has ${this.maxParallelism}. ` +
-            `Key groups cannot be re-split: run with maxParallelism: ${named.maxParallelism}, or restore: false to start over.`,
+          s.operator,
+          s.maxParallelism,
+          `runJob(${name}): checkpoint ${String(loaded?.id)} was taken with maxParallelism ${s.maxParallelism} (operator '${s.operator}'), the job has ${this.maxParallelism}. ` +
+            `Key groups cannot be re-split: run with maxParallelism: ${s.maxParallelism}, or restore: false to start over.`,
         );
       }
       restore.set(s.operator, [s]);
@@ -710,14 +709,16 @@ class JobRunner<T, R> {
     }
     if (loaded === undefined || this.config.allowNonRestoredState === true) return;
     // the merges parallelism makes (of the job's copies, of a parallel pipeline's subtasks) come and go with it: a
-    // checkpoint's that this run lacks are dropped (docs/SEMANTICS.md §8)
-    const missing = loaded.operators.map((s) => s.operator).filter((n) => !names.has(n) && n !== DEALING && n !== SOURCE_NAMES && !PARALLEL_MERGE.test(n));
-    // a merge's valve (no keyed state) not restored — the merge is gone: said, not refused
-    const merges = missing.filter((n) => /^union@\d+$/.test(n));
+    // checkpoint's that this run lacks are dropped (docs/SEMANTICS.md §2.6); the pipeline's own merges are said, not
+    // refused (a merge gone, or a job resumed at another parallelism: its merges inside or outside the copies)
+    const missingSnapshots = loaded.operators.filter((s) => !names.has(s.operator) && s.operator !== DEALING && s.operator !== SOURCE_NAMES && mergeSnapshotKind(s) !== 'parallelism');
+    const missing = missingSnapshots.map((s) => s.operator);
+    const merges = missingSnapshots.filter((s) => mergeSnapshotKind(s) === 'pipeline').map((s) => s.operator);
     if (merges.length > 0) {
+      const why = this.copies > 1 ? "its merges run inside the job's parallel copies, named after them" : merges.some((n) => n.includes('/')) ? "the merges were inside the job's parallel copies" : 'the pipeline has no merge at that place';
       this.warn(
         `runJob(${this.config.name}): checkpoint ${loaded.id} holds what merge(s) ${merges.map((n) => `'${n}'`).join(', ')} knew of their inputs, which this run does not restore ` +
-          `(the pipeline has no merge at that place): they start with every input at MIN_WATERMARK (lateness right after the restore may differ from an uninterrupted run).`,
+          `(${why}): they start with every input at MIN_WATERMARK (lateness right after the restore may differ from an uninterrupted run).`,
       );
     }
     const unknown = missing.filter((n) => !merges.includes(n));
@@ -1565,11 +1566,6 @@ class InputFanout<E> implements JobInput<E> {
  * up where the checkpoint left it. No stateful operator has this name (`@` and `#` mark the generated names).
  */
 const DEALING = 'runJob@dealing';
-/** The names of the merges parallelism makes: `<group>/outputs`, `<group>/keyBy@<k>`, `<group>/broadcast@<k>` (src/partitioning/mergeState.ts). */
-const PARALLEL_MERGE = /\/(outputs|keyBy@\d+|broadcast@\d+)$/;
-/** Whether operator `name` is a merge (`union@<k>`, or one parallelism makes): its snapshot has no keyed state. */
-const isMergeName = (name: string): boolean => PARALLEL_MERGE.test(name) || /^union@\d+$/.test(name);
-
 /**
  * The pseudo-operator under which a checkpoint of a job with named sources keeps their names, in the order of its
  * source positions: a restore finds each source's position by its name, not its place in `sources: { … }`.

@@ -41,6 +41,15 @@ interface Slot {
 export class SubtaskExchange {
   private readonly slots: Slot[] = [];
   private readonly broadcastSlots: Slot[] = [];
+  /**
+   * Positions every subtask joined, waiting for {@link connect}, in the order they completed. Connected only once
+   * every subtask's pipeline has been subscribed: connecting a position subscribes what is upstream of it in every
+   * subtask, and done in the middle of the last subtask's subscription it would put that upstream part before the
+   * rest of that subtask's pipeline — so the subtasks would subscribe their `keyBy`s, merges and operators in
+   * different orders and pair up different ones (their k-th `keyBy` exchanged with another subtask's other one).
+   */
+  private readonly waiting: (() => void)[] = [];
+  private connected = false;
 
   constructor(
     /** The group's name: its merges are `<group>/keyBy@<k>` and `<group>/broadcast@<k>` in checkpoints. */
@@ -80,6 +89,26 @@ export class SubtaskExchange {
     slot.outs[subtask] = out;
     if (++slot.joined < this.n) return;
     const s = slot;
+    const connect = (): void => this.connectSlot(s, ordinal, broadcast);
+    if (this.connected) connect();
+    else this.waiting.push(connect);
+  }
+
+  /**
+   * Every subtask's pipeline has been subscribed: connects the positions all joined, in the order they completed —
+   * each one's upstream subscribed in every subtask in turn, in full, before the next position's (positions completed
+   * meanwhile, upstream ones, wait their turn). A position joined later (a `keyBy` subscribed late, inside a
+   * higher-order operator) connects once all joined.
+   */
+  connect(): void {
+    if (this.connected) return;
+    for (let i = 0; i < this.waiting.length; i++) (this.waiting[i] as () => void)();
+    this.waiting.length = 0;
+    this.connected = true;
+  }
+
+  /** Connects one position: each subtask receives the merge of its partitions of every subtask's stream. */
+  private connectSlot(s: Slot, ordinal: number, broadcast: boolean): void {
     const { n, owners, maxParallelism } = this;
     // (keys were checked by keyBy: the key group without checks, as 'hash' computes it)
     const by = broadcast ? 'broadcast' : owners === n ? 'hash' : (r: StreamRecord<unknown, unknown>) => Math.floor((keyGroupUnchecked(r.key as Key, maxParallelism) * owners) / maxParallelism);

@@ -7,7 +7,7 @@ import { isKey } from '../keys/validate.js';
 import { decodeValue } from '../state/codec.js';
 import { SubtaskExchange, type KeyExchange } from './exchange.js';
 import { lateOperatorError, type OperatorRuntime, type PlaceKind, type SnapshotOptions, type StatefulOperatorInstance } from '../core/runtime.js';
-import { combineMergeSnapshots, subtaskSnapshots, takePlace } from '../partitioning/mergeState.js';
+import { combineMergeSnapshots, nextPlaceName, subtaskSnapshots } from '../partitioning/mergeState.js';
 
 /**
  * One subtask's view of a stateful operator of a parallel pipeline: its counters and watermark (in `job.metrics$`).
@@ -138,6 +138,8 @@ export class ParallelOperatorInstance implements StatefulOperatorInstance {
   constructor(
     readonly name: string,
     private readonly group: ParallelGroup,
+    /** Whether the subtasks' instances are merges (or groups of them, nested): their snapshots are kept per subtask. */
+    readonly isMerge = false,
   ) {
     const n = group.n;
     this.members = new Array<StatefulOperatorInstance | undefined>(n).fill(undefined);
@@ -188,10 +190,7 @@ export class ParallelOperatorInstance implements StatefulOperatorInstance {
     return combineSnapshots(this.name, parts, parts.map((_, i) => this.group.range(i)), this.group.parent?.ownsKeyGroup);
   }
 
-  /** Whether the subtasks' instances are merges (or groups of them, nested): their snapshots are kept per subtask. */
-  get isMerge(): boolean {
-    return this.members.some((m) => m?.isMerge === true);
-  }
+
 
   /** The subtask that owns `key` (by key group: state is found by key group, not by subtask number). */
   private memberOf(key: unknown): StatefulOperatorInstance {
@@ -291,9 +290,7 @@ export class ParallelGroup {
   readonly operators = new Map<string, ParallelOperatorInstance>();
   /** Positions taken from the outer runtime (by subtask 0), replayed by the others. */
   private readonly positions: number[] = [];
-  /** Places of merges and groups taken from the outer runtime (by the first subtask to reach them), by kind. */
-  private readonly places = new Map<PlaceKind, number[]>();
-  /** What names the group's own merges in checkpoints (see {@link ParallelGroupOptions.name}). */
+  /** What names the group's merges in checkpoints (see {@link ParallelGroupOptions.name}). */
   readonly name: string;
   /** Set once every subtask subscribed its pipeline: stateful operators after that are refused or unregistered. */
   started = false;
@@ -305,21 +302,7 @@ export class ParallelGroup {
     this.n = options.n;
     this.owners = options.owners ?? options.n;
     this.maxParallelism = options.maxParallelism;
-    this.name = options.name ?? `parallel@${parent === undefined ? 0 : takePlace(parent, 'parallel')}`;
-  }
-
-  /**
-   * The place the `local`-th merge or group of `kind` of a subtask takes: the one the first subtask to reach it took
-   * from the outer runtime (each subtask subscribes the same pipeline, so its `local`-th is the same one).
-   */
-  place(kind: PlaceKind, local: number): number {
-    let taken = this.places.get(kind);
-    if (taken === undefined) this.places.set(kind, (taken = []));
-    const known = taken[local];
-    if (known !== undefined) return known;
-    const p = this.parent === undefined ? local : takePlace(this.parent, kind);
-    taken[local] = p;
-    return p;
+    this.name = options.name ?? (parent === undefined ? 'parallel@0' : nextPlaceName(parent, 'parallel'));
   }
 
   /** The position an unnamed operator of subtask `subtask` takes as its `local`-th. */
@@ -343,11 +326,14 @@ export class ParallelGroup {
     return subtask < this.owners ? keyGroupRange(subtask, this.owners, this.maxParallelism) : { first: 1, last: 0 };
   }
 
-  /** The stateful operator of this name (made and registered with the outer runtime on first sight). */
-  operator(name: string): ParallelOperatorInstance {
+  /**
+   * The stateful operator of this name (made and registered with the outer runtime on first sight). `merge`: a
+   * merge's valve, which has no keyed state to split over subtasks (allowed under any partitioner).
+   */
+  operator(name: string, merge = false): ParallelOperatorInstance {
     let op = this.operators.get(name);
     if (op === undefined) {
-      if (this.parent?.checkpointed === true && !this.options.byKeyGroup) {
+      if (this.parent?.checkpointed === true && !this.options.byKeyGroup && !merge) {
         throw new ConfigurationError(
           'parallel',
           this.options.partitioner,
@@ -355,7 +341,7 @@ export class ParallelGroup {
             "subtasks and no checkpoint could restore it. Keyed state inside parallel needs by: 'hash' (the default), or run without checkpoints.",
         );
       }
-      op = new ParallelOperatorInstance(name, this);
+      op = new ParallelOperatorInstance(name, this, merge);
       this.parent?.register?.(op);
       this.operators.set(name, op);
     }
@@ -367,7 +353,7 @@ export class ParallelGroup {
       if (this.parent?.checkpointed === true) throw lateOperatorError(instance.name, `parallel subtask ${subtask}`);
       return;
     }
-    const op = this.operator(instance.name);
+    const op = this.operator(instance.name, instance.isMerge === true);
     if (op.members[subtask] !== undefined) throw duplicateNameError(instance.name);
     op.members[subtask] = instance;
   }
@@ -384,10 +370,19 @@ export class ParallelGroup {
     return this.parent?.onBarrier !== undefined;
   }
 
+  /** The exchange of the in-process subtasks (see {@link runtimes}). */
+  private exchange: SubtaskExchange | undefined;
+
+  /** Every subtask's pipeline has been subscribed: the exchange connects their `keyBy`s (see `SubtaskExchange.connect`). */
+  subscribed(): void {
+    this.exchange?.connect();
+  }
+
   /** The runtimes of the in-process subtasks, with the exchange their `keyBy`s re-key through. */
   runtimes(): SubtaskRuntime[] {
     const runtimes: SubtaskRuntime[] = [];
     const exchange = new SubtaskExchange(this.name, this.n, this.owners, this.maxParallelism, runtimes, this.options.dealtInputs === true);
+    this.exchange = exchange;
     for (let i = 0; i < this.n; i++) runtimes.push(new SubtaskRuntime(this, i, exchange.forSubtask(i)));
     return runtimes;
   }
@@ -404,9 +399,9 @@ export class SubtaskRuntime implements OperatorRuntime {
   /** Unnamed operators take the positions subtask 0 took from the outer runtime (none without one). */
   readonly nextPosition: (() => number) | undefined;
   private local = 0;
-  /** Merges and groups subscribed so far in this subtask, by kind (see {@link OperatorRuntime.nextPlace}). */
-  private readonly localPlaces = new Map<PlaceKind, number>();
-  readonly nextPlace: ((kind: PlaceKind) => number) | undefined;
+  /** Merges and groups subscribed so far in this subtask, by kind (see {@link OperatorRuntime.placeName}). */
+  private readonly places = new Map<PlaceKind, number>();
+  readonly placeName: ((kind: PlaceKind) => string) | undefined;
 
   readonly crossThreads: (() => void) | undefined;
   readonly pressure: ((source: object, on: boolean) => void) | undefined;
@@ -427,13 +422,13 @@ export class SubtaskRuntime implements OperatorRuntime {
     this.sideOutput = parent?.sideOutput;
     this.nextPosition = parent?.nextPosition === undefined ? undefined : () => group.position(this.local++) as number;
     // (inside a cluster stage, whose merges stay out of checkpoints, so do the subtasks')
-    this.nextPlace =
-      parent?.exchange !== undefined && parent.nextPlace === undefined
+    this.placeName =
+      parent?.exchange !== undefined && parent.placeName === undefined
         ? undefined
         : (kind) => {
-            const local = this.localPlaces.get(kind) ?? 0;
-            this.localPlaces.set(kind, local + 1);
-            return group.place(kind, local);
+            const local = this.places.get(kind) ?? 0;
+            this.places.set(kind, local + 1);
+            return `${group.name}/${kind}@${local}`;
           };
   }
 

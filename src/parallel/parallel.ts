@@ -199,6 +199,8 @@ export function parallelOutputs(
     if (runtime !== undefined) subscribeWithRuntime(only as Observable<StreamElement<unknown, unknown>>, tap, runtime);
     else if (only !== undefined) only.subscribe(tap);
     else mergeWithValve(runtimes === undefined ? outputs : outputs.map((o, i) => withRuntime(o, runtimes[i])), true, `${group.name}/outputs`).subscribe(tap);
+    // (then what is upstream of the subtasks' keyBys, in the same order in every subtask)
+    group.subscribed();
     group.started = true;
     return tap;
   });

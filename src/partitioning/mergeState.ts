@@ -1,5 +1,5 @@
 import type { Subscriber } from 'rxjs';
-import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { runtimeOf, type OperatorRuntime, type PlaceKind, type StatefulOperatorInstance } from '../core/runtime.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
 import type { WatermarkCombiner } from './valve.js';
@@ -27,49 +27,80 @@ interface AtWatermark {
 }
 type SavedState = SavedMerge | SavedSubtaskMerges | AtWatermark;
 
-/** The places taken so far in runtimes that do not number them themselves, by kind: the next one's place. */
+/** The names given so far in runtimes that do not name merges themselves, by kind: the next one's number. */
 const placesTaken = new WeakMap<OperatorRuntime, Map<PlaceKind, number>>();
 
 /**
- * The place of the next merge or `parallel` group subscribed in `runtime` (see {@link OperatorRuntime.nextPlace}):
- * the runtime's own numbering, or else counted here per runtime.
+ * The checkpoint name of the next merge or `parallel` group subscribed in `runtime` (see
+ * {@link OperatorRuntime.placeName}): the runtime's own, or else `<kind>@<k>`, counted here per runtime.
  *
  * @example
  * ```ts
- * const name = `union@${takePlace(runtime, 'union')}`; // union@0, union@1, … in subscription order
+ * const name = nextPlaceName(runtime, 'union'); // union@0, union@1, … in subscription order
  * ```
  *
  * @internal
  */
-export function takePlace(runtime: OperatorRuntime, kind: PlaceKind): number {
-  if (runtime.nextPlace !== undefined) return runtime.nextPlace(kind);
+export function nextPlaceName(runtime: OperatorRuntime, kind: PlaceKind): string {
+  if (runtime.placeName !== undefined) return runtime.placeName(kind);
   let places = placesTaken.get(runtime);
   if (places === undefined) placesTaken.set(runtime, (places = new Map()));
   const place = places.get(kind) ?? 0;
   places.set(kind, place + 1);
-  return place;
+  return `${kind}@${place}`;
 }
 
 /**
  * Whether a runtime keeps merges in its checkpoints: one that takes checkpoints and registers operators, outside a
- * cluster stage (a runtime with an exchange of its own and no numbering of places: its merges are its stage's).
+ * cluster stage (a runtime with an exchange of its own and no names for merges: its merges are its stage's).
  */
 function keepsMerges(runtime: OperatorRuntime | undefined): runtime is OperatorRuntime & { register: NonNullable<OperatorRuntime['register']> } {
-  return runtime !== undefined && runtime.checkpointed === true && runtime.register !== undefined && (runtime.exchange === undefined || runtime.nextPlace !== undefined);
+  return runtime !== undefined && runtime.checkpointed === true && runtime.register !== undefined && (runtime.exchange === undefined || runtime.placeName !== undefined);
+}
+
+/** The merges a parallel pipeline makes itself (named after their group), which come and go with the parallelism. */
+const MADE_BY_PARALLELISM = /\/(outputs|keyBy@\d+|broadcast@\d+)$/;
+
+/**
+ * Whether snapshot `s` is a merge's (no keyed state, its valve in `watermark`); and of those, whether parallelism made
+ * it (`<group>/outputs`, `<group>/keyBy@<k>`, `<group>/broadcast@<k>`: a run at another parallelism may lack it).
+ *
+ * @example
+ * ```ts
+ * mergeSnapshotKind(snapshot); // 'parallelism' | 'pipeline' | undefined (not a merge)
+ * ```
+ *
+ * @internal
+ */
+export function mergeSnapshotKind(s: OperatorSnapshot): 'parallelism' | 'pipeline' | undefined {
+  if (s.watermark === undefined || s.entries.length > 0 || (s instanceof PackedSnapshot && s.count > 0)) return undefined;
+  let saved: unknown;
+  try {
+    saved = decodeValue(s.watermark);
+  } catch {
+    return undefined;
+  }
+  if (typeof saved !== 'object' || saved === null) return undefined;
+  const merge =
+    ('merge' in saved && saved.merge === 1) ||
+    ('subtasks' in saved && Array.isArray(saved.subtasks)) ||
+    // (a merge's snapshot written before the mark)
+    (/^union@\d+$/.test(s.operator) && 'inputs' in saved && Array.isArray(saved.inputs) && !('operator' in saved));
+  if (!merge) return undefined;
+  return MADE_BY_PARALLELISM.test(s.operator) ? 'parallelism' : 'pipeline';
 }
 
 /**
- * A merge's valve in checkpoints (docs/SEMANTICS.md §2.4, §8): in a runtime that takes checkpoints, each merge is a
- * stateful operator of its own without keyed state — a merge the pipeline writes (`mergeStreams`, `union`,
- * `unionWith`) named `union@<k>` by its place among the job's merges in subscription order (the same at any
- * parallelism: subtasks replay the places), and the merges a parallel pipeline makes named after their group
- * (`<group>/outputs`, `<group>/keyBy@<k>`, `<group>/broadcast@<k>`). Its snapshot, taken as a barrier leaves the
- * merge, is what the valve knows of its inputs (each one's watermark and idleness); a restore gives that back, so
+ * A merge's valve in checkpoints (docs/SEMANTICS.md §2.4, §2.6, §8): in a runtime that takes checkpoints, each merge
+ * is a stateful operator of its own without keyed state — a merge the pipeline writes (`mergeStreams`, `union`,
+ * `unionWith`) named `union@<k>` by its place among the runtime's merges in subscription order (inside parallel
+ * subtasks `<group>/union@<k>`, counted in the subtask), and the merges a parallel pipeline makes named after their
+ * group (`<group>/outputs`, `<group>/keyBy@<k>`, `<group>/broadcast@<k>`). Its snapshot, taken as a barrier leaves
+ * the merge, is what the valve knows of its inputs (each one's watermark and idleness); a restore gives that back, so
  * that the restored merge combines its inputs as the uninterrupted run does — not from every input at
  * `MIN_WATERMARK`, which let an input that was behind hold nothing back and an input that had moved on count for
- * nothing, until each sent a watermark again. Restored at another parallelism (or a merge of the job's copies
- * restored outside them, or the other way round), each input starts at the checkpoint's lowest watermark of the merge:
- * never later than the uninterrupted run.
+ * nothing, until each sent a watermark again. A merge of a parallel group restored at another parallelism starts
+ * each input at the merge's lowest saved watermark: never later than the uninterrupted run.
  *
  * @internal
  */
@@ -82,6 +113,8 @@ export class MergeInstance implements StatefulOperatorInstance {
     private readonly valve: WatermarkCombiner,
     private readonly maxParallelism: number,
     private readonly runtime: OperatorRuntime,
+    /** A merge the pipeline wrote (`union@<k>`, `<group>/union@<k>`), not parallelism: another number of inputs is another merge. */
+    private readonly written: boolean,
   ) {}
 
   /**
@@ -93,7 +126,7 @@ export class MergeInstance implements StatefulOperatorInstance {
   static of(destination: Subscriber<unknown>, valve: WatermarkCombiner, name?: string): MergeInstance | undefined {
     const runtime = runtimeOf(destination);
     if (!keepsMerges(runtime)) return undefined;
-    const instance = new MergeInstance(name ?? `union@${takePlace(runtime, 'union')}`, valve, runtime.maxParallelism ?? 128, runtime);
+    const instance = new MergeInstance(name ?? nextPlaceName(runtime, 'union'), valve, runtime.maxParallelism ?? 128, runtime, name === undefined);
     try {
       runtime.register(instance);
     } catch {
@@ -110,6 +143,11 @@ export class MergeInstance implements StatefulOperatorInstance {
     if ('inputs' in saved && Array.isArray(saved.inputs)) {
       if (saved.inputs.length === this.valve.state().length) {
         this.valve.restore(saved.inputs);
+        return;
+      }
+      // (a merge parallelism makes, at another parallelism: its inputs are the subtasks, as many as there are)
+      if (!this.written) {
+        if (typeof saved.watermark === 'number') this.valve.restoreAt(saved.watermark);
         return;
       }
       // (a merge of another number of streams under this name: its inputs are not these; said, and started afresh)
