@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { boundedOutOfOrderness, count, fromArray, memoryStore, mergeStreams, runJob, sideOutput, toArray, tumblingWindows, valueState, type Source, type SourceRead, type StreamElement, type StreamRecord, type WindowResult } from '../src/index.js';
 import { aggregate, eventTime, filter, keyBy, map, parallel, process, unionWith, window } from '../operators/index.js';
 import type { Observable } from 'rxjs';
+import { gated } from './support/gated.js';
 
 type E = { readonly id: string; readonly ts: number };
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
@@ -236,6 +237,47 @@ describe('the merges of parallel pipelines: names and restores', () => {
     expect(outputs[0]).toStrictEqual(['A P1:x:k-x#1', 'A P1:y:k-y#1', 'A P1:z:k-z#1', 'P2:10:k3-10#1', 'P2:20:k3-20#1', 'P2:30:k3-30#1']);
     expect(outputs[1]).toStrictEqual(outputs[0]);
     expect(outputs[2]).toStrictEqual(outputs[0]);
+  });
+
+  it('unnamed operators get the names they get without copies (a keyBy in the copies subscribes its upstream in place): a savepoint taken at one parallelism restores at another', async () => {
+    // a branch with a keyBy upstream of another keyBy, and a branch with one: the copies subscribed what is upstream
+    // of a keyBy later, and numbered the counters of the two branches the other way round at parallelism 1 and 2,
+    // so a rescaled restore handed each counter the other's state
+    const counter = (tag: string) =>
+      process<string, string, string, { n: ReturnType<typeof valueState<number>> }>({
+        state: { n: valueState<number>() },
+        onElement(v, ctx) {
+          const n = (ctx.state.n.get() ?? 0) + 1;
+          ctx.state.n.set(n);
+          ctx.emit(`${tag}:${v}#${n}`);
+        },
+      });
+    type In2 = { a: Observable<StreamElement<string, undefined>>; b: Observable<StreamElement<string, undefined>> };
+    const pipeline = ({ a, b }: In2) =>
+      mergeStreams(b.pipe(keyBy((x: string) => x), counter('P2'), keyBy((s: string) => s), counter('P3')), a.pipe(keyBy((x: string) => x), counter('P1')));
+    const names: string[][] = [];
+    for (const parallelism of [1, 2, 3]) {
+      const store = memoryStore();
+      await runJob({ name: 'n', sources: { a: fromArray(['x']), b: fromArray(['y']) }, pipeline, sink: toArray<string>(), parallelism, checkpoint: { intervalMs: 1e9, store } }).done;
+      names.push(((await store.loadCheckpoint('n', 'latest'))?.operators ?? []).map((o) => o.operator).filter((n) => n.startsWith('process#')));
+    }
+    expect(names).toStrictEqual([
+      ['process#0', 'process#1', 'process#2'],
+      ['process#0', 'process#1', 'process#2'],
+      ['process#0', 'process#1', 'process#2'],
+    ]);
+    // each key counted twice, across a savepoint taken at one parallelism and resumed at the other
+    for (const [before, after] of [[1, 2], [2, 1]] as const) {
+      const store = memoryStore();
+      const out = toArray<string>();
+      const a = gated(['x', 'x'], 1);
+      const b = gated(['y', 'y'], 1);
+      const job = runJob({ name: 'swap', sources: { a: a.source, b: b.source }, pipeline, sink: out, parallelism: before, checkpoint: { intervalMs: 1e9, store } });
+      await Promise.all([a.reached, b.reached]);
+      await job.stop({ savepoint: true });
+      await runJob({ name: 'swap', sources: { a: a.source, b: b.source }, pipeline, sink: out, parallelism: after, checkpoint: { intervalMs: 1e9, store }, onWarning: () => undefined }).done;
+      expect([...out.values].sort(), `${before} -> ${after}`).toStrictEqual(['P1:x#1', 'P1:x#2', 'P3:P2:y#1#1', 'P3:P2:y#2#1']);
+    }
   });
 
   it('a merge inside parallel subtasks is named after its group: the pipeline\'s own merges keep their names (in-process as in threads, as before)', async () => {

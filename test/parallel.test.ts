@@ -2,9 +2,9 @@
 // key group (harness snapshot at one n restored at another), keyBy inside subtasks, option errors. Runs in Node and in
 // Chromium. Worker threads: test/parallel.threads.node.test.ts.
 import fc from 'fast-check';
-import { from, lastValueFrom, pipe, toArray } from 'rxjs';
+import { connect, from, lastValueFrom, pipe, toArray, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, fromArray, MAX_WATERMARK, memoryStore, record, runJob, toArray as toArraySink, valueState, watermark, type StreamElement } from '../src/index.js';
+import { ConfigurationError, fromArray, MAX_WATERMARK, memoryStore, mergeStreams, record, runJob, toArray as toArraySink, valueState, watermark, type StreamElement } from '../src/index.js';
 import { eventTime, keyBy, map, parallel, process, values } from '../operators/index.js';
 import { harness, rec, wm } from '../testing/index.js';
 import { runningTotal, windowCount, type Event } from './fixtures/parallel/windowCount.js';
@@ -17,6 +17,22 @@ const sortedValues = async <R>(s: ReturnType<typeof keyed>, op: (s: ReturnType<t
   [...(await lastValueFrom(op(s).pipe(values(), toArray())))].sort();
 
 describe('parallel, in-process', () => {
+  it('a subtask that reads its input twice from a synchronous source gets every record in each reader (the input starts once every subtask subscribed)', async () => {
+    type S = Observable<StreamElement<number, unknown>>;
+    const input = () => from([...[1, 2, 3, 4, 5, 6].map((v) => record(v, v, `k${v}`)), watermark(MAX_WATERMARK)]);
+    // two keyBy branches of the input; a keyBy branch beside a plain one; RxJS connect splitting it
+    const twoKeyBys = (s: S) => mergeStreams(s.pipe(keyBy((v: number) => `a${v % 3}`), map((v: number) => `A${v}`)), s.pipe(keyBy((v: number) => `b${v % 2}`), map((v: number) => `B${v}`)));
+    const keyedAndPlain = (s: S) => mergeStreams(s.pipe(keyBy((v: number) => `a${v % 3}`), map((v: number) => `K${v}`)), s.pipe(map((v: number) => `D${v}`)));
+    const connected = (s: S) => s.pipe(connect((c) => mergeStreams(c.pipe(keyBy((v: number) => `a${v % 3}`), map((v: number) => `K${v}`)), c.pipe(map((v: number) => `D${v}`)))));
+    const all = (a: string, b: string) => [1, 2, 3, 4, 5, 6].flatMap((v) => [`${a}${v}`, `${b}${v}`]).sort();
+    for (const [p, expected] of [[twoKeyBys, all('A', 'B')], [keyedAndPlain, all('D', 'K')], [connected, all('D', 'K')]] as const) {
+      for (const n of [1, 2, 3]) {
+        const out = await lastValueFrom(input().pipe(parallel(n, p), values(), toArray()));
+        expect([...out].sort(), `${p === twoKeyBys ? 'two keyBys' : p === keyedAndPlain ? 'keyed and plain' : 'connect'}, n = ${n}`).toStrictEqual(expected);
+      }
+    }
+  });
+
   it('a keyed windowed pipeline gives the plain pipeline\'s output for n = 1..4 (property over random streams)', async () => {
     const event = fc.record({ user: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g'), n: fc.nat(9) });
     await fc.assert(

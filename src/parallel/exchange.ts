@@ -1,10 +1,10 @@
-import type { Observable, Subscriber } from 'rxjs';
+import type { Observable, Subscriber, Subscription } from 'rxjs';
 import { withRuntime, type OperatorRuntime } from '../core/runtime.js';
 import type { Key, StreamElement, StreamRecord } from '../elements/index.js';
 import { keyGroupUnchecked } from '../keys/keyGroups.js';
 import { ConfigurationError } from '../errors/index.js';
 import { mergeWithValve } from '../partitioning/merge.js';
-import { partitionStream } from '../partitioning/partition.js';
+import { eagerPartitions } from '../partitioning/partition.js';
 
 type Element = StreamElement<unknown, unknown>;
 
@@ -25,31 +25,28 @@ export interface KeyExchange {
 
 /** One `keyBy` position (the k-th `keyBy` subscribed in each subtask) across the `n` subtasks. */
 interface Slot {
-  readonly keyed: (Observable<Element> | undefined)[];
+  /** Per subtask: its stream's partitions, one per receiving subtask. */
+  readonly parts: (readonly Observable<Element>[] | undefined)[];
   readonly outs: (Subscriber<Element> | undefined)[];
+  /** Per subtask: its partitioning's subscription to its stream. */
+  readonly subscriptions: (Subscription | undefined)[];
   joined: number;
 }
 
 /**
  * The in-process hash exchange of `n` subtasks (docs/ARCHITECTURE.md, "Parallel subtasks"): the k-th `keyBy` of
- * every subtask meets here; once all `n` joined, each one's keyed output is partitioned by key group and each
- * subtask receives the merge of its partitions (watermark = minimum over the senders, aligned barriers), so that a
- * key's records — and its state — live in the subtask that owns its key group, whichever subtask read them.
+ * every subtask meets here. Each subtask's keyed output is partitioned by key group as its `keyBy` is subscribed —
+ * its upstream subscribed then, as a `keyBy` outside `parallel` subscribes it, so that every subtask subscribes its
+ * pipeline in the order the pipeline alone does (its operators' positions, merges and `keyBy`s numbered alike; what
+ * a partition is sent before its receiver comes is kept for it). Once all `n` joined, each subtask receives the merge
+ * of its partitions (watermark = minimum over the senders, aligned barriers), so that a key's records — and its
+ * state — live in the subtask that owns its key group, whichever subtask read them.
  *
  * @internal
  */
 export class SubtaskExchange {
   private readonly slots: Slot[] = [];
   private readonly broadcastSlots: Slot[] = [];
-  /**
-   * Positions every subtask joined, waiting for {@link connect}, in the order they completed. Connected only once
-   * every subtask's pipeline has been subscribed: connecting a position subscribes what is upstream of it in every
-   * subtask, and done in the middle of the last subtask's subscription it would put that upstream part before the
-   * rest of that subtask's pipeline — so the subtasks would subscribe their `keyBy`s, merges and operators in
-   * different orders and pair up different ones (their k-th `keyBy` exchanged with another subtask's other one).
-   */
-  private readonly waiting: (() => void)[] = [];
-  private connected = false;
 
   constructor(
     /** The group's name: its merges are `<group>/keyBy@<k>` and `<group>/broadcast@<k>` in checkpoints. */
@@ -75,49 +72,33 @@ export class SubtaskExchange {
   }
 
   /**
-   * Subtask `subtask`'s stream at one position of `slots`; once all `n` met, each receives the merge (watermark =
-   * minimum over the senders, aligned barriers) of its partitions of every subtask's stream: its key groups', or
-   * (`broadcast`) all of each.
+   * Subtask `subtask`'s stream at one position of `slots`: partitioned now (its upstream subscribed); once all `n`
+   * met, each receives the merge (watermark = minimum over the senders, aligned barriers) of its partitions of every
+   * subtask's stream: its key groups', or (`broadcast`) all of each.
    */
   private meet(slots: Slot[], ordinal: number, subtask: number, stream$: Observable<Element>, out: Subscriber<Element>, broadcast: boolean): void {
     let slot = slots[ordinal];
     if (slot === undefined) {
-      slot = { keyed: new Array(this.n).fill(undefined), outs: new Array(this.n).fill(undefined), joined: 0 };
+      slot = { parts: new Array(this.n).fill(undefined), outs: new Array(this.n).fill(undefined), subscriptions: new Array(this.n).fill(undefined), joined: 0 };
       slots[ordinal] = slot;
     }
-    slot.keyed[subtask] = withRuntime(stream$, this.runtimes[subtask] as OperatorRuntime);
-    slot.outs[subtask] = out;
-    if (++slot.joined < this.n) return;
-    const s = slot;
-    const connect = (): void => this.connectSlot(s, ordinal, broadcast);
-    if (this.connected) connect();
-    else this.waiting.push(connect);
-  }
-
-  /**
-   * Every subtask's pipeline has been subscribed: connects the positions all joined, in the order they completed —
-   * each one's upstream subscribed in every subtask in turn, in full, before the next position's (positions completed
-   * meanwhile, upstream ones, wait their turn). A position joined later (a `keyBy` subscribed late, inside a
-   * higher-order operator) connects once all joined.
-   */
-  connect(): void {
-    if (this.connected) return;
-    for (let i = 0; i < this.waiting.length; i++) (this.waiting[i] as () => void)();
-    this.waiting.length = 0;
-    this.connected = true;
-  }
-
-  /** Connects one position: each subtask receives the merge of its partitions of every subtask's stream. */
-  private connectSlot(s: Slot, ordinal: number, broadcast: boolean): void {
     const { n, owners, maxParallelism } = this;
     // (keys were checked by keyBy: the key group without checks, as 'hash' computes it)
     const by = broadcast ? 'broadcast' : owners === n ? 'hash' : (r: StreamRecord<unknown, unknown>) => Math.floor((keyGroupUnchecked(r.key as Key, maxParallelism) * owners) / maxParallelism);
-    const parts = s.keyed.map((k) => partitionStream(k as Observable<Element>, n, by, { maxParallelism }));
-    for (let j = 0; j < this.n; j++) {
-      const receiver = s.outs[j] as Subscriber<Element>;
+    slot.outs[subtask] = out;
+    const { partitions, subscription } = eagerPartitions(withRuntime(stream$, this.runtimes[subtask] as OperatorRuntime), n, by, maxParallelism);
+    // (until every subtask joined, the subtask's teardown ends it; then the receivers' merges hold it, and it ends
+    // when they all let go of it)
+    out.add(subscription);
+    slot.parts[subtask] = partitions;
+    slot.subscriptions[subtask] = subscription;
+    if (++slot.joined < n) return;
+    for (let i = 0; i < n; i++) (slot.outs[i] as Subscriber<Element>).remove(slot.subscriptions[i] as Subscription);
+    for (let j = 0; j < n; j++) {
+      const receiver = slot.outs[j] as Subscriber<Element>;
       // (each receiver's merge in its subtask's checkpoints: its valve knows which sender was where)
       const name = `${this.group}/${broadcast ? 'broadcast' : 'keyBy'}@${ordinal}`;
-      receiver.add(mergeWithValve(parts.map((p) => p[j] as Observable<Element>), true, name).subscribe(receiver));
+      receiver.add(mergeWithValve(slot.parts.map((p) => (p as readonly Observable<Element>[])[j] as Observable<Element>), true, name).subscribe(receiver));
     }
   }
 }

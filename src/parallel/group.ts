@@ -370,19 +370,10 @@ export class ParallelGroup {
     return this.parent?.onBarrier !== undefined;
   }
 
-  /** The exchange of the in-process subtasks (see {@link runtimes}). */
-  private exchange: SubtaskExchange | undefined;
-
-  /** Every subtask's pipeline has been subscribed: the exchange connects their `keyBy`s (see `SubtaskExchange.connect`). */
-  subscribed(): void {
-    this.exchange?.connect();
-  }
-
   /** The runtimes of the in-process subtasks, with the exchange their `keyBy`s re-key through. */
   runtimes(): SubtaskRuntime[] {
     const runtimes: SubtaskRuntime[] = [];
     const exchange = new SubtaskExchange(this.name, this.n, this.owners, this.maxParallelism, runtimes, this.options.dealtInputs === true);
-    this.exchange = exchange;
     for (let i = 0; i < this.n; i++) runtimes.push(new SubtaskRuntime(this, i, exchange.forSubtask(i)));
     return runtimes;
   }

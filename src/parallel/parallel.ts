@@ -1,4 +1,4 @@
-import { NEVER, Subscriber, Subscription, type Observable, type OperatorFunction } from 'rxjs';
+import { NEVER, Observable, Subscriber, Subscription, type OperatorFunction } from 'rxjs';
 import { RUNTIME, runtimeOf, subscribeWithRuntime, withRuntime, type OperatorRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
 import type { StreamElement } from '../elements/index.js';
 import { OperatorObservable } from '../elements/plumbing.js';
@@ -119,6 +119,32 @@ function pathInUrl(path: string): string {
 }
 
 /** A value codec loader for the threads (loaded once, on first use). */
+/**
+ * `source` whose subscriptions wait until `release()` (in order), then go straight through.
+ *
+ * @example
+ * ```ts
+ * const input = heldUntilReleased(source$);
+ * input.stream.subscribe(a); // waits
+ * input.release(); // a subscribed now
+ * ```
+ */
+function heldUntilReleased<T>(source: Observable<T>): { readonly stream: Observable<T>; release(): void } {
+  let waiting: Subscriber<T>[] | undefined = [];
+  return {
+    stream: new Observable<T>((subscriber) => {
+      if (waiting === undefined) return source.subscribe(subscriber);
+      waiting.push(subscriber);
+      return undefined;
+    }),
+    release() {
+      const subscribers = waiting ?? [];
+      waiting = undefined;
+      for (const s of subscribers) if (!s.closed) s.add(source.subscribe(s));
+    },
+  };
+}
+
 let codecModule: Promise<typeof import('./threads/msgpack.js')> | undefined;
 
 /**
@@ -170,13 +196,17 @@ export function parallel<T, K, R, K2 = K>(
       // the input is subscribed (by the last subtask) in the runtime outside, not in that subtask's; one subtask
       // under 'hash': nothing to route, only keys to check (its runtime still names and checkpoints it as a subtask); any other
       // partitioner still runs at n = 1, so that what it refuses at n = 1 is what it refuses at any n
-      const input = withRuntime(source, parent);
-      const parts = n === 1 && byKeyGroup ? [hashCheckedStream(input)] : partitionStream(input, n, by, { maxParallelism });
-      return parallelOutputs(
+      const input = heldUntilReleased(withRuntime(source, parent));
+      const parts = n === 1 && byKeyGroup ? [hashCheckedStream(input.stream)] : partitionStream(input.stream, n, by, { maxParallelism });
+      const subscription = parallelOutputs(
         group,
         parts.map((p) => pipeline(p)),
         group.runtimes(),
       ).subscribe(out$);
+      // (the input starts once every subtask's pipeline is subscribed: a synchronous source started by the last
+      // partition's first reader ran before a subtask reading its input twice had subscribed its second reader)
+      input.release();
+      return subscription;
     });
 }
 
@@ -199,8 +229,6 @@ export function parallelOutputs(
     if (runtime !== undefined) subscribeWithRuntime(only as Observable<StreamElement<unknown, unknown>>, tap, runtime);
     else if (only !== undefined) only.subscribe(tap);
     else mergeWithValve(runtimes === undefined ? outputs : outputs.map((o, i) => withRuntime(o, runtimes[i])), true, `${group.name}/outputs`).subscribe(tap);
-    // (then what is upstream of the subtasks' keyBys, in the same order in every subtask)
-    group.subscribed();
     group.started = true;
     return tap;
   });

@@ -110,6 +110,8 @@ interface Router<T, K> {
 /** One partition's subscribers, copied on write so that delivery loops over a stable array. */
 interface Partition<T, K> {
   observers: readonly Subscriber<StreamElement<T, K>>[];
+  /** Eager fan-out: what came for the partition before its first subscriber (then undefined). */
+  pending: StreamElement<T, K>[] | undefined;
 }
 
 /**
@@ -136,9 +138,15 @@ class Fanout<T, K> extends Subscriber<StreamElement<T, K>> {
     private readonly source: Stream<T, K>,
     n: number,
     private readonly router: Router<T, K>,
+    /** Subscribe the source at once, keeping each partition's elements until its first subscriber (see {@link eagerPartitions}). */
+    eager = false,
   ) {
     super();
-    for (let i = 0; i < n; i++) this.partitions.push({ observers: [] });
+    for (let i = 0; i < n; i++) this.partitions.push({ observers: [], pending: eager ? [] : undefined });
+    if (eager) {
+      this.phase = 'running';
+      this.source.subscribe(this);
+    }
   }
 
   /** The observable of partition `index`. */
@@ -147,6 +155,14 @@ class Fanout<T, K> extends Subscriber<StreamElement<T, K>> {
   }
 
   private attach(index: number, subscriber: Subscriber<StreamElement<T, K>>): void {
+    const partition = this.partitions[index] as Partition<T, K>;
+    // (eager: what the partition was sent meanwhile goes first, in order; what comes during it waits its turn)
+    while (partition.pending !== undefined && partition.pending.length > 0 && !subscriber.closed) {
+      const held = partition.pending;
+      partition.pending = [];
+      for (const e of held) subscriber.next(e);
+    }
+    partition.pending = undefined;
     if (this.phase === 'ended') {
       if (this.ended === undefined) subscriber.complete();
       else subscriber.error(this.ended.error);
@@ -163,7 +179,6 @@ class Fanout<T, K> extends Subscriber<StreamElement<T, K>> {
       );
       return;
     }
-    const partition = this.partitions[index] as Partition<T, K>;
     partition.observers = [...partition.observers, subscriber];
     if (partition.observers.length === 1) this.covered++;
     // registered before the source runs: a subscriber that leaves during a synchronous run is let go at once
@@ -233,7 +248,12 @@ class Fanout<T, K> extends Subscriber<StreamElement<T, K>> {
   }
 
   private deliver(p: number, e: StreamElement<T, K>): void {
-    const observers = (this.partitions[p] as Partition<T, K>).observers;
+    const partition = this.partitions[p] as Partition<T, K>;
+    if (partition.pending !== undefined) {
+      partition.pending.push(e);
+      return;
+    }
+    const observers = partition.observers;
     for (let i = 0; i < observers.length; i++) (observers[i] as Subscriber<StreamElement<T, K>>).next(e);
   }
 
@@ -470,6 +490,25 @@ function routerOf<T, K>(by: Partitioner<T, K>, n: number, maxParallelism: number
         `${OP}: ${describeValue(by)} is not a partitioner. Pass 'hash', 'round-robin', 'rescale', 'broadcast', 'global', 'forward', { range: { by, boundaries? } } or a function (record, n) => index.`,
       );
   }
+}
+
+/**
+ * The partitions of `source` as {@link partitionStream} makes them, the source subscribed now rather than once every
+ * partition has a subscriber; what a partition is sent before its first subscriber is kept for it, in order (and its
+ * end, if the source ended meanwhile). A parallel pipeline's `keyBy` exchange subscribes each subtask's upstream this
+ * way as the subtask subscribes its `keyBy`, so that every subtask subscribes its pipeline in the order the pipeline
+ * alone does (src/parallel/exchange.ts). Returns the partitions and the fan-out's subscription to the source.
+ *
+ * @example
+ * ```ts
+ * const { partitions, subscription } = eagerPartitions(keyed$, 2, 'hash', 128);
+ * ```
+ *
+ * @internal
+ */
+export function eagerPartitions<T, K>(source: Stream<T, K>, n: number, by: Partitioner<T, K>, maxParallelism: number): { partitions: Stream<T, K>[]; subscription: Subscriber<StreamElement<T, K>> } {
+  const fanout = new Fanout<T, K>(source, n, routerOf(by, n, maxParallelism, 1000), true);
+  return { partitions: Array.from({ length: n }, (_, i) => fanout.output(i)), subscription: fanout };
 }
 
 /**
