@@ -17,6 +17,23 @@ const sortedValues = async <R>(s: ReturnType<typeof keyed>, op: (s: ReturnType<t
   [...(await lastValueFrom(op(s).pipe(values(), toArray())))].sort();
 
 describe('parallel, in-process', () => {
+  it("a keyBy re-keying inside a parallel nested in a job's copies fails with a ConfigurationError naming the key (its state would be split over the copies)", async () => {
+    type K = { id: string; at: number };
+    const xs: K[] = Array.from({ length: 8 }, (_, i) => ({ id: `u${i}`, at: i }));
+    const inner = (s: Observable<StreamElement<K, string>>) => s.pipe(keyBy(() => 'all'), map((e: K) => e.id));
+    const pipeline = (s: Observable<StreamElement<K, undefined>>) => s.pipe(eventTime((e: K) => e.at), keyBy((e: K) => e.id), parallel(2, inner));
+    // at parallelism 1 one copy owns every key: fine
+    const out = toArraySink<string>();
+    await runJob({ name: 'nk', source: fromArray(xs), pipeline, sink: out }).done;
+    expect([...out.values].sort()).toStrictEqual(xs.map((x) => x.id));
+    const job = runJob({ name: 'nk', source: fromArray(xs), pipeline, sink: toArraySink<string>(), parallelism: 2 });
+    const err: unknown = await job.done.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect((err as Error).message).toBe(
+      'keyBy: key "all" belongs to another subtask of the parallel pipeline around this parallel(…): a keyBy inside a parallel pipeline nested in parallel copies (runJob\'s parallelism, or a worker thread) re-keys within one copy only, so the key\'s state would be split over the copies. ' +
+        "Re-key before the outer parallelism (keyBy(...) then parallel(...)), or drop the inner parallel(…): the job's parallelism already runs the pipeline in parallel.",
+    );
+  });
   it('a subtask that reads its input twice from a synchronous source gets every record in each reader (the input starts once every subtask subscribed)', async () => {
     type S = Observable<StreamElement<number, unknown>>;
     const input = () => from([...[1, 2, 3, 4, 5, 6].map((v) => record(v, v, `k${v}`)), watermark(MAX_WATERMARK)]);

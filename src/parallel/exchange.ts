@@ -2,7 +2,8 @@ import type { Observable, Subscriber, Subscription } from 'rxjs';
 import { withRuntime, type OperatorRuntime } from '../core/runtime.js';
 import type { Key, StreamElement, StreamRecord } from '../elements/index.js';
 import { keyGroupUnchecked } from '../keys/keyGroups.js';
-import { ConfigurationError } from '../errors/index.js';
+import { ConfigurationError, describeValue } from '../errors/index.js';
+import { OperatorObservable, subscribeElements } from '../elements/plumbing.js';
 import { mergeWithValve } from '../partitioning/merge.js';
 import { eagerPartitions } from '../partitioning/partition.js';
 
@@ -59,6 +60,11 @@ export class SubtaskExchange {
     private readonly runtimes: readonly OperatorRuntime[],
     /** Whether broadcast inputs meet here (the subtasks' inputs are dealt among them: see {@link KeyExchange.broadcast}). */
     private readonly broadcasts = false,
+    /**
+     * The key groups of the runtime the group runs in, when that is one subtask of an outer parallel pipeline (a
+     * `parallel` inside a job's copies or a worker thread): a `keyBy` here exchanges among this group's subtasks only.
+     */
+    private readonly outerOwns?: (group: number) => boolean,
   ) {}
 
   /** The exchange as subtask `subtask` sees it (its keyBys, and its broadcast inputs, in subscription order). */
@@ -86,7 +92,9 @@ export class SubtaskExchange {
     // (keys were checked by keyBy: the key group without checks, as 'hash' computes it)
     const by = broadcast ? 'broadcast' : owners === n ? 'hash' : (r: StreamRecord<unknown, unknown>) => Math.floor((keyGroupUnchecked(r.key as Key, maxParallelism) * owners) / maxParallelism);
     slot.outs[subtask] = out;
-    const { partitions, subscription } = eagerPartitions(withRuntime(stream$, this.runtimes[subtask] as OperatorRuntime), n, by, maxParallelism);
+    const owns = this.outerOwns;
+    const own$ = owns === undefined || broadcast ? stream$ : ownedKeysOnly(stream$, owns, maxParallelism);
+    const { partitions, subscription } = eagerPartitions(withRuntime(own$, this.runtimes[subtask] as OperatorRuntime), n, by, maxParallelism);
     // (until every subtask joined, the subtask's teardown ends it; then the receivers' merges hold it, and it ends
     // when they all let go of it)
     out.add(subscription);
@@ -101,6 +109,30 @@ export class SubtaskExchange {
       receiver.add(mergeWithValve(slot.parts.map((p) => (p as readonly Observable<Element>[])[j] as Observable<Element>), true, name).subscribe(receiver));
     }
   }
+}
+
+/**
+ * `keyed$` failing at the first record whose key the outer subtask does not own: a `keyBy` inside a `parallel` nested
+ * in an outer subtask re-keys among the inner subtasks only, so a new key belonging to another outer subtask would
+ * keep its state apart from that subtask's (the key's records counted in two places).
+ */
+function ownedKeysOnly(keyed$: Observable<Element>, owns: (group: number) => boolean, maxParallelism: number): Observable<Element> {
+  return new OperatorObservable<Element>((out) =>
+    subscribeElements(keyed$, out, (e: Element) => {
+      if (e.kind === 'record' && !owns(keyGroupUnchecked(e.key as Key, maxParallelism))) {
+        out.error(
+          new ConfigurationError(
+            'keyBy',
+            e.key,
+            `keyBy: key ${describeValue(e.key)} belongs to another subtask of the parallel pipeline around this parallel(…): a keyBy inside a parallel pipeline nested in parallel copies (runJob's parallelism, or a worker thread) re-keys within one copy only, so the key's state would be split over the copies. ` +
+              'Re-key before the outer parallelism (keyBy(...) then parallel(...)), or drop the inner parallel(…): the job\'s parallelism already runs the pipeline in parallel.',
+          ),
+        );
+        return;
+      }
+      out.next(e);
+    }),
+  );
 }
 
 /** The exchange of subtasks in worker threads: a keyBy there would move keys away from their key groups. @internal */

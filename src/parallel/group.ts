@@ -373,7 +373,7 @@ export class ParallelGroup {
   /** The runtimes of the in-process subtasks, with the exchange their `keyBy`s re-key through. */
   runtimes(): SubtaskRuntime[] {
     const runtimes: SubtaskRuntime[] = [];
-    const exchange = new SubtaskExchange(this.name, this.n, this.owners, this.maxParallelism, runtimes, this.options.dealtInputs === true);
+    const exchange = new SubtaskExchange(this.name, this.n, this.owners, this.maxParallelism, runtimes, this.options.dealtInputs === true, this.parent?.ownsKeyGroup);
     for (let i = 0; i < this.n; i++) runtimes.push(new SubtaskRuntime(this, i, exchange.forSubtask(i)));
     return runtimes;
   }
