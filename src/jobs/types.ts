@@ -255,6 +255,8 @@ export interface JobOptions<R> {
    * records are dealt to the subtasks in turn, and each `keyBy` sends a record to the subtask that owns its key
    * group (Flink's hash shuffle), whose outputs are merged. In-process, on this thread; for more threads put
    * `parallel(n, pipeline, { worker })` in the pipeline. A checkpoint taken at one parallelism restores at another.
+   * A stream the pipeline makes itself (`from(rules)` inside it, not a job source) runs in every copy: its records
+   * come once per copy — read such streams through `sources` to have them once.
    */
   readonly parallelism?: number;
   /**
