@@ -207,21 +207,28 @@ describe('runJob({ parallelism }): records dealt to the copies', () => {
   });
 });
 
+/**
+ * A `process` counting each key's records and emitting `<tag>:<value>[:<key>]#<count>`; named `tag`, or unnamed (named
+ * by its position).
+ */
+function counting(tag: string, how: { readonly named: boolean; readonly withKey: boolean }) {
+  return process<unknown, string, string, { n: ReturnType<typeof valueState<number>> }>({
+    ...(how.named ? { name: tag } : {}),
+    state: { n: valueState<number>() },
+    onElement(v, ctx) {
+      const n = (ctx.state.n.get() ?? 0) + 1;
+      ctx.state.n.set(n);
+      ctx.emit(`${tag}:${String(v)}${how.withKey ? `:${ctx.key}` : ''}#${n}`);
+    },
+  });
+}
+
 describe('the merges of parallel pipelines: names and restores', () => {
   it("runJob({ parallelism }) pairs each copy's keyBy with the same keyBy of the others, whatever is upstream of it (every copy subscribes in one order)", async () => {
     // a keyBy upstream of another keyBy in one branch, a keyBy in the other: the last copy to subscribe connected the
     // exchange in the middle of its subscription, so its keyBys were numbered in another order and paired with the
     // other copies' other ones — "x" reached the other branch's operator
-    const counter = (name: string) =>
-      process<unknown, string, string, { n: ReturnType<typeof valueState<number>> }>({
-        name,
-        state: { n: valueState<number>() },
-        onElement(v, ctx) {
-          const n = (ctx.state.n.get() ?? 0) + 1;
-          ctx.state.n.set(n);
-          ctx.emit(`${name}:${String(v)}:${ctx.key}#${n}`);
-        },
-      });
+    const counter = (name: string) => counting(name, { named: true, withKey: true });
     type In2 = { a: Observable<StreamElement<string, undefined>>; b: Observable<StreamElement<number, undefined>> };
     const pipeline = ({ a, b }: In2) =>
       mergeStreams(
@@ -243,15 +250,7 @@ describe('the merges of parallel pipelines: names and restores', () => {
     // a branch with a keyBy upstream of another keyBy, and a branch with one: the copies subscribed what is upstream
     // of a keyBy later, and numbered the counters of the two branches the other way round at parallelism 1 and 2,
     // so a rescaled restore handed each counter the other's state
-    const counter = (tag: string) =>
-      process<string, string, string, { n: ReturnType<typeof valueState<number>> }>({
-        state: { n: valueState<number>() },
-        onElement(v, ctx) {
-          const n = (ctx.state.n.get() ?? 0) + 1;
-          ctx.state.n.set(n);
-          ctx.emit(`${tag}:${v}#${n}`);
-        },
-      });
+    const counter = (tag: string) => counting(tag, { named: false, withKey: false });
     type In2 = { a: Observable<StreamElement<string, undefined>>; b: Observable<StreamElement<string, undefined>> };
     const pipeline = ({ a, b }: In2) =>
       mergeStreams(b.pipe(keyBy((x: string) => x), counter('P2'), keyBy((s: string) => s), counter('P3')), a.pipe(keyBy((x: string) => x), counter('P1')));

@@ -115,7 +115,7 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
     async open(offset) {
       const { fs } = nodeModules(description);
       const resume = parseNdjsonOffset(description, offset);
-      let position = resume.position;
+      const position = resume.position;
       // the offset: the position and the fingerprint of the bytes before it (the restored one until a line is taken)
       let current = offset ?? '0';
       const fh = await fs.promises.open(file, 'r');
@@ -179,9 +179,9 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
         const end = Math.min(values.length, taken + max);
         const out = values.slice(taken, end);
         if (end > taken) {
-          position = ends[end - 1] as number;
-          const length = Math.min(FINGERPRINT_BYTES, position - chunkBase);
-          current = `${position}:${length}:${fnv1a(chunk.subarray(position - chunkBase - length, position - chunkBase))}`;
+          const after = ends[end - 1] as number;
+          const length = Math.min(FINGERPRINT_BYTES, after - chunkBase);
+          current = `${after}:${length}:${fnv1a(chunk.subarray(after - chunkBase - length, after - chunkBase))}`;
         }
         taken = end;
         return { values: out, done: eof && taken >= values.length };

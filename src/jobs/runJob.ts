@@ -711,17 +711,23 @@ class JobRunner<T, R> {
     // the merges parallelism makes (of the job's copies, of a parallel pipeline's subtasks) come and go with it: a
     // checkpoint's that this run lacks are dropped (docs/SEMANTICS.md §2.6); the pipeline's own merges are said, not
     // refused (a merge gone, or a job resumed at another parallelism: its merges inside or outside the copies)
-    const missingSnapshots = loaded.operators.filter((s) => !names.has(s.operator) && s.operator !== DEALING && s.operator !== SOURCE_NAMES && mergeSnapshotKind(s) !== 'parallelism');
-    const missing = missingSnapshots.map((s) => s.operator);
-    const merges = missingSnapshots.filter((s) => mergeSnapshotKind(s) === 'pipeline').map((s) => s.operator);
+    const merges: string[] = [];
+    const unknown: string[] = [];
+    for (const s of loaded.operators) {
+      if (names.has(s.operator) || s.operator === DEALING || s.operator === SOURCE_NAMES) continue;
+      const merge = mergeSnapshotKind(s);
+      if (merge === 'pipeline') merges.push(s.operator);
+      else if (merge === undefined) unknown.push(s.operator);
+    }
     if (merges.length > 0) {
-      const why = this.copies > 1 ? "its merges run inside the job's parallel copies, named after them" : merges.some((n) => n.includes('/')) ? "the merges were inside the job's parallel copies" : 'the pipeline has no merge at that place';
+      let why = 'the pipeline has no merge at that place';
+      if (this.copies > 1) why = "its merges run inside the job's parallel copies, named after them";
+      else if (merges.some((n) => n.includes('/'))) why = "the merges were inside the job's parallel copies";
       this.warn(
         `runJob(${this.config.name}): checkpoint ${loaded.id} holds what merge(s) ${merges.map((n) => `'${n}'`).join(', ')} knew of their inputs, which this run does not restore ` +
           `(${why}): they start with every input at MIN_WATERMARK (lateness right after the restore may differ from an uninterrupted run).`,
       );
     }
-    const unknown = missing.filter((n) => !merges.includes(n));
     if (unknown.length > 0) {
       throw new JobError(
         unknown[0] as string,

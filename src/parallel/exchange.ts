@@ -102,10 +102,10 @@ export class SubtaskExchange {
     slot.subscriptions[subtask] = subscription;
     if (++slot.joined < n) return;
     for (let i = 0; i < n; i++) (slot.outs[i] as Subscriber<Element>).remove(slot.subscriptions[i] as Subscription);
+    // (each receiver's merge in its subtask's checkpoints: its valve knows which sender was where)
+    const name = `${this.group}/${broadcast ? 'broadcast' : 'keyBy'}@${ordinal}`;
     for (let j = 0; j < n; j++) {
       const receiver = slot.outs[j] as Subscriber<Element>;
-      // (each receiver's merge in its subtask's checkpoints: its valve knows which sender was where)
-      const name = `${this.group}/${broadcast ? 'broadcast' : 'keyBy'}@${ordinal}`;
       receiver.add(mergeWithValve(slot.parts.map((p) => (p as readonly Observable<Element>[])[j] as Observable<Element>), true, name).subscribe(receiver));
     }
   }

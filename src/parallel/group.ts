@@ -190,8 +190,6 @@ export class ParallelOperatorInstance implements StatefulOperatorInstance {
     return combineSnapshots(this.name, parts, parts.map((_, i) => this.group.range(i)), this.group.parent?.ownsKeyGroup);
   }
 
-
-
   /** The subtask that owns `key` (by key group: state is found by key group, not by subtask number). */
   private memberOf(key: unknown): StatefulOperatorInstance {
     if (!isKey(key)) throw new InvalidKeyError(this.name, key, describeValue(key));
@@ -428,7 +426,7 @@ export class SubtaskRuntime implements OperatorRuntime {
   }
   restoreFor(name: string): readonly OperatorSnapshot[] | undefined {
     // (keyed state is found by key group; a merge's valve is this subtask's own)
-    return subtaskSnapshots(name, this.group.parent?.restoreFor?.(name), this.subtask, this.group.n);
+    return subtaskSnapshots(this.group.parent?.restoreFor?.(name), this.subtask, this.group.n);
   }
   warn(operator: string, message: string): void {
     const text = `parallel subtask ${this.subtask}: ${message}`;

@@ -118,7 +118,6 @@ function pathInUrl(path: string): string {
   return WINDOWS_DRIVE.test(path) ? `/${escaped}` : escaped;
 }
 
-/** A value codec loader for the threads (loaded once, on first use). */
 /**
  * `source` whose subscriptions wait until `release()` (in order), then go straight through.
  *
@@ -145,6 +144,7 @@ function heldUntilReleased<T>(source: Observable<T>): { readonly stream: Observa
   };
 }
 
+/** A value codec loader for the threads (loaded once, on first use). */
 let codecModule: Promise<typeof import('./threads/msgpack.js')> | undefined;
 
 /**

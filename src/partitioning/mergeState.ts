@@ -212,30 +212,24 @@ export function combineMergeSnapshots(name: string, parts: readonly OperatorSnap
 }
 
 /**
- * The snapshots of operator `name` as subtask `subtask` of `n` restores them: a merge's own part of its group's
- * snapshot (see {@link combineMergeSnapshots}) when the checkpoint had `n` subtasks too, else every input at the
- * merge's lowest watermark (another parallelism; a merge saved outside parallel subtasks); any other operator's as
- * they are (its state is found by key group).
+ * The snapshots of an operator as subtask `subtask` of `n` restores them: a merge's own part of its group's snapshot
+ * (see {@link combineMergeSnapshots}) when the checkpoint had `n` subtasks too, else every input at the merge's
+ * lowest watermark (another parallelism); any other operator's as they are (its state is found by key group). (A
+ * merge inside subtasks is named after its group, `<group>/…`, so no merge saved outside them reaches here.)
  *
  * @example
  * ```ts
- * restoreFor(name) { return subtaskSnapshots(name, parent.restoreFor(name), this.subtask, this.group.n); }
+ * restoreFor(name) { return subtaskSnapshots(parent.restoreFor(name), this.subtask, this.group.n); }
  * ```
  *
  * @internal
  */
-export function subtaskSnapshots(name: string, snapshots: readonly OperatorSnapshot[] | undefined, subtask: number, n: number): readonly OperatorSnapshot[] | undefined {
+export function subtaskSnapshots(snapshots: readonly OperatorSnapshot[] | undefined, subtask: number, n: number): readonly OperatorSnapshot[] | undefined {
   const last = snapshots?.[snapshots.length - 1];
   if (last?.watermark === undefined || last.entries.length > 0) return snapshots;
   const saved = decodeValue(last.watermark) as SavedState | number;
-  if (typeof saved !== 'object' || saved === null) return snapshots;
-  let part: SavedState;
-  if ('subtasks' in saved && Array.isArray(saved.subtasks)) {
-    const own = saved.subtasks[subtask];
-    part = saved.subtasks.length === n && own !== undefined ? own : { watermark: saved.watermark, atWatermark: 1 };
-  } else if (('merge' in saved && saved.merge === 1) || (/^union@\d+$/.test(name) && 'inputs' in saved)) {
-    // (a merge saved outside parallel subtasks: its inputs were the whole stream's, not this subtask's)
-    part = { watermark: saved.watermark, atWatermark: 1 };
-  } else return snapshots;
+  if (typeof saved !== 'object' || saved === null || !('subtasks' in saved) || !Array.isArray(saved.subtasks)) return snapshots;
+  const own = saved.subtasks[subtask];
+  const part: SavedState = saved.subtasks.length === n && own !== undefined ? own : { watermark: saved.watermark, atWatermark: 1 };
   return [{ ...last, watermark: encodeValue(part) }];
 }
