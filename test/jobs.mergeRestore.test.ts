@@ -5,6 +5,7 @@ import { boundedOutOfOrderness, count, fromArray, memoryStore, mergeStreams, run
 import { aggregate, eventTime, filter, keyBy, map, parallel, process, unionWith, window } from '../operators/index.js';
 import type { Observable } from 'rxjs';
 import { gated } from './support/gated.js';
+import { mergedStamps, type Stamped } from './fixtures/parallel/mergedStamps.js';
 
 type E = { readonly id: string; readonly ts: number };
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
@@ -352,5 +353,48 @@ describe('the merges of parallel pipelines: names and restores', () => {
     await runJob({ name: 'slash', source: fromArray([{ id: 'a', ts: 1 }]), pipeline: counting('per-user/outputs'), sink: toArray<string>(), checkpoint: { intervalMs: 1e9, store } }).done;
     const job = runJob({ name: 'slash', source: fromArray([{ id: 'a', ts: 1 }]), pipeline: counting('other'), sink: toArray<string>(), checkpoint: { intervalMs: 1e9, store } });
     await expect(job.done).rejects.toThrow("runJob(slash): checkpoint 1 holds state of operator(s) 'per-user/outputs' that the pipeline lacks");
+  });
+});
+
+describe('keyed operators in parallel subtasks standing at different event times', () => {
+  // each subtask stamps its own records (watermarks made inside the subtasks): all records go to subtask 0 (one key),
+  // whose window stands at 1499 before b2 (1200) comes; subtask 1 gets none and stands at MIN
+  const xs: readonly Stamped[] = [
+    { id: 'a0', ts: 2000 },
+    { id: 'b0', ts: 1000 },
+    { id: 'b1', ts: 1500 },
+    { id: 'b2', ts: 1200 },
+    { id: 'a1', ts: 2500 },
+  ];
+  /** The output, resumed at `resumeAt` subtasks after `cut` records when asked. */
+  async function run(cut?: number, resumeAt = 2): Promise<string[]> {
+    const s = stepper(xs.map((x) => ({ id: x.id, ts: x.ts })));
+    const store = memoryStore();
+    const out = toArray<string>();
+    const start = (n: number) =>
+      runJob({ name: 'clocks', source: s.source, pipeline: (src: Observable<StreamElement<E, undefined>>) => src.pipe(keyBy(() => 'k'), parallel(n, mergedStamps)), sink: out, checkpoint: { intervalMs: 1e9, store } });
+    let job = start(2);
+    for (let k = 0; k <= xs.length; k++) {
+      if (k === cut) {
+        await job.stop({ savepoint: true });
+        job = start(resumeAt);
+      }
+      await s.step();
+    }
+    await job.done;
+    return [...out.values];
+  }
+
+  it('each subtask restores its own clock (and its merge its own valve): resumed at any cut, the uninterrupted output', async () => {
+    const uninterrupted = await run();
+    expect(uninterrupted).toStrictEqual(['[1000] n=1', '[1500] n=1', '[2000] n=1', '[2500] n=1']);
+    for (let cut = 0; cut <= xs.length; cut++) expect(await run(cut), `resumed after ${cut} records`).toStrictEqual(uninterrupted);
+  });
+
+  it('resumed at another parallelism, every subtask starts at the lowest clock: never later than the uninterrupted run', async () => {
+    // the idle subtask stood at MIN: b2 is on time after a resume at 3 or 1
+    for (const resumeAt of [3, 1]) {
+      expect(await run(3, resumeAt), `resumed at ${resumeAt}`).toStrictEqual(['[1000] n=1', '[1200] n=1', '[1500] n=1', '[2000] n=1', '[2500] n=1']);
+    }
   });
 });

@@ -15,6 +15,7 @@ import exiting from './fixtures/parallel/exiting.js';
 import { pipeline as rekeying } from './fixtures/parallel/rekeying.js';
 import { runningTotal, windowCount, type Event } from './fixtures/parallel/windowCount.js';
 import { sessionCount } from './fixtures/parallel/sessionCount.js';
+import { mergedStamps, type Stamped } from './fixtures/parallel/mergedStamps.js';
 import closureState from './fixtures/parallel/closureState.js';
 import passThrough from './fixtures/parallel/passThrough.js';
 import sameNames from './fixtures/parallel/sameNames.js';
@@ -25,21 +26,38 @@ const fixture = (name: string) => new URL(`./fixtures/parallel/${name}.ts`, impo
 const windowModule = fixture('windowCount');
 
 /** A replayable source whose first opening pauses before index `cut` until the job is stopped; `reached` resolves there. */
-function pausedAt(events: readonly Event[], cut: number): { source: Source<Event>; reached: Promise<void> } {
+function pausedAt<T = Event>(events: readonly T[], cut: number): { source: Source<T>; reached: Promise<void> } {
   let stopAt!: () => void;
   const reached = new Promise<void>((r) => (stopAt = r));
   let opening = 0;
-  const source: Source<Event> = fromAsyncIterable(async function* () {
+  const source: Source<T> = fromAsyncIterable(async function* () {
     const first = opening++ === 0;
     for (let i = 0; i < events.length; i++) {
       if (first && i === cut) {
         stopAt();
         await new Promise(() => undefined);
       }
-      yield events[i] as Event;
+      yield events[i] as T;
     }
   });
   return { source, reached };
+}
+
+/**
+ * The output of a checkpointed job over `events` stopped with a savepoint before index `cut` and resumed from it (the
+ * resume restores from the savepoint); `saved` is shown the savepoint's operator names.
+ */
+async function resumedAt<T>(events: readonly T[], cut: number, pipeline: OperatorFunction<StreamElement<T, undefined>, StreamElement<string>>, saved?: (operators: string[]) => void): Promise<string[]> {
+  const { source, reached } = pausedAt(events, cut);
+  const store = memoryStore();
+  const out = toArraySink<string>();
+  const job1 = runJob({ name: 'cut', source, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store } });
+  await reached;
+  await job1.stop({ savepoint: true });
+  saved?.((await store.loadCheckpoint('cut', 'latest'))?.operators.map((o) => o.operator) ?? []);
+  const resumed = await runJob({ name: 'cut', source, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store } }).done;
+  expect(resumed.restoredFrom, `cut ${cut}`).toBe(1);
+  return [...out.values];
 }
 
 const keyed = (events: readonly (readonly [Event, number])[]) =>
@@ -155,16 +173,26 @@ describe('parallel in worker threads', () => {
     const reference = toArraySink<string>();
     await runJob({ name: 'ref', source: fromArray(events), pipeline, sink: reference }).done;
     expect(reference.values.length).toBeGreaterThan(60);
-    for (const cut of [40, 150, 260]) {
-      const { source, reached } = pausedAt(events, cut);
-      const store = memoryStore();
-      const out = toArraySink<string>();
-      const job1 = runJob({ name: 'cut', source, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store } });
-      await reached;
-      await job1.stop({ savepoint: true });
-      const s2 = await runJob({ name: 'cut', source, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store } }).done;
-      expect(s2.restoredFrom, `cut ${cut}`).toBe(1);
-      expect(out.values, `cut ${cut}`).toStrictEqual(reference.values);
+    for (const cut of [40, 150, 260]) expect(await resumedAt(events, cut, pipeline), `cut ${cut}`).toStrictEqual(reference.values);
+  });
+
+  it("merges inside the workers' pipelines and each subtask's clock are in checkpoints: savepoints at every cut, resumed — the uninterrupted output", { timeout: 120_000 }, async () => {
+    // each subtask stamps its records itself, in two halves merged again (test/fixtures/parallel/mergedStamps.ts); one
+    // key, so subtask 1 stays idle at MIN: without its own clock and merge back, b2 (1200) is on time after a resume
+    const events: Stamped[] = [
+      { id: 'a0', ts: 2000 },
+      { id: 'b0', ts: 1000 },
+      { id: 'b1', ts: 1500 },
+      { id: 'b2', ts: 1200 },
+      { id: 'a1', ts: 2500 },
+    ];
+    const pipeline = pipe(keyBy((_: Stamped) => 'k'), parallel(2, mergedStamps, { worker: fixture('mergedStamps') }));
+    const reference = toArraySink<string>();
+    await runJob({ name: 'ref', source: fromArray(events), pipeline, sink: reference }).done;
+    expect(reference.values).toStrictEqual(['[1000] n=1', '[1500] n=1', '[2000] n=1', '[2500] n=1']);
+    for (let cut = 1; cut <= 4; cut++) {
+      const out = await resumedAt(events, cut, pipeline, (saved) => expect(saved.sort()).toStrictEqual(['parallel@0/outputs', 'parallel@0/union@0', 'w']));
+      expect(out, `cut ${cut}`).toStrictEqual(reference.values);
     }
   });
 

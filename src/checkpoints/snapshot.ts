@@ -698,8 +698,8 @@ export class PackedSnapshot implements OperatorSnapshot {
     };
   }
 
-  /** The same snapshot with the operator's watermark. */
-  withWatermark(watermark: string): PackedSnapshot {
+  /** The same snapshot with the operator's watermark (undefined: none, MIN). */
+  withWatermark(watermark: string | undefined): PackedSnapshot {
     return new PackedSnapshot(this.operator, this.full, this.maxParallelism, this.chunks, this.count, watermark, this.churn, this.rowSizes);
   }
 }

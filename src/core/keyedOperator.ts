@@ -1,5 +1,6 @@
 import { asyncScheduler, Subscriber, type Observer, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { ownClock } from '../checkpoints/subtaskClocks.js';
 import { isOutputTag, MAX_WATERMARK, MIN_WATERMARK, type Key, type OutputTag, type StreamElement, type StreamRecord } from '../elements/index.js';
 import { ConfigurationError, describeValue, InvalidKeyError, NotAStreamElementError, TidewaterError, UserFunctionError } from '../errors/index.js';
 import { isControlElement, OperatorObservable } from '../elements/plumbing.js';
@@ -124,7 +125,8 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
     if (last?.watermark === undefined) return;
     // one input: the watermark; two inputs: { watermark, inputs: what the combiner knows of them, operator?: the
     // operator's own state beside the keyed state (a broadcast state) }
-    const saved = decodeValue(last.watermark) as number | OperatorLevelState;
+    // (saved by parallel subtasks each at its own time, restored outside them: the lowest, src/checkpoints/subtaskClocks.ts)
+    const saved = ownClock(decodeValue(last.watermark)) as number | OperatorLevelState;
     this.watermark = typeof saved === 'number' ? saved : saved.watermark;
     // (a finished snapshot holds no keyed state; one taken at MAX before that existed holds all of it)
     if (this.watermark === MAX_WATERMARK) this.restoredAtEnd = this.backend.entryCount === 0 ? 'finished' : 'kept';

@@ -65,6 +65,28 @@ export interface StatefulOperatorInstance {
 export type PlaceKind = 'union' | 'parallel';
 
 /**
+ * Names for the merges and groups one parallel subtask subscribes (see {@link OperatorRuntime.placeName}):
+ * `<group>/<kind>@<k>`, `k` counted per kind by the function returned (one per subtask).
+ *
+ * @example
+ * ```ts
+ * const name = placesIn('parallel@0');
+ * name('union'); // 'parallel@0/union@0'
+ * name('union'); // 'parallel@0/union@1'
+ * ```
+ *
+ * @internal
+ */
+export function placesIn(group: string): (kind: PlaceKind) => string {
+  const places = new Map<PlaceKind, number>();
+  return (kind) => {
+    const local = places.get(kind) ?? 0;
+    places.set(kind, local + 1);
+    return `${group}/${kind}@${local}`;
+  };
+}
+
+/**
  * The runtime a stateful operator runs in: the clock, where to register for checkpoints, what to restore, where side
  * outputs and warnings go. Whoever runs a pipeline (`runJob`, the test harness, a parallel subtask) subscribes it with
  * a subscriber that carries its runtime ({@link PipelineRuntime.subscribe}); each operator finds it, when it is
@@ -242,6 +264,11 @@ export interface PipelineRuntimeOptions {
   readonly positions?: readonly number[] | null;
   /** Where `keyBy` sends re-keyed records (a subtask in a worker thread: nowhere, it is refused). */
   readonly exchange?: KeyExchange;
+  /**
+   * A subtask in a worker thread: its group's name, which names its merges and groups `<group>/<kind>@<k>` (see
+   * {@link OperatorRuntime.placeName}); undefined: `<kind>@<k>`, or none with an {@link exchange}.
+   */
+  readonly places?: string;
 }
 
 /**
@@ -270,6 +297,7 @@ export class PipelineRuntime implements OperatorRuntime {
   readonly checkpointed: boolean;
   readonly ownsKeyGroup: ((group: number) => boolean) | undefined;
   readonly exchange: KeyExchange | undefined;
+  readonly placeName: ((kind: PlaceKind) => string) | undefined;
   /** Whether part of the pipeline runs in worker threads (see {@link OperatorRuntime.crossThreads}). */
   crossesThreads = false;
   private position = 0;
@@ -285,6 +313,7 @@ export class PipelineRuntime implements OperatorRuntime {
     this.checkpointed = options.checkpointed;
     this.ownsKeyGroup = options.ownsKeyGroup;
     this.exchange = options.exchange;
+    this.placeName = options.places === undefined ? undefined : placesIn(options.places);
     const positions = options.positions;
     this.nextPosition =
       positions === null

@@ -4,9 +4,9 @@ import { MIN_WATERMARK, type Key } from '../elements/index.js';
 import { ConfigurationError, InvalidKeyError, describeValue } from '../errors/index.js';
 import { keyGroupOf, keyGroupRange, partitionOfKeyGroup } from '../keys/keyGroups.js';
 import { isKey } from '../keys/validate.js';
-import { decodeValue } from '../state/codec.js';
+import { combineClocks } from '../checkpoints/subtaskClocks.js';
 import { SubtaskExchange, type KeyExchange } from './exchange.js';
-import { lateOperatorError, type OperatorRuntime, type PlaceKind, type SnapshotOptions, type StatefulOperatorInstance } from '../core/runtime.js';
+import { lateOperatorError, placesIn, type OperatorRuntime, type PlaceKind, type SnapshotOptions, type StatefulOperatorInstance } from '../core/runtime.js';
 import { combineMergeSnapshots, nextPlaceName, subtaskSnapshots } from '../partitioning/mergeState.js';
 
 /**
@@ -35,8 +35,8 @@ export interface ReportedMetrics {
 
 /**
  * Folds the snapshots the subtasks took of one operator at one checkpoint into the operator's one snapshot: the
- * subtasks own disjoint key groups, so their entries side by side are the whole state (docs/SEMANTICS.md §7.1). The
- * watermark is the lowest of theirs. All full: full. Otherwise a delta; a subtask that snapshotted in full (its
+ * subtasks own disjoint key groups, so their entries side by side are the whole state (docs/SEMANTICS.md §7.1). Each
+ * subtask's clock is kept (src/checkpoints/subtaskClocks.ts). All full: full. Otherwise a delta; a subtask that snapshotted in full (its
  * first snapshot, or its change tracking saturated) has its key groups (`ranges[i]`, of them only those `owns` says
  * the group's own subtask owns: a group nested in a parallel job owns part of its range) marked as replaced whole
  * ({@link CLEAR_KEY_GROUP_PATH}), its entries following.
@@ -53,10 +53,6 @@ export function combineSnapshots(
   if (first === undefined) throw new Error(`${name}: no subtask snapshots to combine`);
   if (parts.length === 1) return first;
   const full = parts.every((p) => p.full);
-  // the lowest watermark; a two-input operator's saved inputs (and broadcast state) come with it, whole (the first
-  // part's when all are at MAX_WATERMARK, the end of input)
-  let watermark = operatorWatermarkOf(first);
-  let savedWatermark = first.watermark;
   const chunks: string[] = [];
   let count = 0;
   // of a delta: the parts' churn — not known when a part is full (its key groups' earlier rows all superseded) or not
@@ -70,11 +66,6 @@ export function combineSnapshots(
   };
   parts.forEach((p, i) => {
     if (p.maxParallelism !== first.maxParallelism) throw new Error(`${name}: subtask snapshots disagree on maxParallelism (${p.maxParallelism} vs ${first.maxParallelism})`);
-    const w = operatorWatermarkOf(p);
-    if (w < watermark) {
-      watermark = w;
-      savedWatermark = p.watermark;
-    }
     // a full part within a delta: its key groups are cleared before its entries; a part not packed yet is packed
     const range = ranges[i];
     const clear = !full && p.full;
@@ -100,17 +91,9 @@ export function combineSnapshots(
       addSizes(p.rowSizes);
     }
   });
-  return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, savedWatermark, !full && churnKnown ? churn : undefined, rowSizes);
-}
-
-/**
- * The event time a snapshot saved for its operator: one input saves its watermark (a number), two inputs an object
- * with it (`KeyedOperatorCore.snapshot`); `MIN_WATERMARK` when none.
- */
-function operatorWatermarkOf(p: OperatorSnapshot): number {
-  if (p.watermark === undefined) return MIN_WATERMARK;
-  const saved = decodeValue(p.watermark) as number | { readonly watermark: number };
-  return typeof saved === 'number' ? saved : saved.watermark;
+  // each subtask's clock (its watermark; a two-input operator's inputs and broadcast state beside it), or the one they share
+  const clocks = combineClocks(parts.map((p) => p.watermark));
+  return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, clocks, !full && churnKnown ? churn : undefined, rowSizes);
 }
 
 /** {@link CLEAR_KEY_GROUP_PATH} as it is written inside a chunk's JSON string. */
@@ -368,6 +351,17 @@ export class ParallelGroup {
     return this.parent?.onBarrier !== undefined;
   }
 
+  /**
+   * What names the merges and groups one subtask subscribes (see {@link OperatorRuntime.placeName}):
+   * `<group>/<kind>@<k>`, `k` counted in the subtask — a new counter per subtask. Undefined inside a cluster stage,
+   * whose merges stay out of checkpoints (so do its subtasks').
+   */
+  placeNamer(): ((kind: PlaceKind) => string) | undefined {
+    const parent = this.parent;
+    if (parent?.exchange !== undefined && parent.placeName === undefined) return undefined;
+    return placesIn(this.name);
+  }
+
   /** The runtimes of the in-process subtasks, with the exchange their `keyBy`s re-key through. */
   runtimes(): SubtaskRuntime[] {
     const runtimes: SubtaskRuntime[] = [];
@@ -388,8 +382,6 @@ export class SubtaskRuntime implements OperatorRuntime {
   /** Unnamed operators take the positions subtask 0 took from the outer runtime (none without one). */
   readonly nextPosition: (() => number) | undefined;
   private local = 0;
-  /** Merges and groups subscribed so far in this subtask, by kind (see {@link OperatorRuntime.placeName}). */
-  private readonly places = new Map<PlaceKind, number>();
   readonly placeName: ((kind: PlaceKind) => string) | undefined;
 
   readonly crossThreads: (() => void) | undefined;
@@ -410,15 +402,7 @@ export class SubtaskRuntime implements OperatorRuntime {
     this.fullSnapshot = parent?.fullSnapshot;
     this.sideOutput = parent?.sideOutput;
     this.nextPosition = parent?.nextPosition === undefined ? undefined : () => group.position(this.local++) as number;
-    // (inside a cluster stage, whose merges stay out of checkpoints, so do the subtasks')
-    this.placeName =
-      parent?.exchange !== undefined && parent.placeName === undefined
-        ? undefined
-        : (kind) => {
-            const local = this.places.get(kind) ?? 0;
-            this.places.set(kind, local + 1);
-            return `${group.name}/${kind}@${local}`;
-          };
+    this.placeName = group.placeNamer();
   }
 
   register(instance: StatefulOperatorInstance): void {

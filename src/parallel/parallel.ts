@@ -234,8 +234,11 @@ export function parallelOutputs(
   });
 }
 
-/** The stateful operators `pipeline` holds, found by subscribing it once to nothing (names and positions taken). */
-function probe<T, K, R, K2>(pipeline: OperatorFunction<StreamElement<T, K>, StreamElement<R, K2>>, group: ParallelGroup): string[] {
+/**
+ * The stateful operators `pipeline` holds, found by subscribing it once to nothing (names and positions taken); its
+ * merges among them when `keepsMerges` (named as a subtask names them: the workers do the same).
+ */
+function probe<T, K, R, K2>(pipeline: OperatorFunction<StreamElement<T, K>, StreamElement<R, K2>>, group: ParallelGroup, keepsMerges: boolean): string[] {
   const names: string[] = [];
   const parent = group.parent;
   let local = 0;
@@ -248,9 +251,10 @@ function probe<T, K, R, K2>(pipeline: OperatorFunction<StreamElement<T, K>, Stre
       // (as in-process: the workers' checkpoints would hold one of them under the name)
       if (names.includes(instance.name)) throw duplicateNameError(instance.name);
       names.push(instance.name);
-      group.operator(instance.name);
+      group.operator(instance.name, instance.isMerge === true);
     },
     nextPosition: parent?.nextPosition === undefined ? undefined : () => group.position(local++) as number,
+    placeName: keepsMerges ? group.placeNamer() : undefined,
     restoreFor: () => undefined,
     exchange: NO_EXCHANGE,
   };
@@ -273,15 +277,18 @@ function subscribeThreaded<T, K, R, K2>(
   by: Partitioner<T, K>,
   module: string,
 ): Subscription | undefined {
+  // the workers' merges are in checkpoints when the workers take snapshots, outside a cluster stage (as in-process)
+  const parent = group.parent;
+  const keepsMerges = parent?.checkpointed === true && parent.onBarrier !== undefined && group.placeNamer() !== undefined;
   let names: string[];
   try {
-    names = probe(pipeline, group);
+    names = probe(pipeline, group, keepsMerges);
   } catch (err) {
     out.error(err);
     return undefined;
   }
-  group.parent?.crossThreads?.();
-  const host = new ThreadedSubtasks(group, module, names, (err) => out.error(err));
+  parent?.crossThreads?.();
+  const host = new ThreadedSubtasks(group, module, names, keepsMerges, (err) => out.error(err));
   const subscription = new Subscription(() => host.close());
   host.holdUntilReady();
   subscription.add(parallelOutputs(group, Array.from({ length: group.n }, (_, i) => host.output(i))).subscribe(out));

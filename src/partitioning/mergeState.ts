@@ -1,6 +1,7 @@
 import type { Subscriber } from 'rxjs';
 import { PackedSnapshot, type OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { runtimeOf, type OperatorRuntime, type PlaceKind, type StatefulOperatorInstance } from '../core/runtime.js';
+import { clockOfSubtask } from '../checkpoints/subtaskClocks.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
 import type { WatermarkCombiner } from './valve.js';
 
@@ -214,8 +215,9 @@ export function combineMergeSnapshots(name: string, parts: readonly OperatorSnap
 /**
  * The snapshots of an operator as subtask `subtask` of `n` restores them: a merge's own part of its group's snapshot
  * (see {@link combineMergeSnapshots}) when the checkpoint had `n` subtasks too, else every input at the merge's
- * lowest watermark (another parallelism); any other operator's as they are (its state is found by key group). (A
- * merge inside subtasks is named after its group, `<group>/…`, so no merge saved outside them reaches here.)
+ * lowest watermark (another parallelism); a keyed operator's with its own clock, or the lowest at another
+ * parallelism (src/checkpoints/subtaskClocks.ts; its state is found by key group). (A merge inside subtasks is named
+ * after its group, `<group>/…`, so no merge saved outside them reaches here.)
  *
  * @example
  * ```ts
@@ -226,10 +228,19 @@ export function combineMergeSnapshots(name: string, parts: readonly OperatorSnap
  */
 export function subtaskSnapshots(snapshots: readonly OperatorSnapshot[] | undefined, subtask: number, n: number): readonly OperatorSnapshot[] | undefined {
   const last = snapshots?.[snapshots.length - 1];
-  if (last?.watermark === undefined || last.entries.length > 0) return snapshots;
+  if (snapshots === undefined || last?.watermark === undefined) return snapshots;
   const saved = decodeValue(last.watermark) as SavedState | number;
-  if (typeof saved !== 'object' || saved === null || !('subtasks' in saved) || !Array.isArray(saved.subtasks)) return snapshots;
-  const own = saved.subtasks[subtask];
-  const part: SavedState = saved.subtasks.length === n && own !== undefined ? own : { watermark: saved.watermark, atWatermark: 1 };
-  return [{ ...last, watermark: encodeValue(part) }];
+  let own: string | undefined;
+  if (typeof saved === 'object' && saved !== null && 'subtasks' in saved && Array.isArray(saved.subtasks)) {
+    const part = saved.subtasks[subtask];
+    own = encodeValue(saved.subtasks.length === n && part !== undefined ? part : { watermark: saved.watermark, atWatermark: 1 });
+  } else {
+    own = clockOfSubtask(last.watermark, subtask, n);
+    if (own === last.watermark) return snapshots;
+  }
+  const mine: OperatorSnapshot =
+    last instanceof PackedSnapshot
+      ? last.withWatermark(own)
+      : { operator: last.operator, full: last.full, maxParallelism: last.maxParallelism, ...(own !== undefined ? { watermark: own } : {}), entries: last.entries };
+  return [...snapshots.slice(0, -1), mine];
 }

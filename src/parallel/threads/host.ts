@@ -4,6 +4,7 @@ import type { StreamElement, StreamRecord } from '../../elements/index.js';
 import { isControlElement } from '../../elements/plumbing.js';
 import { ConfigurationError, NotAStreamElementError, SubtaskError, TidewaterError, UserFunctionError } from '../../errors/index.js';
 import { hashPartitionOf } from '../../partitioning/partition.js';
+import { subtaskSnapshots } from '../../partitioning/mergeState.js';
 import { ownsKeyGroup, type ParallelGroup } from '../group.js';
 import { BatchDecoder, BatchEncoder, cannotCrossMessage, transferables, type BatchReader, type ValueCodec } from './codec.js';
 import { startThread, type SubtaskThread } from './platform.js';
@@ -293,6 +294,8 @@ export class ThreadedSubtasks {
     private readonly group: ParallelGroup,
     private readonly module: string,
     private readonly names: readonly string[],
+    /** Whether the workers keep their merges in checkpoints (named after the group, as in-process subtasks do). */
+    private readonly keepsMerges: boolean,
     private readonly fail: (err: unknown) => void,
   ) {
     for (let i = 0; i < group.n; i++) {
@@ -409,7 +412,8 @@ export class ThreadedSubtasks {
       const owns = ownsKeyGroup(parent, range);
       const restore: [string, WireSnapshot[]][] = [];
       for (const name of this.names) {
-        const chain = parent?.restoreFor?.(name);
+        // (keyed state is found by key group; a merge's valve and a keyed operator's clock are the subtask's own)
+        const chain = subtaskSnapshots(parent?.restoreFor?.(name), r.index, this.group.n);
         if (chain !== undefined && chain.length > 0) restore.push([name, chain.map((s) => restoreWire(s, owns))]);
       }
       const thread = startThread(this.module, {
@@ -429,6 +433,7 @@ export class ThreadedSubtasks {
         ...(range !== undefined ? { range } : {}),
         positions: parent?.nextPosition === undefined ? null : this.group.takenPositions(),
         names: this.names,
+        ...(this.keepsMerges ? { places: this.group.name } : {}),
         checkpointed: parent?.checkpointed === true && parent.onBarrier !== undefined,
         sendFinalState: parent?.checkpointed === true,
         restore,

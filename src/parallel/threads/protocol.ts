@@ -49,6 +49,11 @@ export type ToWorker =
       readonly positions: readonly number[] | null;
       /** Names of the stateful operators the operator's side found in the pipeline (the worker must find the same). */
       readonly names: readonly string[];
+      /**
+       * The group's name when the worker keeps its merges in checkpoints: it names them `<group>/<kind>@<k>`, as an
+       * in-process subtask does (absent: they are not registered, as in a cluster stage).
+       */
+      readonly places?: string;
       readonly checkpointed: boolean;
       /**
        * The operator's side may take the subtask's state after its input ended (its runtime takes checkpoints: the

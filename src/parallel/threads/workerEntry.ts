@@ -100,6 +100,7 @@ class Subtask {
       checkpointed: init.checkpointed,
       maxParallelism: init.maxParallelism,
       positions: init.positions,
+      ...(init.places !== undefined ? { places: init.places } : {}),
       exchange: NO_EXCHANGE,
       ...(range !== undefined ? { ownsKeyGroup: (g: number) => g >= range.first && g <= range.last } : {}),
       fullSnapshot: (id) => this.fullFlags.get(id) === true,
