@@ -2,7 +2,7 @@
 // does (its valve is in the checkpoint, docs/SEMANTICS.md §2.4, §8): lateness and timer firings are the same.
 import { describe, expect, it } from 'vitest';
 import { boundedOutOfOrderness, count, fromArray, memoryStore, mergeStreams, runJob, sideOutput, toArray, tumblingWindows, valueState, type Source, type SourceRead, type StreamElement, type StreamRecord, type WindowResult } from '../src/index.js';
-import { aggregate, eventTime, filter, keyBy, map, parallel, process, unionWith, window } from '../operators/index.js';
+import { aggregate, coProcess, eventTime, filter, intervalJoin, keyBy, map, parallel, process, unionWith, window } from '../operators/index.js';
 import type { Observable } from 'rxjs';
 import { gated } from './support/gated.js';
 import { mergedStamps, type Stamped } from './fixtures/parallel/mergedStamps.js';
@@ -63,13 +63,13 @@ const timers = ({ a, b }: In) =>
   );
 
 /** Reads a0, b0, b1, b2, a1, then the ends, with a savepoint and a resume before read `cut` (none when undefined). */
-async function scenario(pipeline: (s: In) => Observable<StreamElement<string, unknown>>, A: readonly E[], B: readonly E[], cut: number | undefined): Promise<{ main: string[]; late: string[] }> {
+async function scenario(pipeline: (s: In) => Observable<StreamElement<string, unknown>>, A: readonly E[], B: readonly E[], cut: number | undefined, parallelism?: number): Promise<{ main: string[]; late: string[] }> {
   const store = memoryStore();
   const sinks = { main: toArray<string>(), late: toArray<E>() };
   const order = ['a', 'b', 'b', 'b', 'a', 'a', 'b'];
   const a = stepper(A);
   const b = stepper(B);
-  const start = () => runJob({ name: 'j', sources: { a: a.source, b: b.source }, pipeline, sinks, checkpoint: { intervalMs: 1e9, store } });
+  const start = () => runJob({ name: 'j', sources: { a: a.source, b: b.source }, pipeline, sinks, ...(parallelism !== undefined ? { parallelism } : {}), checkpoint: { intervalMs: 1e9, store } });
   let job = start();
   for (let k = 0; k < order.length; k++) {
     if (k === cut) {
@@ -367,12 +367,12 @@ describe('keyed operators in parallel subtasks standing at different event times
     { id: 'a1', ts: 2500 },
   ];
   /** The output, resumed at `resumeAt` subtasks after `cut` records when asked. */
-  async function run(cut?: number, resumeAt = 2): Promise<string[]> {
+  async function run(cut?: number, resumeAt = 2, warnings: string[] = []): Promise<string[]> {
     const s = stepper(xs.map((x) => ({ id: x.id, ts: x.ts })));
     const store = memoryStore();
     const out = toArray<string>();
-    const start = (n: number) =>
-      runJob({ name: 'clocks', source: s.source, pipeline: (src: Observable<StreamElement<E, undefined>>) => src.pipe(keyBy(() => 'k'), parallel(n, mergedStamps)), sink: out, checkpoint: { intervalMs: 1e9, store } });
+    const pipeline = (n: number) => (src: Observable<StreamElement<E, undefined>>) => src.pipe(keyBy(() => 'k'), parallel(n, mergedStamps));
+    const start = (n: number) => runJob({ name: 'clocks', source: s.source, pipeline: pipeline(n), sink: out, checkpoint: { intervalMs: 1e9, store }, onWarning: (m) => warnings.push(m) });
     let job = start(2);
     for (let k = 0; k <= xs.length; k++) {
       if (k === cut) {
@@ -386,8 +386,13 @@ describe('keyed operators in parallel subtasks standing at different event times
   }
 
   it('each subtask restores its own clock (and its merge its own valve): resumed at any cut, the uninterrupted output', async () => {
-    const uninterrupted = await run();
+    const warnings: string[] = [];
+    const uninterrupted = await run(undefined, 2, warnings);
     expect(uninterrupted).toStrictEqual(['[1000] n=1', '[1500] n=1', '[2000] n=1', '[2500] n=1']);
+    expect(warnings).toStrictEqual([
+      'runJob(clocks): parallel subtask 0: w: a record arrived after its windows were cleaned up (timestamp 1200 + allowedLateness 0 <= watermark 1499) and was dropped. ' +
+        'Dropped records are counted in the lateRecordsDropped metric; pass { lateData: subject } to window(...) to receive them, or raise allowedLateness.',
+    ]);
     for (let cut = 0; cut <= xs.length; cut++) expect(await run(cut), `resumed after ${cut} records`).toStrictEqual(uninterrupted);
   });
 
@@ -397,4 +402,43 @@ describe('keyed operators in parallel subtasks standing at different event times
       expect(await run(3, resumeAt), `resumed at ${resumeAt}`).toStrictEqual(['[1000] n=1', '[1200] n=1', '[1500] n=1', '[2000] n=1', '[2500] n=1']);
     }
   });
+});
+
+describe('two-input operators in the copies of runJob({ parallelism })', () => {
+  const B = [
+    { id: 'b0', ts: 1000 },
+    { id: 'b1', ts: 1500 },
+    { id: 'b2', ts: 1200 },
+  ];
+  const A = [
+    { id: 'a0', ts: 2000 },
+    { id: 'a1', ts: 2500 },
+  ];
+  // each source stamped in its own copy; the join's inputs arrive through the keyBy exchanges
+  const joined = ({ a, b }: In) =>
+    stamp(a)
+      .pipe(keyBy(() => 'k'))
+      .pipe(intervalJoin(stamp(b).pipe(keyBy(() => 'k')), { lower: -1000, upper: 600 }, (x: E, y: E) => `${x.id}+${y.id}`, { name: 'join' }));
+  const counted = ({ a, b }: In) =>
+    stamp(a)
+      .pipe(keyBy(() => 'k'))
+      .pipe(
+        coProcess<E, E, string, string>(stamp(b).pipe(keyBy(() => 'k')), {
+          name: 'co',
+          onElement1: (x: E, ctx) => ctx.timers.registerEventTime(x.ts + 100),
+          onElement2: (y: E, ctx) => ctx.timers.registerEventTime(y.ts + 100),
+          onTimer: (t, ctx) => ctx.emit(`timer@${t}`),
+        }),
+      );
+  for (const [name, pipeline, expected] of [
+    ['intervalJoin', joined, ['a0+b0', 'a0+b1', 'a0+b2', 'a1+b1']],
+    ['coProcess', counted, ['timer@1100', 'timer@1300', 'timer@1600', 'timer@2100', 'timer@2600']],
+  ] as const) {
+    it(`${name}: resumed at any cut, the uninterrupted output`, async () => {
+      const run = (cut: number | undefined) => scenario(pipeline, A, B, cut, 2);
+      const uninterrupted = await run(undefined);
+      expect(uninterrupted).toStrictEqual({ main: expected, late: [] });
+      for (let cut = 1; cut <= 5; cut++) expect(await run(cut), `cut ${cut}`).toStrictEqual(uninterrupted);
+    });
+  }
 });
