@@ -6,6 +6,7 @@ import { aggregate, coProcess, eventTime, filter, intervalJoin, keyBy, map, para
 import type { Observable } from 'rxjs';
 import { gated } from './support/gated.js';
 import { mergedStamps, type Stamped } from './fixtures/parallel/mergedStamps.js';
+import { keyGroupOf } from '../src/keys/keyGroups.js';
 
 type E = { readonly id: string; readonly ts: number };
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
@@ -394,6 +395,87 @@ describe('keyed operators in parallel subtasks standing at different event times
         'Dropped records are counted in the lateRecordsDropped metric; pass { lateData: subject } to window(...) to receive them, or raise allowedLateness.',
     ]);
     for (let cut = 0; cut <= xs.length; cut++) expect(await run(cut), `resumed after ${cut} records`).toStrictEqual(uninterrupted);
+  });
+
+  it('in the copies of runJob({ parallelism }), behind RxJS connect: each copy\'s exchange merge is its own, resumed at any cut the uninterrupted output', async () => {
+    // (the keyBy's receivers feed connect's Subject: each copy's merge once registered in the copy subscribing last,
+    // and the job failed at its end, or at a checkpoint, saying a subtask ran in a worker thread)
+    const keyed = [
+      { id: 'a0:x', ts: 2000 },
+      { id: 'b0:y', ts: 1000 },
+      { id: 'b1:x', ts: 1500 },
+      { id: 'b2:x', ts: 1200 },
+      { id: 'a1:y', ts: 2500 },
+    ];
+    const pipeline = (src: Observable<StreamElement<E, undefined>>) => src.pipe(keyBy((e: E) => e.id.slice(3)), mergedStamps);
+    async function copies(cut?: number): Promise<string[]> {
+      const s = stepper(keyed);
+      const store = memoryStore();
+      const out = toArray<string>();
+      const start = () => runJob({ name: 'connected', source: s.source, pipeline, sink: out, parallelism: 2, checkpoint: { intervalMs: 1e9, store }, onWarning: () => undefined });
+      let job = start();
+      for (let k = 0; k <= keyed.length; k++) {
+        if (k === cut) {
+          await job.stop({ savepoint: true });
+          job = start();
+        }
+        await s.step();
+      }
+      await job.done;
+      return [...out.values];
+    }
+    const uninterrupted = await copies();
+    // (b2 is late: its half of key x stood at 1499)
+    expect(uninterrupted).toStrictEqual(['[1500] n=1', '[2000] n=1', '[1000] n=1', '[2500] n=1']);
+    for (let cut = 0; cut <= keyed.length; cut++) expect(await copies(cut), `resumed after ${cut} records`).toStrictEqual(uninterrupted);
+  });
+
+  it('resumed with the same number of copies owning other key groups (more sources than parallelism, 2 → 3): the lowest clock', async () => {
+    // three sources run three copies at parallelism 2 and 3, but 2 or 3 of them own key groups: key k (copy 0 at 2,
+    // copy 1 at 3) must not take the clock copy 1 had at 2 (ahead, from key j at 5000), which found its 1500 late and
+    // cleaned its window [1000] up unfired
+    const keyIn = (lo: number, hi: number): string => {
+      for (let i = 0; ; i++) if (keyGroupOf(`k${i}`, 128) >= lo && keyGroupOf(`k${i}`, 128) <= hi) return `k${i}`;
+    };
+    const [k, j] = [keyIn(43, 63), keyIn(64, 85)];
+    const xs = [
+      { id: j, ts: 5000 },
+      { id: k, ts: 1000 },
+      { id: k, ts: 1500 },
+    ];
+    const pipeline = (src: Observable<StreamElement<E, undefined>>) =>
+      src.pipe(
+        keyBy((e: E) => e.id),
+        eventTime((e: E) => e.ts, boundedOutOfOrderness(0, { interval: 0 })),
+        window(tumblingWindows(100), { name: 'w' }),
+        aggregate(count()),
+        map((r: WindowResult<string, number>) => `[${r.window.start}] ${r.key} n=${r.value}`),
+      );
+    async function owners(resumeAt?: number): Promise<string[]> {
+      const sources = [stepper(xs), stepper([]), stepper([])];
+      const store = memoryStore();
+      const out = toArray<string>();
+      const start = (parallelism: number) => runJob({ name: 'owners', source: sources.map((x) => x.source), parallelism, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store } });
+      const endEmpty = async () => {
+        await (sources[1] as (typeof sources)[1]).step();
+        await (sources[2] as (typeof sources)[2]).step();
+      };
+      let job = start(2);
+      await endEmpty();
+      for (let r = 0; r <= xs.length; r++) {
+        if (r === 2 && resumeAt !== undefined) {
+          await job.stop({ savepoint: true });
+          job = start(resumeAt);
+          await endEmpty();
+        }
+        await (sources[0] as (typeof sources)[0]).step();
+      }
+      await job.done;
+      return [...out.values];
+    }
+    const expected = [`[1000] ${k} n=1`, `[1500] ${k} n=1`, `[5000] ${j} n=1`];
+    expect(await owners()).toStrictEqual(expected);
+    for (const resumeAt of [2, 3]) expect(await owners(resumeAt), `resumed at ${resumeAt}`).toStrictEqual(expected);
   });
 
   it('resumed at another parallelism, every subtask starts at the lowest clock: never later than the uninterrupted run', async () => {

@@ -5,84 +5,88 @@ import { decodeValue, encodeValue } from '../state/codec.js';
  * The clocks of a keyed operator's parallel subtasks in its one snapshot (docs/SEMANTICS.md §7.1): when the subtasks
  * stood at different event times (watermarks made inside the subtasks, an idle one), the operator's `watermark` field
  * keeps each subtask's own saved clock — its watermark, and a two-input operator's inputs beside it — so that a
- * restore at the same parallelism gives each subtask its own back, and a restore at another parallelism gives every
- * subtask the lowest (never later than the uninterrupted run). When all subtasks stood alike the field is what one
- * subtask saves, as before this form existed.
+ * restore with the same subtasks owning the same key groups gives each subtask its own back, and any other restore
+ * gives every subtask the lowest (never later than the uninterrupted run). When all subtasks stood alike the field is
+ * what one subtask saves, as before this form existed.
  *
  * @internal
  */
 interface SubtaskClocks {
   /** The lowest subtask's event time (what a reader of `watermark` alone takes). */
   readonly watermark: number;
-  /** The saved clock of the lowest subtask, as one subtask saves it (never this form again); null: MIN. */
-  readonly lowest: string | null;
-  /** Each subtask's saved clock, by subtask (a nested group's: this form again); null: MIN. */
-  readonly bySubtask: (string | null)[];
+  /** How many of the subtasks owned key groups (`runJob` with more sources than `parallelism` runs more copies). */
+  readonly owners: number;
+  /** The subtask whose clock is the lowest (an index into {@link bySubtask}). */
+  readonly lowest: number;
+  /** Each subtask's saved clock as one subtask saves it (a nested group's: this form again); null: MIN. */
+  readonly bySubtask: unknown[];
 }
 
 function isSubtaskClocks(saved: unknown): saved is SubtaskClocks {
-  return typeof saved === 'object' && saved !== null && 'bySubtask' in saved && Array.isArray(saved.bySubtask);
+  return typeof saved === 'object' && saved !== null && 'bySubtask' in saved && Array.isArray(saved.bySubtask) && 'lowest' in saved && typeof saved.lowest === 'number';
 }
 
-/** The event time a saved clock holds: one input saves a number, two inputs an object with it; MIN when none. */
-function eventTimeOf(saved: string | undefined): number {
-  if (saved === undefined) return MIN_WATERMARK;
-  const decoded = decodeValue(saved) as number | { readonly watermark: number };
-  return typeof decoded === 'number' ? decoded : decoded.watermark;
+/** The event time of a saved clock: one input saves a number, two inputs an object with it; MIN when none. */
+function eventTimeOf(saved: unknown): number {
+  if (typeof saved === 'number') return saved;
+  return typeof saved === 'object' && saved !== null && 'watermark' in saved && typeof saved.watermark === 'number' ? saved.watermark : MIN_WATERMARK;
+}
+
+/** The clock of the lowest subtask, at the bottom of nested groups (null: MIN). */
+function lowestOf(clocks: SubtaskClocks): unknown {
+  let saved: unknown = clocks;
+  while (isSubtaskClocks(saved)) saved = saved.bySubtask[saved.lowest] ?? null;
+  return saved;
 }
 
 /**
- * The `watermark` field of a parallel keyed operator's snapshot, from its subtasks' (by subtask; undefined: MIN): the
- * one they share, else each one's in a {@link SubtaskClocks}.
+ * The `watermark` field of a parallel keyed operator's snapshot, from its subtasks' (by subtask; undefined: MIN), of
+ * which the first `owners` owned key groups: the one they share, else each one's in a {@link SubtaskClocks}.
  *
  * @example
  * ```ts
- * combineClocks(['1499', undefined]); // '{"watermark":{"$n":"-Infinity"},"lowest":null,"bySubtask":["1499",null]}'
- * combineClocks(['7', '7']);          // '7'
+ * combineClocks(['1499', undefined], 2); // '{"watermark":{"$n":"-Infinity"},"owners":2,"lowest":1,"bySubtask":[1499,null]}'
+ * combineClocks(['7', '7'], 2);          // '7'
  * ```
  *
  * @internal
  */
-export function combineClocks(parts: readonly (string | undefined)[]): string | undefined {
+export function combineClocks(parts: readonly (string | undefined)[], owners: number): string | undefined {
   const first = parts[0];
   if (parts.every((p) => p === first)) return first;
-  let lowestAt = 0;
-  let lowest = Infinity;
-  parts.forEach((p, i) => {
-    const t = eventTimeOf(p);
-    if (t < lowest) {
-      lowest = t;
-      lowestAt = i;
+  const bySubtask = parts.map((p) => (p === undefined ? null : decodeValue(p)));
+  let lowest = 0;
+  let watermark = Infinity;
+  bySubtask.forEach((saved, i) => {
+    const t = eventTimeOf(saved);
+    if (t < watermark) {
+      watermark = t;
+      lowest = i;
     }
   });
-  const atLowest = parts[lowestAt];
-  const decoded = atLowest === undefined ? undefined : decodeValue(atLowest);
-  const clocks: SubtaskClocks = {
-    watermark: lowest,
-    lowest: isSubtaskClocks(decoded) ? decoded.lowest : (atLowest ?? null),
-    bySubtask: parts.map((p) => p ?? null),
-  };
+  const clocks: SubtaskClocks = { watermark, owners, lowest, bySubtask };
   return encodeValue(clocks);
 }
 
 /**
- * The saved clock subtask `subtask` of `n` restores from a `watermark` field: its own when the field holds the
- * clocks of `n` subtasks, the lowest when it holds another number's; the field as it is otherwise (undefined: MIN).
+ * The saved clock subtask `subtask` of `n` (the first `owners` owning key groups) restores from a `watermark` field
+ * (`saved`: the field decoded, which every subtask reads): its own when the field holds the clocks of as many
+ * subtasks, as many of them owning key groups; the lowest otherwise; the field as it is when it holds one clock
+ * (undefined: MIN).
  *
  * @example
  * ```ts
- * clockOfSubtask(combineClocks(['1499', undefined]), 0, 2); // '1499'
- * clockOfSubtask(combineClocks(['1499', undefined]), 0, 3); // undefined (MIN: the lowest)
+ * const field = combineClocks(['1499', undefined], 2) as string;
+ * clockOfSubtask(field, decodeValue(field), 0, 2, 2); // '1499'
+ * clockOfSubtask(field, decodeValue(field), 0, 3, 3); // undefined (MIN: the lowest)
  * ```
  *
  * @internal
  */
-export function clockOfSubtask(field: string | undefined, subtask: number, n: number): string | undefined {
-  if (field === undefined) return undefined;
-  const saved = decodeValue(field);
+export function clockOfSubtask(field: string, saved: unknown, subtask: number, n: number, owners: number): string | undefined {
   if (!isSubtaskClocks(saved)) return field;
-  const own = saved.bySubtask.length === n ? saved.bySubtask[subtask] : saved.lowest;
-  return own ?? undefined;
+  const own = saved.bySubtask.length === n && saved.owners === owners ? saved.bySubtask[subtask] : lowestOf(saved);
+  return own === null || own === undefined ? undefined : encodeValue(own);
 }
 
 /**
@@ -98,5 +102,5 @@ export function clockOfSubtask(field: string | undefined, subtask: number, n: nu
  */
 export function ownClock(saved: unknown): unknown {
   if (!isSubtaskClocks(saved)) return saved;
-  return saved.lowest === null ? MIN_WATERMARK : decodeValue(saved.lowest);
+  return lowestOf(saved) ?? MIN_WATERMARK;
 }

@@ -445,6 +445,21 @@ export function withRuntime<T>(source$: Observable<T>, runtime: OperatorRuntime 
 }
 
 /**
+ * `source$` subscribed to `subscriber` with `runtime` active meanwhile, no subscriber added in the records' path: for
+ * a `subscriber` of `runtime`'s pipeline whose chain may end at a `Subject` (RxJS `connect`, `share`), where
+ * {@link runtimeOf} would otherwise find whichever runtime happens to be subscribing. @internal
+ */
+export function subscribeInRuntime<T>(source$: Observable<T>, subscriber: Subscriber<T>, runtime: OperatorRuntime): Subscription {
+  const outer = active;
+  active = runtime;
+  try {
+    return source$.subscribe(subscriber);
+  } finally {
+    active = outer;
+  }
+}
+
+/**
  * `source$` subscribed with `consumer` — a subscriber that carries `runtime` itself (its {@link RUNTIME} property) —
  * with `runtime` active meanwhile: {@link withRuntime} without a subscriber of its own in every record's path, for a
  * consumer that is a tidewater subscriber already (a parallel operator's barrier tap over its one subtask). @internal

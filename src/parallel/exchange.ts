@@ -1,5 +1,5 @@
 import type { Observable, Subscriber, Subscription } from 'rxjs';
-import { withRuntime, type OperatorRuntime } from '../core/runtime.js';
+import { subscribeInRuntime, withRuntime, type OperatorRuntime } from '../core/runtime.js';
 import type { Key, StreamElement, StreamRecord } from '../elements/index.js';
 import { keyGroupUnchecked } from '../keys/keyGroups.js';
 import { ConfigurationError, describeValue } from '../errors/index.js';
@@ -102,11 +102,14 @@ export class SubtaskExchange {
     slot.subscriptions[subtask] = subscription;
     if (++slot.joined < n) return;
     for (let i = 0; i < n; i++) (slot.outs[i] as Subscriber<Element>).remove(slot.subscriptions[i] as Subscription);
-    // (each receiver's merge in its subtask's checkpoints: its valve knows which sender was where)
+    // (each receiver's merge in its subtask's checkpoints: its valve knows which sender was where. Subscribed with
+    // the receiver's runtime active: a receiver feeding a Subject — RxJS `connect` — leads to no runtime itself, and
+    // the one subscribing now is the last subtask's)
     const name = `${this.group}/${broadcast ? 'broadcast' : 'keyBy'}@${ordinal}`;
     for (let j = 0; j < n; j++) {
       const receiver = slot.outs[j] as Subscriber<Element>;
-      receiver.add(mergeWithValve(slot.parts.map((p) => (p as readonly Observable<Element>[])[j] as Observable<Element>), true, name).subscribe(receiver));
+      const merged$ = mergeWithValve(slot.parts.map((p) => (p as readonly Observable<Element>[])[j] as Observable<Element>), true, name);
+      receiver.add(subscribeInRuntime(merged$, receiver, this.runtimes[j] as OperatorRuntime));
     }
   }
 }

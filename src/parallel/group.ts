@@ -35,17 +35,19 @@ export interface ReportedMetrics {
 
 /**
  * Folds the snapshots the subtasks took of one operator at one checkpoint into the operator's one snapshot: the
- * subtasks own disjoint key groups, so their entries side by side are the whole state (docs/SEMANTICS.md §7.1). Each
- * subtask's clock is kept (src/checkpoints/subtaskClocks.ts). All full: full. Otherwise a delta; a subtask that snapshotted in full (its
- * first snapshot, or its change tracking saturated) has its key groups (`ranges[i]`, of them only those `owns` says
- * the group's own subtask owns: a group nested in a parallel job owns part of its range) marked as replaced whole
- * ({@link CLEAR_KEY_GROUP_PATH}), its entries following.
+ * subtasks own disjoint key groups, so their entries side by side are the whole state (docs/SEMANTICS.md §7.1); each
+ * subtask's clock is kept (src/checkpoints/subtaskClocks.ts). All full: full. Otherwise a delta; a subtask that
+ * snapshotted in full (its first snapshot, or its change tracking saturated) has its key groups (`ranges[i]`, of them
+ * only those `owns` says the group's own subtask owns: a group nested in a parallel job owns part of its range)
+ * marked as replaced whole ({@link CLEAR_KEY_GROUP_PATH}), its entries following.
  *
  * @internal
  */
 export function combineSnapshots(
   name: string,
   parts: readonly OperatorSnapshot[],
+  /** How many of the subtasks own key groups (the first ones). */
+  owners: number,
   ranges: readonly ({ readonly first: number; readonly last: number } | undefined)[] = [],
   owns?: (group: number) => boolean,
 ): OperatorSnapshot {
@@ -92,7 +94,7 @@ export function combineSnapshots(
     }
   });
   // each subtask's clock (its watermark; a two-input operator's inputs and broadcast state beside it), or the one they share
-  const clocks = combineClocks(parts.map((p) => p.watermark));
+  const clocks = combineClocks(parts.map((p) => p.watermark), owners);
   return new PackedSnapshot(name, full, first.maxParallelism, chunks, count, clocks, !full && churnKnown ? churn : undefined, rowSizes);
 }
 
@@ -170,7 +172,7 @@ export class ParallelOperatorInstance implements StatefulOperatorInstance {
     // a merge's valve per subtask, side by side; keyed state by key group (nested in a parallel job, the group owns
     // only its subtask's key groups: the others' are not cleared)
     if (this.isMerge) return combineMergeSnapshots(this.name, parts);
-    return combineSnapshots(this.name, parts, parts.map((_, i) => this.group.range(i)), this.group.parent?.ownsKeyGroup);
+    return combineSnapshots(this.name, parts, this.group.owners, parts.map((_, i) => this.group.range(i)), this.group.parent?.ownsKeyGroup);
   }
 
   /** The subtask that owns `key` (by key group: state is found by key group, not by subtask number). */
@@ -410,7 +412,7 @@ export class SubtaskRuntime implements OperatorRuntime {
   }
   restoreFor(name: string): readonly OperatorSnapshot[] | undefined {
     // (keyed state is found by key group; a merge's valve is this subtask's own)
-    return subtaskSnapshots(this.group.parent?.restoreFor?.(name), this.subtask, this.group.n);
+    return subtaskSnapshots(this.group.parent?.restoreFor?.(name), this.subtask, this.group.n, this.group.owners);
   }
   warn(operator: string, message: string): void {
     const text = `parallel subtask ${this.subtask}: ${message}`;

@@ -212,30 +212,35 @@ export function combineMergeSnapshots(name: string, parts: readonly OperatorSnap
   return { operator: name, full: true, maxParallelism: parts[0]?.maxParallelism ?? 128, watermark: encodeValue(saved), entries: [] };
 }
 
+/** The `watermark` fields {@link subtaskSnapshots} decoded, by snapshot. */
+const decodedWatermarks = new WeakMap<OperatorSnapshot, unknown>();
+
 /**
- * The snapshots of an operator as subtask `subtask` of `n` restores them: a merge's own part of its group's snapshot
+ * The snapshots of an operator as subtask `subtask` of `n` (the first `owners` owning key groups) restores them: a merge's own part of its group's snapshot
  * (see {@link combineMergeSnapshots}) when the checkpoint had `n` subtasks too, else every input at the merge's
- * lowest watermark (another parallelism); a keyed operator's with its own clock, or the lowest at another
- * parallelism (src/checkpoints/subtaskClocks.ts; its state is found by key group). (A merge inside subtasks is named
+ * lowest watermark (another parallelism); a keyed operator's with its own clock, or the lowest when the subtasks
+ * or their key groups were others (src/checkpoints/subtaskClocks.ts; its state is found by key group). (A merge inside subtasks is named
  * after its group, `<group>/…`, so no merge saved outside them reaches here.)
  *
  * @example
  * ```ts
- * restoreFor(name) { return subtaskSnapshots(parent.restoreFor(name), this.subtask, this.group.n); }
+ * restoreFor(name) { return subtaskSnapshots(parent.restoreFor(name), this.subtask, this.group.n, this.group.owners); }
  * ```
  *
  * @internal
  */
-export function subtaskSnapshots(snapshots: readonly OperatorSnapshot[] | undefined, subtask: number, n: number): readonly OperatorSnapshot[] | undefined {
+export function subtaskSnapshots(snapshots: readonly OperatorSnapshot[] | undefined, subtask: number, n: number, owners: number): readonly OperatorSnapshot[] | undefined {
   const last = snapshots?.[snapshots.length - 1];
   if (snapshots === undefined || last?.watermark === undefined) return snapshots;
-  const saved = decodeValue(last.watermark) as SavedState | number;
+  // (decoded once for all the subtasks restoring from it)
+  let saved = decodedWatermarks.get(last) as SavedState | number | undefined;
+  if (saved === undefined) decodedWatermarks.set(last, (saved = decodeValue(last.watermark) as SavedState | number));
   let own: string | undefined;
   if (typeof saved === 'object' && saved !== null && 'subtasks' in saved && Array.isArray(saved.subtasks)) {
     const part = saved.subtasks[subtask];
     own = encodeValue(saved.subtasks.length === n && part !== undefined ? part : { watermark: saved.watermark, atWatermark: 1 });
   } else {
-    own = clockOfSubtask(last.watermark, subtask, n);
+    own = clockOfSubtask(last.watermark, saved, subtask, n, owners);
     if (own === last.watermark) return snapshots;
   }
   const mine: OperatorSnapshot =

@@ -413,7 +413,7 @@ export class ThreadedSubtasks {
       const restore: [string, WireSnapshot[]][] = [];
       for (const name of this.names) {
         // (keyed state is found by key group; a merge's valve and a keyed operator's clock are the subtask's own)
-        const chain = subtaskSnapshots(parent?.restoreFor?.(name), r.index, this.group.n);
+        const chain = subtaskSnapshots(parent?.restoreFor?.(name), r.index, this.group.n, this.group.owners);
         if (chain !== undefined && chain.length > 0) restore.push([name, chain.map((s) => restoreWire(s, owns))]);
       }
       const thread = startThread(this.module, {
