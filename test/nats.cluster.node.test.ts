@@ -7,11 +7,12 @@ import { connect } from '@nats-io/transport-node';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { asyncScheduler, merge, pipe, type Observable } from 'rxjs';
+import { asyncScheduler, connect as connectStreams, merge, pipe, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClicks } from '../demo/clicks.js';
-import { ConfigurationError, count, memoryStore, runJob, toArray, tumblingWindows, type Sink, type StateStore, type StreamElement } from '../src/index.js';
-import { aggregate, keyBy, map, window } from '../operators/index.js';
+import { boundedOutOfOrderness, ConfigurationError, count, memoryStore, mergeStreams, runJob, toArray, tumblingWindows, type Sink, type StateStore, type StreamElement, type WindowResult } from '../src/index.js';
+import { levelStore } from '../src/stores/level.js';
+import { aggregate, eventTime, filter, keyBy, map, window } from '../operators/index.js';
 import { jetStreamSink, jetStreamSource, runClusterJob } from '../src/nats/index.js';
 import type { Click } from '../demo/clicks.js';
 import { planStages } from '../src/nats/stages.js';
@@ -187,6 +188,51 @@ describe.runIf(run)('runClusterJob', () => {
     expect(expected.length).toBeGreaterThan(100);
     expect(sorted(out.data)).toStrictEqual(sorted(expected));
     expect(new Set(out.ids).size).toBe(out.ids.length);
+  }, 120_000);
+
+  it('a merge inside a stage is in its tasks\' checkpoints (union@0), and a job stopped with savepoints and resumed produces what one process produces', async () => {
+    // per user, the clicks on even and on odd seconds apart, merged again, then windowed
+    const halves = (s: Observable<StreamElement<Click, string>>) => {
+      const even = (c: Click) => Math.floor(c.at / 1000) % 2 === 0;
+      return mergeStreams(s.pipe(filter(even)), s.pipe(filter((c: Click) => !even(c))));
+    };
+    const pipeline = pipe(
+      eventTime((c: Click) => c.at, boundedOutOfOrderness(300, { interval: 0 })),
+      keyBy((c: Click) => c.user),
+      connectStreams(halves),
+      window(tumblingWindows(1000)),
+      aggregate(count()),
+      map((r: WindowResult<string, number>) => `${r.key}@${r.window.start}:${r.value}`),
+    );
+    const plain = toArray<string>();
+    await runJob({ name: 'merged-reference', source: clickSources(nc, INPUT_PARTITIONS), pipeline, sink: plain }).done;
+    const dir = join(base, 'merged');
+    const member = () =>
+      runClusterJob<Click, string>({
+        name: 'merged',
+        connection: nc,
+        members: 1,
+        member: 0,
+        sources: clickSources(nc, INPUT_PARTITIONS, true),
+        pipeline,
+        sink: (task) => jetStreamSink({ connection: nc, subject: `out.merged.${task}` }),
+        partitions: 2,
+        checkpoint: { intervalMs: 20, store: (task) => levelStore(`${dir}/${task}`), retain: 2 },
+        batchSize: 10,
+      });
+    const first = member();
+    first.metrics$.subscribe((m) => {
+      if (m.recordsIn >= CLICKS / 2) void first.stop({ savepoint: true });
+    });
+    expect((await first.done).state).toBe('stopped');
+    const store = levelStore(`${dir}/merged.1.0`);
+    const saved = await store.loadCheckpoint('merged.1.0', 'latest');
+    await store.close();
+    expect(saved?.operators.map((o) => o.operator)).toContain('union@0');
+    expect((await member().done).state).toBe('finished');
+    const out = await readOut('out.merged');
+    expect(plain.values.length).toBeGreaterThan(100);
+    expect(sorted(out.data)).toStrictEqual(sorted(plain.values.map((v) => JSON.stringify(v))));
   }, 120_000);
 
   it('a member not heard from is reported down (members$, onWarning), and back once it runs', async () => {

@@ -1,7 +1,7 @@
 // Side outputs as first-class outputs (docs/SEMANTICS.md §14): ctx.output(tag, value) in process-like operators and
 // window functions, late data to a tag, side records travelling in order with the main output through every operator,
 // merge and partition, sideOutputOf(tag), and runJob's named sinks (exactly-once with checkpoints).
-import { from, lastValueFrom, share, toArray as collect, type Observable } from 'rxjs';
+import { connect, from, lastValueFrom, share, toArray as collect, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigurationError,
@@ -85,6 +85,25 @@ describe('side outputs: ctx.output(tag, value)', () => {
       'side rejected 50 @25',
       'W MAX',
     ]);
+  });
+
+  it('a stream split (RxJS connect) and merged again carries each side record once, through mergeStreams and through a two-input operator', async () => {
+    const input = [rec(1, 1, 'a'), rec(2, 2, 'a'), rec(3, 12, 'b'), rec(4, 13, 'b'), wm(20), rec(5, 25, 'a'), wm(MAX_WATERMARK)];
+    const small = (v: number) => v < 3;
+    const merged = await run(from(input).pipe(split(), connect((s) => mergeStreams(s.pipe(filter(small)), s.pipe(filter((v: number) => !small(v)))))));
+    expect(text(merged)).toStrictEqual(['side rejected 10 @1', '2 @2', 'side rejected 30 @12', '4 @13', 'W 20', 'side rejected 50 @25', 'W MAX']);
+    const joined = await run(
+      from(input).pipe(
+        split(),
+        connect((s) =>
+          s.pipe(
+            filter(small),
+            coProcess(s.pipe(filter((v: number) => !small(v))), { onElement1: (v: number, ctx) => ctx.emit(v), onElement2: (v: number, ctx) => ctx.emit(-v) }),
+          ),
+        ),
+      ),
+    );
+    expect(text(joined)).toStrictEqual(['side rejected 10 @1', '2 @2', 'side rejected 30 @12', '-4 @13', 'W 20', 'side rejected 50 @25', 'W MAX']);
   });
 
   it('a side output read downstream feeds windows like any stream', async () => {

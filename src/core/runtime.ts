@@ -126,8 +126,7 @@ export interface OperatorRuntime {
    * The checkpoint name of the next merge (`'union'`) or `parallel` group (`'parallel'`) subscribed in this runtime:
    * in a parallel subtask `<group>/union@<k>`, `k` counted in the subtask (every subtask subscribes its pipeline in
    * the same order, so each names its merges alike). Undefined: `union@<k>`, counted per runtime
-   * (src/partitioning/mergeState.ts); a runtime with an {@link exchange} and no names keeps its merges out of
-   * checkpoints (a cluster stage's).
+   * (src/partitioning/mergeState.ts).
    */
   readonly placeName?: ((kind: PlaceKind) => string) | undefined;
   /** Number of key groups of keyed state (default 128): fixed for the life of a job's state (docs/SEMANTICS.md §7). */
@@ -265,10 +264,10 @@ export interface PipelineRuntimeOptions {
   /** Where `keyBy` sends re-keyed records (a subtask in a worker thread: nowhere, it is refused). */
   readonly exchange?: KeyExchange;
   /**
-   * A subtask in a worker thread: its group's name, which names its merges and groups `<group>/<kind>@<k>` (see
-   * {@link OperatorRuntime.placeName}); undefined: `<kind>@<k>`, or none with an {@link exchange}.
+   * What names the pipeline's merges and groups ({@link OperatorRuntime.placeName}, e.g. {@link placesIn}): a subtask
+   * in a worker thread names them after its group. Undefined: `<kind>@<k>`, counted per runtime.
    */
-  readonly places?: string;
+  readonly placeName?: (kind: PlaceKind) => string;
 }
 
 /**
@@ -313,7 +312,7 @@ export class PipelineRuntime implements OperatorRuntime {
     this.checkpointed = options.checkpointed;
     this.ownsKeyGroup = options.ownsKeyGroup;
     this.exchange = options.exchange;
-    this.placeName = options.places === undefined ? undefined : placesIn(options.places);
+    this.placeName = options.placeName;
     const positions = options.positions;
     this.nextPosition =
       positions === null

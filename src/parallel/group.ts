@@ -355,12 +355,9 @@ export class ParallelGroup {
 
   /**
    * What names the merges and groups one subtask subscribes (see {@link OperatorRuntime.placeName}):
-   * `<group>/<kind>@<k>`, `k` counted in the subtask — a new counter per subtask. Undefined inside a cluster stage,
-   * whose merges stay out of checkpoints (so do its subtasks').
+   * `<group>/<kind>@<k>`, `k` counted in the subtask — a new counter per subtask.
    */
-  placeNamer(): ((kind: PlaceKind) => string) | undefined {
-    const parent = this.parent;
-    if (parent?.exchange !== undefined && parent.placeName === undefined) return undefined;
+  placeNamer(): (kind: PlaceKind) => string {
     return placesIn(this.name);
   }
 
@@ -384,7 +381,7 @@ export class SubtaskRuntime implements OperatorRuntime {
   /** Unnamed operators take the positions subtask 0 took from the outer runtime (none without one). */
   readonly nextPosition: (() => number) | undefined;
   private local = 0;
-  readonly placeName: ((kind: PlaceKind) => string) | undefined;
+  readonly placeName: (kind: PlaceKind) => string;
 
   readonly crossThreads: (() => void) | undefined;
   readonly pressure: ((source: object, on: boolean) => void) | undefined;

@@ -277,9 +277,9 @@ function subscribeThreaded<T, K, R, K2>(
   by: Partitioner<T, K>,
   module: string,
 ): Subscription | undefined {
-  // the workers' merges are in checkpoints when the workers take snapshots, outside a cluster stage (as in-process)
+  // the workers' merges are in checkpoints when the workers take snapshots
   const parent = group.parent;
-  const keepsMerges = parent?.checkpointed === true && parent.onBarrier !== undefined && group.placeNamer() !== undefined;
+  const keepsMerges = parent?.checkpointed === true && parent.onBarrier !== undefined;
   let names: string[];
   try {
     names = probe(pipeline, group, keepsMerges);

@@ -123,6 +123,8 @@ export class AlignedInputs {
   private arrivals: Held[] = [];
   /** The index of the next arrival to process. */
   private arrivalHead = 0;
+  /** The side records passed on so far (made with the first): one reaching this again on another input is dropped. */
+  private sidesPassed: WeakSet<object> | undefined;
 
   constructor(
     private readonly destination: AlignedInputsTarget,
@@ -243,7 +245,12 @@ export class AlignedInputs {
         this.destination.record(i, e);
         return;
       case 'side':
-        // a side-output record passing through: in its input's order, held back with its records (docs/SEMANTICS.md §14)
+        // a side-output record passing through: in its input's order, held back with its records; once, though it
+        // reach this on several inputs — a stream split (RxJS `connect`, `share`) and merged again carries each side
+        // record on every branch, the same object (docs/SEMANTICS.md §14)
+        if (this.sidesPassed === undefined) this.sidesPassed = new WeakSet();
+        else if (this.sidesPassed.has(e)) return;
+        this.sidesPassed.add(e);
         this.destination.control(e);
         return;
       case 'watermark':

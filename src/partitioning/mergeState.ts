@@ -51,12 +51,9 @@ export function nextPlaceName(runtime: OperatorRuntime, kind: PlaceKind): string
   return `${kind}@${place}`;
 }
 
-/**
- * Whether a runtime keeps merges in its checkpoints: one that takes checkpoints and registers operators, outside a
- * cluster stage (a runtime with an exchange of its own and no names for merges: its merges are its stage's).
- */
+/** Whether a runtime keeps merges in its checkpoints: one that takes checkpoints and registers operators. */
 function keepsMerges(runtime: OperatorRuntime | undefined): runtime is OperatorRuntime & { register: NonNullable<OperatorRuntime['register']> } {
-  return runtime !== undefined && runtime.checkpointed === true && runtime.register !== undefined && (runtime.exchange === undefined || runtime.placeName !== undefined);
+  return runtime !== undefined && runtime.checkpointed === true && runtime.register !== undefined;
 }
 
 /** The merges a parallel pipeline makes itself (named after their group), which come and go with the parallelism. */

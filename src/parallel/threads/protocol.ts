@@ -51,7 +51,7 @@ export type ToWorker =
       readonly names: readonly string[];
       /**
        * The group's name when the worker keeps its merges in checkpoints: it names them `<group>/<kind>@<k>`, as an
-       * in-process subtask does (absent: they are not registered, as in a cluster stage).
+       * in-process subtask does (absent with `checkpointed` false: they are not registered).
        */
       readonly places?: string;
       readonly checkpointed: boolean;

@@ -10,7 +10,7 @@
 import { asyncScheduler, Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
 import type { OperatorSnapshot } from '../../checkpoints/snapshot.js';
 import { nodeBuiltin } from '../../core/node.js';
-import { PipelineRuntime, type StatefulOperatorInstance } from '../../core/runtime.js';
+import { PipelineRuntime, placesIn, type StatefulOperatorInstance } from '../../core/runtime.js';
 import type { StreamElement } from '../../elements/index.js';
 import { BatchDecoder, BatchEncoder, cannotCrossMessage, transferables } from './codec.js';
 import { createValueCodec } from './msgpack.js';
@@ -100,7 +100,7 @@ class Subtask {
       checkpointed: init.checkpointed,
       maxParallelism: init.maxParallelism,
       positions: init.positions,
-      ...(init.places !== undefined ? { places: init.places } : {}),
+      ...(init.places !== undefined ? { placeName: placesIn(init.places) } : {}),
       exchange: NO_EXCHANGE,
       ...(range !== undefined ? { ownsKeyGroup: (g: number) => g >= range.first && g <= range.last } : {}),
       fullSnapshot: (id) => this.fullFlags.get(id) === true,
