@@ -235,10 +235,11 @@ export function parallelOutputs(
 }
 
 /**
- * The stateful operators `pipeline` holds, found by subscribing it once to nothing (names and positions taken); its
- * merges among them when `keepsMerges` (named as a subtask names them: the workers do the same).
+ * The stateful operators `pipeline` holds, found by subscribing it once to nothing (names and positions taken) in a
+ * runtime like the workers': `checkpointed` as they are told, and then with their merges (named as a subtask names
+ * them, as the workers do).
  */
-function probe<T, K, R, K2>(pipeline: OperatorFunction<StreamElement<T, K>, StreamElement<R, K2>>, group: ParallelGroup, keepsMerges: boolean): string[] {
+function probe<T, K, R, K2>(pipeline: OperatorFunction<StreamElement<T, K>, StreamElement<R, K2>>, group: ParallelGroup, checkpointed: boolean): string[] {
   const names: string[] = [];
   const parent = group.parent;
   let local = 0;
@@ -246,7 +247,7 @@ function probe<T, K, R, K2>(pipeline: OperatorFunction<StreamElement<T, K>, Stre
   const runtime: OperatorRuntime = {
     scheduler: parent?.scheduler,
     maxParallelism: group.maxParallelism,
-    checkpointed: parent?.checkpointed,
+    checkpointed,
     register: (instance: StatefulOperatorInstance) => {
       // (as in-process: the workers' checkpoints would hold one of them under the name)
       if (names.includes(instance.name)) throw duplicateNameError(instance.name);
@@ -254,7 +255,7 @@ function probe<T, K, R, K2>(pipeline: OperatorFunction<StreamElement<T, K>, Stre
       group.operator(instance.name, instance.isMerge === true);
     },
     nextPosition: parent?.nextPosition === undefined ? undefined : () => group.position(local++) as number,
-    placeName: keepsMerges ? group.placeNamer() : undefined,
+    placeName: checkpointed ? group.placeNamer() : undefined,
     restoreFor: () => undefined,
     exchange: NO_EXCHANGE,
   };
@@ -277,18 +278,18 @@ function subscribeThreaded<T, K, R, K2>(
   by: Partitioner<T, K>,
   module: string,
 ): Subscription | undefined {
-  // the workers' merges are in checkpoints when the workers take snapshots
+  // the workers take snapshots (and keep their merges) when the runtime outside takes them at barriers
   const parent = group.parent;
-  const keepsMerges = parent?.checkpointed === true && parent.onBarrier !== undefined;
+  const checkpointed = parent?.checkpointed === true && parent.onBarrier !== undefined;
   let names: string[];
   try {
-    names = probe(pipeline, group, keepsMerges);
+    names = probe(pipeline, group, checkpointed);
   } catch (err) {
     out.error(err);
     return undefined;
   }
   parent?.crossThreads?.();
-  const host = new ThreadedSubtasks(group, module, names, keepsMerges, (err) => out.error(err));
+  const host = new ThreadedSubtasks(group, module, names, checkpointed, (err) => out.error(err));
   const subscription = new Subscription(() => host.close());
   host.holdUntilReady();
   subscription.add(parallelOutputs(group, Array.from({ length: group.n }, (_, i) => host.output(i))).subscribe(out));

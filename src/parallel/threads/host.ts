@@ -294,8 +294,8 @@ export class ThreadedSubtasks {
     private readonly group: ParallelGroup,
     private readonly module: string,
     private readonly names: readonly string[],
-    /** Whether the workers keep their merges in checkpoints (named after the group, as in-process subtasks do). */
-    private readonly keepsMerges: boolean,
+    /** Whether the workers take snapshots at barriers, and keep their merges (named after the group, as in-process). */
+    private readonly checkpointed: boolean,
     private readonly fail: (err: unknown) => void,
   ) {
     for (let i = 0; i < group.n; i++) {
@@ -433,8 +433,8 @@ export class ThreadedSubtasks {
         ...(range !== undefined ? { range } : {}),
         positions: parent?.nextPosition === undefined ? null : this.group.takenPositions(),
         names: this.names,
-        ...(this.keepsMerges ? { places: this.group.name } : {}),
-        checkpointed: parent?.checkpointed === true && parent.onBarrier !== undefined,
+        ...(this.checkpointed ? { places: this.group.name } : {}),
+        checkpointed: this.checkpointed,
         sendFinalState: parent?.checkpointed === true,
         restore,
       });
