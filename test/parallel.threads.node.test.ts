@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import fc from 'fast-check';
-import { from, lastValueFrom, pipe, tap, toArray, type OperatorFunction } from 'rxjs';
+import { connect, from, lastValueFrom, pipe, tap, toArray, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { boundedOutOfOrderness, MAX_WATERMARK, fromArray, fromAsyncIterable, memoryStore, mergeStreams, record, runJob, SubtaskError, toArray as toArraySink, watermark, type Key, type Source, type StreamElement, type StreamRecord } from '../src/index.js';
-import { eventTime, keyBy, map, parallel, process, sideOutputOf, values } from '../operators/index.js';
+import { eventTime, filter, keyBy, map, parallel, process, sideOutputOf, values } from '../operators/index.js';
 import { odd, sideSplit } from './fixtures/parallel/sideSplit.js';
 import { selfJoin, type Trade } from './fixtures/parallel/selfJoin.js';
 import failing from './fixtures/parallel/failing.js';
@@ -215,6 +215,17 @@ describe('parallel in worker threads', () => {
     });
     const upstream = await lastValueFrom(input().pipe(tee, parallel(2, windowCount, { worker: windowModule }), sideOutputOf(odd), toArray()));
     expect(upstream.filter((e) => e.kind === 'record')).toHaveLength(events.filter((e) => e.n % 2 === 1).length);
+    // split around the workers and merged again: what comes back is the side record that went in, so the merge
+    // passes it once (docs/SEMANTICS.md §14)
+    const around = await lastValueFrom(
+      input().pipe(
+        tee,
+        connect((s) => mergeStreams(s.pipe(parallel(2, windowCount, { worker: windowModule })), s.pipe(filter(() => false)))),
+        sideOutputOf(odd),
+        toArray(),
+      ),
+    );
+    expect(around.filter((e) => e.kind === 'record')).toHaveLength(events.filter((e) => e.n % 2 === 1).length);
   });
 
   it('a two-input operator (intervalJoin of one input split with connect) in worker threads: the in-process output, and the join of a plain run', async () => {

@@ -104,6 +104,10 @@ describe('side outputs: ctx.output(tag, value)', () => {
       ),
     );
     expect(text(joined)).toStrictEqual(['side rejected 10 @1', '2 @2', 'side rejected 30 @12', '-4 @13', 'W 20', 'side rejected 50 @25', 'W MAX']);
+    // the same object pushed twice on one input is two records, side records made outside tidewater too
+    const side = { kind: 'side', tag: 'rejected', value: 7, timestamp: 3 } as const;
+    const twice = await run(mergeStreams(from([side, rec(1, 1), side]), from([side])));
+    expect(text(twice)).toStrictEqual(['side rejected 7 @3', '1 @1', 'side rejected 7 @3', 'W MAX']);
   });
 
   it('a side output read downstream feeds windows like any stream', async () => {

@@ -3,7 +3,7 @@ import type { OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { ownClock } from '../checkpoints/subtaskClocks.js';
 import { isOutputTag, MAX_WATERMARK, MIN_WATERMARK, type Key, type OutputTag, type StreamElement, type StreamRecord } from '../elements/index.js';
 import { ConfigurationError, describeValue, InvalidKeyError, NotAStreamElementError, TidewaterError, UserFunctionError } from '../errors/index.js';
-import { isControlElement, OperatorObservable } from '../elements/plumbing.js';
+import { EmittedSideRecord, isControlElement, OperatorObservable } from '../elements/plumbing.js';
 import { checkedKeyIdOf, NOT_A_KEY } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import { KeyedStateBackend } from '../state/backend.js';
@@ -550,7 +550,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
    * ({@link sideOutput}).
    */
   outputTo<X>(side: OutputTag<X> | Observer<X>, value: X, timestamp: number): void {
-    if (isOutputTag(side)) (this.out as unknown as Subscriber<StreamElement<unknown, Key>>).next({ kind: 'side', tag: side.name, value, timestamp });
+    if (isOutputTag(side)) (this.out as unknown as Subscriber<StreamElement<unknown, Key>>).next(new EmittedSideRecord(side.name, value, timestamp));
     else this.sideOutput(side, value);
   }
 

@@ -1,6 +1,59 @@
 import { config, Observable, Subscriber, Subscription, type Observer } from 'rxjs';
 import { NotAStreamElementError, TidewaterError, UserFunctionError } from '../errors/index.js';
-import type { ControlElement, StreamElement } from './index.js';
+import type { ControlElement, SideRecord, StreamElement } from './index.js';
+
+/** A merge's input, as an {@link EmittedSideRecord} remembers where it passed the merge. @internal */
+export interface MergeInput {
+  readonly merge: object;
+  readonly input: number;
+}
+
+/**
+ * A side record as tidewater makes it (`ctx.output(tag, value)`, a cluster task's exchange entries, one crossing
+ * back from a worker thread): a {@link SideRecord} that also remembers, out of sight, the merge inputs it passed — so
+ * that a merge it reaches again on another input (a stream split with RxJS `connect` or `share`, merged again)
+ * passes it once, for the cost of a field (docs/SEMANTICS.md §14). Pushed again on the same input (the same object
+ * twice from a source) it passes again, as a record does.
+ *
+ * @example
+ * ```ts
+ * out.next(new EmittedSideRecord('rejected', value, timestamp));
+ * EmittedSideRecord.passes(e, input); // false when e passed input.merge on another input; undefined: not one of these
+ * ```
+ *
+ * @internal
+ */
+export class EmittedSideRecord<T> implements SideRecord<T> {
+  readonly kind = 'side' as const;
+  /** Where this passed merges: the first input of each merge it passed (one, or several: merges one after another). */
+  #passed: MergeInput | MergeInput[] | undefined = undefined;
+  constructor(
+    readonly tag: string,
+    readonly value: T,
+    readonly timestamp: number,
+  ) {}
+
+  /**
+   * Whether `e` passes `at.merge` on input `at.input`: not when it passed that merge on another input already (then
+   * this is its copy on another branch); undefined when `e` was not made by tidewater.
+   */
+  static passes(e: SideRecord<unknown>, at: MergeInput): boolean | undefined {
+    if (!(#passed in e)) return undefined;
+    const passed = e.#passed;
+    if (passed === undefined) {
+      e.#passed = at;
+      return true;
+    }
+    if (!Array.isArray(passed)) {
+      if (passed.merge === at.merge) return passed === at;
+      e.#passed = [passed, at];
+      return true;
+    }
+    for (const p of passed) if (p.merge === at.merge) return p === at;
+    passed.push(at);
+    return true;
+  }
+}
 
 /**
  * The subscriber tidewater operators subscribe upstream with: a `Subscriber` chained to the downstream one (so

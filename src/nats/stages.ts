@@ -1,6 +1,7 @@
 import { Observable, Subject, type OperatorFunction, type Subscriber } from 'rxjs';
 import { PipelineRuntime } from '../core/runtime.js';
 import { barrier, type Key, type SideRecord, type StreamElement } from '../elements/index.js';
+import { EmittedSideRecord } from '../elements/plumbing.js';
 import { ConfigurationError, describeValue } from '../errors/index.js';
 import { keyGroupUnchecked } from '../keys/keyGroups.js';
 import type { KeyExchange } from '../parallel/exchange.js';
@@ -131,7 +132,7 @@ export class StageExchange implements KeyExchange {
   private send(keyed$: Observable<Element>, out: Subscriber<Element>): void {
     const tag = exchangeTag(this.stage);
     const { downstreamTasks: n, maxParallelism } = this;
-    const side = (value: ExchangeEntry, timestamp: number): SideRecord<ExchangeEntry> => ({ kind: 'side', tag, value, timestamp });
+    const side = (value: ExchangeEntry, timestamp: number): SideRecord<ExchangeEntry> => new EmittedSideRecord(tag, value, timestamp);
     out.add(
       keyed$.subscribe({
         next: (e) => {

@@ -1,4 +1,5 @@
 import type { StreamElement } from '../../elements/index.js';
+import { EmittedSideRecord } from '../../elements/plumbing.js';
 import { wellFormed } from '../../stores/checksum.js';
 
 /**
@@ -465,7 +466,7 @@ export class BatchReader {
         return { kind: 'status', idle: false };
       case SIDE: {
         const [tag, value] = this.values[this.record++] as [string, unknown];
-        return { kind: 'side', tag, value, timestamp: t };
+        return new EmittedSideRecord(tag, value, t);
       }
       default:
         return { kind: 'barrier', checkpointId: t };

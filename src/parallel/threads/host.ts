@@ -1,6 +1,6 @@
 import { Observable, Subscriber } from 'rxjs';
 import type { OperatorSnapshot } from '../../checkpoints/snapshot.js';
-import type { StreamElement, StreamRecord } from '../../elements/index.js';
+import type { SideRecord, StreamElement, StreamRecord } from '../../elements/index.js';
 import { isControlElement } from '../../elements/plumbing.js';
 import { ConfigurationError, NotAStreamElementError, SubtaskError, TidewaterError, UserFunctionError } from '../../errors/index.js';
 import { hashPartitionOf } from '../../partitioning/partition.js';
@@ -275,6 +275,12 @@ export class ThreadedSubtasks {
   private codec: ValueCodec | undefined;
   /** Sequence number of the latest input element. */
   private seq = -1;
+  /**
+   * Side records sent to a subtask, by number, until they come back (a worker passes them on, made anew by the
+   * codec): the output is the object that went in, so that a merge that meets it on another branch too (a stream
+   * split with `connect` around this `parallel`) knows it (docs/SEMANTICS.md §14).
+   */
+  private readonly sentSides = new Map<number, SideRecord<unknown>>();
   /** Whether a flush of every subtask's buffered input is scheduled (at the end of the current burst). */
   flushScheduled = false;
   private failed = false;
@@ -349,6 +355,7 @@ export class ThreadedSubtasks {
   /** An element of subtask `r`'s partition: into its next message (a barrier sends the message at once). */
   takeInput(r: Remote, e: Element): void {
     if (this.failed) return;
+    if (e.kind === 'side') this.sentSides.set(this.seq, e);
     if (e.kind === 'barrier') {
       r.encoder.add(this.seq, e, this.group.parent?.fullSnapshot?.(e.checkpointId) === true);
       this.send(r);
@@ -597,8 +604,9 @@ export class ThreadedSubtasks {
         const output = pick.output;
         const length = chunk.length;
         while (chunk.position < length && chunk.seqAt(chunk.position) < limit && !this.failed) {
+          const seq = chunk.seqAt(chunk.position);
           const e = chunk.next();
-          output?.next(e);
+          output?.next(e.kind === 'side' ? this.sentSide(seq, e) : e);
         }
         if (chunk.position === length) {
           pick.out[pick.outHead++] = undefined as unknown as BatchReader;
@@ -607,6 +615,11 @@ export class ThreadedSubtasks {
             pick.outHead = 0;
           }
         }
+      }
+      // (side records sent in and not back by now never come back: dropped in the pipeline)
+      for (const [seq] of this.sentSides) {
+        if (seq >= bound) break;
+        this.sentSides.delete(seq);
       }
       for (const r of this.remotes) {
         if (r.done && !r.closed && r.out.length === r.outHead && !this.failed) {
@@ -617,6 +630,17 @@ export class ThreadedSubtasks {
     } finally {
       this.releasing = false;
     }
+  }
+
+  /**
+   * An output side record of input number `seq`: the side record that went in as that input, when it did (the
+   * subtask passed it on), else `e` (made in the subtask).
+   */
+  private sentSide(seq: number, e: Element): Element {
+    const sent = this.sentSides.get(seq);
+    if (sent === undefined || e.kind !== 'side' || sent.tag !== e.tag) return e;
+    this.sentSides.delete(seq);
+    return sent;
   }
 
   private failWith(r: Remote, err: Error | undefined, cause?: unknown): void {
