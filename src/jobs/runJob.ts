@@ -5,7 +5,7 @@ import { PipelineRuntime, type StatefulOperatorInstance } from '../core/runtime.
 import { isMaxParallelism } from '../keys/keyGroups.js';
 import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '../parallel/group.js';
 import { parallelOutputs } from '../parallel/parallel.js';
-import { mergeSnapshotKind } from '../partitioning/mergeState.js';
+import { madeByParallelism, mergeSnapshotKind } from '../partitioning/mergeState.js';
 import type { KeyExchange } from '../parallel/exchange.js';
 import { barrier, isStreamElement, MAX_WATERMARK, record, type SideRecord, type StreamElement } from '../elements/index.js';
 import { takesPlainValues } from '../elements/plumbing.js';
@@ -718,6 +718,16 @@ class JobRunner<T, R> {
       const merge = mergeSnapshotKind(s);
       if (merge === 'pipeline') merges.push(s.operator);
       else if (merge === undefined) unknown.push(s.operator);
+    }
+    // a merge the pipeline writes that the checkpoint holds nothing of (taken before merges were in checkpoints — by
+    // cluster tasks until 2026-12-06 — or before the merge was added): said, as it starts from MIN
+    const saved = new Set(loaded.operators.map((s) => s.operator));
+    const fresh = this.instances.filter((i) => i.isMerge === true && !madeByParallelism(i.name) && !saved.has(i.name)).map((i) => i.name);
+    if (fresh.length > 0 && merges.length === 0) {
+      this.warn(
+        `runJob(${this.config.name}): checkpoint ${loaded.id} holds nothing of merge(s) ${fresh.map((n) => `'${n}'`).join(', ')} (taken before merges were in checkpoints, or before the merge was in the pipeline): ` +
+          'they start with every input at MIN_WATERMARK (lateness right after the restore may differ from an uninterrupted run).',
+      );
     }
     if (merges.length > 0) {
       let why = 'the pipeline has no merge at that place';

@@ -60,6 +60,22 @@ function keepsMerges(runtime: OperatorRuntime | undefined): runtime is OperatorR
 const MADE_BY_PARALLELISM = /\/(outputs|keyBy@\d+|broadcast@\d+)$/;
 
 /**
+ * Whether a merge's name says parallelism made it (`<group>/outputs`, `<group>/keyBy@<k>`, `<group>/broadcast@<k>`),
+ * not the pipeline (`union@<k>`, `<group>/union@<k>`).
+ *
+ * @example
+ * ```ts
+ * madeByParallelism('runJob/keyBy@0'); // true
+ * madeByParallelism('union@0');        // false
+ * ```
+ *
+ * @internal
+ */
+export function madeByParallelism(name: string): boolean {
+  return MADE_BY_PARALLELISM.test(name);
+}
+
+/**
  * Whether snapshot `s` is a merge's (no keyed state, its valve in `watermark`); and of those, whether parallelism made
  * it (`<group>/outputs`, `<group>/keyBy@<k>`, `<group>/broadcast@<k>`: a run at another parallelism may lack it).
  *
@@ -85,7 +101,7 @@ export function mergeSnapshotKind(s: OperatorSnapshot): 'parallelism' | 'pipelin
     // (a merge's snapshot written before the mark)
     (/^union@\d+$/.test(s.operator) && 'inputs' in saved && Array.isArray(saved.inputs) && !('operator' in saved));
   if (!merge) return undefined;
-  return MADE_BY_PARALLELISM.test(s.operator) ? 'parallelism' : 'pipeline';
+  return madeByParallelism(s.operator) ? 'parallelism' : 'pipeline';
 }
 
 /**
