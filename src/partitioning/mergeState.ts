@@ -229,11 +229,12 @@ export function combineMergeSnapshots(name: string, parts: readonly OperatorSnap
 const decodedWatermarks = new WeakMap<OperatorSnapshot, unknown>();
 
 /**
- * The snapshots of an operator as subtask `subtask` of `n` (the first `owners` owning key groups) restores them: a merge's own part of its group's snapshot
- * (see {@link combineMergeSnapshots}) when the checkpoint had `n` subtasks too, else every input at the merge's
- * lowest watermark (another parallelism); a keyed operator's with its own clock, or the lowest when the subtasks
- * or their key groups were others (src/checkpoints/subtaskClocks.ts; its state is found by key group). (A merge inside subtasks is named
- * after its group, `<group>/…`, so no merge saved outside them reaches here.)
+ * The snapshots of an operator as subtask `subtask` of `n` (the first `owners` owning key groups) restores them: a
+ * merge's own part of its group's snapshot (see {@link combineMergeSnapshots}) when the checkpoint had `n` subtasks
+ * too, else every input at the merge's lowest watermark (another parallelism); a keyed operator's with its own clock,
+ * or the lowest when the subtasks or their key groups were others (src/checkpoints/subtaskClocks.ts; its state is
+ * found by key group). (A merge inside subtasks is named after its group, `<group>/…`, so no merge saved outside
+ * them reaches here.)
  *
  * @example
  * ```ts
