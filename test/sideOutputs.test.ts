@@ -1,7 +1,7 @@
 // Side outputs as first-class outputs (docs/SEMANTICS.md §14): ctx.output(tag, value) in process-like operators and
 // window functions, late data to a tag, side records travelling in order with the main output through every operator,
 // merge and partition, sideOutputOf(tag), and runJob's named sinks (exactly-once with checkpoints).
-import { connect, from, lastValueFrom, share, toArray as collect, type Observable } from 'rxjs';
+import { connect, from, lastValueFrom, of, share, Subject, toArray as collect, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigurationError,
@@ -104,10 +104,41 @@ describe('side outputs: ctx.output(tag, value)', () => {
       ),
     );
     expect(text(joined)).toStrictEqual(['side rejected 10 @1', '2 @2', 'side rejected 30 @12', '-4 @13', 'W 20', 'side rejected 50 @25', 'W MAX']);
-    // the same object pushed twice on one input is two records, side records made outside tidewater too
+    // side records made outside tidewater (no memory of their own) too: a merge passes the one object once
     const side = { kind: 'side', tag: 'rejected', value: 7, timestamp: 3 } as const;
     const twice = await run(mergeStreams(from([side, rec(1, 1), side]), from([side])));
-    expect(text(twice)).toStrictEqual(['side rejected 7 @3', '1 @1', 'side rejected 7 @3', 'W MAX']);
+    expect(text(twice)).toStrictEqual(['side rejected 7 @3', '1 @1', 'W MAX']);
+  });
+
+  it('a side record made behind a merge and fed back round a loop passes the merge once, then is dropped there (the loop ends)', () => {
+    // (docs/SEMANTICS.md §12: a consumer of the output pushing into an input; the loop's filter and map pass side
+    // records on, as every operator does)
+    const feedback = new Subject<StreamElement<number, undefined>>();
+    const out: string[] = [];
+    const tee = process<number, string, number>({
+      name: 'tee',
+      onElement(v, ctx) {
+        if (v % 2 === 1) ctx.output(rejected, v * 10);
+        ctx.emit(v);
+      },
+    });
+    const looped = mergeStreams(feedback, from([rec(1, 1)])).pipe(
+      keyBy(() => 'k'),
+      tee,
+    );
+    looped.subscribe((e) => {
+      out.push(fmt(e));
+      of(e)
+        .pipe(
+          filter((v: number) => v < 4),
+          map((v: number) => v + 1),
+        )
+        .subscribe((x) => feedback.next(x as StreamElement<number, undefined>));
+    });
+    feedback.complete();
+    // 1 … 4, the odd ones to the side output too. A side record made behind the merge reaches it first through the
+    // loop (the loop's filter and map pass it on): it passes once, comes out again, and the next time round is dropped
+    expect(out).toStrictEqual(['side rejected 10 @1', '1 @1', 'side rejected 10 @1', '2 @1', 'side rejected 30 @1', '3 @1', 'side rejected 30 @1', '4 @1', 'W MAX']);
   });
 
   it('a side output read downstream feeds windows like any stream', async () => {

@@ -2,58 +2,56 @@ import { config, Observable, Subscriber, Subscription, type Observer } from 'rxj
 import { NotAStreamElementError, TidewaterError, UserFunctionError } from '../errors/index.js';
 import type { ControlElement, SideRecord, StreamElement } from './index.js';
 
-/** A merge's input, as an {@link EmittedSideRecord} remembers where it passed the merge. @internal */
-export interface MergeInput {
-  readonly merge: object;
-  readonly input: number;
-}
-
 /**
  * A side record as tidewater makes it (`ctx.output(tag, value)`, a cluster task's exchange entries, one crossing
- * back from a worker thread): a {@link SideRecord} that also remembers, out of sight, the merge inputs it passed — so
- * that a merge it reaches again on another input (a stream split with RxJS `connect` or `share`, merged again)
- * passes it once, for the cost of a field (docs/SEMANTICS.md §14). Pushed again on the same input (the same object
- * twice from a source) it passes again, as a record does.
+ * back from a worker thread): a {@link SideRecord} that also remembers, out of sight, the merges it passed — so that
+ * a merge passes it once (docs/SEMANTICS.md §14): a copy reaching it on another input (a stream split with RxJS
+ * `connect` or `share`, merged again) or again round a feedback loop is dropped, for the cost of a field. Its fields
+ * are the literal's, in its order, and deep equality (`toStrictEqual`) takes it for the plain object the docs show.
  *
  * @example
  * ```ts
  * out.next(new EmittedSideRecord('rejected', value, timestamp));
- * EmittedSideRecord.passes(e, input); // false when e passed input.merge on another input; undefined: not one of these
+ * EmittedSideRecord.passes(e, mergeToken); // true the first time, false after; undefined: not made by tidewater
  * ```
  *
  * @internal
  */
 export class EmittedSideRecord<T> implements SideRecord<T> {
-  readonly kind = 'side' as const;
-  /** Where this passed merges: the first input of each merge it passed (one, or several: merges one after another). */
-  #passed: MergeInput | MergeInput[] | undefined = undefined;
-  constructor(
-    readonly tag: string,
-    readonly value: T,
-    readonly timestamp: number,
-  ) {}
+  readonly kind: 'side';
+  readonly tag: string;
+  readonly value: T;
+  readonly timestamp: number;
+  /** The merges this passed (their tokens): none, one, or several (merges one after another). */
+  #passed: object | object[] | undefined;
+  constructor(tag: string, value: T, timestamp: number) {
+    this.kind = 'side';
+    this.tag = tag;
+    this.value = value;
+    this.timestamp = timestamp;
+    this.#passed = undefined;
+  }
 
-  /**
-   * Whether `e` passes `at.merge` on input `at.input`: not when it passed that merge on another input already (then
-   * this is its copy on another branch); undefined when `e` was not made by tidewater.
-   */
-  static passes(e: SideRecord<unknown>, at: MergeInput): boolean | undefined {
+  /** Whether `e` passes the merge of `token` (the first time it reaches it); undefined when not made by tidewater. */
+  static passes(e: SideRecord<unknown>, token: object): boolean | undefined {
     if (!(#passed in e)) return undefined;
     const passed = e.#passed;
     if (passed === undefined) {
-      e.#passed = at;
+      e.#passed = token;
       return true;
     }
-    if (!Array.isArray(passed)) {
-      if (passed.merge === at.merge) return passed === at;
-      e.#passed = [passed, at];
+    if (passed === token) return false;
+    if (Array.isArray(passed)) {
+      if (passed.includes(token)) return false;
+      passed.push(token);
       return true;
     }
-    for (const p of passed) if (p.merge === at.merge) return p === at;
-    passed.push(at);
+    e.#passed = [passed, token];
     return true;
   }
 }
+// (deep equality, e.g. Vitest's and Jest's toStrictEqual, compares constructors: a side record equals its literal)
+Object.defineProperty(EmittedSideRecord.prototype, 'constructor', { value: Object, writable: true, configurable: true });
 
 /**
  * The subscriber tidewater operators subscribe upstream with: a `Subscriber` chained to the downstream one (so

@@ -1,6 +1,6 @@
 import { isObservable, type Observable, type Subscriber } from 'rxjs';
 import type { CheckpointBarrier, ControlElement, StreamElement, StreamRecord, StreamStatus, Watermark } from '../elements/index.js';
-import { EmittedSideRecord, OperatorObservable, isControlElement, subscribeElements, type MergeInput } from '../elements/plumbing.js';
+import { EmittedSideRecord, OperatorObservable, isControlElement, subscribeElements } from '../elements/plumbing.js';
 import { ConfigurationError, NotAStreamElementError, describeValue } from '../errors/index.js';
 import { MergeInstance } from './mergeState.js';
 import { StatusWatermarkValve, type WatermarkCombiner } from './valve.js';
@@ -123,10 +123,10 @@ export class AlignedInputs {
   private arrivals: Held[] = [];
   /** The index of the next arrival to process. */
   private arrivalHead = 0;
-  /** Each input as side records remember it (made as needed), see {@link EmittedSideRecord}. */
-  private readonly inputs: (MergeInput | undefined)[] = [];
-  /** Side records made outside tidewater passed on so far, with the input each came on first (see {@link firstSeen}). */
-  private sidesPassed: WeakMap<object, number> | undefined;
+  /** What side records remember of this merge (not the merge itself, which they would keep alive). */
+  private readonly sideToken = {};
+  /** Side records made outside tidewater passed on so far (see {@link firstSeen}). */
+  private sidesPassed: WeakSet<object> | undefined;
 
   constructor(
     private readonly destination: AlignedInputsTarget,
@@ -249,8 +249,8 @@ export class AlignedInputs {
       case 'side':
         // a side-output record passing through: in its input's order, held back with its records; once, though it
         // reach this on several inputs — a stream split (RxJS `connect`, `share`) and merged again carries each side
-        // record on every branch, the same object (docs/SEMANTICS.md §14)
-        if (!(EmittedSideRecord.passes(e, this.inputOf(i)) ?? this.firstSeen(e, i))) return;
+        // record on every branch, the same object — or again round a feedback loop (docs/SEMANTICS.md §14)
+        if (!(EmittedSideRecord.passes(e, this.sideToken) ?? this.firstSeen(e))) return;
         this.destination.control(e);
         return;
       case 'watermark':
@@ -272,22 +272,18 @@ export class AlignedInputs {
     for (let k = 0; k < out.length; k++) this.destination.control(out[k] as Watermark | StreamStatus);
   }
 
+  /** {@link EmittedSideRecord.passes} for a side record made outside tidewater (no memory of its own). */
+  private firstSeen(e: object): boolean {
+    const seen = (this.sidesPassed ??= new WeakSet());
+    if (seen.has(e)) return false;
+    seen.add(e);
+    return true;
+  }
+
   /**
    * Lets the barrier out that every input not yet completed delivered (the lowest of their newest ones), then
    * unblocks the inputs that delivered it and releases what they held, in arrival order.
    */
-  private inputOf(i: number): MergeInput {
-    return (this.inputs[i] ??= { merge: this, input: i });
-  }
-
-  /** {@link EmittedSideRecord.passes} for a side record made outside tidewater (no memory of its own). */
-  private firstSeen(e: object, i: number): boolean {
-    const seen = (this.sidesPassed ??= new WeakMap());
-    const first = seen.get(e);
-    if (first === undefined) seen.set(e, i);
-    return first === undefined || first === i;
-  }
-
   private align(): void {
     let lowest = Infinity;
     let from = -1;

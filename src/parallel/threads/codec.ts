@@ -1,4 +1,4 @@
-import type { StreamElement } from '../../elements/index.js';
+import type { SideRecord, StreamElement } from '../../elements/index.js';
 import { EmittedSideRecord } from '../../elements/plumbing.js';
 import { wellFormed } from '../../stores/checksum.js';
 
@@ -31,6 +31,11 @@ const BARRIER = 4;
 const BARRIER_FULL = 5;
 /** A side-output record: a record slot whose value is `[tag, value]` and whose key is undefined. */
 const SIDE = 6;
+/**
+ * A side-output record that a worker passes on as it received it: a record slot `[tag, value, seq]`, `seq` the number
+ * of the input element it came as — the receiver hands back that element's object (see {@link BatchEncoder.addPassedSide}).
+ */
+const PASSED_SIDE = 7;
 
 /**
  * Strings side by side: their texts joined into one string and each one's length (a string crosses `postMessage` as
@@ -171,6 +176,20 @@ export class BatchEncoder {
     this.seqs = seqs;
     this.stamps = stamps;
     this.kinds = kinds;
+  }
+
+  /**
+   * Adds side record `e`, the input element number `from` passed on unchanged (a worker's output): the receiver hands
+   * back the object that went in, so that a merge meeting it on another branch too knows it (docs/SEMANTICS.md §14).
+   */
+  addPassedSide(seq: number, e: SideRecord<unknown>, from: number): void {
+    const i = this.n;
+    if (i === this.seqs.length) this.grow();
+    this.seqs[i] = seq;
+    this.n = i + 1;
+    this.kinds[i] = PASSED_SIDE;
+    this.stamps[i] = e.timestamp;
+    this.addSlot([e.tag, e.value, from], undefined, -1, -1);
   }
 
   /**
@@ -435,6 +454,8 @@ export class BatchReader {
     private readonly kinds: Uint8Array,
     private readonly values: ArrayLike<unknown>,
     private readonly keys: ArrayLike<unknown>,
+    /** The side record that went in as input element `seq` (see {@link BatchEncoder.addPassedSide}). */
+    private readonly sent?: (seq: number) => SideRecord<unknown> | undefined,
   ) {
     this.length = kinds.length;
   }
@@ -467,6 +488,10 @@ export class BatchReader {
       case SIDE: {
         const [tag, value] = this.values[this.record++] as [string, unknown];
         return new EmittedSideRecord(tag, value, t);
+      }
+      case PASSED_SIDE: {
+        const [tag, value, from] = this.values[this.record++] as [string, unknown, number];
+        return this.sent?.(from) ?? new EmittedSideRecord(tag, value, t);
       }
       default:
         return { kind: 'barrier', checkpointId: t };
@@ -507,7 +532,7 @@ export class BatchDecoder {
    * A reader over `batch`'s elements (the batch's new keys enter the dictionary now). `sentKeys`: the keys of the
    * records of the message the sender was processing, which its {@link EncodedBatch.keyRefs} point into.
    */
-  open(batch: EncodedBatch, sentKeys?: ArrayLike<unknown>): BatchReader {
+  open(batch: EncodedBatch, sentKeys?: ArrayLike<unknown>, sentSides?: (seq: number) => SideRecord<unknown> | undefined): BatchReader {
     const values = uncolumn(batch.values, this.codec);
     let keys: ArrayLike<unknown>;
     const ids = batch.keys;
@@ -523,7 +548,7 @@ export class BatchDecoder {
     } else keys = uncolumn(ids, this.codec);
     const refs = batch.keyRefs;
     if (refs !== undefined) keys = resolveRefs(refs, keys, sentKeys);
-    return new BatchReader(batch.numbers, batch.kinds, values, keys);
+    return new BatchReader(batch.numbers, batch.kinds, values, keys, sentSides);
   }
 
   /**

@@ -276,9 +276,9 @@ export class ThreadedSubtasks {
   /** Sequence number of the latest input element. */
   private seq = -1;
   /**
-   * Side records sent to a subtask, by number, until they come back (a worker passes them on, made anew by the
-   * codec): the output is the object that went in, so that a merge that meets it on another branch too (a stream
-   * split with `connect` around this `parallel`) knows it (docs/SEMANTICS.md §14).
+   * Side records sent to a subtask, by number, until they come back: one the worker passes on unchanged comes back
+   * as the object that went in (not one the codec made anew), so that a merge meeting it on another branch too (a
+   * stream split with `connect` around this `parallel`) knows it (docs/SEMANTICS.md §14).
    */
   private readonly sentSides = new Map<number, SideRecord<unknown>>();
   /** Whether a flush of every subtask's buffered input is scheduled (at the end of the current burst). */
@@ -534,7 +534,7 @@ export class ThreadedSubtasks {
           else console.warn(message);
         }
         // (key references point into the message the worker was processing: the first not yet acknowledged)
-        if (m.batch.kinds.length > 0) r.out.push((r.decoder as BatchDecoder).open(m.batch, r.inflight.peek()?.keys));
+        if (m.batch.kinds.length > 0) r.out.push((r.decoder as BatchDecoder).open(m.batch, r.inflight.peek()?.keys, this.takeSent));
         for (let k = 0; k < m.acks && r.inflight.length > 0; k++) r.inflight.shift();
         this.relieveIfCaughtUp();
         this.release();
@@ -604,9 +604,8 @@ export class ThreadedSubtasks {
         const output = pick.output;
         const length = chunk.length;
         while (chunk.position < length && chunk.seqAt(chunk.position) < limit && !this.failed) {
-          const seq = chunk.seqAt(chunk.position);
           const e = chunk.next();
-          output?.next(e.kind === 'side' ? this.sentSide(seq, e) : e);
+          output?.next(e);
         }
         if (chunk.position === length) {
           pick.out[pick.outHead++] = undefined as unknown as BatchReader;
@@ -632,16 +631,12 @@ export class ThreadedSubtasks {
     }
   }
 
-  /**
-   * An output side record of input number `seq`: the side record that went in as that input, when it did (the
-   * subtask passed it on), else `e` (made in the subtask).
-   */
-  private sentSide(seq: number, e: Element): Element {
+  /** The side record that went in as input number `seq`, which a subtask passed on unchanged (see `sentSides`). */
+  private readonly takeSent = (seq: number): SideRecord<unknown> | undefined => {
     const sent = this.sentSides.get(seq);
-    if (sent === undefined || e.kind !== 'side' || sent.tag !== e.tag) return e;
     this.sentSides.delete(seq);
     return sent;
-  }
+  };
 
   private failWith(r: Remote, err: Error | undefined, cause?: unknown): void {
     if (this.failed) return;

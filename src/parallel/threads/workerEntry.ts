@@ -11,7 +11,7 @@ import { asyncScheduler, Observable, type OperatorFunction, type Subscriber, typ
 import type { OperatorSnapshot } from '../../checkpoints/snapshot.js';
 import { nodeBuiltin } from '../../core/node.js';
 import { PipelineRuntime, placesIn, type StatefulOperatorInstance } from '../../core/runtime.js';
-import type { StreamElement } from '../../elements/index.js';
+import type { SideRecord, StreamElement } from '../../elements/index.js';
 import { BatchDecoder, BatchEncoder, cannotCrossMessage, transferables } from './codec.js';
 import { createValueCodec } from './msgpack.js';
 import { NO_EXCHANGE } from '../exchange.js';
@@ -74,6 +74,8 @@ class Subtask {
   private inputIndex = -1;
   private inputKey: unknown = undefined;
   private acks = 0;
+  /** Side records received, with their input numbers, until passed on (see `BatchEncoder.addPassedSide`). */
+  private readonly sidesIn = new WeakMap<object, number>();
   private handling = false;
   private flushScheduled = false;
   private failed = false;
@@ -142,6 +144,7 @@ class Subtask {
             // (a side record takes a record slot of the batch: output keys refer to slots)
             this.inputIndex++;
             this.inputKey = undefined;
+            this.sidesIn.set(e, seq);
           } else if (e.kind === 'barrier') this.fullFlags.set(e.checkpointId, full);
           this.input?.next(e);
           return !this.failed;
@@ -163,8 +166,15 @@ class Subtask {
   }
 
   private out(e: StreamElement<unknown, unknown>): void {
-    const ref = this.inputIndex >= 0 && e.kind === 'record' && Object.is(e.key, this.inputKey) ? this.inputIndex : -1;
-    this.encoder.add(this.seq, e, false, ref);
+    const from = e.kind === 'side' ? this.sidesIn.get(e) : undefined;
+    if (from !== undefined) {
+      // (a side record that came in, passed on unchanged: the operator hands back the object it sent)
+      this.sidesIn.delete(e);
+      this.encoder.addPassedSide(this.seq, e as SideRecord<unknown>, from);
+    } else {
+      const ref = this.inputIndex >= 0 && e.kind === 'record' && Object.is(e.key, this.inputKey) ? this.inputIndex : -1;
+      this.encoder.add(this.seq, e, false, ref);
+    }
     if (e.kind === 'barrier') this.barriersOut.push(e.checkpointId);
     if (this.encoder.size >= OUTPUT_BATCH) this.flush();
     else if (!this.handling) this.scheduleFlush();
