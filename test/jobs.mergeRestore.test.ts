@@ -1,7 +1,7 @@
 // A merge of event-time streams restored from a savepoint combines its inputs' watermarks as the uninterrupted run
 // does (its valve is in the checkpoint, docs/SEMANTICS.md §2.4, §8): lateness and timer firings are the same.
 import { describe, expect, it } from 'vitest';
-import { boundedOutOfOrderness, count, fromArray, memoryStore, mergeStreams, runJob, sideOutput, toArray, tumblingWindows, valueState, type Source, type SourceRead, type StreamElement, type StreamRecord, type WindowResult } from '../src/index.js';
+import { boundedOutOfOrderness, count, fromArray, memoryStore, mergeStreams, runJob, sideOutput, toArray, tumblingWindows, valueState, type Job, type Source, type SourceRead, type StreamElement, type StreamRecord, type WindowResult } from '../src/index.js';
 import { aggregate, coProcess, eventTime, filter, intervalJoin, keyBy, map, parallel, process, unionWith, window } from '../operators/index.js';
 import type { Observable } from 'rxjs';
 import { gated } from './support/gated.js';
@@ -83,6 +83,22 @@ async function scenario(pipeline: (s: In) => Observable<StreamElement<string, un
   }
   await job.done;
   return { main: [...sinks.main.values], late: sinks.late.values.map((e) => e.id) };
+}
+
+/**
+ * Runs a job (`start(false)`) over `reads` reads made by `step`, and when `cut` is given stops it with a savepoint
+ * before read `cut` and resumes it (`start(true)`) from there; resolves once the job is done.
+ */
+async function readsResumedAt(start: (resumed: boolean) => Job<unknown> | Promise<Job<unknown>>, step: () => Promise<void>, reads: number, cut?: number): Promise<void> {
+  let job = await start(false);
+  for (let k = 0; k < reads; k++) {
+    if (k === cut) {
+      await job.stop({ savepoint: true });
+      job = await start(true);
+    }
+    await step();
+  }
+  await job.done;
 }
 
 /** A savepoint file without operator `name` (as one written before that operator was saved), checksummed again. */
@@ -344,16 +360,7 @@ describe('the merges of parallel pipelines: names and restores', () => {
           aggregate(count()),
           map((r: WindowResult<string, number>) => `[${r.window.start}] n=${r.value}`),
         );
-      const start = () => runJob({ name: 'by', source: s.source, pipeline, sinks, checkpoint: { intervalMs: 1e9, store } });
-      let job = start();
-      for (let k = 0; k <= xs.length; k++) {
-        if (k === cut) {
-          await job.stop({ savepoint: true });
-          job = start();
-        }
-        await s.step();
-      }
-      await job.done;
+      await readsResumedAt(() => runJob({ name: 'by', source: s.source, pipeline, sinks, checkpoint: { intervalMs: 1e9, store } }), s.step, xs.length + 1, cut);
       return { main: [...sinks.main.values], late: sinks.late.values.map((e) => e.id) };
     }
     const uninterrupted = await run();
@@ -407,16 +414,9 @@ describe('keyed operators in parallel subtasks standing at different event times
     const store = memoryStore();
     const out = toArray<string>();
     const pipeline = (n: number) => (src: Observable<StreamElement<E, undefined>>) => src.pipe(keyBy(() => 'k'), parallel(n, mergedStamps));
-    const start = (n: number) => runJob({ name: 'clocks', source: s.source, pipeline: pipeline(n), sink: out, checkpoint: { intervalMs: 1e9, store }, onWarning: (m) => warnings.push(m) });
-    let job = start(2);
-    for (let k = 0; k <= xs.length; k++) {
-      if (k === cut) {
-        await job.stop({ savepoint: true });
-        job = start(resumeAt);
-      }
-      await s.step();
-    }
-    await job.done;
+    const start = (resumed: boolean) =>
+      runJob({ name: 'clocks', source: s.source, pipeline: pipeline(resumed ? resumeAt : 2), sink: out, checkpoint: { intervalMs: 1e9, store }, onWarning: (m) => warnings.push(m) });
+    await readsResumedAt(start, s.step, xs.length + 1, cut);
     return [...out.values];
   }
 
@@ -447,15 +447,7 @@ describe('keyed operators in parallel subtasks standing at different event times
       const store = memoryStore();
       const out = toArray<string>();
       const start = () => runJob({ name: 'connected', source: s.source, pipeline, sink: out, parallelism: 2, checkpoint: { intervalMs: 1e9, store }, onWarning: () => undefined });
-      let job = start();
-      for (let k = 0; k <= keyed.length; k++) {
-        if (k === cut) {
-          await job.stop({ savepoint: true });
-          job = start();
-        }
-        await s.step();
-      }
-      await job.done;
+      await readsResumedAt(start, s.step, keyed.length + 1, cut);
       return [...out.values];
     }
     const uninterrupted = await copies();
@@ -489,22 +481,14 @@ describe('keyed operators in parallel subtasks standing at different event times
       const sources = [stepper(xs), stepper([]), stepper([])];
       const store = memoryStore();
       const out = toArray<string>();
-      const start = (parallelism: number) => runJob({ name: 'owners', source: sources.map((x) => x.source), parallelism, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store } });
-      const endEmpty = async () => {
+      // (each start: the two empty sources end at once)
+      const start = async (resumed: boolean) => {
+        const job = runJob({ name: 'owners', source: sources.map((x) => x.source), parallelism: resumed ? (resumeAt ?? 2) : 2, pipeline, sink: out, checkpoint: { intervalMs: 1e9, store } });
         await (sources[1] as (typeof sources)[1]).step();
         await (sources[2] as (typeof sources)[2]).step();
+        return job;
       };
-      let job = start(2);
-      await endEmpty();
-      for (let r = 0; r <= xs.length; r++) {
-        if (r === 2 && resumeAt !== undefined) {
-          await job.stop({ savepoint: true });
-          job = start(resumeAt);
-          await endEmpty();
-        }
-        await (sources[0] as (typeof sources)[0]).step();
-      }
-      await job.done;
+      await readsResumedAt(start, (sources[0] as (typeof sources)[0]).step, xs.length + 1, resumeAt === undefined ? undefined : 2);
       return [...out.values];
     }
     const expected = [`[1000] ${k} n=1`, `[1500] ${k} n=1`, `[5000] ${j} n=1`];

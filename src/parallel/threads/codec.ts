@@ -178,15 +178,21 @@ export class BatchEncoder {
     this.kinds = kinds;
   }
 
+  /** The index of a new element numbered `seq` (its kind and timestamp for the caller to set). */
+  private slotFor(seq: number): number {
+    const i = this.n;
+    if (i === this.seqs.length) this.grow();
+    this.seqs[i] = seq;
+    this.n = i + 1;
+    return i;
+  }
+
   /**
    * Adds side record `e`, the input element number `from` passed on unchanged (a worker's output): the receiver hands
    * back the object that went in, so that a merge meeting it on another branch too knows it (docs/SEMANTICS.md §14).
    */
   addPassedSide(seq: number, e: SideRecord<unknown>, from: number): void {
-    const i = this.n;
-    if (i === this.seqs.length) this.grow();
-    this.seqs[i] = seq;
-    this.n = i + 1;
+    const i = this.slotFor(seq);
     this.kinds[i] = PASSED_SIDE;
     this.stamps[i] = e.timestamp;
     this.addSlot([e.tag, e.value, from], undefined, -1, -1);
@@ -197,10 +203,7 @@ export class BatchEncoder {
    * sent and this side is processing (see {@link EncodedBatch.keyRefs}); the key itself is not sent.
    */
   add(seq: number, e: StreamElement<unknown, unknown>, fullBarrier = false, keyRef = -1, keyId = -1): void {
-    const i = this.n;
-    if (i === this.seqs.length) this.grow();
-    this.seqs[i] = seq;
-    this.n = i + 1;
+    const i = this.slotFor(seq);
     switch (e.kind) {
       case 'record':
         this.kinds[i] = RECORD;

@@ -276,9 +276,10 @@ export class ThreadedSubtasks {
   /** Sequence number of the latest input element. */
   private seq = -1;
   /**
-   * Side records sent to a subtask, by number, until they come back: one the worker passes on unchanged comes back
-   * as the object that went in (not one the codec made anew), so that a merge meeting it on another branch too (a
-   * stream split with `connect` around this `parallel`) knows it (docs/SEMANTICS.md §14).
+   * Side records sent to a subtask, by number, until every subtask processed that number (then they are released):
+   * one the worker passes on unchanged comes back as the object that went in (not one the codec made anew), so that
+   * a merge meeting it on another branch too (a stream split with `connect` around this `parallel`) knows it
+   * (docs/SEMANTICS.md §14).
    */
   private readonly sentSides = new Map<number, SideRecord<unknown>>();
   /** Whether a flush of every subtask's buffered input is scheduled (at the end of the current burst). */
@@ -615,7 +616,7 @@ export class ThreadedSubtasks {
           }
         }
       }
-      // (side records sent in and not back by now never come back: dropped in the pipeline)
+      // (side records sent in below the bound: whatever of them comes back was released above)
       for (const [seq] of this.sentSides) {
         if (seq >= bound) break;
         this.sentSides.delete(seq);
@@ -632,11 +633,7 @@ export class ThreadedSubtasks {
   }
 
   /** The side record that went in as input number `seq`, which a subtask passed on unchanged (see `sentSides`). */
-  private readonly takeSent = (seq: number): SideRecord<unknown> | undefined => {
-    const sent = this.sentSides.get(seq);
-    this.sentSides.delete(seq);
-    return sent;
-  };
+  private readonly takeSent = (seq: number): SideRecord<unknown> | undefined => this.sentSides.get(seq);
 
   private failWith(r: Remote, err: Error | undefined, cause?: unknown): void {
     if (this.failed) return;

@@ -74,7 +74,7 @@ class Subtask {
   private inputIndex = -1;
   private inputKey: unknown = undefined;
   private acks = 0;
-  /** Side records received, with their input numbers, until passed on (see `BatchEncoder.addPassedSide`). */
+  /** Side records received, with their input numbers (see `BatchEncoder.addPassedSide`). */
   private readonly sidesIn = new WeakMap<object, number>();
   private handling = false;
   private flushScheduled = false;
@@ -169,7 +169,6 @@ class Subtask {
     const from = e.kind === 'side' ? this.sidesIn.get(e) : undefined;
     if (from !== undefined) {
       // (a side record that came in, passed on unchanged: the operator hands back the object it sent)
-      this.sidesIn.delete(e);
       this.encoder.addPassedSide(this.seq, e as SideRecord<unknown>, from);
     } else {
       const ref = this.inputIndex >= 0 && e.kind === 'record' && Object.is(e.key, this.inputKey) ? this.inputIndex : -1;
