@@ -247,6 +247,48 @@ function windowOperatorContract(name: string, make: WindowOperatorFactory): void
       expect(lines(h)).toStrictEqual(['k [-20,10) 1 @9', 'k [-10,20) 11 @19', 'k [0,30) 111 @29', 'k [10,40) 110 @39', 'k [20,50) 100 @49', 'W MAX']);
     });
 
+    it("tumbling 10, sum: a key's elements out of order, into a slice older than its newest, with and without an entry there", () => {
+      // a's newest slice is [20,30) when its elements for [0,10) and [10,20) come; b's newest is [10,20) when 3 comes
+      const input: Step[] = [['a', 1, 25], ['a', 2, 5], ['b', 4, 6], ['a', 8, 7], ['a', 16, 15], ['a', 32, 26], ['b', 64, 16], ['b', 128, 3], ['a', 256, 9]];
+      const h = windowed(make(tumblingWindows(10), {}, sumOfValues()), input);
+      h.complete();
+      expect(lines(h)).toStrictEqual(['a [0,10) 266 @9', 'b [0,10) 132 @9', 'a [10,20) 16 @19', 'b [10,20) 64 @19', 'a [20,30) 33 @29', 'W MAX']);
+    });
+
+    it("sliding 20 / 10, sum: a key's elements out of order, into a slice older than its newest (sorted per run)", () => {
+      const input: Step[] = [['a', 1, 25], ['a', 2, 5], ['b', 4, 6], ['a', 8, 7], ['a', 16, 15], ['a', 32, 26], ['b', 64, 16], ['b', 128, 3]];
+      const h = windowed(make(slidingWindows(20, 10), {}, sumOfValues()), input);
+      h.complete();
+      expect(sortRuns(lines(h))).toStrictEqual([
+        'a [-10,10) 10 @9',
+        'b [-10,10) 132 @9',
+        'a [0,20) 26 @19',
+        'b [0,20) 196 @19',
+        'a [10,30) 49 @29',
+        'b [10,30) 64 @29',
+        'a [20,40) 33 @39',
+        'W MAX',
+      ]);
+    });
+
+    it('70 000 keys, then the same keys in reverse order in the next window: every result exact, in first-element order', () => {
+      const n = 70_000;
+      const input: Step[] = [];
+      for (let i = 0; i < n; i++) input.push([`k${i}`, 1, 5]);
+      input.push(9);
+      // the same keys in reverse order, each twice
+      for (let i = n - 1; i >= 0; i--) input.push([`k${i}`, 1, 15], [`k${i}`, 2, 15]);
+      input.push(19);
+      const h = windowed(make(tumblingWindows(10), {}, sumOfValues()), input);
+      const expected: string[] = [];
+      for (let i = 0; i < n; i++) expected.push(`k${i} [0,10) 1 @9`);
+      expected.push('W 9');
+      for (let i = n - 1; i >= 0; i--) expected.push(`k${i} [10,20) 3 @19`);
+      expected.push('W 19');
+      expect(lines(h)).toStrictEqual(expected);
+      expect(h.keys()).toStrictEqual([]);
+    });
+
     for (const [kind, assigner, fn] of [
       ['tumbling 20, reduce', tumblingWindows<E>(20), reduceSum],
       ['sliding 30 / 10, sum', slidingWindows<E>(30, 10), sumOfValues()],
