@@ -166,10 +166,32 @@ class CleanupQueue {
 
 /**
  * A key's buffer of one side: `[ts₀, values₀, ts₁, values₁, …]`, timestamps ascending and distinct, each bucket's
- * values in arrival order. In-order elements append to the last bucket or add one at the end; cleanup removes
- * buckets from the front. Plain data: it snapshots with the state codec as it is.
+ * values in arrival order. In-order elements append to the last bucket or add one at the end. Cleanup empties the
+ * buckets it drops (a bucket is never empty otherwise: the dropped ones are a prefix, which joins nothing) and
+ * removes that prefix from the array once it is half of it — so a watermark costs what it drops, not the buffer's
+ * length (docs/SEMANTICS.md §10.2, rule 6). Plain data: it snapshots with the state codec as it is.
  */
 type Buffer = unknown[];
+
+/** The values of a bucket cleanup dropped (restored from a checkpoint, an empty array like it). */
+const DROPPED: unknown[] = Object.freeze([]) as unknown as unknown[];
+
+/** Whether bucket `i` (even) of a buffer was dropped by cleanup (see {@link Buffer}). */
+function isDropped(buffer: Buffer, i: number): boolean {
+  return (buffer[i + 1] as unknown[]).length === 0;
+}
+
+/** The index (even) of the first bucket cleanup has not dropped (the dropped ones are a prefix: a binary search). */
+function firstKeptBucket(buffer: Buffer): number {
+  let lo = 0;
+  let hi = buffer.length / 2;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (isDropped(buffer, 2 * mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  return 2 * lo;
+}
 
 /** The reused context of the join function. */
 class JoinContext<K> implements IntervalJoinContext<K> {
@@ -301,11 +323,18 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
     if (buffer[last] === ts) (buffer[last + 1] as unknown[]).push(value);
     else if ((buffer[last] as number) < ts) buffer.push(ts, [value]);
     else {
-      const i = firstBucketFrom(buffer, ts);
+      let i = firstBucketFrom(buffer, ts);
+      if (buffer[i] === ts && isDropped(buffer, i)) {
+        // a bucket cleanup dropped at this very watermark gets a value again (timestamp = watermark, nothing kept
+        // after it): the dropped prefix goes first, and the bucket is new
+        buffer.splice(0, firstKeptBucket(buffer));
+        i = firstBucketFrom(buffer, ts);
+      }
       if (buffer[i] === ts) (buffer[i + 1] as unknown[]).push(value);
       else {
         buffer.splice(i, 0, ts, [value]);
-        if (i === 0) this.cleanup.push(ts + keep, b.currentKeyId(), side);
+        // a new oldest bucket (after the dropped ones) is queued
+        if (i === firstKeptBucket(buffer)) this.cleanup.push(ts + keep, b.currentKeyId(), side);
       }
     }
     b.touch(side);
@@ -336,16 +365,21 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
       const buffer = b.getAt(side, id, '') as Buffer | undefined;
       if (buffer === undefined) continue;
       const keep = side === LEFT ? this.leftKeep : this.rightKeep;
-      let drop = 0;
+      const kept = firstKeptBucket(buffer);
+      let drop = kept;
       while (drop < buffer.length && (buffer[drop] as number) + keep <= w) drop += 2;
-      if (drop === 0) continue; // a stale entry: an earlier bucket was inserted, or this one went already
+      if (drop === kept) continue; // a stale entry: an earlier bucket was inserted, or this one went already
       if (drop === buffer.length) {
         b.removeAt(side, id, '');
         continue;
       }
-      buffer.splice(0, drop);
+      let next = drop;
+      if (2 * drop >= buffer.length) {
+        buffer.splice(0, drop);
+        next = 0;
+      } else for (let i = kept; i < drop; i += 2) buffer[i + 1] = DROPPED;
       b.putAt(side, id, '', buffer);
-      q.push((buffer[0] as number) + keep, id, side);
+      q.push((buffer[next] as number) + keep, id, side);
     }
   }
 
@@ -360,7 +394,7 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
     this.cleanup.clear();
     for (const side of [LEFT, RIGHT]) {
       const keep = side === LEFT ? this.leftKeep : this.rightKeep;
-      for (const [id, buffer] of this.backend.column(side)) this.cleanup.push(((buffer as Buffer)[0] as number) + keep, id, side);
+      for (const [id, buffer] of this.backend.column(side)) this.cleanup.push(((buffer as Buffer)[firstKeptBucket(buffer as Buffer)] as number) + keep, id, side);
     }
   }
 
