@@ -124,6 +124,14 @@ describe('WindowOperatorTest scenarios: session windows', () => {
     expect(lines(h)).toStrictEqual(['j [0,3000) 1 @2999', 'k [0,6000) 2 @5999', 'j [3001,6001) 1 @6000', 'W 10000']);
   });
 
+  it('a session started by an element at −0 starts at +0, on the session operator as on the general one', () => {
+    for (const choice of ['sessions', 'general'] as const) {
+      const h = windowed(pipe(window<E, string>(sessionWindows(10)), windowFunction<E, string, unknown>({ kind: 'aggregate', aggregator: count(), name: 'aggregate' }, choice)), [['k', 1, -0], 100]);
+      const fired = (h.records()[0]?.value as { window: { start: number } } | undefined)?.window;
+      expect(Object.is(fired?.start, 0), choice).toBe(true);
+    }
+  });
+
   it('dynamic gaps; a new window inside an existing session does not re-merge', () => {
     const gapOf = (e: E) => e[1];
     const h = windowed(pipe(window<E, string>(sessionWindows(gapOf)), aggregate(collect<E>())), [['k', 100, 0], ['k', 10, 50], ['k', 1000, 60], 5000]);

@@ -311,7 +311,8 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   /** Emits the current key's session result. */
   private emitSession(start: number, end: number, acc: unknown): void {
     const fn = this.fn;
-    const w: TimeWindow = { start, end };
+    // (+ 0: a session started by an element at −0 starts at 0, as the general operator's window parsed from its namespace)
+    const w: TimeWindow = { start: start + 0, end };
     if (fn.kind === 'aggregate') this.emitOne(this.backend.currentKey() as unknown as K, w, fn.aggregator.result(acc), end - 1);
     else this.emitWindow(w, ((fn as { aggregator: Aggregator<T, unknown, unknown> }).aggregator).result(acc), true);
   }
