@@ -124,6 +124,25 @@ describe('WindowOperatorTest scenarios: session windows', () => {
     expect(lines(h)).toStrictEqual(['j [0,3000) 1 @2999', 'k [0,6000) 2 @5999', 'j [3001,6001) 1 @6000', 'W 10000']);
   });
 
+  it("a general operator's checkpoint with a session whose contents a purging trigger cleared: restored with the default trigger, the empty session is still merged with (session operator and general alike, and back again)", () => {
+    const countOf = { kind: 'aggregate', aggregator: count(), name: 'aggregate' } as const;
+    const op = (choice: 'sessions' | 'general', options: { trigger?: ReturnType<typeof purging> } = {}) =>
+      pipe(window<E, string>(sessionWindows(10), { name: 'w', ...options }), windowFunction<E, string, unknown>(countOf, choice));
+    const before = windowed(op('general', { trigger: purging(countTrigger(2)) }), [['k', 1, 0], ['k', 1, 1], 2]);
+    expect(lines(before)).toStrictEqual(['k [0,11) 2 @10', 'W 2']); // fired and purged: [0,11) stays in the merging set, empty
+    const checkpoint = before.snapshot();
+    for (const choice of ['sessions', 'general'] as const) {
+      const h = feed(harness(op(choice), { restore: checkpoint }), [['k', 1, 11], 30]);
+      expect(lines(h), choice).toStrictEqual(['k [0,21) 1 @20', 'W 30']);
+      expect(h.keys(), choice).toStrictEqual([]);
+    }
+    // an empty session alone fires nothing; through the session operator's checkpoint into the general operator
+    const sessions = harness(op('sessions'), { restore: checkpoint });
+    const general = feed(harness(op('general'), { restore: sessions.snapshot() }), [['k', 1, 11], 30]);
+    expect(lines(general)).toStrictEqual(['k [0,21) 1 @20', 'W 30']);
+    expect(lines(feed(harness(op('sessions'), { restore: checkpoint }), [30]))).toStrictEqual(['W 30']);
+  });
+
   it('a session started by an element at −0 starts at +0, on the session operator as on the general one', () => {
     for (const choice of ['sessions', 'general'] as const) {
       const h = windowed(pipe(window<E, string>(sessionWindows(10)), windowFunction<E, string, unknown>({ kind: 'aggregate', aggregator: count(), name: 'aggregate' }, choice)), [['k', 1, -0], 100]);

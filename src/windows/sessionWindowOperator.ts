@@ -236,8 +236,8 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       // the general operator's merge (Flink's mergeNamespaces): the first session's contents (its state window)
       // merged with the merge of the others, in start order
       let others = unboxAccumulator(s[first + SESSION_FIELDS + ACC]);
-      for (let i = lo + 2; i < hi; i++) others = this.merge(others, unboxAccumulator(s[head + i * SESSION_FIELDS + ACC]));
-      acc = this.merge(acc, others);
+      for (let i = lo + 2; i < hi; i++) others = this.mergeContents(others, unboxAccumulator(s[head + i * SESSION_FIELDS + ACC]));
+      acc = this.mergeContents(acc, others);
     }
     if (hi - lo > 1 || start !== s[first + START] || end !== s[first + END]) s[first + SEQUENCE] = this.nextSequence++;
     s[first + START] = start;
@@ -276,7 +276,9 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       }
       b.setCurrent(key, id);
       try {
-        this.emitSession(sessions[at + START] as number, end, unboxAccumulator(sessions[at + ACC]));
+        // (a session without contents — restored from a purging trigger's checkpoint — fires nothing, as in Flink)
+        const acc = unboxAccumulator(sessions[at + ACC]);
+        if (acc !== NONE) this.emitSession(sessions[at + START] as number, end, acc);
       } catch (err) {
         this.failUser(err, { kind: 'timer', timestamp: time, domain: 'event', key });
         return;
@@ -306,6 +308,14 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       sessions.splice(1, next - 1);
       sessions[HEAD] = 1;
     } else sessions[HEAD] = next;
+  }
+
+  /**
+   * Merges the contents of two sessions (`merge`, as the aggregator's); one without contents ({@link NONE}: purged by
+   * the trigger of a restored checkpoint) is left out, as Flink merges only the state windows that hold state.
+   */
+  private mergeContents(a: unknown, b: unknown): unknown {
+    return a === NONE ? b : b === NONE ? a : this.merge(a, b);
   }
 
   /** Emits the current key's session result. */
@@ -352,12 +362,13 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const sessions: [number, number, number, unknown][] = [];
       for (const [ws, we, ss, se] of mapping) {
         const raw = b.getAt(CONTENTS, id, a.namespaceOf({ start: ss, end: se }));
-        // a window the general operator kept past its end for allowed lateness has fired: with none now, it is done
-        if (raw === undefined || we - 1 <= this.watermark) continue;
+        // a window the general operator kept past its end for allowed lateness has fired: it is done
+        if (we - 1 <= this.watermark) continue;
         const ns = a.namespaceOf({ start: ws, end: we });
         // (a window without a timer — kept with another trigger that registers none — fires after the others)
         const seq = timers.get(windowTimerKey(id, ns)) ?? nextSeq++;
-        sessions.push([ws, we, seq, raw === UNDEFINED ? undefined : raw]);
+        // (no contents: a purging trigger cleared them; the window stays to be merged with, as in the merging set)
+        sessions.push([ws, we, seq, raw === undefined ? NONE : raw === UNDEFINED ? undefined : raw]);
       }
       sessions.sort((x, y) => x[0] - y[0]);
       const flat: KeySessions = [1];
@@ -386,7 +397,8 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       if (sessions === undefined) return undefined;
       for (let i = sessions[HEAD] as number; i < sessions.length; i += SESSION_FIELDS) {
         if (sessions[i + START] === w.start && sessions[i + END] === w.end) {
-          return (this.fn as { aggregator: Aggregator<T, unknown, unknown> }).aggregator.result(unboxAccumulator(sessions[i + ACC]));
+          const acc = unboxAccumulator(sessions[i + ACC]);
+          return acc === NONE ? undefined : (this.fn as { aggregator: Aggregator<T, unknown, unknown> }).aggregator.result(acc);
         }
       }
       return undefined;

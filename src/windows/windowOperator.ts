@@ -376,7 +376,8 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
       b.put(MERGING_SET, sessions.map(({ window: w }) => [w.start, w.end, w.start, w.end]));
       for (const { window: w, sequence, accumulator } of sessions) {
         b.setNamespace(a.namespaceOf(w));
-        b.put(CONTENTS, accumulator === undefined ? UNDEFINED : accumulator);
+        // (a session without contents, NONE: in the merging set only)
+        if (accumulator !== NONE) b.put(CONTENTS, accumulator === undefined ? UNDEFINED : accumulator);
         timers.push({ key, id, window: w, sequence });
       }
     }

@@ -129,8 +129,9 @@ function makeFold<T, K, R>(fn: WindowFunction<T, K, R>): (acc: unknown, value: T
 const NIL = '\u0000tidewater:nil';
 
 /**
- * An accumulator as stored inside an array of window state: null and undefined boxed (as `{ [NIL]: 0 | 1 }`), so
- * that the array is plain data for the state codec; {@link unboxAccumulator} reverses it.
+ * An accumulator as stored inside an array of window state: null and undefined boxed (as `{ [NIL]: 0 | 1 }`), and
+ * {@link NONE} — a session window whose contents a purging trigger cleared, still there to be merged with — as
+ * `{ [NIL]: 2 }`, so that the array is plain data for the state codec; {@link unboxAccumulator} reverses it.
  *
  * @example
  * ```ts
@@ -140,7 +141,7 @@ const NIL = '\u0000tidewater:nil';
  * @internal
  */
 export function boxAccumulator(v: unknown): unknown {
-  return v === null || v === undefined ? { [NIL]: v === null ? 0 : 1 } : v;
+  return v === null || v === undefined || v === NONE ? { [NIL]: v === null ? 0 : v === NONE ? 2 : 1 } : v;
 }
 
 /**
@@ -154,7 +155,10 @@ export function boxAccumulator(v: unknown): unknown {
  * @internal
  */
 export function unboxAccumulator(v: unknown): unknown {
-  if (typeof v === 'object' && v !== null && NIL in v) return (v as Record<string, number>)[NIL] === 0 ? null : undefined;
+  if (typeof v === 'object' && v !== null && NIL in v) {
+    const box = (v as Record<string, number>)[NIL];
+    return box === 0 ? null : box === 2 ? NONE : undefined;
+  }
   return v;
 }
 
