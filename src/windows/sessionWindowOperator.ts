@@ -259,8 +259,19 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const id = due.keyId;
       const key = due.key;
       const sessions = due.sessions;
+      // the session, if still there: its end was time + 1 when the entry was pushed and only grows, its start was below
+      // that and only falls, and sessions never overlap — so it is among those ending after time − 1 and starting
+      // before time + 2 (margins for the rounding of time = end − 1): a binary search (ends ascend), then those few
+      const head = sessions[HEAD] as number;
+      let lo = 0;
+      let hi = (sessions.length - head) / SESSION_FIELDS;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((sessions[head + mid * SESSION_FIELDS + END] as number) <= time - 1) lo = mid + 1;
+        else hi = mid;
+      }
       let at = -1;
-      for (let i = sessions[HEAD] as number; i < sessions.length; i += SESSION_FIELDS) {
+      for (let i = head + lo * SESSION_FIELDS; i < sessions.length && (sessions[i + START] as number) < time + 2; i += SESSION_FIELDS) {
         if (sessions[i + ID] === sessionId) {
           at = i;
           break;
