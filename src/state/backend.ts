@@ -306,10 +306,23 @@ export class KeyedStateBackend {
     return this.processingTimers.peek();
   }
 
-  /** Pending timers by key (a scan: for snapshots and inspection, not the per-record path). @internal */
+  /**
+   * Pending timers by key (for snapshots and inspection, not the per-record path): a scan of every timer, or for a
+   * few keys (`only`, an incremental snapshot's changed keys) among many timers, a lookup per key and timestamp.
+   * @internal
+   */
   timersByKey(only?: ReadonlySet<KeyId>): Map<KeyId, Timer[]> {
     const out = new Map<KeyId, Timer[]>();
-    for (const service of [this.eventTimers, this.processingTimers]) {
+    const services = [this.eventTimers, this.processingTimers];
+    if (only !== undefined && only.size * (this.eventTimers.timestamps + this.processingTimers.timestamps) < this.eventTimers.size + this.processingTimers.size) {
+      for (const id of only) {
+        const list: Timer[] = [];
+        for (const service of services) service.timersOf(id, list);
+        if (list.length > 0) out.set(id, list);
+      }
+      return out;
+    }
+    for (const service of services) {
       for (const t of service.all()) {
         if (only !== undefined && !only.has(t.id)) continue;
         const list = out.get(t.id);

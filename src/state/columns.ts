@@ -18,15 +18,21 @@ import type { Namespace } from '../timers/queue.js';
  * @internal
  */
 export class NamespacedColumns {
-  /** per state: keyId → namespace → value (key-major), or namespace → keyId → value (namespace-major) */
+  /**
+   * per state: keyId → namespace → value (key-major), or namespace → keyId → value (namespace-major). Read only:
+   * writes go through {@link set}, {@link delete} and {@link deleteNamespace}, which keep the counts.
+   */
   readonly cols: Map<KeyId, Map<Namespace, unknown>>[];
   /** namespace-major columns: the last namespace used and its map (elements mostly go to the same open window) */
   private readonly lastNs: unknown[] = [];
   private readonly lastMap: (Map<unknown, unknown> | undefined)[] = [];
+  /** per state: the values held (kept as they change, so that counting them costs nothing per key) */
+  private readonly counts: number[];
 
   /** `namespaceMajor[i]`: whether state `i` is stored namespace-major. */
   constructor(readonly namespaceMajor: readonly boolean[]) {
     this.cols = namespaceMajor.map(() => new Map<KeyId, Map<Namespace, unknown>>());
+    this.counts = namespaceMajor.map(() => 0);
   }
 
   /** The map of namespace `ns` in a namespace-major column (cached: elements mostly go to the same open window). */
@@ -68,7 +74,9 @@ export class NamespacedColumns {
         this.lastMap[i] = m;
       }
     }
+    const before = m.size;
     m.set(inner, v);
+    if (m.size !== before) this.counts[i] = (this.counts[i] as number) + 1;
   }
 
   /** Deletes the value of state `i` at (id, ns); returns whether there was one. */
@@ -79,6 +87,7 @@ export class NamespacedColumns {
     const inner = major ? id : ns;
     const m = col.get(outer);
     if (m === undefined || !m.delete(inner)) return false;
+    this.counts[i] = (this.counts[i] as number) - 1;
     if (m.size === 0) {
       col.delete(outer);
       if (major && this.lastNs[i] === ns) this.forget(i);
@@ -88,7 +97,9 @@ export class NamespacedColumns {
 
   /** Deletes namespace `ns` of a namespace-major column whole (the caller checked the layout). */
   deleteNamespace(i: number, ns: Namespace): void {
-    (this.cols[i] as Map<unknown, Map<unknown, unknown>>).delete(ns);
+    const col = this.cols[i] as Map<unknown, Map<unknown, unknown>>;
+    this.counts[i] = (this.counts[i] as number) - (col.get(ns)?.size ?? 0);
+    col.delete(ns);
     if (this.lastNs[i] === ns) this.forget(i);
   }
 
@@ -98,11 +109,9 @@ export class NamespacedColumns {
     this.lastMap[i] = undefined;
   }
 
-  /** Number of values in the namespaced column of state `i`. */
+  /** Number of values in the namespaced column of state `i` (kept as they change: O(1)). */
   size(i: number): number {
-    let n = 0;
-    for (const m of (this.cols[i] as Map<unknown, Map<unknown, unknown>>).values()) n += m.size;
-    return n;
+    return this.counts[i] as number;
   }
 
   /** A key's values by namespace in a key-major column of state `i` (live; undefined when the key has none). */

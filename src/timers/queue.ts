@@ -125,6 +125,29 @@ export class TimerService {
     }
   }
 
+  /** Distinct pending timestamps (at most: a bucket drained by pops may still be counted). */
+  get timestamps(): number {
+    return this.buckets.size;
+  }
+
+  /**
+   * Appends a key's pending timers to `out`, in the order {@link all} gives them (by timestamp bucket, then
+   * registration): a lookup per timestamp and namespace, for a few keys among many timers.
+   */
+  timersOf(id: KeyId, out: Timer[]): void {
+    for (const b of this.buckets.values()) {
+      const from = out.length;
+      for (const byKey of b.index.values()) {
+        const t = byKey.get(id);
+        if (t !== undefined && t.live) out.push(t);
+      }
+      if (out.length - from > 1) {
+        const mine = out.splice(from).sort((x, y) => x.seq - y.seq);
+        for (const t of mine) out.push(t);
+      }
+    }
+  }
+
   /** Every pending timer (in no particular order). */
   *all(): IterableIterator<Timer> {
     for (const b of this.buckets.values()) for (let i = b.cursor; i < b.timers.length; i++) if ((b.timers[i] as Timer).live) yield b.timers[i] as Timer;
