@@ -32,6 +32,10 @@ describe('TimerService.timersOf', () => {
           service.timersOf(id, looked);
           expect(show(looked), id).toStrictEqual(show([...service.all()].filter((t) => t.id === id)));
         }
+        // the lookups a key costs: at least one per pending (timestamp, namespace), none once every timer fired
+        expect(service.lookupsPerKey).toBeGreaterThanOrEqual(new Set([...service.all()].map((t) => `${t.timestamp}|${String(t.ns)}`)).size);
+        while (service.pop(Infinity) !== undefined);
+        expect(service.lookupsPerKey).toBe(0);
       }),
       { numRuns: 500 },
     );

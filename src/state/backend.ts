@@ -314,7 +314,7 @@ export class KeyedStateBackend {
   timersByKey(only?: ReadonlySet<KeyId>): Map<KeyId, Timer[]> {
     const out = new Map<KeyId, Timer[]>();
     const services = [this.eventTimers, this.processingTimers];
-    if (only !== undefined && only.size * (this.eventTimers.timestamps + this.processingTimers.timestamps) < this.eventTimers.size + this.processingTimers.size) {
+    if (only !== undefined && only.size * (this.eventTimers.lookupsPerKey + this.processingTimers.lookupsPerKey) < this.eventTimers.size + this.processingTimers.size) {
       for (const id of only) {
         const list: Timer[] = [];
         for (const service of services) service.timersOf(id, list);

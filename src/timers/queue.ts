@@ -44,6 +44,8 @@ export class TimerService {
   private readonly buckets = new Map<number, Bucket>();
   private heap: number[] = [];
   private count = 0;
+  /** the (timestamp, namespace) maps of the index: what {@link timersOf} looks a key up in */
+  private indexMaps = 0;
 
   constructor(readonly domain: 'event' | 'processing') {}
 
@@ -64,6 +66,7 @@ export class TimerService {
     if (byKey === undefined) {
       byKey = new Map();
       b.index.set(ns, byKey);
+      this.indexMaps++;
     } else if (byKey.get(id)?.live === true) return false;
     const t: Timer = { timestamp, seq, key, id, ns, domain: this.domain, live: true };
     byKey.set(id, t);
@@ -81,10 +84,13 @@ export class TimerService {
     if (b === undefined || byKey === undefined || t === undefined || !t.live) return undefined;
     t.live = false;
     byKey.delete(id);
-    if (byKey.size === 0) b.index.delete(ns);
+    if (byKey.size === 0) {
+      b.index.delete(ns);
+      this.indexMaps--;
+    }
     b.live--;
     this.count--;
-    if (b.live === 0) this.buckets.delete(timestamp); // its heap entry is skipped when it surfaces
+    if (b.live === 0) this.dropBucket(b); // its heap entry is skipped when it surfaces
     else if (b.timers.length > 64 && b.live * 2 < b.timers.length - b.cursor) {
       b.timers = b.timers.slice(b.cursor).filter((x) => x.live);
       b.cursor = 0;
@@ -107,10 +113,10 @@ export class TimerService {
           t.live = false;
           b.live--;
           this.count--;
-          if (b.live === 0) this.buckets.delete(ts);
+          if (b.live === 0) this.dropBucket(b);
           return t;
         }
-        this.buckets.delete(ts);
+        this.dropBucket(b);
       }
       this.heapPop();
     }
@@ -125,9 +131,16 @@ export class TimerService {
     }
   }
 
-  /** Distinct pending timestamps (at most: a bucket drained by pops may still be counted). */
-  get timestamps(): number {
-    return this.buckets.size;
+  /** The maps {@link timersOf} looks a key up in, one per pending (timestamp, namespace): its cost per key. */
+  get lookupsPerKey(): number {
+    return this.indexMaps;
+  }
+
+  /** Removes a bucket (drained or emptied) with its index. */
+  private dropBucket(b: Bucket): void {
+    if (this.buckets.get(b.ts) !== b) return;
+    this.buckets.delete(b.ts);
+    this.indexMaps -= b.index.size;
   }
 
   /**

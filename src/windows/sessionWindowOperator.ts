@@ -58,6 +58,27 @@ const ID = 3;
 const ACC = 4;
 
 /**
+ * The position (0 = the first live session) of a key's first live session ending at or after `t`, or the number of
+ * live sessions when none does: a binary search, as sessions never overlap and their ends ascend.
+ *
+ * @example
+ * ```ts
+ * firstSessionEndingFrom([1, 0, 10, 0, 0, 1, 20, 30, 1, 1, 1], 15); // 1: [20, 30) is the first to end at or after 15
+ * ```
+ */
+function firstSessionEndingFrom(sessions: KeySessions, t: number): number {
+  const head = sessions[HEAD] as number;
+  let lo = 0;
+  let hi = (sessions.length - head) / SESSION_FIELDS;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sessions[head + mid * SESSION_FIELDS + END] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
  * The live sessions of a key's {@link KeySessions} as the session operator's checkpoint holds them: each window, the
  * sequence of its last change (its timer's place among the operator's timers), and its accumulator — for the general
  * operator, which converts them on restore into contents, a merging-window set and timers.
@@ -197,13 +218,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const head = sessions === undefined ? 1 : (sessions[HEAD] as number);
     const n = sessions === undefined ? 0 : (sessions.length - head) / SESSION_FIELDS;
     if (sessions !== undefined) {
-      // the first session ending at or after ts (ends ascend: sessions never overlap)
-      let top = n;
-      while (lo < top) {
-        const mid = (lo + top) >>> 1;
-        if ((sessions[head + mid * SESSION_FIELDS + END] as number) < ts) lo = mid + 1;
-        else top = mid;
-      }
+      lo = firstSessionEndingFrom(sessions, ts);
       hi = lo;
       while (hi < n && (sessions[head + hi * SESSION_FIELDS + START] as number) <= windowEnd) hi++;
     }
@@ -261,17 +276,9 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const sessions = due.sessions;
       // the session, if still there: its end was time + 1 when the entry was pushed and only grows, its start was below
       // that and only falls, and sessions never overlap — so it is among those ending after time − 1 and starting
-      // before time + 2 (margins for the rounding of time = end − 1): a binary search (ends ascend), then those few
-      const head = sessions[HEAD] as number;
-      let lo = 0;
-      let hi = (sessions.length - head) / SESSION_FIELDS;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if ((sessions[head + mid * SESSION_FIELDS + END] as number) <= time - 1) lo = mid + 1;
-        else hi = mid;
-      }
+      // before time + 2 (margins for the rounding of time = end − 1): a binary search, then those few
       let at = -1;
-      for (let i = head + lo * SESSION_FIELDS; i < sessions.length && (sessions[i + START] as number) < time + 2; i += SESSION_FIELDS) {
+      for (let i = (sessions[HEAD] as number) + firstSessionEndingFrom(sessions, time - 1) * SESSION_FIELDS; i < sessions.length && (sessions[i + START] as number) < time + 2; i += SESSION_FIELDS) {
         if (sessions[i + ID] === sessionId) {
           at = i;
           break;
