@@ -688,6 +688,62 @@ describe('the session operator against the general one (sessions with a fixed ga
     });
   }
 
+  it('one key with 1 500 open sessions (the watermark far behind): made in reverse and random order, merged across blocks, fired in steps — the general operator\'s output; restores at cuts change nothing', () => {
+    // a key's sessions are kept in blocks of at most 256 (src/windows/sessionWindowOperator.ts): this input makes
+    // sessions before, between and after others, bridges neighbours (merges, some across blocks) and fires in steps
+    let x = 99;
+    const rnd = (n: number): number => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x % n;
+    };
+    const steps: Step[] = [];
+    const n = 1_500;
+    const order = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = rnd(i + 1);
+      [order[i], order[j]] = [order[j] as number, order[i] as number];
+    }
+    // key a: a session per 20 ms (gap 12: they do not touch) in random order; key b: the same in reverse order
+    for (const i of order) steps.push(['a', 1 + (i % 7), 20 * i]);
+    for (let i = n - 1; i >= 0; i--) steps.push(['b', 1, 20 * i]);
+    // bridges: an element at 20 i + 10 touches the sessions at 20 i and 20 (i + 1); runs of them merge long runs
+    for (let k = 0; k < 600; k++) {
+      const i = rnd(n - 1);
+      steps.push(['a', 2, 20 * i + 10]);
+      if (k % 3 === 0) steps.push(['b', 3, 20 * rnd(n - 1) + 10]);
+    }
+    // fire the first third, then more sessions and bridges below and above the watermark (late ones too)
+    steps.push(10_000);
+    for (let k = 0; k < 300; k++) steps.push([k % 2 === 0 ? 'a' : 'b', 1, 20 * rnd(n) + rnd(20)]);
+    steps.push(20_000);
+    for (let k = 0; k < 300; k++) steps.push(['a', 4, 20 * n - 20 * rnd(700) - 5]);
+    const late: LateSide = new Subject();
+    const general = runWithRestore(() => factoryOf('general')(sessionWindows(12), { lateData: late }, sumOfValues()), late, steps, []);
+    expect(general.out.length).toBeGreaterThan(1_000);
+    expect(general.late.length).toBeGreaterThan(0);
+    const sessions = runWithRestore(() => factoryOf('sessions')(sessionWindows(12), { lateData: late }, sumOfValues()), late, steps, []);
+    expect(sessions).toStrictEqual(general);
+    for (const cuts of [[n], [n + 700, 2 * n + 200], [2 * n + 650, steps.length - 150]]) {
+      expect(runWithRestore(() => factoryOf('sessions')(sessionWindows(12), { lateData: late }, sumOfValues()), late, steps, cuts), String(cuts)).toStrictEqual(general);
+    }
+    // each operator's checkpoint (the session operator's in blocks; the general one's made into one block of 2 000
+    // sessions, then split) restores into the other
+    for (const [from, to] of [
+      ['general', 'sessions'],
+      ['sessions', 'general'],
+    ] as const) {
+      const cut = 2 * n + 200;
+      const h = harness(factoryOf(from)(sessionWindows(12), { lateData: late }, sumOfValues()));
+      feed(h, steps.slice(0, cut));
+      const before = h.output().map(fmt);
+      const r = harness(factoryOf(to)(sessionWindows(12), { lateData: late }, sumOfValues()), { restore: h.snapshot() });
+      feed(r, steps.slice(cut));
+      r.complete();
+      expect([...before, ...r.output().map(fmt)], `${from} into ${to}`).toStrictEqual(general.out);
+      expect(r.operators[0]?.stateEntries).toBe(0);
+    }
+  });
+
   it('sessions given allowed lateness after a checkpoint (the session operator\'s, read by the general one): the open sessions go on, a late element is kept', () => {
     const h = harness(pipe(window<E, string>(sessionWindows(5), { name: 'w' }), aggregate(count())));
     feed(h, [['a', 1, 10], ['a', 1, 12], ['b', 1, 11], 5]);

@@ -39,26 +39,48 @@ const SESSIONS_STATE = 1;
 const MERGING_SET_STATE = 2;
 
 /**
- * A key's open sessions, one flat array (one memory access away): `[head, session…]`, from index `head` on the live
- * sessions ascending by start and never touching (touching sessions merge; so ends ascend too, and a key's sessions
- * fire front to back: a fired session only moves `head`, the array is compacted now and then). Per session
- * {@link SESSION_FIELDS} entries `start, end, sequence, id, accumulator`. `sequence`:
- * when the session's window last changed (the registration order of the timer the general operator would have for
- * it: the firing order at one timestamp); `id`: the session's identity while it lives (its due entries name it);
- * the accumulator boxed when null or undefined. Plain data: it snapshots with the state codec as it is.
+ * A block of a key's open sessions, one flat array: `[head, session…]`, from index `head` on live sessions ascending
+ * by start and never touching (touching sessions merge; so ends ascend too, and sessions fire front to back: a fired
+ * session only moves `head`, the array is compacted now and then). Per session {@link SESSION_FIELDS} entries
+ * `start, end, sequence, id, accumulator`. `sequence`: when the session's window last changed (the registration order
+ * of the timer the general operator would have for it: the firing order at one timestamp); `id`: the session's
+ * identity while it lives (its due entries name it); the accumulator boxed when null or undefined. A block whose
+ * `head` is its length holds none: its key's sessions all went, or moved into blocks.
  */
-export type KeySessions = unknown[];
+type SessionBlock = unknown[];
+
+/**
+ * A key's open sessions as stored: one {@link SessionBlock} while they are at most {@link MAX_BLOCK} (the common case,
+ * one memory access away), else their blocks in order, each holding at least one live session and at most
+ * {@link MAX_BLOCK}, so that a session made or merged away in the middle of many (out-of-order elements while the
+ * watermark lags) moves at most a block, not all of the key's sessions. A key that once needed blocks keeps them
+ * until its sessions are gone. Plain data: it snapshots with the state codec as it is (a block's first item is a
+ * number, the blocks' an array).
+ */
+export type KeySessions = SessionBlock | SessionBlock[];
 const SESSION_FIELDS = 5;
-/** {@link KeySessions}: the index of the first live session */
+/** {@link SessionBlock}: the index of the first live session */
 const HEAD = 0;
 const START = 0;
 const END = 1;
 const SEQUENCE = 2;
 const ID = 3;
 const ACC = 4;
+/** The most live sessions one block holds: a block with more is split in two. */
+const MAX_BLOCK = 256;
+
+/** Whether a key's stored sessions are one block (else its blocks). */
+function isBlock(stored: KeySessions): boolean {
+  return typeof stored[HEAD] === 'number';
+}
+
+/** The number of live sessions of a block. */
+function liveCount(block: SessionBlock): number {
+  return (block.length - (block[HEAD] as number)) / SESSION_FIELDS;
+}
 
 /**
- * The position (0 = the first live session) of a key's first live session ending at or after `t`, or the number of
+ * The position (0 = the first live session) of a block's first live session ending at or after `t`, or the number of
  * live sessions when none does: a binary search, as sessions never overlap and their ends ascend.
  *
  * @example
@@ -66,16 +88,70 @@ const ACC = 4;
  * firstSessionEndingFrom([1, 0, 10, 0, 0, 1, 20, 30, 1, 1, 1], 15); // 1: [20, 30) is the first to end at or after 15
  * ```
  */
-function firstSessionEndingFrom(sessions: KeySessions, t: number): number {
-  const head = sessions[HEAD] as number;
+function firstSessionEndingFrom(block: SessionBlock, t: number): number {
+  const head = block[HEAD] as number;
   let lo = 0;
-  let hi = (sessions.length - head) / SESSION_FIELDS;
+  let hi = (block.length - head) / SESSION_FIELDS;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((sessions[head + mid * SESSION_FIELDS + END] as number) < t) lo = mid + 1;
+    if ((block[head + mid * SESSION_FIELDS + END] as number) < t) lo = mid + 1;
     else hi = mid;
   }
   return lo;
+}
+
+/** The end of a block's last session. */
+function lastEnd(block: SessionBlock): number {
+  return block[block.length - SESSION_FIELDS + END] as number;
+}
+
+/** The index of a key's first block whose last session ends at or after `t`, or the number of blocks when none does. */
+function firstBlockEndingFrom(blocks: SessionBlock[], t: number): number {
+  let lo = 0;
+  let hi = blocks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (lastEnd(blocks[mid] as SessionBlock) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The index in a block of the session `sessionId` that a due entry at `time` names, or −1. The session's end was
+ * time + 1 when the entry was pushed and only grows, its start was below that and only falls, and sessions never
+ * overlap — so it is among those ending after time − 1 and starting before time + 2 (margins for the rounding of
+ * time = end − 1): a binary search, then those few.
+ */
+function dueSessionIn(block: SessionBlock, time: number, sessionId: number): number {
+  for (let i = (block[HEAD] as number) + firstSessionEndingFrom(block, time - 1) * SESSION_FIELDS; i < block.length && (block[i + START] as number) < time + 2; i += SESSION_FIELDS) {
+    if (block[i + ID] === sessionId) return i;
+  }
+  return -1;
+}
+
+/** A block of the live sessions `from` … `to` (indices) of `block`. */
+function blockOf(block: SessionBlock, from: number, to: number): SessionBlock {
+  const out: SessionBlock = [1];
+  for (let i = from; i < to; i++) out.push(block[i]);
+  return out;
+}
+
+/**
+ * A key's sessions as blocks: its blocks, or its one block split into blocks of at most {@link MAX_BLOCK} sessions
+ * (the block itself when it fits).
+ *
+ * @example
+ * ```ts
+ * blocksOf([1, 0, 30, 4, 0, 2]); // [[1, 0, 30, 4, 0, 2]]
+ * ```
+ */
+function blocksOf(stored: KeySessions): SessionBlock[] {
+  if (!isBlock(stored)) return stored as SessionBlock[];
+  if (liveCount(stored) <= MAX_BLOCK) return [stored];
+  const blocks: SessionBlock[] = [];
+  for (let i = stored[HEAD] as number; i < stored.length; i += MAX_BLOCK * SESSION_FIELDS) blocks.push(blockOf(stored, i, Math.min(stored.length, i + MAX_BLOCK * SESSION_FIELDS)));
+  return blocks;
 }
 
 /**
@@ -92,8 +168,10 @@ function firstSessionEndingFrom(sessions: KeySessions, t: number): number {
  */
 export function liveSessions(sessions: KeySessions): { readonly window: TimeWindow; readonly sequence: number; readonly accumulator: unknown }[] {
   const out: { window: TimeWindow; sequence: number; accumulator: unknown }[] = [];
-  for (let i = sessions[HEAD] as number; i < sessions.length; i += SESSION_FIELDS) {
-    out.push({ window: { start: sessions[i + START] as number, end: sessions[i + END] as number }, sequence: sessions[i + SEQUENCE] as number, accumulator: unboxAccumulator(sessions[i + ACC]) });
+  for (const block of blocksOf(sessions)) {
+    for (let i = block[HEAD] as number; i < block.length; i += SESSION_FIELDS) {
+      out.push({ window: { start: block[i + START] as number, end: block[i + END] as number }, sequence: block[i + SEQUENCE] as number, accumulator: unboxAccumulator(block[i + ACC]) });
+    }
   }
   return out;
 }
@@ -182,15 +260,22 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
    */
   private add(value: T, ts: number, key: Key, rec: StreamRecord<T, Key> | undefined): void {
     const b = this.backend;
-    const sessions = this.sessionsColumn.get(b.currentKeyId());
-    if (sessions !== undefined) {
+    const stored = this.sessionsColumn.get(b.currentKeyId());
+    if (stored !== undefined) {
+      const one = isBlock(stored);
+      const sessions = (one ? stored : stored[stored.length - 1]) as SessionBlock;
       const last = sessions.length - SESSION_FIELDS;
       const head = sessions[HEAD] as number;
       const start = sessions[last + START] as number;
       const end = sessions[last + END] as number;
       const windowEnd = ts + this.gap;
       // the key's last session takes the element alone: the window overlaps or touches it, not the one before
-      if (start <= windowEnd && end >= ts && (last === head || (sessions[last - SESSION_FIELDS + END] as number) < ts) && isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) {
+      if (
+        start <= windowEnd &&
+        end >= ts &&
+        (last === head ? one || stored.length === 1 || lastEnd(stored[stored.length - 2] as SessionBlock) < ts : (sessions[last - SESSION_FIELDS + END] as number) < ts) &&
+        isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)
+      ) {
         if (b.isTracking()) b.touch(SESSIONS_STATE);
         if (ts < start || windowEnd > end) {
           // the window grows: the general operator's merge, a new timer (the session's due entry is pushed again when
@@ -203,24 +288,41 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         return;
       }
     }
-    this.addSlow(rec ?? { kind: 'record', value, timestamp: ts, key }, sessions);
+    this.addSlow(rec ?? { kind: 'record', value, timestamp: ts, key }, stored);
   }
 
   /** The general case: a new session, or one merging several, or a late element. */
-  private addSlow(rec: StreamRecord<T, Key>, sessions: KeySessions | undefined): void {
+  private addSlow(rec: StreamRecord<T, Key>, stored: KeySessions | undefined): void {
     const ts = rec.timestamp;
     if (!isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) this.assigner.assign(rec.value, ts, 0); // throws the assigner's error
     const b = this.backend;
     const windowEnd = ts + this.gap;
-    // the sessions the window overlaps or touches: a run [lo, hi) (ascending, never touching)
+    // the sessions the window overlaps or touches: a run [lo, hi) of block s (the k-th when the key has blocks),
+    // ascending, never touching
+    let s: SessionBlock | undefined;
+    let k = -1;
     let lo = 0;
     let hi = 0;
-    const head = sessions === undefined ? 1 : (sessions[HEAD] as number);
-    const n = sessions === undefined ? 0 : (sessions.length - head) / SESSION_FIELDS;
-    if (sessions !== undefined) {
-      lo = firstSessionEndingFrom(sessions, ts);
-      hi = lo;
-      while (hi < n && (sessions[head + hi * SESSION_FIELDS + START] as number) <= windowEnd) hi++;
+    if (stored !== undefined) {
+      if (isBlock(stored)) s = stored;
+      else {
+        const blocks = stored as SessionBlock[];
+        // the first block with a session ending at or after ts holds the run's start (the blocks before end before
+        // ts), else the last block takes a new last session
+        k = Math.min(firstBlockEndingFrom(blocks, ts), blocks.length - 1);
+        s = blocks[k] as SessionBlock;
+      }
+      lo = hi = firstSessionEndingFrom(s, ts);
+      for (;;) {
+        const head = s[HEAD] as number;
+        const n = (s.length - head) / SESSION_FIELDS;
+        while (hi < n && (s[head + hi * SESSION_FIELDS + START] as number) <= windowEnd) hi++;
+        // a run that goes on into the next block takes that block into this one
+        const next = k < 0 ? undefined : (stored as SessionBlock[])[k + 1];
+        if (hi < n || next === undefined || (next[(next[HEAD] as number) + START] as number) > windowEnd) break;
+        for (let i = next[HEAD] as number; i < next.length; i++) s.push(next[i]);
+        (stored as SessionBlock[]).splice(k + 1, 1);
+      }
     }
     if (lo === hi) {
       // a window of its own: late when its cleanup time (max timestamp, no lateness) has passed
@@ -231,34 +333,60 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const id = this.nextSessionId++;
       const seq = this.nextSequence++;
       const acc = boxAccumulator(this.fold(NONE, rec.value));
-      let array = sessions;
-      if (array === undefined) b.put(SESSIONS_STATE, (array = [1, ts, windowEnd, seq, id, acc]));
+      if (stored === undefined) b.put(SESSIONS_STATE, (stored = [1, ts, windowEnd, seq, id, acc]));
       else {
         if (b.isTracking()) b.touch(SESSIONS_STATE);
-        if (lo === n) array.push(ts, windowEnd, seq, id, acc);
-        else array.splice(head + lo * SESSION_FIELDS, 0, ts, windowEnd, seq, id, acc);
+        const block = s as SessionBlock;
+        const at = (block[HEAD] as number) + lo * SESSION_FIELDS;
+        if (at === block.length) block.push(ts, windowEnd, seq, id, acc);
+        else block.splice(at, 0, ts, windowEnd, seq, id, acc);
+        if (liveCount(block) > MAX_BLOCK) stored = this.split(stored, k);
       }
-      this.due.push(windowEnd - 1, seq, id, b.currentKeyId(), b.currentKey() as Key, array);
+      this.due.push(windowEnd - 1, seq, id, b.currentKeyId(), b.currentKey() as Key, stored);
       return;
     }
-    const s = sessions as KeySessions;
+    const block = s as SessionBlock;
+    const head = block[HEAD] as number;
     if (b.isTracking()) b.touch(SESSIONS_STATE);
     const first = head + lo * SESSION_FIELDS;
-    const start = Math.min(ts, s[first + START] as number);
-    const end = Math.max(windowEnd, s[head + (hi - 1) * SESSION_FIELDS + END] as number);
-    let acc = unboxAccumulator(s[first + ACC]);
+    const start = Math.min(ts, block[first + START] as number);
+    const end = Math.max(windowEnd, block[head + (hi - 1) * SESSION_FIELDS + END] as number);
+    let acc = unboxAccumulator(block[first + ACC]);
     if (hi - lo > 1) {
       // the general operator's merge (Flink's mergeNamespaces): the first session's contents (its state window)
       // merged with the merge of the others, in start order
-      let others = unboxAccumulator(s[first + SESSION_FIELDS + ACC]);
-      for (let i = lo + 2; i < hi; i++) others = this.mergeContents(others, unboxAccumulator(s[head + i * SESSION_FIELDS + ACC]));
+      let others = unboxAccumulator(block[first + SESSION_FIELDS + ACC]);
+      for (let i = lo + 2; i < hi; i++) others = this.mergeContents(others, unboxAccumulator(block[head + i * SESSION_FIELDS + ACC]));
       acc = this.mergeContents(acc, others);
     }
-    if (hi - lo > 1 || start !== s[first + START] || end !== s[first + END]) s[first + SEQUENCE] = this.nextSequence++;
-    s[first + START] = start;
-    s[first + END] = end;
-    s[first + ACC] = boxAccumulator(this.fold(acc, rec.value));
-    if (hi - lo > 1) s.splice(first + SESSION_FIELDS, (hi - lo - 1) * SESSION_FIELDS);
+    if (hi - lo > 1 || start !== block[first + START] || end !== block[first + END]) block[first + SEQUENCE] = this.nextSequence++;
+    block[first + START] = start;
+    block[first + END] = end;
+    block[first + ACC] = boxAccumulator(this.fold(acc, rec.value));
+    if (hi - lo > 1) block.splice(first + SESSION_FIELDS, (hi - lo - 1) * SESSION_FIELDS);
+    // (a block that took the next one in may be over the limit)
+    if (liveCount(block) > MAX_BLOCK) this.split(stored as KeySessions, k);
+  }
+
+  /**
+   * Splits the current key's block `k` (its one block: −1), which holds more than {@link MAX_BLOCK} sessions, in two
+   * halves; a key with one block gets blocks (its block is emptied: due entries naming it look the key up). Returns
+   * what the key stores now.
+   */
+  private split(stored: KeySessions, k: number): KeySessions {
+    const block = (k < 0 ? stored : (stored as SessionBlock[])[k]) as SessionBlock;
+    const head = block[HEAD] as number;
+    const middle = head + (liveCount(block) >>> 1) * SESSION_FIELDS;
+    const second = blockOf(block, middle, block.length);
+    if (k >= 0) {
+      block.length = middle;
+      (stored as SessionBlock[]).splice(k + 1, 0, second);
+      return stored;
+    }
+    const blocks = [blockOf(block, head, middle), second];
+    block[HEAD] = block.length;
+    this.backend.put(SESSIONS_STATE, blocks);
+    return blocks;
   }
 
   // ---- firing -----------------------------------------------------------------------------------------------------
@@ -273,23 +401,33 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const sessionId = due.sessionId;
       const id = due.keyId;
       const key = due.key;
-      const sessions = due.sessions;
-      // the session, if still there: its end was time + 1 when the entry was pushed and only grows, its start was below
-      // that and only falls, and sessions never overlap — so it is among those ending after time − 1 and starting
-      // before time + 2 (margins for the rounding of time = end − 1): a binary search, then those few
-      let at = -1;
-      for (let i = (sessions[HEAD] as number) + firstSessionEndingFrom(sessions, time - 1) * SESSION_FIELDS; i < sessions.length && (sessions[i + START] as number) < time + 2; i += SESSION_FIELDS) {
-        if (sessions[i + ID] === sessionId) {
-          at = i;
-          break;
+      let stored = due.sessions as KeySessions;
+      if (isBlock(stored) && stored[HEAD] === stored.length) {
+        // an emptied block: the key's sessions all went, or moved into blocks
+        const now = this.sessionsColumn.get(id);
+        if (now === undefined) continue;
+        stored = now;
+      }
+      // the session, if still there (in the key's block, or in the first block that can hold it — and for a gap under
+      // 2 ms, perhaps the next)
+      let sessions: SessionBlock | undefined;
+      let k = -1;
+      let at: number;
+      if (isBlock(stored)) at = dueSessionIn((sessions = stored), time, sessionId);
+      else {
+        const blocks = stored as SessionBlock[];
+        at = -1;
+        for (k = firstBlockEndingFrom(blocks, time - 1); k < blocks.length; k++) {
+          at = dueSessionIn((sessions = blocks[k] as SessionBlock), time, sessionId);
+          if (at >= 0 || (sessions[sessions.length - SESSION_FIELDS + START] as number) >= time + 2) break;
         }
       }
-      if (at < 0) continue; // merged into another session
+      if (at < 0 || sessions === undefined) continue; // merged into another session
       const end = sessions[at + END] as number;
       const current = sessions[at + SEQUENCE] as number;
       if (end - 1 !== time || current !== seq) {
         // the session grew since this entry: due later
-        due.push(end - 1, current, sessionId, id, key, sessions);
+        due.push(end - 1, current, sessionId, id, key, stored);
         continue;
       }
       b.setCurrent(key, id);
@@ -301,18 +439,28 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         this.failUser(err, { kind: 'timer', timestamp: time, domain: 'event', key });
         return;
       }
-      this.removeSession(sessions, at);
+      this.removeSession(stored, k, at);
     }
   }
 
-  /** Removes the current key's session at index `at` (the first live one, as sessions fire front to back: `head` moves). */
-  private removeSession(sessions: KeySessions, at: number): void {
+  /**
+   * Removes the current key's session at index `at` of its block `k` (its one block: −1) — as sessions fire front to
+   * back, mostly the block's first live one: `head` moves. A block left without sessions goes; a key left without any
+   * leaves the state (its block or blocks emptied: due entries naming them find none).
+   */
+  private removeSession(stored: KeySessions, k: number, at: number): void {
     const b = this.backend;
+    const sessions = (k < 0 ? stored : (stored as SessionBlock[])[k]) as SessionBlock;
     const head = sessions[HEAD] as number;
     if (sessions.length - head === SESSION_FIELDS) {
-      // the array holds no live session any more (due entries naming it find none), and leaves the state
-      sessions[HEAD] = sessions.length;
-      b.remove(SESSIONS_STATE);
+      if (k < 0 || stored.length === 1) {
+        if (k < 0) sessions[HEAD] = sessions.length;
+        else stored.length = 0;
+        b.remove(SESSIONS_STATE);
+        return;
+      }
+      if (b.isTracking()) b.touch(SESSIONS_STATE);
+      (stored as SessionBlock[]).splice(k, 1);
       return;
     }
     if (b.isTracking()) b.touch(SESSIONS_STATE);
@@ -357,14 +505,26 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const b = this.backend;
     const general = b.column(MERGING_SET_STATE) as Map<KeyId, [number, number, number, number][]>;
     if (general.size > 0) this.convertGeneral(general);
-    for (const [id, sessions] of this.sessionsColumn) {
+    const column = this.sessionsColumn;
+    for (const [id, restored] of column) {
       const key = keyOfId(id);
-      for (let i = sessions[HEAD] as number; i < sessions.length; i += SESSION_FIELDS) {
-        const seq = sessions[i + SEQUENCE] as number;
-        const sessionId = sessions[i + ID] as number;
-        this.due.push((sessions[i + END] as number) - 1, seq, sessionId, id, key, sessions);
-        if (seq >= this.nextSequence) this.nextSequence = seq + 1;
-        if (sessionId >= this.nextSessionId) this.nextSessionId = sessionId + 1;
+      // (one block of more than MAX_BLOCK sessions — a checkpoint written before blocks — becomes blocks)
+      const blocks = blocksOf(restored);
+      const stored = blocks.length === 1 ? (blocks[0] as SessionBlock) : blocks;
+      if (blocks.length === 0 || liveCount(blocks[0] as SessionBlock) === 0) {
+        // (no live session: not written by this operator, which removes such a key's state)
+        column.delete(id);
+        continue;
+      }
+      if (stored !== restored) column.set(id, stored);
+      for (const block of blocks) {
+        for (let i = block[HEAD] as number; i < block.length; i += SESSION_FIELDS) {
+          const seq = block[i + SEQUENCE] as number;
+          const sessionId = block[i + ID] as number;
+          this.due.push((block[i + END] as number) - 1, seq, sessionId, id, key, stored);
+          if (seq >= this.nextSequence) this.nextSequence = seq + 1;
+          if (sessionId >= this.nextSessionId) this.nextSessionId = sessionId + 1;
+        }
       }
     }
   }
@@ -375,7 +535,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     // each window's timer (the earliest registered, if its cleanup timer is separate) and the next registration number
     const { first: timers, next } = firstTimerSequences(b.allTimers('event'));
     let nextSeq = next;
-    const converted: [KeyId, KeySessions][] = [];
+    const converted: [KeyId, SessionBlock][] = [];
     for (const [id, mapping] of general) {
       const sessions: [number, number, number, unknown][] = [];
       for (const [ws, we, ss, se] of mapping) {
@@ -389,7 +549,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         sessions.push([ws, we, seq, raw === undefined ? NONE : raw === UNDEFINED ? undefined : raw]);
       }
       sessions.sort((x, y) => x[0] - y[0]);
-      const flat: KeySessions = [1];
+      const flat: SessionBlock = [1];
       for (const [start, end, seq, acc] of sessions) flat.push(start, end, seq, this.nextSessionId++, boxAccumulator(acc));
       converted.push([id, flat]);
     }
@@ -402,7 +562,8 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     for (const [id, flat] of converted) {
       if (flat.length === 1) continue;
       b.setCurrent(keyOfId(id), id);
-      b.put(SESSIONS_STATE, flat);
+      const blocks = blocksOf(flat);
+      b.put(SESSIONS_STATE, blocks.length === 1 ? flat : blocks);
     }
     this.nextSequence = Math.max(this.nextSequence, nextSeq);
   }
@@ -413,10 +574,9 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const sessions = this.sessionsColumn.get(keyIdOf(key));
       const w = this.assigner.windowOf(namespace);
       if (sessions === undefined) return undefined;
-      for (let i = sessions[HEAD] as number; i < sessions.length; i += SESSION_FIELDS) {
-        if (sessions[i + START] === w.start && sessions[i + END] === w.end) {
-          const acc = unboxAccumulator(sessions[i + ACC]);
-          return acc === NONE ? undefined : (this.fn as { aggregator: Aggregator<T, unknown, unknown> }).aggregator.result(acc);
+      for (const s of liveSessions(sessions)) {
+        if (s.window.start === w.start && s.window.end === w.end) {
+          return s.accumulator === NONE ? undefined : (this.fn as { aggregator: Aggregator<T, unknown, unknown> }).aggregator.result(s.accumulator);
         }
       }
       return undefined;
@@ -430,10 +590,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const sessions = isKey(key) ? this.sessionsColumn.get(keyIdOf(key)) : undefined;
     if (sessions === undefined) return timers;
     const out: [domain: 'event' | 'processing', timestamp: number, namespace: string | number][] = [];
-    for (let i = sessions[HEAD] as number; i < sessions.length; i += SESSION_FIELDS) {
-      const w = { start: sessions[i + START] as number, end: sessions[i + END] as number };
-      out.push(['event', w.end - 1, this.assigner.namespaceOf(w)]);
-    }
+    for (const { window: w } of liveSessions(sessions)) out.push(['event', w.end - 1, this.assigner.namespaceOf(w)]);
     return [...timers, ...out.sort((x, y) => x[1] - y[1])];
   }
 }
