@@ -289,6 +289,35 @@ describe('intervalJoin: property against a batch oracle', () => {
     );
   });
 
+  it('one key with 1 500 buckets a side (the watermark far behind), made in random and reverse order, dropped in steps: exactly the oracle\'s pairs, with restores', () => {
+    // a key's buffer is kept in blocks of at most 256 buckets (src/joins/intervalJoinOperator.ts): buckets made
+    // before, between and after others, joins that span blocks, whole blocks dropped and a block dropped in part
+    let x = 7;
+    const rnd = (n: number): number => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x % n;
+    };
+    const n = 1_500;
+    const order = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = rnd(i + 1);
+      [order[i], order[j]] = [order[j] as number, order[i] as number];
+    }
+    const steps: Step[] = [];
+    for (const i of order) steps.push(['rec', 0, 'a', 3 * i]);
+    for (let i = n - 1; i >= 0; i--) steps.push(['rec', 1, 'a', 3 * i + 1]);
+    for (let k = 0; k < 300; k++) steps.push(['rec', k % 2 === 0 ? 0 : 1, 'a', rnd(3 * n)]);
+    steps.push(['wm', 0, 1_000], ['wm', 1, 1_200]);
+    for (let k = 0; k < 300; k++) steps.push(['rec', k % 2 === 0 ? 0 : 1, 'a', 900 + rnd(3 * n - 900)]);
+    steps.push(['wm', 0, 2_500], ['wm', 1, 2_600]);
+    for (let k = 0; k < 200; k++) steps.push(['rec', k % 2 === 0 ? 0 : 1, 'a', 3 * n - rnd(1_500)]);
+    const b: IntervalJoinBounds = { lower: -40, upper: 25 };
+    const expected = oracle(steps, b.lower, b.upper);
+    expect(expected.length).toBeGreaterThan(20_000);
+    expect(runOperator(steps, b, new Set())).toStrictEqual(expected);
+    expect(runOperator(steps, b, new Set([n, 2 * n + 150, 2 * n + 302, steps.length - 100]))).toStrictEqual(expected);
+  });
+
   it('a restore at every cut of one run equals the uninterrupted run', () => {
     const steps: Step[] = [
       ['rec', 0, 'a', 10], ['rec', 1, 'a', 12], ['wm', 0, 5], ['rec', 1, 'b', 3], ['wm', 1, 8], ['rec', 0, 'b', 6],

@@ -173,6 +173,35 @@ class CleanupQueue {
  */
 type Buffer = unknown[];
 
+/**
+ * A key's buffer of one side as stored: one {@link Buffer} while it has at most {@link MAX_BUCKETS} buckets (the
+ * common case), else blocks of at most that many — each a {@link Buffer}, only the first with dropped buckets, none
+ * all dropped — so that a bucket made in the middle of many (elements of one key out of order while the watermark
+ * lags) moves a block, not the key's whole buffer. Plain data (a buffer's first item is a timestamp, the blocks' an
+ * array).
+ */
+type StoredBuffer = Buffer | Buffer[];
+/** The most buckets a block holds: a block with more is split in two. */
+const MAX_BUCKETS = 256;
+
+/** Whether a key's stored buffer is one {@link Buffer} (else its blocks). */
+function isOneBuffer(stored: StoredBuffer): boolean {
+  return typeof stored[0] === 'number';
+}
+
+/** The index of the first block whose last bucket's timestamp is ≥ `ts` (the number of blocks when none is). */
+function firstBlockFrom(blocks: Buffer[], ts: number): number {
+  let lo = 0;
+  let hi = blocks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const block = blocks[mid] as Buffer;
+    if ((block[block.length - 2] as number) < ts) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** The values of a bucket cleanup dropped (restored from a checkpoint, an empty array like it). */
 const DROPPED: unknown[] = Object.freeze([]) as unknown as unknown[];
 
@@ -289,20 +318,31 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
     }
     const b = this.backend;
     // the other side's buckets in range: l.ts + lo ≤ r.ts ≤ l.ts + hi, i.e. for a right element r.ts − hi ≤ l.ts ≤ r.ts − lo
-    const others = b.get(left ? RIGHT : LEFT) as Buffer | undefined;
+    const others = b.get(left ? RIGHT : LEFT) as StoredBuffer | undefined;
     if (others !== undefined) {
+      const from = left ? ts + this.lo : ts - this.hi;
       const to = left ? ts + this.hi : ts - this.lo;
-      for (let i = firstBucketFrom(others, left ? ts + this.lo : ts - this.hi); i < others.length; i += 2) {
-        const t = others[i] as number;
-        if (t > to) break;
-        const values = others[i + 1] as unknown[];
-        for (let v = 0, n = values.length; v < n; v++) {
-          if (left) this.emitPair(r.key, r.value as L, ts, values[v] as R, t);
-          else this.emitPair(r.key, values[v] as L, t, r.value as R, ts);
-        }
-      }
+      if (isOneBuffer(others)) this.joinIn(others, from, to, r, left, ts);
+      else for (let k = firstBlockFrom(others as Buffer[], from); k < others.length && this.joinIn(others[k] as Buffer, from, to, r, left, ts); k++);
     }
     this.buffer(left ? LEFT : RIGHT, ts, r.value, left ? this.leftKeep : this.rightKeep);
+  }
+
+  /**
+   * Joins record `r` (of the left side when `left`, at `ts`) with the values of a buffer or block in its buckets from
+   * `from` to `to`; false once a bucket after `to` was seen (a later block has nothing in range).
+   */
+  private joinIn(buffer: Buffer, from: number, to: number, r: StreamRecord<L | R, Key>, left: boolean, ts: number): boolean {
+    for (let i = firstBucketFrom(buffer, from); i < buffer.length; i += 2) {
+      const t = buffer[i] as number;
+      if (t > to) return false;
+      const values = buffer[i + 1] as unknown[];
+      for (let v = 0, n = values.length; v < n; v++) {
+        if (left) this.emitPair(r.key, r.value as L, ts, values[v] as R, t);
+        else this.emitPair(r.key, values[v] as L, t, r.value as R, ts);
+      }
+    }
+    return true;
   }
 
   /** The cold path of {@link onRecord}: the error naming the join, the record's value and its timestamp. */
@@ -313,31 +353,46 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
   /** Appends a value to its side's bucket of `ts` (made when new); a new oldest bucket is queued for cleanup. */
   private buffer(side: number, ts: number, value: unknown, keep: number): void {
     const b = this.backend;
-    const buffer = b.get(side) as Buffer | undefined;
-    if (buffer === undefined) {
+    const stored = b.get(side) as StoredBuffer | undefined;
+    if (stored === undefined) {
       b.put(side, [ts, [value]]);
       this.cleanup.push(ts + keep, b.currentKeyId(), side);
       return;
     }
+    const one = isOneBuffer(stored);
+    const buffer = (one ? stored : stored[stored.length - 1]) as Buffer;
     const last = buffer.length - 2;
     if (buffer[last] === ts) (buffer[last + 1] as unknown[]).push(value);
     else if ((buffer[last] as number) < ts) buffer.push(ts, [value]);
-    else {
-      let i = firstBucketFrom(buffer, ts);
-      if (buffer[i] === ts && isDropped(buffer, i)) {
-        // a bucket cleanup dropped at this very watermark gets a value again (timestamp = watermark, nothing kept
-        // after it): the dropped prefix goes first, and the bucket is new
-        buffer.splice(0, firstKeptBucket(buffer));
-        i = firstBucketFrom(buffer, ts);
-      }
-      if (buffer[i] === ts) (buffer[i + 1] as unknown[]).push(value);
-      else {
-        buffer.splice(i, 0, ts, [value]);
-        // a new oldest bucket (after the dropped ones) is queued
-        if (i === firstKeptBucket(buffer)) this.cleanup.push(ts + keep, b.currentKeyId(), side);
-      }
-    }
+    else this.bufferBefore(side, stored, one, ts, value, keep);
     b.touch(side);
+  }
+
+  /** {@link buffer} for a timestamp before the key's last bucket: into its block (the first that reaches `ts`). */
+  private bufferBefore(side: number, stored: StoredBuffer, one: boolean, ts: number, value: unknown, keep: number): void {
+    const k = one ? -1 : firstBlockFrom(stored as Buffer[], ts);
+    const buffer = (one ? stored : stored[k]) as Buffer;
+    let i = firstBucketFrom(buffer, ts);
+    if (buffer[i] === ts && isDropped(buffer, i)) {
+      // a bucket cleanup dropped at this very watermark gets a value again (timestamp = watermark, nothing kept after
+      // it): the dropped prefix goes first, and the bucket is new
+      buffer.splice(0, firstKeptBucket(buffer));
+      i = firstBucketFrom(buffer, ts);
+    }
+    if (buffer[i] === ts) {
+      (buffer[i + 1] as unknown[]).push(value);
+      return;
+    }
+    buffer.splice(i, 0, ts, [value]);
+    // a new oldest bucket (after the dropped ones; only the first block has any) is queued
+    if (k <= 0 && i === firstKeptBucket(buffer)) this.cleanup.push(ts + keep, this.backend.currentKeyId(), side);
+    if (buffer.length > 2 * MAX_BUCKETS) {
+      // split in two halves (the dropped buckets go first); one buffer becomes blocks
+      buffer.splice(0, firstKeptBucket(buffer));
+      const middle = 2 * (buffer.length >>> 2);
+      if (one) this.backend.put(side, [buffer.slice(0, middle), buffer.slice(middle)]);
+      else (stored as Buffer[]).splice(k + 1, 0, buffer.splice(middle));
+    }
   }
 
   private emitPair(key: Key, l: L, lts: number, r: R, rts: number): void {
@@ -362,13 +417,22 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
     while (q.take(w)) {
       const side = q.side;
       const id = q.id;
-      const buffer = b.getAt(side, id, '') as Buffer | undefined;
-      if (buffer === undefined) continue;
+      const stored = b.getAt(side, id, '') as StoredBuffer | undefined;
+      if (stored === undefined) continue;
+      const blocks = isOneBuffer(stored) ? undefined : (stored as Buffer[]);
+      let buffer = (blocks === undefined ? stored : blocks[0]) as Buffer;
       const keep = side === LEFT ? this.leftKeep : this.rightKeep;
-      const kept = firstKeptBucket(buffer);
+      let kept = firstKeptBucket(buffer);
       let drop = kept;
       while (drop < buffer.length && (buffer[drop] as number) + keep <= w) drop += 2;
       if (drop === kept) continue; // a stale entry: an earlier bucket was inserted, or this one went already
+      // a first block all due goes whole, and the next one is looked at (it has no dropped buckets)
+      while (drop === buffer.length && blocks !== undefined && blocks.length > 1) {
+        blocks.shift();
+        buffer = blocks[0] as Buffer;
+        kept = drop = 0;
+        while (drop < buffer.length && (buffer[drop] as number) + keep <= w) drop += 2;
+      }
       if (drop === buffer.length) {
         b.removeAt(side, id, '');
         continue;
@@ -378,7 +442,7 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
         buffer.splice(0, drop);
         next = 0;
       } else for (let i = kept; i < drop; i += 2) buffer[i + 1] = DROPPED;
-      b.putAt(side, id, '', buffer);
+      b.putAt(side, id, '', stored);
       q.push((buffer[next] as number) + keep, id, side);
     }
   }
@@ -394,7 +458,10 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
     this.cleanup.clear();
     for (const side of [LEFT, RIGHT]) {
       const keep = side === LEFT ? this.leftKeep : this.rightKeep;
-      for (const [id, buffer] of this.backend.column(side)) this.cleanup.push(((buffer as Buffer)[firstKeptBucket(buffer as Buffer)] as number) + keep, id, side);
+      for (const [id, stored] of this.backend.column(side)) {
+        const buffer = (isOneBuffer(stored as StoredBuffer) ? stored : (stored as Buffer[])[0]) as Buffer;
+        this.cleanup.push((buffer[firstKeptBucket(buffer)] as number) + keep, id, side);
+      }
     }
   }
 
