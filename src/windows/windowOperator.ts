@@ -11,7 +11,7 @@ import { valueState, type ReducingState, type StateDescriptor } from '../state/d
 import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
 import type { WindowAssigner } from './assigners.js';
-import { MergingWindowSet } from './mergingWindowSet.js';
+import { MergingWindowSet, sortPersisted, type PersistedMergingSet } from './mergingWindowSet.js';
 import { liveSessions, type KeySessions } from './sessionWindowOperator.js';
 import { sliceGridOf } from './slicingWindowOperator.js';
 import { eventTimeTrigger, isEventTimeTrigger, processingTimeTrigger, type OnMergeContext, type Trigger, type TriggerResult } from './triggers.js';
@@ -297,8 +297,11 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
    */
   override restore(snapshots: readonly OperatorSnapshot[]): void {
     super.restore(snapshots);
-    if (this.assigner.merging) this.convertSessions();
-    else this.convertSlices();
+    if (this.assigner.merging) {
+      // (checkpoints written before the sets were kept sorted)
+      for (const set of (this.backend.column(MERGING_SET) as Map<KeyId, PersistedMergingSet>).values()) sortPersisted(set);
+      this.convertSessions();
+    } else this.convertSlices();
     if (!this.assigner.isEventTime) return;
     const b = this.backend;
     // per key and window: its timers
