@@ -60,7 +60,8 @@ interface Deferred<IN> {
  *
  * The operator's current watermark is part of its snapshot (a deviation from Flink, where operators restart at MIN):
  * after a restore, watermarks at or below it are ignored and records are judged late exactly as they would have
- * been without the interruption, so a restored run emits what an uninterrupted one does.
+ * been without the interruption, so a restored run emits what an uninterrupted one does (event time: TTL'd state with
+ * `return-expired-if-not-cleaned-up` may differ, docs/SEMANTICS.md §6.2).
  *
  * @internal
  */
