@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
+import { busyKeyBench } from './busyKey.js';
 import { checkpointStoreBench } from './checkpointStore.js';
 import { jobsBench } from './jobs.js';
 import { joinsBench, joinsMemoryBench } from './joins.js';
@@ -25,6 +26,8 @@ const benches: Record<string, () => { report: string } | Promise<{ report: strin
   // a keyed operator's full snapshot and restore, over Nexmark-shaped state, against a JSON loop
   snapshots: () => snapshotsBench(),
   joins: () => joinsBench(),
+  // one key with many open sessions or join buckets (the watermark lagging): time at N and 2 N
+  'busy-key': () => busyKeyBench(),
   // an interval join over 10 M events: the live heap every 1 M (state stays bounded)
   'joins-memory': () => joinsMemoryBench(),
   // `npm run bench -- jobs 100000`: one key count only

@@ -1,0 +1,98 @@
+/**
+ * `npm run bench -- busy-key`: one key with many open sessions or join buckets while the watermark lags — the regime
+ * where a per-key sorted array costs a move of all of the key's entries per change. Each case runs at N and 2 N
+ * elements (one process, best of 3 rounds each) and prints its time and the ratio 2 N / N: ≈ 2 when the cost is
+ * linear, ≈ 4 when it is quadratic.
+ *
+ * - session operator (`aggregate(count())`): sessions made in order, then half of them merged in pairs by
+ *   elements between them; sessions made in reverse order (each before all others); in random order;
+ * - general window operator (sessions with `processWindow`, element lists): the same merges in pairs;
+ * - interval join: one side's elements in reverse order, and in random order (each a bucket among the others).
+ *
+ * The watermark stays below every element until the end, then passes everything (all sessions fire, all buckets go).
+ */
+import { pipe, type Observable } from 'rxjs';
+import { count, sessionWindows, type StreamElement } from '../src/index.js';
+import { aggregate, intervalJoin, processWindow, window } from '../operators/index.js';
+import { harness, twoInputHarness } from '../testing/index.js';
+
+type E = [string, number];
+
+/** A seeded shuffle (the same order every run). */
+function shuffled(values: number[], seed: number): number[] {
+  let x = seed;
+  for (let i = values.length - 1; i > 0; i--) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    const j = x % (i + 1);
+    [values[i], values[j]] = [values[j] as number, values[i] as number];
+  }
+  return values;
+}
+
+/** Timestamps of `n` sessions of gap 10 that do not touch (15 ms apart), in the given order. */
+function sessionTimes(n: number, order: 'in order' | 'reverse' | 'random'): number[] {
+  const ts = Array.from({ length: n }, (_, i) => 15 * i);
+  return order === 'reverse' ? ts.reverse() : order === 'random' ? shuffled(ts, 7) : ts;
+}
+
+function sessions(general: boolean, n: number, order: 'merges' | 'reverse' | 'random'): number {
+  const op = general
+    ? pipe(window<E, string>(sessionWindows(10), { name: 'w' }), processWindow((els: readonly E[]) => els.length))
+    : pipe(window<E, string>(sessionWindows(10), { name: 'w' }), aggregate(count()));
+  const h = harness(op);
+  const t0 = performance.now();
+  if (order === 'merges') {
+    // n sessions 20 ms apart, then an element between each other pair: [20 i, 20 i + 10) and [20 i + 20, …) merge
+    for (let i = 0; i < n; i++) h.record(['k', 1], 20 * i, 'k');
+    for (let i = 0; i < n; i += 2) h.record(['k', 1], 20 * i + 10, 'k');
+  } else for (const t of sessionTimes(n, order)) h.record(['k', 1], t, 'k');
+  h.watermark(Number.MAX_SAFE_INTEGER);
+  const ms = performance.now() - t0;
+  if (h.output().length === 0) throw new Error('busy-key: no sessions fired');
+  return ms;
+}
+
+function join(n: number, order: 'reverse' | 'random'): number {
+  const h = twoInputHarness((right$: Observable<StreamElement<number, string>>) => intervalJoin<number, number, string, number>(right$, { lower: -1, upper: 1 }, (l) => l, { name: 'j' }));
+  const ts = Array.from({ length: n }, (_, i) => 3 * i);
+  const els: StreamElement<number, string>[] = (order === 'reverse' ? ts.reverse() : shuffled(ts, 3)).map((t) => ({ kind: 'record', value: t, timestamp: t, key: 'k' }));
+  const t0 = performance.now();
+  for (let i = 0; i < els.length; i += 10_000) h.push(...els.slice(i, i + 10_000));
+  h.push({ kind: 'watermark', timestamp: Number.MAX_SAFE_INTEGER });
+  h.push2({ kind: 'watermark', timestamp: Number.MAX_SAFE_INTEGER });
+  const ms = performance.now() - t0;
+  if (h.keys().length > 0) throw new Error('busy-key: join state left');
+  return ms;
+}
+
+const CASES: readonly { readonly name: string; readonly n: number; readonly run: (n: number) => number }[] = [
+  { name: 'session operator, pairs merged', n: 100_000, run: (n) => sessions(false, n, 'merges') },
+  { name: 'session operator, reverse order', n: 100_000, run: (n) => sessions(false, n, 'reverse') },
+  { name: 'session operator, random order', n: 100_000, run: (n) => sessions(false, n, 'random') },
+  { name: 'general operator, pairs merged', n: 10_000, run: (n) => sessions(true, n, 'merges') },
+  { name: 'general operator, pairs merged', n: 40_000, run: (n) => sessions(true, n, 'merges') },
+  { name: 'interval join, reverse order', n: 100_000, run: (n) => join(n, 'reverse') },
+  { name: 'interval join, random order', n: 100_000, run: (n) => join(n, 'random') },
+];
+
+/** Runs every case at N and 2 N; returns the markdown table. */
+export function busyKeyBench(): { report: string } {
+  const rows: string[] = [];
+  for (const c of CASES) {
+    const best = (n: number): number => Math.min(...[0, 1, 2].map(() => c.run(n)));
+    const t1 = best(c.n);
+    const t2 = best(2 * c.n);
+    const row = `| ${c.name} | ${c.n.toLocaleString('en')} | ${t1.toFixed(0)} ms | ${t2.toFixed(0)} ms | ${(t2 / t1).toFixed(2)} |`;
+    console.error(row);
+    rows.push(row);
+  }
+  return {
+    report: [
+      `\`npm run bench -- busy-key\`, ${new Date().toISOString()}: one key, the watermark lagging until the end; best of 3 rounds at N and 2 N.`,
+      '',
+      '| case | N | time at N | time at 2 N | 2 N / N |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      ...rows,
+    ].join('\n'),
+  };
+}
