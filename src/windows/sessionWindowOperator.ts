@@ -18,6 +18,7 @@ import type { WindowAssigner } from './assigners.js';
 import { isEventTimeTrigger, type Trigger } from './triggers.js';
 import { ORDER_SENSITIVE, type TimeWindow, type WindowResult } from './types.js';
 import { DueQueue } from './sessionDueQueue.js';
+import { entriesOf, type PersistedMergingSet } from './mergingWindowSet.js';
 import {
   firstTimerSequences,
   windowTimerKey,
@@ -229,7 +230,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const state: Record<string, StateDescriptor> = {
       contents: contentsDescriptor(fn),
       sessions: engineArrays(valueState<KeySessions>()),
-      'merging-window-set': valueState<[number, number, number, number][]>(),
+      'merging-window-set': valueState<PersistedMergingSet>(),
     };
     super(args, state, undefined, assigner, options, fn);
     this.gap = assigner.gap as number;
@@ -503,7 +504,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   override restore(snapshots: readonly OperatorSnapshot[]): void {
     super.restore(snapshots);
     const b = this.backend;
-    const general = b.column(MERGING_SET_STATE) as Map<KeyId, [number, number, number, number][]>;
+    const general = b.column(MERGING_SET_STATE) as Map<KeyId, PersistedMergingSet>;
     if (general.size > 0) this.convertGeneral(general);
     const column = this.sessionsColumn;
     for (const [id, restored] of column) {
@@ -529,7 +530,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     }
   }
 
-  private convertGeneral(general: Map<KeyId, [number, number, number, number][]>): void {
+  private convertGeneral(general: Map<KeyId, PersistedMergingSet>): void {
     const b = this.backend;
     const a = this.assigner;
     // each window's timer (the earliest registered, if its cleanup timer is separate) and the next registration number
@@ -538,7 +539,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const converted: [KeyId, SessionBlock][] = [];
     for (const [id, mapping] of general) {
       const sessions: [number, number, number, unknown][] = [];
-      for (const [ws, we, ss, se] of mapping) {
+      for (const [ws, we, ss, se] of entriesOf(mapping)) {
         const raw = b.getAt(CONTENTS, id, a.namespaceOf({ start: ss, end: se }));
         // a window the general operator kept past its end for allowed lateness has fired: it is done
         if (we - 1 <= this.watermark) continue;
@@ -555,7 +556,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     }
     // the general operator's state goes (tracked: the next snapshot deletes it)
     for (const [id, mapping] of general) {
-      for (const [, , ss, se] of mapping) b.removeAt(CONTENTS, id, a.namespaceOf({ start: ss, end: se }));
+      for (const [, , ss, se] of entriesOf(mapping)) b.removeAt(CONTENTS, id, a.namespaceOf({ start: ss, end: se }));
       b.removeAt(MERGING_SET_STATE, id, '');
     }
     b.deleteAllTimers('event');

@@ -11,7 +11,7 @@ import { valueState, type ReducingState, type StateDescriptor } from '../state/d
 import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
 import type { WindowAssigner } from './assigners.js';
-import { MergingWindowSet, sortPersisted, type PersistedMergingSet } from './mergingWindowSet.js';
+import { entriesOf, MergingWindowSet, sortPersisted, type PersistedMergingSet } from './mergingWindowSet.js';
 import { liveSessions, type KeySessions } from './sessionWindowOperator.js';
 import { sliceGridOf } from './slicingWindowOperator.js';
 import { eventTimeTrigger, isEventTimeTrigger, processingTimeTrigger, type OnMergeContext, type Trigger, type TriggerResult } from './triggers.js';
@@ -63,7 +63,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
       contents: contentsDescriptor(fn),
     };
     if (assigner.merging) {
-      state['merging-window-set'] = valueState<[number, number, number, number][]>();
+      state['merging-window-set'] = valueState<PersistedMergingSet>();
       // only to read the session operator's checkpoints (converted on restore)
       state['sessions'] = engineArrays(valueState<KeySessions>());
     }
@@ -182,7 +182,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     if (a.merging) {
       const b = this.backend;
       b.setNamespace('');
-      const set = new MergingWindowSet(b.get(MERGING_SET) as [number, number, number, number][] | undefined);
+      const set = new MergingWindowSet(b.get(MERGING_SET) as PersistedMergingSet | undefined);
       for (const w of windows) {
         const actual = set.add(w, (result, merged, stateWindow, mergedStateWindows) => this.onMerge(result, merged, stateWindow, mergedStateWindows));
         if (this.isWindowLate(actual)) {
@@ -254,7 +254,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     if (!set.dirty) return;
     const b = this.backend;
     b.setNamespace('');
-    if (set.size === 0) b.remove(MERGING_SET);
+    if (set.isEmpty) b.remove(MERGING_SET);
     else b.put(MERGING_SET, set.persisted());
   }
 
@@ -319,9 +319,9 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     }
     // and the windows without timers (kept for an allowed lateness of Infinity, or a trigger that registers none)
     if (this.assigner.merging) {
-      for (const [id, set] of b.column(MERGING_SET) as Map<KeyId, [number, number, number, number][]>) {
+      for (const [id, set] of b.column(MERGING_SET) as Map<KeyId, PersistedMergingSet>) {
         const windows = windowsOf(id);
-        for (const [start, end] of set) {
+        for (const [start, end] of entriesOf(set)) {
           const ns = this.assigner.namespaceOf({ start, end });
           if (!windows.has(ns)) windows.set(ns, []);
         }
@@ -483,7 +483,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     if (!a.merging) return { stateNs: a.namespaceOf(w), set: undefined };
     const b = this.backend;
     b.setNamespace('');
-    const set = new MergingWindowSet(b.get(MERGING_SET) as [number, number, number, number][] | undefined);
+    const set = new MergingWindowSet(b.get(MERGING_SET) as PersistedMergingSet | undefined);
     const sw = set.stateWindowOf(w);
     return sw === undefined ? undefined : { stateNs: a.namespaceOf(sw), set };
   }
