@@ -55,7 +55,7 @@ type SessionBlock = unknown[];
  * one memory access away), else their blocks in order, each holding at least one live session and at most
  * {@link MAX_BLOCK}, so that a session made or merged away in the middle of many (out-of-order elements while the
  * watermark lags) moves at most a block, not all of the key's sessions. A key that once needed blocks keeps them
- * until its sessions are gone. Plain data: it snapshots with the state codec as it is (a block's first item is a
+ * until its sessions are gone (a restore makes blocks that came down to one a single block again). Plain data: it snapshots with the state codec as it is (a block's first item is a
  * number, the blocks' an array).
  */
 export type KeySessions = SessionBlock | SessionBlock[];
