@@ -306,6 +306,9 @@ describe('intervalJoin: property against a batch oracle', () => {
     const steps: Step[] = [];
     for (const i of order) steps.push(['rec', 0, 'a', 3 * i]);
     for (let i = n - 1; i >= 0; i--) steps.push(['rec', 1, 'a', 3 * i + 1]);
+    // key b in order (a full last block opens the next one), then a few out of order among them
+    for (let i = 0; i < n; i++) steps.push(['rec', (i % 3 === 0 ? 1 : 0) as 0 | 1, 'b', 2 * i]);
+    for (let k = 0; k < 100; k++) steps.push(['rec', (k % 2) as 0 | 1, 'b', rnd(2 * n)]);
     for (let k = 0; k < 300; k++) steps.push(['rec', k % 2 === 0 ? 0 : 1, 'a', rnd(3 * n)]);
     steps.push(['wm', 0, 1_000], ['wm', 1, 1_200]);
     for (let k = 0; k < 300; k++) steps.push(['rec', k % 2 === 0 ? 0 : 1, 'a', 900 + rnd(3 * n - 900)]);
@@ -315,7 +318,7 @@ describe('intervalJoin: property against a batch oracle', () => {
     const expected = oracle(steps, b.lower, b.upper);
     expect(expected.length).toBeGreaterThan(20_000);
     expect(runOperator(steps, b, new Set())).toStrictEqual(expected);
-    expect(runOperator(steps, b, new Set([n, 2 * n + 150, 2 * n + 302, steps.length - 100]))).toStrictEqual(expected);
+    expect(runOperator(steps, b, new Set([n, 2 * n + 150, 3 * n + 50, 3 * n + 402, steps.length - 100]))).toStrictEqual(expected);
   });
 
   it('a restore at every cut of one run equals the uninterrupted run', () => {

@@ -363,8 +363,12 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
     const buffer = (one ? stored : stored[stored.length - 1]) as Buffer;
     const last = buffer.length - 2;
     if (buffer[last] === ts) (buffer[last + 1] as unknown[]).push(value);
-    else if ((buffer[last] as number) < ts) buffer.push(ts, [value]);
-    else this.bufferBefore(side, stored, one, ts, value, keep);
+    else if ((buffer[last] as number) < ts) {
+      if (buffer.length < 2 * MAX_BUCKETS) buffer.push(ts, [value]);
+      // a full last block: the bucket opens the next one
+      else if (one) b.put(side, [buffer, [ts, [value]]]);
+      else (stored as Buffer[]).push([ts, [value]]);
+    } else this.bufferBefore(side, stored, one, ts, value, keep);
     b.touch(side);
   }
 
