@@ -7,6 +7,7 @@ import { intervalJoin, type IntervalJoinBounds } from '../operators/index.js';
 import { rec, twoInputHarness, wm } from '../testing/index.js';
 import { prng } from '../demo/clicks.js';
 import { runTwoInput, type Step } from './support/twoInputs.js';
+import { seededRandom, shuffledRange } from './support/seeded.js';
 
 type H = ReturnType<typeof twoInputHarness<string, string, string, string>>;
 
@@ -292,17 +293,9 @@ describe('intervalJoin: property against a batch oracle', () => {
   it('one key with 1 500 buckets a side (the watermark far behind), made in random and reverse order, dropped in steps: exactly the oracle\'s pairs, with restores', () => {
     // a key's buffer is kept in blocks of at most 256 buckets (src/joins/intervalJoinOperator.ts): buckets made
     // before, between and after others, joins that span blocks, whole blocks dropped and a block dropped in part
-    let x = 7;
-    const rnd = (n: number): number => {
-      x = (x * 1103515245 + 12345) % 2147483648;
-      return x % n;
-    };
+    const rnd = seededRandom(7);
     const n = 1_500;
-    const order = Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = rnd(i + 1);
-      [order[i], order[j]] = [order[j] as number, order[i] as number];
-    }
+    const order = shuffledRange(n, rnd);
     const steps: Step[] = [];
     for (const i of order) steps.push(['rec', 0, 'a', 3 * i]);
     for (let i = n - 1; i >= 0; i--) steps.push(['rec', 1, 'a', 3 * i + 1]);

@@ -15,6 +15,7 @@ import { SessionWindowOperatorCore } from '../src/windows/sessionWindowOperator.
 import { harness } from '../testing/index.js';
 import { PipelineRuntime } from '../src/core/runtime.js';
 import { feed, fmt, lines, runWithRestore, sortRuns, sumE, windowed, type E, type LateSide, type Step, type WindowOp } from './support/windows.js';
+import { seededRandom, shuffledRange } from './support/seeded.js';
 
 /** Builds a window operator over {@link E} records from an assigner, `window(...)` options and a window function. */
 type WindowOperatorFactory = (assigner: WindowAssigner<E>, options: WindowOperatorOptions<E, string>, fn: WindowFunction<E, string, unknown>) => WindowOp;
@@ -691,18 +692,10 @@ describe('the session operator against the general one (sessions with a fixed ga
   it('one key with 1 500 open sessions (the watermark far behind): made in reverse and random order, merged across blocks, fired in steps — the general operator\'s output; restores at cuts change nothing', () => {
     // a key's sessions are kept in blocks of at most 256 (src/windows/sessionWindowOperator.ts): this input makes
     // sessions before, between and after others, bridges neighbours (merges, some across blocks) and fires in steps
-    let x = 99;
-    const rnd = (n: number): number => {
-      x = (x * 1103515245 + 12345) % 2147483648;
-      return x % n;
-    };
+    const rnd = seededRandom(99);
     const steps: Step[] = [];
     const n = 1_500;
-    const order = Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = rnd(i + 1);
-      [order[i], order[j]] = [order[j] as number, order[i] as number];
-    }
+    const order = shuffledRange(n, rnd);
     // key a: a session per 20 ms (gap 12: they do not touch) in random order; key b: the same in reverse order
     for (const i of order) steps.push(['a', 1 + (i % 7), 20 * i]);
     for (let i = n - 1; i >= 0; i--) steps.push(['b', 1, 20 * i]);

@@ -131,8 +131,8 @@ function dueSessionIn(block: SessionBlock, time: number, sessionId: number): num
   return -1;
 }
 
-/** A block of the live sessions `from` … `to` (indices) of `block`. */
-function blockOf(block: SessionBlock, from: number, to: number): SessionBlock {
+/** A new block of the sessions at indices `from` … `to` of `block`. */
+function sessionsBlock(block: SessionBlock, from: number, to: number): SessionBlock {
   const out: SessionBlock = [1];
   for (let i = from; i < to; i++) out.push(block[i]);
   return out;
@@ -151,7 +151,7 @@ function blocksOf(stored: KeySessions): SessionBlock[] {
   if (!isBlock(stored)) return stored as SessionBlock[];
   if (liveCount(stored) <= MAX_BLOCK) return [stored];
   const blocks: SessionBlock[] = [];
-  for (let i = stored[HEAD] as number; i < stored.length; i += MAX_BLOCK * SESSION_FIELDS) blocks.push(blockOf(stored, i, Math.min(stored.length, i + MAX_BLOCK * SESSION_FIELDS)));
+  for (let i = stored[HEAD] as number; i < stored.length; i += MAX_BLOCK * SESSION_FIELDS) blocks.push(sessionsBlock(stored, i, Math.min(stored.length, i + MAX_BLOCK * SESSION_FIELDS)));
   return blocks;
 }
 
@@ -378,13 +378,13 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const block = (k < 0 ? stored : (stored as SessionBlock[])[k]) as SessionBlock;
     const head = block[HEAD] as number;
     const middle = head + (liveCount(block) >>> 1) * SESSION_FIELDS;
-    const second = blockOf(block, middle, block.length);
+    const second = sessionsBlock(block, middle, block.length);
     if (k >= 0) {
       block.length = middle;
       (stored as SessionBlock[]).splice(k + 1, 0, second);
       return stored;
     }
-    const blocks = [blockOf(block, head, middle), second];
+    const blocks = [sessionsBlock(block, head, middle), second];
     block[HEAD] = block.length;
     this.backend.put(SESSIONS_STATE, blocks);
     return blocks;
