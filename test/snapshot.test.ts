@@ -544,6 +544,111 @@ describe('property: state operations, snapshots and restores read back what a pl
   });
 });
 
+describe('property: a delta writes each changed key\'s timers exactly', () => {
+  // Each key's timers have timestamps of their own (a delta then takes a changed key's timers from what the last
+  // snapshot had and what was registered since, not from a search of the timer services), some keys register and
+  // delete a timer per record many times, and watermarks fire some: full and incremental snapshots, restored from the
+  // chain, read back what a model of the pending timers says.
+  const keys = ['a', 'b', 'c', 'd', 'e'] as const;
+  type Op =
+    | { t: 'timer'; key: string; after: number }
+    | { t: 'untimer'; key: string; nth: number }
+    | { t: 'churn'; key: string; n: number; keep: boolean }
+    | { t: 'wm'; by: number }
+    | { t: 'snapshot'; full: boolean }
+    | { t: 'restore'; json: boolean };
+  const key = fc.constantFrom(...keys);
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { arbitrary: fc.record({ t: fc.constant('timer' as const), key, after: fc.integer({ min: 1, max: 40 }) }), weight: 4 },
+    { arbitrary: fc.record({ t: fc.constant('untimer' as const), key, nth: fc.nat(5) }), weight: 2 },
+    { arbitrary: fc.record({ t: fc.constant('churn' as const), key, n: fc.integer({ min: 1, max: 40 }), keep: fc.boolean() }), weight: 1 },
+    { arbitrary: fc.record({ t: fc.constant('wm' as const), by: fc.integer({ min: 1, max: 15 }) }), weight: 2 },
+    { arbitrary: fc.record({ t: fc.constant('snapshot' as const), full: fc.boolean() }), weight: 2 },
+    { arbitrary: fc.record({ t: fc.constant('restore' as const), json: fc.boolean() }), weight: 1 },
+  );
+  type Timers = import('../operators/index.js').TimerService;
+
+  it('for random sequences', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const model = new Map<string, Set<number>>(keys.map((k) => [k, new Set<number>()]));
+        let h: Harness<(t: Timers) => void, string, unknown> = harness(
+          process<(t: Timers) => void, string, unknown>({
+            name: 'timers',
+            onElement(f, ctx) {
+              f(ctx.timers);
+            },
+          }),
+        );
+        let watermark = 0;
+        let churned = 100_000;
+        let snapshotted = false;
+        const check = (of = h): void => {
+          for (const k of keys) {
+            expect(of.timers(k)).toStrictEqual([...(model.get(k) as Set<number>)].sort((p, q) => p - q).map((ts) => ['event', ts, '']));
+          }
+        };
+        for (const o of ops) {
+          const mine = o.t === 'timer' || o.t === 'untimer' || o.t === 'churn' ? (model.get(o.key) as Set<number>) : undefined;
+          switch (o.t) {
+            case 'timer': {
+              // a timestamp of its own per key (keys' offsets differ), after the watermark
+              const ts = watermark + o.after * keys.length + keys.indexOf(o.key as (typeof keys)[number]);
+              h.record((t) => t.registerEventTime(ts), 0, o.key);
+              mine?.add(ts);
+              break;
+            }
+            case 'untimer': {
+              const ts = [...(mine as Set<number>)].sort((p, q) => p - q)[o.nth];
+              if (ts === undefined) break;
+              h.record((t) => t.deleteEventTime(ts), 0, o.key);
+              mine?.delete(ts);
+              break;
+            }
+            case 'churn': {
+              // registered and deleted one after the other, record by record (a timeout reset per record)
+              // (timestamps of their own, beyond any the other ops reach)
+              let ts = (churned += 100);
+              for (let i = 0; i < o.n; i++) {
+                const at = ts;
+                h.record((t) => t.registerEventTime(at), 0, o.key);
+                if (i < o.n - 1 || !o.keep) h.record((t) => t.deleteEventTime(at), 0, o.key);
+                ts += 1;
+              }
+              if (o.keep) mine?.add(ts - 1);
+              break;
+            }
+            case 'wm':
+              watermark += o.by;
+              h.watermark(watermark);
+              for (const set of model.values()) for (const ts of set) if (ts <= watermark) set.delete(ts);
+              break;
+            case 'snapshot': {
+              // what the chain up to here restores (the run goes on with `h`)
+              const cp = h.snapshot({ full: o.full });
+              check(h.restore(o.full ? cp : viaJson(cp)));
+              snapshotted = true;
+              break;
+            }
+            case 'restore':
+              if (!snapshotted) break;
+              // (right after a snapshot, as the model has no notion of rolling back)
+              h = h.restore(o.json ? viaJson(h.snapshot()) : h.snapshot());
+              h.watermark(watermark);
+              snapshotted = true;
+              check();
+              break;
+          }
+        }
+        check();
+        const again = h.restore(viaJson(h.snapshot()));
+        for (const k of keys) expect(again.timers(k)).toStrictEqual(h.timers(k));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
 void rec;
 void wm;
 

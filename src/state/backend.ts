@@ -282,11 +282,14 @@ export class KeyedStateBackend {
 
   // ---- timers -----------------------------------------------------------------------------------------------------
 
-  registerTimer(domain: 'event' | 'processing', timestamp: number, ns: Namespace = this.ns): void {
+  /** Registers a timer of the current key unless it has one at (domain, ns, timestamp); returns the timer added. */
+  registerTimer(domain: 'event' | 'processing', timestamp: number, ns: Namespace = this.ns): Timer | undefined {
     const service = domain === 'event' ? this.eventTimers : this.processingTimers;
-    if (!service.register(this.key as Key, this.id, ns, timestamp, this.timerSeq++)) return;
-    if (this.tracking) this.tracker.markTimers(this.id);
+    const t = service.register(this.key as Key, this.id, ns, timestamp, this.timerSeq++);
+    if (t === undefined) return undefined;
+    if (this.tracking) this.tracker.markTimers(this.id, t);
     if (domain === 'processing') this.onProcessingTimer?.(timestamp);
+    return t;
   }
 
   deleteTimer(domain: 'event' | 'processing', timestamp: number, ns: Namespace = this.ns): void {
@@ -307,8 +310,9 @@ export class KeyedStateBackend {
   }
 
   /**
-   * Pending timers by key (for snapshots and inspection, not the per-record path): a scan of every timer, or for a
-   * few keys (`only`, an incremental snapshot's changed keys) among many timers, a lookup per key and timestamp.
+   * Pending timers by key (for full snapshots and inspection, not the per-record path): a scan of every timer, or for
+   * a few keys (`only`, e.g. {@link timersOf}) among many timers, a lookup per key and timestamp. (A delta takes a
+   * changed key's timers from the change tracker.)
    * @internal
    */
   timersByKey(only?: ReadonlySet<KeyId>): Map<KeyId, Timer[]> {

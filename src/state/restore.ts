@@ -108,8 +108,8 @@ export function restoreBackend(
   for (const t of pendingTimers) {
     b.setCurrentKey(t.key);
     b.timerSeq = t.seq;
-    b.registerTimer(t.domain, t.ts, t.ns);
-    b.tracker.timersPersisted.add(b.id);
+    const timer = b.registerTimer(t.domain, t.ts, t.ns);
+    if (timer !== undefined) b.tracker.persistTimer(timer);
     nextSeq = Math.max(nextSeq, t.seq + 1);
   }
   b.timerSeq = nextSeq;

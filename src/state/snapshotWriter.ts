@@ -172,7 +172,7 @@ export class SnapshotWriter {
     const timers = b.timersByKey();
     for (const [id, list] of timers) this.timersRow(out, id, list);
     b.tracker.trackNext();
-    b.tracker.timersPersisted = new Set(timers.keys());
+    b.tracker.persistAllTimers(timers);
     return new PackedSnapshot(b.operator, true, b.maxParallelism, out.finish(), out.count, undefined, undefined, out.rowSizes);
   }
 
@@ -209,18 +209,14 @@ export class SnapshotWriter {
         }
       }
     }
-    if (tracker.timersDirty.size > 0) {
-      const timers = b.timersByKey(tracker.timersDirty);
-      for (const id of tracker.timersDirty) {
-        const list = timers.get(id);
-        if (tracker.timersPersisted.has(id)) {
-          const at = out.size;
-          this.timersRow(out, id, list);
-          superseded(churn, list === undefined, out.size - at);
-        } else if (list !== undefined) this.timersRow(out, id, list);
-        if (list !== undefined) tracker.timersPersisted.add(id);
-        else tracker.timersPersisted.delete(id);
-      }
+    for (const id of tracker.timersDirty.keys()) {
+      const persisted = tracker.timersPersisted.has(id);
+      const list = tracker.takeTimersOf(id);
+      if (persisted) {
+        const at = out.size;
+        this.timersRow(out, id, list);
+        superseded(churn, list.length === 0, out.size - at);
+      } else if (list.length > 0) this.timersRow(out, id, list);
     }
     tracker.trackNext();
     return new PackedSnapshot(b.operator, false, b.maxParallelism, out.finish(), out.count, undefined, churn, out.rowSizes);

@@ -1,5 +1,5 @@
 import type { KeyId } from '../keys/keyId.js';
-import type { Namespace } from '../timers/queue.js';
+import type { Namespace, Timer } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import type { NamespacedColumns } from './columns.js';
 
@@ -29,6 +29,18 @@ export const SATURATION_SKIP_MAX = 3;
 type Dirty = Map<KeyId, boolean>;
 /** Changed namespaced entries: namespace → key → present at the previous snapshot (namespace-major: windows are few, keys many). */
 type NsDirty = Map<Namespace, Map<KeyId, boolean>>;
+/** Some timers of one key: one (the common case, no array) or several; popped and deleted ones are no longer `live`. */
+type KeyTimers = Timer | Timer[];
+
+/** Appends the live timers of `timers` to `out`. */
+function pushLive(out: Timer[], timers: KeyTimers | null | undefined): void {
+  if (timers === null || timers === undefined) return;
+  if (!Array.isArray(timers)) {
+    if (timers.live) out.push(timers);
+    return;
+  }
+  for (const t of timers) if (t.live) out.push(t);
+}
 
 /**
  * Change tracking of a `KeyedStateBackend` for incremental snapshots: what changed since the last snapshot, and when
@@ -60,10 +72,15 @@ export class ChangeTracker {
    * checkpoints: those cost nothing to track).
    */
   readonly freshNs: Set<Namespace>[];
-  /** keys whose timers changed since the last snapshot */
-  readonly timersDirty = new Set<KeyId>();
-  /** keys that had timers in the last snapshot */
-  timersPersisted = new Set<KeyId>();
+  /**
+   * Keys whose timers changed since the last snapshot → the timers registered for the key since then (`null`: none).
+   * With {@link timersPersisted} these are all of the key's timers now, so a delta writes a changed key's timers
+   * without searching the timer services for them (a lookup per pending timestamp: with a timestamp of its own per
+   * key, a scan of every timer per snapshot).
+   */
+  readonly timersDirty = new Map<KeyId, KeyTimers | null>();
+  /** Keys that had timers in the last snapshot → those timers (one or several). */
+  timersPersisted = new Map<KeyId, KeyTimers>();
 
   /** per state: the namespace last found fresh (an element mostly goes to the same open window) */
   private readonly lastFresh: (Namespace | undefined)[];
@@ -182,11 +199,52 @@ export class ChangeTracker {
     }
   }
 
-  /** Records that the timers of a key changed. */
-  markTimers(id: KeyId): void {
-    if (this.timersDirty.has(id)) return;
-    this.timersDirty.add(id);
-    this.changed(1, this.timersPersisted.has(id));
+  /** Records that the timers of a key changed: `added` registered, or (none given) one popped or deleted. */
+  markTimers(id: KeyId, added?: Timer): void {
+    const d = this.timersDirty;
+    const had = d.get(id);
+    if (had === undefined) {
+      d.set(id, added ?? null);
+      this.changed(1, this.timersPersisted.has(id));
+    } else if (added === undefined) return;
+    else if (had === null) d.set(id, added);
+    else if (!Array.isArray(had)) d.set(id, [had, added]);
+    else {
+      had.push(added);
+      // a key that registers and deletes a timer per record keeps the live ones only, at each power of two from 16
+      // (amortised O(1) a registration; memory bounded by the key's live timers, not by its records)
+      const n = had.length;
+      if (n >= 16 && (n & (n - 1)) === 0) d.set(id, had.filter((t) => t.live));
+    }
+  }
+
+  /** Records that timer `t` is in the last snapshot (a restore). */
+  persistTimer(t: Timer): void {
+    const m = this.timersPersisted;
+    const had = m.get(t.id);
+    if (had === undefined) m.set(t.id, t);
+    else if (Array.isArray(had)) had.push(t);
+    else m.set(t.id, [had, t]);
+  }
+
+  /**
+   * The pending timers of a key whose timers changed since the last snapshot (see {@link timersDirty}), in no
+   * particular order, and what the last snapshot had of it from now on. Called by the delta, once per changed key.
+   */
+  takeTimersOf(id: KeyId): Timer[] {
+    const now: Timer[] = [];
+    pushLive(now, this.timersPersisted.get(id));
+    pushLive(now, this.timersDirty.get(id));
+    if (now.length === 0) this.timersPersisted.delete(id);
+    else this.timersPersisted.set(id, now.length === 1 ? (now[0] as Timer) : now);
+    return now;
+  }
+
+  /** After a full snapshot: the timers it wrote, by key. */
+  persistAllTimers(byKey: ReadonlyMap<KeyId, Timer[]>): void {
+    const m = new Map<KeyId, KeyTimers>();
+    for (const [id, list] of byKey) m.set(id, list.length === 1 ? (list[0] as Timer) : list);
+    this.timersPersisted = m;
   }
 
   /**

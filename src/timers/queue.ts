@@ -54,8 +54,8 @@ export class TimerService {
     return this.count;
   }
 
-  /** Adds a timer unless one exists for (key, ns, ts); returns whether it was added. */
-  register(key: Key, id: KeyId, ns: Namespace, timestamp: number, seq: number): boolean {
+  /** Adds a timer unless one exists for (key, ns, ts); returns the timer added, or `undefined` when there was one. */
+  register(key: Key, id: KeyId, ns: Namespace, timestamp: number, seq: number): Timer | undefined {
     let b = this.buckets.get(timestamp);
     if (b === undefined) {
       b = new Bucket(timestamp);
@@ -67,13 +67,13 @@ export class TimerService {
       byKey = new Map();
       b.index.set(ns, byKey);
       this.indexMaps++;
-    } else if (byKey.get(id)?.live === true) return false;
+    } else if (byKey.get(id)?.live === true) return undefined;
     const t: Timer = { timestamp, seq, key, id, ns, domain: this.domain, live: true };
     byKey.set(id, t);
     b.timers.push(t);
     b.live++;
     this.count++;
-    return true;
+    return t;
   }
 
   /** Deletes the timer for (key, ns, ts) if there is one; returns it. */
