@@ -44,7 +44,7 @@ export class WindowedObservable<T, K> extends Observable<Windowed<T, K>> {
  * @example
  * ```ts
  * import { Subject } from 'rxjs';
- * import { count, tumblingWindows } from 'tidewater';
+ * import { count, tumblingWindows, type StreamRecord } from 'tidewater';
  * import { aggregate, keyBy, window } from 'tidewater/operators';
  *
  * const late = new Subject<StreamRecord<Click, string>>();

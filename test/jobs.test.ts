@@ -16,6 +16,7 @@ import {
   tumblingWindows,
   UserFunctionError,
   valueState,
+  type StateStore,
   type StreamElement,
   type WindowResult,
 } from '../src/index.js';
@@ -231,6 +232,12 @@ describe('runJob without checkpoints', () => {
     expect(() =>
       runJob({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)), checkpoint: { intervalMs: 10, store: memoryStore(), mode: 'exactly-twice' as 'exactly-once' } }),
     ).toThrow(`runJob(j): checkpoint.mode "exactly-twice" must be 'exactly-once' or 'at-least-once'.`);
+    // (a checkpoint without a store, as plain JavaScript may pass it: it failed with a TypeError)
+    for (const [store, shown] of [[undefined, 'undefined'], [null, 'null'], ['dir', '"dir"'], [{}, '{}']] as const) {
+      expect(() => runJob({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)), checkpoint: { intervalMs: 10, store: store as unknown as StateStore } })).toThrow(
+        `runJob(j): checkpoint.store ${shown} is not a state store; give one, e.g. memoryStore(), levelStore(dir) from 'tidewater/level' (Node) or indexedDbStore(name) from 'tidewater/indexeddb' (browser).`,
+      );
+    }
     for (const [restore, shown] of [[1.5, '1.5'], [0, '0'], ['newest', '"newest"'], [true, 'Boolean true']] as const) {
       expect(() => runJob({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)), checkpoint: { intervalMs: 10, store: memoryStore() }, restore: restore as 'latest' })).toThrow(
         `runJob(j): restore ${shown} must be 'latest' (the default: the newest usable checkpoint), a checkpoint id (an integer ≥ 1) or false (start empty).`,

@@ -153,6 +153,11 @@ describe('misuse is a clear error', () => {
     expect((err(src.pipe(window(tumblingWindows(10), { allowedLateness: -1 }), aggregate(count()))) as Error).message).toBe(
       'window: allowedLateness -1 must be a number of ms >= 0.',
     );
+    // a string is quoted (it read as the number)
+    expect((err(src.pipe(window(tumblingWindows(10), { allowedLateness: '5' as unknown as number }), aggregate(count()))) as Error).message).toBe(
+      'window: allowedLateness "5" must be a number of ms >= 0.',
+    );
+    expect(() => countTrigger('2' as unknown as number)).toThrow('countTrigger: n "2" must be an integer >= 1.');
     expect(() => countTrigger(0)).toThrow('countTrigger: n 0 must be an integer >= 1.');
   });
 });

@@ -3,12 +3,25 @@
  *
  * @example
  * ```ts
- * import { marbles } from 'rxjs-marbles/...'; // or configure() for vitest
+ * import { configure } from 'rxjs-marbles';
+ * import { expect, it } from 'vitest';
+ * import { boundedOutOfOrderness, MAX_WATERMARK } from 'tidewater';
+ * import { eventTime } from 'tidewater/operators';
  * import { rec, wm } from 'tidewater/testing';
  *
- * const input = m.cold('a-b-|', { a: { at: 5 }, b: { at: 2 } });
- * m.expect(input.pipe(eventTime((v) => v.at, boundedOutOfOrderness(0, { interval: 0 })))).toBeObservable(
- *   'ab-(cd|)', { a: rec({ at: 5 }, 5), ... });
+ * const { marbles } = configure({
+ *   assert: (v, m) => expect(v, m).toBeTruthy(),
+ *   assertDeepEqual: (a, e) => expect(a).toStrictEqual(e),
+ *   frameworkMatcher: true,
+ * });
+ *
+ * it('emits a watermark after each record (interval 0)', marbles((m) => {
+ *   const input = m.cold('a----b-|', { a: { at: 5 }, b: { at: 2 } }); // (a group takes as many frames as its text)
+ *   m.expect(input.pipe(eventTime((v: { at: number }) => v.at, boundedOutOfOrderness(0, { interval: 0 })))).toBeObservable(
+ *     '(ax)-b-(M|)',
+ *     { a: rec({ at: 5 }, 5), x: wm(4), b: rec({ at: 2 }, 2), M: wm(MAX_WATERMARK) },
+ *   );
+ * }));
  * ```
  *
  * @packageDocumentation

@@ -292,6 +292,14 @@ class JobRunner<T, R> {
     if (this.sources.length === 0) throw new ConfigurationError('runJob', config.source ?? named, `runJob(${name}): give at least one source${named === undefined ? '' : ' in sources: { name: source }'}.`);
     const cp = config.checkpoint;
     if (cp !== undefined) {
+      const store: unknown = cp.store;
+      if (typeof store !== 'object' || store === null || typeof (store as Partial<StateStore>).writeCheckpoint !== 'function') {
+        throw new ConfigurationError(
+          'runJob',
+          store,
+          `runJob(${name}): checkpoint.store ${describeValue(store)} is not a state store; give one, e.g. memoryStore(), levelStore(dir) from 'tidewater/level' (Node) or indexedDbStore(name) from 'tidewater/indexeddb' (browser).`,
+        );
+      }
       if (!(cp.intervalMs > 0)) throw new ConfigurationError('runJob', cp.intervalMs, `runJob(${name}): checkpoint.intervalMs ${describeValue(cp.intervalMs)} must be a positive number of ms.`);
       if (!Number.isSafeInteger(this.retain) || this.retain < 1) throw new ConfigurationError('runJob', cp.retain, `runJob(${name}): checkpoint.retain ${describeValue(cp.retain)} must be an integer ≥ 1.`);
       if (cp.mode !== undefined && cp.mode !== 'exactly-once' && cp.mode !== 'at-least-once') {

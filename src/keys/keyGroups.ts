@@ -1,5 +1,5 @@
 import type { Key } from '../elements/index.js';
-import { ConfigurationError, InvalidKeyError } from '../errors/index.js';
+import { ConfigurationError, describeValue, InvalidKeyError } from '../errors/index.js';
 import { isKey } from './validate.js';
 
 /**
@@ -128,7 +128,7 @@ export function isMaxParallelism(v: unknown): v is number {
 
 function checkMaxParallelism(op: string, maxParallelism: number): void {
   if (!isMaxParallelism(maxParallelism)) {
-    throw new ConfigurationError(op, maxParallelism, `${op}: maxParallelism ${String(maxParallelism)} must be an integer in [1, 32768].`);
+    throw new ConfigurationError(op, maxParallelism, `${op}: maxParallelism ${describeValue(maxParallelism)} must be an integer in [1, 32768].`);
   }
 }
 
@@ -176,10 +176,10 @@ export function keyGroupUnchecked(key: Key, maxParallelism: number): number {
 export function partitionOfKeyGroup(group: number, parallelism: number, maxParallelism = 128): number {
   checkMaxParallelism('partitionOfKeyGroup', maxParallelism);
   if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > maxParallelism) {
-    throw new ConfigurationError('partitionOfKeyGroup', parallelism, `partitionOfKeyGroup: parallelism ${String(parallelism)} must be an integer in [1, maxParallelism=${maxParallelism}].`);
+    throw new ConfigurationError('partitionOfKeyGroup', parallelism, `partitionOfKeyGroup: parallelism ${describeValue(parallelism)} must be an integer in [1, maxParallelism=${maxParallelism}].`);
   }
   if (!Number.isInteger(group) || group < 0 || group >= maxParallelism) {
-    throw new ConfigurationError('partitionOfKeyGroup', group, `partitionOfKeyGroup: key group ${String(group)} must be an integer in [0, ${maxParallelism}).`);
+    throw new ConfigurationError('partitionOfKeyGroup', group, `partitionOfKeyGroup: key group ${describeValue(group)} must be an integer in [0, ${maxParallelism}).`);
   }
   return Math.floor((group * parallelism) / maxParallelism);
 }

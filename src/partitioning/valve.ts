@@ -1,5 +1,5 @@
 import { active, idle, MAX_WATERMARK, MIN_WATERMARK, watermark, type StreamStatus, type Watermark } from '../elements/index.js';
-import { ConfigurationError } from '../errors/index.js';
+import { ConfigurationError, describeValue } from '../errors/index.js';
 
 /**
  * What combines the watermarks and statuses of several inputs into one (the merge's valve, a two-input operator's
@@ -52,7 +52,7 @@ export abstract class InputWatermarks {
     readonly n: number,
   ) {
     if (!Number.isInteger(n) || n < 1) {
-      throw new ConfigurationError(kind, n, `${kind}: the number of inputs must be an integer ≥ 1, got ${String(n)}.`);
+      throw new ConfigurationError(kind, n, `${kind}: the number of inputs must be an integer ≥ 1, got ${describeValue(n)}.`);
     }
     this.watermarks = new Float64Array(n).fill(MIN_WATERMARK);
     this.idleInputs = new Uint8Array(n);
@@ -108,7 +108,7 @@ export abstract class InputWatermarks {
 
   protected checkInput(i: number): void {
     if (!Number.isInteger(i) || i < 0 || i >= this.n) {
-      throw new ConfigurationError(this.kind, i, `${this.kind}: input ${String(i)} does not exist; inputs are 0 … ${this.n - 1}.`);
+      throw new ConfigurationError(this.kind, i, `${this.kind}: input ${describeValue(i)} does not exist; inputs are 0 … ${this.n - 1}.`);
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { Key } from '../elements/index.js';
-import { ConfigurationError } from '../errors/index.js';
+import { ConfigurationError, describeValue } from '../errors/index.js';
 
 /**
  * An incremental aggregation: `create` an accumulator, `add` values into it, read the `result`; `merge` combines two
@@ -266,7 +266,7 @@ function ttlOf(op: string, opts: StateOptions | undefined): Required<TtlConfig> 
   const ttl = opts?.ttl;
   if (ttl === undefined) return undefined;
   if (typeof ttl.ms !== 'number' || !(ttl.ms > 0) || !Number.isFinite(ttl.ms)) {
-    throw new ConfigurationError(op, ttl.ms, `${op}: ttl.ms ${String(ttl.ms)} must be a finite number of ms > 0.`);
+    throw new ConfigurationError(op, ttl.ms, `${op}: ttl.ms ${describeValue(ttl.ms)} must be a finite number of ms > 0.`);
   }
   const update = ttl.update ?? 'on-create-and-write';
   const visibility = ttl.visibility ?? 'never-return-expired';

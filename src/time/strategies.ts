@@ -1,5 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
-import { ConfigurationError } from '../errors/index.js';
+import { ConfigurationError, describeValue } from '../errors/index.js';
 import { checkTimestamp, isTimestamp, MAX_SCHEDULE_DELAY } from './timestamps.js';
 
 /**
@@ -117,7 +117,7 @@ function checkOptions(op: string, opts: WatermarkStrategyOptions, defaultInterva
   const idleTimeout = opts.idleTimeout;
   if (idleTimeout !== undefined) {
     if (typeof idleTimeout !== 'number' || !Number.isFinite(idleTimeout) || idleTimeout <= 0) {
-      throw new ConfigurationError(op, idleTimeout, `${op}: idleTimeout ${String(idleTimeout)} must be a finite number of ms > 0.`);
+      throw new ConfigurationError(op, idleTimeout, `${op}: idleTimeout ${describeValue(idleTimeout)} must be a finite number of ms > 0.`);
     }
     if (interval === 0) {
       throw new ConfigurationError(
@@ -166,7 +166,7 @@ class BoundedOutOfOrdernessGenerator implements WatermarkGenerator<unknown> {
 export function boundedOutOfOrderness(maxOutOfOrdernessMs: number, opts: WatermarkStrategyOptions = {}): WatermarkStrategy<unknown> {
   const op = 'boundedOutOfOrderness';
   if (typeof maxOutOfOrdernessMs !== 'number' || !Number.isFinite(maxOutOfOrdernessMs) || maxOutOfOrdernessMs < 0) {
-    throw new ConfigurationError(op, maxOutOfOrdernessMs, `${op}: bound ${String(maxOutOfOrdernessMs)} must be a finite number of ms >= 0.`);
+    throw new ConfigurationError(op, maxOutOfOrdernessMs, `${op}: bound ${describeValue(maxOutOfOrdernessMs)} must be a finite number of ms >= 0.`);
   }
   const checked = checkOptions(op, opts, DEFAULT_INTERVAL);
   return strategy(opts, checked, ({ scheduler }) => withIdleness(new BoundedOutOfOrdernessGenerator(maxOutOfOrdernessMs), checked.idleTimeout, scheduler));

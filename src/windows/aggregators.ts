@@ -114,7 +114,7 @@ export function collect<T>(): Aggregator<T, T[], T[]> {
  * ```
  */
 export function topN<T>(n: number, by: (value: T) => number): Aggregator<T, { v: T; s: number }[], T[]> {
-  if (!Number.isInteger(n) || n < 1) throw new ConfigurationError('topN', n, `topN: n ${String(n)} must be an integer >= 1.`);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigurationError('topN', n, `topN: n ${describeValue(n)} must be an integer >= 1.`);
   if (typeof by !== 'function') throw new ConfigurationError('topN', by, 'topN: `by` must be a function (value) => number.');
   const insert = (acc: { v: T; s: number }[], item: { v: T; s: number }): { v: T; s: number }[] => {
     let i = acc.length;

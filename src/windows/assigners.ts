@@ -78,16 +78,16 @@ const BEYOND = 'beyond which window ends are no longer exact; use globalWindows(
 /** A size, slide or fixed gap: a whole number of ms from 1 to MAX_WINDOW_SIZE, or a ConfigurationError naming the assigner. */
 function positive(op: string, name: string, v: unknown): number {
   const problem = durationProblem(v, SIZES, BEYOND);
-  if (problem !== undefined) throw new ConfigurationError(op, v, `${op}: ${name} ${String(v)} ${problem}`);
+  if (problem !== undefined) throw new ConfigurationError(op, v, `${op}: ${name} ${describeValue(v)} ${problem}`);
   return v as number;
 }
 
 function offsetOf(op: string, opts: WindowOptions, limit: number, limitName: string): number {
   const offset = opts.offset ?? 0;
   if (typeof offset !== 'number' || !Number.isFinite(offset) || Math.abs(offset) >= limit) {
-    throw new ConfigurationError(op, offset, `${op}: offset ${String(offset)} must satisfy |offset| < ${limitName} (${limit}).`);
+    throw new ConfigurationError(op, offset, `${op}: offset ${describeValue(offset)} must satisfy |offset| < ${limitName} (${limit}).`);
   }
-  if (!Number.isSafeInteger(offset)) throw new ConfigurationError(op, offset, `${op}: offset ${String(offset)} ${notWholeMs(offset, 'window offsets', Math.trunc(offset) || 0)}`);
+  if (!Number.isSafeInteger(offset)) throw new ConfigurationError(op, offset, `${op}: offset ${describeValue(offset)} ${notWholeMs(offset, 'window offsets', Math.trunc(offset) || 0)}`);
   return offset;
 }
 
@@ -201,7 +201,7 @@ export function sessionWindows<T = unknown>(gap: number | ((value: T) => number)
       // a dynamic gap: the rule of a fixed one, checked per element (docs/SEMANTICS.md §2.8); fails the stream
       const g = gap(value);
       const problem = durationProblem(g, SIZES, BEYOND);
-      if (problem !== undefined) throw new ConfigurationError(op, g, `${op}: the dynamic gap ${String(g)} of the element ${describeValue(value)} at ${ts} ${problem}`);
+      if (problem !== undefined) throw new ConfigurationError(op, g, `${op}: the dynamic gap ${describeValue(g)} of the element ${describeValue(value)} at ${ts} ${problem}`);
       return [{ start: ts, end: ts + g }];
     },
     defaultTrigger: () => (eventTime ? eventTimeTrigger() : processingTimeTrigger()),

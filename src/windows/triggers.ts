@@ -1,5 +1,5 @@
 import { MAX_WATERMARK } from '../elements/index.js';
-import { ConfigurationError } from '../errors/index.js';
+import { ConfigurationError, describeValue } from '../errors/index.js';
 import { durationProblem } from '../time/timestamps.js';
 import { reducingState, type ReducingState, type ReducingStateDescriptor } from '../state/descriptors.js';
 import { maxTimestamp, type TimeWindow } from './types.js';
@@ -179,7 +179,7 @@ const minState = (): ReducingStateDescriptor<number> => reducingState((a: number
  * ```
  */
 export function countTrigger<T = unknown>(n: number): Trigger<T> {
-  if (!Number.isInteger(n) || n < 1) throw new ConfigurationError('countTrigger', n, `countTrigger: n ${String(n)} must be an integer >= 1.`);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigurationError('countTrigger', n, `countTrigger: n ${describeValue(n)} must be an integer >= 1.`);
   return {
     kind: 'count',
     state: { count: sumState() },
@@ -225,7 +225,7 @@ export function continuousEventTimeTrigger<T = unknown>(interval: number): Trigg
     'trigger intervals',
     "beyond which firing times are no longer exact; use endOfStreamTrigger() or the window's own trigger for a firing at its end.",
   );
-  if (problem !== undefined) throw new ConfigurationError('continuousEventTimeTrigger', interval, `continuousEventTimeTrigger: interval ${String(interval)} ${problem}`);
+  if (problem !== undefined) throw new ConfigurationError('continuousEventTimeTrigger', interval, `continuousEventTimeTrigger: interval ${describeValue(interval)} ${problem}`);
   return {
     kind: 'continuous-event-time',
     state: { 'fire-time': minState() },

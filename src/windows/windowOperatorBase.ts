@@ -4,7 +4,7 @@
 // extend {@link WindowOperatorBase}; `operators/windowFunction.ts` chooses between them.
 import type { Observer, Subscriber } from 'rxjs';
 import type { Key, OutputTag, StreamElement, StreamRecord } from '../elements/index.js';
-import { ConfigurationError } from '../errors/index.js';
+import { ConfigurationError, describeValue } from '../errors/index.js';
 import { KeyedOperatorCore, type CoreArgs } from '../core/keyedOperator.js';
 import type { KeyId } from '../keys/keyId.js';
 import type { Namespace } from '../state/backend.js';
@@ -313,11 +313,11 @@ export abstract class WindowOperatorBase<T, K, R> extends KeyedOperatorCore<T, W
     const op = args.name;
     const lateness = options.allowedLateness ?? 0;
     if (typeof lateness !== 'number' || Number.isNaN(lateness) || lateness < 0) {
-      throw new ConfigurationError(op, lateness, `${op}: allowedLateness ${String(lateness)} must be a number of ms >= 0.`);
+      throw new ConfigurationError(op, lateness, `${op}: allowedLateness ${describeValue(lateness)} must be a number of ms >= 0.`);
     }
     if (!Number.isInteger(lateness) && lateness !== Infinity) {
       // a fraction rounds away near the ends of the range of timestamps (docs/SEMANTICS.md §2.8)
-      throw new ConfigurationError(op, lateness, `${op}: allowedLateness ${String(lateness)} ${notWholeMs(lateness, 'allowedLateness values', Math.round(lateness))}`);
+      throw new ConfigurationError(op, lateness, `${op}: allowedLateness ${describeValue(lateness)} ${notWholeMs(lateness, 'allowedLateness values', Math.round(lateness))}`);
     }
     this.assigner = assigner;
     this.lateness = assigner.isEventTime ? lateness : 0;
