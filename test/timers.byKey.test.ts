@@ -41,3 +41,75 @@ describe('TimerService.timersOf', () => {
     );
   });
 });
+
+describe('TimerService against a list of timers', () => {
+  // Buckets of one timer have no index until a second comes (a timestamp of its own per key is common): registers
+  // (deduplicated per key, namespace and timestamp), deletes and pops give what a plain list of the live timers says.
+  type ModelTimer = { id: string; ns: string | number; ts: number; seq: number };
+  const first = (live: ModelTimer[], limit: number): ModelTimer | undefined =>
+    live.filter((t) => t.ts <= limit).sort((x, y) => x.ts - y.ts || x.seq - y.seq)[0];
+  const shown = (t: { id: unknown; ns: unknown; seq: number } | undefined, ts?: number): string | undefined =>
+    t === undefined ? undefined : `${String(t.id)}/${String(t.ns)}@${ts}#${t.seq}`;
+
+  it('property: registers, deletes and pops, over shared and distinct timestamps', () => {
+    const key = fc.constantFrom('a', 'b', 'c');
+    const ns = fc.constantFrom<string | number>('', 1);
+    const ts = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 60 }));
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 5, arbitrary: fc.tuple(fc.constant('register' as const), key, ns, ts) },
+      { weight: 3, arbitrary: fc.tuple(fc.constant('delete' as const), key, ns, ts) },
+      { weight: 2, arbitrary: fc.tuple(fc.constant('pop' as const), ts) },
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
+        const service = new TimerService('event');
+        let live: ModelTimer[] = [];
+        let seq = 0;
+        for (const o of ops) {
+          if (o[0] === 'register') {
+            const [, id, n, at] = o;
+            const had = live.some((t) => t.id === id && t.ns === n && t.ts === at);
+            const t = service.register(id, id, n, at, seq);
+            expect(t === undefined).toBe(had);
+            if (!had) live.push({ id, ns: n, ts: at, seq });
+            seq++;
+          } else if (o[0] === 'delete') {
+            const [, id, n, at] = o;
+            const m = live.find((t) => t.id === id && t.ns === n && t.ts === at);
+            expect(shown(service.delete(id, n, at), at)).toBe(shown(m, at));
+            live = live.filter((t) => t !== m);
+          } else {
+            const m = first(live, o[1]);
+            const t = service.pop(o[1]);
+            expect(shown(t, t?.timestamp)).toBe(shown(m, m?.ts));
+            live = live.filter((x) => x !== m);
+          }
+          expect(service.size).toBe(live.length);
+        }
+        const rest: string[] = [];
+        for (let t = service.pop(Infinity); t !== undefined; t = service.pop(Infinity)) rest.push(shown(t, t.timestamp) as string);
+        expect(rest).toStrictEqual(live.sort((x, y) => x.ts - y.ts || x.seq - y.seq).map((t) => shown(t, t.ts)));
+        expect(service.lookupsPerKey).toBe(0);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a timeout per key reset per record (the heap made again from its live timestamps) pops in order', () => {
+    const service = new TimerService('event');
+    const pending = new Map<string, number>();
+    let seq = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const id = `k${(i * 7919) % 500}`;
+      const old = pending.get(id);
+      if (old !== undefined) expect(service.delete(id, '', old)?.timestamp).toBe(old);
+      const at = 1_000_000 + ((i * 104_729) % 50_000) * 2 + (i % 2); // distinct per record, out of order
+      expect(service.register(id, id, '', at, seq++)?.timestamp).toBe(at);
+      pending.set(id, at);
+    }
+    expect(service.size).toBe(pending.size);
+    const popped: number[] = [];
+    for (let t = service.pop(Infinity); t !== undefined; t = service.pop(Infinity)) popped.push(t.timestamp);
+    expect(popped).toStrictEqual([...pending.values()].sort((a, b) => a - b));
+  });
+});

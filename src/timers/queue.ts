@@ -22,19 +22,31 @@ export interface Timer {
   live: boolean;
 }
 
-/** The timers of one timestamp, in registration order, indexed namespace → key for dedup. */
+/**
+ * The timers of one timestamp, in registration order. Its namespace → key index (for dedup and lookups) is made when
+ * a second timer comes: a timestamp of its own per key — a timeout per key, reset per record — is common, and then
+ * each bucket holds one timer, found by a look at it.
+ */
 class Bucket {
-  timers: Timer[] = [];
+  timers: Timer[];
   cursor = 0;
-  live = 0;
-  readonly index = new Map<Namespace, Map<KeyId, Timer>>();
-  constructor(readonly ts: number) {}
+  live = 1;
+  index: Map<Namespace, Map<KeyId, Timer>> | undefined = undefined;
+  constructor(
+    readonly ts: number,
+    first: Timer,
+  ) {
+    this.timers = [first];
+  }
 }
 
 /**
  * The timers of one time domain. Timers are grouped by timestamp — windows of every key end at the same few
  * timestamps, so this keeps a small min-heap of distinct timestamps and, per timestamp, a bucket of timers in
- * registration order with a namespace → key index for dedup (no string keys, no per-timer heap work).
+ * registration order with a namespace → key index for dedup (no string keys, no per-timer heap work). A bucket of
+ * one timer has no index (a timeout per key, reset per record, makes a bucket per timer: three `Map`s each made that
+ * 2–3× slower), and the heap's stale timestamps (of buckets emptied before their time) are dropped when they surface
+ * or, once they are most of it, by making it again from the buckets' timestamps.
  * Pops are in (timestamp, registration) order; a timer registered while firing at an earlier timestamp is popped
  * next, as from a heap of timers.
  *
@@ -44,7 +56,9 @@ export class TimerService {
   private readonly buckets = new Map<number, Bucket>();
   private heap: number[] = [];
   private count = 0;
-  /** the (timestamp, namespace) maps of the index: what {@link timersOf} looks a key up in */
+  /**
+   * What {@link timersOf} looks a key up in: a bucket's (namespace) maps, or a bucket of one timer without them.
+   */
   private indexMaps = 0;
 
   constructor(readonly domain: 'event' | 'processing') {}
@@ -56,18 +70,23 @@ export class TimerService {
 
   /** Adds a timer unless one exists for (key, ns, ts); returns the timer added, or `undefined` when there was one. */
   register(key: Key, id: KeyId, ns: Namespace, timestamp: number, seq: number): Timer | undefined {
-    let b = this.buckets.get(timestamp);
+    const b = this.buckets.get(timestamp);
     if (b === undefined) {
-      b = new Bucket(timestamp);
-      this.buckets.set(timestamp, b);
+      const t: Timer = { timestamp, seq, key, id, ns, domain: this.domain, live: true };
+      this.buckets.set(timestamp, new Bucket(timestamp, t));
       this.heapPush(timestamp);
+      this.indexMaps++;
+      this.count++;
+      return t;
     }
-    let byKey = b.index.get(ns);
+    if (this.find(b, id, ns) !== undefined) return undefined;
+    const index = b.index ?? this.indexBucket(b);
+    let byKey = index.get(ns);
     if (byKey === undefined) {
       byKey = new Map();
-      b.index.set(ns, byKey);
+      index.set(ns, byKey);
       this.indexMaps++;
-    } else if (byKey.get(id)?.live === true) return undefined;
+    }
     const t: Timer = { timestamp, seq, key, id, ns, domain: this.domain, live: true };
     byKey.set(id, t);
     b.timers.push(t);
@@ -76,17 +95,45 @@ export class TimerService {
     return t;
   }
 
+  /** The live timer of (key, ns) in bucket `b`, if any. */
+  private find(b: Bucket, id: KeyId, ns: Namespace): Timer | undefined {
+    if (b.index !== undefined) {
+      const t = b.index.get(ns)?.get(id);
+      return t !== undefined && t.live ? t : undefined;
+    }
+    // (no index: the bucket has had one timer)
+    const t = b.timers[0] as Timer;
+    return t.live && t.id === id && t.ns === ns ? t : undefined;
+  }
+
+  /** Makes the index of a bucket that has had one timer (a second one comes). */
+  private indexBucket(b: Bucket): Map<Namespace, Map<KeyId, Timer>> {
+    const index = new Map<Namespace, Map<KeyId, Timer>>();
+    this.indexMaps--; // its lookups are now its index's maps
+    for (let i = b.cursor; i < b.timers.length; i++) {
+      const t = b.timers[i] as Timer;
+      if (!t.live) continue;
+      index.set(t.ns, new Map([[t.id, t]]));
+      this.indexMaps++;
+    }
+    b.index = index;
+    return index;
+  }
+
   /** Deletes the timer for (key, ns, ts) if there is one; returns it. */
   delete(id: KeyId, ns: Namespace, timestamp: number): Timer | undefined {
     const b = this.buckets.get(timestamp);
-    const byKey = b?.index.get(ns);
-    const t = byKey?.get(id);
-    if (b === undefined || byKey === undefined || t === undefined || !t.live) return undefined;
+    if (b === undefined) return undefined;
+    const t = this.find(b, id, ns);
+    if (t === undefined) return undefined;
     t.live = false;
-    byKey.delete(id);
-    if (byKey.size === 0) {
-      b.index.delete(ns);
-      this.indexMaps--;
+    if (b.index !== undefined) {
+      const byKey = b.index.get(ns) as Map<KeyId, Timer>;
+      byKey.delete(id);
+      if (byKey.size === 0) {
+        b.index.delete(ns);
+        this.indexMaps--;
+      }
     }
     b.live--;
     this.count--;
@@ -140,7 +187,7 @@ export class TimerService {
   private dropBucket(b: Bucket): void {
     if (this.buckets.get(b.ts) !== b) return;
     this.buckets.delete(b.ts);
-    this.indexMaps -= b.index.size;
+    this.indexMaps -= b.index === undefined ? 1 : b.index.size;
   }
 
   /**
@@ -149,6 +196,11 @@ export class TimerService {
    */
   timersOf(id: KeyId, out: Timer[]): void {
     for (const b of this.buckets.values()) {
+      if (b.index === undefined) {
+        const t = b.timers[0] as Timer;
+        if (t.live && t.id === id) out.push(t);
+        continue;
+      }
       const from = out.length;
       for (const byKey of b.index.values()) {
         const t = byKey.get(id);
@@ -178,26 +230,33 @@ export class TimerService {
       i = p;
     }
     h[i] = x;
-    // stale timestamps (buckets deleted while their time had not come) are dropped when they surface; rebuild
-    // the heap if they make up most of it
-    if (h.length > 1024 && h.length > 2 * this.buckets.size) this.heap = [...new Set(h.filter((ts) => this.buckets.has(ts)))].sort((a, b) => a - b);
+    // stale timestamps (buckets deleted while their time had not come) are dropped when they surface; once they
+    // make up most of the heap, it is made again from the live ones (the buckets' timestamps, each once) in O(n)
+    if (h.length > 1024 && h.length > 2 * this.buckets.size) {
+      const live = [...this.buckets.keys()];
+      for (let j = (live.length >> 1) - 1; j >= 0; j--) siftDown(live, j, live[j] as number);
+      this.heap = live;
+    }
   }
 
   private heapPop(): void {
     const h = this.heap;
     const last = h.pop() as number;
-    if (h.length === 0) return;
-    let i = 0;
-    const n = h.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && (h[r] as number) < (h[l] as number) ? r : l;
-      if ((h[c] as number) >= last) break;
-      h[i] = h[c] as number;
-      i = c;
-    }
-    h[i] = last;
+    if (h.length > 0) siftDown(h, 0, last);
   }
+}
+
+/** Puts `x` at position `i` of the min-heap `h` (whose subtrees below `i` are heaps), moving it down to its place. */
+function siftDown(h: number[], i: number, x: number): void {
+  const n = h.length;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= n) break;
+    const r = l + 1;
+    const c = r < n && (h[r] as number) < (h[l] as number) ? r : l;
+    if ((h[c] as number) >= x) break;
+    h[i] = h[c] as number;
+    i = c;
+  }
+  h[i] = x;
 }
