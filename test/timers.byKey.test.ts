@@ -6,18 +6,21 @@ import { TimerService, type Timer } from '../src/timers/queue.js';
 
 type Op = readonly ['register', string, string | number, number] | readonly ['delete', string, string | number, number] | readonly ['pop', number];
 
+/** Registers, deletes and pops of keys a, b, c in namespaces `ns` at timestamps `ts`, weighted as given. */
+function opOf(ns: fc.Arbitrary<string | number>, ts: fc.Arbitrary<number>, [register, del, pop]: readonly [number, number, number]): fc.Arbitrary<Op> {
+  const key = fc.constantFrom('a', 'b', 'c');
+  return fc.oneof(
+    { weight: register, arbitrary: fc.tuple(fc.constant('register' as const), key, ns, ts) },
+    { weight: del, arbitrary: fc.tuple(fc.constant('delete' as const), key, ns, ts) },
+    { weight: pop, arbitrary: fc.tuple(fc.constant('pop' as const), ts) },
+  );
+}
+
 const show = (ts: readonly Timer[]): string[] => ts.map((t) => `${t.id}/${String(t.ns)}@${t.timestamp}#${t.seq}`);
 
 describe('TimerService.timersOf', () => {
   it("gives a key's timers as a scan of all() does: by timestamp bucket, then registration (property: registers, deletes, pops)", () => {
-    const key = fc.constantFrom('a', 'b', 'c');
-    const ns = fc.constantFrom<string | number>('', 1, 2);
-    const ts = fc.integer({ min: 0, max: 6 });
-    const op: fc.Arbitrary<Op> = fc.oneof(
-      { weight: 5, arbitrary: fc.tuple(fc.constant('register' as const), key, ns, ts) },
-      { weight: 2, arbitrary: fc.tuple(fc.constant('delete' as const), key, ns, ts) },
-      { weight: 1, arbitrary: fc.tuple(fc.constant('pop' as const), ts) },
-    );
+    const op = opOf(fc.constantFrom<string | number>('', 1, 2), fc.integer({ min: 0, max: 6 }), [5, 2, 1]);
     fc.assert(
       fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
         const service = new TimerService('event');
@@ -52,14 +55,7 @@ describe('TimerService against a list of timers', () => {
     t === undefined ? undefined : `${String(t.id)}/${String(t.ns)}@${ts}#${t.seq}`;
 
   it('property: registers, deletes and pops, over shared and distinct timestamps', () => {
-    const key = fc.constantFrom('a', 'b', 'c');
-    const ns = fc.constantFrom<string | number>('', 1);
-    const ts = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 60 }));
-    const op: fc.Arbitrary<Op> = fc.oneof(
-      { weight: 5, arbitrary: fc.tuple(fc.constant('register' as const), key, ns, ts) },
-      { weight: 3, arbitrary: fc.tuple(fc.constant('delete' as const), key, ns, ts) },
-      { weight: 2, arbitrary: fc.tuple(fc.constant('pop' as const), ts) },
-    );
+    const op = opOf(fc.constantFrom<string | number>('', 1), fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 60 })), [5, 3, 2]);
     fc.assert(
       fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
         const service = new TimerService('event');
