@@ -365,6 +365,27 @@ describe('mergeStreams: barriers (docs/SEMANTICS.md §8)', () => {
     expect(out).toStrictEqual(['"c1" @0', 'barrier 1', '"a1" @0', '"b1" @0', '"a2" @0', '"c2" @0']);
   });
 
+  it('an input many barriers ahead: each barrier releases its stretch, the rest stays held; two such inputs interleave by arrival', () => {
+    // (a queue per input: its held elements stay where they are when it blocks again, across 3 000 of them)
+    const { inputs: [a, b, c], out } = rig(3);
+    const expected: string[] = [];
+    for (let n = 1; n <= 30; n++) {
+      push(a!, ckpt(n));
+      for (let j = 0; j < 100; j++) push(a!, r(`a${n}.${j}`));
+      push(c!, ckpt(n), r(`c${n}`));
+    }
+    expect(out).toStrictEqual([]);
+    for (let n = 1; n <= 30; n++) {
+      b!.next(ckpt(n));
+      expected.push(`barrier ${n}`);
+      for (let j = 0; j < 100; j++) {
+        expected.push(`"a${n}.${j}" @0`);
+        if (j === 99) expected.push(`"c${n}" @0`);
+      }
+      expect(out).toStrictEqual(expected);
+    }
+  });
+
   it('a barrier that already left is dropped', () => {
     const { inputs: [a, b], out } = rig(2);
     a!.next(ckpt(1));

@@ -104,17 +104,22 @@ export class AlignedInputs {
   private readonly seenBarrier: (CheckpointBarrier | undefined)[];
   private lastBarrier = -Infinity;
   private live: number;
-  /** Elements held back, in arrival order: their inputs and the elements. */
-  private heldInputs: number[] = [];
-  private held: Held[] = [];
+  /**
+   * Per input: the elements held back while it is blocked, oldest first from `heldHead`, with their arrival numbers
+   * (`heldOrder`): released in arrival order across inputs. Per input, so that an input that blocks again at its next
+   * barrier keeps what it holds where it is (one queue for all, copied at each release, cost the held elements per
+   * barrier: quadratic with an input many barriers ahead).
+   */
+  private readonly held: Held[][];
+  private readonly heldOrder: number[][];
+  private readonly heldHead: number[];
+  private arrivalNumber = 0;
   /** True while an element is being processed: what arrives meanwhile (re-entrantly) waits in `arrivals`. */
   private busy = false;
   /** True while held elements are being released. */
   private draining = false;
   /** The newest barrier delivered by an input that has completed since (at-least-once: it must still leave). */
   private endedBarrier: CheckpointBarrier | undefined;
-  /** Set when a barrier left while draining: the scan restarts, so that released inputs keep their order. */
-  private restart = false;
   /**
    * Elements that arrived while one was being processed, in arrival order (one queue: they are taken one at a time
    * from its head, so that what arrives while one of them is processed goes after all of them).
@@ -140,6 +145,9 @@ export class AlignedInputs {
     this.blocked = new Uint8Array(n);
     this.seen = new Float64Array(n).fill(-Infinity);
     this.seenBarrier = new Array<CheckpointBarrier | undefined>(n).fill(undefined);
+    this.held = Array.from({ length: n }, () => []);
+    this.heldOrder = Array.from({ length: n }, () => []);
+    this.heldHead = new Array<number>(n).fill(0);
     this.live = n;
   }
 
@@ -228,8 +236,8 @@ export class AlignedInputs {
   /** Handles `e` of input `i` in its turn: holds it if the input is blocked. */
   private process(i: number, e: Held): void {
     if (this.blocked[i] === 1) {
-      this.heldInputs.push(i);
-      this.held.push(e);
+      (this.held[i] as Held[]).push(e);
+      (this.heldOrder[i] as number[]).push(this.arrivalNumber++);
       return;
     }
     if (e === END) {
@@ -313,40 +321,55 @@ export class AlignedInputs {
   }
 
   /**
-   * Releases the held elements of unblocked inputs in arrival order. Processing one may block its input again (its
-   * next barrier) or let another barrier out; after the latter the scan restarts from the oldest held element.
+   * Releases the held elements of unblocked inputs in arrival order: each step takes the oldest held element of an
+   * input not blocked now. Processing one may block its input again (its next barrier: what it still holds stays) or
+   * let another barrier out and unblock inputs (their elements then take their turn by arrival). What arrives
+   * meanwhile waits in the arrivals, after every held element: `takeArrivals` takes it in its turn.
    */
   private release(): void {
-    if (this.draining) {
-      this.restart = true;
-      return;
-    }
+    if (this.draining) return; // (the loop below goes on with whatever is unblocked now)
     this.draining = true;
     try {
       for (;;) {
-        const inputs = this.heldInputs;
-        const elements = this.held;
-        this.heldInputs = [];
-        this.held = [];
-        this.restart = false;
-        let progressed = false;
-        for (let k = 0; k < elements.length; k++) {
-          const i = inputs[k] as number;
-          if (this.restart || this.blocked[i] === 1) {
-            this.heldInputs.push(i);
-            this.held.push(elements[k] as Held);
-          } else {
-            progressed = true;
-            this.process(i, elements[k] as Held);
-            if (this.destination.closed) return;
+        let from = -1;
+        let oldest = Infinity;
+        for (let i = 0; i < this.blocked.length; i++) {
+          if (this.blocked[i] === 1) continue;
+          const head = this.heldHead[i] as number;
+          const order = this.heldOrder[i] as number[];
+          if (head < order.length && (order[head] as number) < oldest) {
+            oldest = order[head] as number;
+            from = i;
           }
         }
-        // (what arrived meanwhile waits in the arrivals, after every held element: `takeArrivals` takes it in turn)
-        if (!progressed) return;
+        if (from < 0) return;
+        this.process(from, this.takeHeld(from));
+        if (this.destination.closed) return;
       }
     } finally {
       this.draining = false;
     }
+  }
+
+  /** Takes the oldest held element of input `i` (which has one). */
+  private takeHeld(i: number): Held {
+    const elements = this.held[i] as Held[];
+    const order = this.heldOrder[i] as number[];
+    const head = this.heldHead[i] as number;
+    const e = elements[head] as Held;
+    if (head + 1 === elements.length) {
+      elements.length = order.length = 0;
+      this.heldHead[i] = 0;
+    } else if (head >= 1024 && 2 * head >= elements.length) {
+      // (the taken prefix cut off once it is half the queue: amortised O(1) an element)
+      elements.splice(0, head + 1);
+      order.splice(0, head + 1);
+      this.heldHead[i] = 0;
+    } else {
+      elements[head] = END; // (not kept alive by the queue)
+      this.heldHead[i] = head + 1;
+    }
+    return e;
   }
 }
 
