@@ -15,6 +15,7 @@ import { natsBench } from './nats.js';
 import { nexmarkBench } from './nexmark/bench.js';
 import { parallelBench } from './parallel.js';
 import { snapshotsBench } from './snapshots.js';
+import { timersBench } from './timers.js';
 import { windowsBench } from './windows.js';
 
 const benches: Record<string, () => { report: string } | Promise<{ report: string }>> = {
@@ -28,6 +29,8 @@ const benches: Record<string, () => { report: string } | Promise<{ report: strin
   joins: () => joinsBench(),
   // one key with many open sessions or join buckets (the watermark lagging): time at N and 2 N
   'busy-key': () => busyKeyBench(),
+  // a timeout per key reset by every record (own and shared timestamps, 1 000 / 10 000 / 100 000 keys) against a loop
+  timers: () => timersBench(),
   // an interval join over 10 M events: the live heap every 1 M (state stays bounded)
   'joins-memory': () => joinsMemoryBench(),
   // `npm run bench -- jobs 100000`: one key count only
