@@ -737,6 +737,34 @@ describe('the session operator against the general one (sessions with a fixed ga
     }
   });
 
+  it('2 000 slices made in reverse and random order (the watermark far behind), tumbling and sliding, with lateness, fired in steps — the general operator\'s output; restores at cuts change nothing', () => {
+    // the slicing operator keeps its slices in blocks of at most 256 (src/windows/sliceOrder.ts): slices made before
+    // all others, between others (splitting blocks), sliding windows that span two blocks, and blocks dropped in steps
+    const rnd = seededRandom(5);
+    const n = 2_000;
+    const steps: Step[] = [];
+    for (const i of shuffledRange(n, rnd)) steps.push(['a', 1 + (i % 5), 10 * i + rnd(10)]);
+    for (let i = n - 1; i >= 0; i -= 2) steps.push(['b', 1, 10 * i]);
+    steps.push(6_000);
+    for (let k = 0; k < 300; k++) steps.push([k % 2 === 0 ? 'a' : 'b', 2, 10 * rnd(n)]); // some late, some allowed late
+    steps.push(13_000);
+    for (let i = n + 600; i >= n; i--) steps.push(['c', 1, 10 * i]);
+    for (const [name, assigner] of [
+      ['tumbling 10 ms', tumblingWindows(10)],
+      ['sliding 40 / 10 ms', slidingWindows(40, 10)],
+    ] as const) {
+      const late: LateSide = new Subject();
+      const run = (choice: WindowOperatorChoice, cuts: number[]) => runWithRestore(() => factoryOf(choice)(assigner, { allowedLateness: 2_000, lateData: late }, sumOfValues()), late, steps, cuts);
+      const general = run('general', []);
+      expect(general.out.length, name).toBeGreaterThan(2_000);
+      expect(general.late.length, name).toBeGreaterThan(0);
+      expect(run('slicing', []), name).toStrictEqual(general);
+      for (const cuts of [[700], [n + 500, n + 1_000], [n + 1_150, steps.length - 200]]) {
+        expect(run('slicing', cuts), `${name} cut at ${String(cuts)}`).toStrictEqual(general);
+      }
+    }
+  });
+
   it('sessions given allowed lateness after a checkpoint (the session operator\'s, read by the general one): the open sessions go on, a late element is kept', () => {
     const h = harness(pipe(window<E, string>(sessionWindows(5), { name: 'w' }), aggregate(count())));
     feed(h, [['a', 1, 10], ['a', 1, 12], ['b', 1, 11], 5]);

@@ -18,6 +18,7 @@ import type { Timer } from '../timers/queue.js';
 import { isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
 import type { WindowAssigner } from './assigners.js';
 import { isEventTimeTrigger, isProcessingTimeTrigger, type Trigger } from './triggers.js';
+import { SliceOrder } from './sliceOrder.js';
 import { addMerge, ORDER_SENSITIVE, type TimeWindow, type WindowResult } from './types.js';
 import {
   cleanedThroughOf,
@@ -201,7 +202,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private readonly merge: ((a: unknown, b: unknown) => unknown) | undefined;
   /** the live slices by index, and in ascending index */
   private readonly slices = new Map<number, Slice>();
-  private sliceOrder: Slice[] = [];
+  private readonly sliceOrder = new SliceOrder<Slice>();
   /** derived from the watermark: the first window not yet ended, and the first slice none of whose windows ended */
   private firstOpenWindow = -Infinity;
   /**
@@ -354,10 +355,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     if (slice !== undefined) return slice;
     slice = new Slice(index, this.grid.offset + index * this.grid.sliceSize);
     this.slices.set(index, slice);
-    const order = this.sliceOrder;
-    let i = order.length;
-    while (i > 0 && (order[i - 1] as Slice).index > index) i--;
-    order.splice(i, 0, slice);
+    this.sliceOrder.insert(slice);
     return slice;
   }
 
@@ -451,14 +449,15 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     // cleanup: a slice goes with its last window's cleanup time (max timestamp + lateness; overflowing: never)
     const L = this.lateness;
     let n = 0;
-    while (n < order.length) {
-      const slice = order[n] as Slice;
-      const cleanup = this.windowMaxTimestamp(this.lastWindowOf(slice.index)) + L;
-      if (!(cleanup <= wm) || cleanup === Infinity) break;
-      this.dropSlice(slice);
-      n++;
+    done: for (const block of order.blocks) {
+      for (const slice of block) {
+        const cleanup = this.windowMaxTimestamp(this.lastWindowOf(slice.index)) + L;
+        if (!(cleanup <= wm) || cleanup === Infinity) break done;
+        this.dropSlice(slice);
+        n++;
+      }
     }
-    if (n > 0) this.sliceOrder = order.slice(n);
+    if (n > 0) order.dropFirst(n);
   }
 
   /** On a wake-up (processing time `now`): the windows the clock ended fire, then the keyed timers (restored ones). */
@@ -476,16 +475,22 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const order = this.sliceOrder;
     const size = this.grid.sliceSize;
     let n = 0;
-    while (n < order.length) {
-      const slice = order[n] as Slice;
-      if (slice.start + size - 1 > now) break;
-      this.fireSlice(slice, slice.index);
-      if (this.out.closed) return;
-      this.dropSlice(slice);
-      n++;
+    let closed = false;
+    due: for (const block of order.blocks) {
+      for (const slice of block) {
+        if (slice.start + size - 1 > now) break due;
+        this.fireSlice(slice, slice.index);
+        if ((closed = this.out.closed)) break due;
+        this.dropSlice(slice);
+        n++;
+      }
+    }
+    if (closed) {
+      order.dropFirst(n);
+      return;
     }
     if (n > 0) {
-      this.sliceOrder = order.slice(n);
+      order.dropFirst(n);
       // the cached slice may be one of those dropped
       this.lastSlice = undefined;
       this.lastSliceStart = this.lastSliceEnd = NaN;
@@ -495,7 +500,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
 
   /** Processing time: asks for a wake-up at the max timestamp of the oldest live slice's window, if any. */
   private wakeUpForOldestSlice(): void {
-    const oldest = this.sliceOrder[0];
+    const oldest = this.sliceOrder.first();
     if (oldest !== undefined) this.scheduleWakeUp(oldest.start + this.grid.sliceSize - 1);
   }
 
@@ -503,28 +508,32 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private fireWindows(from: number, to: number): void {
     const grid = this.grid;
     const order = this.sliceOrder;
-    // the first live slice of a window from `from` on (binary search: slices ascend)
-    let lo = 0;
+    const blocks = order.blocks;
+    // the first live slice of a window from `from` on (binary searches: slices ascend), as block b, offset o
+    let b = 0;
+    let o = 0;
     if (from !== -Infinity) {
       const first = from * grid.slicesPerSlide;
-      let hi = order.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if ((order[mid] as Slice).index < first) lo = mid + 1;
-        else hi = mid;
-      }
+      b = order.blockOf(first);
+      if (b < blocks.length) o = order.offsetIn(b, first);
     }
     let k = from;
-    for (let i = lo; i < order.length; ) {
-      const slice = order[i] as Slice;
+    while (b < blocks.length) {
+      const block = blocks[b] as Slice[];
+      if (o >= block.length) {
+        b++;
+        o = 0;
+        continue;
+      }
+      const slice = block[o] as Slice;
       if (this.lastWindowOf(slice.index) < k) {
-        i++;
+        o++;
         continue;
       }
       k = Math.max(k, this.firstWindowOf(slice.index));
       if (k >= to) return;
       if (this.tumbling) this.fireSlice(slice, k);
-      else this.fireSliding(k, i);
+      else this.fireSliding(k, b, o);
       if (this.out.closed) return;
       k++;
     }
@@ -547,14 +556,15 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   }
 
   /**
-   * Sliding: window k from its slices (from `order[i]` on): per key the merge of its accumulators, slice by slice from
-   * the oldest (the keys' slots collect them), then every key's result in the order of first appearance.
+   * Sliding: window k from its slices (from block `b`, offset `o` of the order on): per key the merge of its
+   * accumulators, slice by slice from the oldest (the keys' slots collect them), then every key's result in the order
+   * of first appearance.
    */
-  private fireSliding(k: number, i: number): void {
+  private fireSliding(k: number, b: number, o: number): void {
     const grid = this.grid;
     const w = this.windowOf(k);
     const end = k * grid.slicesPerSlide + grid.slicesPerWindow;
-    const order = this.sliceOrder;
+    const blocks = this.sliceOrder.blocks;
     const mark = this.slotMark;
     const acc = this.slotAcc;
     const fired = this.firedSlots;
@@ -565,17 +575,21 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     try {
       // count and sum: numbers added in place (no call per entry and slice)
       const adds = merge === addMerge;
-      for (let j = i; j < order.length && (order[j] as Slice).index < end; j++) {
-        const slice = order[j] as Slice;
-        const slots = slice.slots;
-        const accs = slice.accs;
-        for (let p = 0; p < slots.length; p++) {
-          slot = slots[p] as number;
-          if (mark[slot] !== firing) {
-            mark[slot] = firing;
-            acc[slot] = adds ? accs[p] : this.foldStart(accs[p]);
-            fired[n++] = slot;
-          } else acc[slot] = adds ? (acc[slot] as number) + (accs[p] as number) : this.mergeSlice(acc[slot], accs[p]);
+      window: for (let bb = b; bb < blocks.length; bb++) {
+        const block = blocks[bb] as Slice[];
+        for (let j = bb === b ? o : 0; j < block.length; j++) {
+          const slice = block[j] as Slice;
+          if (slice.index >= end) break window;
+          const slots = slice.slots;
+          const accs = slice.accs;
+          for (let p = 0; p < slots.length; p++) {
+            slot = slots[p] as number;
+            if (mark[slot] !== firing) {
+              mark[slot] = firing;
+              acc[slot] = adds ? accs[p] : this.foldStart(accs[p]);
+              fired[n++] = slot;
+            } else acc[slot] = adds ? (acc[slot] as number) + (accs[p] as number) : this.mergeSlice(acc[slot], accs[p]);
+          }
         }
       }
       for (let x = 0; x < n; x++) {
