@@ -191,6 +191,21 @@ describe('checkpoint chains sized by what their deltas rewrite', () => {
   };
   const many = (n: number, of: (i: number) => string): string[] => Array.from({ length: n }, (_, i) => of(i));
 
+  // (from a review of linear costs: each prune reads every manifest the store keeps, so a chain of a state that grows
+  // slowly, which the rule above never closed, made every checkpoint cost more than the one before)
+  it('a state that grows by two entries a round, 300 rounds: full checkpoints close its chains, each at most about a hundred long', async () => {
+    const { input, ats } = rounds(many(2_000, (i) => `+${i}`), (r) => [`+${2_000 + 2 * r}`, `+${2_001 + 2 * r}`], 300);
+    const { taken, read, state } = await chainOf('slow-growth', input, ats, setDelete());
+    let longest = 0;
+    let run = 0;
+    for (const t of taken) longest = Math.max(longest, (run = t.full ? 0 : run + 1));
+    // (each checkpoint's manifest is ≈ 1.5 KB here, the state ≈ 1.4 MB: chains of ≈ √(2 · 1.4 MB / 1.5 KB) ≈ 43 to
+    // 80 as the chain's own rows count towards the state; before, one chain of all 300)
+    expect(taken.filter((t) => t.full).length).toBeGreaterThanOrEqual(3);
+    expect(longest).toBeLessThanOrEqual(100);
+    expect(read).toBeLessThanOrEqual(2.5 * state);
+  }, 60_000);
+
   // The rule decides whether the *next* checkpoint is full, so a restore reads at most about twice the state plus what
   // one interval changed: the bounds below allow that (2.5×; the last interval changes a sixth of the state or less).
   it('a state that shrinks round after round (1 000 of 20 000 entries deleted each time): a restore still reads about twice the state at most', async () => {

@@ -104,7 +104,8 @@ function snapshotChars(s: OperatorSnapshot): number {
  *
  * Checkpoints are incremental (only changed state); the next one is full once what a restore of the chain would read
  * in vain (rows superseded by rewrites and deletions) adds up to the state the chain builds, so that restoring reads
- * at most about twice the state plus one interval's changes — and a state that only grows keeps writing deltas.
+ * at most about twice the state plus one interval's changes — and a state that only grows keeps writing deltas, until
+ * what the store's prunes read of the chain's manifests (all of them, at each checkpoint) adds up to the state too.
  *
  * With named `sources` ({@link SourcesJobConfig}) each source feeds its own input stream and the pipeline combines
  * them, usually with `mergeStreams` (docs/SEMANTICS.md §2.4): the watermark follows the slowest source, so none of its
@@ -259,10 +260,12 @@ class JobRunner<T, R> {
    * The checkpoint chain since the last full checkpoint, per operator (see `persist`): the bytes of its rows a restore
    * reads that are still the state (`live`, at least) and those read in vain (`dead`, at most), and the sizes of its
    * rows not yet charged as superseded; and the bytes of the chain's manifests (offsets, sink state) but the full
-   * one's.
+   * one's, and what the prunes after its checkpoints read of them (`prunesRead`: each prune reads and checks every
+   * manifest the store keeps, the chain's among them).
    */
   private chain = new Map<string, { live: number; dead: number; sizes: number[] }>();
   private chainOverhead = 0;
+  private prunesRead = 0;
   private stopRequest: { savepoint: boolean; drain: boolean; resolve: () => void; reject: (e: unknown) => void } | undefined;
 
   constructor(
@@ -1159,7 +1162,7 @@ class JobRunner<T, R> {
     await this.releaseSources(await store.prune(this.config.name, this.retain, (m) => this.warnStore(m)), cp.id);
     if (allFull) {
       this.chain = new Map(cp.snapshots.map((s) => [s.operator, { live: snapshotChars(s), dead: 0, sizes: rowSizesOf(s) }]));
-      this.chainOverhead = 0;
+      this.chainOverhead = this.prunesRead = 0;
       this.forceFull = false;
     } else {
       // What a restore reads besides the last full checkpoint: every checkpoint of the chain, each snapshot and the
@@ -1190,10 +1193,14 @@ class JobRunner<T, R> {
         addRows(c.sizes, rowSizesOf(s));
       }
       this.chainOverhead += Math.max(0, meta.bytes - rowChars);
+      this.prunesRead += this.chainOverhead;
       // the next checkpoint is full once what the chain holds in vain reaches the state it builds: a restore reads at
-      // most about twice the state (plus one interval's changes), and a state that only grows keeps writing deltas
+      // most about twice the state (plus one interval's changes), and a state that only grows keeps writing deltas —
+      // until what the prunes read of the chain's manifests, which grows with the square of its length, reaches the
+      // state too (a chain of a state that grows slowly would otherwise grow without end, each prune reading all of
+      // it: a full checkpoint every √(2 · state / manifest) checkpoints keeps both costs about the state's)
       let live = 0;
-      let dead = this.chainOverhead;
+      let dead = this.chainOverhead + this.prunesRead;
       for (const c of this.chain.values()) {
         live += c.live;
         dead += c.dead;
