@@ -280,6 +280,28 @@ describe('mergeStreams: barriers (docs/SEMANTICS.md §8)', () => {
     expect(out).toStrictEqual(['"x" @0', '"y" @0', '"z" @0', '"w" @0']);
   });
 
+  it('held elements left when handling a released one threw out of the merge go next, before what arrives later and on their side of the next barrier', () => {
+    const a = new Subject<El>();
+    const b = new Subject<El>();
+    const out: string[] = [];
+    mergeStreams(a, b).subscribe(
+      new Subscriber<El>({
+        next: (e) => {
+          out.push(fmt(e));
+          if (e.kind === 'record' && e.value === 'r10') throw new Error('consumer failed on r10');
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      }),
+    );
+    push(b, ckpt(1), r('r10'), r('r11'), r('r12'));
+    expect(() => a.next(ckpt(1))).toThrow('consumer failed on r10');
+    b.next(r('r13'));
+    push(a, ckpt(2));
+    push(b, ckpt(2));
+    expect(out).toStrictEqual(['barrier 1', '"r10" @0', '"r11" @0', '"r12" @0', '"r13" @0', 'barrier 2']);
+  });
+
   it('property: with a consumer feeding the inputs as elements go out, the records of each input come out in order, all of them, between the barriers they were fed between', () => {
     type Item = { readonly kind: 'r'; readonly id: string } | { readonly kind: 'b'; readonly id: number } | { readonly kind: 'end' };
     /** Per input: records and ascending barrier ids, then its end. */

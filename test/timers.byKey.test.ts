@@ -91,6 +91,14 @@ describe('TimerService against a list of timers', () => {
     );
   });
 
+  it('a namespace NaN (a custom assigner\'s window) is one namespace, as in a Map: deduplicated and deleted', () => {
+    const service = new TimerService('event');
+    expect(service.register('k', 'k', NaN, 5, 0)?.seq).toBe(0);
+    expect(service.register('k', 'k', NaN, 5, 1)).toBeUndefined();
+    expect(service.delete('k', NaN, 5)?.seq).toBe(0);
+    expect(service.size).toBe(0);
+  });
+
   it('a timeout per key reset per record (the heap made again from its live timestamps) pops in order', () => {
     const service = new TimerService('event');
     const pending = new Map<string, number>();

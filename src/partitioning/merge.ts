@@ -331,24 +331,49 @@ export class AlignedInputs {
     this.draining = true;
     try {
       for (;;) {
-        let from = -1;
-        let oldest = Infinity;
-        for (let i = 0; i < this.blocked.length; i++) {
-          if (this.blocked[i] === 1) continue;
-          const head = this.heldHead[i] as number;
-          const order = this.heldOrder[i] as number[];
-          if (head < order.length && (order[head] as number) < oldest) {
-            oldest = order[head] as number;
-            from = i;
-          }
-        }
+        const from = this.oldestReleasable();
         if (from < 0) return;
         this.process(from, this.takeHeld(from));
         if (this.destination.closed) return;
       }
+    } catch (err) {
+      // handling one threw out of the merge: what unblocked inputs still hold goes first among the waiting arrivals
+      // (it came before them), so that it keeps its order and its side of the next barrier
+      this.requeueReleasable();
+      throw err;
     } finally {
       this.draining = false;
     }
+  }
+
+  /** Moves the held elements of inputs not blocked now, oldest first, to the head of the arrivals. */
+  private requeueReleasable(): void {
+    const inputs: number[] = [];
+    const elements: Held[] = [];
+    for (let from = this.oldestReleasable(); from >= 0; from = this.oldestReleasable()) {
+      inputs.push(from);
+      elements.push(this.takeHeld(from));
+    }
+    if (elements.length === 0) return;
+    this.arrivalInputs = [...inputs, ...this.arrivalInputs.slice(this.arrivalHead)];
+    this.arrivals = [...elements, ...this.arrivals.slice(this.arrivalHead)];
+    this.arrivalHead = 0;
+  }
+
+  /** The input not blocked now whose oldest held element arrived first (-1: none holds any). */
+  private oldestReleasable(): number {
+    let from = -1;
+    let oldest = Infinity;
+    for (let i = 0; i < this.blocked.length; i++) {
+      if (this.blocked[i] === 1) continue;
+      const head = this.heldHead[i] as number;
+      const order = this.heldOrder[i] as number[];
+      if (head < order.length && (order[head] as number) < oldest) {
+        oldest = order[head] as number;
+        from = i;
+      }
+    }
+    return from;
   }
 
   /** Takes the oldest held element of input `i` (which has one). */

@@ -32,9 +32,26 @@ type NsDirty = Map<Namespace, Map<KeyId, boolean>>;
 /** Some timers of one key: one (the common case, no array) or several; popped and deleted ones are no longer `live`. */
 type KeyTimers = Timer | Timer[];
 
+/**
+ * The timers registered for a key since the last snapshot, when more than one: the dead ones (deleted, popped) are
+ * filtered out each time the list doubles since the last filtering, so a key that registers and deletes a timer per
+ * record keeps about its live timers, at O(1) amortised a registration.
+ */
+class AddedTimers {
+  compactAt = 16;
+  constructor(public list: Timer[]) {}
+  add(t: Timer): void {
+    this.list.push(t);
+    if (this.list.length < this.compactAt) return;
+    this.list = this.list.filter((x) => x.live);
+    this.compactAt = Math.max(16, 2 * this.list.length);
+  }
+}
+
 /** Appends the live timers of `timers` to `out`. */
-function pushLive(out: Timer[], timers: KeyTimers | null | undefined): void {
+function pushLive(out: Timer[], timers: KeyTimers | AddedTimers | null | undefined): void {
   if (timers === null || timers === undefined) return;
+  if (timers instanceof AddedTimers) timers = timers.list;
   if (!Array.isArray(timers)) {
     if (timers.live) out.push(timers);
     return;
@@ -78,7 +95,7 @@ export class ChangeTracker {
    * without searching the timer services for them (a lookup per pending timestamp: with a timestamp of its own per
    * key, a scan of every timer per snapshot).
    */
-  readonly timersDirty = new Map<KeyId, KeyTimers | null>();
+  readonly timersDirty = new Map<KeyId, Timer | AddedTimers | null>();
   /** Keys that had timers in the last snapshot → those timers (one or several). */
   timersPersisted = new Map<KeyId, KeyTimers>();
 
@@ -208,14 +225,8 @@ export class ChangeTracker {
       this.changed(1, this.timersPersisted.has(id));
     } else if (added === undefined) return;
     else if (had === null) d.set(id, added);
-    else if (!Array.isArray(had)) d.set(id, [had, added]);
-    else {
-      had.push(added);
-      // a key that registers and deletes a timer per record keeps the live ones only, at each power of two from 16
-      // (amortised O(1) a registration; memory bounded by the key's live timers, not by its records)
-      const n = had.length;
-      if (n >= 16 && (n & (n - 1)) === 0) d.set(id, had.filter((t) => t.live));
-    }
+    else if (had instanceof AddedTimers) had.add(added);
+    else d.set(id, new AddedTimers([had, added]));
   }
 
   /** Records that timer `t` is in the last snapshot (a restore). */

@@ -101,9 +101,9 @@ export class TimerService {
       const t = b.index.get(ns)?.get(id);
       return t !== undefined && t.live ? t : undefined;
     }
-    // (no index: the bucket has had one timer)
+    // (no index: the bucket has had one timer; namespaces compared as a Map compares them, NaN equal to NaN)
     const t = b.timers[0] as Timer;
-    return t.live && t.id === id && t.ns === ns ? t : undefined;
+    return t.live && t.id === id && (t.ns === ns || (t.ns !== t.ns && ns !== ns)) ? t : undefined;
   }
 
   /** Makes the index of a bucket that has had one timer (a second one comes). */
