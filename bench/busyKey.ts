@@ -7,12 +7,17 @@
  * - session operator (`aggregate(count())`): sessions made in order, then half of them merged in pairs by
  *   elements between them; sessions made in reverse order (each before all others); in random order;
  * - general window operator (sessions with `processWindow`, element lists): the same merges in pairs;
- * - interval join: one side's elements in reverse order, and in random order (each a bucket among the others).
+ * - interval join: one side's elements in reverse order, and in random order (each a bucket among the others);
+ * - slicing window operator (tumbling 1 ms, `aggregate(count())`): slices made in reverse order; slices made in
+ *   order, then the watermark passing them one by one;
+ * - `mergeStreams` (exactly-once): one input delivers its records and a barrier every 10 before the other input
+ *   delivers any barrier, then the other delivers them one by one (each releases one stretch of what is held).
  *
- * The watermark stays below every element until the end, then passes everything (all sessions fire, all buckets go).
+ * The watermark stays below every element until the end, then passes everything (all sessions fire, all buckets go),
+ * but in the second slicing case.
  */
-import { pipe, type Observable } from 'rxjs';
-import { count, sessionWindows, type StreamElement } from '../src/index.js';
+import { pipe, Subject, type Observable } from 'rxjs';
+import { barrier, count, mergeStreams, record, sessionWindows, tumblingWindows, type StreamElement } from '../src/index.js';
 import { aggregate, intervalJoin, processWindow, window } from '../operators/index.js';
 import { harness, twoInputHarness } from '../testing/index.js';
 
@@ -65,6 +70,40 @@ function join(n: number, order: 'reverse' | 'random'): number {
   return ms;
 }
 
+function slices(n: number, order: 'reverse' | 'watermark steps'): number {
+  const h = harness(pipe(window<number, string>(tumblingWindows(1), { name: 'w' }), aggregate(count())));
+  const t0 = performance.now();
+  if (order === 'reverse') {
+    for (let t = n - 1; t >= 0; t--) h.record(1, t, 'k');
+    h.watermark(Number.MAX_SAFE_INTEGER);
+  } else {
+    for (let t = 0; t < n; t++) h.record(1, t, 'k');
+    for (let t = 0; t < n; t++) h.watermark(t);
+  }
+  const ms = performance.now() - t0;
+  if (h.records().length !== n) throw new Error('busy-key: slices lost');
+  return ms;
+}
+
+function aheadByBarriers(n: number): number {
+  const a = new Subject<StreamElement<number, string>>();
+  const b = new Subject<StreamElement<number, string>>();
+  let out = 0;
+  const sub = mergeStreams(a, b).subscribe(() => out++);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    a.next(record(i, i, 'k'));
+    if (i % 10 === 9) a.next(barrier((i + 1) / 10));
+  }
+  for (let id = 1; id <= n / 10; id++) b.next(barrier(id));
+  a.complete();
+  b.complete();
+  const ms = performance.now() - t0;
+  sub.unsubscribe();
+  if (out < n + n / 10) throw new Error(`busy-key: the merge gave ${out} elements, fewer than its ${n} records and ${n / 10} barriers`);
+  return ms;
+}
+
 const CASES: readonly { readonly name: string; readonly n: number; readonly run: (n: number) => number }[] = [
   { name: 'session operator, pairs merged', n: 100_000, run: (n) => sessions(false, n, 'merges') },
   { name: 'session operator, reverse order', n: 100_000, run: (n) => sessions(false, n, 'reverse') },
@@ -73,6 +112,9 @@ const CASES: readonly { readonly name: string; readonly n: number; readonly run:
   { name: 'general operator, pairs merged', n: 40_000, run: (n) => sessions(true, n, 'merges') },
   { name: 'interval join, reverse order', n: 100_000, run: (n) => join(n, 'reverse') },
   { name: 'interval join, random order', n: 100_000, run: (n) => join(n, 'random') },
+  { name: 'slicing operator, slices in reverse order', n: 100_000, run: (n) => slices(n, 'reverse') },
+  { name: 'slicing operator, the watermark in steps', n: 100_000, run: (n) => slices(n, 'watermark steps') },
+  { name: 'mergeStreams, one input N / 10 barriers ahead', n: 100_000, run: (n) => aheadByBarriers(n) },
 ];
 
 /** Runs every case at N and 2 N; returns the markdown table. */
