@@ -22,42 +22,47 @@ export interface Timer {
   live: boolean;
 }
 
+/** Whether two namespaces are one, as a `Map` tells them apart (NaN is NaN, 0 is -0). */
+const sameNamespace = (a: Namespace, b: Namespace): boolean => a === b || (a !== a && b !== b);
+
 /**
- * The timers of one timestamp, in registration order. Its namespace → key index (for dedup and lookups) is made when
- * a second timer comes: a timestamp of its own per key — a timeout per key, reset per record — is common, and then
- * each bucket holds one timer, found by a look at it.
+ * The timers of one timestamp when it has had two or more, in registration order, indexed namespace → key for dedup
+ * and lookups. (A timestamp with one timer holds the timer itself: a timestamp of its own per key — a timeout per key,
+ * reset per record — is common.)
  */
 class Bucket {
-  timers: Timer[];
+  readonly timers: Timer[];
   cursor = 0;
   live = 1;
-  index: Map<Namespace, Map<KeyId, Timer>> | undefined = undefined;
+  readonly index = new Map<Namespace, Map<KeyId, Timer>>();
   constructor(
     readonly ts: number,
     first: Timer,
   ) {
     this.timers = [first];
+    this.index.set(first.ns, new Map([[first.id, first]]));
   }
 }
 
 /**
  * The timers of one time domain. Timers are grouped by timestamp — windows of every key end at the same few
  * timestamps, so this keeps a small min-heap of distinct timestamps and, per timestamp, a bucket of timers in
- * registration order with a namespace → key index for dedup (no string keys, no per-timer heap work). A bucket of
- * one timer has no index (a timeout per key, reset per record, makes a bucket per timer: three `Map`s each made that
- * 2–3× slower), and the heap's stale timestamps (of buckets emptied before their time) are dropped when they surface
- * or, once they are most of it, by making it again from the buckets' timestamps.
+ * registration order with a namespace → key index for dedup (no string keys, no per-timer heap work). A timestamp
+ * with one timer holds the timer itself (a timeout per key, reset per record, makes a timestamp per timer: a bucket
+ * with its `Map`s for each made that 4–7× slower), and the heap's stale timestamps (of timers deleted before their
+ * time) are dropped when they surface or, once they are most of it, by making it again from the live timestamps.
  * Pops are in (timestamp, registration) order; a timer registered while firing at an earlier timestamp is popped
  * next, as from a heap of timers.
  *
  * @internal
  */
 export class TimerService {
-  private readonly buckets = new Map<number, Bucket>();
+  /** per pending timestamp: its one timer (live), or its bucket */
+  private readonly buckets = new Map<number, Bucket | Timer>();
   private heap: number[] = [];
   private count = 0;
   /**
-   * What {@link timersOf} looks a key up in: a bucket's (namespace) maps, or a bucket of one timer without them.
+   * What {@link timersOf} looks a key up in: a bucket's (namespace) maps, or a timestamp's one timer.
    */
   private indexMaps = 0;
 
@@ -70,17 +75,22 @@ export class TimerService {
 
   /** Adds a timer unless one exists for (key, ns, ts); returns the timer added, or `undefined` when there was one. */
   register(key: Key, id: KeyId, ns: Namespace, timestamp: number, seq: number): Timer | undefined {
-    const b = this.buckets.get(timestamp);
+    let b = this.buckets.get(timestamp);
     if (b === undefined) {
       const t: Timer = { timestamp, seq, key, id, ns, domain: this.domain, live: true };
-      this.buckets.set(timestamp, new Bucket(timestamp, t));
+      this.buckets.set(timestamp, t);
       this.heapPush(timestamp);
       this.indexMaps++;
       this.count++;
       return t;
     }
-    if (this.find(b, id, ns) !== undefined) return undefined;
-    const index = b.index ?? this.indexBucket(b);
+    if (!(b instanceof Bucket)) {
+      if (b.id === id && sameNamespace(b.ns, ns)) return undefined;
+      // a second timer at this timestamp: the first one's bucket (its lookup is now its bucket's namespace map)
+      b = new Bucket(timestamp, b);
+      this.buckets.set(timestamp, b);
+    } else if (this.find(b, id, ns) !== undefined) return undefined;
+    const index = b.index;
     let byKey = index.get(ns);
     if (byKey === undefined) {
       byKey = new Map();
@@ -97,49 +107,38 @@ export class TimerService {
 
   /** The live timer of (key, ns) in bucket `b`, if any. */
   private find(b: Bucket, id: KeyId, ns: Namespace): Timer | undefined {
-    if (b.index !== undefined) {
-      const t = b.index.get(ns)?.get(id);
-      return t !== undefined && t.live ? t : undefined;
-    }
-    // (no index: the bucket has had one timer; namespaces compared as a Map compares them, NaN equal to NaN)
-    const t = b.timers[0] as Timer;
-    return t.live && t.id === id && (t.ns === ns || (t.ns !== t.ns && ns !== ns)) ? t : undefined;
-  }
-
-  /** Makes the index of a bucket that has had one timer (a second one comes). */
-  private indexBucket(b: Bucket): Map<Namespace, Map<KeyId, Timer>> {
-    const index = new Map<Namespace, Map<KeyId, Timer>>();
-    this.indexMaps--; // its lookups are now its index's maps
-    for (let i = b.cursor; i < b.timers.length; i++) {
-      const t = b.timers[i] as Timer;
-      if (!t.live) continue;
-      index.set(t.ns, new Map([[t.id, t]]));
-      this.indexMaps++;
-    }
-    b.index = index;
-    return index;
+    const t = b.index.get(ns)?.get(id);
+    return t !== undefined && t.live ? t : undefined;
   }
 
   /** Deletes the timer for (key, ns, ts) if there is one; returns it. */
   delete(id: KeyId, ns: Namespace, timestamp: number): Timer | undefined {
     const b = this.buckets.get(timestamp);
     if (b === undefined) return undefined;
+    if (!(b instanceof Bucket)) {
+      if (b.id !== id || !sameNamespace(b.ns, ns)) return undefined;
+      b.live = false;
+      this.buckets.delete(timestamp); // its heap entry is skipped when it surfaces
+      this.indexMaps--;
+      this.count--;
+      return b;
+    }
     const t = this.find(b, id, ns);
     if (t === undefined) return undefined;
     t.live = false;
-    if (b.index !== undefined) {
-      const byKey = b.index.get(ns) as Map<KeyId, Timer>;
-      byKey.delete(id);
-      if (byKey.size === 0) {
-        b.index.delete(ns);
-        this.indexMaps--;
-      }
+    const byKey = b.index.get(ns) as Map<KeyId, Timer>;
+    byKey.delete(id);
+    if (byKey.size === 0) {
+      b.index.delete(ns);
+      this.indexMaps--;
     }
     b.live--;
     this.count--;
     if (b.live === 0) this.dropBucket(b); // its heap entry is skipped when it surfaces
     else if (b.timers.length > 64 && b.live * 2 < b.timers.length - b.cursor) {
-      b.timers = b.timers.slice(b.cursor).filter((x) => x.live);
+      const live = b.timers.slice(b.cursor).filter((x) => x.live);
+      b.timers.length = 0;
+      b.timers.push(...live);
       b.cursor = 0;
     }
     return t;
@@ -151,6 +150,14 @@ export class TimerService {
       const ts = this.heap[0];
       if (ts === undefined || ts > limit) return undefined;
       const b = this.buckets.get(ts);
+      if (b !== undefined && !(b instanceof Bucket)) {
+        b.live = false;
+        this.buckets.delete(ts);
+        this.indexMaps--;
+        this.count--;
+        this.heapPop();
+        return b;
+      }
       if (b !== undefined) {
         while (b.cursor < b.timers.length) {
           const t = b.timers[b.cursor++] as Timer;
@@ -187,7 +194,7 @@ export class TimerService {
   private dropBucket(b: Bucket): void {
     if (this.buckets.get(b.ts) !== b) return;
     this.buckets.delete(b.ts);
-    this.indexMaps -= b.index === undefined ? 1 : b.index.size;
+    this.indexMaps -= b.index.size;
   }
 
   /**
@@ -196,9 +203,8 @@ export class TimerService {
    */
   timersOf(id: KeyId, out: Timer[]): void {
     for (const b of this.buckets.values()) {
-      if (b.index === undefined) {
-        const t = b.timers[0] as Timer;
-        if (t.live && t.id === id) out.push(t);
+      if (!(b instanceof Bucket)) {
+        if (b.id === id) out.push(b);
         continue;
       }
       const from = out.length;
@@ -215,7 +221,10 @@ export class TimerService {
 
   /** Every pending timer (in no particular order). */
   *all(): IterableIterator<Timer> {
-    for (const b of this.buckets.values()) for (let i = b.cursor; i < b.timers.length; i++) if ((b.timers[i] as Timer).live) yield b.timers[i] as Timer;
+    for (const b of this.buckets.values()) {
+      if (!(b instanceof Bucket)) yield b;
+      else for (let i = b.cursor; i < b.timers.length; i++) if ((b.timers[i] as Timer).live) yield b.timers[i] as Timer;
+    }
   }
 
   private heapPush(x: number): void {
