@@ -4,6 +4,7 @@ import { pipe, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   boundedOutOfOrderness,
+  callbackSink,
   count,
   fromArray,
   fromObservable,
@@ -346,6 +347,30 @@ describe('checkpointed jobs', () => {
     expect(ids.slice(0, 2)).toStrictEqual([5, 4]);
     await job.stop();
   });
+
+  it('reads its source on when every checkpoint takes longer than the interval (a store and sink that settle in microtasks)', async () => {
+    // (from a review of linear costs: the next checkpoint, due at once, started in the settling promise's chain, and
+    // so on — the source was never read again and no timer ran: the job never ended)
+    const n = 20_000;
+    let written = 0;
+    const slowPreCommit = (): void => {
+      const until = performance.now() + 2; // each checkpoint takes 2 ms, twice the interval
+      while (performance.now() < until);
+    };
+    const job = runJob({
+      name: 'slow-checkpoints',
+      source: fromArray(Array.from({ length: n }, (_, i) => i)),
+      pipeline: pipe(map((x: number) => x)),
+      sink: callbackSink<number>({ write: () => void written++, preCommit: slowPreCommit }),
+      checkpoint: { intervalMs: 1, store: memoryStore() },
+      batchSize: 16,
+    });
+    let checkpoints = 0;
+    job.checkpoints$.subscribe(() => checkpoints++);
+    await job.done;
+    expect(written).toBe(n);
+    expect(checkpoints).toBeGreaterThan(1);
+  }, 30_000);
 
   it('takes periodic checkpoints on the scheduler while the source is idle', async () => {
     const store = memoryStore();

@@ -788,7 +788,7 @@ class JobRunner<T, R> {
    * has at most one read in flight, and the others go on meanwhile.
    */
   private pump(): void {
-    const sliceStart = this.scheduler.now();
+    let sliceStart = this.scheduler.now();
     let pushed = 0;
     try {
       while (this.phase === 'running') {
@@ -796,7 +796,10 @@ class JobRunner<T, R> {
           this.handleStop();
           return;
         }
+        const checkpoints = this.nextId;
         this.maybeCheckpoint();
+        // (a slice's time is the records': a checkpoint started here does not take it from them)
+        if (this.nextId !== checkpoints) sliceStart = this.scheduler.now();
         // worker threads behind on their input: read on once they caught up (bounded memory, Flink's credits)
         if (this.runtime?.backpressured === true) {
           this.runtime.whenRelieved(() => this.schedulePump());
@@ -1059,12 +1062,21 @@ class JobRunner<T, R> {
     );
   }
 
-  /** `work` is the checkpoint in flight; when it settles, the next one may start (or the job fails). */
+  /**
+   * `work` is the checkpoint in flight; when it settles, the next one may start (or the job fails) — in a macrotask
+   * of its own, after the pump's pending slice: started in the settling promise's chain, a checkpoint that took as
+   * long as the interval (the next one due at once) with a store and sinks that settle in microtasks started the next
+   * one there too, and so on, and the sources were never read again (the event loop starved: no timer, no stop).
+   */
   private track(work: Promise<void>): void {
     this.inFlight = work.then(
       () => {
         this.inFlight = undefined;
-        if (this.phase === 'running' && this.stopRequest === undefined) this.safely(() => this.maybeCheckpoint());
+        const next = (): void => {
+          if (this.phase === 'running' && this.stopRequest === undefined) this.safely(() => this.maybeCheckpoint());
+        };
+        if (this.scheduler === asyncScheduler) yieldToEventLoop(next);
+        else this.scheduler.schedule(next);
       },
       (e: unknown) => {
         this.inFlight = undefined;
