@@ -91,6 +91,16 @@ describe('TimerService against a list of timers', () => {
     );
   });
 
+  it('a timestamp with 300 000 timers, most deleted: its bucket is compacted, and the rest pop in registration order', () => {
+    // (windows of many keys end at one timestamp; a compaction that passed the live timers as arguments overflowed)
+    const service = new TimerService('event');
+    for (let i = 0; i < 300_000; i++) service.register(`k${i}`, `k${i}`, '', 1000, i);
+    for (let i = 0; i < 250_000; i++) service.delete(`k${i}`, '', 1000);
+    const seqs: number[] = [];
+    for (let t = service.pop(Infinity); t !== undefined; t = service.pop(Infinity)) seqs.push(t.seq);
+    expect(seqs).toStrictEqual(Array.from({ length: 50_000 }, (_, i) => 250_000 + i));
+  });
+
   it('a namespace NaN (a custom assigner\'s window) is one namespace, as in a Map: deduplicated and deleted', () => {
     const service = new TimerService('event');
     expect(service.register('k', 'k', NaN, 5, 0)?.seq).toBe(0);

@@ -31,7 +31,7 @@ const sameNamespace = (a: Namespace, b: Namespace): boolean => a === b || (a !==
  * reset per record — is common.)
  */
 class Bucket {
-  readonly timers: Timer[];
+  timers: Timer[];
   cursor = 0;
   live = 1;
   readonly index = new Map<Namespace, Map<KeyId, Timer>>();
@@ -136,9 +136,7 @@ export class TimerService {
     this.count--;
     if (b.live === 0) this.dropBucket(b); // its heap entry is skipped when it surfaces
     else if (b.timers.length > 64 && b.live * 2 < b.timers.length - b.cursor) {
-      const live = b.timers.slice(b.cursor).filter((x) => x.live);
-      b.timers.length = 0;
-      b.timers.push(...live);
+      b.timers = b.timers.slice(b.cursor).filter((x) => x.live);
       b.cursor = 0;
     }
     return t;
