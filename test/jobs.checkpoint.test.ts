@@ -391,6 +391,22 @@ describe('checkpointed jobs', () => {
 });
 
 describe('jobs on a virtual clock', () => {
+  it('checkpoints asked for while one is settling are taken when it has, without the clock moving', async () => {
+    const clock = new ManualScheduler(0);
+    const input = new Subject<string>();
+    const job = runJob({ name: 'asked', source: fromObservable(input), pipeline: pipe(map((s: string) => s)), sink: toArray<string>(), checkpoint: { intervalMs: 1_000_000, store: memoryStore() }, scheduler: clock });
+    clock.advanceBy(0);
+    expect((await job.triggerCheckpoint()).id).toBe(1);
+    // asked for while checkpoint 1 is still settling: taken when it has, not when the clock next moves (it never does
+    // here: before, this waited for the clock, and the test timed out)
+    const [first, second] = await Promise.all([job.triggerCheckpoint(), job.triggerCheckpoint()]);
+    expect(first.id).toBeGreaterThanOrEqual(2);
+    expect(second.id).toBeGreaterThanOrEqual(first.id);
+    const stopped = job.stop();
+    clock.advanceBy(0);
+    await stopped;
+  });
+
   it('checkpoints every intervalMs of scheduler time, and processing-time state follows the same clock', async () => {
     const clock = new ManualScheduler(0);
     /** runs what is due now, then lets promises (store writes) settle, a few times over */

@@ -1063,10 +1063,11 @@ class JobRunner<T, R> {
   }
 
   /**
-   * `work` is the checkpoint in flight; when it settles, the next one may start (or the job fails) — in a macrotask
-   * of its own, after the pump's pending slice: started in the settling promise's chain, a checkpoint that took as
-   * long as the interval (the next one due at once) with a store and sinks that settle in microtasks started the next
-   * one there too, and so on, and the sources were never read again (the event loop starved: no timer, no stop).
+   * `work` is the checkpoint in flight; when it settles, the next one may start (or the job fails). One asked for
+   * (`triggerCheckpoint`, a savepoint) starts at once; one due by the clock in a macrotask of its own, after the pump's
+   * pending slice: started in the settling promise's chain, a checkpoint that took as long as the interval (the next
+   * one due at once) with a store and sinks that settle in microtasks started the next one there too, and so on, and
+   * the sources were never read again (the event loop starved: no timer, no stop).
    */
   private track(work: Promise<void>): void {
     this.inFlight = work.then(
@@ -1075,7 +1076,8 @@ class JobRunner<T, R> {
         const next = (): void => {
           if (this.phase === 'running' && this.stopRequest === undefined) this.safely(() => this.maybeCheckpoint());
         };
-        if (this.scheduler === asyncScheduler) yieldToEventLoop(next);
+        if (this.requested !== undefined) next();
+        else if (this.scheduler === asyncScheduler) yieldToEventLoop(next);
         else this.scheduler.schedule(next);
       },
       (e: unknown) => {
