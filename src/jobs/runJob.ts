@@ -776,10 +776,16 @@ class JobRunner<T, R> {
       this.pumpScheduled = false;
       this.pump();
     };
-    // On the default (real-time) scheduler, yield without timer clamping so that store and file I/O between slices
-    // is served promptly; a virtual scheduler (TestScheduler) gets the slice as a scheduled action.
-    if (this.scheduler === asyncScheduler) yieldToEventLoop(run);
-    else this.scheduler.schedule(run);
+    this.inTaskOfItsOwn(run);
+  }
+
+  /**
+   * Runs `fn` in a task of its own: on the default (real-time) scheduler a macrotask without timer clamping, so that
+   * store and file I/O between slices is served promptly; on a virtual scheduler (TestScheduler) a scheduled action.
+   */
+  private inTaskOfItsOwn(fn: () => void): void {
+    if (this.scheduler === asyncScheduler) yieldToEventLoop(fn);
+    else this.scheduler.schedule(fn);
   }
 
   /**
@@ -1077,8 +1083,7 @@ class JobRunner<T, R> {
           if (this.phase === 'running' && this.stopRequest === undefined) this.safely(() => this.maybeCheckpoint());
         };
         if (this.requested !== undefined) next();
-        else if (this.scheduler === asyncScheduler) yieldToEventLoop(next);
-        else this.scheduler.schedule(next);
+        else this.inTaskOfItsOwn(next);
       },
       (e: unknown) => {
         this.inFlight = undefined;

@@ -54,14 +54,7 @@ export class SliceOrder<S extends { readonly index: number }> {
     // the first block whose last slice comes after s, and in it the first slice that does
     const b = this.blockOf(s.index);
     const block = blocks[b] as S[];
-    let lo = 0;
-    let hi = block.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((block[mid] as S).index < s.index) lo = mid + 1;
-      else hi = mid;
-    }
-    block.splice(lo, 0, s);
+    block.splice(this.offsetIn(b, s.index), 0, s);
     if (block.length > 2 * SLICE_BLOCK) blocks.splice(b + 1, 0, block.splice(SLICE_BLOCK));
   }
 
