@@ -460,4 +460,62 @@ describe('jobs on a virtual clock', () => {
     expect(out.values).toStrictEqual(['a @ 1500']);
     await job.stop();
   });
+  /**
+   * A job whose checkpoint 1 takes 800 ms of scheduler time (its sink's pre-commit waits until the test lets it go at
+   * 1 800): the times at which the sink's pre-commits start, checkpoint 2 asked for by the clock.
+   */
+  const slowFirstCheckpoint = async (minPauseMs: number | undefined): Promise<number[]> => {
+    const clock = new ManualScheduler(0);
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 10; i++) {
+        clock.advanceBy(0);
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    };
+    let release: (() => void) | undefined;
+    const started: number[] = [];
+    const job = runJob({
+      name: 'paused',
+      source: fromObservable(new Subject<string>()),
+      pipeline: pipe(map((s: string) => s)),
+      sink: callbackSink<string>({
+        write: () => undefined,
+        preCommit: (id) => {
+          started.push(clock.now());
+          if (id === 1) return new Promise<void>((r) => (release = r));
+        },
+      }),
+      checkpoint: { intervalMs: 1_000, store: memoryStore(), ...(minPauseMs === undefined ? {} : { minPauseMs }) },
+      scheduler: clock,
+    });
+    await settle();
+    for (const t of [1_000, 1_800, 2_000, 2_199, 2_200]) {
+      clock.advanceBy(t - clock.now());
+      await settle();
+      if (t === 1_800) release?.();
+      await settle();
+    }
+    await job.stop();
+    return started;
+  };
+
+  it('waits minPauseMs after a checkpoint ended before the next one due by the clock starts', async () => {
+    // checkpoint 1 runs 1 000 → 1 800: without a pause checkpoint 2 starts when due (2 000), with a pause of 400 at
+    // 1 800 + 400 = 2 200 (Flink's minPauseBetweenCheckpoints)
+    expect(await slowFirstCheckpoint(undefined)).toStrictEqual([1_000, 2_000]);
+    expect(await slowFirstCheckpoint(400)).toStrictEqual([1_000, 2_200]);
+    // a pause shorter than what is left of the interval changes nothing
+    expect(await slowFirstCheckpoint(100)).toStrictEqual([1_000, 2_000]);
+  });
+
+  it('takes a checkpoint asked for during the pause at once', async () => {
+    const clock = new ManualScheduler(0);
+    const job = runJob({ name: 'asked-in-pause', source: fromObservable(new Subject<string>()), pipeline: pipe(map((s: string) => s)), sink: toArray<string>(), checkpoint: { intervalMs: 1_000, minPauseMs: 1_000_000, store: memoryStore() }, scheduler: clock });
+    clock.advanceBy(0);
+    expect((await job.triggerCheckpoint()).id).toBe(1);
+    expect((await job.triggerCheckpoint()).id).toBe(2);
+    const stopped = job.stop();
+    clock.advanceBy(0);
+    await stopped;
+  });
 });

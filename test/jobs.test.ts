@@ -232,6 +232,11 @@ describe('runJob without checkpoints', () => {
     expect(() =>
       runJob({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)), checkpoint: { intervalMs: 10, store: memoryStore(), mode: 'exactly-twice' as 'exactly-once' } }),
     ).toThrow(`runJob(j): checkpoint.mode "exactly-twice" must be 'exactly-once' or 'at-least-once'.`);
+    for (const [pause, shown] of [[-1, '-1'], [Infinity, 'Infinity'], [NaN, 'NaN'], ['5', '"5"']] as const) {
+      expect(() => runJob({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)), checkpoint: { intervalMs: 10, minPauseMs: pause as number, store: memoryStore() } })).toThrow(
+        `runJob(j): checkpoint.minPauseMs ${shown} must be a finite number of ms ≥ 0 (default 0).`,
+      );
+    }
     // (a checkpoint without a store, as plain JavaScript may pass it: it failed with a TypeError)
     for (const [store, shown] of [[undefined, 'undefined'], [null, 'null'], ['dir', '"dir"'], [{}, '{}']] as const) {
       expect(() => runJob({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)), checkpoint: { intervalMs: 10, store: store as unknown as StateStore } })).toThrow(

@@ -304,6 +304,9 @@ class JobRunner<T, R> {
         );
       }
       if (!(cp.intervalMs > 0)) throw new ConfigurationError('runJob', cp.intervalMs, `runJob(${name}): checkpoint.intervalMs ${describeValue(cp.intervalMs)} must be a positive number of ms.`);
+      if (cp.minPauseMs !== undefined && !(typeof cp.minPauseMs === 'number' && cp.minPauseMs >= 0 && Number.isFinite(cp.minPauseMs))) {
+        throw new ConfigurationError('runJob', cp.minPauseMs, `runJob(${name}): checkpoint.minPauseMs ${describeValue(cp.minPauseMs)} must be a finite number of ms ≥ 0 (default 0).`);
+      }
       if (!Number.isSafeInteger(this.retain) || this.retain < 1) throw new ConfigurationError('runJob', cp.retain, `runJob(${name}): checkpoint.retain ${describeValue(cp.retain)} must be an integer ≥ 1.`);
       if (cp.mode !== undefined && cp.mode !== 'exactly-once' && cp.mode !== 'at-least-once') {
         throw new ConfigurationError('runJob', cp.mode, `runJob(${name}): checkpoint.mode ${describeValue(cp.mode)} must be 'exactly-once' or 'at-least-once'.`);
@@ -1228,6 +1231,14 @@ class JobRunner<T, R> {
     }
     this.checkpointsCompleted++;
     this.lastCheckpoint = cp.id;
+    const minPause = this.config.checkpoint?.minPauseMs ?? 0;
+    if (minPause > 0 && this.phase === 'running') {
+      // the next checkpoint due by the clock starts `minPause` after this one ended at the earliest (its tick moved
+      // there: one pending for the old due time would find nothing due and wait a whole interval more)
+      this.nextDueAt = Math.max(this.nextDueAt, this.scheduler.now() + minPause);
+      this.ticker?.unsubscribe();
+      this.scheduleTick();
+    }
     this.lastWasSavepoint = cp.savepoint;
     const info: CheckpointInfo = {
       id: cp.id,

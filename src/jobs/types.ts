@@ -190,11 +190,20 @@ export interface JobSinks<R> {
  * @example
  * ```ts
  * runJob({ name: 'clicks', source, pipeline, checkpoint: { intervalMs: 1000, store: memoryStore(), retain: 3 } });
+ * // a big state on a slow disk: at least 500 ms of processing between two checkpoints
+ * runJob({ name: 'big', source, pipeline, checkpoint: { intervalMs: 1000, minPauseMs: 500, store: levelStore('state') } });
  * ```
  */
 export interface CheckpointConfig {
   /** A checkpoint every `intervalMs` of scheduler time (at most one in flight). */
   readonly intervalMs: number;
+  /**
+   * At least this many ms of scheduler time between the end of one checkpoint and the start of the next one due by
+   * the clock (default 0; Flink's `minPauseBetweenCheckpoints`): when checkpoints take about as long as
+   * `intervalMs` or longer (a large state, a slow store), the records get this time between them instead of none.
+   * A checkpoint asked for (`triggerCheckpoint`, a savepoint) does not wait for it.
+   */
+  readonly minPauseMs?: number;
   readonly store: StateStore;
   /** Newest complete checkpoints kept (default 3); savepoints are never deleted. */
   readonly retain?: number;
