@@ -11,7 +11,9 @@
  * - slicing window operator (tumbling 1 ms, `aggregate(count())`): slices made in reverse order; slices made in
  *   order, then the watermark passing them one by one;
  * - `mergeStreams` (exactly-once): one input delivers its records and a barrier every 10 before the other input
- *   delivers any barrier, then the other delivers them one by one (each releases one stretch of what is held).
+ *   delivers any barrier, then the other delivers them one by one (each releases one stretch of what is held);
+ * - a long window's element list (tumbling 1 day, `processWindow`, four keys) with an incremental snapshot every
+ *   100 elements: each delta appends the elements added since (it wrote the whole lists before).
  *
  * The watermark stays below every element until the end, then passes everything (all sessions fire, all buckets go),
  * but in the second slicing case.
@@ -85,6 +87,19 @@ function slices(n: number, order: 'reverse' | 'watermark steps'): number {
   return ms;
 }
 
+function longWindowSnapshots(n: number): number {
+  const h = harness(pipe(window<number, string>(tumblingWindows(86_400_000), { name: 'w' }), processWindow((els: readonly number[]) => els.length)));
+  const t0 = performance.now();
+  for (let t = 0; t < n; t++) {
+    h.record(t, t, `k${t % 4}`);
+    if (t % 100 === 99) h.snapshot();
+  }
+  h.watermark(Number.MAX_SAFE_INTEGER);
+  const ms = performance.now() - t0;
+  if (h.records().reduce((sum, r) => sum + (r.value as { value: number }).value, 0) !== n) throw new Error('busy-key: elements of the long window lost');
+  return ms;
+}
+
 function aheadByBarriers(n: number): number {
   const a = new Subject<StreamElement<number, string>>();
   const b = new Subject<StreamElement<number, string>>();
@@ -115,6 +130,7 @@ const CASES: readonly { readonly name: string; readonly n: number; readonly run:
   { name: 'slicing operator, slices in reverse order', n: 100_000, run: (n) => slices(n, 'reverse') },
   { name: 'slicing operator, the watermark in steps', n: 100_000, run: (n) => slices(n, 'watermark steps') },
   { name: 'mergeStreams, one input N / 10 barriers ahead', n: 100_000, run: (n) => aheadByBarriers(n) },
+  { name: 'long window lists, a snapshot every 100 elements', n: 40_000, run: (n) => longWindowSnapshots(n) },
 ];
 
 /** Runs every case at N and 2 N; returns the markdown table. */

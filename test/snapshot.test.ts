@@ -8,6 +8,7 @@ import {
   StateRestoreError,
   StateSerializationError,
   valueState,
+  type ListStateDescriptor,
   type OperatorSnapshot,
   type StreamElement,
 } from '../src/index.js';
@@ -149,6 +150,64 @@ describe('incremental snapshots', () => {
     expect(delta.entries.map((e) => e.keyGroup)).toStrictEqual([81, 22]);
     // the emptied key is gone from memory after the snapshot
     expect(r.h.keys().sort()).toStrictEqual(['a', 'c']);
+  });
+
+  it('a list only appended to since the last snapshot is written as its new items (an append row); any other change writes it whole', () => {
+    const r = stateRig({ l: listState<number>(), t: listState<string>({ ttl: { ms: 1_000 } }) });
+    r.at(100).run((s) => s.l.addAll([1, 2]), 'a');
+    r.run((s) => s.t.add('x'), 'a');
+    r.run((s) => s.l.add(7), 'b');
+    const rows = () => (r.h.snapshot().latest.get('rig') as OperatorSnapshot).entries.map((e) => [e.path, e.value]);
+    expect(rows()).toStrictEqual([
+      ['["s","l","list","","\\"a\\""]', '[0,[1,2]]'],
+      ['["s","l","list","","\\"b\\""]', '[0,[7]]'],
+      ['["s","t","list","","\\"a\\""]', '[1,[["x",100]]]'],
+    ]);
+    // appends: only the new items, with their times under TTL
+    r.run((s) => s.l.add(3), 'a');
+    r.run((s) => s.l.addAll([4, 5]), 'a');
+    r.at(200).run((s) => s.t.add('y'), 'a');
+    expect(rows()).toStrictEqual([
+      ['["s","l","list","","\\"a\\""]', '[2,[3,4,5]]'],
+      ['["s","t","list","","\\"a\\""]', '[3,[["y",200]]]'],
+    ]);
+    // appended to, then changed otherwise (set; clear and add; a read refreshing TTL times too, not with this TTL, which
+    // updates on write only): written whole; b appended to after a clear since the snapshot: whole as well
+    r.run((s) => s.l.add(6), 'a');
+    r.run((s) => s.l.set([9]), 'a');
+    r.run((s) => s.l.clear(), 'b');
+    r.run((s) => s.l.add(8), 'b');
+    r.run((s) => s.l.add(8), 'b');
+    expect(rows()).toStrictEqual([
+      ['["s","l","list","","\\"a\\""]', '[0,[9]]'],
+      ['["s","l","list","","\\"b\\""]', '[0,[8,8]]'],
+    ]);
+    // the chain restores (as it is and through JSON, where append rows are entries of text) to the lists as they are
+    r.run((s) => s.l.add(10), 'a');
+    r.run((s) => s.t.add('z'), 'a');
+    const cp = r.h.snapshot();
+    expect(cp.operators.get('rig')?.map((x) => x.full)).toStrictEqual([true, false, false, false]);
+    for (const restored of [r.h.restore(cp), r.h.restore(viaJson(cp))]) {
+      expect(restored.state('a', 'l')).toStrictEqual([9, 10]);
+      expect(restored.state('b', 'l')).toStrictEqual([8, 8]);
+      expect(restored.state('a', 't')).toStrictEqual(['x', 'y', 'z']);
+      // with their times: x (written at 100) has expired at 1 150, y and z (at 200) not yet
+      expect(rigOf<{ l: ListStateDescriptor<number>; t: ListStateDescriptor<string> }>(restored as never).at(1_150).run((s) => s.t.get(), 'a')).toStrictEqual(['y', 'z']);
+    }
+  });
+
+  it('a list that grows by an item per snapshot writes an item per snapshot (not the whole list each time)', () => {
+    const r = stateRig({ l: listState<number>() });
+    r.run((s) => s.l.add(0));
+    r.h.snapshot();
+    const sizes: number[] = [];
+    for (let i = 1; i <= 200; i++) {
+      r.run((s) => s.l.add(i));
+      sizes.push(...(r.h.snapshot().latest.get('rig') as OperatorSnapshot).entries.map((e) => e.value?.length ?? 0));
+    }
+    // `[2,[i]]`: 6 to 8 characters whatever the list's length
+    expect(Math.max(...sizes)).toBe('[2,[200]]'.length);
+    expect(r.h.restore(r.h.snapshot()).state('k', 'l')).toStrictEqual(Array.from({ length: 201 }, (_, i) => i));
   });
 
   it('timers are one entry per key, written when they change', () => {
@@ -357,6 +416,42 @@ describe('entries read from raw rows', () => {
   });
 });
 
+describe('append rows folded by mergeSnapshots', () => {
+  const path = '["s","l","list","","\\"a\\""]';
+  const snap = (full: boolean, ...values: (string | undefined)[]): OperatorSnapshot => ({ operator: 'op', full, maxParallelism: 128, entries: values.map((value) => ({ keyGroup: 3, path, value })) });
+  const merged = (...snaps: OperatorSnapshot[]) => mergeSnapshots(snaps).entries.map((e) => e.value);
+
+  it('appends to the list before them, in order, however long the chain; a later whole value or deletion replaces it', () => {
+    expect(merged(snap(true, '[0,[1]]'), snap(false, '[2,[2,3]]'), snap(false, '[2,[4]]'))).toStrictEqual(['[0,[1,2,3,4]]']);
+    expect(merged(snap(true, '[1,[[1,10]]]'), snap(false, '[3,[[2,20]]]'))).toStrictEqual(['[1,[[1,10],[2,20]]]']);
+    expect(merged(snap(true, '[0,[1]]'), snap(false, '[2,[2]]'), snap(false, '[0,[9]]'), snap(false, '[2,[10]]'))).toStrictEqual(['[0,[9,10]]']);
+    expect(merged(snap(true, '[0,[1]]'), snap(false, '[2,[2]]'), snap(false, undefined))).toStrictEqual([]);
+    // the lists the merge made are its own: the snapshots it read are unchanged, a second merge gives the same
+    const chain = [snap(true, '[0,[1]]'), snap(false, '[2,[2]]')];
+    expect(merged(...chain)).toStrictEqual(['[0,[1,2]]']);
+    expect(merged(...chain)).toStrictEqual(['[0,[1,2]]']);
+    // a full snapshot is whole values only: a leading 2 there is a value like any other
+    expect(merged(snap(true, '[2,[5]]'))).toStrictEqual(['[2,[5]]']);
+  });
+
+  it('a list and items of which one has TTL times and the other not (TTL changed across a restore) merge without times', () => {
+    expect(merged(snap(true, '[1,[[1,10]]]'), snap(false, '[2,[2]]'))).toStrictEqual(['[0,[1,2]]']);
+    expect(merged(snap(true, '[0,[1]]'), snap(false, '[3,[[2,20]]]'))).toStrictEqual(['[0,[1,2]]']);
+  });
+
+  it('an append row without a list before it is refused (a chain missing a checkpoint), in a merge and in a restore', () => {
+    expect(() => mergeSnapshots([snap(true), snap(false, '[2,[2]]')])).toThrow(`mergeSnapshots: operator op: the append row of ${path} has no list before it in the chain (a checkpoint of the chain is missing)`);
+    expect(() => mergeSnapshots([snap(true, '[0,5]'), snap(false, '[2,[2]]')])).toThrow(`mergeSnapshots: operator op: the append row of ${path} follows an entry that is not a list`);
+    const r = stateRig({ l: listState<number>() }, 'op');
+    // (a restore failure fails the restored operator's output with the error)
+    expect(r.h.restore({ operators: new Map([['op', [snap(true, '[2,[5]]')]]]), latest: new Map() }).error).toStrictEqual(
+      new StateRestoreError('op', path,
+        `op: the snapshot's entry ${path} appends to a list that the snapshots given do not have; give the full snapshot and every delta after it, in order.`,
+      ),
+    );
+  });
+});
+
 describe('snapshot and restore errors', () => {
   it('a value that cannot be serialized fails at snapshot, naming operator, key and state', () => {
     const r = stateRig({ v: valueState<unknown>() }, 'ops');
@@ -413,6 +508,8 @@ describe('property: state operations, snapshots and restores read back what a pl
     | { t: 'clearV'; key: string }
     | { t: 'add'; key: string; v: number }
     | { t: 'clearL'; key: string }
+    | { t: 'addAll'; key: string; vs: number[] }
+    | { t: 'setL'; key: string; vs: number[] }
     | { t: 'put'; key: string; mk: string; v: number }
     | { t: 'del'; key: string; mk: string }
     | { t: 'sum'; key: string; v: number }
@@ -428,6 +525,8 @@ describe('property: state operations, snapshots and restores read back what a pl
     fc.record({ t: fc.constant('clearV' as const), key }),
     fc.record({ t: fc.constant('add' as const), key, v: small }),
     fc.record({ t: fc.constant('clearL' as const), key }),
+    fc.record({ t: fc.constant('addAll' as const), key, vs: fc.array(small, { maxLength: 3 }) }),
+    fc.record({ t: fc.constant('setL' as const), key, vs: fc.array(small, { maxLength: 3 }) }),
     fc.record({ t: fc.constant('put' as const), key, mk, v: small }),
     fc.record({ t: fc.constant('del' as const), key, mk }),
     fc.record({ t: fc.constant('sum' as const), key, v: small }),
@@ -488,6 +587,14 @@ describe('property: state operations, snapshots and restores read back what a pl
             case 'clearL':
               run(o.key, (s) => s.l.clear());
               m(o.key).l = [];
+              break;
+            case 'addAll':
+              run(o.key, (s) => s.l.addAll(o.vs));
+              m(o.key).l.push(...o.vs);
+              break;
+            case 'setL':
+              run(o.key, (s) => s.l.set(o.vs));
+              m(o.key).l = [...o.vs];
               break;
             case 'put':
               run(o.key, (s) => s.m.set(o.mk, o.v));

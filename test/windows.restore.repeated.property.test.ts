@@ -6,7 +6,9 @@ import { Subject, pipe, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   count,
+  countTrigger,
   mean,
+  sessionWindows,
   slidingWindows,
   sum,
   tumblingWindows,
@@ -73,6 +75,10 @@ const cases: [string, (L: number, late: Late) => Op][] = [
   ['sliding 30 / 10, count', (L, late) => pipe(window<E, string>(slidingWindows(30, 10), { allowedLateness: L, lateData: late }), aggregate(count()))],
   ['sliding 25 / 10, offset 3, mean', (L, late) => pipe(window<E, string>(slidingWindows(25, 10, { offset: 3 }), { allowedLateness: L, lateData: late }), aggregate(mean((e: E) => e[1])))],
   ['sliding 30 / 10, reduce (general path)', (L, late) => pipe(window<E, string>(slidingWindows(30, 10), { allowedLateness: L, lateData: late }), reduce(sumE)) as Op],
+  // lists grown between snapshots: their deltas append the elements added since (append rows)
+  ['sliding 30 / 10, processWindow lists', (L, late) => pipe(window<E, string>(slidingWindows(30, 10), { allowedLateness: L, lateData: late }), processWindow((els: readonly E[]) => els.map((e) => e[1]).join(',')))],
+  ['tumbling 40, count trigger 3, processWindow lists (general path)', (L, late) => pipe(window<E, string>(tumblingWindows(40), { allowedLateness: L, lateData: late, trigger: countTrigger(3) }), processWindow((els: readonly E[]) => els.map((e) => e[1]).join(',')))],
+  ['sessions gap 15, processWindow lists (general path)', (L, late) => pipe(window<E, string>(sessionWindows(15), { allowedLateness: L, lateData: late }), processWindow((els: readonly E[]) => els.map((e) => e[1]).join(',')))],
   ['sliding 30 / 10, processWindow with sum', (L, late) => pipe(window<E, string>(slidingWindows(30, 10), { allowedLateness: L, lateData: late }), processWindow((xs: readonly number[]) => xs[0], { aggregate: sum((e: E) => e[1]) }))],
 ];
 

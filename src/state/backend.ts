@@ -255,6 +255,23 @@ export class KeyedStateBackend {
     if (this.tracking) this.tracker.mark(i, this.id, this.ns);
   }
 
+  /**
+   * Records that items are about to be appended in place to the (present) list of state `i`, which has `from` items
+   * now: a delta writes only the appended items, unless the list changes otherwise before it
+   * (`ChangeTracker.markAppend`).
+   */
+  appendTo(i: number, from: number): void {
+    this.appendToAt(i, this.id, this.ns, from);
+  }
+
+  /** {@link appendTo} at (id, ns). */
+  appendToAt(i: number, id: KeyId, ns: Namespace, from: number): void {
+    if (this.tracking) {
+      if (from > 0) this.tracker.markAppend(i, id, ns, from);
+      else this.tracker.mark(i, id, ns);
+    }
+  }
+
   /** Removes the value of state `i` at (id, ns), if any (tracked). @internal */
   removeAt(i: number, id: KeyId, ns: Namespace): void {
     if (ns === '') {

@@ -199,7 +199,14 @@ class ListHandle<T> implements ListState<T> {
     return result;
   }
   add(value: T): void {
-    this.addAll([value]);
+    const b = this.b;
+    const item = this.ttl === undefined ? value : { v: value, t: b.now() };
+    const cur = b.get(this.idx) as unknown[] | undefined;
+    if (cur === undefined) b.put(this.idx, [item]);
+    else {
+      b.appendTo(this.idx, cur.length);
+      cur.push(item);
+    }
   }
   addAll(values: Iterable<T>): void {
     const b = this.b;
@@ -213,7 +220,7 @@ class ListHandle<T> implements ListState<T> {
     const cur = b.get(this.idx) as unknown[] | undefined;
     if (cur === undefined) b.put(this.idx, fresh);
     else {
-      b.touch(this.idx);
+      b.appendTo(this.idx, cur.length);
       for (const x of fresh) cur.push(x);
     }
   }

@@ -1,11 +1,12 @@
 import type { Key } from '../elements/index.js';
 import { TidewaterError, describeValue } from '../errors/index.js';
 import { encodedKeyOfId, isEscapedInId, keyGroupOfId, keyOfId, type KeyId } from '../keys/keyId.js';
-import { ChunkWriter, encode, escapeJson, needsEscape, PackedSnapshot, type SnapshotChurn } from '../checkpoints/snapshot.js';
+import { APPEND, APPEND_TTL, ChunkWriter, encode, escapeJson, needsEscape, PackedSnapshot, type SnapshotChurn } from '../checkpoints/snapshot.js';
 import type { Namespace, Timer } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import { encodeValue, hasOnlyItems, isPlainNumber, UnserializableValueError } from './codec.js';
 import type { StateDescriptor, StateKind } from './descriptors.js';
+import type { EntryChange } from './tracking.js';
 import { UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
 import { writeCodecJson } from './valueWriter.js';
 
@@ -186,9 +187,10 @@ export class SnapshotWriter {
     const churn = { rewriteRows: 0, rewriteBytes: 0, deleteRows: 0, deleteBytes: 0 };
     for (let i = 0; i < b.descriptors.length; i++) {
       const col = b.cols[i] as Map<KeyId, unknown>;
-      for (const [id, was] of tracker.dirty[i] as Map<KeyId, boolean>) {
+      for (const [id, was] of tracker.dirty[i] as Map<KeyId, EntryChange>) {
         const v = col.get(id);
-        if (was) {
+        if (typeof was === 'number' && v !== undefined) this.appendRow(out, i, id, '', v as unknown[], was);
+        else if (was) {
           const at = out.size;
           this.row(out, i, id, '', v);
           superseded(churn, v === undefined, out.size - at);
@@ -198,10 +200,11 @@ export class SnapshotWriter {
         const m = (b.nsCols[i] as Map<unknown, Map<unknown, unknown>>).get(ns);
         if (m !== undefined) for (const [id, v] of m) this.row(out, i, id as KeyId, ns, v);
       }
-      for (const [ns, m] of tracker.nsDirty[i] as Map<Namespace, Map<KeyId, boolean>>) {
+      for (const [ns, m] of tracker.nsDirty[i] as Map<Namespace, Map<KeyId, EntryChange>>) {
         for (const [id, was] of m) {
           const v = b.namespaced.get(i, id, ns);
-          if (was) {
+          if (typeof was === 'number' && v !== undefined) this.appendRow(out, i, id, ns, v as unknown[], was);
+          else if (was) {
             const at = out.size;
             this.row(out, i, id, ns, v);
             superseded(churn, v === undefined, out.size - at);
@@ -277,11 +280,48 @@ export class SnapshotWriter {
     w.begin(this.groupOfId(id));
     this.writePath(w, i, id, ns);
     if (v !== undefined) {
-      // the payload as JSON itself (a raw row, docs/ARCHITECTURE.md "Snapshot chunks"): no second escaping
+      // the payload as JSON itself (a raw row, docs/ARCHITECTURE.md "One barrier, end to end"): no second escaping
       w.rawValue();
       this.writeValue(w, i, id, v);
       w.endRaw();
     } else w.end();
+  }
+
+  /**
+   * Writes the append row of the list of state `i` at (id, ns), appended to since the last snapshot: the items of
+   * `v` from `from` on, as the payload `[2, items]` (`[3, [[item, time], …]]` with TTL), which a restore appends to
+   * the list the chain has (`mergeSnapshots`; docs/SEMANTICS.md §6.3).
+   */
+  private appendRow(w: ChunkWriter, i: number, id: KeyId, ns: Namespace, v: readonly unknown[], from: number): void {
+    w.begin(this.groupOfId(id));
+    this.writePath(w, i, id, ns);
+    w.rawValue();
+    const ttl = (this.b.descriptors[i] as StateDescriptor).ttl !== undefined;
+    const items = v.slice(from);
+    const at = w.position;
+    if (!ttl) {
+      w.ascii(`[${APPEND},`);
+      if (w.numbers(items)) {
+        w.ascii(']');
+        w.endRaw();
+        return;
+      }
+      w.rewind(at);
+    }
+    const payload = ttl ? [APPEND_TTL, (items as TtlItem<unknown>[]).map((x) => [x.v, x.t])] : [APPEND, items];
+    if (!writeCodecJson(w, payload, 0)) {
+      w.rewind(at);
+      let text: string;
+      try {
+        text = encodeValue(payload);
+      } catch (err) {
+        // the whole list has the item that failed: its error names the item's index in the list
+        this.valueText(i, id, v, this.payload(i, v));
+        throw err;
+      }
+      w.text(text);
+    }
+    w.endRaw();
   }
 
   /** Writes a stored value as its payload `[0|1, …]`, escaped. */

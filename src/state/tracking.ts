@@ -25,10 +25,17 @@ export const SATURATION_MIN = 4096;
  */
 export const SATURATION_SKIP_MAX = 3;
 
-/** keyId → was the key present in the last snapshot (recorded at its first change after that snapshot) */
-type Dirty = Map<KeyId, boolean>;
-/** Changed namespaced entries: namespace → key → present at the previous snapshot (namespace-major: windows are few, keys many). */
-type NsDirty = Map<Namespace, Map<KeyId, boolean>>;
+/**
+ * How an entry changed since the last snapshot, recorded at its first change after it: `false`, absent from the last
+ * snapshot (created since); `true`, present there (changed or removed since); a number `n`, a list present there with
+ * its first `n` items, only appended to since (its delta row carries the items after them, see
+ * {@link ChangeTracker.markAppend}).
+ */
+export type EntryChange = boolean | number;
+/** keyId → how the key's entry changed since the last snapshot */
+type Dirty = Map<KeyId, EntryChange>;
+/** Changed namespaced entries: namespace → key → how it changed (namespace-major: windows are few, keys many). */
+type NsDirty = Map<Namespace, Map<KeyId, EntryChange>>;
 /** Some timers of one key: one (the common case, no array) or several; popped and deleted ones are no longer `live`. */
 type KeyTimers = Timer | Timer[];
 
@@ -137,14 +144,44 @@ export class ChangeTracker {
   mark(i: number, id: KeyId, ns: Namespace): void {
     if (ns === '') {
       const d = this.dirty[i] as Dirty;
-      if (!d.has(id)) {
+      const was = d.get(id);
+      if (was === undefined) {
         const present = (this.cols[i] as Map<KeyId, unknown>).has(id);
         d.set(id, present);
         this.changed(1, present);
-      }
+      } else if (typeof was === 'number') d.set(id, true); // appended to, now changed otherwise: written whole
       return;
     }
-    if (this.lastFresh[i] === ns) return;
+    const d = this.entriesOf(i, ns);
+    if (d === undefined) return;
+    const was = d.get(id);
+    if (was === undefined) {
+      const present = this.namespaced.has(i, id, ns);
+      d.set(id, present);
+      this.changed(1, present);
+    } else if (typeof was === 'number') d.set(id, true);
+  }
+
+  /**
+   * Records that items are about to be appended to the list of state `i` at (id, ns), which exists and has `from`
+   * items now: when that is its first change since the last snapshot, the next delta writes only the items from
+   * `from` on (an append row, docs/SEMANTICS.md §6.3), so a list that grows by a few items between
+   * checkpoints (a long window's contents) is not written whole each time. Appends do not count towards saturation:
+   * a delta of them writes less than a full snapshot, however many there are.
+   */
+  markAppend(i: number, id: KeyId, ns: Namespace, from: number): void {
+    const d = ns === '' ? (this.dirty[i] as Dirty) : this.entriesOf(i, ns);
+    if (d === undefined || d.has(id)) return;
+    d.set(id, from);
+    this.changes++;
+  }
+
+  /**
+   * The changed entries of namespace `ns` of state `i`, made when missing; undefined when the namespace is new since
+   * the last snapshot, written whole (its entries need no tracking of their own).
+   */
+  private entriesOf(i: number, ns: Namespace): Map<KeyId, EntryChange> | undefined {
+    if (this.lastFresh[i] === ns) return undefined;
     const nd = this.nsDirty[i] as NsDirty;
     let d = nd.get(ns);
     if (d === undefined) {
@@ -152,24 +189,20 @@ export class ChangeTracker {
         const fresh = this.freshNs[i] as Set<Namespace>;
         if (fresh.has(ns)) {
           this.lastFresh[i] = ns;
-          return;
+          return undefined;
         }
         // a namespace that neither exists nor changed since the last snapshot did not exist then: it is fresh
         if (!(this.namespaced.cols[i] as Map<unknown, unknown>).has(ns)) {
           fresh.add(ns);
           this.lastFresh[i] = ns;
           this.changed(1, false);
-          return;
+          return undefined;
         }
       }
       d = new Map();
       nd.set(ns, d);
     }
-    if (!d.has(id)) {
-      const present = this.namespaced.has(i, id, ns);
-      d.set(id, present);
-      this.changed(1, present);
-    }
+    return d;
   }
 
   /** Records that the (present) value of state `i` at (id, ns) is about to be removed. */
@@ -182,7 +215,7 @@ export class ChangeTracker {
       else if (was === undefined) {
         d.set(id, true);
         this.changed(1, true);
-      }
+      } else if (typeof was === 'number') d.set(id, true);
       return;
     }
     this.mark(i, id, ns);
@@ -200,7 +233,7 @@ export class ChangeTracker {
       // only entries the previous snapshot had need a deletion; the rest of the namespace leaves no trace
       const nd = this.nsDirty[i] as NsDirty;
       const d = nd.get(ns);
-      const kept = new Map<KeyId, boolean>();
+      const kept = new Map<KeyId, EntryChange>();
       if (d === undefined) for (const id of m.keys()) kept.set(id as KeyId, true);
       else {
         for (const id of m.keys()) {

@@ -88,8 +88,8 @@ export class TtlCleanup {
     this.incremental(now);
     for (let i = 0; i < b.descriptors.length && b.tracking; i++) {
       if ((b.descriptors[i] as StateDescriptor).ttl === undefined) continue;
-      for (const id of [...(b.tracker.dirty[i] as Map<KeyId, boolean>).keys()]) this.expire(i, id, '', now);
-      for (const [ns, m] of [...(b.tracker.nsDirty[i] as Map<Namespace, Map<KeyId, boolean>>)]) for (const id of [...m.keys()]) this.expire(i, id, ns, now);
+      for (const id of [...(b.tracker.dirty[i] as ReadonlyMap<KeyId, unknown>).keys()]) this.expire(i, id, '', now);
+      for (const [ns, m] of [...(b.tracker.nsDirty[i] as ReadonlyMap<Namespace, ReadonlyMap<KeyId, unknown>>)]) for (const id of [...m.keys()]) this.expire(i, id, ns, now);
     }
   }
 

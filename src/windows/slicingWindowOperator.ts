@@ -145,7 +145,9 @@ export function sliceGridOf<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>, 
  * in the slice, in parallel arrays (an entry's position is its order: the `order` state in snapshots); `positions`
  * finds a key's entry by its id. Sliding windows also keep each entry's key slot (`slots`, see the operator). Change tracking for incremental snapshots: entries from
  * `entriesAtSnapshot` on are new since the last snapshot; `changed` lists the older ones changed since (each once:
- * `changedIn` holds the snapshot epoch of its last mark).
+ * `changedIn` holds the snapshot epoch of its last mark); with list contents (a window function without reduce or
+ * aggregate), `appendFrom` how many elements a changed entry had at the last snapshot (its delta row appends the
+ * others).
  */
 class Slice {
   readonly positions = new Map<KeyId, number>();
@@ -154,6 +156,7 @@ class Slice {
   readonly slots: number[] = [];
   readonly changedIn: number[] = [];
   readonly changed: number[] = [];
+  readonly appendFrom: number[] = [];
   entriesAtSnapshot = 0;
   constructor(
     /** the slice index (see {@link SliceGrid}) */
@@ -198,6 +201,8 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private readonly processingTime: boolean;
   /** how each element is added to its slice's accumulator (`NONE` = a new entry) */
   private readonly fold: (acc: unknown, value: T) => unknown;
+  /** Whether an accumulator is the list of its elements (a window function without reduce or aggregate). */
+  private readonly listContents: boolean;
   /** how the slices of a sliding window combine (the aggregator's merge; `addMerge` for count and sum) */
   private readonly merge: ((a: unknown, b: unknown) => unknown) | undefined;
   /** the live slices by index, and in ascending index */
@@ -251,6 +256,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     this.tumbling = grid.slicesPerWindow === 1;
     this.processingTime = !assigner.isEventTime;
     this.fold = foldOf(fn);
+    this.listContents = fn.kind !== 'reduce' && fn.aggregator === undefined;
     this.merge = mergeOf(fn);
   }
 
@@ -321,10 +327,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       return;
     }
     slice.accs[pos] = this.fold(slice.accs[pos], value);
-    if (this.backend.isTracking() && pos < slice.entriesAtSnapshot && slice.changedIn[pos] !== this.epoch) {
-      slice.changedIn[pos] = this.epoch;
-      slice.changed.push(pos);
-    }
+    if (this.backend.isTracking() && pos < slice.entriesAtSnapshot && slice.changedIn[pos] !== this.epoch) this.changedEntry(slice, pos);
   }
 
   /**
@@ -416,10 +419,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     if (pos === undefined) pos = this.addEntry(slice, rec.value);
     else {
       slice.accs[pos] = this.fold(slice.accs[pos], rec.value);
-      if (this.backend.isTracking() && pos < slice.entriesAtSnapshot && slice.changedIn[pos] !== this.epoch) {
-        slice.changedIn[pos] = this.epoch;
-        slice.changed.push(pos);
-      }
+      if (this.backend.isTracking() && pos < slice.entriesAtSnapshot && slice.changedIn[pos] !== this.epoch) this.changedEntry(slice, pos);
     }
     for (let k = Math.min(kmax, this.firstOpenWindow - 1), kmin = this.firstWindowOf(index); k >= kmin; k--) {
       if (this.windowGone(k)) break; // smaller k end earlier: gone too
@@ -702,7 +702,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       if (every) {
         for (let pos = 0; pos < slice.size; pos++) this.mirror(slice, pos, true);
       } else {
-        for (const pos of slice.changed) this.mirror(slice, pos, false);
+        for (const pos of slice.changed) this.mirrorChanged(slice, pos);
         for (let pos = slice.entriesAtSnapshot; pos < slice.size; pos++) this.mirror(slice, pos, true);
       }
       slice.changed.length = 0;
@@ -711,6 +711,32 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     this.epoch++;
     this.writeAllNext = false;
     return super.snapshot(options);
+  }
+
+  /**
+   * Records that entry `pos` of `slice`, which the last snapshot has, changed since, by the element just folded in:
+   * once per snapshot epoch. A list of elements grew by that element: the delta appends the ones from there on.
+   */
+  private changedEntry(slice: Slice, pos: number): void {
+    slice.changedIn[pos] = this.epoch;
+    slice.changed.push(pos);
+    if (this.listContents) slice.appendFrom[pos] = (slice.accs[pos] as unknown[]).length - 1;
+  }
+
+  /**
+   * Writes a changed slice entry (one the last snapshot has) into `contents`: a list of elements the backend holds
+   * (the same array, grown in place) is recorded as appended to since the last snapshot, anything else written again.
+   */
+  private mirrorChanged(slice: Slice, pos: number): void {
+    if (this.listContents) {
+      const b = this.backend;
+      const id = keyIdOf(slice.keys[pos] as Key);
+      if (b.getAt(CONTENTS, id, slice.start) === slice.accs[pos]) {
+        b.appendToAt(CONTENTS, id, slice.start, slice.appendFrom[pos] as number);
+        return;
+      }
+    }
+    this.mirror(slice, pos, false);
   }
 
   /** Writes a slice entry into `contents` (and its position into `order`). */

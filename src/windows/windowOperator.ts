@@ -53,6 +53,8 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
   private readonly fastEventTrigger: boolean;
   /** how an element is added to a window's contents */
   private readonly fold: (acc: unknown, value: T) => unknown;
+  /** Whether a window's contents are the list of its elements (a window function without reduce or aggregate). */
+  private readonly listContents: boolean;
   private readonly triggerStateIndex = new Map<string, number>();
   private readonly tctx: TriggerCtx<T, K, R>;
 
@@ -84,6 +86,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     this.trigger = trigger;
     this.fastEventTrigger = !assigner.merging && isEventTimeTrigger(trigger as Trigger<unknown>);
     this.fold = foldOf(fn);
+    this.listContents = fn.kind !== 'reduce' && fn.aggregator === undefined;
     this.backend.names.forEach((n, i) => {
       if (n.startsWith('trigger:')) this.triggerStateIndex.set(n.slice(8), i);
     });
@@ -215,7 +218,11 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     b.setNamespace(stateNs);
     const raw = b.get(CONTENTS);
     const existed = fast && raw !== undefined;
-    b.put(CONTENTS, this.addRaw(raw, r.value));
+    if (this.listContents && raw !== undefined) {
+      // a list grown in place: the next delta writes only the elements added since the last snapshot
+      b.appendTo(CONTENTS, (raw as unknown[]).length);
+      (raw as unknown[]).push(r.value);
+    } else b.put(CONTENTS, this.addRaw(raw, r.value));
     let result: TriggerResult;
     if (existed && maxTimestamp(w) > this.watermark) result = 'continue';
     else result = this.callTrigger(w, () => this.trigger.onElement(r.value, r.timestamp, w, this.tctx));
