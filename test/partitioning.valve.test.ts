@@ -1,6 +1,7 @@
 // StatusWatermarkValve against the vectors of docs/SEMANTICS.md §2.4.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { active, ConfigurationError, idle, MAX_WATERMARK, StatusWatermarkValve, watermark, type StreamStatus, type Watermark } from '../src/index.js';
+import { active, ConfigurationError, idle, MAX_WATERMARK, MIN_WATERMARK, StatusWatermarkValve, watermark, type StreamStatus, type Watermark } from '../src/index.js';
 
 type Step =
   | readonly ['wm', number, number, readonly (Watermark | StreamStatus)[]]
@@ -117,5 +118,129 @@ describe('StatusWatermarkValve (docs/SEMANTICS.md §2.4)', () => {
     const back = new StatusWatermarkValve(2);
     back.restore(all.state());
     expect([back.outputIdle, wm(back.inputWatermark(0, 500)), wm(back.inputWatermark(1, 600))]).toStrictEqual([false, [], [500]]);
+  });
+});
+
+/**
+ * The rules of docs/SEMANTICS.md §2.4 written plainly, as an oracle: every change rescans every input for the minimum
+ * (the valve counts the inputs holding its output back instead, and rescans only when the last of them moved).
+ */
+class ScanningValve {
+  wm: number[];
+  idle: boolean[];
+  aligned: boolean[];
+  last = MIN_WATERMARK;
+  lastIdle = false;
+  constructor(readonly n: number) {
+    this.wm = new Array<number>(n).fill(MIN_WATERMARK);
+    this.idle = new Array<boolean>(n).fill(false);
+    this.aligned = new Array<boolean>(n).fill(true);
+  }
+  private newMin(out: (Watermark | StreamStatus)[]): (Watermark | StreamStatus)[] {
+    const ws = this.wm.filter((_, k) => this.aligned[k]);
+    const min = Math.min(...ws);
+    if (ws.length > 0 && min > this.last) out.push(watermark((this.last = min)));
+    return out;
+  }
+  inputWatermark(i: number, ts: number): (Watermark | StreamStatus)[] {
+    if (this.lastIdle || this.idle[i] || !(ts > (this.wm[i] as number))) return [];
+    this.wm[i] = ts;
+    if (!this.aligned[i] && ts >= this.last) this.aligned[i] = true;
+    return this.newMin([]);
+  }
+  inputStatus(i: number, isIdle: boolean): (Watermark | StreamStatus)[] {
+    const out: (Watermark | StreamStatus)[] = [];
+    if (isIdle && !this.idle[i]) {
+      this.idle[i] = true;
+      this.aligned[i] = false;
+      if (this.idle.every((x) => x)) {
+        const max = Math.max(...this.wm);
+        if (max > this.last) out.push(watermark((this.last = max)));
+        this.lastIdle = true;
+        out.push(idle());
+      } else if (this.wm[i] === this.last) this.newMin(out);
+    } else if (!isIdle && this.idle[i]) {
+      this.idle[i] = false;
+      if ((this.wm[i] as number) >= this.last) this.aligned[i] = true;
+      if (this.lastIdle) {
+        this.lastIdle = false;
+        out.push(active());
+      }
+    }
+    return out;
+  }
+  inputEnded(i: number): (Watermark | StreamStatus)[] {
+    const status = this.idle[i] ? this.inputStatus(i, false) : [];
+    return [...status, ...this.inputWatermark(i, MAX_WATERMARK)];
+  }
+  /** As `StatusWatermarkValve.restore`: every input and the output active; an idle input aligned once caught up. */
+  restore(state: readonly number[]): void {
+    const n = this.n;
+    this.last = state[0] as number;
+    this.lastIdle = false;
+    for (let k = 0; k < n; k++) {
+      this.wm[k] = state[2 + k] as number;
+      const wasIdle = state[2 + n + k] === 1;
+      this.idle[k] = false;
+      this.aligned[k] = wasIdle ? (this.wm[k] as number) >= this.last : state[2 + 2 * n + k] === 1;
+    }
+  }
+}
+
+describe('property: the valve emits what rescanning every input on every change emits', () => {
+  type Op = readonly ['wm', number, number] | readonly ['idle' | 'active' | 'end', number] | readonly ['restore'];
+  const ops = (n: number): fc.Arbitrary<Op[]> =>
+    fc.array(
+      fc.oneof(
+        { weight: 8, arbitrary: fc.tuple(fc.constant('wm' as const), fc.nat(n - 1), fc.oneof(fc.integer({ min: 0, max: 12 }), fc.constant(MAX_WATERMARK))) },
+        { weight: 2, arbitrary: fc.tuple(fc.constantFrom('idle' as const, 'active' as const), fc.nat(n - 1)) },
+        { weight: 1, arbitrary: fc.tuple(fc.constant('end' as const), fc.nat(n - 1)) },
+        { weight: 1, arbitrary: fc.constant(['restore'] as const) },
+      ),
+      { maxLength: 60 },
+    );
+
+  it('for random watermarks, statuses, ends and restores over 1 to 6 inputs (many inputs at one watermark: broadcasts)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }).chain((n) => fc.tuple(fc.constant(n), ops(n))),
+        ([n, steps]) => {
+          let valve = new StatusWatermarkValve(n);
+          const model = new ScanningValve(n);
+          for (const step of steps) {
+            let got: (Watermark | StreamStatus)[];
+            let want: (Watermark | StreamStatus)[];
+            if (step[0] === 'restore') {
+              const state = valve.state();
+              valve = new StatusWatermarkValve(n);
+              valve.restore(state);
+              model.restore(state);
+              continue;
+            }
+            if (step[0] === 'wm') {
+              got = [...valve.inputWatermark(step[1], step[2])];
+              want = model.inputWatermark(step[1], step[2]);
+            } else if (step[0] === 'end') {
+              got = [...valve.inputEnded(step[1])];
+              want = model.inputEnded(step[1]);
+            } else {
+              got = [...valve.inputStatus(step[1], step[0] === 'idle')];
+              want = model.inputStatus(step[1], step[0] === 'idle');
+            }
+            expect(got).toStrictEqual(want);
+            expect([valve.outputWatermark, valve.outputIdle]).toStrictEqual([model.last, model.lastIdle]);
+          }
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('one watermark broadcast to many inputs: emitted once, when the last input has it', () => {
+    const valve = new StatusWatermarkValve(64);
+    for (let t = 1; t <= 3; t++) {
+      for (let k = 0; k < 63; k++) expect(valve.inputWatermark(k, t)).toStrictEqual([]);
+      expect(valve.inputWatermark(63, t)).toStrictEqual([watermark(t)]);
+    }
   });
 });

@@ -135,6 +135,14 @@ export abstract class InputWatermarks {
  */
 export class StatusWatermarkValve extends InputWatermarks implements WatermarkCombiner {
   private readonly aligned: Uint8Array;
+  /**
+   * After a scan of the inputs ({@link emitNewMin}) that found aligned inputs: how many of them are at the output
+   * watermark, holding it back (every aligned input is at or above it). A watermark that raises an aligned input above
+   * the output then needs no scan unless it raised the last of these: one watermark broadcast to n inputs costs O(n),
+   * not n scans of n inputs (Flink keeps the aligned inputs in a heap for the same reason). -1: not known (an input's
+   * alignment or status changed since the last scan).
+   */
+  private holding = -1;
 
   /** @param n the number of inputs (an integer ≥ 1). */
   constructor(n: number) {
@@ -150,8 +158,15 @@ export class StatusWatermarkValve extends InputWatermarks implements WatermarkCo
     this.checkInput(i);
     this.out.length = 0;
     if (this.lastIdle || this.idleInputs[i] === 1 || !(timestamp > (this.watermarks[i] as number))) return this.out;
+    const before = this.watermarks[i] as number;
     this.watermarks[i] = timestamp;
-    if (this.aligned[i] === 0 && timestamp >= this.lastWatermark) this.aligned[i] = 1;
+    if (this.aligned[i] === 1) {
+      // an aligned input above the output holds nothing back; one at it may have been the last that did
+      if (this.holding > 0 && (before > this.lastWatermark || --this.holding > 0)) return this.out;
+    } else if (timestamp >= this.lastWatermark) {
+      this.aligned[i] = 1;
+      this.holding = -1;
+    } else return this.out; // (still not aligned: the minimum is not its)
     this.emitNewMin();
     return this.out;
   }
@@ -167,6 +182,7 @@ export class StatusWatermarkValve extends InputWatermarks implements WatermarkCo
     if (isIdle && this.idleInputs[i] === 0) {
       this.idleInputs[i] = 1;
       this.aligned[i] = 0;
+      this.holding = -1;
       if (this.idleInputs.indexOf(0) < 0) {
         let max = MIN_WATERMARK;
         for (const w of this.watermarks) if (w > max) max = w;
@@ -179,6 +195,7 @@ export class StatusWatermarkValve extends InputWatermarks implements WatermarkCo
     } else if (!isIdle && this.idleInputs[i] === 1) {
       this.idleInputs[i] = 0;
       if ((this.watermarks[i] as number) >= this.lastWatermark) this.aligned[i] = 1;
+      this.holding = -1;
       if (this.lastIdle) {
         this.lastIdle = false;
         this.out.push(active());
@@ -205,6 +222,7 @@ export class StatusWatermarkValve extends InputWatermarks implements WatermarkCo
 
   override restore(state: readonly number[]): readonly number[] {
     const aligned = super.restore(state);
+    this.holding = -1;
     // (an input that was idle rejoins the minimum once its watermark reaches the output's, as after `active()`)
     for (let k = 0; k < this.n; k++) {
       this.aligned[k] = this.wasIdle(state, k) ? ((this.watermarks[k] as number) >= this.lastWatermark ? 1 : 0) : (aligned[k] ?? 1);
@@ -212,17 +230,22 @@ export class StatusWatermarkValve extends InputWatermarks implements WatermarkCo
     return [];
   }
 
+  /** Scans the aligned inputs: emits their minimum when it is above the output; counts those at it (see {@link holding}). */
   private emitNewMin(): void {
     let min = MAX_WATERMARK;
-    let any = false;
+    let atMin = 0;
     for (let k = 0; k < this.n; k++) {
       if (this.aligned[k] === 1) {
-        any = true;
         const w = this.watermarks[k] as number;
-        if (w < min) min = w;
+        if (w < min) {
+          min = w;
+          atMin = 1;
+        } else if (w === min) atMin++;
       }
     }
-    if (any && min > this.lastWatermark) this.emitWatermark(min);
+    if (atMin > 0 && min > this.lastWatermark) this.emitWatermark(min);
+    // (the count is of inputs at the output watermark: an aligned input below it — none should be — leaves it unknown)
+    this.holding = atMin > 0 && min === this.lastWatermark ? atMin : -1;
   }
 
   private emitWatermark(timestamp: number): void {
