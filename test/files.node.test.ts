@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipe } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { FileFormatError, fromArray, fromNdjsonFile, memoryStore, toNdjsonFile, runJob, type SourceReader } from '../src/index.js';
+import { callbackSink, FileFormatError, fromArray, fromNdjsonFile, memoryStore, toNdjsonFile, runJob, type SourceReader } from '../src/index.js';
 import { map } from '../operators/index.js';
 
 function tmp(): string {
@@ -100,15 +100,40 @@ describe('fromNdjsonFile', () => {
     await r.close();
   });
 
-  it('names the file, the byte position and the line when a line is not JSON', async () => {
+  it('names the file, the byte position and the line when a line is not JSON, after giving the lines before it', async () => {
     const file = join(tmp(), 'bad.ndjson');
-    writeFileSync(file, '{"a":1}\n{oops\n');
+    writeFileSync(file, '{"a":1}\n{oops\n{"a":3}\n');
     const r = await fromNdjsonFile(file).open(undefined, ctx);
+    expect(await r.read(10)).toStrictEqual({ values: [{ a: 1 }], done: false });
+    expect(r.offset()).toBe('8:8:e526c981');
     await expect(Promise.resolve().then(() => r.read(10))).rejects.toThrow(FileFormatError);
+    await expect(Promise.resolve().then(() => r.read(10))).rejects.toThrow(`fromNdjsonFile(${file}): the line at byte 8 is not JSON`);
     await r.close();
-    const r2 = await fromNdjsonFile(file).open(undefined, ctx);
-    await expect(Promise.resolve().then(() => r2.read(10))).rejects.toThrow(`fromNdjsonFile(${file}): the line at byte 8 is not JSON`);
-    await r2.close();
+  });
+
+  it('a job reading a line that is not JSON delivers the records of the lines before it, then fails naming the line', async () => {
+    // (a reader that parsed a whole read at once lost the good lines read with the bad one)
+    const file = join(tmp(), 'bad.ndjson');
+    writeFileSync(file, '1\n2\n3\n{oops\n5\n');
+    const written: number[] = [];
+    const job = runJob({ name: 'bad-line', source: fromNdjsonFile<number>(file), pipeline: pipe(map((v: number) => v * 10)), sink: callbackSink<number>({ write: (v) => void written.push(v) }) });
+    await expect(job.done).rejects.toThrow(`fromNdjsonFile(${file}): the line at byte 6 is not JSON`);
+    expect(written).toStrictEqual([10, 20, 30]);
+  });
+
+  it('reads lines longer than a read (1 MiB), and resumes after one', async () => {
+    const file = join(tmp(), 'long.ndjson');
+    const long = 'x'.repeat(2_500_000);
+    writeFileSync(file, `1\n"${long}"\n2\n"${'y'.repeat(1_048_570)}"\n3`);
+    const r = await fromNdjsonFile<unknown>(file).open(undefined, ctx);
+    const all = await readAll(r, 1);
+    expect(all.values.map((v) => (typeof v === 'string' ? `${v[0] ?? ''}×${v.length}` : v))).toStrictEqual([1, `x×${long.length}`, 2, 'y×1048570', 3]);
+    await r.close();
+    const afterLong = all.offsets[1] as string;
+    expect(afterLong.split(':')[0]).toBe(String(2 + long.length + 3));
+    const again = await fromNdjsonFile<unknown>(file).open(afterLong, ctx);
+    expect((await readAll(again, 10)).values.map((v) => (typeof v === 'string' ? v.length : v))).toStrictEqual([2, 1_048_570, 3]);
+    await again.close();
   });
 
   it('feeds a job that writes NDJSON (no checkpoints: lines appended as they come)', async () => {

@@ -129,7 +129,12 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
       }
       /** Byte position of the first unread byte of the file. */
       let readPos = position;
-      let rest: Buffer = Buffer.alloc(0);
+      /**
+       * The bytes read of a line not ended yet, in the pieces read (joined once its end comes: a line of many reads
+       * is copied once, not once per read), and how many.
+       */
+      let rest: Buffer[] = [];
+      let restBytes = 0;
       let eof = false;
       let values: T[] = [];
       let ends: number[] = [];
@@ -137,42 +142,56 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
       /** The bytes the values come from, from the start of their first line, and its byte position. */
       let chunk: Buffer = Buffer.alloc(0);
       let chunkBase = 0;
-      const parse = (line: Buffer, start: number): void => {
+      /** A line that is not JSON: thrown once the values of the lines before it were taken. */
+      let failure: FileFormatError | undefined;
+      const parse = (line: Buffer, start: number): boolean => {
         const text = line.toString('utf8');
-        if (text.trim() === '') return;
+        if (text.trim() === '') return true;
         try {
           values.push(JSON.parse(text) as T);
         } catch (err) {
-          throw new FileFormatError(description, text, `${description}: the line at byte ${start} is not JSON (${err instanceof Error ? err.message : describeValue(err)}): ${describeValue(text, 120)}. Fix or remove the line.`);
+          failure = new FileFormatError(description, text, `${description}: the line at byte ${start} is not JSON (${err instanceof Error ? err.message : describeValue(err)}): ${describeValue(text, 120)}. Fix or remove the line.`);
+          return false;
         }
         ends.push(start + line.length + 1);
+        return true;
       };
       const fill = async (): Promise<void> => {
         const buf = Buffer.allocUnsafe(CHUNK);
         const { bytesRead } = await fh.read(buf, 0, CHUNK, readPos);
         readPos += bytesRead;
-        const data = rest.length === 0 ? buf.subarray(0, bytesRead) : Buffer.concat([rest, buf.subarray(0, bytesRead)]);
-        const base = readPos - data.length;
-        // a UTF-8 byte order mark at the start of the file is not part of the first line
-        let from = base === 0 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf ? 3 : 0;
+        const read = buf.subarray(0, bytesRead);
         values = [];
         ends = [];
         taken = 0;
+        // (the line read so far has no line end: only the new bytes are searched for one)
+        if (bytesRead > 0 && read.indexOf(10) === -1) {
+          rest.push(read);
+          restBytes += bytesRead;
+          return;
+        }
+        const data = restBytes === 0 ? read : Buffer.concat([...rest, read], restBytes + bytesRead);
+        const base = readPos - data.length;
+        rest = [];
+        restBytes = 0;
+        // a UTF-8 byte order mark at the start of the file is not part of the first line
+        let from = base === 0 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf ? 3 : 0;
         chunk = data;
         chunkBase = base;
         for (let nl = data.indexOf(10, from); nl !== -1; nl = data.indexOf(10, from)) {
-          parse(data.subarray(from, nl), base + from);
+          if (!parse(data.subarray(from, nl), base + from)) return;
           from = nl + 1;
         }
-        rest = Buffer.from(data.subarray(from));
         if (bytesRead === 0) {
           eof = true;
-          if (rest.length > 0) {
-            parse(rest, base + from);
+          if (from < data.length && parse(data.subarray(from), base + from)) {
             const last = ends.length - 1;
             if (last >= 0) ends[last] = (ends[last] as number) - 1; // no newline after the last line
-            rest = Buffer.alloc(0);
           }
+        } else if (from < data.length) {
+          // (a view of this read's buffer, which no later read reuses)
+          rest = [data.subarray(from)];
+          restBytes = data.length - from;
         }
       };
       const take = (max: number): SourceRead<T> => {
@@ -184,13 +203,17 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
           current = `${after}:${length}:${fnv1a(chunk.subarray(after - chunkBase - length, after - chunkBase))}`;
         }
         taken = end;
-        return { values: out, done: eof && taken >= values.length };
+        return { values: out, done: eof && failure === undefined && taken >= values.length };
       };
       return {
         read(max: number): SourceRead<T> | Promise<SourceRead<T>> {
-          if (taken < values.length || eof) return take(max);
+          if (taken < values.length) return take(max);
+          // the lines before a line that is not JSON were taken: now its error
+          if (failure !== undefined) throw failure;
+          if (eof) return take(max);
           return (async () => {
-            while (taken >= values.length && !eof) await fill();
+            while (taken >= values.length && !eof && failure === undefined) await fill();
+            if (taken >= values.length && failure !== undefined) throw failure;
             return take(max);
           })();
         },
