@@ -11,6 +11,7 @@ import {
   max,
   mean,
   min,
+  purging,
   sessionWindows,
   slidingWindows,
   sum,
@@ -150,6 +151,12 @@ describe('misuse is a clear error', () => {
     expect((err(src.pipe(window(sessionWindows(10), { trigger: noMergeTrigger }), aggregate(count()))) as Error).message).toBe(
       'window: the trigger cannot merge windows, so it cannot be used with session windows.',
     );
+    // (it says it can merge, but has no onMerge: merged windows lost the counts kept for the windows merged away)
+    const noOnMerge: Trigger<E> = { ...noMergeTrigger, canMerge: true };
+    expect((err(src.pipe(window(sessionWindows(10), { trigger: noOnMerge }), aggregate(count()))) as Error).message).toBe(
+      "window: the trigger says canMerge but has no onMerge(window, ctx); session windows merge, and a merged window needs the trigger's timers and state set up again there (e.g. register its timer, merge its state with ctx.mergeState(name)). Give it onMerge.",
+    );
+    expect(err(src.pipe(window(sessionWindows(10), { trigger: purging({ ...noOnMerge }) }), aggregate(count())))).toBeInstanceOf(ConfigurationError);
     expect((err(src.pipe(window(tumblingWindows(10), { allowedLateness: -1 }), aggregate(count()))) as Error).message).toBe(
       'window: allowedLateness -1 must be a number of ms >= 0.',
     );

@@ -75,6 +75,11 @@ export interface Trigger<T> {
   onProcessingTime(time: number, window: TimeWindow, ctx: TriggerContext): TriggerResult;
   /** Whether the trigger supports merging (session) windows. */
   readonly canMerge: boolean;
+  /**
+   * Sets the trigger up for `window`, made by merging windows (register its timers again, merge their state into it
+   * with `ctx.mergeState(name)`). Needed on merging (session) windows, as Flink's `Trigger.onMerge` is: a trigger
+   * without it is refused there.
+   */
   onMerge?(window: TimeWindow, ctx: OnMergeContext): void;
   /** Called when the window is cleaned up or merged away: delete timers and state. */
   clear(window: TimeWindow, ctx: TriggerContext): void;

@@ -80,6 +80,15 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     if (assigner.merging && !trigger.canMerge) {
       throw new ConfigurationError(op, trigger.kind, `${op}: the trigger cannot merge windows, so it cannot be used with session windows.`);
     }
+    if (assigner.merging && typeof trigger.onMerge !== 'function') {
+      // (Flink's Trigger.onMerge throws unless a trigger that can merge overrides it: merged windows would lose the
+      // timers and state the trigger keeps for the windows merged away)
+      throw new ConfigurationError(
+        op,
+        trigger.kind,
+        `${op}: the trigger says canMerge but has no onMerge(window, ctx); session windows merge, and a merged window needs the trigger's timers and state set up again there (e.g. register its timer, merge its state with ctx.mergeState(name)). Give it onMerge.`,
+      );
+    }
     if (assigner.merging && fn.kind !== 'reduce' && fn.aggregator !== undefined && fn.aggregator.merge === undefined) {
       throw new ConfigurationError(op, fn.name, `${op}: session windows merge, so the aggregator needs merge(a, b).`);
     }
