@@ -216,6 +216,14 @@ describe('global windows and count / end-of-stream triggers', () => {
 });
 
 describe('continuous event-time trigger on time windows', () => {
+  it('at end of input, fires at each firing time left up to the window end, then there (as Flink does)', () => {
+    const h = windowed(pipe(window<E, string>(tumblingWindows(10_000), { trigger: continuousEventTimeTrigger(3_000) }), aggregate(count())), [['a', 1, 1_000]]);
+    h.complete();
+    // the timers at 3 000, 6 000, 9 000 and 9 999 go off in order as the watermark jumps to MAX, each cumulative
+    expect(lines(h)).toStrictEqual(['a [0,10000) 1 @9999', 'a [0,10000) 1 @9999', 'a [0,10000) 1 @9999', 'a [0,10000) 1 @9999', 'W MAX']);
+    expect(h.keys()).toStrictEqual([]);
+  });
+
   it('fires at each interval (next firing clamped to the window end), then at the end; all stamped end - 1', () => {
     const h = windowed(pipe(window<E, string>(tumblingWindows(1000), { trigger: continuousEventTimeTrigger(400) }), aggregate(count())), [
       ['a', 1, 100], 399, 400, ['a', 1, 500], 799, 800, 999,

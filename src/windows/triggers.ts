@@ -212,8 +212,9 @@ export function countTrigger<T = unknown>(n: number): Trigger<T> {
 /**
  * Fires every `interval` ms of event time while the window is open, and at its end (Flink's
  * `ContinuousEventTimeTrigger`, with the next firing clamped to the window's max timestamp). Every firing is
- * cumulative and stamped with the window's max timestamp. At `MAX_WATERMARK` it fires once and does not reschedule
- * (Flink would loop towards Long.MAX). `interval` is a whole number of ms from 1 to `MAX_WINDOW_SIZE`; anything else
+ * cumulative and stamped with the window's max timestamp. At the end of input (`MAX_WATERMARK`) a window fires at each
+ * firing time left up to its end, as in Flink — but the global window, which has no end, fires once there (Flink would
+ * schedule firings towards Long.MAX). `interval` is a whole number of ms from 1 to `MAX_WINDOW_SIZE`; anything else
  * throws `ConfigurationError`.
  *
  * @example
@@ -254,10 +255,9 @@ export function continuousEventTimeTrigger<T = unknown>(interval: number): Trigg
       const fireTime = ctx.state<number>('fire-time');
       if (fireTime.get() !== t) return 'continue';
       fireTime.clear();
-      if (ctx.currentWatermark === MAX_WATERMARK) {
-        // end of input: the window-end timer fires it once; no rescheduling towards MAX
-        return max === MAX_WATERMARK || max > t ? 'continue' : 'fire';
-      }
+      // end of input in a window without end (the global window): its timer at MAX fires it once; Flink would go on
+      // scheduling firings towards Long.MAX_VALUE (a window with an end fires at each time up to it, as in Flink)
+      if (ctx.currentWatermark === MAX_WATERMARK && max === MAX_WATERMARK) return 'continue';
       const next = Math.min(t + interval, max);
       fireTime.add(next);
       ctx.registerEventTimeTimer(next);
