@@ -95,6 +95,20 @@ describe('serveDashboard: the server', () => {
     }
   });
 
+  it('tells the page in its hello how many readings to keep (the page capped them at 600 whatever keep was)', async () => {
+    const { job } = fakeJob();
+    const dashboard = await serveDashboard(job, { intervalMs: 5, keep: 3 });
+    try {
+      await sleep(60); // (more than 3 readings taken by now)
+      const port = Number(new URL(dashboard.url).port);
+      const { reply } = await rawRequest(port, 'GET /events HTTP/1.1\r\nHost: x\r\n\r\n', { timeoutMs: 300 });
+      const hello = JSON.parse(/data: (.*)/.exec(reply)?.[1] ?? 'null') as { type: string; keep: number; samples: unknown[] };
+      expect([hello.type, hello.keep, hello.samples.length]).toStrictEqual(['hello', 3, 3]);
+    } finally {
+      await dashboard.close();
+    }
+  });
+
   it('drops a page that stops reading once its backlog passes the limit, and goes on serving the others', async () => {
     // ≈ 400 KB a reading, one every 5 ms: a client that reads nothing falls megabytes behind within a second
     const operators: Record<string, unknown> = {};

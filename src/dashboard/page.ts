@@ -13,6 +13,8 @@ type Figures = { readonly watermark: Wm } & Readonly<Record<string, number | Wm>
 
 const app = document.getElementById('app') as HTMLElement;
 const samples: DashboardSample[] = [];
+/** How many readings the page keeps: the server's `keep`, told in its hello. */
+let keep = 600;
 const checkpoints: DashboardCheckpoint[] = [];
 let jobName = 'job';
 let jobState: DashboardJobState = { state: 'running' };
@@ -260,9 +262,11 @@ events.onmessage = (e: MessageEvent<string>) => {
     jobState = m.job_state;
     samples.splice(0, samples.length, ...m.samples);
     checkpoints.splice(0, checkpoints.length, ...m.checkpoints);
+    // (a page served by an older server: its fixed number)
+    keep = typeof m.keep === 'number' && m.keep >= 1 ? m.keep : 600;
   } else if (m.type === 'sample') {
     samples.push(m.sample);
-    if (samples.length > 600) samples.shift();
+    if (samples.length > keep) samples.splice(0, samples.length - keep);
   } else if (m.type === 'checkpoint') {
     checkpoints.push(m.checkpoint);
     if (checkpoints.length > 200) checkpoints.shift();

@@ -46,7 +46,15 @@ export type DashboardJobState = { readonly state: 'running' } | { readonly state
  * ```
  */
 export type DashboardMessage =
-  | { readonly type: 'hello'; readonly job: string; readonly samples: readonly DashboardSample[]; readonly checkpoints: readonly DashboardCheckpoint[]; readonly job_state: DashboardJobState }
+  | {
+      readonly type: 'hello';
+      readonly job: string;
+      readonly samples: readonly DashboardSample[];
+      readonly checkpoints: readonly DashboardCheckpoint[];
+      readonly job_state: DashboardJobState;
+      /** How many readings the page keeps (the server's `keep`): the newest ones. */
+      readonly keep: number;
+    }
   | { readonly type: 'sample'; readonly sample: DashboardSample }
   | { readonly type: 'checkpoint'; readonly checkpoint: DashboardCheckpoint }
   | { readonly type: 'state'; readonly job_state: DashboardJobState };

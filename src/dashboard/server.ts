@@ -150,7 +150,7 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
     }
     if (path === '/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-      const hello: DashboardMessage = { type: 'hello', job: name, samples, checkpoints, job_state: state };
+      const hello: DashboardMessage = { type: 'hello', job: name, samples, checkpoints, job_state: state, keep };
       res.write(`data: ${JSON.stringify(hello, dashboardJson)}\n\n`);
       clients.add(res);
       req.on('close', () => clients.delete(res));
