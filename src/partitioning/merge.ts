@@ -98,6 +98,10 @@ export class AlignedInputs {
   private readonly valve: WatermarkCombiner;
   /** Per input: 1 while it delivered a barrier that has not left yet (exactly-once only). */
   private readonly blocked: Uint8Array;
+  /** Counts the changes of {@link blocked} (a run of releases ends at one, see `release`). */
+  private blockings = 0;
+  /** What {@link oldestReleasable} found of the other inputs: the arrival number of their oldest held element. */
+  private nextOldest = Infinity;
   /** Per input: 1 once it completed. */
   /** Per input: the id of the newest barrier it delivered (`Infinity` once completed: it delivered every barrier). */
   private readonly seen: Float64Array;
@@ -271,7 +275,10 @@ export class AlignedInputs {
         if (e.checkpointId <= this.lastBarrier) return; // already left: deduplicated
         this.seen[i] = e.checkpointId;
         this.seenBarrier[i] = e;
-        if (this.aligned) this.blocked[i] = 1;
+        if (this.aligned) {
+          this.blocked[i] = 1;
+          this.blockings++;
+        }
         this.align();
     }
   }
@@ -317,6 +324,7 @@ export class AlignedInputs {
     this.destination.control(this.seenBarrier[from] as CheckpointBarrier);
     if (!this.aligned) return;
     for (let k = 0; k < this.blocked.length; k++) if ((this.seen[k] as number) <= lowest) this.blocked[k] = 0;
+    this.blockings++;
     this.release();
   }
 
@@ -333,8 +341,14 @@ export class AlignedInputs {
       for (;;) {
         const from = this.oldestReleasable();
         if (from < 0) return;
-        this.process(from, this.takeHeld(from));
-        if (this.destination.closed) return;
+        // a run of that input's elements, while they arrived before the other inputs' oldest and no input's blocking
+        // changed: one scan of the inputs per run, not per element
+        const before = this.nextOldest;
+        const blockings = this.blockings;
+        do {
+          this.process(from, this.takeHeld(from));
+          if (this.destination.closed) return;
+        } while (this.blockings === blockings && this.oldestHeldOf(from) < before);
       }
     } catch (err) {
       // handling one threw out of the merge: what unblocked inputs still hold goes first among the waiting arrivals
@@ -360,20 +374,32 @@ export class AlignedInputs {
     this.arrivalHead = 0;
   }
 
-  /** The input not blocked now whose oldest held element arrived first (-1: none holds any). */
+  /**
+   * The input not blocked now whose oldest held element arrived first (-1: none holds any); {@link nextOldest} the
+   * arrival number of the oldest held element of the other inputs not blocked (Infinity: none).
+   */
   private oldestReleasable(): number {
     let from = -1;
     let oldest = Infinity;
+    let next = Infinity;
     for (let i = 0; i < this.blocked.length; i++) {
       if (this.blocked[i] === 1) continue;
-      const head = this.heldHead[i] as number;
-      const order = this.heldOrder[i] as number[];
-      if (head < order.length && (order[head] as number) < oldest) {
-        oldest = order[head] as number;
+      const order = this.oldestHeldOf(i);
+      if (order < oldest) {
+        next = oldest;
+        oldest = order;
         from = i;
-      }
+      } else if (order < next) next = order;
     }
+    this.nextOldest = next;
     return from;
+  }
+
+  /** The arrival number of input `i`'s oldest held element (Infinity: it holds none). */
+  private oldestHeldOf(i: number): number {
+    const head = this.heldHead[i] as number;
+    const order = this.heldOrder[i] as number[];
+    return head < order.length ? (order[head] as number) : Infinity;
   }
 
   /** Takes the oldest held element of input `i` (which has one). */
