@@ -9,6 +9,7 @@ import {
   StateSerializationError,
   valueState,
   type ListStateDescriptor,
+  type MapStateDescriptor,
   type OperatorSnapshot,
   type StreamElement,
 } from '../src/index.js';
@@ -194,6 +195,66 @@ describe('incremental snapshots', () => {
       // with their times: x (written at 100) has expired at 1 150, y and z (at 200) not yet
       expect(rigOf<{ l: ListStateDescriptor<number>; t: ListStateDescriptor<string> }>(restored as never).at(1_150).run((s) => s.t.get(), 'a')).toStrictEqual(['y', 'z']);
     }
+  });
+
+  it('a map changed entry by entry since the last snapshot is written as those entries (a patch row), in the order a restore applies them', () => {
+    const r = stateRig({ m: mapState<string, number>(), t: mapState<string, string>({ ttl: { ms: 1_000 } }) });
+    const letters = 'abcdefghijklmnopqrst'.split(''); // 20 entries
+    const model = new Map(letters.map((k, i) => [k, i]));
+    r.at(100).run((s) => letters.forEach((k, i) => s.m.set(k, i)));
+    r.run((s) => ['x1', 'x2', 'x3'].forEach((k) => s.t.set(k, k)));
+    const rows = () => (r.h.snapshot().latest.get('rig') as OperatorSnapshot).entries.map((e) => e.value);
+    expect(rows()).toHaveLength(2);
+    // b set in place, u inserted, a deleted, c deleted and inserted again (to the end), z inserted and deleted again
+    const change = (m: { set(k: string, v: number): unknown; delete(k: string): unknown }): void => {
+      m.set('b', 10);
+      m.set('u', 20);
+      m.delete('a');
+      m.delete('c');
+      m.set('z', 25);
+      m.delete('z');
+      m.set('c', 12);
+    };
+    r.at(200).run((s) => change(s.m));
+    change(model);
+    r.run((s) => s.t.set('y', 'Y'));
+    expect(rows()).toStrictEqual(['[4,[["b",10],["u",20],["a"],["c"],["c",12]]]', '[5,[["y","Y",200]]]']);
+    expect([...(r.h.state('k', 'm') as Map<string, number>)]).toStrictEqual([...model]);
+    // half of the map changed: written whole
+    r.run((s) => letters.slice(5, 15).forEach((k) => s.m.set(k, 0)));
+    letters.slice(5, 15).forEach((k) => model.set(k, 0));
+    expect(rows()[0]).toBe(`[0,${JSON.stringify([...model])}]`);
+    // restored from the chain (and through JSON, where patch rows are entries of text): the same maps, in order
+    r.run((s) => s.m.delete('f'));
+    model.delete('f');
+    const cp = r.h.snapshot();
+    expect(cp.operators.get('rig')?.map((x) => x.full)).toStrictEqual([true, false, false, false]);
+    for (const restored of [r.h.restore(cp), r.h.restore(viaJson(cp))]) {
+      expect([...(restored.state('k', 'm') as Map<string, number>)]).toStrictEqual([...model]);
+      expect([...(restored.state('k', 't') as Map<string, string>)]).toStrictEqual([['x1', 'x1'], ['x2', 'x2'], ['x3', 'x3'], ['y', 'Y']]);
+      // with their times: the x (written at 100) have expired at 1 150, y (at 200) not yet
+      expect(rigOf<{ m: MapStateDescriptor<string, number>; t: MapStateDescriptor<string, string> }>(restored as never).at(1_150).run((s) => s.t.entries())).toStrictEqual([['y', 'Y']]);
+    }
+  });
+
+  it('a big map changed a little per snapshot writes those changes per snapshot (not the whole map each time)', () => {
+    const r = stateRig({ m: mapState<number, number>() });
+    r.run((s) => {
+      for (let i = 0; i < 1_000; i++) s.m.set(i, i);
+    });
+    r.h.snapshot();
+    const sizes: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      r.run((s) => {
+        s.m.set(i, 5_000 + i);
+        s.m.delete(999 - i);
+      });
+      sizes.push(...(r.h.snapshot().latest.get('rig') as OperatorSnapshot).entries.map((e) => e.value?.length ?? 0));
+    }
+    expect(Math.max(...sizes)).toBe('[4,[[99,5099],[900]]]'.length);
+    const expected = new Map<number, number>();
+    for (let i = 0; i < 900; i++) expected.set(i, i < 100 ? 5_000 + i : i);
+    expect([...(r.h.restore(r.h.snapshot()).state('k', 'm') as Map<number, number>)]).toStrictEqual([...expected]);
   });
 
   it('a list that grows by an item per snapshot writes an item per snapshot (not the whole list each time)', () => {
@@ -434,6 +495,24 @@ describe('append rows folded by mergeSnapshots', () => {
     expect(merged(snap(true, '[2,[5]]'))).toStrictEqual(['[2,[5]]']);
   });
 
+  it('patch rows set entries in place, insert new ones at the end and delete, by key as the map compares keys', () => {
+    const mpath = '["s","m","map","","\\"a\\""]';
+    const msnap = (full: boolean, value: string | undefined): OperatorSnapshot => ({ operator: 'op', full, maxParallelism: 128, entries: [{ keyGroup: 3, path: mpath, value }] });
+    const mmerged = (...snaps: OperatorSnapshot[]) => mergeSnapshots(snaps).entries.map((e) => e.value);
+    expect(mmerged(msnap(true, '[0,[["a",1],["b",2],["c",3]]]'), msnap(false, '[4,[["b",20],["d",4],["a"]]]'), msnap(false, '[4,[["c"],["c",30],["e"]]]'))).toStrictEqual([
+      '[0,[["b",20],["d",4],["c",30]]]',
+    ]);
+    // -0 and 0 are one key (as in the map), and so are equal composite keys
+    expect(mmerged(msnap(true, '[0,[[{"$n":"-0"},1],[[1,"x"],2]]]'), msnap(false, '[4,[[0,5],[[1,"x"]]]]'))).toStrictEqual(['[0,[[0,5]]]']);
+    // with TTL times, and (TTL changed across a restore) one with times and one without: merged without
+    expect(mmerged(msnap(true, '[1,[["a",1,10]]]'), msnap(false, '[5,[["a",2,20],["b",3,30]]]'))).toStrictEqual(['[1,[["a",2,20],["b",3,30]]]']);
+    expect(mmerged(msnap(true, '[1,[["a",1,10]]]'), msnap(false, '[4,[["b",3]]]'))).toStrictEqual(['[0,[["a",1],["b",3]]]']);
+    expect(mmerged(msnap(true, '[0,[["a",1]]]'), msnap(false, '[5,[["b",3,30]]]'))).toStrictEqual(['[0,[["a",1],["b",3]]]']);
+    // every entry deleted: no entry
+    expect(mmerged(msnap(true, '[0,[["a",1]]]'), msnap(false, '[4,[["a"]]]'))).toStrictEqual([]);
+    expect(() => mergeSnapshots([msnap(true, undefined), msnap(false, '[4,[["a",1]]]')])).toThrow(`mergeSnapshots: operator op: the patch row of ${mpath} has no map before it in the chain (a checkpoint of the chain is missing)`);
+  });
+
   it('a list and items of which one has TTL times and the other not (TTL changed across a restore) merge without times', () => {
     expect(merged(snap(true, '[1,[[1,10]]]'), snap(false, '[2,[2]]'))).toStrictEqual(['[0,[1,2]]']);
     expect(merged(snap(true, '[0,[1]]'), snap(false, '[3,[[2,20]]]'))).toStrictEqual(['[0,[1,2]]']);
@@ -446,7 +525,7 @@ describe('append rows folded by mergeSnapshots', () => {
     // (a restore failure fails the restored operator's output with the error)
     expect(r.h.restore({ operators: new Map([['op', [snap(true, '[2,[5]]')]]]), latest: new Map() }).error).toStrictEqual(
       new StateRestoreError('op', path,
-        `op: the snapshot's entry ${path} appends to a list that the snapshots given do not have; give the full snapshot and every delta after it, in order.`,
+        `op: the snapshot's entry ${path} changes a list that the snapshots given do not have; give the full snapshot and every delta after it, in order.`,
       ),
     );
   });
@@ -501,6 +580,52 @@ describe('snapshot and restore errors', () => {
   });
 });
 
+describe('property: a map changed entry by entry, snapshots (patch rows) and restores read back a plain Map, in its order', () => {
+  type Op = { t: 'set'; k: number; v: number } | { t: 'del'; k: number } | { t: 'snapshot'; full: boolean } | { t: 'restore'; json: boolean };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ t: fc.constant('set' as const), k: fc.integer({ min: 0, max: 31 }), v: fc.integer({ min: 0, max: 9 }) }) },
+    { weight: 4, arbitrary: fc.record({ t: fc.constant('del' as const), k: fc.integer({ min: 0, max: 31 }) }) },
+    { weight: 4, arbitrary: fc.record({ t: fc.constant('snapshot' as const), full: fc.constantFrom(false, false, false, true) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('restore' as const), json: fc.boolean() }) },
+  );
+  it('for random sequences on a map of up to 32 entries (most deltas patch it)', () => {
+    let patches = 0;
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 40, maxLength: 120 }), (ops) => {
+        let r = stateRig({ m: mapState<number, number>() });
+        const model = new Map<number, number>();
+        r.run((s) => {
+          for (let k = 0; k < 24; k++) s.m.set(k, k);
+        });
+        for (let k = 0; k < 24; k++) model.set(k, k);
+        let snapshotted = false;
+        for (const o of ops) {
+          if (o.t === 'set') {
+            r.run((s) => s.m.set(o.k, o.v));
+            model.set(o.k, o.v);
+          } else if (o.t === 'del') {
+            r.run((s) => s.m.delete(o.k));
+            model.delete(o.k);
+          } else if (o.t === 'snapshot') {
+            const cp = r.h.snapshot({ full: o.full });
+            patches += (cp.latest.get('rig')?.entries ?? []).filter((e) => e.value?.startsWith('[4,') === true).length;
+            snapshotted = true;
+          } else if (snapshotted) {
+            const cp = r.h.snapshot();
+            r = rigOf(r.h.restore(o.json ? viaJson(cp) : cp) as never);
+          }
+        }
+        expect([...((r.h.state('k', 'm') as Map<number, number> | undefined) ?? [])]).toStrictEqual([...model]);
+        const cp = r.h.snapshot();
+        expect([...((r.h.restore(viaJson(cp)).state('k', 'm') as Map<number, number> | undefined) ?? [])]).toStrictEqual([...model]);
+      }),
+      { numRuns: 300 },
+    );
+    // (the sequences do make patch rows)
+    expect(patches).toBeGreaterThan(1_000);
+  });
+});
+
 describe('property: state operations, snapshots and restores read back what a plain Map says', () => {
   const keys = ['a', 'b', 'c'] as const;
   type Op =
@@ -519,7 +644,7 @@ describe('property: state operations, snapshots and restores read back what a pl
     | { t: 'restore'; json: boolean };
   const key = fc.constantFrom(...keys);
   const small = fc.integer({ min: -5, max: 5 });
-  const mk = fc.constantFrom('x', 'y', 'z');
+  const mk = fc.constantFrom('p', 'q', 'r', 's', 't', 'u', 'v', 'w'); // (maps big enough for deltas of their changed entries)
   const op: fc.Arbitrary<Op> = fc.oneof(
     fc.record({ t: fc.constant('set' as const), key, v: small }),
     fc.record({ t: fc.constant('clearV' as const), key }),
@@ -634,6 +759,8 @@ describe('property: state operations, snapshots and restores read back what a pl
           expect(h.state(k, 'v')).toStrictEqual(x.v);
           expect(h.state(k, 'l')).toStrictEqual(x.l.length ? x.l : undefined);
           expect(h.state(k, 'm')).toStrictEqual(x.m.size ? x.m : undefined);
+          // (in the map's order: a map's delta sets entries in place and inserts new ones at its end, as the map does)
+          expect([...((h.state(k, 'm') as Map<string, number> | undefined) ?? [])]).toStrictEqual([...x.m]);
           expect(h.state(k, 's')).toStrictEqual(x.s);
           expect(h.timers(k)).toStrictEqual([...x.timers].sort((p, q) => p - q).map((ts) => ['event', ts, '']));
         }

@@ -1,4 +1,4 @@
-import { describeValue } from '../errors/index.js';
+import { changePayloadOf, DeltaFold } from './deltaRows.js';
 import { isPlainNumber } from '../state/codec.js';
 
 /**
@@ -52,82 +52,8 @@ export interface OperatorSnapshot {
 export const CLEAR_KEY_GROUP_PATH = '["g"]';
 
 /**
- * The first item of an append row's payload (`[2, items]`): items to append to the list state the entry's path names
- * (docs/SEMANTICS.md §6.3); {@link APPEND_TTL} for items with their TTL times (`[3, [[item, time], …]]`). A value
- * payload starts with 0 or 1 (without or with TTL).
- *
- * @internal
- */
-export const APPEND = 2;
-/** See {@link APPEND}. @internal */
-export const APPEND_TTL = 3;
-
-/** Whether entry `e` of a delta is an append row; its payload when it is. */
-function appendPayloadOf(e: SnapshotEntry): unknown[] | undefined {
-  const raw = rawPayloadOf(e);
-  if (raw !== undefined) return raw[0] === APPEND || raw[0] === APPEND_TTL ? raw : undefined;
-  // (an entry of text: a raw row's entry that crossed a thread as a copy) `[2,` or `[3,`, of a list state's path
-  const v = e.value;
-  if (v === undefined || v.charCodeAt(0) !== 91 || v.charCodeAt(2) !== 44) return undefined;
-  const flag = v.charCodeAt(1) - 48;
-  if ((flag !== APPEND && flag !== APPEND_TTL) || !e.path.startsWith('["s",')) return undefined;
-  const payload: unknown = JSON.parse(v);
-  return Array.isArray(payload) ? payload : undefined;
-}
-
-/** The payload of an entry, parsed (a raw row's as it is). */
-function payloadOf(e: SnapshotEntry): unknown[] {
-  const raw = rawPayloadOf(e);
-  if (raw !== undefined) return raw;
-  const parsed: unknown = JSON.parse(e.value as string);
-  if (!Array.isArray(parsed)) throw new Error(`mergeSnapshots: the entry ${e.path} holds ${describeValue(e.value)}, not a state payload`);
-  return parsed;
-}
-
-/**
- * An entry of the merged table whose list items were appended to (see {@link APPEND}): its payload is its own, so
- * later append rows of the chain push onto its items (O(1) per item however long the chain).
- */
-interface AppendedEntry {
-  readonly entry: SnapshotEntry;
-  readonly payload: [number, unknown[]];
-}
-
-/**
- * Appends the items of append row `e` (payload `add`) to the table's entry of its path: a list's items, with or without
- * their TTL times — the form of the list the chain has (when the two differ, a TTL configuration that changed across a
- * restore, the merged list keeps the items without their times: a restore with TTL gives such items the current time).
- */
-function appendRow(table: Map<string, SnapshotEntry>, appended: Map<string, AppendedEntry>, operator: string, e: SnapshotEntry, add: readonly unknown[]): void {
-  const base = table.get(e.path);
-  if (base === undefined) {
-    throw new Error(`mergeSnapshots: operator ${operator}: the append row of ${e.path} has no list before it in the chain (a checkpoint of the chain is missing)`);
-  }
-  let own = appended.get(e.path);
-  if (own === undefined || own.entry !== base) {
-    const [flag, items] = payloadOf(base);
-    if ((flag !== 0 && flag !== 1) || !Array.isArray(items)) throw new Error(`mergeSnapshots: operator ${operator}: the append row of ${e.path} follows an entry that is not a list`);
-    const payload: [number, unknown[]] = [flag, items.slice()];
-    own = { entry: rawEntry(base.keyGroup, e.path, payload), payload };
-    appended.set(e.path, own);
-    table.set(e.path, own.entry);
-  }
-  const [addFlag, addItems] = add;
-  if (!Array.isArray(addItems)) throw new Error(`mergeSnapshots: operator ${operator}: the append row of ${e.path} is malformed`);
-  const items = own.payload[1];
-  const timed = addFlag === APPEND_TTL;
-  if (own.payload[0] === 1 && !timed) {
-    // the list has times, the items do not: the list drops its times
-    for (let k = 0; k < items.length; k++) items[k] = (items[k] as unknown[])[0];
-    own.payload[0] = 0;
-  }
-  if (own.payload[0] === 0 && timed) for (const x of addItems) items.push((x as unknown[])[0]);
-  else for (const x of addItems) items.push(x);
-}
-
-/**
  * Folds a full snapshot and the deltas after it into one full snapshot (what a store materialises on restore). An
- * append row (see {@link APPEND}) adds its items to the list the chain has.
+ * append or patch row changes the list or map the chain has (`src/checkpoints/deltaRows.ts`).
  *
  * @example
  * ```ts
@@ -138,7 +64,7 @@ export function mergeSnapshots(snapshots: readonly OperatorSnapshot[]): Operator
   const first = snapshots[0];
   if (first === undefined) throw new Error('mergeSnapshots: no snapshots given');
   const table = new Map<string, SnapshotEntry>();
-  const appended = new Map<string, AppendedEntry>();
+  const fold = new DeltaFold(first.operator);
   let full = false;
   for (const s of snapshots) {
     if (s.full) {
@@ -154,12 +80,13 @@ export function mergeSnapshots(snapshots: readonly OperatorSnapshot[]): Operator
       // the entry itself is kept (a raw row's text is not made here)
       if (!hasValue(e)) table.delete(e.path);
       else {
-        const add = s.full ? undefined : appendPayloadOf(e);
-        if (add !== undefined) appendRow(table, appended, s.operator, e, add);
+        const change = s.full ? undefined : changePayloadOf(e);
+        if (change !== undefined) fold.apply(table, e, change);
         else table.set(e.path, e);
       }
     }
   }
+  fold.finish(table);
   const last = snapshots[snapshots.length - 1] ?? first;
   return {
     operator: last.operator,
@@ -560,8 +487,15 @@ const RAW_PAYLOAD = Symbol('tidewater.rawPayload');
  * The entry of a raw row: `value` is its payload's text, made on first read (an own enumerable getter, so a copy,
  * `JSON.stringify` or a structured clone of the entry sees the text); a restore takes the parsed payload itself
  * ({@link rawPayloadOf}) and never makes the text.
+ *
+ * @example
+ * ```ts
+ * const e = rawEntry(3, '["s","l","list","","\\"a\\""]', [0, [1, 2]]);
+ * e.value; // '[0,[1,2]]'
+ * ```
+ * @internal
  */
-function rawEntry(keyGroup: number, path: string, payload: unknown[]): SnapshotEntry {
+export function rawEntry(keyGroup: number, path: string, payload: unknown[]): SnapshotEntry {
   let text: string | undefined;
   return {
     keyGroup,

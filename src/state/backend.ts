@@ -8,7 +8,7 @@ import type { StateDescriptor } from './descriptors.js';
 import { makeHandle, UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
 import { restoreBackend, StateRestoreError } from './restore.js';
 import { SnapshotWriter } from './snapshotWriter.js';
-import { ChangeTracker } from './tracking.js';
+import { ChangeTracker, type MapEntryChange } from './tracking.js';
 import { TtlCleanup } from './ttl.js';
 
 // The backend's parts, one job each (docs/ARCHITECTURE.md, "The keyed state backend"): this module keeps the key
@@ -262,6 +262,16 @@ export class KeyedStateBackend {
    */
   appendTo(i: number, from: number): void {
     this.appendToAt(i, this.id, this.ns, from);
+  }
+
+  /**
+   * Records that entry `mapKey` of the (present) map of state `i`, which has `size` entries, is about to change
+   * (`ChangeTracker.markMapEntry`): a delta then writes only the entries that changed, unless the map changes
+   * otherwise before it. The caller checks {@link tracking} first (it may then skip finding out how the entry
+   * changes).
+   */
+  trackMapEntry(i: number, mapKey: KeyId, change: MapEntryChange, size: number): void {
+    this.tracker.markMapEntry(i, this.id, this.ns, mapKey, change, size);
   }
 
   /** {@link appendTo} at (id, ns). */

@@ -3,6 +3,7 @@ import { InvalidKeyError } from '../errors/index.js';
 import { keyIdOf, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import type { KeyedStateBackend } from './backend.js';
+import { MAP_DELETE, MAP_INSERT, MAP_UPDATE } from './tracking.js';
 import type {
   AggregatingState,
   Aggregator,
@@ -257,8 +258,11 @@ class MapHandle<MK extends Key, MV> implements MapState<MK, MV> {
       this.b.remove(this.idx);
       return;
     }
-    this.b.touch(this.idx);
-    for (const id of ids) m.delete(id);
+    const b = this.b;
+    for (const id of ids) {
+      if (b.tracking && m.has(id)) b.trackMapEntry(this.idx, id, MAP_DELETE, m.size);
+      m.delete(id);
+    }
   }
 
   /** Looks an entry up with TTL rules: expired → removed, returned only with return-expired visibility on a read. */
@@ -275,7 +279,7 @@ class MapHandle<MK extends Key, MV> implements MapState<MK, MV> {
       return forRead && ttl.visibility === 'return-expired-if-not-cleaned-up' ? item : undefined;
     }
     if (forRead && ttl.update === 'on-read-and-write') {
-      this.b.touch(this.idx);
+      if (this.b.tracking) this.b.trackMapEntry(this.idx, id, MAP_UPDATE, m.size);
       item.t = now;
     }
     return item;
@@ -316,7 +320,7 @@ class MapHandle<MK extends Key, MV> implements MapState<MK, MV> {
     const m = this.map();
     if (m === undefined) this.b.put(this.idx, new Map([[id, item]]));
     else {
-      this.b.touch(this.idx);
+      if (this.b.tracking) this.b.trackMapEntry(this.idx, id, m.has(id) ? MAP_UPDATE : MAP_INSERT, m.size);
       m.set(id, item);
     }
   }

@@ -2,7 +2,8 @@ import type { Key } from '../elements/index.js';
 import { InvalidKeyError, TidewaterError, describeValue } from '../errors/index.js';
 import { keyIdOf, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
-import { APPEND, APPEND_TTL, mergeSnapshots, rawPayloadOf, type OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { mergeSnapshots, rawPayloadOf, type OperatorSnapshot } from '../checkpoints/snapshot.js';
+import { changePayloadOf } from '../checkpoints/deltaRows.js';
 import type { Namespace } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import { decodeParsed, decodeValue } from './codec.js';
@@ -97,10 +98,9 @@ export function restoreBackend(
     if (d.kind !== stateKind) {
       throw new StateRestoreError(operator, name, `${operator}: state '${name}' is a ${d.kind} state here but a ${stateKind} state in the snapshot.`);
     }
-    const flag = (payload as unknown[])[0];
-    if (flag === APPEND || flag === APPEND_TTL) {
-      // (mergeSnapshots folds an append row into the list before it: one left means the list was missing)
-      throw new StateRestoreError(operator, se.path, `${operator}: the snapshot's entry ${se.path} appends to a list that the snapshots given do not have; give the full snapshot and every delta after it, in order.`);
+    if (changePayloadOf(se) !== undefined) {
+      // (mergeSnapshots folds an append or patch row into the list or map before it: one left means it was missing)
+      throw new StateRestoreError(operator, se.path, `${operator}: the snapshot's entry ${se.path} changes a ${stateKind} that the snapshots given do not have; give the full snapshot and every delta after it, in order.`);
     }
     b.setCurrentKey(key);
     b.ns = ns;

@@ -1,12 +1,13 @@
 import type { Key } from '../elements/index.js';
 import { TidewaterError, describeValue } from '../errors/index.js';
 import { encodedKeyOfId, isEscapedInId, keyGroupOfId, keyOfId, type KeyId } from '../keys/keyId.js';
-import { APPEND, APPEND_TTL, ChunkWriter, encode, escapeJson, needsEscape, PackedSnapshot, type SnapshotChurn } from '../checkpoints/snapshot.js';
+import { ChunkWriter, encode, escapeJson, needsEscape, PackedSnapshot, type SnapshotChurn } from '../checkpoints/snapshot.js';
+import { APPEND, APPEND_TTL, MAP_PATCH, MAP_PATCH_TTL } from '../checkpoints/deltaRows.js';
 import type { Namespace, Timer } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import { encodeValue, hasOnlyItems, isPlainNumber, UnserializableValueError } from './codec.js';
 import type { StateDescriptor, StateKind } from './descriptors.js';
-import type { EntryChange } from './tracking.js';
+import { MAP_MOVED, MAP_PERSISTED, MapChanges, type EntryChange } from './tracking.js';
 import { UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
 import { writeCodecJson } from './valueWriter.js';
 
@@ -75,8 +76,11 @@ function userPath(kind: StateKind, ttl: boolean, p: string): string {
   return rest;
 }
 
+/** A {@link SnapshotChurn} being counted. */
+type MutableChurn = { -readonly [K in keyof SnapshotChurn]: SnapshotChurn[K] };
+
 /** Counts a delta's row of `bytes` that rewrites or (`deletes`) deletes an entry the chain holds (see SnapshotChurn). */
-function superseded(churn: { -readonly [K in keyof SnapshotChurn]: SnapshotChurn[K] }, deletes: boolean, bytes: number): void {
+function superseded(churn: MutableChurn, deletes: boolean, bytes: number): void {
   if (deletes) {
     churn.deleteRows++;
     churn.deleteBytes += bytes;
@@ -190,6 +194,7 @@ export class SnapshotWriter {
       for (const [id, was] of tracker.dirty[i] as Map<KeyId, EntryChange>) {
         const v = col.get(id);
         if (typeof was === 'number' && v !== undefined) this.appendRow(out, i, id, '', v as unknown[], was);
+        else if (was instanceof MapChanges && v !== undefined) this.mapEntriesRow(out, churn, i, id, '', v as Map<KeyId, MapItem<Key, unknown>>, was);
         else if (was) {
           const at = out.size;
           this.row(out, i, id, '', v);
@@ -204,6 +209,7 @@ export class SnapshotWriter {
         for (const [id, was] of m) {
           const v = b.namespaced.get(i, id, ns);
           if (typeof was === 'number' && v !== undefined) this.appendRow(out, i, id, ns, v as unknown[], was);
+          else if (was instanceof MapChanges && v !== undefined) this.mapEntriesRow(out, churn, i, id, ns, v as Map<KeyId, MapItem<Key, unknown>>, was);
           else if (was) {
             const at = out.size;
             this.row(out, i, id, ns, v);
@@ -322,6 +328,57 @@ export class SnapshotWriter {
       w.text(text);
     }
     w.endRaw();
+  }
+
+  /**
+   * Writes the row of the map of state `i` at (id, ns), changed entry by entry since the last snapshot (`changes`):
+   * the whole map when most of it changed, else a patch row of the changed entries, payload `[4, ops]` (`[5, ops]`
+   * with TTL), each op `[key, value]` (`[key, value, time]`) setting an entry or `[key]` deleting one, in the order a
+   * restore applies them (`mergeSnapshots`; docs/SEMANTICS.md §6.3): an entry inserted since goes to the end of the
+   * map, as it did here — one that was there at the last snapshot, deleted and inserted again, is deleted first.
+   */
+  private mapEntriesRow(w: ChunkWriter, churn: MutableChurn, i: number, id: KeyId, ns: Namespace, m: Map<KeyId, MapItem<Key, unknown>>, changes: MapChanges): void {
+    const at = w.size;
+    if (2 * changes.keys.size >= m.size) {
+      this.row(w, i, id, ns, m);
+      superseded(churn, false, w.size - at);
+      return;
+    }
+    const ttl = (this.b.descriptors[i] as StateDescriptor).ttl !== undefined;
+    const ops: unknown[][] = [];
+    let replacing = 0;
+    for (const [mapKey, flags] of changes.keys) {
+      const item = m.get(mapKey);
+      if ((flags & MAP_PERSISTED) !== 0 && (item === undefined || (flags & MAP_MOVED) !== 0)) {
+        ops.push([item === undefined ? keyOfId(mapKey) : item.k]);
+        replacing++;
+      }
+      if (item !== undefined) {
+        ops.push(ttl ? [item.k, item.v, item.t] : [item.k, item.v]);
+        if ((flags & (MAP_PERSISTED | MAP_MOVED)) === MAP_PERSISTED) replacing++;
+      }
+    }
+    if (ops.length === 0) return;
+    w.begin(this.groupOfId(id));
+    this.writePath(w, i, id, ns);
+    w.rawValue();
+    const payload = [ttl ? MAP_PATCH_TTL : MAP_PATCH, ops];
+    const valueAt = w.position;
+    if (!writeCodecJson(w, payload, 0)) {
+      w.rewind(valueAt);
+      let text: string;
+      try {
+        text = encodeValue(payload);
+      } catch (err) {
+        // the whole map has the entry that failed: its error names the entry's place in the map
+        this.valueText(i, id, m, this.payload(i, m));
+        throw err;
+      }
+      w.text(text);
+    }
+    w.endRaw();
+    // (the values its updates and deletions replace are dead weight in the chain, about as large as those ops)
+    churn.deleteBytes += Math.round(((w.size - at) * replacing) / ops.length);
   }
 
   /** Writes a stored value as its payload `[0|1, …]`, escaped. */

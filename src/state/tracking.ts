@@ -26,12 +26,45 @@ export const SATURATION_MIN = 4096;
 export const SATURATION_SKIP_MAX = 3;
 
 /**
+ * A map entry of {@link MapChanges} was in the map at the last snapshot.
+ * @internal
+ */
+export const MAP_PERSISTED = 1;
+/** A map entry of {@link MapChanges} was inserted since while absent: it is at the end of the map now. @internal */
+export const MAP_MOVED = 2;
+
+/**
+ * The entries of a map state (present at the last snapshot) set, inserted or deleted since, by map key id →
+ * {@link MAP_PERSISTED} | {@link MAP_MOVED}; an entry inserted while absent is moved to the end, so that the
+ * entries inserted since are in the order the map has them (its delta row inserts them in that order).
+ *
+ * @example
+ * ```ts
+ * for (const [mapKey, flags] of changes.keys) if (flags & MAP_MOVED) console.log('inserted since', mapKey);
+ * ```
+ * @internal
+ */
+export class MapChanges {
+  readonly keys = new Map<KeyId, number>();
+}
+
+/**
  * How an entry changed since the last snapshot, recorded at its first change after it: `false`, absent from the last
  * snapshot (created since); `true`, present there (changed or removed since); a number `n`, a list present there with
  * its first `n` items, only appended to since (its delta row carries the items after them, see
- * {@link ChangeTracker.markAppend}).
+ * {@link ChangeTracker.markAppend}); a {@link MapChanges}, a map present there whose entries changed one by one since
+ * (its delta row carries those entries, see {@link ChangeTracker.markMapEntry}).
  */
-export type EntryChange = boolean | number;
+export type EntryChange = boolean | number | MapChanges;
+
+/** A map entry set while present (see {@link ChangeTracker.markMapEntry}). @internal */
+export const MAP_UPDATE = 0;
+/** A map entry set while absent. @internal */
+export const MAP_INSERT = 1;
+/** A map entry deleted while present. @internal */
+export const MAP_DELETE = 2;
+/** How a map entry changes: {@link MAP_UPDATE}, {@link MAP_INSERT} or {@link MAP_DELETE}. @internal */
+export type MapEntryChange = typeof MAP_UPDATE | typeof MAP_INSERT | typeof MAP_DELETE;
 /** keyId → how the key's entry changed since the last snapshot */
 type Dirty = Map<KeyId, EntryChange>;
 /** Changed namespaced entries: namespace → key → how it changed (namespace-major: windows are few, keys many). */
@@ -149,7 +182,7 @@ export class ChangeTracker {
         const present = (this.cols[i] as Map<KeyId, unknown>).has(id);
         d.set(id, present);
         this.changed(1, present);
-      } else if (typeof was === 'number') d.set(id, true); // appended to, now changed otherwise: written whole
+      } else if (was !== true && was !== false) d.set(id, true); // appended to or changed by entries, now otherwise: whole
       return;
     }
     const d = this.entriesOf(i, ns);
@@ -159,7 +192,37 @@ export class ChangeTracker {
       const present = this.namespaced.has(i, id, ns);
       d.set(id, present);
       this.changed(1, present);
-    } else if (typeof was === 'number') d.set(id, true);
+    } else if (was !== true && was !== false) d.set(id, true);
+  }
+
+  /**
+   * Records that the entry `mapKey` of the map of state `i` at (id, ns), which exists and has `size` entries, is about
+   * to change (`change`). While the map changes only so, entry by entry, the next delta writes only those entries (a
+   * patch row, docs/SEMANTICS.md §6.3): a big map changed a little between checkpoints is not written whole each time.
+   * Such changes do not count towards saturation; once more entries changed than twice the map's size (many inserted
+   * and deleted again), the map is written whole.
+   */
+  markMapEntry(i: number, id: KeyId, ns: Namespace, mapKey: KeyId, change: MapEntryChange, size: number): void {
+    const d = ns === '' ? (this.dirty[i] as Dirty) : this.entriesOf(i, ns);
+    if (d === undefined) return;
+    let c = d.get(id);
+    if (c === undefined) {
+      d.set(id, (c = new MapChanges()));
+      this.changes++;
+    } else if (!(c instanceof MapChanges)) return; // written whole anyway
+    const keys = c.keys;
+    const flags = keys.get(mapKey);
+    if (change === MAP_UPDATE) {
+      // (first change of an entry present now: it was present at the last snapshot)
+      if (flags === undefined) keys.set(mapKey, MAP_PERSISTED);
+    } else if (change === MAP_DELETE) {
+      keys.set(mapKey, flags === undefined ? MAP_PERSISTED : flags & MAP_PERSISTED);
+    } else {
+      // to the end, as the map moves it (absent now and not changed since: absent at the last snapshot too)
+      if (flags !== undefined) keys.delete(mapKey);
+      keys.set(mapKey, (flags === undefined ? 0 : flags & MAP_PERSISTED) | MAP_MOVED);
+    }
+    if (keys.size > 2 * size + 16) d.set(id, true);
   }
 
   /**
@@ -215,7 +278,7 @@ export class ChangeTracker {
       else if (was === undefined) {
         d.set(id, true);
         this.changed(1, true);
-      } else if (typeof was === 'number') d.set(id, true);
+      } else if (was !== true) d.set(id, true);
       return;
     }
     this.mark(i, id, ns);
