@@ -897,4 +897,20 @@ describe('serialization error paths point into the user value', () => {
     });
     expect(() => r.h.snapshot()).toThrow("p: state 'm' of key \"k\" cannot be serialized for a checkpoint: a function cannot be serialized at <value of entry 0>.f.");
   });
+
+  it('in a delta\'s append or patch row: the place in the whole list or map', () => {
+    const r = stateRig({ l: listState<unknown>(), m: mapState<string, unknown>() }, 'p');
+    r.run((s) => {
+      s.l.addAll([1, 2, 3]);
+      ['a', 'b', 'c', 'd'].forEach((k) => s.m.set(k, k));
+    });
+    r.h.snapshot();
+    r.run((s) => s.l.add(Symbol('bad')));
+    expect(() => r.h.snapshot()).toThrow("p: state 'l' of key \"k\" cannot be serialized for a checkpoint: a symbol cannot be serialized at [3].");
+    const m = stateRig({ m: mapState<string, unknown>() }, 'p');
+    m.run((s) => ['a', 'b', 'c', 'd'].forEach((k) => s.m.set(k, k)));
+    m.h.snapshot();
+    m.run((s) => s.m.set('c', { f: () => 0 }));
+    expect(() => m.h.snapshot()).toThrow("p: state 'm' of key \"k\" cannot be serialized for a checkpoint: a function cannot be serialized at <value of entry 2>.f.");
+  });
 });

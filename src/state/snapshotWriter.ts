@@ -314,20 +314,26 @@ export class SnapshotWriter {
       }
       w.rewind(at);
     }
-    const payload = ttl ? [APPEND_TTL, (items as TtlItem<unknown>[]).map((x) => [x.v, x.t])] : [APPEND, items];
-    if (!writeCodecJson(w, payload, 0)) {
-      w.rewind(at);
-      let text: string;
-      try {
-        text = encodeValue(payload);
-      } catch (err) {
-        // the whole list has the item that failed: its error names the item's index in the list
-        this.valueText(i, id, v, this.payload(i, v));
-        throw err;
-      }
-      w.text(text);
-    }
+    this.writeChange(w, i, id, v, ttl ? [APPEND_TTL, (items as TtlItem<unknown>[]).map((x) => [x.v, x.t])] : [APPEND, items]);
     w.endRaw();
+  }
+
+  /**
+   * Writes the payload of an append or patch row of value `v` (the list or map it changes). A part that cannot be
+   * serialized is reported as for the whole value: its error names the item's place in it.
+   */
+  private writeChange(w: ChunkWriter, i: number, id: KeyId, v: unknown, payload: unknown[]): void {
+    const at = w.position;
+    if (writeCodecJson(w, payload, 0)) return;
+    w.rewind(at);
+    let text: string;
+    try {
+      text = encodeValue(payload);
+    } catch (err) {
+      this.valueText(i, id, v, this.payload(i, v));
+      throw err;
+    }
+    w.text(text);
   }
 
   /**
@@ -362,20 +368,7 @@ export class SnapshotWriter {
     w.begin(this.groupOfId(id));
     this.writePath(w, i, id, ns);
     w.rawValue();
-    const payload = [ttl ? MAP_PATCH_TTL : MAP_PATCH, ops];
-    const valueAt = w.position;
-    if (!writeCodecJson(w, payload, 0)) {
-      w.rewind(valueAt);
-      let text: string;
-      try {
-        text = encodeValue(payload);
-      } catch (err) {
-        // the whole map has the entry that failed: its error names the entry's place in the map
-        this.valueText(i, id, m, this.payload(i, m));
-        throw err;
-      }
-      w.text(text);
-    }
+    this.writeChange(w, i, id, m, [ttl ? MAP_PATCH_TTL : MAP_PATCH, ops]);
     w.endRaw();
     // (the values its updates and deletions replace are dead weight in the chain, about as large as those ops)
     churn.deleteBytes += Math.round(((w.size - at) * replacing) / ops.length);
