@@ -257,6 +257,22 @@ describe('incremental snapshots', () => {
     expect([...(r.h.restore(r.h.snapshot()).state('k', 'm') as Map<number, number>)]).toStrictEqual([...expected]);
   });
 
+  it('state restored into another TTL form (TTL configured since) is rewritten whole by the next snapshot: items appended later keep their times', () => {
+    // (from a review: the list `[a]` without times, then `b` appended under TTL, folded into a list without times:
+    // every restore stamped both anew, and they never expired)
+    type S = { l: ListStateDescriptor<string> };
+    const op = (ttl: boolean) => process<(s: import('../src/index.js').StateHandles<S>) => unknown, string, unknown, S>({ name: 'op', state: { l: ttl ? listState({ ttl: { ms: 1_000 } }) : listState() }, onElement(f, ctx) { ctx.emit(f(ctx.state)); } });
+    const h1 = harness(op(false));
+    rigOf<S>(h1).run((s) => s.l.add('a'));
+    const h2 = harness(op(true), { processingTime: 1_000, restore: h1.snapshot() });
+    rigOf<S>(h2).at(1_500).run((s) => s.l.add('b'));
+    const cp = h2.snapshot();
+    expect(cp.latest.get('op')?.entries.map((e) => e.value)).toStrictEqual(['[1,[["a",1000],["b",1500]]]']);
+    const h3 = rigOf<S>(harness(op(true), { processingTime: 1_600, restore: cp }));
+    expect(h3.at(2_100).run((s) => s.l.get())).toStrictEqual(['b']);
+    expect(h3.at(2_550).run((s) => s.l.get())).toStrictEqual([]);
+  });
+
   it('a list that grows by an item per snapshot writes an item per snapshot (not the whole list each time)', () => {
     const r = stateRig({ l: listState<number>() });
     r.run((s) => s.l.add(0));

@@ -62,6 +62,8 @@ export function restoreBackend(
   b.tracking = false;
   const now = b.now();
   const pendingTimers: { key: Key; domain: 'event' | 'processing'; ns: Namespace; ts: number; seq: number }[] = [];
+  /** Entries restored into another TTL form than they were written in: (state, key id, namespace). */
+  let reformed: [number, KeyId, Namespace][] | undefined;
   for (const se of merged.entries) {
     const raw = rawPayloadOf(se);
     if (raw === undefined && se.value === undefined) continue;
@@ -105,6 +107,10 @@ export function restoreBackend(
     b.setCurrentKey(key);
     b.ns = ns;
     b.put(i, fill(d, payload as [0 | 1, unknown, number?], now));
+    // written with TTL times and restored without, or the other way (TTL configured otherwise since): rewritten whole
+    // by the next snapshot, so that the chain holds the value in its new form (a list appended to, a map patched
+    // later would otherwise fold with the old form, and lose the new items' times)
+    if ((payload as unknown[])[0] !== (d.ttl === undefined ? 0 : 1)) (reformed ??= []).push([i, b.id as KeyId, ns]);
   }
   pendingTimers.sort((x, y) => x.ts - y.ts || x.seq - y.seq);
   // timers keep their registration numbers: the entries of keys whose timers do not change again stay in the
@@ -119,6 +125,7 @@ export function restoreBackend(
   }
   b.timerSeq = nextSeq;
   b.tracker.trackAfterRestore();
+  if (reformed !== undefined) for (const [i, id, ns] of reformed) b.tracker.mark(i, id, ns);
   b.key = undefined;
   b.ns = '';
 }
