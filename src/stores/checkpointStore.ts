@@ -59,12 +59,18 @@ interface OperatorManifest {
 
 /** A checkpoint's manifest: its meta, and per operator what is needed to read and check its chunks. */
 interface Manifest extends CheckpointMeta {
-  readonly format: typeof MANIFEST_FORMAT;
+  readonly format: typeof MANIFEST_FORMAT | typeof MANIFEST_FORMAT_1;
   readonly operators: readonly OperatorManifest[];
   readonly sources: readonly string[];
   readonly sink?: string;
 }
-const MANIFEST_FORMAT = 'tidewater-checkpoint/1';
+/**
+ * The manifest format written: 2 since deltas may hold append and patch rows (`src/checkpoints/deltaRows.ts`), which a
+ * reader of format 1 would take for whole values — it refuses a manifest of format 2 instead (the checkpoint is
+ * unusable to it). Manifests of format 1 are read as ever.
+ */
+const MANIFEST_FORMAT = 'tidewater-checkpoint/2';
+const MANIFEST_FORMAT_1 = 'tidewater-checkpoint/1';
 const SAVEPOINT_FORMAT = 'tidewater-savepoint';
 const SAVEPOINT_VERSION = 1;
 
@@ -146,11 +152,24 @@ class JobKeys {
 function parseManifest(text: string): Manifest | undefined {
   try {
     const m = JSON.parse(text) as Partial<Manifest> | null;
-    if (m === null || typeof m !== 'object' || m.format !== MANIFEST_FORMAT || !isIndex(m.id) || !Array.isArray(m.operators)) return undefined;
+    if (m === null || typeof m !== 'object' || (m.format !== MANIFEST_FORMAT && m.format !== MANIFEST_FORMAT_1) || !isIndex(m.id) || !Array.isArray(m.operators)) return undefined;
     return m as Manifest;
   } catch {
     return undefined;
   }
+}
+
+/** Why a manifest that {@link parseManifest} refused is unreadable: one of a format this code does not know, or broken. */
+function unreadableManifest(text: string): string {
+  let format: unknown;
+  try {
+    format = (JSON.parse(text) as { format?: unknown } | null)?.format;
+  } catch {
+    format = undefined;
+  }
+  return typeof format === 'string' && format !== MANIFEST_FORMAT && format !== MANIFEST_FORMAT_1
+    ? `unreadable manifest: its format ${JSON.stringify(format)} is not one this version of tidewater reads (${MANIFEST_FORMAT_1}, ${MANIFEST_FORMAT}): a newer version wrote it`
+    : 'unreadable manifest';
 }
 
 /**
@@ -411,7 +430,7 @@ class CheckpointStore implements StateStore {
     if (f?.marker === undefined) return new Unusable('torn', 'torn: no completion marker (the write never completed)');
     if (f.manifest === undefined) return new Unusable('missing-part', 'missing manifest');
     if (!checksumMatches(f.manifest, f.marker)) return new Unusable('checksum-mismatch', 'checksum mismatch in manifest');
-    return parseManifest(f.manifest) ?? new Unusable('unreadable', 'unreadable manifest');
+    return parseManifest(f.manifest) ?? new Unusable('unreadable', unreadableManifest(f.manifest));
   }
 
   /** Reads and checks every chunk of a checkpoint. */
