@@ -13,14 +13,16 @@
  * - `mergeStreams` (exactly-once): one input delivers its records and a barrier every 10 before the other input
  *   delivers any barrier, then the other delivers them one by one (each releases one stretch of what is held);
  * - a long window's element list (tumbling 1 day, `processWindow`, four keys) with an incremental snapshot every
- *   100 elements: each delta appends the elements added since (it wrote the whole lists before).
+ *   100 elements: each delta appends the elements added since (it wrote the whole lists before);
+ * - one key's map state of N entries, each set again in turn, an incremental snapshot every 100 sets: each delta
+ *   patches the entries set since (it wrote the whole map before).
  *
  * The watermark stays below every element until the end, then passes everything (all sessions fire, all buckets go),
  * but in the second slicing case.
  */
 import { pipe, Subject, type Observable } from 'rxjs';
-import { barrier, count, mergeStreams, record, sessionWindows, tumblingWindows, type StreamElement } from '../src/index.js';
-import { aggregate, intervalJoin, processWindow, window } from '../operators/index.js';
+import { barrier, count, mapState, mergeStreams, record, sessionWindows, tumblingWindows, type StreamElement } from '../src/index.js';
+import { aggregate, intervalJoin, process, processWindow, window } from '../operators/index.js';
 import { harness, twoInputHarness } from '../testing/index.js';
 
 type E = [string, number];
@@ -100,6 +102,30 @@ function longWindowSnapshots(n: number): number {
   return ms;
 }
 
+function bigMapSnapshots(n: number): number {
+  const state = { m: mapState<number, number>() };
+  const h = harness(
+    process<number, string, number, typeof state>({
+      name: 'p',
+      state,
+      onElement(v, ctx) {
+        if (v < 0) for (let k = 0; k < n; k++) ctx.state.m.set(k, k);
+        else ctx.state.m.set(v % n, v);
+      },
+    }),
+  );
+  const t0 = performance.now();
+  h.record(-1, 0, 'k');
+  h.snapshot();
+  for (let t = 0; t < n; t++) {
+    h.record(t, t, 'k');
+    if (t % 100 === 99) h.snapshot();
+  }
+  const ms = performance.now() - t0;
+  if ((h.state('k', 'm') as Map<number, number>).get(n - 1) !== n - 1) throw new Error('busy-key: the map lost its entries');
+  return ms;
+}
+
 function aheadByBarriers(n: number): number {
   const a = new Subject<StreamElement<number, string>>();
   const b = new Subject<StreamElement<number, string>>();
@@ -131,6 +157,7 @@ const CASES: readonly { readonly name: string; readonly n: number; readonly run:
   { name: 'slicing operator, the watermark in steps', n: 100_000, run: (n) => slices(n, 'watermark steps') },
   { name: 'mergeStreams, one input N / 10 barriers ahead', n: 100_000, run: (n) => aheadByBarriers(n) },
   { name: 'long window lists, a snapshot every 100 elements', n: 40_000, run: (n) => longWindowSnapshots(n) },
+  { name: "one key's map of N entries, a snapshot every 100 sets", n: 40_000, run: (n) => bigMapSnapshots(n) },
 ];
 
 /** Runs every case at N and 2 N; returns the markdown table. */
