@@ -642,6 +642,65 @@ describe('property: a map changed entry by entry, snapshots (patch rows) and res
   });
 });
 
+describe('property: TTL lists and maps, expiring between snapshots (append rows that drop, patch rows that delete), read back as a model says', () => {
+  type Op = { t: 'add'; v: number } | { t: 'put'; k: number; v: number } | { t: 'advance'; ms: number } | { t: 'snapshot' } | { t: 'restore'; json: boolean };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ t: fc.constant('add' as const), v: fc.integer({ min: 0, max: 99 }) }) },
+    { weight: 5, arbitrary: fc.record({ t: fc.constant('put' as const), k: fc.integer({ min: 0, max: 40 }), v: fc.integer({ min: 0, max: 99 }) }) },
+    { weight: 3, arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 400 }) }) },
+    { weight: 3, arbitrary: fc.constant({ t: 'snapshot' as const }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('restore' as const), json: fc.boolean() }) },
+  );
+  type S = { l: ListStateDescriptor<number>; m: MapStateDescriptor<number, number> };
+  const state = (): S => ({ l: listState<number>({ ttl: { ms: 1_000 } }), m: mapState<number, number>({ ttl: { ms: 1_000 } }) });
+
+  it('for random sequences', () => {
+    let dropping = 0;
+    let deleting = 0;
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 30, maxLength: 150 }), (ops) => {
+        let now = 0;
+        let r = stateRig<S>(state());
+        // the same operations and snapshots, never restored
+        const whole = stateRig<S>(state());
+        const list: [number, number][] = []; // [value, written at]
+        const map = new Map<number, [number, number]>();
+        let snapshotted = false;
+        for (const o of ops) {
+          if (o.t === 'add') {
+            for (const x of [r, whole]) x.at(now).run((s) => s.l.add(o.v));
+            list.push([o.v, now]);
+          } else if (o.t === 'put') {
+            for (const x of [r, whole]) x.at(now).run((s) => s.m.set(o.k, o.v));
+            // (an expired entry set again is a new one: at the end)
+            if ((map.get(o.k)?.[1] ?? Infinity) + 1_000 <= now) map.delete(o.k);
+            map.set(o.k, [o.v, now]);
+          } else if (o.t === 'advance') now += o.ms;
+          else if (o.t === 'snapshot') {
+            whole.at(now).h.snapshot();
+            const rows = (r.at(now).h.snapshot().latest.get('rig')?.entries ?? []).map((e) => e.value ?? '');
+            dropping += rows.filter((v) => /^\[3,.*,\d+\]$/.test(v)).length;
+            deleting += rows.filter((v) => v.startsWith('[5,') && /\[\d+\]/.test(v)).length;
+            snapshotted = true;
+          } else if (snapshotted) {
+            whole.at(now).h.snapshot();
+            const cp = r.at(now).h.snapshot();
+            r = rigOf<S>(harness(process<(s: import('../src/index.js').StateHandles<S>) => unknown, string, unknown, S>({ name: 'rig', state: state(), onElement(f, ctx) { ctx.emit(f(ctx.state)); } }), { processingTime: now, restore: o.json ? viaJson(cp) : cp }) as never);
+          }
+        }
+        const alive = (t: number): boolean => t + 1_000 > now;
+        expect(r.at(now).run((s) => s.l.get())).toStrictEqual(list.filter(([, t]) => alive(t)).map(([v]) => v));
+        const entries = r.run((s) => s.m.entries());
+        expect(entries).toStrictEqual([...map].filter(([, [, t]]) => alive(t)).map(([k, [v]]) => [k, v]));
+        expect(entries).toStrictEqual(whole.at(now).run((s) => s.m.entries()));
+      }),
+      { numRuns: 200 },
+    );
+    // (the sequences do make rows that drop expired items and delete expired entries)
+    expect([dropping > 50, deleting > 10]).toStrictEqual([true, true]);
+  });
+});
+
 describe('property: state operations, snapshots and restores read back what a plain Map says', () => {
   const keys = ['a', 'b', 'c'] as const;
   type Op =

@@ -10,8 +10,9 @@ import { rawEntry, rawPayloadOf, type SnapshotEntry } from './snapshot.js';
 
 /**
  * The first item of an append row's payload (`[2, items]`): items to append to the list state the entry's path names;
- * {@link APPEND_TTL} for items with their TTL times (`[3, [[item, time], …]]`). A value payload starts with 0 or 1
- * (without or with TTL).
+ * {@link APPEND_TTL} for items with their TTL times (`[3, [[item, time], …]]`). A third item, when there, is how many
+ * items to drop from the front of the list first (expired under TTL: `[3, items, 2]`). A value payload starts with 0
+ * or 1 (without or with TTL).
  *
  * @example
  * ```ts
@@ -86,6 +87,8 @@ interface OwnEntry {
   readonly payload: [number, unknown[]];
   index: Map<KeyId, number> | undefined;
   holes: number;
+  /** a list's items before this index are dropped (cut off by {@link DeltaFold.finish}) */
+  start: number;
 }
 
 /**
@@ -124,7 +127,7 @@ export class DeltaFold {
         throw new Error(`mergeSnapshots: operator ${this.operator}: the ${what} of ${e.path} follows an entry that is not a ${list ? 'list' : 'map'}`);
       }
       const payload: [number, unknown[]] = [baseFlag, baseItems.slice()];
-      own = { entry: rawEntry(base.keyGroup, e.path, payload), payload, index: undefined, holes: 0 };
+      own = { entry: rawEntry(base.keyGroup, e.path, payload), payload, index: undefined, holes: 0, start: 0 };
       this.own.set(e.path, own);
       table.set(e.path, own.entry);
     }
@@ -133,6 +136,11 @@ export class DeltaFold {
     const untime = own.payload[0] === 0 && timed;
     if (list) {
       const into = own.payload[1];
+      const dropped = change[2] ?? 0;
+      if (!(typeof dropped === 'number' && Number.isSafeInteger(dropped) && dropped >= 0 && own.start + dropped <= into.length)) {
+        throw new Error(`mergeSnapshots: operator ${this.operator}: the append row of ${e.path} drops ${describeValue(dropped)} items of a list of ${into.length - own.start}`);
+      }
+      own.start += dropped;
       if (untime) for (const x of items) into.push((x as unknown[])[0]);
       else for (const x of items) into.push(x);
     } else this.patch(own, items, untime);
@@ -178,11 +186,11 @@ export class DeltaFold {
     }
   }
 
-  /** Ends the fold: the maps' deleted entries go (a map left without any, from the table). */
+  /** Ends the fold: the lists' dropped items and the maps' deleted entries go (a value left empty, from the table). */
   finish(table: Map<string, SnapshotEntry>): void {
     for (const [path, own] of this.own) {
-      if (own.holes === 0 || table.get(path) !== own.entry) continue;
-      const kept = own.payload[1].filter((x) => x !== undefined);
+      if ((own.holes === 0 && own.start === 0) || table.get(path) !== own.entry) continue;
+      const kept = own.holes > 0 ? own.payload[1].filter((x) => x !== undefined) : own.payload[1].slice(own.start);
       if (kept.length === 0) table.delete(path);
       else own.payload[1] = kept;
     }

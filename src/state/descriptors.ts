@@ -198,7 +198,7 @@ export interface MapState<MK extends Key, MV> {
   entries(): [MK, MV][];
   keys(): MK[];
   values(): MV[];
-  /** Number of (unexpired) entries. */
+  /** Number of (unexpired) entries: O(1) without TTL; with TTL, a read of every entry (expired ones dropped, as `entries()`). */
   readonly size: number;
   clear(): void;
 }

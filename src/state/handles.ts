@@ -317,7 +317,17 @@ class MapHandle<MK extends Key, MV> implements MapState<MK, MV> {
     // (an array key is kept as a copy, and handed out as one: its id was taken now, and a caller that changes its
     // array later must change neither the live entry's key nor what a checkpoint writes for it)
     const item: MapItem<MK, MV> = { k: copyOfKey(key), v: value, t: this.ttl === undefined ? 0 : this.b.now() };
-    const m = this.map();
+    let m = this.map();
+    const ttl = this.ttl;
+    if (m !== undefined && ttl !== undefined) {
+      // an expired entry is gone, whether a cleanup removed it yet or not: set again, it is a new entry, at the end
+      // (the map's order does not depend on when cleanups ran — nor, then, on where a job was restored)
+      const old = m.get(id);
+      if (old !== undefined && old.t + ttl.ms <= item.t) {
+        this.drop(m, [id]);
+        m = this.map();
+      }
+    }
     if (m === undefined) this.b.put(this.idx, new Map([[id, item]]));
     else {
       if (this.b.tracking) this.b.trackMapEntry(this.idx, id, m.has(id) ? MAP_UPDATE : MAP_INSERT, m.size);
@@ -344,6 +354,8 @@ class MapHandle<MK extends Key, MV> implements MapState<MK, MV> {
     return this.items().map((x) => x.v);
   }
   get size(): number {
+    // (without TTL the map's own count; with TTL, counting what is unexpired reads every entry, as entries() does)
+    if (this.ttl === undefined) return this.map()?.size ?? 0;
     return this.items().length;
   }
   clear(): void {

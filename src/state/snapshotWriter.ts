@@ -7,7 +7,7 @@ import type { Namespace, Timer } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import { encodeValue, hasOnlyItems, isPlainNumber, UnserializableValueError } from './codec.js';
 import type { StateDescriptor, StateKind } from './descriptors.js';
-import { MAP_MOVED, MAP_PERSISTED, MapChanges, type EntryChange } from './tracking.js';
+import { ListChanges, MAP_MOVED, MAP_PERSISTED, MapChanges, type EntryChange } from './tracking.js';
 import { UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
 import { writeCodecJson } from './valueWriter.js';
 
@@ -193,7 +193,7 @@ export class SnapshotWriter {
       const col = b.cols[i] as Map<KeyId, unknown>;
       for (const [id, was] of tracker.dirty[i] as Map<KeyId, EntryChange>) {
         const v = col.get(id);
-        if (typeof was === 'number' && v !== undefined) this.appendRow(out, i, id, '', v as unknown[], was);
+        if ((typeof was === 'number' || was instanceof ListChanges) && v !== undefined) this.appendRow(out, churn, i, id, '', v as unknown[], was);
         else if (was instanceof MapChanges && v !== undefined) this.mapEntriesRow(out, churn, i, id, '', v as Map<KeyId, MapItem<Key, unknown>>, was);
         else if (was) {
           const at = out.size;
@@ -208,7 +208,7 @@ export class SnapshotWriter {
       for (const [ns, m] of tracker.nsDirty[i] as Map<Namespace, Map<KeyId, EntryChange>>) {
         for (const [id, was] of m) {
           const v = b.namespaced.get(i, id, ns);
-          if (typeof was === 'number' && v !== undefined) this.appendRow(out, i, id, ns, v as unknown[], was);
+          if ((typeof was === 'number' || was instanceof ListChanges) && v !== undefined) this.appendRow(out, churn, i, id, ns, v as unknown[], was);
           else if (was instanceof MapChanges && v !== undefined) this.mapEntriesRow(out, churn, i, id, ns, v as Map<KeyId, MapItem<Key, unknown>>, was);
           else if (was) {
             const at = out.size;
@@ -294,28 +294,37 @@ export class SnapshotWriter {
   }
 
   /**
-   * Writes the append row of the list of state `i` at (id, ns), appended to since the last snapshot: the items of
-   * `v` from `from` on, as the payload `[2, items]` (`[3, [[item, time], …]]` with TTL), which a restore appends to
-   * the list the chain has (`mergeSnapshots`; docs/SEMANTICS.md §6.3).
+   * Writes the append row of the list of state `i` at (id, ns), appended to since the last snapshot (`change`: the
+   * index its new items start at, or with items dropped at its front too, a {@link ListChanges}): the new items of
+   * `v`, as the payload `[2, items]` (`[3, [[item, time], …]]` with TTL), `[2, items, dropped]` when items were
+   * dropped; a restore drops that many from the front of the list the chain has, then appends (`mergeSnapshots`;
+   * docs/SEMANTICS.md §6.3).
    */
-  private appendRow(w: ChunkWriter, i: number, id: KeyId, ns: Namespace, v: readonly unknown[], from: number): void {
+  private appendRow(w: ChunkWriter, churn: MutableChurn, i: number, id: KeyId, ns: Namespace, v: readonly unknown[], change: number | ListChanges): void {
+    const from = typeof change === 'number' ? change : change.from;
+    const dropped = typeof change === 'number' ? 0 : change.dropped;
+    const at = w.size;
     w.begin(this.groupOfId(id));
     this.writePath(w, i, id, ns);
     w.rawValue();
     const ttl = (this.b.descriptors[i] as StateDescriptor).ttl !== undefined;
     const items = v.slice(from);
-    const at = w.position;
+    const valueAt = w.position;
+    let fast = false;
     if (!ttl) {
       w.ascii(`[${APPEND},`);
       if (w.numbers(items)) {
-        w.ascii(']');
-        w.endRaw();
-        return;
-      }
-      w.rewind(at);
+        w.ascii(dropped > 0 ? `,${dropped}]` : ']');
+        fast = true;
+      } else w.rewind(valueAt);
     }
-    this.writeChange(w, i, id, v, ttl ? [APPEND_TTL, (items as TtlItem<unknown>[]).map((x) => [x.v, x.t])] : [APPEND, items]);
+    if (!fast) {
+      const add = ttl ? (items as TtlItem<unknown>[]).map((x) => [x.v, x.t]) : items;
+      this.writeChange(w, i, id, v, dropped > 0 ? [ttl ? APPEND_TTL : APPEND, add, dropped] : [ttl ? APPEND_TTL : APPEND, add]);
+    }
     w.endRaw();
+    // (the items it drops are dead weight in the chain: about as large as the items it appends, each)
+    if (dropped > 0) churn.deleteBytes += Math.round((dropped * (w.size - at)) / Math.max(1, items.length));
   }
 
   /**

@@ -49,13 +49,32 @@ export class MapChanges {
 }
 
 /**
+ * A list present at the last snapshot that has, since, lost `dropped` items at its front (expired under TTL) and had
+ * items appended: its items before `from` are the ones the last snapshot has after those `dropped` (its delta row
+ * drops and appends, see {@link ChangeTracker.markDropFront}).
+ *
+ * @example
+ * ```ts
+ * const change = new ListChanges(2, 5); // 2 dropped at the front; items from index 5 on are new
+ * ```
+ * @internal
+ */
+export class ListChanges {
+  constructor(
+    readonly dropped: number,
+    readonly from: number,
+  ) {}
+}
+
+/**
  * How an entry changed since the last snapshot, recorded at its first change after it: `false`, absent from the last
  * snapshot (created since); `true`, present there (changed or removed since); a number `n`, a list present there with
  * its first `n` items, only appended to since (its delta row carries the items after them, see
- * {@link ChangeTracker.markAppend}); a {@link MapChanges}, a map present there whose entries changed one by one since
- * (its delta row carries those entries, see {@link ChangeTracker.markMapEntry}).
+ * {@link ChangeTracker.markAppend}); a {@link ListChanges}, such a list that also lost items at its front; a
+ * {@link MapChanges}, a map present there whose entries changed one by one since (its delta row carries those
+ * entries, see {@link ChangeTracker.markMapEntry}).
  */
-export type EntryChange = boolean | number | MapChanges;
+export type EntryChange = boolean | number | ListChanges | MapChanges;
 
 /** A map entry set while present (see {@link ChangeTracker.markMapEntry}). @internal */
 export const MAP_UPDATE = 0;
@@ -237,6 +256,24 @@ export class ChangeTracker {
     if (d === undefined || d.has(id)) return;
     d.set(id, from);
     this.changes++;
+  }
+
+  /**
+   * Records that the first `count` items of the list of state `i` at (id, ns), which exists and has `length` items
+   * now, more than `count`, are about to be dropped (expired under TTL, `src/state/ttl.ts`): while the list is changed
+   * only so and by appends, its delta row drops that many and appends the new items — a list kept as a window of
+   * recent items is not written whole at each snapshot. Dropping into the items appended since writes it whole.
+   */
+  markDropFront(i: number, id: KeyId, ns: Namespace, count: number, length: number): void {
+    const d = ns === '' ? (this.dirty[i] as Dirty) : this.entriesOf(i, ns);
+    if (d === undefined) return;
+    const was = d.get(id);
+    // (first change since the last snapshot: every item now is one the snapshot has)
+    const dropped = was === undefined ? 0 : was instanceof ListChanges ? was.dropped : typeof was === 'number' ? 0 : -1;
+    const from = was === undefined ? length : was instanceof ListChanges ? was.from : typeof was === 'number' ? was : -1;
+    if (dropped < 0) return; // written whole anyway
+    if (was === undefined) this.changes++;
+    d.set(id, count < from ? new ListChanges(dropped + count, from - count) : true);
   }
 
   /**

@@ -3,7 +3,8 @@ import type { KeyId } from '../keys/keyId.js';
 import type { Namespace } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import type { StateDescriptor } from './descriptors.js';
-import { keepOnly, type MapItem, type TtlBox, type TtlItem } from './handles.js';
+import type { MapItem, TtlBox, TtlItem } from './handles.js';
+import { MAP_DELETE, MapChanges, type EntryChange } from './tracking.js';
 
 /**
  * Cleanup of expired TTL state (docs/SEMANTICS.md §6.2) at snapshot time, for a `KeyedStateBackend` with TTL'd states:
@@ -22,6 +23,11 @@ import { keepOnly, type MapItem, type TtlBox, type TtlItem } from './handles.js'
 export class TtlCleanup {
   /** per state: where the rotating pass over its keys goes on */
   private readonly cursors: (Iterator<KeyId> | undefined)[];
+  /**
+   * per state: what the rotating pass spent beyond its batch (a list or map costs its entries): taken from the next
+   * passes' batches, so that a big value costs about a batch per snapshot on average, not its size at every snapshot
+   */
+  private readonly overspent: number[];
 
   /** `batch`: how many keys one incremental snapshot checks, per TTL'd state. */
   constructor(
@@ -29,37 +35,50 @@ export class TtlCleanup {
     private readonly batch: number,
   ) {
     this.cursors = b.names.map(() => undefined);
+    this.overspent = b.names.map(() => 0);
   }
 
-  /** Drops expired TTL data of state `i` at (id, ns): the whole value, or list elements / map entries. */
-  expire(i: number, id: KeyId, ns: Namespace, now: number): void {
+  /**
+   * Drops expired TTL data of state `i` at (id, ns): the whole value, or list elements / map entries (each map entry
+   * dropped tracked on its own: the next delta deletes those, see `ChangeTracker.markMapEntry`). Returns how many
+   * items or entries it looked at.
+   */
+  expire(i: number, id: KeyId, ns: Namespace, now: number): number {
     const b = this.b;
     const d = b.descriptors[i] as StateDescriptor;
     const ttl = d.ttl;
-    if (ttl === undefined) return;
+    if (ttl === undefined) return 0;
     const v = ns === '' ? (b.cols[i] as Map<KeyId, unknown>).get(id) : b.namespaced.get(i, id, ns);
-    if (v === undefined) return;
+    if (v === undefined) return 0;
     if (d.kind === 'list') {
       const items = v as TtlItem<unknown>[];
-      const alive = items.filter((x) => x.t + ttl.ms > now);
-      if (alive.length === items.length) return;
-      if (alive.length === 0) b.removeAt(i, id, ns);
+      // the items' times never decrease along the list (an add stamps now, a refresh stamps every live item now): the
+      // expired ones are a prefix, found by looking at it and the first live item
+      let expired = 0;
+      while (expired < items.length && (items[expired] as TtlItem<unknown>).t + ttl.ms <= now) expired++;
+      if (expired === 0) return 1;
+      if (expired === items.length) b.removeAt(i, id, ns);
       else {
-        if (b.tracking) b.tracker.mark(i, id, ns);
-        keepOnly(items, alive);
+        if (b.tracking) b.tracker.markDropFront(i, id, ns, expired, items.length);
+        items.splice(0, expired);
       }
-    } else if (d.kind === 'map') {
+      return expired + 1;
+    }
+    if (d.kind === 'map') {
       const m = v as Map<KeyId, MapItem<Key, unknown>>;
-      const gone = [...m].filter(([, x]) => x.t + ttl.ms <= now);
-      if (gone.length === 0) return;
+      const gone: KeyId[] = [];
+      for (const [k, x] of m) if (x.t + ttl.ms <= now) gone.push(k);
       if (gone.length === m.size) b.removeAt(i, id, ns);
       else {
-        if (b.tracking) b.tracker.mark(i, id, ns);
-        for (const [k] of gone) m.delete(k);
+        for (const k of gone) {
+          if (b.tracking) b.tracker.markMapEntry(i, id, ns, k, MAP_DELETE, m.size);
+          m.delete(k);
+        }
       }
-    } else if ((v as TtlBox).t + ttl.ms <= now) {
-      b.removeAt(i, id, ns);
+      return m.size + gone.length;
     }
+    if ((v as TtlBox).t + ttl.ms <= now) b.removeAt(i, id, ns);
+    return 1;
   }
 
   /** Drops the expired TTL data of a key in state `i`, in every namespace. */
@@ -88,8 +107,12 @@ export class TtlCleanup {
     this.incremental(now);
     for (let i = 0; i < b.descriptors.length && b.tracking; i++) {
       if ((b.descriptors[i] as StateDescriptor).ttl === undefined) continue;
-      for (const id of [...(b.tracker.dirty[i] as ReadonlyMap<KeyId, unknown>).keys()]) this.expire(i, id, '', now);
-      for (const [ns, m] of [...(b.tracker.nsDirty[i] as ReadonlyMap<Namespace, ReadonlyMap<KeyId, unknown>>)]) for (const id of [...m.keys()]) this.expire(i, id, ns, now);
+      // (a map changed entry by entry is left to the rotating pass: checking all its entries here, at every
+      // snapshot, would cost what writing it whole did)
+      for (const [id, was] of [...(b.tracker.dirty[i] as ReadonlyMap<KeyId, EntryChange>)]) if (!(was instanceof MapChanges)) this.expire(i, id, '', now);
+      for (const [ns, m] of [...(b.tracker.nsDirty[i] as ReadonlyMap<Namespace, ReadonlyMap<KeyId, EntryChange>>)]) {
+        for (const [id, was] of [...m]) if (!(was instanceof MapChanges)) this.expire(i, id, ns, now);
+      }
     }
   }
 
@@ -99,16 +122,20 @@ export class TtlCleanup {
     for (let i = 0; i < b.descriptors.length; i++) {
       if ((b.descriptors[i] as StateDescriptor).ttl === undefined) continue;
       const col = b.cols[i] as Map<KeyId, unknown>;
-      let budget = Math.min(this.batch, col.size);
-      while (budget-- > 0) {
+      // (what a pass looked at beyond its batch is taken from the next ones: a big list or map costs about a batch
+      // a snapshot on average, and each key is still reached within a rotation)
+      let budget = Math.min(this.batch, col.size) - (this.overspent[i] as number);
+      let visits = col.size;
+      while (budget > 0 && visits-- > 0) {
         let r = this.cursors[i]?.next();
         if (r === undefined || r.done === true) {
           this.cursors[i] = col.keys();
           r = (this.cursors[i] as Iterator<KeyId>).next();
           if (r.done === true) break;
         }
-        this.expire(i, r.value, '', now);
+        budget -= Math.max(1, this.expire(i, r.value, '', now));
       }
+      this.overspent[i] = budget < 0 ? -budget : 0;
     }
   }
 }
