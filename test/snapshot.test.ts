@@ -273,6 +273,18 @@ describe('incremental snapshots', () => {
     expect(h3.at(2_550).run((s) => s.l.get())).toStrictEqual([]);
   });
 
+  it('a TTL list whose front expired and which was appended to: the row drops the expired items and appends', () => {
+    const r = stateRig({ t: listState<string>({ ttl: { ms: 1_000 } }) });
+    r.at(100).run((s) => s.t.add('x'));
+    r.at(200).run((s) => s.t.add('y'));
+    r.h.snapshot();
+    r.at(1_150).run((s) => s.t.add('w'));
+    // (the snapshot's cleanup drops x, written at 100)
+    const cp = r.h.snapshot();
+    expect(cp.latest.get('rig')?.entries.map((e) => e.value)).toStrictEqual(['[3,[["w",1150]],1]']);
+    expect(r.h.restore(viaJson(cp)).state('k', 't')).toStrictEqual(['y', 'w']);
+  });
+
   it('a list that grows by an item per snapshot writes an item per snapshot (not the whole list each time)', () => {
     const r = stateRig({ l: listState<number>() });
     r.run((s) => s.l.add(0));
@@ -507,6 +519,9 @@ describe('append rows folded by mergeSnapshots', () => {
     const chain = [snap(true, '[0,[1]]'), snap(false, '[2,[2]]')];
     expect(merged(...chain)).toStrictEqual(['[0,[1,2]]']);
     expect(merged(...chain)).toStrictEqual(['[0,[1,2]]']);
+    // a third item drops that many items from the front first (a TTL list's expired prefix), across the chain
+    expect(merged(snap(true, '[1,[[1,10],[2,20],[3,30]]]'), snap(false, '[3,[[4,40]],2]'), snap(false, '[3,[[5,50]],1]'))).toStrictEqual(['[1,[[4,40],[5,50]]]']);
+    expect(() => mergeSnapshots([snap(true, '[0,[1]]'), snap(false, '[2,[2],3]')])).toThrow(`mergeSnapshots: operator op: the append row of ${path} drops 3 items of a list of 1`);
     // a full snapshot is whole values only: a leading 2 there is a value like any other
     expect(merged(snap(true, '[2,[5]]'))).toStrictEqual(['[2,[5]]']);
   });
