@@ -892,84 +892,110 @@ describe('property: a delta writes each changed key\'s timers exactly', () => {
   );
   type Timers = import('../operators/index.js').TimerService;
 
+  const run = (ops: readonly Op[], prefill: number): number => {
+    let patches = 0;
+    const model = new Map<string, Set<number>>(keys.map((k) => [k, new Set<number>()]));
+    let h: Harness<(t: Timers) => void, string, unknown> = harness(
+      process<(t: Timers) => void, string, unknown>({
+        name: 'timers',
+        onElement(f, ctx) {
+          f(ctx.timers);
+        },
+      }),
+    );
+    let watermark = 0;
+    let churned = 100_000;
+    let snapshotted = false;
+    // (many timers per key, far ahead: a few of them change between snapshots, which write those as patches)
+    for (const k of keys) {
+      for (let i = 0; i < prefill; i++) {
+        const ts = 50_000 + i * keys.length + keys.indexOf(k);
+        h.record((t) => t.registerEventTime(ts), 0, k);
+        model.get(k)?.add(ts);
+      }
+    }
+    const check = (of = h): void => {
+      for (const k of keys) {
+        expect(of.timers(k)).toStrictEqual([...(model.get(k) as Set<number>)].sort((p, q) => p - q).map((ts) => ['event', ts, '']));
+      }
+    };
+    for (const o of ops) {
+      const mine = o.t === 'timer' || o.t === 'untimer' || o.t === 'churn' ? (model.get(o.key) as Set<number>) : undefined;
+      switch (o.t) {
+        case 'timer': {
+          // a timestamp of its own per key (keys' offsets differ), after the watermark
+          const ts = watermark + o.after * keys.length + keys.indexOf(o.key as (typeof keys)[number]);
+          h.record((t) => t.registerEventTime(ts), 0, o.key);
+          mine?.add(ts);
+          break;
+        }
+        case 'untimer': {
+          const ts = [...(mine as Set<number>)].sort((p, q) => p - q)[o.nth];
+          if (ts === undefined) break;
+          h.record((t) => t.deleteEventTime(ts), 0, o.key);
+          mine?.delete(ts);
+          break;
+        }
+        case 'churn': {
+          // registered and deleted one after the other, record by record (a timeout reset per record)
+          // (timestamps of their own, beyond any the other ops reach)
+          let ts = (churned += 100);
+          for (let i = 0; i < o.n; i++) {
+            const at = ts;
+            h.record((t) => t.registerEventTime(at), 0, o.key);
+            if (i < o.n - 1 || !o.keep) h.record((t) => t.deleteEventTime(at), 0, o.key);
+            ts += 1;
+          }
+          if (o.keep) mine?.add(ts - 1);
+          break;
+        }
+        case 'wm':
+          watermark += o.by;
+          h.watermark(watermark);
+          for (const set of model.values()) for (const ts of set) if (ts <= watermark) set.delete(ts);
+          break;
+        case 'snapshot': {
+          // what the chain up to here restores (the run goes on with `h`)
+          const cp = h.snapshot({ full: o.full });
+          patches += (cp.latest.get('timers')?.entries ?? []).filter((e) => e.value?.startsWith('[6,') === true).length;
+          check(h.restore(o.full ? cp : viaJson(cp)));
+          snapshotted = true;
+          break;
+        }
+        case 'restore':
+          if (!snapshotted) break;
+          // (right after a snapshot, as the model has no notion of rolling back)
+          h = h.restore(o.json ? viaJson(h.snapshot()) : h.snapshot());
+          h.watermark(watermark);
+          snapshotted = true;
+          check();
+          break;
+      }
+    }
+    check();
+    const again = h.restore(viaJson(h.snapshot()));
+    for (const k of keys) expect(again.timers(k)).toStrictEqual(h.timers(k));
+    return patches;
+  };
+
   it('for random sequences', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
-        const model = new Map<string, Set<number>>(keys.map((k) => [k, new Set<number>()]));
-        let h: Harness<(t: Timers) => void, string, unknown> = harness(
-          process<(t: Timers) => void, string, unknown>({
-            name: 'timers',
-            onElement(f, ctx) {
-              f(ctx.timers);
-            },
-          }),
-        );
-        let watermark = 0;
-        let churned = 100_000;
-        let snapshotted = false;
-        const check = (of = h): void => {
-          for (const k of keys) {
-            expect(of.timers(k)).toStrictEqual([...(model.get(k) as Set<number>)].sort((p, q) => p - q).map((ts) => ['event', ts, '']));
-          }
-        };
-        for (const o of ops) {
-          const mine = o.t === 'timer' || o.t === 'untimer' || o.t === 'churn' ? (model.get(o.key) as Set<number>) : undefined;
-          switch (o.t) {
-            case 'timer': {
-              // a timestamp of its own per key (keys' offsets differ), after the watermark
-              const ts = watermark + o.after * keys.length + keys.indexOf(o.key as (typeof keys)[number]);
-              h.record((t) => t.registerEventTime(ts), 0, o.key);
-              mine?.add(ts);
-              break;
-            }
-            case 'untimer': {
-              const ts = [...(mine as Set<number>)].sort((p, q) => p - q)[o.nth];
-              if (ts === undefined) break;
-              h.record((t) => t.deleteEventTime(ts), 0, o.key);
-              mine?.delete(ts);
-              break;
-            }
-            case 'churn': {
-              // registered and deleted one after the other, record by record (a timeout reset per record)
-              // (timestamps of their own, beyond any the other ops reach)
-              let ts = (churned += 100);
-              for (let i = 0; i < o.n; i++) {
-                const at = ts;
-                h.record((t) => t.registerEventTime(at), 0, o.key);
-                if (i < o.n - 1 || !o.keep) h.record((t) => t.deleteEventTime(at), 0, o.key);
-                ts += 1;
-              }
-              if (o.keep) mine?.add(ts - 1);
-              break;
-            }
-            case 'wm':
-              watermark += o.by;
-              h.watermark(watermark);
-              for (const set of model.values()) for (const ts of set) if (ts <= watermark) set.delete(ts);
-              break;
-            case 'snapshot': {
-              // what the chain up to here restores (the run goes on with `h`)
-              const cp = h.snapshot({ full: o.full });
-              check(h.restore(o.full ? cp : viaJson(cp)));
-              snapshotted = true;
-              break;
-            }
-            case 'restore':
-              if (!snapshotted) break;
-              // (right after a snapshot, as the model has no notion of rolling back)
-              h = h.restore(o.json ? viaJson(h.snapshot()) : h.snapshot());
-              h.watermark(watermark);
-              snapshotted = true;
-              check();
-              break;
-          }
-        }
-        check();
-        const again = h.restore(viaJson(h.snapshot()));
-        for (const k of keys) expect(again.timers(k)).toStrictEqual(h.timers(k));
+        run(ops, 0);
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('for random sequences on keys with 30 timers each (deltas patch them)', () => {
+    let patches = 0;
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 30, maxLength: 80 }), (ops) => {
+        patches += run(ops, 30);
+      }),
+      { numRuns: 150 },
+    );
+    expect(patches).toBeGreaterThan(300);
   });
 });
 

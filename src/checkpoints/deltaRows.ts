@@ -37,10 +37,22 @@ export const APPEND_TTL = 3;
 export const MAP_PATCH = 4;
 /** See {@link MAP_PATCH}. @internal */
 export const MAP_PATCH_TTL = 5;
+/**
+ * The first item of a key's timers patch row (path `["t", key]`, `[6, added, gone]`): timers registered since the
+ * last snapshot, as a whole timers row holds them (`[domain, namespace, timestamp, seq]`), and the registration
+ * numbers (`seq`) of the timers popped or deleted since. A whole timers row is a list of timers (`[[…], …]`).
+ *
+ * @example
+ * ```ts
+ * const row = [TIMERS_PATCH, [[0, '', 5_000, 12]], [3]]; // event timer at 5 000 added, timer 3 gone
+ * ```
+ * @internal
+ */
+export const TIMERS_PATCH = 6;
 
 /** Whether `flag` (a payload's first item) is that of an append or patch row. */
 function changesEntry(flag: unknown): boolean {
-  return flag === APPEND || flag === APPEND_TTL || flag === MAP_PATCH || flag === MAP_PATCH_TTL;
+  return flag === APPEND || flag === APPEND_TTL || flag === MAP_PATCH || flag === MAP_PATCH_TTL || flag === TIMERS_PATCH;
 }
 
 /**
@@ -56,9 +68,12 @@ function changesEntry(flag: unknown): boolean {
 export function changePayloadOf(e: SnapshotEntry): unknown[] | undefined {
   const raw = rawPayloadOf(e);
   if (raw !== undefined) return changesEntry(raw[0]) ? raw : undefined;
-  // (an entry of text — a raw row's entry that crossed a thread as a copy —: `[2,` … `[5,`, of a keyed state's path)
+  // (an entry of text — a raw row's entry that crossed a thread as a copy —: `[2,` … `[5,` of a keyed state's path,
+  // `[6,` of a key's timers)
   const v = e.value;
-  if (v === undefined || v.charCodeAt(0) !== 91 || v.charCodeAt(2) !== 44 || !changesEntry(v.charCodeAt(1) - 48) || !e.path.startsWith('["s",')) return undefined;
+  if (v === undefined || v.charCodeAt(0) !== 91 || v.charCodeAt(2) !== 44) return undefined;
+  const flag = v.charCodeAt(1) - 48;
+  if (!(flag === TIMERS_PATCH ? e.path.startsWith('["t",') : changesEntry(flag) && e.path.startsWith('["s",'))) return undefined;
   const payload: unknown = JSON.parse(v);
   return Array.isArray(payload) ? payload : undefined;
 }
@@ -113,6 +128,10 @@ export class DeltaFold {
   /** Applies row `e` (its payload `change`) to the entry of its path in `table`. */
   apply(table: Map<string, SnapshotEntry>, e: SnapshotEntry, change: readonly unknown[]): void {
     const [flag, items] = change;
+    if (flag === TIMERS_PATCH) {
+      this.patchTimers(table, e, change);
+      return;
+    }
     const list = flag === APPEND || flag === APPEND_TTL;
     const what = list ? 'append row' : 'patch row';
     const base = table.get(e.path);
@@ -186,9 +205,59 @@ export class DeltaFold {
     }
   }
 
+  /**
+   * Applies a key's timers patch: its base is a whole timers row (`[[domain, ns, timestamp, seq], …]`), whose copy the
+   * fold owns (the entry's payload is that list itself); timers found by registration number.
+   */
+  private patchTimers(table: Map<string, SnapshotEntry>, e: SnapshotEntry, change: readonly unknown[]): void {
+    const [, added, gone] = change;
+    const base = table.get(e.path);
+    if (base === undefined) {
+      // (a key whose timers the chain does not have: a patch is only written for a key with timers in the last snapshot)
+      throw new Error(`mergeSnapshots: operator ${this.operator}: the timers patch row of ${e.path} has no timers before it in the chain (a checkpoint of the chain is missing)`);
+    }
+    if (!Array.isArray(added) || !Array.isArray(gone)) throw new Error(`mergeSnapshots: operator ${this.operator}: the timers patch row of ${e.path} is malformed`);
+    let own = this.own.get(e.path);
+    if (own === undefined || own.entry !== base) {
+      const timers = payloadOf(base);
+      const list = timers.slice();
+      own = { entry: rawEntry(base.keyGroup, e.path, list), payload: [TIMERS_PATCH, list], index: undefined, holes: 0, start: 0 };
+      this.own.set(e.path, own);
+      table.set(e.path, own.entry);
+    }
+    const timers = own.payload[1];
+    let index = own.index;
+    if (index === undefined) {
+      index = new Map();
+      for (let k = 0; k < timers.length; k++) index.set((timers[k] as unknown[])[3] as KeyId, k);
+      own.index = index;
+    }
+    for (const seq of gone) {
+      const at = index.get(seq as KeyId);
+      if (at === undefined) continue;
+      timers[at] = undefined;
+      index.delete(seq as KeyId);
+      own.holes++;
+    }
+    for (const t of added) {
+      index.set((t as unknown[])[3] as KeyId, timers.length);
+      timers.push(t);
+    }
+  }
+
   /** Ends the fold: the lists' dropped items and the maps' deleted entries go (a value left empty, from the table). */
   finish(table: Map<string, SnapshotEntry>): void {
     for (const [path, own] of this.own) {
+      if (own.payload[0] === TIMERS_PATCH) {
+        // (in place: the entry's payload is this list)
+        if (own.holes === 0 || table.get(path) !== own.entry) continue;
+        const timers = own.payload[1];
+        let n = 0;
+        for (const t of timers) if (t !== undefined) timers[n++] = t;
+        timers.length = n;
+        if (n === 0) table.delete(path);
+        continue;
+      }
       if ((own.holes === 0 && own.start === 0) || table.get(path) !== own.entry) continue;
       const kept = own.holes > 0 ? own.payload[1].filter((x) => x !== undefined) : own.payload[1].slice(own.start);
       if (kept.length === 0) table.delete(path);

@@ -321,13 +321,13 @@ export class KeyedStateBackend {
 
   deleteTimer(domain: 'event' | 'processing', timestamp: number, ns: Namespace = this.ns): void {
     const t = (domain === 'event' ? this.eventTimers : this.processingTimers).delete(this.id, ns, timestamp);
-    if (t !== undefined && this.tracking) this.tracker.markTimers(this.id);
+    if (t !== undefined && this.tracking) this.tracker.markTimers(this.id, undefined, t);
   }
 
   /** Pops the next timer of a domain with timestamp <= limit (ascending timestamp, then registration order). */
   popTimer(domain: 'event' | 'processing', limit: number): Timer | undefined {
     const t = (domain === 'event' ? this.eventTimers : this.processingTimers).pop(limit);
-    if (t !== undefined && this.tracking) this.tracker.markTimers(t.id);
+    if (t !== undefined && this.tracking) this.tracker.markTimers(t.id, undefined, t);
     return t;
   }
 

@@ -81,6 +81,9 @@ export function restoreBackend(
     if (!isKey(key)) throw new InvalidKeyError(operator, key, se.path);
     const payload = raw !== undefined ? decodeParsed(raw) : decodeValue(se.value as string);
     if (path[0] === 't') {
+      if (changePayloadOf(se) !== undefined) {
+        throw new StateRestoreError(operator, se.path, `${operator}: the snapshot's entry ${se.path} changes timers that the snapshots given do not have; give the full snapshot and every delta after it, in order.`);
+      }
       for (const [d, ns, ts, seq] of payload as [0 | 1, Namespace, number, number][]) {
         pendingTimers.push({ key, domain: d === 0 ? 'event' : 'processing', ns, ts, seq });
       }

@@ -2,7 +2,7 @@ import type { Key } from '../elements/index.js';
 import { TidewaterError, describeValue } from '../errors/index.js';
 import { encodedKeyOfId, isEscapedInId, keyGroupOfId, keyOfId, type KeyId } from '../keys/keyId.js';
 import { ChunkWriter, encode, escapeJson, needsEscape, PackedSnapshot, type SnapshotChurn } from '../checkpoints/snapshot.js';
-import { APPEND, APPEND_TTL, MAP_PATCH, MAP_PATCH_TTL } from '../checkpoints/deltaRows.js';
+import { APPEND, APPEND_TTL, MAP_PATCH, MAP_PATCH_TTL, TIMERS_PATCH } from '../checkpoints/deltaRows.js';
 import type { Namespace, Timer } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import { encodeValue, hasOnlyItems, isPlainNumber, UnserializableValueError } from './codec.js';
@@ -74,6 +74,11 @@ function userPath(kind: StateKind, ttl: boolean, p: string): string {
     return x === null ? rest : `<${x[2] === '0' ? 'key' : 'value'} of entry ${x[1] ?? ''}>${x[3] ?? ''}`;
   }
   return rest;
+}
+
+/** Timers as a timers row holds them: `[domain (0 event, 1 processing), namespace, timestamp, seq]`, by registration. */
+function timerItems(timers: readonly Timer[]): [number, Namespace, number, number][] {
+  return [...timers].sort((a, b) => a.seq - b.seq).map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq]);
 }
 
 /** A {@link SnapshotChurn} being counted. */
@@ -220,6 +225,11 @@ export class SnapshotWriter {
     }
     for (const id of tracker.timersDirty.keys()) {
       const persisted = tracker.timersPersisted.has(id);
+      const patch = persisted ? tracker.takeTimerPatch(id) : undefined;
+      if (patch !== undefined) {
+        this.timersPatchRow(out, churn, id, patch.added, patch.gone);
+        continue;
+      }
       const list = tracker.takeTimersOf(id);
       if (persisted) {
         const at = out.size;
@@ -442,15 +452,33 @@ export class SnapshotWriter {
 
   /** Writes the row of a key's timers (`["t", key]` → `[[domain, ns, timestamp, seq], …]` by registration), or its deletion. */
   private timersRow(w: ChunkWriter, id: KeyId, timers: readonly Timer[] | undefined): void {
+    this.timersPath(w, id);
+    if (timers !== undefined && timers.length > 0) {
+      w.rawValue();
+      w.text(encodeValue(timerItems(timers)));
+      w.endRaw();
+    } else w.end();
+  }
+
+  /** Begins the row of a key's timers: its key group and path `["t", key]`. */
+  private timersPath(w: ChunkWriter, id: KeyId): void {
     w.begin(this.groupOfId(id));
     w.ascii('[\\"t\\",');
     writeKey(w, id);
     w.ascii(']');
-    if (timers !== undefined && timers.length > 0) {
-      const sorted = [...timers].sort((a, b) => a.seq - b.seq);
-      w.rawValue();
-      w.text(encodeValue(sorted.map((t) => [t.domain === 'event' ? 0 : 1, t.ns, t.timestamp, t.seq])));
-      w.endRaw();
-    } else w.end();
+  }
+
+  /**
+   * Writes the patch row of a key's timers: `[6, added, gone]`, the timers registered since the last snapshot (as in
+   * a whole row) and the registration numbers of its timers popped or deleted since (docs/SEMANTICS.md §6.3).
+   */
+  private timersPatchRow(w: ChunkWriter, churn: MutableChurn, id: KeyId, added: readonly Timer[], gone: readonly number[]): void {
+    const at = w.size;
+    this.timersPath(w, id);
+    w.rawValue();
+    w.text(encodeValue([TIMERS_PATCH, timerItems(added), gone]));
+    w.endRaw();
+    // (the timers it deletes are dead weight in the chain, about as large as the ones it adds, each)
+    churn.deleteBytes += Math.round((gone.length * (w.size - at)) / Math.max(1, added.length + gone.length));
   }
 }

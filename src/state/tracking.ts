@@ -155,8 +155,20 @@ export class ChangeTracker {
    * key, a scan of every timer per snapshot).
    */
   readonly timersDirty = new Map<KeyId, Timer | AddedTimers | null>();
-  /** Keys that had timers in the last snapshot → those timers (one or several). */
+  /**
+   * Keys that had timers in the last snapshot → those timers (one or several; after a patch, possibly with some
+   * popped or deleted since they were written: {@link persistedDead} counts them).
+   */
   timersPersisted = new Map<KeyId, KeyTimers>();
+  /** Per key: how many of its {@link timersPersisted} timers are no longer live (dropped once they are half of them). */
+  private readonly persistedDead = new Map<KeyId, number>();
+  /**
+   * Keys whose timers of the last snapshot were popped or deleted since → their registration numbers (a timer
+   * registered before the last snapshot and live until now was in it).
+   */
+  private readonly timersGone = new Map<KeyId, number[]>();
+  /** The backend's next registration number at the last snapshot (or restore): timers numbered below it are in it. */
+  private seqAtSnapshot = 0;
 
   /** per state: the namespace last found fresh (an element mostly goes to the same open window) */
   private readonly lastFresh: (Namespace | undefined)[];
@@ -350,7 +362,12 @@ export class ChangeTracker {
   }
 
   /** Records that the timers of a key changed: `added` registered, or (none given) one popped or deleted. */
-  markTimers(id: KeyId, added?: Timer): void {
+  markTimers(id: KeyId, added?: Timer, removed?: Timer): void {
+    if (removed !== undefined && removed.seq < this.seqAtSnapshot) {
+      const gone = this.timersGone.get(id);
+      if (gone === undefined) this.timersGone.set(id, [removed.seq]);
+      else gone.push(removed.seq);
+    }
     const d = this.timersDirty;
     const had = d.get(id);
     if (had === undefined) {
@@ -379,9 +396,40 @@ export class ChangeTracker {
     const now: Timer[] = [];
     pushLive(now, this.timersPersisted.get(id));
     pushLive(now, this.timersDirty.get(id));
+    this.persistedDead.delete(id);
     if (now.length === 0) this.timersPersisted.delete(id);
     else this.timersPersisted.set(id, now.length === 1 ? (now[0] as Timer) : now);
     return now;
+  }
+
+  /**
+   * The changes of a key whose timers changed since the last snapshot, when they are fewer than half of its timers
+   * (then a delta writes them as a patch: `gone`, the registration numbers of timers of the last snapshot popped or
+   * deleted since; `added`, the live timers registered since), and what the last snapshot has of the key from now on;
+   * undefined when the key is better written whole ({@link takeTimersOf}). Called by the delta, once per changed key,
+   * in O(its changes): a key with many timers, a few of them changing between snapshots, is not written whole.
+   */
+  takeTimerPatch(id: KeyId): { readonly gone: readonly number[]; readonly added: readonly Timer[] } | undefined {
+    const persisted = this.timersPersisted.get(id);
+    if (persisted === undefined) return undefined;
+    const list = Array.isArray(persisted) ? persisted : [persisted];
+    const dead = this.persistedDead.get(id) ?? 0;
+    const gone = this.timersGone.get(id) ?? [];
+    const added: Timer[] = [];
+    pushLive(added, this.timersDirty.get(id));
+    const live = list.length - dead - gone.length + added.length;
+    if (live <= 0 || 2 * (gone.length + added.length) >= live) return undefined;
+    let kept = list;
+    for (const t of added) kept.push(t);
+    let deadNow = dead + gone.length;
+    if (2 * deadNow >= kept.length) {
+      kept = kept.filter((t) => t.live);
+      deadNow = 0;
+    }
+    this.timersPersisted.set(id, kept);
+    if (deadNow > 0) this.persistedDead.set(id, deadNow);
+    else this.persistedDead.delete(id);
+    return { gone, added };
   }
 
   /** After a full snapshot: the timers it wrote, by key. */
@@ -389,6 +437,7 @@ export class ChangeTracker {
     const m = new Map<KeyId, KeyTimers>();
     for (const [id, list] of byKey) m.set(id, list.length === 1 ? (list[0] as Timer) : list);
     this.timersPersisted = m;
+    this.persistedDead.clear();
   }
 
   /**
@@ -425,6 +474,7 @@ export class ChangeTracker {
     }
     this.saturated = false;
     this.clear();
+    this.seqAtSnapshot = this.b.timerSeq;
     if (this.untracked > 0) {
       this.untracked--;
       this.b.tracking = this.intervalTracked = false;
@@ -437,6 +487,7 @@ export class ChangeTracker {
   /** After a restore: the restored state is the last snapshot; track from here, counting afresh. */
   trackAfterRestore(): void {
     this.b.tracking = this.intervalTracked = true;
+    this.seqAtSnapshot = this.b.timerSeq;
     this.saturated = false;
     this.saturatedStreak = this.untracked = 0;
     this.resetSaturation();
@@ -454,5 +505,6 @@ export class ChangeTracker {
     for (const f of this.freshNs) f.clear();
     this.lastFresh.fill(undefined);
     this.timersDirty.clear();
+    this.timersGone.clear();
   }
 }
