@@ -1,10 +1,13 @@
 import fc from 'fast-check';
-import { asyncScheduler } from 'rxjs';
+import { asyncScheduler, pipe, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   listState,
+  collect,
+  countTrigger,
   mapState,
   reducingState,
+  tumblingWindows,
   StateRestoreError,
   StateSerializationError,
   valueState,
@@ -17,7 +20,7 @@ import { KeyedStateBackend, SATURATION_MIN, SATURATION_SKIP_MAX } from '../src/s
 import { ChunkWriter, escapeJson, mergeSnapshots, PackedSnapshot, type SnapshotEntry } from '../src/checkpoints/snapshot.js';
 import { decodeValue, encodeValue } from '../src/state/codec.js';
 import { keyIdOf, keyOfId } from '../src/keys/keyId.js';
-import { process } from '../operators/index.js';
+import { aggregate, process, processWindow, window } from '../operators/index.js';
 import { harness, rec, wm, type Harness, type HarnessCheckpoint } from '../testing/index.js';
 import { rigOf, stateRig } from './support/stateRig.js';
 
@@ -283,6 +286,22 @@ describe('incremental snapshots', () => {
     const cp = r.h.snapshot();
     expect(cp.latest.get('rig')?.entries.map((e) => e.value)).toStrictEqual(['[3,[["w",1150]],1]']);
     expect(r.h.restore(viaJson(cp)).state('k', 't')).toStrictEqual(['y', 'w']);
+  });
+
+  it("a window's elements (processWindow) and collect()'s array go into deltas as appends, on both window operators", () => {
+    type Op = OperatorFunction<StreamElement<number, string>, StreamElement<unknown, string>>;
+    const ops: (() => Op)[] = [
+      () => pipe(window<number, string>(tumblingWindows(1e9), { name: 'w' }), aggregate(collect<number>())) as Op,
+      () => pipe(window<number, string>(tumblingWindows(1e9), { name: 'w', trigger: countTrigger(100) }), aggregate(collect<number>())) as Op,
+      () => pipe(window<number, string>(tumblingWindows(1e9), { name: 'w', trigger: countTrigger(100) }), processWindow((xs: readonly number[]) => xs.length)) as Op,
+    ];
+    for (const op of ops) {
+      const h = harness(op());
+      for (const v of [1, 2, 3]) h.record(v, v, 'k');
+      h.snapshot();
+      for (const v of [4, 5]) h.record(v, v, 'k');
+      expect(h.snapshot().latest.get('w')?.entries.filter((e) => e.path.includes('contents')).map((e) => e.value)).toStrictEqual(['[2,[4,5]]']);
+    }
   });
 
   it('a list that grows by an item per snapshot writes an item per snapshot (not the whole list each time)', () => {

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { Subject, pipe, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
+  collect,
   count,
   countTrigger,
   mean,
@@ -78,6 +79,9 @@ const cases: [string, (L: number, late: Late) => Op][] = [
   // lists grown between snapshots: their deltas append the elements added since (append rows)
   ['sliding 30 / 10, processWindow lists', (L, late) => pipe(window<E, string>(slidingWindows(30, 10), { allowedLateness: L, lateData: late }), processWindow((els: readonly E[]) => els.map((e) => e[1]).join(',')))],
   ['tumbling 40, count trigger 3, processWindow lists (general path)', (L, late) => pipe(window<E, string>(tumblingWindows(40), { allowedLateness: L, lateData: late, trigger: countTrigger(3) }), processWindow((els: readonly E[]) => els.map((e) => e[1]).join(',')))],
+  ['tumbling 20, collect', (L, late) => pipe(window<E, string>(tumblingWindows(20), { allowedLateness: L, lateData: late }), aggregate(collect<E>()))],
+  ['sliding 30 / 10, collect', (L, late) => pipe(window<E, string>(slidingWindows(30, 10), { allowedLateness: L, lateData: late }), aggregate(collect<E>()))],
+  ['tumbling 40, count trigger 3, collect (general path)', (L, late) => pipe(window<E, string>(tumblingWindows(40), { allowedLateness: L, lateData: late, trigger: countTrigger(3) }), aggregate(collect<E>()))],
   ['sessions gap 15, processWindow lists (general path)', (L, late) => pipe(window<E, string>(sessionWindows(15), { allowedLateness: L, lateData: late }), processWindow((els: readonly E[]) => els.map((e) => e[1]).join(',')))],
   ['sliding 30 / 10, processWindow with sum', (L, late) => pipe(window<E, string>(slidingWindows(30, 10), { allowedLateness: L, lateData: late }), processWindow((xs: readonly number[]) => xs[0], { aggregate: sum((e: E) => e[1]) }))],
 ];

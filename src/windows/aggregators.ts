@@ -1,6 +1,6 @@
 import { ConfigurationError, TidewaterError, describeValue } from '../errors/index.js';
 import type { Aggregator } from '../state/descriptors.js';
-import { addMerge, ORDER_SENSITIVE } from './types.js';
+import { addMerge, APPENDS_ELEMENTS, ORDER_SENSITIVE } from './types.js';
 
 function numberOf<T>(op: string, of: ((v: T) => number) | undefined, v: T): number {
   const x = of === undefined ? v : of(v);
@@ -93,7 +93,7 @@ export function mean<T = number>(of?: (value: T) => number): Aggregator<T, { sum
  * ```
  */
 export function collect<T>(): Aggregator<T, T[], T[]> {
-  return orderSensitive<T, T[], T[]>({
+  const a = orderSensitive<T, T[], T[]>({
     create: () => [],
     add: (a, v) => {
       a.push(v);
@@ -102,6 +102,7 @@ export function collect<T>(): Aggregator<T, T[], T[]> {
     result: (a) => [...a],
     merge: (a, b) => [...a, ...b],
   });
+  return Object.assign(a, { [APPENDS_ELEMENTS]: true });
 }
 
 /**

@@ -19,7 +19,7 @@ import { isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
 import type { WindowAssigner } from './assigners.js';
 import { isEventTimeTrigger, isProcessingTimeTrigger, type Trigger } from './triggers.js';
 import { SliceOrder } from './sliceOrder.js';
-import { addMerge, ORDER_SENSITIVE, type TimeWindow, type WindowResult } from './types.js';
+import { addMerge, contentsAppend, ORDER_SENSITIVE, type TimeWindow, type WindowResult } from './types.js';
 import {
   cleanedThroughOf,
   firstTimerSequences,
@@ -201,7 +201,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private readonly processingTime: boolean;
   /** how each element is added to its slice's accumulator (`NONE` = a new entry) */
   private readonly fold: (acc: unknown, value: T) => unknown;
-  /** Whether an accumulator is the list of its elements (a window function without reduce or aggregate). */
+  /** Whether an accumulator is the array of its elements, grown in place (`processWindow`, `collect()`). */
   private readonly listContents: boolean;
   /** how the slices of a sliding window combine (the aggregator's merge; `addMerge` for count and sum) */
   private readonly merge: ((a: unknown, b: unknown) => unknown) | undefined;
@@ -256,7 +256,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     this.tumbling = grid.slicesPerWindow === 1;
     this.processingTime = !assigner.isEventTime;
     this.fold = foldOf(fn);
-    this.listContents = fn.kind !== 'reduce' && fn.aggregator === undefined;
+    this.listContents = contentsAppend(fn);
     this.merge = mergeOf(fn);
   }
 

@@ -15,7 +15,7 @@ import { entriesOf, MergingWindowSet, sortPersisted, type PersistedMergingSet } 
 import { liveSessions, type KeySessions } from './sessionWindowOperator.js';
 import { sliceGridOf } from './slicingWindowOperator.js';
 import { eventTimeTrigger, isEventTimeTrigger, processingTimeTrigger, type OnMergeContext, type Trigger, type TriggerResult } from './triggers.js';
-import { maxTimestamp, type TimeWindow, type WindowResult } from './types.js';
+import { contentsAppend, maxTimestamp, type TimeWindow, type WindowResult } from './types.js';
 import {
   CONTENTS,
   contentsDescriptor,
@@ -53,7 +53,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
   private readonly fastEventTrigger: boolean;
   /** how an element is added to a window's contents */
   private readonly fold: (acc: unknown, value: T) => unknown;
-  /** Whether a window's contents are the list of its elements (a window function without reduce or aggregate). */
+  /** Whether a window's contents are the array of its elements, grown in place (`processWindow`, `collect()`). */
   private readonly listContents: boolean;
   private readonly triggerStateIndex = new Map<string, number>();
   private readonly tctx: TriggerCtx<T, K, R>;
@@ -95,7 +95,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     this.trigger = trigger;
     this.fastEventTrigger = !assigner.merging && isEventTimeTrigger(trigger as Trigger<unknown>);
     this.fold = foldOf(fn);
-    this.listContents = fn.kind !== 'reduce' && fn.aggregator === undefined;
+    this.listContents = contentsAppend(fn);
     this.backend.names.forEach((n, i) => {
       if (n.startsWith('trigger:')) this.triggerStateIndex.set(n.slice(8), i);
     });
