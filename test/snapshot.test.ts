@@ -304,6 +304,39 @@ describe('incremental snapshots', () => {
     }
   });
 
+  it('a TTL map used as a set of recent ids keeps about its live entries (the snapshots\' cleanup reaches it)', () => {
+    // (from a review: the rotating cleanup charged the map its entries out of a batch capped at the number of keys,
+    // and the changed-key pass skips maps changed entry by entry: a map under one key was never cleaned up)
+    const r = stateRig({ m: mapState<number, boolean>({ ttl: { ms: 1_000 } }) });
+    for (let i = 0; i < 5_000; i++) {
+      r.at(i).run((s) => s.m.set(i, true));
+      if (i % 100 === 99) r.h.snapshot();
+    }
+    const held = (r.h.state('k', 'm') as Map<number, boolean>).size;
+    expect(held).toBeGreaterThanOrEqual(1_000);
+    expect(held).toBeLessThanOrEqual(1_100);
+  });
+
+  it('maps of one entry, all changed in an interval, saturate the tracking as any change does (the next snapshot is full)', () => {
+    const r = stateRig({ m: mapState<number, number>() });
+    const keys = SATURATION_MIN + 100;
+    for (let k = 0; k < keys; k++) r.run((s) => s.m.set(0, k), `k${k}`);
+    r.h.snapshot();
+    for (let k = 0; k < keys; k++) r.run((s) => s.m.set(0, -k), `k${k}`);
+    expect(r.h.snapshot().latest.get('rig')?.full).toBe(true);
+  });
+
+  it('a full snapshot drops expired list items wherever they are (times out of order after a restore with the clock behind)', () => {
+    type S = { l: ListStateDescriptor<string> };
+    const op = () => process<(s: import('../src/index.js').StateHandles<S>) => unknown, string, unknown, S>({ name: 'op', state: { l: listState({ ttl: { ms: 1_000 } }) }, onElement(f, ctx) { ctx.emit(f(ctx.state)); } });
+    const h1 = harness(op(), { processingTime: 5_000 });
+    rigOf<S>(h1).run((s) => s.l.add('a'));
+    const h2 = harness(op(), { processingTime: 0, restore: h1.snapshot() });
+    rigOf<S>(h2).run((s) => s.l.add('b')); // stamped 0, after a (5 000)
+    h2.setProcessingTime(1_000);
+    expect(h2.snapshot({ full: true }).latest.get('op')?.entries.map((e) => e.value)).toStrictEqual(['[1,[["a",5000]]]']);
+  });
+
   it('a list that grows by an item per snapshot writes an item per snapshot (not the whole list each time)', () => {
     const r = stateRig({ l: listState<number>() });
     r.run((s) => s.l.add(0));

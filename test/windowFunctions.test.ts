@@ -53,6 +53,28 @@ describe('built-in aggregators', () => {
     expect(collect<number>().merge?.([1], [2, 3])).toStrictEqual([1, 2, 3]);
   });
 
+  it("an aggregator made from collect() with an add of its own runs that add on every window operator, restored or not", () => {
+    // (from a review: collect()'s mark that its add only appends was copied by the spread, and the operators pushed
+    // the elements themselves)
+    const evens: Aggregator<number, number[], number[]> = { ...collect<number>(), add: (a, v) => (v % 2 === 0 ? (a.push(v), a) : a) };
+    const assigners = [
+      { name: 'sessions', w: () => window<number, string>(sessionWindows(100)) },
+      { name: 'count trigger', w: () => window<number, string>(tumblingWindows(1_000), { trigger: countTrigger(9) }) },
+      { name: 'slicing', w: () => window<number, string>(tumblingWindows(1_000)) },
+    ];
+    for (const { name, w } of assigners) {
+      for (const cut of [0, 4]) {
+        let h = harness(pipe(w(), aggregate(evens)));
+        for (let v = 1; v <= 9; v++) {
+          h.record(v, v, 'k');
+          if (v === cut) h = h.restore(h.snapshot());
+        }
+        h.watermark(MAX_WATERMARK);
+        expect([name, cut, h.records().map((r) => (r.value as WindowResult<string, number[]>).value)]).toStrictEqual([name, cut, [[2, 4, 6, 8]]]);
+      }
+    }
+  });
+
   it('a non-number fails with an error naming the aggregator and the value', () => {
     expect(() => fold(sum(), ['7' as unknown as number])).toThrow(
       new TidewaterError('sum', '7', 'sum: value "7" of "7" is not a number. Pass an extractor returning a number, e.g. sum((v) => v.amount).'),

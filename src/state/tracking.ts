@@ -46,6 +46,8 @@ export const MAP_MOVED = 2;
  */
 export class MapChanges {
   readonly keys = new Map<KeyId, number>();
+  /** whether it counted towards saturation (once half the map changed: it is then written whole, as any change) */
+  counted = false;
 }
 
 /**
@@ -253,7 +255,14 @@ export class ChangeTracker {
       if (flags !== undefined) keys.delete(mapKey);
       keys.set(mapKey, (flags === undefined ? 0 : flags & MAP_PERSISTED) | MAP_MOVED);
     }
+    // (written whole from half the map on: then it counts towards saturation as a change of the entry does — maps of
+    // one or two entries, every one changed each interval, saturate as they did before patches)
+    const whole = 2 * keys.size >= size;
     if (keys.size > 2 * size + 16) d.set(id, true);
+    if (whole && !c.counted) {
+      c.counted = true;
+      this.changed(1, true);
+    }
   }
 
   /**

@@ -3,7 +3,7 @@ import type { KeyId } from '../keys/keyId.js';
 import type { Namespace } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import type { StateDescriptor } from './descriptors.js';
-import type { MapItem, TtlBox, TtlItem } from './handles.js';
+import { keepOnly, type MapItem, type TtlBox, type TtlItem } from './handles.js';
 import { MAP_DELETE, MapChanges, type EntryChange } from './tracking.js';
 
 /**
@@ -41,9 +41,10 @@ export class TtlCleanup {
   /**
    * Drops expired TTL data of state `i` at (id, ns): the whole value, or list elements / map entries (each map entry
    * dropped tracked on its own: the next delta deletes those, see `ChangeTracker.markMapEntry`). Returns how many
-   * items or entries it looked at.
+   * items or entries it looked at. `everywhere`: a list's elements all checked (before a full snapshot), not only its
+   * front.
    */
-  expire(i: number, id: KeyId, ns: Namespace, now: number): number {
+  expire(i: number, id: KeyId, ns: Namespace, now: number, everywhere = false): number {
     const b = this.b;
     const d = b.descriptors[i] as StateDescriptor;
     const ttl = d.ttl;
@@ -52,8 +53,20 @@ export class TtlCleanup {
     if (v === undefined) return 0;
     if (d.kind === 'list') {
       const items = v as TtlItem<unknown>[];
-      // the items' times never decrease along the list (an add stamps now, a refresh stamps every live item now): the
-      // expired ones are a prefix, found by looking at it and the first live item
+      if (everywhere) {
+        // (times out of order: a restore, or a clock set back, stamped later items earlier than older ones)
+        const alive = items.filter((x) => x.t + ttl.ms > now);
+        if (alive.length === items.length) return items.length;
+        if (alive.length === 0) b.removeAt(i, id, ns);
+        else {
+          if (b.tracking) b.tracker.mark(i, id, ns);
+          keepOnly(items, alive);
+        }
+        return items.length;
+      }
+      // the items' times do not decrease along the list (an add stamps now, a refresh stamps every live item now)
+      // unless a restore or a clock set back stamped later ones earlier: the expired ones are a prefix here, found by
+      // looking at it and the first live item (a full snapshot checks them all)
       let expired = 0;
       while (expired < items.length && (items[expired] as TtlItem<unknown>).t + ttl.ms <= now) expired++;
       if (expired === 0) return 1;
@@ -83,8 +96,8 @@ export class TtlCleanup {
 
   /** Drops the expired TTL data of a key in state `i`, in every namespace. */
   private expireKey(i: number, id: KeyId, now: number): void {
-    this.expire(i, id, '', now);
-    for (const ns of this.b.namespaced.namespacesOf(i, id)) this.expire(i, id, ns, now);
+    this.expire(i, id, '', now, true);
+    for (const ns of this.b.namespaced.namespacesOf(i, id)) this.expire(i, id, ns, now, true);
   }
 
   /** Drops every expired value (before a full snapshot). */
@@ -124,7 +137,7 @@ export class TtlCleanup {
       const col = b.cols[i] as Map<KeyId, unknown>;
       // (what a pass looked at beyond its batch is taken from the next ones: a big list or map costs about a batch
       // a snapshot on average, and each key is still reached within a rotation)
-      let budget = Math.min(this.batch, col.size) - (this.overspent[i] as number);
+      let budget = this.batch - (this.overspent[i] as number);
       let visits = col.size;
       while (budget > 0 && visits-- > 0) {
         let r = this.cursors[i]?.next();

@@ -102,7 +102,8 @@ export function collect<T>(): Aggregator<T, T[], T[]> {
     result: (a) => [...a],
     merge: (a, b) => [...a, ...b],
   });
-  return Object.assign(a, { [APPENDS_ELEMENTS]: true });
+  // (not enumerable: an aggregator made by spreading collect() with an add of its own is not one that appends)
+  return Object.defineProperty(a, APPENDS_ELEMENTS, { value: true });
 }
 
 /**
