@@ -3,7 +3,7 @@ import { InvalidKeyError, TidewaterError, describeValue } from '../errors/index.
 import { keyIdOf, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import { mergeSnapshots, rawPayloadOf, type OperatorSnapshot } from '../checkpoints/snapshot.js';
-import { changePayloadOf } from '../checkpoints/deltaRows.js';
+import { APPEND, TIMERS_PATCH } from '../checkpoints/deltaRows.js';
 import type { Namespace } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import { decodeParsed, decodeValue } from './codec.js';
@@ -81,7 +81,7 @@ export function restoreBackend(
     if (!isKey(key)) throw new InvalidKeyError(operator, key, se.path);
     const payload = raw !== undefined ? decodeParsed(raw) : decodeValue(se.value as string);
     if (path[0] === 't') {
-      if (changePayloadOf(se) !== undefined) {
+      if (isChangeRow(payload)) {
         throw new StateRestoreError(operator, se.path, `${operator}: the snapshot's entry ${se.path} changes timers that the snapshots given do not have; give the full snapshot and every delta after it, in order.`);
       }
       for (const [d, ns, ts, seq] of payload as [0 | 1, Namespace, number, number][]) {
@@ -103,7 +103,7 @@ export function restoreBackend(
     if (d.kind !== stateKind) {
       throw new StateRestoreError(operator, name, `${operator}: state '${name}' is a ${d.kind} state here but a ${stateKind} state in the snapshot.`);
     }
-    if (changePayloadOf(se) !== undefined) {
+    if (isChangeRow(payload)) {
       // (mergeSnapshots folds an append or patch row into the list or map before it: one left means it was missing)
       throw new StateRestoreError(operator, se.path, `${operator}: the snapshot's entry ${se.path} changes a ${stateKind} that the snapshots given do not have; give the full snapshot and every delta after it, in order.`);
     }
@@ -134,6 +134,12 @@ export function restoreBackend(
 }
 
 /** The stored form of a snapshot payload under the current descriptor (TTL added or removed since is handled). */
+/** Whether a decoded payload is an append or patch row's (its first item a flag from 2 on), not a value's or timers'. */
+function isChangeRow(payload: unknown): boolean {
+  const flag = (payload as unknown[])[0];
+  return typeof flag === 'number' && flag >= APPEND && flag <= TIMERS_PATCH;
+}
+
 function fill(d: StateDescriptor, payload: [0 | 1, unknown, number?], now: number): unknown {
   const [hadTtl, data] = payload;
   const ttl = d.ttl !== undefined;
