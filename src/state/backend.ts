@@ -274,6 +274,14 @@ export class KeyedStateBackend {
     this.tracker.markMapEntry(i, this.id, this.ns, mapKey, change, size);
   }
 
+  /**
+   * Records that the first `count` items of the (present) list of state `i`, which has `length` items, more than
+   * `count`, are about to be dropped (expired under TTL): a delta then drops them (`ChangeTracker.markDropFront`).
+   */
+  dropFront(i: number, count: number, length: number): void {
+    if (this.tracking) this.tracker.markDropFront(i, this.id, this.ns, count, length);
+  }
+
   /** {@link appendTo} at (id, ns). */
   appendToAt(i: number, id: KeyId, ns: Namespace, from: number): void {
     if (this.tracking) {

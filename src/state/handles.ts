@@ -192,7 +192,14 @@ class ListHandle<T> implements ListState<T> {
     const alive = items.filter((x) => x.t + ttl.ms > now);
     const result = (ttl.visibility === 'return-expired-if-not-cleaned-up' ? items : alive).map((x) => x.v);
     if (alive.length === 0) this.b.remove(this.idx);
-    else if (alive.length !== items.length || ttl.update === 'on-read-and-write') {
+    else if (ttl.update !== 'on-read-and-write' && alive[0] === items[items.length - alive.length]) {
+      // (only its front expired, the usual case: a delta drops that many items, see ChangeTracker.markDropFront)
+      const expired = items.length - alive.length;
+      if (expired > 0) {
+        this.b.dropFront(this.idx, expired, items.length);
+        items.splice(0, expired);
+      }
+    } else {
       this.b.touch(this.idx);
       if (ttl.update === 'on-read-and-write') for (const x of alive) x.t = now;
       if (alive.length !== items.length) keepOnly(items, alive);
