@@ -141,6 +141,14 @@ export class SnapshotWriter {
    */
   private readonly pathPrefixes: readonly Uint8Array[];
 
+  /**
+   * The bytes of the append and patch rows written since an entry's last whole row, per entry (`-1` for a key's
+   * timers) of the chain since the last full snapshot: when the entry is written whole again or deleted, they are dead
+   * weight in the chain, and the delta's churn says so (`SnapshotChurn.deleteBytes`) — the chain's sizing (`runJob`)
+   * otherwise charged one row for them all.
+   */
+  private readonly changeRowBytes = new Map<string, number>();
+
   constructor(private readonly b: KeyedStateBackend) {
     this.plainArrays = b.descriptors.map((d) => d.kind === 'list' || ENGINE_ARRAYS.has(d));
     this.pathPrefixes = b.descriptors.map((d, j) => encode(escapeJson(JSON.stringify(['s', b.names[j], d.kind]).slice(0, -1) + ',')));
@@ -171,6 +179,7 @@ export class SnapshotWriter {
   private full(): PackedSnapshot {
     const b = this.b;
     const out = new ChunkWriter();
+    this.changeRowBytes.clear();
     for (let i = 0; i < b.descriptors.length; i++) {
       for (const [id, v] of b.cols[i] as Map<KeyId, unknown>) this.row(out, i, id, '', v);
       const major = b.namespaced.namespaceMajor[i] === true;
@@ -204,6 +213,7 @@ export class SnapshotWriter {
           const at = out.size;
           this.row(out, i, id, '', v);
           superseded(churn, v === undefined, out.size - at);
+          this.changeRowsDead(churn, i, '', id);
         } else if (v !== undefined) this.row(out, i, id, '', v);
       }
       for (const ns of tracker.freshNs[i] as Set<Namespace>) {
@@ -219,6 +229,7 @@ export class SnapshotWriter {
             const at = out.size;
             this.row(out, i, id, ns, v);
             superseded(churn, v === undefined, out.size - at);
+            this.changeRowsDead(churn, i, ns, id);
           } else if (v !== undefined) this.row(out, i, id, ns, v);
         }
       }
@@ -235,10 +246,32 @@ export class SnapshotWriter {
         const at = out.size;
         this.timersRow(out, id, list);
         superseded(churn, list.length === 0, out.size - at);
+        this.changeRowsDead(churn, -1, '', id);
       } else if (list.length > 0) this.timersRow(out, id, list);
     }
     tracker.trackNext();
     return new PackedSnapshot(b.operator, false, b.maxParallelism, out.finish(), out.count, undefined, churn, out.rowSizes);
+  }
+
+  /** The key of an entry in {@link changeRowBytes}. */
+  private static entryKey(i: number, ns: Namespace, id: KeyId): string {
+    return `${i}\u0000${typeof ns}:${String(ns)}\u0000${typeof id}:${String(id)}`;
+  }
+
+  /** Counts an append or patch row of `bytes` written for an entry (see {@link changeRowBytes}). */
+  private changeRowWritten(i: number, ns: Namespace, id: KeyId, bytes: number): void {
+    const key = SnapshotWriter.entryKey(i, ns, id);
+    this.changeRowBytes.set(key, (this.changeRowBytes.get(key) ?? 0) + bytes);
+  }
+
+  /** An entry written whole or deleted: the bytes of its append and patch rows are dead weight from now on. */
+  private changeRowsDead(churn: MutableChurn, i: number, ns: Namespace, id: KeyId): void {
+    if (this.changeRowBytes.size === 0) return;
+    const key = SnapshotWriter.entryKey(i, ns, id);
+    const bytes = this.changeRowBytes.get(key);
+    if (bytes === undefined) return;
+    churn.deleteBytes += bytes;
+    this.changeRowBytes.delete(key);
   }
 
   private groupOfId(id: KeyId): number {
@@ -335,6 +368,7 @@ export class SnapshotWriter {
     w.endRaw();
     // (the items it drops are dead weight in the chain: about as large as the items it appends, each)
     if (dropped > 0) churn.deleteBytes += Math.round((dropped * (w.size - at)) / Math.max(1, items.length));
+    this.changeRowWritten(i, ns, id, w.size - at);
   }
 
   /**
@@ -367,6 +401,7 @@ export class SnapshotWriter {
     if (2 * changes.keys.size >= m.size) {
       this.row(w, i, id, ns, m);
       superseded(churn, false, w.size - at);
+      this.changeRowsDead(churn, i, ns, id);
       return;
     }
     const ttl = (this.b.descriptors[i] as StateDescriptor).ttl !== undefined;
@@ -391,6 +426,7 @@ export class SnapshotWriter {
     w.endRaw();
     // (the values its updates and deletions replace are dead weight in the chain, about as large as those ops)
     churn.deleteBytes += Math.round(((w.size - at) * replacing) / ops.length);
+    this.changeRowWritten(i, ns, id, w.size - at);
   }
 
   /** Writes a stored value as its payload `[0|1, …]`, escaped. */
@@ -480,5 +516,6 @@ export class SnapshotWriter {
     w.endRaw();
     // (the timers it deletes are dead weight in the chain, about as large as the ones it adds, each)
     churn.deleteBytes += Math.round((gone.length * (w.size - at)) / Math.max(1, added.length + gone.length));
+    this.changeRowWritten(-1, '', id, w.size - at);
   }
 }
