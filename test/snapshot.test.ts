@@ -359,6 +359,29 @@ describe('incremental snapshots', () => {
     expect((r.h.snapshot().latest.get('rig') as PackedSnapshot).churn?.deleteBytes).toBe(0);
   });
 
+  it('what deltas say is dead never adds up to more than the chain holds (patches and drops charged once)', () => {
+    // (from a review: a patch's replaced values, charged when it was written, were charged again with all of its
+    // bytes when the entry was written whole later — the chain's live bytes went far below zero)
+    const cases: [string, (r: ReturnType<typeof stateRig<{ m: MapStateDescriptor<number, number>; l: ListStateDescriptor<number> }>>, i: number) => void, (r: ReturnType<typeof stateRig<{ m: MapStateDescriptor<number, number>; l: ListStateDescriptor<number> }>>) => void][] = [
+      ['a map, one entry updated per interval, then cleared', (r, i) => r.run((s) => s.m.set(i % 10, i)), (r) => r.run((s) => s.m.clear())],
+      ['a TTL list as a sliding window, then set', (r, i) => r.at(i * 100).run((s) => { s.l.add(i); s.l.get(); }), (r) => r.run((s) => s.l.set([1]))],
+    ];
+    for (const [name, step, end] of cases) {
+      const r = stateRig({ m: mapState<number, number>(), l: listState<number>({ ttl: { ms: 1_000 } }) });
+      r.run((s) => { for (let k = 0; k < 10; k++) s.m.set(k, k); s.l.add(0); });
+      let written = (r.h.snapshot().latest.get('rig') as PackedSnapshot).chunks.join('').length;
+      let dead = 0;
+      for (let i = 1; i <= 200; i++) {
+        step(r, i);
+        if (i === 200) end(r);
+        const delta = r.h.snapshot().latest.get('rig') as PackedSnapshot;
+        written += delta.chunks.join('').length;
+        dead += delta.churn?.deleteBytes ?? 0;
+      }
+      expect([name, dead <= written]).toStrictEqual([name, true]);
+    }
+  });
+
   it('a list that grows by an item per snapshot writes an item per snapshot (not the whole list each time)', () => {
     const r = stateRig({ l: listState<number>() });
     r.run((s) => s.l.add(0));

@@ -56,13 +56,17 @@ describe('built-in aggregators', () => {
   it("an aggregator made from collect() with an add of its own runs that add on every window operator, restored or not", () => {
     // (from a review: collect()'s mark that its add only appends was copied by the spread, and the operators pushed
     // the elements themselves)
-    const evens: Aggregator<number, number[], number[]> = { ...collect<number>(), add: (a, v) => (v % 2 === 0 ? (a.push(v), a) : a) };
+    const evensAdd = (a: number[], v: number): number[] => (v % 2 === 0 ? (a.push(v), a) : a);
+    const replaced = collect<number>();
+    replaced.add = evensAdd;
+    // spread from collect(), made with it as prototype, its add replaced: all with an add of their own
+    const made: Aggregator<number, number[], number[]>[] = [{ ...collect<number>(), add: evensAdd }, Object.assign(Object.create(collect<number>()) as Aggregator<number, number[], number[]>, { add: evensAdd }), replaced];
     const assigners = [
       { name: 'sessions', w: () => window<number, string>(sessionWindows(100)) },
       { name: 'count trigger', w: () => window<number, string>(tumblingWindows(1_000), { trigger: countTrigger(9) }) },
       { name: 'slicing', w: () => window<number, string>(tumblingWindows(1_000)) },
     ];
-    for (const { name, w } of assigners) {
+    for (const [a, evens] of made.entries()) for (const { name, w } of assigners) {
       for (const cut of [0, 4]) {
         let h = harness(pipe(w(), aggregate(evens)));
         for (let v = 1; v <= 9; v++) {
@@ -70,7 +74,7 @@ describe('built-in aggregators', () => {
           if (v === cut) h = h.restore(h.snapshot());
         }
         h.watermark(MAX_WATERMARK);
-        expect([name, cut, h.records().map((r) => (r.value as WindowResult<string, number[]>).value)]).toStrictEqual([name, cut, [[2, 4, 6, 8]]]);
+        expect([a, name, cut, h.records().map((r) => (r.value as WindowResult<string, number[]>).value)]).toStrictEqual([a, name, cut, [[2, 4, 6, 8]]]);
       }
     }
   });

@@ -1210,8 +1210,11 @@ class JobRunner<T, R> {
           continue;
         }
         const superseded = Math.min(c.live, takeLargestRows(c.sizes, churn.rewriteRows + churn.deleteRows));
-        c.dead += superseded + churn.deleteBytes;
-        c.live += chars - churn.deleteBytes - superseded;
+        // (what the delta's churn says is dead cannot be more than the chain holds: estimates of dead weight in append
+        // and patch rows are never allowed to make the live bytes negative)
+        const deleted = Math.min(churn.deleteBytes, Math.max(0, c.live + chars - superseded));
+        c.dead += superseded + deleted;
+        c.live += chars - deleted - superseded;
         addRows(c.sizes, rowSizesOf(s));
       }
       this.chainOverhead += Math.max(0, meta.bytes - rowChars);

@@ -133,13 +133,13 @@ export function restoreBackend(
   b.ns = '';
 }
 
-/** The stored form of a snapshot payload under the current descriptor (TTL added or removed since is handled). */
 /** Whether a decoded payload is an append or patch row's (its first item a flag from 2 on), not a value's or timers'. */
 function isChangeRow(payload: unknown): boolean {
   const flag = (payload as unknown[])[0];
   return typeof flag === 'number' && flag >= APPEND && flag <= TIMERS_PATCH;
 }
 
+/** The stored form of a snapshot payload under the current descriptor (TTL added or removed since is handled). */
 function fill(d: StateDescriptor, payload: [0 | 1, unknown, number?], now: number): unknown {
   const [hadTtl, data] = payload;
   const ttl = d.ttl !== undefined;

@@ -258,10 +258,14 @@ export class SnapshotWriter {
     return `${i}\u0000${typeof ns}:${String(ns)}\u0000${typeof id}:${String(id)}`;
   }
 
-  /** Counts an append or patch row of `bytes` written for an entry (see {@link changeRowBytes}). */
-  private changeRowWritten(i: number, ns: Namespace, id: KeyId, bytes: number): void {
+  /**
+   * Counts an append or patch row of `bytes` written for an entry (see {@link changeRowBytes}), less what its churn
+   * charged already as made dead by it (`charged`: items it drops, values it replaces, timers it deletes — of the
+   * entry's earlier rows, which the count holds).
+   */
+  private changeRowWritten(i: number, ns: Namespace, id: KeyId, bytes: number, charged: number): void {
     const key = SnapshotWriter.entryKey(i, ns, id);
-    this.changeRowBytes.set(key, (this.changeRowBytes.get(key) ?? 0) + bytes);
+    this.changeRowBytes.set(key, Math.max(0, (this.changeRowBytes.get(key) ?? 0) - charged) + bytes);
   }
 
   /** An entry written whole or deleted: the bytes of its append and patch rows are dead weight from now on. */
@@ -367,8 +371,9 @@ export class SnapshotWriter {
     }
     w.endRaw();
     // (the items it drops are dead weight in the chain: about as large as the items it appends, each)
-    if (dropped > 0) churn.deleteBytes += Math.round((dropped * (w.size - at)) / Math.max(1, items.length));
-    this.changeRowWritten(i, ns, id, w.size - at);
+    const charged = dropped > 0 ? Math.round((dropped * (w.size - at)) / Math.max(1, items.length)) : 0;
+    churn.deleteBytes += charged;
+    this.changeRowWritten(i, ns, id, w.size - at, charged);
   }
 
   /**
@@ -425,8 +430,9 @@ export class SnapshotWriter {
     this.writeChange(w, i, id, m, [ttl ? MAP_PATCH_TTL : MAP_PATCH, ops]);
     w.endRaw();
     // (the values its updates and deletions replace are dead weight in the chain, about as large as those ops)
-    churn.deleteBytes += Math.round(((w.size - at) * replacing) / ops.length);
-    this.changeRowWritten(i, ns, id, w.size - at);
+    const charged = Math.round(((w.size - at) * replacing) / ops.length);
+    churn.deleteBytes += charged;
+    this.changeRowWritten(i, ns, id, w.size - at, charged);
   }
 
   /** Writes a stored value as its payload `[0|1, …]`, escaped. */
@@ -515,7 +521,8 @@ export class SnapshotWriter {
     w.text(encodeValue([TIMERS_PATCH, timerItems(added), gone]));
     w.endRaw();
     // (the timers it deletes are dead weight in the chain, about as large as the ones it adds, each)
-    churn.deleteBytes += Math.round((gone.length * (w.size - at)) / Math.max(1, added.length + gone.length));
-    this.changeRowWritten(-1, '', id, w.size - at);
+    const charged = Math.round((gone.length * (w.size - at)) / Math.max(1, added.length + gone.length));
+    churn.deleteBytes += charged;
+    this.changeRowWritten(-1, '', id, w.size - at, charged);
   }
 }

@@ -1,6 +1,6 @@
 import { ConfigurationError, TidewaterError, describeValue } from '../errors/index.js';
 import type { Aggregator } from '../state/descriptors.js';
-import { addMerge, APPENDS_ELEMENTS, ORDER_SENSITIVE } from './types.js';
+import { addMerge, ORDER_SENSITIVE } from './types.js';
 
 function numberOf<T>(op: string, of: ((v: T) => number) | undefined, v: T): number {
   const x = of === undefined ? v : of(v);
@@ -93,17 +93,35 @@ export function mean<T = number>(of?: (value: T) => number): Aggregator<T, { sum
  * ```
  */
 export function collect<T>(): Aggregator<T, T[], T[]> {
-  const a = orderSensitive<T, T[], T[]>({
+  return orderSensitive<T, T[], T[]>({
     create: () => [],
-    add: (a, v) => {
-      a.push(v);
-      return a;
-    },
+    add: collectAdd as (a: T[], v: T) => T[],
     result: (a) => [...a],
     merge: (a, b) => [...a, ...b],
   });
-  // (not enumerable: an aggregator made by spreading collect() with an add of its own is not one that appends)
-  return Object.defineProperty(a, APPENDS_ELEMENTS, { value: true });
+}
+
+/** `collect()`'s add: pushes the element onto the array and returns it (see {@link contentsAppend}). */
+function collectAdd(a: unknown[], v: unknown): unknown[] {
+  a.push(v);
+  return a;
+}
+
+/**
+ * Whether a window's contents are the array of its elements, grown in place: a window function without reduce or
+ * aggregator (`processWindow`), or whose aggregator adds with `collect()`'s own add (known by identity: an aggregator
+ * made from `collect()` with an add of its own is not one that appends). The window operators then record an add as
+ * an append, so that a delta writes only the elements added since the last snapshot (docs/SEMANTICS.md §6.3).
+ *
+ * @example
+ * ```ts
+ * const appends = contentsAppend(fn); // true for processWindow(…) and aggregate(collect())
+ * ```
+ * @internal
+ */
+export function contentsAppend(fn: { readonly kind: string; readonly aggregator?: { readonly add: unknown } | undefined }): boolean {
+  if (fn.kind === 'reduce') return false;
+  return fn.aggregator === undefined || fn.aggregator.add === collectAdd;
 }
 
 /**

@@ -19,7 +19,8 @@ import { isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
 import type { WindowAssigner } from './assigners.js';
 import { isEventTimeTrigger, isProcessingTimeTrigger, type Trigger } from './triggers.js';
 import { SliceOrder } from './sliceOrder.js';
-import { addMerge, contentsAppend, ORDER_SENSITIVE, type TimeWindow, type WindowResult } from './types.js';
+import { addMerge, ORDER_SENSITIVE, type TimeWindow, type WindowResult } from './types.js';
+import { contentsAppend } from './aggregators.js';
 import {
   cleanedThroughOf,
   firstTimerSequences,

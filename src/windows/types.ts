@@ -60,28 +60,6 @@ export function maxTimestamp(w: TimeWindow): number {
 export const ORDER_SENSITIVE: unique symbol = Symbol('order-sensitive');
 
 /**
- * Marks built-in aggregators whose accumulator is the array of the elements, each `add` pushing onto it and returning
- * it (`collect()`): the window operators then record an add as an append to it, so that a delta writes only the
- * elements added since the last snapshot (docs/SEMANTICS.md §6.3). @internal
- */
-export const APPENDS_ELEMENTS: unique symbol = Symbol('appends-elements');
-
-/**
- * Whether a window's contents are the array of its elements, grown in place: a window function without reduce or
- * aggregator (`processWindow`), or with an aggregator marked {@link APPENDS_ELEMENTS}.
- *
- * @example
- * ```ts
- * const appends = contentsAppend(fn); // true for processWindow(…) and aggregate(collect())
- * ```
- * @internal
- */
-export function contentsAppend(fn: { readonly kind: string; readonly aggregator?: object | undefined }): boolean {
-  if (fn.kind === 'reduce') return false;
-  return fn.aggregator === undefined || (fn.aggregator as { [APPENDS_ELEMENTS]?: boolean })[APPENDS_ELEMENTS] === true;
-}
-
-/**
  * The merge of the built-in `count()` and `sum()`: numeric addition. The slicing path folds windows of an aggregator
  * whose `merge` is this very function with `+` instead of a call per slice. @internal
  */

@@ -15,7 +15,8 @@ import { entriesOf, MergingWindowSet, sortPersisted, type PersistedMergingSet } 
 import { liveSessions, type KeySessions } from './sessionWindowOperator.js';
 import { sliceGridOf } from './slicingWindowOperator.js';
 import { eventTimeTrigger, isEventTimeTrigger, processingTimeTrigger, type OnMergeContext, type Trigger, type TriggerResult } from './triggers.js';
-import { contentsAppend, maxTimestamp, type TimeWindow, type WindowResult } from './types.js';
+import { maxTimestamp, type TimeWindow, type WindowResult } from './types.js';
+import { contentsAppend } from './aggregators.js';
 import {
   CONTENTS,
   contentsDescriptor,
