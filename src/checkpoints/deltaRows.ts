@@ -94,23 +94,30 @@ function mapKeyId(op: unknown): KeyId {
 
 /**
  * An entry of the merged table changed by append or patch rows: its payload is its own, so later rows of the chain
- * change it in place (O(1) per item or map entry however long the chain); a map's entries found by key id.
+ * change it in place (O(1) per item, map entry or timer, however long the chain).
  */
 interface OwnEntry {
   readonly entry: SnapshotEntry;
-  /** `[0 | 1, items]`: a list's items or a map's entries (a deleted one `undefined` until {@link DeltaFold.finish}) */
-  readonly payload: [number, unknown[]];
+  /** a value's payload `[0 | 1, items]` (a list's items, a map's entries); undefined for a key's timers */
+  readonly payload: [number, unknown[]] | undefined;
+  /**
+   * what the rows change: the list's items, the map's entries, the key's timers (the timers row's payload itself);
+   * one deleted is `undefined` (no item, entry or timer of a payload's JSON is) until {@link DeltaFold.finish}
+   */
+  readonly items: unknown[];
+  /** a map's entries by key id, a key's timers by registration number (made at the first patch) */
   index: Map<KeyId, number> | undefined;
-  holes: number;
-  /** a list's items before this index are dropped (cut off by {@link DeltaFold.finish}) */
+  /** a list's items before this index are dropped */
   start: number;
+  /** whether some of {@link items} are deleted or dropped */
+  cut: boolean;
 }
 
 /**
- * Folds the append and patch rows of a chain into the entries before them (see {@link APPEND}, {@link MAP_PATCH}):
- * {@link apply} per such row, in chain order, then {@link finish}. Items and entries with TTL times and without (a
- * TTL configuration changed across a restore) fold into a value without times: a restore with TTL gives them the
- * current time.
+ * Folds the append and patch rows of a chain into the entries before them (see {@link APPEND}, {@link MAP_PATCH},
+ * {@link TIMERS_PATCH}): {@link apply} per such row, in chain order, then {@link finish}. Items and entries with TTL
+ * times and without (a TTL configuration changed across a restore) fold into a value without times: a restore with
+ * TTL gives them the current time.
  *
  * @example
  * ```ts
@@ -127,141 +134,116 @@ export class DeltaFold {
 
   /** Applies row `e` (its payload `change`) to the entry of its path in `table`. */
   apply(table: Map<string, SnapshotEntry>, e: SnapshotEntry, change: readonly unknown[]): void {
-    const [flag, items] = change;
-    if (flag === TIMERS_PATCH) {
-      this.patchTimers(table, e, change);
-      return;
-    }
+    const [flag, items, third] = change;
+    const timers = flag === TIMERS_PATCH;
     const list = flag === APPEND || flag === APPEND_TTL;
-    const what = list ? 'append row' : 'patch row';
+    const what = timers ? 'timers patch row' : list ? 'append row' : 'patch row';
     const base = table.get(e.path);
     if (base === undefined) {
-      throw new Error(`mergeSnapshots: operator ${this.operator}: the ${what} of ${e.path} has no ${list ? 'list' : 'map'} before it in the chain (a checkpoint of the chain is missing)`);
+      throw new Error(`mergeSnapshots: operator ${this.operator}: the ${what} of ${e.path} has no ${timers ? 'timers' : list ? 'list' : 'map'} before it in the chain (a checkpoint of the chain is missing)`);
     }
-    if (!Array.isArray(items)) throw new Error(`mergeSnapshots: operator ${this.operator}: the ${what} of ${e.path} is malformed`);
+    if (!Array.isArray(items) || (timers && !Array.isArray(third))) throw new Error(`mergeSnapshots: operator ${this.operator}: the ${what} of ${e.path} is malformed`);
+    const own = this.ownEntry(table, e, base, timers, what, list);
+    if (timers) {
+      const index = this.indexOf(own, (t) => (t as unknown[])[3] as KeyId);
+      for (const seq of third as unknown[]) this.remove(own, index, seq as KeyId);
+      for (const t of items) this.put(own, index, (t as unknown[])[3] as KeyId, t);
+      return;
+    }
+    const payload = own.payload as [number, unknown[]];
+    const timed = flag === APPEND_TTL || flag === MAP_PATCH_TTL;
+    if (payload[0] === 1 && !timed) this.dropTimes(own, list);
+    const untime = payload[0] === 0 && timed;
+    if (list) {
+      const into = own.items;
+      const dropped = third ?? 0;
+      if (!(typeof dropped === 'number' && Number.isSafeInteger(dropped) && dropped >= 0 && own.start + dropped <= into.length)) {
+        throw new Error(`mergeSnapshots: operator ${this.operator}: the append row of ${e.path} drops ${describeValue(dropped)} items of a list of ${into.length - own.start}`);
+      }
+      if (dropped > 0) {
+        own.start += dropped;
+        own.cut = true;
+      }
+      for (const x of items) into.push(untime ? (x as unknown[])[0] : x);
+      return;
+    }
+    const index = this.indexOf(own, mapKeyId);
+    for (const op of items) {
+      if (!Array.isArray(op) || op.length === 0) throw new Error(`mergeSnapshots: operator ${this.operator}: the patch row of ${e.path} has a malformed operation ${describeValue(op)}`);
+      if (op.length === 1) this.remove(own, index, mapKeyId(op));
+      else this.put(own, index, mapKeyId(op), untime ? [op[0], op[1]] : op);
+    }
+  }
+
+  /** The table's entry of `e`'s path as the fold's own (a copy of `base`, made at its first change in the fold). */
+  private ownEntry(table: Map<string, SnapshotEntry>, e: SnapshotEntry, base: SnapshotEntry, timers: boolean, what: string, list: boolean): OwnEntry {
     let own = this.own.get(e.path);
-    if (own === undefined || own.entry !== base) {
+    if (own !== undefined && own.entry === base) return own;
+    let payload: [number, unknown[]] | undefined;
+    let items: unknown[];
+    if (timers) items = payloadOf(base).slice();
+    else {
       const [baseFlag, baseItems] = payloadOf(base);
       if ((baseFlag !== 0 && baseFlag !== 1) || !Array.isArray(baseItems)) {
         throw new Error(`mergeSnapshots: operator ${this.operator}: the ${what} of ${e.path} follows an entry that is not a ${list ? 'list' : 'map'}`);
       }
-      const payload: [number, unknown[]] = [baseFlag, baseItems.slice()];
-      own = { entry: rawEntry(base.keyGroup, e.path, payload), payload, index: undefined, holes: 0, start: 0 };
-      this.own.set(e.path, own);
-      table.set(e.path, own.entry);
+      payload = [baseFlag, (items = baseItems.slice())];
     }
-    const timed = flag === APPEND_TTL || flag === MAP_PATCH_TTL;
-    if (own.payload[0] === 1 && !timed) this.dropTimes(own, list);
-    const untime = own.payload[0] === 0 && timed;
-    if (list) {
-      const into = own.payload[1];
-      const dropped = change[2] ?? 0;
-      if (!(typeof dropped === 'number' && Number.isSafeInteger(dropped) && dropped >= 0 && own.start + dropped <= into.length)) {
-        throw new Error(`mergeSnapshots: operator ${this.operator}: the append row of ${e.path} drops ${describeValue(dropped)} items of a list of ${into.length - own.start}`);
-      }
-      own.start += dropped;
-      if (untime) for (const x of items) into.push((x as unknown[])[0]);
-      else for (const x of items) into.push(x);
-    } else this.patch(own, items, untime);
+    own = { entry: rawEntry(base.keyGroup, e.path, payload ?? items), payload, items, index: undefined, start: 0, cut: false };
+    this.own.set(e.path, own);
+    table.set(e.path, own.entry);
+    return own;
+  }
+
+  /** The index of `own`'s items by `idOf`, made at its first use. */
+  private indexOf(own: OwnEntry, idOf: (item: unknown) => KeyId): Map<KeyId, number> {
+    if (own.index !== undefined) return own.index;
+    const index = new Map<KeyId, number>();
+    for (let k = 0; k < own.items.length; k++) if (own.items[k] !== undefined) index.set(idOf(own.items[k]), k);
+    return (own.index = index);
+  }
+
+  /** Sets the item of `id`: in place when there, else at the end. */
+  private put(own: OwnEntry, index: Map<KeyId, number>, id: KeyId, item: unknown): void {
+    const at = index.get(id);
+    if (at !== undefined) own.items[at] = item;
+    else {
+      index.set(id, own.items.length);
+      own.items.push(item);
+    }
+  }
+
+  /** Deletes the item of `id`, if there. */
+  private remove(own: OwnEntry, index: Map<KeyId, number>, id: KeyId): void {
+    const at = index.get(id);
+    if (at === undefined) return;
+    own.items[at] = undefined;
+    index.delete(id);
+    own.cut = true;
   }
 
   /** The items or entries of `own` without their TTL times (the last item of each). */
   private dropTimes(own: OwnEntry, list: boolean): void {
-    const items = own.payload[1];
+    const items = own.items;
     for (let k = 0; k < items.length; k++) {
       const x = items[k] as unknown[] | undefined;
       if (x !== undefined) items[k] = list ? x[0] : [x[0], x[1]];
     }
-    own.payload[0] = 0;
-  }
-
-  /** Applies a patch's operations to the map entries of `own` (`untime`: set entries without their times). */
-  private patch(own: OwnEntry, ops: readonly unknown[], untime: boolean): void {
-    const entries = own.payload[1];
-    let index = own.index;
-    if (index === undefined) {
-      index = new Map();
-      for (let k = 0; k < entries.length; k++) index.set(mapKeyId(entries[k]), k);
-      own.index = index;
-    }
-    for (const op of ops) {
-      if (!Array.isArray(op) || op.length === 0) throw new Error(`mergeSnapshots: operator ${this.operator}: the patch row of ${own.entry.path} has a malformed operation ${describeValue(op)}`);
-      const id = mapKeyId(op);
-      const at = index.get(id);
-      if (op.length === 1) {
-        if (at !== undefined) {
-          entries[at] = undefined;
-          index.delete(id);
-          own.holes++;
-        }
-        continue;
-      }
-      const entry = untime ? [op[0], op[1]] : op;
-      if (at !== undefined) entries[at] = entry;
-      else {
-        index.set(id, entries.length);
-        entries.push(entry);
-      }
-    }
+    (own.payload as [number, unknown[]])[0] = 0;
   }
 
   /**
-   * Applies a key's timers patch: its base is a whole timers row (`[[domain, ns, timestamp, seq], …]`), whose copy the
-   * fold owns (the entry's payload is that list itself); timers found by registration number.
+   * Ends the fold: the lists' dropped items, the maps' deleted entries and the timers gone are cut out, in place (the
+   * entries' payloads hold these arrays); an entry left empty goes from the table.
    */
-  private patchTimers(table: Map<string, SnapshotEntry>, e: SnapshotEntry, change: readonly unknown[]): void {
-    const [, added, gone] = change;
-    const base = table.get(e.path);
-    if (base === undefined) {
-      // (a key whose timers the chain does not have: a patch is only written for a key with timers in the last snapshot)
-      throw new Error(`mergeSnapshots: operator ${this.operator}: the timers patch row of ${e.path} has no timers before it in the chain (a checkpoint of the chain is missing)`);
-    }
-    if (!Array.isArray(added) || !Array.isArray(gone)) throw new Error(`mergeSnapshots: operator ${this.operator}: the timers patch row of ${e.path} is malformed`);
-    let own = this.own.get(e.path);
-    if (own === undefined || own.entry !== base) {
-      const timers = payloadOf(base);
-      const list = timers.slice();
-      own = { entry: rawEntry(base.keyGroup, e.path, list), payload: [TIMERS_PATCH, list], index: undefined, holes: 0, start: 0 };
-      this.own.set(e.path, own);
-      table.set(e.path, own.entry);
-    }
-    const timers = own.payload[1];
-    let index = own.index;
-    if (index === undefined) {
-      index = new Map();
-      for (let k = 0; k < timers.length; k++) index.set((timers[k] as unknown[])[3] as KeyId, k);
-      own.index = index;
-    }
-    for (const seq of gone) {
-      const at = index.get(seq as KeyId);
-      if (at === undefined) continue;
-      timers[at] = undefined;
-      index.delete(seq as KeyId);
-      own.holes++;
-    }
-    for (const t of added) {
-      index.set((t as unknown[])[3] as KeyId, timers.length);
-      timers.push(t);
-    }
-  }
-
-  /** Ends the fold: the lists' dropped items and the maps' deleted entries go (a value left empty, from the table). */
   finish(table: Map<string, SnapshotEntry>): void {
     for (const [path, own] of this.own) {
-      if (own.payload[0] === TIMERS_PATCH) {
-        // (in place: the entry's payload is this list)
-        if (own.holes === 0 || table.get(path) !== own.entry) continue;
-        const timers = own.payload[1];
-        let n = 0;
-        for (const t of timers) if (t !== undefined) timers[n++] = t;
-        timers.length = n;
-        if (n === 0) table.delete(path);
-        continue;
-      }
-      if ((own.holes === 0 && own.start === 0) || table.get(path) !== own.entry) continue;
-      const kept = own.holes > 0 ? own.payload[1].filter((x) => x !== undefined) : own.payload[1].slice(own.start);
-      if (kept.length === 0) table.delete(path);
-      else own.payload[1] = kept;
+      if (!own.cut || table.get(path) !== own.entry) continue;
+      const items = own.items;
+      let n = 0;
+      for (let k = own.start; k < items.length; k++) if (items[k] !== undefined) items[n++] = items[k];
+      items.length = n;
+      if (n === 0) table.delete(path);
     }
   }
 }

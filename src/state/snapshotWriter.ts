@@ -205,33 +205,13 @@ export class SnapshotWriter {
     const churn = { rewriteRows: 0, rewriteBytes: 0, deleteRows: 0, deleteBytes: 0 };
     for (let i = 0; i < b.descriptors.length; i++) {
       const col = b.cols[i] as Map<KeyId, unknown>;
-      for (const [id, was] of tracker.dirty[i] as Map<KeyId, EntryChange>) {
-        const v = col.get(id);
-        if ((typeof was === 'number' || was instanceof ListChanges) && v !== undefined) this.appendRow(out, churn, i, id, '', v as unknown[], was);
-        else if (was instanceof MapChanges && v !== undefined) this.mapEntriesRow(out, churn, i, id, '', v as Map<KeyId, MapItem<Key, unknown>>, was);
-        else if (was) {
-          const at = out.size;
-          this.row(out, i, id, '', v);
-          superseded(churn, v === undefined, out.size - at);
-          this.changeRowsDead(churn, i, '', id);
-        } else if (v !== undefined) this.row(out, i, id, '', v);
-      }
+      for (const [id, was] of tracker.dirty[i] as Map<KeyId, EntryChange>) this.changedRow(out, churn, i, id, '', col.get(id), was);
       for (const ns of tracker.freshNs[i] as Set<Namespace>) {
         const m = (b.nsCols[i] as Map<unknown, Map<unknown, unknown>>).get(ns);
         if (m !== undefined) for (const [id, v] of m) this.row(out, i, id as KeyId, ns, v);
       }
       for (const [ns, m] of tracker.nsDirty[i] as Map<Namespace, Map<KeyId, EntryChange>>) {
-        for (const [id, was] of m) {
-          const v = b.namespaced.get(i, id, ns);
-          if ((typeof was === 'number' || was instanceof ListChanges) && v !== undefined) this.appendRow(out, churn, i, id, ns, v as unknown[], was);
-          else if (was instanceof MapChanges && v !== undefined) this.mapEntriesRow(out, churn, i, id, ns, v as Map<KeyId, MapItem<Key, unknown>>, was);
-          else if (was) {
-            const at = out.size;
-            this.row(out, i, id, ns, v);
-            superseded(churn, v === undefined, out.size - at);
-            this.changeRowsDead(churn, i, ns, id);
-          } else if (v !== undefined) this.row(out, i, id, ns, v);
-        }
+        for (const [id, was] of m) this.changedRow(out, churn, i, id, ns, b.namespaced.get(i, id, ns), was);
       }
     }
     for (const id of tracker.timersDirty.keys()) {
@@ -251,6 +231,21 @@ export class SnapshotWriter {
     }
     tracker.trackNext();
     return new PackedSnapshot(b.operator, false, b.maxParallelism, out.finish(), out.count, undefined, churn, out.rowSizes);
+  }
+
+  /**
+   * Writes the row of an entry changed since the last snapshot (`was`: how, see `EntryChange`; `v`: its value now):
+   * an append or patch row, the value, or (gone) its deletion; nothing for one created and gone since.
+   */
+  private changedRow(out: ChunkWriter, churn: MutableChurn, i: number, id: KeyId, ns: Namespace, v: unknown, was: EntryChange): void {
+    if ((typeof was === 'number' || was instanceof ListChanges) && v !== undefined) this.appendRow(out, churn, i, id, ns, v as unknown[], was);
+    else if (was instanceof MapChanges && v !== undefined) this.mapEntriesRow(out, churn, i, id, ns, v as Map<KeyId, MapItem<Key, unknown>>, was);
+    else if (was !== false) {
+      const at = out.size;
+      this.row(out, i, id, ns, v);
+      superseded(churn, v === undefined, out.size - at);
+      this.changeRowsDead(churn, i, ns, id);
+    } else if (v !== undefined) this.row(out, i, id, ns, v);
   }
 
   /** The key of an entry in {@link changeRowBytes}. */
