@@ -360,6 +360,60 @@ describe('intervalJoin: state stays bounded (rule 6)', () => {
   });
 });
 
+describe('intervalJoin: checkpoints of a key that buffers much (docs/SEMANTICS.md §6.3, blocks rows)', () => {
+  // one key, a timestamp per record, the watermark 4 000 ms behind: each side buffers ≈ 2 000 timestamps (8 blocks)
+  const steps: Step[] = [];
+  for (let i = 0; i < 8_000; i++) {
+    steps.push(['rec', (i % 2) as 0 | 1, 'k', i]);
+    if (i % 100 === 99) steps.push(['wm', 0, i - 4_000], ['wm', 1, i - 4_000]);
+  }
+  const bounds: IntervalJoinBounds = { lower: -2, upper: 2 };
+
+  /** A side's buffered buckets as `[timestamp, values]`, without the ones cleanup dropped (blocks flattened). */
+  const buckets = (h: H, side: string): unknown[][] => {
+    const stored = h.state('k', side) as unknown[] | undefined;
+    if (stored === undefined) return [];
+    const blocks = (typeof stored[0] === 'number' ? [stored] : stored) as unknown[][];
+    const out: unknown[][] = [];
+    for (const b of blocks) for (let j = 0; j < b.length; j += 2) if ((b[j + 1] as unknown[]).length > 0) out.push([b[j], b[j + 1]]);
+    return out;
+  };
+
+  it('a snapshot every 300 steps: each delta writes the key\'s changed blocks and an index per block, not its buffer; each restores the buffer', () => {
+    const h = twoInputHarness(join(bounds));
+    const deltaRows: string[] = [];
+    let largestBuffer = 0;
+    steps.forEach((s, n) => {
+      if (s[0] === 'wm') {
+        if (s[1] === 0) h.watermark(s[2]);
+        else h.watermark2(s[2]);
+      } else if (s[1] === 0) h.record(`l${n}`, s[3], s[2]);
+      else h.record2(`r${n}`, s[3], s[2]);
+      if (n % 300 !== 299) return;
+      const cp = h.snapshot();
+      const rows = (cp.latest.get('j')?.entries ?? []).filter((e) => e.path.includes('"left"')).map((e) => e.value ?? '');
+      if ((cp.operators.get('j')?.length ?? 0) > 1) deltaRows.push(...rows);
+      largestBuffer = Math.max(largestBuffer, JSON.stringify(h.state('k', 'left')).length);
+      const restored = h.restore(cp);
+      for (const side of ['left', 'right']) expect(buckets(restored, side), `${side}, step ${n}`).toStrictEqual(buckets(h, side));
+    });
+    expect(deltaRows.length).toBeGreaterThan(20);
+    // once the buffer is in blocks: blocks rows, each a block or two and the indices of the others
+    const blocksRows = deltaRows.filter((r) => r.startsWith('[7,'));
+    expect(blocksRows.length).toBeGreaterThan(15);
+    expect(largestBuffer).toBeGreaterThan(20_000);
+    for (const r of blocksRows) expect(r.length).toBeLessThan(largestBuffer / 3);
+  });
+
+  it('restored at each of its snapshots (a chain of deltas), it gives exactly the oracle\'s pairs', () => {
+    const expected = oracle(steps, bounds.lower, bounds.upper);
+    expect(expected.length).toBeGreaterThan(7_000);
+    const cuts = new Set<number>();
+    for (let n = 300; n < steps.length; n += 300) cuts.add(n);
+    expect(runOperator(steps, bounds, cuts)).toStrictEqual(expected);
+  });
+});
+
 /** The values buffered on both sides, over every key with state. */
 function bufferedValues(h: H): number {
   let n = 0;

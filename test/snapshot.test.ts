@@ -646,6 +646,23 @@ describe('append rows folded by mergeSnapshots', () => {
     expect(merged(snap(true, '[0,[1]]'), snap(false, '[3,[[2,20]]]'))).toStrictEqual(['[0,[1,2]]']);
   });
 
+  it('blocks rows keep blocks by their index before the row and write the others whole; a bad item or no blocks before is refused', () => {
+    const bpath = '["s","left","value","","\\"k\\""]';
+    const bsnap = (full: boolean, value: string | undefined): OperatorSnapshot => ({ operator: 'op', full, maxParallelism: 128, entries: [{ keyGroup: 3, path: bpath, value }] });
+    const bmerged = (...snaps: OperatorSnapshot[]) => mergeSnapshots(snaps).entries.map((e) => e.value);
+    // block 0 dropped, block 1 kept, block 2 changed, a block appended; then the first kept again and one inserted before
+    expect(bmerged(bsnap(true, '[0,[[1,["a"]],[2,["b"]],[3,["c"]]]]'), bsnap(false, '[7,[1,[3,["c","d"]],[4,["e"]]]]'), bsnap(false, '[7,[[2,["x"]],0,2]]'))).toStrictEqual([
+      '[0,[[2,["x"]],[2,["b"]],[4,["e"]]]]',
+    ]);
+    expect(bmerged(bsnap(true, '[0,[[1,["a"]],[2,["b"]]]]'), bsnap(false, '[7,[1]]'))).toStrictEqual(['[0,[[2,["b"]]]]']);
+    expect(() => mergeSnapshots([bsnap(true, '[0,[[1,["a"]]]]'), bsnap(false, '[7,[1]]')])).toThrow(
+      `mergeSnapshots: operator op: the blocks row of ${bpath} has 1, neither a block nor the index of one of the 1 blocks before it`,
+    );
+    expect(() => mergeSnapshots([bsnap(true, '[0,[[1,["a"]]]]'), bsnap(false, '[7,["x"]]')])).toThrow('has "x", neither a block nor the index');
+    expect(() => mergeSnapshots([bsnap(true, undefined), bsnap(false, '[7,[0]]')])).toThrow(`mergeSnapshots: operator op: the blocks row of ${bpath} has no blocks before it in the chain (a checkpoint of the chain is missing)`);
+    expect(() => mergeSnapshots([bsnap(true, '[0,5]'), bsnap(false, '[7,[0]]')])).toThrow(`mergeSnapshots: operator op: the blocks row of ${bpath} follows an entry that is not a list of blocks`);
+  });
+
   it('an append row without a list before it is refused (a chain missing a checkpoint), in a merge and in a restore', () => {
     expect(() => mergeSnapshots([snap(true), snap(false, '[2,[2]]')])).toThrow(`mergeSnapshots: operator op: the append row of ${path} has no list before it in the chain (a checkpoint of the chain is missing)`);
     expect(() => mergeSnapshots([snap(true, '[0,5]'), snap(false, '[2,[2]]')])).toThrow(`mergeSnapshots: operator op: the append row of ${path} follows an entry that is not a list`);

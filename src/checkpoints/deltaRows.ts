@@ -49,10 +49,22 @@ export const MAP_PATCH_TTL = 5;
  * @internal
  */
 export const TIMERS_PATCH = 6;
+/**
+ * The first item of a blocks row's payload (`[7, blocks]`): the new list of blocks of a value stored as a list of
+ * blocks (an engine's layout: the interval join's buffer of a key with many timestamps), each item either the index
+ * of a block of the value before the row (kept as it was) or a block written whole (new, or changed since).
+ *
+ * @example
+ * ```ts
+ * const row = [BLOCKS_PATCH, [1, 2, [5_000, ['x']]]]; // block 0 gone, blocks 1 and 2 kept, a block appended
+ * ```
+ * @internal
+ */
+export const BLOCKS_PATCH = 7;
 
 /** Whether `flag` (a payload's first item) is that of an append or patch row. */
 function changesEntry(flag: unknown): boolean {
-  return flag === APPEND || flag === APPEND_TTL || flag === MAP_PATCH || flag === MAP_PATCH_TTL || flag === TIMERS_PATCH;
+  return flag === APPEND || flag === APPEND_TTL || flag === MAP_PATCH || flag === MAP_PATCH_TTL || flag === TIMERS_PATCH || flag === BLOCKS_PATCH;
 }
 
 /**
@@ -137,17 +149,22 @@ export class DeltaFold {
     const [flag, items, third] = change;
     const timers = flag === TIMERS_PATCH;
     const list = flag === APPEND || flag === APPEND_TTL;
-    const what = timers ? 'timers patch row' : list ? 'append row' : 'patch row';
+    const blocks = flag === BLOCKS_PATCH;
+    const what = timers ? 'timers patch row' : list ? 'append row' : blocks ? 'blocks row' : 'patch row';
     const base = table.get(e.path);
     if (base === undefined) {
-      throw new Error(`mergeSnapshots: operator ${this.operator}: the ${what} of ${e.path} has no ${timers ? 'timers' : list ? 'list' : 'map'} before it in the chain (a checkpoint of the chain is missing)`);
+      throw new Error(`mergeSnapshots: operator ${this.operator}: the ${what} of ${e.path} has no ${timers ? 'timers' : list ? 'list' : blocks ? 'blocks' : 'map'} before it in the chain (a checkpoint of the chain is missing)`);
     }
     if (!Array.isArray(items) || (timers && !Array.isArray(third))) throw new Error(`mergeSnapshots: operator ${this.operator}: the ${what} of ${e.path} is malformed`);
-    const own = this.ownEntry(table, e, base, timers, what, list);
+    const own = this.ownEntry(table, e, base, timers, what, list ? 'list' : blocks ? 'list of blocks' : 'map');
     if (timers) {
       const index = this.indexOf(own, (t) => (t as unknown[])[3] as KeyId);
       for (const seq of third as unknown[]) this.remove(own, index, seq as KeyId);
       for (const t of items) this.put(own, index, (t as unknown[])[3] as KeyId, t);
+      return;
+    }
+    if (blocks) {
+      this.replaceBlocks(own, e, items);
       return;
     }
     const payload = own.payload as [number, unknown[]];
@@ -175,8 +192,24 @@ export class DeltaFold {
     }
   }
 
+  /**
+   * A blocks row (see {@link BLOCKS_PATCH}): the entry's blocks become `items`, each an index into its blocks before the
+   * row or a block. O(blocks), whatever their size.
+   */
+  private replaceBlocks(own: OwnEntry, e: SnapshotEntry, items: readonly unknown[]): void {
+    const before = own.items;
+    const next: unknown[] = [];
+    for (const x of items) {
+      if (Array.isArray(x)) next.push(x);
+      else if (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 && x < before.length && Array.isArray(before[x])) next.push(before[x]);
+      else throw new Error(`mergeSnapshots: operator ${this.operator}: the blocks row of ${e.path} has ${describeValue(x)}, neither a block nor the index of one of the ${before.length} blocks before it`);
+    }
+    before.length = 0;
+    for (const x of next) before.push(x);
+  }
+
   /** The table's entry of `e`'s path as the fold's own (a copy of `base`, made at its first change in the fold). */
-  private ownEntry(table: Map<string, SnapshotEntry>, e: SnapshotEntry, base: SnapshotEntry, timers: boolean, what: string, list: boolean): OwnEntry {
+  private ownEntry(table: Map<string, SnapshotEntry>, e: SnapshotEntry, base: SnapshotEntry, timers: boolean, what: string, changes: string): OwnEntry {
     let own = this.own.get(e.path);
     if (own !== undefined && own.entry === base) return own;
     let payload: [number, unknown[]] | undefined;
@@ -185,7 +218,7 @@ export class DeltaFold {
     else {
       const [baseFlag, baseItems] = payloadOf(base);
       if ((baseFlag !== 0 && baseFlag !== 1) || !Array.isArray(baseItems)) {
-        throw new Error(`mergeSnapshots: operator ${this.operator}: the ${what} of ${e.path} follows an entry that is not a ${list ? 'list' : 'map'}`);
+        throw new Error(`mergeSnapshots: operator ${this.operator}: the ${what} of ${e.path} follows an entry that is not a ${changes}`);
       }
       payload = [baseFlag, (items = baseItems.slice())];
     }

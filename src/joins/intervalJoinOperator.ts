@@ -362,20 +362,32 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
     const one = isOneBuffer(stored);
     const buffer = (one ? stored : stored[stored.length - 1]) as Buffer;
     const last = buffer.length - 2;
-    if (buffer[last] === ts) (buffer[last + 1] as unknown[]).push(value);
-    else if ((buffer[last] as number) < ts) {
-      if (buffer.length < 2 * MAX_BUCKETS) buffer.push(ts, [value]);
+    // (blocks: a delta writes the blocks changed, see KeyedStateBackend.changeBlocks; one buffer: written whole)
+    if (buffer[last] === ts) {
+      if (one) b.touch(side);
+      else b.changeBlocks(side, stored, buffer);
+      (buffer[last + 1] as unknown[]).push(value);
+    } else if ((buffer[last] as number) < ts) {
+      if (buffer.length < 2 * MAX_BUCKETS) {
+        if (one) b.touch(side);
+        else b.changeBlocks(side, stored, buffer);
+        buffer.push(ts, [value]);
+      }
       // a full last block: the bucket opens the next one
       else if (one) b.put(side, [buffer, [ts, [value]]]);
-      else (stored as Buffer[]).push([ts, [value]]);
+      else {
+        b.changeBlocks(side, stored);
+        (stored as Buffer[]).push([ts, [value]]);
+      }
     } else this.bufferBefore(side, stored, one, ts, value, keep);
-    b.touch(side);
   }
 
   /** {@link buffer} for a timestamp before the key's last bucket: into its block (the first that reaches `ts`). */
   private bufferBefore(side: number, stored: StoredBuffer, one: boolean, ts: number, value: unknown, keep: number): void {
     const k = one ? -1 : firstBlockFrom(stored as Buffer[], ts);
     const buffer = (one ? stored : stored[k]) as Buffer;
+    if (one) this.backend.touch(side);
+    else this.backend.changeBlocks(side, stored, buffer);
     let i = firstBucketFrom(buffer, ts);
     if (buffer[i] === ts && isDropped(buffer, i)) {
       // a bucket cleanup dropped at this very watermark gets a value again (timestamp = watermark, nothing kept after
@@ -430,6 +442,7 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
       let drop = kept;
       while (drop < buffer.length && (buffer[drop] as number) + keep <= w) drop += 2;
       if (drop === kept) continue; // a stale entry: an earlier bucket was inserted, or this one went already
+      if (blocks !== undefined) b.changeBlocksAt(side, id, '', blocks);
       // a first block all due goes whole, and the next one is looked at (it has no dropped buckets)
       while (drop === buffer.length && blocks !== undefined && blocks.length > 1) {
         blocks.shift();
@@ -442,11 +455,12 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
         continue;
       }
       let next = drop;
+      if (blocks === undefined) b.putAt(side, id, '', stored);
+      else if (drop > kept) b.changeBlocksAt(side, id, '', blocks, buffer);
       if (2 * drop >= buffer.length) {
         buffer.splice(0, drop);
         next = 0;
       } else for (let i = kept; i < drop; i += 2) buffer[i + 1] = DROPPED;
-      b.putAt(side, id, '', stored);
       q.push((buffer[next] as number) + keep, id, side);
     }
   }

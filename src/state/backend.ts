@@ -282,6 +282,20 @@ export class KeyedStateBackend {
     if (this.tracking) this.tracker.markDropFront(i, this.id, this.ns, count, length);
   }
 
+  /**
+   * Records that the (present) value of state `i`, a list of blocks (`blocks`: arrays in an engine's own layout), is
+   * about to change: `block`, one of them, in place, or (none given) the list itself. A delta then writes only the
+   * blocks new or changed, unless the value changes otherwise before it (`ChangeTracker.markBlocks`).
+   */
+  changeBlocks(i: number, blocks: readonly unknown[], block?: unknown): void {
+    if (this.tracking) this.tracker.markBlocks(i, this.id, this.ns, blocks, block);
+  }
+
+  /** {@link changeBlocks} at (id, ns). */
+  changeBlocksAt(i: number, id: KeyId, ns: Namespace, blocks: readonly unknown[], block?: unknown): void {
+    if (this.tracking) this.tracker.markBlocks(i, id, ns, blocks, block);
+  }
+
   /** {@link appendTo} at (id, ns). */
   appendToAt(i: number, id: KeyId, ns: Namespace, from: number): void {
     if (this.tracking) {

@@ -2,12 +2,12 @@ import type { Key } from '../elements/index.js';
 import { TidewaterError, describeValue } from '../errors/index.js';
 import { encodedKeyOfId, isEscapedInId, keyGroupOfId, keyOfId, type KeyId } from '../keys/keyId.js';
 import { ChunkWriter, encode, escapeJson, needsEscape, PackedSnapshot, type SnapshotChurn } from '../checkpoints/snapshot.js';
-import { APPEND, APPEND_TTL, MAP_PATCH, MAP_PATCH_TTL, TIMERS_PATCH } from '../checkpoints/deltaRows.js';
+import { APPEND, APPEND_TTL, BLOCKS_PATCH, MAP_PATCH, MAP_PATCH_TTL, TIMERS_PATCH } from '../checkpoints/deltaRows.js';
 import type { Namespace, Timer } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import { encodeValue, hasOnlyItems, isPlainNumber, UnserializableValueError } from './codec.js';
 import type { StateDescriptor, StateKind } from './descriptors.js';
-import { ListChanges, MAP_MOVED, MAP_PERSISTED, MapChanges, type EntryChange } from './tracking.js';
+import { BlockChanges, ListChanges, MAP_MOVED, MAP_PERSISTED, MapChanges, type EntryChange } from './tracking.js';
 import { UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
 import { writeCodecJson } from './valueWriter.js';
 
@@ -240,6 +240,7 @@ export class SnapshotWriter {
   private changedRow(out: ChunkWriter, churn: MutableChurn, i: number, id: KeyId, ns: Namespace, v: unknown, was: EntryChange): void {
     if ((typeof was === 'number' || was instanceof ListChanges) && v !== undefined) this.appendRow(out, churn, i, id, ns, v as unknown[], was);
     else if (was instanceof MapChanges && v !== undefined) this.mapEntriesRow(out, churn, i, id, ns, v as Map<KeyId, MapItem<Key, unknown>>, was);
+    else if (was instanceof BlockChanges && v !== undefined) this.blocksRow(out, churn, i, id, ns, v as unknown[], was);
     else if (was !== false) {
       const at = out.size;
       this.row(out, i, id, ns, v);
@@ -429,6 +430,55 @@ export class SnapshotWriter {
     churn.deleteBytes += charged;
     this.changeRowWritten(i, ns, id, w.size - at, charged);
   }
+
+  /**
+   * Writes the row of the value of state `i` at (id, ns), a list of blocks changed block by block since the last
+   * snapshot (`changes`): the whole value when half its blocks or more are new or changed, else a blocks row, payload
+   * `[7, items]` — per block of the value now, in order, its index among the blocks of the last snapshot when it is one
+   * of them unchanged, else the block itself (`mergeSnapshots`; docs/SEMANTICS.md §6.3).
+   */
+  private blocksRow(w: ChunkWriter, churn: MutableChurn, i: number, id: KeyId, ns: Namespace, v: unknown[], changes: BlockChanges): void {
+    const at = w.size;
+    const before = changes.before;
+    const indexOf = new Map<unknown, number>();
+    for (let k = 0; k < before.length; k++) indexOf.set(before[k], k);
+    const items: unknown[] = [];
+    let written = 0;
+    let unchanged = before.length === v.length;
+    for (let k = 0; k < v.length; k++) {
+      const block = v[k];
+      const was = indexOf.get(block);
+      if (was !== undefined && !changes.changed.has(block)) items.push(was);
+      else {
+        items.push(block);
+        written++;
+      }
+      if (was !== k || written > 0) unchanged = false;
+    }
+    if (unchanged) return;
+    // (a value that is no list of blocks any more — made another way since — or mostly new: written whole)
+    if (2 * written >= v.length || !v.every((b) => Array.isArray(b))) {
+      this.row(w, i, id, ns, v);
+      superseded(churn, false, w.size - at);
+      this.changeRowsDead(churn, i, ns, id);
+      return;
+    }
+    w.begin(this.groupOfId(id));
+    this.writePath(w, i, id, ns);
+    w.rawValue();
+    this.writeChange(w, i, id, v, [BLOCKS_PATCH, items]);
+    w.endRaw();
+    // (the blocks it replaces or drops are dead weight in the chain: each about as large as a block it writes, or as
+    // the last blocks written)
+    const bytes = w.size - at;
+    if (written > 0) this.blockBytes = bytes / written;
+    const charged = Math.round((before.length - (v.length - written)) * this.blockBytes);
+    churn.deleteBytes += charged;
+    this.changeRowWritten(i, ns, id, bytes, charged);
+  }
+
+  /** The bytes of a block in the last blocks row that wrote some (see {@link blocksRow}). */
+  private blockBytes = 0;
 
   /** Writes a stored value as its payload `[0|1, …]`, escaped. */
   private writeValue(w: ChunkWriter, i: number, id: KeyId, v: unknown): void {

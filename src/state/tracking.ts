@@ -69,14 +69,35 @@ export class ListChanges {
 }
 
 /**
+ * A value stored as a list of blocks (arrays, changed in place by the engine that owns the layout), present at the last
+ * snapshot, whose blocks changed since (see {@link ChangeTracker.markBlocks}): its blocks then, in order (`before`),
+ * and those of them changed in place since (`changed`); a block of the value now that is neither new nor changed is
+ * written as its index in `before`.
+ *
+ * @example
+ * ```ts
+ * const change = new BlockChanges(blocks.slice()); // at the first change since the last snapshot
+ * change.changed.add(blocks[blocks.length - 1]);   // the last block is about to get an item
+ * ```
+ * @internal
+ */
+export class BlockChanges {
+  readonly changed = new Set<unknown>();
+  /** the block last added to {@link changed} (the same block changes record after record) */
+  last: unknown = undefined;
+  constructor(readonly before: readonly unknown[]) {}
+}
+
+/**
  * How an entry changed since the last snapshot, recorded at its first change after it: `false`, absent from the last
  * snapshot (created since); `true`, present there (changed or removed since); a number `n`, a list present there with
  * its first `n` items, only appended to since (its delta row carries the items after them, see
  * {@link ChangeTracker.markAppend}); a {@link ListChanges}, such a list that also lost items at its front; a
  * {@link MapChanges}, a map present there whose entries changed one by one since (its delta row carries those
- * entries, see {@link ChangeTracker.markMapEntry}).
+ * entries, see {@link ChangeTracker.markMapEntry}); a {@link BlockChanges}, a list of blocks present there whose
+ * blocks changed since (its delta row carries the blocks new or changed, see {@link ChangeTracker.markBlocks}).
  */
-export type EntryChange = boolean | number | ListChanges | MapChanges;
+export type EntryChange = boolean | number | ListChanges | MapChanges | BlockChanges;
 
 /** A map entry set while present (see {@link ChangeTracker.markMapEntry}). @internal */
 export const MAP_UPDATE = 0;
@@ -277,6 +298,28 @@ export class ChangeTracker {
     if (d === undefined || d.has(id)) return;
     d.set(id, from);
     this.changes++;
+  }
+
+  /**
+   * Records that the value of state `i` at (id, ns), a list of blocks (`blocks`, the value itself: arrays an engine
+   * keeps in its own layout), is about to change: `block`, one of them, in place; or (none given) the list itself — a
+   * block added, inserted or removed. While the value changes only so, the next delta writes the blocks new or changed
+   * since and the others as their indices (a blocks row, docs/SEMANTICS.md §6.3): a big value whose last block grows
+   * between checkpoints is not written whole each time. Such changes do not count towards saturation.
+   */
+  markBlocks(i: number, id: KeyId, ns: Namespace, blocks: readonly unknown[], block: unknown): void {
+    const d = ns === '' ? (this.dirty[i] as Dirty) : this.entriesOf(i, ns);
+    if (d === undefined) return;
+    let c = d.get(id);
+    if (c === undefined) {
+      // (first change since the last snapshot: the blocks now are the snapshot's)
+      d.set(id, (c = new BlockChanges(blocks.slice())));
+      this.changes++;
+    } else if (!(c instanceof BlockChanges)) return; // written whole anyway
+    if (block !== undefined && c.last !== block) {
+      c.changed.add(block);
+      c.last = block;
+    }
   }
 
   /**
