@@ -78,6 +78,32 @@ describe('runJob with named sources', () => {
     await expect(unnamed.done).rejects.toThrow('runJob(activity): source fromAsyncIterable (source 1) failed to read: ECONNRESET.');
   });
 
+  it('fromAsyncIterable closed while a read is in flight: a cleanup of the iterator failing later is a warning, not an unhandled rejection', async () => {
+    const warnings: string[] = [];
+    let reading: () => void = () => undefined;
+    const slowReads = fromAsyncIterable(async function* () {
+      try {
+        yield 1;
+        await new Promise<void>((r) => {
+          reading = r;
+        });
+        yield 2;
+      } finally {
+        // eslint-disable-next-line no-unsafe-finally
+        throw new Error('closing the connection failed');
+      }
+    });
+    const out = toArray<number>();
+    const job = runJob({ name: 'a', source: slowReads, pipeline: (s) => s, sink: out, onWarning: (m) => warnings.push(m) });
+    await new Promise((r) => setTimeout(r, 10));
+    await job.stop();
+    expect((await job.done).state).toBe('stopped');
+    reading(); // the read in flight ends; the generator's cleanup then throws
+    await new Promise((r) => setTimeout(r, 10));
+    expect(out.values).toStrictEqual([1]);
+    expect(warnings).toStrictEqual(["fromAsyncIterable: the iterator's return() (its cleanup, asked for at close while a read was in flight) failed: closing the connection failed"]);
+  });
+
   // the fast source runs 2 s ahead of the slow one; the pump reads each in one batch, the fast one first
   const fast: Click[] = [100, 1100, 2100, 3100].map((ts) => ({ user: 'u', ts }));
   const slow: View[] = [200, 1200, 2200].map((at) => ({ user: 'u', at }));

@@ -831,7 +831,13 @@ class JobRunner<T, R> {
               this.safely(() => this.push(i, res));
               this.pump();
             },
-            (e: unknown) => this.fail(this.componentError('source', this.sourceName(i), 'read', e)),
+            (e: unknown) => {
+              this.readerBusy[i] = false;
+              // (a read that fails once the job stopped reading — drained, stopped, failed — would not have been pushed
+              // either: the job ends as it was ending, its last checkpoint included)
+              if (this.phase !== 'running') return;
+              this.fail(this.componentError('source', this.sourceName(i), 'read', e));
+            },
           );
           continue;
         }
@@ -1333,7 +1339,14 @@ class JobRunner<T, R> {
       const final = async (savepoint: boolean): Promise<void> => {
         const cp = { ...this.newCheckpoint(savepoint), full: true };
         for (const i of this.instances) cp.snapshots.push(i.snapshot({ full: true, finished: true }));
-        await this.persist(cp);
+        // (in flight as any other: a failure meanwhile settles the job once it is written, naming it as the restart point)
+        const written = this.persist(cp);
+        this.inFlight = written;
+        try {
+          await written;
+        } finally {
+          if (this.inFlight === written) this.inFlight = undefined;
+        }
       };
       await final(this.stopRequest?.savepoint === true);
       // a stop({ savepoint }) that came while the last checkpoint was being written still gets its savepoint

@@ -153,7 +153,7 @@ export function fromAsyncIterable<T>(factory: () => AsyncIterable<T>): Source<T>
   const description = 'fromAsyncIterable';
   return {
     description,
-    async open(offset) {
+    async open(offset, context) {
       const skip = parseOffset(description, offset);
       const it = factory()[Symbol.asyncIterator]();
       let position = skip;
@@ -177,9 +177,13 @@ export function fromAsyncIterable<T>(factory: () => AsyncIterable<T>): Source<T>
         async close() {
           if (done) return;
           done = true;
-          // A generator suspended inside a read finishes that read before it can return: ask, but don't wait for it.
-          if (reading) void it.return?.();
-          else await it.return?.();
+          // A generator suspended inside a read finishes that read before it can return: ask, but don't wait for it
+          // (its cleanup failing later, after the job ended, is reported as a warning: nobody awaits it any more).
+          if (reading) {
+            Promise.resolve(it.return?.()).catch((e: unknown) =>
+              (context?.warn ?? console.warn)(`${description}: the iterator's return() (its cleanup, asked for at close while a read was in flight) failed: ${e instanceof Error ? e.message : describeValue(e)}`),
+            );
+          } else await it.return?.();
         },
       };
     },
