@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { Subject, pipe } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { slidingWindows, sum, tumblingWindows } from '../src/index.js';
+import { collect, sessionWindows, slidingWindows, sum, tumblingWindows } from '../src/index.js';
 import { aggregate, processWindow, window } from '../operators/index.js';
-import { type E, type Step, runWithRestore, type LateSide, type WindowOp } from './support/windows.js';
+import { type E, type Step, feed, runWithRestore, type LateSide, type WindowOp } from './support/windows.js';
+import { harness } from '../testing/index.js';
 
 type Op = WindowOp;
 type Late = LateSide;
@@ -34,6 +35,42 @@ describe('property: the pane path restores from incremental checkpoints to exact
     it(`${name}: order of keys included`, () => {
       fc.assert(
         fc.property(steps, fc.constantFrom(0, 7, 30, 1000), fc.array(fc.nat(), { minLength: 1, maxLength: 3 }), (input, L, seeds) => {
+          const late: Late = new Subject();
+          const cuts = seeds.map((x) => x % (input.length + 1)).sort((a, b) => a - b);
+          expect(runWithRestore(() => op(L, late), late, input, cuts)).toStrictEqual(runWithRestore(() => op(L, late), late, input, []));
+        }),
+        { numRuns: 200 },
+      );
+    });
+  }
+});
+
+describe('property: merging windows with element lists (merged in place, appended) restore from incremental checkpoints to exactly the uninterrupted output', () => {
+  // out-of-order elements with a gap of 15 over timestamps −20…200: sessions merge often, a small one into a big one
+  const cases: [string, (L: number, late: Late) => Op][] = [
+    ['sessions 15, processWindow', (L, late) => pipe(window<E, string>(sessionWindows(15), { allowedLateness: L, lateData: late }), processWindow((els: readonly E[]) => els.map((e) => e[1]).join(',')))],
+    ['sessions 15, aggregate(collect())', (L, late) => pipe(window<E, string>(sessionWindows(15), { allowedLateness: L, lateData: late }), aggregate(collect<E>()))],
+  ];
+  it('a small session merged into a big one: the next delta appends the merged elements to the big one\'s list (not the list whole)', () => {
+    const late: Late = new Subject();
+    const h = harness((cases[0] as [string, (L: number, late: Late) => Op])[1](0, late));
+    const big: Step[] = Array.from({ length: 100 }, (_, t) => ['a', 1, t]);
+    feed(h, big);
+    // (the state window of a session is its first window's, [0, 15): merges keep it)
+    const contents = (): unknown => h.state('a', 'contents', { namespace: '0,15' });
+    expect(contents()).toHaveLength(100);
+    h.snapshot();
+    // its own session at 125, then 112 bridges it to the big one [0, 114): merged into the big one's state window
+    feed(h, [['a', 2, 125], ['a', 3, 112]]);
+    expect(contents()).toHaveLength(102);
+    const rows = (h.snapshot().latest.values().next().value?.entries ?? []).filter((e) => e.path.includes('contents')).map((e) => e.value);
+    expect(rows).toStrictEqual(['[2,[["a",2],["a",3]]]']);
+  });
+
+  for (const [name, op] of cases) {
+    it(name, () => {
+      fc.assert(
+        fc.property(steps, fc.constantFrom(0, 7, 1000), fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), (input, L, seeds) => {
           const late: Late = new Subject();
           const cuts = seeds.map((x) => x % (input.length + 1)).sort((a, b) => a - b);
           expect(runWithRestore(() => op(L, late), late, input, cuts)).toStrictEqual(runWithRestore(() => op(L, late), late, input, []));

@@ -97,7 +97,7 @@ export function collect<T>(): Aggregator<T, T[], T[]> {
     create: () => [],
     add: collectAdd as (a: T[], v: T) => T[],
     result: (a) => [...a],
-    merge: (a, b) => [...a, ...b],
+    merge: collectMerge as (a: T[], b: T[]) => T[],
   });
 }
 
@@ -105,6 +105,11 @@ export function collect<T>(): Aggregator<T, T[], T[]> {
 function collectAdd(a: unknown[], v: unknown): unknown[] {
   a.push(v);
   return a;
+}
+
+/** `collect()`'s merge: the elements of `a`, then those of `b` (see {@link contentsMergeAppends}). */
+function collectMerge(a: unknown[], b: unknown[]): unknown[] {
+  return [...a, ...b];
 }
 
 /**
@@ -122,6 +127,22 @@ function collectAdd(a: unknown[], v: unknown): unknown[] {
 export function contentsAppend(fn: { readonly kind: string; readonly aggregator?: { readonly add: unknown } | undefined }): boolean {
   if (fn.kind === 'reduce') return false;
   return fn.aggregator === undefined || fn.aggregator.add === collectAdd;
+}
+
+/**
+ * Whether merging two windows' contents (sessions) is appending the second's elements to the first's array: a window
+ * function without reduce or aggregator, or `collect()`'s own add and merge (known by identity). The general window
+ * operator then merges in place, into the state window's array — a session that grows by merges costs what it
+ * merges, not its size each time — and records it as an append (docs/SEMANTICS.md §6.3).
+ *
+ * @example
+ * ```ts
+ * const inPlace = contentsMergeAppends(fn); // true for processWindow(…) and aggregate(collect())
+ * ```
+ * @internal
+ */
+export function contentsMergeAppends(fn: { readonly kind: string; readonly aggregator?: { readonly add: unknown; readonly merge?: unknown } | undefined }): boolean {
+  return contentsAppend(fn) && (fn.aggregator === undefined || fn.aggregator.merge === collectMerge);
 }
 
 /**

@@ -16,7 +16,7 @@ import { liveSessions, type KeySessions } from './sessionWindowOperator.js';
 import { sliceGridOf } from './slicingWindowOperator.js';
 import { eventTimeTrigger, isEventTimeTrigger, processingTimeTrigger, type OnMergeContext, type Trigger, type TriggerResult } from './triggers.js';
 import { maxTimestamp, type TimeWindow, type WindowResult } from './types.js';
-import { contentsAppend } from './aggregators.js';
+import { contentsAppend, contentsMergeAppends } from './aggregators.js';
 import {
   CONTENTS,
   contentsDescriptor,
@@ -56,6 +56,8 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
   private readonly fold: (acc: unknown, value: T) => unknown;
   /** Whether a window's contents are the array of its elements, grown in place (`processWindow`, `collect()`). */
   private readonly listContents: boolean;
+  /** merging windows' contents is appending one array of elements to another (see {@link mergeContents}) */
+  private readonly mergeAppends: boolean;
   private readonly triggerStateIndex = new Map<string, number>();
   private readonly tctx: TriggerCtx<T, K, R>;
 
@@ -97,6 +99,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     this.fastEventTrigger = !assigner.merging && isEventTimeTrigger(trigger as Trigger<unknown>);
     this.fold = foldOf(fn);
     this.listContents = contentsAppend(fn);
+    this.mergeAppends = contentsMergeAppends(fn);
     this.backend.names.forEach((n, i) => {
       if (n.startsWith('trigger:')) this.triggerStateIndex.set(n.slice(8), i);
     });
@@ -153,9 +156,17 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     this.backend.remove(CONTENTS);
   }
 
-  /** Flink's mergeNamespaces: target = merge(target, merge(sources…)), sources removed. */
+  /**
+   * Flink's mergeNamespaces: target = merge(target, merge(sources…)), sources removed. Contents that are the elements'
+   * array (see `contentsMergeAppends`) are merged in place: the sources' elements appended to the target's array, so
+   * that a session growing by merges costs what it merges, and the next delta writes only those elements.
+   */
   private mergeContents(target: Namespace, sources: readonly Namespace[]): void {
     const b = this.backend;
+    if (this.mergeAppends) {
+      this.appendContents(target, sources);
+      return;
+    }
     const combine = (a: unknown, c: unknown): unknown => {
       if (this.fn.kind === 'reduce') return this.fn.reduce(a as T, c as T);
       if (this.fn.aggregator !== undefined) return (this.fn.aggregator.merge as (x: unknown, y: unknown) => unknown)(a, c);
@@ -177,6 +188,35 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     const t = b.get(CONTENTS);
     const next = t === undefined ? merged : combine(raw(t), merged);
     b.put(CONTENTS, next === undefined ? UNDEFINED : next);
+  }
+
+  /** {@link mergeContents} of arrays of elements: appended in place, in order, onto the target's (or the first source's). */
+  private appendContents(target: Namespace, sources: readonly Namespace[]): void {
+    const b = this.backend;
+    b.setNamespace(target);
+    let into = b.get(CONTENTS) as unknown[] | undefined;
+    let intoNs = target;
+    for (const ns of sources) {
+      b.setNamespace(ns);
+      const items = b.get(CONTENTS) as unknown[] | undefined;
+      if (items === undefined) continue;
+      b.remove(CONTENTS);
+      if (into === undefined) {
+        into = items;
+        intoNs = ns;
+        continue;
+      }
+      if (intoNs === target) {
+        b.setNamespace(target);
+        b.appendTo(CONTENTS, into.length);
+      }
+      for (let k = 0; k < items.length; k++) into.push(items[k]);
+    }
+    // (the first source's array, the others appended to it, becomes the target's)
+    if (into !== undefined && intoNs !== target) {
+      b.setNamespace(target);
+      b.put(CONTENTS, into);
+    }
   }
 
   /** Emits the window's result when it has contents (a trigger's fire). */
