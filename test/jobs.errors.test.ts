@@ -202,3 +202,58 @@ describe('sink failures', () => {
     expect((e as Error).message).toBe('runJob(j): sink callbackSink failed to commit checkpoint 4: commit failed for 4. The job stopped; fix the cause and run it again: it resumes from checkpoint 4.');
   });
 });
+
+describe('runJob: store failures carry the job, the step and their cause', () => {
+  it('a store that fails to read while the job starts: a JobError naming the step, the cause kept', async () => {
+    const store = memoryStore();
+    store.loadCheckpoint = () => Promise.reject(new Error('ETIMEDOUT reading range'));
+    const e = await runJob({ name: 'j', source: fromArray([1]), pipeline: runningSum(), sink: callbackSink({ write: () => undefined }), checkpoint: { intervalMs: 1e9, store } }).done.catch((err: unknown) => err);
+    expect(e).toMatchObject({ name: 'JobError', cause: new Error('ETIMEDOUT reading range') });
+    expect((e as Error).message).toBe('runJob(j): reading its checkpoints in memory failed: ETIMEDOUT reading range. The job did not start; fix the cause and run it again.');
+  });
+
+  it('a prune that fails after a checkpoint was committed: a JobError saying the checkpoint is complete and where a restart resumes', async () => {
+    const store = memoryStore();
+    const prune = store.prune.bind(store);
+    let prunes = 0;
+    store.prune = (...args: Parameters<StateStore['prune']>) => (++prunes === 1 ? Promise.reject(new Error('prune failed')) : prune(...args));
+    const out: number[] = [];
+    const e = await runJob({ name: 'j', source: fromArray([1, 2, 3]), pipeline: runningSum(), sink: callbackSink({ write: (v: number) => out.push(v) }), checkpoint: { intervalMs: 1e9, store } }).done.catch((err: unknown) => err);
+    expect(e).toMatchObject({ name: 'JobError', checkpoint: 1, cause: new Error('prune failed') });
+    expect((e as Error).message).toBe('runJob(j): deleting the checkpoints before checkpoint 1 from memory failed: prune failed. Checkpoint 1 is complete and its output committed; the job stops; it restarts from checkpoint 1.');
+    expect(out).toStrictEqual([1, 3, 6]);
+    expect((await store.listCheckpoints('j')).map((c) => c.id)).toStrictEqual([1]);
+  });
+
+  it('a second stop that asks for more than the first (a savepoint, a drain) is refused, not passed over; one that asks for no more is the first\'s', async () => {
+    const store = memoryStore();
+    const job = runJob({ name: 'j', source: fromObservable(new ReplaySubject<number>()), pipeline: runningSum(), sink: callbackSink({ write: () => undefined }), checkpoint: { intervalMs: 1e9, store } });
+    await new Promise((r) => setTimeout(r, 5));
+    const first = job.stop();
+    const again = job.stop();
+    const savepoint = job.stop({ savepoint: true }).catch((e: unknown) => e);
+    const drain = job.stop({ drain: true, savepoint: true }).catch((e: unknown) => e);
+    await first;
+    await again;
+    expect(((await savepoint) as Error).message).toBe('runJob(j): stop({ savepoint: true }) came while stop() was under way: it is not taken, the job stops as the first stop asked. Call stop once, with every option it needs.');
+    expect(((await drain) as Error).message).toBe('runJob(j): stop({ savepoint: true, drain: true }) came while stop() was under way: it is not taken, the job stops as the first stop asked. Call stop once, with every option it needs.');
+    expect((await job.done).state).toBe('stopped');
+  });
+
+  it('fromObservable: the values sent before the observable\'s error are processed, then the job fails with the error as it was sent', async () => {
+    const live = new ReplaySubject<number>();
+    const out: number[] = [];
+    const job = runJob({ name: 'j', source: fromObservable(live), pipeline: runningSum(), sink: callbackSink({ write: (v: number) => out.push(v) }) });
+    await new Promise((r) => setTimeout(r, 5)); // a read is waiting
+    live.next(1);
+    live.next(2);
+    live.next(3);
+    const reason = { code: 'ECONNRESET' };
+    live.error(reason);
+    const e = await job.done.catch((err: unknown) => err);
+    expect(out).toStrictEqual([1, 3, 6]);
+    expect(e).toBeInstanceOf(JobError);
+    expect((e as JobError).cause).toBe(reason);
+    expect((e as Error).message).toBe('runJob(j): source fromObservable failed to read: {"code":"ECONNRESET"}. The job stopped; fix the cause and run it again.');
+  });
+});

@@ -353,6 +353,20 @@ class JobRunner<T, R> {
 
   // ---- start -------------------------------------------------------------------------------------------------------
 
+  /**
+   * A call to the store while the job starts (`what` it does): a failure that is not tidewater's own (the store's
+   * I/O) becomes a {@link JobError} naming the job, the store and the step, with the failure as its cause.
+   */
+  private async atStart<R>(what: string, call: () => Promise<R>): Promise<R> {
+    try {
+      return await call();
+    } catch (e) {
+      if (e instanceof TidewaterError) throw e;
+      const store = this.store as StateStore;
+      throw new JobError('runJob', undefined, `runJob(${this.config.name}): ${what} in ${store.description} failed: ${e instanceof Error ? e.message : describeValue(e)}. The job did not start; fix the cause and run it again.`, { cause: e });
+    }
+  }
+
   private async start(): Promise<void> {
     const { config, store } = this;
     const name = config.name;
@@ -360,9 +374,9 @@ class JobRunner<T, R> {
     let loaded: LoadedCheckpoint | undefined;
     if (store !== undefined) {
       if (which !== false) {
-        loaded = await store.loadCheckpoint(name, which);
+        loaded = await this.atStart('reading its checkpoints', () => store.loadCheckpoint(name, which));
         if (loaded === undefined) {
-          const existing = (await store.listCheckpoints(name)).filter((c) => typeof which !== 'number' || c.id <= which);
+          const existing = (await this.atStart('listing its checkpoints', () => store.listCheckpoints(name))).filter((c) => typeof which !== 'number' || c.id <= which);
           if (typeof which === 'number' || existing.length > 0) {
             throw new JobError('runJob', which, `runJob(${name}): ${existing.length === 0 ? `no checkpoint ≤ ${String(which)}` : `none of the ${existing.length} checkpoint(s) ${existing.map((c) => c.id).join(', ')} is usable (torn or corrupt)`} in ${store.description}; restore another one, or pass restore: false to start over.`);
           }
@@ -387,8 +401,8 @@ class JobRunner<T, R> {
     await this.checkCommitted(loaded, sinkContexts, ctx);
     // the newest id the store used for this job (also those a prune deleted), and — where a restore needs it — the newest
     // checkpoint it recorded (its head, or leftovers); asked before anything is pruned
-    const used = store !== undefined ? (await store.nextCheckpointId(name)) - 1 : 0;
-    const recorded = store !== undefined && (loaded === undefined ? which === 'latest' : typeof which === 'number') ? (await store.nextCheckpointId(name, { recordedOnly: true })) - 1 : 0;
+    const used = store !== undefined ? (await this.atStart('reading its checkpoint ids', () => store.nextCheckpointId(name))) - 1 : 0;
+    const recorded = store !== undefined && (loaded === undefined ? which === 'latest' : typeof which === 'number') ? (await this.atStart('reading its checkpoint ids', () => store.nextCheckpointId(name, { recordedOnly: true }))) - 1 : 0;
     if (store !== undefined && loaded === undefined && which === 'latest') {
       // checkpoints were recorded, yet none is usable: never start over silently
       if (recorded > 0) {
@@ -402,9 +416,9 @@ class JobRunner<T, R> {
     if (store !== undefined) {
       // starting over: the job's checkpoints (not its savepoints) belong to a timeline that must not be resumed; so do,
       // restoring an older checkpoint, those after it — a restart must not resume them, nor fall back to them
-      if (which === false) this.noteKeptSavepoint(await store.prune(name, 0, (m) => this.warnStore(m)), undefined);
+      if (which === false) this.noteKeptSavepoint(await this.atStart('deleting its old checkpoints (restore: false)', () => store.prune(name, 0, (m) => this.warnStore(m))), undefined);
       else if (typeof which === 'number' && loaded !== undefined && recorded > loaded.id) {
-        this.noteKeptSavepoint(await store.prune(name, Number.MAX_SAFE_INTEGER, (m) => this.warnStore(m), { abandonAfter: loaded.id }), loaded.id);
+        this.noteKeptSavepoint(await this.atStart(`deleting its checkpoints after checkpoint ${loaded.id}`, () => store.prune(name, Number.MAX_SAFE_INTEGER, (m) => this.warnStore(m), { abandonAfter: loaded.id })), loaded.id);
       }
       // ids strictly increase, past torn or corrupt leftovers and abandoned checkpoints too (never an id used before)
       this.nextId = Math.max(loaded === undefined ? 1 : loaded.id + 1, used + 1);
@@ -1187,7 +1201,18 @@ class JobRunner<T, R> {
       await this.guarded('sink', this.sinkName(i), 'commit', () => writer.commit(cp.id), cp.id);
       if (this.failed) return;
     }
-    await this.releaseSources(await store.prune(this.config.name, this.retain, (m) => this.warnStore(m)), cp.id);
+    let pruned;
+    try {
+      pruned = await store.prune(this.config.name, this.retain, (m) => this.warnStore(m));
+    } catch (e) {
+      throw new JobError(
+        'runJob',
+        cp.id,
+        `runJob(${this.config.name}): deleting the checkpoints before checkpoint ${cp.id} from ${store.description} failed: ${e instanceof Error ? e.message : describeValue(e)}. Checkpoint ${cp.id} is complete and its output committed; the job stops; it restarts from checkpoint ${cp.id}.`,
+        { cause: e, checkpoint: cp.id },
+      );
+    }
+    await this.releaseSources(pruned, cp.id);
     if (allFull) {
       this.chain = new Map(cp.snapshots.map((s) => [s.operator, { live: snapshotChars(s), dead: 0, sizes: rowSizesOf(s) }]));
       this.chainOverhead = this.prunesRead = 0;
@@ -1371,7 +1396,19 @@ class JobRunner<T, R> {
         ),
       );
     }
-    if (this.stopRequest !== undefined) return this.job.done.then(() => undefined);
+    const pending = this.stopRequest;
+    if (pending !== undefined) {
+      // (a second stop is the first's: one that asks for more — a savepoint, a drain — is refused, not passed over)
+      if ((!savepoint || pending.savepoint) && (!drain || pending.drain)) return this.job.done.then(() => undefined);
+      const options = (sp: boolean, dr: boolean): string => (sp || dr ? `{ ${[sp ? 'savepoint: true' : '', dr ? 'drain: true' : ''].filter((x) => x !== '').join(', ')} }` : '');
+      return Promise.reject(
+        new JobError(
+          'runJob',
+          undefined,
+          `runJob(${this.config.name}): stop(${options(savepoint, drain)}) came while stop(${options(pending.savepoint, pending.drain)}) was under way: it is not taken, the job stops as the first stop asked. Call stop once, with every option it needs.`,
+        ),
+      );
+    }
     if (savepoint && !drain && this.phase === 'ending') {
       // the input ended before the stop: the savepoint is the last checkpoint, of finished operators
       this.warn(

@@ -357,11 +357,13 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
       };
       return {
         read(max: number): SourceRead<T> | Promise<SourceRead<T>> {
+          // (the values that came before a failure are read first: the observable sent them before its error)
+          if (ready.length > 0) return take(max);
           if (failure !== undefined) throw failure;
-          if (ready.length > 0 || (completed && incoming.length === 0 && !writing)) return take(max);
+          if (completed && incoming.length === 0 && !writing) return take(max);
           return new Promise<SourceRead<T>>((resolve, reject) => {
             wake = () => {
-              if (failure !== undefined) reject(failure instanceof Error ? failure : new Error(describeValue(failure)));
+              if (failure !== undefined && ready.length === 0) reject(failure);
               else resolve(take(max));
             };
           });
