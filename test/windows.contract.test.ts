@@ -737,6 +737,60 @@ describe('the session operator against the general one (sessions with a fixed ga
     }
   });
 
+  it('one key with ≈ 1 500 open sessions in blocks, a snapshot every 300 steps: each delta writes the blocks that changed (a blocks row), each restores the sessions; restored at each, the uninterrupted output', () => {
+    // a session per 20 ms in order (gap 12: they do not touch), bridges of recent ones, the watermark 30 s behind
+    const steps: Step[] = [];
+    const rnd = seededRandom(5);
+    for (let i = 0; i < 6_000; i++) {
+      steps.push(['a', 1, 20 * i]);
+      if (i % 7 === 0 && i > 20) steps.push(['a', 2, 20 * (i - 1 - rnd(20)) + 10]);
+      if (i % 100 === 99) steps.push(20 * i - 30_000);
+    }
+    const late: LateSide = new Subject();
+    const make = () => factoryOf('sessions')(sessionWindows(12), { lateData: late }, sumOfValues());
+    /** The key's open sessions: [start, end, sequence, id, accumulator] each, blocks flattened. */
+    const open = (h: ReturnType<typeof harness<E, string, unknown>>): unknown[][] => {
+      const stored = h.state('a', 'sessions') as unknown[] | undefined;
+      if (stored === undefined) return [];
+      const out: unknown[][] = [];
+      for (const b of (typeof stored[0] === 'number' ? [stored] : stored) as unknown[][]) for (let i = b[0] as number; i < b.length; i += 5) out.push(b.slice(i, i + 5));
+      return out;
+    };
+    const h = harness(make());
+    const deltaRows: string[] = [];
+    let most = 0;
+    for (let n = 0; n < steps.length; n += 300) {
+      feed(h, steps.slice(n, n + 300));
+      const cp = h.snapshot();
+      const whole = JSON.stringify(h.state('a', 'sessions') ?? []).length;
+      // (the row of the key's sessions, against their whole text now)
+      if ((cp.operators.values().next().value?.length ?? 0) > 1) deltaRows.push(...(cp.latest.values().next().value?.entries ?? []).filter((e) => e.path.includes('"sessions"')).map((e) => `${whole} ${e.value ?? ''}`));
+      most = Math.max(most, open(h).length);
+      expect(open(h.restore(cp)), `after step ${n + 300}`).toStrictEqual(open(h));
+    }
+    // only the key's last session grows between two snapshots; then, first after a snapshot, a bridge of two blocks
+    h.snapshot();
+    const lastStart = (open(h).at(-1) as unknown[])[0] as number;
+    feed(h, [['a', 5, lastStart], ['a', 5, lastStart + 3]]);
+    expect(open(h.restore(h.snapshot())), 'the last session grown').toStrictEqual(open(h));
+    const blocks = h.state('a', 'sessions') as unknown[][];
+    expect(blocks.length).toBeGreaterThan(3);
+    const [one, two] = [blocks[1] as unknown[], blocks[2] as unknown[]];
+    const end = one[one.length - 4] as number;
+    expect((two[(two[0] as number) + 0] as number) - end).toBeLessThanOrEqual(12);
+    const sessionsBefore = open(h).length;
+    feed(h, [['a', 6, end]]);
+    expect(open(h).length).toBe(sessionsBefore - 1); // (block two taken into block one, split again)
+    expect(open(h.restore(h.snapshot())), 'two blocks bridged').toStrictEqual(open(h));
+    expect(most).toBeGreaterThan(1_000);
+    const blocksRows = deltaRows.filter((r) => r.includes(' [7,'));
+    expect(blocksRows.length).toBeGreaterThan(15);
+    // (the blocks new or changed in 300 steps: ≈ 300 sessions of ≈ 1 500)
+    for (const r of blocksRows) expect(r.length - r.indexOf(' ')).toBeLessThan(Number(r.slice(0, r.indexOf(' '))) / 2);
+    const cuts = Array.from({ length: Math.floor(steps.length / 300) }, (_, k) => 300 * (k + 1));
+    expect(runWithRestore(make, late, steps, cuts)).toStrictEqual(runWithRestore(make, late, steps, []));
+  });
+
   it('2 000 slices made in reverse and random order (the watermark far behind), tumbling and sliding, with lateness, fired in steps — the general operator\'s output; restores at cuts change nothing', () => {
     // the slicing operator keeps its slices in blocks of at most 256 (src/windows/sliceOrder.ts): slices made before
     // all others, between others (splitting blocks), sliding windows that span two blocks, and blocks dropped in steps

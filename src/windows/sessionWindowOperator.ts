@@ -277,7 +277,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         (last === head ? one || stored.length === 1 || lastEnd(stored[stored.length - 2] as SessionBlock) < ts : (sessions[last - SESSION_FIELDS + END] as number) < ts) &&
         isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)
       ) {
-        if (b.isTracking()) b.touch(SESSIONS_STATE);
+        if (b.isTracking()) this.changing(stored, sessions);
         if (ts < start || windowEnd > end) {
           // the window grows: the general operator's merge, a new timer (the session's due entry is pushed again when
           // it comes up)
@@ -312,6 +312,8 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         // ts), else the last block takes a new last session
         k = Math.min(firstBlockEndingFrom(blocks, ts), blocks.length - 1);
         s = blocks[k] as SessionBlock;
+        // (before the blocks change: a block taken into this one goes)
+        if (b.isTracking()) b.changeBlocks(SESSIONS_STATE, blocks, s);
       }
       lo = hi = firstSessionEndingFrom(s, ts);
       for (;;) {
@@ -336,7 +338,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const acc = boxAccumulator(this.fold(NONE, rec.value));
       if (stored === undefined) b.put(SESSIONS_STATE, (stored = [1, ts, windowEnd, seq, id, acc]));
       else {
-        if (b.isTracking()) b.touch(SESSIONS_STATE);
+        if (b.isTracking()) this.changing(stored, s as SessionBlock);
         const block = s as SessionBlock;
         const at = (block[HEAD] as number) + lo * SESSION_FIELDS;
         if (at === block.length) block.push(ts, windowEnd, seq, id, acc);
@@ -348,7 +350,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     }
     const block = s as SessionBlock;
     const head = block[HEAD] as number;
-    if (b.isTracking()) b.touch(SESSIONS_STATE);
+    if (b.isTracking()) this.changing(stored as KeySessions, block);
     const first = head + lo * SESSION_FIELDS;
     const start = Math.min(ts, block[first + START] as number);
     const end = Math.max(windowEnd, block[head + (hi - 1) * SESSION_FIELDS + END] as number);
@@ -367,6 +369,15 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     if (hi - lo > 1) block.splice(first + SESSION_FIELDS, (hi - lo - 1) * SESSION_FIELDS);
     // (a block that took the next one in may be over the limit)
     if (liveCount(block) > MAX_BLOCK) this.split(stored as KeySessions, k);
+  }
+
+  /**
+   * Records that the current key's block `block` of `stored` is about to change (tracking is on): a key with one block
+   * is written whole by the next delta, one with blocks only its blocks that changed (docs/SEMANTICS.md §6.3).
+   */
+  private changing(stored: KeySessions, block: SessionBlock): void {
+    if (isBlock(stored)) this.backend.touch(SESSIONS_STATE);
+    else this.backend.changeBlocks(SESSIONS_STATE, stored as SessionBlock[], block);
   }
 
   /**
@@ -460,11 +471,11 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         b.remove(SESSIONS_STATE);
         return;
       }
-      if (b.isTracking()) b.touch(SESSIONS_STATE);
+      if (b.isTracking()) b.changeBlocks(SESSIONS_STATE, stored);
       (stored as SessionBlock[]).splice(k, 1);
       return;
     }
-    if (b.isTracking()) b.touch(SESSIONS_STATE);
+    if (b.isTracking()) this.changing(stored, sessions);
     if (at !== head) {
       sessions.splice(at, SESSION_FIELDS);
       return;
@@ -514,10 +525,11 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       const stored = blocks.length === 1 ? (blocks[0] as SessionBlock) : blocks;
       if (blocks.length === 0 || liveCount(blocks[0] as SessionBlock) === 0) {
         // (no live session: not written by this operator, which removes such a key's state)
-        column.delete(id);
+        b.removeAt(SESSIONS_STATE, id, '');
         continue;
       }
-      if (stored !== restored) column.set(id, stored);
+      // (a value restored into another layout is written whole by the next delta: the chain has the restored one)
+      if (stored !== restored) b.putAt(SESSIONS_STATE, id, '', stored);
       for (const block of blocks) {
         for (let i = block[HEAD] as number; i < block.length; i += SESSION_FIELDS) {
           const seq = block[i + SEQUENCE] as number;
