@@ -28,7 +28,8 @@ const benches: Record<string, () => { report: string } | Promise<{ report: strin
   snapshots: () => snapshotsBench(),
   joins: () => joinsBench(),
   // one key with many open sessions or join buckets (the watermark lagging): time at N and 2 N
-  'busy-key': () => busyKeyBench(),
+  // (`npm run bench -- busy-key snapshot`: the cases whose name has that text)
+  'busy-key': () => busyKeyBench(process.argv[3]),
   // a timeout per key reset by every record (own and shared timestamps, 1 000 / 10 000 / 100 000 keys) against a loop
   timers: () => timersBench(),
   // an interval join over 10 M events: the live heap every 1 M (state stays bounded)

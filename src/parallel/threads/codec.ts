@@ -14,7 +14,8 @@ import { wellFormed } from '../../stores/checksum.js';
  * clone of arrays of records ≈ 0.6 M records/s, this ≈ 11 M/s with 100 string keys and ≈ 5.4 M/s with 100 000
  * (the keys' text crosses; 2.6 M/s with UUID keys). Values keep their types through
  * msgpackr (Date, Map, Set, bigint, typed arrays, undefined); class instances arrive as plain objects, `-0` as `0`,
- * functions as `undefined`, a lone surrogate in a string inside a value that msgpackr carries as U+FFFD (its UTF-8);
+ * functions as `undefined`, a lone surrogate in a string inside a value that msgpackr carries as U+FFFD (its UTF-8),
+ * an object's own property named `__proto__` as `__proto_` (msgpackr renames it, against prototype pollution);
  * in a numeric column `-0` and NaN stay as they are, and keys always arrive as they were sent — a batch whose keys
  * would lose a lone surrogate or a `-0` in msgpackr sends them as an array, structured-cloned (docs/ARCHITECTURE.md, "Parallel subtasks").
  *
