@@ -19,7 +19,8 @@
  * - one key's interval join, a timestamp per element, the watermark 60 s behind (≈ 30 000 timestamps a side), an
  *   incremental snapshot every 1 000 elements: each delta writes the blocks of the buffer that changed (it wrote the
  *   whole buffer before);
- * - one key's sessions piling up (the session operator), an incremental snapshot every 500 elements: the same;
+ * - one key's sessions piling up (the session operator; the general one, with `reduce`: its merging window set), an
+ *   incremental snapshot every 500 elements: the same;
  * - sessions (the general operator, `processWindow`) each merged into a big one by an element bridging it, an
  *   incremental snapshot every 100 elements: the merged elements are appended to the big one's list in place (it was
  *   copied, and written whole, at each merge).
@@ -29,7 +30,7 @@
  */
 import { pipe, Subject, type Observable } from 'rxjs';
 import { barrier, count, mapState, mergeStreams, record, sessionWindows, tumblingWindows, type StreamElement } from '../src/index.js';
-import { aggregate, intervalJoin, process, processWindow, window } from '../operators/index.js';
+import { aggregate, intervalJoin, process, processWindow, reduce, window } from '../operators/index.js';
 import { harness, twoInputHarness } from '../testing/index.js';
 
 type E = [string, number];
@@ -151,8 +152,9 @@ function hotJoinSnapshots(n: number): number {
   return ms;
 }
 
-function pilingSessionSnapshots(n: number): number {
-  const h = harness(pipe(window<number, string>(sessionWindows(12), { name: 'w' }), aggregate(count())));
+function pilingSessionSnapshots(n: number, general = false): number {
+  // (reduce: the general operator, with the key's merging window set; count: the session operator)
+  const h = harness(pipe(window<number, string>(sessionWindows(12), { name: 'w' }), general ? reduce((a: number, b: number) => a + b) : aggregate(count())));
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     h.record(1, 20 * i, 'k');
@@ -217,6 +219,7 @@ const CASES: readonly { readonly name: string; readonly n: number; readonly run:
   { name: "one key's map of N entries, a snapshot every 100 sets", n: 40_000, run: (n) => bigMapSnapshots(n) },
   { name: "one key's interval join, 60 s behind, a snapshot every 1 000", n: 100_000, run: (n) => hotJoinSnapshots(n) },
   { name: "one key's sessions piling up, a snapshot every 500", n: 40_000, run: (n) => pilingSessionSnapshots(n) },
+  { name: "one key's sessions piling up (general operator, reduce), a snapshot every 500", n: 20_000, run: (n) => pilingSessionSnapshots(n, true) },
   { name: 'sessions bridged into a big one (processWindow), a snapshot every 100', n: 20_000, run: (n) => bridgedSessionSnapshots(n) },
 ];
 

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { Subject, Subscription, pipe, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, count, countTrigger, eventTimeTrigger, mean, processingTimeTrigger, sessionWindows, slidingWindows, sum, tumblingWindows, type StreamElement, type StreamRecord, type Trigger, type WindowAssigner, type WindowOperatorOptions, type Aggregator } from '../src/index.js';
+import { ConfigurationError, count, countTrigger, decodeValue, mergeSnapshots, eventTimeTrigger, mean, processingTimeTrigger, sessionWindows, slidingWindows, sum, tumblingWindows, type StreamElement, type StreamRecord, type Trigger, type WindowAssigner, type WindowOperatorOptions, type Aggregator } from '../src/index.js';
 import { aggregate, window } from '../operators/index.js';
 import { windowFunction, type WindowOperatorChoice } from '../operators/windowFunction.js';
 import type { WindowFunction } from '../src/windows/windowOperatorBase.js';
@@ -737,15 +737,34 @@ describe('the session operator against the general one (sessions with a fixed ga
     }
   });
 
-  it('one key with ≈ 1 500 open sessions in blocks, a snapshot every 300 steps: each delta writes the blocks that changed (a blocks row), each restores the sessions; restored at each, the uninterrupted output', () => {
-    // a session per 20 ms in order (gap 12: they do not touch), bridges of recent ones, the watermark 30 s behind
+  /** One key: a session per 20 ms in order (gap 12: they do not touch), bridges of recent ones, the watermark 30 s behind. */
+  const laggingSessions = (seed: number): Step[] => {
     const steps: Step[] = [];
-    const rnd = seededRandom(5);
+    const rnd = seededRandom(seed);
     for (let i = 0; i < 6_000; i++) {
       steps.push(['a', 1, 20 * i]);
       if (i % 7 === 0 && i > 20) steps.push(['a', 2, 20 * (i - 1 - rnd(20)) + 10]);
       if (i % 100 === 99) steps.push(20 * i - 30_000);
     }
+    return steps;
+  };
+
+  /**
+   * The checks of the two tests below: the key had more than 1 000 windows; its delta rows (`whole-length row`) were
+   * blocks rows, each under half the key's whole value; a restore at every snapshot gives the uninterrupted output.
+   */
+  const expectBlocksRows = (most: number, rows: readonly string[], steps: readonly Step[], make: () => WindowOp, late: LateSide): void => {
+    expect(most).toBeGreaterThan(1_000);
+    const blocksRows = rows.filter((r) => r.includes(' [7,'));
+    expect(blocksRows.length).toBeGreaterThan(15);
+    // (the blocks new or changed in 300 steps: ≈ 300 sessions of ≈ 1 500)
+    for (const r of blocksRows) expect(r.length - r.indexOf(' ')).toBeLessThan(Number(r.slice(0, r.indexOf(' '))) / 2);
+    const cuts = Array.from({ length: Math.floor(steps.length / 300) }, (_, k) => 300 * (k + 1));
+    expect(runWithRestore(make, late, steps, cuts)).toStrictEqual(runWithRestore(make, late, steps, []));
+  };
+
+  it('one key with ≈ 1 500 open sessions in blocks, a snapshot every 300 steps: each delta writes the blocks that changed (a blocks row), each restores the sessions; restored at each, the uninterrupted output', () => {
+    const steps = laggingSessions(5);
     const late: LateSide = new Subject();
     const make = () => factoryOf('sessions')(sessionWindows(12), { lateData: late }, sumOfValues());
     /** The key's open sessions: [start, end, sequence, id, accumulator] each, blocks flattened. */
@@ -782,13 +801,35 @@ describe('the session operator against the general one (sessions with a fixed ga
     feed(h, [['a', 6, end]]);
     expect(open(h).length).toBe(sessionsBefore - 1); // (block two taken into block one, split again)
     expect(open(h.restore(h.snapshot())), 'two blocks bridged').toStrictEqual(open(h));
-    expect(most).toBeGreaterThan(1_000);
-    const blocksRows = deltaRows.filter((r) => r.includes(' [7,'));
-    expect(blocksRows.length).toBeGreaterThan(15);
-    // (the blocks new or changed in 300 steps: ≈ 300 sessions of ≈ 1 500)
-    for (const r of blocksRows) expect(r.length - r.indexOf(' ')).toBeLessThan(Number(r.slice(0, r.indexOf(' '))) / 2);
-    const cuts = Array.from({ length: Math.floor(steps.length / 300) }, (_, k) => 300 * (k + 1));
-    expect(runWithRestore(make, late, steps, cuts)).toStrictEqual(runWithRestore(make, late, steps, []));
+    expectBlocksRows(most, deltaRows, steps, make, late);
+  });
+
+  it('the general operator, one key with ≈ 1 500 open sessions, a snapshot every 300 steps: each delta writes the blocks of the merging window set that changed, each restores the set; restored at each, the uninterrupted output', () => {
+    const steps = laggingSessions(6);
+    const late: LateSide = new Subject();
+    const make = () => factoryOf('general')(sessionWindows(12), { lateData: late }, sumOfValues());
+    /** The key's windows, `[start, end, stateStart, stateEnd]` each, blocks flattened. */
+    const windows = (h: ReturnType<typeof harness<E, string, unknown>>): unknown[] => {
+      const stored = h.state('a', 'merging-window-set') as unknown[][] | undefined;
+      if (stored === undefined) return [];
+      return typeof (stored[0] as unknown[] | undefined)?.[0] === 'number' ? stored : stored.flat();
+    };
+    const h = harness(make());
+    const rows: string[] = [];
+    let most = 0;
+    for (let n = 0; n < steps.length; n += 300) {
+      feed(h, steps.slice(n, n + 300));
+      const whole = JSON.stringify(h.state('a', 'merging-window-set') ?? []).length;
+      const cp = h.snapshot();
+      if ((cp.operators.values().next().value?.length ?? 0) > 1) rows.push(...(cp.latest.values().next().value?.entries ?? []).filter((e) => e.path.includes('"merging-window-set"')).map((e) => `${whole} ${e.value ?? ''}`));
+      most = Math.max(most, windows(h).length);
+      expect(windows(h.restore(cp)), `after step ${n + 300}`).toStrictEqual(windows(h));
+      // the chain folded holds the set as it is (a restore would also drop windows cleaned up already)
+      const folded = mergeSnapshots(cp.operators.values().next().value ?? []).entries.find((e) => e.path.includes('"merging-window-set"'));
+      const set = (decodeValue(folded?.value ?? '[0,[]]') as [number, unknown[][]])[1];
+      expect(typeof (set[0] as unknown[] | undefined)?.[0] === 'number' ? set : set.flat(), `the chain after step ${n + 300}`).toStrictEqual(windows(h));
+    }
+    expectBlocksRows(most, rows, steps, make, late);
   });
 
   it('2 000 slices made in reverse and random order (the watermark far behind), tumbling and sliding, with lateness, fired in steps — the general operator\'s output; restores at cuts change nothing', () => {

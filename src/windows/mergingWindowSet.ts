@@ -56,10 +56,31 @@ export function entriesOf(stored: PersistedMergingSet): MergingSetEntry[] {
 export class MergingWindowSet {
   private readonly blocks: MergingSetEntry[][];
   private changed = false;
+  /**
+   * A stored set of blocks: its blocks as they were given (the stored array is changed in place: see
+   * {@link blocksChangedInPlace}); undefined for one array.
+   */
+  readonly blocksBefore: readonly MergingSetEntry[][] | undefined;
+  /** The blocks of {@link blocksBefore} changed in place since (a block added by a split is new, not one of them). */
+  readonly changedBlocks: MergingSetEntry[][] = [];
 
   /** `persisted`: the key's stored set, changed in place (checkpoints written before it was kept sorted: see {@link sortPersisted}). */
   constructor(persisted: PersistedMergingSet | undefined) {
     this.blocks = persisted === undefined ? [[]] : blocksOf(persisted);
+    this.blocksBefore = this.blocks.length > 1 ? this.blocks.slice() : undefined;
+  }
+
+  /**
+   * Whether the set was stored as blocks and still is, the stored array changed in place: a delta then writes the
+   * blocks that changed ({@link changedBlocks}, docs/SEMANTICS.md §6.3), and the array need not be stored again.
+   */
+  get blocksChangedInPlace(): boolean {
+    return this.blocksBefore !== undefined && this.blocks.length > 1;
+  }
+
+  /** Notes that `block` is about to change in place. */
+  private changing(block: MergingSetEntry[]): void {
+    if (this.blocksBefore !== undefined && this.changedBlocks[this.changedBlocks.length - 1] !== block) this.changedBlocks.push(block);
   }
 
   /** What the key stores now: one array while its windows fit one block, else the blocks. */
@@ -106,7 +127,10 @@ export class MergingWindowSet {
     const i = block === undefined ? -1 : indexIn(block, w);
     if (block === undefined || i < 0) throw new Error(`window [${w.start}, ${w.end}) is not in the merging window set`);
     if (block.length === 1 && this.blocks.length > 1) this.blocks.splice(k, 1);
-    else block.splice(i, 1);
+    else {
+      this.changing(block);
+      block.splice(i, 1);
+    }
     this.changed = true;
   }
 
@@ -120,6 +144,7 @@ export class MergingWindowSet {
     // ending at or after its start — else the last one, which takes it at its end
     const k = Math.min(firstBlockEndingFrom(blocks, newWindow.start), blocks.length - 1);
     const m = blocks[k] as MergingSetEntry[];
+    this.changing(m);
     // the run [lo, hi): ending at or after the new window's start, starting at or before its end; a run that goes on
     // into the next block takes that block in
     let lo = 0;

@@ -11,7 +11,7 @@ import { valueState, type ReducingState, type StateDescriptor } from '../state/d
 import { UNDEFINED } from '../state/handles.js';
 import type { Timer } from '../timers/queue.js';
 import type { WindowAssigner } from './assigners.js';
-import { entriesOf, MergingWindowSet, sortPersisted, type PersistedMergingSet } from './mergingWindowSet.js';
+import { entriesOf, MergingWindowSet, sortPersisted, type MergingSetEntry, type PersistedMergingSet } from './mergingWindowSet.js';
 import { liveSessions, type KeySessions } from './sessionWindowOperator.js';
 import { sliceGridOf } from './slicingWindowOperator.js';
 import { eventTimeTrigger, isEventTimeTrigger, processingTimeTrigger, type OnMergeContext, type Trigger, type TriggerResult } from './triggers.js';
@@ -312,7 +312,12 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     const b = this.backend;
     b.setNamespace('');
     if (set.isEmpty) b.remove(MERGING_SET);
-    else b.put(MERGING_SET, set.persisted());
+    else if (set.blocksChangedInPlace && b.isTracking()) {
+      // (a key's set in blocks, changed in place: a delta writes the blocks that changed)
+      const before = set.blocksBefore as readonly MergingSetEntry[][];
+      b.changeBlocks(MERGING_SET, before);
+      for (const block of set.changedBlocks) b.changeBlocks(MERGING_SET, before, block);
+    } else b.put(MERGING_SET, set.persisted());
   }
 
   private onMerge(result: TimeWindow, merged: readonly TimeWindow[], stateWindow: TimeWindow, mergedStateWindows: readonly TimeWindow[]): void {
