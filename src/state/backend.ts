@@ -8,7 +8,7 @@ import type { StateDescriptor } from './descriptors.js';
 import { makeHandle, UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
 import { restoreBackend, StateRestoreError } from './restore.js';
 import { SnapshotWriter } from './snapshotWriter.js';
-import { ChangeTracker, type MapEntryChange } from './tracking.js';
+import { ChangeTracker, MAP_DELETE, type MapEntryChange } from './tracking.js';
 import { TtlCleanup } from './ttl.js';
 
 // The backend's parts, one job each (docs/ARCHITECTURE.md, "The keyed state backend"): this module keeps the key
@@ -275,14 +275,6 @@ export class KeyedStateBackend {
   }
 
   /**
-   * Records that the first `count` items of the (present) list of state `i`, which has `length` items, more than
-   * `count`, are about to be dropped (expired under TTL): a delta then drops them (`ChangeTracker.markDropFront`).
-   */
-  dropFront(i: number, count: number, length: number): void {
-    if (this.tracking) this.tracker.markDropFront(i, this.id, this.ns, count, length);
-  }
-
-  /**
    * Records that the (present) value of state `i`, a list of blocks (`blocks`: arrays in an engine's own layout), is
    * about to change: `block`, one of them, in place, or (none given) the list itself. A delta then writes only the
    * blocks new or changed, unless the value changes otherwise before it (`ChangeTracker.markBlocks`).
@@ -315,6 +307,39 @@ export class KeyedStateBackend {
       if (!this.namespaced.has(i, id, ns)) return;
       if (this.tracking) this.tracker.markRemoved(i, id, ns);
       this.namespaced.delete(i, id, ns);
+    }
+  }
+
+  /**
+   * Drops the first `count` items of `items`, the (present) list of state `i` at (id, ns): the value goes when that is
+   * all of them. Tracked: a delta drops them (`ChangeTracker.markDropFront`). The list state's own reads and the TTL
+   * cleanup drop expired items so.
+   */
+  dropListFrontAt(i: number, id: KeyId, ns: Namespace, items: unknown[], count: number): void {
+    if (count <= 0) return;
+    if (count >= items.length) {
+      this.removeAt(i, id, ns);
+      return;
+    }
+    if (this.tracking) this.tracker.markDropFront(i, id, ns, count, items.length);
+    items.splice(0, count);
+  }
+
+  /**
+   * Deletes the entries `mapKeys` of `m`, the (present) map of state `i` at (id, ns): the value goes when that is all
+   * of them. Tracked entry by entry: a delta deletes them (`ChangeTracker.markMapEntry`). The map state's own reads and
+   * the TTL cleanup drop expired entries so.
+   */
+  deleteMapEntriesAt(i: number, id: KeyId, ns: Namespace, m: Map<KeyId, unknown>, mapKeys: readonly KeyId[]): void {
+    if (mapKeys.length === 0) return;
+    if (mapKeys.length >= m.size && new Set(mapKeys.filter((k) => m.has(k))).size === m.size) {
+      this.removeAt(i, id, ns);
+      return;
+    }
+    for (const k of mapKeys) {
+      if (!m.has(k)) continue;
+      if (this.tracking) this.tracker.markMapEntry(i, id, ns, k, MAP_DELETE, m.size);
+      m.delete(k);
     }
   }
 

@@ -3,7 +3,7 @@ import { InvalidKeyError } from '../errors/index.js';
 import { keyIdOf, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import type { KeyedStateBackend } from './backend.js';
-import { MAP_DELETE, MAP_INSERT, MAP_UPDATE } from './tracking.js';
+import { MAP_INSERT, MAP_UPDATE } from './tracking.js';
 import type {
   AggregatingState,
   Aggregator,
@@ -194,11 +194,7 @@ class ListHandle<T> implements ListState<T> {
     if (alive.length === 0) this.b.remove(this.idx);
     else if (ttl.update !== 'on-read-and-write' && alive[0] === items[items.length - alive.length]) {
       // (only its front expired, the usual case: a delta drops that many items, see ChangeTracker.markDropFront)
-      const expired = items.length - alive.length;
-      if (expired > 0) {
-        this.b.dropFront(this.idx, expired, items.length);
-        items.splice(0, expired);
-      }
+      this.b.dropListFrontAt(this.idx, this.b.id, this.b.ns, items, items.length - alive.length);
     } else {
       this.b.touch(this.idx);
       if (ttl.update === 'on-read-and-write') for (const x of alive) x.t = now;
@@ -260,16 +256,7 @@ class MapHandle<MK extends Key, MV> implements MapState<MK, MV> {
 
   /** Removes entries (the whole state when none is left), recording the change first. */
   private drop(m: Map<KeyId, MapItem<MK, MV>>, ids: readonly KeyId[]): void {
-    if (ids.length === 0) return;
-    if (ids.length >= m.size && ids.every((id) => m.has(id)) && new Set(ids).size === m.size) {
-      this.b.remove(this.idx);
-      return;
-    }
-    const b = this.b;
-    for (const id of ids) {
-      if (b.tracking && m.has(id)) b.trackMapEntry(this.idx, id, MAP_DELETE, m.size);
-      m.delete(id);
-    }
+    this.b.deleteMapEntriesAt(this.idx, this.b.id, this.b.ns, m, ids);
   }
 
   /** Looks an entry up with TTL rules: expired → removed, returned only with return-expired visibility on a read. */

@@ -4,7 +4,7 @@ import type { Namespace } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import type { StateDescriptor } from './descriptors.js';
 import { keepOnly, type MapItem, type TtlBox, type TtlItem } from './handles.js';
-import { MAP_DELETE, MapChanges, type EntryChange } from './tracking.js';
+import { MapChanges, type EntryChange } from './tracking.js';
 
 /**
  * Cleanup of expired TTL state (docs/SEMANTICS.md §6.2) at snapshot time, for a `KeyedStateBackend` with TTL'd states:
@@ -70,25 +70,16 @@ export class TtlCleanup {
       let expired = 0;
       while (expired < items.length && (items[expired] as TtlItem<unknown>).t + ttl.ms <= now) expired++;
       if (expired === 0) return 1;
-      if (expired === items.length) b.removeAt(i, id, ns);
-      else {
-        if (b.tracking) b.tracker.markDropFront(i, id, ns, expired, items.length);
-        items.splice(0, expired);
-      }
+      b.dropListFrontAt(i, id, ns, items, expired);
       return expired + 1;
     }
     if (d.kind === 'map') {
       const m = v as Map<KeyId, MapItem<Key, unknown>>;
       const gone: KeyId[] = [];
+      const size = m.size;
       for (const [k, x] of m) if (x.t + ttl.ms <= now) gone.push(k);
-      if (gone.length === m.size) b.removeAt(i, id, ns);
-      else {
-        for (const k of gone) {
-          if (b.tracking) b.tracker.markMapEntry(i, id, ns, k, MAP_DELETE, m.size);
-          m.delete(k);
-        }
-      }
-      return m.size + gone.length;
+      b.deleteMapEntriesAt(i, id, ns, m, gone);
+      return size;
     }
     if ((v as TtlBox).t + ttl.ms <= now) b.removeAt(i, id, ns);
     return 1;
