@@ -56,31 +56,34 @@ export function entriesOf(stored: PersistedMergingSet): MergingSetEntry[] {
 export class MergingWindowSet {
   private readonly blocks: MergingSetEntry[][];
   private changed = false;
-  /**
-   * A stored set of blocks: its blocks as they were given (the stored array is changed in place: see
-   * {@link blocksChangedInPlace}); undefined for one array.
-   */
-  readonly blocksBefore: readonly MergingSetEntry[][] | undefined;
-  /** The blocks of {@link blocksBefore} changed in place since (a block added by a split is new, not one of them). */
-  readonly changedBlocks: MergingSetEntry[][] = [];
+  /** Whether the set was given stored as blocks (its stored array is then changed in place: see {@link blocksChangedInPlace}). */
+  private readonly givenAsBlocks: boolean;
 
-  /** `persisted`: the key's stored set, changed in place (checkpoints written before it was kept sorted: see {@link sortPersisted}). */
-  constructor(persisted: PersistedMergingSet | undefined) {
+  /**
+   * `persisted`: the key's stored set, changed in place (checkpoints written before it was kept sorted: see
+   * {@link sortPersisted}). `changing`: told before a set stored as blocks changes — `block`, one of them, in place, or
+   * (none given) the list of blocks itself — so that a delta writes only the blocks that changed
+   * (`KeyedStateBackend.changeBlocks`, docs/SEMANTICS.md §6.3).
+   */
+  constructor(
+    persisted: PersistedMergingSet | undefined,
+    private readonly changing?: (blocks: readonly MergingSetEntry[][], block?: MergingSetEntry[]) => void,
+  ) {
     this.blocks = persisted === undefined ? [[]] : blocksOf(persisted);
-    this.blocksBefore = this.blocks.length > 1 ? this.blocks.slice() : undefined;
+    this.givenAsBlocks = this.blocks.length > 1;
   }
 
   /**
-   * Whether the set was stored as blocks and still is, the stored array changed in place: a delta then writes the
-   * blocks that changed ({@link changedBlocks}, docs/SEMANTICS.md §6.3), and the array need not be stored again.
+   * Whether the set was stored as blocks and still is, the stored array changed in place (each change told as it
+   * came): it need not be stored again.
    */
   get blocksChangedInPlace(): boolean {
-    return this.blocksBefore !== undefined && this.blocks.length > 1;
+    return this.givenAsBlocks && this.blocks.length > 1;
   }
 
-  /** Notes that `block` is about to change in place. */
-  private changing(block: MergingSetEntry[]): void {
-    if (this.blocksBefore !== undefined && this.changedBlocks[this.changedBlocks.length - 1] !== block) this.changedBlocks.push(block);
+  /** Tells {@link changing} of a change coming (`block` in place, or none: the list of blocks). */
+  private willChange(block?: MergingSetEntry[]): void {
+    if (this.givenAsBlocks && this.changing !== undefined) this.changing(this.blocks, block);
   }
 
   /** What the key stores now: one array while its windows fit one block, else the blocks. */
@@ -126,9 +129,11 @@ export class MergingWindowSet {
     const block = this.blocks[k];
     const i = block === undefined ? -1 : indexIn(block, w);
     if (block === undefined || i < 0) throw new Error(`window [${w.start}, ${w.end}) is not in the merging window set`);
-    if (block.length === 1 && this.blocks.length > 1) this.blocks.splice(k, 1);
-    else {
-      this.changing(block);
+    if (block.length === 1 && this.blocks.length > 1) {
+      this.willChange();
+      this.blocks.splice(k, 1);
+    } else {
+      this.willChange(block);
       block.splice(i, 1);
     }
     this.changed = true;
@@ -144,7 +149,9 @@ export class MergingWindowSet {
     // ending at or after its start — else the last one, which takes it at its end
     const k = Math.min(firstBlockEndingFrom(blocks, newWindow.start), blocks.length - 1);
     const m = blocks[k] as MergingSetEntry[];
-    this.changing(m);
+    // (before anything changes: a block taken into this one, or split off it, changes the list of blocks)
+    this.willChange();
+    this.willChange(m);
     // the run [lo, hi): ending at or after the new window's start, starting at or before its end; a run that goes on
     // into the next block takes that block in
     let lo = 0;

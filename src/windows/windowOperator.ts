@@ -233,9 +233,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     const windows = a.assign(r.value, r.timestamp, a.isEventTime ? 0 : this.scheduler.now());
     let skipped = true;
     if (a.merging) {
-      const b = this.backend;
-      b.setNamespace('');
-      const set = new MergingWindowSet(b.get(MERGING_SET) as PersistedMergingSet | undefined);
+      const set = this.mergingSet();
       for (const w of windows) {
         const actual = set.add(w, (result, merged, stateWindow, mergedStateWindows) => this.onMerge(result, merged, stateWindow, mergedStateWindows));
         if (this.isWindowLate(actual)) {
@@ -307,17 +305,29 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
 
   // ---- merging (docs/SEMANTICS.md §1.4) ---------------------------------------------------------------------------------------
 
+  /**
+   * The current key's merging window set (the namespace set to none), told to record the changes of a set stored as
+   * blocks block by block (a delta then writes the blocks that changed, docs/SEMANTICS.md §6.3).
+   */
+  private mergingSet(): MergingWindowSet {
+    const b = this.backend;
+    b.setNamespace('');
+    return new MergingWindowSet(b.get(MERGING_SET) as PersistedMergingSet | undefined, this.setChanging);
+  }
+
+  private readonly setChanging = (blocks: readonly MergingSetEntry[][], block?: MergingSetEntry[]): void => {
+    // (at (key, no namespace): a merge's callback may have moved the namespace meanwhile)
+    const b = this.backend;
+    b.changeBlocksAt(MERGING_SET, b.currentKeyId(), '', blocks, block);
+  };
+
   private persistSet(set: MergingWindowSet): void {
     if (!set.dirty) return;
     const b = this.backend;
     b.setNamespace('');
     if (set.isEmpty) b.remove(MERGING_SET);
-    else if (set.blocksChangedInPlace && b.isTracking()) {
-      // (a key's set in blocks, changed in place: a delta writes the blocks that changed)
-      const before = set.blocksBefore as readonly MergingSetEntry[][];
-      b.changeBlocks(MERGING_SET, before);
-      for (const block of set.changedBlocks) b.changeBlocks(MERGING_SET, before, block);
-    } else b.put(MERGING_SET, set.persisted());
+    // (a key's set in blocks, changed in place: each change was told as it came, see mergingSet)
+    else if (!set.blocksChangedInPlace) b.put(MERGING_SET, set.persisted());
   }
 
   private onMerge(result: TimeWindow, merged: readonly TimeWindow[], stateWindow: TimeWindow, mergedStateWindows: readonly TimeWindow[]): void {
@@ -543,9 +553,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
   private stateOfWindow(w: TimeWindow): { readonly stateNs: Namespace; readonly set: MergingWindowSet | undefined } | undefined {
     const a = this.assigner;
     if (!a.merging) return { stateNs: a.namespaceOf(w), set: undefined };
-    const b = this.backend;
-    b.setNamespace('');
-    const set = new MergingWindowSet(b.get(MERGING_SET) as PersistedMergingSet | undefined);
+    const set = this.mergingSet();
     const sw = set.stateWindowOf(w);
     return sw === undefined ? undefined : { stateNs: a.namespaceOf(sw), set };
   }
