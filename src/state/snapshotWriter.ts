@@ -468,16 +468,17 @@ export class SnapshotWriter {
     w.rawValue();
     this.writeChange(w, i, id, v, [BLOCKS_PATCH, items]);
     w.endRaw();
-    // (the blocks it replaces or drops are dead weight in the chain: each about as large as a block it writes, or as
-    // the last blocks written)
+    // (the blocks it replaces or drops are dead weight in the chain: each charged as the largest blocks seen written —
+    // a row's average, which its last block, partly filled, brings down, would charge less than they hold: runJob's
+    // estimate of what a chain reads in vain errs high, never low)
     const bytes = w.size - at;
-    if (written > 0) this.blockBytes = bytes / written;
+    if (written > 0) this.blockBytes = Math.max(this.blockBytes, bytes / written);
     const charged = Math.round((before.length - (v.length - written)) * this.blockBytes);
     churn.deleteBytes += charged;
     this.changeRowWritten(i, ns, id, bytes, charged);
   }
 
-  /** The bytes of a block in the last blocks row that wrote some (see {@link blocksRow}). */
+  /** The largest bytes a block of a blocks row took, on average over the row's blocks (see {@link blocksRow}). */
   private blockBytes = 0;
 
   /** Writes a stored value as its payload `[0|1, …]`, escaped. */
