@@ -12,6 +12,8 @@
  *   order, then the watermark passing them one by one;
  * - `mergeStreams` (exactly-once): one input delivers its records and a barrier every 10 before the other input
  *   delivers any barrier, then the other delivers them one by one (each releases one stretch of what is held);
+ * - `mergeStreams` of N / 100 inputs (1 000 at N): 100 watermarks each, every one on the input that holds the
+ *   minimum, and 10 checkpoints' barriers on every input;
  * - a long window's element list (tumbling 1 day, `processWindow`, four keys) with an incremental snapshot every
  *   100 elements: each delta appends the elements added since (it wrote the whole lists before);
  * - one key's map state of N entries, each set again in turn, an incremental snapshot every 100 sets: each delta
@@ -185,6 +187,29 @@ function bridgedSessionSnapshots(n: number): number {
   return ms;
 }
 
+/** `mergeStreams` of N / 100 inputs, 100 watermarks each, each arriving on the input that holds the minimum. */
+function manyInputsStaggered(n: number): number {
+  const k = n / 100;
+  const inputs = Array.from({ length: k }, () => new Subject<StreamElement<number, string>>());
+  let watermarks = 0;
+  let barriers = 0;
+  const sub = mergeStreams(...inputs).subscribe((e) => {
+    if (e.kind === 'watermark') watermarks++;
+    else if (e.kind === 'barrier') barriers++;
+  });
+  const t0 = performance.now();
+  for (let r = 0; r < 100; r++) {
+    for (let i = 0; i < k; i++) inputs[i]?.next({ kind: 'watermark', timestamp: r * k + i });
+    // a checkpoint every 10 rounds: its barrier arrives on every input
+    if (r % 10 === 9) for (let i = 0; i < k; i++) inputs[i]?.next(barrier(r / 10 + 1));
+  }
+  for (const s of inputs) s.complete();
+  const ms = performance.now() - t0;
+  sub.unsubscribe();
+  if (watermarks < 99 || barriers !== 10) throw new Error(`busy-key: the merge of ${k} inputs gave ${watermarks} watermarks and ${barriers} barriers`);
+  return ms;
+}
+
 function aheadByBarriers(n: number): number {
   const a = new Subject<StreamElement<number, string>>();
   const b = new Subject<StreamElement<number, string>>();
@@ -215,6 +240,7 @@ const CASES: readonly { readonly name: string; readonly n: number; readonly run:
   { name: 'slicing operator, slices in reverse order', n: 100_000, run: (n) => slices(n, 'reverse') },
   { name: 'slicing operator, the watermark in steps', n: 100_000, run: (n) => slices(n, 'watermark steps') },
   { name: 'mergeStreams, one input N / 10 barriers ahead', n: 100_000, run: (n) => aheadByBarriers(n) },
+  { name: 'mergeStreams of N / 100 inputs, each watermark on the input at the minimum, 10 checkpoints', n: 100_000, run: (n) => manyInputsStaggered(n) },
   { name: 'long window lists, a snapshot every 100 elements', n: 40_000, run: (n) => longWindowSnapshots(n) },
   { name: "one key's map of N entries, a snapshot every 100 sets", n: 40_000, run: (n) => bigMapSnapshots(n) },
   { name: "one key's interval join, 60 s behind, a snapshot every 1 000", n: 100_000, run: (n) => hotJoinSnapshots(n) },

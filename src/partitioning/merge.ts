@@ -102,11 +102,15 @@ export class AlignedInputs {
   private blockings = 0;
   /** What {@link oldestReleasable} found of the other inputs: the arrival number of their oldest held element. */
   private nextOldest = Infinity;
-  /** Per input: 1 once it completed. */
   /** Per input: the id of the newest barrier it delivered (`Infinity` once completed: it delivered every barrier). */
   private readonly seen: Float64Array;
   private readonly seenBarrier: (CheckpointBarrier | undefined)[];
   private lastBarrier = -Infinity;
+  /**
+   * The inputs that delivered no barrier after the last one that left ({@link seen} ≤ {@link lastBarrier}): while
+   * any does, no barrier can leave, and a barrier's arrival costs no look at the other inputs (one per checkpoint).
+   */
+  private waiting: number;
   private live: number;
   /**
    * Per input: the elements held back while it is blocked, oldest first from `heldHead`, with their arrival numbers
@@ -148,6 +152,7 @@ export class AlignedInputs {
     this.valve = combiner;
     this.blocked = new Uint8Array(n);
     this.seen = new Float64Array(n).fill(-Infinity);
+    this.waiting = n;
     this.seenBarrier = new Array<CheckpointBarrier | undefined>(n).fill(undefined);
     this.held = Array.from({ length: n }, () => []);
     this.heldOrder = Array.from({ length: n }, () => []);
@@ -248,6 +253,7 @@ export class AlignedInputs {
       this.live--;
       const last = this.seenBarrier[i];
       if (last !== undefined && last.checkpointId > (this.endedBarrier?.checkpointId ?? -Infinity)) this.endedBarrier = last;
+      if ((this.seen[i] as number) <= this.lastBarrier) this.waiting--;
       this.seen[i] = Infinity;
       this.emit(this.valve.inputEnded(i));
       this.align();
@@ -273,6 +279,7 @@ export class AlignedInputs {
         return;
       case 'barrier':
         if (e.checkpointId <= this.lastBarrier) return; // already left: deduplicated
+        if ((this.seen[i] as number) <= this.lastBarrier) this.waiting--;
         this.seen[i] = e.checkpointId;
         this.seenBarrier[i] = e;
         if (this.aligned) {
@@ -300,6 +307,7 @@ export class AlignedInputs {
    * unblocks the inputs that delivered it and releases what they held, in arrival order.
    */
   private align(): void {
+    if (this.waiting > 0) return; // (an input delivered none since the last barrier left: the lowest is not newer)
     let lowest = Infinity;
     let from = -1;
     for (let k = 0; k < this.seen.length; k++) {
@@ -321,6 +329,9 @@ export class AlignedInputs {
     }
     if (!(lowest > this.lastBarrier)) return;
     this.lastBarrier = lowest;
+    let waiting = 0;
+    for (let k = 0; k < this.seen.length; k++) if ((this.seen[k] as number) <= lowest) waiting++;
+    this.waiting = waiting;
     this.destination.control(this.seenBarrier[from] as CheckpointBarrier);
     if (!this.aligned) return;
     for (let k = 0; k < this.blocked.length; k++) if ((this.seen[k] as number) <= lowest) this.blocked[k] = 0;

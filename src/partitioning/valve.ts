@@ -136,18 +136,26 @@ export abstract class InputWatermarks {
 export class StatusWatermarkValve extends InputWatermarks implements WatermarkCombiner {
   private readonly aligned: Uint8Array;
   /**
-   * After a scan of the inputs ({@link emitNewMin}) that found aligned inputs: how many of them are at the output
-   * watermark, holding it back (every aligned input is at or above it). A watermark that raises an aligned input above
-   * the output then needs no scan unless it raised the last of these: one watermark broadcast to n inputs costs O(n),
-   * not n scans of n inputs (Flink keeps the aligned inputs in a heap for the same reason). -1: not known (an input's
-   * alignment or status changed since the last scan).
+   * The aligned inputs by watermark (then input number): a binary min-heap of input numbers, as Flink keeps them, so
+   * that a watermark costs O(log n) whichever input holds the minimum; `heapAt[k]` is input k's place in it, −1 when
+   * it is not aligned.
    */
-  private holding = -1;
+  private readonly heap: Int32Array;
+  private readonly heapAt: Int32Array;
+  private heapSize: number;
+  /** Inputs not idle; and the highest watermark of any input (each only rises, but at a restore). */
+  private activeInputs: number;
+  private highest = MIN_WATERMARK;
 
   /** @param n the number of inputs (an integer ≥ 1). */
   constructor(n: number) {
     super('StatusWatermarkValve', n);
     this.aligned = new Uint8Array(n).fill(1);
+    this.heap = new Int32Array(n);
+    this.heapAt = new Int32Array(n);
+    for (let k = 0; k < n; k++) this.heap[k] = this.heapAt[k] = k;
+    this.heapSize = n;
+    this.activeInputs = n;
   }
 
   /**
@@ -158,14 +166,12 @@ export class StatusWatermarkValve extends InputWatermarks implements WatermarkCo
     this.checkInput(i);
     this.out.length = 0;
     if (this.lastIdle || this.idleInputs[i] === 1 || !(timestamp > (this.watermarks[i] as number))) return this.out;
-    const before = this.watermarks[i] as number;
     this.watermarks[i] = timestamp;
-    if (this.aligned[i] === 1) {
-      // an aligned input above the output holds nothing back; one at it may have been the last that did
-      if (this.holding > 0 && (before > this.lastWatermark || --this.holding > 0)) return this.out;
-    } else if (timestamp >= this.lastWatermark) {
+    if (timestamp > this.highest) this.highest = timestamp;
+    if (this.aligned[i] === 1) this.siftDown(this.heapAt[i] as number);
+    else if (timestamp >= this.lastWatermark) {
       this.aligned[i] = 1;
-      this.holding = -1;
+      this.heapInsert(i);
     } else return this.out; // (still not aligned: the minimum is not its)
     this.emitNewMin();
     return this.out;
@@ -181,12 +187,13 @@ export class StatusWatermarkValve extends InputWatermarks implements WatermarkCo
     this.out.length = 0;
     if (isIdle && this.idleInputs[i] === 0) {
       this.idleInputs[i] = 1;
-      this.aligned[i] = 0;
-      this.holding = -1;
-      if (this.idleInputs.indexOf(0) < 0) {
-        let max = MIN_WATERMARK;
-        for (const w of this.watermarks) if (w > max) max = w;
-        if (max > this.lastWatermark) this.emitWatermark(max);
+      this.activeInputs--;
+      if (this.aligned[i] === 1) {
+        this.aligned[i] = 0;
+        this.heapRemove(i);
+      }
+      if (this.activeInputs === 0) {
+        if (this.highest > this.lastWatermark) this.emitWatermark(this.highest);
         this.lastIdle = true;
         this.out.push(idle());
       } else if (this.watermarks[i] === this.lastWatermark) {
@@ -194,8 +201,11 @@ export class StatusWatermarkValve extends InputWatermarks implements WatermarkCo
       }
     } else if (!isIdle && this.idleInputs[i] === 1) {
       this.idleInputs[i] = 0;
-      if ((this.watermarks[i] as number) >= this.lastWatermark) this.aligned[i] = 1;
-      this.holding = -1;
+      this.activeInputs++;
+      if ((this.watermarks[i] as number) >= this.lastWatermark) {
+        this.aligned[i] = 1;
+        this.heapInsert(i);
+      }
       if (this.lastIdle) {
         this.lastIdle = false;
         this.out.push(active());
@@ -222,35 +232,87 @@ export class StatusWatermarkValve extends InputWatermarks implements WatermarkCo
 
   override restore(state: readonly number[]): readonly number[] {
     const aligned = super.restore(state);
-    this.holding = -1;
     // (an input that was idle rejoins the minimum once its watermark reaches the output's, as after `active()`)
+    this.heapSize = 0;
+    this.highest = MIN_WATERMARK;
     for (let k = 0; k < this.n; k++) {
-      this.aligned[k] = this.wasIdle(state, k) ? ((this.watermarks[k] as number) >= this.lastWatermark ? 1 : 0) : (aligned[k] ?? 1);
+      const w = this.watermarks[k] as number;
+      if (w > this.highest) this.highest = w;
+      this.aligned[k] = this.wasIdle(state, k) ? (w >= this.lastWatermark ? 1 : 0) : (aligned[k] ?? 1);
+      this.heapAt[k] = -1;
+      if (this.aligned[k] === 1) this.heapInsert(k);
     }
+    this.activeInputs = this.n;
     return [];
   }
 
-  /** Scans the aligned inputs: emits their minimum when it is above the output; counts those at it (see {@link holding}). */
+  /** Emits the aligned inputs' minimum when it is above the output watermark. */
   private emitNewMin(): void {
-    let min = MAX_WATERMARK;
-    let atMin = 0;
-    for (let k = 0; k < this.n; k++) {
-      if (this.aligned[k] === 1) {
-        const w = this.watermarks[k] as number;
-        if (w < min) {
-          min = w;
-          atMin = 1;
-        } else if (w === min) atMin++;
-      }
-    }
-    if (atMin > 0 && min > this.lastWatermark) this.emitWatermark(min);
-    // (the count is of inputs at the output watermark: an aligned input below it — none should be — leaves it unknown)
-    this.holding = atMin > 0 && min === this.lastWatermark ? atMin : -1;
+    if (this.heapSize === 0) return;
+    const min = this.watermarks[this.heap[0] as number] as number;
+    if (min > this.lastWatermark) this.emitWatermark(min);
   }
 
   private emitWatermark(timestamp: number): void {
     this.lastWatermark = timestamp;
     this.out.push(watermark(timestamp));
+  }
+
+  // ---- the heap of aligned inputs ------------------------------------------------------------------------------------
+
+  /** Whether input `a` sorts before input `b` (lower watermark, then lower number). */
+  private before(a: number, b: number): boolean {
+    const wa = this.watermarks[a] as number;
+    const wb = this.watermarks[b] as number;
+    return wa < wb || (wa === wb && a < b);
+  }
+
+  private place(at: number, k: number): void {
+    this.heap[at] = k;
+    this.heapAt[k] = at;
+  }
+
+  private heapInsert(k: number): void {
+    this.place(this.heapSize++, k);
+    this.siftUp(this.heapSize - 1);
+  }
+
+  private heapRemove(k: number): void {
+    const at = this.heapAt[k] as number;
+    this.heapAt[k] = -1;
+    const last = this.heap[--this.heapSize] as number;
+    if (at === this.heapSize) return;
+    this.place(at, last);
+    this.siftUp(at);
+    this.siftDown(this.heapAt[last] as number);
+  }
+
+  private siftUp(at: number): void {
+    const k = this.heap[at] as number;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      const p = this.heap[parent] as number;
+      if (!this.before(k, p)) break;
+      this.place(at, p);
+      at = parent;
+    }
+    this.place(at, k);
+  }
+
+  private siftDown(at: number): void {
+    const k = this.heap[at] as number;
+    const size = this.heapSize;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= size) break;
+      const right = child + 1;
+      if (right < size && this.before(this.heap[right] as number, this.heap[child] as number)) child = right;
+      const c = this.heap[child] as number;
+      if (!this.before(c, k)) break;
+      this.place(at, c);
+      at = child;
+    }
+    this.place(at, k);
   }
 }
 
