@@ -379,7 +379,7 @@ describe('intervalJoin: checkpoints of a key that buffers much (docs/SEMANTICS.m
     return out;
   };
 
-  it('a snapshot every 300 steps: each delta writes the key\'s changed blocks and an index per block, not its buffer; each restores the buffer', () => {
+  it('a snapshot every 300 steps: each delta writes the key\'s changed blocks and the others as runs of indices, not its buffer; each restores the buffer', () => {
     const h = twoInputHarness(join(bounds));
     const deltaRows: string[] = [];
     let largestBuffer = 0;
@@ -401,6 +401,8 @@ describe('intervalJoin: checkpoints of a key that buffers much (docs/SEMANTICS.m
     // once the buffer is in blocks: blocks rows, each a block or two and the indices of the others
     const blocksRows = deltaRows.filter((r) => r.startsWith('[7,'));
     expect(blocksRows.length).toBeGreaterThan(15);
+    // (the unchanged blocks as runs: an index and −m, the m after it — no other number here is negative)
+    expect(blocksRows.filter((r) => /\d,-\d/.test(r)).length).toBeGreaterThan(15);
     expect(largestBuffer).toBeGreaterThan(20_000);
     for (const r of blocksRows) expect(r.length).toBeLessThan(largestBuffer / 3);
   });

@@ -655,10 +655,20 @@ describe('append rows folded by mergeSnapshots', () => {
       '[0,[[2,["x"]],[2,["b"]],[4,["e"]]]]',
     ]);
     expect(bmerged(bsnap(true, '[0,[[1,["a"]],[2,["b"]]]]'), bsnap(false, '[7,[1]]'))).toStrictEqual(['[0,[[2,["b"]]]]']);
-    expect(() => mergeSnapshots([bsnap(true, '[0,[[1,["a"]]]]'), bsnap(false, '[7,[1]]')])).toThrow(
-      `mergeSnapshots: operator op: the blocks row of ${bpath} has 1, neither a block nor the index of one of the 1 blocks before it`,
-    );
-    expect(() => mergeSnapshots([bsnap(true, '[0,[[1,["a"]]]]'), bsnap(false, '[7,["x"]]')])).toThrow('has "x", neither a block nor the index');
+    // a run: an index and −m, the m blocks after it (blocks 1 to 3 kept, block 0 gone, one appended; then 0, 2, 3)
+    const four = bsnap(true, '[0,[[1,["a"]],[2,["b"]],[3,["c"]],[4,["d"]]]]');
+    expect(bmerged(four, bsnap(false, '[7,[1,-2,[5,["e"]]]]'))).toStrictEqual(['[0,[[2,["b"]],[3,["c"]],[4,["d"]],[5,["e"]]]]']);
+    expect(bmerged(four, bsnap(false, '[7,[1,-2,[5,["e"]]]]'), bsnap(false, '[7,[0,[9,["z"]],2,-1]]'))).toStrictEqual(['[0,[[2,["b"]],[9,["z"]],[4,["d"]],[5,["e"]]]]']);
+    const refused = (row: string, what: string, blocks = 1): void => {
+      expect(() => mergeSnapshots([blocks === 1 ? bsnap(true, '[0,[[1,["a"]]]]') : four, bsnap(false, row)])).toThrow(
+        `mergeSnapshots: operator op: the blocks row of ${bpath} has ${what}, neither a block, nor the index of one of the ${blocks} blocks before it, nor a run of them after one`,
+      );
+    };
+    refused('[7,[1]]', '1');
+    refused('[7,["x"]]', '"x"');
+    refused('[7,[-1]]', '-1'); // (a run with no index before it)
+    refused('[7,[[0,["y"]],-1]]', '-1');
+    refused('[7,[2,-2]]', '-2', 4); // (past the last block)
     expect(() => mergeSnapshots([bsnap(true, undefined), bsnap(false, '[7,[0]]')])).toThrow(`mergeSnapshots: operator op: the blocks row of ${bpath} has no blocks before it in the chain (a checkpoint of the chain is missing)`);
     expect(() => mergeSnapshots([bsnap(true, '[0,5]'), bsnap(false, '[7,[0]]')])).toThrow(`mergeSnapshots: operator op: the blocks row of ${bpath} follows an entry that is not a list of blocks`);
   });

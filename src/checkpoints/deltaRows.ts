@@ -51,12 +51,13 @@ export const MAP_PATCH_TTL = 5;
 export const TIMERS_PATCH = 6;
 /**
  * The first item of a blocks row's payload (`[7, blocks]`): the new list of blocks of a value stored as a list of
- * blocks (an engine's layout: the interval join's buffer of a key with many timestamps), each item either the index
- * of a block of the value before the row (kept as it was) or a block written whole (new, or changed since).
+ * blocks (an engine's layout: the interval join's buffer of a key with many timestamps), each item the index of a
+ * block of the value before the row (kept as it was), or −m after such an index (the m blocks after that one, kept
+ * too), or a block written whole (new, or changed since).
  *
  * @example
  * ```ts
- * const row = [BLOCKS_PATCH, [1, 2, [5_000, ['x']]]]; // block 0 gone, blocks 1 and 2 kept, a block appended
+ * const row = [BLOCKS_PATCH, [1, -1, [5_000, ['x']]]]; // block 0 gone, blocks 1 and 2 kept, a block appended
  * ```
  * @internal
  */
@@ -194,15 +195,28 @@ export class DeltaFold {
 
   /**
    * A blocks row (see {@link BLOCKS_PATCH}): the entry's blocks become `items`, each an index into its blocks before the
-   * row or a block. O(blocks), whatever their size.
+   * row, a run after one (−m), or a block. O(blocks), whatever their size.
    */
   private replaceBlocks(own: OwnEntry, e: SnapshotEntry, items: readonly unknown[]): void {
     const before = own.items;
     const next: unknown[] = [];
+    // the index of the last block kept, which a run (−m) goes on from; −1: none just before
+    let last = -1;
+    const kept = (k: number, x: unknown): void => {
+      if (!(Number.isSafeInteger(k) && k >= 0 && k < before.length && Array.isArray(before[k]))) {
+        throw new Error(`mergeSnapshots: operator ${this.operator}: the blocks row of ${e.path} has ${describeValue(x)}, neither a block, nor the index of one of the ${before.length} blocks before it, nor a run of them after one`);
+      }
+      next.push(before[k]);
+      last = k;
+    };
     for (const x of items) {
-      if (Array.isArray(x)) next.push(x);
-      else if (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 && x < before.length && Array.isArray(before[x])) next.push(before[x]);
-      else throw new Error(`mergeSnapshots: operator ${this.operator}: the blocks row of ${e.path} has ${describeValue(x)}, neither a block nor the index of one of the ${before.length} blocks before it`);
+      if (Array.isArray(x)) {
+        next.push(x);
+        last = -1;
+      } else if (typeof x === 'number' && x < 0 && last >= 0) {
+        const from = last;
+        for (let k = from + 1; k <= from - x; k++) kept(k, x);
+      } else kept(typeof x === 'number' ? x : NaN, x);
     }
     before.length = 0;
     for (const x of next) before.push(x);

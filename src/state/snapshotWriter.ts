@@ -435,7 +435,8 @@ export class SnapshotWriter {
    * Writes the row of the value of state `i` at (id, ns), a list of blocks changed block by block since the last
    * snapshot (`changes`): the whole value when half its blocks or more are new or changed, else a blocks row, payload
    * `[7, items]` — per block of the value now, in order, its index among the blocks of the last snapshot when it is one
-   * of them unchanged, else the block itself (`mergeSnapshots`; docs/SEMANTICS.md §6.3).
+   * of them unchanged (a run of them as its first index and −m, the m after it), else the block itself
+   * (`mergeSnapshots`; docs/SEMANTICS.md §6.3).
    */
   private blocksRow(w: ChunkWriter, churn: MutableChurn, i: number, id: KeyId, ns: Namespace, v: unknown[], changes: BlockChanges): void {
     const at = w.size;
@@ -445,13 +446,23 @@ export class SnapshotWriter {
     const items: unknown[] = [];
     let written = 0;
     let unchanged = before.length === v.length;
+    // the index of the last block kept as it was, when it is the last item or ends the run that is (−m: the m after it)
+    let runEnd = -2;
     for (let k = 0; k < v.length; k++) {
       const block = v[k];
       const was = indexOf.get(block);
-      if (was !== undefined && !changes.changed.has(block)) items.push(was);
-      else {
+      if (was !== undefined && !changes.changed.has(block)) {
+        if (was !== runEnd + 1) items.push(was);
+        else {
+          const last = items[items.length - 1] as number;
+          if (last < 0) items[items.length - 1] = last - 1;
+          else items.push(-1);
+        }
+        runEnd = was;
+      } else {
         items.push(block);
         written++;
+        runEnd = -2;
       }
       if (was !== k || written > 0) unchanged = false;
     }
