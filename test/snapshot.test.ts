@@ -604,7 +604,11 @@ describe('entries read from raw rows', () => {
 
 describe('append rows folded by mergeSnapshots', () => {
   const path = '["s","l","list","","\\"a\\""]';
-  const snap = (full: boolean, ...values: (string | undefined)[]): OperatorSnapshot => ({ operator: 'op', full, maxParallelism: 128, entries: values.map((value) => ({ keyGroup: 3, path, value })) });
+  /** A snapshot of operator `op` whose entries (one per value) are all at path `at`. */
+  const snapAt =
+    (at: string) =>
+    (full: boolean, ...values: (string | undefined)[]): OperatorSnapshot => ({ operator: 'op', full, maxParallelism: 128, entries: values.map((value) => ({ keyGroup: 3, path: at, value })) });
+  const snap = snapAt(path);
   const merged = (...snaps: OperatorSnapshot[]) => mergeSnapshots(snaps).entries.map((e) => e.value);
 
   it('appends to the list before them, in order, however long the chain; a later whole value or deletion replaces it', () => {
@@ -625,8 +629,8 @@ describe('append rows folded by mergeSnapshots', () => {
 
   it('patch rows set entries in place, insert new ones at the end and delete, by key as the map compares keys', () => {
     const mpath = '["s","m","map","","\\"a\\""]';
-    const msnap = (full: boolean, value: string | undefined): OperatorSnapshot => ({ operator: 'op', full, maxParallelism: 128, entries: [{ keyGroup: 3, path: mpath, value }] });
-    const mmerged = (...snaps: OperatorSnapshot[]) => mergeSnapshots(snaps).entries.map((e) => e.value);
+    const msnap = snapAt(mpath);
+    const mmerged = merged;
     expect(mmerged(msnap(true, '[0,[["a",1],["b",2],["c",3]]]'), msnap(false, '[4,[["b",20],["d",4],["a"]]]'), msnap(false, '[4,[["c"],["c",30],["e"]]]'))).toStrictEqual([
       '[0,[["b",20],["d",4],["c",30]]]',
     ]);
@@ -648,8 +652,8 @@ describe('append rows folded by mergeSnapshots', () => {
 
   it('blocks rows keep blocks by their index before the row and write the others whole; a bad item or no blocks before is refused', () => {
     const bpath = '["s","left","value","","\\"k\\""]';
-    const bsnap = (full: boolean, value: string | undefined): OperatorSnapshot => ({ operator: 'op', full, maxParallelism: 128, entries: [{ keyGroup: 3, path: bpath, value }] });
-    const bmerged = (...snaps: OperatorSnapshot[]) => mergeSnapshots(snaps).entries.map((e) => e.value);
+    const bsnap = snapAt(bpath);
+    const bmerged = merged;
     // block 0 dropped, block 1 kept, block 2 changed, a block appended; then the first kept again and one inserted before
     expect(bmerged(bsnap(true, '[0,[[1,["a"]],[2,["b"]],[3,["c"]]]]'), bsnap(false, '[7,[1,[3,["c","d"]],[4,["e"]]]]'), bsnap(false, '[7,[[2,["x"]],0,2]]'))).toStrictEqual([
       '[0,[[2,["x"]],[2,["b"]],[4,["e"]]]]',

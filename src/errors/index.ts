@@ -36,6 +36,19 @@ export function describeValue(v: unknown, max = 200): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
+/**
+ * The text of a failure for an error message: an `Error`'s message, anything else as {@link describeValue} renders it.
+ *
+ * @example
+ * ```ts
+ * describeFailure(new Error('ECONNRESET')); // 'ECONNRESET'
+ * describeFailure({ code: 'E' });           // '{"code":"E"}'
+ * ```
+ */
+export function describeFailure(e: unknown): string {
+  return e instanceof Error ? e.message : describeValue(e);
+}
+
 /** Marks, around a value's text in JSON, text to write unquoted (JSON writes U+0000 and U+0001 as escapes). */
 const BARE = '\u0000\u0001';
 const BARE_END = '\u0001\u0000';

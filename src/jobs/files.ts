@@ -1,7 +1,7 @@
 import { nodeFiles } from '../core/node.js';
 import type * as NodeFs from 'node:fs';
 import type * as NodePath from 'node:path';
-import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
+import { ConfigurationError, describeFailure, describeValue, TidewaterError } from '../errors/index.js';
 import { isIndex } from '../checkpoints/snapshot.js';
 import { parseSinkState } from './sinks.js';
 import { parseOffset } from './sources.js';
@@ -150,7 +150,7 @@ export function fromNdjsonFile<T = unknown>(file: string): Source<T> {
         try {
           values.push(JSON.parse(text) as T);
         } catch (err) {
-          failure = new FileFormatError(description, text, `${description}: the line at byte ${start} is not JSON (${err instanceof Error ? err.message : describeValue(err)}): ${describeValue(text, 120)}. Fix or remove the line.`);
+          failure = new FileFormatError(description, text, `${description}: the line at byte ${start} is not JSON (${describeFailure(err)}): ${describeValue(text, 120)}. Fix or remove the line.`);
           return false;
         }
         ends.push(start + line.length + 1);

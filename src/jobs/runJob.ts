@@ -10,7 +10,7 @@ import type { KeyExchange } from '../parallel/exchange.js';
 import { barrier, isStreamElement, MAX_WATERMARK, record, type SideRecord, type StreamElement } from '../elements/index.js';
 import { takesPlainValues } from '../elements/plumbing.js';
 import { isTimestamp, MAX_SCHEDULE_DELAY } from '../time/timestamps.js';
-import { ConfigurationError, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
+import { ConfigurationError, describeFailure, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
 import { describeFallback } from '../stores/checkpointStore.js';
 import type { CheckpointFallback, CheckpointMeta, LoadedCheckpoint, SkippedCheckpoint, StateStore } from '../stores/types.js';
 import type {
@@ -363,7 +363,7 @@ class JobRunner<T, R> {
     } catch (e) {
       if (e instanceof TidewaterError) throw e;
       const store = this.store as StateStore;
-      throw new JobError('runJob', undefined, `runJob(${this.config.name}): ${what} in ${store.description} failed: ${e instanceof Error ? e.message : describeValue(e)}. The job did not start; fix the cause and run it again.`, { cause: e });
+      throw new JobError('runJob', undefined, `runJob(${this.config.name}): ${what} in ${store.description} failed: ${describeFailure(e)}. The job did not start; fix the cause and run it again.`, { cause: e });
     }
   }
 
@@ -642,7 +642,7 @@ class JobRunner<T, R> {
     return new JobError(
       description,
       cp,
-      `runJob(${name}): ${kind} ${description} failed to ${doing}: ${e instanceof Error ? e.message : describeValue(e)}. The job stopped; fix the cause and ${restart}.`,
+      `runJob(${name}): ${kind} ${description} failed to ${doing}: ${describeFailure(e)}. The job stopped; fix the cause and ${restart}.`,
       { cause: e, phase, ...(cp !== undefined ? { checkpoint: cp } : {}) },
     );
   }
@@ -1192,7 +1192,7 @@ class JobRunner<T, R> {
         onWarning: (m) => this.warnStore(m),
       });
     } catch (e) {
-      throw new JobError('runJob', cp.id, `runJob(${this.config.name}): writing checkpoint ${cp.id} to ${store.description} failed: ${e instanceof Error ? e.message : describeValue(e)}. The job stops; it restarts from the last complete checkpoint.`, { cause: e });
+      throw new JobError('runJob', cp.id, `runJob(${this.config.name}): writing checkpoint ${cp.id} to ${store.description} failed: ${describeFailure(e)}. The job stops; it restarts from the last complete checkpoint.`, { cause: e });
     }
     this.lastWritten = cp.id;
     // a failed job commits nothing more: a restart restores this checkpoint and commits it then
@@ -1208,7 +1208,7 @@ class JobRunner<T, R> {
       throw new JobError(
         'runJob',
         cp.id,
-        `runJob(${this.config.name}): deleting the checkpoints before checkpoint ${cp.id} from ${store.description} failed: ${e instanceof Error ? e.message : describeValue(e)}. Checkpoint ${cp.id} is complete and its output committed; the job stops; it restarts from checkpoint ${cp.id}.`,
+        `runJob(${this.config.name}): deleting the checkpoints before checkpoint ${cp.id} from ${store.description} failed: ${describeFailure(e)}. Checkpoint ${cp.id} is complete and its output committed; the job stops; it restarts from checkpoint ${cp.id}.`,
         { cause: e, checkpoint: cp.id },
       );
     }

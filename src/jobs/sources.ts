@@ -1,6 +1,6 @@
 import type { Observable, Subscription } from 'rxjs';
 import { isIndex } from '../checkpoints/snapshot.js';
-import { ConfigurationError, describeValue } from '../errors/index.js';
+import { ConfigurationError, describeFailure, describeValue } from '../errors/index.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
 import type { StateStore } from '../stores/types.js';
 import type { Source, SourceContext, SourceRead, SourceReader } from './types.js';
@@ -181,7 +181,7 @@ export function fromAsyncIterable<T>(factory: () => AsyncIterable<T>): Source<T>
           // (its cleanup failing later, after the job ended, is reported as a warning: nobody awaits it any more).
           if (reading) {
             Promise.resolve(it.return?.()).catch((e: unknown) =>
-              (context?.warn ?? console.warn)(`${description}: the iterator's return() (its cleanup, asked for at close while a read was in flight) failed: ${e instanceof Error ? e.message : describeValue(e)}`),
+              (context?.warn ?? console.warn)(`${description}: the iterator's return() (its cleanup, asked for at close while a read was in flight) failed: ${describeFailure(e)}`),
             );
           } else await it.return?.();
         },

@@ -362,15 +362,12 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
     const one = isOneBuffer(stored);
     const buffer = (one ? stored : stored[stored.length - 1]) as Buffer;
     const last = buffer.length - 2;
-    // (blocks: a delta writes the blocks changed, see KeyedStateBackend.changeBlocks; one buffer: written whole)
     if (buffer[last] === ts) {
-      if (one) b.touch(side);
-      else b.changeBlocks(side, stored, buffer);
+      this.changing(side, stored, one, buffer);
       (buffer[last + 1] as unknown[]).push(value);
     } else if ((buffer[last] as number) < ts) {
       if (buffer.length < 2 * MAX_BUCKETS) {
-        if (one) b.touch(side);
-        else b.changeBlocks(side, stored, buffer);
+        this.changing(side, stored, one, buffer);
         buffer.push(ts, [value]);
       }
       // a full last block: the bucket opens the next one
@@ -382,12 +379,21 @@ export class IntervalJoinCore<L, R, K, OUT> extends KeyedOperatorCore<L | R, OUT
     } else this.bufferBefore(side, stored, one, ts, value, keep);
   }
 
+  /**
+   * Records that `buffer` of the current key's side (its one buffer when `one`, else one of its blocks) is about to
+   * change in place: one buffer is written whole by the next delta, blocks only those that changed (docs/SEMANTICS.md
+   * §6.3).
+   */
+  private changing(side: number, stored: StoredBuffer, one: boolean, buffer: Buffer): void {
+    if (one) this.backend.touch(side);
+    else this.backend.changeBlocks(side, stored, buffer);
+  }
+
   /** {@link buffer} for a timestamp before the key's last bucket: into its block (the first that reaches `ts`). */
   private bufferBefore(side: number, stored: StoredBuffer, one: boolean, ts: number, value: unknown, keep: number): void {
     const k = one ? -1 : firstBlockFrom(stored as Buffer[], ts);
     const buffer = (one ? stored : stored[k]) as Buffer;
-    if (one) this.backend.touch(side);
-    else this.backend.changeBlocks(side, stored, buffer);
+    this.changing(side, stored, one, buffer);
     let i = firstBucketFrom(buffer, ts);
     if (buffer[i] === ts && isDropped(buffer, i)) {
       // a bucket cleanup dropped at this very watermark gets a value again (timestamp = watermark, nothing kept after

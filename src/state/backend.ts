@@ -280,7 +280,7 @@ export class KeyedStateBackend {
    * blocks new or changed, unless the value changes otherwise before it (`ChangeTracker.markBlocks`).
    */
   changeBlocks(i: number, blocks: readonly unknown[], block?: unknown): void {
-    if (this.tracking) this.tracker.markBlocks(i, this.id, this.ns, blocks, block);
+    this.changeBlocksAt(i, this.id, this.ns, blocks, block);
   }
 
   /** {@link changeBlocks} at (id, ns). */
