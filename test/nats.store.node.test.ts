@@ -115,6 +115,40 @@ describe.runIf(run)('jetStreamStore', () => {
     ]);
   });
 
+  it('a write whose acknowledgement is lost fails saying it may be stored; the store reads its log again and goes on', async () => {
+    // a connection whose next publish to the store's subject is stored by the server but answered by a timeout
+    let loseAck = false;
+    const lossy = new Proxy(nc, {
+      get(target, prop) {
+        if (prop === 'request') {
+          return async (subject: string, data: Uint8Array, opts?: unknown) => {
+            const reply = await target.request(subject, data, opts as never);
+            if (loseAck && subject === 'tidewater.state.lost-ack') {
+              loseAck = false;
+              throw new Error('TIMEOUT (the acknowledgement was lost)');
+            }
+            return reply;
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const a = jetStreamStore({ connection: lossy, name: 'lost-ack' });
+    await a.kv.batch([{ type: 'put', key: 'k', value: 'one' }]);
+    loseAck = true;
+    const unsure = a.kv.batch([{ type: 'put', key: 'k', value: 'two' }]);
+    await expect(unsure).rejects.toThrow(
+      "store jetstream:TIDEWATER_STATE/lost-ack: a write failed: TIMEOUT (the acknowledgement was lost). The batch may or may not have been stored (the server's acknowledgement did not come); the store reads its log again before its next read or write. Check that the NATS server runs and the connection is open.",
+    );
+    // the batch was stored: the store reads it back (as a new opener would), and its next write expects the right sequence
+    expect(await a.kv.get('k')).toBe('two');
+    await a.kv.batch([{ type: 'put', key: 'k', value: 'three' }, { type: 'put', key: 'm', value: '3' }]);
+    expect(await a.kv.range('', 'z')).toStrictEqual([['k', 'three'], ['m', '3']]);
+    const b = jetStreamStore({ connection: nc, name: 'lost-ack' });
+    expect(await b.kv.range('', 'z')).toStrictEqual([['k', 'three'], ['m', '3']]);
+  });
+
   it('refuses a name that is not a subject token path', () => {
     expect(() => jetStreamStore({ connection: nc, name: 'a b' })).toThrow('jetStreamStore: name "a b" must be letters, digits, \'-\' or \'_\', in parts joined by \'.\'.');
   });

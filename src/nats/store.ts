@@ -105,6 +105,9 @@ class JetStreamBackend implements KeyValueBackend {
 
   /** Creates the stream when missing, then applies every complete batch of the subject's log to the mirror. */
   private async replay(): Promise<void> {
+    // (a replay after an unsure write starts over: the mirror becomes the log again, whatever the write left in it)
+    this.clear();
+    this.lastSeq = 0;
     const jsm = (this.jsm = await jetstreamManager(this.connection));
     this.js = jetstream(this.connection);
     try {
@@ -198,13 +201,17 @@ class JetStreamBackend implements KeyValueBackend {
         ack = await js.publish(this.subject, data, { headers: h, expect: { lastSubjectSequence: this.lastSeq } });
       } catch (e) {
         const wrong = /wrong last sequence/i.test(String((e as Error)?.message));
+        // Any other failure leaves it unknown whether the server stored the part (its acknowledgement may be what got
+        // lost, or the part may still land): the next use of the store replays the log again, so that the mirror and
+        // the expected last sequence are the log's, whatever happened to this part (docs/NATS.md, "Stores").
+        if (!wrong) this.opened = undefined;
         throw new StoreError(
           this.description,
           'write',
           e,
           wrong
             ? `Another process wrote to this store since it was opened: a store belongs to one job (task) at a time. Stop the other process (two members running the same task?), then reopen the store.`
-            : 'Check that the NATS server runs and the connection is open; the store keeps what was written before.',
+            : `The batch may or may not have been stored (the server's acknowledgement did not come); the store reads its log again before its next read or write. Check that the NATS server runs and the connection is open.`,
         );
       }
       this.lastSeq = ack.seq;
