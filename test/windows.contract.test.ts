@@ -832,6 +832,35 @@ describe('the session operator against the general one (sessions with a fixed ga
     expectBlocksRows(most, rows, steps, make, late);
   });
 
+  it('the general operator: a block of the merging window set emptied and dropped as the first change after a snapshot — the delta indexes the blocks left; restored there, the uninterrupted output', () => {
+    // 600 sessions of one key in order: blocks of ≈ 128 (each split in half at 256); the watermark fires all but the
+    // last window of the first block, a snapshot, then that window: its block goes (the list of blocks changes first)
+    const steps: Step[] = [];
+    for (let i = 0; i < 600; i++) steps.push(['a', 1, 100 * i]);
+    steps.push(100 * 126 + 50); // windows 0 … 126 fire: the first block keeps window 127
+    const cut = steps.length;
+    steps.push(100 * 127 + 50); // window 127 fires: its block is dropped
+    steps.push(100 * 200 + 50, ['a', 5, 100 * 300 + 1], 100 * 700);
+    const late: LateSide = new Subject();
+    const make = () => factoryOf('general')(sessionWindows(12), { lateData: late }, sumOfValues());
+    const blocks = (h: ReturnType<typeof harness<E, string, unknown>>): number[] => ((h.state('a', 'merging-window-set') as unknown[][]) ?? []).map((b) => b.length);
+    const h = harness(make());
+    feed(h, steps.slice(0, cut));
+    expect(blocks(h)[0]).toBe(1);
+    const before = blocks(h).length;
+    expect(before).toBeGreaterThan(3);
+    h.snapshot();
+    feed(h, steps.slice(cut, cut + 1));
+    expect(blocks(h).length).toBe(before - 1);
+    const cp = h.snapshot();
+    const row = (cp.latest.values().next().value?.entries ?? []).find((e) => e.path.includes('"merging-window-set"'));
+    // a blocks row: the index of each block kept (a run of them: its first, then −m), no block written
+    expect(row?.value).toBe(`[7,[1,-${before - 2}]]`);
+    const folded = mergeSnapshots(cp.operators.values().next().value ?? []).entries.find((e) => e.path.includes('"merging-window-set"'));
+    expect((decodeValue(folded?.value ?? '[0,[]]') as [number, unknown[][]])[1]).toStrictEqual(h.state('a', 'merging-window-set'));
+    expect(runWithRestore(make, late, steps, [cut + 1])).toStrictEqual(runWithRestore(make, late, steps, []));
+  });
+
   it('2 000 slices made in reverse and random order (the watermark far behind), tumbling and sliding, with lateness, fired in steps — the general operator\'s output; restores at cuts change nothing', () => {
     // the slicing operator keeps its slices in blocks of at most 256 (src/windows/sliceOrder.ts): slices made before
     // all others, between others (splitting blocks), sliding windows that span two blocks, and blocks dropped in steps

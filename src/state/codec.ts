@@ -10,7 +10,10 @@
  */
 
 /**
- * Thrown by {@link encodeValue} for a value the codec cannot represent; `path` locates the offending part.
+ * Thrown by {@link encodeValue} for a value the codec cannot represent; `path` locates the offending part. A plain
+ * `Error`, not a `TidewaterError`: it names no operator, and tidewater passes its own errors on unchanged — where the
+ * engine meets it (a state value, a source's journal, a broadcast entry) it becomes the cause of an error naming the
+ * operator, the state or the source (`StateSerializationError`, `JobError`).
  *
  * @example
  * ```ts
