@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { asyncScheduler, connect as connectStreams, merge, pipe, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClicks } from '../demo/clicks.js';
-import { boundedOutOfOrderness, ConfigurationError, count, memoryStore, mergeStreams, runJob, toArray, tumblingWindows, type Sink, type StateStore, type StreamElement, type WindowResult } from '../src/index.js';
+import { active, boundedOutOfOrderness, ConfigurationError, count, idle, watermark, memoryStore, mergeStreams, runJob, toArray, tumblingWindows, type Sink, type StateStore, type StreamElement, type WindowResult } from '../src/index.js';
 import { levelStore } from '../src/stores/level.js';
 import { aggregate, eventTime, filter, keyBy, map, window } from '../operators/index.js';
 import { jetStreamSink, jetStreamSource, runClusterJob } from '../src/nats/index.js';
@@ -92,7 +92,7 @@ describe.runIf(run)('runClusterJob', () => {
   });
 
   it('an exchange reader closed while a read waits settles the read', async () => {
-    const reader = await exchangeSource({ connection: nc, stream: 'OUT', filter: 'out.nothing.*', upstreamTasks: 1, description: 'exchange(test)' }).open(undefined, {
+    const reader = await exchangeSource({ connection: nc, stream: 'OUT', filter: 'out.nothing.*', upstreamTasks: 1, upstreamPer: 'partitions', tasks: 1, description: 'exchange(test)' }).open(undefined, {
       job: 't',
       index: 0,
       scheduler: asyncScheduler,
@@ -101,6 +101,37 @@ describe.runIf(run)('runClusterJob', () => {
     await new Promise((r) => setTimeout(r, 100));
     await reader.close();
     await expect(Promise.race([Promise.resolve(pending), new Promise((r) => setTimeout(() => r('still waiting'), 1_000))])).resolves.toStrictEqual({ values: [], done: false });
+  });
+
+  it('an exchange reader restored while its upstream tasks were idle holds them idle (they do not restart with it): event time goes on with the one that comes back', async () => {
+    await jsm.streams.add({ name: 'IDLEX', subjects: ['idlex.>'], storage: StorageType.File });
+    const js = jetstream(nc);
+    const send = async (subject: string, entries: readonly unknown[]): Promise<void> => {
+      for (const e of entries) await js.publish(subject, new TextEncoder().encode(JSON.stringify([e])));
+    };
+    // upstream task 0: watermark 100, idle; task 1: watermark 50, idle — then the checkpoint
+    await send('idlex.0.0.0', [[1, 100], [2, 1]]);
+    await send('idlex.0.0.1', [[1, 50], [2, 1]]);
+    const source = exchangeSource({ connection: nc, stream: 'IDLEX', filter: 'idlex.0.0.*', upstreamTasks: 2, upstreamPer: 'sources', tasks: 1, description: 'exchange(t.1.0)' });
+    const context = { job: 't', index: 0, scheduler: asyncScheduler };
+    const readTo = async (reader: Awaited<ReturnType<typeof source.open>>, seq: number): Promise<unknown[]> => {
+      const out: unknown[] = [];
+      while ((JSON.parse(reader.offset()) as { seq: number }).seq < seq) out.push(...(await reader.read(100)).values);
+      return out;
+    };
+    const first = await source.open(undefined, context);
+    expect(await readTo(first, 4)).toStrictEqual([watermark(50), watermark(100), idle()]);
+    const checkpoint = first.offset();
+    await first.close();
+    // task 1 comes back; task 0 stays quiet (it said idle once, before the checkpoint)
+    await send('idlex.0.0.1', [[2, 0], [1, 200], [1, 300]]);
+    const uninterrupted = await source.open(undefined, context);
+    expect((await readTo(uninterrupted, 7)).slice(3)).toStrictEqual([active(), watermark(200), watermark(300)]);
+    await uninterrupted.close();
+    const restored = await source.open(checkpoint, context);
+    // (the idle status said again first, to the operators after it, restored active)
+    expect(await readTo(restored, 7)).toStrictEqual([idle(), active(), watermark(200), watermark(300)]);
+    await restored.close();
   });
 
   it('refuses a bad configuration with what to change', () => {
@@ -304,6 +335,28 @@ describe.runIf(run)('runClusterJob', () => {
     expect(sorted(out.data)).toStrictEqual(sorted(expected));
     expect(new Set(out.ids).size).toBe(out.ids.length);
   }, 120_000);
+
+  it('a job stopped with savepoints at 4 partitions and started at 2 is refused, naming both (a key\'s state stays in the task of its key group)', async () => {
+    const dir = join(base, 'repartition');
+    const first = clusterMember(nc, { name: 'repartition', members: 1, member: 0, dir, out: 'out.repartition', inputPartitions: INPUT_PARTITIONS, pace: true, batchSize: 10 });
+    let stopping = false;
+    first.metrics$.subscribe((m) => {
+      if (!stopping && m.recordsIn >= CLICKS / 3) {
+        stopping = true;
+        void first.stop({ savepoint: true });
+      }
+    });
+    expect((await first.done).state).toBe('stopped');
+    const second = clusterMember(nc, { name: 'repartition', members: 1, member: 0, dir, out: 'out.repartition', inputPartitions: INPUT_PARTITIONS, partitions: 2, pace: true, batchSize: 10 });
+    const failure = await second.done.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // (whichever task restores first says it: a stage-0 task's exchange writer, or a stage-1 task's exchange reader)
+    expect(String(failure)).toMatch(
+      /exchange\(repartition\.[01]\.[0-9]\): its checkpoint (sends to 4 tasks of the next stage|is of a stage of 4 tasks), and this job runs 2 \(partitions 2\): partitions is fixed for the life of the job's state, as a key's state stays in the task of its key group\. Restart the job with partitions: 4, or start it anew without its checkpoints \(docs\/NATS\.md, "Rescaling"\)\./,
+    );
+  }, 60_000);
 });
 
 describe.runIf(run)('runClusterJob: 3 member processes, a random one SIGKILLed 20 times', () => {

@@ -154,10 +154,20 @@ describe.runIf(run)('tidewater/nats', () => {
       // then a idle too: the output idle
       const first = await readUntil((seen) => seen.some((e) => (e as StreamElement<unknown>).kind === 'status'));
       expect(first).toStrictEqual([record({ at: 5_000 }, 5_000), record({ at: 6_000 }, 6_000), watermark(5_999), idle()]);
+      const idleAt = reader.offset();
       await publishAll([[`${s}.a`, { at: 7_000 }]]);
       const second = await readUntil((seen) => seen.some((e) => (e as StreamElement<unknown>).kind === 'watermark'));
       await reader.close();
       expect(second).toStrictEqual([active(), record({ at: 7_000 }, 7_000), watermark(6_999)]);
+      // restored from a checkpoint taken while both partitions were idle: idle still (its status said again, to
+      // operators restored active), and the next message turns it active, as in the run that went on — downstream
+      // tasks of a cluster job, not restarted, hold it idle until they hear so
+      const restored = await source.open(idleAt, { job: 'test', index: 0, scheduler: asyncScheduler });
+      const again: unknown[] = [];
+      const deadline = Date.now() + 10_000;
+      while (!again.some((e) => (e as StreamElement<unknown>).kind === 'watermark') && Date.now() < deadline) again.push(...(await restored.read(64)).values);
+      await restored.close();
+      expect(again).toStrictEqual([idle(), active(), record({ at: 7_000 }, 7_000), watermark(6_999)]);
     });
 
     it('a job slower than the stream holds a bounded backlog: the source stops receiving at 4 batches until it is read', async () => {

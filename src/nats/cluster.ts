@@ -306,7 +306,7 @@ export function runClusterJob<T, R>(config: ClusterJobConfig<T, R>): ClusterJob<
     const source: Source<unknown> =
       stage === 0
         ? (sources[index] as Source<unknown>)
-        : exchangeSource({ connection, stream: streamName, filter: `${prefix}.${stage - 1}.${index}.*`, upstreamTasks: tasksOf(stage - 1), description: `exchange(${task})` });
+        : exchangeSource({ connection, stream: streamName, filter: `${prefix}.${stage - 1}.${index}.*`, upstreamTasks: tasksOf(stage - 1), upstreamPer: stage === 1 ? 'sources' : 'partitions', tasks: partitions, description: `exchange(${task})` });
     const sinks: Record<string, Sink<unknown>> = {};
     if (last) sinks['main'] = config.sink(index) as Sink<unknown>;
     else {

@@ -14,6 +14,8 @@ interface Position {
   readonly valve: readonly (number | 'min' | 'max')[] | null;
   /** Per upstream task: whether its stream ended. */
   readonly ended: readonly boolean[];
+  /** The tasks of this reader's stage (checkpoints written before it was kept: absent). */
+  readonly tasks?: number;
 }
 
 const OP = 'exchange';
@@ -26,16 +28,21 @@ class ExchangeReader implements SourceReader<Element> {
   private readonly valve: StatusWatermarkValve;
   private readonly ended: boolean[];
   private endedCount: number;
+  /** What the restored valve emits before any message: upstream tasks idle at the checkpoint are idle still. */
+  private readonly restoredOut: Element[];
 
   constructor(
     private readonly description: string,
     private readonly upstreamTasks: number,
+    private readonly tasks: number,
     start: Position,
     private readonly messages: MessageQueue | undefined,
   ) {
     this.seq = start.seq;
     this.valve = new StatusWatermarkValve(upstreamTasks);
-    if (start.valve !== null) this.valve.restore(valveStateFromJson(start.valve));
+    // (the upstream tasks did not restart with this one: one idle at the checkpoint sent its idle status once, before
+    // it, and sends nothing more until it turns active — restored active, it would hold event time back for good)
+    this.restoredOut = start.valve === null ? [] : this.valve.restoreKeepingIdleness(valveStateFromJson(start.valve));
     this.ended = [...start.ended];
     this.endedCount = this.ended.filter(Boolean).length;
   }
@@ -46,6 +53,7 @@ class ExchangeReader implements SourceReader<Element> {
 
   read(max: number): SourceRead<Element> | Promise<SourceRead<Element>> {
     const queue = this.messages;
+    if (this.restoredOut.length > 0) return { values: this.restoredOut.splice(0), done: false };
     if (this.done || queue === undefined) return { values: [], done: true };
     if (queue.failure !== undefined && queue.size === 0) throw this.readFailed(queue.failure.error);
     if (queue.size === 0) return queue.waitForMessage().then(() => this.take(max));
@@ -108,7 +116,7 @@ class ExchangeReader implements SourceReader<Element> {
   }
 
   offset(): string {
-    const p: Position = { seq: this.seq, valve: valveStateToJson(this.valve.state()), ended: this.ended };
+    const p: Position = { seq: this.seq, valve: valveStateToJson(this.valve.state()), ended: this.ended, tasks: this.tasks };
     return JSON.stringify(p);
   }
 
@@ -133,30 +141,41 @@ export function exchangeSource(options: {
   /** The subjects of this task, e.g. `tw.clicks.0.3.*`. */
   readonly filter: string;
   readonly upstreamTasks: number;
+  /** What the upstream tasks are one per: `'sources'` (stage 1) or `'partitions'`. */
+  readonly upstreamPer: 'sources' | 'partitions';
+  /** The tasks of this reader's stage (its partitions). */
+  readonly tasks: number;
   readonly description: string;
   readonly batch?: number;
 }): Source<Element> {
-  const { connection, stream, filter, upstreamTasks, description } = options;
+  const { connection, stream, filter, upstreamTasks, upstreamPer, tasks, description } = options;
   const batch = options.batch ?? 256;
   return {
     description,
     async open(offset) {
-      let start: Position = { seq: 0, valve: null, ended: Array.from({ length: upstreamTasks }, () => false) };
+      let start: Position = { seq: 0, valve: null, ended: Array.from({ length: upstreamTasks }, () => false), tasks };
       if (offset !== undefined) {
         const p = JSON.parse(offset) as Position;
         if (!Number.isSafeInteger(p.seq) || !Array.isArray(p.ended) || p.ended.length !== upstreamTasks) {
-          throw new ConfigurationError(OP, offset, `${description}: checkpoint offset ${describeValue(offset)} is not this exchange reader's (of ${upstreamTasks} upstream tasks); restore the job with the partitions it was started with.`);
+          throw new ConfigurationError(OP, offset, `${description}: checkpoint offset ${describeValue(offset)} is not this exchange reader's (of ${upstreamTasks} upstream tasks, one per ${upstreamPer === 'sources' ? 'source' : 'partition'}); restore the job with the ${upstreamPer} it was started with.`);
+        }
+        if (p.tasks !== undefined && p.tasks !== tasks) {
+          throw new ConfigurationError(
+            OP,
+            tasks,
+            `${description}: its checkpoint is of a stage of ${p.tasks} tasks, and this job runs ${tasks} (partitions ${tasks}): partitions is fixed for the life of the job's state, as a key's state stays in the task of its key group. Restart the job with partitions: ${p.tasks}, or start it anew without its checkpoints (docs/NATS.md, "Rescaling").`,
+          );
         }
         start = p;
       }
-      if (start.ended.every(Boolean)) return new ExchangeReader(description, upstreamTasks, start, undefined);
+      if (start.ended.every(Boolean)) return new ExchangeReader(description, upstreamTasks, tasks, start, undefined);
       let messages: MessageQueue;
       try {
         messages = await openOrderedConsumer(connection, stream, filter, start.seq, batch);
       } catch (e) {
         throw new JetStreamError(OP, description, `${description}: cannot read the exchange stream '${stream}': ${(e as Error)?.message ?? String(e)}`, e);
       }
-      return new ExchangeReader(description, upstreamTasks, start, messages);
+      return new ExchangeReader(description, upstreamTasks, tasks, start, messages);
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/nats-core';
-import { TidewaterError } from '../errors/index.js';
+import { ConfigurationError, TidewaterError } from '../errors/index.js';
 import { parseSinkState } from '../jobs/sinks.js';
 import type { CommittedAhead, Sink, SinkContext, SinkWriter } from '../jobs/types.js';
 import { committedBeyond, HEADER_ROOM, newRun, timelineOf, TransactionPublisher, type SubjectBatch, type Timeline } from './publisher.js';
@@ -41,7 +41,17 @@ export function exchangeSink(options: {
   const maxEntry = (connection.info?.max_payload ?? Infinity) - HEADER_ROOM;
   const readState = (state: string): { readonly pending: Transaction[]; readonly timeline: Timeline | undefined } => {
     const o = parseSinkState(description, OP, state, (o) => Array.isArray(o['pending']));
-    return { pending: o['pending'] as Transaction[], timeline: timelineOf(o) };
+    const pending = o['pending'] as Transaction[];
+    // the downstream tasks the state was made for (checkpoints written before it was kept: those of a transaction)
+    const madeFor = typeof o['tasks'] === 'number' ? o['tasks'] : pending[0]?.parts.length;
+    if (madeFor !== undefined && madeFor !== tasks) {
+      throw new ConfigurationError(
+        OP,
+        tasks,
+        `${description}: its checkpoint sends to ${madeFor} tasks of the next stage, and this job runs ${tasks} (partitions ${tasks}): partitions is fixed for the life of the job's state, as a key's state stays in the task of its key group. Restart the job with partitions: ${madeFor}, or start it anew without its checkpoints (docs/NATS.md, "Rescaling").`,
+      );
+    }
+    return { pending, timeline: timelineOf(o) };
   };
   const batchOf = (t: Transaction, k: number): SubjectBatch => {
     const messages = t.parts[k] ?? [];
@@ -125,7 +135,7 @@ export function exchangeSink(options: {
           pending.push({ id: checkpointId, run, parts: entries.map(pack) });
           entries = subjects.map(() => []);
           lastIsWatermark.fill(0);
-          return JSON.stringify({ sink: OP, pending, timeline });
+          return JSON.stringify({ sink: OP, pending, timeline, tasks });
         },
         async commit(checkpointId) {
           while (pending.length > 0 && (pending[0] as Transaction).id <= checkpointId) {

@@ -264,7 +264,9 @@ class JetStreamReader<T> implements SourceReader<unknown> {
     if (eventTime !== undefined) {
       const n = Math.max(1, start.partitions.length);
       this.valve = new StatusWatermarkValve(n);
-      if (start.valve !== null) this.valve.restore(valveStateFromJson(start.valve));
+      // (a partition idle at the checkpoint is idle still: its next message turns it active, as it would have; its
+      // idle status goes downstream again, to operators restored active)
+      if (start.valve !== null) this.valveOutput(this.valve.restoreKeepingIdleness(valveStateFromJson(start.valve)));
       start.partitions.forEach((p, i) => {
         this.partitionIndex.set(p, i);
         const clock = new PartitionClock(this as JetStreamReader<unknown>, i, eventTime.watermarks.createGenerator({ scheduler: context.scheduler, operator: OP }));

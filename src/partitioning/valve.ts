@@ -246,6 +246,26 @@ export class StatusWatermarkValve extends InputWatermarks implements WatermarkCo
     return [];
   }
 
+  /**
+   * {@link restore}, then each input that was idle in `state` idle again; returns what that emits (an idle status when
+   * every input was idle), a copy. For inputs that do not restart with the valve, whose idleness therefore holds on:
+   * a cluster task's upstream tasks, which sent their idle status once, before the checkpoint; a source's partitions,
+   * idle until their next message (docs/NATS.md, "Idleness across a restart").
+   *
+   * @example
+   * ```ts
+   * const saved = valve.state(); // input 1 idle
+   * const restored = new StatusWatermarkValve(2);
+   * restored.restoreKeepingIdleness(saved); // input 1 idle again: input 0's watermarks alone move the output
+   * ```
+   */
+  restoreKeepingIdleness(state: readonly number[]): (Watermark | StreamStatus)[] {
+    this.restore(state);
+    const out: (Watermark | StreamStatus)[] = [];
+    for (let k = 0; k < this.n; k++) if (this.wasIdle(state, k)) for (const e of this.inputStatus(k, true)) out.push(e);
+    return out;
+  }
+
   /** Emits the aligned inputs' minimum when it is above the output watermark. */
   private emitNewMin(): void {
     if (this.heapSize === 0) return;

@@ -67,7 +67,7 @@ export function clickSources(nc: NatsConnection, partitions: number, pace = fals
 }
 
 /** One member of the cluster job. */
-export function clusterMember(nc: NatsConnection, opts: { name?: string; members: number; member: number; dir: string; out: string; inputPartitions: number; pace?: boolean; intervalMs?: number; batchSize?: number; pipeline?: 'two-stage' | 'windows'; store?: 'level' | 'nats' }): ClusterJob<unknown> {
+export function clusterMember(nc: NatsConnection, opts: { name?: string; members: number; member: number; dir: string; out: string; inputPartitions: number; pace?: boolean; intervalMs?: number; batchSize?: number; pipeline?: 'two-stage' | 'windows'; store?: 'level' | 'nats'; partitions?: number }): ClusterJob<unknown> {
   return runClusterJob({
     name: opts.name ?? 'clicks',
     connection: nc,
@@ -76,7 +76,7 @@ export function clusterMember(nc: NatsConnection, opts: { name?: string; members
     sources: clickSources(nc, opts.inputPartitions, opts.pace === true),
     pipeline: (opts.pipeline === 'windows' ? userWindows(3_600_000) : clusterPipeline) as typeof clusterPipeline,
     sink: (task) => jetStreamSink({ connection: nc, subject: `${opts.out}.${task}` }),
-    partitions: 4,
+    partitions: opts.partitions ?? 4,
     checkpoint: {
       intervalMs: opts.intervalMs ?? 20,
       // LevelDB in a directory the members share, or the JetStream store (members on machines that share nothing)
