@@ -108,6 +108,47 @@ describe('broadcastProcess (docs/SEMANTICS.md §10.6)', () => {
     expect(h.records().at(-1)).toStrictEqual(rec('ann /a #1', 5, 'ann'));
   });
 
+  it('applyToKeyedState with TTL\'d state: a key whose values all expired is not visited, and one set again after it expired comes last — at every cut of a restore as in the run that went on', () => {
+    const ttlState = { last: valueState<string>({ ttl: { ms: 100 } }) };
+    const visits = (r$: Observable<StreamElement<string, unknown>>) =>
+      broadcastProcess<string, string, string, string, typeof ttlState, typeof broadcastState>(r$, {
+        name: 'visits',
+        state: ttlState,
+        broadcastState,
+        onElement(v, ctx) {
+          ctx.state.last.set(v);
+        },
+        onBroadcastElement(_, ctx) {
+          const seen: string[] = [];
+          ctx.applyToKeyedState((k, s) => seen.push(`${String(k)}=${String(s.last.get())}`));
+          ctx.emit(seen.join(','));
+        },
+      });
+    type HV = ReturnType<typeof twoInputHarness<string, string, string, string>>;
+    const steps: ((h: HV) => void)[] = [
+      (h) => h.setProcessingTime(0),
+      (h) => h.record('a1', 1, 'a'),
+      (h) => h.setProcessingTime(50),
+      (h) => h.record('b1', 2, 'b').record('c1', 3, 'c'),
+      (h) => h.setProcessingTime(120), // a expired
+      (h) => h.push2(rec('go', 10)),
+      (h) => h.record('a2', 4, 'a'),
+      (h) => h.setProcessingTime(130),
+      (h) => h.push2(rec('go', 11)),
+    ];
+    const whole = twoInputHarness(visits);
+    for (const step of steps) step(whole);
+    const expected = whole.records().map((r) => r.value);
+    expect(expected).toStrictEqual(['b=b1,c=c1', 'b=b1,c=c1,a=a2']);
+    for (let cut = 0; cut <= steps.length; cut++) {
+      const h = twoInputHarness(visits);
+      for (const step of steps.slice(0, cut)) step(h);
+      const restored = h.restore(h.snapshot());
+      for (const step of steps.slice(cut)) step(restored);
+      expect([...h.records(), ...restored.records()].map((r) => r.value), `cut ${cut}`).toStrictEqual(expected);
+    }
+  });
+
   it('a broadcast input without watermarks holds event time at MIN until it ends; then the keyed side drives it', () => {
     const h = twoInputHarness(alerts);
     h.record({ page: '/a' }, 10, 'ann').watermark(500);

@@ -35,6 +35,9 @@ export interface BackendOptions {
   readonly namespaceMajor?: readonly string[];
 }
 
+/** Writes of TTL'd state between two sweeps of expired state on the record path (`KeyedStateBackend.wroteTtl`). */
+const TTL_SWEEP_EVERY = 1024;
+
 /** keyId → (namespace → value) */
 type NsColumn = Map<KeyId, Map<Namespace, unknown>>;
 
@@ -96,6 +99,8 @@ export class KeyedStateBackend {
   private readonly n: number;
   /** made at the first snapshot (an operator never checkpointed needs none) */
   private writer: SnapshotWriter | undefined;
+  /** writes of TTL'd state left before the next sweep of expired state ({@link wroteTtl}) */
+  private ttlWritesUntilSweep = TTL_SWEEP_EVERY;
 
   constructor(opts: BackendOptions) {
     this.operator = opts.operator;
@@ -228,6 +233,17 @@ export class KeyedStateBackend {
   /** The live timers of a domain (a scan: for restore and inspection). */
   allTimers(domain: 'event' | 'processing'): Timer[] {
     return [...(domain === 'event' ? this.eventTimers : this.processingTimers).all()];
+  }
+
+  /**
+   * Counts a write of TTL'd state (by its handle, after the write); every {@link TTL_SWEEP_EVERY} of them the TTL
+   * cleanup's rotation checks twice as many keys of each TTL'd state (`TtlCleanup.sweep`): expired state goes as fast
+   * as state is written, whether the job checkpoints or not (docs/SEMANTICS.md §6.2). @internal
+   */
+  wroteTtl(): void {
+    if (--this.ttlWritesUntilSweep > 0) return;
+    this.ttlWritesUntilSweep = TTL_SWEEP_EVERY;
+    this.ttlCleanup?.sweep(this.now(), 2 * TTL_SWEEP_EVERY);
   }
 
   // ---- state of the current key and namespace ---------------------------------------------------------------------
@@ -436,6 +452,8 @@ export class KeyedStateBackend {
    * declaration order, each in the order its current values were created (broadcast's `applyToKeyedState`).
    */
   keysWithState(): Key[] {
+    // (a value expired and never returned is not there, whether a cleanup removed it yet or not)
+    this.ttlCleanup?.expireAll(this.now(), true);
     const ids = new Set<KeyId>();
     for (let i = 0; i < this.n; i++) for (const id of (this.cols[i] as Map<KeyId, unknown>).keys()) ids.add(id);
     return [...ids].map(keyOfId);

@@ -105,7 +105,26 @@ function readValue(b: KeyedStateBackend, idx: number, ttl: Ttl | undefined, forW
 
 function writeValue(b: KeyedStateBackend, idx: number, ttl: Ttl | undefined, v: unknown): void {
   const raw = v === undefined ? UNDEFINED : v;
-  b.put(idx, ttl === undefined ? raw : { v: raw, t: b.now() });
+  if (ttl === undefined) {
+    b.put(idx, raw);
+    return;
+  }
+  const now = b.now();
+  // an expired value is gone, whether a cleanup removed it yet or not: written again, it is a new entry, at the end of
+  // its column (the order keys are visited in does not depend on when cleanups ran — nor, then, on where a job was
+  // restored)
+  const old = b.get(idx) as TtlBox | undefined;
+  if (old !== undefined && old.t + ttl.ms <= now) b.remove(idx);
+  b.put(idx, { v: raw, t: now });
+  b.wroteTtl();
+}
+
+/** Whether every item of a TTL'd list has expired (its newest first: items are stamped in order, but for a restore). */
+function allExpired(items: readonly TtlItem<unknown>[], ttl: Ttl, now: number): boolean {
+  const last = items[items.length - 1];
+  if (last === undefined || last.t + ttl.ms > now) return false;
+  for (const x of items) if (x.t + ttl.ms > now) return false;
+  return true;
 }
 
 class ValueHandle<T> implements ValueState<T> {
@@ -204,13 +223,15 @@ class ListHandle<T> implements ListState<T> {
   }
   add(value: T): void {
     const b = this.b;
-    const item = this.ttl === undefined ? value : { v: value, t: b.now() };
-    const cur = b.get(this.idx) as unknown[] | undefined;
+    const ttl = this.ttl;
+    const item = ttl === undefined ? value : { v: value, t: b.now() };
+    const cur = this.current();
     if (cur === undefined) b.put(this.idx, [item]);
     else {
       b.appendTo(this.idx, cur.length);
       cur.push(item);
     }
+    if (ttl !== undefined) b.wroteTtl();
   }
   addAll(values: Iterable<T>): void {
     const b = this.b;
@@ -221,12 +242,25 @@ class ListHandle<T> implements ListState<T> {
       for (const v of values) fresh.push({ v, t });
     }
     if (fresh.length === 0) return;
-    const cur = b.get(this.idx) as unknown[] | undefined;
+    const cur = this.current();
     if (cur === undefined) b.put(this.idx, fresh);
     else {
       b.appendTo(this.idx, cur.length);
       for (const x of fresh) cur.push(x);
     }
+    if (this.ttl !== undefined) b.wroteTtl();
+  }
+  /**
+   * The stored list to add to; with TTL, none when every item expired (removed first: added to again, it is a new
+   * entry, at the end of its column, as `writeValue` does for a value).
+   */
+  private current(): unknown[] | undefined {
+    const b = this.b;
+    const cur = b.get(this.idx) as unknown[] | undefined;
+    const ttl = this.ttl;
+    if (cur === undefined || ttl === undefined || !allExpired(cur as TtlItem<unknown>[], ttl, b.now())) return cur;
+    b.remove(this.idx);
+    return undefined;
   }
   set(values: Iterable<T>): void {
     this.b.remove(this.idx);
@@ -327,6 +361,7 @@ class MapHandle<MK extends Key, MV> implements MapState<MK, MV> {
       if (this.b.tracking) this.b.trackMapEntry(this.idx, id, m.has(id) ? MAP_UPDATE : MAP_INSERT, m.size);
       m.set(id, item);
     }
+    if (ttl !== undefined) this.b.wroteTtl();
   }
   has(key: MK): boolean {
     return this.lookup(key, true) !== undefined;

@@ -7,9 +7,11 @@ import { keepOnly, type MapItem, type TtlBox, type TtlItem } from './handles.js'
 import { MapChanges, type EntryChange } from './tracking.js';
 
 /**
- * Cleanup of expired TTL state (docs/SEMANTICS.md §6.2) at snapshot time, for a `KeyedStateBackend` with TTL'd states:
- * a full snapshot drops every expired value first; an incremental one checks the entries changed since the last
- * snapshot plus a rotating batch of keys per TTL'd state (Flink's incremental cleanup). Reads drop what they find
+ * Cleanup of expired TTL state (docs/SEMANTICS.md §6.2), for a `KeyedStateBackend` with TTL'd states: a full snapshot
+ * drops every expired value first; an incremental one checks the entries changed since the last snapshot plus a
+ * rotating batch of keys per TTL'd state (Flink's incremental cleanup); and every so many writes of TTL'd state, the
+ * same rotation goes on by twice as many keys (`sweep`), so that expired state goes as fast as new state comes, in a
+ * job that checkpoints rarely or never. Reads drop what they find
  * expired themselves (`src/state/handles.ts`); this only makes sure state nobody reads again goes away too. Removals
  * are tracked like any other change.
  *
@@ -91,11 +93,15 @@ export class TtlCleanup {
     for (const ns of this.b.namespaced.namespacesOf(i, id)) this.expire(i, id, ns, now, true);
   }
 
-  /** Drops every expired value (before a full snapshot). */
-  expireAll(now: number): void {
+  /**
+   * Drops every expired value (before a full snapshot); `invisibleOnly`: only of states that never return an expired
+   * value (before every key is visited: what a visit could not read is not there).
+   */
+  expireAll(now: number, invisibleOnly = false): void {
     const b = this.b;
     for (let i = 0; i < b.descriptors.length; i++) {
-      if ((b.descriptors[i] as StateDescriptor).ttl === undefined) continue;
+      const ttl = (b.descriptors[i] as StateDescriptor).ttl;
+      if (ttl === undefined || (invisibleOnly && ttl.visibility === 'return-expired-if-not-cleaned-up')) continue;
       const ids = new Set<KeyId>([...(b.cols[i] as Map<KeyId, unknown>).keys(), ...b.namespaced.ids(i)]);
       for (const id of ids) this.expireKey(i, id, now);
     }
@@ -120,15 +126,23 @@ export class TtlCleanup {
     }
   }
 
+  /**
+   * A pass on the record path (`KeyedStateBackend.wroteTtl`): `budget` keys of each TTL'd state checked, where its
+   * rotation goes on — so expired state goes at the pace TTL'd state is written, with or without checkpoints.
+   */
+  sweep(now: number, budget: number): void {
+    this.incremental(now, budget);
+  }
+
   /** A bounded, rotating pass over the keys of each TTL'd state (Flink's incremental cleanup). */
-  private incremental(now: number): void {
+  private incremental(now: number, batch = this.batch): void {
     const b = this.b;
     for (let i = 0; i < b.descriptors.length; i++) {
       if ((b.descriptors[i] as StateDescriptor).ttl === undefined) continue;
       const col = b.cols[i] as Map<KeyId, unknown>;
       // (what a pass looked at beyond its batch is taken from the next ones: a big list or map costs about a batch
       // a snapshot on average, and each key is still reached within a rotation)
-      let budget = this.batch - (this.overspent[i] as number);
+      let budget = batch - (this.overspent[i] as number);
       let visits = col.size;
       while (budget > 0 && visits-- > 0) {
         let r = this.cursors[i]?.next();
