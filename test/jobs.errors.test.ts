@@ -1,9 +1,10 @@
 // Failures of sources and sinks (Node and Chromium): the job fails with a JobError naming the source or sink, the
 // phase (open, read, write, pre-commit, commit), the checkpoint and how a restart goes on, with the error as cause.
-import { ReplaySubject, throwError } from 'rxjs';
+import { ReplaySubject, Subject, throwError } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { callbackSink, fromArray, fromObservable, JobError, memoryStore, mergeStreams, runJob, TidewaterError, UnserializableValueError, type JobPhase, type Source, type StateStore } from '../src/index.js';
+import { callbackSink, fromArray, fromObservable, JobError, mapState, memoryStore, mergeStreams, runJob, TidewaterError, UnserializableValueError, type JobPhase, type Source, type StateStore, type StreamElement } from '../src/index.js';
 import { runningSum } from './support/gated.js';
+import { broadcastProcess, eventTime, keyBy } from '../operators/index.js';
 
 /** A source whose `read` (or `open`) throws `error`. */
 function exploding(error: Error, where: 'open' | 'read'): Source<number> {
@@ -255,5 +256,37 @@ describe('runJob: store failures carry the job, the step and their cause', () =>
     expect(e).toBeInstanceOf(JobError);
     expect((e as JobError).cause).toBe(reason);
     expect((e as Error).message).toBe('runJob(j): source fromObservable failed to read: {"code":"ECONNRESET"}. The job stopped; fix the cause and run it again.');
+  });
+});
+
+describe('checkpoint barriers', () => {
+  it('a barrier held by a two-input operator whose other input carries none (a stream from outside the job\'s sources) fails the job saying so, and what to do', async () => {
+    const rules$ = new Subject<StreamElement<string, undefined>>();
+    const broadcastState = { rules: mapState<string, string>() };
+    const job = runJob({
+      name: 'rules',
+      source: fromArray(Array.from({ length: 2_000 }, (_, i) => ({ user: `u${i % 5}`, at: i }))),
+      pipeline: (s) =>
+        s.pipe(
+          eventTime((v) => v.at),
+          keyBy((v) => v.user),
+          broadcastProcess<{ user: string; at: number }, string, string, string, Record<string, never>, typeof broadcastState>(rules$, {
+            name: 'b',
+            broadcastState,
+            onElement(v, ctx) {
+              ctx.emit(`${v.user} ${ctx.broadcast.rules.get('r') ?? '-'}`);
+            },
+            onBroadcastElement(r, ctx) {
+              ctx.broadcast.rules.set('r', r);
+            },
+          }),
+        ),
+      checkpoint: { intervalMs: 1, store: memoryStore() },
+    });
+    const e = await job.done.then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(JobError);
+    expect((e as JobError).message).toBe(
+      "runJob(rules): checkpoint barrier 1 did not reach the sink while it was pushed. Either a merge or a two-input operator (mergeStreams, union, a join, coProcess, broadcastProcess) holds it while it waits for the barrier on another input, which carries none — a stream the pipeline takes from outside the job's sources (a Subject, from(rules)): read such a stream through the job's sources (docs/SEMANTICS.md §7.1, §10.1) — or an operator of the pipeline drops or delays control elements: use tidewater operators, or forward non-record elements unchanged and synchronously.",
+    );
   });
 });

@@ -1081,7 +1081,11 @@ class JobRunner<T, R> {
     }
     if (this.runtime?.crossesThreads !== true) {
       this.current = undefined;
-      throw new JobError('runJob', cp.id, `runJob(${this.config.name}): checkpoint barrier ${cp.id} did not reach the sink while it was pushed: an operator in the pipeline drops or delays control elements. Use tidewater operators, or forward non-record elements unchanged and synchronously.`);
+      throw new JobError(
+        'runJob',
+        cp.id,
+        `runJob(${this.config.name}): checkpoint barrier ${cp.id} did not reach the sink while it was pushed. Either a merge or a two-input operator (mergeStreams, union, a join, coProcess, broadcastProcess) holds it while it waits for the barrier on another input, which carries none — a stream the pipeline takes from outside the job's sources (a Subject, from(rules)): read such a stream through the job's sources (docs/SEMANTICS.md §7.1, §10.1) — or an operator of the pipeline drops or delays control elements: use tidewater operators, or forward non-record elements unchanged and synchronously.`,
+      );
     }
     // a pipeline with worker threads: the barrier reaches the sink once every subtask passed it on (atSink)
     this.track(
