@@ -213,6 +213,19 @@ describe('runJob: store failures carry the job, the step and their cause', () =>
     expect((e as Error).message).toBe('runJob(j): reading its checkpoints in memory failed: ETIMEDOUT reading range. The job did not start; fix the cause and run it again.');
   });
 
+  it('a store that never answers a checkpoint\'s write: the checkpoint times out (checkpoint.timeoutMs), the job fails saying where it stood', async () => {
+    const store = memoryStore();
+    store.writeCheckpoint = () => new Promise(() => undefined);
+    const e = await runJob({ name: 'j', source: fromArray([1, 2, 3]), pipeline: runningSum(), sink: callbackSink({ write: () => undefined }), checkpoint: { intervalMs: 1e9, store, timeoutMs: 50 } }).done.catch((err: unknown) => err);
+    expect(e).toMatchObject({ name: 'JobError', checkpoint: 1 });
+    expect((e as Error).message).toBe(
+      "runJob(j): checkpoint 1 did not complete within 50 ms (checkpoint.timeoutMs): writing it has not settled (the sinks' pre-commit, the write to memory, the sinks' commit or the prune of older checkpoints): a store or sink that does not answer. The job stops; it restarts from the last complete checkpoint.",
+    );
+    expect(() => runJob({ name: 'j', source: fromArray([1]), pipeline: runningSum(), checkpoint: { intervalMs: 10, store, timeoutMs: 0 } })).toThrow(
+      'runJob(j): checkpoint.timeoutMs 0 must be a number of ms > 0 and at most 2147483647 (default 600 000).',
+    );
+  });
+
   it('a prune that fails after a checkpoint was committed: a JobError saying the checkpoint is complete and where a restart resumes', async () => {
     const store = memoryStore();
     const prune = store.prune.bind(store);

@@ -35,6 +35,8 @@ import type {
 
 export { JobError, StoreBehindError };
 
+/** A checkpoint's time to complete when `checkpoint.timeoutMs` is not given: ten minutes (Flink's default). */
+const DEFAULT_CHECKPOINT_TIMEOUT_MS = 600_000;
 /** The pump yields to the event loop after this much scheduler time (or this many values). */
 const SLICE_MS = 5;
 const SLICE_VALUES = 1 << 20;
@@ -306,6 +308,9 @@ class JobRunner<T, R> {
       if (!(cp.intervalMs > 0)) throw new ConfigurationError('runJob', cp.intervalMs, `runJob(${name}): checkpoint.intervalMs ${describeValue(cp.intervalMs)} must be a positive number of ms.`);
       if (cp.minPauseMs !== undefined && !(typeof cp.minPauseMs === 'number' && cp.minPauseMs >= 0 && Number.isFinite(cp.minPauseMs))) {
         throw new ConfigurationError('runJob', cp.minPauseMs, `runJob(${name}): checkpoint.minPauseMs ${describeValue(cp.minPauseMs)} must be a finite number of ms ≥ 0 (default 0).`);
+      }
+      if (cp.timeoutMs !== undefined && !(typeof cp.timeoutMs === 'number' && cp.timeoutMs > 0 && cp.timeoutMs <= MAX_SCHEDULE_DELAY)) {
+        throw new ConfigurationError('runJob', cp.timeoutMs, `runJob(${name}): checkpoint.timeoutMs ${describeValue(cp.timeoutMs)} must be a number of ms > 0 and at most ${MAX_SCHEDULE_DELAY} (default 600 000).`);
       }
       if (!Number.isSafeInteger(this.retain) || this.retain < 1) throw new ConfigurationError('runJob', cp.retain, `runJob(${name}): checkpoint.retain ${describeValue(cp.retain)} must be an integer ≥ 1.`);
       if (cp.mode !== undefined && cp.mode !== 'exactly-once' && cp.mode !== 'at-least-once') {
@@ -1092,6 +1097,7 @@ class JobRunner<T, R> {
       new Promise<void>((resolve, reject) => {
         this.barrierWaiter = { cp, resolve, reject };
       }),
+      cp,
     );
   }
 
@@ -1102,8 +1108,8 @@ class JobRunner<T, R> {
    * one due at once) with a store and sinks that settle in microtasks started the next one there too, and so on, and
    * the sources were never read again (the event loop starved: no timer, no stop).
    */
-  private track(work: Promise<void>): void {
-    this.inFlight = work.then(
+  private track(work: Promise<void>, cp: PendingCheckpoint): void {
+    this.inFlight = this.withTimeout(work, cp).then(
       () => {
         this.inFlight = undefined;
         const next = (): void => {
@@ -1119,6 +1125,35 @@ class JobRunner<T, R> {
     );
   }
 
+  /**
+   * `work`, checkpoint `cp`'s, failed with a {@link JobError} saying where it stands if it has not settled within
+   * `checkpoint.timeoutMs` of scheduler time (docs/SEMANTICS.md §8, "Checkpoint timeout"). The timer goes when the
+   * work settles (a job that ended meanwhile keeps it until then, at most the timeout: a failing job waits for the
+   * checkpoint in flight, and so for this).
+   */
+  private withTimeout(work: Promise<void>, cp: PendingCheckpoint): Promise<void> {
+    const ms = this.config.checkpoint?.timeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS;
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.scheduler.schedule(() => {
+        const where =
+          this.barrierWaiter?.cp === cp
+            ? `its barrier has not come out of the pipeline: a worker thread holds it, or a merge or two-input operator waits for it on an input that carries none — a stream the pipeline takes from outside the job's sources: read such a stream through the job's sources (docs/SEMANTICS.md §7.1)`
+            : `writing it has not settled (the sinks' pre-commit, the write to ${(this.store as StateStore).description}, the sinks' commit or the prune of older checkpoints): a store or sink that does not answer`;
+        reject(new JobError('runJob', cp.id, `runJob(${this.config.name}): checkpoint ${cp.id} did not complete within ${ms} ms (checkpoint.timeoutMs): ${where}. The job stops; it restarts from the last complete checkpoint.`, { checkpoint: cp.id }));
+      }, ms);
+      work.then(
+        () => {
+          timer.unsubscribe();
+          resolve();
+        },
+        (e: unknown) => {
+          timer.unsubscribe();
+          reject(e);
+        },
+      );
+    });
+  }
+
   /** Barrier `cp` reached the sink: the checkpoint is taken; persist it. */
   private barrierAtSink(cp: PendingCheckpoint): void {
     this.nextDueAt = cp.startedAt + (this.config.checkpoint?.intervalMs ?? 0);
@@ -1129,7 +1164,7 @@ class JobRunner<T, R> {
       persisted.then(waiter.resolve, waiter.reject);
       return;
     }
-    this.track(persisted);
+    this.track(persisted, cp);
   }
 
   private onBarrier(instance: StatefulOperatorInstance, id: number): void {
@@ -1369,7 +1404,7 @@ class JobRunner<T, R> {
         const cp = { ...this.newCheckpoint(savepoint), full: true };
         for (const i of this.instances) cp.snapshots.push(i.snapshot({ full: true, finished: true }));
         // (in flight as any other: a failure meanwhile settles the job once it is written, naming it as the restart point)
-        const written = this.persist(cp);
+        const written = this.withTimeout(this.persist(cp), cp);
         this.inFlight = written;
         try {
           await written;

@@ -204,6 +204,13 @@ export interface CheckpointConfig {
    * A checkpoint asked for (`triggerCheckpoint`, a savepoint) does not wait for it.
    */
   readonly minPauseMs?: number;
+  /**
+   * A checkpoint not complete within this many ms of scheduler time fails the job, saying where it stands (default
+   * 600 000, ten minutes: Flink's `checkpointTimeout`; as with Flink's default of no tolerated checkpoint failures,
+   * the job stops and restarts from the last complete checkpoint). A store or sink that never answers, or a barrier
+   * held for good (a merge waiting for it on an input that carries none), would otherwise stop checkpoints silently.
+   */
+  readonly timeoutMs?: number;
   readonly store: StateStore;
   /** Newest complete checkpoints kept (default 3); savepoints are never deleted. */
   readonly retain?: number;
