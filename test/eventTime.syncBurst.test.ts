@@ -1,4 +1,5 @@
-import { from, Subject, Subscription, tap, type SchedulerAction, type SchedulerLike } from 'rxjs';
+import { concat, delay, from, NEVER, Subject, Subscription, tap, type SchedulerAction, type SchedulerLike } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { boundedOutOfOrderness, count, MAX_WATERMARK, tumblingWindows, type StreamElement, type WindowResult } from '../src/index.js';
 import { CLOCK_CHECK_EVERY } from '../src/time/assign.js';
@@ -127,6 +128,34 @@ describe('eventTime: periodic watermarks during a synchronous burst (docs/SEMANT
     ]);
     expect(got[256]).toStrictEqual(wm(244));
     expect(got[0]).toStrictEqual(rec({ i: 0, at: 0 }, 0));
+  });
+
+  it('on a virtual clock, a burst at exactly a periodic emit\'s frame gets its watermark after it, as one a frame before does (not in its middle)', () => {
+    const run = (frame: number): string[] => {
+      const out: string[] = [];
+      const scheduler = new TestScheduler(() => true);
+      scheduler.run(() => {
+        // 300 events in one burst: 256 at 1 000 … 1 255, then 44 at 500 (out of order, within the bound of none)
+        const events = Array.from({ length: 300 }, (_, i) => ({ i, at: i < 256 ? 1_000 + i : 500 }));
+        let records = 0;
+        const sub = concat(from(events).pipe(delay(frame)), NEVER)
+          .pipe(
+            eventTime(at, boundedOutOfOrderness(0)), // (the default interval, 200)
+            tap((e) => {
+              if (e.kind === 'record') records++;
+              else if (e.kind === 'watermark') out.push(`${records} records, then W ${e.timestamp}`);
+            }),
+          )
+          .subscribe();
+        scheduler.maxFrames = 1_000; // (the periodic timer goes on forever on an endless input)
+        scheduler.flush();
+        sub.unsubscribe();
+      });
+      return out;
+    };
+    expect(run(199)).toStrictEqual(['300 records, then W 1254']);
+    expect(run(200)).toStrictEqual(['300 records, then W 1254']);
+    expect(run(201)).toStrictEqual(['300 records, then W 1254']);
   });
 
   it('reads the clock once at subscription and once per 256 records, never per record', () => {

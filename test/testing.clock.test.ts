@@ -1,7 +1,8 @@
 // The hand-driven clock of tidewater/testing (ManualScheduler, the harness's processing time): only finite times.
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError, valueState } from '../src/index.js';
-import { process } from '../operators/index.js';
+import { pipe } from 'rxjs';
+import { map, process } from '../operators/index.js';
 import { harness, ManualScheduler } from '../testing/index.js';
 
 describe('ManualScheduler and the harness clock', () => {
@@ -37,5 +38,44 @@ describe('ManualScheduler and the harness clock', () => {
     expect(() => h.setProcessingTime(NaN)).toThrow("harness: setProcessingTime(NaN): the processing time must be a finite number of ms, at or after the clock's 0.");
     h.setProcessingTime(200);
     expect(h.records().map((r) => r.value)).toStrictEqual(['fired 100 at 100']);
+    expect(() => h.setProcessingTime(50)).toThrow("harness: setProcessingTime(50): the processing time must be a finite number of ms, at or after the clock's 200.");
+    expect(() => h.setProcessingTime(50)).toThrow(ConfigurationError);
+    expect(() => harness(pipe(map((x: number) => x)), { processingTime: NaN })).toThrow('harness({ processingTime: NaN }): the start time must be a finite number of ms (default 0).');
+  });
+});
+
+describe('the harness checks what runJob checks', () => {
+  const counter = (name: string) =>
+    process<number, string, string, { n: ReturnType<typeof valueState<number>> }>({
+      name,
+      state: { n: valueState<number>() },
+      onElement(v, ctx) {
+        const n = (ctx.state.n.get() ?? 0) + v;
+        ctx.state.n.set(n);
+        ctx.emit(`${name}:${n}`);
+      },
+    });
+
+  it('two stateful operators of one name are refused (their state would mix in its checkpoints)', () => {
+    expect(() => harness(pipe(counter('c'), map((s: string) => s.length), counter('c') as never) as never)).toThrow(
+      "harness: two stateful operators are named 'c'; give each a unique name (their state would mix in checkpoints).",
+    );
+  });
+
+  it('a checkpoint holding state of an operator the pipeline lacks is refused, unless allowNonRestoredState', () => {
+    const h = harness(counter('before'));
+    h.record(1, 0, 'k');
+    const checkpoint = h.snapshot();
+    expect(() => harness(counter('after'), { restore: checkpoint })).toThrow(
+      "harness: the checkpoint holds state of operator(s) 'before' that the pipeline lacks (it has: 'after'). Name the operators as before (name: '…'), or pass allowNonRestoredState: true to drop that state.",
+    );
+    const dropped = harness(counter('after'), { restore: checkpoint, allowNonRestoredState: true });
+    expect(dropped.record(1, 1, 'k').records().map((r) => r.value)).toStrictEqual(['after:1']);
+  });
+
+  it('a bad key given to state() or timers() is refused naming the call, not the operator', () => {
+    const h = harness(counter('c'));
+    expect(() => h.state({} as never, 'n')).toThrow('harness.state({}, …): not a key; a key is a string, a number (not NaN), a boolean, a bigint, or an array of them — the key the records were given.');
+    expect(() => h.timers(undefined as never)).toThrow('harness.timers(undefined, …): not a key; a key is a string, a number (not NaN), a boolean, a bigint, or an array of them — the key the records were given.');
   });
 });

@@ -4,6 +4,8 @@ import { PipelineRuntime, type StatefulOperatorInstance } from '../src/core/runt
 import { barrier, isOutputTag, record, watermark, type OutputTag, type StreamElement, type StreamRecord } from '../src/elements/index.js';
 import { ConfigurationError, describeValue } from '../src/errors/index.js';
 import { ManualScheduler } from './manualScheduler.js';
+import { isKey } from '../src/keys/validate.js';
+import { mergeSnapshotKind } from '../src/partitioning/mergeState.js';
 
 /**
  * A checkpoint taken by a harness: per stateful operator, the chain of snapshots to restore from (the last full one
@@ -32,8 +34,14 @@ export interface HarnessCheckpoint {
 export interface HarnessOptions {
   /** Initial processing time of the harness clock (default 0). */
   readonly processingTime?: number;
-  /** Restore the operator's state from this checkpoint before anything is pushed. */
+  /**
+   * Restore the operator's state from this checkpoint before anything is pushed. A checkpoint holding state of an
+   * operator the pipeline lacks is refused, as `runJob` refuses it (a renamed operator), unless
+   * {@link allowNonRestoredState}.
+   */
   readonly restore?: HarnessCheckpoint;
+  /** With {@link restore}: drop the state of operators the pipeline lacks instead of refusing it (as `runJob`'s option). */
+  readonly allowNonRestoredState?: boolean;
 }
 
 /**
@@ -71,7 +79,11 @@ export interface Harness<T, K, R> {
    * to an observer.
    */
   sideOutput<X>(side: OutputTag<X> | Observer<X>): X[];
-  /** Physically present keyed state of a key (no TTL side effects); `operator` picks one of several. */
+  /**
+   * Physically present keyed state of a key (no TTL side effects). `operator` picks one of several stateful
+   * operators by name; without it, the first of {@link operators} (subscription order: the one nearest the output,
+   * e.g. the window of `pipe(process(…), window(…))`), and so for {@link keys}, {@link timers} and {@link metrics}.
+   */
   state(key: K, name: string, options?: { operator?: string; namespace?: string | number }): unknown;
   /** Keys with state or timers. */
   keys(options?: { operator?: string }): K[];
@@ -118,13 +130,53 @@ export function harness<T, K, R>(operator: OperatorFunction<StreamElement<T, K>,
   return harnessWith(operator, options, undefined).h;
 }
 
+/** A key given to `state` or `timers`, refused naming the harness call when it is none. */
+function checkedKey<K>(call: 'state' | 'timers', key: K): K {
+  if (isKey(key)) return key;
+  throw new ConfigurationError(
+    'harness',
+    key,
+    `harness.${call}(${describeValue(key)}, …): not a key; a key is a string, a number (not NaN), a boolean, a bigint, or an array of them — the key the records were given.`,
+  );
+}
+
+/**
+ * What `runJob` checks of a pipeline's stateful operators (`JobRunner.checkOperators`), for the harness: their names
+ * unique (a checkpoint keeps one snapshot per name), and a restored checkpoint holding no state of an operator the
+ * pipeline lacks (unless `allowNonRestoredState`; merges' snapshots aside, which a job drops with a warning).
+ */
+function checkOperators(instances: readonly StatefulOperatorInstance[], options: HarnessOptions): void {
+  const names = new Set<string>();
+  for (const i of instances) {
+    if (names.has(i.name)) throw new ConfigurationError('harness', i.name, `harness: two stateful operators are named '${i.name}'; give each a unique name (their state would mix in checkpoints).`);
+    names.add(i.name);
+  }
+  if (options.restore === undefined || options.allowNonRestoredState === true) return;
+  const unknown: string[] = [];
+  for (const [name, chain] of options.restore.operators) {
+    const last = chain[chain.length - 1];
+    if (!names.has(name) && (last === undefined || mergeSnapshotKind(last) === undefined)) unknown.push(name);
+  }
+  if (unknown.length > 0) {
+    throw new ConfigurationError(
+      'harness',
+      unknown,
+      `harness: the checkpoint holds state of operator(s) ${unknown.map((n) => `'${n}'`).join(', ')} that the pipeline lacks (it has: ${[...names].sort().map((n) => `'${n}'`).join(', ') || 'none'}). Name the operators as before (name: '…'), or pass allowNonRestoredState: true to drop that state.`,
+    );
+  }
+}
+
 /** {@link harness}, and the runtime its pushes run in (for a second input). */
 function harnessWith<T, K, R>(
   operator: OperatorFunction<StreamElement<T, K>, StreamElement<R, K>>,
   options: HarnessOptions,
   onRestore: ((checkpoint: HarnessCheckpoint, processingTime: number) => Harness<T, K, R>) | undefined,
 ): { h: Harness<T, K, R>; run: (f: () => void) => void } {
-  const clock = new ManualScheduler(options.processingTime ?? 0);
+  const start = options.processingTime ?? 0;
+  if (!Number.isFinite(start)) {
+    throw new ConfigurationError('harness', start, `harness({ processingTime: ${describeValue(start)} }): the start time must be a finite number of ms (default 0).`);
+  }
+  const clock = new ManualScheduler(start);
   const input = new Subject<StreamElement<T, K>>();
   const out: StreamElement<R, K>[] = [];
   let taken = 0;
@@ -155,6 +207,7 @@ function harnessWith<T, K, R>(
     error: (e: unknown) => (error = e),
     complete: () => (completed = true),
   });
+  checkOperators(runtime.instances, options);
 
   const pick = (name: string | undefined): StatefulOperatorInstance => {
     // (by default the first with keyed state: a merge's valve has none)
@@ -189,7 +242,7 @@ function harnessWith<T, K, R>(
       return h;
     },
     setProcessingTime(time) {
-      if (!Number.isFinite(time)) {
+      if (!Number.isFinite(time) || time < clock.now()) {
         throw new ConfigurationError('harness', time, `harness: setProcessingTime(${describeValue(time)}): the processing time must be a finite number of ms, at or after the clock's ${clock.now()}.`);
       }
       clock.advanceTo(time);
@@ -213,9 +266,9 @@ function harnessWith<T, K, R>(
       isOutputTag(side)
         ? out.flatMap((e) => (e.kind === 'side' && e.tag === side.name ? [e.value as X] : []))
         : [...((sides.get(side as Observer<unknown>) ?? []) as X[])],
-    state: (key, name, opts) => pick(opts?.operator).peekState(key, name, opts?.namespace),
+    state: (key, name, opts) => pick(opts?.operator).peekState(checkedKey('state', key), name, opts?.namespace),
     keys: (opts) => pick(opts?.operator).keys() as K[],
-    timers: (key, opts) => pick(opts?.operator).timersOf(key),
+    timers: (key, opts) => pick(opts?.operator).timersOf(checkedKey('timers', key)),
     get operators() {
       return runtime.instances;
     },

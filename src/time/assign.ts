@@ -242,12 +242,16 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
     else if (--this.recordsUntilClockCheck === 0) this.checkClock(timestamp);
   }
 
-  /** The record path's clock check: a periodic emit when `interval` ms passed since the last one. */
+  /**
+   * The record path's clock check: a periodic emit once more than `interval` ms passed since the last one — more,
+   * not as many: at exactly the due time the timer is due too, and on a virtual clock it runs after the burst at that
+   * frame (as after a burst at the frame before), not in its middle (docs/SEMANTICS.md §2.2).
+   */
   private checkClock(timestamp: number): void {
     this.recordsUntilClockCheck = CLOCK_CHECK_EVERY;
     // ingestionTime already read the clock for this record's timestamp
     const now = this.timestampOf === undefined ? timestamp : this.scheduler.now();
-    if (now - this.lastPeriodicAt < this.interval) return;
+    if (now - this.lastPeriodicAt <= this.interval) return;
     this.recordPathEmitted = true;
     this.periodicEmit(now);
   }
