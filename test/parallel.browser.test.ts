@@ -1,6 +1,6 @@
 // parallel() in real Chromium (browser project only): the keyed windowed job of test/fixtures/parallel/windowCount.ts
 // in two Web Workers and in-process, with checkpoints in IndexedDB (docs/ARCHITECTURE.md, "Parallel subtasks").
-import { from, lastValueFrom, pipe, type OperatorFunction } from 'rxjs';
+import { concat, from, lastValueFrom, map as rxMap, pipe, timer, type OperatorFunction } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { boundedOutOfOrderness, fromArray, record, keyGroupOf, partitionOfKeyGroup, runJob, SubtaskError, toArray, UserFunctionError, type CheckpointInfo, type JobMetrics, type StreamElement } from '../src/index.js';
 import { indexedDbStore } from '../src/stores/indexedDb.js';
@@ -177,6 +177,20 @@ describe('parallel in Web Workers (Chromium)', () => {
     await expect(lastValueFrom(input.pipe(parallel(2, closing, { worker: fixture('closing.ts') })))).rejects.toThrow(
       /^parallel: subtask [01] \(worker module .*closing\.ts\) failed: Error: the Web Worker closed itself \(self\.close\(\)\) before its input ended/,
     );
+  });
+
+  it('a rejection nobody handled, or a throw in a timer, in a Web Worker fails the stream with SubtaskError carrying the error itself (as on Node)', async () => {
+    for (const [mode, message] of [
+      ['rejection', 'an async step of record 7 failed'],
+      ['timer', 'a timer of record 7 failed'],
+    ] as const) {
+      const module = new URL(`${fixture('asyncFailing.ts').href}?mode=${mode}`);
+      const input = concat(from([1, 7].map((v) => record(v, v, v))), timer(1_500).pipe(rxMap(() => record(2, 2, 2))));
+      const err: unknown = await lastValueFrom(input.pipe(parallel(2, map((v: number) => v), { worker: module }))).catch((e: unknown) => e);
+      expect(err, mode).toBeInstanceOf(SubtaskError);
+      expect((err as Error).message, mode).toMatch(new RegExp(`^parallel: subtask [01] \\(worker module .*asyncFailing\\.ts\\?mode=${mode}\\) failed: RangeError: ${message}$`));
+      expect(((err as Error).cause as Error).name, mode).toBe('RangeError');
+    }
   });
 
   it('a worker module that does not exist fails the job with SubtaskError naming it', async () => {

@@ -227,7 +227,7 @@ describe('indexedDbStore: open and read failures (fake-indexeddb)', () => {
       expect(e).toBeInstanceOf(StoreError);
       expect((e as StoreError).cause).toMatchObject({ name: 'QuotaExceededError' });
       expect((e as StoreError).message).toBe(
-        `store ${store.description}: a write failed: The quota has been exceeded. The browser's storage quota for this site is used up: free space (delete old data), or ask for more with navigator.storage.persist().`,
+        `store ${store.description}: a write failed: The quota has been exceeded. The browser's storage quota for this site is used up: free space (delete old data, keep fewer checkpoints: retain); navigator.storage.estimate() tells the quota and the use.`,
       );
     } finally {
       proto.put = put;

@@ -62,6 +62,34 @@ describe('indexedDbStore in a browser', () => {
     await store.close();
   });
 
+  it('a database deleted after another page\'s upgrade closed the store\'s connection: the next connection finds it gone and fails, instead of starting an empty one', async () => {
+    const name = `tidewater-${run}-upgraded-deleted`;
+    const store = indexedDbStore(name);
+    await store.appendJournal('j', 0, ['a']);
+    const request = <T>(r: IDBRequest<T>): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+    // another page opens the next version (the store closes its connection), then the database is deleted
+    const version = await request(indexedDB.open(name)).then((db) => (db.close(), db.version));
+    (await request(indexedDB.open(name, version + 1))).close();
+    await request(indexedDB.deleteDatabase(name));
+    const first: unknown = await store.readJournal('j', 0).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(StoreError);
+    expect((first as StoreError).message).toBe(
+      `store indexeddb:${name}: opening the database failed: the database was deleted (by another page or script, or with the site's data) while the store was open. ` +
+        'The checkpoints and journals it held are gone: open a new store, and start the job afresh (restore: false) or from a copy of its checkpoints kept elsewhere.',
+    );
+    const next: unknown = await store.appendJournal('j', 1, ['b']).catch((e: unknown) => e);
+    expect((next as StoreError).message).toBe(
+      `store indexeddb:${name}: a write failed: the database was deleted (by another page or script, or with the site's data) while the store was open. ` +
+        'The checkpoints and journals it held are gone: open a new store, and start the job afresh (restore: false) or from a copy of its checkpoints kept elsewhere.',
+    );
+    expect((await indexedDB.databases()).map((d) => d.name)).not.toContain(name);
+    await store.close();
+  });
+
   it('openDefaultStore is IndexedDB in a browser', async () => {
     const store = await openDefaultStore(`tidewater-${run}-default`);
     expect(store.description).toBe(`indexeddb:tidewater-${run}-default`);

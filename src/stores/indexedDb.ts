@@ -10,12 +10,15 @@ import type { BatchOp, KeyValueBackend, StateStore } from './types.js';
 
 const OBJECT_STORE = 'tidewater';
 
+/** What to do once the database's content is gone while the store was open (see `IndexedDbBackend.lost`). */
+const LOST_REMEDY = 'The checkpoints and journals it held are gone: open a new store, and start the job afresh (restore: false) or from a copy of its checkpoints kept elsewhere.';
+
 /** What to do about an IndexedDB failure, from the DOMException's name. */
 function remedy(cause: unknown, closed: boolean): string {
   if (closed) return 'The store was closed: open a new one.';
   const name = (cause as { name?: unknown } | null)?.name;
   if (name === 'QuotaExceededError') {
-    return "The browser's storage quota for this site is used up: free space (delete old data), or ask for more with navigator.storage.persist().";
+    return "The browser's storage quota for this site is used up: free space (delete old data, keep fewer checkpoints: retain); navigator.storage.estimate() tells the quota and the use.";
   }
   return 'Check that this page may use IndexedDB (storage is not disabled, e.g. in a private window) and that there is space.';
 }
@@ -46,6 +49,12 @@ class IndexedDbBackend implements KeyValueBackend {
    * database in its place, and the store would go on as if the checkpoints it wrote were still there.
    */
   private lost: string | undefined;
+  /**
+   * Whether a connection was ever opened: a later one that finds no database (an upgrade from version 0) or no object
+   * store of ours finds the content gone — deleted, or changed by another page, after that page's upgrade had closed
+   * our connection — and must not start an empty database in its place.
+   */
+  private connected = false;
 
   constructor(
     private readonly name: string,
@@ -69,11 +78,23 @@ class IndexedDbBackend implements KeyValueBackend {
         fail(e);
         return;
       }
-      request.onupgradeneeded = () => request.result.createObjectStore(OBJECT_STORE);
-      request.onerror = () => fail(request.error);
+      request.onupgradeneeded = (event) => {
+        if (this.connected && event.oldVersion === 0) {
+          // (aborted, the upgrade leaves no database behind: the next page to open it finds none, as it should)
+          this.lost ??= 'the database was deleted (by another page or script, or with the site\'s data) while the store was open';
+          request.transaction?.abort();
+          return;
+        }
+        request.result.createObjectStore(OBJECT_STORE);
+      };
+      request.onerror = () => {
+        if (this.lost !== undefined) fail(new DOMException(this.lost, 'InvalidStateError'), LOST_REMEDY);
+        else fail(request.error);
+      };
       request.onsuccess = () => {
         const db = request.result;
         if (db.objectStoreNames.contains(OBJECT_STORE)) {
+          this.connected = true;
           const forget = (): void => {
             if (this.db === connection) this.db = undefined;
           };
@@ -90,6 +111,11 @@ class IndexedDbBackend implements KeyValueBackend {
           return;
         }
         db.close();
+        if (this.connected) {
+          this.lost ??= `the database was changed by another page or script (its object store "${OBJECT_STORE}" removed) while the store was open`;
+          fail(new DOMException(this.lost, 'InvalidStateError'), LOST_REMEDY);
+          return;
+        }
         fail(
           new DOMException(`the database has no object store "${OBJECT_STORE}" (it was created by something else)`, 'NotFoundError'),
           'Give indexedDbStore a name of its own.',
@@ -103,14 +129,7 @@ class IndexedDbBackend implements KeyValueBackend {
   private async run<V>(action: 'read' | 'write', mode: IDBTransactionMode, op: (store: IDBObjectStore) => Promise<V>): Promise<V> {
     // (a closed store opens no new connection: its writes would go to a database nobody closes)
     if (this.closed) throw new StoreError(this.description, action, new DOMException('the store was closed', 'InvalidStateError'), remedy(undefined, true));
-    if (this.lost !== undefined) {
-      throw new StoreError(
-        this.description,
-        action,
-        new DOMException(this.lost, 'InvalidStateError'),
-        "The checkpoints and journals it held are gone: open a new store, and start the job afresh (restore: false) or from a copy of its checkpoints kept elsewhere.",
-      );
-    }
+    if (this.lost !== undefined) throw new StoreError(this.description, action, new DOMException(this.lost, 'InvalidStateError'), LOST_REMEDY);
     const opened = (this.db ??= this.connect());
     let db: IDBDatabase;
     try {
@@ -122,7 +141,9 @@ class IndexedDbBackend implements KeyValueBackend {
     try {
       return await op(db.transaction(OBJECT_STORE, mode, { durability: this.durability }).objectStore(OBJECT_STORE));
     } catch (e) {
-      throw new StoreError(this.description, action, e, remedy(e, this.closed));
+      // (a connection the browser closes fails the transactions in flight before its 'close' event says why)
+      if (!this.closed && this.lost === undefined) await new Promise((r) => setTimeout(r, 0));
+      throw new StoreError(this.description, action, e, this.lost !== undefined ? LOST_REMEDY : remedy(e, this.closed));
     }
   }
 

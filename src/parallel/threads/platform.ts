@@ -45,10 +45,19 @@ export function startThread(module: string, events: ThreadEvents): SubtaskThread
   if (threads === undefined) {
     if (typeof Worker === 'undefined') throw new Error('parallel: this environment has neither worker_threads nor Web Workers');
     const w = new Worker(new URL('./workerEntry.ts', import.meta.url), { type: 'module' });
-    w.onmessage = (ev: MessageEvent<FromWorker>) => events.message(ev.data);
+    /** Whether the worker said anything yet: its entry loaded (the pipeline module's import failing is a message). */
+    let heard = false;
+    w.onmessage = (ev: MessageEvent<FromWorker>) => {
+      heard = true;
+      events.message(ev.data);
+    };
     w.onerror = (ev: ErrorEvent) => {
       ev.preventDefault();
-      events.error(ev.error ?? new Error(ev.message || 'the Web Worker failed to load or threw'));
+      // (what the entry catches it sends as a message, with the error itself; an event here is what it could not)
+      const what = heard
+        ? 'the Web Worker failed'
+        : `the page could not load tidewater's worker entry ${entry.href}: a bundled app must serve tidewater's worker file beside the code that starts the workers (dist/worker.js of the package, next to the bundle; Vite does so itself, esbuild does not: copy it)`;
+      events.error(ev.error ?? new Error(ev.message || what));
     };
     w.onmessageerror = () => events.error(new Error('a message from the Web Worker could not be read'));
     return {

@@ -23,8 +23,12 @@ interface Port {
   onMessage(fn: (m: ToWorker) => void): void;
 }
 
-/** The channel to the operator: Node's `parentPort`, or the Web Worker's global scope. */
-function connect(): Port {
+/**
+ * The channel to the operator: Node's `parentPort`, or the Web Worker's global scope. In a Web Worker, `uncaught`
+ * hears of an error no step caught — a throw in a timer, a rejection nobody handled — which the page would hear of
+ * only as an event without the error (and of a rejection not at all): on Node the thread's `error` event carries it.
+ */
+function connect(uncaught: (reason: unknown) => void): Port {
   const threads = nodeBuiltin<{ parentPort: { postMessage(m: unknown, t?: readonly ArrayBuffer[]): void; on(e: 'message', fn: (m: ToWorker) => void): void } | null }>(
     'node:worker_threads',
   );
@@ -33,7 +37,20 @@ function connect(): Port {
     if (parent == null) throw new Error('tidewater worker entry: not running in a worker thread');
     return { post: (m, t) => parent.postMessage(m, t), onMessage: (fn) => parent.on('message', fn) };
   }
-  const scope = globalThis as unknown as { postMessage(m: unknown, t?: ArrayBuffer[]): void; onmessage: ((ev: MessageEvent<ToWorker>) => void) | null; close?: () => void };
+  const scope = globalThis as unknown as {
+    postMessage(m: unknown, t?: ArrayBuffer[]): void;
+    onmessage: ((ev: MessageEvent<ToWorker>) => void) | null;
+    close?: () => void;
+    addEventListener?(type: 'error' | 'unhandledrejection', fn: (ev: { preventDefault(): void; error?: unknown; message?: string; reason?: unknown }) => void): void;
+  };
+  scope.addEventListener?.('error', (ev) => {
+    ev.preventDefault();
+    uncaught(ev.error ?? new Error(ev.message ?? 'an error in the Web Worker'));
+  });
+  scope.addEventListener?.('unhandledrejection', (ev) => {
+    ev.preventDefault();
+    uncaught(ev.reason);
+  });
   // a Web Worker that closes itself sends no event to the page (Node's threads have 'exit'): it says so first, or
   // the job would wait for it for ever
   const close = scope.close;
@@ -254,7 +271,10 @@ class Subtask {
   }
 }
 
-const port = connect();
+const port = connect((reason) => {
+  if (subtask !== undefined) subtask.fail(reason);
+  else port.post({ type: 'error', error: toWireError(reason) });
+});
 let subtask: Subtask | undefined;
 let pending: ToWorker[] | undefined = [];
 
