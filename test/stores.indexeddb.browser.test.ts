@@ -90,6 +90,33 @@ describe('indexedDbStore in a browser', () => {
     await store.close();
   });
 
+  it('two tabs (two connections) writing the same checkpoint of one job: one write is refused whole, and a restore reads one writer\'s state', async () => {
+    const name = `tidewater-${run}-tabs`;
+    const cp = (id: number, tab: string, parent?: number) => ({
+      job: 'dash',
+      id,
+      ...(parent !== undefined ? { parent } : {}),
+      timestamp: 0,
+      savepoint: false,
+      sources: [tab],
+      operators: [{ operator: 'op', full: parent === undefined, maxParallelism: 128, entries: [{ keyGroup: 1, path: `from-${tab}`, value: JSON.stringify(tab) }] }],
+    });
+    const [tabA, tabB] = [indexedDbStore(name), indexedDbStore(name)];
+    await Promise.all([tabA.loadCheckpoint('dash', 'latest'), tabB.loadCheckpoint('dash', 'latest')]);
+    const results = await Promise.allSettled([tabA.writeCheckpoint(cp(1, 'A')), tabB.writeCheckpoint(cp(1, 'B'))]);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(refused.length).toBe(1);
+    expect(refused[0]?.reason).toBeInstanceOf(StoreError);
+    expect((refused[0]?.reason as Error).message).toMatch(
+      new RegExp(`^store indexeddb:${name}: a write failed: another writer changed '.*' since this one read it\\. Nothing of this write was stored\\.`),
+    );
+    const winner = results[0]?.status === 'fulfilled' ? 'A' : 'B';
+    const loaded = await indexedDbStore(name).loadCheckpoint('dash', 'latest');
+    expect([loaded?.id, loaded?.sources, loaded?.operators[0]?.entries.map((e) => e.path)]).toStrictEqual([1, [winner], [`from-${winner}`]]);
+    await tabA.close();
+    await tabB.close();
+  });
+
   it('openDefaultStore is IndexedDB in a browser', async () => {
     const store = await openDefaultStore(`tidewater-${run}-default`);
     expect(store.description).toBe(`indexeddb:tidewater-${run}-default`);

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { ConfigurationError, describeValue, StoreError } from '../errors/index.js';
-import { checkBatch, checkpointStore } from '../stores/checkpointStore.js';
+import { checkBatch, checkpointStore, conflictError } from '../stores/checkpointStore.js';
 import { MemoryBackend } from '../stores/memory.js';
 import type { BatchOp, KeyValueBackend, StateStore } from '../stores/types.js';
 import { openOrderedConsumer } from './consumer.js';
@@ -229,10 +229,12 @@ class JetStreamBackend implements KeyValueBackend {
   /** The batches of this writer, one after another (each expects the subject's sequence the one before left). */
   private writing: Promise<void> = Promise.resolve();
 
-  async batch(ops: readonly BatchOp[]): Promise<void> {
+  async batch(ops: readonly BatchOp[], expect?: ReadonlyMap<string, string | undefined>): Promise<void> {
     checkBatch(ops);
     const run = async (): Promise<void> => {
       await this.open();
+      // (the mirror is the log as this writer knows it; another process's write shows as a wrong last sequence)
+      for (const [key, value] of expect ?? []) if ((await this.mirror.get(key)) !== value) throw conflictError(this.description, key);
       if (ops.length === 0) return;
       await this.publish(encodeOps(ops), false);
       this.apply(ops);

@@ -37,6 +37,24 @@ const MAX_RANGE_LIMIT = 2 ** 32 - 1;
  * checkBatch([{ type: 'put', key: 'a', value: '1' }]); // ok
  * ```
  */
+/**
+ * The `StoreError` of a batch whose `expect`ed values another writer changed since they were read (see
+ * `KeyValueBackend.batch`). @internal
+ */
+export function conflictError(description: string, key: string): StoreError {
+  return new StoreError(
+    description,
+    'write',
+    new Error(`another writer changed '${key}' since this one read it`),
+    'Nothing of this write was stored. Two writers write the same checkpoints: a job runs in one process, tab or worker at a time (in a browser, e.g. behind navigator.locks), or give each its own store.',
+  );
+}
+
+/** Whether `value` is what `expect` asks `key` to hold (a key not in it: anything). @internal */
+export function meetsExpectation(expect: ReadonlyMap<string, string | undefined> | undefined, key: string, value: string | undefined): boolean {
+  return expect === undefined || !expect.has(key) || expect.get(key) === value;
+}
+
 export function checkBatch(ops: readonly BatchOp[]): void {
   for (const [i, op] of ops.entries()) {
     if (typeof op.key !== 'string' || (op.type === 'put' && typeof op.value !== 'string') || (op.type !== 'put' && op.type !== 'del')) {
@@ -359,8 +377,15 @@ class CheckpointStore implements StateStore {
     put(k.marker(id), checksum(text));
     const headNow = headValue([...head.last, id], head.above);
     ops.push({ type: 'put', key: k.head(), value: headNow });
+    // (as read above: a second writer of the job — another tab on the same IndexedDB — that wrote this id, or moved
+    // the head, meanwhile makes this write fail whole, not mix its checkpoint with this one)
+    const expect = new Map<string, string | undefined>([
+      [k.marker(id), undefined],
+      [k.manifest(id), undefined],
+      [k.head(), head.inStore],
+    ]);
     try {
-      await this.kv.batch(ops);
+      await this.kv.batch(ops, expect);
     } catch (cause) {
       if (cause instanceof StoreError) throw cause; // names the store, the cause and the remedy already
       const why = cause instanceof Error ? cause.message : String(cause);
@@ -593,7 +618,7 @@ class CheckpointStore implements StateStore {
     const kept = [...keep].filter((id) => complete.has(id));
     const value = headValue([...kept, ...head.ids.filter((id) => id > floor && !complete.has(id) && !abandoned(id))], above);
     if (value !== head.inStore) ops.push({ type: 'put', key: k.head(), value });
-    if (ops.length > 0) await this.kv.batch(ops);
+    if (ops.length > 0) await this.kv.batch(ops, new Map([[k.head(), head.inStore]]));
     // (only a head the prune changed: a copy left stale by a failed put is retried by the next checkpoint write)
     if (value !== head.inStore) await this.putHeadAside(k, value, head.aside, `job ${JSON.stringify(job)}: the prune`, onWarning);
     return [...keep]

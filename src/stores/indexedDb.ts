@@ -5,7 +5,7 @@
  */
 import { promisifyRequest } from 'idb-keyval';
 import { StoreError } from '../errors/index.js';
-import { checkBatch, checkpointStore } from './checkpointStore.js';
+import { checkBatch, checkpointStore, conflictError } from './checkpointStore.js';
 import type { BatchOp, KeyValueBackend, StateStore } from './types.js';
 
 const OBJECT_STORE = 'tidewater';
@@ -141,6 +141,7 @@ class IndexedDbBackend implements KeyValueBackend {
     try {
       return await op(db.transaction(OBJECT_STORE, mode, { durability: this.durability }).objectStore(OBJECT_STORE));
     } catch (e) {
+      if (e instanceof StoreError) throw e; // (a conflict: says what and why already)
       // (a connection the browser closes fails the transactions in flight before its 'close' event says why)
       if (!this.closed && this.lost === undefined) await new Promise((r) => setTimeout(r, 0));
       throw new StoreError(this.description, action, e, this.lost !== undefined ? LOST_REMEDY : remedy(e, this.closed));
@@ -151,26 +152,57 @@ class IndexedDbBackend implements KeyValueBackend {
     return this.run('read', 'readonly', (s) => promisifyRequest(s.get(key) as IDBRequest<string | undefined>));
   }
 
-  batch(ops: readonly BatchOp[]): Promise<void> {
+  batch(ops: readonly BatchOp[], expect?: ReadonlyMap<string, string | undefined>): Promise<void> {
     try {
       checkBatch(ops);
     } catch (e) {
       return Promise.reject(e);
     }
     if (ops.length === 0) return Promise.resolve();
-    // our own transaction, with the durability asked for (Chromium's default is relaxed)
+    // our own transaction, with the durability asked for (Chromium's default is relaxed); the expected values are read
+    // in it, so that no other tab's transaction writes between the check and the write
     return this.run('write', 'readwrite', (store) => {
       const tx = store.transaction;
-      try {
+      const write = (): void => {
         for (const op of ops) {
           if (op.type === 'put') store.put(op.value, op.key);
           else store.delete(op.key);
         }
-      } catch (e) {
-        tx.abort(); // all or nothing
-        throw e;
+      };
+      const checks = [...(expect ?? [])];
+      if (checks.length === 0) {
+        try {
+          write();
+        } catch (e) {
+          tx.abort(); // all or nothing
+          throw e;
+        }
+        return completion(tx);
       }
-      return completion(tx);
+      let conflict: string | undefined;
+      let failure: { readonly error: unknown } | undefined;
+      let left = checks.length;
+      for (const [key, value] of checks) {
+        const r = store.get(key);
+        r.onsuccess = () => {
+          if (conflict === undefined && r.result !== value) conflict = key;
+          if (--left > 0) return;
+          if (conflict !== undefined) {
+            tx.abort();
+            return;
+          }
+          try {
+            write();
+          } catch (error) {
+            failure = { error };
+            tx.abort();
+          }
+        };
+      }
+      return completion(tx).catch((e: unknown) => {
+        if (conflict !== undefined) throw conflictError(this.description, conflict);
+        throw failure !== undefined ? failure.error : e;
+      });
     });
   }
 

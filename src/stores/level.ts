@@ -7,7 +7,7 @@
 import { nodeFiles } from '../core/node.js';
 import { Level } from 'level';
 import { StoreError } from '../errors/index.js';
-import { checkBatch, checkpointStore } from './checkpointStore.js';
+import { checkBatch, checkpointStore, conflictError } from './checkpointStore.js';
 import { checksum } from './checksum.js';
 import type { BatchOp, KeyValueBackend, StateStore } from './types.js';
 
@@ -178,8 +178,11 @@ class LevelBackend implements KeyValueBackend {
     return this.run('read', () => this.db.get(key));
   }
 
-  async batch(ops: readonly BatchOp[]): Promise<void> {
+  async batch(ops: readonly BatchOp[], expect?: ReadonlyMap<string, string | undefined>): Promise<void> {
     checkBatch(ops);
+    // (one process holds the database, and the checkpoint store writes a job's checkpoints one after another: a
+    // check before the write is a check at it)
+    for (const [key, value] of expect ?? []) if ((await this.get(key)) !== value) throw conflictError(this.description, key);
     if (ops.length > 0) await this.run('write', () => this.db.batch([...ops], { sync: this.sync }));
   }
 

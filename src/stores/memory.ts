@@ -1,4 +1,4 @@
-import { checkBatch, checkpointStore } from './checkpointStore.js';
+import { checkBatch, checkpointStore, conflictError } from './checkpointStore.js';
 import type { BatchOp, KeyValueBackend, StateStore } from './types.js';
 
 /** A sorted in-memory {@link KeyValueBackend}: a `Map` plus a sorted key array (binary search). @internal */
@@ -28,9 +28,10 @@ export class MemoryBackend implements KeyValueBackend {
     return this.map.get(key);
   }
 
-  async batch(ops: readonly BatchOp[]): Promise<void> {
+  async batch(ops: readonly BatchOp[], expect?: ReadonlyMap<string, string | undefined>): Promise<void> {
     this.check();
     checkBatch(ops);
+    for (const [key, value] of expect ?? []) if (this.map.get(key) !== value) throw conflictError('memory', key);
     // synchronous, so no reader sees a part of it
     for (const op of ops) {
       if (op.type === 'put') {

@@ -24,8 +24,14 @@ export type BatchOp = { readonly type: 'put'; readonly key: string; readonly val
 export interface KeyValueBackend {
   /** The value at `key`, or undefined. */
   get(key: string): Promise<string | undefined>;
-  /** Applies every op or none (one LevelDB batch, one IndexedDB transaction); resolves when durable. */
-  batch(ops: readonly BatchOp[]): Promise<void>;
+  /**
+   * Applies every op or none (one LevelDB batch, one IndexedDB transaction); resolves when durable. `expect`: the batch
+   * applies only if each of these keys holds that value (undefined: absent) as it is applied — else it rejects with a
+   * `StoreError` and applies nothing. IndexedDB checks in the batch's own transaction (two tabs may write one
+   * database); a backend that one process writes at a time (LevelDB's lock, a JetStream subject's expected sequence)
+   * checks before it writes.
+   */
+  batch(ops: readonly BatchOp[], expect?: ReadonlyMap<string, string | undefined>): Promise<void>;
   /** Entries with `gte <= key < lt`, ascending by key; at most `limit` of them when given. */
   range(gte: string, lt: string, limit?: number): Promise<[key: string, value: string][]>;
   /** Keys with `gte <= key < lt`, ascending. */

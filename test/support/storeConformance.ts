@@ -2,7 +2,7 @@
 // IndexedDB in Chromium). Exact expected values throughout.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CorruptCheckpointError, type BatchOp, type CheckpointWrite, type OperatorSnapshot, type SnapshotEntry, type StateStore } from '../../src/index.js';
+import { CorruptCheckpointError, StoreError, type BatchOp, type CheckpointWrite, type OperatorSnapshot, type SnapshotEntry, type StateStore } from '../../src/index.js';
 
 export type OpenStore = () => StateStore | Promise<StateStore>;
 
@@ -94,6 +94,19 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
         ] as const;
         await expect(kv.batch(bad)).rejects.toThrow(TypeError);
         expect(await kv.range('', '~')).toStrictEqual([['keep', '1']]);
+      });
+
+      it('a batch whose expected values another writer changed applies nothing and fails naming the key; one whose values hold applies', async () => {
+        const { kv, description } = await fresh();
+        await kv.batch([{ type: 'put', key: 'head', value: '1' }]);
+        const conflict: unknown = await kv.batch([{ type: 'put', key: 'new', value: '1' }, { type: 'put', key: 'head', value: '2' }], new Map([['marker', undefined], ['head', '0']])).catch((e: unknown) => e);
+        expect(conflict).toBeInstanceOf(StoreError);
+        expect((conflict as Error).message).toBe(
+          `store ${description}: a write failed: another writer changed 'head' since this one read it. Nothing of this write was stored. Two writers write the same checkpoints: a job runs in one process, tab or worker at a time (in a browser, e.g. behind navigator.locks), or give each its own store.`,
+        );
+        expect(await kv.range('', '~')).toStrictEqual([['head', '1']]);
+        await kv.batch([{ type: 'put', key: 'new', value: '1' }, { type: 'put', key: 'head', value: '2' }], new Map([['marker', undefined], ['head', '1']]));
+        expect(await kv.range('', '~')).toStrictEqual([['head', '2'], ['new', '1']]);
       });
 
       it('many keys come back sorted', async () => {
