@@ -279,13 +279,18 @@ describe('incremental snapshots', () => {
   it('a TTL list whose front expired and which was appended to: the row drops the expired items and appends', () => {
     const r = stateRig({ t: listState<string>({ ttl: { ms: 1_000 } }) });
     r.at(100).run((s) => s.t.add('x'));
+    r.at(110).run((s) => s.t.add('x2'));
     r.at(200).run((s) => s.t.add('y'));
     r.h.snapshot();
     r.at(1_150).run((s) => s.t.add('w'));
-    // (the snapshot's cleanup drops x, written at 100)
+    // (the snapshot's cleanup drops x and x2, written at 100 and 110: half the list; a shorter expired front waits
+    // until it is half, as cutting the front moves every item after it)
     const cp = r.h.snapshot();
-    expect(cp.latest.get('rig')?.entries.map((e) => e.value)).toStrictEqual(['[3,[["w",1150]],1]']);
+    expect(cp.latest.get('rig')?.entries.map((e) => e.value)).toStrictEqual(['[3,[["w",1150]],2]']);
     expect(r.h.restore(viaJson(cp)).state('k', 't')).toStrictEqual(['y', 'w']);
+    r.at(1_250).run((s) => s.t.add('v')); // y expired: one of three, not cut (reads leave it out)
+    expect(r.h.snapshot().latest.get('rig')?.entries.map((e) => e.value)).toStrictEqual(['[3,[["v",1250]]]']);
+    expect(r.run((s) => s.t.get())).toStrictEqual(['w', 'v']);
   });
 
   it("a window's elements (processWindow) and collect()'s array go into deltas as appends, on both window operators", () => {

@@ -452,10 +452,13 @@ export class KeyedStateBackend {
    * declaration order, each in the order its current values were created (broadcast's `applyToKeyedState`).
    */
   keysWithState(): Key[] {
-    // (a value expired and never returned is not there, whether a cleanup removed it yet or not)
-    this.ttlCleanup?.expireAll(this.now(), true);
     const ids = new Set<KeyId>();
-    for (let i = 0; i < this.n; i++) for (const id of (this.cols[i] as Map<KeyId, unknown>).keys()) ids.add(id);
+    const cleanup = this.ttlCleanup;
+    const now = cleanup === undefined ? 0 : this.now();
+    for (let i = 0; i < this.n; i++) {
+      // (a value expired and never returned is not there, whether a cleanup removed it yet or not)
+      for (const id of [...(this.cols[i] as Map<KeyId, unknown>).keys()]) if (cleanup === undefined || cleanup.isVisible(i, id, now)) ids.add(id);
+    }
     return [...ids].map(keyOfId);
   }
 

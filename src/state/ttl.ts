@@ -68,10 +68,16 @@ export class TtlCleanup {
       }
       // the items' times do not decrease along the list (an add stamps now, a refresh stamps every live item now)
       // unless a restore or a clock set back stamped later ones earlier: the expired ones are a prefix here, found by
-      // looking at it and the first live item (a full snapshot checks them all)
+      // looking at it and the first live item (a full snapshot checks them all). The prefix is cut once it is half
+      // the list or more: cutting the front moves every item after it, so a long list cut (or its prefix counted) at
+      // every pass would cost its length each time — the cuts now add up to about twice the items dropped; reads
+      // leave out the expired items meanwhile.
+      // (in time order, the item at the middle tells whether half the list expired: one look when it did not)
+      const middle = items[((items.length + 1) >>> 1) - 1];
+      if (middle === undefined || middle.t + ttl.ms > now) return 1;
       let expired = 0;
       while (expired < items.length && (items[expired] as TtlItem<unknown>).t + ttl.ms <= now) expired++;
-      if (expired === 0) return 1;
+      if (2 * expired < items.length) return expired + 1;
       b.dropListFrontAt(i, id, ns, items, expired);
       return expired + 1;
     }
@@ -87,21 +93,52 @@ export class TtlCleanup {
     return 1;
   }
 
+  /**
+   * Whether key `id` has a value in state `i` (default namespace) that a read could return, dropping what it finds
+   * expired on the way (each dropped once: the checks add up to the state's size over a run, not per call). A value:
+   * its time; a list: its newest item (they are in time order but for a restore: an expired newest one makes the
+   * list checked whole); a map: its entries up to the first live one, the expired ones before it dropped.
+   */
+  isVisible(i: number, id: KeyId, now: number): boolean {
+    const b = this.b;
+    const d = b.descriptors[i] as StateDescriptor;
+    const ttl = d.ttl;
+    const v = (b.cols[i] as Map<KeyId, unknown>).get(id);
+    if (v === undefined) return false;
+    if (ttl === undefined || ttl.visibility === 'return-expired-if-not-cleaned-up') return true;
+    if (d.kind === 'list') {
+      const items = v as TtlItem<unknown>[];
+      const last = items[items.length - 1];
+      if (last !== undefined && last.t + ttl.ms > now) return true;
+      this.expire(i, id, '', now, true);
+    } else if (d.kind === 'map') {
+      const m = v as Map<KeyId, MapItem<Key, unknown>>;
+      const gone: KeyId[] = [];
+      let live = false;
+      for (const [k, x] of m) {
+        if (x.t + ttl.ms > now) {
+          live = true;
+          break;
+        }
+        gone.push(k);
+      }
+      b.deleteMapEntriesAt(i, id, '', m, gone);
+      if (live) return true;
+    } else if ((v as TtlBox).t + ttl.ms <= now) b.removeAt(i, id, '');
+    return (b.cols[i] as Map<KeyId, unknown>).has(id);
+  }
+
   /** Drops the expired TTL data of a key in state `i`, in every namespace. */
   private expireKey(i: number, id: KeyId, now: number): void {
     this.expire(i, id, '', now, true);
     for (const ns of this.b.namespaced.namespacesOf(i, id)) this.expire(i, id, ns, now, true);
   }
 
-  /**
-   * Drops every expired value (before a full snapshot); `invisibleOnly`: only of states that never return an expired
-   * value (before every key is visited: what a visit could not read is not there).
-   */
-  expireAll(now: number, invisibleOnly = false): void {
+  /** Drops every expired value (before a full snapshot). */
+  expireAll(now: number): void {
     const b = this.b;
     for (let i = 0; i < b.descriptors.length; i++) {
-      const ttl = (b.descriptors[i] as StateDescriptor).ttl;
-      if (ttl === undefined || (invisibleOnly && ttl.visibility === 'return-expired-if-not-cleaned-up')) continue;
+      if ((b.descriptors[i] as StateDescriptor).ttl === undefined) continue;
       const ids = new Set<KeyId>([...(b.cols[i] as Map<KeyId, unknown>).keys(), ...b.namespaced.ids(i)]);
       for (const id of ids) this.expireKey(i, id, now);
     }
