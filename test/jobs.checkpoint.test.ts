@@ -407,6 +407,33 @@ describe('jobs on a virtual clock', () => {
     await stopped;
   });
 
+  it('a virtual clock moved an hour ahead in one step fails no checkpoint: the timeout is a watchdog in real time', async () => {
+    const clock = new ManualScheduler(0);
+    const input = new Subject<string>();
+    const out = toArray<string>();
+    const job = runJob({ name: 'jump', source: fromObservable(input), pipeline: pipe(map((s: string) => s.toUpperCase())), sink: out, checkpoint: { intervalMs: 1_000, store: memoryStore() }, scheduler: clock });
+    const settle = async (): Promise<void> => {
+      for (let i = 0; i < 10; i++) {
+        clock.advanceBy(0);
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    };
+    await settle();
+    input.next('a');
+    await settle();
+    clock.advanceBy(3_600_000); // (checkpoint 1 starts at 1 000, within the step; its write settles after it)
+    await settle();
+    input.next('b');
+    await settle();
+    clock.advanceBy(1_000);
+    await settle();
+    const stopped = job.stop();
+    await settle();
+    await stopped;
+    const summary = await job.done;
+    expect([summary.state, summary.checkpointsCompleted >= 2, out.values]).toStrictEqual(['stopped', true, ['A', 'B']]);
+  });
+
   it('checkpoints every intervalMs of scheduler time, and processing-time state follows the same clock', async () => {
     const clock = new ManualScheduler(0);
     /** runs what is due now, then lets promises (store writes) settle, a few times over */

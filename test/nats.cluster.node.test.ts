@@ -17,6 +17,7 @@ import { jetStreamSink, jetStreamSource, runClusterJob } from '../src/nats/index
 import type { Click } from '../demo/clicks.js';
 import { planStages } from '../src/nats/stages.js';
 import { exchangeSource } from '../src/nats/exchangeReader.js';
+import { exchangeSink } from '../src/nats/exchangeWriter.js';
 import { clickSources, clusterMember, clusterPipeline } from './nats/clusterJob.js';
 import { natsAvailable, startNatsServer, type NatsServer } from './support/natsServer.js';
 import { clusterCrashTest } from './nats/clusterDriver.js';
@@ -132,6 +133,22 @@ describe.runIf(run)('runClusterJob', () => {
     // (the idle status said again first, to the operators after it, restored active)
     expect(await readTo(restored, 7)).toStrictEqual([idle(), active(), watermark(200), watermark(300)]);
     await restored.close();
+  });
+
+  it('an exchange writer restored says active() first to every downstream task (they may hold this task idle from before its restart); a fresh one does not', async () => {
+    const sink = exchangeSink({ connection: nc, description: 'exchange(t.0.0)', subjectOf: (to) => `out.xw.${to}.0`, tasks: 2 });
+    const firsts = async (restored: string | undefined): Promise<unknown[]> => {
+      const writer = await sink.open({ job: 't', transactional: true, restored });
+      writer.write([0, 0, 5, 'k', 'v'] as never);
+      const state = JSON.parse(await writer.preCommit(1)) as { pending: { parts: string[][] }[] };
+      await writer.close(false);
+      return (state.pending[0]?.parts ?? []).map((messages) => (JSON.parse(messages[0] ?? '[]') as unknown[])[0]);
+    };
+    expect(await firsts(JSON.stringify({ sink: 'exchange', pending: [], tasks: 2 }))).toStrictEqual([
+      [2, 0],
+      [2, 0],
+    ]);
+    expect(await firsts(undefined)).toStrictEqual([[0, 5, 'k', 'v'], undefined]);
   });
 
   it('refuses a bad configuration with what to change', () => {

@@ -170,6 +170,43 @@ describe.runIf(run)('tidewater/nats', () => {
       expect(again).toStrictEqual([idle(), active(), record({ at: 7_000 }, 7_000), watermark(6_999)]);
     });
 
+    it('restored with its partitions idle, a source keeps them idle until a message of one comes (its watermarks from the checkpoint on, not from MIN)', async () => {
+      const { name } = await newStream((s) => [`${s}.*`]);
+      const s = name.toLowerCase();
+      await publishAll([
+        [`${s}.a`, { at: 10_000 }],
+        [`${s}.b`, { at: 5_000 }],
+      ]);
+      const source = jetStreamSource<{ at: number }>({
+        connection: nc,
+        stream: name,
+        partitions: [`${s}.a`, `${s}.b`],
+        eventTime: { timestamp: (v) => v.at, watermarks: boundedOutOfOrderness(0, { interval: 50, idleTimeout: 100 }) },
+      });
+      const context = { job: 'test', index: 0, scheduler: asyncScheduler };
+      const readUntil = async (reader: SourceReader<unknown>, done: (seen: unknown[]) => boolean): Promise<unknown[]> => {
+        const seen: unknown[] = [];
+        const deadline = Date.now() + 10_000;
+        while (!done(seen) && Date.now() < deadline) seen.push(...(await reader.read(64)).values);
+        return seen;
+      };
+      const isIdle = (e: unknown): boolean => (e as StreamElement<unknown>).kind === 'status' && (e as { idle: boolean }).idle;
+      const first = await source.open(undefined, context);
+      expect(await readUntil(first, (seen) => seen.some(isIdle))).toStrictEqual([record({ at: 10_000 }, 10_000), record({ at: 5_000 }, 5_000), watermark(4_999), watermark(9_999), idle()]);
+      const checkpoint = first.offset();
+      await first.close();
+      // restored: nothing but the idle status said again until a message comes (before, the first read turned the
+      // partitions active, and a, quiet, then held event time back for another idle timeout)
+      const restored = await source.open(checkpoint, context);
+      const quiet = Date.now() + 250; // (more than the idle timeout and a few periodic emits)
+      const before = await readUntil(restored, () => Date.now() >= quiet);
+      expect(before).toStrictEqual([idle()]);
+      await publishAll([[`${s}.b`, { at: 20_000 }]]);
+      const after = await readUntil(restored, (seen) => seen.some((e) => (e as StreamElement<unknown>).kind === 'watermark'));
+      await restored.close();
+      expect(after).toStrictEqual([active(), record({ at: 20_000 }, 20_000), watermark(19_999)]);
+    });
+
     it('a job slower than the stream holds a bounded backlog: the source stops receiving at 4 batches until it is read', async () => {
       const { name } = await newStream((s) => [`${s}.*`]);
       const s = name.toLowerCase();

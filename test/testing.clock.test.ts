@@ -71,6 +71,9 @@ describe('the harness checks what runJob checks', () => {
     );
     const dropped = harness(counter('after'), { restore: checkpoint, allowNonRestoredState: true });
     expect(dropped.record(1, 1, 'k').records().map((r) => r.value)).toStrictEqual(['after:1']);
+    // (its own checkpoints hold the pipeline's operators only, as a job's: they restore as they are)
+    expect([...dropped.snapshot().operators.keys()]).toStrictEqual(['after']);
+    expect(dropped.restore(dropped.snapshot()).record(2, 2, 'k').records().map((r) => r.value)).toStrictEqual(['after:3']);
   });
 
   it('a bad key given to state() or timers() is refused naming the call, not the operator', () => {

@@ -208,6 +208,8 @@ function harnessWith<T, K, R>(
     complete: () => (completed = true),
   });
   checkOperators(runtime.instances, options);
+  // (what was dropped — state of operators the pipeline lacks — is in none of this harness's checkpoints, as in a job's)
+  for (const name of [...chains.keys()]) if (!runtime.instances.some((i) => i.name === name)) chains.delete(name);
 
   const pick = (name: string | undefined): StatefulOperatorInstance => {
     // (by default the first with keyed state: a merge's valve has none)

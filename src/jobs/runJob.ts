@@ -1127,14 +1127,16 @@ class JobRunner<T, R> {
 
   /**
    * `work`, checkpoint `cp`'s, failed with a {@link JobError} saying where it stands if it has not settled within
-   * `checkpoint.timeoutMs` of scheduler time (docs/SEMANTICS.md §8, "Checkpoint timeout"). The timer goes when the
+   * `checkpoint.timeoutMs` of real time (docs/SEMANTICS.md §8, "Checkpoint timeout"). The timer goes when the
    * work settles (a job that ended meanwhile keeps it until then, at most the timeout: a failing job waits for the
    * checkpoint in flight, and so for this).
    */
   private withTimeout(work: Promise<void>, cp: PendingCheckpoint): Promise<void> {
     const ms = this.config.checkpoint?.timeoutMs ?? DEFAULT_CHECKPOINT_TIMEOUT_MS;
     return new Promise<void>((resolve, reject) => {
-      const timer = this.scheduler.schedule(() => {
+      // (a watchdog on I/O, in the host's real time, not the job's scheduler time: a virtual clock moved hours ahead
+      // in one step — a test firing its timers — must not fail a checkpoint whose write settles in a microtask)
+      const timer = setTimeout(() => {
         const where =
           this.barrierWaiter?.cp === cp
             ? `its barrier has not come out of the pipeline: a worker thread holds it, or a merge or two-input operator waits for it on an input that carries none — a stream the pipeline takes from outside the job's sources: read such a stream through the job's sources (docs/SEMANTICS.md §7.1)`
@@ -1143,11 +1145,11 @@ class JobRunner<T, R> {
       }, ms);
       work.then(
         () => {
-          timer.unsubscribe();
+          clearTimeout(timer);
           resolve();
         },
         (e: unknown) => {
-          timer.unsubscribe();
+          clearTimeout(timer);
           reject(e);
         },
       );

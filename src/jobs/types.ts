@@ -205,7 +205,8 @@ export interface CheckpointConfig {
    */
   readonly minPauseMs?: number;
   /**
-   * A checkpoint not complete within this many ms of scheduler time fails the job, saying where it stands (default
+   * A checkpoint not complete within this many ms of real time (a watchdog on I/O: not the job's scheduler, which a
+   * test may move hours ahead at once) fails the job, saying where it stands (default
    * 600 000, ten minutes: Flink's `checkpointTimeout`; as with Flink's default of no tolerated checkpoint failures,
    * the job stops and restarts from the last complete checkpoint). A store or sink that never answers, or a barrier
    * held for good (a merge waiting for it on an input that carries none), would otherwise stop checkpoints silently.

@@ -13,6 +13,8 @@ interface Transaction {
 }
 
 const OP = 'exchange';
+/** A status entry `active()`, as `write` packs it (the destination cut off). */
+const ACTIVE_ENTRY = '[2,0]';
 const utf8 = new TextEncoder();
 /** Largest message the writer packs (the server's `max_payload` less the headers' room, at most this). */
 const MAX_MESSAGE = 256 * 1024;
@@ -85,7 +87,10 @@ export function exchangeSink(options: {
       }
       const run = newRun();
       /** Per downstream task: the current transaction's entries (JSON) and whether its last one is a watermark. */
-      let entries: string[][] = subjects.map(() => []);
+      // (restarted, this task's sources and operators are active again, and the downstream tasks — which did not
+      // restart, or restored this task idle — must hear it: its first entry to each says so, before any record or
+      // watermark; docs/NATS.md, "Idleness across a restart")
+      let entries: string[][] = subjects.map(() => (context.restored !== undefined ? [ACTIVE_ENTRY] : []));
       const lastIsWatermark = new Uint8Array(tasks);
       let pending: Transaction[] = [];
       const pack = (list: readonly string[]): string[] => {

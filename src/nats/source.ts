@@ -193,21 +193,30 @@ export class JetStreamError extends TidewaterError {
 class PartitionClock implements WatermarkOutput {
   /** The partition is idle (its generator said so, and nothing came since). */
   idle = false;
+  /**
+   * Restored idle, and no message of it since: its generator, made anew, knows nothing of that and proposes from
+   * MIN at its periodic emits — ignored until the partition's next message (`markActive`), as the generator of the
+   * run that went on would have stayed silent.
+   */
+  restoredIdle = false;
   constructor(
     private readonly reader: JetStreamReader<unknown>,
     readonly index: number,
     readonly generator: WatermarkGenerator<unknown>,
   ) {}
   emitWatermark(timestamp: number): void {
+    if (this.restoredIdle) return;
     if (this.idle) this.markActive();
     this.reader.valveOutput(this.reader.valve?.inputWatermark(this.index, timestamp));
   }
   markIdle(): void {
+    if (this.restoredIdle) return;
     if (this.idle) return;
     this.idle = true;
     this.reader.valveOutput(this.reader.valve?.inputStatus(this.index, true));
   }
   markActive(): void {
+    this.restoredIdle = false;
     if (!this.idle) return;
     this.idle = false;
     this.reader.valveOutput(this.reader.valve?.inputStatus(this.index, false));
@@ -270,7 +279,7 @@ class JetStreamReader<T> implements SourceReader<unknown> {
       start.partitions.forEach((p, i) => {
         this.partitionIndex.set(p, i);
         const clock = new PartitionClock(this as JetStreamReader<unknown>, i, eventTime.watermarks.createGenerator({ scheduler: context.scheduler, operator: OP }));
-        clock.idle = this.valve?.isInputIdle(i) === true; // (restored: a partition idle at the checkpoint is still)
+        clock.idle = clock.restoredIdle = this.valve?.isInputIdle(i) === true; // (restored: a partition idle at the checkpoint is still)
         this.clocks.push(clock);
       });
     }
@@ -410,6 +419,7 @@ class JetStreamReader<T> implements SourceReader<unknown> {
       const ts = checkTimestamp(OP, eventTime.timestamp(value, message), value, 'Return a finite number of ms from eventTime.timestamp.');
       const clock = this.clocks[i] as PartitionClock;
       // a partition coming back from idleness turns the output active before its record; its watermark follows it
+      clock.restoredIdle = false;
       clock.generator.onEvent(value, ts, clock);
       clock.markActive();
       this.flushPending(values);
