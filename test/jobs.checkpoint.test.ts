@@ -2,6 +2,7 @@
 // restore of state + offsets + sink transactions, fallback past corrupt checkpoints, savepoints, journals, retention.
 import { pipe, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { settler } from './support/settle.js';
 import {
   boundedOutOfOrderness,
   callbackSink,
@@ -412,12 +413,7 @@ describe('jobs on a virtual clock', () => {
     const input = new Subject<string>();
     const out = toArray<string>();
     const job = runJob({ name: 'jump', source: fromObservable(input), pipeline: pipe(map((s: string) => s.toUpperCase())), sink: out, checkpoint: { intervalMs: 1_000, store: memoryStore() }, scheduler: clock });
-    const settle = async (): Promise<void> => {
-      for (let i = 0; i < 10; i++) {
-        clock.advanceBy(0);
-        await new Promise((r) => setTimeout(r, 0));
-      }
-    };
+    const settle = settler(clock);
     await settle();
     input.next('a');
     await settle();
@@ -436,13 +432,7 @@ describe('jobs on a virtual clock', () => {
 
   it('checkpoints every intervalMs of scheduler time, and processing-time state follows the same clock', async () => {
     const clock = new ManualScheduler(0);
-    /** runs what is due now, then lets promises (store writes) settle, a few times over */
-    const settle = async (): Promise<void> => {
-      for (let i = 0; i < 10; i++) {
-        clock.advanceBy(0);
-        await new Promise((r) => setTimeout(r, 0));
-      }
-    };
+    const settle = settler(clock);
     const store = memoryStore();
     const input = new Subject<string>();
     const out = toArray<string>();
@@ -493,12 +483,7 @@ describe('jobs on a virtual clock', () => {
    */
   const slowFirstCheckpoint = async (minPauseMs: number | undefined): Promise<number[]> => {
     const clock = new ManualScheduler(0);
-    const settle = async (): Promise<void> => {
-      for (let i = 0; i < 10; i++) {
-        clock.advanceBy(0);
-        await new Promise((r) => setTimeout(r, 0));
-      }
-    };
+    const settle = settler(clock);
     let release: (() => void) | undefined;
     const started: number[] = [];
     const job = runJob({

@@ -130,79 +130,71 @@ describe.runIf(run)('tidewater/nats', () => {
       expect(JSON.parse(offset)).toMatchObject({ seq: 5, ended: true, partitions: [`${s}.a`, `${s}.b`] });
     });
 
-    it('a named partition without messages holds event time back until it turns idle (idleTimeout); a partition coming back turns the output active', async () => {
-      const { name } = await newStream((s) => [`${s}.*`]);
+    /** A source of partitions `a` and `b` of a new stream holding `messages` (per partition: `{ at }` values), idle after 100 ms. */
+    const idlingSource = async (messages: readonly (readonly ['a' | 'b', number])[]) => {
+      const { name } = await newStream((x) => [`${x}.*`]);
       const s = name.toLowerCase();
-      await publishAll([
-        [`${s}.a`, { at: 5_000 }],
-        [`${s}.a`, { at: 6_000 }],
-      ]);
+      await publishAll(messages.map(([p, at]) => [`${s}.${p}`, { at }]));
       const source = jetStreamSource<{ at: number }>({
         connection: nc,
         stream: name,
         partitions: [`${s}.a`, `${s}.b`],
         eventTime: { timestamp: (v) => v.at, watermarks: boundedOutOfOrderness(0, { interval: 50, idleTimeout: 100 }) },
       });
-      const reader = await source.open(undefined, { job: 'test', index: 0, scheduler: asyncScheduler });
-      const readUntil = async (done: (seen: unknown[]) => boolean): Promise<unknown[]> => {
-        const seen: unknown[] = [];
-        const deadline = Date.now() + 10_000;
-        while (!done(seen) && Date.now() < deadline) seen.push(...(await reader.read(64)).values);
-        return seen;
-      };
+      const open = (offset?: string) => source.open(offset, { job: 'test', index: 0, scheduler: asyncScheduler });
+      const send = (p: 'a' | 'b', at: number) => publishAll([[`${s}.${p}`, { at }]]);
+      return { open, send };
+    };
+    /** What `reader` gives until `done` says so (or 10 s). */
+    const readUntil = async (reader: SourceReader<unknown>, done: (seen: unknown[]) => boolean): Promise<unknown[]> => {
+      const seen: unknown[] = [];
+      const deadline = Date.now() + 10_000;
+      while (!done(seen) && Date.now() < deadline) seen.push(...(await reader.read(64)).values);
+      return seen;
+    };
+    const isWatermark = (e: unknown): boolean => (e as StreamElement<unknown>).kind === 'watermark';
+
+    it('a named partition without messages holds event time back until it turns idle (idleTimeout); a partition coming back turns the output active', async () => {
+      const { open, send } = await idlingSource([
+        ['a', 5_000],
+        ['a', 6_000],
+      ]);
+      const reader = await open();
       // the records; nothing else while b may still send; then, b idle (100 ms without a message), a's watermark;
       // then a idle too: the output idle
-      const first = await readUntil((seen) => seen.some((e) => (e as StreamElement<unknown>).kind === 'status'));
+      const first = await readUntil(reader, (seen) => seen.some((e) => (e as StreamElement<unknown>).kind === 'status'));
       expect(first).toStrictEqual([record({ at: 5_000 }, 5_000), record({ at: 6_000 }, 6_000), watermark(5_999), idle()]);
       const idleAt = reader.offset();
-      await publishAll([[`${s}.a`, { at: 7_000 }]]);
-      const second = await readUntil((seen) => seen.some((e) => (e as StreamElement<unknown>).kind === 'watermark'));
+      await send('a', 7_000);
+      const second = await readUntil(reader, (seen) => seen.some(isWatermark));
       await reader.close();
       expect(second).toStrictEqual([active(), record({ at: 7_000 }, 7_000), watermark(6_999)]);
       // restored from a checkpoint taken while both partitions were idle: idle still (its status said again, to
       // operators restored active), and the next message turns it active, as in the run that went on — downstream
       // tasks of a cluster job, not restarted, hold it idle until they hear so
-      const restored = await source.open(idleAt, { job: 'test', index: 0, scheduler: asyncScheduler });
-      const again: unknown[] = [];
-      const deadline = Date.now() + 10_000;
-      while (!again.some((e) => (e as StreamElement<unknown>).kind === 'watermark') && Date.now() < deadline) again.push(...(await restored.read(64)).values);
+      const restored = await open(idleAt);
+      const again = await readUntil(restored, (seen) => seen.some(isWatermark));
       await restored.close();
       expect(again).toStrictEqual([idle(), active(), record({ at: 7_000 }, 7_000), watermark(6_999)]);
     });
 
     it('restored with its partitions idle, a source keeps them idle until a message of one comes (its watermarks from the checkpoint on, not from MIN)', async () => {
-      const { name } = await newStream((s) => [`${s}.*`]);
-      const s = name.toLowerCase();
-      await publishAll([
-        [`${s}.a`, { at: 10_000 }],
-        [`${s}.b`, { at: 5_000 }],
+      const { open, send } = await idlingSource([
+        ['a', 10_000],
+        ['b', 5_000],
       ]);
-      const source = jetStreamSource<{ at: number }>({
-        connection: nc,
-        stream: name,
-        partitions: [`${s}.a`, `${s}.b`],
-        eventTime: { timestamp: (v) => v.at, watermarks: boundedOutOfOrderness(0, { interval: 50, idleTimeout: 100 }) },
-      });
-      const context = { job: 'test', index: 0, scheduler: asyncScheduler };
-      const readUntil = async (reader: SourceReader<unknown>, done: (seen: unknown[]) => boolean): Promise<unknown[]> => {
-        const seen: unknown[] = [];
-        const deadline = Date.now() + 10_000;
-        while (!done(seen) && Date.now() < deadline) seen.push(...(await reader.read(64)).values);
-        return seen;
-      };
       const isIdle = (e: unknown): boolean => (e as StreamElement<unknown>).kind === 'status' && (e as { idle: boolean }).idle;
-      const first = await source.open(undefined, context);
+      const first = await open();
       expect(await readUntil(first, (seen) => seen.some(isIdle))).toStrictEqual([record({ at: 10_000 }, 10_000), record({ at: 5_000 }, 5_000), watermark(4_999), watermark(9_999), idle()]);
       const checkpoint = first.offset();
       await first.close();
       // restored: nothing but the idle status said again until a message comes (before, the first read turned the
       // partitions active, and a, quiet, then held event time back for another idle timeout)
-      const restored = await source.open(checkpoint, context);
+      const restored = await open(checkpoint);
       const quiet = Date.now() + 250; // (more than the idle timeout and a few periodic emits)
-      const before = await readUntil(restored, () => Date.now() >= quiet);
-      expect(before).toStrictEqual([idle()]);
-      await publishAll([[`${s}.b`, { at: 20_000 }]]);
-      const after = await readUntil(restored, (seen) => seen.some((e) => (e as StreamElement<unknown>).kind === 'watermark'));
+      expect(await readUntil(restored, () => Date.now() >= quiet)).toStrictEqual([idle()]);
+      await send('b', 20_000);
+      const after = await readUntil(restored, (seen) => seen.some(isWatermark));
       await restored.close();
       expect(after).toStrictEqual([active(), record({ at: 20_000 }, 20_000), watermark(19_999)]);
     });

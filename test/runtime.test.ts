@@ -1,5 +1,6 @@
 import { connect, mergeMap, Observable, of, pipe, ReplaySubject, share, shareReplay, Subject, switchMap } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { settler } from './support/settle.js';
 import { ConfigurationError, fromArray, fromObservable, memoryStore, runJob, toArray, valueState, type StreamElement } from '../src/index.js';
 import { keyBy, map, process } from '../operators/index.js';
 import { harness, ManualScheduler } from '../testing/index.js';
@@ -92,12 +93,7 @@ describe('the operator runtime is found through the subscriber chain (issue 12, 
       sink: out,
       scheduler: clock,
     });
-    const settle = async (): Promise<void> => {
-      for (let i = 0; i < 10; i++) {
-        clock.advanceBy(0);
-        await new Promise((r) => setTimeout(r, 0));
-      }
-    };
+    const settle = settler(clock);
     await settle();
     input.next('a');
     input.next('a');
