@@ -29,15 +29,6 @@ import type { BatchOp, CheckpointFallback, CheckpointMeta, CheckpointWrite, KeyV
 const MAX_RANGE_LIMIT = 2 ** 32 - 1;
 
 /**
- * Rejects (with a TypeError naming the op) a batch with a key or value that is not a string, before any of it is
- * applied: every backend calls it first, so a malformed batch changes nothing anywhere.
- *
- * @example
- * ```ts
- * checkBatch([{ type: 'put', key: 'a', value: '1' }]); // ok
- * ```
- */
-/**
  * The `StoreError` of a batch whose `expect`ed values another writer changed since they were read (see
  * `KeyValueBackend.batch`). @internal
  */
@@ -50,11 +41,15 @@ export function conflictError(description: string, key: string): StoreError {
   );
 }
 
-/** Whether `value` is what `expect` asks `key` to hold (a key not in it: anything). @internal */
-export function meetsExpectation(expect: ReadonlyMap<string, string | undefined> | undefined, key: string, value: string | undefined): boolean {
-  return expect === undefined || !expect.has(key) || expect.get(key) === value;
-}
-
+/**
+ * Rejects (with a TypeError naming the op) a batch with a key or value that is not a string, before any of it is
+ * applied: every backend calls it first, so a malformed batch changes nothing anywhere.
+ *
+ * @example
+ * ```ts
+ * checkBatch([{ type: 'put', key: 'a', value: '1' }]); // ok
+ * ```
+ */
 export function checkBatch(ops: readonly BatchOp[]): void {
   for (const [i, op] of ops.entries()) {
     if (typeof op.key !== 'string' || (op.type === 'put' && typeof op.value !== 'string') || (op.type !== 'put' && op.type !== 'del')) {
