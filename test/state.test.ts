@@ -191,10 +191,11 @@ describe('TTL (processing time; expired ⇔ lastAccess + ttl <= now)', () => {
     }
   });
 
-  it('a TTL value or list written again after it expired is a new entry (at the end of its column): the order keys are visited in does not depend on when a cleanup ran', () => {
-    const state = { v: valueState<string>({ ttl: { ms: 100 } }), l: listState<string>({ ttl: { ms: 100 } }) };
-    for (const name of ['v', 'l'] as const) {
-      const write = (x: string) => (s: Parameters<Parameters<ReturnType<typeof stateRig<typeof state>>['run']>[0]>[0]) => (name === 'v' ? s.v.set(x) : s.l.add(x));
+  it('a TTL value, list or map written again after it expired is a new entry (at the end of its column): the order keys are visited in does not depend on when a cleanup ran', () => {
+    const state = { v: valueState<string>({ ttl: { ms: 100 } }), l: listState<string>({ ttl: { ms: 100 } }), m: mapState<string, string>({ ttl: { ms: 100 } }) };
+    for (const name of ['v', 'l', 'm'] as const) {
+      // (the map gets another map key each time: all its entries expired, it is a new map as a whole)
+      const write = (x: string) => (s: Parameters<Parameters<ReturnType<typeof stateRig<typeof state>>['run']>[0]>[0]) => (name === 'v' ? s.v.set(x) : name === 'l' ? s.l.add(x) : s.m.set(x, x));
       const r = stateRig(state);
       r.at(0).run(write('a1'), 'a');
       r.at(50).run(write('b1'), 'b');

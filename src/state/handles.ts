@@ -355,6 +355,20 @@ class MapHandle<MK extends Key, MV> implements MapState<MK, MV> {
         this.drop(m, [id]);
         m = this.map();
       }
+      // so is a map whose entries all expired: given a new entry, it is a new map, at the end of its state's keys. The
+      // expired entries before the first live one are dropped on the way (each once: over a run these looks cost what
+      // they dropped, not the map's size at each write)
+      if (m !== undefined && !m.has(id)) {
+        const gone: KeyId[] = [];
+        for (const [k, x] of m) {
+          if (x.t + ttl.ms > item.t) break;
+          gone.push(k);
+        }
+        if (gone.length > 0) {
+          this.drop(m, gone);
+          m = this.map();
+        }
+      }
     }
     if (m === undefined) this.b.put(this.idx, new Map([[id, item]]));
     else {
