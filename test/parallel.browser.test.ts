@@ -193,6 +193,26 @@ describe('parallel in Web Workers (Chromium)', () => {
     }
   });
 
+  it("tidewater's worker entry that the page cannot load (a bundle without the worker file) fails the stream naming the entry and the remedy", async () => {
+    // (as a bundler that leaves `new URL('./worker.js', import.meta.url)` alone and does not copy the file: a 404)
+    const RealWorker = globalThis.Worker;
+    globalThis.Worker = class extends RealWorker {
+      constructor(url: string | URL, options?: WorkerOptions) {
+        super(new URL('./no-such-worker-entry.js', url), options);
+      }
+    };
+    try {
+      const input = from([1, 2].map((v) => record(v, v, v)));
+      const err: unknown = await lastValueFrom(input.pipe(parallel(2, map((v: number) => v), { worker: fixture('passThrough.ts') }))).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SubtaskError);
+      expect((err as Error).message).toMatch(
+        /^parallel: subtask [01] \(worker module .*passThrough\.ts\) failed: Error: the page could not load tidewater's worker entry .*workerEntry\.ts: a bundled app must serve tidewater's worker file beside the code that starts the workers/,
+      );
+    } finally {
+      globalThis.Worker = RealWorker;
+    }
+  });
+
   it('a worker module that does not exist fails the job with SubtaskError naming it', async () => {
     const module = fixture('noSuchModule.ts');
     const j = runJob({ name: 'wc', source: fromArray(events), pipeline: job(parallel(2, windowCount, { worker: module })), sink: toArray() });
