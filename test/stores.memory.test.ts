@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkpointStore, memoryStore, TidewaterError, type KeyValueBackend } from '../src/index.js';
+import { checkpointStore, memoryStore, StoreError, TidewaterError, type KeyValueBackend } from '../src/index.js';
+import { MemoryBackend } from '../src/stores/memory.js';
 import { storeConformance } from './support/storeConformance.js';
 import { checksum } from '../src/stores/checksum.js';
 
@@ -56,5 +57,60 @@ describe('manifest formats', () => {
     await as('tidewater-checkpoint/4');
     const later = await store.loadCheckpoint('j', 'latest').catch((e: unknown) => e);
     expect((later as { id?: number } | undefined)?.id).toBeUndefined();
+  });
+});
+
+describe('two writers of one job on one backend (two tabs on one IndexedDB database)', () => {
+  const cp = (id: number, who: string, parent?: number) => ({
+    job: 'dash',
+    id,
+    ...(parent !== undefined ? { parent } : {}),
+    timestamp: 0,
+    savepoint: false,
+    sources: [who],
+    operators: [{ operator: 'op', full: parent === undefined, maxParallelism: 128, entries: [{ keyGroup: 1, path: `from-${who}-${id}`, value: JSON.stringify(who) }] }],
+  });
+  /** Tab A prunes (abandoning what is above 1, as a job restored from 1 does) while tab B's write of 3 lands before A's read of `before`. */
+  const race = async (before: 'head' | 'manifests') => {
+    const shared = new MemoryBackend();
+    const tabB = checkpointStore(shared, 'memory');
+    let armed = false;
+    const land = async (): Promise<void> => {
+      if (!armed) return;
+      armed = false;
+      await tabB.writeCheckpoint(cp(3, 'B'));
+    };
+    const tabA = checkpointStore(
+      {
+        get: async (key) => {
+          if (before === 'head' && key.endsWith('/h')) await land();
+          return shared.get(key);
+        },
+        batch: (ops, expect) => shared.batch(ops, expect),
+        range: async (gte, lt, limit) => {
+          if (before === 'manifests' && gte.endsWith('/m/')) await land();
+          return shared.range(gte, lt, limit);
+        },
+        keys: (gte, lt) => shared.keys(gte, lt),
+        close: () => shared.close(),
+      } satisfies KeyValueBackend,
+      'memory',
+    );
+    await tabA.writeCheckpoint(cp(1, 'A'));
+    await tabA.writeCheckpoint(cp(2, 'A', 1));
+    armed = true;
+    const pruned = await tabA.prune('dash', Number.MAX_SAFE_INTEGER, undefined, { abandonAfter: 1 }).then((kept) => kept.map((m) => m.id), (e: unknown) => e);
+    const latest = await tabB.loadCheckpoint('dash', 'latest');
+    return { pruned, listed: (await tabB.listCheckpoints('dash')).map((m) => m.id), latest: [latest?.id, latest?.skipped] };
+  };
+
+  it('a write that lands before the prune reads the head is in its scan: pruned whole (abandoned), nothing torn', async () => {
+    expect(await race('head')).toStrictEqual({ pruned: [1], listed: [1], latest: [1, []] });
+  });
+
+  it('a write that lands during the prune\'s scan moves the head the prune expects: the prune fails whole, the write stays', async () => {
+    const r = await race('manifests');
+    expect(r.pruned).toBeInstanceOf(StoreError);
+    expect([r.listed, r.latest]).toStrictEqual([[3, 2, 1], [3, []]]);
   });
 });

@@ -574,7 +574,10 @@ class CheckpointStore implements StateStore {
       throw this.misuse(`job ${JSON.stringify(job)}`, abandonAfter, `prune: abandonAfter must be a checkpoint id, not ${String(abandonAfter)}`);
     }
     const k = new JobKeys(job);
-    const [found, head] = await Promise.all([this.scan(k), this.head(k)]);
+    // the head first, then the scan: a write of another writer after the head read moves the head, which the prune's
+    // batch expects as read (and fails whole); one before it is in the scan
+    const head = await this.head(k);
+    const found = await this.scan(k);
     const complete = new Map<number, Manifest>();
     for (const [id, f] of found) {
       const m = this.completeManifest(f);

@@ -107,6 +107,9 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
         expect(await kv.range('', '~')).toStrictEqual([['head', '1']]);
         await kv.batch([{ type: 'put', key: 'new', value: '1' }, { type: 'put', key: 'head', value: '2' }], new Map([['marker', undefined], ['head', '1']]));
         expect(await kv.range('', '~')).toStrictEqual([['head', '2'], ['new', '1']]);
+        // (a batch of no ops checks its expectations all the same)
+        await expect(kv.batch([], new Map([['head', '1']]))).rejects.toThrow(StoreError);
+        await kv.batch([], new Map([['head', '2']]));
       });
 
       it('many keys come back sorted', async () => {
