@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { openDefaultStore, StoreError } from '../src/index.js';
 import { indexedDbStore } from '../src/stores/indexedDb.js';
-import { storeConformance } from './support/storeConformance.js';
+import { storeConformance, writerCheckpoint } from './support/storeConformance.js';
 
 const run = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
 let n = 0;
@@ -92,15 +92,7 @@ describe('indexedDbStore in a browser', () => {
 
   it('two tabs (two connections) writing the same checkpoint of one job: one write is refused whole, and a restore reads one writer\'s state', async () => {
     const name = `tidewater-${run}-tabs`;
-    const cp = (id: number, tab: string, parent?: number) => ({
-      job: 'dash',
-      id,
-      ...(parent !== undefined ? { parent } : {}),
-      timestamp: 0,
-      savepoint: false,
-      sources: [tab],
-      operators: [{ operator: 'op', full: parent === undefined, maxParallelism: 128, entries: [{ keyGroup: 1, path: `from-${tab}`, value: JSON.stringify(tab) }] }],
-    });
+    const cp = writerCheckpoint;
     const [tabA, tabB] = [indexedDbStore(name), indexedDbStore(name)];
     await Promise.all([tabA.loadCheckpoint('dash', 'latest'), tabB.loadCheckpoint('dash', 'latest')]);
     const results = await Promise.allSettled([tabA.writeCheckpoint(cp(1, 'A')), tabB.writeCheckpoint(cp(1, 'B'))]);

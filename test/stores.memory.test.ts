@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkpointStore, memoryStore, StoreError, TidewaterError, type KeyValueBackend } from '../src/index.js';
 import { MemoryBackend } from '../src/stores/memory.js';
-import { storeConformance } from './support/storeConformance.js';
+import { storeConformance, writerCheckpoint } from './support/storeConformance.js';
 import { checksum } from '../src/stores/checksum.js';
 
 storeConformance('memoryStore', () => memoryStore());
@@ -61,15 +61,7 @@ describe('manifest formats', () => {
 });
 
 describe('two writers of one job on one backend (two tabs on one IndexedDB database)', () => {
-  const cp = (id: number, who: string, parent?: number) => ({
-    job: 'dash',
-    id,
-    ...(parent !== undefined ? { parent } : {}),
-    timestamp: 0,
-    savepoint: false,
-    sources: [who],
-    operators: [{ operator: 'op', full: parent === undefined, maxParallelism: 128, entries: [{ keyGroup: 1, path: `from-${who}-${id}`, value: JSON.stringify(who) }] }],
-  });
+  const cp = writerCheckpoint;
   /** Tab A prunes (abandoning what is above 1, as a job restored from 1 does) while tab B's write of 3 lands before A's read of `before`. */
   const race = async (before: 'head' | 'manifests') => {
     const shared = new MemoryBackend();

@@ -36,6 +36,20 @@ const cp = (job: string, id: number, operators: OperatorSnapshot[], extra: Parti
 });
 const entriesOf = (s: OperatorSnapshot | undefined): [string, string | undefined][] => (s?.entries ?? []).map((e) => [e.path, e.value]);
 /** The reason given for a checkpoint the store recorded as complete but of which no entry is left. */
+/**
+ * A checkpoint of job `dash` written by `writer` (a tab, a process): one entry `from-<writer>`, its sources `[writer]`
+ * — for tests of two writers of one job.
+ */
+export const writerCheckpoint = (id: number, writer: string, parent?: number): CheckpointWrite => ({
+  job: 'dash',
+  id,
+  ...(parent !== undefined ? { parent } : {}),
+  timestamp: 0,
+  savepoint: false,
+  sources: [writer],
+  operators: [{ operator: 'op', full: parent === undefined, maxParallelism: 128, entries: [{ keyGroup: 1, path: `from-${writer}`, value: JSON.stringify(writer) }] }],
+});
+
 export const VANISHED = 'vanished: the store recorded it as complete, but none of its entries are left (lost after it was written)';
 const flip = (s: string, at: number): string => s.slice(0, at) + (s[at] === 'x' ? 'y' : 'x') + s.slice(at + 1);
 
