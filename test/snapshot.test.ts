@@ -635,18 +635,17 @@ describe('append rows folded by mergeSnapshots', () => {
   it('patch rows set entries in place, insert new ones at the end and delete, by key as the map compares keys', () => {
     const mpath = '["s","m","map","","\\"a\\""]';
     const msnap = snapAt(mpath);
-    const mmerged = merged;
-    expect(mmerged(msnap(true, '[0,[["a",1],["b",2],["c",3]]]'), msnap(false, '[4,[["b",20],["d",4],["a"]]]'), msnap(false, '[4,[["c"],["c",30],["e"]]]'))).toStrictEqual([
+    expect(merged(msnap(true, '[0,[["a",1],["b",2],["c",3]]]'), msnap(false, '[4,[["b",20],["d",4],["a"]]]'), msnap(false, '[4,[["c"],["c",30],["e"]]]'))).toStrictEqual([
       '[0,[["b",20],["d",4],["c",30]]]',
     ]);
     // -0 and 0 are one key (as in the map), and so are equal composite keys
-    expect(mmerged(msnap(true, '[0,[[{"$n":"-0"},1],[[1,"x"],2]]]'), msnap(false, '[4,[[0,5],[[1,"x"]]]]'))).toStrictEqual(['[0,[[0,5]]]']);
+    expect(merged(msnap(true, '[0,[[{"$n":"-0"},1],[[1,"x"],2]]]'), msnap(false, '[4,[[0,5],[[1,"x"]]]]'))).toStrictEqual(['[0,[[0,5]]]']);
     // with TTL times, and (TTL changed across a restore) one with times and one without: merged without
-    expect(mmerged(msnap(true, '[1,[["a",1,10]]]'), msnap(false, '[5,[["a",2,20],["b",3,30]]]'))).toStrictEqual(['[1,[["a",2,20],["b",3,30]]]']);
-    expect(mmerged(msnap(true, '[1,[["a",1,10]]]'), msnap(false, '[4,[["b",3]]]'))).toStrictEqual(['[0,[["a",1],["b",3]]]']);
-    expect(mmerged(msnap(true, '[0,[["a",1]]]'), msnap(false, '[5,[["b",3,30]]]'))).toStrictEqual(['[0,[["a",1],["b",3]]]']);
+    expect(merged(msnap(true, '[1,[["a",1,10]]]'), msnap(false, '[5,[["a",2,20],["b",3,30]]]'))).toStrictEqual(['[1,[["a",2,20],["b",3,30]]]']);
+    expect(merged(msnap(true, '[1,[["a",1,10]]]'), msnap(false, '[4,[["b",3]]]'))).toStrictEqual(['[0,[["a",1],["b",3]]]']);
+    expect(merged(msnap(true, '[0,[["a",1]]]'), msnap(false, '[5,[["b",3,30]]]'))).toStrictEqual(['[0,[["a",1],["b",3]]]']);
     // every entry deleted: no entry
-    expect(mmerged(msnap(true, '[0,[["a",1]]]'), msnap(false, '[4,[["a"]]]'))).toStrictEqual([]);
+    expect(merged(msnap(true, '[0,[["a",1]]]'), msnap(false, '[4,[["a"]]]'))).toStrictEqual([]);
     expect(() => mergeSnapshots([msnap(true, undefined), msnap(false, '[4,[["a",1]]]')])).toThrow(`mergeSnapshots: operator op: the patch row of ${mpath} has no map before it in the chain (a checkpoint of the chain is missing)`);
   });
 
@@ -658,16 +657,15 @@ describe('append rows folded by mergeSnapshots', () => {
   it('blocks rows keep blocks by their index before the row and write the others whole; a bad item or no blocks before is refused', () => {
     const bpath = '["s","left","value","","\\"k\\""]';
     const bsnap = snapAt(bpath);
-    const bmerged = merged;
     // block 0 dropped, block 1 kept, block 2 changed, a block appended; then the first kept again and one inserted before
-    expect(bmerged(bsnap(true, '[0,[[1,["a"]],[2,["b"]],[3,["c"]]]]'), bsnap(false, '[7,[1,[3,["c","d"]],[4,["e"]]]]'), bsnap(false, '[7,[[2,["x"]],0,2]]'))).toStrictEqual([
+    expect(merged(bsnap(true, '[0,[[1,["a"]],[2,["b"]],[3,["c"]]]]'), bsnap(false, '[7,[1,[3,["c","d"]],[4,["e"]]]]'), bsnap(false, '[7,[[2,["x"]],0,2]]'))).toStrictEqual([
       '[0,[[2,["x"]],[2,["b"]],[4,["e"]]]]',
     ]);
-    expect(bmerged(bsnap(true, '[0,[[1,["a"]],[2,["b"]]]]'), bsnap(false, '[7,[1]]'))).toStrictEqual(['[0,[[2,["b"]]]]']);
+    expect(merged(bsnap(true, '[0,[[1,["a"]],[2,["b"]]]]'), bsnap(false, '[7,[1]]'))).toStrictEqual(['[0,[[2,["b"]]]]']);
     // a run: an index and −m, the m blocks after it (blocks 1 to 3 kept, block 0 gone, one appended; then 0, 2, 3)
     const four = bsnap(true, '[0,[[1,["a"]],[2,["b"]],[3,["c"]],[4,["d"]]]]');
-    expect(bmerged(four, bsnap(false, '[7,[1,-2,[5,["e"]]]]'))).toStrictEqual(['[0,[[2,["b"]],[3,["c"]],[4,["d"]],[5,["e"]]]]']);
-    expect(bmerged(four, bsnap(false, '[7,[1,-2,[5,["e"]]]]'), bsnap(false, '[7,[0,[9,["z"]],2,-1]]'))).toStrictEqual(['[0,[[2,["b"]],[9,["z"]],[4,["d"]],[5,["e"]]]]']);
+    expect(merged(four, bsnap(false, '[7,[1,-2,[5,["e"]]]]'))).toStrictEqual(['[0,[[2,["b"]],[3,["c"]],[4,["d"]],[5,["e"]]]]']);
+    expect(merged(four, bsnap(false, '[7,[1,-2,[5,["e"]]]]'), bsnap(false, '[7,[0,[9,["z"]],2,-1]]'))).toStrictEqual(['[0,[[2,["b"]],[9,["z"]],[4,["d"]],[5,["e"]]]]']);
     const refused = (row: string, what: string, blocks = 1): void => {
       expect(() => mergeSnapshots([blocks === 1 ? bsnap(true, '[0,[[1,["a"]]]]') : four, bsnap(false, row)])).toThrow(
         `mergeSnapshots: operator op: the blocks row of ${bpath} has ${what}, neither a block, nor the index of one of the ${blocks} blocks before it, nor a run of them after one`,

@@ -1,6 +1,6 @@
 import { Subject, type Observable, type Observer, type OperatorFunction } from 'rxjs';
 import type { OperatorSnapshot } from '../src/checkpoints/snapshot.js';
-import { PipelineRuntime, type StatefulOperatorInstance } from '../src/core/runtime.js';
+import { lackedOperatorsText, PipelineRuntime, sharedOperatorName, type StatefulOperatorInstance } from '../src/core/runtime.js';
 import { barrier, isOutputTag, record, watermark, type OutputTag, type StreamElement, type StreamRecord } from '../src/elements/index.js';
 import { ConfigurationError, describeValue } from '../src/errors/index.js';
 import { ManualScheduler } from './manualScheduler.js';
@@ -146,11 +146,9 @@ function checkedKey<K>(call: 'state' | 'timers', key: K): K {
  * pipeline lacks (unless `allowNonRestoredState`; merges' snapshots aside, which a job drops with a warning).
  */
 function checkOperators(instances: readonly StatefulOperatorInstance[], options: HarnessOptions): void {
-  const names = new Set<string>();
-  for (const i of instances) {
-    if (names.has(i.name)) throw new ConfigurationError('harness', i.name, `harness: two stateful operators are named '${i.name}'; give each a unique name (their state would mix in checkpoints).`);
-    names.add(i.name);
-  }
+  const shared = sharedOperatorName(instances);
+  if (shared !== undefined) throw new ConfigurationError('harness', shared.name, `harness: ${shared.text}`);
+  const names = new Set(instances.map((i) => i.name));
   if (options.restore === undefined || options.allowNonRestoredState === true) return;
   const unknown: string[] = [];
   for (const [name, chain] of options.restore.operators) {
@@ -161,7 +159,7 @@ function checkOperators(instances: readonly StatefulOperatorInstance[], options:
     throw new ConfigurationError(
       'harness',
       unknown,
-      `harness: the checkpoint holds state of operator(s) ${unknown.map((n) => `'${n}'`).join(', ')} that the pipeline lacks (it has: ${[...names].sort().map((n) => `'${n}'`).join(', ') || 'none'}). Name the operators as before (name: '…'), or pass allowNonRestoredState: true to drop that state.`,
+      `harness: the checkpoint ${lackedOperatorsText(unknown, names)}`,
     );
   }
 }

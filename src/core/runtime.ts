@@ -410,6 +410,37 @@ export class PipelineRuntime implements OperatorRuntime {
 }
 
 /**
+ * What a job and the harness check of the stateful operators a pipeline subscribed: the first name two of them share
+ * (their state would mix in a checkpoint, one snapshot per name), as the sentence their errors say. @internal
+ *
+ * @example
+ * ```ts
+ * sharedOperatorName(runtime.instances); // "two stateful operators are named 'c'; give each a unique name (…)"
+ * ```
+ */
+export function sharedOperatorName(instances: readonly StatefulOperatorInstance[]): { readonly name: string; readonly text: string } | undefined {
+  const names = new Set<string>();
+  for (const i of instances) {
+    if (names.has(i.name)) return { name: i.name, text: `two stateful operators are named '${i.name}'; give each a unique name (their state would mix in checkpoints).` };
+    names.add(i.name);
+  }
+  return undefined;
+}
+
+/**
+ * The sentence of a restore refused because the checkpoint holds state of operators the pipeline lacks (a job's and
+ * the harness's errors). @internal
+ *
+ * @example
+ * ```ts
+ * lackedOperatorsText(['before'], ['after']); // "holds state of operator(s) 'before' that the pipeline lacks (…)"
+ * ```
+ */
+export function lackedOperatorsText(unknown: readonly string[], names: Iterable<string>): string {
+  return `holds state of operator(s) ${unknown.map((n) => `'${n}'`).join(', ')} that the pipeline lacks (it has: ${[...names].sort().map((n) => `'${n}'`).join(', ') || 'none'}). Name the operators as before (name: '…'), or pass allowNonRestoredState: true to drop that state.`;
+}
+
+/**
  * The error for a stateful operator subscribed after a checkpointed pipeline started (see
  * {@link PipelineRuntimeOptions.checkpointed}). @internal
  */

@@ -1,7 +1,7 @@
 import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import { addRows, noRows, PackedSnapshot, rowSizeClass, takeLargestRows, type OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
-import { PipelineRuntime, type StatefulOperatorInstance } from '../core/runtime.js';
+import { lackedOperatorsText, PipelineRuntime, sharedOperatorName, type StatefulOperatorInstance } from '../core/runtime.js';
 import { isMaxParallelism } from '../keys/keyGroups.js';
 import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '../parallel/group.js';
 import { parallelOutputs } from '../parallel/parallel.js';
@@ -733,13 +733,9 @@ class JobRunner<T, R> {
 
   /** Every operator named in the checkpoint must be in the pipeline (unless allowNonRestoredState); names unique. */
   private checkOperators(loaded: LoadedCheckpoint | undefined): void {
-    const names = new Set<string>();
-    for (const i of this.instances) {
-      if (names.has(i.name)) {
-        throw new JobError(i.name, i.name, `runJob(${this.config.name}): two stateful operators are named '${i.name}'; give each a unique name (their state would mix in checkpoints).`);
-      }
-      names.add(i.name);
-    }
+    const shared = sharedOperatorName(this.instances);
+    if (shared !== undefined) throw new JobError(shared.name, shared.name, `runJob(${this.config.name}): ${shared.text}`);
+    const names = new Set(this.instances.map((i) => i.name));
     if (loaded === undefined || this.config.allowNonRestoredState === true) return;
     // the merges parallelism makes (of the job's copies, of a parallel pipeline's subtasks) come and go with it: a
     // checkpoint's that this run lacks are dropped (docs/SEMANTICS.md §2.6); the pipeline's own merges are said, not
@@ -775,7 +771,7 @@ class JobRunner<T, R> {
       throw new JobError(
         unknown[0] as string,
         unknown,
-        `runJob(${this.config.name}): checkpoint ${loaded.id} holds state of operator(s) ${unknown.map((n) => `'${n}'`).join(', ')} that the pipeline lacks (it has: ${[...names].sort().map((n) => `'${n}'`).join(', ') || 'none'}). Name the operators as before (name: '…'), or pass allowNonRestoredState: true to drop that state.`,
+        `runJob(${this.config.name}): checkpoint ${loaded.id} ${lackedOperatorsText(unknown, names)}`,
       );
     }
   }

@@ -5,6 +5,7 @@ import type { Source, SourceRead, SourceReader } from '../jobs/types.js';
 import { StatusWatermarkValve, valveStateFromJson, valveStateToJson } from '../partitioning/valve.js';
 import { openOrderedConsumer, type MessageQueue } from './consumer.js';
 import { JetStreamError } from './source.js';
+import { partitionsChanged } from './stages.js';
 
 /** What a checkpoint stores of the reader (JSON). */
 interface Position {
@@ -159,13 +160,7 @@ export function exchangeSource(options: {
         if (!Number.isSafeInteger(p.seq) || !Array.isArray(p.ended) || p.ended.length !== upstreamTasks) {
           throw new ConfigurationError(OP, offset, `${description}: checkpoint offset ${describeValue(offset)} is not this exchange reader's (of ${upstreamTasks} upstream tasks, one per ${upstreamPer === 'sources' ? 'source' : 'partition'}); restore the job with the ${upstreamPer} it was started with.`);
         }
-        if (p.tasks !== undefined && p.tasks !== tasks) {
-          throw new ConfigurationError(
-            OP,
-            tasks,
-            `${description}: its checkpoint is of a stage of ${p.tasks} tasks, and this job runs ${tasks} (partitions ${tasks}): partitions is fixed for the life of the job's state, as a key's state stays in the task of its key group. Restart the job with partitions: ${p.tasks}, or start it anew without its checkpoints (docs/NATS.md, "Rescaling").`,
-          );
-        }
+        if (p.tasks !== undefined && p.tasks !== tasks) throw partitionsChanged(description, `is of a stage of ${p.tasks} tasks`, p.tasks, tasks);
         start = p;
       }
       if (start.ended.every(Boolean)) return new ExchangeReader(description, upstreamTasks, tasks, start, undefined);

@@ -1,9 +1,9 @@
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ConfigurationError, TidewaterError } from '../errors/index.js';
+import { TidewaterError } from '../errors/index.js';
 import { parseSinkState } from '../jobs/sinks.js';
 import type { CommittedAhead, Sink, SinkContext, SinkWriter } from '../jobs/types.js';
 import { committedBeyond, HEADER_ROOM, newRun, timelineOf, TransactionPublisher, type SubjectBatch, type Timeline } from './publisher.js';
-import type { ExchangeEntry } from './stages.js';
+import { partitionsChanged, type ExchangeEntry } from './stages.js';
 
 /** A checkpoint's exchange messages: per downstream task, its messages (JSON arrays of entries). */
 interface Transaction {
@@ -46,13 +46,7 @@ export function exchangeSink(options: {
     const pending = o['pending'] as Transaction[];
     // the downstream tasks the state was made for (checkpoints written before it was kept: those of a transaction)
     const madeFor = typeof o['tasks'] === 'number' ? o['tasks'] : pending[0]?.parts.length;
-    if (madeFor !== undefined && madeFor !== tasks) {
-      throw new ConfigurationError(
-        OP,
-        tasks,
-        `${description}: its checkpoint sends to ${madeFor} tasks of the next stage, and this job runs ${tasks} (partitions ${tasks}): partitions is fixed for the life of the job's state, as a key's state stays in the task of its key group. Restart the job with partitions: ${madeFor}, or start it anew without its checkpoints (docs/NATS.md, "Rescaling").`,
-      );
-    }
+    if (madeFor !== undefined && madeFor !== tasks) throw partitionsChanged(description, `sends to ${madeFor} tasks of the next stage`, madeFor, tasks);
     return { pending, timeline: timelineOf(o) };
   };
   const batchOf = (t: Transaction, k: number): SubjectBatch => {

@@ -217,3 +217,21 @@ export function stageInput(
       return sub;
     });
 }
+
+/**
+ * The error of a task restored with other `partitions` than its checkpoint was taken with (docs/NATS.md,
+ * "Rescaling"): `what` says what the checkpoint holds (e.g. `is of a stage of 4 tasks`), `saved` the partitions it
+ * was taken with. Its exchange writer and reader both check. @internal
+ *
+ * @example
+ * ```ts
+ * throw partitionsChanged('exchange(j.1.0)', 'sends to 4 tasks of the next stage', 4, 2);
+ * ```
+ */
+export function partitionsChanged(description: string, what: string, saved: number, partitions: number): ConfigurationError {
+  return new ConfigurationError(
+    'exchange',
+    partitions,
+    `${description}: its checkpoint ${what}, and this job runs ${partitions} (partitions ${partitions}): partitions is fixed for the life of the job's state, as a key's state stays in the task of its key group. Restart the job with partitions: ${saved}, or start it anew without its checkpoints (docs/NATS.md, "Rescaling").`,
+  );
+}

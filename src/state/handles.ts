@@ -119,6 +119,24 @@ function writeValue(b: KeyedStateBackend, idx: number, ttl: Ttl | undefined, v: 
   b.wroteTtl();
 }
 
+/**
+ * The keys of a TTL'd map's entries expired at `now` before its first live entry, and whether it has one (the look
+ * stops there). @internal
+ *
+ * @example
+ * ```ts
+ * expiredFront(new Map([[1, { k: 1, v: 'a', t: 0 }], [2, { k: 2, v: 'b', t: 90 }]]), 100, 150); // { gone: [1], live: true }
+ * ```
+ */
+export function expiredFront(m: ReadonlyMap<KeyId, MapItem<unknown, unknown>>, ttlMs: number, now: number): { gone: KeyId[]; live: boolean } {
+  const gone: KeyId[] = [];
+  for (const [k, x] of m) {
+    if (x.t + ttlMs > now) return { gone, live: true };
+    gone.push(k);
+  }
+  return { gone, live: false };
+}
+
 /** Whether every item of a TTL'd list has expired (its newest first: items are stamped in order, but for a restore). */
 function allExpired(items: readonly TtlItem<unknown>[], ttl: Ttl, now: number): boolean {
   const last = items[items.length - 1];
@@ -359,11 +377,7 @@ class MapHandle<MK extends Key, MV> implements MapState<MK, MV> {
       // expired entries before the first live one are dropped on the way (each once: over a run these looks cost what
       // they dropped, not the map's size at each write)
       if (m !== undefined && !m.has(id)) {
-        const gone: KeyId[] = [];
-        for (const [k, x] of m) {
-          if (x.t + ttl.ms > item.t) break;
-          gone.push(k);
-        }
+        const { gone } = expiredFront(m, ttl.ms, item.t);
         if (gone.length > 0) {
           this.drop(m, gone);
           m = this.map();

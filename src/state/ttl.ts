@@ -3,7 +3,7 @@ import type { KeyId } from '../keys/keyId.js';
 import type { Namespace } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import type { StateDescriptor } from './descriptors.js';
-import { keepOnly, type MapItem, type TtlBox, type TtlItem } from './handles.js';
+import { expiredFront, keepOnly, type MapItem, type TtlBox, type TtlItem } from './handles.js';
 import { MapChanges, type EntryChange } from './tracking.js';
 
 /**
@@ -113,15 +113,7 @@ export class TtlCleanup {
       this.expire(i, id, '', now, true);
     } else if (d.kind === 'map') {
       const m = v as Map<KeyId, MapItem<Key, unknown>>;
-      const gone: KeyId[] = [];
-      let live = false;
-      for (const [k, x] of m) {
-        if (x.t + ttl.ms > now) {
-          live = true;
-          break;
-        }
-        gone.push(k);
-      }
+      const { gone, live } = expiredFront(m, ttl.ms, now);
       b.deleteMapEntriesAt(i, id, '', m, gone);
       if (live) return true;
     } else if ((v as TtlBox).t + ttl.ms <= now) b.removeAt(i, id, '');
