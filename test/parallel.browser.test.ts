@@ -190,6 +190,10 @@ describe('parallel in Web Workers (Chromium)', () => {
       expect(err, mode).toBeInstanceOf(SubtaskError);
       expect((err as Error).message, mode).toMatch(new RegExp(`^parallel: subtask [01] \\(worker module .*asyncFailing\\.ts\\?mode=${mode}\\) failed: RangeError: ${message}$`));
       expect(((err as Error).cause as Error).name, mode).toBe('RangeError');
+      // the same in the last batch, the input ending right after it: the subtask's completion waits a macrotask
+      const last: unknown = await lastValueFrom(from([1, 7].map((v) => record(v, v, v))).pipe(parallel(2, map((v: number) => v), { worker: module }))).catch((e: unknown) => e);
+      expect(last, `${mode}, last batch`).toBeInstanceOf(SubtaskError);
+      expect((last as Error).message, `${mode}, last batch`).toMatch(new RegExp(`failed: RangeError: ${message}$`));
     }
   });
 

@@ -247,6 +247,19 @@ describe('parallel in worker threads', () => {
     await expect(run).rejects.toThrow(/^parallel: subtask [01] \(worker module file:.*failing\.ts\) failed: UserFunctionError: map: user function threw on record value 13 @ 13 key 13: unlucky 13$/);
   });
 
+  it('a rejection nobody handled, or a throw in a timer, in the last batch before the input ends still fails the stream with SubtaskError', async () => {
+    for (const [mode, message] of [
+      ['rejection', 'an async step of record 7 failed'],
+      ['timer', 'a timer of record 7 failed'],
+    ] as const) {
+      const module = new URL(`${fixture('asyncFailing').href}?mode=${mode}`);
+      // (the input ends in the batch that holds 7: the subtask completes right after it)
+      const err: unknown = await lastValueFrom(from([1, 7].map((v) => record(v, v, v))).pipe(parallel(2, map((v: number) => v), { worker: module }), toArray())).catch((e: unknown) => e);
+      expect(err, mode).toBeInstanceOf(SubtaskError);
+      expect((err as Error).message, mode).toMatch(new RegExp(`^parallel: subtask [01] \\(worker module .*asyncFailing\\.ts\\?mode=${mode}\\) failed: RangeError: ${message}$`));
+    }
+  });
+
   it('a thread that exits, a module without a pipeline, and a keyBy inside a worker each fail the stream', async () => {
     const input = () => from([1, 7, 2].map((v) => record(v, v, v)));
     await expect(lastValueFrom(input().pipe(parallel(2, exiting, { worker: fixture('exiting') })))).rejects.toThrow(/parallel: subtask [01] .*failed: Error: the worker thread exited with code 3 before its input ended/);

@@ -179,7 +179,7 @@ class Subtask {
     }
     this.acks++;
     this.flush();
-    if (this.completed) this.finish();
+    if (this.completed) this.finishSoon();
   }
 
   private out(e: StreamElement<unknown, unknown>): void {
@@ -202,7 +202,7 @@ class Subtask {
     queueMicrotask(() => {
       this.flushScheduled = false;
       this.flush();
-      if (this.completed) this.finish();
+      if (this.completed) this.finishSoon();
     });
   }
 
@@ -247,6 +247,21 @@ class Subtask {
     this.completed = true;
     if (!this.handling) this.scheduleFlush();
   }
+
+  /**
+   * {@link finish}, a macrotask later: a rejection the last records left unhandled, or a throw in a timer they set for
+   * now, then reaches the operator first and fails the stream, instead of coming after the subtask completed (and
+   * being lost). Later work of theirs cannot fail a subtask that has completed.
+   */
+  private finishSoon(): void {
+    if (this.finishScheduled) return;
+    this.finishScheduled = true;
+    // (two: a browser queues its unhandled-rejection event as a task of its own, after the microtasks of the task the
+    // rejection happened in, where this first timer was set)
+    setTimeout(() => setTimeout(() => this.finish(), 0), 0);
+  }
+
+  private finishScheduled = false;
 
   /**
    * The pipeline completed and everything it emitted went out: its operators finished, and their finished snapshots
