@@ -1,7 +1,7 @@
 // broadcastProcess: docs/SEMANTICS.md §10.6 (and §10.1 for watermarks, barriers and end of input).
 import type { Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError, InvalidKeyError, mapState, MAX_WATERMARK, valueState, type Key, type StreamElement } from '../src/index.js';
+import { ConfigurationError, InvalidKeyError, listState, mapState, MAX_WATERMARK, valueState, type Key, type StreamElement } from '../src/index.js';
 import { broadcastProcess } from '../operators/index.js';
 import { rec, twoInputHarness, wm } from '../testing/index.js';
 
@@ -106,6 +106,37 @@ describe('broadcastProcess (docs/SEMANTICS.md §10.6)', () => {
     expect([h.state('cy', 'seen'), h.state('ann', 'seen')]).toStrictEqual([undefined, undefined]);
     h.record({ page: '/a' }, 5, 'ann');
     expect(h.records().at(-1)).toStrictEqual(rec('ann /a #1', 5, 'ann'));
+  });
+
+  it('applyToKeyedState: a key whose state is written again keeps its place — a list set anew as a value set, added to or a map entry set (and after a restore)', () => {
+    const kinds = { v: valueState<number>(), l: listState<number>(), m: mapState<string, number>() };
+    for (const write of ['v.set', 'l.set', 'l.add', 'l.addAll', 'm.set']) {
+      const h = twoInputHarness((b$: Observable<StreamElement<string, unknown>>) =>
+        broadcastProcess<string, string, string, string, typeof kinds, Record<string, never>>(b$, {
+          name: 'order',
+          state: kinds,
+          broadcastState: {},
+          onElement(n, ctx) {
+            if (write === 'v.set') ctx.state.v.set(Number(n));
+            else if (write === 'l.set') ctx.state.l.set([Number(n)]);
+            else if (write === 'l.add') ctx.state.l.add(Number(n));
+            else if (write === 'l.addAll') ctx.state.l.addAll([Number(n)]);
+            else ctx.state.m.set('k', Number(n));
+          },
+          onBroadcastElement(_b, ctx) {
+            const keys: Key[] = [];
+            ctx.applyToKeyedState((k) => keys.push(k));
+            ctx.emit(keys.join(','));
+          },
+        }),
+      );
+      h.record('1', 1, 'a').record('1', 2, 'b').record('2', 3, 'a');
+      h.push2(rec('go', 4));
+      expect(h.records().at(-1), write).toStrictEqual(rec('a,b', 4, undefined));
+      const restored = h.restore(h.snapshot());
+      restored.push2(rec('go', 5));
+      expect(restored.records().at(-1), `${write}, restored`).toStrictEqual(rec('a,b', 5, undefined));
+    }
   });
 
   it('applyToKeyedState with TTL\'d state: a key whose values all expired is not visited, and one set again after it expired comes last — at every cut of a restore as in the run that went on', () => {

@@ -1,6 +1,6 @@
 // runJob with named sources: one input stream per source, combined by the pipeline with mergeStreams
 // (docs/SEMANTICS.md §2.4): barriers into every input, exhausted sources complete their input, checkpoints per source.
-import { pipe, take } from 'rxjs';
+import { pipe, Subject, take } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   boundedOutOfOrderness,
@@ -8,6 +8,7 @@ import {
   count,
   fromArray,
   fromAsyncIterable,
+  fromObservable,
   JobError,
   memoryStore,
   MAX_WATERMARK,
@@ -271,6 +272,49 @@ describe('runJob with named sources', () => {
     expect(() => runJob(neither)).toThrow(ConfigurationError);
     expect(() => runJob(neither)).toThrow('runJob(neither): give source (one input stream) or sources (one named input stream each).');
     expect(() => runJob({ name: 'empty', sources: {}, pipeline: () => mergeStreams() })).toThrow('runJob(empty): give at least one source in sources: { name: source }.');
+  });
+});
+
+describe('fromObservable: values pushed as the job starts', () => {
+  it('takes the values a hot observable sends right after runJob returned (before the job opened it), with and without a journal, in order', async () => {
+    for (const journaled of [false, true]) {
+      const live = new Subject<number>();
+      const store = memoryStore();
+      const sink = toArray<number>();
+      const job = runJob({
+        name: 'early',
+        source: fromObservable(live, journaled ? { journal: store } : {}),
+        pipeline: pipe(map((v: number) => v * 10)),
+        sink,
+        ...(journaled ? { checkpoint: { intervalMs: 20, store } } : {}),
+      });
+      live.next(1); // synchronously after runJob returned
+      await Promise.resolve();
+      live.next(2);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      live.next(3);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      live.next(4);
+      live.complete();
+      await job.done;
+      expect(sink.values, journaled ? 'journaled' : 'live').toStrictEqual([10, 20, 30, 40]);
+    }
+  });
+
+  it('a job that fails before opening it lets the observable go (unsubscribed); one that runs unsubscribes it at its end', async () => {
+    const live = new Subject<number>();
+    const failing = runJob({ name: 'gone', source: fromObservable(live), pipeline: pipe(map((v: number) => v)), restore: 3, checkpoint: { intervalMs: 1000, store: memoryStore() } });
+    expect(live.observed).toBe(true);
+    live.next(1);
+    await expect(failing.done).rejects.toThrow(JobError);
+    expect(live.observed).toBe(false);
+    const sink = toArray<number>();
+    const running = runJob({ name: 'runs', source: fromObservable(live), pipeline: pipe(map((v: number) => v)), sink });
+    live.next(2);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(live.observed).toBe(true);
+    await running.stop();
+    expect([sink.values, live.observed]).toStrictEqual([[2], false]);
   });
 });
 

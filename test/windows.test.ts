@@ -7,6 +7,7 @@ import {
   count,
   countTrigger,
   endOfStreamTrigger,
+  eventTimeTrigger,
   globalWindows,
   neverTrigger,
   processingTimeTrigger,
@@ -15,6 +16,7 @@ import {
   slidingWindows,
   sum,
   tumblingWindows,
+  type Aggregator,
   type StreamElement,
   type Trigger,
   type StreamRecord,
@@ -440,6 +442,28 @@ describe('a trigger of your own whose kind says event-time', () => {
     expect((h.error as Error).message).toBe(
       "s: the aggregator's merge(a, b) returned b; sliding windows fold their slices' accumulators, which stay in state: merge may change and return a, and must neither change nor return b.",
     );
+  });
+
+  it("an aggregator whose result depends on arrival order: with orderSensitive, sliding windows and sessions give Flink's per-window (arrival order) result; without, sliding windows fold their slices in time order", () => {
+    // the value that arrived first
+    const first = (orderSensitive: boolean): Aggregator<E, { v: number }, number> => ({
+      create: () => ({ v: -1 }),
+      add: (a, e) => (a.v === -1 ? { v: e[1] } : a),
+      result: (a) => a.v,
+      merge: (a, b) => (a.v === -1 ? { v: b.v } : a),
+      ...(orderSensitive ? { orderSensitive: true } : {}),
+    });
+    // 7 at t = 7 arrives before 2 at t = 2: window [0, 10) holds both (slices [0, 5) and [5, 10))
+    const input: Step[] = [['k', 7, 7], ['k', 2, 2], 100];
+    const sliding = (agg: Aggregator<E, { v: number }, number>, trigger?: Trigger<E>) =>
+      lines(windowed(pipe(window<E, string>(slidingWindows(10, 5), trigger === undefined ? {} : { trigger }), aggregate(agg)), input));
+    const general = { ...eventTimeTrigger<E>() }; // (not the built-in by identity: the general operator)
+    expect(sliding(first(true))).toStrictEqual(['k [-5,5) 2 @4', 'k [0,10) 7 @9', 'k [5,15) 7 @14', 'W 100']);
+    expect(sliding(first(true))).toStrictEqual(sliding(first(true), general));
+    expect(sliding(first(false))).toStrictEqual(['k [-5,5) 2 @4', 'k [0,10) 2 @9', 'k [5,15) 7 @14', 'W 100']);
+    const sessions = (trigger?: Trigger<E>) =>
+      lines(windowed(pipe(window<E, string>(sessionWindows(10), trigger === undefined ? {} : { trigger }), aggregate(first(true))), [['k', 7, 7], ['k', 2, 2], ['k', 30, 30], 100]));
+    expect(sessions()).toStrictEqual(sessions({ ...eventTimeTrigger<E>() }));
   });
 
   it('a result that is none of the four (Flink\'s \'FIRE\', nothing) fails the stream naming the operator, the value and the four', () => {

@@ -269,6 +269,8 @@ class JobRunner<T, R> {
   private chainOverhead = 0;
   private prunesRead = 0;
   private stopRequest: { savepoint: boolean; drain: boolean; resolve: () => void; reject: (e: unknown) => void } | undefined;
+  /** What each source's `start` returned (see `Source.start`): called once the job closed its sources. */
+  private readonly releaseStarted: readonly ((() => void) | undefined)[];
 
   constructor(
     private readonly config: JobConfig<T, R> | SourcesJobConfig<NamedSources, R>,
@@ -350,9 +352,19 @@ class JobRunner<T, R> {
       metrics: () => this.metrics(),
       stop: (options) => this.stop(options?.savepoint === true, options?.drain === true),
     };
+    // sources of live values start taking them now: what comes before the job opens them is held (`Source.start`)
+    let startFailure: { readonly error: unknown } | undefined;
+    this.releaseStarted = this.sources.map((s, index) => {
+      try {
+        return startFailure === undefined ? s.start?.({ job: name, index }) : undefined;
+      } catch (error) {
+        startFailure = { error: this.componentError('source', this.sourceName(index), 'open', error) };
+        return undefined;
+      }
+    });
     // Start on the scheduler, so that subscribers of output$ / checkpoints$ attached right after runJob see everything.
     this.scheduler.schedule(() => {
-      this.start().catch((e: unknown) => this.fail(e));
+      (startFailure === undefined ? this.start() : Promise.reject(startFailure.error)).catch((e: unknown) => this.fail(e));
     });
   }
 
@@ -1507,6 +1519,8 @@ class JobRunner<T, R> {
     };
     for (const [i, writer] of this.writers.entries()) await close(() => this.guarded('sink', this.sinkName(i), phase, () => writer.close(completed)));
     for (const [i, r] of this.readers.entries()) await close(() => this.guarded('source', this.sourceName(i), 'close', () => r.close()));
+    // (what a source started taking for a reader never opened goes; a no-op for those opened)
+    for (const [i, release] of this.releaseStarted.entries()) if (release !== undefined) await close(async () => this.guarded('source', this.sourceName(i), 'close', release));
     if (first !== undefined) throw first.error;
   }
 

@@ -1,9 +1,9 @@
-import type { Observable, Subscription } from 'rxjs';
+import type { Observable, Observer, Subscription } from 'rxjs';
 import { isIndex } from '../checkpoints/snapshot.js';
 import { ConfigurationError, describeFailure, describeValue } from '../errors/index.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
 import type { StateStore } from '../stores/types.js';
-import type { Source, SourceContext, SourceRead, SourceReader } from './types.js';
+import type { Source, SourceContext, SourceRead, SourceReader, SourceStartContext } from './types.js';
 
 /**
  * Parses an offset the job stored: a non-negative integer (`unit`: what it counts, for the message); undefined → 0.
@@ -211,6 +211,51 @@ export interface FromObservableOptions {
   readonly name?: string;
 }
 
+/**
+ * A subscription taken as a job starts (`Source.start`), before the source's reader exists: what the observable sends
+ * meanwhile is held, in order, and handed to the reader's observer when it opens, then what comes after.
+ */
+class HeldSubscription<T> {
+  private held: ({ readonly value: T } | { readonly error: unknown } | 'complete')[] = [];
+  private observer: Observer<T> | undefined;
+  readonly subscription: Subscription;
+
+  constructor(source$: Observable<T>) {
+    this.subscription = source$.subscribe({
+      next: (value) => (this.observer === undefined ? void this.held.push({ value }) : this.observer.next(value)),
+      error: (error: unknown) => (this.observer === undefined ? void this.held.push({ error }) : this.observer.error(error)),
+      complete: () => (this.observer === undefined ? void this.held.push('complete') : this.observer.complete()),
+    });
+  }
+
+  /** Hands what was held, then what comes, to `observer`; the subscription (the reader unsubscribes it at close). */
+  hand(observer: Observer<T>): Subscription {
+    // (by index: what the observable sends while the held values are handed on, re-entrantly, is held after them)
+    for (let i = 0; i < this.held.length; i++) {
+      const h = this.held[i] as { readonly value: T } | { readonly error: unknown } | 'complete';
+      if (h === 'complete') observer.complete();
+      else if ('value' in h) observer.next(h.value);
+      else observer.error(h.error);
+    }
+    this.held = [];
+    this.observer = observer;
+    return this.subscription;
+  }
+}
+
+const startedKey = (context: SourceStartContext): string => `${context.index}\u0000${context.job}`;
+
+/** The subscription `start` took for this job and index, if any (taken: a later open subscribes anew). */
+function takeStarted<T>(started: Map<string, HeldSubscription<T>[]>, context: SourceContext): HeldSubscription<T> | undefined {
+  const key = startedKey(context);
+  const list = started.get(key);
+  if (list === undefined) return undefined;
+  const [first, ...rest] = list;
+  if (rest.length > 0) started.set(key, rest);
+  else started.delete(key);
+  return first;
+}
+
 /** What a journal deleted: the records before `before`, once checkpoint `checkpoint` covered them. */
 interface JournalMark {
   readonly checkpoint: number;
@@ -251,8 +296,21 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
   const description = 'fromObservable';
   const journal = options.journal;
   const journalName = (context: SourceContext): string => options.name ?? `${context.job}/source-${context.index}`;
+  /** Subscriptions taken as jobs started, by job and index, until their readers open. */
+  const started = new Map<string, HeldSubscription<T>[]>();
   return {
     description,
+    start(context) {
+      const key = startedKey(context);
+      const held = new HeldSubscription(source$);
+      started.set(key, [...(started.get(key) ?? []), held]);
+      return () => {
+        held.subscription.unsubscribe();
+        const left = (started.get(key) ?? []).filter((h) => h !== held);
+        if (left.length > 0) started.set(key, left);
+        else started.delete(key);
+      };
+    },
     async committedAhead(offset, context) {
       if (journal === undefined) return undefined;
       const name = journalName(context);
@@ -329,8 +387,8 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
           },
         );
       };
-      const sub: Subscription = source$.subscribe({
-        next: (v) => {
+      const observer = {
+        next: (v: T) => {
           if (journal === undefined) {
             ready.push(v);
             signal();
@@ -347,7 +405,9 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
           completed = true;
           signal();
         },
-      });
+      };
+      // (what came since the job started, first: see `start`)
+      const sub: Subscription = takeStarted(started, context)?.hand(observer) ?? source$.subscribe(observer);
       const take = (max: number): SourceRead<T> => {
         const values = ready.length <= max ? ready : ready.slice(0, max);
         ready = ready.length <= max ? [] : ready.slice(max);

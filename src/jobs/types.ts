@@ -109,7 +109,24 @@ export interface Source<T> {
    * checkpoint covered them), or undefined. A job refuses to start then, unless `discardCommitted`.
    */
   committedAhead?(offset: string | undefined, context: SourceContext): CommittedAhead | undefined | Promise<CommittedAhead | undefined>;
+  /**
+   * Called by `runJob` as it is called, before anything it awaits: a source of live values that cannot replay begins
+   * taking them here and holds them for the reader `open` makes for the same job and index, so that values pushed right
+   * after `runJob` returned are not lost (`fromObservable` does). Returns what lets them go if the job ends without
+   * opening the source (called once the job closed its sources; a no-op once `open` took them).
+   */
+  start?(context: SourceStartContext): () => void;
 }
+
+/**
+ * What {@link Source.start} is told: the job and the source's index in it (as `open` gets in its {@link SourceContext}).
+ *
+ * @example
+ * ```ts
+ * const release = source.start?.({ job: 'taps', index: 0 });
+ * ```
+ */
+export type SourceStartContext = Pick<SourceContext, 'job' | 'index'>;
 
 /**
  * Where a job's sink opens: whether output is transactional (the job checkpoints) and, after a restore, the sink

@@ -6,6 +6,11 @@ import { ConfigurationError, describeValue } from '../errors/index.js';
  * accumulators (needed when session windows merge, and for sliding windows folded from slices): it may change and
  * return `a`, and must neither change nor return `b`. Used by `aggregatingState` and the `aggregate` window function.
  *
+ * Sliding windows fold a window from its slices (one accumulator per key and slice), in time order, and sessions
+ * merge in time order: with a `merge`, the result must not depend on the order the elements arrived in — or set
+ * `orderSensitive: true` (a first- or last-arrived value, a list in arrival order, as `collect()` and `topN` do), and
+ * each window keeps its own accumulator, its elements added as they arrive, as in Flink (docs/SEMANTICS.md §4).
+ *
  * @example
  * ```ts
  * const average: Aggregator<number, { sum: number; n: number }, number> = {
@@ -21,6 +26,12 @@ export interface Aggregator<T, A, R> {
   add(acc: A, value: T): A;
   result(acc: A): R;
   merge?(a: A, b: A): A;
+  /**
+   * Whether `result` depends on the order elements were added in (default false). True: sliding and session windows
+   * keep an accumulator per window, added to in arrival order, instead of folding per-slice accumulators in time
+   * order — Flink's results for such an aggregator.
+   */
+  readonly orderSensitive?: boolean;
 }
 
 /**

@@ -253,12 +253,7 @@ class ListHandle<T> implements ListState<T> {
   }
   addAll(values: Iterable<T>): void {
     const b = this.b;
-    const fresh: unknown[] = [];
-    if (this.ttl === undefined) for (const v of values) fresh.push(v);
-    else {
-      const t = b.now();
-      for (const v of values) fresh.push({ v, t });
-    }
+    const fresh = this.itemsOf(values);
     if (fresh.length === 0) return;
     const cur = this.current();
     if (cur === undefined) b.put(this.idx, fresh);
@@ -280,9 +275,28 @@ class ListHandle<T> implements ListState<T> {
     b.remove(this.idx);
     return undefined;
   }
+  /** The items to store for `values` (with TTL, each stamped now). */
+  private itemsOf(values: Iterable<T>): unknown[] {
+    const items: unknown[] = [];
+    if (this.ttl === undefined) for (const v of values) items.push(v);
+    else {
+      const t = this.b.now();
+      for (const v of values) items.push({ v, t });
+    }
+    return items;
+  }
   set(values: Iterable<T>): void {
-    this.b.remove(this.idx);
-    this.addAll(values);
+    const fresh = this.itemsOf(values);
+    if (fresh.length === 0) {
+      this.b.remove(this.idx);
+      return;
+    }
+    // a key's list replaced in place keeps the key's place in the column, as a value's set does (the order
+    // `applyToKeyedState` visits, docs/SEMANTICS.md §10.6); with TTL, one whose items all expired goes first: the new
+    // list is a new entry, as `add` makes it
+    this.current();
+    this.b.put(this.idx, fresh);
+    if (this.ttl !== undefined) this.b.wroteTtl();
   }
   clear(): void {
     this.b.remove(this.idx);

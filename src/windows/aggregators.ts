@@ -1,6 +1,6 @@
 import { ConfigurationError, TidewaterError, describeValue } from '../errors/index.js';
 import type { Aggregator } from '../state/descriptors.js';
-import { addMerge, ORDER_SENSITIVE } from './types.js';
+import { addMerge } from './types.js';
 
 function numberOf<T>(op: string, of: ((v: T) => number) | undefined, v: T): number {
   const x = of === undefined ? v : of(v);
@@ -16,7 +16,7 @@ function numberOf<T>(op: string, of: ((v: T) => number) | undefined, v: T): numb
 }
 
 function orderSensitive<T, A, R>(a: Aggregator<T, A, R>): Aggregator<T, A, R> {
-  return Object.assign(a, { [ORDER_SENSITIVE]: true });
+  return { ...a, orderSensitive: true };
 }
 
 /**

@@ -16,7 +16,7 @@ import type { Timer } from '../timers/queue.js';
 import { isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
 import type { WindowAssigner } from './assigners.js';
 import { isEventTimeTrigger, type Trigger } from './triggers.js';
-import { ORDER_SENSITIVE, type TimeWindow, type WindowResult } from './types.js';
+import { type TimeWindow, type WindowResult } from './types.js';
 import { DueQueue } from './sessionDueQueue.js';
 import { entriesOf, type PersistedMergingSet } from './mergingWindowSet.js';
 import {
@@ -193,7 +193,7 @@ export function takesSessions<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>
   if (a.kind !== 'session' || !a.isEventTime || a.gap === undefined || lateness !== 0) return false;
   if (!isEventTimeTrigger(trigger as Trigger<unknown>) || fn.kind === 'reduce') return false;
   const agg = fn.aggregator;
-  return agg?.merge !== undefined && (agg as { [ORDER_SENSITIVE]?: boolean })[ORDER_SENSITIVE] !== true;
+  return agg?.merge !== undefined && agg.orderSensitive !== true;
 }
 
 /**

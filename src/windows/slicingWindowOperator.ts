@@ -19,7 +19,7 @@ import { isTimestamp, MAX_OPERATOR_TIMESTAMP } from '../time/timestamps.js';
 import type { WindowAssigner } from './assigners.js';
 import { isEventTimeTrigger, isProcessingTimeTrigger, type Trigger } from './triggers.js';
 import { SliceOrder } from './sliceOrder.js';
-import { addMerge, ORDER_SENSITIVE, type TimeWindow, type WindowResult } from './types.js';
+import { addMerge, type TimeWindow, type WindowResult } from './types.js';
 import { contentsAppend } from './aggregators.js';
 import {
   cleanedThroughOf,
@@ -132,9 +132,9 @@ export function sliceGridOf<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>, 
   const offset = a.offset ?? 0;
   if (!Number.isSafeInteger(size) || !Number.isSafeInteger(slide) || !Number.isSafeInteger(offset)) return undefined;
   if (slide < size) {
-    // overlapping windows share slices: the aggregator must merge, and element order must not matter
+    // overlapping windows share slices: the aggregator must merge, and element order must not matter (`orderSensitive`)
     const agg = fn.kind === 'reduce' ? undefined : fn.aggregator;
-    if (agg?.merge === undefined || (agg as { [ORDER_SENSITIVE]?: boolean })[ORDER_SENSITIVE] === true) return undefined;
+    if (agg?.merge === undefined || agg.orderSensitive === true) return undefined;
   } else if (slide > size) return undefined;
   const sliceSize = gcd(size, slide);
   return { sliceSize, slicesPerSlide: slide / sliceSize, slicesPerWindow: size / sliceSize, offset };

@@ -56,9 +56,6 @@ export function maxTimestamp(w: TimeWindow): number {
   return w.end === Infinity ? Infinity : w.end - 1;
 }
 
-/** Marks built-in aggregators whose result depends on element order (no pane pre-aggregation for them). @internal */
-export const ORDER_SENSITIVE: unique symbol = Symbol('order-sensitive');
-
 /**
  * The merge of the built-in `count()` and `sum()`: numeric addition. The slicing path folds windows of an aggregator
  * whose `merge` is this very function with `+` instead of a call per slice. @internal
