@@ -4,7 +4,7 @@ import { InvalidTimestampError } from '../errors/index.js';
  * The largest timestamp tidewater accepts: 8.64e15 ms after the epoch (year 275760), the end of the range of
  * `Date`. Inside ±MAX_TIMESTAMP every timestamp with whole milliseconds is exact, and so is window arithmetic on it
  * (window starts, ends, `end - 1`, panes): window sizes, slides and gaps are at most {@link MAX_WINDOW_SIZE}, so
- * every window end stays below 2^53 (docs/SEMANTICS.md §1). A finite timestamp beyond it — typically nanoseconds or
+ * every window end stays below 2^53 (docs/SEMANTICS.md §2.8). A finite timestamp beyond it — typically nanoseconds or
  * microseconds taken for milliseconds — is rejected with `InvalidTimestampError` where it enters (`eventTime`,
  * `ingestionTime`, `record`, a window assigner, `ctx.emit`, timers). `MAX_WATERMARK` (Infinity) is no timestamp of
  * this range: it stays the end of event time.

@@ -274,7 +274,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   // watermark; an element accepted by no window and late itself goes to the late output; a window at or below the
   // watermark fires at once when an element joins it (windows in descending start order), the others when the
   // watermark reaches their end, in ascending end order. Keys firing one window (Flink leaves their order open, see
-  // docs/SEMANTICS.md §3.5) do so in the order of their first elements in the window's slices: slice by slice from
+  // docs/SEMANTICS.md §3.12) do so in the order of their first elements in the window's slices: slice by slice from
   // the oldest, within a slice by first element (tumbling: the order of the keys' first elements in the window, as
   // the general operator's timers).
 
