@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import type { StreamElement } from '../src/elements/index.js';
 import { timestampChain } from './recordChain.js';
-import { monotonousTimestamps, type WatermarkStrategy } from '../src/time/strategies.js';
+import { checkStrategy, monotonousTimestamps, type WatermarkStrategy } from '../src/time/strategies.js';
 
 /**
  * Stamps each value (or record) with the scheduler clock at arrival (`strategy.scheduler`, default `asyncScheduler`)
@@ -21,5 +21,6 @@ import { monotonousTimestamps, type WatermarkStrategy } from '../src/time/strate
 export function ingestionTime<T, K = undefined>(
   strategy: WatermarkStrategy<NoInfer<T>> = monotonousTimestamps(),
 ): OperatorFunction<T | StreamElement<T, K>, StreamElement<T, K>> {
+  checkStrategy('ingestionTime', strategy);
   return timestampChain<T, K>({ name: 'ingestionTime', timestampOf: undefined, strategy });
 }

@@ -350,3 +350,36 @@ describe('eventTime: errors', () => {
     expect(src.observed).toBe(false);
   });
 });
+
+describe('eventTime / ingestionTime: what is not a timestamp function or a strategy, refused where given', () => {
+  it('a timestampOf that is no function (left out, it would stamp with the clock), a strategy not called or not a strategy, bad options and schedulers', () => {
+    const refused = (f: () => unknown, message: string): void => {
+      expect(f).toThrow(ConfigurationError);
+      expect(f).toThrow(message);
+    };
+    refused(() => eventTime(undefined as unknown as typeof at), 'eventTime: timestampOf undefined is not a function; give eventTime((v) => v.timestamp, strategy), or ingestionTime() to stamp records with the clock.');
+    refused(() => eventTime(at, boundedOutOfOrderness as never), 'eventTime: the strategy is the function boundedOutOfOrderness, not a watermark strategy; call it, e.g. boundedOutOfOrderness(5_000).');
+    refused(() => ingestionTime(monotonousTimestamps as never), 'ingestionTime: the strategy is the function monotonousTimestamps, not a watermark strategy; call it, e.g. monotonousTimestamps().');
+    refused(
+      () => eventTime(at, {} as never),
+      'eventTime: {} is not a watermark strategy (it has no createGenerator); give boundedOutOfOrderness(ms), monotonousTimestamps(), punctuated(fn) or noWatermarks(), or leave it out.',
+    );
+    refused(() => eventTime(at, { ...monotonousTimestamps(), interval: -1 }), "eventTime: the strategy's interval -1 must be a number of ms from 0 to 2147483647.");
+    refused(
+      () => boundedOutOfOrderness(0, { intervall: 0 } as never),
+      'boundedOutOfOrderness: options have no "intervall" — did you mean "interval"?; the ones there are: idleTimeout, interval, scheduler.',
+    );
+    refused(
+      () => monotonousTimestamps({ IdleTimeOut: 5 } as never),
+      'monotonousTimestamps: options have no "IdleTimeOut" — did you mean "idleTimeout"?; the ones there are: idleTimeout, interval, scheduler.',
+    );
+    refused(() => monotonousWith('x'), 'monotonousTimestamps: options "x" must be an object: { idleTimeout, interval, scheduler }, each optional unless said.');
+    refused(
+      () => boundedOutOfOrderness(0, { scheduler: {} as never }),
+      'boundedOutOfOrderness: scheduler {} is not an RxJS scheduler (with now() and schedule()); give one, e.g. asyncScheduler, a TestScheduler, or leave it out.',
+    );
+    refused(() => punctuated(5 as never), 'punctuated: watermarkOf 5 is not a function; give punctuated((value, timestamp) => watermark or undefined).');
+  });
+});
+
+const monotonousWith = (options: unknown) => monotonousTimestamps(options as never);

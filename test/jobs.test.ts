@@ -16,11 +16,12 @@ import {
   tumblingWindows,
   UserFunctionError,
   valueState,
+  type JobConfig,
   type StateStore,
   type StreamElement,
   type WindowResult,
 } from '../src/index.js';
-import { aggregate, eventTime, filter, keyBy, map, process, window } from '../operators/index.js';
+import { aggregate, eventTime, filter, keyBy, map, process, values, window } from '../operators/index.js';
 
 interface Click {
   readonly user: string;
@@ -251,6 +252,34 @@ describe('runJob without checkpoints', () => {
     const job = runJob({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)) });
     await expect(job.triggerCheckpoint()).rejects.toThrow('runJob(j): triggerCheckpoint needs checkpoint: { intervalMs, store }.');
     await job.done;
+  });
+
+  it('refuses what is no source or no pipeline where it is given, and fails a job whose pipeline emits plain values (not silently finishing with nothing)', async () => {
+    const remedy = 'give one, e.g. fromArray(values), fromIterable(() => values), fromAsyncIterable(() => it), fromObservable(obs$) or fromNdjsonFile(path).';
+    const as = (config: unknown) => config as JobConfig<number, number>;
+    expect(() => runJob(as({ name: 'j', source: [1, 2], pipeline: pipe(map((x: number) => x)) }))).toThrow(
+      `runJob(j): source is an array, taken as a list of sources, and its item 0 1 is not one; for an array of values give fromArray(values), else ${remedy}`,
+    );
+    expect(() => runJob(as({ name: 'j', source: new Subject<number>(), pipeline: pipe(map((x: number) => x)) }))).toThrow(
+      'runJob(j): source is an Observable, not a source; give fromObservable(obs$) (with a journal, fromObservable(obs$, { journal: store }), it is exactly-once).',
+    );
+    expect(() => runJob(as({ name: 'j', sources: { clicks: 'clicks.ndjson' }, pipeline: () => new Subject() }))).toThrow(`runJob(j): sources.clicks "clicks.ndjson" is not a source; ${remedy}`);
+    for (const [pipeline, shown] of [[undefined, 'undefined'], [5, '5']] as const) {
+      expect(() => runJob(as({ name: 'j', source: fromArray([1]), pipeline }))).toThrow(ConfigurationError);
+      expect(() => runJob(as({ name: 'j', source: fromArray([1]), pipeline }))).toThrow(
+        `runJob(j): pipeline ${shown} is not a function; give the operators from the source's records to the sink's, e.g. pipeline: pipe(eventTime((v) => v.at), keyBy((v) => v.user), …).`,
+      );
+    }
+    await expect(runJob(as({ name: 'j', source: fromArray([1]), pipeline: () => [1] })).done).rejects.toThrow(
+      "runJob(j): the pipeline returned [1], not an Observable; return the stream it makes, e.g. pipeline: (input) => input.pipe(eventTime((v) => v.at), …).",
+    );
+    const sink = toArray<number>();
+    const plain = runJob({ name: 'plain', source: fromArray([1, 2]), pipeline: pipe(map((x: number) => x), values()) as unknown as JobConfig<number, number>['pipeline'], sink });
+    await expect(plain.done).rejects.toThrow(ConfigurationError);
+    await expect(plain.done).rejects.toThrow(
+      "runJob(plain): the pipeline emitted 1, which is not a stream element: a job's pipeline ends in records, and the sink gets their values (values() is for a plain subscriber: leave it out; a plain RxJS operator such as map from 'rxjs' sees elements, not values: use tidewater's map).",
+    );
+    expect(sink.values).toStrictEqual([]);
   });
 
   it('a pipeline that uses its input stream twice (two branches merged): each branch gets every element, and the job ends', async () => {

@@ -1,4 +1,4 @@
-import { asyncScheduler, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import { asyncScheduler, isObservable, Observable, Subject, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import { addRows, noRows, PackedSnapshot, rowSizeClass, takeLargestRows, type OperatorSnapshot } from '../checkpoints/snapshot.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
 import { lackedOperatorsText, PipelineRuntime, sharedOperatorName, type StatefulOperatorInstance } from '../core/runtime.js';
@@ -158,6 +158,12 @@ export function runJobWith<T, R>(config: JobConfig<T, R>, internals: JobInternal
   return new JobRunner<T, R>(config, internals).job;
 }
 
+/** A pipeline's output, checked to be an Observable (else a ConfigurationError naming the job). */
+function checkedOutput<R>(job: string, output: unknown): Observable<StreamElement<R>> {
+  if (isObservable(output)) return output as Observable<StreamElement<R>>;
+  throw new ConfigurationError('runJob', output, `runJob(${job}): the pipeline returned ${describeValue(output)}, not an Observable; return the stream it makes, e.g. pipeline: (input) => input.pipe(eventTime((v) => v.at), …).`);
+}
+
 /**
  * A source's value as the element the pipeline gets: a stream element as it is, else an unkeyed record stamped `now`
  * (`clockOk`: `now` already checked, for the batch; else `record()` checks it and throws).
@@ -297,6 +303,25 @@ class JobRunner<T, R> {
     if (typeof name !== 'string' || name === '') throw new ConfigurationError('runJob', name, `runJob: name ${describeValue(name)} must be a non-empty string (it names the job's checkpoints).`);
     if (named === undefined && config.source === undefined) throw new ConfigurationError('runJob', undefined, `runJob(${name}): give source (one input stream) or sources (one named input stream each).`);
     if (this.sources.length === 0) throw new ConfigurationError('runJob', config.source ?? named, `runJob(${name}): give at least one source${named === undefined ? '' : ' in sources: { name: source }'}.`);
+    for (const [i, s] of this.sources.entries()) {
+      if (typeof s !== 'object' || s === null || typeof (s as Partial<Source<T>>).open !== 'function') {
+        const remedy = 'give one, e.g. fromArray(values), fromIterable(() => values), fromAsyncIterable(() => it), fromObservable(obs$) or fromNdjsonFile(path)';
+        throw new ConfigurationError(
+          'runJob',
+          s,
+          isObservable(s)
+            ? `runJob(${name}): ${this.sourceNames !== undefined ? `sources.${this.sourceNames[i] as string}` : Array.isArray(config.source) ? `source item ${i}` : 'source'} is an Observable, not a source; give fromObservable(obs$) (with a journal, fromObservable(obs$, { journal: store }), it is exactly-once).`
+            : this.sourceNames !== undefined
+            ? `runJob(${name}): sources.${this.sourceNames[i] as string} ${describeValue(s)} is not a source; ${remedy}.`
+            : Array.isArray(config.source)
+              ? `runJob(${name}): source is an array, taken as a list of sources, and its item ${i} ${describeValue(s)} is not one; for an array of values give fromArray(values), else ${remedy}.`
+              : `runJob(${name}): source ${describeValue(s)} is not a source; ${remedy}.`,
+        );
+      }
+    }
+    if (typeof config.pipeline !== 'function') {
+      throw new ConfigurationError('runJob', config.pipeline, `runJob(${name}): pipeline ${describeValue(config.pipeline)} is not a function; give the operators from the source's records to the sink's, e.g. pipeline: pipe(eventTime((v) => v.at), keyBy((v) => v.user), …).`);
+    }
     const cp = config.checkpoint;
     if (cp !== undefined) {
       const store: unknown = cp.store;
@@ -517,14 +542,14 @@ class JobRunner<T, R> {
     };
     let output$: Observable<StreamElement<R>>;
     if (this.copies === 1) {
-      output$ = build(0);
+      output$ = checkedOutput(name, build(0));
     } else {
       // docs/ARCHITECTURE.md, "Parallel subtasks": one pipeline per copy, keyBy exchanges, outputs merged
       const group = new ParallelGroup(runtime, { n: this.copies, owners: this.parallelism, maxParallelism: this.maxParallelism, byKeyGroup: true, partitioner: "'hash'", dealtInputs: true, name: 'runJob' });
       const runtimes = group.runtimes();
       output$ = parallelOutputs(
         group,
-        runtimes.map((_, i) => build(i)),
+        runtimes.map((_, i) => checkedOutput(name, build(i))),
         runtimes,
       ) as Observable<StreamElement<R>>;
     }
@@ -1004,6 +1029,15 @@ class JobRunner<T, R> {
   // ---- the sink -----------------------------------------------------------------------------------------------------
 
   private atSink(e: StreamElement<R>): void {
+    // (null and plain values too: checked here, at the end of the kinds, not for every record)
+    const kind = (e as { readonly kind?: unknown } | null | undefined)?.kind;
+    if (kind !== 'record' && kind !== 'side' && kind !== 'barrier' && kind !== 'watermark' && kind !== 'status') {
+      throw new ConfigurationError(
+        'runJob',
+        e,
+        `runJob(${this.config.name}): the pipeline emitted ${describeValue(e)}, which is not a stream element: a job's pipeline ends in records, and the sink gets their values (values() is for a plain subscriber: leave it out; a plain RxJS operator such as map from 'rxjs' sees elements, not values: use tidewater's map).`,
+      );
+    }
     if (e.kind === 'record') {
       this.recordsOut++;
       const w = this.writer;

@@ -1,5 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import { ConfigurationError, describeValue } from '../errors/index.js';
+import { checkOptionKeys } from '../errors/options.js';
 import { checkTimestamp, isTimestamp, MAX_SCHEDULE_DELAY } from './timestamps.js';
 
 /**
@@ -105,7 +106,11 @@ export interface WatermarkStrategyOptions {
 /** Flink's default `pipeline.auto-watermark-interval`. */
 const DEFAULT_INTERVAL = 200;
 
+const STRATEGY_OPTIONS = ['idleTimeout', 'interval', 'scheduler'] as const satisfies readonly (keyof WatermarkStrategyOptions)[];
+
 function checkOptions(op: string, opts: WatermarkStrategyOptions, defaultInterval: number): { interval: number; idleTimeout: number | undefined } {
+  checkOptionKeys(op, 'options', opts, STRATEGY_OPTIONS);
+  if (opts.scheduler !== undefined) checkScheduler(op, opts.scheduler);
   const interval = opts.interval ?? defaultInterval;
   if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0 || interval > MAX_SCHEDULE_DELAY) {
     throw new ConfigurationError(
@@ -202,6 +207,9 @@ export function punctuated<T>(
   opts: WatermarkStrategyOptions = {},
 ): WatermarkStrategy<T> {
   const op = 'punctuated';
+  if (typeof watermarkOf !== 'function') {
+    throw new ConfigurationError(op, watermarkOf, `${op}: watermarkOf ${describeValue(watermarkOf)} is not a function; give punctuated((value, timestamp) => watermark or undefined).`);
+  }
   const checked = checkOptions(op, opts, opts.idleTimeout !== undefined ? DEFAULT_INTERVAL : 0);
   return strategy(opts, checked, ({ scheduler, operator }) =>
     withIdleness<T>(
@@ -278,4 +286,51 @@ function withIdleness<T>(inner: WatermarkGenerator<T>, timeout: number | undefin
       }
     },
   };
+}
+
+/** Refuses a scheduler without `now()` and `schedule()` (as an RxJS `SchedulerLike` has). */
+function checkScheduler(op: string, scheduler: unknown): void {
+  const s = scheduler as Partial<SchedulerLike> | null;
+  if (typeof s !== 'object' || s === null || typeof s.now !== 'function' || typeof s.schedule !== 'function') {
+    throw new ConfigurationError(op, scheduler, `${op}: scheduler ${describeValue(scheduler)} is not an RxJS scheduler (with now() and schedule()); give one, e.g. asyncScheduler, a TestScheduler, or leave it out.`);
+  }
+}
+
+/**
+ * Refuses what is not a watermark strategy where `eventTime` / `ingestionTime` take it (`op`): a strategy factory not
+ * called (`boundedOutOfOrderness` for `boundedOutOfOrderness(5_000)`), an object without `createGenerator`, a bad
+ * `interval`, `idleTimeout` or `scheduler` of a strategy made by hand.
+ *
+ * @example
+ * ```ts
+ * checkStrategy('eventTime', boundedOutOfOrderness(5_000)); // passes
+ * checkStrategy('eventTime', boundedOutOfOrderness); // throws: call it, e.g. boundedOutOfOrderness(5_000)
+ * ```
+ * @internal
+ */
+export function checkStrategy(op: string, strategy: unknown): void {
+  if (typeof strategy === 'function') {
+    const name = (strategy as { name?: string }).name;
+    throw new ConfigurationError(
+      op,
+      strategy,
+      `${op}: the strategy is the function ${name || 'given'}, not a watermark strategy; call it, e.g. ${name === 'boundedOutOfOrderness' ? 'boundedOutOfOrderness(5_000)' : `${name || 'monotonousTimestamps'}()`}.`,
+    );
+  }
+  const s = strategy as Partial<WatermarkStrategy> | null;
+  if (typeof s !== 'object' || s === null || typeof s.createGenerator !== 'function') {
+    throw new ConfigurationError(
+      op,
+      strategy,
+      `${op}: ${describeValue(strategy)} is not a watermark strategy (it has no createGenerator); give boundedOutOfOrderness(ms), monotonousTimestamps(), punctuated(fn) or noWatermarks(), or leave it out.`,
+    );
+  }
+  const { interval, idleTimeout } = s;
+  if (typeof interval !== 'number' || !(interval >= 0 && interval <= MAX_SCHEDULE_DELAY)) {
+    throw new ConfigurationError(op, interval, `${op}: the strategy's interval ${describeValue(interval)} must be a number of ms from 0 to ${MAX_SCHEDULE_DELAY}.`);
+  }
+  if (idleTimeout !== undefined && !(typeof idleTimeout === 'number' && idleTimeout > 0 && Number.isFinite(idleTimeout))) {
+    throw new ConfigurationError(op, idleTimeout, `${op}: the strategy's idleTimeout ${describeValue(idleTimeout)} must be a finite number of ms > 0, or undefined.`);
+  }
+  if (s.scheduler !== undefined) checkScheduler(op, s.scheduler);
 }

@@ -1,0 +1,60 @@
+// Checks of the option objects users pass (docs/ARCHITECTURE.md, "Map of the modules"): an option the type checker did
+// not catch — plain JavaScript, or an object built elsewhere — is refused where it is given, naming it, not ignored.
+import { ConfigurationError, describeValue } from './index.js';
+
+/**
+ * Refuses `options` when it is not a plain object, or when it has a key none of `known` — a misspelt option would
+ * otherwise be ignored silently (`{ intervall: 0 }` keeping the default interval). The error names `who` (the
+ * operator, or `runJob(name)`), `what` the object is, the key, the nearest known option and all of them.
+ * `undefined` passes (no options).
+ *
+ * @example
+ * ```ts
+ * checkOptionKeys('boundedOutOfOrderness', 'options', { intervall: 0 }, ['idleTimeout', 'interval', 'scheduler']);
+ * // throws ConfigurationError: boundedOutOfOrderness: options have no "intervall" — did you mean "interval"? …
+ * ```
+ * @internal
+ */
+export function checkOptionKeys(who: string, what: string, options: unknown, known: readonly string[], operator = who): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ConfigurationError(operator, options, `${who}: ${what} ${describeValue(options)} must be an object: { ${known.join(', ')} }, each optional unless said.`);
+  }
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = nearestName(key, known);
+    throw new ConfigurationError(
+      operator,
+      key,
+      `${who}: ${what} have no ${JSON.stringify(key)}${near === undefined ? '' : ` — did you mean ${JSON.stringify(near)}?`}; the ones there are: ${known.join(', ')}.`,
+    );
+  }
+}
+
+/** The name of `names` nearest to `name` (the same but for case, or at most two edits away), if any. */
+function nearestName(name: string, names: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const n of names) {
+    const d = n.toLowerCase() === lower ? 0 : editDistance(lower, n.toLowerCase());
+    if (d < bestDistance) {
+      best = n;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance (short names: the plain quadratic table). */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min((previous[j] as number) + 1, (row[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length] as number;
+}
