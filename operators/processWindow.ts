@@ -4,6 +4,7 @@ import type { Aggregator } from '../src/state/descriptors.js';
 import type { WindowContext, WindowResult } from '../src/windows/types.js';
 import type { Windowed } from './window.js';
 import { windowFunction } from './windowFunction.js';
+import { checkOptionKeys } from '../src/errors/options.js';
 
 /**
  * Window function that sees all of a window's elements (Flink's `ProcessWindowFunction`): `fn(elements, ctx)` runs
@@ -34,5 +35,6 @@ export function processWindow<T, K, R>(
   fn: (elements: readonly unknown[], ctx: WindowContext<K>) => R | readonly R[] | undefined,
   options?: { readonly aggregate: Aggregator<T, unknown, unknown> },
 ): OperatorFunction<Windowed<T, K>, StreamElement<WindowResult<K, R>, K>> {
+  checkOptionKeys('processWindow', 'the options', options, ['aggregate']);
   return windowFunction<T, K, R>({ kind: 'process', aggregator: options?.aggregate, fn, name: 'processWindow' });
 }

@@ -1,7 +1,9 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { StreamElement } from '../src/elements/index.js';
 import { ConfigurationError } from '../src/errors/index.js';
-import type { WindowAssigner } from '../src/windows/assigners.js';
+import { checkOptionKeys } from '../src/errors/options.js';
+import { checkTrigger } from '../src/windows/triggers.js';
+import { checkAssigner, type WindowAssigner } from '../src/windows/assigners.js';
 import type { WindowOperatorOptions } from '../src/windows/windowOperatorBase.js';
 
 declare const WINDOWED: unique symbol;
@@ -59,5 +61,10 @@ export function window<T, K>(
   assigner: WindowAssigner<NoInfer<T>>,
   options: WindowOperatorOptions<NoInfer<T>, NoInfer<K>> = {},
 ): OperatorFunction<StreamElement<T, K>, Windowed<T, K>> {
+  checkAssigner('window', assigner);
+  checkOptionKeys('window', 'the options', options, WINDOW_OPTIONS);
+  if (options.trigger !== undefined) checkTrigger('window', options.trigger);
   return (source) => new WindowedObservable<T, K>(source, assigner, options);
 }
+
+const WINDOW_OPTIONS = ['trigger', 'allowedLateness', 'lateData', 'name'] as const satisfies readonly (keyof WindowOperatorOptions<unknown, unknown>)[];

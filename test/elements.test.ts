@@ -4,8 +4,10 @@ import {
   active,
   barrier,
   boundedOutOfOrderness,
+  ConfigurationError,
   describeValue,
   idle,
+  InvalidTimestampError,
   isKey,
   isStreamElement,
   MAX_WATERMARK,
@@ -29,6 +31,20 @@ describe('element model', () => {
     expect(active()).toStrictEqual({ kind: 'status', idle: false });
     expect(MIN_WATERMARK).toBe(-Infinity);
     expect(MAX_WATERMARK).toBe(Infinity);
+  });
+
+  it('watermark and barrier refuse what is no timestamp or checkpoint id (taken silently before: a string watermark was compared as a number)', () => {
+    for (const [bad, shown] of [[NaN, 'NaN'], ['20', '"20"'], [undefined, 'undefined']] as const) {
+      expect(() => watermark(bad as number)).toThrow(InvalidTimestampError);
+      expect(() => watermark(bad as number)).toThrow(
+        `watermark: timestamp ${shown} given to watermark(…) is not a finite number of milliseconds. Pass a finite number of ms, or MAX_WATERMARK (Infinity) for the end of event time.`,
+      );
+    }
+    expect([watermark(MAX_WATERMARK).timestamp, watermark(MIN_WATERMARK).timestamp, watermark(-5).timestamp]).toStrictEqual([Infinity, -Infinity, -5]);
+    for (const [bad, shown] of [[-1, '-1'], [1.5, '1.5'], ['3', '"3"']] as const) {
+      expect(() => barrier(bad as number)).toThrow(ConfigurationError);
+      expect(() => barrier(bad as number)).toThrow(`barrier: checkpoint id ${shown} must be an integer ≥ 0 (checkpoints are numbered 1, 2, …).`);
+    }
   });
 
   it('testing helpers equal the constructors', () => {

@@ -16,6 +16,7 @@ import {
 import { aggregate, eventTime, ingestionTime, keyBy, values, window } from '../operators/index.js';
 import { active, ckpt, idle, rec, wm } from '../testing/index.js';
 import { marbles } from './support/marbles.js';
+import { expectRefused } from './support/refused.js';
 
 interface Ev {
   readonly at: number;
@@ -353,32 +354,28 @@ describe('eventTime: errors', () => {
 
 describe('eventTime / ingestionTime: what is not a timestamp function or a strategy, refused where given', () => {
   it('a timestampOf that is no function (left out, it would stamp with the clock), a strategy not called or not a strategy, bad options and schedulers', () => {
-    const refused = (f: () => unknown, message: string): void => {
-      expect(f).toThrow(ConfigurationError);
-      expect(f).toThrow(message);
-    };
-    refused(() => eventTime(undefined as unknown as typeof at), 'eventTime: timestampOf undefined is not a function; give eventTime((v) => v.timestamp, strategy), or ingestionTime() to stamp records with the clock.');
-    refused(() => eventTime(at, boundedOutOfOrderness as never), 'eventTime: the strategy is the function boundedOutOfOrderness, not a watermark strategy; call it, e.g. boundedOutOfOrderness(5_000).');
-    refused(() => ingestionTime(monotonousTimestamps as never), 'ingestionTime: the strategy is the function monotonousTimestamps, not a watermark strategy; call it, e.g. monotonousTimestamps().');
-    refused(
+    expectRefused(() => eventTime(undefined as unknown as typeof at), 'eventTime: timestampOf undefined is not a function; give eventTime((v) => v.timestamp, strategy), or ingestionTime() to stamp records with the clock.');
+    expectRefused(() => eventTime(at, boundedOutOfOrderness as never), 'eventTime: the strategy is the function boundedOutOfOrderness, not a watermark strategy; call it, e.g. boundedOutOfOrderness(5_000).');
+    expectRefused(() => ingestionTime(monotonousTimestamps as never), 'ingestionTime: the strategy is the function monotonousTimestamps, not a watermark strategy; call it, e.g. monotonousTimestamps().');
+    expectRefused(
       () => eventTime(at, {} as never),
       'eventTime: {} is not a watermark strategy (it has no createGenerator); give boundedOutOfOrderness(ms), monotonousTimestamps(), punctuated(fn) or noWatermarks(), or leave it out.',
     );
-    refused(() => eventTime(at, { ...monotonousTimestamps(), interval: -1 }), "eventTime: the strategy's interval -1 must be a number of ms from 0 to 2147483647.");
-    refused(
+    expectRefused(() => eventTime(at, { ...monotonousTimestamps(), interval: -1 }), "eventTime: the strategy's interval -1 must be a number of ms from 0 to 2147483647.");
+    expectRefused(
       () => boundedOutOfOrderness(0, { intervall: 0 } as never),
-      'boundedOutOfOrderness: options have no "intervall" — did you mean "interval"?; the ones there are: idleTimeout, interval, scheduler.',
+      'boundedOutOfOrderness: no option "intervall" in the options — did you mean "interval"? The options: idleTimeout, interval, scheduler.',
     );
-    refused(
+    expectRefused(
       () => monotonousTimestamps({ IdleTimeOut: 5 } as never),
-      'monotonousTimestamps: options have no "IdleTimeOut" — did you mean "idleTimeout"?; the ones there are: idleTimeout, interval, scheduler.',
+      'monotonousTimestamps: no option "IdleTimeOut" in the options — did you mean "idleTimeout"? The options: idleTimeout, interval, scheduler.',
     );
-    refused(() => monotonousWith('x'), 'monotonousTimestamps: options "x" must be an object: { idleTimeout, interval, scheduler }, each optional unless said.');
-    refused(
+    expectRefused(() => monotonousWith('x'), 'monotonousTimestamps: the options "x" must be an object: { idleTimeout, interval, scheduler }.');
+    expectRefused(
       () => boundedOutOfOrderness(0, { scheduler: {} as never }),
       'boundedOutOfOrderness: scheduler {} is not an RxJS scheduler (with now() and schedule()); give one, e.g. asyncScheduler, a TestScheduler, or leave it out.',
     );
-    refused(() => punctuated(5 as never), 'punctuated: watermarkOf 5 is not a function; give punctuated((value, timestamp) => watermark or undefined).');
+    expectRefused(() => punctuated(5 as never), 'punctuated: watermarkOf 5 is not a function; give punctuated((value, timestamp) => watermark or undefined).');
   });
 });
 

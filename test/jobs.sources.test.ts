@@ -8,6 +8,7 @@ import {
   count,
   fromArray,
   fromAsyncIterable,
+  fromIterable,
   fromObservable,
   JobError,
   memoryStore,
@@ -27,6 +28,7 @@ import {
 import { decodeValue } from '../src/state/codec.js';
 import { aggregate, broadcastProcess, eventTime, keyBy, map, parallel, process, values, window } from '../operators/index.js';
 import { gated } from './support/gated.js';
+import { expectRefused } from './support/refused.js';
 
 interface Click {
   readonly user: string;
@@ -272,6 +274,16 @@ describe('runJob with named sources', () => {
     expect(() => runJob(neither)).toThrow(ConfigurationError);
     expect(() => runJob(neither)).toThrow('runJob(neither): give source (one input stream) or sources (one named input stream each).');
     expect(() => runJob({ name: 'empty', sources: {}, pipeline: () => mergeStreams() })).toThrow('runJob(empty): give at least one source in sources: { name: source }.');
+  });
+});
+
+describe('sources refuse what they cannot read, where given', () => {
+  it('fromArray of no array, fromIterable / fromAsyncIterable of no factory (an iterable given itself could not be read again), fromObservable of no Observable or a misspelt option', () => {
+    expectRefused(() => fromArray(5 as never), 'fromArray: 5 is not an array; give fromArray([...values]), or fromIterable(() => iterable) for another iterable.');
+    expectRefused(() => fromIterable([1, 2] as never), 'fromIterable: [1,2] is not a function; give a factory that makes the values afresh, e.g. fromIterable(() => values) (a restore reads them again from their start).');
+    expectRefused(() => fromAsyncIterable('lines' as never), 'fromAsyncIterable: "lines" is not a function; give a factory that makes the values afresh, e.g. fromAsyncIterable(() => readLines(path)) (a restore reads them again from their start).');
+    expectRefused(() => fromObservable([1] as never), 'fromObservable: [1] is not an Observable; give fromObservable(obs$) (for an array of values, fromArray(values)).');
+    expectRefused(() => fromObservable(new Subject<number>(), { jounral: memoryStore() } as never), 'fromObservable: no option "jounral" in the options — did you mean "journal"? The options: journal, name.');
   });
 });
 

@@ -273,6 +273,15 @@ describe('runJob without checkpoints', () => {
     await expect(runJob(as({ name: 'j', source: fromArray([1]), pipeline: () => [1] })).done).rejects.toThrow(
       "runJob(j): the pipeline returned [1], not an Observable; return the stream it makes, e.g. pipeline: (input) => input.pipe(eventTime((v) => v.at), …).",
     );
+    expect(() => runJob(as({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)), paralelism: 2 }))).toThrow(
+      'runJob(j): no option "paralelism" in the config — did you mean "parallelism"? The options: name, source, sources, pipeline, sink, sinks, checkpoint, restore, discardCommitted, allowNonRestoredState, parallelism, maxParallelism, scheduler, batchSize, onWarning.',
+    );
+    expect(() => runJob(as({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)), checkpoint: { interval: 10, store: memoryStore() } }))).toThrow(
+      'runJob(j): no option "interval" in checkpoint — did you mean "intervalMs"? The options: intervalMs, minPauseMs, timeoutMs, store, retain, mode.',
+    );
+    expect(() => runJob(as({ name: 'j', source: fromArray([1]), pipeline: pipe(map((x: number) => x)), checkpoint: { intervalMs: 10, store: memoryStore(), keep: 2 } }))).toThrow(
+      'runJob(j): no option "keep" in checkpoint. The options: intervalMs, minPauseMs, timeoutMs, store, retain, mode.',
+    );
     const sink = toArray<number>();
     const plain = runJob({ name: 'plain', source: fromArray([1, 2]), pipeline: pipe(map((x: number) => x), values()) as unknown as JobConfig<number, number>['pipeline'], sink });
     await expect(plain.done).rejects.toThrow(ConfigurationError);

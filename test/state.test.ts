@@ -107,7 +107,7 @@ describe('keyed state kinds (scoped to the current key)', () => {
       "listState: ttl.update must be 'on-create-and-write' or 'on-read-and-write'.",
     );
     expect(() => reducingState(42 as unknown as (a: number, b: number) => number)).toThrow('reducingState: the first argument must be a function');
-    expect(() => aggregatingState({} as Aggregator<number, number, number>)).toThrow('aggregatingState: the aggregator needs create(), add(acc, value) and result(acc).');
+    expect(() => aggregatingState({} as Aggregator<number, number, number>)).toThrow('aggregatingState: {} is not an aggregator: it needs create(), add(acc, value) and result(acc) (and merge(a, b) for session and sliding windows); e.g. count(), sum((v) => v.amount).');
   });
 });
 

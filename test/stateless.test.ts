@@ -1,6 +1,6 @@
 import { of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { InvalidKeyError, MAX_WATERMARK, UserFunctionError, type Key, type StreamElement } from '../src/index.js';
+import { ConfigurationError, InvalidKeyError, MAX_WATERMARK, TidewaterError, UserFunctionError, type Key, type StreamElement } from '../src/index.js';
 import { filter, flatMap, keyBy, map, values } from '../operators/index.js';
 import { active, ckpt, idle, rec, wm } from '../testing/index.js';
 import { marbles } from './support/marbles.js';
@@ -120,6 +120,18 @@ describe('flatMap', () => {
     const { out, error } = run(of(rec(0, 0)).pipe(flatMap(() => boom())));
     expect(out).toStrictEqual([rec(1, 0)]);
     expect((error as Error).message).toBe('flatMap: user function threw on record value 0 @ 0: mid-way');
+  });
+
+  it('a function that is none is refused where given; one returning no iterable fails naming what it returned (it did not throw)', () => {
+    expect(() => flatMap(5 as never)).toThrow(ConfigurationError);
+    expect(() => flatMap(5 as never)).toThrow('flatMap: 5 is not a function; give flatMap(fn), fn a function of the value returning an iterable of results (an array: [] for none).');
+    for (const [returned, shown] of [[undefined, 'undefined'], [5, '5']] as const) {
+      const { out, error } = run(of(rec(1, 0), rec(2, 1)).pipe(flatMap((v: number) => (v === 2 ? returned : [v]) as number[])));
+      expect(out).toStrictEqual([rec(1, 0)]);
+      expect(error).toBeInstanceOf(TidewaterError);
+      expect(error).not.toBeInstanceOf(UserFunctionError);
+      expect((error as Error).message).toBe(`flatMap: the function returned ${shown} for record 2 @ 1, not an iterable; return an array of results ([] for none), a Set or a generator.`);
+    }
   });
 });
 

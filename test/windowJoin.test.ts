@@ -4,10 +4,11 @@ import fc from 'fast-check';
 import { Subject, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { active, countTrigger, globalWindows, idle, InvalidKeyError, MAX_WATERMARK, purging, sessionWindows, slidingWindows, tumblingWindows, type StreamElement, type StreamRecord, type Trigger } from '../src/index.js';
-import { coGroup, windowJoin } from '../operators/index.js';
+import { coGroup, intervalJoin, windowJoin } from '../operators/index.js';
 import { rec, twoInputHarness, wm } from '../testing/index.js';
 import { runTwoInput, type Step } from './support/twoInputs.js';
 import type { WindowAssigner } from '../src/windows/assigners.js';
+import { expectRefused } from './support/refused.js';
 
 type H = ReturnType<typeof twoInputHarness<string, string, string, string>>;
 
@@ -16,6 +17,26 @@ const joinIn = (assigner: WindowAssigner<string>, options: Parameters<typeof win
     windowJoin<string, string, string, string>(right$, assigner, (l, r, { key, window }) => `${key} ${l}+${r} [${window.start},${window.end})`, { name: 'wj', ...options });
 
 const records = (h: H): [string, number][] => h.records().map((r) => [r.value, r.timestamp]);
+
+describe('windowJoin, coGroup, intervalJoin: what they cannot run, refused where given', () => {
+  it('no function (a join emitted nothing, silently), an assigner that is none, a right input that is no Observable, a misspelt option', () => {
+    const right$ = new Subject<StreamElement<number, string>>();
+    expectRefused(() => windowJoin(right$, tumblingWindows(10), undefined as never), 'windowJoin: undefined is not a function; give windowJoin(right$, assigner, (left, right, ctx) => result).');
+    expectRefused(() => coGroup(right$, tumblingWindows(10), 5 as never), 'coGroup: 5 is not a function; give coGroup(right$, assigner, (lefts, rights, ctx) => results).');
+    expectRefused(() => windowJoin(right$, 1000 as never, (l: number, r: number) => l + r), 'windowJoin: 1000 is not a window assigner; give tumblingWindows(size), slidingWindows(size, slide), sessionWindows(gap), globalWindows() or their processing-time forms.');
+    expectRefused(() => coGroup([1] as never, tumblingWindows(10), () => undefined), 'coGroup: the right input [1] is not an Observable; give coGroup(right$, assigner, fn), right$ a stream keyed as this one.');
+    expectRefused(
+      () => windowJoin(right$, tumblingWindows(10), (l: number, r: number) => l + r, { lateness: 5 } as never),
+      'windowJoin: no option "lateness" in the options. The options: name, trigger, allowedLateness, lateData.',
+    );
+    expectRefused(() => windowJoin(right$, globalWindows(), (l: number, r: number) => l + r, { trigger: countTrigger as never }), 'windowJoin: the trigger is the function countTrigger, not a trigger; call it, e.g. countTrigger(…).');
+    expectRefused(() => intervalJoin(right$, { lower: 0, upper: 5 }, undefined as never), 'intervalJoin: undefined is not a function; give intervalJoin(right$, { lower, upper }, (left, right, ctx) => result).');
+    expectRefused(
+      () => intervalJoin(right$, { lower: 0, upper: 5, upperInclusve: false } as never, (l: number) => l),
+      'intervalJoin: no option "upperInclusve" in the bounds — did you mean "upperInclusive"? The options: lower, upper, lowerInclusive, upperInclusive.',
+    );
+  });
+});
 
 describe('windowJoin (docs/SEMANTICS.md §10.3)', () => {
   it('at each firing: lefts outer, rights inner, each in arrival order; stamped end − 1; one-sided windows emit nothing', () => {

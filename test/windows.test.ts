@@ -26,6 +26,7 @@ import { aggregate, processWindow, reduce, window } from '../operators/index.js'
 import { windowFunction } from '../operators/windowFunction.js';
 import { harness } from '../testing/index.js';
 import { feed, lines, sortRuns, sumE, windowed, type E, type Step } from './support/windows.js';
+import { expectRefused } from './support/refused.js';
 
 const sumOf = (els: readonly E[]): number => els.reduce((a, e) => a + e[1], 0);
 
@@ -408,6 +409,31 @@ describe('processing-time windows', () => {
     expect(lines(h)).toStrictEqual(['a [0,150) 2 @149']);
     h.setProcessingTime(1000);
     expect(h.keys()).toStrictEqual([]);
+  });
+});
+
+describe('window, aggregate, reduce, processWindow: what they cannot run, refused where given', () => {
+  it('an assigner or trigger not called or not one, a misspelt option, an aggregator or function that is none (before: a TypeError, or a user-function error at the first firing)', () => {
+    expectRefused(() => window(1000 as never), 'window: 1000 is not a window assigner; give tumblingWindows(size), slidingWindows(size, slide), sessionWindows(gap), globalWindows() or their processing-time forms.');
+    expectRefused(() => window(tumblingWindows as never), 'window: the window assigner is the function tumblingWindows, not a window assigner; call it, e.g. tumblingWindows(…).');
+    expectRefused(() => window(globalWindows(), { trigger: countTrigger as never }), 'window: the trigger is the function countTrigger, not a trigger; call it, e.g. countTrigger(…).');
+    expectRefused(
+      () => window(tumblingWindows(10), { trigger: { onElement: () => 'continue' } as never }),
+      'window: the trigger {} is not a trigger (it has no onEventTime, onProcessingTime, clear); give eventTimeTrigger(), countTrigger(n), purging(trigger), … or an object with onElement, onEventTime, onProcessingTime and clear.',
+    );
+    expectRefused(
+      () => window(tumblingWindows(10), { allowedLatenes: 5 } as never),
+      'window: no option "allowedLatenes" in the options — did you mean "allowedLateness"? The options: trigger, allowedLateness, lateData, name.',
+    );
+    expectRefused(() => aggregate(count as never), 'aggregate: the aggregator is the function count, not an aggregator; call it, e.g. count().');
+    expectRefused(
+      () => aggregate({ create: () => 0, add: (a: number) => a } as never),
+      'aggregate: {} is not an aggregator: it needs create(), add(acc, value) and result(acc) (and merge(a, b) for session and sliding windows); e.g. count(), sum((v) => v.amount).',
+    );
+    expectRefused(() => aggregate({ ...count(), merge: 1 } as never), "aggregate: the aggregator's merge 1 is not a function; give merge(a, b) or leave it out.");
+    expectRefused(() => reduce(5 as never), 'reduce: 5 is not a function; give reduce((acc, value) => acc).');
+    expectRefused(() => processWindow(5 as never), 'processWindow: 5 is not a function; give processWindow((elements, ctx) => result).');
+    expectRefused(() => processWindow((els: readonly E[]) => els.length, { aggregat: count() } as never), 'processWindow: no option "aggregat" in the options — did you mean "aggregate"? The options: aggregate.');
   });
 });
 

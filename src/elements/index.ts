@@ -245,6 +245,9 @@ export const SETTLED_SHAPES: readonly object[] = [0, 0.5, '', undefined].flatMap
  * ```
  */
 export function watermark(timestamp: number): Watermark {
+  if (!isTimestamp(timestamp) && timestamp !== MAX_WATERMARK && timestamp !== MIN_WATERMARK) {
+    checkTimestamp('watermark', timestamp, undefined, 'Pass a finite number of ms, or MAX_WATERMARK (Infinity) for the end of event time.', true, undefined, 'given to watermark(…)');
+  }
   return { kind: 'watermark', timestamp };
 }
 
@@ -257,6 +260,9 @@ export function watermark(timestamp: number): Watermark {
  * ```
  */
 export function barrier(checkpointId: number): CheckpointBarrier {
+  if (!Number.isSafeInteger(checkpointId) || checkpointId < 0) {
+    throw new ConfigurationError('barrier', checkpointId, `barrier: checkpoint id ${describeValue(checkpointId)} must be an integer ≥ 0 (checkpoints are numbered 1, 2, …).`);
+  }
   return { kind: 'barrier', checkpointId };
 }
 

@@ -10,15 +10,15 @@ import { ConfigurationError, describeValue } from './index.js';
  *
  * @example
  * ```ts
- * checkOptionKeys('boundedOutOfOrderness', 'options', { intervall: 0 }, ['idleTimeout', 'interval', 'scheduler']);
- * // throws ConfigurationError: boundedOutOfOrderness: options have no "intervall" — did you mean "interval"? …
+ * checkOptionKeys('boundedOutOfOrderness', 'the options', { intervall: 0 }, ['idleTimeout', 'interval', 'scheduler']);
+ * // throws ConfigurationError: boundedOutOfOrderness: no option "intervall" in the options — did you mean "interval"? …
  * ```
  * @internal
  */
 export function checkOptionKeys(who: string, what: string, options: unknown, known: readonly string[], operator = who): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new ConfigurationError(operator, options, `${who}: ${what} ${describeValue(options)} must be an object: { ${known.join(', ')} }, each optional unless said.`);
+    throw new ConfigurationError(operator, options, `${who}: ${what} ${describeValue(options)} must be an object: { ${known.join(', ')} }.`);
   }
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
@@ -26,7 +26,7 @@ export function checkOptionKeys(who: string, what: string, options: unknown, kno
     throw new ConfigurationError(
       operator,
       key,
-      `${who}: ${what} have no ${JSON.stringify(key)}${near === undefined ? '' : ` — did you mean ${JSON.stringify(near)}?`}; the ones there are: ${known.join(', ')}.`,
+      `${who}: no option ${JSON.stringify(key)} in ${what}${near === undefined ? '.' : ` — did you mean ${JSON.stringify(near)}?`} The options: ${known.join(', ')}.`,
     );
   }
 }

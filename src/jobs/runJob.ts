@@ -11,9 +11,11 @@ import { barrier, isStreamElement, MAX_WATERMARK, record, type SideRecord, type 
 import { takesPlainValues } from '../elements/plumbing.js';
 import { isTimestamp, MAX_SCHEDULE_DELAY } from '../time/timestamps.js';
 import { ConfigurationError, describeFailure, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
+import { checkOptionKeys } from '../errors/options.js';
 import { describeFallback } from '../stores/checkpointStore.js';
 import type { CheckpointFallback, CheckpointMeta, LoadedCheckpoint, SkippedCheckpoint, StateStore } from '../stores/types.js';
 import type {
+  CheckpointConfig,
   CheckpointInfo,
   CommittedAhead,
   Job,
@@ -158,6 +160,30 @@ export function runJobWith<T, R>(config: JobConfig<T, R>, internals: JobInternal
   return new JobRunner<T, R>(config, internals).job;
 }
 
+/** The keys of a job's config (an unknown one is refused: `checkOptionKeys`). */
+const JOB_KEYS = [
+  'name',
+  'source',
+  'sources',
+  'pipeline',
+  'sink',
+  'sinks',
+  'checkpoint',
+  'restore',
+  'discardCommitted',
+  'allowNonRestoredState',
+  'parallelism',
+  'maxParallelism',
+  'scheduler',
+  'batchSize',
+  'onWarning',
+] as const satisfies readonly (keyof JobConfig<unknown, unknown> | keyof SourcesJobConfig<NamedSources, unknown>)[];
+const CHECKPOINT_KEYS = ['intervalMs', 'minPauseMs', 'timeoutMs', 'store', 'retain', 'mode'] as const satisfies readonly (keyof CheckpointConfig)[];
+// (every key listed: a new option fails to compile here until it is)
+type Unlisted = Exclude<keyof JobConfig<unknown, unknown> | keyof SourcesJobConfig<NamedSources, unknown>, (typeof JOB_KEYS)[number]> | Exclude<keyof CheckpointConfig, (typeof CHECKPOINT_KEYS)[number]>;
+const everyKeyListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyKeyListed;
+
 /** A pipeline's output, checked to be an Observable (else a ConfigurationError naming the job). */
 function checkedOutput<R>(job: string, output: unknown): Observable<StreamElement<R>> {
   if (isObservable(output)) return output as Observable<StreamElement<R>>;
@@ -301,6 +327,8 @@ class JobRunner<T, R> {
     this.batchSize = config.batchSize ?? 1024;
     const name = config.name;
     if (typeof name !== 'string' || name === '') throw new ConfigurationError('runJob', name, `runJob: name ${describeValue(name)} must be a non-empty string (it names the job's checkpoints).`);
+    checkOptionKeys(`runJob(${name})`, 'the config', config, JOB_KEYS, 'runJob');
+    checkOptionKeys(`runJob(${name})`, 'checkpoint', config.checkpoint, CHECKPOINT_KEYS, 'runJob');
     if (named === undefined && config.source === undefined) throw new ConfigurationError('runJob', undefined, `runJob(${name}): give source (one input stream) or sources (one named input stream each).`);
     if (this.sources.length === 0) throw new ConfigurationError('runJob', config.source ?? named, `runJob(${name}): give at least one source${named === undefined ? '' : ' in sources: { name: source }'}.`);
     for (const [i, s] of this.sources.entries()) {

@@ -1,4 +1,5 @@
-import type { Observable, Observer, Subscription } from 'rxjs';
+import { isObservable, type Observable, type Observer, type Subscription } from 'rxjs';
+import { checkOptionKeys } from '../errors/options.js';
 import { isIndex } from '../checkpoints/snapshot.js';
 import { ConfigurationError, describeFailure, describeValue } from '../errors/index.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
@@ -54,6 +55,9 @@ class IteratorReader<T> implements SourceReader<T> {
  * ```
  */
 export function fromArray<T>(values: readonly T[]): Source<T> {
+  if (!Array.isArray(values)) {
+    throw new ConfigurationError('fromArray', values, `fromArray: ${describeValue(values)} is not an array; give fromArray([...values]), or fromIterable(() => iterable) for another iterable.`);
+  }
   const description = `fromArray(${values.length} values)`;
   return {
     description,
@@ -126,6 +130,7 @@ const ARRAY_ITERATOR = Array.prototype[Symbol.iterator];
  * ```
  */
 export function fromIterable<T>(factory: () => Iterable<T>): Source<T> {
+  checkFactory('fromIterable', factory, 'fromIterable(() => values)');
   const description = 'fromIterable';
   return {
     description,
@@ -150,6 +155,7 @@ export function fromIterable<T>(factory: () => Iterable<T>): Source<T> {
  * ```
  */
 export function fromAsyncIterable<T>(factory: () => AsyncIterable<T>): Source<T> {
+  checkFactory('fromAsyncIterable', factory, 'fromAsyncIterable(() => readLines(path))');
   const description = 'fromAsyncIterable';
   return {
     description,
@@ -209,6 +215,16 @@ export interface FromObservableOptions {
    * which record the journal was deleted, and which checkpoint covered them.
    */
   readonly name?: string;
+}
+
+/** Refuses a source factory that is not a function (an iterable given itself: it could not be read again on a restore). */
+function checkFactory(op: string, factory: unknown, example: string): void {
+  if (typeof factory === 'function') return;
+  throw new ConfigurationError(
+    op,
+    factory,
+    `${op}: ${describeValue(factory)} is not a function; give a factory that makes the values afresh, e.g. ${example} (a restore reads them again from their start).`,
+  );
 }
 
 /**
@@ -293,6 +309,10 @@ async function readMark(journal: StateStore, name: string): Promise<JournalMark 
  * ```
  */
 export function fromObservable<T>(source$: Observable<T>, options: FromObservableOptions = {}): Source<T> {
+  if (!isObservable(source$)) {
+    throw new ConfigurationError('fromObservable', source$, `fromObservable: ${describeValue(source$)} is not an Observable; give fromObservable(obs$) (for an array of values, fromArray(values)).`);
+  }
+  checkOptionKeys('fromObservable', 'the options', options, ['journal', 'name']);
   const description = 'fromObservable';
   const journal = options.journal;
   const journalName = (context: SourceContext): string => options.name ?? `${context.job}/source-${context.index}`;

@@ -1,10 +1,12 @@
-import type { Observable, Observer, OperatorFunction } from 'rxjs';
+import { isObservable, type Observable, type Observer, type OperatorFunction } from 'rxjs';
+import { ConfigurationError, describeValue } from '../errors/index.js';
+import { checkOptionKeys } from '../errors/options.js';
 import type { CoreArgs, KeyedOperatorCore } from '../core/keyedOperator.js';
 import { twoInputOperator } from '../core/twoInputOperator.js';
 import type { OutputTag, StreamElement, StreamRecord } from '../elements/index.js';
 import { forwardControl, operator, subscribeElements } from '../elements/plumbing.js';
-import type { WindowAssigner } from '../windows/assigners.js';
-import { isEventTimeTrigger, isProcessingTimeTrigger, type OnMergeContext, type Trigger } from '../windows/triggers.js';
+import { checkAssigner, type WindowAssigner } from '../windows/assigners.js';
+import { checkTrigger, isEventTimeTrigger, isProcessingTimeTrigger, type OnMergeContext, type Trigger } from '../windows/triggers.js';
 import type { TimeWindow, WindowContext, WindowResult } from '../windows/types.js';
 import type { WindowFunction } from '../windows/windowOperatorBase.js';
 import { windowOperatorOf } from '../windows/windowOperatorChoice.js';
@@ -105,6 +107,9 @@ function sides<L, R>(elements: readonly unknown[]): [L[], R[]] {
   return [lefts, rights];
 }
 
+/** The options of `windowJoin` and `coGroup` (an unknown one is refused). */
+const WINDOW_JOIN_OPTIONS = ['name', 'trigger', 'allowedLateness', 'lateData'] as const satisfies readonly (keyof WindowJoinOptions<unknown, unknown, unknown>)[];
+
 /**
  * Builds a window join or a coGroup as Flink does (`JoinedStreams`, `CoGroupedStreams`; docs/SEMANTICS.md §10.3,
  * §10.4): the two inputs, their values tagged with their side, merged by the valve with aligned barriers (§2.4, §8;
@@ -127,6 +132,21 @@ export function windowJoinOperator<L, R, K, OUT>(
     | { readonly group: (lefts: L[], rights: R[], ctx: WindowContext<K>) => OUT | readonly OUT[] | undefined }
     | { readonly pair: (left: L, right: R, ctx: WindowContext<K>) => OUT },
 ): OperatorFunction<StreamElement<L, K>, StreamElement<OUT, K>> {
+  // (refused when the pipeline is made: without a function a join emitted nothing, silently)
+  if (!isObservable(right$)) {
+    throw new ConfigurationError(kind, right$, `${kind}: the right input ${describeValue(right$)} is not an Observable; give ${kind}(right$, assigner, fn), right$ a stream keyed as this one.`);
+  }
+  checkAssigner(kind, assigner);
+  const given = 'pair' in results ? results.pair : results.group;
+  if (typeof given !== 'function') {
+    throw new ConfigurationError(
+      kind,
+      given,
+      `${kind}: ${describeValue(given)} is not a function; give ${kind === 'windowJoin' ? 'windowJoin(right$, assigner, (left, right, ctx) => result)' : 'coGroup(right$, assigner, (lefts, rights, ctx) => results)'}.`,
+    );
+  }
+  checkOptionKeys(kind, 'the options', options, WINDOW_JOIN_OPTIONS);
+  if (options.trigger !== undefined) checkTrigger(kind, options.trigger);
   // coGroup: one call per firing with both sides; windowJoin: one call per pair, emitted as it comes (no array)
   const pair = 'pair' in results ? results.pair : undefined;
   const fn: WindowFunction<Sided, K, OUT> = {

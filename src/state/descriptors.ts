@@ -348,8 +348,39 @@ export function reducingState<T>(reduce: (acc: T, value: T) => T, opts?: StateOp
  * ```
  */
 export function aggregatingState<T, A, R>(aggregator: Aggregator<T, A, R>, opts?: StateOptions): AggregatingStateDescriptor<T, A, R> {
-  if (typeof aggregator?.create !== 'function' || typeof aggregator.add !== 'function' || typeof aggregator.result !== 'function') {
-    throw new ConfigurationError('aggregatingState', aggregator, 'aggregatingState: the aggregator needs create(), add(acc, value) and result(acc).');
-  }
+  checkAggregator('aggregatingState', aggregator);
   return { kind: 'aggregating', ttl: ttlOf('aggregatingState', opts), aggregator };
+}
+
+/**
+ * Refuses what is not an {@link Aggregator} where `op` takes one (`aggregate`, `processWindow`'s `aggregate`,
+ * `aggregatingState`): a built-in not called (`count` for `count()`), an object without `create`, `add` and `result`
+ * functions, a `merge` or `orderSensitive` of the wrong type.
+ *
+ * @example
+ * ```ts
+ * checkAggregator('aggregate', count()); // passes
+ * checkAggregator('aggregate', count); // throws: call it, count()
+ * ```
+ * @internal
+ */
+export function checkAggregator(op: string, aggregator: unknown): void {
+  if (typeof aggregator === 'function') {
+    const name = (aggregator as { name?: string }).name || 'given';
+    throw new ConfigurationError(op, aggregator, `${op}: the aggregator is the function ${name}, not an aggregator; call it, e.g. ${name === 'given' ? 'count' : name}().`);
+  }
+  const a = aggregator as Partial<Aggregator<unknown, unknown, unknown>> | null;
+  if (typeof a !== 'object' || a === null || typeof a.create !== 'function' || typeof a.add !== 'function' || typeof a.result !== 'function') {
+    throw new ConfigurationError(
+      op,
+      aggregator,
+      `${op}: ${describeValue(aggregator)} is not an aggregator: it needs create(), add(acc, value) and result(acc) (and merge(a, b) for session and sliding windows); e.g. count(), sum((v) => v.amount).`,
+    );
+  }
+  if (a.merge !== undefined && typeof a.merge !== 'function') {
+    throw new ConfigurationError(op, a.merge, `${op}: the aggregator's merge ${describeValue(a.merge)} is not a function; give merge(a, b) or leave it out.`);
+  }
+  if (a.orderSensitive !== undefined && typeof a.orderSensitive !== 'boolean') {
+    throw new ConfigurationError(op, a.orderSensitive, `${op}: the aggregator's orderSensitive ${describeValue(a.orderSensitive)} must be true, false or left out.`);
+  }
 }

@@ -109,7 +109,7 @@ const DEFAULT_INTERVAL = 200;
 const STRATEGY_OPTIONS = ['idleTimeout', 'interval', 'scheduler'] as const satisfies readonly (keyof WatermarkStrategyOptions)[];
 
 function checkOptions(op: string, opts: WatermarkStrategyOptions, defaultInterval: number): { interval: number; idleTimeout: number | undefined } {
-  checkOptionKeys(op, 'options', opts, STRATEGY_OPTIONS);
+  checkOptionKeys(op, 'the options', opts, STRATEGY_OPTIONS);
   if (opts.scheduler !== undefined) checkScheduler(op, opts.scheduler);
   const interval = opts.interval ?? defaultInterval;
   if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0 || interval > MAX_SCHEDULE_DELAY) {

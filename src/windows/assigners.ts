@@ -1,6 +1,6 @@
 import { ConfigurationError, describeValue } from '../errors/index.js';
 import type { Namespace } from '../state/backend.js';
-import { eventTimeTrigger, neverTrigger, processingTimeTrigger, type Trigger } from './triggers.js';
+import { eventTimeTrigger, factoryNotCalled, neverTrigger, processingTimeTrigger, type Trigger } from './triggers.js';
 import type { TimeWindow } from './types.js';
 import { checkTimestamp, durationProblem, isTimestamp, MAX_OPERATOR_TIMESTAMP, notWholeMs } from '../time/timestamps.js';
 
@@ -238,4 +238,27 @@ export function globalWindows<T = unknown>(opts: Pick<WindowOptions, 'time'> = {
     namespaceOf: () => 'g',
     windowOf: () => GLOBAL,
   };
+}
+
+/**
+ * Refuses what is not a window assigner where `op` (`window`, `windowJoin`, `coGroup`) is given one: a factory not
+ * called (`tumblingWindows` for `tumblingWindows(60_000)`), anything without `assign` and `defaultTrigger`.
+ *
+ * @example
+ * ```ts
+ * checkAssigner('window', tumblingWindows(60_000)); // passes
+ * checkAssigner('window', tumblingWindows); // throws: call it, e.g. tumblingWindows(…)
+ * ```
+ * @internal
+ */
+export function checkAssigner(op: string, assigner: unknown): void {
+  if (typeof assigner === 'function') throw factoryNotCalled(op, 'window assigner', assigner, 'tumblingWindows(60_000)');
+  const a = assigner as Partial<WindowAssigner<unknown>> | null;
+  if (typeof a !== 'object' || a === null || typeof a.assign !== 'function' || typeof a.defaultTrigger !== 'function') {
+    throw new ConfigurationError(
+      op,
+      assigner,
+      `${op}: ${describeValue(assigner)} is not a window assigner; give tumblingWindows(size), slidingWindows(size, slide), sessionWindows(gap), globalWindows() or their processing-time forms.`,
+    );
+  }
 }

@@ -350,3 +350,36 @@ export function endOfStreamTrigger<T = unknown>(): Trigger<T> {
     },
   };
 }
+
+/**
+ * The error for a factory given where what it makes is wanted (`countTrigger` for `countTrigger(100)`): `op` names the
+ * operator, `what` the kind of thing. @internal
+ */
+export function factoryNotCalled(op: string, what: string, fn: unknown, example: string): ConfigurationError {
+  const name = (fn as { name?: string }).name || 'given';
+  return new ConfigurationError(op, fn, `${op}: the ${what} is the function ${name}, not a ${what}; call it, e.g. ${name === 'given' ? example : `${name}(…)`}.`);
+}
+
+/**
+ * Refuses what is not a trigger where `op` (`window`, `windowJoin`, `coGroup`) is given one: a factory not called, an
+ * object without `onElement`, `onEventTime`, `onProcessingTime` and `clear`.
+ *
+ * @example
+ * ```ts
+ * checkTrigger('window', countTrigger(3)); // passes
+ * checkTrigger('window', countTrigger); // throws: call it, e.g. countTrigger(…)
+ * ```
+ * @internal
+ */
+export function checkTrigger(op: string, trigger: unknown): void {
+  if (typeof trigger === 'function') throw factoryNotCalled(op, 'trigger', trigger, 'countTrigger(100)');
+  const t = trigger as Partial<Trigger<unknown>> | null;
+  const missing = typeof t !== 'object' || t === null ? undefined : (['onElement', 'onEventTime', 'onProcessingTime', 'clear'] as const).filter((m) => typeof t[m] !== 'function');
+  if (missing === undefined || missing.length > 0) {
+    throw new ConfigurationError(
+      op,
+      trigger,
+      `${op}: the trigger ${describeValue(trigger)} is not a trigger${missing === undefined ? '' : ` (it has no ${missing.join(', ')})`}; give eventTimeTrigger(), countTrigger(n), purging(trigger), … or an object with onElement, onEventTime, onProcessingTime and clear.`,
+    );
+  }
+}
