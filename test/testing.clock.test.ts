@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError, valueState } from '../src/index.js';
 import { pipe } from 'rxjs';
 import { map, process } from '../operators/index.js';
-import { harness, ManualScheduler } from '../testing/index.js';
+import { harness, ManualScheduler, twoInputHarness } from '../testing/index.js';
+import { expectRefused } from './support/refused.js';
 
 describe('ManualScheduler and the harness clock', () => {
   it('refuse a time that is not a finite number, and keep their time (a NaN clock ran due actions at time NaN)', () => {
@@ -80,5 +81,16 @@ describe('the harness checks what runJob checks', () => {
     const h = harness(counter('c'));
     expect(() => h.state({} as never, 'n')).toThrow('harness.state({}, …): not a key; a key is a string, a number (not NaN), a boolean, a bigint, or an array of them — the key the records were given.');
     expect(() => h.timers(undefined as never)).toThrow('harness.timers(undefined, …): not a key; a key is a string, a number (not NaN), a boolean, a bigint, or an array of them — the key the records were given.');
+  });
+
+  it('an operator that is none, a state or operator name it does not have: a ConfigurationError naming what there is', () => {
+    expectRefused(() => harness(5 as never), 'harness: 5 is not an operator (a function of a stream); give harness(process({ … })), or a pipe(…) of operators.');
+    expectRefused(
+      () => twoInputHarness(undefined as never),
+      'twoInputHarness: undefined is not an operator (a function of a stream); give twoInputHarness((second$) => coProcess(second$, { … })), or a pipe(…) of operators.',
+    );
+    const h = harness(counter('c'));
+    expectRefused(() => h.state('k', 'nope'), "c: no state named 'nope'; name one of its states: n.");
+    expectRefused(() => h.state('k', 'n', { operator: 'other' }), "harness: no stateful operator named 'other' (have: c)");
   });
 });

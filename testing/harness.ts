@@ -127,7 +127,15 @@ export interface Harness<T, K, R> {
  * ```
  */
 export function harness<T, K, R>(operator: OperatorFunction<StreamElement<T, K>, StreamElement<R, K>>, options: HarnessOptions = {}): Harness<T, K, R> {
+  checkOperator('harness', operator, 'harness(process({ … }))');
   return harnessWith(operator, options, undefined).h;
+}
+
+/** Refuses an operator that is no function (`harness(5)`, an operator's factory's result forgotten). */
+function checkOperator(who: string, operator: unknown, example: string): void {
+  if (typeof operator !== 'function') {
+    throw new ConfigurationError(who, operator, `${who}: ${describeValue(operator)} is not an operator (a function of a stream); give ${example}, or a pipe(…) of operators.`);
+  }
 }
 
 /** A key given to `state` or `timers`, refused naming the harness call when it is none. */
@@ -213,7 +221,9 @@ function harnessWith<T, K, R>(
     // (by default the first with keyed state: a merge's valve has none)
     const inst = name === undefined ? runtime.instances.find((i) => i.isMerge !== true) : runtime.instances.find((i) => i.name === name);
     if (inst === undefined) {
-      throw new Error(
+      throw new ConfigurationError(
+        'harness',
+        name,
         name === undefined
           ? 'harness: the operator has no keyed state (no stateful operator inside)'
           : `harness: no stateful operator named '${name}' (have: ${runtime.instances.map((i) => i.name).join(', ')})`,
@@ -342,6 +352,7 @@ export function twoInputHarness<T1, T2, K, R>(
   operator: (second: Observable<StreamElement<T2, K>>) => OperatorFunction<StreamElement<T1, K>, StreamElement<R, K>>,
   options: HarnessOptions = {},
 ): TwoInputHarness<T1, T2, K, R> {
+  checkOperator('twoInputHarness', operator, 'twoInputHarness((second$) => coProcess(second$, { … }))');
   const second = new Subject<StreamElement<T2, K>>();
   const { h, run } = harnessWith(operator(second), options, (checkpoint, processingTime) => twoInputHarness(operator, { processingTime, restore: checkpoint }));
   const h2 = Object.assign(h, {

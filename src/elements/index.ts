@@ -1,6 +1,6 @@
 import type { Observable, Observer } from 'rxjs';
 import { checkTimestamp, isTimestamp } from '../time/timestamps.js';
-import { ConfigurationError, describeValue } from '../errors/index.js';
+import { ConfigurationError, describeValue, InvalidTimestampError } from '../errors/index.js';
 
 /**
  * A key a keyed stream may carry: a primitive, or a tuple of primitives (composite key).
@@ -245,8 +245,9 @@ export const SETTLED_SHAPES: readonly object[] = [0, 0.5, '', undefined].flatMap
  * ```
  */
 export function watermark(timestamp: number): Watermark {
-  if (!isTimestamp(timestamp) && timestamp !== MAX_WATERMARK && timestamp !== MIN_WATERMARK) {
-    checkTimestamp('watermark', timestamp, undefined, 'Pass a finite number of ms, or MAX_WATERMARK (Infinity) for the end of event time.', true, undefined, 'given to watermark(…)');
+  // (any number but NaN: a watermark a bound below the earliest timestamp lies below the range of timestamps)
+  if (typeof timestamp !== 'number' || timestamp !== timestamp) {
+    throw new InvalidTimestampError('watermark', timestamp, undefined, 'Pass a number of ms, or MAX_WATERMARK (Infinity) for the end of event time.', 'is not a number of milliseconds', 'given to watermark(…)');
   }
   return { kind: 'watermark', timestamp };
 }

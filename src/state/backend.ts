@@ -6,7 +6,8 @@ import { TimerService, type Namespace, type Timer } from '../timers/queue.js';
 import { NamespacedColumns } from './columns.js';
 import type { StateDescriptor } from './descriptors.js';
 import { makeHandle, UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
-import { restoreBackend, StateRestoreError } from './restore.js';
+import { restoreBackend } from './restore.js';
+import { ConfigurationError } from '../errors/index.js';
 import { SnapshotWriter } from './snapshotWriter.js';
 import { ChangeTracker, MAP_DELETE, type MapEntryChange } from './tracking.js';
 import { TtlCleanup } from './ttl.js';
@@ -473,7 +474,7 @@ export class KeyedStateBackend {
    */
   peekState(key: Key, name: string, ns: Namespace = ''): unknown {
     const i = this.names.indexOf(name);
-    if (i < 0) throw new StateRestoreError(this.operator, name, `${this.operator}: no state named '${name}' (states: ${this.names.join(', ') || 'none'})`);
+    if (i < 0) throw new ConfigurationError(this.operator, name, `${this.operator}: no state named '${name}'; name one of its states: ${this.names.join(', ') || 'none'}.`);
     const id = keyIdOf(key);
     const v = ns === '' ? (this.cols[i] as Map<KeyId, unknown>).get(id) : this.namespaced.get(i, id, ns);
     if (v === undefined) return undefined;
