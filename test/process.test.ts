@@ -257,9 +257,14 @@ describe('process: errors', () => {
         },
       }),
     );
-    h.record(1, 1, 'a').record(2, 5, 'b').record(3, 6, 'c');
+    h.record(1, 1, 'a').record(2, 5, 'b');
     expect(h.error).toBeInstanceOf(UserFunctionError);
     expect((h.error as Error).message).toBe('risky: user function threw on record value 2 @ 5 key "b": too big');
+    // (the harness takes no more input then: a test that missed h.error hears of it)
+    expect(() => h.record(3, 6, 'c')).toThrow(
+      'harness.record(…): the operator failed already and takes no more input; its error (h.error): UserFunctionError: risky: user function threw on record value 2 @ 5 key "b": too big',
+    );
+    expect(() => h.watermark(10)).toThrow(/^harness\.watermark\(…\): the operator failed already/);
   });
 
   it('a throwing onTimer fails naming the timer and key', () => {

@@ -368,7 +368,8 @@ describe('allowed lateness, late firings and late side output', () => {
   it('allowedLateness is a whole number of ms (near the ends of the range a fraction rounded away: the window cleaned up at its end, a late record counted alone)', () => {
     const at = (lateness: number) => {
       const h = harness(pipe(window<E, string>(tumblingWindows(10), { allowedLateness: lateness }), aggregate(count())));
-      h.record(['k', 1], 8e15, 'k').watermark(8e15 + 9).record(['k', 1], 8e15 + 1, 'k');
+      // (a lateness refused fails the operator as it starts: the harness then takes no input)
+      if (h.error === undefined) h.record(['k', 1], 8e15, 'k').watermark(8e15 + 9).record(['k', 1], 8e15 + 1, 'k');
       return [(h.error as Error | undefined)?.name, (h.error as Error | undefined)?.message, lines(h)];
     };
     expect(at(0.5)).toStrictEqual([

@@ -101,6 +101,7 @@ export interface Harness<T, K, R> {
   metrics(options?: { operator?: string }): Record<string, number>;
   /** Whether the output completed, and the error it failed with, if any. */
   readonly completed: boolean;
+  /** The error the operator failed with, if any; once set, pushing more input throws (a `ConfigurationError`). */
   readonly error: unknown;
 }
 
@@ -177,7 +178,7 @@ function harnessWith<T, K, R>(
   operator: OperatorFunction<StreamElement<T, K>, StreamElement<R, K>>,
   options: HarnessOptions,
   onRestore: ((checkpoint: HarnessCheckpoint, processingTime: number) => Harness<T, K, R>) | undefined,
-): { h: Harness<T, K, R>; run: (f: () => void) => void } {
+): { h: Harness<T, K, R>; run: (f: () => void) => void; stillRunning: (call: string) => void } {
   const start = options.processingTime ?? 0;
   if (!Number.isFinite(start)) {
     throw new ConfigurationError('harness', start, `harness({ processingTime: ${describeValue(start)} }): the start time must be a finite number of ms (default 0).`);
@@ -232,22 +233,35 @@ function harnessWith<T, K, R>(
     return inst;
   };
 
+  // (input after the operator failed went nowhere, silently: a test that missed `h.error` went on)
+  const stillRunning = (call: string): void => {
+    if (error === undefined) return;
+    throw new ConfigurationError(
+      'harness',
+      error,
+      `harness.${call}: the operator failed already and takes no more input; its error (h.error): ${error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error)}`,
+    );
+  };
   const h: Harness<T, K, R> = {
     push(...elements) {
+      stillRunning('push(…)');
       runtime.run(() => {
         for (const e of elements) input.next(e);
       });
       return h;
     },
     record(value, timestamp, key) {
+      stillRunning('record(…)');
       runtime.run(() => input.next(record(value, timestamp, key)));
       return h;
     },
     watermark(timestamp) {
+      stillRunning('watermark(…)');
       runtime.run(() => input.next(watermark(timestamp)));
       return h;
     },
     barrier(id) {
+      stillRunning('barrier(…)');
       runtime.run(() => input.next(barrier(id)));
       return h;
     },
@@ -262,6 +276,7 @@ function harnessWith<T, K, R>(
       return clock.now();
     },
     complete() {
+      stillRunning('complete(…)');
       runtime.run(() => input.complete());
       return h;
     },
@@ -303,7 +318,7 @@ function harnessWith<T, K, R>(
       return error;
     },
   };
-  return { h, run: (f) => runtime.run(f) };
+  return { h, run: (f) => runtime.run(f), stillRunning };
 }
 
 /**
@@ -354,27 +369,32 @@ export function twoInputHarness<T1, T2, K, R>(
 ): TwoInputHarness<T1, T2, K, R> {
   checkOperator('twoInputHarness', operator, 'twoInputHarness((second$) => coProcess(second$, { … }))');
   const second = new Subject<StreamElement<T2, K>>();
-  const { h, run } = harnessWith(operator(second), options, (checkpoint, processingTime) => twoInputHarness(operator, { processingTime, restore: checkpoint }));
+  const { h, run, stillRunning } = harnessWith(operator(second), options, (checkpoint, processingTime) => twoInputHarness(operator, { processingTime, restore: checkpoint }));
   const h2 = Object.assign(h, {
     push2(...elements: StreamElement<T2, K>[]) {
+      stillRunning('push2(…)');
       run(() => {
         for (const e of elements) second.next(e);
       });
       return h2;
     },
     record2(value: T2, timestamp: number, key: K) {
+      stillRunning('record2(…)');
       run(() => second.next(record(value, timestamp, key)));
       return h2;
     },
     watermark2(timestamp: number) {
+      stillRunning('watermark2(…)');
       run(() => second.next(watermark(timestamp)));
       return h2;
     },
     barrier2(id: number) {
+      stillRunning('barrier2(…)');
       run(() => second.next(barrier(id)));
       return h2;
     },
     complete2() {
+      stillRunning('complete2(…)');
       run(() => second.complete());
       return h2;
     },
