@@ -355,8 +355,8 @@ describe('eventTime: errors', () => {
 describe('eventTime / ingestionTime: what is not a timestamp function or a strategy, refused where given', () => {
   it('a timestampOf that is no function (left out, it would stamp with the clock), a strategy not called or not a strategy, bad options and schedulers', () => {
     expectRefused(() => eventTime(undefined as unknown as typeof at), 'eventTime: timestampOf undefined is not a function; give eventTime((v) => v.timestamp, strategy), or ingestionTime() to stamp records with the clock.');
-    expectRefused(() => eventTime(at, boundedOutOfOrderness as never), 'eventTime: the strategy is the function boundedOutOfOrderness, not a watermark strategy; call it, e.g. boundedOutOfOrderness(5_000).');
-    expectRefused(() => ingestionTime(monotonousTimestamps as never), 'ingestionTime: the strategy is the function monotonousTimestamps, not a watermark strategy; call it, e.g. monotonousTimestamps().');
+    expectRefused(() => eventTime(at, boundedOutOfOrderness as never), 'eventTime: the watermark strategy is the function boundedOutOfOrderness, not a watermark strategy; call it, e.g. boundedOutOfOrderness(5_000).');
+    expectRefused(() => ingestionTime(monotonousTimestamps as never), 'ingestionTime: the watermark strategy is the function monotonousTimestamps, not a watermark strategy; call it, e.g. monotonousTimestamps().');
     expectRefused(
       () => eventTime(at, {} as never),
       'eventTime: {} is not a watermark strategy (it has no createGenerator); give boundedOutOfOrderness(ms), monotonousTimestamps(), punctuated(fn) or noWatermarks(), or leave it out.',

@@ -21,6 +21,7 @@ import {
   valueState,
   type CheckpointInfo,
   type JobConfig,
+  type Sink,
   type Source,
   type Stream,
   type WindowResult,
@@ -311,6 +312,34 @@ describe('fromObservable: values pushed as the job starts', () => {
       await job.done;
       expect(sink.values, journaled ? 'journaled' : 'live').toStrictEqual([10, 20, 30, 40]);
     }
+  });
+
+  it('two jobs of one name reading one fromObservable: each reads what it held, and one ending leaves the other reading', async () => {
+    const live = new Subject<number>();
+    const source = fromObservable(live);
+    const a = toArray<number>();
+    const b = toArray<number>();
+    // (A's sink opens late: B opens its source first)
+    const slowA: Sink<number> = { description: 'slow toArray', open: async (context) => (await new Promise((resolve) => setTimeout(resolve, 30)), a.open(context)) };
+    const jobA = runJob({ name: 'counts', source, pipeline: pipe(map((v: number) => v)), sink: slowA });
+    const jobB = runJob({ name: 'counts', source, pipeline: pipe(map((v: number) => v)), sink: b });
+    live.next(1);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    live.next(2);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await jobA.stop();
+    live.next(3);
+    live.complete();
+    await jobB.done;
+    expect([a.values, b.values, live.observed]).toStrictEqual([[1, 2], [1, 2, 3], false]);
+  });
+
+  it("a source whose hold() returns no SourceHold fails the job as it starts, phase 'start'", async () => {
+    const inner = fromArray([1]);
+    const odd: Source<number> = { description: 'odd', open: (offset, context) => inner.open(offset, context), hold: () => 5 as never };
+    const job = runJob({ name: 'odd', source: odd, pipeline: pipe(map((v: number) => v)) });
+    await expect(job.done).rejects.toThrow(JobError);
+    await expect(job.done).rejects.toThrow('runJob(odd): source odd failed to start: its hold() returned 5, not a SourceHold ({ release() }). The job stopped; fix the cause and run it again.');
   });
 
   it('a job that fails before opening it lets the observable go (unsubscribed); one that runs unsubscribes it at its end', async () => {

@@ -29,7 +29,7 @@ describe('windowJoin, coGroup, intervalJoin: what they cannot run, refused where
       () => windowJoin(right$, tumblingWindows(10), (l: number, r: number) => l + r, { lateness: 5 } as never),
       'windowJoin: no option "lateness" in the options. The options: name, trigger, allowedLateness, lateData.',
     );
-    expectRefused(() => windowJoin(right$, globalWindows(), (l: number, r: number) => l + r, { trigger: countTrigger as never }), 'windowJoin: the trigger is the function countTrigger, not a trigger; call it, e.g. countTrigger(…).');
+    expectRefused(() => windowJoin(right$, globalWindows(), (l: number, r: number) => l + r, { trigger: countTrigger as never }), 'windowJoin: the trigger is the function countTrigger, not a trigger; call it, e.g. countTrigger(100).');
     expectRefused(() => intervalJoin(right$, { lower: 0, upper: 5 }, undefined as never), 'intervalJoin: undefined is not a function; give intervalJoin(right$, { lower, upper }, (left, right, ctx) => result).');
     expectRefused(
       () => intervalJoin(right$, { lower: 0, upper: 5, upperInclusve: false } as never, (l: number) => l),

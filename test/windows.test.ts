@@ -416,8 +416,8 @@ describe('processing-time windows', () => {
 describe('window, aggregate, reduce, processWindow: what they cannot run, refused where given', () => {
   it('an assigner or trigger not called or not one, a misspelt option, an aggregator or function that is none (before: a TypeError, or a user-function error at the first firing)', () => {
     expectRefused(() => window(1000 as never), 'window: 1000 is not a window assigner; give tumblingWindows(size), slidingWindows(size, slide), sessionWindows(gap), globalWindows() or their processing-time forms.');
-    expectRefused(() => window(tumblingWindows as never), 'window: the window assigner is the function tumblingWindows, not a window assigner; call it, e.g. tumblingWindows(…).');
-    expectRefused(() => window(globalWindows(), { trigger: countTrigger as never }), 'window: the trigger is the function countTrigger, not a trigger; call it, e.g. countTrigger(…).');
+    expectRefused(() => window(tumblingWindows as never), 'window: the window assigner is the function tumblingWindows, not a window assigner; call it, e.g. tumblingWindows(60_000).');
+    expectRefused(() => window(globalWindows(), { trigger: countTrigger as never }), 'window: the trigger is the function countTrigger, not a trigger; call it, e.g. countTrigger(100).');
     expectRefused(
       () => window(tumblingWindows(10), { trigger: { onElement: () => 'continue' } as never }),
       'window: the trigger {} is not a trigger (it has no onEventTime, onProcessingTime, clear); give eventTimeTrigger(), countTrigger(n), purging(trigger), … or an object with onElement, onEventTime, onProcessingTime and clear.',
@@ -427,6 +427,10 @@ describe('window, aggregate, reduce, processWindow: what they cannot run, refuse
       'window: no option "allowedLatenes" in the options — did you mean "allowedLateness"? The options: trigger, allowedLateness, lateData, name.',
     );
     expectRefused(() => aggregate(count as never), 'aggregate: the aggregator is the function count, not an aggregator; call it, e.g. count().');
+    class Eager {}
+    expectRefused(() => window(globalWindows(), { trigger: Eager as never }), 'window: the trigger is the class Eager, not a trigger; make one: new Eager(…).');
+    const everyTen = (n: number) => countTrigger(n * 10);
+    expectRefused(() => window(globalWindows(), { trigger: everyTen as never }), 'window: the trigger is the function everyTen, not a trigger; call it with its arguments: everyTen(…).');
     expectRefused(
       () => aggregate({ create: () => 0, add: (a: number) => a } as never),
       'aggregate: {} is not an aggregator: it needs create(), add(acc, value) and result(acc) (and merge(a, b) for session and sliding windows); e.g. count(), sum((v) => v.amount).',

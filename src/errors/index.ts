@@ -210,7 +210,7 @@ export class ConfigurationError extends TidewaterError {
  * const phase: JobPhase = 'pre-commit';
  * ```
  */
-export type JobPhase = 'open' | 'read' | 'write' | 'pre-commit' | 'commit' | 'close';
+export type JobPhase = 'start' | 'open' | 'read' | 'write' | 'pre-commit' | 'commit' | 'close';
 
 /**
  * A job failed for a reason of the job itself (not of an operator): a checkpoint that cannot be restored into this

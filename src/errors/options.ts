@@ -58,3 +58,57 @@ function editDistance(a: string, b: string): number {
   }
   return previous[b.length] as number;
 }
+
+/** How to call the built-in factories, for {@link notCalled}'s hint. */
+const CALLS: Readonly<Record<string, string>> = {
+  boundedOutOfOrderness: 'boundedOutOfOrderness(5_000)',
+  monotonousTimestamps: 'monotonousTimestamps()',
+  punctuated: 'punctuated((value, timestamp) => watermark or undefined)',
+  noWatermarks: 'noWatermarks()',
+  tumblingWindows: 'tumblingWindows(60_000)',
+  slidingWindows: 'slidingWindows(60_000, 10_000)',
+  sessionWindows: 'sessionWindows(30_000)',
+  globalWindows: 'globalWindows()',
+  eventTimeTrigger: 'eventTimeTrigger()',
+  processingTimeTrigger: 'processingTimeTrigger()',
+  countTrigger: 'countTrigger(100)',
+  continuousEventTimeTrigger: 'continuousEventTimeTrigger(1_000)',
+  purging: 'purging(countTrigger(100))',
+  neverTrigger: 'neverTrigger()',
+  endOfStreamTrigger: 'endOfStreamTrigger()',
+  count: 'count()',
+  sum: 'sum((v) => v.amount)',
+  min: 'min((v) => v.price)',
+  max: 'max((v) => v.price)',
+  mean: 'mean((v) => v.value)',
+  collect: 'collect()',
+  topN: 'topN(3, (v) => v.score)',
+};
+
+/**
+ * The error for a function given where what it makes is wanted (`countTrigger` for `countTrigger(100)`): `op` names
+ * the operator, `what` the kind of thing. The hint calls a built-in as it is called, a class with `new`, any other
+ * function with its arguments; `example` when the function has no name.
+ *
+ * @example
+ * ```ts
+ * throw notCalled('window', 'trigger', countTrigger, 'countTrigger(100)');
+ * // window: the trigger is the function countTrigger, not a trigger; call it, e.g. countTrigger(100).
+ * ```
+ * @internal
+ */
+export function notCalled(op: string, what: string, fn: unknown, example: string): ConfigurationError {
+  const name = (fn as { name?: unknown }).name;
+  const named = typeof name === 'string' && name !== '' ? name : undefined;
+  const isClass = typeof fn === 'function' && /^class\b/.test(Function.prototype.toString.call(fn));
+  const hint =
+    named !== undefined && Object.hasOwn(CALLS, named)
+      ? `call it, e.g. ${CALLS[named] as string}`
+      : isClass
+        ? `make one: new ${named ?? 'YourClass'}(…)`
+        : named !== undefined
+          ? `call it with its arguments: ${named}(…)`
+          : `e.g. ${example}`;
+  const article = /^[aeiou]/.test(what) ? 'an' : 'a';
+  return new ConfigurationError(op, fn, `${op}: the ${what} is the ${isClass ? 'class' : 'function'} ${named ?? '(anonymous)'}, not ${article} ${what}; ${hint}.`);
+}

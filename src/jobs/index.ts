@@ -23,4 +23,5 @@ export type {
   SourceContext,
   SourceRead,
   SourceReader,
+  SourceHold,
 } from './types.js';

@@ -7,7 +7,7 @@ import { ParallelGroup, ParallelOperatorInstance, type SubtaskMetrics } from '..
 import { parallelOutputs } from '../parallel/parallel.js';
 import { madeByParallelism, mergeSnapshotKind } from '../partitioning/mergeState.js';
 import type { KeyExchange } from '../parallel/exchange.js';
-import { barrier, isStreamElement, MAX_WATERMARK, record, type SideRecord, type StreamElement } from '../elements/index.js';
+import { barrier, isStreamElement, MAX_WATERMARK, record, type CheckpointBarrier, type SideRecord, type StreamElement, type StreamRecord } from '../elements/index.js';
 import { takesPlainValues } from '../elements/plumbing.js';
 import { isTimestamp, MAX_SCHEDULE_DELAY } from '../time/timestamps.js';
 import { ConfigurationError, describeFailure, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
@@ -29,6 +29,7 @@ import type {
   SinkWriter,
   Source,
   SourceContext,
+  SourceHold,
   SourceRead,
   SourceReader,
   SourcesJobConfig,
@@ -301,8 +302,8 @@ class JobRunner<T, R> {
   private chainOverhead = 0;
   private prunesRead = 0;
   private stopRequest: { savepoint: boolean; drain: boolean; resolve: () => void; reject: (e: unknown) => void } | undefined;
-  /** What each source's `start` returned (see `Source.start`): called once the job closed its sources. */
-  private readonly releaseStarted: readonly ((() => void) | undefined)[];
+  /** What each source's `hold` returned (see `Source.hold`): given to its `open`, released once the job closed its sources. */
+  private readonly holds: readonly (SourceHold | undefined)[];
 
   constructor(
     private readonly config: JobConfig<T, R> | SourcesJobConfig<NamedSources, R>,
@@ -405,13 +406,16 @@ class JobRunner<T, R> {
       metrics: () => this.metrics(),
       stop: (options) => this.stop(options?.savepoint === true, options?.drain === true),
     };
-    // sources of live values start taking them now: what comes before the job opens them is held (`Source.start`)
+    // sources of live values start taking them now: what comes before the job opens them is held (`Source.hold`)
     let startFailure: { readonly error: unknown } | undefined;
-    this.releaseStarted = this.sources.map((s, index) => {
+    this.holds = this.sources.map((s, index) => {
+      if (startFailure !== undefined || s.hold === undefined) return undefined;
       try {
-        return startFailure === undefined ? s.start?.({ job: name, index }) : undefined;
+        const hold: unknown = s.hold({ job: name, index });
+        if (typeof (hold as Partial<SourceHold> | null)?.release === 'function') return hold as SourceHold;
+        throw new TypeError(`its hold() returned ${describeValue(hold)}, not a SourceHold ({ release() })`);
       } catch (error) {
-        startFailure = { error: this.componentError('source', this.sourceName(index), 'open', error) };
+        startFailure = { error: this.componentError('source', this.sourceName(index), 'start', error) };
         return undefined;
       }
     });
@@ -507,7 +511,7 @@ class JobRunner<T, R> {
       else this.sideWriters.set(output, this.writers.length);
       this.writers.push(writer);
     }
-    const opened = await Promise.allSettled(this.sources.map((s, index) => this.guarded('source', s.description, 'open', () => s.open(this.restoredOffsets[index], { ...ctx, index }))));
+    const opened = await Promise.allSettled(this.sources.map((s, index) => this.guarded('source', s.description, 'open', () => s.open(this.restoredOffsets[index], { ...ctx, index, ...(this.holds[index] !== undefined ? { hold: this.holds[index] } : {}) }))));
     this.readers = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
@@ -1057,32 +1061,26 @@ class JobRunner<T, R> {
   // ---- the sink -----------------------------------------------------------------------------------------------------
 
   private atSink(e: StreamElement<R>): void {
-    // (null and plain values too: checked here, at the end of the kinds, not for every record)
+    // (one read of the kind; null and plain values too, whose kind is none of the five)
     const kind = (e as { readonly kind?: unknown } | null | undefined)?.kind;
-    if (kind !== 'record' && kind !== 'side' && kind !== 'barrier' && kind !== 'watermark' && kind !== 'status') {
-      throw new ConfigurationError(
-        'runJob',
-        e,
-        `runJob(${this.config.name}): the pipeline emitted ${describeValue(e)}, which is not a stream element: a job's pipeline ends in records, and the sink gets their values (values() is for a plain subscriber: leave it out; a plain RxJS operator such as map from 'rxjs' sees elements, not values: use tidewater's map).`,
-      );
-    }
-    if (e.kind === 'record') {
+    if (kind === 'record') {
+      const value = (e as StreamRecord<R>).value;
       this.recordsOut++;
       const w = this.writer;
       if (w !== undefined) {
         try {
-          w.write(e.value);
+          w.write(value);
         } catch (err) {
           throw this.componentError('sink', this.sinkName(), 'write', err);
         }
       }
       // (a Subject's `next` costs a closure per call even when nobody listens)
-      if (this.output$.observed) this.output$.next(e.value);
-    } else if (e.kind === 'side') {
-      this.atSideSink(e);
-    } else if (e.kind === 'barrier') {
+      if (this.output$.observed) this.output$.next(value);
+    } else if (kind === 'side') {
+      this.atSideSink(e as SideRecord);
+    } else if (kind === 'barrier') {
       const cp = this.current;
-      if (cp !== undefined && cp.id === e.checkpointId) {
+      if (cp !== undefined && cp.id === (e as CheckpointBarrier).checkpointId) {
         cp.reachedSink = true;
         // (a barrier through worker threads arrives after it was pushed)
         if (this.barrierWaiter?.cp === cp) {
@@ -1090,6 +1088,12 @@ class JobRunner<T, R> {
           this.barrierAtSink(cp);
         }
       }
+    } else if (kind !== 'watermark' && kind !== 'status') {
+      throw new ConfigurationError(
+        'runJob',
+        e,
+        `runJob(${this.config.name}): the pipeline emitted ${describeValue(e)}, which is not a stream element: a job's pipeline ends in records, and the sink gets their values (values() is for a plain subscriber: leave it out; a plain RxJS operator such as map from 'rxjs' sees elements, not values: use tidewater's map).`,
+      );
     }
   }
 
@@ -1581,8 +1585,8 @@ class JobRunner<T, R> {
     };
     for (const [i, writer] of this.writers.entries()) await close(() => this.guarded('sink', this.sinkName(i), phase, () => writer.close(completed)));
     for (const [i, r] of this.readers.entries()) await close(() => this.guarded('source', this.sourceName(i), 'close', () => r.close()));
-    // (what a source started taking for a reader never opened goes; a no-op for those opened)
-    for (const [i, release] of this.releaseStarted.entries()) if (release !== undefined) await close(async () => this.guarded('source', this.sourceName(i), 'close', release));
+    // (what a source held for a reader never opened goes; a no-op for those a reader took)
+    for (const [i, hold] of this.holds.entries()) if (hold !== undefined) await close(async () => this.guarded('source', this.sourceName(i), 'close', () => hold.release()));
     if (first !== undefined) throw first.error;
   }
 

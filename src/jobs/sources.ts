@@ -4,7 +4,7 @@ import { isIndex } from '../checkpoints/snapshot.js';
 import { ConfigurationError, describeFailure, describeValue } from '../errors/index.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
 import type { StateStore } from '../stores/types.js';
-import type { Source, SourceContext, SourceRead, SourceReader, SourceStartContext } from './types.js';
+import type { Source, SourceContext, SourceHold, SourceRead, SourceReader } from './types.js';
 
 /**
  * Parses an offset the job stored: a non-negative integer (`unit`: what it counts, for the message); undefined → 0.
@@ -228,13 +228,13 @@ function checkFactory(op: string, factory: unknown, example: string): void {
 }
 
 /**
- * A subscription taken as a job starts (`Source.start`), before the source's reader exists: what the observable sends
+ * A subscription taken as a job starts (`Source.hold`), before the source's reader exists: what the observable sends
  * meanwhile is held, in order, and handed to the reader's observer when it opens, then what comes after.
  */
-class HeldSubscription<T> {
+class HeldSubscription<T> implements SourceHold {
   private held: ({ readonly value: T } | { readonly error: unknown } | 'complete')[] = [];
   private observer: Observer<T> | undefined;
-  readonly subscription: Subscription;
+  private readonly subscription: Subscription;
 
   constructor(source$: Observable<T>) {
     this.subscription = source$.subscribe({
@@ -244,8 +244,12 @@ class HeldSubscription<T> {
     });
   }
 
-  /** Hands what was held, then what comes, to `observer`; the subscription (the reader unsubscribes it at close). */
-  hand(observer: Observer<T>): Subscription {
+  /**
+   * Hands what was held, then what comes, to `observer`; the subscription (the reader unsubscribes it at close). Once
+   * only: undefined when taken already or released (a second open subscribes anew).
+   */
+  take(observer: Observer<T>): Subscription | undefined {
+    if (this.observer !== undefined || this.subscription.closed) return undefined;
     // (by index: what the observable sends while the held values are handed on, re-entrantly, is held after them)
     for (let i = 0; i < this.held.length; i++) {
       const h = this.held[i] as { readonly value: T } | { readonly error: unknown } | 'complete';
@@ -257,19 +261,13 @@ class HeldSubscription<T> {
     this.observer = observer;
     return this.subscription;
   }
-}
 
-const startedKey = (context: SourceStartContext): string => `${context.index}\u0000${context.job}`;
-
-/** The subscription `start` took for this job and index, if any (taken: a later open subscribes anew). */
-function takeStarted<T>(started: Map<string, HeldSubscription<T>[]>, context: SourceContext): HeldSubscription<T> | undefined {
-  const key = startedKey(context);
-  const list = started.get(key);
-  if (list === undefined) return undefined;
-  const [first, ...rest] = list;
-  if (rest.length > 0) started.set(key, rest);
-  else started.delete(key);
-  return first;
+  release(): void {
+    // (once handed on, the reader's: it unsubscribes at its close)
+    if (this.observer !== undefined) return;
+    this.held = [];
+    this.subscription.unsubscribe();
+  }
 }
 
 /** What a journal deleted: the records before `before`, once checkpoint `checkpoint` covered them. */
@@ -316,21 +314,9 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
   const description = 'fromObservable';
   const journal = options.journal;
   const journalName = (context: SourceContext): string => options.name ?? `${context.job}/source-${context.index}`;
-  /** Subscriptions taken as jobs started, by job and index, until their readers open. */
-  const started = new Map<string, HeldSubscription<T>[]>();
   return {
     description,
-    start(context) {
-      const key = startedKey(context);
-      const held = new HeldSubscription(source$);
-      started.set(key, [...(started.get(key) ?? []), held]);
-      return () => {
-        held.subscription.unsubscribe();
-        const left = (started.get(key) ?? []).filter((h) => h !== held);
-        if (left.length > 0) started.set(key, left);
-        else started.delete(key);
-      };
-    },
+    hold: () => new HeldSubscription(source$),
     async committedAhead(offset, context) {
       if (journal === undefined) return undefined;
       const name = journalName(context);
@@ -426,8 +412,9 @@ export function fromObservable<T>(source$: Observable<T>, options: FromObservabl
           signal();
         },
       };
-      // (what came since the job started, first: see `start`)
-      const sub: Subscription = takeStarted(started, context)?.hand(observer) ?? source$.subscribe(observer);
+      // (what came since the job started, first: see `hold`; a hold handed on already is no longer one to take)
+      const held = context.hold instanceof HeldSubscription ? (context.hold as HeldSubscription<T>) : undefined;
+      const sub: Subscription = held?.take(observer) ?? source$.subscribe(observer);
       const take = (max: number): SourceRead<T> => {
         const values = ready.length <= max ? ready : ready.slice(0, max);
         ready = ready.length <= max ? [] : ready.slice(max);

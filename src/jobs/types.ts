@@ -38,6 +38,8 @@ export interface SourceContext {
    * passes its `onWarning`. Absent when a source is opened by hand: then the source writes to the console.
    */
   readonly warn?: (message: string) => void;
+  /** What this source's {@link Source.hold} returned for this job run, if it has one. */
+  readonly hold?: SourceHold;
 }
 
 /**
@@ -111,22 +113,27 @@ export interface Source<T> {
   committedAhead?(offset: string | undefined, context: SourceContext): CommittedAhead | undefined | Promise<CommittedAhead | undefined>;
   /**
    * Called by `runJob` as it is called, before anything it awaits: a source of live values that cannot replay begins
-   * taking them here and holds them for the reader `open` makes for the same job and index, so that values pushed right
-   * after `runJob` returned are not lost (`fromObservable` does). Returns what lets them go if the job ends without
-   * opening the source (called once the job closed its sources; a no-op once `open` took them).
+   * taking them here and holds them, so that values pushed right after `runJob` returned are not lost
+   * (`fromObservable` does). What it returns comes back to this job's `open` as `context.hold`, whose reader takes the
+   * values over; the job calls its `release()` once it closed its sources (a no-op once a reader took them).
    */
-  start?(context: SourceStartContext): () => void;
+  hold?(context: Pick<SourceContext, 'job' | 'index'>): SourceHold;
 }
 
 /**
- * What {@link Source.start} is told: the job and the source's index in it (as `open` gets in its {@link SourceContext}).
+ * What {@link Source.hold} returns: the values a source took before its reader opened, for one job run.
  *
  * @example
  * ```ts
- * const release = source.start?.({ job: 'taps', index: 0 });
+ * const hold = source.hold?.({ job: 'taps', index: 0 });
+ * const reader = await source.open(undefined, { ...context, hold });
+ * hold?.release(); // once the job closed its sources
  * ```
  */
-export type SourceStartContext = Pick<SourceContext, 'job' | 'index'>;
+export interface SourceHold {
+  /** Lets the held values go (unsubscribes), unless a reader took them over. */
+  release(): void;
+}
 
 /**
  * Where a job's sink opens: whether output is transactional (the job checkpoints) and, after a restore, the sink

@@ -1,5 +1,6 @@
 import type { Key } from '../elements/index.js';
 import { ConfigurationError, describeValue } from '../errors/index.js';
+import { notCalled } from '../errors/options.js';
 
 /**
  * An incremental aggregation: `create` an accumulator, `add` values into it, read the `result`; `merge` combines two
@@ -365,10 +366,7 @@ export function aggregatingState<T, A, R>(aggregator: Aggregator<T, A, R>, opts?
  * @internal
  */
 export function checkAggregator(op: string, aggregator: unknown): void {
-  if (typeof aggregator === 'function') {
-    const name = (aggregator as { name?: string }).name || 'given';
-    throw new ConfigurationError(op, aggregator, `${op}: the aggregator is the function ${name}, not an aggregator; call it, e.g. ${name === 'given' ? 'count' : name}().`);
-  }
+  if (typeof aggregator === 'function') throw notCalled(op, 'aggregator', aggregator, 'count()');
   const a = aggregator as Partial<Aggregator<unknown, unknown, unknown>> | null;
   if (typeof a !== 'object' || a === null || typeof a.create !== 'function' || typeof a.add !== 'function' || typeof a.result !== 'function') {
     throw new ConfigurationError(

@@ -1,6 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import { ConfigurationError, describeValue } from '../errors/index.js';
-import { checkOptionKeys } from '../errors/options.js';
+import { checkOptionKeys, notCalled } from '../errors/options.js';
 import { checkTimestamp, isTimestamp, MAX_SCHEDULE_DELAY } from './timestamps.js';
 
 /**
@@ -309,14 +309,7 @@ function checkScheduler(op: string, scheduler: unknown): void {
  * @internal
  */
 export function checkStrategy(op: string, strategy: unknown): void {
-  if (typeof strategy === 'function') {
-    const name = (strategy as { name?: string }).name;
-    throw new ConfigurationError(
-      op,
-      strategy,
-      `${op}: the strategy is the function ${name || 'given'}, not a watermark strategy; call it, e.g. ${name === 'boundedOutOfOrderness' ? 'boundedOutOfOrderness(5_000)' : `${name || 'monotonousTimestamps'}()`}.`,
-    );
-  }
+  if (typeof strategy === 'function') throw notCalled(op, 'watermark strategy', strategy, 'boundedOutOfOrderness(5_000)');
   const s = strategy as Partial<WatermarkStrategy> | null;
   if (typeof s !== 'object' || s === null || typeof s.createGenerator !== 'function') {
     throw new ConfigurationError(

@@ -1,6 +1,7 @@
 import { ConfigurationError, describeValue } from '../errors/index.js';
 import type { Namespace } from '../state/backend.js';
-import { eventTimeTrigger, factoryNotCalled, neverTrigger, processingTimeTrigger, type Trigger } from './triggers.js';
+import { eventTimeTrigger, neverTrigger, processingTimeTrigger, type Trigger } from './triggers.js';
+import { notCalled } from '../errors/options.js';
 import type { TimeWindow } from './types.js';
 import { checkTimestamp, durationProblem, isTimestamp, MAX_OPERATOR_TIMESTAMP, notWholeMs } from '../time/timestamps.js';
 
@@ -252,7 +253,7 @@ export function globalWindows<T = unknown>(opts: Pick<WindowOptions, 'time'> = {
  * @internal
  */
 export function checkAssigner(op: string, assigner: unknown): void {
-  if (typeof assigner === 'function') throw factoryNotCalled(op, 'window assigner', assigner, 'tumblingWindows(60_000)');
+  if (typeof assigner === 'function') throw notCalled(op, 'window assigner', assigner, 'tumblingWindows(60_000)');
   const a = assigner as Partial<WindowAssigner<unknown>> | null;
   if (typeof a !== 'object' || a === null || typeof a.assign !== 'function' || typeof a.defaultTrigger !== 'function') {
     throw new ConfigurationError(

@@ -1,5 +1,6 @@
 import { MAX_WATERMARK } from '../elements/index.js';
 import { ConfigurationError, describeValue } from '../errors/index.js';
+import { notCalled } from '../errors/options.js';
 import { durationProblem } from '../time/timestamps.js';
 import { reducingState, type ReducingState, type ReducingStateDescriptor } from '../state/descriptors.js';
 import { maxTimestamp, type TimeWindow } from './types.js';
@@ -352,15 +353,6 @@ export function endOfStreamTrigger<T = unknown>(): Trigger<T> {
 }
 
 /**
- * The error for a factory given where what it makes is wanted (`countTrigger` for `countTrigger(100)`): `op` names the
- * operator, `what` the kind of thing. @internal
- */
-export function factoryNotCalled(op: string, what: string, fn: unknown, example: string): ConfigurationError {
-  const name = (fn as { name?: string }).name || 'given';
-  return new ConfigurationError(op, fn, `${op}: the ${what} is the function ${name}, not a ${what}; call it, e.g. ${name === 'given' ? example : `${name}(…)`}.`);
-}
-
-/**
  * Refuses what is not a trigger where `op` (`window`, `windowJoin`, `coGroup`) is given one: a factory not called, an
  * object without `onElement`, `onEventTime`, `onProcessingTime` and `clear`.
  *
@@ -372,7 +364,7 @@ export function factoryNotCalled(op: string, what: string, fn: unknown, example:
  * @internal
  */
 export function checkTrigger(op: string, trigger: unknown): void {
-  if (typeof trigger === 'function') throw factoryNotCalled(op, 'trigger', trigger, 'countTrigger(100)');
+  if (typeof trigger === 'function') throw notCalled(op, 'trigger', trigger, 'countTrigger(100)');
   const t = trigger as Partial<Trigger<unknown>> | null;
   const missing = typeof t !== 'object' || t === null ? undefined : (['onElement', 'onEventTime', 'onProcessingTime', 'clear'] as const).filter((m) => typeof t[m] !== 'function');
   if (missing === undefined || missing.length > 0) {
