@@ -252,6 +252,8 @@ class JobRunner<T, R> {
   private inputs: (JobInput<StreamElement<T, undefined>> | undefined)[] = [];
   private pipelineSub: Subscription | undefined;
   private instances: readonly StatefulOperatorInstance[] = [];
+  /** The figures the job ended with, once it settled (see {@link letGo}). */
+  private finalMetrics: JobMetrics | undefined;
   /** The pipeline's runtime (once started): input is delivered with it active. */
   private runtime: PipelineRuntime | undefined;
   /** True while a batch is being pushed: checkpoints and stops asked for meanwhile wait for the batch's end. */
@@ -1617,6 +1619,7 @@ class JobRunner<T, R> {
     this.waiters = [];
     this.stopRequest?.resolve();
     this.resolveDone(summary);
+    this.letGo(metrics);
   }
 
   /** Fails the job: stops at once; `done` rejects once the checkpoint in flight has settled and everything is closed. */
@@ -1645,9 +1648,31 @@ class JobRunner<T, R> {
     this.waiters = [];
     this.stopRequest?.reject(e);
     this.rejectDone(e);
+    this.letGo(this.metrics(), e);
+  }
+
+  /**
+   * Once the job settled, its handle keeps its final figures only: the operators (their keyed state), the pipeline's
+   * runtime and inputs, the readers and writers are let go, so that a service keeping handles of ended jobs does not
+   * keep their state.
+   */
+  private letGo(finalMetrics: JobMetrics, failure?: unknown): void {
+    // (an error's stack is kept as call sites with their receivers — the operator that threw, and its state — until it
+    // is read: read now, it is text; the cause's too, thrown in a user function called by an operator)
+    for (let e = failure, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) void e.stack;
+    this.finalMetrics = finalMetrics;
+    this.instances = [];
+    this.runtime = undefined;
+    this.inputs = [];
+    this.readers = [];
+    this.writers = [];
+    this.writer = undefined;
+    this.pipelineSub = undefined;
+    this.chain = new Map();
   }
 
   private metrics(): JobMetrics {
+    if (this.finalMetrics !== undefined) return this.finalMetrics;
     const operators: Record<string, { watermark: number } & Record<string, number>> = {};
     const subtasks: Record<string, readonly SubtaskMetrics[]> = {};
     for (const i of this.instances) {

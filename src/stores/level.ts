@@ -207,13 +207,16 @@ class LevelBackend implements KeyValueBackend {
  * name), or an open `level` database with string keys and values. One checkpoint is one LevelDB batch, durable
  * (fsync'd) when the promise resolves unless `{ sync: false }`. The database opens on first use; when it cannot be
  * opened, read or written (locked by another process, damaged, not a directory, no permission), every operation
- * rejects with a `StoreError` naming the location, the cause and the remedy.
+ * rejects with a `StoreError` naming the location, the cause and the remedy. A job does not close it: close it once
+ * no job uses it, which unlocks the directory (another `levelStore` of it in this process can open it then).
  *
  * @example
  * ```ts
  * import { levelStore } from 'tidewater/level';
  * const store = levelStore('./clicks-state');
  * const job = runJob({ name: 'clicks', source, pipeline, checkpoint: { intervalMs: 1000, store } });
+ * await job.done;
+ * await store.close();
  * ```
  */
 export function levelStore(location: string | LevelLike, options: LevelStoreOptions = {}): StateStore {

@@ -249,5 +249,9 @@ export interface StateStore {
   truncateJournal(name: string, before: number): Promise<void>;
   /** The backend this store writes through (tests use it to simulate corruption). */
   readonly kv: KeyValueBackend;
+  /**
+   * Closes the store (a LevelDB database, an IndexedDB connection). A job never closes its store — several may share
+   * one: close it once no job uses it (a LevelDB directory stays locked until then).
+   */
   close(): Promise<void>;
 }
