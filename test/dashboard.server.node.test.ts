@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Subject } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConfigurationError, type Job } from '../src/index.js';
 import { serveDashboard } from '../src/dashboard/index.js';
 
@@ -23,6 +23,13 @@ function fakeJob(operators: Record<string, unknown> = {}): { job: Job<unknown>; 
     done: new Promise(() => undefined),
   } as unknown as Job<unknown>;
   return { job, calls: () => calls, checkpoints$ };
+}
+
+/** `n` operators' figures under long names (≈ 100 bytes each as JSON): large readings. */
+function manyOperators(n: number): Record<string, unknown> {
+  const operators: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) operators[`operator-${'x'.repeat(60)}-${i}`] = { watermark: i, recordsIn: i, recordsOut: i };
+  return operators;
 }
 
 /**
@@ -69,7 +76,7 @@ describe('serveDashboard: the server', () => {
     const dashboard = await serveDashboard(job, { intervalMs: 60_000 });
     try {
       const port = Number(new URL(dashboard.url).port);
-      const { reply: bad } = await rawRequest(port, 'GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      const { reply: bad } = await rawRequest(port, 'GET http://[ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
       expect(bad.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
       const page = await fetch(dashboard.url);
       expect(page.status).toBe(200);
@@ -101,7 +108,7 @@ describe('serveDashboard: the server', () => {
     try {
       await sleep(60); // (more than 3 readings taken by now)
       const port = Number(new URL(dashboard.url).port);
-      const { reply } = await rawRequest(port, 'GET /events HTTP/1.1\r\nHost: x\r\n\r\n', { timeoutMs: 300 });
+      const { reply } = await rawRequest(port, 'GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n', { timeoutMs: 300 });
       const hello = JSON.parse(/data: (.*)/.exec(reply)?.[1] ?? 'null') as { type: string; keep: number; samples: unknown[] };
       expect([hello.type, hello.keep, hello.samples.length]).toStrictEqual(['hello', 3, 3]);
     } finally {
@@ -109,17 +116,99 @@ describe('serveDashboard: the server', () => {
     }
   });
 
+  it('refuses a port, host, name or option it cannot use, and what is not a job, before it listens', async () => {
+    const { job, calls } = fakeJob();
+    const refused = async (f: () => Promise<unknown>, message: string): Promise<void> => {
+      const e = await f().catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(ConfigurationError);
+      expect((e as Error).message).toBe(message);
+    };
+    await refused(() => serveDashboard(job, { port: '8081' as never }), 'serveDashboard: port "8081" must be an integer from 0 (a free one) to 65535; a port read from the environment is a string: Number(process.env.PORT).');
+    await refused(() => serveDashboard(job, { port: 70_000 }), 'serveDashboard: port 70000 must be an integer from 0 (a free one) to 65535; a port read from the environment is a string: Number(process.env.PORT).');
+    await refused(() => serveDashboard(job, { host: '' }), "serveDashboard: host \"\" must be an address to listen on, e.g. '127.0.0.1' (this machine only, the default) or '0.0.0.0'.");
+    await refused(() => serveDashboard(job, { name: 42 as never }), "serveDashboard: name 42 must be a string (the job's name on the page).");
+    await refused(() => serveDashboard(job, { intervalMS: 10 } as never), 'serveDashboard: no option "intervalMS" in the options — did you mean "intervalMs"? The options: port, host, name, intervalMs, keep.');
+    await refused(() => serveDashboard(Promise.resolve(job) as never), 'serveDashboard: Promise {} is not a job; give what runJob returned: serveDashboard(runJob({ … })).');
+    expect(calls()).toBe(0);
+  });
+
+  it('answers GET and HEAD only, and on this machine only for a host that names it (not a page of another site a DNS name points here)', async () => {
+    const { job } = fakeJob();
+    const dashboard = await serveDashboard(job, { intervalMs: 60_000 });
+    try {
+      const port = Number(new URL(dashboard.url).port);
+      const status = async (request: string) => (await rawRequest(port, request)).reply.split('\r\n')[0];
+      expect(await status('POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')).toBe('HTTP/1.1 405 Method Not Allowed');
+      expect(await status('OPTIONS /events HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 405 Method Not Allowed');
+      expect(await status('GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 421 Misdirected Request');
+      expect(await status('GET /events HTTP/1.1\r\nHost: evil.example:' + port + '\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 421 Misdirected Request');
+      for (const host of [`127.0.0.1:${port}`, 'localhost', `[::1]:${port}`]) {
+        expect(await status(`HEAD / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`), host).toBe('HTTP/1.1 200 OK');
+      }
+    } finally {
+      await dashboard.close();
+    }
+  });
+
+  it("figures it cannot send (a bigint) are left out with one warning, not thrown from its timer into the job's process", async () => {
+    const { job } = fakeJob({ odd: { watermark: 0, bytes: 10n } });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const dashboard = await serveDashboard(job, { intervalMs: 5, keep: 3 });
+    try {
+      await sleep(50);
+      const port = Number(new URL(dashboard.url).port);
+      const { reply } = await rawRequest(port, 'GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n', { timeoutMs: 200 });
+      const hello = JSON.parse(/data: (.*)/.exec(reply)?.[1] ?? 'null') as { type: string; samples: unknown[] };
+      expect([hello.type, hello.samples.length]).toStrictEqual(['hello', 0]);
+      expect(warn.mock.calls.map((c) => String(c[0]))).toStrictEqual([
+        "serveDashboard(job): reading the job's figures failed, and readings that fail are left out: Do not know how to serialize a BigInt",
+      ]);
+    } finally {
+      warn.mockRestore();
+      await dashboard.close();
+    }
+  });
+
+  it('closes while a connection that sent no whole request is open (close() waited for it for ever)', async () => {
+    const { job } = fakeJob();
+    const dashboard = await serveDashboard(job, { intervalMs: 60_000 });
+    const port = Number(new URL(dashboard.url).port);
+    const bare = net.connect(port, '127.0.0.1');
+    const half = net.connect(port, '127.0.0.1', () => half.write('GET /eve'));
+    await sleep(50);
+    const closed = await Promise.race([dashboard.close().then(() => 'closed'), sleep(2_000).then(() => 'still waiting')]);
+    bare.destroy();
+    half.destroy();
+    expect(closed).toBe('closed');
+  });
+
+  it('a page on a slow link gets its hello when the history passes the backlog limit (it was dropped and reconnected for ever)', async () => {
+    // ≈ 110 KB a reading, 60 kept: a hello of ≈ 6.6 MB, above the 4 MB a page may leave unread
+    const { job } = fakeJob(manyOperators(1_100));
+    const dashboard = await serveDashboard(job, { intervalMs: 10, keep: 60 });
+    try {
+      await sleep(800);
+      const port = Number(new URL(dashboard.url).port);
+      // reads the first chunk, then nothing for 200 ms (readings were sent meanwhile), then reads on
+      const { reply, closed } = await rawRequest(port, 'GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n', { stallMs: 200, timeoutMs: 3_000 });
+      const types = [...reply.matchAll(/data: \{"type":"(\w+)"/g)].map((m) => m[1]);
+      expect(closed).toBe(false);
+      expect(types[0]).toBe('hello');
+      expect(types.slice(1).length).toBeGreaterThan(0);
+    } finally {
+      await dashboard.close();
+    }
+  });
+
   it('drops a page that stops reading once its backlog passes the limit, and goes on serving the others', async () => {
     // ≈ 400 KB a reading, one every 5 ms: a client that reads nothing falls megabytes behind within a second
-    const operators: Record<string, unknown> = {};
-    for (let i = 0; i < 4_000; i++) operators[`operator-${'x'.repeat(60)}-${i}`] = { watermark: i, recordsIn: i, recordsOut: i };
-    const { job } = fakeJob(operators);
+    const { job } = fakeJob(manyOperators(4_000));
     const dashboard = await serveDashboard(job, { intervalMs: 5, keep: 1 });
     try {
       const port = Number(new URL(dashboard.url).port);
       // reads the first chunk, then nothing for a second; then reads on: the server has dropped it by then, so what
       // it had sent drains and the connection ends (a stream it still fed would stay open)
-      const { closed } = await rawRequest(port, 'GET /events HTTP/1.1\r\nHost: x\r\n\r\n', { stallMs: 1_000, timeoutMs: 8_000 });
+      const { closed } = await rawRequest(port, 'GET /events HTTP/1.1\r\nHost: localhost\r\n\r\n', { stallMs: 1_000, timeoutMs: 8_000 });
       expect(closed).toBe(true);
       expect((await fetch(dashboard.url)).status).toBe(200);
     } finally {

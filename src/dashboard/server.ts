@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Subscription } from 'rxjs';
-import { ConfigurationError, describeValue } from '../errors/index.js';
+import { ConfigurationError, describeFailure, describeValue } from '../errors/index.js';
+import { checkOptionKeys } from '../errors/options.js';
+import { isObservable } from 'rxjs';
 import type { Job } from '../jobs/types.js';
 import { dashboardJson, type DashboardCheckpoint, type DashboardJobState, type DashboardMessage, type DashboardSample } from './protocol.js';
 
@@ -65,6 +67,21 @@ async function pageAssets(): Promise<{ js: string; css: string }> {
   return { js: text('.js'), css: text('.css') };
 }
 
+/** Refuses what is not a job (what `runJob` returns), before anything listens. */
+function checkJob(job: unknown): void {
+  const j = job as Partial<Job<unknown>> | null;
+  if (typeof j !== 'object' || j === null || typeof j.metrics !== 'function' || !isObservable(j.checkpoints$) || typeof (j.done as { then?: unknown } | undefined)?.then !== 'function') {
+    throw new ConfigurationError('serveDashboard', job, `serveDashboard: ${describeValue(job)} is not a job; give what runJob returned: serveDashboard(runJob({ … })).`);
+  }
+}
+
+/** Whether a request's Host header names this machine (localhost, 127.x.y.z, ::1), with or without a port. */
+function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d*$/, '');
+  return name === 'localhost' || name.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(name) || name === '[::1]';
+}
+
 /** The longest `intervalMs`: a Node timer's longest delay (2³¹ − 1 ms); longer ones fire after 1 ms. */
 const MAX_INTERVAL_MS = 2 ** 31 - 1;
 
@@ -106,6 +123,20 @@ const HTML = (name: string): string => `<!doctype html>
  * ```
  */
 export async function serveDashboard(job: Job<unknown>, options: DashboardOptions = {}): Promise<Dashboard> {
+  checkJob(job);
+  checkOptionKeys('serveDashboard', 'the options', options, ['port', 'host', 'name', 'intervalMs', 'keep']);
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new ConfigurationError('serveDashboard', port, `serveDashboard: port ${describeValue(port)} must be an integer from 0 (a free one) to 65535; a port read from the environment is a string: Number(process.env.PORT).`);
+  }
+  const listenHost = options.host ?? '127.0.0.1';
+  if (typeof listenHost !== 'string' || listenHost === '') {
+    throw new ConfigurationError('serveDashboard', listenHost, `serveDashboard: host ${describeValue(listenHost)} must be an address to listen on, e.g. '127.0.0.1' (this machine only, the default) or '0.0.0.0'.`);
+  }
+  const loopbackOnly = listenHost === 'localhost' || /^127(\.\d{1,3}){3}$/.test(listenHost) || listenHost === '::1';
+  if (options.name !== undefined && typeof options.name !== 'string') {
+    throw new ConfigurationError('serveDashboard', options.name, `serveDashboard: name ${describeValue(options.name)} must be a string (the job's name on the page).`);
+  }
   const intervalMs = options.intervalMs ?? 1_000;
   if (!(intervalMs > 0 && intervalMs <= MAX_INTERVAL_MS)) {
     throw new ConfigurationError('serveDashboard', intervalMs, `serveDashboard: intervalMs ${describeValue(intervalMs)} must be a positive number of ms, at most ${MAX_INTERVAL_MS} (a timer's longest delay).`);
@@ -119,26 +150,48 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
   const samples: DashboardSample[] = [];
   const checkpoints: DashboardCheckpoint[] = [];
   let state: DashboardJobState = { state: 'running' };
-  const clients = new Set<ServerResponse>();
+  /** The pages connected, each with the size of its hello still allowed in its backlog (0 once it drained). */
+  const clients = new Map<ServerResponse, number>();
   const send = (m: DashboardMessage): void => {
     const line = `data: ${JSON.stringify(m, dashboardJson)}\n\n`;
-    for (const c of clients) {
+    for (const [c, hello] of clients) {
       // a page that stops reading (a frozen tab, a stuck proxy) is dropped once its backlog passes the limit, rather
-      // than buffered without bound: its EventSource reconnects and starts again from a fresh hello
-      if (!c.write(line) && c.writableLength > CLIENT_BACKLOG_BYTES) {
+      // than buffered without bound: its EventSource reconnects and starts again from a fresh hello. The hello itself
+      // (the history, which may pass the limit) is allowed on top until it drained: else a slow link never got past it
+      if (!c.write(line) && c.writableLength > CLIENT_BACKLOG_BYTES + hello) {
         clients.delete(c);
         c.destroy();
-      }
+      } else if (hello > 0 && c.writableLength <= CLIENT_BACKLOG_BYTES) clients.set(c, 0);
     }
   };
+  let sampleFailed = false;
   const sample = (): void => {
-    const s: DashboardSample = { at: Date.now(), metrics: job.metrics() };
-    samples.push(s);
-    if (samples.length > keep) samples.splice(0, samples.length - keep);
-    send({ type: 'sample', sample: s });
+    // (on a timer: a failure here would be thrown into the job's process)
+    try {
+      const s: DashboardSample = { at: Date.now(), metrics: job.metrics() };
+      JSON.stringify(s, dashboardJson); // (what cannot be sent is not kept either)
+      samples.push(s);
+      if (samples.length > keep) samples.splice(0, samples.length - keep);
+      send({ type: 'sample', sample: s });
+    } catch (err) {
+      if (!sampleFailed) console.warn(`serveDashboard(${name}): reading the job's figures failed, and readings that fail are left out: ${describeFailure(err)}`);
+      sampleFailed = true;
+    }
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8', allow: 'GET, HEAD' });
+      res.end('method not allowed\n');
+      return;
+    }
+    // a page of another site that a DNS name made point here (DNS rebinding) names that site as the host: refused
+    // while the dashboard listens on this machine only
+    if (loopbackOnly && !isLoopbackHost(req.headers.host)) {
+      res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('this dashboard answers for localhost only\n');
+      return;
+    }
     let path: string;
     try {
       path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -151,8 +204,9 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
     if (path === '/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
       const hello: DashboardMessage = { type: 'hello', job: name, samples, checkpoints, job_state: state, keep };
-      res.write(`data: ${JSON.stringify(hello, dashboardJson)}\n\n`);
-      clients.add(res);
+      const text = `data: ${JSON.stringify(hello, dashboardJson)}\n\n`;
+      res.write(text);
+      clients.set(res, Buffer.byteLength(text));
       req.on('close', () => clients.delete(res));
       return;
     }
@@ -173,7 +227,7 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
   const server = createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    server.listen(port, listenHost, () => resolve());
   });
   // (reading the job starts once the server listens: a server that fails to start leaves nothing running)
   const subs: Subscription[] = [];
@@ -211,9 +265,12 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
     close: async () => {
       clearInterval(timer);
       for (const s of subs) s.unsubscribe();
-      for (const c of clients) c.end();
+      for (const c of clients.keys()) c.end();
       clients.clear();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // (a connection that sent no whole request would keep close() waiting: the server no longer times it out)
+      server.closeAllConnections();
+      await closed;
     },
   };
 }
