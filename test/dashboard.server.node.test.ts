@@ -36,10 +36,10 @@ function manyOperators(n: number): Record<string, unknown> {
  * Sends `request` raw on a socket and reads what comes back until the server closes the connection (`closed`), or
  * `timeoutMs` passed. `stallMs`: after the first chunk, reads nothing for that long, then reads on.
  */
-function rawRequest(port: number, request: string, { timeoutMs = 2_000, stallMs }: { timeoutMs?: number; stallMs?: number } = {}): Promise<{ reply: string; closed: boolean }> {
+function rawRequest(port: number, request: string, { timeoutMs = 2_000, stallMs, host = '127.0.0.1' }: { timeoutMs?: number; stallMs?: number; host?: string } = {}): Promise<{ reply: string; closed: boolean }> {
   return new Promise((resolve) => {
     let reply = '';
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+    const socket = net.connect(port, host, () => socket.write(request));
     socket.on('data', (b) => (reply += b.toString()));
     if (stallMs !== undefined) {
       socket.once('data', () => {
@@ -142,8 +142,18 @@ describe('serveDashboard: the server', () => {
       expect(await status('OPTIONS /events HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 405 Method Not Allowed');
       expect(await status('GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 421 Misdirected Request');
       expect(await status('GET /events HTTP/1.1\r\nHost: evil.example:' + port + '\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 421 Misdirected Request');
-      for (const host of [`127.0.0.1:${port}`, 'localhost', `[::1]:${port}`]) {
+      for (const host of [`127.0.0.1:${port}`, 'localhost', `[::1]:${port}`, `LOCALHOST:${port}`, 'localhost.', '[::ffff:7f00:1]']) {
         expect(await status(`HEAD / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`), host).toBe('HTTP/1.1 200 OK');
+      }
+      // (an HTTP/1.0 tool on this machine sends no Host; a browser always does)
+      expect(await status('GET / HTTP/1.0\r\n\r\n')).toBe('HTTP/1.1 200 OK');
+      // bound to the loopback however written, the check holds
+      const other = await serveDashboard(job, { intervalMs: 60_000, host: '0:0:0:0:0:0:0:1' });
+      try {
+        const otherPort = Number(new URL(other.url).port);
+        expect((await rawRequest(otherPort, 'GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n', { host: '::1' })).reply.split('\r\n')[0]).toBe('HTTP/1.1 421 Misdirected Request');
+      } finally {
+        await other.close();
       }
     } finally {
       await dashboard.close();

@@ -2,9 +2,9 @@
 // keeping handles of ended jobs (a job table, a status page) would otherwise keep every job's state.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { pipe } from 'rxjs';
+import { pipe, Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { fromArray, runJob, valueState, type Job } from '../src/index.js';
+import { fromArray, fromObservable, runJob, toArray, valueState, type Job } from '../src/index.js';
 import { keyBy, map, process } from '../operators/index.js';
 
 setFlagsFromString('--expose-gc');
@@ -47,4 +47,25 @@ describe('an ended job', () => {
       expect([job.metrics().recordsIn, job.metrics().operators['last']?.['recordsIn']]).toStrictEqual([6, 6]);
     });
   }
+
+  it('stopped with values its fromObservable reader had taken and not read: the kept handle does not keep them', async () => {
+    const collected: number[] = [];
+    const registry = new FinalizationRegistry((n: number) => collected.push(n));
+    const live = new Subject<{ readonly n: number }>();
+    const job = runJob({ name: 'unread', source: fromObservable(live), pipeline: pipe(map((v: { readonly n: number }) => v.n)), sink: toArray<number>() });
+    await turn(20); // (the job opened its source)
+    // (made in a function of their own: none stays in this function's frame)
+    const push = (n: number): void => {
+      const value = { n };
+      registry.register(value, n);
+      live.next(value);
+    };
+    for (let n = 0; n < 100; n++) push(n);
+    await job.stop(); // before its pump read them
+    await turn();
+    gc();
+    await turn(10);
+    expect(collected.length).toBe(100);
+    expect(job.metrics().recordsIn).toBe(0);
+  });
 });

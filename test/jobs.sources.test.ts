@@ -1,6 +1,6 @@
 // runJob with named sources: one input stream per source, combined by the pipeline with mergeStreams
 // (docs/SEMANTICS.md §2.4): barriers into every input, exhausted sources complete their input, checkpoints per source.
-import { pipe, Subject, take } from 'rxjs';
+import { Observable, pipe, Subject, take } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   boundedOutOfOrderness,
@@ -312,6 +312,32 @@ describe('fromObservable: values pushed as the job starts', () => {
       await job.done;
       expect(sink.values, journaled ? 'journaled' : 'live').toStrictEqual([10, 20, 30, 40]);
     }
+  });
+
+  it('an observable that ends or fails before the job opened it: its values, then its end or error, reach the job; it is subscribed once', async () => {
+    const ended = new Subject<number>();
+    const sink = toArray<number>();
+    const job = runJob({ name: 'ended', source: fromObservable(ended), pipeline: pipe(map((v: number) => v)), sink });
+    ended.next(1);
+    ended.next(2);
+    ended.complete();
+    expect([(await job.done).state, sink.values]).toStrictEqual(['finished', [1, 2]]);
+    let subscriptions = 0;
+    const cold = new Observable<number>((s) => {
+      subscriptions++;
+      s.next(7);
+      s.complete();
+    });
+    const once = toArray<number>();
+    await runJob({ name: 'cold', source: fromObservable(cold), pipeline: pipe(map((v: number) => v)), sink: once }).done;
+    expect([once.values, subscriptions]).toStrictEqual([[7], 1]);
+    const failing = new Subject<number>();
+    const before = toArray<number>();
+    const failed = runJob({ name: 'failing', source: fromObservable(failing), pipeline: pipe(map((v: number) => v)), sink: before });
+    failing.next(3);
+    failing.error(new Error('socket closed'));
+    await expect(failed.done).rejects.toThrow('socket closed');
+    expect(before.values).toStrictEqual([3]);
   });
 
   it('two jobs of one name reading one fromObservable: each reads what it held, and one ending leaves the other reading', async () => {

@@ -427,6 +427,7 @@ describe('window, aggregate, reduce, processWindow: what they cannot run, refuse
       'window: no option "allowedLatenes" in the options — did you mean "allowedLateness"? The options: trigger, allowedLateness, lateData, name.',
     );
     expectRefused(() => aggregate(count as never), 'aggregate: the aggregator is the function count, not an aggregator; call it, e.g. count().');
+    expectRefused(() => window(globalWindows(), { trigger: count as never }), 'window: the trigger is the function count, not a trigger; count() makes an aggregator; give a trigger, e.g. countTrigger(100).');
     class Eager {}
     expectRefused(() => window(globalWindows(), { trigger: Eager as never }), 'window: the trigger is the class Eager, not a trigger; make one: new Eager(…).');
     const everyTen = (n: number) => countTrigger(n * 10);

@@ -75,11 +75,21 @@ function checkJob(job: unknown): void {
   }
 }
 
-/** Whether a request's Host header names this machine (localhost, 127.x.y.z, ::1), with or without a port. */
+/**
+ * Whether a request's Host header names this machine (localhost, 127.x.y.z, ::1; any case, a trailing dot, a port).
+ * No Host header (an HTTP/1.0 tool on this machine) passes: a browser always sends one.
+ */
 function isLoopbackHost(host: string | undefined): boolean {
-  if (host === undefined) return false;
-  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d*$/, '');
-  return name === 'localhost' || name.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(name) || name === '[::1]';
+  if (host === undefined) return true;
+  const lower = host.toLowerCase();
+  const name = (lower.startsWith('[') ? lower.slice(0, lower.indexOf(']') + 1) : lower.replace(/:\d*$/, '')).replace(/\.$/, '');
+  return name === 'localhost' || name.endsWith('.localhost') || isLoopbackAddress(name.replace(/^\[|\]$/g, ''));
+}
+
+/** Whether an address (as a listening server reports it, or a Host header names it) is this machine's loopback. */
+function isLoopbackAddress(address: string): boolean {
+  // (IPv4-mapped 127.x.y.z: as written, or in hex as URLs write it, `::ffff:7f00:1`)
+  return /^127(\.\d{1,3}){3}$/.test(address) || address === '::1' || address === '0:0:0:0:0:0:0:1' || /^::ffff:(127(\.\d{1,3}){3}|7f[0-9a-f]{2}:[0-9a-f]{1,4})$/.test(address);
 }
 
 /** The longest `intervalMs`: a Node timer's longest delay (2³¹ − 1 ms); longer ones fire after 1 ms. */
@@ -133,7 +143,6 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
   if (typeof listenHost !== 'string' || listenHost === '') {
     throw new ConfigurationError('serveDashboard', listenHost, `serveDashboard: host ${describeValue(listenHost)} must be an address to listen on, e.g. '127.0.0.1' (this machine only, the default) or '0.0.0.0'.`);
   }
-  const loopbackOnly = listenHost === 'localhost' || /^127(\.\d{1,3}){3}$/.test(listenHost) || listenHost === '::1';
   if (options.name !== undefined && typeof options.name !== 'string') {
     throw new ConfigurationError('serveDashboard', options.name, `serveDashboard: name ${describeValue(options.name)} must be a string (the job's name on the page).`);
   }
@@ -179,6 +188,8 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
     }
   };
 
+  /** Whether the server listens on this machine's loopback only (the address it bound, however `host` wrote it). */
+  let loopbackOnly = true;
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8', allow: 'GET, HEAD' });
@@ -229,6 +240,7 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
     server.once('error', reject);
     server.listen(port, listenHost, () => resolve());
   });
+  loopbackOnly = isLoopbackAddress((server.address() as AddressInfo).address);
   // (reading the job starts once the server listens: a server that fails to start leaves nothing running)
   const subs: Subscription[] = [];
   subs.push(

@@ -59,30 +59,30 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] as number;
 }
 
-/** How to call the built-in factories, for {@link notCalled}'s hint. */
-const CALLS: Readonly<Record<string, string>> = {
-  boundedOutOfOrderness: 'boundedOutOfOrderness(5_000)',
-  monotonousTimestamps: 'monotonousTimestamps()',
-  punctuated: 'punctuated((value, timestamp) => watermark or undefined)',
-  noWatermarks: 'noWatermarks()',
-  tumblingWindows: 'tumblingWindows(60_000)',
-  slidingWindows: 'slidingWindows(60_000, 10_000)',
-  sessionWindows: 'sessionWindows(30_000)',
-  globalWindows: 'globalWindows()',
-  eventTimeTrigger: 'eventTimeTrigger()',
-  processingTimeTrigger: 'processingTimeTrigger()',
-  countTrigger: 'countTrigger(100)',
-  continuousEventTimeTrigger: 'continuousEventTimeTrigger(1_000)',
-  purging: 'purging(countTrigger(100))',
-  neverTrigger: 'neverTrigger()',
-  endOfStreamTrigger: 'endOfStreamTrigger()',
-  count: 'count()',
-  sum: 'sum((v) => v.amount)',
-  min: 'min((v) => v.price)',
-  max: 'max((v) => v.price)',
-  mean: 'mean((v) => v.value)',
-  collect: 'collect()',
-  topN: 'topN(3, (v) => v.score)',
+/** The built-in factories: what each makes, and how it is called (for {@link notCalled}'s hint). */
+const FACTORIES: Readonly<Record<string, readonly [makes: string, call: string]>> = {
+  boundedOutOfOrderness: ['watermark strategy', 'boundedOutOfOrderness(5_000)'],
+  monotonousTimestamps: ['watermark strategy', 'monotonousTimestamps()'],
+  punctuated: ['watermark strategy', 'punctuated((value, timestamp) => watermark or undefined)'],
+  noWatermarks: ['watermark strategy', 'noWatermarks()'],
+  tumblingWindows: ['window assigner', 'tumblingWindows(60_000)'],
+  slidingWindows: ['window assigner', 'slidingWindows(60_000, 10_000)'],
+  sessionWindows: ['window assigner', 'sessionWindows(30_000)'],
+  globalWindows: ['window assigner', 'globalWindows()'],
+  eventTimeTrigger: ['trigger', 'eventTimeTrigger()'],
+  processingTimeTrigger: ['trigger', 'processingTimeTrigger()'],
+  countTrigger: ['trigger', 'countTrigger(100)'],
+  continuousEventTimeTrigger: ['trigger', 'continuousEventTimeTrigger(1_000)'],
+  purging: ['trigger', 'purging(countTrigger(100))'],
+  neverTrigger: ['trigger', 'neverTrigger()'],
+  endOfStreamTrigger: ['trigger', 'endOfStreamTrigger()'],
+  count: ['aggregator', 'count()'],
+  sum: ['aggregator', 'sum((v) => v.amount)'],
+  min: ['aggregator', 'min((v) => v.price)'],
+  max: ['aggregator', 'max((v) => v.price)'],
+  mean: ['aggregator', 'mean((v) => v.value)'],
+  collect: ['aggregator', 'collect()'],
+  topN: ['aggregator', 'topN(3, (v) => v.score)'],
 };
 
 /**
@@ -101,9 +101,12 @@ export function notCalled(op: string, what: string, fn: unknown, example: string
   const name = (fn as { name?: unknown }).name;
   const named = typeof name === 'string' && name !== '' ? name : undefined;
   const isClass = typeof fn === 'function' && /^class\b/.test(Function.prototype.toString.call(fn));
+  const factory = named !== undefined && Object.hasOwn(FACTORIES, named) ? FACTORIES[named] : undefined;
   const hint =
-    named !== undefined && Object.hasOwn(CALLS, named)
-      ? `call it, e.g. ${CALLS[named] as string}`
+    factory !== undefined
+      ? factory[0] === what
+        ? `call it, e.g. ${factory[1]}`
+        : `${named as string}() makes ${/^[aeiou]/.test(factory[0]) ? 'an' : 'a'} ${factory[0]}; give ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}, e.g. ${example}`
       : isClass
         ? `make one: new ${named ?? 'YourClass'}(…)`
         : named !== undefined

@@ -305,7 +305,7 @@ class JobRunner<T, R> {
   private prunesRead = 0;
   private stopRequest: { savepoint: boolean; drain: boolean; resolve: () => void; reject: (e: unknown) => void } | undefined;
   /** What each source's `hold` returned (see `Source.hold`): given to its `open`, released once the job closed its sources. */
-  private readonly holds: readonly (SourceHold | undefined)[];
+  private holds: readonly (SourceHold | undefined)[];
 
   constructor(
     private readonly config: JobConfig<T, R> | SourcesJobConfig<NamedSources, R>,
@@ -1660,7 +1660,8 @@ class JobRunner<T, R> {
     // (an error's stack is kept as call sites with their receivers — the operator that threw, and its state — until it
     // is read: read now, it is text; the cause's too, thrown in a user function called by an operator)
     for (let e = failure, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) void e.stack;
-    this.finalMetrics = finalMetrics;
+    // (its own copy: `done`'s summary and the last `metrics$` value are the caller's)
+    this.finalMetrics = structuredClone(finalMetrics);
     this.instances = [];
     this.runtime = undefined;
     this.inputs = [];
@@ -1669,10 +1670,14 @@ class JobRunner<T, R> {
     this.writer = undefined;
     this.pipelineSub = undefined;
     this.chain = new Map();
+    // (a hold handed on keeps its reader's observer, and with it what the reader had not taken)
+    this.holds = [];
+    this.current = undefined;
   }
 
   private metrics(): JobMetrics {
-    if (this.finalMetrics !== undefined) return this.finalMetrics;
+    // (a copy each time, as before the end: a caller may change what it was given)
+    if (this.finalMetrics !== undefined) return structuredClone(this.finalMetrics);
     const operators: Record<string, { watermark: number } & Record<string, number>> = {};
     const subtasks: Record<string, readonly SubtaskMetrics[]> = {};
     for (const i of this.instances) {

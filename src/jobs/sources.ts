@@ -234,6 +234,7 @@ function checkFactory(op: string, factory: unknown, example: string): void {
 class HeldSubscription<T> implements SourceHold {
   private held: ({ readonly value: T } | { readonly error: unknown } | 'complete')[] = [];
   private observer: Observer<T> | undefined;
+  private released = false;
   private readonly subscription: Subscription;
 
   constructor(source$: Observable<T>) {
@@ -245,11 +246,12 @@ class HeldSubscription<T> implements SourceHold {
   }
 
   /**
-   * Hands what was held, then what comes, to `observer`; the subscription (the reader unsubscribes it at close). Once
-   * only: undefined when taken already or released (a second open subscribes anew).
+   * Hands what was held — values, then the end or the error, when the observable sent them before the reader opened —
+   * and what comes after, to `observer`; the subscription (the reader unsubscribes it at close). Once only: undefined
+   * when taken already or released (a second open subscribes anew).
    */
   take(observer: Observer<T>): Subscription | undefined {
-    if (this.observer !== undefined || this.subscription.closed) return undefined;
+    if (this.observer !== undefined || this.released) return undefined;
     // (by index: what the observable sends while the held values are handed on, re-entrantly, is held after them)
     for (let i = 0; i < this.held.length; i++) {
       const h = this.held[i] as { readonly value: T } | { readonly error: unknown } | 'complete';
@@ -265,6 +267,7 @@ class HeldSubscription<T> implements SourceHold {
   release(): void {
     // (once handed on, the reader's: it unsubscribes at its close)
     if (this.observer !== undefined) return;
+    this.released = true;
     this.held = [];
     this.subscription.unsubscribe();
   }
