@@ -127,7 +127,8 @@ describe('serveDashboard: the server', () => {
     await refused(() => serveDashboard(job, { port: 70_000 }), 'serveDashboard: port 70000 must be an integer from 0 (a free one) to 65535; a port read from the environment is a string: Number(process.env.PORT).');
     await refused(() => serveDashboard(job, { host: '' }), "serveDashboard: host \"\" must be an address to listen on, e.g. '127.0.0.1' (this machine only, the default) or '0.0.0.0'.");
     await refused(() => serveDashboard(job, { name: 42 as never }), "serveDashboard: name 42 must be a string (the job's name on the page).");
-    await refused(() => serveDashboard(job, { intervalMS: 10 } as never), 'serveDashboard: no option "intervalMS" in the options — did you mean "intervalMs"? The options: port, host, name, intervalMs, keep.');
+    await refused(() => serveDashboard(job, { intervalMS: 10 } as never), 'serveDashboard: no option "intervalMS" in the options — did you mean "intervalMs"? The options: port, host, allowedHosts, name, intervalMs, keep.');
+    await refused(() => serveDashboard(job, { allowedHosts: 'dash.example' as never }), "serveDashboard: allowedHosts \"dash.example\" must be an array of host names, e.g. ['dashboard.example.com'].");
     await refused(() => serveDashboard(Promise.resolve(job) as never), 'serveDashboard: Promise {} is not a job; give what runJob returned: serveDashboard(runJob({ … })).');
     expect(calls()).toBe(0);
   });
@@ -147,6 +148,15 @@ describe('serveDashboard: the server', () => {
       }
       // (an HTTP/1.0 tool on this machine sends no Host; a browser always does)
       expect(await status('GET / HTTP/1.0\r\n\r\n')).toBe('HTTP/1.1 200 OK');
+      // a name a reverse proxy on this machine passes on, when allowed
+      const proxied = await serveDashboard(job, { intervalMs: 60_000, allowedHosts: ['Dash.Example.'] });
+      try {
+        const proxiedPort = Number(new URL(proxied.url).port);
+        expect((await rawRequest(proxiedPort, 'GET / HTTP/1.1\r\nHost: dash.example:443\r\nConnection: close\r\n\r\n')).reply.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+        expect((await rawRequest(proxiedPort, 'GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n')).reply.split('\r\n')[0]).toBe('HTTP/1.1 421 Misdirected Request');
+      } finally {
+        await proxied.close();
+      }
       // bound to the loopback however written, the check holds
       const other = await serveDashboard(job, { intervalMs: 60_000, host: '0:0:0:0:0:0:0:1' });
       try {

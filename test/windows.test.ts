@@ -428,6 +428,9 @@ describe('window, aggregate, reduce, processWindow: what they cannot run, refuse
     );
     expectRefused(() => aggregate(count as never), 'aggregate: the aggregator is the function count, not an aggregator; call it, e.g. count().');
     expectRefused(() => window(globalWindows(), { trigger: count as never }), 'window: the trigger is the function count, not a trigger; count() makes an aggregator; give a trigger, e.g. countTrigger(100).');
+    // (a function of the user's of a built-in's name is not taken for the built-in)
+    const count2 = { count: (n: number) => countTrigger(n) }.count;
+    expectRefused(() => window(globalWindows(), { trigger: count2 as never }), 'window: the trigger is the function count, not a trigger; call it with its arguments: count(…).');
     class Eager {}
     expectRefused(() => window(globalWindows(), { trigger: Eager as never }), 'window: the trigger is the class Eager, not a trigger; make one: new Eager(…).');
     const everyTen = (n: number) => countTrigger(n * 10);

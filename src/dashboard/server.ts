@@ -20,8 +20,17 @@ import { dashboardJson, type DashboardCheckpoint, type DashboardJobState, type D
 export interface DashboardOptions {
   /** The port (default 0: a free one; the URL says which). */
   readonly port?: number;
-  /** The address to listen on (default `127.0.0.1`: this machine only). */
+  /**
+   * The address to listen on (default `127.0.0.1`: this machine only). Listening on this machine only, it answers
+   * only requests whose Host header names it (`localhost`, `127.0.0.1`, `[::1]`): a page of another site that a DNS
+   * name points here reads nothing (DNS rebinding).
+   */
   readonly host?: string;
+  /**
+   * More Host names it answers for while listening on this machine only: those a reverse proxy on this machine passes
+   * on (e.g. `['dashboard.example.com']`).
+   */
+  readonly allowedHosts?: readonly string[];
   /** The job's name on the page (default `job`). */
   readonly name?: string;
   /** How often the job's figures are read (default 1 000 ms; at most 2³¹ − 1). */
@@ -76,14 +85,15 @@ function checkJob(job: unknown): void {
 }
 
 /**
- * Whether a request's Host header names this machine (localhost, 127.x.y.z, ::1; any case, a trailing dot, a port).
+ * Whether a request's Host header names this machine (localhost, 127.x.y.z, ::1; any case, a trailing dot, a port),
+ * or is one of the `allowed` names (lower case, without a trailing dot).
  * No Host header (an HTTP/1.0 tool on this machine) passes: a browser always sends one.
  */
-function isLoopbackHost(host: string | undefined): boolean {
+function isLoopbackHost(host: string | undefined, allowed: ReadonlySet<string>): boolean {
   if (host === undefined) return true;
   const lower = host.toLowerCase();
   const name = (lower.startsWith('[') ? lower.slice(0, lower.indexOf(']') + 1) : lower.replace(/:\d*$/, '')).replace(/\.$/, '');
-  return name === 'localhost' || name.endsWith('.localhost') || isLoopbackAddress(name.replace(/^\[|\]$/g, ''));
+  return name === 'localhost' || name.endsWith('.localhost') || allowed.has(name) || isLoopbackAddress(name.replace(/^\[|\]$/g, ''));
 }
 
 /** Whether an address (as a listening server reports it, or a Host header names it) is this machine's loopback. */
@@ -134,7 +144,12 @@ const HTML = (name: string): string => `<!doctype html>
  */
 export async function serveDashboard(job: Job<unknown>, options: DashboardOptions = {}): Promise<Dashboard> {
   checkJob(job);
-  checkOptionKeys('serveDashboard', 'the options', options, ['port', 'host', 'name', 'intervalMs', 'keep']);
+  checkOptionKeys('serveDashboard', 'the options', options, ['port', 'host', 'allowedHosts', 'name', 'intervalMs', 'keep']);
+  const allowedHosts = options.allowedHosts ?? [];
+  if (!Array.isArray(allowedHosts) || !allowedHosts.every((h) => typeof h === 'string' && h !== '')) {
+    throw new ConfigurationError('serveDashboard', allowedHosts, `serveDashboard: allowedHosts ${describeValue(allowedHosts)} must be an array of host names, e.g. ['dashboard.example.com'].`);
+  }
+  const allowed = new Set(allowedHosts.map((h) => h.toLowerCase().replace(/\.$/, '')));
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new ConfigurationError('serveDashboard', port, `serveDashboard: port ${describeValue(port)} must be an integer from 0 (a free one) to 65535; a port read from the environment is a string: Number(process.env.PORT).`);
@@ -198,7 +213,7 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
     }
     // a page of another site that a DNS name made point here (DNS rebinding) names that site as the host: refused
     // while the dashboard listens on this machine only
-    if (loopbackOnly && !isLoopbackHost(req.headers.host)) {
+    if (loopbackOnly && !isLoopbackHost(req.headers.host, allowed)) {
       res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('this dashboard answers for localhost only\n');
       return;

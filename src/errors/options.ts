@@ -59,31 +59,22 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] as number;
 }
 
-/** The built-in factories: what each makes, and how it is called (for {@link notCalled}'s hint). */
-const FACTORIES: Readonly<Record<string, readonly [makes: string, call: string]>> = {
-  boundedOutOfOrderness: ['watermark strategy', 'boundedOutOfOrderness(5_000)'],
-  monotonousTimestamps: ['watermark strategy', 'monotonousTimestamps()'],
-  punctuated: ['watermark strategy', 'punctuated((value, timestamp) => watermark or undefined)'],
-  noWatermarks: ['watermark strategy', 'noWatermarks()'],
-  tumblingWindows: ['window assigner', 'tumblingWindows(60_000)'],
-  slidingWindows: ['window assigner', 'slidingWindows(60_000, 10_000)'],
-  sessionWindows: ['window assigner', 'sessionWindows(30_000)'],
-  globalWindows: ['window assigner', 'globalWindows()'],
-  eventTimeTrigger: ['trigger', 'eventTimeTrigger()'],
-  processingTimeTrigger: ['trigger', 'processingTimeTrigger()'],
-  countTrigger: ['trigger', 'countTrigger(100)'],
-  continuousEventTimeTrigger: ['trigger', 'continuousEventTimeTrigger(1_000)'],
-  purging: ['trigger', 'purging(countTrigger(100))'],
-  neverTrigger: ['trigger', 'neverTrigger()'],
-  endOfStreamTrigger: ['trigger', 'endOfStreamTrigger()'],
-  count: ['aggregator', 'count()'],
-  sum: ['aggregator', 'sum((v) => v.amount)'],
-  min: ['aggregator', 'min((v) => v.price)'],
-  max: ['aggregator', 'max((v) => v.price)'],
-  mean: ['aggregator', 'mean((v) => v.value)'],
-  collect: ['aggregator', 'collect()'],
-  topN: ['aggregator', 'topN(3, (v) => v.score)'],
-};
+/** The built-in factories, by identity: what each makes and how it is called ({@link registerFactories}). */
+const FACTORIES = new Map<unknown, readonly [makes: string, call: string]>();
+
+/**
+ * Registers built-in factories for {@link notCalled}'s hints, by the function itself (a user's function of the same
+ * name is not one of them): `makes` the kind of thing, `calls` each function with how it is called.
+ *
+ * @example
+ * ```ts
+ * registerFactories('trigger', [[countTrigger, 'countTrigger(100)']]);
+ * ```
+ * @internal
+ */
+export function registerFactories(makes: string, calls: readonly (readonly [fn: unknown, call: string])[]): void {
+  for (const [fn, call] of calls) FACTORIES.set(fn, [makes, call]);
+}
 
 /**
  * The error for a function given where what it makes is wanted (`countTrigger` for `countTrigger(100)`): `op` names
@@ -101,7 +92,7 @@ export function notCalled(op: string, what: string, fn: unknown, example: string
   const name = (fn as { name?: unknown }).name;
   const named = typeof name === 'string' && name !== '' ? name : undefined;
   const isClass = typeof fn === 'function' && /^class\b/.test(Function.prototype.toString.call(fn));
-  const factory = named !== undefined && Object.hasOwn(FACTORIES, named) ? FACTORIES[named] : undefined;
+  const factory = FACTORIES.get(fn);
   const hint =
     factory !== undefined
       ? factory[0] === what

@@ -1,6 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import { ConfigurationError, describeValue } from '../errors/index.js';
-import { checkOptionKeys, notCalled } from '../errors/options.js';
+import { checkOptionKeys, notCalled, registerFactories } from '../errors/options.js';
 import { checkTimestamp, isTimestamp, MAX_SCHEDULE_DELAY } from './timestamps.js';
 
 /**
@@ -327,3 +327,10 @@ export function checkStrategy(op: string, strategy: unknown): void {
   }
   if (s.scheduler !== undefined) checkScheduler(op, s.scheduler);
 }
+
+registerFactories('watermark strategy', [
+  [boundedOutOfOrderness, 'boundedOutOfOrderness(5_000)'],
+  [monotonousTimestamps, 'monotonousTimestamps()'],
+  [punctuated, 'punctuated((value, timestamp) => watermark or undefined)'],
+  [noWatermarks, 'noWatermarks()'],
+]);

@@ -1,4 +1,5 @@
 import { ConfigurationError, TidewaterError, describeValue } from '../errors/index.js';
+import { registerFactories } from '../errors/options.js';
 import type { Aggregator } from '../state/descriptors.js';
 import { addMerge } from './types.js';
 
@@ -172,3 +173,13 @@ export function topN<T>(n: number, by: (value: T) => number): Aggregator<T, { v:
     merge: (a, b) => b.reduce(insert, [...a]),
   });
 }
+
+registerFactories('aggregator', [
+  [count, 'count()'],
+  [sum, 'sum((v) => v.amount)'],
+  [min, 'min((v) => v.price)'],
+  [max, 'max((v) => v.price)'],
+  [mean, 'mean((v) => v.value)'],
+  [collect, 'collect()'],
+  [topN, 'topN(3, (v) => v.score)'],
+]);

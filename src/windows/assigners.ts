@@ -1,7 +1,7 @@
 import { ConfigurationError, describeValue } from '../errors/index.js';
 import type { Namespace } from '../state/backend.js';
 import { eventTimeTrigger, neverTrigger, processingTimeTrigger, type Trigger } from './triggers.js';
-import { notCalled } from '../errors/options.js';
+import { notCalled, registerFactories } from '../errors/options.js';
 import type { TimeWindow } from './types.js';
 import { checkTimestamp, durationProblem, isTimestamp, MAX_OPERATOR_TIMESTAMP, notWholeMs } from '../time/timestamps.js';
 
@@ -263,3 +263,10 @@ export function checkAssigner(op: string, assigner: unknown): void {
     );
   }
 }
+
+registerFactories('window assigner', [
+  [tumblingWindows, 'tumblingWindows(60_000)'],
+  [slidingWindows, 'slidingWindows(60_000, 10_000)'],
+  [sessionWindows, 'sessionWindows(30_000)'],
+  [globalWindows, 'globalWindows()'],
+]);

@@ -1,6 +1,6 @@
 import { MAX_WATERMARK } from '../elements/index.js';
 import { ConfigurationError, describeValue } from '../errors/index.js';
-import { notCalled } from '../errors/options.js';
+import { notCalled, registerFactories } from '../errors/options.js';
 import { durationProblem } from '../time/timestamps.js';
 import { reducingState, type ReducingState, type ReducingStateDescriptor } from '../state/descriptors.js';
 import { maxTimestamp, type TimeWindow } from './types.js';
@@ -375,3 +375,13 @@ export function checkTrigger(op: string, trigger: unknown): void {
     );
   }
 }
+
+registerFactories('trigger', [
+  [eventTimeTrigger, 'eventTimeTrigger()'],
+  [processingTimeTrigger, 'processingTimeTrigger()'],
+  [countTrigger, 'countTrigger(100)'],
+  [continuousEventTimeTrigger, 'continuousEventTimeTrigger(1_000)'],
+  [purging, 'purging(countTrigger(100))'],
+  [neverTrigger, 'neverTrigger()'],
+  [endOfStreamTrigger, 'endOfStreamTrigger()'],
+]);
