@@ -2,7 +2,7 @@ import type { OperatorFunction } from 'rxjs';
 import type { StreamElement } from '../src/elements/index.js';
 import { timestampChain } from './recordChain.js';
 import { boundedOutOfOrderness, checkStrategy, type WatermarkStrategy } from '../src/time/strategies.js';
-import { ConfigurationError, describeValue } from '../src/errors/index.js';
+import { checkFunction } from '../src/errors/options.js';
 
 /**
  * Stamps plain values (or re-stamps records) with `timestampOf(value)` and generates watermarks with `strategy`
@@ -31,13 +31,7 @@ export function eventTime<T, K = undefined>(
   strategy: WatermarkStrategy<NoInfer<T>> = boundedOutOfOrderness(0),
 ): OperatorFunction<T | StreamElement<T, K>, StreamElement<T, K>> {
   // (refused when the pipeline is made: left out, the stream would be stamped with the clock — that is ingestionTime)
-  if (typeof timestampOf !== 'function') {
-    throw new ConfigurationError(
-      'eventTime',
-      timestampOf,
-      `eventTime: timestampOf ${describeValue(timestampOf)} is not a function; give eventTime((v) => v.timestamp, strategy), or ingestionTime() to stamp records with the clock.`,
-    );
-  }
+  checkFunction('eventTime', timestampOf, 'eventTime((v) => v.timestamp, strategy), or ingestionTime() to stamp records with the clock', { what: 'timestampOf' });
   checkStrategy('eventTime', strategy);
   return timestampChain<T, K>({ name: 'eventTime', timestampOf, strategy });
 }

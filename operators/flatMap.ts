@@ -1,7 +1,8 @@
 import type { OperatorFunction } from 'rxjs';
 import type { StreamElement } from '../src/elements/index.js';
 import { recordOperator, type RecordContext } from './context.js';
-import { ConfigurationError, describeValue, TidewaterError } from '../src/errors/index.js';
+import { describeValue, TidewaterError } from '../src/errors/index.js';
+import { checkFunction } from '../src/errors/options.js';
 
 /**
  * Maps each record's value to zero or more values (`fn(value, ctx)` returns any iterable, arrays fastest);
@@ -18,9 +19,7 @@ export function flatMap<T, R, K = unknown>(
   fn: (value: T, ctx: RecordContext<K>) => Iterable<R>,
 ): OperatorFunction<StreamElement<T, K>, StreamElement<R, K>> {
   // (refused when the pipeline is made, not as a user function's TypeError at the first record)
-  if (typeof fn !== 'function') {
-    throw new ConfigurationError('flatMap', fn, `flatMap: ${describeValue(fn)} is not a function; give flatMap(fn), fn a function of the value returning an iterable of results (an array: [] for none).`);
-  }
+  checkFunction('flatMap', fn, 'flatMap(fn), fn a function of the value returning an iterable of results (an array: [] for none)');
   return recordOperator<T, R, K>('flatMap', (e, ctx, out) => {
     const { timestamp, key } = e;
     const values = fn(e.value, ctx);

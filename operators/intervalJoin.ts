@@ -1,8 +1,7 @@
 import type { Observable, OperatorFunction } from 'rxjs';
 import type { StreamElement } from '../src/elements/index.js';
 import { twoInputOperator } from '../src/core/twoInputOperator.js';
-import { ConfigurationError, describeValue } from '../src/errors/index.js';
-import { checkOptionKeys } from '../src/errors/options.js';
+import { checkFunction, checkOptionKeys } from '../src/errors/options.js';
 import { inclusiveBounds, IntervalJoinCore, type IntervalJoinBounds, type IntervalJoinContext, type IntervalJoinOptions } from '../src/joins/intervalJoinOperator.js';
 
 export type { IntervalJoinBounds, IntervalJoinContext, IntervalJoinOptions } from '../src/joins/intervalJoinOperator.js';
@@ -44,9 +43,7 @@ export function intervalJoin<L, R, K, OUT>(
 ): OperatorFunction<StreamElement<L, K>, StreamElement<OUT, K>> {
   inclusiveBounds(options.name ?? 'intervalJoin', bounds); // configuration errors at build time, not at subscribe
   checkOptionKeys('intervalJoin', 'the bounds', bounds, ['lower', 'upper', 'lowerInclusive', 'upperInclusive']);
-  if (typeof fn !== 'function') {
-    throw new ConfigurationError('intervalJoin', fn, `intervalJoin: ${describeValue(fn)} is not a function; give intervalJoin(right$, { lower, upper }, (left, right, ctx) => result).`);
-  }
+  checkFunction('intervalJoin', fn, 'intervalJoin(right$, { lower, upper }, (left, right, ctx) => result)');
   checkOptionKeys('intervalJoin', 'the options', options, ['name', 'leftLateData', 'rightLateData']);
   return twoInputOperator<L, R, K, OUT>('intervalJoin', options.name, right$, 'operator', (args) => new IntervalJoinCore<L, R, K, OUT>(args, bounds, fn, options));
 }

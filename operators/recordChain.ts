@@ -9,7 +9,8 @@ import { runtimeOf } from '../src/core/runtime.js';
 import { CoreSubscriber } from '../src/core/keyedOperator.js';
 import { record, type StreamElement } from '../src/elements/index.js';
 import { failUserFunction, forwardControl, OperatorObservable, subscribeElements } from '../src/elements/plumbing.js';
-import { ConfigurationError, describeValue, InvalidKeyError } from '../src/errors/index.js';
+import { InvalidKeyError } from '../src/errors/index.js';
+import { checkFunction } from '../src/errors/options.js';
 import { isKey } from '../src/keys/validate.js';
 import { TimestampAssigner, type TimestampHead } from '../src/time/assign.js';
 import { MutableRecordContext, type RecordContext } from './context.js';
@@ -63,9 +64,7 @@ class RecordChainObservable extends OperatorObservable<StreamElement<unknown, un
  */
 export function chainedRecordOperator<T, R, K, L>(stage: RecordStage): OperatorFunction<StreamElement<T, K>, StreamElement<R, L>> {
   // (refused when the pipeline is made, not as a user function's TypeError at the first record)
-  if (typeof stage.fn !== 'function') {
-    throw new ConfigurationError(stage.name, stage.fn, `${stage.name}: ${describeValue(stage.fn)} is not a function; give ${stage.kind}(fn), fn a function of the value${stage.kind === 'keyBy' ? ' returning its key' : ''}.`);
-  }
+  checkFunction(stage.name, stage.fn, `${stage.kind}(fn), fn a function of the value${stage.kind === 'keyBy' ? ' returning its key' : ''}`);
   return ((source: Observable<StreamElement<unknown, unknown>>) =>
     source instanceof RecordChainObservable
       ? new RecordChainObservable(source.upstream, [...source.stages, stage], source.head)

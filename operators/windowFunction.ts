@@ -1,6 +1,7 @@
 import { throwError, type Observable, type OperatorFunction } from 'rxjs';
 import type { StreamElement } from '../src/elements/index.js';
-import { ConfigurationError, describeValue } from '../src/errors/index.js';
+import { ConfigurationError } from '../src/errors/index.js';
+import { checkFunction } from '../src/errors/options.js';
 import { checkAggregator } from '../src/state/descriptors.js';
 import { keyedOperator } from '../src/core/keyedOperator.js';
 import type { WindowResult } from '../src/windows/types.js';
@@ -39,13 +40,10 @@ export function windowFunction<T, K, R>(
 
 /** Refuses a window function given what it cannot run, where the pipeline is made (not at the first firing). */
 function checkWindowFunction<T, K, R>(fn: WindowFunction<T, K, R>): void {
-  if (fn.kind === 'reduce') {
-    if (typeof fn.reduce !== 'function') throw new ConfigurationError('reduce', fn.reduce, `reduce: ${describeValue(fn.reduce)} is not a function; give reduce((acc, value) => acc).`);
-  } else if (fn.kind === 'aggregate') checkAggregator('aggregate', fn.aggregator);
+  if (fn.kind === 'reduce') checkFunction('reduce', fn.reduce, 'reduce((acc, value) => acc)');
+  else if (fn.kind === 'aggregate') checkAggregator('aggregate', fn.aggregator);
   else {
-    if (typeof fn.fn !== 'function') {
-      throw new ConfigurationError('processWindow', fn.fn, `processWindow: ${describeValue(fn.fn)} is not a function; give processWindow((elements, ctx) => result).`);
-    }
+    checkFunction('processWindow', fn.fn, 'processWindow((elements, ctx) => result)');
     if (fn.aggregator !== undefined) checkAggregator('processWindow', fn.aggregator);
   }
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { boundedOutOfOrderness, fromArray, record, keyGroupOf, partitionOfKeyGroup, runJob, SubtaskError, toArray, UserFunctionError, type CheckpointInfo, type JobMetrics, type StreamElement } from '../src/index.js';
 import { indexedDbStore } from '../src/stores/indexedDb.js';
 import { eventTime, keyBy, map, parallel } from '../operators/index.js';
+import { ASYNC_FAILURES } from './fixtures/parallel/asyncFailing.js';
 import { FAILING_N, failing } from './fixtures/parallel/failingWindow.js';
 import { windowCount, type Event } from './fixtures/parallel/windowCount.js';
 import { gated } from './support/gated.js';
@@ -180,10 +181,7 @@ describe('parallel in Web Workers (Chromium)', () => {
   });
 
   it('a rejection nobody handled, or a throw in a timer, in a Web Worker fails the stream with SubtaskError carrying the error itself (as on Node)', async () => {
-    for (const [mode, message] of [
-      ['rejection', 'an async step of record 7 failed'],
-      ['timer', 'a timer of record 7 failed'],
-    ] as const) {
+    for (const [mode, message] of ASYNC_FAILURES) {
       const module = new URL(`${fixture('asyncFailing.ts').href}?mode=${mode}`);
       const input = concat(from([1, 7].map((v) => record(v, v, v))), timer(1_500).pipe(rxMap(() => record(2, 2, 2))));
       const err: unknown = await lastValueFrom(input.pipe(parallel(2, map((v: number) => v), { worker: module }))).catch((e: unknown) => e);

@@ -21,6 +21,7 @@ import passThrough from './fixtures/parallel/passThrough.js';
 import sameNames from './fixtures/parallel/sameNames.js';
 import unsendable from './fixtures/parallel/unsendable.js';
 import { gated } from './support/gated.js';
+import { ASYNC_FAILURES } from './fixtures/parallel/asyncFailing.js';
 
 const fixture = (name: string) => new URL(`./fixtures/parallel/${name}.ts`, import.meta.url);
 const windowModule = fixture('windowCount');
@@ -248,10 +249,7 @@ describe('parallel in worker threads', () => {
   });
 
   it('a rejection nobody handled, or a throw in a timer, in the last batch before the input ends still fails the stream with SubtaskError', async () => {
-    for (const [mode, message] of [
-      ['rejection', 'an async step of record 7 failed'],
-      ['timer', 'a timer of record 7 failed'],
-    ] as const) {
+    for (const [mode, message] of ASYNC_FAILURES) {
       const module = new URL(`${fixture('asyncFailing').href}?mode=${mode}`);
       // (the input ends in the batch that holds 7: the subtask completes right after it)
       const err: unknown = await lastValueFrom(from([1, 7].map((v) => record(v, v, v))).pipe(parallel(2, map((v: number) => v), { worker: module }), toArray())).catch((e: unknown) => e);

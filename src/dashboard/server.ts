@@ -176,8 +176,9 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
   let state: DashboardJobState = { state: 'running' };
   /** The pages connected, each with the size of its hello still allowed in its backlog (0 once it drained). */
   const clients = new Map<ServerResponse, number>();
-  const send = (m: DashboardMessage): void => {
-    const line = `data: ${JSON.stringify(m, dashboardJson)}\n\n`;
+  /** A message as one Server-Sent Event. */
+  const eventOf = (m: DashboardMessage): string => `data: ${JSON.stringify(m, dashboardJson)}\n\n`;
+  const send = (line: string): void => {
     for (const [c, hello] of clients) {
       // a page that stops reading (a frozen tab, a stuck proxy) is dropped once its backlog passes the limit, rather
       // than buffered without bound: its EventSource reconnects and starts again from a fresh hello. The hello itself
@@ -193,10 +194,11 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
     // (on a timer: a failure here would be thrown into the job's process)
     try {
       const s: DashboardSample = { at: Date.now(), metrics: job.metrics() };
-      JSON.stringify(s, dashboardJson); // (what cannot be sent is not kept either)
+      // (made first: what cannot be sent is not kept either)
+      const line = eventOf({ type: 'sample', sample: s });
       samples.push(s);
       if (samples.length > keep) samples.splice(0, samples.length - keep);
-      send({ type: 'sample', sample: s });
+      send(line);
     } catch (err) {
       if (!sampleFailed) console.warn(`serveDashboard(${name}): reading the job's figures failed, and readings that fail are left out: ${describeFailure(err)}`);
       sampleFailed = true;
@@ -229,8 +231,7 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
     }
     if (path === '/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-      const hello: DashboardMessage = { type: 'hello', job: name, samples, checkpoints, job_state: state, keep };
-      const text = `data: ${JSON.stringify(hello, dashboardJson)}\n\n`;
+      const text = eventOf({ type: 'hello', job: name, samples, checkpoints, job_state: state, keep });
       res.write(text);
       clients.set(res, Buffer.byteLength(text));
       req.on('close', () => clients.delete(res));
@@ -264,7 +265,7 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
         const cp: DashboardCheckpoint = { ...c, at: Date.now() };
         checkpoints.push(cp);
         if (checkpoints.length > 200) checkpoints.shift();
-        send({ type: 'checkpoint', checkpoint: cp });
+        send(eventOf({ type: 'checkpoint', checkpoint: cp }));
       },
       error: () => undefined,
     }),
@@ -277,12 +278,12 @@ export async function serveDashboard(job: Job<unknown>, options: DashboardOption
       clearInterval(timer);
       sample();
       state = { state: s.state };
-      send({ type: 'state', job_state: state });
+      send(eventOf({ type: 'state', job_state: state }));
     },
     (e: unknown) => {
       clearInterval(timer);
       state = { state: 'failed', error: e instanceof Error ? e.message : String(e) };
-      send({ type: 'state', job_state: state });
+      send(eventOf({ type: 'state', job_state: state }));
     },
   );
   const address = server.address() as AddressInfo;

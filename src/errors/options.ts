@@ -1,5 +1,6 @@
-// Checks of the option objects users pass (docs/ARCHITECTURE.md, "Map of the modules"): an option the type checker did
-// not catch — plain JavaScript, or an object built elsewhere — is refused where it is given, naming it, not ignored.
+// Checks of what users pass (docs/ARCHITECTURE.md, "Map of the modules"): an option, a function or a factory the type
+// checker did not catch — plain JavaScript, or a value built elsewhere — is refused where it is given, named, not
+// ignored nor left to fail inside.
 import { ConfigurationError, describeValue } from './index.js';
 
 /**
@@ -29,6 +30,23 @@ export function checkOptionKeys(who: string, what: string, options: unknown, kno
       `${who}: no option ${JSON.stringify(key)} in ${what}${near === undefined ? '.' : ` — did you mean ${JSON.stringify(near)}?`} The options: ${known.join(', ')}.`,
     );
   }
+}
+
+/**
+ * Refuses `fn` when it is not a function, where `who` (an operator, or `runJob(name)`) is given it: a
+ * `ConfigurationError` saying `who: [what ]value is not a function; give remedy.` (`what` names the argument when the
+ * operator takes several).
+ *
+ * @example
+ * ```ts
+ * checkFunction('reduce', 5, 'reduce((acc, value) => acc)');
+ * // throws ConfigurationError: reduce: 5 is not a function; give reduce((acc, value) => acc).
+ * ```
+ * @internal
+ */
+export function checkFunction(who: string, fn: unknown, remedy: string, { what, operator = who }: { readonly what?: string; readonly operator?: string } = {}): void {
+  if (typeof fn === 'function') return;
+  throw new ConfigurationError(operator, fn, `${who}: ${what === undefined ? '' : `${what} `}${describeValue(fn)} is not a function; give ${remedy}.`);
 }
 
 /** The name of `names` nearest to `name` (the same but for case, or at most two edits away), if any. */

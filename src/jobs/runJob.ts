@@ -11,7 +11,7 @@ import { barrier, isStreamElement, MAX_WATERMARK, record, type CheckpointBarrier
 import { takesPlainValues } from '../elements/plumbing.js';
 import { isTimestamp, MAX_SCHEDULE_DELAY } from '../time/timestamps.js';
 import { ConfigurationError, describeFailure, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
-import { checkOptionKeys } from '../errors/options.js';
+import { checkFunction, checkOptionKeys } from '../errors/options.js';
 import { describeFallback } from '../stores/checkpointStore.js';
 import type { CheckpointFallback, CheckpointMeta, LoadedCheckpoint, SkippedCheckpoint, StateStore } from '../stores/types.js';
 import type {
@@ -335,24 +335,20 @@ class JobRunner<T, R> {
     if (named === undefined && config.source === undefined) throw new ConfigurationError('runJob', undefined, `runJob(${name}): give source (one input stream) or sources (one named input stream each).`);
     if (this.sources.length === 0) throw new ConfigurationError('runJob', config.source ?? named, `runJob(${name}): give at least one source${named === undefined ? '' : ' in sources: { name: source }'}.`);
     for (const [i, s] of this.sources.entries()) {
-      if (typeof s !== 'object' || s === null || typeof (s as Partial<Source<T>>).open !== 'function') {
-        const remedy = 'give one, e.g. fromArray(values), fromIterable(() => values), fromAsyncIterable(() => it), fromObservable(obs$) or fromNdjsonFile(path)';
-        throw new ConfigurationError(
-          'runJob',
-          s,
-          isObservable(s)
-            ? `runJob(${name}): ${this.sourceNames !== undefined ? `sources.${this.sourceNames[i] as string}` : Array.isArray(config.source) ? `source item ${i}` : 'source'} is an Observable, not a source; give fromObservable(obs$) (with a journal, fromObservable(obs$, { journal: store }), it is exactly-once).`
-            : this.sourceNames !== undefined
-            ? `runJob(${name}): sources.${this.sourceNames[i] as string} ${describeValue(s)} is not a source; ${remedy}.`
-            : Array.isArray(config.source)
-              ? `runJob(${name}): source is an array, taken as a list of sources, and its item ${i} ${describeValue(s)} is not one; for an array of values give fromArray(values), else ${remedy}.`
-              : `runJob(${name}): source ${describeValue(s)} is not a source; ${remedy}.`,
-        );
-      }
+      if (typeof s === 'object' && s !== null && typeof (s as Partial<Source<T>>).open === 'function') continue;
+      const listed = Array.isArray(config.source);
+      const where = this.sourceNames !== undefined ? `sources.${this.sourceNames[i] as string}` : listed ? `source item ${i}` : 'source';
+      const remedy = 'give one, e.g. fromArray(values), fromIterable(() => values), fromAsyncIterable(() => it), fromObservable(obs$) or fromNdjsonFile(path)';
+      let text: string;
+      if (isObservable(s)) text = `${where} is an Observable, not a source; give fromObservable(obs$) (with a journal, fromObservable(obs$, { journal: store }), it is exactly-once).`;
+      else if (listed) text = `source is an array, taken as a list of sources, and its item ${i} ${describeValue(s)} is not one; for an array of values give fromArray(values), else ${remedy}.`;
+      else text = `${where} ${describeValue(s)} is not a source; ${remedy}.`;
+      throw new ConfigurationError('runJob', s, `runJob(${name}): ${text}`);
     }
-    if (typeof config.pipeline !== 'function') {
-      throw new ConfigurationError('runJob', config.pipeline, `runJob(${name}): pipeline ${describeValue(config.pipeline)} is not a function; give the operators from the source's records to the sink's, e.g. pipeline: pipe(eventTime((v) => v.at), keyBy((v) => v.user), …).`);
-    }
+    checkFunction(`runJob(${name})`, config.pipeline, "the operators from the source's records to the sink's, e.g. pipeline: pipe(eventTime((v) => v.at), keyBy((v) => v.user), …)", {
+      what: 'pipeline',
+      operator: 'runJob',
+    });
     const cp = config.checkpoint;
     if (cp !== undefined) {
       const store: unknown = cp.store;

@@ -1,5 +1,5 @@
 import { isObservable, type Observable, type Observer, type Subscription } from 'rxjs';
-import { checkOptionKeys } from '../errors/options.js';
+import { checkFunction, checkOptionKeys } from '../errors/options.js';
 import { isIndex } from '../checkpoints/snapshot.js';
 import { ConfigurationError, describeFailure, describeValue } from '../errors/index.js';
 import { decodeValue, encodeValue } from '../state/codec.js';
@@ -130,7 +130,7 @@ const ARRAY_ITERATOR = Array.prototype[Symbol.iterator];
  * ```
  */
 export function fromIterable<T>(factory: () => Iterable<T>): Source<T> {
-  checkFactory('fromIterable', factory, 'fromIterable(() => values)');
+  checkFunction('fromIterable', factory, 'a factory that makes the values afresh, e.g. fromIterable(() => values) (a restore reads them again from their start)');
   const description = 'fromIterable';
   return {
     description,
@@ -155,7 +155,7 @@ export function fromIterable<T>(factory: () => Iterable<T>): Source<T> {
  * ```
  */
 export function fromAsyncIterable<T>(factory: () => AsyncIterable<T>): Source<T> {
-  checkFactory('fromAsyncIterable', factory, 'fromAsyncIterable(() => readLines(path))');
+  checkFunction('fromAsyncIterable', factory, 'a factory that makes the values afresh, e.g. fromAsyncIterable(() => readLines(path)) (a restore reads them again from their start)');
   const description = 'fromAsyncIterable';
   return {
     description,
@@ -217,15 +217,6 @@ export interface FromObservableOptions {
   readonly name?: string;
 }
 
-/** Refuses a source factory that is not a function (an iterable given itself: it could not be read again on a restore). */
-function checkFactory(op: string, factory: unknown, example: string): void {
-  if (typeof factory === 'function') return;
-  throw new ConfigurationError(
-    op,
-    factory,
-    `${op}: ${describeValue(factory)} is not a function; give a factory that makes the values afresh, e.g. ${example} (a restore reads them again from their start).`,
-  );
-}
 
 /**
  * A subscription taken as a job starts (`Source.hold`), before the source's reader exists: what the observable sends

@@ -1,6 +1,6 @@
 import { isObservable, type Observable, type Observer, type OperatorFunction } from 'rxjs';
 import { ConfigurationError, describeValue } from '../errors/index.js';
-import { checkOptionKeys } from '../errors/options.js';
+import { checkFunction, checkOptionKeys } from '../errors/options.js';
 import type { CoreArgs, KeyedOperatorCore } from '../core/keyedOperator.js';
 import { twoInputOperator } from '../core/twoInputOperator.js';
 import type { OutputTag, StreamElement, StreamRecord } from '../elements/index.js';
@@ -138,13 +138,7 @@ export function windowJoinOperator<L, R, K, OUT>(
   }
   checkAssigner(kind, assigner);
   const given = 'pair' in results ? results.pair : results.group;
-  if (typeof given !== 'function') {
-    throw new ConfigurationError(
-      kind,
-      given,
-      `${kind}: ${describeValue(given)} is not a function; give ${kind === 'windowJoin' ? 'windowJoin(right$, assigner, (left, right, ctx) => result)' : 'coGroup(right$, assigner, (lefts, rights, ctx) => results)'}.`,
-    );
-  }
+  checkFunction(kind, given, kind === 'windowJoin' ? 'windowJoin(right$, assigner, (left, right, ctx) => result)' : 'coGroup(right$, assigner, (lefts, rights, ctx) => results)');
   checkOptionKeys(kind, 'the options', options, WINDOW_JOIN_OPTIONS);
   if (options.trigger !== undefined) checkTrigger(kind, options.trigger);
   // coGroup: one call per firing with both sides; windowJoin: one call per pair, emitted as it comes (no array)

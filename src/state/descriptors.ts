@@ -1,6 +1,6 @@
 import type { Key } from '../elements/index.js';
 import { ConfigurationError, describeValue } from '../errors/index.js';
-import { notCalled } from '../errors/options.js';
+import { checkFunction, notCalled } from '../errors/options.js';
 
 /**
  * An incremental aggregation: `create` an accumulator, `add` values into it, read the `result`; `merge` combines two
@@ -375,9 +375,7 @@ export function checkAggregator(op: string, aggregator: unknown): void {
       `${op}: ${describeValue(aggregator)} is not an aggregator: it needs create(), add(acc, value) and result(acc) (and merge(a, b) for session and sliding windows); e.g. count(), sum((v) => v.amount).`,
     );
   }
-  if (a.merge !== undefined && typeof a.merge !== 'function') {
-    throw new ConfigurationError(op, a.merge, `${op}: the aggregator's merge ${describeValue(a.merge)} is not a function; give merge(a, b) or leave it out.`);
-  }
+  if (a.merge !== undefined) checkFunction(op, a.merge, 'merge(a, b) or leave it out', { what: "the aggregator's merge" });
   if (a.orderSensitive !== undefined && typeof a.orderSensitive !== 'boolean') {
     throw new ConfigurationError(op, a.orderSensitive, `${op}: the aggregator's orderSensitive ${describeValue(a.orderSensitive)} must be true, false or left out.`);
   }

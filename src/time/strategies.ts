@@ -1,6 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import { ConfigurationError, describeValue } from '../errors/index.js';
-import { checkOptionKeys, notCalled, registerFactories } from '../errors/options.js';
+import { checkFunction, checkOptionKeys, notCalled, registerFactories } from '../errors/options.js';
 import { checkTimestamp, isTimestamp, MAX_SCHEDULE_DELAY } from './timestamps.js';
 
 /**
@@ -207,9 +207,7 @@ export function punctuated<T>(
   opts: WatermarkStrategyOptions = {},
 ): WatermarkStrategy<T> {
   const op = 'punctuated';
-  if (typeof watermarkOf !== 'function') {
-    throw new ConfigurationError(op, watermarkOf, `${op}: watermarkOf ${describeValue(watermarkOf)} is not a function; give punctuated((value, timestamp) => watermark or undefined).`);
-  }
+  checkFunction(op, watermarkOf, 'punctuated((value, timestamp) => watermark or undefined)', { what: 'watermarkOf' });
   const checked = checkOptions(op, opts, opts.idleTimeout !== undefined ? DEFAULT_INTERVAL : 0);
   return strategy(opts, checked, ({ scheduler, operator }) =>
     withIdleness<T>(
