@@ -161,6 +161,10 @@ export function keyGroupOf(key: Key, maxParallelism = 128): number {
  * @internal
  */
 export function keyGroupUnchecked(key: Key, maxParallelism: number): number {
+  // the common keys tested inline (`typeof` tests, not javaHashCode's switch, which materialises the typeof string
+  // per call): routing calls this per record
+  if (typeof key === 'string') return murmurHash(stringHash(key)) % maxParallelism;
+  if (typeof key === 'number' && (key | 0) === key) return murmurHash(key | 0) % maxParallelism;
   return murmurHash(javaHashCode(key)) % maxParallelism;
 }
 

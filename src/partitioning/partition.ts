@@ -1,5 +1,5 @@
 import { Subscriber, type Observable } from 'rxjs';
-import type { ControlElement, Stream, StreamElement, StreamRecord } from '../elements/index.js';
+import type { ControlElement, Key, Stream, StreamElement, StreamRecord } from '../elements/index.js';
 import { failUserFunction, isControlElement, OperatorObservable } from '../elements/plumbing.js';
 import { ConfigurationError, describeValue, InvalidKeyError, InvalidPartitionError, NotAStreamElementError } from '../errors/index.js';
 import { isMaxParallelism, keyGroupUnchecked } from '../keys/keyGroups.js';
@@ -399,8 +399,9 @@ function rangeRouter<T, K>(spec: RangePartitioner<T>['range'] | undefined, n: nu
  */
 export function hashPartitionOf(r: StreamRecord<unknown, unknown>, n: number, maxParallelism: number): number {
   const key: unknown = r.key;
-  if (!isKey(key)) throw unkeyedError(r);
-  return Math.floor((keyGroupUnchecked(key, maxParallelism) * n) / maxParallelism);
+  // (strings and numbers other than NaN tested inline: the rest through isKey)
+  if (typeof key === 'string' || (typeof key === 'number' && key === key) || isKey(key)) return Math.floor((keyGroupUnchecked(key as Key, maxParallelism) * n) / maxParallelism);
+  throw unkeyedError(r);
 }
 
 /** What `'hash'` partitioning fails a record with whose key is not a key. */

@@ -152,22 +152,41 @@ export function sliceGridOf<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>, 
  */
 class Slice {
   readonly positions = new Map<KeyId, number>();
-  readonly keys: Key[] = [];
-  readonly accs: unknown[] = [];
-  readonly slots: number[] = [];
+  /** entries: the first {@link size} items (the arrays are made with room for as many as the slice before held) */
+  readonly keys: Key[];
+  readonly accs: unknown[];
+  readonly slots: number[];
   readonly changedIn: number[] = [];
   readonly changed: number[] = [];
   readonly appendFrom: number[] = [];
+  /** the number of entries */
+  size = 0;
   entriesAtSnapshot = 0;
   constructor(
     /** the slice index (see {@link SliceGrid}) */
     readonly index: number,
     /** its start, the namespace of its entries in `contents` and `order` */
     readonly start: number,
-  ) {}
+    /**
+     * Room for this many entries, made at once: grown by `push`, a slice's arrays would be copied a dozen times on the
+     * way to thousands of entries, each copy garbage (a third of the cost of an entry where every window is held to the
+     * end).
+     */
+    capacity: number,
+    sliding: boolean,
+  ) {
+    this.keys = capacity > 0 ? new Array<Key>(capacity) : [];
+    this.accs = capacity > 0 ? new Array<unknown>(capacity) : [];
+    this.slots = sliding && capacity > 0 ? new Array<number>(capacity) : [];
+  }
 
-  get size(): number {
-    return this.keys.length;
+  /** Appends an entry (`slot`: sliding windows' key slot) and returns its position. */
+  add(key: Key, acc: unknown, slot: number): number {
+    const pos = this.size++;
+    this.keys[pos] = key;
+    this.accs[pos] = acc;
+    if (slot >= 0) this.slots[pos] = slot;
+    return pos;
   }
 }
 
@@ -209,6 +228,9 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   /** the live slices by index, and in ascending index */
   private readonly slices = new Map<number, Slice>();
   private readonly sliceOrder = new SliceOrder<Slice>();
+  /** the slice made last, while live (its size is the room the next one is made with); else that size when it went */
+  private lastMade: Slice | undefined = undefined;
+  private lastMadeSize = 0;
   /** derived from the watermark: the first window not yet ended, and the first slice none of whose windows ended */
   private firstOpenWindow = -Infinity;
   /**
@@ -357,7 +379,9 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private sliceAt(index: number): Slice {
     let slice = this.slices.get(index);
     if (slice !== undefined) return slice;
-    slice = new Slice(index, this.grid.offset + index * this.grid.sliceSize);
+    // room for as many entries as the slice made before holds (keys come back slice after slice)
+    slice = new Slice(index, this.grid.offset + index * this.grid.sliceSize, this.lastMade?.size ?? this.lastMadeSize, !this.tumbling);
+    this.lastMade = slice;
     this.slices.set(index, slice);
     this.sliceOrder.insert(slice);
     return slice;
@@ -367,11 +391,9 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private addEntry(slice: Slice, value: T): number {
     const id = this.backend.currentKeyId();
     const key = this.backend.currentKey() as Key;
-    const pos = slice.keys.length;
-    slice.accs.push(this.fold(NONE, value));
+    const acc = this.fold(NONE, value);
+    const pos = slice.add(key, acc, this.tumbling ? -1 : this.slotFor(id, key));
     slice.positions.set(id, pos);
-    slice.keys.push(key);
-    if (!this.tumbling) slice.slots.push(this.slotFor(id, key));
     return pos;
   }
 
@@ -545,9 +567,10 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const w = this.windowOf(k);
     const accs = slice.accs;
     const keys = slice.keys;
+    const size = slice.size;
     let pos = 0;
     try {
-      for (; pos < accs.length; pos++) {
+      for (; pos < size; pos++) {
         this.emitResult(keys[pos] as Key, w, accs[pos]);
         if (this.out.closed) return;
       }
@@ -583,7 +606,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
           if (slice.index >= end) break window;
           const slots = slice.slots;
           const accs = slice.accs;
-          for (let p = 0; p < slots.length; p++) {
+          for (let p = 0, size = slice.size; p < size; p++) {
             slot = slots[p] as number;
             if (mark[slot] !== firing) {
               mark[slot] = firing;
@@ -669,8 +692,13 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   /** Drops a slice (its last window is cleaned up): its entries, their slots, its namespaces in the state. */
   private dropSlice(slice: Slice): void {
     this.slices.delete(slice.index);
+    if (slice === this.lastMade) {
+      this.lastMadeSize = slice.size;
+      this.lastMade = undefined;
+    }
     if (!this.tumbling) {
-      for (const slot of slice.slots) {
+      for (let p = 0; p < slice.size; p++) {
+        const slot = slice.slots[p] as number;
         const refs = (this.slotRefs[slot] as number) - 1;
         this.slotRefs[slot] = refs;
         if (refs > 0) continue;
@@ -848,10 +876,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       for (let n = 0; n < list.length; n++) {
         const [seq, id, acc] = list[byOrder[n] as number] as [number, KeyId, unknown];
         const key = keyOfId(id);
-        slice.positions.set(id, slice.keys.length);
-        slice.keys.push(key);
-        slice.accs.push(acc);
-        if (!this.tumbling) slice.slots.push(this.slotFor(id, key));
+        slice.positions.set(id, slice.add(key, acc, this.tumbling ? -1 : this.slotFor(id, key)));
         if (seq !== n) renumbered = true;
       }
       if (renumbered) this.writeAllNext = true;
