@@ -125,6 +125,9 @@ function firstBlockEndingFrom(blocks: SessionBlock[], t: number): number {
  * time = end − 1): a binary search, then those few.
  */
 function dueSessionIn(block: SessionBlock, time: number, sessionId: number): number {
+  // sessions mostly fire front to back: the first live one, without the search
+  const head = block[HEAD] as number;
+  if (head < block.length && block[head + ID] === sessionId) return head;
   for (let i = (block[HEAD] as number) + firstSessionEndingFrom(block, time - 1) * SESSION_FIELDS; i < block.length && (block[i + START] as number) < time + 2; i += SESSION_FIELDS) {
     if (block[i + ID] === sessionId) return i;
   }
@@ -263,25 +266,33 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const b = this.backend;
     const stored = this.sessionsColumn.get(b.currentKeyId());
     if (stored !== undefined) {
-      const one = isBlock(stored);
-      const sessions = (one ? stored : stored[stored.length - 1]) as SessionBlock;
-      const last = sessions.length - SESSION_FIELDS;
-      const head = sessions[HEAD] as number;
-      const start = sessions[last + START] as number;
+      // the key's last session, and whether the window stays clear of the session before it. One block is told from
+      // blocks by its end (a number, its last session's start; blocks hold arrays), and its head is not read: it lies
+      // a cache line or more before the last session when a key holds many (the watermark lags). The slot before the
+      // last session is then the session before it, or one that fired (an end at or below the watermark + 1: the
+      // general path takes an element that reaches it), or the block's head slot's neighbour when the last session
+      // is the block's first.
+      let sessions = stored as SessionBlock;
+      let last = stored.length - SESSION_FIELDS;
+      let start = stored[last + START];
+      let clearOfPrevious: boolean;
+      if (typeof start === 'number') clearOfPrevious = last === 1 || !((stored[last - SESSION_FIELDS + END] as number) >= ts);
+      else {
+        sessions = stored[stored.length - 1] as SessionBlock;
+        last = sessions.length - SESSION_FIELDS;
+        start = sessions[last + START];
+        clearOfPrevious =
+          last === (sessions[HEAD] as number) ? stored.length === 1 || lastEnd(stored[stored.length - 2] as SessionBlock) < ts : (sessions[last - SESSION_FIELDS + END] as number) < ts;
+      }
       const end = sessions[last + END] as number;
       const windowEnd = ts + this.gap;
       // the key's last session takes the element alone: the window overlaps or touches it, not the one before
-      if (
-        start <= windowEnd &&
-        end >= ts &&
-        (last === head ? one || stored.length === 1 || lastEnd(stored[stored.length - 2] as SessionBlock) < ts : (sessions[last - SESSION_FIELDS + END] as number) < ts) &&
-        isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)
-      ) {
+      if ((start as number) <= windowEnd && end >= ts && clearOfPrevious && isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) {
         if (b.isTracking()) this.changing(stored, sessions);
-        if (ts < start || windowEnd > end) {
+        if (ts < (start as number) || windowEnd > end) {
           // the window grows: the general operator's merge, a new timer (the session's due entry is pushed again when
           // it comes up)
-          if (ts < start) sessions[last + START] = ts;
+          if (ts < (start as number)) sessions[last + START] = ts;
           if (windowEnd > end) sessions[last + END] = windowEnd;
           sessions[last + SEQUENCE] = this.nextSequence++;
         }
@@ -315,7 +326,8 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         // (before the blocks change: a block taken into this one goes)
         if (b.isTracking()) b.changeBlocks(SESSIONS_STATE, blocks, s);
       }
-      lo = hi = firstSessionEndingFrom(s, ts);
+      // (after the last session — in-order data: the common case — without the search)
+      lo = hi = lastEnd(s) < ts ? liveCount(s) : firstSessionEndingFrom(s, ts);
       for (;;) {
         const head = s[HEAD] as number;
         const n = (s.length - head) / SESSION_FIELDS;
