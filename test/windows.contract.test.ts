@@ -290,6 +290,27 @@ function windowOperatorContract(name: string, make: WindowOperatorFactory): void
       expect(h.keys()).toStrictEqual([]);
     });
 
+    it('3 000 keys leave while 20 stay in the next window, then some come back: the stayers keep their entries, every result exact', () => {
+      // [0,10) holds k0…k2999 and r0…r9; [10,20) gets r0…r9 and k0…k9 before watermark 9 fires [0,10): the other
+      // keys are then without entries (the slicing operator frees their slots), r0…r9 and k0…k9 still hold [10,20)
+      const input: Step[] = [];
+      for (let i = 0; i < 3000; i++) input.push([`k${i}`, 1, 1]);
+      for (let i = 0; i < 10; i++) input.push([`r${i}`, 1, 2]);
+      for (let i = 0; i < 10; i++) input.push([`r${i}`, 2, 12], [`k${i}`, 4, 12]);
+      input.push(9);
+      // r0 and k3 again into their entries; k500 and k2999 back after leaving; then [20,30)
+      input.push(['r0', 8, 13], ['k500', 16, 14], ['k3', 32, 15], ['k2999', 64, 16], ['k500', 128, 25], ['r0', 256, 26], 29);
+      const h = windowed(make(tumblingWindows(10), {}, sumOfValues()), input);
+      const expected: string[] = [];
+      for (let i = 0; i < 3000; i++) expected.push(`k${i} [0,10) 1 @9`);
+      for (let i = 0; i < 10; i++) expected.push(`r${i} [0,10) 1 @9`);
+      expected.push('W 9');
+      for (let i = 0; i < 10; i++) expected.push(`r${i} [10,20) ${i === 0 ? 10 : 2} @19`, `k${i} [10,20) ${i === 3 ? 36 : 4} @19`);
+      expected.push('k500 [10,20) 16 @19', 'k2999 [10,20) 64 @19', 'k500 [20,30) 128 @29', 'r0 [20,30) 256 @29', 'W 29');
+      expect(lines(h)).toStrictEqual(expected);
+      expect(h.keys()).toStrictEqual([]);
+    });
+
     for (const [kind, assigner, fn] of [
       ['tumbling 20, reduce', tumblingWindows<E>(20), reduceSum],
       ['sliding 30 / 10, sum', slidingWindows<E>(30, 10), sumOfValues()],

@@ -1,0 +1,51 @@
+// What the slicing window operator keeps of keys whose windows are gone (docs/ARCHITECTURE.md, "One record, end to
+// end"): a stream of ever new keys (sessions, requests, devices that come and go) must not grow its memory by the keys
+// it has seen.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Subject } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { count, MAX_WATERMARK, record, slidingWindows, tumblingWindows, watermark, type StreamElement } from '../src/index.js';
+import { aggregate, window } from '../operators/index.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const turn = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('window operator: keys whose windows are gone', () => {
+  for (const [name, assigner] of [
+    ['tumbling 10', tumblingWindows<number>(10)],
+    ['sliding 20 / 10', slidingWindows<number>(20, 10)],
+  ] as const) {
+    it(`${name}: 40 windows of 2 000 new keys each: the keys of the windows gone are not kept`, async () => {
+      // keys collected, per window
+      const collected: number[] = new Array<number>(40).fill(0);
+      const registry = new FinalizationRegistry((w: number) => collected[w]++);
+      const input = new Subject<StreamElement<number, readonly number[]>>();
+      let results = 0;
+      const subscription = input.pipe(window<number, readonly number[]>(assigner), aggregate(count())).subscribe((e) => {
+        if (e.kind === 'record') results++;
+      });
+      // (keys made in a function of their own: none stays in the test's frame)
+      const feed = (w: number): void => {
+        for (let i = 0; i < 2_000; i++) {
+          const key = [w, i];
+          registry.register(key, w);
+          input.next(record(1, w * 10 + (i % 10), key));
+        }
+        input.next(watermark(w * 10 + 9));
+      };
+      for (let w = 0; w < 40; w++) feed(w);
+      await turn();
+      gc();
+      await turn(10);
+      gc();
+      await turn(10);
+      // every key of the first 30 windows has gone (a key's last window fired and was cleaned up long before)
+      expect(collected.slice(0, 30)).toStrictEqual(new Array<number>(30).fill(2_000));
+      input.next(watermark(MAX_WATERMARK));
+      expect(results).toBe(assigner.kind === 'tumbling' ? 80_000 : 160_000);
+      subscription.unsubscribe();
+    });
+  }
+});
