@@ -307,6 +307,14 @@ describe('side outputs in jobs: sinks { main, [name] }', () => {
       "runJob(w): side output 'invalid' has no sink (sinks: main), so its records are dropped. Give it one: sinks: { main: …, 'invalid': toNdjsonFile(…) }.",
     ]);
     expect(main.values.length).toBeGreaterThan(10);
+    // a misspelt sink name: the warning names it
+    warnings.length = 0;
+    const lte = toArray<unknown>();
+    await runJob({ name: 'w', source: fromArray(readings), pipeline, sinks: { main: toArray<string>(), lte, invalid: toArray<unknown>() }, onWarning: (m) => warnings.push(m) }).done;
+    expect(warnings).toStrictEqual([
+      "runJob(w): side output 'late' has no sink (sinks: main, lte, invalid), so its records are dropped. Did you mean sinks.lte? Name it 'late', as the side output's tag.",
+    ]);
+    expect(lte.values).toStrictEqual([]);
     expect(() => runJob({ name: 'x', source: fromArray([1]), pipeline: (s) => s, sink: toArray(), sinks: { main: toArray() } })).toThrow(
       'runJob(x): give either sink (the main output) or sinks ({ main, [sideOutput]: sink }), not both.',
     );

@@ -20,7 +20,7 @@ describe('window operator: keys whose windows are gone', () => {
     it(`${name}: 40 windows of 2 000 new keys each: the keys of the windows gone are not kept`, async () => {
       // keys collected, per window
       const collected: number[] = new Array<number>(40).fill(0);
-      const registry = new FinalizationRegistry((w: number) => collected[w]++);
+      const registry = new FinalizationRegistry((w: number) => (collected[w] = (collected[w] ?? 0) + 1));
       const input = new Subject<StreamElement<number, readonly number[]>>();
       let results = 0;
       const subscription = input.pipe(window<number, readonly number[]>(assigner), aggregate(count())).subscribe((e) => {

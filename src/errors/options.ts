@@ -49,8 +49,17 @@ export function checkFunction(who: string, fn: unknown, remedy: string, { what, 
   throw new ConfigurationError(operator, fn, `${who}: ${what === undefined ? '' : `${what} `}${describeValue(fn)} is not a function; give ${remedy}.`);
 }
 
-/** The name of `names` nearest to `name` (the same but for case, or at most two edits away), if any. */
-function nearestName(name: string, names: readonly string[]): string | undefined {
+/**
+ * The name of `names` nearest to `name` (the same but for case, or at most two edits away), if any.
+ *
+ * @example
+ * ```ts
+ * nearestName('paralelism', ['parallelism', 'name']); // 'parallelism'
+ * ```
+ *
+ * @internal
+ */
+export function nearestName(name: string, names: readonly string[]): string | undefined {
   const lower = name.toLowerCase();
   let best: string | undefined;
   let bestDistance = 3;

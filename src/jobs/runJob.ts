@@ -11,7 +11,7 @@ import { barrier, isStreamElement, MAX_WATERMARK, record, type CheckpointBarrier
 import { takesPlainValues } from '../elements/plumbing.js';
 import { isTimestamp, MAX_SCHEDULE_DELAY } from '../time/timestamps.js';
 import { ConfigurationError, describeFailure, describeValue, JobError, StoreBehindError, TidewaterError, type JobPhase } from '../errors/index.js';
-import { checkFunction, checkOptionKeys } from '../errors/options.js';
+import { checkFunction, checkOptionKeys, nearestName } from '../errors/options.js';
 import { describeFallback } from '../stores/checkpointStore.js';
 import type { CheckpointFallback, CheckpointMeta, LoadedCheckpoint, SkippedCheckpoint, StateStore } from '../stores/types.js';
 import type {
@@ -1101,8 +1101,13 @@ class JobRunner<T, R> {
     if (i === undefined) {
       if (!this.unsunk.has(e.tag)) {
         this.unsunk.add(e.tag);
-        const names = this.sinks.map((s) => s.output).join(', ');
-        this.warn(`runJob(${this.config.name}): side output '${e.tag}' has no sink (sinks: ${names || 'none'}), so its records are dropped. Give it one: sinks: { main: …, '${e.tag}': toNdjsonFile(…) }.`);
+        const outputs = this.sinks.map((s) => s.output);
+        // (a side output's sink named near the tag: most likely misspelt)
+        const near = nearestName(e.tag, outputs.filter((o) => o !== 'main'));
+        this.warn(
+          `runJob(${this.config.name}): side output '${e.tag}' has no sink (sinks: ${outputs.join(', ') || 'none'}), so its records are dropped. ` +
+            (near === undefined ? `Give it one: sinks: { main: …, '${e.tag}': toNdjsonFile(…) }.` : `Did you mean sinks.${near}? Name it '${e.tag}', as the side output's tag.`),
+        );
       }
       return;
     }
