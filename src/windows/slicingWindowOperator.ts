@@ -5,7 +5,7 @@
 // from its slices when it fires; no keyed timers. The general operator (`windowOperator.ts`) takes every other window;
 // `operators/windowFunction.ts` chooses.
 import { MAX_WATERMARK, type Key, type StreamRecord } from '../elements/index.js';
-import { ConfigurationError, describeValue, TidewaterError } from '../errors/index.js';
+import { ConfigurationError, TidewaterError } from '../errors/index.js';
 import type { CoreArgs } from '../core/keyedOperator.js';
 import { engineArrays, type Namespace } from '../state/backend.js';
 import { keyIdOf, keyOfId, type KeyId } from '../keys/keyId.js';
@@ -143,21 +143,19 @@ export function sliceGridOf<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>, 
 
 /**
  * One slice's state, slice-major: an entry per key that has elements in it, in the order of the keys' first elements
- * in the slice, in parallel arrays (an entry's position is its order: the `order` state in snapshots): its key's slot
- * (`slots`: the key and its id are the operator's, see {@link SlicingWindowOperatorCore}) and its accumulator. A key's
- * entry in its newest slice is found through its slot; `positions` (key id → position) is made only for a slice
- * looked into otherwise (an element older than its key's newest slice, a late firing, inspection). Change tracking for incremental snapshots: entries from
+ * in the slice, in parallel arrays (an entry's position is its order: the `order` state in snapshots); `positions`
+ * finds a key's entry by its id. Sliding windows also keep each entry's key slot (`slots`, see the operator). Change tracking for incremental snapshots: entries from
  * `entriesAtSnapshot` on are new since the last snapshot; `changed` lists the older ones changed since (each once:
  * `changedIn` holds the snapshot epoch of its last mark); with list contents (a window function without reduce or
  * aggregate), `appendFrom` how many elements a changed entry had at the last snapshot (its delta row appends the
  * others).
  */
 class Slice {
-  /** key id → position: made when first needed (see the operator's `positionsOf`), then kept up to date */
-  positions: Map<KeyId, number> | undefined = undefined;
+  readonly positions = new Map<KeyId, number>();
   /** entries: the first {@link size} items (the arrays are made with room for as many as the slice before held) */
-  readonly slots: number[];
+  readonly keys: Key[];
   readonly accs: unknown[];
+  readonly slots: number[];
   readonly changedIn: number[] = [];
   readonly changed: number[] = [];
   readonly appendFrom: number[] = [];
@@ -171,20 +169,22 @@ class Slice {
     readonly start: number,
     /**
      * Room for this many entries, made at once: grown by `push`, a slice's arrays would be copied a dozen times on the
-     * way to thousands of entries, each copy garbage (a third of the cost of an entry where every window is held to the
-     * end).
+     * way to thousands of entries, each copy garbage.
      */
     capacity: number,
+    sliding: boolean,
   ) {
-    this.slots = capacity > 0 ? new Array<number>(capacity) : [];
+    this.keys = capacity > 0 ? new Array<Key>(capacity) : [];
     this.accs = capacity > 0 ? new Array<unknown>(capacity) : [];
+    this.slots = sliding && capacity > 0 ? new Array<number>(capacity) : [];
   }
 
-  /** Appends an entry of the key in `slot` and returns its position. */
-  add(slot: number, acc: unknown): number {
+  /** Appends an entry (`slot`: sliding windows' key slot) and returns its position. */
+  add(key: Key, acc: unknown, slot: number): number {
     const pos = this.size++;
-    this.slots[pos] = slot;
+    this.keys[pos] = key;
     this.accs[pos] = acc;
+    if (slot >= 0) this.slots[pos] = slot;
     return pos;
   }
 }
@@ -247,23 +247,14 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private epoch = 0;
   private writeAllNext = false;
   /**
-   * A dense slot per key with entries in live slices (how many: `slotRefs`), with the key, its id, and its newest live
-   * slice holding an entry of it and that entry's position (`slotSlice`, `slotPos`): an element of that slice — the
-   * common case — finds its entry with one map lookup over the keys, and a key's first element in a newer slice knows
-   * it has none there, so that a slice keeps no map of its own (a slice per 100 ms and thousands of keys, held while
-   * the watermark lags, would make a map entry per key and slice). Sliding windows fold a window's slices per key in
-   * the slots (`slotAcc`, and `slotMark`: the firing that last touched the slot). Slices go oldest first, so a key's
-   * newest slice goes with its last entry. A key left without entries keeps its slot, idle (most come back in the
-   * next slice), until idle slots outnumber twice the others: then every idle slot is freed for reuse.
+   * Sliding windows: a dense slot per key with entries in live slices (how many: `slotRefs`), so that folding a
+   * window's slices per key indexes arrays (`slotAcc`, and `slotMark`: the firing that last touched the slot) instead
+   * of a map. Slots of keys without entries are reused.
    */
   private readonly slotOf = new Map<KeyId, number>();
   private slotKeys: (Key | undefined)[] = [];
   private slotIds: (KeyId | undefined)[] = [];
   private slotRefs: number[] = [];
-  private slotSlice: (Slice | undefined)[] = [];
-  private slotPos: number[] = [];
-  /** slots without entries, not yet freed */
-  private idleSlots = 0;
   private slotAcc: unknown[] = [];
   private slotMark: number[] = [];
   private freeSlots: number[] = [];
@@ -352,11 +343,9 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const slice =
       ts >= this.lastSliceStart && ts < this.lastSliceEnd ? (this.lastSlice as Slice) : this.openSliceOf(rec ?? { kind: 'record', value, timestamp, key }, ts);
     if (slice === undefined) return;
-    const id = this.backend.currentKeyId();
-    const slot = this.slotOf.get(id);
-    const pos = slot !== undefined && this.slotSlice[slot] === slice ? this.slotPos[slot] : this.positionOf(slice, slot, id);
+    const pos = slice.positions.get(this.backend.currentKeyId());
     if (pos === undefined) {
-      this.addEntry(slice, value, slot);
+      this.addEntry(slice, value);
       return;
     }
     slice.accs[pos] = this.fold(slice.accs[pos], value);
@@ -389,91 +378,45 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private sliceAt(index: number): Slice {
     let slice = this.slices.get(index);
     if (slice !== undefined) return slice;
-    // room for as many entries as the slice made before holds (keys come back slice after slice)
-    slice = new Slice(index, this.grid.offset + index * this.grid.sliceSize, this.lastMade?.size ?? this.lastMadeSize);
-    this.lastMade = slice;
+    // room for as many entries as the slice made before holds (keys come back slice after slice); none for a slice
+    // older than that one (made for a late element)
+    const newer = this.lastMade === undefined || index > this.lastMade.index;
+    slice = new Slice(index, this.grid.offset + index * this.grid.sliceSize, newer ? (this.lastMade?.size ?? this.lastMadeSize) : 0, !this.tumbling);
+    if (newer) this.lastMade = slice;
     this.slices.set(index, slice);
     this.sliceOrder.insert(slice);
     return slice;
   }
 
-  /**
-   * The position of key `id` (slot `slot`, `undefined`: the key has no entries) in `slice`, or `undefined` when it has
-   * none there: from the slot when `slice` is the key's newest (or newer: none), else from the slice's map.
-   */
-  private positionOf(slice: Slice, slot: number | undefined, id: KeyId): number | undefined {
-    if (slot === undefined) return undefined;
-    const newest = this.slotSlice[slot];
-    if (newest === slice) return this.slotPos[slot];
-    // (an idle slot: the key has no entries)
-    if (newest === undefined || slice.index > newest.index) return undefined;
-    return this.positionsOf(slice).get(id);
-  }
-
-  /** A slice's map of key id → position, made from its entries the first time it is needed. */
-  private positionsOf(slice: Slice): Map<KeyId, number> {
-    let positions = slice.positions;
-    if (positions === undefined) {
-      positions = slice.positions = new Map();
-      for (let pos = 0; pos < slice.size; pos++) positions.set(this.slotIds[slice.slots[pos] as number] as KeyId, pos);
-    }
-    return positions;
-  }
-
-  /** A key's first element in a slice (`slot`: the key's, if it has entries): a new entry. */
-  private addEntry(slice: Slice, value: T, slot: number | undefined): number {
-    // (the fold first: an aggregator that throws leaves nothing changed)
+  /** A key's first element in a slice: a new entry (sliding: with the key's slot). */
+  private addEntry(slice: Slice, value: T): number {
+    const id = this.backend.currentKeyId();
+    const key = this.backend.currentKey() as Key;
     const acc = this.fold(NONE, value);
-    return this.placeEntry(slice, this.backend.currentKeyId(), this.backend.currentKey() as Key, acc, slot);
-  }
-
-  /** A new entry of key `id` in `slice`, in the key's slot (taken when it has none); its position. */
-  private placeEntry(slice: Slice, id: KeyId, key: Key, acc: unknown, slot: number | undefined): number {
-    if (slot === undefined) slot = this.takeSlot(id, key);
-    const refs = this.slotRefs[slot] as number;
-    if (refs === 0) this.idleSlots--;
-    this.slotRefs[slot] = refs + 1;
-    const pos = slice.add(slot, acc);
-    slice.positions?.set(id, pos);
-    const newest = this.slotSlice[slot];
-    if (newest === undefined || slice.index > newest.index) {
-      this.slotSlice[slot] = slice;
-      this.slotPos[slot] = pos;
-    }
+    const pos = slice.add(key, acc, this.tumbling ? -1 : this.slotFor(id, key));
+    slice.positions.set(id, pos);
     return pos;
   }
 
-  /** A slot for a key without entries (a free one, or a new one). */
-  private takeSlot(id: KeyId, key: Key): number {
-    let slot = this.freeSlots.pop();
+  /** The slot of a key (sliding), taken when it has none; counts one more entry of the key. */
+  private slotFor(id: KeyId, key: Key): number {
+    let slot = this.slotOf.get(id);
     if (slot === undefined) {
-      slot = this.slotKeys.length;
-      this.slotKeys.push(undefined);
-      this.slotIds.push(undefined);
-      this.slotRefs.push(0);
-      this.slotSlice.push(undefined);
-      this.slotPos.push(-1);
-      this.slotAcc.push(undefined);
-      this.slotMark.push(-1);
+      slot = this.freeSlots.length > 0 ? (this.freeSlots.pop() as number) : undefined;
+      if (slot === undefined) {
+        slot = this.slotKeys.length;
+        this.slotKeys.push(undefined);
+        this.slotIds.push(undefined);
+        this.slotRefs.push(0);
+        this.slotAcc.push(undefined);
+        this.slotMark.push(-1);
+      }
+      this.slotOf.set(id, slot);
+      this.slotKeys[slot] = key;
+      this.slotIds[slot] = id;
     }
-    this.slotOf.set(id, slot);
-    this.slotKeys[slot] = key;
-    this.slotIds[slot] = id;
-    // (counted idle until its first entry)
-    this.idleSlots++;
+    this.slotRefs[slot] = (this.slotRefs[slot] as number) + 1;
     return slot;
-  }
-
-  /** Frees every idle slot (see {@link slotOf}). */
-  private freeIdleSlots(): void {
-    for (const [id, slot] of this.slotOf) {
-      if (this.slotRefs[slot] !== 0) continue;
-      this.slotOf.delete(id);
-      this.slotKeys[slot] = undefined;
-      this.slotIds[slot] = undefined;
-      this.freeSlots.push(slot);
-    }
-    this.idleSlots = 0;
   }
 
   /**
@@ -496,9 +439,8 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     }
     const slice = this.sliceAt(index);
     const id = this.backend.currentKeyId();
-    const slot = this.slotOf.get(id);
-    let pos = this.positionOf(slice, slot, id);
-    if (pos === undefined) pos = this.addEntry(slice, rec.value, slot);
+    let pos = slice.positions.get(id);
+    if (pos === undefined) pos = this.addEntry(slice, rec.value);
     else {
       slice.accs[pos] = this.fold(slice.accs[pos], rec.value);
       if (this.backend.isTracking() && pos < slice.entriesAtSnapshot && slice.changedIn[pos] !== this.epoch) this.changedEntry(slice, pos);
@@ -625,17 +567,16 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private fireSlice(slice: Slice, k: number): void {
     const w = this.windowOf(k);
     const accs = slice.accs;
-    const slots = slice.slots;
-    const keys = this.slotKeys;
+    const keys = slice.keys;
     const size = slice.size;
     let pos = 0;
     try {
       for (; pos < size; pos++) {
-        this.emitResult(keys[slots[pos] as number] as Key, w, accs[pos]);
+        this.emitResult(keys[pos] as Key, w, accs[pos]);
         if (this.out.closed) return;
       }
     } catch (err) {
-      this.failUser(err, { kind: 'timer', timestamp: w.end - 1, domain: this.processingTime ? 'processing' : 'event', key: keys[slots[pos] as number] });
+      this.failUser(err, { kind: 'timer', timestamp: w.end - 1, domain: this.processingTime ? 'processing' : 'event', key: keys[pos] });
     }
   }
 
@@ -695,7 +636,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     let v: unknown = NONE;
     for (let s = k * grid.slicesPerSlide, end = s + grid.slicesPerWindow; s < end; s++) {
       const slice = this.slices.get(s);
-      const pos = slice === undefined ? undefined : this.positionOf(slice, this.slotOf.get(id), id);
+      const pos = slice?.positions.get(id);
       if (pos === undefined) continue;
       const a = (slice as Slice).accs[pos];
       v = v === NONE ? this.foldStart(a) : this.mergeSlice(v, a);
@@ -756,19 +697,18 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       this.lastMadeSize = slice.size;
       this.lastMade = undefined;
     }
-    for (let p = 0; p < slice.size; p++) {
-      const slot = slice.slots[p] as number;
-      const refs = (this.slotRefs[slot] as number) - 1;
-      this.slotRefs[slot] = refs;
-      if (refs > 0) {
-        // slices go oldest first (the cleanup and the clock drop them in order): a key's newest goes with its last entry
-        if (this.slotSlice[slot] === slice) throw new Error(`tidewater internal error: ${this.name} dropped slice ${slice.index} before an older one holding key ${describeValue(this.slotKeys[slot])}`);
-        continue;
+    if (!this.tumbling) {
+      for (let p = 0; p < slice.size; p++) {
+        const slot = slice.slots[p] as number;
+        const refs = (this.slotRefs[slot] as number) - 1;
+        this.slotRefs[slot] = refs;
+        if (refs > 0) continue;
+        this.slotOf.delete(this.slotIds[slot] as KeyId);
+        this.slotKeys[slot] = undefined;
+        this.slotIds[slot] = undefined;
+        this.freeSlots.push(slot);
       }
-      this.slotSlice[slot] = undefined;
-      this.idleSlots++;
     }
-    if (this.idleSlots > 1024 && this.idleSlots > 2 * (this.slotOf.size - this.idleSlots)) this.freeIdleSlots();
     this.backend.dropNamespace(CONTENTS, slice.start);
     this.backend.dropNamespace(ORDER_STATE, slice.start);
   }
@@ -820,7 +760,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private mirrorChanged(slice: Slice, pos: number): void {
     if (this.listContents) {
       const b = this.backend;
-      const id = this.slotIds[slice.slots[pos] as number] as KeyId;
+      const id = keyIdOf(slice.keys[pos] as Key);
       if (b.getAt(CONTENTS, id, slice.start) === slice.accs[pos]) {
         b.appendToAt(CONTENTS, id, slice.start, slice.appendFrom[pos] as number);
         return;
@@ -832,7 +772,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   /** Writes a slice entry into `contents` (and its position into `order`). */
   private mirror(slice: Slice, pos: number, withOrder: boolean): void {
     const b = this.backend;
-    const id = this.slotIds[slice.slots[pos] as number] as KeyId;
+    const id = keyIdOf(slice.keys[pos] as Key);
     const acc = slice.accs[pos];
     b.putAt(CONTENTS, id, slice.start, acc === undefined ? UNDEFINED : acc);
     if (withOrder) b.putAt(ORDER_STATE, id, slice.start, pos);
@@ -936,7 +876,8 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       let renumbered = false;
       for (let n = 0; n < list.length; n++) {
         const [seq, id, acc] = list[byOrder[n] as number] as [number, KeyId, unknown];
-        this.placeEntry(slice, id, keyOfId(id), acc, this.slotOf.get(id));
+        const key = keyOfId(id);
+        slice.positions.set(id, slice.add(key, acc, this.tumbling ? -1 : this.slotFor(id, key)));
         if (seq !== n) renumbered = true;
       }
       if (renumbered) this.writeAllNext = true;
@@ -983,11 +924,10 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     }
     for (const slice of this.sliceOrder) {
       for (let pos = 0; pos < slice.size; pos++) {
-        const slot = slice.slots[pos] as number;
-        const id = this.slotIds[slot] as KeyId;
+        const id = keyIdOf(slice.keys[pos] as Key);
         if (ids.has(id)) continue;
         ids.add(id);
-        out.push(this.slotKeys[slot]);
+        out.push(slice.keys[pos]);
       }
     }
     return out;
@@ -998,8 +938,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const grid = this.grid;
     if ((name === 'contents' || name === 'order') && typeof namespace === 'number' && isKey(key)) {
       const slice = this.slices.get((namespace - grid.offset) / grid.sliceSize);
-      const id = keyIdOf(key);
-      const pos = slice === undefined ? undefined : this.positionOf(slice, this.slotOf.get(id), id);
+      const pos = slice?.positions.get(keyIdOf(key));
       if (slice === undefined || pos === undefined) return undefined;
       if (name === 'order') return pos;
       const v = slice.accs[pos];
@@ -1024,7 +963,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const L = this.lateness;
     const grid = this.grid;
     for (const slice of this.sliceOrder) {
-      if (this.positionOf(slice, this.slotOf.get(id), id) === undefined) continue;
+      if (!slice.positions.has(id)) continue;
       for (let k = this.firstWindowOf(slice.index); k <= this.lastWindowOf(slice.index); k++) {
         const max = this.windowMaxTimestamp(k);
         const start = grid.offset + k * grid.slicesPerSlide * grid.sliceSize;
