@@ -1,7 +1,7 @@
 // Side outputs as first-class outputs (docs/SEMANTICS.md §14): ctx.output(tag, value) in process-like operators and
 // window functions, late data to a tag, side records travelling in order with the main output through every operator,
 // merge and partition, sideOutputOf(tag), and runJob's named sinks (exactly-once with checkpoints).
-import { connect, from, lastValueFrom, of, share, Subject, toArray as collect, type Observable } from 'rxjs';
+import { connect, from, lastValueFrom, of, pipe, share, Subject, toArray as collect, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigurationError,
@@ -312,9 +312,28 @@ describe('side outputs in jobs: sinks { main, [name] }', () => {
     const lte = toArray<unknown>();
     await runJob({ name: 'w', source: fromArray(readings), pipeline, sinks: { main: toArray<string>(), lte, invalid: toArray<unknown>() }, onWarning: (m) => warnings.push(m) }).done;
     expect(warnings).toStrictEqual([
-      "runJob(w): side output 'late' has no sink (sinks: main, lte, invalid), so its records are dropped. Did you mean sinks.lte? Name it 'late', as the side output's tag.",
+      "runJob(w): side output 'late' has no sink (sinks: main, lte, invalid), so its records are dropped. Give it one: sinks: { main: …, 'late': toNdjsonFile(…) } (sinks['lte'], which no record has reached yet, may be meant for it).",
     ]);
     expect(lte.values).toStrictEqual([]);
+    // a sink records reached (another tag's) is not named, nor one near a short tag, nor main
+    const error = sideOutput<number>('error');
+    const errors = sideOutput<number>('errors');
+    const short = sideOutput<number>('x');
+    const mains = sideOutput<number>('mains');
+    const tags = [error, error, errors, short, mains] as const;
+    const tagged = pipe(
+      keyBy((v: number) => v % 2),
+      process<number, number, number>({ name: 'tag', onElement: (v, ctx) => ctx.output(tags[v] as typeof error, v) }),
+    );
+    warnings.length = 0;
+    const errorSink = toArray<number>();
+    await runJob({ name: 't', source: fromArray([0, 1, 2, 3, 4]), pipeline: tagged, sinks: { main: toArray<number>(), error: errorSink, db: toArray<number>() }, onWarning: (m) => warnings.push(m) }).done;
+    expect(errorSink.values).toStrictEqual([0, 1]);
+    expect(warnings).toStrictEqual([
+      "runJob(t): side output 'errors' has no sink (sinks: main, error, db), so its records are dropped. Give it one: sinks: { main: …, 'errors': toNdjsonFile(…) }.",
+      "runJob(t): side output 'x' has no sink (sinks: main, error, db), so its records are dropped. Give it one: sinks: { main: …, 'x': toNdjsonFile(…) }.",
+      "runJob(t): side output 'mains' has no sink (sinks: main, error, db), so its records are dropped. Give it one: sinks: { main: …, 'mains': toNdjsonFile(…) }.",
+    ]);
     expect(() => runJob({ name: 'x', source: fromArray([1]), pipeline: (s) => s, sink: toArray(), sinks: { main: toArray() } })).toThrow(
       'runJob(x): give either sink (the main output) or sinks ({ main, [sideOutput]: sink }), not both.',
     );

@@ -246,6 +246,8 @@ class JobRunner<T, R> {
   private writers: SinkWriter<unknown>[] = [];
   private writer: SinkWriter<R> | undefined;
   private sideWriters = new Map<string, number>();
+  /** by writer index: whether a side-output record has reached it (a sink named for no tag gets none) */
+  private readonly sideWritten: boolean[] = [];
   /** Side outputs that reached the end of the job without a sink (warned about once each). */
   private readonly unsunk = new Set<string>();
   /** The pipeline's inputs as it subscribed them: one, or one per named source. */
@@ -1102,15 +1104,19 @@ class JobRunner<T, R> {
       if (!this.unsunk.has(e.tag)) {
         this.unsunk.add(e.tag);
         const outputs = this.sinks.map((s) => s.output);
-        // (a side output's sink named near the tag: most likely misspelt)
-        const near = nearestName(e.tag, outputs.filter((o) => o !== 'main'));
+        // (a side output's sink no record has reached, named near the tag — not a short one, near any short name —
+        // is perhaps misspelt: named, beside the remedy)
+        const unreached = outputs.filter((o) => o !== 'main' && this.sideWritten[this.sideWriters.get(o) as number] !== true);
+        const near = e.tag.length >= 4 ? nearestName(e.tag, unreached) : undefined;
         this.warn(
           `runJob(${this.config.name}): side output '${e.tag}' has no sink (sinks: ${outputs.join(', ') || 'none'}), so its records are dropped. ` +
-            (near === undefined ? `Give it one: sinks: { main: …, '${e.tag}': toNdjsonFile(…) }.` : `Did you mean sinks.${near}? Name it '${e.tag}', as the side output's tag.`),
+            `Give it one: sinks: { main: …, '${e.tag}': toNdjsonFile(…) }` +
+            (near === undefined ? '.' : ` (sinks['${near}'], which no record has reached yet, may be meant for it).`),
         );
       }
       return;
     }
+    this.sideWritten[i] = true;
     try {
       (this.writers[i] as SinkWriter<unknown>).write(e.value);
     } catch (err) {
