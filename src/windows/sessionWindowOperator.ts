@@ -268,10 +268,10 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     if (stored !== undefined) {
       // the key's last session, and whether the window stays clear of the session before it. One block is told from
       // blocks by its end (a number, its last session's start; blocks hold arrays), and its head is not read: it lies
-      // a cache line or more before the last session when a key holds many (the watermark lags). The slot before the
-      // last session is then the session before it, or one that fired (an end at or below the watermark + 1: the
-      // general path takes an element that reaches it), or the block's head slot's neighbour when the last session
-      // is the block's first.
+      // a cache line or more before the last session when a key holds many (the watermark lags). The session slot
+      // before the last one then holds the session before it, or one that already fired (its end at most the
+      // watermark + 1: an element reaching it takes the general path); a last session in the block's first slot has
+      // none before it.
       let sessions = stored as SessionBlock;
       let last = stored.length - SESSION_FIELDS;
       let start = stored[last + START];
