@@ -2,10 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Subscription } from 'rxjs';
+import { isObservable, type Subscription } from 'rxjs';
 import { ConfigurationError, describeFailure, describeValue } from '../errors/index.js';
 import { checkOptionKeys } from '../errors/options.js';
-import { isObservable } from 'rxjs';
 import type { Job } from '../jobs/types.js';
 import { dashboardJson, type DashboardCheckpoint, type DashboardJobState, type DashboardMessage, type DashboardSample } from './protocol.js';
 

@@ -116,6 +116,7 @@ export function registerFactories(makes: string, calls: readonly (readonly [fn: 
  * @internal
  */
 export function notCalled(op: string, what: string, fn: unknown, example: string): ConfigurationError {
+  const a = (noun: string): string => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
   const name = (fn as { name?: unknown }).name;
   const named = typeof name === 'string' && name !== '' ? name : undefined;
   const isClass = typeof fn === 'function' && /^class\b/.test(Function.prototype.toString.call(fn));
@@ -124,12 +125,11 @@ export function notCalled(op: string, what: string, fn: unknown, example: string
     factory !== undefined
       ? factory[0] === what
         ? `call it, e.g. ${factory[1]}`
-        : `${named as string}() makes ${/^[aeiou]/.test(factory[0]) ? 'an' : 'a'} ${factory[0]}; give ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}, e.g. ${example}`
+        : `${named as string}() makes ${a(factory[0])}; give ${a(what)}, e.g. ${example}`
       : isClass
         ? `make one: new ${named ?? 'YourClass'}(…)`
         : named !== undefined
           ? `call it with its arguments: ${named}(…)`
           : `e.g. ${example}`;
-  const article = /^[aeiou]/.test(what) ? 'an' : 'a';
-  return new ConfigurationError(op, fn, `${op}: the ${what} is the ${isClass ? 'class' : 'function'} ${named ?? '(anonymous)'}, not ${article} ${what}; ${hint}.`);
+  return new ConfigurationError(op, fn, `${op}: the ${what} is the ${isClass ? 'class' : 'function'} ${named ?? '(anonymous)'}, not ${a(what)}; ${hint}.`);
 }

@@ -284,15 +284,16 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         clearOfPrevious =
           last === (sessions[HEAD] as number) ? stored.length === 1 || lastEnd(stored[stored.length - 2] as SessionBlock) < ts : (sessions[last - SESSION_FIELDS + END] as number) < ts;
       }
+      const first = start as number;
       const end = sessions[last + END] as number;
       const windowEnd = ts + this.gap;
       // the key's last session takes the element alone: the window overlaps or touches it, not the one before
-      if ((start as number) <= windowEnd && end >= ts && clearOfPrevious && isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) {
+      if (first <= windowEnd && end >= ts && clearOfPrevious && isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) {
         if (b.isTracking()) this.changing(stored, sessions);
-        if (ts < (start as number) || windowEnd > end) {
+        if (ts < first || windowEnd > end) {
           // the window grows: the general operator's merge, a new timer (the session's due entry is pushed again when
           // it comes up)
-          if (ts < (start as number)) sessions[last + START] = ts;
+          if (ts < first) sessions[last + START] = ts;
           if (windowEnd > end) sessions[last + END] = windowEnd;
           sessions[last + SEQUENCE] = this.nextSequence++;
         }
