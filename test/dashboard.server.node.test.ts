@@ -143,6 +143,10 @@ describe('serveDashboard: the server', () => {
       expect(await status('OPTIONS /events HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 405 Method Not Allowed');
       expect(await status('GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 421 Misdirected Request');
       expect(await status('GET /events HTTP/1.1\r\nHost: evil.example:' + port + '\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 421 Misdirected Request');
+      // a loopback address in brackets followed by anything but a port names another host
+      for (const host of [`[::1]evil.example`, `[::1].evil.example:${port}`, `[::1]:${port}x`, `localhost:${port}:${port}`, `[::1`, `::1]`]) {
+        expect(await status(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`), host).toBe('HTTP/1.1 421 Misdirected Request');
+      }
       for (const host of [`127.0.0.1:${port}`, 'localhost', `[::1]:${port}`, `LOCALHOST:${port}`, 'localhost.', '[::ffff:7f00:1]']) {
         expect(await status(`HEAD / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`), host).toBe('HTTP/1.1 200 OK');
       }

@@ -90,8 +90,10 @@ function checkJob(job: unknown): void {
  */
 function isLoopbackHost(host: string | undefined, allowed: ReadonlySet<string>): boolean {
   if (host === undefined) return true;
-  const lower = host.toLowerCase();
-  const name = (lower.startsWith('[') ? lower.slice(0, lower.indexOf(']') + 1) : lower.replace(/:\d*$/, '')).replace(/\.$/, '');
+  // a name, or an IPv6 address in brackets, then perhaps a port: anything else (`[::1]evil.example`) names no one here
+  const parts = /^(\[[^\]]*\]|[^[\]:]*)(?::\d*)?$/.exec(host.toLowerCase());
+  if (parts === null) return false;
+  const name = (parts[1] as string).replace(/\.$/, '');
   return name === 'localhost' || name.endsWith('.localhost') || allowed.has(name) || isLoopbackAddress(name.replace(/^\[|\]$/g, ''));
 }
 
