@@ -1,16 +1,11 @@
 // What the slicing window operator keeps of keys whose windows are gone (docs/ARCHITECTURE.md, "One record, end to
 // end"): a stream of ever new keys (sessions, requests, devices that come and go) must not grow its memory by the keys
 // it has seen.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { count, MAX_WATERMARK, record, slidingWindows, tumblingWindows, watermark, type StreamElement } from '../src/index.js';
+import { count, MAX_WATERMARK, record, slidingWindows, tumblingWindows, watermark, type Key, type StreamElement } from '../src/index.js';
 import { aggregate, window } from '../operators/index.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const turn = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
+import { gc, heapAfterGc, turn } from './support/heap.js';
 
 describe('window operator: keys whose windows are gone', () => {
   for (const [name, assigner] of [
@@ -53,22 +48,15 @@ describe('window operator: keys whose windows are gone', () => {
     // gone, the heap after the 60th window is what it was after the 20th.
     for (const kind of ['number', 'string', 'array'] as const) {
       it(`${name}: 60 windows of 5 000 new ${kind} keys each: the heap does not grow by the keys of the windows gone`, async () => {
-        const input = new Subject<StreamElement<number, unknown>>();
+        const input = new Subject<StreamElement<number, Key>>();
         let results = 0;
-        const subscription = input.pipe(window<number, never>(assigner), aggregate(count())).subscribe((e) => {
+        const subscription = input.pipe(window<number, Key>(assigner), aggregate(count())).subscribe((e) => {
           if (e.kind === 'record') results++;
         });
-        const keyOf = (w: number, i: number): unknown => (kind === 'number' ? w * 10_000 + i : kind === 'string' ? `key ${w}·${i}` : [w, i]);
+        const keyOf = (w: number, i: number): Key => (kind === 'number' ? w * 10_000 + i : kind === 'string' ? `key ${w}·${i}` : [w, i]);
         const feed = (w: number): void => {
-          for (let i = 0; i < 5_000; i++) input.next(record(1, w * 10 + (i % 10), keyOf(w, i) as never));
+          for (let i = 0; i < 5_000; i++) input.next(record(1, w * 10 + (i % 10), keyOf(w, i)));
           input.next(watermark(w * 10 + 9));
-        };
-        const heapAfterGc = async (): Promise<number> => {
-          await turn();
-          gc();
-          await turn(5);
-          gc();
-          return process.memoryUsage().heapUsed;
         };
         for (let w = 0; w < 20; w++) feed(w);
         const before = await heapAfterGc();
