@@ -74,8 +74,17 @@ export class KeyedStateBackend {
   readonly processingTimers = new TimerService('processing');
   /** typed handles by state name */
   readonly handles: Record<string, unknown>;
-  /** per state: keyId → value (default namespace) */
+  /**
+   * per state: keyId → value (default namespace). Written by the methods below, each of which advances
+   * {@link writes}, or by a value state's own handle (which keeps its read cache up to date); window operators write
+   * the columns of their internal states directly, which have no value handle.
+   */
   readonly cols: Map<KeyId, unknown>[];
+  /**
+   * Advanced by every write of a value of the default namespace other than a value handle's own: a value handle's
+   * one-entry read cache (the value of the key it read last) holds while this has not moved. @internal
+   */
+  writes = 0;
   /** per state: keyId → namespace → value (key-major), or namespace → keyId → value (namespace-major) */
   readonly nsCols: NsColumn[];
   /** the namespaced columns with their layouts (`nsCols` is its `cols`) @internal */
@@ -186,6 +195,8 @@ export class KeyedStateBackend {
    * structure, changed in place: read it here, `put` a new value, `touch` after an in-place change while tracking.
    */
   column(i: number): Map<KeyId, unknown> {
+    // (the caller may write it: a value handle's cache is not trusted past this)
+    this.writes++;
     return this.cols[i] as Map<KeyId, unknown>;
   }
 
@@ -216,6 +227,7 @@ export class KeyedStateBackend {
   /** Stores a value (never `undefined`) of state `i` at (key, ns), without moving the cursor (tracked). */
   putAt(i: number, id: KeyId, ns: Namespace, v: unknown): void {
     if (this.tracking) this.tracker.mark(i, id, ns);
+    this.writes++;
     if (ns === '') (this.cols[i] as Map<KeyId, unknown>).set(id, v);
     else this.namespaced.set(i, id, ns, v);
   }
@@ -258,6 +270,7 @@ export class KeyedStateBackend {
   /** Stores a value (never `undefined`). */
   put(i: number, v: unknown): void {
     if (this.tracking) this.tracker.mark(i, this.id, this.ns);
+    this.writes++;
     if (this.ns === '') (this.cols[i] as Map<KeyId, unknown>).set(this.id, v);
     else this.namespaced.set(i, this.id, this.ns, v);
   }
@@ -319,6 +332,7 @@ export class KeyedStateBackend {
       const col = this.cols[i] as Map<KeyId, unknown>;
       if (!col.has(id)) return;
       if (this.tracking) this.tracker.markRemoved(i, id, ns);
+      this.writes++;
       col.delete(id);
     } else {
       if (!this.namespaced.has(i, id, ns)) return;

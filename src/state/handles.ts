@@ -148,6 +148,15 @@ function allExpired(items: readonly TtlItem<unknown>[], ttl: Ttl, now: number): 
 class ValueHandle<T> implements ValueState<T> {
   /** the column of the default namespace: the per-record fast path reads and writes it directly */
   private readonly col: Map<KeyId, unknown>;
+  /**
+   * The value of the number key read last here, while the backend's `writes` is still `cachedAt`: records of one key
+   * often come in runs (a key per window, a few devices), and a run then looks the column up once. Number keys only:
+   * two different strings of one length are told apart by their characters, which costs about what the lookup saves.
+   * (NaN, the id before any read, is no key's id and equals none.)
+   */
+  private cachedId = NaN;
+  private cachedValue: unknown = undefined;
+  private cachedAt = 0;
   constructor(
     private readonly b: KeyedStateBackend,
     private readonly idx: number,
@@ -156,20 +165,36 @@ class ValueHandle<T> implements ValueState<T> {
   }
   get(): T | undefined {
     const b = this.b;
-    return (b.ns === '' ? this.col.get(b.id) : b.get(this.idx)) as T | undefined;
+    if (b.ns !== '') return b.get(this.idx) as T | undefined;
+    const id = b.id;
+    if (typeof id !== 'number') return this.col.get(id) as T | undefined;
+    if (id === this.cachedId && b.writes === this.cachedAt) return this.cachedValue as T | undefined;
+    const v = this.col.get(id);
+    this.cachedId = id;
+    this.cachedValue = v;
+    this.cachedAt = b.writes;
+    return v as T | undefined;
   }
   /** `set(undefined)` clears, as Flink's `update(null)`. */
   set(value: T): void {
     const b = this.b;
     // the per-record case inline, the rest in setOther: small enough for TurboFan to inline into a record's path
-    if (b.ns === '' && !b.tracking && value !== undefined) this.col.set(b.id, value);
-    else this.setOther(value);
+    if (b.ns === '' && !b.tracking && value !== undefined) {
+      const id = b.id;
+      this.col.set(id, value);
+      // (a write to another key leaves the cached one as it is)
+      if (typeof id === 'number' && id === this.cachedId) this.cachedValue = value;
+    } else this.setOther(value);
   }
   private setOther(value: T): void {
+    this.cachedValue = undefined;
+    this.cachedId = NaN;
     if (value === undefined) this.b.remove(this.idx);
     else this.b.put(this.idx, value);
   }
   clear(): void {
+    this.cachedValue = undefined;
+    this.cachedId = NaN;
     this.b.remove(this.idx);
   }
 }
