@@ -152,13 +152,15 @@ describe("a value state's read cache", () => {
     expect(v.get()).toBe(undefined);
     v.set(5);
     expect(v.get()).toBe(5);
-    b.column(0).set(7, 6);
-    expect(v.get()).toBe(6);
     // another key, and back
     b.setCurrentKey(8);
     expect(v.get()).toBe(undefined);
     v.set(9);
     b.setCurrentKey(7);
-    expect(v.get()).toBe(6);
+    expect(v.get()).toBe(5);
+    b.putAt(0, 8, '', 10);
+    expect(v.get()).toBe(5);
+    b.setCurrentKey(8);
+    expect(v.get()).toBe(10);
   });
 });

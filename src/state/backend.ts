@@ -75,14 +75,15 @@ export class KeyedStateBackend {
   /** typed handles by state name */
   readonly handles: Record<string, unknown>;
   /**
-   * per state: keyId → value (default namespace). Written by the methods below, each of which advances
-   * {@link writes}, or by a value state's own handle (which keeps its read cache up to date); window operators write
-   * the columns of their internal states directly, which have no value handle.
+   * per state: keyId → value (default namespace). Written only by the methods below, each of which advances
+   * {@link writes}, and by a value state's own handle, which keeps its read cache up to date as it writes; operators
+   * read a column through {@link column}, which gives it read-only.
    */
   readonly cols: Map<KeyId, unknown>[];
   /**
-   * Advanced by every write of a value of the default namespace other than a value handle's own: a value handle's
-   * one-entry read cache (the value of the key it read last) holds while this has not moved. @internal
+   * Advanced by every write of a value of the default namespace other than a value handle's own (and by some others):
+   * a value handle's one-entry read cache (the value of the key it read last) holds while this has not moved.
+   * @internal
    */
   writes = 0;
   /** per state: keyId → namespace → value (key-major), or namespace → keyId → value (namespace-major) */
@@ -194,9 +195,7 @@ export class KeyedStateBackend {
    * The live column of state `i` (default namespace): keyId → value. For an operator whose per-key value is its own
    * structure, changed in place: read it here, `put` a new value, `touch` after an in-place change while tracking.
    */
-  column(i: number): Map<KeyId, unknown> {
-    // (the caller may write it: a value handle's cache is not trusted past this)
-    this.writes++;
+  column(i: number): ReadonlyMap<KeyId, unknown> {
     return this.cols[i] as Map<KeyId, unknown>;
   }
 

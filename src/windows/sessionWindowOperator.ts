@@ -222,7 +222,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private readonly fold: (acc: unknown, value: T) => unknown;
   private readonly merge: (a: unknown, b: unknown) => unknown;
   /** keyId → {@link KeySessions} (the `sessions` column) */
-  private readonly sessionsColumn: Map<KeyId, KeySessions>;
+  private readonly sessionsColumn: ReadonlyMap<KeyId, KeySessions>;
   private readonly due = new DueQueue();
   /** the sequence number of the next window change, and the id of the next session */
   private nextSequence = 0;
@@ -239,7 +239,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     this.gap = assigner.gap as number;
     this.fold = foldOf(fn);
     this.merge = mergeOf(fn) as (a: unknown, b: unknown) => unknown;
-    this.sessionsColumn = this.backend.column(SESSIONS_STATE) as Map<KeyId, KeySessions>;
+    this.sessionsColumn = this.backend.column(SESSIONS_STATE) as ReadonlyMap<KeyId, KeySessions>;
   }
 
   /** No keyed timers: sessions fire from {@link onWatermark}. */
@@ -528,7 +528,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   override restore(snapshots: readonly OperatorSnapshot[]): void {
     super.restore(snapshots);
     const b = this.backend;
-    const general = b.column(MERGING_SET_STATE) as Map<KeyId, PersistedMergingSet>;
+    const general = b.column(MERGING_SET_STATE) as ReadonlyMap<KeyId, PersistedMergingSet>;
     if (general.size > 0) this.convertGeneral(general);
     const column = this.sessionsColumn;
     for (const [id, restored] of column) {
@@ -555,7 +555,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     }
   }
 
-  private convertGeneral(general: Map<KeyId, PersistedMergingSet>): void {
+  private convertGeneral(general: ReadonlyMap<KeyId, PersistedMergingSet>): void {
     const b = this.backend;
     const a = this.assigner;
     // each window's timer (the earliest registered, if its cleanup timer is separate) and the next registration number

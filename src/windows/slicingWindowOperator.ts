@@ -806,7 +806,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const b = this.backend;
     const contents = b.namespaceMajorColumn(CONTENTS);
     const orders = b.namespaceMajorColumn(ORDER_STATE);
-    const legacy = b.column(LEGACY_KEY_SLICES_STATE) as Map<KeyId, unknown[]>;
+    const legacy = b.column(LEGACY_KEY_SLICES_STATE) as ReadonlyMap<KeyId, unknown[]>;
     // entries per slice index: [sequence, id, accumulator]
     const restored = new Map<number, [number, KeyId, unknown][]>();
     const entriesOf = (index: number) => {

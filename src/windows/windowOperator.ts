@@ -371,7 +371,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     super.restore(snapshots);
     if (this.assigner.merging) {
       // (checkpoints written before the sets were kept sorted)
-      for (const set of (this.backend.column(MERGING_SET) as Map<KeyId, PersistedMergingSet>).values()) sortPersisted(set);
+      for (const set of (this.backend.column(MERGING_SET) as ReadonlyMap<KeyId, PersistedMergingSet>).values()) sortPersisted(set);
       this.convertSessions();
     } else this.convertSlices();
     if (!this.assigner.isEventTime) return;
@@ -391,7 +391,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     }
     // and the windows without timers (kept for an allowed lateness of Infinity, or a trigger that registers none)
     if (this.assigner.merging) {
-      for (const [id, set] of b.column(MERGING_SET) as Map<KeyId, PersistedMergingSet>) {
+      for (const [id, set] of b.column(MERGING_SET) as ReadonlyMap<KeyId, PersistedMergingSet>) {
         const windows = windowsOf(id);
         for (const [start, end] of entriesOf(set)) {
           const ns = this.assigner.namespaceOf({ start, end });
@@ -438,7 +438,7 @@ export class WindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K, R> {
     const b = this.backend;
     const a = this.assigner;
     const sessionsIndex = b.names.indexOf('sessions');
-    const column = b.column(sessionsIndex) as Map<KeyId, KeySessions>;
+    const column = b.column(sessionsIndex) as ReadonlyMap<KeyId, KeySessions>;
     if (column.size === 0) return;
     const timers: { readonly key: Key; readonly id: KeyId; readonly window: TimeWindow; readonly sequence: number }[] = [];
     for (const [id, flat] of [...column]) {

@@ -10,11 +10,15 @@ export const gc = runInNewContext('gc') as () => void;
 /** Resolves after `ms` ms (0: the next turn of the event loop). */
 export const turn = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The bytes used on the heap after the pending turns ran and two full collections. */
+/**
+ * The bytes in use after the pending turns ran and two full collections: the JavaScript heap and the array buffers
+ * (typed arrays' storage lies outside the heap).
+ */
 export async function heapAfterGc(): Promise<number> {
   await turn();
   gc();
   await turn(5);
   gc();
-  return process.memoryUsage().heapUsed;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
 }
