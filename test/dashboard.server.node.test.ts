@@ -144,10 +144,11 @@ describe('serveDashboard: the server', () => {
       expect(await status('GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 421 Misdirected Request');
       expect(await status('GET /events HTTP/1.1\r\nHost: evil.example:' + port + '\r\nConnection: close\r\n\r\n')).toBe('HTTP/1.1 421 Misdirected Request');
       // a loopback address in brackets followed by anything but a port names another host
-      for (const host of [`[::1]evil.example`, `[::1].evil.example:${port}`, `[::1]:${port}x`, `localhost:${port}:${port}`, `[::1`, `::1]`]) {
+      for (const host of [`[::1]evil.example`, `[::1].evil.example:${port}`, `[::1]:${port}x`, `localhost:${port}:${port}`, `[::1`, `::1]`, '127.0.0.999', '[::2]', '128.0.0.1']) {
         expect(await status(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`), host).toBe('HTTP/1.1 421 Misdirected Request');
       }
-      for (const host of [`127.0.0.1:${port}`, 'localhost', `[::1]:${port}`, `LOCALHOST:${port}`, 'localhost.', '[::ffff:7f00:1]']) {
+      // (an address in any form a URL may write it: `127.1`, `[0::1]`, as curl sends them)
+      for (const host of [`127.0.0.1:${port}`, 'localhost', `[::1]:${port}`, `LOCALHOST:${port}`, 'localhost.', '[::ffff:7f00:1]', '[::ffff:127.0.0.1]', `127.1:${port}`, '[0::1]', `[0:0::1]:${port}`]) {
         expect(await status(`HEAD / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`), host).toBe('HTTP/1.1 200 OK');
       }
       // (an HTTP/1.0 tool on this machine sends no Host; a browser always does)

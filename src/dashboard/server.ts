@@ -84,7 +84,8 @@ function checkJob(job: unknown): void {
 }
 
 /**
- * Whether a request's Host header names this machine (localhost, 127.x.y.z, ::1; any case, a trailing dot, a port),
+ * Whether a request's Host header names this machine (localhost, 127.x.y.z, ::1, in any form a URL parser reads as
+ * them; any case, a trailing dot, a port),
  * or is one of the `allowed` names (lower case, without a trailing dot).
  * No Host header (an HTTP/1.0 tool on this machine) passes: a browser always sends one.
  */
@@ -94,7 +95,15 @@ function isLoopbackHost(host: string | undefined, allowed: ReadonlySet<string>):
   const parts = /^(\[[^\]]*\]|[^[\]:]*)(?::\d*)?$/.exec(host.toLowerCase());
   if (parts === null) return false;
   const name = (parts[1] as string).replace(/\.$/, '');
-  return name === 'localhost' || name.endsWith('.localhost') || allowed.has(name) || isLoopbackAddress(name.replace(/^\[|\]$/g, ''));
+  if (name === 'localhost' || name.endsWith('.localhost') || allowed.has(name)) return true;
+  // an address as a URL's parser reads it (`127.1`, `[0::1]`: what curl sends as typed), else no address here
+  let address: string;
+  try {
+    address = new URL(`http://${name}/`).hostname;
+  } catch {
+    return false;
+  }
+  return isLoopbackAddress(address.replace(/^\[|\]$/g, ''));
 }
 
 /** Whether an address (as a listening server reports it, or a Host header names it) is this machine's loopback. */
