@@ -81,8 +81,9 @@ export class KeyedStateBackend {
    */
   readonly cols: Map<KeyId, unknown>[];
   /**
-   * Advanced by every write of a value of the default namespace other than a value handle's own (and by some others):
-   * a value handle's one-entry read cache (the value of the key it read last) holds while this has not moved.
+   * Advanced by every write of a value of the default namespace other than a value handle's own (and by namespaced
+   * puts, which only invalidates more often): a value handle's one-entry read cache (the value of the key it read
+   * last) holds while this has not moved.
    * @internal
    */
   writes = 0;
@@ -193,7 +194,8 @@ export class KeyedStateBackend {
 
   /**
    * The live column of state `i` (default namespace): keyId → value. For an operator whose per-key value is its own
-   * structure, changed in place: read it here, `put` a new value, `touch` after an in-place change while tracking.
+   * structure, changed in place: read it here (read only; write with `put` / `putAt` / `removeAt`), `touch` after an
+   * in-place change while tracking.
    */
   column(i: number): ReadonlyMap<KeyId, unknown> {
     return this.cols[i] as Map<KeyId, unknown>;

@@ -187,6 +187,7 @@ class ValueHandle<T> implements ValueState<T> {
     } else this.setOther(value);
   }
   private setOther(value: T): void {
+    // (the backend's write below moves its `writes` too: this also lets go of the cached value)
     this.cachedValue = undefined;
     this.cachedId = NaN;
     if (value === undefined) this.b.remove(this.idx);
