@@ -217,7 +217,6 @@ export interface FromObservableOptions {
   readonly name?: string;
 }
 
-
 /**
  * A subscription taken as a job starts (`Source.hold`), before the source's reader exists: what the observable sends
  * meanwhile is held, in order, and handed to the reader's observer when it opens, then what comes after.

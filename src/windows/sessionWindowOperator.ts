@@ -128,7 +128,7 @@ function dueSessionIn(block: SessionBlock, time: number, sessionId: number): num
   // sessions mostly fire front to back: the first live one, without the search
   const head = block[HEAD] as number;
   if (head < block.length && block[head + ID] === sessionId) return head;
-  for (let i = (block[HEAD] as number) + firstSessionEndingFrom(block, time - 1) * SESSION_FIELDS; i < block.length && (block[i + START] as number) < time + 2; i += SESSION_FIELDS) {
+  for (let i = head + firstSessionEndingFrom(block, time - 1) * SESSION_FIELDS; i < block.length && (block[i + START] as number) < time + 2; i += SESSION_FIELDS) {
     if (block[i + ID] === sessionId) return i;
   }
   return -1;
