@@ -106,109 +106,178 @@ function runChain(
   }
   const ctx = new MutableRecordContext<unknown>();
   const core = out instanceof CoreSubscriber ? (out as CoreSubscriber<unknown, unknown, unknown>) : undefined;
-  const n = stages.length;
-  const first = head !== undefined ? head.name : (stages[0] as RecordStage).name;
-  const stamp = head === undefined ? undefined : new TimestampAssigner<unknown, unknown>(head, out);
+  if (head === undefined) return subscribeElements(upstream, out, elementHandler(stages, ctx, core, out));
+  const stamp = new TimestampAssigner<unknown, unknown>(head, out);
   const subscription = subscribeElements(
     upstream,
     out,
-    (v: unknown) => {
-      let e: StreamElement<unknown, unknown> | undefined;
-      let timestamp: number;
-      let value: unknown;
-      let key: unknown;
-      // the value the head stamped (its generator's onEvent gets it once the record went on)
-      let stamped: unknown;
-      if (stamp !== undefined) {
-        if (!stamp.take(v)) return;
-        timestamp = stamp.timestamp;
-        value = stamped = stamp.value;
-        key = stamp.key;
-      } else {
-        e = v as StreamElement<unknown, unknown>;
-        if (e?.kind !== 'record') {
-          forwardControl(first, e, out);
-          return;
-        }
-        timestamp = e.timestamp;
-        value = e.value;
-        key = e.key;
-      }
-      // `e` itself while only filters ran (a filter passes its record on as it is)
-      let same = e !== undefined;
-      // the last map or filter stage and the record it was given: alone, it would have called the downstream's `next`
-      // (a keyBy's `next` throws through it), so an error thrown there is its (-1: only keyBys; the error is the
-      // head's, or goes up)
-      let nextStage = -1;
-      let nextValue: unknown;
-      let nextKey: unknown;
-      let nextSame = true;
-      let i = 0;
-      let kept = true;
-      try {
-        for (; i < n; i++) {
-          const s = stages[i] as RecordStage;
-          if (s.kind === 'keyBy') {
-            const k = s.fn(value);
-            if (!isKey(k)) {
-              out.error(new InvalidKeyError(s.name, k, value));
-              return;
-            }
-            key = k;
-            same = false;
-          } else {
-            nextStage = i;
-            nextValue = value;
-            nextKey = key;
-            nextSame = same;
-            // set before each call, as each operator alone sets its own: a function that pushes a record into the
-            // source re-enters this handler, which sets it for that record
-            ctx.timestamp = timestamp;
-            ctx.key = key;
-            if (s.kind === 'filter') {
-              if (!s.fn(value, ctx)) {
-                kept = false;
-                break;
-              }
-            } else {
-              value = s.fn(value, ctx);
-              same = false;
-            }
-          }
-          // the downstream stopped (or the stream failed) during the call: alone, the later operators would be stopped
-          if (out.closed) return;
-        }
-      } catch (err) {
-        failUserFunction(out, (stages[i] as RecordStage).name, same ? e : record(value, timestamp, key), err);
-        return;
-      }
-      if (kept) {
-        try {
-          // into a keyed operator, a record the chain would make is handed over as its fields (none made); one it
-          // passes on as it came (only filters ran) stays that object
-          if (same) out.next(e as StreamElement<unknown, unknown>);
-          else if (core !== undefined) core.nextFields(value, timestamp, key);
-          else out.next({ kind: 'record', value, timestamp, key });
-        } catch (err) {
-          if (nextStage >= 0) {
-            failUserFunction(out, (stages[nextStage] as RecordStage).name, nextSame ? e : record(nextValue, timestamp, nextKey), err);
-          } else if (stamp !== undefined) failUserFunction(out, first, v, err);
-          else throw err;
-          return;
-        }
-      }
-      // (not reached when the record failed the stream or the downstream stopped: alone, eventTime would still have
-      // told its generator, into a closed stream — only a custom generator's side effects differ)
-      if (stamp !== undefined) stamp.recordDone(v, stamped, timestamp);
-    },
-    stamp === undefined ? undefined : () => stamp.complete(),
+    stampedHandler(stamp, head.name, stages, ctx, core, out),
+    () => stamp.complete(),
     // the head stamps a plain value as it stamps an unkeyed record of it: a job may push values as they are
-    stamp !== undefined,
+    true,
   );
-  if (stamp === undefined) return subscription;
   stamp.start();
   return () => {
     stamp.stop();
     subscription.unsubscribe();
+  };
+}
+
+// The two handlers below run the stages alike. They are two functions on purpose: V8 keeps what a call site has seen
+// per function in the source, shared by every closure made from it, and inlines a call only while its site has seen
+// one function. A program's chains after a source (headed by eventTime, carrying every event) and its chains after
+// keyed operators (their own keyBy and map functions) would otherwise share one site per stage kind, and the source's
+// chain would call its functions without inlining them (docs/ARCHITECTURE.md, "One record, end to end").
+
+/**
+ * The handler of a chain headed by a timestamp assigner: each upstream value (a plain value, or an element the head
+ * takes as it comes) is stamped, then the stages run on the stamped fields.
+ */
+function stampedHandler(
+  stamp: TimestampAssigner<unknown, unknown>,
+  first: string,
+  stages: readonly RecordStage[],
+  ctx: MutableRecordContext<unknown>,
+  core: CoreSubscriber<unknown, unknown, unknown> | undefined,
+  out: Subscriber<StreamElement<unknown, unknown>>,
+): (v: unknown) => void {
+  const n = stages.length;
+  return (v: unknown) => {
+    if (!stamp.take(v)) return;
+    const timestamp = stamp.timestamp;
+    // the value the head stamped (its generator's onEvent gets it once the record went on)
+    const stamped = stamp.value;
+    let value = stamped;
+    let key = stamp.key;
+    // the last map or filter stage and the record it was given: alone, it would have called the downstream's `next`
+    // (a keyBy's `next` throws through it), so an error thrown there is its (-1: only keyBys; the error is the head's)
+    let nextStage = -1;
+    let nextValue: unknown;
+    let nextKey: unknown;
+    let i = 0;
+    let kept = true;
+    try {
+      for (; i < n; i++) {
+        const s = stages[i] as RecordStage;
+        if (s.kind === 'keyBy') {
+          const k = s.fn(value);
+          if (!isKey(k)) {
+            out.error(new InvalidKeyError(s.name, k, value));
+            return;
+          }
+          key = k;
+        } else {
+          nextStage = i;
+          nextValue = value;
+          nextKey = key;
+          // set before each call, as each operator alone sets its own: a function that pushes a record into the
+          // source re-enters this handler, which sets it for that record
+          ctx.timestamp = timestamp;
+          ctx.key = key;
+          if (s.kind === 'filter') {
+            if (!s.fn(value, ctx)) {
+              kept = false;
+              break;
+            }
+          } else value = s.fn(value, ctx);
+        }
+        // the downstream stopped (or the stream failed) during the call: alone, the later operators would be stopped
+        if (out.closed) return;
+      }
+    } catch (err) {
+      failUserFunction(out, (stages[i] as RecordStage).name, record(value, timestamp, key), err);
+      return;
+    }
+    if (kept) {
+      try {
+        // into a keyed operator, the record is handed over as its fields (none made)
+        if (core !== undefined) core.nextFields(value, timestamp, key);
+        else out.next({ kind: 'record', value, timestamp, key });
+      } catch (err) {
+        if (nextStage >= 0) failUserFunction(out, (stages[nextStage] as RecordStage).name, record(nextValue, timestamp, nextKey), err);
+        else failUserFunction(out, first, v, err);
+        return;
+      }
+    }
+    // (not reached when the record failed the stream or the downstream stopped: alone, eventTime would still have
+    // told its generator, into a closed stream — only a custom generator's side effects differ)
+    stamp.recordDone(v, stamped, timestamp);
+  };
+}
+
+/** The handler of a chain without a head: stream elements in, records through the stages, control passed on. */
+function elementHandler(
+  stages: readonly RecordStage[],
+  ctx: MutableRecordContext<unknown>,
+  core: CoreSubscriber<unknown, unknown, unknown> | undefined,
+  out: Subscriber<StreamElement<unknown, unknown>>,
+): (v: unknown) => void {
+  const n = stages.length;
+  const first = (stages[0] as RecordStage).name;
+  return (v: unknown) => {
+    const e = v as StreamElement<unknown, unknown>;
+    if (e?.kind !== 'record') {
+      forwardControl(first, e, out);
+      return;
+    }
+    const timestamp = e.timestamp;
+    let value = e.value;
+    let key = e.key;
+    // `e` itself while only filters ran (a filter passes its record on as it is)
+    let same = true;
+    // the last map or filter stage and the record it was given: alone, it would have called the downstream's `next`
+    // (a keyBy's `next` throws through it), so an error thrown there is its (-1: only keyBys; the error goes up)
+    let nextStage = -1;
+    let nextValue: unknown;
+    let nextKey: unknown;
+    let nextSame = true;
+    let i = 0;
+    let kept = true;
+    try {
+      for (; i < n; i++) {
+        const s = stages[i] as RecordStage;
+        if (s.kind === 'keyBy') {
+          const k = s.fn(value);
+          if (!isKey(k)) {
+            out.error(new InvalidKeyError(s.name, k, value));
+            return;
+          }
+          key = k;
+          same = false;
+        } else {
+          nextStage = i;
+          nextValue = value;
+          nextKey = key;
+          nextSame = same;
+          // (set before each call: see stampedHandler)
+          ctx.timestamp = timestamp;
+          ctx.key = key;
+          if (s.kind === 'filter') {
+            if (!s.fn(value, ctx)) {
+              kept = false;
+              break;
+            }
+          } else {
+            value = s.fn(value, ctx);
+            same = false;
+          }
+        }
+        if (out.closed) return;
+      }
+    } catch (err) {
+      failUserFunction(out, (stages[i] as RecordStage).name, same ? e : record(value, timestamp, key), err);
+      return;
+    }
+    if (!kept) return;
+    try {
+      // into a keyed operator, a record the chain would make is handed over as its fields (none made); one it passes
+      // on as it came (only filters ran) stays that object
+      if (same) out.next(e);
+      else if (core !== undefined) core.nextFields(value, timestamp, key);
+      else out.next({ kind: 'record', value, timestamp, key });
+    } catch (err) {
+      if (nextStage >= 0) failUserFunction(out, (stages[nextStage] as RecordStage).name, nextSame ? e : record(nextValue, timestamp, nextKey), err);
+      else throw err;
+    }
   };
 }
