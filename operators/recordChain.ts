@@ -4,11 +4,11 @@
 // object at the end instead of one per operator. A chain may start with `eventTime` / `ingestionTime` (its head: the
 // timestamp assigner makes the record's fields out of each upstream value). Each stage keeps its own operator's
 // behaviour: its name in errors, the record it was given, control elements in order.
-import { Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
+import { Observable, Subscriber, type OperatorFunction, type Subscription } from 'rxjs';
 import { runtimeOf } from '../src/core/runtime.js';
 import { CoreSubscriber } from '../src/core/keyedOperator.js';
 import { record, type StreamElement } from '../src/elements/index.js';
-import { failUserFunction, forwardControl, OperatorObservable, subscribeElements } from '../src/elements/plumbing.js';
+import { failUserFunction, forwardControl, markTakesPlainValues, OperatorObservable } from '../src/elements/plumbing.js';
 import { InvalidKeyError } from '../src/errors/index.js';
 import { checkFunction } from '../src/errors/options.js';
 import { isKey } from '../src/keys/validate.js';
@@ -104,18 +104,13 @@ function runChain(
     for (const s of stages) stream = s.alone()(stream);
     return stream.subscribe(out);
   }
-  const ctx = new MutableRecordContext<unknown>();
   const core = out instanceof CoreSubscriber ? (out as CoreSubscriber<unknown, unknown, unknown>) : undefined;
-  if (head === undefined) return subscribeElements(upstream, out, elementHandler(stages, ctx, core, out));
+  if (head === undefined) return upstream.subscribe(new ElementChainSubscriber(out, stages, core));
   const stamp = new TimestampAssigner<unknown, unknown>(head, out);
-  const subscription = subscribeElements(
-    upstream,
-    out,
-    stampedHandler(stamp, head.name, stages, ctx, core, out),
-    () => stamp.complete(),
-    // the head stamps a plain value as it stamps an unkeyed record of it: a job may push values as they are
-    true,
-  );
+  const subscriber = new StampedChainSubscriber(out, stamp, head.name, stages, core);
+  // the head stamps a plain value as it stamps an unkeyed record of it: a job may push values as they are
+  markTakesPlainValues(subscriber);
+  const subscription = upstream.subscribe(subscriber);
   stamp.start();
   return () => {
     stamp.stop();
@@ -123,27 +118,54 @@ function runChain(
   };
 }
 
-// The two handlers below run the stages alike. They are two functions on purpose: V8 keeps what a call site has seen
-// per function in the source, shared by every closure made from it, and inlines a call only while its site has seen
-// one function. A program's chains after a source (headed by eventTime, carrying every event) and its chains after
-// keyed operators (their own keyBy and map functions) would otherwise share one site per stage kind, and the source's
-// chain would call its functions without inlining them (docs/ARCHITECTURE.md, "One record, end to end").
+// The two subscribers below run the stages alike. They are two classes on purpose: V8 keeps what a call site has seen
+// per function in the source, shared by every closure and instance that runs it, and inlines a call only while its
+// site has seen one function. A program's chains after a source (headed by eventTime, carrying every event) and its
+// chains after keyed operators (their own keyBy and map functions) would otherwise share one site per stage kind, and
+// the source's chain would call its functions without inlining them. Each is its own `Subscriber` class, whose `next`
+// runs the chain (not a handler called through a subscriber shared by every operator, a call no site can inline)
+// (docs/ARCHITECTURE.md, "One record, end to end").
 
 /**
- * The handler of a chain headed by a timestamp assigner: each upstream value (a plain value, or an element the head
- * takes as it comes) is stamped, then the stages run on the stamped fields.
+ * The subscriber of a chain headed by a timestamp assigner: each upstream value (a plain value, or an element the
+ * head takes as it comes) is stamped, then the stages run on the stamped fields.
  */
-function stampedHandler(
-  stamp: TimestampAssigner<unknown, unknown>,
-  first: string,
-  stages: readonly RecordStage[],
-  ctx: MutableRecordContext<unknown>,
-  core: CoreSubscriber<unknown, unknown, unknown> | undefined,
-  out: Subscriber<StreamElement<unknown, unknown>>,
-): (v: unknown) => void {
-  const n = stages.length;
-  return (v: unknown) => {
+class StampedChainSubscriber extends Subscriber<unknown> {
+  private readonly ctx = new MutableRecordContext<unknown>();
+  constructor(
+    private readonly out: Subscriber<StreamElement<unknown, unknown>>,
+    private readonly stamp: TimestampAssigner<unknown, unknown>,
+    /** the head's name (its errors) */
+    private readonly first: string,
+    private readonly stages: readonly RecordStage[],
+    private readonly core: CoreSubscriber<unknown, unknown, unknown> | undefined,
+  ) {
+    super(out);
+  }
+
+  /** Per upstream value (a stopped subscriber defers to RxJS, as `Subscriber.next` does). */
+  override next(v: unknown): void {
+    if (this.isStopped) super.next(v);
+    else this.take(v);
+  }
+  protected override _next(v: unknown): void {
+    this.take(v);
+  }
+  protected override _complete(): void {
+    try {
+      this.stamp.complete();
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  private take(v: unknown): void {
+    const stamp = this.stamp;
     if (!stamp.take(v)) return;
+    const out = this.out;
+    const stages = this.stages;
+    const n = stages.length;
+    const ctx = this.ctx;
     const timestamp = stamp.timestamp;
     // the value the head stamped (its generator's onEvent gets it once the record went on)
     const stamped = stamp.value;
@@ -171,7 +193,7 @@ function stampedHandler(
           nextValue = value;
           nextKey = key;
           // set before each call, as each operator alone sets its own: a function that pushes a record into the
-          // source re-enters this handler, which sets it for that record
+          // source re-enters this subscriber, which sets it for that record
           ctx.timestamp = timestamp;
           ctx.key = key;
           if (s.kind === 'filter') {
@@ -191,35 +213,54 @@ function stampedHandler(
     if (kept) {
       try {
         // into a keyed operator, the record is handed over as its fields (none made)
+        const core = this.core;
         if (core !== undefined) core.nextFields(value, timestamp, key);
         else out.next({ kind: 'record', value, timestamp, key });
       } catch (err) {
         if (nextStage >= 0) failUserFunction(out, (stages[nextStage] as RecordStage).name, record(nextValue, timestamp, nextKey), err);
-        else failUserFunction(out, first, v, err);
+        else failUserFunction(out, this.first, v, err);
         return;
       }
     }
     // (not reached when the record failed the stream or the downstream stopped: alone, eventTime would still have
     // told its generator, into a closed stream — only a custom generator's side effects differ)
     stamp.recordDone(v, stamped, timestamp);
-  };
+  }
 }
 
-/** The handler of a chain without a head: stream elements in, records through the stages, control passed on. */
-function elementHandler(
-  stages: readonly RecordStage[],
-  ctx: MutableRecordContext<unknown>,
-  core: CoreSubscriber<unknown, unknown, unknown> | undefined,
-  out: Subscriber<StreamElement<unknown, unknown>>,
-): (v: unknown) => void {
-  const n = stages.length;
-  const first = (stages[0] as RecordStage).name;
-  return (v: unknown) => {
+/** The subscriber of a chain without a head: stream elements in, records through the stages, control passed on. */
+class ElementChainSubscriber extends Subscriber<unknown> {
+  private readonly ctx = new MutableRecordContext<unknown>();
+  /** the first stage's name (the errors of elements that are not records) */
+  private readonly first: string;
+  constructor(
+    private readonly out: Subscriber<StreamElement<unknown, unknown>>,
+    private readonly stages: readonly RecordStage[],
+    private readonly core: CoreSubscriber<unknown, unknown, unknown> | undefined,
+  ) {
+    super(out);
+    this.first = (stages[0] as RecordStage).name;
+  }
+
+  /** Per upstream element (a stopped subscriber defers to RxJS, as `Subscriber.next` does). */
+  override next(v: unknown): void {
+    if (this.isStopped) super.next(v);
+    else this.take(v);
+  }
+  protected override _next(v: unknown): void {
+    this.take(v);
+  }
+
+  private take(v: unknown): void {
+    const out = this.out;
     const e = v as StreamElement<unknown, unknown>;
     if (e?.kind !== 'record') {
-      forwardControl(first, e, out);
+      forwardControl(this.first, e, out);
       return;
     }
+    const stages = this.stages;
+    const n = stages.length;
+    const ctx = this.ctx;
     const timestamp = e.timestamp;
     let value = e.value;
     let key = e.key;
@@ -249,7 +290,7 @@ function elementHandler(
           nextValue = value;
           nextKey = key;
           nextSame = same;
-          // (set before each call: see stampedHandler)
+          // (set before each call: see StampedChainSubscriber)
           ctx.timestamp = timestamp;
           ctx.key = key;
           if (s.kind === 'filter') {
@@ -272,6 +313,7 @@ function elementHandler(
     try {
       // into a keyed operator, a record the chain would make is handed over as its fields (none made); one it passes
       // on as it came (only filters ran) stays that object
+      const core = this.core;
       if (same) out.next(e);
       else if (core !== undefined) core.nextFields(value, timestamp, key);
       else out.next({ kind: 'record', value, timestamp, key });
@@ -279,5 +321,5 @@ function elementHandler(
       if (nextStage >= 0) failUserFunction(out, (stages[nextStage] as RecordStage).name, nextSame ? e : record(nextValue, timestamp, nextKey), err);
       else throw err;
     }
-  };
+  }
 }

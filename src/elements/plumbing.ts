@@ -112,6 +112,22 @@ export function subscribeElements<I, O>(
 const PLAIN_VALUE_INPUTS = new WeakSet<object>();
 
 /**
+ * Marks `subscriber` as one that takes a plain value as it takes an unkeyed record of it (see {@link takesPlainValues}):
+ * for a chain's own subscriber class (operators/recordChain.ts).
+ *
+ * @example
+ * ```ts
+ * const subscriber = new StampedChainSubscriber(out, stamp, head.name, stages, core);
+ * markTakesPlainValues(subscriber);
+ * ```
+ *
+ * @internal
+ */
+export function markTakesPlainValues(subscriber: object): void {
+  PLAIN_VALUE_INPUTS.add(subscriber);
+}
+
+/**
  * Whether `subscriber` takes a plain value exactly as it takes an unkeyed record of that value — the subscriber of a
  * chain headed by `eventTime` / `ingestionTime` (operators/recordChain.ts), which stamps either anew. `runJob` then
  * pushes its sources' values as they are, without a record object each (docs/ARCHITECTURE.md, "Source → pipeline");
