@@ -144,7 +144,9 @@ export function sliceGridOf<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>, 
 /**
  * One slice's state, slice-major: an entry per key that has elements in it, in the order of the keys' first elements
  * in the slice, in parallel arrays (an entry's position is its order: the `order` state in snapshots); `positions`
- * finds a key's entry by its id. Sliding windows also keep each entry's key slot (`slots`, see the operator). Change tracking for incremental snapshots: entries from
+ * finds a key's entry by its id, and holds the ids in entry order (a `Map` iterates in insertion order, and entries
+ * are never removed from a live slice). `keys` holds the entries' keys only where the operator keeps them (see
+ * `keysKept`): while every key is its own id, the ids are the keys. Sliding windows also keep each entry's key slot (`slots`, see the operator). Change tracking for incremental snapshots: entries from
  * `entriesAtSnapshot` on are new since the last snapshot; `changed` lists the older ones changed since (each once:
  * `changedIn` holds the snapshot epoch of its last mark); with list contents (a window function without reduce or
  * aggregate), `appendFrom` how many elements a changed entry had at the last snapshot (its delta row appends the
@@ -152,8 +154,11 @@ export function sliceGridOf<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>, 
  */
 class Slice {
   readonly positions = new Map<KeyId, number>();
-  /** entries: the first {@link size} items (the arrays are made with room for as many as the slice before held) */
-  readonly keys: Key[];
+  /**
+   * entries: the first {@link size} items (the arrays are made with room for as many as the slice before held);
+   * `keys` undefined while the operator does not keep keys
+   */
+  keys: Key[] | undefined;
   readonly accs: unknown[];
   readonly slots: number[];
   readonly changedIn: number[] = [];
@@ -173,8 +178,9 @@ class Slice {
      */
     capacity: number,
     sliding: boolean,
+    withKeys: boolean,
   ) {
-    this.keys = capacity > 0 ? new Array<Key>(capacity) : [];
+    this.keys = withKeys ? (capacity > 0 ? new Array<Key>(capacity) : []) : undefined;
     this.accs = capacity > 0 ? new Array<unknown>(capacity) : [];
     this.slots = sliding && capacity > 0 ? new Array<number>(capacity) : [];
   }
@@ -182,7 +188,7 @@ class Slice {
   /** Appends an entry (`slot`: sliding windows' key slot) and returns its position. */
   add(key: Key, acc: unknown, slot: number): number {
     const pos = this.size++;
-    this.keys[pos] = key;
+    if (this.keys !== undefined) this.keys[pos] = key;
     this.accs[pos] = acc;
     if (slot >= 0) this.slots[pos] = slot;
     return pos;
@@ -263,6 +269,14 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private firedSlots: number[] = [];
   /** the window of the last firing (results of one window share it) */
   private lastWindow: TimeWindow = Object.freeze({ start: NaN, end: NaN });
+  /**
+   * Whether the slices keep their entries' keys (`Slice.keys`). Not at first: every key is then its own id (a string
+   * or a number), and a tumbling window fires its keys from the slice's `positions` — a slice holds an array less, a
+   * slice held to a late watermark costs the collector less to keep. From the first key whose id is not itself (an
+   * array, a string that starts with U+0000 or `[`, `-0`), the first snapshot or a restore on, they do (snapshots
+   * and inspection read keys by position).
+   */
+  private keysKept = false;
 
   /** Declares the state (`contents`, the legacy `panes`, `order`, the trigger's), checks the options; `grid` from {@link sliceGridOf}. */
   constructor(args: CoreArgs<WindowResult<K, R>>, assigner: WindowAssigner<T>, options: WindowOperatorOptions<T, K>, fn: WindowFunction<T, K, R>, grid: SliceGrid) {
@@ -381,7 +395,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     // room for as many entries as the slice made before holds (keys come back slice after slice); none for a slice
     // older than that one (made for a late element)
     const newer = this.lastMade === undefined || index > this.lastMade.index;
-    slice = new Slice(index, this.grid.offset + index * this.grid.sliceSize, newer ? (this.lastMade?.size ?? this.lastMadeSize) : 0, !this.tumbling);
+    slice = new Slice(index, this.grid.offset + index * this.grid.sliceSize, newer ? (this.lastMade?.size ?? this.lastMadeSize) : 0, !this.tumbling, this.keysKept);
     if (newer) this.lastMade = slice;
     this.slices.set(index, slice);
     this.sliceOrder.insert(slice);
@@ -392,10 +406,19 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private addEntry(slice: Slice, value: T): number {
     const id = this.backend.currentKeyId();
     const key = this.backend.currentKey() as Key;
+    // (a `Map` keeps -0 as 0)
+    if (!this.keysKept && (id !== key || Object.is(id, -0))) this.keepKeys();
     const acc = this.fold(NONE, value);
     const pos = slice.add(key, acc, this.tumbling ? -1 : this.slotFor(id, key));
     slice.positions.set(id, pos);
     return pos;
+  }
+
+  /** From now on the slices keep their entries' keys (see {@link keysKept}): the live ones take them from their ids. */
+  private keepKeys(): void {
+    this.keysKept = true;
+    // (every key so far was its own id)
+    for (const slice of this.slices.values()) if (slice.keys === undefined) slice.keys = Array.from(slice.positions.keys()) as Key[];
   }
 
   /** The slot of a key (sliding), taken when it has none; counts one more entry of the key. */
@@ -570,13 +593,24 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     const keys = slice.keys;
     const size = slice.size;
     let pos = 0;
+    let key: Key | undefined;
     try {
-      for (; pos < size; pos++) {
-        this.emitResult(keys[pos] as Key, w, accs[pos]);
-        if (this.out.closed) return;
+      if (keys !== undefined) {
+        for (; pos < size; pos++) {
+          key = keys[pos] as Key;
+          this.emitResult(key, w, accs[pos]);
+          if (this.out.closed) return;
+        }
+      } else {
+        // (the ids are the keys, in entry order)
+        for (const id of slice.positions.keys()) {
+          key = id as Key;
+          this.emitResult(key, w, accs[pos++]);
+          if (this.out.closed) return;
+        }
       }
     } catch (err) {
-      this.failUser(err, { kind: 'timer', timestamp: w.end - 1, domain: this.processingTime ? 'processing' : 'event', key: keys[pos] });
+      this.failUser(err, { kind: 'timer', timestamp: w.end - 1, domain: this.processingTime ? 'processing' : 'event', key });
     }
   }
 
@@ -723,6 +757,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     // finished: no keyed state is written, so nothing is mirrored (the backend stops tracking: a later snapshot, if
     // any, is full and mirrors every slice)
     if (options?.finished === true) return super.snapshot(options);
+    if (!this.keysKept) this.keepKeys();
     const b = this.backend;
     const all = options?.full === true || !b.isTracking();
     // a full snapshot follows: what the mirroring changes need not be tracked
@@ -760,7 +795,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private mirrorChanged(slice: Slice, pos: number): void {
     if (this.listContents) {
       const b = this.backend;
-      const id = keyIdOf(slice.keys[pos] as Key);
+      const id = keyIdOf((slice.keys as Key[])[pos] as Key);
       if (b.getAt(CONTENTS, id, slice.start) === slice.accs[pos]) {
         b.appendToAt(CONTENTS, id, slice.start, slice.appendFrom[pos] as number);
         return;
@@ -772,7 +807,7 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   /** Writes a slice entry into `contents` (and its position into `order`). */
   private mirror(slice: Slice, pos: number, withOrder: boolean): void {
     const b = this.backend;
-    const id = keyIdOf(slice.keys[pos] as Key);
+    const id = keyIdOf((slice.keys as Key[])[pos] as Key);
     const acc = slice.accs[pos];
     b.putAt(CONTENTS, id, slice.start, acc === undefined ? UNDEFINED : acc);
     if (withOrder) b.putAt(ORDER_STATE, id, slice.start, pos);
@@ -801,6 +836,8 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   /** Restores state, then the live slices from it (converting slices of the legacy `panes` layout). */
   override restore(snapshots: readonly OperatorSnapshot[]): void {
     super.restore(snapshots);
+    // (restored keys are decoded from their ids; the next snapshot reads them by position)
+    if (!this.keysKept) this.keepKeys();
     if (!this.processingTime) this.deriveFromWatermark();
     const grid = this.grid;
     const b = this.backend;
@@ -923,11 +960,12 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       out.push(key);
     }
     for (const slice of this.sliceOrder) {
+      const keys = slice.keys ?? (Array.from(slice.positions.keys()) as Key[]);
       for (let pos = 0; pos < slice.size; pos++) {
-        const id = keyIdOf(slice.keys[pos] as Key);
+        const id = keyIdOf(keys[pos] as Key);
         if (ids.has(id)) continue;
         ids.add(id);
-        out.push(slice.keys[pos]);
+        out.push(keys[pos]);
       }
     }
     return out;
