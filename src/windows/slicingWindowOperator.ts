@@ -155,7 +155,7 @@ export function sliceGridOf<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>, 
 class Slice {
   readonly positions = new Map<KeyId, number>();
   /**
-   * entries: the first {@link size} items (the arrays are made with room for as many as the slice before held);
+   * entries: the first {@link size} items (the arrays are made with room for as many as the slice before held, and an eighth more);
    * `keys` undefined while the operator does not keep keys
    */
   keys: Key[] | undefined;
@@ -392,10 +392,13 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   private sliceAt(index: number): Slice {
     let slice = this.slices.get(index);
     if (slice !== undefined) return slice;
-    // room for as many entries as the slice made before holds (keys come back slice after slice); none for a slice
-    // older than that one (made for a late element)
+    // room for as many entries as the slice made before holds (keys come back slice after slice), and an eighth more:
+    // a slice that outgrows its room copies its arrays into ones half as large again (garbage, then slack held until
+    // the slice goes), and with as many keys as before half the slices would; none for a slice older than that one
+    // (made for a late element)
     const newer = this.lastMade === undefined || index > this.lastMade.index;
-    slice = new Slice(index, this.grid.offset + index * this.grid.sliceSize, newer ? (this.lastMade?.size ?? this.lastMadeSize) : 0, !this.tumbling, this.keysKept);
+    const room = newer ? (this.lastMade?.size ?? this.lastMadeSize) : 0;
+    slice = new Slice(index, this.grid.offset + index * this.grid.sliceSize, room + (room >> 3), !this.tumbling, this.keysKept);
     if (newer) this.lastMade = slice;
     this.slices.set(index, slice);
     this.sliceOrder.insert(slice);
