@@ -1,15 +1,16 @@
 // The slicing operator keeps no key array per slice while every key is its own id (src/windows/slicingWindowOperator.ts,
-// `keysKept`): a tumbling window fires its keys from the slice's map. These cases cross into keeping keys mid-slice and
-// check the exact results (keys, their order, their identity), against the general operator where it applies.
+// `keysKept`): a tumbling window fires its keys from the slice's map. These cases cross into keeping keys (mid-slice,
+// at a snapshot, at a restore) and check the exact results: keys, their order, their identity.
 import { pipe } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { count, tumblingWindows, type Key, type WindowResult } from '../src/index.js';
-import { aggregate, window } from '../operators/index.js';
+import { aggregate, processWindow, window } from '../operators/index.js';
 import { harness } from '../testing/index.js';
 
 type Out = [key: unknown, start: number, count: number];
 
 const counts = () => pipe(window<number, Key>(tumblingWindows(10)), aggregate(count()));
+const keysOf = (h: { records(): { value: { key: unknown } }[] }): unknown[] => h.records().map((r) => r.value.key);
 const results = (rs: readonly { value: WindowResult<Key, number> }[]): Out[] => rs.map((r) => [r.value.key, r.value.window.start, r.value.value]);
 
 describe('slice keys', () => {
@@ -88,5 +89,41 @@ describe('slice keys', () => {
       ['a', 20, 2],
       [5, 20, 1],
     ]);
+  });
+
+  it('restored array and escaped-string keys fire as keys, also when an own-id key comes after the restore', () => {
+    const h = harness(counts());
+    h.record(1, 1, ['x', 1]).record(1, 2, '[s').record(1, 3, 'a');
+    const after = harness(counts(), { restore: h.snapshot() });
+    after.record(1, 4, 'b').record(1, 12, 'c').watermark(19);
+    expect(keysOf(after)).toStrictEqual([['x', 1], '[s', 'a', 'b', 'c']);
+  });
+
+  it('a slice made after keys are kept (no snapshot between) fires its array key as given', () => {
+    const k: Key = ['y'];
+    const h = harness(counts());
+    h.record(1, 1, ['x']).record(1, 12, k).record(1, 13, 'a').watermark(19);
+    expect(keysOf(h)).toStrictEqual([['x'], ['y'], 'a']);
+    expect(keysOf(h)[1]).toBe(k);
+  });
+
+  it('keys() lists an array key as the key, before any snapshot', () => {
+    const h = harness(counts());
+    h.record(1, 1, 'a').record(1, 2, ['x', 1]);
+    expect(h.keys()).toStrictEqual(['a', ['x', 1]]);
+  });
+
+  it('a window function that throws while keys are not kept: the error names the key it fired', () => {
+    const h = harness(
+      pipe(
+        window<number, Key>(tumblingWindows(10)),
+        processWindow((els: readonly number[]) => {
+          if (els.length > 1) throw new Error('two');
+          return 1;
+        }),
+      ),
+    );
+    h.record(1, 1, 'a').record(1, 2, 7).record(1, 3, 7).watermark(9);
+    expect((h.error as Error).message).toBe('window#0: user function threw on event-time timer 9 of key 7: two');
   });
 });

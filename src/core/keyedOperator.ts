@@ -575,7 +575,7 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
  * @example
  * ```ts
  * const sub = source.subscribe(new CoreSubscriber(out, core));
- * // in a chain's handler, its downstream being a CoreSubscriber:
+ * // in a chain subscriber's next (operators/recordChain.ts), its downstream being a CoreSubscriber:
  * downstream.nextFields(value, timestamp, key);
  * ```
  *

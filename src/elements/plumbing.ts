@@ -101,11 +101,8 @@ export function subscribeElements<I, O>(
   destination: Subscriber<O>,
   next: (value: I) => void,
   complete?: () => void,
-  takesPlainValues = false,
 ): Subscription {
-  const subscriber = new ElementSubscriber<I, O>(destination, next, complete);
-  if (takesPlainValues) PLAIN_VALUE_INPUTS.add(subscriber);
-  return source.subscribe(subscriber);
+  return source.subscribe(new ElementSubscriber<I, O>(destination, next, complete));
 }
 
 /** Subscribers that take a plain value as they take an unkeyed record of it (see {@link takesPlainValues}). */

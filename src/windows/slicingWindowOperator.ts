@@ -270,11 +270,12 @@ export class SlicingWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   /** the window of the last firing (results of one window share it) */
   private lastWindow: TimeWindow = Object.freeze({ start: NaN, end: NaN });
   /**
-   * Whether the slices keep their entries' keys (`Slice.keys`). Not at first: every key is then its own id (a string
-   * or a number), and a tumbling window fires its keys from the slice's `positions` — a slice holds an array less, a
-   * slice held to a late watermark costs the collector less to keep. From the first key whose id is not itself (an
-   * array, a string that starts with U+0000 or `[`, `-0`), the first snapshot or a restore on, they do (snapshots
-   * and inspection read keys by position).
+   * Whether the slices keep their entries' keys (`Slice.keys`). Not at first: every key is then its own id (a string,
+   * a number, a boolean, a bigint), and a tumbling window fires its keys from the slice's `positions` — a slice holds
+   * an array less, a slice held to a late watermark costs the collector less to keep. From the first key whose id is
+   * not itself (an array, a string that starts with U+0000 or `[`, `-0`), the first snapshot (not a finished one) or
+   * a restore on, they do: snapshots read keys by position, and a restore decodes them from their ids. The switch
+   * does not go back, so a checkpointed job keeps keys from its first checkpoint on.
    */
   private keysKept = false;
 
