@@ -146,17 +146,17 @@ export function sliceGridOf<T, K, R>(a: WindowAssigner<T>, trigger: Trigger<T>, 
  * in the slice, in parallel arrays (an entry's position is its order: the `order` state in snapshots); `positions`
  * finds a key's entry by its id, and holds the ids in entry order (a `Map` iterates in insertion order, and entries
  * are never removed from a live slice). `keys` holds the entries' keys only where the operator keeps them (see
- * `keysKept`): while every key is its own id, the ids are the keys. Sliding windows also keep each entry's key slot (`slots`, see the operator). Change tracking for incremental snapshots: entries from
- * `entriesAtSnapshot` on are new since the last snapshot; `changed` lists the older ones changed since (each once:
- * `changedIn` holds the snapshot epoch of its last mark); with list contents (a window function without reduce or
- * aggregate), `appendFrom` how many elements a changed entry had at the last snapshot (its delta row appends the
- * others).
+ * `keysKept`): while every key is its own id, the ids are the keys. Sliding windows also keep each entry's key slot
+ * (`slots`, see the operator). Change tracking for incremental snapshots: entries from `entriesAtSnapshot` on are new
+ * since the last snapshot; `changed` lists the older ones changed since (each once: `changedIn` holds the snapshot
+ * epoch of its last mark); with list contents (a window function without reduce or aggregate), `appendFrom` how many
+ * elements a changed entry had at the last snapshot (its delta row appends the others).
  */
 class Slice {
   readonly positions = new Map<KeyId, number>();
   /**
-   * entries: the first {@link size} items (the arrays are made with room for as many as the slice before held, and an eighth more);
-   * `keys` undefined while the operator does not keep keys
+   * entries: the first {@link size} items (the arrays are made with room for as many as the slice before held, and an
+   * eighth more); `keys` undefined while the operator does not keep keys
    */
   keys: Key[] | undefined;
   readonly accs: unknown[];
