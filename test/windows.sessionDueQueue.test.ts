@@ -107,7 +107,7 @@ describe('DueQueue', () => {
     expect(q.take(Infinity)).toBe(false);
   });
 
-  it('keeps order through many entries (the run dropping its taken prefix, the heap growing and reusing slots)', () => {
+  it('keeps order through many entries (the run wrapping around its ring and growing, the heap growing and reusing slots)', () => {
     const q = new DueQueue();
     const want: Entry[] = [];
     let sequence = 0;
@@ -131,5 +131,20 @@ describe('DueQueue', () => {
       want.splice(0, due.length);
     }
     expect(takeAll(q, Infinity)).toStrictEqual(want);
+  });
+
+  it('appends in order only while the run holds fewer than 4 × live keys + 65 536 entries, and only after its last entry', () => {
+    const q = new DueQueue();
+    const s: unknown[] = [];
+    let n = 0;
+    while (q.appendsInOrder(n, 0, 2)) q.append(n, 0, n, 'a', 'a', s), n++;
+    expect(n).toBe(4 * 2 + 65_536);
+    expect(q.appendsInOrder(n, 0, 3)).toBe(true);
+    expect(q.appendsInOrder(n - 1, 0, 3)).toBe(false); // before the last entry
+    expect(q.appendsInOrder(n - 1, 1, 3)).toBe(true); // the same time, a later sequence
+    // taking entries makes room
+    expect(q.take(9)).toBe(true);
+    expect(q.appendsInOrder(n, 0, 2)).toBe(true);
+    expect(takeAll(q, Infinity).map((e) => e.time)).toStrictEqual(Array.from({ length: n - 1 }, (_, i) => i + 1));
   });
 });

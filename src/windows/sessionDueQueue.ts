@@ -7,58 +7,91 @@ import type { KeyId } from '../keys/keyId.js';
 type SessionsArray = unknown[];
 
 /**
- * Entries appended in (time, sequence) order, in parallel arrays, taken from the front. @internal
+ * Entries appended in (time, sequence) order, taken from the front: a ring of parallel arrays (numbers in typed
+ * arrays), which grows by doubling and is never copied otherwise — in-order data appends an entry for every growth of
+ * a session, so the run is on the hot path. @internal
  */
 class DueRun {
-  times: number[] = [];
-  sequences: number[] = [];
-  sessionIds: number[] = [];
-  keyIds: KeyId[] = [];
-  keys: Key[] = [];
+  private times = new Float64Array(64);
+  private sequences = new Float64Array(64);
+  private sessionIds = new Float64Array(64);
+  private keyIds: (KeyId | undefined)[] = new Array<KeyId | undefined>(64).fill(undefined);
+  private keys: (Key | undefined)[] = new Array<Key | undefined>(64).fill(undefined);
   /** the key's sessions array when the entry was pushed (one that no longer holds the session is skipped) */
-  sessions: SessionsArray[] = [];
-  /** the first entry not taken */
-  head = 0;
+  private sessions: (SessionsArray | undefined)[] = new Array<SessionsArray | undefined>(64).fill(undefined);
+  /** capacity − 1 (a power of two less one) */
+  private mask = 63;
+  /** the ring index of the front entry, and the number of entries */
+  private front = 0;
+  size = 0;
 
-  get isEmpty(): boolean {
-    return this.head >= this.times.length;
+  /** The front entry's time and sequence (only when not empty). */
+  get firstTime(): number {
+    return this.times[this.front] as number;
+  }
+  get firstSequence(): number {
+    return this.sequences[this.front] as number;
   }
 
   /** Whether an entry at (time, sequence) may be appended: it comes after the last one. */
   accepts(time: number, sequence: number): boolean {
-    const last = this.times.length - 1;
-    return last < this.head || time > (this.times[last] as number) || (time === this.times[last] && sequence > (this.sequences[last] as number));
+    if (this.size === 0) return true;
+    const last = (this.front + this.size - 1) & this.mask;
+    const t = this.times[last] as number;
+    return time > t || (time === t && sequence > (this.sequences[last] as number));
   }
 
   append(time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: SessionsArray): void {
-    this.times.push(time);
-    this.sequences.push(sequence);
-    this.sessionIds.push(sessionId);
-    this.keyIds.push(id);
-    this.keys.push(key);
-    this.sessions.push(sessions);
+    if (this.size > this.mask) this.grow();
+    const i = (this.front + this.size++) & this.mask;
+    this.times[i] = time;
+    this.sequences[i] = sequence;
+    this.sessionIds[i] = sessionId;
+    this.keyIds[i] = id;
+    this.keys[i] = key;
+    this.sessions[i] = sessions;
   }
 
-  /**
-   * After the front entry was read: it goes (the taken prefix is dropped when the run is empty, and when it is most
-   * of a long run — so that taken entries do not keep keys and sessions arrays alive).
-   */
-  dropFront(): void {
-    const head = ++this.head;
-    const length = this.times.length;
-    if (head === length) {
-      this.times.length = this.sequences.length = this.sessionIds.length = 0;
-      this.keyIds.length = this.keys.length = this.sessions.length = 0;
-      this.head = 0;
-    } else if (head >= 1024 && 2 * head >= length) {
-      this.times = this.times.slice(head);
-      this.sequences = this.sequences.slice(head);
-      this.sessionIds = this.sessionIds.slice(head);
-      this.keyIds = this.keyIds.slice(head);
-      this.keys = this.keys.slice(head);
-      this.sessions = this.sessions.slice(head);
-      this.head = 0;
+  /** Removes the front entry (only when not empty) into `into`'s fields (its slot lets go of the key and the array). */
+  shift(into: DueQueue): void {
+    const i = this.front;
+    into.time = this.times[i] as number;
+    into.sequence = this.sequences[i] as number;
+    into.sessionId = this.sessionIds[i] as number;
+    into.keyId = this.keyIds[i] as KeyId;
+    into.key = this.keys[i] as Key;
+    into.sessions = this.sessions[i] as SessionsArray;
+    this.keyIds[i] = this.keys[i] = this.sessions[i] = undefined;
+    this.front = (i + 1) & this.mask;
+    this.size--;
+  }
+
+  /** Doubles the capacity, the entries in order from index 0. */
+  private grow(): void {
+    const cap = 2 * (this.mask + 1);
+    const times = new Float64Array(cap);
+    const sequences = new Float64Array(cap);
+    const sessionIds = new Float64Array(cap);
+    const keyIds = new Array<KeyId | undefined>(cap).fill(undefined);
+    const keys = new Array<Key | undefined>(cap).fill(undefined);
+    const sessions = new Array<SessionsArray | undefined>(cap).fill(undefined);
+    for (let n = 0; n < this.size; n++) {
+      const i = (this.front + n) & this.mask;
+      times[n] = this.times[i] as number;
+      sequences[n] = this.sequences[i] as number;
+      sessionIds[n] = this.sessionIds[i] as number;
+      keyIds[n] = this.keyIds[i];
+      keys[n] = this.keys[i];
+      sessions[n] = this.sessions[i];
     }
+    this.times = times;
+    this.sequences = sequences;
+    this.sessionIds = sessionIds;
+    this.keyIds = keyIds;
+    this.keys = keys;
+    this.sessions = sessions;
+    this.mask = cap - 1;
+    this.front = 0;
   }
 }
 
@@ -188,8 +221,9 @@ class DueHeap {
  * The sessions due, in (time, sequence) order — the order the general operator's timers fire in. An entry names a
  * key and a session id at the session's max timestamp and sequence when it was pushed; a session that grew since is
  * pushed again when its entry comes up (the operator checks), one that merged away or fired is skipped. In-order
- * data pushes new sessions in that order already: they go to a run (appended, taken from its front, O(1)); the
- * others — entries pushed again, out-of-order data — go to a binary heap. The earliest entry is the earlier of the
+ * data pushes new sessions in that order already: they go to a run (appended, taken from its front, O(1)), and so do
+ * the entries the operator {@link append}s for sessions that grew by a large step (under a new session id: the
+ * earlier entry is skipped); the others — entries pushed again, out-of-order data — go to a binary heap. The earliest entry is the earlier of the
  * two fronts; {@link take} moves it into `time`, `sequence`, `sessionId`, `keyId`, `key` and `sessions`.
  *
  * @example
@@ -222,22 +256,30 @@ export class DueQueue {
     else this.heap.push(time, sequence, sessionId, id, key, sessions);
   }
 
+  /**
+   * Whether an entry at (time, sequence) goes to the end of the run — it comes after every entry pushed so far — and
+   * the run holds fewer than `4 × liveKeys + 65 536` entries: the bound on the entries an in-order stream's growing
+   * sessions leave behind (each growth appends one and retires the session's earlier one). Then {@link append} it.
+   */
+  appendsInOrder(time: number, sequence: number, liveKeys: number): boolean {
+    const run = this.run;
+    return run.size < 4 * liveKeys + 65_536 && run.accepts(time, sequence);
+  }
+
+  /** Appends an entry {@link appendsInOrder} accepted. */
+  append(time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: SessionsArray): void {
+    this.run.append(time, sequence, sessionId, id, key, sessions);
+  }
+
   /** Takes the earliest entry if its time is at most `limit` (into the fields); false when there is none. */
   take(limit: number): boolean {
     const run = this.run;
     const heap = this.heap;
-    if (!run.isEmpty) {
-      const i = run.head;
-      const tr = run.times[i] as number;
-      if (heap.size === 0 || tr < heap.firstTime || (tr === heap.firstTime && (run.sequences[i] as number) < heap.firstSequence)) {
+    if (run.size > 0) {
+      const tr = run.firstTime;
+      if (heap.size === 0 || tr < heap.firstTime || (tr === heap.firstTime && run.firstSequence < heap.firstSequence)) {
         if (tr > limit) return false;
-        this.time = tr;
-        this.sequence = run.sequences[i] as number;
-        this.sessionId = run.sessionIds[i] as number;
-        this.keyId = run.keyIds[i] as KeyId;
-        this.key = run.keys[i] as Key;
-        this.sessions = run.sessions[i] as SessionsArray;
-        run.dropFront();
+        run.shift(this);
         return true;
       }
     }

@@ -45,7 +45,8 @@ const MERGING_SET_STATE = 2;
  * session only moves `head`, the array is compacted now and then). Per session {@link SESSION_FIELDS} entries
  * `start, end, sequence, id, accumulator`. `sequence`: when the session's window last changed (the registration order
  * of the timer the general operator would have for it: the firing order at one timestamp); `id`: the session's
- * identity while it lives (its due entries name it); the accumulator boxed when null or undefined. A block whose
+ * identity while it lives, as its due entries name it (a new one when a growth appends a new entry: the entries naming
+ * an earlier id are skipped); the accumulator boxed when null or undefined. A block whose
  * `head` is its length holds none: its key's sessions all went, or moved into blocks.
  */
 type SessionBlock = unknown[];
@@ -128,6 +129,8 @@ function dueSessionIn(block: SessionBlock, time: number, sessionId: number): num
   // sessions mostly fire front to back: the first live one, without the search
   const head = block[HEAD] as number;
   if (head < block.length && block[head + ID] === sessionId) return head;
+  // (one live session, not this one: an entry the session's growth replaced — the common case of in-order data)
+  if (head + SESSION_FIELDS === block.length) return -1;
   for (let i = head + firstSessionEndingFrom(block, time - 1) * SESSION_FIELDS; i < block.length && (block[i + START] as number) < time + 2; i += SESSION_FIELDS) {
     if (block[i + ID] === sessionId) return i;
   }
@@ -227,6 +230,12 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   /** the sequence number of the next window change, and the id of the next session */
   private nextSequence = 0;
   private nextSessionId = 0;
+  /**
+   * The least growth of a session's end for which in-order data appends a new due entry (a quarter of the gap): a
+   * session that grows in smaller steps (many elements per gap: a busy key) grows many times before its entry comes up,
+   * and pushing that entry again then is cheaper than an entry per growth.
+   */
+  private readonly eagerStep: number;
 
   /** Declares the state (`contents` and `merging-window-set` only to read the general operator's checkpoints). */
   constructor(args: CoreArgs<WindowResult<K, R>>, assigner: WindowAssigner<T>, options: WindowOperatorOptions<T, K>, fn: WindowFunction<T, K, R>) {
@@ -237,6 +246,7 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     };
     super(args, state, undefined, assigner, options, fn);
     this.gap = assigner.gap as number;
+    this.eagerStep = this.gap / 4;
     this.fold = foldOf(fn);
     this.merge = mergeOf(fn) as (a: unknown, b: unknown) => unknown;
     this.sessionsColumn = this.backend.column(SESSIONS_STATE) as ReadonlyMap<KeyId, KeySessions>;
@@ -291,11 +301,16 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       if (first <= windowEnd && end >= ts && clearOfPrevious && isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) {
         if (b.isTracking()) this.changing(stored, sessions);
         if (ts < first || windowEnd > end) {
-          // the window grows: the general operator's merge, a new timer (the session's due entry is pushed again when
-          // it comes up)
+          // the window grows: the general operator's merge, a new timer. In-order data growing the end by a step of
+          // at least eagerStep: a new due entry at the run's end, under a new session id (the session's earlier entry
+          // names the old id: skipped when it comes up); else the earlier entry is pushed again when it comes up.
           if (ts < first) sessions[last + START] = ts;
-          if (windowEnd > end) sessions[last + END] = windowEnd;
-          sessions[last + SEQUENCE] = this.nextSequence++;
+          const newEnd = windowEnd > end ? (sessions[last + END] = windowEnd) : end;
+          const seq = (sessions[last + SEQUENCE] = this.nextSequence++);
+          if (windowEnd - end >= this.eagerStep && this.due.appendsInOrder(newEnd - 1, seq, this.sessionsColumn.size)) {
+            const sessionId = (sessions[last + ID] = this.nextSessionId++);
+            this.due.append(newEnd - 1, seq, sessionId, b.currentKeyId(), b.currentKey() as Key, stored);
+          }
         }
         sessions[last + ACC] = boxAccumulator(this.fold(unboxAccumulator(sessions[last + ACC]), value));
         return;
