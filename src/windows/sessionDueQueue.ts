@@ -6,92 +6,100 @@ import type { KeyId } from '../keys/keyId.js';
 /** A key's sessions array, as the session operator keeps it (the queue only hands it back). */
 type SessionsArray = unknown[];
 
+/** Entries a {@link DueRun} holds in one chunk. */
+const CHUNK = 2048;
+
+/** One chunk of a {@link DueRun}: parallel arrays of {@link CHUNK} entries, and the chunk after it. @internal */
+class DueChunk {
+  readonly times: number[] = new Array<number>(CHUNK).fill(0);
+  readonly sequences: number[] = new Array<number>(CHUNK).fill(0);
+  readonly sessionIds: number[] = new Array<number>(CHUNK).fill(0);
+  readonly keyIds: (KeyId | undefined)[] = new Array<KeyId | undefined>(CHUNK).fill(undefined);
+  readonly keys: (Key | undefined)[] = new Array<Key | undefined>(CHUNK).fill(undefined);
+  /** the key's sessions array when the entry was pushed (one that no longer holds the session is skipped) */
+  readonly sessions: (SessionsArray | undefined)[] = new Array<SessionsArray | undefined>(CHUNK).fill(undefined);
+  next: DueChunk | undefined = undefined;
+}
+
 /**
- * Entries appended in (time, sequence) order, taken from the front: a ring of parallel arrays (numbers in typed
- * arrays), which grows by doubling and is never copied otherwise — in-order data appends an entry for every growth of
- * a session, so the run is on the hot path. @internal
+ * Entries appended in (time, sequence) order, taken from the front: a list of chunks, each parallel arrays of
+ * {@link CHUNK} entries. Nothing is ever copied, and a chunk whose entries were all taken goes (one is kept for
+ * reuse): in-order data appends an entry for most growths of a session of a quiet key, so the run is on the hot path,
+ * and while the watermark lags it holds an entry per session. @internal
  */
 class DueRun {
-  private times = new Float64Array(64);
-  private sequences = new Float64Array(64);
-  private sessionIds = new Float64Array(64);
-  private keyIds: (KeyId | undefined)[] = new Array<KeyId | undefined>(64).fill(undefined);
-  private keys: (Key | undefined)[] = new Array<Key | undefined>(64).fill(undefined);
-  /** the key's sessions array when the entry was pushed (one that no longer holds the session is skipped) */
-  private sessions: (SessionsArray | undefined)[] = new Array<SessionsArray | undefined>(64).fill(undefined);
-  /** capacity − 1 (a power of two less one) */
-  private mask = 63;
-  /** the ring index of the front entry, and the number of entries */
+  /** the chunk of the front entry, and that entry's index in it */
+  private head = new DueChunk();
   private front = 0;
+  /** the chunk appended to, and the index of its next entry */
+  private tail = this.head;
+  private end = 0;
+  /** a chunk emptied and kept for the next one needed */
+  private spare: DueChunk | undefined = undefined;
   size = 0;
 
   /** The front entry's time and sequence (only when not empty). */
   get firstTime(): number {
-    return this.times[this.front] as number;
+    return this.head.times[this.front] as number;
   }
   get firstSequence(): number {
-    return this.sequences[this.front] as number;
+    return this.head.sequences[this.front] as number;
   }
 
   /** Whether an entry at (time, sequence) may be appended: it comes after the last one. */
   accepts(time: number, sequence: number): boolean {
     if (this.size === 0) return true;
-    const last = (this.front + this.size - 1) & this.mask;
-    const t = this.times[last] as number;
-    return time > t || (time === t && sequence > (this.sequences[last] as number));
+    // (with entries, the last one is in the tail chunk, before `end`)
+    const chunk = this.tail;
+    const last = this.end - 1;
+    const t = chunk.times[last] as number;
+    return time > t || (time === t && sequence > (chunk.sequences[last] as number));
   }
 
   append(time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: SessionsArray): void {
-    if (this.size > this.mask) this.grow();
-    const i = (this.front + this.size++) & this.mask;
-    this.times[i] = time;
-    this.sequences[i] = sequence;
-    this.sessionIds[i] = sessionId;
-    this.keyIds[i] = id;
-    this.keys[i] = key;
-    this.sessions[i] = sessions;
+    let chunk = this.tail;
+    let i = this.end;
+    if (i === CHUNK) {
+      const next = this.spare ?? new DueChunk();
+      this.spare = undefined;
+      chunk.next = next;
+      this.tail = chunk = next;
+      i = 0;
+    }
+    chunk.times[i] = time;
+    chunk.sequences[i] = sequence;
+    chunk.sessionIds[i] = sessionId;
+    chunk.keyIds[i] = id;
+    chunk.keys[i] = key;
+    chunk.sessions[i] = sessions;
+    this.end = i + 1;
+    this.size++;
   }
 
   /** Removes the front entry (only when not empty) into `into`'s fields (its slot lets go of the key and the array). */
   shift(into: DueQueue): void {
+    const chunk = this.head;
     const i = this.front;
-    into.time = this.times[i] as number;
-    into.sequence = this.sequences[i] as number;
-    into.sessionId = this.sessionIds[i] as number;
-    into.keyId = this.keyIds[i] as KeyId;
-    into.key = this.keys[i] as Key;
-    into.sessions = this.sessions[i] as SessionsArray;
-    this.keyIds[i] = this.keys[i] = this.sessions[i] = undefined;
-    this.front = (i + 1) & this.mask;
+    into.time = chunk.times[i] as number;
+    into.sequence = chunk.sequences[i] as number;
+    into.sessionId = chunk.sessionIds[i] as number;
+    into.keyId = chunk.keyIds[i] as KeyId;
+    into.key = chunk.keys[i] as Key;
+    into.sessions = chunk.sessions[i] as SessionsArray;
+    chunk.keyIds[i] = chunk.keys[i] = chunk.sessions[i] = undefined;
     this.size--;
-  }
-
-  /** Doubles the capacity, the entries in order from index 0. */
-  private grow(): void {
-    const cap = 2 * (this.mask + 1);
-    const times = new Float64Array(cap);
-    const sequences = new Float64Array(cap);
-    const sessionIds = new Float64Array(cap);
-    const keyIds = new Array<KeyId | undefined>(cap).fill(undefined);
-    const keys = new Array<Key | undefined>(cap).fill(undefined);
-    const sessions = new Array<SessionsArray | undefined>(cap).fill(undefined);
-    for (let n = 0; n < this.size; n++) {
-      const i = (this.front + n) & this.mask;
-      times[n] = this.times[i] as number;
-      sequences[n] = this.sequences[i] as number;
-      sessionIds[n] = this.sessionIds[i] as number;
-      keyIds[n] = this.keyIds[i];
-      keys[n] = this.keys[i];
-      sessions[n] = this.sessions[i];
-    }
-    this.times = times;
-    this.sequences = sequences;
-    this.sessionIds = sessionIds;
-    this.keyIds = keyIds;
-    this.keys = keys;
-    this.sessions = sessions;
-    this.mask = cap - 1;
-    this.front = 0;
+    if (this.size === 0) {
+      // empty: start over at the front of this chunk (later chunks there are none)
+      this.front = this.end = 0;
+      this.tail = chunk;
+      chunk.next = undefined;
+    } else if (i + 1 === CHUNK) {
+      // the chunk is used up: the next one becomes the head, this one the spare
+      this.head = chunk.next as DueChunk;
+      chunk.next = undefined;
+      this.spare = chunk;
+      this.front = 0;
+    } else this.front = i + 1;
   }
 }
 

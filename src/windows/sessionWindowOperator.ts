@@ -302,12 +302,13 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
         if (b.isTracking()) this.changing(stored, sessions);
         if (ts < first || windowEnd > end) {
           // the window grows: the general operator's merge, a new timer. In-order data growing the end by a step of
-          // at least eagerStep: a new due entry at the run's end, under a new session id (the session's earlier entry
-          // names the old id: skipped when it comes up); else the earlier entry is pushed again when it comes up.
+          // at least eagerStep, the watermark near (else the entries pile up until it comes): a new due entry at the
+          // run's end, under a new session id (the session's earlier entry names the old id: skipped when it comes
+          // up); else the earlier entry is pushed again when it comes up.
           if (ts < first) sessions[last + START] = ts;
           const newEnd = windowEnd > end ? (sessions[last + END] = windowEnd) : end;
           const seq = (sessions[last + SEQUENCE] = this.nextSequence++);
-          if (windowEnd - end >= this.eagerStep && this.due.appendsInOrder(newEnd - 1, seq, this.sessionsColumn.size)) {
+          if (windowEnd - end >= this.eagerStep && newEnd - this.watermark <= 4 * this.gap && this.due.appendsInOrder(newEnd - 1, seq, this.sessionsColumn.size)) {
             const sessionId = (sessions[last + ID] = this.nextSessionId++);
             this.due.append(newEnd - 1, seq, sessionId, b.currentKeyId(), b.currentKey() as Key, stored);
           }
