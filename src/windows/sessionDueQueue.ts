@@ -6,30 +6,44 @@ import type { KeyId } from '../keys/keyId.js';
 /** A key's sessions array, as the session operator keeps it (the queue only hands it back). */
 type SessionsArray = unknown[];
 
-/** Entries a {@link DueRun} holds in one chunk. */
-const CHUNK = 2048;
+/**
+ * The entries of a {@link DueRun}'s first chunk, and of its largest: each chunk holds twice as many as the one before,
+ * up to this many — arrays large enough for V8 to allocate them outside the young generation, so that a run holding
+ * many entries (the watermark lagging) is not copied by the young generation's collections.
+ */
+const FIRST_CHUNK = 256;
+const LARGEST_CHUNK = 32_768;
 
-/** One chunk of a {@link DueRun}: parallel arrays of {@link CHUNK} entries, and the chunk after it. @internal */
+/** One chunk of a {@link DueRun}: parallel arrays of `capacity` entries, and the chunk after it. @internal */
 class DueChunk {
-  readonly times: number[] = new Array<number>(CHUNK).fill(0);
-  readonly sequences: number[] = new Array<number>(CHUNK).fill(0);
-  readonly sessionIds: number[] = new Array<number>(CHUNK).fill(0);
-  readonly keyIds: (KeyId | undefined)[] = new Array<KeyId | undefined>(CHUNK).fill(undefined);
-  readonly keys: (Key | undefined)[] = new Array<Key | undefined>(CHUNK).fill(undefined);
+  readonly times: number[];
+  readonly sequences: number[];
+  readonly sessionIds: number[];
+  readonly keyIds: (KeyId | undefined)[];
+  readonly keys: (Key | undefined)[];
   /** the key's sessions array when the entry was pushed (one that no longer holds the session is skipped) */
-  readonly sessions: (SessionsArray | undefined)[] = new Array<SessionsArray | undefined>(CHUNK).fill(undefined);
+  readonly sessions: (SessionsArray | undefined)[];
   next: DueChunk | undefined = undefined;
+
+  constructor(readonly capacity: number) {
+    this.times = new Array<number>(capacity).fill(0);
+    this.sequences = new Array<number>(capacity).fill(0);
+    this.sessionIds = new Array<number>(capacity).fill(0);
+    this.keyIds = new Array<KeyId | undefined>(capacity).fill(undefined);
+    this.keys = new Array<Key | undefined>(capacity).fill(undefined);
+    this.sessions = new Array<SessionsArray | undefined>(capacity).fill(undefined);
+  }
 }
 
 /**
- * Entries appended in (time, sequence) order, taken from the front: a list of chunks, each parallel arrays of
- * {@link CHUNK} entries. Nothing is ever copied, and a chunk whose entries were all taken goes (one is kept for
+ * Entries appended in (time, sequence) order, taken from the front: a list of chunks, each parallel arrays (of
+ * {@link FIRST_CHUNK} entries, twice as many each chunk up to {@link LARGEST_CHUNK}). Nothing is ever copied, and a chunk whose entries were all taken goes (one is kept for
  * reuse): in-order data appends an entry for most growths of a session of a quiet key, so the run is on the hot path,
  * and while the watermark lags it holds an entry per session. @internal
  */
 class DueRun {
   /** the chunk of the front entry, and that entry's index in it */
-  private head = new DueChunk();
+  private head = new DueChunk(FIRST_CHUNK);
   private front = 0;
   /** the chunk appended to, and the index of its next entry */
   private tail = this.head;
@@ -59,9 +73,10 @@ class DueRun {
   append(time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: SessionsArray): void {
     let chunk = this.tail;
     let i = this.end;
-    if (i === CHUNK) {
-      const next = this.spare ?? new DueChunk();
-      this.spare = undefined;
+    if (i === chunk.capacity) {
+      const spare = this.spare;
+      const next = spare !== undefined && spare.capacity >= chunk.capacity ? spare : new DueChunk(Math.min(2 * chunk.capacity, LARGEST_CHUNK));
+      if (next === spare) this.spare = undefined;
       chunk.next = next;
       this.tail = chunk = next;
       i = 0;
@@ -93,7 +108,7 @@ class DueRun {
       this.front = this.end = 0;
       this.tail = chunk;
       chunk.next = undefined;
-    } else if (i + 1 === CHUNK) {
+    } else if (i + 1 === chunk.capacity) {
       // the chunk is used up: the next one becomes the head, this one the spare
       this.head = chunk.next as DueChunk;
       chunk.next = undefined;
