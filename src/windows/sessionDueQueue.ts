@@ -7,12 +7,16 @@ import type { KeyId } from '../keys/keyId.js';
 type SessionsArray = unknown[];
 
 /**
- * The entries of a {@link DueRun}'s first chunk, and of its largest: each chunk holds twice as many as the one before,
- * up to this many — arrays large enough for V8 to allocate them outside the young generation, so that a run holding
- * many entries (the watermark lagging) is not copied by the young generation's collections.
+ * The entries of a {@link DueRun}'s chunks: the first holds {@link FIRST_CHUNK}, each next one twice as many as the one
+ * before, up to {@link CHUNK}; while the run holds more than {@link MANY} entries (the watermark lags), new chunks hold
+ * {@link LARGE_CHUNK}: arrays large enough for V8 to allocate them outside the young generation, so that its
+ * collections do not copy them (when entries are taken soon, young chunks are cheaper: storing a young object into an
+ * old array costs the write barrier's slow path).
  */
 const FIRST_CHUNK = 256;
-const LARGEST_CHUNK = 32_768;
+const CHUNK = 2048;
+const MANY = 65_536;
+const LARGE_CHUNK = 32_768;
 
 /** One chunk of a {@link DueRun}: parallel arrays of `capacity` entries, and the chunk after it. @internal */
 class DueChunk {
@@ -37,7 +41,7 @@ class DueChunk {
 
 /**
  * Entries appended in (time, sequence) order, taken from the front: a list of chunks, each parallel arrays (of
- * {@link FIRST_CHUNK} entries, twice as many each chunk up to {@link LARGEST_CHUNK}). Nothing is ever copied, and a chunk whose entries were all taken goes (one is kept for
+ * {@link FIRST_CHUNK} to {@link LARGE_CHUNK} entries). Nothing is ever copied, and a chunk whose entries were all taken goes (one is kept for
  * reuse): in-order data appends an entry for most growths of a session of a quiet key, so the run is on the hot path,
  * and while the watermark lags it holds an entry per session. @internal
  */
@@ -74,9 +78,10 @@ class DueRun {
     let chunk = this.tail;
     let i = this.end;
     if (i === chunk.capacity) {
+      const capacity = this.size >= MANY ? LARGE_CHUNK : Math.min(2 * chunk.capacity, CHUNK);
       const spare = this.spare;
-      const next = spare !== undefined && spare.capacity >= chunk.capacity ? spare : new DueChunk(Math.min(2 * chunk.capacity, LARGEST_CHUNK));
-      if (next === spare) this.spare = undefined;
+      const next = spare !== undefined && spare.capacity === capacity ? spare : new DueChunk(capacity);
+      this.spare = undefined;
       chunk.next = next;
       this.tail = chunk = next;
       i = 0;
