@@ -710,6 +710,15 @@ describe('the session operator against the general one (sessions with a fixed ga
     });
   }
 
+  it("a growth whose due entry would come before the run's last one is pushed again when it comes up: it fires at its watermark", () => {
+    // a grows to [0, 22) (an entry at 21 appended to the run), then b to [0, 16): its entry at 15 cannot go after 21
+    const late: LateSide = new Subject();
+    const steps: Step[] = [0, ['a', 1, 0], ['b', 2, 0], ['a', 3, 10], ['b', 4, 4], 15, 21];
+    const general = runWithRestore(() => factoryOf('general')(sessionWindows(12), { lateData: late }, sumOfValues()), late, steps, []);
+    expect(general.out).toStrictEqual(['W 0', 'b [0,16) 6 @15', 'W 15', 'a [0,22) 4 @21', 'W 21', 'W MAX']);
+    expect(runWithRestore(() => factoryOf('sessions')(sessionWindows(12), { lateData: late }, sumOfValues()), late, steps, [])).toStrictEqual(general);
+  });
+
   it('in-order records growing sessions past the bound of the due run (4 × keys + 65 536 entries): the general operator\'s output, restores at cuts change nothing', () => {
     // each growth of a session by a quarter gap or more, the watermark near, appends a due entry on in-order data
     // (src/windows/sessionDueQueue.ts). Here 8 000 keys grow every 3 ms (gap 12) and the watermark trails by 30 ms, so

@@ -107,7 +107,7 @@ describe('DueQueue', () => {
     expect(q.take(Infinity)).toBe(false);
   });
 
-  it('keeps order through many entries (the run wrapping around its ring and growing, the heap growing and reusing slots)', () => {
+  it('keeps order through many entries (the run across its chunks, the heap growing and reusing slots)', () => {
     const q = new DueQueue();
     const want: Entry[] = [];
     let sequence = 0;

@@ -8,7 +8,7 @@ type SessionsArray = unknown[];
 
 /**
  * The entries of a {@link DueRun}'s chunks: the first holds {@link FIRST_CHUNK}, each next one twice as many as the one
- * before, up to {@link CHUNK}; while the run holds more than {@link MANY} entries (the watermark lags), new chunks hold
+ * before, up to {@link CHUNK}; while the run holds {@link MANY} entries or more (the watermark lags), new chunks hold
  * {@link LARGE_CHUNK}: arrays large enough for V8 to allocate them outside the young generation, so that its
  * collections do not copy them (when entries are taken soon, young chunks are cheaper: storing a young object into an
  * old array costs the write barrier's slow path).
@@ -285,7 +285,7 @@ export class DueQueue {
   }
 
   /**
-   * Whether an entry at (time, sequence) goes to the end of the run — it comes after every entry pushed so far — and
+   * Whether an entry at (time, sequence) goes to the end of the run — it comes after the run's last entry — and
    * the run holds fewer than `4 × liveKeys + 65 536` entries: the bound on the entries an in-order stream's growing
    * sessions leave behind (each growth appends one and retires the session's earlier one). Then {@link append} it.
    */
