@@ -17,6 +17,8 @@ const FIRST_CHUNK = 256;
 const CHUNK = 2048;
 const MANY = 65_536;
 const LARGE_CHUNK = 32_768;
+/** The entries beyond 4 per key the run may hold before growing sessions stop appending (see `appendsInOrder`). */
+const APPEND_SLACK = 65_536;
 
 /** One chunk of a {@link DueRun}: parallel arrays of `capacity` entries, and the chunk after it. @internal */
 class DueChunk {
@@ -41,9 +43,9 @@ class DueChunk {
 
 /**
  * Entries appended in (time, sequence) order, taken from the front: a list of chunks, each parallel arrays (of
- * {@link FIRST_CHUNK} to {@link LARGE_CHUNK} entries). Nothing is ever copied, and a chunk whose entries were all taken goes (one is kept for
- * reuse): in-order data appends an entry for most growths of a session of a quiet key, so the run is on the hot path,
- * and while the watermark lags it holds an entry per session. @internal
+ * {@link FIRST_CHUNK} to {@link LARGE_CHUNK} entries). Nothing is ever copied, and a chunk whose entries were all
+ * taken goes (one is kept for reuse): in-order data appends an entry for most growths of a session of a quiet key, so
+ * the run is on the hot path, and while the watermark lags it holds an entry per session. @internal
  */
 class DueRun {
   /** the chunk of the front entry, and that entry's index in it */
@@ -109,10 +111,8 @@ class DueRun {
     chunk.keyIds[i] = chunk.keys[i] = chunk.sessions[i] = undefined;
     this.size--;
     if (this.size === 0) {
-      // empty: start over at the front of this chunk (later chunks there are none)
+      // empty: start over at the front of this chunk (the tail too: a run's last entry is in its tail)
       this.front = this.end = 0;
-      this.tail = chunk;
-      chunk.next = undefined;
     } else if (i + 1 === chunk.capacity) {
       // the chunk is used up: the next one becomes the head, this one the spare
       this.head = chunk.next as DueChunk;
@@ -246,13 +246,13 @@ class DueHeap {
 }
 
 /**
- * The sessions due, in (time, sequence) order — the order the general operator's timers fire in. An entry names a
- * key and a session id at the session's max timestamp and sequence when it was pushed; a session that grew since is
- * pushed again when its entry comes up (the operator checks), one that merged away or fired is skipped. In-order
- * data pushes new sessions in that order already: they go to a run (appended, taken from its front, O(1)), and so do
- * the entries the operator {@link append}s for sessions that grew by a large step (under a new session id: the
- * earlier entry is skipped); the others — entries pushed again, out-of-order data — go to a binary heap. The earliest entry is the earlier of the
- * two fronts; {@link take} moves it into `time`, `sequence`, `sessionId`, `keyId`, `key` and `sessions`.
+ * The sessions due, in (time, sequence) order — the order the general operator's timers fire in. An entry names a key
+ * and a session id at the session's max timestamp and sequence when it was pushed; a session that grew since is pushed
+ * again when its entry comes up (the operator checks), one that merged away or fired is skipped. In-order data pushes
+ * new sessions in that order already: they go to a run (appended, taken from its front, O(1)), and so do the entries
+ * the operator {@link append}s for sessions that grew by a large step (under a new session id: the earlier entry is
+ * skipped); the others — entries pushed again, out-of-order data — go to a binary heap. The earliest entry is the
+ * earlier of the two fronts; {@link take} moves it into `time`, `sequence`, `sessionId`, `keyId`, `key` and `sessions`.
  *
  * @example
  * ```ts
@@ -285,13 +285,14 @@ export class DueQueue {
   }
 
   /**
-   * Whether an entry at (time, sequence) goes to the end of the run — it comes after the run's last entry — and
-   * the run holds fewer than `4 × liveKeys + 65 536` entries: the bound on the entries an in-order stream's growing
-   * sessions leave behind (each growth appends one and retires the session's earlier one). Then {@link append} it.
+   * Whether an entry at (time, sequence) goes to the end of the run — it comes after the run's last entry — and the run
+   * holds fewer than `4 × liveKeys + APPEND_SLACK` (65 536) entries: the bound on the entries an in-order stream's
+   * growing sessions leave behind (each growth appends one and retires the session's earlier one). Then {@link append}
+   * it.
    */
   appendsInOrder(time: number, sequence: number, liveKeys: number): boolean {
     const run = this.run;
-    return run.size < 4 * liveKeys + 65_536 && run.accepts(time, sequence);
+    return run.size < 4 * liveKeys + APPEND_SLACK && run.accepts(time, sequence);
   }
 
   /** Appends an entry {@link appendsInOrder} accepted. */

@@ -230,12 +230,6 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   /** the sequence number of the next window change, and the id of the next session */
   private nextSequence = 0;
   private nextSessionId = 0;
-  /**
-   * The least growth of a session's end for which in-order data appends a new due entry (a quarter of the gap): a
-   * session that grows in smaller steps (many elements per gap: a busy key) grows many times before its entry comes up,
-   * and pushing that entry again then is cheaper than an entry per growth.
-   */
-  private readonly eagerStep: number;
 
   /** Declares the state (`contents` and `merging-window-set` only to read the general operator's checkpoints). */
   constructor(args: CoreArgs<WindowResult<K, R>>, assigner: WindowAssigner<T>, options: WindowOperatorOptions<T, K>, fn: WindowFunction<T, K, R>) {
@@ -246,7 +240,6 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
     };
     super(args, state, undefined, assigner, options, fn);
     this.gap = assigner.gap as number;
-    this.eagerStep = this.gap / 4;
     this.fold = foldOf(fn);
     this.merge = mergeOf(fn) as (a: unknown, b: unknown) => unknown;
     this.sessionsColumn = this.backend.column(SESSIONS_STATE) as ReadonlyMap<KeyId, KeySessions>;
@@ -301,14 +294,15 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       if (first <= windowEnd && end >= ts && clearOfPrevious && isTimestamp(ts, MAX_OPERATOR_TIMESTAMP)) {
         if (b.isTracking()) this.changing(stored, sessions);
         if (ts < first || windowEnd > end) {
-          // the window grows: the general operator's merge, a new timer. In-order data growing the end by a step of
-          // at least eagerStep, the watermark near (else the entries pile up until it comes): a new due entry at the
+          // the window grows: the general operator's merge, a new timer. In-order data growing the end by a quarter of
+          // the gap or more, the watermark near (else the entries pile up until it comes): a new due entry at the
           // run's end, under a new session id (the session's earlier entry names the old id: skipped when it comes
-          // up); else the earlier entry is pushed again when it comes up.
+          // up). Else the earlier entry is pushed again when it comes up: a session growing in smaller steps (a busy
+          // key) grows many times before its entry comes up, and one push then is cheaper than an entry per growth.
           if (ts < first) sessions[last + START] = ts;
           const newEnd = windowEnd > end ? (sessions[last + END] = windowEnd) : end;
           const seq = (sessions[last + SEQUENCE] = this.nextSequence++);
-          if (windowEnd - end >= this.eagerStep && newEnd - this.watermark <= 4 * this.gap && this.due.appendsInOrder(newEnd - 1, seq, this.sessionsColumn.size)) {
+          if (4 * (windowEnd - end) >= this.gap && newEnd - this.watermark <= 4 * this.gap && this.due.appendsInOrder(newEnd - 1, seq, this.sessionsColumn.size)) {
             const sessionId = (sessions[last + ID] = this.nextSessionId++);
             this.due.append(newEnd - 1, seq, sessionId, b.currentKeyId(), b.currentKey() as Key, stored);
           }
