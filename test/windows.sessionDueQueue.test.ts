@@ -133,6 +133,24 @@ describe('DueQueue', () => {
     expect(takeAll(q, Infinity)).toStrictEqual(want);
   });
 
+  it("gives the run's entries ahead of its front (across chunks), only those due by the limit, none past the last", () => {
+    const q = new DueQueue();
+    const arrays = Array.from({ length: 1_000 }, (_, i) => [i]);
+    for (let i = 0; i < 1_000; i++) q.push(i, 0, i, 'a', 'a', arrays[i] as unknown[]);
+    // the fronts of the first chunks (256, then 512 entries) and places near their ends
+    let front = 0; // entries taken: the front entry's time and index
+    for (const taken of [0, 1, 240, 255, 256, 500, 760, 767, 768, 990]) {
+      for (; front < taken; front++) expect(q.take(Infinity) && q.time).toBe(front);
+      for (let ahead = 0; ahead < 16; ahead++) {
+        const i = front + ahead;
+        expect(q.sessionsAhead(ahead, Infinity)).toBe(i < 1_000 ? arrays[i] : undefined);
+        // due by the limit only
+        expect(q.sessionsAhead(ahead, i - 1)).toBe(undefined);
+        if (i < 1_000) expect(q.sessionsAhead(ahead, i)).toBe(arrays[i]);
+      }
+    }
+  });
+
   it('appends in order only while the run holds fewer than 4 × live keys + 65 536 entries, and only after its last entry', () => {
     const q = new DueQueue();
     const s: unknown[] = [];

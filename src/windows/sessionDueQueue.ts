@@ -98,6 +98,21 @@ class DueRun {
     this.size++;
   }
 
+  /**
+   * The sessions array of the entry `ahead` places after the front (`ahead` below {@link FIRST_CHUNK}: it is in the
+   * front's chunk or the next), if there is one and it is due by `limit`; else undefined.
+   */
+  sessionsAhead(ahead: number, limit: number): SessionsArray | undefined {
+    if (ahead >= this.size) return undefined;
+    let chunk = this.head;
+    let i = this.front + ahead;
+    if (i >= chunk.capacity) {
+      i -= chunk.capacity;
+      chunk = chunk.next as DueChunk;
+    }
+    return (chunk.times[i] as number) <= limit ? chunk.sessions[i] : undefined;
+  }
+
   /** Removes the front entry (only when not empty) into `into`'s fields (its slot lets go of the key and the array). */
   shift(into: DueQueue): void {
     const chunk = this.head;
@@ -298,6 +313,14 @@ export class DueQueue {
   /** Appends an entry {@link appendsInOrder} accepted. */
   append(time: number, sequence: number, sessionId: number, id: KeyId, key: Key, sessions: SessionsArray): void {
     this.run.append(time, sequence, sessionId, id, key, sessions);
+  }
+
+  /**
+   * The sessions array of the run's entry `ahead` places after its front (`ahead` < 256), if it is due by `limit`
+   * (for the operator to read its blocks ahead, see its `onWatermark`); else undefined.
+   */
+  sessionsAhead(ahead: number, limit: number): SessionsArray | undefined {
+    return this.run.sessionsAhead(ahead, limit);
   }
 
   /** Takes the earliest entry if its time is at most `limit` (into the fields); false when there is none. */

