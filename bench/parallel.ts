@@ -25,10 +25,10 @@ import { keyedSum, keyedWork, spin } from './parallelPipeline.js';
  *   `postMessage` of plain arrays costs).
  *
  * Every case is a long-lived subscription (a job's steady state: threads started and their code optimised by the
- * warm-up rounds; thread start-up is measured on its own), fed directly (a `Feed`, as `runJob` feeds a pipeline) in
- * chunks with a macrotask between them (as a job's source pump yields), and a run ends when the last output arrived. The keyed state persists
- * across rounds, so the emitted value is `spin(v) + (count > 0 ? 1 : 0)`: state read and written per record, same
- * checksum every round.
+ * warm-up rounds; thread start-up is measured on its own), fed directly (a `Feed`, as `runJob` feeds a pipeline of
+ * one input subscriber) in chunks with a macrotask between them (as a job's source pump yields), and a run ends when
+ * the last output arrived. The keyed state persists across rounds, so the emitted value is
+ * `spin(v) + (count > 0 ? 1 : 0)`: state read and written per record, same checksum every round.
  */
 
 type Pipeline = OperatorFunction<StreamElement<number, string>, StreamElement<number, string>>;
@@ -47,9 +47,11 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
 
 /**
  * A session's input: its one subscriber fed directly, as `runJob` feeds a pipeline (it pushes each element into the
- * pipeline's subscriber). Not an RxJS `Subject`: the build of RxJS that Node loads (ES5) makes an iterator per `next`
- * (40 against 12 ns a value on this machine, and garbage), no part of what is measured — fed from a `Subject`, the
- * shuffle round trip at 100 000 keys ran at 3.6 M records/s, fed so at 4.7 M (alternating runs, session 47).
+ * pipeline's subscriber of the input; a pipeline that subscribes an input twice gets each element from a loop over
+ * the subscribers, which a `Feed` refuses). Not an RxJS `Subject`: the build of RxJS that Node loads (ES5) makes an
+ * iterator per `next` (40 against 12 ns a value on this machine, and garbage), no part of what is measured — fed
+ * from a `Subject`, the shuffle round trip at 100 000 keys ran at 3.6 M records/s, fed so at 4.7 M (alternating runs,
+ * session 47).
  */
 class Feed<T> extends Observable<T> {
   private subscriber: Subscriber<T> | undefined;

@@ -166,3 +166,132 @@ describe('DueQueue', () => {
     expect(takeAll(q, Infinity).map((e) => e.time)).toStrictEqual(Array.from({ length: n - 1 }, (_, i) => i + 1));
   });
 });
+
+/** An entry of {@link RunModel}. */
+interface ModelEntry {
+  time: number;
+  seq: number;
+  arr: unknown[];
+}
+
+/** A model of DueQueue: the run (a FIFO of the entries pushed in order) and the heap (the others, sorted). */
+class RunModel {
+  run: ModelEntry[] = [];
+  runFront = 0;
+  heap: ModelEntry[] = [];
+  get runSize() {
+    return this.run.length - this.runFront;
+  }
+  push(e: ModelEntry) {
+    const last = this.runSize > 0 ? this.run[this.run.length - 1]! : undefined;
+    if (last === undefined || e.time > last.time || (e.time === last.time && e.seq > last.seq)) this.run.push(e);
+    else {
+      this.heap.push(e);
+      this.heap.sort((a, b) => a.time - b.time || a.seq - b.seq);
+    }
+    if (this.runFront > 100_000) {
+      this.run = this.run.slice(this.runFront);
+      this.runFront = 0;
+    }
+  }
+  take(limit: number): ModelEntry | undefined {
+    const r = this.runSize > 0 ? this.run[this.runFront]! : undefined;
+    const h = this.heap[0];
+    const fromRun = r !== undefined && (h === undefined || r.time < h.time || (r.time === h.time && r.seq < h.seq));
+    const e = fromRun ? r : h;
+    if (e === undefined || e.time > limit) return undefined;
+    if (fromRun) this.runFront++;
+    else this.heap.shift();
+    return e;
+  }
+  ahead(k: number, limit: number): unknown[] | undefined {
+    if (k >= this.runSize) return undefined;
+    const e = this.run[this.runFront + k]!;
+    return e.time <= limit ? e.arr : undefined;
+  }
+}
+
+/** `sessionsAhead(k, limit)` for every k < 256 and each limit, against the model. */
+function checkAhead(q: DueQueue, m: RunModel, limits: number[]) {
+  for (const limit of limits) {
+    for (let k = 0; k < 256; k++) {
+      const got = q.sessionsAhead(k, limit);
+      const want = m.ahead(k, limit);
+      if (got !== want) throw new Error(`sessionsAhead(${k}, ${limit}): got ${JSON.stringify(got)} want ${JSON.stringify(want)} (run size ${m.runSize})`);
+    }
+  }
+}
+
+describe('DueQueue.sessionsAhead against a model', () => {
+  const cmd = fc.oneof(
+    // in-order pushes: a batch of n entries after time t0 (some of them out of order: to the heap)
+    fc.record({ kind: fc.constant('push' as const), n: fc.integer({ min: 1, max: 3000 }), ooo: fc.integer({ min: 0, max: 20 }) }),
+    fc.record({ kind: fc.constant('take' as const), n: fc.integer({ min: 1, max: 3000 }), slack: fc.integer({ min: -5, max: 50 }) }),
+  );
+  it('gives the entry k places ahead of the run\'s front, due by the limit, through random pushes (some out of order: the heap) and takes, in small runs and past 65 536 entries (chunks of 32 768)', () => {
+    fc.assert(
+      fc.property(fc.array(cmd, { maxLength: 40 }), fc.boolean(), (cmds, big) => {
+        const q = new DueQueue();
+        const m = new RunModel();
+        let t = 0;
+        let seq = 0;
+        let taken = 0;
+        if (big) {
+          // past MANY (65 536): chunks of 32 768
+          for (let i = 0; i < 70_000; i++) {
+            const e = { time: t++, seq: seq++, arr: [i] };
+            q.push(e.time, e.seq, 0, 'k', 'k', e.arr);
+            m.push(e);
+          }
+        }
+        for (const c of cmds) {
+          if (c.kind === 'push') {
+            for (let i = 0; i < c.n; i++) {
+              const time = c.ooo > 0 && i % (c.ooo + 3) === 0 ? Math.max(0, t - 100) : t++;
+              const e = { time, seq: seq++, arr: [time, seq] };
+              q.push(e.time, e.seq, 0, 'k', 'k', e.arr);
+              m.push(e);
+            }
+          } else {
+            const limit = taken + c.n + c.slack;
+            for (let i = 0; i < c.n; i++) {
+              const e = m.take(limit);
+              const ok = q.take(limit);
+              expect(ok).toBe(e !== undefined);
+              if (e === undefined) break;
+              expect(q.sessions).toBe(e.arr);
+              taken = Math.max(taken, e.time);
+              // a full check every 97 takes
+              if (i % 97 === 0) checkAhead(q, m, [Infinity, limit, taken + 3]);
+            }
+          }
+          checkAhead(q, m, [Infinity, t - 10, taken + 8]);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('gives the 16 entries ahead at every front position of a long run (chunks of 256 … 2 048, then 32 768), emptied and refilled (the spare chunk reused)', () => {
+    const q = new DueQueue();
+    const m = new RunModel();
+    let t = 0;
+    for (let round = 0; round < 3; round++) {
+      const n = round === 1 ? 3000 : 70_000;
+      for (let i = 0; i < n; i++) {
+        const e = { time: t++, seq: 0, arr: [t] };
+        q.push(e.time, e.seq, 0, 'k', 'k', e.arr);
+        m.push(e);
+      }
+      for (;;) {
+        for (let k = 0; k < 16; k++) {
+          if (q.sessionsAhead(k, Infinity) !== m.ahead(k, Infinity)) throw new Error(`round ${round} k ${k} runSize ${m.runSize}`);
+        }
+        const e = m.take(Infinity);
+        expect(q.take(Infinity)).toBe(e !== undefined);
+        if (e === undefined) break;
+        expect(q.sessions).toBe(e.arr);
+      }
+    }
+  });
+});

@@ -71,8 +71,8 @@ const ACC = 4;
 /** The most live sessions one block holds: a block with more is split in two. */
 const MAX_BLOCK = 256;
 /**
- * Sessions firing at one watermark: every {@link WARM_AHEAD} taken, the blocks of the due entries {@link WARM_AHEAD}
- * to 2 × {@link WARM_AHEAD} − 1 places on are read ahead (see `onWatermark`).
+ * Sessions firing at one watermark: every {@link WARM_AHEAD} taken, the blocks of the run's due entries
+ * {@link WARM_AHEAD} to 2 × {@link WARM_AHEAD} − 1 places after its front are read ahead (see `onWatermark`).
  */
 const WARM_AHEAD = 8;
 
@@ -435,9 +435,10 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
    * On a watermark: every session whose max timestamp it reached fires and goes, in (time, sequence) order.
    *
    * When many fire (a lagging watermark: its sessions are of keys at random, their blocks far apart in memory), the
-   * blocks of the entries a little ahead are read every {@link WARM_AHEAD} entries, in a loop of independent reads
-   * whose cache misses the CPU overlaps — instead of one miss after another as each entry comes up (sessions 1 s · end
-   * only · 100 000 keys: the firing a third faster).
+   * blocks of the due entries of the in-order run a little ahead of its front are read every {@link WARM_AHEAD}
+   * entries, in a loop of independent reads whose cache misses the CPU overlaps — instead of one miss after another
+   * as each entry comes up (sessions 1 s · end only · 100 000 keys: the firing a third faster). Entries in the heap
+   * (out-of-order data, sessions due again) and the blocks of keys with several are not read ahead.
    */
   protected override onWatermark(wm: number): void {
     const due = this.due;
@@ -495,7 +496,10 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   /** What {@link readAhead} read last: kept (and public), so that the compiler keeps the reads. @internal */
   readAheadSum = 0;
 
-  /** Reads the first slot of the blocks of the due entries {@link WARM_AHEAD} to 2 × {@link WARM_AHEAD} − 1 places on. */
+  /**
+   * Reads the first slot of the blocks of the run's due entries {@link WARM_AHEAD} to 2 × {@link WARM_AHEAD} − 1
+   * places after its front.
+   */
   private readAhead(limit: number): void {
     let sum = 0;
     for (let ahead = WARM_AHEAD; ahead < 2 * WARM_AHEAD; ahead++) {
