@@ -235,6 +235,8 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
   /** the sequence number of the next window change, and the id of the next session */
   private nextSequence = 0;
   private nextSessionId = 0;
+  /** What {@link readAhead} read last: kept (and public), so that the compiler keeps the reads. @internal */
+  readAheadSum = 0;
 
   /** Declares the state (`contents` and `merging-window-set` only to read the general operator's checkpoints). */
   constructor(args: CoreArgs<WindowResult<K, R>>, assigner: WindowAssigner<T>, options: WindowOperatorOptions<T, K>, fn: WindowFunction<T, K, R>) {
@@ -492,9 +494,6 @@ export class SessionWindowOperatorCore<T, K, R> extends WindowOperatorBase<T, K,
       this.removeSession(stored, k, at);
     }
   }
-
-  /** What {@link readAhead} read last: kept (and public), so that the compiler keeps the reads. @internal */
-  readAheadSum = 0;
 
   /**
    * Reads the first slot of the blocks of the run's due entries {@link WARM_AHEAD} to 2 × {@link WARM_AHEAD} − 1
