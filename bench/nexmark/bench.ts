@@ -28,6 +28,20 @@ import { KEYED_STAGES, keyedQuery, QUERIES, stamped, type Query, type QueryName 
  * - `pipe`: `from(events).pipe(eventTime((e) => e.dateTime, boundedOutOfOrderness(4000)), query, values())`;
  * - `job`: the same pipeline in `runJob` (source `fromIterable`, a counting `callbackSink`), no checkpoints;
  * - `job + checkpoints`: with a checkpoint every 1 s of wall time to LevelDB (`levelStore`, a fresh directory per run);
+ *   its cost over `job` includes the fixed cost of a checkpointed job (opening the store, looking for a checkpoint to
+ *   restore, writing and syncing the checkpoint at the end of input, which `done` waits for), reported on its own as
+ *   "fixed ms" (the median of per-round differences): a run shorter than 1 s takes no periodic checkpoint, so for it
+ *   the ratio is that fixed cost over the run;
+ * - what periodic checkpoints every 1 s would cost, estimated from two more runs for runs too short to take them
+ *   (most queries at 1 M events): `job + one checkpoint` takes one checkpoint 10 ms into the run (then none until the
+ *   end: `minPauseMs` longer than the run) — from then on the state backend tracks what changes, for the next
+ *   checkpoint, as a job does for good once it checkpoints; `job + dense checkpoints` takes one every 1 ms, i.e. each
+ *   as soon as the one before completed. Per round, the tracking's cost is `one / checkpoints − 1` (the one early
+ *   checkpoint included: an upper bound) and a periodic checkpoint's cost `(dense − one) / (its checkpoints − 2)` ms
+ *   (both run with tracking on; the store's fixed cost in both): every 1 s ≈ `1 / (1 + tracking + per checkpoint /
+ *   1000 ms)` of the job's speed. A checkpoint after 1 s holds what changed in that second, at most the whole live
+ *   state; the dense ones hold less each, so where the state turns over within a second the estimate is low by the
+ *   difference between a full and a dense checkpoint (the first checkpoint of each run is full);
  * - `loop` (q5, q7, q11): the hand-written loop of bench/nexmark/loops.ts over the same array;
  * - `parallel(2)` (the queries that are one keyed stage over the bids, `KEYED_STAGES`): events read, stamped, filtered,
  *   keyed and projected on this thread, the stage in `parallel(2, stage, { worker })` — two worker threads; the time of
@@ -84,6 +98,17 @@ interface QueryResult {
   vsPipe: Record<string, number>;
   results: number;
   checkpoints: number;
+  /** checkpoints of the last `job + dense checkpoints` run */
+  denseCheckpoints: number;
+  /** median of per-round (job + checkpoints − job) ms: the fixed cost of a checkpointed job */
+  fixedMs: number;
+  /**
+   * medians of per-round estimates: the tracking's cost (a fraction), a periodic checkpoint's ms, and the speed with a
+   * checkpoint every 1 s (× job); the last two NaN when no round's dense run took more checkpoints than the run with one
+   */
+  trackingCost: number;
+  perCheckpointMs: number;
+  everySecond: number;
 }
 
 function parseArgs(args: readonly string[]): Options {
@@ -130,8 +155,19 @@ function enoughRounds(done: number, rounds: number, phaseStart: number): boolean
 }
 const MIN_PHASE_MS = 3_000;
 const MAX_ROUNDS = 15;
+/** `job + dense checkpoints`: a checkpoint due every this many ms, i.e. as soon as the one before has completed. */
+const DENSE_INTERVAL_MS = 1;
+/** `job + one checkpoint`: one checkpoint this many ms into the run, then none but the last (a pause longer than any run). */
+const ONE_CHECKPOINT_AT_MS = 10;
+const ONE_CHECKPOINT_PAUSE_MS = 3_600_000;
 
-async function runJobCase(q: Query, events: readonly NexmarkEvent[], dir: string | undefined): Promise<{ ms: number; results: number; checkpoints: number }> {
+async function runJobCase(
+  q: Query,
+  events: readonly NexmarkEvent[],
+  dir: string | undefined,
+  intervalMs = 1_000,
+  minPauseMs = 0,
+): Promise<{ ms: number; results: number; checkpoints: number }> {
   let results = 0;
   let checkpoints = 0;
   const store = dir === undefined ? undefined : levelStore(join(dir, `run-${jobRun}`));
@@ -141,7 +177,7 @@ async function runJobCase(q: Query, events: readonly NexmarkEvent[], dir: string
     source: fromIterable(() => events),
     pipeline: stamped(q),
     sink: callbackSink<unknown>({ write: () => void results++ }),
-    ...(store !== undefined ? { checkpoint: { intervalMs: 1_000, store, retain: 2 } } : {}),
+    ...(store !== undefined ? { checkpoint: { intervalMs, minPauseMs, store, retain: 2 } } : {}),
   });
   job.checkpoints$.subscribe(() => void checkpoints++);
   await job.done;
@@ -193,10 +229,15 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
   const q = QUERIES[name] as Query;
   const events = generateNexmark({ events: o.events, rate: o.rate });
   const dir = mkdtempSync(join(tmpdir(), 'tidewater-nexmark-'));
-  const times: Record<string, number[]> = { pipe: [], job: [], 'job + checkpoints': [], loop: [], 'parallel(2)': [] };
-  const ratios: Record<string, number[]> = { job: [], 'job + checkpoints': [], loop: [], 'parallel(2)': [] };
+  const times: Record<string, number[]> = { pipe: [], job: [], 'job + checkpoints': [], 'job + dense checkpoints': [], loop: [], 'parallel(2)': [] };
+  const ratios: Record<string, number[]> = { job: [], 'job + checkpoints': [], 'job + dense checkpoints': [], loop: [], 'parallel(2)': [] };
+  const fixedMs: number[] = [];
+  const trackingCost: number[] = [];
+  const perCheckpointMs: number[] = [];
+  const everySecond: number[] = [];
   let results = -1;
   let checkpoints = 0;
+  let denseCheckpoints = 0;
   const same = (what: string, n: number): void => {
     // q12's windows are of the machine's clock: how many close during a run depends on when it runs
     if (results >= 0 && n !== results && name !== 'q12') throw new Error(`nexmark bench ${name}: ${what} gave ${n} results, the pipe ${results}`);
@@ -225,10 +266,13 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
       ratios.loop?.push(l.ms / p.ms);
     }
   }
-  // Phase 2: the job without and with checkpoints (the ratio of the two in each round).
+  // Phase 2: the job without and with checkpoints (the ratio of the two in each round), and with dense checkpoints
+  // (its ratio to the job with checkpoints every 1 s).
   const warm = events.slice(0, Math.floor(events.length / 10));
   await runJobCase(q, warm, undefined);
   await runJobCase(q, warm, dir);
+  await runJobCase(q, warm, dir, ONE_CHECKPOINT_AT_MS, ONE_CHECKPOINT_PAUSE_MS);
+  await runJobCase(q, warm, dir, DENSE_INTERVAL_MS);
   phaseStart = performance.now();
   for (let round = 0; !enoughRounds(round, o.rounds, phaseStart); round++) {
     const j = await runJobCase(q, events, undefined);
@@ -241,6 +285,24 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
     checkpoints = c.checkpoints;
     times['job + checkpoints']?.push(c.ms);
     ratios['job + checkpoints']?.push(j.ms / c.ms);
+    fixedMs.push(c.ms - j.ms);
+    const one = await runJobCase(q, events, dir, ONE_CHECKPOINT_AT_MS, ONE_CHECKPOINT_PAUSE_MS);
+    same('job + one checkpoint', one.results);
+    const d = await runJobCase(q, events, dir, DENSE_INTERVAL_MS);
+    same('job + dense checkpoints', d.results);
+    denseCheckpoints = d.checkpoints;
+    times['job + dense checkpoints']?.push(d.ms);
+    ratios['job + dense checkpoints']?.push(c.ms / d.ms);
+    // (the one early checkpoint and the last one in both: `one` has two; a run too short for the early one, one)
+    const tracking = Math.max(0, one.ms / c.ms - 1);
+    trackingCost.push(tracking);
+    // (a run whose dense checkpoints were no more than the one early checkpoint — each takes a few of the pump's slices
+    // to complete — measures no periodic checkpoint: left out)
+    if (d.checkpoints > one.checkpoints) {
+      const perCheckpoint = Math.max(0, (d.ms - one.ms) / (d.checkpoints - one.checkpoints));
+      perCheckpointMs.push(perCheckpoint);
+      everySecond.push(1 / (1 + tracking + perCheckpoint / 1_000));
+    }
   }
   // Phase 3: parallel(2) threads (against the pipe's rounds of phase 1).
   if (o.threads && KEYED_STAGES[name] !== undefined) {
@@ -258,7 +320,7 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
   const vs: Record<string, number> = {};
   for (const [k, ts] of Object.entries(times)) if (ts.length > 0) ms[k] = median(ts);
   for (const [k, rs] of Object.entries(ratios)) if (rs.length > 0) vs[k] = median(rs);
-  return { query: name, events: o.events, ms, vsPipe: vs, results, checkpoints };
+  return { query: name, events: o.events, ms, vsPipe: vs, results, checkpoints, denseCheckpoints, fixedMs: median(fixedMs), trackingCost: median(trackingCost), perCheckpointMs: perCheckpointMs.length > 0 ? median(perCheckpointMs) : NaN, everySecond: everySecond.length > 0 ? median(everySecond) : NaN };
 }
 
 const rate = (events: number, ms: number | undefined): number => (ms === undefined ? NaN : (events / ms) * 1000);
@@ -268,10 +330,10 @@ function report(rs: readonly QueryResult[], o: Options, command: string): string
   const lines = [
     `\`${command}\` — ${o.events.toLocaleString('en')} events at ${o.rate.toLocaleString('en')} events/s of event time, one core; node ${globalThis.process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; medians of ${o.rounds} rounds or more (the pipe, the loop and the jobs: until each phase has run 3 s, at most 15 rounds; parallel(2): ${o.rounds}), each query in its own process, in three phases (the pipe and the loop, then the jobs, then the threads; rounds interleaved within a phase); the loop's and the checkpointed job's ratios are medians of per-round ratios, parallel(2)'s is over the pipe's median time.`,
     '',
-    '"pipe": `from(events).pipe(eventTime(…, boundedOutOfOrderness(4000)), query, values())`; "job": in `runJob`; "+ ckpt": `runJob` with a LevelDB checkpoint every 1 s (× job; the run\'s last checkpoint, at the end of input, included: it holds the finished operators\' clocks, not their keyed state); "parallel(2)": the keyed stage in two worker threads (× pipe); "× loop": tidewater\'s speed (pipe) over the hand-written loop\'s, where there is one. Published figures are per core (bench/nexmark/README.md, "Published figures"); "× Flink" is the pipe rate over the higher of Flink\'s V1 and V2 figures.',
+    '"pipe": `from(events).pipe(eventTime(…, boundedOutOfOrderness(4000)), query, values())`; "job": in `runJob`; "+ ckpt": `runJob` with a LevelDB checkpoint every 1 s (× job; the run\'s last checkpoint, at the end of input, included: it holds the finished operators\' clocks, not their keyed state), "checkpoints" those of its last run; "fixed ms": what a checkpointed job costs whatever its length (the store opened, a checkpoint to restore looked for, the last checkpoint written and synced before `done`: the median of per-round differences to "job") — a run shorter than 1 s takes no periodic checkpoint, so its "+ ckpt" is that fixed cost over the run; "every 1 s (est.)": what periodic checkpoints every 1 s would cost, × job, estimated from a run with one checkpoint 10 ms in (from then on the state backend tracks changes: "tracking", its cost over "+ ckpt") and a run with a checkpoint as soon as the one before completed ("per ckpt": ms each, over the run with one; its checkpoints in brackets) — 1 / (1 + tracking + per ckpt / 1000 ms) (bench/nexmark/bench.ts); "parallel(2)": the keyed stage in two worker threads (× pipe); "× loop": tidewater\'s speed (pipe) over the hand-written loop\'s, where there is one. Published figures are per core (bench/nexmark/README.md, "Published figures"); "× Flink" is the pipe rate over the higher of Flink\'s V1 and V2 figures.',
     '',
-    '| query | pipe events/s | job events/s | + ckpt (× job) | checkpoints | results | × loop | parallel(2) (× pipe) | Flink V1 / V2 per core | × Flink | RisingWave | Feldera |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| query | pipe events/s | job events/s | + ckpt (× job) | checkpoints | fixed ms | tracking | per ckpt ms | every 1 s (est.) | results | × loop | parallel(2) (× pipe) | Flink V1 / V2 per core | × Flink | RisingWave | Feldera |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rs) {
     const p = PUBLISHED[r.query];
@@ -279,7 +341,7 @@ function report(rs: readonly QueryResult[], o: Options, command: string): string
     const flink = Math.max(p.flinkV1, p.flinkV2);
     const loop = r.vsPipe.loop === undefined ? '–' : `${r.vsPipe.loop.toFixed(2)}×`;
     lines.push(
-      `| ${r.query} | ${k(pipeRate)} | ${k(rate(r.events, r.ms.job))} | ${(r.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)} | ${r.checkpoints} | ${r.results.toLocaleString('en')} | ${loop} | ${r.ms['parallel(2)'] === undefined ? '–' : `${k(rate(r.events, r.ms['parallel(2)']))} (${(r.vsPipe['parallel(2)'] ?? NaN).toFixed(2)})`} | ${k(p.flinkV1)} / ${k(p.flinkV2)} | ${(pipeRate / flink).toFixed(1)}× | ${p.risingWave === undefined ? '–' : k(p.risingWave)} | ${p.feldera === undefined ? '–' : k(p.feldera)} |`,
+      `| ${r.query} | ${k(pipeRate)} | ${k(rate(r.events, r.ms.job))} | ${(r.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)} | ${r.checkpoints} | ${r.fixedMs.toFixed(1)} | ${(100 * r.trackingCost).toFixed(1)} % | ${Number.isNaN(r.perCheckpointMs) ? '–' : r.perCheckpointMs.toFixed(1)} (${r.denseCheckpoints}) | ${Number.isNaN(r.everySecond) ? '–' : r.everySecond.toFixed(2)} | ${r.results.toLocaleString('en')} | ${loop} | ${r.ms['parallel(2)'] === undefined ? '–' : `${k(rate(r.events, r.ms['parallel(2)']))} (${(r.vsPipe['parallel(2)'] ?? NaN).toFixed(2)})`} | ${k(p.flinkV1)} / ${k(p.flinkV2)} | ${(pipeRate / flink).toFixed(1)}× | ${p.risingWave === undefined ? '–' : k(p.risingWave)} | ${p.feldera === undefined ? '–' : k(p.feldera)} |`,
     );
   }
   return lines.join('\n');
@@ -301,7 +363,7 @@ export async function nexmarkBench(args: readonly string[]): Promise<{ report: s
     if (r.status !== 0 || line === undefined) throw new Error(`nexmark bench: query ${q} failed (exit ${r.status}, signal ${r.signal})`);
     const res = JSON.parse(line.slice(MARK.length)) as QueryResult;
     results.push(res);
-    console.error(`${q}: pipe ${k(rate(res.events, res.ms.pipe))} events/s, job ${k(rate(res.events, res.ms.job))}, + ckpt ×${(res.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)}${res.vsPipe.loop !== undefined ? `, × loop ${res.vsPipe.loop.toFixed(2)}` : ''}${res.vsPipe['parallel(2)'] !== undefined ? `, parallel(2) × ${res.vsPipe['parallel(2)'].toFixed(2)}` : ''} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    console.error(`${q}: pipe ${k(rate(res.events, res.ms.pipe))} events/s, job ${k(rate(res.events, res.ms.job))}, + ckpt ×${(res.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)} (${res.checkpoints}; fixed ${res.fixedMs.toFixed(1)} ms), every 1 s (est.) ×${res.everySecond.toFixed(2)} (tracking ${(100 * res.trackingCost).toFixed(1)} %, ${res.perCheckpointMs.toFixed(1)} ms a checkpoint, ${res.denseCheckpoints} dense)${res.vsPipe.loop !== undefined ? `, × loop ${res.vsPipe.loop.toFixed(2)}` : ''}${res.vsPipe['parallel(2)'] !== undefined ? `, parallel(2) × ${res.vsPipe['parallel(2)'].toFixed(2)}` : ''} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
   const command = `npm run bench -- nexmark${args.map((a) => ` ${a}`).join('')}`;
   return { report: `## Nexmark (issue 16)\n\n${report(results, o, command)}` };
