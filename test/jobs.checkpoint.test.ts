@@ -1,6 +1,6 @@
 // Checkpointed jobs in one process (memoryStore; runs in Node and in Chromium): barriers, incremental checkpoints,
 // restore of state + offsets + sink transactions, fallback past corrupt checkpoints, savepoints, journals, retention.
-import { pipe, Subject } from 'rxjs';
+import { pipe, Subject, Subscription, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { settler } from './support/settle.js';
 import {
@@ -392,6 +392,69 @@ describe('checkpointed jobs', () => {
 });
 
 describe('jobs on a virtual clock', () => {
+  it('the pump yields every 5 ms of scheduler time, every 1 ms while a checkpoint is being written (its store requests wait for the yields)', async () => {
+    // A clock that moves 1 ms per record (the pipeline moves it) and a queue of the tasks the job schedules, run one at
+    // a time by the test: each task the pump runs is one slice, and the records it pushed are counted.
+    let now = 0;
+    const tasks: { due: number; run: () => void }[] = [];
+    const clock: SchedulerLike = {
+      now: () => now,
+      schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
+        const sub = new Subscription();
+        const action = Object.assign(sub, { schedule: (_s?: T, d = 0) => (clock.schedule(work, d, _s), action) }) as unknown as SchedulerAction<T>;
+        tasks.push({ due: now + delay, run: () => void (sub.closed || work.call(action, state)) });
+        return sub;
+      },
+    };
+    const store = memoryStore();
+    const writes: (() => void)[] = [];
+    const gated: StateStore = Object.create(store) as StateStore;
+    // a checkpoint's write completes only when the test lets it
+    gated.writeCheckpoint = (w) => new Promise<void>((resolve) => writes.push(resolve)).then(() => store.writeCheckpoint(w));
+    let pushed = 0;
+    const job = runJob({
+      name: 'slices',
+      source: fromArray(Array.from({ length: 200 }, (_, i) => i)),
+      pipeline: pipe(map((v: number) => ((now += 1), pushed++, v))),
+      sink: callbackSink<number>({ write: () => undefined }),
+      checkpoint: { intervalMs: 12, store: gated },
+      batchSize: 1,
+      scheduler: clock,
+    });
+    const slices: string[] = [];
+    for (let step = 0; step < 40 && (tasks.length > 0 || writes.length > 0); step++) {
+      // once a checkpoint has been written for four slices, it completes
+      if (writes.length > 0 && slices.filter((x) => x.endsWith('writing')).length % 4 === 0 && slices.at(-1)?.endsWith('writing') === true) {
+        (writes.shift() as () => void)();
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      const i = tasks.findIndex((t) => t.due <= now);
+      if (i < 0) {
+        await new Promise((r) => setTimeout(r, 0));
+        continue;
+      }
+      const [task] = tasks.splice(i, 1);
+      const writing = writes.length > 0;
+      const before = pushed;
+      task?.run();
+      await new Promise((r) => setTimeout(r, 0));
+      if (pushed > before) slices.push(`${pushed - before}${writing ? ' writing' : ''}`);
+    }
+    // the stop (and the last checkpoint's write) go on the same queue
+    let done = false;
+    const stopped = job.stop().then(() => void (done = true));
+    for (let i = 0; i < 200 && !done; i++) {
+      for (const w of writes.splice(0)) w();
+      for (const t of tasks.splice(0)) t.run();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    await stopped;
+    // 5 records (5 ms) a slice; the checkpoint due at 12 ms starts within the third slice, which then ends after 1 ms
+    // more: 1 record a slice while it is written, 5 again once it completed (at 17 ms), until the next one starts (at
+    // 24 ms, within a slice that then ends 1 ms later)
+    expect(slices.slice(0, 12)).toStrictEqual(['5', '5', '3', '1 writing', '1 writing', '1 writing', '1 writing', '5', '3', '1 writing', '1 writing', '1 writing']);
+  });
+
   it('checkpoints asked for while one is settling are taken when it has, without the clock moving', async () => {
     const clock = new ManualScheduler(0);
     const input = new Subject<string>();

@@ -182,7 +182,12 @@ class LevelBackend implements KeyValueBackend {
     checkBatch(ops);
     // (one process holds the database, and the checkpoint store writes a job's checkpoints one after another: a
     // check before the write is a check at it)
-    for (const [key, value] of expect ?? []) if ((await this.get(key)) !== value) throw conflictError(this.description, key);
+    if (expect !== undefined && expect.size > 0) {
+      // (read together: each read waits for the event loop, which a busy job yields every few ms)
+      const expected = [...expect];
+      const found = await Promise.all(expected.map(([key]) => this.get(key)));
+      for (let i = 0; i < expected.length; i++) if (found[i] !== (expected[i] as [string, string | undefined])[1]) throw conflictError(this.description, (expected[i] as [string, string | undefined])[0]);
+    }
     if (ops.length > 0) await this.run('write', () => this.db.batch([...ops], { sync: this.sync }));
   }
 
