@@ -48,6 +48,14 @@ describe('writeCodecJson', () => {
     for (const v of cases) expect(written(v)).toBe(encodeValue(v));
   });
 
+  it('writes long strings (past the length checked natively) exactly as the codec, whatever character spoils them where', () => {
+    const long = 'Hz[]^_`ab cd'.repeat(8); // 96 printable characters, none escaped
+    const spoilers = ['"', '\\', '\n', '\u0000', '\u001f', '\u007f', 'é', '😀', '\ud800', '\udfff', '\u2028'];
+    const cases: unknown[] = [long, long.slice(0, 64), long.slice(0, 65), { extra: long, n: 1 }];
+    for (const c of spoilers) for (const at of [0, 40, 64, long.length]) cases.push(long.slice(0, at) + c + long.slice(at));
+    for (const v of cases) expect(written(v)).toBe(encodeValue(v));
+  });
+
   it('declines what the codec tags otherwise or refuses, and values nested deeper than 64', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 70; i++) deep = [deep];

@@ -36,10 +36,11 @@ import { KEYED_STAGES, keyedQuery, QUERIES, stamped, type Query, type QueryName 
  *   (most queries at 1 M events): `job + one checkpoint` takes one checkpoint 10 ms into the run (then none until the
  *   end: `minPauseMs` longer than the run) — from then on the state backend tracks what changes, for the next
  *   checkpoint, as a job does for good once it checkpoints; `job + dense checkpoints` takes one every 1 ms, i.e. each
- *   as soon as the one before completed. Per round, the tracking's cost is `one / checkpoints − 1` (the one early
- *   checkpoint included: an upper bound) and a periodic checkpoint's cost `(dense − one) / (its checkpoints − 2)` ms
- *   (both run with tracking on; the store's fixed cost in both): every 1 s ≈ `1 / (1 + tracking + per checkpoint /
- *   1000 ms)` of the job's speed. A checkpoint after 1 s holds what changed in that second, at most the whole live
+ *   as soon as the one before completed. Per round, a periodic checkpoint's cost is `(dense − one) / (its checkpoints −
+ *   2)` ms (both run with tracking on; the store's fixed cost in both), the tracking's `(one − checkpoints − a
+ *   periodic checkpoint's cost) / checkpoints` (the early checkpoint is full, so what its cost exceeds a dense one's
+ *   counts as tracking: an overestimate), and every 1 s ≈ `1 / (1 + tracking + per checkpoint / 1000 ms)` of the
+ *   job's speed. A checkpoint after 1 s holds what changed in that second, at most the whole live
  *   state; the dense ones hold less each, so where the state turns over within a second the estimate is low by the
  *   difference between a full and a dense checkpoint (the first checkpoint of each run is full);
  * - `loop` (q5, q7, q11): the hand-written loop of bench/nexmark/loops.ts over the same array;
@@ -293,16 +294,19 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
     denseCheckpoints = d.checkpoints;
     times['job + dense checkpoints']?.push(d.ms);
     ratios['job + dense checkpoints']?.push(c.ms / d.ms);
-    // (the one early checkpoint and the last one in both: `one` has two; a run too short for the early one, one)
-    const tracking = Math.max(0, one.ms / c.ms - 1);
-    trackingCost.push(tracking);
-    // (a run whose dense checkpoints were no more than the one early checkpoint — each takes a few of the pump's slices
-    // to complete — measures no periodic checkpoint: left out)
+    // A periodic checkpoint's cost: what the dense run's checkpoints beyond the other's cost, each. The tracking's: what
+    // the run with one early checkpoint costs beyond the job with none but the last, less that checkpoint itself
+    // (taken as costing as much as a dense one: the early one is full, the dense ones mostly not, so what is left of
+    // it counts as tracking — an overestimate). A dense run that took no more checkpoints than the one with one early
+    // checkpoint (each takes some of the pump's slices to complete) measures no periodic checkpoint: the early
+    // checkpoint then counts as tracking whole, and there is no estimate.
     if (d.checkpoints > one.checkpoints) {
       const perCheckpoint = Math.max(0, (d.ms - one.ms) / (d.checkpoints - one.checkpoints));
+      const tracking = Math.max(0, (one.ms - c.ms - perCheckpoint) / c.ms);
+      trackingCost.push(tracking);
       perCheckpointMs.push(perCheckpoint);
       everySecond.push(1 / (1 + tracking + perCheckpoint / 1_000));
-    }
+    } else trackingCost.push(Math.max(0, one.ms / c.ms - 1));
   }
   // Phase 3: parallel(2) threads (against the pipe's rounds of phase 1).
   if (o.threads && KEYED_STAGES[name] !== undefined) {
@@ -330,7 +334,7 @@ function report(rs: readonly QueryResult[], o: Options, command: string): string
   const lines = [
     `\`${command}\` — ${o.events.toLocaleString('en')} events at ${o.rate.toLocaleString('en')} events/s of event time, one core; node ${globalThis.process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; medians of ${o.rounds} rounds or more (the pipe, the loop and the jobs: until each phase has run 3 s, at most 15 rounds; parallel(2): ${o.rounds}), each query in its own process, in three phases (the pipe and the loop, then the jobs, then the threads; rounds interleaved within a phase); the loop's and the checkpointed job's ratios are medians of per-round ratios, parallel(2)'s is over the pipe's median time.`,
     '',
-    '"pipe": `from(events).pipe(eventTime(…, boundedOutOfOrderness(4000)), query, values())`; "job": in `runJob`; "+ ckpt": `runJob` with a LevelDB checkpoint every 1 s (× job; the run\'s last checkpoint, at the end of input, included: it holds the finished operators\' clocks, not their keyed state), "checkpoints" those of its last run; "fixed ms": what a checkpointed job costs whatever its length (the store opened, a checkpoint to restore looked for, the last checkpoint written and synced before `done`: the median of per-round differences to "job") — a run shorter than 1 s takes no periodic checkpoint, so its "+ ckpt" is that fixed cost over the run; "every 1 s (est.)": what periodic checkpoints every 1 s would cost, × job, estimated from a run with one checkpoint 10 ms in (from then on the state backend tracks changes: "tracking", its cost over "+ ckpt") and a run with a checkpoint as soon as the one before completed ("per ckpt": ms each, over the run with one; its checkpoints in brackets) — 1 / (1 + tracking + per ckpt / 1000 ms) (bench/nexmark/bench.ts); "parallel(2)": the keyed stage in two worker threads (× pipe); "× loop": tidewater\'s speed (pipe) over the hand-written loop\'s, where there is one. Published figures are per core (bench/nexmark/README.md, "Published figures"); "× Flink" is the pipe rate over the higher of Flink\'s V1 and V2 figures.',
+    '"pipe": `from(events).pipe(eventTime(…, boundedOutOfOrderness(4000)), query, values())`; "job": in `runJob`; "+ ckpt": `runJob` with a LevelDB checkpoint every 1 s (× job; the run\'s last checkpoint, at the end of input, included: it holds the finished operators\' clocks, not their keyed state), "checkpoints" those of its last run; "fixed ms": what a checkpointed job costs whatever its length (the store opened, a checkpoint to restore looked for, the last checkpoint written and synced before `done`: the median of per-round differences to "job") — a run shorter than 1 s takes no periodic checkpoint, so its "+ ckpt" is that fixed cost over the run; "every 1 s (est.)": what periodic checkpoints every 1 s would cost, × job, estimated from a run with one checkpoint 10 ms in (from then on the state backend tracks changes: "tracking", its cost over "+ ckpt" less that checkpoint\'s) and a run with a checkpoint as soon as the one before completed ("per ckpt": ms each, over the run with one; its checkpoints in brackets) — 1 / (1 + tracking + per ckpt / 1000 ms) (bench/nexmark/bench.ts); "parallel(2)": the keyed stage in two worker threads (× pipe); "× loop": tidewater\'s speed (pipe) over the hand-written loop\'s, where there is one. Published figures are per core (bench/nexmark/README.md, "Published figures"); "× Flink" is the pipe rate over the higher of Flink\'s V1 and V2 figures.',
     '',
     '| query | pipe events/s | job events/s | + ckpt (× job) | checkpoints | fixed ms | tracking | per ckpt ms | every 1 s (est.) | results | × loop | parallel(2) (× pipe) | Flink V1 / V2 per core | × Flink | RisingWave | Feldera |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -116,6 +116,10 @@ export function needsEscape(s: string): boolean {
 }
 
 const utf8 = new TextEncoder();
+/** A character a JSON string literal cannot hold as it is (not printable ASCII, or `"` or `\\`). */
+const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
+/** {@link ChunkWriter.plainString} checks and copies longer strings natively. */
+const LONG_STRING = 64;
 
 /** The ASCII codes of "0000", "0001", … "9999", four bytes each (see {@link writeInt}); 40 KB. */
 const DIGIT_QUADS = new Uint8Array(40_000);
@@ -380,13 +384,23 @@ export class ChunkWriter {
 
   /**
    * A string as its JSON literal when every character is printable ASCII other than `"` and `\\` (checked as it is
-   * copied: no escaping, one byte each); false, with nothing written, for any other string.
+   * copied: no escaping, one byte each); false, with nothing written, for any other string. A long string is checked
+   * by a regular expression and copied by the encoder (both native: about twice as fast per character as the loop,
+   * whose per-call cost is lower).
    */
   plainString(s: string): boolean {
     const n = s.length;
     this.ensure(n + 2);
     const buf = this.buf;
     let p = this.p;
+    if (n > LONG_STRING) {
+      if (NOT_PLAIN.test(s)) return false;
+      buf[p++] = 34;
+      p += utf8.encodeInto(s, buf.subarray(p)).written;
+      buf[p++] = 34;
+      this.p = p;
+      return true;
+    }
     buf[p++] = 34;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
