@@ -36,13 +36,16 @@ import { KEYED_STAGES, keyedQuery, QUERIES, stamped, type Query, type QueryName 
  *   (most queries at 1 M events): `job + one checkpoint` takes one checkpoint 10 ms into the run (then none until the
  *   end: `minPauseMs` longer than the run) — from then on the state backend tracks what changes, for the next
  *   checkpoint, as a job does for good once it checkpoints; `job + dense checkpoints` takes one every 1 ms, i.e. each
- *   as soon as the one before completed. Per round, a periodic checkpoint's cost is `(dense − one) / (its checkpoints −
- *   2)` ms (both run with tracking on; the store's fixed cost in both), the tracking's `(one − checkpoints − a
- *   periodic checkpoint's cost) / checkpoints` (the early checkpoint is full, so what its cost exceeds a dense one's
- *   counts as tracking: an overestimate), and every 1 s ≈ `1 / (1 + tracking + per checkpoint / 1000 ms)` of the
- *   job's speed. A checkpoint after 1 s holds what changed in that second, at most the whole live
- *   state; the dense ones hold less each, so where the state turns over within a second the estimate is low by the
- *   difference between a full and a dense checkpoint (the first checkpoint of each run is full);
+ *   as soon as the one before completed. Per round (times in ms, of the runs named by their cases), a periodic
+ *   checkpoint's cost is `(dense − one) / (dense's checkpoints − one's)` (both run with tracking on and the store's
+ *   fixed cost; at least 3 checkpoints more, else the round gives no estimate), the tracking's `(one − (job +
+ *   checkpoints) − that) / (job − 10)` (the early checkpoint is full, so what its cost exceeds a dense one's counts as
+ *   tracking: an overestimate), and every 1 s ≈ `1 / (1 + tracking + periodic checkpoint / 1000)` of the job's speed.
+ *   All three, and "fixed ms", only for runs in which `job + checkpoints` took no checkpoint but the last (a longer run
+ *   measures its periodic checkpoints in "+ ckpt" itself). A checkpoint after 1 s holds what changed in that
+ *   second, at most the whole live state; the dense ones hold less each, so where the state turns over within a
+ *   second the estimate is low by the difference between a full checkpoint and a dense one (the pump's 1 ms slices
+ *   while one is in flight, counted in each dense checkpoint, go the other way);
  * - `loop` (q5, q7, q11): the hand-written loop of bench/nexmark/loops.ts over the same array;
  * - `parallel(2)` (the queries that are one keyed stage over the bids, `KEYED_STAGES`): events read, stamped, filtered,
  *   keyed and projected on this thread, the stage in `parallel(2, stage, { worker })` — two worker threads; the time of
@@ -101,15 +104,15 @@ interface QueryResult {
   checkpoints: number;
   /** checkpoints of the last `job + dense checkpoints` run */
   denseCheckpoints: number;
-  /** median of per-round (job + checkpoints − job) ms: the fixed cost of a checkpointed job */
-  fixedMs: number;
+  /** median of per-round (job + checkpoints − job) ms: the fixed cost of a checkpointed job (null: runs long enough to take periodic checkpoints) */
+  fixedMs: number | null;
   /**
    * medians of per-round estimates: the tracking's cost (a fraction), a periodic checkpoint's ms, and the speed with a
-   * checkpoint every 1 s (× job); the last two NaN when no round's dense run took more checkpoints than the run with one
+   * checkpoint every 1 s (× job); null where no round gave one (see `runQuery`; null, not NaN: they go through JSON)
    */
-  trackingCost: number;
-  perCheckpointMs: number;
-  everySecond: number;
+  trackingCost: number | null;
+  perCheckpointMs: number | null;
+  everySecond: number | null;
 }
 
 function parseArgs(args: readonly string[]): Options {
@@ -133,6 +136,9 @@ function parseArgs(args: readonly string[]): Options {
 }
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const medianOrNull = (xs: readonly number[]): number | null => (xs.length > 0 ? median(xs) : null);
+/** `x` with `digits` decimals (× `scale`, then `unit`), or – for none. */
+const shown = (x: number | null, digits: number, scale = 1, unit = ''): string => (x === null ? '–' : `${(scale * x).toFixed(digits)}${unit}`);
 
 
 function runPipe(q: Query, events: readonly NexmarkEvent[]): { ms: number; results: number } {
@@ -161,6 +167,8 @@ const DENSE_INTERVAL_MS = 1;
 /** `job + one checkpoint`: one checkpoint this many ms into the run, then none but the last (a pause longer than any run). */
 const ONE_CHECKPOINT_AT_MS = 10;
 const ONE_CHECKPOINT_PAUSE_MS = 3_600_000;
+/** A round's estimate needs the dense run to have taken at least this many checkpoints more than the run with one. */
+const MIN_EXTRA_CHECKPOINTS = 3;
 
 async function runJobCase(
   q: Query,
@@ -231,7 +239,7 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
   const events = generateNexmark({ events: o.events, rate: o.rate });
   const dir = mkdtempSync(join(tmpdir(), 'tidewater-nexmark-'));
   const times: Record<string, number[]> = { pipe: [], job: [], 'job + checkpoints': [], 'job + dense checkpoints': [], loop: [], 'parallel(2)': [] };
-  const ratios: Record<string, number[]> = { job: [], 'job + checkpoints': [], 'job + dense checkpoints': [], loop: [], 'parallel(2)': [] };
+  const ratios: Record<string, number[]> = { job: [], 'job + checkpoints': [], loop: [], 'parallel(2)': [] };
   const fixedMs: number[] = [];
   const trackingCost: number[] = [];
   const perCheckpointMs: number[] = [];
@@ -286,27 +294,28 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
     checkpoints = c.checkpoints;
     times['job + checkpoints']?.push(c.ms);
     ratios['job + checkpoints']?.push(j.ms / c.ms);
-    fixedMs.push(c.ms - j.ms);
     const one = await runJobCase(q, events, dir, ONE_CHECKPOINT_AT_MS, ONE_CHECKPOINT_PAUSE_MS);
     same('job + one checkpoint', one.results);
     const d = await runJobCase(q, events, dir, DENSE_INTERVAL_MS);
     same('job + dense checkpoints', d.results);
     denseCheckpoints = d.checkpoints;
     times['job + dense checkpoints']?.push(d.ms);
-    ratios['job + dense checkpoints']?.push(c.ms / d.ms);
-    // A periodic checkpoint's cost: what the dense run's checkpoints beyond the other's cost, each. The tracking's: what
-    // the run with one early checkpoint costs beyond the job with none but the last, less that checkpoint itself
-    // (taken as costing as much as a dense one: the early one is full, the dense ones mostly not, so what is left of
-    // it counts as tracking — an overestimate). A dense run that took no more checkpoints than the one with one early
-    // checkpoint (each takes some of the pump's slices to complete) measures no periodic checkpoint: the early
-    // checkpoint then counts as tracking whole, and there is no estimate.
-    if (d.checkpoints > one.checkpoints) {
-      const perCheckpoint = Math.max(0, (d.ms - one.ms) / (d.checkpoints - one.checkpoints));
-      const tracking = Math.max(0, (one.ms - c.ms - perCheckpoint) / c.ms);
-      trackingCost.push(tracking);
-      perCheckpointMs.push(perCheckpoint);
-      everySecond.push(1 / (1 + tracking + perCheckpoint / 1_000));
-    } else trackingCost.push(Math.max(0, one.ms / c.ms - 1));
+    // Only for a run that took no checkpoint but the last with one every 1 s: a longer run measures its periodic
+    // checkpoints in "+ ckpt" itself, and its difference to the job is no fixed cost.
+    if (c.checkpoints !== 1) continue;
+    fixedMs.push(c.ms - j.ms);
+    // A periodic checkpoint's cost: what the dense run's checkpoints beyond the other run's cost, each (while one is in
+    // flight the pump yields every 1 ms: that is counted in too). The tracking's: what the run with one early
+    // checkpoint costs beyond the one with none but the last, less that checkpoint (taken as costing as much as a
+    // dense one: the early one is full, the dense ones mostly not, so what is left of it counts as tracking — an
+    // overestimate), over the time tracking was on. A round whose dense run took fewer than
+    // {@link MIN_EXTRA_CHECKPOINTS} checkpoints more (each takes some of the pump's slices to complete) gives none.
+    if (d.checkpoints - one.checkpoints < MIN_EXTRA_CHECKPOINTS || j.ms <= 2 * ONE_CHECKPOINT_AT_MS) continue;
+    const perCheckpoint = Math.max(0, (d.ms - one.ms) / (d.checkpoints - one.checkpoints));
+    const tracking = Math.max(0, (one.ms - c.ms - perCheckpoint) / (j.ms - ONE_CHECKPOINT_AT_MS));
+    trackingCost.push(tracking);
+    perCheckpointMs.push(perCheckpoint);
+    everySecond.push(1 / (1 + tracking + perCheckpoint / 1_000));
   }
   // Phase 3: parallel(2) threads (against the pipe's rounds of phase 1).
   if (o.threads && KEYED_STAGES[name] !== undefined) {
@@ -324,7 +333,7 @@ async function runQuery(name: QueryName, o: Options): Promise<QueryResult> {
   const vs: Record<string, number> = {};
   for (const [k, ts] of Object.entries(times)) if (ts.length > 0) ms[k] = median(ts);
   for (const [k, rs] of Object.entries(ratios)) if (rs.length > 0) vs[k] = median(rs);
-  return { query: name, events: o.events, ms, vsPipe: vs, results, checkpoints, denseCheckpoints, fixedMs: median(fixedMs), trackingCost: median(trackingCost), perCheckpointMs: perCheckpointMs.length > 0 ? median(perCheckpointMs) : NaN, everySecond: everySecond.length > 0 ? median(everySecond) : NaN };
+  return { query: name, events: o.events, ms, vsPipe: vs, results, checkpoints, denseCheckpoints, fixedMs: medianOrNull(fixedMs), trackingCost: medianOrNull(trackingCost), perCheckpointMs: medianOrNull(perCheckpointMs), everySecond: medianOrNull(everySecond) };
 }
 
 const rate = (events: number, ms: number | undefined): number => (ms === undefined ? NaN : (events / ms) * 1000);
@@ -345,7 +354,7 @@ function report(rs: readonly QueryResult[], o: Options, command: string): string
     const flink = Math.max(p.flinkV1, p.flinkV2);
     const loop = r.vsPipe.loop === undefined ? '–' : `${r.vsPipe.loop.toFixed(2)}×`;
     lines.push(
-      `| ${r.query} | ${k(pipeRate)} | ${k(rate(r.events, r.ms.job))} | ${(r.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)} | ${r.checkpoints} | ${r.fixedMs.toFixed(1)} | ${(100 * r.trackingCost).toFixed(1)} % | ${Number.isNaN(r.perCheckpointMs) ? '–' : r.perCheckpointMs.toFixed(1)} (${r.denseCheckpoints}) | ${Number.isNaN(r.everySecond) ? '–' : r.everySecond.toFixed(2)} | ${r.results.toLocaleString('en')} | ${loop} | ${r.ms['parallel(2)'] === undefined ? '–' : `${k(rate(r.events, r.ms['parallel(2)']))} (${(r.vsPipe['parallel(2)'] ?? NaN).toFixed(2)})`} | ${k(p.flinkV1)} / ${k(p.flinkV2)} | ${(pipeRate / flink).toFixed(1)}× | ${p.risingWave === undefined ? '–' : k(p.risingWave)} | ${p.feldera === undefined ? '–' : k(p.feldera)} |`,
+      `| ${r.query} | ${k(pipeRate)} | ${k(rate(r.events, r.ms.job))} | ${(r.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)} | ${r.checkpoints} | ${shown(r.fixedMs, 1)} | ${shown(r.trackingCost, 1, 100, ' %')} | ${shown(r.perCheckpointMs, 1)} (${r.denseCheckpoints}) | ${shown(r.everySecond, 2)} | ${r.results.toLocaleString('en')} | ${loop} | ${r.ms['parallel(2)'] === undefined ? '–' : `${k(rate(r.events, r.ms['parallel(2)']))} (${(r.vsPipe['parallel(2)'] ?? NaN).toFixed(2)})`} | ${k(p.flinkV1)} / ${k(p.flinkV2)} | ${(pipeRate / flink).toFixed(1)}× | ${p.risingWave === undefined ? '–' : k(p.risingWave)} | ${p.feldera === undefined ? '–' : k(p.feldera)} |`,
     );
   }
   return lines.join('\n');
@@ -367,7 +376,7 @@ export async function nexmarkBench(args: readonly string[]): Promise<{ report: s
     if (r.status !== 0 || line === undefined) throw new Error(`nexmark bench: query ${q} failed (exit ${r.status}, signal ${r.signal})`);
     const res = JSON.parse(line.slice(MARK.length)) as QueryResult;
     results.push(res);
-    console.error(`${q}: pipe ${k(rate(res.events, res.ms.pipe))} events/s, job ${k(rate(res.events, res.ms.job))}, + ckpt ×${(res.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)} (${res.checkpoints}; fixed ${res.fixedMs.toFixed(1)} ms), every 1 s (est.) ×${res.everySecond.toFixed(2)} (tracking ${(100 * res.trackingCost).toFixed(1)} %, ${res.perCheckpointMs.toFixed(1)} ms a checkpoint, ${res.denseCheckpoints} dense)${res.vsPipe.loop !== undefined ? `, × loop ${res.vsPipe.loop.toFixed(2)}` : ''}${res.vsPipe['parallel(2)'] !== undefined ? `, parallel(2) × ${res.vsPipe['parallel(2)'].toFixed(2)}` : ''} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    console.error(`${q}: pipe ${k(rate(res.events, res.ms.pipe))} events/s, job ${k(rate(res.events, res.ms.job))}, + ckpt ×${(res.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)} (${res.checkpoints}; fixed ${shown(res.fixedMs, 1)} ms), every 1 s (est.) ×${shown(res.everySecond, 2)} (tracking ${shown(res.trackingCost, 1, 100, ' %')}, ${shown(res.perCheckpointMs, 1)} ms a checkpoint, ${res.denseCheckpoints} dense)${res.vsPipe.loop !== undefined ? `, × loop ${res.vsPipe.loop.toFixed(2)}` : ''}${res.vsPipe['parallel(2)'] !== undefined ? `, parallel(2) × ${res.vsPipe['parallel(2)'].toFixed(2)}` : ''} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
   const command = `npm run bench -- nexmark${args.map((a) => ` ${a}`).join('')}`;
   return { report: `## Nexmark (issue 16)\n\n${report(results, o, command)}` };

@@ -390,11 +390,11 @@ export class ChunkWriter {
    */
   plainString(s: string): boolean {
     const n = s.length;
+    if (n > LONG_STRING && NOT_PLAIN.test(s)) return false;
     this.ensure(n + 2);
     const buf = this.buf;
     let p = this.p;
     if (n > LONG_STRING) {
-      if (NOT_PLAIN.test(s)) return false;
       buf[p++] = 34;
       p += utf8.encodeInto(s, buf.subarray(p)).written;
       buf[p++] = 34;

@@ -44,11 +44,12 @@ const DEFAULT_CHECKPOINT_TIMEOUT_MS = 600_000;
 const SLICE_MS = 5;
 const SLICE_VALUES = 1 << 20;
 /**
- * The pump's slice while a checkpoint is in flight. Its write is a chain of store requests (a LevelDB checkpoint: the
- * job's head and the new checkpoint's keys read, checked again, the batch, the head's copy aside in a file, the prune —
- * about a dozen one after another), and each waits for the pump to yield before its callback runs: with slices of
- * {@link SLICE_MS} a checkpoint of a busy job took that many slices to complete (Nexmark q5, 1 M events: one taken
- * 10 ms into the run completed at 100 ms, at 31 ms with slices of 1 ms).
+ * The pump's slice while a checkpoint is in flight (its barrier crossing worker threads included). Its write is a
+ * chain of store requests (a LevelDB checkpoint: the job's head and the new checkpoint's keys read, checked again, the
+ * batch, the head's copy aside in a file, the prune — about ten one after another), and each waits for the pump to
+ * yield before its callback runs: with slices of {@link SLICE_MS} a checkpoint of a busy job took that many slices to
+ * complete (Nexmark q5, 1 M events: one taken 10 ms into the run completed at 100 ms, at 31 ms with slices of 1 ms).
+ * (On the default scheduler, whose clock counts whole milliseconds, a slice ends at the clock's next millisecond.)
  */
 const CHECKPOINTING_SLICE_MS = 1;
 
