@@ -186,7 +186,9 @@ class LevelBackend implements KeyValueBackend {
       // (read together: each read waits for the event loop, which a busy job yields every few ms)
       const expected = [...expect];
       const found = await Promise.all(expected.map(([key]) => this.get(key)));
-      for (let i = 0; i < expected.length; i++) if (found[i] !== (expected[i] as [string, string | undefined])[1]) throw conflictError(this.description, (expected[i] as [string, string | undefined])[0]);
+      expected.forEach(([key, value], i) => {
+        if (found[i] !== value) throw conflictError(this.description, key);
+      });
     }
     if (ops.length > 0) await this.run('write', () => this.db.batch([...ops], { sync: this.sync }));
   }
