@@ -390,17 +390,17 @@ export class ChunkWriter {
    */
   plainString(s: string): boolean {
     const n = s.length;
-    if (n > LONG_STRING && NOT_PLAIN.test(s)) return false;
+    if (n > LONG_STRING) {
+      if (NOT_PLAIN.test(s)) return false;
+      this.ensure(n + 2);
+      this.buf[this.p++] = 34;
+      this.p += utf8.encodeInto(s, this.buf.subarray(this.p)).written;
+      this.buf[this.p++] = 34;
+      return true;
+    }
     this.ensure(n + 2);
     const buf = this.buf;
     let p = this.p;
-    if (n > LONG_STRING) {
-      buf[p++] = 34;
-      p += utf8.encodeInto(s, buf.subarray(p)).written;
-      buf[p++] = 34;
-      this.p = p;
-      return true;
-    }
     buf[p++] = 34;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
