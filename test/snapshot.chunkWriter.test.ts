@@ -67,8 +67,8 @@ describe('ChunkWriter', () => {
     }
   });
 
-  it('writes a string of printable ASCII without quotes or backslashes as its literal, and nothing for any other', () => {
-    const spoiler = fc.constantFrom('"', '\\', '\n', '\u001f', '\u007f', 'é', '😀', '\ud800');
+  it('writes a string of ASCII characters as its JSON literal (escaped as JSON.stringify does), and nothing for any other', () => {
+    const spoiler = fc.constantFrom('"', '\\', '\n', '\b', '\t', '\f', '\r', '\u0000', '\u0001', '\u000b', '\u001f', '\u007f', 'é', '\u0080', '😀', '\ud800');
     const printable = fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c));
     // short strings (copied by the writer's loop) and long ones (past 64 characters: checked and copied natively), the
     // long ones spoiled by one character or two at most, anywhere
@@ -81,13 +81,31 @@ describe('ChunkWriter', () => {
         w.ascii('p');
         w.rawValue();
         const at = w.position;
-        const ok = w.plainString(s);
-        expect(ok).toBe(/^[\x20-\x7e]*$/.test(s) && !/["\\]/.test(s));
+        const ok = w.asciiString(s);
+        expect(ok).toBe(/^[\x00-\x7f]*$/.test(s));
         if (!ok) expect(w.position).toBe(at);
         w.endRaw();
         if (ok) expect(w.finish().join('')).toBe(`[[0,"p",${JSON.stringify(s)}]]`);
       }),
     );
+  });
+
+  it('grows its buffer for escapes as it goes, and writes nothing when a character past ASCII comes after the growth', () => {
+    for (const s of ['\u0001'.repeat(20_000), `${'\\'.repeat(40_000)}x`, `${'\u0001'.repeat(20_000)}é`, `${'"'.repeat(70_000)}😀`]) {
+      const w = new ChunkWriter();
+      w.begin(0);
+      w.ascii('p');
+      w.rawValue();
+      const at = w.position;
+      const ok = w.asciiString(s);
+      expect(ok).toBe(/^[\x00-\x7f]*$/.test(s));
+      if (!ok) {
+        expect(w.position).toBe(at);
+        w.ascii('0');
+      }
+      w.endRaw();
+      expect(w.finish().join('')).toBe(`[[0,"p",${ok ? JSON.stringify(s) : '0'}]]`);
+    }
   });
 
   it('writes arrays of numbers and nulls as JSON does, and writes nothing for any other array', () => {

@@ -118,8 +118,18 @@ export function needsEscape(s: string): boolean {
 const utf8 = new TextEncoder();
 /** A character a JSON string literal cannot hold as it is (not printable ASCII, or `"` or `\\`). */
 const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
-/** {@link ChunkWriter.plainString} checks and copies longer strings natively. */
+/** {@link ChunkWriter.asciiString} checks and copies longer strings natively. */
 const LONG_STRING = 64;
+/** The letter of a character's short escape in a JSON literal (`\\n` …), by its code; 0 for `\\u00XX` (below 0x20). */
+const SHORT_ESCAPES = new Uint8Array(93);
+SHORT_ESCAPES[8] = 98; // \b
+SHORT_ESCAPES[9] = 116; // \t
+SHORT_ESCAPES[10] = 110; // \n
+SHORT_ESCAPES[12] = 102; // \f
+SHORT_ESCAPES[13] = 114; // \r
+SHORT_ESCAPES[34] = 34; // \"
+SHORT_ESCAPES[92] = 92; // \\
+const HEX_DIGITS = new Uint8Array([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
 
 /** The ASCII codes of "0000", "0001", … "9999", four bytes each (see {@link writeInt}); 40 KB. */
 const DIGIT_QUADS = new Uint8Array(40_000);
@@ -383,15 +393,15 @@ export class ChunkWriter {
   }
 
   /**
-   * A string as its JSON literal when every character is printable ASCII other than `"` and `\\` (checked as it is
-   * copied: no escaping, one byte each); false, with nothing written, for any other string. A long string is checked
-   * by a regular expression and copied by the encoder (both native: about twice as fast per character as the loop,
-   * whose per-call cost is lower).
+   * A string of ASCII characters as its JSON literal, escaped as `JSON.stringify` escapes it (`\"`, `\\`, `\n` and the
+   * other short forms, `\u001f` for the other control characters; DEL as it is); false, with nothing written, for a
+   * string with any character from U+0080 on (the caller encodes those). Checked and copied in one loop; a long
+   * string with nothing to escape is checked by a regular expression and copied by the encoder (both native: about
+   * twice as fast per character as the loop, whose per-call cost is lower).
    */
-  plainString(s: string): boolean {
+  asciiString(s: string): boolean {
     const n = s.length;
-    if (n > LONG_STRING) {
-      if (NOT_PLAIN.test(s)) return false;
+    if (n > LONG_STRING && !NOT_PLAIN.test(s)) {
       this.ensure(n + 2);
       this.buf[this.p++] = 34;
       this.p += utf8.encodeInto(s, this.buf.subarray(this.p)).written;
@@ -399,13 +409,37 @@ export class ChunkWriter {
       return true;
     }
     this.ensure(n + 2);
-    const buf = this.buf;
-    let p = this.p;
+    const start = this.p;
+    let buf = this.buf;
+    let p = start;
     buf[p++] = 34;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
-      if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return false;
-      buf[p++] = c;
+      if (c >= 0x20 && c !== 34 && c !== 92) {
+        if (c >= 0x80) {
+          this.p = start;
+          return false;
+        }
+        buf[p++] = c;
+        continue;
+      }
+      // an escape: up to six bytes for this character, room for the rest as they are
+      if (p + 6 + (n - i) > buf.length) {
+        this.p = p;
+        this.ensure(6 + (n - i));
+        buf = this.buf;
+      }
+      const short = SHORT_ESCAPES[c] as number;
+      buf[p++] = 92;
+      if (short !== 0) buf[p++] = short;
+      else {
+        // \u00XX, lower-case hex as JSON.stringify writes it
+        buf[p++] = 117;
+        buf[p++] = 48;
+        buf[p++] = 48;
+        buf[p++] = HEX_DIGITS[c >> 4] as number;
+        buf[p++] = HEX_DIGITS[c & 15] as number;
+      }
     }
     buf[p++] = 34;
     this.p = p;

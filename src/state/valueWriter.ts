@@ -57,7 +57,7 @@ export function writeCodecJson(w: ChunkWriter, v: unknown, depth: number): boole
 
 /** A string as its JSON literal (`JSON.stringify(s)`). */
 function writeString(w: ChunkWriter, s: string): void {
-  if (w.plainString(s)) return;
+  if (w.asciiString(s)) return;
   if (needsEscape(s)) {
     // (JSON.stringify escapes lone surrogates, so the text is well-formed)
     w.text(JSON.stringify(s));
