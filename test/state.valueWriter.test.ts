@@ -118,6 +118,22 @@ describe('writeCodecJson', () => {
     );
   });
 
+  it('property: any number as an object\'s property is written as the codec writes it', () => {
+    const number = fc.oneof(
+      fc.integer(),
+      fc.maxSafeInteger(),
+      fc.double(),
+      fc.constantFrom(0, -0, 1, 9_999, 10_000, 99_999_999, 100_000_000, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 1e21, 5e-324, NaN, Infinity, -Infinity),
+    );
+    fc.assert(
+      fc.property(fc.array(number, { minLength: 1, maxLength: 6 }), (xs) => {
+        const o = Object.fromEntries(xs.map((x, i) => [`k${i}`, x]));
+        expect(written(o)).toBe(encodeValue(o));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('property: any string, as a value and as a key, is written as the codec writes it', () => {
     const unit = fc.oneof(
       fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u007f', '\u2028', 'é', '€', '😀', '\ud800', '\udfff'),
@@ -127,7 +143,11 @@ describe('writeCodecJson', () => {
     fc.assert(
       fc.property(fc.string({ unit, maxLength: 40 }), (s) => {
         expect(written(s)).toBe(encodeValue(s));
-        if (!s.startsWith('$')) expect(written({ [s]: s })).toBe(encodeValue({ [s]: s }));
+        if (!s.startsWith('$')) {
+          expect(written({ [s]: s })).toBe(encodeValue({ [s]: s }));
+          // a key after the first (after a comma), written by the fast path or escaped
+          expect(written({ a: 1, [s]: s, z: s })).toBe(encodeValue({ a: 1, [s]: s, z: s }));
+        }
       }),
       { numRuns: 1000 },
     );

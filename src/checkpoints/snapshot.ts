@@ -339,6 +339,12 @@ export class ChunkWriter {
     this.p = p;
   }
 
+  /** A positive safe integer (ids, prices, times: what records mostly hold) as JSON writes it. */
+  positiveInteger(x: number): void {
+    this.ensure(16);
+    this.p = writeInt(this.buf, this.p, x);
+  }
+
   /** A finite number as JSON writes it. */
   num(x: number): void {
     if (Number.isSafeInteger(x) && !(x === 0 && 1 / x < 0)) {
@@ -442,6 +448,28 @@ export class ChunkWriter {
       }
     }
     buf[p++] = 34;
+    this.p = p;
+    return true;
+  }
+
+  /**
+   * An object's key as `"key":` (after a comma when it is not the first), when every character of the key is printable
+   * ASCII other than `"` and `\\`: true; false, with nothing written, for any other key (the caller writes it escaped).
+   */
+  key(k: string, comma: boolean): boolean {
+    const n = k.length;
+    this.ensure(n + 4);
+    const buf = this.buf;
+    let p = this.p;
+    if (comma) buf[p++] = 44;
+    buf[p++] = 34;
+    for (let i = 0; i < n; i++) {
+      const c = k.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 34 || c === 92) return false;
+      buf[p++] = c;
+    }
+    buf[p++] = 34;
+    buf[p++] = 58;
     this.p = p;
     return true;
   }

@@ -152,11 +152,20 @@ function writePlainObject(w: ChunkWriter, o: Record<string, unknown>, depth: num
   for (let i = 0; i < names.length; i++) {
     const k = names[i] as string;
     const d = Object.getOwnPropertyDescriptor(o, k) as PropertyDescriptor;
-    if (d.get !== undefined || d.set !== undefined || d.enumerable !== true || k.charCodeAt(0) === 36 /* $ */) return false;
-    if (i > 0) w.byte(COMMA);
-    writeString(w, k);
-    w.byte(COLON);
-    if (!writeItem(w, d.value, depth)) return false;
+    // (an accessor's descriptor has no `writable`: one own property read, where `get` and `set` are two lookups that
+    // miss on a data descriptor)
+    if (d.writable === undefined || d.enumerable !== true || k.charCodeAt(0) === 36 /* $ */) return false;
+    if (!w.key(k, i > 0)) {
+      if (i > 0) w.byte(COMMA);
+      writeString(w, k);
+      w.byte(COLON);
+    }
+    // strings and numbers, what records mostly hold, without the calls through writeItem
+    const x = d.value;
+    if (typeof x === 'string') {
+      if (!w.asciiString(x)) writeString(w, x);
+    } else if (typeof x === 'number' && x > 0 && Number.isSafeInteger(x)) w.positiveInteger(x);
+    else if (!writeItem(w, x, depth)) return false;
   }
   w.byte(125);
   return Object.getOwnPropertySymbols(o).length === 0;
