@@ -5,10 +5,11 @@ import { valueState, type StateDescriptor } from '../src/state/descriptors.js';
 import { keyIdOf } from '../src/keys/keyId.js';
 import type { Key } from '../src/index.js';
 import { measure, table, type Result } from './harness.js';
+import { CHUNK_CHARS } from '../src/checkpoints/snapshot.js';
 
 /**
  * `npm run bench -- snapshots`: a keyed operator's full snapshot (what a checkpoint writes: every entry packed into
- * ~64 KB JSON chunks, `src/state/snapshotWriter.ts`) and its restore, over state of the shapes the Nexmark queries
+ * ~256 KB JSON chunks, `src/state/snapshotWriter.ts`) and its restore, over state of the shapes the Nexmark queries
  * keep, against a hand-written loop doing the least that holds the same information: `JSON.stringify([keyGroup, key,
  * value])` per entry, joined into chunks of the same size (and for the restore `JSON.parse` of those chunks, each value
  * put in a `Map` by its key).
@@ -44,7 +45,7 @@ export function snapshotsBench(): { report: string; results: Result[][] } {
     }
     const snapshot = backend.snapshot(true);
     const bytes = snapshot.chunks.reduce((n, c) => n + c.length, 0);
-    // the hand-written loop: one JSON text per entry (a Set as its items), joined into chunks of ≈ 64 KB
+    // the hand-written loop: one JSON text per entry (a Set as its items), joined into chunks of the same size
     const plain = (v: unknown): unknown => (v instanceof Set ? [...v] : v);
     const loopChunks = (): string[] => {
       const chunks: string[] = [];
@@ -55,7 +56,7 @@ export function snapshotsBench(): { report: string; results: Result[][] } {
         const row = JSON.stringify([0, key, v]);
         rows.push(row);
         size += row.length;
-        if (size >= 64 * 1024) {
+        if (size >= CHUNK_CHARS) {
           chunks.push(`[${rows.join(',')}]`);
           rows = [];
           size = 0;

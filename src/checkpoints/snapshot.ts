@@ -97,8 +97,17 @@ export function mergeSnapshots(snapshots: readonly OperatorSnapshot[]): Operator
   };
 }
 
-/** Bytes (UTF-8) of snapshot JSON per chunk (a chunk closes once it reaches this size). @internal */
-export const CHUNK_CHARS = 64 * 1024;
+/**
+ * Bytes (UTF-8) of snapshot JSON per chunk (a chunk closes once it reaches this size). 256 KB: a chunk's string is
+ * then past V8's largest regular object, so it is made in the large-object space and never copied by a young-generation
+ * collection while its checkpoint is written (with 64 KB chunks, young-generation collections took about a quarter
+ * of the time of a snapshot of whole records, copying the chunks; with these, under a tenth; docs/ARCHITECTURE.md,
+ * the checkpoint's path). Stores take values this large (the NATS store splits a batch into messages below the server's
+ * `max_payload`). @internal
+ */
+export const CHUNK_CHARS = 256 * 1024;
+/** Bytes a {@link ChunkWriter}'s buffer starts with (it grows as rows need: a small snapshot takes a small buffer). */
+const FIRST_BUFFER = 16 * 1024;
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
@@ -221,7 +230,7 @@ export function encode(text: string): Uint8Array {
 export class ChunkWriter {
   readonly chunks: string[] = [];
   count = 0;
-  private buf = new Uint8Array(CHUNK_CHARS + 4096);
+  private buf = new Uint8Array(FIRST_BUFFER);
   /** bytes of the open chunk */
   private p = 0;
   /** bytes of the chunks closed so far */
@@ -249,7 +258,8 @@ export class ChunkWriter {
   /** Room for `n` more bytes. */
   private ensure(n: number): void {
     if (this.p + n <= this.buf.length) return;
-    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.p + n + 4096));
+    // doubling up to a chunk's size and a row's slack; past that (a row larger than a chunk) as the row needs
+    const bigger = new Uint8Array(Math.max(Math.min(this.buf.length * 2, CHUNK_CHARS + 4096), this.p + n + 4096));
     bigger.set(this.buf.subarray(0, this.p));
     this.buf = bigger;
   }

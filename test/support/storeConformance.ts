@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CorruptCheckpointError, StoreError, type BatchOp, type CheckpointWrite, type OperatorSnapshot, type SnapshotEntry, type StateStore } from '../../src/index.js';
+import { CHUNK_CHARS } from '../../src/checkpoints/snapshot.js';
 
 export type OpenStore = () => StateStore | Promise<StateStore>;
 
@@ -179,15 +180,15 @@ export function storeConformance(name: string, open: OpenStore, options: { prope
         ]);
       });
 
-      it('packs large snapshots into ~64 K-character chunks and restores them exactly', async () => {
+      it('packs large snapshots into ~256 K-character chunks and restores them exactly', async () => {
         const store = await fresh();
-        const entries: [string, string | undefined][] = Array.from({ length: 5000 }, (_, i) => [`["s","count","","\\"user-${i}\\""]`, `[${i}]`]);
+        const entries: [string, string | undefined][] = Array.from({ length: 20_000 }, (_, i) => [`["s","count","","\\"user-${i}\\""]`, `[${i}]`]);
         const meta = await store.writeCheckpoint(cp('big', 1, [snap('counts', true, entries, '7')]));
         const chunks = await store.kv.range(`cp/big/c/`, `cp/big/c0`);
         expect(chunks.map(([k]) => k)).toStrictEqual([0, 1, 2, 3, 4].map((i) => chunkKey('big', 1, 0, i)));
-        // each closes at the first row that takes it to 64 K characters (a row here is < 60 characters)
-        expect(chunks.map(([, v]) => (v.length >= 64 * 1024 && v.length < 64 * 1024 + 60 ? 'full' : v.length))).toStrictEqual(['full', 'full', 'full', 'full', 40_505]);
-        expect(meta.entries).toBe(5000);
+        // each closes at the first row that takes it to CHUNK_CHARS (256 K) characters (a row here is < 70 characters)
+        expect(chunks.map(([, v]) => (v.length >= CHUNK_CHARS && v.length < CHUNK_CHARS + 70 ? 'full' : v.length))).toStrictEqual(['full', 'full', 'full', 'full', 189_064]);
+        expect(meta.entries).toBe(20_000);
         const loaded = await store.loadCheckpoint('big', 'latest');
         expect(loaded?.operators).toStrictEqual([snap('counts', true, entries, '7')]);
       });
