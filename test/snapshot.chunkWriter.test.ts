@@ -67,6 +67,26 @@ describe('ChunkWriter', () => {
     }
   });
 
+  /**
+   * Writes `s` as a raw row's value with `asciiString`: its JSON literal when it is all ASCII; otherwise nothing (the
+   * position where it was), and the row then ends with a 0.
+   */
+  function asciiLiteral(s: string): void {
+    const w = new ChunkWriter();
+    w.begin(0);
+    w.ascii('p');
+    w.rawValue();
+    const at = w.position;
+    const ok = w.asciiString(s);
+    expect(ok).toBe(/^[\x00-\x7f]*$/.test(s));
+    if (!ok) {
+      expect(w.position).toBe(at);
+      w.ascii('0');
+    }
+    w.endRaw();
+    expect(w.finish().join('')).toBe(`[[0,"p",${ok ? JSON.stringify(s) : '0'}]]`);
+  }
+
   it('writes a string of ASCII characters as its JSON literal (escaped as JSON.stringify does), and nothing for any other', () => {
     const spoiler = fc.constantFrom('"', '\\', '\n', '\b', '\t', '\f', '\r', '\u0000', '\u0001', '\u000b', '\u001f', '\u007f', 'é', '\u0080', '😀', '\ud800');
     const printable = fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c));
@@ -75,37 +95,12 @@ describe('ChunkWriter', () => {
     const short = fc.string({ unit: fc.oneof(spoiler, printable) });
     const long = fc.string({ unit: fc.oneof({ arbitrary: spoiler, weight: 1 }, { arbitrary: printable, weight: 150 }), minLength: 60, maxLength: 200 });
     fc.assert(
-      fc.property(fc.oneof(short, long), (s) => {
-        const w = new ChunkWriter();
-        w.begin(0);
-        w.ascii('p');
-        w.rawValue();
-        const at = w.position;
-        const ok = w.asciiString(s);
-        expect(ok).toBe(/^[\x00-\x7f]*$/.test(s));
-        if (!ok) expect(w.position).toBe(at);
-        w.endRaw();
-        if (ok) expect(w.finish().join('')).toBe(`[[0,"p",${JSON.stringify(s)}]]`);
-      }),
+      fc.property(fc.oneof(short, long), (s) => asciiLiteral(s)),
     );
   });
 
   it('grows its buffer for escapes as it goes, and writes nothing when a character past ASCII comes after the growth', () => {
-    for (const s of ['\u0001'.repeat(20_000), `${'\\'.repeat(40_000)}x`, `${'\u0001'.repeat(20_000)}é`, `${'"'.repeat(70_000)}😀`]) {
-      const w = new ChunkWriter();
-      w.begin(0);
-      w.ascii('p');
-      w.rawValue();
-      const at = w.position;
-      const ok = w.asciiString(s);
-      expect(ok).toBe(/^[\x00-\x7f]*$/.test(s));
-      if (!ok) {
-        expect(w.position).toBe(at);
-        w.ascii('0');
-      }
-      w.endRaw();
-      expect(w.finish().join('')).toBe(`[[0,"p",${ok ? JSON.stringify(s) : '0'}]]`);
-    }
+    for (const s of ['\u0001'.repeat(20_000), `${'\\'.repeat(40_000)}x`, `${'\u0001'.repeat(20_000)}é`, `${'"'.repeat(70_000)}😀`]) asciiLiteral(s);
   });
 
   it('writes arrays of numbers and nulls as JSON does, and writes nothing for any other array', () => {
