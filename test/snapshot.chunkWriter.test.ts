@@ -2,7 +2,7 @@
 // the JSON rows they stand for; numbers as JSON writes them; chunks closed at CHUNK_CHARS bytes.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CHUNK_CHARS, ChunkWriter, escapeJson, rowSizeClass, takeLargestRows } from '../src/checkpoints/snapshot.js';
+import { CHUNK_CHARS, ChunkWriter, escapeJson, grownLength, rowSizeClass, takeLargestRows } from '../src/checkpoints/snapshot.js';
 
 const utf8Length = (s: string): number => new TextEncoder().encode(s).length;
 
@@ -68,23 +68,25 @@ describe('ChunkWriter', () => {
   });
 
   /**
-   * Writes `s` as a raw row's value with `asciiString`: its JSON literal when it is all ASCII; otherwise nothing (the
-   * position where it was), and the row then ends with a 0.
+   * Writes `s` as a raw row's value with `asciiString`, after a path of `pad` + 1 characters: its JSON literal when it
+   * is all ASCII (and not long with characters to escape); otherwise nothing (the position where it was), and the row
+   * then ends with a 0.
    */
-  function asciiLiteral(s: string): void {
+  function asciiLiteral(s: string, pad = 0): void {
     const w = new ChunkWriter();
     w.begin(0);
-    w.ascii('p');
+    w.ascii('p'.padEnd(pad + 1, 'x'));
     w.rawValue();
     const at = w.position;
     const ok = w.asciiString(s);
-    expect(ok).toBe(/^[\x00-\x7f]*$/.test(s));
+    // (a string over 1 024 characters with one to escape goes to JSON.stringify)
+    expect(ok).toBe(/^[\x00-\x7f]*$/.test(s) && !(s.length > 1024 && /[^\x20\x21\x23-\x5b\x5d-\x7e]/.test(s)));
     if (!ok) {
       expect(w.position).toBe(at);
       w.ascii('0');
     }
     w.endRaw();
-    expect(w.finish().join('')).toBe(`[[0,"p",${ok ? JSON.stringify(s) : '0'}]]`);
+    expect(w.finish().join('')).toBe(`[[0,"${'p'.padEnd(pad + 1, 'x')}",${ok ? JSON.stringify(s) : '0'}]]`);
   }
 
   it('writes a string of ASCII characters as its JSON literal (escaped as JSON.stringify does), and nothing for any other', () => {
@@ -100,7 +102,23 @@ describe('ChunkWriter', () => {
   });
 
   it('grows its buffer for escapes as it goes, and writes nothing when a character past ASCII comes after the growth', () => {
-    for (const s of ['\u0001'.repeat(20_000), `${'\\'.repeat(40_000)}x`, `${'\u0001'.repeat(20_000)}é`, `${'"'.repeat(70_000)}😀`]) asciiLiteral(s);
+    // (the writer's buffer starts at 16 KB: strings of up to 1 024 characters, after pads that put them across its end)
+    for (const s of ['\u0001'.repeat(1024), `${'\\'.repeat(1023)}x`, `${'\u0001'.repeat(1000)}é`, `${'"'.repeat(1000)}😀`, '\u0001'.repeat(20_000)]) {
+      for (const pad of [0, 10_000, 14_000, 15_000, 16_000, 16_300]) asciiLiteral(s, pad);
+    }
+    // every place against the end of the buffer for an escape and for the closing quote
+    for (let pad = 16_280; pad < 16_400; pad++) for (const s of ['\u0001'.repeat(30), 'a"b'.repeat(10), `${'x'.repeat(20)}\n`, `${'x'.repeat(20)}\u0001`]) asciiLiteral(s, pad);
+  });
+
+  it('grows its buffer by doubling: to a chunk and its slack at once, and on past it for a row larger than a chunk', () => {
+    const lengths = [16_384];
+    while ((lengths.at(-1) as number) < 64 * CHUNK_CHARS) lengths.push(grownLength(lengths.at(-1) as number, (lengths.at(-1) as number) + 1));
+    // 16, 32, 64, 128 KB, then a chunk and 4 KB of slack, then doubling: a row of 16 MB costs 10 copies, not thousands
+    expect(lengths.slice(0, 6)).toStrictEqual([16_384, 32_768, 65_536, 131_072, CHUNK_CHARS + 4096, 2 * (CHUNK_CHARS + 4096)]);
+    expect(lengths.length).toBe(11);
+    // never less than what must fit, and a row's slack
+    expect(grownLength(16_384, 1_000_000)).toBe(1_004_096);
+    expect(grownLength(CHUNK_CHARS + 4096, CHUNK_CHARS + 4097)).toBe(2 * (CHUNK_CHARS + 4096));
   });
 
   it('writes arrays of numbers and nulls as JSON does, and writes nothing for any other array', () => {

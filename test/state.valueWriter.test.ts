@@ -8,16 +8,16 @@ import { encodeValue } from '../src/state/codec.js';
 import { writeCodecJson } from '../src/state/valueWriter.js';
 import { nullProto, Stamp, stateValue } from './support/stateValues.js';
 
-/** What the direct path writes for `v` (a raw row's value), or false when it declines. */
-function written(v: unknown): string | false {
+/** What the direct path writes for `v` (a raw row's value, after a path of `pad` + 1 characters), or false when it declines. */
+function written(v: unknown, pad = 0): string | false {
   const w = new ChunkWriter();
   w.begin(0);
-  w.ascii('p');
+  w.ascii('p'.padEnd(pad + 1, 'x'));
   w.rawValue();
   const ok = writeCodecJson(w, v, 0);
   w.endRaw();
   const chunk = w.finish().join('');
-  const prefix = '[[0,"p",';
+  const prefix = `[[0,"${'p'.padEnd(pad + 1, 'x')}",`;
   expect(chunk.startsWith(prefix) && chunk.endsWith(']]')).toBe(true);
   return ok ? chunk.slice(prefix.length, -2) : false;
 }
@@ -54,6 +54,18 @@ describe('writeCodecJson', () => {
     const cases: unknown[] = [long, long.slice(0, 64), long.slice(0, 65), { extra: long, n: 1 }];
     for (const c of spoilers) for (const at of [0, 40, 64, long.length]) cases.push(long.slice(0, at) + c + long.slice(at));
     for (const v of cases) expect(written(v)).toBe(encodeValue(v));
+  });
+
+  it('writes exactly wherever a piece lands against the end of its buffer, and rows many times a chunk', () => {
+    // the writer's buffer starts at 16 KB: pads that put each key, string and integer across its end
+    const record = { a: 'plain', key: 123_456_789_012_345, 'q"k': 1, esc: 'tab\there "quoted" \\', long: `${'x'.repeat(70)}\n`, n: 9_007_199_254_740_991, u: 'é' };
+    const pieces = [record, { n: 9_007_199_254_740_991 }, { key: 'plain' }, { k: 'esc"aped' }, { first: 1, 'q"k': 1 }, { a: 1, second: 2 }];
+    for (let pad = 16_300; pad < 16_400; pad++) for (const v of pieces) expect(written(v, pad)).toBe(encodeValue(v));
+    // values of several MB written piece by piece
+    const many = Array.from({ length: 1_000_000 }, (_, i) => i * 1_000_003);
+    expect(written(many)).toBe(encodeValue(many));
+    const records = Array.from({ length: 20_000 }, (_, i) => ({ ...record, key: i }));
+    expect(written(records)).toBe(encodeValue(records));
   });
 
   it('declines what the codec tags otherwise or refuses, and values nested deeper than 64', () => {

@@ -108,6 +108,8 @@ export function mergeSnapshots(snapshots: readonly OperatorSnapshot[]): Operator
 export const CHUNK_CHARS = 256 * 1024;
 /** Bytes a {@link ChunkWriter}'s buffer starts with (it grows as rows need: a small snapshot takes a small buffer). */
 const FIRST_BUFFER = 16 * 1024;
+/** A buffer that holds a full chunk and the row that takes it past {@link CHUNK_CHARS} (unless that row is larger). */
+const CHUNK_BUFFER = CHUNK_CHARS + 4096;
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
@@ -127,8 +129,14 @@ export function needsEscape(s: string): boolean {
 const utf8 = new TextEncoder();
 /** A character a JSON string literal cannot hold as it is (not printable ASCII, or `"` or `\\`). */
 const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
-/** {@link ChunkWriter.asciiString} checks and copies longer strings natively. */
+/** {@link ChunkWriter.asciiString} checks and copies longer strings with nothing to escape natively. */
 const LONG_STRING = 64;
+/**
+ * {@link ChunkWriter.asciiString} leaves longer strings with characters to escape to `JSON.stringify` (the loop took
+ * 1.0× its time, with the encoding, at 200 characters, 1.3× from 2 000 on: `.scratch`, a string with an escape every
+ * eight characters).
+ */
+const LONG_ESCAPED = 1024;
 /** The letter of a character's short escape in a JSON literal (`\\n` …), by its code; 0 for `\\u00XX` (below 0x20). */
 const SHORT_ESCAPES = new Uint8Array(93);
 SHORT_ESCAPES[8] = 98; // \b
@@ -210,6 +218,22 @@ export function encode(text: string): Uint8Array {
 }
 
 /**
+ * The length a {@link ChunkWriter}'s buffer of `length` bytes grows to when `needed` bytes must fit: double (so a row
+ * larger than a chunk, written piece by piece, copies its bytes a constant number of times on average), straight to a
+ * chunk's buffer where doubling would come just short of it, and at least `needed` and a row's slack.
+ *
+ * @example
+ * ```ts
+ * grownLength(16_384, 16_385); // 32_768
+ * ```
+ * @internal
+ */
+export function grownLength(length: number, needed: number): number {
+  const doubled = length < CHUNK_BUFFER && 2 * length >= CHUNK_CHARS ? CHUNK_BUFFER : 2 * length;
+  return Math.max(doubled, needed + 4096);
+}
+
+/**
  * Packs snapshot rows into chunk texts as they are produced: each chunk is the JSON array `[[keyGroup, path,
  * value?], …]` a store writes (a row without value is a deletion; a value is a string, or — keyed state, written
  * with {@link rawValue} — the JSON array the string would hold, without a second escaping), closed once its UTF-8 text reaches
@@ -258,8 +282,7 @@ export class ChunkWriter {
   /** Room for `n` more bytes. */
   private ensure(n: number): void {
     if (this.p + n <= this.buf.length) return;
-    // doubling up to a chunk's size and a row's slack; past that (a row larger than a chunk) as the row needs
-    const bigger = new Uint8Array(Math.max(Math.min(this.buf.length * 2, CHUNK_CHARS + 4096), this.p + n + 4096));
+    const bigger = new Uint8Array(grownLength(this.buf.length, this.p + n));
     bigger.set(this.buf.subarray(0, this.p));
     this.buf = bigger;
   }
@@ -411,18 +434,23 @@ export class ChunkWriter {
   /**
    * A string of ASCII characters as its JSON literal, escaped as `JSON.stringify` escapes it (`\"`, `\\`, `\n` and the
    * other short forms, `\u001f` for the other control characters; DEL as it is); false, with nothing written, for a
-   * string with any character from U+0080 on (the caller encodes those). Checked and copied in one loop; a long
-   * string with nothing to escape is checked by a regular expression and copied by the encoder (both native: about
-   * twice as fast per character as the loop, whose per-call cost is lower).
+   * string with any character from U+0080 on, and for one of more than {@link LONG_ESCAPED} characters with any to
+   * escape (the caller writes those with `JSON.stringify`, faster per character than this loop). Checked and copied in
+   * one loop; a long string with nothing to escape is checked by a regular expression and copied by the encoder (both
+   * native: about twice as fast per character as the loop, whose per-call cost is lower).
    */
   asciiString(s: string): boolean {
     const n = s.length;
-    if (n > LONG_STRING && !NOT_PLAIN.test(s)) {
-      this.ensure(n + 2);
-      this.buf[this.p++] = 34;
-      this.p += utf8.encodeInto(s, this.buf.subarray(this.p)).written;
-      this.buf[this.p++] = 34;
-      return true;
+    if (n > LONG_STRING) {
+      if (NOT_PLAIN.test(s)) {
+        if (n > LONG_ESCAPED) return false;
+      } else {
+        this.ensure(n + 2);
+        this.buf[this.p++] = 34;
+        this.p += utf8.encodeInto(s, this.buf.subarray(this.p)).written;
+        this.buf[this.p++] = 34;
+        return true;
+      }
     }
     this.ensure(n + 2);
     const start = this.p;

@@ -57,7 +57,14 @@ export function writeCodecJson(w: ChunkWriter, v: unknown, depth: number): boole
 
 /** A string as its JSON literal (`JSON.stringify(s)`). */
 function writeString(w: ChunkWriter, s: string): void {
-  if (w.asciiString(s)) return;
+  if (!w.asciiString(s)) writeDeclinedString(w, s);
+}
+
+/**
+ * A string {@link ChunkWriter.asciiString} declined (it has a character from U+0080 on, or it is long and has characters
+ * to escape) as its JSON literal.
+ */
+function writeDeclinedString(w: ChunkWriter, s: string): void {
   if (needsEscape(s)) {
     // (JSON.stringify escapes lone surrogates, so the text is well-formed)
     w.text(JSON.stringify(s));
@@ -163,7 +170,7 @@ function writePlainObject(w: ChunkWriter, o: Record<string, unknown>, depth: num
     // strings and numbers, what records mostly hold, without the calls through writeItem
     const x = d.value;
     if (typeof x === 'string') {
-      if (!w.asciiString(x)) writeString(w, x);
+      if (!w.asciiString(x)) writeDeclinedString(w, x);
     } else if (typeof x === 'number' && x > 0 && Number.isSafeInteger(x)) w.positiveInteger(x);
     else if (!writeItem(w, x, depth)) return false;
   }

@@ -7,7 +7,7 @@
  *
  * | key | value |
  * | --- | --- |
- * | `cp/<job>/c/<id>/<op:4>/<chunk:6>` | a chunk of operator `op`'s snapshot entries: JSON `[[keyGroup, path, value?], …]` (~256 K characters; no value = deletion) |
+ * | `cp/<job>/c/<id>/<op:4>/<chunk:6>` | a chunk of operator `op`'s snapshot entries: JSON `[[keyGroup, path, value?], …]` (~256 KB of UTF-8; no value = deletion) |
  * | `cp/<job>/m/<id>` | the manifest: JSON (id, parent, timestamp, savepoint, operators with their chunk checksums, sources, sink, bytes) |
  * | `cp/<job>/d/<id>` | the completion marker: the manifest's checksum |
  * | `cp/<job>/h` | the job's head: the ids of its complete checkpoints (savepoints included) as of the last checkpoint write or prune, checksummed; also put aside where the backend can (`putAside`) |
