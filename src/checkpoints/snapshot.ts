@@ -101,8 +101,8 @@ export function mergeSnapshots(snapshots: readonly OperatorSnapshot[]): Operator
  * Bytes (UTF-8) of snapshot JSON per chunk (a chunk closes once it reaches this size). 256 KB: a chunk's string is
  * then past V8's largest regular object, so it is made in the large-object space and never copied by a young-generation
  * collection while its checkpoint is written (with 64 KB chunks, young-generation collections took about a quarter
- * of the time of a snapshot of whole records, copying the chunks; with these, under a tenth; docs/ARCHITECTURE.md,
- * the checkpoint's path). Stores take values this large (the NATS store splits a batch into messages below the server's
+ * of the time of a snapshot of whole records, copying the chunks; with these, under a tenth: BENCHMARKS.md,
+ * session 49). Stores take values this large (the NATS store splits a batch into messages below the server's
  * `max_payload`). @internal
  */
 export const CHUNK_CHARS = 256 * 1024;
@@ -133,8 +133,8 @@ const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/;
 const LONG_STRING = 64;
 /**
  * {@link ChunkWriter.asciiString} leaves longer strings with characters to escape to `JSON.stringify` (the loop took
- * 1.0× its time, with the encoding, at 200 characters, 1.3× from 2 000 on: `.scratch`, a string with an escape every
- * eight characters).
+ * 1.0× its time, with the encoding, at 200 characters, 1.3× from 2 000 on, for a string with an escape every eight
+ * characters: BENCHMARKS.md, session 49).
  */
 const LONG_ESCAPED = 1024;
 /** The letter of a character's short escape in a JSON literal (`\\n` …), by its code; 0 for `\\u00XX` (below 0x20). */
