@@ -62,10 +62,26 @@ export const TIMERS_PATCH = 6;
  * @internal
  */
 export const BLOCKS_PATCH = 7;
+/**
+ * The first item of a sets row's payload (`[8, value]`): the new value of a value-like state (no TTL), written as a
+ * whole value is, except that a `Set` of the value before the row that has only grown since is written as
+ * `{"$s+": [k, items]}`: the value before the row's `k`-th Set (counting every Set of that value in the order the
+ * codec writes them: a Set before its items, an object's properties and an array's items in order), with `items`
+ * appended. A distinct count's Set grows by what arrived since the last checkpoint, and only that is written.
+ *
+ * @example
+ * ```ts
+ * const row = [SETS_PATCH, { n: 7, ids: { '$s+': [0, [41, 42]] } }]; // ids: the first Set before, plus 41 and 42
+ * ```
+ * @internal
+ */
+export const SETS_PATCH = 8;
+/** The tag of a Set in a sets row that is the value before the row's Set, appended to (see {@link SETS_PATCH}). @internal */
+export const SET_APPEND_TAG = '$s+';
 
 /** Whether `flag` (a payload's first item) is that of an append or patch row. */
 function changesEntry(flag: unknown): boolean {
-  return flag === APPEND || flag === APPEND_TTL || flag === MAP_PATCH || flag === MAP_PATCH_TTL || flag === TIMERS_PATCH || flag === BLOCKS_PATCH;
+  return flag === APPEND || flag === APPEND_TTL || flag === MAP_PATCH || flag === MAP_PATCH_TTL || flag === TIMERS_PATCH || flag === BLOCKS_PATCH || flag === SETS_PATCH;
 }
 
 /**
@@ -98,6 +114,29 @@ function payloadOf(e: SnapshotEntry): unknown[] {
   const parsed: unknown = JSON.parse(e.value as string);
   if (!Array.isArray(parsed)) throw new Error(`mergeSnapshots: the entry ${e.path} holds ${describeValue(e.value)}, not a state payload`);
   return parsed;
+}
+
+/**
+ * Collects the items of every Set in a value's JSON (the codec's `{"$s": items}`), in the order the codec writes them:
+ * a Set before its items, an object's properties and an array's items in order (see {@link SETS_PATCH}).
+ */
+function setsOf(x: unknown, out: unknown[][]): void {
+  if (Array.isArray(x)) {
+    for (const y of x) setsOf(y, out);
+    return;
+  }
+  if (x === null || typeof x !== 'object') return;
+  const o = x as Record<string, unknown>;
+  const keys = Object.keys(o);
+  const items = o.$s;
+  if (keys.length === 1 && keys[0] === '$s' && Array.isArray(items)) out.push(items);
+  for (const key of keys) setsOf(o[key], out);
+}
+
+/** Sets an own property of a plain object, also for the key `__proto__` (which assignment takes for the prototype). */
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
 }
 
 /** The key id of a map entry's key in its JSON form (`[key, value, time?]` or a delete `[key]`). */
@@ -148,6 +187,10 @@ export class DeltaFold {
   /** Applies row `e` (its payload `change`) to the entry of its path in `table`. */
   apply(table: Map<string, SnapshotEntry>, e: SnapshotEntry, change: readonly unknown[]): void {
     const [flag, items, third] = change;
+    if (flag === SETS_PATCH) {
+      this.appendSets(table, e, items);
+      return;
+    }
     const timers = flag === TIMERS_PATCH;
     const list = flag === APPEND || flag === APPEND_TTL;
     const blocks = flag === BLOCKS_PATCH;
@@ -220,6 +263,41 @@ export class DeltaFold {
     }
     before.length = 0;
     for (const x of next) before.push(x);
+  }
+
+  /**
+   * A sets row (see {@link SETS_PATCH}): the entry becomes the row's value, each `{"$s+": [k, items]}` in it the entry's
+   * `k`-th Set before the row with `items` appended. O(the value's size).
+   */
+  private appendSets(table: Map<string, SnapshotEntry>, e: SnapshotEntry, value: unknown): void {
+    const base = table.get(e.path);
+    if (base === undefined) {
+      throw new Error(`mergeSnapshots: operator ${this.operator}: the sets row of ${e.path} has no value before it in the chain (a checkpoint of the chain is missing)`);
+    }
+    const before = payloadOf(base);
+    if (before[0] !== 0 || before.length !== 2) {
+      throw new Error(`mergeSnapshots: operator ${this.operator}: the sets row of ${e.path} follows an entry that is not a value without TTL`);
+    }
+    const sets: unknown[][] = [];
+    setsOf(before[1], sets);
+    const resolve = (x: unknown): unknown => {
+      if (Array.isArray(x)) return x.map(resolve);
+      if (x === null || typeof x !== 'object') return x;
+      const o = x as Record<string, unknown>;
+      const keys = Object.keys(o);
+      if (keys.length === 1 && keys[0] === SET_APPEND_TAG) {
+        const [k, items] = (Array.isArray(o[SET_APPEND_TAG]) ? o[SET_APPEND_TAG] : []) as unknown[];
+        const set = typeof k === 'number' ? sets[k] : undefined;
+        if (set === undefined || !Array.isArray(items)) {
+          throw new Error(`mergeSnapshots: operator ${this.operator}: the sets row of ${e.path} has ${describeValue(o[SET_APPEND_TAG])}, not the index of one of the ${sets.length} Sets of the value before it and the items to append`);
+        }
+        return { $s: set.concat(items) };
+      }
+      const out: Record<string, unknown> = {};
+      for (const key of keys) setOwn(out, key, resolve(o[key]));
+      return out;
+    };
+    table.set(e.path, rawEntry(e.keyGroup, e.path, [0, resolve(value)]));
   }
 
   /** The table's entry of `e`'s path as the fold's own (a copy of `base`, made at its first change in the fold). */

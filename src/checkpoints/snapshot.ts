@@ -279,6 +279,14 @@ export class ChunkWriter {
     this.p = p;
   }
 
+  /**
+   * Replaces the byte at position `at` of the open row (an ASCII character written before, e.g. a payload's flag decided
+   * once its value is written: a row stays in the buffer until it ends).
+   */
+  patchByte(at: number, c: number): void {
+    this.buf[at] = c;
+  }
+
   /** Room for `n` more bytes. */
   private ensure(n: number): void {
     if (this.p + n <= this.buf.length) return;

@@ -3,7 +3,7 @@ import { InvalidKeyError, TidewaterError, describeValue } from '../errors/index.
 import { keyIdOf, type KeyId } from '../keys/keyId.js';
 import { isKey } from '../keys/validate.js';
 import { mergeSnapshots, rawPayloadOf, type OperatorSnapshot } from '../checkpoints/snapshot.js';
-import { APPEND, BLOCKS_PATCH } from '../checkpoints/deltaRows.js';
+import { APPEND, SETS_PATCH } from '../checkpoints/deltaRows.js';
 import type { Namespace } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import { decodeParsed, decodeValue } from './codec.js';
@@ -136,7 +136,7 @@ export function restoreBackend(
 /** Whether a decoded payload is an append or patch row's (its first item a flag from 2 on), not a value's or timers'. */
 function isChangeRow(payload: unknown): boolean {
   const flag = (payload as unknown[])[0];
-  return typeof flag === 'number' && flag >= APPEND && flag <= BLOCKS_PATCH;
+  return typeof flag === 'number' && flag >= APPEND && flag <= SETS_PATCH;
 }
 
 /** The stored form of a snapshot payload under the current descriptor (TTL added or removed since is handled). */

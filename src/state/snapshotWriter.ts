@@ -2,14 +2,15 @@ import type { Key } from '../elements/index.js';
 import { TidewaterError, describeValue } from '../errors/index.js';
 import { encodedKeyOfId, isEscapedInId, keyGroupOfId, keyOfId, type KeyId } from '../keys/keyId.js';
 import { ChunkWriter, encode, escapeJson, needsEscape, PackedSnapshot, type SnapshotChurn } from '../checkpoints/snapshot.js';
-import { APPEND, APPEND_TTL, BLOCKS_PATCH, MAP_PATCH, MAP_PATCH_TTL, TIMERS_PATCH } from '../checkpoints/deltaRows.js';
+import { APPEND, APPEND_TTL, BLOCKS_PATCH, MAP_PATCH, MAP_PATCH_TTL, SETS_PATCH, TIMERS_PATCH } from '../checkpoints/deltaRows.js';
 import type { Namespace, Timer } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import { encodeValue, hasOnlyItems, isPlainNumber, UnserializableValueError } from './codec.js';
 import type { StateDescriptor, StateKind } from './descriptors.js';
 import { BlockChanges, ListChanges, MAP_MOVED, MAP_PERSISTED, MapChanges, type EntryChange } from './tracking.js';
 import { UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
-import { writeCodecJson } from './valueWriter.js';
+import { writeCodecJson, writeCodecJsonWith } from './valueWriter.js';
+import { SetAppends } from './setAppends.js';
 
 /**
  * A state value that cannot be serialized, found while taking a snapshot: names the operator, the key, the state and
@@ -149,8 +150,17 @@ export class SnapshotWriter {
    */
   private readonly changeRowBytes = new Map<string, number>();
 
+  /**
+   * Per state: whether its values may be written as sets rows (value-like, no TTL, not an engine's arrays: their rows
+   * are whole values only; see `src/state/setAppends.ts`).
+   */
+  private readonly setStates: readonly boolean[];
+  /** The large Sets the last snapshot wrote (see {@link SetAppends}). */
+  private readonly setAppends = new SetAppends();
+
   constructor(private readonly b: KeyedStateBackend) {
     this.plainArrays = b.descriptors.map((d) => d.kind === 'list' || ENGINE_ARRAYS.has(d));
+    this.setStates = b.descriptors.map((d) => d.kind !== 'list' && d.kind !== 'map' && d.ttl === undefined && !ENGINE_ARRAYS.has(d));
     this.pathPrefixes = b.descriptors.map((d, j) => encode(escapeJson(JSON.stringify(['s', b.names[j], d.kind]).slice(0, -1) + ',')));
   }
 
@@ -180,6 +190,7 @@ export class SnapshotWriter {
     const b = this.b;
     const out = new ChunkWriter();
     this.changeRowBytes.clear();
+    this.setAppends.abort();
     for (let i = 0; i < b.descriptors.length; i++) {
       for (const [id, v] of b.cols[i] as Map<KeyId, unknown>) this.row(out, i, id, '', v);
       const major = b.namespaced.namespaceMajor[i] === true;
@@ -192,6 +203,7 @@ export class SnapshotWriter {
     for (const [id, list] of timers) this.timersRow(out, id, list);
     b.tracker.trackNext();
     b.tracker.persistAllTimers(timers);
+    this.setAppends.commit();
     return new PackedSnapshot(b.operator, true, b.maxParallelism, out.finish(), out.count, undefined, undefined, out.rowSizes);
   }
 
@@ -203,6 +215,7 @@ export class SnapshotWriter {
     // the rows that rewrite or delete what the last snapshot had (the job sizes its checkpoint chains by them, see
     // SnapshotChurn)
     const churn = { rewriteRows: 0, rewriteBytes: 0, deleteRows: 0, deleteBytes: 0 };
+    this.setAppends.abort();
     for (let i = 0; i < b.descriptors.length; i++) {
       const col = b.cols[i] as Map<KeyId, unknown>;
       for (const [id, was] of tracker.dirty[i] as Map<KeyId, EntryChange>) this.changedRow(out, churn, i, id, '', col.get(id), was);
@@ -230,6 +243,7 @@ export class SnapshotWriter {
       } else if (list.length > 0) this.timersRow(out, id, list);
     }
     tracker.trackNext();
+    this.setAppends.commit();
     return new PackedSnapshot(b.operator, false, b.maxParallelism, out.finish(), out.count, undefined, churn, out.rowSizes);
   }
 
@@ -243,7 +257,15 @@ export class SnapshotWriter {
     else if (was instanceof BlockChanges && v !== undefined) this.blocksRow(out, churn, i, id, ns, v as unknown[], was);
     else if (was !== false) {
       const at = out.size;
-      this.row(out, i, id, ns, v);
+      if (this.row(out, i, id, ns, v, true)) {
+        // a sets row: the row before it stays in use (its Sets' items); what this one rewrites besides what the Sets
+        // gained makes that much of it dead weight
+        const bytes = out.size - at;
+        const charged = bytes - this.setAppends.appendedBytes;
+        churn.deleteBytes += charged;
+        this.changeRowWritten(i, ns, id, bytes, charged);
+        return;
+      }
       superseded(churn, v === undefined, out.size - at);
       this.changeRowsDead(churn, i, ns, id);
     } else if (v !== undefined) this.row(out, i, id, ns, v);
@@ -324,16 +346,53 @@ export class SnapshotWriter {
     }
   }
 
-  /** Writes the entry of state `i` at (id, ns): its value, or (`v` undefined) its deletion. */
-  private row(w: ChunkWriter, i: number, id: KeyId, ns: Namespace, v: unknown): void {
+  /**
+   * Writes the entry of state `i` at (id, ns): its value, or (`v` undefined) its deletion. `appendable`: the entry was
+   * in the last snapshot, so its value may be written as a sets row (see {@link SetAppends}); returns whether it was.
+   */
+  private row(w: ChunkWriter, i: number, id: KeyId, ns: Namespace, v: unknown, appendable = false): boolean {
     w.begin(this.groupOfId(id));
     this.writePath(w, i, id, ns);
-    if (v !== undefined) {
-      // the payload as JSON itself (a raw row, docs/ARCHITECTURE.md "One barrier, end to end"): no second escaping
-      w.rawValue();
-      this.writeValue(w, i, id, v);
+    if (v === undefined) {
+      w.end();
+      if (this.b.tracker.setEntries[i] !== undefined) this.setToken(i, id, ns, undefined);
+      return false;
+    }
+    // the payload as JSON itself (a raw row, docs/ARCHITECTURE.md "One barrier, end to end"): no second escaping
+    w.rawValue();
+    if (this.setStates[i] !== true) {
+      this.writeValue(w, i, id, v, undefined);
       w.endRaw();
-    } else w.end();
+      return false;
+    }
+    const sets = this.setAppends;
+    const tokens = this.b.tracker.setEntries[i];
+    sets.beginRow(appendable && tokens !== undefined ? tokens.get(ns)?.get(id) : undefined);
+    // (the payload's flag, the digit after `[`: 0, or 8 once a Set was written as what it gained)
+    const flagAt = w.position + 1;
+    this.writeValue(w, i, id, v, sets);
+    const appended = sets.appended;
+    if (appended) w.patchByte(flagAt, 48 + SETS_PATCH);
+    w.endRaw();
+    const token = sets.endRow();
+    if (token !== undefined || tokens !== undefined) this.setToken(i, id, ns, token);
+    return appended;
+  }
+
+  /** Sets (or, undefined, deletes) the token of the entry of state `i` at (id, ns) (see `ChangeTracker.setEntries`). */
+  private setToken(i: number, id: KeyId, ns: Namespace, token: object | undefined): void {
+    const entries = this.b.tracker.setEntries;
+    let tokens = entries[i];
+    if (token === undefined) {
+      const byId = tokens?.get(ns);
+      if (byId === undefined || !byId.delete(id) || byId.size > 0) return;
+      (tokens as Map<Namespace, Map<KeyId, object>>).delete(ns);
+      return;
+    }
+    if (tokens === undefined) entries[i] = tokens = new Map();
+    let byId = tokens.get(ns);
+    if (byId === undefined) tokens.set(ns, (byId = new Map()));
+    byId.set(id, token);
   }
 
   /**
@@ -492,8 +551,11 @@ export class SnapshotWriter {
   /** The largest bytes a block of a blocks row took, on average over the row's blocks (see {@link blocksRow}). */
   private blockBytes = 0;
 
-  /** Writes a stored value as its payload `[0|1, …]`, escaped. */
-  private writeValue(w: ChunkWriter, i: number, id: KeyId, v: unknown): void {
+  /**
+   * Writes a stored value as its payload `[0|1, …]`, escaped; its Sets through `sets` when given (a value-like state's
+   * value written directly: see {@link row}).
+   */
+  private writeValue(w: ChunkWriter, i: number, id: KeyId, v: unknown, sets: SetAppends | undefined): void {
     const d = this.b.descriptors[i] as StateDescriptor;
     // the common cases written directly: an array of numbers and nulls (a list of numbers; the session operator's
     // per-key sessions: engine arrays, not checked for extra properties), and any value of a value-like state
@@ -514,7 +576,9 @@ export class SnapshotWriter {
         // be (see writeCodecJson), else through the codec's text (which names what cannot be serialized)
         w.ascii('[0,');
         const at = w.position;
-        if (!writeCodecJson(w, v === UNDEFINED ? undefined : v, 1)) {
+        const value = v === UNDEFINED ? undefined : v;
+        if (!(sets === undefined ? writeCodecJson(w, value, 1) : writeCodecJsonWith(w, value, 1, sets))) {
+          sets?.discardRow();
           w.rewind(at);
           w.text(this.plainValueText(i, id, v));
         }

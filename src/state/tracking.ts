@@ -213,6 +213,13 @@ export class ChangeTracker {
   private untracked = 0;
   /** whether tracking was on when the interval since the last snapshot began */
   private intervalTracked = false;
+  /**
+   * Per state (value-like, no TTL), per namespace and key id: the token of the entry's last row when that row
+   * remembered large Sets (undefined until a row of the state does), kept by the snapshot writer
+   * (`src/state/setAppends.ts`): a sets row appends only to the Sets of its entry's last row. A change of such an entry
+   * does not count towards saturation: its delta row writes what its Sets gained, not the whole value.
+   */
+  readonly setEntries: (Map<Namespace, Map<KeyId, object>> | undefined)[];
   private readonly cols: readonly Map<KeyId, unknown>[];
   private readonly namespaced: NamespacedColumns;
 
@@ -225,6 +232,13 @@ export class ChangeTracker {
     this.freshNs = b.names.map(() => new Set<Namespace>());
     this.lastFresh = b.names.map(() => undefined);
     this.wholeNamespaces = b.descriptors.map((d, i) => this.namespaced.namespaceMajor[i] === true && d.ttl === undefined);
+    this.setEntries = b.descriptors.map(() => undefined);
+  }
+
+  /** Whether the entry of state `i` at (id, ns) had its last row remember Sets (see {@link setEntries}). */
+  private hasSetRow(i: number, id: KeyId, ns: Namespace): boolean {
+    const entries = this.setEntries[i];
+    return entries !== undefined && entries.get(ns)?.get(id) !== undefined;
   }
 
   /** Records that the value of state `i` at (id, ns) is about to be set or changed in place. */
@@ -235,7 +249,8 @@ export class ChangeTracker {
       if (was === undefined) {
         const present = (this.cols[i] as Map<KeyId, unknown>).has(id);
         d.set(id, present);
-        this.changed(1, present);
+        if (present && this.hasSetRow(i, id, ns)) this.changes++;
+        else this.changed(1, present);
       } else if (was !== true && was !== false) d.set(id, true); // appended to or changed by entries, now otherwise: whole
       return;
     }
@@ -245,7 +260,8 @@ export class ChangeTracker {
     if (was === undefined) {
       const present = this.namespaced.has(i, id, ns);
       d.set(id, present);
-      this.changed(1, present);
+      if (present && this.hasSetRow(i, id, ns)) this.changes++;
+      else this.changed(1, present);
     } else if (was !== true && was !== false) d.set(id, true);
   }
 

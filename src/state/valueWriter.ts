@@ -55,6 +55,47 @@ export function writeCodecJson(w: ChunkWriter, v: unknown, depth: number): boole
   }
 }
 
+/**
+ * Writes the Sets of a value in place of their plain form (`src/state/setAppends.ts`: a Set that only grew since the
+ * last snapshot as what it gained). @internal
+ */
+export interface SetWriter {
+  /** Writes `set` (a plain Set: no own properties) as the codec's JSON of it or a form its row allows; false: cannot. */
+  writeSet(w: ChunkWriter, set: Set<unknown>, depth: number): boolean;
+}
+
+/** The set writer of the value being written by {@link writeCodecJsonWith}, if any. */
+let setWriter: SetWriter | undefined;
+
+/**
+ * {@link writeCodecJson} with each Set of `v` (of `v` itself and of its parts, at every depth) written by `sets`.
+ *
+ * @example
+ * ```ts
+ * if (!writeCodecJsonWith(w, accumulator, 1, setAppends)) setAppends.discardRow();
+ * ```
+ * @internal
+ */
+export function writeCodecJsonWith(w: ChunkWriter, v: unknown, depth: number, sets: SetWriter): boolean {
+  setWriter = sets;
+  try {
+    return writeCodecJson(w, v, depth);
+  } finally {
+    setWriter = undefined;
+  }
+}
+
+/**
+ * A Set in the codec's form, `{"$s":[items]}`; false (part of it written) when an item is not one the direct writer
+ * writes. @internal
+ */
+export function writePlainSet(w: ChunkWriter, set: Set<unknown>, depth: number): boolean {
+  w.ascii('{"$s":[');
+  if (!writeSetItems(w, set, depth)) return false;
+  w.ascii(']}');
+  return true;
+}
+
 /** A string as its JSON literal (`JSON.stringify(s)`). */
 function writeString(w: ChunkWriter, s: string): void {
   if (!w.asciiString(s)) writeDeclinedString(w, s);
@@ -90,10 +131,7 @@ function writeObject(w: ChunkWriter, v: object, depth: number): boolean {
   if (proto === Object.prototype) return writePlainObject(w, v as Record<string, unknown>, depth);
   if (proto === Set.prototype) {
     if (Reflect.ownKeys(v).length > 0) return false;
-    w.ascii('{"$s":[');
-    if (!writeSetItems(w, v as Set<unknown>, depth)) return false;
-    w.ascii(']}');
-    return true;
+    return setWriter === undefined ? writePlainSet(w, v as Set<unknown>, depth) : setWriter.writeSet(w, v as Set<unknown>, depth);
   }
   if (proto === Map.prototype) {
     if (Reflect.ownKeys(v).length > 0) return false;

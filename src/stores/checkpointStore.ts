@@ -72,7 +72,7 @@ interface OperatorManifest {
 
 /** A checkpoint's manifest: its meta, and per operator what is needed to read and check its chunks. */
 interface Manifest extends CheckpointMeta {
-  readonly format: typeof MANIFEST_FORMAT | typeof MANIFEST_FORMAT_2 | typeof MANIFEST_FORMAT_1;
+  readonly format: typeof MANIFEST_FORMAT | typeof MANIFEST_FORMAT_3 | typeof MANIFEST_FORMAT_2 | typeof MANIFEST_FORMAT_1;
   readonly operators: readonly OperatorManifest[];
   readonly sources: readonly string[];
   readonly sink?: string;
@@ -80,14 +80,16 @@ interface Manifest extends CheckpointMeta {
 /**
  * The manifest format written: 2 since deltas may hold append and patch rows (`src/checkpoints/deltaRows.ts`), which a
  * reader of format 1 would take for whole values — it refuses a manifest of format 2 instead (the checkpoint is
- * unusable to it); 3 since deltas may hold blocks rows, which a reader of format 2 would take for whole values too.
- * Manifests of formats 1 and 2 are read as ever.
+ * unusable to it); 3 since deltas may hold blocks rows, which a reader of format 2 would take for whole values too; 4
+ * since deltas may hold sets rows (a value whose large Sets only grew, written as what they gained), which a reader of
+ * format 3 would take for whole values. Manifests of formats 1 to 3 are read as ever.
  */
-const MANIFEST_FORMAT = 'tidewater-checkpoint/3';
+const MANIFEST_FORMAT = 'tidewater-checkpoint/4';
+const MANIFEST_FORMAT_3 = 'tidewater-checkpoint/3';
 const MANIFEST_FORMAT_2 = 'tidewater-checkpoint/2';
 const MANIFEST_FORMAT_1 = 'tidewater-checkpoint/1';
 /** Whether a manifest's `format` is one this version reads. */
-const readsFormat = (format: unknown): boolean => format === MANIFEST_FORMAT || format === MANIFEST_FORMAT_2 || format === MANIFEST_FORMAT_1;
+const readsFormat = (format: unknown): boolean => format === MANIFEST_FORMAT || format === MANIFEST_FORMAT_3 || format === MANIFEST_FORMAT_2 || format === MANIFEST_FORMAT_1;
 const SAVEPOINT_FORMAT = 'tidewater-savepoint';
 const SAVEPOINT_VERSION = 1;
 
@@ -185,7 +187,7 @@ function unreadableManifest(text: string): string {
     format = undefined;
   }
   return typeof format === 'string' && !readsFormat(format)
-    ? `unreadable manifest: its format ${JSON.stringify(format)} is not one this version of tidewater reads (${MANIFEST_FORMAT_1}, ${MANIFEST_FORMAT_2}, ${MANIFEST_FORMAT}): a newer version wrote it`
+    ? `unreadable manifest: its format ${JSON.stringify(format)} is not one this version of tidewater reads (${MANIFEST_FORMAT_1}, ${MANIFEST_FORMAT_2}, ${MANIFEST_FORMAT_3}, ${MANIFEST_FORMAT}): a newer version wrote it`
     : 'unreadable manifest';
 }
 

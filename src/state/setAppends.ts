@@ -1,0 +1,194 @@
+// Sets rows (docs/SEMANTICS.md §6.3): a value whose large Sets only grew since the last snapshot is written with those
+// Sets as what they gained, so that a checkpoint of a distinct count costs what arrived since, not all it holds.
+import type { ChunkWriter } from '../checkpoints/snapshot.js';
+import { SET_APPEND_TAG } from '../checkpoints/deltaRows.js';
+import { writeCodecJson, writePlainSet, type SetWriter } from './valueWriter.js';
+
+/**
+ * The fewest items a Set must hold for a snapshot to remember it (and a later one to write what it gained): a smaller
+ * Set is written whole, which costs about what checking it would.
+ *
+ * @example
+ * ```ts
+ * const remembered = set.size >= SET_APPEND_MIN;
+ * ```
+ * @internal
+ */
+export const SET_APPEND_MIN = 16;
+
+/** An item a remembered Set may hold: compared with `===`, written by the direct writer as it is. */
+type SetItem = number | string | boolean | null;
+
+const isSetItem = (x: unknown): x is SetItem => x === null || typeof x === 'number' || typeof x === 'string' || typeof x === 'boolean';
+
+/**
+ * What the last snapshot wrote of a large Set: the row it was in (its entry's token then), its place among the Sets of
+ * that row's value (`ordinal`, in the order the codec writes them), and its items then, in order.
+ */
+interface SetMark {
+  token: object;
+  ordinal: number;
+  items: SetItem[];
+}
+
+/** A mark a row of the snapshot being taken makes: kept when the snapshot completes ({@link SetAppends.commit}). */
+interface PendingMark {
+  readonly set: Set<unknown>;
+  readonly ordinal: number;
+  /** the Set's items, when written whole; else the mark it was appended to, and what it gained */
+  readonly items: SetItem[] | undefined;
+  readonly appendedTo: SetMark | undefined;
+  /** the mark's items when appended to */
+  readonly base: SetItem[] | undefined;
+  readonly added: SetItem[] | undefined;
+  token: object | undefined;
+}
+
+/**
+ * The snapshot writer's memory of the large Sets of value-like states (no TTL), and the {@link SetWriter} of their rows.
+ * A row's value is written with every Set of {@link SET_APPEND_MIN} items or more either whole (remembered: its items
+ * copied, 8 bytes each) or — when the row may append (its entry was in the last snapshot, and the entry's last row is
+ * the one that remembered the Set), the Set still begins with the items remembered, in order, and what it gained are
+ * numbers, strings, booleans or null — as `{"$s+": [ordinal, added]}`: the payload is then a sets row (`[8, value]`,
+ * `SETS_PATCH`), which a restore folds into the value before it. A Set lost from the front or the middle, or reordered
+ * (deleted and added again), is written whole.
+ *
+ * The marks a snapshot makes count from when it completes ({@link commit}); a snapshot that fails leaves the marks of
+ * the one before, and its entries' tokens changed, so that their next rows are whole. A Set that is garbage goes from
+ * the memory with its mark (a `WeakMap`).
+ *
+ * @example
+ * ```ts
+ * appends.beginRow(tokenBefore);
+ * if (writeCodecJsonWith(w, value, 1, appends)) token = appends.endRow(); else appends.discardRow();
+ * appends.commit(); // once the snapshot is taken
+ * ```
+ * @internal
+ */
+export class SetAppends implements SetWriter {
+  private readonly marks = new WeakMap<Set<unknown>, SetMark>();
+  /** marks of the rows written so far in this snapshot */
+  private pending: PendingMark[] = [];
+  /** marks of the row being written */
+  private row: PendingMark[] = [];
+  /** the row being written: its entry's token before it (undefined: it may not append), Sets written so far */
+  private before: object | undefined = undefined;
+  private ordinal = 0;
+  /** Whether the row being written has a Set written as what it gained (its payload's flag is then 8). */
+  appended = false;
+  /** Bytes of the items appended in the row being written. */
+  appendedBytes = 0;
+
+  /** Starts a row; `before`: its entry's token, when the row may append to the Sets of the entry's last row. */
+  beginRow(before: object | undefined): void {
+    this.before = before;
+    this.ordinal = 0;
+    this.row.length = 0;
+    this.appended = false;
+    this.appendedBytes = 0;
+  }
+
+  /** The row was not written this way (the codec's path took it): nothing of it is remembered. */
+  discardRow(): void {
+    this.row.length = 0;
+    this.appended = false;
+    this.appendedBytes = 0;
+  }
+
+  /** Ends a row written: its entry's new token when it remembered Sets (else undefined: the entry has none). */
+  endRow(): object | undefined {
+    const row = this.row;
+    if (row.length === 0) return undefined;
+    const token = {};
+    for (let k = 0; k < row.length; k++) {
+      const m = row[k] as PendingMark;
+      m.token = token;
+      this.pending.push(m);
+    }
+    row.length = 0;
+    return token;
+  }
+
+  /** The snapshot is taken: its rows' marks count from now on. */
+  commit(): void {
+    const pending = this.pending;
+    for (let k = 0; k < pending.length; k++) {
+      const m = pending[k] as PendingMark;
+      const token = m.token as object;
+      const mark = m.appendedTo ?? this.marks.get(m.set);
+      if (m.items !== undefined) {
+        if (mark === undefined) this.marks.set(m.set, { token, ordinal: m.ordinal, items: m.items });
+        else {
+          mark.token = token;
+          mark.ordinal = m.ordinal;
+          mark.items = m.items;
+        }
+        continue;
+      }
+      // (a row of this snapshot before it that wrote the Set whole — its Set, shared with another key's value — made
+      // the mark that Set's items now: this row's items, appended to what the mark had, are the same)
+      const appended = mark as SetMark;
+      if (appended.items === m.base) for (const x of m.added as SetItem[]) appended.items.push(x);
+      appended.token = token;
+      appended.ordinal = m.ordinal;
+    }
+    pending.length = 0;
+  }
+
+  /** A snapshot begins: marks of one that failed are dropped. */
+  abort(): void {
+    this.pending.length = 0;
+    this.row.length = 0;
+  }
+
+  writeSet(w: ChunkWriter, set: Set<unknown>, depth: number): boolean {
+    const ordinal = this.ordinal++;
+    if (set.size < SET_APPEND_MIN) return writePlainSet(w, set, depth);
+    // (a Set met twice in one value — shared — is remembered once, at its first place)
+    for (const m of this.row) if (m.set === set) return writePlainSet(w, set, depth);
+    const mark = this.marks.get(set);
+    if (mark !== undefined && this.before !== undefined && mark.token === this.before && mark.items.length <= set.size) {
+      const added = gained(set, mark.items);
+      if (added !== undefined) {
+        w.ascii(`{"${SET_APPEND_TAG}":[`);
+        w.num(mark.ordinal);
+        w.ascii(',[');
+        const at = w.size;
+        if (!w.integerItems(added, added.length)) {
+          for (let k = 0; k < added.length; k++) {
+            if (k > 0) w.byte(44);
+            writeCodecJson(w, added[k], depth);
+          }
+        }
+        this.appendedBytes += w.size - at;
+        w.ascii(']]}');
+        this.appended = true;
+        this.row.push({ set, ordinal, items: undefined, appendedTo: mark, base: mark.items, added, token: undefined });
+        return true;
+      }
+    }
+    if (!writePlainSet(w, set, depth)) return false;
+    const items: SetItem[] = [];
+    for (const x of set) {
+      if (!isSetItem(x)) return true; // (written, not remembered)
+      items.push(x);
+    }
+    this.row.push({ set, ordinal, items, appendedTo: undefined, base: undefined, added: undefined, token: undefined });
+    return true;
+  }
+}
+
+/** The items `set` gained after `items` (its first items, in order), or undefined when it does not begin with them. */
+function gained(set: Set<unknown>, items: readonly SetItem[]): SetItem[] | undefined {
+  const n = items.length;
+  const added: SetItem[] = [];
+  let k = 0;
+  for (const x of set) {
+    if (k < n) {
+      if (x !== items[k]) return undefined;
+    } else if (isSetItem(x)) added.push(x);
+    else return undefined;
+    k++;
+  }
+  return added;
+}
