@@ -1,6 +1,7 @@
 // The rows of a delta snapshot that change a keyed entry instead of replacing it (docs/SEMANTICS.md §6.3): an append
-// row adds items to a list, a patch row sets and deletes entries of a map. `mergeSnapshots` folds them into the entry
-// the chain has before them; everything here is that fold, on the payloads' JSON (the state codec's form, not decoded
+// row adds items to a list, a patch row sets and deletes entries of a map (or a key's timers), a blocks row keeps
+// blocks of a value by index, a sets row grows the Sets of a value. `mergeSnapshots` folds them into the entry the
+// chain has before them; everything here is that fold, on the payloads' JSON (the state codec's form, not decoded
 // but for map keys, which are compared as the state backend compares them: by key id).
 import { describeValue } from '../errors/index.js';
 import { keyIdOf, type KeyId } from '../keys/keyId.js';
@@ -79,13 +80,13 @@ export const SETS_PATCH = 8;
 /** The tag of a Set in a sets row that is the value before the row's Set, appended to (see {@link SETS_PATCH}). @internal */
 export const SET_APPEND_TAG = '$s+';
 
-/** Whether `flag` (a payload's first item) is that of an append or patch row. */
+/** Whether `flag` (a payload's first item) is that of an append, patch, timers patch, blocks or sets row. */
 function changesEntry(flag: unknown): boolean {
   return flag === APPEND || flag === APPEND_TTL || flag === MAP_PATCH || flag === MAP_PATCH_TTL || flag === TIMERS_PATCH || flag === BLOCKS_PATCH || flag === SETS_PATCH;
 }
 
 /**
- * The payload of entry `e` of a delta when it is an append or patch row; undefined for a row that replaces its entry
+ * The payload of entry `e` of a delta when it is an append, patch, blocks or sets row; undefined for a row that replaces its entry
  * (or deletes it).
  *
  * @example
@@ -97,8 +98,8 @@ function changesEntry(flag: unknown): boolean {
 export function changePayloadOf(e: SnapshotEntry): unknown[] | undefined {
   const raw = rawPayloadOf(e);
   if (raw !== undefined) return changesEntry(raw[0]) ? raw : undefined;
-  // (an entry of text — a raw row's entry that crossed a thread as a copy —: `[2,` … `[5,` of a keyed state's path,
-  // `[6,` of a key's timers)
+  // (an entry of text — a raw row's entry that crossed a thread as a copy —: `[2,` … `[5,`, `[7,`, `[8,` of a keyed
+  // state's path, `[6,` of a key's timers)
   const v = e.value;
   if (v === undefined || v.charCodeAt(0) !== 91 || v.charCodeAt(2) !== 44) return undefined;
   const flag = v.charCodeAt(1) - 48;
@@ -166,8 +167,8 @@ interface OwnEntry {
 }
 
 /**
- * Folds the append and patch rows of a chain into the entries before them (see {@link APPEND}, {@link MAP_PATCH},
- * {@link TIMERS_PATCH}): {@link apply} per such row, in chain order, then {@link finish}. Items and entries with TTL
+ * Folds the append, patch, blocks and sets rows of a chain into the entries before them (see {@link APPEND},
+ * {@link MAP_PATCH}, {@link TIMERS_PATCH}, {@link BLOCKS_PATCH}, {@link SETS_PATCH}): {@link apply} per such row, in chain order, then {@link finish}. Items and entries with TTL
  * times and without (a TTL configuration changed across a restore) fold into a value without times: a restore with
  * TTL gives them the current time.
  *

@@ -26,10 +26,28 @@ const isSetItem = (x: unknown): x is SetItem => x === null || typeof x === 'numb
  * that row's value (`ordinal`, in the order the codec writes them), and its items then, in order.
  */
 interface SetMark {
-  token: object;
+  token: SetRowToken;
   ordinal: number;
   items: SetItem[];
+  /** the row that last wrote the Set (a Set met again in the same row is written whole) */
+  row: number;
 }
+
+/**
+ * The token of an entry whose last row remembered Sets (`ChangeTracker.setEntries`): `misses`, how many of its rows in
+ * a row could have appended to its Sets and did not (a value whose Sets are replaced rather than grown: after two, its
+ * changes count towards the tracking's saturation again, see `SetAppends.isAppending`).
+ *
+ * @example
+ * ```ts
+ * const token: SetRowToken = { misses: 0 };
+ * ```
+ * @internal
+ */
+export interface SetRowToken {
+  readonly misses: number;
+}
+
 
 /** A mark a row of the snapshot being taken makes: kept when the snapshot completes ({@link SetAppends.commit}). */
 interface PendingMark {
@@ -41,7 +59,7 @@ interface PendingMark {
   /** the mark's items when appended to */
   readonly base: SetItem[] | undefined;
   readonly added: SetItem[] | undefined;
-  token: object | undefined;
+  token: SetRowToken | undefined;
 }
 
 /**
@@ -72,17 +90,33 @@ export class SetAppends implements SetWriter {
   /** marks of the row being written */
   private row: PendingMark[] = [];
   /** the row being written: its entry's token before it (undefined: it may not append), Sets written so far */
-  private before: object | undefined = undefined;
+  private before: SetRowToken | undefined = undefined;
   private ordinal = 0;
+  /** the number of the row being written (see {@link SetMark.row}) */
+  private rowNumber = 0;
+  /**
+   * Whether changes of an entry whose last row has `token` should not count towards the tracking's saturation: its
+   * next row will likely write what its Sets gained (it missed fewer than twice).
+   *
+   * @example
+   * ```ts
+   * if (SetAppends.isAppending(token)) changes++; // not weighed
+   * ```
+   */
+  static isAppending(token: SetRowToken | undefined): boolean {
+    return token !== undefined && token.misses < 2;
+  }
+
   /** Whether the row being written has a Set written as what it gained (its payload's flag is then 8). */
   appended = false;
   /** Bytes of the items appended in the row being written. */
   appendedBytes = 0;
 
   /** Starts a row; `before`: its entry's token, when the row may append to the Sets of the entry's last row. */
-  beginRow(before: object | undefined): void {
+  beginRow(before: SetRowToken | undefined): void {
     this.before = before;
     this.ordinal = 0;
+    this.rowNumber++;
     this.row.length = 0;
     this.appended = false;
     this.appendedBytes = 0;
@@ -95,11 +129,16 @@ export class SetAppends implements SetWriter {
     this.appendedBytes = 0;
   }
 
-  /** Ends a row written: its entry's new token when it remembered Sets (else undefined: the entry has none). */
-  endRow(): object | undefined {
+  /**
+   * Ends a row written: its entry's new token when it remembered Sets (else undefined: the entry has none); `last`, the
+   * entry's token before the row, whether or not the row could append.
+   */
+  endRow(last: SetRowToken | undefined): SetRowToken | undefined {
     const row = this.row;
     if (row.length === 0) return undefined;
-    const token = {};
+    // (a row that could append and did not is a miss; a row that could not — a full snapshot's, an entry new since —
+    // keeps the count)
+    const token: SetRowToken = { misses: this.appended || last === undefined ? 0 : this.before !== undefined ? last.misses + 1 : last.misses };
     for (let k = 0; k < row.length; k++) {
       const m = row[k] as PendingMark;
       m.token = token;
@@ -114,10 +153,10 @@ export class SetAppends implements SetWriter {
     const pending = this.pending;
     for (let k = 0; k < pending.length; k++) {
       const m = pending[k] as PendingMark;
-      const token = m.token as object;
+      const token = m.token as SetRowToken;
       const mark = m.appendedTo ?? this.marks.get(m.set);
       if (m.items !== undefined) {
-        if (mark === undefined) this.marks.set(m.set, { token, ordinal: m.ordinal, items: m.items });
+        if (mark === undefined) this.marks.set(m.set, { token, ordinal: m.ordinal, items: m.items, row: 0 });
         else {
           mark.token = token;
           mark.ordinal = m.ordinal;
@@ -144,10 +183,11 @@ export class SetAppends implements SetWriter {
   writeSet(w: ChunkWriter, set: Set<unknown>, depth: number): boolean {
     const ordinal = this.ordinal++;
     if (set.size < SET_APPEND_MIN) return writePlainSet(w, set, depth);
-    // (a Set met twice in one value — shared — is remembered once, at its first place)
-    for (const m of this.row) if (m.set === set) return writePlainSet(w, set, depth);
     const mark = this.marks.get(set);
+    // (a Set met twice in one value — shared — is appended to at its first place only)
+    if (mark !== undefined && mark.row === this.rowNumber) return writePlainSet(w, set, depth);
     if (mark !== undefined && this.before !== undefined && mark.token === this.before && mark.items.length <= set.size) {
+      mark.row = this.rowNumber;
       const added = gained(set, mark.items);
       if (added !== undefined) {
         w.ascii(`{"${SET_APPEND_TAG}":[`);

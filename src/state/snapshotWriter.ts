@@ -10,7 +10,7 @@ import type { StateDescriptor, StateKind } from './descriptors.js';
 import { BlockChanges, ListChanges, MAP_MOVED, MAP_PERSISTED, MapChanges, type EntryChange } from './tracking.js';
 import { UNDEFINED, type MapItem, type TtlBox, type TtlItem } from './handles.js';
 import { writeCodecJson, writeCodecJsonWith } from './valueWriter.js';
-import { SetAppends } from './setAppends.js';
+import { SetAppends, type SetRowToken } from './setAppends.js';
 
 /**
  * A state value that cannot be serialized, found while taking a snapshot: names the operator, the key, the state and
@@ -201,6 +201,7 @@ export class SnapshotWriter {
     }
     const timers = b.timersByKey();
     for (const [id, list] of timers) this.timersRow(out, id, list);
+    this.pruneSetTokens();
     b.tracker.trackNext();
     b.tracker.persistAllTimers(timers);
     this.setAppends.commit();
@@ -367,26 +368,44 @@ export class SnapshotWriter {
     }
     const sets = this.setAppends;
     const tokens = this.b.tracker.setEntries[i];
-    sets.beginRow(appendable && tokens !== undefined ? tokens.get(ns)?.get(id) : undefined);
+    const last = tokens?.get(ns)?.get(id);
+    sets.beginRow(appendable ? last : undefined);
     // (the payload's flag, the digit after `[`: 0, or 8 once a Set was written as what it gained)
     const flagAt = w.position + 1;
     this.writeValue(w, i, id, v, sets);
     const appended = sets.appended;
     if (appended) w.patchByte(flagAt, 48 + SETS_PATCH);
     w.endRaw();
-    const token = sets.endRow();
-    if (token !== undefined || tokens !== undefined) this.setToken(i, id, ns, token);
+    const token = sets.endRow(last);
+    if (token !== undefined || last !== undefined) this.setToken(i, id, ns, token);
     return appended;
   }
 
+  /**
+   * Drops the tokens of entries gone (after a full snapshot, which wrote every entry there is: one removed while
+   * tracking was off left its token, which no deletion row took away).
+   */
+  private pruneSetTokens(): void {
+    const b = this.b;
+    const entries = b.tracker.setEntries;
+    for (let i = 0; i < entries.length; i++) {
+      const tokens = entries[i];
+      if (tokens === undefined) continue;
+      for (const [ns, byId] of tokens) {
+        for (const id of byId.keys()) if (!(ns === '' ? (b.cols[i] as Map<KeyId, unknown>).has(id) : b.namespaced.has(i, id, ns))) byId.delete(id);
+        if (byId.size === 0) tokens.delete(ns);
+      }
+    }
+  }
+
   /** Sets (or, undefined, deletes) the token of the entry of state `i` at (id, ns) (see `ChangeTracker.setEntries`). */
-  private setToken(i: number, id: KeyId, ns: Namespace, token: object | undefined): void {
+  private setToken(i: number, id: KeyId, ns: Namespace, token: SetRowToken | undefined): void {
     const entries = this.b.tracker.setEntries;
     let tokens = entries[i];
     if (token === undefined) {
       const byId = tokens?.get(ns);
       if (byId === undefined || !byId.delete(id) || byId.size > 0) return;
-      (tokens as Map<Namespace, Map<KeyId, object>>).delete(ns);
+      (tokens as Map<Namespace, Map<KeyId, SetRowToken>>).delete(ns);
       return;
     }
     if (tokens === undefined) entries[i] = tokens = new Map();

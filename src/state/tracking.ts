@@ -2,6 +2,7 @@ import type { KeyId } from '../keys/keyId.js';
 import type { Namespace, Timer } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import type { NamespacedColumns } from './columns.js';
+import { SetAppends, type SetRowToken } from './setAppends.js';
 
 /**
  * Fewest changes since the last snapshot after which tracking may stop and the next snapshot be full (see
@@ -217,9 +218,10 @@ export class ChangeTracker {
    * Per state (value-like, no TTL), per namespace and key id: the token of the entry's last row when that row
    * remembered large Sets (undefined until a row of the state does), kept by the snapshot writer
    * (`src/state/setAppends.ts`): a sets row appends only to the Sets of its entry's last row. A change of such an entry
-   * does not count towards saturation: its delta row writes what its Sets gained, not the whole value.
+   * does not count towards saturation while its rows append (`SetAppends.isAppending`): its delta row writes what its
+   * Sets gained, not the whole value.
    */
-  readonly setEntries: (Map<Namespace, Map<KeyId, object>> | undefined)[];
+  readonly setEntries: (Map<Namespace, Map<KeyId, SetRowToken>> | undefined)[];
   private readonly cols: readonly Map<KeyId, unknown>[];
   private readonly namespaced: NamespacedColumns;
 
@@ -235,10 +237,10 @@ export class ChangeTracker {
     this.setEntries = b.descriptors.map(() => undefined);
   }
 
-  /** Whether the entry of state `i` at (id, ns) had its last row remember Sets (see {@link setEntries}). */
+  /** Whether the entry of state `i` at (id, ns) had its last row remember Sets it appends to (see {@link setEntries}). */
   private hasSetRow(i: number, id: KeyId, ns: Namespace): boolean {
     const entries = this.setEntries[i];
-    return entries !== undefined && entries.get(ns)?.get(id) !== undefined;
+    return entries !== undefined && SetAppends.isAppending(entries.get(ns)?.get(id));
   }
 
   /** Records that the value of state `i` at (id, ns) is about to be set or changed in place. */
@@ -394,7 +396,8 @@ export class ChangeTracker {
       if (was === false) d.delete(id);
       else if (was === undefined) {
         d.set(id, true);
-        this.changed(1, true);
+        if (this.hasSetRow(i, id, ns)) this.changes++;
+        else this.changed(1, true);
       } else if (was !== true) d.set(id, true);
       return;
     }
