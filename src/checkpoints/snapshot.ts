@@ -282,6 +282,12 @@ export class ChunkWriter {
   /**
    * Replaces the byte at position `at` of the open row (an ASCII character written before, e.g. a payload's flag decided
    * once its value is written: a row stays in the buffer until it ends).
+   *
+   * @example
+   * ```ts
+   * const flagAt = w.position + 1; w.ascii('[0,'); … ; if (appended) w.patchByte(flagAt, 56); // '8'
+   * ```
+   * @internal
    */
   patchByte(at: number, c: number): void {
     this.buf[at] = c;

@@ -133,7 +133,10 @@ export function restoreBackend(
   b.ns = '';
 }
 
-/** Whether a decoded payload is an append or patch row's (its first item a flag from 2 on), not a value's or timers'. */
+/**
+ * Whether a decoded payload is a change row's — append, patch, blocks or sets (its first item a flag from 2 to 8) —, not
+ * a value's or timers'.
+ */
 function isChangeRow(payload: unknown): boolean {
   const flag = (payload as unknown[])[0];
   return typeof flag === 'number' && flag >= APPEND && flag <= SETS_PATCH;

@@ -29,7 +29,7 @@ interface SetMark {
   token: SetRowToken;
   ordinal: number;
   items: SetItem[];
-  /** the row that last wrote the Set (a Set met again in the same row is written whole) */
+  /** the row that last tried to append to the Set (a Set met again in the same row is written whole there) */
   row: number;
 }
 
@@ -47,7 +47,6 @@ interface SetMark {
 export interface SetRowToken {
   readonly misses: number;
 }
-
 
 /** A mark a row of the snapshot being taken makes: kept when the snapshot completes ({@link SetAppends.commit}). */
 interface PendingMark {
@@ -77,8 +76,8 @@ interface PendingMark {
  *
  * @example
  * ```ts
- * appends.beginRow(tokenBefore);
- * if (writeCodecJsonWith(w, value, 1, appends)) token = appends.endRow(); else appends.discardRow();
+ * appends.beginRow(entryWasInLastSnapshot ? last : undefined);
+ * if (writeCodecJsonWith(w, value, 1, appends)) token = appends.endRow(last); else appends.discardRow();
  * appends.commit(); // once the snapshot is taken
  * ```
  * @internal
