@@ -5,7 +5,7 @@
 // but for map keys, which are compared as the state backend compares them: by key id).
 import { describeValue } from '../errors/index.js';
 import { keyIdOf, type KeyId } from '../keys/keyId.js';
-import { decodeParsed } from '../state/codec.js';
+import { decodeParsed, setOwn } from '../state/codec.js';
 import type { Key } from '../elements/index.js';
 import { rawEntry, rawPayloadOf, type SnapshotEntry } from './snapshot.js';
 
@@ -132,12 +132,6 @@ function setsOf(x: unknown, out: unknown[][]): void {
   const items = o.$s;
   if (keys.length === 1 && keys[0] === '$s' && Array.isArray(items)) out.push(items);
   for (const key of keys) setsOf(o[key], out);
-}
-
-/** Sets an own property of a plain object, also for the key `__proto__` (which assignment takes for the prototype). */
-function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-  else o[k] = v;
 }
 
 /** The key id of a map entry's key in its JSON form (`[key, value, time?]` or a delete `[key]`). */

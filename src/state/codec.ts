@@ -67,8 +67,16 @@ export function hasOnlyItems(a: readonly unknown[]): boolean {
   );
 }
 
-/** Sets an own property, also for the key `__proto__` (which plain assignment would treat as the prototype). */
-function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+/**
+ * Sets an own property, also for the key `__proto__` (which plain assignment would treat as the prototype).
+ *
+ * @example
+ * ```ts
+ * setOwn(out, '__proto__', 1); // an own property named __proto__, as JSON.parse makes it
+ * ```
+ * @internal
+ */
+export function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
   if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
   else o[k] = v;
 }

@@ -2,7 +2,7 @@
 // Sets as what they gained, so that a checkpoint of a distinct count costs what arrived since, not all it holds.
 import type { ChunkWriter } from '../checkpoints/snapshot.js';
 import { SET_APPEND_TAG } from '../checkpoints/deltaRows.js';
-import { writeCodecJson, writePlainSet, writeSetItems, type SetWriter } from './valueWriter.js';
+import { writeCodecJson, writePlainSet, type SetWriter } from './valueWriter.js';
 
 /**
  * The fewest items a Set must hold for a snapshot to remember it (and a later one to write what it gained): a smaller
@@ -206,21 +206,10 @@ export class SetAppends implements SetWriter {
         return true;
       }
     }
-    let items: SetItem[];
-    w.ascii('{"$s":[');
-    if (w.integerItems(set, set.size)) {
-      // (integers only, as distinct counts mostly hold: copied natively)
-      w.ascii(']}');
-      items = Array.from(set as Set<number>);
-    } else {
-      if (!writeSetItems(w, set, depth)) return false;
-      w.ascii(']}');
-      items = [];
-      for (const x of set) {
-        if (!isSetItem(x)) return true; // (written, not remembered)
-        items.push(x);
-      }
-    }
+    if (!writePlainSet(w, set, depth)) return false;
+    // (copied natively, then checked: a Set holding anything but primitives is written, not remembered)
+    const items = Array.from(set);
+    if (!items.every(isSetItem)) return true;
     this.row.push({ set, ordinal, items, appendedTo: undefined, base: undefined, added: undefined, token: undefined });
     return true;
   }

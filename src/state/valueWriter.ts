@@ -162,9 +162,9 @@ function writeObject(w: ChunkWriter, v: object, depth: number): boolean {
 
 /**
  * A Set's items, comma-separated; false (part of them written) when an item is not one the direct writer writes. (In a
- * small function of its own: inside {@link writeObject} the same loop ran about twice as slow.) @internal
+ * small function of its own: inside {@link writeObject} the same loop ran about twice as slow.)
  */
-export function writeSetItems(w: ChunkWriter, set: Set<unknown>, depth: number): boolean {
+function writeSetItems(w: ChunkWriter, set: Set<unknown>, depth: number): boolean {
   if (w.integerItems(set, set.size)) return true;
   let first = true;
   for (const x of set) {
