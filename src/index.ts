@@ -69,6 +69,7 @@ export {
 } from './state/descriptors.js';
 export { StateRestoreError, StateSerializationError } from './state/backend.js';
 export { decodeValue, encodeValue, UnserializableValueError } from './state/codec.js';
+export { TrackedSet } from './state/trackedSet.js';
 export { mergeSnapshots, type OperatorSnapshot, type SnapshotEntry } from './checkpoints/snapshot.js';
 export { checkpointStore } from './stores/checkpointStore.js';
 export { memoryStore } from './stores/memory.js';

@@ -1,19 +1,10 @@
 import fc from 'fast-check';
-import { pipe } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { StateRestoreError, StateSerializationError, tumblingWindows, valueState, type OperatorSnapshot } from '../src/index.js';
+import { StateRestoreError, StateSerializationError, TrackedSet, valueState, type OperatorSnapshot } from '../src/index.js';
 import { mergeSnapshots } from '../src/checkpoints/snapshot.js';
 import { SET_APPEND_MIN } from '../src/state/setAppends.js';
-import { aggregate, window } from '../operators/index.js';
-import { harness, rec, wm, type HarnessCheckpoint } from '../testing/index.js';
+import { DISTINCT_WINDOW_RESULTS, distinctWindowRun, viaJson } from './support/distinctWindow.js';
 import { stateRig } from './support/stateRig.js';
-
-/** JSON round trip, as a store would write and read a checkpoint. */
-function viaJson(cp: HarnessCheckpoint): HarnessCheckpoint {
-  const ops = JSON.parse(JSON.stringify([...cp.operators])) as [string, OperatorSnapshot[]][];
-  const latest = JSON.parse(JSON.stringify([...cp.latest])) as [string, OperatorSnapshot][];
-  return { operators: new Map(ops), latest: new Map(latest) };
-}
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 const N = SET_APPEND_MIN;
@@ -143,9 +134,12 @@ describe('sets rows: a value whose large Sets only grew is written as what they 
     expect(got.map((x) => [...x])).toStrictEqual([range(0, N + 1), [...range(0, N - 1), N], range(0, N + 1)]);
   });
 
-  it('a snapshot that fails leaves no mark: the next one writes whole what the failed one had written', () => {
+  it.each([
+    ['Set', (items: number[]): Set<number> => new Set(items)],
+    ['TrackedSet', (items: number[]): Set<number> => new TrackedSet(items)],
+  ])('a snapshot that fails leaves no mark: the next one writes whole what the failed one had written (%s)', (_, makeSet) => {
     const r = stateRig({ v: valueState<unknown>() }, 'ops');
-    const ids = new Set(range(0, N));
+    const ids = makeSet(range(0, N));
     r.run((s) => s.v.set({ ids }), 'a');
     r.h.snapshot();
     r.run((s) => s.v.set({ ids: ids.add(N) }), 'a');
@@ -157,7 +151,7 @@ describe('sets rows: a value whose large Sets only grew is written as what they 
     expect((cp.latest.get('ops') as OperatorSnapshot).entries.map((e) => e.value?.slice(0, 2))).toStrictEqual(['[0', '[0']);
     r.run((s) => s.v.set({ ids: ids.add(N + 2) }), 'a');
     const next = r.h.snapshot();
-    expect((next.latest.get('ops') as OperatorSnapshot).entries.map((e) => e.value?.slice(0, 2))).toStrictEqual(['[8']);
+    expect((next.latest.get('ops') as OperatorSnapshot).entries.map((e) => e.value)).toStrictEqual([`[8,{"ids":{"$s+":[0,[${N + 2}]]}}]`]);
     expect([...((r.h.restore(viaJson(next)).state('a', 'v') as { ids: Set<number> }).ids)]).toStrictEqual(range(0, N + 3));
   });
 
@@ -385,59 +379,11 @@ describe('property: values with Sets changed at random, snapshotted at random, r
 });
 
 describe('a windowed distinct count (Nexmark q16\'s accumulators): sets rows, and a restore at every cut equals the uninterrupted run', () => {
-  interface Distinct {
-    ids: Set<number>;
-    n: number;
-  }
-  const op = () =>
-    pipe(
-      window<number, string>(tumblingWindows(10_000)),
-      // (the accumulator is changed in place and stays in state between checkpoints)
-      aggregate<number, Distinct, { distinct: number; n: number }, string>({
-        create: () => ({ ids: new Set(), n: 0 }),
-        add: (a, x) => {
-          a.ids.add(x);
-          a.n++;
-          return a;
-        },
-        result: (a) => ({ distinct: a.ids.size, n: a.n }),
-      }),
-    );
-  const input = () => {
-    const out: ReturnType<typeof rec<number, string>>[][] = [];
-    let batch: ReturnType<typeof rec<number, string>>[] = [];
-    for (let i = 0; i < 6_000; i++) {
-      batch.push(rec((i * 7919) % 4_000, Math.floor(i / 1_000) * 1_000 + (i % 1_000), i % 2 === 0 ? 'a' : 'b'));
-      if (i % 500 === 499) {
-        out.push(batch);
-        batch = [];
-      }
-    }
-    return out;
-  };
-  /** A checkpoint after every batch; at `cut`, a restore from the chain so far (its sets rows folded). */
-  const run = (cut: number | undefined): { results: unknown[]; sets: number } => {
-    let h = harness(op());
-    let sets = 0;
-    const batches = input();
-    for (let b = 0; b < batches.length; b++) {
-      h.push(...(batches[b] as never[]));
-      const cp = h.snapshot();
-      for (const snapshot of cp.latest.values()) sets += snapshot.entries.filter((e) => e.value?.startsWith('[8,') === true).length;
-      if (b === cut) h = h.restore(viaJson(cp));
-    }
-    h.push(wm(20_000) as never);
-    return { results: h.records().map((r) => [r.key, r.timestamp, r.value.value]), sets };
-  };
-
   it('the same results, restored at every cut from a chain of sets rows', () => {
-    const straight = run(undefined);
+    const straight = distinctWindowRun(() => new Set<number>(), undefined);
     // (every checkpoint after the first: both keys' accumulators as sets rows)
     expect(straight.sets).toBe(2 * 11);
-    expect(straight.results).toStrictEqual([
-      ['a', 9_999, { distinct: 2_000, n: 3_000 }],
-      ['b', 9_999, { distinct: 2_000, n: 3_000 }],
-    ]);
-    for (let cut = 0; cut < 12; cut++) expect(run(cut).results, `cut ${cut}`).toStrictEqual(straight.results);
+    expect(straight.results).toStrictEqual(DISTINCT_WINDOW_RESULTS);
+    for (let cut = 0; cut < 12; cut++) expect(distinctWindowRun(() => new Set<number>(), cut).results, `cut ${cut}`).toStrictEqual(straight.results);
   });
 });

@@ -8,6 +8,7 @@ import {
   sessionWindows,
   slidingWindows,
   tumblingWindows,
+  TrackedSet,
   valueState,
   type Aggregator,
   type Key,
@@ -505,13 +506,17 @@ export interface Q12Row { bidder: number; bidCount: number; starttime: number; e
 /** The three price bands of q15–q17 */
 const band = (price: number): 1 | 2 | 3 => (price < 10_000 ? 1 : price < 1_000_000 ? 2 : 3);
 
+/**
+ * The distinct bidders and auctions are kept in `TrackedSet`s: a checkpoint then writes what each gained since the last
+ * one, without reading what it holds (as Flink keeps `COUNT(DISTINCT …)` in a `MapView`).
+ */
 interface BidStats {
   bids: number;
   bidsByBand: [number, number, number];
-  bidders: Set<number>;
-  biddersByBand: [Set<number>, Set<number>, Set<number>];
-  auctions: Set<number>;
-  auctionsByBand: [Set<number>, Set<number>, Set<number>];
+  bidders: TrackedSet<number>;
+  biddersByBand: [TrackedSet<number>, TrackedSet<number>, TrackedSet<number>];
+  auctions: TrackedSet<number>;
+  auctionsByBand: [TrackedSet<number>, TrackedSet<number>, TrackedSet<number>];
   /** q16: the latest `HH:mm` */
   minute: string;
 }
@@ -521,10 +526,10 @@ const bidStats: Aggregator<Bid, BidStats, Q15Stats & { minute: string }> = {
   create: () => ({
     bids: 0,
     bidsByBand: [0, 0, 0],
-    bidders: new Set(),
-    biddersByBand: [new Set(), new Set(), new Set()],
-    auctions: new Set(),
-    auctionsByBand: [new Set(), new Set(), new Set()],
+    bidders: new TrackedSet(),
+    biddersByBand: [new TrackedSet(), new TrackedSet(), new TrackedSet()],
+    auctions: new TrackedSet(),
+    auctionsByBand: [new TrackedSet(), new TrackedSet(), new TrackedSet()],
     minute: '',
   }),
   add(s, b) {

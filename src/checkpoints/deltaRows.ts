@@ -117,11 +117,18 @@ function payloadOf(e: SnapshotEntry): unknown[] {
   return parsed;
 }
 
+/** A Set of a value's JSON: its tag (`$s`, or `$t` for a TrackedSet) and its items. */
+interface SetJson {
+  readonly tag: '$s' | '$t';
+  readonly items: unknown[];
+}
+
 /**
- * Collects the items of every Set in a value's JSON (the codec's `{"$s": items}`), in the order the codec writes them:
- * a Set before its items, an object's properties and an array's items in order (see {@link SETS_PATCH}).
+ * Collects every Set in a value's JSON (the codec's `{"$s": items}` and a TrackedSet's `{"$t": items}`), in the order
+ * the codec writes them: a Set before its items, an object's properties and an array's items in order (see
+ * {@link SETS_PATCH}).
  */
-function setsOf(x: unknown, out: unknown[][]): void {
+function setsOf(x: unknown, out: SetJson[]): void {
   if (Array.isArray(x)) {
     for (const y of x) setsOf(y, out);
     return;
@@ -129,8 +136,11 @@ function setsOf(x: unknown, out: unknown[][]): void {
   if (x === null || typeof x !== 'object') return;
   const o = x as Record<string, unknown>;
   const keys = Object.keys(o);
-  const items = o.$s;
-  if (keys.length === 1 && keys[0] === '$s' && Array.isArray(items)) out.push(items);
+  if (keys.length === 1) {
+    const tag = keys[0];
+    const items = o[tag as string];
+    if ((tag === '$s' || tag === '$t') && Array.isArray(items)) out.push({ tag, items });
+  }
   for (const key of keys) setsOf(o[key], out);
 }
 
@@ -273,7 +283,7 @@ export class DeltaFold {
     if (before[0] !== 0 || before.length !== 2) {
       throw new Error(`mergeSnapshots: operator ${this.operator}: the sets row of ${e.path} follows an entry that is not a value without TTL`);
     }
-    const sets: unknown[][] = [];
+    const sets: SetJson[] = [];
     setsOf(before[1], sets);
     const resolve = (x: unknown): unknown => {
       if (Array.isArray(x)) return x.map(resolve);
@@ -286,7 +296,7 @@ export class DeltaFold {
         if (set === undefined || !Array.isArray(items)) {
           throw new Error(`mergeSnapshots: operator ${this.operator}: the sets row of ${e.path} has ${describeValue(o[SET_APPEND_TAG])}, not the index of one of the ${sets.length} Sets of the value before it and the items to append`);
         }
-        return { $s: set.concat(items) };
+        return { [set.tag]: set.items.concat(items) };
       }
       const out: Record<string, unknown> = {};
       for (const key of keys) setOwn(out, key, resolve(o[key]));

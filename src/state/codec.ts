@@ -1,13 +1,15 @@
 /**
  * The state codec: values ⇄ strings that a store writes, portable between Node and browsers.
  * JSON, plus tagged forms for what JSON cannot say: `undefined`, NaN/±Infinity/-0, bigint, Date (invalid ones too),
- * Map, Set, null-prototype objects, arrays with holes or extra properties, and objects whose own keys start with `$`.
- * Anything else is rejected with the path to the offending part, so state never changes silently on restore: functions,
- * symbols, class instances and subclasses of Array/Date/Map/Set, typed arrays, symbol-keyed, non-enumerable and
- * getter/setter properties, own properties on a Date, Map or Set (docs/SEMANTICS.md §6). What is not kept: whether an
+ * Map, Set, {@link TrackedSet}, null-prototype objects, arrays with holes or extra properties, and objects whose own
+ * keys start with `$`. Anything else is rejected with the path to the offending part, so state never changes silently
+ * on restore: functions, symbols, class instances and subclasses of Array/Date/Map/Set (other than TrackedSet itself),
+ * typed arrays, symbol-keyed, non-enumerable and getter/setter properties, own properties on a Date, Map or Set
+ * (docs/SEMANTICS.md §6). What is not kept: whether an
  * object was frozen or sealed, which parts were shared (each reference restores as its own copy), and a getter
  * defined on an array's index (read as its value: finding one would cost a look at every item's descriptor).
  */
+import { TrackedSet } from './trackedSet.js';
 
 /**
  * Thrown by {@link encodeValue} for a value the codec cannot represent; `path` locates the offending part. A plain
@@ -248,13 +250,14 @@ function toJson(v: unknown, path: string, seen: Set<object>): Json {
           }
           return { $m: out as Json[] };
         }
-        if (proto === Set.prototype) {
-          noOwnProperties(path, v, 'Set');
+        if (proto === Set.prototype || proto === TrackedSet.prototype) {
+          const tracked = proto === TrackedSet.prototype;
+          noOwnProperties(path, v, tracked ? 'TrackedSet' : 'Set');
           const out = Array.from(v as Set<unknown>);
           for (let i = firstTaggedItem(out, 0); i < out.length; i = firstTaggedItem(out, i + 1)) {
             out[i] = toJson(out[i], `${path}<item ${i}>`, seen);
           }
-          return { $s: out as Json[] };
+          return tracked ? { $t: out as Json[] } : { $s: out as Json[] };
         }
         return notPlain(path, v);
       } finally {
@@ -290,6 +293,8 @@ function fromJson(j: Json): unknown {
         return new Map((x as Json[][]).map(([k, v]) => [fromJson(k as Json), fromJson(v as Json)]));
       case '$s':
         return new Set((x as Json[]).map(fromJson));
+      case '$t':
+        return new TrackedSet((x as Json[]).map(fromJson));
       case '$o': {
         const out: Record<string, unknown> = {};
         setEntries(out, x as [string, Json][]);

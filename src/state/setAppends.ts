@@ -2,6 +2,7 @@
 // Sets as what they gained, so that a checkpoint of a distinct count costs what arrived since, not all it holds.
 import type { ChunkWriter } from '../checkpoints/snapshot.js';
 import { SET_APPEND_TAG } from '../checkpoints/deltaRows.js';
+import { trackedSetJournal, trackedSetRestart, TrackedSet } from './trackedSet.js';
 import { writeCodecJson, writePlainSet, type SetWriter } from './valueWriter.js';
 
 /**
@@ -31,6 +32,24 @@ interface SetMark {
   items: SetItem[];
   /** the row that last tried to append to the Set (a Set met again in the same row is written whole there) */
   row: number;
+}
+
+/**
+ * What the last snapshot wrote of a large {@link TrackedSet}: the row it was in (its entry's token then), its place among
+ * the Sets of that row's value, and the journal the Set started then (what it gained since, while that journal lasts).
+ */
+interface TrackedMark {
+  readonly token: SetRowToken;
+  readonly ordinal: number;
+  readonly journal: readonly unknown[];
+}
+
+/** A row's write of a large {@link TrackedSet}: its mark once the snapshot completes. */
+interface PendingTracked {
+  readonly set: TrackedSet<unknown>;
+  readonly ordinal: number;
+  readonly journal: readonly unknown[];
+  token: SetRowToken | undefined;
 }
 
 /**
@@ -84,6 +103,11 @@ interface PendingMark {
  */
 export class SetAppends implements SetWriter {
   private readonly marks = new WeakMap<Set<unknown>, SetMark>();
+  private readonly trackedMarks = new WeakMap<TrackedSet<unknown>, TrackedMark>();
+  /** the TrackedSets of the snapshot being taken: their writes (shared ones are met more than once) */
+  private readonly trackedPending = new Map<TrackedSet<unknown>, PendingTracked | undefined>();
+  /** the TrackedSets the row being written wrote */
+  private trackedRow: PendingTracked[] = [];
   /** marks of the rows written so far in this snapshot */
   private pending: PendingMark[] = [];
   /** marks of the row being written */
@@ -117,6 +141,7 @@ export class SetAppends implements SetWriter {
     this.ordinal = 0;
     this.rowNumber++;
     this.row.length = 0;
+    this.trackedRow.length = 0;
     this.appended = false;
     this.appendedBytes = 0;
   }
@@ -124,6 +149,9 @@ export class SetAppends implements SetWriter {
   /** The row was not written this way (the codec's path took it): nothing of it is remembered. */
   discardRow(): void {
     this.row.length = 0;
+    // (its TrackedSets stay met in this snapshot: written again elsewhere, they are written whole and not remembered)
+    for (const t of this.trackedRow) this.trackedPending.set(t.set, undefined);
+    this.trackedRow.length = 0;
     this.appended = false;
     this.appendedBytes = 0;
   }
@@ -134,7 +162,8 @@ export class SetAppends implements SetWriter {
    */
   endRow(last: SetRowToken | undefined): SetRowToken | undefined {
     const row = this.row;
-    if (row.length === 0) return undefined;
+    const trackedRow = this.trackedRow;
+    if (row.length === 0 && trackedRow.length === 0) return undefined;
     // (a row that could append and did not is a miss; a row that could not — a full snapshot's, an entry new since —
     // keeps the count)
     const token: SetRowToken = { misses: this.appended || last === undefined ? 0 : this.before !== undefined ? last.misses + 1 : last.misses };
@@ -144,6 +173,8 @@ export class SetAppends implements SetWriter {
       this.pending.push(m);
     }
     row.length = 0;
+    for (let k = 0; k < trackedRow.length; k++) (trackedRow[k] as PendingTracked).token = token;
+    trackedRow.length = 0;
     return token;
   }
 
@@ -171,17 +202,28 @@ export class SetAppends implements SetWriter {
       appended.ordinal = m.ordinal;
     }
     pending.length = 0;
+    // a TrackedSet met once is remembered with the journal its write started; one met more than once (in two keys'
+    // values, or twice in one), or whose row was not kept, is forgotten: its next write is whole
+    for (const [set, t] of this.trackedPending) {
+      if (t === undefined || t.token === undefined) this.trackedMarks.delete(set);
+      else this.trackedMarks.set(set, { token: t.token, ordinal: t.ordinal, journal: t.journal });
+    }
+    this.trackedPending.clear();
   }
 
   /** A snapshot begins: marks of one that failed are dropped. */
   abort(): void {
     this.pending.length = 0;
     this.row.length = 0;
+    this.trackedRow.length = 0;
+    // (the journals the failed snapshot restarted are not any mark's: those Sets' next writes are whole)
+    this.trackedPending.clear();
   }
 
   writeSet(w: ChunkWriter, set: Set<unknown>, depth: number): boolean {
     const ordinal = this.ordinal++;
     if (set.size < SET_APPEND_MIN) return writePlainSet(w, set, depth);
+    if (set instanceof TrackedSet) return this.writeTracked(w, set, depth, ordinal);
     const mark = this.marks.get(set);
     // (a Set met twice in one value — shared — is appended to at its first place only)
     if (mark !== undefined && mark.row === this.rowNumber) return writePlainSet(w, set, depth);
@@ -189,19 +231,7 @@ export class SetAppends implements SetWriter {
       mark.row = this.rowNumber;
       const added = gained(set, mark.items);
       if (added !== undefined) {
-        w.ascii(`{"${SET_APPEND_TAG}":[`);
-        w.num(mark.ordinal);
-        w.ascii(',[');
-        const at = w.size;
-        if (!w.integerItems(added, added.length)) {
-          for (let k = 0; k < added.length; k++) {
-            if (k > 0) w.byte(44);
-            writeCodecJson(w, added[k], depth);
-          }
-        }
-        this.appendedBytes += w.size - at;
-        w.ascii(']]}');
-        this.appended = true;
+        this.writeAppend(w, mark.ordinal, added, depth);
         this.row.push({ set, ordinal, items: undefined, appendedTo: mark, base: mark.items, added, token: undefined });
         return true;
       }
@@ -211,6 +241,45 @@ export class SetAppends implements SetWriter {
     const items = Array.from(set);
     if (!items.every(isSetItem)) return true;
     this.row.push({ set, ordinal, items, appendedTo: undefined, base: undefined, added: undefined, token: undefined });
+    return true;
+  }
+
+  /** `{"$s+": [ordinal, added]}`: the row's value before has, as its `ordinal`-th Set, the Set that gained `added`. */
+  private writeAppend(w: ChunkWriter, ordinal: number, added: readonly SetItem[], depth: number): void {
+    w.ascii(`{"${SET_APPEND_TAG}":[`);
+    w.num(ordinal);
+    w.ascii(',[');
+    const at = w.size;
+    if (!w.integerItems(added, added.length)) {
+      for (let k = 0; k < added.length; k++) {
+        if (k > 0) w.byte(44);
+        writeCodecJson(w, added[k], depth);
+      }
+    }
+    this.appendedBytes += w.size - at;
+    w.ascii(']]}');
+    this.appended = true;
+  }
+
+  /**
+   * A large {@link TrackedSet}: as what its journal holds when its entry's last row wrote it and it only gained since
+   * (its journal the one that write started), else whole; either way its journal starts afresh, unless the snapshot
+   * met it before (shared, or a row that was not kept): then it is written whole and forgotten at {@link commit}.
+   */
+  private writeTracked(w: ChunkWriter, set: TrackedSet<unknown>, depth: number, ordinal: number): boolean {
+    const pending = this.trackedPending;
+    if (pending.has(set)) {
+      pending.set(set, undefined);
+      return writePlainSet(w, set, depth);
+    }
+    const mark = this.trackedMarks.get(set);
+    const journal = trackedSetJournal(set);
+    if (mark !== undefined && this.before !== undefined && mark.token === this.before && journal !== undefined && journal === mark.journal && journal.every(isSetItem)) {
+      this.writeAppend(w, mark.ordinal, journal as readonly SetItem[], depth);
+    } else if (!writePlainSet(w, set, depth)) return false;
+    const t: PendingTracked = { set, ordinal, journal: trackedSetRestart(set), token: undefined };
+    pending.set(set, t);
+    this.trackedRow.push(t);
     return true;
   }
 }

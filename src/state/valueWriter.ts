@@ -1,5 +1,6 @@
 import { needsEscape, type ChunkWriter } from '../checkpoints/snapshot.js';
 import { hasOnlyItems, isPlainNumber } from './codec.js';
+import { TrackedSet } from './trackedSet.js';
 
 /** Deeper values are left to the codec, which detects cycles (as its plain-JSON check does). */
 const MAX_DEPTH = 64;
@@ -60,7 +61,10 @@ export function writeCodecJson(w: ChunkWriter, v: unknown, depth: number): boole
  * last snapshot as what it gained). @internal
  */
 export interface SetWriter {
-  /** Writes `set` (a plain Set: no own properties) as the codec's JSON of it or a form its row allows; false: cannot. */
+  /**
+   * Writes `set` (a plain Set or a {@link TrackedSet}, without own properties) as the codec's JSON of it or a form its
+   * row allows; false: cannot.
+   */
   writeSet(w: ChunkWriter, set: Set<unknown>, depth: number): boolean;
 }
 
@@ -86,11 +90,11 @@ export function writeCodecJsonWith(w: ChunkWriter, v: unknown, depth: number, se
 }
 
 /**
- * A Set in the codec's form, `{"$s":[items]}`; false (part of it written) when an item is not one the direct writer
- * writes. @internal
+ * A Set in the codec's form, `{"$s":[items]}` (a {@link TrackedSet}: `{"$t":[items]}`); false (part of it written)
+ * when an item is not one the direct writer writes. @internal
  */
 export function writePlainSet(w: ChunkWriter, set: Set<unknown>, depth: number): boolean {
-  w.ascii('{"$s":[');
+  w.ascii(set instanceof TrackedSet ? '{"$t":[' : '{"$s":[');
   if (!writeSetItems(w, set, depth)) return false;
   w.ascii(']}');
   return true;
@@ -129,7 +133,7 @@ function writeObject(w: ChunkWriter, v: object, depth: number): boolean {
   const proto = Object.getPrototypeOf(v) as unknown;
   if (Array.isArray(v)) return proto === Array.prototype && writeArray(w, v, depth);
   if (proto === Object.prototype) return writePlainObject(w, v as Record<string, unknown>, depth);
-  if (proto === Set.prototype) {
+  if (proto === Set.prototype || proto === TrackedSet.prototype) {
     if (Reflect.ownKeys(v).length > 0) return false;
     return setWriter === undefined ? writePlainSet(w, v as Set<unknown>, depth) : setWriter.writeSet(w, v as Set<unknown>, depth);
   }

@@ -1,0 +1,233 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { decodeValue, encodeValue, TrackedSet, UnserializableValueError, valueState, type OperatorSnapshot } from '../src/index.js';
+import { SET_APPEND_MIN } from '../src/state/setAppends.js';
+import type { HarnessCheckpoint } from '../testing/index.js';
+import { DISTINCT_WINDOW_RESULTS, distinctWindowRun, viaJson } from './support/distinctWindow.js';
+import { rigOf, stateRig } from './support/stateRig.js';
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+const N = SET_APPEND_MIN;
+
+describe('TrackedSet', () => {
+  it('is a Set: items in insertion order, duplicates once, every method', () => {
+    const s = new TrackedSet(['b', 'a', 'b']);
+    expect(s).toBeInstanceOf(Set);
+    expect([...s]).toStrictEqual(['b', 'a']);
+    expect(s.add('c')).toBe(s);
+    expect(s.has('c')).toBe(true);
+    expect(s.delete('a')).toBe(true);
+    expect(s.delete('a')).toBe(false);
+    expect([...s.entries()]).toStrictEqual([
+      ['b', 'b'],
+      ['c', 'c'],
+    ]);
+    s.clear();
+    expect(s.size).toBe(0);
+    expect([...new TrackedSet()]).toStrictEqual([]);
+    expect([...new TrackedSet(null)]).toStrictEqual([]);
+    // (no own property: the journal is private)
+    expect(Reflect.ownKeys(new TrackedSet([1]))).toStrictEqual([]);
+  });
+
+  it('the codec writes it as {"$t": items} and reads it back as a TrackedSet; a subclass or an own property is refused', () => {
+    const v = { ids: new TrackedSet([3, 1, 2]), plain: new Set([1]) };
+    expect(encodeValue(v)).toBe('{"ids":{"$t":[3,1,2]},"plain":{"$s":[1]}}');
+    const back = decodeValue(encodeValue(v)) as typeof v;
+    expect(back.ids).toBeInstanceOf(TrackedSet);
+    expect(back.plain).not.toBeInstanceOf(TrackedSet);
+    expect([...back.ids]).toStrictEqual([3, 1, 2]);
+    expect(encodeValue(new TrackedSet([new Date(0), 1n]))).toBe('{"$t":[{"$d":0},{"$b":"1"}]}');
+    class Mine extends TrackedSet<number> {}
+    expect(() => encodeValue({ s: new Mine() })).toThrow(new UnserializableValueError('.s', new Mine(), 'an instance of Mine cannot be serialized (only plain objects, arrays, Map, Set, Date and primitives restore faithfully; store plain data)'));
+    const owned = Object.assign(new TrackedSet([1]), { note: 'x' });
+    expect(() => encodeValue(owned)).toThrow(UnserializableValueError);
+    expect(() => encodeValue(owned)).toThrow(/TrackedSet/);
+  });
+});
+
+describe('TrackedSet in checkpoints: what it gained, without reading what it held', () => {
+  const rows = (r: { h: { snapshot(): HarnessCheckpoint } }, op = 'rig') => (r.h.snapshot().latest.get(op) as OperatorSnapshot).entries.map((e) => e.value);
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('written whole, then as what it gained (its items not read), whole after a delete or a clear; the chain restores TrackedSets in order', () => {
+    const r = stateRig({ v: valueState<{ n: number; ids: TrackedSet<number> }>() });
+    const ids = new TrackedSet(range(0, N));
+    r.run((s) => s.v.set({ n: 0, ids }));
+    expect(rows(r)).toStrictEqual([`[0,{"n":0,"ids":{"$t":[${range(0, N).join(',')}]}}]`]);
+    ids.add(N).add(N + 1).add(3); // (3: held already)
+    r.run((s) => s.v.set({ n: 1, ids }));
+    // the writer reads no Set's items: each Set iterated is counted
+    const iterated: Set<unknown>[] = [];
+    const values = Set.prototype.values;
+    vi.spyOn(Set.prototype, Symbol.iterator).mockImplementation(function (this: Set<unknown>) {
+      iterated.push(this);
+      return values.call(this);
+    });
+    vi.spyOn(Set.prototype, 'values').mockImplementation(function (this: Set<unknown>) {
+      iterated.push(this);
+      return values.call(this);
+    });
+    vi.spyOn(Set.prototype, 'forEach');
+    expect(rows(r)).toStrictEqual([`[8,{"n":1,"ids":{"$s+":[0,[${N},${N + 1}]]}}]`]);
+    expect(iterated.filter((s) => s === ids)).toStrictEqual([]);
+    expect(Set.prototype.forEach).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
+    // nothing gained: an empty append
+    r.run((s) => s.v.set({ n: 2, ids }));
+    expect(rows(r)).toStrictEqual([`[8,{"n":2,"ids":{"$s+":[0,[]]}}]`]);
+    // a delete: whole (without the item), then appends again
+    ids.delete(5);
+    r.run((s) => s.v.set({ n: 3, ids }));
+    expect(rows(r)[0]?.startsWith('[0,{"n":3,"ids":{"$t":[0,1,2,3,4,6,')).toBe(true);
+    ids.add(5);
+    r.run((s) => s.v.set({ n: 4, ids }));
+    expect(rows(r)).toStrictEqual([`[8,{"n":4,"ids":{"$s+":[0,[5]]}}]`]);
+    // a clear, then grown back past the threshold: whole
+    ids.clear();
+    for (const x of range(100, 100 + N)) ids.add(x);
+    r.run((s) => s.v.set({ n: 5, ids }));
+    expect(rows(r)).toStrictEqual([`[0,{"n":5,"ids":{"$t":[${range(100, 100 + N).join(',')}]}}]`]);
+    ids.add('s' as unknown as number);
+    r.run((s) => s.v.set({ n: 6, ids }));
+    const cp = r.h.snapshot();
+    expect(cp.operators.get('rig')?.map((x) => x.entries.map((e) => e.value?.slice(0, 2)))).toStrictEqual([['[0'], ['[8'], ['[8'], ['[0'], ['[8'], ['[0'], ['[8']]);
+    for (const restored of [r.h.restore(cp), r.h.restore(viaJson(cp))]) {
+      const got = restored.state('k', 'v') as { n: number; ids: TrackedSet<unknown> };
+      expect(got.ids).toBeInstanceOf(TrackedSet);
+      expect(got.n).toBe(6);
+      expect([...got.ids]).toStrictEqual([...range(100, 100 + N), 's']);
+    }
+  });
+
+  it('after a restore, a TrackedSet is written whole once, then as what it gained', () => {
+    const r = stateRig({ v: valueState<{ ids: TrackedSet<number> }>() });
+    r.run((s) => s.v.set({ ids: new TrackedSet(range(0, N)) }));
+    const restored = r.h.restore(viaJson(r.h.snapshot()));
+    const again = rigOf<{ v: ReturnType<typeof valueState<{ ids: TrackedSet<number> }>> }>(restored);
+    again.run((s) => {
+      const v = s.v.get() as { ids: TrackedSet<number> };
+      v.ids.add(N);
+      s.v.set(v);
+    });
+    expect(rows(again)[0]?.startsWith('[0,{"ids":{"$t":[')).toBe(true);
+    again.run((s) => {
+      const v = s.v.get() as { ids: TrackedSet<number> };
+      v.ids.add(N + 1);
+      s.v.set(v);
+    });
+    expect(rows(again)).toStrictEqual([`[8,{"ids":{"$s+":[0,[${N + 1}]]}}]`]);
+  });
+
+  it('one TrackedSet in two keys\' values or twice in one: written whole wherever met, and after; each chain restores it', () => {
+    const r = stateRig({ v: valueState<{ a: TrackedSet<number>; b?: TrackedSet<number> }>() });
+    const shared = new TrackedSet(range(0, N));
+    r.run((s) => s.v.set({ a: shared }), 'x');
+    r.h.snapshot();
+    shared.add(N);
+    r.run((s) => s.v.set({ a: shared }), 'x');
+    r.run((s) => s.v.set({ a: shared }), 'y');
+    expect(rows(r).map((v) => v?.slice(0, 2))).toStrictEqual(['[8', '[0']);
+    shared.add(N + 1);
+    r.run((s) => s.v.set({ a: shared }), 'x');
+    expect(rows(r).map((v) => v?.slice(0, 2))).toStrictEqual(['[0']);
+    // twice in one value: whole at both places
+    const twice = new TrackedSet(range(0, N));
+    r.run((s) => s.v.set({ a: twice, b: twice }), 'z');
+    r.h.snapshot();
+    twice.add(-1);
+    r.run((s) => s.v.set({ a: twice, b: twice }), 'z');
+    expect(rows(r).map((v) => v?.slice(0, 2))).toStrictEqual(['[0']);
+    twice.add(-2);
+    r.run((s) => s.v.set({ a: twice, b: twice }), 'z');
+    const cp = r.h.snapshot();
+    const restored = r.h.restore(viaJson(cp));
+    for (const k of ['x', 'y']) expect([...(restored.state(k, 'v') as { a: Set<number> }).a]).toStrictEqual(k === 'x' ? range(0, N + 2) : range(0, N + 1));
+    const z = restored.state('z', 'v') as { a: Set<number>; b: Set<number> };
+    expect([...z.a]).toStrictEqual([...range(0, N), -1, -2]);
+    expect([...z.b]).toStrictEqual([...range(0, N), -1, -2]);
+  });
+
+  it('a TrackedSet gaining objects, or in a value taking the codec\'s path: whole, restored', () => {
+    const r = stateRig({ v: valueState<Record<string, unknown>>() });
+    const ids = new TrackedSet<unknown>(range(0, N));
+    r.run((s) => s.v.set({ ids }));
+    r.h.snapshot();
+    ids.add({ o: 1 });
+    r.run((s) => s.v.set({ ids }));
+    expect(rows(r)[0]).toBe(`[0,{"ids":{"$t":[${range(0, N).join(',')},{"o":1}]}}]`);
+    ids.add(-1);
+    r.run((s) => s.v.set({ $k: 1, ids }));
+    expect(rows(r)[0]).toBe(`[0,{"$o":[["$k",1],["ids",{"$t":[${range(0, N).join(',')},{"o":1},-1]}]]}]`);
+    ids.add(-2);
+    r.run((s) => s.v.set({ ids }));
+    expect(rows(r)[0]?.slice(0, 2)).toBe('[0');
+    ids.add(-3);
+    r.run((s) => s.v.set({ ids }));
+    expect(rows(r)[0]).toBe('[8,{"ids":{"$s+":[0,[-3]]}}]');
+    const got = r.h.restore(viaJson(r.h.snapshot())).state('k', 'v') as { ids: TrackedSet<unknown> };
+    expect([...got.ids]).toStrictEqual([...range(0, N), { o: 1 }, -1, -2, -3]);
+  });
+
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('add' as const), key: fc.nat(2), set: fc.nat(1), item: fc.oneof(fc.integer({ min: -40, max: 40 }), fc.constantFrom('a', 'b', 'c')) }),
+    fc.record({ kind: fc.constant('delete' as const), key: fc.nat(2), set: fc.nat(1), item: fc.integer({ min: -5, max: 20 }) }),
+    fc.record({ kind: fc.constant('clearSet' as const), key: fc.nat(2), set: fc.nat(1) }),
+    fc.record({ kind: fc.constant('replace' as const), key: fc.nat(2), set: fc.nat(1) }),
+    fc.record({ kind: fc.constant('swap' as const), key: fc.nat(2) }),
+    fc.record({ kind: fc.constant('clear' as const), key: fc.nat(2) }),
+    fc.record({ kind: fc.constant('snapshot' as const) }),
+  );
+
+  it('at every snapshot, the chain restores every key\'s TrackedSets with their items in order', () => {
+    let appended = 0;
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 60 }), (ops) => {
+        const r = stateRig({ v: valueState<{ sets: TrackedSet<unknown>[] }>() });
+        const fresh = (): TrackedSet<unknown>[] => [new TrackedSet(range(0, N)), new TrackedSet(range(0, N))];
+        const get = (key: number): { sets: TrackedSet<unknown>[] } => (r.run((s) => s.v.get(), `k${key}`) as { sets: TrackedSet<unknown>[] } | undefined) ?? { sets: fresh() };
+        const put = (key: number, v: { sets: TrackedSet<unknown>[] } | undefined): void => void r.run((s) => (v === undefined ? s.v.clear() : s.v.set(v)), `k${key}`);
+        for (const o of ops) {
+          if (o.kind === 'snapshot') {
+            const cp = r.h.snapshot();
+            appended += (cp.latest.get('rig')?.entries ?? []).filter((e) => e.value?.startsWith('[8,') === true).length;
+            const restored = r.h.restore(viaJson(cp));
+            for (let k = 0; k < 3; k++) {
+              const live = r.run((s) => s.v.get(), `k${k}`) as { sets: TrackedSet<unknown>[] } | undefined;
+              const got = restored.state(`k${k}`, 'v') as { sets: TrackedSet<unknown>[] } | undefined;
+              expect(got?.sets.map((x) => [...x])).toStrictEqual(live?.sets.map((x) => [...x]));
+              for (const x of got?.sets ?? []) expect(x).toBeInstanceOf(TrackedSet);
+            }
+            continue;
+          }
+          if (o.kind === 'clear') {
+            put(o.key, undefined);
+            continue;
+          }
+          const v = get(o.key);
+          if (o.kind === 'add') v.sets[o.set]?.add(o.item);
+          else if (o.kind === 'delete') v.sets[o.set]?.delete(o.item);
+          else if (o.kind === 'clearSet') v.sets[o.set]?.clear();
+          else if (o.kind === 'replace') v.sets[o.set] = new TrackedSet(v.sets[o.set]);
+          else v.sets.reverse();
+          put(o.key, v);
+        }
+      }),
+      { numRuns: 100 },
+    );
+    // (the sequences do make sets rows)
+    expect(appended).toBeGreaterThan(0);
+  });
+});
+
+describe('a windowed distinct count kept in TrackedSets: sets rows, and a restore at every cut equals the uninterrupted run', () => {
+  it('the same results, restored at every cut from a chain of sets rows', () => {
+    const straight = distinctWindowRun(() => new TrackedSet<number>(), undefined);
+    // (every checkpoint after the first: both keys' accumulators as sets rows)
+    expect(straight.sets).toBe(2 * 11);
+    expect(straight.results).toStrictEqual(DISTINCT_WINDOW_RESULTS);
+    for (let cut = 0; cut < 12; cut++) expect(distinctWindowRun(() => new TrackedSet<number>(), cut).results, `cut ${cut}`).toStrictEqual(straight.results);
+  });
+});
