@@ -33,7 +33,10 @@ describe('ChunkWriter', () => {
     expect(numbersAsWritten(xs)).toStrictEqual(xs.map((x) => JSON.stringify(x)));
   });
 
-  it('writes items that are all integers below 10¹² in magnitude as JSON does, and nothing when any is not', () => {
+  it.each([
+    ['integerItems', (w: ChunkWriter, xs: Iterable<unknown>, n: number): boolean => w.integerItems(xs, n)],
+    ['integerArray', (w: ChunkWriter, xs: Iterable<unknown>): boolean => w.integerArray([...xs])],
+  ])('%s writes items that are all integers below 10¹² in magnitude as JSON does, and nothing when any is not', (_, integers) => {
     const edge = [0, 7, 9, 10, 99, 100, 9999, 10_000, 99_999_999, 100_000_000, 2 ** 31, 999_999_999_999, -1, -10_000, -(2 ** 31), -999_999_999_999];
     const integer = fc.oneof(fc.constantFrom(...edge), fc.integer(), fc.integer({ min: -999_999_999_999, max: 999_999_999_999 }));
     fc.assert(
@@ -42,7 +45,7 @@ describe('ChunkWriter', () => {
         w.begin(0);
         w.rawValue();
         w.byte(91);
-        expect(w.integerItems(new Set(xs), new Set(xs).size)).toBe(true);
+        expect(integers(w, new Set(xs), new Set(xs).size)).toBe(true);
         w.byte(93);
         w.endRaw();
         expect((JSON.parse(w.finish().join('')) as [[number, string, unknown]])[0][2]).toStrictEqual([...new Set(xs)]);
@@ -54,7 +57,7 @@ describe('ChunkWriter', () => {
     big.begin(0);
     big.rawValue();
     big.byte(91);
-    expect(big.integerItems(many, many.length)).toBe(true);
+    expect(integers(big, many, many.length)).toBe(true);
     big.byte(93);
     big.endRaw();
     expect((JSON.parse(big.finish().join('')) as [[number, string, unknown]])[0][2]).toStrictEqual(many);
@@ -62,7 +65,7 @@ describe('ChunkWriter', () => {
       const w = new ChunkWriter();
       w.begin(0);
       const at = w.position;
-      expect(w.integerItems([1, 2, odd, 3], 4)).toBe(false);
+      expect(integers(w, [1, 2, odd, 3], 4)).toBe(false);
       expect(w.position).toBe(at);
     }
   });

@@ -162,6 +162,23 @@ const ITEM_BYTES = 14;
 /** How many items' room {@link ChunkWriter.integerItems} makes at a time. */
 const ITEMS_PER_STEP = 4096;
 
+/**
+ * Writes `item` at `p` as an item of {@link ChunkWriter.integerItems} (after a comma unless `first`): returns the
+ * position after, or -1 when it is not an integer below 10¹² in magnitude (or is -0). `buf` has room for
+ * {@link ITEM_BYTES} bytes at `p`.
+ */
+function writeIntegerItem(buf: Uint8Array, p: number, item: unknown, first: boolean): number {
+  if (typeof item !== 'number') return -1;
+  let x = item;
+  if (!(x > -1e12 && x < 1e12 && x === Math.floor(x)) || (x === 0 && 1 / x < 0)) return -1;
+  if (!first) buf[p++] = 44;
+  if (x < 0) {
+    buf[p++] = 45;
+    x = -x;
+  }
+  return writeInt(buf, p, x);
+}
+
 /** Writes the decimal digits of `x` (0 ≤ x < 10 000, no leading zeros) at `p`; returns the position after. */
 function writeSmall(buf: Uint8Array, p: number, x: number): number {
   const at = 4 * x;
@@ -417,33 +434,48 @@ export class ChunkWriter {
     this.ensure(ITEM_BYTES * Math.min(count, ITEMS_PER_STEP) + 1);
     let buf = this.buf;
     let p = start;
-    let first = true;
     for (const item of items) {
-      if (typeof item !== 'number') {
-        this.p = start;
-        return false;
-      }
       if (p + ITEM_BYTES > buf.length) {
         this.p = p;
         this.ensure(ITEM_BYTES * ITEMS_PER_STEP);
         buf = this.buf;
       }
-      let x = item;
-      if (!first) buf[p++] = 44;
-      first = false;
-      if (x < 0) {
-        buf[p++] = 45;
-        x = -x;
-      }
-      if (!(x < 1e12 && x === Math.floor(x)) || (x === 0 && 1 / x < 0)) {
+      p = writeIntegerItem(buf, p, item, p === start);
+      if (p < 0) {
         this.p = start;
         return false;
       }
-      p = writeInt(buf, p, x);
     }
     this.p = p;
     return true;
   }
+
+  /**
+   * {@link integerItems} of an array's items (an indexed loop: the items a Set gained since a checkpoint, arrays of
+   * ids), so that neither loop iterates both kinds of collection.
+   */
+  integerArray(items: readonly unknown[]): boolean {
+    const start = this.p;
+    const n = items.length;
+    this.ensure(ITEM_BYTES * Math.min(n, ITEMS_PER_STEP) + 1);
+    let buf = this.buf;
+    let p = start;
+    for (let i = 0; i < n; i++) {
+      if (p + ITEM_BYTES > buf.length) {
+        this.p = p;
+        this.ensure(ITEM_BYTES * ITEMS_PER_STEP);
+        buf = this.buf;
+      }
+      p = writeIntegerItem(buf, p, items[i], i === 0);
+      if (p < 0) {
+        this.p = start;
+        return false;
+      }
+    }
+    this.p = p;
+    return true;
+  }
+
 
   /**
    * A string of ASCII characters as its JSON literal, escaped as `JSON.stringify` escapes it (`\"`, `\\`, `\n` and the

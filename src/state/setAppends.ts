@@ -2,7 +2,7 @@
 // Sets as what they gained, so that a checkpoint of a distinct count costs what arrived since, not all it holds.
 import type { ChunkWriter } from '../checkpoints/snapshot.js';
 import { SET_APPEND_TAG } from '../checkpoints/deltaRows.js';
-import { trackedSetJournal, trackedSetRestart, TrackedSet } from './trackedSet.js';
+import { setTrackedSetMark, trackedSetJournal, trackedSetMark, trackedSetRestart, TrackedSet } from './trackedSet.js';
 import { writeCodecJson, writePlainSet, type SetWriter } from './valueWriter.js';
 
 /**
@@ -35,21 +35,23 @@ interface SetMark {
 }
 
 /**
- * What the last snapshot wrote of a large {@link TrackedSet}: the row it was in (its entry's token then), its place among
- * the Sets of that row's value, and the journal the Set started then (what it gained since, while that journal lasts).
+ * The snapshot writer's memory of a large {@link TrackedSet}, kept in the Set (`trackedSetMark`): what the last
+ * snapshot that completed wrote of it — the row it was in (its entry's token then), its place among the Sets of that
+ * row's value, and the journal the Set started then (what it gained since, while that journal lasts) — and what the
+ * snapshot being taken wrote of it.
  */
 interface TrackedMark {
-  readonly token: SetRowToken;
-  readonly ordinal: number;
-  readonly journal: readonly unknown[];
-}
-
-/** A row's write of a large {@link TrackedSet}: its mark once the snapshot completes. */
-interface PendingTracked {
-  readonly set: TrackedSet<unknown>;
-  readonly ordinal: number;
-  readonly journal: readonly unknown[];
+  /** the last completed snapshot's write (`token` undefined: none the Set may be appended to) */
   token: SetRowToken | undefined;
+  ordinal: number;
+  journal: readonly unknown[] | undefined;
+  /** the snapshot being taken: its number when it met the Set, whether it met it more than once (or in a row not kept) */
+  met: number;
+  metAgain: boolean;
+  /** its write: its place, the journal it started, its row's token (set when the row ends) */
+  nextOrdinal: number;
+  nextJournal: readonly unknown[] | undefined;
+  nextToken: SetRowToken | undefined;
 }
 
 /**
@@ -103,11 +105,11 @@ interface PendingMark {
  */
 export class SetAppends implements SetWriter {
   private readonly marks = new WeakMap<Set<unknown>, SetMark>();
-  private readonly trackedMarks = new WeakMap<TrackedSet<unknown>, TrackedMark>();
-  /** the TrackedSets of the snapshot being taken: their writes (shared ones are met more than once) */
-  private readonly trackedPending = new Map<TrackedSet<unknown>, PendingTracked | undefined>();
-  /** the TrackedSets the row being written wrote */
-  private trackedRow: PendingTracked[] = [];
+  /** the marks of the TrackedSets the snapshot being taken wrote, and of those the row being written wrote */
+  private trackedPending: TrackedMark[] = [];
+  private trackedRow: TrackedMark[] = [];
+  /** the number of the snapshot being taken (see {@link TrackedMark.met}) */
+  private snapshotNumber = 0;
   /** marks of the rows written so far in this snapshot */
   private pending: PendingMark[] = [];
   /** marks of the row being written */
@@ -150,7 +152,7 @@ export class SetAppends implements SetWriter {
   discardRow(): void {
     this.row.length = 0;
     // (its TrackedSets stay met in this snapshot: written again elsewhere, they are written whole and not remembered)
-    for (const t of this.trackedRow) this.trackedPending.set(t.set, undefined);
+    for (const m of this.trackedRow) m.metAgain = true;
     this.trackedRow.length = 0;
     this.appended = false;
     this.appendedBytes = 0;
@@ -173,7 +175,7 @@ export class SetAppends implements SetWriter {
       this.pending.push(m);
     }
     row.length = 0;
-    for (let k = 0; k < trackedRow.length; k++) (trackedRow[k] as PendingTracked).token = token;
+    for (let k = 0; k < trackedRow.length; k++) (trackedRow[k] as TrackedMark).nextToken = token;
     trackedRow.length = 0;
     return token;
   }
@@ -204,11 +206,16 @@ export class SetAppends implements SetWriter {
     pending.length = 0;
     // a TrackedSet met once is remembered with the journal its write started; one met more than once (in two keys'
     // values, or twice in one), or whose row was not kept, is forgotten: its next write is whole
-    for (const [set, t] of this.trackedPending) {
-      if (t === undefined || t.token === undefined) this.trackedMarks.delete(set);
-      else this.trackedMarks.set(set, { token: t.token, ordinal: t.ordinal, journal: t.journal });
+    const tracked = this.trackedPending;
+    for (let k = 0; k < tracked.length; k++) {
+      const m = tracked[k] as TrackedMark;
+      m.token = m.metAgain ? undefined : m.nextToken;
+      m.ordinal = m.nextOrdinal;
+      m.journal = m.nextJournal;
+      m.nextJournal = undefined;
     }
-    this.trackedPending.clear();
+    tracked.length = 0;
+    this.snapshotNumber++;
   }
 
   /** A snapshot begins: marks of one that failed are dropped. */
@@ -216,8 +223,10 @@ export class SetAppends implements SetWriter {
     this.pending.length = 0;
     this.row.length = 0;
     this.trackedRow.length = 0;
-    // (the journals the failed snapshot restarted are not any mark's: those Sets' next writes are whole)
-    this.trackedPending.clear();
+    // (the journals the failed snapshot started are not what its marks hold: those Sets' next writes are whole)
+    for (const m of this.trackedPending) m.nextJournal = undefined;
+    this.trackedPending.length = 0;
+    this.snapshotNumber++;
   }
 
   writeSet(w: ChunkWriter, set: Set<unknown>, depth: number): boolean {
@@ -250,7 +259,7 @@ export class SetAppends implements SetWriter {
     w.num(ordinal);
     w.ascii(',[');
     const at = w.size;
-    if (!w.integerItems(added, added.length)) {
+    if (!w.integerArray(added)) {
       for (let k = 0; k < added.length; k++) {
         if (k > 0) w.byte(44);
         writeCodecJson(w, added[k], depth);
@@ -267,21 +276,29 @@ export class SetAppends implements SetWriter {
    * met it before (shared, or a row that was not kept): then it is written whole and forgotten at {@link commit}.
    */
   private writeTracked(w: ChunkWriter, set: TrackedSet<unknown>, depth: number, ordinal: number): boolean {
-    const pending = this.trackedPending;
-    if (pending.has(set)) {
-      pending.set(set, undefined);
+    let mark = trackedSetMark(set) as TrackedMark | undefined;
+    if (mark !== undefined && mark.met === this.snapshotNumber) {
+      mark.metAgain = true;
       return writePlainSet(w, set, depth);
     }
-    const mark = this.trackedMarks.get(set);
     const journal = trackedSetJournal(set);
     if (mark !== undefined && this.before !== undefined && mark.token === this.before && journal !== undefined && journal === mark.journal && journal.every(isSetItem)) {
       this.writeAppend(w, mark.ordinal, journal as readonly SetItem[], depth);
     } else if (!writePlainSet(w, set, depth)) return false;
-    const t: PendingTracked = { set, ordinal, journal: trackedSetRestart(set), token: undefined };
-    pending.set(set, t);
-    this.trackedRow.push(t);
+    if (mark === undefined) {
+      mark = { token: undefined, ordinal: 0, journal: undefined, met: 0, metAgain: false, nextOrdinal: 0, nextJournal: undefined, nextToken: undefined };
+      setTrackedSetMark(set, mark);
+    }
+    mark.met = this.snapshotNumber;
+    mark.metAgain = false;
+    mark.nextOrdinal = ordinal;
+    mark.nextJournal = trackedSetRestart(set);
+    mark.nextToken = undefined;
+    this.trackedPending.push(mark);
+    this.trackedRow.push(mark);
     return true;
   }
+
 }
 
 /** The items `set` gained after `items` (its first items, in order), or undefined when it does not begin with them. */

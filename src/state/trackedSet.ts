@@ -3,6 +3,8 @@
 // (set by the class's static block: the only code that reaches its private journal)
 let journalOf: (set: TrackedSet<unknown>) => unknown[] | undefined;
 let restartJournal: (set: TrackedSet<unknown>) => unknown[];
+let markOf: (set: TrackedSet<unknown>) => object | undefined;
+let setMark: (set: TrackedSet<unknown>, mark: object) => void;
 
 /**
  * The items added to `set` since the snapshot writer last started its journal ({@link trackedSetRestart}), in the order
@@ -29,6 +31,33 @@ export function trackedSetJournal(set: TrackedSet<unknown>): readonly unknown[] 
  */
 export function trackedSetRestart(set: TrackedSet<unknown>): readonly unknown[] {
   return restartJournal(set);
+}
+
+/**
+ * What the snapshot writer remembers of `set` (its mark, `src/state/setAppends.ts`), kept in the Set itself: read and
+ * written at every checkpoint for every large TrackedSet, without a map lookup.
+ *
+ * @example
+ * ```ts
+ * const mark = trackedSetMark(set) as TrackedMark | undefined;
+ * ```
+ * @internal
+ */
+export function trackedSetMark(set: TrackedSet<unknown>): object | undefined {
+  return markOf(set);
+}
+
+/**
+ * Keeps the snapshot writer's `mark` in `set` (see {@link trackedSetMark}).
+ *
+ * @example
+ * ```ts
+ * setTrackedSetMark(set, { token, ordinal, journal });
+ * ```
+ * @internal
+ */
+export function setTrackedSetMark(set: TrackedSet<unknown>, mark: object): void {
+  setMark(set, mark);
 }
 
 /**
@@ -59,10 +88,14 @@ export function trackedSetRestart(set: TrackedSet<unknown>): readonly unknown[] 
 export class TrackedSet<T> extends Set<T> {
   /** Items added since the snapshot writer started the journal; undefined: not journaling (never written, or changed otherwise since). */
   #added: T[] | undefined = undefined;
+  /** The snapshot writer's memory of this Set (src/state/setAppends.ts). */
+  #mark: object | undefined = undefined;
 
   static {
     journalOf = (set) => set.#added;
     restartJournal = (set) => (set.#added = []);
+    markOf = (set) => set.#mark;
+    setMark = (set, mark) => void (set.#mark = mark);
   }
 
   /**
