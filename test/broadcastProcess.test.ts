@@ -94,7 +94,7 @@ describe('broadcastProcess (docs/SEMANTICS.md §10.6)', () => {
     h.push2(rec(new Threshold(3), 0));
     h.record(1, 1, 'k');
     expect(() => h.snapshot()).toThrow(
-      'rules: broadcast state \'rules\', entry "min", cannot be serialized for a checkpoint: an instance of Threshold cannot be serialized (only plain objects, arrays, Map, Set, Date and primitives restore faithfully; store plain data) at (root). Keep state as plain data (objects, arrays, Map, Set, Date, primitives).',
+      'rules: broadcast state \'rules\', entry "min", cannot be serialized for a checkpoint: an instance of Threshold cannot be serialized (only plain objects, arrays, Map, Set, TrackedSet, Date and primitives restore faithfully; store plain data) at (root). Keep state as plain data (objects, arrays, Map, Set, Date, primitives).',
     );
   });
 

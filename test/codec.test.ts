@@ -41,8 +41,8 @@ describe('state codec', () => {
     const cases: [unknown, string][] = [
       [{ f: () => 1 }, 'a function cannot be serialized at .f'],
       [{ s: Symbol('x') }, 'a symbol cannot be serialized at .s'],
-      [{ list: [1, new Point(2)] }, 'an instance of Point cannot be serialized (only plain objects, arrays, Map, Set, Date and primitives restore faithfully; store plain data) at .list[1]'],
-      [new Uint8Array(2), 'an instance of Uint8Array cannot be serialized (only plain objects, arrays, Map, Set, Date and primitives restore faithfully; store plain data) at (root)'],
+      [{ list: [1, new Point(2)] }, 'an instance of Point cannot be serialized (only plain objects, arrays, Map, Set, TrackedSet, Date and primitives restore faithfully; store plain data) at .list[1]'],
+      [new Uint8Array(2), 'an instance of Uint8Array cannot be serialized (only plain objects, arrays, Map, Set, TrackedSet, Date and primitives restore faithfully; store plain data) at (root)'],
     ];
     for (const [v, msg] of cases) {
       expect(() => encodeValue(v)).toThrow(UnserializableValueError);
@@ -152,7 +152,7 @@ describe('state codec: values that used to change silently (issue 12 item 3)', (
 
   class Bag extends Map<string, number> {}
   class Items extends Array<number> {}
-  const plain = '(only plain objects, arrays, Map, Set, Date and primitives restore faithfully; store plain data)';
+  const plain = '(only plain objects, arrays, Map, Set, TrackedSet, Date and primitives restore faithfully; store plain data)';
   const rejected: [string, unknown, string][] = [
     ['a Date subclass', { at: new Stamp(0) }, `an instance of Stamp cannot be serialized ${plain} at .at`],
     ['a Map subclass', [new Bag()], `an instance of Bag cannot be serialized ${plain} at [0]`],

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { decodeValue, encodeValue, TrackedSet, UnserializableValueError, valueState, type OperatorSnapshot } from '../src/index.js';
+import { decodeValue, encodeValue, StateSerializationError, TrackedSet, UnserializableValueError, valueState, type OperatorSnapshot } from '../src/index.js';
 import { SET_APPEND_MIN } from '../src/state/setAppends.js';
 import type { HarnessCheckpoint } from '../testing/index.js';
 import { DISTINCT_WINDOW_RESULTS, distinctWindowRun, viaJson } from './support/distinctWindow.js';
@@ -39,7 +39,7 @@ describe('TrackedSet', () => {
     expect([...back.ids]).toStrictEqual([3, 1, 2]);
     expect(encodeValue(new TrackedSet([new Date(0), 1n]))).toBe('{"$t":[{"$d":0},{"$b":"1"}]}');
     class Mine extends TrackedSet<number> {}
-    expect(() => encodeValue({ s: new Mine() })).toThrow(new UnserializableValueError('.s', new Mine(), 'an instance of Mine cannot be serialized (only plain objects, arrays, Map, Set, Date and primitives restore faithfully; store plain data)'));
+    expect(() => encodeValue({ s: new Mine() })).toThrow(new UnserializableValueError('.s', new Mine(), 'an instance of Mine cannot be serialized (only plain objects, arrays, Map, Set, TrackedSet, Date and primitives restore faithfully; store plain data)'));
     const owned = Object.assign(new TrackedSet([1]), { note: 'x' });
     expect(() => encodeValue(owned)).toThrow(UnserializableValueError);
     expect(() => encodeValue(owned)).toThrow(/TrackedSet/);
@@ -150,25 +150,62 @@ describe('TrackedSet in checkpoints: what it gained, without reading what it hel
     expect([...z.b]).toStrictEqual([...range(0, N), -1, -2]);
   });
 
-  it('a TrackedSet gaining objects, or in a value taking the codec\'s path: whole, restored', () => {
+  it('a TrackedSet holding objects is written whole at every checkpoint (its items change in place; they may hold Sets), until cleared', () => {
     const r = stateRig({ v: valueState<Record<string, unknown>>() });
+    const o = { n: 1, inner: new Set([1]) };
     const ids = new TrackedSet<unknown>(range(0, N));
-    r.run((s) => s.v.set({ ids }));
+    const after = new TrackedSet<number>(range(0, N));
+    r.run((s) => s.v.set({ ids, after }));
     r.h.snapshot();
-    ids.add({ o: 1 });
-    r.run((s) => s.v.set({ ids }));
-    expect(rows(r)[0]).toBe(`[0,{"ids":{"$t":[${range(0, N).join(',')},{"o":1}]}}]`);
-    ids.add(-1);
-    r.run((s) => s.v.set({ $k: 1, ids }));
-    expect(rows(r)[0]).toBe(`[0,{"$o":[["$k",1],["ids",{"$t":[${range(0, N).join(',')},{"o":1},-1]}]]}]`);
+    ids.add(o);
+    after.add(-1);
+    r.run((s) => s.v.set({ ids, after }));
+    // (the Set after it: the third Set of the value before — ids, o.inner, after — is appended to)
+    expect(rows(r)[0]).toBe(`[8,{"ids":{"$t":[${range(0, N).join(',')},{"n":1,"inner":{"$s":[1]}}]},"after":{"$s+":[1,[-1]]}}]`);
+    o.n = 2;
+    o.inner.add(2);
     ids.add(-2);
-    r.run((s) => s.v.set({ ids }));
-    expect(rows(r)[0]?.slice(0, 2)).toBe('[0');
-    ids.add(-3);
-    r.run((s) => s.v.set({ ids }));
-    expect(rows(r)[0]).toBe('[8,{"ids":{"$s+":[0,[-3]]}}]');
-    const got = r.h.restore(viaJson(r.h.snapshot())).state('k', 'v') as { ids: TrackedSet<unknown> };
-    expect([...got.ids]).toStrictEqual([...range(0, N), { o: 1 }, -1, -2, -3]);
+    after.add(-3);
+    r.run((s) => s.v.set({ ids, after }));
+    expect(rows(r)[0]).toBe(`[8,{"ids":{"$t":[${range(0, N).join(',')},{"n":2,"inner":{"$s":[1,2]}},-2]},"after":{"$s+":[2,[-3]]}}]`);
+    ids.delete(o);
+    ids.add(-4);
+    r.run((s) => s.v.set({ $k: 1, ids, after }));
+    expect(rows(r)[0]?.slice(0, 8)).toBe('[0,{"$o"');
+    ids.add(-5);
+    after.add(-6);
+    r.run((s) => s.v.set({ ids, after }));
+    // (an object was added since the Set was last empty: whole still)
+    expect(rows(r)[0]).toBe(`[0,{"ids":{"$t":[${range(0, N).join(',')},-2,-4,-5]},"after":{"$t":[${range(0, N).join(',')},-1,-3,-6]}}]`);
+    ids.clear();
+    for (const x of range(0, N)) ids.add(x);
+    r.run((s) => s.v.set({ ids, after }));
+    r.h.snapshot();
+    ids.add(-7);
+    r.run((s) => s.v.set({ ids, after }));
+    expect(rows(r)[0]).toBe('[8,{"ids":{"$s+":[0,[-7]]},"after":{"$s+":[1,[]]}}]');
+    const got = r.h.restore(viaJson(r.h.snapshot())).state('k', 'v') as { ids: TrackedSet<unknown>; after: TrackedSet<number> };
+    expect([...got.ids]).toStrictEqual([...range(0, N), -7]);
+    expect([...got.after]).toStrictEqual([...range(0, N), -1, -3, -6]);
+  });
+
+  it('a journal another key\'s row started in a snapshot that failed is not appended to: the next row is whole', () => {
+    const r = stateRig({ v: valueState<unknown>() });
+    const ids = new TrackedSet(range(0, N));
+    r.run((s) => s.v.set({ ids }), 'a');
+    r.h.snapshot();
+    ids.add(N);
+    // b's row writes the Set (restarting its journal); c's value fails the snapshot
+    r.run((s) => s.v.set({ ids }), 'b');
+    r.run((s) => s.v.set({ cb: () => 1 }), 'c');
+    expect(() => r.h.snapshot()).toThrow(StateSerializationError);
+    r.run((s) => s.v.clear(), 'b');
+    r.run((s) => s.v.set(1), 'c');
+    ids.add(N + 1);
+    r.run((s) => s.v.set({ ids }), 'a');
+    const cp = r.h.snapshot();
+    expect((cp.latest.get('rig') as OperatorSnapshot).entries.filter((e) => e.value?.includes('"ids"')).map((e) => e.value?.slice(0, 2))).toStrictEqual(['[0']);
+    expect([...(r.h.restore(viaJson(cp)).state('a', 'v') as { ids: Set<number> }).ids]).toStrictEqual(range(0, N + 2));
   });
 
   const op = fc.oneof(

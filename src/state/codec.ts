@@ -125,7 +125,7 @@ function notPlain(path: string, v: object): never {
   throw new UnserializableValueError(
     path,
     v,
-    `an instance of ${name} cannot be serialized (only plain objects, arrays, Map, Set, Date and primitives restore faithfully; store plain data)`,
+    `an instance of ${name} cannot be serialized (only plain objects, arrays, Map, Set, TrackedSet, Date and primitives restore faithfully; store plain data)`,
   );
 }
 

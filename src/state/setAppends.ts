@@ -151,8 +151,7 @@ export class SetAppends implements SetWriter {
   /** The row was not written this way (the codec's path took it): nothing of it is remembered. */
   discardRow(): void {
     this.row.length = 0;
-    // (its TrackedSets stay met in this snapshot: written again elsewhere, they are written whole and not remembered)
-    for (const m of this.trackedRow) m.metAgain = true;
+    // (its TrackedSets' marks get no token at endRow: the snapshot's commit leaves them nothing to append to)
     this.trackedRow.length = 0;
     this.appended = false;
     this.appendedBytes = 0;

@@ -2,13 +2,14 @@
 
 // (set by the class's static block: the only code that reaches its private journal)
 let journalOf: (set: TrackedSet<unknown>) => unknown[] | undefined;
-let restartJournal: (set: TrackedSet<unknown>) => unknown[];
+let restartJournal: (set: TrackedSet<unknown>) => unknown[] | undefined;
 let markOf: (set: TrackedSet<unknown>) => object | undefined;
 let setMark: (set: TrackedSet<unknown>, mark: object) => void;
 
 /**
  * The items added to `set` since the snapshot writer last started its journal ({@link trackedSetRestart}), in the order
- * added; undefined when it is not journaling (never written by a snapshot, or an item was deleted since).
+ * added; undefined when it is not journaling (never written by a snapshot, an item deleted since, or an object added
+ * since the Set was last empty).
  *
  * @example
  * ```ts
@@ -21,7 +22,8 @@ export function trackedSetJournal(set: TrackedSet<unknown>): readonly unknown[] 
 }
 
 /**
- * Starts `set`'s journal afresh: the items added from now on. Returns the new journal.
+ * Starts `set`'s journal afresh: the items added from now on. Returns the new journal (undefined, none, while the Set
+ * holds objects: it is written whole).
  *
  * @example
  * ```ts
@@ -29,7 +31,7 @@ export function trackedSetJournal(set: TrackedSet<unknown>): readonly unknown[] 
  * ```
  * @internal
  */
-export function trackedSetRestart(set: TrackedSet<unknown>): readonly unknown[] {
+export function trackedSetRestart(set: TrackedSet<unknown>): readonly unknown[] | undefined {
   return restartJournal(set);
 }
 
@@ -52,7 +54,7 @@ export function trackedSetMark(set: TrackedSet<unknown>): object | undefined {
  *
  * @example
  * ```ts
- * setTrackedSetMark(set, { token, ordinal, journal });
+ * setTrackedSetMark(set, mark); // read back by trackedSetMark(set)
  * ```
  * @internal
  */
@@ -69,8 +71,11 @@ export function setTrackedSetMark(set: TrackedSet<unknown>, mark: object): void 
  * it, the Set notes the items added after; the next checkpoint writes only those (a sets row, docs/SEMANTICS.md §6.3)
  * without reading the items it held — a plain `Set` is compared item by item with a copy of what the last checkpoint
  * wrote, which costs as much as the Set's size at every checkpoint. A `delete` or `clear` makes the next checkpoint
- * write the Set whole (and the noting start again from there). The items noted are kept until the next checkpoint:
- * at most as many as the Set holds.
+ * write the Set whole (and the noting start again from there). The items noted are kept until a checkpoint writes
+ * the Set again: at most as many as it holds. A TrackedSet that holds an object (added since it was last empty) is
+ * written whole at every checkpoint, as a plain Set holding objects is: its items may change in place. Only its own
+ * methods note items: `Set.prototype.add.call(set, x)` adds without noting; and sent to another thread (structured
+ * clone, msgpackr) it arrives as a plain `Set`.
  *
  * Use it where a Set grows large and changes by additions between checkpoints; a small Set (under 16 items) is
  * written whole either way.
@@ -88,12 +93,17 @@ export function setTrackedSetMark(set: TrackedSet<unknown>, mark: object): void 
 export class TrackedSet<T> extends Set<T> {
   /** Items added since the snapshot writer started the journal; undefined: not journaling (never written, or changed otherwise since). */
   #added: T[] | undefined = undefined;
+  /**
+   * Whether an object (or function) was added since the Set was last empty: its parts may change in place, and may hold
+   * Sets of their own, so the Set is written whole at every checkpoint (no journal).
+   */
+  #holdsObjects = false;
   /** The snapshot writer's memory of this Set (src/state/setAppends.ts). */
   #mark: object | undefined = undefined;
 
   static {
     journalOf = (set) => set.#added;
-    restartJournal = (set) => (set.#added = []);
+    restartJournal = (set) => (set.#added = set.#holdsObjects ? undefined : []);
     markOf = (set) => set.#mark;
     setMark = (set, mark) => void (set.#mark = mark);
   }
@@ -123,7 +133,12 @@ export class TrackedSet<T> extends Set<T> {
   override add(value: T): this {
     const before = this.size;
     super.add(value);
-    if (this.size !== before) this.#added?.push(value);
+    if (this.size !== before) {
+      if (value !== null && (typeof value === 'object' || typeof value === 'function')) {
+        this.#holdsObjects = true;
+        this.#added = undefined;
+      } else this.#added?.push(value);
+    }
     return this;
   }
 
@@ -151,6 +166,7 @@ export class TrackedSet<T> extends Set<T> {
    */
   override clear(): void {
     if (this.size > 0) this.#added = undefined;
+    this.#holdsObjects = false;
     super.clear();
   }
 }
