@@ -45,9 +45,8 @@ interface TrackedMark {
   token: SetRowToken | undefined;
   ordinal: number;
   journal: readonly unknown[] | undefined;
-  /** the snapshot being taken: its number when it met the Set, whether it met it more than once (or in a row not kept) */
-  met: number;
-  metAgain: boolean;
+  /** whether the snapshot being taken wrote the Set (its mark is among those {@link SetAppends.commit} settles) */
+  pending: boolean;
   /** its write: its place, the journal it started, its row's token (set when the row ends) */
   nextOrdinal: number;
   nextJournal: readonly unknown[] | undefined;
@@ -108,8 +107,6 @@ export class SetAppends implements SetWriter {
   /** the marks of the TrackedSets the snapshot being taken wrote, and of those the row being written wrote */
   private trackedPending: TrackedMark[] = [];
   private trackedRow: TrackedMark[] = [];
-  /** the number of the snapshot being taken (see {@link TrackedMark.met}) */
-  private snapshotNumber = 0;
   /** marks of the rows written so far in this snapshot */
   private pending: PendingMark[] = [];
   /** marks of the row being written */
@@ -203,18 +200,20 @@ export class SetAppends implements SetWriter {
       appended.ordinal = m.ordinal;
     }
     pending.length = 0;
-    // a TrackedSet met once is remembered with the journal its write started; one met more than once (in two keys'
-    // values, or twice in one), or whose row was not kept, is forgotten: its next write is whole
+    // a TrackedSet is remembered as its last write in the snapshot left it (a Set met more than once — in two keys'
+    // values, or twice in one — at its last place, with the journal that write started; a row not kept leaves no
+    // token, so nothing to append to). Every write restarts the journal, so a row may append to a Set only when no
+    // write since its entry's last row did.
     const tracked = this.trackedPending;
     for (let k = 0; k < tracked.length; k++) {
       const m = tracked[k] as TrackedMark;
-      m.token = m.metAgain ? undefined : m.nextToken;
+      m.token = m.nextToken;
       m.ordinal = m.nextOrdinal;
       m.journal = m.nextJournal;
       m.nextJournal = undefined;
+      m.pending = false;
     }
     tracked.length = 0;
-    this.snapshotNumber++;
   }
 
   /** A snapshot begins: marks of one that failed are dropped. */
@@ -223,9 +222,11 @@ export class SetAppends implements SetWriter {
     this.row.length = 0;
     this.trackedRow.length = 0;
     // (the journals the failed snapshot started are not what its marks hold: those Sets' next writes are whole)
-    for (const m of this.trackedPending) m.nextJournal = undefined;
+    for (const m of this.trackedPending) {
+      m.nextJournal = undefined;
+      m.pending = false;
+    }
     this.trackedPending.length = 0;
-    this.snapshotNumber++;
   }
 
   writeSet(w: ChunkWriter, set: Set<unknown>, depth: number): boolean {
@@ -271,29 +272,26 @@ export class SetAppends implements SetWriter {
 
   /**
    * A large {@link TrackedSet}: as what its journal holds when its entry's last row wrote it and it only gained since
-   * (its journal the one that write started), else whole; either way its journal starts afresh, unless the snapshot
-   * met it before (shared, or a row that was not kept): then it is written whole and forgotten at {@link commit}.
+   * (its journal still the one that write started: no write of it since, by any row), else whole; either way its
+   * journal starts afresh.
    */
   private writeTracked(w: ChunkWriter, set: TrackedSet<unknown>, depth: number, ordinal: number): boolean {
     let mark = trackedSetMark(set) as TrackedMark | undefined;
-    if (mark !== undefined && mark.met === this.snapshotNumber) {
-      mark.metAgain = true;
-      return writePlainSet(w, set, depth);
-    }
     const journal = trackedSetJournal(set);
     if (mark !== undefined && this.before !== undefined && mark.token === this.before && journal !== undefined && journal === mark.journal && journal.every(isSetItem)) {
       this.writeAppend(w, mark.ordinal, journal as readonly SetItem[], depth);
     } else if (!writePlainSet(w, set, depth)) return false;
     if (mark === undefined) {
-      mark = { token: undefined, ordinal: 0, journal: undefined, met: 0, metAgain: false, nextOrdinal: 0, nextJournal: undefined, nextToken: undefined };
+      mark = { token: undefined, ordinal: 0, journal: undefined, pending: false, nextOrdinal: 0, nextJournal: undefined, nextToken: undefined };
       setTrackedSetMark(set, mark);
     }
-    mark.met = this.snapshotNumber;
-    mark.metAgain = false;
     mark.nextOrdinal = ordinal;
     mark.nextJournal = trackedSetRestart(set);
     mark.nextToken = undefined;
-    this.trackedPending.push(mark);
+    if (!mark.pending) {
+      mark.pending = true;
+      this.trackedPending.push(mark);
+    }
     this.trackedRow.push(mark);
     return true;
   }
