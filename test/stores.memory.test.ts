@@ -36,25 +36,25 @@ function bind(kv: KeyValueBackend): KeyValueBackend {
 }
 
 describe('manifest formats', () => {
-  it('writes format 4; reads formats 1 (written before append and patch rows), 2 (before blocks rows) and 3 (before sets rows) as before; a later format is unusable, not misread', async () => {
+  it('writes format 5; reads formats 1 (written before append and patch rows), 2 (before blocks rows), 3 (before sets rows) and 4 (before TrackedSets) as before; a later format is unusable, not misread', async () => {
     const kv = memoryStore().kv;
     const store = checkpointStore(kv, 'mem');
     await store.writeCheckpoint({ job: 'j', id: 1, timestamp: 0, savepoint: false, operators: [], sources: ['7'] });
     const text = (await kv.get('cp/j/m/0000000000000001')) as string;
-    expect(JSON.parse(text).format).toBe('tidewater-checkpoint/4');
+    expect(JSON.parse(text).format).toBe('tidewater-checkpoint/5');
     const as = async (format: string): Promise<void> => {
-      const t = text.replace('"tidewater-checkpoint/4"', JSON.stringify(format));
+      const t = text.replace('"tidewater-checkpoint/5"', JSON.stringify(format));
       await kv.batch([
         { type: 'put', key: 'cp/j/m/0000000000000001', value: t },
         { type: 'put', key: 'cp/j/d/0000000000000001', value: checksum(t) },
       ]);
     };
-    for (const readable of ['tidewater-checkpoint/1', 'tidewater-checkpoint/2', 'tidewater-checkpoint/3']) {
+    for (const readable of ['tidewater-checkpoint/1', 'tidewater-checkpoint/2', 'tidewater-checkpoint/3', 'tidewater-checkpoint/4']) {
       await as(readable);
       const loaded = await store.loadCheckpoint('j', 'latest');
       expect([loaded?.id, loaded?.sources, loaded?.skipped]).toStrictEqual([1, ['7'], []]);
     }
-    await as('tidewater-checkpoint/5');
+    await as('tidewater-checkpoint/6');
     const later = await store.loadCheckpoint('j', 'latest').catch((e: unknown) => e);
     expect((later as { id?: number } | undefined)?.id).toBeUndefined();
   });

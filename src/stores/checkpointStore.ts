@@ -72,7 +72,7 @@ interface OperatorManifest {
 
 /** A checkpoint's manifest: its meta, and per operator what is needed to read and check its chunks. */
 interface Manifest extends CheckpointMeta {
-  readonly format: typeof MANIFEST_FORMAT | typeof MANIFEST_FORMAT_3 | typeof MANIFEST_FORMAT_2 | typeof MANIFEST_FORMAT_1;
+  readonly format: typeof MANIFEST_FORMAT | typeof MANIFEST_FORMAT_4 | typeof MANIFEST_FORMAT_3 | typeof MANIFEST_FORMAT_2 | typeof MANIFEST_FORMAT_1;
   readonly operators: readonly OperatorManifest[];
   readonly sources: readonly string[];
   readonly sink?: string;
@@ -82,16 +82,19 @@ interface Manifest extends CheckpointMeta {
  * reader of format 1 would take for whole values — it refuses a manifest of format 2 instead (the checkpoint is
  * unusable to it); 3 since deltas may hold blocks rows, which a reader of format 2 would take for whole values too; 4
  * since deltas may hold sets rows (a value whose large Sets only grew, written as what they gained), which a reader of
- * format 3 would take for whole values. Manifests of formats 1 to 3 are read as ever.
+ * format 3 would take for whole values; 5 since values may hold a `TrackedSet` (`{"$t": items}`), which a reader of
+ * format 4 would decode as a plain object. Manifests of formats 1 to 4 are read as ever.
  */
-const MANIFEST_FORMAT = 'tidewater-checkpoint/4';
+const MANIFEST_FORMAT = 'tidewater-checkpoint/5';
+const MANIFEST_FORMAT_4 = 'tidewater-checkpoint/4';
 const MANIFEST_FORMAT_3 = 'tidewater-checkpoint/3';
 const MANIFEST_FORMAT_2 = 'tidewater-checkpoint/2';
 const MANIFEST_FORMAT_1 = 'tidewater-checkpoint/1';
 /** Whether a manifest's `format` is one this version reads. */
-const readsFormat = (format: unknown): boolean => format === MANIFEST_FORMAT || format === MANIFEST_FORMAT_3 || format === MANIFEST_FORMAT_2 || format === MANIFEST_FORMAT_1;
+const readsFormat = (format: unknown): boolean => format === MANIFEST_FORMAT || format === MANIFEST_FORMAT_4 || format === MANIFEST_FORMAT_3 || format === MANIFEST_FORMAT_2 || format === MANIFEST_FORMAT_1;
 const SAVEPOINT_FORMAT = 'tidewater-savepoint';
-const SAVEPOINT_VERSION = 1;
+/** The savepoint version written: 2 since values may hold a `TrackedSet` (`{"$t": items}`), which a reader of version 1 would decode as a plain object; version 1 is read as ever. */
+const SAVEPOINT_VERSION = 2;
 
 /** Why a checkpoint cannot be used (becomes a `skipped` entry). */
 class Unusable {
@@ -187,7 +190,7 @@ function unreadableManifest(text: string): string {
     format = undefined;
   }
   return typeof format === 'string' && !readsFormat(format)
-    ? `unreadable manifest: its format ${JSON.stringify(format)} is not one this version of tidewater reads (${MANIFEST_FORMAT_1}, ${MANIFEST_FORMAT_2}, ${MANIFEST_FORMAT_3}, ${MANIFEST_FORMAT}): a newer version wrote it`
+    ? `unreadable manifest: its format ${JSON.stringify(format)} is not one this version of tidewater reads (${MANIFEST_FORMAT_1}, ${MANIFEST_FORMAT_2}, ${MANIFEST_FORMAT_3}, ${MANIFEST_FORMAT_4}, ${MANIFEST_FORMAT}): a newer version wrote it`
     : 'unreadable manifest';
 }
 
@@ -685,7 +688,7 @@ class CheckpointStore implements StateStore {
     }
     const f = (typeof file === 'object' && file !== null ? file : {}) as { format?: unknown; version?: unknown; checksum?: unknown; content?: unknown };
     if (f.format !== SAVEPOINT_FORMAT) throw fail(`not a tidewater savepoint (format is ${JSON.stringify(f.format) ?? 'missing'}, expected "${SAVEPOINT_FORMAT}")`);
-    if (f.version !== SAVEPOINT_VERSION) throw fail(`unsupported savepoint version ${JSON.stringify(f.version) ?? 'missing'} (this tidewater reads version ${SAVEPOINT_VERSION})`);
+    if (f.version !== SAVEPOINT_VERSION && f.version !== 1) throw fail(`unsupported savepoint version ${JSON.stringify(f.version) ?? 'missing'} (this tidewater reads versions 1 and ${SAVEPOINT_VERSION})`);
     const c = (typeof f.content === 'object' && f.content !== null ? f.content : {}) as Record<string, unknown>;
     const job = typeof c.job === 'string' ? c.job : undefined;
     const id = isIndex(c.id) ? c.id : undefined;
