@@ -253,7 +253,8 @@ function toJson(v: unknown, path: string, seen: Set<object>): Json {
         if (proto === Set.prototype || proto === TrackedSet.prototype) {
           const tracked = proto === TrackedSet.prototype;
           noOwnProperties(path, v, tracked ? 'TrackedSet' : 'Set');
-          const out = Array.from(v as Set<unknown>);
+          // (through Set.prototype.values: Array.from of a Set subclass, TrackedSet, misses V8's fast path — 4× slower)
+          const out = Array.from(Set.prototype.values.call(v as Set<unknown>));
           for (let i = firstTaggedItem(out, 0); i < out.length; i = firstTaggedItem(out, i + 1)) {
             out[i] = toJson(out[i], `${path}<item ${i}>`, seen);
           }
