@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { decodeValue, encodeValue, StateSerializationError, TrackedSet, UnserializableValueError, valueState, type OperatorSnapshot } from '../src/index.js';
+import { decodeValue, encodeValue, listState, mapState, StateSerializationError, TrackedSet, UnserializableValueError, valueState, type OperatorSnapshot } from '../src/index.js';
 import { SET_APPEND_MIN } from '../src/state/setAppends.js';
 import type { HarnessCheckpoint } from '../testing/index.js';
 import { DISTINCT_WINDOW_RESULTS, distinctWindowRun, viaJson } from './support/distinctWindow.js';
@@ -207,6 +207,33 @@ describe('TrackedSet in checkpoints: what it gained, without reading what it hel
     const cp = r.h.snapshot();
     expect((cp.latest.get('rig') as OperatorSnapshot).entries.filter((e) => e.value?.includes('"ids"')).map((e) => e.value?.slice(0, 2))).toStrictEqual(['[0']);
     expect([...(r.h.restore(viaJson(cp)).state('a', 'v') as { ids: Set<number> }).ids]).toStrictEqual(range(0, N + 2));
+  });
+
+  it('in TTL, map and list states, and across a full snapshot after deltas: whole rows, restored as TrackedSets', () => {
+    const r = stateRig({ ttl: valueState<{ ids: TrackedSet<number> }>({ ttl: { ms: 60_000 } }), byName: mapState<string, TrackedSet<number>>(), all: listState<TrackedSet<number>>() });
+    const ids = new TrackedSet(range(0, N));
+    r.run((s) => {
+      s.ttl.set({ ids });
+      s.byName.set('a', ids);
+      s.all.add(ids);
+    });
+    r.h.snapshot();
+    ids.add(N);
+    r.run((s) => {
+      s.ttl.set({ ids });
+      s.byName.set('a', ids);
+      s.all.clear();
+      s.all.add(ids);
+    });
+    const cp = r.h.snapshot();
+    // (no sets rows: a TTL value, a map's entry and a list's items are written whole)
+    expect((cp.latest.get('rig') as OperatorSnapshot).entries.filter((e) => e.value?.startsWith('[8,') === true)).toStrictEqual([]);
+    const restored = r.h.restore(viaJson(cp));
+    const ttl = restored.state('k', 'ttl') as { ids: TrackedSet<number> };
+    const byName = restored.state('k', 'byName') as Map<string, TrackedSet<number>>;
+    const all = restored.state('k', 'all') as TrackedSet<number>[];
+    for (const x of [ttl.ids, byName.get('a'), all[0]]) expect(x).toBeInstanceOf(TrackedSet);
+    expect([[...ttl.ids], [...(byName.get('a') as Set<number>)], [...(all[0] as Set<number>)]]).toStrictEqual([range(0, N + 1), range(0, N + 1), range(0, N + 1)]);
   });
 
   const op = fc.oneof(

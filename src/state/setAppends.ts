@@ -88,7 +88,8 @@ interface PendingMark {
  * the one that remembered the Set), the Set still begins with the items remembered, in order, and what it gained are
  * numbers, strings, booleans or null — as `{"$s+": [ordinal, added]}`: the payload is then a sets row (`[8, value]`,
  * `SETS_PATCH`), which a restore folds into the value before it. A Set lost from the front or the middle, or reordered
- * (deleted and added again), is written whole.
+ * (deleted and added again), is written whole. A {@link TrackedSet} is not compared: what it gained is the journal it
+ * keeps from the write that remembered it (see `writeTracked`), and no copy of its items is kept.
  *
  * The marks a snapshot makes count from when it completes ({@link commit}); a snapshot that fails leaves the marks of
  * the one before, and its entries' tokens changed, so that their next rows are whole. A Set that is garbage goes from
