@@ -85,6 +85,13 @@ describe('TrackedSet in checkpoints: what it gained, without reading what it hel
     ids.add(5);
     r.run((s) => s.v.set({ n: 4, ids }));
     expect(rows(r)).toStrictEqual([`[8,{"n":4,"ids":{"$s+":[0,[5]]}}]`]);
+    // an item added around its methods: the size tells, whole
+    Set.prototype.add.call(ids, 1_000);
+    ids.add(1_001);
+    r.run((s) => s.v.set({ n: 4, ids }));
+    expect(rows(r)[0]?.startsWith('[0,{"n":4,"ids":{"$t":[')).toBe(true);
+    ids.delete(1_000);
+    ids.delete(1_001);
     // a clear, then grown back past the threshold: whole
     ids.clear();
     for (const x of range(100, 100 + N)) ids.add(x);
@@ -93,7 +100,7 @@ describe('TrackedSet in checkpoints: what it gained, without reading what it hel
     ids.add('s' as unknown as number);
     r.run((s) => s.v.set({ n: 6, ids }));
     const cp = r.h.snapshot();
-    expect(cp.operators.get('rig')?.map((x) => x.entries.map((e) => e.value?.slice(0, 2)))).toStrictEqual([['[0'], ['[8'], ['[8'], ['[0'], ['[8'], ['[0'], ['[8']]);
+    expect(cp.operators.get('rig')?.map((x) => x.entries.map((e) => e.value?.slice(0, 2)))).toStrictEqual([['[0'], ['[8'], ['[8'], ['[0'], ['[8'], ['[0'], ['[0'], ['[8']]);
     for (const restored of [r.h.restore(cp), r.h.restore(viaJson(cp))]) {
       const got = restored.state('k', 'v') as { n: number; ids: TrackedSet<unknown> };
       expect(got.ids).toBeInstanceOf(TrackedSet);

@@ -45,11 +45,14 @@ interface TrackedMark {
   token: SetRowToken | undefined;
   ordinal: number;
   journal: readonly unknown[] | undefined;
+  /** the Set's size when its journal started: it holds `size` + the journal's length unless changed around its methods */
+  size: number;
   /** whether the snapshot being taken wrote the Set (its mark is among those {@link SetAppends.commit} settles) */
   pending: boolean;
   /** its write: its place, the journal it started, its row's token (set when the row ends) */
   nextOrdinal: number;
   nextJournal: readonly unknown[] | undefined;
+  nextSize: number;
   nextToken: SetRowToken | undefined;
 }
 
@@ -211,6 +214,7 @@ export class SetAppends implements SetWriter {
       m.token = m.nextToken;
       m.ordinal = m.nextOrdinal;
       m.journal = m.nextJournal;
+      m.size = m.nextSize;
       m.nextJournal = undefined;
       m.pending = false;
     }
@@ -273,21 +277,23 @@ export class SetAppends implements SetWriter {
 
   /**
    * A large {@link TrackedSet}: as what its journal holds when its entry's last row wrote it and it only gained since
-   * (its journal still the one that write started: no write of it since, by any row), else whole; either way its
-   * journal starts afresh.
+   * (its journal still the one that write started: no write of it since, by any row; and its size that size plus the
+   * journal's: nothing added or deleted around its methods, e.g. by `Set.prototype.add.call`), else whole; either way
+   * its journal starts afresh.
    */
   private writeTracked(w: ChunkWriter, set: TrackedSet<unknown>, depth: number, ordinal: number): boolean {
     let mark = trackedSetMark(set) as TrackedMark | undefined;
     const journal = trackedSetJournal(set);
-    if (mark !== undefined && this.before !== undefined && mark.token === this.before && journal !== undefined && journal === mark.journal && journal.every(isSetItem)) {
+    if (mark !== undefined && this.before !== undefined && mark.token === this.before && journal !== undefined && journal === mark.journal && set.size === mark.size + journal.length && journal.every(isSetItem)) {
       this.writeAppend(w, mark.ordinal, journal as readonly SetItem[], depth);
     } else if (!writePlainSet(w, set, depth)) return false;
     if (mark === undefined) {
-      mark = { token: undefined, ordinal: 0, journal: undefined, pending: false, nextOrdinal: 0, nextJournal: undefined, nextToken: undefined };
+      mark = { token: undefined, ordinal: 0, journal: undefined, size: 0, pending: false, nextOrdinal: 0, nextJournal: undefined, nextSize: 0, nextToken: undefined };
       setTrackedSetMark(set, mark);
     }
     mark.nextOrdinal = ordinal;
     mark.nextJournal = trackedSetRestart(set);
+    mark.nextSize = set.size;
     mark.nextToken = undefined;
     if (!mark.pending) {
       mark.pending = true;
@@ -296,7 +302,6 @@ export class SetAppends implements SetWriter {
     this.trackedRow.push(mark);
     return true;
   }
-
 }
 
 /** The items `set` gained after `items` (its first items, in order), or undefined when it does not begin with them. */

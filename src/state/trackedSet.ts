@@ -74,8 +74,9 @@ export function setTrackedSetMark(set: TrackedSet<unknown>, mark: object): void 
  * write the Set whole (and the noting start again from there). The items noted are kept until a checkpoint writes
  * the Set again: at most as many as it holds. A TrackedSet that holds an object (added since it was last empty) is
  * written whole at every checkpoint, as a plain Set holding objects is: its items may change in place. Only its own
- * methods note items: `Set.prototype.add.call(set, x)` adds without noting; and sent to another thread (structured
- * clone, msgpackr) it arrives as a plain `Set`.
+ * methods note items: an item added around them (`Set.prototype.add.call(set, x)`) changes the size the writer
+ * expects, which then writes the Set whole. Sent to another thread (structured clone, msgpackr) it arrives as a plain
+ * `Set`.
  *
  * Use it where a Set grows large and changes by additions between checkpoints; a small Set (under 16 items) is
  * written whole either way.
