@@ -4,6 +4,7 @@ import { decodeValue, encodeValue, listState, mapState, StateSerializationError,
 import { SET_APPEND_MIN } from '../src/state/setAppends.js';
 import type { HarnessCheckpoint } from '../testing/index.js';
 import { DISTINCT_WINDOW_RESULTS, distinctWindowRun, viaJson } from './support/distinctWindow.js';
+import { setsChain } from './support/setsChain.js';
 import { rigOf, stateRig } from './support/stateRig.js';
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
@@ -257,21 +258,12 @@ describe('TrackedSet in checkpoints: what it gained, without reading what it hel
     let appended = 0;
     fc.assert(
       fc.property(fc.array(op, { minLength: 1, maxLength: 60 }), (ops) => {
-        const r = stateRig({ v: valueState<{ sets: TrackedSet<unknown>[] }>() });
-        const fresh = (): TrackedSet<unknown>[] => [new TrackedSet(range(0, N)), new TrackedSet(range(0, N))];
-        const get = (key: number): { sets: TrackedSet<unknown>[] } => (r.run((s) => s.v.get(), `k${key}`) as { sets: TrackedSet<unknown>[] } | undefined) ?? { sets: fresh() };
-        const put = (key: number, v: { sets: TrackedSet<unknown>[] } | undefined): void => void r.run((s) => (v === undefined ? s.v.clear() : s.v.set(v)), `k${key}`);
+        const { get, put, snapshot } = setsChain((items) => new TrackedSet(items));
         for (const o of ops) {
           if (o.kind === 'snapshot') {
-            const cp = r.h.snapshot();
-            appended += (cp.latest.get('rig')?.entries ?? []).filter((e) => e.value?.startsWith('[8,') === true).length;
-            const restored = r.h.restore(viaJson(cp));
-            for (let k = 0; k < 3; k++) {
-              const live = r.run((s) => s.v.get(), `k${k}`) as { sets: TrackedSet<unknown>[] } | undefined;
-              const got = restored.state(`k${k}`, 'v') as { sets: TrackedSet<unknown>[] } | undefined;
-              expect(got?.sets.map((x) => [...x])).toStrictEqual(live?.sets.map((x) => [...x]));
-              for (const x of got?.sets ?? []) expect(x).toBeInstanceOf(TrackedSet);
-            }
+            const taken = snapshot();
+            appended += taken.appended;
+            for (const got of taken.restored) for (const x of got?.sets ?? []) expect(x).toBeInstanceOf(TrackedSet);
             continue;
           }
           if (o.kind === 'clear') {
