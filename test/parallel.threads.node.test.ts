@@ -15,12 +15,13 @@ import exiting from './fixtures/parallel/exiting.js';
 import { pipeline as rekeying } from './fixtures/parallel/rekeying.js';
 import { runningTotal, windowCount, type Event } from './fixtures/parallel/windowCount.js';
 import { sessionCount } from './fixtures/parallel/sessionCount.js';
+import { distinctCount } from './fixtures/parallel/distinctCount.js';
 import { mergedStamps, type Stamped } from './fixtures/parallel/mergedStamps.js';
 import closureState from './fixtures/parallel/closureState.js';
 import passThrough from './fixtures/parallel/passThrough.js';
 import sameNames from './fixtures/parallel/sameNames.js';
 import unsendable from './fixtures/parallel/unsendable.js';
-import { gated } from './support/gated.js';
+import { gated, gatedAt } from './support/gated.js';
 import { ASYNC_FAILURES } from './fixtures/parallel/asyncFailing.js';
 
 const fixture = (name: string) => new URL(`./fixtures/parallel/${name}.ts`, import.meta.url);
@@ -175,6 +176,46 @@ describe('parallel in worker threads', () => {
     await runJob({ name: 'ref', source: fromArray(events), pipeline, sink: reference }).done;
     expect(reference.values.length).toBeGreaterThan(60);
     for (const cut of [40, 150, 260]) expect(await resumedAt(events, cut, pipeline), `cut ${cut}`).toStrictEqual(reference.values);
+  });
+
+  it('distinct counts in TrackedSets through threads: checkpoints appending what the Sets gained, a crash, a restore from the chain — the uninterrupted output, TrackedSets again', { timeout: 120_000 }, async () => {
+    // four users, n = 0, 3, …, 1 797 (two 1 000 ms windows each, the first firing at the event 334); from the first
+    // gate on every user's set of n holds more than the 16 items from which a Set that only grew is written as what it
+    // gained (src/state/setAppends.ts), so the crash before the first window fires restores it from sets rows
+    const events = Array.from({ length: 600 }, (_, i) => ({ user: `u${i % 4}`, n: i * 3 }));
+    const pipeline = pipe(eventTime((e: Event) => e.n, boundedOutOfOrderness(0, { interval: 0 })), keyBy((e: Event) => e.user), parallel(2, distinctCount, { worker: fixture('distinctCount') }));
+    // the batch oracle: per user and window, the distinct n, and the distinct n mod 50 of even and of odd n
+    const groups = new Map<string, { all: Set<number>; even: Set<number>; odd: Set<number> }>();
+    for (const e of events) {
+      const at = `${e.user}@${e.n - (e.n % 1_000)}`;
+      const g = groups.get(at) ?? { all: new Set<number>(), even: new Set<number>(), odd: new Set<number>() };
+      groups.set(at, g);
+      g.all.add(e.n);
+      (e.n % 2 === 0 ? g.even : g.odd).add(e.n % 50);
+    }
+    const expected = [...groups].map(([at, g]) => `${at}:${g.all.size}/${g.even.size}/${g.odd.size} TrackedSet`);
+    const reference = toArraySink<string>();
+    await runJob({ name: 'ref', source: fromArray(events), pipeline, sink: reference }).done;
+    expect([...reference.values].sort()).toStrictEqual(expected.sort());
+
+    const { source, gates } = gatedAt(events, [100, 200, 300, 330]);
+    const store = memoryStore();
+    const out = toArraySink<string>();
+    const checkpoint = { intervalMs: 1e9, store };
+    const job1 = runJob({ name: 'distinct', source, pipeline, sink: out, checkpoint });
+    for (const g of gates.slice(0, -1)) {
+      await g.reached;
+      await job1.triggerCheckpoint();
+      g.open();
+    }
+    await gates[3]?.reached;
+    // a crash: the records after checkpoint 3 are processed again from it (a full checkpoint and two deltas)
+    await job1.stop();
+    const stored = (await store.kv.range('', '\uffff')).map(([, v]) => v).join('');
+    expect(stored).toContain('{"$s+":[');
+    const resumed = await runJob({ name: 'distinct', source, pipeline, sink: out, checkpoint }).done;
+    expect(resumed.restoredFrom).toBe(3);
+    expect(out.values).toStrictEqual(reference.values);
   });
 
   it("merges inside the workers' pipelines and each subtask's clock are in checkpoints: savepoints at every cut, resumed — the uninterrupted output", { timeout: 120_000 }, async () => {
