@@ -169,6 +169,28 @@ describe('sets rows: a value whose large Sets only grew is written as what they 
     expect((r.h.snapshot().latest.get('rig') as OperatorSnapshot).entries.map((e) => e.value?.slice(0, 2))).toStrictEqual(['[8']);
     expect([...((r.h.restore(viaJson(r.h.snapshot())).state('k', 'v') as { ids: Set<number> }).ids)]).toStrictEqual(range(0, N + 3));
   });
+
+  it.each([
+    ['Set', (xs: number[]): Set<number> => new Set(xs)],
+    ['TrackedSet', (xs: number[]): Set<number> => new TrackedSet(xs)],
+  ])('a value holding a grown %s, then a number, then the same value grown again: whole after the number; the chain restores it', (_, makeSet) => {
+    const r = stateRig({ v: valueState<unknown>() });
+    const value = { ids: makeSet(range(0, N)) };
+    const row = (): string | undefined => (r.h.snapshot().latest.get('rig') as OperatorSnapshot).entries[0]?.value;
+    r.run((s) => s.v.set(value));
+    expect(row()?.slice(0, 2)).toBe('[0');
+    value.ids.add(N);
+    r.run((s) => s.v.set(value));
+    expect(row()).toBe(`[8,{"ids":{"$s+":[0,[${N}]]}}]`);
+    // a value with no Sets (written without their bookkeeping): what the entry's last row held is forgotten
+    r.run((s) => s.v.set(7));
+    expect(row()).toBe('[0,7]');
+    value.ids.add(N + 1);
+    r.run((s) => s.v.set(value));
+    const cp = r.h.snapshot();
+    expect((cp.latest.get('rig') as OperatorSnapshot).entries.map((e) => e.value?.slice(0, 2))).toStrictEqual(['[0']);
+    expect([...((r.h.restore(viaJson(cp)).state('k', 'v') as { ids: Set<number> }).ids)]).toStrictEqual(range(0, N + 2));
+  });
 });
 
 describe('sets rows: the writer and the fold count a value\'s Sets alike', () => {

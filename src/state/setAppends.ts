@@ -143,8 +143,9 @@ export class SetAppends implements SetWriter {
     this.before = before;
     this.ordinal = 0;
     this.rowNumber++;
-    this.row.length = 0;
-    this.trackedRow.length = 0;
+    // (emptied only when not: setting an array's length is a call into the runtime, per row)
+    if (this.row.length !== 0) this.row.length = 0;
+    if (this.trackedRow.length !== 0) this.trackedRow.length = 0;
     this.appended = false;
     this.appendedBytes = 0;
   }

@@ -361,13 +361,16 @@ export class SnapshotWriter {
     }
     // the payload as JSON itself (a raw row, docs/ARCHITECTURE.md "One barrier, end to end"): no second escaping
     w.rawValue();
-    if (this.setStates[i] !== true) {
+    const tokens = this.b.tracker.setEntries[i];
+    if (this.setStates[i] !== true || v === null || typeof v !== 'object') {
+      // (a state whose values hold no Sets, or a value that is none — a count, a name: what keyed state mostly holds —
+      // goes without the Sets' bookkeeping; a token its entry kept from a value that held Sets goes)
       this.writeValue(w, i, id, v, undefined);
       w.endRaw();
+      if (tokens !== undefined) this.setToken(i, id, ns, undefined);
       return false;
     }
     const sets = this.setAppends;
-    const tokens = this.b.tracker.setEntries[i];
     const last = tokens?.get(ns)?.get(id);
     sets.beginRow(appendable ? last : undefined);
     // (the payload's flag, the digit after `[`: 0, or 8 once a Set was written as what it gained)
