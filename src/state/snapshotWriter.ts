@@ -1,7 +1,7 @@
 import type { Key } from '../elements/index.js';
 import { TidewaterError, describeValue } from '../errors/index.js';
 import { encodedKeyOfId, isEscapedInId, keyGroupOfId, keyOfId, type KeyId } from '../keys/keyId.js';
-import { ChunkWriter, encode, escapeJson, needsEscape, PackedSnapshot, type SnapshotChurn } from '../checkpoints/snapshot.js';
+import { ChunkWriter, encode, escapeJson, PackedSnapshot, type SnapshotChurn } from '../checkpoints/snapshot.js';
 import { APPEND, APPEND_TTL, BLOCKS_PATCH, MAP_PATCH, MAP_PATCH_TTL, SETS_PATCH, TIMERS_PATCH } from '../checkpoints/deltaRows.js';
 import type { Namespace, Timer } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
@@ -103,18 +103,28 @@ function writeKey(w: ChunkWriter, id: KeyId): void {
     w.ascii('\\"');
     w.num(id);
     w.ascii('\\"');
-  } else if (typeof id === 'string' && !isEscapedInId(id.charCodeAt(0)) && !needsEscape(id)) {
-    // a string key (its own id) with nothing to escape: its text `"k"` as a JSON string inside the path's string,
-    // `\"\\\"k\\\"\"`, written around it (what the general case makes with three JSON.stringify calls)
-    w.ascii('\\"\\\\\\"');
-    w.text(id);
-    w.ascii('\\\\\\"\\"');
-  } else if (typeof id === 'string' && id.charCodeAt(0) === 91 && !needsEscape(id)) {
-    // an array key whose id (its JSON text) has nothing to escape — numbers, booleans: `[7,42]` — written between
-    // the escaped quotes the two stringify calls would put around it
-    w.ascii('\\"');
-    w.text(id);
-    w.ascii('\\"');
+  } else if (typeof id === 'string') {
+    const at = w.position;
+    if (!isEscapedInId(id.charCodeAt(0))) {
+      // a string key (its own id) with nothing to escape: its text `"k"` as a JSON string inside the path's string,
+      // `\"\\\"k\\\"\"`, written around it (what the general case makes with three JSON.stringify calls)
+      w.ascii('\\"\\\\\\"');
+      if (w.plainText(id)) {
+        w.ascii('\\\\\\"\\"');
+        return;
+      }
+    } else if (id.charCodeAt(0) === 91) {
+      // an array key whose id (its JSON text) has nothing to escape — numbers, booleans: `[7,42]` — written between
+      // the escaped quotes the two stringify calls would put around it
+      w.ascii('\\"');
+      if (w.plainText(id)) {
+        w.ascii('\\"');
+        return;
+      }
+    }
+    // (something to escape: what was written of the key goes, the general case writes it)
+    w.rewind(at);
+    w.text(escapeJson(JSON.stringify(encodedKeyOfId(id))));
   } else w.text(escapeJson(JSON.stringify(encodedKeyOfId(id))));
 }
 
@@ -141,6 +151,8 @@ export class SnapshotWriter {
    * namespace and the encoded key.
    */
   private readonly pathPrefixes: readonly Uint8Array[];
+  /** {@link pathPrefixes} with the namespace of an entry that has none, `"",` (what most entries are): one copy a row. */
+  private readonly noNamespacePrefixes: readonly Uint8Array[];
 
   /**
    * The bytes of the append and patch rows written since an entry's last whole row, per entry (`-1` for a key's
@@ -162,6 +174,7 @@ export class SnapshotWriter {
     this.plainArrays = b.descriptors.map((d) => d.kind === 'list' || ENGINE_ARRAYS.has(d));
     this.setStates = b.descriptors.map((d) => d.kind !== 'list' && d.kind !== 'map' && d.ttl === undefined && !ENGINE_ARRAYS.has(d));
     this.pathPrefixes = b.descriptors.map((d, j) => encode(escapeJson(JSON.stringify(['s', b.names[j], d.kind]).slice(0, -1) + ',')));
+    this.noNamespacePrefixes = b.descriptors.map((d, j) => encode(escapeJson(JSON.stringify(['s', b.names[j], d.kind, '']).slice(0, -1) + ',')));
   }
 
   /**
@@ -303,11 +316,13 @@ export class SnapshotWriter {
 
   /** Writes the path of an entry (`JSON.stringify(['s', name, kind, ns, encodeValue(key)])`), escaped. */
   private writePath(w: ChunkWriter, i: number, id: KeyId, ns: Namespace): void {
-    w.bytes(this.pathPrefixes[i] as Uint8Array);
-    if (ns === '') w.ascii('\\"\\"');
-    else if (typeof ns === 'number' && Number.isFinite(ns)) w.num(ns);
-    else w.text(escapeJson(JSON.stringify(ns)));
-    w.ascii(',');
+    if (ns === '') w.bytes(this.noNamespacePrefixes[i] as Uint8Array);
+    else {
+      w.bytes(this.pathPrefixes[i] as Uint8Array);
+      if (typeof ns === 'number' && Number.isFinite(ns)) w.num(ns);
+      else w.text(escapeJson(JSON.stringify(ns)));
+      w.ascii(',');
+    }
     writeKey(w, id);
     w.ascii(']');
   }
