@@ -64,48 +64,66 @@ export function restoreBackend(
   const pendingTimers: { key: Key; domain: 'event' | 'processing'; ns: Namespace; ts: number; seq: number }[] = [];
   /** Entries restored into another TTL form than they were written in: (state, key id, namespace). */
   let reformed: [number, KeyId, Namespace][] | undefined;
+  // `["s",<name>,<kind>,"",` per declared state: how the path of each of its entries without a namespace starts
+  const plainPrefixes = b.descriptors.map((d, j) => JSON.stringify(['s', b.names[j], d.kind, '']).slice(0, -1) + ',');
+  let lastState = 0;
   for (const se of merged.entries) {
     const raw = rawPayloadOf(se);
     if (raw === undefined && se.value === undefined) continue;
     if (keyGroups !== undefined && !keyGroups(se.keyGroup)) continue;
-    let path: unknown;
-    try {
-      path = JSON.parse(se.path);
-    } catch {
-      path = undefined;
-    }
-    if (!Array.isArray(path) || (path[0] !== 't' && path[0] !== 's')) {
-      throw new StateRestoreError(operator, se.path, `${operator}: corrupt snapshot entry path ${describeValue(se.path)}`);
-    }
-    const key = decodeValue((path[0] === 't' ? path[1] : path[4]) as string);
-    if (!isKey(key)) throw new InvalidKeyError(operator, key, se.path);
-    const payload = raw !== undefined ? decodeParsed(raw) : decodeValue(se.value as string);
-    if (path[0] === 't') {
-      if (isChangeRow(payload)) {
-        throw new StateRestoreError(operator, se.path, `${operator}: the snapshot's entry ${se.path} changes timers that the snapshots given do not have; give the full snapshot and every delta after it, in order.`);
+    // what most entries are — a declared state's, without a namespace, under a plain string or integer key — is read
+    // without parsing its path (the key's text inside it read as JSON twice would give the same key)
+    const p = se.path;
+    let i = p.startsWith(plainPrefixes[lastState] ?? ']') ? lastState : plainPrefixes.findIndex((x) => p.startsWith(x));
+    let key = i >= 0 ? plainKeyOf(p, (plainPrefixes[i] as string).length) : undefined;
+    let ns: Namespace = '';
+    let payload: unknown;
+    if (key !== undefined) {
+      lastState = i;
+      payload = raw !== undefined ? decodeParsed(raw) : decodeValue(se.value as string);
+    } else {
+      let path: unknown;
+      try {
+        path = JSON.parse(p);
+      } catch {
+        path = undefined;
       }
-      for (const [d, ns, ts, seq] of payload as [0 | 1, Namespace, number, number][]) {
-        pendingTimers.push({ key, domain: d === 0 ? 'event' : 'processing', ns, ts, seq });
+      if (!Array.isArray(path) || (path[0] !== 't' && path[0] !== 's')) {
+        throw new StateRestoreError(operator, p, `${operator}: corrupt snapshot entry path ${describeValue(p)}`);
       }
-      continue;
-    }
-    const [, name, stateKind, ns] = path as [string, string, StateKind, Namespace];
-    const i = b.names.indexOf(name);
-    if (i < 0 && drops?.(name) === true) continue;
-    if (i < 0) {
-      throw new StateRestoreError(
-        operator,
-        name,
-        `${operator}: the snapshot has state '${name}' that this operator does not declare (declared: ${b.names.join(', ') || 'none'}). Declare it, or restore into the operator it came from.`,
-      );
+      const decoded = decodeValue((path[0] === 't' ? path[1] : path[4]) as string);
+      if (!isKey(decoded)) throw new InvalidKeyError(operator, decoded, p);
+      key = decoded;
+      payload = raw !== undefined ? decodeParsed(raw) : decodeValue(se.value as string);
+      if (path[0] === 't') {
+        if (isChangeRow(payload)) {
+          throw new StateRestoreError(operator, p, `${operator}: the snapshot's entry ${p} changes timers that the snapshots given do not have; give the full snapshot and every delta after it, in order.`);
+        }
+        for (const [d, tns, ts, seq] of payload as [0 | 1, Namespace, number, number][]) {
+          pendingTimers.push({ key, domain: d === 0 ? 'event' : 'processing', ns: tns, ts, seq });
+        }
+        continue;
+      }
+      const [, name, stateKind] = path as [string, string, StateKind, Namespace];
+      ns = path[3] as Namespace;
+      i = b.names.indexOf(name);
+      if (i < 0 && drops?.(name) === true) continue;
+      if (i < 0) {
+        throw new StateRestoreError(
+          operator,
+          name,
+          `${operator}: the snapshot has state '${name}' that this operator does not declare (declared: ${b.names.join(', ') || 'none'}). Declare it, or restore into the operator it came from.`,
+        );
+      }
+      const declared = (b.descriptors[i] as StateDescriptor).kind;
+      if (declared !== stateKind) {
+        throw new StateRestoreError(operator, name, `${operator}: state '${name}' is a ${declared} state here but a ${stateKind} state in the snapshot.`);
+      }
     }
     const d = b.descriptors[i] as StateDescriptor;
-    if (d.kind !== stateKind) {
-      throw new StateRestoreError(operator, name, `${operator}: state '${name}' is a ${d.kind} state here but a ${stateKind} state in the snapshot.`);
-    }
     if (isChangeRow(payload)) {
       // (mergeSnapshots folds an append or patch row into the list or map before it: one left means it was missing)
-      throw new StateRestoreError(operator, se.path, `${operator}: the snapshot's entry ${se.path} changes a ${stateKind} that the snapshots given do not have; give the full snapshot and every delta after it, in order.`);
+      throw new StateRestoreError(operator, p, `${operator}: the snapshot's entry ${p} changes a ${d.kind} that the snapshots given do not have; give the full snapshot and every delta after it, in order.`);
     }
     b.setCurrentKey(key);
     b.ns = ns;
@@ -131,6 +149,35 @@ export function restoreBackend(
   if (reformed !== undefined) for (const [i, id, ns] of reformed) b.tracker.mark(i, id, ns);
   b.key = undefined;
   b.ns = '';
+}
+
+/**
+ * The key of an entry path's tail `<key>]` (from `from` on), where `<key>` is the codec's text of the key as a JSON
+ * string: a string key with nothing escaped (`"\"k\""`, the key `k`) or an integer key (`"42"`); undefined for
+ * any other (the caller parses the path), e.g. `"\"a\\nb\""`, `"2.5"`, `"[1,2]"`.
+ */
+function plainKeyOf(p: string, from: number): Key | undefined {
+  const end = p.length - 1;
+  if (p.charCodeAt(end) !== 93 || p.charCodeAt(from) !== 34 || p.charCodeAt(end - 1) !== 34) return undefined;
+  if (p.charCodeAt(from + 1) === 92) {
+    // `"\"k\""`: the key's JSON string inside the path's
+    if (p.charCodeAt(from + 2) !== 34 || p.charCodeAt(end - 2) !== 34 || p.charCodeAt(end - 3) !== 92 || end - 3 < from + 3) return undefined;
+    for (let k = from + 3; k < end - 3; k++) {
+      const c = p.charCodeAt(k);
+      if (c === 92 || c === 34 || c < 0x20) return undefined;
+    }
+    return p.slice(from + 3, end - 3);
+  }
+  // `"42"`, `"-7"`: digits without a leading zero (but 0 itself), at most 15 (a safe integer)
+  let k = from + 1;
+  if (p.charCodeAt(k) === 45) k++;
+  const digits = end - 1 - k;
+  if (digits < 1 || digits > 15 || (p.charCodeAt(k) === 48 && (digits > 1 || k > from + 1))) return undefined;
+  for (let j = k; j < end - 1; j++) {
+    const c = p.charCodeAt(j);
+    if (c < 48 || c > 57) return undefined;
+  }
+  return Number(p.slice(from + 1, end - 1));
 }
 
 /**
