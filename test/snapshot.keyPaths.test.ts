@@ -39,7 +39,7 @@ function restored(keys: readonly Key[]): [Key, unknown][] {
 }
 
 /** The key as its state holds it: -0 is 0, in a composite key too. */
-const plainKey = (k: Key): Key => (Array.isArray(k) ? k.map((p) => (Object.is(p, -0) ? 0 : p)) : k);
+const plainKey = (k: Key): Key => (Array.isArray(k) ? k.map((p) => (Object.is(p, -0) ? 0 : p)) : Object.is(k, -0) ? 0 : k);
 
 describe('snapshot row paths: the key element', () => {
   it('is the key\'s encoding as a string, whichever form wrote it', () => {
@@ -65,6 +65,33 @@ describe('snapshot row paths: every key restores as itself', () => {
 
   it('strings with and without characters to escape, integers small and large, other numbers, arrays, bigints', () => {
     expect(restored(cases)).toStrictEqual(cases.map((k, i) => [k, i]));
+  });
+
+  it('under namespaces (integers, as windows have, and others): each entry in its own', () => {
+    const state = { v: valueState<number>() };
+    const backend = new KeyedStateBackend({ operator: 'paths', scheduler: asyncScheduler, state });
+    const namespaces = ['', 0, 7, -3, 10 ** 15, 2.5, -0.5, 'w', '', 1e21];
+    const at = (b: KeyedStateBackend, key: Key, ns: string | number): void => {
+      b.setCurrent(key, keyIdOf(key));
+      b.ns = ns;
+    };
+    namespaces.forEach((ns, i) => {
+      at(backend, 'k', ns);
+      backend.put(0, i);
+      at(backend, i, ns);
+      backend.put(0, -i);
+    });
+    const again = new KeyedStateBackend({ operator: 'paths', scheduler: asyncScheduler, state });
+    again.restore(JSON.parse(JSON.stringify(backend.snapshot(true))));
+    // (the second '' holds what was put last there)
+    expect(
+      namespaces.map((ns, i) => {
+        at(again, 'k', ns);
+        const a = again.get(0);
+        at(again, i, ns);
+        return [a, again.get(0)];
+      }),
+    ).toStrictEqual(namespaces.map((ns, i) => [ns === '' ? 8 : i, -i]));
   });
 
   it('property: strings of any characters, integers, doubles and arrays of them', () => {

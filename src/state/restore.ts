@@ -64,22 +64,26 @@ export function restoreBackend(
   const pendingTimers: { key: Key; domain: 'event' | 'processing'; ns: Namespace; ts: number; seq: number }[] = [];
   /** Entries restored into another TTL form than they were written in: (state, key id, namespace). */
   let reformed: [number, KeyId, Namespace][] | undefined;
-  // `["s",<name>,<kind>,"",` per declared state: how the path of each of its entries without a namespace starts
-  const plainPrefixes = b.descriptors.map((d, j) => JSON.stringify(['s', b.names[j], d.kind, '']).slice(0, -1) + ',');
+  // `["s",<name>,<kind>,` per declared state: how the path of each of its entries starts
+  const plainPrefixes = b.descriptors.map((d, j) => JSON.stringify(['s', b.names[j], d.kind]).slice(0, -1) + ',');
   let lastState = 0;
   for (const se of merged.entries) {
     const raw = rawPayloadOf(se);
     if (raw === undefined && se.value === undefined) continue;
     if (keyGroups !== undefined && !keyGroups(se.keyGroup)) continue;
-    // what most entries are — a declared state's, without a namespace, under a plain string or integer key — is read
-    // without parsing its path (the key's text inside it read as JSON twice would give the same key)
+    // what most entries are — a declared state's, without a namespace or with an integer one (a window's), under a
+    // plain string or integer key — is read without parsing its path (what parsing gives: the key's text in it read
+    // as JSON twice gives the same key)
     const p = se.path;
     let i = p.startsWith(plainPrefixes[lastState] ?? ']') ? lastState : plainPrefixes.findIndex((x) => p.startsWith(x));
-    let key = i >= 0 ? plainKeyOf(p, (plainPrefixes[i] as string).length) : undefined;
+    const at = i >= 0 ? (plainPrefixes[i] as string).length : -1;
+    const keyAt = at >= 0 ? namespaceEnd(p, at) : -1;
+    let key = keyAt >= 0 ? plainKeyOf(p, keyAt) : undefined;
     let ns: Namespace = '';
     let payload: unknown;
     if (key !== undefined) {
       lastState = i;
+      if (p.charCodeAt(at) !== 34) ns = Number(p.slice(at, keyAt - 1));
       payload = raw !== undefined ? decodeParsed(raw) : decodeValue(se.value as string);
     } else {
       let path: unknown;
@@ -149,6 +153,26 @@ export function restoreBackend(
   if (reformed !== undefined) for (const [i, id, ns] of reformed) b.tracker.mark(i, id, ns);
   b.key = undefined;
   b.ns = '';
+}
+
+/**
+ * Where the key starts in an entry's path after its namespace at `at`: past `"",` (none) or an integer's digits and
+ * `,` (without a leading zero but 0 itself, at most 15: a safe integer); -1 for any other namespace (the caller parses
+ * the path).
+ */
+function namespaceEnd(p: string, at: number): number {
+  if (p.charCodeAt(at) === 34) return p.charCodeAt(at + 1) === 34 && p.charCodeAt(at + 2) === 44 ? at + 3 : -1;
+  let k = at;
+  if (p.charCodeAt(k) === 45) k++;
+  const first = k;
+  for (; k < p.length; k++) {
+    const c = p.charCodeAt(k);
+    if (c === 44) break;
+    if (c < 48 || c > 57) return -1;
+  }
+  const digits = k - first;
+  if (k === p.length || digits < 1 || digits > 15 || (p.charCodeAt(first) === 48 && (digits > 1 || first > at))) return -1;
+  return k + 1;
 }
 
 /**
