@@ -47,6 +47,17 @@ describe('snapshot row paths: the key element', () => {
     expect(paths(keys).map((p) => p[4])).toStrictEqual(keys.map((k) => encodeValue(plainKey(k))));
   });
 
+  it('is the text JSON.stringify gives the whole path, character for character (nothing escaped that need not be)', () => {
+    const keys: Key[] = [7, -3.5, 1e21, '', 'plain', 'é ✓ \u{1F600}', '\u007f', 'with "quotes" and \\ back', 'new\nline', '\u0000nul', '[looks like an array', [1001, 1000], ['eu', 3], []];
+    const backend = new KeyedStateBackend({ operator: 'paths', scheduler: asyncScheduler, state: { v: valueState<number>() } });
+    keys.forEach((key, i) => {
+      backend.setCurrent(key, keyIdOf(key));
+      backend.put(0, i);
+    });
+    const rows = backend.snapshot(true).chunks.flatMap((c) => JSON.parse(c) as [number, string, unknown][]);
+    expect(rows.map(([, path]) => path)).toStrictEqual(keys.map((k) => JSON.stringify(['s', 'v', 'value', '', encodeValue(k)])));
+  });
+
   it('property: arrays of numbers, booleans and strings', () => {
     const part = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.string(), fc.constant(-0));
     fc.assert(
@@ -92,6 +103,22 @@ describe('snapshot row paths: every key restores as itself', () => {
         return [a, again.get(0)];
       }),
     ).toStrictEqual(namespaces.map((ns, i) => [ns === '' ? 8 : i, -i]));
+  });
+
+  it('a path the writer does not make fails the restore as a parse of it does, or restores as one does', () => {
+    const state = { v: valueState<number>() };
+    const restoreRow = (path: string) => {
+      const again = new KeyedStateBackend({ operator: 'paths', scheduler: asyncScheduler, state });
+      again.restore({ operator: 'paths', full: true, maxParallelism: 128, entries: [{ keyGroup: 0, path, value: '[0,5]' }] });
+      return again.allKeys();
+    };
+    for (const bad of ['["s","v","value",01,"\\"k\\""]', '["s","v","value","","\\"k\\""', '["s","v","value","","\\"k"x\\""]', '["s","v","value","","007"]']) {
+      expect(() => restoreRow(bad), bad).toThrow();
+    }
+    // parsed as JSON, these are keys: -0 (held as 0), 15 digits, a namespace of 15 digits
+    expect(restoreRow('["s","v","value","","-0"]')).toStrictEqual([0]);
+    expect(restoreRow('["s","v","value","","999999999999999"]')).toStrictEqual([999999999999999]);
+    expect(restoreRow('["s","v","value",999999999999999,"\\"k\\""]')).toStrictEqual(['k']);
   });
 
   it('property: strings of any characters, integers, doubles and arrays of them', () => {
