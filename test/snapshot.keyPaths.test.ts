@@ -112,13 +112,15 @@ describe('snapshot row paths: every key restores as itself', () => {
       again.restore({ operator: 'paths', full: true, maxParallelism: 128, entries: [{ keyGroup: 0, path, value: '[0,5]' }] });
       return again.allKeys();
     };
-    for (const bad of ['["s","v","value",01,"\\"k\\""]', '["s","v","value","","\\"k\\""', '["s","v","value","","\\"k"x\\""]', '["s","v","value","","007"]']) {
+    for (const bad of ['["s","v","value",01,"\\"k\\""]', '["s","v","value","","\\"k\\""', '["s","v","value","","\\"k"x\\""]', '["s","v","value","","007"]', '["s","v","value","","[01,2]"]', '["s","v","value","","[1,,2]"]', '["s","v","value","","[1,2"]', '["s","v","value","","[1,2]x"]']) {
       expect(() => restoreRow(bad), bad).toThrow();
     }
     // parsed as JSON, these are keys: -0 (held as 0), 15 digits, a namespace of 15 digits
     expect(restoreRow('["s","v","value","","-0"]')).toStrictEqual([0]);
     expect(restoreRow('["s","v","value","","999999999999999"]')).toStrictEqual([999999999999999]);
     expect(restoreRow('["s","v","value",999999999999999,"\\"k\\""]')).toStrictEqual(['k']);
+    expect(restoreRow('["s","v","value","","[-7,0,999999999999999]"]')).toStrictEqual([[-7, 0, 999999999999999]]);
+    expect(restoreRow('["s","v","value","","[]"]')).toStrictEqual([[]]);
   });
 
   it('property: strings of any characters, integers, doubles and arrays of them', () => {

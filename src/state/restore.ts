@@ -156,34 +156,26 @@ export function restoreBackend(
 }
 
 /**
- * Where the key starts in an entry's path after its namespace at `at`: past `"",` (none) or an integer's digits and
- * `,` (without a leading zero but 0 itself, at most 15: a safe integer); -1 for any other namespace (the caller parses
- * the path).
+ * Where the key starts in an entry's path after its namespace at `at`: past `"",` (none) or an integer and `,`; -1 for
+ * any other namespace (the caller parses the path).
  */
 function namespaceEnd(p: string, at: number): number {
   if (p.charCodeAt(at) === 34) return p.charCodeAt(at + 1) === 34 && p.charCodeAt(at + 2) === 44 ? at + 3 : -1;
-  let k = at;
-  if (p.charCodeAt(k) === 45) k++;
-  const first = k;
-  for (; k < p.length; k++) {
-    const c = p.charCodeAt(k);
-    if (c === 44) break;
-    if (c < 48 || c > 57) return -1;
-  }
-  const digits = k - first;
-  if (k === p.length || digits < 1 || digits > 15 || (p.charCodeAt(first) === 48 && (digits > 1 || first > at))) return -1;
-  return k + 1;
+  const k = integerEnd(p, at);
+  return k >= 0 && p.charCodeAt(k) === 44 ? k + 1 : -1;
 }
 
 /**
  * The key of an entry path's tail `<key>]` (from `from` on), where `<key>` is the codec's text of the key as a JSON
- * string: a string key with nothing escaped (`"\"k\""`, the key `k`) or an integer key (`"42"`); undefined for
- * any other (the caller parses the path), e.g. `"\"a\\nb\""`, `"2.5"`, `"[1,2]"`.
+ * string: a string key with nothing escaped (`"\"k\""`, the key `k`), an integer key (`"42"`) or an array of
+ * integers (`"[20101,58300]"`); undefined for any other (the caller parses the path), e.g. `"\"a\\nb\""`, `"2.5"`,
+ * `"[\"eu\",3]"`.
  */
 function plainKeyOf(p: string, from: number): Key | undefined {
   const end = p.length - 1;
   if (p.charCodeAt(end) !== 93 || p.charCodeAt(from) !== 34 || p.charCodeAt(end - 1) !== 34) return undefined;
-  if (p.charCodeAt(from + 1) === 92) {
+  const first = p.charCodeAt(from + 1);
+  if (first === 92) {
     // `"\"k\""`: the key's JSON string inside the path's
     if (p.charCodeAt(from + 2) !== 34 || p.charCodeAt(end - 2) !== 34 || p.charCodeAt(end - 3) !== 92 || end - 3 < from + 3) return undefined;
     for (let k = from + 3; k < end - 3; k++) {
@@ -192,16 +184,42 @@ function plainKeyOf(p: string, from: number): Key | undefined {
     }
     return p.slice(from + 3, end - 3);
   }
-  // `"42"`, `"-7"`: digits without a leading zero (but 0 itself), at most 15 (a safe integer)
-  let k = from + 1;
-  if (p.charCodeAt(k) === 45) k++;
-  const digits = end - 1 - k;
-  if (digits < 1 || digits > 15 || (p.charCodeAt(k) === 48 && (digits > 1 || k > from + 1))) return undefined;
-  for (let j = k; j < end - 1; j++) {
-    const c = p.charCodeAt(j);
-    if (c < 48 || c > 57) return undefined;
+  if (first === 91) {
+    // `"[20101,58300]"`: integers, comma-separated
+    if (p.charCodeAt(end - 2) !== 93) return undefined;
+    const parts: number[] = [];
+    let k = from + 2;
+    if (k === end - 2) return parts;
+    for (;;) {
+      const e = integerEnd(p, k);
+      if (e < 0) return undefined;
+      parts.push(Number(p.slice(k, e)));
+      if (e === end - 2) return parts;
+      if (p.charCodeAt(e) !== 44) return undefined;
+      k = e + 1;
+    }
   }
-  return Number(p.slice(from + 1, end - 1));
+  // `"42"`, `"-7"`
+  const k = integerEnd(p, from + 1);
+  return k === end - 1 ? Number(p.slice(from + 1, k)) : undefined;
+}
+
+/**
+ * Where the integer at `k` ends: an optional `-`, then 1–15 digits without a leading zero (but 0 itself) — a safe
+ * integer, as JSON writes it; -1 for anything else.
+ */
+function integerEnd(p: string, k: number): number {
+  const start = k;
+  if (p.charCodeAt(k) === 45) k++;
+  const first = k;
+  while (k < p.length) {
+    const c = p.charCodeAt(k);
+    if (c < 48 || c > 57) break;
+    k++;
+  }
+  const digits = k - first;
+  if (digits < 1 || digits > 15 || (p.charCodeAt(first) === 48 && (digits > 1 || first > start))) return -1;
+  return k;
 }
 
 /**
