@@ -72,8 +72,8 @@ export function restoreBackend(
     if (raw === undefined && se.value === undefined) continue;
     if (keyGroups !== undefined && !keyGroups(se.keyGroup)) continue;
     // what most entries are — a declared state's, without a namespace or with an integer one (a window's), under a
-    // plain string or integer key — is read without parsing its path (what parsing gives: the key's text in it read
-    // as JSON twice gives the same key)
+    // plain string key, an integer or an array of integers — is read without parsing its path (what parsing gives:
+    // the key's text in it read as JSON twice gives the same key)
     const p = se.path;
     let i = p.startsWith(plainPrefixes[lastState] ?? ']') ? lastState : plainPrefixes.findIndex((x) => p.startsWith(x));
     const at = i >= 0 ? (plainPrefixes[i] as string).length : -1;
