@@ -171,9 +171,12 @@ describe('sets rows: a value whose large Sets only grew is written as what they 
   });
 
   it.each([
-    ['Set', (xs: number[]): Set<number> => new Set(xs)],
-    ['TrackedSet', (xs: number[]): Set<number> => new TrackedSet(xs)],
-  ])('a value holding a grown %s, then a number, then the same value grown again: whole after the number; the chain restores it', (_, makeSet) => {
+    ['Set', 'a number', 7, '[0,7]'],
+    ['TrackedSet', 'a number', 7, '[0,7]'],
+    ['Set', 'null', null, '[0,null]'],
+    ['TrackedSet', 'a string', 'seven', '[0,"seven"]'],
+  ] as const)('a value holding a grown %s, then %s, then the same value grown again: whole after it; the chain restores it', (kind, _, other, otherRow) => {
+    const makeSet = (xs: number[]): Set<number> => (kind === 'Set' ? new Set(xs) : new TrackedSet(xs));
     const r = stateRig({ v: valueState<unknown>() });
     const value = { ids: makeSet(range(0, N)) };
     const row = (): string | undefined => (r.h.snapshot().latest.get('rig') as OperatorSnapshot).entries[0]?.value;
@@ -183,8 +186,8 @@ describe('sets rows: a value whose large Sets only grew is written as what they 
     r.run((s) => s.v.set(value));
     expect(row()).toBe(`[8,{"ids":{"$s+":[0,[${N}]]}}]`);
     // a value with no Sets (written without their bookkeeping): what the entry's last row held is forgotten
-    r.run((s) => s.v.set(7));
-    expect(row()).toBe('[0,7]');
+    r.run((s) => s.v.set(other));
+    expect(row()).toBe(otherRow);
     value.ids.add(N + 1);
     r.run((s) => s.v.set(value));
     const cp = r.h.snapshot();
