@@ -103,29 +103,34 @@ function writeKey(w: ChunkWriter, id: KeyId): void {
     w.ascii('\\"');
     w.num(id);
     w.ascii('\\"');
-  } else if (typeof id === 'string') {
-    const at = w.position;
-    if (!isEscapedInId(id.charCodeAt(0))) {
-      // a string key (its own id) with nothing to escape: its text `"k"` as a JSON string inside the path's string,
-      // `\"\\\"k\\\"\"`, written around it (what the general case makes with three JSON.stringify calls)
-      w.ascii('\\"\\\\\\"');
-      if (w.plainText(id)) {
-        w.ascii('\\\\\\"\\"');
-        return;
-      }
-    } else if (id.charCodeAt(0) === 91) {
-      // an array key whose id (its JSON text) has nothing to escape — numbers, booleans: `[7,42]` — written between
-      // the escaped quotes the two stringify calls would put around it
-      w.ascii('\\"');
-      if (w.plainText(id)) {
-        w.ascii('\\"');
-        return;
-      }
+  } else if (typeof id !== 'string' || !writePlainStringId(w, id)) w.text(escapeJson(JSON.stringify(encodedKeyOfId(id))));
+}
+
+/**
+ * {@link writeKey} of a string id with nothing to escape — a string key (its own id), or an array key's JSON text:
+ * true; false, with nothing written, for any other (the general case writes it).
+ */
+function writePlainStringId(w: ChunkWriter, id: string): boolean {
+  const at = w.position;
+  if (!isEscapedInId(id.charCodeAt(0))) {
+    // a string key: its text `"k"` as a JSON string inside the path's string, `\"\\\"k\\\"\"`, written around it (what
+    // the general case makes with three JSON.stringify calls)
+    w.ascii('\\"\\\\\\"');
+    if (w.plainText(id)) {
+      w.ascii('\\\\\\"\\"');
+      return true;
     }
-    // (something to escape: what was written of the key goes, the general case writes it)
-    w.rewind(at);
-    w.text(escapeJson(JSON.stringify(encodedKeyOfId(id))));
-  } else w.text(escapeJson(JSON.stringify(encodedKeyOfId(id))));
+  } else if (id.charCodeAt(0) === 91) {
+    // an array key whose id — numbers, booleans: `[7,42]` — is written between the escaped quotes the two stringify
+    // calls would put around it
+    w.ascii('\\"');
+    if (w.plainText(id)) {
+      w.ascii('\\"');
+      return true;
+    }
+  }
+  w.rewind(at);
+  return false;
 }
 
 /**

@@ -72,7 +72,7 @@ interface OperatorManifest {
 
 /** A checkpoint's manifest: its meta, and per operator what is needed to read and check its chunks. */
 interface Manifest extends CheckpointMeta {
-  readonly format: typeof MANIFEST_FORMAT | typeof MANIFEST_FORMAT_4 | typeof MANIFEST_FORMAT_3 | typeof MANIFEST_FORMAT_2 | typeof MANIFEST_FORMAT_1;
+  readonly format: (typeof READ_FORMATS)[number];
   readonly operators: readonly OperatorManifest[];
   readonly sources: readonly string[];
   readonly sink?: string;
@@ -86,12 +86,10 @@ interface Manifest extends CheckpointMeta {
  * format 4 would decode as a plain object. Manifests of formats 1 to 4 are read as ever.
  */
 const MANIFEST_FORMAT = 'tidewater-checkpoint/5';
-const MANIFEST_FORMAT_4 = 'tidewater-checkpoint/4';
-const MANIFEST_FORMAT_3 = 'tidewater-checkpoint/3';
-const MANIFEST_FORMAT_2 = 'tidewater-checkpoint/2';
-const MANIFEST_FORMAT_1 = 'tidewater-checkpoint/1';
+/** The manifest formats this version reads, oldest first (the one it writes last). */
+const READ_FORMATS = ['tidewater-checkpoint/1', 'tidewater-checkpoint/2', 'tidewater-checkpoint/3', 'tidewater-checkpoint/4', MANIFEST_FORMAT] as const;
 /** Whether a manifest's `format` is one this version reads. */
-const readsFormat = (format: unknown): boolean => format === MANIFEST_FORMAT || format === MANIFEST_FORMAT_4 || format === MANIFEST_FORMAT_3 || format === MANIFEST_FORMAT_2 || format === MANIFEST_FORMAT_1;
+const readsFormat = (format: unknown): boolean => (READ_FORMATS as readonly unknown[]).includes(format);
 const SAVEPOINT_FORMAT = 'tidewater-savepoint';
 /** The savepoint version written: 2 since values may hold a `TrackedSet` (`{"$t": items}`), which a reader of version 1 would decode as a plain object; version 1 is read as ever. */
 const SAVEPOINT_VERSION = 2;
@@ -190,7 +188,7 @@ function unreadableManifest(text: string): string {
     format = undefined;
   }
   return typeof format === 'string' && !readsFormat(format)
-    ? `unreadable manifest: its format ${JSON.stringify(format)} is not one this version of tidewater reads (${MANIFEST_FORMAT_1}, ${MANIFEST_FORMAT_2}, ${MANIFEST_FORMAT_3}, ${MANIFEST_FORMAT_4}, ${MANIFEST_FORMAT}): a newer version wrote it`
+    ? `unreadable manifest: its format ${JSON.stringify(format)} is not one this version of tidewater reads (${READ_FORMATS.join(', ')}): a newer version wrote it`
     : 'unreadable manifest';
 }
 

@@ -1,4 +1,5 @@
 import { pipe } from 'rxjs';
+import { expect } from 'vitest';
 import { tumblingWindows, type OperatorSnapshot } from '../../src/index.js';
 import { aggregate, window } from '../../operators/index.js';
 import { harness, rec, wm, type HarnessCheckpoint } from '../../testing/index.js';
@@ -63,3 +64,15 @@ export const DISTINCT_WINDOW_RESULTS = [
   ['a', 9_999, { distinct: 2_000, n: 3_000 }],
   ['b', 9_999, { distinct: 2_000, n: 3_000 }],
 ];
+
+/**
+ * Asserts the uninterrupted run of {@link distinctWindowRun} with Sets made by `makeSet`: every checkpoint after the
+ * first writes both keys' accumulators as sets rows, the results are {@link DISTINCT_WINDOW_RESULTS}, and a restore at
+ * each of the 12 cuts gives the same results.
+ */
+export function expectRestoresAtEveryCut(makeSet: () => Set<number>): void {
+  const straight = distinctWindowRun(makeSet, undefined);
+  expect(straight.sets).toBe(2 * 11);
+  expect(straight.results).toStrictEqual(DISTINCT_WINDOW_RESULTS);
+  for (let cut = 0; cut < 12; cut++) expect(distinctWindowRun(makeSet, cut).results, `cut ${cut}`).toStrictEqual(straight.results);
+}
