@@ -11,7 +11,7 @@ import { record, type StreamElement } from '../src/elements/index.js';
 import { failUserFunction, forwardControl, markTakesPlainValues, OperatorObservable } from '../src/elements/plumbing.js';
 import { InvalidKeyError } from '../src/errors/index.js';
 import { checkFunction } from '../src/errors/options.js';
-import { isKey } from '../src/keys/validate.js';
+import { isKeyOnPath } from '../src/keys/validate.js';
 import { TimestampAssigner, type TimestampHead } from '../src/time/assign.js';
 import { MutableRecordContext, type RecordContext } from './context.js';
 
@@ -104,10 +104,10 @@ function runChain(
     for (const s of stages) stream = s.alone()(stream);
     return stream.subscribe(out);
   }
-  const core = out instanceof CoreSubscriber ? (out as CoreSubscriber<unknown, unknown, unknown>) : undefined;
-  if (head === undefined) return upstream.subscribe(new ElementChainSubscriber(out, stages, core));
+  const keyedInput = out instanceof CoreSubscriber ? (out as CoreSubscriber<unknown, unknown, unknown>) : undefined;
+  if (head === undefined) return upstream.subscribe(new ElementChainSubscriber(out, stages, keyedInput));
   const stamp = new TimestampAssigner<unknown, unknown>(head, out);
-  const subscriber = new StampedChainSubscriber(out, stamp, head.name, stages, core);
+  const subscriber = new StampedChainSubscriber(out, stamp, head.name, stages, keyedInput);
   // the head stamps a plain value as it stamps an unkeyed record of it: a job may push values as they are
   markTakesPlainValues(subscriber);
   const subscription = upstream.subscribe(subscriber);
@@ -138,7 +138,8 @@ class StampedChainSubscriber extends Subscriber<unknown> {
     /** the head's name (its errors) */
     private readonly first: string,
     private readonly stages: readonly RecordStage[],
-    private readonly core: CoreSubscriber<unknown, unknown, unknown> | undefined,
+    /** the downstream when it is a keyed operator's input: records go to its core as their fields */
+    private readonly keyedInput: CoreSubscriber<unknown, unknown, unknown> | undefined,
   ) {
     super(out);
   }
@@ -183,7 +184,7 @@ class StampedChainSubscriber extends Subscriber<unknown> {
         const s = stages[i] as RecordStage;
         if (s.kind === 'keyBy') {
           const k = s.fn(value);
-          if (!isKey(k)) {
+          if (!isKeyOnPath(k)) {
             out.error(new InvalidKeyError(s.name, k, value));
             return;
           }
@@ -213,9 +214,10 @@ class StampedChainSubscriber extends Subscriber<unknown> {
     if (kept) {
       try {
         // into a keyed operator, the record is handed over as its fields (none made)
-        const core = this.core;
-        if (core !== undefined) core.nextFields(value, timestamp, key);
-        else out.next({ kind: 'record', value, timestamp, key });
+        const input = this.keyedInput;
+        if (input === undefined) out.next({ kind: 'record', value, timestamp, key });
+        else if (input.stopped) input.nextStopped(value, timestamp, key);
+        else input.core.nextFields(value, timestamp, key);
       } catch (err) {
         if (nextStage >= 0) failUserFunction(out, (stages[nextStage] as RecordStage).name, record(nextValue, timestamp, nextKey), err);
         else failUserFunction(out, this.first, v, err);
@@ -236,7 +238,8 @@ class ElementChainSubscriber extends Subscriber<unknown> {
   constructor(
     private readonly out: Subscriber<StreamElement<unknown, unknown>>,
     private readonly stages: readonly RecordStage[],
-    private readonly core: CoreSubscriber<unknown, unknown, unknown> | undefined,
+    /** the downstream when it is a keyed operator's input: records go to its core as their fields */
+    private readonly keyedInput: CoreSubscriber<unknown, unknown, unknown> | undefined,
   ) {
     super(out);
     this.first = (stages[0] as RecordStage).name;
@@ -279,7 +282,7 @@ class ElementChainSubscriber extends Subscriber<unknown> {
         const s = stages[i] as RecordStage;
         if (s.kind === 'keyBy') {
           const k = s.fn(value);
-          if (!isKey(k)) {
+          if (!isKeyOnPath(k)) {
             out.error(new InvalidKeyError(s.name, k, value));
             return;
           }
@@ -313,10 +316,11 @@ class ElementChainSubscriber extends Subscriber<unknown> {
     try {
       // into a keyed operator, a record the chain would make is handed over as its fields (none made); one it passes
       // on as it came (only filters ran) stays that object
-      const core = this.core;
+      const input = this.keyedInput;
       if (same) out.next(e);
-      else if (core !== undefined) core.nextFields(value, timestamp, key);
-      else out.next({ kind: 'record', value, timestamp, key });
+      else if (input === undefined) out.next({ kind: 'record', value, timestamp, key });
+      else if (input.stopped) input.nextStopped(value, timestamp, key);
+      else input.core.nextFields(value, timestamp, key);
     } catch (err) {
       if (nextStage >= 0) failUserFunction(out, (stages[nextStage] as RecordStage).name, nextSame ? e : record(nextValue, timestamp, nextKey), err);
       else throw err;

@@ -305,21 +305,29 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
    * (to an error, a late-data output, a core without {@link onFields} of its own).
    */
   nextFields(value: IN, timestamp: number, key: unknown): void {
-    if (this.busy) {
-      this.defer(DEFER_ELEMENT, { kind: 'record', value, timestamp, key }, -1);
-      return;
-    }
-    if (!this.enterRecord(key)) {
-      this.failKey({ kind: 'record', value, timestamp, key });
+    // (the cold cases, which make the record, in calls of their own: see "The per-record functions" above)
+    if (this.busy || !this.enterRecord(key)) {
+      this.nextFieldsNotEntered(value, timestamp, key);
       return;
     }
     this.busy = true;
     try {
       this.onFields(value, timestamp, key as Key);
     } catch (err) {
-      this.failUser(err, { kind: 'record', value, timestamp, key });
+      this.failUserFields(err, value, timestamp, key);
     }
     this.done();
+  }
+
+  /** {@link nextFields} while busy (deferred) or with a value that is not a key (the stream fails). */
+  private nextFieldsNotEntered(value: IN, timestamp: number, key: unknown): void {
+    if (this.busy) this.defer(DEFER_ELEMENT, { kind: 'record', value, timestamp, key }, -1);
+    else this.failKey({ kind: 'record', value, timestamp, key });
+  }
+
+  /** A user function's error on a record given as its fields. */
+  private failUserFields(err: unknown, value: IN, timestamp: number, key: unknown): void {
+    this.failUser(err, { kind: 'record', value, timestamp, key });
   }
 
   /** Counts a record and sets its key as the current one; false when it is not a key (the caller fails the stream). */
@@ -570,13 +578,14 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 
 /**
  * Feeds a keyed core straight from upstream (a `Subscriber` chained to the downstream one, no closure per hop); a
- * chain upstream hands it records as their fields ({@link CoreSubscriber.nextFields}).
+ * chain upstream hands its core records as their fields ({@link KeyedOperatorCore.nextFields}).
  *
  * @example
  * ```ts
  * const sub = source.subscribe(new CoreSubscriber(out, core));
  * // in a chain subscriber's next (operators/recordChain.ts), its downstream being a CoreSubscriber:
- * downstream.nextFields(value, timestamp, key);
+ * if (downstream.stopped) downstream.nextStopped(value, timestamp, key);
+ * else downstream.core.nextFields(value, timestamp, key);
  * ```
  *
  * @internal
@@ -584,7 +593,8 @@ export abstract class KeyedOperatorCore<IN, OUT> implements StatefulOperatorInst
 export class CoreSubscriber<IN, K, OUT> extends Subscriber<StreamElement<IN, K>> {
   constructor(
     destination: Subscriber<StreamElement<OUT, K>>,
-    private readonly core: KeyedOperatorCore<IN, OUT>,
+    /** The core it feeds; a chain upstream hands it records as their fields ({@link KeyedOperatorCore.nextFields}). */
+    readonly core: KeyedOperatorCore<IN, OUT>,
   ) {
     super(destination);
   }
@@ -601,10 +611,17 @@ export class CoreSubscriber<IN, K, OUT> extends Subscriber<StreamElement<IN, K>>
   protected override _next(e: StreamElement<IN, K>): void {
     this.core.next(e);
   }
-  /** A record given as its fields, from a chain. */
-  nextFields(value: IN, timestamp: number, key: unknown): void {
-    if (this.isStopped) super.next({ kind: 'record', value, timestamp, key: key as K });
-    else this.core.nextFields(value, timestamp, key);
+  /**
+   * Whether it stopped (completed or failed): a chain upstream then gives a record to {@link nextStopped}, as
+   * {@link next} defers to RxJS, instead of to {@link core}. (The chain makes these calls itself, so that the record
+   * path has one function fewer to inline: docs/ARCHITECTURE.md, "One record, end to end".)
+   */
+  get stopped(): boolean {
+    return this.isStopped;
+  }
+  /** A record given as its fields once {@link stopped}: made, and given to RxJS as {@link next} gives it. */
+  nextStopped(value: IN, timestamp: number, key: unknown): void {
+    super.next({ kind: 'record', value, timestamp, key: key as K });
   }
   protected override _complete(): void {
     try {

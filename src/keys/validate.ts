@@ -31,3 +31,22 @@ export function isKey(v: unknown): v is Key {
   for (let i = 0; i < v.length; i++) if (!isKeyPart(v[i])) return false;
   return true;
 }
+
+/**
+ * {@link isKey} with strings and numbers — what keys mostly are — answered in a few bytecodes, the rest by `isKey`:
+ * for a record path (operators/recordChain.ts) whose keys are strings or numbers the `isKey` call is never taken, so
+ * TurboFan does not inline it, and its budget for the path's inlining goes to the operators after it
+ * (docs/ARCHITECTURE.md, "One record, end to end").
+ *
+ * @example
+ * ```ts
+ * isKeyOnPath(42);     // true
+ * isKeyOnPath(NaN);    // false
+ * isKeyOnPath(['a']);  // true (by isKey)
+ * ```
+ *
+ * @internal
+ */
+export function isKeyOnPath(v: unknown): boolean {
+  return typeof v === 'string' || (typeof v === 'number' ? v === v : isKey(v));
+}

@@ -82,7 +82,8 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
   private current = MIN_WATERMARK;
   private isIdle = false;
   private lastPeriodicAt: number;
-  private recordsUntilClockCheck = CLOCK_CHECK_EVERY;
+  /** Records until {@link afterRecords}: every record for `interval` 0, else every {@link CLOCK_CHECK_EVERY}. */
+  private recordsUntilClockCheck: number;
   private recordPathEmitted = false;
   private timer: Subscription | undefined;
 
@@ -97,6 +98,7 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
     this.generator = head.strategy.createGenerator({ scheduler, operator: head.name });
     const interval = head.strategy.interval;
     this.interval = interval;
+    this.recordsUntilClockCheck = interval === 0 ? 1 : CLOCK_CHECK_EVERY;
     this.lastPeriodicAt = interval > 0 ? scheduler.now() : 0;
   }
 
@@ -187,8 +189,7 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
       try {
         ts = timestampOf(value);
       } catch (err) {
-        failUserFunction(this.out, this.name, v, err);
-        return false;
+        return this.failed(v, err);
       }
     }
     if (!isTimestamp(ts)) {
@@ -232,14 +233,29 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
    * meanwhile re-entered {@link take}.) A generator that throws fails the stream.
    */
   recordDone(v: T | StreamElement<T, K>, value: T, timestamp: number): void {
+    // (small, as the record chain inlines it: the rest in calls of their own — see docs/ARCHITECTURE.md, "One record,
+    // end to end")
     try {
       this.generator.onEvent(value, timestamp, this);
     } catch (err) {
-      failUserFunction(this.out, this.name, v, err);
+      this.failed(v, err);
       return;
     }
-    if (this.interval === 0) this.askGenerator(v);
-    else if (--this.recordsUntilClockCheck === 0) this.checkClock(timestamp);
+    if (--this.recordsUntilClockCheck === 0) this.afterRecords(v, timestamp);
+  }
+
+  /** A user function (the timestamp assigner, the generator) threw on upstream element `v`: the stream fails. */
+  private failed(v: unknown, err: unknown): false {
+    failUserFunction(this.out, this.name, v, err);
+    return false;
+  }
+
+  /** {@link recordDone}'s periodic part: the emit of `interval` 0 after each record, else the clock check. */
+  private afterRecords(v: T | StreamElement<T, K>, timestamp: number): void {
+    if (this.interval === 0) {
+      this.recordsUntilClockCheck = 1;
+      this.askGenerator(v);
+    } else this.checkClock(timestamp);
   }
 
   /**
@@ -271,8 +287,7 @@ export class TimestampAssigner<T, K> implements WatermarkOutput {
       this.generator.onPeriodicEmit(this);
       return true;
     } catch (err) {
-      failUserFunction(this.out, this.name, element, err);
-      return false;
+      return this.failed(element, err);
     }
   }
 
