@@ -130,6 +130,11 @@ describe('runJob without checkpoints', () => {
     growing.length = 3;
     expect(reader.read(2)).toStrictEqual({ values: [], done: true });
     expect(reader.offset()).toBe('4');
+    // a value appended during a read (by an index getter) is read in it, as the iterator reads it
+    const live: number[] = [1, 2];
+    Object.defineProperty(live, 1, { get: () => (live.push(3), 2), enumerable: true });
+    const liveReader = fromIterable(() => live).open(undefined, { index: 0 } as never) as unknown as { read(max: number): { values: number[]; done: boolean } };
+    expect(liveReader.read(5)).toStrictEqual({ values: [1, 2, 3], done: true });
     // a subclass of Array (its own species) is iterated, never sliced through its constructor
     let constructed = 0;
     class Counted extends Array<number> {

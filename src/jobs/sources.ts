@@ -91,18 +91,21 @@ class ArrayIterationReader<T> implements SourceReader<T> {
     private position: number,
   ) {}
   read(max: number): SourceRead<T> {
-    const out: T[] = [];
-    if (!this.done) {
-      const values = this.values;
-      for (let i = this.position; out.length < max; i++) {
-        if (i >= values.length) {
-          this.done = true;
-          break;
-        }
-        out.push(values[i] as T);
+    if (this.done) return { values: [], done: true };
+    const values = this.values;
+    // made at its size (grown by pushes it allocated twice its values' room again, per batch); past that size only
+    // values an index getter appended during the read, and cut back if one removed some
+    const out: T[] = new Array<T>(Math.max(0, Math.min(max, values.length - this.position)));
+    let n = 0;
+    for (let i = this.position; n < max; i++) {
+      if (i >= values.length) {
+        this.done = true;
+        break;
       }
-      this.position += out.length;
+      out[n++] = values[i] as T;
     }
+    out.length = n;
+    this.position += n;
     return { values: out, done: this.done };
   }
   offset(): string {
