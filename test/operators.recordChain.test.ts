@@ -29,12 +29,19 @@ import type { RecordStage } from '../operators/recordChain.js';
 import { active, ckpt, harness, idle, rec, wm } from '../testing/index.js';
 
 type El = StreamElement<number, Key>;
-type Stage = { kind: 'map'; add: number; throwAt: number } | { kind: 'filter'; mod: number; throwAt: number } | { kind: 'keyBy'; mod: number; bad: number };
+type Stage = { kind: 'map'; add: number; throwAt: number } | { kind: 'filter'; mod: number; throwAt: number } | { kind: 'keyBy'; mod: number; bad: number; badKey?: unknown };
 
 const stageArb: fc.Arbitrary<Stage> = fc.oneof(
   fc.record({ kind: fc.constant('map' as const), add: fc.integer({ min: -3, max: 3 }), throwAt: fc.integer({ min: -20, max: 60 }) }),
   fc.record({ kind: fc.constant('filter' as const), mod: fc.integer({ min: 1, max: 4 }), throwAt: fc.integer({ min: -20, max: 60 }) }),
-  fc.record({ kind: fc.constant('keyBy' as const), mod: fc.integer({ min: 1, max: 5 }), bad: fc.integer({ min: -20, max: 60 }) }),
+  // the key at `bad` is no key: undefined, NaN (a number: checked on the chain's path for strings and numbers), an
+  // object, an array holding NaN
+  fc.record({
+    kind: fc.constant('keyBy' as const),
+    mod: fc.integer({ min: 1, max: 5 }),
+    bad: fc.integer({ min: -20, max: 60 }),
+    badKey: fc.constantFrom<unknown>(undefined, Number.NaN, { id: 1 }, ['a', Number.NaN]),
+  }),
 );
 const elementArb: fc.Arbitrary<El> = fc.oneof(
   { weight: 6, arbitrary: fc.tuple(fc.integer({ min: 0, max: 40 }), fc.nat(100), fc.constantFrom<Key>('a', 'b', 1)).map(([v, t, k]) => rec(v, t, k)) },
@@ -56,7 +63,7 @@ function operatorOf(s: Stage): (o: Observable<El>) => Observable<El> {
       return v % s.mod !== 0;
     }) as (o: Observable<El>) => Observable<El>;
   }
-  return keyBy((v: number) => (v === s.bad ? (undefined as unknown as Key) : v % s.mod)) as unknown as (o: Observable<El>) => Observable<El>;
+  return keyBy((v: number) => (v === s.bad ? (s.badKey as Key) : v % s.mod)) as unknown as (o: Observable<El>) => Observable<El>;
 }
 
 /** An `eventTime` head: stamps `v` at `3 v`; throws at `throwAt`, a NaN timestamp at `nanAt`; a watermark per advance. */

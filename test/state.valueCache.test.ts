@@ -162,5 +162,12 @@ describe("a value state's read cache", () => {
     expect(v.get()).toBe(5);
     b.setCurrentKey(8);
     expect(v.get()).toBe(10);
+    // a namespace of the same key (a window's): its own value, not the one the handle read last
+    b.setNamespace('w');
+    expect(v.get()).toBe(undefined);
+    v.set(11);
+    expect(v.get()).toBe(11);
+    b.setNamespace('');
+    expect(v.get()).toBe(10);
   });
 });
