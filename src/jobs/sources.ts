@@ -93,8 +93,9 @@ class ArrayIterationReader<T> implements SourceReader<T> {
   read(max: number): SourceRead<T> {
     if (this.done) return { values: [], done: true };
     const values = this.values;
-    // made at its size (grown by pushes it allocated twice its values' room again, per batch); past that size only
-    // values an index getter appended during the read, and cut back if one removed some
+    // made at its size (pushed onto an empty array, a batch reallocated itself as it grew: about three times its
+    // room); written past that size only by values an index getter appended during the read, cut back if one removed
+    // some
     const out: T[] = new Array<T>(Math.max(0, Math.min(max, values.length - this.position)));
     let n = 0;
     for (let i = this.position; n < max; i++) {
