@@ -7,6 +7,7 @@ import { APPEND, SETS_PATCH } from '../checkpoints/deltaRows.js';
 import type { Namespace } from '../timers/queue.js';
 import type { KeyedStateBackend } from './backend.js';
 import { decodeParsed, decodeValue } from './codec.js';
+import { statePathStart } from './snapshotWriter.js';
 import type { StateDescriptor, StateKind } from './descriptors.js';
 import { UNDEFINED, type MapItem } from './handles.js';
 
@@ -65,7 +66,7 @@ export function restoreBackend(
   /** Entries restored into another TTL form than they were written in: (state, key id, namespace). */
   let reformed: [number, KeyId, Namespace][] | undefined;
   // `["s",<name>,<kind>,` per declared state: how the path of each of its entries starts
-  const plainPrefixes = b.descriptors.map((d, j) => JSON.stringify(['s', b.names[j], d.kind]).slice(0, -1) + ',');
+  const plainPrefixes = b.descriptors.map((d, j) => statePathStart(b.names[j] as string, d.kind));
   let lastState = 0;
   for (const se of merged.entries) {
     const raw = rawPayloadOf(se);

@@ -96,6 +96,21 @@ function superseded(churn: MutableChurn, deletes: boolean, bytes: number): void 
   }
 }
 
+/**
+ * How the path of every entry of a declared state begins, before its namespace and key: `["s",<name>,<kind>,` — what
+ * the snapshot writes (escaped, in front of each row) and what a restore looks for to read a path without parsing it.
+ *
+ * @example
+ * ```ts
+ * statePathStart('count', 'value'); // '["s","count","value",'
+ * ```
+ *
+ * @internal
+ */
+export function statePathStart(name: string, kind: StateKind): string {
+  return JSON.stringify(['s', name, kind]).slice(0, -1) + ',';
+}
+
 /** Writes the key's element of a path (`JSON.stringify(encodeValue(key))`), escaped. */
 function writeKey(w: ChunkWriter, id: KeyId): void {
   // a number key (not -0, which the codec tags) is its digits: no stringify, nothing to escape
@@ -178,8 +193,8 @@ export class SnapshotWriter {
   constructor(private readonly b: KeyedStateBackend) {
     this.plainArrays = b.descriptors.map((d) => d.kind === 'list' || ENGINE_ARRAYS.has(d));
     this.setStates = b.descriptors.map((d) => d.kind !== 'list' && d.kind !== 'map' && d.ttl === undefined && !ENGINE_ARRAYS.has(d));
-    this.pathPrefixes = b.descriptors.map((d, j) => encode(escapeJson(JSON.stringify(['s', b.names[j], d.kind]).slice(0, -1) + ',')));
-    this.noNamespacePrefixes = b.descriptors.map((d, j) => encode(escapeJson(JSON.stringify(['s', b.names[j], d.kind, '']).slice(0, -1) + ',')));
+    this.pathPrefixes = b.descriptors.map((d, j) => encode(escapeJson(statePathStart(b.names[j] as string, d.kind))));
+    this.noNamespacePrefixes = b.descriptors.map((d, j) => encode(escapeJson(statePathStart(b.names[j] as string, d.kind) + '"",')));
   }
 
   /**
