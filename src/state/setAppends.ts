@@ -2,7 +2,7 @@
 // Sets as what they gained, so that a checkpoint of a distinct count costs what arrived since, not all it holds.
 import type { ChunkWriter } from '../checkpoints/snapshot.js';
 import { SET_APPEND_TAG } from '../checkpoints/deltaRows.js';
-import { setTrackedSetMark, trackedSetJournal, trackedSetMark, trackedSetRestart, TrackedSet } from './trackedSet.js';
+import { setTrackedSetMark, trackedSetGained, trackedSetMark, trackedSetRestart, TrackedSet } from './trackedSet.js';
 import { writeCodecJson, writePlainSet, type SetWriter } from './valueWriter.js';
 
 /**
@@ -37,21 +37,22 @@ interface SetMark {
 /**
  * The snapshot writer's memory of a large {@link TrackedSet}, kept in the Set (`trackedSetMark`): what the last
  * snapshot that completed wrote of it — the row it was in (its entry's token then), its place among the Sets of that
- * row's value, and the journal the Set started then (what it gained since, while that journal lasts) — and what the
- * snapshot being taken wrote of it.
+ * row's value, and the reader the Set started then (what it gained since is read by it, while that reader lasts) —
+ * and what the snapshot being taken wrote of it.
  */
 interface TrackedMark {
   /** the last completed snapshot's write (`token` undefined: none the Set may be appended to) */
   token: SetRowToken | undefined;
   ordinal: number;
-  journal: readonly unknown[] | undefined;
-  /** the Set's size when its journal started: it holds `size` + the journal's length unless changed around its methods */
+  /** the number of the reader that write started (undefined: none) */
+  epoch: number | undefined;
+  /** the Set's size when its reader started: it holds `size` + the items its `add` counted since, unless changed around its methods */
   size: number;
   /** whether the snapshot being taken wrote the Set (its mark is among those {@link SetAppends.commit} settles) */
   pending: boolean;
-  /** its write: its place, the journal it started, its row's token (set when the row ends) */
+  /** its write: its place, the reader it started, its row's token (set when the row ends) */
   nextOrdinal: number;
-  nextJournal: readonly unknown[] | undefined;
+  nextEpoch: number | undefined;
   nextSize: number;
   nextToken: SetRowToken | undefined;
 }
@@ -91,8 +92,8 @@ interface PendingMark {
  * the one that remembered the Set), the Set still begins with the items remembered, in order, and what it gained are
  * numbers, strings, booleans or null — as `{"$s+": [ordinal, added]}`: the payload is then a sets row (`[8, value]`,
  * `SETS_PATCH`), which a restore folds into the value before it. A Set lost from the front or the middle, or reordered
- * (deleted and added again), is written whole. A {@link TrackedSet} is not compared: what it gained is the journal it
- * keeps from the write that remembered it (see `writeTracked`), and no copy of its items is kept.
+ * (deleted and added again), is written whole. A {@link TrackedSet} is not compared: what it gained is read from it by
+ * the reader the write that remembered it started (see `writeTracked`), and no copy of its items is kept.
  *
  * The marks a snapshot makes count from when it completes ({@link commit}); a snapshot that fails leaves the marks of
  * the one before, and its entries' tokens changed, so that their next rows are whole. A Set that is garbage goes from
@@ -206,17 +207,17 @@ export class SetAppends implements SetWriter {
     }
     pending.length = 0;
     // a TrackedSet is remembered as its last write in the snapshot left it (a Set met more than once — in two keys'
-    // values, or twice in one — at its last place, with the journal that write started; a row not kept leaves no
-    // token, so nothing to append to). Every write restarts the journal, so a row may append to a Set only when no
+    // values, or twice in one — at its last place, with the reader that write started; a row not kept leaves no
+    // token, so nothing to append to). Every write starts a new reader, so a row may append to a Set only when no
     // write since its entry's last row did.
     const tracked = this.trackedPending;
     for (let k = 0; k < tracked.length; k++) {
       const m = tracked[k] as TrackedMark;
       m.token = m.nextToken;
       m.ordinal = m.nextOrdinal;
-      m.journal = m.nextJournal;
+      m.epoch = m.nextEpoch;
       m.size = m.nextSize;
-      m.nextJournal = undefined;
+      m.nextEpoch = undefined;
       m.pending = false;
     }
     tracked.length = 0;
@@ -227,9 +228,9 @@ export class SetAppends implements SetWriter {
     this.pending.length = 0;
     this.row.length = 0;
     this.trackedRow.length = 0;
-    // (the journals the failed snapshot started are not what its marks hold: those Sets' next writes are whole)
+    // (the readers the failed snapshot started are not what its marks hold: those Sets' next writes are whole)
     for (const m of this.trackedPending) {
-      m.nextJournal = undefined;
+      m.nextEpoch = undefined;
       m.pending = false;
     }
     this.trackedPending.length = 0;
@@ -277,23 +278,28 @@ export class SetAppends implements SetWriter {
   }
 
   /**
-   * A large {@link TrackedSet}: as what its journal holds when its entry's last row wrote it and it only gained since
-   * (its journal still the one that write started: no write of it since, by any row; and its size that size plus the
-   * journal's: nothing added or deleted around its methods, e.g. by `Set.prototype.add.call`), else whole; either way
-   * its journal starts afresh.
+   * A large {@link TrackedSet}: as what it gained when its entry's last row wrote it and it only gained since (its
+   * reader still the one that write started: no write of it since, by any row; and its size that size plus what its
+   * `add` counted: nothing added or deleted around its methods, e.g. by `Set.prototype.add.call`), else whole; either
+   * way a reader starts after its last item.
    */
   private writeTracked(w: ChunkWriter, set: TrackedSet<unknown>, depth: number, ordinal: number): boolean {
     let mark = trackedSetMark(set) as TrackedMark | undefined;
-    const journal = trackedSetJournal(set);
-    if (mark !== undefined && this.before !== undefined && mark.token === this.before && journal !== undefined && journal === mark.journal && set.size === mark.size + journal.length && journal.every(isSetItem)) {
-      this.writeAppend(w, mark.ordinal, journal as readonly SetItem[], depth);
-    } else if (!writePlainSet(w, set, depth)) return false;
+    let appended = false;
+    if (mark !== undefined && this.before !== undefined && mark.token === this.before && mark.epoch !== undefined) {
+      const gained = trackedSetGained(set, mark.epoch, mark.size);
+      if (gained !== undefined && gained.every(isSetItem)) {
+        this.writeAppend(w, mark.ordinal, gained as SetItem[], depth);
+        appended = true;
+      }
+    }
+    if (!appended && !writePlainSet(w, set, depth)) return false;
     if (mark === undefined) {
-      mark = { token: undefined, ordinal: 0, journal: undefined, size: 0, pending: false, nextOrdinal: 0, nextJournal: undefined, nextSize: 0, nextToken: undefined };
+      mark = { token: undefined, ordinal: 0, epoch: undefined, size: 0, pending: false, nextOrdinal: 0, nextEpoch: undefined, nextSize: 0, nextToken: undefined };
       setTrackedSetMark(set, mark);
     }
     mark.nextOrdinal = ordinal;
-    mark.nextJournal = trackedSetRestart(set);
+    mark.nextEpoch = trackedSetRestart(set, appended);
     mark.nextSize = set.size;
     mark.nextToken = undefined;
     if (!mark.pending) {

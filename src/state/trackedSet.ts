@@ -1,38 +1,41 @@
 // A Set that tells checkpoints what it gained (docs/SEMANTICS.md §6.3): the state-owned set for distinct counts.
 
-// (set by the class's static block: the only code that reaches its private journal)
-let journalOf: (set: TrackedSet<unknown>) => unknown[] | undefined;
-let restartJournal: (set: TrackedSet<unknown>) => unknown[] | undefined;
+// (set by the class's static block: the only code that reaches its private reader)
+let gainedOf: (set: TrackedSet<unknown>, epoch: number, size: number) => unknown[] | undefined;
+let restartReader: (set: TrackedSet<unknown>, atEnd: boolean) => number | undefined;
 let markOf: (set: TrackedSet<unknown>) => object | undefined;
 let setMark: (set: TrackedSet<unknown>, mark: object) => void;
 
 /**
- * The items added to `set` since the snapshot writer last started its journal ({@link trackedSetRestart}), in the order
- * added; undefined when it is not journaling (never written by a snapshot, an item deleted since, or an object added
- * since the Set was last empty).
+ * The items added to `set` since the reader `epoch` started, in the order added, read from the Set itself (its
+ * reader, an iterator left after the last item the writer read, meets them in insertion order); undefined, nothing
+ * read, when the reader is not `epoch` or the Set does not hold `size` (its size when that reader started) plus the
+ * items its `add` counted since — an item added or deleted around its methods. Reading moves the reader on: once read,
+ * the items are not read again.
  *
  * @example
  * ```ts
- * const added = trackedSetJournal(set); // [41, 42]
+ * const added = trackedSetGained(set, mark.epoch, mark.size); // [41, 42]
  * ```
  * @internal
  */
-export function trackedSetJournal(set: TrackedSet<unknown>): readonly unknown[] | undefined {
-  return journalOf(set);
+export function trackedSetGained(set: TrackedSet<unknown>, epoch: number, size: number): unknown[] | undefined {
+  return gainedOf(set, epoch, size);
 }
 
 /**
- * Starts `set`'s journal afresh: the items added from now on. Returns the new journal (undefined, none, while the Set
- * holds objects: it is written whole).
+ * Starts a new reader on `set` after its last item and returns its number (undefined, none, while the Set holds
+ * objects: it is written whole). `atEnd`: the reader is already there (what it gained was just read, see
+ * {@link trackedSetGained}), so it is kept; otherwise a new one passes over the items the Set holds.
  *
  * @example
  * ```ts
- * const journal = trackedSetRestart(set); // []
+ * const epoch = trackedSetRestart(set, false); // 1
  * ```
  * @internal
  */
-export function trackedSetRestart(set: TrackedSet<unknown>): readonly unknown[] | undefined {
-  return restartJournal(set);
+export function trackedSetRestart(set: TrackedSet<unknown>, atEnd: boolean): number | undefined {
+  return restartReader(set, atEnd);
 }
 
 /**
@@ -68,13 +71,15 @@ export function setTrackedSetMark(set: TrackedSet<unknown>, mark: object): void 
  *
  * It is a `Set` (every method, iteration in insertion order, `instanceof Set`); in a checkpointed value (a value,
  * reducing or aggregating state, a window's accumulator) it restores as a `TrackedSet`. Once a checkpoint has written
- * it, the Set notes the items added after; the next checkpoint writes only those (a sets row, docs/SEMANTICS.md §6.3)
- * without reading the items it held — a plain `Set` is compared item by item with a copy of what the last checkpoint
- * wrote, which costs as much as the Set's size at every checkpoint. A `delete` or `clear` makes the next checkpoint
- * write the Set whole (and the noting start again from there). The items noted are kept until a checkpoint writes
- * the Set again: at most as many as it holds. A TrackedSet that holds an object (added since it was last empty) is
+ * it, the Set counts the items added after; the next checkpoint writes only those (a sets row, docs/SEMANTICS.md
+ * §6.3), read from the Set itself by an iterator left after the last item written (a Set's iterator meets the items
+ * added after it in insertion order), without reading the items it held — a plain `Set` is compared item by item with
+ * a copy of what the last checkpoint wrote, which costs as much as the Set's size at every checkpoint. `add` keeps no
+ * copy of what it adds: it counts. A `delete` or `clear` makes the next checkpoint write the Set whole (and the
+ * counting start again from there). (While a checkpoint's iterator waits, the engine may keep the table a Set grew out
+ * of until the next checkpoint reads past it.) A TrackedSet that holds an object (added since it was last empty) is
  * written whole at every checkpoint, as a plain Set holding objects is: its items may change in place. Only its own
- * methods note items: an item added around them (`Set.prototype.add.call(set, x)`) changes the size the writer
+ * methods count items: an item added around them (`Set.prototype.add.call(set, x)`) changes the size the writer
  * expects, which then writes the Set whole. Sent to another thread (structured clone, msgpackr) it arrives as a plain
  * `Set`.
  *
@@ -92,19 +97,48 @@ export function setTrackedSetMark(set: TrackedSet<unknown>, mark: object): void 
  * ```
  */
 export class TrackedSet<T> extends Set<T> {
-  /** Items added since the snapshot writer started the journal; undefined: not journaling (never written, or changed otherwise since). */
-  #added: T[] | undefined = undefined;
+  /**
+   * The snapshot writer's reader: an iterator over this Set left after the last item the writer read (a Set's iterator
+   * meets the items added after it in insertion order), so what the Set gained is read from the Set itself and `add`
+   * keeps no copy. Undefined: not tracked (never written, or changed otherwise since).
+   */
+  #reader: SetIterator<T> | undefined = undefined;
+  /** the reader's number (a new one at every restart: a mark made with another reader may not append) */
+  #epoch = 0;
+  /** the items `add` added since the reader started */
+  #added = 0;
   /**
    * Whether an object (or function) was added since the Set was last empty: its parts may change in place, and may hold
-   * Sets of their own, so the Set is written whole at every checkpoint (no journal).
+   * Sets of their own, so the Set is written whole at every checkpoint (no reader).
    */
   #holdsObjects = false;
   /** The snapshot writer's memory of this Set (src/state/setAppends.ts). */
   #mark: object | undefined = undefined;
 
   static {
-    journalOf = (set) => set.#added;
-    restartJournal = (set) => (set.#added = set.#holdsObjects ? undefined : []);
+    gainedOf = (set, epoch, size) => {
+      const reader = set.#reader;
+      const n = set.#added;
+      if (reader === undefined || set.#epoch !== epoch || set.size !== size + n) return undefined;
+      const gained: unknown[] = [];
+      for (let k = 0; k < n; k++) gained.push(reader.next().value);
+      // (never read past the last item: a Set's iterator that has once said `done` is done for good)
+      set.#added = 0;
+      return gained;
+    };
+    restartReader = (set, atEnd) => {
+      if (set.#holdsObjects) {
+        set.#reader = undefined;
+        return undefined;
+      }
+      if (!atEnd || set.#reader === undefined || set.#added !== 0) {
+        const reader = Set.prototype.values.call(set) as SetIterator<unknown>;
+        for (let k = set.size; k > 0; k--) reader.next();
+        set.#reader = reader;
+        set.#added = 0;
+      }
+      return ++set.#epoch;
+    };
     markOf = (set) => set.#mark;
     setMark = (set, mark) => void (set.#mark = mark);
   }
@@ -118,13 +152,13 @@ export class TrackedSet<T> extends Set<T> {
    * ```
    */
   constructor(items?: Iterable<T> | null) {
-    // (the items are added after `super()`: Set's constructor calls `add`, which reads the journal, not yet there)
+    // (the items are added after `super()`: Set's constructor calls `add`, which counts in a field not yet there)
     super();
     if (items !== undefined && items !== null) for (const x of items) this.add(x);
   }
 
   /**
-   * Adds `value` (noted for the next checkpoint when it is new).
+   * Adds `value` (counted for the next checkpoint when it is new).
    *
    * @example
    * ```ts
@@ -137,8 +171,8 @@ export class TrackedSet<T> extends Set<T> {
     if (this.size !== before) {
       if (value !== null && (typeof value === 'object' || typeof value === 'function')) {
         this.#holdsObjects = true;
-        this.#added = undefined;
-      } else this.#added?.push(value);
+        this.#reader = undefined;
+      } else this.#added++;
     }
     return this;
   }
@@ -153,7 +187,7 @@ export class TrackedSet<T> extends Set<T> {
    */
   override delete(value: T): boolean {
     const had = super.delete(value);
-    if (had) this.#added = undefined;
+    if (had) this.#reader = undefined;
     return had;
   }
 
@@ -166,7 +200,7 @@ export class TrackedSet<T> extends Set<T> {
    * ```
    */
   override clear(): void {
-    if (this.size > 0) this.#added = undefined;
+    if (this.size > 0) this.#reader = undefined;
     this.#holdsObjects = false;
     super.clear();
   }
