@@ -70,6 +70,42 @@ describe('ChunkWriter', () => {
     }
   });
 
+  it('integerReader writes the integers it reads, at most count of them (never reading further), and leaves the first other item for its caller', () => {
+    const integer = fc.oneof(fc.integer(), fc.integer({ min: -999_999_999_999, max: 999_999_999_999 }));
+    const odd = fc.constantFrom<unknown>(1e12, -1e12, 2 ** 53, 0.5, -0, NaN, Infinity, '1', null, undefined, 1n);
+    fc.assert(
+      fc.property(fc.array(fc.oneof(integer, integer, integer, odd), { maxLength: 40 }), fc.nat(45), (xs, asked) => {
+        const count = Math.min(asked, xs.length);
+        const reads: unknown[] = [];
+        const source = xs[Symbol.iterator]();
+        const reader: Iterator<unknown> = { next: () => { const step = source.next(); if (!step.done) reads.push(step.value); return step; } };
+        const w = new ChunkWriter();
+        w.begin(0);
+        w.rawValue();
+        w.byte(91);
+        const wrote = w.integerReader(reader, count);
+        w.byte(93);
+        w.endRaw();
+        const isInteger = (x: unknown): boolean => typeof x === 'number' && Number.isInteger(x) && Math.abs(x) < 1e12 && !Object.is(x, -0);
+        const firstOther = xs.slice(0, count).findIndex((x) => !isInteger(x));
+        expect(wrote).toBe(firstOther === -1 ? count : firstOther);
+        expect(reads).toStrictEqual(xs.slice(0, firstOther === -1 ? count : firstOther + 1));
+        if (firstOther !== -1) expect(w.declinedItem).toBe(xs[firstOther]);
+        expect((JSON.parse(w.finish().join('')) as [[number, string, unknown]])[0][2]).toStrictEqual(xs.slice(0, wrote));
+      }),
+    );
+    // more items than one step of room (4 096)
+    const many = Array.from({ length: 20_000 }, (_, i) => (i % 2 === 0 ? 1 : -1) * Math.floor(999_999_999_999 / (1 + (i % 997))));
+    const big = new ChunkWriter();
+    big.begin(0);
+    big.rawValue();
+    big.byte(91);
+    expect(big.integerReader(many[Symbol.iterator](), many.length)).toBe(many.length);
+    big.byte(93);
+    big.endRaw();
+    expect((JSON.parse(big.finish().join('')) as [[number, string, unknown]])[0][2]).toStrictEqual(many);
+  });
+
   /**
    * Writes `s` as a raw row's value with `asciiString`, after a path of `pad` + 1 characters: its JSON literal when it
    * is all ASCII (and not long with characters to escape); otherwise nothing (the position where it was), and the row

@@ -143,6 +143,39 @@ describe('TrackedSet in checkpoints: what it gained, without reading what it hel
     expect([...(r.h.restore(viaJson(cp)).state('k', 'v') as { ids: Set<number> }).ids]).toStrictEqual([...range(0, 10_000), -1]);
   });
 
+  it('written whole with items of every kind (integers, then others from the first other on): the codec\'s text; then what it gained', () => {
+    const odd = [0.5, -1.5, 1e12, 'a', true, null, 2 ** 53, 'é"\\', false, NaN, -7];
+    const items: unknown[] = [...range(0, N), ...odd, 16];
+    const r = stateRig({ v: valueState<{ ids: TrackedSet<unknown> }>() });
+    const ids = new TrackedSet<unknown>(items);
+    r.run((s) => s.v.set({ ids }));
+    expect(rows(r)).toStrictEqual([`[0,${encodeValue({ ids })}]`]);
+    ids.add(17).add('b');
+    r.run((s) => s.v.set({ ids }));
+    expect(rows(r)).toStrictEqual(['[8,{"ids":{"$s+":[0,[17,"b"]]}}]']);
+    // gained an item a sets row does not carry (a bigint, tagged): whole, and what it gains next appended to that
+    ids.add(1n);
+    r.run((s) => s.v.set({ ids }));
+    const whole = rows(r);
+    expect(whole).toStrictEqual([`[0,${encodeValue({ ids })}]`]);
+    expect(whole[0]?.endsWith(',"b",{"$b":"1"}]}}]')).toBe(true);
+    ids.add(18);
+    r.run((s) => s.v.set({ ids }));
+    expect(rows(r)).toStrictEqual(['[8,{"ids":{"$s+":[0,[18]]}}]']);
+    const back = r.h.restore(viaJson(r.h.snapshot())).state('k', 'v') as { ids: Set<unknown> };
+    expect([...back.ids]).toStrictEqual([...items, 17, 'b', 1n, 18]);
+    // any mix, the first other item anywhere: the codec's text
+    const item = fc.oneof(fc.integer(), fc.integer(), fc.double(), fc.string({ maxLength: 3 }), fc.constantFrom<unknown>(true, false, null, 1e12, 2n));
+    fc.assert(
+      fc.property(fc.array(item, { minLength: N, maxLength: 3 * N }), (xs) => {
+        const mixed = stateRig({ v: valueState<{ ids: TrackedSet<unknown> }>() });
+        const set = new TrackedSet<unknown>(xs);
+        mixed.run((s) => s.v.set({ ids: set }));
+        expect(rows(mixed)).toStrictEqual([`[0,${encodeValue({ ids: set })}]`]);
+      }),
+    );
+  });
+
   it('after a restore, a TrackedSet is written whole once, then as what it gained', () => {
     const r = stateRig({ v: valueState<{ ids: TrackedSet<number> }>() });
     r.run((s) => s.v.set({ ids: new TrackedSet(range(0, N)) }));

@@ -450,6 +450,39 @@ export class ChunkWriter {
     return true;
   }
 
+  /** The item {@link integerReader} read and did not write (not such an integer), for its caller to write. */
+  declinedItem: unknown = undefined;
+
+  /**
+   * {@link integerItems} of `count` items read from `reader` — a TrackedSet's whole write, which leaves its reader after
+   * its last item: never read past it, since an iterator that has once said `done` is done for good. Returns how many
+   * it wrote: `count`, or fewer when it read an item that is not such an integer — that one is in
+   * {@link declinedItem}, for the caller to write (after a comma unless it is the first) with the rest; what was
+   * written stays.
+   */
+  integerReader(reader: Iterator<unknown>, count: number): number {
+    this.ensure(ITEM_BYTES * Math.min(count, ITEMS_PER_STEP) + 1);
+    let buf = this.buf;
+    let p = this.p;
+    for (let k = 0; k < count; k++) {
+      if (p + ITEM_BYTES > buf.length) {
+        this.p = p;
+        this.ensure(ITEM_BYTES * ITEMS_PER_STEP);
+        buf = this.buf;
+      }
+      const item: unknown = reader.next().value;
+      const next = writeIntegerItem(buf, p, item, k === 0);
+      if (next < 0) {
+        this.p = p;
+        this.declinedItem = item;
+        return k;
+      }
+      p = next;
+    }
+    this.p = p;
+    return count;
+  }
+
   /**
    * {@link integerItems} of an array's items (an indexed loop: the items a Set gained since a checkpoint, arrays of
    * ids), so that neither loop iterates both kinds of collection.

@@ -2,8 +2,8 @@
 // Sets as what they gained, so that a checkpoint of a distinct count costs what arrived since, not all it holds.
 import type { ChunkWriter } from '../checkpoints/snapshot.js';
 import { SET_APPEND_TAG } from '../checkpoints/deltaRows.js';
-import { setTrackedSetMark, trackedSetGained, trackedSetMark, trackedSetRestart, TrackedSet } from './trackedSet.js';
-import { writeCodecJson, writePlainSet, type SetWriter } from './valueWriter.js';
+import { setTrackedSetMark, trackedSetGained, trackedSetMark, trackedSetReader, trackedSetRestart, TrackedSet } from './trackedSet.js';
+import { writeCodecJson, writePlainSet, writeReaderItems, type SetWriter } from './valueWriter.js';
 
 /**
  * The fewest items a Set must hold for a snapshot to remember it (and a later one to write what it gained): a smaller
@@ -280,8 +280,8 @@ export class SetAppends implements SetWriter {
   /**
    * A large {@link TrackedSet}: as what it gained when its entry's last row wrote it and it only gained since (its
    * reader still the one that write started: no write of it since, by any row; and its size that size plus what its
-   * `add` counted: nothing added or deleted around its methods, e.g. by `Set.prototype.add.call`), else whole; either
-   * way a reader starts after its last item.
+   * `add` counted: nothing added or deleted around its methods, e.g. by `Set.prototype.add.call`), else whole, read by
+   * a new reader; either way the reader is left after its last item, numbered anew.
    */
   private writeTracked(w: ChunkWriter, set: TrackedSet<unknown>, depth: number, ordinal: number): boolean {
     let mark = trackedSetMark(set) as TrackedMark | undefined;
@@ -293,13 +293,18 @@ export class SetAppends implements SetWriter {
         appended = true;
       }
     }
-    if (!appended && !writePlainSet(w, set, depth)) return false;
+    if (!appended) {
+      // (whole, read by a new reader: left after the last item, it reads what the Set gains next)
+      w.ascii('{"$t":[');
+      if (!writeReaderItems(w, trackedSetReader(set), set.size, depth)) return false;
+      w.ascii(']}');
+    }
     if (mark === undefined) {
       mark = { token: undefined, ordinal: 0, epoch: undefined, size: 0, pending: false, nextOrdinal: 0, nextEpoch: undefined, nextSize: 0, nextToken: undefined };
       setTrackedSetMark(set, mark);
     }
     mark.nextOrdinal = ordinal;
-    mark.nextEpoch = trackedSetRestart(set, appended);
+    mark.nextEpoch = trackedSetRestart(set);
     mark.nextSize = set.size;
     mark.nextToken = undefined;
     if (!mark.pending) {

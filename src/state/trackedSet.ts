@@ -2,8 +2,11 @@
 
 // (set by the class's static block: the only code that reaches its private reader)
 let gainedOf: (set: TrackedSet<unknown>, epoch: number, size: number) => unknown[] | undefined;
-let restartReader: (set: TrackedSet<unknown>, atEnd: boolean) => number | undefined;
+let startReader: (set: TrackedSet<unknown>) => SetIterator<unknown>;
+let restartReader: (set: TrackedSet<unknown>) => number | undefined;
 let markOf: (set: TrackedSet<unknown>) => object | undefined;
+// (Set's own, as the module found it: a reader is a Set's iterator whatever replaces the method later)
+const setValues = Set.prototype.values;
 let setMark: (set: TrackedSet<unknown>, mark: object) => void;
 
 /**
@@ -24,18 +27,32 @@ export function trackedSetGained(set: TrackedSet<unknown>, epoch: number, size: 
 }
 
 /**
- * Starts a new reader on `set` after its last item and returns its number (undefined, none, while the Set holds
- * objects: it is written whole). `atEnd`: the reader is already there (what it gained was just read, see
- * {@link trackedSetGained}), so it is kept; otherwise a new one passes over the items the Set holds.
+ * A new reader of `set`, at its first item, for a whole write to read every item with (then the reader is after the
+ * last: see {@link trackedSetRestart}); until then, the reader of no mark (what a write that fails half-way leaves).
  *
  * @example
  * ```ts
- * const epoch = trackedSetRestart(set, false); // 1
+ * writeReaderItems(w, trackedSetReader(set), set.size, depth);
  * ```
  * @internal
  */
-export function trackedSetRestart(set: TrackedSet<unknown>, atEnd: boolean): number | undefined {
-  return restartReader(set, atEnd);
+export function trackedSetReader(set: TrackedSet<unknown>): SetIterator<unknown> {
+  return startReader(set);
+}
+
+/**
+ * Numbers the reader of `set` as the one the write that just read it to its last item (what it gained, see
+ * {@link trackedSetGained}, or every item, see {@link trackedSetReader}) leaves, and returns that number (undefined:
+ * no reader, while the Set holds objects: it is written whole).
+ *
+ * @example
+ * ```ts
+ * mark.nextEpoch = trackedSetRestart(set); // 4
+ * ```
+ * @internal
+ */
+export function trackedSetRestart(set: TrackedSet<unknown>): number | undefined {
+  return restartReader(set);
 }
 
 /**
@@ -126,18 +143,19 @@ export class TrackedSet<T> extends Set<T> {
       set.#added = 0;
       return gained;
     };
-    restartReader = (set, atEnd) => {
+    startReader = (set) => {
+      const reader = setValues.call(set) as SetIterator<unknown>;
+      set.#reader = reader;
+      set.#added = 0;
+      set.#epoch++;
+      return reader;
+    };
+    restartReader = (set) => {
       if (set.#holdsObjects) {
         set.#reader = undefined;
         return undefined;
       }
-      if (!atEnd || set.#reader === undefined || set.#added !== 0) {
-        const reader = Set.prototype.values.call(set) as SetIterator<unknown>;
-        for (let k = set.size; k > 0; k--) reader.next();
-        set.#reader = reader;
-        set.#added = 0;
-      }
-      return ++set.#epoch;
+      return set.#reader === undefined ? undefined : ++set.#epoch;
     };
     markOf = (set) => set.#mark;
     setMark = (set, mark) => void (set.#mark = mark);

@@ -100,6 +100,32 @@ export function writePlainSet(w: ChunkWriter, set: Set<unknown>, depth: number):
   return true;
 }
 
+/**
+ * `count` items read from `reader` (a TrackedSet's whole write: its reader is left after its last item, see
+ * `trackedSetReader`), comma-separated: integers by the writer's loop, the rest — from the first other item on — as
+ * {@link writeSetItems} writes them; false (part of them written) when an item is not one the direct writer writes.
+ *
+ * @example
+ * ```ts
+ * w.ascii('{"$t":[');
+ * if (!writeReaderItems(w, trackedSetReader(set), set.size, depth)) return false;
+ * ```
+ * @internal
+ */
+export function writeReaderItems(w: ChunkWriter, reader: Iterator<unknown>, count: number, depth: number): boolean {
+  let k = w.integerReader(reader, count);
+  if (k === count) return true;
+  let x = w.declinedItem;
+  w.declinedItem = undefined;
+  for (;;) {
+    if (k > 0) w.byte(COMMA);
+    if (isPlainNumber(x)) w.num(x);
+    else if (!writeCodecJson(w, x, depth)) return false;
+    if (++k === count) return true;
+    x = reader.next().value;
+  }
+}
+
 /** A string as its JSON literal (`JSON.stringify(s)`). */
 function writeString(w: ChunkWriter, s: string): void {
   if (!w.asciiString(s)) writeDeclinedString(w, s);
