@@ -278,6 +278,38 @@ export class SetAppends implements SetWriter {
   }
 
   /**
+   * {@link writeAppend} of the `count` items `reader` reads (what a TrackedSet gained): integers by the writer's loop,
+   * the rest from the first other item on; false, nothing written, when one is not a number, string, boolean or null
+   * (the Set is then written whole).
+   */
+  private writeAppendRead(w: ChunkWriter, ordinal: number, reader: Iterator<unknown>, count: number, depth: number): boolean {
+    const start = w.position;
+    w.ascii(`{"${SET_APPEND_TAG}":[`);
+    w.num(ordinal);
+    w.ascii(',[');
+    const at = w.size;
+    let k = w.integerReader(reader, count);
+    if (k < count) {
+      let x = w.declinedItem;
+      w.declinedItem = undefined;
+      for (;;) {
+        if (!isSetItem(x)) {
+          w.rewind(start);
+          return false;
+        }
+        if (k > 0) w.byte(44);
+        writeCodecJson(w, x, depth);
+        if (++k === count) break;
+        x = reader.next().value;
+      }
+    }
+    this.appendedBytes += w.size - at;
+    w.ascii(']]}');
+    this.appended = true;
+    return true;
+  }
+
+  /**
    * A large {@link TrackedSet}: as what it gained when its entry's last row wrote it and it only gained since (its
    * reader still the one that write started: no write of it since, by any row; and its size that size plus what its
    * `add` counted: nothing added or deleted around its methods, e.g. by `Set.prototype.add.call`), else whole, read by
@@ -287,11 +319,8 @@ export class SetAppends implements SetWriter {
     let mark = trackedSetMark(set) as TrackedMark | undefined;
     let appended = false;
     if (mark !== undefined && this.before !== undefined && mark.token === this.before && mark.epoch !== undefined) {
-      const gained = trackedSetGained(set, mark.epoch, mark.size);
-      if (gained !== undefined && gained.every(isSetItem)) {
-        this.writeAppend(w, mark.ordinal, gained as SetItem[], depth);
-        appended = true;
-      }
+      const reader = trackedSetGained(set, mark.epoch, mark.size);
+      if (reader !== undefined) appended = this.writeAppendRead(w, mark.ordinal, reader, set.size - mark.size, depth);
     }
     if (!appended) {
       // (whole, read by a new reader: left after the last item, it reads what the Set gains next)

@@ -1,7 +1,7 @@
 // A Set that tells checkpoints what it gained (docs/SEMANTICS.md §6.3): the state-owned set for distinct counts.
 
 // (set by the class's static block: the only code that reaches its private reader)
-let gainedOf: (set: TrackedSet<unknown>, epoch: number, size: number) => unknown[] | undefined;
+let gainedOf: (set: TrackedSet<unknown>, epoch: number, size: number) => SetIterator<unknown> | undefined;
 let startReader: (set: TrackedSet<unknown>) => SetIterator<unknown>;
 let restartReader: (set: TrackedSet<unknown>) => number | undefined;
 let markOf: (set: TrackedSet<unknown>) => object | undefined;
@@ -10,19 +10,20 @@ const setValues = Set.prototype.values;
 let setMark: (set: TrackedSet<unknown>, mark: object) => void;
 
 /**
- * The items added to `set` since the reader `epoch` started, in the order added, read from the Set itself (its
- * reader, an iterator left after the last item the writer read, meets them in insertion order); undefined, nothing
- * read, when the reader is not `epoch` or the Set does not hold `size` (its size when that reader started) plus the
- * items its `add` counted since — an item added or deleted around its methods. Reading moves the reader on: once read,
- * the items are not read again.
+ * The reader of what `set` gained since the reader `epoch` started: the iterator that write left after its last item,
+ * which meets the items added since in the order added — `set.size - size` of them, read exactly that many (never
+ * past the last item: an iterator that has once said `done` is done for good). Undefined when the reader is not
+ * `epoch`, or the Set does not hold `size` (its size when that reader started) plus the items its `add` counted since —
+ * an item added or deleted around its methods. Reading moves the reader on: once read, the items are not read again.
  *
  * @example
  * ```ts
- * const added = trackedSetGained(set, mark.epoch, mark.size); // [41, 42]
+ * const reader = trackedSetGained(set, mark.epoch, mark.size);
+ * if (reader !== undefined) w.integerReader(reader, set.size - mark.size);
  * ```
  * @internal
  */
-export function trackedSetGained(set: TrackedSet<unknown>, epoch: number, size: number): unknown[] | undefined {
+export function trackedSetGained(set: TrackedSet<unknown>, epoch: number, size: number): SetIterator<unknown> | undefined {
   return gainedOf(set, epoch, size);
 }
 
@@ -42,8 +43,8 @@ export function trackedSetReader(set: TrackedSet<unknown>): SetIterator<unknown>
 
 /**
  * Numbers the reader of `set` as the one the write that just read it to its last item (what it gained, see
- * {@link trackedSetGained}, or every item, see {@link trackedSetReader}) leaves, and returns that number (undefined:
- * no reader, while the Set holds objects: it is written whole).
+ * {@link trackedSetGained}, or every item, see {@link trackedSetReader}) leaves, counts what `add` adds from there,
+ * and returns that number (undefined: no reader, while the Set holds objects: it is written whole).
  *
  * @example
  * ```ts
@@ -135,13 +136,7 @@ export class TrackedSet<T> extends Set<T> {
   static {
     gainedOf = (set, epoch, size) => {
       const reader = set.#reader;
-      const n = set.#added;
-      if (reader === undefined || set.#epoch !== epoch || set.size !== size + n) return undefined;
-      const gained: unknown[] = [];
-      for (let k = 0; k < n; k++) gained.push(reader.next().value);
-      // (never read past the last item: a Set's iterator that has once said `done` is done for good)
-      set.#added = 0;
-      return gained;
+      return reader !== undefined && set.#epoch === epoch && set.size === size + set.#added ? reader : undefined;
     };
     startReader = (set) => {
       const reader = setValues.call(set) as SetIterator<unknown>;
@@ -155,6 +150,7 @@ export class TrackedSet<T> extends Set<T> {
         set.#reader = undefined;
         return undefined;
       }
+      set.#added = 0;
       return set.#reader === undefined ? undefined : ++set.#epoch;
     };
     markOf = (set) => set.#mark;
