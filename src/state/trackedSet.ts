@@ -5,9 +5,9 @@ let gainedOf: (set: TrackedSet<unknown>, epoch: number, size: number) => SetIter
 let startReader: (set: TrackedSet<unknown>) => SetIterator<unknown>;
 let restartReader: (set: TrackedSet<unknown>) => number | undefined;
 let markOf: (set: TrackedSet<unknown>) => object | undefined;
+let setMark: (set: TrackedSet<unknown>, mark: object) => void;
 // (Set's own, as the module found it: a reader is a Set's iterator whatever replaces the method later)
 const setValues = Set.prototype.values;
-let setMark: (set: TrackedSet<unknown>, mark: object) => void;
 
 /**
  * The reader of what `set` gained since the reader `epoch` started: the iterator that write left after its last item,
