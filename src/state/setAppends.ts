@@ -262,51 +262,44 @@ export class SetAppends implements SetWriter {
 
   /** `{"$s+": [ordinal, added]}`: the row's value before has, as its `ordinal`-th Set, the Set that gained `added`. */
   private writeAppend(w: ChunkWriter, ordinal: number, added: readonly SetItem[], depth: number): void {
-    w.ascii(`{"${SET_APPEND_TAG}":[`);
-    w.num(ordinal);
-    w.ascii(',[');
-    const at = w.size;
+    const at = this.beginAppend(w, ordinal);
     if (!w.integerArray(added)) {
       for (let k = 0; k < added.length; k++) {
         if (k > 0) w.byte(44);
         writeCodecJson(w, added[k], depth);
       }
     }
-    this.appendedBytes += w.size - at;
-    w.ascii(']]}');
-    this.appended = true;
+    this.endAppend(w, at);
   }
 
   /**
-   * {@link writeAppend} of the `count` items `reader` reads (what a TrackedSet gained): integers by the writer's loop,
-   * the rest from the first other item on; false, nothing written, when one is not a number, string, boolean or null
-   * (the Set is then written whole).
+   * {@link writeAppend} of the `count` items `reader` reads (what a TrackedSet gained); false, nothing written, when
+   * one is not a number, string, boolean or null (the Set is then written whole).
    */
   private writeAppendRead(w: ChunkWriter, ordinal: number, reader: Iterator<unknown>, count: number, depth: number): boolean {
     const start = w.position;
+    const at = this.beginAppend(w, ordinal);
+    if (!writeReaderItems(w, reader, count, depth, isSetItem)) {
+      w.rewind(start);
+      return false;
+    }
+    this.endAppend(w, at);
+    return true;
+  }
+
+  /** An append's opening, up to its items; returns where they start (for {@link endAppend}). */
+  private beginAppend(w: ChunkWriter, ordinal: number): number {
     w.ascii(`{"${SET_APPEND_TAG}":[`);
     w.num(ordinal);
     w.ascii(',[');
-    const at = w.size;
-    let k = w.integerReader(reader, count);
-    if (k < count) {
-      let x = w.declinedItem;
-      w.declinedItem = undefined;
-      for (;;) {
-        if (!isSetItem(x)) {
-          w.rewind(start);
-          return false;
-        }
-        if (k > 0) w.byte(44);
-        writeCodecJson(w, x, depth);
-        if (++k === count) break;
-        x = reader.next().value;
-      }
-    }
+    return w.size;
+  }
+
+  /** An append's close, its items (from `at`) counted in {@link appendedBytes}. */
+  private endAppend(w: ChunkWriter, at: number): void {
     this.appendedBytes += w.size - at;
     w.ascii(']]}');
     this.appended = true;
-    return true;
   }
 
   /**

@@ -103,7 +103,8 @@ export function writePlainSet(w: ChunkWriter, set: Set<unknown>, depth: number):
 /**
  * `count` items read from `reader` (a TrackedSet's whole write: its reader is left after its last item, see
  * `trackedSetReader`), comma-separated: integers by the writer's loop, the rest — from the first other item on — as
- * {@link writeSetItems} writes them; false (part of them written) when an item is not one the direct writer writes.
+ * {@link writeSetItems} writes them; false (part of them written) when an item is not one the direct writer writes,
+ * or not one `accepts` takes (an append's items: numbers, strings, booleans, null).
  *
  * @example
  * ```ts
@@ -112,12 +113,13 @@ export function writePlainSet(w: ChunkWriter, set: Set<unknown>, depth: number):
  * ```
  * @internal
  */
-export function writeReaderItems(w: ChunkWriter, reader: Iterator<unknown>, count: number, depth: number): boolean {
+export function writeReaderItems(w: ChunkWriter, reader: Iterator<unknown>, count: number, depth: number, accepts?: (x: unknown) => boolean): boolean {
   let k = w.integerReader(reader, count);
   if (k === count) return true;
   let x = w.declinedItem;
   w.declinedItem = undefined;
   for (;;) {
+    if (accepts !== undefined && !accepts(x)) return false;
     if (k > 0) w.byte(COMMA);
     if (isPlainNumber(x)) w.num(x);
     else if (!writeCodecJson(w, x, depth)) return false;
