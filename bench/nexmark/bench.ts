@@ -170,15 +170,20 @@ const ONE_CHECKPOINT_PAUSE_MS = 3_600_000;
 /** A round's estimate needs the dense run to have taken at least this many checkpoints more than the run with one. */
 const MIN_EXTRA_CHECKPOINTS = 3;
 
-async function runJobCase(
+/**
+ * One run of `q` in `runJob` over `events`: without checkpoints (`dir` undefined), or with a LevelDB checkpoint every
+ * `intervalMs` into a fresh store under `dir`; its time, results, checkpoints and the characters they wrote.
+ */
+export async function runJobCase(
   q: Query,
   events: readonly NexmarkEvent[],
   dir: string | undefined,
   intervalMs = 1_000,
   minPauseMs = 0,
-): Promise<{ ms: number; results: number; checkpoints: number }> {
+): Promise<{ ms: number; results: number; checkpoints: number; written: number }> {
   let results = 0;
   let checkpoints = 0;
+  let written = 0;
   const store = dir === undefined ? undefined : levelStore(join(dir, `run-${jobRun}`));
   const t0 = performance.now();
   const job = runJob({
@@ -188,11 +193,14 @@ async function runJobCase(
     sink: callbackSink<unknown>({ write: () => void results++ }),
     ...(store !== undefined ? { checkpoint: { intervalMs, minPauseMs, store, retain: 2 } } : {}),
   });
-  job.checkpoints$.subscribe(() => void checkpoints++);
+  job.checkpoints$.subscribe((c) => {
+    checkpoints++;
+    written += c.bytes;
+  });
   await job.done;
   const ms = performance.now() - t0;
   await store?.close();
-  return { ms, results, checkpoints };
+  return { ms, results, checkpoints, written };
 }
 
 /**
@@ -359,6 +367,17 @@ function report(rs: readonly QueryResult[], o: Options, command: string): string
   return lines.join('\n');
 }
 
+/**
+ * Runs a benchmark's child process (`node --max-old-space-size=8192 …args`) and returns the JSON it printed on the
+ * line starting with `mark`; throws when it fails or prints none.
+ */
+export function runChild<T>(bench: string, mark: string, args: readonly string[]): T {
+  const r = spawnSync(globalThis.process.execPath, ['--max-old-space-size=8192', ...args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 });
+  const line = r.stdout.split('\n').find((l) => l.startsWith(mark));
+  if (r.status !== 0 || line === undefined) throw new Error(`${bench} bench: ${args.join(' ')} failed (exit ${r.status}, signal ${r.signal})`);
+  return JSON.parse(line.slice(mark.length)) as T;
+}
+
 /** The benchmark: one child process per query, then the table. */
 export async function nexmarkBench(args: readonly string[]): Promise<{ report: string }> {
   const o = parseArgs(args);
@@ -366,14 +385,7 @@ export async function nexmarkBench(args: readonly string[]): Promise<{ report: s
   const results: QueryResult[] = [];
   for (const q of o.queries) {
     const t0 = performance.now();
-    const r = spawnSync(
-      globalThis.process.execPath,
-      ['--max-old-space-size=8192', '--expose-gc', '--import', 'tsx', RUN_TS, 'nexmark', '--child', q, '--events', String(o.events), '--rate', String(o.rate), '--rounds', String(o.rounds), ...(o.threads ? [] : ['--no-threads'])],
-      { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 24 },
-    );
-    const line = r.stdout.split('\n').find((l) => l.startsWith(MARK));
-    if (r.status !== 0 || line === undefined) throw new Error(`nexmark bench: query ${q} failed (exit ${r.status}, signal ${r.signal})`);
-    const res = JSON.parse(line.slice(MARK.length)) as QueryResult;
+    const res = runChild<QueryResult>('nexmark', MARK, ['--expose-gc', '--import', 'tsx', RUN_TS, 'nexmark', '--child', q, '--events', String(o.events), '--rate', String(o.rate), '--rounds', String(o.rounds), ...(o.threads ? [] : ['--no-threads'])]);
     results.push(res);
     console.error(`${q}: pipe ${k(rate(res.events, res.ms.pipe))} events/s, job ${k(rate(res.events, res.ms.job))}, + ckpt ×${(res.vsPipe['job + checkpoints'] ?? NaN).toFixed(2)} (${res.checkpoints}; fixed ${shown(res.fixedMs, 1)} ms), every 1 s (est.) ×${shown(res.everySecond, 2)} (tracking ${shown(res.trackingCost, 1, 100, ' %')}, ${shown(res.perCheckpointMs, 1)} ms a checkpoint, ${res.denseCheckpoints} dense)${res.vsPipe.loop !== undefined ? `, × loop ${res.vsPipe.loop.toFixed(2)}` : ''}${res.vsPipe['parallel(2)'] !== undefined ? `, parallel(2) × ${res.vsPipe['parallel(2)'].toFixed(2)}` : ''} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
