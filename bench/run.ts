@@ -40,7 +40,7 @@ const benches: Record<string, () => { report: string } | Promise<{ report: strin
   // `npm run bench -- parallel speedup|overhead|shuffle [records]`: one part, in this process (`all`: every part)
   // `npm run bench -- nexmark [--events N] [--rate R] [--rounds 3] [--queries q0,q5]`
   nexmark: () => nexmarkBench(process.argv.slice(3)),
-  // `npm run bench -- nexmark-long [--events 3000000] [--rounds 3] [--queries q18,q19]`: checkpoints over long runs
+  // `npm run bench -- nexmark-long [--events 10000000] [--rounds 3] [--queries q18,q19]`: checkpoints over long runs
   // against a hand-written program's
   'nexmark-long': () => nexmarkLongBench(process.argv.slice(3)),
   parallel: () => parallelBench(process.argv[3], process.argv[4] !== undefined ? Number(process.argv[4]) : undefined),
