@@ -135,8 +135,10 @@ function parseArgs(args: readonly string[]): Options {
   return o;
 }
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const medianOrNull = (xs: readonly number[]): number | null => (xs.length > 0 ? median(xs) : null);
+/** The median of `xs` (the upper one of an even count). */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+/** {@link median}, or null for none. */
+export const medianOrNull = (xs: readonly number[]): number | null => (xs.length > 0 ? median(xs) : null);
 /** `x` with `digits` decimals (× `scale`, then `unit`), or – for none. */
 const shown = (x: number | null, digits: number, scale = 1, unit = ''): string => (x === null ? '–' : `${(scale * x).toFixed(digits)}${unit}`);
 

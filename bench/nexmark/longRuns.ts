@@ -3,7 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Level } from 'level';
-import { runChild, runJobCase } from './bench.js';
+import { median, medianOrNull, runChild, runJobCase } from './bench.js';
 import { generateNexmark, type NexmarkEvent } from './generator.js';
 import { QUERIES, type Query, type QueryName } from './queries.js';
 import { STATE_LOOPS, type StateLoop } from './stateLoops.js';
@@ -86,7 +86,6 @@ function parseArgs(args: readonly string[]): Options {
   return o;
 }
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const pad = (n: number): string => String(n).padStart(8, '0');
 
@@ -217,7 +216,7 @@ async function runQuery(name: QueryName, o: Options): Promise<LongResult> {
   rmSync(dir, { recursive: true, force: true });
   const ms: Record<string, number> = {};
   for (const [k, ts] of Object.entries(times)) ms[k] = median(ts);
-  return { query: name, events: o.events, ms, jobKept: median(jobKept), loopKept: median(loopKept), jobMsPerMb: jobMsPerMb.length > 0 ? median(jobMsPerMb) : null, loopMsPerMb: loopMsPerMb.length > 0 ? median(loopMsPerMb) : null, job: job as Run, loop: loop as Run };
+  return { query: name, events: o.events, ms, jobKept: median(jobKept), loopKept: median(loopKept), jobMsPerMb: medianOrNull(jobMsPerMb), loopMsPerMb: medianOrNull(loopMsPerMb), job: job as Run, loop: loop as Run };
 }
 
 const mb = (chars: number): string => (chars / 1e6).toFixed(0);

@@ -1,5 +1,5 @@
 import type { Bid, NexmarkEvent } from './generator.js';
-import type { Change, Q19Row } from './queries.js';
+import { ranked, type Change, type Q19Row } from './queries.js';
 
 /**
  * Hand-written q18 and q19 — the two queries whose state keeps a bid for (almost) every bid it reads — each with a
@@ -81,10 +81,6 @@ interface Q19Entry {
 export function q19StateLoop(emit: (row: Change<Q19Row>) => void): StateLoop {
   const byAuction = new Map<number, Q19Entry>();
   const changed = new ChangedEntries<Q19Entry>();
-  const ranked = (b: Bid, rankNumber: number): Q19Row => ({
-    type: b.type, eventId: b.eventId, auction: b.auction, bidder: b.bidder, price: b.price, channel: b.channel, url: b.url,
-    dateTime: b.dateTime, extra: b.extra, rankNumber,
-  });
   return {
     next(e) {
       if (e.type !== 'bid') return;
